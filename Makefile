@@ -1,0 +1,46 @@
+# The two commands a user needs: `make run` and `make test`.
+GO      ?= go
+TOOLS   := kafka-server-start.sh kafka-server-stop.sh kafka-topics.sh zookeeper-shell.sh
+# Packages with concurrency run under the race detector.
+RACE_PKGS := ./storage/... ./zkmeta/... ./protocol/... ./broker/... ./controller/... ./cmd/...
+
+.PHONY: all build run test unit compat vet fmt-check bench fuzz deps clean
+
+all: build
+
+build:
+	@mkdir -p bin
+	$(GO) build -o bin/kafka ./cmd/kafka
+	@for t in $(TOOLS); do ln -sf kafka bin/$$t; done
+
+run: build
+	scripts/run.sh
+
+deps:
+	scripts/deps.sh all
+
+vet:
+	$(GO) vet ./...
+
+fmt-check:
+	@out=$$(gofmt -l $$(git ls-files '*.go' 2>/dev/null || find . -name '*.go')); \
+	if [ -n "$$out" ]; then echo "gofmt needed:"; echo "$$out"; exit 1; fi
+
+unit:
+	$(GO) test -race -count=1 $(RACE_PKGS)
+
+compat: build
+	KAFKA_BIN=$(CURDIR)/bin/kafka $(GO) test -count=1 -timeout 15m ./compat-tests/...
+
+# Unit, integration and compat tests; fuzz targets run on their checked-in corpus.
+test: deps build fmt-check vet unit compat
+
+bench: deps build
+	KAFKA_BIN=$(CURDIR)/bin/kafka $(GO) run ./bench/throughput
+
+fuzz:
+	$(GO) test -run '^$$' -fuzz FuzzParseRequest -fuzztime 60s ./protocol/
+	$(GO) test -run '^$$' -fuzz FuzzValidateBatches -fuzztime 60s ./storage/
+
+clean:
+	rm -rf bin var

@@ -1,0 +1,51 @@
+package broker
+
+import (
+	"time"
+
+	"github.com/kafkazk/kafkazk/storage"
+)
+
+// Config is the broker's view of server.properties, already parsed and
+// validated by cmd/internal/config. Field comments give Kafka's key.
+type Config struct {
+	BrokerID             int32    // broker.id
+	Rack                 string   // broker.rack
+	Listeners            []string // listeners, e.g. PLAINTEXT://127.0.0.1:9092
+	AdvertisedListeners  []string // advertised.listeners (defaults to listeners)
+	LogDirs              []string // log.dirs / log.dir
+	ZooKeeperConnect     string   // zookeeper.connect
+	ZooKeeperSession     time.Duration
+	ZooKeeperConnTimeout time.Duration
+
+	NumPartitions            int32 // num.partitions
+	DefaultReplicationFactor int16 // default.replication.factor
+	AutoCreateTopics         bool  // auto.create.topics.enable
+	DeleteTopicEnable        bool  // delete.topic.enable
+	MessageMaxBytes          int32 // message.max.bytes (topic: max.message.bytes)
+	SocketRequestMaxBytes    int32 // socket.request.max.bytes
+	MinInsyncReplicas        int32 // min.insync.replicas
+	ProducerIDBlockSize      int64 // fixed by Kafka at 1000
+
+	Storage storage.Config
+}
+
+// DefaultConfig returns Kafka's defaults for the keys above.
+func DefaultConfig() Config {
+	return Config{
+		BrokerID:                 -1,
+		Listeners:                []string{"PLAINTEXT://:9092"},
+		LogDirs:                  []string{"/tmp/kafka-logs"},
+		ZooKeeperSession:         18 * time.Second,
+		ZooKeeperConnTimeout:     18 * time.Second,
+		NumPartitions:            1,
+		DefaultReplicationFactor: 1,
+		AutoCreateTopics:         true,
+		DeleteTopicEnable:        true,
+		MessageMaxBytes:          1048588,
+		SocketRequestMaxBytes:    100 * 1024 * 1024,
+		MinInsyncReplicas:        1,
+		ProducerIDBlockSize:      1000,
+		Storage:                  storage.DefaultConfig(),
+	}
+}

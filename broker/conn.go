@@ -1,0 +1,113 @@
+package broker
+
+import (
+	"bufio"
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"runtime/debug"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kafkazk/kafkazk/protocol"
+)
+
+// maxPipelined bounds how many decoded requests of one connection wait for
+// their turn; responses always go out in request order.
+const maxPipelined = 16
+
+// connection is one client socket: a reader goroutine decodes frames, the
+// serving goroutine runs handlers one at a time in arrival order and writes
+// each response before the next request is handled.
+type connection struct {
+	srv    *Server
+	conn   net.Conn
+	logger *slog.Logger
+}
+
+func newConnection(s *Server, c net.Conn) *connection {
+	return &connection{srv: s, conn: c, logger: s.logger.With("remote", c.RemoteAddr().String())}
+}
+
+// request is one decoded request waiting to be served.
+type request struct {
+	hdr protocol.RequestHeader
+	req kmsg.Request // nil when the version is unsupported (ApiVersions only)
+}
+
+func (c *connection) serve(ctx context.Context) {
+	defer c.conn.Close()
+	queue := make(chan request, maxPipelined)
+	readErr := make(chan error, 1)
+	go func() {
+		defer close(queue)
+		readErr <- c.readLoop(queue)
+	}()
+	for r := range queue {
+		if err := c.handle(ctx, r); err != nil {
+			c.logger.Info("closing connection", "reason", err)
+			c.conn.Close()
+			for range queue { // let the reader finish
+			}
+			return
+		}
+	}
+	if err := <-readErr; err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+		c.logger.Info("closing connection", "reason", err)
+	}
+}
+
+// readLoop decodes frames until the connection fails. A frame that is too
+// large, negative, undecodable or for an unknown API ends the connection.
+func (c *connection) readLoop(queue chan<- request) error {
+	br := bufio.NewReaderSize(c.conn, 64<<10)
+	for {
+		frame, err := protocol.ReadFrame(br, c.srv.cfg.SocketRequestMaxBytes, nil)
+		if err != nil {
+			return err
+		}
+		hdr, req, err := protocol.ParseRequest(frame)
+		if err != nil {
+			if errors.Is(err, protocol.ErrUnsupportedVersion) && hdr.APIKey == int16(kmsg.ApiVersions) {
+				queue <- request{hdr: hdr} // KIP-511: answered with UNSUPPORTED_VERSION
+				continue
+			}
+			return fmt.Errorf("bad request (api key %d, version %d): %w", hdr.APIKey, hdr.APIVersion, err)
+		}
+		queue <- request{hdr: hdr, req: req}
+	}
+}
+
+// handle runs one request's handler and writes its response. A handler that
+// panics is logged with its request and ends this connection only.
+func (c *connection) handle(ctx context.Context, r request) (err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			c.logger.Error("handler panicked", "api_key", r.hdr.APIKey, "api_version", r.hdr.APIVersion,
+				"correlation_id", r.hdr.CorrelationID, "client_id", deref(r.hdr.ClientID), "panic", p,
+				"stack", string(debug.Stack()))
+			err = fmt.Errorf("handler panic: %v", p)
+		}
+	}()
+	resp, err := c.srv.dispatch(ctx, r)
+	if err != nil {
+		return err
+	}
+	if resp == nil { // acks=0 produce: no response at all
+		return nil
+	}
+	if _, err := resp.WriteTo(c.conn); err != nil {
+		return fmt.Errorf("writing response: %w", err)
+	}
+	return nil
+}
+
+func deref(s *string) string {
+	if s == nil {
+		return ""
+	}
+	return *s
+}

@@ -1,0 +1,78 @@
+package broker
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kafkazk/kafkazk/protocol"
+)
+
+// controllerForwarder sends requests to whichever broker is the controller,
+// over the Kafka protocol (used for auto topic creation on Metadata).
+type controllerForwarder struct {
+	cache *metadataCache
+	self  int32
+
+	mu     sync.Mutex
+	target int32
+	client *protocol.Client
+}
+
+func newControllerForwarder(cache *metadataCache, self int32) *controllerForwarder {
+	return &controllerForwarder{cache: cache, self: self, target: -1}
+}
+
+func (f *controllerForwarder) clientFor() (*protocol.Client, error) {
+	id := f.cache.controller()
+	b, ok := f.cache.broker(id)
+	if !ok {
+		return nil, fmt.Errorf("no live controller known (controller id %d)", id)
+	}
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.client != nil && f.target == id {
+		return f.client, nil
+	}
+	if f.client != nil {
+		f.client.Close()
+	}
+	addr := net.JoinHostPort(b.Host, strconv.Itoa(int(b.Port)))
+	f.client = protocol.NewClient(addr, fmt.Sprintf("broker-%d-forwarder", f.self), 5*time.Second)
+	f.target = id
+	return f.client, nil
+}
+
+func (f *controllerForwarder) close() {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.client != nil {
+		f.client.Close()
+		f.client = nil
+	}
+}
+
+// createTopicsViaController runs CreateTopics on the controller: directly
+// when it runs in this process, else over the network.
+func (s *Server) createTopicsViaController(ctx context.Context, req *kmsg.CreateTopicsRequest) (*kmsg.CreateTopicsResponse, error) {
+	if c := s.activeController(); c != nil {
+		return c.CreateTopics(ctx, req), nil
+	}
+	client, err := s.forwarder.clientFor()
+	if err != nil {
+		return nil, err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Second)
+	defer cancel()
+	req.Version = 4
+	resp, err := client.Request(ctx, req)
+	if err != nil {
+		return nil, fmt.Errorf("forwarding CreateTopics to the controller: %w", err)
+	}
+	return resp.(*kmsg.CreateTopicsResponse), nil
+}

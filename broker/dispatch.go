@@ -1,0 +1,96 @@
+package broker
+
+import (
+	"context"
+	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kafkazk/kafkazk/protocol"
+)
+
+// versionRange is the span of versions the broker serves for one API.
+type versionRange struct{ min, max int16 }
+
+// supportedAPIs is what ApiVersions advertises: only versions whose handler
+// really serves them. Record batches are v2 only, so Produce starts at 3 and
+// Fetch at 4, as in Kafka 4.
+var supportedAPIs = map[kmsg.Key]versionRange{
+	kmsg.Produce:          {3, 13},
+	kmsg.Fetch:            {4, 16},
+	kmsg.ListOffsets:      {1, 6},
+	kmsg.Metadata:         {0, 13},
+	kmsg.LeaderAndISR:     {0, 7},
+	kmsg.StopReplica:      {0, 4},
+	kmsg.UpdateMetadata:   {0, 8},
+	kmsg.ApiVersions:      {0, 4},
+	kmsg.CreateTopics:     {0, 7},
+	kmsg.DeleteTopics:     {0, 6},
+	kmsg.InitProducerID:   {0, 4},
+	kmsg.DescribeConfigs:  {0, 4},
+	kmsg.CreatePartitions: {0, 3},
+}
+
+// dispatch runs the handler of one request. A nil response means none is
+// sent (acks=0). An error closes the connection.
+func (s *Server) dispatch(ctx context.Context, r request) (*protocol.Response, error) {
+	if r.req == nil {
+		return s.respondUnsupportedVersion(r.hdr), nil
+	}
+	key := kmsg.Key(r.hdr.APIKey)
+	vr, ok := supportedAPIs[key]
+	if !ok || r.hdr.APIVersion < vr.min || r.hdr.APIVersion > vr.max {
+		if key == kmsg.ApiVersions {
+			return s.respondUnsupportedVersion(r.hdr), nil
+		}
+		return nil, fmt.Errorf("unsupported api %s version %d", key.Name(), r.hdr.APIVersion)
+	}
+	var resp kmsg.Response
+	switch req := r.req.(type) {
+	case *kmsg.ApiVersionsRequest:
+		resp = s.handleApiVersions(req)
+	case *kmsg.MetadataRequest:
+		resp = s.handleMetadata(ctx, req)
+	case *kmsg.ProduceRequest:
+		resp = s.handleProduce(ctx, req)
+		if req.Acks == 0 {
+			return nil, s.acksZeroOutcome(resp.(*kmsg.ProduceResponse))
+		}
+	case *kmsg.FetchRequest:
+		return s.handleFetch(ctx, r.hdr, req), nil
+	case *kmsg.ListOffsetsRequest:
+		resp = s.handleListOffsets(req)
+	case *kmsg.CreateTopicsRequest:
+		resp = s.handleCreateTopics(ctx, req)
+	case *kmsg.DeleteTopicsRequest:
+		resp = s.handleDeleteTopics(ctx, req)
+	case *kmsg.CreatePartitionsRequest:
+		resp = s.handleCreatePartitions(ctx, req)
+	case *kmsg.InitProducerIDRequest:
+		resp = s.handleInitProducerID(req)
+	case *kmsg.DescribeConfigsRequest:
+		resp = s.handleDescribeConfigs(req)
+	case *kmsg.LeaderAndISRRequest:
+		resp = s.handleLeaderAndIsr(req)
+	case *kmsg.UpdateMetadataRequest:
+		resp = s.handleUpdateMetadata(req)
+	case *kmsg.StopReplicaRequest:
+		resp = s.handleStopReplica(req)
+	default:
+		return nil, fmt.Errorf("no handler for api %s", key.Name())
+	}
+	return s.respond(r.hdr, resp), nil
+}
+
+func (s *Server) respond(hdr protocol.RequestHeader, resp kmsg.Response) *protocol.Response {
+	out := &protocol.Response{}
+	out.AppendBytes(protocol.EncodeResponse(hdr, resp))
+	return out
+}
+
+// respondUnsupportedVersion answers an ApiVersions request of a version we do
+// not serve with a v0 body (KIP-511).
+func (s *Server) respondUnsupportedVersion(hdr protocol.RequestHeader) *protocol.Response {
+	hdr.APIVersion = 0
+	return s.respond(hdr, s.apiVersionsUnsupported())
+}

@@ -1,0 +1,37 @@
+package broker
+
+import (
+	"sort"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// handleApiVersions lists every API and version range this broker serves.
+func (s *Server) handleApiVersions(req *kmsg.ApiVersionsRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.ApiVersionsResponse)
+	keys := make([]int, 0, len(supportedAPIs))
+	for k := range supportedAPIs {
+		keys = append(keys, int(k))
+	}
+	sort.Ints(keys)
+	for _, k := range keys {
+		vr := supportedAPIs[kmsg.Key(k)]
+		resp.ApiKeys = append(resp.ApiKeys, kmsg.ApiVersionsResponseApiKey{
+			ApiKey: int16(k), MinVersion: vr.min, MaxVersion: vr.max,
+		})
+	}
+	return resp
+}
+
+// apiVersionsUnsupported is KIP-511's answer to an ApiVersions version newer
+// than ours: UNSUPPORTED_VERSION in a v0 body listing ApiVersions' own range,
+// so the client retries with a version we know.
+func (s *Server) apiVersionsUnsupported() kmsg.Response {
+	resp := kmsg.NewPtrApiVersionsResponse()
+	resp.Version = 0
+	resp.ErrorCode = kerr.UnsupportedVersion.Code
+	vr := supportedAPIs[kmsg.ApiVersions]
+	resp.ApiKeys = []kmsg.ApiVersionsResponseApiKey{{ApiKey: int16(kmsg.ApiVersions), MinVersion: vr.min, MaxVersion: vr.max}}
+	return resp
+}

@@ -1,0 +1,62 @@
+package broker
+
+import (
+	"fmt"
+	"sync"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kafkazk/kafkazk/zkmeta"
+)
+
+// handleInitProducerID gives an idempotent producer a new producer id at
+// epoch 0, as Kafka does for producers without a transactional id.
+// Transactions are not served yet.
+func (s *Server) handleInitProducerID(req *kmsg.InitProducerIDRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.InitProducerIDResponse)
+	resp.ProducerID, resp.ProducerEpoch = -1, -1
+	if req.TransactionalID != nil {
+		resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
+		return resp
+	}
+	id, err := s.producerIDs.next()
+	if err != nil {
+		s.logger.Error("producer id allocation failed", "err", err)
+		resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
+		return resp
+	}
+	resp.ProducerID, resp.ProducerEpoch = id, 0
+	return resp
+}
+
+// producerIDAllocator hands out producer ids from blocks reserved in
+// /latest_producer_id_block (Kafka's ZkProducerIdManager): ids are unique
+// across the cluster and never reused after a restart.
+type producerIDAllocator struct {
+	zk        *zkmeta.Client
+	brokerID  int32
+	blockSize int64
+
+	mu         sync.Mutex
+	nextID, end int64 // next id to give; last id of the block
+}
+
+func newProducerIDAllocator(zk *zkmeta.Client, brokerID int32, blockSize int64) *producerIDAllocator {
+	return &producerIDAllocator{zk: zk, brokerID: brokerID, blockSize: blockSize, nextID: 0, end: -1}
+}
+
+func (a *producerIDAllocator) next() (int64, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if a.nextID > a.end {
+		start, end, err := a.zk.AllocateProducerIDBlock(a.brokerID, a.blockSize)
+		if err != nil {
+			return 0, fmt.Errorf("allocating a producer id block: %w", err)
+		}
+		a.nextID, a.end = start, end
+	}
+	id := a.nextID
+	a.nextID++
+	return id, nil
+}

@@ -1,0 +1,51 @@
+package broker
+
+import (
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// handleLeaderAndIsr makes this broker leader or follower of the partitions
+// the controller names. Requests from an older controller epoch are refused;
+// a partition state whose leader epoch is not newer than the one we hold is
+// ignored with STALE_CONTROLLER_EPOCH, as Kafka's ReplicaManager does.
+func (s *Server) handleLeaderAndIsr(req *kmsg.LeaderAndISRRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.LeaderAndISRResponse)
+	if !s.acceptControllerEpoch(req.ControllerEpoch) {
+		resp.ErrorCode = kerr.StaleControllerEpoch.Code
+		return resp
+	}
+	if req.Version >= 2 && req.BrokerEpoch >= 0 && req.BrokerEpoch < s.brokerEpoch.Load() {
+		resp.ErrorCode = kerr.StaleBrokerEpoch.Code
+		return resp
+	}
+	apply := func(topic string, id [16]byte, p kmsg.LeaderAndISRRequestTopicPartition) int16 {
+		err := s.replicas.applyLeaderAndIsr(topic, id, partitionState{
+			Partition: p.Partition, Leader: p.Leader, LeaderEpoch: p.LeaderEpoch, ISR: p.ISR, Replicas: p.Replicas,
+		}, s.cfg.BrokerID)
+		if err != nil {
+			return errorCode(err)
+		}
+		return 0
+	}
+	for _, p := range req.PartitionStates {
+		resp.Partitions = append(resp.Partitions, kmsg.LeaderAndISRResponseTopicPartition{
+			Topic: p.Topic, Partition: p.Partition, ErrorCode: apply(p.Topic, [16]byte{}, p),
+		})
+	}
+	for _, t := range req.TopicStates {
+		rt := kmsg.LeaderAndISRResponseTopic{TopicID: t.TopicID}
+		for _, p := range t.PartitionStates {
+			rp := kmsg.LeaderAndISRResponseTopicPartition{Topic: t.Topic, Partition: p.Partition, ErrorCode: apply(t.Topic, t.TopicID, p)}
+			if req.Version >= 5 {
+				rt.Partitions = append(rt.Partitions, rp)
+			} else {
+				resp.Partitions = append(resp.Partitions, rp)
+			}
+		}
+		if req.Version >= 5 {
+			resp.Topics = append(resp.Topics, rt)
+		}
+	}
+	return resp
+}

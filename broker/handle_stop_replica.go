@@ -1,0 +1,39 @@
+package broker
+
+import (
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// handleStopReplica stops serving the named partitions and, when asked,
+// deletes their logs (topic deletion, reassignment away from this broker).
+func (s *Server) handleStopReplica(req *kmsg.StopReplicaRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.StopReplicaResponse)
+	if !s.acceptControllerEpoch(req.ControllerEpoch) {
+		resp.ErrorCode = kerr.StaleControllerEpoch.Code
+		return resp
+	}
+	stop := func(topic string, partition int32, del bool) {
+		code := int16(0)
+		if err := s.replicas.stopReplica(topic, partition, del); err != nil {
+			s.logger.Warn("stop replica failed", "topic", topic, "partition", partition, "err", err)
+			code = kerr.KafkaStorageError.Code
+		}
+		resp.Partitions = append(resp.Partitions, kmsg.StopReplicaResponsePartition{Topic: topic, Partition: partition, ErrorCode: code})
+	}
+	for _, t := range req.Topics {
+		switch {
+		case req.Version == 0:
+			stop(t.Topic, t.Partition, req.DeletePartitions)
+		case req.Version <= 2:
+			for _, p := range t.Partitions {
+				stop(t.Topic, p, req.DeletePartitions)
+			}
+		default:
+			for _, p := range t.PartitionStates {
+				stop(t.Topic, p.Partition, p.Delete)
+			}
+		}
+	}
+	return resp
+}

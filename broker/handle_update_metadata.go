@@ -1,0 +1,60 @@
+package broker
+
+import (
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// handleUpdateMetadata replaces the metadata cache's view with what the
+// controller sends. A request from an older controller epoch is refused
+// with STALE_CONTROLLER_EPOCH.
+func (s *Server) handleUpdateMetadata(req *kmsg.UpdateMetadataRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.UpdateMetadataResponse)
+	if !s.acceptControllerEpoch(req.ControllerEpoch) {
+		resp.ErrorCode = kerr.StaleControllerEpoch.Code
+		return resp
+	}
+	brokers := make([]cachedBroker, 0, len(req.LiveBrokers))
+	for _, b := range req.LiveBrokers {
+		cb := cachedBroker{ID: b.ID, Host: b.Host, Port: b.Port, Rack: b.Rack}
+		for _, e := range b.Endpoints {
+			if e.ListenerName == "" || e.ListenerName == "PLAINTEXT" {
+				cb.Host, cb.Port = e.Host, e.Port
+				break
+			}
+		}
+		brokers = append(brokers, cb)
+	}
+	var parts []partitionUpdate
+	add := func(topic string, id [16]byte, p kmsg.UpdateMetadataRequestTopicPartition) {
+		parts = append(parts, partitionUpdate{Topic: topic, TopicID: id, Partition: p.Partition, State: cachedPartition{
+			Leader: p.Leader, LeaderEpoch: p.LeaderEpoch, ISR: p.ISR, Replicas: p.Replicas, OfflineReplicas: p.OfflineReplicas,
+		}})
+	}
+	for _, p := range req.PartitionStates {
+		add(p.Topic, [16]byte{}, p)
+	}
+	for _, t := range req.TopicStates {
+		for _, p := range t.PartitionStates {
+			add(t.Topic, t.TopicID, p)
+		}
+	}
+	if !s.cache.update(req.ControllerID, req.ControllerEpoch, brokers, parts) {
+		resp.ErrorCode = kerr.StaleControllerEpoch.Code
+	}
+	return resp
+}
+
+// acceptControllerEpoch records the newest controller epoch seen and
+// reports whether epoch is not older than it.
+func (s *Server) acceptControllerEpoch(epoch int32) bool {
+	for {
+		cur := s.controllerEpoch.Load()
+		if epoch < cur {
+			return false
+		}
+		if epoch == cur || s.controllerEpoch.CompareAndSwap(cur, epoch) {
+			return true
+		}
+	}
+}

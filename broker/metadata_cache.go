@@ -1,0 +1,162 @@
+package broker
+
+import (
+	"sort"
+	"sync"
+)
+
+// metadataCache is the broker's picture of the cluster, written only by the
+// controller's UpdateMetadata requests (as in Kafka's ZkMetadataCache) and
+// read by Metadata, Produce and Fetch.
+type metadataCache struct {
+	mu              sync.RWMutex
+	controllerID    int32
+	controllerEpoch int32
+	brokers         map[int32]cachedBroker
+	topics          map[string]*cachedTopic
+	topicsByID      map[[16]byte]string
+}
+
+type cachedBroker struct {
+	ID   int32
+	Host string
+	Port int32
+	Rack *string
+}
+
+type cachedTopic struct {
+	Name       string
+	ID         [16]byte
+	Partitions map[int32]cachedPartition
+}
+
+type cachedPartition struct {
+	Leader          int32
+	LeaderEpoch     int32
+	ISR             []int32
+	Replicas        []int32
+	OfflineReplicas []int32
+}
+
+// leaderDuringDelete is the leader id the controller sends in UpdateMetadata
+// for partitions of a topic being deleted (Kafka's LeaderAndIsr.LeaderDuringDelete).
+const leaderDuringDelete = -2
+
+func newMetadataCache() *metadataCache {
+	return &metadataCache{
+		controllerID: -1,
+		brokers:      map[int32]cachedBroker{},
+		topics:       map[string]*cachedTopic{},
+		topicsByID:   map[[16]byte]string{},
+	}
+}
+
+func (m *metadataCache) controller() int32 {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	return m.controllerID
+}
+
+func (m *metadataCache) broker(id int32) (cachedBroker, bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	b, ok := m.brokers[id]
+	return b, ok
+}
+
+func (m *metadataCache) liveBrokers() []cachedBroker {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := make([]cachedBroker, 0, len(m.brokers))
+	for _, b := range m.brokers {
+		out = append(out, b)
+	}
+	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// topic returns a copy-safe pointer: cached topics are replaced, never
+// mutated, after they are published.
+func (m *metadataCache) topic(name string) (*cachedTopic, bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	t, ok := m.topics[name]
+	return t, ok
+}
+
+func (m *metadataCache) topicName(id [16]byte) (string, bool) {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	n, ok := m.topicsByID[id]
+	return n, ok
+}
+
+func (m *metadataCache) topicNames() []string {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	out := make([]string, 0, len(m.topics))
+	for n := range m.topics {
+		out = append(out, n)
+	}
+	sort.Strings(out)
+	return out
+}
+
+// partitionUpdate is one partition state of an UpdateMetadata request.
+type partitionUpdate struct {
+	Topic     string
+	TopicID   [16]byte
+	Partition int32
+	State     cachedPartition
+}
+
+// update applies one UpdateMetadata request: the live broker set is
+// replaced; partition states are upserted, or removed when the leader is
+// leaderDuringDelete. It refuses requests from an older controller epoch.
+func (m *metadataCache) update(controllerID, controllerEpoch int32, brokers []cachedBroker, parts []partitionUpdate) bool {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if controllerEpoch < m.controllerEpoch {
+		return false
+	}
+	m.controllerID, m.controllerEpoch = controllerID, controllerEpoch
+	m.brokers = make(map[int32]cachedBroker, len(brokers))
+	for _, b := range brokers {
+		m.brokers[b.ID] = b
+	}
+	changed := map[string]*cachedTopic{}
+	for _, p := range parts {
+		t, ok := changed[p.Topic]
+		if !ok {
+			t = &cachedTopic{Name: p.Topic, ID: p.TopicID, Partitions: map[int32]cachedPartition{}}
+			if old, ok := m.topics[p.Topic]; ok {
+				if p.TopicID == ([16]byte{}) || p.TopicID == old.ID {
+					t.ID = old.ID
+					for k, v := range old.Partitions {
+						t.Partitions[k] = v
+					}
+				}
+			}
+			changed[p.Topic] = t
+		}
+		if p.State.Leader == leaderDuringDelete {
+			delete(t.Partitions, p.Partition)
+			continue
+		}
+		t.Partitions[p.Partition] = p.State
+	}
+	for name, t := range changed {
+		if old, ok := m.topics[name]; ok {
+			delete(m.topicsByID, old.ID)
+		}
+		if len(t.Partitions) == 0 {
+			delete(m.topics, name)
+			continue
+		}
+		m.topics[name] = t
+		if t.ID != ([16]byte{}) {
+			m.topicsByID[t.ID] = name
+		}
+	}
+	return true
+}

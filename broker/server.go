@@ -1,0 +1,193 @@
+// Package broker serves the Kafka protocol: listeners, connections, one
+// handler per API, the metadata cache kept by the controller's
+// UpdateMetadata requests, and the replica manager that owns the partitions
+// this broker hosts.
+package broker
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"sync/atomic"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kafkazk/kafkazk/storage"
+	"github.com/kafkazk/kafkazk/zkmeta"
+)
+
+// Controller is what the broker asks of the controller running in the same
+// process. Admin requests that Kafka (ZooKeeper mode) serves only on the
+// controller go through it; cmd wires the controller package in, so broker
+// and controller never import each other.
+type Controller interface {
+	Active() bool
+	CreateTopics(ctx context.Context, req *kmsg.CreateTopicsRequest) *kmsg.CreateTopicsResponse
+	DeleteTopics(ctx context.Context, req *kmsg.DeleteTopicsRequest) *kmsg.DeleteTopicsResponse
+	CreatePartitions(ctx context.Context, req *kmsg.CreatePartitionsRequest) *kmsg.CreatePartitionsResponse
+}
+
+// Server is one broker.
+type Server struct {
+	cfg       Config
+	logger    *slog.Logger
+	zk        *zkmeta.Client
+	logs      *storage.Manager
+	clusterID string
+
+	controller      atomic.Pointer[Controller]
+	controllerEpoch atomic.Int32
+	brokerEpoch atomic.Int64
+
+	cache       *metadataCache
+	replicas    *replicaManager
+	producerIDs *producerIDAllocator
+	forwarder   *controllerForwarder
+
+	advertisedHost string
+	advertisedPort int32
+
+	mu        sync.Mutex
+	listeners []net.Listener
+	conns     map[net.Conn]struct{}
+	closing   bool
+	wg        sync.WaitGroup
+}
+
+// New builds a broker around an open log manager and ZooKeeper client.
+func New(cfg Config, zk *zkmeta.Client, logs *storage.Manager, clusterID string, logger *slog.Logger) *Server {
+	s := &Server{
+		cfg:       cfg,
+		logger:    logger,
+		zk:        zk,
+		logs:      logs,
+		clusterID: clusterID,
+		cache:     newMetadataCache(),
+		conns:     map[net.Conn]struct{}{},
+	}
+	s.replicas = newReplicaManager(cfg, logs, zk, logger)
+	s.producerIDs = newProducerIDAllocator(zk, cfg.BrokerID, cfg.ProducerIDBlockSize)
+	s.forwarder = newControllerForwarder(s.cache, cfg.BrokerID)
+	return s
+}
+
+// SetController plugs in the controller of this process.
+func (s *Server) SetController(c Controller) { s.controller.Store(&c) }
+
+func (s *Server) activeController() Controller {
+	p := s.controller.Load()
+	if p == nil || !(*p).Active() {
+		return nil
+	}
+	return *p
+}
+
+// Listen binds every listener. A listener with port 0 gets a free port, which
+// is then advertised.
+func (s *Server) Listen() error {
+	for i, l := range s.cfg.Listeners {
+		_, hostPort, err := ParseListener(l)
+		if err != nil {
+			return err
+		}
+		ln, err := net.Listen("tcp", hostPort)
+		if err != nil {
+			return fmt.Errorf("binding listener %s: %w", l, err)
+		}
+		s.listeners = append(s.listeners, ln)
+		if i == 0 {
+			if err := s.setAdvertised(ln.Addr().(*net.TCPAddr)); err != nil {
+				return err
+			}
+		}
+		s.logger.Info("listening", "listener", l, "addr", ln.Addr().String())
+	}
+	return nil
+}
+
+func (s *Server) setAdvertised(bound *net.TCPAddr) error {
+	_, hostPort, err := ParseListener(s.cfg.AdvertisedListeners[0])
+	if err != nil {
+		return err
+	}
+	host, portStr, _ := net.SplitHostPort(hostPort)
+	port, _ := strconv.Atoi(portStr)
+	if port == 0 {
+		port = bound.Port
+	}
+	if host == "" || host == "0.0.0.0" || host == "::" {
+		host = "127.0.0.1"
+		if bound.IP != nil && !bound.IP.IsUnspecified() {
+			host = bound.IP.String()
+		}
+	}
+	s.advertisedHost, s.advertisedPort = host, int32(port)
+	return nil
+}
+
+// Advertised returns the host and port this broker registers in ZooKeeper.
+func (s *Server) Advertised() (string, int32) { return s.advertisedHost, s.advertisedPort }
+
+// SetBrokerEpoch records the czxid of this broker's registration znode.
+func (s *Server) SetBrokerEpoch(e int64) { s.brokerEpoch.Store(e) }
+
+// Serve accepts connections until Shutdown.
+func (s *Server) Serve(ctx context.Context) {
+	for _, ln := range s.listeners {
+		s.wg.Add(1)
+		go func(ln net.Listener) {
+			defer s.wg.Done()
+			s.acceptLoop(ctx, ln)
+		}(ln)
+	}
+}
+
+func (s *Server) acceptLoop(ctx context.Context, ln net.Listener) {
+	for {
+		c, err := ln.Accept()
+		if err != nil {
+			if errors.Is(err, net.ErrClosed) {
+				return
+			}
+			s.logger.Warn("accept failed", "err", err)
+			continue
+		}
+		s.mu.Lock()
+		if s.closing {
+			s.mu.Unlock()
+			c.Close()
+			return
+		}
+		s.conns[c] = struct{}{}
+		s.wg.Add(1)
+		s.mu.Unlock()
+		go func() {
+			defer s.wg.Done()
+			newConnection(s, c).serve(ctx)
+			s.mu.Lock()
+			delete(s.conns, c)
+			s.mu.Unlock()
+		}()
+	}
+}
+
+// Shutdown stops accepting, closes every connection, waits for their
+// goroutines, and closes the partitions (the caller closes the log manager).
+func (s *Server) Shutdown() {
+	s.mu.Lock()
+	s.closing = true
+	for _, ln := range s.listeners {
+		ln.Close()
+	}
+	for c := range s.conns {
+		c.Close()
+	}
+	s.mu.Unlock()
+	s.replicas.wakeAll()
+	s.wg.Wait()
+	s.forwarder.close()
+}

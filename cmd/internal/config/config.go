@@ -1,0 +1,256 @@
+// Package config loads server.properties the way Kafka does: Java-properties
+// files with Kafka's key names and defaults, KAFKA_* environment variables and
+// --override flags on top, unknown keys warned about, bad values refused with
+// an error naming the key.
+package config
+
+import (
+	"fmt"
+	"log/slog"
+	"sort"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/magiconair/properties"
+	"github.com/spf13/viper"
+
+	"github.com/kafkazk/kafkazk/broker"
+)
+
+// Load reads the properties file, then the KAFKA_* environment (env is
+// os.Environ()-shaped), then the --override key=value pairs, each layer
+// overriding the one before, and returns the broker configuration.
+func Load(path string, env []string, overrides []string, logger *slog.Logger) (broker.Config, error) {
+	v := viper.NewWithOptions(viper.KeyDelimiter("::"))
+
+	if path != "" {
+		loader := properties.Loader{Encoding: properties.UTF8, DisableExpansion: true}
+		props, err := loader.LoadFile(path)
+		if err != nil {
+			return broker.Config{}, fmt.Errorf("reading config file %s: %w", path, err)
+		}
+		fileMap := map[string]any{}
+		for k, val := range props.Map() {
+			fileMap[k] = val
+		}
+		if err := v.MergeConfigMap(fileMap); err != nil {
+			return broker.Config{}, fmt.Errorf("loading config file %s: %w", path, err)
+		}
+	}
+	envMap := EnvOverrides(env)
+	for k, val := range envMap {
+		v.Set(k, val)
+	}
+	for _, o := range overrides {
+		k, val, ok := strings.Cut(o, "=")
+		if !ok || strings.TrimSpace(k) == "" {
+			return broker.Config{}, fmt.Errorf("invalid --override %q: expected key=value", o)
+		}
+		v.Set(strings.TrimSpace(k), strings.TrimSpace(val))
+	}
+
+	settings := map[string]string{}
+	for _, k := range v.AllKeys() {
+		settings[k] = v.GetString(k)
+	}
+	return fromSettings(settings, logger)
+}
+
+// nonConfigEnv are KAFKA_* variables the Kafka start scripts use for the JVM,
+// not broker configs.
+var nonConfigEnv = map[string]bool{
+	"KAFKA_HEAP_OPTS": true, "KAFKA_OPTS": true, "KAFKA_JMX_OPTS": true, "KAFKA_JVM_PERFORMANCE_OPTS": true,
+	"KAFKA_LOG4J_OPTS": true, "KAFKA_GC_LOG_OPTS": true, "KAFKA_DEBUG": true, "KAFKA_HOME": true,
+	"KAFKA_VERSION": true, "KAFKA_CLUSTER_ID": true,
+}
+
+// EnvOverrides maps KAFKA_FOO_BAR=x to foo.bar=x, the convention of the
+// common Kafka container images: '_' is '.', '__' is '_', '___' is '-'.
+func EnvOverrides(env []string) map[string]string {
+	out := map[string]string{}
+	for _, kv := range env {
+		name, val, ok := strings.Cut(kv, "=")
+		if !ok || !strings.HasPrefix(name, "KAFKA_") || nonConfigEnv[name] {
+			continue
+		}
+		key := strings.ToLower(strings.TrimPrefix(name, "KAFKA_"))
+		key = strings.ReplaceAll(key, "___", "\x00")
+		key = strings.ReplaceAll(key, "__", "\x01")
+		key = strings.ReplaceAll(key, "_", ".")
+		key = strings.ReplaceAll(key, "\x01", "_")
+		key = strings.ReplaceAll(key, "\x00", "-")
+		if key != "" {
+			out[key] = val
+		}
+	}
+	return out
+}
+
+// fromSettings validates every key and builds the broker config.
+func fromSettings(s map[string]string, logger *slog.Logger) (broker.Config, error) {
+	var unknown []string
+	for k := range s {
+		if _, ok := knownKeys[k]; !ok {
+			unknown = append(unknown, k)
+		}
+	}
+	sort.Strings(unknown)
+	for _, k := range unknown {
+		logger.Warn("unknown configuration key, ignored", "key", k)
+	}
+
+	p := parser{s: s}
+	c := broker.DefaultConfig()
+	c.BrokerID = p.int32("broker.id", c.BrokerID, -1)
+	c.Rack = p.str("broker.rack", "")
+	c.Listeners = p.list("listeners", c.Listeners)
+	c.AdvertisedListeners = p.list("advertised.listeners", nil)
+	if len(c.AdvertisedListeners) == 0 {
+		c.AdvertisedListeners = c.Listeners
+	}
+	// log.dirs wins over log.dir, as in Kafka.
+	c.LogDirs = p.list("log.dir", c.LogDirs)
+	c.LogDirs = p.list("log.dirs", c.LogDirs)
+	c.ZooKeeperConnect = p.str("zookeeper.connect", "")
+	c.ZooKeeperSession = p.millis("zookeeper.session.timeout.ms", c.ZooKeeperSession)
+	c.ZooKeeperConnTimeout = c.ZooKeeperSession
+	c.ZooKeeperConnTimeout = p.millis("zookeeper.connection.timeout.ms", c.ZooKeeperConnTimeout)
+	c.NumPartitions = p.int32("num.partitions", c.NumPartitions, 1)
+	c.DefaultReplicationFactor = int16(p.int32("default.replication.factor", int32(c.DefaultReplicationFactor), 1))
+	c.AutoCreateTopics = p.bool("auto.create.topics.enable", c.AutoCreateTopics)
+	c.DeleteTopicEnable = p.bool("delete.topic.enable", c.DeleteTopicEnable)
+	c.MessageMaxBytes = p.int32("message.max.bytes", c.MessageMaxBytes, 0)
+	c.SocketRequestMaxBytes = p.int32("socket.request.max.bytes", c.SocketRequestMaxBytes, 1)
+	c.MinInsyncReplicas = p.int32("min.insync.replicas", c.MinInsyncReplicas, 1)
+	c.Storage.SegmentBytes = int64(p.int32("log.segment.bytes", int32(c.Storage.SegmentBytes), 14))
+	c.Storage.IndexIntervalBytes = int(p.int32("log.index.interval.bytes", int32(c.Storage.IndexIntervalBytes), 0))
+	c.Storage.MaxIndexBytes = int(p.int32("log.index.size.max.bytes", int32(c.Storage.MaxIndexBytes), 4))
+	// Every other known key is type-checked even when the broker does not act on it yet.
+	for k, kind := range knownKeys {
+		if _, ok := s[k]; ok {
+			p.check(k, kind)
+		}
+	}
+	if p.err != nil {
+		return broker.Config{}, p.err
+	}
+	if c.ZooKeeperConnect == "" {
+		return broker.Config{}, fmt.Errorf("missing required configuration \"zookeeper.connect\" which has no default value")
+	}
+	if c.BrokerID < 0 {
+		return broker.Config{}, fmt.Errorf("invalid value %d for configuration broker.id: broker id generation (broker.id=-1) is not supported yet; set broker.id >= 0", c.BrokerID)
+	}
+	for _, l := range c.Listeners {
+		if _, _, err := broker.ParseListener(l); err != nil {
+			return broker.Config{}, fmt.Errorf("invalid value %q for configuration listeners: %w", l, err)
+		}
+	}
+	for _, l := range c.AdvertisedListeners {
+		if _, _, err := broker.ParseListener(l); err != nil {
+			return broker.Config{}, fmt.Errorf("invalid value %q for configuration advertised.listeners: %w", l, err)
+		}
+	}
+	return c, nil
+}
+
+type parser struct {
+	s   map[string]string
+	err error
+}
+
+func (p *parser) fail(key, val, why string) {
+	if p.err == nil {
+		p.err = fmt.Errorf("invalid value %q for configuration %s: %s", val, key, why)
+	}
+}
+
+func (p *parser) str(key, def string) string {
+	if v, ok := p.s[key]; ok {
+		return strings.TrimSpace(v)
+	}
+	return def
+}
+
+func (p *parser) list(key string, def []string) []string {
+	v, ok := p.s[key]
+	if !ok {
+		return def
+	}
+	var out []string
+	for _, e := range strings.Split(v, ",") {
+		if e = strings.TrimSpace(e); e != "" {
+			out = append(out, e)
+		}
+	}
+	return out
+}
+
+func (p *parser) int64(key string, def, min int64) int64 {
+	v, ok := p.s[key]
+	if !ok {
+		return def
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
+	if err != nil {
+		p.fail(key, v, "expected a number")
+		return def
+	}
+	if n < min {
+		p.fail(key, v, fmt.Sprintf("value must be at least %d", min))
+		return def
+	}
+	return n
+}
+
+func (p *parser) int32(key string, def, min int32) int32 {
+	v, ok := p.s[key]
+	if !ok {
+		return def
+	}
+	n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 32)
+	if err != nil {
+		p.fail(key, v, "expected a 32-bit integer")
+		return def
+	}
+	if int32(n) < min {
+		p.fail(key, v, fmt.Sprintf("value must be at least %d", min))
+		return def
+	}
+	return int32(n)
+}
+
+func (p *parser) millis(key string, def time.Duration) time.Duration {
+	return time.Duration(p.int64(key, def.Milliseconds(), 0)) * time.Millisecond
+}
+
+func (p *parser) bool(key string, def bool) bool {
+	v, ok := p.s[key]
+	if !ok {
+		return def
+	}
+	switch strings.ToLower(strings.TrimSpace(v)) {
+	case "true":
+		return true
+	case "false":
+		return false
+	}
+	p.fail(key, v, "expected true or false")
+	return def
+}
+
+func (p *parser) check(key string, k kind) {
+	switch k {
+	case kInt:
+		p.int32(key, 0, -1<<31)
+	case kLong:
+		p.int64(key, 0, -1<<63)
+	case kBool:
+		p.bool(key, false)
+	case kDouble:
+		v := p.s[key]
+		if _, err := strconv.ParseFloat(strings.TrimSpace(v), 64); err != nil {
+			p.fail(key, v, "expected a number")
+		}
+	}
+}

@@ -1,0 +1,153 @@
+// Package server wires one broker process: configuration, log manager,
+// ZooKeeper registration, the broker's listeners and the controller.
+package server
+
+import (
+	"context"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"strings"
+	"time"
+
+	"github.com/kafkazk/kafkazk/broker"
+	"github.com/kafkazk/kafkazk/cmd/internal/config"
+	"github.com/kafkazk/kafkazk/controller"
+	"github.com/kafkazk/kafkazk/storage"
+	"github.com/kafkazk/kafkazk/zkmeta"
+)
+
+// Run starts a broker from a properties file and serves until ctx ends,
+// then shuts down cleanly: stop the controller (giving up /controller),
+// close the listeners and connections, flush and close the logs (writing the
+// clean-shutdown marker), deregister from ZooKeeper.
+func Run(ctx context.Context, configPath string, overrides []string, logger *slog.Logger) error {
+	cfg, err := config.Load(configPath, os.Environ(), overrides, logger)
+	if err != nil {
+		return err
+	}
+	logs, err := storage.OpenManager(cfg.LogDirs, cfg.Storage, logger)
+	if err != nil {
+		return fmt.Errorf("opening log dirs %v: %w", cfg.LogDirs, err)
+	}
+	logsClosed := false
+	defer func() {
+		if !logsClosed {
+			_ = logs.Close()
+		}
+	}()
+
+	connectCtx, cancel := context.WithTimeout(ctx, cfg.ZooKeeperConnTimeout)
+	zk, err := zkmeta.Connect(connectCtx, cfg.ZooKeeperConnect, cfg.ZooKeeperSession, logger)
+	cancel()
+	if err != nil {
+		return fmt.Errorf("connecting to ZooKeeper at %s: %w", cfg.ZooKeeperConnect, err)
+	}
+	defer zk.Close()
+	if err := zk.EnsurePaths(); err != nil {
+		return fmt.Errorf("creating Kafka's znodes: %w", err)
+	}
+	clusterID, err := zk.GetOrCreateClusterID(newClusterID)
+	if err != nil {
+		return fmt.Errorf("reading /cluster/id: %w", err)
+	}
+	if err := checkMetaProperties(logs, cfg.BrokerID, clusterID); err != nil {
+		return err
+	}
+
+	srv := broker.New(cfg, zk, logs, clusterID, logger)
+	if err := srv.Listen(); err != nil {
+		return err
+	}
+	ctrl := controller.New(controller.Config{
+		BrokerID:                 cfg.BrokerID,
+		DeleteTopicEnable:        cfg.DeleteTopicEnable,
+		NumPartitions:            cfg.NumPartitions,
+		DefaultReplicationFactor: cfg.DefaultReplicationFactor,
+	}, zk, logger)
+	srv.SetController(ctrl)
+
+	host, port := srv.Advertised()
+	info := zkmeta.BrokerInfo{
+		ID: cfg.BrokerID, Host: host, Port: port,
+		Endpoints: []string{fmt.Sprintf("PLAINTEXT://%s:%d", host, port)},
+		Timestamp: time.Now().UnixMilli(),
+	}
+	if cfg.Rack != "" {
+		info.Rack = &cfg.Rack
+	}
+	epoch, err := zk.RegisterBroker(info)
+	if err != nil {
+		srv.Shutdown()
+		return fmt.Errorf("registering broker %d in ZooKeeper: %w", cfg.BrokerID, err)
+	}
+	srv.SetBrokerEpoch(epoch)
+	logger.Info("broker started", "broker_id", cfg.BrokerID, "cluster_id", clusterID, "advertised", fmt.Sprintf("%s:%d", host, port), "broker_epoch", epoch)
+
+	serveCtx, stopServing := context.WithCancel(context.Background())
+	srv.Serve(serveCtx)
+	ctrlCtx, stopController := context.WithCancel(context.Background())
+	ctrlDone := make(chan struct{})
+	go func() {
+		defer close(ctrlDone)
+		ctrl.Run(ctrlCtx)
+	}()
+
+	var runErr error
+	select {
+	case <-ctx.Done():
+		logger.Info("shutting down")
+	case <-zk.SessionExpired():
+		runErr = errors.New("ZooKeeper session expired; stopping the broker")
+		logger.Error(runErr.Error())
+	}
+	stopController()
+	<-ctrlDone
+	stopServing()
+	srv.Shutdown()
+	logsClosed = true
+	if err := logs.Close(); err != nil {
+		logger.Error("closing logs failed", "err", err)
+		runErr = errors.Join(runErr, err)
+	}
+	if err := zk.DeregisterBroker(cfg.BrokerID); err != nil && !errors.Is(err, zkmeta.ErrNoNode) {
+		logger.Warn("deregistering broker failed", "err", err)
+	}
+	logger.Info("shut down complete", "broker_id", cfg.BrokerID)
+	return runErr
+}
+
+// checkMetaProperties refuses to start on log dirs that belong to another
+// cluster or broker id (Kafka's InconsistentClusterIdException and
+// InconsistentBrokerIdException), then records ours.
+func checkMetaProperties(logs *storage.Manager, brokerID int32, clusterID string) error {
+	storedBroker, storedCluster, ok, err := logs.ReadMetaProperties()
+	if err != nil {
+		return fmt.Errorf("reading meta.properties: %w", err)
+	}
+	if ok {
+		if storedCluster != "" && storedCluster != clusterID {
+			return fmt.Errorf("the Cluster ID %s doesn't match stored clusterId %s in meta.properties; the broker is trying to join the wrong cluster", clusterID, storedCluster)
+		}
+		if storedBroker != brokerID {
+			return fmt.Errorf("configured broker.id %d doesn't match stored broker.id %d in meta.properties", brokerID, storedBroker)
+		}
+	}
+	return logs.WriteMetaProperties(brokerID, clusterID)
+}
+
+// newClusterID is a random UUID in Kafka's base64url form.
+func newClusterID() string {
+	var u [16]byte
+	for {
+		_, _ = rand.Read(u[:])
+		u[6] = u[6]&0x0f | 0x40
+		u[8] = u[8]&0x3f | 0x80
+		s := zkmeta.UUIDString(u)
+		if !strings.HasPrefix(s, "-") {
+			return s
+		}
+	}
+}

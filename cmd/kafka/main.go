@@ -1,0 +1,63 @@
+// Command kafka is one multi-call binary: invoked as bin/<tool>.sh (a link
+// to it) it runs that tool, named as in Kafka's bin/; `kafka <tool> args...`
+// does the same.
+package main
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"path/filepath"
+	"sort"
+	"strings"
+	"syscall"
+
+	"github.com/kafkazk/kafkazk/cmd/internal/topics"
+	"github.com/kafkazk/kafkazk/cmd/internal/zkshell"
+)
+
+type tool func(ctx context.Context, args []string, stdout, stderr io.Writer) int
+
+// tools maps Kafka's script names to their implementations.
+var tools = map[string]tool{
+	"kafka-server-start.sh": serverStart,
+	"kafka-server-stop.sh":  serverStop,
+	"kafka-topics.sh":       topics.Run,
+	"zookeeper-shell.sh":    zkshell.Run,
+}
+
+func main() {
+	name := filepath.Base(os.Args[0])
+	args := os.Args[1:]
+	if _, ok := tools[name]; !ok {
+		if len(args) == 0 {
+			usage(os.Stderr)
+			os.Exit(1)
+		}
+		name, args = args[0], args[1:]
+		if !strings.HasSuffix(name, ".sh") {
+			name += ".sh"
+		}
+	}
+	run, ok := tools[name]
+	if !ok {
+		fmt.Fprintf(os.Stderr, "unknown tool %q\n", name)
+		usage(os.Stderr)
+		os.Exit(1)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	code := run(ctx, args, os.Stdout, os.Stderr)
+	stop()
+	os.Exit(code)
+}
+
+func usage(w io.Writer) {
+	names := make([]string, 0, len(tools))
+	for n := range tools {
+		names = append(names, n)
+	}
+	sort.Strings(names)
+	fmt.Fprintf(w, "usage: kafka TOOL [args...], or run bin/TOOL directly; tools:\n  %s\n", strings.Join(names, "\n  "))
+}

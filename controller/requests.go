@@ -1,0 +1,188 @@
+package controller
+
+import (
+	"slices"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// Versions of the controller-to-broker requests (Kafka 3.7 sends these in
+// ZooKeeper mode: topic ids in LeaderAndIsr v5+ and UpdateMetadata v7+).
+const (
+	leaderAndIsrVersion   = 6
+	updateMetadataVersion = 7
+	stopReplicaVersion    = 3
+)
+
+// leaderDuringDelete marks partitions of a topic being deleted in
+// UpdateMetadata (Kafka's LeaderAndIsr.LeaderDuringDelete).
+const leaderDuringDelete = -2
+
+// sendLeaderAndIsr tells every live replica of parts its role, one request
+// per broker.
+func (c *Controller) sendLeaderAndIsr(parts []topicPartition) []<-chan error {
+	byBroker := map[int32][]topicPartition{}
+	for _, tp := range parts {
+		for _, r := range c.state.replicas(tp) {
+			if c.state.isLive(r) {
+				byBroker[r] = append(byBroker[r], tp)
+			}
+		}
+	}
+	var out []<-chan error
+	for _, id := range c.state.liveBrokerIDs() {
+		if tps := byBroker[id]; len(tps) > 0 {
+			out = append(out, c.senders[id].send(c.leaderAndIsrRequest(id, tps)))
+		}
+	}
+	return out
+}
+
+func (c *Controller) leaderAndIsrRequest(brokerID int32, parts []topicPartition) *kmsg.LeaderAndISRRequest {
+	req := kmsg.NewPtrLeaderAndISRRequest()
+	req.Version = leaderAndIsrVersion
+	req.ControllerID = c.cfg.BrokerID
+	req.ControllerEpoch = c.epoch
+	req.BrokerEpoch = c.state.liveBrokers[brokerID].Epoch
+	leaders := map[int32]bool{}
+	byTopic := map[string]*kmsg.LeaderAndISRRequestTopicState{}
+	var order []string
+	for _, tp := range parts {
+		st := c.state.partitions[tp]
+		ts, ok := byTopic[tp.Topic]
+		if !ok {
+			ts = &kmsg.LeaderAndISRRequestTopicState{Topic: tp.Topic, TopicID: c.state.topics[tp.Topic].TopicID}
+			byTopic[tp.Topic] = ts
+			order = append(order, tp.Topic)
+		}
+		p := kmsg.NewLeaderAndISRRequestTopicPartition()
+		p.Partition = tp.Partition
+		p.ControllerEpoch = st.ControllerEpoch
+		p.Leader = st.Leader
+		p.LeaderEpoch = st.LeaderEpoch
+		p.ISR = slices.Clone(st.ISR)
+		p.ZKVersion = st.ZkVersion
+		p.Replicas = slices.Clone(c.state.replicas(tp))
+		p.LeaderRecoveryState = st.LeaderRecoveryState
+		ts.PartitionStates = append(ts.PartitionStates, p)
+		if st.Leader >= 0 {
+			leaders[st.Leader] = true
+		}
+	}
+	for _, t := range order {
+		req.TopicStates = append(req.TopicStates, *byTopic[t])
+	}
+	for _, id := range c.state.liveBrokerIDs() {
+		if leaders[id] {
+			b := c.state.liveBrokers[id]
+			req.LiveLeaders = append(req.LiveLeaders, kmsg.LeaderAndISRRequestLiveLeader{BrokerID: id, Host: b.Host, Port: b.Port})
+		}
+	}
+	return req
+}
+
+// sendUpdateMetadata sends the live broker set and the states of parts to
+// the given brokers (all live brokers when nil). Partitions of topics being
+// deleted go out with leader leaderDuringDelete.
+func (c *Controller) sendUpdateMetadata(brokers []int32, parts []topicPartition) []<-chan error {
+	if brokers == nil {
+		brokers = c.state.liveBrokerIDs()
+	}
+	var out []<-chan error
+	for _, id := range brokers {
+		if s, ok := c.senders[id]; ok {
+			out = append(out, s.send(c.updateMetadataRequest(id, parts)))
+		}
+	}
+	return out
+}
+
+func (c *Controller) updateMetadataRequest(brokerID int32, parts []topicPartition) *kmsg.UpdateMetadataRequest {
+	req := kmsg.NewPtrUpdateMetadataRequest()
+	req.Version = updateMetadataVersion
+	req.ControllerID = c.cfg.BrokerID
+	req.ControllerEpoch = c.epoch
+	req.BrokerEpoch = c.state.liveBrokers[brokerID].Epoch
+	byTopic := map[string]*kmsg.UpdateMetadataRequestTopicState{}
+	var order []string
+	for _, tp := range parts {
+		ts, ok := byTopic[tp.Topic]
+		if !ok {
+			ts = &kmsg.UpdateMetadataRequestTopicState{Topic: tp.Topic, TopicID: c.state.topics[tp.Topic].TopicID}
+			byTopic[tp.Topic] = ts
+			order = append(order, tp.Topic)
+		}
+		st := c.state.partitions[tp]
+		replicas := c.state.replicas(tp)
+		p := kmsg.NewUpdateMetadataRequestTopicPartition()
+		p.Partition = tp.Partition
+		p.ControllerEpoch = st.ControllerEpoch
+		p.Leader = st.Leader
+		if c.state.deleting[tp.Topic] {
+			p.Leader = leaderDuringDelete
+		}
+		p.LeaderEpoch = st.LeaderEpoch
+		p.ISR = slices.Clone(st.ISR)
+		p.ZKVersion = st.ZkVersion
+		p.Replicas = slices.Clone(replicas)
+		p.OfflineReplicas = []int32{}
+		for _, r := range replicas {
+			if !c.state.isLive(r) {
+				p.OfflineReplicas = append(p.OfflineReplicas, r)
+			}
+		}
+		ts.PartitionStates = append(ts.PartitionStates, p)
+	}
+	for _, t := range order {
+		req.TopicStates = append(req.TopicStates, *byTopic[t])
+	}
+	for _, id := range c.state.liveBrokerIDs() {
+		b := c.state.liveBrokers[id]
+		lb := kmsg.NewUpdateMetadataRequestLiveBroker()
+		lb.ID, lb.Host, lb.Port, lb.Rack = id, b.Host, b.Port, b.Rack
+		lb.Endpoints = []kmsg.UpdateMetadataRequestLiveBrokerEndpoint{{
+			Port: b.Port, Host: b.Host, ListenerName: "PLAINTEXT", SecurityProtocol: 0,
+		}}
+		req.LiveBrokers = append(req.LiveBrokers, lb)
+	}
+	return req
+}
+
+// sendStopReplica asks each live replica of parts to stop serving them and,
+// when del, to delete their logs.
+func (c *Controller) sendStopReplica(parts []topicPartition, del bool) []<-chan error {
+	byBroker := map[int32][]topicPartition{}
+	for _, tp := range parts {
+		for _, r := range c.state.replicas(tp) {
+			if c.state.isLive(r) {
+				byBroker[r] = append(byBroker[r], tp)
+			}
+		}
+	}
+	var out []<-chan error
+	for _, id := range c.state.liveBrokerIDs() {
+		tps := byBroker[id]
+		if len(tps) == 0 {
+			continue
+		}
+		req := kmsg.NewPtrStopReplicaRequest()
+		req.Version = stopReplicaVersion
+		req.ControllerID = c.cfg.BrokerID
+		req.ControllerEpoch = c.epoch
+		req.BrokerEpoch = c.state.liveBrokers[id].Epoch
+		byTopic := map[string]int{}
+		for _, tp := range tps {
+			i, ok := byTopic[tp.Topic]
+			if !ok {
+				i = len(req.Topics)
+				byTopic[tp.Topic] = i
+				req.Topics = append(req.Topics, kmsg.StopReplicaRequestTopic{Topic: tp.Topic})
+			}
+			req.Topics[i].PartitionStates = append(req.Topics[i].PartitionStates, kmsg.StopReplicaRequestTopicPartitionState{
+				Partition: tp.Partition, LeaderEpoch: leaderDuringDelete, Delete: del,
+			})
+		}
+		out = append(out, c.senders[id].send(req))
+	}
+	return out
+}

@@ -1,0 +1,121 @@
+package protocol
+
+import (
+	"errors"
+	"fmt"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+var (
+	// ErrUnknownAPIKey: the request's API key is not one kmsg knows; the caller closes the connection.
+	ErrUnknownAPIKey = errors.New("unknown api key")
+	// ErrUnsupportedVersion: the version is outside what kmsg knows; the header is still returned,
+	// the body is not decoded. For ApiVersions the broker must answer (KIP-511).
+	ErrUnsupportedVersion = errors.New("unsupported api version")
+	// ErrMalformedRequest: a truncated header or body, or trailing bytes after the body.
+	ErrMalformedRequest = errors.New("malformed request")
+)
+
+const apiVersionsKey = 18
+
+// RequestHeader is a decoded request header (v0, v1 or v2).
+type RequestHeader struct {
+	APIKey        int16
+	APIVersion    int16
+	CorrelationID int32
+	ClientID      *string
+	HeaderVersion int8
+}
+
+// requestHeaderVersion: v2 for flexible requests (KIP-482), v0 only for
+// ControlledShutdown v0, otherwise v1.
+func requestHeaderVersion(key, version int16, flexible bool) int8 {
+	switch {
+	case flexible:
+		return 2
+	case key == 7 && version == 0:
+		return 0
+	default:
+		return 1
+	}
+}
+
+// ParseRequest decodes a frame (as returned by ReadFrame) into its header and
+// body. The body is decoded with kmsg at the header's version. The returned
+// request's byte fields (Produce records, tags) alias frame: do not reuse the
+// frame's buffer while the request is in use.
+//
+// Errors: ErrUnknownAPIKey (header returned), ErrUnsupportedVersion (header
+// returned, request nil; for ApiVersions the header is parsed as v2 like
+// Kafka does), ErrMalformedRequest for truncated input or trailing bytes.
+// It never panics.
+func ParseRequest(frame []byte) (hdr RequestHeader, req kmsg.Request, err error) {
+	defer func() {
+		if p := recover(); p != nil {
+			req = nil
+			err = fmt.Errorf("%w: decoder panic: %v", ErrMalformedRequest, p)
+		}
+	}()
+	r := reader{src: frame}
+	hdr.APIKey = r.int16()
+	hdr.APIVersion = r.int16()
+	hdr.CorrelationID = r.int32()
+	if r.bad {
+		return hdr, nil, fmt.Errorf("%w: header of %d bytes is too short", ErrMalformedRequest, len(frame))
+	}
+	req = kmsg.RequestForKey(hdr.APIKey)
+	if req == nil {
+		return hdr, nil, fmt.Errorf("%w: %d", ErrUnknownAPIKey, hdr.APIKey)
+	}
+	if hdr.APIVersion < 0 || hdr.APIVersion > req.MaxVersion() {
+		// KIP-511: ApiVersions newer than we know still gets an answer, so read
+		// the client id (header v2 for ApiVersions v3+) on a best-effort basis.
+		hdr.HeaderVersion = 1
+		if hdr.APIKey == apiVersionsKey && hdr.APIVersion > 0 {
+			hdr.HeaderVersion = 2
+		}
+		hdr.ClientID = r.nullableString()
+		if r.bad {
+			hdr.ClientID = nil
+		}
+		return hdr, nil, fmt.Errorf("%w: %s v%d (max %d)", ErrUnsupportedVersion,
+			kmsg.NameForKey(hdr.APIKey), hdr.APIVersion, req.MaxVersion())
+	}
+	req.SetVersion(hdr.APIVersion)
+	hdr.HeaderVersion = requestHeaderVersion(hdr.APIKey, hdr.APIVersion, req.IsFlexible())
+	if hdr.HeaderVersion >= 1 {
+		hdr.ClientID = r.nullableString()
+	}
+	if hdr.HeaderVersion >= 2 {
+		r.skipTags()
+	}
+	if r.bad {
+		return hdr, nil, fmt.Errorf("%w: truncated %s v%d header", ErrMalformedRequest,
+			kmsg.NameForKey(hdr.APIKey), hdr.APIVersion)
+	}
+	body := r.src
+	if err := req.ReadFrom(body); err != nil {
+		return hdr, nil, fmt.Errorf("%w: decode %s v%d body: %v", ErrMalformedRequest,
+			kmsg.NameForKey(hdr.APIKey), hdr.APIVersion, err)
+	}
+	if len(body) > 0 && !consumedAll(hdr.APIKey, hdr.APIVersion, body) {
+		return hdr, nil, fmt.Errorf("%w: trailing bytes after %s v%d body", ErrMalformedRequest,
+			kmsg.NameForKey(hdr.APIKey), hdr.APIVersion)
+	}
+	return hdr, req, nil
+}
+
+// consumedAll reports whether decoding body used every byte. kmsg does not
+// report leftovers, but its decoders read sequentially, so a body with no
+// trailing bytes fails to decode once its last byte is removed, while one with
+// trailing bytes still decodes.
+func consumedAll(key, version int16, body []byte) bool {
+	probe := kmsg.RequestForKey(key)
+	probe.SetVersion(version)
+	u, ok := probe.(kmsg.UnsafeReadFrom)
+	if !ok {
+		return probe.ReadFrom(body[:len(body)-1]) != nil
+	}
+	return u.UnsafeReadFrom(body[:len(body)-1]) != nil
+}

@@ -1,0 +1,238 @@
+package storage
+
+import (
+	"bufio"
+	"bytes"
+	"encoding/base64"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"sort"
+	"strconv"
+	"strings"
+)
+
+// File names Kafka keeps in each log dir and partition dir.
+const (
+	CleanShutdownFile          = ".kafka_cleanshutdown"
+	RecoveryPointCheckpoint    = "recovery-point-offset-checkpoint"
+	LogStartOffsetCheckpoint   = "log-start-offset-checkpoint"
+	MetaPropertiesFile         = "meta.properties"
+	PartitionMetadataFile      = "partition.metadata"
+	checkpointVersion          = 0
+	partitionMetadataVersion   = 0
+	metaPropertiesVersionValue = "0"
+)
+
+// TopicPartition names one partition.
+type TopicPartition struct {
+	Topic     string
+	Partition int32
+}
+
+func (tp TopicPartition) String() string { return fmt.Sprintf("%s-%d", tp.Topic, tp.Partition) }
+
+// ParsePartitionDir splits a "<topic>-<partition>" directory name at the
+// last '-'. ok is false for names that do not parse.
+func ParsePartitionDir(name string) (TopicPartition, bool) {
+	i := strings.LastIndexByte(name, '-')
+	if i <= 0 || i == len(name)-1 {
+		return TopicPartition{}, false
+	}
+	p, err := strconv.ParseInt(name[i+1:], 10, 32)
+	if err != nil || p < 0 || strings.HasPrefix(name[i+1:], "+") {
+		return TopicPartition{}, false
+	}
+	return TopicPartition{Topic: name[:i], Partition: int32(p)}, true
+}
+
+// writeFileAtomic writes via a temp file, fsync and rename, then fsyncs the
+// directory, as Kafka's checkpoint files are written.
+func writeFileAtomic(path string, data []byte) error {
+	tmp := path + ".tmp"
+	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	if err != nil {
+		return fmt.Errorf("create %s: %w", tmp, err)
+	}
+	if _, err := f.Write(data); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("write %s: %w", tmp, err)
+	}
+	if err := f.Sync(); err != nil {
+		_ = f.Close()
+		return fmt.Errorf("fsync %s: %w", tmp, err)
+	}
+	if err := f.Close(); err != nil {
+		return fmt.Errorf("close %s: %w", tmp, err)
+	}
+	if err := os.Rename(tmp, path); err != nil {
+		return fmt.Errorf("rename %s: %w", tmp, err)
+	}
+	if d, err := os.Open(filepath.Dir(path)); err == nil {
+		_ = d.Sync()
+		_ = d.Close()
+	}
+	return nil
+}
+
+// WriteOffsetCheckpoint writes Kafka's offset checkpoint text format:
+// version line "0", the entry count, then "topic partition offset" lines.
+func WriteOffsetCheckpoint(path string, offsets map[TopicPartition]int64) error {
+	tps := make([]TopicPartition, 0, len(offsets))
+	for tp := range offsets {
+		tps = append(tps, tp)
+	}
+	sort.Slice(tps, func(i, j int) bool {
+		if tps[i].Topic != tps[j].Topic {
+			return tps[i].Topic < tps[j].Topic
+		}
+		return tps[i].Partition < tps[j].Partition
+	})
+	var b bytes.Buffer
+	fmt.Fprintf(&b, "%d\n%d\n", checkpointVersion, len(tps))
+	for _, tp := range tps {
+		fmt.Fprintf(&b, "%s %d %d\n", tp.Topic, tp.Partition, offsets[tp])
+	}
+	return writeFileAtomic(path, b.Bytes())
+}
+
+// ReadOffsetCheckpoint reads a file written by WriteOffsetCheckpoint (or
+// Kafka). A missing file gives an empty map and no error.
+func ReadOffsetCheckpoint(path string) (map[TopicPartition]int64, error) {
+	data, err := os.ReadFile(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return map[TopicPartition]int64{}, nil
+	}
+	if err != nil {
+		return nil, fmt.Errorf("read checkpoint: %w", err)
+	}
+	bad := func(format string, a ...any) error {
+		return fmt.Errorf("malformed checkpoint %s: %s", path, fmt.Sprintf(format, a...))
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	if len(lines) < 2 {
+		return nil, bad("missing header")
+	}
+	if v, err := strconv.Atoi(strings.TrimSpace(lines[0])); err != nil || v != checkpointVersion {
+		return nil, bad("unsupported version %q", lines[0])
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(lines[1]))
+	if err != nil || n < 0 || n != len(lines)-2 {
+		return nil, bad("count %q does not match %d entries", lines[1], len(lines)-2)
+	}
+	out := make(map[TopicPartition]int64, n)
+	for _, line := range lines[2:] {
+		f := strings.Fields(line)
+		if len(f) != 3 {
+			return nil, bad("line %q", line)
+		}
+		p, err1 := strconv.ParseInt(f[1], 10, 32)
+		o, err2 := strconv.ParseInt(f[2], 10, 64)
+		if err1 != nil || err2 != nil {
+			return nil, bad("line %q", line)
+		}
+		out[TopicPartition{Topic: f[0], Partition: int32(p)}] = o
+	}
+	return out, nil
+}
+
+// readProperties parses a Java properties file: '#' and '!' comments,
+// key=value or key:value lines (escapes are not interpreted).
+func readProperties(path string) (map[string]string, error) {
+	f, err := os.Open(path)
+	if err != nil {
+		return nil, err
+	}
+	defer f.Close()
+	props := map[string]string{}
+	sc := bufio.NewScanner(f)
+	for sc.Scan() {
+		line := strings.TrimSpace(sc.Text())
+		if line == "" || line[0] == '#' || line[0] == '!' {
+			continue
+		}
+		i := strings.IndexAny(line, "=:")
+		if i < 0 {
+			props[line] = ""
+			continue
+		}
+		props[strings.TrimSpace(line[:i])] = strings.TrimSpace(line[i+1:])
+	}
+	if err := sc.Err(); err != nil {
+		return nil, fmt.Errorf("read %s: %w", path, err)
+	}
+	return props, nil
+}
+
+// ReadMetaPropertiesFile reads meta.properties from one log dir. ok is
+// false if the file does not exist.
+func ReadMetaPropertiesFile(dir string) (brokerID int32, clusterID string, ok bool, err error) {
+	path := filepath.Join(dir, MetaPropertiesFile)
+	props, err := readProperties(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return 0, "", false, nil
+	}
+	if err != nil {
+		return 0, "", false, fmt.Errorf("read meta.properties: %w", err)
+	}
+	if v := props["version"]; v != metaPropertiesVersionValue {
+		return 0, "", false, fmt.Errorf("%s: unsupported version %q", path, v)
+	}
+	id, err := strconv.ParseInt(props["broker.id"], 10, 32)
+	if err != nil {
+		return 0, "", false, fmt.Errorf("%s: bad broker.id %q", path, props["broker.id"])
+	}
+	return int32(id), props["cluster.id"], true, nil
+}
+
+// WriteMetaPropertiesFile writes meta.properties (version 0, ZooKeeper mode).
+func WriteMetaPropertiesFile(dir string, brokerID int32, clusterID string) error {
+	var b bytes.Buffer
+	b.WriteString("#\n")
+	fmt.Fprintf(&b, "cluster.id=%s\nversion=%s\nbroker.id=%d\n", clusterID, metaPropertiesVersionValue, brokerID)
+	return writeFileAtomic(filepath.Join(dir, MetaPropertiesFile), b.Bytes())
+}
+
+// EncodeTopicID renders a topic id as Kafka's Uuid.toString: URL-safe
+// base64 without padding (22 characters).
+func EncodeTopicID(id [16]byte) string { return base64.RawURLEncoding.EncodeToString(id[:]) }
+
+// DecodeTopicID parses EncodeTopicID's output.
+func DecodeTopicID(s string) ([16]byte, error) {
+	var id [16]byte
+	b, err := base64.RawURLEncoding.DecodeString(s)
+	if err != nil || len(b) != 16 {
+		return id, fmt.Errorf("bad topic id %q", s)
+	}
+	copy(id[:], b)
+	return id, nil
+}
+
+// WritePartitionMetadata writes <dir>/partition.metadata:
+// "version: 0\ntopic_id: <id>\n".
+func WritePartitionMetadata(dir string, topicID [16]byte) error {
+	data := fmt.Sprintf("version: %d\ntopic_id: %s\n", partitionMetadataVersion, EncodeTopicID(topicID))
+	return writeFileAtomic(filepath.Join(dir, PartitionMetadataFile), []byte(data))
+}
+
+// ReadPartitionMetadata reads <dir>/partition.metadata; ok is false if it
+// does not exist.
+func ReadPartitionMetadata(dir string) (topicID [16]byte, ok bool, err error) {
+	path := filepath.Join(dir, PartitionMetadataFile)
+	props, err := readProperties(path)
+	if errors.Is(err, os.ErrNotExist) {
+		return topicID, false, nil
+	}
+	if err != nil {
+		return topicID, false, fmt.Errorf("read partition metadata: %w", err)
+	}
+	if v := props["version"]; v != strconv.Itoa(partitionMetadataVersion) {
+		return topicID, false, fmt.Errorf("%s: unsupported version %q", path, v)
+	}
+	id, err := DecodeTopicID(props["topic_id"])
+	if err != nil {
+		return topicID, false, fmt.Errorf("%s: %w", path, err)
+	}
+	return id, true, nil
+}

@@ -1,0 +1,313 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+	"log/slog"
+	"os"
+	"path/filepath"
+	"sort"
+	"sync"
+)
+
+// Manager owns the log dirs (log.dirs) and every partition log in them.
+type Manager struct {
+	mu     sync.Mutex
+	dirs   []string
+	cfg    Config
+	logger *slog.Logger
+	clean  bool
+	logs   map[TopicPartition]*managedLog
+	closed bool
+}
+
+type managedLog struct {
+	log *Log
+	dir string // the log dir holding it
+}
+
+// OpenManager opens every <topic>-<partition> directory under dirs. If any
+// dir lacks the clean-shutdown marker, its logs are recovered. The markers
+// are removed so that a crash from now on is detected at the next start.
+func OpenManager(dirs []string, cfg Config, logger *slog.Logger) (*Manager, error) {
+	if logger == nil {
+		logger = slog.Default()
+	}
+	if len(dirs) == 0 {
+		return nil, errors.New("storage: no log dirs")
+	}
+	m := &Manager{dirs: dirs, cfg: cfg.normalized(), logger: logger, clean: true, logs: map[TopicPartition]*managedLog{}}
+	for _, dir := range dirs {
+		if err := m.loadDir(dir); err != nil {
+			_ = m.closeLogs()
+			return nil, err
+		}
+	}
+	return m, nil
+}
+
+func (m *Manager) loadDir(dir string) error {
+	if err := os.MkdirAll(dir, 0o755); err != nil {
+		return fmt.Errorf("create log dir %s: %w", dir, err)
+	}
+	marker := filepath.Join(dir, CleanShutdownFile)
+	_, err := os.Stat(marker)
+	clean := err == nil
+	if !clean {
+		m.clean = false
+	}
+	recoveryPoints, err := ReadOffsetCheckpoint(filepath.Join(dir, RecoveryPointCheckpoint))
+	if err != nil {
+		m.logger.Warn("ignoring unreadable recovery point checkpoint", "dir", dir, "err", err)
+		recoveryPoints = map[TopicPartition]int64{}
+	}
+	logStarts, err := ReadOffsetCheckpoint(filepath.Join(dir, LogStartOffsetCheckpoint))
+	if err != nil {
+		m.logger.Warn("ignoring unreadable log start offset checkpoint", "dir", dir, "err", err)
+		logStarts = map[TopicPartition]int64{}
+	}
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("list log dir %s: %w", dir, err)
+	}
+	for _, e := range ents {
+		if !e.IsDir() {
+			continue
+		}
+		tp, ok := ParsePartitionDir(e.Name())
+		if !ok {
+			continue
+		}
+		if prev, dup := m.logs[tp]; dup {
+			return fmt.Errorf("duplicate log directories for %s: %s and %s", tp, prev.log.Dir(), filepath.Join(dir, e.Name()))
+		}
+		opts := openOptions{recover: !clean, recoveryPoint: -1, logStart: -1}
+		if rp, ok := recoveryPoints[tp]; ok {
+			opts.recoveryPoint = rp
+		}
+		if ls, ok := logStarts[tp]; ok {
+			opts.logStart = ls
+		}
+		l, err := openLog(filepath.Join(dir, e.Name()), m.cfg, opts, m.logger)
+		if err != nil {
+			return err
+		}
+		m.logs[tp] = &managedLog{log: l, dir: dir}
+	}
+	if clean {
+		if err := os.Remove(marker); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("remove clean shutdown marker: %w", err)
+		}
+	} else {
+		m.logger.Info("log dir was not shut down cleanly; recovered its logs", "dir", dir)
+	}
+	return nil
+}
+
+// CleanShutdown reports whether the previous stop was clean (the marker was
+// present in every log dir at open).
+func (m *Manager) CleanShutdown() bool { return m.clean }
+
+// Dirs returns the log dirs.
+func (m *Manager) Dirs() []string { return append([]string(nil), m.dirs...) }
+
+// Get returns the log of a partition if this broker has it.
+func (m *Manager) Get(topic string, partition int32) (*Log, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ml, ok := m.logs[TopicPartition{topic, partition}]
+	if !ok {
+		return nil, false
+	}
+	return ml.log, true
+}
+
+// GetOrCreate returns the partition's log, creating it in the log dir with
+// the fewest partitions (as Kafka's LogManager.nextLogDirs). topicID is
+// written to partition.metadata; a different id already on disk is an
+// error (Kafka's InconsistentTopicIdException). A zero id is not written.
+func (m *Manager) GetOrCreate(topic string, partition int32, topicID [16]byte) (*Log, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil, ErrClosed
+	}
+	tp := TopicPartition{topic, partition}
+	if ml, ok := m.logs[tp]; ok {
+		if err := checkTopicID(ml.log.Dir(), topicID); err != nil {
+			return nil, err
+		}
+		return ml.log, nil
+	}
+	if topic == "" || topic == "." || topic == ".." || filepath.Base(topic) != topic {
+		return nil, fmt.Errorf("invalid topic name %q", topic)
+	}
+	if partition < 0 {
+		return nil, fmt.Errorf("invalid partition %d", partition)
+	}
+	dir := m.leastLoadedDir()
+	l, err := openLog(filepath.Join(dir, tp.String()), m.cfg, openOptions{recoveryPoint: -1, logStart: -1}, m.logger)
+	if err != nil {
+		return nil, err
+	}
+	if err := checkTopicID(l.Dir(), topicID); err != nil {
+		_ = l.Close()
+		return nil, err
+	}
+	m.logs[tp] = &managedLog{log: l, dir: dir}
+	return l, nil
+}
+
+func checkTopicID(dir string, topicID [16]byte) error {
+	if topicID == ([16]byte{}) {
+		return nil
+	}
+	have, ok, err := ReadPartitionMetadata(dir)
+	if err != nil {
+		return err
+	}
+	if !ok {
+		return WritePartitionMetadata(dir, topicID)
+	}
+	if have != topicID {
+		return fmt.Errorf("inconsistent topic id for %s: on disk %s, requested %s", filepath.Base(dir), EncodeTopicID(have), EncodeTopicID(topicID))
+	}
+	return nil
+}
+
+func (m *Manager) leastLoadedDir() string {
+	counts := make(map[string]int, len(m.dirs))
+	for _, ml := range m.logs {
+		counts[ml.dir]++
+	}
+	best := m.dirs[0]
+	for _, d := range m.dirs[1:] {
+		if counts[d] < counts[best] {
+			best = d
+		}
+	}
+	return best
+}
+
+// Delete closes the partition's log and removes its directory. Deleting a
+// partition this broker does not have is not an error.
+func (m *Manager) Delete(topic string, partition int32) error {
+	m.mu.Lock()
+	tp := TopicPartition{topic, partition}
+	ml, ok := m.logs[tp]
+	delete(m.logs, tp)
+	m.mu.Unlock()
+	if !ok {
+		return nil
+	}
+	return ml.log.Delete()
+}
+
+// Partitions lists the partitions with a log, sorted.
+func (m *Manager) Partitions() []TopicPartition {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]TopicPartition, 0, len(m.logs))
+	for tp := range m.logs {
+		out = append(out, tp)
+	}
+	sort.Slice(out, func(i, j int) bool {
+		if out[i].Topic != out[j].Topic {
+			return out[i].Topic < out[j].Topic
+		}
+		return out[i].Partition < out[j].Partition
+	})
+	return out
+}
+
+// ReadMetaProperties reads meta.properties from every log dir. ok is false
+// if no dir has one; dirs that disagree are an error.
+func (m *Manager) ReadMetaProperties() (brokerID int32, clusterID string, ok bool, err error) {
+	for _, dir := range m.dirs {
+		id, cid, found, err := ReadMetaPropertiesFile(dir)
+		if err != nil {
+			return 0, "", false, err
+		}
+		if !found {
+			continue
+		}
+		if ok && (id != brokerID || cid != clusterID) {
+			return 0, "", false, fmt.Errorf("log dirs disagree in meta.properties: broker.id %d/%d, cluster.id %q/%q", brokerID, id, clusterID, cid)
+		}
+		brokerID, clusterID, ok = id, cid, true
+	}
+	return brokerID, clusterID, ok, nil
+}
+
+// WriteMetaProperties writes meta.properties into every log dir.
+func (m *Manager) WriteMetaProperties(brokerID int32, clusterID string) error {
+	for _, dir := range m.dirs {
+		if err := WriteMetaPropertiesFile(dir, brokerID, clusterID); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// Checkpoint writes recovery-point-offset-checkpoint and
+// log-start-offset-checkpoint in every log dir.
+func (m *Manager) Checkpoint() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.checkpointLocked()
+}
+
+func (m *Manager) checkpointLocked() error {
+	for _, dir := range m.dirs {
+		rps := map[TopicPartition]int64{}
+		starts := map[TopicPartition]int64{}
+		for tp, ml := range m.logs {
+			if ml.dir != dir {
+				continue
+			}
+			rps[tp] = ml.log.RecoveryPoint()
+			starts[tp] = ml.log.LogStartOffset()
+		}
+		if err := WriteOffsetCheckpoint(filepath.Join(dir, RecoveryPointCheckpoint), rps); err != nil {
+			return err
+		}
+		if err := WriteOffsetCheckpoint(filepath.Join(dir, LogStartOffsetCheckpoint), starts); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func (m *Manager) closeLogs() error {
+	var errs []error
+	for _, ml := range m.logs {
+		if err := ml.log.Close(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	return errors.Join(errs...)
+}
+
+// Close flushes and closes every log, writes the checkpoints and then the
+// clean-shutdown marker in each log dir. The marker is not written if
+// anything failed, so the next start recovers.
+func (m *Manager) Close() error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return nil
+	}
+	m.closed = true
+	if err := m.closeLogs(); err != nil {
+		return err
+	}
+	if err := m.checkpointLocked(); err != nil {
+		return err
+	}
+	for _, dir := range m.dirs {
+		if err := writeFileAtomic(filepath.Join(dir, CleanShutdownFile), nil); err != nil {
+			return err
+		}
+	}
+	return nil
+}

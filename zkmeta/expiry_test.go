@@ -1,0 +1,88 @@
+package zkmeta
+
+import (
+	"context"
+	"errors"
+	"net"
+	"sync"
+	"testing"
+	"time"
+)
+
+// cuttableDialer lets a test sever the client's network to make its session expire.
+type cuttableDialer struct {
+	mu    sync.Mutex
+	cut   bool
+	conns []net.Conn
+}
+
+func (d *cuttableDialer) dial(network, addr string, timeout time.Duration) (net.Conn, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.cut {
+		return nil, errors.New("network cut by test")
+	}
+	c, err := net.DialTimeout(network, addr, timeout)
+	if err == nil {
+		d.conns = append(d.conns, c)
+	}
+	return c, err
+}
+
+func (d *cuttableDialer) setCut(cut bool) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.cut = cut
+	if cut {
+		for _, c := range d.conns {
+			_ = c.Close()
+		}
+		d.conns = nil
+	}
+}
+
+func TestSessionExpiry(t *testing.T) {
+	cs := testServer.Chroot(t)
+	observer := connect(t, cs)
+	if err := observer.EnsurePaths(); err != nil {
+		t.Fatal(err)
+	}
+	d := &cuttableDialer{}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := connectWith(ctx, cs, time.Second, nil, d.dial)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer c.Close()
+	if _, err := c.RegisterBroker(BrokerInfo{ID: 5, Endpoints: []string{"PLAINTEXT://h:1"}}); err != nil {
+		t.Fatal(err)
+	}
+	_, w, err := observer.WatchBrokerIDs()
+	if err != nil {
+		t.Fatal(err)
+	}
+	d.setCut(true)
+	waitEvent(t, w) // the server expired the session and dropped the ephemeral
+	d.setCut(false)
+	select {
+	case <-c.SessionExpired():
+	case <-time.After(15 * time.Second):
+		t.Fatal("SessionExpired not signalled")
+	}
+	// The client carries on with a new session: the broker can register again.
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_, err := c.RegisterBroker(BrokerInfo{ID: 5, Endpoints: []string{"PLAINTEXT://h:1"}})
+		if err == nil {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("re-register after expiry: %v", err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	if _, ok, err := observer.Broker(5); !ok || err != nil {
+		t.Fatalf("broker 5 not back: %v", err)
+	}
+}
