@@ -98,7 +98,7 @@ func (m *Manager) loadDir(dir string) error {
 		if err := os.Remove(marker); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("remove clean shutdown marker: %w", err)
 		}
-	} else {
+	} else if len(m.logs) > 0 {
 		m.logger.Info("log dir was not shut down cleanly; recovered its logs", "dir", dir)
 	}
 	return nil

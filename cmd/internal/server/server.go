@@ -78,7 +78,7 @@ func Run(ctx context.Context, configPath string, overrides []string, logger *slo
 	if cfg.Rack != "" {
 		info.Rack = &cfg.Rack
 	}
-	epoch, err := zk.RegisterBroker(info)
+	epoch, err := registerBroker(ctx, zk, info, cfg.ZooKeeperSession, logger)
 	if err != nil {
 		srv.Shutdown()
 		return fmt.Errorf("registering broker %d in ZooKeeper: %w", cfg.BrokerID, err)
@@ -148,6 +148,30 @@ func newClusterID() string {
 		s := zkmeta.UUIDString(u)
 		if !strings.HasPrefix(s, "-") {
 			return s
+		}
+	}
+}
+
+// registerBroker creates /brokers/ids/<id>. After a crash the previous
+// process's ephemeral znode lives until its ZooKeeper session expires, so a
+// quick restart waits for it (bounded by 1.5 session timeouts) instead of
+// failing as Kafka would.
+func registerBroker(ctx context.Context, zk *zkmeta.Client, info zkmeta.BrokerInfo, sessionTimeout time.Duration, logger *slog.Logger) (int64, error) {
+	deadline := time.Now().Add(sessionTimeout * 3 / 2)
+	warned := false
+	for {
+		epoch, err := zk.RegisterBroker(info)
+		if !errors.Is(err, zkmeta.ErrBrokerIDRegistered) || time.Now().After(deadline) {
+			return epoch, err
+		}
+		if !warned {
+			logger.Warn("broker id is still registered by an earlier session; waiting for that session to expire", "broker_id", info.ID)
+			warned = true
+		}
+		select {
+		case <-ctx.Done():
+			return 0, ctx.Err()
+		case <-time.After(250 * time.Millisecond):
 		}
 	}
 }

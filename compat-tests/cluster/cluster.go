@@ -1,0 +1,334 @@
+// Package cluster starts a real ZooKeeper and real broker processes (the
+// project's bin/kafka) on free loopback ports for tests, and stops them all
+// when the test ends, also on failure.
+package cluster
+
+import (
+	"context"
+	"fmt"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"slices"
+	"strconv"
+	"strings"
+	"sync"
+	"syscall"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kafkazk/kafkazk/zkmeta/zktest"
+)
+
+// Cluster is ZooKeeper plus brokers started by one test.
+type Cluster struct {
+	tb      testing.TB
+	ZK      *zktest.Server
+	Connect string // zookeeper.connect with this cluster's own chroot
+	bin     string
+	dir     string
+
+	mu      sync.Mutex
+	brokers map[int32]*Broker
+}
+
+// Broker is one broker process.
+type Broker struct {
+	ID      int32
+	Addr    string // 127.0.0.1:port, kept across restarts
+	LogDir  string
+	LogFile string
+	cmd     *exec.Cmd
+	done    chan struct{}
+	extra   []string
+}
+
+var (
+	buildOnce sync.Once
+	builtBin  string
+	buildErr  error
+)
+
+// Binary returns the broker binary: $KAFKA_BIN, or one built once per test
+// process from this module.
+func Binary(tb testing.TB) string {
+	if b := os.Getenv("KAFKA_BIN"); b != "" {
+		return b
+	}
+	buildOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "kafka-bin-")
+		if err != nil {
+			buildErr = err
+			return
+		}
+		builtBin = filepath.Join(dir, "kafka")
+		out, err := exec.Command("go", "build", "-o", builtBin, "github.com/kafkazk/kafkazk/cmd/kafka").CombinedOutput()
+		if err != nil {
+			buildErr = fmt.Errorf("go build: %v: %s", err, out)
+		}
+	})
+	if buildErr != nil {
+		tb.Fatalf("building the broker: %v", buildErr)
+	}
+	return builtBin
+}
+
+// Start runs ZooKeeper and n brokers with ids 0..n-1; extra are
+// --override key=value settings for every broker.
+func Start(tb testing.TB, n int, extra ...string) *Cluster {
+	tb.Helper()
+	zk := zktest.Start(tb)
+	c := &Cluster{tb: tb, ZK: zk, Connect: zk.Chroot(tb), bin: Binary(tb), dir: tb.TempDir(), brokers: map[int32]*Broker{}}
+	tb.Cleanup(c.stopAll)
+	for id := range n {
+		c.AddBroker(int32(id), extra...)
+	}
+	for id := range n {
+		c.WaitForBrokers(int32(id))
+	}
+	return c
+}
+
+// AddBroker starts a new broker with the given id.
+func (c *Cluster) AddBroker(id int32, extra ...string) *Broker {
+	c.tb.Helper()
+	b := &Broker{
+		ID:      id,
+		Addr:    "127.0.0.1:" + strconv.Itoa(freePort(c.tb)),
+		LogDir:  filepath.Join(c.dir, fmt.Sprintf("broker-%d", id), "logs"),
+		LogFile: filepath.Join(c.dir, fmt.Sprintf("broker-%d.log", id)),
+		extra:   extra,
+	}
+	c.mu.Lock()
+	c.brokers[id] = b
+	c.mu.Unlock()
+	c.launch(b)
+	return b
+}
+
+func (c *Cluster) launch(b *Broker) {
+	c.tb.Helper()
+	cfg := filepath.Join(c.dir, fmt.Sprintf("broker-%d.properties", b.ID))
+	props := strings.Join([]string{
+		"broker.id=" + strconv.Itoa(int(b.ID)),
+		"listeners=PLAINTEXT://" + b.Addr,
+		"log.dirs=" + b.LogDir,
+		"zookeeper.connect=" + c.Connect,
+		"zookeeper.session.timeout.ms=6000",
+		"offsets.topic.replication.factor=1",
+		"",
+	}, "\n")
+	if err := os.WriteFile(cfg, []byte(props), 0o644); err != nil {
+		c.tb.Fatal(err)
+	}
+	logf, err := os.OpenFile(b.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
+	if err != nil {
+		c.tb.Fatal(err)
+	}
+	args := []string{"kafka-server-start", cfg}
+	for _, e := range b.extra {
+		args = append(args, "--override", e)
+	}
+	cmd := exec.Command(c.bin, args...)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		logf.Close()
+		c.tb.Fatalf("starting broker %d: %v", b.ID, err)
+	}
+	b.cmd = cmd
+	b.done = make(chan struct{})
+	go func(done chan struct{}) {
+		_ = cmd.Wait()
+		logf.Close()
+		close(done)
+	}(b.done)
+}
+
+// Broker returns a started broker.
+func (c *Cluster) Broker(id int32) *Broker {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.brokers[id]
+}
+
+// Bootstrap is a comma-separated list of every broker's address.
+func (c *Cluster) Bootstrap() string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	ids := make([]int32, 0, len(c.brokers))
+	for id := range c.brokers {
+		ids = append(ids, id)
+	}
+	slices.Sort(ids)
+	addrs := make([]string, len(ids))
+	for i, id := range ids {
+		addrs[i] = c.brokers[id].Addr
+	}
+	return strings.Join(addrs, ",")
+}
+
+// Stop sends SIGTERM and waits for a clean exit; it returns the exit code.
+func (c *Cluster) Stop(id int32) int {
+	c.tb.Helper()
+	b := c.Broker(id)
+	_ = b.cmd.Process.Signal(syscall.SIGTERM)
+	select {
+	case <-b.done:
+	case <-time.After(30 * time.Second):
+		_ = syscall.Kill(-b.cmd.Process.Pid, syscall.SIGKILL)
+		<-b.done
+		c.tb.Fatalf("broker %d did not stop within 30s of SIGTERM", id)
+	}
+	return b.cmd.ProcessState.ExitCode()
+}
+
+// Kill sends SIGKILL and waits for the process to be gone.
+func (c *Cluster) Kill(id int32) {
+	b := c.Broker(id)
+	_ = syscall.Kill(-b.cmd.Process.Pid, syscall.SIGKILL)
+	<-b.done
+}
+
+// Restart starts a stopped or killed broker again on the same port and log dir.
+func (c *Cluster) Restart(id int32) {
+	c.tb.Helper()
+	c.launch(c.Broker(id))
+	c.WaitForBrokers(id)
+}
+
+// WaitForBrokers polls Metadata on each given broker until the broker
+// answers and lists all the given ids (bounded to 60 s).
+func (c *Cluster) WaitForBrokers(ids ...int32) {
+	c.tb.Helper()
+	deadline := time.Now().Add(60 * time.Second)
+	for _, id := range ids {
+		b := c.Broker(id)
+		for {
+			if ok := c.metadataLists(b.Addr, ids); ok {
+				break
+			}
+			select {
+			case <-b.done:
+				c.tb.Fatalf("broker %d exited: %s", id, tail(b.LogFile, 30))
+			default:
+			}
+			if time.Now().After(deadline) {
+				c.tb.Fatalf("broker %d not ready in time: %s", id, tail(b.LogFile, 30))
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+	}
+}
+
+func (c *Cluster) metadataLists(addr string, ids []int32) bool {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.MetadataMinAge(10*time.Millisecond))
+	if err != nil {
+		return false
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
+	defer cancel()
+	resp, err := kmsg.NewPtrMetadataRequest().RequestWith(ctx, cl)
+	if err != nil {
+		return false
+	}
+	seen := map[int32]bool{}
+	for _, b := range resp.Brokers {
+		seen[b.NodeID] = true
+	}
+	for _, id := range ids {
+		if !seen[id] {
+			return false
+		}
+	}
+	return true
+}
+
+// Client is a franz-go client for the whole cluster, closed at test end.
+func (c *Cluster) Client(opts ...kgo.Opt) *kgo.Client {
+	c.tb.Helper()
+	all := append([]kgo.Opt{kgo.SeedBrokers(strings.Split(c.Bootstrap(), ",")...)}, opts...)
+	cl, err := kgo.NewClient(all...)
+	if err != nil {
+		c.tb.Fatal(err)
+	}
+	c.tb.Cleanup(cl.Close)
+	return cl
+}
+
+// Tool runs one of bin/kafka's tools (e.g. "kafka-topics.sh") and returns
+// its stdout, stderr and exit code.
+func (c *Cluster) Tool(name string, args ...string) (string, string, int) {
+	c.tb.Helper()
+	var stdout, stderr strings.Builder
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cmd := exec.CommandContext(ctx, c.bin, append([]string{name}, args...)...)
+	cmd.Stdout, cmd.Stderr = &stdout, &stderr
+	err := cmd.Run()
+	code := 0
+	if err != nil {
+		code = -1
+		if ee, ok := err.(*exec.ExitError); ok {
+			code = ee.ExitCode()
+		}
+	}
+	return stdout.String(), stderr.String(), code
+}
+
+// LogTail returns the last lines of a broker's log, for failure messages.
+func (c *Cluster) LogTail(id int32, n int) string { return tail(c.Broker(id).LogFile, n) }
+
+func (c *Cluster) stopAll() {
+	c.mu.Lock()
+	brokers := make([]*Broker, 0, len(c.brokers))
+	for _, b := range c.brokers {
+		brokers = append(brokers, b)
+	}
+	c.mu.Unlock()
+	for _, b := range brokers {
+		select {
+		case <-b.done:
+			continue
+		default:
+		}
+		_ = b.cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-b.done:
+		case <-time.After(15 * time.Second):
+			_ = syscall.Kill(-b.cmd.Process.Pid, syscall.SIGKILL)
+			<-b.done
+		}
+	}
+	if c.tb.Failed() {
+		for _, b := range brokers {
+			c.tb.Logf("broker %d log tail:\n%s", b.ID, tail(b.LogFile, 40))
+		}
+	}
+}
+
+func tail(path string, n int) string {
+	data, err := os.ReadFile(path)
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+func freePort(tb testing.TB) int {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		tb.Fatal(err)
+	}
+	defer ln.Close()
+	return ln.Addr().(*net.TCPAddr).Port
+}
