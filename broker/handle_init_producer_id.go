@@ -38,7 +38,7 @@ type producerIDAllocator struct {
 	brokerID  int32
 	blockSize int64
 
-	mu         sync.Mutex
+	mu          sync.Mutex
 	nextID, end int64 // next id to give; last id of the block
 }
 

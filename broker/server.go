@@ -41,7 +41,7 @@ type Server struct {
 
 	controller      atomic.Pointer[Controller]
 	controllerEpoch atomic.Int32
-	brokerEpoch atomic.Int64
+	brokerEpoch     atomic.Int64
 
 	cache       *metadataCache
 	replicas    *replicaManager
