@@ -1,0 +1,246 @@
+// Command throughput compares this broker with franz-go's kfake: it starts ZooKeeper, one bin/kafka broker
+// and an in-process kfake cluster on loopback, produces and consumes the same records against each with
+// franz-go, and prints records/s and MB/s side by side. Run by `make bench` (KAFKA_BIN=bin/kafka).
+package main
+
+import (
+	"context"
+	"errors"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"os"
+	"os/signal"
+	"slices"
+	"strconv"
+	"strings"
+	"syscall"
+	"text/tabwriter"
+	"time"
+)
+
+// Issue targets: ours/kfake.
+const (
+	produceTarget = 0.8
+	consumeTarget = 1.0
+)
+
+type options struct {
+	bin          string
+	records      int
+	valueSize    int
+	partitions   []int32
+	timeout      time.Duration
+	rounds       int
+	compressible bool
+	keep         bool
+	brokerEnv    []string
+}
+
+// result is one target's figures for one partition count.
+type result struct {
+	target     string
+	partitions int32
+	records    int
+	valueSize  int
+	produce    time.Duration
+	consume    time.Duration
+}
+
+func (r result) rate(d time.Duration) float64 { return float64(r.records) / d.Seconds() }
+func (r result) mbps(d time.Duration) float64 {
+	return float64(r.records) * float64(r.valueSize) / d.Seconds() / 1e6
+}
+
+func main() {
+	slog.SetDefault(slog.New(slog.NewTextHandler(os.Stderr, &slog.HandlerOptions{Level: slog.LevelInfo})))
+	opts, err := parseFlags(os.Args[1:])
+	if err != nil {
+		fmt.Fprintln(os.Stderr, err)
+		os.Exit(2)
+	}
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	err = run(ctx, opts, os.Stdout)
+	stop()
+	if err != nil {
+		slog.Error("bench failed", "err", err)
+		os.Exit(1)
+	}
+}
+
+func parseFlags(args []string) (options, error) {
+	fs := flag.NewFlagSet("throughput", flag.ContinueOnError)
+	var o options
+	bin := os.Getenv("KAFKA_BIN")
+	if bin == "" {
+		bin = "bin/kafka"
+	}
+	fs.StringVar(&o.bin, "kafka-bin", bin, "broker binary (default $KAFKA_BIN or bin/kafka)")
+	fs.IntVar(&o.records, "records", 1_000_000, "records to produce and consume per target and partition count")
+	fs.IntVar(&o.valueSize, "value-size", 100, "bytes per record value")
+	parts := fs.String("partitions", "1,3", "comma-separated partition counts to run")
+	fs.DurationVar(&o.timeout, "timeout", 170*time.Second, "bound on the whole run")
+	fs.IntVar(&o.rounds, "rounds", 3, "rounds per target and partition count (targets interleaved); the median is reported")
+	fs.BoolVar(&o.compressible, "compressible", false, "use highly compressible values instead of random bytes")
+	fs.BoolVar(&o.keep, "keep", false, "keep the temp dir (broker/ZooKeeper logs) after the run")
+	env := fs.String("broker-env", "", "comma-separated KEY=VALUE pairs added to the broker's environment")
+	if err := fs.Parse(args); err != nil {
+		return o, err
+	}
+	for _, p := range strings.Split(*parts, ",") {
+		n, err := strconv.ParseInt(strings.TrimSpace(p), 10, 32)
+		if err != nil || n < 1 {
+			return o, fmt.Errorf("-partitions: bad count %q", p)
+		}
+		o.partitions = append(o.partitions, int32(n))
+	}
+	if o.records < 1 || o.valueSize < 0 || o.rounds < 1 {
+		return o, errors.New("-records and -rounds must be >= 1, -value-size >= 0")
+	}
+	if *env != "" {
+		o.brokerEnv = strings.Split(*env, ",")
+	}
+	return o, nil
+}
+
+func run(ctx context.Context, o options, out io.Writer) (err error) {
+	ctx, cancel := context.WithTimeout(ctx, o.timeout)
+	defer cancel()
+	dir, err := os.MkdirTemp("", "kafka-bench-")
+	if err != nil {
+		return fmt.Errorf("temp dir: %w", err)
+	}
+	defer func() {
+		if o.keep || err != nil {
+			slog.Info("kept temp dir", "dir", dir)
+			return
+		}
+		_ = os.RemoveAll(dir)
+	}()
+
+	ours, err := startOurs(ctx, o.bin, dir, o.brokerEnv)
+	if err != nil {
+		return err
+	}
+	defer ours.stop()
+	fake, err := startKfake()
+	if err != nil {
+		return err
+	}
+	defer fake.stop()
+
+	values := newValuePool(o.valueSize, o.compressible)
+	var results []result
+	for _, p := range o.partitions {
+		var rounds [2][]result
+		for round := 0; round < o.rounds; round++ {
+			// Alternate which target goes first so neither always runs on a warmer machine.
+			order := []int{0, 1}
+			if round%2 == 1 {
+				order = []int{1, 0}
+			}
+			for _, i := range order {
+				t := []*target{ours, fake}[i]
+				r, err := measure(ctx, t, p, o.records, values)
+				if err != nil {
+					if t.logTail != nil {
+						err = fmt.Errorf("%w\n%s log tail:\n%s", err, t.name, t.logTail())
+					}
+					return err
+				}
+				rounds[i] = append(rounds[i], r)
+			}
+		}
+		results = append(results, median(rounds[0]), median(rounds[1]))
+	}
+	printTable(out, results, o.rounds)
+	return nil
+}
+
+// median returns rs[0] with the median produce and the median consume time of all rounds.
+func median(rs []result) result {
+	m := rs[0]
+	ps := make([]time.Duration, len(rs))
+	cs := make([]time.Duration, len(rs))
+	for i, r := range rs {
+		ps[i], cs[i] = r.produce, r.consume
+	}
+	slices.Sort(ps)
+	slices.Sort(cs)
+	m.produce, m.consume = ps[len(ps)/2], cs[len(cs)/2]
+	return m
+}
+
+func measure(ctx context.Context, t *target, partitions int32, n int, values *valuePool) (result, error) {
+	size := values.size
+	topic := fmt.Sprintf("bench-%s-p%d-%d", t.name, partitions, time.Now().UnixNano())
+	r := result{target: t.name, partitions: partitions, records: n, valueSize: size}
+	if err := createTopic(ctx, t.bootstrap, topic, partitions); err != nil {
+		return r, fmt.Errorf("%s: %w", t.name, err)
+	}
+	pctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	slog.Info("producing", "target", t.name, "topic", topic, "records", n)
+	d, err := produce(pctx, t.bootstrap, topic, n, values)
+	if err != nil {
+		return r, fmt.Errorf("%s: %w", t.name, err)
+	}
+	r.produce = d
+	slog.Info("consuming", "target", t.name, "topic", topic)
+	cctx, cancel2 := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel2()
+	if d, err = consume(cctx, t.bootstrap, topic, n, size); err != nil {
+		return r, fmt.Errorf("%s: %w", t.name, err)
+	}
+	r.consume = d
+	slog.Info("measured", "target", t.name, "partitions", partitions, "produce", r.produce, "consume", r.consume)
+	if err := deleteTopic(ctx, t.bootstrap, topic); err != nil {
+		slog.Warn("delete topic", "target", t.name, "err", err)
+	}
+	return r, nil
+}
+
+// printTable writes one row per target and partition count, then the ours/kfake ratios.
+func printTable(w io.Writer, results []result, rounds int) {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
+	fmt.Fprintln(tw, "target\tpartitions\tproduce rec/s\tproduce MB/s\tconsume rec/s\tconsume MB/s\t")
+	byKey := map[string]result{}
+	var parts []int32
+	for _, r := range results {
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.1f\t%.0f\t%.1f\t\n", r.target, r.partitions,
+			r.rate(r.produce), r.mbps(r.produce), r.rate(r.consume), r.mbps(r.consume))
+		byKey[fmt.Sprintf("%s/%d", r.target, r.partitions)] = r
+		if len(parts) == 0 || parts[len(parts)-1] != r.partitions {
+			parts = append(parts, r.partitions)
+		}
+	}
+	for _, p := range parts {
+		o, ok1 := byKey[fmt.Sprintf("ours/%d", p)]
+		k, ok2 := byKey[fmt.Sprintf("kfake/%d", p)]
+		if !ok1 || !ok2 {
+			continue
+		}
+		pr := o.rate(o.produce) / k.rate(k.produce)
+		cr := o.rate(o.consume) / k.rate(k.consume)
+		fmt.Fprintf(tw, "ours/kfake\t%d\t%.2fx %s\t%.2fx\t%.2fx %s\t%.2fx\t\n", p,
+			pr, verdict(pr, produceTarget), pr, cr, verdict(cr, consumeTarget), cr)
+	}
+	tw.Flush()
+	fmt.Fprintf(w, "targets: produce >= %.1fx kfake, consume >= %.1fx kfake; %d records of %d-byte values, acks=all, idempotent, median of %d rounds\n",
+		produceTarget, consumeTarget, firstOr(results).records, firstOr(results).valueSize, rounds)
+}
+
+func verdict(ratio, target float64) string {
+	if ratio >= target {
+		return "(ok)"
+	}
+	return "(LOW)"
+}
+
+func firstOr(rs []result) result {
+	if len(rs) == 0 {
+		return result{}
+	}
+	return rs[0]
+}

@@ -1,0 +1,219 @@
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kfake"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kafkazk/kafkazk/zkmeta/zktest"
+)
+
+// target is one Kafka-compatible endpoint under test.
+type target struct {
+	name      string
+	bootstrap string
+	stop      func()
+	// logTail returns recent server log lines for error messages (may be nil).
+	logTail func() string
+}
+
+// startKfake runs franz-go's in-process fake cluster with one broker on a free loopback port.
+func startKfake() (*target, error) {
+	// With no Ports option kfake listens on 127.0.0.1:0.
+	c, err := kfake.NewCluster(kfake.NumBrokers(1))
+	if err != nil {
+		return nil, fmt.Errorf("start kfake: %w", err)
+	}
+	addrs := c.ListenAddrs()
+	if len(addrs) != 1 {
+		c.Close()
+		return nil, fmt.Errorf("kfake: want 1 listen address, got %v", addrs)
+	}
+	return &target{name: "kfake", bootstrap: addrs[0], stop: c.Close}, nil
+}
+
+// brokerProc is ZooKeeper plus one bin/kafka process.
+type brokerProc struct {
+	zk      *zktest.Server
+	cmd     *exec.Cmd
+	done    chan struct{}
+	logFile string
+}
+
+// startOurs starts ZooKeeper and one broker (bin) under dir, and waits until the broker serves Metadata.
+func startOurs(ctx context.Context, bin, dir string, env []string) (*target, error) {
+	if _, err := os.Stat(bin); err != nil {
+		return nil, fmt.Errorf("broker binary: %w", err)
+	}
+	zkDir := filepath.Join(dir, "zk")
+	if err := os.MkdirAll(zkDir, 0o755); err != nil {
+		return nil, fmt.Errorf("zk dir: %w", err)
+	}
+	zkLog, err := os.Create(filepath.Join(dir, "zk.out"))
+	if err != nil {
+		return nil, fmt.Errorf("zk log: %w", err)
+	}
+	defer zkLog.Close() // the child keeps its own descriptor
+	slog.Info("starting zookeeper", "dir", zkDir)
+	zk, err := zktest.StartProcess(zkDir, 0, zkLog)
+	if err != nil {
+		return nil, fmt.Errorf("start zookeeper: %w", err)
+	}
+	p := &brokerProc{zk: zk, logFile: filepath.Join(dir, "broker.log")}
+	addr, err := freeAddr()
+	if err != nil {
+		zk.Stop()
+		return nil, err
+	}
+	cfg := filepath.Join(dir, "server.properties")
+	props := strings.Join([]string{
+		"broker.id=0",
+		"listeners=PLAINTEXT://" + addr,
+		"log.dirs=" + filepath.Join(dir, "logs"),
+		"zookeeper.connect=" + zk.Addr + "/bench",
+		"zookeeper.session.timeout.ms=6000",
+		"offsets.topic.replication.factor=1",
+		"transaction.state.log.replication.factor=1",
+		"transaction.state.log.min.isr=1",
+		"group.initial.rebalance.delay.ms=0",
+		"",
+	}, "\n")
+	if err := os.WriteFile(cfg, []byte(props), 0o644); err != nil {
+		zk.Stop()
+		return nil, fmt.Errorf("write broker config: %w", err)
+	}
+	logf, err := os.Create(p.logFile)
+	if err != nil {
+		zk.Stop()
+		return nil, fmt.Errorf("broker log: %w", err)
+	}
+	p.cmd = exec.Command(bin, "kafka-server-start.sh", cfg)
+	p.cmd.Stdout, p.cmd.Stderr = logf, logf
+	p.cmd.Env = append(brokerEnviron(os.Environ()), env...)
+	// Own process group, and killed if this program dies.
+	p.cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	slog.Info("starting broker", "bin", bin, "addr", addr)
+	if err := p.cmd.Start(); err != nil {
+		logf.Close()
+		zk.Stop()
+		return nil, fmt.Errorf("start broker: %w", err)
+	}
+	p.done = make(chan struct{})
+	go func() {
+		_ = p.cmd.Wait()
+		logf.Close()
+		close(p.done)
+	}()
+	t := &target{name: "ours", bootstrap: addr, stop: p.stop, logTail: func() string { return tail(p.logFile, 30) }}
+	if err := p.waitReady(ctx, addr); err != nil {
+		p.stop()
+		return nil, fmt.Errorf("broker not ready: %w\n%s", err, tail(p.logFile, 30))
+	}
+	return t, nil
+}
+
+func (p *brokerProc) waitReady(ctx context.Context, addr string) error {
+	ctx, cancel := context.WithTimeout(ctx, 60*time.Second)
+	defer cancel()
+	for {
+		if brokerListed(ctx, addr) {
+			return nil
+		}
+		select {
+		case <-p.done:
+			return errors.New("broker exited")
+		case <-ctx.Done():
+			return fmt.Errorf("waiting for metadata: %w", ctx.Err())
+		case <-time.After(50 * time.Millisecond):
+		}
+	}
+}
+
+// brokerListed reports whether addr answers Metadata listing at least one broker.
+func brokerListed(ctx context.Context, addr string) bool {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	if err != nil {
+		return false
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	resp, err := kmsg.NewPtrMetadataRequest().RequestWith(ctx, cl)
+	return err == nil && len(resp.Brokers) > 0
+}
+
+// stop sends SIGTERM (controlled shutdown), escalates to SIGKILL after 15 s, then stops ZooKeeper.
+func (p *brokerProc) stop() {
+	if p.cmd != nil && p.cmd.Process != nil {
+		select {
+		case <-p.done:
+		default:
+			_ = p.cmd.Process.Signal(syscall.SIGTERM)
+			select {
+			case <-p.done:
+			case <-time.After(15 * time.Second):
+				slog.Warn("broker did not stop within 15s of SIGTERM; killing")
+				_ = syscall.Kill(-p.cmd.Process.Pid, syscall.SIGKILL)
+				<-p.done
+			}
+		}
+	}
+	p.zk.Stop()
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("free port: %w", err)
+	}
+	defer ln.Close()
+	return "127.0.0.1:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port), nil
+}
+
+func tail(path string, n int) string {
+	f, err := os.Open(path)
+	if err != nil {
+		return err.Error()
+	}
+	defer f.Close()
+	// Read at most the last 64 KiB.
+	const max = 64 << 10
+	if st, err := f.Stat(); err == nil && st.Size() > max {
+		_, _ = f.Seek(st.Size()-max, io.SeekStart)
+	}
+	data, err := io.ReadAll(f)
+	if err != nil {
+		return err.Error()
+	}
+	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
+	if len(lines) > n {
+		lines = lines[len(lines)-n:]
+	}
+	return strings.Join(lines, "\n")
+}
+
+// brokerEnviron drops KAFKA_BIN, which the broker would otherwise read as the config key "bin"
+// (KAFKA_FOO_BAR=x overrides foo.bar) and warn about.
+func brokerEnviron(env []string) []string {
+	out := make([]string, 0, len(env))
+	for _, kv := range env {
+		if !strings.HasPrefix(kv, "KAFKA_BIN=") {
+			out = append(out, kv)
+		}
+	}
+	return out
+}

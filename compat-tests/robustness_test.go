@@ -1,0 +1,199 @@
+package compat_test
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"io"
+	"math/rand/v2"
+	"net"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kafkazk/kafkazk/compat-tests/cluster"
+)
+
+// expectClosed waits (bounded) for the broker to close conn: a read must
+// end in EOF or a reset, not a timeout, and return no response bytes.
+func expectClosed(t *testing.T, conn net.Conn) {
+	t.Helper()
+	if err := conn.SetReadDeadline(time.Now().Add(5 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	buf := make([]byte, 256)
+	var got int
+	for {
+		n, err := conn.Read(buf)
+		got += n
+		if err == nil {
+			continue
+		}
+		if errors.Is(err, os.ErrDeadlineExceeded) {
+			t.Fatalf("connection still open after 5s (read %d bytes)", got)
+		}
+		if got > 0 {
+			t.Errorf("broker answered %d bytes before closing: %x", got, buf[:min(got, len(buf))])
+		}
+		if !errors.Is(err, io.EOF) {
+			t.Logf("connection ended with %v (reset counts as closed)", err)
+		}
+		return
+	}
+}
+
+// metadataWorks checks that a normal client request is still served.
+func metadataWorks(t *testing.T, c *cluster.Cluster) {
+	t.Helper()
+	cl := c.Client()
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	resp, err := kmsg.NewPtrMetadataRequest().RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatalf("Metadata after bad connection: %v", err)
+	}
+	if len(resp.Brokers) != 1 || resp.Brokers[0].NodeID != 0 {
+		t.Fatalf("Metadata after bad connection lists brokers %+v", resp.Brokers)
+	}
+}
+
+func dial(t *testing.T, addr string) net.Conn {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// TestRobustness sends malformed frames over raw TCP; the broker must close
+// those connections (as Kafka's SocketServer does) and keep serving others.
+func TestRobustness(t *testing.T) {
+	c := cluster.Start(t, 1)
+	addr := c.Broker(0).Addr
+	rng := rand.New(rand.NewPCG(1, 2))
+
+	junk := make([]byte, 64)
+	for i := range junk {
+		junk[i] = byte(rng.UintN(256))
+	}
+	// Api key 0x7f7f does not exist, so the header can never parse as a
+	// request Kafka knows.
+	junk[0], junk[1] = 0x7f, 0x7f
+
+	frame := func(size uint32, body []byte) []byte {
+		return append(binary.BigEndian.AppendUint32(nil, size), body...)
+	}
+	cases := []struct {
+		name string
+		data []byte
+	}{
+		{"junkAfterSanePrefix", frame(64, junk)},
+		{"produceUnknownVersion", frame(64, append([]byte{0, 0, 0x7f, 0x7f}, junk[4:]...))},
+		{"negativeSizeMinusOne", frame(0xffffffff, nil)},
+		{"negativeSizeMinInt", frame(0x80000000, junk)},
+		// Above socket.request.max.bytes (100 MiB): InvalidReceiveException, close.
+		{"size2GiB", frame(0x7fffffff, junk)},
+		// A frame too short to hold a request header.
+		{"tinyFrame", frame(1, []byte{0})},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			conn := dial(t, addr)
+			if _, err := conn.Write(tc.data); err != nil {
+				t.Fatalf("write: %v", err)
+			}
+			expectClosed(t, conn)
+			metadataWorks(t, c)
+		})
+	}
+
+	t.Run("apiVersionsV99", func(t *testing.T) {
+		conn := dial(t, addr)
+		// Kafka reads an unknown ApiVersions version with request header
+		// v2 (version >= 3): key, version, correlation id, client id, tags.
+		req := binary.BigEndian.AppendUint16(nil, 18)
+		req = binary.BigEndian.AppendUint16(req, 99)
+		req = binary.BigEndian.AppendUint32(req, 4242)
+		req = binary.BigEndian.AppendUint16(req, 6)
+		req = append(req, "compat"...)
+		req = append(req, 0)                              // header tagged fields
+		req = append(req, 7, 'c', 'o', 'm', 'p', 'a', 't') // client_software_name (compact)
+		req = append(req, 4, '9', '.', '9')                // client_software_version
+		req = append(req, 0)                               // body tagged fields
+		if _, err := conn.Write(frame(uint32(len(req)), req)); err != nil {
+			t.Fatal(err)
+		}
+		resp := readFrame(t, conn)
+		// Response header v0 (never tagged fields for ApiVersions), then a v0 body.
+		if len(resp) < 4+2+4 {
+			t.Fatalf("response too short: %x", resp)
+		}
+		if corr := binary.BigEndian.Uint32(resp); corr != 4242 {
+			t.Errorf("correlation id %d, want 4242", corr)
+		}
+		body := resp[4:]
+		var v0 kmsg.ApiVersionsResponse
+		v0.Version = 0
+		if err := v0.ReadFrom(body); err != nil {
+			t.Fatalf("decoding v0 body %x: %v", body, err)
+		}
+		if v0.ErrorCode != 35 {
+			t.Errorf("error code %d, want 35 (UNSUPPORTED_VERSION)", v0.ErrorCode)
+		}
+		found := false
+		for _, k := range v0.ApiKeys {
+			if k.ApiKey == 18 {
+				found = true
+				if k.MinVersion != 0 || k.MaxVersion < 3 {
+					t.Errorf("ApiVersions range %d..%d, want 0..>=3", k.MinVersion, k.MaxVersion)
+				}
+			}
+		}
+		if !found {
+			t.Errorf("v0 body lists no ApiVersions (18) range: %+v", v0.ApiKeys)
+		}
+		// Kafka keeps the connection: a v0 ApiVersions on it still works.
+		req0 := binary.BigEndian.AppendUint16(nil, 18)
+		req0 = binary.BigEndian.AppendUint16(req0, 0)
+		req0 = binary.BigEndian.AppendUint32(req0, 4243)
+		req0 = binary.BigEndian.AppendUint16(req0, 0xffff) // null client id
+		if _, err := conn.Write(frame(uint32(len(req0)), req0)); err != nil {
+			t.Fatalf("connection closed after the UNSUPPORTED_VERSION answer: %v", err)
+		}
+		resp = readFrame(t, conn)
+		if corr := binary.BigEndian.Uint32(resp); corr != 4243 {
+			t.Errorf("second answer correlation id %d, want 4243", corr)
+		}
+		var ok0 kmsg.ApiVersionsResponse
+		if err := ok0.ReadFrom(resp[4:]); err != nil || ok0.ErrorCode != 0 || len(ok0.ApiKeys) < 10 {
+			t.Errorf("v0 ApiVersions after the error: err %v code %d keys %d", err, ok0.ErrorCode, len(ok0.ApiKeys))
+		}
+		metadataWorks(t, c)
+	})
+}
+
+// readFrame reads one size-prefixed response, bounded to 5 s.
+func readFrame(t *testing.T, conn net.Conn) []byte {
+	t.Helper()
+	if err := conn.SetReadDeadline(time.Now().Add(5 * time.Second)); err != nil {
+		t.Fatal(err)
+	}
+	var size [4]byte
+	if _, err := io.ReadFull(conn, size[:]); err != nil {
+		t.Fatalf("reading response size: %v", err)
+	}
+	n := binary.BigEndian.Uint32(size[:])
+	if n > 1<<20 {
+		t.Fatalf("response size %d is implausible", n)
+	}
+	buf := make([]byte, n)
+	if _, err := io.ReadFull(conn, buf); err != nil {
+		t.Fatalf("reading %d byte response: %v", n, err)
+	}
+	return buf
+}
