@@ -125,7 +125,7 @@ func (p *partition) appendRecords(records []byte) (appendResult, error) {
 	if dup, ok := p.producers.findDuplicate(batches); ok {
 		return appendResult{baseOffset: dup.firstOffset, logStartOffset: p.log.LogStartOffset()}, nil
 	}
-	if _, err := p.producers.validate(batches); err != nil {
+	if err := p.producers.validate(batches); err != nil {
 		return appendResult{}, err
 	}
 	info, err := p.log.Append(records, p.leaderEpoch)

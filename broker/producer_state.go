@@ -98,7 +98,7 @@ type pendingProducer struct {
 //   - a newer epoch must start at sequence 0, unless the producer is unknown;
 //   - the same epoch must continue at lastSeq+1, unless the producer is unknown
 //     (its state may have been removed by retention), which accepts any sequence.
-func (t *producerStateTable) validate(batches []storage.BatchHeader) (map[int64]*pendingProducer, error) {
+func (t *producerStateTable) validate(batches []storage.BatchHeader) error {
 	pending := map[int64]*pendingProducer{}
 	for _, b := range batches {
 		if b.ProducerID < 0 {
@@ -114,17 +114,17 @@ func (t *producerStateTable) validate(batches []storage.BatchHeader) (map[int64]
 		}
 		switch {
 		case pp.known && b.ProducerEpoch < pp.epoch:
-			return nil, kerr.InvalidProducerEpoch
+			return kerr.InvalidProducerEpoch
 		case b.ProducerEpoch != pp.epoch:
 			if b.BaseSequence != 0 && pp.known {
-				return nil, kerr.OutOfOrderSequenceNumber
+				return kerr.OutOfOrderSequenceNumber
 			}
 		case pp.known && !inSequence(pp.lastSeq, b.BaseSequence):
-			return nil, kerr.OutOfOrderSequenceNumber
+			return kerr.OutOfOrderSequenceNumber
 		}
 		pp.epoch, pp.lastSeq, pp.known = b.ProducerEpoch, b.LastSequence(), true
 	}
-	return pending, nil
+	return nil
 }
 
 // commit records the appended batches (with their assigned offsets).

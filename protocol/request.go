@@ -66,6 +66,7 @@ func ParseRequest(frame []byte) (hdr RequestHeader, req kmsg.Request, err error)
 	}
 	req = kmsg.RequestForKey(hdr.APIKey)
 	if req == nil {
+		hdr.HeaderVersion = 1
 		return hdr, nil, fmt.Errorf("%w: %d", ErrUnknownAPIKey, hdr.APIKey)
 	}
 	if hdr.APIVersion < 0 || hdr.APIVersion > req.MaxVersion() {

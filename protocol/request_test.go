@@ -268,3 +268,20 @@ func TestEncodeResponseHeaders(t *testing.T) {
 		})
 	}
 }
+
+func BenchmarkParseRequest(b *testing.B) {
+	for _, req := range sampleRequests() {
+		if req.Key() != 0 && req.Key() != 1 {
+			continue
+		}
+		frame := buildRequest(req, 1, strp("bench"), nil)
+		b.Run(fmt.Sprintf("%s/v%d", kmsg.NameForKey(req.Key()), req.GetVersion()), func(b *testing.B) {
+			b.ReportAllocs()
+			for b.Loop() {
+				if _, _, err := ParseRequest(frame); err != nil {
+					b.Fatal(err)
+				}
+			}
+		})
+	}
+}

@@ -150,3 +150,10 @@ func (r *Response) writeCopy(w io.Writer) (int64, error) {
 	}
 	return written, nil
 }
+
+// BytesResponse wraps an encoded frame (e.g. from EncodeResponse) as a Response.
+func BytesResponse(frame []byte) *Response {
+	r := &Response{}
+	r.AppendBytes(frame)
+	return r
+}

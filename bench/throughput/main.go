@@ -46,6 +46,17 @@ type result struct {
 	valueSize  int
 	produce    time.Duration
 	consume    time.Duration
+	// CPU time of client plus server (both processes for ours, this process for kfake) per phase.
+	produceCPU time.Duration
+	consumeCPU time.Duration
+}
+
+// perCPU is records per CPU-second: a figure that other load on the machine disturbs much less than wall time.
+func (r result) perCPU(cpu time.Duration) float64 {
+	if cpu <= 0 {
+		return 0
+	}
+	return float64(r.records) / cpu.Seconds()
 }
 
 func (r result) rate(d time.Duration) float64 { return float64(r.records) / d.Seconds() }
@@ -169,6 +180,12 @@ func median(rs []result) result {
 	slices.Sort(ps)
 	slices.Sort(cs)
 	m.produce, m.consume = ps[len(ps)/2], cs[len(cs)/2]
+	for i, r := range rs {
+		ps[i], cs[i] = r.produceCPU, r.consumeCPU
+	}
+	slices.Sort(ps)
+	slices.Sort(cs)
+	m.produceCPU, m.consumeCPU = ps[len(ps)/2], cs[len(cs)/2]
 	return m
 }
 
@@ -182,18 +199,20 @@ func measure(ctx context.Context, t *target, partitions int32, n int, values *va
 	pctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	slog.Info("producing", "target", t.name, "topic", topic, "records", n)
+	cpu0 := t.cpu()
 	d, err := produce(pctx, t.bootstrap, topic, n, values)
 	if err != nil {
 		return r, fmt.Errorf("%s: %w", t.name, err)
 	}
-	r.produce = d
+	cpu1 := t.cpu()
+	r.produce, r.produceCPU = d, cpu1-cpu0
 	slog.Info("consuming", "target", t.name, "topic", topic)
 	cctx, cancel2 := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel2()
 	if d, err = consume(cctx, t.bootstrap, topic, n, size); err != nil {
 		return r, fmt.Errorf("%s: %w", t.name, err)
 	}
-	r.consume = d
+	r.consume, r.consumeCPU = d, t.cpu()-cpu1
 	slog.Info("measured", "target", t.name, "partitions", partitions, "produce", r.produce, "consume", r.consume)
 	if err := deleteTopic(ctx, t.bootstrap, topic); err != nil {
 		slog.Warn("delete topic", "target", t.name, "err", err)
@@ -204,12 +223,13 @@ func measure(ctx context.Context, t *target, partitions int32, n int, values *va
 // printTable writes one row per target and partition count, then the ours/kfake ratios.
 func printTable(w io.Writer, results []result, rounds int) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "target\tpartitions\tproduce rec/s\tproduce MB/s\tconsume rec/s\tconsume MB/s\t")
+	fmt.Fprintln(tw, "target\tpartitions\tproduce rec/s\tproduce MB/s\tproduce rec/cpu-s\tconsume rec/s\tconsume MB/s\tconsume rec/cpu-s\t")
 	byKey := map[string]result{}
 	var parts []int32
 	for _, r := range results {
-		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.1f\t%.0f\t%.1f\t\n", r.target, r.partitions,
-			r.rate(r.produce), r.mbps(r.produce), r.rate(r.consume), r.mbps(r.consume))
+		fmt.Fprintf(tw, "%s\t%d\t%.0f\t%.1f\t%.0f\t%.0f\t%.1f\t%.0f\t\n", r.target, r.partitions,
+			r.rate(r.produce), r.mbps(r.produce), r.perCPU(r.produceCPU),
+			r.rate(r.consume), r.mbps(r.consume), r.perCPU(r.consumeCPU))
 		byKey[fmt.Sprintf("%s/%d", r.target, r.partitions)] = r
 		if len(parts) == 0 || parts[len(parts)-1] != r.partitions {
 			parts = append(parts, r.partitions)
@@ -223,12 +243,21 @@ func printTable(w io.Writer, results []result, rounds int) {
 		}
 		pr := o.rate(o.produce) / k.rate(k.produce)
 		cr := o.rate(o.consume) / k.rate(k.consume)
-		fmt.Fprintf(tw, "ours/kfake\t%d\t%.2fx %s\t%.2fx\t%.2fx %s\t%.2fx\t\n", p,
-			pr, verdict(pr, produceTarget), pr, cr, verdict(cr, consumeTarget), cr)
+		fmt.Fprintf(tw, "ours/kfake\t%d\t%.2fx %s\t%.2fx\t%.2fx\t%.2fx %s\t%.2fx\t%.2fx\t\n", p,
+			pr, verdict(pr, produceTarget), pr, ratio(o.perCPU(o.produceCPU), k.perCPU(k.produceCPU)),
+			cr, verdict(cr, consumeTarget), cr, ratio(o.perCPU(o.consumeCPU), k.perCPU(k.consumeCPU)))
 	}
 	tw.Flush()
+	fmt.Fprintln(w, "rec/cpu-s: records per CPU-second of client+server together (ours: bench process + broker; kfake: bench process)")
 	fmt.Fprintf(w, "targets: produce >= %.1fx kfake, consume >= %.1fx kfake; %d records of %d-byte values, acks=all, idempotent, median of %d rounds\n",
 		produceTarget, consumeTarget, firstOr(results).records, firstOr(results).valueSize, rounds)
+}
+
+func ratio(a, b float64) float64 {
+	if b == 0 {
+		return 0
+	}
+	return a / b
 }
 
 func verdict(ratio, target float64) string {

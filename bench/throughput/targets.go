@@ -29,6 +29,9 @@ type target struct {
 	stop      func()
 	// logTail returns recent server log lines for error messages (may be nil).
 	logTail func() string
+	// serverCPU returns the CPU time used so far by the server when it is a separate process (nil for kfake,
+	// whose CPU is part of this process's).
+	serverCPU func() (time.Duration, error)
 }
 
 // startKfake runs franz-go's in-process fake cluster with one broker on a free loopback port.
@@ -118,7 +121,8 @@ func startOurs(ctx context.Context, bin, dir string, env []string) (*target, err
 		logf.Close()
 		close(p.done)
 	}()
-	t := &target{name: "ours", bootstrap: addr, stop: p.stop, logTail: func() string { return tail(p.logFile, 30) }}
+	t := &target{name: "ours", bootstrap: addr, stop: p.stop, logTail: func() string { return tail(p.logFile, 30) },
+		serverCPU: func() (time.Duration, error) { return procCPU(p.cmd.Process.Pid) }}
 	if err := p.waitReady(ctx, addr); err != nil {
 		p.stop()
 		return nil, fmt.Errorf("broker not ready: %w\n%s", err, tail(p.logFile, 30))
@@ -216,4 +220,50 @@ func brokerEnviron(env []string) []string {
 		}
 	}
 	return out
+}
+
+// clockTicks is USER_HZ, the unit of /proc/<pid>/stat times; 100 on every mainstream Linux build.
+const clockTicks = 100
+
+// procCPU returns user+system CPU time of process pid (all threads) from /proc/<pid>/stat.
+func procCPU(pid int) (time.Duration, error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0, fmt.Errorf("read stat: %w", err)
+	}
+	// The command name (field 2) may hold spaces; fields resume after its closing parenthesis.
+	i := strings.LastIndexByte(string(b), ')')
+	if i < 0 {
+		return 0, errors.New("malformed /proc stat")
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, errors.New("short /proc stat")
+	}
+	ut, err1 := strconv.ParseInt(f[11], 10, 64) // field 14: utime
+	st, err2 := strconv.ParseInt(f[12], 10, 64) // field 15: stime
+	if err1 != nil || err2 != nil {
+		return 0, errors.New("bad /proc stat times")
+	}
+	return time.Duration(ut+st) * time.Second / clockTicks, nil
+}
+
+// selfCPU returns user+system CPU time of this process (client, and kfake when it runs here).
+func selfCPU() time.Duration {
+	var ru syscall.Rusage
+	if err := syscall.Getrusage(syscall.RUSAGE_SELF, &ru); err != nil {
+		return 0
+	}
+	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano())
+}
+
+// cpu returns CPU used so far by this process plus the server process, if separate.
+func (t *target) cpu() time.Duration {
+	c := selfCPU()
+	if t.serverCPU != nil {
+		if s, err := t.serverCPU(); err == nil {
+			c += s
+		}
+	}
+	return c
 }

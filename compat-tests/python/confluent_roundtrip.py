@@ -5,6 +5,7 @@ exit non-zero on mismatch.
 
 usage: confluent_roundtrip.py BOOTSTRAP TOPIC N
 """
+import os
 import sys
 
 from confluent_kafka import Consumer, KafkaException, Producer
@@ -51,8 +52,11 @@ def main():
               file=sys.stderr)
         return 3
 
-    consumer = Consumer({"bootstrap.servers": bootstrap, "group.id": "compat-" + topic,
-                         "auto.offset.reset": "earliest", "enable.auto.commit": False})
+    conf = {"bootstrap.servers": bootstrap, "group.id": "compat-" + topic,
+            "auto.offset.reset": "earliest", "enable.auto.commit": False}
+    if os.environ.get("RDKAFKA_DEBUG"):
+        conf["debug"] = os.environ["RDKAFKA_DEBUG"]  # e.g. cgrp,protocol
+    consumer = Consumer(conf)
     consumer.subscribe([topic])
     got = {}
     idle = 0
