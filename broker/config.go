@@ -28,6 +28,10 @@ type Config struct {
 	ProducerIDBlockSize      int64 // fixed by Kafka at 1000
 
 	Storage storage.Config
+
+	// StaticConfigs holds every key set in server.properties, the
+	// environment or --override, for DescribeConfigs' STATIC_BROKER_CONFIG.
+	StaticConfigs map[string]string
 }
 
 // DefaultConfig returns Kafka's defaults for the keys above.

@@ -78,11 +78,15 @@ func (s *Server) handleDescribeConfigs(req *kmsg.DescribeConfigsRequest) kmsg.Re
 			if v, ok := overrides[d.name]; ok {
 				value = v
 				c.IsDefault, c.Source = false, kmsg.ConfigSourceDynamicTopicConfig
+			} else if key := brokerSynonym(d.name); s.cfg.StaticConfigs[key] != "" {
+				// Set in server.properties: Kafka reports the broker's value as STATIC_BROKER_CONFIG.
+				value = s.cfg.StaticConfigs[key]
+				c.IsDefault, c.Source = false, kmsg.ConfigSourceStaticBrokerConfig
 			}
 			c.Value = &value
 			if req.IncludeSynonyms && !c.IsDefault {
 				c.ConfigSynonyms = append(c.ConfigSynonyms, kmsg.DescribeConfigsResponseResourceConfigConfigSynonym{
-					Name: d.name, Value: &value, Source: kmsg.ConfigSourceDynamicTopicConfig,
+					Name: d.name, Value: &value, Source: c.Source,
 				})
 			}
 			out.Configs = append(out.Configs, c)
@@ -90,4 +94,24 @@ func (s *Server) handleDescribeConfigs(req *kmsg.DescribeConfigsRequest) kmsg.Re
 		resp.Resources = append(resp.Resources, out)
 	}
 	return resp
+}
+
+// brokerSynonym is the broker key whose value a topic config defaults to
+// (Kafka's ServerTopicConfigSynonyms, same-unit synonyms only).
+func brokerSynonym(topicConfig string) string {
+	switch topicConfig {
+	case "max.message.bytes":
+		return "message.max.bytes"
+	case "compression.type", "min.insync.replicas", "unclean.leader.election.enable":
+		return topicConfig
+	case "segment.index.bytes":
+		return "log.index.size.max.bytes"
+	case "flush.messages":
+		return "log.flush.interval.messages"
+	case "flush.ms":
+		return "log.flush.interval.ms"
+	case "segment.ms":
+		return "log.roll.ms"
+	}
+	return "log." + topicConfig
 }

@@ -102,6 +102,7 @@ func fromSettings(s map[string]string, logger *slog.Logger) (broker.Config, erro
 
 	p := parser{s: s}
 	c := broker.DefaultConfig()
+	c.StaticConfigs = s
 	c.BrokerID = p.int32("broker.id", c.BrokerID, -1)
 	c.Rack = p.str("broker.rack", "")
 	c.Listeners = p.list("listeners", c.Listeners)
