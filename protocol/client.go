@@ -112,6 +112,14 @@ func (c *Client) roundTrip(ctx context.Context, conn net.Conn, req kmsg.Request)
 		// the past: do not reuse this connection.
 		c.dropConn(conn)
 	}
+	if err != nil {
+		// The socket deadline is the context's: report a timeout as the context's error.
+		if ctxErr := ctx.Err(); ctxErr != nil {
+			err = fmt.Errorf("%w: %w", ctxErr, err)
+		} else if !deadline.IsZero() && !time.Now().Before(deadline) {
+			err = fmt.Errorf("%w: %w", context.DeadlineExceeded, err)
+		}
+	}
 	return resp, err
 }
 
