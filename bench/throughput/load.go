@@ -95,8 +95,8 @@ func deleteTopic(ctx context.Context, bootstrap, topic string) error {
 
 // produce sends n records of size-byte values to topic with kgo's defaults (acks=all, idempotent, default
 // linger and batching) and returns the wall time from the first Produce call to the last ack.
-func produce(ctx context.Context, bootstrap, topic string, n int, values *valuePool) (time.Duration, error) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap), kgo.DefaultProduceTopic(topic))
+func produce(ctx context.Context, bootstrap, topic string, n int, values *valuePool, wire *wireStats) (time.Duration, error) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap), kgo.DefaultProduceTopic(topic), kgo.WithHooks(wire))
 	if err != nil {
 		return 0, fmt.Errorf("producer: %w", err)
 	}
@@ -140,10 +140,11 @@ func produce(ctx context.Context, bootstrap, topic string, n int, values *valueP
 
 // consume reads topic from the start until it has n records and returns the time from the client's creation
 // to the last record. It checks that offsets are dense from 0 in every partition and values have size bytes.
-func consume(ctx context.Context, bootstrap, topic string, n, size int) (time.Duration, error) {
+func consume(ctx context.Context, bootstrap, topic string, n, size int, wire *wireStats) (time.Duration, error) {
 	start := time.Now()
 	cl, err := kgo.NewClient(
 		kgo.SeedBrokers(bootstrap),
+		kgo.WithHooks(wire),
 		kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
 	)
@@ -216,4 +217,29 @@ func (p *valuePool) get(i int) []byte {
 	}
 	off := (i * p.size) % (len(p.buf) - p.size)
 	return p.buf[off : off+p.size : off+p.size]
+}
+
+// wireStats counts the Produce or Fetch requests a client sends and the response bytes it reads, to tell
+// "more round trips" from "slower round trips" when comparing targets.
+type wireStats struct {
+	key       int16 // kmsg.Produce or kmsg.Fetch
+	requests  atomic.Int64
+	respBytes atomic.Int64
+}
+
+var (
+	_ kgo.HookBrokerWrite = (*wireStats)(nil)
+	_ kgo.HookBrokerRead  = (*wireStats)(nil)
+)
+
+func (w *wireStats) OnBrokerWrite(_ kgo.BrokerMetadata, key int16, _ int, _, _ time.Duration, err error) {
+	if key == w.key && err == nil {
+		w.requests.Add(1)
+	}
+}
+
+func (w *wireStats) OnBrokerRead(_ kgo.BrokerMetadata, key int16, n int, _, _ time.Duration, err error) {
+	if key == w.key && err == nil {
+		w.respBytes.Add(int64(n))
+	}
 }

@@ -18,6 +18,8 @@ import (
 	"syscall"
 	"text/tabwriter"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // Issue targets: ours/kfake.
@@ -199,21 +201,28 @@ func measure(ctx context.Context, t *target, partitions int32, n int, values *va
 	pctx, cancel := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel()
 	slog.Info("producing", "target", t.name, "topic", topic, "records", n)
-	cpu0 := t.cpu()
-	d, err := produce(pctx, t.bootstrap, topic, n, values)
+	cpu0, srv0 := t.cpu(), t.srvCPU()
+	pw := &wireStats{key: int16(kmsg.Produce)}
+	d, err := produce(pctx, t.bootstrap, topic, n, values, pw)
 	if err != nil {
 		return r, fmt.Errorf("%s: %w", t.name, err)
 	}
-	cpu1 := t.cpu()
+	cpu1, srv1 := t.cpu(), t.srvCPU()
 	r.produce, r.produceCPU = d, cpu1-cpu0
 	slog.Info("consuming", "target", t.name, "topic", topic)
 	cctx, cancel2 := context.WithTimeout(ctx, 60*time.Second)
 	defer cancel2()
-	if d, err = consume(cctx, t.bootstrap, topic, n, size); err != nil {
+	fw := &wireStats{key: int16(kmsg.Fetch)}
+	if d, err = consume(cctx, t.bootstrap, topic, n, size, fw); err != nil {
 		return r, fmt.Errorf("%s: %w", t.name, err)
 	}
 	r.consume, r.consumeCPU = d, t.cpu()-cpu1
-	slog.Info("measured", "target", t.name, "partitions", partitions, "produce", r.produce, "consume", r.consume)
+	slog.Info("measured", "target", t.name, "partitions", partitions,
+		"produce", r.produce.Round(time.Millisecond), "produce_cpu", r.produceCPU.Round(time.Millisecond),
+		"produce_server_cpu", (srv1 - srv0).Round(time.Millisecond), "produce_requests", pw.requests.Load(),
+		"consume", r.consume.Round(time.Millisecond), "consume_cpu", r.consumeCPU.Round(time.Millisecond),
+		"consume_server_cpu", (t.srvCPU() - srv1).Round(time.Millisecond), "fetch_requests", fw.requests.Load(),
+		"fetch_bytes", fw.respBytes.Load())
 	if err := deleteTopic(ctx, t.bootstrap, topic); err != nil {
 		slog.Warn("delete topic", "target", t.name, "err", err)
 	}

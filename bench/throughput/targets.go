@@ -267,3 +267,15 @@ func (t *target) cpu() time.Duration {
 	}
 	return c
 }
+
+// srvCPU returns the separate server process's CPU so far, or 0 when there is none (kfake).
+func (t *target) srvCPU() time.Duration {
+	if t.serverCPU == nil {
+		return 0
+	}
+	s, err := t.serverCPU()
+	if err != nil {
+		return 0
+	}
+	return s
+}

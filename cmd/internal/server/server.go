@@ -95,6 +95,8 @@ func Run(ctx context.Context, configPath string, overrides []string, logger *slo
 		ctrl.Run(ctrlCtx)
 	}()
 
+	go checkpointLoop(serveCtx, logs, logger)
+
 	var runErr error
 	select {
 	case <-ctx.Done():
@@ -172,6 +174,24 @@ func registerBroker(ctx context.Context, zk *zkmeta.Client, info zkmeta.BrokerIn
 		case <-ctx.Done():
 			return 0, ctx.Err()
 		case <-time.After(250 * time.Millisecond):
+		}
+	}
+}
+
+// checkpointLoop writes the recovery-point and log-start-offset checkpoints
+// every log.flush.offset.checkpoint.interval.ms (Kafka's default, 60 s), so
+// recovery after a crash starts from a recent point.
+func checkpointLoop(ctx context.Context, logs *storage.Manager, logger *slog.Logger) {
+	t := time.NewTicker(60 * time.Second)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			if err := logs.Checkpoint(); err != nil {
+				logger.Warn("writing checkpoints failed", "err", err)
+			}
 		}
 	}
 }
