@@ -21,14 +21,7 @@ const leaderDuringDelete = -2
 // sendLeaderAndIsr tells every live replica of parts its role, one request
 // per broker.
 func (c *Controller) sendLeaderAndIsr(parts []topicPartition) []<-chan error {
-	byBroker := map[int32][]topicPartition{}
-	for _, tp := range parts {
-		for _, r := range c.state.replicas(tp) {
-			if c.state.isLive(r) {
-				byBroker[r] = append(byBroker[r], tp)
-			}
-		}
-	}
+	byBroker := c.liveReplicasByBroker(parts)
 	var out []<-chan error
 	for _, id := range c.state.liveBrokerIDs() {
 		if tps := byBroker[id]; len(tps) > 0 {
@@ -151,14 +144,7 @@ func (c *Controller) updateMetadataRequest(brokerID int32, parts []topicPartitio
 // sendStopReplica asks each live replica of parts to stop serving them and,
 // when del, to delete their logs.
 func (c *Controller) sendStopReplica(parts []topicPartition, del bool) []<-chan error {
-	byBroker := map[int32][]topicPartition{}
-	for _, tp := range parts {
-		for _, r := range c.state.replicas(tp) {
-			if c.state.isLive(r) {
-				byBroker[r] = append(byBroker[r], tp)
-			}
-		}
-	}
+	byBroker := c.liveReplicasByBroker(parts)
 	var out []<-chan error
 	for _, id := range c.state.liveBrokerIDs() {
 		tps := byBroker[id]
@@ -185,4 +171,17 @@ func (c *Controller) sendStopReplica(parts []topicPartition, del bool) []<-chan 
 		out = append(out, c.senders[id].send(req))
 	}
 	return out
+}
+
+// liveReplicasByBroker groups partitions by each of their live replicas.
+func (c *Controller) liveReplicasByBroker(parts []topicPartition) map[int32][]topicPartition {
+	byBroker := map[int32][]topicPartition{}
+	for _, tp := range parts {
+		for _, r := range c.state.replicas(tp) {
+			if c.state.isLive(r) {
+				byBroker[r] = append(byBroker[r], tp)
+			}
+		}
+	}
+	return byBroker
 }
