@@ -32,10 +32,28 @@ func newConnection(s *Server, c net.Conn) *connection {
 	return &connection{srv: s, conn: c, logger: s.logger.With("remote", c.RemoteAddr().String())}
 }
 
-// request is one decoded request waiting to be served.
+// request is one decoded request waiting to be served. Its fields point
+// into frame, which goes back to the server's pool once the response is out.
 type request struct {
-	hdr protocol.RequestHeader
-	req kmsg.Request // nil when the version is unsupported (ApiVersions only)
+	hdr   protocol.RequestHeader
+	req   kmsg.Request // nil when the version is unsupported (ApiVersions only)
+	frame []byte
+}
+
+// maxPooledFrame bounds the frame buffers kept for reuse.
+const maxPooledFrame = 8 << 20
+
+func (s *Server) getFrameBuf() []byte {
+	if b, ok := s.framePool.Get().(*[]byte); ok {
+		return (*b)[:0]
+	}
+	return nil
+}
+
+func (s *Server) putFrameBuf(b []byte) {
+	if cap(b) > 0 && cap(b) <= maxPooledFrame {
+		s.framePool.Put(&b)
+	}
 }
 
 func (c *connection) serve(ctx context.Context) {
@@ -47,7 +65,9 @@ func (c *connection) serve(ctx context.Context) {
 		readErr <- c.readLoop(queue)
 	}()
 	for r := range queue {
-		if err := c.handle(ctx, r); err != nil {
+		err := c.handle(ctx, r)
+		c.srv.putFrameBuf(r.frame)
+		if err != nil {
 			c.logger.Info("closing connection", "reason", err)
 			c.conn.Close()
 			for range queue { // let the reader finish
@@ -65,19 +85,19 @@ func (c *connection) serve(ctx context.Context) {
 func (c *connection) readLoop(queue chan<- request) error {
 	br := bufio.NewReaderSize(c.conn, 64<<10)
 	for {
-		frame, err := protocol.ReadFrame(br, c.srv.cfg.SocketRequestMaxBytes, nil)
+		frame, err := protocol.ReadFrame(br, c.srv.cfg.SocketRequestMaxBytes, c.srv.getFrameBuf())
 		if err != nil {
 			return err
 		}
 		hdr, req, err := protocol.ParseRequest(frame)
 		if err != nil {
 			if errors.Is(err, protocol.ErrUnsupportedVersion) && hdr.APIKey == int16(kmsg.ApiVersions) {
-				queue <- request{hdr: hdr} // KIP-511: answered with UNSUPPORTED_VERSION
+				queue <- request{hdr: hdr, frame: frame} // KIP-511: answered with UNSUPPORTED_VERSION
 				continue
 			}
 			return fmt.Errorf("bad request (api key %d, version %d): %w", hdr.APIKey, hdr.APIVersion, err)
 		}
-		queue <- request{hdr: hdr, req: req}
+		queue <- request{hdr: hdr, req: req, frame: frame}
 	}
 }
 

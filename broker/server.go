@@ -48,6 +48,8 @@ type Server struct {
 	producerIDs *producerIDAllocator
 	forwarder   *controllerForwarder
 
+	framePool sync.Pool // request frame buffers, reused once a response is written
+
 	advertisedHost string
 	advertisedPort int32
 

@@ -219,27 +219,32 @@ func (p *valuePool) get(i int) []byte {
 	return p.buf[off : off+p.size : off+p.size]
 }
 
-// wireStats counts the Produce or Fetch requests a client sends and the response bytes it reads, to tell
-// "more round trips" from "slower round trips" when comparing targets.
+// wireStats counts the Produce or Fetch requests a client sends, the response bytes it reads and the summed
+// round-trip time (write start to response fully read), to tell "more round trips" from "slower round trips"
+// when comparing targets.
 type wireStats struct {
 	key       int16 // kmsg.Produce or kmsg.Fetch
 	requests  atomic.Int64
 	respBytes atomic.Int64
+	e2eNanos  atomic.Int64
 }
 
-var (
-	_ kgo.HookBrokerWrite = (*wireStats)(nil)
-	_ kgo.HookBrokerRead  = (*wireStats)(nil)
-)
+var _ kgo.HookBrokerE2E = (*wireStats)(nil)
 
-func (w *wireStats) OnBrokerWrite(_ kgo.BrokerMetadata, key int16, _ int, _, _ time.Duration, err error) {
-	if key == w.key && err == nil {
-		w.requests.Add(1)
+func (w *wireStats) OnBrokerE2E(_ kgo.BrokerMetadata, key int16, e kgo.BrokerE2E) {
+	if key != w.key || e.Err() != nil {
+		return
 	}
+	w.requests.Add(1)
+	w.respBytes.Add(int64(e.BytesRead))
+	w.e2eNanos.Add(int64(e.DurationE2E()))
 }
 
-func (w *wireStats) OnBrokerRead(_ kgo.BrokerMetadata, key int16, n int, _, _ time.Duration, err error) {
-	if key == w.key && err == nil {
-		w.respBytes.Add(int64(n))
+// meanRTT is the mean round trip per request.
+func (w *wireStats) meanRTT() time.Duration {
+	n := w.requests.Load()
+	if n == 0 {
+		return 0
 	}
+	return time.Duration(w.e2eNanos.Load() / n)
 }

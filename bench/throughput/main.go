@@ -12,6 +12,7 @@ import (
 	"log/slog"
 	"os"
 	"os/signal"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -38,6 +39,7 @@ type options struct {
 	compressible bool
 	keep         bool
 	brokerEnv    []string
+	cpuProfile   string
 }
 
 // result is one target's figures for one partition count.
@@ -94,9 +96,10 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.valueSize, "value-size", 100, "bytes per record value")
 	parts := fs.String("partitions", "1,3", "comma-separated partition counts to run")
 	fs.DurationVar(&o.timeout, "timeout", 170*time.Second, "bound on the whole run")
-	fs.IntVar(&o.rounds, "rounds", 3, "rounds per target and partition count (targets interleaved); the median is reported")
+	fs.IntVar(&o.rounds, "rounds", 5, "rounds per target and partition count (targets interleaved); the median is reported")
 	fs.BoolVar(&o.compressible, "compressible", false, "use highly compressible values instead of random bytes")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temp dir (broker/ZooKeeper logs) after the run")
+	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of OUR broker to this file (builds cmd/kafka with a profiling overlay; the tree is not changed)")
 	env := fs.String("broker-env", "", "comma-separated KEY=VALUE pairs added to the broker's environment")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -125,18 +128,39 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 		return fmt.Errorf("temp dir: %w", err)
 	}
 	defer func() {
-		if o.keep || err != nil {
+		switch {
+		case o.keep:
 			slog.Info("kept temp dir", "dir", dir)
-			return
+		case err != nil:
+			// Keep the broker and ZooKeeper logs for the failure, not the data.
+			_ = os.RemoveAll(filepath.Join(dir, "logs"))
+			_ = os.RemoveAll(filepath.Join(dir, "zk"))
+			slog.Info("kept server logs", "dir", dir)
+		default:
+			_ = os.RemoveAll(dir)
 		}
-		_ = os.RemoveAll(dir)
 	}()
 
-	ours, err := startOurs(ctx, o.bin, dir, o.brokerEnv)
+	bin, profile := o.bin, ""
+	if o.cpuProfile != "" {
+		if profile, err = filepath.Abs(o.cpuProfile); err != nil {
+			return fmt.Errorf("-cpuprofile: %w", err)
+		}
+		slog.Info("building profiled broker")
+		if bin, err = buildProfiled(ctx, dir); err != nil {
+			return err
+		}
+	}
+	ours, err := startOurs(ctx, bin, dir, o.brokerEnv, profile)
 	if err != nil {
 		return err
 	}
-	defer ours.stop()
+	defer func() {
+		ours.stop()
+		if profile != "" && err == nil {
+			fmt.Fprintf(out, "broker CPU profile: %s (go tool pprof -top %s)\n", profile, profile)
+		}
+	}()
 	fake, err := startKfake()
 	if err != nil {
 		return err
@@ -171,7 +195,7 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 	return nil
 }
 
-// median returns rs[0] with the median produce and the median consume time of all rounds.
+// median returns rs[0] with each time (produce and consume, wall and CPU) replaced by its median over rounds.
 func median(rs []result) result {
 	m := rs[0]
 	ps := make([]time.Duration, len(rs))
@@ -219,10 +243,10 @@ func measure(ctx context.Context, t *target, partitions int32, n int, values *va
 	r.consume, r.consumeCPU = d, t.cpu()-cpu1
 	slog.Info("measured", "target", t.name, "partitions", partitions,
 		"produce", r.produce.Round(time.Millisecond), "produce_cpu", r.produceCPU.Round(time.Millisecond),
-		"produce_server_cpu", (srv1 - srv0).Round(time.Millisecond), "produce_requests", pw.requests.Load(),
+		"produce_server_cpu", (srv1 - srv0).Round(time.Millisecond), "produce_requests", pw.requests.Load(), "produce_rtt", pw.meanRTT().Round(time.Microsecond),
 		"consume", r.consume.Round(time.Millisecond), "consume_cpu", r.consumeCPU.Round(time.Millisecond),
 		"consume_server_cpu", (t.srvCPU() - srv1).Round(time.Millisecond), "fetch_requests", fw.requests.Load(),
-		"fetch_bytes", fw.respBytes.Load())
+		"fetch_bytes", fw.respBytes.Load(), "fetch_rtt", fw.meanRTT().Round(time.Microsecond))
 	if err := deleteTopic(ctx, t.bootstrap, topic); err != nil {
 		slog.Warn("delete topic", "target", t.name, "err", err)
 	}

@@ -55,10 +55,12 @@ type brokerProc struct {
 	cmd     *exec.Cmd
 	done    chan struct{}
 	logFile string
+	profile string // CPU profile file the broker writes on SIGUSR1 ("" when not profiling)
 }
 
 // startOurs starts ZooKeeper and one broker (bin) under dir, and waits until the broker serves Metadata.
-func startOurs(ctx context.Context, bin, dir string, env []string) (*target, error) {
+// A non-empty profile needs a bin built by buildProfiled; the profile is written when the target stops.
+func startOurs(ctx context.Context, bin, dir string, env []string, profile string) (*target, error) {
 	if _, err := os.Stat(bin); err != nil {
 		return nil, fmt.Errorf("broker binary: %w", err)
 	}
@@ -76,7 +78,10 @@ func startOurs(ctx context.Context, bin, dir string, env []string) (*target, err
 	if err != nil {
 		return nil, fmt.Errorf("start zookeeper: %w", err)
 	}
-	p := &brokerProc{zk: zk, logFile: filepath.Join(dir, "broker.log")}
+	p := &brokerProc{zk: zk, logFile: filepath.Join(dir, "broker.log"), profile: profile}
+	if profile != "" {
+		env = append(env, profileEnv+"="+profile)
+	}
 	addr, err := freeAddr()
 	if err != nil {
 		zk.Stop()
@@ -166,6 +171,14 @@ func (p *brokerProc) stop() {
 		select {
 		case <-p.done:
 		default:
+			if p.profile != "" {
+				// The profiling overlay stops the profile on SIGUSR1 and then writes FILE.done.
+				_ = p.cmd.Process.Signal(syscall.SIGUSR1)
+				if !waitFile(p.profile+".done", 10*time.Second) {
+					slog.Warn("broker CPU profile not finished", "file", p.profile)
+				}
+				_ = os.Remove(p.profile + ".done")
+			}
 			_ = p.cmd.Process.Signal(syscall.SIGTERM)
 			select {
 			case <-p.done:

@@ -63,6 +63,7 @@ var nonConfigEnv = map[string]bool{
 	"KAFKA_HEAP_OPTS": true, "KAFKA_OPTS": true, "KAFKA_JMX_OPTS": true, "KAFKA_JVM_PERFORMANCE_OPTS": true,
 	"KAFKA_LOG4J_OPTS": true, "KAFKA_GC_LOG_OPTS": true, "KAFKA_DEBUG": true, "KAFKA_HOME": true,
 	"KAFKA_VERSION": true, "KAFKA_CLUSTER_ID": true,
+	"KAFKA_BIN": true, // this project's tests: the broker binary
 }
 
 // EnvOverrides maps KAFKA_FOO_BAR=x to foo.bar=x, the convention of the

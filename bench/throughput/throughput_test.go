@@ -1,0 +1,191 @@
+package main
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"os"
+	"strings"
+	"testing"
+	"time"
+)
+
+func TestParseFlags(t *testing.T) {
+	tests := []struct {
+		args    []string
+		wantErr bool
+		parts   []int32
+	}{
+		{args: nil, parts: []int32{1, 3}},
+		{args: []string{"-partitions", "2"}, parts: []int32{2}},
+		{args: []string{"-partitions", "1, 4"}, parts: []int32{1, 4}},
+		{args: []string{"-partitions", "0"}, wantErr: true},
+		{args: []string{"-partitions", "x"}, wantErr: true},
+		{args: []string{"-records", "0"}, wantErr: true},
+		{args: []string{"-rounds", "0"}, wantErr: true},
+	}
+	for _, tt := range tests {
+		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
+			o, err := parseFlags(tt.args)
+			if (err != nil) != tt.wantErr {
+				t.Fatalf("err = %v, wantErr %v", err, tt.wantErr)
+			}
+			if err == nil && fmt.Sprint(o.partitions) != fmt.Sprint(tt.parts) {
+				t.Errorf("partitions = %v, want %v", o.partitions, tt.parts)
+			}
+		})
+	}
+}
+
+func TestValuePool(t *testing.T) {
+	for _, size := range []int{0, 1, 100, 4096} {
+		p := newValuePool(size, false)
+		for _, i := range []int{0, 1, 12345, 1 << 20, 10_000_000} {
+			v := p.get(i)
+			if len(v) != size || cap(v) != size {
+				t.Fatalf("size %d, i %d: len %d cap %d", size, i, len(v), cap(v))
+			}
+		}
+	}
+	// Neighbouring values differ, so snappy cannot collapse a batch.
+	p := newValuePool(100, false)
+	if bytes.Equal(p.get(0), p.get(1)) {
+		t.Error("consecutive random values are equal")
+	}
+}
+
+func TestMedianAndTable(t *testing.T) {
+	ms := time.Millisecond
+	rs := []result{
+		{target: "ours", partitions: 1, records: 1000, valueSize: 100, produce: 30 * ms, consume: 10 * ms, produceCPU: 30 * ms, consumeCPU: 10 * ms},
+		{target: "ours", partitions: 1, records: 1000, valueSize: 100, produce: 10 * ms, consume: 90 * ms, produceCPU: 10 * ms, consumeCPU: 90 * ms},
+		{target: "ours", partitions: 1, records: 1000, valueSize: 100, produce: 20 * ms, consume: 20 * ms, produceCPU: 20 * ms, consumeCPU: 20 * ms},
+	}
+	m := median(rs)
+	if m.produce != 20*ms || m.consume != 20*ms || m.produceCPU != 20*ms || m.consumeCPU != 20*ms {
+		t.Fatalf("median = %+v", m)
+	}
+	k := m
+	k.target = "kfake"
+	k.produce = 10 * ms // kfake twice as fast at producing: ratio 0.50x, below target
+	var out bytes.Buffer
+	printTable(&out, []result{m, k}, 3)
+	s := out.String()
+	for _, want := range []string{"50000", "5.0", "0.50x (LOW)", "1.00x (ok)", "median of 3 rounds"} {
+		if !strings.Contains(s, want) {
+			t.Errorf("table lacks %q:\n%s", want, s)
+		}
+	}
+}
+
+func TestProcCPU(t *testing.T) {
+	d, err := procCPU(os.Getpid())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if d < 0 {
+		t.Fatalf("cpu %v", d)
+	}
+	if _, err := procCPU(-1); err == nil {
+		t.Error("procCPU(-1) succeeded")
+	}
+}
+
+// TestMeasureKfake runs the whole produce/consume path against kfake with a few records.
+func TestMeasureKfake(t *testing.T) {
+	fake, err := startKfake()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fake.stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	for _, p := range []int32{1, 3} {
+		r, err := measure(ctx, fake, p, 5000, newValuePool(100, false))
+		if err != nil {
+			t.Fatalf("partitions %d: %v", p, err)
+		}
+		if r.produce <= 0 || r.consume <= 0 {
+			t.Errorf("partitions %d: durations %v %v", p, r.produce, r.consume)
+		}
+	}
+}
+
+// TestRunOurs runs the full program (ZooKeeper, bin/kafka, kfake) with few records when KAFKA_BIN is set.
+func TestRunOurs(t *testing.T) {
+	bin := os.Getenv("KAFKA_BIN")
+	if bin == "" {
+		t.Skip("KAFKA_BIN not set (make bench sets it)")
+	}
+	o, err := parseFlags([]string{"-kafka-bin", bin, "-records", "20000", "-rounds", "1", "-timeout", "90s"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out bytes.Buffer
+	if err := run(context.Background(), o, &out); err != nil {
+		t.Fatal(err)
+	}
+	if !strings.Contains(out.String(), "ours/kfake") {
+		t.Errorf("no ratio row:\n%s", out.String())
+	}
+}
+
+// benchTargets starts kfake, and ours too when KAFKA_BIN is set.
+func benchTargets(b *testing.B) []*target {
+	fake, err := startKfake()
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Cleanup(fake.stop)
+	ts := []*target{fake}
+	if bin := os.Getenv("KAFKA_BIN"); bin != "" {
+		ours, err := startOurs(context.Background(), bin, b.TempDir(), nil, "")
+		if err != nil {
+			b.Fatal(err)
+		}
+		b.Cleanup(ours.stop)
+		ts = append(ts, ours)
+	}
+	return ts
+}
+
+// BenchmarkProduce measures acks=all idempotent produce of 100-byte values per record; ns/op is per record.
+func BenchmarkProduce(b *testing.B) {
+	values := newValuePool(100, false)
+	for _, t := range benchTargets(b) {
+		b.Run(t.name, func(b *testing.B) {
+			ctx := context.Background()
+			topic := fmt.Sprintf("bench-produce-%d", time.Now().UnixNano())
+			if err := createTopic(ctx, t.bootstrap, topic, 1); err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(100)
+			b.ResetTimer()
+			if _, err := produce(ctx, t.bootstrap, topic, b.N, values, &wireStats{}); err != nil {
+				b.Fatal(err)
+			}
+		})
+	}
+}
+
+// BenchmarkConsume measures reading 100-byte records from the start of a partition; ns/op is per record.
+func BenchmarkConsume(b *testing.B) {
+	values := newValuePool(100, false)
+	for _, t := range benchTargets(b) {
+		b.Run(t.name, func(b *testing.B) {
+			ctx := context.Background()
+			topic := fmt.Sprintf("bench-consume-%d", time.Now().UnixNano())
+			if err := createTopic(ctx, t.bootstrap, topic, 1); err != nil {
+				b.Fatal(err)
+			}
+			if _, err := produce(ctx, t.bootstrap, topic, b.N, values, &wireStats{}); err != nil {
+				b.Fatal(err)
+			}
+			b.SetBytes(100)
+			b.ResetTimer()
+			if _, err := consume(ctx, t.bootstrap, topic, b.N, 100, &wireStats{}); err != nil {
+				b.Fatal(err)
+			}
+		})
+	}
+}
