@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"io"
 	"math/rand/v2"
 	"net"
@@ -121,7 +122,7 @@ func TestRobustness(t *testing.T) {
 		req = binary.BigEndian.AppendUint32(req, 4242)
 		req = binary.BigEndian.AppendUint16(req, 6)
 		req = append(req, "compat"...)
-		req = append(req, 0)                              // header tagged fields
+		req = append(req, 0)                               // header tagged fields
 		req = append(req, 7, 'c', 'o', 'm', 'p', 'a', 't') // client_software_name (compact)
 		req = append(req, 4, '9', '.', '9')                // client_software_version
 		req = append(req, 0)                               // body tagged fields
@@ -196,4 +197,90 @@ func readFrame(t *testing.T, conn net.Conn) []byte {
 		t.Fatalf("reading %d byte response: %v", n, err)
 	}
 	return buf
+}
+
+// rawRequest frames a request with a v1 request header (non-flexible
+// versions only): api key, version, correlation id, client id.
+func rawRequest(req kmsg.Request, version int16, corr int32) []byte {
+	req.SetVersion(version)
+	body := binary.BigEndian.AppendUint16(nil, uint16(req.Key()))
+	body = binary.BigEndian.AppendUint16(body, uint16(version))
+	body = binary.BigEndian.AppendUint32(body, uint32(corr))
+	body = binary.BigEndian.AppendUint16(body, 6)
+	body = append(body, "compat"...)
+	body = req.AppendTo(body)
+	return append(binary.BigEndian.AppendUint32(nil, uint32(len(body))), body...)
+}
+
+// TestWireOrdering checks two connection-level rules real clients rely on:
+// acks=0 produce gets no response at all, and pipelined responses come back
+// in request order.
+func TestWireOrdering(t *testing.T) {
+	c := cluster.Start(t, 1)
+	createTopic(t, c, "wire-acks0", 1, 1)
+	addr := c.Broker(0).Addr
+
+	t.Run("acks0NoResponse", func(t *testing.T) {
+		conn := dial(t, addr)
+		prod := kmsg.NewPtrProduceRequest()
+		prod.Acks = 0
+		prod.TimeoutMillis = 5000
+		rt := kmsg.NewProduceRequestTopic()
+		rt.Topic = "wire-acks0"
+		rp := kmsg.NewProduceRequestTopicPartition()
+		rp.Records = idempotentBatch(-1, -1, -1, []byte("fire and forget"))
+		rt.Partitions = append(rt.Partitions, rp)
+		prod.Topics = append(prod.Topics, rt)
+		// Produce v7: non-flexible, topics by name.
+		data := rawRequest(prod, 7, 1)
+		data = append(data, rawRequest(kmsg.NewPtrApiVersionsRequest(), 0, 2)...)
+		if _, err := conn.Write(data); err != nil {
+			t.Fatal(err)
+		}
+		resp := readFrame(t, conn)
+		if corr := int32(binary.BigEndian.Uint32(resp)); corr != 2 {
+			t.Fatalf("first response has correlation id %d, want 2 (acks=0 produce must not be answered)", corr)
+		}
+		cl := c.Client()
+		poll(t, 10*time.Second, "acks=0 record appended", func() (bool, string) {
+			end := listEnd(t, cl, "wire-acks0")
+			return end == 1, fmt.Sprintf("log end %d", end)
+		})
+	})
+
+	t.Run("pipelinedInOrder", func(t *testing.T) {
+		conn := dial(t, addr)
+		const n = 40
+		var data []byte
+		for i := range n {
+			corr := int32(100 + i)
+			switch i % 3 {
+			case 0:
+				data = append(data, rawRequest(kmsg.NewPtrApiVersionsRequest(), 0, corr)...)
+			case 1:
+				md := kmsg.NewPtrMetadataRequest()
+				md.Topics = nil // v1+: null means all topics
+				data = append(data, rawRequest(md, 1, corr)...)
+			default:
+				lo := kmsg.NewPtrListOffsetsRequest()
+				lo.ReplicaID = -1
+				rt := kmsg.NewListOffsetsRequestTopic()
+				rt.Topic = "wire-acks0"
+				rp := kmsg.NewListOffsetsRequestTopicPartition()
+				rp.Timestamp = -1
+				rt.Partitions = append(rt.Partitions, rp)
+				lo.Topics = append(lo.Topics, rt)
+				data = append(data, rawRequest(lo, 1, corr)...)
+			}
+		}
+		if _, err := conn.Write(data); err != nil {
+			t.Fatal(err)
+		}
+		for i := range n {
+			resp := readFrame(t, conn)
+			if corr := int32(binary.BigEndian.Uint32(resp)); corr != int32(100+i) {
+				t.Fatalf("response %d has correlation id %d, want %d", i, corr, 100+i)
+			}
+		}
+	})
 }
