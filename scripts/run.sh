@@ -26,8 +26,9 @@ stop() {
   kill -TERM "$zk" 2>/dev/null && wait "$zk" 2>/dev/null || true
 }
 trap stop INT TERM EXIT
+zk_ok() { (exec 3<>/dev/tcp/127.0.0.1/2181 && printf ruok >&3 && head -c4 <&3) 2>/dev/null; }
 for _ in $(seq 1 150); do
-  if [ "$(exec 3<>/dev/tcp/127.0.0.1/2181 && printf ruok >&3 && head -c4 <&3)" = imok ] 2>/dev/null; then break; fi
+  if [ "$(zk_ok)" = imok ]; then break; fi
   kill -0 "$zk" 2>/dev/null || { echo "ZooKeeper failed to start; see var/zookeeper/zookeeper.log" >&2; exit 1; }
   sleep 0.2
 done
