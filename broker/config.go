@@ -9,7 +9,9 @@ import (
 // Config is the broker's view of server.properties, already parsed and
 // validated by cmd/internal/config. Field comments give Kafka's key.
 type Config struct {
-	BrokerID             int32    // broker.id
+	BrokerID             int32    // broker.id; -1 means generated (see below)
+	BrokerIDGeneration   bool     // broker.id.generation.enable
+	ReservedBrokerMaxID  int32    // reserved.broker.max.id
 	Rack                 string   // broker.rack
 	Listeners            []string // listeners, e.g. PLAINTEXT://127.0.0.1:9092
 	AdvertisedListeners  []string // advertised.listeners (defaults to listeners)
@@ -38,6 +40,8 @@ type Config struct {
 func DefaultConfig() Config {
 	return Config{
 		BrokerID:                 -1,
+		BrokerIDGeneration:       true,
+		ReservedBrokerMaxID:      1000,
 		Listeners:                []string{"PLAINTEXT://:9092"},
 		LogDirs:                  []string{"/tmp/kafka-logs"},
 		ZooKeeperSession:         18 * time.Second,

@@ -105,6 +105,8 @@ func fromSettings(s map[string]string, logger *slog.Logger) (broker.Config, erro
 	c := broker.DefaultConfig()
 	c.StaticConfigs = s
 	c.BrokerID = p.int32("broker.id", c.BrokerID, -1)
+	c.BrokerIDGeneration = p.bool("broker.id.generation.enable", c.BrokerIDGeneration)
+	c.ReservedBrokerMaxID = p.int32("reserved.broker.max.id", c.ReservedBrokerMaxID, 0)
 	c.Rack = p.str("broker.rack", "")
 	c.Listeners = p.list("listeners", c.Listeners)
 	c.AdvertisedListeners = p.list("advertised.listeners", nil)
@@ -140,8 +142,12 @@ func fromSettings(s map[string]string, logger *slog.Logger) (broker.Config, erro
 	if c.ZooKeeperConnect == "" {
 		return broker.Config{}, fmt.Errorf("missing required configuration \"zookeeper.connect\" which has no default value")
 	}
-	if c.BrokerID < 0 {
-		return broker.Config{}, fmt.Errorf("invalid value %d for configuration broker.id: broker id generation (broker.id=-1) is not supported yet; set broker.id >= 0", c.BrokerID)
+	// Kafka: broker.id is -1 (generated) or within [0, reserved.broker.max.id].
+	if c.BrokerID > c.ReservedBrokerMaxID {
+		return broker.Config{}, fmt.Errorf("invalid value %d for configuration broker.id: must not be greater than reserved.broker.max.id (%d)", c.BrokerID, c.ReservedBrokerMaxID)
+	}
+	if c.BrokerID < 0 && !c.BrokerIDGeneration {
+		return broker.Config{}, fmt.Errorf("invalid value %d for configuration broker.id: set a broker id or enable broker.id.generation.enable", c.BrokerID)
 	}
 	for _, l := range c.Listeners {
 		if _, _, err := broker.ParseListener(l); err != nil {

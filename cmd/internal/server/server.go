@@ -53,6 +53,9 @@ func Run(ctx context.Context, configPath string, overrides []string, logger *slo
 	if err != nil {
 		return fmt.Errorf("reading /cluster/id: %w", err)
 	}
+	if cfg.BrokerID, err = resolveBrokerID(zk, logs, cfg); err != nil {
+		return err
+	}
 	if err := checkMetaProperties(logs, cfg.BrokerID, clusterID); err != nil {
 		return err
 	}
@@ -119,6 +122,25 @@ func Run(ctx context.Context, configPath string, overrides []string, logger *slo
 	}
 	logger.Info("shut down complete", "broker_id", cfg.BrokerID)
 	return runErr
+}
+
+// resolveBrokerID applies Kafka's rule for broker.id=-1: the id recorded in
+// meta.properties, else a new one from /brokers/seqid (its version plus
+// reserved.broker.max.id), so generated ids never collide with configured ones.
+func resolveBrokerID(zk *zkmeta.Client, logs *storage.Manager, cfg broker.Config) (int32, error) {
+	if cfg.BrokerID >= 0 {
+		return cfg.BrokerID, nil
+	}
+	if stored, _, ok, err := logs.ReadMetaProperties(); err != nil {
+		return 0, fmt.Errorf("reading meta.properties: %w", err)
+	} else if ok && stored >= 0 {
+		return stored, nil
+	}
+	seq, err := zk.NextBrokerSequenceID()
+	if err != nil {
+		return 0, fmt.Errorf("generating a broker id: %w", err)
+	}
+	return seq + cfg.ReservedBrokerMaxID, nil
 }
 
 // checkMetaProperties refuses to start on log dirs that belong to another

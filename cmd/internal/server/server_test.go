@@ -419,3 +419,19 @@ func controllerEpoch(t *testing.T, zc *zkmeta.Client) int32 {
 	}
 	return e
 }
+
+func TestGeneratedBrokerID(t *testing.T) {
+	zk := zktest.Start(t)
+	connect := zk.Chroot(t)
+	startBroker(t, connect, -1)
+	zc, err := zkmeta.Connect(context.Background(), connect, 6*time.Second, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zc.Close()
+	// Kafka's first generated id: /brokers/seqid version 1 + reserved.broker.max.id 1000.
+	waitFor(t, "broker 1001 to register", func() bool {
+		ids, err := zc.BrokerIDs()
+		return err == nil && len(ids) == 1 && ids[0] == 1001
+	})
+}
