@@ -165,26 +165,33 @@ func (c *Controller) act(ctx context.Context, epoch, epochZkVersion int32) {
 	}
 }
 
-// submit runs fn on the event loop and waits for it; false when inactive.
-func (c *Controller) submit(ctx context.Context, fn func()) bool {
+// submit runs fn on the event loop and waits for it. It reports false,
+// without running fn, when this controller is not active (or stops being
+// active before fn's turn comes).
+func (c *Controller) submit(fn func()) bool {
+	ran := make(chan bool, 1)
+	ev := func() {
+		if c.state == nil { // the loop is shutting down and draining
+			ran <- false
+			return
+		}
+		fn()
+		ran <- true
+	}
 	c.mu.Lock()
-	events := c.events
+	if c.events == nil || !c.active.Load() {
+		c.mu.Unlock()
+		return false
+	}
+	select {
+	case c.events <- ev:
+	default: // queue full: refuse rather than block
+		c.mu.Unlock()
+		return false
+	}
 	c.mu.Unlock()
-	if events == nil || !c.active.Load() {
-		return false
-	}
-	done := make(chan struct{})
-	select {
-	case events <- func() { defer close(done); fn() }:
-	case <-ctx.Done():
-		return false
-	}
-	select {
-	case <-done:
-		return true
-	case <-ctx.Done():
-		return false
-	}
+	// Every queued event runs: on the loop, or in its shutdown drain.
+	return <-ran
 }
 
 // fenced handles an error of a fenced ZooKeeper write: when the controller
@@ -211,7 +218,11 @@ func (c *Controller) onWatch(events chan func(), watch <-chan zk.Event, fn func(
 			return
 		}
 		select {
-		case events <- fn:
+		case events <- func() {
+			if c.state != nil { // not while the loop drains on shutdown
+				fn()
+			}
+		}:
 		case <-done:
 		}
 	}()

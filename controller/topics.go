@@ -40,7 +40,7 @@ func (c *Controller) CreateTopics(ctx context.Context, req *kmsg.CreateTopicsReq
 		seen[t.Topic]++
 	}
 	var waits []<-chan error
-	ran := c.submit(ctx, func() {
+	ran := c.submit(func() {
 		for i, t := range req.Topics {
 			r := kmsg.NewCreateTopicsResponseTopic()
 			r.Topic = t.Topic
@@ -214,7 +214,7 @@ func (c *Controller) DeleteTopics(ctx context.Context, req *kmsg.DeleteTopicsReq
 	}
 	var waits []<-chan error
 	results := make([]kmsg.DeleteTopicsResponseTopic, len(targets))
-	ran := c.submit(ctx, func() {
+	ran := c.submit(func() {
 		var marked []string
 		for i, t := range targets {
 			r := kmsg.NewDeleteTopicsResponseTopic()
@@ -326,7 +326,7 @@ func (c *Controller) CreatePartitions(ctx context.Context, req *kmsg.CreateParti
 	resp := req.ResponseKind().(*kmsg.CreatePartitionsResponse)
 	results := make([]kmsg.CreatePartitionsResponseTopic, len(req.Topics))
 	var waits []<-chan error
-	ran := c.submit(ctx, func() {
+	ran := c.submit(func() {
 		for i, t := range req.Topics {
 			r := kmsg.NewCreatePartitionsResponseTopic()
 			r.Topic = t.Topic
