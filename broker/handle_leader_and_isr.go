@@ -19,10 +19,16 @@ func (s *Server) handleLeaderAndIsr(req *kmsg.LeaderAndISRRequest) kmsg.Response
 		resp.ErrorCode = kerr.StaleBrokerEpoch.Code
 		return resp
 	}
+	maxMessageBytes := map[string]int32{} // one topic config read per topic
 	apply := func(topic string, id [16]byte, p kmsg.LeaderAndISRRequestTopicPartition) int16 {
+		mmb, ok := maxMessageBytes[topic]
+		if !ok {
+			mmb = s.replicas.topicMaxMessageBytes(topic)
+			maxMessageBytes[topic] = mmb
+		}
 		err := s.replicas.applyLeaderAndIsr(topic, id, partitionState{
 			Partition: p.Partition, Leader: p.Leader, LeaderEpoch: p.LeaderEpoch, ISR: p.ISR, Replicas: p.Replicas,
-		}, s.cfg.BrokerID)
+		}, s.cfg.BrokerID, mmb)
 		if err != nil {
 			return errorCode(err)
 		}

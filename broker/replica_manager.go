@@ -65,7 +65,7 @@ func (rm *replicaManager) leaderPartition(topic string, p int32) (*partition, er
 // applyLeaderAndIsr creates the partition's log if needed and switches its
 // role. A state whose leader epoch is older than the one held is refused:
 // leader epochs never go backwards.
-func (rm *replicaManager) applyLeaderAndIsr(topic string, topicID [16]byte, st partitionState, self int32) error {
+func (rm *replicaManager) applyLeaderAndIsr(topic string, topicID [16]byte, st partitionState, self, maxMessageBytes int32) error {
 	key := topicPartition{topic, st.Partition}
 	rm.mu.Lock()
 	pt, ok := rm.partitions[key]
@@ -81,7 +81,6 @@ func (rm *replicaManager) applyLeaderAndIsr(topic string, topicID [16]byte, st p
 	}
 	rm.mu.Unlock()
 
-	maxMessageBytes := rm.topicMaxMessageBytes(topic)
 	if err := pt.becomeLeaderOrFollower(st, self, maxMessageBytes); err != nil {
 		return err
 	}
