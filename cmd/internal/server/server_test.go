@@ -435,3 +435,52 @@ func TestGeneratedBrokerID(t *testing.T) {
 		return err == nil && len(ids) == 1 && ids[0] == 1001
 	})
 }
+
+func TestCreatePartitionsAndRecreateTopic(t *testing.T) {
+	zk := zktest.Start(t)
+	b := startBroker(t, zk.Chroot(t), 0)
+	cl := newClient(t, []string{b.addr})
+	waitForBrokers(t, cl, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	adm := kadm.NewClient(cl)
+	first, err := adm.CreateTopic(ctx, 2, 1, nil, "grow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := adm.UpdatePartitions(ctx, 4, "grow"); err != nil {
+		t.Fatalf("grow to 4 partitions: %v", err)
+	}
+	resp, err := adm.UpdatePartitions(ctx, 3, "grow")
+	if err == nil {
+		err = resp["grow"].Err
+	}
+	if !errors.Is(err, kerr.InvalidPartitions) {
+		t.Fatalf("shrinking must be refused with INVALID_PARTITIONS, got %v", err)
+	}
+	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "grow", Partition: 3, Value: []byte("new partition")}).FirstErr(); err != nil {
+		t.Fatalf("produce to the new partition: %v", err)
+	}
+
+	if _, err := adm.DeleteTopics(ctx, "grow"); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "topic to leave metadata", func() bool {
+		md, err := adm.Metadata(ctx)
+		return err == nil && !md.Topics.Has("grow")
+	})
+	second, err := adm.CreateTopic(ctx, 1, 1, nil, "grow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if second.ID == first.ID || second.ID == [16]byte{} {
+		t.Fatalf("a re-created topic needs a new topic id: %v then %v", first.ID, second.ID)
+	}
+	end, err := adm.ListEndOffsets(ctx, "grow")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if o, _ := end.Lookup("grow", 0); o.Offset != 0 {
+		t.Fatalf("the re-created topic must start empty, end offset %d", o.Offset)
+	}
+}
