@@ -13,37 +13,6 @@ import (
 	"sync"
 )
 
-// Config holds the log settings that storage honours.
-type Config struct {
-	SegmentBytes       int64 // log.segment.bytes, default 1073741824
-	IndexIntervalBytes int   // log.index.interval.bytes, default 4096
-	MaxIndexBytes      int   // log.index.size.max.bytes, default 10485760
-}
-
-// DefaultConfig returns Kafka's defaults.
-func DefaultConfig() Config {
-	return Config{SegmentBytes: 1 << 30, IndexIntervalBytes: 4096, MaxIndexBytes: 10 << 20}
-}
-
-// normalized replaces unset or impossible values: zero means the default,
-// and segments cannot exceed int32 positions (segment.bytes is an int).
-func (c Config) normalized() Config {
-	d := DefaultConfig()
-	if c.SegmentBytes <= 0 {
-		c.SegmentBytes = d.SegmentBytes
-	}
-	if c.SegmentBytes > math.MaxInt32 {
-		c.SegmentBytes = math.MaxInt32
-	}
-	if c.IndexIntervalBytes < 0 {
-		c.IndexIntervalBytes = d.IndexIntervalBytes
-	}
-	if c.MaxIndexBytes <= 0 {
-		c.MaxIndexBytes = d.MaxIndexBytes
-	}
-	return c
-}
-
 // FileSlice is a byte range of a segment file holding whole batches; the
 // network layer sends it with sendfile. Size 0 means no data.
 type FileSlice struct {
@@ -79,6 +48,21 @@ type openOptions struct {
 	recover       bool
 	recoveryPoint int64 // -1 unknown: recover only the active segment
 	logStart      int64 // -1 unknown
+}
+
+// SetConfig changes the log's settings; they apply from the next append,
+// roll or retention check.
+func (l *Log) SetConfig(c LogConfig) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.cfg = c.normalized()
+}
+
+// Config returns the log's settings.
+func (l *Log) Config() LogConfig {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.cfg
 }
 
 // OpenLog opens or creates the log in dir. With recover set (no clean

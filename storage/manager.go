@@ -19,6 +19,8 @@ type Manager struct {
 	clean  bool
 	logs   map[TopicPartition]*managedLog
 	closed bool
+	// topicConfigs are the effective configs of topics with overrides.
+	topicConfigs map[string]LogConfig
 }
 
 type managedLog struct {
@@ -36,7 +38,8 @@ func OpenManager(dirs []string, cfg Config, logger *slog.Logger) (*Manager, erro
 	if len(dirs) == 0 {
 		return nil, errors.New("storage: no log dirs")
 	}
-	m := &Manager{dirs: dirs, cfg: cfg.normalized(), logger: logger, clean: true, logs: map[TopicPartition]*managedLog{}}
+	m := &Manager{dirs: dirs, cfg: cfg.normalized(), logger: logger, clean: true, logs: map[TopicPartition]*managedLog{},
+		topicConfigs: map[string]LogConfig{}}
 	for _, dir := range dirs {
 		if err := m.loadDir(dir); err != nil {
 			_ = m.closeLogs()
@@ -104,6 +107,37 @@ func (m *Manager) loadDir(dir string) error {
 	return nil
 }
 
+// DefaultConfig is the broker-level log config every topic starts from.
+func (m *Manager) DefaultConfig() LogConfig { return m.cfg }
+
+// TopicConfig is the effective config of a topic's logs.
+func (m *Manager) TopicConfig(topic string) LogConfig {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.configFor(topic)
+}
+
+func (m *Manager) configFor(topic string) LogConfig {
+	if c, ok := m.topicConfigs[topic]; ok {
+		return c
+	}
+	return m.cfg
+}
+
+// SetTopicConfig makes c the config of every log of topic, present and
+// future (a topic's /config/topics override changed, or was first read).
+func (m *Manager) SetTopicConfig(topic string, c LogConfig) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	c = c.normalized()
+	m.topicConfigs[topic] = c
+	for tp, ml := range m.logs {
+		if tp.Topic == topic {
+			ml.log.SetConfig(c)
+		}
+	}
+}
+
 // CleanShutdown reports whether the previous stop was clean (the marker was
 // present in every log dir at open).
 func (m *Manager) CleanShutdown() bool { return m.clean }
@@ -146,7 +180,7 @@ func (m *Manager) GetOrCreate(topic string, partition int32, topicID [16]byte) (
 		return nil, fmt.Errorf("invalid partition %d", partition)
 	}
 	dir := m.leastLoadedDir()
-	l, err := openLog(filepath.Join(dir, tp.String()), m.cfg, openOptions{recoveryPoint: -1, logStart: -1}, m.logger)
+	l, err := openLog(filepath.Join(dir, tp.String()), m.configFor(topic), openOptions{recoveryPoint: -1, logStart: -1}, m.logger)
 	if err != nil {
 		return nil, err
 	}
