@@ -2,80 +2,16 @@ package topics
 
 import (
 	"context"
-	"errors"
 	"fmt"
-	"strings"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kafkazk/kafkazk/cmd/internal/cli"
 )
 
-// javaError is an exception as TopicCommand prints it: "Error while executing topic command : <msg>" on
-// stdout and the class in the ERROR log line.
-type javaError struct {
-	class string
-	msg   string
-}
-
-func (e *javaError) Error() string { return e.msg }
-
-// Java exception classes of the Kafka error codes the topic admin calls can return.
-var errorClasses = map[int16]string{
-	3:   "org.apache.kafka.common.errors.UnknownTopicOrPartitionException",
-	7:   "org.apache.kafka.common.errors.TimeoutException",
-	17:  "org.apache.kafka.common.errors.InvalidTopicException",
-	29:  "org.apache.kafka.common.errors.TopicAuthorizationException",
-	31:  "org.apache.kafka.common.errors.ClusterAuthorizationException",
-	35:  "org.apache.kafka.common.errors.UnsupportedVersionException",
-	36:  "org.apache.kafka.common.errors.TopicExistsException",
-	37:  "org.apache.kafka.common.errors.InvalidPartitionsException",
-	38:  "org.apache.kafka.common.errors.InvalidReplicationFactorException",
-	39:  "org.apache.kafka.common.errors.InvalidReplicaAssignmentException",
-	40:  "org.apache.kafka.common.errors.InvalidConfigurationException",
-	41:  "org.apache.kafka.common.errors.NotControllerException",
-	42:  "org.apache.kafka.common.errors.InvalidRequestException",
-	44:  "org.apache.kafka.common.errors.PolicyViolationException",
-	60:  "org.apache.kafka.common.errors.ReassignmentInProgressException",
-	73:  "org.apache.kafka.common.errors.TopicDeletionDisabledException",
-	89:  "org.apache.kafka.common.errors.ThrottlingQuotaExceededException",
-	100: "org.apache.kafka.common.errors.UnknownTopicIdException",
-}
-
 const topicExistsCode = 36
-
-// kafkaErr converts an error code and optional broker message into the exception the Java admin client
-// raises: ApiError uses the broker's message when present, else the error's default message.
-func kafkaErr(code int16, msg *string) *javaError {
-	ke := kerr.ErrorForCode(code)
-	class, ok := errorClasses[code]
-	text := ""
-	var kerrE *kerr.Error
-	if errors.As(ke, &kerrE) {
-		text = kerrE.Description
-		if !ok {
-			class = "org.apache.kafka.common.errors." + camel(kerrE.Message) + "Exception"
-		}
-	} else if !ok {
-		class = "org.apache.kafka.common.errors.UnknownServerException"
-		text = fmt.Sprintf("Unknown error code %d", code)
-	}
-	if msg != nil {
-		text = *msg
-	}
-	return &javaError{class: class, msg: text}
-}
-
-func camel(s string) string {
-	var b strings.Builder
-	for _, w := range strings.Split(strings.ToLower(s), "_") {
-		if w == "" {
-			continue
-		}
-		b.WriteString(strings.ToUpper(w[:1]) + w[1:])
-	}
-	return b.String()
-}
 
 // createSpec is a NewTopic: -1 partitions/replication factor means the broker default.
 type createSpec struct {
@@ -176,7 +112,7 @@ func (a *kgoAdmin) DescribeTopics(ctx context.Context, names []string) ([]topicD
 			continue
 		}
 		if t.ErrorCode != 0 {
-			return nil, kafkaErr(t.ErrorCode, nil)
+			return nil, cli.KafkaError(t.ErrorCode, nil)
 		}
 		d := topicDesc{Name: *t.Topic, ID: t.TopicID, Internal: t.IsInternal}
 		for _, p := range t.Partitions {
@@ -209,7 +145,7 @@ func (a *kgoAdmin) DescribeConfigs(ctx context.Context, names []string) (map[str
 	}
 	for _, r := range resp.Resources {
 		if r.ErrorCode != 0 {
-			return nil, kafkaErr(r.ErrorCode, r.ErrorMessage)
+			return nil, cli.KafkaError(r.ErrorCode, r.ErrorMessage)
 		}
 		var entries []configEntry
 		for _, c := range r.Configs {
@@ -295,7 +231,7 @@ func (a *kgoAdmin) CreateTopic(ctx context.Context, spec createSpec) error {
 	}
 	for _, rt := range resp.Topics {
 		if rt.ErrorCode != 0 {
-			return kafkaErr(rt.ErrorCode, rt.ErrorMessage)
+			return cli.KafkaError(rt.ErrorCode, rt.ErrorMessage)
 		}
 	}
 	return nil
@@ -321,7 +257,7 @@ func (a *kgoAdmin) CreatePartitions(ctx context.Context, totals map[string]int32
 	}
 	for _, rt := range resp.Topics {
 		if rt.ErrorCode != 0 {
-			return kafkaErr(rt.ErrorCode, rt.ErrorMessage)
+			return cli.KafkaError(rt.ErrorCode, rt.ErrorMessage)
 		}
 	}
 	return nil
@@ -342,7 +278,7 @@ func (a *kgoAdmin) DeleteTopics(ctx context.Context, names []string) error {
 	}
 	for _, rt := range resp.Topics {
 		if rt.ErrorCode != 0 {
-			return kafkaErr(rt.ErrorCode, rt.ErrorMessage)
+			return cli.KafkaError(rt.ErrorCode, rt.ErrorMessage)
 		}
 	}
 	return nil

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kafkazk/kafkazk/cmd/internal/cli"
 )
 
 const (
@@ -62,7 +64,7 @@ type usageExit struct{ msg string }
 func (u *usageExit) Error() string { return u.msg }
 
 func (e *env) run(ctx context.Context, args []string) int {
-	opts, err := parseArgs(topicOptSpecs, args)
+	opts, err := cli.Parse(topicOptSpecs, args)
 	if err == nil {
 		var code int
 		code, err = e.checkArgs(opts)
@@ -77,7 +79,7 @@ func (e *env) run(ctx context.Context, args []string) int {
 	if err != nil {
 		return e.failOutside(err)
 	}
-	bs, _ := opts.value("bootstrap-server")
+	bs, _ := opts.Value("bootstrap-server")
 	props["bootstrap.servers"] = bs
 	timeout := e.apiTimeout
 	if v, perr := strconv.ParseInt(props["default.api.timeout.ms"], 10, 64); perr == nil && v > 0 {
@@ -102,7 +104,7 @@ func (e *env) failOutside(err error) int {
 	var u *usageExit
 	if errors.As(err, &u) {
 		fmt.Fprintln(e.stderr, u.msg)
-		io.WriteString(e.stderr, helpText(topicOptSpecs))
+		io.WriteString(e.stderr, cli.HelpText(topicOptSpecs))
 		return 1
 	}
 	class, msg := javaClassOf(err)
@@ -119,13 +121,13 @@ func (e *env) printException(err error) {
 }
 
 func javaClassOf(err error) (class, msg string) {
-	var je *javaError
+	var je *cli.JavaError
 	if errors.As(err, &je) {
-		return je.class, je.msg
+		return je.Class, je.Msg
 	}
-	var oe *optionError
+	var oe *cli.OptionError
 	if errors.As(err, &oe) {
-		return oe.class, oe.msg
+		return oe.Class, oe.Msg
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return "org.apache.kafka.common.errors.TimeoutException", err.Error()
@@ -133,50 +135,50 @@ func javaClassOf(err error) (class, msg string) {
 	return "org.apache.kafka.common.KafkaException", err.Error()
 }
 
-func illegalArg(msg string) *javaError {
-	return &javaError{class: "java.lang.IllegalArgumentException", msg: msg}
+func illegalArg(msg string) *cli.JavaError {
+	return &cli.JavaError{Class: "java.lang.IllegalArgumentException", Msg: msg}
 }
 
 // checkArgs is TopicCommandOptions.checkArgs. It returns an exit code >= 0 when the tool is done.
-func (e *env) checkArgs(o *parsedArgs) (int, error) {
-	if o.nArgs == 0 {
+func (e *env) checkArgs(o *cli.Parsed) (int, error) {
+	if o.NArgs == 0 {
 		return 0, &usageExit{msgNoArgs}
 	}
-	if o.has("help") {
+	if o.Has("help") {
 		return 0, &usageExit{msgHelp}
 	}
-	if o.has("version") {
+	if o.Has("version") {
 		fmt.Fprintln(e.stdout, kafkaVersion)
 		return 0, nil
 	}
 	actions := 0
 	for _, a := range actionOpts {
-		if o.has(a) {
+		if o.Has(a) {
 			actions++
 		}
 	}
 	if actions != 1 {
 		return 0, &usageExit{msgActions}
 	}
-	if !o.has("bootstrap-server") {
+	if !o.Has("bootstrap-server") {
 		return 0, illegalArg("--bootstrap-server must be specified")
 	}
-	if o.has("describe") && o.has("if-exists") {
-		if !o.has("topic") && !o.has("topic-id") {
+	if o.Has("describe") && o.Has("if-exists") {
+		if !o.Has("topic") && !o.Has("topic-id") {
 			return 0, &usageExit{"--topic or --topic-id is required to describe a topic"}
 		}
-		if o.has("topic") && o.has("topic-id") {
+		if o.Has("topic") && o.Has("topic-id") {
 			fmt.Fprintln(e.stdout, "Only topic id will be used when both --topic and --topic-id are specified and topicId is not Uuid.ZERO_UUID")
 		}
 	}
-	if !o.has("list") && !o.has("describe") && !o.has("topic") {
+	if !o.Has("list") && !o.Has("describe") && !o.Has("topic") {
 		return 0, &usageExit{`Missing required argument "[topic]"`}
 	}
-	if o.has("alter") {
-		if o.has("bootstrap-server") && o.has("config") {
+	if o.Has("alter") {
+		if o.Has("bootstrap-server") && o.Has("config") {
 			return 0, &usageExit{`Option combination "[[bootstrap-server], [config]]" can't be used with option "[alter]"` + kafkaConfigsHint}
 		}
-		if !o.has("partitions") {
+		if !o.Has("partitions") {
 			return 0, &usageExit{`Missing required argument "[partitions]"`}
 		}
 	}
@@ -205,7 +207,7 @@ func (e *env) checkArgs(o *parsedArgs) (int, error) {
 		{"replication-factor", without(actionOpts, "create")},
 		{"replica-assignment", without(actionOpts, "create", "alter")},
 	}
-	if o.has("create") {
+	if o.Has("create") {
 		rules = append(rules, rule{"replica-assignment", []string{"partitions", "replication-factor"}})
 	}
 	for _, r := range reports {
@@ -218,11 +220,11 @@ func (e *env) checkArgs(o *parsedArgs) (int, error) {
 		rule{"exclude-internal", without(actionOpts, "list", "describe")},
 	)
 	for _, r := range rules {
-		if !o.has(r.used) {
+		if !o.Has(r.used) {
 			continue
 		}
 		for _, inv := range r.invalid {
-			if o.has(inv) {
+			if o.Has(inv) {
 				return 0, &usageExit{fmt.Sprintf(`Option "[%s]" can't be used with option "[%s]"`, r.used, inv)}
 			}
 		}
@@ -231,15 +233,15 @@ func (e *env) checkArgs(o *parsedArgs) (int, error) {
 }
 
 // loadProps reads --command-config as Java properties (Utils.loadProps); unknown keys are ignored.
-func loadProps(o *parsedArgs) (map[string]string, error) {
+func loadProps(o *cli.Parsed) (map[string]string, error) {
 	props := map[string]string{}
-	path, ok := o.value("command-config")
+	path, ok := o.Value("command-config")
 	if !ok {
 		return props, nil
 	}
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil, &javaError{class: "java.io.FileNotFoundException", msg: path + " (No such file or directory)"}
+		return nil, &cli.JavaError{Class: "java.io.FileNotFoundException", Msg: path + " (No such file or directory)"}
 	}
 	for k, v := range parseProperties(string(data)) {
 		props[k] = v
@@ -279,7 +281,7 @@ func parseProperties(text string) map[string]string {
 // command runs one action against the admin client (TopicCommand.TopicService).
 type command struct {
 	*env
-	opts    *parsedArgs
+	opts    *cli.Parsed
 	adm     admin
 	timeout time.Duration
 }
@@ -290,22 +292,22 @@ func (c *command) call(ctx context.Context, name string, f func(ctx context.Cont
 	err := f(cctx)
 	if err != nil && cctx.Err() != nil && ctx.Err() == nil {
 		// The Java admin client's message when no broker answered within default.api.timeout.ms.
-		return &javaError{class: "org.apache.kafka.common.errors.TimeoutException", msg: "Timed out waiting for a node assignment. Call: " + name}
+		return &cli.JavaError{Class: "org.apache.kafka.common.errors.TimeoutException", Msg: "Timed out waiting for a node assignment. Call: " + name}
 	}
 	return err
 }
 
 func (c *command) execute(ctx context.Context) error {
 	switch {
-	case c.opts.has("create"):
+	case c.opts.Has("create"):
 		return c.create(ctx)
-	case c.opts.has("alter"):
+	case c.opts.Has("alter"):
 		return c.alter(ctx)
-	case c.opts.has("list"):
+	case c.opts.Has("list"):
 		return c.list(ctx)
-	case c.opts.has("describe"):
+	case c.opts.Has("describe"):
 		return c.describe(ctx)
-	case c.opts.has("delete"):
+	case c.opts.Has("delete"):
 		return c.delete(ctx)
 	}
 	return nil
@@ -333,7 +335,7 @@ func newIncludeList(raw string) (*includeList, error) {
 	r = trailingQuotes.ReplaceAllString(r, "")
 	re, err := regexp.Compile("^(?:" + r + ")$")
 	if err != nil {
-		return nil, &javaError{class: "java.lang.RuntimeException", msg: r + " is an invalid regex."}
+		return nil, &cli.JavaError{Class: "java.lang.RuntimeException", Msg: r + " is an invalid regex."}
 	}
 	return &includeList{re: re}, nil
 }
@@ -366,14 +368,14 @@ func filterTopics(all []string, include *string, excludeInternal bool) ([]string
 }
 
 func (c *command) topicOpt() *string {
-	if v, ok := c.opts.value("topic"); ok {
+	if v, ok := c.opts.Value("topic"); ok {
 		return &v
 	}
 	return nil
 }
 
 func (c *command) getTopics(ctx context.Context) ([]string, error) {
-	excl := c.opts.has("exclude-internal")
+	excl := c.opts.Has("exclude-internal")
 	var listed []topicListing
 	err := c.call(ctx, "listTopics", func(ctx context.Context) error {
 		var err error
@@ -394,7 +396,7 @@ func (c *command) getTopics(ctx context.Context) ([]string, error) {
 // ensureTopicExists: a named topic (or pattern) that matched nothing is an error unless --if-exists.
 func (c *command) ensureTopicExists(found []string) error {
 	t := c.topicOpt()
-	if t != nil && *t != "" && !c.opts.has("if-exists") && len(found) == 0 {
+	if t != nil && *t != "" && !c.opts.Has("if-exists") && len(found) == 0 {
 		return illegalArg(fmt.Sprintf("Topic '%s' does not exist as expected", *t))
 	}
 	return nil
@@ -435,20 +437,20 @@ type topicPartitionArgs struct {
 
 func (c *command) topicPartitionArgs() (*topicPartitionArgs, error) {
 	t := &topicPartitionArgs{}
-	t.name, _ = c.opts.value("topic")
+	t.name, _ = c.opts.Value("topic")
 	var err error
-	if t.partitions, err = c.opts.intValue("partitions"); err != nil {
+	if t.partitions, err = c.opts.IntValue("partitions"); err != nil {
 		return nil, err
 	}
-	if t.rf, err = c.opts.intValue("replication-factor"); err != nil {
+	if t.rf, err = c.opts.IntValue("replication-factor"); err != nil {
 		return nil, err
 	}
-	if ra, ok := c.opts.value("replica-assignment"); ok && ra != "" {
+	if ra, ok := c.opts.Value("replica-assignment"); ok && ra != "" {
 		if t.assignment, err = parseReplicaAssignment(ra); err != nil {
 			return nil, err
 		}
 	}
-	if t.configs, err = parseTopicConfigs(c.opts.values["config"], c.stdout); err != nil {
+	if t.configs, err = parseTopicConfigs(c.opts.Values["config"], c.stdout); err != nil {
 		return nil, err
 	}
 	return t, nil
@@ -465,7 +467,7 @@ func parseReplicaAssignment(s string) ([][]int32, error) {
 			b = strings.TrimSpace(b)
 			n, err := strconv.ParseInt(b, 10, 32)
 			if err != nil {
-				return nil, &javaError{class: "java.lang.NumberFormatException", msg: fmt.Sprintf("For input string: \"%s\"", b)}
+				return nil, &cli.JavaError{Class: "java.lang.NumberFormatException", Msg: fmt.Sprintf("For input string: \"%s\"", b)}
 			}
 			if seen[int32(n)] {
 				dups = append(dups, b)
@@ -474,7 +476,7 @@ func parseReplicaAssignment(s string) ([][]int32, error) {
 			brokers = append(brokers, int32(n))
 		}
 		if len(dups) > 0 {
-			return nil, &javaError{class: "org.apache.kafka.server.common.AdminCommandFailedException", msg: "Partition replica lists may not contain duplicate entries: " + strings.Join(dups, ",")}
+			return nil, &cli.JavaError{Class: "org.apache.kafka.server.common.AdminCommandFailedException", Msg: "Partition replica lists may not contain duplicate entries: " + strings.Join(dups, ",")}
 		}
 		out = append(out, brokers)
 		if len(brokers) != len(out[0]) {
@@ -482,7 +484,7 @@ func parseReplicaAssignment(s string) ([][]int32, error) {
 			for j, b := range brokers {
 				strs[j] = strconv.Itoa(int(b))
 			}
-			return nil, &javaError{class: "org.apache.kafka.server.common.AdminOperationException", msg: fmt.Sprintf("Partition %d has different replication factor: [%s]", i, strings.Join(strs, ", "))}
+			return nil, &cli.JavaError{Class: "org.apache.kafka.server.common.AdminOperationException", Msg: fmt.Sprintf("Partition %d has different replication factor: [%s]", i, strings.Join(strs, ", "))}
 		}
 	}
 	return out, nil
@@ -521,7 +523,7 @@ func parseTopicConfigs(raw []string, stdout io.Writer) (map[string]string, error
 	sort.Strings(names)
 	for _, k := range names {
 		if !known[k] {
-			return nil, &javaError{class: "org.apache.kafka.common.errors.InvalidConfigurationException", msg: "Unknown topic config name: " + k}
+			return nil, &cli.JavaError{Class: "org.apache.kafka.common.errors.InvalidConfigurationException", Msg: "Unknown topic config name: " + k}
 		}
 	}
 	if _, ok := props["message.format.version"]; ok {
@@ -548,7 +550,7 @@ func (c *command) create(ctx context.Context) error {
 		return illegalArg("The partitions must be greater than 0")
 	}
 	if t.name == "" {
-		return &javaError{class: "org.apache.kafka.common.errors.InvalidTopicException", msg: "The given topic name '' cannot be represented in a request."}
+		return &cli.JavaError{Class: "org.apache.kafka.common.errors.InvalidTopicException", Msg: "The given topic name '' cannot be represented in a request."}
 	}
 	spec := createSpec{Name: t.name, Partitions: -1, RF: -1, Assignment: t.assignment, Configs: t.configs}
 	if t.partitions != nil {
@@ -559,8 +561,8 @@ func (c *command) create(ctx context.Context) error {
 	}
 	err = c.call(ctx, "createTopics", func(ctx context.Context) error { return c.adm.CreateTopic(ctx, spec) })
 	if err != nil {
-		var je *javaError
-		if errors.As(err, &je) && je.class == errorClasses[topicExistsCode] && c.opts.has("if-not-exists") {
+		var je *cli.JavaError
+		if errors.As(err, &je) && je.Class == cli.ErrorClasses[topicExistsCode] && c.opts.Has("if-not-exists") {
 			return nil
 		}
 		return err
@@ -631,7 +633,7 @@ func (f *describeFilter) printPartition(p partitionInfo, ra *reassignment, minIS
 }
 
 func (c *command) describe(ctx context.Context) error {
-	if idStr, ok := c.opts.value("topic-id"); ok {
+	if idStr, ok := c.opts.Value("topic-id"); ok {
 		id, err := parseUUID(idStr)
 		if err != nil {
 			return err
@@ -654,7 +656,7 @@ func (c *command) describeByID(ctx context.Context, id [16]byte) error {
 	var listed []topicListing
 	err := c.call(ctx, "listTopics", func(ctx context.Context) error {
 		var err error
-		listed, err = c.adm.ListTopics(ctx, !c.opts.has("exclude-internal"))
+		listed, err = c.adm.ListTopics(ctx, !c.opts.Has("exclude-internal"))
 		return err
 	})
 	if err != nil {
@@ -667,7 +669,7 @@ func (c *command) describeByID(ctx context.Context, id [16]byte) error {
 		}
 	}
 	if len(names) == 0 {
-		if !c.opts.has("if-exists") {
+		if !c.opts.Has("if-exists") {
 			return illegalArg(fmt.Sprintf("TopicId '%s' does not exist as expected", uuidString(id)))
 		}
 		return nil
@@ -733,11 +735,11 @@ func (c *command) describeNames(ctx context.Context, topics []string) error {
 		return err
 	}
 	f := &describeFilter{
-		underReplicated: c.opts.has("under-replicated-partitions"),
-		unavailable:     c.opts.has("unavailable-partitions"),
-		underMinISR:     c.opts.has("under-min-isr-partitions"),
-		atMinISR:        c.opts.has("at-min-isr-partitions"),
-		overridesOnly:   c.opts.has("topics-with-overrides"),
+		underReplicated: c.opts.Has("under-replicated-partitions"),
+		unavailable:     c.opts.Has("unavailable-partitions"),
+		underMinISR:     c.opts.Has("under-min-isr-partitions"),
+		atMinISR:        c.opts.Has("at-min-isr-partitions"),
+		overridesOnly:   c.opts.Has("topics-with-overrides"),
 		live:            map[int32]bool{},
 	}
 	for _, b := range live {
@@ -756,7 +758,7 @@ func (c *command) describeNames(ctx context.Context, topics []string) error {
 			if !f.overridesOnly || hasNonDefault {
 				if len(sorted) == 0 {
 					io.WriteString(c.stdout, out.String())
-					return &javaError{class: "java.lang.IndexOutOfBoundsException", msg: "Index 0 out of bounds for length 0"}
+					return &cli.JavaError{Class: "java.lang.IndexOutOfBoundsException", Msg: "Index 0 out of bounds for length 0"}
 				}
 				rf := replicationFactor(sorted[0], ras[td.Name][sorted[0].Partition])
 				out.WriteString(formatTopicLine(td.Name, td.ID, len(td.Partitions), rf, entries) + "\n")

@@ -9,6 +9,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/kafkazk/kafkazk/cmd/internal/cli"
 )
 
 // fakeAdmin is an in-memory cluster for the command flows.
@@ -57,7 +59,7 @@ func (f *fakeAdmin) ListReassignments(context.Context, []topicDesc) (map[string]
 
 func (f *fakeAdmin) CreateTopic(_ context.Context, s createSpec) error {
 	if _, ok := f.topics[s.Name]; ok {
-		return kafkaErr(topicExistsCode, sp("Topic '"+s.Name+"' already exists."))
+		return cli.KafkaError(topicExistsCode, sp("Topic '"+s.Name+"' already exists."))
 	}
 	f.created = append(f.created, s)
 	return nil
@@ -279,23 +281,23 @@ func TestParseReplicaAssignment(t *testing.T) {
 }
 
 func TestParseArgs(t *testing.T) {
-	p, err := parseArgs(topicOptSpecs, []string{"--bootstrap", "h:1", "--topic=a=b", "--config", "x=1", "--config", "y=2", "--desc", "--", "--list"})
+	p, err := cli.Parse(topicOptSpecs, []string{"--bootstrap", "h:1", "--topic=a=b", "--config", "x=1", "--config", "y=2", "--desc", "--", "--list"})
 	if err != nil {
 		t.Fatal(err)
 	}
-	if v, _ := p.value("bootstrap-server"); v != "h:1" {
+	if v, _ := p.Value("bootstrap-server"); v != "h:1" {
 		t.Fatalf("abbreviation: %q", v)
 	}
-	if v, _ := p.value("topic"); v != "a=b" {
+	if v, _ := p.Value("topic"); v != "a=b" {
 		t.Fatalf("topic %q", v)
 	}
-	if !p.has("describe") || p.has("list") || len(p.values["config"]) != 2 || len(p.nonOpt) != 1 {
+	if !p.Has("describe") || p.Has("list") || len(p.Values["config"]) != 2 || len(p.NonOpt) != 1 {
 		t.Fatalf("parsed %+v", p)
 	}
-	if _, err := parseArgs(topicOptSpecs, []string{"--topic"}); err == nil || err.Error() != "Option topic requires an argument" {
+	if _, err := cli.Parse(topicOptSpecs, []string{"--topic"}); err == nil || err.Error() != "Option topic requires an argument" {
 		t.Fatalf("missing arg: %v", err)
 	}
-	if _, err := parseArgs(topicOptSpecs, []string{"--top", "x"}); err == nil || err.Error() != "top is not a recognized option" {
+	if _, err := cli.Parse(topicOptSpecs, []string{"--top", "x"}); err == nil || err.Error() != "top is not a recognized option" {
 		t.Fatalf("ambiguous: %v", err)
 	}
 }
