@@ -5,7 +5,7 @@ COPY go.mod go.sum ./
 RUN go mod download
 COPY . .
 RUN CGO_ENABLED=0 go build -o /out/kafka ./cmd/kafka \
- && cd /out && for t in kafka-server-start.sh kafka-server-stop.sh kafka-topics.sh zookeeper-shell.sh; do ln -s kafka "$t"; done
+ && cd /out && for t in $(./kafka --list-tools); do ln -s kafka "$t"; done
 
 FROM debian:bookworm-slim
 COPY --from=build /out/ /opt/kafka/bin/

@@ -1,6 +1,5 @@
 # The two commands a user needs: `make run` and `make test`.
 GO      ?= go
-TOOLS   := kafka-server-start.sh kafka-server-stop.sh kafka-topics.sh zookeeper-shell.sh
 # Packages with concurrency run under the race detector.
 RACE_PKGS := ./storage/... ./zkmeta/... ./protocol/... ./broker/... ./controller/... ./cmd/...
 
@@ -11,7 +10,7 @@ all: build
 build:
 	@mkdir -p bin
 	$(GO) build -o bin/kafka ./cmd/kafka
-	@for t in $(TOOLS); do ln -sf kafka bin/$$t; done
+	@for t in $$(bin/kafka --list-tools); do ln -sf kafka bin/$$t; done
 
 run: build
 	scripts/run.sh

@@ -31,6 +31,12 @@ var tools = map[string]tool{
 func main() {
 	name := filepath.Base(os.Args[0])
 	args := os.Args[1:]
+	if name == "kafka" && len(args) == 1 && args[0] == "--list-tools" { // used by make build and the Dockerfile
+		for _, n := range toolNames() {
+			fmt.Println(n)
+		}
+		return
+	}
 	if _, ok := tools[name]; !ok {
 		if len(args) == 0 {
 			usage(os.Stderr)
@@ -53,11 +59,15 @@ func main() {
 	os.Exit(code)
 }
 
-func usage(w io.Writer) {
+func toolNames() []string {
 	names := make([]string, 0, len(tools))
 	for n := range tools {
 		names = append(names, n)
 	}
 	sort.Strings(names)
-	fmt.Fprintf(w, "usage: kafka TOOL [args...], or run bin/TOOL directly; tools:\n  %s\n", strings.Join(names, "\n  "))
+	return names
+}
+
+func usage(w io.Writer) {
+	fmt.Fprintf(w, "usage: kafka TOOL [args...], or run bin/TOOL directly; tools:\n  %s\n", strings.Join(toolNames(), "\n  "))
 }
