@@ -257,16 +257,27 @@ func ValidateBatches(records []byte) ([]BatchHeader, error) {
 	return hs, nil
 }
 
-// recordInfo is the part of a v2 record that storage needs.
+// recordInfo is the part of a v2 record that storage needs. Key and Value
+// alias the parsed bytes; Headers is only filled by walkRecordsFull.
 type recordInfo struct {
 	TimestampDelta int64
 	OffsetDelta    int32
+	Key, Value     []byte
+	KeyNull        bool
+	ValueNull      bool
+	Headers        []RecordHeader
 }
 
 // walkRecords parses uncompressed v2 records (DefaultRecord) and calls fn
 // for each until fn returns false. Any structural error is ErrInvalidRecord,
 // as Kafka's DefaultRecord.readFrom raises InvalidRecordException.
 func walkRecords(b []byte, fn func(recordInfo) bool) error {
+	return walkRecordsFull(b, false, fn)
+}
+
+// walkRecordsFull is walkRecords that also collects headers when asked
+// (which allocates, so the append path does not).
+func walkRecordsFull(b []byte, withHeaders bool, fn func(recordInfo) bool) error {
 	for len(b) > 0 {
 		length, n := binary.Varint(b)
 		if n <= 0 || length < 0 || length > int64(len(b)-n) {
@@ -274,7 +285,7 @@ func walkRecords(b []byte, fn func(recordInfo) bool) error {
 		}
 		body := b[n : n+int(length)]
 		b = b[n+int(length):]
-		ri, err := parseRecordBody(body)
+		ri, err := parseRecordBody(body, withHeaders)
 		if err != nil {
 			return err
 		}
@@ -285,7 +296,7 @@ func walkRecords(b []byte, fn func(recordInfo) bool) error {
 	return nil
 }
 
-func parseRecordBody(body []byte) (recordInfo, error) {
+func parseRecordBody(body []byte, withHeaders bool) (recordInfo, error) {
 	var ri recordInfo
 	bad := func(what string) (recordInfo, error) {
 		return recordInfo{}, fmt.Errorf("%w: invalid record structure: %s", ErrInvalidRecord, what)
@@ -307,14 +318,21 @@ func parseRecordBody(body []byte) (recordInfo, error) {
 	ri.OffsetDelta = int32(v)
 	p = p[n:]
 	// key and value: varint length, -1 for null.
-	for _, what := range []string{"key", "value"} {
+	for i, what := range []string{"key", "value"} {
 		l, n := binary.Varint(p)
 		if n <= 0 || l < -1 || l > int64(len(p)-n) {
 			return bad(what)
 		}
 		p = p[n:]
-		if l > 0 {
+		var field []byte
+		if l >= 0 {
+			field = p[:l:l]
 			p = p[l:]
+		}
+		if i == 0 {
+			ri.Key, ri.KeyNull = field, l < 0
+		} else {
+			ri.Value, ri.ValueNull = field, l < 0
 		}
 	}
 	hc, n := binary.Varint(p)
@@ -327,14 +345,20 @@ func parseRecordBody(body []byte) (recordInfo, error) {
 		if n <= 0 || kl < 0 || kl > int64(len(p)-n) {
 			return bad("header key")
 		}
+		hk := p[n : n+int(kl)]
 		p = p[n+int(kl):]
 		vl, n := binary.Varint(p)
 		if n <= 0 || vl < -1 || vl > int64(len(p)-n) {
 			return bad("header value")
 		}
 		p = p[n:]
-		if vl > 0 {
+		var hv []byte // nil for a null header value
+		if vl >= 0 {
+			hv = p[:vl:vl]
 			p = p[vl:]
+		}
+		if withHeaders {
+			ri.Headers = append(ri.Headers, RecordHeader{Key: string(hk), Value: hv})
 		}
 	}
 	if len(p) != 0 {

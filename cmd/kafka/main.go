@@ -14,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/kafkazk/kafkazk/cmd/internal/dumplog"
 	"github.com/kafkazk/kafkazk/cmd/internal/topics"
 	"github.com/kafkazk/kafkazk/cmd/internal/zkshell"
 )
@@ -25,6 +26,8 @@ var tools = map[string]tool{
 	"kafka-server-start.sh": serverStart,
 	"kafka-server-stop.sh":  serverStop,
 	"kafka-topics.sh":       topics.Run,
+	"kafka-dump-log.sh":     dumplog.Run,
+	"kafka-run-class.sh":    runClass,
 	"zookeeper-shell.sh":    zkshell.Run,
 }
 
@@ -70,4 +73,19 @@ func toolNames() []string {
 
 func usage(w io.Writer) {
 	fmt.Fprintf(w, "usage: kafka TOOL [args...], or run bin/TOOL directly; tools:\n  %s\n", strings.Join(toolNames(), "\n  "))
+}
+
+// runClass is kafka-run-class.sh CLASS args...: the Java tool classes that
+// scripts call directly, routed to their implementations.
+func runClass(ctx context.Context, args []string, stdout, stderr io.Writer) int {
+	if len(args) == 0 {
+		fmt.Fprintln(stderr, "USAGE: kafka-run-class.sh [-daemon] [-name servicename] [-loggc] classname [opts]")
+		return 1
+	}
+	switch args[0] {
+	case dumplog.ClassName:
+		return dumplog.Run(ctx, args, stdout, stderr)
+	}
+	fmt.Fprintf(stderr, "Error: Could not find or load main class %s\n", args[0])
+	return 1
 }
