@@ -29,7 +29,15 @@ type Config struct {
 	MinInsyncReplicas        int32 // min.insync.replicas
 	ProducerIDBlockSize      int64 // fixed by Kafka at 1000
 
+	// Storage is the broker-level log config (log.* keys mapped to their
+	// topic-level meaning); every topic starts from it.
 	Storage storage.Config
+
+	RetentionCheckInterval        time.Duration // log.retention.check.interval.ms
+	LogCleanerEnable              bool          // log.cleaner.enable
+	LogCleanerThreads             int           // log.cleaner.threads
+	LogCleanerBackoff             time.Duration // log.cleaner.backoff.ms
+	FlushOffsetCheckpointInterval time.Duration // log.flush.offset.checkpoint.interval.ms
 
 	// StaticConfigs holds every key set in server.properties, the
 	// environment or --override, for DescribeConfigs' STATIC_BROKER_CONFIG.
@@ -54,6 +62,12 @@ func DefaultConfig() Config {
 		SocketRequestMaxBytes:    100 * 1024 * 1024,
 		MinInsyncReplicas:        1,
 		ProducerIDBlockSize:      1000,
-		Storage:                  storage.DefaultConfig(),
+		Storage:                  storage.DefaultLogConfig(),
+
+		RetentionCheckInterval:        300 * time.Second,
+		LogCleanerEnable:              true,
+		LogCleanerThreads:             1,
+		LogCleanerBackoff:             15 * time.Second,
+		FlushOffsetCheckpointInterval: 60 * time.Second,
 	}
 }

@@ -29,6 +29,9 @@ var supportedAPIs = map[kmsg.Key]versionRange{
 	kmsg.InitProducerID:   {0, 4},
 	kmsg.DescribeConfigs:  {0, 4},
 	kmsg.CreatePartitions: {0, 3},
+
+	kmsg.AlterConfigs:            {0, 2},
+	kmsg.IncrementalAlterConfigs: {0, 1},
 }
 
 // dispatch runs the handler of one request. A nil response means none is
@@ -70,6 +73,10 @@ func (s *Server) dispatch(ctx context.Context, r request) (*protocol.Response, e
 		resp = s.handleInitProducerID(req)
 	case *kmsg.DescribeConfigsRequest:
 		resp = s.handleDescribeConfigs(req)
+	case *kmsg.AlterConfigsRequest:
+		resp = s.handleAlterConfigs(req)
+	case *kmsg.IncrementalAlterConfigsRequest:
+		resp = s.handleIncrementalAlterConfigs(req)
 	case *kmsg.LeaderAndISRRequest:
 		resp = s.handleLeaderAndIsr(req)
 	case *kmsg.UpdateMetadataRequest:

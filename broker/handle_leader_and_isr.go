@@ -19,16 +19,17 @@ func (s *Server) handleLeaderAndIsr(req *kmsg.LeaderAndISRRequest) kmsg.Response
 		resp.ErrorCode = kerr.StaleBrokerEpoch.Code
 		return resp
 	}
-	maxMessageBytes := map[string]int32{} // one topic config read per topic
+	configured := map[string]bool{} // one topic config read per topic, before its logs exist
 	apply := func(topic string, id [16]byte, p kmsg.LeaderAndISRRequestTopicPartition) int16 {
-		mmb, ok := maxMessageBytes[topic]
-		if !ok {
-			mmb = s.replicas.topicMaxMessageBytes(topic)
-			maxMessageBytes[topic] = mmb
+		if !configured[topic] {
+			configured[topic] = true
+			if err := s.replicas.refreshTopicConfig(topic); err != nil {
+				s.logger.Warn("topic config not applied", "topic", topic, "err", err)
+			}
 		}
 		err := s.replicas.applyLeaderAndIsr(topic, id, partitionState{
 			Partition: p.Partition, Leader: p.Leader, LeaderEpoch: p.LeaderEpoch, ISR: p.ISR, Replicas: p.Replicas,
-		}, s.cfg.BrokerID, mmb)
+		}, s.cfg.BrokerID)
 		if err != nil {
 			return errorCode(err)
 		}

@@ -23,16 +23,15 @@ type partition struct {
 	topicID [16]byte
 	log     *storage.Log
 
-	mu              sync.Mutex // serialises appends and role changes
-	initialized     bool
-	leading         bool
-	stopped         bool
-	leader          int32
-	leaderEpoch     int32
-	isr             []int32
-	replicas        []int32
-	maxMessageBytes int32
-	producers       *producerStateTable
+	mu          sync.Mutex // serialises appends and role changes
+	initialized bool
+	leading     bool
+	stopped     bool
+	leader      int32
+	leaderEpoch int32
+	isr         []int32
+	replicas    []int32
+	producers   *producerStateTable
 
 	hw atomic.Int64
 
@@ -58,7 +57,7 @@ func (p *partition) currentLeaderEpoch() int32 {
 
 // becomeLeaderOrFollower applies a LeaderAndIsr partition state. Leader
 // epochs never go backwards: an older one is refused.
-func (p *partition) becomeLeaderOrFollower(st partitionState, self int32, maxMessageBytes int32) error {
+func (p *partition) becomeLeaderOrFollower(st partitionState, self int32) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.initialized && st.LeaderEpoch < p.leaderEpoch {
@@ -68,7 +67,6 @@ func (p *partition) becomeLeaderOrFollower(st partitionState, self int32, maxMes
 	p.stopped = false
 	p.leader, p.leaderEpoch = st.Leader, st.LeaderEpoch
 	p.isr, p.replicas = slices.Clone(st.ISR), slices.Clone(st.Replicas)
-	p.maxMessageBytes = maxMessageBytes
 	p.leading = st.Leader == self
 	if p.leading {
 		if p.producers == nil {
@@ -98,8 +96,8 @@ type appendResult struct {
 }
 
 // appendRecords validates a produce request's records for this partition
-// and appends them: batch checks (CRC-32C, sizes, magic) first, then
-// max.message.bytes, then the idempotent producer's sequence rules.
+// and appends them: batch checks (CRC-32C, sizes, magic) first, then the
+// topic's max.message.bytes, then the idempotent producer's sequence rules.
 func (p *partition) appendRecords(records []byte) (appendResult, error) {
 	batches, err := storage.ValidateBatches(records)
 	if err != nil {
@@ -115,8 +113,10 @@ func (p *partition) appendRecords(records []byte) (appendResult, error) {
 	if !p.leading || p.stopped {
 		return appendResult{}, kerr.NotLeaderForPartition
 	}
+	// max.message.bytes is read per append: a topic config change applies at once.
+	maxMessageBytes := int64(p.log.Config().MaxMessageBytes)
 	for _, b := range batches {
-		if b.Size() > int64(p.maxMessageBytes) {
+		if b.Size() > maxMessageBytes {
 			return appendResult{}, kerr.MessageTooLarge
 		}
 	}

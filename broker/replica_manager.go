@@ -3,7 +3,6 @@ package broker
 import (
 	"fmt"
 	"log/slog"
-	"strconv"
 	"sync"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -22,6 +21,8 @@ type replicaManager struct {
 
 	mu         sync.RWMutex
 	partitions map[topicPartition]*partition
+
+	configMu sync.Mutex // serialises refreshTopicConfig
 }
 
 type topicPartition struct {
@@ -65,7 +66,7 @@ func (rm *replicaManager) leaderPartition(topic string, p int32) (*partition, er
 // applyLeaderAndIsr creates the partition's log if needed and switches its
 // role. A state whose leader epoch is older than the one held is refused:
 // leader epochs never go backwards.
-func (rm *replicaManager) applyLeaderAndIsr(topic string, topicID [16]byte, st partitionState, self, maxMessageBytes int32) error {
+func (rm *replicaManager) applyLeaderAndIsr(topic string, topicID [16]byte, st partitionState, self int32) error {
 	key := topicPartition{topic, st.Partition}
 	rm.mu.Lock()
 	pt, ok := rm.partitions[key]
@@ -81,7 +82,7 @@ func (rm *replicaManager) applyLeaderAndIsr(topic string, topicID [16]byte, st p
 	}
 	rm.mu.Unlock()
 
-	if err := pt.becomeLeaderOrFollower(st, self, maxMessageBytes); err != nil {
+	if err := pt.becomeLeaderOrFollower(st, self); err != nil {
 		return err
 	}
 	rm.logger.Info("partition role", "topic", topic, "partition", st.Partition, "leader", st.Leader,
@@ -89,22 +90,29 @@ func (rm *replicaManager) applyLeaderAndIsr(topic string, topicID [16]byte, st p
 	return nil
 }
 
-// topicMaxMessageBytes is the topic's max.message.bytes, falling back to the
-// broker's message.max.bytes.
-func (rm *replicaManager) topicMaxMessageBytes(topic string) int32 {
+// refreshTopicConfig reads /config/topics/<t> and makes the broker's log
+// defaults with those overrides the config of the topic's logs, present and
+// future. LeaderAndIsr calls it before creating logs, the config-change
+// watcher when an override changes. Reads and applies are serialised so an
+// older read never overwrites a newer one.
+func (rm *replicaManager) refreshTopicConfig(topic string) error {
+	rm.configMu.Lock()
+	defer rm.configMu.Unlock()
 	if rm.zk == nil {
-		return rm.cfg.MessageMaxBytes
+		return nil
 	}
-	cfg, err := rm.zk.TopicConfig(topic)
+	overrides, err := rm.zk.TopicConfig(topic)
 	if err != nil {
-		return rm.cfg.MessageMaxBytes
+		return fmt.Errorf("reading config of topic %s: %w", topic, err)
 	}
-	if v, ok := cfg["max.message.bytes"]; ok {
-		if n, err := strconv.ParseInt(v, 10, 32); err == nil && n >= 0 {
-			return int32(n)
-		}
+	c, err := rm.logs.DefaultConfig().WithOverrides(overrides)
+	if err != nil {
+		// Kafka would fail the partition; serving it with the broker's defaults is kinder.
+		rm.logger.Warn("invalid topic config in ZooKeeper, using the broker defaults", "topic", topic, "err", err)
+		c = rm.logs.DefaultConfig()
 	}
-	return rm.cfg.MessageMaxBytes
+	rm.logs.SetTopicConfig(topic, c)
+	return nil
 }
 
 // stopReplica removes the partition from service and deletes its log when asked.

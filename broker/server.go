@@ -137,8 +137,16 @@ func (s *Server) Advertised() (string, int32) { return s.advertisedHost, s.adver
 // SetBrokerEpoch records the czxid of this broker's registration znode.
 func (s *Server) SetBrokerEpoch(e int64) { s.brokerEpoch.Store(e) }
 
-// Serve accepts connections until Shutdown.
+// Serve accepts connections until Shutdown, and applies topic config
+// changes from /config/changes until ctx ends.
 func (s *Server) Serve(ctx context.Context) {
+	if s.zk != nil {
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.watchConfigChanges(ctx)
+		}()
+	}
 	for _, ln := range s.listeners {
 		s.wg.Add(1)
 		go func(ln net.Listener) {

@@ -6,9 +6,6 @@ package zkmeta
 var TopicConfigNames = []string{
 	"cleanup.policy",
 	"compression.type",
-	"compression.gzip.level",
-	"compression.lz4.level",
-	"compression.zstd.level",
 	"delete.retention.ms",
 	"file.delete.delay.ms",
 	"flush.messages",

@@ -14,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/kafkazk/kafkazk/cmd/internal/configs"
 	"github.com/kafkazk/kafkazk/cmd/internal/dumplog"
 	"github.com/kafkazk/kafkazk/cmd/internal/topics"
 	"github.com/kafkazk/kafkazk/cmd/internal/zkshell"
@@ -26,6 +27,7 @@ var tools = map[string]tool{
 	"kafka-server-start.sh": serverStart,
 	"kafka-server-stop.sh":  serverStop,
 	"kafka-topics.sh":       topics.Run,
+	"kafka-configs.sh":      configs.Run,
 	"kafka-dump-log.sh":     dumplog.Run,
 	"kafka-run-class.sh":    runClass,
 	"zookeeper-shell.sh":    zkshell.Run,

@@ -117,9 +117,9 @@ func fromSettings(s map[string]string, logger *slog.Logger) (broker.Config, erro
 	c.LogDirs = p.list("log.dir", c.LogDirs)
 	c.LogDirs = p.list("log.dirs", c.LogDirs)
 	c.ZooKeeperConnect = p.str("zookeeper.connect", "")
-	c.ZooKeeperSession = p.millis("zookeeper.session.timeout.ms", c.ZooKeeperSession)
+	c.ZooKeeperSession = p.millis("zookeeper.session.timeout.ms", c.ZooKeeperSession, 0)
 	c.ZooKeeperConnTimeout = c.ZooKeeperSession
-	c.ZooKeeperConnTimeout = p.millis("zookeeper.connection.timeout.ms", c.ZooKeeperConnTimeout)
+	c.ZooKeeperConnTimeout = p.millis("zookeeper.connection.timeout.ms", c.ZooKeeperConnTimeout, 0)
 	c.NumPartitions = p.int32("num.partitions", c.NumPartitions, 1)
 	c.DefaultReplicationFactor = int16(p.int32("default.replication.factor", int32(c.DefaultReplicationFactor), 1))
 	c.AutoCreateTopics = p.bool("auto.create.topics.enable", c.AutoCreateTopics)
@@ -127,9 +127,13 @@ func fromSettings(s map[string]string, logger *slog.Logger) (broker.Config, erro
 	c.MessageMaxBytes = p.int32("message.max.bytes", c.MessageMaxBytes, 0)
 	c.SocketRequestMaxBytes = p.int32("socket.request.max.bytes", c.SocketRequestMaxBytes, 1)
 	c.MinInsyncReplicas = p.int32("min.insync.replicas", c.MinInsyncReplicas, 1)
-	c.Storage.SegmentBytes = int64(p.int32("log.segment.bytes", int32(c.Storage.SegmentBytes), 14))
-	c.Storage.IndexIntervalBytes = int(p.int32("log.index.interval.bytes", int32(c.Storage.IndexIntervalBytes), 0))
-	c.Storage.MaxIndexBytes = int(p.int32("log.index.size.max.bytes", int32(c.Storage.MaxIndexBytes), 4))
+	c.Storage = p.logConfig()
+	c.RetentionCheckInterval = p.millis("log.retention.check.interval.ms", c.RetentionCheckInterval, 1)
+	c.LogCleanerEnable = p.bool("log.cleaner.enable", c.LogCleanerEnable)
+	c.LogCleanerThreads = int(p.int32("log.cleaner.threads", int32(c.LogCleanerThreads), 0))
+	c.LogCleanerBackoff = p.millis("log.cleaner.backoff.ms", c.LogCleanerBackoff, 0)
+	c.FlushOffsetCheckpointInterval = time.Duration(p.int32("log.flush.offset.checkpoint.interval.ms",
+		int32(c.FlushOffsetCheckpointInterval.Milliseconds()), 0)) * time.Millisecond
 	// Every other known key is type-checked even when the broker does not act on it yet.
 	for k, kind := range knownKeys {
 		if _, ok := s[k]; ok {
@@ -228,8 +232,8 @@ func (p *parser) int32(key string, def, min int32) int32 {
 	return int32(n)
 }
 
-func (p *parser) millis(key string, def time.Duration) time.Duration {
-	return time.Duration(p.int64(key, def.Milliseconds(), 0)) * time.Millisecond
+func (p *parser) millis(key string, def time.Duration, min int64) time.Duration {
+	return time.Duration(p.int64(key, def.Milliseconds(), min)) * time.Millisecond
 }
 
 func (p *parser) bool(key string, def bool) bool {

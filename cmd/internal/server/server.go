@@ -98,7 +98,7 @@ func Run(ctx context.Context, configPath string, overrides []string, logger *slo
 		ctrl.Run(ctrlCtx)
 	}()
 
-	go checkpointLoop(serveCtx, logs, logger)
+	go checkpointLoop(serveCtx, logs, cfg.FlushOffsetCheckpointInterval, logger)
 
 	var runErr error
 	select {
@@ -201,10 +201,13 @@ func registerBroker(ctx context.Context, zk *zkmeta.Client, info zkmeta.BrokerIn
 }
 
 // checkpointLoop writes the recovery-point and log-start-offset checkpoints
-// every log.flush.offset.checkpoint.interval.ms (Kafka's default, 60 s), so
-// recovery after a crash starts from a recent point.
-func checkpointLoop(ctx context.Context, logs *storage.Manager, logger *slog.Logger) {
-	t := time.NewTicker(60 * time.Second)
+// every log.flush.offset.checkpoint.interval.ms, so recovery after a crash
+// starts from a recent point.
+func checkpointLoop(ctx context.Context, logs *storage.Manager, every time.Duration, logger *slog.Logger) {
+	if every <= 0 {
+		every = time.Minute
+	}
+	t := time.NewTicker(every)
 	defer t.Stop()
 	for {
 		select {

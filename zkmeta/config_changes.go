@@ -1,0 +1,35 @@
+package zkmeta
+
+import (
+	"errors"
+	"fmt"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+)
+
+// ConfigChangePrefix names the sequential notifications under /config/changes.
+const ConfigChangePrefix = "config_change_"
+
+// PurgeConfigChanges deletes the notifications among names created before
+// cutoff, as every broker's ZkNodeChangeNotificationListener does for those
+// older than 15 minutes. A notification already gone is not an error.
+func (c *Client) PurgeConfigChanges(names []string, cutoff time.Time) error {
+	for _, n := range names {
+		p := c.abs(ConfigChangesPath + "/" + n)
+		_, st, err := c.conn.Get(p)
+		if errors.Is(err, zk.ErrNoNode) {
+			continue
+		}
+		if err != nil {
+			return fmt.Errorf("get %s/%s: %w", ConfigChangesPath, n, classify(err))
+		}
+		if time.UnixMilli(st.Ctime).After(cutoff) {
+			continue
+		}
+		if err := c.conn.Delete(p, -1); err != nil && !errors.Is(err, zk.ErrNoNode) {
+			return fmt.Errorf("delete %s/%s: %w", ConfigChangesPath, n, classify(err))
+		}
+	}
+	return nil
+}
