@@ -15,14 +15,15 @@ import (
 
 // File names Kafka keeps in each log dir and partition dir.
 const (
-	CleanShutdownFile          = ".kafka_cleanshutdown"
-	RecoveryPointCheckpoint    = "recovery-point-offset-checkpoint"
-	LogStartOffsetCheckpoint   = "log-start-offset-checkpoint"
-	MetaPropertiesFile         = "meta.properties"
-	PartitionMetadataFile      = "partition.metadata"
-	checkpointVersion          = 0
-	partitionMetadataVersion   = 0
-	metaPropertiesVersionValue = "0"
+	CleanShutdownFile           = ".kafka_cleanshutdown"
+	RecoveryPointCheckpoint     = "recovery-point-offset-checkpoint"
+	ReplicationOffsetCheckpoint = "replication-offset-checkpoint"
+	LogStartOffsetCheckpoint    = "log-start-offset-checkpoint"
+	MetaPropertiesFile          = "meta.properties"
+	PartitionMetadataFile       = "partition.metadata"
+	checkpointVersion           = 0
+	partitionMetadataVersion    = 0
+	metaPropertiesVersionValue  = "0"
 )
 
 // TopicPartition names one partition.

@@ -19,6 +19,7 @@ type batchSpec struct {
 	attrs      int16
 	producerID int64
 	seq        int32
+	fill       byte // varies the values
 }
 
 func (s batchSpec) withDefaults() batchSpec {
@@ -35,12 +36,17 @@ func (s batchSpec) withDefaults() batchSpec {
 // buildBatch encodes a v2 batch with base offset 0 and a correct CRC-32C.
 func buildBatch(t testing.TB, s batchSpec) []byte {
 	t.Helper()
+	return encodeBatch(s)
+}
+
+// encodeBatch is buildBatch without a testing.TB (for subprocesses).
+func encodeBatch(s batchSpec) []byte {
 	s = s.withDefaults()
 	var recs []byte
 	for i := 0; i < s.records; i++ {
 		val := make([]byte, s.valueSize)
 		for j := range val {
-			val[j] = byte(i + j)
+			val[j] = byte(i + j + int(s.fill))
 		}
 		r := kmsg.Record{
 			TimestampDelta64: int64(i) * s.tsStep,

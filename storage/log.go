@@ -1,5 +1,27 @@
 package storage
 
+// Log is one partition's directory of segments (Kafka's UnifiedLog/LocalLog).
+//
+// Locking: l.mu guards the segment list and every segment's mutable state,
+// including the memory-mapped indexes (appends, rolls, truncation and
+// retention take it exclusively; Read and lookups share it). Segment .log
+// files are read with ReadAt; a FileSlice keeps its *os.File, which stays
+// readable after the segment is renamed to .deleted or unlinked.
+//
+// Replacing segments (for the log cleaner), as Kafka's LocalLog.replaceSegments:
+//
+//	seg, err := l.newCleanedSegment(base)    // <base>.log.cleaned + indexes, preallocated
+//	err = seg.appendBatches(records, l.Config().IndexIntervalBytes) // any number of times, offsets increasing
+//	err = l.replaceSegments(seg, old)         // old: consecutive non-active segments, oldest first
+//	// on failure before replaceSegments: l.discardSegment(seg)
+//
+// replaceSegments takes l.mu, drops from old the segments retention already
+// removed, finishes and fsyncs seg, renames it .cleaned -> .swap, puts it in
+// the list in place of old, renames every old segment to .deleted (removed
+// after file.delete.delay.ms), then renames seg .swap -> final name. A crash
+// at any point is completed or undone by cleanupTempFiles at the next open
+// (LogLoader: .cleaned removed, .swap completed).
+
 import (
 	"errors"
 	"fmt"
@@ -8,13 +30,14 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
-	"strconv"
-	"strings"
 	"sync"
+	"time"
 )
 
-// FileSlice is a byte range of a segment file holding whole batches; the
-// network layer sends it with sendfile. Size 0 means no data.
+// FileSlice is a byte range of a segment file starting at a batch
+// boundary; the network layer sends it with sendfile. The last batch may be
+// partial (Kafka sends such slices and clients drop the partial batch).
+// Size 0 means no data.
 type FileSlice struct {
 	File *os.File
 	Pos  int64
@@ -40,13 +63,24 @@ type Log struct {
 	segs          []*segment // sorted by base offset; the last is active
 	logStart      int64
 	recoveryPoint int64
+	highWatermark int64 // -1 until SetHighWatermark: retention then uses the LEO
+	lastFlushMs   int64
 	closed        bool
 	scanBufs      sync.Pool // *[]byte windows for Read's scanner
+	epochs        *LeaderEpochCache
+	lastEpoch     int32 // epoch of the last appended batch, -1 after truncation or open
+	recovery      RecoveryStats
+
+	flushMu sync.Mutex     // serializes flushes
+	flushWG sync.WaitGroup // asynchronous flushes after a roll
+
+	delMu   sync.Mutex
+	pending map[*segment]*time.Timer // .deleted segments waiting for removal
 }
 
 type openOptions struct {
 	recover       bool
-	recoveryPoint int64 // -1 unknown: recover only the active segment
+	recoveryPoint int64 // -1 unknown: recovery starts at 0
 	logStart      int64 // -1 unknown
 }
 
@@ -66,8 +100,8 @@ func (l *Log) Config() LogConfig {
 }
 
 // OpenLog opens or creates the log in dir. With recover set (no clean
-// shutdown), the active segment is validated batch by batch, truncated at
-// the first bad batch and its indexes rebuilt.
+// shutdown), every segment is validated batch by batch, truncated at the
+// first bad batch and its indexes rebuilt.
 func OpenLog(dir string, cfg Config, recover bool, logger *slog.Logger) (*Log, error) {
 	return openLog(dir, cfg, openOptions{recover: recover, recoveryPoint: -1, logStart: -1}, logger)
 }
@@ -76,121 +110,67 @@ func openLog(dir string, cfg Config, opts openOptions, logger *slog.Logger) (*Lo
 	if logger == nil {
 		logger = slog.Default()
 	}
-	l := &Log{dir: dir, cfg: cfg.normalized(), logger: logger.With("log", filepath.Base(dir))}
+	start := time.Now()
+	l := &Log{dir: dir, cfg: cfg.normalized(), logger: logger.With("log", filepath.Base(dir)),
+		highWatermark: -1, lastEpoch: -1, lastFlushMs: start.UnixMilli(), pending: map[*segment]*time.Timer{}}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create log dir %s: %w", dir, err)
 	}
-	bases, err := segmentBases(dir)
-	if err != nil {
-		return nil, err
-	}
-	if err := l.loadSegments(bases, opts); err != nil {
+	fail := func(err error) (*Log, error) {
 		for _, s := range l.segs {
-			_ = s.closeFiles()
+			_ = s.close(false)
 		}
 		return nil, fmt.Errorf("open log %s: %w", dir, err)
 	}
+	if err := cleanupTempFiles(dir, l); err != nil {
+		return fail(err)
+	}
+	bases, err := segmentBases(dir)
+	if err != nil {
+		return fail(err)
+	}
+	if err := l.loadSegments(bases, opts); err != nil {
+		return fail(err)
+	}
+	if err := l.active().activate(l.cfg); err != nil {
+		return fail(err)
+	}
+	leo := l.active().next
 	l.logStart = l.segs[0].base
 	if opts.logStart > l.logStart {
-		l.logStart = min(opts.logStart, l.LogEndOffset())
+		l.logStart = min(opts.logStart, leo)
 	}
-	l.recoveryPoint = l.LogEndOffset()
+	l.recoveryPoint = leo
+	if l.epochs, err = OpenLeaderEpochCache(dir); err != nil {
+		l.logger.Warn("ignoring unreadable leader epoch checkpoint", "err", err)
+		l.epochs = &LeaderEpochCache{path: filepath.Join(dir, LeaderEpochCheckpointFile)}
+	}
+	if err := l.epochs.TruncateFromEnd(leo); err != nil {
+		return fail(err)
+	}
+	if err := l.epochs.TruncateFromStart(l.logStart); err != nil {
+		return fail(err)
+	}
+	l.recovery.Duration = time.Since(start)
+	if l.recovery.SegmentsRecovered > 0 {
+		l.logger.Info("recovered log", "segments", l.recovery.SegmentsRecovered, "bytes", l.recovery.BytesRecovered,
+			"truncated_bytes", l.recovery.TruncatedBytes, "deleted_segments", l.recovery.DeletedSegments,
+			"duration", l.recovery.Duration)
+	}
 	return l, nil
 }
 
-// segmentBases lists the base offsets of the .log files in dir.
-func segmentBases(dir string) ([]int64, error) {
-	ents, err := os.ReadDir(dir)
-	if err != nil {
-		return nil, fmt.Errorf("list log dir %s: %w", dir, err)
-	}
-	var bases []int64
-	for _, e := range ents {
-		name := e.Name()
-		if e.IsDir() || !strings.HasSuffix(name, logSuffix) {
-			continue
-		}
-		prefix := strings.TrimSuffix(name, logSuffix)
-		if len(prefix) != 20 {
-			continue
-		}
-		b, err := strconv.ParseInt(prefix, 10, 64)
-		if err != nil || b < 0 {
-			continue
-		}
-		bases = append(bases, b)
-	}
-	sort.Slice(bases, func(i, j int) bool { return bases[i] < bases[j] })
-	return bases, nil
+// Recovery reports what opening the log found.
+func (l *Log) Recovery() RecoveryStats {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.recovery
 }
 
-func (l *Log) loadSegments(bases []int64, opts openOptions) error {
-	if len(bases) == 0 {
-		s, err := openSegmentFiles(l.dir, max(opts.logStart, 0), true)
-		if err != nil {
-			return err
-		}
-		l.segs = []*segment{s}
-		return nil
-	}
-	// Segments from the one holding the recovery point on are recovered
-	// after an unclean shutdown; with no recovery point, only the last.
-	recoverFrom := len(bases) - 1
-	if opts.recover && opts.recoveryPoint >= 0 {
-		i := sort.Search(len(bases), func(i int) bool { return bases[i] > opts.recoveryPoint })
-		recoverFrom = max(i-1, 0)
-	}
-	for i, base := range bases {
-		s, err := openSegmentFiles(l.dir, base, false)
-		if err != nil {
-			return err
-		}
-		l.segs = append(l.segs, s)
-		last := i == len(bases)-1
-		mustRecover := opts.recover && i >= recoverFrom
-		if !mustRecover {
-			if err := s.loadIndexes(); err != nil {
-				l.logger.Warn("rebuilding index of segment", "base", base, "err", err)
-				mustRecover = true
-			} else if last {
-				if err := s.loadTail(); err != nil {
-					l.logger.Warn("recovering segment with unreadable tail", "base", base, "err", err)
-					mustRecover = true
-				}
-			}
-		}
-		if !mustRecover {
-			continue
-		}
-		truncated, err := s.recover(l.cfg.IndexIntervalBytes, l.logger)
-		if err != nil {
-			return fmt.Errorf("recover segment %d: %w", base, err)
-		}
-		if err := s.sync(); err != nil {
-			return err
-		}
-		if truncated > 0 && !last {
-			// Data after a corrupt batch is not trusted (LogLoader.recoverLog).
-			for _, b := range bases[i+1:] {
-				l.logger.Warn("deleting segment after corruption in an earlier segment", "base", b)
-				if err := removeSegmentFiles(l.dir, b); err != nil {
-					return err
-				}
-			}
-			return nil
-		}
-	}
-	return nil
-}
-
-func removeSegmentFiles(dir string, base int64) error {
-	for _, suf := range []string{logSuffix, indexSuffix, timeIndexSuffix} {
-		if err := os.Remove(segmentName(dir, base, suf)); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("remove segment file: %w", err)
-		}
-	}
-	return nil
-}
+// LeaderEpochs is the partition's leader epoch cache, kept in step with
+// appends (each batch's partitionLeaderEpoch), truncation and the log
+// start offset.
+func (l *Log) LeaderEpochs() *LeaderEpochCache { return l.epochs }
 
 // Dir is the partition directory.
 func (l *Log) Dir() string { return l.dir }
@@ -218,6 +198,15 @@ func (l *Log) RecoveryPoint() int64 {
 	return l.recoveryPoint
 }
 
+// SetHighWatermark tells the log its high watermark; retention never
+// deletes a segment holding offsets at or above it (UnifiedLog.deletableSegments).
+// Until it is called the LEO is used.
+func (l *Log) SetHighWatermark(hw int64) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	l.highWatermark = hw
+}
+
 // Size is the total number of bytes in all segments.
 func (l *Log) Size() int64 {
 	l.mu.RLock()
@@ -236,13 +225,24 @@ func (l *Log) NumSegments() int {
 	return len(l.segs)
 }
 
+// SegmentBaseOffsets lists the segments' base offsets, oldest first.
+func (l *Log) SegmentBaseOffsets() []int64 {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	out := make([]int64, len(l.segs))
+	for i, s := range l.segs {
+		out[i] = s.base
+	}
+	return out
+}
+
 // Append assigns offsets from the LEO by patching each batch's baseOffset in
 // place (records is modified), sets partitionLeaderEpoch, writes to the
 // active segment (rolling as needed) and maintains the indexes. records must
 // already be validated (ValidateBatches or SplitBatches); the CRC stays
 // valid because both patched fields precede the CRC'd range.
 func (l *Log) Append(records []byte, leaderEpoch int32) (AppendInfo, error) {
-	return l.append(records, true, leaderEpoch)
+	return l.appendAndMaybeFlush(records, true, leaderEpoch)
 }
 
 // AppendAsFollower appends batches fetched from the leader as they are:
@@ -250,17 +250,31 @@ func (l *Log) Append(records []byte, leaderEpoch int32) (AppendInfo, error) {
 // after the LEO and offsets must increase (Kafka's UnexpectedAppendOffset
 // and monotonic checks). records must have passed SplitBatches.
 func (l *Log) AppendAsFollower(records []byte) (AppendInfo, error) {
-	return l.append(records, false, 0)
+	return l.appendAndMaybeFlush(records, false, 0)
 }
 
-func (l *Log) append(records []byte, assign bool, leaderEpoch int32) (AppendInfo, error) {
+func (l *Log) appendAndMaybeFlush(records []byte, assign bool, leaderEpoch int32) (AppendInfo, error) {
+	info, flush, err := l.append(records, assign, leaderEpoch)
+	if err != nil {
+		return info, err
+	}
+	if flush {
+		// flush.messages reached (UnifiedLog.append: unflushedMessages >= flushInterval).
+		if err := l.Flush(); err != nil {
+			return info, err
+		}
+	}
+	return info, nil
+}
+
+func (l *Log) append(records []byte, assign bool, leaderEpoch int32) (AppendInfo, bool, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
-		return AppendInfo{}, ErrClosed
+		return AppendInfo{}, false, ErrClosed
 	}
 	if len(records) == 0 {
-		return AppendInfo{}, fmt.Errorf("%w: empty append", ErrInvalidRecord)
+		return AppendInfo{}, false, fmt.Errorf("%w: empty append", ErrInvalidRecord)
 	}
 	leo := l.active().next
 	info := AppendInfo{FirstOffset: leo, MaxTimestamp: noTimestamp, LogAppendTime: -1}
@@ -269,16 +283,16 @@ func (l *Log) append(records []byte, assign bool, leaderEpoch int32) (AppendInfo
 	for pos := 0; pos < len(records); {
 		h, err := ParseBatchHeader(records[pos:])
 		if err != nil {
-			return AppendInfo{}, fmt.Errorf("append at position %d: %w", pos, err)
+			return AppendInfo{}, false, fmt.Errorf("append at position %d: %w", pos, err)
 		}
 		if h.Size() > int64(len(records)-pos) || h.LastOffsetDelta < 0 {
-			return AppendInfo{}, fmt.Errorf("%w: batch at position %d is malformed", ErrCorruptMessage, pos)
+			return AppendInfo{}, false, fmt.Errorf("%w: batch at position %d is malformed", ErrCorruptMessage, pos)
 		}
 		if assign {
 			patchBatch(records[pos:], next, leaderEpoch)
 			h.BaseOffset, h.PartitionLeaderEpoch = next, leaderEpoch
 		} else if h.BaseOffset < next {
-			return AppendInfo{}, fmt.Errorf("%w: follower batch at offset %d is below the expected offset %d", ErrInvalidRecord, h.BaseOffset, next)
+			return AppendInfo{}, false, fmt.Errorf("%w: follower batch at offset %d is below the expected offset %d", ErrInvalidRecord, h.BaseOffset, next)
 		}
 		if pos == 0 {
 			info.FirstOffset = h.BaseOffset
@@ -292,35 +306,49 @@ func (l *Log) append(records []byte, assign bool, leaderEpoch int32) (AppendInfo
 	}
 	info.LastOffset = next - 1
 	if int64(len(records)) > math.MaxInt32 {
-		return AppendInfo{}, fmt.Errorf("%w: append of %d bytes does not fit a segment", ErrInvalidRecord, len(records))
+		return AppendInfo{}, false, fmt.Errorf("%w: append of %d bytes does not fit a segment", ErrInvalidRecord, len(records))
 	}
-	if err := l.maybeRoll(int64(len(records)), info.FirstOffset, info.LastOffset); err != nil {
-		return AppendInfo{}, err
+	if err := l.maybeRoll(int64(len(records)), info.FirstOffset, info.LastOffset, info.MaxTimestamp); err != nil {
+		return AppendInfo{}, false, err
 	}
 	seg := l.active()
 	if info.FirstOffset < seg.base || info.LastOffset-seg.base > math.MaxInt32 || seg.size+int64(len(records)) > math.MaxInt32 {
-		return AppendInfo{}, fmt.Errorf("append [%d, %d] does not fit segment %d", info.FirstOffset, info.LastOffset, seg.base)
+		return AppendInfo{}, false, fmt.Errorf("append [%d, %d] does not fit segment %d", info.FirstOffset, info.LastOffset, seg.base)
 	}
 	if err := seg.append(records, info.LastOffset, info.MaxTimestamp, maxTsOffset, l.cfg.IndexIntervalBytes); err != nil {
-		return AppendInfo{}, err
+		return AppendInfo{}, false, err
 	}
-	return info, nil
+	// Each batch's epoch starts at its base offset (UnifiedLog.append:
+	// maybeAssignEpochStartOffset).
+	for _, h := range info.Batches {
+		if h.PartitionLeaderEpoch >= 0 && h.PartitionLeaderEpoch != l.lastEpoch {
+			if err := l.epochs.Assign(h.PartitionLeaderEpoch, h.BaseOffset); err != nil {
+				l.logger.Warn("could not write leader epoch checkpoint", "err", err)
+			}
+			l.lastEpoch = h.PartitionLeaderEpoch
+		}
+	}
+	flush := l.cfg.FlushMessages != math.MaxInt64 && next-l.recoveryPoint >= l.cfg.FlushMessages
+	return info, flush, nil
 }
 
-// maybeRoll starts a new segment at the LEO when the append would push the
-// active one past segment.bytes, an index is full, or the last offset does
-// not fit a relative int32 (LogSegment.shouldRoll). An empty segment is
-// never rolled.
-func (l *Log) maybeRoll(size, firstOffset, lastOffset int64) error {
+// maybeRoll starts a new segment at the LEO as LogSegment.shouldRoll
+// decides: the append would push the active segment past segment.bytes,
+// it is older than segment.ms minus its jitter (by the first batch's
+// timestamp, else its creation time), an index is full, or the last
+// offset does not fit a relative int32. An empty segment is never rolled.
+func (l *Log) maybeRoll(size, firstOffset, lastOffset, maxTs int64) error {
 	s := l.active()
 	if s.size == 0 {
 		if firstOffset > s.base {
 			// A follower append after a gap: move the empty segment there.
-			if err := l.dropSegment(s); err != nil {
+			s.closeIndexes()
+			_ = s.log.Close()
+			if err := removeSegmentFiles(l.dir, s.base, ""); err != nil {
 				return err
 			}
 			l.segs = l.segs[:len(l.segs)-1]
-			ns, err := openSegmentFiles(l.dir, firstOffset, true)
+			ns, err := createSegment(l.dir, firstOffset, "", l.cfg)
 			if err != nil {
 				return err
 			}
@@ -331,37 +359,50 @@ func (l *Log) maybeRoll(size, firstOffset, lastOffset int64) error {
 		}
 		return nil
 	}
-	if s.size+size <= l.cfg.SegmentBytes && !s.offsetIndexFull(l.cfg.MaxIndexBytes) &&
-		!s.timeIndexFull(l.cfg.MaxIndexBytes) && lastOffset-s.base <= math.MaxInt32 {
+	reachedRollMs := s.timeWaitedForRoll(time.Now().UnixMilli(), maxTs) > l.cfg.SegmentMs-s.jitterMs
+	if s.size+size <= l.cfg.SegmentBytes && !reachedRollMs && !s.oidx.full() &&
+		!s.tidx.full() && lastOffset-s.base <= math.MaxInt32 {
 		return nil
 	}
 	return l.roll(firstOffset)
 }
 
 // roll starts a new active segment at base (the first offset of the
-// append that needs it).
+// append that needs it). The old segment gets its final time index entry
+// and trimmed indexes, and is fsynced in the background (Kafka schedules
+// flushUptoOffsetExclusive on roll); the recovery point then moves to base.
 func (l *Log) roll(base int64) error {
 	old := l.active()
 	if err := old.finish(); err != nil {
 		return err
 	}
-	if err := old.sync(); err != nil {
-		return err
-	}
-	s, err := openSegmentFiles(l.dir, base, true)
+	s, err := createSegment(l.dir, base, "", l.cfg)
 	if err != nil {
 		return err
 	}
-	// Leftovers of an interrupted earlier roll are discarded.
-	for _, f := range []*os.File{s.log, s.idx, s.tidx} {
-		if err := f.Truncate(0); err != nil {
-			_ = s.closeFiles()
-			return fmt.Errorf("truncate new segment file %s: %w", f.Name(), err)
-		}
-	}
 	l.segs = append(l.segs, s)
 	l.logger.Debug("rolled segment", "base", s.base)
+	l.flushWG.Add(1)
+	go func() {
+		defer l.flushWG.Done()
+		if err := l.flushUpTo(base); err != nil && !errors.Is(err, ErrClosed) {
+			l.logger.Warn("flush after roll failed", "err", err)
+		}
+	}()
 	return nil
+}
+
+// Roll forces a new segment at the LEO unless the active one is empty.
+func (l *Log) Roll() error {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return ErrClosed
+	}
+	if l.active().size == 0 {
+		return nil
+	}
+	return l.roll(l.active().next)
 }
 
 // segmentFor returns the index of the segment that may hold offset.
@@ -370,12 +411,16 @@ func (l *Log) segmentFor(offset int64) int {
 	return max(i-1, 0)
 }
 
-// Read returns whole batches starting with the batch that contains offset,
-// up to maxBytes, never including a batch whose last offset >= maxOffset
-// (the high watermark, exclusive). With minOneMessage a first batch larger
-// than maxBytes is returned whole (KIP-74). Reading at maxOffset or the LEO
-// gives an empty slice; offset < LogStartOffset or > LEO is
-// ErrOffsetOutOfRange. Data comes from one segment, as in Kafka.
+// Read returns bytes of one segment starting with the batch that contains
+// offset (LocalLog.read, LogSegment.read): up to maxBytes, and never past
+// the start of the batch holding maxOffset (the high watermark, exclusive).
+// Only the first batch is located (index lookup, then a header scan within
+// one index interval); the slice then extends to min(start+maxBytes, end)
+// where end is the segment end when maxOffset >= LEO, else the position of
+// maxOffset, so the last batch may be partial. With minOneMessage a first
+// batch larger than maxBytes is returned whole (KIP-74); without it such a
+// read is empty. Reading at maxOffset or the LEO gives an empty slice;
+// offset < LogStartOffset or > LEO is ErrOffsetOutOfRange.
 func (l *Log) Read(offset int64, maxBytes int64, maxOffset int64, minOneMessage bool) (FileSlice, error) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
@@ -397,35 +442,37 @@ func (l *Log) Read(offset int64, maxBytes int64, maxOffset int64, minOneMessage 
 		bufp = &b
 	}
 	defer l.scanBufs.Put(bufp)
-	for _, s := range l.segs[l.segmentFor(offset):] {
-		sc := &scanner{f: s.log, pos: s.lookup(offset), end: s.size, buf: *bufp, bufPos: -1}
-		for {
-			h, pos, ok, err := sc.next()
+	for i := l.segmentFor(offset); i < len(l.segs); i++ {
+		s := l.segs[i]
+		h, pos, ok, err := s.findBatch(offset, *bufp)
+		if err != nil {
+			return FileSlice{}, fmt.Errorf("read offset %d: %w", offset, err)
+		}
+		if !ok {
+			continue
+		}
+		if h.LastOffset() >= maxOffset {
+			return FileSlice{File: s.log, Pos: pos}, nil
+		}
+		end := s.size
+		if maxOffset < leo && (i+1 == len(l.segs) || l.segs[i+1].base > maxOffset) {
+			// The high watermark lies in this segment: stop at its batch.
+			_, hwPos, ok, err := s.findBatch(maxOffset, *bufp)
 			if err != nil {
-				return FileSlice{}, fmt.Errorf("read offset %d: %w", offset, err)
+				return FileSlice{}, fmt.Errorf("read offset %d: locate high watermark %d: %w", offset, maxOffset, err)
 			}
-			if !ok {
-				break
+			if ok {
+				end = hwPos
 			}
-			if h.LastOffset() < offset {
-				continue
-			}
-			if h.LastOffset() >= maxOffset || (h.Size() > maxBytes && !minOneMessage) {
+		}
+		limit := maxBytes
+		if h.Size() > maxBytes {
+			if !minOneMessage {
 				return FileSlice{File: s.log, Pos: pos}, nil
 			}
-			total := h.Size()
-			for {
-				h, _, ok, err := sc.next()
-				if err != nil {
-					return FileSlice{}, fmt.Errorf("read offset %d: %w", offset, err)
-				}
-				if !ok || h.LastOffset() >= maxOffset || total+h.Size() > maxBytes {
-					break
-				}
-				total += h.Size()
-			}
-			return FileSlice{File: s.log, Pos: pos, Size: total}, nil
+			limit = h.Size()
 		}
+		return FileSlice{File: s.log, Pos: pos, Size: min(end-pos, limit)}, nil
 	}
 	return empty, nil
 }
@@ -544,24 +591,78 @@ func (l *Log) Batches(from int64, fn func(h BatchHeader) error) error {
 	return nil
 }
 
-// Flush fsyncs the active segment and its indexes and moves the recovery
-// point to the LEO (rolled segments were synced when rolled).
+// Flush fsyncs every segment holding offsets past the recovery point and
+// moves the recovery point to the LEO (UnifiedLog.flush).
 func (l *Log) Flush() error {
-	l.mu.Lock()
-	defer l.mu.Unlock()
-	if l.closed {
+	l.mu.RLock()
+	leo := l.active().next
+	closed := l.closed
+	l.mu.RUnlock()
+	if closed {
 		return ErrClosed
 	}
-	if err := l.active().sync(); err != nil {
-		return err
+	return l.flushUpTo(leo)
+}
+
+// flushUpTo fsyncs the segments holding offsets in [recovery point,
+// offset) and advances the recovery point to offset. The fsyncs run
+// without the log lock so appends and reads go on meanwhile.
+func (l *Log) flushUpTo(offset int64) error {
+	l.flushMu.Lock()
+	defer l.flushMu.Unlock()
+	l.mu.RLock()
+	if l.closed {
+		l.mu.RUnlock()
+		return ErrClosed
 	}
-	l.recoveryPoint = l.active().next
+	rp := l.recoveryPoint
+	var files []*os.File
+	for i, s := range l.segs {
+		end := s.next
+		if i+1 < len(l.segs) {
+			end = l.segs[i+1].base
+		}
+		if s.base >= offset || end <= rp {
+			continue
+		}
+		files = append(files, s.log, s.oidx.f, s.tidx.f)
+	}
+	l.mu.RUnlock()
+	for _, f := range files {
+		if err := f.Sync(); err != nil {
+			if errors.Is(err, os.ErrClosed) {
+				continue // deleted or closed meanwhile
+			}
+			return fmt.Errorf("fsync %s: %w", f.Name(), err)
+		}
+	}
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if offset > l.recoveryPoint {
+		l.recoveryPoint = min(offset, l.active().next)
+	}
+	l.lastFlushMs = time.Now().UnixMilli()
 	return nil
 }
 
-// Close writes the final time index entry, fsyncs and closes every file.
-// Slices returned by Read become unusable.
+// flushIfDue flushes when flush.ms has passed since the last flush and
+// there is unflushed data (LogManager.flushDirtyLogs).
+func (l *Log) flushIfDue(nowMs int64) error {
+	l.mu.RLock()
+	due := !l.closed && l.cfg.FlushMs != math.MaxInt64 && nowMs-l.lastFlushMs >= l.cfg.FlushMs &&
+		l.active().next > l.recoveryPoint
+	l.mu.RUnlock()
+	if !due {
+		return nil
+	}
+	return l.Flush()
+}
+
+// Close writes the final time index entry, trims the indexes, fsyncs and
+// closes every file, and removes segments waiting for deletion. Slices
+// returned by Read become unusable.
 func (l *Log) Close() error {
+	l.flushWG.Wait()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.closeLocked()
@@ -583,10 +684,11 @@ func (l *Log) closeLocked() error {
 		l.recoveryPoint = act.next
 	}
 	for _, s := range l.segs {
-		if err := s.closeFiles(); err != nil {
+		if err := s.close(true); err != nil {
 			errs = append(errs, err)
 		}
 	}
+	errs = append(errs, l.removePendingNow())
 	if err := errors.Join(errs...); err != nil {
 		return fmt.Errorf("close log %s: %w", l.dir, err)
 	}
@@ -595,6 +697,7 @@ func (l *Log) closeLocked() error {
 
 // Delete closes the log and removes its directory.
 func (l *Log) Delete() error {
+	l.flushWG.Wait()
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	cerr := l.closeLocked()
@@ -650,7 +753,14 @@ func (l *Log) TruncateTo(offset int64) error {
 	if err := s.truncate(cut, next); err != nil {
 		return err
 	}
+	if err := s.activate(l.cfg); err != nil {
+		return err
+	}
 	l.recoveryPoint = min(l.recoveryPoint, s.next)
+	l.lastEpoch = -1
+	if err := l.epochs.TruncateFromEnd(s.next); err != nil {
+		l.logger.Warn("could not write leader epoch checkpoint", "err", err)
+	}
 	l.logger.Info("truncated log", "offset", offset, "leo", s.next)
 	return nil
 }
@@ -677,27 +787,25 @@ func (l *Log) truncateFullyLocked(offset int64) error {
 		}
 	}
 	l.segs = nil
-	s, err := openSegmentFiles(l.dir, offset, true)
+	s, err := createSegment(l.dir, offset, "", l.cfg)
 	if err != nil {
 		return err
-	}
-	for _, f := range []*os.File{s.log, s.idx, s.tidx} {
-		if err := f.Truncate(0); err != nil {
-			return fmt.Errorf("truncate %s: %w", f.Name(), err)
-		}
 	}
 	l.segs = []*segment{s}
 	l.logStart = offset
 	l.recoveryPoint = offset
+	l.lastEpoch = -1
+	if err := l.epochs.Clear(); err != nil {
+		l.logger.Warn("could not write leader epoch checkpoint", "err", err)
+	}
 	l.logger.Info("truncated log fully", "start", offset)
 	return nil
 }
 
-// dropSegment removes a segment's files. The .log file handle is left to
-// the garbage collector (os.File closes itself when unreachable) so a
-// FileSlice being sent still reads the unlinked file.
+// dropSegment removes a segment's files at once. The .log file handle is
+// left to the garbage collector (os.File closes itself when unreachable)
+// so a FileSlice being sent still reads the unlinked file.
 func (l *Log) dropSegment(s *segment) error {
-	_ = s.idx.Close()
-	_ = s.tidx.Close()
-	return removeSegmentFiles(l.dir, s.base)
+	s.closeIndexes()
+	return removeSegmentFiles(l.dir, s.base, s.suffix)
 }

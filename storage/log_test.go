@@ -112,7 +112,7 @@ func TestReadBounds(t *testing.T) {
 	}{
 		{"all", 0, 1 << 20, 100, false, 0, 5, nil},
 		{"mid batch", 3, 1 << 20, 100, false, 2, 4, nil},
-		{"maxBytes two batches", 0, 2*size + 1, 100, false, 0, 2, nil},
+		{"maxBytes two batches", 0, 2 * size, 100, false, 0, 2, nil},
 		{"maxBytes exact", 0, 2 * size, 100, false, 0, 2, nil},
 		{"hw excludes batch holding it", 0, 1 << 20, 5, false, 0, 2, nil},
 		{"hw at batch end", 0, 1 << 20, 6, false, 0, 3, nil},
@@ -146,6 +146,25 @@ func TestReadBounds(t *testing.T) {
 			hs := sliceHeaders(t, readSlice(t, fs))
 			if hs[0].BaseOffset != tc.wantFirst || len(hs) != tc.wantBatches {
 				t.Fatalf("got first %d and %d batches", hs[0].BaseOffset, len(hs))
+			}
+		})
+	}
+	// The slice goes on to maxBytes: the last batch may be partial (Kafka's
+	// LogSegment.read), and never past the batch holding the high watermark.
+	for _, tc := range []struct {
+		name                string
+		maxBytes, maxOffset int64
+		wantSize            int64
+	}{
+		{"partial last batch at leo", 2*size + 1, 100, 2*size + 1},
+		{"partial stops at hw batch", 3*size + 7, 4, 2 * size},
+		{"hw mid batch", 1 << 20, 5, 2 * size},
+		{"whole log", 1 << 20, 10, 5 * size},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			fs, err := l.Read(0, tc.maxBytes, tc.maxOffset, false)
+			if err != nil || fs.Pos != 0 || fs.Size != tc.wantSize {
+				t.Fatalf("Read: pos %d size %d err %v, want size %d", fs.Pos, fs.Size, err, tc.wantSize)
 			}
 		})
 	}
@@ -223,9 +242,12 @@ func TestIndexLayout(t *testing.T) {
 	if !equalPairs(gotTime, wantTime) {
 		t.Fatalf("time index\n got %v\nwant %v", gotTime, wantTime)
 	}
-	// Recovery rebuilds the same offset index (one batch per append).
+	// Recovery rebuilds the same offset index (one batch per append); the
+	// active segment's indexes are preallocated until it closes.
 	l = mustOpen(t, dir, Config{IndexIntervalBytes: interval}, true)
-	defer l.Close()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
 	if got := readIndex(t, segmentName(dir, 0, ".index"), offsetIndexEntrySize); !equalPairs(got, wantIdx) {
 		t.Fatalf("rebuilt offset index\n got %v\nwant %v", got, wantIdx)
 	}

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"context"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -8,6 +9,7 @@ import (
 	"path/filepath"
 	"sort"
 	"sync"
+	"time"
 )
 
 // Manager owns the log dirs (log.dirs) and every partition log in them.
@@ -344,4 +346,124 @@ func (m *Manager) Close() error {
 		}
 	}
 	return nil
+}
+
+// logsSnapshot returns the open logs (for background passes without the
+// manager lock).
+func (m *Manager) logsSnapshot() []*managedLog {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]*managedLog, 0, len(m.logs))
+	for _, ml := range m.logs {
+		out = append(out, ml)
+	}
+	return out
+}
+
+// Run does the background work of Kafka's LogManager until ctx ends:
+// retention (DeleteOldSegments on every log) every retentionCheckInterval
+// (log.retention.check.interval.ms; <= 0 means Kafka's 300000 ms), and a
+// flush.ms check every second (LogManager.flushDirtyLogs). After a
+// retention pass that moved a log start offset the log-start-offset
+// checkpoints are written.
+func (m *Manager) Run(ctx context.Context, retentionCheckInterval time.Duration) {
+	if retentionCheckInterval <= 0 {
+		retentionCheckInterval = 300 * time.Second
+	}
+	retention := time.NewTicker(retentionCheckInterval)
+	defer retention.Stop()
+	flush := time.NewTicker(time.Second)
+	defer flush.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-retention.C:
+			if _, err := m.CleanupLogs(); err != nil && !errors.Is(err, ErrClosed) {
+				m.logger.Warn("retention pass failed", "err", err)
+			}
+		case now := <-flush.C:
+			for _, ml := range m.logsSnapshot() {
+				if err := ml.log.flushIfDue(now.UnixMilli()); err != nil && !errors.Is(err, ErrClosed) {
+					m.logger.Warn("time-based flush failed", "log", ml.log.Dir(), "err", err)
+				}
+			}
+		}
+	}
+}
+
+// CleanupLogs runs one retention pass over every log (LogManager.cleanupLogs)
+// and returns the number of segments deleted.
+func (m *Manager) CleanupLogs() (int, error) {
+	total := 0
+	var errs []error
+	for _, ml := range m.logsSnapshot() {
+		n, err := ml.log.DeleteOldSegments()
+		if err != nil && !errors.Is(err, ErrClosed) {
+			errs = append(errs, fmt.Errorf("retention of %s: %w", ml.log.Dir(), err))
+		}
+		total += n
+	}
+	if total > 0 {
+		m.mu.Lock()
+		if !m.closed {
+			errs = append(errs, m.checkpointLocked())
+		}
+		m.mu.Unlock()
+	}
+	return total, errors.Join(errs...)
+}
+
+// DeleteRecordsBefore moves a partition's log start offset (the storage
+// part of DeleteRecords), deletes the segments below it and writes the
+// log-start-offset checkpoint. It returns the new low watermark.
+func (m *Manager) DeleteRecordsBefore(topic string, partition int32, offset int64) (int64, error) {
+	l, ok := m.Get(topic, partition)
+	if !ok {
+		return 0, fmt.Errorf("no log for %s-%d", topic, partition)
+	}
+	low, err := l.DeleteRecordsBefore(offset)
+	if err != nil {
+		return low, err
+	}
+	if err := m.Checkpoint(); err != nil {
+		return low, err
+	}
+	return low, nil
+}
+
+// WriteReplicationCheckpoint writes replication-offset-checkpoint (the
+// high watermarks) in every log dir, each with the partitions it holds;
+// partitions without a log are skipped.
+func (m *Manager) WriteReplicationCheckpoint(highWatermarks map[TopicPartition]int64) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	for _, dir := range m.dirs {
+		hws := map[TopicPartition]int64{}
+		for tp, hw := range highWatermarks {
+			if ml, ok := m.logs[tp]; ok && ml.dir == dir {
+				hws[tp] = hw
+			}
+		}
+		if err := WriteOffsetCheckpoint(filepath.Join(dir, ReplicationOffsetCheckpoint), hws); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// ReadReplicationCheckpoint reads replication-offset-checkpoint from every
+// log dir (the high watermarks at the last checkpoint).
+func (m *Manager) ReadReplicationCheckpoint() (map[TopicPartition]int64, error) {
+	out := map[TopicPartition]int64{}
+	for _, dir := range m.dirs {
+		hws, err := ReadOffsetCheckpoint(filepath.Join(dir, ReplicationOffsetCheckpoint))
+		if err != nil {
+			return nil, err
+		}
+		for tp, hw := range hws {
+			out[tp] = hw
+		}
+	}
+	return out, nil
 }

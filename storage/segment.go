@@ -1,16 +1,15 @@
 package storage
 
 import (
-	"encoding/binary"
 	"errors"
 	"fmt"
 	"hash/crc32"
-	"io"
 	"log/slog"
 	"math"
+	"math/rand/v2"
 	"os"
 	"path/filepath"
-	"sort"
+	"time"
 )
 
 const (
@@ -21,8 +20,15 @@ const (
 	indexSuffix     = ".index"
 	timeIndexSuffix = ".timeindex"
 
+	// Suffixes added after the file type (LogFileUtils / UnifiedLog).
+	deletedSuffix = ".deleted"
+	cleanedSuffix = ".cleaned"
+	swapSuffix    = ".swap"
+
 	noTimestamp = -1 // RecordBatch.NO_TIMESTAMP
 )
+
+var segmentFileTypes = []string{logSuffix, indexSuffix, timeIndexSuffix}
 
 type offsetEntry struct {
 	rel int32 // last offset of the indexed append, relative to the segment base
@@ -34,24 +40,31 @@ type timeEntry struct {
 	rel int32
 }
 
-// segment is one <base>.log with its two indexes. The Log's lock guards all
-// mutable fields; the files themselves are read with ReadAt without a lock.
+// segment is one <base>.log with its two memory-mapped indexes. The Log's
+// lock guards all mutable fields; the .log file is read with ReadAt
+// without a lock (readers keep the *os.File across renames and unlinks).
 type segment struct {
-	base int64
-	log  *os.File
-	idx  *os.File
-	tidx *os.File
+	dir    string
+	base   int64
+	suffix string // "" for a live segment, ".cleaned"/".swap" while replacing
+	log    *os.File
+	oidx   offsetIndex
+	tidx   timeIndex
 
 	size int64 // bytes of valid batches in .log
-	next int64 // offset after the last batch (valid for the active segment)
-
-	offIdx  []offsetEntry
-	timeIdx []timeEntry
+	next int64 // offset after the last batch
 
 	maxTs       int64 // largest batch max timestamp so far, -1 if none
 	maxTsOffset int64 // last offset of the batch holding maxTs
 
 	bytesSinceIndex int64
+
+	// Roll by time (LogSegment.shouldRoll): the first batch's max
+	// timestamp once known, else the creation time; jitter per segment.
+	rollTs      int64
+	rollTsKnown bool
+	createdMs   int64
+	jitterMs    int64
 }
 
 // segmentName is the 20-digit zero-padded base offset (LogFileUtils.filenamePrefixFromOffset).
@@ -59,107 +72,165 @@ func segmentName(dir string, base int64, suffix string) string {
 	return filepath.Join(dir, fmt.Sprintf("%020d%s", base, suffix))
 }
 
-func openSegmentFiles(dir string, base int64, create bool) (*segment, error) {
+// openSegment opens the files of a segment; with create a missing .log is
+// created (indexes are always created if missing: a missing index is
+// rebuilt). suffix is "" or a temporary suffix such as ".cleaned".
+func openSegment(dir string, base int64, suffix string, create bool) (*segment, error) {
 	flag := os.O_RDWR
 	if create {
 		flag |= os.O_CREATE
 	}
-	s := &segment{base: base, next: base, maxTs: noTimestamp, maxTsOffset: base}
+	s := &segment{dir: dir, base: base, suffix: suffix, next: base, maxTs: noTimestamp, maxTsOffset: base,
+		createdMs: time.Now().UnixMilli()}
 	var err error
-	if s.log, err = os.OpenFile(segmentName(dir, base, logSuffix), flag, 0o644); err != nil {
+	if s.log, err = os.OpenFile(segmentName(dir, base, logSuffix+suffix), flag, 0o644); err != nil {
 		return nil, fmt.Errorf("open segment log: %w", err)
 	}
-	// Indexes are always created if missing; a missing index is rebuilt.
-	if s.idx, err = os.OpenFile(segmentName(dir, base, indexSuffix), os.O_RDWR|os.O_CREATE, 0o644); err != nil {
-		s.closeFiles()
-		return nil, fmt.Errorf("open offset index: %w", err)
+	fi, err := s.log.Stat()
+	if err != nil {
+		_ = s.log.Close()
+		return nil, fmt.Errorf("stat segment log: %w", err)
 	}
-	if s.tidx, err = os.OpenFile(segmentName(dir, base, timeIndexSuffix), os.O_RDWR|os.O_CREATE, 0o644); err != nil {
-		s.closeFiles()
-		return nil, fmt.Errorf("open time index: %w", err)
+	s.size = fi.Size()
+	ix, err := openIndex(segmentName(dir, base, indexSuffix+suffix), offsetIndexEntrySize)
+	if err != nil {
+		_ = s.log.Close()
+		return nil, err
 	}
+	s.oidx = offsetIndex{ix}
+	if ix, err = openIndex(segmentName(dir, base, timeIndexSuffix+suffix), timeIndexEntrySize); err != nil {
+		_ = s.oidx.close(false)
+		_ = s.log.Close()
+		return nil, err
+	}
+	s.tidx = timeIndex{ix}
 	return s, nil
 }
 
-func (s *segment) closeFiles() error {
-	var errs []error
-	for _, f := range []*os.File{s.log, s.idx, s.tidx} {
-		if f != nil {
-			if err := f.Close(); err != nil {
-				errs = append(errs, err)
-			}
+// createSegment makes a new empty segment, discarding leftovers of an
+// interrupted earlier attempt, with preallocated indexes.
+func createSegment(dir string, base int64, suffix string, cfg LogConfig) (*segment, error) {
+	s, err := openSegment(dir, base, suffix, true)
+	if err != nil {
+		return nil, err
+	}
+	if err := s.log.Truncate(0); err != nil {
+		_ = s.close(false)
+		return nil, fmt.Errorf("truncate new segment file %s: %w", s.log.Name(), err)
+	}
+	s.size = 0
+	for _, ix := range []*mmapIndex{s.oidx.mmapIndex, s.tidx.mmapIndex} {
+		if err := ix.reset(cfg.MaxIndexBytes); err != nil {
+			_ = s.close(false)
+			return nil, err
 		}
+	}
+	s.jitterMs = randomJitter(cfg)
+	return s, nil
+}
+
+// randomJitter is LogConfig.randomSegmentJitter: uniform in
+// [0, min(segment.jitter.ms, segment.ms)).
+func randomJitter(cfg LogConfig) int64 {
+	if cfg.SegmentJitterMs <= 0 {
+		return 0
+	}
+	n := min(cfg.SegmentJitterMs, cfg.SegmentMs)
+	if n <= 0 {
+		return 0
+	}
+	return rand.Int64N(n)
+}
+
+func (s *segment) close(trim bool) error {
+	errs := []error{s.oidx.close(trim), s.tidx.close(trim)}
+	if err := s.log.Close(); err != nil && !errors.Is(err, os.ErrClosed) {
+		errs = append(errs, err)
 	}
 	return errors.Join(errs...)
 }
 
+// closeIndexes unmaps and closes the indexes and leaves the .log open for
+// readers in flight (the *os.File closes itself when unreachable).
+func (s *segment) closeIndexes() {
+	_ = s.oidx.close(false)
+	_ = s.tidx.close(false)
+}
+
 func (s *segment) sync() error {
-	for _, f := range []*os.File{s.log, s.idx, s.tidx} {
-		if err := f.Sync(); err != nil {
-			return fmt.Errorf("fsync %s: %w", f.Name(), err)
+	if err := s.log.Sync(); err != nil {
+		return fmt.Errorf("fsync %s: %w", s.log.Name(), err)
+	}
+	if err := s.oidx.sync(); err != nil {
+		return err
+	}
+	return s.tidx.sync()
+}
+
+// activate preallocates and maps both indexes for appends.
+func (s *segment) activate(cfg LogConfig) error {
+	if err := s.oidx.activate(cfg.MaxIndexBytes); err != nil {
+		return err
+	}
+	return s.tidx.activate(cfg.MaxIndexBytes)
+}
+
+// trimIndexes cuts both indexes to their entries (on roll and close).
+func (s *segment) trimIndexes() error {
+	if err := s.oidx.trim(); err != nil {
+		return err
+	}
+	return s.tidx.trim()
+}
+
+// changeSuffix renames the segment's files from the current suffix to
+// suffix (LogSegment.changeFileSuffixes). Open handles stay valid.
+func (s *segment) changeSuffix(suffix string) error {
+	for _, typ := range segmentFileTypes {
+		from := segmentName(s.dir, s.base, typ+s.suffix)
+		to := segmentName(s.dir, s.base, typ+suffix)
+		if err := os.Rename(from, to); err != nil && !(errors.Is(err, os.ErrNotExist) && typ != logSuffix) {
+			return fmt.Errorf("rename %s to %s: %w", from, to, err)
 		}
 	}
+	s.suffix = suffix
 	return nil
 }
 
-// loadIndexes reads both index files and checks them against the log size,
-// like Kafka's sanityCheck. It returns an error if they need a rebuild.
-func (s *segment) loadIndexes() error {
-	fi, err := s.log.Stat()
-	if err != nil {
-		return fmt.Errorf("stat log: %w", err)
-	}
-	s.size = fi.Size()
-	ib, err := readAll(s.idx)
-	if err != nil {
-		return err
-	}
-	if len(ib)%offsetIndexEntrySize != 0 {
-		return fmt.Errorf("offset index size %d is not a multiple of %d", len(ib), offsetIndexEntrySize)
-	}
-	s.offIdx = s.offIdx[:0]
-	for i := 0; i < len(ib); i += offsetIndexEntrySize {
-		e := offsetEntry{rel: int32(binary.BigEndian.Uint32(ib[i:])), pos: int32(binary.BigEndian.Uint32(ib[i+4:]))}
-		if e.rel < 0 || e.pos < 0 || int64(e.pos) >= s.size {
-			return fmt.Errorf("offset index entry %d (%d, %d) out of range", i/offsetIndexEntrySize, e.rel, e.pos)
+// sanityCheck validates the loaded indexes against the log, as Kafka's
+// OffsetIndex/TimeIndex.sanityCheck (length a multiple of the entry size,
+// entries not below the base) and also that entries increase and positions
+// lie inside the log.
+func (s *segment) sanityCheck() error {
+	for _, ix := range []*mmapIndex{s.oidx.mmapIndex, s.tidx.mmapIndex} {
+		size, err := ix.fileSize()
+		if err != nil {
+			return err
 		}
-		if n := len(s.offIdx); n > 0 && (e.rel <= s.offIdx[n-1].rel || e.pos <= s.offIdx[n-1].pos) {
-			return fmt.Errorf("offset index entry %d is not increasing", n)
+		if size%int64(ix.entrySize) != 0 {
+			return fmt.Errorf("index file %s has size %d, not a multiple of %d", ix.f.Name(), size, ix.entrySize)
 		}
-		s.offIdx = append(s.offIdx, e)
 	}
-	tb, err := readAll(s.tidx)
-	if err != nil {
-		return err
-	}
-	if len(tb)%timeIndexEntrySize != 0 {
-		return fmt.Errorf("time index size %d is not a multiple of %d", len(tb), timeIndexEntrySize)
-	}
-	s.timeIdx = s.timeIdx[:0]
-	for i := 0; i < len(tb); i += timeIndexEntrySize {
-		e := timeEntry{ts: int64(binary.BigEndian.Uint64(tb[i:])), rel: int32(binary.BigEndian.Uint32(tb[i+8:]))}
-		if n := len(s.timeIdx); e.rel < 0 || (n > 0 && (e.ts < s.timeIdx[n-1].ts || e.rel < s.timeIdx[n-1].rel)) {
-			return fmt.Errorf("time index entry %d is out of order", n)
+	prev := offsetEntry{rel: -1, pos: -1}
+	for i := 0; i < s.oidx.n; i++ {
+		e := s.oidx.at(i)
+		if e.rel <= prev.rel || e.pos <= prev.pos || int64(e.pos) >= s.size {
+			return fmt.Errorf("offset index entry %d (%d, %d) out of order or beyond the log (%d bytes)", i, e.rel, e.pos, s.size)
 		}
-		s.timeIdx = append(s.timeIdx, e)
+		prev = e
 	}
-	if n := len(s.timeIdx); n > 0 {
-		s.maxTs = s.timeIdx[n-1].ts
-		s.maxTsOffset = s.base + int64(s.timeIdx[n-1].rel)
+	prevT := timeEntry{ts: math.MinInt64, rel: -1}
+	for i := 0; i < s.tidx.n; i++ {
+		e := s.tidx.at(i)
+		if e.rel < 0 || e.ts < prevT.ts || e.rel < prevT.rel {
+			return fmt.Errorf("time index entry %d (%d, %d) out of order", i, e.ts, e.rel)
+		}
+		prevT = e
+	}
+	if e, ok := s.tidx.last(); ok {
+		s.maxTs, s.maxTsOffset = e.ts, s.base+int64(e.rel)
 	}
 	return nil
-}
-
-func readAll(f *os.File) ([]byte, error) {
-	fi, err := f.Stat()
-	if err != nil {
-		return nil, fmt.Errorf("stat %s: %w", f.Name(), err)
-	}
-	b := make([]byte, fi.Size())
-	if _, err := f.ReadAt(b, 0); err != nil && !errors.Is(err, io.EOF) {
-		return nil, fmt.Errorf("read %s: %w", f.Name(), err)
-	}
-	return b, nil
 }
 
 // loadTail finds the segment's next offset and largest timestamp by
@@ -167,8 +238,8 @@ func readAll(f *os.File) ([]byte, error) {
 // readNextOffset and readLargestTimestamp).
 func (s *segment) loadTail() error {
 	start := int64(0)
-	if n := len(s.offIdx); n > 0 {
-		start = int64(s.offIdx[n-1].pos)
+	if e, ok := s.oidx.last(); ok {
+		start = int64(e.pos)
 	}
 	s.next = s.base
 	sc := newScanner(s.log, start, s.size)
@@ -179,6 +250,9 @@ func (s *segment) loadTail() error {
 		}
 		if !ok {
 			break
+		}
+		if h.BaseOffset < s.next || h.LastOffset()-s.base > math.MaxInt32 {
+			return fmt.Errorf("batch [%d, %d] out of order in segment %d", h.BaseOffset, h.LastOffset(), s.base)
 		}
 		s.next = h.NextOffset()
 		if h.MaxTimestamp > s.maxTs {
@@ -191,23 +265,32 @@ func (s *segment) loadTail() error {
 	return nil
 }
 
+// recoverResult says what recover found.
+type recoverResult struct {
+	validBytes, truncatedBytes int64
+	reason                     error
+}
+
 // recover validates every batch (size, magic, CRC-32C, offsets in range),
 // truncates the log at the first bad or torn batch and rebuilds both
-// indexes (LogSegment.recover). It returns the number of bytes dropped.
-func (s *segment) recover(indexInterval int, logger *slog.Logger) (int64, error) {
+// indexes, which are left preallocated and mapped (LogSegment.recover).
+func (s *segment) recover(cfg LogConfig, buf []byte, logger *slog.Logger) (recoverResult, error) {
 	fi, err := s.log.Stat()
 	if err != nil {
-		return 0, fmt.Errorf("stat log: %w", err)
+		return recoverResult{}, fmt.Errorf("stat log: %w", err)
 	}
 	fileSize := fi.Size()
-	s.offIdx = s.offIdx[:0]
-	s.timeIdx = s.timeIdx[:0]
+	for _, ix := range []*mmapIndex{s.oidx.mmapIndex, s.tidx.mmapIndex} {
+		if err := ix.reset(cfg.MaxIndexBytes); err != nil {
+			return recoverResult{}, err
+		}
+	}
 	s.maxTs, s.maxTsOffset = noTimestamp, s.base
 	s.next = s.base
+	s.rollTsKnown = false
 	var (
 		valid, lastIndexed int64
 		hdr                = make([]byte, BatchHeaderSize)
-		buf                = make([]byte, 64<<10)
 		badReason          error
 	)
 	for valid < fileSize {
@@ -216,7 +299,7 @@ func (s *segment) recover(indexInterval int, logger *slog.Logger) (int64, error)
 			break
 		}
 		if _, err := s.log.ReadAt(hdr, valid); err != nil {
-			return 0, fmt.Errorf("read batch header at %d: %w", valid, err)
+			return recoverResult{}, fmt.Errorf("read batch header at %d: %w", valid, err)
 		}
 		h, err := ParseBatchHeader(hdr)
 		if err != nil {
@@ -233,39 +316,45 @@ func (s *segment) recover(indexInterval int, logger *slog.Logger) (int64, error)
 		}
 		crc, err := streamCRC(s.log, valid+offAttributes, h.Size()-offAttributes, buf)
 		if err != nil {
-			return 0, err
+			return recoverResult{}, err
 		}
 		if crc != h.CRC {
 			badReason = fmt.Errorf("%w: CRC-32C is %08x, header says %08x", ErrCorruptMessage, crc, h.CRC)
 			break
 		}
+		if !s.rollTsKnown {
+			s.rollTs, s.rollTsKnown = h.MaxTimestamp, true
+		}
 		if h.MaxTimestamp > s.maxTs {
 			s.maxTs, s.maxTsOffset = h.MaxTimestamp, h.LastOffset()
 		}
-		if valid-lastIndexed > int64(indexInterval) {
-			s.offIdx = append(s.offIdx, offsetEntry{rel: int32(h.LastOffset() - s.base), pos: int32(valid)})
-			s.maybeAppendTimeEntry()
+		if valid-lastIndexed > int64(cfg.IndexIntervalBytes) && !s.oidx.full() {
+			if err := s.oidx.append(offsetEntry{rel: int32(h.LastOffset() - s.base), pos: int32(valid)}); err != nil {
+				return recoverResult{}, err
+			}
+			if err := s.maybeAppendTimeEntry(false); err != nil {
+				return recoverResult{}, err
+			}
 			lastIndexed = valid
 		}
 		valid += h.Size()
 		s.next = h.NextOffset()
 	}
-	truncated := fileSize - valid
-	if truncated > 0 {
+	res := recoverResult{validBytes: valid, truncatedBytes: fileSize - valid, reason: badReason}
+	if res.truncatedBytes > 0 {
 		logger.Warn("truncating invalid bytes at the end of segment during recovery",
-			"file", s.log.Name(), "position", valid, "bytes", truncated, "reason", badReason)
+			"file", s.log.Name(), "position", valid, "bytes", res.truncatedBytes, "reason", badReason)
 		if err := s.log.Truncate(valid); err != nil {
-			return 0, fmt.Errorf("truncate %s: %w", s.log.Name(), err)
+			return recoverResult{}, fmt.Errorf("truncate %s: %w", s.log.Name(), err)
 		}
 	}
 	s.size = valid
-	// A closed segment always ends with its largest timestamp (LogSegment.recover).
-	s.maybeAppendTimeEntry()
-	s.bytesSinceIndex = 0
-	if err := s.rewriteIndexes(); err != nil {
-		return 0, err
+	// A recovered segment ends with its largest timestamp (LogSegment.recover).
+	if err := s.maybeAppendTimeEntry(true); err != nil {
+		return recoverResult{}, err
 	}
-	return truncated, nil
+	s.bytesSinceIndex = 0
+	return res, nil
 }
 
 func streamCRC(f *os.File, pos, n int64, buf []byte) (uint32, error) {
@@ -285,58 +374,21 @@ func streamCRC(f *os.File, pos, n int64, buf []byte) (uint32, error) {
 	return crc, nil
 }
 
-// rewriteIndexes writes the in-memory indexes to their files.
-func (s *segment) rewriteIndexes() error {
-	ib := make([]byte, 0, len(s.offIdx)*offsetIndexEntrySize)
-	for _, e := range s.offIdx {
-		ib = binary.BigEndian.AppendUint32(ib, uint32(e.rel))
-		ib = binary.BigEndian.AppendUint32(ib, uint32(e.pos))
-	}
-	tb := make([]byte, 0, len(s.timeIdx)*timeIndexEntrySize)
-	for _, e := range s.timeIdx {
-		tb = binary.BigEndian.AppendUint64(tb, uint64(e.ts))
-		tb = binary.BigEndian.AppendUint32(tb, uint32(e.rel))
-	}
-	for _, w := range []struct {
-		f *os.File
-		b []byte
-	}{{s.idx, ib}, {s.tidx, tb}} {
-		if err := w.f.Truncate(0); err != nil {
-			return fmt.Errorf("truncate %s: %w", w.f.Name(), err)
-		}
-		if _, err := w.f.WriteAt(w.b, 0); err != nil {
-			return fmt.Errorf("write %s: %w", w.f.Name(), err)
-		}
-	}
-	return nil
-}
-
-// maybeAppendTimeEntry adds (maxTs, maxTsOffset) to the in-memory time index
-// if maxTs is larger than the last entry (TimeIndex.maybeAppend). It returns
-// whether an entry was added.
-func (s *segment) maybeAppendTimeEntry() bool {
+// maybeAppendTimeEntry adds (maxTs, maxTsOffset) to the time index if
+// maxTs is larger than the last entry (TimeIndex.maybeAppend); force uses
+// the slot reserved for the roll entry.
+func (s *segment) maybeAppendTimeEntry(force bool) error {
 	last := int64(noTimestamp)
-	if n := len(s.timeIdx); n > 0 {
-		last = s.timeIdx[n-1].ts
+	if e, ok := s.tidx.last(); ok {
+		last = e.ts
 	}
-	if s.maxTs > last {
-		s.timeIdx = append(s.timeIdx, timeEntry{ts: s.maxTs, rel: int32(s.maxTsOffset - s.base)})
-		return true
+	if s.maxTs <= last || !s.tidx.writable {
+		return nil
 	}
-	return false
-}
-
-// appendTimeEntryFile writes the last in-memory time index entry to disk.
-func (s *segment) appendTimeEntryFile() error {
-	n := len(s.timeIdx)
-	e := s.timeIdx[n-1]
-	var b [timeIndexEntrySize]byte
-	binary.BigEndian.PutUint64(b[:], uint64(e.ts))
-	binary.BigEndian.PutUint32(b[8:], uint32(e.rel))
-	if _, err := s.tidx.WriteAt(b[:], int64(n-1)*timeIndexEntrySize); err != nil {
-		return fmt.Errorf("write time index %s: %w", s.tidx.Name(), err)
+	if s.tidx.full() && !(force && !s.tidx.mmapIndex.full()) {
+		return nil
 	}
-	return nil
+	return s.tidx.append(timeEntry{ts: s.maxTs, rel: int32(s.maxTsOffset - s.base)})
 }
 
 // append writes already patched batches at the end of the segment and
@@ -345,6 +397,11 @@ func (s *segment) appendTimeEntryFile() error {
 // (last offset of this append, position of its first byte).
 func (s *segment) append(records []byte, lastOffset, maxTs, maxTsOffset int64, indexInterval int) error {
 	pos := s.size
+	if pos == 0 {
+		// The first append's max timestamp drives roll by time
+		// (LogSegment.rollingBasedTimestamp).
+		s.rollTs, s.rollTsKnown = maxTs, true
+	}
 	if n, err := s.log.WriteAt(records, pos); err != nil {
 		// Drop a partial write so the file ends on a batch boundary.
 		if n > 0 {
@@ -357,19 +414,12 @@ func (s *segment) append(records []byte, lastOffset, maxTs, maxTsOffset int64, i
 	if maxTs > s.maxTs {
 		s.maxTs, s.maxTsOffset = maxTs, maxTsOffset
 	}
-	if s.bytesSinceIndex > int64(indexInterval) {
-		e := offsetEntry{rel: int32(lastOffset - s.base), pos: int32(pos)}
-		var b [offsetIndexEntrySize]byte
-		binary.BigEndian.PutUint32(b[:], uint32(e.rel))
-		binary.BigEndian.PutUint32(b[4:], uint32(e.pos))
-		if _, err := s.idx.WriteAt(b[:], int64(len(s.offIdx))*offsetIndexEntrySize); err != nil {
-			return fmt.Errorf("write offset index %s: %w", s.idx.Name(), err)
+	if s.bytesSinceIndex > int64(indexInterval) && !s.oidx.full() {
+		if err := s.oidx.append(offsetEntry{rel: int32(lastOffset - s.base), pos: int32(pos)}); err != nil {
+			return err
 		}
-		s.offIdx = append(s.offIdx, e)
-		if s.maybeAppendTimeEntry() {
-			if err := s.appendTimeEntryFile(); err != nil {
-				return err
-			}
+		if err := s.maybeAppendTimeEntry(false); err != nil {
+			return err
 		}
 		s.bytesSinceIndex = 0
 	}
@@ -377,43 +427,77 @@ func (s *segment) append(records []byte, lastOffset, maxTs, maxTsOffset int64, i
 	return nil
 }
 
-// finish appends the final time index entry (on roll and close,
-// LogSegment.onBecomeInactiveSegment / close).
+// finish writes the final time index entry and trims both indexes (on
+// roll and close: LogSegment.onBecomeInactiveSegment, close).
 func (s *segment) finish() error {
-	if s.maybeAppendTimeEntry() {
-		return s.appendTimeEntryFile()
+	if err := s.maybeAppendTimeEntry(true); err != nil {
+		return err
 	}
-	return nil
+	return s.trimIndexes()
 }
 
 // lookup returns the position to start scanning for offset: the position of
 // the largest index entry whose offset is <= offset, else 0 (OffsetIndex.lookup).
 func (s *segment) lookup(offset int64) int64 {
-	rel := offset - s.base
-	i := sort.Search(len(s.offIdx), func(i int) bool { return int64(s.offIdx[i].rel) > rel })
+	i := s.oidx.floor(offset - s.base)
 	if i == 0 {
 		return 0
 	}
-	return int64(s.offIdx[i-1].pos)
+	pos := int64(s.oidx.at(i - 1).pos)
+	if pos < 0 || pos > s.size {
+		return 0
+	}
+	return pos
 }
 
 // timeLookup returns the offset of the largest time index entry whose
 // timestamp is <= ts, else the base offset (TimeIndex.lookup).
 func (s *segment) timeLookup(ts int64) int64 {
-	i := sort.Search(len(s.timeIdx), func(i int) bool { return s.timeIdx[i].ts > ts })
+	i := s.tidx.floor(ts)
 	if i == 0 {
 		return s.base
 	}
-	return s.base + int64(s.timeIdx[i-1].rel)
+	return s.base + int64(s.tidx.at(i-1).rel)
 }
 
-func (s *segment) offsetIndexFull(maxIndexBytes int) bool {
-	return len(s.offIdx) >= maxIndexBytes/offsetIndexEntrySize
+// firstTimestampForRoll is the first batch's max timestamp
+// (LogSegment.loadFirstBatchTimestamp), -1 if the segment is empty.
+func (s *segment) firstTimestampForRoll() int64 {
+	if !s.rollTsKnown && s.size >= BatchHeaderSize {
+		hdr := make([]byte, BatchHeaderSize)
+		if _, err := s.log.ReadAt(hdr, 0); err == nil {
+			if h, err := ParseBatchHeader(hdr); err == nil {
+				s.rollTs, s.rollTsKnown = h.MaxTimestamp, true
+			}
+		}
+	}
+	if !s.rollTsKnown {
+		return -1
+	}
+	return s.rollTs
 }
 
-// timeIndexFull reserves the last slot for the roll entry (TimeIndex.isFull).
-func (s *segment) timeIndexFull(maxIndexBytes int) bool {
-	return len(s.timeIdx) >= maxIndexBytes/timeIndexEntrySize-1
+// timeWaitedForRoll is LogSegment.timeWaitedForRoll: by the records'
+// timestamps when the first batch has one, else by wall clock since the
+// segment was created or opened.
+func (s *segment) timeWaitedForRoll(nowMs, maxTsInAppend int64) int64 {
+	if ts := s.firstTimestampForRoll(); ts >= 0 {
+		return maxTsInAppend - ts
+	}
+	return nowMs - s.createdMs
+}
+
+// largestTimestamp is the segment's age for retention: the largest record
+// timestamp, else the file's mtime (LogSegment.largestTimestamp).
+func (s *segment) largestTimestamp() int64 {
+	if s.maxTs >= 0 {
+		return s.maxTs
+	}
+	fi, err := s.log.Stat()
+	if err != nil {
+		return time.Now().UnixMilli()
+	}
+	return fi.ModTime().UnixMilli()
 }
 
 // scanner walks batch headers of a file between two positions, reading a
@@ -464,6 +548,22 @@ func (sc *scanner) next() (BatchHeader, int64, bool, error) {
 	return h, pos, true, nil
 }
 
+// findBatch locates the first batch whose last offset is >= offset: an
+// index lookup, then a header scan within one index interval
+// (LogSegment.translateOffset). ok is false if the segment has none.
+func (s *segment) findBatch(offset int64, buf []byte) (BatchHeader, int64, bool, error) {
+	sc := &scanner{f: s.log, pos: s.lookup(offset), end: s.size, buf: buf, bufPos: -1}
+	for {
+		h, pos, ok, err := sc.next()
+		if err != nil || !ok {
+			return h, 0, false, err
+		}
+		if h.LastOffset() >= offset {
+			return h, pos, true, nil
+		}
+	}
+}
+
 // truncate cuts the log at pos (a batch boundary) whose first offset is
 // next, and drops index entries at or after next (OffsetIndex.truncateTo,
 // TimeIndex.truncateTo).
@@ -472,17 +572,18 @@ func (s *segment) truncate(pos, next int64) error {
 		return fmt.Errorf("truncate %s: %w", s.log.Name(), err)
 	}
 	s.size, s.next = pos, next
+	if pos == 0 {
+		s.rollTsKnown = false
+	}
 	rel := next - s.base
-	i := sort.Search(len(s.offIdx), func(i int) bool { return int64(s.offIdx[i].rel) >= rel })
-	s.offIdx = s.offIdx[:i]
-	j := sort.Search(len(s.timeIdx), func(j int) bool { return int64(s.timeIdx[j].rel) >= rel })
-	s.timeIdx = s.timeIdx[:j]
+	s.oidx.truncateEntries(s.oidx.countBelowRel(rel))
+	s.tidx.truncateEntries(s.tidx.countBelowRel(rel))
 	s.bytesSinceIndex = 0
 	// Largest timestamp: the last time entry, then batches after it
 	// (LogSegment.readLargestTimestamp).
 	s.maxTs, s.maxTsOffset = noTimestamp, s.base
-	if n := len(s.timeIdx); n > 0 {
-		s.maxTs, s.maxTsOffset = s.timeIdx[n-1].ts, s.base+int64(s.timeIdx[n-1].rel)
+	if e, ok := s.tidx.last(); ok {
+		s.maxTs, s.maxTsOffset = e.ts, s.base+int64(e.rel)
 	}
 	sc := newScanner(s.log, s.lookup(s.maxTsOffset), s.size)
 	for {
@@ -497,5 +598,5 @@ func (s *segment) truncate(pos, next int64) error {
 			s.maxTs, s.maxTsOffset = h.MaxTimestamp, h.LastOffset()
 		}
 	}
-	return s.rewriteIndexes()
+	return nil
 }

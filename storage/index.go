@@ -1,0 +1,336 @@
+package storage
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"os"
+
+	"golang.org/x/sys/unix"
+)
+
+// mmapIndex is one index file (.index or .timeindex) memory-mapped as
+// Kafka's AbstractIndex: while its segment is active the file is
+// preallocated to segment.index.bytes (rounded down to whole entries) and
+// mapped read-write; when the segment rolls or the log closes it is trimmed
+// to its entries and mapped read-only. The Log's lock guards it.
+type mmapIndex struct {
+	f          *os.File
+	entrySize  int
+	mm         []byte // the mapping; nil when the file is empty
+	n          int    // entries in use
+	maxEntries int    // entries the mapping can hold
+	writable   bool
+}
+
+// openIndex opens (creating if missing) an index file and maps it
+// read-only at its current length. The entry count ends at the first
+// all-zero entry (a preallocated tail, as an unclean stop leaves it).
+func openIndex(path string, entrySize int) (*mmapIndex, error) {
+	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("open index: %w", err)
+	}
+	ix := &mmapIndex{f: f, entrySize: entrySize}
+	fi, err := f.Stat()
+	if err != nil {
+		_ = f.Close()
+		return nil, fmt.Errorf("stat index %s: %w", path, err)
+	}
+	if err := ix.remap(fi.Size(), false); err != nil {
+		_ = f.Close()
+		return nil, err
+	}
+	ix.n = ix.countEntries()
+	return ix, nil
+}
+
+// remap replaces the mapping by one of length bytes (rounded down to whole
+// entries) of the current file.
+func (ix *mmapIndex) remap(length int64, writable bool) error {
+	if ix.mm != nil {
+		if err := unix.Munmap(ix.mm); err != nil {
+			return fmt.Errorf("munmap %s: %w", ix.f.Name(), err)
+		}
+		ix.mm = nil
+	}
+	length -= length % int64(ix.entrySize)
+	ix.writable = writable
+	ix.maxEntries = int(length) / ix.entrySize
+	if length == 0 {
+		return nil
+	}
+	prot := unix.PROT_READ
+	if writable {
+		prot |= unix.PROT_WRITE
+	}
+	mm, err := unix.Mmap(int(ix.f.Fd()), 0, int(length), prot, unix.MAP_SHARED)
+	if err != nil {
+		ix.maxEntries = 0
+		return fmt.Errorf("mmap %s: %w", ix.f.Name(), err)
+	}
+	ix.mm = mm
+	return nil
+}
+
+// countEntries finds the first all-zero entry by binary search (entries
+// are written in order, the preallocated rest is zero).
+func (ix *mmapIndex) countEntries() int {
+	zero := func(i int) bool {
+		for _, b := range ix.mm[i*ix.entrySize : (i+1)*ix.entrySize] {
+			if b != 0 {
+				return false
+			}
+		}
+		return true
+	}
+	lo, hi := 0, ix.maxEntries
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if !zero(mid) {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo
+}
+
+// fileSize is the length of the index file on disk.
+func (ix *mmapIndex) fileSize() (int64, error) {
+	fi, err := ix.f.Stat()
+	if err != nil {
+		return 0, fmt.Errorf("stat index %s: %w", ix.f.Name(), err)
+	}
+	return fi.Size(), nil
+}
+
+// activate preallocates the file to maxBytes and maps it read-write
+// (AbstractIndex.resize).
+func (ix *mmapIndex) activate(maxBytes int) error {
+	length := int64(maxBytes) - int64(maxBytes)%int64(ix.entrySize)
+	length = max(length, int64(ix.n*ix.entrySize))
+	if ix.writable && int64(len(ix.mm)) == length {
+		return nil
+	}
+	if ix.mm != nil {
+		if err := unix.Munmap(ix.mm); err != nil {
+			return fmt.Errorf("munmap %s: %w", ix.f.Name(), err)
+		}
+		ix.mm = nil
+	}
+	// Cut to the entries first so the preallocated rest reads as zeros.
+	if err := ix.f.Truncate(int64(ix.n * ix.entrySize)); err != nil {
+		return fmt.Errorf("preallocate index %s: %w", ix.f.Name(), err)
+	}
+	if err := ix.f.Truncate(length); err != nil {
+		return fmt.Errorf("preallocate index %s: %w", ix.f.Name(), err)
+	}
+	return ix.remap(length, true)
+}
+
+// trim cuts the file to its entries and maps it read-only
+// (AbstractIndex.trimToValidSize).
+func (ix *mmapIndex) trim() error {
+	length := int64(ix.n * ix.entrySize)
+	if size, err := ix.fileSize(); err == nil && size == length && !ix.writable && len(ix.mm) == int(length) {
+		return nil
+	}
+	if ix.mm != nil {
+		if err := unix.Munmap(ix.mm); err != nil {
+			return fmt.Errorf("munmap %s: %w", ix.f.Name(), err)
+		}
+		ix.mm = nil
+	}
+	if err := ix.f.Truncate(length); err != nil {
+		return fmt.Errorf("trim index %s: %w", ix.f.Name(), err)
+	}
+	return ix.remap(length, false)
+}
+
+// reset drops every entry (AbstractIndex.reset): the file is emptied and,
+// if maxBytes > 0, preallocated again.
+func (ix *mmapIndex) reset(maxBytes int) error {
+	ix.n = 0
+	if ix.mm != nil {
+		if err := unix.Munmap(ix.mm); err != nil {
+			return fmt.Errorf("munmap %s: %w", ix.f.Name(), err)
+		}
+		ix.mm = nil
+		ix.maxEntries = 0
+	}
+	if err := ix.f.Truncate(0); err != nil {
+		return fmt.Errorf("reset index %s: %w", ix.f.Name(), err)
+	}
+	ix.writable = false
+	if maxBytes > 0 {
+		return ix.activate(maxBytes)
+	}
+	return nil
+}
+
+// truncateEntries keeps the first n entries, zeroing the rest so that a
+// later open counts them right.
+func (ix *mmapIndex) truncateEntries(n int) {
+	if n >= ix.n {
+		return
+	}
+	if ix.writable {
+		clear(ix.mm[n*ix.entrySize : ix.n*ix.entrySize])
+	}
+	ix.n = n
+}
+
+func (ix *mmapIndex) full() bool { return ix.n >= ix.maxEntries }
+
+func (ix *mmapIndex) entry(i int) []byte {
+	return ix.mm[i*ix.entrySize : (i+1)*ix.entrySize]
+}
+
+// put writes the next entry; the caller checks full and writable.
+func (ix *mmapIndex) put(b []byte) error {
+	if !ix.writable || ix.n >= ix.maxEntries {
+		return fmt.Errorf("index %s is full or inactive (%d of %d entries)", ix.f.Name(), ix.n, ix.maxEntries)
+	}
+	copy(ix.mm[ix.n*ix.entrySize:], b)
+	ix.n++
+	return nil
+}
+
+// sync writes the mapping and the file's metadata to disk.
+func (ix *mmapIndex) sync() error {
+	if ix.writable && ix.mm != nil {
+		if err := unix.Msync(ix.mm, unix.MS_SYNC); err != nil {
+			return fmt.Errorf("msync %s: %w", ix.f.Name(), err)
+		}
+	}
+	if err := ix.f.Sync(); err != nil {
+		return fmt.Errorf("fsync %s: %w", ix.f.Name(), err)
+	}
+	return nil
+}
+
+// close unmaps and closes; with trim the file is first cut to its entries.
+func (ix *mmapIndex) close(trim bool) error {
+	var errs []error
+	if trim {
+		if err := ix.trim(); err != nil {
+			errs = append(errs, err)
+		}
+	}
+	if ix.mm != nil {
+		if err := unix.Munmap(ix.mm); err != nil {
+			errs = append(errs, fmt.Errorf("munmap %s: %w", ix.f.Name(), err))
+		}
+		ix.mm = nil
+	}
+	ix.maxEntries, ix.writable = 0, false
+	if err := ix.f.Close(); err != nil && !errors.Is(err, os.ErrClosed) {
+		errs = append(errs, err)
+	}
+	return errors.Join(errs...)
+}
+
+// offsetIndex maps a relative offset to a file position (OffsetIndex).
+type offsetIndex struct{ *mmapIndex }
+
+func (o offsetIndex) at(i int) offsetEntry {
+	b := o.entry(i)
+	return offsetEntry{rel: int32(binary.BigEndian.Uint32(b)), pos: int32(binary.BigEndian.Uint32(b[4:]))}
+}
+
+func (o offsetIndex) last() (offsetEntry, bool) {
+	if o.n == 0 {
+		return offsetEntry{}, false
+	}
+	return o.at(o.n - 1), true
+}
+
+func (o offsetIndex) append(e offsetEntry) error {
+	var b [offsetIndexEntrySize]byte
+	binary.BigEndian.PutUint32(b[:], uint32(e.rel))
+	binary.BigEndian.PutUint32(b[4:], uint32(e.pos))
+	return o.put(b[:])
+}
+
+// floor returns the number of entries whose relative offset is <= rel (binary
+// search in the mapping; the entry before that count is the floor entry).
+func (o offsetIndex) floor(rel int64) int {
+	lo, hi := 0, o.n
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if int64(o.at(mid).rel) <= rel {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo
+}
+
+// timeIndex maps a timestamp to a relative offset (TimeIndex).
+type timeIndex struct{ *mmapIndex }
+
+func (t timeIndex) at(i int) timeEntry {
+	b := t.entry(i)
+	return timeEntry{ts: int64(binary.BigEndian.Uint64(b)), rel: int32(binary.BigEndian.Uint32(b[8:]))}
+}
+
+func (t timeIndex) last() (timeEntry, bool) {
+	if t.n == 0 {
+		return timeEntry{}, false
+	}
+	return t.at(t.n - 1), true
+}
+
+func (t timeIndex) append(e timeEntry) error {
+	var b [timeIndexEntrySize]byte
+	binary.BigEndian.PutUint64(b[:], uint64(e.ts))
+	binary.BigEndian.PutUint32(b[8:], uint32(e.rel))
+	return t.put(b[:])
+}
+
+// full reserves the last slot for the entry written on roll (TimeIndex.isFull).
+func (t timeIndex) full() bool { return t.n >= t.maxEntries-1 }
+
+// floor returns the number of entries whose timestamp is <= ts.
+func (t timeIndex) floor(ts int64) int {
+	lo, hi := 0, t.n
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if t.at(mid).ts <= ts {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo
+}
+
+// countBelowRel returns the number of entries whose relative offset is
+// < rel (used by truncation: entries at or after rel go).
+func (t timeIndex) countBelowRel(rel int64) int {
+	lo, hi := 0, t.n
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if int64(t.at(mid).rel) < rel {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo
+}
+
+func (o offsetIndex) countBelowRel(rel int64) int {
+	lo, hi := 0, o.n
+	for lo < hi {
+		mid := int(uint(lo+hi) >> 1)
+		if int64(o.at(mid).rel) < rel {
+			lo = mid + 1
+		} else {
+			hi = mid
+		}
+	}
+	return lo
+}

@@ -1,0 +1,295 @@
+package storage
+
+import (
+	"context"
+	"errors"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+)
+
+// deletedFiles lists the .deleted files in dir.
+func deletedFiles(t *testing.T, dir string) []string {
+	t.Helper()
+	ents, err := os.ReadDir(dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, e := range ents {
+		if strings.HasSuffix(e.Name(), deletedSuffix) {
+			out = append(out, e.Name())
+		}
+	}
+	return out
+}
+
+// waitFor polls cond for up to 10 s.
+func waitFor(t *testing.T, what string, cond func() bool) {
+	t.Helper()
+	deadline := time.Now().Add(10 * time.Second)
+	for !cond() {
+		if time.Now().After(deadline) {
+			t.Fatalf("timed out waiting for %s", what)
+		}
+		time.Sleep(5 * time.Millisecond)
+	}
+}
+
+// retentionLog makes a log of 10 segments of 4 one-record batches each;
+// batch i has timestamp ts(i).
+func retentionLog(t *testing.T, cfg LogConfig, ts func(i int) int64) (*Log, string) {
+	t.Helper()
+	dir := filepath.Join(t.TempDir(), "t-0")
+	cfg.SegmentBytes = 4 * 300
+	cfg.IndexIntervalBytes = 100
+	l := mustOpen(t, dir, cfg, false)
+	for i := 0; i < 40; i++ {
+		mustAppend(t, l, buildBatch(t, batchSpec{records: 1, valueSize: 200, baseTs: ts(i)}))
+	}
+	if n := l.NumSegments(); n != 10 {
+		t.Fatalf("setup: %d segments", n)
+	}
+	return l, dir
+}
+
+func TestRetention(t *testing.T) {
+	now := time.Now().UnixMilli()
+	hour := int64(time.Hour / time.Millisecond)
+	tests := []struct {
+		name      string
+		cfg       func(c *LogConfig)
+		ts        func(i int) int64
+		prepare   func(t *testing.T, l *Log)
+		wantStart int64
+		wantSegs  int
+	}{
+		{"time: segments older than retention.ms", func(c *LogConfig) { c.RetentionMs = 2 * hour },
+			// Batches 0..19 are 3 h old, 20..39 fresh.
+			func(i int) int64 {
+				if i < 20 {
+					return now - 3*hour
+				}
+				return now
+			}, nil, 20, 5},
+		{"time: largest timestamp counts", func(c *LogConfig) { c.RetentionMs = 2 * hour },
+			// Segment 2 (batches 8..11) has one fresh record: it and later stay.
+			func(i int) int64 {
+				if i < 20 && i != 10 {
+					return now - 3*hour
+				}
+				return now
+			}, nil, 8, 8},
+		{"time: active segment rolled and deleted", func(c *LogConfig) { c.RetentionMs = hour },
+			func(i int) int64 { return now - 3*hour }, nil, 40, 1},
+		{"time: -1 keeps all", func(c *LogConfig) { c.RetentionMs = -1 },
+			func(i int) int64 { return 0 }, nil, 0, 10},
+		{"size: retention.bytes per partition", func(c *LogConfig) { c.RetentionBytes = 3*1200 + 100 },
+			// 10 segments of ~1120 bytes over a limit of ~3.1 segments: the
+			// oldest 6 go, never leaving less than the limit.
+			func(i int) int64 { return now }, nil, 24, 4},
+		{"size and time: compact-only topic keeps all", func(c *LogConfig) {
+			c.RetentionBytes = 0
+			c.RetentionMs = 0
+			c.CleanupPolicy = []string{"compact"}
+		}, func(i int) int64 { return 0 }, nil, 0, 10},
+		{"start offset: segments wholly below it", func(c *LogConfig) { c.RetentionMs = -1 },
+			func(i int) int64 { return now }, func(t *testing.T, l *Log) {
+				l.mu.Lock()
+				l.logStart = 13
+				l.mu.Unlock()
+			}, 13, 7},
+		{"start offset applies to compact-only topics", func(c *LogConfig) { c.CleanupPolicy = []string{"compact"} },
+			func(i int) int64 { return now }, func(t *testing.T, l *Log) {
+				l.mu.Lock()
+				l.logStart = 8
+				l.mu.Unlock()
+			}, 8, 8},
+		{"high watermark bounds deletion", func(c *LogConfig) { c.RetentionMs = hour },
+			func(i int) int64 { return now - 3*hour }, func(t *testing.T, l *Log) { l.SetHighWatermark(10) }, 8, 8},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			cfg := DefaultLogConfig()
+			cfg.FileDeleteDelayMs = 200
+			tc.cfg(&cfg)
+			l, dir := retentionLog(t, cfg, tc.ts)
+			defer l.Close()
+			if tc.prepare != nil {
+				tc.prepare(t, l)
+			}
+			n, err := l.DeleteOldSegments()
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got := l.LogStartOffset(); got != tc.wantStart || l.NumSegments() != tc.wantSegs {
+				t.Fatalf("start %d, %d segments (deleted %d); want %d, %d", got, l.NumSegments(), n, tc.wantStart, tc.wantSegs)
+			}
+			if l.LogEndOffset() != 40 {
+				t.Fatalf("LEO moved to %d", l.LogEndOffset())
+			}
+			if _, err := l.Read(tc.wantStart-1, 1<<20, 1<<40, true); tc.wantStart > 0 && !errors.Is(err, ErrOffsetOutOfRange) {
+				t.Fatalf("read below log start: %v", err)
+			}
+			if tc.wantStart < 40 {
+				fs, err := l.Read(tc.wantStart, 1<<20, 1<<40, true)
+				if err != nil || fs.Size == 0 {
+					t.Fatalf("read at log start: %v", err)
+				}
+			}
+			// Deleted segments: 3 .deleted files each, appearing at once,
+			// gone after file.delete.delay.ms.
+			if got := len(deletedFiles(t, dir)); got != 3*n {
+				t.Fatalf("%d .deleted files for %d deleted segments", got, n)
+			}
+			waitFor(t, ".deleted files to go", func() bool { return len(deletedFiles(t, dir)) == 0 })
+			bases, err := segmentBases(dir)
+			if err != nil || len(bases) != tc.wantSegs {
+				t.Fatalf("segments on disk %v (%v)", bases, err)
+			}
+		})
+	}
+}
+
+func TestDeletedSegmentStillReadable(t *testing.T) {
+	cfg := DefaultLogConfig()
+	cfg.FileDeleteDelayMs = 0
+	l, dir := retentionLog(t, cfg, func(int) int64 { return time.Now().UnixMilli() })
+	defer l.Close()
+	fs, err := l.Read(0, 1<<20, 1<<40, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := readSlice(t, fs)
+	if low, err := l.DeleteRecordsBefore(20); err != nil || low != 20 {
+		t.Fatalf("DeleteRecordsBefore: %d, %v", low, err)
+	}
+	waitFor(t, "files removed", func() bool { return len(deletedFiles(t, dir)) == 0 })
+	// The slice handed out before keeps reading the unlinked file.
+	if got := readSlice(t, fs); string(got) != string(want) {
+		t.Fatal("in-flight slice changed after deletion")
+	}
+}
+
+func TestDeleteRecordsBefore(t *testing.T) {
+	dirs := []string{t.TempDir()}
+	cfg := DefaultLogConfig()
+	cfg.SegmentBytes = 1200
+	cfg.FileDeleteDelayMs = 0
+	m, err := OpenManager(dirs, cfg, quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	l, err := m.GetOrCreate("dr", 0, [16]byte{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 40; i++ {
+		mustAppend(t, l, buildBatch(t, batchSpec{records: 1, valueSize: 200, baseTs: 1000}))
+	}
+	for _, tc := range []struct {
+		offset, wantLow int64
+		wantErr         error
+		wantSegs        int
+	}{
+		{2, 2, nil, 10}, // inside the first segment: nothing deleted
+		{1, 2, nil, 10}, // never backwards
+		{9, 9, nil, 8},  // segments [0..3] and [4..7] wholly below
+		{41, 9, ErrOffsetOutOfRange, 8},
+		{40, 40, nil, 1}, // everything below the LEO: the active segment stays
+	} {
+		low, err := m.DeleteRecordsBefore("dr", 0, tc.offset)
+		if !errors.Is(err, tc.wantErr) || low != tc.wantLow || l.NumSegments() != tc.wantSegs {
+			t.Fatalf("DeleteRecordsBefore(%d) = %d, %v, %d segments; want %d, %v, %d",
+				tc.offset, low, err, l.NumSegments(), tc.wantLow, tc.wantErr, tc.wantSegs)
+		}
+		starts, err := ReadOffsetCheckpoint(filepath.Join(dirs[0], LogStartOffsetCheckpoint))
+		if err != nil || starts[TopicPartition{"dr", 0}] != low {
+			t.Fatalf("checkpointed start %v, %v; want %d", starts, err, low)
+		}
+	}
+	if _, err := l.Read(39, 1<<20, 1<<40, true); !errors.Is(err, ErrOffsetOutOfRange) {
+		t.Fatalf("read below the low watermark: %v", err)
+	}
+	info := mustAppend(t, l, buildBatch(t, batchSpec{}))
+	if info.FirstOffset != 40 {
+		t.Fatalf("append after DeleteRecords at %d", info.FirstOffset)
+	}
+	if err := m.Close(); err != nil {
+		t.Fatal(err)
+	}
+	m, err = OpenManager(dirs, cfg, quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	l, _ = m.Get("dr", 0)
+	if l.LogStartOffset() != 40 || l.LogEndOffset() != 41 {
+		t.Fatalf("after reopen: start %d LEO %d", l.LogStartOffset(), l.LogEndOffset())
+	}
+}
+
+func TestManagerRunRetentionAndFlush(t *testing.T) {
+	dirs := []string{t.TempDir()}
+	cfg := DefaultLogConfig()
+	cfg.SegmentBytes = 1200
+	cfg.FileDeleteDelayMs = 0
+	cfg.RetentionBytes = 2400
+	m, err := OpenManager(dirs, cfg, quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	flushCfg := cfg
+	flushCfg.FlushMs = 0 // every tick
+	m.SetTopicConfig("flushy", flushCfg)
+	l, err := m.GetOrCreate("ret", 0, [16]byte{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	fl, err := m.GetOrCreate("flushy", 0, [16]byte{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 40; i++ {
+		mustAppend(t, l, buildBatch(t, batchSpec{records: 1, valueSize: 200, baseTs: 1000}))
+	}
+	mustAppend(t, fl, buildBatch(t, batchSpec{records: 3}))
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan struct{})
+	go func() { m.Run(ctx, 10*time.Millisecond); close(done) }()
+	defer func() { cancel(); <-done }()
+	waitFor(t, "retention by size", func() bool { return l.NumSegments() <= 3 })
+	waitFor(t, "log start checkpoint", func() bool {
+		starts, _ := ReadOffsetCheckpoint(filepath.Join(dirs[0], LogStartOffsetCheckpoint))
+		return starts[TopicPartition{"ret", 0}] == l.LogStartOffset()
+	})
+	waitFor(t, "flush by flush.ms", func() bool { return fl.RecoveryPoint() == 3 })
+}
+
+func TestFlushMessages(t *testing.T) {
+	cfg := DefaultLogConfig()
+	cfg.FlushMessages = 5
+	l := mustOpen(t, filepath.Join(t.TempDir(), "t-0"), cfg, false)
+	defer l.Close()
+	for i, want := range []int64{0, 0, 6, 6, 6, 12} {
+		mustAppend(t, l, buildBatch(t, batchSpec{records: 2}))
+		if got := l.RecoveryPoint(); got != want {
+			t.Fatalf("after append %d: recovery point %d, want %d", i, got, want)
+		}
+	}
+}
+
+func TestRollFlushesOldSegment(t *testing.T) {
+	cfg := DefaultLogConfig()
+	cfg.SegmentBytes = 1000
+	l := mustOpen(t, filepath.Join(t.TempDir(), "t-0"), cfg, false)
+	defer l.Close()
+	for i := 0; i < 10; i++ {
+		mustAppend(t, l, buildBatch(t, batchSpec{records: 1, valueSize: 200}))
+	}
+	bases := l.SegmentBaseOffsets()
+	waitFor(t, "recovery point at the active segment", func() bool { return l.RecoveryPoint() == bases[len(bases)-1] })
+}
