@@ -34,12 +34,17 @@ compat: build
 # Unit, integration and compat tests; fuzz targets run on their checked-in corpus.
 test: deps build fmt-check vet unit compat
 
+# Broker throughput against kfake, then the storage engine's benchmarks
+# (append vs plain write(2), offset lookup in a full segment, recovery, compaction).
 bench: deps build
 	KAFKA_BIN=$(CURDIR)/bin/kafka $(GO) run ./bench/throughput
+	$(GO) test -run '^$$' -bench 'Append1KiB|WriteSyscall1KiB|OffsetLookupFullSegment|Recovery|Compaction' -benchtime 2s ./storage/
 
 fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzParseRequest -fuzztime 60s ./protocol/
 	$(GO) test -run '^$$' -fuzz FuzzValidateBatches -fuzztime 60s ./storage/
+	$(GO) test -run '^$$' -fuzz FuzzRecovery -fuzztime 60s ./storage/
+	$(GO) test -run '^$$' -fuzz FuzzRecords -fuzztime 60s ./storage/
 
 clean:
 	rm -rf bin var

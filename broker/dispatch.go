@@ -31,6 +31,7 @@ var supportedAPIs = map[kmsg.Key]versionRange{
 	kmsg.CreatePartitions: {0, 3},
 
 	kmsg.AlterConfigs:            {0, 2},
+	kmsg.DeleteRecords:           {0, 2},
 	kmsg.IncrementalAlterConfigs: {0, 1},
 }
 
@@ -73,6 +74,8 @@ func (s *Server) dispatch(ctx context.Context, r request) (*protocol.Response, e
 		resp = s.handleInitProducerID(req)
 	case *kmsg.DescribeConfigsRequest:
 		resp = s.handleDescribeConfigs(req)
+	case *kmsg.DeleteRecordsRequest:
+		resp = s.handleDeleteRecords(req)
 	case *kmsg.AlterConfigsRequest:
 		resp = s.handleAlterConfigs(req)
 	case *kmsg.IncrementalAlterConfigsRequest:

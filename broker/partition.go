@@ -76,7 +76,7 @@ func (p *partition) becomeLeaderOrFollower(st partitionState, self int32) error 
 			}
 			p.producers = table
 		}
-		p.hw.Store(p.log.LogEndOffset())
+		p.setHighWatermark(p.log.LogEndOffset())
 	}
 	return nil
 }
@@ -133,9 +133,15 @@ func (p *partition) appendRecords(records []byte) (appendResult, error) {
 		return appendResult{}, fmt.Errorf("appending to %s-%d: %w", p.topic, p.index, err)
 	}
 	p.producers.commit(info.Batches)
-	p.hw.Store(p.log.LogEndOffset())
+	p.setHighWatermark(p.log.LogEndOffset())
 	p.wake()
 	return appendResult{baseOffset: info.FirstOffset, logStartOffset: p.log.LogStartOffset()}, nil
+}
+
+// setHighWatermark moves the HW; the log keeps retention below it.
+func (p *partition) setHighWatermark(hw int64) {
+	p.hw.Store(hw)
+	p.log.SetHighWatermark(hw)
 }
 
 // highWatermark is the offset below which records are visible to consumers.

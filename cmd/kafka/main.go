@@ -15,6 +15,7 @@ import (
 	"syscall"
 
 	"github.com/kafkazk/kafkazk/cmd/internal/configs"
+	"github.com/kafkazk/kafkazk/cmd/internal/deleterecords"
 	"github.com/kafkazk/kafkazk/cmd/internal/dumplog"
 	"github.com/kafkazk/kafkazk/cmd/internal/topics"
 	"github.com/kafkazk/kafkazk/cmd/internal/zkshell"
@@ -24,13 +25,14 @@ type tool func(ctx context.Context, args []string, stdout, stderr io.Writer) int
 
 // tools maps Kafka's script names to their implementations.
 var tools = map[string]tool{
-	"kafka-server-start.sh": serverStart,
-	"kafka-server-stop.sh":  serverStop,
-	"kafka-topics.sh":       topics.Run,
-	"kafka-configs.sh":      configs.Run,
-	"kafka-dump-log.sh":     dumplog.Run,
-	"kafka-run-class.sh":    runClass,
-	"zookeeper-shell.sh":    zkshell.Run,
+	"kafka-server-start.sh":   serverStart,
+	"kafka-server-stop.sh":    serverStop,
+	"kafka-topics.sh":         topics.Run,
+	"kafka-configs.sh":        configs.Run,
+	"kafka-dump-log.sh":       dumplog.Run,
+	"kafka-delete-records.sh": deleterecords.Run,
+	"kafka-run-class.sh":      runClass,
+	"zookeeper-shell.sh":      zkshell.Run,
 }
 
 func main() {

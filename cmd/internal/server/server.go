@@ -99,6 +99,12 @@ func Run(ctx context.Context, configPath string, overrides []string, logger *slo
 	}()
 
 	go checkpointLoop(serveCtx, logs, cfg.FlushOffsetCheckpointInterval, logger)
+	// Retention (log.retention.check.interval.ms) and time-based flushes.
+	logsDone := make(chan struct{})
+	go func() {
+		defer close(logsDone)
+		logs.Run(serveCtx, cfg.RetentionCheckInterval)
+	}()
 
 	var runErr error
 	select {
@@ -112,6 +118,7 @@ func Run(ctx context.Context, configPath string, overrides []string, logger *slo
 	<-ctrlDone
 	stopServing()
 	srv.Shutdown()
+	<-logsDone
 	logsClosed = true
 	if err := logs.Close(); err != nil {
 		logger.Error("closing logs failed", "err", err)

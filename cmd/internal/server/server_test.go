@@ -30,6 +30,7 @@ import (
 type testBroker struct {
 	id       int32
 	addr     string
+	logDir   string
 	cancel   context.CancelFunc
 	done     chan error
 	stopOnce sync.Once
@@ -51,7 +52,7 @@ func startBroker(t *testing.T, zkConnect string, id int32, overrides ...string) 
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithCancel(context.Background())
-	b := &testBroker{id: id, addr: addr, cancel: cancel, done: make(chan error, 1)}
+	b := &testBroker{id: id, addr: addr, logDir: filepath.Join(dir, "logs"), cancel: cancel, done: make(chan error, 1)}
 	logger := slog.New(slog.NewTextHandler(io.Discard, nil))
 	if testing.Verbose() {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, nil)).With("test_broker", id)
