@@ -76,6 +76,13 @@ type Log struct {
 
 	delMu   sync.Mutex
 	pending map[*segment]*time.Timer // .deleted segments waiting for removal
+
+	// Log cleaner hooks (cleaner.go), guarded by mu: truncations abort a
+	// clean in progress and move the cleaner checkpoint back
+	// (LogCleanerManager.maybeTruncateCheckpoint).
+	truncGen    uint64
+	truncated   bool
+	truncatedTo int64
 }
 
 type openOptions struct {
@@ -472,7 +479,13 @@ func (l *Log) Read(offset int64, maxBytes int64, maxOffset int64, minOneMessage 
 			}
 			limit = h.Size()
 		}
-		return FileSlice{File: s.log, Pos: pos, Size: min(end-pos, limit)}, nil
+		if pos+limit < end {
+			// Whole batches only: end at the last batch boundary within the limit.
+			if end, err = s.batchBoundaryWithin(pos, pos+limit); err != nil {
+				return FileSlice{}, fmt.Errorf("read offset %d: %w", offset, err)
+			}
+		}
+		return FileSlice{File: s.log, Pos: pos, Size: end - pos}, nil
 	}
 	return empty, nil
 }
@@ -725,6 +738,7 @@ func (l *Log) TruncateTo(offset int64) error {
 	if offset <= l.segs[0].base {
 		return l.truncateFullyLocked(offset)
 	}
+	l.noteTruncation(offset)
 	i := l.segmentFor(offset)
 	for _, s := range l.segs[i+1:] {
 		if err := l.dropSegment(s); err != nil {
@@ -781,6 +795,7 @@ func (l *Log) truncateFullyLocked(offset int64) error {
 	if offset < 0 {
 		return fmt.Errorf("%w: cannot start the log at %d", ErrOffsetOutOfRange, offset)
 	}
+	l.noteTruncation(offset)
 	for _, s := range l.segs {
 		if err := l.dropSegment(s); err != nil {
 			return err

@@ -156,8 +156,8 @@ func TestReadBounds(t *testing.T) {
 		maxBytes, maxOffset int64
 		wantSize            int64
 	}{
-		{"partial last batch at leo", 2*size + 1, 100, 2*size + 1},
-		{"partial stops at hw batch", 3*size + 7, 4, 2 * size},
+		{"whole batches only at leo", 2*size + 1, 100, 2 * size},
+		{"stops at hw batch", 3*size + 7, 4, 2 * size},
 		{"hw mid batch", 1 << 20, 5, 2 * size},
 		{"whole log", 1 << 20, 10, 5 * size},
 	} {
