@@ -65,6 +65,11 @@ func (s *segment) appendBatches(records []byte, indexInterval int) error {
 func (l *Log) replaceSegments(newSeg *segment, old []*segment) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	return l.replaceSegmentsLocked(newSeg, old)
+}
+
+// replaceSegmentsLocked is replaceSegments with l.mu held.
+func (l *Log) replaceSegmentsLocked(newSeg *segment, old []*segment) error {
 	if l.closed {
 		_ = l.discardSegment(newSeg)
 		return ErrClosed

@@ -23,6 +23,8 @@ type Manager struct {
 	closed bool
 	// topicConfigs are the effective configs of topics with overrides.
 	topicConfigs map[string]LogConfig
+	// cleaning is the log cleaner's state (cleaner.go).
+	cleaning cleanerState
 }
 
 type managedLog struct {
@@ -236,6 +238,7 @@ func (m *Manager) Delete(topic string, partition int32) error {
 	if !ok {
 		return nil
 	}
+	m.cleaning.abortAndForget(tp, ml)
 	return ml.log.Delete()
 }
 
@@ -328,6 +331,7 @@ func (m *Manager) closeLogs() error {
 // clean-shutdown marker in each log dir. The marker is not written if
 // anything failed, so the next start recovers.
 func (m *Manager) Close() error {
+	m.cleaning.stop()
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
