@@ -105,6 +105,9 @@ func Run(ctx context.Context, configPath string, overrides []string, logger *slo
 		defer close(logsDone)
 		logs.Run(serveCtx, cfg.RetentionCheckInterval)
 	}()
+	if cfg.LogCleanerEnable { // compaction of cleanup.policy=compact topics
+		go logs.RunCleaner(serveCtx, cfg.LogCleanerThreads, cfg.LogCleanerBackoff)
+	}
 
 	var runErr error
 	select {
