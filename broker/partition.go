@@ -113,11 +113,16 @@ func (p *partition) appendRecords(records []byte) (appendResult, error) {
 	if !p.leading || p.stopped {
 		return appendResult{}, kerr.NotLeaderForPartition
 	}
-	// max.message.bytes is read per append: a topic config change applies at once.
-	maxMessageBytes := int64(p.log.Config().MaxMessageBytes)
+	// Topic configs are read per append: a config change applies at once.
+	cfg := p.log.Config()
 	for _, b := range batches {
-		if b.Size() > maxMessageBytes {
+		if b.Size() > int64(cfg.MaxMessageBytes) {
 			return appendResult{}, kerr.MessageTooLarge
+		}
+	}
+	if cfg.Compact() {
+		if err := requireKeys(records); err != nil {
+			return appendResult{}, err
 		}
 	}
 	// Idempotence: a retried batch already in the log is answered with its
@@ -170,4 +175,20 @@ func (p *partition) wake() {
 		default:
 		}
 	}
+}
+
+// requireKeys is LogValidator's rule for compacted topics: every record
+// needs a key ("Compacted topic cannot accept message without key").
+// Compressed batches are decompressed to check.
+func requireKeys(records []byte) error {
+	recs, err := storage.Records(records)
+	if err != nil {
+		return kerr.CorruptMessage
+	}
+	for _, r := range recs {
+		if r.KeyNull {
+			return kerr.InvalidRecord
+		}
+	}
+	return nil
 }

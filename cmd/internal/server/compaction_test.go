@@ -2,11 +2,13 @@ package server
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kafkazk/kafkazk/zkmeta/zktest"
@@ -27,6 +29,10 @@ func TestCompactedTopicKeepsLatestValues(t *testing.T) {
 	}
 	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 1, 1, configs, "latest"); err != nil {
 		t.Fatal(err)
+	}
+	// LogValidator: a compacted topic refuses records without a key.
+	if err := cl.ProduceSync(ctx, &kgo.Record{Topic: "latest", Value: []byte("no key")}).FirstErr(); !errors.Is(err, kerr.InvalidRecord) {
+		t.Fatalf("keyless record to a compacted topic: got %v, want INVALID_RECORD", err)
 	}
 	const keys, rounds = 10, 30
 	for r := range rounds {
