@@ -98,18 +98,19 @@ func WriteOffsetCheckpoint(path string, offsets map[TopicPartition]int64) error 
 	return writeFileAtomic(path, b.Bytes())
 }
 
-// ReadOffsetCheckpoint reads a file written by WriteOffsetCheckpoint (or
-// Kafka). A missing file gives an empty map and no error.
-func ReadOffsetCheckpoint(path string) (map[TopicPartition]int64, error) {
+// readCheckpointLines reads Kafka's checkpoint text format: a version line
+// (0), an entry count, then one entry a line of `fields` space-separated
+// fields. A missing file has no entries.
+func readCheckpointLines(path, what string, fields int) ([][]string, error) {
 	data, err := os.ReadFile(path)
 	if errors.Is(err, os.ErrNotExist) {
-		return map[TopicPartition]int64{}, nil
+		return nil, nil
 	}
 	if err != nil {
-		return nil, fmt.Errorf("read checkpoint: %w", err)
+		return nil, fmt.Errorf("read %s: %w", what, err)
 	}
 	bad := func(format string, a ...any) error {
-		return fmt.Errorf("malformed checkpoint %s: %s", path, fmt.Sprintf(format, a...))
+		return fmt.Errorf("malformed %s %s: %s", what, path, fmt.Sprintf(format, a...))
 	}
 	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
 	if len(lines) < 2 {
@@ -122,16 +123,30 @@ func ReadOffsetCheckpoint(path string) (map[TopicPartition]int64, error) {
 	if err != nil || n < 0 || n != len(lines)-2 {
 		return nil, bad("count %q does not match %d entries", lines[1], len(lines)-2)
 	}
-	out := make(map[TopicPartition]int64, n)
+	out := make([][]string, 0, n)
 	for _, line := range lines[2:] {
 		f := strings.Fields(line)
-		if len(f) != 3 {
+		if len(f) != fields {
 			return nil, bad("line %q", line)
 		}
+		out = append(out, f)
+	}
+	return out, nil
+}
+
+// ReadOffsetCheckpoint reads a file written by WriteOffsetCheckpoint (or
+// Kafka). A missing file gives an empty map and no error.
+func ReadOffsetCheckpoint(path string) (map[TopicPartition]int64, error) {
+	entries, err := readCheckpointLines(path, "checkpoint", 3)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[TopicPartition]int64, len(entries))
+	for _, f := range entries {
 		p, err1 := strconv.ParseInt(f[1], 10, 32)
 		o, err2 := strconv.ParseInt(f[2], 10, 64)
 		if err1 != nil || err2 != nil {
-			return nil, bad("line %q", line)
+			return nil, fmt.Errorf("malformed checkpoint %s: line %q", path, strings.Join(f, " "))
 		}
 		out[TopicPartition{Topic: f[0], Partition: int32(p)}] = o
 	}

@@ -2,9 +2,7 @@ package storage
 
 import (
 	"bytes"
-	"errors"
 	"fmt"
-	"os"
 	"path/filepath"
 	"sort"
 	"strconv"
@@ -42,37 +40,16 @@ func WriteLeaderEpochCheckpoint(path string, entries []EpochEntry) error {
 // ReadLeaderEpochCheckpoint reads a leader-epoch-checkpoint file; a
 // missing file is empty.
 func ReadLeaderEpochCheckpoint(path string) ([]EpochEntry, error) {
-	data, err := os.ReadFile(path)
-	if errors.Is(err, os.ErrNotExist) {
-		return nil, nil
+	entries, err := readCheckpointLines(path, "leader epoch checkpoint", 2)
+	if err != nil || entries == nil {
+		return nil, err
 	}
-	if err != nil {
-		return nil, fmt.Errorf("read leader epoch checkpoint: %w", err)
-	}
-	bad := func(format string, a ...any) error {
-		return fmt.Errorf("malformed leader epoch checkpoint %s: %s", path, fmt.Sprintf(format, a...))
-	}
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	if len(lines) < 2 {
-		return nil, bad("missing header")
-	}
-	if v, err := strconv.Atoi(strings.TrimSpace(lines[0])); err != nil || v != checkpointVersion {
-		return nil, bad("unsupported version %q", lines[0])
-	}
-	n, err := strconv.Atoi(strings.TrimSpace(lines[1]))
-	if err != nil || n < 0 || n != len(lines)-2 {
-		return nil, bad("count %q does not match %d entries", lines[1], len(lines)-2)
-	}
-	out := make([]EpochEntry, 0, n)
-	for _, line := range lines[2:] {
-		f := strings.Fields(line)
-		if len(f) != 2 {
-			return nil, bad("line %q", line)
-		}
+	out := make([]EpochEntry, 0, len(entries))
+	for _, f := range entries {
 		e, err1 := strconv.ParseInt(f[0], 10, 32)
 		o, err2 := strconv.ParseInt(f[1], 10, 64)
 		if err1 != nil || err2 != nil {
-			return nil, bad("line %q", line)
+			return nil, fmt.Errorf("malformed leader epoch checkpoint %s: line %q", path, strings.Join(f, " "))
 		}
 		out = append(out, EpochEntry{Epoch: int32(e), StartOffset: o})
 	}
