@@ -194,6 +194,13 @@ func (c *Cluster) Kill(id int32) {
 	<-b.done
 }
 
+// Pause stops the broker process with SIGSTOP (it keeps its sockets and
+// ZooKeeper session until the session times out); Resume continues it.
+func (c *Cluster) Pause(id int32) { _ = syscall.Kill(-c.Broker(id).cmd.Process.Pid, syscall.SIGSTOP) }
+
+// Resume sends SIGCONT to a paused broker.
+func (c *Cluster) Resume(id int32) { _ = syscall.Kill(-c.Broker(id).cmd.Process.Pid, syscall.SIGCONT) }
+
 // Restart starts a stopped or killed broker again on the same port and log dir.
 func (c *Cluster) Restart(id int32) {
 	c.tb.Helper()
@@ -297,6 +304,7 @@ func (c *Cluster) stopAll() {
 			continue
 		default:
 		}
+		_ = syscall.Kill(-b.cmd.Process.Pid, syscall.SIGCONT) // in case a test left it paused
 		_ = b.cmd.Process.Signal(syscall.SIGTERM)
 		select {
 		case <-b.done:

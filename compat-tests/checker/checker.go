@@ -1,0 +1,202 @@
+// Package checker is the replication tests' judge: a producer records every
+// acknowledged (partition, offset, value); reading everything back, the
+// checker reports acknowledged records that were lost, values written
+// twice, offsets whose value differs from the acknowledged one, and offsets
+// that went backwards.
+package checker
+
+import (
+	"context"
+	"fmt"
+	"sort"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+)
+
+// Checker accumulates acknowledgements of one topic.
+type Checker struct {
+	topic string
+
+	mu    sync.Mutex
+	acked map[int32]map[int64]string // partition -> offset -> value
+	next  atomic.Int64               // value sequence
+	fails atomic.Int64               // produce attempts that failed (not acknowledged)
+}
+
+// New returns a checker for topic.
+func New(topic string) *Checker {
+	return &Checker{topic: topic, acked: map[int32]map[int64]string{}}
+}
+
+// Acked is how many records were acknowledged.
+func (c *Checker) Acked() int {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	n := 0
+	for _, p := range c.acked {
+		n += len(p)
+	}
+	return n
+}
+
+// Failed is how many produce attempts got an error (these may or may not
+// be in the log; they are never counted as lost).
+func (c *Checker) Failed() int64 { return c.fails.Load() }
+
+// Produce writes unique values with cl (acks=all, idempotent: kgo's
+// defaults) until ctx ends, at most inFlight at a time, recording every
+// acknowledged one.
+func (c *Checker) Produce(ctx context.Context, cl *kgo.Client, inFlight int) {
+	sem := make(chan struct{}, inFlight)
+	var wg sync.WaitGroup
+	for ctx.Err() == nil {
+		select {
+		case sem <- struct{}{}:
+		case <-ctx.Done():
+			continue
+		}
+		v := fmt.Sprintf("v-%09d", c.next.Add(1))
+		wg.Add(1)
+		cl.Produce(ctx, &kgo.Record{Topic: c.topic, Value: []byte(v)}, func(r *kgo.Record, err error) {
+			defer wg.Done()
+			defer func() { <-sem }()
+			if err != nil {
+				c.fails.Add(1)
+				return
+			}
+			c.mu.Lock()
+			p := c.acked[r.Partition]
+			if p == nil {
+				p = map[int64]string{}
+				c.acked[r.Partition] = p
+			}
+			p[r.Offset] = v
+			c.mu.Unlock()
+		})
+	}
+	wg.Wait()
+}
+
+// Report is the verdict of Verify.
+type Report struct {
+	Acked        int
+	Read         int
+	Lost         []string // acknowledged values not found
+	Duplicated   []string // values found at more than one offset
+	Inconsistent []string // offsets holding another value than the acknowledged one
+	Backwards    []string // offsets read in decreasing order within a partition
+}
+
+// OK reports zero lost, duplicated, inconsistent and backwards records.
+func (r Report) OK() bool {
+	return len(r.Lost) == 0 && len(r.Duplicated) == 0 && len(r.Inconsistent) == 0 && len(r.Backwards) == 0
+}
+
+func (r Report) String() string {
+	clip := func(s []string) string {
+		if len(s) > 10 {
+			return strings.Join(s[:10], ", ") + fmt.Sprintf(", ... (%d)", len(s))
+		}
+		return strings.Join(s, ", ")
+	}
+	return fmt.Sprintf("acked=%d read=%d lost=%d [%s] duplicated=%d [%s] inconsistent=%d [%s] backwards=%d [%s]",
+		r.Acked, r.Read, len(r.Lost), clip(r.Lost), len(r.Duplicated), clip(r.Duplicated),
+		len(r.Inconsistent), clip(r.Inconsistent), len(r.Backwards), clip(r.Backwards))
+}
+
+// Verify reads every partition of the topic from the start to its end
+// offset (as listed when Verify starts) and compares with what was acked.
+func (c *Checker) Verify(ctx context.Context, seeds []string) (Report, error) {
+	adm, err := kgo.NewClient(kgo.SeedBrokers(seeds...))
+	if err != nil {
+		return Report{}, err
+	}
+	defer adm.Close()
+	ends, err := kadm.NewClient(adm).ListEndOffsets(ctx, c.topic)
+	if err != nil {
+		return Report{}, fmt.Errorf("listing end offsets: %w", err)
+	}
+	starts := map[int32]kgo.Offset{}
+	want := map[int32]int64{}
+	ends.Each(func(o kadm.ListedOffset) {
+		starts[o.Partition] = kgo.NewOffset().AtStart()
+		want[o.Partition] = o.Offset
+	})
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{c.topic: starts}))
+	if err != nil {
+		return Report{}, err
+	}
+	defer cl.Close()
+
+	read := map[int32]map[int64]string{}
+	last := map[int32]int64{}
+	var rep Report
+	done := func() bool {
+		for p, end := range want {
+			if end > 0 && last[p] < end-1 {
+				return false
+			}
+		}
+		return true
+	}
+	deadline := time.Now().Add(2 * time.Minute)
+	for !done() {
+		if time.Now().After(deadline) {
+			return Report{}, fmt.Errorf("reading back timed out at %v of %v", last, want)
+		}
+		pctx, cancel := context.WithTimeout(ctx, 5*time.Second)
+		fetches := cl.PollFetches(pctx)
+		cancel()
+		if ctx.Err() != nil {
+			return Report{}, ctx.Err()
+		}
+		fetches.EachRecord(func(r *kgo.Record) {
+			if prev, ok := last[r.Partition]; ok && r.Offset <= prev {
+				rep.Backwards = append(rep.Backwards, fmt.Sprintf("%d@%d after %d", r.Partition, r.Offset, prev))
+			}
+			last[r.Partition] = r.Offset
+			if read[r.Partition] == nil {
+				read[r.Partition] = map[int64]string{}
+			}
+			read[r.Partition][r.Offset] = string(r.Value)
+			rep.Read++
+		})
+	}
+
+	where := map[string][]string{}
+	for p, offs := range read {
+		for o, v := range offs {
+			where[v] = append(where[v], fmt.Sprintf("%d@%d", p, o))
+		}
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	for p, offs := range c.acked {
+		for o, v := range offs {
+			rep.Acked++
+			got, ok := read[p][o]
+			switch {
+			case !ok && len(where[v]) == 0:
+				rep.Lost = append(rep.Lost, fmt.Sprintf("%s(%d@%d)", v, p, o))
+			case !ok || got != v:
+				rep.Inconsistent = append(rep.Inconsistent, fmt.Sprintf("%d@%d acked %s read %q", p, o, v, got))
+			}
+		}
+	}
+	for v, locs := range where {
+		if len(locs) > 1 {
+			sort.Strings(locs)
+			rep.Duplicated = append(rep.Duplicated, v+" at "+strings.Join(locs, ","))
+		}
+	}
+	sort.Strings(rep.Lost)
+	sort.Strings(rep.Inconsistent)
+	sort.Strings(rep.Duplicated)
+	return rep, nil
+}
