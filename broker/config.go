@@ -39,6 +39,26 @@ type Config struct {
 	LogCleanerBackoff             time.Duration // log.cleaner.backoff.ms
 	FlushOffsetCheckpointInterval time.Duration // log.flush.offset.checkpoint.interval.ms
 
+	// Replication.
+	ReplicaLagTimeMax         time.Duration // replica.lag.time.max.ms
+	NumReplicaFetchers        int           // num.replica.fetchers
+	ReplicaFetchMaxBytes      int32         // replica.fetch.max.bytes
+	ReplicaFetchResponseMax   int32         // replica.fetch.response.max.bytes
+	ReplicaFetchWaitMax       time.Duration // replica.fetch.wait.max.ms
+	ReplicaFetchMinBytes      int32         // replica.fetch.min.bytes
+	ReplicaFetchBackoff       time.Duration // replica.fetch.backoff.ms
+	ReplicaSocketTimeout      time.Duration // replica.socket.timeout.ms
+	ReplicaHWCheckpointPeriod time.Duration // replica.high.watermark.checkpoint.interval.ms
+
+	// Controller and shutdown.
+	UncleanLeaderElectionEnable        bool          // unclean.leader.election.enable
+	AutoLeaderRebalanceEnable          bool          // auto.leader.rebalance.enable
+	LeaderImbalanceCheckInterval       time.Duration // leader.imbalance.check.interval.seconds
+	LeaderImbalancePerBrokerPercentage int           // leader.imbalance.per.broker.percentage
+	ControlledShutdownEnable           bool          // controlled.shutdown.enable
+	ControlledShutdownMaxRetries       int           // controlled.shutdown.max.retries
+	ControlledShutdownRetryBackoff     time.Duration // controlled.shutdown.retry.backoff.ms
+
 	// StaticConfigs holds every key set in server.properties, the
 	// environment or --override, for DescribeConfigs' STATIC_BROKER_CONFIG.
 	StaticConfigs map[string]string
@@ -69,5 +89,22 @@ func DefaultConfig() Config {
 		LogCleanerThreads:             1,
 		LogCleanerBackoff:             15 * time.Second,
 		FlushOffsetCheckpointInterval: 60 * time.Second,
+
+		AutoLeaderRebalanceEnable:          true,
+		LeaderImbalanceCheckInterval:       300 * time.Second,
+		LeaderImbalancePerBrokerPercentage: 10,
+		ControlledShutdownEnable:           true,
+		ControlledShutdownMaxRetries:       3,
+		ControlledShutdownRetryBackoff:     5 * time.Second,
+
+		ReplicaLagTimeMax:         30 * time.Second,
+		NumReplicaFetchers:        1,
+		ReplicaFetchMaxBytes:      1024 * 1024,
+		ReplicaFetchResponseMax:   10 * 1024 * 1024,
+		ReplicaFetchWaitMax:       500 * time.Millisecond,
+		ReplicaFetchMinBytes:      1,
+		ReplicaFetchBackoff:       time.Second,
+		ReplicaSocketTimeout:      30 * time.Second,
+		ReplicaHWCheckpointPeriod: 5 * time.Second,
 	}
 }

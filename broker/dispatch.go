@@ -33,6 +33,14 @@ var supportedAPIs = map[kmsg.Key]versionRange{
 	kmsg.AlterConfigs:            {0, 2},
 	kmsg.DeleteRecords:           {0, 2},
 	kmsg.IncrementalAlterConfigs: {0, 1},
+
+	kmsg.AlterPartition:             {0, 3},
+	kmsg.ControlledShutdown:         {0, 3},
+	kmsg.ElectLeaders:               {0, 2},
+	kmsg.AlterPartitionAssignments:  {0, 0},
+	kmsg.ListPartitionReassignments: {0, 0},
+	kmsg.DescribeCluster:            {0, 1},
+	kmsg.OffsetForLeaderEpoch:       {0, 4},
 }
 
 // dispatch runs the handler of one request. A nil response means none is
@@ -80,12 +88,26 @@ func (s *Server) dispatch(ctx context.Context, r request) (*protocol.Response, e
 		resp = s.handleAlterConfigs(req)
 	case *kmsg.IncrementalAlterConfigsRequest:
 		resp = s.handleIncrementalAlterConfigs(req)
+	case *kmsg.OffsetForLeaderEpochRequest:
+		resp = s.handleOffsetForLeaderEpoch(req)
 	case *kmsg.LeaderAndISRRequest:
 		resp = s.handleLeaderAndIsr(req)
 	case *kmsg.UpdateMetadataRequest:
 		resp = s.handleUpdateMetadata(req)
 	case *kmsg.StopReplicaRequest:
 		resp = s.handleStopReplica(req)
+	case *kmsg.AlterPartitionRequest:
+		resp = s.handleAlterPartition(ctx, req)
+	case *kmsg.ControlledShutdownRequest:
+		resp = s.handleControlledShutdown(ctx, req)
+	case *kmsg.ElectLeadersRequest:
+		resp = s.handleElectLeaders(ctx, req)
+	case *kmsg.AlterPartitionAssignmentsRequest:
+		resp = s.handleAlterPartitionReassignments(ctx, req)
+	case *kmsg.ListPartitionReassignmentsRequest:
+		resp = s.handleListPartitionReassignments(ctx, req)
+	case *kmsg.DescribeClusterRequest:
+		resp = s.handleDescribeCluster(req)
 	default:
 		return nil, fmt.Errorf("no handler for api %s", key.Name())
 	}

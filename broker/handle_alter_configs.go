@@ -45,12 +45,20 @@ func (s *Server) handleIncrementalAlterConfigs(req *kmsg.IncrementalAlterConfigs
 	for _, r := range req.Resources {
 		out := kmsg.NewIncrementalAlterConfigsResponseResource()
 		out.ResourceType, out.ResourceName = r.ResourceType, r.ResourceName
-		err := s.checkAlterResource(r.ResourceType, r.ResourceName)
-		if err == nil {
-			err = checkIncrementalOps(r.Configs)
-		}
-		if err == nil {
-			err = s.incrementalAlterTopic(r, req.ValidateOnly)
+		var err error
+		if r.ResourceType == kmsg.ConfigResourceTypeBroker && onlyDeletes(r.Configs) {
+			// No dynamic broker config is ever set here, so deleting one
+			// (kafka-reassign-partitions.sh clearing throttles) changes
+			// nothing; Kafka accepts deleting an unset config too.
+			err = nil
+		} else {
+			err = s.checkAlterResource(r.ResourceType, r.ResourceName)
+			if err == nil {
+				err = checkIncrementalOps(r.Configs)
+			}
+			if err == nil {
+				err = s.incrementalAlterTopic(r, req.ValidateOnly)
+			}
 		}
 		out.ErrorCode, out.ErrorMessage = errorCodeAndMessage(err)
 		resp.Resources = append(resp.Resources, out)
@@ -72,6 +80,17 @@ func (s *Server) checkAlterResource(t kmsg.ConfigResourceType, name string) erro
 		return newAPIError(kerr.InvalidRequest, "dynamic broker configs are not supported yet")
 	}
 	return newAPIError(kerr.InvalidRequest, "AlterConfigs is only supported for topics and brokers, but resource type is %s", t)
+}
+
+// onlyDeletes reports an IncrementalAlterConfigs resource that only
+// deletes keys.
+func onlyDeletes(ops []kmsg.IncrementalAlterConfigsRequestResourceConfig) bool {
+	for _, c := range ops {
+		if c.Op != kmsg.IncrementalAlterConfigOpDelete {
+			return false
+		}
+	}
+	return len(ops) > 0
 }
 
 // checkIncrementalOps refuses an operation code Kafka does not define.

@@ -28,8 +28,14 @@ func (s *Server) handleFetch(ctx context.Context, hdr protocol.RequestHeader, re
 			p.removeWaiter(wake)
 		}
 	}()
+	replicaID := req.ReplicaID
+	if req.Version >= 15 {
+		replicaID = req.ReplicaState.ID
+	}
+	first := true
 	for {
-		resp, records, total, parts, hasError := s.readFetch(req)
+		resp, records, total, parts, hasError := s.readFetch(req, replicaID, first)
+		first = false
 		if total >= int64(req.MinBytes) || hasError || !time.Now().Before(deadline) {
 			return protocol.EncodeFetchResponse(hdr, resp, records)
 		}
@@ -58,7 +64,13 @@ func (s *Server) handleFetch(ctx context.Context, hdr protocol.RequestHeader, re
 // and each partition's byte limits. It returns the response, the file
 // ranges per partition, the bytes found, the partitions it could wait on and
 // whether any partition has an error.
-func (s *Server) readFetch(req *kmsg.FetchRequest) (*kmsg.FetchResponse, [][]protocol.FileRange, int64, []*partition, bool) {
+//
+// A fetch from a follower (replicaID >= 0) reads up to the leader's LEO and,
+// on the request's first read (record), reports the follower's position to
+// the partition, which moves the HW and may propose an ISR expansion. A
+// consumer reads up to the HW. Either gets a diverging-epoch answer when
+// its LastFetchedEpoch does not end where it is fetching (KIP-320).
+func (s *Server) readFetch(req *kmsg.FetchRequest, replicaID int32, record bool) (*kmsg.FetchResponse, [][]protocol.FileRange, int64, []*partition, bool) {
 	resp := req.ResponseKind().(*kmsg.FetchResponse)
 	records := make([][]protocol.FileRange, len(req.Topics))
 	remaining := int64(req.MaxBytes)
@@ -96,12 +108,42 @@ func (s *Server) readFetch(req *kmsg.FetchRequest) (*kmsg.FetchResponse, [][]pro
 				continue
 			}
 			parts = append(parts, p)
+			if req.Version >= 12 && rp.LastFetchedEpoch >= 0 {
+				if epoch, end, diverged := divergingEpoch(p, rp.LastFetchedEpoch, rp.FetchOffset); diverged {
+					out.DivergingEpoch.Epoch, out.DivergingEpoch.EndOffset = epoch, end
+					out.HighWatermark = p.highWatermark()
+					out.LastStableOffset = out.HighWatermark
+					out.LogStartOffset = p.log.LogStartOffset()
+					hasError = true // answer at once
+					respTopic.Partitions = append(respTopic.Partitions, out)
+					continue
+				}
+			}
+			leo := p.log.LogEndOffset()
+			maxOffset := p.highWatermark()
+			if replicaID >= 0 {
+				maxOffset = leo
+			}
+			limit := min(int64(rp.PartitionMaxBytes), remaining)
+			slice, err := p.log.Read(rp.FetchOffset, limit, maxOffset, total == 0)
+			if replicaID >= 0 && record && err == nil {
+				_, live := s.cache.broker(replicaID)
+				alter, ferr := p.followerFetch(replicaID, rp.FetchOffset, rp.LogStartOffset, leo, time.Now().UnixMilli(), live)
+				if ferr != nil {
+					out.ErrorCode = errorCode(ferr)
+					hasError = true
+					respTopic.Partitions = append(respTopic.Partitions, out)
+					continue
+				}
+				if alter != nil {
+					s.logger.Info("expanding ISR", "topic", topic, "partition", rp.Partition, "new_isr", alter.newISR)
+					s.replicas.alter.submit(alter)
+				}
+			}
 			hw := p.highWatermark()
 			out.HighWatermark = hw
 			out.LastStableOffset = hw
 			out.LogStartOffset = p.log.LogStartOffset()
-			limit := min(int64(rp.PartitionMaxBytes), remaining)
-			slice, err := p.log.Read(rp.FetchOffset, limit, hw, total == 0)
 			if err != nil {
 				if errors.Is(err, storage.ErrOffsetOutOfRange) {
 					out.ErrorCode = kerr.OffsetOutOfRange.Code
@@ -120,6 +162,18 @@ func (s *Server) readFetch(req *kmsg.FetchRequest) (*kmsg.FetchResponse, [][]pro
 		resp.Topics = append(resp.Topics, respTopic)
 	}
 	return resp, records, total, parts, hasError
+}
+
+// divergingEpoch is the leader's check of a fetcher's LastFetchedEpoch
+// (Partition.fetchRecords): if our log's end of that epoch is below the
+// fetch offset, or we know only an older epoch, the fetcher's log diverged
+// and must truncate to the returned epoch's end offset.
+func divergingEpoch(p *partition, lastFetchedEpoch int32, fetchOffset int64) (int32, int64, bool) {
+	epoch, end := p.log.LeaderEpochs().EndOffsetFor(lastFetchedEpoch, p.log.LogEndOffset())
+	if epoch < lastFetchedEpoch || end < fetchOffset {
+		return epoch, end, true
+	}
+	return 0, 0, false
 }
 
 // checkLeaderEpoch applies KIP-320's fencing: a client that knows an older

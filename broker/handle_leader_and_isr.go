@@ -1,14 +1,18 @@
 package broker
 
 import (
+	"net"
+	"strconv"
+
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // handleLeaderAndIsr makes this broker leader or follower of the partitions
 // the controller names. Requests from an older controller epoch are refused;
-// a partition state whose leader epoch is not newer than the one we hold is
-// ignored with STALE_CONTROLLER_EPOCH, as Kafka's ReplicaManager does.
+// a partition state whose leader epoch is older than the one we hold is
+// refused with STALE_CONTROLLER_EPOCH, as Kafka's ReplicaManager does; the
+// same epoch with a partition epoch (zk version) not older updates the ISR.
 func (s *Server) handleLeaderAndIsr(req *kmsg.LeaderAndISRRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.LeaderAndISRResponse)
 	if !s.acceptControllerEpoch(req.ControllerEpoch) {
@@ -19,6 +23,10 @@ func (s *Server) handleLeaderAndIsr(req *kmsg.LeaderAndISRRequest) kmsg.Response
 		resp.ErrorCode = kerr.StaleBrokerEpoch.Code
 		return resp
 	}
+	leaders := map[int32]string{} // the live leaders the request names, for the fetchers
+	for _, l := range req.LiveLeaders {
+		leaders[l.BrokerID] = net.JoinHostPort(l.Host, strconv.Itoa(int(l.Port)))
+	}
 	configured := map[string]bool{} // one topic config read per topic, before its logs exist
 	apply := func(topic string, id [16]byte, p kmsg.LeaderAndISRRequestTopicPartition) int16 {
 		if !configured[topic] {
@@ -28,7 +36,8 @@ func (s *Server) handleLeaderAndIsr(req *kmsg.LeaderAndISRRequest) kmsg.Response
 			}
 		}
 		err := s.replicas.applyLeaderAndIsr(topic, id, partitionState{
-			Partition: p.Partition, Leader: p.Leader, LeaderEpoch: p.LeaderEpoch, ISR: p.ISR, Replicas: p.Replicas,
+			Partition: p.Partition, Leader: p.Leader, LeaderEpoch: p.LeaderEpoch, PartitionEpoch: p.ZKVersion,
+			ISR: p.ISR, Replicas: p.Replicas, LeaderAddr: leaders[p.Leader],
 		}, s.cfg.BrokerID)
 		if err != nil {
 			return errorCode(err)

@@ -21,7 +21,7 @@ func (s *Server) handleListOffsets(req *kmsg.ListOffsetsRequest) kmsg.Response {
 		for _, rp := range rt.Partitions {
 			out := kmsg.NewListOffsetsResponseTopicPartition()
 			out.Partition = rp.Partition
-			offset, ts, err := s.listOffset(rt.Topic, rp)
+			offset, ts, err := s.listOffset(rt.Topic, rp, req.ReplicaID >= 0)
 			if err != nil {
 				out.ErrorCode = errorCode(err)
 			} else {
@@ -34,7 +34,9 @@ func (s *Server) handleListOffsets(req *kmsg.ListOffsetsRequest) kmsg.Response {
 	return resp
 }
 
-func (s *Server) listOffset(topic string, rp kmsg.ListOffsetsRequestTopicPartition) (offset, timestamp int64, err error) {
+// listOffset answers one partition; a follower (fromReplica) gets the LEO
+// as latest, a client the high watermark.
+func (s *Server) listOffset(topic string, rp kmsg.ListOffsetsRequestTopicPartition, fromReplica bool) (offset, timestamp int64, err error) {
 	p, err := s.replicas.leaderPartition(topic, rp.Partition)
 	if err != nil {
 		return 0, 0, err
@@ -44,6 +46,9 @@ func (s *Server) listOffset(topic string, rp kmsg.ListOffsetsRequestTopicPartiti
 	}
 	switch rp.Timestamp {
 	case latestTimestamp:
+		if fromReplica {
+			return p.log.LogEndOffset(), -1, nil
+		}
 		return p.highWatermark(), -1, nil
 	case earliestTimestamp:
 		return p.log.LogStartOffset(), -1, nil

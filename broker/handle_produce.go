@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -11,11 +12,14 @@ import (
 
 // handleProduce appends each partition's record batches to its log. The data
 // path: socket -> protocol.ParseRequest -> here -> partition.appendRecords ->
-// storage.Log.Append -> the active segment's .log file.
-func (s *Server) handleProduce(_ context.Context, req *kmsg.ProduceRequest) kmsg.Response {
+// storage.Log.Append -> the active segment's .log file. acks=1 answers after
+// the local append; acks=all waits in the produce purgatory until the high
+// watermark passes each batch, bounded by the request's timeout.
+func (s *Server) handleProduce(ctx context.Context, req *kmsg.ProduceRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.ProduceResponse)
 	validAcks := req.Acks == -1 || req.Acks == 0 || req.Acks == 1
-	for _, rt := range req.Topics {
+	var pending []pendingAck
+	for ti, rt := range req.Topics {
 		topic := rt.Topic
 		if req.Version >= 13 {
 			topic, _ = s.cache.topicName(rt.TopicID)
@@ -33,35 +37,41 @@ func (s *Server) handleProduce(_ context.Context, req *kmsg.ProduceRequest) kmsg
 			case topic == "":
 				out.ErrorCode = kerr.UnknownTopicID.Code
 			default:
-				res, err := s.produceToPartition(topic, rp.Partition, rp.Records)
+				p, res, err := s.produceToPartition(topic, rp.Partition, rp.Records, req.Acks)
 				if err != nil {
-					out.ErrorCode = errorCode(err)
+					out.ErrorCode, out.ErrorMessage = errorCodeAndMessage(err)
 					break
 				}
 				out.BaseOffset = res.baseOffset
 				out.LogStartOffset = res.logStartOffset
+				if req.Acks == -1 {
+					pending = append(pending, pendingAck{p: p, required: res.lastOffset + 1, topic: ti, partition: len(respTopic.Partitions)})
+				}
 			}
 			respTopic.Partitions = append(respTopic.Partitions, out)
 		}
 		resp.Topics = append(resp.Topics, respTopic)
 	}
+	if len(pending) > 0 {
+		s.awaitReplication(ctx, pending, time.Duration(max(req.TimeoutMillis, 0))*time.Millisecond, resp)
+	}
 	return resp
 }
 
-func (s *Server) produceToPartition(topic string, partition int32, records []byte) (appendResult, error) {
+func (s *Server) produceToPartition(topic string, partition int32, records []byte, acks int16) (*partition, appendResult, error) {
 	p, err := s.replicas.leaderPartition(topic, partition)
 	if err != nil {
-		return appendResult{}, err
+		return nil, appendResult{}, err
 	}
-	res, err := p.appendRecords(records)
+	res, err := p.appendRecords(records, acks)
 	if err != nil {
 		var ke *kerr.Error
 		if !errors.As(err, &ke) {
 			s.logger.Error("append failed", "topic", topic, "partition", partition, "err", err)
 		}
-		return appendResult{}, err
+		return nil, appendResult{}, err
 	}
-	return res, nil
+	return p, res, nil
 }
 
 // acksZeroOutcome: with acks=0 the client gets no response, so, as Kafka

@@ -6,32 +6,41 @@ import (
 	"slices"
 	"sync"
 	"sync/atomic"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/kafkazk/kafkazk/storage"
 )
 
-// partition is one replica hosted here. As leader it appends produced
-// batches and serves fetches up to the high watermark.
-//
-// Replication is not built yet: a leader's HW follows its own LEO, so
-// acks=all is complete once the leader's log has the batch.
+// partition is one replica hosted here (Kafka's Partition). As leader it
+// appends produced batches, tracks its followers' fetch positions, moves
+// the high watermark to the minimum LEO of the ISR and proposes ISR changes
+// to the controller; as follower its log is written by a replica fetcher.
 type partition struct {
-	topic   string
-	index   int32
-	topicID [16]byte
-	log     *storage.Log
+	topic    string
+	index    int32
+	topicID  [16]byte
+	log      *storage.Log
+	self     int32
+	lagMaxMs int64 // replica.lag.time.max.ms
+	isLive   func(brokerID int32) bool
 
-	mu          sync.Mutex // serialises appends and role changes
-	initialized bool
-	leading     bool
-	stopped     bool
-	leader      int32
-	leaderEpoch int32
-	isr         []int32
-	replicas    []int32
-	producers   *producerStateTable
+	mu                     sync.Mutex // serialises appends, truncation and role changes
+	initialized            bool
+	leading                bool
+	stopped                bool
+	leader                 int32
+	leaderEpoch            int32
+	partitionEpoch         int32   // the state znode's version, as the controller sent it
+	isr                    []int32 // committed: what the controller last told us
+	maximalISR             []int32 // isr plus any member an in-flight AlterPartition adds
+	alterInFlight          bool
+	alterGen               uint64 // bumps on every AlterPartition sent and every LeaderAndIsr
+	replicas               []int32
+	leaderEpochStartOffset int64
+	followers              map[int32]*followerState
+	producers              *producerStateTable
 
 	hw atomic.Int64
 
@@ -39,9 +48,14 @@ type partition struct {
 	waiters map[chan struct{}]struct{}
 }
 
-func newPartition(topic string, index int32, topicID [16]byte, log *storage.Log) *partition {
-	return &partition{topic: topic, index: index, topicID: topicID, log: log, leader: -1, waiters: map[chan struct{}]struct{}{}}
+func newPartition(topic string, index int32, topicID [16]byte, log *storage.Log, self int32, lagMax time.Duration) *partition {
+	p := &partition{topic: topic, index: index, topicID: topicID, log: log, self: self, lagMaxMs: lagMax.Milliseconds(),
+		isLive: func(int32) bool { return true }, leader: -1, waiters: map[chan struct{}]struct{}{}}
+	p.hw.Store(log.LogStartOffset())
+	return p
 }
+
+func (p *partition) tp() topicPartition { return topicPartition{p.topic, p.index} }
 
 func (p *partition) isLeader() bool {
 	p.mu.Lock()
@@ -55,36 +69,86 @@ func (p *partition) currentLeaderEpoch() int32 {
 	return p.leaderEpoch
 }
 
-// becomeLeaderOrFollower applies a LeaderAndIsr partition state. Leader
-// epochs never go backwards: an older one is refused.
-func (p *partition) becomeLeaderOrFollower(st partitionState, self int32) error {
+// isrSnapshot returns the committed ISR and whether an AlterPartition is in flight.
+func (p *partition) isrSnapshot() ([]int32, bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
-	if p.initialized && st.LeaderEpoch < p.leaderEpoch {
-		return kerr.StaleControllerEpoch
+	return slices.Clone(p.isr), p.alterInFlight
+}
+
+// initHighWatermark sets the HW read from replication-offset-checkpoint,
+// kept within [log start, LEO].
+func (p *partition) initHighWatermark(hw int64) {
+	hw = min(max(hw, p.log.LogStartOffset()), p.log.LogEndOffset())
+	p.setHighWatermark(hw)
+}
+
+// roleChange is what a LeaderAndIsr state did to the partition.
+type roleChange struct {
+	leader      bool  // this broker leads now
+	newFollower bool  // follows (a new epoch): (re)start fetching
+	leaderID    int32 // the leader to fetch from
+	epoch       int32
+}
+
+// becomeLeaderOrFollower applies a LeaderAndIsr partition state
+// (Partition.makeLeader / makeFollower). As in Kafka's ZooKeeper mode, a
+// state is applied only if its leader epoch is newer than the one held
+// (every controller-made change bumps it); an older or equal one is refused
+// with STALE_CONTROLLER_EPOCH, so a re-sent state cannot undo an ISR change
+// the controller confirmed through AlterPartition.
+func (p *partition) becomeLeaderOrFollower(st partitionState, nowMs int64) (roleChange, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.initialized && st.LeaderEpoch <= p.leaderEpoch {
+		return roleChange{}, kerr.StaleControllerEpoch
 	}
 	p.initialized = true
 	p.stopped = false
 	p.leader, p.leaderEpoch = st.Leader, st.LeaderEpoch
-	p.isr, p.replicas = slices.Clone(st.ISR), slices.Clone(st.Replicas)
-	p.leading = st.Leader == self
-	if p.leading {
-		if p.producers == nil {
-			table, err := loadProducerState(p.log)
-			if err != nil {
-				return fmt.Errorf("rebuilding producer state of %s-%d: %w", p.topic, p.index, err)
-			}
-			p.producers = table
-		}
-		p.setHighWatermark(p.log.LogEndOffset())
+	if st.PartitionEpoch >= 0 {
+		p.partitionEpoch = st.PartitionEpoch
 	}
-	return nil
+	p.isr, p.replicas = slices.Clone(st.ISR), slices.Clone(st.Replicas)
+	p.maximalISR = slices.Clone(st.ISR)
+	p.alterInFlight = false
+	p.alterGen++
+	p.leading = st.Leader == p.self
+	defer p.wake()
+	if !p.leading {
+		p.followers = nil
+		return roleChange{newFollower: true, leaderID: st.Leader, epoch: st.LeaderEpoch}, nil
+	}
+	leo := p.log.LogEndOffset()
+	if p.producers == nil {
+		table, err := loadProducerState(p.log)
+		if err != nil {
+			return roleChange{}, fmt.Errorf("rebuilding producer state of %s-%d: %w", p.topic, p.index, err)
+		}
+		p.producers = table
+	}
+	// The new epoch starts at the LEO (Partition.makeLeader: the leader
+	// epoch cache gets the epoch's start offset before any append).
+	if err := p.log.LeaderEpochs().Assign(st.LeaderEpoch, leo); err != nil {
+		return roleChange{}, fmt.Errorf("recording leader epoch %d of %s-%d: %w", st.LeaderEpoch, p.topic, p.index, err)
+	}
+	p.leaderEpochStartOffset = leo
+	p.followers = map[int32]*followerState{}
+	for _, id := range p.replicas {
+		if id != p.self {
+			p.followers[id] = newFollowerState(slices.Contains(p.isr, id), nowMs, leo)
+		}
+	}
+	p.maybeIncrementHWLocked(nowMs)
+	return roleChange{leader: true, epoch: st.LeaderEpoch}, nil
 }
 
 func (p *partition) stop() {
 	p.mu.Lock()
 	p.stopped = true
 	p.leading = false
+	p.followers = nil
+	p.alterGen++
 	p.mu.Unlock()
 	p.wake()
 }
@@ -92,13 +156,16 @@ func (p *partition) stop() {
 // appendResult is what a produce learns of its append.
 type appendResult struct {
 	baseOffset     int64
+	lastOffset     int64
 	logStartOffset int64
 }
 
 // appendRecords validates a produce request's records for this partition
 // and appends them: batch checks (CRC-32C, sizes, magic) first, then the
 // topic's max.message.bytes, then the idempotent producer's sequence rules.
-func (p *partition) appendRecords(records []byte) (appendResult, error) {
+// With acks=all (requiredAcks -1) an ISR smaller than min.insync.replicas
+// refuses the append with NOT_ENOUGH_REPLICAS.
+func (p *partition) appendRecords(records []byte, requiredAcks int16) (appendResult, error) {
 	batches, err := storage.ValidateBatches(records)
 	if err != nil {
 		switch {
@@ -115,6 +182,11 @@ func (p *partition) appendRecords(records []byte) (appendResult, error) {
 	}
 	// Topic configs are read per append: a config change applies at once.
 	cfg := p.log.Config()
+	if requiredAcks == -1 && int32(len(p.isr)) < cfg.MinInsyncReplicas {
+		return appendResult{}, newAPIError(kerr.NotEnoughReplicas,
+			"The size of the current ISR %v is insufficient to satisfy the min.isr requirement of %d for partition %s-%d",
+			p.isr, cfg.MinInsyncReplicas, p.topic, p.index)
+	}
 	for _, b := range batches {
 		if b.Size() > int64(cfg.MaxMessageBytes) {
 			return appendResult{}, kerr.MessageTooLarge
@@ -128,7 +200,7 @@ func (p *partition) appendRecords(records []byte) (appendResult, error) {
 	// Idempotence: a retried batch already in the log is answered with its
 	// original offsets; anything else must continue its producer's sequence.
 	if dup, ok := p.producers.findDuplicate(batches); ok {
-		return appendResult{baseOffset: dup.firstOffset, logStartOffset: p.log.LogStartOffset()}, nil
+		return appendResult{baseOffset: dup.firstOffset, lastOffset: dup.lastOffset, logStartOffset: p.log.LogStartOffset()}, nil
 	}
 	if err := p.producers.validate(batches); err != nil {
 		return appendResult{}, err
@@ -138,9 +210,224 @@ func (p *partition) appendRecords(records []byte) (appendResult, error) {
 		return appendResult{}, fmt.Errorf("appending to %s-%d: %w", p.topic, p.index, err)
 	}
 	p.producers.commit(info.Batches)
-	p.setHighWatermark(p.log.LogEndOffset())
+	p.maybeIncrementHWLocked(time.Now().UnixMilli())
 	p.wake()
-	return appendResult{baseOffset: info.FirstOffset, logStartOffset: p.log.LogStartOffset()}, nil
+	return appendResult{baseOffset: info.FirstOffset, lastOffset: info.LastOffset, logStartOffset: p.log.LogStartOffset()}, nil
+}
+
+// maybeIncrementHWLocked moves the leader's HW forward to the minimum LEO
+// of the maximal ISR; it never goes backwards. It reports a change.
+func (p *partition) maybeIncrementHWLocked(nowMs int64) bool {
+	if !p.leading {
+		return false
+	}
+	leo := p.log.LogEndOffset()
+	hw := highWatermarkFor(p.self, leo, p.maximalISR, p.followers, nowMs, p.lagMaxMs, p.isLive)
+	if hw > p.hw.Load() {
+		p.setHighWatermark(hw)
+		return true
+	}
+	return false
+}
+
+// followerFetch records a follower's fetch at fetchOffset (its LEO) while
+// the leader's LEO was leaderLEO (Partition.updateFollowerFetchState). It
+// moves the HW and returns an ISR expansion to propose, if any.
+// eligible says whether the follower may join the ISR (a live broker, as
+// Partition.isReplicaIsrEligible checks in ZooKeeper mode).
+func (p *partition) followerFetch(replicaID int32, fetchOffset, logStartOffset, leaderLEO, nowMs int64, eligible bool) (*alterItem, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.leading || p.stopped {
+		return nil, kerr.NotLeaderForPartition
+	}
+	f, ok := p.followers[replicaID]
+	if !ok {
+		if !slices.Contains(p.replicas, replicaID) {
+			return nil, kerr.NotLeaderForPartition
+		}
+		f = newFollowerState(false, nowMs, leaderLEO)
+		p.followers[replicaID] = f
+	}
+	f.updateFetch(fetchOffset, logStartOffset, nowMs, leaderLEO)
+	var alter *alterItem
+	// ISR expansion (Partition.maybeExpandIsr): not while a change is in flight.
+	if eligible && !p.alterInFlight && !slices.Contains(p.isr, replicaID) && followerInSync(f.leo, p.hw.Load(), p.leaderEpochStartOffset) {
+		newISR := append(slices.Clone(p.isr), replicaID)
+		alter = p.prepareAlterLocked(newISR, newISR)
+	}
+	if p.maybeIncrementHWLocked(nowMs) {
+		p.wake()
+	}
+	return alter, nil
+}
+
+// maybeIncrementHW re-evaluates the HW (a follower that stopped fetching
+// no longer holds it back once its lag passes).
+func (p *partition) maybeIncrementHW(nowMs int64) {
+	p.mu.Lock()
+	moved := p.maybeIncrementHWLocked(nowMs)
+	p.mu.Unlock()
+	if moved {
+		p.wake()
+	}
+}
+
+// maybeShrinkISR proposes dropping the followers that have not caught up
+// within replica.lag.time.max.ms (Partition.maybeShrinkIsr). While the
+// change is in flight the maximal ISR stays the current one.
+func (p *partition) maybeShrinkISR(nowMs int64) *alterItem {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.leading || p.stopped || p.alterInFlight {
+		return nil
+	}
+	out := outOfSyncReplicas(p.self, p.log.LogEndOffset(), p.isr, p.followers, nowMs, p.lagMaxMs)
+	if len(out) == 0 {
+		return nil
+	}
+	newISR := slices.DeleteFunc(slices.Clone(p.isr), func(id int32) bool { return slices.Contains(out, id) })
+	return p.prepareAlterLocked(newISR, slices.Clone(p.isr))
+}
+
+// prepareAlterLocked marks an AlterPartition in flight and describes it.
+func (p *partition) prepareAlterLocked(newISR, maximal []int32) *alterItem {
+	p.alterInFlight = true
+	p.alterGen++
+	p.maximalISR = maximal
+	return &alterItem{
+		p: p, gen: p.alterGen, topic: p.topic, topicID: p.topicID, partition: p.index,
+		leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch, newISR: newISR,
+	}
+}
+
+// alterStillPending reports whether item is still the partition's change
+// in flight (no LeaderAndIsr or newer change replaced it).
+func (p *partition) alterStillPending(item *alterItem) bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.alterInFlight && p.alterGen == item.gen && p.leading
+}
+
+// completeAlter applies the controller's answer to our AlterPartition
+// (Partition.handleAlterPartitionUpdate / handleAlterPartitionError).
+// FENCED_LEADER_EPOCH, INVALID_UPDATE_VERSION and the like leave the change
+// in flight: the controller will send a LeaderAndIsr with the real state.
+// OPERATION_NOT_ATTEMPTED and INELIGIBLE_REPLICA go back to the committed ISR.
+func (p *partition) completeAlter(item *alterItem, code int16, isr []int32, leaderEpoch, partitionEpoch int32) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.alterInFlight || p.alterGen != item.gen {
+		return
+	}
+	switch code {
+	case 0:
+		if leaderEpoch != p.leaderEpoch || partitionEpoch < p.partitionEpoch {
+			return
+		}
+		p.isr = slices.Clone(isr)
+		p.maximalISR = slices.Clone(isr)
+		p.partitionEpoch = partitionEpoch
+		p.alterInFlight = false
+	case kerr.OperationNotAttempted.Code, kerr.IneligibleReplica.Code:
+		p.maximalISR = slices.Clone(p.isr)
+		p.alterInFlight = false
+	default:
+		return
+	}
+	p.maybeIncrementHWLocked(time.Now().UnixMilli())
+	p.wake()
+}
+
+// enoughReplicasReached is DelayedProduce's check
+// (Partition.checkEnoughReplicasReachOffset): done once the HW reaches
+// required; then NOT_ENOUGH_REPLICAS_AFTER_APPEND if the ISR is below
+// min.insync.replicas.
+func (p *partition) enoughReplicasReached(required int64) (bool, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.leading || p.stopped {
+		return true, kerr.NotLeaderForPartition
+	}
+	// Liveness may have changed since the last event (a dead follower
+	// no longer holds the HW back).
+	p.maybeIncrementHWLocked(time.Now().UnixMilli())
+	if p.hw.Load() < required {
+		return false, nil
+	}
+	if minISR := p.log.Config().MinInsyncReplicas; int32(len(p.maximalISR)) < minISR {
+		return true, kerr.NotEnoughReplicasAfterAppend
+	}
+	return true, nil
+}
+
+// followerEpochOK reports whether this broker still follows in epoch.
+func (p *partition) followerEpochOKLocked(epoch int32) bool {
+	return p.initialized && !p.leading && !p.stopped && p.leaderEpoch == epoch
+}
+
+// appendAsFollower appends batches fetched from the leader of epoch, then
+// sets the HW to min(leader HW, LEO) and follows the leader's log start.
+func (p *partition) appendAsFollower(records []byte, epoch int32, leaderHW, leaderLogStart int64) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.followerEpochOKLocked(epoch) {
+		return kerr.NotLeaderForPartition
+	}
+	if len(records) > 0 {
+		if _, err := p.log.AppendAsFollower(records); err != nil {
+			return fmt.Errorf("appending fetched records to %s-%d: %w", p.topic, p.index, err)
+		}
+		// The producer state is rebuilt from the log on becoming leader.
+		p.producers = nil
+	}
+	leo := p.log.LogEndOffset()
+	if leaderLogStart > p.log.LogStartOffset() && leaderLogStart <= leo {
+		if _, err := p.log.IncrementLogStartOffset(leaderLogStart); err != nil {
+			return fmt.Errorf("following the leader's log start offset of %s-%d: %w", p.topic, p.index, err)
+		}
+	}
+	if hw := min(leaderHW, leo); hw > p.hw.Load() {
+		p.setHighWatermark(hw)
+	}
+	p.wake()
+	return nil
+}
+
+// truncateAsFollower truncates the log to offset while following in epoch.
+func (p *partition) truncateAsFollower(offset int64, epoch int32) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.followerEpochOKLocked(epoch) {
+		return kerr.NotLeaderForPartition
+	}
+	if offset >= p.log.LogEndOffset() {
+		return nil
+	}
+	if err := p.log.TruncateTo(offset); err != nil {
+		return fmt.Errorf("truncating %s-%d to %d: %w", p.topic, p.index, offset, err)
+	}
+	p.producers = nil
+	if hw := p.hw.Load(); hw > p.log.LogEndOffset() {
+		p.setHighWatermark(p.log.LogEndOffset())
+	}
+	return nil
+}
+
+// restartAsFollowerAt empties the log and starts it at offset (the leader's
+// log start is above our LEO).
+func (p *partition) restartAsFollowerAt(offset int64, epoch int32) error {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.followerEpochOKLocked(epoch) {
+		return kerr.NotLeaderForPartition
+	}
+	if err := p.log.TruncateFullyAndStartAt(offset); err != nil {
+		return fmt.Errorf("restarting %s-%d at %d: %w", p.topic, p.index, offset, err)
+	}
+	p.producers = nil
+	p.setHighWatermark(offset)
+	return nil
 }
 
 // setHighWatermark moves the HW; the log keeps retention below it.
@@ -152,7 +439,8 @@ func (p *partition) setHighWatermark(hw int64) {
 // highWatermark is the offset below which records are visible to consumers.
 func (p *partition) highWatermark() int64 { return p.hw.Load() }
 
-// addWaiter registers ch to be signalled on the next append.
+// addWaiter registers ch to be signalled on the next append, HW move or
+// role change.
 func (p *partition) addWaiter(ch chan struct{}) {
 	p.waitMu.Lock()
 	p.waiters[ch] = struct{}{}
@@ -165,7 +453,7 @@ func (p *partition) removeWaiter(ch chan struct{}) {
 	p.waitMu.Unlock()
 }
 
-// wake signals every waiting fetch without blocking.
+// wake signals every waiting fetch and produce without blocking.
 func (p *partition) wake() {
 	p.waitMu.Lock()
 	defer p.waitMu.Unlock()

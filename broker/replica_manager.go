@@ -1,9 +1,11 @@
 package broker
 
 import (
+	"context"
 	"fmt"
 	"log/slog"
 	"sync"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
@@ -12,7 +14,8 @@ import (
 )
 
 // replicaManager owns the partitions this broker hosts, leader or follower,
-// as the controller's LeaderAndIsr requests assign them.
+// as the controller's LeaderAndIsr requests assign them; it runs the replica
+// fetchers, the ISR checks and the high-watermark checkpoint.
 type replicaManager struct {
 	cfg    Config
 	logs   *storage.Manager
@@ -23,6 +26,17 @@ type replicaManager struct {
 	partitions map[topicPartition]*partition
 
 	configMu sync.Mutex // serialises refreshTopicConfig
+
+	fetchers *fetcherManager
+	alter    *alterPartitionClient
+	isLive   func(brokerID int32) bool // in the metadata cache's live brokers
+
+	hwOnce        sync.Once
+	hwCheckpoint  map[storage.TopicPartition]int64 // replication-offset-checkpoint as read at startup
+	checkpointMu  sync.Mutex                       // serialises checkpoint writes
+	replicationWG sync.WaitGroup
+	stopOnce      sync.Once
+	stopLoops     context.CancelFunc
 }
 
 type topicPartition struct {
@@ -32,15 +46,21 @@ type topicPartition struct {
 
 // partitionState is one partition's entry of a LeaderAndIsr request.
 type partitionState struct {
-	Partition   int32
-	Leader      int32
-	LeaderEpoch int32
-	ISR         []int32
-	Replicas    []int32
+	Partition      int32
+	Leader         int32
+	LeaderEpoch    int32
+	PartitionEpoch int32 // the state znode's version (ZkVersion); -1 unknown
+	ISR            []int32
+	Replicas       []int32
+	LeaderAddr     string // host:port of the leader from the request's live leaders, if given
 }
 
-func newReplicaManager(cfg Config, logs *storage.Manager, zk *zkmeta.Client, logger *slog.Logger) *replicaManager {
-	return &replicaManager{cfg: cfg, logs: logs, zk: zk, logger: logger, partitions: map[topicPartition]*partition{}}
+func newReplicaManager(cfg Config, logs *storage.Manager, zk *zkmeta.Client, logger *slog.Logger, cache *metadataCache, brokerEpoch func() int64) *replicaManager {
+	return &replicaManager{cfg: cfg, logs: logs, zk: zk, logger: logger, partitions: map[topicPartition]*partition{},
+		fetchers: newFetcherManager(cfg, cache, logger),
+		alter:    newAlterPartitionClient(cache, cfg.BrokerID, brokerEpoch, logger),
+		isLive:   func(id int32) bool { _, ok := cache.broker(id); return ok },
+	}
 }
 
 func (rm *replicaManager) get(topic string, p int32) (*partition, bool) {
@@ -63,9 +83,23 @@ func (rm *replicaManager) leaderPartition(topic string, p int32) (*partition, er
 	return pt, nil
 }
 
+// initialHighWatermark is the partition's HW from replication-offset-checkpoint.
+func (rm *replicaManager) initialHighWatermark(topic string, p int32) (int64, bool) {
+	rm.hwOnce.Do(func() {
+		hws, err := rm.logs.ReadReplicationCheckpoint()
+		if err != nil {
+			rm.logger.Warn("could not read replication-offset-checkpoint; high watermarks start at the log start", "err", err)
+		}
+		rm.hwCheckpoint = hws
+	})
+	hw, ok := rm.hwCheckpoint[storage.TopicPartition{Topic: topic, Partition: p}]
+	return hw, ok
+}
+
 // applyLeaderAndIsr creates the partition's log if needed and switches its
-// role. A state whose leader epoch is older than the one held is refused:
-// leader epochs never go backwards.
+// role: a leader stops fetching, a follower of a new leader or epoch
+// (re)starts its fetcher, which truncates first. A state whose leader epoch
+// is older than the one held is refused: leader epochs never go backwards.
 func (rm *replicaManager) applyLeaderAndIsr(topic string, topicID [16]byte, st partitionState, self int32) error {
 	key := topicPartition{topic, st.Partition}
 	rm.mu.Lock()
@@ -77,17 +111,116 @@ func (rm *replicaManager) applyLeaderAndIsr(topic string, topicID [16]byte, st p
 			rm.logger.Error("cannot open partition log", "topic", topic, "partition", st.Partition, "err", err)
 			return kerr.KafkaStorageError
 		}
-		pt = newPartition(topic, st.Partition, topicID, log)
+		pt = newPartition(topic, st.Partition, topicID, log, self, rm.cfg.ReplicaLagTimeMax)
+		pt.isLive = rm.isLive
+		if hw, ok := rm.initialHighWatermark(topic, st.Partition); ok {
+			pt.initHighWatermark(hw)
+		}
 		rm.partitions[key] = pt
 	}
 	rm.mu.Unlock()
 
-	if err := pt.becomeLeaderOrFollower(st, self); err != nil {
+	change, err := pt.becomeLeaderOrFollower(st, time.Now().UnixMilli())
+	if err != nil {
 		return err
 	}
+	switch {
+	case change.leader:
+		rm.fetchers.remove([]topicPartition{key})
+	case change.newFollower:
+		rm.fetchers.remove([]topicPartition{key})
+		if st.Leader >= 0 {
+			rm.fetchers.add([]fetchTarget{{p: pt, leader: st.Leader, addr: st.LeaderAddr, epoch: st.LeaderEpoch}})
+		}
+	}
 	rm.logger.Info("partition role", "topic", topic, "partition", st.Partition, "leader", st.Leader,
-		"leader_epoch", st.LeaderEpoch, "isr", st.ISR)
+		"leader_epoch", st.LeaderEpoch, "isr", st.ISR, "partition_epoch", st.PartitionEpoch)
 	return nil
+}
+
+// start runs the ISR expiration check (every replica.lag.time.max.ms / 2),
+// the high-watermark checkpoint and the AlterPartition sender until ctx
+// ends or shutdown.
+func (rm *replicaManager) start(ctx context.Context) {
+	ctx, cancel := context.WithCancel(ctx)
+	rm.stopLoops = cancel
+	rm.fetchers.start(ctx)
+	rm.replicationWG.Add(3)
+	go func() {
+		defer rm.replicationWG.Done()
+		rm.alter.run(ctx)
+	}()
+	go func() {
+		defer rm.replicationWG.Done()
+		rm.every(ctx, max(rm.cfg.ReplicaLagTimeMax/2, 10*time.Millisecond), rm.shrinkISRs)
+	}()
+	go func() {
+		defer rm.replicationWG.Done()
+		rm.every(ctx, max(rm.cfg.ReplicaHWCheckpointPeriod, 100*time.Millisecond), rm.checkpointHighWatermarks)
+	}()
+}
+
+func (rm *replicaManager) every(ctx context.Context, d time.Duration, fn func()) {
+	t := time.NewTicker(d)
+	defer t.Stop()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-t.C:
+			fn()
+		}
+	}
+}
+
+// snapshot lists the hosted partitions.
+func (rm *replicaManager) snapshot() []*partition {
+	rm.mu.RLock()
+	defer rm.mu.RUnlock()
+	out := make([]*partition, 0, len(rm.partitions))
+	for _, p := range rm.partitions {
+		out = append(out, p)
+	}
+	return out
+}
+
+// shrinkISRs is Kafka's isr-expiration task; it also lets the HW pass
+// followers that stopped fetching and are no longer caught up.
+func (rm *replicaManager) shrinkISRs() {
+	now := time.Now().UnixMilli()
+	for _, p := range rm.snapshot() {
+		p.maybeIncrementHW(now)
+		if item := p.maybeShrinkISR(now); item != nil {
+			rm.logger.Info("shrinking ISR", "topic", p.topic, "partition", p.index, "new_isr", item.newISR)
+			rm.alter.submit(item)
+		}
+	}
+}
+
+// checkpointHighWatermarks writes replication-offset-checkpoint.
+func (rm *replicaManager) checkpointHighWatermarks() {
+	rm.checkpointMu.Lock()
+	defer rm.checkpointMu.Unlock()
+	hws := map[storage.TopicPartition]int64{}
+	for _, p := range rm.snapshot() {
+		hws[storage.TopicPartition{Topic: p.topic, Partition: p.index}] = p.highWatermark()
+	}
+	if err := rm.logs.WriteReplicationCheckpoint(hws); err != nil {
+		rm.logger.Warn("writing replication-offset-checkpoint failed", "err", err)
+	}
+}
+
+// shutdown stops the fetchers and background loops and writes the last
+// high-watermark checkpoint; the logs are still open.
+func (rm *replicaManager) shutdown() {
+	rm.stopOnce.Do(func() {
+		rm.fetchers.shutdown()
+		if rm.stopLoops != nil {
+			rm.stopLoops()
+		}
+		rm.replicationWG.Wait()
+		rm.checkpointHighWatermarks()
+	})
 }
 
 // refreshTopicConfig reads /config/topics/<t> and makes the broker's log
@@ -122,6 +255,7 @@ func (rm *replicaManager) stopReplica(topic string, p int32, del bool) error {
 	pt, ok := rm.partitions[key]
 	delete(rm.partitions, key)
 	rm.mu.Unlock()
+	rm.fetchers.remove([]topicPartition{key})
 	if ok {
 		pt.stop()
 	}

@@ -29,6 +29,11 @@ type Controller interface {
 	CreateTopics(ctx context.Context, req *kmsg.CreateTopicsRequest) *kmsg.CreateTopicsResponse
 	DeleteTopics(ctx context.Context, req *kmsg.DeleteTopicsRequest) *kmsg.DeleteTopicsResponse
 	CreatePartitions(ctx context.Context, req *kmsg.CreatePartitionsRequest) *kmsg.CreatePartitionsResponse
+	AlterPartition(ctx context.Context, req *kmsg.AlterPartitionRequest) *kmsg.AlterPartitionResponse
+	ControlledShutdown(ctx context.Context, req *kmsg.ControlledShutdownRequest) *kmsg.ControlledShutdownResponse
+	ElectLeaders(ctx context.Context, req *kmsg.ElectLeadersRequest) *kmsg.ElectLeadersResponse
+	AlterPartitionReassignments(ctx context.Context, req *kmsg.AlterPartitionAssignmentsRequest) *kmsg.AlterPartitionAssignmentsResponse
+	ListPartitionReassignments(ctx context.Context, req *kmsg.ListPartitionReassignmentsRequest) *kmsg.ListPartitionReassignmentsResponse
 }
 
 // Server is one broker.
@@ -71,7 +76,7 @@ func New(cfg Config, zk *zkmeta.Client, logs *storage.Manager, clusterID string,
 		cache:     newMetadataCache(),
 		conns:     map[net.Conn]struct{}{},
 	}
-	s.replicas = newReplicaManager(cfg, logs, zk, logger)
+	s.replicas = newReplicaManager(cfg, logs, zk, logger, s.cache, s.brokerEpoch.Load)
 	s.producerIDs = newProducerIDAllocator(zk, cfg.BrokerID, cfg.ProducerIDBlockSize)
 	s.forwarder = newControllerForwarder(s.cache, cfg.BrokerID)
 	return s
@@ -140,6 +145,7 @@ func (s *Server) SetBrokerEpoch(e int64) { s.brokerEpoch.Store(e) }
 // Serve accepts connections until Shutdown, and applies topic config
 // changes from /config/changes until ctx ends.
 func (s *Server) Serve(ctx context.Context) {
+	s.replicas.start(ctx) // replica fetchers, ISR checks, high-watermark checkpoint
 	if s.zk != nil {
 		s.wg.Add(1)
 		go func() {
@@ -198,6 +204,7 @@ func (s *Server) Shutdown() {
 	}
 	s.mu.Unlock()
 	s.replicas.wakeAll()
+	s.replicas.shutdown() // stops the fetchers, writes replication-offset-checkpoint
 	s.wg.Wait()
 	s.forwarder.close()
 }

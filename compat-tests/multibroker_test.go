@@ -22,9 +22,6 @@ var partitionLine = regexp.MustCompile(`^\tTopic: (\S+)\tPartition: (\d+)\tLeade
 
 // TestTwoBrokers creates a replicated topic on two brokers, moves data
 // through it, and adds a third broker.
-// followerFetchingBuilt turns on the follower-data checks once replication lands.
-const followerFetchingBuilt = false
-
 func TestTwoBrokers(t *testing.T) {
 	c := cluster.Start(t, 2)
 
@@ -91,12 +88,7 @@ func TestTwoBrokers(t *testing.T) {
 				t.Fatalf("key %d: value %q", i, v)
 			}
 		}
-		// Followers copy the leader's batches byte for byte. Follower
-		// fetching is the replication issue's work; until it lands this
-		// check cannot pass.
-		if !followerFetchingBuilt {
-			t.Skip("follower replication is not built yet (replication issue): followers hold no data")
-		}
+		// Followers copy the leader's batches byte for byte.
 		poll(t, 20*time.Second, "follower logs equal the leader logs", func() (bool, string) {
 			sizes := partitionLogBytes(c, "rep", 0, 1)
 			if len(sizes[0]) != 4 {

@@ -26,6 +26,24 @@ type Config struct {
 	NumPartitions            int32 // num.partitions, for CreateTopics asking for -1
 	DefaultReplicationFactor int16 // default.replication.factor, likewise
 	RequestTimeout           time.Duration
+
+	UncleanLeaderElectionEnable        bool          // unclean.leader.election.enable (topic override in /config/topics)
+	AutoLeaderRebalanceEnable          bool          // auto.leader.rebalance.enable
+	LeaderImbalanceCheckInterval       time.Duration // leader.imbalance.check.interval.seconds
+	LeaderImbalancePerBrokerPercentage int           // leader.imbalance.per.broker.percentage
+}
+
+// DefaultConfig is Kafka's defaults for the controller's keys.
+func DefaultConfig() Config {
+	return Config{
+		DeleteTopicEnable:                  true,
+		NumPartitions:                      1,
+		DefaultReplicationFactor:           1,
+		RequestTimeout:                     30 * time.Second,
+		AutoLeaderRebalanceEnable:          true,
+		LeaderImbalanceCheckInterval:       300 * time.Second,
+		LeaderImbalancePerBrokerPercentage: 10,
+	}
 }
 
 // Controller runs next to a broker and acts while it holds /controller.
@@ -149,10 +167,18 @@ func (c *Controller) act(ctx context.Context, epoch, epochZkVersion int32) {
 		return
 	}
 	c.active.Store(true)
+	var rebalance <-chan time.Time
+	if c.cfg.AutoLeaderRebalanceEnable && c.cfg.LeaderImbalanceCheckInterval > 0 {
+		t := time.NewTicker(c.cfg.LeaderImbalanceCheckInterval)
+		defer t.Stop()
+		rebalance = t.C
+	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
+		case <-rebalance:
+			c.checkLeaderImbalance()
 		case <-c.zk.SessionExpired():
 			c.logger.Warn("ZooKeeper session expired; no longer controller")
 			return

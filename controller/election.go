@@ -69,3 +69,76 @@ func removeFromISR(cur zkmeta.LeaderAndIsr, dead []int32, controllerEpoch int32)
 	}
 	return next, changed
 }
+
+// electUncleanLeader is the offline election with
+// unclean.leader.election.enable: when no live in-sync replica exists, the
+// first live replica in assignment order leads and the ISR becomes just it
+// (Kafka's offlinePartitionLeaderElection with unclean allowed). A clean
+// candidate is still preferred.
+func electUncleanLeader(cur zkmeta.LeaderAndIsr, replicas []int32, isLive func(int32) bool, controllerEpoch int32) (zkmeta.LeaderAndIsr, bool) {
+	if next, ok := electOfflineLeader(cur, replicas, isLive, controllerEpoch); ok {
+		return next, true
+	}
+	for _, r := range replicas {
+		if isLive(r) {
+			next := cur
+			next.Leader, next.LeaderEpoch, next.ISR, next.ControllerEpoch = r, cur.LeaderEpoch+1, []int32{r}, controllerEpoch
+			return next, true
+		}
+	}
+	return zkmeta.LeaderAndIsr{}, false
+}
+
+// electPreferredLeader moves leadership to the first replica of the
+// assignment when it is live and in the ISR; the ISR is unchanged (Kafka's
+// preferredReplicaPartitionLeaderElection).
+func electPreferredLeader(cur zkmeta.LeaderAndIsr, replicas []int32, isLive func(int32) bool, controllerEpoch int32) (zkmeta.LeaderAndIsr, bool) {
+	if len(replicas) == 0 {
+		return zkmeta.LeaderAndIsr{}, false
+	}
+	p := replicas[0]
+	if !isLive(p) || !slices.Contains(cur.ISR, p) {
+		return zkmeta.LeaderAndIsr{}, false
+	}
+	next := cur
+	next.ISR = slices.Clone(cur.ISR)
+	next.Leader, next.LeaderEpoch, next.ControllerEpoch = p, cur.LeaderEpoch+1, controllerEpoch
+	return next, true
+}
+
+// electControlledShutdownLeader is the election for a partition whose leader
+// is shutting down: the first replica in assignment order that is live, in
+// the ISR and not shutting down leads; shutting-down brokers leave the ISR
+// (Kafka's controlledShutdownPartitionLeaderElection).
+func electControlledShutdownLeader(cur zkmeta.LeaderAndIsr, replicas []int32, isLive, shuttingDown func(int32) bool, controllerEpoch int32) (zkmeta.LeaderAndIsr, bool) {
+	for _, r := range replicas {
+		if isLive(r) && !shuttingDown(r) && slices.Contains(cur.ISR, r) {
+			next := cur
+			next.ISR = nil
+			for _, i := range cur.ISR {
+				if !shuttingDown(i) {
+					next.ISR = append(next.ISR, i)
+				}
+			}
+			next.Leader, next.LeaderEpoch, next.ControllerEpoch = r, cur.LeaderEpoch+1, controllerEpoch
+			return next, true
+		}
+	}
+	return zkmeta.LeaderAndIsr{}, false
+}
+
+// electReassignmentLeader is the election when the current leader is not in
+// a reassignment's target: the first replica of the target that is live and
+// in the ISR leads; the ISR is unchanged (Kafka's
+// reassignPartitionLeaderElection).
+func electReassignmentLeader(cur zkmeta.LeaderAndIsr, target []int32, isLive func(int32) bool, controllerEpoch int32) (zkmeta.LeaderAndIsr, bool) {
+	for _, r := range target {
+		if isLive(r) && slices.Contains(cur.ISR, r) {
+			next := cur
+			next.ISR = slices.Clone(cur.ISR)
+			next.Leader, next.LeaderEpoch, next.ControllerEpoch = r, cur.LeaderEpoch+1, controllerEpoch
+			return next, true
+		}
+	}
+	return zkmeta.LeaderAndIsr{}, false
+}

@@ -24,15 +24,42 @@ func (c *Controller) onControllerFailover(events chan func()) error {
 	for _, id := range c.state.liveBrokerIDs() {
 		c.startSender(id)
 	}
+	// Topics queued for deletion get no leaders and no LeaderAndIsr
+	// (TopicDeletionManager's init); handleDeletions resumes them below.
+	if c.cfg.DeleteTopicEnable {
+		queued, err := c.zk.TopicDeletions()
+		if err != nil {
+			return fmt.Errorf("reading %s: %w", zkmeta.DeleteTopicsPath, err)
+		}
+		for _, t := range queued {
+			if _, ok := c.state.topics[t]; ok {
+				c.state.deleting[t] = true
+			}
+		}
+	}
 	all := c.state.allPartitions()
 	c.sendUpdateMetadata(nil, all)
 	changed := c.electLeaders(all)
-	c.sendLeaderAndIsr(all)
+	c.sendLeaderAndIsr(c.notDeleting(all))
 	if len(changed) > 0 {
 		c.sendUpdateMetadata(nil, changed)
 	}
-	c.handleDeletions(events)
+	c.resumeReassignments()
+	c.handleReassignZnode(events)
+	c.handlePreferredElectionZnode(events)
+	c.handleDeletions(events, true)
 	return nil
+}
+
+// notDeleting filters out partitions of topics being deleted.
+func (c *Controller) notDeleting(parts []topicPartition) []topicPartition {
+	out := make([]topicPartition, 0, len(parts))
+	for _, tp := range parts {
+		if !c.state.deleting[tp.Topic] {
+			out = append(out, tp)
+		}
+	}
+	return out
 }
 
 func (c *Controller) startSender(id int32) {
@@ -118,7 +145,7 @@ func (c *Controller) electLeaders(parts []topicPartition) []topicPartition {
 		}
 		cur, ok := c.state.partitions[tp]
 		if !ok {
-			st, ok := initialState(c.state.replicas(tp), c.state.isLive, c.epoch)
+			st, ok := initialState(c.state.replicas(tp), c.state.isEligible, c.epoch)
 			if !ok {
 				c.logger.Warn("new partition has no live replica", "topic", tp.Topic, "partition", tp.Partition)
 				continue
@@ -174,8 +201,14 @@ func (c *Controller) electLeaders(parts []topicPartition) []topicPartition {
 func (c *Controller) nextState(tp topicPartition, cur zkmeta.LeaderAndIsr) (zkmeta.LeaderAndIsr, bool) {
 	replicas := c.state.replicas(tp)
 	if cur.Leader == noLeader || !c.state.isLive(cur.Leader) {
-		if next, ok := electOfflineLeader(cur, replicas, c.state.isLive, c.epoch); ok {
+		if next, ok := electOfflineLeader(cur, replicas, c.state.isEligible, c.epoch); ok {
 			return next, true
+		}
+		if c.uncleanEnabled(tp.Topic) {
+			if next, ok := electUncleanLeader(cur, replicas, c.state.isEligible, c.epoch); ok {
+				c.logger.Warn("unclean leader election", "topic", tp.Topic, "partition", tp.Partition, "leader", next.Leader)
+				return next, true
+			}
 		}
 	}
 	var dead []int32
@@ -234,6 +267,7 @@ func (c *Controller) onBrokerChange(events chan func()) {
 			s.stop()
 			delete(c.senders, id)
 		}
+		delete(c.state.shuttingDown, id) // a bounced broker is a new broker
 	}
 	for _, id := range added {
 		c.startSender(id)
@@ -250,10 +284,14 @@ func (c *Controller) onBrokerChange(events chan func()) {
 			}
 		}
 	}
+	affected = c.notDeleting(affected)
 	changed := c.electLeaders(affected)
 	c.sendLeaderAndIsr(affected)
 	if len(changed) > 0 {
 		c.sendUpdateMetadata(nil, changed)
+	}
+	if len(added) > 0 { // TopicDeletionManager.resumeDeletionForTopics
+		c.retryDeletions()
 	}
 }
 

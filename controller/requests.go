@@ -4,6 +4,8 @@ import (
 	"slices"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kafkazk/kafkazk/zkmeta"
 )
 
 // Versions of the controller-to-broker requests (Kafka 3.7 sends these in
@@ -21,10 +23,16 @@ const leaderDuringDelete = -2
 // sendLeaderAndIsr tells every live replica of parts its role, one request
 // per broker.
 func (c *Controller) sendLeaderAndIsr(parts []topicPartition) []<-chan error {
+	return c.sendLeaderAndIsrExcept(parts, -1)
+}
+
+// sendLeaderAndIsrExcept is sendLeaderAndIsr skipping one broker (a replica
+// going offline in controlled shutdown).
+func (c *Controller) sendLeaderAndIsrExcept(parts []topicPartition, except int32) []<-chan error {
 	byBroker := c.liveReplicasByBroker(parts)
 	var out []<-chan error
 	for _, id := range c.state.liveBrokerIDs() {
-		if tps := byBroker[id]; len(tps) > 0 {
+		if tps := byBroker[id]; len(tps) > 0 && id != except {
 			out = append(out, c.senders[id].send(c.leaderAndIsrRequest(id, tps)))
 		}
 	}
@@ -151,26 +159,41 @@ func (c *Controller) sendStopReplica(parts []topicPartition, del bool) []<-chan 
 		if len(tps) == 0 {
 			continue
 		}
-		req := kmsg.NewPtrStopReplicaRequest()
-		req.Version = stopReplicaVersion
-		req.ControllerID = c.cfg.BrokerID
-		req.ControllerEpoch = c.epoch
-		req.BrokerEpoch = c.state.liveBrokers[id].Epoch
-		byTopic := map[string]int{}
-		for _, tp := range tps {
-			i, ok := byTopic[tp.Topic]
-			if !ok {
-				i = len(req.Topics)
-				byTopic[tp.Topic] = i
-				req.Topics = append(req.Topics, kmsg.StopReplicaRequestTopic{Topic: tp.Topic})
-			}
-			req.Topics[i].PartitionStates = append(req.Topics[i].PartitionStates, kmsg.StopReplicaRequestTopicPartitionState{
-				Partition: tp.Partition, LeaderEpoch: leaderDuringDelete, Delete: del,
-			})
-		}
-		out = append(out, c.senders[id].send(req))
+		out = append(out, c.senders[id].send(c.stopReplicaRequest(id, tps, del)))
 	}
 	return out
+}
+
+// stopReplicaRequest asks one broker to stop serving tps (and delete them
+// when del).
+func (c *Controller) stopReplicaRequest(id int32, tps []topicPartition, del bool) *kmsg.StopReplicaRequest {
+	req := kmsg.NewPtrStopReplicaRequest()
+	req.Version = stopReplicaVersion
+	req.ControllerID = c.cfg.BrokerID
+	req.ControllerEpoch = c.epoch
+	req.BrokerEpoch = c.state.liveBrokers[id].Epoch
+	byTopic := map[string]int{}
+	for _, tp := range tps {
+		i, ok := byTopic[tp.Topic]
+		if !ok {
+			i = len(req.Topics)
+			byTopic[tp.Topic] = i
+			req.Topics = append(req.Topics, kmsg.StopReplicaRequestTopic{Topic: tp.Topic})
+		}
+		req.Topics[i].PartitionStates = append(req.Topics[i].PartitionStates, kmsg.StopReplicaRequestTopicPartitionState{
+			Partition: tp.Partition, LeaderEpoch: stopEpoch(c.state.partitions[tp], del), Delete: del,
+		})
+	}
+	return req
+}
+
+// stopEpoch is the leader epoch a StopReplica carries: -2 (any epoch) for a
+// deletion, as Kafka's LeaderAndIsr.EpochDuringDelete, else the current one.
+func stopEpoch(st zkmeta.LeaderAndIsr, del bool) int32 {
+	if del {
+		return leaderDuringDelete
+	}
+	return st.LeaderEpoch
 }
 
 // liveReplicasByBroker groups partitions by each of their live replicas.

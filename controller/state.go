@@ -23,16 +23,37 @@ type clusterState struct {
 	partitions    map[topicPartition]zkmeta.LeaderAndIsr
 	// deleting holds topics whose deletion is under way.
 	deleting map[string]bool
+	// shuttingDown holds brokers in controlled shutdown: live, but never
+	// elected leader nor admitted to an ISR until they deregister.
+	shuttingDown map[int32]bool
+	// legacyReassign holds the targets of reassignments that came from the
+	// /admin/reassign_partitions znode (removed from it when done).
+	legacyReassign map[topicPartition][]int32
 }
 
 func newClusterState() *clusterState {
 	return &clusterState{
-		liveBrokers:   map[int32]zkmeta.BrokerInfo{},
-		topics:        map[string]zkmeta.TopicAssignment{},
-		topicVersions: map[string]int32{},
-		partitions:    map[topicPartition]zkmeta.LeaderAndIsr{},
-		deleting:      map[string]bool{},
+		liveBrokers:    map[int32]zkmeta.BrokerInfo{},
+		topics:         map[string]zkmeta.TopicAssignment{},
+		topicVersions:  map[string]int32{},
+		partitions:     map[topicPartition]zkmeta.LeaderAndIsr{},
+		deleting:       map[string]bool{},
+		shuttingDown:   map[int32]bool{},
+		legacyReassign: map[topicPartition][]int32{},
 	}
+}
+
+// isEligible reports whether a broker may lead or join an ISR: live and not
+// in controlled shutdown (Kafka's isReplicaOnline without shutting-down
+// brokers).
+func (s *clusterState) isEligible(id int32) bool {
+	return s.isLive(id) && !s.shuttingDown[id]
+}
+
+// reassigning reports whether a partition has a reassignment under way.
+func (s *clusterState) reassigning(tp topicPartition) bool {
+	a := s.topics[tp.Topic]
+	return len(a.AddingReplicas[tp.Partition]) > 0 || len(a.RemovingReplicas[tp.Partition]) > 0
 }
 
 func (s *clusterState) isLive(id int32) bool {

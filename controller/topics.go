@@ -157,7 +157,7 @@ func (c *Controller) topicAssignment(t kmsg.CreateTopicsRequestTopic) (map[int32
 	if int(rf) > len(live) {
 		return nil, newAPIError(kerr.InvalidReplicationFactor, "Replication factor: %d larger than available brokers: %d.", rf, len(live))
 	}
-	out, err := assignReplicas(live, n, rf, -1, -1, 0, c.rnd)
+	out, err := assignForBrokers(c.liveBrokerRacks(), n, rf, -1, 0, c.rnd)
 	if err != nil {
 		return nil, newAPIError(kerr.InvalidReplicaAssignment, "%s", err)
 	}
@@ -236,7 +236,13 @@ func (c *Controller) DeleteTopics(ctx context.Context, req *kmsg.DeleteTopicsReq
 			}
 			results[i] = r
 		}
-		waits = c.deleteTopics(marked)
+		var fresh []string
+		for _, t := range marked {
+			if !c.state.deleting[t] {
+				fresh = append(fresh, t)
+			}
+		}
+		waits = c.deleteTopics(fresh)
 	})
 	if !ran {
 		for i, t := range targets {
@@ -266,32 +272,36 @@ func (c *Controller) resolveTopic(name *string, id [16]byte) (string, *apiError)
 }
 
 // handleDeletions reads /admin/delete_topics, re-arms its watch, and
-// deletes what is marked (or unmarks it when deletion is disabled).
-func (c *Controller) handleDeletions(events chan func()) {
+// deletes what is marked (or unmarks it when deletion is disabled). On
+// failover (resume) topics already marked as deleting are retried too.
+func (c *Controller) handleDeletions(events chan func(), resume bool) {
 	names, watch, err := c.zk.WatchTopicDeletions()
 	if err != nil {
 		c.logger.Error("watching /admin/delete_topics failed", "err", err)
 		return
 	}
-	c.onWatch(events, watch, func() { c.handleDeletions(events) })
+	c.onWatch(events, watch, func() { c.handleDeletions(events, false) })
 	var todo []string
 	for _, t := range names {
 		switch {
 		case !c.cfg.DeleteTopicEnable:
 			c.logger.Info("topic deletion is disabled; removing the deletion mark", "topic", t)
-			_ = c.zk.UnmarkTopicForDeletion(c.epochZkVersion, t)
+			_ = c.fenced(c.zk.UnmarkTopicForDeletion(c.epochZkVersion, t))
 		case c.state.topics[t].Partitions == nil:
-			_ = c.zk.UnmarkTopicForDeletion(c.epochZkVersion, t) // not a topic
-		case !c.state.deleting[t]:
+			_ = c.fenced(c.zk.UnmarkTopicForDeletion(c.epochZkVersion, t)) // not a topic
+		case resume || !c.state.deleting[t]:
 			todo = append(todo, t)
 		}
 	}
 	c.deleteTopics(todo)
 }
 
-// deleteTopics deletes topics marked for deletion. Replicas on brokers that
-// are down keep their files until an operator removes them (Kafka would wait
-// for the broker; that is part of the controller's later work).
+// deleteTopics starts the deletion of topics marked for deletion, as
+// Kafka's TopicDeletionManager: the topic's partitions leave every broker's
+// metadata, every live replica is stopped and deleted, and once every
+// replica has been deleted (all replicas were live) the znodes go. While a
+// replica's broker is down the topic stays in /admin/delete_topics; the
+// deletion resumes when the broker returns (retryDeletions).
 func (c *Controller) deleteTopics(topics []string) []<-chan error {
 	var parts []topicPartition
 	for _, t := range topics {
@@ -304,12 +314,17 @@ func (c *Controller) deleteTopics(topics []string) []<-chan error {
 	done := c.sendUpdateMetadata(nil, parts)
 	done = append(done, c.sendStopReplica(parts, true)...)
 	for _, t := range topics {
+		if offline := c.offlineReplicasOf(t); len(offline) > 0 {
+			c.logger.Info("topic deletion waits for offline replicas", "topic", t, "offline_brokers", offline)
+			continue
+		}
 		if err := c.zk.DeleteTopicZnodes(c.epochZkVersion, t); err != nil {
 			c.logger.Error("deleting topic znodes failed", "topic", t, "err", c.fenced(err))
 			continue
 		}
 		for _, tp := range c.state.partitionsOf(t) {
 			delete(c.state.partitions, tp)
+			delete(c.state.legacyReassign, tp)
 		}
 		delete(c.state.topics, t)
 		delete(c.state.topicVersions, t)
@@ -317,6 +332,31 @@ func (c *Controller) deleteTopics(topics []string) []<-chan error {
 		c.logger.Info("deleted topic", "topic", t)
 	}
 	return done
+}
+
+// offlineReplicasOf lists the brokers holding a replica of topic that are
+// not live.
+func (c *Controller) offlineReplicasOf(topic string) []int32 {
+	var out []int32
+	for _, tp := range c.state.partitionsOf(topic) {
+		for _, r := range c.state.replicas(tp) {
+			if !c.state.isLive(r) && !slices.Contains(out, r) {
+				out = append(out, r)
+			}
+		}
+	}
+	slices.Sort(out)
+	return out
+}
+
+// retryDeletions resumes the deletion of topics that waited for brokers.
+func (c *Controller) retryDeletions() {
+	var todo []string
+	for t := range c.state.deleting {
+		todo = append(todo, t)
+	}
+	slices.Sort(todo)
+	c.deleteTopics(todo)
 }
 
 // CreatePartitions adds partitions to topics: Kafka's assignment continues
@@ -389,7 +429,7 @@ func (c *Controller) createPartitions(t kmsg.CreatePartitionsRequestTopic, valid
 		// Kafka's AdminZkClient.createPartitions: start from partition 0's first replica.
 		start := max(0, slices.IndexFunc(live, func(b int32) bool { return b >= a.Partitions[0][0] }))
 		var err error
-		added, err = assignReplicas(live, add, rf, start, -1, current, c.rnd)
+		added, err = assignForBrokers(c.liveBrokerRacks(), add, rf, start, current, c.rnd)
 		if err != nil {
 			return nil, newAPIError(kerr.InvalidReplicaAssignment, "%s", err)
 		}
@@ -419,6 +459,20 @@ func (c *Controller) createPartitions(t kmsg.CreatePartitionsRequestTopic, valid
 	sortPartitions(parts)
 	c.logger.Info("added partitions", "topic", t.Topic, "count", strconv.Itoa(int(t.Count)))
 	return c.onNewPartitions(parts), nil
+}
+
+// liveBrokerRacks lists the live brokers with their racks, by id.
+func (c *Controller) liveBrokerRacks() []brokerRack {
+	ids := c.state.liveBrokerIDs()
+	out := make([]brokerRack, 0, len(ids))
+	for _, id := range ids {
+		b := brokerRack{ID: id}
+		if r := c.state.liveBrokers[id].Rack; r != nil {
+			b.Rack = *r
+		}
+		out = append(out, b)
+	}
+	return out
 }
 
 // waitAll waits for the brokers' acknowledgements, bounded by timeout and ctx.

@@ -17,6 +17,8 @@ import (
 	"github.com/kafkazk/kafkazk/cmd/internal/configs"
 	"github.com/kafkazk/kafkazk/cmd/internal/deleterecords"
 	"github.com/kafkazk/kafkazk/cmd/internal/dumplog"
+	"github.com/kafkazk/kafkazk/cmd/internal/leaderelection"
+	"github.com/kafkazk/kafkazk/cmd/internal/reassign"
 	"github.com/kafkazk/kafkazk/cmd/internal/topics"
 	"github.com/kafkazk/kafkazk/cmd/internal/zkshell"
 )
@@ -25,14 +27,16 @@ type tool func(ctx context.Context, args []string, stdout, stderr io.Writer) int
 
 // tools maps Kafka's script names to their implementations.
 var tools = map[string]tool{
-	"kafka-server-start.sh":   serverStart,
-	"kafka-server-stop.sh":    serverStop,
-	"kafka-topics.sh":         topics.Run,
-	"kafka-configs.sh":        configs.Run,
-	"kafka-dump-log.sh":       dumplog.Run,
-	"kafka-delete-records.sh": deleterecords.Run,
-	"kafka-run-class.sh":      runClass,
-	"zookeeper-shell.sh":      zkshell.Run,
+	"kafka-server-start.sh":        serverStart,
+	"kafka-server-stop.sh":         serverStop,
+	"kafka-topics.sh":              topics.Run,
+	"kafka-configs.sh":             configs.Run,
+	"kafka-dump-log.sh":            dumplog.Run,
+	"kafka-delete-records.sh":      deleterecords.Run,
+	"kafka-reassign-partitions.sh": reassign.Run,
+	"kafka-leader-election.sh":     leaderelection.Run,
+	"kafka-run-class.sh":           runClass,
+	"zookeeper-shell.sh":           zkshell.Run,
 }
 
 func main() {

@@ -134,6 +134,19 @@ func fromSettings(s map[string]string, logger *slog.Logger) (broker.Config, erro
 	c.LogCleanerBackoff = p.millis("log.cleaner.backoff.ms", c.LogCleanerBackoff, 0)
 	c.FlushOffsetCheckpointInterval = time.Duration(p.int32("log.flush.offset.checkpoint.interval.ms",
 		int32(c.FlushOffsetCheckpointInterval.Milliseconds()), 0)) * time.Millisecond
+	c.ReplicaLagTimeMax = p.millis("replica.lag.time.max.ms", c.ReplicaLagTimeMax, 1)
+	c.NumReplicaFetchers = int(p.int32("num.replica.fetchers", int32(c.NumReplicaFetchers), 1))
+	c.ReplicaFetchMaxBytes = p.int32("replica.fetch.max.bytes", c.ReplicaFetchMaxBytes, 0)
+	c.ReplicaFetchWaitMax = time.Duration(p.int32("replica.fetch.wait.max.ms", int32(c.ReplicaFetchWaitMax.Milliseconds()), 0)) * time.Millisecond
+	c.ReplicaSocketTimeout = time.Duration(p.int32("replica.socket.timeout.ms", int32(c.ReplicaSocketTimeout.Milliseconds()), 1)) * time.Millisecond
+	c.UncleanLeaderElectionEnable = p.bool("unclean.leader.election.enable", c.UncleanLeaderElectionEnable)
+	c.AutoLeaderRebalanceEnable = p.bool("auto.leader.rebalance.enable", c.AutoLeaderRebalanceEnable)
+	c.LeaderImbalanceCheckInterval = time.Duration(p.int64("leader.imbalance.check.interval.seconds",
+		int64(c.LeaderImbalanceCheckInterval/time.Second), 1)) * time.Second
+	c.LeaderImbalancePerBrokerPercentage = int(p.int32("leader.imbalance.per.broker.percentage", int32(c.LeaderImbalancePerBrokerPercentage), 0))
+	c.ControlledShutdownEnable = p.bool("controlled.shutdown.enable", c.ControlledShutdownEnable)
+	c.ControlledShutdownMaxRetries = int(p.int32("controlled.shutdown.max.retries", int32(c.ControlledShutdownMaxRetries), 0))
+	c.ControlledShutdownRetryBackoff = p.millis("controlled.shutdown.retry.backoff.ms", c.ControlledShutdownRetryBackoff, 0)
 	// Every other known key is type-checked even when the broker does not act on it yet.
 	for k, kind := range knownKeys {
 		if _, ok := s[k]; ok {

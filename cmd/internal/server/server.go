@@ -65,10 +65,14 @@ func Run(ctx context.Context, configPath string, overrides []string, logger *slo
 		return err
 	}
 	ctrl := controller.New(controller.Config{
-		BrokerID:                 cfg.BrokerID,
-		DeleteTopicEnable:        cfg.DeleteTopicEnable,
-		NumPartitions:            cfg.NumPartitions,
-		DefaultReplicationFactor: cfg.DefaultReplicationFactor,
+		BrokerID:                           cfg.BrokerID,
+		DeleteTopicEnable:                  cfg.DeleteTopicEnable,
+		NumPartitions:                      cfg.NumPartitions,
+		DefaultReplicationFactor:           cfg.DefaultReplicationFactor,
+		UncleanLeaderElectionEnable:        cfg.UncleanLeaderElectionEnable,
+		AutoLeaderRebalanceEnable:          cfg.AutoLeaderRebalanceEnable,
+		LeaderImbalanceCheckInterval:       cfg.LeaderImbalanceCheckInterval,
+		LeaderImbalancePerBrokerPercentage: cfg.LeaderImbalancePerBrokerPercentage,
 	}, zk, logger)
 	srv.SetController(ctrl)
 
@@ -113,6 +117,16 @@ func Run(ctx context.Context, configPath string, overrides []string, logger *slo
 	select {
 	case <-ctx.Done():
 		logger.Info("shutting down")
+		if cfg.ControlledShutdownEnable {
+			// Leadership moves away while this broker still serves, so clients
+			// never see a leaderless partition (Kafka's controlledShutdown).
+			shutdownCtx, cancel := context.WithTimeout(context.Background(),
+				time.Duration(cfg.ControlledShutdownMaxRetries)*(cfg.ControlledShutdownRetryBackoff+30*time.Second))
+			if err := srv.ControlledShutdown(shutdownCtx, cfg.ControlledShutdownMaxRetries, cfg.ControlledShutdownRetryBackoff); err != nil {
+				logger.Warn("proceeding to unclean shutdown", "err", err)
+			}
+			cancel()
+		}
 	case <-zk.SessionExpired():
 		runErr = errors.New("ZooKeeper session expired; stopping the broker")
 		logger.Error(runErr.Error())

@@ -406,7 +406,8 @@ func TestControllerFailoverAndLeaderElection(t *testing.T) {
 			return err == nil && ok && st.Leader == 1 && len(st.ISR) == 1 && st.ISR[0] == 1
 		})
 	}
-	cl1 := newClient(t, []string{b1.addr})
+	// A delivery timeout turns a stuck produce into a failure, not a hang.
+	cl1 := newClient(t, []string{b1.addr}, kgo.RecordDeliveryTimeout(30*time.Second))
 	if err := cl1.ProduceSync(ctx, &kgo.Record{Topic: "replicated", Partition: 0, Value: []byte("after failover")}).FirstErr(); err != nil {
 		t.Fatalf("produce after failover: %v", err)
 	}

@@ -1,0 +1,228 @@
+package broker
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"net"
+	"strconv"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kafkazk/kafkazk/protocol"
+)
+
+// alterItem is one partition's proposed ISR change.
+type alterItem struct {
+	p              *partition
+	gen            uint64
+	topic          string
+	topicID        [16]byte
+	partition      int32
+	leaderEpoch    int32
+	partitionEpoch int32
+	newISR         []int32
+}
+
+// alterPartitionVersion is what we send: v2 names topics by id, as a Kafka
+// 3.7 broker in ZooKeeper mode does once topic ids exist (v3 would need
+// broker epochs per ISR member).
+const alterPartitionVersion = 2
+
+// alterPartitionClient sends ISR changes to the controller as
+// AlterPartition requests (Kafka's DefaultAlterPartitionManager): changes
+// queue up and go out in one request at a time, always over the network,
+// even when the controller runs in this process. A request that fails as a
+// whole (no controller, connection lost, NOT_CONTROLLER) is retried after a
+// backoff while its partitions still have it in flight.
+type alterPartitionClient struct {
+	cache       *metadataCache
+	self        int32
+	brokerEpoch func() int64
+	logger      *slog.Logger
+	timeout     time.Duration
+	backoff     time.Duration
+
+	mu      sync.Mutex
+	queue   []*alterItem
+	kick    chan struct{}
+	target  int32
+	client  *protocol.Client
+	stopped bool
+}
+
+func newAlterPartitionClient(cache *metadataCache, self int32, brokerEpoch func() int64, logger *slog.Logger) *alterPartitionClient {
+	return &alterPartitionClient{cache: cache, self: self, brokerEpoch: brokerEpoch, logger: logger,
+		timeout: 10 * time.Second, backoff: 200 * time.Millisecond, kick: make(chan struct{}, 1), target: -1}
+}
+
+// submit queues an ISR change.
+func (c *alterPartitionClient) submit(item *alterItem) {
+	if item == nil {
+		return
+	}
+	c.mu.Lock()
+	c.queue = append(c.queue, item)
+	c.mu.Unlock()
+	select {
+	case c.kick <- struct{}{}:
+	default:
+	}
+}
+
+// run sends queued changes until ctx ends.
+func (c *alterPartitionClient) run(ctx context.Context) {
+	defer c.closeClient()
+	for {
+		select {
+		case <-ctx.Done():
+			return
+		case <-c.kick:
+		}
+		for {
+			c.mu.Lock()
+			batch := c.queue
+			c.queue = nil
+			c.mu.Unlock()
+			if len(batch) == 0 {
+				break
+			}
+			retry := c.send(ctx, batch)
+			if len(retry) == 0 {
+				continue
+			}
+			select {
+			case <-ctx.Done():
+				return
+			case <-time.After(c.backoff):
+			}
+			c.mu.Lock()
+			c.queue = append(retry, c.queue...)
+			c.mu.Unlock()
+		}
+	}
+}
+
+// send sends one request and applies its answer; it returns the items to
+// retry.
+func (c *alterPartitionClient) send(ctx context.Context, batch []*alterItem) []*alterItem {
+	live := batch[:0:0]
+	for _, it := range batch {
+		if it.p.alterStillPending(it) {
+			live = append(live, it)
+		}
+	}
+	if len(live) == 0 {
+		return nil
+	}
+	req := kmsg.NewPtrAlterPartitionRequest()
+	req.Version = alterPartitionVersion
+	req.BrokerID = c.self
+	req.BrokerEpoch = c.brokerEpoch()
+	byTopic := map[[16]byte]int{}
+	for _, it := range live {
+		i, ok := byTopic[it.topicID]
+		if !ok {
+			i = len(req.Topics)
+			byTopic[it.topicID] = i
+			t := kmsg.NewAlterPartitionRequestTopic()
+			t.Topic, t.TopicID = it.topic, it.topicID
+			req.Topics = append(req.Topics, t)
+		}
+		rp := kmsg.NewAlterPartitionRequestTopicPartition()
+		rp.Partition = it.partition
+		rp.LeaderEpoch = it.leaderEpoch
+		rp.NewISR = it.newISR
+		rp.PartitionEpoch = it.partitionEpoch
+		req.Topics[i].Partitions = append(req.Topics[i].Partitions, rp)
+	}
+	client, err := c.clientFor()
+	if err != nil {
+		c.logger.Debug("AlterPartition not sent", "err", err)
+		return live
+	}
+	rctx, cancel := context.WithTimeout(ctx, c.timeout)
+	defer cancel()
+	kresp, err := client.Request(rctx, req)
+	if err != nil {
+		c.logger.Warn("AlterPartition to the controller failed", "err", err)
+		c.dropClient(client)
+		return live
+	}
+	resp := kresp.(*kmsg.AlterPartitionResponse)
+	if resp.ErrorCode != 0 {
+		c.logger.Warn("controller refused AlterPartition", "err", kerr.ErrorForCode(resp.ErrorCode))
+		return live
+	}
+	answered := map[*alterItem]bool{}
+	for _, t := range resp.Topics {
+		for _, rp := range t.Partitions {
+			for _, it := range live {
+				if it.topicID != t.TopidID || it.partition != rp.Partition || answered[it] {
+					continue
+				}
+				answered[it] = true
+				if rp.ErrorCode != 0 {
+					c.logger.Info("controller rejected ISR change", "topic", it.topic, "partition", it.partition,
+						"isr", it.newISR, "err", kerr.ErrorForCode(rp.ErrorCode))
+				} else {
+					c.logger.Info("ISR changed", "topic", it.topic, "partition", it.partition, "isr", rp.ISR,
+						"leader_epoch", rp.LeaderEpoch, "partition_epoch", rp.PartitionEpoch)
+				}
+				it.p.completeAlter(it, rp.ErrorCode, rp.ISR, rp.LeaderEpoch, rp.PartitionEpoch)
+			}
+		}
+	}
+	var retry []*alterItem
+	for _, it := range live {
+		if !answered[it] {
+			retry = append(retry, it)
+		}
+	}
+	return retry
+}
+
+func (c *alterPartitionClient) clientFor() (*protocol.Client, error) {
+	id := c.cache.controller()
+	b, ok := c.cache.broker(id)
+	if !ok {
+		return nil, fmt.Errorf("no live controller known (controller id %d)", id)
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.stopped {
+		return nil, protocol.ErrClientClosed
+	}
+	addr := net.JoinHostPort(b.Host, strconv.Itoa(int(b.Port)))
+	if c.client != nil && c.target == id && c.client.Addr() == addr {
+		return c.client, nil
+	}
+	if c.client != nil {
+		_ = c.client.Close()
+	}
+	c.client = protocol.NewClient(addr, fmt.Sprintf("broker-%d-alter-partition", c.self), 5*time.Second)
+	c.target = id
+	return c.client, nil
+}
+
+func (c *alterPartitionClient) dropClient(cl *protocol.Client) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.client == cl {
+		_ = cl.Close()
+		c.client = nil
+	}
+}
+
+func (c *alterPartitionClient) closeClient() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.stopped = true
+	if c.client != nil {
+		_ = c.client.Close()
+		c.client = nil
+	}
+}

@@ -1,0 +1,36 @@
+package broker
+
+import (
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// handleOffsetForLeaderEpoch answers, for each partition this broker leads,
+// the end offset of the asked leader epoch (Kafka's
+// Partition.lastOffsetForLeaderEpoch): the LEO for the current epoch, else
+// the start offset of the next higher epoch, with the largest epoch <= the
+// asked one. Followers use it to truncate (KIP-101, KIP-279), clients to
+// detect log truncation (KIP-320). CurrentLeaderEpoch (v2+) is fenced as in
+// Fetch.
+func (s *Server) handleOffsetForLeaderEpoch(req *kmsg.OffsetForLeaderEpochRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.OffsetForLeaderEpochResponse)
+	for _, rt := range req.Topics {
+		respTopic := kmsg.NewOffsetForLeaderEpochResponseTopic()
+		respTopic.Topic = rt.Topic
+		for _, rp := range rt.Partitions {
+			out := kmsg.NewOffsetForLeaderEpochResponseTopicPartition()
+			out.Partition = rp.Partition
+			p, err := s.replicas.leaderPartition(rt.Topic, rp.Partition)
+			if err == nil {
+				err = checkLeaderEpoch(p, rp.CurrentLeaderEpoch)
+			}
+			if err != nil {
+				out.ErrorCode = errorCode(err)
+			} else {
+				out.LeaderEpoch, out.EndOffset = p.log.LeaderEpochs().EndOffsetFor(rp.LeaderEpoch, p.log.LogEndOffset())
+			}
+			respTopic.Partitions = append(respTopic.Partitions, out)
+		}
+		resp.Topics = append(resp.Topics, respTopic)
+	}
+	return resp
+}

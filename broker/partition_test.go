@@ -1,0 +1,194 @@
+package broker
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"hash/crc32"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kafkazk/kafkazk/storage"
+)
+
+// testBatch is a v2 batch of n records with null keys, non-idempotent.
+func testBatch(n int) []byte {
+	now := time.Now().UnixMilli()
+	b := kmsg.RecordBatch{PartitionLeaderEpoch: -1, Magic: 2, LastOffsetDelta: int32(n - 1), FirstTimestamp: now,
+		MaxTimestamp: now, ProducerID: -1, ProducerEpoch: -1, FirstSequence: -1, NumRecords: int32(n)}
+	for i := range n {
+		var body []byte
+		body = append(body, 0)
+		body = binary.AppendVarint(body, 0)
+		body = binary.AppendVarint(body, int64(i))
+		body = binary.AppendVarint(body, -1)
+		body = binary.AppendVarint(body, 1)
+		body = append(body, 'x')
+		body = binary.AppendVarint(body, 0)
+		b.Records = append(binary.AppendVarint(b.Records, int64(len(body))), body...)
+	}
+	raw := b.AppendTo(nil)
+	binary.BigEndian.PutUint32(raw[8:], uint32(len(raw)-12))
+	binary.BigEndian.PutUint32(raw[17:], crc32.Checksum(raw[21:], crc32.MakeTable(crc32.Castagnoli)))
+	return raw
+}
+
+func newTestLeader(t *testing.T, minISR int32, isr ...int32) *partition {
+	t.Helper()
+	cfg := storage.DefaultLogConfig()
+	cfg.MinInsyncReplicas = minISR
+	log, err := storage.OpenLog(t.TempDir(), cfg, false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = log.Close() })
+	p := newPartition("t", 0, [16]byte{1}, log, 1, time.Second)
+	if _, err := p.becomeLeaderOrFollower(partitionState{Leader: 1, LeaderEpoch: 3, PartitionEpoch: 0, ISR: isr, Replicas: []int32{1, 2, 3}}, 0); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+func TestLeaderHighWatermarkAndISRChanges(t *testing.T) {
+	p := newTestLeader(t, 2, 1, 2, 3)
+	if got := p.log.LeaderEpochs().Entries(); len(got) != 1 || got[0] != (storage.EpochEntry{Epoch: 3, StartOffset: 0}) {
+		t.Fatalf("leader epoch cache %v, want epoch 3 at 0", got)
+	}
+	res, err := p.appendRecords(testBatch(3), -1)
+	if err != nil || res.lastOffset != 2 {
+		t.Fatalf("append: %+v %v", res, err)
+	}
+	steps := []struct {
+		name    string
+		replica int32
+		offset  int64
+		nowMs   int64
+		wantHW  int64
+	}{
+		{"one follower has it all, the other is unknown", 2, 3, 100, 0},
+		{"the other has one record", 3, 1, 100, 1},
+		{"both have everything", 3, 3, 200, 3},
+	}
+	for _, s := range steps {
+		if _, err := p.followerFetch(s.replica, s.offset, 0, p.log.LogEndOffset(), s.nowMs, true); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		if hw := p.highWatermark(); hw != s.wantHW {
+			t.Fatalf("%s: HW %d, want %d", s.name, hw, s.wantHW)
+		}
+	}
+	if done, err := p.enoughReplicasReached(3); !done || err != nil {
+		t.Fatalf("acks=all for offset 2: done %v err %v", done, err)
+	}
+
+	// Follower 3 stops fetching: after the lag it leaves the ISR; the
+	// maximal ISR holds the HW until the controller confirms.
+	if _, err := p.appendRecords(testBatch(3), -1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.followerFetch(2, 6, 0, 6, 300, true); err != nil {
+		t.Fatal(err)
+	}
+	if item := p.maybeShrinkISR(1100); item != nil {
+		t.Fatalf("shrink within the lag: %+v", item)
+	}
+	item := p.maybeShrinkISR(1300)
+	if item == nil || !slices.Equal(item.newISR, []int32{1, 2}) || item.partitionEpoch != 0 || item.leaderEpoch != 3 {
+		t.Fatalf("shrink after the lag: %+v", item)
+	}
+	if hw := p.highWatermark(); hw != 3 {
+		t.Fatalf("HW %d while the shrink is in flight, want 3", hw)
+	}
+	if again := p.maybeShrinkISR(1400); again != nil {
+		t.Fatal("a second change while one is in flight")
+	}
+	p.completeAlter(item, 0, []int32{1, 2}, 3, 1)
+	if hw := p.highWatermark(); hw != 6 {
+		t.Fatalf("HW %d after the shrink, want 6", hw)
+	}
+
+	// Follower 3 comes back and catches up: the leader proposes it again.
+	expand, err := p.followerFetch(3, 6, 0, 6, 1500, true)
+	if err != nil || expand == nil || !slices.Equal(expand.newISR, []int32{1, 2, 3}) || expand.partitionEpoch != 1 {
+		t.Fatalf("expansion: %+v %v", expand, err)
+	}
+	// A rejected change stays in flight until LeaderAndIsr.
+	p.completeAlter(expand, kerr.InvalidUpdateVersion.Code, nil, 0, 0)
+	if !p.alterStillPending(expand) {
+		t.Fatal("INVALID_UPDATE_VERSION must leave the change in flight")
+	}
+	if _, err := p.becomeLeaderOrFollower(partitionState{Leader: 1, LeaderEpoch: 3, PartitionEpoch: 2, ISR: []int32{1}, Replicas: []int32{1, 2, 3}}, 1600); !errors.Is(err, kerr.StaleControllerEpoch) {
+		t.Fatalf("same leader epoch: %v, want STALE_CONTROLLER_EPOCH", err)
+	}
+	if !p.alterStillPending(expand) {
+		t.Fatal("a refused LeaderAndIsr must not end the change in flight")
+	}
+	if _, err := p.becomeLeaderOrFollower(partitionState{Leader: 1, LeaderEpoch: 4, PartitionEpoch: 2, ISR: []int32{1}, Replicas: []int32{1, 2, 3}}, 1600); err != nil {
+		t.Fatal(err)
+	}
+	if p.alterStillPending(expand) {
+		t.Fatal("LeaderAndIsr must end the change in flight")
+	}
+	if _, err := p.appendRecords(testBatch(1), -1); !errors.Is(err, kerr.NotEnoughReplicas) {
+		t.Fatalf("acks=all with ISR [1] and min.insync.replicas=2: %v", err)
+	}
+	if _, err := p.appendRecords(testBatch(1), 1); err != nil {
+		t.Fatalf("acks=1 with ISR [1]: %v", err)
+	}
+	if _, err := p.becomeLeaderOrFollower(partitionState{Leader: 1, LeaderEpoch: 2, ISR: []int32{1}, Replicas: []int32{1, 2, 3}}, 1700); !errors.Is(err, kerr.StaleControllerEpoch) {
+		t.Fatalf("older leader epoch: %v", err)
+	}
+}
+
+func TestProducePurgatory(t *testing.T) {
+	p := newTestLeader(t, 2, 1, 2)
+	s := &Server{}
+	newResp := func() *kmsg.ProduceResponse {
+		resp := kmsg.NewPtrProduceResponse()
+		rt := kmsg.NewProduceResponseTopic()
+		rt.Partitions = []kmsg.ProduceResponseTopicPartition{kmsg.NewProduceResponseTopicPartition()}
+		resp.Topics = append(resp.Topics, rt)
+		return resp
+	}
+	res, err := p.appendRecords(testBatch(2), -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	pending := []pendingAck{{p: p, required: res.lastOffset + 1}}
+
+	resp := newResp()
+	s.awaitReplication(context.Background(), pending, 50*time.Millisecond, resp)
+	if code := resp.Topics[0].Partitions[0].ErrorCode; code != kerr.RequestTimedOut.Code {
+		t.Fatalf("without follower progress: %v, want REQUEST_TIMED_OUT", kerr.ErrorForCode(code))
+	}
+
+	resp = newResp()
+	go func() {
+		time.Sleep(20 * time.Millisecond)
+		_, _ = p.followerFetch(2, 2, 0, 2, 1, true) // long ago: not caught up by the clock
+	}()
+	s.awaitReplication(context.Background(), pending, 10*time.Second, resp)
+	if code := resp.Topics[0].Partitions[0].ErrorCode; code != 0 {
+		t.Fatalf("after the follower fetched: %v", kerr.ErrorForCode(code))
+	}
+
+	// The ISR shrank below min.insync.replicas while waiting.
+	res, err = p.appendRecords(testBatch(1), -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	item := p.maybeShrinkISR(time.Now().UnixMilli() + 5000)
+	if item == nil {
+		t.Fatal("no shrink proposed")
+	}
+	p.completeAlter(item, 0, []int32{1}, 3, 2)
+	resp = newResp()
+	s.awaitReplication(context.Background(), []pendingAck{{p: p, required: res.lastOffset + 1}}, 10*time.Second, resp)
+	if code := resp.Topics[0].Partitions[0].ErrorCode; code != kerr.NotEnoughReplicasAfterAppend.Code {
+		t.Fatalf("after the ISR shrank: %v, want NOT_ENOUGH_REPLICAS_AFTER_APPEND", kerr.ErrorForCode(code))
+	}
+}

@@ -1,0 +1,562 @@
+package broker
+
+import (
+	"context"
+	"encoding/binary"
+	"errors"
+	"fmt"
+	"hash/fnv"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kafkazk/kafkazk/protocol"
+	"github.com/kafkazk/kafkazk/storage"
+)
+
+// replicaFetchVersion is the Fetch version followers send: v12 carries the
+// replica id, LastFetchedEpoch (diverging-epoch answers, KIP-320) and topic
+// names, so a leader whose metadata cache lags behind LeaderAndIsr still
+// serves it.
+const replicaFetchVersion = 12
+
+// offsetForLeaderEpochVersion is what followers send to their leader.
+const offsetForLeaderEpochVersion = 4
+
+// fetcherKey names one fetcher: a leader and a fetcher id in
+// [0, num.replica.fetchers).
+type fetcherKey struct {
+	leader int32
+	id     int
+}
+
+// fetchTarget is a partition to follow.
+type fetchTarget struct {
+	p       *partition
+	leader  int32
+	addr    string // host:port of the leader, "" to look it up in the metadata cache
+	epoch   int32
+	skipOLE bool // start fetching at once (no truncation round)
+}
+
+// fetcherManager runs the replica fetchers (Kafka's ReplicaFetcherManager):
+// one goroutine per (leader, fetcher id), partitions hashed across them.
+type fetcherManager struct {
+	cfg    Config
+	cache  *metadataCache
+	logger *slog.Logger
+
+	mu       sync.Mutex
+	ctx      context.Context
+	fetchers map[fetcherKey]*replicaFetcher
+	byTP     map[topicPartition]fetcherKey
+	closed   bool
+}
+
+func newFetcherManager(cfg Config, cache *metadataCache, logger *slog.Logger) *fetcherManager {
+	return &fetcherManager{cfg: cfg, cache: cache, logger: logger, ctx: context.Background(),
+		fetchers: map[fetcherKey]*replicaFetcher{}, byTP: map[topicPartition]fetcherKey{}}
+}
+
+// start sets the context fetchers run under.
+func (m *fetcherManager) start(ctx context.Context) {
+	m.mu.Lock()
+	m.ctx = ctx
+	m.mu.Unlock()
+}
+
+// fetcherID is Kafka's AbstractFetcherManager.getFetcherId: the partition's
+// hash modulo num.replica.fetchers.
+func (m *fetcherManager) fetcherID(tp topicPartition) int {
+	n := max(m.cfg.NumReplicaFetchers, 1)
+	h := fnv.New32a()
+	_, _ = h.Write([]byte(tp.Topic))
+	var b [4]byte
+	binary.BigEndian.PutUint32(b[:], uint32(tp.Partition))
+	_, _ = h.Write(b[:])
+	return int(h.Sum32() % uint32(n))
+}
+
+// add starts following targets; each replaces any earlier fetch state of
+// its partition.
+func (m *fetcherManager) add(targets []fetchTarget) {
+	m.remove(tpsOf(targets))
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.closed {
+		return
+	}
+	for _, t := range targets {
+		if t.leader < 0 {
+			continue
+		}
+		tp := t.p.tp()
+		key := fetcherKey{leader: t.leader, id: m.fetcherID(tp)}
+		f, ok := m.fetchers[key]
+		if !ok {
+			f = newReplicaFetcher(m, key)
+			m.fetchers[key] = f
+			f.start(m.ctx)
+		}
+		f.addPartition(t)
+		m.byTP[tp] = key
+	}
+}
+
+func tpsOf(targets []fetchTarget) []topicPartition {
+	out := make([]topicPartition, len(targets))
+	for i, t := range targets {
+		out[i] = t.p.tp()
+	}
+	return out
+}
+
+// remove stops fetching the partitions; a fetcher left with none stops.
+func (m *fetcherManager) remove(tps []topicPartition) {
+	var idle []*replicaFetcher
+	m.mu.Lock()
+	for _, tp := range tps {
+		key, ok := m.byTP[tp]
+		if !ok {
+			continue
+		}
+		delete(m.byTP, tp)
+		f := m.fetchers[key]
+		if f != nil && f.removePartition(tp) == 0 {
+			delete(m.fetchers, key)
+			idle = append(idle, f)
+		}
+	}
+	m.mu.Unlock()
+	for _, f := range idle {
+		f.stop()
+	}
+}
+
+// shutdown stops every fetcher and waits for them.
+func (m *fetcherManager) shutdown() {
+	m.mu.Lock()
+	m.closed = true
+	all := m.fetchers
+	m.fetchers = map[fetcherKey]*replicaFetcher{}
+	m.byTP = map[topicPartition]fetcherKey{}
+	m.mu.Unlock()
+	for _, f := range all {
+		f.stop()
+	}
+}
+
+// fetchState is one partition in a fetcher.
+type fetchState struct {
+	fetchTarget
+	truncating bool
+	delayUntil time.Time
+}
+
+// replicaFetcher is one fetcher goroutine (Kafka's ReplicaFetcherThread):
+// it truncates new partitions by OffsetForLeaderEpoch, then fetches them
+// from the leader as a replica and appends what it gets.
+type replicaFetcher struct {
+	m   *fetcherManager
+	key fetcherKey
+
+	mu     sync.Mutex
+	parts  map[topicPartition]*fetchState
+	addr   string
+	kick   chan struct{}
+	cancel context.CancelFunc
+	done   chan struct{}
+	client *protocol.Client
+}
+
+func newReplicaFetcher(m *fetcherManager, key fetcherKey) *replicaFetcher {
+	return &replicaFetcher{m: m, key: key, parts: map[topicPartition]*fetchState{}, kick: make(chan struct{}, 1), done: make(chan struct{})}
+}
+
+func (f *replicaFetcher) start(parent context.Context) {
+	ctx, cancel := context.WithCancel(parent)
+	f.cancel = cancel
+	go func() {
+		defer close(f.done)
+		f.run(ctx)
+	}()
+}
+
+func (f *replicaFetcher) stop() {
+	f.cancel()
+	<-f.done
+}
+
+func (f *replicaFetcher) addPartition(t fetchTarget) {
+	f.mu.Lock()
+	f.parts[t.p.tp()] = &fetchState{fetchTarget: t, truncating: !t.skipOLE}
+	if t.addr != "" && t.addr != f.addr {
+		f.addr = t.addr
+		if f.client != nil {
+			_ = f.client.Close()
+			f.client = nil
+		}
+	}
+	f.mu.Unlock()
+	f.poke()
+}
+
+func (f *replicaFetcher) removePartition(tp topicPartition) int {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	delete(f.parts, tp)
+	return len(f.parts)
+}
+
+func (f *replicaFetcher) poke() {
+	select {
+	case f.kick <- struct{}{}:
+	default:
+	}
+}
+
+// current reports whether st is still the partition's fetch state.
+func (f *replicaFetcher) current(st *fetchState) bool {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	return f.parts[st.p.tp()] == st
+}
+
+func (f *replicaFetcher) delay(st *fetchState, d time.Duration) {
+	f.mu.Lock()
+	st.delayUntil = time.Now().Add(d)
+	f.mu.Unlock()
+}
+
+// ready returns the partitions not backing off, and when the next one is due.
+func (f *replicaFetcher) ready() (truncating, fetching []*fetchState, next time.Time) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	now := time.Now()
+	for _, st := range f.parts {
+		if st.delayUntil.After(now) {
+			if next.IsZero() || st.delayUntil.Before(next) {
+				next = st.delayUntil
+			}
+			continue
+		}
+		if st.truncating {
+			truncating = append(truncating, st)
+		} else {
+			fetching = append(fetching, st)
+		}
+	}
+	return truncating, fetching, next
+}
+
+func (f *replicaFetcher) clientFor() (*protocol.Client, error) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.client != nil {
+		return f.client, nil
+	}
+	addr := f.addr
+	if b, ok := f.m.cache.broker(f.key.leader); ok && addr == "" {
+		addr = fmt.Sprintf("%s:%d", b.Host, b.Port)
+	}
+	if addr == "" {
+		return nil, fmt.Errorf("no address known for leader %d", f.key.leader)
+	}
+	f.client = protocol.NewClient(addr, fmt.Sprintf("broker-%d-fetcher-%d", f.m.cfg.BrokerID, f.key.id), f.m.cfg.ReplicaSocketTimeout)
+	return f.client, nil
+}
+
+func (f *replicaFetcher) dropClient(cl *protocol.Client) {
+	f.mu.Lock()
+	defer f.mu.Unlock()
+	if f.client == cl {
+		_ = cl.Close()
+		f.client = nil
+	}
+}
+
+func (f *replicaFetcher) run(ctx context.Context) {
+	defer func() {
+		f.mu.Lock()
+		if f.client != nil {
+			_ = f.client.Close()
+		}
+		f.mu.Unlock()
+	}()
+	for ctx.Err() == nil {
+		truncating, fetching, next := f.ready()
+		if len(truncating) == 0 && len(fetching) == 0 {
+			var timer *time.Timer
+			var due <-chan time.Time
+			if !next.IsZero() {
+				timer = time.NewTimer(time.Until(next))
+				due = timer.C
+			}
+			select {
+			case <-ctx.Done():
+			case <-f.kick:
+			case <-due:
+			}
+			if timer != nil {
+				timer.Stop()
+			}
+			continue
+		}
+		if len(truncating) > 0 {
+			f.truncate(ctx, truncating)
+			continue
+		}
+		f.fetch(ctx, fetching)
+	}
+}
+
+// request sends req to the leader; on failure every partition in sts backs off.
+func (f *replicaFetcher) request(ctx context.Context, req kmsg.Request, sts []*fetchState) (kmsg.Response, bool) {
+	cl, err := f.clientFor()
+	if err == nil {
+		rctx, cancel := context.WithTimeout(ctx, f.m.cfg.ReplicaSocketTimeout)
+		var resp kmsg.Response
+		resp, err = cl.Request(rctx, req)
+		cancel()
+		if err == nil {
+			return resp, true
+		}
+		f.dropClient(cl)
+	}
+	if ctx.Err() == nil {
+		f.m.logger.Debug("replica fetcher request failed", "leader", f.key.leader, "err", err)
+		for _, st := range sts {
+			f.delay(st, f.m.cfg.ReplicaFetchBackoff)
+		}
+	}
+	return nil, false
+}
+
+// truncate runs one OffsetForLeaderEpoch round (KIP-101, KIP-279): each
+// partition asks the leader for the end offset of its latest epoch and
+// truncates to where the logs agree. A partition with no epoch truncates
+// to its high watermark.
+func (f *replicaFetcher) truncate(ctx context.Context, sts []*fetchState) {
+	req := kmsg.NewPtrOffsetForLeaderEpochRequest()
+	req.Version = offsetForLeaderEpochVersion
+	req.ReplicaID = f.m.cfg.BrokerID
+	asked := map[topicPartition]*fetchState{}
+	topics := map[string]int{}
+	for _, st := range sts {
+		latest := st.p.log.LeaderEpochs().LatestEpoch()
+		if latest == storage.UndefinedEpoch {
+			f.finishTruncation(st, st.p.highWatermark(), true)
+			continue
+		}
+		i, ok := topics[st.p.topic]
+		if !ok {
+			i = len(req.Topics)
+			topics[st.p.topic] = i
+			t := kmsg.NewOffsetForLeaderEpochRequestTopic()
+			t.Topic = st.p.topic
+			req.Topics = append(req.Topics, t)
+		}
+		rp := kmsg.NewOffsetForLeaderEpochRequestTopicPartition()
+		rp.Partition = st.p.index
+		rp.CurrentLeaderEpoch = st.epoch
+		rp.LeaderEpoch = latest
+		req.Topics[i].Partitions = append(req.Topics[i].Partitions, rp)
+		asked[st.p.tp()] = st
+	}
+	if len(asked) == 0 {
+		return
+	}
+	var list []*fetchState
+	for _, st := range asked {
+		list = append(list, st)
+	}
+	kresp, ok := f.request(ctx, req, list)
+	if !ok {
+		return
+	}
+	resp := kresp.(*kmsg.OffsetForLeaderEpochResponse)
+	for _, t := range resp.Topics {
+		for _, rp := range t.Partitions {
+			st, ok := asked[topicPartition{t.Topic, rp.Partition}]
+			if !ok {
+				continue
+			}
+			delete(asked, st.p.tp())
+			if rp.ErrorCode != 0 {
+				f.m.logger.Debug("OffsetForLeaderEpoch failed", "topic", t.Topic, "partition", rp.Partition,
+					"leader", f.key.leader, "err", kerr.ErrorForCode(rp.ErrorCode))
+				f.delay(st, f.m.cfg.ReplicaFetchBackoff)
+				continue
+			}
+			f.truncateToLeader(st, rp.LeaderEpoch, rp.EndOffset)
+		}
+	}
+	for _, st := range asked { // not answered
+		f.delay(st, f.m.cfg.ReplicaFetchBackoff)
+	}
+}
+
+// truncateToLeader truncates given the leader's (epoch, end offset).
+func (f *replicaFetcher) truncateToLeader(st *fetchState, leaderEpoch int32, leaderEnd int64) {
+	localEpoch, localEnd := storage.UndefinedEpoch, storage.UndefinedEpochOffset
+	if leaderEpoch >= 0 {
+		localEpoch, localEnd = st.p.log.LeaderEpochs().EndOffsetFor(leaderEpoch, st.p.log.LogEndOffset())
+	}
+	offset, complete := truncationOffset(leaderEpoch, leaderEnd, localEpoch, localEnd, st.p.log.LogEndOffset(), st.p.highWatermark())
+	f.finishTruncation(st, offset, complete)
+}
+
+func (f *replicaFetcher) finishTruncation(st *fetchState, offset int64, complete bool) {
+	if !f.current(st) {
+		return
+	}
+	if err := st.p.truncateAsFollower(offset, st.epoch); err != nil {
+		f.m.logger.Warn("follower truncation failed", "topic", st.p.topic, "partition", st.p.index, "offset", offset, "err", err)
+		f.delay(st, f.m.cfg.ReplicaFetchBackoff)
+		return
+	}
+	if complete {
+		f.mu.Lock()
+		st.truncating = false
+		f.mu.Unlock()
+	}
+}
+
+// fetch sends one Fetch as a replica and applies the answer.
+func (f *replicaFetcher) fetch(ctx context.Context, sts []*fetchState) {
+	req := kmsg.NewPtrFetchRequest()
+	req.Version = replicaFetchVersion
+	req.ReplicaID = f.m.cfg.BrokerID
+	req.MaxWaitMillis = int32(f.m.cfg.ReplicaFetchWaitMax.Milliseconds())
+	req.MinBytes = f.m.cfg.ReplicaFetchMinBytes
+	req.MaxBytes = f.m.cfg.ReplicaFetchResponseMax
+	req.SessionID = 0
+	req.SessionEpoch = -1
+	byTP := map[topicPartition]*fetchState{}
+	topics := map[string]int{}
+	for _, st := range sts {
+		i, ok := topics[st.p.topic]
+		if !ok {
+			i = len(req.Topics)
+			topics[st.p.topic] = i
+			t := kmsg.NewFetchRequestTopic()
+			t.Topic, t.TopicID = st.p.topic, st.p.topicID
+			req.Topics = append(req.Topics, t)
+		}
+		rp := kmsg.NewFetchRequestTopicPartition()
+		rp.Partition = st.p.index
+		rp.CurrentLeaderEpoch = st.epoch
+		rp.FetchOffset = st.p.log.LogEndOffset()
+		rp.LastFetchedEpoch = st.p.log.LeaderEpochs().LatestEpoch()
+		rp.LogStartOffset = st.p.log.LogStartOffset()
+		rp.PartitionMaxBytes = f.m.cfg.ReplicaFetchMaxBytes
+		req.Topics[i].Partitions = append(req.Topics[i].Partitions, rp)
+		byTP[st.p.tp()] = st
+	}
+	kresp, ok := f.request(ctx, req, sts)
+	if !ok {
+		return
+	}
+	resp := kresp.(*kmsg.FetchResponse)
+	if resp.ErrorCode != 0 {
+		f.m.logger.Debug("replica fetch failed", "leader", f.key.leader, "err", kerr.ErrorForCode(resp.ErrorCode))
+		for _, st := range sts {
+			f.delay(st, f.m.cfg.ReplicaFetchBackoff)
+		}
+		return
+	}
+	for _, t := range resp.Topics {
+		for i := range t.Partitions {
+			rp := &t.Partitions[i]
+			st, ok := byTP[topicPartition{t.Topic, rp.Partition}]
+			if !ok || !f.current(st) {
+				continue
+			}
+			f.applyFetched(ctx, st, rp)
+		}
+	}
+}
+
+func (f *replicaFetcher) applyFetched(ctx context.Context, st *fetchState, rp *kmsg.FetchResponseTopicPartition) {
+	switch err := kerr.ErrorForCode(rp.ErrorCode); {
+	case err == nil:
+	case errors.Is(err, kerr.OffsetOutOfRange):
+		f.handleOutOfRange(ctx, st)
+		return
+	default:
+		f.m.logger.Debug("replica fetch partition error", "topic", st.p.topic, "partition", st.p.index,
+			"leader", f.key.leader, "err", err)
+		f.delay(st, f.m.cfg.ReplicaFetchBackoff)
+		return
+	}
+	if rp.DivergingEpoch.EndOffset >= 0 {
+		f.truncateToLeader(st, rp.DivergingEpoch.Epoch, rp.DivergingEpoch.EndOffset)
+		return
+	}
+	records := wholeBatches(rp.RecordBatches)
+	if err := st.p.appendAsFollower(records, st.epoch, rp.HighWatermark, rp.LogStartOffset); err != nil {
+		f.m.logger.Warn("follower append failed", "topic", st.p.topic, "partition", st.p.index, "err", err)
+		f.delay(st, f.m.cfg.ReplicaFetchBackoff)
+	}
+}
+
+// handleOutOfRange: the leader has no data at our LEO. If its LEO is
+// below ours, truncate to it; if its log start is above ours, start over
+// there (ReplicaFetcherThread's fetchEarliestOffsetFromLeader path).
+func (f *replicaFetcher) handleOutOfRange(ctx context.Context, st *fetchState) {
+	req := kmsg.NewPtrListOffsetsRequest()
+	req.Version = 4
+	req.ReplicaID = f.m.cfg.BrokerID
+	t := kmsg.NewListOffsetsRequestTopic()
+	t.Topic = st.p.topic
+	for _, ts := range []int64{latestTimestamp, earliestTimestamp} {
+		rp := kmsg.NewListOffsetsRequestTopicPartition()
+		rp.Partition = st.p.index
+		rp.CurrentLeaderEpoch = st.epoch
+		rp.Timestamp = ts
+		t.Partitions = append(t.Partitions, rp)
+	}
+	req.Topics = append(req.Topics, t)
+	kresp, ok := f.request(ctx, req, []*fetchState{st})
+	if !ok {
+		return
+	}
+	resp := kresp.(*kmsg.ListOffsetsResponse)
+	if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 2 {
+		f.delay(st, f.m.cfg.ReplicaFetchBackoff)
+		return
+	}
+	latest, earliest := resp.Topics[0].Partitions[0], resp.Topics[0].Partitions[1]
+	if latest.ErrorCode != 0 || earliest.ErrorCode != 0 {
+		f.delay(st, f.m.cfg.ReplicaFetchBackoff)
+		return
+	}
+	leo := st.p.log.LogEndOffset()
+	var err error
+	switch {
+	case latest.Offset < leo:
+		err = st.p.truncateAsFollower(latest.Offset, st.epoch)
+	case earliest.Offset > leo || leo < st.p.log.LogStartOffset():
+		err = st.p.restartAsFollowerAt(earliest.Offset, st.epoch)
+	}
+	if err != nil {
+		f.m.logger.Warn("follower could not recover from OFFSET_OUT_OF_RANGE", "topic", st.p.topic, "partition", st.p.index, "err", err)
+		f.delay(st, f.m.cfg.ReplicaFetchBackoff)
+	}
+}
+
+// wholeBatches drops a partial trailing batch (a fetch may end inside one).
+func wholeBatches(records []byte) []byte {
+	pos := 0
+	for pos+storage.BatchHeaderSize <= len(records) {
+		h, err := storage.ParseBatchHeader(records[pos:])
+		if err != nil || h.Size() > int64(len(records)-pos) || h.Size() <= 0 {
+			break
+		}
+		pos += int(h.Size())
+	}
+	return records[:pos]
+}

@@ -1,0 +1,231 @@
+package controller
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kafkazk/kafkazk/zkmeta"
+)
+
+// Election types of ElectLeaders.
+const (
+	electionPreferred int8 = 0
+	electionUnclean   int8 = 1
+)
+
+// electionOutcome is one partition's result of an ElectLeaders request.
+type electionOutcome struct {
+	code int16
+	msg  *string
+}
+
+// ElectLeaders runs preferred or unclean elections (API key 43), for the
+// listed partitions or, when Topics is null, for every partition. It waits
+// (bounded by the request timeout) until the brokers have the new leaders.
+func (c *Controller) ElectLeaders(ctx context.Context, req *kmsg.ElectLeadersRequest) *kmsg.ElectLeadersResponse {
+	resp := req.ResponseKind().(*kmsg.ElectLeadersResponse)
+	resp.Version = req.Version
+	var waits []<-chan error
+	var order []topicPartition
+	results := map[topicPartition]electionOutcome{}
+	ran := c.submit(func() {
+		var parts []topicPartition
+		if req.Topics == nil {
+			parts = c.notDeleting(c.state.allPartitions())
+		} else {
+			for _, t := range req.Topics {
+				for _, p := range t.Partitions {
+					parts = append(parts, topicPartition{t.Topic, p})
+				}
+			}
+		}
+		order = parts
+		var changed []topicPartition
+		for _, tp := range parts {
+			out, ok := c.electOne(tp, req.ElectionType)
+			results[tp] = out
+			if ok {
+				changed = append(changed, tp)
+			}
+		}
+		waits = c.sendLeaderAndIsr(changed)
+		waits = append(waits, c.sendUpdateMetadata(nil, changed)...)
+	})
+	byTopic := map[string]int{}
+	for _, tp := range order {
+		i, ok := byTopic[tp.Topic]
+		if !ok {
+			i = len(resp.Topics)
+			byTopic[tp.Topic] = i
+			resp.Topics = append(resp.Topics, kmsg.ElectLeadersResponseTopic{Topic: tp.Topic})
+		}
+		rp := kmsg.NewElectLeadersResponseTopicPartition()
+		rp.Partition = tp.Partition
+		rp.ErrorCode, rp.ErrorMessage = results[tp].code, results[tp].msg
+		resp.Topics[i].Partitions = append(resp.Topics[i].Partitions, rp)
+	}
+	if !ran {
+		resp.ErrorCode = kerr.NotController.Code
+		if req.Version == 0 {
+			for _, t := range req.Topics {
+				rt := kmsg.ElectLeadersResponseTopic{Topic: t.Topic}
+				for _, p := range t.Partitions {
+					rp := kmsg.NewElectLeadersResponseTopicPartition()
+					rp.Partition, rp.ErrorCode = p, kerr.NotController.Code
+					rt.Partitions = append(rt.Partitions, rp)
+				}
+				resp.Topics = append(resp.Topics, rt)
+			}
+		}
+		return resp
+	}
+	waitAll(ctx, waits, time.Duration(req.TimeoutMillis)*time.Millisecond)
+	return resp
+}
+
+// electOne runs one election on the event loop; ok reports a new leader.
+func (c *Controller) electOne(tp topicPartition, kind int8) (electionOutcome, bool) {
+	cur, ok := c.state.partitions[tp]
+	if _, known := c.state.topics[tp.Topic].Partitions[tp.Partition]; !known || !ok || c.state.deleting[tp.Topic] {
+		return electionOutcome{kerr.UnknownTopicOrPartition.Code, ptr("The partition does not exist.")}, false
+	}
+	replicas := c.state.replicas(tp)
+	var next zkmeta.LeaderAndIsr
+	switch kind {
+	case electionPreferred:
+		if len(replicas) > 0 && cur.Leader == replicas[0] {
+			return electionOutcome{kerr.ElectionNotNeeded.Code, ptr("Leader election not needed for topic partition.")}, false
+		}
+		next, ok = electPreferredLeader(cur, replicas, c.state.isEligible, c.epoch)
+		if !ok {
+			return electionOutcome{kerr.PreferredLeaderNotAvailable.Code,
+				ptr(fmt.Sprintf("Failed to elect leader for partition %s-%d under strategy PreferredReplicaPartitionLeaderElectionStrategy", tp.Topic, tp.Partition))}, false
+		}
+	case electionUnclean:
+		if cur.Leader != noLeader && c.state.isLive(cur.Leader) {
+			return electionOutcome{kerr.ElectionNotNeeded.Code, ptr("Leader election not needed for topic partition.")}, false
+		}
+		next, ok = electUncleanLeader(cur, replicas, c.state.isEligible, c.epoch)
+		if !ok {
+			return electionOutcome{kerr.EligibleLeadersNotAvailable.Code,
+				ptr(fmt.Sprintf("Failed to elect leader for partition %s-%d under strategy OfflinePartitionLeaderElectionStrategy(true)", tp.Topic, tp.Partition))}, false
+		}
+	default:
+		return electionOutcome{kerr.InvalidRequest.Code, ptr(fmt.Sprintf("Unknown election type %d", kind))}, false
+	}
+	if !c.writeState(tp, next) {
+		return electionOutcome{kerr.UnknownServerError.Code, ptr("Writing the partition state failed.")}, false
+	}
+	c.logger.Info("leader elected", "topic", tp.Topic, "partition", tp.Partition, "leader", next.Leader, "election_type", kind)
+	return electionOutcome{}, true
+}
+
+// runPreferredElections elects preferred leaders for parts (skipping those
+// already led by their preferred replica) and tells the brokers.
+func (c *Controller) runPreferredElections(parts []topicPartition) {
+	var changed []topicPartition
+	for _, tp := range parts {
+		if c.state.reassigning(tp) {
+			continue
+		}
+		if _, ok := c.electOne(tp, electionPreferred); ok {
+			changed = append(changed, tp)
+		}
+	}
+	if len(changed) > 0 {
+		c.sendLeaderAndIsr(changed)
+		c.sendUpdateMetadata(nil, changed)
+	}
+}
+
+// handlePreferredElectionZnode processes the legacy
+// /admin/preferred_replica_election znode: elect, then delete the znode.
+func (c *Controller) handlePreferredElectionZnode(events chan func()) {
+	parts, ok, watch, err := c.zk.WatchPreferredReplicaElection()
+	if watch != nil {
+		c.onWatch(events, watch, func() { c.handlePreferredElectionZnode(events) })
+	}
+	if err != nil {
+		c.logger.Error("reading /admin/preferred_replica_election failed", "err", err)
+		if ok {
+			_ = c.fenced(c.zk.DeletePreferredReplicaElection(c.epochZkVersion))
+		}
+		return
+	}
+	if !ok {
+		return
+	}
+	var tps []topicPartition
+	for _, p := range parts {
+		tp := topicPartition{p.Topic, p.Partition}
+		if _, known := c.state.partitions[tp]; known && !c.state.deleting[tp.Topic] {
+			tps = append(tps, tp)
+		}
+	}
+	sortPartitions(tps)
+	c.runPreferredElections(tps)
+	if err := c.zk.DeletePreferredReplicaElection(c.epochZkVersion); err != nil {
+		c.logger.Error("deleting /admin/preferred_replica_election failed", "err", c.fenced(err))
+	}
+}
+
+// checkLeaderImbalance is Kafka's checkAndTriggerAutoLeaderRebalance: for
+// each broker, among the partitions whose preferred replica it is, when the
+// share it does not lead is above leader.imbalance.per.broker.percentage,
+// run preferred elections for those where it is live and in the ISR.
+func (c *Controller) checkLeaderImbalance() {
+	if c.state == nil {
+		return
+	}
+	byPreferred := map[int32][]topicPartition{}
+	for _, tp := range c.state.allPartitions() {
+		replicas := c.state.replicas(tp)
+		if len(replicas) == 0 || c.state.deleting[tp.Topic] || c.state.reassigning(tp) {
+			continue
+		}
+		if _, ok := c.state.partitions[tp]; ok {
+			byPreferred[replicas[0]] = append(byPreferred[replicas[0]], tp)
+		}
+	}
+	for _, b := range imbalancedBrokers(byPreferred, func(tp topicPartition) int32 { return c.state.partitions[tp].Leader }, c.cfg.LeaderImbalancePerBrokerPercentage) {
+		if !c.state.isEligible(b) {
+			continue
+		}
+		var todo []topicPartition
+		for _, tp := range byPreferred[b] {
+			st := c.state.partitions[tp]
+			if st.Leader != b && st.Leader != noLeader && c.state.isLive(st.Leader) {
+				todo = append(todo, tp)
+			}
+		}
+		if len(todo) > 0 {
+			c.logger.Info("leader imbalance; moving leaders back to their preferred replica", "broker", b, "partitions", len(todo))
+			c.runPreferredElections(todo)
+		}
+	}
+}
+
+// imbalancedBrokers lists, in id order, the brokers whose share of
+// partitions (among those preferring them) led by another broker is above
+// pct percent.
+func imbalancedBrokers(byPreferred map[int32][]topicPartition, leader func(topicPartition) int32, pct int) []int32 {
+	var out []int32
+	for b, tps := range byPreferred {
+		notLed := 0
+		for _, tp := range tps {
+			if leader(tp) != b {
+				notLed++
+			}
+		}
+		if len(tps) > 0 && float64(notLed)/float64(len(tps)) > float64(pct)/100 {
+			out = append(out, b)
+		}
+	}
+	slices.Sort(out)
+	return out
+}
