@@ -113,13 +113,19 @@ var brokerConfigDefaults = map[string]brokerConfigDefault{
 }
 
 // brokerConfigEntries is ConfigHelper's answer for a BROKER resource. The
-// cluster default ("") lists the dynamic default configs: none, since
-// dynamic broker configs are not supported. This broker's id lists its
-// static configs: every known key and every key set in server.properties,
-// read-only, sourced STATIC_BROKER_CONFIG or DEFAULT_CONFIG.
+// cluster default ("") lists the dynamic default configs
+// (DYNAMIC_DEFAULT_BROKER_CONFIG). This broker's id lists its dynamic
+// configs (the replication quota keys, DYNAMIC_BROKER_CONFIG or
+// DYNAMIC_DEFAULT_BROKER_CONFIG) and its static configs: every known key
+// and every key set in server.properties, read-only, sourced
+// STATIC_BROKER_CONFIG or DEFAULT_CONFIG.
 func (s *Server) brokerConfigEntries(resourceName string, names []string, includeSynonyms bool) ([]kmsg.DescribeConfigsResponseResourceConfig, error) {
 	if resourceName == "" {
-		return []kmsg.DescribeConfigsResponseResourceConfig{}, nil
+		out := s.dynamicBrokerEntries(false, names, includeSynonyms)
+		if out == nil {
+			out = []kmsg.DescribeConfigsResponseResourceConfig{}
+		}
+		return out, nil
 	}
 	id, err := strconv.ParseInt(resourceName, 10, 32)
 	if err != nil {
@@ -128,11 +134,18 @@ func (s *Server) brokerConfigEntries(resourceName string, names []string, includ
 	if int32(id) != s.cfg.BrokerID {
 		return nil, fmt.Errorf("Unexpected broker id, expected %d or empty string, but received %s", s.cfg.BrokerID, resourceName)
 	}
+	dynamic := map[string]kmsg.DescribeConfigsResponseResourceConfig{}
+	for _, e := range s.dynamicBrokerEntries(true, names, includeSynonyms) {
+		dynamic[e.Name] = e
+	}
 	keys := map[string]bool{}
 	for k := range brokerConfigDefaults {
 		keys[k] = true
 	}
 	for k := range s.cfg.StaticConfigs {
+		keys[k] = true
+	}
+	for k := range dynamic {
 		keys[k] = true
 	}
 	sorted := make([]string, 0, len(keys))
@@ -144,6 +157,15 @@ func (s *Server) brokerConfigEntries(resourceName string, names []string, includ
 	sort.Strings(sorted)
 	out := make([]kmsg.DescribeConfigsResponseResourceConfig, 0, len(sorted))
 	for _, name := range sorted {
+		if e, ok := dynamic[name]; ok {
+			if v, static := s.cfg.StaticConfigs[name]; static && includeSynonyms {
+				v = strings.TrimSpace(v)
+				e.ConfigSynonyms = append(e.ConfigSynonyms, kmsg.DescribeConfigsResponseResourceConfigConfigSynonym{
+					Name: name, Value: &v, Source: kmsg.ConfigSourceStaticBrokerConfig})
+			}
+			out = append(out, e)
+			continue
+		}
 		d, known := brokerConfigDefaults[name]
 		e := kmsg.NewDescribeConfigsResponseResourceConfig()
 		e.Name, e.ReadOnly = name, true

@@ -30,7 +30,11 @@ func (s *Server) handleAlterConfigs(req *kmsg.AlterConfigsRequest) kmsg.Response
 					props[c.Name] = *c.Value
 				}
 			}
-			err = s.alterTopicConfig(r.ResourceName, props, req.ValidateOnly)
+			if r.ResourceType == kmsg.ConfigResourceTypeBroker {
+				err = s.alterBrokerConfig(r.ResourceName, props, req.ValidateOnly)
+			} else {
+				err = s.alterTopicConfig(r.ResourceName, props, req.ValidateOnly)
+			}
 		}
 		out.ErrorCode, out.ErrorMessage = errorCodeAndMessage(err)
 		resp.Resources = append(resp.Resources, out)
@@ -45,18 +49,14 @@ func (s *Server) handleIncrementalAlterConfigs(req *kmsg.IncrementalAlterConfigs
 	for _, r := range req.Resources {
 		out := kmsg.NewIncrementalAlterConfigsResponseResource()
 		out.ResourceType, out.ResourceName = r.ResourceType, r.ResourceName
-		var err error
-		if r.ResourceType == kmsg.ConfigResourceTypeBroker && onlyDeletes(r.Configs) {
-			// No dynamic broker config is ever set here, so deleting one
-			// (kafka-reassign-partitions.sh clearing throttles) changes
-			// nothing; Kafka accepts deleting an unset config too.
-			err = nil
-		} else {
-			err = s.checkAlterResource(r.ResourceType, r.ResourceName)
-			if err == nil {
-				err = checkIncrementalOps(r.Configs)
-			}
-			if err == nil {
+		err := s.checkAlterResource(r.ResourceType, r.ResourceName)
+		if err == nil {
+			err = checkIncrementalOps(r.Configs)
+		}
+		if err == nil {
+			if r.ResourceType == kmsg.ConfigResourceTypeBroker {
+				err = s.incrementalAlterBroker(r, req.ValidateOnly)
+			} else {
 				err = s.incrementalAlterTopic(r, req.ValidateOnly)
 			}
 		}
@@ -66,9 +66,9 @@ func (s *Server) handleIncrementalAlterConfigs(req *kmsg.IncrementalAlterConfigs
 	return resp
 }
 
-// checkAlterResource refuses what this broker cannot alter: broker configs
-// (dynamic broker configs are not built), the default topic resource and
-// other resource types, with Kafka's messages where Kafka has them.
+// checkAlterResource refuses what this broker cannot alter: another
+// broker's configs (ZkAdminManager.getBrokerId), the default topic resource
+// and other resource types, with Kafka's messages where Kafka has them.
 func (s *Server) checkAlterResource(t kmsg.ConfigResourceType, name string) error {
 	switch t {
 	case kmsg.ConfigResourceTypeTopic:
@@ -77,20 +77,10 @@ func (s *Server) checkAlterResource(t kmsg.ConfigResourceType, name string) erro
 		}
 		return nil
 	case kmsg.ConfigResourceTypeBroker:
-		return newAPIError(kerr.InvalidRequest, "dynamic broker configs are not supported yet")
+		_, err := s.brokerEntity(name)
+		return err
 	}
 	return newAPIError(kerr.InvalidRequest, "AlterConfigs is only supported for topics and brokers, but resource type is %s", t)
-}
-
-// onlyDeletes reports an IncrementalAlterConfigs resource that only
-// deletes keys.
-func onlyDeletes(ops []kmsg.IncrementalAlterConfigsRequestResourceConfig) bool {
-	for _, c := range ops {
-		if c.Op != kmsg.IncrementalAlterConfigOpDelete {
-			return false
-		}
-	}
-	return len(ops) > 0
 }
 
 // checkIncrementalOps refuses an operation code Kafka does not define.
@@ -207,6 +197,9 @@ func (s *Server) alterTopicConfig(topic string, props map[string]string, validat
 	// This broker applies it now; the others (and this one again) on the notification.
 	if err := s.replicas.refreshTopicConfig(topic); err != nil {
 		s.logger.Warn("applying topic config failed", "topic", topic, "err", err)
+	}
+	if err := s.refreshTopicThrottles(topic); err != nil {
+		s.logger.Warn("applying topic throttles failed", "topic", topic, "err", err)
 	}
 	return nil
 }

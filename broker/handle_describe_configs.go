@@ -9,8 +9,8 @@ import (
 
 // handleDescribeConfigs is ConfigHelper.describeConfigs: topics (their
 // effective config from this broker's log defaults and /config/topics/<t>)
-// and brokers (the static configs of this broker; the cluster default
-// resource "" is empty since dynamic broker configs are not supported).
+// and brokers (this broker's dynamic and static configs; the cluster
+// default resource "" lists the dynamic default broker configs).
 func (s *Server) handleDescribeConfigs(req *kmsg.DescribeConfigsRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.DescribeConfigsResponse)
 	for _, r := range req.Resources {

@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"errors"
+	"slices"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -37,6 +38,7 @@ func (s *Server) handleFetch(ctx context.Context, hdr protocol.RequestHeader, re
 		resp, records, total, parts, hasError := s.readFetch(req, replicaID, first)
 		first = false
 		if total >= int64(req.MinBytes) || hasError || !time.Now().Before(deadline) {
+			s.recordLeaderThrottle(replicaID, resp, records)
 			return protocol.EncodeFetchResponse(hdr, resp, records)
 		}
 		// Long poll: wait for an append to one of the partitions, or the deadline.
@@ -55,6 +57,7 @@ func (s *Server) handleFetch(ctx context.Context, hdr protocol.RequestHeader, re
 		}
 		timer.Stop()
 		if ctx.Err() != nil {
+			s.recordLeaderThrottle(replicaID, resp, records)
 			return protocol.EncodeFetchResponse(hdr, resp, records)
 		}
 	}
@@ -80,6 +83,8 @@ func (s *Server) readFetch(req *kmsg.FetchRequest, replicaID int32, record bool)
 	var total int64
 	var parts []*partition
 	hasError := false
+	leaderQuota := s.replicas.fetchers.quotas.leader
+	now := time.Now()
 	for i, rt := range req.Topics {
 		topic := rt.Topic
 		known := true
@@ -125,7 +130,14 @@ func (s *Server) readFetch(req *kmsg.FetchRequest, replicaID int32, record bool)
 				maxOffset = leo
 			}
 			limit := min(int64(rp.PartitionMaxBytes), remaining)
+			// ReplicaManager.shouldLeaderThrottle: a throttled replica out
+			// of the ISR gets no records while the leader quota is exceeded.
+			throttled := replicaID >= 0 && leaderQuota.isThrottled(topic, rp.Partition) &&
+				!p.inISR(replicaID) && leaderQuota.isQuotaExceeded(now)
 			slice, err := p.log.Read(rp.FetchOffset, limit, maxOffset, total == 0)
+			if throttled && err == nil {
+				slice.Size = 0
+			}
 			if replicaID >= 0 && record && err == nil {
 				_, live := s.cache.broker(replicaID)
 				alter, ferr := p.followerFetch(replicaID, rp.FetchOffset, rp.LogStartOffset, leo, time.Now().UnixMilli(), live)
@@ -190,4 +202,33 @@ func checkLeaderEpoch(p *partition, requested int32) error {
 		return kerr.UnknownLeaderEpoch
 	}
 	return nil
+}
+
+// recordLeaderThrottle counts the bytes a follower's fetch response
+// carries for throttled partitions against the leader quota (KafkaApis'
+// sizeOfThrottledPartitions), in-sync or not.
+func (s *Server) recordLeaderThrottle(replicaID int32, resp *kmsg.FetchResponse, records [][]protocol.FileRange) {
+	if replicaID < 0 {
+		return
+	}
+	q := s.replicas.fetchers.quotas.leader
+	var size int64
+	for i, t := range resp.Topics {
+		topic := t.Topic
+		if t.Topic == "" {
+			topic, _ = s.cache.topicName(t.TopicID)
+		}
+		for j, p := range t.Partitions {
+			if i < len(records) && j < len(records[i]) && q.isThrottled(topic, p.Partition) {
+				size += records[i][j].Size
+			}
+		}
+	}
+	q.record(size, time.Now())
+}
+
+// inISR reports whether replica is in the partition's committed ISR.
+func (p *partition) inISR(replica int32) bool {
+	isr, _ := p.isrSnapshot()
+	return slices.Contains(isr, replica)
 }

@@ -34,6 +34,9 @@ func (s *Server) handleLeaderAndIsr(req *kmsg.LeaderAndISRRequest) kmsg.Response
 			if err := s.replicas.refreshTopicConfig(topic); err != nil {
 				s.logger.Warn("topic config not applied", "topic", topic, "err", err)
 			}
+			if err := s.refreshTopicThrottles(topic); err != nil {
+				s.logger.Warn("topic throttles not applied", "topic", topic, "err", err)
+			}
 		}
 		err := s.replicas.applyLeaderAndIsr(topic, id, partitionState{
 			Partition: p.Partition, Leader: p.Leader, LeaderEpoch: p.LeaderEpoch, PartitionEpoch: p.ZKVersion,

@@ -48,6 +48,9 @@ type fetcherManager struct {
 	cfg    Config
 	cache  *metadataCache
 	logger *slog.Logger
+	// quotas are the broker's replication quotas: the follower one is
+	// applied here, the leader one by handleFetch.
+	quotas *replicationQuotas
 
 	mu       sync.Mutex
 	ctx      context.Context
@@ -57,7 +60,7 @@ type fetcherManager struct {
 }
 
 func newFetcherManager(cfg Config, cache *metadataCache, logger *slog.Logger) *fetcherManager {
-	return &fetcherManager{cfg: cfg, cache: cache, logger: logger, ctx: context.Background(),
+	return &fetcherManager{cfg: cfg, cache: cache, logger: logger, ctx: context.Background(), quotas: newReplicationQuotas(cfg),
 		fetchers: map[fetcherKey]*replicaFetcher{}, byTP: map[topicPartition]fetcherKey{}}
 }
 
@@ -154,6 +157,10 @@ type fetchState struct {
 	fetchTarget
 	truncating bool
 	delayUntil time.Time
+	// caughtUp is PartitionFetchState.isReplicaInSync: the last fetch
+	// brought the log to the leader's high watermark. Only the fetcher's
+	// goroutine uses it.
+	caughtUp bool
 }
 
 // replicaFetcher is one fetcher goroutine (Kafka's ReplicaFetcherThread):
@@ -437,6 +444,10 @@ func (f *replicaFetcher) fetch(ctx context.Context, sts []*fetchState) {
 	req.SessionEpoch = -1
 	byTP := map[topicPartition]*fetchState{}
 	topics := map[string]int{}
+	sts = f.unthrottled(sts)
+	if len(sts) == 0 {
+		return
+	}
 	for _, st := range sts {
 		i, ok := topics[st.p.topic]
 		if !ok {
@@ -500,7 +511,37 @@ func (f *replicaFetcher) applyFetched(ctx context.Context, st *fetchState, rp *k
 	if err := st.p.appendAsFollower(records, st.epoch, rp.HighWatermark, rp.LogStartOffset); err != nil {
 		f.m.logger.Warn("follower append failed", "topic", st.p.topic, "partition", st.p.index, "err", err)
 		f.delay(st, f.m.cfg.ReplicaFetchBackoff)
+		return
 	}
+	st.caughtUp = st.p.log.LogEndOffset() >= rp.HighWatermark
+	if q := f.m.quotas.follower; q.isThrottled(st.p.topic, st.p.index) {
+		q.record(int64(len(records)), time.Now())
+	}
+}
+
+// unthrottled leaves out of a fetch the partitions the follower quota holds
+// back (ReplicaFetcherThread.shouldFollowerThrottle: throttled, not caught
+// up, quota exceeded). When it holds back every partition they back off,
+// as Kafka's fetcher waits fetchBackOffMs on an empty fetch.
+func (f *replicaFetcher) unthrottled(sts []*fetchState) []*fetchState {
+	q := f.m.quotas.follower
+	now := time.Now()
+	out := sts[:0:0]
+	var held []*fetchState
+	for _, st := range sts {
+		if !st.caughtUp && q.isThrottled(st.p.topic, st.p.index) && q.isQuotaExceeded(now) {
+			held = append(held, st)
+			continue
+		}
+		out = append(out, st)
+	}
+	if len(out) == 0 {
+		backoff := min(f.m.cfg.ReplicaFetchBackoff, time.Duration(q.windowMs)*time.Millisecond)
+		for _, st := range held {
+			f.delay(st, backoff)
+		}
+	}
+	return out
 }
 
 // handleOutOfRange: the leader has no data at our LEO. If its LEO is

@@ -38,6 +38,9 @@ type configSynonym struct {
 type admin interface {
 	DescribeConfigs(ctx context.Context, resourceType int8, name string, includeSynonyms bool) ([]configEntry, error)
 	IncrementalAlter(ctx context.Context, topic string, set map[string]string, del []string) error
+	// AlterBroker is the legacy AlterConfigs of a BROKER resource ("" the
+	// cluster default) with its complete new dynamic config.
+	AlterBroker(ctx context.Context, name string, configs map[string]string) error
 	ListTopics(ctx context.Context) ([]string, error)
 	BrokerIDs(ctx context.Context) ([]int32, error)
 	Close()
@@ -184,6 +187,41 @@ func (a *kgoAdmin) IncrementalAlter(ctx context.Context, topic string, set map[s
 	}
 	req.Resources = append(req.Resources, r)
 	resp, err := req.RequestWith(ctx, a.cl)
+	if err != nil {
+		return err
+	}
+	for _, res := range resp.Resources {
+		if res.ErrorCode != 0 {
+			return &apiException{code: res.ErrorCode, msg: res.ErrorMessage}
+		}
+	}
+	return nil
+}
+
+func (a *kgoAdmin) AlterBroker(ctx context.Context, name string, configs map[string]string) error {
+	req := kmsg.NewPtrAlterConfigsRequest()
+	r := kmsg.NewAlterConfigsRequestResource()
+	r.ResourceType, r.ResourceName = kmsg.ConfigResourceTypeBroker, name
+	keys := make([]string, 0, len(configs))
+	for k := range configs {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	for _, k := range keys {
+		c := kmsg.NewAlterConfigsRequestResourceConfig()
+		c.Name, c.Value = k, kmsg.StringPtr(configs[k])
+		r.Configs = append(r.Configs, c)
+	}
+	req.Resources = append(req.Resources, r)
+	var resp *kmsg.AlterConfigsResponse
+	var err error
+	if name != "" {
+		// A broker's own resource is sent to that broker, as the Java admin routes it.
+		id, _ := strconv.Atoi(name)
+		resp, err = req.RequestWith(ctx, a.cl.Broker(id))
+	} else {
+		resp, err = req.RequestWith(ctx, a.cl)
+	}
 	if err != nil {
 		return err
 	}

@@ -9,6 +9,7 @@ import (
 	"fmt"
 	"io"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -97,9 +98,10 @@ func execute(ctx context.Context, args []string, stdout io.Writer, newAdmin func
 	return describeConfig(ctx, adm, o, stdout)
 }
 
-// alterConfig is ConfigCommand.alterConfig for topics: deleting a key the
-// topic does not override is refused, then SETs and DELETEs go in one
-// IncrementalAlterConfigs. Broker configs are not dynamic on this broker.
+// alterConfig is ConfigCommand.alterConfig for topics and brokers: deleting
+// a key the entity does not set is refused; a topic's SETs and DELETEs go in
+// one IncrementalAlterConfigs, a broker's complete new dynamic config in one
+// legacy AlterConfigs, as Kafka 3.7's tool does.
 func alterConfig(ctx context.Context, adm admin, o *options, stdout io.Writer) error {
 	entityType, entityName := o.entityTypes()[0], o.entityNames()[0]
 	add, err := o.configsToAdd()
@@ -135,9 +137,64 @@ func alterConfig(ctx context.Context, adm admin, o *options, stdout io.Writer) e
 			return err
 		}
 	case "brokers":
-		return illegal("dynamic broker configs are not supported by this broker yet")
+		if entityName != "" {
+			if _, err := strconv.Atoi(entityName); err != nil {
+				return illegal("The entity name for %s must be a valid integer broker id, but it is: %s", entityType, entityName)
+			}
+		}
+		source := "DYNAMIC_BROKER_CONFIG"
+		if entityName == "" {
+			source = "DYNAMIC_DEFAULT_BROKER_CONFIG"
+		}
+		entries, err := adm.DescribeConfigs(ctx, resourceBroker, entityName, false)
+		if err != nil {
+			return err
+		}
+		current := map[string]*string{}
+		for _, e := range entries {
+			if e.Source == source {
+				current[e.Name] = e.Value
+			}
+		}
+		var invalid []string
+		for _, k := range del {
+			if _, ok := current[k]; !ok {
+				invalid = append(invalid, k)
+			}
+		}
+		if len(invalid) > 0 {
+			return illegal("Invalid config(s): %s", strings.Join(invalid, ","))
+		}
+		next := map[string]string{}
+		var sensitive []string
+		for k, v := range current {
+			if v == nil {
+				sensitive = append(sensitive, k)
+				continue
+			}
+			next[k] = *v
+		}
+		for k, v := range add {
+			next[k] = v
+			sensitive = slices.DeleteFunc(sensitive, func(s string) bool { return s == k })
+		}
+		for _, k := range del {
+			delete(next, k)
+			sensitive = slices.DeleteFunc(sensitive, func(s string) bool { return s == k })
+		}
+		if len(sensitive) > 0 {
+			sort.Strings(sensitive)
+			return illegal("All sensitive broker config entries must be specified for --alter, missing entries: Set(%s)", strings.Join(sensitive, ", "))
+		}
+		if err := adm.AlterBroker(ctx, entityName, next); err != nil {
+			return err
+		}
 	default:
 		return illegal("Unsupported entity type: %s", entityType)
+	}
+	if entityName == "" {
+		fmt.Fprintf(stdout, "Completed updating default config for %s in the cluster.\n", entityType)
+		return nil
 	}
 	fmt.Fprintf(stdout, "Completed updating config for %s %s.\n", strings.TrimSuffix(entityType, "s"), entityName)
 	return nil

@@ -63,6 +63,17 @@ func (f *fakeAdmin) IncrementalAlter(_ context.Context, topic string, set map[st
 	return nil
 }
 
+func (f *fakeAdmin) AlterBroker(_ context.Context, name string, configs map[string]string) error {
+	if f.alterErr != nil {
+		return f.alterErr
+	}
+	for k, v := range configs {
+		f.altered = append(f.altered, "BROKER "+name+" "+k+"="+v)
+	}
+	sort.Strings(f.altered)
+	return nil
+}
+
 func (f *fakeAdmin) ListTopics(context.Context) ([]string, error) { return []string{"a", "b"}, nil }
 func (f *fakeAdmin) BrokerIDs(context.Context) ([]int32, error)   { return []int32{0, 1}, nil }
 

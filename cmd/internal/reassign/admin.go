@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"sort"
+	"strconv"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -282,13 +283,40 @@ func (a *kgoAdmin) IncrementalAlterConfigs(ctx context.Context, ops map[configRe
 		}
 		req.Resources = append(req.Resources, rr)
 	}
-	resp, err := req.RequestWith(ctx, a.cl)
-	if err != nil {
-		return requestError("incrementalAlterConfigs", err)
+	// A broker's own resource goes to that broker, as the Java admin client
+	// routes it; topics and the cluster default go to any broker.
+	groups := map[int]*kmsg.IncrementalAlterConfigsRequest{}
+	order := []int{}
+	for _, rr := range req.Resources {
+		node := -1
+		if rr.ResourceType == kmsg.ConfigResourceTypeBroker && rr.ResourceName != "" {
+			if id, err := strconv.Atoi(rr.ResourceName); err == nil {
+				node = id
+			}
+		}
+		g, ok := groups[node]
+		if !ok {
+			g = kmsg.NewPtrIncrementalAlterConfigsRequest()
+			groups[node] = g
+			order = append(order, node)
+		}
+		g.Resources = append(g.Resources, rr)
 	}
-	for _, r := range resp.Resources {
-		if r.ErrorCode != 0 {
-			return executionError(cli.KafkaError(r.ErrorCode, r.ErrorMessage))
+	for _, node := range order {
+		var resp *kmsg.IncrementalAlterConfigsResponse
+		var err error
+		if node < 0 {
+			resp, err = groups[node].RequestWith(ctx, a.cl)
+		} else {
+			resp, err = groups[node].RequestWith(ctx, a.cl.Broker(node))
+		}
+		if err != nil {
+			return requestError("incrementalAlterConfigs", err)
+		}
+		for _, r := range resp.Resources {
+			if r.ErrorCode != 0 {
+				return executionError(cli.KafkaError(r.ErrorCode, r.ErrorMessage))
+			}
 		}
 	}
 	return nil
