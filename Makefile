@@ -34,6 +34,15 @@ compat: build
 # Unit, integration and compat tests; fuzz targets run on their checked-in corpus.
 test: deps build fmt-check vet unit compat
 
+# Not part of `make test`: >= SOAK_DURATION (default 10m) and >= SOAK_FAULTS (default 100) random faults
+# under an acks=all idempotent load on three brokers, then the checker's verdict.
+SOAK_DURATION ?= 10m
+SOAK_FAULTS   ?= 100
+.PHONY: soak
+soak: build
+	KAFKA_BIN=$(CURDIR)/bin/kafka SOAK_DURATION=$(SOAK_DURATION) SOAK_FAULTS=$(SOAK_FAULTS) \
+		$(GO) test -count=1 -v -run '^TestSoak$$' -timeout 90m ./compat-tests/soak/
+
 # Broker throughput against kfake, then the storage engine's benchmarks
 # (append vs plain write(2), offset lookup in a full segment, recovery, compaction).
 bench: deps build

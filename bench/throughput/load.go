@@ -16,6 +16,11 @@ import (
 // createTopic creates topic with the given partition count and RF 1, then waits until Metadata shows a leader
 // for every partition (our controller elects leaders asynchronously).
 func createTopic(ctx context.Context, bootstrap, topic string, partitions int32) error {
+	return createTopicRF(ctx, bootstrap, topic, partitions, 1)
+}
+
+// createTopicRF is createTopic with a replication factor.
+func createTopicRF(ctx context.Context, bootstrap, topic string, partitions int32, rf int16) error {
 	cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap))
 	if err != nil {
 		return fmt.Errorf("admin client: %w", err)
@@ -26,7 +31,7 @@ func createTopic(ctx context.Context, bootstrap, topic string, partitions int32)
 	rt := kmsg.NewCreateTopicsRequestTopic()
 	rt.Topic = topic
 	rt.NumPartitions = partitions
-	rt.ReplicationFactor = 1
+	rt.ReplicationFactor = rf
 	req.Topics = append(req.Topics, rt)
 	resp, err := req.RequestWith(ctx, cl)
 	if err != nil {

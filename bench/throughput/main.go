@@ -40,6 +40,7 @@ type options struct {
 	keep         bool
 	brokerEnv    []string
 	cpuProfile   string
+	replicated   int // brokers (= replication factor) of the replicated target; <= 1: none
 }
 
 // result is one target's figures for one partition count.
@@ -95,11 +96,12 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.records, "records", 1_000_000, "records to produce and consume per target and partition count")
 	fs.IntVar(&o.valueSize, "value-size", 100, "bytes per record value")
 	parts := fs.String("partitions", "1,3", "comma-separated partition counts to run")
-	fs.DurationVar(&o.timeout, "timeout", 170*time.Second, "bound on the whole run")
+	fs.DurationVar(&o.timeout, "timeout", 300*time.Second, "bound on the whole run")
 	fs.IntVar(&o.rounds, "rounds", 5, "rounds per target and partition count (targets interleaved); the median is reported")
 	fs.BoolVar(&o.compressible, "compressible", false, "use highly compressible values instead of random bytes")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temp dir (broker/ZooKeeper logs) after the run")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of OUR broker to this file (builds cmd/kafka with a profiling overlay; the tree is not changed)")
+	fs.IntVar(&o.replicated, "replicated", 3, "also measure acks=all on this many local brokers with that replication factor (0: skip)")
 	env := fs.String("broker-env", "", "comma-separated KEY=VALUE pairs added to the broker's environment")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -166,19 +168,25 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 		return err
 	}
 	defer fake.stop()
+	targets := []*target{ours, fake}
+	if o.replicated > 1 {
+		rep, err := startOursReplicated(ctx, o.bin, dir, o.brokerEnv, o.replicated)
+		if err != nil {
+			return err
+		}
+		defer rep.stop()
+		targets = append(targets, rep)
+	}
 
 	values := newValuePool(o.valueSize, o.compressible)
 	var results []result
 	for _, p := range o.partitions {
-		var rounds [2][]result
+		rounds := make([][]result, len(targets))
 		for round := 0; round < o.rounds; round++ {
-			// Alternate which target goes first so neither always runs on a warmer machine.
-			order := []int{0, 1}
-			if round%2 == 1 {
-				order = []int{1, 0}
-			}
-			for _, i := range order {
-				t := []*target{ours, fake}[i]
+			// Rotate which target goes first so none always runs on a warmer machine.
+			for k := range targets {
+				i := (k + round) % len(targets)
+				t := targets[i]
 				r, err := measure(ctx, t, p, o.records, values)
 				if err != nil {
 					if t.logTail != nil {
@@ -189,7 +197,9 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 				rounds[i] = append(rounds[i], r)
 			}
 		}
-		results = append(results, median(rounds[0]), median(rounds[1]))
+		for _, rs := range rounds {
+			results = append(results, median(rs))
+		}
 	}
 	printTable(out, results, o.rounds)
 	return nil
@@ -219,7 +229,7 @@ func measure(ctx context.Context, t *target, partitions int32, n int, values *va
 	size := values.size
 	topic := fmt.Sprintf("bench-%s-p%d-%d", t.name, partitions, time.Now().UnixNano())
 	r := result{target: t.name, partitions: partitions, records: n, valueSize: size}
-	if err := createTopic(ctx, t.bootstrap, topic, partitions); err != nil {
+	if err := createTopicRF(ctx, t.bootstrap, topic, partitions, max(t.rf, 1)); err != nil {
 		return r, fmt.Errorf("%s: %w", t.name, err)
 	}
 	pctx, cancel := context.WithTimeout(ctx, 60*time.Second)
@@ -274,6 +284,11 @@ func printTable(w io.Writer, results []result, rounds int) {
 		if !ok1 || !ok2 {
 			continue
 		}
+		if r, ok := byKey[fmt.Sprintf("ours-rf3/%d", p)]; ok {
+			fmt.Fprintf(tw, "ours-rf3/ours\t%d\t%.2fx\t%.2fx\t%.2fx\t%.2fx\t%.2fx\t%.2fx\t\n", p,
+				r.rate(r.produce)/o.rate(o.produce), r.rate(r.produce)/o.rate(o.produce), ratio(r.perCPU(r.produceCPU), o.perCPU(o.produceCPU)),
+				r.rate(r.consume)/o.rate(o.consume), r.rate(r.consume)/o.rate(o.consume), ratio(r.perCPU(r.consumeCPU), o.perCPU(o.consumeCPU)))
+		}
 		pr := o.rate(o.produce) / k.rate(k.produce)
 		cr := o.rate(o.consume) / k.rate(k.consume)
 		fmt.Fprintf(tw, "ours/kfake\t%d\t%.2fx %s\t%.2fx\t%.2fx\t%.2fx %s\t%.2fx\t%.2fx\t\n", p,
@@ -281,7 +296,8 @@ func printTable(w io.Writer, results []result, rounds int) {
 			cr, verdict(cr, consumeTarget), cr, ratio(o.perCPU(o.consumeCPU), k.perCPU(k.consumeCPU)))
 	}
 	tw.Flush()
-	fmt.Fprintln(w, "rec/cpu-s: records per CPU-second of client+server together (ours: bench process + broker; kfake: bench process)")
+	fmt.Fprintln(w, "rec/cpu-s: records per CPU-second of client+server together (ours: bench process + broker; kfake: bench process; ours-rf3: bench process + 3 brokers)")
+	fmt.Fprintln(w, "ours: RF 1 on one broker; ours-rf3: RF 3 on three local broker processes (min.insync.replicas=2), same acks=all idempotent load")
 	fmt.Fprintf(w, "targets: produce >= %.1fx kfake, consume >= %.1fx kfake; %d records of %d-byte values, acks=all, idempotent, median of %d rounds\n",
 		produceTarget, consumeTarget, firstOr(results).records, firstOr(results).valueSize, rounds)
 }

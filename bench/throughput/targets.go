@@ -26,6 +26,7 @@ import (
 type target struct {
 	name      string
 	bootstrap string
+	rf        int16 // replication factor of the bench topics (0: 1)
 	stop      func()
 	// logTail returns recent server log lines for error messages (may be nil).
 	logTail func() string

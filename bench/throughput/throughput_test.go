@@ -125,8 +125,10 @@ func TestRunOurs(t *testing.T) {
 	if err := run(context.Background(), o, &out); err != nil {
 		t.Fatal(err)
 	}
-	if !strings.Contains(out.String(), "ours/kfake") {
-		t.Errorf("no ratio row:\n%s", out.String())
+	for _, row := range []string{"ours/kfake", "ours-rf3/ours", "ours-rf3 "} {
+		if !strings.Contains(out.String(), row) {
+			t.Errorf("no %q row:\n%s", row, out.String())
+		}
 	}
 }
 

@@ -34,17 +34,21 @@ type Cluster struct {
 
 	mu      sync.Mutex
 	brokers map[int32]*Broker
+	faults  faults
 }
 
 // Broker is one broker process.
 type Broker struct {
 	ID      int32
-	Addr    string // 127.0.0.1:port, kept across restarts
+	Addr    string // 127.0.0.1:port the broker advertises: its proxy, kept across restarts
+	Listen  string // 127.0.0.1:port the broker listens on, behind the proxy
 	LogDir  string
 	LogFile string
 	cmd     *exec.Cmd
 	done    chan struct{}
 	extra   []string
+	proxy   *proxy // Kafka traffic to this broker
+	zkProxy *proxy // this broker's ZooKeeper connections
 }
 
 var (
@@ -98,13 +102,22 @@ func (c *Cluster) AddBroker(id int32, extra ...string) *Broker {
 	c.tb.Helper()
 	b := &Broker{
 		ID:      id,
-		Addr:    "127.0.0.1:" + strconv.Itoa(freePort(c.tb)),
+		Listen:  "127.0.0.1:" + strconv.Itoa(freePort(c.tb)),
 		LogDir:  filepath.Join(c.dir, fmt.Sprintf("broker-%d", id), "logs"),
 		LogFile: filepath.Join(c.dir, fmt.Sprintf("broker-%d.log", id)),
 		extra:   extra,
 	}
+	var err error
+	if b.proxy, err = newProxy(b.Listen, true); err != nil {
+		c.tb.Fatal(err)
+	}
+	b.Addr = b.proxy.Addr()
+	if b.zkProxy, err = newProxy(c.ZK.Addr, false); err != nil {
+		c.tb.Fatal(err)
+	}
 	c.mu.Lock()
 	c.brokers[id] = b
+	c.applyFaultsLocked()
 	c.mu.Unlock()
 	c.launch(b)
 	return b
@@ -115,9 +128,10 @@ func (c *Cluster) launch(b *Broker) {
 	cfg := filepath.Join(c.dir, fmt.Sprintf("broker-%d.properties", b.ID))
 	props := strings.Join([]string{
 		"broker.id=" + strconv.Itoa(int(b.ID)),
-		"listeners=PLAINTEXT://" + b.Addr,
+		"listeners=PLAINTEXT://" + b.Listen,
+		"advertised.listeners=PLAINTEXT://" + b.Addr,
 		"log.dirs=" + b.LogDir,
-		"zookeeper.connect=" + c.Connect,
+		"zookeeper.connect=" + b.zkProxy.Addr() + strings.TrimPrefix(c.Connect, c.ZK.Addr),
 		"zookeeper.session.timeout.ms=6000",
 		"offsets.topic.replication.factor=1",
 		"",
@@ -192,6 +206,21 @@ func (c *Cluster) Kill(id int32) {
 	b := c.Broker(id)
 	_ = syscall.Kill(-b.cmd.Process.Pid, syscall.SIGKILL)
 	<-b.done
+}
+
+// Running reports whether broker id's process is alive (it may be paused).
+// A broker whose ZooKeeper session expired exits by itself.
+func (c *Cluster) Running(id int32) bool {
+	b := c.Broker(id)
+	if b == nil || b.done == nil {
+		return false
+	}
+	select {
+	case <-b.done:
+		return false
+	default:
+		return true
+	}
 }
 
 // Pause stops the broker process with SIGSTOP (it keeps its sockets and
@@ -312,6 +341,10 @@ func (c *Cluster) stopAll() {
 			_ = syscall.Kill(-b.cmd.Process.Pid, syscall.SIGKILL)
 			<-b.done
 		}
+	}
+	for _, b := range brokers {
+		b.proxy.close()
+		b.zkProxy.close()
 	}
 	if c.tb.Failed() {
 		for _, b := range brokers {
