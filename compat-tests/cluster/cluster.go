@@ -139,6 +139,9 @@ func (c *Cluster) launch(b *Broker) {
 	if err := os.WriteFile(cfg, []byte(props), 0o644); err != nil {
 		c.tb.Fatal(err)
 	}
+	if err := b.proxy.listen(); err != nil {
+		c.tb.Fatal(err)
+	}
 	logf, err := os.OpenFile(b.LogFile, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		c.tb.Fatal(err)
@@ -159,6 +162,8 @@ func (c *Cluster) launch(b *Broker) {
 	go func(done chan struct{}) {
 		_ = cmd.Wait()
 		logf.Close()
+		// Like the broker's own port: connecting is refused while it is down.
+		b.proxy.stopListening()
 		close(done)
 	}(b.done)
 }
