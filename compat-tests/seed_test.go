@@ -175,36 +175,38 @@ func TestSeedScenario(t *testing.T) {
 	waitFullISR(t, c, "walk", 3)
 
 	// A controller paused past its session timeout is fenced: after it
-	// resumes it writes nothing more to ZooKeeper.
+	// resumes it writes nothing more to ZooKeeper as controller. It
+	// re-registers as a broker on a new session (as Kafka does), and any
+	// state written afterwards carries the new controller's epoch.
 	paused := controllerOf(t, c)
 	c.Pause(paused)
 	poll(t, 20*time.Second, "another controller while one is paused", func() (bool, string) {
 		out, _, code := c.Tool("zookeeper-shell.sh", c.Connect, "get", "/controller")
 		return code == 0 && !strings.Contains(out, fmt.Sprintf(`"brokerid":%d`, paused)), out
 	})
-	waitStates := func() string {
-		var b strings.Builder
-		b.WriteString(zkLast(t, c, "get", "/controller_epoch"))
-		for p := range 4 {
-			out, _, _ := c.Tool("zookeeper-shell.sh", c.Connect, "stat", fmt.Sprintf("/brokers/topics/walk/partitions/%d/state", p))
-			for _, l := range strings.Split(out, "\n") {
-				if strings.HasPrefix(l, "dataVersion") || strings.HasPrefix(l, "mzxid") {
-					b.WriteString(l)
-				}
-			}
-		}
-		return b.String()
-	}
-	// Let the new controller settle, then resume the old one and watch.
-	time.Sleep(2 * time.Second)
-	snapshot := waitStates()
+	newCtl := controllerOf(t, c)
+	epochNow := zkLast(t, c, "get", "/controller_epoch")
+	statesAtResume := partitionStates(t, c, "walk", 4)
 	c.Resume(paused)
-	time.Sleep(3 * time.Second)
-	if after := waitStates(); after != snapshot {
-		t.Fatalf("ZooKeeper changed after the fenced controller resumed:\nbefore %s\nafter  %s", snapshot, after)
-	}
-	c.Restart(paused) // it stopped itself on losing its session
+	poll(t, 30*time.Second, "the resumed broker to re-register", func() (bool, string) {
+		got := zkLast(t, c, "ls", "/brokers/ids")
+		return got == "[0, 1, 2, 3]", got
+	})
 	waitFullISR(t, c, "walk", 3)
+	if got := controllerOf(t, c); got != newCtl {
+		t.Fatalf("controller %d after the old one resumed, want %d", got, newCtl)
+	}
+	if got := zkLast(t, c, "get", "/controller_epoch"); got != epochNow {
+		t.Fatalf("/controller_epoch %s after the old controller resumed, want %s", got, epochNow)
+	}
+	var current float64
+	fmt.Sscan(epochNow, &current)
+	for p, st := range partitionStates(t, c, "walk", 4) {
+		changed := fmt.Sprint(st) != fmt.Sprint(statesAtResume[p])
+		if ce := st["controller_epoch"].(float64); changed && ce != current {
+			t.Fatalf("walk-%d rewritten after the resume with controller epoch %v, not the new controller's %v: %v", p, ce, current, st)
+		}
+	}
 
 	// Commission broker 3 for topic first, decommission it again, then raise
 	// topic four from RF 1 to RF 3: all with kafka-reassign-partitions.sh.

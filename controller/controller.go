@@ -82,7 +82,8 @@ func (c *Controller) Active() bool { return c.active.Load() }
 
 // Run contends for /controller until ctx ends: whenever the znode is absent
 // it tries to create it; on winning it acts until it loses the ZooKeeper
-// session, another controller fences it, or ctx ends.
+// session, another controller fences it, or ctx ends; after a lost session
+// it contends again on the next one.
 func (c *Controller) Run(ctx context.Context) {
 	for ctx.Err() == nil {
 		info, exists, watch, err := c.zk.WatchController()
@@ -98,7 +99,10 @@ func (c *Controller) Run(ctx context.Context) {
 			case <-ctx.Done():
 				return
 			case <-c.zk.SessionExpired():
-				return
+				// Contend again once the client's next session is up.
+				if c.zk.AwaitSession(ctx) != nil {
+					return
+				}
 			case <-watch:
 			}
 			continue

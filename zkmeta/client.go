@@ -62,12 +62,17 @@ var openACL = zk.WorldACL(zk.PermAll)
 
 // Client is a ZooKeeper session with every path relative to the connect string's chroot.
 type Client struct {
-	conn    *zk.Conn
-	chroot  string // "" or "/kafka"
-	log     *slog.Logger
-	expired chan struct{}
+	conn   *zk.Conn
+	chroot string // "" or "/kafka"
+	log    *slog.Logger
 
-	expireOnce sync.Once
+	// After an expiry go-zookeeper opens a new session by itself; expired
+	// belongs to the current session and newSession is closed when the
+	// next one is established (then both are replaced).
+	sessMu     sync.Mutex
+	expired    chan struct{}
+	newSession chan struct{}
+
 	closeOnce  sync.Once
 	eventsDone chan struct{}
 }
@@ -128,7 +133,7 @@ func connectWith(ctx context.Context, connect string, sessionTimeout time.Durati
 	if err != nil {
 		return nil, fmt.Errorf("zookeeper connect %q: %w", connect, err)
 	}
-	c := &Client{conn: conn, log: logger, expired: make(chan struct{}), eventsDone: make(chan struct{})}
+	c := &Client{conn: conn, log: logger, expired: make(chan struct{}), newSession: make(chan struct{}), eventsDone: make(chan struct{})}
 	hasSession := make(chan struct{})
 	go c.watchSession(events, hasSession)
 	select {
@@ -151,16 +156,29 @@ func connectWith(ctx context.Context, connect string, sessionTimeout time.Durati
 func (c *Client) watchSession(events <-chan zk.Event, hasSession chan struct{}) {
 	defer close(c.eventsDone)
 	var once sync.Once
+	isExpired := false
 	for ev := range events {
 		c.log.Debug("zookeeper event", "type", ev.Type.String(), "state", ev.State.String(), "server", ev.Server)
 		switch ev.State {
 		case zk.StateHasSession:
 			once.Do(func() { close(hasSession) })
+			if isExpired {
+				isExpired = false
+				c.sessMu.Lock()
+				c.expired = make(chan struct{})
+				close(c.newSession)
+				c.newSession = make(chan struct{})
+				c.sessMu.Unlock()
+				c.log.Info("zookeeper session re-established", "session", fmt.Sprintf("%#x", c.conn.SessionID()))
+			}
 		case zk.StateExpired:
-			c.expireOnce.Do(func() {
+			if !isExpired {
+				isExpired = true
 				c.log.Warn("zookeeper session expired")
+				c.sessMu.Lock()
 				close(c.expired)
-			})
+				c.sessMu.Unlock()
+			}
 		}
 	}
 }
@@ -173,8 +191,35 @@ func (c *Client) Close() {
 	})
 }
 
-// SessionExpired is closed when the session expires; ephemerals and watches are gone then.
-func (c *Client) SessionExpired() <-chan struct{} { return c.expired }
+// SessionExpired is closed when the current session expires; its
+// ephemerals and watches are gone then.
+func (c *Client) SessionExpired() <-chan struct{} {
+	c.sessMu.Lock()
+	defer c.sessMu.Unlock()
+	return c.expired
+}
+
+// AwaitSession returns once a live session exists: at once while the
+// current one lives, else when the client has opened its next session.
+func (c *Client) AwaitSession(ctx context.Context) error {
+	for {
+		c.sessMu.Lock()
+		expired, next := c.expired, c.newSession
+		c.sessMu.Unlock()
+		select {
+		case <-expired:
+		default:
+			return nil
+		}
+		select {
+		case <-next:
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-c.eventsDone:
+			return errors.New("zookeeper client closed")
+		}
+	}
+}
 
 // SessionID is the current ZooKeeper session id.
 func (c *Client) SessionID() int64 { return c.conn.SessionID() }

@@ -70,7 +70,19 @@ func TestSessionExpiry(t *testing.T) {
 	case <-time.After(15 * time.Second):
 		t.Fatal("SessionExpired not signalled")
 	}
-	// The client carries on with a new session: the broker can register again.
+	// The client opens a new session by itself; AwaitSession returns once it
+	// is up, and SessionExpired then belongs to the new session.
+	actx, acancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer acancel()
+	if err := c.AwaitSession(actx); err != nil {
+		t.Fatalf("no new session: %v", err)
+	}
+	select {
+	case <-c.SessionExpired():
+		t.Fatal("the new session must not report expired")
+	default:
+	}
+	// The broker can register again.
 	deadline := time.Now().Add(10 * time.Second)
 	for {
 		_, err := c.RegisterBroker(BrokerInfo{ID: 5, Endpoints: []string{"PLAINTEXT://h:1"}})

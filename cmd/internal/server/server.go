@@ -114,8 +114,30 @@ func Run(ctx context.Context, configPath string, overrides []string, logger *slo
 	}
 
 	var runErr error
-	select {
-	case <-ctx.Done():
+	for expired := zk.SessionExpired(); ; expired = zk.SessionExpired() {
+		select {
+		case <-ctx.Done():
+		case <-expired:
+			// Kafka re-registers on a new session: the ephemeral
+			// /brokers/ids/<id> died with the old one, and the broker epoch
+			// changes with the new znode.
+			logger.Warn("ZooKeeper session expired; re-registering on the next session")
+			if err := zk.AwaitSession(ctx); err != nil {
+				break
+			}
+			epoch, err := registerBroker(ctx, zk, info, cfg.ZooKeeperSession, logger)
+			if err != nil {
+				runErr = fmt.Errorf("re-registering broker %d: %w", cfg.BrokerID, err)
+				logger.Error(runErr.Error())
+				break
+			}
+			srv.SetBrokerEpoch(epoch)
+			logger.Info("broker re-registered", "broker_id", cfg.BrokerID, "broker_epoch", epoch)
+			continue
+		}
+		break
+	}
+	if ctx.Err() != nil {
 		logger.Info("shutting down")
 		if cfg.ControlledShutdownEnable {
 			// Leadership moves away while this broker still serves, so clients
@@ -127,9 +149,6 @@ func Run(ctx context.Context, configPath string, overrides []string, logger *slo
 			}
 			cancel()
 		}
-	case <-zk.SessionExpired():
-		runErr = errors.New("ZooKeeper session expired; stopping the broker")
-		logger.Error(runErr.Error())
 	}
 	stopController()
 	<-ctrlDone
