@@ -10,6 +10,7 @@ import (
 	"strings"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 )
 
 // Option describes one long option the way jopt-simple's OptionParser knows it.
@@ -258,4 +259,24 @@ func camel(s string) string {
 		b.WriteString(strings.ToUpper(w[:1]) + w[1:])
 	}
 	return b.String()
+}
+
+// AdminClient opens a franz-go client from admin client properties
+// (bootstrap.servers, client.id), as the tools' Admin.create(props) does.
+func AdminClient(props map[string]string) (*kgo.Client, error) {
+	var seeds []string
+	for _, s := range strings.Split(props["bootstrap.servers"], ",") {
+		if s = strings.TrimSpace(s); s != "" {
+			seeds = append(seeds, s)
+		}
+	}
+	opts := []kgo.Opt{kgo.SeedBrokers(seeds...)}
+	if id := props["client.id"]; id != "" {
+		opts = append(opts, kgo.ClientID(id))
+	}
+	cl, err := kgo.NewClient(opts...)
+	if err != nil {
+		return nil, fmt.Errorf("admin client: %w", err)
+	}
+	return cl, nil
 }

@@ -11,6 +11,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kafkazk/kafkazk/cmd/internal/cli"
 )
 
 const (
@@ -92,19 +94,9 @@ func exceptionName(code string) string {
 type kgoAdmin struct{ cl *kgo.Client }
 
 func newKgoAdmin(props map[string]string) (admin, error) {
-	var seeds []string
-	for _, s := range strings.Split(props["bootstrap.servers"], ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			seeds = append(seeds, s)
-		}
-	}
-	opts := []kgo.Opt{kgo.SeedBrokers(seeds...)}
-	if id := props["client.id"]; id != "" {
-		opts = append(opts, kgo.ClientID(id))
-	}
-	cl, err := kgo.NewClient(opts...)
+	cl, err := cli.AdminClient(props)
 	if err != nil {
-		return nil, fmt.Errorf("admin client: %w", err)
+		return nil, err
 	}
 	return &kgoAdmin{cl: cl}, nil
 }

@@ -369,19 +369,9 @@ type kgoAdmin struct {
 }
 
 func newKgoAdmin(props map[string]string) (admin, error) {
-	var seeds []string
-	for _, s := range strings.Split(props["bootstrap.servers"], ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			seeds = append(seeds, s)
-		}
-	}
-	opts := []kgo.Opt{kgo.SeedBrokers(seeds...)}
-	if id := props["client.id"]; id != "" {
-		opts = append(opts, kgo.ClientID(id))
-	}
-	cl, err := kgo.NewClient(opts...)
+	cl, err := cli.AdminClient(props)
 	if err != nil {
-		return nil, fmt.Errorf("admin client: %w", err)
+		return nil, err
 	}
 	timeoutMs := int32(timeout.Milliseconds())
 	if v, err := strconv.ParseInt(props["default.api.timeout.ms"], 10, 32); err == nil && v > 0 {
