@@ -189,26 +189,14 @@ func TestTopicConfigsLive(t *testing.T) {
 
 // TestKafkaConfigsTool runs kafka-configs.sh against a broker.
 func TestKafkaConfigsTool(t *testing.T) {
-	zk := zktest.Start(t)
-	b := startBroker(t, zk.Chroot(t), 0)
-	cl := newClient(t, []string{b.addr})
-	waitForBrokers(t, cl, 1)
+	b, cl := startSingleBroker(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 1, 1, nil, "tool"); err != nil {
 		t.Fatal(err)
 	}
-	run := func(args ...string) (string, string, int) {
-		var out, errb strings.Builder
-		code := configs.Run(ctx, append([]string{"--bootstrap-server", b.addr}, args...), &out, &errb)
-		return out.String(), errb.String(), code
-	}
-	steps := []struct {
-		args      []string
-		code      int
-		stdout    string
-		stderrHas string
-	}{
+	run := configsTool(ctx, b.addr)
+	steps := []toolStep{
 		{[]string{"--entity-type", "topics", "--entity-name", "tool", "--alter", "--add-config", "retention.ms=1000,cleanup.policy=[compact,delete]"}, 0,
 			"Completed updating config for topic tool.\n", ""},
 		{[]string{"--entity-type", "topics", "--entity-name", "tool", "--describe"}, 0,
@@ -221,12 +209,7 @@ func TestKafkaConfigsTool(t *testing.T) {
 		{[]string{"--topic", "tool", "--alter", "--add-config", "no.such=1"}, 1, "", "InvalidConfigurationException: Unknown topic config name: no.such\n"},
 		{[]string{"--entity-type", "brokers", "--entity-name", "0", "--describe"}, 0, "Dynamic configs for broker 0 are:\n", ""},
 	}
-	for _, s := range steps {
-		out, errOut, code := run(s.args...)
-		if code != s.code || out != s.stdout || !strings.Contains(errOut, s.stderrHas) {
-			t.Fatalf("%v: exit %d stdout %q stderr %q; want exit %d stdout %q stderr containing %q", s.args, code, out, errOut, s.code, s.stdout, s.stderrHas)
-		}
-	}
+	runToolSteps(t, run, steps)
 	out, _, code := run("--entity-type", "topics", "--entity-name", "tool", "--describe", "--all")
 	if code != 0 || !strings.HasPrefix(out, "All configs for topic tool are:\n") ||
 		!strings.Contains(out, "\n  max.message.bytes=1048588 sensitive=false synonyms={DEFAULT_CONFIG:message.max.bytes=1048588}\n") ||
@@ -238,5 +221,34 @@ func TestKafkaConfigsTool(t *testing.T) {
 	if code != 0 || !strings.Contains(out, "\n  log.segment.bytes=1073741824 sensitive=false synonyms={DEFAULT_CONFIG:log.segment.bytes=1073741824}\n") ||
 		!strings.Contains(out, "\n  broker.id=0 sensitive=false synonyms={STATIC_BROKER_CONFIG:broker.id=0, DEFAULT_CONFIG:broker.id=-1}\n") {
 		t.Fatalf("broker describe --all: %d\n%s", code, out)
+	}
+}
+
+// toolStep is one run of a command-line tool and what it must print.
+type toolStep struct {
+	args      []string
+	code      int
+	stdout    string
+	stderrHas string
+}
+
+// configsTool runs kafka-configs.sh against addr, returning stdout, stderr
+// and the exit code.
+func configsTool(ctx context.Context, addr string) func(args ...string) (string, string, int) {
+	return func(args ...string) (string, string, int) {
+		var out, errb strings.Builder
+		code := configs.Run(ctx, append([]string{"--bootstrap-server", addr}, args...), &out, &errb)
+		return out.String(), errb.String(), code
+	}
+}
+
+// runToolSteps runs each step and checks exit code, exact stdout and stderr.
+func runToolSteps(t *testing.T, run func(args ...string) (string, string, int), steps []toolStep) {
+	t.Helper()
+	for _, s := range steps {
+		out, errOut, code := run(s.args...)
+		if code != s.code || out != s.stdout || !strings.Contains(errOut, s.stderrHas) {
+			t.Fatalf("%v: exit %d stdout %q stderr %q; want exit %d stdout %q stderr containing %q", s.args, code, out, errOut, s.code, s.stdout, s.stderrHas)
+		}
 	}
 }

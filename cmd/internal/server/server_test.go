@@ -76,6 +76,17 @@ func (b *testBroker) stop(t *testing.T) {
 	})
 }
 
+// startSingleBroker runs ZooKeeper and broker 0 and returns the broker with
+// a client that already sees it in Metadata.
+func startSingleBroker(t *testing.T) (*testBroker, *kgo.Client) {
+	t.Helper()
+	zk := zktest.Start(t)
+	b := startBroker(t, zk.Chroot(t), 0)
+	cl := newClient(t, []string{b.addr})
+	waitForBrokers(t, cl, 1)
+	return b, cl
+}
+
 func newClient(t *testing.T, addrs []string, opts ...kgo.Opt) *kgo.Client {
 	t.Helper()
 	cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(addrs...), kgo.MetadataMinAge(50 * time.Millisecond)}, opts...)...)
@@ -109,10 +120,7 @@ func waitForBrokers(t *testing.T, cl *kgo.Client, n int) {
 }
 
 func TestSingleBrokerProduceConsume(t *testing.T) {
-	zk := zktest.Start(t)
-	b := startBroker(t, zk.Chroot(t), 0)
-	cl := newClient(t, []string{b.addr})
-	waitForBrokers(t, cl, 1)
+	b, cl := startSingleBroker(t)
 	adm := kadm.NewClient(cl)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
@@ -179,10 +187,7 @@ func TestSingleBrokerProduceConsume(t *testing.T) {
 }
 
 func TestLongPollFetchWakesOnProduce(t *testing.T) {
-	zk := zktest.Start(t)
-	b := startBroker(t, zk.Chroot(t), 0)
-	cl := newClient(t, []string{b.addr})
-	waitForBrokers(t, cl, 1)
+	b, cl := startSingleBroker(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 1, 1, nil, "poll"); err != nil {
@@ -300,10 +305,7 @@ func produceRaw(t *testing.T, ctx context.Context, cl *kgo.Client, topic string,
 }
 
 func TestProduceValidationAndIdempotence(t *testing.T) {
-	zk := zktest.Start(t)
-	b := startBroker(t, zk.Chroot(t), 0)
-	cl := newClient(t, []string{b.addr})
-	waitForBrokers(t, cl, 1)
+	_, cl := startSingleBroker(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	adm := kadm.NewClient(cl)
@@ -439,10 +441,7 @@ func TestGeneratedBrokerID(t *testing.T) {
 }
 
 func TestCreatePartitionsAndRecreateTopic(t *testing.T) {
-	zk := zktest.Start(t)
-	b := startBroker(t, zk.Chroot(t), 0)
-	cl := newClient(t, []string{b.addr})
-	waitForBrokers(t, cl, 1)
+	_, cl := startSingleBroker(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	adm := kadm.NewClient(cl)

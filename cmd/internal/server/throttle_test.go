@@ -132,23 +132,10 @@ func testReplicationThrottle(t *testing.T, broker, rateKey, replicasKey, replica
 // and cluster default, describe with their sources, delete, and refusal of
 // keys that are not dynamic.
 func TestKafkaConfigsBrokerDynamic(t *testing.T) {
-	zk := zktest.Start(t)
-	b := startBroker(t, zk.Chroot(t), 0)
-	cl := newClient(t, []string{b.addr})
-	waitForBrokers(t, cl, 1)
+	b, _ := startSingleBroker(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	run := func(args ...string) (string, string, int) {
-		var out, errb strings.Builder
-		code := configs.Run(ctx, append([]string{"--bootstrap-server", b.addr}, args...), &out, &errb)
-		return out.String(), errb.String(), code
-	}
-	steps := []struct {
-		args      []string
-		code      int
-		stdout    string
-		stderrHas string
-	}{
+	steps := []toolStep{
 		{[]string{"--entity-type", "brokers", "--entity-name", "0", "--alter", "--add-config", "leader.replication.throttled.rate=1000,follower.replication.throttled.rate=2000"}, 0,
 			"Completed updating config for broker 0.\n", ""},
 		{[]string{"--entity-type", "brokers", "--entity-default", "--alter", "--add-config", "leader.replication.throttled.rate=500,replica.alter.log.dirs.io.max.bytes.per.second=300"}, 0,
@@ -175,12 +162,7 @@ func TestKafkaConfigsBrokerDynamic(t *testing.T) {
 			"Dynamic configs for broker 0 are:\n" +
 				"  follower.replication.throttled.rate=2000 sensitive=false synonyms={DYNAMIC_BROKER_CONFIG:follower.replication.throttled.rate=2000}\n", ""},
 	}
-	for _, s := range steps {
-		out, errOut, code := run(s.args...)
-		if code != s.code || out != s.stdout || !strings.Contains(errOut, s.stderrHas) {
-			t.Fatalf("%v: exit %d stdout %q stderr %q; want exit %d stdout %q stderr containing %q", s.args, code, out, errOut, s.code, s.stdout, s.stderrHas)
-		}
-	}
+	runToolSteps(t, configsTool(ctx, b.addr), steps)
 }
 
 // kafka-reassign-partitions.sh --execute --throttle sets the rates on the
