@@ -341,6 +341,16 @@ const (
 )
 
 // next returns the next whole batch, or nil at the end.
+// nextBatch is next with the batch header parsed; b is nil at the end.
+func (r *batchReader) nextBatch() ([]byte, storage.BatchHeader, error) {
+	b, pos, err := r.next()
+	if err != nil || b == nil {
+		return nil, storage.BatchHeader{}, err
+	}
+	h, err := parseHeader(b, pos)
+	return b, h, err
+}
+
 func (r *batchReader) next() ([]byte, int64, error) {
 	if r.pos >= r.end-headerSizeUpToMagic {
 		return nil, 0, nil
@@ -445,16 +455,12 @@ func (d *dumper) dumpLog(f string) error {
 	var validBytes int64
 	lastOffset := int64(-1)
 	for {
-		b, pos, err := r.next()
+		b, h, err := r.nextBatch()
 		if err != nil {
 			return err
 		}
 		if b == nil {
 			break
-		}
-		h, err := parseHeader(b, pos)
-		if err != nil {
-			return err
 		}
 		codec := h.Compression()
 		if codec > storage.CodecZstd {
@@ -619,14 +625,10 @@ func (d *dumper) dumpIndex(f string) error {
 			return &javaError{"java.lang.IllegalArgumentException", fmt.Sprintf("Invalid position: %d", position)}
 		}
 		r := &batchReader{f: logFile, name: logFile.Name(), pos: position, end: min(logSize, position+d.o.maxMessageSize)}
-		b, pos, err := r.next()
+		b, h, err := r.nextBatch()
 		if err == nil && b == nil {
 			err = &javaError{"java.util.NoSuchElementException", fmt.Sprintf("no batch at position %d of %s within %d bytes", position, logFile.Name(), d.o.maxMessageSize)}
 		}
-		if err != nil {
-			return err
-		}
-		h, err := parseHeader(b, pos)
 		if err != nil {
 			return err
 		}
@@ -697,16 +699,12 @@ func (d *dumper) dumpTimeIndex(f string) error {
 		var found []byte
 		var fh storage.BatchHeader
 		for {
-			b, pos, err := r.next()
+			b, h, err := r.nextBatch()
 			if err != nil {
 				return err
 			}
 			if b == nil {
 				break
-			}
-			h, err := parseHeader(b, pos)
-			if err != nil {
-				return err
 			}
 			if h.LastOffset() >= offset {
 				found, fh = b, h
