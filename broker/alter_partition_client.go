@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kafkazk/kafkazk/protocol"
+	"github.com/kafkazk/kafkazk/zkmeta"
 )
 
 // alterItem is one partition's proposed ISR change.
@@ -37,9 +38,13 @@ const alterPartitionVersion = 2
 // queue up and go out in one request at a time, always over the network,
 // even when the controller runs in this process. A request that fails as a
 // whole (no controller, connection lost, NOT_CONTROLLER) is retried after a
-// backoff while its partitions still have it in flight.
+// backoff while its partitions still have it in flight. A change the
+// controller answered as stale (our leader or partition epoch is old) is
+// settled from the partition's state znode, so a LeaderAndIsr that never
+// comes cannot freeze the ISR.
 type alterPartitionClient struct {
 	cache       *metadataCache
+	readState   func(topic string, partition int32) (zkmeta.LeaderAndIsr, bool, error)
 	self        int32
 	brokerEpoch func() int64
 	logger      *slog.Logger
@@ -54,8 +59,8 @@ type alterPartitionClient struct {
 	stopped bool
 }
 
-func newAlterPartitionClient(cache *metadataCache, self int32, brokerEpoch func() int64, logger *slog.Logger) *alterPartitionClient {
-	return &alterPartitionClient{cache: cache, self: self, brokerEpoch: brokerEpoch, logger: logger,
+func newAlterPartitionClient(cache *metadataCache, zk *zkmeta.Client, self int32, brokerEpoch func() int64, logger *slog.Logger) *alterPartitionClient {
+	return &alterPartitionClient{cache: cache, readState: zk.PartitionState, self: self, brokerEpoch: brokerEpoch, logger: logger,
 		timeout: 10 * time.Second, backoff: 200 * time.Millisecond, kick: make(chan struct{}, 1), target: -1}
 }
 
@@ -158,6 +163,7 @@ func (c *alterPartitionClient) send(ctx context.Context, batch []*alterItem) []*
 		return live
 	}
 	answered := map[*alterItem]bool{}
+	var retryAnswered []*alterItem
 	for _, t := range resp.Topics {
 		for _, rp := range t.Partitions {
 			for _, it := range live {
@@ -172,17 +178,38 @@ func (c *alterPartitionClient) send(ctx context.Context, batch []*alterItem) []*
 					c.logger.Info("ISR changed", "topic", it.topic, "partition", it.partition, "isr", rp.ISR,
 						"leader_epoch", rp.LeaderEpoch, "partition_epoch", rp.PartitionEpoch)
 				}
-				it.p.completeAlter(it, rp.ErrorCode, rp.ISR, rp.LeaderEpoch, rp.PartitionEpoch)
+				switch it.p.completeAlter(it, rp.ErrorCode, rp.ISR, rp.LeaderEpoch, rp.PartitionEpoch) {
+				case alterRetry:
+					retryAnswered = append(retryAnswered, it)
+				case alterAwaitState:
+					if err := c.settleFromZooKeeper(it); err != nil {
+						c.logger.Warn("reading partition state failed", "topic", it.topic, "partition", it.partition, "err", err)
+						retryAnswered = append(retryAnswered, it)
+					}
+				}
 			}
 		}
 	}
-	var retry []*alterItem
+	retry := retryAnswered
 	for _, it := range live {
 		if !answered[it] {
 			retry = append(retry, it)
 		}
 	}
 	return retry
+}
+
+// settleFromZooKeeper reads the partition's state znode to end a change the
+// controller called stale (see partition.adoptCommittedState).
+func (c *alterPartitionClient) settleFromZooKeeper(it *alterItem) error {
+	st, ok, err := c.readState(it.topic, it.partition)
+	if err != nil {
+		return err
+	}
+	if ok { // a deleted partition gets StopReplica
+		it.p.adoptCommittedState(it, st)
+	}
+	return nil
 }
 
 func (c *alterPartitionClient) clientFor() (*protocol.Client, error) {

@@ -14,6 +14,8 @@ import (
 // refused with STALE_CONTROLLER_EPOCH, as Kafka's ReplicaManager does; the
 // same epoch with a partition epoch (zk version) not older updates the ISR.
 func (s *Server) handleLeaderAndIsr(req *kmsg.LeaderAndISRRequest) kmsg.Response {
+	s.stateChangeMu.Lock()
+	defer s.stateChangeMu.Unlock()
 	resp := req.ResponseKind().(*kmsg.LeaderAndISRResponse)
 	if !s.acceptControllerEpoch(req.ControllerEpoch) {
 		resp.ErrorCode = kerr.StaleControllerEpoch.Code

@@ -8,6 +8,8 @@ import (
 // handleStopReplica stops serving the named partitions and, when asked,
 // deletes their logs (topic deletion, reassignment away from this broker).
 func (s *Server) handleStopReplica(req *kmsg.StopReplicaRequest) kmsg.Response {
+	s.stateChangeMu.Lock()
+	defer s.stateChangeMu.Unlock()
 	resp := req.ResponseKind().(*kmsg.StopReplicaResponse)
 	if !s.acceptControllerEpoch(req.ControllerEpoch) {
 		resp.ErrorCode = kerr.StaleControllerEpoch.Code

@@ -9,6 +9,8 @@ import (
 // controller sends. A request from an older controller epoch is refused
 // with STALE_CONTROLLER_EPOCH.
 func (s *Server) handleUpdateMetadata(req *kmsg.UpdateMetadataRequest) kmsg.Response {
+	s.stateChangeMu.Lock()
+	defer s.stateChangeMu.Unlock()
 	resp := req.ResponseKind().(*kmsg.UpdateMetadataResponse)
 	if !s.acceptControllerEpoch(req.ControllerEpoch) {
 		resp.ErrorCode = kerr.StaleControllerEpoch.Code

@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 
 	"github.com/kafkazk/kafkazk/storage"
+	"github.com/kafkazk/kafkazk/zkmeta"
 )
 
 // partition is one replica hosted here (Kafka's Partition). As leader it
@@ -309,21 +310,31 @@ func (p *partition) alterStillPending(item *alterItem) bool {
 	return p.alterInFlight && p.alterGen == item.gen && p.leading
 }
 
+// alterOutcome is what the leader does next with an answered AlterPartition.
+type alterOutcome int
+
+const (
+	alterDone       alterOutcome = iota // applied, or reset to the committed ISR
+	alterRetry                          // an unexpected error: send it again
+	alterAwaitState                     // our state is stale: a LeaderAndIsr, or the state znode, tells the truth
+)
+
 // completeAlter applies the controller's answer to our AlterPartition
 // (Partition.handleAlterPartitionUpdate / handleAlterPartitionError).
-// FENCED_LEADER_EPOCH, INVALID_UPDATE_VERSION and the like leave the change
-// in flight: the controller will send a LeaderAndIsr with the real state.
-// OPERATION_NOT_ATTEMPTED and INELIGIBLE_REPLICA go back to the committed ISR.
-func (p *partition) completeAlter(item *alterItem, code int16, isr []int32, leaderEpoch, partitionEpoch int32) {
+// OPERATION_NOT_ATTEMPTED and INELIGIBLE_REPLICA go back to the committed
+// ISR. FENCED_LEADER_EPOCH, INVALID_UPDATE_VERSION, unknown partitions and
+// a success for another leader epoch leave the change in flight until the
+// real state is known; any other error is retried, as Kafka does.
+func (p *partition) completeAlter(item *alterItem, code int16, isr []int32, leaderEpoch, partitionEpoch int32) alterOutcome {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.alterInFlight || p.alterGen != item.gen {
-		return
+		return alterDone
 	}
 	switch code {
 	case 0:
 		if leaderEpoch != p.leaderEpoch || partitionEpoch < p.partitionEpoch {
-			return
+			return alterAwaitState
 		}
 		p.isr = slices.Clone(isr)
 		p.maximalISR = slices.Clone(isr)
@@ -332,9 +343,34 @@ func (p *partition) completeAlter(item *alterItem, code int16, isr []int32, lead
 	case kerr.OperationNotAttempted.Code, kerr.IneligibleReplica.Code:
 		p.maximalISR = slices.Clone(p.isr)
 		p.alterInFlight = false
+	case kerr.FencedLeaderEpoch.Code, kerr.InvalidUpdateVersion.Code, kerr.UnknownTopicOrPartition.Code,
+		kerr.UnknownTopicID.Code, kerr.InvalidRequest.Code, kerr.NewLeaderElected.Code:
+		return alterAwaitState
 	default:
+		return alterRetry
+	}
+	p.maybeIncrementHWLocked(time.Now().UnixMilli())
+	p.wake()
+	return alterDone
+}
+
+// adoptCommittedState ends an in-flight change whose answer said our state
+// is stale, using the partition's state znode: if it still names this
+// broker leader in our leader epoch, its ISR and version are the committed
+// state (the controller's LeaderAndIsr would carry nothing newer). A newer
+// leader epoch means a LeaderAndIsr is on its way; the change stays in
+// flight until it comes.
+func (p *partition) adoptCommittedState(item *alterItem, st zkmeta.LeaderAndIsr) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if !p.alterInFlight || p.alterGen != item.gen || !p.leading ||
+		st.Leader != p.self || st.LeaderEpoch != p.leaderEpoch || st.ZkVersion < p.partitionEpoch {
 		return
 	}
+	p.isr = slices.Clone(st.ISR)
+	p.maximalISR = slices.Clone(st.ISR)
+	p.partitionEpoch = st.ZkVersion
+	p.alterInFlight = false
 	p.maybeIncrementHWLocked(time.Now().UnixMilli())
 	p.wake()
 }
@@ -401,11 +437,13 @@ func (p *partition) truncateAsFollower(offset int64, epoch int32) error {
 	if !p.followerEpochOKLocked(epoch) {
 		return kerr.NotLeaderForPartition
 	}
-	if offset >= p.log.LogEndOffset() {
-		return nil
-	}
+	leo := p.log.LogEndOffset()
+	// At or above the LEO this still trims the leader-epoch cache.
 	if err := p.log.TruncateTo(offset); err != nil {
 		return fmt.Errorf("truncating %s-%d to %d: %w", p.topic, p.index, offset, err)
+	}
+	if offset >= leo {
+		return nil
 	}
 	p.producers = nil
 	if hw := p.hw.Load(); hw > p.log.LogEndOffset() {

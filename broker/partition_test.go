@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kafkazk/kafkazk/storage"
+	"github.com/kafkazk/kafkazk/zkmeta"
 )
 
 // testBatch is a v2 batch of n records with null keys, non-idempotent.
@@ -190,5 +191,51 @@ func TestProducePurgatory(t *testing.T) {
 	s.awaitReplication(context.Background(), []pendingAck{{p: p, required: res.lastOffset + 1}}, 10*time.Second, resp)
 	if code := resp.Topics[0].Partitions[0].ErrorCode; code != kerr.NotEnoughReplicasAfterAppend.Code {
 		t.Fatalf("after the ISR shrank: %v, want NOT_ENOUGH_REPLICAS_AFTER_APPEND", kerr.ErrorForCode(code))
+	}
+}
+
+// An AlterPartition answered as stale must not freeze the ISR: the state
+// znode settles it when it still names us leader in our epoch; a newer
+// epoch waits for LeaderAndIsr; unexpected errors are retried.
+func TestAlterPartitionAnswers(t *testing.T) {
+	tests := []struct {
+		name        string
+		code        int16
+		leaderEpoch int32 // of a success answer
+		znode       zkmeta.LeaderAndIsr
+		wantOutcome alterOutcome
+		wantPending bool // after the znode was read, for alterAwaitState
+		wantISR     []int32
+	}{
+		{"accepted", 0, 3, zkmeta.LeaderAndIsr{}, alterDone, false, []int32{1, 2}},
+		{"ineligible replica resets", kerr.IneligibleReplica.Code, 0, zkmeta.LeaderAndIsr{}, alterDone, false, []int32{1, 2, 3}},
+		{"unexpected error is retried", kerr.NotController.Code, 0, zkmeta.LeaderAndIsr{}, alterRetry, true, []int32{1, 2, 3}},
+		{"stale version, znode in our epoch", kerr.InvalidUpdateVersion.Code, 0,
+			zkmeta.LeaderAndIsr{Leader: 1, LeaderEpoch: 3, ISR: []int32{1, 3}, ZkVersion: 4}, alterAwaitState, false, []int32{1, 3}},
+		{"fenced, znode in a newer epoch", kerr.FencedLeaderEpoch.Code, 0,
+			zkmeta.LeaderAndIsr{Leader: 2, LeaderEpoch: 4, ISR: []int32{2, 3}, ZkVersion: 5}, alterAwaitState, true, []int32{1, 2, 3}},
+		{"success for another leader epoch", 0, 7,
+			zkmeta.LeaderAndIsr{Leader: 1, LeaderEpoch: 3, ISR: []int32{1, 2}, ZkVersion: 2}, alterAwaitState, false, []int32{1, 2}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newTestLeader(t, 1, 1, 2, 3)
+			item := p.maybeShrinkISR(60_000)
+			if item == nil {
+				t.Fatal("no shrink proposed")
+			}
+			item.newISR = []int32{1, 2}
+			got := p.completeAlter(item, tc.code, []int32{1, 2}, tc.leaderEpoch, 1)
+			if got != tc.wantOutcome {
+				t.Fatalf("outcome %v, want %v", got, tc.wantOutcome)
+			}
+			if got == alterAwaitState {
+				p.adoptCommittedState(item, tc.znode)
+			}
+			isr, pending := p.isrSnapshot()
+			if pending != tc.wantPending || !slices.Equal(isr, tc.wantISR) {
+				t.Fatalf("ISR %v pending %v, want %v pending %v", isr, pending, tc.wantISR, tc.wantPending)
+			}
+		})
 	}
 }

@@ -161,6 +161,9 @@ type fetchState struct {
 	// brought the log to the leader's high watermark. Only the fetcher's
 	// goroutine uses it.
 	caughtUp bool
+	// lastErr is the partition error of the previous fetch: a new one is
+	// logged at info, repeats only at debug.
+	lastErr error
 }
 
 // replicaFetcher is one fetcher goroutine (Kafka's ReplicaFetcherThread):
@@ -492,14 +495,18 @@ func (f *replicaFetcher) fetch(ctx context.Context, sts []*fetchState) {
 }
 
 func (f *replicaFetcher) applyFetched(ctx context.Context, st *fetchState, rp *kmsg.FetchResponseTopicPartition) {
-	switch err := kerr.ErrorForCode(rp.ErrorCode); {
+	err := kerr.ErrorForCode(rp.ErrorCode)
+	if err != nil && !errors.Is(err, st.lastErr) {
+		f.m.logger.Info("replica fetch partition error", "topic", st.p.topic, "partition", st.p.index,
+			"leader", f.key.leader, "epoch", st.epoch, "err", err)
+	}
+	st.lastErr = err
+	switch {
 	case err == nil:
 	case errors.Is(err, kerr.OffsetOutOfRange):
 		f.handleOutOfRange(ctx, st)
 		return
 	default:
-		f.m.logger.Debug("replica fetch partition error", "topic", st.p.topic, "partition", st.p.index,
-			"leader", f.key.leader, "err", err)
 		f.delay(st, f.m.cfg.ReplicaFetchBackoff)
 		return
 	}

@@ -58,7 +58,7 @@ type partitionState struct {
 func newReplicaManager(cfg Config, logs *storage.Manager, zk *zkmeta.Client, logger *slog.Logger, cache *metadataCache, brokerEpoch func() int64) *replicaManager {
 	return &replicaManager{cfg: cfg, logs: logs, zk: zk, logger: logger, partitions: map[topicPartition]*partition{},
 		fetchers: newFetcherManager(cfg, cache, logger),
-		alter:    newAlterPartitionClient(cache, cfg.BrokerID, brokerEpoch, logger),
+		alter:    newAlterPartitionClient(cache, zk, cfg.BrokerID, brokerEpoch, logger),
 		isLive:   func(id int32) bool { _, ok := cache.broker(id); return ok },
 	}
 }

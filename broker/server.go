@@ -46,7 +46,12 @@ type Server struct {
 
 	controller      atomic.Pointer[Controller]
 	controllerEpoch atomic.Int32
-	brokerEpoch     atomic.Int64
+	// stateChangeMu is Kafka's replicaStateChangeLock: LeaderAndIsr,
+	// StopReplica and UpdateMetadata apply one request at a time, so a
+	// delayed request of an older controller cannot interleave with a newer
+	// one (a partition's role and its fetcher change together).
+	stateChangeMu sync.Mutex
+	brokerEpoch   atomic.Int64
 
 	cache       *metadataCache
 	replicas    *replicaManager

@@ -97,7 +97,10 @@ func (c *Controller) alterOne(tp topicPartition, p kmsg.AlterPartitionRequestTop
 	}
 	switch {
 	case p.PartitionEpoch > cur.ZkVersion || p.LeaderEpoch > cur.LeaderEpoch:
-		// The leader knows a newer state than ours: we are likely not the controller any more.
+		// The leader knows a newer state than ours: we are likely not the
+		// controller any more, or our cache missed a write; reread it so a
+		// retry meets the real state.
+		c.reloadPartitionState(tp)
 		return cur, kerr.NotController.Code
 	case p.LeaderEpoch < cur.LeaderEpoch:
 		return cur, kerr.FencedLeaderEpoch.Code
@@ -124,19 +127,16 @@ func (c *Controller) alterOne(tp topicPartition, p kmsg.AlterPartitionRequestTop
 	next.ISR = slices.Clone(newISR)
 	next.LeaderRecoveryState = p.LeaderRecoveryState
 	next.ControllerEpoch = c.epoch
-	v, err := c.zk.UpdatePartitionState(c.epochZkVersion, tp.Topic, tp.Partition, next)
+	written, err := c.updatePartitionState(tp, next)
 	if err != nil {
-		c.logger.Warn("AlterPartition write failed", "topic", tp.Topic, "partition", tp.Partition, "err", c.fenced(err))
-		c.reloadPartitionState(tp)
+		c.logger.Warn("AlterPartition write failed", "topic", tp.Topic, "partition", tp.Partition, "err", err)
 		if errors.Is(err, zkmeta.ErrControllerMoved) {
 			return cur, kerr.NotController.Code
 		}
 		return cur, kerr.InvalidUpdateVersion.Code
 	}
-	next.ZkVersion = v
-	c.state.partitions[tp] = next
-	c.logger.Info("ISR changed", "topic", tp.Topic, "partition", tp.Partition, "isr", next.ISR, "partition_epoch", v)
-	return next, 0
+	c.logger.Info("ISR changed", "topic", tp.Topic, "partition", tp.Partition, "isr", written.ISR, "partition_epoch", written.ZkVersion)
+	return written, 0
 }
 
 func sortedCopy(s []int32) []int32 {

@@ -143,7 +143,7 @@ func (c *Controller) electLeaders(parts []topicPartition) []topicPartition {
 		if c.state.deleting[tp.Topic] {
 			continue
 		}
-		cur, ok := c.state.partitions[tp]
+		_, ok := c.state.partitions[tp]
 		if !ok {
 			st, ok := initialState(c.state.replicas(tp), c.state.isEligible, c.epoch)
 			if !ok {
@@ -156,19 +156,9 @@ func (c *Controller) electLeaders(parts []topicPartition) []topicPartition {
 			newByTopic[tp.Topic][tp.Partition] = st
 			continue
 		}
-		next, ok := c.nextState(tp, cur)
-		if !ok {
-			continue
+		if c.transition(tp, func(cur zkmeta.LeaderAndIsr) (zkmeta.LeaderAndIsr, bool) { return c.nextState(tp, cur) }) {
+			changed = append(changed, tp)
 		}
-		v, err := c.zk.UpdatePartitionState(c.epochZkVersion, tp.Topic, tp.Partition, next)
-		if err != nil {
-			c.logger.Error("writing partition state failed", "topic", tp.Topic, "partition", tp.Partition, "err", c.fenced(err))
-			c.reloadPartitionState(tp)
-			continue
-		}
-		next.ZkVersion = v
-		c.state.partitions[tp] = next
-		changed = append(changed, tp)
 	}
 	topics := make([]string, 0, len(newByTopic))
 	for t := range newByTopic {

@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net"
 	"strconv"
+	"sync"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -25,6 +26,9 @@ type brokerSender struct {
 	ctx    context.Context
 	cancel context.CancelFunc
 	logger *slog.Logger
+
+	mu      sync.Mutex // orders send against stop
+	stopped bool
 }
 
 type sendItem struct {
@@ -85,9 +89,17 @@ func (s *brokerSender) deliver(req kmsg.Request, timeout time.Duration) error {
 	}
 }
 
-// send queues a request; the returned channel yields its outcome.
+// send queues a request; the returned channel yields its outcome. Once the
+// sender is stopped every request gets an error at once, so nobody waits
+// on a broker that left the cluster.
 func (s *brokerSender) send(req kmsg.Request) <-chan error {
 	done := make(chan error, 1)
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.stopped {
+		done <- fmt.Errorf("sender to broker %d stopped", s.id)
+		return done
+	}
 	select {
 	case s.queue <- sendItem{req: req, done: done}:
 	case <-s.ctx.Done():
@@ -96,9 +108,23 @@ func (s *brokerSender) send(req kmsg.Request) <-chan error {
 	return done
 }
 
+// stop ends delivery and answers every request still queued with an error.
 func (s *brokerSender) stop() {
-	s.cancel()
+	s.cancel() // releases a send blocked on a full queue
+	s.mu.Lock()
+	s.stopped = true
+	s.mu.Unlock()
 	s.client.Close()
+	for {
+		select {
+		case item := <-s.queue:
+			if item.done != nil {
+				item.done <- fmt.Errorf("sender to broker %d stopped", s.id)
+			}
+		default:
+			return
+		}
+	}
 }
 
 func topLevelError(resp kmsg.Response) int16 {

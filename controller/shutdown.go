@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strconv"
 
@@ -81,14 +82,15 @@ func (c *Controller) doControlledShutdown(id int32) ([]topicPartition, []<-chan 
 	}
 	var changed []topicPartition
 	for _, tp := range led {
-		cur := c.state.partitions[tp]
-		next, ok := electControlledShutdownLeader(cur, c.state.replicas(tp), c.state.isLive,
-			func(b int32) bool { return c.state.shuttingDown[b] }, c.epoch)
-		if !ok {
-			c.logger.Warn("no replica can take over leadership for controlled shutdown", "topic", tp.Topic, "partition", tp.Partition, "broker", id)
-			continue
-		}
-		if c.writeState(tp, next) {
+		moved := c.transition(tp, func(cur zkmeta.LeaderAndIsr) (zkmeta.LeaderAndIsr, bool) {
+			next, ok := electControlledShutdownLeader(cur, c.state.replicas(tp), c.state.isLive,
+				func(b int32) bool { return c.state.shuttingDown[b] }, c.epoch)
+			if !ok {
+				c.logger.Warn("no replica can take over leadership for controlled shutdown", "topic", tp.Topic, "partition", tp.Partition, "broker", id)
+			}
+			return next, ok
+		})
+		if moved {
 			changed = append(changed, tp)
 		}
 	}
@@ -97,9 +99,9 @@ func (c *Controller) doControlledShutdown(id int32) ([]topicPartition, []<-chan 
 	var waits []<-chan error
 	var shrunk []topicPartition
 	for _, tp := range followed {
-		cur := c.state.partitions[tp]
-		next, ok := removeFromISR(cur, []int32{id}, c.epoch)
-		if ok && c.writeState(tp, next) {
+		if c.transition(tp, func(cur zkmeta.LeaderAndIsr) (zkmeta.LeaderAndIsr, bool) {
+			return removeFromISR(cur, []int32{id}, c.epoch)
+		}) {
 			shrunk = append(shrunk, tp)
 		}
 	}
@@ -124,16 +126,37 @@ func (c *Controller) doControlledShutdown(id int32) ([]topicPartition, []<-chan 
 	return remaining, waits
 }
 
-// writeState writes a partition's next state with CAS, fenced; on success
-// the cache holds it with its new partition epoch.
+// writeState writes a partition's next state (updatePartitionState) and
+// logs a failure; the cache then holds what ZooKeeper holds.
 func (c *Controller) writeState(tp topicPartition, next zkmeta.LeaderAndIsr) bool {
-	v, err := c.zk.UpdatePartitionState(c.epochZkVersion, tp.Topic, tp.Partition, next)
+	return c.writeStateErr(tp, next) == nil
+}
+
+func (c *Controller) writeStateErr(tp topicPartition, next zkmeta.LeaderAndIsr) error {
+	_, err := c.updatePartitionState(tp, next)
 	if err != nil {
-		c.logger.Error("writing partition state failed", "topic", tp.Topic, "partition", tp.Partition, "err", c.fenced(err))
-		c.reloadPartitionState(tp)
-		return false
+		c.logger.Error("writing partition state failed", "topic", tp.Topic, "partition", tp.Partition, "err", err)
 	}
-	next.ZkVersion = v
-	c.state.partitions[tp] = next
-	return true
+	return err
+}
+
+// transition moves a partition to the state compute derives from the
+// cached one. After a version conflict the cache holds ZooKeeper's state
+// and the change is computed again from it, as Kafka's partition state
+// machine retries the partitions whose update failed.
+func (c *Controller) transition(tp topicPartition, compute func(cur zkmeta.LeaderAndIsr) (zkmeta.LeaderAndIsr, bool)) bool {
+	for range 3 {
+		next, ok := compute(c.state.partitions[tp])
+		if !ok {
+			return false
+		}
+		err := c.writeStateErr(tp, next)
+		if err == nil {
+			return true
+		}
+		if !errors.Is(err, zkmeta.ErrBadVersion) {
+			return false
+		}
+	}
+	return false
 }

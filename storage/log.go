@@ -724,7 +724,7 @@ func (l *Log) Delete() error {
 // truncating to its high watermark or to a leader epoch end offset,
 // UnifiedLog.truncateTo). Segments starting above offset are deleted; the
 // segment holding it is cut at the start of the batch containing offset.
-// Truncating at or above the LEO does nothing. Slices returned earlier by
+// Truncating at or above the LEO keeps every record. Slices returned earlier by
 // Read for the removed range must not be sent any more.
 func (l *Log) TruncateTo(offset int64) error {
 	l.mu.Lock()
@@ -733,7 +733,11 @@ func (l *Log) TruncateTo(offset int64) error {
 		return ErrClosed
 	}
 	if offset >= l.active().next {
-		return nil
+		// UnifiedLog.truncateTo: the epoch cache is cut at the LEO even so.
+		// A broker that became leader (an epoch entry at its LEO) and lost
+		// leadership before appending must not keep that epoch, or its
+		// OffsetForLeaderEpoch rounds with the new leader never converge.
+		return l.epochs.TruncateFromEnd(l.active().next)
 	}
 	if offset <= l.segs[0].base {
 		return l.truncateFullyLocked(offset)

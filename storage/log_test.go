@@ -668,3 +668,24 @@ func TestAppendAsFollower(t *testing.T) {
 		t.Fatalf("segments %v", bases)
 	}
 }
+
+// A broker that became leader (epoch 5 assigned at its LEO) and lost
+// leadership before appending: truncating to the LEO as a follower drops
+// that empty epoch, as UnifiedLog.truncateTo does, so its next
+// OffsetForLeaderEpoch asks about the epoch its records really carry.
+func TestTruncateAtLEODropsEmptyEpoch(t *testing.T) {
+	l := mustOpen(t, filepath.Join(t.TempDir(), "t-0"), Config{}, false)
+	appendN(t, l, 2, 2, 40)
+	if err := l.LeaderEpochs().Assign(3, 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.LeaderEpochs().Assign(5, l.LogEndOffset()); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.TruncateTo(l.LogEndOffset()); err != nil || l.LogEndOffset() != 4 {
+		t.Fatalf("truncate at LEO: %v, LEO %d", err, l.LogEndOffset())
+	}
+	if got := l.LeaderEpochs().LatestEpoch(); got != 3 {
+		t.Fatalf("latest epoch %d after truncating at the LEO, want 3", got)
+	}
+}

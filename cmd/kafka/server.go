@@ -91,7 +91,7 @@ func serverStop(_ context.Context, _ []string, stdout, stderr io.Writer) int {
 		}
 		argv := strings.Split(string(cmdline), "\x00")
 		isServer := filepath.Base(argv[0]) == "kafka-server-start.sh" ||
-			(len(argv) > 1 && strings.TrimSuffix(argv[1], ".sh") == "kafka-server-start")
+			(len(argv) > 1 && (strings.TrimSuffix(argv[1], ".sh") == "kafka-server-start" || argv[1] == "docker-entrypoint"))
 		if !isServer {
 			continue
 		}

@@ -355,7 +355,28 @@ func (c *Cluster) stopAll() {
 		for _, b := range brokers {
 			c.tb.Logf("broker %d log tail:\n%s", b.ID, tail(b.LogFile, 40))
 		}
+		c.keepLogs(brokers)
 	}
+}
+
+// keepLogs copies the brokers' whole logs out of the test's temporary
+// directory (removed when the test ends) so a failure can be studied.
+func (c *Cluster) keepLogs(brokers []*Broker) {
+	dir, err := os.MkdirTemp("", "kafkazk-failed-")
+	if err != nil {
+		c.tb.Logf("keeping broker logs: %v", err)
+		return
+	}
+	for _, b := range brokers {
+		data, err := os.ReadFile(b.LogFile)
+		if err == nil {
+			err = os.WriteFile(filepath.Join(dir, filepath.Base(b.LogFile)), data, 0o644)
+		}
+		if err != nil {
+			c.tb.Logf("keeping broker %d log: %v", b.ID, err)
+		}
+	}
+	c.tb.Logf("broker logs kept in %s", dir)
 }
 
 func tail(path string, n int) string {
