@@ -3,7 +3,7 @@ GO      ?= go
 # Packages with concurrency run under the race detector.
 RACE_PKGS := ./storage/... ./zkmeta/... ./protocol/... ./broker/... ./controller/... ./cmd/...
 
-.PHONY: all build run test unit compat vet fmt-check bench fuzz deps clean
+.PHONY: all build run test unit compat vet fmt-check compose-check bench fuzz deps clean
 
 all: build
 
@@ -31,8 +31,12 @@ unit:
 compat: build
 	KAFKA_BIN=$(CURDIR)/bin/kafka $(GO) test -count=1 -timeout 15m ./compat-tests/...
 
+# The compose file validates (OS package docker-compose, from `make deps`); no Docker engine needed.
+compose-check: deps
+	docker-compose -f docker-compose.yml config -q
+
 # Unit, integration and compat tests; fuzz targets run on their checked-in corpus.
-test: deps build fmt-check vet unit compat
+test: deps build fmt-check vet compose-check unit compat
 
 # Not part of `make test`: >= SOAK_DURATION (default 10m) and >= SOAK_FAULTS (default 100) random faults
 # under an acks=all idempotent load on three brokers, then the checker's verdict.
@@ -43,9 +47,10 @@ soak: build
 	KAFKA_BIN=$(CURDIR)/bin/kafka SOAK_DURATION=$(SOAK_DURATION) SOAK_FAULTS=$(SOAK_FAULTS) \
 		$(GO) test -count=1 -v -run '^TestSoak$$' -timeout 90m ./compat-tests/soak/
 
-# Broker throughput against kfake, then the storage engine's benchmarks
-# (append vs plain write(2), offset lookup in a full segment, recovery, compaction).
+# Start-up time and idle memory (100 partitions) of one broker, broker throughput against kfake, then the
+# storage engine's benchmarks (append vs plain write(2), offset lookup in a full segment, recovery, compaction).
 bench: deps build
+	KAFKA_BIN=$(CURDIR)/bin/kafka $(GO) run ./bench/startup
 	KAFKA_BIN=$(CURDIR)/bin/kafka $(GO) run ./bench/throughput
 	$(GO) test -run '^$$' -bench 'Append1KiB|WriteSyscall1KiB|OffsetLookupFullSegment|Recovery|Compaction' -benchtime 2s ./storage/
 

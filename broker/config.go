@@ -59,6 +59,21 @@ type Config struct {
 	ControlledShutdownMaxRetries       int           // controlled.shutdown.max.retries
 	ControlledShutdownRetryBackoff     time.Duration // controlled.shutdown.retry.backoff.ms
 
+	// Group coordinator and __consumer_offsets.
+	OffsetsTopicNumPartitions     int32         // offsets.topic.num.partitions
+	OffsetsTopicReplicationFactor int16         // offsets.topic.replication.factor
+	OffsetsTopicSegmentBytes      int32         // offsets.topic.segment.bytes
+	OffsetsTopicCompressionCodec  int8          // offsets.topic.compression.codec
+	OffsetsRetention              time.Duration // offsets.retention.minutes
+	OffsetsRetentionCheckInterval time.Duration // offsets.retention.check.interval.ms
+	OffsetCommitTimeout           time.Duration // offsets.commit.timeout.ms
+	OffsetsLoadBufferSize         int32         // offsets.load.buffer.size
+	OffsetMetadataMaxBytes        int32         // offset.metadata.max.bytes
+	GroupInitialRebalanceDelay    time.Duration // group.initial.rebalance.delay.ms
+	GroupMinSessionTimeout        time.Duration // group.min.session.timeout.ms
+	GroupMaxSessionTimeout        time.Duration // group.max.session.timeout.ms
+	GroupMaxSize                  int32         // group.max.size
+
 	// StaticConfigs holds every key set in server.properties, the
 	// environment or --override, for DescribeConfigs' STATIC_BROKER_CONFIG.
 	StaticConfigs map[string]string
@@ -106,5 +121,19 @@ func DefaultConfig() Config {
 		ReplicaFetchBackoff:       time.Second,
 		ReplicaSocketTimeout:      30 * time.Second,
 		ReplicaHWCheckpointPeriod: 5 * time.Second,
+
+		OffsetsTopicNumPartitions:     50,
+		OffsetsTopicReplicationFactor: 3,
+		OffsetsTopicSegmentBytes:      100 * 1024 * 1024,
+		OffsetsTopicCompressionCodec:  0,
+		OffsetsRetention:              7 * 24 * time.Hour,
+		OffsetsRetentionCheckInterval: 10 * time.Minute,
+		OffsetCommitTimeout:           5 * time.Second,
+		OffsetsLoadBufferSize:         5 * 1024 * 1024,
+		OffsetMetadataMaxBytes:        4096,
+		GroupInitialRebalanceDelay:    3 * time.Second,
+		GroupMinSessionTimeout:        6 * time.Second,
+		GroupMaxSessionTimeout:        30 * time.Minute,
+		GroupMaxSize:                  1<<31 - 1,
 	}
 }

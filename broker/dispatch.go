@@ -41,6 +41,19 @@ var supportedAPIs = map[kmsg.Key]versionRange{
 	kmsg.ListPartitionReassignments: {0, 0},
 	kmsg.DescribeCluster:            {0, 1},
 	kmsg.OffsetForLeaderEpoch:       {0, 4},
+
+	// The classic group protocol (KIP-848's versions are left out).
+	kmsg.FindCoordinator: {0, 4},
+	kmsg.JoinGroup:       {0, 9},
+	kmsg.SyncGroup:       {0, 5},
+	kmsg.Heartbeat:       {0, 4},
+	kmsg.LeaveGroup:      {0, 5},
+	kmsg.OffsetCommit:    {0, 8},
+	kmsg.OffsetFetch:     {0, 8},
+	kmsg.OffsetDelete:    {0, 0},
+	kmsg.ListGroups:      {0, 4},
+	kmsg.DescribeGroups:  {0, 5},
+	kmsg.DeleteGroups:    {0, 2},
 }
 
 // dispatch runs the handler of one request. A nil response means none is
@@ -108,6 +121,28 @@ func (s *Server) dispatch(ctx context.Context, r request) (*protocol.Response, e
 		resp = s.handleListPartitionReassignments(ctx, req)
 	case *kmsg.DescribeClusterRequest:
 		resp = s.handleDescribeCluster(req)
+	case *kmsg.FindCoordinatorRequest:
+		resp = s.handleFindCoordinator(ctx, req)
+	case *kmsg.JoinGroupRequest:
+		resp = s.handleJoinGroup(ctx, r.hdr, req)
+	case *kmsg.SyncGroupRequest:
+		resp = s.handleSyncGroup(ctx, req)
+	case *kmsg.HeartbeatRequest:
+		resp = s.handleHeartbeat(req)
+	case *kmsg.LeaveGroupRequest:
+		resp = s.handleLeaveGroup(req)
+	case *kmsg.OffsetCommitRequest:
+		resp = s.handleOffsetCommit(ctx, req)
+	case *kmsg.OffsetFetchRequest:
+		resp = s.handleOffsetFetch(req)
+	case *kmsg.OffsetDeleteRequest:
+		resp = s.handleOffsetDelete(req)
+	case *kmsg.ListGroupsRequest:
+		resp = s.handleListGroups(req)
+	case *kmsg.DescribeGroupsRequest:
+		resp = s.handleDescribeGroups(req)
+	case *kmsg.DeleteGroupsRequest:
+		resp = s.handleDeleteGroups(req)
 	default:
 		return nil, fmt.Errorf("no handler for api %s", key.Name())
 	}

@@ -3,6 +3,8 @@ package broker
 import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kafkazk/kafkazk/broker/group"
 )
 
 // handleUpdateMetadata replaces the metadata cache's view with what the
@@ -28,10 +30,14 @@ func (s *Server) handleUpdateMetadata(req *kmsg.UpdateMetadataRequest) kmsg.Resp
 		brokers = append(brokers, cb)
 	}
 	var parts []partitionUpdate
+	var deleted []group.TopicPartition
 	add := func(topic string, id [16]byte, p kmsg.UpdateMetadataRequestTopicPartition) {
 		parts = append(parts, partitionUpdate{Topic: topic, TopicID: id, Partition: p.Partition, State: cachedPartition{
 			Leader: p.Leader, LeaderEpoch: p.LeaderEpoch, ISR: p.ISR, Replicas: p.Replicas, OfflineReplicas: p.OfflineReplicas,
 		}})
+		if p.Leader == leaderDuringDelete {
+			deleted = append(deleted, group.TopicPartition{Topic: topic, Partition: p.Partition})
+		}
 	}
 	for _, p := range req.PartitionStates {
 		add(p.Topic, [16]byte{}, p)
@@ -43,6 +49,13 @@ func (s *Server) handleUpdateMetadata(req *kmsg.UpdateMetadataRequest) kmsg.Resp
 	}
 	if !s.cache.update(req.ControllerID, req.ControllerEpoch, brokers, parts) {
 		resp.ErrorCode = kerr.StaleControllerEpoch.Code
+		return resp
+	}
+	if len(deleted) > 0 {
+		// GroupCoordinator.handleDeletedPartitions: committed offsets of a
+		// deleted topic go, with tombstones; the appends wait for
+		// replication, so not under the state-change lock.
+		go s.groups.OnPartitionsDeleted(deleted)
 	}
 	return resp
 }

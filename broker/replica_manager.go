@@ -31,6 +31,11 @@ type replicaManager struct {
 	alter    *alterPartitionClient
 	isLive   func(brokerID int32) bool // in the metadata cache's live brokers
 
+	// onRoleChange, if set, learns each applied leader or follower state
+	// and each stopped replica (the group coordinator follows
+	// __consumer_offsets leadership this way).
+	onRoleChange func(topic string, partition int32, leader bool, leaderEpoch int32)
+
 	hwOnce        sync.Once
 	hwCheckpoint  map[storage.TopicPartition]int64 // replication-offset-checkpoint as read at startup
 	checkpointMu  sync.Mutex                       // serialises checkpoint writes
@@ -132,6 +137,9 @@ func (rm *replicaManager) applyLeaderAndIsr(topic string, topicID [16]byte, st p
 		if st.Leader >= 0 {
 			rm.fetchers.add([]fetchTarget{{p: pt, leader: st.Leader, addr: st.LeaderAddr, epoch: st.LeaderEpoch}})
 		}
+	}
+	if rm.onRoleChange != nil && (change.leader || change.newFollower) {
+		rm.onRoleChange(topic, st.Partition, change.leader, st.LeaderEpoch)
 	}
 	rm.logger.Info("partition role", "topic", topic, "partition", st.Partition, "leader", st.Leader,
 		"leader_epoch", st.LeaderEpoch, "isr", st.ISR, "partition_epoch", st.PartitionEpoch)
@@ -258,6 +266,9 @@ func (rm *replicaManager) stopReplica(topic string, p int32, del bool) error {
 	rm.fetchers.remove([]topicPartition{key})
 	if ok {
 		pt.stop()
+		if rm.onRoleChange != nil {
+			rm.onRoleChange(topic, p, false, -1)
+		}
 	}
 	if !del {
 		return nil

@@ -16,6 +16,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/kafkazk/kafkazk/broker/group"
 	"github.com/kafkazk/kafkazk/storage"
 	"github.com/kafkazk/kafkazk/zkmeta"
 )
@@ -57,6 +58,7 @@ type Server struct {
 	replicas    *replicaManager
 	producerIDs *producerIDAllocator
 	forwarder   *controllerForwarder
+	groups      *group.Coordinator // the group coordinator (__consumer_offsets)
 
 	framePool sync.Pool // request frame buffers, reused once a response is written
 
@@ -84,6 +86,8 @@ func New(cfg Config, zk *zkmeta.Client, logs *storage.Manager, clusterID string,
 	s.replicas = newReplicaManager(cfg, logs, zk, logger, s.cache, s.brokerEpoch.Load)
 	s.producerIDs = newProducerIDAllocator(zk, cfg.BrokerID, cfg.ProducerIDBlockSize)
 	s.forwarder = newControllerForwarder(s.cache, cfg.BrokerID)
+	s.groups = s.newGroupCoordinator()
+	s.replicas.onRoleChange = s.onReplicaRoleChange
 	return s
 }
 
@@ -151,6 +155,7 @@ func (s *Server) SetBrokerEpoch(e int64) { s.brokerEpoch.Store(e) }
 // changes from /config/changes until ctx ends.
 func (s *Server) Serve(ctx context.Context) {
 	s.replicas.start(ctx) // replica fetchers, ISR checks, high-watermark checkpoint
+	s.startGroupCoordinator()
 	if s.zk != nil {
 		s.wg.Add(1)
 		go func() {
@@ -188,7 +193,7 @@ func (s *Server) acceptLoop(ctx context.Context, ln net.Listener) {
 		s.mu.Unlock()
 		go func() {
 			defer s.wg.Done()
-			newConnection(s, c).serve(ctx)
+			newConnection(s, c).serve(withClientAddr(ctx, c.RemoteAddr())) // the group coordinator records the client host
 			s.mu.Lock()
 			delete(s.conns, c)
 			s.mu.Unlock()
@@ -208,6 +213,7 @@ func (s *Server) Shutdown() {
 		c.Close()
 	}
 	s.mu.Unlock()
+	s.groups.Close() // answers parked JoinGroup/SyncGroup requests
 	s.replicas.wakeAll()
 	s.replicas.shutdown() // stops the fetchers, writes replication-offset-checkpoint
 	s.wg.Wait()

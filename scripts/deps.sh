@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Installs the OS packages the project runs with, if they are missing:
 #   deps.sh zookeeper        ZooKeeper (and Java) for `make run`
-#   deps.sh all              also the client tools the compat tests drive
+#   deps.sh all              also the client tools the compat tests drive, and
+#                            docker-compose (`make compose-check` validates docker-compose.yml)
 set -euo pipefail
 want=(zookeeper)
 if [ "${1:-zookeeper}" = all ]; then
-  want+=(kcat python3-kafka python3-confluent-kafka)
+  want+=(kcat python3-kafka python3-confluent-kafka docker-compose)
 fi
 missing=()
 for p in "${want[@]}"; do

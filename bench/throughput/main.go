@@ -43,6 +43,7 @@ type options struct {
 	brokerEnv    []string
 	cpuProfile   string
 	replicated   int // brokers (= replication factor) of the replicated target; <= 1: none
+	commits      int // synchronous group commits per target (commits.go); 0: skip
 }
 
 // result is one target's figures for one partition count.
@@ -104,6 +105,7 @@ func parseFlags(args []string) (options, error) {
 	fs.BoolVar(&o.keep, "keep", false, "keep the temp dir (broker/ZooKeeper logs) after the run")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of OUR broker to this file (builds cmd/kafka with a profiling overlay; the tree is not changed)")
 	fs.IntVar(&o.replicated, "replicated", 3, "also measure acks=all on this many local brokers with that replication factor (0: skip)")
+	fs.IntVar(&o.commits, "commits", 2000, "synchronous OffsetCommits from one group member per target (0: skip)")
 	env := fs.String("broker-env", "", "comma-separated KEY=VALUE pairs added to the broker's environment")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -204,6 +206,12 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 		}
 	}
 	printTable(out, results, o.rounds)
+	if o.commits > 0 {
+		fmt.Fprintln(out)
+		if err := measureCommits(ctx, targets, o.commits, out); err != nil {
+			return err
+		}
+	}
 	return nil
 }
 

@@ -15,6 +15,9 @@ import (
 	"syscall"
 
 	"github.com/kafkazk/kafkazk/cmd/internal/configs"
+	"github.com/kafkazk/kafkazk/cmd/internal/consoleconsumer"
+	"github.com/kafkazk/kafkazk/cmd/internal/consoleproducer"
+	"github.com/kafkazk/kafkazk/cmd/internal/consumergroups"
 	"github.com/kafkazk/kafkazk/cmd/internal/deleterecords"
 	"github.com/kafkazk/kafkazk/cmd/internal/dumplog"
 	"github.com/kafkazk/kafkazk/cmd/internal/leaderelection"
@@ -31,6 +34,9 @@ var tools = map[string]tool{
 	"kafka-server-stop.sh":         serverStop,
 	"kafka-topics.sh":              topics.Run,
 	"kafka-configs.sh":             configs.Run,
+	"kafka-consumer-groups.sh":     consumergroups.Run,
+	"kafka-console-consumer.sh":    consoleconsumer.Run,
+	"kafka-console-producer.sh":    consoleproducer.Run,
 	"kafka-dump-log.sh":            dumplog.Run,
 	"kafka-delete-records.sh":      deleterecords.Run,
 	"kafka-reassign-partitions.sh": reassign.Run,
@@ -48,6 +54,9 @@ func main() {
 		}
 		return
 	}
+	if name == "kafka" && len(args) > 0 && args[0] == "docker-entrypoint" { // the container image's command
+		os.Exit(runTool(dockerEntrypoint, args[1:]))
+	}
 	if _, ok := tools[name]; !ok {
 		if len(args) == 0 {
 			usage(os.Stderr)
@@ -64,10 +73,15 @@ func main() {
 		usage(os.Stderr)
 		os.Exit(1)
 	}
+	os.Exit(runTool(run, args))
+}
+
+// runTool runs one tool with a context that SIGINT and SIGTERM cancel and
+// returns its exit code.
+func runTool(run tool, args []string) int {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	code := run(ctx, args, os.Stdout, os.Stderr)
-	stop()
-	os.Exit(code)
+	defer stop()
+	return run(ctx, args, os.Stdout, os.Stderr)
 }
 
 func toolNames() []string {
@@ -81,6 +95,7 @@ func toolNames() []string {
 
 func usage(w io.Writer) {
 	fmt.Fprintf(w, "usage: kafka TOOL [args...], or run bin/TOOL directly; tools:\n  %s\n", strings.Join(toolNames(), "\n  "))
+	fmt.Fprintln(w, "kafka docker-entrypoint [--override key=value ...] runs a broker configured by KAFKA_* variables alone")
 }
 
 // runClass is kafka-run-class.sh CLASS args...: the Java tool classes that
@@ -93,6 +108,12 @@ func runClass(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 	switch args[0] {
 	case dumplog.ClassName:
 		return dumplog.Run(ctx, args, stdout, stderr)
+	case consumergroups.ClassName:
+		return consumergroups.Run(ctx, args[1:], stdout, stderr)
+	case consoleconsumer.ClassName:
+		return consoleconsumer.Run(ctx, args[1:], stdout, stderr)
+	case consoleproducer.ClassName:
+		return consoleproducer.Run(ctx, args[1:], stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "Error: Could not find or load main class %s\n", args[0])
 	return 1

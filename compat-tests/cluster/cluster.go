@@ -134,6 +134,7 @@ func (c *Cluster) launch(b *Broker) {
 		"zookeeper.connect=" + b.zkProxy.Addr() + strings.TrimPrefix(c.Connect, c.ZK.Addr),
 		"zookeeper.session.timeout.ms=6000",
 		"offsets.topic.replication.factor=1",
+		"group.initial.rebalance.delay.ms=0", // as in Kafka's test setups; overrides may change both
 		"",
 	}, "\n")
 	if err := os.WriteFile(cfg, []byte(props), 0o644); err != nil {

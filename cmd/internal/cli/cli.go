@@ -3,11 +3,16 @@
 package cli
 
 import (
+	"context"
 	"errors"
 	"fmt"
+	"os"
 	"sort"
 	"strconv"
 	"strings"
+	"time"
+
+	"github.com/magiconair/properties"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -18,8 +23,11 @@ type Option struct {
 	Name     string
 	Desc     string
 	ArgDesc  string // describedAs(...) when the option takes an argument
-	ArgType  string // "String" or "Integer"
+	ArgType  string // "String", "Integer", "Long"; empty means String
 	TakesArg bool
+	// OptionalArg is withOptionalArg(): the next token is the argument unless it looks like an option.
+	OptionalArg bool
+	Default     string // defaultsTo(...), shown in the help as "(default: X)"
 }
 
 // Parsed is the OptionSet of a parse: which options were seen and their values in order.
@@ -44,6 +52,19 @@ func (p *Parsed) IntValue(name string) (*int32, error) {
 	}
 	n32 := int32(n)
 	return &n32, nil
+}
+
+// LongValue converts a Long option lazily, as jopt-simple's valueOf does; nil when absent.
+func (p *Parsed) LongValue(name string) (*int64, error) {
+	v, ok := p.Value(name)
+	if !ok {
+		return nil, nil
+	}
+	n, err := strconv.ParseInt(v, 10, 64)
+	if err != nil {
+		return nil, &OptionError{Class: "joptsimple.OptionArgumentConversionException", Msg: fmt.Sprintf("Cannot parse argument '%s' of option %s", v, name)}
+	}
+	return &n, nil
 }
 
 // value returns the last value of an option (jopt would refuse several; last wins here).
@@ -110,6 +131,15 @@ func Parse(specs []Option, args []string) (*Parsed, error) {
 			return nil, &OptionError{Class: "joptsimple.UnrecognizedOptionException", Msg: name + " is not a recognized option"}
 		}
 		p.Seen[spec.Name] = true
+		if spec.OptionalArg {
+			if hasVal {
+				p.Values[spec.Name] = append(p.Values[spec.Name], val)
+			} else if i+1 < len(args) && !looksLikeOption(args[i+1]) {
+				i++
+				p.Values[spec.Name] = append(p.Values[spec.Name], args[i])
+			}
+			continue
+		}
 		if !spec.TakesArg {
 			if hasVal {
 				return nil, &OptionError{Class: "joptsimple.UnrecognizedOptionException", Msg: name + "=" + val + " is not a recognized option"}
@@ -128,6 +158,9 @@ func Parse(specs []Option, args []string) (*Parsed, error) {
 	return p, nil
 }
 
+// looksLikeOption is jopt-simple's test for a token that starts an option rather than being an argument.
+func looksLikeOption(a string) bool { return len(a) > 1 && strings.HasPrefix(a, "-") }
+
 // Help layout of jopt-simple's BuiltinHelpFormatter: an 80-column table of two 39-wide columns.
 const (
 	helpColWidth = 39
@@ -143,14 +176,29 @@ func HelpText(specs []Option) string {
 	writeHelpRow(&b, []string{"------"}, []string{"-----------"})
 	for _, s := range sorted {
 		opt := "--" + s.Name
-		if s.TakesArg {
-			opt += " <" + s.ArgType + ": " + s.ArgDesc + ">"
+		if s.TakesArg || s.OptionalArg {
+			typ := s.ArgType
+			if typ == "" {
+				typ = "String"
+			}
+			if s.ArgDesc != "" {
+				typ += ": " + s.ArgDesc
+			}
+			if s.OptionalArg {
+				opt += " [" + typ + "]"
+			} else {
+				opt += " <" + typ + ">"
+			}
 		}
 		left := wrapWords(opt, helpColWidth, 2)
 		right := []string{""}
-		if s.Desc != "" {
+		desc := s.Desc
+		if s.Default != "" {
+			desc = strings.TrimSpace(desc + " (default: " + s.Default + ")")
+		}
+		if desc != "" {
 			right = nil
-			for _, para := range strings.Split(s.Desc, "\n") {
+			for _, para := range strings.Split(desc, "\n") {
 				if para == "" {
 					continue
 				}
@@ -212,6 +260,7 @@ var ErrorClasses = map[int16]string{
 	7:   "org.apache.kafka.common.errors.TimeoutException",
 	17:  "org.apache.kafka.common.errors.InvalidTopicException",
 	29:  "org.apache.kafka.common.errors.TopicAuthorizationException",
+	30:  "org.apache.kafka.common.errors.GroupAuthorizationException",
 	31:  "org.apache.kafka.common.errors.ClusterAuthorizationException",
 	35:  "org.apache.kafka.common.errors.UnsupportedVersionException",
 	36:  "org.apache.kafka.common.errors.TopicExistsException",
@@ -223,6 +272,7 @@ var ErrorClasses = map[int16]string{
 	42:  "org.apache.kafka.common.errors.InvalidRequestException",
 	44:  "org.apache.kafka.common.errors.PolicyViolationException",
 	60:  "org.apache.kafka.common.errors.ReassignmentInProgressException",
+	68:  "org.apache.kafka.common.errors.GroupNotEmptyException",
 	73:  "org.apache.kafka.common.errors.TopicDeletionDisabledException",
 	89:  "org.apache.kafka.common.errors.ThrottlingQuotaExceededException",
 	100: "org.apache.kafka.common.errors.UnknownTopicIdException",
@@ -279,4 +329,54 @@ func AdminClient(props map[string]string) (*kgo.Client, error) {
 		return nil, fmt.Errorf("admin client: %w", err)
 	}
 	return cl, nil
+}
+
+// LoadProps is Utils.loadProps: a Java properties file (ISO-8859-1, no ${} expansion) as a map. A file
+// that cannot be read is java.nio.file.NoSuchFileException with the path as its message.
+func LoadProps(path string) (map[string]string, error) {
+	l := properties.Loader{Encoding: properties.ISO_8859_1, DisableExpansion: true}
+	p, err := l.LoadFile(path)
+	if err != nil {
+		if _, statErr := os.Stat(path); statErr != nil {
+			return nil, &JavaError{Class: "java.nio.file.NoSuchFileException", Msg: path}
+		}
+		return nil, &JavaError{Class: "java.lang.IllegalArgumentException", Msg: err.Error()}
+	}
+	return p.Map(), nil
+}
+
+// ParseKeyValueArgs is CommandLineUtils.parseKeyValueArgs: "k=v" pairs split at the first '='; a
+// missing value is the empty string. Later pairs win.
+func ParseKeyValueArgs(args []string) map[string]string {
+	out := make(map[string]string, len(args))
+	for _, a := range args {
+		k, v, _ := strings.Cut(a, "=")
+		out[k] = v
+	}
+	return out
+}
+
+// Log4jLine renders one event with Kafka's tools-log4j layout "[%d] %p %m (%c)%n" (stderr at WARN and
+// above); a non-empty throwable (the exception line, "class: message") follows on its own line.
+func Log4jLine(now time.Time, level, msg, logger, throwable string) string {
+	line := "[" + now.Format("2006-01-02 15:04:05,000") + "] " + level + " " + msg + " (" + logger + ")\n"
+	if throwable != "" {
+		line += throwable + "\n"
+	}
+	return line
+}
+
+// SignalExitCode is the exit status of a JVM tool ended by a signal (128 + signal number: 130 for
+// SIGINT, 143 for SIGTERM) when ctx was cancelled by the signal context of cmd/kafka, else 0.
+func SignalExitCode(ctx context.Context) int {
+	cause := context.Cause(ctx)
+	switch {
+	case cause == nil:
+		return 0
+	case strings.HasPrefix(cause.Error(), "interrupt"):
+		return 130
+	case strings.HasPrefix(cause.Error(), "terminated"):
+		return 143
+	}
+	return 0
 }

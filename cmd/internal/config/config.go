@@ -7,6 +7,7 @@ package config
 import (
 	"fmt"
 	"log/slog"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -57,35 +58,73 @@ func Load(path string, env []string, overrides []string, logger *slog.Logger) (b
 	return fromSettings(settings, logger)
 }
 
-// nonConfigEnv are KAFKA_* variables the Kafka start scripts use for the JVM,
-// not broker configs.
+// nonConfigEnv are KAFKA_* variables that the Kafka start scripts and the
+// common container images use for the JVM, logging or the image itself, not
+// broker configs: they are ignored without a warning.
 var nonConfigEnv = map[string]bool{
-	"KAFKA_HEAP_OPTS": true, "KAFKA_OPTS": true, "KAFKA_JMX_OPTS": true, "KAFKA_JVM_PERFORMANCE_OPTS": true,
-	"KAFKA_LOG4J_OPTS": true, "KAFKA_GC_LOG_OPTS": true, "KAFKA_DEBUG": true, "KAFKA_HOME": true,
+	"KAFKA_HEAP_OPTS": true, "KAFKA_OPTS": true, "KAFKA_JVM_PERFORMANCE_OPTS": true,
+	"KAFKA_GC_LOG_OPTS": true, "KAFKA_DEBUG": true, "KAFKA_HOME": true,
 	"KAFKA_VERSION": true, "KAFKA_CLUSTER_ID": true,
-	"KAFKA_BIN": true, // this project's tests: the broker binary
+	"KAFKA_TOOLS_LOG4J_LOGLEVEL": true, // cp-kafka
+	"KAFKA_LOG_LEVEL":            true, // this broker's own log level
+	"KAFKA_BIN":                  true, // this project's tests: the broker binary
 }
+
+// nonConfigEnvPrefixes are families of such variables: KAFKA_JMX_OPTS,
+// KAFKA_JMX_PORT, KAFKA_JMX_HOSTNAME; KAFKA_LOG4J_OPTS,
+// KAFKA_LOG4J_ROOT_LOGLEVEL, KAFKA_LOG4J_LOGGERS.
+var nonConfigEnvPrefixes = []string{"KAFKA_JMX_", "KAFKA_LOG4J_"}
+
+// cfgEnvPrefix is the bitnami image's prefix for broker configs
+// (KAFKA_CFG_LOG_DIRS is log.dirs); it wins over the plain KAFKA_ form.
+const cfgEnvPrefix = "KAFKA_CFG_"
 
 // EnvOverrides maps KAFKA_FOO_BAR=x to foo.bar=x, the convention of the
 // common Kafka container images: '_' is '.', '__' is '_', '___' is '-'.
+// KAFKA_CFG_FOO_BAR=x (bitnami) does the same and wins over KAFKA_FOO_BAR.
+// Variables of the JVM and logging (nonConfigEnv) are skipped.
 func EnvOverrides(env []string) map[string]string {
 	out := map[string]string{}
+	cfg := map[string]string{}
 	for _, kv := range env {
 		name, val, ok := strings.Cut(kv, "=")
-		if !ok || !strings.HasPrefix(name, "KAFKA_") || nonConfigEnv[name] {
+		if !ok || !strings.HasPrefix(name, "KAFKA_") || isNonConfigEnv(name) {
 			continue
 		}
-		key := strings.ToLower(strings.TrimPrefix(name, "KAFKA_"))
-		key = strings.ReplaceAll(key, "___", "\x00")
-		key = strings.ReplaceAll(key, "__", "\x01")
-		key = strings.ReplaceAll(key, "_", ".")
-		key = strings.ReplaceAll(key, "\x01", "_")
-		key = strings.ReplaceAll(key, "\x00", "-")
-		if key != "" {
-			out[key] = val
+		dst, rest := out, strings.TrimPrefix(name, "KAFKA_")
+		if strings.HasPrefix(name, cfgEnvPrefix) {
+			dst, rest = cfg, strings.TrimPrefix(name, cfgEnvPrefix)
+		}
+		if key := envKey(rest); key != "" {
+			dst[key] = val
 		}
 	}
+	for k, v := range cfg {
+		out[k] = v
+	}
 	return out
+}
+
+func isNonConfigEnv(name string) bool {
+	if nonConfigEnv[name] {
+		return true
+	}
+	for _, p := range nonConfigEnvPrefixes {
+		if strings.HasPrefix(name, p) {
+			return true
+		}
+	}
+	return false
+}
+
+// envKey turns FOO_BAR into foo.bar ('__' is '_', '___' is '-').
+func envKey(s string) string {
+	key := strings.ToLower(s)
+	key = strings.ReplaceAll(key, "___", "\x00")
+	key = strings.ReplaceAll(key, "__", "\x01")
+	key = strings.ReplaceAll(key, "_", ".")
+	key = strings.ReplaceAll(key, "\x01", "_")
+	return strings.ReplaceAll(key, "\x00", "-")
 }
 
 // fromSettings validates every key and builds the broker config.
@@ -147,6 +186,7 @@ func fromSettings(s map[string]string, logger *slog.Logger) (broker.Config, erro
 	c.ControlledShutdownEnable = p.bool("controlled.shutdown.enable", c.ControlledShutdownEnable)
 	c.ControlledShutdownMaxRetries = int(p.int32("controlled.shutdown.max.retries", int32(c.ControlledShutdownMaxRetries), 0))
 	c.ControlledShutdownRetryBackoff = p.millis("controlled.shutdown.retry.backoff.ms", c.ControlledShutdownRetryBackoff, 0)
+	p.groupConfig(&c)
 	// Every other known key is type-checked even when the broker does not act on it yet.
 	for k, kind := range knownKeys {
 		if _, ok := s[k]; ok {
@@ -176,7 +216,59 @@ func fromSettings(s map[string]string, logger *slog.Logger) (broker.Config, erro
 			return broker.Config{}, fmt.Errorf("invalid value %q for configuration advertised.listeners: %w", l, err)
 		}
 	}
+	if err := checkListenerNames(s, c.AdvertisedListeners); err != nil {
+		return broker.Config{}, err
+	}
 	return c, nil
+}
+
+// securityProtocols are Kafka's; this broker serves PLAINTEXT only.
+var securityProtocols = map[string]bool{"PLAINTEXT": true, "SSL": true, "SASL_PLAINTEXT": true, "SASL_SSL": true}
+
+// checkListenerNames validates listener.security.protocol.map and
+// inter.broker.listener.name against the (already parsed) advertised
+// listeners, with Kafka's messages: container images commonly set both.
+// Listener names compare upper-cased, as Kafka normalises them.
+func checkListenerNames(s map[string]string, advertised []string) error {
+	var names []string
+	for _, l := range advertised {
+		name, _, _ := strings.Cut(l, "://")
+		names = append(names, name)
+	}
+	if v, ok := s["listener.security.protocol.map"]; ok {
+		protocols := map[string]string{}
+		for _, e := range strings.Split(v, ",") {
+			if e = strings.TrimSpace(e); e == "" {
+				continue
+			}
+			name, proto, ok := strings.Cut(e, ":")
+			name, proto = strings.ToUpper(strings.TrimSpace(name)), strings.ToUpper(strings.TrimSpace(proto))
+			if !ok || name == "" || !securityProtocols[proto] {
+				return fmt.Errorf("invalid value %q for configuration listener.security.protocol.map: %q is not LISTENER_NAME:SECURITY_PROTOCOL", v, e)
+			}
+			protocols[name] = proto
+		}
+		for _, n := range names {
+			switch proto, ok := protocols[n]; {
+			case !ok:
+				return fmt.Errorf("invalid value %q for configuration listener.security.protocol.map: no security protocol defined for listener %s", v, n)
+			case proto != "PLAINTEXT":
+				return fmt.Errorf("invalid value %q for configuration listener.security.protocol.map: listener %s uses %s, only PLAINTEXT is supported", v, n, proto)
+			}
+		}
+	}
+	if v, ok := s["inter.broker.listener.name"]; ok {
+		if _, set := s["security.inter.broker.protocol"]; set {
+			return fmt.Errorf("invalid configuration: only one of inter.broker.listener.name and security.inter.broker.protocol should be set")
+		}
+		if !slices.Contains(names, strings.ToUpper(strings.TrimSpace(v))) {
+			return fmt.Errorf("invalid value %q for configuration inter.broker.listener.name: inter.broker.listener.name must be a listener name defined in advertised.listeners. The valid options based on currently configured listeners are %s", v, strings.Join(names, ","))
+		}
+	}
+	if v, ok := s["security.inter.broker.protocol"]; ok && strings.ToUpper(strings.TrimSpace(v)) != "PLAINTEXT" {
+		return fmt.Errorf("invalid value %q for configuration security.inter.broker.protocol: only PLAINTEXT is supported", v)
+	}
+	return nil
 }
 
 type parser struct {

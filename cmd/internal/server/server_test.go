@@ -46,7 +46,10 @@ func startBroker(t *testing.T, zkConnect string, id int32, overrides ...string) 
 	ln.Close()
 	dir := t.TempDir()
 	cfg := filepath.Join(dir, "server.properties")
-	props := fmt.Sprintf("broker.id=%d\nlisteners=PLAINTEXT://%s\nlog.dirs=%s\nzookeeper.connect=%s\nzookeeper.session.timeout.ms=6000\n",
+	// Like Kafka's test setups: one replica of __consumer_offsets unless a
+	// test overrides it, and no initial rebalance delay.
+	props := fmt.Sprintf("broker.id=%d\nlisteners=PLAINTEXT://%s\nlog.dirs=%s\nzookeeper.connect=%s\nzookeeper.session.timeout.ms=6000\n"+
+		"offsets.topic.replication.factor=1\ngroup.initial.rebalance.delay.ms=0\n",
 		id, addr, filepath.Join(dir, "logs"), zkConnect)
 	if err := os.WriteFile(cfg, []byte(props), 0o644); err != nil {
 		t.Fatal(err)

@@ -1,0 +1,475 @@
+package broker
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"net"
+	"strconv"
+	"unicode/utf16"
+
+	"github.com/go-zookeeper/zk"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kafkazk/kafkazk/broker/group"
+	"github.com/kafkazk/kafkazk/protocol"
+	"github.com/kafkazk/kafkazk/zkmeta"
+)
+
+// clientAddrKey carries a connection's remote address in the context its
+// requests are served with.
+type clientAddrKey struct{}
+
+// withClientAddr returns ctx carrying the client's address.
+func withClientAddr(ctx context.Context, addr net.Addr) context.Context {
+	return context.WithValue(ctx, clientAddrKey{}, addr)
+}
+
+// clientHost is the client's address as Kafka prints it
+// (InetAddress.toString: "/127.0.0.1"); "" when the connection did not
+// record it.
+func clientHost(ctx context.Context) string {
+	addr, _ := ctx.Value(clientAddrKey{}).(net.Addr)
+	if addr == nil {
+		return ""
+	}
+	if ta, ok := addr.(*net.TCPAddr); ok {
+		return "/" + ta.IP.String()
+	}
+	host, _, err := net.SplitHostPort(addr.String())
+	if err != nil {
+		return "/" + addr.String()
+	}
+	return "/" + host
+}
+
+func errCode(e *kerr.Error) int16 {
+	if e == nil {
+		return 0
+	}
+	return e.Code
+}
+
+func (s *Server) handleJoinGroup(ctx context.Context, hdr protocol.RequestHeader, req *kmsg.JoinGroupRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.JoinGroupResponse)
+	rebalance := req.RebalanceTimeoutMillis
+	if req.Version == 0 {
+		rebalance = req.SessionTimeoutMillis // v0 has no rebalance timeout
+	}
+	// Byte fields alias the request frame, which is reused once the
+	// response is out: the coordinator keeps copies.
+	protocols := make([]group.Protocol, len(req.Protocols))
+	for i, p := range req.Protocols {
+		protocols[i] = group.Protocol{Name: p.Name, Metadata: bytes.Clone(p.Metadata)}
+	}
+	r := s.groups.JoinGroup(ctx, group.JoinRequest{
+		Group: req.Group, MemberID: req.MemberID, InstanceID: req.InstanceID,
+		RequireKnownMemberID:      req.Version >= 4 && req.InstanceID == nil,
+		SupportSkippingAssignment: req.Version >= 9,
+		ClientID:                  deref(hdr.ClientID), ClientHost: clientHost(ctx),
+		RebalanceTimeoutMs: rebalance, SessionTimeoutMs: req.SessionTimeoutMillis,
+		ProtocolType: req.ProtocolType, Protocols: protocols, Reason: deref(req.Reason),
+	})
+	resp.ErrorCode = errCode(r.Err)
+	resp.Generation = r.Generation
+	resp.ProtocolType = r.ProtocolType
+	resp.Protocol = r.ProtocolName
+	// Before v7 the protocol name is not nullable; from v7 "" is null.
+	if req.Version < 7 && resp.Protocol == nil {
+		empty := ""
+		resp.Protocol = &empty
+	}
+	if req.Version >= 7 && resp.Protocol != nil && *resp.Protocol == "" {
+		resp.Protocol = nil
+	}
+	resp.LeaderID = r.LeaderID
+	resp.SkipAssignment = r.SkipAssignment
+	resp.MemberID = r.MemberID
+	for _, m := range r.Members {
+		rm := kmsg.NewJoinGroupResponseMember()
+		rm.MemberID, rm.InstanceID, rm.ProtocolMetadata = m.MemberID, m.InstanceID, m.Metadata
+		resp.Members = append(resp.Members, rm)
+	}
+	return resp
+}
+
+func (s *Server) handleSyncGroup(ctx context.Context, req *kmsg.SyncGroupRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.SyncGroupResponse)
+	resp.MemberAssignment = []byte{}
+	if req.Version >= 5 && (req.ProtocolType == nil || req.Protocol == nil) {
+		resp.ErrorCode = kerr.InconsistentGroupProtocol.Code
+		return resp
+	}
+	assignments := make(map[string][]byte, len(req.GroupAssignment))
+	for _, a := range req.GroupAssignment {
+		assignments[a.MemberID] = bytes.Clone(a.MemberAssignment) // the frame is reused
+	}
+	r := s.groups.SyncGroup(ctx, group.SyncRequest{
+		Group: req.Group, Generation: req.Generation, MemberID: req.MemberID, InstanceID: req.InstanceID,
+		ProtocolType: req.ProtocolType, ProtocolName: req.Protocol, Assignments: assignments,
+	})
+	resp.ErrorCode = errCode(r.Err)
+	resp.ProtocolType, resp.Protocol = r.ProtocolType, r.ProtocolName
+	if r.Assignment != nil {
+		resp.MemberAssignment = r.Assignment
+	}
+	return resp
+}
+
+func (s *Server) handleHeartbeat(req *kmsg.HeartbeatRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.HeartbeatResponse)
+	resp.ErrorCode = errCode(s.groups.Heartbeat(group.HeartbeatRequest{
+		Group: req.Group, MemberID: req.MemberID, InstanceID: req.InstanceID, Generation: req.Generation,
+	}))
+	return resp
+}
+
+// handleLeaveGroup serves single (v0-v2) and batched (v3+) leaves; before
+// v3 the answer is the group's error, else the member's.
+func (s *Server) handleLeaveGroup(req *kmsg.LeaveGroupRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.LeaveGroupResponse)
+	var members []group.LeavingMember
+	if req.Version < 3 {
+		members = []group.LeavingMember{{MemberID: req.MemberID}}
+	} else {
+		for _, m := range req.Members {
+			members = append(members, group.LeavingMember{MemberID: m.MemberID, InstanceID: m.InstanceID, Reason: deref(m.Reason)})
+		}
+	}
+	top, results := s.groups.LeaveGroup(req.Group, members)
+	if req.Version < 3 {
+		resp.ErrorCode = errCode(top)
+		if top == nil && len(results) == 1 {
+			resp.ErrorCode = errCode(results[0].Err)
+		}
+		return resp
+	}
+	resp.ErrorCode = errCode(top)
+	for _, r := range results {
+		rm := kmsg.NewLeaveGroupResponseMember()
+		rm.MemberID, rm.InstanceID, rm.ErrorCode = r.MemberID, r.InstanceID, errCode(r.Err)
+		resp.Members = append(resp.Members, rm)
+	}
+	return resp
+}
+
+// knownPartition reports whether the metadata cache has the partition.
+func (s *Server) knownPartition(topic string, p int32) bool {
+	t, ok := s.cache.topic(topic)
+	if !ok {
+		return false
+	}
+	_, ok = t.Partitions[p]
+	return ok
+}
+
+// handleOffsetCommit checks that every partition exists
+// (UNKNOWN_TOPIC_OR_PARTITION otherwise) and commits the rest: v0 to
+// ZooKeeper, as Kafka does in ZooKeeper mode, later versions to the group
+// coordinator. Partitions are answered in request order.
+func (s *Server) handleOffsetCommit(ctx context.Context, req *kmsg.OffsetCommitRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.OffsetCommitResponse)
+	type slot struct{ t, p int }
+	codes := make([][]int16, len(req.Topics))
+	index := map[group.TopicPartition][]slot{}
+	var commits []group.CommitOffset
+	for ti, t := range req.Topics {
+		codes[ti] = make([]int16, len(t.Partitions))
+		for pi, p := range t.Partitions {
+			if !s.knownPartition(t.Topic, p.Partition) {
+				codes[ti][pi] = kerr.UnknownTopicOrPartition.Code
+				continue
+			}
+			tp := group.TopicPartition{Topic: t.Topic, Partition: p.Partition}
+			index[tp] = append(index[tp], slot{ti, pi})
+			commits = append(commits, group.CommitOffset{TopicPartition: tp, Offset: p.Offset, LeaderEpoch: p.LeaderEpoch,
+				Metadata: p.Metadata, CommitTimestamp: p.Timestamp})
+		}
+	}
+	if len(commits) > 0 {
+		var results []group.PartitionResult
+		if req.Version == 0 {
+			results = s.commitOffsetsToZooKeeper(req.Group, commits)
+		} else {
+			if req.Version != 1 {
+				for i := range commits {
+					commits[i].CommitTimestamp = -1
+				}
+			}
+			if req.Version < 6 {
+				for i := range commits {
+					commits[i].LeaderEpoch = -1
+				}
+			}
+			retention := req.RetentionTimeMillis
+			if req.Version < 2 || req.Version > 4 {
+				retention = -1
+			}
+			results = s.groups.CommitOffsets(ctx, group.CommitRequest{
+				Group: req.Group, MemberID: req.MemberID, InstanceID: req.InstanceID, Generation: req.Generation,
+				RetentionMs: retention, Offsets: commits,
+			})
+		}
+		for _, r := range results {
+			for _, sl := range index[r.TopicPartition] {
+				codes[sl.t][sl.p] = errCode(r.Err)
+			}
+		}
+	}
+	for ti, t := range req.Topics {
+		rt := kmsg.NewOffsetCommitResponseTopic()
+		rt.Topic = t.Topic
+		for pi, p := range t.Partitions {
+			rp := kmsg.NewOffsetCommitResponseTopicPartition()
+			rp.Partition, rp.ErrorCode = p.Partition, codes[ti][pi]
+			rt.Partitions = append(rt.Partitions, rp)
+		}
+		resp.Topics = append(resp.Topics, rt)
+	}
+	return resp
+}
+
+// consumerOffsetPath is the v0 offset znode,
+// /consumers/<group>/offsets/<topic>/<partition>.
+func consumerOffsetPath(groupID string, tp group.TopicPartition) string {
+	return zkmeta.ConsumersPath + "/" + groupID + "/offsets/" + tp.Topic + "/" + strconv.Itoa(int(tp.Partition))
+}
+
+// commitOffsetsToZooKeeper is OffsetCommit v0 (KafkaApis.commitOffsetsToZookeeper).
+func (s *Server) commitOffsetsToZooKeeper(groupID string, commits []group.CommitOffset) []group.PartitionResult {
+	out := make([]group.PartitionResult, len(commits))
+	for i, c := range commits {
+		out[i].TopicPartition = c.TopicPartition
+		if c.Metadata != nil && utf16Len(*c.Metadata) > int(s.cfg.OffsetMetadataMaxBytes) {
+			out[i].Err = kerr.OffsetMetadataTooLarge
+			continue
+		}
+		if s.zk == nil {
+			out[i].Err = kerr.UnknownServerError
+			continue
+		}
+		path := consumerOffsetPath(groupID, c.TopicPartition)
+		data := []byte(strconv.FormatInt(c.Offset, 10))
+		_, err := s.zk.Conn().Set(s.zk.Chroot()+path, data, -1)
+		if errors.Is(err, zk.ErrNoNode) {
+			err = s.zk.CreateRecursive(path, data, 0)
+			if errors.Is(err, zkmeta.ErrNodeExists) {
+				_, err = s.zk.Conn().Set(s.zk.Chroot()+path, data, -1)
+			}
+		}
+		if err != nil {
+			s.logger.Warn("committing an offset to ZooKeeper failed", "group", groupID, "path", path, "err", err)
+			out[i].Err = kerr.UnknownServerError
+		}
+	}
+	return out
+}
+
+func utf16Len(s string) int {
+	n := 0
+	for _, r := range s {
+		n += utf16.RuneLen(r)
+	}
+	return n
+}
+
+// fetchOffsetsFromZooKeeper is OffsetFetch v0: offsets of unknown
+// partitions, and missing offsets, are UNKNOWN_TOPIC_OR_PARTITION.
+func (s *Server) fetchOffsetsFromZooKeeper(groupID string, tp group.TopicPartition) group.FetchedOffset {
+	f := group.FetchedOffset{TopicPartition: tp, Offset: -1, LeaderEpoch: -1}
+	if !s.knownPartition(tp.Topic, tp.Partition) || s.zk == nil {
+		f.Err = kerr.UnknownTopicOrPartition
+		return f
+	}
+	data, _, err := s.zk.Get(consumerOffsetPath(groupID, tp))
+	if errors.Is(err, zkmeta.ErrNoNode) {
+		f.Err = kerr.UnknownTopicOrPartition
+		return f
+	}
+	if err != nil {
+		f.Err = kerr.UnknownServerError
+		return f
+	}
+	off, err := strconv.ParseInt(string(data), 10, 64)
+	if err != nil {
+		f.Err = kerr.UnknownServerError
+		return f
+	}
+	f.Offset = off
+	return f
+}
+
+// handleOffsetFetch serves one group (v0-v7: v0 from ZooKeeper) or many
+// (v8+). Topics null asks for every committed offset of the group.
+func (s *Server) handleOffsetFetch(req *kmsg.OffsetFetchRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.OffsetFetchResponse)
+	if req.Version >= 8 {
+		for _, rg := range req.Groups {
+			var tps []group.TopicPartition
+			if rg.Topics != nil {
+				tps = []group.TopicPartition{}
+				for _, t := range rg.Topics {
+					for _, p := range t.Partitions {
+						tps = append(tps, group.TopicPartition{Topic: t.Topic, Partition: p})
+					}
+				}
+			}
+			gerr, fetched := s.groups.FetchOffsets(rg.Group, req.RequireStable, tps)
+			out := kmsg.NewOffsetFetchResponseGroup()
+			out.Group = rg.Group
+			out.ErrorCode = errCode(gerr)
+			if gerr == nil {
+				for _, f := range fetched {
+					rp := kmsg.NewOffsetFetchResponseGroupTopicPartition()
+					rp.Partition, rp.Offset, rp.LeaderEpoch, rp.ErrorCode = f.Partition, f.Offset, f.LeaderEpoch, errCode(f.Err)
+					md := f.Metadata
+					rp.Metadata = &md
+					if n := len(out.Topics); n > 0 && out.Topics[n-1].Topic == f.Topic {
+						out.Topics[n-1].Partitions = append(out.Topics[n-1].Partitions, rp)
+						continue
+					}
+					rt := kmsg.NewOffsetFetchResponseGroupTopic()
+					rt.Topic = f.Topic
+					rt.Partitions = append(rt.Partitions, rp)
+					out.Topics = append(out.Topics, rt)
+				}
+			}
+			resp.Groups = append(resp.Groups, out)
+		}
+		return resp
+	}
+	var tps []group.TopicPartition
+	if req.Topics != nil {
+		tps = []group.TopicPartition{}
+		for _, t := range req.Topics {
+			for _, p := range t.Partitions {
+				tps = append(tps, group.TopicPartition{Topic: t.Topic, Partition: p})
+			}
+		}
+	}
+	var gerr *kerr.Error
+	var fetched []group.FetchedOffset
+	if req.Version == 0 {
+		for _, tp := range tps {
+			fetched = append(fetched, s.fetchOffsetsFromZooKeeper(req.Group, tp))
+		}
+	} else {
+		gerr, fetched = s.groups.FetchOffsets(req.Group, req.RequireStable, tps)
+	}
+	if gerr != nil {
+		if req.Version >= 2 {
+			resp.ErrorCode = gerr.Code
+			return resp
+		}
+		// Before v2 there is no group-level error: every partition carries it.
+		fetched = fetched[:0]
+		for _, tp := range tps {
+			fetched = append(fetched, group.FetchedOffset{TopicPartition: tp, Offset: -1, LeaderEpoch: -1, Err: gerr})
+		}
+	}
+	for _, f := range fetched {
+		rp := kmsg.NewOffsetFetchResponseTopicPartition()
+		rp.Partition, rp.Offset, rp.LeaderEpoch, rp.ErrorCode = f.Partition, f.Offset, f.LeaderEpoch, errCode(f.Err)
+		md := f.Metadata
+		rp.Metadata = &md
+		if n := len(resp.Topics); n > 0 && resp.Topics[n-1].Topic == f.Topic {
+			resp.Topics[n-1].Partitions = append(resp.Topics[n-1].Partitions, rp)
+			continue
+		}
+		rt := kmsg.NewOffsetFetchResponseTopic()
+		rt.Topic = f.Topic
+		rt.Partitions = append(rt.Partitions, rp)
+		resp.Topics = append(resp.Topics, rt)
+	}
+	return resp
+}
+
+// handleOffsetDelete deletes committed offsets of existing partitions;
+// unknown ones are UNKNOWN_TOPIC_OR_PARTITION.
+func (s *Server) handleOffsetDelete(req *kmsg.OffsetDeleteRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.OffsetDeleteResponse)
+	var tps []group.TopicPartition
+	codes := map[group.TopicPartition]int16{}
+	for _, t := range req.Topics {
+		for _, p := range t.Partitions {
+			tp := group.TopicPartition{Topic: t.Topic, Partition: p.Partition}
+			if !s.knownPartition(t.Topic, p.Partition) {
+				codes[tp] = kerr.UnknownTopicOrPartition.Code
+				continue
+			}
+			tps = append(tps, tp)
+		}
+	}
+	gerr, results := s.groups.DeleteOffsets(req.Group, tps)
+	if gerr != nil {
+		resp.ErrorCode = gerr.Code
+		return resp
+	}
+	for _, r := range results {
+		codes[r.TopicPartition] = errCode(r.Err)
+	}
+	for _, t := range req.Topics {
+		rt := kmsg.NewOffsetDeleteResponseTopic()
+		rt.Topic = t.Topic
+		for _, p := range t.Partitions {
+			rp := kmsg.NewOffsetDeleteResponseTopicPartition()
+			rp.Partition = p.Partition
+			rp.ErrorCode = codes[group.TopicPartition{Topic: t.Topic, Partition: p.Partition}]
+			rt.Partitions = append(rt.Partitions, rp)
+		}
+		resp.Topics = append(resp.Topics, rt)
+	}
+	return resp
+}
+
+// handleListGroups lists the groups this broker coordinates (clients ask
+// every broker), filtered by state from v4.
+func (s *Server) handleListGroups(req *kmsg.ListGroupsRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.ListGroupsResponse)
+	gerr, groups := s.groups.ListGroups(req.StatesFilter)
+	resp.ErrorCode = errCode(gerr)
+	for _, g := range groups {
+		rg := kmsg.NewListGroupsResponseGroup()
+		rg.Group, rg.ProtocolType, rg.GroupState = g.GroupID, g.ProtocolType, g.State
+		resp.Groups = append(resp.Groups, rg)
+	}
+	return resp
+}
+
+// groupAuthorizedOperations is every operation of a GROUP resource (READ,
+// DELETE, DESCRIBE): without an authorizer Kafka allows them all.
+const groupAuthorizedOperations = 1<<3 | 1<<6 | 1<<8
+
+func (s *Server) handleDescribeGroups(req *kmsg.DescribeGroupsRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.DescribeGroupsResponse)
+	for _, id := range req.Groups {
+		gerr, sum := s.groups.DescribeGroup(id)
+		rg := kmsg.NewDescribeGroupsResponseGroup()
+		rg.Group = id
+		rg.ErrorCode = errCode(gerr)
+		rg.State, rg.ProtocolType, rg.Protocol = sum.State, sum.ProtocolType, sum.Protocol
+		rg.AuthorizedOperations = authorizedOperationsOmitted
+		if gerr == nil && req.Version >= 3 && req.IncludeAuthorizedOperations {
+			rg.AuthorizedOperations = groupAuthorizedOperations
+		}
+		for _, m := range sum.Members {
+			rm := kmsg.NewDescribeGroupsResponseGroupMember()
+			rm.MemberID, rm.InstanceID, rm.ClientID, rm.ClientHost = m.MemberID, m.InstanceID, m.ClientID, m.ClientHost
+			rm.ProtocolMetadata, rm.MemberAssignment = m.Metadata, m.Assignment
+			rg.Members = append(rg.Members, rm)
+		}
+		resp.Groups = append(resp.Groups, rg)
+	}
+	return resp
+}
+
+func (s *Server) handleDeleteGroups(req *kmsg.DeleteGroupsRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.DeleteGroupsResponse)
+	for _, r := range s.groups.DeleteGroups(req.Groups) {
+		rg := kmsg.NewDeleteGroupsResponseGroup()
+		rg.Group, rg.ErrorCode = r.GroupID, errCode(r.Err)
+		resp.Groups = append(resp.Groups, rg)
+	}
+	return resp
+}
