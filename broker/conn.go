@@ -58,14 +58,25 @@ func (s *Server) putFrameBuf(b []byte) {
 
 func (c *connection) serve(ctx context.Context) {
 	defer c.conn.Close()
+	// clientCtx ends when the read loop does: the client went away (or
+	// sent garbage), so nobody will read the answers of requests that
+	// wait for it.
+	clientCtx, clientGone := context.WithCancel(ctx)
+	defer clientGone()
 	queue := make(chan request, maxPipelined)
 	readErr := make(chan error, 1)
 	go func() {
 		defer close(queue)
-		readErr <- c.readLoop(queue)
+		err := c.readLoop(queue)
+		clientGone()
+		readErr <- err
 	}()
 	for r := range queue {
-		err := c.handle(ctx, r)
+		hctx := ctx
+		if waitsForClient(kmsg.Key(r.hdr.APIKey)) {
+			hctx = clientCtx
+		}
+		err := c.handle(hctx, r)
 		c.srv.putFrameBuf(r.frame)
 		if err != nil {
 			c.logger.Info("closing connection", "reason", err)
@@ -78,6 +89,21 @@ func (c *connection) serve(ctx context.Context) {
 	if err := <-readErr; err != nil && !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
 		c.logger.Info("closing connection", "reason", err)
 	}
+}
+
+// waitsForClient reports whether a request may park for the client's sake
+// only, so its handler should stop as soon as the client went away: a
+// JoinGroup or SyncGroup waiting for the rebalance, a long-poll Fetch, an
+// acks=all Produce waiting for replication (its append is done already).
+// Other requests, already read, are served to the end even then: their
+// effects (a commit, a topic created, an AlterPartition applied by the
+// controller) must not depend on when the client hung up.
+func waitsForClient(key kmsg.Key) bool {
+	switch key {
+	case kmsg.JoinGroup, kmsg.SyncGroup, kmsg.Fetch, kmsg.Produce:
+		return true
+	}
+	return false
 }
 
 // readLoop decodes frames until the connection fails. A frame that is too

@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/binary"
+	"fmt"
 	"io"
 	"log/slog"
 	"net"
@@ -13,6 +14,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kafkazk/kafkazk/broker/group"
 )
 
 // syncBuffer is a log sink safe for the connection goroutines.
@@ -111,5 +114,121 @@ func TestHandlerPanicClosesOnlyItsConnection(t *testing.T) {
 	}
 	if corr := int32(binary.BigEndian.Uint32(head[4:])); corr != 7 {
 		t.Fatalf("correlation id %d, want 7", corr)
+	}
+}
+
+// serveConns serves connections of s on a loopback port under a context
+// that lives as long as the test; each served connection's end is
+// reported on the returned channel.
+func serveConns(t *testing.T, s *Server) (string, <-chan struct{}) {
+	t.Helper()
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	ended := make(chan struct{}, 16)
+	var wg sync.WaitGroup
+	t.Cleanup(func() { cancel(); ln.Close(); wg.Wait() })
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for {
+			c, err := ln.Accept()
+			if err != nil {
+				return
+			}
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				go func() { <-ctx.Done(); c.Close() }()
+				newConnection(s, c).serve(withClientAddr(ctx, c.RemoteAddr()))
+				ended <- struct{}{}
+			}()
+		}
+	}()
+	return ln.Addr().String(), ended
+}
+
+func waitEnded(t *testing.T, ended <-chan struct{}, what string) {
+	t.Helper()
+	select {
+	case <-ended:
+	case <-time.After(5 * time.Second):
+		t.Fatalf("%s: the connection is still served after its client went away", what)
+	}
+}
+
+// A JoinGroup parked in the rebalance ends when its client goes away
+// instead of holding its connection's goroutines until shutdown.
+func TestParkedJoinGroupEndsWithItsClient(t *testing.T) {
+	s := newGroupTestServer(t, nil, func(c *group.Config) { c.InitialRebalanceDelay = time.Hour })
+	addr, ended := serveConns(t, s)
+	conn, err := net.Dial("tcp", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	join := kmsg.NewPtrJoinGroupRequest()
+	join.Version = 3 // no MEMBER_ID_REQUIRED round trip: the first join parks
+	join.Group, join.SessionTimeoutMillis, join.RebalanceTimeoutMillis, join.ProtocolType = "g", 10000, 10000, "consumer"
+	p := kmsg.NewJoinGroupRequestProtocol()
+	p.Name, p.Metadata = "range", (&kmsg.ConsumerMemberMetadata{Topics: []string{"t"}}).AppendTo(nil)
+	join.Protocols = append(join.Protocols, p)
+	sendRequest(t, conn, join, 1)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if _, sum := s.groups.DescribeGroup("g"); sum.State == "PreparingRebalance" && len(sum.Members) == 1 {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the JoinGroup did not park")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	select {
+	case <-ended:
+		t.Fatal("the connection ended while its client waits")
+	case <-time.After(20 * time.Millisecond):
+	}
+	conn.Close()
+	waitEnded(t, ended, "parked JoinGroup")
+}
+
+// Requests already read are served even when the client hangs up right
+// after sending them: acks=0 produces are appended; an acks=all produce
+// is appended and stops waiting for its replication.
+func TestProducesBeforeHangUpAreAppended(t *testing.T) {
+	p := newTestLeader(t, 2, 1, 2) // follower 2 never fetches: acks=all waits
+	cfg := DefaultConfig()
+	cfg.BrokerID = 1
+	s := &Server{cfg: cfg, logger: slog.New(slog.DiscardHandler), cache: newMetadataCache(),
+		replicas: &replicaManager{partitions: map[topicPartition]*partition{{"t", 0}: p}}}
+	addr, ended := serveConns(t, s)
+	produce := func(conn net.Conn, acks int16, corr int32) {
+		req := kmsg.NewPtrProduceRequest()
+		req.Version, req.Acks, req.TimeoutMillis = 9, acks, 60000
+		rt := kmsg.NewProduceRequestTopic()
+		rt.Topic = "t"
+		rp := kmsg.NewProduceRequestTopicPartition()
+		rp.Records = testBatch(1)
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		sendRequest(t, conn, req, corr)
+	}
+	for _, acks := range [][]int16{{0, 0}, {-1}} {
+		conn, err := net.Dial("tcp", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		before := p.log.LogEndOffset()
+		for i, a := range acks {
+			produce(conn, a, int32(i))
+		}
+		conn.Close()
+		waitEnded(t, ended, fmt.Sprintf("produces with acks %v", acks))
+		if leo := p.log.LogEndOffset(); leo != before+int64(len(acks)) {
+			t.Fatalf("acks %v: log end offset %d, want %d", acks, leo, before+int64(len(acks)))
+		}
 	}
 }

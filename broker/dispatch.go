@@ -13,10 +13,10 @@ import (
 type versionRange struct{ min, max int16 }
 
 // supportedAPIs is what ApiVersions advertises: only versions whose handler
-// really serves them. Record batches are v2 only, so Produce starts at 3 and
-// Fetch at 4, as in Kafka 4.
+// really serves them. Produce v0-v2 message sets (magic 0/1) are up-converted
+// to v2 batches, as Kafka 3.7 does; Fetch starts at 4 (no down-conversion).
 var supportedAPIs = map[kmsg.Key]versionRange{
-	kmsg.Produce:          {3, 13},
+	kmsg.Produce:          {0, 13},
 	kmsg.Fetch:            {4, 16},
 	kmsg.ListOffsets:      {1, 6},
 	kmsg.Metadata:         {0, 13},

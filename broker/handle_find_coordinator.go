@@ -41,15 +41,26 @@ func (s *Server) handleFindCoordinator(ctx context.Context, req *kmsg.FindCoordi
 	}
 	for _, key := range req.CoordinatorKeys {
 		a := s.findCoordinator(ctx, req.CoordinatorType, key)
-		c := kmsg.NewFindCoordinatorResponseCoordinator()
-		c.Key, c.NodeID, c.Host, c.Port = key, a.node, a.host, a.port
-		if a.err != nil {
-			c.ErrorCode = a.err.Code
-			c.ErrorMessage = a.msg
-		}
-		resp.Coordinators = append(resp.Coordinators, c)
+		resp.Coordinators = append(resp.Coordinators, coordinatorEntry(key, a))
 	}
 	return resp
+}
+
+// coordinatorEntry is one key's answer in a batched (v4+) response: the
+// error message is null without an error, else ours or the error's.
+func coordinatorEntry(key string, a coordinatorAnswer) kmsg.FindCoordinatorResponseCoordinator {
+	c := kmsg.NewFindCoordinatorResponseCoordinator()
+	c.Key, c.NodeID, c.Host, c.Port = key, a.node, a.host, a.port
+	c.ErrorMessage = nil
+	if a.err != nil {
+		c.ErrorCode = a.err.Code
+		msg := a.err.Description
+		if a.msg != nil {
+			msg = *a.msg
+		}
+		c.ErrorMessage = &msg
+	}
+	return c
 }
 
 func (s *Server) findCoordinator(ctx context.Context, keyType int8, key string) coordinatorAnswer {

@@ -320,18 +320,16 @@ func (s *Server) handleOffsetFetch(req *kmsg.OffsetFetchRequest) kmsg.Response {
 			out.Group = rg.Group
 			out.ErrorCode = errCode(gerr)
 			if gerr == nil {
-				for _, f := range fetched {
-					rp := kmsg.NewOffsetFetchResponseGroupTopicPartition()
-					rp.Partition, rp.Offset, rp.LeaderEpoch, rp.ErrorCode = f.Partition, f.Offset, f.LeaderEpoch, errCode(f.Err)
-					md := f.Metadata
-					rp.Metadata = &md
-					if n := len(out.Topics); n > 0 && out.Topics[n-1].Topic == f.Topic {
-						out.Topics[n-1].Partitions = append(out.Topics[n-1].Partitions, rp)
-						continue
-					}
+				for _, t := range byTopic(fetched) {
 					rt := kmsg.NewOffsetFetchResponseGroupTopic()
-					rt.Topic = f.Topic
-					rt.Partitions = append(rt.Partitions, rp)
+					rt.Topic = t.topic
+					for _, f := range t.offsets {
+						rp := kmsg.NewOffsetFetchResponseGroupTopicPartition()
+						rp.Partition, rp.Offset, rp.LeaderEpoch, rp.ErrorCode = f.Partition, f.Offset, f.LeaderEpoch, errCode(f.Err)
+						md := f.Metadata
+						rp.Metadata = &md
+						rt.Partitions = append(rt.Partitions, rp)
+					}
 					out.Topics = append(out.Topics, rt)
 				}
 			}
@@ -368,21 +366,49 @@ func (s *Server) handleOffsetFetch(req *kmsg.OffsetFetchRequest) kmsg.Response {
 			fetched = append(fetched, group.FetchedOffset{TopicPartition: tp, Offset: -1, LeaderEpoch: -1, Err: gerr})
 		}
 	}
-	for _, f := range fetched {
-		rp := kmsg.NewOffsetFetchResponseTopicPartition()
-		rp.Partition, rp.Offset, rp.LeaderEpoch, rp.ErrorCode = f.Partition, f.Offset, f.LeaderEpoch, errCode(f.Err)
-		md := f.Metadata
-		rp.Metadata = &md
-		if n := len(resp.Topics); n > 0 && resp.Topics[n-1].Topic == f.Topic {
-			resp.Topics[n-1].Partitions = append(resp.Topics[n-1].Partitions, rp)
-			continue
-		}
+	for _, t := range byTopic(fetched) {
 		rt := kmsg.NewOffsetFetchResponseTopic()
-		rt.Topic = f.Topic
-		rt.Partitions = append(rt.Partitions, rp)
+		rt.Topic = t.topic
+		for _, f := range t.offsets {
+			rp := kmsg.NewOffsetFetchResponseTopicPartition()
+			rp.Partition, rp.Offset, rp.LeaderEpoch, rp.ErrorCode = f.Partition, f.Offset, f.LeaderEpoch, errCode(f.Err)
+			md := f.Metadata
+			rp.Metadata = &md
+			rt.Partitions = append(rt.Partitions, rp)
+		}
 		resp.Topics = append(resp.Topics, rt)
 	}
 	return resp
+}
+
+// topicOffsets is one topic of an OffsetFetch answer.
+type topicOffsets struct {
+	topic   string
+	offsets []group.FetchedOffset
+}
+
+// byTopic groups fetched offsets by topic in the order topics first
+// appear, each partition once (its first answer): a request may name a
+// topic, or a partition, more than once, and Kafka answers from a map
+// keyed by partition, listing each topic once.
+func byTopic(fetched []group.FetchedOffset) []topicOffsets {
+	var out []topicOffsets
+	index := map[string]int{}
+	seen := map[group.TopicPartition]bool{}
+	for _, f := range fetched {
+		if seen[f.TopicPartition] {
+			continue
+		}
+		seen[f.TopicPartition] = true
+		i, ok := index[f.Topic]
+		if !ok {
+			i = len(out)
+			index[f.Topic] = i
+			out = append(out, topicOffsets{topic: f.Topic})
+		}
+		out[i].offsets = append(out[i].offsets, f)
+	}
+	return out
 }
 
 // handleOffsetDelete deletes committed offsets of existing partitions;

@@ -8,6 +8,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kafkazk/kafkazk/storage"
 )
 
 // handleProduce appends each partition's record batches to its log. The data
@@ -37,13 +39,14 @@ func (s *Server) handleProduce(ctx context.Context, req *kmsg.ProduceRequest) km
 			case topic == "":
 				out.ErrorCode = kerr.UnknownTopicID.Code
 			default:
-				p, res, err := s.produceToPartition(topic, rp.Partition, rp.Records, req.Acks)
+				p, res, err := s.produceToPartition(topic, rp.Partition, rp.Records, req.Acks, req.Version <= 2)
 				if err != nil {
 					out.ErrorCode, out.ErrorMessage = errorCodeAndMessage(err)
 					break
 				}
 				out.BaseOffset = res.baseOffset
 				out.LogStartOffset = res.logStartOffset
+				out.LogAppendTime = res.logAppendTime
 				if req.Acks == -1 {
 					pending = append(pending, pendingAck{p: p, required: res.lastOffset + 1, topic: ti, partition: len(respTopic.Partitions)})
 				}
@@ -58,10 +61,25 @@ func (s *Server) handleProduce(ctx context.Context, req *kmsg.ProduceRequest) km
 	return resp
 }
 
-func (s *Server) produceToPartition(topic string, partition int32, records []byte, acks int16) (*partition, appendResult, error) {
+// produceToPartition appends to a partition this broker leads. Produce v0-v2
+// (legacy) may carry message sets of magic 0 and 1: they are up-converted
+// to one v2 batch first, after the leadership check as in Kafka, and an
+// empty one appends nothing and answers offset -1 (UnifiedLog.append).
+func (s *Server) produceToPartition(topic string, partition int32, records []byte, acks int16, legacy bool) (*partition, appendResult, error) {
 	p, err := s.replicas.leaderPartition(topic, partition)
 	if err != nil {
 		return nil, appendResult{}, err
+	}
+	if legacy {
+		if len(records) == 0 {
+			return p, appendResult{baseOffset: -1, lastOffset: -1, logStartOffset: p.log.LogStartOffset(), logAppendTime: -1}, nil
+		}
+		if records, err = storage.ConvertLegacyMessageSet(records); err != nil {
+			if errors.Is(err, storage.ErrCorruptMessage) {
+				return nil, appendResult{}, kerr.CorruptMessage
+			}
+			return nil, appendResult{}, kerr.InvalidRecord
+		}
 	}
 	res, err := p.appendRecords(records, acks)
 	if err != nil {

@@ -131,11 +131,13 @@ func awaitOffsetsReplication(ctx context.Context, p *partition, required int64) 
 }
 
 // Load reads the partition from its log start to its end, one batch at a
-// time, while this broker leads it.
+// time, while this broker leads it; it ends with group.ErrLeadershipLost
+// once this broker does not lead it. Other errors (a read or decoding
+// failure) make the coordinator retry the load.
 func (st *offsetsStore) Load(ctx context.Context, partitionID int32, fn func(group.Batch) error) error {
 	p, err := st.leader(partitionID)
 	if err != nil {
-		return fmt.Errorf("loading %s-%d: %w", offsetsTopic, partitionID, err)
+		return fmt.Errorf("loading %s-%d: %w: %w", offsetsTopic, partitionID, group.ErrLeadershipLost, err)
 	}
 	bufSize := int64(st.s.cfg.OffsetsLoadBufferSize)
 	offset := p.log.LogStartOffset()
@@ -146,7 +148,7 @@ func (st *offsetsStore) Load(ctx context.Context, partitionID int32, fn func(gro
 			return err
 		}
 		if cur, ok := st.s.replicas.get(offsetsTopic, partitionID); !ok || cur != p || !p.isLeader() {
-			return fmt.Errorf("loading %s-%d: leadership lost", offsetsTopic, partitionID)
+			return fmt.Errorf("loading %s-%d: %w", offsetsTopic, partitionID, group.ErrLeadershipLost)
 		}
 		leo := p.log.LogEndOffset()
 		if offset >= leo {

@@ -159,6 +159,7 @@ type appendResult struct {
 	baseOffset     int64
 	lastOffset     int64
 	logStartOffset int64
+	logAppendTime  int64 // -1 unless the topic stamps LogAppendTime
 }
 
 // appendRecords validates a produce request's records for this partition
@@ -201,7 +202,7 @@ func (p *partition) appendRecords(records []byte, requiredAcks int16) (appendRes
 	// Idempotence: a retried batch already in the log is answered with its
 	// original offsets; anything else must continue its producer's sequence.
 	if dup, ok := p.producers.findDuplicate(batches); ok {
-		return appendResult{baseOffset: dup.firstOffset, lastOffset: dup.lastOffset, logStartOffset: p.log.LogStartOffset()}, nil
+		return appendResult{baseOffset: dup.firstOffset, lastOffset: dup.lastOffset, logStartOffset: p.log.LogStartOffset(), logAppendTime: -1}, nil
 	}
 	if err := p.producers.validate(batches); err != nil {
 		return appendResult{}, err
@@ -213,7 +214,7 @@ func (p *partition) appendRecords(records []byte, requiredAcks int16) (appendRes
 	p.producers.commit(info.Batches)
 	p.maybeIncrementHWLocked(time.Now().UnixMilli())
 	p.wake()
-	return appendResult{baseOffset: info.FirstOffset, lastOffset: info.LastOffset, logStartOffset: p.log.LogStartOffset()}, nil
+	return appendResult{baseOffset: info.FirstOffset, lastOffset: info.LastOffset, logStartOffset: p.log.LogStartOffset(), logAppendTime: info.LogAppendTime}, nil
 }
 
 // maybeIncrementHWLocked moves the leader's HW forward to the minimum LEO

@@ -196,8 +196,10 @@ func (c *Controller) act(ctx context.Context, epoch, epochZkVersion int32) {
 }
 
 // submit runs fn on the event loop and waits for it. It reports false,
-// without running fn, when this controller is not active (or stops being
-// active before fn's turn comes).
+// without running fn, when this broker is not the controller (or stops
+// being it before fn's turn comes). While a newly elected controller is
+// still loading, fn waits in the queue, as Kafka's controller events queue
+// behind its Startup event.
 func (c *Controller) submit(fn func()) bool {
 	ran := make(chan bool, 1)
 	ev := func() {
@@ -209,7 +211,7 @@ func (c *Controller) submit(fn func()) bool {
 		ran <- true
 	}
 	c.mu.Lock()
-	if c.events == nil || !c.active.Load() {
+	if c.events == nil {
 		c.mu.Unlock()
 		return false
 	}

@@ -369,6 +369,20 @@ func parseRecordBody(body []byte, withHeaders bool) (recordInfo, error) {
 
 // patchBatch sets baseOffset and partitionLeaderEpoch in place; both lie
 // before the CRC'd range, so the CRC stays valid.
+// stampLogAppendTime gives a batch the broker's time (LogValidator with
+// message.timestamp.type=LogAppendTime: DefaultRecordBatch.setMaxTimestamp):
+// the timestamp-type attribute is set and the max timestamp becomes now,
+// which every record then reports; the CRC covers both, so it is redone.
+func stampLogAppendTime(batch []byte, h BatchHeader, nowMs int64) BatchHeader {
+	h.Attributes |= attrTimestampType
+	h.MaxTimestamp = nowMs
+	binary.BigEndian.PutUint16(batch[offAttributes:], uint16(h.Attributes))
+	binary.BigEndian.PutUint64(batch[offMaxTimestamp:], uint64(nowMs))
+	h.CRC = batchCRC(batch)
+	binary.BigEndian.PutUint32(batch[offCRC:], h.CRC)
+	return h
+}
+
 func patchBatch(b []byte, baseOffset int64, leaderEpoch int32) {
 	binary.BigEndian.PutUint64(b[offBaseOffset:], uint64(baseOffset))
 	binary.BigEndian.PutUint32(b[offLeaderEpoch:], uint32(leaderEpoch))

@@ -49,7 +49,7 @@ type AppendInfo struct {
 	FirstOffset   int64
 	LastOffset    int64
 	MaxTimestamp  int64 // largest batch max timestamp, -1 if none
-	LogAppendTime int64 // always -1: timestamps are not rewritten
+	LogAppendTime int64 // the broker time stamped on the batches (message.timestamp.type=LogAppendTime), else -1
 	Batches       []BatchHeader
 }
 
@@ -285,6 +285,9 @@ func (l *Log) append(records []byte, assign bool, leaderEpoch int32) (AppendInfo
 	}
 	leo := l.active().next
 	info := AppendInfo{FirstOffset: leo, MaxTimestamp: noTimestamp, LogAppendTime: -1}
+	if assign && l.cfg.MessageTimestampType == "LogAppendTime" {
+		info.LogAppendTime = time.Now().UnixMilli()
+	}
 	maxTsOffset := leo
 	next := leo
 	for pos := 0; pos < len(records); {
@@ -298,6 +301,9 @@ func (l *Log) append(records []byte, assign bool, leaderEpoch int32) (AppendInfo
 		if assign {
 			patchBatch(records[pos:], next, leaderEpoch)
 			h.BaseOffset, h.PartitionLeaderEpoch = next, leaderEpoch
+			if info.LogAppendTime >= 0 {
+				h = stampLogAppendTime(records[pos:pos+int(h.Size())], h, info.LogAppendTime)
+			}
 		} else if h.BaseOffset < next {
 			return AppendInfo{}, false, fmt.Errorf("%w: follower batch at offset %d is below the expected offset %d", ErrInvalidRecord, h.BaseOffset, next)
 		}

@@ -8,6 +8,7 @@ import (
 	"path/filepath"
 	"sync"
 	"testing"
+	"time"
 )
 
 // appendN appends n batches of recs records each with increasing
@@ -687,5 +688,40 @@ func TestTruncateAtLEODropsEmptyEpoch(t *testing.T) {
 	}
 	if got := l.LeaderEpochs().LatestEpoch(); got != 3 {
 		t.Fatalf("latest epoch %d after truncating at the LEO, want 3", got)
+	}
+}
+
+// message.timestamp.type=LogAppendTime: the leader stamps each batch with
+// its own time (attribute bit 3, max timestamp = now, CRC redone) and says
+// so in the append result; a follower's append keeps what the leader wrote.
+func TestLogAppendTimeStamped(t *testing.T) {
+	cfg := Config{MessageTimestampType: "LogAppendTime"}
+	l := mustOpen(t, filepath.Join(t.TempDir(), "t-0"), cfg, false)
+	before := time.Now().UnixMilli()
+	info := mustAppend(t, l, buildBatch(t, batchSpec{records: 3, baseTs: 1000}))
+	after := time.Now().UnixMilli()
+	if info.LogAppendTime < before || info.LogAppendTime > after || info.MaxTimestamp != info.LogAppendTime {
+		t.Fatalf("append info %+v, want LogAppendTime in [%d, %d]", info, before, after)
+	}
+	fs, err := l.Read(0, 1<<20, 100, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	batch := readSlice(t, fs)
+	h, err := checkBatch(batch)
+	if err != nil {
+		t.Fatalf("stamped batch fails its CRC check: %v", err)
+	}
+	if !h.LogAppendTime() || h.MaxTimestamp != info.LogAppendTime || h.BaseTimestamp != 1000 {
+		t.Fatalf("stored header %+v", h)
+	}
+	if off, ts, found, err := l.OffsetForTimestamp(info.LogAppendTime); err != nil || !found || off != 0 || ts != info.LogAppendTime {
+		t.Fatalf("time index lookup by the append time: %d %d %v %v", off, ts, found, err)
+	}
+
+	follower := mustOpen(t, filepath.Join(t.TempDir(), "t-0"), cfg, false)
+	fi, err := follower.AppendAsFollower(batch)
+	if err != nil || fi.LogAppendTime != -1 || fi.MaxTimestamp != info.LogAppendTime {
+		t.Fatalf("follower append %+v %v", fi, err)
 	}
 }

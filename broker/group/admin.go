@@ -63,7 +63,7 @@ type GroupSummary struct {
 // DescribeGroup describes a group; an unknown group is Dead without error.
 // Member metadata and assignments are given only for a Stable group.
 func (c *Coordinator) DescribeGroup(groupID string) (*kerr.Error, GroupSummary) {
-	if err := c.validateGroupStatus(groupID, apiOffsets); err != nil {
+	if err := c.validateGroupStatus(groupID, apiEmptyGroupIDOK); err != nil {
 		return err, GroupSummary{}
 	}
 	g := c.getGroup(groupID)
@@ -103,7 +103,8 @@ type DeleteGroupResult struct {
 // members is NON_EMPTY_GROUP, an unknown one GROUP_ID_NOT_FOUND.
 func (c *Coordinator) DeleteGroups(groupIDs []string) []DeleteGroupResult {
 	out := make([]DeleteGroupResult, 0, len(groupIDs))
-	var eligible []*group
+	var deleted []string
+	removed := 0
 	seen := map[string]bool{}
 	for _, id := range groupIDs {
 		if seen[id] {
@@ -111,7 +112,7 @@ func (c *Coordinator) DeleteGroups(groupIDs []string) []DeleteGroupResult {
 		}
 		seen[id] = true
 		res := DeleteGroupResult{GroupID: id}
-		if err := c.validateGroupStatus(id, apiOffsets); err != nil {
+		if err := c.validateGroupStatus(id, apiEmptyGroupIDOK); err != nil {
 			res.Err = err
 			out = append(out, res)
 			continue
@@ -134,22 +135,20 @@ func (c *Coordinator) DeleteGroups(groupIDs []string) []DeleteGroupResult {
 			g.mu.Unlock()
 			res.Err = notFound()
 		case stateEmpty:
+			// Not Dead, so still the cached group: it goes with its
+			// offsets under one hold of its lock.
 			c.transition(g, stateDead)
+			removed += c.cleanupGroupLocked(g, g.removeAllOffsets())
 			g.mu.Unlock()
-			eligible = append(eligible, g)
+			deleted = append(deleted, id)
 		default:
 			g.mu.Unlock()
 			res.Err = kerr.NonEmptyGroup
 		}
 		out = append(out, res)
 	}
-	if len(eligible) > 0 {
-		n := c.cleanupGroupMetadata(eligible, func(g *group) []TopicPartition { return g.removeAllOffsets() })
-		ids := make([]string, len(eligible))
-		for i, g := range eligible {
-			ids[i] = g.id
-		}
-		c.logger.Info("deleted groups", "groups", ids, "offsets_removed", n)
+	if len(deleted) > 0 {
+		c.logger.Info("deleted groups", "groups", deleted, "offsets_removed", removed)
 	}
 	return out
 }

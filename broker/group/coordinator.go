@@ -67,9 +67,16 @@ type Store interface {
 	Append(partition int32, records []Record, waitReplication bool) (int64, func(ctx context.Context) error, error)
 	// Load reads the partition, which this broker leads, from its log
 	// start to its log end, one batch at a time; it stops with an error
-	// when leadership is lost or ctx ends.
+	// wrapping ErrLeadershipLost when this broker does not lead the
+	// partition (any more), with ctx's error when ctx ends, and with
+	// fn's error.
 	Load(ctx context.Context, partition int32, fn func(Batch) error) error
 }
+
+// ErrLeadershipLost is what Store.Load wraps when this broker no longer
+// leads the partition: the load ends and the resignation that follows
+// unloads the partition. Other load errors are retried.
+var ErrLeadershipLost = errors.New("not the leader of the __consumer_offsets partition")
 
 // Coordinator is the group coordinator of one broker.
 type Coordinator struct {
@@ -85,7 +92,7 @@ type Coordinator struct {
 
 	partMu  sync.Mutex
 	active  bool
-	loading map[int32]bool
+	loading map[int32]*pendingLoad // partitions being loaded (COORDINATOR_LOAD_IN_PROGRESS)
 	owned   map[int32]bool
 	epochs  map[int32]int32 // the newest leader epoch seen per partition
 
@@ -107,7 +114,7 @@ func New(cfg Config, store Store, clock Clock, logger *slog.Logger) *Coordinator
 	c := &Coordinator{
 		cfg: cfg, store: store, clock: clock, logger: logger.With("component", "group-coordinator"),
 		ctx: ctx, cancel: cancel,
-		loading: map[int32]bool{}, owned: map[int32]bool{}, epochs: map[int32]int32{},
+		loading: map[int32]*pendingLoad{}, owned: map[int32]bool{}, epochs: map[int32]int32{},
 		groups: map[string]*group{},
 		wakeup: make(chan struct{}, 1),
 	}
@@ -156,6 +163,9 @@ func (c *Coordinator) Close() {
 	c.partMu.Lock()
 	defer c.partMu.Unlock()
 	clear(c.owned)
+	for _, pl := range c.loading {
+		pl.stopRetry()
+	}
 	clear(c.loading)
 	for _, g := range c.allGroups() {
 		g.mu.Lock()
@@ -263,15 +273,19 @@ func (c *Coordinator) maybeUpdateEpochLocked(partition, epoch int32) bool {
 // apiKind distinguishes the group id rules of the APIs.
 type apiKind int
 
+// GroupCoordinator.isValidGroupId: the offset APIs accept the empty group
+// id for backwards compatibility, and DescribeGroups and DeleteGroups so
+// that its state can be seen and deleted; every other API (JoinGroup,
+// SyncGroup, Heartbeat, LeaveGroup, OffsetDelete) needs a group id.
 const (
-	apiMembership apiKind = iota // JoinGroup, SyncGroup, Heartbeat, LeaveGroup: non-empty group id
-	apiOffsets                   // OffsetCommit, OffsetFetch, DescribeGroups, DeleteGroups, OffsetDelete: empty allowed
+	apiGroupIDRequired apiKind = iota // JoinGroup, SyncGroup, Heartbeat, LeaveGroup, OffsetDelete
+	apiEmptyGroupIDOK                 // OffsetCommit, OffsetFetch, DescribeGroups, DeleteGroups
 )
 
 // validateGroupStatus checks the group id and that this coordinator owns
 // and has loaded the group's partition.
 func (c *Coordinator) validateGroupStatus(groupID string, api apiKind) *kerr.Error {
-	if api == apiMembership && groupID == "" {
+	if api == apiGroupIDRequired && groupID == "" {
 		return kerr.InvalidGroupID
 	}
 	c.partMu.Lock()
@@ -280,7 +294,7 @@ func (c *Coordinator) validateGroupStatus(groupID string, api apiKind) *kerr.Err
 	switch {
 	case !c.active:
 		return kerr.CoordinatorNotAvailable
-	case c.loading[p]:
+	case c.loading[p] != nil:
 		return kerr.CoordinatorLoadInProgress
 	case !c.owned[p]:
 		return kerr.NotCoordinator

@@ -474,26 +474,24 @@ func (g *group) maybeInvokeSync(m *member, res SyncResult) bool {
 }
 
 // initNextGeneration starts the next generation: CompletingRebalance with
-// the selected protocol, or Empty without members.
+// the selected protocol, or Empty without members. On error (no protocol
+// every member supports) the group is left as it was.
 func (g *group) initNextGeneration(nowMs int64) error {
-	g.generation++
+	next := stateEmpty
+	var protocol *string
 	if len(g.members) > 0 {
 		p, ok := g.selectProtocol()
 		if !ok {
 			return fmt.Errorf("group %s: no protocol supported by every member", g.id)
 		}
-		g.protocolName = &p
-		g.computeSubscribedTopics()
-		if err := g.transitionTo(stateCompletingRebalance, nowMs); err != nil {
-			return err
-		}
-	} else {
-		g.protocolName = nil
-		g.computeSubscribedTopics()
-		if err := g.transitionTo(stateEmpty, nowMs); err != nil {
-			return err
-		}
+		next, protocol = stateCompletingRebalance, &p
 	}
+	if err := g.transitionTo(next, nowMs); err != nil {
+		return err
+	}
+	g.generation++
+	g.protocolName = protocol
+	g.computeSubscribedTopics()
 	clear(g.pendingSyncMembers)
 	return nil
 }

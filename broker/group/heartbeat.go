@@ -15,7 +15,7 @@ type HeartbeatRequest struct {
 // Heartbeat serves a Heartbeat request: it restarts the member's session
 // timeout and tells it REBALANCE_IN_PROGRESS while the group rebalances.
 func (c *Coordinator) Heartbeat(req HeartbeatRequest) *kerr.Error {
-	if err := c.validateGroupStatus(req.Group, apiMembership); err != nil {
+	if err := c.validateGroupStatus(req.Group, apiGroupIDRequired); err != nil {
 		if err == kerr.CoordinatorLoadInProgress {
 			return nil // the group is still loading: answer blindly
 		}

@@ -96,7 +96,7 @@ func (c *Coordinator) acceptJoiningMember(g *group, memberID string) bool {
 }
 
 func (c *Coordinator) handleJoin(req JoinRequest, ch chan<- JoinResult) {
-	if err := c.validateGroupStatus(req.Group, apiMembership); err != nil {
+	if err := c.validateGroupStatus(req.Group, apiGroupIDRequired); err != nil {
 		sendJoin(ch, joinError(req.MemberID, err))
 		return
 	}
@@ -357,7 +357,19 @@ func (c *Coordinator) onCompleteJoin(g *group) {
 		return
 	}
 	if err := g.initNextGeneration(c.nowMs()); err != nil {
-		c.logger.Error("starting the next generation failed", "group", g.id, "err", err)
+		// Kafka throws here and never answers the members. Tell every
+		// waiting member instead (their clients retry the join) and
+		// start the join phase again: members that do not rejoin within
+		// the rebalance timeout are removed as usual.
+		c.logger.Error("starting the next generation failed; answering the waiting members and rebalancing again",
+			"group", g.id, "generation", g.generation, "err", err)
+		for _, m := range g.sortedMembers() {
+			if m.awaitingJoin() {
+				g.maybeInvokeJoin(m, joinError(m.id, kerr.UnknownServerError))
+				c.scheduleHeartbeat(g, m, m.sessionTimeoutMs)
+			}
+		}
+		c.watchJoin(g, &delayedOp{delayMs: g.rebalanceTimeoutMs()})
 		return
 	}
 	if g.state == stateEmpty {

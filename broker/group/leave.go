@@ -23,7 +23,7 @@ type LeaveResult struct {
 // LeaveGroup serves a LeaveGroup request: the group-level error and one
 // result per member.
 func (c *Coordinator) LeaveGroup(groupID string, members []LeavingMember) (*kerr.Error, []LeaveResult) {
-	if err := c.validateGroupStatus(groupID, apiMembership); err != nil {
+	if err := c.validateGroupStatus(groupID, apiGroupIDRequired); err != nil {
 		return err, nil
 	}
 	results := make([]LeaveResult, 0, len(members))

@@ -1,14 +1,47 @@
 package group
 
 import (
+	"errors"
 	"fmt"
+	"slices"
 	"time"
 )
 
+// Backoff of the retries of a failed load: doubling from loadRetryMin up
+// to loadRetryMax.
+const (
+	loadRetryMin = 100 * time.Millisecond
+	loadRetryMax = 10 * time.Second
+)
+
+// pendingLoad is a partition being loaded. Guarded by Coordinator.partMu.
+type pendingLoad struct {
+	epoch    int32
+	attempts int
+	retry    Timer // the backoff before the next attempt, nil while reading
+}
+
+func (pl *pendingLoad) stopRetry() {
+	if pl.retry != nil {
+		pl.retry.Stop()
+		pl.retry = nil
+	}
+}
+
+// loadRetryBackoff is the wait before attempt n+1 after n failed attempts.
+func loadRetryBackoff(failed int) time.Duration {
+	d := loadRetryMin
+	for i := 1; i < failed && d < loadRetryMax; i++ {
+		d *= 2
+	}
+	return min(d, loadRetryMax)
+}
+
 // loadPartition is GroupMetadataManager.loadGroupsAndOffsets: unless a
-// newer leader epoch was seen or the partition is already owned, it marks
-// the partition loading (requests get COORDINATOR_LOAD_IN_PROGRESS), reads
-// it from the log start to the end, and then owns it.
+// newer leader epoch was seen or the partition is already owned or
+// loading, it marks the partition loading (requests get
+// COORDINATOR_LOAD_IN_PROGRESS), reads it from the log start to the end,
+// and then owns it.
 func (c *Coordinator) loadPartition(partition, epoch int32) {
 	c.partMu.Lock()
 	if !c.active {
@@ -20,31 +53,75 @@ func (c *Coordinator) loadPartition(partition, epoch int32) {
 		c.logger.Info("not loading offsets and group metadata: a newer epoch was seen", "partition", partition, "epoch", epoch)
 		return
 	}
-	if c.owned[partition] || c.loading[partition] {
+	if c.owned[partition] || c.loading[partition] != nil {
 		c.partMu.Unlock()
-		c.logger.Info("already loaded offsets and group metadata", "partition", partition)
+		c.logger.Info("already loaded or loading offsets and group metadata", "partition", partition)
 		return
 	}
-	c.loading[partition] = true
+	pl := &pendingLoad{epoch: epoch}
+	c.loading[partition] = pl
 	c.partMu.Unlock()
+	c.attemptLoad(partition, pl)
+}
 
+// retryLoad runs the next attempt of a failed load unless the partition
+// was unloaded (or loaded again) meanwhile.
+func (c *Coordinator) retryLoad(partition int32, pl *pendingLoad) {
+	c.partMu.Lock()
+	current := c.active && c.loading[partition] == pl
+	if current {
+		pl.retry = nil
+	}
+	c.partMu.Unlock()
+	if current {
+		c.attemptLoad(partition, pl)
+	}
+}
+
+// attemptLoad reads the partition once. Unlike Kafka, which owns the
+// partition even after a failed load (serving empty groups, so consumers
+// reset their positions), only a lost leadership ends a load (the
+// resignation that follows unloads the partition); any other error keeps
+// the partition loading and the read is retried with a backoff until it
+// succeeds or the partition is unloaded.
+//
+// Loads and unloads run one at a time on the coordinator's worker, so
+// nothing unloads the partition while it is read.
+func (c *Coordinator) attemptLoad(partition int32, pl *pendingLoad) {
 	start := time.Now()
 	groups, offsets, err := c.readPartition(partition)
-	if err != nil {
-		c.logger.Error("error loading offsets and group metadata", "partition", partition, "err", err)
-	} else {
+	switch {
+	case err == nil:
 		c.installLoaded(partition, groups, offsets)
-		c.logger.Info("finished loading offsets and group metadata", "partition", partition, "epoch", epoch,
+		c.logger.Info("finished loading offsets and group metadata", "partition", partition, "epoch", pl.epoch,
 			"groups", len(groups), "offsets", countOffsets(offsets), "took", time.Since(start).String())
+		c.partMu.Lock()
+		if c.loading[partition] == pl {
+			delete(c.loading, partition)
+			c.owned[partition] = true
+		}
+		c.partMu.Unlock()
+	case c.ctx.Err() != nil:
+		// Closing: Close clears the partition.
+	case errors.Is(err, ErrLeadershipLost):
+		c.logger.Info("stopped loading offsets and group metadata: leadership lost", "partition", partition, "epoch", pl.epoch, "err", err)
+		c.partMu.Lock()
+		if c.loading[partition] == pl {
+			delete(c.loading, partition)
+		}
+		c.partMu.Unlock()
+	default:
+		c.partMu.Lock()
+		defer c.partMu.Unlock()
+		if !c.active || c.loading[partition] != pl {
+			return
+		}
+		pl.attempts++
+		backoff := loadRetryBackoff(pl.attempts)
+		c.logger.Error("error loading offsets and group metadata; the partition stays loading and the load is retried",
+			"partition", partition, "epoch", pl.epoch, "attempts", pl.attempts, "retry_in", backoff.String(), "err", err)
+		pl.retry = c.clock.AfterFunc(backoff, func() { c.schedule(func() { c.retryLoad(partition, pl) }) })
 	}
-	c.partMu.Lock()
-	// As in Kafka, the partition is owned even after a failed load: the
-	// resignation that follows a lost leadership unloads it.
-	if c.loading[partition] {
-		delete(c.loading, partition)
-		c.owned[partition] = true
-	}
-	c.partMu.Unlock()
 }
 
 func countOffsets(m map[string]map[TopicPartition]commitRecord) int {
@@ -136,6 +213,19 @@ func (c *Coordinator) readPartition(partition int32) (map[string]*group, map[str
 	if err != nil {
 		return nil, nil, err
 	}
+	if len(pending) > 0 {
+		// Kafka keeps these as pending transactional offsets until their
+		// marker arrives; without transactions served they are dropped.
+		n := 0
+		producers := make([]int64, 0, len(pending))
+		for pid, m := range pending {
+			n += len(m)
+			producers = append(producers, pid)
+		}
+		slices.Sort(producers)
+		c.logger.Warn("transactional offset commits without a commit or abort marker at the end of the log are ignored (transactions are not served)",
+			"partition", partition, "offsets", n, "producer_ids", producers)
+	}
 	offsets := map[string]map[TopicPartition]commitRecord{}
 	for k, r := range loadedOffsets {
 		if offsets[k.group] == nil {
@@ -196,7 +286,10 @@ func (c *Coordinator) unloadPartition(partition, epoch int32) {
 		return
 	}
 	delete(c.owned, partition)
-	delete(c.loading, partition)
+	if pl := c.loading[partition]; pl != nil {
+		pl.stopRetry()
+		delete(c.loading, partition)
+	}
 	n, offsets := 0, 0
 	for _, g := range c.allGroups() {
 		if c.PartitionFor(g.id) != partition {

@@ -98,7 +98,7 @@ func (c *Coordinator) metadataTooLarge(md *string) bool {
 // (generation -1) while the group is Empty, are appended to the group's
 // partition and acknowledged once committed (acks=all).
 func (c *Coordinator) CommitOffsets(ctx context.Context, req CommitRequest) []PartitionResult {
-	if err := c.validateGroupStatus(req.Group, apiOffsets); err != nil {
+	if err := c.validateGroupStatus(req.Group, apiEmptyGroupIDOK); err != nil {
 		return allResults(req.Offsets, err)
 	}
 	g := c.getGroup(req.Group)
@@ -354,7 +354,7 @@ func (g *group) removeExpiredOffsets(nowMs, retentionMs int64) []TopicPartition 
 // with no error; with requireStable a partition whose commit is still
 // being written answers UNSTABLE_OFFSET_COMMIT.
 func (c *Coordinator) FetchOffsets(groupID string, requireStable bool, partitions []TopicPartition) (*kerr.Error, []FetchedOffset) {
-	if err := c.validateGroupStatus(groupID, apiOffsets); err != nil {
+	if err := c.validateGroupStatus(groupID, apiEmptyGroupIDOK); err != nil {
 		return err, nil
 	}
 	none := func(tp TopicPartition) FetchedOffset {
@@ -404,7 +404,7 @@ func (c *Coordinator) FetchOffsets(groupID string, requireStable bool, partition
 // to (GROUP_SUBSCRIBED_TO_TOPIC); another non-empty group is
 // NON_EMPTY_GROUP.
 func (c *Coordinator) DeleteOffsets(groupID string, partitions []TopicPartition) (*kerr.Error, []PartitionResult) {
-	if err := c.validateGroupStatus(groupID, apiOffsets); err != nil {
+	if err := c.validateGroupStatus(groupID, apiGroupIDRequired); err != nil {
 		return err, nil
 	}
 	notFound := func() *kerr.Error {
@@ -422,6 +422,8 @@ func (c *Coordinator) DeleteOffsets(groupID string, partitions []TopicPartition)
 	g.mu.Lock()
 	switch {
 	case g.state == stateDead:
+		// Unloaded or deleted meanwhile (notFound locks the partitions
+		// and the group: unlock first).
 		g.mu.Unlock()
 		return notFound(), nil
 	case g.state == stateEmpty:
@@ -442,52 +444,66 @@ func (c *Coordinator) DeleteOffsets(groupID string, partitions []TopicPartition)
 		g.mu.Unlock()
 		return kerr.NonEmptyGroup, nil
 	}
-	g.mu.Unlock()
 	if len(eligible) > 0 {
-		n := c.cleanupGroupMetadata([]*group{g}, func(g *group) []TopicPartition { return g.removeOffsets(eligible) })
+		// Not Dead, so still the cached group.
+		n := c.cleanupGroupLocked(g, g.removeOffsets(eligible))
 		c.logger.Info("deleted offsets of group", "group", groupID, "partitions", len(eligible), "offsets_removed", n)
 	}
+	g.mu.Unlock()
 	return nil, results
 }
 
 // cleanupGroupMetadata removes offsets chosen by selector from each group
-// (GroupMetadataManager.cleanupGroupMetadata): an Empty group left without
-// offsets becomes Dead and leaves the cache; tombstones for the removed
-// offsets (and the group, if it ever had a generation) are appended to
-// its partition without waiting for replication (a lost tombstone is
-// written again by the next cleanup). It returns the number of offsets
-// removed.
+// (GroupMetadataManager.cleanupGroupMetadata) and returns the number of
+// offsets removed. groups is a snapshot: a group that left the cache since
+// (unloaded with its partition, deleted, or expired; all of them Dead) is
+// skipped, as its partition's state is now another group value's, or
+// another coordinator's: a tombstone written for it could delete a newer
+// commit acknowledged to the group that replaced it.
 func (c *Coordinator) cleanupGroupMetadata(groups []*group, selector func(*group) []TopicPartition) int {
 	removed := 0
 	for _, g := range groups {
 		g.mu.Lock()
-		tps := selector(g)
-		if g.state == stateEmpty && !g.hasOffsets() {
-			c.logger.Info("group transitioned to Dead", "group", g.id, "generation", g.generation)
-			c.transition(g, stateDead)
-		}
-		var records []Record
-		for _, tp := range tps {
-			records = append(records, Record{Key: offsetCommitKey(g.id, tp)})
-		}
-		dead := g.state == stateDead && c.getGroup(g.id) == g
-		if dead && g.generation > 0 {
-			// A group used only for offset storage (generation 0) never
-			// wrote metadata: no tombstone.
-			records = append(records, Record{Key: groupMetadataKey(g.id)})
-		}
-		if len(records) > 0 {
-			if _, _, err := c.store.Append(c.partitionOf(g.id), records, false); err != nil {
-				c.logger.Error("failed to append tombstones for expired or deleted offsets and group metadata",
-					"group", g.id, "tombstones", len(records), "err", err)
-			} else {
-				removed += len(tps)
-			}
-		}
-		if dead {
-			c.removeGroup(g)
+		if g.state != stateDead && c.getGroup(g.id) == g {
+			removed += c.cleanupGroupLocked(g, selector(g))
 		}
 		g.mu.Unlock()
+	}
+	return removed
+}
+
+// cleanupGroupLocked, with g locked and in the cache, writes tombstones
+// for tps, offsets just removed from g: an Empty group left without
+// offsets becomes Dead and leaves the cache, with a tombstone for its
+// metadata if it ever had a generation. The tombstones are appended to the
+// group's partition without waiting for replication (a lost tombstone is
+// written again by the next cleanup). It returns len(tps) once appended.
+func (c *Coordinator) cleanupGroupLocked(g *group, tps []TopicPartition) int {
+	if g.state == stateEmpty && !g.hasOffsets() {
+		c.logger.Info("group transitioned to Dead", "group", g.id, "generation", g.generation)
+		c.transition(g, stateDead)
+	}
+	var records []Record
+	for _, tp := range tps {
+		records = append(records, Record{Key: offsetCommitKey(g.id, tp)})
+	}
+	dead := g.state == stateDead
+	if dead && g.generation > 0 {
+		// A group used only for offset storage (generation 0) never
+		// wrote metadata: no tombstone.
+		records = append(records, Record{Key: groupMetadataKey(g.id)})
+	}
+	removed := 0
+	if len(records) > 0 {
+		if _, _, err := c.store.Append(c.partitionOf(g.id), records, false); err != nil {
+			c.logger.Error("failed to append tombstones for expired or deleted offsets and group metadata",
+				"group", g.id, "tombstones", len(records), "err", err)
+		} else {
+			removed = len(tps)
+		}
+	}
+	if dead {
+		c.removeGroup(g)
 	}
 	return removed
 }

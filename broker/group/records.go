@@ -212,6 +212,9 @@ func parseGroupValue(groupID string, b []byte) (*group, error) {
 		g.state = stateStable
 	}
 	for _, mm := range v.Members {
+		if g.has(mm.MemberID) {
+			return nil, fmt.Errorf("group %s lists member %q twice", groupID, mm.MemberID)
+		}
 		rebalance := mm.RebalanceTimeoutMillis
 		if v.Version == 0 {
 			rebalance = mm.SessionTimeoutMillis

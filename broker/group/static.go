@@ -57,6 +57,17 @@ func (c *Coordinator) updateStaticMemberAndRebalance(g *group, oldID, newID, ins
 		}
 		generation := g.generation
 		c.storeGroup(g, assignment, func(err *kerr.Error) {
+			if g.members[newID] != m {
+				// Superseded: another JoinGroup of the instance replaced
+				// newID (fencing this request) or the member left. The
+				// member, and its waiting request, are another join's
+				// now: neither revert nor answer through it. (This
+				// request was answered when it was fenced or removed.)
+				c.logger.Info("static member id replaced again before its metadata was persisted", "group", g.id,
+					"group_instance_id", instanceID, "member", newID, "err", err)
+				sendJoin(ch, joinError("", kerr.FencedInstanceID))
+				return
+			}
 			if err != nil {
 				c.logger.Warn("failed to persist metadata for group", "group", g.id, "err", err)
 				// Revert the replacement: the old member id stays.

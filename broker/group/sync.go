@@ -52,7 +52,7 @@ func (c *Coordinator) SyncGroup(ctx context.Context, req SyncRequest) SyncResult
 }
 
 func (c *Coordinator) handleSync(req SyncRequest, ch chan<- SyncResult) {
-	if err := c.validateGroupStatus(req.Group, apiMembership); err != nil {
+	if err := c.validateGroupStatus(req.Group, apiGroupIDRequired); err != nil {
 		if err == kerr.CoordinatorLoadInProgress {
 			// The rebalance state is lost while loading: the member
 			// rejoins without looking for the coordinator again (older
