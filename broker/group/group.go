@@ -269,11 +269,11 @@ func (g *group) remove(id string) {
 		}
 		if m.awaitingJoin() {
 			g.numAwaitingJoin--
-			sendJoin(m.joinCh, joinError("", kerr.UnknownMemberID))
+			reply(m.joinCh, joinError("", kerr.UnknownMemberID))
 			m.joinCh = nil
 		}
 		if m.awaitingSync() {
-			sendSync(m.syncCh, SyncResult{Err: kerr.UnknownMemberID})
+			reply(m.syncCh, SyncResult{Err: kerr.UnknownMemberID})
 			m.syncCh = nil
 		}
 		if m.instanceID != nil {
@@ -450,7 +450,7 @@ func (g *group) updateMember(m *member, protocols []Protocol, rebalanceTimeoutMs
 	case joinCh != nil && m.awaitingJoin():
 		// A second JoinGroup of the same member replaces the first, whose
 		// connection is gone: answer it so its handler does not wait.
-		sendJoin(m.joinCh, joinError(m.id, kerr.RebalanceInProgress))
+		reply(m.joinCh, joinError(m.id, kerr.RebalanceInProgress))
 	}
 	m.joinCh = joinCh
 }
@@ -459,7 +459,7 @@ func (g *group) maybeInvokeJoin(m *member, res JoinResult) {
 	if !m.awaitingJoin() {
 		return
 	}
-	sendJoin(m.joinCh, res)
+	reply(m.joinCh, res)
 	m.joinCh = nil
 	g.numAwaitingJoin--
 }
@@ -468,7 +468,7 @@ func (g *group) maybeInvokeSync(m *member, res SyncResult) bool {
 	if !m.awaitingSync() {
 		return false
 	}
-	sendSync(m.syncCh, res)
+	reply(m.syncCh, res)
 	m.syncCh = nil
 	return true
 }

@@ -52,12 +52,30 @@ func joinError(memberID string, err *kerr.Error) JoinResult {
 	return JoinResult{Err: err, MemberID: memberID, Generation: -1}
 }
 
-// sendJoin delivers a result to a waiting request without ever blocking:
+// reply delivers a result to a waiting request without ever blocking:
 // every channel is buffered for the one answer its request gets.
-func sendJoin(ch chan<- JoinResult, r JoinResult) {
+func reply[T any](ch chan<- T, r T) {
 	select {
 	case ch <- r:
 	default:
+	}
+}
+
+// awaitReply waits for a parked request's answer until ctx (the client's
+// connection) or coordinator (its lifetime) ends; an answer that raced in
+// still wins, else the request gets gone.
+func awaitReply[T any](ctx, coordinator context.Context, ch <-chan T, gone T) T {
+	select {
+	case r := <-ch:
+		return r
+	case <-ctx.Done():
+	case <-coordinator.Done():
+	}
+	select {
+	case r := <-ch:
+		return r
+	default:
+		return gone
 	}
 }
 
@@ -67,18 +85,7 @@ func sendJoin(ch chan<- JoinResult, r JoinResult) {
 func (c *Coordinator) JoinGroup(ctx context.Context, req JoinRequest) JoinResult {
 	ch := make(chan JoinResult, 1)
 	c.handleJoin(req, ch)
-	select {
-	case r := <-ch:
-		return r
-	case <-ctx.Done():
-	case <-c.ctx.Done():
-	}
-	select {
-	case r := <-ch:
-		return r
-	default:
-		return joinError(req.MemberID, errNotCoordinator)
-	}
+	return awaitReply(ctx, c.ctx, ch, joinError(req.MemberID, errNotCoordinator))
 }
 
 // acceptJoiningMember is GroupCoordinator.acceptJoiningMember: may the
@@ -97,21 +104,21 @@ func (c *Coordinator) acceptJoiningMember(g *group, memberID string) bool {
 
 func (c *Coordinator) handleJoin(req JoinRequest, ch chan<- JoinResult) {
 	if err := c.validateGroupStatus(req.Group, apiGroupIDRequired); err != nil {
-		sendJoin(ch, joinError(req.MemberID, err))
+		reply(ch, joinError(req.MemberID, err))
 		return
 	}
 	if ms(req.SessionTimeoutMs) < c.cfg.MinSessionTimeout || ms(req.SessionTimeoutMs) > c.cfg.MaxSessionTimeout {
-		sendJoin(ch, joinError(req.MemberID, kerr.InvalidSessionTimeout))
+		reply(ch, joinError(req.MemberID, kerr.InvalidSessionTimeout))
 		return
 	}
 	unknown := req.MemberID == ""
 	g, err := c.getOrMaybeCreateGroup(req.Group, unknown)
 	if err != nil {
-		sendJoin(ch, joinError(req.MemberID, errNotCoordinator))
+		reply(ch, joinError(req.MemberID, errNotCoordinator))
 		return
 	}
 	if g == nil {
-		sendJoin(ch, joinError(req.MemberID, kerr.UnknownMemberID))
+		reply(ch, joinError(req.MemberID, kerr.UnknownMemberID))
 		return
 	}
 	g.mu.Lock()
@@ -119,7 +126,7 @@ func (c *Coordinator) handleJoin(req JoinRequest, ch chan<- JoinResult) {
 	switch {
 	case !c.acceptJoiningMember(g, req.MemberID):
 		g.remove(req.MemberID)
-		sendJoin(ch, joinError("", kerr.GroupMaxSizeReached))
+		reply(ch, joinError("", kerr.GroupMaxSizeReached))
 	case unknown:
 		c.doNewMemberJoin(g, req, ch)
 	default:
@@ -135,9 +142,9 @@ func (c *Coordinator) doNewMemberJoin(g *group, req JoinRequest, ch chan<- JoinR
 	case g.state == stateDead:
 		// The group was just removed (unloaded or deleted): the member
 		// retries, maybe with another coordinator.
-		sendJoin(ch, joinError("", kerr.CoordinatorNotAvailable))
+		reply(ch, joinError("", kerr.CoordinatorNotAvailable))
 	case !g.supportsProtocols(req.ProtocolType, protocolNames(req.Protocols)):
-		sendJoin(ch, joinError("", kerr.InconsistentGroupProtocol))
+		reply(ch, joinError("", kerr.InconsistentGroupProtocol))
 	default:
 		newID := newMemberID(req.ClientID, req.InstanceID)
 		if req.InstanceID != nil {
@@ -149,7 +156,7 @@ func (c *Coordinator) doNewMemberJoin(g *group, req JoinRequest, ch chan<- JoinR
 				"group", g.id, "state", g.state.String(), "member", newID)
 			g.pendingMembers[newID] = true
 			c.addPendingMemberExpiration(g, newID, req.SessionTimeoutMs)
-			sendJoin(ch, joinError(newID, kerr.MemberIDRequired))
+			reply(ch, joinError(newID, kerr.MemberIDRequired))
 			return
 		}
 		c.addMemberAndRebalance(g, req, newID, ch)
@@ -181,22 +188,22 @@ func (c *Coordinator) validateCurrentMember(g *group, memberID string, instanceI
 func (c *Coordinator) doCurrentMemberJoin(g *group, req JoinRequest, ch chan<- JoinResult) {
 	switch {
 	case g.state == stateDead:
-		sendJoin(ch, joinError(req.MemberID, kerr.CoordinatorNotAvailable))
+		reply(ch, joinError(req.MemberID, kerr.CoordinatorNotAvailable))
 		return
 	case !g.supportsProtocols(req.ProtocolType, protocolNames(req.Protocols)):
-		sendJoin(ch, joinError(req.MemberID, kerr.InconsistentGroupProtocol))
+		reply(ch, joinError(req.MemberID, kerr.InconsistentGroupProtocol))
 		return
 	case g.isPendingMember(req.MemberID):
 		if req.InstanceID != nil {
 			// A pending member is never static (Kafka throws here).
-			sendJoin(ch, joinError(req.MemberID, kerr.UnknownMemberID))
+			reply(ch, joinError(req.MemberID, kerr.UnknownMemberID))
 			return
 		}
 		c.addMemberAndRebalance(g, req, req.MemberID, ch)
 		return
 	}
 	if err := c.validateCurrentMember(g, req.MemberID, req.InstanceID, "join-group"); err != nil {
-		sendJoin(ch, joinError(req.MemberID, err))
+		reply(ch, joinError(req.MemberID, err))
 		return
 	}
 	m := g.members[req.MemberID]
@@ -214,7 +221,7 @@ func (c *Coordinator) doCurrentMemberJoin(g *group, req JoinRequest, ch chan<- J
 		if !g.isLeader(m.id) {
 			res.Members = nil
 		}
-		sendJoin(ch, res)
+		reply(ch, res)
 	case stateStable:
 		switch {
 		case g.isLeader(m.id):
@@ -225,11 +232,11 @@ func (c *Coordinator) doCurrentMemberJoin(g *group, req JoinRequest, ch chan<- J
 		default:
 			res := c.currentJoinResult(g, m.id, false)
 			res.Members = nil
-			sendJoin(ch, res)
+			reply(ch, res)
 		}
 	default:
 		c.logger.Warn("rejoining member in an unexpected group state", "group", g.id, "member", m.id, "state", g.state.String())
-		sendJoin(ch, joinError(req.MemberID, kerr.UnknownMemberID))
+		reply(ch, joinError(req.MemberID, kerr.UnknownMemberID))
 	}
 }
 
@@ -265,7 +272,7 @@ func (c *Coordinator) addMemberAndRebalance(g *group, req JoinRequest, memberID 
 	}
 	if err := g.add(m, ch); err != nil {
 		c.logger.Error("adding member failed", "group", g.id, "err", err)
-		sendJoin(ch, joinError(memberID, kerr.UnknownServerError))
+		reply(ch, joinError(memberID, kerr.UnknownServerError))
 		return
 	}
 	// A new member cannot heartbeat before its JoinGroup is answered; its

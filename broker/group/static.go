@@ -33,7 +33,7 @@ func (c *Coordinator) updateStaticMemberAndRebalance(g *group, oldID, newID, ins
 	currentLeader := g.leaderID
 	m, ok := g.replaceStaticMember(instanceID, oldID, newID)
 	if !ok {
-		sendJoin(ch, joinError("", kerr.UnknownMemberID))
+		reply(ch, joinError("", kerr.UnknownMemberID))
 		return
 	}
 	// The old member id's heartbeat expiry no longer applies.
@@ -65,7 +65,7 @@ func (c *Coordinator) updateStaticMemberAndRebalance(g *group, oldID, newID, ins
 				// request was answered when it was fenced or removed.)
 				c.logger.Info("static member id replaced again before its metadata was persisted", "group", g.id,
 					"group_instance_id", instanceID, "member", newID, "err", err)
-				sendJoin(ch, joinError("", kerr.FencedInstanceID))
+				reply(ch, joinError("", kerr.FencedInstanceID))
 				return
 			}
 			if err != nil {
@@ -75,7 +75,7 @@ func (c *Coordinator) updateStaticMemberAndRebalance(g *group, oldID, newID, ins
 				if old, ok := g.replaceStaticMember(instanceID, newID, oldID); ok {
 					c.scheduleHeartbeat(g, old, old.sessionTimeoutMs)
 				}
-				sendJoin(ch, JoinResult{Err: err, MemberID: "", Generation: g.generation, ProtocolType: g.protocolType,
+				reply(ch, JoinResult{Err: err, MemberID: "", Generation: g.generation, ProtocolType: g.protocolType,
 					ProtocolName: g.protocolName, LeaderID: currentLeader})
 				return
 			}

@@ -25,30 +25,12 @@ type SyncResult struct {
 	Assignment   []byte
 }
 
-func sendSync(ch chan<- SyncResult, r SyncResult) {
-	select {
-	case ch <- r:
-	default:
-	}
-}
-
 // SyncGroup serves a SyncGroup request; a member of a group completing its
 // rebalance waits for the leader's assignment.
 func (c *Coordinator) SyncGroup(ctx context.Context, req SyncRequest) SyncResult {
 	ch := make(chan SyncResult, 1)
 	c.handleSync(req, ch)
-	select {
-	case r := <-ch:
-		return r
-	case <-ctx.Done():
-	case <-c.ctx.Done():
-	}
-	select {
-	case r := <-ch:
-		return r
-	default:
-		return SyncResult{Err: errNotCoordinator}
-	}
+	return awaitReply(ctx, c.ctx, ch, SyncResult{Err: errNotCoordinator})
 }
 
 func (c *Coordinator) handleSync(req SyncRequest, ch chan<- SyncResult) {
@@ -59,12 +41,12 @@ func (c *Coordinator) handleSync(req SyncRequest, ch chan<- SyncResult) {
 			// clients do not expect COORDINATOR_LOAD_IN_PROGRESS here).
 			err = kerr.RebalanceInProgress
 		}
-		sendSync(ch, SyncResult{Err: err})
+		reply(ch, SyncResult{Err: err})
 		return
 	}
 	g := c.getGroup(req.Group)
 	if g == nil {
-		sendSync(ch, SyncResult{Err: kerr.UnknownMemberID})
+		reply(ch, SyncResult{Err: kerr.UnknownMemberID})
 		return
 	}
 	g.mu.Lock()
@@ -92,19 +74,19 @@ func (c *Coordinator) validateSync(g *group, req SyncRequest) *kerr.Error {
 
 func (c *Coordinator) doSync(g *group, req SyncRequest, ch chan<- SyncResult) {
 	if err := c.validateSync(g, req); err != nil {
-		sendSync(ch, SyncResult{Err: err})
+		reply(ch, SyncResult{Err: err})
 		return
 	}
 	m := g.members[req.MemberID]
 	switch g.state {
 	case stateEmpty:
-		sendSync(ch, SyncResult{Err: kerr.UnknownMemberID})
+		reply(ch, SyncResult{Err: kerr.UnknownMemberID})
 	case statePreparingRebalance:
-		sendSync(ch, SyncResult{Err: kerr.RebalanceInProgress})
+		reply(ch, SyncResult{Err: kerr.RebalanceInProgress})
 	case stateCompletingRebalance:
 		if m.awaitingSync() {
 			// A repeated SyncGroup replaces the first, whose connection is gone.
-			sendSync(m.syncCh, SyncResult{Err: kerr.RebalanceInProgress})
+			reply(m.syncCh, SyncResult{Err: kerr.RebalanceInProgress})
 		}
 		m.syncCh = ch
 		c.removePendingSyncMember(g, m.id)
@@ -140,7 +122,7 @@ func (c *Coordinator) doSync(g *group, req SyncRequest, ch chan<- SyncResult) {
 		})
 	case stateStable:
 		c.removePendingSyncMember(g, m.id)
-		sendSync(ch, SyncResult{ProtocolType: g.protocolType, ProtocolName: g.protocolName, Assignment: m.assignment})
+		reply(ch, SyncResult{ProtocolType: g.protocolType, ProtocolName: g.protocolName, Assignment: m.assignment})
 		c.scheduleHeartbeat(g, m, m.sessionTimeoutMs)
 	}
 }

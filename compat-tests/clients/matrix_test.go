@@ -50,6 +50,10 @@ func TestMatrix(t *testing.T) {
 	defer kcl.Close()
 	e.kcl, e.adm = kcl, kadm.NewClient(kcl)
 
+	exp, err := loadExpected("expected-matrix.md")
+	if err != nil {
+		t.Fatalf("expected matrix: %v", err)
+	}
 	prefix := "mx" + strconv.FormatInt(time.Now().UnixMilli()%1e7, 36)
 	results := map[string]map[string]result{}
 	var mu sync.Mutex
@@ -93,11 +97,27 @@ func TestMatrix(t *testing.T) {
 					record(j.c.name, j.f.name, fail("driver unavailable: %s", j.c.missing))
 					continue
 				}
-				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
-				t0 := time.Now()
-				r := j.f.run(ctx, e, j.c, fmt.Sprintf("%s-%s-%s", prefix, j.c.name, j.f.name))
-				cancel()
-				r.dur = time.Since(t0)
+				runCell := func(name string) result {
+					ctx, cancel := context.WithTimeout(context.Background(), 5*time.Minute)
+					defer cancel()
+					t0 := time.Now()
+					r := j.f.run(ctx, e, j.c, name)
+					r.dur = time.Since(t0)
+					return r
+				}
+				name := fmt.Sprintf("%s-%s-%s", prefix, j.c.name, j.f.name)
+				r := runCell(name)
+				if r.status == statusFail && exp.status[j.c.name][j.f.name] == statusPass {
+					// One more run on fresh topics and groups, so a timing hiccup of
+					// a loaded CI machine does not fail the build; the first failure
+					// stays in the log.
+					t.Logf("%s/%s failed, running it once more: %s", j.c.name, j.f.name, r.reason)
+					if again := runCell(name + "-again"); again.status == statusPass {
+						again.dur += r.dur
+						t.Logf("FLAKY %s/%s: passed on the second run", j.c.name, j.f.name)
+						r = again
+					}
+				}
 				record(j.c.name, j.f.name, r)
 				t.Logf("%-22s %-14s %-4s %6.1fs %s", j.c.name, j.f.name, r.status, r.dur.Seconds(), firstLine(r.reason))
 			}
@@ -117,10 +137,6 @@ func TestMatrix(t *testing.T) {
 		t.Logf("failover done after %v", time.Since(begin).Round(time.Millisecond))
 	}
 
-	exp, err := loadExpected("expected-matrix.md")
-	if err != nil {
-		t.Fatalf("expected matrix: %v", err)
-	}
 	md := renderMatrix(cs, fs, results, exp)
 	t.Logf("client compatibility matrix (%v):\n%s", time.Since(begin).Round(time.Second), md)
 	if out := os.Getenv("MATRIX_OUT"); out != "" {
