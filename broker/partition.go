@@ -189,6 +189,16 @@ func (p *partition) appendRecords(records []byte, requiredAcks int16) (appendRes
 			"The size of the current ISR %v is insufficient to satisfy the min.isr requirement of %d for partition %s-%d",
 			p.isr, cfg.MinInsyncReplicas, p.topic, p.index)
 	}
+	// A topic compression.type other than "producer" recompresses
+	// (LogValidator); the size limit applies to what is stored.
+	if codec, ok := storage.TopicCodec(cfg.CompressionType); ok {
+		if records, err = storage.Recompress(records, codec); err != nil {
+			return appendResult{}, kerr.InvalidRecord
+		}
+		if batches, err = storage.ValidateBatches(records); err != nil {
+			return appendResult{}, kerr.InvalidRecord
+		}
+	}
 	for _, b := range batches {
 		if b.Size() > int64(cfg.MaxMessageBytes) {
 			return appendResult{}, kerr.MessageTooLarge
