@@ -2,13 +2,13 @@ package group
 
 import (
 	"crypto/rand"
-	"encoding/binary"
 	"fmt"
 	"slices"
 	"sort"
 	"sync"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // groupState is a classic group's state (Kafka's GroupState).
@@ -550,31 +550,14 @@ func (g *group) isSubscribedToTopic(topic string) bool {
 	return g.subscribedTopics[topic]
 }
 
-// subscriptionTopics parses the topics of a consumer protocol subscription
-// with its version 0 prefix, which every version keeps.
+// subscriptionTopics reads the topics of a consumer protocol subscription
+// (ConsumerProtocol.deserializeSubscription); false when it does not parse.
 func subscriptionTopics(b []byte) ([]string, bool) {
-	if len(b) < 6 {
+	var m kmsg.ConsumerMemberMetadata
+	if err := m.ReadFrom(b); err != nil {
 		return nil, false
 	}
-	n := int32(binary.BigEndian.Uint32(b[2:]))
-	b = b[6:]
-	if n < 0 || int(n) > len(b)/2 {
-		return nil, false
-	}
-	out := make([]string, 0, n)
-	for range n {
-		if len(b) < 2 {
-			return nil, false
-		}
-		l := int(int16(binary.BigEndian.Uint16(b)))
-		b = b[2:]
-		if l < 0 || l > len(b) {
-			return nil, false
-		}
-		out = append(out, string(b[:l]))
-		b = b[l:]
-	}
-	return out, true
+	return m.Topics, true
 }
 
 // newMemberID is clientId (or group.instance.id) + "-" + a random UUID.
