@@ -8,8 +8,9 @@ import (
 // Kafka writes znode JSON with Jackson from Scala/Java maps, so key order is the map's iteration order.
 // These helpers reproduce that order (Scala 2.13, Java 11+) so our znodes are byte-for-byte Kafka's.
 
-// javaStringHash is java.lang.String.hashCode over UTF-16 code units.
-func javaStringHash(s string) int32 {
+// JavaStringHash is java.lang.String.hashCode over UTF-16 code units (the
+// order of Java collections, group coordinator partitions).
+func JavaStringHash(s string) int32 {
 	var h int32
 	for _, r := range s {
 		if r >= 0x10000 {
@@ -56,7 +57,7 @@ func scalaMutableMapOrder(initial, added []string) []string {
 			continue
 		}
 		seen[k] = true
-		h := javaStringHash(k)
+		h := JavaStringHash(k)
 		ents = append(ents, ent{k, h ^ int32(uint32(h)>>16), i})
 	}
 	sort.SliceStable(ents, func(a, b int) bool {
@@ -106,7 +107,7 @@ func champOrder(keys []string, shift uint) []string {
 	groups := make(map[int][]string)
 	var masks []int
 	for _, k := range keys {
-		m := int(uint32(champImprove(javaStringHash(k)))>>shift) & 31
+		m := int(uint32(champImprove(JavaStringHash(k)))>>shift) & 31
 		if _, ok := groups[m]; !ok {
 			masks = append(masks, m)
 		}
@@ -139,7 +140,7 @@ func javaPropertiesOrder(keys []string) []string {
 	tab := make([][]node, n)
 	count := 0
 	for _, k := range keys {
-		h := javaStringHash(k)
+		h := JavaStringHash(k)
 		sp := (h ^ int32(uint32(h)>>16)) & 0x7fffffff
 		i := int(sp) & (n - 1)
 		dup := false

@@ -23,6 +23,8 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/kafkazk/kafkazk/zkmeta"
 )
 
 // Config holds the broker settings the coordinator uses.
@@ -187,21 +189,7 @@ func PartitionFor(groupID string, partitions int32) int32 {
 	if partitions <= 0 {
 		return 0
 	}
-	return (javaStringHash(groupID) & 0x7fffffff) % partitions
-}
-
-func javaStringHash(s string) int32 {
-	var h int32
-	for _, r := range s {
-		if r >= 0x10000 { // a surrogate pair in UTF-16
-			r -= 0x10000
-			h = 31*h + int32(0xD800+(r>>10))
-			h = 31*h + int32(0xDC00+(r&0x3FF))
-			continue
-		}
-		h = 31*h + int32(r)
-	}
-	return h
+	return (zkmeta.JavaStringHash(groupID) & 0x7fffffff) % partitions
 }
 
 // Elected is called when this broker becomes the leader of

@@ -10,6 +10,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kafkazk/kafkazk/zkmeta"
 )
 
 func TestPartitionForMatchesJava(t *testing.T) {
@@ -28,7 +30,7 @@ func TestPartitionForMatchesJava(t *testing.T) {
 		{"g😀", 1871882, 32}, // a surrogate pair
 		{"my-group", -1906497762, 36},
 	} {
-		if h := javaStringHash(tc.group); h != tc.hash {
+		if h := zkmeta.JavaStringHash(tc.group); h != tc.hash {
 			t.Errorf("hash(%q) = %d, want %d", tc.group, h, tc.hash)
 		}
 		if p := PartitionFor(tc.group, 50); p != tc.p50 {

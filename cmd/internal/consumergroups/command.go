@@ -386,7 +386,7 @@ func (s *service) collectGroupsOffsets(ctx context.Context, groups []string) ([]
 		assigned := map[tp]bool{}
 		for _, m := range members {
 			tps := dedupe(m.Assignment)
-			tps = reorder(tps, javaHashSetCopyOrder(tpHashes(tps))) // new HashSet<>(assignment)
+			tps = reorder(tps, cli.JavaHashSetCopyOrder(tpHashes(tps))) // new HashSet<>(assignment)
 			for _, t := range tps {
 				assigned[t] = true
 			}
@@ -459,7 +459,7 @@ func (s *service) deleteGroups(ctx context.Context) error {
 	}
 	// The results are a Scala mutable.HashMap keyed by group id.
 	ids := sortedKeys(results)
-	ids = reorder(ids, scalaMutableHashMapOrder(stringHashes(ids)))
+	ids = reorder(ids, scalaMutableHashMapOrder(cli.JavaStringHashes(ids)))
 	var ok, failed []string
 	for _, g := range ids {
 		if results[g] == nil {

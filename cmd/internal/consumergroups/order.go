@@ -3,7 +3,8 @@ package consumergroups
 import (
 	"sort"
 	"strconv"
-	"unicode/utf16"
+
+	"github.com/kafkazk/kafkazk/cmd/internal/cli"
 )
 
 // ConsumerGroupCommand prints rows in the iteration order of the Java and Scala collections it builds
@@ -20,24 +21,7 @@ type tp struct {
 func (t tp) String() string { return t.Topic + "-" + strconv.Itoa(int(t.Partition)) }
 
 // hash is TopicPartition.hashCode.
-func (t tp) hash() int32 { return 31*(31+t.Partition) + javaStringHash(t.Topic) }
-
-// javaStringHash is String.hashCode over the string's UTF-16 code units.
-func javaStringHash(s string) int32 {
-	var h int32
-	for _, c := range utf16.Encode([]rune(s)) {
-		h = 31*h + int32(c)
-	}
-	return h
-}
-
-func stringHashes(ss []string) []int32 {
-	hs := make([]int32, len(ss))
-	for i, s := range ss {
-		hs[i] = javaStringHash(s)
-	}
-	return hs
-}
+func (t tp) hash() int32 { return cli.TopicPartitionHash(t.Topic, t.Partition) }
 
 func tpHashes(tps []tp) []int32 {
 	hs := make([]int32, len(tps))
@@ -53,45 +37,6 @@ func identity(n int) []int {
 		idx[i] = i
 	}
 	return idx
-}
-
-// javaTableSize is the table length of a java.util.HashMap holding n entries put one by one into a
-// table of initial length initial (a power of two): it doubles when the size exceeds 0.75 of it.
-func javaTableSize(n, initial int) int {
-	c := initial
-	for float64(n) > 0.75*float64(c) {
-		c *= 2
-	}
-	return c
-}
-
-// javaSpread is HashMap.hash: the high half folded into the low half.
-func javaSpread(h int32) uint32 { return uint32(h) ^ uint32(h)>>16 }
-
-// javaHashOrder returns the iteration order (indexes into hashes, which are in insertion order) of a
-// java.util.HashMap or HashSet with a table of the given length: by bucket, then by insertion.
-func javaHashOrder(hashes []int32, table int) []int {
-	idx := identity(len(hashes))
-	sort.SliceStable(idx, func(a, b int) bool {
-		return javaSpread(hashes[idx[a]])&uint32(table-1) < javaSpread(hashes[idx[b]])&uint32(table-1)
-	})
-	return idx
-}
-
-// javaHashMapOrder is the order of a HashMap filled by put from the default capacity (16).
-func javaHashMapOrder(hashes []int32) []int {
-	return javaHashOrder(hashes, javaTableSize(len(hashes), 16))
-}
-
-// javaHashSetCopyOrder is the order of new HashSet<>(collection): its table is sized for the
-// collection up front (max(n/.75+1, 16), rounded up to a power of two).
-func javaHashSetCopyOrder(hashes []int32) []int {
-	want := max(int(float32(len(hashes))/0.75)+1, 16)
-	table := 1
-	for table < want {
-		table *= 2
-	}
-	return javaHashOrder(hashes, table)
 }
 
 // scalaImprove is scala.collection.Hashing.improve, applied to keys of immutable.HashMap.
@@ -150,10 +95,10 @@ func champOrder(idx []int, improved []uint32, shift uint) []int {
 // scalaMutableHashMapOrder is the iteration order of a Scala 2.13 mutable.HashMap: by bucket of the
 // spread hash, each bucket kept sorted by that hash.
 func scalaMutableHashMapOrder(hashes []int32) []int {
-	table := javaTableSize(len(hashes), 16)
+	table := cli.JavaTableSize(len(hashes), 16)
 	idx := identity(len(hashes))
 	sort.SliceStable(idx, func(a, b int) bool {
-		ha, hb := javaSpread(hashes[idx[a]]), javaSpread(hashes[idx[b]])
+		ha, hb := cli.JavaSpread(hashes[idx[a]]), cli.JavaSpread(hashes[idx[b]])
 		ba, bb := ha&uint32(table-1), hb&uint32(table-1)
 		if ba != bb {
 			return ba < bb
@@ -195,5 +140,5 @@ func inScalaMapOrder(tps []tp) []tp {
 // inJavaHashMapOrder orders distinct topic partitions as a java.util.HashMap filled in this order.
 func inJavaHashMapOrder(tps []tp) []tp {
 	tps = dedupe(tps)
-	return reorder(tps, javaHashMapOrder(tpHashes(tps)))
+	return reorder(tps, cli.JavaHashMapOrder(tpHashes(tps)))
 }

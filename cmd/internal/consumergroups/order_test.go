@@ -4,6 +4,10 @@ import (
 	"fmt"
 	"slices"
 	"testing"
+
+	"github.com/kafkazk/kafkazk/cmd/internal/cli"
+
+	"github.com/kafkazk/kafkazk/zkmeta"
 )
 
 // The expected orders were printed by a JVM (java.util.HashMap/HashSet with TopicPartition's hashCode).
@@ -27,7 +31,7 @@ func TestJavaCollectionOrders(t *testing.T) {
 			inJavaHashMapOrder,
 			cat(tps("payments", 4, 3, 0, 2, 1), tps("a-very-long-topic-name", 0, 4, 3, 2, 1), tps("orders", 0, 1, 2, 3, 4))},
 		{"hashset copy", cat(tps("x", 0, 1), tps("y", 0, 1), tps("x", 2)),
-			func(in []tp) []tp { return reorder(in, javaHashSetCopyOrder(tpHashes(in))) },
+			func(in []tp) []tp { return reorder(in, cli.JavaHashSetCopyOrder(tpHashes(in))) },
 			cat(tps("x", 2, 1, 0), tps("y", 1, 0))},
 	} {
 		t.Run(fmt.Sprint(i, c.name), func(t *testing.T) {
@@ -37,14 +41,14 @@ func TestJavaCollectionOrders(t *testing.T) {
 		})
 	}
 	groups := []string{"g1", "group-b", "console-consumer-1234", "zz"}
-	if got := reorder(groups, javaHashMapOrder(stringHashes(groups))); !slices.Equal(got, []string{"zz", "group-b", "console-consumer-1234", "g1"}) {
+	if got := reorder(groups, cli.JavaHashMapOrder(cli.JavaStringHashes(groups))); !slices.Equal(got, []string{"zz", "group-b", "console-consumer-1234", "g1"}) {
 		t.Errorf("group order %v", got)
 	}
 }
 
 func TestJavaStringHash(t *testing.T) {
 	for s, want := range map[string]int32{"": 0, "a": 97, "t1": 3645, "hello": 99162322, "€": 8364, "𝄞": 1772394} {
-		if got := javaStringHash(s); got != want {
+		if got := zkmeta.JavaStringHash(s); got != want {
 			t.Errorf("hash(%q) = %d, want %d", s, got, want)
 		}
 	}

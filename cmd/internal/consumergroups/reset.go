@@ -7,6 +7,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kafkazk/kafkazk/cmd/internal/cli"
 )
 
 // resetOffsets plans (and with --execute commits) the new offsets of each group; a group that is not
@@ -22,7 +24,7 @@ func (s *service) resetOffsets(ctx context.Context) ([]groupPlan, error) {
 	}
 	// describedGroups() is a HashMap by group id; the plans are folded into a Scala Map.
 	ids := sortedKeys(descs)
-	ids = reorder(ids, javaHashMapOrder(stringHashes(ids)))
+	ids = reorder(ids, cli.JavaHashMapOrder(cli.JavaStringHashes(ids)))
 	plans := map[string][]tpOffset{}
 	for _, g := range ids {
 		switch state := descs[g].State; state {
@@ -56,7 +58,7 @@ func (s *service) resetOffsets(ctx context.Context) ([]groupPlan, error) {
 			plans[g] = nil
 		}
 	}
-	order := reorder(ids, scalaMapOrder(stringHashes(ids)))
+	order := reorder(ids, scalaMapOrder(cli.JavaStringHashes(ids)))
 	out := make([]groupPlan, len(order))
 	for i, g := range order {
 		out[i] = groupPlan{Group: g, Offsets: plans[g]}
@@ -119,7 +121,7 @@ func (s *service) topicPartitionsToReset(ctx context.Context, args []string) ([]
 	for table < len(plain) {
 		table *= 2
 	}
-	for _, t := range reorder(plain, javaHashOrder(stringHashes(plain), javaTableSize(len(plain), table))) {
+	for _, t := range reorder(plain, cli.JavaHashOrder(cli.JavaStringHashes(plain), cli.JavaTableSize(len(plain), table))) {
 		for _, p := range parts[t] {
 			out = append(out, tp{t, p})
 		}

@@ -294,21 +294,14 @@ func joinTPs(rs []result) string {
 // hashOrder orders results as a java.util.HashSet/HashMap of TopicPartition iterates them, which is
 // the order Kafka's tool prints.
 func hashOrder(rs []result) []result {
-	capacity := 16
-	for float64(len(rs)) > 0.75*float64(capacity) {
-		capacity *= 2
+	hashes := make([]int32, len(rs))
+	for i, r := range rs {
+		hashes[i] = cli.TopicPartitionHash(r.TP.Topic, r.TP.Partition)
 	}
-	bucket := func(p tp) uint32 {
-		var h int32
-		for _, c := range p.Topic { // String.hashCode; topic names are ASCII
-			h = 31*h + int32(c)
-		}
-		h = 31*(31+p.Partition) + h
-		u := uint32(h)
-		return (u ^ (u >> 16)) & uint32(capacity-1)
+	out := make([]result, 0, len(rs))
+	for _, i := range cli.JavaHashMapOrder(hashes) {
+		out = append(out, rs[i])
 	}
-	out := append([]result(nil), rs...)
-	sort.SliceStable(out, func(i, j int) bool { return bucket(out[i].TP) < bucket(out[j].TP) })
 	return out
 }
 

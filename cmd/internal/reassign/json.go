@@ -404,10 +404,10 @@ func formatReassignmentJSON(parts map[tp][]int32, logDirs map[tpr]string) string
 func javaTPOrder(parts []tp) []string {
 	hashes := make([]int32, len(parts))
 	for i, p := range parts {
-		hashes[i] = javaTopicPartitionHash(p.Topic, p.Partition)
+		hashes[i] = cli.TopicPartitionHash(p.Topic, p.Partition)
 	}
 	out := make([]string, 0, len(parts))
-	for _, i := range javaHashOrder(hashes) {
+	for _, i := range cli.JavaHashMapOrder(hashes) {
 		out = append(out, parts[i].String())
 	}
 	return out

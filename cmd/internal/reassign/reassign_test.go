@@ -12,13 +12,14 @@ import (
 	"time"
 
 	"github.com/kafkazk/kafkazk/cmd/internal/cli"
+	"github.com/kafkazk/kafkazk/zkmeta"
 )
 
 func TestJavaHashOrder(t *testing.T) {
-	if h := javaStringHash("hello"); h != 99162322 {
+	if h := zkmeta.JavaStringHash("hello"); h != 99162322 {
 		t.Fatalf("hash(hello) = %d", h)
 	}
-	if h := javaTopicPartitionHash("t", 0); h != 31*31+116 {
+	if h := cli.TopicPartitionHash("t", 0); h != 31*31+116 {
 		t.Fatalf("hash(t-0) = %d", h)
 	}
 	got := javaSetOrderInts([]int32{1008, 1001, 3, 1002})

@@ -6,7 +6,9 @@ import (
 	"strconv"
 	"strings"
 	"time"
-	"unicode/utf16"
+
+	"github.com/kafkazk/kafkazk/cmd/internal/cli"
+	"github.com/kafkazk/kafkazk/zkmeta"
 )
 
 // configEntry is one DescribeConfigs entry of a topic.
@@ -128,45 +130,14 @@ func reassignmentInProgress(p partitionInfo, ra *reassignment) bool {
 	return false
 }
 
-// javaStringHash is java.lang.String.hashCode over UTF-16 code units.
-func javaStringHash(s string) int32 {
-	var h int32
-	for _, u := range utf16.Encode([]rune(s)) {
-		h = 31*h + int32(u)
-	}
-	return h
-}
-
-// javaHashMapCapacity is the table size of a java.util.HashMap holding n keys that started with the
-// given initial capacity (load factor 0.75, power-of-two tables, resize when size > threshold).
-func javaHashMapCapacity(n, initial int) int {
-	c := 1
-	for c < initial {
-		c <<= 1
-	}
-	for n > c*3/4 {
-		c <<= 1
-	}
-	return c
-}
-
-// javaHashMapOrder returns the indexes 0..n-1 in the iteration order of a java.util.HashMap into which
-// the keys were put in index order: by bucket (spread hash & (cap-1)), then insertion order. Treeified
-// bins (8+ collisions in one bucket) are not modelled.
+// javaHashMapOrder returns the indexes 0..n-1 in the iteration order of a java.util.HashMap of the
+// given initial capacity into which the keys were put in index order.
 func javaHashMapOrder(n int, key func(int) string, initial int) []int {
-	capacity := javaHashMapCapacity(n, initial)
-	bucket := make([]int, n)
-	for i := 0; i < n; i++ {
-		h := javaStringHash(key(i))
-		h ^= int32(uint32(h) >> 16)
-		bucket[i] = int(uint32(h) & uint32(capacity-1))
+	hashes := make([]int32, n)
+	for i := range hashes {
+		hashes[i] = zkmeta.JavaStringHash(key(i))
 	}
-	idx := make([]int, n)
-	for i := range idx {
-		idx[i] = i
-	}
-	sort.SliceStable(idx, func(a, b int) bool { return bucket[idx[a]] < bucket[idx[b]] })
-	return idx
+	return cli.JavaHashOrder(hashes, cli.JavaTableSize(n, initial))
 }
 
 // describeOrder orders topic descriptions as TopicCommand prints them: the values of the HashMap that
