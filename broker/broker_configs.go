@@ -2,6 +2,7 @@ package broker
 
 import (
 	"fmt"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -150,7 +151,7 @@ func (s *Server) brokerConfigEntries(resourceName string, names []string, includ
 	}
 	sorted := make([]string, 0, len(keys))
 	for k := range keys {
-		if len(names) == 0 || containsString(names, k) {
+		if len(names) == 0 || slices.Contains(names, k) {
 			sorted = append(sorted, k)
 		}
 	}
@@ -184,14 +185,7 @@ func (s *Server) brokerConfigEntries(resourceName string, names []string, includ
 		}
 		e.IsSensitive = isSensitiveKey(name)
 		syns := s.brokerSynonyms(name, brokerConfigSynonyms(name))
-		e.Source = kmsg.ConfigSourceDefaultConfig
-		if len(syns) > 0 {
-			e.Source = syns[0].source
-		}
-		e.IsDefault = e.Source == kmsg.ConfigSourceDefaultConfig
-		if includeSynonyms {
-			e.ConfigSynonyms = toSynonyms(syns)
-		}
+		setSource(&e, syns, includeSynonyms)
 		out = append(out, e)
 	}
 	return out, nil

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"math"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -31,7 +32,7 @@ const (
 // dynamicBrokerKeys are the keys AlterConfigs accepts for a BROKER resource.
 var dynamicBrokerKeys = []string{followerThrottledRateKey, leaderThrottledRateKey, alterLogDirsRateKey}
 
-func isDynamicBrokerKey(k string) bool { return containsString(dynamicBrokerKeys, k) }
+func isDynamicBrokerKey(k string) bool { return slices.Contains(dynamicBrokerKeys, k) }
 
 // Kafka's defaults for the quota sensor window (replication.quota.window.num,
 // replication.quota.window.size.seconds).

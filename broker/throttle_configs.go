@@ -3,6 +3,7 @@ package broker
 import (
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -137,7 +138,7 @@ func (s *Server) dynamicBrokerEntries(perBroker bool, names []string, includeSyn
 	}
 	var out []kmsg.DescribeConfigsResponseResourceConfig
 	for _, k := range dynamicBrokerKeys {
-		if len(names) > 0 && !containsString(names, k) {
+		if len(names) > 0 && !slices.Contains(names, k) {
 			continue
 		}
 		var syns []configSynonym
@@ -152,10 +153,8 @@ func (s *Server) dynamicBrokerEntries(perBroker bool, names []string, includeSyn
 		}
 		e := kmsg.NewDescribeConfigsResponseResourceConfig()
 		e.Name, e.ConfigType = k, kmsg.ConfigTypeLong
-		e.Value, e.Source = syns[0].value, syns[0].source
-		if includeSynonyms {
-			e.ConfigSynonyms = toSynonyms(syns)
-		}
+		e.Value = syns[0].value
+		setSource(&e, syns, includeSynonyms)
 		out = append(out, e)
 	}
 	return out

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -211,7 +212,7 @@ func (s *Server) topicConfigEntries(overrides map[string]string, names []string,
 	values := c.Values()
 	var out []kmsg.DescribeConfigsResponseResourceConfig
 	for _, name := range topicConfigNames() {
-		if len(names) > 0 && !containsString(names, name) {
+		if len(names) > 0 && !slices.Contains(names, name) {
 			continue
 		}
 		k := topicConfigKeys[name]
@@ -239,34 +240,26 @@ func (s *Server) topicConfigEntries(overrides map[string]string, names []string,
 		e.Name, e.ConfigType = name, k.typ
 		v := value
 		e.Value = &v
-		e.Source = kmsg.ConfigSourceDefaultConfig
-		if len(syns) > 0 {
-			e.Source = syns[0].source
-		}
-		e.IsDefault = e.Source == kmsg.ConfigSourceDefaultConfig
-		if includeSynonyms {
-			e.ConfigSynonyms = toSynonyms(syns)
-		}
+		setSource(&e, syns, includeSynonyms)
 		out = append(out, e)
 	}
 	return out, nil
 }
 
-func toSynonyms(syns []configSynonym) []kmsg.DescribeConfigsResponseResourceConfigConfigSynonym {
-	out := make([]kmsg.DescribeConfigsResponseResourceConfigConfigSynonym, 0, len(syns))
-	for _, s := range syns {
-		out = append(out, kmsg.DescribeConfigsResponseResourceConfigConfigSynonym{Name: s.name, Value: s.value, Source: s.source})
+// setSource gives a described config its source, the most specific of its
+// synonyms (DEFAULT_CONFIG when none is set), and the synonyms if asked.
+func setSource(e *kmsg.DescribeConfigsResponseResourceConfig, syns []configSynonym, includeSynonyms bool) {
+	e.Source = kmsg.ConfigSourceDefaultConfig
+	if len(syns) > 0 {
+		e.Source = syns[0].source
 	}
-	return out
-}
-
-func containsString(list []string, s string) bool {
-	for _, x := range list {
-		if x == s {
-			return true
+	e.IsDefault = e.Source == kmsg.ConfigSourceDefaultConfig
+	if includeSynonyms {
+		e.ConfigSynonyms = make([]kmsg.DescribeConfigsResponseResourceConfigConfigSynonym, 0, len(syns))
+		for _, s := range syns {
+			e.ConfigSynonyms = append(e.ConfigSynonyms, kmsg.DescribeConfigsResponseResourceConfigConfigSynonym{Name: s.name, Value: s.value, Source: s.source})
 		}
 	}
-	return false
 }
 
 // isSensitiveKey approximates Kafka's PASSWORD-typed keys.
