@@ -171,6 +171,9 @@ func (s *Server) refreshBrokerConfig(name string) error {
 // refreshTopicThrottles re-reads the topic's throttled-replicas configs
 // into the replication quotas (TopicConfigHandler.updateThrottledList).
 func (s *Server) refreshTopicThrottles(topic string) error {
+	if s.zk == nil {
+		return nil
+	}
 	overrides, err := s.zk.TopicConfig(topic)
 	if err != nil {
 		return fmt.Errorf("reading config of topic %s: %w", topic, err)

@@ -29,6 +29,7 @@ type partition struct {
 
 	mu                     sync.Mutex // serialises appends, truncation and role changes
 	initialized            bool
+	offline                bool // a storage error took it out of service
 	leading                bool
 	stopped                bool
 	leader                 int32
@@ -43,6 +44,12 @@ type partition struct {
 	followers              map[int32]*followerState
 	producers              *producerStateTable
 
+	// The fallible storage steps of becoming leader, fields so a test can
+	// make them fail: rebuilding the producer state and recording the new
+	// leader epoch's start offset.
+	loadProducers func(*storage.Log) (*producerStateTable, error)
+	assignEpoch   func(log *storage.Log, epoch int32, startOffset int64) error
+
 	hw atomic.Int64
 
 	waitMu  sync.Mutex
@@ -51,7 +58,11 @@ type partition struct {
 
 func newPartition(topic string, index int32, topicID [16]byte, log *storage.Log, self int32, lagMax time.Duration) *partition {
 	p := &partition{topic: topic, index: index, topicID: topicID, log: log, self: self, lagMaxMs: lagMax.Milliseconds(),
-		isLive: func(int32) bool { return true }, leader: -1, waiters: map[chan struct{}]struct{}{}}
+		isLive: func(int32) bool { return true }, leader: -1, waiters: map[chan struct{}]struct{}{},
+		loadProducers: loadProducerState,
+		assignEpoch: func(log *storage.Log, epoch int32, startOffset int64) error {
+			return log.LeaderEpochs().Assign(epoch, startOffset)
+		}}
 	p.hw.Store(log.LogStartOffset())
 	return p
 }
@@ -98,11 +109,39 @@ type roleChange struct {
 // (every controller-made change bumps it); an older or equal one is refused
 // with STALE_CONTROLLER_EPOCH, so a re-sent state cannot undo an ISR change
 // the controller confirmed through AlterPartition.
+//
+// The change is all or nothing: the storage work of becoming leader
+// (producer state, the new epoch's start offset) is done before any state
+// changes. If it fails the partition goes offline, as
+// ReplicaManager.makeLeaders marks it on a KafkaStorageException
+// (markPartitionOffline), and the error wraps KAFKA_STORAGE_ERROR.
 func (p *partition) becomeLeaderOrFollower(st partitionState, nowMs int64) (roleChange, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.offline {
+		return roleChange{}, kerr.KafkaStorageError
+	}
 	if p.initialized && st.LeaderEpoch <= p.leaderEpoch {
 		return roleChange{}, kerr.StaleControllerEpoch
+	}
+	leading := st.Leader == p.self
+	leo := p.log.LogEndOffset()
+	producers := p.producers
+	if leading {
+		if producers == nil {
+			table, err := p.loadProducers(p.log)
+			if err != nil {
+				p.markOfflineLocked()
+				return roleChange{}, fmt.Errorf("%w: rebuilding producer state of %s-%d: %w", kerr.KafkaStorageError, p.topic, p.index, err)
+			}
+			producers = table
+		}
+		// The new epoch starts at the LEO (Partition.makeLeader: the leader
+		// epoch cache gets the epoch's start offset before any append).
+		if err := p.assignEpoch(p.log, st.LeaderEpoch, leo); err != nil {
+			p.markOfflineLocked()
+			return roleChange{}, fmt.Errorf("%w: recording leader epoch %d of %s-%d: %w", kerr.KafkaStorageError, st.LeaderEpoch, p.topic, p.index, err)
+		}
 	}
 	p.initialized = true
 	p.stopped = false
@@ -114,25 +153,13 @@ func (p *partition) becomeLeaderOrFollower(st partitionState, nowMs int64) (role
 	p.maximalISR = slices.Clone(st.ISR)
 	p.alterInFlight = false
 	p.alterGen++
-	p.leading = st.Leader == p.self
+	p.leading = leading
 	defer p.wake()
 	if !p.leading {
 		p.followers = nil
 		return roleChange{newFollower: true, leaderID: st.Leader, epoch: st.LeaderEpoch}, nil
 	}
-	leo := p.log.LogEndOffset()
-	if p.producers == nil {
-		table, err := loadProducerState(p.log)
-		if err != nil {
-			return roleChange{}, fmt.Errorf("rebuilding producer state of %s-%d: %w", p.topic, p.index, err)
-		}
-		p.producers = table
-	}
-	// The new epoch starts at the LEO (Partition.makeLeader: the leader
-	// epoch cache gets the epoch's start offset before any append).
-	if err := p.log.LeaderEpochs().Assign(st.LeaderEpoch, leo); err != nil {
-		return roleChange{}, fmt.Errorf("recording leader epoch %d of %s-%d: %w", st.LeaderEpoch, p.topic, p.index, err)
-	}
+	p.producers = producers
 	p.leaderEpochStartOffset = leo
 	p.followers = map[int32]*followerState{}
 	for _, id := range p.replicas {
@@ -142,6 +169,26 @@ func (p *partition) becomeLeaderOrFollower(st partitionState, nowMs int64) (role
 	}
 	p.maybeIncrementHWLocked(nowMs)
 	return roleChange{leader: true, epoch: st.LeaderEpoch}, nil
+}
+
+// markOfflineLocked takes the partition out of service after a storage
+// error (Partition.markOffline): it neither leads nor follows, and every
+// request for it is answered KAFKA_STORAGE_ERROR until the broker restarts.
+func (p *partition) markOfflineLocked() {
+	p.offline = true
+	p.stopped = true
+	p.leading = false
+	p.followers = nil
+	p.alterInFlight = false
+	p.alterGen++
+	p.wake()
+}
+
+// isOffline reports whether a storage error took the partition offline.
+func (p *partition) isOffline() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	return p.offline
 }
 
 func (p *partition) stop() {
@@ -179,6 +226,9 @@ func (p *partition) appendRecords(records []byte, requiredAcks int16) (appendRes
 	}
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.offline {
+		return appendResult{}, kerr.KafkaStorageError
+	}
 	if !p.leading || p.stopped {
 		return appendResult{}, kerr.NotLeaderForPartition
 	}
@@ -250,6 +300,9 @@ func (p *partition) maybeIncrementHWLocked(nowMs int64) bool {
 func (p *partition) followerFetch(replicaID int32, fetchOffset, logStartOffset, leaderLEO, nowMs int64, eligible bool) (*alterItem, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.offline {
+		return nil, kerr.KafkaStorageError
+	}
 	if !p.leading || p.stopped {
 		return nil, kerr.NotLeaderForPartition
 	}
@@ -393,6 +446,9 @@ func (p *partition) adoptCommittedState(item *alterItem, st zkmeta.LeaderAndIsr)
 func (p *partition) enoughReplicasReached(required int64) (bool, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
+	if p.offline {
+		return true, kerr.KafkaStorageError
+	}
 	if !p.leading || p.stopped {
 		return true, kerr.NotLeaderForPartition
 	}

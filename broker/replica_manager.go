@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
 	"sync"
@@ -82,6 +83,10 @@ func (rm *replicaManager) leaderPartition(topic string, p int32) (*partition, er
 	if !ok {
 		return nil, kerr.UnknownTopicOrPartition
 	}
+	// ReplicaManager.getPartitionOrError: HostedPartition.Offline.
+	if pt.isOffline() {
+		return nil, kerr.KafkaStorageError
+	}
 	if !pt.isLeader() {
 		return nil, kerr.NotLeaderForPartition
 	}
@@ -126,6 +131,18 @@ func (rm *replicaManager) applyLeaderAndIsr(topic string, topicID [16]byte, st p
 	rm.mu.Unlock()
 
 	change, err := pt.becomeLeaderOrFollower(st, time.Now().UnixMilli())
+	if errors.Is(err, kerr.KafkaStorageError) {
+		// ReplicaManager.makeLeaders/makeFollowers: a KafkaStorageException
+		// marks the partition offline; it stops fetching and answers
+		// KAFKA_STORAGE_ERROR to the controller and to clients.
+		rm.fetchers.remove([]topicPartition{key})
+		if rm.onRoleChange != nil {
+			rm.onRoleChange(topic, st.Partition, false, -1)
+		}
+		rm.logger.Error("partition offline after a storage error in a LeaderAndIsr state change", "topic", topic,
+			"partition", st.Partition, "leader", st.Leader, "leader_epoch", st.LeaderEpoch, "err", err)
+		return kerr.KafkaStorageError
+	}
 	if err != nil {
 		return err
 	}
@@ -261,6 +278,11 @@ func (rm *replicaManager) stopReplica(topic string, p int32, del bool) error {
 	key := topicPartition{topic, p}
 	rm.mu.Lock()
 	pt, ok := rm.partitions[key]
+	if ok && pt.isOffline() {
+		// ReplicaManager.stopReplicas ignores an offline partition.
+		rm.mu.Unlock()
+		return fmt.Errorf("%w: %s-%d is offline", kerr.KafkaStorageError, topic, p)
+	}
 	delete(rm.partitions, key)
 	rm.mu.Unlock()
 	rm.fetchers.remove([]topicPartition{key})

@@ -1,0 +1,160 @@
+package broker
+
+import (
+	"errors"
+	"log/slog"
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kafkazk/kafkazk/storage"
+)
+
+// newReplicaTestServer is broker self with one log dir and a metadata
+// cache knowing brokers 1..3 (none reachable: followers' fetchers back off).
+func newReplicaTestServer(t *testing.T, self int32, dir string) *Server {
+	t.Helper()
+	cfg := DefaultConfig()
+	cfg.BrokerID = self
+	logger := slog.New(slog.DiscardHandler)
+	logs, err := storage.OpenManager([]string{dir}, cfg.Storage, logger)
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := &Server{cfg: cfg, logger: logger, logs: logs, cache: newMetadataCache()}
+	s.cache.update(1, 1, []cachedBroker{{ID: 1, Host: "127.0.0.1", Port: 1}, {ID: 2, Host: "127.0.0.1", Port: 1},
+		{ID: 3, Host: "127.0.0.1", Port: 1}}, nil)
+	s.replicas = newReplicaManager(cfg, logs, nil, logger, s.cache, s.brokerEpoch.Load)
+	t.Cleanup(func() {
+		s.replicas.shutdown()
+		_ = logs.Close()
+	})
+	return s
+}
+
+// leaderAndIsr sends one partition state of topic t (v5) and returns the
+// partition's error.
+func leaderAndIsr(t *testing.T, s *Server, partition, leader, epoch int32, isr, replicas []int32) error {
+	t.Helper()
+	req := kmsg.NewPtrLeaderAndISRRequest()
+	req.Version = 5
+	req.ControllerID, req.ControllerEpoch, req.BrokerEpoch = 1, 1, -1
+	ts := kmsg.NewLeaderAndISRRequestTopicState()
+	ts.Topic, ts.TopicID = "t", [16]byte{7}
+	ps := kmsg.NewLeaderAndISRRequestTopicPartition()
+	ps.Topic, ps.Partition, ps.Leader, ps.LeaderEpoch, ps.ISR, ps.Replicas, ps.ZKVersion = "t", partition, leader, epoch, isr, replicas, epoch
+	ts.PartitionStates = append(ts.PartitionStates, ps)
+	req.TopicStates = append(req.TopicStates, ts)
+	resp := s.handleLeaderAndIsr(req).(*kmsg.LeaderAndISRResponse)
+	if resp.ErrorCode != 0 {
+		return kerr.ErrorForCode(resp.ErrorCode)
+	}
+	if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
+		t.Fatalf("LeaderAndIsr response %+v", resp)
+	}
+	return kerr.ErrorForCode(resp.Topics[0].Partitions[0].ErrorCode)
+}
+
+// replicaFetch is one fetch of t-partition by replica at offset, read once.
+func replicaFetch(s *Server, replica, partition, epoch int32, offset int64) kmsg.FetchResponseTopicPartition {
+	req := kmsg.NewPtrFetchRequest()
+	req.Version = 12
+	req.ReplicaID = replica
+	req.MaxBytes = 1 << 20
+	rt := kmsg.NewFetchRequestTopic()
+	rt.Topic = "t"
+	rp := kmsg.NewFetchRequestTopicPartition()
+	rp.Partition, rp.CurrentLeaderEpoch, rp.FetchOffset, rp.LastFetchedEpoch, rp.LogStartOffset, rp.PartitionMaxBytes = partition, epoch, offset, -1, -1, 1<<20
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	resp, _, _, _, _ := s.readFetch(req, replica, true)
+	return resp.Topics[0].Partitions[0]
+}
+
+// A storage error while becoming leader (rebuilding the producer state,
+// recording the leader epoch) must leave no half-made leader: the HW does
+// not move, followers' fetches and produces get KAFKA_STORAGE_ERROR, and
+// the partition stays offline, as ReplicaManager.makeLeaders marks it
+// (markPartitionOffline) and answers KAFKA_STORAGE_ERROR.
+func TestBecomeLeaderStorageFailure(t *testing.T) {
+	failed := errors.New("disk on fire")
+	faults := []struct {
+		name string
+		fail func(p *partition)
+	}{
+		{"producer state", func(p *partition) {
+			p.producers = nil
+			p.loadProducers = func(*storage.Log) (*producerStateTable, error) { return nil, failed }
+		}},
+		{"leader epoch", func(p *partition) {
+			p.assignEpoch = func(*storage.Log, int32, int64) error { return failed }
+		}},
+	}
+	for _, fault := range faults {
+		for _, wasLeader := range []bool{false, true} {
+			name := fault.name + "/from follower"
+			if wasLeader {
+				name = fault.name + "/from leader"
+			}
+			t.Run(name, func(t *testing.T) {
+				s := newReplicaTestServer(t, 1, t.TempDir())
+				replicas := []int32{1, 2}
+				var p *partition
+				if wasLeader {
+					if err := leaderAndIsr(t, s, 0, 1, 1, replicas, replicas); err != nil {
+						t.Fatal(err)
+					}
+					p, _ = s.replicas.get("t", 0)
+					if _, err := p.appendRecords(testBatch(3), 1); err != nil {
+						t.Fatal(err)
+					}
+					if _, err := p.followerFetch(2, 1, 0, 3, 0, true); err != nil {
+						t.Fatal(err)
+					}
+				} else {
+					if err := leaderAndIsr(t, s, 0, 2, 1, replicas, replicas); err != nil {
+						t.Fatal(err)
+					}
+					p, _ = s.replicas.get("t", 0)
+					// The test plays the fetcher.
+					s.replicas.fetchers.remove([]topicPartition{{"t", 0}})
+					if err := p.appendAsFollower(testBatch(3), 1, 1, 0); err != nil {
+						t.Fatal(err)
+					}
+				}
+				if hw := p.highWatermark(); hw != 1 {
+					t.Fatalf("HW %d before the failure, want 1", hw)
+				}
+				fault.fail(p)
+
+				if err := leaderAndIsr(t, s, 0, 1, 2, replicas, replicas); !errors.Is(err, kerr.KafkaStorageError) {
+					t.Errorf("LeaderAndIsr partition error %v, want KAFKA_STORAGE_ERROR", err)
+				}
+				if _, err := s.replicas.leaderPartition("t", 0); !errors.Is(err, kerr.KafkaStorageError) {
+					t.Errorf("clients get %v, want KAFKA_STORAGE_ERROR", err)
+				}
+				if _, err := p.appendRecords(testBatch(1), 1); err == nil {
+					t.Error("an offline partition accepted a produce")
+				}
+				p.maybeIncrementHW(1)
+				if done, err := p.enoughReplicasReached(3); !done || err == nil {
+					t.Errorf("acks=all on an offline partition: done %v err %v", done, err)
+				}
+				if hw := p.highWatermark(); hw != 1 {
+					t.Errorf("HW %d after the failure, want 1 (no copy acknowledged)", hw)
+				}
+				if got := replicaFetch(s, 2, 0, 2, 3); got.ErrorCode != kerr.KafkaStorageError.Code {
+					t.Fatalf("follower fetch: %v, want KAFKA_STORAGE_ERROR", kerr.ErrorForCode(got.ErrorCode))
+				}
+				// Offline until restart: a newer state is refused too.
+				if err := leaderAndIsr(t, s, 0, 1, 3, replicas, replicas); !errors.Is(err, kerr.KafkaStorageError) {
+					t.Fatalf("LeaderAndIsr to an offline partition: %v, want KAFKA_STORAGE_ERROR", err)
+				}
+				if err := s.replicas.stopReplica("t", 0, false); !errors.Is(err, kerr.KafkaStorageError) {
+					t.Fatalf("StopReplica to an offline partition: %v, want KAFKA_STORAGE_ERROR", err)
+				}
+			})
+		}
+	}
+}
