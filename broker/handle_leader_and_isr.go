@@ -68,5 +68,8 @@ func (s *Server) handleLeaderAndIsr(req *kmsg.LeaderAndISRRequest) kmsg.Response
 			resp.Topics = append(resp.Topics, rt)
 		}
 	}
+	// The HW checkpoint starts after the first LeaderAndIsr read it
+	// (ReplicaManager.becomeLeaderOrFollower).
+	s.replicas.startHighWatermarkCheckpoints()
 	return resp
 }

@@ -37,9 +37,19 @@ type replicaManager struct {
 	// __consumer_offsets leadership this way).
 	onRoleChange func(topic string, partition int32, leader bool, leaderEpoch int32)
 
-	hwOnce        sync.Once
-	hwCheckpoint  map[storage.TopicPartition]int64 // replication-offset-checkpoint as read at startup
-	checkpointMu  sync.Mutex                       // serialises checkpoint writes
+	// checkpointMu guards the HW checkpoint state and serialises its writes.
+	checkpointMu sync.Mutex
+	hwLoaded     bool
+	// hwCheckpoint is replication-offset-checkpoint as last read or
+	// written: it keeps the entries of logs on disk not hosted (yet).
+	hwCheckpoint map[storage.TopicPartition]int64
+
+	// loopMu guards the background loops' start and stop: the HW
+	// checkpoint loop starts with the first LeaderAndIsr.
+	loopMu        sync.Mutex
+	loopCtx       context.Context
+	hwStarted     bool
+	loopsStopped  bool
 	replicationWG sync.WaitGroup
 	stopOnce      sync.Once
 	stopLoops     context.CancelFunc
@@ -95,15 +105,28 @@ func (rm *replicaManager) leaderPartition(topic string, p int32) (*partition, er
 
 // initialHighWatermark is the partition's HW from replication-offset-checkpoint.
 func (rm *replicaManager) initialHighWatermark(topic string, p int32) (int64, bool) {
-	rm.hwOnce.Do(func() {
-		hws, err := rm.logs.ReadReplicationCheckpoint()
-		if err != nil {
-			rm.logger.Warn("could not read replication-offset-checkpoint; high watermarks start at the log start", "err", err)
-		}
-		rm.hwCheckpoint = hws
-	})
+	rm.checkpointMu.Lock()
+	defer rm.checkpointMu.Unlock()
+	rm.loadHighWatermarksLocked()
 	hw, ok := rm.hwCheckpoint[storage.TopicPartition{Topic: topic, Partition: p}]
 	return hw, ok
+}
+
+// loadHighWatermarksLocked reads replication-offset-checkpoint once, at
+// the first LeaderAndIsr (Kafka reads it lazily there too).
+func (rm *replicaManager) loadHighWatermarksLocked() {
+	if rm.hwLoaded {
+		return
+	}
+	rm.hwLoaded = true
+	hws, err := rm.logs.ReadReplicationCheckpoint()
+	if err != nil {
+		rm.logger.Warn("could not read replication-offset-checkpoint; high watermarks start at the log start", "err", err)
+	}
+	if hws == nil {
+		hws = map[storage.TopicPartition]int64{}
+	}
+	rm.hwCheckpoint = hws
 }
 
 // applyLeaderAndIsr creates the partition's log if needed and switches its
@@ -163,14 +186,18 @@ func (rm *replicaManager) applyLeaderAndIsr(topic string, topicID [16]byte, st p
 	return nil
 }
 
-// start runs the ISR expiration check (every replica.lag.time.max.ms / 2),
-// the high-watermark checkpoint and the AlterPartition sender until ctx
-// ends or shutdown.
+// start runs the ISR expiration check (every replica.lag.time.max.ms / 2)
+// and the AlterPartition sender until ctx ends or shutdown. The
+// high-watermark checkpoint starts with the first LeaderAndIsr
+// (startHighWatermarkCheckpoints).
 func (rm *replicaManager) start(ctx context.Context) {
 	ctx, cancel := context.WithCancel(ctx)
+	rm.loopMu.Lock()
+	defer rm.loopMu.Unlock()
+	rm.loopCtx = ctx
 	rm.stopLoops = cancel
 	rm.fetchers.start(ctx)
-	rm.replicationWG.Add(3)
+	rm.replicationWG.Add(2)
 	go func() {
 		defer rm.replicationWG.Done()
 		rm.alter.run(ctx)
@@ -179,9 +206,35 @@ func (rm *replicaManager) start(ctx context.Context) {
 		defer rm.replicationWG.Done()
 		rm.every(ctx, max(rm.cfg.ReplicaLagTimeMax/2, 10*time.Millisecond), rm.shrinkISRs)
 	}()
+	if rm.hwStarted {
+		rm.runHighWatermarkCheckpointsLocked()
+	}
+}
+
+// startHighWatermarkCheckpoints starts checkpointing HWs; LeaderAndIsr
+// calls it after applying its states. Kafka starts the thread after the
+// first LeaderAndIsr (ReplicaManager.startHighWatermarkCheckPointThread),
+// so the checkpoint read at that request is never overwritten before.
+func (rm *replicaManager) startHighWatermarkCheckpoints() {
+	rm.loopMu.Lock()
+	defer rm.loopMu.Unlock()
+	if rm.hwStarted {
+		return
+	}
+	rm.hwStarted = true
+	if rm.loopCtx != nil {
+		rm.runHighWatermarkCheckpointsLocked()
+	}
+}
+
+func (rm *replicaManager) runHighWatermarkCheckpointsLocked() {
+	if rm.loopsStopped {
+		return
+	}
+	rm.replicationWG.Add(1)
 	go func() {
 		defer rm.replicationWG.Done()
-		rm.every(ctx, max(rm.cfg.ReplicaHWCheckpointPeriod, 100*time.Millisecond), rm.checkpointHighWatermarks)
+		rm.every(rm.loopCtx, max(rm.cfg.ReplicaHWCheckpointPeriod, 100*time.Millisecond), rm.checkpointHighWatermarks)
 	}()
 }
 
@@ -222,17 +275,36 @@ func (rm *replicaManager) shrinkISRs() {
 	}
 }
 
-// checkpointHighWatermarks writes replication-offset-checkpoint.
+// checkpointHighWatermarks writes replication-offset-checkpoint
+// (ReplicaManager.checkpointHighWatermarks): the HW of every hosted
+// partition, and the last known entry of each log on disk not hosted now
+// (Kafka leaves the file of a log dir hosting no partition untouched). It
+// does nothing before the first LeaderAndIsr, which reads the file.
 func (rm *replicaManager) checkpointHighWatermarks() {
+	rm.loopMu.Lock()
+	started := rm.hwStarted
+	rm.loopMu.Unlock()
+	if !started {
+		return
+	}
+	hosted := rm.snapshot() // before checkpointMu: LeaderAndIsr takes rm.mu, then checkpointMu
 	rm.checkpointMu.Lock()
 	defer rm.checkpointMu.Unlock()
+	rm.loadHighWatermarksLocked()
 	hws := map[storage.TopicPartition]int64{}
-	for _, p := range rm.snapshot() {
+	for tp, hw := range rm.hwCheckpoint {
+		if _, ok := rm.logs.Get(tp.Topic, tp.Partition); ok {
+			hws[tp] = hw
+		}
+	}
+	for _, p := range hosted {
 		hws[storage.TopicPartition{Topic: p.topic, Partition: p.index}] = p.highWatermark()
 	}
 	if err := rm.logs.WriteReplicationCheckpoint(hws); err != nil {
 		rm.logger.Warn("writing replication-offset-checkpoint failed", "err", err)
+		return
 	}
+	rm.hwCheckpoint = hws
 }
 
 // shutdown stops the fetchers and background loops and writes the last
@@ -240,9 +312,12 @@ func (rm *replicaManager) checkpointHighWatermarks() {
 func (rm *replicaManager) shutdown() {
 	rm.stopOnce.Do(func() {
 		rm.fetchers.shutdown()
+		rm.loopMu.Lock()
+		rm.loopsStopped = true
 		if rm.stopLoops != nil {
 			rm.stopLoops()
 		}
+		rm.loopMu.Unlock()
 		rm.replicationWG.Wait()
 		rm.checkpointHighWatermarks()
 	})

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"log/slog"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -155,6 +156,76 @@ func TestBecomeLeaderStorageFailure(t *testing.T) {
 					t.Fatalf("StopReplica to an offline partition: %v, want KAFKA_STORAGE_ERROR", err)
 				}
 			})
+		}
+	}
+}
+
+// The HW checkpoint must not be written before the first LeaderAndIsr read
+// it: a full-cluster restart whose controller is slow (> the checkpoint
+// interval) must keep every HW. Kafka starts the checkpoint thread after
+// the first LeaderAndIsr (ReplicaManager.startHighWatermarkCheckPointThread)
+// and writes no log dir that hosts no partition. Entries of logs on disk
+// that are not hosted (yet) are kept.
+func TestHighWatermarkCheckpointBeforeFirstLeaderAndIsr(t *testing.T) {
+	dir := t.TempDir()
+	// Follower 2 never fetches after a restart: the leader's HW stays
+	// where the checkpoint put it.
+	both := []int32{1, 2}
+	restart := func(prev *Server) *Server {
+		if prev != nil {
+			prev.replicas.shutdown()
+			if err := prev.logs.Close(); err != nil {
+				t.Fatal(err)
+			}
+		}
+		return newReplicaTestServer(t, 1, dir)
+	}
+	hwOf := func(s *Server, partition int32) int64 {
+		p, ok := s.replicas.get("t", partition)
+		if !ok {
+			t.Fatalf("t-%d not hosted", partition)
+		}
+		return p.highWatermark()
+	}
+
+	s := restart(nil)
+	for part := range int32(2) {
+		if err := leaderAndIsr(t, s, part, 1, 1, both, both); err != nil {
+			t.Fatal(err)
+		}
+		p, _ := s.replicas.get("t", part)
+		if _, err := p.appendRecords(testBatch(5), 1); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.followerFetch(2, 5, 0, 5, time.Now().UnixMilli(), true); err != nil {
+			t.Fatal(err)
+		}
+		if hw := p.highWatermark(); hw != 5 {
+			t.Fatalf("HW %d, want 5", hw)
+		}
+	}
+
+	// Restarted: the checkpoint task runs before any LeaderAndIsr, then
+	// the broker stops again.
+	s = restart(s)
+	s.replicas.checkpointHighWatermarks()
+	s = restart(s)
+	s.replicas.checkpointHighWatermarks()
+	if err := leaderAndIsr(t, s, 0, 1, 2, both, both); err != nil {
+		t.Fatal(err)
+	}
+	if hw := hwOf(s, 0); hw != 5 {
+		t.Fatalf("t-0 HW %d after a checkpoint before the first LeaderAndIsr, want 5", hw)
+	}
+	// Now checkpointing with t-1 on disk but not hosted keeps its entry.
+	s.replicas.checkpointHighWatermarks()
+	s = restart(s)
+	for part := range int32(2) {
+		if err := leaderAndIsr(t, s, part, 1, 3, both, both); err != nil {
+			t.Fatal(err)
+		}
+		if hw := hwOf(s, part); hw != 5 {
+			t.Fatalf("t-%d HW %d after restarts, want 5", part, hw)
 		}
 	}
 }

@@ -154,7 +154,7 @@ func (s *Server) SetBrokerEpoch(e int64) { s.brokerEpoch.Store(e) }
 // Serve accepts connections until Shutdown, and applies topic config
 // changes from /config/changes until ctx ends.
 func (s *Server) Serve(ctx context.Context) {
-	s.replicas.start(ctx) // replica fetchers, ISR checks, high-watermark checkpoint
+	s.replicas.start(ctx) // replica fetchers, ISR checks (the HW checkpoint starts with the first LeaderAndIsr)
 	s.startGroupCoordinator()
 	if s.zk != nil {
 		s.wg.Add(1)
