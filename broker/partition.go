@@ -478,6 +478,9 @@ func (p *partition) appendAsFollower(records []byte, epoch int32, leaderHW, lead
 		return kerr.NotLeaderForPartition
 	}
 	if len(records) > 0 {
+		if err := p.maybeStartAtFirstBatchLocked(records); err != nil {
+			return err
+		}
 		if _, err := p.log.AppendAsFollower(records); err != nil {
 			return fmt.Errorf("appending fetched records to %s-%d: %w", p.topic, p.index, err)
 		}
@@ -494,6 +497,31 @@ func (p *partition) appendAsFollower(records []byte, epoch int32, leaderHW, lead
 		p.setHighWatermark(hw)
 	}
 	p.wake()
+	return nil
+}
+
+// maybeStartAtFirstBatchLocked handles the first fetch of an empty
+// follower whose leader's log start falls inside a batch (DeleteRecords):
+// the batch begins below our LEO. As
+// Partition.appendRecordsToFollowerOrFutureReplica does on an
+// UnexpectedAppendOffsetException, a log with nothing in it (LEO = log
+// start) whose LEO lies within the first batch restarts at the batch's base
+// offset (truncateFullyAndStartAt); the log start then follows the
+// leader's. Any other batch below the LEO is left to the append to refuse.
+func (p *partition) maybeStartAtFirstBatchLocked(records []byte) error {
+	h, err := storage.ParseBatchHeader(records)
+	if err != nil {
+		return nil // the append reports it
+	}
+	leo := p.log.LogEndOffset()
+	if leo != p.log.LogStartOffset() || h.BaseOffset >= leo || h.LastOffset() < leo {
+		return nil
+	}
+	if err := p.log.TruncateFullyAndStartAt(h.BaseOffset); err != nil {
+		return fmt.Errorf("restarting %s-%d at the fetched batch's base offset %d: %w", p.topic, p.index, h.BaseOffset, err)
+	}
+	p.producers = nil
+	p.setHighWatermark(h.BaseOffset)
 	return nil
 }
 

@@ -239,3 +239,66 @@ func TestAlterPartitionAnswers(t *testing.T) {
 		})
 	}
 }
+
+// fetchedBatch is testBatch(n) as a leader of epoch stored it at base.
+func fetchedBatch(n int, base int64, epoch int32) []byte {
+	b := testBatch(n)
+	binary.BigEndian.PutUint64(b[0:], uint64(base))
+	binary.BigEndian.PutUint32(b[12:], uint32(epoch))
+	return b
+}
+
+func newTestFollower(t *testing.T) *partition {
+	t.Helper()
+	log, err := storage.OpenLog(t.TempDir(), storage.DefaultLogConfig(), false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { _ = log.Close() })
+	p := newPartition("t", 0, [16]byte{1}, log, 2, time.Second)
+	if _, err := p.becomeLeaderOrFollower(partitionState{Leader: 1, LeaderEpoch: 3, ISR: []int32{1, 2}, Replicas: []int32{1, 2}}, 0); err != nil {
+		t.Fatal(err)
+	}
+	return p
+}
+
+// When the leader's log start falls inside a batch (DeleteRecords), an
+// empty follower that starts at the leader's log start gets that batch,
+// which begins below its LEO. Partition.appendRecordsToFollowerOrFutureReplica
+// then restarts the log at the batch's base offset (truncateFullyAndStartAt)
+// and appends; the log start then follows the leader's. A log that is not
+// empty still refuses the batch.
+func TestFollowerAppendBatchStraddlingLogStart(t *testing.T) {
+	tests := []struct {
+		name         string
+		existing     int   // records the follower has from offset 0 (0: empty)
+		startAt      int64 // where the empty follower log starts
+		batchBase    int64
+		wantErr      bool
+		wantLogStart int64
+		wantLEO      int64
+	}{
+		{"empty log, batch straddles the start", 0, 5, 3, false, 5, 8},
+		{"empty log, batch at the start", 0, 5, 5, false, 5, 10},
+		{"log with data, batch below the LEO", 5, 0, 3, true, 0, 5},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newTestFollower(t)
+			if tc.existing > 0 {
+				if err := p.appendAsFollower(fetchedBatch(tc.existing, 0, 3), 3, 0, 0); err != nil {
+					t.Fatal(err)
+				}
+			} else if err := p.restartAsFollowerAt(tc.startAt, 3); err != nil {
+				t.Fatal(err)
+			}
+			err := p.appendAsFollower(fetchedBatch(5, tc.batchBase, 3), 3, tc.batchBase+5, 5)
+			if (err != nil) != tc.wantErr {
+				t.Fatalf("append: %v, want error %v", err, tc.wantErr)
+			}
+			if ls, leo := p.log.LogStartOffset(), p.log.LogEndOffset(); ls != tc.wantLogStart || leo != tc.wantLEO {
+				t.Fatalf("log start %d LEO %d, want %d and %d", ls, leo, tc.wantLogStart, tc.wantLEO)
+			}
+		})
+	}
+}
