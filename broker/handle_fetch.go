@@ -114,7 +114,14 @@ func (s *Server) readFetch(req *kmsg.FetchRequest, replicaID int32, record bool)
 			}
 			parts = append(parts, p)
 			if req.Version >= 12 && rp.LastFetchedEpoch >= 0 {
-				if epoch, end, diverged := divergingEpoch(p, rp.LastFetchedEpoch, rp.FetchOffset); diverged {
+				epoch, end, diverged, err := divergingEpoch(p, rp.LastFetchedEpoch, rp.FetchOffset)
+				if err != nil {
+					out.ErrorCode = errorCode(err)
+					hasError = true
+					respTopic.Partitions = append(respTopic.Partitions, out)
+					continue
+				}
+				if diverged {
 					out.DivergingEpoch.Epoch, out.DivergingEpoch.EndOffset = epoch, end
 					out.HighWatermark = p.highWatermark()
 					out.LastStableOffset = out.HighWatermark
@@ -177,15 +184,23 @@ func (s *Server) readFetch(req *kmsg.FetchRequest, replicaID int32, record bool)
 }
 
 // divergingEpoch is the leader's check of a fetcher's LastFetchedEpoch
-// (Partition.fetchRecords): if our log's end of that epoch is below the
-// fetch offset, or we know only an older epoch, the fetcher's log diverged
-// and must truncate to the returned epoch's end offset.
-func divergingEpoch(p *partition, lastFetchedEpoch int32, fetchOffset int64) (int32, int64, bool) {
+// (Partition.readRecords): if the end of that epoch cannot be determined,
+// or the fetch offset is below the log start, the fetch is
+// OFFSET_OUT_OF_RANGE; if our log's end of that epoch is below the fetch
+// offset, or we know only an older epoch, the fetcher's log diverged and
+// must truncate to the returned epoch's end offset.
+func divergingEpoch(p *partition, lastFetchedEpoch int32, fetchOffset int64) (int32, int64, bool, error) {
 	epoch, end := p.log.LeaderEpochs().EndOffsetFor(lastFetchedEpoch, p.log.LogEndOffset())
-	if epoch < lastFetchedEpoch || end < fetchOffset {
-		return epoch, end, true
+	if epoch == storage.UndefinedEpoch || end == storage.UndefinedEpochOffset {
+		return 0, 0, false, kerr.OffsetOutOfRange
 	}
-	return 0, 0, false
+	if fetchOffset < p.log.LogStartOffset() {
+		return 0, 0, false, kerr.OffsetOutOfRange
+	}
+	if epoch < lastFetchedEpoch || end < fetchOffset {
+		return epoch, end, true, nil
+	}
+	return 0, 0, false, nil
 }
 
 // checkLeaderEpoch applies KIP-320's fencing: a client that knows an older

@@ -589,6 +589,12 @@ func (f *replicaFetcher) handleOutOfRange(ctx context.Context, st *fetchState) {
 		err = st.p.truncateAsFollower(latest.Offset, st.epoch)
 	case earliest.Offset > leo || leo < st.p.log.LogStartOffset():
 		err = st.p.restartAsFollowerAt(earliest.Offset, st.epoch)
+	default:
+		// The leader's offsets do not explain the error (e.g. it cannot
+		// place our last fetched epoch): fetching again at once would get
+		// the same answer, so back off as on any other partition error.
+		f.delay(st, f.m.cfg.ReplicaFetchBackoff)
+		return
 	}
 	if err != nil {
 		f.m.logger.Warn("follower could not recover from OFFSET_OUT_OF_RANGE", "topic", st.p.topic, "partition", st.p.index, "err", err)

@@ -229,3 +229,112 @@ func TestHighWatermarkCheckpointBeforeFirstLeaderAndIsr(t *testing.T) {
 		}
 	}
 }
+
+// Partition.readRecords checks a fetch's LastFetchedEpoch: an epoch whose
+// end the leader cannot determine, or a fetch offset below the log start,
+// is OFFSET_OUT_OF_RANGE (not a diverging epoch of -1/-1); an epoch that
+// ends below the fetch offset, or that the leader only knows an older one
+// of, is a diverging epoch.
+func TestFetchLastFetchedEpochChecks(t *testing.T) {
+	s := newReplicaTestServer(t, 1, t.TempDir())
+	only := []int32{1}
+	if err := leaderAndIsr(t, s, 0, 1, 1, only, only); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := s.replicas.get("t", 0)
+	if _, err := p.appendRecords(testBatch(5), 1); err != nil { // epoch 1: 0..4
+		t.Fatal(err)
+	}
+	if err := leaderAndIsr(t, s, 0, 1, 3, only, only); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.appendRecords(testBatch(3), 1); err != nil { // epoch 3: 5..7
+		t.Fatal(err)
+	}
+	if _, err := p.log.DeleteRecordsBefore(3); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		name         string
+		lastFetched  int32
+		offset       int64
+		wantErr      error
+		wantDiverged [2]int64 // epoch, end offset
+	}{
+		{"epoch unknown to the leader", 4, 8, kerr.OffsetOutOfRange, [2]int64{-1, -1}},
+		{"diverged below the log start", 2, 2, kerr.OffsetOutOfRange, [2]int64{-1, -1}},
+		{"missing epoch diverges", 2, 6, nil, [2]int64{1, 5}},
+		{"epoch ends below the fetch offset", 1, 6, nil, [2]int64{1, 5}},
+		{"in step", 1, 4, nil, [2]int64{-1, -1}},
+		{"at the end", 3, 8, nil, [2]int64{-1, -1}},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			for _, replica := range []int32{2, -1} {
+				req := kmsg.NewPtrFetchRequest()
+				req.Version, req.ReplicaID, req.MaxBytes = 12, replica, 1<<20
+				rt := kmsg.NewFetchRequestTopic()
+				rt.Topic = "t"
+				rp := kmsg.NewFetchRequestTopicPartition()
+				rp.CurrentLeaderEpoch, rp.FetchOffset, rp.LastFetchedEpoch, rp.PartitionMaxBytes = 3, tc.offset, tc.lastFetched, 1<<20
+				rt.Partitions = append(rt.Partitions, rp)
+				req.Topics = append(req.Topics, rt)
+				resp, _, _, _, _ := s.readFetch(req, replica, false)
+				got := resp.Topics[0].Partitions[0]
+				if err := kerr.ErrorForCode(got.ErrorCode); !errors.Is(err, tc.wantErr) {
+					t.Fatalf("replica %d: error %v, want %v", replica, err, tc.wantErr)
+				}
+				if d := [2]int64{int64(got.DivergingEpoch.Epoch), got.DivergingEpoch.EndOffset}; d != tc.wantDiverged {
+					t.Fatalf("replica %d: diverging epoch %v, want %v", replica, d, tc.wantDiverged)
+				}
+			}
+		})
+	}
+}
+
+// A follower whose fetch fails in a way it cannot repair backs off
+// (replica.fetch.backoff.ms) instead of fetching again at once.
+func TestFollowerBacksOffOnUnresolvedOutOfRange(t *testing.T) {
+	leader := newReplicaTestServer(t, 1, t.TempDir())
+	replicas := []int32{1, 2}
+	if err := leaderAndIsr(t, leader, 0, 1, 3, replicas, replicas); err != nil {
+		t.Fatal(err)
+	}
+	lp, _ := leader.replicas.get("t", 0)
+	if _, err := lp.appendRecords(testBatch(5), 1); err != nil {
+		t.Fatal(err)
+	}
+	addr, _ := serveConns(t, leader)
+
+	follower := newReplicaTestServer(t, 2, t.TempDir())
+	if err := leaderAndIsr(t, follower, 0, 1, 3, replicas, replicas); err != nil {
+		t.Fatal(err)
+	}
+	fp, _ := follower.replicas.get("t", 0)
+	follower.replicas.fetchers.remove([]topicPartition{{"t", 0}}) // the test runs the fetch rounds
+	// The follower's last epoch (7) is one the leader never had.
+	if err := fp.appendAsFollower(fetchedBatch(5, 0, 7), 3, 0, 0); err != nil {
+		t.Fatal(err)
+	}
+	f := newReplicaFetcher(follower.replicas.fetchers, fetcherKey{leader: 1})
+	t.Cleanup(func() {
+		if f.client != nil {
+			_ = f.client.Close()
+		}
+	})
+	f.addPartition(fetchTarget{p: fp, leader: 1, addr: addr, epoch: 3, skipOLE: true})
+	_, fetching, _ := f.ready()
+	if len(fetching) != 1 {
+		t.Fatalf("%d partitions ready to fetch, want 1", len(fetching))
+	}
+	f.fetch(t.Context(), fetching)
+	if err := fetching[0].lastErr; !errors.Is(err, kerr.OffsetOutOfRange) {
+		t.Errorf("fetch error %v, want OFFSET_OUT_OF_RANGE", err)
+	}
+	if truncating, fetching, _ := f.ready(); len(truncating)+len(fetching) != 0 {
+		t.Fatal("the follower fetches again at once after an error it could not repair")
+	}
+	if leo := fp.log.LogEndOffset(); leo != 5 {
+		t.Fatalf("follower LEO %d, want 5", leo)
+	}
+}
