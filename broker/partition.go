@@ -470,7 +470,7 @@ func (p *partition) followerEpochOKLocked(epoch int32) bool {
 }
 
 // appendAsFollower appends batches fetched from the leader of epoch, then
-// sets the HW to min(leader HW, LEO) and follows the leader's log start.
+// takes the leader's HW (within [log start, LEO]) and log start.
 func (p *partition) appendAsFollower(records []byte, epoch int32, leaderHW, leaderLogStart int64) error {
 	p.mu.Lock()
 	defer p.mu.Unlock()
@@ -488,13 +488,19 @@ func (p *partition) appendAsFollower(records []byte, epoch int32, leaderHW, lead
 		p.producers = nil
 	}
 	leo := p.log.LogEndOffset()
+	// The follower's HW is the leader's within [log start, LEO], and goes
+	// down with it too (ReplicaFetcherThread.processPartitionData:
+	// UnifiedLog.maybeUpdateHighWatermark, then maybeIncrementLogStartOffset).
+	if hw := max(min(leaderHW, leo), p.log.LogStartOffset()); hw != p.hw.Load() {
+		p.setHighWatermark(hw)
+	}
 	if leaderLogStart > p.log.LogStartOffset() && leaderLogStart <= leo {
 		if _, err := p.log.IncrementLogStartOffset(leaderLogStart); err != nil {
 			return fmt.Errorf("following the leader's log start offset of %s-%d: %w", p.topic, p.index, err)
 		}
-	}
-	if hw := min(leaderHW, leo); hw > p.hw.Load() {
-		p.setHighWatermark(hw)
+		if hw := p.hw.Load(); hw < leaderLogStart {
+			p.setHighWatermark(leaderLogStart)
+		}
 	}
 	p.wake()
 	return nil

@@ -302,3 +302,29 @@ func TestFollowerAppendBatchStraddlingLogStart(t *testing.T) {
 		})
 	}
 }
+
+// A follower's HW is the leader's, kept within [log start, LEO]
+// (ReplicaFetcherThread.processPartitionData -> UnifiedLog.maybeUpdateHighWatermark):
+// it goes down too when a new leader's HW is lower.
+func TestFollowerHighWatermarkFollowsLeader(t *testing.T) {
+	p := newTestFollower(t)
+	steps := []struct {
+		name     string
+		records  []byte
+		leaderHW int64
+		wantHW   int64
+	}{
+		{"leader HW above our LEO", fetchedBatch(10, 0, 3), 12, 10},
+		{"leader HW below our LEO", nil, 8, 8},
+		{"leader HW went down", nil, 5, 5},
+		{"and up again", nil, 9, 9},
+	}
+	for _, s := range steps {
+		if err := p.appendAsFollower(s.records, 3, s.leaderHW, 0); err != nil {
+			t.Fatalf("%s: %v", s.name, err)
+		}
+		if hw := p.highWatermark(); hw != s.wantHW {
+			t.Fatalf("%s: HW %d, want %d", s.name, hw, s.wantHW)
+		}
+	}
+}
