@@ -30,6 +30,19 @@ func newFollowerState(inISR bool, nowMs, leaderLEO int64) *followerState {
 	return f
 }
 
+// reelected is Replica.resetReplicaState for a leader re-elected in a new
+// epoch (isNewLeader false): the follower's LEO and log start are kept; it
+// counts as caught up and as having fetched now if it is in the ISR, else
+// never, so it neither holds the HW back nor rejoins the ISR before it
+// fetches.
+func (f *followerState) reelected(inISR bool, nowMs, leaderLEO int64) {
+	f.lastFetchLeaderLEO = leaderLEO
+	f.lastCaughtUpMs, f.lastFetchMs = 0, 0
+	if inISR {
+		f.lastCaughtUpMs, f.lastFetchMs = nowMs, nowMs
+	}
+}
+
 // updateFetch records a fetch at fetchOffset while the leader's LEO was
 // leaderLEO (Replica.updateFetchState): a follower that reached the leader's
 // LEO is caught up now; one that reached the LEO the leader had at its

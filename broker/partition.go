@@ -125,6 +125,7 @@ func (p *partition) becomeLeaderOrFollower(st partitionState, nowMs int64) (role
 		return roleChange{}, kerr.StaleControllerEpoch
 	}
 	leading := st.Leader == p.self
+	wasLeader := p.leading && !p.stopped
 	leo := p.log.LogEndOffset()
 	producers := p.producers
 	if leading {
@@ -161,11 +162,25 @@ func (p *partition) becomeLeaderOrFollower(st partitionState, nowMs int64) (role
 	}
 	p.producers = producers
 	p.leaderEpochStartOffset = leo
+	// Partition.makeLeader: a re-elected leader keeps its followers' state
+	// (only replicas new to the assignment start unknown); a new leader
+	// knows none.
+	previous := p.followers
+	if !wasLeader {
+		previous = nil
+	}
 	p.followers = map[int32]*followerState{}
 	for _, id := range p.replicas {
-		if id != p.self {
-			p.followers[id] = newFollowerState(slices.Contains(p.isr, id), nowMs, leo)
+		if id == p.self {
+			continue
 		}
+		inISR := slices.Contains(p.isr, id)
+		if f, ok := previous[id]; ok {
+			f.reelected(inISR, nowMs, leo)
+			p.followers[id] = f
+			continue
+		}
+		p.followers[id] = newFollowerState(inISR, nowMs, leo)
 	}
 	p.maybeIncrementHWLocked(nowMs)
 	return roleChange{leader: true, epoch: st.LeaderEpoch}, nil

@@ -328,3 +328,51 @@ func TestFollowerHighWatermarkFollowsLeader(t *testing.T) {
 		}
 	}
 }
+
+// Re-elected in a new leader epoch, a leader keeps what it knows of its
+// followers (Partition.makeLeader: isNewLeader false -> resetReplicaState
+// keeps their LEO and log start); a replica new to the assignment starts
+// unknown, and a leader that was a follower in between forgets them.
+func TestSameLeaderReelectionKeepsFollowerState(t *testing.T) {
+	p := newTestLeader(t, 1, 1, 2, 3)
+	if _, err := p.appendRecords(testBatch(5), 1); err != nil {
+		t.Fatal(err)
+	}
+	now := time.Now().UnixMilli()
+	if _, err := p.followerFetch(2, 5, 0, 5, now, true); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.followerFetch(3, 3, 0, 5, now, true); err != nil {
+		t.Fatal(err)
+	}
+	if hw := p.highWatermark(); hw != 3 {
+		t.Fatalf("HW %d, want 3", hw)
+	}
+	if _, err := p.becomeLeaderOrFollower(partitionState{Leader: 1, LeaderEpoch: 4, PartitionEpoch: 1, ISR: []int32{1, 2, 3}, Replicas: []int32{1, 2, 3, 4}}, now); err != nil {
+		t.Fatal(err)
+	}
+	if f := p.followers[2]; f.leo != 5 || f.logStartOffset != 0 {
+		t.Fatalf("follower 2 after re-election: LEO %d log start %d, want 5 and 0", f.leo, f.logStartOffset)
+	}
+	if f := p.followers[4]; f.leo != unknownOffset {
+		t.Fatalf("new replica 4: LEO %d, want unknown", f.leo)
+	}
+	// Follower 3 catching up now moves the HW: follower 2's LEO is known.
+	if _, err := p.followerFetch(3, 5, 0, 5, now, true); err != nil {
+		t.Fatal(err)
+	}
+	if hw := p.highWatermark(); hw != 5 {
+		t.Fatalf("HW %d after follower 3 caught up, want 5", hw)
+	}
+
+	// Follower in between: a new leader knows nothing of its followers.
+	if _, err := p.becomeLeaderOrFollower(partitionState{Leader: 2, LeaderEpoch: 5, PartitionEpoch: 2, ISR: []int32{1, 2, 3}, Replicas: []int32{1, 2, 3}}, now); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.becomeLeaderOrFollower(partitionState{Leader: 1, LeaderEpoch: 6, PartitionEpoch: 3, ISR: []int32{1, 2, 3}, Replicas: []int32{1, 2, 3}}, now); err != nil {
+		t.Fatal(err)
+	}
+	if f := p.followers[2]; f.leo != unknownOffset {
+		t.Fatalf("follower 2 after a new leadership: LEO %d, want unknown", f.leo)
+	}
+}
