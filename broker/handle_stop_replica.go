@@ -1,6 +1,8 @@
 package broker
 
 import (
+	"errors"
+
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -15,25 +17,29 @@ func (s *Server) handleStopReplica(req *kmsg.StopReplicaRequest) kmsg.Response {
 		resp.ErrorCode = kerr.StaleControllerEpoch.Code
 		return resp
 	}
-	stop := func(topic string, partition int32, del bool) {
+	stop := func(topic string, partition int32, del bool, leaderEpoch int32) {
 		code := int16(0)
-		if err := s.replicas.stopReplica(topic, partition, del); err != nil {
-			s.logger.Warn("stop replica failed", "topic", topic, "partition", partition, "err", err)
+		if err := s.replicas.stopReplica(topic, partition, del, leaderEpoch); err != nil {
+			s.logger.Warn("stop replica failed", "topic", topic, "partition", partition, "leader_epoch", leaderEpoch, "err", err)
 			code = kerr.KafkaStorageError.Code
+			var ke *kerr.Error
+			if errors.As(err, &ke) {
+				code = ke.Code
+			}
 		}
 		resp.Partitions = append(resp.Partitions, kmsg.StopReplicaResponsePartition{Topic: topic, Partition: partition, ErrorCode: code})
 	}
 	for _, t := range req.Topics {
 		switch {
 		case req.Version == 0:
-			stop(t.Topic, t.Partition, req.DeletePartitions)
+			stop(t.Topic, t.Partition, req.DeletePartitions, noLeaderEpoch)
 		case req.Version <= 2:
 			for _, p := range t.Partitions {
-				stop(t.Topic, p, req.DeletePartitions)
+				stop(t.Topic, p, req.DeletePartitions, noLeaderEpoch)
 			}
 		default:
 			for _, p := range t.PartitionStates {
-				stop(t.Topic, p.Partition, p.Delete)
+				stop(t.Topic, p.Partition, p.Delete, p.LeaderEpoch)
 			}
 		}
 	}

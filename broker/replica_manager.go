@@ -348,15 +348,31 @@ func (rm *replicaManager) refreshTopicConfig(topic string) error {
 	return nil
 }
 
-// stopReplica removes the partition from service and deletes its log when asked.
-func (rm *replicaManager) stopReplica(topic string, p int32, del bool) error {
+// StopReplica leader epochs with a meaning of their own (LeaderAndIsr.NoEpoch,
+// LeaderAndIsr.EpochDuringDelete).
+const (
+	noLeaderEpoch           int32 = -1 // v0-2 requests carry none
+	leaderEpochDuringDelete int32 = -2 // topic deletion: stop whatever the epoch
+)
+
+// stopReplica removes the partition from service and deletes its log when
+// asked. As ReplicaManager.stopReplicas, an offline partition is left
+// alone (KAFKA_STORAGE_ERROR), and so is one whose leader epoch is newer
+// than the request's (FENCED_LEADER_EPOCH) unless the request carries no
+// epoch or the deletion sentinel.
+func (rm *replicaManager) stopReplica(topic string, p int32, del bool, leaderEpoch int32) error {
 	key := topicPartition{topic, p}
 	rm.mu.Lock()
 	pt, ok := rm.partitions[key]
 	if ok && pt.isOffline() {
-		// ReplicaManager.stopReplicas ignores an offline partition.
 		rm.mu.Unlock()
 		return fmt.Errorf("%w: %s-%d is offline", kerr.KafkaStorageError, topic, p)
+	}
+	if ok && leaderEpoch != noLeaderEpoch && leaderEpoch != leaderEpochDuringDelete {
+		if current := pt.currentLeaderEpoch(); leaderEpoch < current {
+			rm.mu.Unlock()
+			return fmt.Errorf("%w: StopReplica for %s-%d in leader epoch %d, ours is %d", kerr.FencedLeaderEpoch, topic, p, leaderEpoch, current)
+		}
 	}
 	delete(rm.partitions, key)
 	rm.mu.Unlock()

@@ -152,7 +152,7 @@ func TestBecomeLeaderStorageFailure(t *testing.T) {
 				if err := leaderAndIsr(t, s, 0, 1, 3, replicas, replicas); !errors.Is(err, kerr.KafkaStorageError) {
 					t.Fatalf("LeaderAndIsr to an offline partition: %v, want KAFKA_STORAGE_ERROR", err)
 				}
-				if err := s.replicas.stopReplica("t", 0, false); !errors.Is(err, kerr.KafkaStorageError) {
+				if err := s.replicas.stopReplica("t", 0, false, noLeaderEpoch); !errors.Is(err, kerr.KafkaStorageError) {
 					t.Fatalf("StopReplica to an offline partition: %v, want KAFKA_STORAGE_ERROR", err)
 				}
 			})
@@ -336,5 +336,63 @@ func TestFollowerBacksOffOnUnresolvedOutOfRange(t *testing.T) {
 	}
 	if leo := fp.log.LogEndOffset(); leo != 5 {
 		t.Fatalf("follower LEO %d, want 5", leo)
+	}
+}
+
+// StopReplica v3 carries the leader epoch (ReplicaManager.stopReplicas): a
+// partition whose epoch is newer is left alone with FENCED_LEADER_EPOCH;
+// -1 (no epoch, as in v0-2) and -2 (topic deletion) stop it whatever its
+// epoch.
+func TestStopReplicaLeaderEpoch(t *testing.T) {
+	tests := []struct {
+		name        string
+		version     int16
+		leaderEpoch int32
+		del         bool
+		wantErr     error
+		wantHosted  bool
+	}{
+		{"older epoch is fenced", 3, 4, false, kerr.FencedLeaderEpoch, true},
+		{"older epoch with delete is fenced", 3, 4, true, kerr.FencedLeaderEpoch, true},
+		{"current epoch", 3, 5, false, nil, false},
+		{"newer epoch", 3, 6, true, nil, false},
+		{"no epoch", 3, -1, false, nil, false},
+		{"deletion sentinel", 3, -2, true, nil, false},
+		{"v1 has no epoch", 1, 0, true, nil, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newReplicaTestServer(t, 1, t.TempDir())
+			only := []int32{1}
+			if err := leaderAndIsr(t, s, 0, 1, 5, only, only); err != nil {
+				t.Fatal(err)
+			}
+			req := kmsg.NewPtrStopReplicaRequest()
+			req.Version, req.ControllerID, req.ControllerEpoch, req.BrokerEpoch = tc.version, 1, 1, -1
+			rt := kmsg.NewStopReplicaRequestTopic()
+			rt.Topic = "t"
+			if tc.version >= 3 {
+				ps := kmsg.NewStopReplicaRequestTopicPartitionState()
+				ps.Partition, ps.LeaderEpoch, ps.Delete = 0, tc.leaderEpoch, tc.del
+				rt.PartitionStates = append(rt.PartitionStates, ps)
+			} else {
+				req.DeletePartitions = tc.del
+				rt.Partitions = []int32{0}
+			}
+			req.Topics = append(req.Topics, rt)
+			resp := s.handleStopReplica(req).(*kmsg.StopReplicaResponse)
+			if resp.ErrorCode != 0 || len(resp.Partitions) != 1 {
+				t.Fatalf("response %+v", resp)
+			}
+			if err := kerr.ErrorForCode(resp.Partitions[0].ErrorCode); !errors.Is(err, tc.wantErr) {
+				t.Fatalf("partition error %v, want %v", err, tc.wantErr)
+			}
+			if _, hosted := s.replicas.get("t", 0); hosted != tc.wantHosted {
+				t.Fatalf("hosted %v, want %v", hosted, tc.wantHosted)
+			}
+			if _, onDisk := s.logs.Get("t", 0); onDisk != (tc.wantHosted || !tc.del) {
+				t.Fatalf("log on disk %v", onDisk)
+			}
+		})
 	}
 }
