@@ -48,7 +48,7 @@ func (s *Server) handleProduce(ctx context.Context, req *kmsg.ProduceRequest) km
 				out.LogStartOffset = res.logStartOffset
 				out.LogAppendTime = res.logAppendTime
 				if req.Acks == -1 {
-					pending = append(pending, pendingAck{p: p, required: res.lastOffset + 1, topic: ti, partition: len(respTopic.Partitions)})
+					pending = append(pending, pendingAck{p: p, required: res.lastOffset + 1, leaderEpoch: res.leaderEpoch, topic: ti, partition: len(respTopic.Partitions)})
 				}
 			}
 			respTopic.Partitions = append(respTopic.Partitions, out)
@@ -72,7 +72,8 @@ func (s *Server) produceToPartition(topic string, partition int32, records []byt
 	}
 	if legacy {
 		if len(records) == 0 {
-			return p, appendResult{baseOffset: -1, lastOffset: -1, logStartOffset: p.log.LogStartOffset(), logAppendTime: -1}, nil
+			return p, appendResult{baseOffset: -1, lastOffset: -1, logStartOffset: p.log.LogStartOffset(), logAppendTime: -1,
+				leaderEpoch: p.currentLeaderEpoch()}, nil
 		}
 		if records, err = storage.ConvertLegacyMessageSet(records); err != nil {
 			if errors.Is(err, storage.ErrCorruptMessage) {

@@ -106,19 +106,21 @@ func (st *offsetsStore) Append(partitionID int32, records []group.Record, waitRe
 	if !waitReplication {
 		return res.baseOffset, func(context.Context) error { return nil }, nil
 	}
-	return res.baseOffset, func(ctx context.Context) error { return awaitOffsetsReplication(ctx, p, res.lastOffset+1) }, nil
+	return res.baseOffset, func(ctx context.Context) error {
+		return awaitOffsetsReplication(ctx, p, res.lastOffset+1, res.leaderEpoch)
+	}, nil
 }
 
 // awaitOffsetsReplication waits until the HW reaches required, as the
 // produce purgatory does for acks=all.
-func awaitOffsetsReplication(ctx context.Context, p *partition, required int64) error {
+func awaitOffsetsReplication(ctx context.Context, p *partition, required int64, appendEpoch int32) error {
 	wake := make(chan struct{}, 1)
 	p.addWaiter(wake)
 	defer p.removeWaiter(wake)
 	tick := time.NewTicker(purgatoryRecheck)
 	defer tick.Stop()
 	for {
-		if done, err := p.enoughReplicasReached(required); done {
+		if done, err := p.enoughReplicasReached(required, appendEpoch); done {
 			return err
 		}
 		select {

@@ -34,6 +34,7 @@ type partition struct {
 	stopped                bool
 	leader                 int32
 	leaderEpoch            int32
+	leaderSince            int32   // the leader epoch this broker's current leadership began in
 	partitionEpoch         int32   // the state znode's version, as the controller sent it
 	isr                    []int32 // committed: what the controller last told us
 	maximalISR             []int32 // isr plus any member an in-flight AlterPartition adds
@@ -161,6 +162,9 @@ func (p *partition) becomeLeaderOrFollower(st partitionState, nowMs int64) (role
 		return roleChange{newFollower: true, leaderID: st.Leader, epoch: st.LeaderEpoch}, nil
 	}
 	p.producers = producers
+	if !wasLeader {
+		p.leaderSince = st.LeaderEpoch
+	}
 	p.leaderEpochStartOffset = leo
 	// Partition.makeLeader: a re-elected leader keeps its followers' state
 	// (only replicas new to the assignment start unknown); a new leader
@@ -222,6 +226,7 @@ type appendResult struct {
 	lastOffset     int64
 	logStartOffset int64
 	logAppendTime  int64 // -1 unless the topic stamps LogAppendTime
+	leaderEpoch    int32 // the leader epoch of the append
 }
 
 // appendRecords validates a produce request's records for this partition
@@ -277,7 +282,8 @@ func (p *partition) appendRecords(records []byte, requiredAcks int16) (appendRes
 	// Idempotence: a retried batch already in the log is answered with its
 	// original offsets; anything else must continue its producer's sequence.
 	if dup, ok := p.producers.findDuplicate(batches); ok {
-		return appendResult{baseOffset: dup.firstOffset, lastOffset: dup.lastOffset, logStartOffset: p.log.LogStartOffset(), logAppendTime: -1}, nil
+		return appendResult{baseOffset: dup.firstOffset, lastOffset: dup.lastOffset, logStartOffset: p.log.LogStartOffset(),
+			logAppendTime: -1, leaderEpoch: p.leaderEpoch}, nil
 	}
 	if err := p.producers.validate(batches); err != nil {
 		return appendResult{}, err
@@ -289,7 +295,8 @@ func (p *partition) appendRecords(records []byte, requiredAcks int16) (appendRes
 	p.producers.commit(info.Batches)
 	p.maybeIncrementHWLocked(time.Now().UnixMilli())
 	p.wake()
-	return appendResult{baseOffset: info.FirstOffset, lastOffset: info.LastOffset, logStartOffset: p.log.LogStartOffset(), logAppendTime: info.LogAppendTime}, nil
+	return appendResult{baseOffset: info.FirstOffset, lastOffset: info.LastOffset, logStartOffset: p.log.LogStartOffset(),
+		logAppendTime: info.LogAppendTime, leaderEpoch: p.leaderEpoch}, nil
 }
 
 // maybeIncrementHWLocked moves the leader's HW forward to the minimum LEO
@@ -455,16 +462,21 @@ func (p *partition) adoptCommittedState(item *alterItem, st zkmeta.LeaderAndIsr)
 }
 
 // enoughReplicasReached is DelayedProduce's check
-// (Partition.checkEnoughReplicasReachOffset): done once the HW reaches
-// required; then NOT_ENOUGH_REPLICAS_AFTER_APPEND if the ISR is below
-// min.insync.replicas.
-func (p *partition) enoughReplicasReached(required int64) (bool, error) {
+// (Partition.checkEnoughReplicasReachOffset) for an append made in
+// appendEpoch: done once the HW reaches required; then
+// NOT_ENOUGH_REPLICAS_AFTER_APPEND if the ISR is below min.insync.replicas.
+// NOT_LEADER_OR_FOLLOWER once this broker no longer leads, or stopped
+// leading after the append and leads again: Kafka completes the delayed
+// produces when it becomes follower (ReplicaManager.makeFollowers), whose
+// log may then have lost the append; a re-election of this leader keeps
+// them waiting.
+func (p *partition) enoughReplicasReached(required int64, appendEpoch int32) (bool, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.offline {
 		return true, kerr.KafkaStorageError
 	}
-	if !p.leading || p.stopped {
+	if !p.leading || p.stopped || appendEpoch < p.leaderSince {
 		return true, kerr.NotLeaderForPartition
 	}
 	// Liveness may have changed since the last event (a dead follower

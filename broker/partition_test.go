@@ -82,7 +82,7 @@ func TestLeaderHighWatermarkAndISRChanges(t *testing.T) {
 			t.Fatalf("%s: HW %d, want %d", s.name, hw, s.wantHW)
 		}
 	}
-	if done, err := p.enoughReplicasReached(3); !done || err != nil {
+	if done, err := p.enoughReplicasReached(3, res.leaderEpoch); !done || err != nil {
 		t.Fatalf("acks=all for offset 2: done %v err %v", done, err)
 	}
 
@@ -159,7 +159,7 @@ func TestProducePurgatory(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	pending := []pendingAck{{p: p, required: res.lastOffset + 1}}
+	pending := []pendingAck{{p: p, required: res.lastOffset + 1, leaderEpoch: res.leaderEpoch}}
 
 	resp := newResp()
 	s.awaitReplication(context.Background(), pending, 50*time.Millisecond, resp)
@@ -188,7 +188,7 @@ func TestProducePurgatory(t *testing.T) {
 	}
 	p.completeAlter(item, 0, []int32{1}, 3, 2)
 	resp = newResp()
-	s.awaitReplication(context.Background(), []pendingAck{{p: p, required: res.lastOffset + 1}}, 10*time.Second, resp)
+	s.awaitReplication(context.Background(), []pendingAck{{p: p, required: res.lastOffset + 1, leaderEpoch: res.leaderEpoch}}, 10*time.Second, resp)
 	if code := resp.Topics[0].Partitions[0].ErrorCode; code != kerr.NotEnoughReplicasAfterAppend.Code {
 		t.Fatalf("after the ISR shrank: %v, want NOT_ENOUGH_REPLICAS_AFTER_APPEND", kerr.ErrorForCode(code))
 	}
@@ -374,5 +374,56 @@ func TestSameLeaderReelectionKeepsFollowerState(t *testing.T) {
 	}
 	if f := p.followers[2]; f.leo != unknownOffset {
 		t.Fatalf("follower 2 after a new leadership: LEO %d, want unknown", f.leo)
+	}
+}
+
+// An acks=all append waits for the HW only while the leadership it was
+// appended in lasts: once this broker stopped leading (its log may have
+// been truncated as a follower), the produce fails with
+// NOT_LEADER_OR_FOLLOWER even if it leads again when the HW passes the
+// offset (ReplicaManager.makeFollowers completes the delayed produces, whose
+// Partition.checkEnoughReplicasReachOffset answers NOT_LEADER_OR_FOLLOWER).
+// A re-election of the same leader keeps it waiting.
+func TestAcksAllTiedToLeadership(t *testing.T) {
+	replicas := []int32{1, 2}
+	tests := []struct {
+		name     string
+		between  []partitionState
+		wantCode int16
+	}{
+		{"same leader re-elected", []partitionState{{Leader: 1, LeaderEpoch: 4, ISR: replicas, Replicas: replicas}}, 0},
+		{"follower in between", []partitionState{
+			{Leader: 2, LeaderEpoch: 4, ISR: replicas, Replicas: replicas},
+			{Leader: 1, LeaderEpoch: 5, ISR: replicas, Replicas: replicas},
+		}, kerr.NotLeaderForPartition.Code},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newTestLeader(t, 1, 1, 2)
+			res, err := p.appendRecords(testBatch(2), -1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			for _, st := range tc.between {
+				if _, err := p.becomeLeaderOrFollower(st, 0); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if _, err := p.followerFetch(2, 2, 0, 2, time.Now().UnixMilli(), true); err != nil {
+				t.Fatal(err)
+			}
+			if hw := p.highWatermark(); hw != 2 {
+				t.Fatalf("HW %d, want 2", hw)
+			}
+			resp := kmsg.NewPtrProduceResponse()
+			rt := kmsg.NewProduceResponseTopic()
+			rt.Partitions = []kmsg.ProduceResponseTopicPartition{kmsg.NewProduceResponseTopicPartition()}
+			resp.Topics = append(resp.Topics, rt)
+			s := &Server{}
+			s.awaitReplication(context.Background(), []pendingAck{{p: p, required: res.lastOffset + 1, leaderEpoch: res.leaderEpoch}}, 10*time.Second, resp)
+			if code := resp.Topics[0].Partitions[0].ErrorCode; code != tc.wantCode {
+				t.Fatalf("produce outcome %v, want %v", kerr.ErrorForCode(code), kerr.ErrorForCode(tc.wantCode))
+			}
+		})
 	}
 }

@@ -14,10 +14,12 @@ const purgatoryRecheck = 250 * time.Millisecond
 
 // pendingAck is one acks=all partition append waiting for replication.
 type pendingAck struct {
-	p         *partition
-	required  int64 // the HW that covers the append: its last offset + 1
-	topic     int   // index in the response's topics
-	partition int   // index in that topic's partitions
+	p        *partition
+	required int64 // the HW that covers the append: its last offset + 1
+	// leaderEpoch is the leader epoch the append was made in.
+	leaderEpoch int32
+	topic       int // index in the response's topics
+	partition   int // index in that topic's partitions
 }
 
 // awaitReplication is the produce purgatory (Kafka's DelayedProduce): it
@@ -48,7 +50,7 @@ func (s *Server) awaitReplication(ctx context.Context, pending []pendingAck, tim
 		// Check after registering so no wake-up is missed.
 		rest := waiting[:0:0]
 		for _, pa := range waiting {
-			done, err := pa.p.enoughReplicasReached(pa.required)
+			done, err := pa.p.enoughReplicasReached(pa.required, pa.leaderEpoch)
 			if !done {
 				rest = append(rest, pa)
 				continue

@@ -139,7 +139,7 @@ func TestBecomeLeaderStorageFailure(t *testing.T) {
 					t.Error("an offline partition accepted a produce")
 				}
 				p.maybeIncrementHW(1)
-				if done, err := p.enoughReplicasReached(3); !done || err == nil {
+				if done, err := p.enoughReplicasReached(3, 1); !done || err == nil {
 					t.Errorf("acks=all on an offline partition: done %v err %v", done, err)
 				}
 				if hw := p.highWatermark(); hw != 1 {
