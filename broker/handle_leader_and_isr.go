@@ -17,12 +17,13 @@ func (s *Server) handleLeaderAndIsr(req *kmsg.LeaderAndISRRequest) kmsg.Response
 	s.stateChangeMu.Lock()
 	defer s.stateChangeMu.Unlock()
 	resp := req.ResponseKind().(*kmsg.LeaderAndISRResponse)
-	if !s.acceptControllerEpoch(req.ControllerEpoch) {
-		resp.ErrorCode = kerr.StaleControllerEpoch.Code
+	// KafkaApis checks the broker epoch before anything else.
+	if req.Version >= 2 && s.brokerEpochStale(req.BrokerEpoch) {
+		resp.ErrorCode = kerr.StaleBrokerEpoch.Code
 		return resp
 	}
-	if req.Version >= 2 && req.BrokerEpoch >= 0 && req.BrokerEpoch < s.brokerEpoch.Load() {
-		resp.ErrorCode = kerr.StaleBrokerEpoch.Code
+	if !s.acceptControllerEpoch(req.ControllerEpoch) {
+		resp.ErrorCode = kerr.StaleControllerEpoch.Code
 		return resp
 	}
 	leaders := map[int32]string{} // the live leaders the request names, for the fetchers

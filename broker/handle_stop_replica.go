@@ -9,10 +9,16 @@ import (
 
 // handleStopReplica stops serving the named partitions and, when asked,
 // deletes their logs (topic deletion, reassignment away from this broker).
+// A request for an earlier life of this broker is refused with
+// STALE_BROKER_EPOCH, one from an older controller with STALE_CONTROLLER_EPOCH.
 func (s *Server) handleStopReplica(req *kmsg.StopReplicaRequest) kmsg.Response {
 	s.stateChangeMu.Lock()
 	defer s.stateChangeMu.Unlock()
 	resp := req.ResponseKind().(*kmsg.StopReplicaResponse)
+	if req.Version >= 1 && s.brokerEpochStale(req.BrokerEpoch) {
+		resp.ErrorCode = kerr.StaleBrokerEpoch.Code
+		return resp
+	}
 	if !s.acceptControllerEpoch(req.ControllerEpoch) {
 		resp.ErrorCode = kerr.StaleControllerEpoch.Code
 		return resp

@@ -8,12 +8,17 @@ import (
 )
 
 // handleUpdateMetadata replaces the metadata cache's view with what the
-// controller sends. A request from an older controller epoch is refused
-// with STALE_CONTROLLER_EPOCH.
+// controller sends. A request for an earlier life of this broker is refused
+// with STALE_BROKER_EPOCH, one from an older controller epoch with
+// STALE_CONTROLLER_EPOCH.
 func (s *Server) handleUpdateMetadata(req *kmsg.UpdateMetadataRequest) kmsg.Response {
 	s.stateChangeMu.Lock()
 	defer s.stateChangeMu.Unlock()
 	resp := req.ResponseKind().(*kmsg.UpdateMetadataResponse)
+	if req.Version >= 5 && s.brokerEpochStale(req.BrokerEpoch) {
+		resp.ErrorCode = kerr.StaleBrokerEpoch.Code
+		return resp
+	}
 	if !s.acceptControllerEpoch(req.ControllerEpoch) {
 		resp.ErrorCode = kerr.StaleControllerEpoch.Code
 		return resp
@@ -58,6 +63,14 @@ func (s *Server) handleUpdateMetadata(req *kmsg.UpdateMetadataRequest) kmsg.Resp
 		go s.groups.OnPartitionsDeleted(deleted)
 	}
 	return resp
+}
+
+// brokerEpochStale is ZkBrokerEpochManager.isBrokerEpochStale: a control
+// request carrying a broker epoch older than ours was meant for an earlier
+// life of this broker id; -1 means the controller did not say. A newer one
+// is possible (the controller saw our registration before we did).
+func (s *Server) brokerEpochStale(epoch int64) bool {
+	return epoch != -1 && epoch < s.brokerEpoch.Load()
 }
 
 // acceptControllerEpoch records the newest controller epoch seen and

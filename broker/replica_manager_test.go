@@ -396,3 +396,55 @@ func TestStopReplicaLeaderEpoch(t *testing.T) {
 		})
 	}
 }
+
+// Control requests meant for an earlier life of this broker (a broker epoch
+// older than ours) are refused with STALE_BROKER_EPOCH before anything is
+// applied, the controller epoch included (KafkaApis: isBrokerEpochStale for
+// LeaderAndIsr, StopReplica and UpdateMetadata); -1 is an unknown epoch.
+func TestControlRequestsBrokerEpoch(t *testing.T) {
+	const ours = 100
+	send := func(s *Server, kind string, brokerEpoch int64) int16 {
+		switch kind {
+		case "LeaderAndIsr":
+			req := kmsg.NewPtrLeaderAndISRRequest()
+			req.Version, req.ControllerID, req.ControllerEpoch, req.BrokerEpoch = 5, 1, 2, brokerEpoch
+			return s.handleLeaderAndIsr(req).(*kmsg.LeaderAndISRResponse).ErrorCode
+		case "StopReplica":
+			req := kmsg.NewPtrStopReplicaRequest()
+			req.Version, req.ControllerID, req.ControllerEpoch, req.BrokerEpoch = 3, 1, 2, brokerEpoch
+			rt := kmsg.NewStopReplicaRequestTopic()
+			rt.Topic = "t"
+			ps := kmsg.NewStopReplicaRequestTopicPartitionState()
+			rt.PartitionStates = append(rt.PartitionStates, ps)
+			req.Topics = append(req.Topics, rt)
+			return s.handleStopReplica(req).(*kmsg.StopReplicaResponse).ErrorCode
+		default:
+			req := kmsg.NewPtrUpdateMetadataRequest()
+			req.Version, req.ControllerID, req.ControllerEpoch, req.BrokerEpoch = 7, 1, 2, brokerEpoch
+			return s.handleUpdateMetadata(req).(*kmsg.UpdateMetadataResponse).ErrorCode
+		}
+	}
+	for _, kind := range []string{"LeaderAndIsr", "StopReplica", "UpdateMetadata"} {
+		for _, tc := range []struct {
+			epoch int64
+			want  int16
+		}{{ours - 1, kerr.StaleBrokerEpoch.Code}, {-1, 0}, {ours, 0}, {ours + 1, 0}} {
+			s := newReplicaTestServer(t, 1, t.TempDir())
+			s.brokerEpoch.Store(ours)
+			only := []int32{1}
+			if err := leaderAndIsr(t, s, 0, 1, 1, only, only); err != nil {
+				t.Fatal(err)
+			}
+			if code := send(s, kind, tc.epoch); code != tc.want {
+				t.Fatalf("%s with broker epoch %d: %v, want %v", kind, tc.epoch, kerr.ErrorForCode(code), kerr.ErrorForCode(tc.want))
+			}
+			_, hosted := s.replicas.get("t", 0)
+			if stale := tc.want != 0; stale != hosted && kind == "StopReplica" {
+				t.Fatalf("StopReplica with broker epoch %d: partition hosted %v", tc.epoch, hosted)
+			}
+			if adopted := s.controllerEpoch.Load() == 2; adopted == (tc.want != 0) {
+				t.Fatalf("%s with broker epoch %d: controller epoch %d", kind, tc.epoch, s.controllerEpoch.Load())
+			}
+		}
+	}
+}
