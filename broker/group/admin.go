@@ -3,6 +3,7 @@ package group
 import (
 	"slices"
 	"sort"
+	"strings"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 )
@@ -15,7 +16,7 @@ type GroupOverview struct {
 }
 
 // ListGroups lists the groups this coordinator holds, optionally only
-// those in the given states ("Stable", "Empty", ...). The error is
+// those in the given states ("Stable", "empty", ... in any case). The error is
 // COORDINATOR_LOAD_IN_PROGRESS while a partition loads (the groups known
 // so far are still listed).
 func (c *Coordinator) ListGroups(states []string) (*kerr.Error, []GroupOverview) {
@@ -29,12 +30,18 @@ func (c *Coordinator) ListGroups(states []string) (*kerr.Error, []GroupOverview)
 	if loading {
 		code = kerr.CoordinatorLoadInProgress
 	}
+	// The state filter is case-insensitive (GroupCoordinator.handleListGroups,
+	// GroupMetadata.isInStates).
+	lower := make([]string, len(states))
+	for i, st := range states {
+		lower[i] = strings.ToLower(st)
+	}
 	var out []GroupOverview
 	for _, g := range c.allGroups() {
 		g.mu.Lock()
 		o := GroupOverview{GroupID: g.id, ProtocolType: g.protocolTypeOrEmpty(), State: g.state.String()}
 		g.mu.Unlock()
-		if len(states) == 0 || slices.Contains(states, o.State) {
+		if len(states) == 0 || slices.Contains(lower, strings.ToLower(o.State)) {
 			out = append(out, o)
 		}
 	}

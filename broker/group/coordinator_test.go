@@ -553,7 +553,9 @@ func TestDescribeAndListGroups(t *testing.T) {
 		{nil, []string{"g", "simple"}},
 		{[]string{"Stable"}, []string{"g"}},
 		{[]string{"Empty", "Dead"}, []string{"simple"}},
-		{[]string{"stable"}, nil}, // state names match exactly, as in Kafka 3.7
+		// Case-insensitive, as Kafka 3.9's GroupCoordinator.handleListGroups.
+		{[]string{"stable"}, []string{"g"}},
+		{[]string{"EMPTY", "preparingrebalance"}, []string{"simple"}},
 	} {
 		err, groups := c.ListGroups(tc.states)
 		var ids []string
