@@ -447,10 +447,9 @@ func (l *Log) cleanableRange(checkpoint int64, hasCheckpoint bool, now int64) (*
 		}
 	}
 	activeBase := l.active().base
-	uncleanable := activeBase
-	if l.highWatermark >= 0 {
-		uncleanable = min(uncleanable, l.highWatermark)
-	}
+	// Never past the high watermark (Kafka: the last stable offset, which
+	// is at most the HW), the log start until the partition sets it.
+	uncleanable := min(activeBase, l.highWatermark)
 	first := l.segmentFor(dirty)
 	dirtySegs := l.segs[first : len(l.segs)-1]
 	if lag := l.cfg.MinCompactionLagMs; lag > 0 {

@@ -136,6 +136,7 @@ func TestCompactionKeepsLatestPerKey(t *testing.T) {
 			act := l.active()
 			activeBase, activeSize := act.base, act.size
 			l.mu.RUnlock()
+			commitAll(l)
 			activeBefore, err := os.ReadFile(segmentName(l.Dir(), activeBase, ".log"))
 			if err != nil {
 				t.Fatal(err)
@@ -231,10 +232,16 @@ func TestCompactionKeepsLatestPerKey(t *testing.T) {
 	}
 }
 
+// commitAll moves the high watermark to the LEO, as a single-replica
+// leader would: the cleaner and retention act only below it.
+func commitAll(l *Log) { l.SetHighWatermark(l.LogEndOffset()) }
+
 // cleanAt cleans l once at now, whatever its dirty ratio, from the
-// checkpoint cp (-1: the log start); it returns the stats.
+// checkpoint cp (-1: the log start), with everything appended committed;
+// it returns the stats.
 func cleanAt(t testing.TB, l *Log, cp int64, now int64, hooks *cleanHooks) (CleanStats, error) {
 	t.Helper()
+	commitAll(l)
 	ltc, err := l.cleanableRange(cp, cp >= 0, now)
 	if err != nil {
 		t.Fatal(err)
@@ -368,6 +375,7 @@ func TestCompactionSelection(t *testing.T) {
 				mustAppend(t, l, compactBatch(t, CodecNone, -1, int64(100*i), []kv{{str(fmt.Sprint(i % 5)), bytes.Repeat([]byte("v"), 40)}}))
 			}
 			activeBase := l.SegmentBaseOffsets()[l.NumSegments()-1]
+			commitAll(l)
 			stats, cleaned, err := m.CleanFilthiestLog(context.Background(), testCleanerConfig(now))
 			if err != nil || cleaned != tc.cleaned {
 				t.Fatalf("cleaned=%v err=%v, want cleaned=%v", cleaned, err, tc.cleaned)
@@ -413,6 +421,8 @@ func TestCompactionPicksFilthiest(t *testing.T) {
 	for i := 0; i < 15; i++ {
 		mustAppend(t, ld, compactBatch(t, CodecNone, -1, int64(i), []kv{{str("x"), bytes.Repeat([]byte("v"), 40)}}))
 	}
+	commitAll(lc)
+	commitAll(ld)
 	stats, cleaned, err := m.CleanFilthiestLog(context.Background(), testCleanerConfig(1000))
 	if err != nil || !cleaned || stats.Partition.Topic != "c" {
 		t.Fatalf("cleaned %v (%v), err %v; want c", cleaned, stats.Partition, err)
@@ -555,6 +565,7 @@ func TestRunCleaner(t *testing.T) {
 	for i := 0; i < 60; i++ {
 		mustAppend(t, l, compactBatch(t, CodecSnappy, -1, int64(i), []kv{{str(fmt.Sprint(i % 4)), bytes.Repeat([]byte("v"), 50)}}))
 	}
+	commitAll(l)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -614,6 +625,7 @@ func TestCompactionCheckpointAfterTruncation(t *testing.T) {
 		mustAppend(t, l, compactBatch(t, CodecNone, -1, int64(i), []kv{{str(fmt.Sprint(i % 4)), bytes.Repeat([]byte("v"), 50)}}))
 	}
 	cfg := testCleanerConfig(1000)
+	commitAll(l)
 	if _, cleaned, err := m.CleanFilthiestLog(context.Background(), cfg); !cleaned || err != nil {
 		t.Fatalf("clean: %v %v", cleaned, err)
 	}
@@ -632,6 +644,7 @@ func TestCompactionCheckpointAfterTruncation(t *testing.T) {
 	for i := 0; i < 40; i++ {
 		mustAppend(t, l, compactBatch(t, CodecNone, -1, int64(i), []kv{{str(fmt.Sprint(i % 4)), bytes.Repeat([]byte("v"), 50)}}))
 	}
+	commitAll(l)
 	if _, err := l.DeleteRecordsBefore(l.LogEndOffset() - 5); err != nil {
 		t.Fatal(err)
 	}
@@ -640,5 +653,39 @@ func TestCompactionCheckpointAfterTruncation(t *testing.T) {
 	}
 	if cp, ok := m.CleanerCheckpoint("c", 0); !ok || cp < l.LogStartOffset() {
 		t.Fatalf("checkpoint %d below the log start %d", cp, l.LogStartOffset())
+	}
+}
+
+// TestCompactionNeverAboveUnsetHighWatermark: before the partition sets the
+// high watermark it is the log start offset (UnifiedLog), so the first
+// uncleanable offset (LogCleanerManager.cleanableOffsets: never past the last
+// stable offset, which is at most the HW) is the log start and the cleaner
+// leaves every record alone; once the HW is set it cleans up to it.
+func TestCompactionNeverAboveUnsetHighWatermark(t *testing.T) {
+	dir := t.TempDir()
+	m, l := openCompactManager(t, dir, compactConfig())
+	defer m.Close()
+	for b := 0; b < 30; b++ {
+		mustAppend(t, l, compactBatch(t, CodecNone, -1, int64(10000+b), []kv{{str("k"), str(fmt.Sprintf("v%d-%s", b, bytes.Repeat([]byte("x"), 40)))}}))
+	}
+	if l.NumSegments() < 4 {
+		t.Fatalf("setup: %d segments", l.NumSegments())
+	}
+	if stats, cleaned, err := m.CleanFilthiestLog(context.Background(), testCleanerConfig(20000)); cleaned || err != nil {
+		t.Fatalf("cleaned with the HW unset: %v %v, end offset %d", cleaned, err, stats.EndOffset)
+	}
+	if recs, _ := readRecords(t, l); len(recs) != 30 {
+		t.Fatalf("%d records left with the HW unset, want 30", len(recs))
+	}
+	bases := l.SegmentBaseOffsets()
+	hw := bases[2]
+	l.SetHighWatermark(hw)
+	stats, cleaned, err := m.CleanFilthiestLog(context.Background(), testCleanerConfig(20000))
+	if !cleaned || err != nil || stats.EndOffset != hw {
+		t.Fatalf("clean below HW %d: %v %v, end offset %d", hw, cleaned, err, stats.EndOffset)
+	}
+	recs, _ := readRecords(t, l)
+	if len(recs) != 1+30-int(hw) || recs[0].Offset != hw-1 {
+		t.Fatalf("after cleaning below HW %d: %d records from %d", hw, len(recs), recs[0].Offset)
 	}
 }

@@ -63,7 +63,7 @@ type Log struct {
 	segs          []*segment // sorted by base offset; the last is active
 	logStart      int64
 	recoveryPoint int64
-	highWatermark int64 // -1 until SetHighWatermark: retention then uses the LEO
+	highWatermark int64 // in [logStart, LEO]; the log start until SetHighWatermark
 	lastFlushMs   int64
 	closed        bool
 	scanBufs      sync.Pool // *[]byte windows for Read's scanner
@@ -119,7 +119,7 @@ func openLog(dir string, cfg Config, opts openOptions, logger *slog.Logger) (*Lo
 	}
 	start := time.Now()
 	l := &Log{dir: dir, cfg: cfg.normalized(), logger: logger.With("log", filepath.Base(dir)),
-		highWatermark: -1, lastEpoch: -1, lastFlushMs: start.UnixMilli(), pending: map[*segment]*time.Timer{}}
+		lastEpoch: -1, lastFlushMs: start.UnixMilli(), pending: map[*segment]*time.Timer{}}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create log dir %s: %w", dir, err)
 	}
@@ -147,6 +147,10 @@ func openLog(dir string, cfg Config, opts openOptions, logger *slog.Logger) (*Lo
 	if opts.logStart > l.logStart {
 		l.logStart = min(opts.logStart, leo)
 	}
+	// UnifiedLog: the high watermark starts at the log start offset until
+	// the partition sets it, so retention and the cleaner act on nothing
+	// above it meanwhile.
+	l.highWatermark = l.logStart
 	l.recoveryPoint = leo
 	if l.epochs, err = OpenLeaderEpochCache(dir); err != nil {
 		l.logger.Warn("ignoring unreadable leader epoch checkpoint", "err", err)
@@ -205,13 +209,22 @@ func (l *Log) RecoveryPoint() int64 {
 	return l.recoveryPoint
 }
 
-// SetHighWatermark tells the log its high watermark; retention never
-// deletes a segment holding offsets at or above it (UnifiedLog.deletableSegments).
-// Until it is called the LEO is used.
+// SetHighWatermark tells the log its high watermark, kept within [log
+// start, LEO] (UnifiedLog.updateHighWatermark); retention never deletes a
+// segment holding offsets at or above it (UnifiedLog.deletableSegments)
+// and the cleaner never cleans past it. Until it is called it is the log
+// start offset.
 func (l *Log) SetHighWatermark(hw int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.highWatermark = hw
+	l.highWatermark = min(max(hw, l.logStart), l.active().next)
+}
+
+// HighWatermark is the log's copy of the partition's high watermark.
+func (l *Log) HighWatermark() int64 {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.highWatermark
 }
 
 // Size is the total number of bytes in all segments.
@@ -368,6 +381,7 @@ func (l *Log) maybeRoll(size, firstOffset, lastOffset, maxTs int64) error {
 			l.segs = append(l.segs, ns)
 			if len(l.segs) == 1 {
 				l.logStart = max(l.logStart, firstOffset)
+				l.highWatermark = max(l.highWatermark, l.logStart)
 			}
 		}
 		return nil
@@ -781,6 +795,8 @@ func (l *Log) TruncateTo(offset int64) error {
 		return err
 	}
 	l.recoveryPoint = min(l.recoveryPoint, s.next)
+	// UnifiedLog.truncateTo: a high watermark at or above the new LEO drops to it.
+	l.highWatermark = min(l.highWatermark, s.next)
 	l.lastEpoch = -1
 	if err := l.epochs.TruncateFromEnd(s.next); err != nil {
 		l.logger.Warn("could not write leader epoch checkpoint", "err", err)
@@ -819,6 +835,7 @@ func (l *Log) truncateFullyLocked(offset int64) error {
 	l.segs = []*segment{s}
 	l.logStart = offset
 	l.recoveryPoint = offset
+	l.highWatermark = offset // UnifiedLog.truncateFullyAndStartAt: HW = the new LEO
 	l.lastEpoch = -1
 	if err := l.epochs.Clear(); err != nil {
 		l.logger.Warn("could not write leader epoch checkpoint", "err", err)
