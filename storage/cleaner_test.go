@@ -590,6 +590,10 @@ func TestRunCleaner(t *testing.T) {
 	if _, ok := m.CleanerCheckpoint("c", 0); ok {
 		t.Fatal("deleted partition still has a checkpoint")
 	}
+	// LogManager.asyncDelete: cleaner.updateCheckpoints(partitionToRemove).
+	if cps, err := ReadOffsetCheckpoint(filepath.Join(dir, CleanerOffsetCheckpoint)); err != nil || hasKey(cps, TopicPartition{"c", 0}) {
+		t.Fatalf("cleaner checkpoint file after delete: %v, %v", cps, err)
+	}
 }
 
 func TestOffsetMap(t *testing.T) {
