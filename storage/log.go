@@ -71,8 +71,12 @@ type Log struct {
 	lastEpoch     int32 // epoch of the last appended batch, -1 after truncation or open
 	recovery      RecoveryStats
 
-	flushMu sync.Mutex     // serializes flushes
-	flushWG sync.WaitGroup // asynchronous flushes after a roll
+	flushMu sync.Mutex // serializes flushes
+	// dirSyncer fsyncs the partition directory (fsyncDir; tests observe or
+	// fail it): a flush covering a segment created since the last flush
+	// syncs the directory so the new files' entries are durable.
+	dirSyncer func(dir string) error
+	flushWG   sync.WaitGroup // asynchronous flushes after a roll
 
 	delMu   sync.Mutex
 	pending map[*segment]*time.Timer // .deleted segments waiting for removal
@@ -119,7 +123,7 @@ func openLog(dir string, cfg Config, opts openOptions, logger *slog.Logger) (*Lo
 	}
 	start := time.Now()
 	l := &Log{dir: dir, cfg: cfg.normalized(), logger: logger.With("log", filepath.Base(dir)),
-		lastEpoch: -1, lastFlushMs: start.UnixMilli(), pending: map[*segment]*time.Timer{}}
+		lastEpoch: -1, dirSyncer: fsyncDir, lastFlushMs: start.UnixMilli(), pending: map[*segment]*time.Timer{}}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create log dir %s: %w", dir, err)
 	}
@@ -638,8 +642,11 @@ func (l *Log) Flush() error {
 }
 
 // flushUpTo fsyncs the segments holding offsets in [recovery point,
-// offset) and advances the recovery point to offset. The fsyncs run
-// without the log lock so appends and reads go on meanwhile.
+// offset) and advances the recovery point to offset. If one of them was
+// created since the last flush (its base is at or above the recovery
+// point) the partition directory is fsynced too (LocalLog.flush:
+// flushDirIfExists), so its files are not lost with the directory entry.
+// The fsyncs run without the log lock so appends and reads go on meanwhile.
 func (l *Log) flushUpTo(offset int64) error {
 	l.flushMu.Lock()
 	defer l.flushMu.Unlock()
@@ -650,6 +657,7 @@ func (l *Log) flushUpTo(offset int64) error {
 	}
 	rp := l.recoveryPoint
 	var files []*os.File
+	newSegment := false
 	for i, s := range l.segs {
 		end := s.next
 		if i+1 < len(l.segs) {
@@ -659,6 +667,7 @@ func (l *Log) flushUpTo(offset int64) error {
 			continue
 		}
 		files = append(files, s.log, s.oidx.f, s.tidx.f)
+		newSegment = newSegment || s.base >= rp
 	}
 	l.mu.RUnlock()
 	for _, f := range files {
@@ -667,6 +676,12 @@ func (l *Log) flushUpTo(offset int64) error {
 				continue // deleted or closed meanwhile
 			}
 			return fmt.Errorf("fsync %s: %w", f.Name(), err)
+		}
+	}
+	if newSegment {
+		// The directory may be gone with a deleted partition: nothing to keep.
+		if err := l.dirSyncer(l.dir); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
 		}
 	}
 	l.mu.Lock()
@@ -713,6 +728,14 @@ func (l *Log) closeLocked() error {
 	}
 	if err := act.sync(); err != nil {
 		errs = append(errs, err)
+	} else if act.base >= l.recoveryPoint && act.size > 0 {
+		// A segment created since the last flush: its directory entry too
+		// (LogManager.shutdown flushes every log, LocalLog.flush).
+		if err := l.dirSyncer(l.dir); err != nil {
+			errs = append(errs, err)
+		} else {
+			l.recoveryPoint = act.next
+		}
 	} else {
 		l.recoveryPoint = act.next
 	}

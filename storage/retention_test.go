@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -392,4 +394,80 @@ func TestUnsetHighWatermarkIsLogStart(t *testing.T) {
 			t.Fatalf("HW after TruncateFullyAndStartAt(50): %d", hw)
 		}
 	})
+}
+
+// TestFlushSyncsDirAfterNewSegment: with flush.messages=1 every append is
+// fsynced, and the flush that first covers a new segment also fsyncs the
+// partition directory so the segment's files survive a power loss
+// (LocalLog.flush: flushDirIfExists when a flushed segment's base is at or
+// above the recovery point). Appends into an existing segment do not sync
+// the directory; a failing directory sync fails the flush and keeps the
+// recovery point.
+func TestFlushSyncsDirAfterNewSegment(t *testing.T) {
+	cfg := DefaultLogConfig()
+	cfg.SegmentBytes = 1000
+	cfg.FlushMessages = 1
+	dir := filepath.Join(t.TempDir(), "t-0")
+	l := mustOpen(t, dir, cfg, false)
+	defer l.Close()
+	var mu sync.Mutex
+	syncs := 0
+	var syncErr error
+	l.dirSyncer = func(d string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if d != dir {
+			t.Errorf("synced %s, want the partition dir %s", d, dir)
+		}
+		syncs++
+		return syncErr
+	}
+	synced := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return syncs
+	}
+	for i := 0; i < 12; i++ {
+		before, segsBefore := synced(), l.NumSegments()
+		mustAppend(t, l, buildBatch(t, batchSpec{records: 1, valueSize: 200}))
+		if l.RecoveryPoint() != l.LogEndOffset() {
+			t.Fatalf("append %d: recovery point %d, LEO %d with flush.messages=1", i, l.RecoveryPoint(), l.LogEndOffset())
+		}
+		newSeg := i == 0 || l.NumSegments() > segsBefore // the first append flushes the segment made at open
+		if got := synced() - before; newSeg && got == 0 || !newSeg && got != 0 {
+			t.Fatalf("append %d (new segment %v): %d directory syncs", i, newSeg, got)
+		}
+	}
+	if l.NumSegments() < 3 {
+		t.Fatalf("setup: %d segments", l.NumSegments())
+	}
+	mu.Lock()
+	syncErr = errors.New("disk gone")
+	mu.Unlock()
+	rp := l.RecoveryPoint()
+	if err := l.Roll(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Append(buildBatch(t, batchSpec{records: 1, valueSize: 200}), 5); err == nil {
+		t.Fatal("append whose directory sync failed succeeded")
+	}
+	if l.RecoveryPoint() != rp {
+		t.Fatalf("recovery point moved to %d after a failed directory sync, want %d", l.RecoveryPoint(), rp)
+	}
+}
+
+// TestCloseSyncsDirOfUnflushedSegment: closing a log whose active segment
+// was created since the last flush fsyncs the directory as well
+// (LogManager.shutdown flushes every log through LocalLog.flush).
+func TestCloseSyncsDirOfUnflushedSegment(t *testing.T) {
+	l := mustOpen(t, filepath.Join(t.TempDir(), "t-0"), DefaultLogConfig(), false)
+	var syncs atomic.Int32
+	l.dirSyncer = func(string) error { syncs.Add(1); return nil }
+	mustAppend(t, l, buildBatch(t, batchSpec{records: 2}))
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if syncs.Load() != 1 || l.RecoveryPoint() != 2 {
+		t.Fatalf("close: %d directory syncs, recovery point %d; want 1, 2", syncs.Load(), l.RecoveryPoint())
+	}
 }
