@@ -272,7 +272,9 @@ func (l *Log) Append(records []byte, leaderEpoch int32) (AppendInfo, error) {
 // AppendAsFollower appends batches fetched from the leader as they are:
 // offsets and leader epochs are kept. The first batch must start at or
 // after the LEO and offsets must increase (Kafka's UnexpectedAppendOffset
-// and monotonic checks). records must have passed SplitBatches.
+// and monotonic checks). Every batch's CRC-32C is checked first, as
+// UnifiedLog.analyzeAndValidateRecords does for every origin: a corrupt
+// batch fails the whole append with ErrCorruptMessage, nothing written.
 func (l *Log) AppendAsFollower(records []byte) (AppendInfo, error) {
 	return l.appendAndMaybeFlush(records, false, 0)
 }
@@ -314,6 +316,13 @@ func (l *Log) append(records []byte, assign bool, leaderEpoch int32) (AppendInfo
 		}
 		if h.Size() > int64(len(records)-pos) || h.LastOffsetDelta < 0 {
 			return AppendInfo{}, false, fmt.Errorf("%w: batch at position %d is malformed", ErrCorruptMessage, pos)
+		}
+		if !assign {
+			// The leader's batches were validated by ValidateBatches before
+			// the offsets were assigned; fetched ones are checked here.
+			if _, err := checkBatch(records[pos : pos+int(h.Size())]); err != nil {
+				return AppendInfo{}, false, fmt.Errorf("follower batch at offset %d (position %d): %w", h.BaseOffset, pos, err)
+			}
 		}
 		if assign {
 			patchBatch(records[pos:], next, leaderEpoch)

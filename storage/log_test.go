@@ -725,3 +725,47 @@ func TestLogAppendTimeStamped(t *testing.T) {
 		t.Fatalf("follower append %+v %v", fi, err)
 	}
 }
+
+// TestAppendAsFollowerChecksCRC: batches fetched from the leader are
+// CRC-checked like any append (UnifiedLog.analyzeAndValidateRecords
+// validates every origin, CorruptRecordException): a corrupt batch, even
+// after good ones in the same fetch, fails with ErrCorruptMessage and
+// nothing of the fetch is appended.
+func TestAppendAsFollowerChecksCRC(t *testing.T) {
+	batchAt := func(off int64, fill byte) []byte {
+		b := buildBatch(t, batchSpec{records: 2, valueSize: 30, fill: fill})
+		binary.BigEndian.PutUint64(b, uint64(off)) // before the CRC'd range
+		return b
+	}
+	corrupt := func(b []byte) []byte {
+		b[len(b)-1] ^= 0xff // a record byte: the CRC no longer matches
+		return b
+	}
+	for _, tc := range []struct {
+		name    string
+		fetched []byte
+	}{
+		{"one corrupt batch", corrupt(batchAt(2, 1))},
+		{"corrupt batch after a good one", append(batchAt(2, 1), corrupt(batchAt(4, 2))...)},
+		{"corrupt batch between good ones", bytes.Join([][]byte{batchAt(2, 1), corrupt(batchAt(4, 2)), batchAt(6, 3)}, nil)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := mustOpen(t, filepath.Join(t.TempDir(), "t-0"), Config{}, false)
+			defer l.Close()
+			if _, err := l.AppendAsFollower(batchAt(0, 0)); err != nil {
+				t.Fatal(err)
+			}
+			size := l.Size()
+			if _, err := l.AppendAsFollower(tc.fetched); !errors.Is(err, ErrCorruptMessage) {
+				t.Fatalf("follower append of a corrupt batch: %v, want ErrCorruptMessage", err)
+			}
+			if l.LogEndOffset() != 2 || l.Size() != size {
+				t.Fatalf("after the refused append: LEO %d, %d bytes; want 2, %d", l.LogEndOffset(), l.Size(), size)
+			}
+			// The next fetch brings good bytes: appended from the same offset.
+			if info, err := l.AppendAsFollower(batchAt(2, 1)); err != nil || info.FirstOffset != 2 || l.LogEndOffset() != 4 {
+				t.Fatalf("append after the corrupt fetch: %+v, %v, LEO %d", info, err, l.LogEndOffset())
+			}
+		})
+	}
+}
