@@ -776,6 +776,7 @@ func (l *Log) Delete() error {
 // truncating to its high watermark or to a leader epoch end offset,
 // UnifiedLog.truncateTo). Segments starting above offset are deleted; the
 // segment holding it is cut at the start of the batch containing offset.
+// A log start offset above the new LEO comes down to it.
 // Truncating at or above the LEO keeps every record. Slices returned earlier by
 // Read for the removed range must not be sent any more.
 func (l *Log) TruncateTo(offset int64) error {
@@ -827,6 +828,10 @@ func (l *Log) TruncateTo(offset int64) error {
 		return err
 	}
 	l.recoveryPoint = min(l.recoveryPoint, s.next)
+	// UnifiedLog.truncateTo: logStartOffset = min(targetOffset,
+	// logStartOffset). Our LEO is the start of the batch holding offset
+	// (at most offset), and the log start must not pass it.
+	l.logStart = min(l.logStart, offset, s.next)
 	// UnifiedLog.truncateTo: a high watermark at or above the new LEO drops to it.
 	l.highWatermark = min(l.highWatermark, s.next)
 	l.lastEpoch = -1

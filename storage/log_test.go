@@ -769,3 +769,56 @@ func TestAppendAsFollowerChecksCRC(t *testing.T) {
 		})
 	}
 }
+
+// TestTruncateBelowLogStart: truncation lowers the log start offset to
+// the target when it lies below it (UnifiedLog.truncateTo: logStartOffset
+// = min(targetOffset, logStartOffset); a target below the first segment
+// truncates fully and starts the log there), so the log start never ends
+// above the LEO and the log takes appends and reads from there.
+func TestTruncateBelowLogStart(t *testing.T) {
+	cfg := Config{SegmentBytes: 1000, IndexIntervalBytes: 100}
+	for _, tc := range []struct {
+		name                 string
+		deleteBefore, target int64
+		wantStart            int64
+	}{
+		// Segments start at 0, 12, 24, ...: deleting below 17 leaves the
+		// first segment at 12 with the log start inside it.
+		{"target above the log start keeps it", 17, 20, 17},
+		{"target between the first segment's base and the log start", 17, 14, 14},
+		{"target at the first segment's base", 17, -1, -1}, // -1: the first segment's base
+		{"target below the first segment", 17, 2, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := mustOpen(t, filepath.Join(t.TempDir(), "t-0"), cfg, false)
+			defer l.Close()
+			appendN(t, l, 30, 2, 40) // offsets 0..59, batches of 2
+			if _, err := l.DeleteRecordsBefore(tc.deleteBefore); err != nil {
+				t.Fatal(err)
+			}
+			first := l.SegmentBaseOffsets()[0]
+			if first == 0 || first >= tc.deleteBefore {
+				t.Fatalf("setup: first segment at %d, log start %d", first, l.LogStartOffset())
+			}
+			target, wantStart := tc.target, tc.wantStart
+			if target < 0 {
+				target, wantStart = first, first
+			}
+			if err := l.TruncateTo(target); err != nil {
+				t.Fatal(err)
+			}
+			if l.LogEndOffset() != target || l.LogStartOffset() != wantStart {
+				t.Fatalf("after TruncateTo(%d): start %d, LEO %d; want %d, %d", target, l.LogStartOffset(), l.LogEndOffset(), wantStart, target)
+			}
+			if hw := l.HighWatermark(); hw < l.LogStartOffset() || hw > l.LogEndOffset() {
+				t.Fatalf("HW %d outside [%d, %d]", hw, l.LogStartOffset(), l.LogEndOffset())
+			}
+			if _, err := l.Read(l.LogStartOffset(), 1<<20, 1<<40, true); err != nil {
+				t.Fatalf("read at the log start: %v", err)
+			}
+			if info := mustAppend(t, l, buildBatch(t, batchSpec{records: 2})); info.FirstOffset != target {
+				t.Fatalf("append after truncation at %d, want %d", info.FirstOffset, target)
+			}
+		})
+	}
+}
