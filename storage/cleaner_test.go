@@ -252,7 +252,8 @@ func cleanAt(t testing.TB, l *Log, cp int64, now int64, hooks *cleanHooks) (Clea
 
 // TestCompactionTombstones: a tombstone kept by a first clean gets the
 // delete horizon (now + delete.retention.ms) in its batch; later cleans
-// keep it until the horizon, then drop it. Keyless records are kept.
+// keep it until the horizon, then drop it. A keyless record below the
+// offset map's end is dropped (LogCleaner.shouldRetainRecord).
 func TestCompactionTombstones(t *testing.T) {
 	for _, codec := range []int8{CodecNone, CodecLZ4} {
 		t.Run(CodecName(codec), func(t *testing.T) {
@@ -282,9 +283,9 @@ func TestCompactionTombstones(t *testing.T) {
 				now  int64
 				want string
 			}{
-				{t0, "[1:b=1 2:=nokey 3:a=<nil> 4:c=1 5:d=1]"},
-				{t0 + cfg.DeleteRetentionMs - 1, "[1:b=1 2:=nokey 3:a=<nil> 4:c=1 5:d=1]"},
-				{t0 + cfg.DeleteRetentionMs, "[1:b=1 2:=nokey 4:c=1 5:d=1]"},
+				{t0, "[1:b=1 3:a=<nil> 4:c=1 5:d=1]"},
+				{t0 + cfg.DeleteRetentionMs - 1, "[1:b=1 3:a=<nil> 4:c=1 5:d=1]"},
+				{t0 + cfg.DeleteRetentionMs, "[1:b=1 4:c=1 5:d=1]"},
 			}
 			for i, st := range steps {
 				if _, err := cleanAt(t, l, -1, st.now, nil); err != nil {
@@ -691,5 +692,56 @@ func TestCompactionNeverAboveUnsetHighWatermark(t *testing.T) {
 	recs, _ := readRecords(t, l)
 	if len(recs) != 1+30-int(hw) || recs[0].Offset != hw-1 {
 		t.Fatalf("after cleaning below HW %d: %d records from %d", hw, len(recs), recs[0].Offset)
+	}
+}
+
+// TestCompactionKeylessRecords pins Kafka's rule for records without a key
+// (LogCleaner.shouldRetainRecord): a record past the offset map's latest
+// offset is kept whatever it holds; at or below it, a keyless record is
+// dropped (counted invalid) since compaction cannot place it. Compacted
+// topics refuse keyless records at produce time (LogValidator.validateKey),
+// so such records only come from before the topic became compacted.
+func TestCompactionKeylessRecords(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		mapMemory int64 // offset map bytes: 24 a slot, half of them usable
+		wantEnd   int64
+		want      string
+	}{
+		// The map covers the whole dirty section (latest offset 5).
+		{"keyless below the map's end dropped", 1 << 20, 6, "[2:k2=a 3:k3=a 5:k1=b 6:k9=a]"},
+		// Two keys fit: the map stops before batch [3, 4] (latest offset 2);
+		// past it everything stays, the keyless record included.
+		{"keyless past the map's end kept", 24 * 4, 3, "[0:k1=a 2:k2=a 3:k3=a 4:=y 5:k1=b 6:k9=a]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := mustOpen(t, filepath.Join(t.TempDir(), "c-0"), compactConfig(), false)
+			defer l.Close()
+			mustAppend(t, l, compactBatch(t, CodecNone, -1, 100, []kv{{str("k1"), str("a")}, {nil, str("x")}, {str("k2"), str("a")}}))
+			mustAppend(t, l, compactBatch(t, CodecNone, -1, 200, []kv{{str("k3"), str("a")}, {nil, str("y")}}))
+			mustAppend(t, l, compactBatch(t, CodecNone, -1, 300, []kv{{str("k1"), str("b")}}))
+			if err := l.Roll(); err != nil {
+				t.Fatal(err)
+			}
+			mustAppend(t, l, compactBatch(t, CodecNone, -1, 400, []kv{{str("k9"), str("a")}}))
+			commitAll(l)
+			ltc, err := l.cleanableRange(0, false, 1000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ltc.log, ltc.tp = l, TopicPartition{"c", 0}
+			stats, err := cleanLog(context.Background(), ltc, newOffsetMap(tc.mapMemory, 0.5), 1000, nil)
+			if err != nil || stats.EndOffset != tc.wantEnd {
+				t.Fatalf("clean: end %d, %v; want end %d", stats.EndOffset, err, tc.wantEnd)
+			}
+			recs, _ := readRecords(t, l)
+			var got []string
+			for _, r := range recs {
+				got = append(got, fmt.Sprintf("%d:%s=%s", r.Offset, r.Key, r.Value))
+			}
+			if fmt.Sprint(got) != tc.want {
+				t.Fatalf("after cleaning: %v, want %s", got, tc.want)
+			}
+		})
 	}
 }
