@@ -120,17 +120,24 @@ func (c *cleanerState) checkpointFor(dir string, m *Manager) map[TopicPartition]
 }
 
 // abortAndForget stops a clean of the log in progress, waits for it to
-// end and drops the partition from the checkpoint (the log is being
-// deleted: LogCleaner.abortCleaning, updateCheckpoints with removal).
-func (c *cleanerState) abortAndForget(tp TopicPartition, ml *managedLog) {
+// end and drops the partition from the checkpoint, rewriting the file
+// (the log is being deleted: LogCleaner.abortCleaning, updateCheckpoints
+// with partitionToRemove).
+func (c *cleanerState) abortAndForget(tp TopicPartition, ml *managedLog, m *Manager) {
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	c.init()
 	c.waitAbortedLocked(ml.log)
 	delete(c.uncleanable, ml.log)
-	if cp, ok := c.checkpoints[ml.dir]; ok {
+	if cp := c.checkpointFor(ml.dir, m); hasKey(cp, tp) {
 		delete(cp, tp)
+		c.writeCheckpointLocked(ml.dir, nil, m)
 	}
+}
+
+func hasKey(cp map[TopicPartition]int64, tp TopicPartition) bool {
+	_, ok := cp[tp]
+	return ok
 }
 
 func (c *cleanerState) waitAbortedLocked(l *Log) {
@@ -447,10 +454,9 @@ func (l *Log) cleanableRange(checkpoint int64, hasCheckpoint bool, now int64) (*
 		}
 	}
 	activeBase := l.active().base
-	uncleanable := activeBase
-	if l.highWatermark >= 0 {
-		uncleanable = min(uncleanable, l.highWatermark)
-	}
+	// Never past the high watermark (Kafka: the last stable offset, which
+	// is at most the HW), the log start until the partition sets it.
+	uncleanable := min(activeBase, l.highWatermark)
 	first := l.segmentFor(dirty)
 	dirtySegs := l.segs[first : len(l.segs)-1]
 	if lag := l.cfg.MinCompactionLagMs; lag > 0 {

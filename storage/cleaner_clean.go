@@ -425,9 +425,11 @@ func (l *Log) holdsInactiveLocked(segs []*segment) bool {
 
 // filterBatch returns the bytes to keep for one batch (nil: drop it),
 // following MemoryRecords.filterTo with the cleaner's record filter:
-//   - a record is kept if it is past the offset map, has no key (invalid
-//     for compaction, kept as found), or is the latest for its key and is
-//     not a tombstone whose batch's delete horizon has passed;
+//   - a record is kept if it is past the offset map's latest offset, or
+//     has a key, is the latest for it and is not a tombstone whose batch's
+//     delete horizon has passed; a keyless record up to the map's latest
+//     offset is dropped (LogCleaner.shouldRetainRecord: invalid for
+//     compaction, which LogValidator.validateKey refuses at produce time);
 //   - a batch that keeps everything and needs no new delete horizon is
 //     copied as it is;
 //   - otherwise the kept records are re-encoded with the batch's codec,
@@ -461,7 +463,9 @@ func (r *cleanRun) filterBatch(batch []byte, h BatchHeader) ([]byte, error) {
 		off := h.BaseOffset + int64(ri.OffsetDelta)
 		keep := true
 		switch {
-		case off > r.om.latest, ri.KeyNull:
+		case off > r.om.latest:
+		case ri.KeyNull:
+			keep = false
 		default:
 			keep = off >= r.om.get(ri.Key) && (!ri.ValueNull || retainDeletes)
 		}

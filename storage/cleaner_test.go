@@ -136,6 +136,7 @@ func TestCompactionKeepsLatestPerKey(t *testing.T) {
 			act := l.active()
 			activeBase, activeSize := act.base, act.size
 			l.mu.RUnlock()
+			commitAll(l)
 			activeBefore, err := os.ReadFile(segmentName(l.Dir(), activeBase, ".log"))
 			if err != nil {
 				t.Fatal(err)
@@ -231,10 +232,16 @@ func TestCompactionKeepsLatestPerKey(t *testing.T) {
 	}
 }
 
+// commitAll moves the high watermark to the LEO, as a single-replica
+// leader would: the cleaner and retention act only below it.
+func commitAll(l *Log) { l.SetHighWatermark(l.LogEndOffset()) }
+
 // cleanAt cleans l once at now, whatever its dirty ratio, from the
-// checkpoint cp (-1: the log start); it returns the stats.
+// checkpoint cp (-1: the log start), with everything appended committed;
+// it returns the stats.
 func cleanAt(t testing.TB, l *Log, cp int64, now int64, hooks *cleanHooks) (CleanStats, error) {
 	t.Helper()
+	commitAll(l)
 	ltc, err := l.cleanableRange(cp, cp >= 0, now)
 	if err != nil {
 		t.Fatal(err)
@@ -245,7 +252,8 @@ func cleanAt(t testing.TB, l *Log, cp int64, now int64, hooks *cleanHooks) (Clea
 
 // TestCompactionTombstones: a tombstone kept by a first clean gets the
 // delete horizon (now + delete.retention.ms) in its batch; later cleans
-// keep it until the horizon, then drop it. Keyless records are kept.
+// keep it until the horizon, then drop it. A keyless record below the
+// offset map's end is dropped (LogCleaner.shouldRetainRecord).
 func TestCompactionTombstones(t *testing.T) {
 	for _, codec := range []int8{CodecNone, CodecLZ4} {
 		t.Run(CodecName(codec), func(t *testing.T) {
@@ -275,9 +283,9 @@ func TestCompactionTombstones(t *testing.T) {
 				now  int64
 				want string
 			}{
-				{t0, "[1:b=1 2:=nokey 3:a=<nil> 4:c=1 5:d=1]"},
-				{t0 + cfg.DeleteRetentionMs - 1, "[1:b=1 2:=nokey 3:a=<nil> 4:c=1 5:d=1]"},
-				{t0 + cfg.DeleteRetentionMs, "[1:b=1 2:=nokey 4:c=1 5:d=1]"},
+				{t0, "[1:b=1 3:a=<nil> 4:c=1 5:d=1]"},
+				{t0 + cfg.DeleteRetentionMs - 1, "[1:b=1 3:a=<nil> 4:c=1 5:d=1]"},
+				{t0 + cfg.DeleteRetentionMs, "[1:b=1 4:c=1 5:d=1]"},
 			}
 			for i, st := range steps {
 				if _, err := cleanAt(t, l, -1, st.now, nil); err != nil {
@@ -368,6 +376,7 @@ func TestCompactionSelection(t *testing.T) {
 				mustAppend(t, l, compactBatch(t, CodecNone, -1, int64(100*i), []kv{{str(fmt.Sprint(i % 5)), bytes.Repeat([]byte("v"), 40)}}))
 			}
 			activeBase := l.SegmentBaseOffsets()[l.NumSegments()-1]
+			commitAll(l)
 			stats, cleaned, err := m.CleanFilthiestLog(context.Background(), testCleanerConfig(now))
 			if err != nil || cleaned != tc.cleaned {
 				t.Fatalf("cleaned=%v err=%v, want cleaned=%v", cleaned, err, tc.cleaned)
@@ -413,6 +422,8 @@ func TestCompactionPicksFilthiest(t *testing.T) {
 	for i := 0; i < 15; i++ {
 		mustAppend(t, ld, compactBatch(t, CodecNone, -1, int64(i), []kv{{str("x"), bytes.Repeat([]byte("v"), 40)}}))
 	}
+	commitAll(lc)
+	commitAll(ld)
 	stats, cleaned, err := m.CleanFilthiestLog(context.Background(), testCleanerConfig(1000))
 	if err != nil || !cleaned || stats.Partition.Topic != "c" {
 		t.Fatalf("cleaned %v (%v), err %v; want c", cleaned, stats.Partition, err)
@@ -555,6 +566,7 @@ func TestRunCleaner(t *testing.T) {
 	for i := 0; i < 60; i++ {
 		mustAppend(t, l, compactBatch(t, CodecSnappy, -1, int64(i), []kv{{str(fmt.Sprint(i % 4)), bytes.Repeat([]byte("v"), 50)}}))
 	}
+	commitAll(l)
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
 	go func() {
@@ -578,6 +590,10 @@ func TestRunCleaner(t *testing.T) {
 	}
 	if _, ok := m.CleanerCheckpoint("c", 0); ok {
 		t.Fatal("deleted partition still has a checkpoint")
+	}
+	// LogManager.asyncDelete: cleaner.updateCheckpoints(partitionToRemove).
+	if cps, err := ReadOffsetCheckpoint(filepath.Join(dir, CleanerOffsetCheckpoint)); err != nil || hasKey(cps, TopicPartition{"c", 0}) {
+		t.Fatalf("cleaner checkpoint file after delete: %v, %v", cps, err)
 	}
 }
 
@@ -614,6 +630,7 @@ func TestCompactionCheckpointAfterTruncation(t *testing.T) {
 		mustAppend(t, l, compactBatch(t, CodecNone, -1, int64(i), []kv{{str(fmt.Sprint(i % 4)), bytes.Repeat([]byte("v"), 50)}}))
 	}
 	cfg := testCleanerConfig(1000)
+	commitAll(l)
 	if _, cleaned, err := m.CleanFilthiestLog(context.Background(), cfg); !cleaned || err != nil {
 		t.Fatalf("clean: %v %v", cleaned, err)
 	}
@@ -632,6 +649,7 @@ func TestCompactionCheckpointAfterTruncation(t *testing.T) {
 	for i := 0; i < 40; i++ {
 		mustAppend(t, l, compactBatch(t, CodecNone, -1, int64(i), []kv{{str(fmt.Sprint(i % 4)), bytes.Repeat([]byte("v"), 50)}}))
 	}
+	commitAll(l)
 	if _, err := l.DeleteRecordsBefore(l.LogEndOffset() - 5); err != nil {
 		t.Fatal(err)
 	}
@@ -640,5 +658,90 @@ func TestCompactionCheckpointAfterTruncation(t *testing.T) {
 	}
 	if cp, ok := m.CleanerCheckpoint("c", 0); !ok || cp < l.LogStartOffset() {
 		t.Fatalf("checkpoint %d below the log start %d", cp, l.LogStartOffset())
+	}
+}
+
+// TestCompactionNeverAboveUnsetHighWatermark: before the partition sets the
+// high watermark it is the log start offset (UnifiedLog), so the first
+// uncleanable offset (LogCleanerManager.cleanableOffsets: never past the last
+// stable offset, which is at most the HW) is the log start and the cleaner
+// leaves every record alone; once the HW is set it cleans up to it.
+func TestCompactionNeverAboveUnsetHighWatermark(t *testing.T) {
+	dir := t.TempDir()
+	m, l := openCompactManager(t, dir, compactConfig())
+	defer m.Close()
+	for b := 0; b < 30; b++ {
+		mustAppend(t, l, compactBatch(t, CodecNone, -1, int64(10000+b), []kv{{str("k"), str(fmt.Sprintf("v%d-%s", b, bytes.Repeat([]byte("x"), 40)))}}))
+	}
+	if l.NumSegments() < 4 {
+		t.Fatalf("setup: %d segments", l.NumSegments())
+	}
+	if stats, cleaned, err := m.CleanFilthiestLog(context.Background(), testCleanerConfig(20000)); cleaned || err != nil {
+		t.Fatalf("cleaned with the HW unset: %v %v, end offset %d", cleaned, err, stats.EndOffset)
+	}
+	if recs, _ := readRecords(t, l); len(recs) != 30 {
+		t.Fatalf("%d records left with the HW unset, want 30", len(recs))
+	}
+	bases := l.SegmentBaseOffsets()
+	hw := bases[2]
+	l.SetHighWatermark(hw)
+	stats, cleaned, err := m.CleanFilthiestLog(context.Background(), testCleanerConfig(20000))
+	if !cleaned || err != nil || stats.EndOffset != hw {
+		t.Fatalf("clean below HW %d: %v %v, end offset %d", hw, cleaned, err, stats.EndOffset)
+	}
+	recs, _ := readRecords(t, l)
+	if len(recs) != 1+30-int(hw) || recs[0].Offset != hw-1 {
+		t.Fatalf("after cleaning below HW %d: %d records from %d", hw, len(recs), recs[0].Offset)
+	}
+}
+
+// TestCompactionKeylessRecords pins Kafka's rule for records without a key
+// (LogCleaner.shouldRetainRecord): a record past the offset map's latest
+// offset is kept whatever it holds; at or below it, a keyless record is
+// dropped (counted invalid) since compaction cannot place it. Compacted
+// topics refuse keyless records at produce time (LogValidator.validateKey),
+// so such records only come from before the topic became compacted.
+func TestCompactionKeylessRecords(t *testing.T) {
+	for _, tc := range []struct {
+		name      string
+		mapMemory int64 // offset map bytes: 24 a slot, half of them usable
+		wantEnd   int64
+		want      string
+	}{
+		// The map covers the whole dirty section (latest offset 5).
+		{"keyless below the map's end dropped", 1 << 20, 6, "[2:k2=a 3:k3=a 5:k1=b 6:k9=a]"},
+		// Two keys fit: the map stops before batch [3, 4] (latest offset 2);
+		// past it everything stays, the keyless record included.
+		{"keyless past the map's end kept", 24 * 4, 3, "[0:k1=a 2:k2=a 3:k3=a 4:=y 5:k1=b 6:k9=a]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := mustOpen(t, filepath.Join(t.TempDir(), "c-0"), compactConfig(), false)
+			defer l.Close()
+			mustAppend(t, l, compactBatch(t, CodecNone, -1, 100, []kv{{str("k1"), str("a")}, {nil, str("x")}, {str("k2"), str("a")}}))
+			mustAppend(t, l, compactBatch(t, CodecNone, -1, 200, []kv{{str("k3"), str("a")}, {nil, str("y")}}))
+			mustAppend(t, l, compactBatch(t, CodecNone, -1, 300, []kv{{str("k1"), str("b")}}))
+			if err := l.Roll(); err != nil {
+				t.Fatal(err)
+			}
+			mustAppend(t, l, compactBatch(t, CodecNone, -1, 400, []kv{{str("k9"), str("a")}}))
+			commitAll(l)
+			ltc, err := l.cleanableRange(0, false, 1000)
+			if err != nil {
+				t.Fatal(err)
+			}
+			ltc.log, ltc.tp = l, TopicPartition{"c", 0}
+			stats, err := cleanLog(context.Background(), ltc, newOffsetMap(tc.mapMemory, 0.5), 1000, nil)
+			if err != nil || stats.EndOffset != tc.wantEnd {
+				t.Fatalf("clean: end %d, %v; want end %d", stats.EndOffset, err, tc.wantEnd)
+			}
+			recs, _ := readRecords(t, l)
+			var got []string
+			for _, r := range recs {
+				got = append(got, fmt.Sprintf("%d:%s=%s", r.Offset, r.Key, r.Value))
+			}
+			if fmt.Sprint(got) != tc.want {
+				t.Fatalf("after cleaning: %v, want %s", got, tc.want)
+			}
+		})
 	}
 }

@@ -63,7 +63,7 @@ type Log struct {
 	segs          []*segment // sorted by base offset; the last is active
 	logStart      int64
 	recoveryPoint int64
-	highWatermark int64 // -1 until SetHighWatermark: retention then uses the LEO
+	highWatermark int64 // in [logStart, LEO]; the log start until SetHighWatermark
 	lastFlushMs   int64
 	closed        bool
 	scanBufs      sync.Pool // *[]byte windows for Read's scanner
@@ -71,8 +71,12 @@ type Log struct {
 	lastEpoch     int32 // epoch of the last appended batch, -1 after truncation or open
 	recovery      RecoveryStats
 
-	flushMu sync.Mutex     // serializes flushes
-	flushWG sync.WaitGroup // asynchronous flushes after a roll
+	flushMu sync.Mutex // serializes flushes
+	// dirSyncer fsyncs the partition directory (fsyncDir; tests observe or
+	// fail it): a flush covering a segment created since the last flush
+	// syncs the directory so the new files' entries are durable.
+	dirSyncer func(dir string) error
+	flushWG   sync.WaitGroup // asynchronous flushes after a roll
 
 	delMu   sync.Mutex
 	pending map[*segment]*time.Timer // .deleted segments waiting for removal
@@ -119,7 +123,7 @@ func openLog(dir string, cfg Config, opts openOptions, logger *slog.Logger) (*Lo
 	}
 	start := time.Now()
 	l := &Log{dir: dir, cfg: cfg.normalized(), logger: logger.With("log", filepath.Base(dir)),
-		highWatermark: -1, lastEpoch: -1, lastFlushMs: start.UnixMilli(), pending: map[*segment]*time.Timer{}}
+		lastEpoch: -1, dirSyncer: fsyncDir, lastFlushMs: start.UnixMilli(), pending: map[*segment]*time.Timer{}}
 	if err := os.MkdirAll(dir, 0o755); err != nil {
 		return nil, fmt.Errorf("create log dir %s: %w", dir, err)
 	}
@@ -147,6 +151,10 @@ func openLog(dir string, cfg Config, opts openOptions, logger *slog.Logger) (*Lo
 	if opts.logStart > l.logStart {
 		l.logStart = min(opts.logStart, leo)
 	}
+	// UnifiedLog: the high watermark starts at the log start offset until
+	// the partition sets it, so retention and the cleaner act on nothing
+	// above it meanwhile.
+	l.highWatermark = l.logStart
 	l.recoveryPoint = leo
 	if l.epochs, err = OpenLeaderEpochCache(dir); err != nil {
 		l.logger.Warn("ignoring unreadable leader epoch checkpoint", "err", err)
@@ -205,13 +213,22 @@ func (l *Log) RecoveryPoint() int64 {
 	return l.recoveryPoint
 }
 
-// SetHighWatermark tells the log its high watermark; retention never
-// deletes a segment holding offsets at or above it (UnifiedLog.deletableSegments).
-// Until it is called the LEO is used.
+// SetHighWatermark tells the log its high watermark, kept within [log
+// start, LEO] (UnifiedLog.updateHighWatermark); retention never deletes a
+// segment holding offsets at or above it (UnifiedLog.deletableSegments)
+// and the cleaner never cleans past it. Until it is called it is the log
+// start offset.
 func (l *Log) SetHighWatermark(hw int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	l.highWatermark = hw
+	l.highWatermark = min(max(hw, l.logStart), l.active().next)
+}
+
+// HighWatermark is the log's copy of the partition's high watermark.
+func (l *Log) HighWatermark() int64 {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	return l.highWatermark
 }
 
 // Size is the total number of bytes in all segments.
@@ -255,7 +272,9 @@ func (l *Log) Append(records []byte, leaderEpoch int32) (AppendInfo, error) {
 // AppendAsFollower appends batches fetched from the leader as they are:
 // offsets and leader epochs are kept. The first batch must start at or
 // after the LEO and offsets must increase (Kafka's UnexpectedAppendOffset
-// and monotonic checks). records must have passed SplitBatches.
+// and monotonic checks). Every batch's CRC-32C is checked first, as
+// UnifiedLog.analyzeAndValidateRecords does for every origin: a corrupt
+// batch fails the whole append with ErrCorruptMessage, nothing written.
 func (l *Log) AppendAsFollower(records []byte) (AppendInfo, error) {
 	return l.appendAndMaybeFlush(records, false, 0)
 }
@@ -297,6 +316,13 @@ func (l *Log) append(records []byte, assign bool, leaderEpoch int32) (AppendInfo
 		}
 		if h.Size() > int64(len(records)-pos) || h.LastOffsetDelta < 0 {
 			return AppendInfo{}, false, fmt.Errorf("%w: batch at position %d is malformed", ErrCorruptMessage, pos)
+		}
+		if !assign {
+			// The leader's batches were validated by ValidateBatches before
+			// the offsets were assigned; fetched ones are checked here.
+			if _, err := checkBatch(records[pos : pos+int(h.Size())]); err != nil {
+				return AppendInfo{}, false, fmt.Errorf("follower batch at offset %d (position %d): %w", h.BaseOffset, pos, err)
+			}
 		}
 		if assign {
 			patchBatch(records[pos:], next, leaderEpoch)
@@ -368,6 +394,7 @@ func (l *Log) maybeRoll(size, firstOffset, lastOffset, maxTs int64) error {
 			l.segs = append(l.segs, ns)
 			if len(l.segs) == 1 {
 				l.logStart = max(l.logStart, firstOffset)
+				l.highWatermark = max(l.highWatermark, l.logStart)
 			}
 		}
 		return nil
@@ -624,8 +651,11 @@ func (l *Log) Flush() error {
 }
 
 // flushUpTo fsyncs the segments holding offsets in [recovery point,
-// offset) and advances the recovery point to offset. The fsyncs run
-// without the log lock so appends and reads go on meanwhile.
+// offset) and advances the recovery point to offset. If one of them was
+// created since the last flush (its base is at or above the recovery
+// point) the partition directory is fsynced too (LocalLog.flush:
+// flushDirIfExists), so its files are not lost with the directory entry.
+// The fsyncs run without the log lock so appends and reads go on meanwhile.
 func (l *Log) flushUpTo(offset int64) error {
 	l.flushMu.Lock()
 	defer l.flushMu.Unlock()
@@ -636,6 +666,7 @@ func (l *Log) flushUpTo(offset int64) error {
 	}
 	rp := l.recoveryPoint
 	var files []*os.File
+	newSegment := false
 	for i, s := range l.segs {
 		end := s.next
 		if i+1 < len(l.segs) {
@@ -645,6 +676,7 @@ func (l *Log) flushUpTo(offset int64) error {
 			continue
 		}
 		files = append(files, s.log, s.oidx.f, s.tidx.f)
+		newSegment = newSegment || s.base >= rp
 	}
 	l.mu.RUnlock()
 	for _, f := range files {
@@ -653,6 +685,12 @@ func (l *Log) flushUpTo(offset int64) error {
 				continue // deleted or closed meanwhile
 			}
 			return fmt.Errorf("fsync %s: %w", f.Name(), err)
+		}
+	}
+	if newSegment {
+		// The directory may be gone with a deleted partition: nothing to keep.
+		if err := l.dirSyncer(l.dir); err != nil && !errors.Is(err, os.ErrNotExist) {
+			return err
 		}
 	}
 	l.mu.Lock()
@@ -699,6 +737,14 @@ func (l *Log) closeLocked() error {
 	}
 	if err := act.sync(); err != nil {
 		errs = append(errs, err)
+	} else if act.base >= l.recoveryPoint && act.size > 0 {
+		// A segment created since the last flush: its directory entry too
+		// (LogManager.shutdown flushes every log, LocalLog.flush).
+		if err := l.dirSyncer(l.dir); err != nil {
+			errs = append(errs, err)
+		} else {
+			l.recoveryPoint = act.next
+		}
 	} else {
 		l.recoveryPoint = act.next
 	}
@@ -730,6 +776,7 @@ func (l *Log) Delete() error {
 // truncating to its high watermark or to a leader epoch end offset,
 // UnifiedLog.truncateTo). Segments starting above offset are deleted; the
 // segment holding it is cut at the start of the batch containing offset.
+// A log start offset above the new LEO comes down to it.
 // Truncating at or above the LEO keeps every record. Slices returned earlier by
 // Read for the removed range must not be sent any more.
 func (l *Log) TruncateTo(offset int64) error {
@@ -781,6 +828,12 @@ func (l *Log) TruncateTo(offset int64) error {
 		return err
 	}
 	l.recoveryPoint = min(l.recoveryPoint, s.next)
+	// UnifiedLog.truncateTo: logStartOffset = min(targetOffset,
+	// logStartOffset). Our LEO is the start of the batch holding offset
+	// (at most offset), and the log start must not pass it.
+	l.logStart = min(l.logStart, offset, s.next)
+	// UnifiedLog.truncateTo: a high watermark at or above the new LEO drops to it.
+	l.highWatermark = min(l.highWatermark, s.next)
 	l.lastEpoch = -1
 	if err := l.epochs.TruncateFromEnd(s.next); err != nil {
 		l.logger.Warn("could not write leader epoch checkpoint", "err", err)
@@ -819,6 +872,7 @@ func (l *Log) truncateFullyLocked(offset int64) error {
 	l.segs = []*segment{s}
 	l.logStart = offset
 	l.recoveryPoint = offset
+	l.highWatermark = offset // UnifiedLog.truncateFullyAndStartAt: HW = the new LEO
 	l.lastEpoch = -1
 	if err := l.epochs.Clear(); err != nil {
 		l.logger.Warn("could not write leader epoch checkpoint", "err", err)

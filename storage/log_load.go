@@ -148,6 +148,24 @@ func cleanupTempFiles(dir string, l *Log) error {
 	return nil
 }
 
+// fsyncDir fsyncs a directory, making the creation, rename and removal of
+// its entries durable (Kafka's Utils.flushDir).
+func fsyncDir(dir string) error {
+	d, err := os.Open(dir)
+	if err != nil {
+		return fmt.Errorf("open dir %s: %w", dir, err)
+	}
+	serr := d.Sync()
+	cerr := d.Close()
+	if serr != nil {
+		return fmt.Errorf("fsync dir %s: %w", dir, serr)
+	}
+	if cerr != nil {
+		return fmt.Errorf("close dir %s: %w", dir, cerr)
+	}
+	return nil
+}
+
 func syncDir(dir string) {
 	if d, err := os.Open(dir); err == nil {
 		_ = d.Sync()

@@ -70,10 +70,7 @@ func (l *Log) deleteLogStartBreachedLocked() (int, error) {
 // entirely below the high watermark, never the last one if it is empty
 // (UnifiedLog.deletableSegments and deleteSegments).
 func (l *Log) deleteSegmentsLocked(pred func(s, next *segment) bool, reason string) (int, error) {
-	hw := l.active().next
-	if l.highWatermark >= 0 {
-		hw = min(hw, l.highWatermark)
-	}
+	hw := min(l.active().next, l.highWatermark)
 	n := 0
 	for i, s := range l.segs {
 		var next *segment
@@ -117,6 +114,8 @@ func (l *Log) incrementLogStartLocked(offset int64) error {
 		return nil
 	}
 	l.logStart = offset
+	// UnifiedLog.updateLogStartOffset: the HW never lags the log start.
+	l.highWatermark = max(l.highWatermark, offset)
 	l.recoveryPoint = max(l.recoveryPoint, offset)
 	if err := l.epochs.TruncateFromStart(offset); err != nil {
 		l.logger.Warn("could not write leader epoch checkpoint", "err", err)

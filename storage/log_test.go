@@ -725,3 +725,100 @@ func TestLogAppendTimeStamped(t *testing.T) {
 		t.Fatalf("follower append %+v %v", fi, err)
 	}
 }
+
+// TestAppendAsFollowerChecksCRC: batches fetched from the leader are
+// CRC-checked like any append (UnifiedLog.analyzeAndValidateRecords
+// validates every origin, CorruptRecordException): a corrupt batch, even
+// after good ones in the same fetch, fails with ErrCorruptMessage and
+// nothing of the fetch is appended.
+func TestAppendAsFollowerChecksCRC(t *testing.T) {
+	batchAt := func(off int64, fill byte) []byte {
+		b := buildBatch(t, batchSpec{records: 2, valueSize: 30, fill: fill})
+		binary.BigEndian.PutUint64(b, uint64(off)) // before the CRC'd range
+		return b
+	}
+	corrupt := func(b []byte) []byte {
+		b[len(b)-1] ^= 0xff // a record byte: the CRC no longer matches
+		return b
+	}
+	for _, tc := range []struct {
+		name    string
+		fetched []byte
+	}{
+		{"one corrupt batch", corrupt(batchAt(2, 1))},
+		{"corrupt batch after a good one", append(batchAt(2, 1), corrupt(batchAt(4, 2))...)},
+		{"corrupt batch between good ones", bytes.Join([][]byte{batchAt(2, 1), corrupt(batchAt(4, 2)), batchAt(6, 3)}, nil)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := mustOpen(t, filepath.Join(t.TempDir(), "t-0"), Config{}, false)
+			defer l.Close()
+			if _, err := l.AppendAsFollower(batchAt(0, 0)); err != nil {
+				t.Fatal(err)
+			}
+			size := l.Size()
+			if _, err := l.AppendAsFollower(tc.fetched); !errors.Is(err, ErrCorruptMessage) {
+				t.Fatalf("follower append of a corrupt batch: %v, want ErrCorruptMessage", err)
+			}
+			if l.LogEndOffset() != 2 || l.Size() != size {
+				t.Fatalf("after the refused append: LEO %d, %d bytes; want 2, %d", l.LogEndOffset(), l.Size(), size)
+			}
+			// The next fetch brings good bytes: appended from the same offset.
+			if info, err := l.AppendAsFollower(batchAt(2, 1)); err != nil || info.FirstOffset != 2 || l.LogEndOffset() != 4 {
+				t.Fatalf("append after the corrupt fetch: %+v, %v, LEO %d", info, err, l.LogEndOffset())
+			}
+		})
+	}
+}
+
+// TestTruncateBelowLogStart: truncation lowers the log start offset to
+// the target when it lies below it (UnifiedLog.truncateTo: logStartOffset
+// = min(targetOffset, logStartOffset); a target below the first segment
+// truncates fully and starts the log there), so the log start never ends
+// above the LEO and the log takes appends and reads from there.
+func TestTruncateBelowLogStart(t *testing.T) {
+	cfg := Config{SegmentBytes: 1000, IndexIntervalBytes: 100}
+	for _, tc := range []struct {
+		name                 string
+		deleteBefore, target int64
+		wantStart            int64
+	}{
+		// Segments start at 0, 12, 24, ...: deleting below 17 leaves the
+		// first segment at 12 with the log start inside it.
+		{"target above the log start keeps it", 17, 20, 17},
+		{"target between the first segment's base and the log start", 17, 14, 14},
+		{"target at the first segment's base", 17, -1, -1}, // -1: the first segment's base
+		{"target below the first segment", 17, 2, 2},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			l := mustOpen(t, filepath.Join(t.TempDir(), "t-0"), cfg, false)
+			defer l.Close()
+			appendN(t, l, 30, 2, 40) // offsets 0..59, batches of 2
+			if _, err := l.DeleteRecordsBefore(tc.deleteBefore); err != nil {
+				t.Fatal(err)
+			}
+			first := l.SegmentBaseOffsets()[0]
+			if first == 0 || first >= tc.deleteBefore {
+				t.Fatalf("setup: first segment at %d, log start %d", first, l.LogStartOffset())
+			}
+			target, wantStart := tc.target, tc.wantStart
+			if target < 0 {
+				target, wantStart = first, first
+			}
+			if err := l.TruncateTo(target); err != nil {
+				t.Fatal(err)
+			}
+			if l.LogEndOffset() != target || l.LogStartOffset() != wantStart {
+				t.Fatalf("after TruncateTo(%d): start %d, LEO %d; want %d, %d", target, l.LogStartOffset(), l.LogEndOffset(), wantStart, target)
+			}
+			if hw := l.HighWatermark(); hw < l.LogStartOffset() || hw > l.LogEndOffset() {
+				t.Fatalf("HW %d outside [%d, %d]", hw, l.LogStartOffset(), l.LogEndOffset())
+			}
+			if _, err := l.Read(l.LogStartOffset(), 1<<20, 1<<40, true); err != nil {
+				t.Fatalf("read at the log start: %v", err)
+			}
+			if info := mustAppend(t, l, buildBatch(t, batchSpec{records: 2})); info.FirstOffset != target {
+				t.Fatalf("append after truncation at %d, want %d", info.FirstOffset, target)
+			}
+		})
+	}
+}

@@ -227,7 +227,11 @@ func (m *Manager) leastLoadedDir() string {
 	return best
 }
 
-// Delete closes the partition's log and removes its directory. Deleting a
+// Delete closes the partition's log and removes its directory, then
+// rewrites the recovery-point and log-start checkpoints of its log dir
+// without it (LogManager.asyncDelete: checkpointRecoveryOffsetsInDir,
+// checkpointLogStartOffsetsInDir), so a partition re-created under the
+// same name never reopens with the old log's offsets. Deleting a
 // partition this broker does not have is not an error.
 func (m *Manager) Delete(topic string, partition int32) error {
 	m.mu.Lock()
@@ -238,8 +242,16 @@ func (m *Manager) Delete(topic string, partition int32) error {
 	if !ok {
 		return nil
 	}
-	m.cleaning.abortAndForget(tp, ml)
-	return ml.log.Delete()
+	m.cleaning.abortAndForget(tp, ml, m)
+	err := ml.log.Delete()
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if !m.closed {
+		if cerr := m.checkpointDirLocked(ml.dir); cerr != nil {
+			err = errors.Join(err, fmt.Errorf("checkpoint %s after deleting %s: %w", ml.dir, tp, cerr))
+		}
+	}
+	return err
 }
 
 // Partitions lists the partitions with a log, sorted.
@@ -298,23 +310,29 @@ func (m *Manager) Checkpoint() error {
 
 func (m *Manager) checkpointLocked() error {
 	for _, dir := range m.dirs {
-		rps := map[TopicPartition]int64{}
-		starts := map[TopicPartition]int64{}
-		for tp, ml := range m.logs {
-			if ml.dir != dir {
-				continue
-			}
-			rps[tp] = ml.log.RecoveryPoint()
-			starts[tp] = ml.log.LogStartOffset()
-		}
-		if err := WriteOffsetCheckpoint(filepath.Join(dir, RecoveryPointCheckpoint), rps); err != nil {
-			return err
-		}
-		if err := WriteOffsetCheckpoint(filepath.Join(dir, LogStartOffsetCheckpoint), starts); err != nil {
+		if err := m.checkpointDirLocked(dir); err != nil {
 			return err
 		}
 	}
 	return nil
+}
+
+// checkpointDirLocked writes one log dir's recovery-point and log-start
+// checkpoints with the logs it holds now; m.mu is held.
+func (m *Manager) checkpointDirLocked(dir string) error {
+	rps := map[TopicPartition]int64{}
+	starts := map[TopicPartition]int64{}
+	for tp, ml := range m.logs {
+		if ml.dir != dir {
+			continue
+		}
+		rps[tp] = ml.log.RecoveryPoint()
+		starts[tp] = ml.log.LogStartOffset()
+	}
+	if err := WriteOffsetCheckpoint(filepath.Join(dir, RecoveryPointCheckpoint), rps); err != nil {
+		return err
+	}
+	return WriteOffsetCheckpoint(filepath.Join(dir, LogStartOffsetCheckpoint), starts)
 }
 
 func (m *Manager) closeLogs() error {

@@ -218,3 +218,86 @@ func TestOffsetCheckpointRoundTrip(t *testing.T) {
 		t.Fatal("count mismatch accepted")
 	}
 }
+
+// TestDeleteRewritesCheckpoints: deleting a partition rewrites the
+// recovery-point and log-start checkpoints of its log dir
+// (LogManager.asyncDelete: checkpointRecoveryOffsetsInDir and
+// checkpointLogStartOffsetsInDir), so a topic re-created under the same
+// name that crashes before the next periodic checkpoint does not inherit
+// the old log start (its data hidden, log start = LEO) or recovery point.
+func TestDeleteRewritesCheckpoints(t *testing.T) {
+	dirs := []string{t.TempDir()}
+	cfg := DefaultLogConfig()
+	cfg.SegmentBytes = 1200
+	cfg.FileDeleteDelayMs = 0
+	m, err := OpenManager(dirs, cfg, quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	other, err := m.GetOrCreate("other", 0, [16]byte{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	mustAppend(t, other, buildBatch(t, batchSpec{records: 3}))
+	l, err := m.GetOrCreate("t", 0, [16]byte{1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 40; i++ {
+		mustAppend(t, l, buildBatch(t, batchSpec{records: 1, valueSize: 200, baseTs: 1000}))
+	}
+	l.SetHighWatermark(40)
+	if _, err := m.DeleteRecordsBefore("t", 0, 30); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Checkpoint(); err != nil {
+		t.Fatal(err)
+	}
+	tp := TopicPartition{"t", 0}
+	if err := m.Delete("t", 0); err != nil {
+		t.Fatal(err)
+	}
+	for _, name := range []string{RecoveryPointCheckpoint, LogStartOffsetCheckpoint} {
+		cp, err := ReadOffsetCheckpoint(filepath.Join(dirs[0], name))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if off, ok := cp[tp]; ok {
+			t.Fatalf("%s still holds the deleted partition at %d", name, off)
+		}
+		if _, ok := cp[TopicPartition{"other", 0}]; !ok {
+			t.Fatalf("%s lost the partition still hosted", name)
+		}
+	}
+	// Re-created with a new topic id; five records; then a crash: a second
+	// manager opens the dir without the first shutting down.
+	l, err = m.GetOrCreate("t", 0, [16]byte{2})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 5; i++ {
+		mustAppend(t, l, buildBatch(t, batchSpec{records: 1, valueSize: 200, baseTs: 1000}))
+	}
+	m2, err := OpenManager(dirs, cfg, quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m2.Close()
+	defer m.Close() // the "crashed" manager's files, after m2 is done
+	if m2.CleanShutdown() {
+		t.Fatal("the crash was taken for a clean shutdown")
+	}
+	l2, ok := m2.Get("t", 0)
+	if !ok {
+		t.Fatal("re-created partition not loaded")
+	}
+	if l2.LogStartOffset() != 0 || l2.LogEndOffset() != 5 {
+		t.Fatalf("re-created log after the crash: start %d, LEO %d; want 0, 5", l2.LogStartOffset(), l2.LogEndOffset())
+	}
+	if recs, _ := readRecords(t, l2); len(recs) != 5 {
+		t.Fatalf("read %d records of the re-created log, want 5", len(recs))
+	}
+}

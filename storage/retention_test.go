@@ -6,6 +6,8 @@ import (
 	"os"
 	"path/filepath"
 	"strings"
+	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -117,6 +119,7 @@ func TestRetention(t *testing.T) {
 			tc.cfg(&cfg)
 			l, dir := retentionLog(t, cfg, tc.ts)
 			defer l.Close()
+			commitAll(l)
 			if tc.prepare != nil {
 				tc.prepare(t, l)
 			}
@@ -256,6 +259,7 @@ func TestManagerRunRetentionAndFlush(t *testing.T) {
 	for i := 0; i < 40; i++ {
 		mustAppend(t, l, buildBatch(t, batchSpec{records: 1, valueSize: 200, baseTs: 1000}))
 	}
+	commitAll(l)
 	mustAppend(t, fl, buildBatch(t, batchSpec{records: 3}))
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan struct{})
@@ -292,4 +296,178 @@ func TestRollFlushesOldSegment(t *testing.T) {
 	}
 	bases := l.SegmentBaseOffsets()
 	waitFor(t, "recovery point at the active segment", func() bool { return l.RecoveryPoint() == bases[len(bases)-1] })
+}
+
+// TestUnsetHighWatermarkIsLogStart: a log whose high watermark has not been
+// set yet (no LeaderAndIsr so far) starts it at the log start offset, as
+// UnifiedLog does, so retention (UnifiedLog.deletableSegments) and the
+// cleaner (LogCleanerManager.cleanableOffsets) touch nothing at or above it
+// rather than treating the LEO as the limit.
+func TestUnsetHighWatermarkIsLogStart(t *testing.T) {
+	t.Run("retention", func(t *testing.T) {
+		cfg := DefaultLogConfig()
+		cfg.RetentionMs = 1000
+		cfg.FileDeleteDelayMs = 0
+		l, _ := retentionLog(t, cfg, func(int) int64 { return 1 }) // every batch expired
+		defer l.Close()
+		if hw := l.HighWatermark(); hw != 0 {
+			t.Fatalf("initial high watermark %d, want the log start 0", hw)
+		}
+		if n, err := l.DeleteOldSegments(); n != 0 || err != nil || l.LogStartOffset() != 0 || l.NumSegments() != 10 {
+			t.Fatalf("retention with the HW unset deleted %d segments (%v): start %d, %d segments",
+				n, err, l.LogStartOffset(), l.NumSegments())
+		}
+		l.SetHighWatermark(10)
+		if n, err := l.DeleteOldSegments(); n != 2 || err != nil || l.LogStartOffset() != 8 {
+			t.Fatalf("retention below HW 10 deleted %d segments (%v), start %d; want 2, 8", n, err, l.LogStartOffset())
+		}
+	})
+	t.Run("reopened log starts at its log start", func(t *testing.T) {
+		dirs := []string{t.TempDir()}
+		cfg := DefaultLogConfig()
+		cfg.SegmentBytes = 1200
+		cfg.RetentionMs = 1000
+		cfg.FileDeleteDelayMs = 0
+		m, err := OpenManager(dirs, cfg, quietLogger())
+		if err != nil {
+			t.Fatal(err)
+		}
+		l, err := m.GetOrCreate("r", 0, [16]byte{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		for i := 0; i < 40; i++ {
+			mustAppend(t, l, buildBatch(t, batchSpec{records: 1, valueSize: 200, baseTs: 1}))
+		}
+		l.SetHighWatermark(6)
+		if low, err := m.DeleteRecordsBefore("r", 0, 6); low != 6 || err != nil {
+			t.Fatalf("DeleteRecordsBefore: %d, %v", low, err)
+		}
+		if err := m.Close(); err != nil {
+			t.Fatal(err)
+		}
+		m, err = OpenManager(dirs, cfg, quietLogger())
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer m.Close()
+		l, _ = m.Get("r", 0)
+		if hw := l.HighWatermark(); hw != 6 {
+			t.Fatalf("reopened high watermark %d, want the log start 6", hw)
+		}
+		if n, err := m.CleanupLogs(); n != 0 || err != nil || l.LogStartOffset() != 6 {
+			t.Fatalf("retention after reopen deleted %d segments (%v), start %d", n, err, l.LogStartOffset())
+		}
+	})
+	t.Run("kept within [log start, LEO]", func(t *testing.T) {
+		l, _ := retentionLog(t, DefaultLogConfig(), func(int) int64 { return 1 })
+		defer l.Close()
+		l.SetHighWatermark(1000)
+		if hw := l.HighWatermark(); hw != 40 {
+			t.Fatalf("HW above the LEO: %d, want 40", hw)
+		}
+		if _, err := l.DeleteRecordsBefore(12); err != nil {
+			t.Fatal(err)
+		}
+		l.SetHighWatermark(3)
+		if hw := l.HighWatermark(); hw != 12 {
+			t.Fatalf("HW below the log start: %d, want 12", hw)
+		}
+		if err := l.TruncateTo(20); err != nil {
+			t.Fatal(err)
+		}
+		l.SetHighWatermark(30)
+		if hw := l.HighWatermark(); hw != 20 {
+			t.Fatalf("HW after truncation to 20: %d", hw)
+		}
+		l.SetHighWatermark(15)
+		if err := l.TruncateTo(14); err != nil {
+			t.Fatal(err)
+		}
+		if hw := l.HighWatermark(); hw != 14 {
+			t.Fatalf("truncation below the HW left it at %d, want 14 (UnifiedLog.truncateTo)", hw)
+		}
+		if err := l.TruncateFullyAndStartAt(50); err != nil {
+			t.Fatal(err)
+		}
+		if hw := l.HighWatermark(); hw != 50 {
+			t.Fatalf("HW after TruncateFullyAndStartAt(50): %d", hw)
+		}
+	})
+}
+
+// TestFlushSyncsDirAfterNewSegment: with flush.messages=1 every append is
+// fsynced, and the flush that first covers a new segment also fsyncs the
+// partition directory so the segment's files survive a power loss
+// (LocalLog.flush: flushDirIfExists when a flushed segment's base is at or
+// above the recovery point). Appends into an existing segment do not sync
+// the directory; a failing directory sync fails the flush and keeps the
+// recovery point.
+func TestFlushSyncsDirAfterNewSegment(t *testing.T) {
+	cfg := DefaultLogConfig()
+	cfg.SegmentBytes = 1000
+	cfg.FlushMessages = 1
+	dir := filepath.Join(t.TempDir(), "t-0")
+	l := mustOpen(t, dir, cfg, false)
+	defer l.Close()
+	var mu sync.Mutex
+	syncs := 0
+	var syncErr error
+	l.dirSyncer = func(d string) error {
+		mu.Lock()
+		defer mu.Unlock()
+		if d != dir {
+			t.Errorf("synced %s, want the partition dir %s", d, dir)
+		}
+		syncs++
+		return syncErr
+	}
+	synced := func() int {
+		mu.Lock()
+		defer mu.Unlock()
+		return syncs
+	}
+	for i := 0; i < 12; i++ {
+		before, segsBefore := synced(), l.NumSegments()
+		mustAppend(t, l, buildBatch(t, batchSpec{records: 1, valueSize: 200}))
+		if l.RecoveryPoint() != l.LogEndOffset() {
+			t.Fatalf("append %d: recovery point %d, LEO %d with flush.messages=1", i, l.RecoveryPoint(), l.LogEndOffset())
+		}
+		newSeg := i == 0 || l.NumSegments() > segsBefore // the first append flushes the segment made at open
+		if got := synced() - before; newSeg && got == 0 || !newSeg && got != 0 {
+			t.Fatalf("append %d (new segment %v): %d directory syncs", i, newSeg, got)
+		}
+	}
+	if l.NumSegments() < 3 {
+		t.Fatalf("setup: %d segments", l.NumSegments())
+	}
+	mu.Lock()
+	syncErr = errors.New("disk gone")
+	mu.Unlock()
+	rp := l.RecoveryPoint()
+	if err := l.Roll(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Append(buildBatch(t, batchSpec{records: 1, valueSize: 200}), 5); err == nil {
+		t.Fatal("append whose directory sync failed succeeded")
+	}
+	if l.RecoveryPoint() != rp {
+		t.Fatalf("recovery point moved to %d after a failed directory sync, want %d", l.RecoveryPoint(), rp)
+	}
+}
+
+// TestCloseSyncsDirOfUnflushedSegment: closing a log whose active segment
+// was created since the last flush fsyncs the directory as well
+// (LogManager.shutdown flushes every log through LocalLog.flush).
+func TestCloseSyncsDirOfUnflushedSegment(t *testing.T) {
+	l := mustOpen(t, filepath.Join(t.TempDir(), "t-0"), DefaultLogConfig(), false)
+	var syncs atomic.Int32
+	l.dirSyncer = func(string) error { syncs.Add(1); return nil }
+	mustAppend(t, l, buildBatch(t, batchSpec{records: 2}))
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if syncs.Load() != 1 || l.RecoveryPoint() != 2 {
+		t.Fatalf("close: %d directory syncs, recovery point %d; want 1, 2", syncs.Load(), l.RecoveryPoint())
+	}
 }
