@@ -1,0 +1,147 @@
+package zkmeta
+
+import (
+	"context"
+	"errors"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+)
+
+// hookConn runs beforeCreate ahead of each Create: a test's point in the middle of a ZooKeeper call.
+type hookConn struct {
+	ZKConn
+	beforeCreate func(path string)
+}
+
+func (h hookConn) Create(p string, data []byte, flags int32, acl []zk.ACL) (string, error) {
+	if h.beforeCreate != nil {
+		h.beforeCreate(p)
+	}
+	return h.ZKConn.Create(p, data, flags, acl)
+}
+
+// expireDuring connects a client whose session a test can expire from inside a call: expire cuts the
+// network, waits until the server has expired the session (its ephemeral is gone), restores the network
+// and waits until the client has seen the expiry.
+func expireDuring(t *testing.T, cs string, wrap func(ZKConn) ZKConn) (c *Client, expire func()) {
+	t.Helper()
+	observer := connect(t, cs)
+	if err := observer.EnsurePaths(); err != nil {
+		t.Fatal(err)
+	}
+	d := &cuttableDialer{}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	c, err := connectOpts(ctx, cs, time.Second, nil, Options{Dialer: d.dial, WrapConn: wrap})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(c.Close)
+	if _, err := c.RegisterBroker(BrokerInfo{ID: 9, Endpoints: []string{"PLAINTEXT://h:1"}}); err != nil {
+		t.Fatal(err)
+	}
+	expire = func() {
+		expired := c.SessionExpired()
+		d.setCut(true)
+		for i := 0; ; i++ { // the server expires the session: its ephemeral goes
+			if _, ok, err := observer.Broker(9); err == nil && !ok {
+				break
+			}
+			if i == 400 {
+				t.Error("session never expired on the server")
+				return
+			}
+			time.Sleep(50 * time.Millisecond)
+		}
+		d.setCut(false)
+		select {
+		case <-expired:
+		case <-time.After(20 * time.Second):
+			t.Error("client never saw its session expire")
+		}
+	}
+	return c, expire
+}
+
+// An expiry that happens inside one ZooKeeper call is seen by the caller: the call fails instead of
+// running under the next session (KafkaZkClient's calls on an expired ZooKeeper handle fail with
+// SESSIONEXPIRED; ZooKeeperClient.reinitialize opens the new session only afterwards).
+func TestExpiryInsideCallFailsTheCall(t *testing.T) {
+	cs := testServer.Chroot(t)
+	var once sync.Once
+	var expire func()
+	c, expire := expireDuring(t, cs, func(conn ZKConn) ZKConn {
+		return hookConn{ZKConn: conn, beforeCreate: func(p string) {
+			if strings.HasSuffix(p, "/marker") {
+				once.Do(func() { expire() })
+			}
+		}}
+	})
+	err := c.CreateRecursive("/marker", nil, zk.FlagPersistent)
+	if err == nil {
+		t.Fatal("a create issued under the expired session ran under the next one")
+	}
+	if !errors.Is(err, zk.ErrSessionExpired) {
+		t.Errorf("err = %v, want one wrapping zk.ErrSessionExpired", err)
+	}
+	observer := connect(t, cs)
+	if ok, _, err := observer.Conn().Exists(observer.Chroot() + "/marker"); err != nil || ok {
+		t.Fatalf("/marker exists=%v err=%v", ok, err)
+	}
+}
+
+// BeforeNewSession handlers run after the expiry and before the next session (ZooKeeperClient.reinitialize
+// calls every beforeInitializingSession first): while one runs the client still has no live session and
+// its calls fail, so nothing the handler waits for reaches ZooKeeper under the new session.
+func TestBeforeNewSessionBlocksTheNextSession(t *testing.T) {
+	c, expire := expireDuring(t, testServer.Chroot(t), nil)
+	old := c.Session()
+	calls := 0
+	release := make(chan struct{})
+	inHandler := make(chan error, 1)
+	c.BeforeNewSession(func() {
+		calls++
+		_, _, err := c.Get(BrokerIDsPath)
+		inHandler <- err
+		<-release
+	})
+	c.BeforeNewSession(func() { t.Error("an unregistered handler ran") })()
+
+	expire()
+	select {
+	case <-old.Expired:
+	default:
+		t.Fatal("the expired session's channel is open")
+	}
+	if err := <-inHandler; !errors.Is(err, zk.ErrSessionExpired) {
+		t.Fatalf("a call from the handler: %v, want zk.ErrSessionExpired", err)
+	}
+	if s := c.Session(); s.ID != old.ID {
+		t.Fatalf("new session %#x opened while a handler still runs", s.ID)
+	}
+	close(release)
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	defer cancel()
+	if err := c.AwaitSession(ctx); err != nil {
+		t.Fatal(err)
+	}
+	s := c.Session()
+	if s.ID == old.ID || s.ID == 0 {
+		t.Fatalf("session %#x after %#x", s.ID, old.ID)
+	}
+	select {
+	case <-s.Expired:
+		t.Fatal("the new session reports expired")
+	default:
+	}
+	if _, _, err := c.Get(BrokerIDsPath); err != nil {
+		t.Fatalf("call on the new session: %v", err)
+	}
+	if calls != 1 {
+		t.Fatalf("handler ran %d times", calls)
+	}
+}
