@@ -216,3 +216,42 @@ func TestControllerResignsOnExpiryInsideCall(t *testing.T) {
 		t.Fatalf("CreateTopics on the re-elected controller: error %d", code)
 	}
 }
+
+// lostElectionReply applies the first Multi (the election) and loses its answer.
+type lostElectionReply struct {
+	zkmeta.ZKConn
+	lost *atomic.Bool
+}
+
+func (l lostElectionReply) Multi(ops ...any) ([]zk.MultiResponse, error) {
+	res, err := l.ZKConn.Multi(ops...)
+	if err == nil && l.lost.CompareAndSwap(false, true) {
+		return nil, zk.ErrConnectionClosed
+	}
+	return res, err
+}
+
+// The election multi succeeds but its answer is lost: /controller then
+// holds our id under our own session, which must count as our win
+// (KafkaZkClient.checkControllerAndEpoch), not as an earlier session's
+// znode to wait out forever, leaving the cluster without a controller.
+func TestControllerElectedDespiteLostElectionReply(t *testing.T) {
+	srv := zktest.Start(t)
+	cs := srv.Chroot(t)
+	admin := connectZK(t, cs, zkmeta.Options{})
+	if err := admin.EnsurePaths(); err != nil {
+		t.Fatal(err)
+	}
+	lost := &atomic.Bool{}
+	zc := connectZK(t, cs, zkmeta.Options{WrapConn: func(conn zkmeta.ZKConn) zkmeta.ZKConn {
+		return lostElectionReply{ZKConn: conn, lost: lost}
+	}})
+	ctl := runController(t, 1, zc)
+	waitFor(t, "broker 1 becomes controller after losing its election's answer", ctl.Active)
+	if !lost.Load() {
+		t.Fatal("no election answer was lost")
+	}
+	if e, _, err := admin.ControllerEpoch(); err != nil || e != 1 {
+		t.Fatalf("controller epoch %d (%v), want 1: one election", e, err)
+	}
+}

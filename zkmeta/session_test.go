@@ -5,6 +5,7 @@ import (
 	"errors"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -144,4 +145,92 @@ func TestBeforeNewSessionBlocksTheNextSession(t *testing.T) {
 	if calls != 1 {
 		t.Fatalf("handler ran %d times", calls)
 	}
+}
+
+// lossyMulti loses the answer of the first Multi: applied says whether the write reached ZooKeeper
+// before the connection "dropped".
+type lossyMulti struct {
+	ZKConn
+	applied bool
+	lost    *atomic.Bool
+}
+
+func (l lossyMulti) Multi(ops ...any) ([]zk.MultiResponse, error) {
+	if !l.lost.CompareAndSwap(false, true) {
+		return l.ZKConn.Multi(ops...)
+	}
+	if l.applied {
+		if _, err := l.ZKConn.Multi(ops...); err != nil {
+			return nil, err
+		}
+	}
+	return nil, zk.ErrConnectionClosed
+}
+
+// An election whose multi went through but whose answer was lost is a win: KafkaZkClient's
+// registerControllerAndIncrementControllerEpoch retries and checkControllerAndEpoch recognises its own
+// /controller (here by its ephemeral owner, this session) with the epoch it wrote. A /controller of ours
+// held by this session is ours, one held by another session (an earlier process) is not.
+func TestElectControllerLostReply(t *testing.T) {
+	for _, tc := range []struct {
+		name        string
+		applied     bool // the lost multi reached ZooKeeper
+		wantWon     bool
+		wantEpoch   int32
+		wantErr     bool
+		wantControl bool // /controller exists afterwards
+	}{
+		{name: "applied", applied: true, wantWon: true, wantEpoch: 1, wantControl: true},
+		{name: "not applied", applied: false, wantErr: true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cs := testServer.Chroot(t)
+			observer := connect(t, cs)
+			if err := observer.EnsurePaths(); err != nil {
+				t.Fatal(err)
+			}
+			lost := &atomic.Bool{}
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
+			c, err := ConnectWithOptions(ctx, cs, 6*time.Second, nil, Options{WrapConn: func(conn ZKConn) ZKConn {
+				return lossyMulti{ZKConn: conn, applied: tc.applied, lost: lost}
+			}})
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer c.Close()
+			won, epoch, v, err := c.ElectController(1)
+			if (err != nil) != tc.wantErr || won != tc.wantWon || epoch != tc.wantEpoch {
+				t.Fatalf("ElectController = won %v epoch %d err %v", won, epoch, err)
+			}
+			if won {
+				if e, ev, err := observer.ControllerEpoch(); err != nil || e != epoch || ev != v {
+					t.Fatalf("/controller_epoch %d v%d (%v), election said %d v%d", e, ev, err, epoch, v)
+				}
+			}
+			if _, ok, err := observer.Controller(); err != nil || ok != tc.wantControl {
+				t.Fatalf("/controller exists=%v err=%v", ok, err)
+			}
+			// Asking again wins once: the same win recognised (its caller may have missed the first
+			// answer too), or a fresh election.
+			won2, epoch2, v2, err := c.ElectController(1)
+			e, ev, eerr := observer.ControllerEpoch()
+			if err != nil || !won2 || epoch2 != 1 || eerr != nil || e != 1 || ev != v2 {
+				t.Fatalf("second ElectController = won %v epoch %d v%d err %v; /controller_epoch %d v%d", won2, epoch2, v2, err, e, ev)
+			}
+		})
+	}
+	t.Run("other session with our id", func(t *testing.T) {
+		cs := testServer.Chroot(t)
+		earlier, c := connect(t, cs), connect(t, cs)
+		if err := earlier.EnsurePaths(); err != nil {
+			t.Fatal(err)
+		}
+		if won, _, _, err := earlier.ElectController(1); err != nil || !won {
+			t.Fatal(won, err)
+		}
+		if won, _, _, err := c.ElectController(1); err != nil || won {
+			t.Fatalf("took an earlier session's /controller: won %v err %v", won, err)
+		}
+	})
 }
