@@ -255,3 +255,45 @@ func TestControllerElectedDespiteLostElectionReply(t *testing.T) {
 		t.Fatalf("controller epoch %d (%v), want 1: one election", e, err)
 	}
 }
+
+// One broker hangs while its session lives, and thousands of requests
+// queue up for it: the event loop must go on, here failing over the
+// partitions of another broker that dies.
+func TestEventLoopProgressesWhileABrokerHangs(t *testing.T) {
+	srv := zktest.Start(t)
+	cs := srv.Chroot(t)
+	admin := connectZK(t, cs, zkmeta.Options{})
+	if err := admin.EnsurePaths(); err != nil {
+		t.Fatal(err)
+	}
+	b2, b3 := connectZK(t, cs, zkmeta.Options{}), connectZK(t, cs, zkmeta.Options{})
+	registerFakeBroker(t, b2, 2, hungBroker(t))
+	registerFakeBroker(t, b3, 3, deadPort(t))
+	if err := admin.CreateTopic(zkmeta.TopicAssignment{Topic: "t", TopicID: zkmeta.NewTopicID(),
+		Partitions: map[int32][]int32{0: {3, 2}}}, nil); err != nil {
+		t.Fatal(err)
+	}
+	leader := func() int32 {
+		st, ok, err := admin.PartitionState("t", 0)
+		if err != nil || !ok {
+			return -2
+		}
+		return st.Leader
+	}
+	ctl := runController(t, 1, connectZK(t, cs, zkmeta.Options{}))
+	waitFor(t, "broker 3 leads t-0", func() bool { return leader() == 3 })
+
+	filled := make(chan bool, 1)
+	go func() {
+		filled <- ctl.submit(func() {
+			for range 5000 {
+				ctl.senders[2].send(kmsg.NewPtrUpdateMetadataRequest())
+			}
+		})
+	}()
+	b3.Close() // broker 3 dies: broker 2, in the ISR, must lead t-0
+	waitFor(t, "the controller elects broker 2 for t-0", func() bool { return leader() == 2 })
+	if !<-filled {
+		t.Fatal("the backlog event did not run")
+	}
+}
