@@ -210,7 +210,9 @@ func connectOpts(ctx context.Context, connect string, sessionTimeout time.Durati
 	if err != nil {
 		return nil, fmt.Errorf("zookeeper connect %q: %w", connect, err)
 	}
+	c.mu.Lock() // its expiry callback may already look at c.sess
 	c.sess = s
+	c.mu.Unlock()
 	if chroot != "" {
 		if err := c.createRecursive(chroot, nil, zk.FlagPersistent); err != nil && !errors.Is(err, ErrNodeExists) {
 			c.Close()
