@@ -66,6 +66,9 @@ type Controller struct {
 	senders        map[int32]*brokerSender
 	resign         chan struct{}
 	loopDone       chan struct{}
+
+	// turn is held while contending or acting (see Run).
+	turn sync.Mutex
 }
 
 // New builds an inactive controller; Run makes it contend for /controller.
@@ -84,54 +87,78 @@ func (c *Controller) Active() bool { return c.active.Load() }
 // it tries to create it; on winning it acts until it loses the ZooKeeper
 // session, another controller fences it, or ctx ends; after a lost session
 // it contends again on the next one.
+//
+// Contending and acting hold turn, as Kafka runs both on its controller
+// event thread. On a session expiry the client runs beforeNewSession before
+// it opens the next session; that waits for turn, so whatever was begun
+// under the expired session (an election, an event) has ended and the
+// controller has resigned before anything can reach the new session.
 func (c *Controller) Run(ctx context.Context) {
+	defer c.zk.BeforeNewSession(c.beforeNewSession)()
 	for ctx.Err() == nil {
-		info, exists, watch, err := c.zk.WatchController()
-		if err != nil {
-			c.logger.Warn("reading /controller failed", "err", err)
-			if !sleepCtx(ctx, time.Second) {
-				return
-			}
+		if c.zk.AwaitSession(ctx) != nil {
+			return
+		}
+		c.turn.Lock()
+		sess := c.zk.Session()
+		wait := c.contend(ctx, sess)
+		c.turn.Unlock()
+		if wait == nil {
 			continue
 		}
-		if exists && info.BrokerID != c.cfg.BrokerID {
-			select {
-			case <-ctx.Done():
-				return
-			case <-c.zk.SessionExpired():
-				// Contend again once the client's next session is up.
-				if c.zk.AwaitSession(ctx) != nil {
-					return
-				}
-			case <-watch:
-			}
-			continue
+		select {
+		case <-ctx.Done():
+			return
+		case <-sess.Expired:
+		case <-wait:
 		}
-		if exists { // our own znode left from an earlier session; wait for ZooKeeper to expire it
-			if !sleepCtx(ctx, 200*time.Millisecond) {
-				return
-			}
-			continue
-		}
-		won, epoch, epochZkVersion, err := c.zk.ElectController(c.cfg.BrokerID)
-		if err != nil {
-			c.logger.Warn("controller election failed", "err", err)
-			if !sleepCtx(ctx, time.Second) {
-				return
-			}
-			continue
-		}
-		if !won {
-			continue
-		}
-		c.logger.Info("elected controller", "broker", c.cfg.BrokerID, "epoch", epoch)
-		c.act(ctx, epoch, epochZkVersion)
 	}
+}
+
+// beforeNewSession is the client's hook between a session's expiry and the
+// next session: KafkaController's StateChangeHandler.beforeInitializingSession
+// queues Expire and waits for it. The act loop sees the expired session and
+// returns (onControllerResignation); taking turn waits for that.
+func (c *Controller) beforeNewSession() {
+	c.turn.Lock()
+	defer c.turn.Unlock()
+}
+
+// contend is one round of the election under sess; it returns a channel to
+// wait on before the next round (nil: go on at once).
+func (c *Controller) contend(ctx context.Context, sess zkmeta.Session) <-chan struct{} {
+	select {
+	case <-sess.Expired: // AwaitSession waits for the next one
+		return nil
+	default:
+	}
+	info, exists, watch, err := c.zk.WatchController()
+	if err != nil {
+		c.logger.Warn("reading /controller failed", "err", err)
+		return after(ctx, time.Second)
+	}
+	if exists && info.BrokerID != c.cfg.BrokerID {
+		return relayWatch(watch)
+	}
+	won, epoch, epochZkVersion, err := c.zk.ElectController(c.cfg.BrokerID)
+	if err != nil {
+		c.logger.Warn("controller election failed", "err", err)
+		return after(ctx, time.Second)
+	}
+	if !won {
+		if exists { // our own znode left from an earlier session; wait for ZooKeeper to expire it
+			return after(ctx, 200*time.Millisecond)
+		}
+		return nil
+	}
+	c.logger.Info("elected controller", "broker", c.cfg.BrokerID, "epoch", epoch)
+	c.act(ctx, sess, epoch, epochZkVersion)
+	return nil
 }
 
 // act is the active controller's event loop; it returns when this broker
 // stops being the controller.
-func (c *Controller) act(ctx context.Context, epoch, epochZkVersion int32) {
+func (c *Controller) act(ctx context.Context, sess zkmeta.Session, epoch, epochZkVersion int32) {
 	c.epoch, c.epochZkVersion = epoch, epochZkVersion
 	c.senders = map[int32]*brokerSender{}
 	c.resign = make(chan struct{})
@@ -157,7 +184,7 @@ func (c *Controller) act(ctx context.Context, epoch, epochZkVersion int32) {
 			case ev := <-events:
 				ev()
 			default:
-				if ctx.Err() != nil { // shutting down: let another broker take over at once
+				if ctx.Err() != nil && !isClosed(sess.Expired) { // shutting down: let another broker take over at once
 					_ = c.zk.ResignController(c.epochZkVersion)
 				}
 				return
@@ -167,7 +194,9 @@ func (c *Controller) act(ctx context.Context, epoch, epochZkVersion int32) {
 
 	if err := c.onControllerFailover(events); err != nil {
 		c.logger.Error("controller failover failed; resigning", "err", err)
-		_ = c.zk.ResignController(c.epochZkVersion)
+		if !isClosed(sess.Expired) {
+			_ = c.zk.ResignController(c.epochZkVersion)
+		}
 		return
 	}
 	c.active.Store(true)
@@ -178,14 +207,18 @@ func (c *Controller) act(ctx context.Context, epoch, epochZkVersion int32) {
 		rebalance = t.C
 	}
 	for {
+		// The session's expiry goes before any queued event: KafkaController's
+		// Expire event clears the queue (clearAndPut).
+		if isClosed(sess.Expired) {
+			c.logger.Warn("ZooKeeper session expired; no longer controller")
+			return
+		}
 		select {
 		case <-ctx.Done():
 			return
 		case <-rebalance:
 			c.checkLeaderImbalance()
-		case <-c.zk.SessionExpired():
-			c.logger.Warn("ZooKeeper session expired; no longer controller")
-			return
+		case <-sess.Expired:
 		case <-c.resign:
 			c.logger.Warn("controller fenced by a newer epoch; resigning")
 			return
@@ -258,6 +291,35 @@ func (c *Controller) onWatch(events chan func(), watch <-chan zk.Event, fn func(
 		case <-done:
 		}
 	}()
+}
+
+func isClosed(ch <-chan struct{}) bool {
+	select {
+	case <-ch:
+		return true
+	default:
+		return false
+	}
+}
+
+// after is closed after d, or at once when ctx ends.
+func after(ctx context.Context, d time.Duration) <-chan struct{} {
+	out := make(chan struct{})
+	go func() {
+		sleepCtx(ctx, d)
+		close(out)
+	}()
+	return out
+}
+
+// relayWatch turns a ZooKeeper watch into a channel closed when it fires.
+func relayWatch(w <-chan zk.Event) <-chan struct{} {
+	out := make(chan struct{})
+	go func() {
+		<-w
+		close(out)
+	}()
+	return out
 }
 
 func sleepCtx(ctx context.Context, d time.Duration) bool {

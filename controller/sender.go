@@ -19,17 +19,27 @@ import (
 // (Kafka's RequestSendThread): LeaderAndIsr, UpdateMetadata and StopReplica
 // queued for a broker reach it in the order they were queued, retried until
 // they succeed or the broker leaves the cluster.
+//
+// The queue is unbounded, as ControllerChannelManager's LinkedBlockingQueue:
+// queuing never waits, so a broker that hangs while its session lives cannot
+// stall the controller's event loop (and every election with it). A growing
+// backlog is logged at each doubling.
 type brokerSender struct {
 	id     int32
 	client *protocol.Client
-	queue  chan sendItem
 	ctx    context.Context
 	cancel context.CancelFunc
 	logger *slog.Logger
 
-	mu      sync.Mutex // orders send against stop
+	mu      sync.Mutex // guards queue, warnAt and stopped
+	queue   []sendItem
+	warnAt  int           // backlog size that is logged next
+	wake    chan struct{} // a request was queued (capacity 1)
 	stopped bool
 }
+
+// backlogWarn is the first backlog size worth a warning.
+const backlogWarn = 1024
 
 type sendItem struct {
 	req  kmsg.Request
@@ -42,10 +52,11 @@ func newBrokerSender(b zkmeta.BrokerInfo, controllerID int32, timeout time.Durat
 	s := &brokerSender{
 		id:     b.ID,
 		client: protocol.NewClient(addr, fmt.Sprintf("controller-%d", controllerID), timeout),
-		queue:  make(chan sendItem, 4096),
 		ctx:    ctx,
 		cancel: cancel,
 		logger: logger.With("target_broker", b.ID),
+		warnAt: backlogWarn,
+		wake:   make(chan struct{}, 1),
 	}
 	go s.run(timeout)
 	return s
@@ -53,16 +64,40 @@ func newBrokerSender(b zkmeta.BrokerInfo, controllerID int32, timeout time.Durat
 
 func (s *brokerSender) run(timeout time.Duration) {
 	for {
-		select {
-		case <-s.ctx.Done():
-			return
-		case item := <-s.queue:
-			err := s.deliver(item.req, timeout)
-			if item.done != nil {
-				item.done <- err
+		item, ok := s.next()
+		if !ok {
+			select {
+			case <-s.ctx.Done():
+				return
+			case <-s.wake:
 			}
+			continue
+		}
+		err := s.deliver(item.req, timeout)
+		if item.done != nil {
+			item.done <- err
 		}
 	}
+}
+
+// next takes the oldest queued request.
+func (s *brokerSender) next() (sendItem, bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if len(s.queue) == 0 || s.stopped {
+		return sendItem{}, false
+	}
+	item := s.queue[0]
+	s.queue[0] = sendItem{}
+	s.queue = s.queue[1:]
+	if len(s.queue) == 0 {
+		s.queue = nil // let a drained backlog's array go
+		if s.warnAt > backlogWarn {
+			s.logger.Info("controller request backlog drained")
+			s.warnAt = backlogWarn
+		}
+	}
+	return item, true
 }
 
 // deliver sends one request, retrying with backoff while the sender lives.
@@ -89,9 +124,9 @@ func (s *brokerSender) deliver(req kmsg.Request, timeout time.Duration) error {
 	}
 }
 
-// send queues a request; the returned channel yields its outcome. Once the
-// sender is stopped every request gets an error at once, so nobody waits
-// on a broker that left the cluster.
+// send queues a request without waiting; the returned channel yields its
+// outcome. Once the sender is stopped every request gets an error at once,
+// so nobody waits on a broker that left the cluster.
 func (s *brokerSender) send(req kmsg.Request) <-chan error {
 	done := make(chan error, 1)
 	s.mu.Lock()
@@ -100,29 +135,30 @@ func (s *brokerSender) send(req kmsg.Request) <-chan error {
 		done <- fmt.Errorf("sender to broker %d stopped", s.id)
 		return done
 	}
+	s.queue = append(s.queue, sendItem{req: req, done: done})
+	if n := len(s.queue); n >= s.warnAt {
+		s.logger.Warn("controller requests are piling up for a broker that does not answer", "queued", n)
+		s.warnAt *= 2
+	}
 	select {
-	case s.queue <- sendItem{req: req, done: done}:
-	case <-s.ctx.Done():
-		done <- fmt.Errorf("sender to broker %d stopped", s.id)
+	case s.wake <- struct{}{}:
+	default:
 	}
 	return done
 }
 
 // stop ends delivery and answers every request still queued with an error.
 func (s *brokerSender) stop() {
-	s.cancel() // releases a send blocked on a full queue
+	s.cancel() // ends a delivery in progress
 	s.mu.Lock()
 	s.stopped = true
+	queued := s.queue
+	s.queue = nil
 	s.mu.Unlock()
 	s.client.Close()
-	for {
-		select {
-		case item := <-s.queue:
-			if item.done != nil {
-				item.done <- fmt.Errorf("sender to broker %d stopped", s.id)
-			}
-		default:
-			return
+	for _, item := range queued {
+		if item.done != nil {
+			item.done <- fmt.Errorf("sender to broker %d stopped", s.id)
 		}
 	}
 }

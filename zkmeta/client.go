@@ -7,10 +7,12 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"net"
 	"path"
 	"slices"
 	"strings"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/go-zookeeper/zk"
@@ -60,21 +62,66 @@ func EntityConfigPath(entityType, name string) string {
 
 var openACL = zk.WorldACL(zk.PermAll)
 
-// Client is a ZooKeeper session with every path relative to the connect string's chroot.
+// Client is a ZooKeeper client with every path relative to the connect string's chroot. Like Kafka's
+// ZooKeeperClient it uses one connection per session: when a session expires its connection is closed (calls
+// on it fail), every BeforeNewSession handler runs, and only then is the next session opened.
 type Client struct {
-	conn   *zk.Conn
-	chroot string // "" or "/kafka"
+	conn   liveConn // routes each call to the current session's connection
+	chroot string   // "" or "/kafka"
 	log    *slog.Logger
 
-	// After an expiry go-zookeeper opens a new session by itself; expired
-	// belongs to the current session and newSession is closed when the
-	// next one is established (then both are replaced).
-	sessMu     sync.Mutex
-	expired    chan struct{}
-	newSession chan struct{}
+	servers        []string
+	sessionTimeout time.Duration
+	opts           Options
 
-	closeOnce  sync.Once
-	eventsDone chan struct{}
+	mu          sync.Mutex
+	sess        *session      // the current session; replaced only by reinitialize
+	newSession  chan struct{} // closed when sess is replaced
+	handlers    map[int]func()
+	nextHandler int
+	closed      bool
+	closing     chan struct{}
+	closeOnce   sync.Once
+}
+
+// session is one ZooKeeper session and the connection holding it. go-zookeeper would open a new session on
+// the same connection after an expiry and send it the calls still queued; this connection's dialer refuses
+// once its session has expired, so nothing issued under one session ever runs under another.
+type session struct {
+	raw         *zk.Conn
+	conn        ZKConn        // raw, or a test's wrapper of it
+	id          int64         // set once established
+	established chan struct{} // closed at the first StateHasSession
+	expired     chan struct{} // closed when ZooKeeper reports the session expired
+	ended       atomic.Bool   // the dialer refuses from then on
+	eventsDone  chan struct{} // closed when go-zookeeper has shut the connection down
+
+	establishOnce, expireOnce, reinitOnce sync.Once
+}
+
+var errSessionEnded = errors.New("zookeeper session ended; this connection opens no other")
+
+// close ends the connection and waits until go-zookeeper has released it.
+func (s *session) close() {
+	s.ended.Store(true)
+	s.raw.Close()
+	<-s.eventsDone
+}
+
+// fail marks the error of a call on an expired session as a session expiry: such a call never runs under
+// another session.
+func (s *session) fail(err error) error {
+	if err == nil || errors.Is(err, zk.ErrSessionExpired) {
+		return err
+	}
+	select {
+	case <-s.expired:
+		if errors.Is(err, zk.ErrConnectionClosed) || errors.Is(err, zk.ErrNoServer) || errors.Is(err, zk.ErrClosing) {
+			return fmt.Errorf("%w (%w)", zk.ErrSessionExpired, err)
+		}
+	default:
+	}
+	return err
 }
 
 // slogAdapter routes go-zookeeper's Printf logging to slog at debug level.
@@ -110,11 +157,42 @@ func ParseConnect(connect string) (servers []string, chroot string, err error) {
 // Connect opens a session (waiting at most until ctx is done), creates the chroot path if missing (as
 // Kafka does) and returns a client whose paths are under the chroot.
 func Connect(ctx context.Context, connect string, sessionTimeout time.Duration, logger *slog.Logger) (*Client, error) {
-	return connectWith(ctx, connect, sessionTimeout, logger, nil)
+	return connectOpts(ctx, connect, sessionTimeout, logger, Options{})
+}
+
+// ZKConn is the part of a ZooKeeper connection this package uses (*zk.Conn has it); tests wrap it through
+// Options.WrapConn to inject faults in the middle of a call.
+type ZKConn interface {
+	Get(path string) ([]byte, *zk.Stat, error)
+	GetW(path string) ([]byte, *zk.Stat, <-chan zk.Event, error)
+	Children(path string) ([]string, *zk.Stat, error)
+	ChildrenW(path string) ([]string, *zk.Stat, <-chan zk.Event, error)
+	Exists(path string) (bool, *zk.Stat, error)
+	ExistsW(path string) (bool, *zk.Stat, <-chan zk.Event, error)
+	Create(path string, data []byte, flags int32, acl []zk.ACL) (string, error)
+	Set(path string, data []byte, version int32) (*zk.Stat, error)
+	Delete(path string, version int32) error
+	Multi(ops ...any) ([]zk.MultiResponse, error)
+	SessionID() int64
+}
+
+// Options are test seams; the zero value is what Connect uses.
+type Options struct {
+	Dialer   zk.Dialer           // replaces net.DialTimeout (a test cuts the network with it)
+	WrapConn func(ZKConn) ZKConn // wraps each session's connection (a test interposes on calls)
+}
+
+// ConnectWithOptions is Connect with test seams.
+func ConnectWithOptions(ctx context.Context, connect string, sessionTimeout time.Duration, logger *slog.Logger, opts Options) (*Client, error) {
+	return connectOpts(ctx, connect, sessionTimeout, logger, opts)
 }
 
 // connectWith is Connect with an optional dialer (tests use it to cut the network).
 func connectWith(ctx context.Context, connect string, sessionTimeout time.Duration, logger *slog.Logger, dialer zk.Dialer) (*Client, error) {
+	return connectOpts(ctx, connect, sessionTimeout, logger, Options{Dialer: dialer})
+}
+
+func connectOpts(ctx context.Context, connect string, sessionTimeout time.Duration, logger *slog.Logger, opts Options) (*Client, error) {
 	servers, chroot, err := ParseConnect(connect)
 	if err != nil {
 		return nil, err
@@ -122,26 +200,19 @@ func connectWith(ctx context.Context, connect string, sessionTimeout time.Durati
 	if logger == nil {
 		logger = slog.New(slog.DiscardHandler)
 	}
-	logOpt, infoOpt := zk.WithLogger(slogAdapter{logger}), zk.WithLogInfo(false)
-	var conn *zk.Conn
-	var events <-chan zk.Event
-	if dialer != nil {
-		conn, events, err = zk.Connect(servers, sessionTimeout, logOpt, infoOpt, zk.WithDialer(dialer))
-	} else {
-		conn, events, err = zk.Connect(servers, sessionTimeout, logOpt, infoOpt)
+	c := &Client{log: logger, servers: servers, sessionTimeout: sessionTimeout, opts: opts,
+		newSession: make(chan struct{}), handlers: map[int]func(){}, closing: make(chan struct{})}
+	c.conn = liveConn{c}
+	s, err := c.openSession(ctx.Done())
+	if errors.Is(err, errSessionEnded) && ctx.Err() != nil {
+		err = ctx.Err()
 	}
 	if err != nil {
 		return nil, fmt.Errorf("zookeeper connect %q: %w", connect, err)
 	}
-	c := &Client{conn: conn, log: logger, expired: make(chan struct{}), newSession: make(chan struct{}), eventsDone: make(chan struct{})}
-	hasSession := make(chan struct{})
-	go c.watchSession(events, hasSession)
-	select {
-	case <-hasSession:
-	case <-ctx.Done():
-		c.Close()
-		return nil, fmt.Errorf("zookeeper connect %q: %w", connect, ctx.Err())
-	}
+	c.mu.Lock() // its expiry callback may already look at c.sess
+	c.sess = s
+	c.mu.Unlock()
 	if chroot != "" {
 		if err := c.createRecursive(chroot, nil, zk.FlagPersistent); err != nil && !errors.Is(err, ErrNodeExists) {
 			c.Close()
@@ -149,65 +220,196 @@ func connectWith(ctx context.Context, connect string, sessionTimeout time.Durati
 		}
 		c.chroot = chroot
 	}
-	logger.Debug("zookeeper session established", "connect", connect, "session", fmt.Sprintf("%#x", conn.SessionID()))
+	logger.Debug("zookeeper session established", "connect", connect, "session", fmt.Sprintf("%#x", s.id))
+	// A session that expired before it became current would otherwise go unnoticed.
+	c.sessionEnded(s)
 	return c, nil
 }
 
-func (c *Client) watchSession(events <-chan zk.Event, hasSession chan struct{}) {
-	defer close(c.eventsDone)
-	var once sync.Once
-	isExpired := false
-	for ev := range events {
-		c.log.Debug("zookeeper event", "type", ev.Type.String(), "state", ev.State.String(), "server", ev.Server)
-		switch ev.State {
-		case zk.StateHasSession:
-			once.Do(func() { close(hasSession) })
-			if isExpired {
-				isExpired = false
-				c.sessMu.Lock()
-				c.expired = make(chan struct{})
-				close(c.newSession)
-				c.newSession = make(chan struct{})
-				c.sessMu.Unlock()
-				c.log.Info("zookeeper session re-established", "session", fmt.Sprintf("%#x", c.conn.SessionID()))
+// openSession connects and waits until ZooKeeper has given the connection a session, or stop is closed.
+func (c *Client) openSession(stop <-chan struct{}) (*session, error) {
+	s := &session{established: make(chan struct{}), expired: make(chan struct{}), eventsDone: make(chan struct{})}
+	dial := c.opts.Dialer
+	if dial == nil {
+		dial = net.DialTimeout
+	}
+	raw, events, err := zk.Connect(c.servers, c.sessionTimeout, zk.WithLogger(slogAdapter{c.log}), zk.WithLogInfo(false),
+		zk.WithDialer(func(network, address string, timeout time.Duration) (net.Conn, error) {
+			if s.ended.Load() {
+				return nil, errSessionEnded
 			}
-		case zk.StateExpired:
-			if !isExpired {
-				isExpired = true
-				c.log.Warn("zookeeper session expired")
-				c.sessMu.Lock()
-				close(c.expired)
-				c.sessMu.Unlock()
-			}
+			return dial(network, address, timeout)
+		}),
+		// Called synchronously by go-zookeeper's connection loop, so an expiry is marked before the
+		// connection could try to reconnect.
+		zk.WithEventCallback(func(ev zk.Event) { c.onSessionEvent(s, ev) }))
+	if err != nil {
+		return nil, err
+	}
+	s.raw, s.conn = raw, raw
+	if c.opts.WrapConn != nil {
+		s.conn = c.opts.WrapConn(raw)
+	}
+	go func() {
+		defer close(s.eventsDone)
+		for ev := range events {
+			c.log.Debug("zookeeper event", "type", ev.Type.String(), "state", ev.State.String(), "server", ev.Server)
 		}
+	}()
+	select {
+	case <-s.established:
+	case <-stop:
+		s.close()
+		return nil, errSessionEnded
+	}
+	s.id = raw.SessionID()
+	return s, nil
+}
+
+func (c *Client) onSessionEvent(s *session, ev zk.Event) {
+	if ev.Type != zk.EventSession {
+		return
+	}
+	switch ev.State {
+	case zk.StateHasSession:
+		s.establishOnce.Do(func() { close(s.established) })
+	case zk.StateExpired:
+		s.ended.Store(true)
+		s.expireOnce.Do(func() { close(s.expired) })
+		c.sessionEnded(s)
+	}
+}
+
+// sessionEnded starts reinitialize once the current session has expired.
+func (c *Client) sessionEnded(s *session) {
+	select {
+	case <-s.expired:
+	default:
+		return
+	}
+	c.mu.Lock()
+	current := c.sess == s && !c.closed
+	c.mu.Unlock()
+	if current {
+		s.reinitOnce.Do(func() { go c.reinitialize(s) })
+	}
+}
+
+// reinitialize replaces an expired session, as ZooKeeperClient.reinitialize: close its connection, run every
+// handler's beforeInitializingSession (BeforeNewSession), then open the next session, retrying until the
+// client is closed.
+func (c *Client) reinitialize(old *session) {
+	c.log.Warn("zookeeper session expired", "session", fmt.Sprintf("%#x", old.id))
+	old.close() // calls still pending on it fail now
+	c.mu.Lock()
+	handlers := make([]int, 0, len(c.handlers))
+	for k := range c.handlers {
+		handlers = append(handlers, k)
+	}
+	slices.Sort(handlers)
+	fns := make([]func(), 0, len(handlers))
+	for _, k := range handlers {
+		fns = append(fns, c.handlers[k])
+	}
+	c.mu.Unlock()
+	for _, fn := range fns {
+		fn()
+	}
+	for {
+		s, err := c.openSession(c.closing)
+		if err != nil {
+			select {
+			case <-c.closing:
+				return
+			default:
+			}
+			c.log.Warn("opening a new zookeeper session failed; retrying", "err", err)
+			select {
+			case <-c.closing:
+				return
+			case <-time.After(time.Second):
+			}
+			continue
+		}
+		c.mu.Lock()
+		if c.closed {
+			c.mu.Unlock()
+			s.close()
+			return
+		}
+		c.sess = s
+		close(c.newSession)
+		c.newSession = make(chan struct{})
+		c.mu.Unlock()
+		c.log.Info("zookeeper session re-established", "session", fmt.Sprintf("%#x", s.id))
+		c.sessionEnded(s) // it may have expired before it became current
+		return
+	}
+}
+
+// BeforeNewSession registers fn to run after a session has expired and before the client opens the next
+// one (Kafka's StateChangeHandler.beforeInitializingSession): until every handler has returned, calls on
+// the client fail, so whatever fn waits for cannot reach ZooKeeper under the new session. Handlers run one
+// at a time in registration order. The returned function unregisters fn.
+func (c *Client) BeforeNewSession(fn func()) (unregister func()) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	k := c.nextHandler
+	c.nextHandler++
+	c.handlers[k] = fn
+	return func() {
+		c.mu.Lock()
+		defer c.mu.Unlock()
+		delete(c.handlers, k)
 	}
 }
 
 // Close ends the session (ephemeral znodes go away at once).
 func (c *Client) Close() {
 	c.closeOnce.Do(func() {
-		c.conn.Close()
-		<-c.eventsDone
+		c.mu.Lock()
+		c.closed = true
+		close(c.closing)
+		s := c.sess
+		c.mu.Unlock()
+		if s != nil {
+			s.close()
+		}
 	})
+}
+
+func (c *Client) current() *session {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return c.sess
+}
+
+// Session identifies one ZooKeeper session of the client.
+type Session struct {
+	ID      int64
+	Expired <-chan struct{} // closed when this session has expired; never replaced
+}
+
+// Session is the current session. Its Expired channel belongs to it alone, so an expiry cannot be missed
+// by reading it late; when it is closed the client may already run the next session.
+func (c *Client) Session() Session {
+	s := c.current()
+	return Session{ID: s.id, Expired: s.expired}
 }
 
 // SessionExpired is closed when the current session expires; its
 // ephemerals and watches are gone then.
-func (c *Client) SessionExpired() <-chan struct{} {
-	c.sessMu.Lock()
-	defer c.sessMu.Unlock()
-	return c.expired
-}
+func (c *Client) SessionExpired() <-chan struct{} { return c.current().expired }
 
 // AwaitSession returns once a live session exists: at once while the
 // current one lives, else when the client has opened its next session.
 func (c *Client) AwaitSession(ctx context.Context) error {
 	for {
-		c.sessMu.Lock()
-		expired, next := c.expired, c.newSession
-		c.sessMu.Unlock()
+		c.mu.Lock()
+		s, next := c.sess, c.newSession
+		c.mu.Unlock()
 		select {
-		case <-expired:
+		case <-s.expired:
 		default:
 			return nil
 		}
@@ -215,17 +417,83 @@ func (c *Client) AwaitSession(ctx context.Context) error {
 		case <-next:
 		case <-ctx.Done():
 			return ctx.Err()
-		case <-c.eventsDone:
+		case <-c.closing:
 			return errors.New("zookeeper client closed")
 		}
 	}
 }
 
-// SessionID is the current ZooKeeper session id.
+// SessionID is the current ZooKeeper session id (0 once it has expired).
 func (c *Client) SessionID() int64 { return c.conn.SessionID() }
 
-// Conn is the raw connection, for tools. Its paths are NOT chroot-relative: prefix Chroot().
-func (c *Client) Conn() *zk.Conn { return c.conn }
+// Conn is the current session's raw connection, for tools. Its paths are NOT chroot-relative: prefix
+// Chroot().
+func (c *Client) Conn() *zk.Conn { return c.current().raw }
+
+// liveConn sends each call to the current session's connection and reports a call cut short by its
+// session's expiry as zk.ErrSessionExpired.
+type liveConn struct{ c *Client }
+
+func (l liveConn) Get(p string) ([]byte, *zk.Stat, error) {
+	s := l.c.current()
+	data, st, err := s.conn.Get(p)
+	return data, st, s.fail(err)
+}
+
+func (l liveConn) GetW(p string) ([]byte, *zk.Stat, <-chan zk.Event, error) {
+	s := l.c.current()
+	data, st, w, err := s.conn.GetW(p)
+	return data, st, w, s.fail(err)
+}
+
+func (l liveConn) Children(p string) ([]string, *zk.Stat, error) {
+	s := l.c.current()
+	ch, st, err := s.conn.Children(p)
+	return ch, st, s.fail(err)
+}
+
+func (l liveConn) ChildrenW(p string) ([]string, *zk.Stat, <-chan zk.Event, error) {
+	s := l.c.current()
+	ch, st, w, err := s.conn.ChildrenW(p)
+	return ch, st, w, s.fail(err)
+}
+
+func (l liveConn) Exists(p string) (bool, *zk.Stat, error) {
+	s := l.c.current()
+	ok, st, err := s.conn.Exists(p)
+	return ok, st, s.fail(err)
+}
+
+func (l liveConn) ExistsW(p string) (bool, *zk.Stat, <-chan zk.Event, error) {
+	s := l.c.current()
+	ok, st, w, err := s.conn.ExistsW(p)
+	return ok, st, w, s.fail(err)
+}
+
+func (l liveConn) Create(p string, data []byte, flags int32, acl []zk.ACL) (string, error) {
+	s := l.c.current()
+	name, err := s.conn.Create(p, data, flags, acl)
+	return name, s.fail(err)
+}
+
+func (l liveConn) Set(p string, data []byte, version int32) (*zk.Stat, error) {
+	s := l.c.current()
+	st, err := s.conn.Set(p, data, version)
+	return st, s.fail(err)
+}
+
+func (l liveConn) Delete(p string, version int32) error {
+	s := l.c.current()
+	return s.fail(s.conn.Delete(p, version))
+}
+
+func (l liveConn) Multi(ops ...any) ([]zk.MultiResponse, error) {
+	s := l.c.current()
+	res, err := s.conn.Multi(ops...)
+	return res, s.fail(err)
+}
+
+func (l liveConn) SessionID() int64 { return l.c.current().conn.SessionID() }
 
 // Chroot is the chroot prefix ("" for none).
 func (c *Client) Chroot() string { return c.chroot }

@@ -25,11 +25,20 @@ func (c *Client) ControllerEpoch() (epoch int32, zkVersion int32, err error) {
 // read (or create with 0) /controller_epoch, then one multi creating ephemeral /controller and setting
 // /controller_epoch to epoch+1 at the version read. won=false (no error) when another broker won; the
 // caller then watches /controller and retries when it disappears.
+//
+// A multi whose answer is lost (connection loss) may have been applied: as Kafka's
+// checkControllerAndEpoch, /controller holding our id under this session with the epoch we wrote is our
+// win. A /controller this session already holds is ours too (an earlier call's answer and check were
+// both lost): while it exists nobody else can be elected, so /controller_epoch is still the one we wrote.
 func (c *Client) ElectController(brokerID int32) (won bool, epoch int32, epochZkVersion int32, err error) {
 	if ok, _, err := c.conn.Exists(c.abs(ControllerPath)); err != nil {
 		return false, 0, 0, fmt.Errorf("elect controller: %w", classify(err))
 	} else if ok {
-		return false, 0, 0, nil
+		won, epoch, epochZkVersion, err := c.checkControllerAndEpoch(brokerID, -1)
+		if err != nil {
+			return false, 0, 0, fmt.Errorf("elect controller: %w", err)
+		}
+		return won, epoch, epochZkVersion, nil
 	}
 	cur, curVersion, err := c.ControllerEpoch()
 	if errors.Is(err, ErrNoNode) {
@@ -51,25 +60,40 @@ func (c *Client) ElectController(brokerID int32) (won bool, epoch int32, epochZk
 	if err == nil {
 		return true, newEpoch, res[1].Stat.Version, nil
 	}
-	if idx < 0 || !(errors.Is(err, zk.ErrNodeExists) || errors.Is(err, zk.ErrBadVersion)) {
-		return false, 0, 0, fmt.Errorf("elect controller: %w", classify(err))
+	// Lost the race (NODEEXISTS, BADVERSION), or the answer was lost and the multi may have gone through.
+	lostRace := idx >= 0 && (errors.Is(err, zk.ErrNodeExists) || errors.Is(err, zk.ErrBadVersion))
+	won, epoch, epochZkVersion, cerr := c.checkControllerAndEpoch(brokerID, newEpoch)
+	switch {
+	case cerr != nil:
+		return false, 0, 0, fmt.Errorf("elect controller: %w (checking after: %w)", classify(err), cerr)
+	case won || lostRace:
+		return won, epoch, epochZkVersion, nil
 	}
-	// Lost the race, or our multi succeeded but its answer was lost: Kafka's checkControllerAndEpoch.
-	data, st, gerr := c.conn.Get(c.abs(ControllerPath))
-	if gerr != nil {
-		if errors.Is(gerr, zk.ErrNoNode) {
-			return false, 0, 0, nil
-		}
-		return false, 0, 0, fmt.Errorf("elect controller: %w", classify(gerr))
+	return false, 0, 0, fmt.Errorf("elect controller: %w", classify(err))
+}
+
+// checkControllerAndEpoch reports whether /controller is this session's with brokerID and, when newEpoch
+// is not negative, /controller_epoch holds newEpoch; won comes with the epoch and its znode version.
+func (c *Client) checkControllerAndEpoch(brokerID, newEpoch int32) (won bool, epoch int32, epochZkVersion int32, err error) {
+	data, st, err := c.conn.Get(c.abs(ControllerPath))
+	if errors.Is(err, zk.ErrNoNode) {
+		return false, 0, 0, nil
+	}
+	if err != nil {
+		return false, 0, 0, fmt.Errorf("get %s: %w", ControllerPath, classify(err))
 	}
 	ci, derr := DecodeController(data)
-	if derr == nil && ci.BrokerID == brokerID && st.EphemeralOwner == c.conn.SessionID() {
-		e, v, err := c.ControllerEpoch()
-		if err == nil && e == newEpoch {
-			return true, e, v, nil
-		}
+	if derr != nil || ci.BrokerID != brokerID || st.EphemeralOwner != c.conn.SessionID() {
+		return false, 0, 0, nil
 	}
-	return false, 0, 0, nil
+	e, v, err := c.ControllerEpoch()
+	if err != nil {
+		return false, 0, 0, err
+	}
+	if newEpoch >= 0 && e != newEpoch {
+		return false, 0, 0, nil
+	}
+	return true, e, v, nil
 }
 
 // Controller reads /controller; ok is false when there is no controller.
