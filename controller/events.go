@@ -146,7 +146,7 @@ func (c *Controller) electLeaders(parts []topicPartition) []topicPartition {
 		}
 		_, ok := c.state.partitions[tp]
 		if !ok {
-			st, ok := initialState(c.state.replicas(tp), c.state.isEligible, c.epoch)
+			st, ok := initialState(c.state.replicas(tp), c.state.onlineFor(tp), c.epoch)
 			if !ok {
 				c.logger.Warn("new partition has no live replica", "topic", tp.Topic, "partition", tp.Partition)
 				continue
@@ -187,16 +187,18 @@ func (c *Controller) electLeaders(parts []topicPartition) []topicPartition {
 }
 
 // nextState is the state a partition should move to given the live
-// brokers: a clean election if its leader is gone, dead replicas out of the
-// ISR. ok is false when nothing changes.
+// brokers: a clean election if its leader is gone, lost replicas out of the
+// ISR. A replica is lost when its broker is down or its log directory is
+// offline (isReplicaOnline). ok is false when nothing changes.
 func (c *Controller) nextState(tp topicPartition, cur zkmeta.LeaderAndIsr) (zkmeta.LeaderAndIsr, bool) {
 	replicas := c.state.replicas(tp)
-	if cur.Leader == noLeader || !c.state.isLive(cur.Leader) {
-		if next, ok := electOfflineLeader(cur, replicas, c.state.isEligible, c.epoch); ok {
+	online := c.state.onlineFor(tp)
+	if cur.Leader == noLeader || c.state.replicaGone(cur.Leader, tp) {
+		if next, ok := electOfflineLeader(cur, replicas, online, c.epoch); ok {
 			return next, true
 		}
 		if c.uncleanEnabled(tp.Topic) {
-			if next, ok := electUncleanLeader(cur, replicas, c.state.isEligible, c.epoch); ok {
+			if next, ok := electUncleanLeader(cur, replicas, online, c.epoch); ok {
 				c.logger.Warn("unclean leader election", "topic", tp.Topic, "partition", tp.Partition, "leader", next.Leader)
 				return next, true
 			}
@@ -204,11 +206,11 @@ func (c *Controller) nextState(tp topicPartition, cur zkmeta.LeaderAndIsr) (zkme
 	}
 	var dead []int32
 	for _, r := range cur.ISR {
-		if !c.state.isLive(r) {
+		if c.state.replicaGone(r, tp) {
 			dead = append(dead, r)
 		}
 	}
-	if cur.Leader >= 0 && !c.state.isLive(cur.Leader) && !slices.Contains(dead, cur.Leader) {
+	if cur.Leader >= 0 && c.state.replicaGone(cur.Leader, tp) && !slices.Contains(dead, cur.Leader) {
 		dead = append(dead, cur.Leader)
 	}
 	slices.Sort(dead)
@@ -282,6 +284,10 @@ func (c *Controller) onBrokerChange(events chan func()) {
 			delete(c.senders, id)
 		}
 		delete(c.state.shuttingDown, id) // a bounced broker is a new broker
+		delete(c.state.offlineReplicas, id)
+	}
+	for _, id := range added {
+		delete(c.state.offlineReplicas, id)
 	}
 	var changed []topicPartition
 	// onBrokerFailure: the failed brokers' replicas go offline; partitions
@@ -293,8 +299,20 @@ func (c *Controller) onBrokerChange(events chan func()) {
 			delete(live, id)
 		}
 		c.state.liveBrokers = live
-		changed = append(changed, c.electLeaders(c.notDeleting(c.partitionsOnBrokers(failed)))...)
+		onFailed := c.partitionsOnBrokers(failed)
+		changed = append(changed, c.electLeaders(c.notDeleting(onFailed))...)
 		c.state.liveBrokers = after
+		// Replicas of topics being deleted fail their deletion
+		// (onReplicasBecomeOffline -> failReplicaDeletion).
+		var forDeletion []partitionReplica
+		for _, tp := range onFailed {
+			for _, r := range c.state.replicas(tp) {
+				if c.state.deleting[tp.Topic] && slices.Contains(failed, r) {
+					forDeletion = append(forDeletion, partitionReplica{tp, r})
+				}
+			}
+		}
+		c.failReplicaDeletion(forDeletion)
 	}
 	for _, id := range started {
 		c.startSender(id)
@@ -311,8 +329,16 @@ func (c *Controller) onBrokerChange(events chan func()) {
 		sortPartitions(changed)
 		c.sendUpdateMetadata(nil, slices.Compact(changed))
 	}
-	if len(started) > 0 { // TopicDeletionManager.resumeDeletionForTopics
-		c.retryDeletions()
+	// onBrokerStartup: deletions waiting for the started brokers go on.
+	var resume []string
+	for _, tp := range c.partitionsOnBrokers(started) {
+		if c.state.deleting[tp.Topic] && !slices.Contains(resume, tp.Topic) {
+			resume = append(resume, tp.Topic)
+		}
+	}
+	c.resumeDeletionForTopics(resume)
+	if len(failed) > 0 {
+		c.resumeDeletions()
 	}
 }
 
