@@ -113,8 +113,38 @@ func (c *Controller) startReassignment(tp topicPartition, target []int32) error 
 		return err
 	}
 	c.logger.Info("reassigning partition", "topic", tp.Topic, "partition", tp.Partition, "target", target, "replicas", rs, "adding", add, "removing", remove)
+	// updateCurrentReassignment: adding replicas of a reassignment this one
+	// replaces or cancels are not needed any more.
+	var unneeded []int32
+	for _, r := range a.Partitions[tp.Partition] {
+		if !slices.Contains(rs, r) {
+			unneeded = append(unneeded, r)
+		}
+	}
+	if len(unneeded) > 0 {
+		c.stopRemovedReplicas(tp, unneeded)
+	}
 	c.onPartitionReassignment(tp)
 	return nil
+}
+
+// stopRemovedReplicas is Kafka's stopRemovedReplicasOfReassignedPartition
+// for replicas no longer in a partition's replica set: OfflineReplica (out
+// of the ISR, the remaining replicas told through LeaderAndIsr), then
+// StopReplica(delete) so they stop fetching and delete their logs.
+func (c *Controller) stopRemovedReplicas(tp topicPartition, removed []int32) {
+	c.logger.Info("stopping replicas a reassignment no longer needs", "topic", tp.Topic, "partition", tp.Partition, "replicas", removed)
+	if _, ok := c.state.partitions[tp]; ok && c.transition(tp, func(cur zkmeta.LeaderAndIsr) (zkmeta.LeaderAndIsr, bool) {
+		return removeFromISR(cur, removed, c.epoch)
+	}) {
+		c.sendLeaderAndIsr([]topicPartition{tp})
+		c.sendUpdateMetadata(nil, []topicPartition{tp})
+	}
+	for _, r := range removed {
+		if s, ok := c.senders[r]; ok && c.state.isLive(r) {
+			s.send(c.stopReplicaRequest(r, []topicPartition{tp}, true))
+		}
+	}
 }
 
 // onPartitionReassignment advances a reassigning partition (event loop).

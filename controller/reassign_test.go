@@ -1,0 +1,80 @@
+package controller
+
+import (
+	"context"
+	"slices"
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+func alterReassignment(tc *testCluster, topic string, p int32, replicas []int32) {
+	tc.t.Helper()
+	req := kmsg.NewPtrAlterPartitionAssignmentsRequest()
+	rp := kmsg.NewAlterPartitionAssignmentsRequestTopicPartition()
+	rp.Partition, rp.Replicas = p, replicas
+	req.Topics = []kmsg.AlterPartitionAssignmentsRequestTopic{{Topic: topic, Partitions: []kmsg.AlterPartitionAssignmentsRequestTopicPartition{rp}}}
+	resp := tc.c.AlterPartitionReassignments(context.Background(), req)
+	if resp.ErrorCode != 0 || len(resp.Topics) != 1 || resp.Topics[0].Partitions[0].ErrorCode != 0 {
+		tc.t.Fatalf("AlterPartitionReassignments %v: %+v", replicas, resp)
+	}
+}
+
+// leaderAddsToISR plays the partition leader's AlterPartition.
+func leaderAddsToISR(tc *testCluster, topic string, p int32, isr []int32) {
+	tc.t.Helper()
+	st := tc.partitionState(topic, p)
+	req := kmsg.NewPtrAlterPartitionRequest()
+	req.Version = 1
+	req.BrokerID, req.BrokerEpoch = st.Leader, tc.brokers[st.Leader].Epoch()
+	rp := kmsg.NewAlterPartitionRequestTopicPartition()
+	rp.Partition, rp.LeaderEpoch, rp.NewISR, rp.PartitionEpoch = p, st.LeaderEpoch, isr, st.ZkVersion
+	req.Topics = []kmsg.AlterPartitionRequestTopic{{Topic: topic, Partitions: []kmsg.AlterPartitionRequestTopicPartition{rp}}}
+	resp := tc.c.AlterPartition(context.Background(), req)
+	if resp.ErrorCode != 0 || resp.Topics[0].Partitions[0].ErrorCode != 0 {
+		tc.t.Fatalf("AlterPartition %v: %+v", isr, resp)
+	}
+}
+
+// Cancelling a reassignment, or replacing it by another, stops and deletes
+// the adding replicas it drops and takes them out of the ISR, as Kafka's
+// updateCurrentReassignment -> stopRemovedReplicasOfReassignedPartition
+// (OfflineReplica, then StopReplica(delete)).
+func TestReassignmentDropsUnneededReplicas(t *testing.T) {
+	tc := newTestCluster(t, 1, 2, 3, 4, 5)
+	tc.createTopic("t", map[int32][]int32{0: {1, 2}})
+	tc.start(Config{BrokerID: 100})
+	tc.waitFor("first leader", func() bool {
+		st, ok, err := tc.zk.PartitionState("t", 0)
+		return err == nil && ok && st.Leader == 1
+	})
+
+	// Replace: [3,4] is under way (3 caught up) when [5,4] replaces it.
+	alterReassignment(tc, "t", 0, []int32{3, 4})
+	leaderAddsToISR(tc, "t", 0, []int32{1, 2, 3})
+	alterReassignment(tc, "t", 0, []int32{5, 4})
+	if st := tc.partitionState("t", 0); slices.Contains(st.ISR, 3) {
+		t.Fatalf("dropped replica 3 still in the ISR: %+v", st)
+	}
+	tc.waitFor("broker 3 to be told to delete its replica", func() bool {
+		return slices.Equal(tc.brokers[3].stopReplicas(), []string{"t-0 delete=true"})
+	})
+	if got := tc.brokers[4].stopReplicas(); len(got) != 0 {
+		t.Fatalf("broker 4, still adding, was stopped: %v", got)
+	}
+
+	// Cancel: the adding replicas 5 and 4 go too.
+	alterReassignment(tc, "t", 0, nil)
+	a, _, _, err := tc.zk.TopicAssignment("t")
+	if err != nil || !slices.Equal(a.Partitions[0], []int32{1, 2}) || len(a.AddingReplicas) != 0 || len(a.RemovingReplicas) != 0 {
+		t.Fatalf("assignment after cancel: %+v %v", a, err)
+	}
+	for _, id := range []int32{4, 5} {
+		tc.waitFor("the cancelled replicas to be told to delete", func() bool {
+			return slices.Equal(tc.brokers[id].stopReplicas(), []string{"t-0 delete=true"})
+		})
+	}
+	if st := tc.partitionState("t", 0); !slices.Equal(st.ISR, []int32{1, 2}) || st.Leader != 1 {
+		t.Fatalf("state after cancel: %+v", st)
+	}
+}
