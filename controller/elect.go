@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -228,4 +230,80 @@ func imbalancedBrokers(byPreferred map[int32][]topicPartition, leader func(topic
 	}
 	slices.Sort(out)
 	return out
+}
+
+// handleConfigChanges reads the /config/changes notifications after the
+// last one seen and re-arms the watch (event loop). A topic whose
+// unclean.leader.election.enable override turns true gets its offline
+// partitions elected at once (Kafka's TopicConfigHandler ->
+// KafkaController.enableTopicUncleanLeaderElection). On failover the
+// notifications present are only skipped: the failover's elections read
+// every topic's config.
+func (c *Controller) handleConfigChanges(events chan func(), failover bool) {
+	names, watch, err := c.zk.WatchConfigChanges()
+	if err != nil {
+		c.logger.Error("watching config changes failed", "err", err)
+		return
+	}
+	c.onWatch(events, watch, func() { c.handleConfigChanges(events, false) })
+	for _, n := range names {
+		seq, ok := configChangeSeq(n)
+		if !ok || seq <= c.state.lastConfigChange {
+			continue
+		}
+		c.state.lastConfigChange = seq
+		if failover {
+			continue
+		}
+		entity, err := c.zk.ConfigChange(n)
+		if err != nil { // purged meanwhile, or unreadable: nothing to act on
+			continue
+		}
+		if kind, topic, _ := strings.Cut(entity, "/"); kind == "topics" && c.topicUncleanOverride(topic) {
+			c.onTopicUncleanEnabled(topic)
+		}
+	}
+}
+
+func configChangeSeq(name string) (int64, bool) {
+	rest, ok := strings.CutPrefix(name, zkmeta.ConfigChangePrefix)
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(rest, 10, 64)
+	return n, err == nil
+}
+
+// topicUncleanOverride reports whether a topic's own config sets
+// unclean.leader.election.enable to true (ConfigHandler looks at the
+// topic's overrides only).
+func (c *Controller) topicUncleanOverride(topic string) bool {
+	cfg, err := c.zk.TopicConfig(topic)
+	if err != nil {
+		c.logger.Warn("reading topic config failed", "topic", topic, "err", err)
+		return false
+	}
+	b, err := strconv.ParseBool(cfg["unclean.leader.election.enable"])
+	return err == nil && b
+}
+
+// onTopicUncleanEnabled is processTopicUncleanLeaderElectionEnable:
+// triggerOnlinePartitionStateChange for the topic's new and offline
+// partitions, now allowed to elect uncleanly.
+func (c *Controller) onTopicUncleanEnabled(topic string) {
+	if _, ok := c.state.topics[topic]; !ok || c.state.deleting[topic] {
+		return
+	}
+	c.logger.Info("unclean leader election enabled for topic", "topic", topic)
+	var offline []topicPartition
+	for _, tp := range c.state.partitionsOf(topic) {
+		st, ok := c.state.partitions[tp]
+		if !ok || st.Leader == noLeader || c.state.replicaGone(st.Leader, tp) {
+			offline = append(offline, tp)
+		}
+	}
+	if changed := c.electLeaders(offline); len(changed) > 0 {
+		c.sendLeaderAndIsr(changed)
+		c.sendUpdateMetadata(nil, changed)
+	}
 }

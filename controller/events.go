@@ -49,6 +49,7 @@ func (c *Controller) onControllerFailover(events chan func()) error {
 	c.handleReassignZnode(events)
 	c.handlePreferredElectionZnode(events)
 	c.handleDeletions(events, true)
+	c.handleConfigChanges(events, true)
 	return nil
 }
 

@@ -40,6 +40,9 @@ type clusterState struct {
 	// reported KAFKA_STORAGE_ERROR for (Kafka's replicasOnOfflineDirs),
 	// until the broker restarts or reports it healthy.
 	offlineReplicas map[int32]map[topicPartition]bool
+	// lastConfigChange is the sequence number of the last
+	// /config/changes notification read (-1: none).
+	lastConfigChange int64
 }
 
 // partitionReplica names one replica of one partition.
@@ -70,6 +73,8 @@ func newClusterState() *clusterState {
 		replicaDeletion: map[partitionReplica]deletionState{},
 		deletionHalted:  map[string]bool{},
 		offlineReplicas: map[int32]map[topicPartition]bool{},
+
+		lastConfigChange: -1,
 	}
 }
 
