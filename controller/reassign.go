@@ -85,10 +85,22 @@ func (c *Controller) validateTarget(tp topicPartition, target []int32) *apiError
 	}
 	for _, r := range target {
 		if r < 0 {
-			return newAPIError(kerr.InvalidReplicaAssignment, "Invalid broker id in replica assignment: %v", target)
+			return newAPIError(kerr.InvalidReplicaAssignment, "Invalid broker id in replica list: %v", target)
 		}
-		if !c.state.isLive(r) {
-			return newAPIError(kerr.InvalidReplicaAssignment, "Replica assignment has brokers that are not alive. Replica list: %v, live broker list: %v", target, c.state.liveBrokerIDs())
+	}
+	// KafkaController.validateReplicas: only the replicas the reassignment
+	// adds must be live (and not shutting down); kept ones may be down.
+	a := c.state.topics[tp.Topic]
+	_, adding, _ := reassignSets(a.Partitions[tp.Partition], a.AddingReplicas[tp.Partition], target)
+	for _, r := range adding {
+		if !c.state.isEligible(r) {
+			var live []int32
+			for _, id := range c.state.liveBrokerIDs() {
+				if c.state.isEligible(id) {
+					live = append(live, id)
+				}
+			}
+			return newAPIError(kerr.InvalidReplicaAssignment, "Replica assignment has brokers that are not alive. Replica list: %v, live broker list: %v", adding, live)
 		}
 	}
 	return nil

@@ -5,6 +5,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -76,5 +77,46 @@ func TestReassignmentDropsUnneededReplicas(t *testing.T) {
 	}
 	if st := tc.partitionState("t", 0); !slices.Equal(st.ISR, []int32{1, 2}) || st.Leader != 1 {
 		t.Fatalf("state after cancel: %+v", st)
+	}
+}
+
+func reassignCode(tc *testCluster, topic string, p int32, replicas []int32) int16 {
+	tc.t.Helper()
+	req := kmsg.NewPtrAlterPartitionAssignmentsRequest()
+	rp := kmsg.NewAlterPartitionAssignmentsRequestTopicPartition()
+	rp.Partition, rp.Replicas = p, replicas
+	req.Topics = []kmsg.AlterPartitionAssignmentsRequestTopic{{Topic: topic, Partitions: []kmsg.AlterPartitionAssignmentsRequestTopicPartition{rp}}}
+	resp := tc.c.AlterPartitionReassignments(context.Background(), req)
+	if resp.ErrorCode != 0 {
+		tc.t.Fatalf("AlterPartitionReassignments: %+v", resp)
+	}
+	return resp.Topics[0].Partitions[0].ErrorCode
+}
+
+// Kafka's validateReplicas requires only the adding replicas to be live: a
+// reassignment keeping a replica whose broker is down is accepted.
+func TestReassignmentRequiresOnlyAddingReplicasLive(t *testing.T) {
+	tc := newTestCluster(t, 1, 2, 3)
+	tc.createTopic("t", map[int32][]int32{0: {1, 2}})
+	tc.start(Config{BrokerID: 100})
+	tc.waitFor("first leader", func() bool {
+		st, ok, err := tc.zk.PartitionState("t", 0)
+		return err == nil && ok && st.Leader == 1
+	})
+	tc.brokers[2].zk.Close()
+	tc.waitFor("broker 2 to be seen gone", func() bool {
+		live := true
+		tc.onLoop(func() { live = tc.c.state.isLive(2) })
+		return !live
+	})
+	if code := reassignCode(tc, "t", 0, []int32{1, 4}); code != kerr.InvalidReplicaAssignment.Code {
+		t.Fatalf("adding a broker that is not live: error %d, want INVALID_REPLICA_ASSIGNMENT", code)
+	}
+	if code := reassignCode(tc, "t", 0, []int32{1, 2, 3}); code != 0 {
+		t.Fatalf("keeping the down broker 2, adding live 3: error %d, want none", code)
+	}
+	a, _, _, err := tc.zk.TopicAssignment("t")
+	if err != nil || !slices.Equal(a.AddingReplicas[0], []int32{3}) {
+		t.Fatalf("assignment: %+v %v", a, err)
 	}
 }
