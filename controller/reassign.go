@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -314,6 +315,9 @@ func (c *Controller) alterReassignment(tp topicPartition, replicas []int32) *api
 	} else if err := c.validateTarget(tp, replicas); err != nil {
 		return err
 	}
+	// The latest reassignment wins: an API one drops the partition from
+	// the legacy znode (maybeRemoveFromZkReassignment).
+	c.removeLegacyReassignment(tp)
 	if err := c.startReassignment(tp, replicas); err != nil {
 		c.logger.Error("reassignment failed", "topic", tp.Topic, "partition", tp.Partition, "err", err)
 		return newAPIError(kerr.UnknownServerError, "%s", err)
@@ -396,6 +400,33 @@ func (c *Controller) handleReassignZnode(events chan func()) {
 	}
 	if dirty {
 		c.writeLegacyReassignments()
+	}
+}
+
+// removeLegacyReassignment takes one partition out of
+// /admin/reassign_partitions as Kafka's maybeRemoveFromZkReassignment: the
+// znode is read, and rewritten without it (deleted when nothing remains).
+func (c *Controller) removeLegacyReassignment(tp topicPartition) {
+	delete(c.state.legacyReassign, tp)
+	data, _, err := c.zk.Get(zkmeta.ReassignPath)
+	if errors.Is(err, zkmeta.ErrNoNode) {
+		return
+	}
+	if err != nil {
+		c.logger.Error("reading /admin/reassign_partitions failed", "err", err)
+		return
+	}
+	parts, err := zkmeta.DecodeReassignPartitions(data)
+	if err != nil {
+		c.logger.Warn("unreadable /admin/reassign_partitions", "err", err)
+		return
+	}
+	kept := slices.DeleteFunc(parts, func(p zkmeta.PartitionReplicas) bool { return p.Topic == tp.Topic && p.Partition == tp.Partition })
+	if len(kept) == len(parts) {
+		return
+	}
+	if err := c.zk.SetReassignPartitions(c.epochZkVersion, kept); err != nil {
+		c.logger.Error("updating /admin/reassign_partitions failed", "err", c.fenced(err))
 	}
 }
 

@@ -7,6 +7,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kafkazk/kafkazk/zkmeta"
 )
 
 func alterReassignment(tc *testCluster, topic string, p int32, replicas []int32) {
@@ -118,5 +120,39 @@ func TestReassignmentRequiresOnlyAddingReplicasLive(t *testing.T) {
 	a, _, _, err := tc.zk.TopicAssignment("t")
 	if err != nil || !slices.Equal(a.AddingReplicas[0], []int32{3}) {
 		t.Fatalf("assignment: %+v %v", a, err)
+	}
+}
+
+// An API reassignment of a partition takes it out of the legacy
+// /admin/reassign_partitions znode (Kafka's processApiPartitionReassignment
+// -> maybeRemoveFromZkReassignment); other entries stay.
+func TestAPIReassignmentRemovesLegacyEntry(t *testing.T) {
+	tc := newTestCluster(t, 1, 2, 3)
+	tc.createTopic("t", map[int32][]int32{0: {1, 2}})
+	tc.createTopic("u", map[int32][]int32{0: {1, 2}})
+	tc.start(Config{BrokerID: 100})
+	tc.waitFor("first leaders", func() bool {
+		st, ok, err := tc.zk.PartitionState("u", 0)
+		return err == nil && ok && st.Leader == 1
+	})
+	legacy := []zkmeta.PartitionReplicas{{Topic: "t", Partition: 0, Replicas: []int32{1, 3}}, {Topic: "u", Partition: 0, Replicas: []int32{1, 3}}}
+	if err := tc.zk.CreateRecursive(zkmeta.ReassignPath, zkmeta.EncodeReassignPartitions(legacy), 0); err != nil {
+		t.Fatal(err)
+	}
+	tc.waitFor("the legacy reassignments to start", func() bool {
+		a, _, _, err := tc.zk.TopicAssignment("u")
+		b, _, _, err2 := tc.zk.TopicAssignment("t")
+		return err == nil && err2 == nil && len(a.AddingReplicas[0]) > 0 && len(b.AddingReplicas[0]) > 0
+	})
+	if code := reassignCode(tc, "t", 0, []int32{1, 2, 3}); code != 0 { // under way until 3 catches up
+		t.Fatalf("API reassignment: error %d", code)
+	}
+	data, _, err := tc.zk.Get(zkmeta.ReassignPath)
+	if err != nil {
+		t.Fatal(err)
+	}
+	parts, err := zkmeta.DecodeReassignPartitions(data)
+	if err != nil || len(parts) != 1 || parts[0].Topic != "u" {
+		t.Fatalf("/admin/reassign_partitions after the API reassignment of t-0: %+v %v", parts, err)
 	}
 }
