@@ -55,8 +55,10 @@ func (c *Controller) ElectLeaders(ctx context.Context, req *kmsg.ElectLeadersReq
 				changed = append(changed, tp)
 			}
 		}
-		waits = c.sendLeaderAndIsr(changed)
-		waits = append(waits, c.sendUpdateMetadata(nil, changed)...)
+		if len(changed) > 0 { // nothing to tell (nor wait for) otherwise
+			waits = c.sendLeaderAndIsr(changed)
+			waits = append(waits, c.sendUpdateMetadata(nil, changed)...)
+		}
 	})
 	byTopic := map[string]int{}
 	for _, tp := range order {
@@ -93,8 +95,11 @@ func (c *Controller) ElectLeaders(ctx context.Context, req *kmsg.ElectLeadersReq
 // electOne runs one election on the event loop; ok reports a new leader.
 func (c *Controller) electOne(tp topicPartition, kind int8) (electionOutcome, bool) {
 	cur, ok := c.state.partitions[tp]
-	if _, known := c.state.topics[tp.Topic].Partitions[tp.Partition]; !known || !ok || c.state.deleting[tp.Topic] {
+	if _, known := c.state.topics[tp.Topic].Partitions[tp.Partition]; !known || !ok {
 		return electionOutcome{kerr.UnknownTopicOrPartition.Code, ptr("The partition does not exist.")}, false
+	}
+	if c.state.deleting[tp.Topic] { // processReplicaLeaderElection
+		return electionOutcome{kerr.InvalidTopicException.Code, ptr("The topic is being deleted")}, false
 	}
 	replicas := c.state.replicas(tp)
 	var next zkmeta.LeaderAndIsr

@@ -224,3 +224,35 @@ func TestTopicDeletionWaitsForDownBroker(t *testing.T) {
 		t.Fatalf("CreateTopics after the deletion: error %d", code)
 	}
 }
+
+// ElectLeaders for a partition of a topic being deleted answers
+// INVALID_TOPIC_EXCEPTION "The topic is being deleted"
+// (KafkaController.processReplicaLeaderElection).
+func TestElectLeadersOnTopicBeingDeleted(t *testing.T) {
+	tc := newTestCluster(t, 1, 2)
+	tc.createTopic("t", map[int32][]int32{0: {1, 2}})
+	hold := make(chan struct{})
+	t.Cleanup(func() { close(hold) })
+	tc.brokers[2].setAnswer(func(req kmsg.Request) kmsg.Response {
+		if _, ok := req.(*kmsg.StopReplicaRequest); ok {
+			<-hold // the deletion stays under way
+		}
+		return nil
+	})
+	tc.start(Config{BrokerID: 100, DeleteTopicEnable: true})
+	tc.waitFor("first leader", func() bool {
+		st, ok, err := tc.zk.PartitionState("t", 0)
+		return err == nil && ok && st.Leader == 1
+	})
+	deleteTopic(tc, "t")
+	for _, kind := range []int8{electionPreferred, electionUnclean} {
+		req := kmsg.NewPtrElectLeadersRequest()
+		req.Version, req.ElectionType = 1, kind
+		req.Topics = []kmsg.ElectLeadersRequestTopic{{Topic: "t", Partitions: []int32{0}}}
+		resp := tc.c.ElectLeaders(context.Background(), req)
+		p := resp.Topics[0].Partitions[0]
+		if p.ErrorCode != kerr.InvalidTopicException.Code || p.ErrorMessage == nil || *p.ErrorMessage != "The topic is being deleted" {
+			t.Fatalf("election type %d: error %d %v, want INVALID_TOPIC_EXCEPTION", kind, p.ErrorCode, p.ErrorMessage)
+		}
+	}
+}
