@@ -2,7 +2,10 @@ package controller
 
 import (
 	"slices"
+	"strings"
 	"testing"
+
+	"github.com/kafkazk/kafkazk/zkmeta"
 )
 
 // Turning unclean.leader.election.enable on for a topic elects its offline
@@ -43,5 +46,33 @@ func TestTopicUncleanEnableElectsOfflinePartitions(t *testing.T) {
 	})
 	if st := tc.partitionState("u", 0); st.Leader != noLeader {
 		t.Fatalf("u-0 elected without unclean election enabled: %+v", st)
+	}
+}
+
+// KIP-704: a leader elected from outside the ISR marks the partition
+// RECOVERING (PartitionLeaderElectionAlgorithms / leaderForOffline:
+// newRecoveringLeaderAndIsr); a clean election keeps the recovery state.
+func TestUncleanElectionMarksRecovering(t *testing.T) {
+	cases := []struct {
+		name     string
+		cur      zkmeta.LeaderAndIsr
+		live     []int32
+		leader   int32
+		recovery int8
+	}{
+		{"unclean: leader from outside the ISR", zkmeta.LeaderAndIsr{Leader: -1, ISR: []int32{1}}, []int32{2, 3}, 2, 1},
+		{"clean candidate: recovered", zkmeta.LeaderAndIsr{Leader: -1, ISR: []int32{1, 3}}, []int32{2, 3}, 3, 0},
+		{"clean candidate keeps a recovering state", zkmeta.LeaderAndIsr{Leader: -1, ISR: []int32{1, 3}, LeaderRecoveryState: 1}, []int32{3}, 3, 1},
+	}
+	for _, c := range cases {
+		next, ok := electUncleanLeader(c.cur, []int32{1, 2, 3}, liveSet(c.live...), 5)
+		if !ok || next.Leader != c.leader || next.LeaderRecoveryState != c.recovery {
+			t.Errorf("%s: %+v %v, want leader %d recovery state %d", c.name, next, ok, c.leader, c.recovery)
+		}
+	}
+	// The state znode carries it as Kafka's TopicPartitionStateZNode writes it.
+	data := zkmeta.EncodePartitionState(zkmeta.LeaderAndIsr{Leader: 2, LeaderEpoch: 3, ISR: []int32{2}, ControllerEpoch: 5, LeaderRecoveryState: 1})
+	if !strings.Contains(string(data), `"leader_recovery_state":1`) {
+		t.Fatalf("state znode %s", data)
 	}
 }
