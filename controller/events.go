@@ -135,6 +135,20 @@ func (c *Controller) loadTopic(events chan func(), topic string) error {
 	return nil
 }
 
+// watchTopic arms the partition-change watch of a topic this controller
+// created itself (event loop).
+func (c *Controller) watchTopic(topic string) {
+	c.mu.Lock()
+	events := c.events
+	c.mu.Unlock()
+	_, watch, err := c.zk.WatchTopicAssignment(topic)
+	if err != nil {
+		c.logger.Error("watching topic failed", "topic", topic, "err", err)
+		return
+	}
+	c.onWatch(events, watch, func() { c.onPartitionChange(events, topic) })
+}
+
 // electLeaders creates the state of partitions that have none and elects
 // leaders for partitions whose leader is not live; dead replicas leave the
 // ISR. It returns the partitions whose state changed.

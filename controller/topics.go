@@ -118,6 +118,10 @@ func (c *Controller) createTopic(t kmsg.CreateTopicsRequestTopic, validateOnly b
 		return a, nil, fmt.Errorf("writing topic %s: %w", t.Topic, err)
 	}
 	c.logger.Info("created topic", "topic", t.Topic, "topic_id", zkmeta.UUIDString(a.TopicID), "assignment", partitions)
+	// Watched like a topic found by the /brokers/topics watch
+	// (registerPartitionModificationsHandlers), so partitions added by an
+	// admin path are seen.
+	c.watchTopic(t.Topic)
 	_, version, _, err := c.zk.TopicAssignment(t.Topic)
 	if err != nil {
 		return a, nil, fmt.Errorf("reading back topic %s: %w", t.Topic, err)

@@ -256,3 +256,26 @@ func TestElectLeadersOnTopicBeingDeleted(t *testing.T) {
 		}
 	}
 }
+
+// A topic the controller created itself is watched like any other: a
+// partition added to its znode by an admin path gets its first leader
+// (Kafka registers a partition-modifications handler for every new topic).
+func TestCreatedTopicIsWatched(t *testing.T) {
+	tc := newTestCluster(t, 1, 2)
+	tc.start(Config{BrokerID: 100})
+	if code := createTopicCode(tc, "t"); code != 0 {
+		t.Fatalf("CreateTopics: error %d", code)
+	}
+	a, version, ok, err := tc.zk.TopicAssignment("t")
+	if err != nil || !ok {
+		t.Fatal(ok, err)
+	}
+	a.Partitions[1] = []int32{2, 1}
+	if err := tc.zk.SetTopicAssignment(a, version); err != nil {
+		t.Fatal(err)
+	}
+	tc.waitFor("t-1 to get a leader", func() bool {
+		st, ok, err := tc.zk.PartitionState("t", 1)
+		return err == nil && ok && st.Leader == 2
+	})
+}
