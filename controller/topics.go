@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -107,6 +108,9 @@ func (c *Controller) createTopic(t kmsg.CreateTopicsRequestTopic, validateOnly b
 	if err != nil {
 		return a, nil, err
 	}
+	if colliding := c.collidingTopics(t.Topic); len(colliding) > 0 { // AdminZkClient.validateTopicCreate
+		return a, nil, newAPIError(kerr.InvalidTopicException, "Topic '%s' collides with existing topics: %s", t.Topic, strings.Join(colliding, ", "))
+	}
 	a = zkmeta.TopicAssignment{Topic: t.Topic, TopicID: zkmeta.NewTopicID(), Partitions: partitions}
 	if validateOnly {
 		return a, nil, nil
@@ -129,6 +133,24 @@ func (c *Controller) createTopic(t kmsg.CreateTopicsRequestTopic, validateOnly b
 	c.state.topics[t.Topic] = a
 	c.state.topicVersions[t.Topic] = version
 	return a, c.onNewPartitions(c.state.partitionsOf(t.Topic)), nil
+}
+
+// collidingTopics lists, sorted, the existing topics whose names equal
+// topic once '.' and '_' are unified (Kafka's Topic.hasCollision: both
+// become '_' in metric names).
+func (c *Controller) collidingTopics(topic string) []string {
+	if !strings.ContainsAny(topic, "._") { // Topic.hasCollisionChars
+		return nil
+	}
+	unified := strings.ReplaceAll(topic, ".", "_")
+	var out []string
+	for t := range c.state.topics {
+		if t != topic && strings.ReplaceAll(t, ".", "_") == unified {
+			out = append(out, t)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // topicAssignment is the explicit replica assignment of the request, checked,

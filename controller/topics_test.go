@@ -279,3 +279,32 @@ func TestCreatedTopicIsWatched(t *testing.T) {
 		return err == nil && ok && st.Leader == 2
 	})
 }
+
+// CreateTopics refuses a name that collides with an existing topic's once
+// '.' and '_' are unified (AdminZkClient.validateTopicCreate,
+// Topic.hasCollision): their metric names would clash.
+func TestCreateTopicsRefusesCollidingNames(t *testing.T) {
+	tc := newTestCluster(t, 1, 2)
+	tc.start(Config{BrokerID: 100})
+	if code := createTopicCode(tc, "a_b.c"); code != 0 {
+		t.Fatalf("CreateTopics a_b.c: error %d", code)
+	}
+	for _, name := range []string{"a.b.c", "a_b_c", "a.b_c"} {
+		req := kmsg.NewPtrCreateTopicsRequest()
+		rt := kmsg.NewCreateTopicsRequestTopic()
+		rt.Topic, rt.NumPartitions, rt.ReplicationFactor = name, 1, 1
+		req.Topics = append(req.Topics, rt)
+		req.TimeoutMillis = 0
+		r := tc.c.CreateTopics(context.Background(), req).Topics[0]
+		want := "Topic '" + name + "' collides with existing topics: a_b.c"
+		if r.ErrorCode != kerr.InvalidTopicException.Code || r.ErrorMessage == nil || *r.ErrorMessage != want {
+			t.Fatalf("CreateTopics %s: error %d %v, want INVALID_TOPIC_EXCEPTION %q", name, r.ErrorCode, r.ErrorMessage, want)
+		}
+	}
+	if code := createTopicCode(tc, "a_b.c"); code != kerr.TopicAlreadyExists.Code {
+		t.Fatalf("the same name again: error %d, want TOPIC_ALREADY_EXISTS", code)
+	}
+	if code := createTopicCode(tc, "ab"); code != 0 {
+		t.Fatalf("CreateTopics ab: error %d", code)
+	}
+}
