@@ -108,7 +108,7 @@ func (c *Controller) electOne(tp topicPartition, kind int8) (electionOutcome, bo
 		if len(replicas) > 0 && cur.Leader == replicas[0] {
 			return electionOutcome{kerr.ElectionNotNeeded.Code, ptr("Leader election not needed for topic partition.")}, false
 		}
-		next, ok = electPreferredLeader(cur, replicas, c.state.isEligible, c.epoch)
+		next, ok = electPreferredLeader(cur, replicas, c.state.onlineFor(tp), c.epoch)
 		if !ok {
 			return electionOutcome{kerr.PreferredLeaderNotAvailable.Code,
 				ptr(fmt.Sprintf("Failed to elect leader for partition %s-%d under strategy PreferredReplicaPartitionLeaderElectionStrategy", tp.Topic, tp.Partition))}, false
@@ -117,7 +117,7 @@ func (c *Controller) electOne(tp topicPartition, kind int8) (electionOutcome, bo
 		if cur.Leader != noLeader && c.state.isLive(cur.Leader) {
 			return electionOutcome{kerr.ElectionNotNeeded.Code, ptr("Leader election not needed for topic partition.")}, false
 		}
-		next, ok = electUncleanLeader(cur, replicas, c.state.isEligible, c.epoch)
+		next, ok = electUncleanLeader(cur, replicas, c.state.onlineFor(tp), c.epoch)
 		if !ok {
 			return electionOutcome{kerr.EligibleLeadersNotAvailable.Code,
 				ptr(fmt.Sprintf("Failed to elect leader for partition %s-%d under strategy OfflinePartitionLeaderElectionStrategy(true)", tp.Topic, tp.Partition))}, false
@@ -133,13 +133,12 @@ func (c *Controller) electOne(tp topicPartition, kind int8) (electionOutcome, bo
 }
 
 // runPreferredElections elects preferred leaders for parts (skipping those
-// already led by their preferred replica) and tells the brokers.
+// already led by their preferred replica) and tells the brokers. Partitions
+// being reassigned are not skipped: their preferred replica is the head of
+// their full replica set, as in Kafka.
 func (c *Controller) runPreferredElections(parts []topicPartition) {
 	var changed []topicPartition
 	for _, tp := range parts {
-		if c.state.reassigning(tp) {
-			continue
-		}
 		if _, ok := c.electOne(tp, electionPreferred); ok {
 			changed = append(changed, tp)
 		}
@@ -181,10 +180,13 @@ func (c *Controller) handlePreferredElectionZnode(events chan func()) {
 	}
 }
 
-// checkLeaderImbalance is Kafka's checkAndTriggerAutoLeaderRebalance: for
-// each broker, among the partitions whose preferred replica it is, when the
-// share it does not lead is above leader.imbalance.per.broker.percentage,
-// run preferred elections for those where it is live and in the ISR.
+// checkLeaderImbalance is Kafka's checkAndTriggerAutoLeaderRebalance: the
+// partitions of topics not being deleted (reassigning ones included) are
+// grouped by their preferred replica, the head of their full replica set;
+// for each broker whose share of them led by another broker is above
+// leader.imbalance.per.broker.percentage, preferred elections run for those
+// where it can lead (canPreferredReplicaBeLeader: online and in the ISR).
+// A partition without a state counts in the share's denominator only.
 func (c *Controller) checkLeaderImbalance() {
 	if c.state == nil {
 		return
@@ -192,21 +194,22 @@ func (c *Controller) checkLeaderImbalance() {
 	byPreferred := map[int32][]topicPartition{}
 	for _, tp := range c.state.allPartitions() {
 		replicas := c.state.replicas(tp)
-		if len(replicas) == 0 || c.state.deleting[tp.Topic] || c.state.reassigning(tp) {
+		if len(replicas) == 0 || c.state.deleting[tp.Topic] {
 			continue
 		}
-		if _, ok := c.state.partitions[tp]; ok {
-			byPreferred[replicas[0]] = append(byPreferred[replicas[0]], tp)
-		}
+		byPreferred[replicas[0]] = append(byPreferred[replicas[0]], tp)
 	}
-	for _, b := range imbalancedBrokers(byPreferred, func(tp topicPartition) int32 { return c.state.partitions[tp].Leader }, c.cfg.LeaderImbalancePerBrokerPercentage) {
-		if !c.state.isEligible(b) {
-			continue
+	leader := func(tp topicPartition) int32 {
+		if st, ok := c.state.partitions[tp]; ok {
+			return st.Leader
 		}
+		return c.state.replicas(tp)[0] // no leadership info: not counted as led elsewhere
+	}
+	for _, b := range imbalancedBrokers(byPreferred, leader, c.cfg.LeaderImbalancePerBrokerPercentage) {
 		var todo []topicPartition
 		for _, tp := range byPreferred[b] {
-			st := c.state.partitions[tp]
-			if st.Leader != b && st.Leader != noLeader && c.state.isLive(st.Leader) {
+			st, ok := c.state.partitions[tp]
+			if ok && st.Leader != b && c.state.isReplicaOnline(b, tp) && slices.Contains(st.ISR, b) {
 				todo = append(todo, tp)
 			}
 		}
