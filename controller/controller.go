@@ -171,18 +171,10 @@ func (c *Controller) act(ctx context.Context, epoch, epochZkVersion int32) {
 		return
 	}
 	c.active.Store(true)
-	var rebalance <-chan time.Time
-	if c.cfg.AutoLeaderRebalanceEnable && c.cfg.LeaderImbalanceCheckInterval > 0 {
-		t := time.NewTicker(c.cfg.LeaderImbalanceCheckInterval)
-		defer t.Stop()
-		rebalance = t.C
-	}
 	for {
 		select {
 		case <-ctx.Done():
 			return
-		case <-rebalance:
-			c.checkLeaderImbalance()
 		case <-c.zk.SessionExpired():
 			c.logger.Warn("ZooKeeper session expired; no longer controller")
 			return

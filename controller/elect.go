@@ -180,6 +180,36 @@ func (c *Controller) handlePreferredElectionZnode(events chan func()) {
 	}
 }
 
+// autoRebalanceFirstDelay is when the first automatic leader rebalance
+// runs after a failover (KafkaController.onControllerFailover).
+const autoRebalanceFirstDelay = 5 * time.Second
+
+// scheduleAutoLeaderRebalance is Kafka's scheduleAutoLeaderRebalanceTask:
+// after d the check runs on the event loop and schedules the next one
+// leader.imbalance.check.interval later; nothing runs once the loop ends.
+func (c *Controller) scheduleAutoLeaderRebalance(events chan func(), d time.Duration) {
+	done := c.loopDone
+	t := time.NewTimer(d)
+	go func() {
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-done:
+			return
+		}
+		select {
+		case events <- func() {
+			if c.state == nil { // not while the loop drains on shutdown
+				return
+			}
+			c.checkLeaderImbalance()
+			c.scheduleAutoLeaderRebalance(events, c.cfg.LeaderImbalanceCheckInterval)
+		}:
+		case <-done:
+		}
+	}()
+}
+
 // checkLeaderImbalance is Kafka's checkAndTriggerAutoLeaderRebalance: the
 // partitions of topics not being deleted (reassigning ones included) are
 // grouped by their preferred replica, the head of their full replica set;

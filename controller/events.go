@@ -50,6 +50,9 @@ func (c *Controller) onControllerFailover(events chan func()) error {
 	c.handlePreferredElectionZnode(events)
 	c.handleDeletions(events, true)
 	c.handleConfigChanges(events, true)
+	if c.cfg.AutoLeaderRebalanceEnable && c.cfg.LeaderImbalanceCheckInterval > 0 {
+		c.scheduleAutoLeaderRebalance(events, autoRebalanceFirstDelay)
+	}
 	return nil
 }
 

@@ -2,6 +2,9 @@ package controller
 
 import (
 	"testing"
+	"time"
+
+	"github.com/kafkazk/kafkazk/zkmeta"
 )
 
 // Auto leader rebalance counts and elects partitions being reassigned too,
@@ -27,4 +30,21 @@ func TestAutoLeaderRebalanceIncludesReassigningPartitions(t *testing.T) {
 	if st := tc.partitionState("t", 0); st.Leader != 2 {
 		t.Fatalf("t-0 after the rebalance: %+v, want its preferred replica 2 to lead", st)
 	}
+}
+
+// The first automatic rebalance runs 5 seconds after the controller takes
+// over, not one check interval later (KafkaController.onControllerFailover:
+// scheduleAutoLeaderRebalanceTask(delay = 5 s); each run then schedules the
+// next one interval later).
+func TestAutoLeaderRebalanceFirstRunAfterFailover(t *testing.T) {
+	tc := newTestCluster(t, 1, 2)
+	tc.createTopic("t", map[int32][]int32{0: {1, 2}})
+	// Left by an earlier controller: led by 2, 1 in sync.
+	st := zkmeta.LeaderAndIsr{Leader: 2, LeaderEpoch: 3, ISR: []int32{2, 1}}
+	if err := tc.zk.CreateRecursive(zkmeta.PartitionStatePath("t", 0), zkmeta.EncodePartitionState(st), 0); err != nil {
+		t.Fatal(err)
+	}
+	tc.start(Config{BrokerID: 100, AutoLeaderRebalanceEnable: true, LeaderImbalanceCheckInterval: time.Hour,
+		LeaderImbalancePerBrokerPercentage: 10})
+	tc.waitFor("the first rebalance to move t-0 to broker 1", func() bool { return tc.partitionState("t", 0).Leader == 1 })
 }
