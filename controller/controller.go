@@ -200,12 +200,6 @@ func (c *Controller) act(ctx context.Context, sess zkmeta.Session, epoch, epochZ
 		return
 	}
 	c.active.Store(true)
-	var rebalance <-chan time.Time
-	if c.cfg.AutoLeaderRebalanceEnable && c.cfg.LeaderImbalanceCheckInterval > 0 {
-		t := time.NewTicker(c.cfg.LeaderImbalanceCheckInterval)
-		defer t.Stop()
-		rebalance = t.C
-	}
 	for {
 		// The session's expiry goes before any queued event: KafkaController's
 		// Expire event clears the queue (clearAndPut).
@@ -216,8 +210,6 @@ func (c *Controller) act(ctx context.Context, sess zkmeta.Session, epoch, epochZ
 		select {
 		case <-ctx.Done():
 			return
-		case <-rebalance:
-			c.checkLeaderImbalance()
 		case <-sess.Expired:
 		case <-c.resign:
 			c.logger.Warn("controller fenced by a newer epoch; resigning")

@@ -4,6 +4,8 @@ import (
 	"context"
 	"fmt"
 	"slices"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -53,8 +55,10 @@ func (c *Controller) ElectLeaders(ctx context.Context, req *kmsg.ElectLeadersReq
 				changed = append(changed, tp)
 			}
 		}
-		waits = c.sendLeaderAndIsr(changed)
-		waits = append(waits, c.sendUpdateMetadata(nil, changed)...)
+		if len(changed) > 0 { // nothing to tell (nor wait for) otherwise
+			waits = c.sendLeaderAndIsr(changed)
+			waits = append(waits, c.sendUpdateMetadata(nil, changed)...)
+		}
 	})
 	byTopic := map[string]int{}
 	for _, tp := range order {
@@ -91,8 +95,11 @@ func (c *Controller) ElectLeaders(ctx context.Context, req *kmsg.ElectLeadersReq
 // electOne runs one election on the event loop; ok reports a new leader.
 func (c *Controller) electOne(tp topicPartition, kind int8) (electionOutcome, bool) {
 	cur, ok := c.state.partitions[tp]
-	if _, known := c.state.topics[tp.Topic].Partitions[tp.Partition]; !known || !ok || c.state.deleting[tp.Topic] {
+	if _, known := c.state.topics[tp.Topic].Partitions[tp.Partition]; !known || !ok {
 		return electionOutcome{kerr.UnknownTopicOrPartition.Code, ptr("The partition does not exist.")}, false
+	}
+	if c.state.deleting[tp.Topic] { // processReplicaLeaderElection
+		return electionOutcome{kerr.InvalidTopicException.Code, ptr("The topic is being deleted")}, false
 	}
 	replicas := c.state.replicas(tp)
 	var next zkmeta.LeaderAndIsr
@@ -101,7 +108,7 @@ func (c *Controller) electOne(tp topicPartition, kind int8) (electionOutcome, bo
 		if len(replicas) > 0 && cur.Leader == replicas[0] {
 			return electionOutcome{kerr.ElectionNotNeeded.Code, ptr("Leader election not needed for topic partition.")}, false
 		}
-		next, ok = electPreferredLeader(cur, replicas, c.state.isEligible, c.epoch)
+		next, ok = electPreferredLeader(cur, replicas, c.state.onlineFor(tp), c.epoch)
 		if !ok {
 			return electionOutcome{kerr.PreferredLeaderNotAvailable.Code,
 				ptr(fmt.Sprintf("Failed to elect leader for partition %s-%d under strategy PreferredReplicaPartitionLeaderElectionStrategy", tp.Topic, tp.Partition))}, false
@@ -110,7 +117,7 @@ func (c *Controller) electOne(tp topicPartition, kind int8) (electionOutcome, bo
 		if cur.Leader != noLeader && c.state.isLive(cur.Leader) {
 			return electionOutcome{kerr.ElectionNotNeeded.Code, ptr("Leader election not needed for topic partition.")}, false
 		}
-		next, ok = electUncleanLeader(cur, replicas, c.state.isEligible, c.epoch)
+		next, ok = electUncleanLeader(cur, replicas, c.state.onlineFor(tp), c.epoch)
 		if !ok {
 			return electionOutcome{kerr.EligibleLeadersNotAvailable.Code,
 				ptr(fmt.Sprintf("Failed to elect leader for partition %s-%d under strategy OfflinePartitionLeaderElectionStrategy(true)", tp.Topic, tp.Partition))}, false
@@ -126,13 +133,12 @@ func (c *Controller) electOne(tp topicPartition, kind int8) (electionOutcome, bo
 }
 
 // runPreferredElections elects preferred leaders for parts (skipping those
-// already led by their preferred replica) and tells the brokers.
+// already led by their preferred replica) and tells the brokers. Partitions
+// being reassigned are not skipped: their preferred replica is the head of
+// their full replica set, as in Kafka.
 func (c *Controller) runPreferredElections(parts []topicPartition) {
 	var changed []topicPartition
 	for _, tp := range parts {
-		if c.state.reassigning(tp) {
-			continue
-		}
 		if _, ok := c.electOne(tp, electionPreferred); ok {
 			changed = append(changed, tp)
 		}
@@ -174,10 +180,43 @@ func (c *Controller) handlePreferredElectionZnode(events chan func()) {
 	}
 }
 
-// checkLeaderImbalance is Kafka's checkAndTriggerAutoLeaderRebalance: for
-// each broker, among the partitions whose preferred replica it is, when the
-// share it does not lead is above leader.imbalance.per.broker.percentage,
-// run preferred elections for those where it is live and in the ISR.
+// autoRebalanceFirstDelay is when the first automatic leader rebalance
+// runs after a failover (KafkaController.onControllerFailover).
+const autoRebalanceFirstDelay = 5 * time.Second
+
+// scheduleAutoLeaderRebalance is Kafka's scheduleAutoLeaderRebalanceTask:
+// after d the check runs on the event loop and schedules the next one
+// leader.imbalance.check.interval later; nothing runs once the loop ends.
+func (c *Controller) scheduleAutoLeaderRebalance(events chan func(), d time.Duration) {
+	done := c.loopDone
+	t := time.NewTimer(d)
+	go func() {
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-done:
+			return
+		}
+		select {
+		case events <- func() {
+			if c.state == nil { // not while the loop drains on shutdown
+				return
+			}
+			c.checkLeaderImbalance()
+			c.scheduleAutoLeaderRebalance(events, c.cfg.LeaderImbalanceCheckInterval)
+		}:
+		case <-done:
+		}
+	}()
+}
+
+// checkLeaderImbalance is Kafka's checkAndTriggerAutoLeaderRebalance: the
+// partitions of topics not being deleted (reassigning ones included) are
+// grouped by their preferred replica, the head of their full replica set;
+// for each broker whose share of them led by another broker is above
+// leader.imbalance.per.broker.percentage, preferred elections run for those
+// where it can lead (canPreferredReplicaBeLeader: online and in the ISR).
+// A partition without a state counts in the share's denominator only.
 func (c *Controller) checkLeaderImbalance() {
 	if c.state == nil {
 		return
@@ -185,21 +224,22 @@ func (c *Controller) checkLeaderImbalance() {
 	byPreferred := map[int32][]topicPartition{}
 	for _, tp := range c.state.allPartitions() {
 		replicas := c.state.replicas(tp)
-		if len(replicas) == 0 || c.state.deleting[tp.Topic] || c.state.reassigning(tp) {
+		if len(replicas) == 0 || c.state.deleting[tp.Topic] {
 			continue
 		}
-		if _, ok := c.state.partitions[tp]; ok {
-			byPreferred[replicas[0]] = append(byPreferred[replicas[0]], tp)
-		}
+		byPreferred[replicas[0]] = append(byPreferred[replicas[0]], tp)
 	}
-	for _, b := range imbalancedBrokers(byPreferred, func(tp topicPartition) int32 { return c.state.partitions[tp].Leader }, c.cfg.LeaderImbalancePerBrokerPercentage) {
-		if !c.state.isEligible(b) {
-			continue
+	leader := func(tp topicPartition) int32 {
+		if st, ok := c.state.partitions[tp]; ok {
+			return st.Leader
 		}
+		return c.state.replicas(tp)[0] // no leadership info: not counted as led elsewhere
+	}
+	for _, b := range imbalancedBrokers(byPreferred, leader, c.cfg.LeaderImbalancePerBrokerPercentage) {
 		var todo []topicPartition
 		for _, tp := range byPreferred[b] {
-			st := c.state.partitions[tp]
-			if st.Leader != b && st.Leader != noLeader && c.state.isLive(st.Leader) {
+			st, ok := c.state.partitions[tp]
+			if ok && st.Leader != b && c.state.isReplicaOnline(b, tp) && slices.Contains(st.ISR, b) {
 				todo = append(todo, tp)
 			}
 		}
@@ -228,4 +268,80 @@ func imbalancedBrokers(byPreferred map[int32][]topicPartition, leader func(topic
 	}
 	slices.Sort(out)
 	return out
+}
+
+// handleConfigChanges reads the /config/changes notifications after the
+// last one seen and re-arms the watch (event loop). A topic whose
+// unclean.leader.election.enable override turns true gets its offline
+// partitions elected at once (Kafka's TopicConfigHandler ->
+// KafkaController.enableTopicUncleanLeaderElection). On failover the
+// notifications present are only skipped: the failover's elections read
+// every topic's config.
+func (c *Controller) handleConfigChanges(events chan func(), failover bool) {
+	names, watch, err := c.zk.WatchConfigChanges()
+	if err != nil {
+		c.logger.Error("watching config changes failed", "err", err)
+		return
+	}
+	c.onWatch(events, watch, func() { c.handleConfigChanges(events, false) })
+	for _, n := range names {
+		seq, ok := configChangeSeq(n)
+		if !ok || seq <= c.state.lastConfigChange {
+			continue
+		}
+		c.state.lastConfigChange = seq
+		if failover {
+			continue
+		}
+		entity, err := c.zk.ConfigChange(n)
+		if err != nil { // purged meanwhile, or unreadable: nothing to act on
+			continue
+		}
+		if kind, topic, _ := strings.Cut(entity, "/"); kind == "topics" && c.topicUncleanOverride(topic) {
+			c.onTopicUncleanEnabled(topic)
+		}
+	}
+}
+
+func configChangeSeq(name string) (int64, bool) {
+	rest, ok := strings.CutPrefix(name, zkmeta.ConfigChangePrefix)
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(rest, 10, 64)
+	return n, err == nil
+}
+
+// topicUncleanOverride reports whether a topic's own config sets
+// unclean.leader.election.enable to true (ConfigHandler looks at the
+// topic's overrides only).
+func (c *Controller) topicUncleanOverride(topic string) bool {
+	cfg, err := c.zk.TopicConfig(topic)
+	if err != nil {
+		c.logger.Warn("reading topic config failed", "topic", topic, "err", err)
+		return false
+	}
+	b, err := strconv.ParseBool(cfg["unclean.leader.election.enable"])
+	return err == nil && b
+}
+
+// onTopicUncleanEnabled is processTopicUncleanLeaderElectionEnable:
+// triggerOnlinePartitionStateChange for the topic's new and offline
+// partitions, now allowed to elect uncleanly.
+func (c *Controller) onTopicUncleanEnabled(topic string) {
+	if _, ok := c.state.topics[topic]; !ok || c.state.deleting[topic] {
+		return
+	}
+	c.logger.Info("unclean leader election enabled for topic", "topic", topic)
+	var offline []topicPartition
+	for _, tp := range c.state.partitionsOf(topic) {
+		st, ok := c.state.partitions[tp]
+		if !ok || st.Leader == noLeader || c.state.replicaGone(st.Leader, tp) {
+			offline = append(offline, tp)
+		}
+	}
+	if changed := c.electLeaders(offline); len(changed) > 0 {
+		c.sendLeaderAndIsr(changed)
+		c.sendUpdateMetadata(nil, changed)
+	}
 }

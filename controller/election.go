@@ -9,6 +9,10 @@ import (
 // noLeader is the leader id of a partition without a leader.
 const noLeader = -1
 
+// leaderRecovering is LeaderRecoveryState.RECOVERING (KIP-704): the leader
+// was elected from outside the ISR.
+const leaderRecovering int8 = 1
+
 // initialState is the election for a new partition: the first live replica
 // in assignment order leads, the live replicas form the ISR, leader epoch 0.
 func initialState(replicas []int32, isLive func(int32) bool, controllerEpoch int32) (zkmeta.LeaderAndIsr, bool) {
@@ -74,7 +78,9 @@ func removeFromISR(cur zkmeta.LeaderAndIsr, dead []int32, controllerEpoch int32)
 // unclean.leader.election.enable: when no live in-sync replica exists, the
 // first live replica in assignment order leads and the ISR becomes just it
 // (Kafka's offlinePartitionLeaderElection with unclean allowed). A clean
-// candidate is still preferred.
+// candidate is still preferred. A leader from outside the ISR marks the
+// partition RECOVERING (KIP-704, leaderForOffline's
+// newRecoveringLeaderAndIsr); a clean election keeps the recovery state.
 func electUncleanLeader(cur zkmeta.LeaderAndIsr, replicas []int32, isLive func(int32) bool, controllerEpoch int32) (zkmeta.LeaderAndIsr, bool) {
 	if next, ok := electOfflineLeader(cur, replicas, isLive, controllerEpoch); ok {
 		return next, true
@@ -83,6 +89,7 @@ func electUncleanLeader(cur zkmeta.LeaderAndIsr, replicas []int32, isLive func(i
 		if isLive(r) {
 			next := cur
 			next.Leader, next.LeaderEpoch, next.ISR, next.ControllerEpoch = r, cur.LeaderEpoch+1, []int32{r}, controllerEpoch
+			next.LeaderRecoveryState = leaderRecovering
 			return next, true
 		}
 	}

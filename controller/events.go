@@ -3,6 +3,7 @@ package controller
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 
 	"github.com/kafkazk/kafkazk/zkmeta"
@@ -48,6 +49,10 @@ func (c *Controller) onControllerFailover(events chan func()) error {
 	c.handleReassignZnode(events)
 	c.handlePreferredElectionZnode(events)
 	c.handleDeletions(events, true)
+	c.handleConfigChanges(events, true)
+	if c.cfg.AutoLeaderRebalanceEnable && c.cfg.LeaderImbalanceCheckInterval > 0 {
+		c.scheduleAutoLeaderRebalance(events, autoRebalanceFirstDelay)
+	}
 	return nil
 }
 
@@ -133,6 +138,20 @@ func (c *Controller) loadTopic(events chan func(), topic string) error {
 	return nil
 }
 
+// watchTopic arms the partition-change watch of a topic this controller
+// created itself (event loop).
+func (c *Controller) watchTopic(topic string) {
+	c.mu.Lock()
+	events := c.events
+	c.mu.Unlock()
+	_, watch, err := c.zk.WatchTopicAssignment(topic)
+	if err != nil {
+		c.logger.Error("watching topic failed", "topic", topic, "err", err)
+		return
+	}
+	c.onWatch(events, watch, func() { c.onPartitionChange(events, topic) })
+}
+
 // electLeaders creates the state of partitions that have none and elects
 // leaders for partitions whose leader is not live; dead replicas leave the
 // ISR. It returns the partitions whose state changed.
@@ -145,7 +164,7 @@ func (c *Controller) electLeaders(parts []topicPartition) []topicPartition {
 		}
 		_, ok := c.state.partitions[tp]
 		if !ok {
-			st, ok := initialState(c.state.replicas(tp), c.state.isEligible, c.epoch)
+			st, ok := initialState(c.state.replicas(tp), c.state.onlineFor(tp), c.epoch)
 			if !ok {
 				c.logger.Warn("new partition has no live replica", "topic", tp.Topic, "partition", tp.Partition)
 				continue
@@ -186,16 +205,18 @@ func (c *Controller) electLeaders(parts []topicPartition) []topicPartition {
 }
 
 // nextState is the state a partition should move to given the live
-// brokers: a clean election if its leader is gone, dead replicas out of the
-// ISR. ok is false when nothing changes.
+// brokers: a clean election if its leader is gone, lost replicas out of the
+// ISR. A replica is lost when its broker is down or its log directory is
+// offline (isReplicaOnline). ok is false when nothing changes.
 func (c *Controller) nextState(tp topicPartition, cur zkmeta.LeaderAndIsr) (zkmeta.LeaderAndIsr, bool) {
 	replicas := c.state.replicas(tp)
-	if cur.Leader == noLeader || !c.state.isLive(cur.Leader) {
-		if next, ok := electOfflineLeader(cur, replicas, c.state.isEligible, c.epoch); ok {
+	online := c.state.onlineFor(tp)
+	if cur.Leader == noLeader || c.state.replicaGone(cur.Leader, tp) {
+		if next, ok := electOfflineLeader(cur, replicas, online, c.epoch); ok {
 			return next, true
 		}
 		if c.uncleanEnabled(tp.Topic) {
-			if next, ok := electUncleanLeader(cur, replicas, c.state.isEligible, c.epoch); ok {
+			if next, ok := electUncleanLeader(cur, replicas, online, c.epoch); ok {
 				c.logger.Warn("unclean leader election", "topic", tp.Topic, "partition", tp.Partition, "leader", next.Leader)
 				return next, true
 			}
@@ -203,11 +224,11 @@ func (c *Controller) nextState(tp topicPartition, cur zkmeta.LeaderAndIsr) (zkme
 	}
 	var dead []int32
 	for _, r := range cur.ISR {
-		if !c.state.isLive(r) {
+		if c.state.replicaGone(r, tp) {
 			dead = append(dead, r)
 		}
 	}
-	if cur.Leader >= 0 && !c.state.isLive(cur.Leader) && !slices.Contains(dead, cur.Leader) {
+	if cur.Leader >= 0 && c.state.replicaGone(cur.Leader, tp) && !slices.Contains(dead, cur.Leader) {
 		dead = append(dead, cur.Leader)
 	}
 	slices.Sort(dead)
@@ -220,8 +241,44 @@ func (c *Controller) reloadPartitionState(tp topicPartition) {
 	}
 }
 
-// onBrokerChange handles brokers joining and leaving (Kafka's
-// onBrokerStartup / onBrokerFailure).
+// brokerChange sorts a change of /brokers/ids as Kafka's
+// processBrokerChange: brokers new to the controller, brokers gone, and
+// bounced brokers, registered again (same id) with a newer broker epoch
+// than the one the controller knows. Each list is sorted.
+func brokerChange(before, after map[int32]int64) (added, dead, bounced []int32) {
+	for id, epoch := range after {
+		old, ok := before[id]
+		switch {
+		case !ok:
+			added = append(added, id)
+		case epoch > old:
+			bounced = append(bounced, id)
+		}
+	}
+	for id := range before {
+		if _, ok := after[id]; !ok {
+			dead = append(dead, id)
+		}
+	}
+	slices.Sort(added)
+	slices.Sort(dead)
+	slices.Sort(bounced)
+	return added, dead, bounced
+}
+
+func brokerEpochs(brokers map[int32]zkmeta.BrokerInfo) map[int32]int64 {
+	out := make(map[int32]int64, len(brokers))
+	for id, b := range brokers {
+		out[id] = b.Epoch
+	}
+	return out
+}
+
+// onBrokerChange handles brokers joining, leaving and bouncing, as Kafka's
+// processBrokerChange: a bounced broker goes through onBrokerFailure (with
+// its registration gone) and then onBrokerStartup, so that partitions it led
+// get a new leader or at least a new leader epoch, which every replica
+// takes; dead brokers go through onBrokerFailure.
 func (c *Controller) onBrokerChange(events chan func()) {
 	before := c.state.liveBrokers
 	if err := c.loadBrokers(events); err != nil {
@@ -229,60 +286,92 @@ func (c *Controller) onBrokerChange(events chan func()) {
 		c.state.liveBrokers = before
 		return
 	}
-	var added, removed []int32
-	for id := range c.state.liveBrokers {
-		if _, ok := before[id]; !ok {
-			added = append(added, id)
-		}
-	}
-	for id := range before {
-		if _, ok := c.state.liveBrokers[id]; !ok {
-			removed = append(removed, id)
-		}
-	}
-	// A broker that re-registered (new epoch) between two reads is both gone and back.
-	for id, b := range c.state.liveBrokers {
-		if old, ok := before[id]; ok && old.Epoch != b.Epoch {
-			removed, added = append(removed, id), append(added, id)
-		}
-	}
-	if len(added) == 0 && len(removed) == 0 {
+	after := c.state.liveBrokers
+	added, dead, bounced := brokerChange(brokerEpochs(before), brokerEpochs(after))
+	if len(added) == 0 && len(dead) == 0 && len(bounced) == 0 {
 		return
 	}
-	slices.Sort(added)
-	slices.Sort(removed)
-	c.logger.Info("broker change", "added", added, "removed", removed, "live", c.state.liveBrokerIDs())
-	for _, id := range removed {
+	c.logger.Info("broker change", "added", added, "dead", dead, "bounced", bounced, "live", c.state.liveBrokerIDs())
+	failed := append(slices.Clone(dead), bounced...)
+	started := append(slices.Clone(added), bounced...)
+	slices.Sort(failed)
+	slices.Sort(started)
+	for _, id := range failed {
 		if s, ok := c.senders[id]; ok {
 			s.stop()
 			delete(c.senders, id)
 		}
 		delete(c.state.shuttingDown, id) // a bounced broker is a new broker
+		delete(c.state.offlineReplicas, id)
 	}
 	for _, id := range added {
+		delete(c.state.offlineReplicas, id)
+	}
+	var changed []topicPartition
+	// onBrokerFailure: the failed brokers' replicas go offline; partitions
+	// they led elect another in-sync replica (or go leaderless) and they
+	// leave every ISR. The bounced brokers are not live meanwhile.
+	if len(failed) > 0 {
+		live := maps.Clone(after)
+		for _, id := range bounced {
+			delete(live, id)
+		}
+		c.state.liveBrokers = live
+		onFailed := c.partitionsOnBrokers(failed)
+		changed = append(changed, c.electLeaders(c.notDeleting(onFailed))...)
+		c.state.liveBrokers = after
+		// Replicas of topics being deleted fail their deletion
+		// (onReplicasBecomeOffline -> failReplicaDeletion).
+		var forDeletion []partitionReplica
+		for _, tp := range onFailed {
+			for _, r := range c.state.replicas(tp) {
+				if c.state.deleting[tp.Topic] && slices.Contains(failed, r) {
+					forDeletion = append(forDeletion, partitionReplica{tp, r})
+				}
+			}
+		}
+		c.failReplicaDeletion(forDeletion)
+	}
+	for _, id := range started {
 		c.startSender(id)
 	}
 	all := c.state.allPartitions()
 	// Every live broker learns the new broker set; new brokers learn everything.
 	c.sendUpdateMetadata(nil, all)
-	var affected []topicPartition
-	for _, tp := range all {
+	// onBrokerStartup: offline partitions the started brokers can lead are
+	// elected, and every replica of the affected partitions learns its role.
+	affected := c.notDeleting(c.partitionsOnBrokers(append(slices.Clone(failed), started...)))
+	changed = append(changed, c.electLeaders(affected)...)
+	c.sendLeaderAndIsr(affected)
+	if len(changed) > 0 {
+		sortPartitions(changed)
+		c.sendUpdateMetadata(nil, slices.Compact(changed))
+	}
+	// onBrokerStartup: deletions waiting for the started brokers go on.
+	var resume []string
+	for _, tp := range c.partitionsOnBrokers(started) {
+		if c.state.deleting[tp.Topic] && !slices.Contains(resume, tp.Topic) {
+			resume = append(resume, tp.Topic)
+		}
+	}
+	c.resumeDeletionForTopics(resume)
+	if len(failed) > 0 {
+		c.resumeDeletions()
+	}
+}
+
+// partitionsOnBrokers lists the partitions with a replica on any of ids.
+func (c *Controller) partitionsOnBrokers(ids []int32) []topicPartition {
+	var out []topicPartition
+	for _, tp := range c.state.allPartitions() {
 		for _, r := range c.state.replicas(tp) {
-			if slices.Contains(removed, r) || slices.Contains(added, r) {
-				affected = append(affected, tp)
+			if slices.Contains(ids, r) {
+				out = append(out, tp)
 				break
 			}
 		}
 	}
-	affected = c.notDeleting(affected)
-	changed := c.electLeaders(affected)
-	c.sendLeaderAndIsr(affected)
-	if len(changed) > 0 {
-		c.sendUpdateMetadata(nil, changed)
-	}
-	if len(added) > 0 { // TopicDeletionManager.resumeDeletionForTopics
-		c.retryDeletions()
-	}
+	return out
 }
 
 // onTopicChange picks up topics created in ZooKeeper (by this controller's

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"slices"
 
@@ -85,10 +86,22 @@ func (c *Controller) validateTarget(tp topicPartition, target []int32) *apiError
 	}
 	for _, r := range target {
 		if r < 0 {
-			return newAPIError(kerr.InvalidReplicaAssignment, "Invalid broker id in replica assignment: %v", target)
+			return newAPIError(kerr.InvalidReplicaAssignment, "Invalid broker id in replica list: %v", target)
 		}
-		if !c.state.isLive(r) {
-			return newAPIError(kerr.InvalidReplicaAssignment, "Replica assignment has brokers that are not alive. Replica list: %v, live broker list: %v", target, c.state.liveBrokerIDs())
+	}
+	// KafkaController.validateReplicas: only the replicas the reassignment
+	// adds must be live (and not shutting down); kept ones may be down.
+	a := c.state.topics[tp.Topic]
+	_, adding, _ := reassignSets(a.Partitions[tp.Partition], a.AddingReplicas[tp.Partition], target)
+	for _, r := range adding {
+		if !c.state.isEligible(r) {
+			var live []int32
+			for _, id := range c.state.liveBrokerIDs() {
+				if c.state.isEligible(id) {
+					live = append(live, id)
+				}
+			}
+			return newAPIError(kerr.InvalidReplicaAssignment, "Replica assignment has brokers that are not alive. Replica list: %v, live broker list: %v", adding, live)
 		}
 	}
 	return nil
@@ -113,8 +126,38 @@ func (c *Controller) startReassignment(tp topicPartition, target []int32) error 
 		return err
 	}
 	c.logger.Info("reassigning partition", "topic", tp.Topic, "partition", tp.Partition, "target", target, "replicas", rs, "adding", add, "removing", remove)
+	// updateCurrentReassignment: adding replicas of a reassignment this one
+	// replaces or cancels are not needed any more.
+	var unneeded []int32
+	for _, r := range a.Partitions[tp.Partition] {
+		if !slices.Contains(rs, r) {
+			unneeded = append(unneeded, r)
+		}
+	}
+	if len(unneeded) > 0 {
+		c.stopRemovedReplicas(tp, unneeded)
+	}
 	c.onPartitionReassignment(tp)
 	return nil
+}
+
+// stopRemovedReplicas is Kafka's stopRemovedReplicasOfReassignedPartition
+// for replicas no longer in a partition's replica set: OfflineReplica (out
+// of the ISR, the remaining replicas told through LeaderAndIsr), then
+// StopReplica(delete) so they stop fetching and delete their logs.
+func (c *Controller) stopRemovedReplicas(tp topicPartition, removed []int32) {
+	c.logger.Info("stopping replicas a reassignment no longer needs", "topic", tp.Topic, "partition", tp.Partition, "replicas", removed)
+	if _, ok := c.state.partitions[tp]; ok && c.transition(tp, func(cur zkmeta.LeaderAndIsr) (zkmeta.LeaderAndIsr, bool) {
+		return removeFromISR(cur, removed, c.epoch)
+	}) {
+		c.sendLeaderAndIsr([]topicPartition{tp})
+		c.sendUpdateMetadata(nil, []topicPartition{tp})
+	}
+	for _, r := range removed {
+		if s, ok := c.senders[r]; ok && c.state.isLive(r) {
+			s.send(c.stopReplicaRequest(r, []topicPartition{tp}, true))
+		}
+	}
 }
 
 // onPartitionReassignment advances a reassigning partition (event loop).
@@ -272,6 +315,9 @@ func (c *Controller) alterReassignment(tp topicPartition, replicas []int32) *api
 	} else if err := c.validateTarget(tp, replicas); err != nil {
 		return err
 	}
+	// The latest reassignment wins: an API one drops the partition from
+	// the legacy znode (maybeRemoveFromZkReassignment).
+	c.removeLegacyReassignment(tp)
 	if err := c.startReassignment(tp, replicas); err != nil {
 		c.logger.Error("reassignment failed", "topic", tp.Topic, "partition", tp.Partition, "err", err)
 		return newAPIError(kerr.UnknownServerError, "%s", err)
@@ -354,6 +400,33 @@ func (c *Controller) handleReassignZnode(events chan func()) {
 	}
 	if dirty {
 		c.writeLegacyReassignments()
+	}
+}
+
+// removeLegacyReassignment takes one partition out of
+// /admin/reassign_partitions as Kafka's maybeRemoveFromZkReassignment: the
+// znode is read, and rewritten without it (deleted when nothing remains).
+func (c *Controller) removeLegacyReassignment(tp topicPartition) {
+	delete(c.state.legacyReassign, tp)
+	data, _, err := c.zk.Get(zkmeta.ReassignPath)
+	if errors.Is(err, zkmeta.ErrNoNode) {
+		return
+	}
+	if err != nil {
+		c.logger.Error("reading /admin/reassign_partitions failed", "err", err)
+		return
+	}
+	parts, err := zkmeta.DecodeReassignPartitions(data)
+	if err != nil {
+		c.logger.Warn("unreadable /admin/reassign_partitions", "err", err)
+		return
+	}
+	kept := slices.DeleteFunc(parts, func(p zkmeta.PartitionReplicas) bool { return p.Topic == tp.Topic && p.Partition == tp.Partition })
+	if len(kept) == len(parts) {
+		return
+	}
+	if err := c.zk.SetReassignPartitions(c.epochZkVersion, kept); err != nil {
+		c.logger.Error("updating /admin/reassign_partitions failed", "err", c.fenced(err))
 	}
 }
 

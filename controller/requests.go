@@ -3,6 +3,7 @@ package controller
 import (
 	"slices"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kafkazk/kafkazk/zkmeta"
@@ -33,9 +34,165 @@ func (c *Controller) sendLeaderAndIsrExcept(parts []topicPartition, except int32
 	var out []<-chan error
 	for _, id := range c.state.liveBrokerIDs() {
 		if tps := byBroker[id]; len(tps) > 0 && id != except {
-			out = append(out, c.senders[id].send(c.leaderAndIsrRequest(id, tps)))
+			epoch := c.state.liveBrokers[id].Epoch
+			out = append(out, c.sendTracked(id, c.leaderAndIsrRequest(id, tps), func(resp kmsg.Response, err error) {
+				c.onLeaderAndIsrResponse(id, epoch, resp, err)
+			}))
 		}
 	}
+	return out
+}
+
+// onLeaderAndIsrResponse is Kafka's processLeaderAndIsrResponseReceived
+// (event loop): a partition answered with KAFKA_STORAGE_ERROR has its
+// replica on this broker marked offline (onReplicasBecomeOffline), one
+// answered without error is online again. Answers from an earlier
+// incarnation of the broker (another broker epoch) are ignored: its offline
+// replicas were forgotten when it restarted.
+func (c *Controller) onLeaderAndIsrResponse(id int32, epoch int64, resp kmsg.Response, err error) {
+	b, live := c.state.liveBrokers[id]
+	if err != nil || !live || b.Epoch != epoch {
+		return
+	}
+	r, ok := resp.(*kmsg.LeaderAndISRResponse)
+	if !ok {
+		return
+	}
+	if r.ErrorCode != 0 {
+		c.logger.Error("LeaderAndIsr refused", "broker", id, "error_code", r.ErrorCode)
+		return
+	}
+	names := map[[16]byte]string{}
+	for n, a := range c.state.topics {
+		names[a.TopicID] = n
+	}
+	offline, online := leaderAndIsrOutcome(r, names)
+	prev := c.state.offlineReplicas[id]
+	cur := map[topicPartition]bool{}
+	for tp := range prev {
+		cur[tp] = true
+	}
+	for _, tp := range online {
+		delete(cur, tp)
+	}
+	var newOffline []topicPartition
+	for _, tp := range offline {
+		if !cur[tp] {
+			newOffline = append(newOffline, tp)
+		}
+		cur[tp] = true
+	}
+	if len(cur) == 0 {
+		delete(c.state.offlineReplicas, id)
+	} else {
+		c.state.offlineReplicas[id] = cur
+	}
+	if len(newOffline) > 0 {
+		sortPartitions(newOffline)
+		c.logger.Warn("replicas offline after a storage error", "broker", id, "partitions", newOffline)
+		c.onReplicasBecomeOffline(id, newOffline)
+	}
+}
+
+// leaderAndIsrOutcome lists the partitions of a LeaderAndIsr response
+// answered with KAFKA_STORAGE_ERROR and those answered without error
+// (other errors leave a replica as it was, as in Kafka). names maps topic
+// IDs (v5+ responses) to names.
+func leaderAndIsrOutcome(r *kmsg.LeaderAndISRResponse, names map[[16]byte]string) (offline, online []topicPartition) {
+	add := func(topic string, p int32, code int16) {
+		switch code {
+		case kerr.KafkaStorageError.Code:
+			offline = append(offline, topicPartition{topic, p})
+		case 0:
+			online = append(online, topicPartition{topic, p})
+		}
+	}
+	for _, p := range r.Partitions { // v0-v4
+		add(p.Topic, p.Partition, p.ErrorCode)
+	}
+	for _, t := range r.Topics { // v5+
+		name, ok := names[t.TopicID]
+		if !ok {
+			continue
+		}
+		for _, p := range t.Partitions {
+			add(name, p.Partition, p.ErrorCode)
+		}
+	}
+	return offline, online
+}
+
+// onReplicasBecomeOffline is Kafka's KafkaController.onReplicasBecomeOffline
+// for replicas of one broker (event loop): replicas of topics being deleted
+// fail their deletion; the other partitions elect a new leader if theirs
+// went offline, the replicas leave the ISR and are stopped (OfflineReplica).
+func (c *Controller) onReplicasBecomeOffline(id int32, tps []topicPartition) {
+	var forDeletion []partitionReplica
+	var others []topicPartition
+	for _, tp := range tps {
+		if c.state.deleting[tp.Topic] {
+			forDeletion = append(forDeletion, partitionReplica{tp, id})
+		} else if _, ok := c.state.topics[tp.Topic]; ok {
+			others = append(others, tp)
+		}
+	}
+	changed := c.electLeaders(others)
+	if len(others) > 0 {
+		if s, ok := c.senders[id]; ok {
+			s.send(c.stopReplicaRequest(id, others, false))
+		}
+	}
+	if len(changed) > 0 {
+		c.sendLeaderAndIsr(changed)
+		c.sendUpdateMetadata(nil, changed)
+	}
+	if len(forDeletion) > 0 {
+		c.failReplicaDeletion(forDeletion)
+		c.resumeDeletions()
+	}
+}
+
+// trackedRequest keeps the response the sender decoded for a request: the
+// protocol client asks ResponseKind for each attempt, and the last one is
+// the answer once the sender reports success.
+type trackedRequest struct {
+	kmsg.Request
+	last kmsg.Response
+}
+
+func (r *trackedRequest) ResponseKind() kmsg.Response {
+	r.last = r.Request.ResponseKind()
+	return r.last
+}
+
+// sendTracked queues req for a broker and, once it has been answered (or
+// given up), runs onResponse on the event loop, as Kafka's controller turns
+// its response callbacks into controller events. The returned channel
+// yields the delivery's outcome, like brokerSender.send.
+func (c *Controller) sendTracked(id int32, req kmsg.Request, onResponse func(kmsg.Response, error)) <-chan error {
+	tr := &trackedRequest{Request: req}
+	done := c.senders[id].send(tr)
+	out := make(chan error, 1)
+	c.mu.Lock()
+	events := c.events
+	c.mu.Unlock()
+	loopDone := c.loopDone
+	go func() {
+		err := <-done // after the sender's last ResponseKind call
+		out <- err
+		var resp kmsg.Response
+		if err == nil {
+			resp = tr.last
+		}
+		select {
+		case events <- func() {
+			if c.state != nil { // not while the loop drains on shutdown
+				onResponse(resp, err)
+			}
+		}:
+		case <-loopDone:
+		}
+	}()
 	return out
 }
 
@@ -128,7 +285,7 @@ func (c *Controller) updateMetadataRequest(brokerID int32, parts []topicPartitio
 		p.Replicas = slices.Clone(replicas)
 		p.OfflineReplicas = []int32{}
 		for _, r := range replicas {
-			if !c.state.isLive(r) {
+			if c.state.replicaGone(r, tp) {
 				p.OfflineReplicas = append(p.OfflineReplicas, r)
 			}
 		}
@@ -196,12 +353,13 @@ func stopEpoch(st zkmeta.LeaderAndIsr, del bool) int32 {
 	return st.LeaderEpoch
 }
 
-// liveReplicasByBroker groups partitions by each of their live replicas.
+// liveReplicasByBroker groups partitions by each of their live replicas
+// (a replica whose log directory is offline is not live).
 func (c *Controller) liveReplicasByBroker(parts []topicPartition) map[int32][]topicPartition {
 	byBroker := map[int32][]topicPartition{}
 	for _, tp := range parts {
 		for _, r := range c.state.replicas(tp) {
-			if c.state.isLive(r) {
+			if !c.state.replicaGone(r, tp) {
 				byBroker[r] = append(byBroker[r], tp)
 			}
 		}

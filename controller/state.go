@@ -29,7 +29,36 @@ type clusterState struct {
 	// legacyReassign holds the targets of reassignments that came from the
 	// /admin/reassign_partitions znode (removed from it when done).
 	legacyReassign map[topicPartition][]int32
+	// replicaDeletion is each replica's progress in its topic's deletion
+	// (Kafka's ReplicaDeletionStarted/Successful/Ineligible); absent means
+	// not started.
+	replicaDeletion map[partitionReplica]deletionState
+	// deletionHalted holds topics whose deletion waits for a broker holding
+	// one of their replicas to start (Kafka's topicsIneligibleForDeletion).
+	deletionHalted map[string]bool
+	// offlineReplicas holds, per broker, the partitions whose replica it
+	// reported KAFKA_STORAGE_ERROR for (Kafka's replicasOnOfflineDirs),
+	// until the broker restarts or reports it healthy.
+	offlineReplicas map[int32]map[topicPartition]bool
+	// lastConfigChange is the sequence number of the last
+	// /config/changes notification read (-1: none).
+	lastConfigChange int64
 }
+
+// partitionReplica names one replica of one partition.
+type partitionReplica struct {
+	tp      topicPartition
+	replica int32
+}
+
+// deletionState is a replica's state in its topic's deletion.
+type deletionState int8
+
+const (
+	deletionStarted    deletionState = iota + 1 // StopReplica(delete) sent, no answer yet
+	deletionSuccessful                          // the broker deleted it
+	deletionIneligible                          // failed, or its broker is down: retried when the broker starts
+)
 
 func newClusterState() *clusterState {
 	return &clusterState{
@@ -40,6 +69,12 @@ func newClusterState() *clusterState {
 		deleting:       map[string]bool{},
 		shuttingDown:   map[int32]bool{},
 		legacyReassign: map[topicPartition][]int32{},
+
+		replicaDeletion: map[partitionReplica]deletionState{},
+		deletionHalted:  map[string]bool{},
+		offlineReplicas: map[int32]map[topicPartition]bool{},
+
+		lastConfigChange: -1,
 	}
 }
 
@@ -48,6 +83,25 @@ func newClusterState() *clusterState {
 // brokers).
 func (s *clusterState) isEligible(id int32) bool {
 	return s.isLive(id) && !s.shuttingDown[id]
+}
+
+// isReplicaOnline is Kafka's ControllerContext.isReplicaOnline: the broker
+// is live, not shutting down, and has not reported the replica's log
+// directory offline.
+func (s *clusterState) isReplicaOnline(id int32, tp topicPartition) bool {
+	return s.isEligible(id) && !s.offlineReplicas[id][tp]
+}
+
+// onlineFor is isReplicaOnline for one partition, for the elections.
+func (s *clusterState) onlineFor(tp topicPartition) func(int32) bool {
+	return func(id int32) bool { return s.isReplicaOnline(id, tp) }
+}
+
+// replicaGone reports whether a replica is lost to its partition: its
+// broker is not live or its log directory is offline (shutting-down
+// brokers still count, their controlled shutdown moves them out).
+func (s *clusterState) replicaGone(id int32, tp topicPartition) bool {
+	return !s.isLive(id) || s.offlineReplicas[id][tp]
 }
 
 // reassigning reports whether a partition has a reassignment under way.

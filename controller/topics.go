@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"slices"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -88,6 +89,9 @@ func (c *Controller) createTopic(t kmsg.CreateTopicsRequestTopic, validateOnly b
 	if err := zkmeta.ValidateTopicName(t.Topic); err != nil {
 		return a, nil, newAPIError(kerr.InvalidTopicException, "%s", err)
 	}
+	if c.state.deleting[t.Topic] { // AdminZkClient.validateTopicCreate
+		return a, nil, newAPIError(kerr.TopicAlreadyExists, "Topic '%s' is marked for deletion.", t.Topic)
+	}
 	if _, exists := c.state.topics[t.Topic]; exists {
 		return a, nil, newAPIError(kerr.TopicAlreadyExists, "Topic '%s' already exists.", t.Topic)
 	}
@@ -104,6 +108,9 @@ func (c *Controller) createTopic(t kmsg.CreateTopicsRequestTopic, validateOnly b
 	if err != nil {
 		return a, nil, err
 	}
+	if colliding := c.collidingTopics(t.Topic); len(colliding) > 0 { // AdminZkClient.validateTopicCreate
+		return a, nil, newAPIError(kerr.InvalidTopicException, "Topic '%s' collides with existing topics: %s", t.Topic, strings.Join(colliding, ", "))
+	}
 	a = zkmeta.TopicAssignment{Topic: t.Topic, TopicID: zkmeta.NewTopicID(), Partitions: partitions}
 	if validateOnly {
 		return a, nil, nil
@@ -115,6 +122,10 @@ func (c *Controller) createTopic(t kmsg.CreateTopicsRequestTopic, validateOnly b
 		return a, nil, fmt.Errorf("writing topic %s: %w", t.Topic, err)
 	}
 	c.logger.Info("created topic", "topic", t.Topic, "topic_id", zkmeta.UUIDString(a.TopicID), "assignment", partitions)
+	// Watched like a topic found by the /brokers/topics watch
+	// (registerPartitionModificationsHandlers), so partitions added by an
+	// admin path are seen.
+	c.watchTopic(t.Topic)
 	_, version, _, err := c.zk.TopicAssignment(t.Topic)
 	if err != nil {
 		return a, nil, fmt.Errorf("reading back topic %s: %w", t.Topic, err)
@@ -122,6 +133,24 @@ func (c *Controller) createTopic(t kmsg.CreateTopicsRequestTopic, validateOnly b
 	c.state.topics[t.Topic] = a
 	c.state.topicVersions[t.Topic] = version
 	return a, c.onNewPartitions(c.state.partitionsOf(t.Topic)), nil
+}
+
+// collidingTopics lists, sorted, the existing topics whose names equal
+// topic once '.' and '_' are unified (Kafka's Topic.hasCollision: both
+// become '_' in metric names).
+func (c *Controller) collidingTopics(topic string) []string {
+	if !strings.ContainsAny(topic, "._") { // Topic.hasCollisionChars
+		return nil
+	}
+	unified := strings.ReplaceAll(topic, ".", "_")
+	var out []string
+	for t := range c.state.topics {
+		if t != topic && strings.ReplaceAll(t, ".", "_") == unified {
+			out = append(out, t)
+		}
+	}
+	slices.Sort(out)
+	return out
 }
 
 // topicAssignment is the explicit replica assignment of the request, checked,
@@ -195,9 +224,9 @@ func (c *Controller) checkAssignment(a map[int32][]int32, first int32) error {
 	return nil
 }
 
-// DeleteTopics marks topics for deletion (/admin/delete_topics) and deletes
-// them: StopReplica with delete to every live replica, UpdateMetadata
-// without them, then the znodes.
+// DeleteTopics marks topics for deletion (/admin/delete_topics) and starts
+// deleting them: UpdateMetadata without them, StopReplica with delete to
+// every live replica, and the znodes once every replica has confirmed.
 func (c *Controller) DeleteTopics(ctx context.Context, req *kmsg.DeleteTopicsRequest) *kmsg.DeleteTopicsResponse {
 	resp := req.ResponseKind().(*kmsg.DeleteTopicsResponse)
 	type target struct {
@@ -296,67 +325,242 @@ func (c *Controller) handleDeletions(events chan func(), resume bool) {
 	c.deleteTopics(todo)
 }
 
-// deleteTopics starts the deletion of topics marked for deletion, as
-// Kafka's TopicDeletionManager: the topic's partitions leave every broker's
-// metadata, every live replica is stopped and deleted, and once every
-// replica has been deleted (all replicas were live) the znodes go. While a
-// replica's broker is down the topic stays in /admin/delete_topics; the
-// deletion resumes when the broker returns (retryDeletions).
+// deleteTopics queues topics for deletion and moves every deletion on
+// (Kafka's TopicDeletionManager.enqueueTopicsForDeletion).
 func (c *Controller) deleteTopics(topics []string) []<-chan error {
-	var parts []topicPartition
 	for _, t := range topics {
 		c.state.deleting[t] = true
-		parts = append(parts, c.state.partitionsOf(t)...)
 	}
-	if len(parts) == 0 {
+	return c.resumeDeletions()
+}
+
+// resumeDeletions is TopicDeletionManager.resumeDeletions (event loop): a
+// topic whose replicas were all deleted leaves ZooKeeper; a topic with no
+// replica deletion in flight gets its failed replicas reset and, unless
+// halted until a broker starts, its deletion (re)started.
+func (c *Controller) resumeDeletions() []<-chan error {
+	topics := make([]string, 0, len(c.state.deleting))
+	for t := range c.state.deleting {
+		topics = append(topics, t)
+	}
+	slices.Sort(topics)
+	var start []string
+	for _, t := range topics {
+		if c.allReplicasDeleted(t) {
+			c.completeDeleteTopic(t)
+			continue
+		}
+		if c.anyReplicaInDeletionState(t, deletionStarted) {
+			continue
+		}
+		// retryDeletionForIneligibleReplicas: failed replicas are retried.
+		for pr, st := range c.state.replicaDeletion {
+			if pr.tp.Topic == t && st == deletionIneligible {
+				delete(c.state.replicaDeletion, pr)
+			}
+		}
+		if !c.state.deletionHalted[t] {
+			start = append(start, t)
+		}
+	}
+	if len(start) == 0 {
 		return nil
 	}
-	done := c.sendUpdateMetadata(nil, parts)
-	done = append(done, c.sendStopReplica(parts, true)...)
+	return c.onTopicDeletion(start)
+}
+
+// onTopicDeletion is TopicDeletionManager.onTopicDeletion and
+// onPartitionDeletion: the topics' partitions leave every broker's metadata;
+// every online replica not yet deleted gets StopReplica(delete) and moves to
+// ReplicaDeletionStarted; replicas that are offline move to
+// ReplicaDeletionIneligible and halt their topic's deletion until a broker
+// holding them starts.
+func (c *Controller) onTopicDeletion(topics []string) []<-chan error {
+	var parts []topicPartition
 	for _, t := range topics {
-		if offline := c.offlineReplicasOf(t); len(offline) > 0 {
-			c.logger.Info("topic deletion waits for offline replicas", "topic", t, "offline_brokers", offline)
-			continue
+		parts = append(parts, c.state.partitionsOf(t)...)
+	}
+	done := c.sendUpdateMetadata(nil, parts)
+	byBroker := map[int32][]topicPartition{}
+	for _, tp := range parts {
+		for _, r := range c.state.replicas(tp) {
+			pr := partitionReplica{tp, r}
+			if c.state.replicaDeletion[pr] == deletionSuccessful {
+				continue
+			}
+			if !c.state.isReplicaOnline(r, tp) {
+				c.state.replicaDeletion[pr] = deletionIneligible
+				if !c.state.deletionHalted[tp.Topic] {
+					c.logger.Info("topic deletion waits for offline replicas", "topic", tp.Topic, "broker", r)
+				}
+				c.state.deletionHalted[tp.Topic] = true
+				continue
+			}
+			c.state.replicaDeletion[pr] = deletionStarted
+			byBroker[r] = append(byBroker[r], tp)
 		}
-		if err := c.zk.DeleteTopicZnodes(c.epochZkVersion, t); err != nil {
-			c.logger.Error("deleting topic znodes failed", "topic", t, "err", c.fenced(err))
-			continue
+	}
+	for _, id := range c.state.liveBrokerIDs() {
+		if tps := byBroker[id]; len(tps) > 0 {
+			done = append(done, c.sendDeletingStopReplica(id, tps))
 		}
-		for _, tp := range c.state.partitionsOf(t) {
-			delete(c.state.partitions, tp)
-			delete(c.state.legacyReassign, tp)
-		}
-		delete(c.state.topics, t)
-		delete(c.state.topicVersions, t)
-		delete(c.state.deleting, t)
-		c.logger.Info("deleted topic", "topic", t)
 	}
 	return done
 }
 
-// offlineReplicasOf lists the brokers holding a replica of topic that are
-// not live.
-func (c *Controller) offlineReplicasOf(topic string) []int32 {
-	var out []int32
+// sendDeletingStopReplica sends StopReplica(delete) for replicas of topics
+// being deleted; the answer completes or fails each replica's deletion.
+func (c *Controller) sendDeletingStopReplica(id int32, tps []topicPartition) <-chan error {
+	epoch := c.state.liveBrokers[id].Epoch
+	topicIDs := map[string][16]byte{}
+	for _, tp := range tps {
+		topicIDs[tp.Topic] = c.state.topics[tp.Topic].TopicID
+	}
+	return c.sendTracked(id, c.stopReplicaRequest(id, tps, true), func(resp kmsg.Response, err error) {
+		c.onDeletingStopReplicaResponse(id, epoch, tps, topicIDs, resp, err)
+	})
+}
+
+// onDeletingStopReplicaResponse is Kafka's
+// processTopicDeletionStopReplicaResponseReceived (event loop). Only
+// replicas still in ReplicaDeletionStarted for the same topic (same topic
+// ID) count. No answer at all means the broker left, which its failure
+// handles, unless it is still registered with the same epoch.
+func (c *Controller) onDeletingStopReplicaResponse(id int32, epoch int64, asked []topicPartition, topicIDs map[string][16]byte, resp kmsg.Response, err error) {
+	var pending []topicPartition
+	for _, tp := range asked {
+		if c.state.deleting[tp.Topic] && c.state.topics[tp.Topic].TopicID == topicIDs[tp.Topic] &&
+			c.state.replicaDeletion[partitionReplica{tp, id}] == deletionStarted {
+			pending = append(pending, tp)
+		}
+	}
+	if len(pending) == 0 {
+		return
+	}
+	var deleted, failed []topicPartition
+	r, ok := resp.(*kmsg.StopReplicaResponse)
+	switch {
+	case err != nil || !ok:
+		if b, live := c.state.liveBrokers[id]; !live || b.Epoch != epoch {
+			return
+		}
+		failed = pending
+	default:
+		deleted, failed = stopReplicaOutcome(r, pending)
+	}
+	if len(failed) > 0 {
+		c.logger.Warn("replica deletion failed; retried when the broker starts again", "broker", id, "partitions", failed)
+	}
+	var fail, complete []partitionReplica
+	for _, tp := range failed {
+		fail = append(fail, partitionReplica{tp, id})
+	}
+	for _, tp := range deleted {
+		complete = append(complete, partitionReplica{tp, id})
+	}
+	c.failReplicaDeletion(fail)
+	for _, pr := range complete {
+		c.state.replicaDeletion[pr] = deletionSuccessful
+	}
+	c.resumeDeletions()
+}
+
+// stopReplicaOutcome splits the partitions asked in a StopReplica(delete)
+// into deleted and failed: a request-level error fails them all, else each
+// partition's error code decides; a partition missing from the answer
+// failed.
+func stopReplicaOutcome(r *kmsg.StopReplicaResponse, asked []topicPartition) (deleted, failed []topicPartition) {
+	if r.ErrorCode != 0 {
+		return nil, asked
+	}
+	codes := map[topicPartition]int16{}
+	for _, p := range r.Partitions {
+		codes[topicPartition{p.Topic, p.Partition}] = p.ErrorCode
+	}
+	for _, tp := range asked {
+		if code, ok := codes[tp]; ok && code == 0 {
+			deleted = append(deleted, tp)
+		} else {
+			failed = append(failed, tp)
+		}
+	}
+	return deleted, failed
+}
+
+// failReplicaDeletion is TopicDeletionManager.failReplicaDeletion without
+// its resume: the replicas move to ReplicaDeletionIneligible and their
+// topics' deletion halts until a broker holding them starts.
+func (c *Controller) failReplicaDeletion(prs []partitionReplica) {
+	for _, pr := range prs {
+		if !c.state.deleting[pr.tp.Topic] || c.state.replicaDeletion[pr] == deletionSuccessful {
+			continue
+		}
+		c.state.replicaDeletion[pr] = deletionIneligible
+		c.state.deletionHalted[pr.tp.Topic] = true
+	}
+}
+
+// resumeDeletionForTopics is TopicDeletionManager.resumeDeletionForTopics:
+// a broker holding replicas of these topics started, so their deletion may
+// go on.
+func (c *Controller) resumeDeletionForTopics(topics []string) {
+	resume := false
+	for _, t := range topics {
+		if c.state.deleting[t] {
+			delete(c.state.deletionHalted, t)
+			resume = true
+		}
+	}
+	if resume {
+		c.resumeDeletions()
+	}
+}
+
+func (c *Controller) allReplicasDeleted(topic string) bool {
 	for _, tp := range c.state.partitionsOf(topic) {
 		for _, r := range c.state.replicas(tp) {
-			if !c.state.isLive(r) && !slices.Contains(out, r) {
-				out = append(out, r)
+			if c.state.replicaDeletion[partitionReplica{tp, r}] != deletionSuccessful {
+				return false
 			}
 		}
 	}
-	slices.Sort(out)
-	return out
+	return true
 }
 
-// retryDeletions resumes the deletion of topics that waited for brokers.
-func (c *Controller) retryDeletions() {
-	var todo []string
-	for t := range c.state.deleting {
-		todo = append(todo, t)
+func (c *Controller) anyReplicaInDeletionState(topic string, st deletionState) bool {
+	for pr, s := range c.state.replicaDeletion {
+		if pr.tp.Topic == topic && s == st {
+			return true
+		}
 	}
-	slices.Sort(todo)
-	c.deleteTopics(todo)
+	return false
+}
+
+// completeDeleteTopic is TopicDeletionManager.completeDeleteTopic: every
+// replica is deleted, so the topic's znodes go and the controller forgets it.
+func (c *Controller) completeDeleteTopic(t string) {
+	if err := c.zk.DeleteTopicZnodes(c.epochZkVersion, t); err != nil {
+		c.logger.Error("deleting topic znodes failed", "topic", t, "err", c.fenced(err))
+		return
+	}
+	for _, tp := range c.state.partitionsOf(t) {
+		delete(c.state.partitions, tp)
+		delete(c.state.legacyReassign, tp)
+		for _, r := range c.state.replicas(tp) {
+			delete(c.state.replicaDeletion, partitionReplica{tp, r})
+		}
+		for id, offline := range c.state.offlineReplicas {
+			delete(offline, tp)
+			if len(offline) == 0 {
+				delete(c.state.offlineReplicas, id)
+			}
+		}
+	}
+	delete(c.state.topics, t)
+	delete(c.state.topicVersions, t)
+	delete(c.state.deleting, t)
+	delete(c.state.deletionHalted, t)
+	c.logger.Info("deleted topic", "topic", t)
 }
 
 // CreatePartitions adds partitions to topics: Kafka's assignment continues
