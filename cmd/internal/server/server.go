@@ -12,6 +12,8 @@ import (
 	"strings"
 	"time"
 
+	gozk "github.com/go-zookeeper/zk"
+
 	"github.com/kafkazk/kafkazk/broker"
 	"github.com/kafkazk/kafkazk/cmd/internal/config"
 	"github.com/kafkazk/kafkazk/controller"
@@ -24,6 +26,12 @@ import (
 // close the listeners and connections, flush and close the logs (writing the
 // clean-shutdown marker), deregister from ZooKeeper.
 func Run(ctx context.Context, configPath string, overrides []string, logger *slog.Logger) error {
+	return run(ctx, configPath, overrides, logger, zkmeta.Options{})
+}
+
+// run is Run with the ZooKeeper client's test seams (a cuttable dialer, a wrapper of each session's
+// connection).
+func run(ctx context.Context, configPath string, overrides []string, logger *slog.Logger, zkOpts zkmeta.Options) error {
 	cfg, err := config.Load(configPath, os.Environ(), overrides, logger)
 	if err != nil {
 		return err
@@ -40,7 +48,7 @@ func Run(ctx context.Context, configPath string, overrides []string, logger *slo
 	}()
 
 	connectCtx, cancel := context.WithTimeout(ctx, cfg.ZooKeeperConnTimeout)
-	zk, err := zkmeta.Connect(connectCtx, cfg.ZooKeeperConnect, cfg.ZooKeeperSession, logger)
+	zk, err := zkmeta.ConnectWithOptions(connectCtx, cfg.ZooKeeperConnect, cfg.ZooKeeperSession, logger, zkOpts)
 	cancel()
 	if err != nil {
 		return fmt.Errorf("connecting to ZooKeeper at %s: %w", cfg.ZooKeeperConnect, err)
@@ -85,7 +93,9 @@ func Run(ctx context.Context, configPath string, overrides []string, logger *slo
 	if cfg.Rack != "" {
 		info.Rack = &cfg.Rack
 	}
-	epoch, err := registerBroker(ctx, zk, info, cfg.ZooKeeperSession, logger)
+	// The session the registration was made in: its expiry, even one during the registration, is what
+	// the loop below waits for.
+	sess, epoch, err := registerInSession(ctx, zk, info, cfg.ZooKeeperSession, logger)
 	if err != nil {
 		srv.Shutdown()
 		return fmt.Errorf("registering broker %d in ZooKeeper: %w", cfg.BrokerID, err)
@@ -114,28 +124,25 @@ func Run(ctx context.Context, configPath string, overrides []string, logger *slo
 	}
 
 	var runErr error
-	for expired := zk.SessionExpired(); ; expired = zk.SessionExpired() {
+	for ctx.Err() == nil {
 		select {
 		case <-ctx.Done():
-		case <-expired:
-			// Kafka re-registers on a new session: the ephemeral
-			// /brokers/ids/<id> died with the old one, and the broker epoch
-			// changes with the new znode.
-			logger.Warn("ZooKeeper session expired; re-registering on the next session")
-			if err := zk.AwaitSession(ctx); err != nil {
-				break
-			}
-			epoch, err := registerBroker(ctx, zk, info, cfg.ZooKeeperSession, logger)
-			if err != nil {
-				runErr = fmt.Errorf("re-registering broker %d: %w", cfg.BrokerID, err)
-				logger.Error(runErr.Error())
-				break
-			}
-			srv.SetBrokerEpoch(epoch)
-			logger.Info("broker re-registered", "broker_id", cfg.BrokerID, "broker_epoch", epoch)
 			continue
+		case <-sess.Expired:
 		}
-		break
+		// Kafka re-registers on each new session (afterInitializingSession): the ephemeral
+		// /brokers/ids/<id> died with the old one, and the broker epoch changes with the new znode.
+		logger.Warn("ZooKeeper session expired; re-registering on the next session", "session", fmt.Sprintf("%#x", sess.ID))
+		sess, epoch, err = registerInSession(ctx, zk, info, cfg.ZooKeeperSession, logger)
+		if err != nil {
+			if ctx.Err() == nil {
+				runErr = fmt.Errorf("re-registering broker %d: %w", cfg.BrokerID, err)
+				logger.Error("the broker cannot register in ZooKeeper; shutting down", "broker_id", cfg.BrokerID, "err", err)
+			}
+			break
+		}
+		srv.SetBrokerEpoch(epoch)
+		logger.Info("broker re-registered", "broker_id", cfg.BrokerID, "broker_epoch", epoch, "session", fmt.Sprintf("%#x", sess.ID))
 	}
 	if ctx.Err() != nil {
 		logger.Info("shutting down")
@@ -160,8 +167,12 @@ func Run(ctx context.Context, configPath string, overrides []string, logger *slo
 		logger.Error("closing logs failed", "err", err)
 		runErr = errors.Join(runErr, err)
 	}
-	if err := zk.DeregisterBroker(cfg.BrokerID); err != nil && !errors.Is(err, zkmeta.ErrNoNode) {
-		logger.Warn("deregistering broker failed", "err", err)
+	// Only our own registration goes: after a failed re-registration /brokers/ids/<id> may be another
+	// live broker's (Kafka never deletes it; closing the session removes the ephemeral).
+	if _, st, err := zk.Get(zkmeta.BrokerPath(cfg.BrokerID)); err == nil && st.EphemeralOwner == zk.SessionID() {
+		if err := zk.DeregisterBroker(cfg.BrokerID); err != nil && !errors.Is(err, zkmeta.ErrNoNode) {
+			logger.Warn("deregistering broker failed", "err", err)
+		}
 	}
 	logger.Info("shut down complete", "broker_id", cfg.BrokerID)
 	return runErr
@@ -217,6 +228,64 @@ func newClusterID() string {
 			return s
 		}
 	}
+}
+
+// Bounds of the backoff between registration attempts whose session was lost.
+const (
+	registerRetryBackoff    = 100 * time.Millisecond
+	registerRetryBackoffMax = 5 * time.Second
+)
+
+// registerInSession registers the broker and returns the ZooKeeper session it registered in, taken before
+// the attempt, so an expiry during the registration is seen on that session's Expired channel. An attempt
+// that failed because its session expired or its connection was lost is retried on the next live session
+// after a bounded backoff until ctx ends: Kafka registers again in afterInitializingSession of every new
+// session (KafkaController's RegisterBrokerAndReelect) and retries requests over a lost connection
+// (KafkaZkClient.retryRequestUntilConnected). Any other error, such as the id held by another live broker
+// (checkedEphemeralCreate's NODEEXISTS with another owner), is returned.
+func registerInSession(ctx context.Context, zk *zkmeta.Client, info zkmeta.BrokerInfo, sessionTimeout time.Duration, logger *slog.Logger) (zkmeta.Session, int64, error) {
+	backoff := registerRetryBackoff
+	for {
+		if err := zk.AwaitSession(ctx); err != nil {
+			return zkmeta.Session{}, 0, err
+		}
+		sess := zk.Session()
+		epoch, err := registerBroker(ctx, zk, info, sessionTimeout, logger)
+		if err == nil {
+			return sess, epoch, nil
+		}
+		if ctx.Err() != nil {
+			return zkmeta.Session{}, 0, ctx.Err()
+		}
+		expired := false
+		select {
+		case <-sess.Expired:
+			expired = true
+		default:
+		}
+		if !retryableRegistration(err, expired) {
+			return zkmeta.Session{}, 0, err
+		}
+		logger.Warn("registering the broker lost its ZooKeeper session; retrying", "broker_id", info.ID,
+			"session", fmt.Sprintf("%#x", sess.ID), "err", err, "backoff", backoff)
+		select {
+		case <-ctx.Done():
+			return zkmeta.Session{}, 0, ctx.Err()
+		case <-time.After(backoff):
+		}
+		backoff = min(2*backoff, registerRetryBackoffMax)
+	}
+}
+
+// retryableRegistration reports whether a failed registration is tried again: any failure in a session
+// that has expired (its calls fail, and what they read may belong to the next session), or a lost
+// connection or session.
+func retryableRegistration(err error, sessionExpired bool) bool {
+	return sessionExpired ||
+		errors.Is(err, gozk.ErrSessionExpired) ||
+		errors.Is(err, gozk.ErrConnectionClosed) ||
+		errors.Is(err, gozk.ErrNoServer) ||
+		errors.Is(err, gozk.ErrSessionMoved)
 }
 
 // registerBroker creates /brokers/ids/<id>. After a crash the previous

@@ -38,6 +38,12 @@ type testBroker struct {
 
 func startBroker(t *testing.T, zkConnect string, id int32, overrides ...string) *testBroker {
 	t.Helper()
+	return startBrokerWith(t, zkConnect, id, zkmeta.Options{}, overrides...)
+}
+
+// startBrokerWith is startBroker with the ZooKeeper client's test seams.
+func startBrokerWith(t *testing.T, zkConnect string, id int32, zkOpts zkmeta.Options, overrides ...string) *testBroker {
+	t.Helper()
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -60,7 +66,7 @@ func startBroker(t *testing.T, zkConnect string, id int32, overrides ...string) 
 	if testing.Verbose() {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, nil)).With("test_broker", id)
 	}
-	go func() { b.done <- Run(ctx, cfg, overrides, logger) }()
+	go func() { b.done <- run(ctx, cfg, overrides, logger, zkOpts) }()
 	t.Cleanup(func() { b.stop(t) })
 	return b
 }
