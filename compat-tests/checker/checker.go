@@ -22,15 +22,24 @@ import (
 type Checker struct {
 	topic string
 
-	mu    sync.Mutex
-	acked map[int32]map[int64]string // partition -> offset -> value
-	next  atomic.Int64               // value sequence
-	fails atomic.Int64               // produce attempts that failed (not acknowledged)
+	mu      sync.Mutex
+	acked   map[int32]map[int64]string // partition -> offset -> value
+	deleted map[int32]int64            // partition -> log start set by DeleteRecords
+	next    atomic.Int64               // value sequence
+	fails   atomic.Int64               // produce attempts that failed (not acknowledged)
 }
 
 // New returns a checker for topic.
 func New(topic string) *Checker {
-	return &Checker{topic: topic, acked: map[int32]map[int64]string{}}
+	return &Checker{topic: topic, acked: map[int32]map[int64]string{}, deleted: map[int32]int64{}}
+}
+
+// DeletedBefore records that DeleteRecords moved the partition's log start
+// to offset: acknowledged records below it are gone on purpose, not lost.
+func (c *Checker) DeletedBefore(partition int32, offset int64) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.deleted[partition] = max(c.deleted[partition], offset)
 }
 
 // Acked is how many records were acknowledged.
@@ -85,6 +94,7 @@ func (c *Checker) Produce(ctx context.Context, cl *kgo.Client, inFlight int) {
 // Report is the verdict of Verify.
 type Report struct {
 	Acked        int
+	Deleted      int // acknowledged records below a log start set by DeleteRecords, not checked
 	Read         int
 	Lost         []string // acknowledged values not found
 	Duplicated   []string // values found at more than one offset
@@ -104,8 +114,8 @@ func (r Report) String() string {
 		}
 		return strings.Join(s, ", ")
 	}
-	return fmt.Sprintf("acked=%d read=%d lost=%d [%s] duplicated=%d [%s] inconsistent=%d [%s] backwards=%d [%s]",
-		r.Acked, r.Read, len(r.Lost), clip(r.Lost), len(r.Duplicated), clip(r.Duplicated),
+	return fmt.Sprintf("acked=%d deleted=%d read=%d lost=%d [%s] duplicated=%d [%s] inconsistent=%d [%s] backwards=%d [%s]",
+		r.Acked, r.Deleted, r.Read, len(r.Lost), clip(r.Lost), len(r.Duplicated), clip(r.Duplicated),
 		len(r.Inconsistent), clip(r.Inconsistent), len(r.Backwards), clip(r.Backwards))
 }
 
@@ -121,11 +131,19 @@ func (c *Checker) Verify(ctx context.Context, seeds []string) (Report, error) {
 	if err != nil {
 		return Report{}, fmt.Errorf("listing end offsets: %w", err)
 	}
+	logStarts, err := kadm.NewClient(adm).ListStartOffsets(ctx, c.topic)
+	if err != nil {
+		return Report{}, fmt.Errorf("listing start offsets: %w", err)
+	}
 	starts := map[int32]kgo.Offset{}
 	want := map[int32]int64{}
 	ends.Each(func(o kadm.ListedOffset) {
 		starts[o.Partition] = kgo.NewOffset().AtStart()
 		want[o.Partition] = o.Offset
+		// Nothing to read where DeleteRecords removed everything.
+		if s, ok := logStarts.Lookup(c.topic, o.Partition); ok && s.Err == nil && s.Offset >= o.Offset {
+			want[o.Partition] = 0
+		}
 	})
 	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...),
 		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{c.topic: starts}))
@@ -180,6 +198,10 @@ func (c *Checker) Verify(ctx context.Context, seeds []string) (Report, error) {
 	for p, offs := range c.acked {
 		for o, v := range offs {
 			rep.Acked++
+			if o < c.deleted[p] {
+				rep.Deleted++
+				continue
+			}
 			got, ok := read[p][o]
 			switch {
 			case !ok && len(where[v]) == 0:

@@ -18,6 +18,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/go-zookeeper/zk"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -35,6 +36,7 @@ type Cluster struct {
 	mu      sync.Mutex
 	brokers map[int32]*Broker
 	faults  faults
+	zkc     *zk.Conn // the test's own ZooKeeper session, see ZKConn
 }
 
 // Broker is one broker process.
@@ -243,6 +245,15 @@ func (c *Cluster) Restart(id int32) {
 	c.WaitForBrokers(id)
 }
 
+// Launch starts a stopped or killed broker again on the same port and log
+// dir without waiting for it: a broker that cannot register yet (its
+// previous ZooKeeper session still lives) or that has no controller yet is
+// never ready in WaitForBrokers' sense.
+func (c *Cluster) Launch(id int32) {
+	c.tb.Helper()
+	c.launch(c.Broker(id))
+}
+
 // WaitForBrokers polls Metadata on each given broker until the broker
 // answers and lists all the given ids (bounded to 60 s).
 func (c *Cluster) WaitForBrokers(ids ...int32) {
@@ -352,6 +363,12 @@ func (c *Cluster) stopAll() {
 		b.proxy.close()
 		b.zkProxy.close()
 	}
+	c.mu.Lock()
+	if c.zkc != nil {
+		c.zkc.Close()
+		c.zkc = nil
+	}
+	c.mu.Unlock()
 	if c.tb.Failed() {
 		for _, b := range brokers {
 			c.tb.Logf("broker %d log tail:\n%s", b.ID, tail(b.LogFile, 40))

@@ -6,6 +6,7 @@ type faults struct {
 	zkCut   map[int32]bool    // broker -> cut from ZooKeeper
 	peerCut map[int32]bool    // broker -> cut from all other brokers (and clients)
 	links   map[[2]int32]bool // (from, to) -> to refuses from's connections
+	fetches map[[2]int32]bool // (from, to) -> to refuses from's replica fetcher connections only
 }
 
 // CutOff isolates broker id: it loses ZooKeeper (its ZooKeeper proxy drops
@@ -35,6 +36,13 @@ func (c *Cluster) HealLink(from, to int32) {
 	c.change(func(f *faults) { delete(f.links, [2]int32{from, to}) })
 }
 
+// CutFetches makes broker to refuse (and drop) the replica fetcher
+// connections of broker from, and only those: its controller channel,
+// AlterPartition and forwarding connections keep working.
+func (c *Cluster) CutFetches(from, to int32) {
+	c.change(func(f *faults) { f.fetches[[2]int32{from, to}] = true })
+}
+
 // Heal undoes every fault that involves broker id.
 func (c *Cluster) Heal(id int32) {
 	c.change(func(f *faults) {
@@ -43,6 +51,11 @@ func (c *Cluster) Heal(id int32) {
 		for l := range f.links {
 			if l[0] == id || l[1] == id {
 				delete(f.links, l)
+			}
+		}
+		for l := range f.fetches {
+			if l[0] == id || l[1] == id {
+				delete(f.fetches, l)
 			}
 		}
 	})
@@ -70,6 +83,9 @@ func (f *faults) init() {
 	if f.links == nil {
 		f.links = map[[2]int32]bool{}
 	}
+	if f.fetches == nil {
+		f.fetches = map[[2]int32]bool{}
+	}
 }
 
 // applyFaultsLocked installs admission rules from a snapshot of the table
@@ -86,6 +102,10 @@ func (c *Cluster) applyFaultsLocked() {
 	}
 	for k, v := range c.faults.links {
 		links[k] = v
+	}
+	fetches := map[[2]int32]bool{}
+	for k, v := range c.faults.fetches {
+		fetches[k] = v
 	}
 	for id, b := range c.brokers {
 		to := id
@@ -104,6 +124,8 @@ func (c *Cluster) applyFaultsLocked() {
 			case src >= 0 && peerCut[src]:
 				return false
 			case src >= 0 && links[[2]int32{src, to}]:
+				return false
+			case src >= 0 && fetches[[2]int32{src, to}] && isFetcher(clientID):
 				return false
 			}
 			return true

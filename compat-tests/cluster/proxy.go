@@ -246,6 +246,17 @@ func peekClientID(c net.Conn) (source string, held []byte, ok bool) {
 	}
 }
 
+// isFetcher reports whether an inter-broker client id is a replica
+// fetcher's ("broker-<id>-fetcher-<n>").
+func isFetcher(clientID string) bool {
+	rest, ok := strings.CutPrefix(clientID, "broker-")
+	if !ok {
+		return false
+	}
+	_, rest, _ = strings.Cut(rest, "-")
+	return strings.HasPrefix(rest, "fetcher-")
+}
+
 // sourceBroker returns the broker id an inter-broker client id names
 // ("broker-<id>-...", "controller-<id>"), or -1 for a client.
 func sourceBroker(clientID string) int32 {

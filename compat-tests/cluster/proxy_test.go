@@ -29,6 +29,26 @@ func TestSourceBroker(t *testing.T) {
 	}
 }
 
+func TestIsFetcher(t *testing.T) {
+	tests := []struct {
+		id   string
+		want bool
+	}{
+		{"broker-3-fetcher-0", true},
+		{"broker-12-fetcher-2", true},
+		{"broker-3-alter-partition", false},
+		{"broker-0-forwarder", false},
+		{"controller-3", false},
+		{"fetcher-0", false},
+		{"kgo", false},
+	}
+	for _, tt := range tests {
+		if got := isFetcher(tt.id); got != tt.want {
+			t.Errorf("isFetcher(%q) = %v, want %v", tt.id, got, tt.want)
+		}
+	}
+}
+
 // frame is a request frame with the header fields peekClientID reads.
 func frame(clientID string, body int) []byte {
 	b := binary.BigEndian.AppendUint16(nil, 18) // api key
