@@ -441,9 +441,15 @@ func (c *Controller) sendDeletingStopReplica(id int32, tps []topicPartition) <-c
 // onDeletingStopReplicaResponse is Kafka's
 // processTopicDeletionStopReplicaResponseReceived (event loop). Only
 // replicas still in ReplicaDeletionStarted for the same topic (same topic
-// ID) count. No answer at all means the broker left, which its failure
-// handles, unless it is still registered with the same epoch.
+// ID) count, and only answers (or their absence) from the incarnation of
+// the broker that was asked: once it left or bounced, its failure has
+// failed the replica and its restart retried it, and the retry's answer
+// decides (a late failure from before the bounce would halt the deletion
+// until yet another restart).
 func (c *Controller) onDeletingStopReplicaResponse(id int32, epoch int64, asked []topicPartition, topicIDs map[string][16]byte, resp kmsg.Response, err error) {
+	if b, live := c.state.liveBrokers[id]; !live || b.Epoch != epoch {
+		return
+	}
 	var pending []topicPartition
 	for _, tp := range asked {
 		if c.state.deleting[tp.Topic] && c.state.topics[tp.Topic].TopicID == topicIDs[tp.Topic] &&
@@ -458,9 +464,6 @@ func (c *Controller) onDeletingStopReplicaResponse(id int32, epoch int64, asked 
 	r, ok := resp.(*kmsg.StopReplicaResponse)
 	switch {
 	case err != nil || !ok:
-		if b, live := c.state.liveBrokers[id]; !live || b.Epoch != epoch {
-			return
-		}
 		failed = pending
 	default:
 		deleted, failed = stopReplicaOutcome(r, pending)
