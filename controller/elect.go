@@ -314,13 +314,17 @@ const defaultBrokerEntity = "<default>"
 // readUncleanDefault is the broker default of
 // unclean.leader.election.enable as Kafka's DynamicBrokerConfig layers it
 // for the controller's broker: its own /config/brokers/<id>, else the
-// cluster default /config/brokers/<default>, else the static config.
-func (c *Controller) readUncleanDefault() (bool, error) {
+// cluster default /config/brokers/<default>, else the static config. A
+// layer that cannot be read or decoded is skipped with an error logged, as
+// DynamicBrokerConfig skips an invalid dynamic config: it must not stop a
+// failover.
+func (c *Controller) readUncleanDefault() bool {
 	v := c.cfg.UncleanLeaderElectionEnable
 	for _, name := range []string{defaultBrokerEntity, strconv.Itoa(int(c.cfg.BrokerID))} {
 		cfg, err := c.zk.EntityConfig("brokers", name)
 		if err != nil {
-			return false, fmt.Errorf("reading config of broker %s: %w", name, err)
+			c.logger.Error("reading a dynamic broker config failed; ignoring it", "entity", name, "err", err)
+			continue
 		}
 		if s, ok := cfg["unclean.leader.election.enable"]; ok {
 			if b, err := strconv.ParseBool(s); err == nil {
@@ -328,7 +332,7 @@ func (c *Controller) readUncleanDefault() (bool, error) {
 			}
 		}
 	}
-	return v, nil
+	return v
 }
 
 // onBrokerConfigChange re-reads the dynamic broker default of
@@ -337,11 +341,7 @@ func (c *Controller) readUncleanDefault() (bool, error) {
 // enableDefaultUncleanLeaderElection -> processUncleanLeaderElectionEnable
 // -> triggerOnlinePartitionStateChange).
 func (c *Controller) onBrokerConfigChange() {
-	v, err := c.readUncleanDefault()
-	if err != nil {
-		c.logger.Error("reading the dynamic broker config failed", "err", err)
-		return
-	}
+	v := c.readUncleanDefault()
 	was := c.state.uncleanDefault
 	c.state.uncleanDefault = v
 	if !v || was {

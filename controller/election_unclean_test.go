@@ -132,3 +132,18 @@ func TestFailoverUsesDynamicUncleanDefault(t *testing.T) {
 	tc.start(Config{BrokerID: 100})
 	tc.waitFor("t-0 to elect broker 2 uncleanly", func() bool { return tc.partitionState("t", 0).Leader == 2 })
 }
+
+// An unreadable dynamic broker config is ignored (logged) rather than
+// failing the failover.
+func TestFailoverIgnoresMalformedBrokerConfig(t *testing.T) {
+	tc := newTestCluster(t, 1)
+	tc.createTopic("t", map[int32][]int32{0: {1}})
+	if err := tc.zk.CreateRecursive(zkmeta.EntityConfigPath("brokers", "<default>"), []byte("{not json"), 0); err != nil {
+		t.Fatal(err)
+	}
+	tc.start(Config{BrokerID: 100})
+	tc.waitFor("t-0 to be elected", func() bool {
+		st, ok, err := tc.zk.PartitionState("t", 0)
+		return err == nil && ok && st.Leader == 1
+	})
+}

@@ -16,11 +16,7 @@ import (
 // live replica; resume topic deletions.
 func (c *Controller) onControllerFailover(events chan func()) error {
 	c.state = newClusterState()
-	uncleanDefault, err := c.readUncleanDefault()
-	if err != nil {
-		return err
-	}
-	c.state.uncleanDefault = uncleanDefault
+	c.state.uncleanDefault = c.readUncleanDefault()
 	if err := c.loadBrokers(events); err != nil {
 		return err
 	}
