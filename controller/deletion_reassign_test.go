@@ -1,10 +1,13 @@
 package controller
 
 import (
-	"github.com/kafkazk/kafkazk/zkmeta"
-
+	"context"
 	"slices"
 	"testing"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kafkazk/kafkazk/zkmeta"
 )
 
 // A topic marked for deletion while one of its partitions is being
@@ -82,4 +85,24 @@ func TestDeletionWaitsForReassignmentAfterFailover(t *testing.T) {
 	}
 	leaderAddsToISR(tc, "t", 0, []int32{1, 2, 3})
 	tc.waitFor("the topic znode to go", func() bool { return !topicExists(tc, "t") })
+}
+
+// ListPartitionReassignments lists a reassignment whose topic is queued for
+// deletion (processListPartitionReassignments does not filter them): the
+// deletion waits for it.
+func TestListReassignmentOfTopicBeingDeleted(t *testing.T) {
+	tc := newTestCluster(t, 1, 2, 3)
+	tc.createTopic("t", map[int32][]int32{0: {1, 2}})
+	tc.start(Config{BrokerID: 100, DeleteTopicEnable: true})
+	tc.waitFor("first leader", func() bool {
+		st, ok, err := tc.zk.PartitionState("t", 0)
+		return err == nil && ok && st.Leader == 1
+	})
+	alterReassignment(tc, "t", 0, []int32{1, 3})
+	deleteTopic(tc, "t")
+	resp := tc.c.ListPartitionReassignments(context.Background(), kmsg.NewPtrListPartitionReassignmentsRequest())
+	if resp.ErrorCode != 0 || len(resp.Topics) != 1 || resp.Topics[0].Topic != "t" || len(resp.Topics[0].Partitions) != 1 ||
+		!slices.Equal(resp.Topics[0].Partitions[0].AddingReplicas, []int32{3}) {
+		t.Fatalf("ListPartitionReassignments: %+v", resp)
+	}
 }

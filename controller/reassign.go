@@ -346,7 +346,9 @@ func (c *Controller) ListPartitionReassignments(_ context.Context, req *kmsg.Lis
 		}
 		byTopic := map[string]int{}
 		for _, tp := range parts {
-			if !c.state.reassigning(tp) || c.state.deleting[tp.Topic] {
+			// Topics queued for deletion included: their deletion waits
+			// for their reassignments (processListPartitionReassignments).
+			if !c.state.reassigning(tp) {
 				continue
 			}
 			a := c.state.topics[tp.Topic]
