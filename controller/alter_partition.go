@@ -91,8 +91,11 @@ func (c *Controller) alterPartition(req *kmsg.AlterPartitionRequest, resp *kmsg.
 
 // alterOne validates and writes one partition's proposed state.
 func (c *Controller) alterOne(tp topicPartition, p kmsg.AlterPartitionRequestTopicPartition, newISR []int32, version int16, sender int32) (zkmeta.LeaderAndIsr, int16) {
+	// Kafka's tryProcessAlterPartition knows a partition while it has a
+	// leader and ISR, also when its topic is queued for deletion: a
+	// reassignment the deletion waits for completes through it.
 	cur, ok := c.state.partitions[tp]
-	if !ok || c.state.deleting[tp.Topic] {
+	if !ok {
 		return cur, kerr.UnknownTopicOrPartition.Code
 	}
 	switch {

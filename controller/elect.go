@@ -297,10 +297,58 @@ func (c *Controller) handleConfigChanges(events chan func(), failover bool) {
 		if err != nil { // purged meanwhile, or unreadable: nothing to act on
 			continue
 		}
-		if kind, topic, _ := strings.Cut(entity, "/"); kind == "topics" && c.topicUncleanOverride(topic) {
-			c.onTopicUncleanEnabled(topic)
+		kind, name, _ := strings.Cut(entity, "/")
+		switch {
+		case kind == "topics" && c.topicUncleanOverride(name):
+			c.onTopicUncleanEnabled(name)
+		case kind == "brokers" && (name == defaultBrokerEntity || name == strconv.Itoa(int(c.cfg.BrokerID))):
+			c.onBrokerConfigChange()
 		}
 	}
+}
+
+// defaultBrokerEntity names the cluster-wide dynamic broker config,
+// /config/brokers/<default> (ZooKeeperInternals.DEFAULT_STRING).
+const defaultBrokerEntity = "<default>"
+
+// readUncleanDefault is the broker default of
+// unclean.leader.election.enable as Kafka's DynamicBrokerConfig layers it
+// for the controller's broker: its own /config/brokers/<id>, else the
+// cluster default /config/brokers/<default>, else the static config. A
+// layer that cannot be read or decoded is skipped with an error logged, as
+// DynamicBrokerConfig skips an invalid dynamic config: it must not stop a
+// failover.
+func (c *Controller) readUncleanDefault() bool {
+	v := c.cfg.UncleanLeaderElectionEnable
+	for _, name := range []string{defaultBrokerEntity, strconv.Itoa(int(c.cfg.BrokerID))} {
+		cfg, err := c.zk.EntityConfig("brokers", name)
+		if err != nil {
+			c.logger.Error("reading a dynamic broker config failed; ignoring it", "entity", name, "err", err)
+			continue
+		}
+		if s, ok := cfg["unclean.leader.election.enable"]; ok {
+			if b, err := strconv.ParseBool(s); err == nil {
+				v = b
+			}
+		}
+	}
+	return v
+}
+
+// onBrokerConfigChange re-reads the dynamic broker default of
+// unclean.leader.election.enable; turned on, it elects every new and
+// offline partition (DynamicLogConfig.reconfigure ->
+// enableDefaultUncleanLeaderElection -> processUncleanLeaderElectionEnable
+// -> triggerOnlinePartitionStateChange).
+func (c *Controller) onBrokerConfigChange() {
+	v := c.readUncleanDefault()
+	was := c.state.uncleanDefault
+	c.state.uncleanDefault = v
+	if !v || was {
+		return
+	}
+	c.logger.Info("unclean leader election has been enabled by default")
+	c.electOfflinePartitions(c.notDeleting(c.state.allPartitions()))
 }
 
 func configChangeSeq(name string) (int64, bool) {
@@ -333,8 +381,14 @@ func (c *Controller) onTopicUncleanEnabled(topic string) {
 		return
 	}
 	c.logger.Info("unclean leader election enabled for topic", "topic", topic)
+	c.electOfflinePartitions(c.state.partitionsOf(topic))
+}
+
+// electOfflinePartitions is triggerOnlinePartitionStateChange for parts:
+// those without a state or whose leader is gone are elected.
+func (c *Controller) electOfflinePartitions(parts []topicPartition) {
 	var offline []topicPartition
-	for _, tp := range c.state.partitionsOf(topic) {
+	for _, tp := range parts {
 		st, ok := c.state.partitions[tp]
 		if !ok || st.Leader == noLeader || c.state.replicaGone(st.Leader, tp) {
 			offline = append(offline, tp)

@@ -76,3 +76,74 @@ func TestUncleanElectionMarksRecovering(t *testing.T) {
 		t.Fatalf("state znode %s", data)
 	}
 }
+
+// Turning unclean.leader.election.enable on as a dynamic broker default
+// (/config/brokers/<default>, or the controller broker's own
+// /config/brokers/<id>) elects every offline partition without a topic
+// override, as Kafka's DynamicLogConfig.reconfigure ->
+// enableDefaultUncleanLeaderElection -> triggerOnlinePartitionStateChange;
+// the controller's elections then use the dynamic default
+// (KafkaConfig.originals in collectUncleanLeaderElectionState). A topic
+// override false still wins.
+func TestDefaultUncleanEnableElectsOfflinePartitions(t *testing.T) {
+	for _, entity := range []string{"<default>", "100"} {
+		t.Run(entity, func(t *testing.T) {
+			tc := newTestCluster(t, 1, 2)
+			tc.createTopic("t", map[int32][]int32{0: {1, 2}})
+			tc.createTopic("u", map[int32][]int32{0: {1, 2}})
+			if err := tc.zk.ChangeEntityConfig("topics", "u", map[string]string{"unclean.leader.election.enable": "false"}); err != nil {
+				t.Fatal(err)
+			}
+			tc.start(Config{BrokerID: 100})
+			tc.waitFor("first leaders", func() bool {
+				st, ok, err := tc.zk.PartitionState("u", 0)
+				return err == nil && ok && st.Leader == 1
+			})
+			leaderAddsToISR(tc, "t", 0, []int32{1}) // broker 2 fell behind
+			leaderAddsToISR(tc, "u", 0, []int32{1})
+			tc.brokers[1].zk.Close() // the only in-sync replica dies
+			tc.waitFor("t-0 and u-0 to go offline", func() bool {
+				a, b := tc.partitionState("t", 0), tc.partitionState("u", 0)
+				return a.Leader == noLeader && b.Leader == noLeader
+			})
+
+			if err := tc.zk.ChangeEntityConfig("brokers", entity, map[string]string{"unclean.leader.election.enable": "true"}); err != nil {
+				t.Fatal(err)
+			}
+			tc.waitFor("t-0 to elect broker 2 uncleanly", func() bool { return tc.partitionState("t", 0).Leader == 2 })
+			if st := tc.partitionState("u", 0); st.Leader != noLeader {
+				t.Fatalf("u-0 (override false) elected uncleanly: %+v", st)
+			}
+		})
+	}
+}
+
+// At failover the elections use the dynamic broker default too.
+func TestFailoverUsesDynamicUncleanDefault(t *testing.T) {
+	tc := newTestCluster(t, 2)
+	tc.createTopic("t", map[int32][]int32{0: {1, 2}})
+	st := zkmeta.LeaderAndIsr{Leader: noLeader, LeaderEpoch: 3, ISR: []int32{1}, ControllerEpoch: 1}
+	if err := tc.zk.CreateRecursive(zkmeta.PartitionStatePath("t", 0), zkmeta.EncodePartitionState(st), 0); err != nil {
+		t.Fatal(err)
+	}
+	if err := tc.zk.ChangeEntityConfig("brokers", "<default>", map[string]string{"unclean.leader.election.enable": "true"}); err != nil {
+		t.Fatal(err)
+	}
+	tc.start(Config{BrokerID: 100})
+	tc.waitFor("t-0 to elect broker 2 uncleanly", func() bool { return tc.partitionState("t", 0).Leader == 2 })
+}
+
+// An unreadable dynamic broker config is ignored (logged) rather than
+// failing the failover.
+func TestFailoverIgnoresMalformedBrokerConfig(t *testing.T) {
+	tc := newTestCluster(t, 1)
+	tc.createTopic("t", map[int32][]int32{0: {1}})
+	if err := tc.zk.CreateRecursive(zkmeta.EntityConfigPath("brokers", "<default>"), []byte("{not json"), 0); err != nil {
+		t.Fatal(err)
+	}
+	tc.start(Config{BrokerID: 100})
+	tc.waitFor("t-0 to be elected", func() bool {
+		st, ok, err := tc.zk.PartitionState("t", 0)
+		return err == nil && ok && st.Leader == 1
+	})
+}

@@ -16,6 +16,7 @@ import (
 // live replica; resume topic deletions.
 func (c *Controller) onControllerFailover(events chan func()) error {
 	c.state = newClusterState()
+	c.state.uncleanDefault = c.readUncleanDefault()
 	if err := c.loadBrokers(events); err != nil {
 		return err
 	}
@@ -346,6 +347,15 @@ func (c *Controller) onBrokerChange(events chan func()) {
 	if len(changed) > 0 {
 		sortPartitions(changed)
 		c.sendUpdateMetadata(nil, slices.Compact(changed))
+	}
+	// onBrokerStartup -> maybeResumeReassignments: reassignments whose
+	// target includes a started broker are restarted.
+	if len(started) > 0 {
+		for _, tp := range c.state.allPartitions() {
+			if c.state.reassigning(tp) && slices.ContainsFunc(c.targetReplicas(tp), func(r int32) bool { return slices.Contains(started, r) }) {
+				c.onPartitionReassignment(tp)
+			}
+		}
 	}
 	// onBrokerStartup: deletions waiting for the started brokers go on.
 	var resume []string

@@ -248,6 +248,9 @@ func (c *Controller) completeReassignment(tp topicPartition, target []int32) {
 		delete(c.state.legacyReassign, tp)
 		c.writeLegacyReassignments()
 	}
+	// A deletion of the topic waiting for this reassignment may go on
+	// (onPartitionReassignment -> resumeDeletionForTopics).
+	c.resumeDeletionForTopics([]string{tp.Topic})
 }
 
 // writeAssignment writes a topic znode with CAS and caches it.
@@ -266,9 +269,10 @@ func (c *Controller) writeAssignment(a zkmeta.TopicAssignment) error {
 }
 
 // resumeReassignments continues reassignments found in topic znodes at
-// failover.
+// failover, those of topics queued for deletion too: their deletion waits
+// for them (initializePartitionReassignments).
 func (c *Controller) resumeReassignments() {
-	for _, tp := range c.notDeleting(c.state.allPartitions()) {
+	for _, tp := range c.state.allPartitions() {
 		if c.state.reassigning(tp) {
 			c.onPartitionReassignment(tp)
 		}
@@ -342,7 +346,9 @@ func (c *Controller) ListPartitionReassignments(_ context.Context, req *kmsg.Lis
 		}
 		byTopic := map[string]int{}
 		for _, tp := range parts {
-			if !c.state.reassigning(tp) || c.state.deleting[tp.Topic] {
+			// Topics queued for deletion included: their deletion waits
+			// for their reassignments (processListPartitionReassignments).
+			if !c.state.reassigning(tp) {
 				continue
 			}
 			a := c.state.topics[tp.Topic]

@@ -338,17 +338,36 @@ func (c *Controller) stopReplicaRequest(id int32, tps []topicPartition, del bool
 			req.Topics = append(req.Topics, kmsg.StopReplicaRequestTopic{Topic: tp.Topic})
 		}
 		req.Topics[i].PartitionStates = append(req.Topics[i].PartitionStates, kmsg.StopReplicaRequestTopicPartitionState{
-			Partition: tp.Partition, LeaderEpoch: stopEpoch(c.state.partitions[tp], del), Delete: del,
+			Partition: tp.Partition, LeaderEpoch: c.stopEpoch(tp), Delete: del,
 		})
 	}
 	return req
 }
 
-// stopEpoch is the leader epoch a StopReplica carries: -2 (any epoch) for a
-// deletion, as Kafka's LeaderAndIsr.EpochDuringDelete, else the current one.
-func stopEpoch(st zkmeta.LeaderAndIsr, del bool) int32 {
-	if del {
-		return leaderDuringDelete
+// Leader epochs of StopReplica with no current epoch (Kafka's
+// LeaderAndIsr.EpochDuringDelete and NoEpoch).
+const (
+	epochDuringDelete = -2
+	noEpoch           = -1
+)
+
+// stopEpoch is the leader epoch a StopReplica for tp carries
+// (ControllerChannelManager.addStopReplicaRequestForBrokers).
+func (c *Controller) stopEpoch(tp topicPartition) int32 {
+	st, ok := c.state.partitions[tp]
+	return stopEpoch(st, ok, c.state.deleting[tp.Topic])
+}
+
+// stopEpoch is Kafka's ControllerContext.leaderEpoch: -2 for a topic queued
+// for deletion (brokers stop it whatever their epoch), else the partition's
+// current leader epoch (brokers refuse an older one), or -1 when it has no
+// leader and ISR yet.
+func stopEpoch(st zkmeta.LeaderAndIsr, hasState, deleting bool) int32 {
+	switch {
+	case deleting:
+		return epochDuringDelete
+	case !hasState:
+		return noEpoch
 	}
 	return st.LeaderEpoch
 }

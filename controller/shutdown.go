@@ -13,20 +13,21 @@ import (
 )
 
 // uncleanEnabled is unclean.leader.election.enable for a topic: its
-// /config/topics override, else the broker default. It is read only when a
-// clean election has failed, so the ZooKeeper read is rare.
+// /config/topics override, else the broker default (the dynamic one when
+// set, see readUncleanDefault). It is read only when a clean election has
+// failed, so the ZooKeeper read is rare.
 func (c *Controller) uncleanEnabled(topic string) bool {
 	cfg, err := c.zk.TopicConfig(topic)
 	if err != nil {
 		c.logger.Warn("reading topic config failed; using the broker default for unclean election", "topic", topic, "err", err)
-		return c.cfg.UncleanLeaderElectionEnable
+		return c.state.uncleanDefault
 	}
 	if v, ok := cfg["unclean.leader.election.enable"]; ok {
 		if b, err := strconv.ParseBool(v); err == nil {
 			return b
 		}
 	}
-	return c.cfg.UncleanLeaderElectionEnable
+	return c.state.uncleanDefault
 }
 
 // ControlledShutdown is Kafka's KafkaController.doControlledShutdown: the

@@ -43,6 +43,9 @@ type clusterState struct {
 	// lastConfigChange is the sequence number of the last
 	// /config/changes notification read (-1: none).
 	lastConfigChange int64
+	// uncleanDefault is the broker default of
+	// unclean.leader.election.enable, dynamic configs included.
+	uncleanDefault bool
 }
 
 // partitionReplica names one replica of one partition.

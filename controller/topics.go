@@ -330,14 +330,31 @@ func (c *Controller) handleDeletions(events chan func(), resume bool) {
 func (c *Controller) deleteTopics(topics []string) []<-chan error {
 	for _, t := range topics {
 		c.state.deleting[t] = true
+		if c.topicReassigning(t) {
+			c.logger.Info("topic deletion halted: topic reassignment in progress", "topic", t)
+		}
 	}
 	return c.resumeDeletions()
+}
+
+// topicReassigning reports whether any partition of a topic is being
+// reassigned: its deletion waits meanwhile (Kafka's onPartitionReassignment
+// and processTopicDeletion mark it ineligible for deletion, and the
+// reassignment's completion resumes it).
+func (c *Controller) topicReassigning(topic string) bool {
+	for _, tp := range c.state.partitionsOf(topic) {
+		if c.state.reassigning(tp) {
+			return true
+		}
+	}
+	return false
 }
 
 // resumeDeletions is TopicDeletionManager.resumeDeletions (event loop): a
 // topic whose replicas were all deleted leaves ZooKeeper; a topic with no
 // replica deletion in flight gets its failed replicas reset and, unless
-// halted until a broker starts, its deletion (re)started.
+// halted until a broker starts or one of its partitions is being
+// reassigned, its deletion (re)started.
 func (c *Controller) resumeDeletions() []<-chan error {
 	topics := make([]string, 0, len(c.state.deleting))
 	for t := range c.state.deleting {
@@ -359,7 +376,7 @@ func (c *Controller) resumeDeletions() []<-chan error {
 				delete(c.state.replicaDeletion, pr)
 			}
 		}
-		if !c.state.deletionHalted[t] {
+		if !c.state.deletionHalted[t] && !c.topicReassigning(t) {
 			start = append(start, t)
 		}
 	}
@@ -424,9 +441,15 @@ func (c *Controller) sendDeletingStopReplica(id int32, tps []topicPartition) <-c
 // onDeletingStopReplicaResponse is Kafka's
 // processTopicDeletionStopReplicaResponseReceived (event loop). Only
 // replicas still in ReplicaDeletionStarted for the same topic (same topic
-// ID) count. No answer at all means the broker left, which its failure
-// handles, unless it is still registered with the same epoch.
+// ID) count, and only answers (or their absence) from the incarnation of
+// the broker that was asked: once it left or bounced, its failure has
+// failed the replica and its restart retried it, and the retry's answer
+// decides (a late failure from before the bounce would halt the deletion
+// until yet another restart).
 func (c *Controller) onDeletingStopReplicaResponse(id int32, epoch int64, asked []topicPartition, topicIDs map[string][16]byte, resp kmsg.Response, err error) {
+	if b, live := c.state.liveBrokers[id]; !live || b.Epoch != epoch {
+		return
+	}
 	var pending []topicPartition
 	for _, tp := range asked {
 		if c.state.deleting[tp.Topic] && c.state.topics[tp.Topic].TopicID == topicIDs[tp.Topic] &&
@@ -441,9 +464,6 @@ func (c *Controller) onDeletingStopReplicaResponse(id int32, epoch int64, asked 
 	r, ok := resp.(*kmsg.StopReplicaResponse)
 	switch {
 	case err != nil || !ok:
-		if b, live := c.state.liveBrokers[id]; !live || b.Epoch != epoch {
-			return
-		}
 		failed = pending
 	default:
 		deleted, failed = stopReplicaOutcome(r, pending)
