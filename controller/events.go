@@ -38,6 +38,11 @@ func (c *Controller) onControllerFailover(events chan func()) error {
 			}
 		}
 	}
+	// The notifications present are marked seen and the watch armed before
+	// the elections read the topics' configs: one arriving from now on is
+	// acted on once the failover is done, as Kafka queues
+	// TopicUncleanLeaderElectionEnable behind Startup.
+	c.handleConfigChanges(events, true)
 	all := c.state.allPartitions()
 	c.sendUpdateMetadata(nil, all)
 	changed := c.electLeaders(all)
@@ -49,7 +54,6 @@ func (c *Controller) onControllerFailover(events chan func()) error {
 	c.handleReassignZnode(events)
 	c.handlePreferredElectionZnode(events)
 	c.handleDeletions(events, true)
-	c.handleConfigChanges(events, true)
 	if c.cfg.AutoLeaderRebalanceEnable && c.cfg.LeaderImbalanceCheckInterval > 0 {
 		c.scheduleAutoLeaderRebalance(events, autoRebalanceFirstDelay)
 	}
