@@ -60,6 +60,7 @@ type Controller struct {
 	events chan func()
 
 	// Everything below is owned by the event loop goroutine.
+	sess           zkmeta.Session // the session this controller was elected in
 	epoch          int32
 	epochZkVersion int32
 	state          *clusterState
@@ -159,7 +160,7 @@ func (c *Controller) contend(ctx context.Context, sess zkmeta.Session) <-chan st
 // act is the active controller's event loop; it returns when this broker
 // stops being the controller.
 func (c *Controller) act(ctx context.Context, sess zkmeta.Session, epoch, epochZkVersion int32) {
-	c.epoch, c.epochZkVersion = epoch, epochZkVersion
+	c.sess, c.epoch, c.epochZkVersion = sess, epoch, epochZkVersion
 	c.senders = map[int32]*brokerSender{}
 	c.resign = make(chan struct{})
 	c.loopDone = make(chan struct{})
@@ -250,6 +251,11 @@ func (c *Controller) submit(fn func()) bool {
 	// Every queued event runs: on the loop, or in its shutdown drain.
 	return <-ran
 }
+
+// sessionLost reports whether the session this controller acts under has
+// expired (event loop): from then on every ZooKeeper call of the current
+// event is bound to fail, and the loop resigns once the event ends.
+func (c *Controller) sessionLost() bool { return isClosed(c.sess.Expired) }
 
 // fenced handles an error of a fenced ZooKeeper write: when the controller
 // epoch moved, this controller must stop acting at once.

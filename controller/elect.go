@@ -270,17 +270,24 @@ func imbalancedBrokers(byPreferred map[int32][]topicPartition, leader func(topic
 	return out
 }
 
+// configChangesRetry is the wait before watching /config/changes again
+// after a failure.
+const configChangesRetry = time.Second
+
 // handleConfigChanges reads the /config/changes notifications after the
 // last one seen and re-arms the watch (event loop). A topic whose
 // unclean.leader.election.enable override turns true gets its offline
 // partitions elected at once (Kafka's TopicConfigHandler ->
-// KafkaController.enableTopicUncleanLeaderElection). On failover the
-// notifications present are only skipped: the failover's elections read
-// every topic's config.
+// KafkaController.enableTopicUncleanLeaderElection). On failover, before
+// its elections, the notifications present are only skipped: those
+// elections read every topic's config. When the watch cannot be set it is
+// tried again later (ZkNodeChangeNotificationListener processes every
+// notification it has not seen once it can read them again).
 func (c *Controller) handleConfigChanges(events chan func(), failover bool) {
 	names, watch, err := c.zk.WatchConfigChanges()
 	if err != nil {
-		c.logger.Error("watching config changes failed", "err", err)
+		c.logger.Error("watching config changes failed; retrying", "err", err)
+		c.onLoopAfter(events, configChangesRetry, func() { c.handleConfigChanges(events, false) })
 		return
 	}
 	c.onWatch(events, watch, func() { c.handleConfigChanges(events, false) })
@@ -349,6 +356,29 @@ func (c *Controller) onBrokerConfigChange() {
 	}
 	c.logger.Info("unclean leader election has been enabled by default")
 	c.electOfflinePartitions(c.notDeleting(c.state.allPartitions()))
+}
+
+// onLoopAfter queues fn on the event loop after d, unless the loop has
+// ended by then.
+func (c *Controller) onLoopAfter(events chan func(), d time.Duration, fn func()) {
+	done := c.loopDone
+	t := time.NewTimer(d)
+	go func() {
+		defer t.Stop()
+		select {
+		case <-t.C:
+		case <-done:
+			return
+		}
+		select {
+		case events <- func() {
+			if c.state != nil { // not while the loop drains on shutdown
+				fn()
+			}
+		}:
+		case <-done:
+		}
+	}()
 }
 
 func configChangeSeq(name string) (int64, bool) {

@@ -16,7 +16,6 @@ import (
 // live replica; resume topic deletions.
 func (c *Controller) onControllerFailover(events chan func()) error {
 	c.state = newClusterState()
-	c.state.uncleanDefault = c.readUncleanDefault()
 	if err := c.loadBrokers(events); err != nil {
 		return err
 	}
@@ -39,6 +38,12 @@ func (c *Controller) onControllerFailover(events chan func()) error {
 			}
 		}
 	}
+	// The notifications present are marked seen and the watch armed before
+	// the elections read the topics' configs: one arriving from now on is
+	// acted on once the failover is done, as Kafka queues
+	// TopicUncleanLeaderElectionEnable behind Startup.
+	c.handleConfigChanges(events, true)
+	c.state.uncleanDefault = c.readUncleanDefault()
 	all := c.state.allPartitions()
 	c.sendUpdateMetadata(nil, all)
 	changed := c.electLeaders(all)
@@ -50,7 +55,6 @@ func (c *Controller) onControllerFailover(events chan func()) error {
 	c.handleReassignZnode(events)
 	c.handlePreferredElectionZnode(events)
 	c.handleDeletions(events, true)
-	c.handleConfigChanges(events, true)
 	if c.cfg.AutoLeaderRebalanceEnable && c.cfg.LeaderImbalanceCheckInterval > 0 {
 		c.scheduleAutoLeaderRebalance(events, autoRebalanceFirstDelay)
 	}

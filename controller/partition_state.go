@@ -6,6 +6,8 @@ import (
 	"slices"
 	"time"
 
+	"github.com/go-zookeeper/zk"
+
 	"github.com/kafkazk/kafkazk/zkmeta"
 )
 
@@ -20,14 +22,23 @@ const stateReadBackTimeout = 5 * time.Second
 // next, the write went through (Kafka's
 // ReplicationUtils.checkLeaderAndIsrZkData); otherwise the cache takes what
 // ZooKeeper holds and the write's error is returned.
+//
+// Once the controller's session has expired nothing is written nor read
+// back: ZooKeeperClient fails every call on an expired session at once
+// with SESSIONEXPIRED and KafkaZkClient retries only CONNECTIONLOSS, so the
+// event fails fast and the controller resigns (Expire) before its broker's
+// next session can open.
 func (c *Controller) updatePartitionState(tp topicPartition, next zkmeta.LeaderAndIsr) (zkmeta.LeaderAndIsr, error) {
+	if c.sessionLost() {
+		return next, fmt.Errorf("update %s-%d state: %w", tp.Topic, tp.Partition, zk.ErrSessionExpired)
+	}
 	v, err := c.zk.UpdatePartitionState(c.epochZkVersion, tp.Topic, tp.Partition, next)
 	if err == nil {
 		next.ZkVersion = v
 		c.state.partitions[tp] = next
 		return next, nil
 	}
-	if errors.Is(c.fenced(err), zkmeta.ErrControllerMoved) {
+	if errors.Is(c.fenced(err), zkmeta.ErrControllerMoved) || errors.Is(err, zk.ErrSessionExpired) || c.sessionLost() {
 		return next, err
 	}
 	cur, readErr := c.readPartitionStateBack(tp)
@@ -42,7 +53,9 @@ func (c *Controller) updatePartitionState(tp topicPartition, next zkmeta.LeaderA
 }
 
 // readPartitionStateBack reads the state znode, retrying while the
-// ZooKeeper connection is re-established (within stateReadBackTimeout).
+// ZooKeeper connection is re-established (within stateReadBackTimeout): a
+// connection loss, the one failure ZooKeeperClient waits out. A session
+// expiry ends it at once.
 func (c *Controller) readPartitionStateBack(tp topicPartition) (zkmeta.LeaderAndIsr, error) {
 	deadline := time.Now().Add(stateReadBackTimeout)
 	backoff := 50 * time.Millisecond
@@ -51,7 +64,7 @@ func (c *Controller) readPartitionStateBack(tp topicPartition) (zkmeta.LeaderAnd
 		if err == nil && !ok {
 			err = fmt.Errorf("state of %s-%d: %w", tp.Topic, tp.Partition, zkmeta.ErrNoNode)
 		}
-		if err == nil || time.Now().Add(backoff).After(deadline) {
+		if err == nil || errors.Is(err, zk.ErrSessionExpired) || c.sessionLost() || time.Now().Add(backoff).After(deadline) {
 			return st, err
 		}
 		time.Sleep(backoff)

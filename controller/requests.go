@@ -144,8 +144,14 @@ func (c *Controller) onReplicasBecomeOffline(id int32, tps []topicPartition) {
 	}
 	if len(changed) > 0 {
 		c.sendLeaderAndIsr(changed)
-		c.sendUpdateMetadata(nil, changed)
 	}
+	// The offline replicas reach every broker's metadata even when no
+	// leader or ISR changed: the OfflineReplica transition sends
+	// UpdateMetadata for their partitions, and onReplicasBecomeOffline one
+	// with the live brokers alone when nothing else would be sent.
+	all := append(slices.Clone(changed), others...)
+	sortPartitions(all)
+	c.sendUpdateMetadata(nil, slices.Compact(all))
 	if len(forDeletion) > 0 {
 		c.failReplicaDeletion(forDeletion)
 		c.resumeDeletions()

@@ -1,0 +1,129 @@
+package controller
+
+import (
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/go-zookeeper/zk"
+
+	"github.com/kafkazk/kafkazk/zkmeta"
+	"github.com/kafkazk/kafkazk/zkmeta/zktest"
+)
+
+// stateWriteHook wraps one session's connection: before the first write of
+// a partition state (a SetData in a Multi) it runs expire once; after that
+// it counts the partition-state calls still made on this session.
+type stateWriteHook struct {
+	zkmeta.ZKConn
+	once    *sync.Once
+	armed   *atomic.Bool
+	expire  func()
+	expired atomic.Bool   // this session has expired (set by the hook)
+	late    *atomic.Int32 // partition-state calls made on it after its expiry
+}
+
+func isPartitionPath(p string) bool { return strings.Contains(p, "/partitions/") }
+
+func (h *stateWriteHook) Multi(ops ...any) ([]zk.MultiResponse, error) {
+	for _, op := range ops {
+		if set, ok := op.(*zk.SetDataRequest); ok && isPartitionPath(set.Path) {
+			if h.expired.Load() {
+				h.late.Add(1)
+			} else if h.armed.Load() {
+				h.once.Do(func() {
+					h.expire()
+					h.expired.Store(true)
+				})
+			}
+		}
+	}
+	return h.ZKConn.Multi(ops...)
+}
+
+func (h *stateWriteHook) Get(p string) ([]byte, *zk.Stat, error) {
+	if h.expired.Load() && isPartitionPath(p) {
+		h.late.Add(1)
+	}
+	return h.ZKConn.Get(p)
+}
+
+// The controller's session expires inside the first partition-state write
+// of a failover (broker 2, leader of 4 partitions, dies). Every later call
+// on that session fails at once with a session expiry, and the controller
+// must give up the event at once: KafkaZkClient retries only
+// CONNECTIONLOSS, the failing event ends, and Expire runs next
+// (beforeInitializingSession). Reading each partition's state back for
+// seconds holds the event loop, hence turn, hence the broker's next
+// session: the controller was re-elected N x 5 s late.
+func TestExpiryInsidePartitionWriteEndsTheEventAtOnce(t *testing.T) {
+	srv := zktest.Start(t)
+	cs := srv.Chroot(t)
+	admin := connectZK(t, cs, zkmeta.Options{})
+	if err := admin.EnsurePaths(); err != nil {
+		t.Fatal(err)
+	}
+	b2, b3 := connectZK(t, cs, zkmeta.Options{}), connectZK(t, cs, zkmeta.Options{})
+	registerFakeBroker(t, b2, 2, deadPort(t))
+	registerFakeBroker(t, b3, 3, deadPort(t))
+	const n = 4
+	parts := map[int32][]int32{}
+	for p := range int32(n) {
+		parts[p] = []int32{2, 3}
+	}
+	if err := admin.CreateTopic(zkmeta.TopicAssignment{Topic: "t", TopicID: zkmeta.NewTopicID(), Partitions: parts}, nil); err != nil {
+		t.Fatal(err)
+	}
+	leaders := func(want int32) bool {
+		for p := range int32(n) {
+			st, ok, err := admin.PartitionState("t", p)
+			if err != nil || !ok || st.Leader != want {
+				return false
+			}
+		}
+		return true
+	}
+
+	d := &cutDialer{}
+	var zc *zkmeta.Client
+	expire := func() {
+		expired := zc.SessionExpired()
+		d.setCut(true)
+		waitFor(t, "the server expires the controller's session", func() bool {
+			_, ok, err := admin.Controller()
+			return err == nil && !ok
+		})
+		d.setCut(false)
+		select {
+		case <-expired:
+		case <-time.After(20 * time.Second):
+			t.Error("the client never saw its session expire")
+		}
+	}
+	var once sync.Once
+	var armed atomic.Bool
+	var late atomic.Int32
+	zc = connectZK(t, cs, zkmeta.Options{Dialer: d.dial, WrapConn: func(conn zkmeta.ZKConn) zkmeta.ZKConn {
+		return &stateWriteHook{ZKConn: conn, once: &once, armed: &armed, expire: expire, late: &late}
+	}})
+	ctl := runController(t, 1, zc)
+	waitFor(t, "broker 2 leads every partition", func() bool { return ctl.Active() && leaders(2) })
+	epoch0, _, err := admin.ControllerEpoch()
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	armed.Store(true)
+	b2.Close() // the failover's first state write expires the session
+	waitFor(t, "the controller resigns and is elected again on its next session", func() bool {
+		ci, ok, err := admin.Controller()
+		e, _, eerr := admin.ControllerEpoch()
+		return err == nil && eerr == nil && ok && ci.BrokerID == 1 && e > epoch0 && ctl.Active()
+	})
+	waitFor(t, "broker 3 leads every partition", func() bool { return leaders(3) })
+	if v := late.Load(); v != 0 {
+		t.Errorf("%d partition-state calls on the expired session after its expiry, want none", v)
+	}
+}
