@@ -64,7 +64,7 @@ func (s *Server) watchConfigChanges(ctx context.Context) {
 // by sequence) and returns the last sequence processed.
 func (s *Server) processConfigChanges(names []string, last int64) int64 {
 	for _, n := range names {
-		seq, ok := configChangeSeq(n)
+		seq, ok := zkmeta.ConfigChangeSeq(n)
 		if !ok || seq <= last {
 			continue
 		}
@@ -99,15 +99,6 @@ func (s *Server) processConfigChanges(names []string, last int64) int64 {
 		s.logger.Info("applied topic config change", "topic", name, "notification", n)
 	}
 	return last
-}
-
-func configChangeSeq(name string) (int64, bool) {
-	rest, ok := strings.CutPrefix(name, zkmeta.ConfigChangePrefix)
-	if !ok {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(rest, 10, 64)
-	return n, err == nil
 }
 
 // sleepCtx waits d or until ctx ends; it reports whether to go on.

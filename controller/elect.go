@@ -292,7 +292,7 @@ func (c *Controller) handleConfigChanges(events chan func(), failover bool) {
 	}
 	c.onWatch(events, watch, func() { c.handleConfigChanges(events, false) })
 	for _, n := range names {
-		seq, ok := configChangeSeq(n)
+		seq, ok := zkmeta.ConfigChangeSeq(n)
 		if !ok || seq <= c.state.lastConfigChange {
 			continue
 		}
@@ -379,15 +379,6 @@ func (c *Controller) onLoopAfter(events chan func(), d time.Duration, fn func())
 		case <-done:
 		}
 	}()
-}
-
-func configChangeSeq(name string) (int64, bool) {
-	rest, ok := strings.CutPrefix(name, zkmeta.ConfigChangePrefix)
-	if !ok {
-		return 0, false
-	}
-	n, err := strconv.ParseInt(rest, 10, 64)
-	return n, err == nil
 }
 
 // topicUncleanOverride reports whether a topic's own config sets

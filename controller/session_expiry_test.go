@@ -86,16 +86,16 @@ func TestExpiryInsidePartitionWriteEndsTheEventAtOnce(t *testing.T) {
 		return true
 	}
 
-	d := &cutDialer{}
+	d := &zktest.CutDialer{}
 	var zc *zkmeta.Client
 	expire := func() {
 		expired := zc.SessionExpired()
-		d.setCut(true)
+		d.SetCut(true)
 		waitFor(t, "the server expires the controller's session", func() bool {
 			_, ok, err := admin.Controller()
 			return err == nil && !ok
 		})
-		d.setCut(false)
+		d.SetCut(false)
 		select {
 		case <-expired:
 		case <-time.After(20 * time.Second):
@@ -105,7 +105,7 @@ func TestExpiryInsidePartitionWriteEndsTheEventAtOnce(t *testing.T) {
 	var once sync.Once
 	var armed atomic.Bool
 	var late atomic.Int32
-	zc = connectZK(t, cs, zkmeta.Options{Dialer: d.dial, WrapConn: func(conn zkmeta.ZKConn) zkmeta.ZKConn {
+	zc = connectZK(t, cs, zkmeta.Options{Dialer: d.Dial, WrapConn: func(conn zkmeta.ZKConn) zkmeta.ZKConn {
 		return &stateWriteHook{ZKConn: conn, once: &once, armed: &armed, expire: expire, late: &late}
 	}})
 	ctl := runController(t, 1, zc)

@@ -2,7 +2,6 @@ package controller
 
 import (
 	"context"
-	"errors"
 	"fmt"
 	"io"
 	"log/slog"
@@ -19,38 +18,6 @@ import (
 	"github.com/kafkazk/kafkazk/zkmeta"
 	"github.com/kafkazk/kafkazk/zkmeta/zktest"
 )
-
-// cutDialer lets a test sever a ZooKeeper client's network so that the server expires its session.
-type cutDialer struct {
-	mu    sync.Mutex
-	cut   bool
-	conns []net.Conn
-}
-
-func (d *cutDialer) dial(network, addr string, timeout time.Duration) (net.Conn, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.cut {
-		return nil, errors.New("network cut by test")
-	}
-	c, err := net.DialTimeout(network, addr, timeout)
-	if err == nil {
-		d.conns = append(d.conns, c)
-	}
-	return c, err
-}
-
-func (d *cutDialer) setCut(cut bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.cut = cut
-	if cut {
-		for _, c := range d.conns {
-			_ = c.Close()
-		}
-		d.conns = nil
-	}
-}
 
 // createHook runs before ahead of each Create the controller's session makes.
 type createHook struct {
@@ -155,24 +122,24 @@ func TestControllerResignsOnExpiryInsideCall(t *testing.T) {
 	}
 	registerFakeBroker(t, admin, 2, deadPort(t))
 
-	d := &cutDialer{}
+	d := &zktest.CutDialer{}
 	var zc *zkmeta.Client
 	var once sync.Once
 	expire := func() {
 		expired := zc.SessionExpired()
-		d.setCut(true)
+		d.SetCut(true)
 		waitFor(t, "the server expires the controller's session", func() bool {
 			_, ok, err := admin.Controller()
 			return err == nil && !ok
 		})
-		d.setCut(false)
+		d.SetCut(false)
 		select {
 		case <-expired:
 		case <-time.After(20 * time.Second):
 			t.Error("the client never saw its session expire")
 		}
 	}
-	zc = connectZK(t, cs, zkmeta.Options{Dialer: d.dial, WrapConn: func(conn zkmeta.ZKConn) zkmeta.ZKConn {
+	zc = connectZK(t, cs, zkmeta.Options{Dialer: d.Dial, WrapConn: func(conn zkmeta.ZKConn) zkmeta.ZKConn {
 		return createHook{ZKConn: conn, before: func(p string) {
 			if strings.HasSuffix(p, zkmeta.TopicPath("doomed")) {
 				once.Do(expire)

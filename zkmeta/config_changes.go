@@ -3,6 +3,8 @@ package zkmeta
 import (
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 	"time"
 
 	"github.com/go-zookeeper/zk"
@@ -10,6 +12,17 @@ import (
 
 // ConfigChangePrefix names the sequential notifications under /config/changes.
 const ConfigChangePrefix = "config_change_"
+
+// ConfigChangeSeq is the sequence number of a notification's name
+// (config_change_0000000042 is 42); false for any other name.
+func ConfigChangeSeq(name string) (int64, bool) {
+	rest, ok := strings.CutPrefix(name, ConfigChangePrefix)
+	if !ok {
+		return 0, false
+	}
+	n, err := strconv.ParseInt(rest, 10, 64)
+	return n, err == nil
+}
 
 // PurgeConfigChanges deletes the notifications among names created before
 // cutoff, as every broker's ZkNodeChangeNotificationListener does for those

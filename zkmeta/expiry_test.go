@@ -2,44 +2,11 @@ package zkmeta
 
 import (
 	"context"
-	"errors"
-	"net"
-	"sync"
 	"testing"
 	"time"
+
+	"github.com/kafkazk/kafkazk/zkmeta/zktest"
 )
-
-// cuttableDialer lets a test sever the client's network to make its session expire.
-type cuttableDialer struct {
-	mu    sync.Mutex
-	cut   bool
-	conns []net.Conn
-}
-
-func (d *cuttableDialer) dial(network, addr string, timeout time.Duration) (net.Conn, error) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	if d.cut {
-		return nil, errors.New("network cut by test")
-	}
-	c, err := net.DialTimeout(network, addr, timeout)
-	if err == nil {
-		d.conns = append(d.conns, c)
-	}
-	return c, err
-}
-
-func (d *cuttableDialer) setCut(cut bool) {
-	d.mu.Lock()
-	defer d.mu.Unlock()
-	d.cut = cut
-	if cut {
-		for _, c := range d.conns {
-			_ = c.Close()
-		}
-		d.conns = nil
-	}
-}
 
 func TestSessionExpiry(t *testing.T) {
 	cs := testServer.Chroot(t)
@@ -47,10 +14,10 @@ func TestSessionExpiry(t *testing.T) {
 	if err := observer.EnsurePaths(); err != nil {
 		t.Fatal(err)
 	}
-	d := &cuttableDialer{}
+	d := &zktest.CutDialer{}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := connectWith(ctx, cs, time.Second, nil, d.dial)
+	c, err := connectWith(ctx, cs, time.Second, nil, d.Dial)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -62,9 +29,9 @@ func TestSessionExpiry(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	d.setCut(true)
+	d.SetCut(true)
 	waitEvent(t, w) // the server expired the session and dropped the ephemeral
-	d.setCut(false)
+	d.SetCut(false)
 	select {
 	case <-c.SessionExpired():
 	case <-time.After(15 * time.Second):

@@ -10,6 +10,7 @@ import (
 	"time"
 
 	"github.com/go-zookeeper/zk"
+	"github.com/kafkazk/kafkazk/zkmeta/zktest"
 )
 
 // hookConn runs beforeCreate ahead of each Create: a test's point in the middle of a ZooKeeper call.
@@ -34,10 +35,10 @@ func expireDuring(t *testing.T, cs string, wrap func(ZKConn) ZKConn) (c *Client,
 	if err := observer.EnsurePaths(); err != nil {
 		t.Fatal(err)
 	}
-	d := &cuttableDialer{}
+	d := &zktest.CutDialer{}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := connectOpts(ctx, cs, time.Second, nil, Options{Dialer: d.dial, WrapConn: wrap})
+	c, err := connectOpts(ctx, cs, time.Second, nil, Options{Dialer: d.Dial, WrapConn: wrap})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -47,7 +48,7 @@ func expireDuring(t *testing.T, cs string, wrap func(ZKConn) ZKConn) (c *Client,
 	}
 	expire = func() {
 		expired := c.SessionExpired()
-		d.setCut(true)
+		d.SetCut(true)
 		for i := 0; ; i++ { // the server expires the session: its ephemeral goes
 			if _, ok, err := observer.Broker(9); err == nil && !ok {
 				break
@@ -58,7 +59,7 @@ func expireDuring(t *testing.T, cs string, wrap func(ZKConn) ZKConn) (c *Client,
 			}
 			time.Sleep(50 * time.Millisecond)
 		}
-		d.setCut(false)
+		d.SetCut(false)
 		select {
 		case <-expired:
 		case <-time.After(20 * time.Second):

@@ -3,7 +3,6 @@ package server
 import (
 	"errors"
 	"fmt"
-	"net"
 	"sync"
 	"testing"
 	"time"
@@ -24,9 +23,9 @@ type sessionExpirer struct {
 	// beforeCreate runs ahead of each Create on session number i (0 is the first) with the absolute path.
 	beforeCreate func(i int, conn zkmeta.ZKConn, path string)
 
+	net zktest.CutDialer
+
 	mu    sync.Mutex
-	cut   bool
-	nets  []net.Conn
 	conns []zkmeta.ZKConn
 }
 
@@ -39,32 +38,7 @@ func newSessionExpirer(t *testing.T, connect string) *sessionExpirer {
 }
 
 func (e *sessionExpirer) options() zkmeta.Options {
-	return zkmeta.Options{Dialer: e.dial, WrapConn: e.wrap}
-}
-
-func (e *sessionExpirer) dial(network, addr string, timeout time.Duration) (net.Conn, error) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	if e.cut {
-		return nil, errors.New("network cut by test")
-	}
-	c, err := net.DialTimeout(network, addr, timeout)
-	if err == nil {
-		e.nets = append(e.nets, c)
-	}
-	return c, err
-}
-
-func (e *sessionExpirer) setCut(cut bool) {
-	e.mu.Lock()
-	defer e.mu.Unlock()
-	e.cut = cut
-	if cut {
-		for _, c := range e.nets {
-			_ = c.Close()
-		}
-		e.nets = nil
-	}
+	return zkmeta.Options{Dialer: e.net.Dial, WrapConn: e.wrap}
 }
 
 func (e *sessionExpirer) wrap(conn zkmeta.ZKConn) zkmeta.ZKConn {
@@ -94,8 +68,8 @@ func (e *sessionExpirer) expire(i int) {
 		e.t.Errorf("session %d: create %s: %v", i, sentinel, err)
 		return
 	}
-	e.setCut(true)
-	defer e.setCut(false)
+	e.net.SetCut(true)
+	defer e.net.SetCut(false)
 	for n := 0; ; n++ {
 		_, _, err := e.observer.Get(sentinel)
 		if errors.Is(err, zkmeta.ErrNoNode) {
