@@ -50,6 +50,11 @@ type partition struct {
 	// leader epoch's start offset.
 	loadProducers func(*storage.Log) (*producerStateTable, error)
 	assignEpoch   func(log *storage.Log, epoch int32, startOffset int64) error
+	// appendToLog and appendFetched are the leader's and the follower's
+	// appends (storage.Log.Append, AppendAsFollower), fields so a test can
+	// make them fail after writing.
+	appendToLog   func(log *storage.Log, records []byte, leaderEpoch int32) (storage.AppendInfo, error)
+	appendFetched func(log *storage.Log, records []byte) (storage.AppendInfo, error)
 
 	hw atomic.Int64
 
@@ -63,7 +68,11 @@ func newPartition(topic string, index int32, topicID [16]byte, log *storage.Log,
 		loadProducers: loadProducerState,
 		assignEpoch: func(log *storage.Log, epoch int32, startOffset int64) error {
 			return log.LeaderEpochs().Assign(epoch, startOffset)
-		}}
+		},
+		appendToLog: func(log *storage.Log, records []byte, leaderEpoch int32) (storage.AppendInfo, error) {
+			return log.Append(records, leaderEpoch)
+		},
+		appendFetched: (*storage.Log).AppendAsFollower}
 	p.hw.Store(log.LogStartOffset())
 	return p
 }
@@ -288,7 +297,15 @@ func (p *partition) appendRecords(records []byte, requiredAcks int16) (appendRes
 	if err := p.producers.validate(batches); err != nil {
 		return appendResult{}, err
 	}
-	info, err := p.log.Append(records, p.leaderEpoch)
+	info, err := p.appendToLog(p.log, records, p.leaderEpoch)
+	if errors.Is(err, storage.ErrStorage) {
+		// UnifiedLog.append: an I/O error in the write or the flush
+		// (maybeHandleIOException) takes the log dir and its partitions
+		// offline; the produce is answered KAFKA_STORAGE_ERROR. The records
+		// may be in the log, so this replica must not lead on.
+		p.markOfflineLocked()
+		return appendResult{}, fmt.Errorf("%w: appending to %s-%d: %w", kerr.KafkaStorageError, p.topic, p.index, err)
+	}
 	if err != nil {
 		return appendResult{}, fmt.Errorf("appending to %s-%d: %w", p.topic, p.index, err)
 	}
@@ -508,7 +525,13 @@ func (p *partition) appendAsFollower(records []byte, epoch int32, leaderHW, lead
 		if err := p.maybeStartAtFirstBatchLocked(records); err != nil {
 			return err
 		}
-		if _, err := p.log.AppendAsFollower(records); err != nil {
+		if _, err := p.appendFetched(p.log, records); err != nil {
+			if errors.Is(err, storage.ErrStorage) {
+				// As for the leader: the log dir goes offline
+				// (AbstractFetcherThread: KafkaStorageException).
+				p.markOfflineLocked()
+				return fmt.Errorf("%w: appending fetched records to %s-%d: %w", kerr.KafkaStorageError, p.topic, p.index, err)
+			}
 			return fmt.Errorf("appending fetched records to %s-%d: %w", p.topic, p.index, err)
 		}
 		// The producer state is rebuilt from the log on becoming leader.

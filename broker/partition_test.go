@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"slices"
 	"testing"
@@ -425,5 +426,72 @@ func TestAcksAllTiedToLeadership(t *testing.T) {
 				t.Fatalf("produce outcome %v, want %v", kerr.ErrorForCode(code), kerr.ErrorForCode(tc.wantCode))
 			}
 		})
+	}
+}
+
+// A storage error in the leader's append (here a flush failing after the
+// write) takes the partition offline and answers KAFKA_STORAGE_ERROR:
+// UnifiedLog.append runs the write and the flush inside
+// maybeHandleIOException, so the log dir and its partitions go offline
+// (ReplicaManager.handleLogDirFailure) and appendToLocalLog answers
+// KAFKA_STORAGE_ERROR. The records are in the log, so the partition must not
+// go on leading (a retry would append them again) and the HW stays put.
+// A refused batch leaves the partition online.
+func TestLeaderAppendStorageErrorTakesPartitionOffline(t *testing.T) {
+	p := newTestLeader(t, 1, 1)
+	if _, err := p.appendRecords(testBatch(1), -1); err != nil {
+		t.Fatal(err)
+	}
+	hw := p.highWatermark()
+	bad := testBatch(1)
+	bad[len(bad)-1] ^= 0xff
+	if _, err := p.appendRecords(bad, -1); !errors.Is(err, kerr.CorruptMessage) || p.isOffline() {
+		t.Fatalf("corrupt batch: %v, offline %v; want CORRUPT_MESSAGE, online", err, p.isOffline())
+	}
+	p.appendToLog = func(log *storage.Log, records []byte, epoch int32) (storage.AppendInfo, error) {
+		info, err := log.Append(records, epoch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info, fmt.Errorf("%w: fsync: disk gone", storage.ErrStorage)
+	}
+	_, err := p.appendRecords(testBatch(2), -1)
+	if errorCode(err) != kerr.KafkaStorageError.Code {
+		t.Fatalf("append whose flush failed: %v, want KAFKA_STORAGE_ERROR", err)
+	}
+	if !p.isOffline() || p.isLeader() {
+		t.Fatalf("offline %v, leader %v after the storage error; want offline, not leading", p.isOffline(), p.isLeader())
+	}
+	if p.highWatermark() != hw {
+		t.Fatalf("HW %d after the failed append, want %d", p.highWatermark(), hw)
+	}
+	if _, err := p.appendRecords(testBatch(1), -1); !errors.Is(err, kerr.KafkaStorageError) {
+		t.Fatalf("append to the offline partition: %v, want KAFKA_STORAGE_ERROR", err)
+	}
+	if _, err := p.followerFetch(2, 0, 0, p.log.LogEndOffset(), 0, true); !errors.Is(err, kerr.KafkaStorageError) {
+		t.Fatalf("follower fetch from the offline partition: %v, want KAFKA_STORAGE_ERROR", err)
+	}
+}
+
+// The same on a follower: a storage error in the append of fetched records
+// takes the partition offline (AbstractFetcherThread: a
+// KafkaStorageException marks the partition failed, the log dir offline).
+func TestFollowerAppendStorageErrorTakesPartitionOffline(t *testing.T) {
+	p := newTestFollower(t)
+	p.appendFetched = func(log *storage.Log, records []byte) (storage.AppendInfo, error) {
+		info, err := log.AppendAsFollower(records)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info, fmt.Errorf("%w: fsync: disk gone", storage.ErrStorage)
+	}
+	if err := p.appendAsFollower(fetchedBatch(2, 0, 3), 3, 0, 0); !errors.Is(err, kerr.KafkaStorageError) {
+		t.Fatalf("follower append whose flush failed: %v, want KAFKA_STORAGE_ERROR", err)
+	}
+	if !p.isOffline() {
+		t.Fatal("follower online after a storage error")
+	}
+	if _, err := p.becomeLeaderOrFollower(partitionState{Leader: 2, LeaderEpoch: 4, ISR: []int32{1, 2}, Replicas: []int32{1, 2}}, 0); !errors.Is(err, kerr.KafkaStorageError) {
+		t.Fatalf("becoming leader while offline: %v, want KAFKA_STORAGE_ERROR", err)
 	}
 }

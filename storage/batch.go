@@ -57,6 +57,12 @@ var (
 	ErrOffsetOutOfRange = errors.New("offset out of range")
 	// ErrClosed is returned by operations on a closed Log or Manager.
 	ErrClosed = errors.New("log closed")
+	// ErrStorage wraps an I/O failure while appending: the records may be
+	// partly or wholly written, so the log can no longer be trusted. The
+	// broker takes the partition offline and answers KAFKA_STORAGE_ERROR
+	// (56), as Kafka's maybeHandleIOException turns an IOException into a
+	// KafkaStorageException and takes the log dir offline.
+	ErrStorage = errors.New("storage error")
 )
 
 // BatchHeader is the parsed fixed part of a v2 record batch.

@@ -286,8 +286,12 @@ func (l *Log) appendAndMaybeFlush(records []byte, assign bool, leaderEpoch int32
 	}
 	if flush {
 		// flush.messages reached (UnifiedLog.append: unflushedMessages >= flushInterval).
+		// The records are written: a failed flush is a storage error.
 		if err := l.Flush(); err != nil {
-			return info, err
+			if errors.Is(err, ErrClosed) {
+				return info, err
+			}
+			return info, fmt.Errorf("%w: flushing after the append at %d: %w", ErrStorage, info.FirstOffset, err)
 		}
 	}
 	return info, nil
@@ -347,15 +351,17 @@ func (l *Log) append(records []byte, assign bool, leaderEpoch int32) (AppendInfo
 	if int64(len(records)) > math.MaxInt32 {
 		return AppendInfo{}, false, fmt.Errorf("%w: append of %d bytes does not fit a segment", ErrInvalidRecord, len(records))
 	}
+	// I/O failures from here on are storage errors (UnifiedLog.append:
+	// maybeHandleIOException around the roll and the write).
 	if err := l.maybeRoll(int64(len(records)), info.FirstOffset, info.LastOffset, info.MaxTimestamp); err != nil {
-		return AppendInfo{}, false, err
+		return AppendInfo{}, false, fmt.Errorf("%w: rolling the segment for the append at %d: %w", ErrStorage, info.FirstOffset, err)
 	}
 	seg := l.active()
 	if info.FirstOffset < seg.base || info.LastOffset-seg.base > math.MaxInt32 || seg.size+int64(len(records)) > math.MaxInt32 {
 		return AppendInfo{}, false, fmt.Errorf("append [%d, %d] does not fit segment %d", info.FirstOffset, info.LastOffset, seg.base)
 	}
 	if err := seg.append(records, info.LastOffset, info.MaxTimestamp, maxTsOffset, l.cfg.IndexIntervalBytes); err != nil {
-		return AppendInfo{}, false, err
+		return AppendInfo{}, false, fmt.Errorf("%w: writing the append at %d: %w", ErrStorage, info.FirstOffset, err)
 	}
 	// Each batch's epoch starts at its base offset (UnifiedLog.append:
 	// maybeAssignEpochStartOffset).
