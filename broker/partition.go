@@ -241,7 +241,7 @@ type appendResult struct {
 // appendRecords validates a produce request's records for this partition
 // and appends them: batch checks (CRC-32C, sizes, magic) first, then the
 // topic's max.message.bytes, then the idempotent producer's sequence rules.
-// With acks=all (requiredAcks -1) an ISR smaller than min.insync.replicas
+// With acks=all (requiredAcks -1) an ISR smaller than the effective min ISR
 // refuses the append with NOT_ENOUGH_REPLICAS.
 func (p *partition) appendRecords(records []byte, requiredAcks int16) (appendResult, error) {
 	batches, err := storage.ValidateBatches(records)
@@ -263,10 +263,11 @@ func (p *partition) appendRecords(records []byte, requiredAcks int16) (appendRes
 	}
 	// Topic configs are read per append: a config change applies at once.
 	cfg := p.log.Config()
-	if requiredAcks == -1 && int32(len(p.isr)) < cfg.MinInsyncReplicas {
+	// Partition.appendRecordsToLeader: against the effective min ISR.
+	if minISR := effectiveMinISR(cfg.MinInsyncReplicas, p.self, p.replicas); requiredAcks == -1 && int32(len(p.isr)) < minISR {
 		return appendResult{}, newAPIError(kerr.NotEnoughReplicas,
 			"The size of the current ISR %v is insufficient to satisfy the min.isr requirement of %d for partition %s-%d",
-			p.isr, cfg.MinInsyncReplicas, p.topic, p.index)
+			p.isr, minISR, p.topic, p.index)
 	}
 	// A topic compression.type other than "producer" recompresses
 	// (LogValidator); the size limit applies to what is stored.
@@ -317,9 +318,14 @@ func (p *partition) appendRecords(records []byte, requiredAcks int16) (appendRes
 }
 
 // maybeIncrementHWLocked moves the leader's HW forward to the minimum LEO
-// of the maximal ISR; it never goes backwards. It reports a change.
+// of the maximal ISR; it never goes backwards, nor moves while the
+// committed ISR is below the effective min ISR
+// (Partition.maybeIncrementLeaderHW: isUnderMinIsr). It reports a change.
 func (p *partition) maybeIncrementHWLocked(nowMs int64) bool {
 	if !p.leading {
+		return false
+	}
+	if underMinISR(p.self, p.leading, p.isr, p.replicas, p.log.Config().MinInsyncReplicas) {
 		return false
 	}
 	leo := p.log.LogEndOffset()
@@ -481,7 +487,8 @@ func (p *partition) adoptCommittedState(item *alterItem, st zkmeta.LeaderAndIsr)
 // enoughReplicasReached is DelayedProduce's check
 // (Partition.checkEnoughReplicasReachOffset) for an append made in
 // appendEpoch: done once the HW reaches required; then
-// NOT_ENOUGH_REPLICAS_AFTER_APPEND if the ISR is below min.insync.replicas.
+// NOT_ENOUGH_REPLICAS_AFTER_APPEND if the maximal ISR is below the
+// effective min ISR.
 // NOT_LEADER_OR_FOLLOWER once this broker no longer leads, or stopped
 // leading after the append and leads again: Kafka completes the delayed
 // produces when it becomes follower (ReplicaManager.makeFollowers), whose
@@ -502,7 +509,7 @@ func (p *partition) enoughReplicasReached(required int64, appendEpoch int32) (bo
 	if p.hw.Load() < required {
 		return false, nil
 	}
-	if minISR := p.log.Config().MinInsyncReplicas; int32(len(p.maximalISR)) < minISR {
+	if minISR := effectiveMinISR(p.log.Config().MinInsyncReplicas, p.self, p.replicas); int32(len(p.maximalISR)) < minISR {
 		return true, kerr.NotEnoughReplicasAfterAppend
 	}
 	return true, nil

@@ -178,8 +178,19 @@ func TestProducePurgatory(t *testing.T) {
 		t.Fatalf("after the follower fetched: %v", kerr.ErrorForCode(code))
 	}
 
-	// The ISR shrank below min.insync.replicas while waiting.
+	// The HW reached an append, then the ISR shrank below
+	// min.insync.replicas before the check: NOT_ENOUGH_REPLICAS_AFTER_APPEND
+	// (Partition.checkEnoughReplicasReachOffset). An append the HW had not
+	// reached waits out its timeout: the HW no longer moves below the min
+	// ISR (Partition.maybeIncrementLeaderHW).
 	res, err = p.appendRecords(testBatch(1), -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.followerFetch(2, res.lastOffset+1, 0, res.lastOffset+1, 1, true); err != nil {
+		t.Fatal(err)
+	}
+	later, err := p.appendRecords(testBatch(1), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -192,6 +203,11 @@ func TestProducePurgatory(t *testing.T) {
 	s.awaitReplication(context.Background(), []pendingAck{{p: p, required: res.lastOffset + 1, leaderEpoch: res.leaderEpoch}}, 10*time.Second, resp)
 	if code := resp.Topics[0].Partitions[0].ErrorCode; code != kerr.NotEnoughReplicasAfterAppend.Code {
 		t.Fatalf("after the ISR shrank: %v, want NOT_ENOUGH_REPLICAS_AFTER_APPEND", kerr.ErrorForCode(code))
+	}
+	resp = newResp()
+	s.awaitReplication(context.Background(), []pendingAck{{p: p, required: later.lastOffset + 1, leaderEpoch: later.leaderEpoch}}, 50*time.Millisecond, resp)
+	if code := resp.Topics[0].Partitions[0].ErrorCode; code != kerr.RequestTimedOut.Code {
+		t.Fatalf("append above the HW below the min ISR: %v, want REQUEST_TIMED_OUT", kerr.ErrorForCode(code))
 	}
 }
 
@@ -494,4 +510,76 @@ func TestFollowerAppendStorageErrorTakesPartitionOffline(t *testing.T) {
 	if _, err := p.becomeLeaderOrFollower(partitionState{Leader: 2, LeaderEpoch: 4, ISR: []int32{1, 2}, Replicas: []int32{1, 2}}, 0); !errors.Is(err, kerr.KafkaStorageError) {
 		t.Fatalf("becoming leader while offline: %v, want KAFKA_STORAGE_ERROR", err)
 	}
+}
+
+// Kafka 3.9's min ISR rules on the leader:
+//   - Partition.maybeIncrementLeaderHW: no HW increment while the committed
+//     ISR is below the effective min ISR (isUnderMinIsr); acks=1 appends
+//     are accepted but stay invisible until the ISR is back.
+//   - Partition.effectiveMinIsr: min(min.insync.replicas, replicas), used
+//     by appendRecordsToLeader and checkEnoughReplicasReachOffset, so RF 1
+//     with min.insync.replicas=2 accepts acks=all.
+func TestLeaderMinISRRules(t *testing.T) {
+	t.Run("RF 1 with min.insync.replicas 2", func(t *testing.T) {
+		cfg := storage.DefaultLogConfig()
+		cfg.MinInsyncReplicas = 2
+		log, err := storage.OpenLog(t.TempDir(), cfg, false, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = log.Close() })
+		p := newPartition("t", 0, [16]byte{1}, log, 1, time.Second)
+		if _, err := p.becomeLeaderOrFollower(partitionState{Leader: 1, LeaderEpoch: 1, ISR: []int32{1}, Replicas: []int32{1}}, 0); err != nil {
+			t.Fatal(err)
+		}
+		res, err := p.appendRecords(testBatch(2), -1)
+		if err != nil {
+			t.Fatalf("acks=all: %v", err)
+		}
+		if hw := p.highWatermark(); hw != 2 {
+			t.Fatalf("HW %d, want 2", hw)
+		}
+		if done, err := p.enoughReplicasReached(res.lastOffset+1, res.leaderEpoch); !done || err != nil {
+			t.Fatalf("acks=all completion: done %v err %v", done, err)
+		}
+	})
+	t.Run("HW frozen below the min ISR", func(t *testing.T) {
+		p := newTestLeader(t, 2, 1, 2, 3)
+		if _, err := p.appendRecords(testBatch(2), -1); err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now().UnixMilli()
+		for _, id := range []int32{2, 3} {
+			if _, err := p.followerFetch(id, 2, 0, 2, now, true); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if hw := p.highWatermark(); hw != 2 {
+			t.Fatalf("HW %d with the full ISR, want 2", hw)
+		}
+		// The controller shrinks the ISR to the leader alone.
+		if _, err := p.becomeLeaderOrFollower(partitionState{Leader: 1, LeaderEpoch: 4, PartitionEpoch: 1, ISR: []int32{1}, Replicas: []int32{1, 2, 3}}, now); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.appendRecords(testBatch(3), 1); err != nil {
+			t.Fatalf("acks=1 below the min ISR: %v", err)
+		}
+		p.maybeIncrementHW(now)
+		if hw := p.highWatermark(); hw != 2 {
+			t.Fatalf("HW %d below the min ISR, want 2 (frozen)", hw)
+		}
+		// Follower 2 catches up and rejoins: once the controller commits the
+		// ISR the HW moves.
+		item, err := p.followerFetch(2, 5, 0, 5, now, true)
+		if err != nil || item == nil {
+			t.Fatalf("expansion: %+v %v", item, err)
+		}
+		if hw := p.highWatermark(); hw != 2 {
+			t.Fatalf("HW %d with the expansion in flight, want 2 (the committed ISR is below the min)", hw)
+		}
+		p.completeAlter(item, 0, []int32{1, 2}, 4, 2)
+		if hw := p.highWatermark(); hw != 5 {
+			t.Fatalf("HW %d after the ISR reached the min, want 5", hw)
+		}
+	})
 }
