@@ -25,6 +25,10 @@ type replicaManager struct {
 
 	mu         sync.RWMutex
 	partitions map[topicPartition]*partition
+	// offlineNoLog holds the partitions whose log could not be created
+	// (Kafka's HostedPartition.Offline(None)): every request for them is
+	// answered KAFKA_STORAGE_ERROR until the broker restarts.
+	offlineNoLog map[topicPartition]struct{}
 
 	configMu sync.Mutex // serialises refreshTopicConfig
 
@@ -73,9 +77,10 @@ type partitionState struct {
 
 func newReplicaManager(cfg Config, logs *storage.Manager, zk *zkmeta.Client, logger *slog.Logger, cache *metadataCache, brokerEpoch func() int64) *replicaManager {
 	return &replicaManager{cfg: cfg, logs: logs, zk: zk, logger: logger, partitions: map[topicPartition]*partition{},
-		fetchers: newFetcherManager(cfg, cache, logger),
-		alter:    newAlterPartitionClient(cache, zk, cfg.BrokerID, brokerEpoch, logger),
-		isLive:   func(id int32) bool { _, ok := cache.broker(id); return ok },
+		offlineNoLog: map[topicPartition]struct{}{},
+		fetchers:     newFetcherManager(cfg, cache, logger),
+		alter:        newAlterPartitionClient(cache, zk, cfg.BrokerID, brokerEpoch, logger),
+		isLive:       func(id int32) bool { _, ok := cache.broker(id); return ok },
 	}
 }
 
@@ -89,7 +94,13 @@ func (rm *replicaManager) get(topic string, p int32) (*partition, bool) {
 // leaderPartition returns the partition if this broker leads it, else the
 // error Kafka answers: UNKNOWN_TOPIC_OR_PARTITION or NOT_LEADER_OR_FOLLOWER.
 func (rm *replicaManager) leaderPartition(topic string, p int32) (*partition, error) {
-	pt, ok := rm.get(topic, p)
+	rm.mu.RLock()
+	pt, ok := rm.partitions[topicPartition{topic, p}]
+	_, offline := rm.offlineNoLog[topicPartition{topic, p}]
+	rm.mu.RUnlock()
+	if offline {
+		return nil, kerr.KafkaStorageError
+	}
 	if !ok {
 		return nil, kerr.UnknownTopicOrPartition
 	}
@@ -136,12 +147,24 @@ func (rm *replicaManager) loadHighWatermarksLocked() {
 func (rm *replicaManager) applyLeaderAndIsr(topic string, topicID [16]byte, st partitionState, self int32) error {
 	key := topicPartition{topic, st.Partition}
 	rm.mu.Lock()
+	if _, offline := rm.offlineNoLog[key]; offline {
+		rm.mu.Unlock()
+		return kerr.KafkaStorageError
+	}
 	pt, ok := rm.partitions[key]
 	if !ok {
 		log, err := rm.logs.GetOrCreate(topic, st.Partition, topicID)
-		if err != nil {
+		if errors.Is(err, storage.ErrInconsistentTopicID) {
 			rm.mu.Unlock()
-			rm.logger.Error("cannot open partition log", "topic", topic, "partition", st.Partition, "err", err)
+			rm.logger.Error("partition log belongs to another topic ID", "topic", topic, "partition", st.Partition, "err", err)
+			return kerr.InconsistentTopicID
+		}
+		if err != nil {
+			// ReplicaManager.makeLeaders/makeFollowers: createLogIfNotExists
+			// failed with a KafkaStorageException; markPartitionOffline.
+			rm.offlineNoLog[key] = struct{}{}
+			rm.mu.Unlock()
+			rm.logger.Error("cannot create partition log; partition offline", "topic", topic, "partition", st.Partition, "err", err)
 			return kerr.KafkaStorageError
 		}
 		pt = newPartition(topic, st.Partition, topicID, log, self, rm.cfg.ReplicaLagTimeMax)
@@ -364,7 +387,8 @@ func (rm *replicaManager) stopReplica(topic string, p int32, del bool, leaderEpo
 	key := topicPartition{topic, p}
 	rm.mu.Lock()
 	pt, ok := rm.partitions[key]
-	if ok && pt.isOffline() {
+	_, offlineNoLog := rm.offlineNoLog[key]
+	if offlineNoLog || ok && pt.isOffline() {
 		rm.mu.Unlock()
 		return fmt.Errorf("%w: %s-%d is offline", kerr.KafkaStorageError, topic, p)
 	}

@@ -3,6 +3,8 @@ package broker
 import (
 	"errors"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -157,6 +159,69 @@ func TestBecomeLeaderStorageFailure(t *testing.T) {
 				}
 			})
 		}
+	}
+}
+
+// A log that cannot be created (here a file where its directory goes)
+// takes the partition offline, as ReplicaManager.makeLeaders/makeFollowers
+// do on the KafkaStorageException of createLogIfNotExists
+// (markPartitionOffline: HostedPartition.Offline): the LeaderAndIsr answer,
+// clients, followers and StopReplica get KAFKA_STORAGE_ERROR, and a later
+// LeaderAndIsr does not retry until the broker restarts.
+func TestCreateLogFailureTakesPartitionOffline(t *testing.T) {
+	for _, leader := range []int32{1, 2} {
+		t.Run(map[int32]string{1: "leader", 2: "follower"}[leader], func(t *testing.T) {
+			dir := t.TempDir()
+			s := newReplicaTestServer(t, 1, dir)
+			blocker := filepath.Join(dir, "t-0")
+			if err := os.WriteFile(blocker, nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			replicas := []int32{1, 2}
+			if err := leaderAndIsr(t, s, 0, leader, 1, replicas, replicas); !errors.Is(err, kerr.KafkaStorageError) {
+				t.Fatalf("LeaderAndIsr: %v, want KAFKA_STORAGE_ERROR", err)
+			}
+			// The disk recovers; the partition stays offline until restart.
+			if err := os.Remove(blocker); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.replicas.leaderPartition("t", 0); !errors.Is(err, kerr.KafkaStorageError) {
+				t.Errorf("clients get %v, want KAFKA_STORAGE_ERROR", err)
+			}
+			if got := replicaFetch(s, 2, 0, 1, 0); got.ErrorCode != kerr.KafkaStorageError.Code {
+				t.Errorf("follower fetch: %v, want KAFKA_STORAGE_ERROR", kerr.ErrorForCode(got.ErrorCode))
+			}
+			if err := leaderAndIsr(t, s, 0, leader, 2, replicas, replicas); !errors.Is(err, kerr.KafkaStorageError) {
+				t.Errorf("a later LeaderAndIsr: %v, want KAFKA_STORAGE_ERROR", err)
+			}
+			if err := s.replicas.stopReplica("t", 0, true, noLeaderEpoch); !errors.Is(err, kerr.KafkaStorageError) {
+				t.Errorf("StopReplica: %v, want KAFKA_STORAGE_ERROR", err)
+			}
+			if _, ok := s.logs.Get("t", 0); ok {
+				t.Error("a log was created for the offline partition")
+			}
+		})
+	}
+}
+
+// A log on disk of another topic ID is not a storage error: the answer is
+// INCONSISTENT_TOPIC_ID (ReplicaManager.becomeLeaderOrFollower,
+// LogManager.getOrCreateLog) and the partition stays usable for its own
+// topic ID.
+func TestCreateLogInconsistentTopicID(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "t-0"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := storage.WritePartitionMetadata(filepath.Join(dir, "t-0"), [16]byte{9}); err != nil {
+		t.Fatal(err)
+	}
+	s := newReplicaTestServer(t, 1, dir)
+	if err := leaderAndIsr(t, s, 0, 1, 1, []int32{1}, []int32{1}); !errors.Is(err, kerr.InconsistentTopicID) {
+		t.Fatalf("LeaderAndIsr: %v, want INCONSISTENT_TOPIC_ID", err)
+	}
+	if _, err := s.replicas.leaderPartition("t", 0); !errors.Is(err, kerr.UnknownTopicOrPartition) {
+		t.Errorf("clients get %v, want UNKNOWN_TOPIC_OR_PARTITION", err)
 	}
 }
 

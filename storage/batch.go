@@ -63,6 +63,10 @@ var (
 	// (56), as Kafka's maybeHandleIOException turns an IOException into a
 	// KafkaStorageException and takes the log dir offline.
 	ErrStorage = errors.New("storage error")
+	// ErrInconsistentTopicID: the log on disk belongs to another topic ID
+	// (LogManager.getOrCreateLog: InconsistentTopicIdException); the broker
+	// answers INCONSISTENT_TOPIC_ID (103).
+	ErrInconsistentTopicID = errors.New("inconsistent topic id")
 )
 
 // BatchHeader is the parsed fixed part of a v2 record batch.

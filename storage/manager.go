@@ -208,7 +208,7 @@ func checkTopicID(dir string, topicID [16]byte) error {
 		return WritePartitionMetadata(dir, topicID)
 	}
 	if have != topicID {
-		return fmt.Errorf("inconsistent topic id for %s: on disk %s, requested %s", filepath.Base(dir), EncodeTopicID(have), EncodeTopicID(topicID))
+		return fmt.Errorf("%w for %s: on disk %s, requested %s", ErrInconsistentTopicID, filepath.Base(dir), EncodeTopicID(have), EncodeTopicID(topicID))
 	}
 	return nil
 }
