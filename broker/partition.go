@@ -580,6 +580,11 @@ func (p *partition) maybeStartAtFirstBatchLocked(records []byte) error {
 	if leo != p.log.LogStartOffset() || h.BaseOffset >= leo || h.LastOffset() < leo {
 		return nil
 	}
+	// UnifiedLog.analyzeAndValidateRecords checks every batch (size, CRC)
+	// before the offsets: a corrupt fetch never empties the log.
+	if _, err := storage.SplitBatches(records); err != nil {
+		return nil // the append reports it
+	}
 	if err := p.log.TruncateFullyAndStartAt(h.BaseOffset); err != nil {
 		return fmt.Errorf("restarting %s-%d at the fetched batch's base offset %d: %w", p.topic, p.index, h.BaseOffset, err)
 	}

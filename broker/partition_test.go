@@ -284,20 +284,24 @@ func newTestFollower(t *testing.T) *partition {
 // which begins below its LEO. Partition.appendRecordsToFollowerOrFutureReplica
 // then restarts the log at the batch's base offset (truncateFullyAndStartAt)
 // and appends; the log start then follows the leader's. A log that is not
-// empty still refuses the batch.
+// empty still refuses the batch. A corrupt batch is refused before the log
+// is touched (UnifiedLog.analyzeAndValidateRecords checks the CRC before
+// the offsets, so no UnexpectedAppendOffsetException, no truncation).
 func TestFollowerAppendBatchStraddlingLogStart(t *testing.T) {
 	tests := []struct {
 		name         string
 		existing     int   // records the follower has from offset 0 (0: empty)
 		startAt      int64 // where the empty follower log starts
 		batchBase    int64
+		corrupt      bool
 		wantErr      bool
 		wantLogStart int64
 		wantLEO      int64
 	}{
-		{"empty log, batch straddles the start", 0, 5, 3, false, 5, 8},
-		{"empty log, batch at the start", 0, 5, 5, false, 5, 10},
-		{"log with data, batch below the LEO", 5, 0, 3, true, 0, 5},
+		{"empty log, batch straddles the start", 0, 5, 3, false, false, 5, 8},
+		{"empty log, batch at the start", 0, 5, 5, false, false, 5, 10},
+		{"log with data, batch below the LEO", 5, 0, 3, false, true, 0, 5},
+		{"empty log, corrupt batch straddles the start", 0, 5, 3, true, true, 5, 5},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -309,7 +313,11 @@ func TestFollowerAppendBatchStraddlingLogStart(t *testing.T) {
 			} else if err := p.restartAsFollowerAt(tc.startAt, 3); err != nil {
 				t.Fatal(err)
 			}
-			err := p.appendAsFollower(fetchedBatch(5, tc.batchBase, 3), 3, tc.batchBase+5, 5)
+			batch := fetchedBatch(5, tc.batchBase, 3)
+			if tc.corrupt {
+				batch[len(batch)-1] ^= 0xff
+			}
+			err := p.appendAsFollower(batch, 3, tc.batchBase+5, 5)
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("append: %v, want error %v", err, tc.wantErr)
 			}
