@@ -407,6 +407,7 @@ func (rm *replicaManager) stopReplica(topic string, p int32, del bool, leaderEpo
 			rm.onRoleChange(topic, p, false, -1)
 		}
 	}
+	rm.noteStoppedHighWatermark(topic, p, pt, del)
 	if !del {
 		return nil
 	}
@@ -417,6 +418,24 @@ func (rm *replicaManager) stopReplica(topic string, p int32, del bool, leaderEpo
 		return fmt.Errorf("deleting log of %s-%d: %w", topic, p, err)
 	}
 	return nil
+}
+
+// noteStoppedHighWatermark keeps the HW checkpoint of a replica that leaves
+// the hosted set: Kafka's stopPartitions keeps a replica stopped without
+// deletion hosted, so checkpointHighWatermarks goes on writing its HW; here
+// its entry takes the HW at the stop (the checkpoint keeps entries of logs
+// on disk). A deleted replica's entry goes.
+func (rm *replicaManager) noteStoppedHighWatermark(topic string, p int32, pt *partition, del bool) {
+	tp := storage.TopicPartition{Topic: topic, Partition: p}
+	rm.checkpointMu.Lock()
+	defer rm.checkpointMu.Unlock()
+	rm.loadHighWatermarksLocked()
+	switch {
+	case del:
+		delete(rm.hwCheckpoint, tp)
+	case pt != nil:
+		rm.hwCheckpoint[tp] = pt.highWatermark()
+	}
 }
 
 // wakeAll releases every waiting fetch (shutdown).

@@ -295,6 +295,52 @@ func TestHighWatermarkCheckpointBeforeFirstLeaderAndIsr(t *testing.T) {
 	}
 }
 
+// A replica stopped without deletion stays hosted in Kafka
+// (ReplicaManager.stopPartitions removes only deleted partitions from
+// allPartitions), so checkpointHighWatermarks keeps writing its current HW.
+// Ours leaves the hosted set: its checkpoint entry must be its HW at the
+// stop, not the last periodic write. A deleted replica's entry goes.
+func TestStopReplicaKeepsHighWatermarkCheckpoint(t *testing.T) {
+	for _, del := range []bool{false, true} {
+		t.Run(map[bool]string{false: "stop", true: "delete"}[del], func(t *testing.T) {
+			s := newReplicaTestServer(t, 1, t.TempDir())
+			both := []int32{1, 2}
+			if err := leaderAndIsr(t, s, 0, 1, 1, both, both); err != nil {
+				t.Fatal(err)
+			}
+			p, _ := s.replicas.get("t", 0)
+			if _, err := p.appendRecords(testBatch(5), 1); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.followerFetch(2, 2, 0, 5, time.Now().UnixMilli(), true); err != nil {
+				t.Fatal(err)
+			}
+			s.replicas.checkpointHighWatermarks() // the periodic write: HW 2
+			if _, err := p.followerFetch(2, 5, 0, 5, time.Now().UnixMilli(), true); err != nil {
+				t.Fatal(err)
+			}
+			if hw := p.highWatermark(); hw != 5 {
+				t.Fatalf("setup: HW %d, want 5", hw)
+			}
+			if err := s.replicas.stopReplica("t", 0, del, noLeaderEpoch); err != nil {
+				t.Fatal(err)
+			}
+			s.replicas.checkpointHighWatermarks()
+			hws, err := s.logs.ReadReplicationCheckpoint()
+			if err != nil {
+				t.Fatal(err)
+			}
+			hw, ok := hws[storage.TopicPartition{Topic: "t", Partition: 0}]
+			switch {
+			case del && ok:
+				t.Fatalf("deleted replica still checkpointed at %d", hw)
+			case !del && (!ok || hw != 5):
+				t.Fatalf("stopped replica checkpointed at %d (present %v), want its HW 5", hw, ok)
+			}
+		})
+	}
+}
+
 // Partition.readRecords checks a fetch's LastFetchedEpoch: an epoch whose
 // end the leader cannot determine, or a fetch offset below the log start,
 // is OFFSET_OUT_OF_RANGE (not a diverging epoch of -1/-1); an epoch that
