@@ -18,10 +18,16 @@ import (
 // cache knowing brokers 1..3 (none reachable: followers' fetchers back off).
 func newReplicaTestServer(t *testing.T, self int32, dir string) *Server {
 	t.Helper()
+	return newReplicaTestServerDirs(t, self, []string{dir})
+}
+
+// newReplicaTestServerDirs is newReplicaTestServer with several log dirs.
+func newReplicaTestServerDirs(t *testing.T, self int32, dirs []string) *Server {
+	t.Helper()
 	cfg := DefaultConfig()
 	cfg.BrokerID = self
 	logger := slog.New(slog.DiscardHandler)
-	logs, err := storage.OpenManager([]string{dir}, cfg.Storage, logger)
+	logs, err := storage.OpenManager(dirs, cfg.Storage, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -338,6 +344,62 @@ func TestStopReplicaKeepsHighWatermarkCheckpoint(t *testing.T) {
 				t.Fatalf("stopped replica checkpointed at %d (present %v), want its HW 5", hw, ok)
 			}
 		})
+	}
+}
+
+// Each log dir's replication-offset-checkpoint stands alone: one that
+// cannot be read loses no other dir's HWs, is never rewritten, and its
+// partitions go offline. Kafka reads the file per log dir
+// (LazyOffsetCheckpoints); a read failure is a KafkaStorageException
+// (CheckpointFileWithFailureHandler.read) that takes that dir offline, so
+// makeLeader/makeFollower mark its partitions offline
+// (KAFKA_STORAGE_ERROR) and checkpointHighWatermarks no longer writes it.
+func TestHighWatermarkCheckpointUnreadableDir(t *testing.T) {
+	dirs := []string{t.TempDir(), t.TempDir()}
+	both := []int32{1, 2}
+	s := newReplicaTestServerDirs(t, 1, dirs)
+	for part := range int32(2) { // t-0 goes to dirs[0], t-1 to dirs[1]
+		if err := leaderAndIsr(t, s, part, 1, 1, both, both); err != nil {
+			t.Fatal(err)
+		}
+		p, _ := s.replicas.get("t", part)
+		if _, err := p.appendRecords(testBatch(5), 1); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.followerFetch(2, 5, 0, 5, time.Now().UnixMilli(), true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.replicas.shutdown() // writes the checkpoints
+	if err := s.logs.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dirs[0], "t-0")); err != nil {
+		t.Fatalf("setup: t-0 not in the first dir: %v", err)
+	}
+	bad := []byte("not a checkpoint\n")
+	badFile := filepath.Join(dirs[0], storage.ReplicationOffsetCheckpoint)
+	if err := os.WriteFile(badFile, bad, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	s = newReplicaTestServerDirs(t, 1, dirs)
+	if err := leaderAndIsr(t, s, 1, 1, 2, both, both); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := s.replicas.get("t", 1); p.highWatermark() != 5 {
+		t.Fatalf("t-1 (readable dir) HW %d, want 5", p.highWatermark())
+	}
+	if err := leaderAndIsr(t, s, 0, 1, 2, both, both); !errors.Is(err, kerr.KafkaStorageError) {
+		t.Fatalf("t-0 (unreadable dir) LeaderAndIsr: %v, want KAFKA_STORAGE_ERROR", err)
+	}
+	s.replicas.checkpointHighWatermarks()
+	if got, err := os.ReadFile(badFile); err != nil || string(got) != string(bad) {
+		t.Fatalf("unreadable checkpoint rewritten: %q %v", got, err)
+	}
+	hws, err := storage.ReadOffsetCheckpoint(filepath.Join(dirs[1], storage.ReplicationOffsetCheckpoint))
+	if err != nil || hws[storage.TopicPartition{Topic: "t", Partition: 1}] != 5 {
+		t.Fatalf("readable dir's checkpoint %v %v, want t-1 at 5", hws, err)
 	}
 }
 
