@@ -827,6 +827,15 @@ func (l *Log) TruncateTo(offset int64) error {
 		}
 		next = h.NextOffset()
 	}
+	if next < l.logStart {
+		// What is left lies wholly below the log start (the target is
+		// below it, or inside the batch holding it after DeleteRecords).
+		// UnifiedLog.truncateTo: logStartOffset = min(targetOffset,
+		// logStartOffset), so the log start must not fall to the cut
+		// batch's base, or records DeleteRecords removed come back: the
+		// log restarts empty there (the epoch cache is cut, not cleared).
+		return l.restartEmptyLocked(min(offset, l.logStart), false)
+	}
 	if err := s.truncate(cut, next); err != nil {
 		return err
 	}
@@ -835,9 +844,8 @@ func (l *Log) TruncateTo(offset int64) error {
 	}
 	l.recoveryPoint = min(l.recoveryPoint, s.next)
 	// UnifiedLog.truncateTo: logStartOffset = min(targetOffset,
-	// logStartOffset). Our LEO is the start of the batch holding offset
-	// (at most offset), and the log start must not pass it.
-	l.logStart = min(l.logStart, offset, s.next)
+	// logStartOffset); the new LEO is at or above the log start here.
+	l.logStart = min(l.logStart, offset)
 	// UnifiedLog.truncateTo: a high watermark at or above the new LEO drops to it.
 	l.highWatermark = min(l.highWatermark, s.next)
 	l.lastEpoch = -1
@@ -861,6 +869,14 @@ func (l *Log) TruncateFullyAndStartAt(offset int64) error {
 }
 
 func (l *Log) truncateFullyLocked(offset int64) error {
+	return l.restartEmptyLocked(offset, true)
+}
+
+// restartEmptyLocked deletes every segment and starts the log empty at
+// offset, its new log start. clearEpochs empties the leader-epoch cache
+// (UnifiedLog.truncateFullyAndStartAt); otherwise it is cut at offset as
+// a truncation does.
+func (l *Log) restartEmptyLocked(offset int64, clearEpochs bool) error {
 	if offset < 0 {
 		return fmt.Errorf("%w: cannot start the log at %d", ErrOffsetOutOfRange, offset)
 	}
@@ -880,8 +896,14 @@ func (l *Log) truncateFullyLocked(offset int64) error {
 	l.recoveryPoint = offset
 	l.highWatermark = offset // UnifiedLog.truncateFullyAndStartAt: HW = the new LEO
 	l.lastEpoch = -1
-	if err := l.epochs.Clear(); err != nil {
-		l.logger.Warn("could not write leader epoch checkpoint", "err", err)
+	var epochErr error
+	if clearEpochs {
+		epochErr = l.epochs.Clear()
+	} else {
+		epochErr = l.epochs.TruncateFromEnd(offset)
+	}
+	if epochErr != nil {
+		l.logger.Warn("could not write leader epoch checkpoint", "err", epochErr)
 	}
 	l.logger.Info("truncated log fully", "start", offset)
 	return nil
