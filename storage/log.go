@@ -87,6 +87,10 @@ type Log struct {
 	truncGen    uint64
 	truncated   bool
 	truncatedTo int64
+
+	// afterTruncate, set by the Manager before the log is shared, runs
+	// after a truncation (afterTruncation).
+	afterTruncate func()
 }
 
 type openOptions struct {
@@ -782,22 +786,36 @@ func (l *Log) Delete() error {
 // truncating to its high watermark or to a leader epoch end offset,
 // UnifiedLog.truncateTo). Segments starting above offset are deleted; the
 // segment holding it is cut at the start of the batch containing offset.
-// A log start offset above the new LEO comes down to it.
+// The log start offset becomes min(offset, log start).
 // Truncating at or above the LEO keeps every record. Slices returned earlier by
-// Read for the removed range must not be sent any more.
+// Read for the removed range must not be sent any more. A truncation that
+// removed records writes the log dir's recovery-point checkpoint
+// (afterTruncate).
 func (l *Log) TruncateTo(offset int64) error {
+	truncated, err := l.truncateTo(offset)
+	if err == nil && truncated {
+		l.afterTruncation()
+	}
+	return err
+}
+
+func (l *Log) truncateTo(offset int64) (bool, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
-		return ErrClosed
+		return false, ErrClosed
 	}
 	if offset >= l.active().next {
 		// UnifiedLog.truncateTo: the epoch cache is cut at the LEO even so.
 		// A broker that became leader (an epoch entry at its LEO) and lost
 		// leadership before appending must not keep that epoch, or its
 		// OffsetForLeaderEpoch rounds with the new leader never converge.
-		return l.epochs.TruncateFromEnd(l.active().next)
+		return false, l.epochs.TruncateFromEnd(l.active().next)
 	}
+	return true, l.truncateToLocked(offset)
+}
+
+func (l *Log) truncateToLocked(offset int64) error {
 	if offset <= l.segs[0].base {
 		return l.truncateFullyLocked(offset)
 	}
@@ -861,11 +879,28 @@ func (l *Log) TruncateTo(offset int64) error {
 // below the leader's log start, UnifiedLog.truncateFullyAndStartAt).
 func (l *Log) TruncateFullyAndStartAt(offset int64) error {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if l.closed {
+		l.mu.Unlock()
 		return ErrClosed
 	}
-	return l.truncateFullyLocked(offset)
+	err := l.truncateFullyLocked(offset)
+	l.mu.Unlock()
+	if err == nil {
+		l.afterTruncation()
+	}
+	return err
+}
+
+// afterTruncation runs the afterTruncate hook, without l.mu: the Manager
+// writes the log dir's recovery-point and log-start checkpoints, as
+// LogManager.truncateTo and truncateFullyAndStartAt write
+// checkpointRecoveryOffsetsInDir right after a truncation (the recovery
+// point moved back; a crash before the periodic checkpoint must not skip
+// recovering what is written after it).
+func (l *Log) afterTruncation() {
+	if l.afterTruncate != nil {
+		l.afterTruncate()
+	}
 }
 
 func (l *Log) truncateFullyLocked(offset int64) error {

@@ -99,7 +99,7 @@ func (m *Manager) loadDir(dir string) error {
 		if err != nil {
 			return err
 		}
-		m.logs[tp] = &managedLog{log: l, dir: dir}
+		m.manage(tp, l, dir)
 	}
 	if clean {
 		if err := os.Remove(marker); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -192,8 +192,29 @@ func (m *Manager) GetOrCreate(topic string, partition int32, topicID [16]byte) (
 		_ = l.Close()
 		return nil, err
 	}
-	m.logs[tp] = &managedLog{log: l, dir: dir}
+	m.manage(tp, l, dir)
 	return l, nil
+}
+
+// manage adds a log to the manager; m.mu is held or the manager not yet
+// shared. A truncation of the log writes its dir's checkpoints at once
+// (LogManager.truncateTo / truncateFullyAndStartAt:
+// checkpointRecoveryOffsetsInDir).
+func (m *Manager) manage(tp TopicPartition, l *Log, dir string) {
+	l.afterTruncate = func() {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if m.closed {
+			return
+		}
+		if ml, ok := m.logs[tp]; !ok || ml.log != l {
+			return // deleted meanwhile
+		}
+		if err := m.checkpointDirLocked(dir); err != nil {
+			m.logger.Warn("writing checkpoints after a truncation failed; the periodic checkpoint retries", "dir", dir, "err", err)
+		}
+	}
+	m.logs[tp] = &managedLog{log: l, dir: dir}
 }
 
 func checkTopicID(dir string, topicID [16]byte) error {
