@@ -125,3 +125,24 @@ func truncationOffset(leaderEpoch int32, leaderEnd int64, localEpoch int32, loca
 		return min(leaderEnd, localEnd, leo), true
 	}
 }
+
+// effectiveMinISR is Partition.effectiveMinIsr: min.insync.replicas capped
+// at the number of replicas (the assignment's remote replicas plus the
+// leader), so a topic whose min.insync.replicas exceeds its replication
+// factor still accepts acks=all.
+func effectiveMinISR(minInsyncReplicas, self int32, replicas []int32) int32 {
+	n := int32(1)
+	for _, id := range replicas {
+		if id != self {
+			n++
+		}
+	}
+	return min(minInsyncReplicas, n)
+}
+
+// underMinISR is Partition.isUnderMinIsr: this broker leads and the
+// committed ISR is smaller than the effective min ISR. The leader's HW does
+// not move meanwhile (Partition.maybeIncrementLeaderHW).
+func underMinISR(self int32, leading bool, isr, replicas []int32, minInsyncReplicas int32) bool {
+	return leading && int32(len(isr)) < effectiveMinISR(minInsyncReplicas, self, replicas)
+}

@@ -154,3 +154,57 @@ func TestTruncationOffset(t *testing.T) {
 		})
 	}
 }
+
+// Partition.effectiveMinIsr: min.insync.replicas capped at the number of
+// replicas (the remote replicas plus the leader).
+func TestEffectiveMinISR(t *testing.T) {
+	const self = 1
+	tests := []struct {
+		name     string
+		minISR   int32
+		replicas []int32
+		want     int32
+	}{
+		{"below the replication factor", 2, []int32{1, 2, 3}, 2},
+		{"equal to it", 3, []int32{1, 2, 3}, 3},
+		{"above it: RF 1, min.insync.replicas 2", 2, []int32{1}, 1},
+		{"above it: RF 2, min.insync.replicas 3", 3, []int32{2, 1}, 2},
+		{"reassignment: every replica of the assignment counts", 3, []int32{1, 2, 3, 4}, 3},
+		{"leader missing from the assignment still counts once", 3, []int32{2, 3}, 3},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := effectiveMinISR(tc.minISR, self, tc.replicas); got != tc.want {
+				t.Fatalf("effectiveMinISR(%d, %v) = %d, want %d", tc.minISR, tc.replicas, got, tc.want)
+			}
+		})
+	}
+}
+
+// Partition.isUnderMinIsr: a leader whose committed ISR is smaller than the
+// effective min ISR; a follower never is.
+func TestUnderMinISR(t *testing.T) {
+	const self = 1
+	tests := []struct {
+		name     string
+		leading  bool
+		isr      []int32
+		replicas []int32
+		minISR   int32
+		want     bool
+	}{
+		{"full ISR", true, []int32{1, 2, 3}, []int32{1, 2, 3}, 2, false},
+		{"at min ISR", true, []int32{1, 2}, []int32{1, 2, 3}, 2, false},
+		{"below min ISR", true, []int32{1}, []int32{1, 2, 3}, 2, true},
+		{"RF 1, min.insync.replicas 2", true, []int32{1}, []int32{1}, 2, false},
+		{"RF 2, min.insync.replicas 3, ISR 1", true, []int32{1}, []int32{1, 2}, 3, true},
+		{"follower below min ISR", false, []int32{2}, []int32{1, 2, 3}, 2, false},
+	}
+	for _, tc := range tests {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := underMinISR(self, tc.leading, tc.isr, tc.replicas, tc.minISR); got != tc.want {
+				t.Fatalf("underMinISR = %v, want %v", got, tc.want)
+			}
+		})
+	}
+}

@@ -50,6 +50,11 @@ type partition struct {
 	// leader epoch's start offset.
 	loadProducers func(*storage.Log) (*producerStateTable, error)
 	assignEpoch   func(log *storage.Log, epoch int32, startOffset int64) error
+	// appendToLog and appendFetched are the leader's and the follower's
+	// appends (storage.Log.Append, AppendAsFollower), fields so a test can
+	// make them fail after writing.
+	appendToLog   func(log *storage.Log, records []byte, leaderEpoch int32) (storage.AppendInfo, error)
+	appendFetched func(log *storage.Log, records []byte) (storage.AppendInfo, error)
 
 	hw atomic.Int64
 
@@ -63,7 +68,11 @@ func newPartition(topic string, index int32, topicID [16]byte, log *storage.Log,
 		loadProducers: loadProducerState,
 		assignEpoch: func(log *storage.Log, epoch int32, startOffset int64) error {
 			return log.LeaderEpochs().Assign(epoch, startOffset)
-		}}
+		},
+		appendToLog: func(log *storage.Log, records []byte, leaderEpoch int32) (storage.AppendInfo, error) {
+			return log.Append(records, leaderEpoch)
+		},
+		appendFetched: (*storage.Log).AppendAsFollower}
 	p.hw.Store(log.LogStartOffset())
 	return p
 }
@@ -232,7 +241,7 @@ type appendResult struct {
 // appendRecords validates a produce request's records for this partition
 // and appends them: batch checks (CRC-32C, sizes, magic) first, then the
 // topic's max.message.bytes, then the idempotent producer's sequence rules.
-// With acks=all (requiredAcks -1) an ISR smaller than min.insync.replicas
+// With acks=all (requiredAcks -1) an ISR smaller than the effective min ISR
 // refuses the append with NOT_ENOUGH_REPLICAS.
 func (p *partition) appendRecords(records []byte, requiredAcks int16) (appendResult, error) {
 	batches, err := storage.ValidateBatches(records)
@@ -254,10 +263,11 @@ func (p *partition) appendRecords(records []byte, requiredAcks int16) (appendRes
 	}
 	// Topic configs are read per append: a config change applies at once.
 	cfg := p.log.Config()
-	if requiredAcks == -1 && int32(len(p.isr)) < cfg.MinInsyncReplicas {
+	// Partition.appendRecordsToLeader: against the effective min ISR.
+	if minISR := effectiveMinISR(cfg.MinInsyncReplicas, p.self, p.replicas); requiredAcks == -1 && int32(len(p.isr)) < minISR {
 		return appendResult{}, newAPIError(kerr.NotEnoughReplicas,
 			"The size of the current ISR %v is insufficient to satisfy the min.isr requirement of %d for partition %s-%d",
-			p.isr, cfg.MinInsyncReplicas, p.topic, p.index)
+			p.isr, minISR, p.topic, p.index)
 	}
 	// A topic compression.type other than "producer" recompresses
 	// (LogValidator); the size limit applies to what is stored.
@@ -288,7 +298,15 @@ func (p *partition) appendRecords(records []byte, requiredAcks int16) (appendRes
 	if err := p.producers.validate(batches); err != nil {
 		return appendResult{}, err
 	}
-	info, err := p.log.Append(records, p.leaderEpoch)
+	info, err := p.appendToLog(p.log, records, p.leaderEpoch)
+	if errors.Is(err, storage.ErrStorage) {
+		// UnifiedLog.append: an I/O error in the write or the flush
+		// (maybeHandleIOException) takes the log dir and its partitions
+		// offline; the produce is answered KAFKA_STORAGE_ERROR. The records
+		// may be in the log, so this replica must not lead on.
+		p.markOfflineLocked()
+		return appendResult{}, fmt.Errorf("%w: appending to %s-%d: %w", kerr.KafkaStorageError, p.topic, p.index, err)
+	}
 	if err != nil {
 		return appendResult{}, fmt.Errorf("appending to %s-%d: %w", p.topic, p.index, err)
 	}
@@ -300,9 +318,14 @@ func (p *partition) appendRecords(records []byte, requiredAcks int16) (appendRes
 }
 
 // maybeIncrementHWLocked moves the leader's HW forward to the minimum LEO
-// of the maximal ISR; it never goes backwards. It reports a change.
+// of the maximal ISR; it never goes backwards, nor moves while the
+// committed ISR is below the effective min ISR
+// (Partition.maybeIncrementLeaderHW: isUnderMinIsr). It reports a change.
 func (p *partition) maybeIncrementHWLocked(nowMs int64) bool {
 	if !p.leading {
+		return false
+	}
+	if underMinISR(p.self, p.leading, p.isr, p.replicas, p.log.Config().MinInsyncReplicas) {
 		return false
 	}
 	leo := p.log.LogEndOffset()
@@ -464,7 +487,8 @@ func (p *partition) adoptCommittedState(item *alterItem, st zkmeta.LeaderAndIsr)
 // enoughReplicasReached is DelayedProduce's check
 // (Partition.checkEnoughReplicasReachOffset) for an append made in
 // appendEpoch: done once the HW reaches required; then
-// NOT_ENOUGH_REPLICAS_AFTER_APPEND if the ISR is below min.insync.replicas.
+// NOT_ENOUGH_REPLICAS_AFTER_APPEND if the maximal ISR is below the
+// effective min ISR.
 // NOT_LEADER_OR_FOLLOWER once this broker no longer leads, or stopped
 // leading after the append and leads again: Kafka completes the delayed
 // produces when it becomes follower (ReplicaManager.makeFollowers), whose
@@ -485,7 +509,7 @@ func (p *partition) enoughReplicasReached(required int64, appendEpoch int32) (bo
 	if p.hw.Load() < required {
 		return false, nil
 	}
-	if minISR := p.log.Config().MinInsyncReplicas; int32(len(p.maximalISR)) < minISR {
+	if minISR := effectiveMinISR(p.log.Config().MinInsyncReplicas, p.self, p.replicas); int32(len(p.maximalISR)) < minISR {
 		return true, kerr.NotEnoughReplicasAfterAppend
 	}
 	return true, nil
@@ -508,7 +532,13 @@ func (p *partition) appendAsFollower(records []byte, epoch int32, leaderHW, lead
 		if err := p.maybeStartAtFirstBatchLocked(records); err != nil {
 			return err
 		}
-		if _, err := p.log.AppendAsFollower(records); err != nil {
+		if _, err := p.appendFetched(p.log, records); err != nil {
+			if errors.Is(err, storage.ErrStorage) {
+				// As for the leader: the log dir goes offline
+				// (AbstractFetcherThread: KafkaStorageException).
+				p.markOfflineLocked()
+				return fmt.Errorf("%w: appending fetched records to %s-%d: %w", kerr.KafkaStorageError, p.topic, p.index, err)
+			}
 			return fmt.Errorf("appending fetched records to %s-%d: %w", p.topic, p.index, err)
 		}
 		// The producer state is rebuilt from the log on becoming leader.
@@ -549,6 +579,11 @@ func (p *partition) maybeStartAtFirstBatchLocked(records []byte) error {
 	leo := p.log.LogEndOffset()
 	if leo != p.log.LogStartOffset() || h.BaseOffset >= leo || h.LastOffset() < leo {
 		return nil
+	}
+	// UnifiedLog.analyzeAndValidateRecords checks every batch (size, CRC)
+	// before the offsets: a corrupt fetch never empties the log.
+	if _, err := storage.SplitBatches(records); err != nil {
+		return nil // the append reports it
 	}
 	if err := p.log.TruncateFullyAndStartAt(h.BaseOffset); err != nil {
 		return fmt.Errorf("restarting %s-%d at the fetched batch's base offset %d: %w", p.topic, p.index, h.BaseOffset, err)

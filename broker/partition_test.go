@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/binary"
 	"errors"
+	"fmt"
 	"hash/crc32"
 	"slices"
 	"testing"
@@ -177,8 +178,19 @@ func TestProducePurgatory(t *testing.T) {
 		t.Fatalf("after the follower fetched: %v", kerr.ErrorForCode(code))
 	}
 
-	// The ISR shrank below min.insync.replicas while waiting.
+	// The HW reached an append, then the ISR shrank below
+	// min.insync.replicas before the check: NOT_ENOUGH_REPLICAS_AFTER_APPEND
+	// (Partition.checkEnoughReplicasReachOffset). An append the HW had not
+	// reached waits out its timeout: the HW no longer moves below the min
+	// ISR (Partition.maybeIncrementLeaderHW).
 	res, err = p.appendRecords(testBatch(1), -1)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.followerFetch(2, res.lastOffset+1, 0, res.lastOffset+1, 1, true); err != nil {
+		t.Fatal(err)
+	}
+	later, err := p.appendRecords(testBatch(1), 1)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -191,6 +203,11 @@ func TestProducePurgatory(t *testing.T) {
 	s.awaitReplication(context.Background(), []pendingAck{{p: p, required: res.lastOffset + 1, leaderEpoch: res.leaderEpoch}}, 10*time.Second, resp)
 	if code := resp.Topics[0].Partitions[0].ErrorCode; code != kerr.NotEnoughReplicasAfterAppend.Code {
 		t.Fatalf("after the ISR shrank: %v, want NOT_ENOUGH_REPLICAS_AFTER_APPEND", kerr.ErrorForCode(code))
+	}
+	resp = newResp()
+	s.awaitReplication(context.Background(), []pendingAck{{p: p, required: later.lastOffset + 1, leaderEpoch: later.leaderEpoch}}, 50*time.Millisecond, resp)
+	if code := resp.Topics[0].Partitions[0].ErrorCode; code != kerr.RequestTimedOut.Code {
+		t.Fatalf("append above the HW below the min ISR: %v, want REQUEST_TIMED_OUT", kerr.ErrorForCode(code))
 	}
 }
 
@@ -267,20 +284,24 @@ func newTestFollower(t *testing.T) *partition {
 // which begins below its LEO. Partition.appendRecordsToFollowerOrFutureReplica
 // then restarts the log at the batch's base offset (truncateFullyAndStartAt)
 // and appends; the log start then follows the leader's. A log that is not
-// empty still refuses the batch.
+// empty still refuses the batch. A corrupt batch is refused before the log
+// is touched (UnifiedLog.analyzeAndValidateRecords checks the CRC before
+// the offsets, so no UnexpectedAppendOffsetException, no truncation).
 func TestFollowerAppendBatchStraddlingLogStart(t *testing.T) {
 	tests := []struct {
 		name         string
 		existing     int   // records the follower has from offset 0 (0: empty)
 		startAt      int64 // where the empty follower log starts
 		batchBase    int64
+		corrupt      bool
 		wantErr      bool
 		wantLogStart int64
 		wantLEO      int64
 	}{
-		{"empty log, batch straddles the start", 0, 5, 3, false, 5, 8},
-		{"empty log, batch at the start", 0, 5, 5, false, 5, 10},
-		{"log with data, batch below the LEO", 5, 0, 3, true, 0, 5},
+		{"empty log, batch straddles the start", 0, 5, 3, false, false, 5, 8},
+		{"empty log, batch at the start", 0, 5, 5, false, false, 5, 10},
+		{"log with data, batch below the LEO", 5, 0, 3, false, true, 0, 5},
+		{"empty log, corrupt batch straddles the start", 0, 5, 3, true, true, 5, 5},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
@@ -292,7 +313,11 @@ func TestFollowerAppendBatchStraddlingLogStart(t *testing.T) {
 			} else if err := p.restartAsFollowerAt(tc.startAt, 3); err != nil {
 				t.Fatal(err)
 			}
-			err := p.appendAsFollower(fetchedBatch(5, tc.batchBase, 3), 3, tc.batchBase+5, 5)
+			batch := fetchedBatch(5, tc.batchBase, 3)
+			if tc.corrupt {
+				batch[len(batch)-1] ^= 0xff
+			}
+			err := p.appendAsFollower(batch, 3, tc.batchBase+5, 5)
 			if (err != nil) != tc.wantErr {
 				t.Fatalf("append: %v, want error %v", err, tc.wantErr)
 			}
@@ -426,4 +451,143 @@ func TestAcksAllTiedToLeadership(t *testing.T) {
 			}
 		})
 	}
+}
+
+// A storage error in the leader's append (here a flush failing after the
+// write) takes the partition offline and answers KAFKA_STORAGE_ERROR:
+// UnifiedLog.append runs the write and the flush inside
+// maybeHandleIOException, so the log dir and its partitions go offline
+// (ReplicaManager.handleLogDirFailure) and appendToLocalLog answers
+// KAFKA_STORAGE_ERROR. The records are in the log, so the partition must not
+// go on leading (a retry would append them again) and the HW stays put.
+// A refused batch leaves the partition online.
+func TestLeaderAppendStorageErrorTakesPartitionOffline(t *testing.T) {
+	p := newTestLeader(t, 1, 1)
+	if _, err := p.appendRecords(testBatch(1), -1); err != nil {
+		t.Fatal(err)
+	}
+	hw := p.highWatermark()
+	bad := testBatch(1)
+	bad[len(bad)-1] ^= 0xff
+	if _, err := p.appendRecords(bad, -1); !errors.Is(err, kerr.CorruptMessage) || p.isOffline() {
+		t.Fatalf("corrupt batch: %v, offline %v; want CORRUPT_MESSAGE, online", err, p.isOffline())
+	}
+	p.appendToLog = func(log *storage.Log, records []byte, epoch int32) (storage.AppendInfo, error) {
+		info, err := log.Append(records, epoch)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info, fmt.Errorf("%w: fsync: disk gone", storage.ErrStorage)
+	}
+	_, err := p.appendRecords(testBatch(2), -1)
+	if errorCode(err) != kerr.KafkaStorageError.Code {
+		t.Fatalf("append whose flush failed: %v, want KAFKA_STORAGE_ERROR", err)
+	}
+	if !p.isOffline() || p.isLeader() {
+		t.Fatalf("offline %v, leader %v after the storage error; want offline, not leading", p.isOffline(), p.isLeader())
+	}
+	if p.highWatermark() != hw {
+		t.Fatalf("HW %d after the failed append, want %d", p.highWatermark(), hw)
+	}
+	if _, err := p.appendRecords(testBatch(1), -1); !errors.Is(err, kerr.KafkaStorageError) {
+		t.Fatalf("append to the offline partition: %v, want KAFKA_STORAGE_ERROR", err)
+	}
+	if _, err := p.followerFetch(2, 0, 0, p.log.LogEndOffset(), 0, true); !errors.Is(err, kerr.KafkaStorageError) {
+		t.Fatalf("follower fetch from the offline partition: %v, want KAFKA_STORAGE_ERROR", err)
+	}
+}
+
+// The same on a follower: a storage error in the append of fetched records
+// takes the partition offline (AbstractFetcherThread: a
+// KafkaStorageException marks the partition failed, the log dir offline).
+func TestFollowerAppendStorageErrorTakesPartitionOffline(t *testing.T) {
+	p := newTestFollower(t)
+	p.appendFetched = func(log *storage.Log, records []byte) (storage.AppendInfo, error) {
+		info, err := log.AppendAsFollower(records)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return info, fmt.Errorf("%w: fsync: disk gone", storage.ErrStorage)
+	}
+	if err := p.appendAsFollower(fetchedBatch(2, 0, 3), 3, 0, 0); !errors.Is(err, kerr.KafkaStorageError) {
+		t.Fatalf("follower append whose flush failed: %v, want KAFKA_STORAGE_ERROR", err)
+	}
+	if !p.isOffline() {
+		t.Fatal("follower online after a storage error")
+	}
+	if _, err := p.becomeLeaderOrFollower(partitionState{Leader: 2, LeaderEpoch: 4, ISR: []int32{1, 2}, Replicas: []int32{1, 2}}, 0); !errors.Is(err, kerr.KafkaStorageError) {
+		t.Fatalf("becoming leader while offline: %v, want KAFKA_STORAGE_ERROR", err)
+	}
+}
+
+// Kafka 3.9's min ISR rules on the leader:
+//   - Partition.maybeIncrementLeaderHW: no HW increment while the committed
+//     ISR is below the effective min ISR (isUnderMinIsr); acks=1 appends
+//     are accepted but stay invisible until the ISR is back.
+//   - Partition.effectiveMinIsr: min(min.insync.replicas, replicas), used
+//     by appendRecordsToLeader and checkEnoughReplicasReachOffset, so RF 1
+//     with min.insync.replicas=2 accepts acks=all.
+func TestLeaderMinISRRules(t *testing.T) {
+	t.Run("RF 1 with min.insync.replicas 2", func(t *testing.T) {
+		cfg := storage.DefaultLogConfig()
+		cfg.MinInsyncReplicas = 2
+		log, err := storage.OpenLog(t.TempDir(), cfg, false, nil)
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(func() { _ = log.Close() })
+		p := newPartition("t", 0, [16]byte{1}, log, 1, time.Second)
+		if _, err := p.becomeLeaderOrFollower(partitionState{Leader: 1, LeaderEpoch: 1, ISR: []int32{1}, Replicas: []int32{1}}, 0); err != nil {
+			t.Fatal(err)
+		}
+		res, err := p.appendRecords(testBatch(2), -1)
+		if err != nil {
+			t.Fatalf("acks=all: %v", err)
+		}
+		if hw := p.highWatermark(); hw != 2 {
+			t.Fatalf("HW %d, want 2", hw)
+		}
+		if done, err := p.enoughReplicasReached(res.lastOffset+1, res.leaderEpoch); !done || err != nil {
+			t.Fatalf("acks=all completion: done %v err %v", done, err)
+		}
+	})
+	t.Run("HW frozen below the min ISR", func(t *testing.T) {
+		p := newTestLeader(t, 2, 1, 2, 3)
+		if _, err := p.appendRecords(testBatch(2), -1); err != nil {
+			t.Fatal(err)
+		}
+		now := time.Now().UnixMilli()
+		for _, id := range []int32{2, 3} {
+			if _, err := p.followerFetch(id, 2, 0, 2, now, true); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if hw := p.highWatermark(); hw != 2 {
+			t.Fatalf("HW %d with the full ISR, want 2", hw)
+		}
+		// The controller shrinks the ISR to the leader alone.
+		if _, err := p.becomeLeaderOrFollower(partitionState{Leader: 1, LeaderEpoch: 4, PartitionEpoch: 1, ISR: []int32{1}, Replicas: []int32{1, 2, 3}}, now); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.appendRecords(testBatch(3), 1); err != nil {
+			t.Fatalf("acks=1 below the min ISR: %v", err)
+		}
+		p.maybeIncrementHW(now)
+		if hw := p.highWatermark(); hw != 2 {
+			t.Fatalf("HW %d below the min ISR, want 2 (frozen)", hw)
+		}
+		// Follower 2 catches up and rejoins: once the controller commits the
+		// ISR the HW moves.
+		item, err := p.followerFetch(2, 5, 0, 5, now, true)
+		if err != nil || item == nil {
+			t.Fatalf("expansion: %+v %v", item, err)
+		}
+		if hw := p.highWatermark(); hw != 2 {
+			t.Fatalf("HW %d with the expansion in flight, want 2 (the committed ISR is below the min)", hw)
+		}
+		p.completeAlter(item, 0, []int32{1, 2}, 4, 2)
+		if hw := p.highWatermark(); hw != 5 {
+			t.Fatalf("HW %d after the ISR reached the min, want 5", hw)
+		}
+	})
 }

@@ -516,6 +516,13 @@ func (f *replicaFetcher) applyFetched(ctx context.Context, st *fetchState, rp *k
 	}
 	records := wholeBatches(rp.RecordBatches)
 	if err := st.p.appendAsFollower(records, st.epoch, rp.HighWatermark, rp.LogStartOffset); err != nil {
+		if errors.Is(err, kerr.KafkaStorageError) {
+			// AbstractFetcherThread.markPartitionFailed: the partition went
+			// offline; stop fetching it.
+			f.m.logger.Error("follower append failed; partition offline", "topic", st.p.topic, "partition", st.p.index, "err", err)
+			f.removePartition(st.p.tp())
+			return
+		}
 		f.m.logger.Warn("follower append failed", "topic", st.p.topic, "partition", st.p.index, "err", err)
 		f.delay(st, f.m.cfg.ReplicaFetchBackoff)
 		return

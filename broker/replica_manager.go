@@ -25,6 +25,11 @@ type replicaManager struct {
 
 	mu         sync.RWMutex
 	partitions map[topicPartition]*partition
+	// offlineUnhosted holds the partitions a storage error kept from being
+	// hosted: their log could not be created, or their log dir's HW
+	// checkpoint could not be read (Kafka's HostedPartition.Offline). Every
+	// request for them is answered KAFKA_STORAGE_ERROR until restart.
+	offlineUnhosted map[topicPartition]struct{}
 
 	configMu sync.Mutex // serialises refreshTopicConfig
 
@@ -43,6 +48,9 @@ type replicaManager struct {
 	// hwCheckpoint is replication-offset-checkpoint as last read or
 	// written: it keeps the entries of logs on disk not hosted (yet).
 	hwCheckpoint map[storage.TopicPartition]int64
+	// hwUnreadable: log dirs whose replication-offset-checkpoint could not
+	// be read; their partitions go offline and the file is never rewritten.
+	hwUnreadable map[string]error
 
 	// loopMu guards the background loops' start and stop: the HW
 	// checkpoint loop starts with the first LeaderAndIsr.
@@ -73,9 +81,10 @@ type partitionState struct {
 
 func newReplicaManager(cfg Config, logs *storage.Manager, zk *zkmeta.Client, logger *slog.Logger, cache *metadataCache, brokerEpoch func() int64) *replicaManager {
 	return &replicaManager{cfg: cfg, logs: logs, zk: zk, logger: logger, partitions: map[topicPartition]*partition{},
-		fetchers: newFetcherManager(cfg, cache, logger),
-		alter:    newAlterPartitionClient(cache, zk, cfg.BrokerID, brokerEpoch, logger),
-		isLive:   func(id int32) bool { _, ok := cache.broker(id); return ok },
+		offlineUnhosted: map[topicPartition]struct{}{},
+		fetchers:        newFetcherManager(cfg, cache, logger),
+		alter:           newAlterPartitionClient(cache, zk, cfg.BrokerID, brokerEpoch, logger),
+		isLive:          func(id int32) bool { _, ok := cache.broker(id); return ok },
 	}
 }
 
@@ -89,7 +98,13 @@ func (rm *replicaManager) get(topic string, p int32) (*partition, bool) {
 // leaderPartition returns the partition if this broker leads it, else the
 // error Kafka answers: UNKNOWN_TOPIC_OR_PARTITION or NOT_LEADER_OR_FOLLOWER.
 func (rm *replicaManager) leaderPartition(topic string, p int32) (*partition, error) {
-	pt, ok := rm.get(topic, p)
+	rm.mu.RLock()
+	pt, ok := rm.partitions[topicPartition{topic, p}]
+	_, offline := rm.offlineUnhosted[topicPartition{topic, p}]
+	rm.mu.RUnlock()
+	if offline {
+		return nil, kerr.KafkaStorageError
+	}
 	if !ok {
 		return nil, kerr.UnknownTopicOrPartition
 	}
@@ -103,30 +118,35 @@ func (rm *replicaManager) leaderPartition(topic string, p int32) (*partition, er
 	return pt, nil
 }
 
-// initialHighWatermark is the partition's HW from replication-offset-checkpoint.
-func (rm *replicaManager) initialHighWatermark(topic string, p int32) (int64, bool) {
+// initialHighWatermark is the partition's HW from its log dir's
+// replication-offset-checkpoint. A file that could not be read is a
+// storage error (Partition.updateHighWatermark reads it through
+// CheckpointFileWithFailureHandler: KafkaStorageException).
+func (rm *replicaManager) initialHighWatermark(topic string, p int32) (int64, bool, error) {
 	rm.checkpointMu.Lock()
 	defer rm.checkpointMu.Unlock()
 	rm.loadHighWatermarksLocked()
+	if dir, ok := rm.logs.LogDirOf(topic, p); ok && rm.hwUnreadable[dir] != nil {
+		return 0, false, fmt.Errorf("%w: replication-offset-checkpoint of %s: %w", kerr.KafkaStorageError, dir, rm.hwUnreadable[dir])
+	}
 	hw, ok := rm.hwCheckpoint[storage.TopicPartition{Topic: topic, Partition: p}]
-	return hw, ok
+	return hw, ok, nil
 }
 
 // loadHighWatermarksLocked reads replication-offset-checkpoint once, at
-// the first LeaderAndIsr (Kafka reads it lazily there too).
+// the first LeaderAndIsr (Kafka reads it lazily there too), each log dir
+// on its own: an unreadable file costs only its dir's partitions.
 func (rm *replicaManager) loadHighWatermarksLocked() {
 	if rm.hwLoaded {
 		return
 	}
 	rm.hwLoaded = true
-	hws, err := rm.logs.ReadReplicationCheckpoint()
-	if err != nil {
-		rm.logger.Warn("could not read replication-offset-checkpoint; high watermarks start at the log start", "err", err)
+	hws, unreadable := rm.logs.ReadReplicationCheckpoint()
+	for dir, err := range unreadable {
+		rm.logger.Error("cannot read replication-offset-checkpoint; the log dir's partitions go offline and the file is kept",
+			"dir", dir, "err", err)
 	}
-	if hws == nil {
-		hws = map[storage.TopicPartition]int64{}
-	}
-	rm.hwCheckpoint = hws
+	rm.hwCheckpoint, rm.hwUnreadable = hws, unreadable
 }
 
 // applyLeaderAndIsr creates the partition's log if needed and switches its
@@ -136,17 +156,37 @@ func (rm *replicaManager) loadHighWatermarksLocked() {
 func (rm *replicaManager) applyLeaderAndIsr(topic string, topicID [16]byte, st partitionState, self int32) error {
 	key := topicPartition{topic, st.Partition}
 	rm.mu.Lock()
+	if _, offline := rm.offlineUnhosted[key]; offline {
+		rm.mu.Unlock()
+		return kerr.KafkaStorageError
+	}
 	pt, ok := rm.partitions[key]
 	if !ok {
 		log, err := rm.logs.GetOrCreate(topic, st.Partition, topicID)
-		if err != nil {
+		if errors.Is(err, storage.ErrInconsistentTopicID) {
 			rm.mu.Unlock()
-			rm.logger.Error("cannot open partition log", "topic", topic, "partition", st.Partition, "err", err)
+			rm.logger.Error("partition log belongs to another topic ID", "topic", topic, "partition", st.Partition, "err", err)
+			return kerr.InconsistentTopicID
+		}
+		if err != nil {
+			// ReplicaManager.makeLeaders/makeFollowers: createLogIfNotExists
+			// failed with a KafkaStorageException; markPartitionOffline.
+			rm.offlineUnhosted[key] = struct{}{}
+			rm.mu.Unlock()
+			rm.logger.Error("cannot create partition log; partition offline", "topic", topic, "partition", st.Partition, "err", err)
+			return kerr.KafkaStorageError
+		}
+		hw, found, err := rm.initialHighWatermark(topic, st.Partition)
+		if err != nil {
+			// makeLeader/makeFollower: KafkaStorageException -> markPartitionOffline.
+			rm.offlineUnhosted[key] = struct{}{}
+			rm.mu.Unlock()
+			rm.logger.Error("cannot read the partition's HW checkpoint; partition offline", "topic", topic, "partition", st.Partition, "err", err)
 			return kerr.KafkaStorageError
 		}
 		pt = newPartition(topic, st.Partition, topicID, log, self, rm.cfg.ReplicaLagTimeMax)
 		pt.isLive = rm.isLive
-		if hw, ok := rm.initialHighWatermark(topic, st.Partition); ok {
+		if found {
 			pt.initHighWatermark(hw)
 		}
 		rm.partitions[key] = pt
@@ -300,7 +340,11 @@ func (rm *replicaManager) checkpointHighWatermarks() {
 	for _, p := range hosted {
 		hws[storage.TopicPartition{Topic: p.topic, Partition: p.index}] = p.highWatermark()
 	}
-	if err := rm.logs.WriteReplicationCheckpoint(hws); err != nil {
+	skip := map[string]bool{}
+	for dir := range rm.hwUnreadable {
+		skip[dir] = true
+	}
+	if err := rm.logs.WriteReplicationCheckpoint(hws, skip); err != nil {
 		rm.logger.Warn("writing replication-offset-checkpoint failed", "err", err)
 		return
 	}
@@ -364,7 +408,8 @@ func (rm *replicaManager) stopReplica(topic string, p int32, del bool, leaderEpo
 	key := topicPartition{topic, p}
 	rm.mu.Lock()
 	pt, ok := rm.partitions[key]
-	if ok && pt.isOffline() {
+	_, offlineUnhosted := rm.offlineUnhosted[key]
+	if offlineUnhosted || ok && pt.isOffline() {
 		rm.mu.Unlock()
 		return fmt.Errorf("%w: %s-%d is offline", kerr.KafkaStorageError, topic, p)
 	}
@@ -383,6 +428,7 @@ func (rm *replicaManager) stopReplica(topic string, p int32, del bool, leaderEpo
 			rm.onRoleChange(topic, p, false, -1)
 		}
 	}
+	rm.noteStoppedHighWatermark(topic, p, pt, del)
 	if !del {
 		return nil
 	}
@@ -393,6 +439,24 @@ func (rm *replicaManager) stopReplica(topic string, p int32, del bool, leaderEpo
 		return fmt.Errorf("deleting log of %s-%d: %w", topic, p, err)
 	}
 	return nil
+}
+
+// noteStoppedHighWatermark keeps the HW checkpoint of a replica that leaves
+// the hosted set: Kafka's stopPartitions keeps a replica stopped without
+// deletion hosted, so checkpointHighWatermarks goes on writing its HW; here
+// its entry takes the HW at the stop (the checkpoint keeps entries of logs
+// on disk). A deleted replica's entry goes.
+func (rm *replicaManager) noteStoppedHighWatermark(topic string, p int32, pt *partition, del bool) {
+	tp := storage.TopicPartition{Topic: topic, Partition: p}
+	rm.checkpointMu.Lock()
+	defer rm.checkpointMu.Unlock()
+	rm.loadHighWatermarksLocked()
+	switch {
+	case del:
+		delete(rm.hwCheckpoint, tp)
+	case pt != nil:
+		rm.hwCheckpoint[tp] = pt.highWatermark()
+	}
 }
 
 // wakeAll releases every waiting fetch (shutdown).

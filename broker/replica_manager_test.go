@@ -3,6 +3,8 @@ package broker
 import (
 	"errors"
 	"log/slog"
+	"os"
+	"path/filepath"
 	"testing"
 	"time"
 
@@ -16,10 +18,16 @@ import (
 // cache knowing brokers 1..3 (none reachable: followers' fetchers back off).
 func newReplicaTestServer(t *testing.T, self int32, dir string) *Server {
 	t.Helper()
+	return newReplicaTestServerDirs(t, self, []string{dir})
+}
+
+// newReplicaTestServerDirs is newReplicaTestServer with several log dirs.
+func newReplicaTestServerDirs(t *testing.T, self int32, dirs []string) *Server {
+	t.Helper()
 	cfg := DefaultConfig()
 	cfg.BrokerID = self
 	logger := slog.New(slog.DiscardHandler)
-	logs, err := storage.OpenManager([]string{dir}, cfg.Storage, logger)
+	logs, err := storage.OpenManager(dirs, cfg.Storage, logger)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -160,6 +168,69 @@ func TestBecomeLeaderStorageFailure(t *testing.T) {
 	}
 }
 
+// A log that cannot be created (here a file where its directory goes)
+// takes the partition offline, as ReplicaManager.makeLeaders/makeFollowers
+// do on the KafkaStorageException of createLogIfNotExists
+// (markPartitionOffline: HostedPartition.Offline): the LeaderAndIsr answer,
+// clients, followers and StopReplica get KAFKA_STORAGE_ERROR, and a later
+// LeaderAndIsr does not retry until the broker restarts.
+func TestCreateLogFailureTakesPartitionOffline(t *testing.T) {
+	for _, leader := range []int32{1, 2} {
+		t.Run(map[int32]string{1: "leader", 2: "follower"}[leader], func(t *testing.T) {
+			dir := t.TempDir()
+			s := newReplicaTestServer(t, 1, dir)
+			blocker := filepath.Join(dir, "t-0")
+			if err := os.WriteFile(blocker, nil, 0o644); err != nil {
+				t.Fatal(err)
+			}
+			replicas := []int32{1, 2}
+			if err := leaderAndIsr(t, s, 0, leader, 1, replicas, replicas); !errors.Is(err, kerr.KafkaStorageError) {
+				t.Fatalf("LeaderAndIsr: %v, want KAFKA_STORAGE_ERROR", err)
+			}
+			// The disk recovers; the partition stays offline until restart.
+			if err := os.Remove(blocker); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := s.replicas.leaderPartition("t", 0); !errors.Is(err, kerr.KafkaStorageError) {
+				t.Errorf("clients get %v, want KAFKA_STORAGE_ERROR", err)
+			}
+			if got := replicaFetch(s, 2, 0, 1, 0); got.ErrorCode != kerr.KafkaStorageError.Code {
+				t.Errorf("follower fetch: %v, want KAFKA_STORAGE_ERROR", kerr.ErrorForCode(got.ErrorCode))
+			}
+			if err := leaderAndIsr(t, s, 0, leader, 2, replicas, replicas); !errors.Is(err, kerr.KafkaStorageError) {
+				t.Errorf("a later LeaderAndIsr: %v, want KAFKA_STORAGE_ERROR", err)
+			}
+			if err := s.replicas.stopReplica("t", 0, true, noLeaderEpoch); !errors.Is(err, kerr.KafkaStorageError) {
+				t.Errorf("StopReplica: %v, want KAFKA_STORAGE_ERROR", err)
+			}
+			if _, ok := s.logs.Get("t", 0); ok {
+				t.Error("a log was created for the offline partition")
+			}
+		})
+	}
+}
+
+// A log on disk of another topic ID is not a storage error: the answer is
+// INCONSISTENT_TOPIC_ID (ReplicaManager.becomeLeaderOrFollower,
+// LogManager.getOrCreateLog) and the partition stays usable for its own
+// topic ID.
+func TestCreateLogInconsistentTopicID(t *testing.T) {
+	dir := t.TempDir()
+	if err := os.MkdirAll(filepath.Join(dir, "t-0"), 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := storage.WritePartitionMetadata(filepath.Join(dir, "t-0"), [16]byte{9}); err != nil {
+		t.Fatal(err)
+	}
+	s := newReplicaTestServer(t, 1, dir)
+	if err := leaderAndIsr(t, s, 0, 1, 1, []int32{1}, []int32{1}); !errors.Is(err, kerr.InconsistentTopicID) {
+		t.Fatalf("LeaderAndIsr: %v, want INCONSISTENT_TOPIC_ID", err)
+	}
+	if _, err := s.replicas.leaderPartition("t", 0); !errors.Is(err, kerr.UnknownTopicOrPartition) {
+		t.Errorf("clients get %v, want UNKNOWN_TOPIC_OR_PARTITION", err)
+	}
+}
+
 // The HW checkpoint must not be written before the first LeaderAndIsr read
 // it: a full-cluster restart whose controller is slow (> the checkpoint
 // interval) must keep every HW. Kafka starts the checkpoint thread after
@@ -227,6 +298,108 @@ func TestHighWatermarkCheckpointBeforeFirstLeaderAndIsr(t *testing.T) {
 		if hw := hwOf(s, part); hw != 5 {
 			t.Fatalf("t-%d HW %d after restarts, want 5", part, hw)
 		}
+	}
+}
+
+// A replica stopped without deletion stays hosted in Kafka
+// (ReplicaManager.stopPartitions removes only deleted partitions from
+// allPartitions), so checkpointHighWatermarks keeps writing its current HW.
+// Ours leaves the hosted set: its checkpoint entry must be its HW at the
+// stop, not the last periodic write. A deleted replica's entry goes.
+func TestStopReplicaKeepsHighWatermarkCheckpoint(t *testing.T) {
+	for _, del := range []bool{false, true} {
+		t.Run(map[bool]string{false: "stop", true: "delete"}[del], func(t *testing.T) {
+			s := newReplicaTestServer(t, 1, t.TempDir())
+			both := []int32{1, 2}
+			if err := leaderAndIsr(t, s, 0, 1, 1, both, both); err != nil {
+				t.Fatal(err)
+			}
+			p, _ := s.replicas.get("t", 0)
+			if _, err := p.appendRecords(testBatch(5), 1); err != nil {
+				t.Fatal(err)
+			}
+			if _, err := p.followerFetch(2, 2, 0, 5, time.Now().UnixMilli(), true); err != nil {
+				t.Fatal(err)
+			}
+			s.replicas.checkpointHighWatermarks() // the periodic write: HW 2
+			if _, err := p.followerFetch(2, 5, 0, 5, time.Now().UnixMilli(), true); err != nil {
+				t.Fatal(err)
+			}
+			if hw := p.highWatermark(); hw != 5 {
+				t.Fatalf("setup: HW %d, want 5", hw)
+			}
+			if err := s.replicas.stopReplica("t", 0, del, noLeaderEpoch); err != nil {
+				t.Fatal(err)
+			}
+			s.replicas.checkpointHighWatermarks()
+			hws, err := s.logs.ReadReplicationCheckpoint()
+			if err != nil {
+				t.Fatal(err)
+			}
+			hw, ok := hws[storage.TopicPartition{Topic: "t", Partition: 0}]
+			switch {
+			case del && ok:
+				t.Fatalf("deleted replica still checkpointed at %d", hw)
+			case !del && (!ok || hw != 5):
+				t.Fatalf("stopped replica checkpointed at %d (present %v), want its HW 5", hw, ok)
+			}
+		})
+	}
+}
+
+// Each log dir's replication-offset-checkpoint stands alone: one that
+// cannot be read loses no other dir's HWs, is never rewritten, and its
+// partitions go offline. Kafka reads the file per log dir
+// (LazyOffsetCheckpoints); a read failure is a KafkaStorageException
+// (CheckpointFileWithFailureHandler.read) that takes that dir offline, so
+// makeLeader/makeFollower mark its partitions offline
+// (KAFKA_STORAGE_ERROR) and checkpointHighWatermarks no longer writes it.
+func TestHighWatermarkCheckpointUnreadableDir(t *testing.T) {
+	dirs := []string{t.TempDir(), t.TempDir()}
+	both := []int32{1, 2}
+	s := newReplicaTestServerDirs(t, 1, dirs)
+	for part := range int32(2) { // t-0 goes to dirs[0], t-1 to dirs[1]
+		if err := leaderAndIsr(t, s, part, 1, 1, both, both); err != nil {
+			t.Fatal(err)
+		}
+		p, _ := s.replicas.get("t", part)
+		if _, err := p.appendRecords(testBatch(5), 1); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := p.followerFetch(2, 5, 0, 5, time.Now().UnixMilli(), true); err != nil {
+			t.Fatal(err)
+		}
+	}
+	s.replicas.shutdown() // writes the checkpoints
+	if err := s.logs.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := os.Stat(filepath.Join(dirs[0], "t-0")); err != nil {
+		t.Fatalf("setup: t-0 not in the first dir: %v", err)
+	}
+	bad := []byte("not a checkpoint\n")
+	badFile := filepath.Join(dirs[0], storage.ReplicationOffsetCheckpoint)
+	if err := os.WriteFile(badFile, bad, 0o644); err != nil {
+		t.Fatal(err)
+	}
+
+	s = newReplicaTestServerDirs(t, 1, dirs)
+	if err := leaderAndIsr(t, s, 1, 1, 2, both, both); err != nil {
+		t.Fatal(err)
+	}
+	if p, _ := s.replicas.get("t", 1); p.highWatermark() != 5 {
+		t.Fatalf("t-1 (readable dir) HW %d, want 5", p.highWatermark())
+	}
+	if err := leaderAndIsr(t, s, 0, 1, 2, both, both); !errors.Is(err, kerr.KafkaStorageError) {
+		t.Fatalf("t-0 (unreadable dir) LeaderAndIsr: %v, want KAFKA_STORAGE_ERROR", err)
+	}
+	s.replicas.checkpointHighWatermarks()
+	if got, err := os.ReadFile(badFile); err != nil || string(got) != string(bad) {
+		t.Fatalf("unreadable checkpoint rewritten: %q %v", got, err)
+	}
+	hws, err := storage.ReadOffsetCheckpoint(filepath.Join(dirs[1], storage.ReplicationOffsetCheckpoint))
+	if err != nil || hws[storage.TopicPartition{Topic: "t", Partition: 1}] != 5 {
+		t.Fatalf("readable dir's checkpoint %v %v, want t-1 at 5", hws, err)
 	}
 }
 

@@ -57,6 +57,16 @@ var (
 	ErrOffsetOutOfRange = errors.New("offset out of range")
 	// ErrClosed is returned by operations on a closed Log or Manager.
 	ErrClosed = errors.New("log closed")
+	// ErrStorage wraps an I/O failure while appending: the records may be
+	// partly or wholly written, so the log can no longer be trusted. The
+	// broker takes the partition offline and answers KAFKA_STORAGE_ERROR
+	// (56), as Kafka's maybeHandleIOException turns an IOException into a
+	// KafkaStorageException and takes the log dir offline.
+	ErrStorage = errors.New("storage error")
+	// ErrInconsistentTopicID: the log on disk belongs to another topic ID
+	// (LogManager.getOrCreateLog: InconsistentTopicIdException); the broker
+	// answers INCONSISTENT_TOPIC_ID (103).
+	ErrInconsistentTopicID = errors.New("inconsistent topic id")
 )
 
 // BatchHeader is the parsed fixed part of a v2 record batch.

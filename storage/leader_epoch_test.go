@@ -124,16 +124,40 @@ func TestReplicationCheckpoint(t *testing.T) {
 		}
 	}
 	hws := map[TopicPartition]int64{{"rep", 0}: 7, {"rep", 1}: 9, {"gone", 0}: 3}
-	if err := m.WriteReplicationCheckpoint(hws); err != nil {
+	if err := m.WriteReplicationCheckpoint(hws, nil); err != nil {
 		t.Fatal(err)
 	}
-	got, err := m.ReadReplicationCheckpoint()
-	if err != nil || len(got) != 2 || got[TopicPartition{"rep", 0}] != 7 || got[TopicPartition{"rep", 1}] != 9 {
-		t.Fatalf("read back %v, %v", got, err)
+	got, unreadable := m.ReadReplicationCheckpoint()
+	if unreadable != nil || len(got) != 2 || got[TopicPartition{"rep", 0}] != 7 || got[TopicPartition{"rep", 1}] != 9 {
+		t.Fatalf("read back %v, %v", got, unreadable)
 	}
 	for _, d := range dirs {
 		if _, err := os.Stat(filepath.Join(d, ReplicationOffsetCheckpoint)); err != nil {
 			t.Fatal(err)
 		}
+	}
+
+	// One dir's file unreadable: the other dir's HWs are still read, and a
+	// write skipping that dir leaves its file alone.
+	dir0, ok := m.LogDirOf("rep", 0)
+	if !ok || dir0 != dirs[0] {
+		t.Fatalf("rep-0 in %q (%v), want %s", dir0, ok, dirs[0])
+	}
+	bad := filepath.Join(dirs[0], ReplicationOffsetCheckpoint)
+	if err := os.WriteFile(bad, []byte("garbage\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	got, unreadable = m.ReadReplicationCheckpoint()
+	if len(unreadable) != 1 || unreadable[dirs[0]] == nil || len(got) != 1 || got[TopicPartition{"rep", 1}] != 9 {
+		t.Fatalf("with %s unreadable: read %v, unreadable %v", dirs[0], got, unreadable)
+	}
+	if err := m.WriteReplicationCheckpoint(map[TopicPartition]int64{{"rep", 0}: 8, {"rep", 1}: 10}, map[string]bool{dirs[0]: true}); err != nil {
+		t.Fatal(err)
+	}
+	if b, err := os.ReadFile(bad); err != nil || string(b) != "garbage\n" {
+		t.Fatalf("skipped dir's checkpoint rewritten: %q %v", b, err)
+	}
+	if got, _ := m.ReadReplicationCheckpoint(); got[TopicPartition{"rep", 1}] != 10 {
+		t.Fatalf("other dir's checkpoint %v, want rep-1 at 10", got)
 	}
 }

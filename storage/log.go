@@ -87,6 +87,10 @@ type Log struct {
 	truncGen    uint64
 	truncated   bool
 	truncatedTo int64
+
+	// afterTruncate, set by the Manager before the log is shared, runs
+	// after a truncation (afterTruncation).
+	afterTruncate func()
 }
 
 type openOptions struct {
@@ -286,8 +290,12 @@ func (l *Log) appendAndMaybeFlush(records []byte, assign bool, leaderEpoch int32
 	}
 	if flush {
 		// flush.messages reached (UnifiedLog.append: unflushedMessages >= flushInterval).
+		// The records are written: a failed flush is a storage error.
 		if err := l.Flush(); err != nil {
-			return info, err
+			if errors.Is(err, ErrClosed) {
+				return info, err
+			}
+			return info, fmt.Errorf("%w: flushing after the append at %d: %w", ErrStorage, info.FirstOffset, err)
 		}
 	}
 	return info, nil
@@ -347,15 +355,17 @@ func (l *Log) append(records []byte, assign bool, leaderEpoch int32) (AppendInfo
 	if int64(len(records)) > math.MaxInt32 {
 		return AppendInfo{}, false, fmt.Errorf("%w: append of %d bytes does not fit a segment", ErrInvalidRecord, len(records))
 	}
+	// I/O failures from here on are storage errors (UnifiedLog.append:
+	// maybeHandleIOException around the roll and the write).
 	if err := l.maybeRoll(int64(len(records)), info.FirstOffset, info.LastOffset, info.MaxTimestamp); err != nil {
-		return AppendInfo{}, false, err
+		return AppendInfo{}, false, fmt.Errorf("%w: rolling the segment for the append at %d: %w", ErrStorage, info.FirstOffset, err)
 	}
 	seg := l.active()
 	if info.FirstOffset < seg.base || info.LastOffset-seg.base > math.MaxInt32 || seg.size+int64(len(records)) > math.MaxInt32 {
 		return AppendInfo{}, false, fmt.Errorf("append [%d, %d] does not fit segment %d", info.FirstOffset, info.LastOffset, seg.base)
 	}
 	if err := seg.append(records, info.LastOffset, info.MaxTimestamp, maxTsOffset, l.cfg.IndexIntervalBytes); err != nil {
-		return AppendInfo{}, false, err
+		return AppendInfo{}, false, fmt.Errorf("%w: writing the append at %d: %w", ErrStorage, info.FirstOffset, err)
 	}
 	// Each batch's epoch starts at its base offset (UnifiedLog.append:
 	// maybeAssignEpochStartOffset).
@@ -776,22 +786,36 @@ func (l *Log) Delete() error {
 // truncating to its high watermark or to a leader epoch end offset,
 // UnifiedLog.truncateTo). Segments starting above offset are deleted; the
 // segment holding it is cut at the start of the batch containing offset.
-// A log start offset above the new LEO comes down to it.
+// The log start offset becomes min(offset, log start).
 // Truncating at or above the LEO keeps every record. Slices returned earlier by
-// Read for the removed range must not be sent any more.
+// Read for the removed range must not be sent any more. A truncation that
+// removed records writes the log dir's recovery-point checkpoint
+// (afterTruncate).
 func (l *Log) TruncateTo(offset int64) error {
+	truncated, err := l.truncateTo(offset)
+	if err == nil && truncated {
+		l.afterTruncation()
+	}
+	return err
+}
+
+func (l *Log) truncateTo(offset int64) (bool, error) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
-		return ErrClosed
+		return false, ErrClosed
 	}
 	if offset >= l.active().next {
 		// UnifiedLog.truncateTo: the epoch cache is cut at the LEO even so.
 		// A broker that became leader (an epoch entry at its LEO) and lost
 		// leadership before appending must not keep that epoch, or its
 		// OffsetForLeaderEpoch rounds with the new leader never converge.
-		return l.epochs.TruncateFromEnd(l.active().next)
+		return false, l.epochs.TruncateFromEnd(l.active().next)
 	}
+	return true, l.truncateToLocked(offset)
+}
+
+func (l *Log) truncateToLocked(offset int64) error {
 	if offset <= l.segs[0].base {
 		return l.truncateFullyLocked(offset)
 	}
@@ -821,6 +845,15 @@ func (l *Log) TruncateTo(offset int64) error {
 		}
 		next = h.NextOffset()
 	}
+	if next < l.logStart {
+		// What is left lies wholly below the log start (the target is
+		// below it, or inside the batch holding it after DeleteRecords).
+		// UnifiedLog.truncateTo: logStartOffset = min(targetOffset,
+		// logStartOffset), so the log start must not fall to the cut
+		// batch's base, or records DeleteRecords removed come back: the
+		// log restarts empty there (the epoch cache is cut, not cleared).
+		return l.restartEmptyLocked(min(offset, l.logStart), false)
+	}
 	if err := s.truncate(cut, next); err != nil {
 		return err
 	}
@@ -829,9 +862,8 @@ func (l *Log) TruncateTo(offset int64) error {
 	}
 	l.recoveryPoint = min(l.recoveryPoint, s.next)
 	// UnifiedLog.truncateTo: logStartOffset = min(targetOffset,
-	// logStartOffset). Our LEO is the start of the batch holding offset
-	// (at most offset), and the log start must not pass it.
-	l.logStart = min(l.logStart, offset, s.next)
+	// logStartOffset); the new LEO is at or above the log start here.
+	l.logStart = min(l.logStart, offset)
 	// UnifiedLog.truncateTo: a high watermark at or above the new LEO drops to it.
 	l.highWatermark = min(l.highWatermark, s.next)
 	l.lastEpoch = -1
@@ -847,14 +879,39 @@ func (l *Log) TruncateTo(offset int64) error {
 // below the leader's log start, UnifiedLog.truncateFullyAndStartAt).
 func (l *Log) TruncateFullyAndStartAt(offset int64) error {
 	l.mu.Lock()
-	defer l.mu.Unlock()
 	if l.closed {
+		l.mu.Unlock()
 		return ErrClosed
 	}
-	return l.truncateFullyLocked(offset)
+	err := l.truncateFullyLocked(offset)
+	l.mu.Unlock()
+	if err == nil {
+		l.afterTruncation()
+	}
+	return err
+}
+
+// afterTruncation runs the afterTruncate hook, without l.mu: the Manager
+// writes the log dir's recovery-point and log-start checkpoints, as
+// LogManager.truncateTo and truncateFullyAndStartAt write
+// checkpointRecoveryOffsetsInDir right after a truncation (the recovery
+// point moved back; a crash before the periodic checkpoint must not skip
+// recovering what is written after it).
+func (l *Log) afterTruncation() {
+	if l.afterTruncate != nil {
+		l.afterTruncate()
+	}
 }
 
 func (l *Log) truncateFullyLocked(offset int64) error {
+	return l.restartEmptyLocked(offset, true)
+}
+
+// restartEmptyLocked deletes every segment and starts the log empty at
+// offset, its new log start. clearEpochs empties the leader-epoch cache
+// (UnifiedLog.truncateFullyAndStartAt); otherwise it is cut at offset as
+// a truncation does.
+func (l *Log) restartEmptyLocked(offset int64, clearEpochs bool) error {
 	if offset < 0 {
 		return fmt.Errorf("%w: cannot start the log at %d", ErrOffsetOutOfRange, offset)
 	}
@@ -874,8 +931,14 @@ func (l *Log) truncateFullyLocked(offset int64) error {
 	l.recoveryPoint = offset
 	l.highWatermark = offset // UnifiedLog.truncateFullyAndStartAt: HW = the new LEO
 	l.lastEpoch = -1
-	if err := l.epochs.Clear(); err != nil {
-		l.logger.Warn("could not write leader epoch checkpoint", "err", err)
+	var epochErr error
+	if clearEpochs {
+		epochErr = l.epochs.Clear()
+	} else {
+		epochErr = l.epochs.TruncateFromEnd(offset)
+	}
+	if epochErr != nil {
+		l.logger.Warn("could not write leader epoch checkpoint", "err", epochErr)
 	}
 	l.logger.Info("truncated log fully", "start", offset)
 	return nil

@@ -771,10 +771,11 @@ func TestAppendAsFollowerChecksCRC(t *testing.T) {
 }
 
 // TestTruncateBelowLogStart: truncation lowers the log start offset to
-// the target when it lies below it (UnifiedLog.truncateTo: logStartOffset
-// = min(targetOffset, logStartOffset); a target below the first segment
-// truncates fully and starts the log there), so the log start never ends
-// above the LEO and the log takes appends and reads from there.
+// the target when it lies below it and keeps it otherwise
+// (UnifiedLog.truncateTo: logStartOffset = min(targetOffset,
+// logStartOffset); a target below the first segment truncates fully and
+// starts the log there), so the log start never ends above the LEO and the
+// log takes appends and reads from there.
 func TestTruncateBelowLogStart(t *testing.T) {
 	cfg := Config{SegmentBytes: 1000, IndexIntervalBytes: 100}
 	for _, tc := range []struct {
@@ -785,6 +786,10 @@ func TestTruncateBelowLogStart(t *testing.T) {
 		// Segments start at 0, 12, 24, ...: deleting below 17 leaves the
 		// first segment at 12 with the log start inside it.
 		{"target above the log start keeps it", 17, 20, 17},
+		// 17 is in the batch 16..17, which the truncation cuts: records
+		// below the log start must not come back (the log restarts empty
+		// at the log start, keeping it).
+		{"target inside the batch holding the log start", 17, 17, 17},
 		{"target between the first segment's base and the log start", 17, 14, 14},
 		{"target at the first segment's base", 17, -1, -1}, // -1: the first segment's base
 		{"target below the first segment", 17, 2, 2},

@@ -99,7 +99,7 @@ func (m *Manager) loadDir(dir string) error {
 		if err != nil {
 			return err
 		}
-		m.logs[tp] = &managedLog{log: l, dir: dir}
+		m.manage(tp, l, dir)
 	}
 	if clean {
 		if err := os.Remove(marker); err != nil && !errors.Is(err, os.ErrNotExist) {
@@ -192,8 +192,29 @@ func (m *Manager) GetOrCreate(topic string, partition int32, topicID [16]byte) (
 		_ = l.Close()
 		return nil, err
 	}
-	m.logs[tp] = &managedLog{log: l, dir: dir}
+	m.manage(tp, l, dir)
 	return l, nil
+}
+
+// manage adds a log to the manager; m.mu is held or the manager not yet
+// shared. A truncation of the log writes its dir's checkpoints at once
+// (LogManager.truncateTo / truncateFullyAndStartAt:
+// checkpointRecoveryOffsetsInDir).
+func (m *Manager) manage(tp TopicPartition, l *Log, dir string) {
+	l.afterTruncate = func() {
+		m.mu.Lock()
+		defer m.mu.Unlock()
+		if m.closed {
+			return
+		}
+		if ml, ok := m.logs[tp]; !ok || ml.log != l {
+			return // deleted meanwhile
+		}
+		if err := m.checkpointDirLocked(dir); err != nil {
+			m.logger.Warn("writing checkpoints after a truncation failed; the periodic checkpoint retries", "dir", dir, "err", err)
+		}
+	}
+	m.logs[tp] = &managedLog{log: l, dir: dir}
 }
 
 func checkTopicID(dir string, topicID [16]byte) error {
@@ -208,7 +229,7 @@ func checkTopicID(dir string, topicID [16]byte) error {
 		return WritePartitionMetadata(dir, topicID)
 	}
 	if have != topicID {
-		return fmt.Errorf("inconsistent topic id for %s: on disk %s, requested %s", filepath.Base(dir), EncodeTopicID(have), EncodeTopicID(topicID))
+		return fmt.Errorf("%w for %s: on disk %s, requested %s", ErrInconsistentTopicID, filepath.Base(dir), EncodeTopicID(have), EncodeTopicID(topicID))
 	}
 	return nil
 }
@@ -455,12 +476,18 @@ func (m *Manager) DeleteRecordsBefore(topic string, partition int32, offset int6
 }
 
 // WriteReplicationCheckpoint writes replication-offset-checkpoint (the
-// high watermarks) in every log dir, each with the partitions it holds;
-// partitions without a log are skipped.
-func (m *Manager) WriteReplicationCheckpoint(highWatermarks map[TopicPartition]int64) error {
+// high watermarks) in every log dir but those in skipDirs, each with the
+// partitions it holds; partitions without a log are skipped. A dir whose
+// write fails does not stop the others (ReplicaManager.checkpointHighWatermarks
+// writes each log dir on its own); the errors are joined.
+func (m *Manager) WriteReplicationCheckpoint(highWatermarks map[TopicPartition]int64, skipDirs map[string]bool) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
+	var errs []error
 	for _, dir := range m.dirs {
+		if skipDirs[dir] {
+			continue
+		}
 		hws := map[TopicPartition]int64{}
 		for tp, hw := range highWatermarks {
 			if ml, ok := m.logs[tp]; ok && ml.dir == dir {
@@ -468,24 +495,42 @@ func (m *Manager) WriteReplicationCheckpoint(highWatermarks map[TopicPartition]i
 			}
 		}
 		if err := WriteOffsetCheckpoint(filepath.Join(dir, ReplicationOffsetCheckpoint), hws); err != nil {
-			return err
+			errs = append(errs, err)
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // ReadReplicationCheckpoint reads replication-offset-checkpoint from every
-// log dir (the high watermarks at the last checkpoint).
-func (m *Manager) ReadReplicationCheckpoint() (map[TopicPartition]int64, error) {
-	out := map[TopicPartition]int64{}
+// log dir (the high watermarks at the last checkpoint). Each dir stands
+// alone, as Kafka keeps one checkpoint file per log dir: a dir whose file
+// cannot be read is left out and reported in unreadable, the others are
+// read.
+func (m *Manager) ReadReplicationCheckpoint() (hws map[TopicPartition]int64, unreadable map[string]error) {
+	hws = map[TopicPartition]int64{}
 	for _, dir := range m.dirs {
-		hws, err := ReadOffsetCheckpoint(filepath.Join(dir, ReplicationOffsetCheckpoint))
+		dirHWs, err := ReadOffsetCheckpoint(filepath.Join(dir, ReplicationOffsetCheckpoint))
 		if err != nil {
-			return nil, err
+			if unreadable == nil {
+				unreadable = map[string]error{}
+			}
+			unreadable[dir] = err
+			continue
 		}
-		for tp, hw := range hws {
-			out[tp] = hw
+		for tp, hw := range dirHWs {
+			hws[tp] = hw
 		}
 	}
-	return out, nil
+	return hws, unreadable
+}
+
+// LogDirOf is the log dir holding the partition's log.
+func (m *Manager) LogDirOf(topic string, partition int32) (string, bool) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	ml, ok := m.logs[TopicPartition{topic, partition}]
+	if !ok {
+		return "", false
+	}
+	return ml.dir, true
 }

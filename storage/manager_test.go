@@ -301,3 +301,59 @@ func TestDeleteRewritesCheckpoints(t *testing.T) {
 		t.Fatalf("read %d records of the re-created log, want 5", len(recs))
 	}
 }
+
+// TestTruncationWritesRecoveryPointCheckpoint: a truncation moves the
+// recovery point back, and the log dir's recovery-point checkpoint is
+// written at once (LogManager.truncateTo and truncateFullyAndStartAt:
+// checkpointRecoveryOffsetsInDir). Otherwise a crash before the periodic
+// checkpoint reopens the log with the old, higher recovery point and skips
+// recovering what was written after the truncation.
+func TestTruncationWritesRecoveryPointCheckpoint(t *testing.T) {
+	dirs := []string{t.TempDir()}
+	m, err := OpenManager(dirs, DefaultLogConfig(), quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	l, err := m.GetOrCreate("t", 0, [16]byte{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 10; i++ {
+		mustAppend(t, l, buildBatch(t, batchSpec{records: 1}))
+	}
+	if err := l.Flush(); err != nil {
+		t.Fatal(err)
+	}
+	if err := m.Checkpoint(); err != nil {
+		t.Fatal(err)
+	}
+	tp := TopicPartition{"t", 0}
+	checkpointed := func() (int64, int64) {
+		t.Helper()
+		rps, err := ReadOffsetCheckpoint(filepath.Join(dirs[0], RecoveryPointCheckpoint))
+		if err != nil {
+			t.Fatal(err)
+		}
+		starts, err := ReadOffsetCheckpoint(filepath.Join(dirs[0], LogStartOffsetCheckpoint))
+		if err != nil {
+			t.Fatal(err)
+		}
+		return rps[tp], starts[tp]
+	}
+	if rp, _ := checkpointed(); rp != 10 {
+		t.Fatalf("setup: recovery point checkpoint %d, want 10", rp)
+	}
+	if err := l.TruncateTo(4); err != nil {
+		t.Fatal(err)
+	}
+	if rp, _ := checkpointed(); rp != 4 {
+		t.Fatalf("recovery point checkpoint %d after TruncateTo(4), want 4", rp)
+	}
+	if err := l.TruncateFullyAndStartAt(2); err != nil {
+		t.Fatal(err)
+	}
+	if rp, start := checkpointed(); rp != 2 || start != 2 {
+		t.Fatalf("checkpoints after TruncateFullyAndStartAt(2): recovery point %d, log start %d; want 2, 2", rp, start)
+	}
+}

@@ -471,3 +471,29 @@ func TestCloseSyncsDirOfUnflushedSegment(t *testing.T) {
 		t.Fatalf("close: %d directory syncs, recovery point %d; want 1, 2", syncs.Load(), l.RecoveryPoint())
 	}
 }
+
+// TestAppendFlushFailureIsStorageError: a flush that fails after the
+// records were written (here the directory fsync) fails the append with
+// ErrStorage, as UnifiedLog.append runs the write and the flush inside
+// maybeHandleIOException (a KafkaStorageException): the caller must treat
+// the log as failed, not the records as refused. The records are in the
+// log. A refused batch is not a storage error.
+func TestAppendFlushFailureIsStorageError(t *testing.T) {
+	cfg := DefaultLogConfig()
+	cfg.FlushMessages = 1
+	l := mustOpen(t, filepath.Join(t.TempDir(), "t-0"), cfg, false)
+	defer l.Close()
+	l.dirSyncer = func(string) error { return errors.New("disk gone") }
+	_, err := l.Append(buildBatch(t, batchSpec{records: 2}), 5)
+	if !errors.Is(err, ErrStorage) {
+		t.Fatalf("append whose flush failed: %v, want ErrStorage", err)
+	}
+	if l.LogEndOffset() != 2 {
+		t.Fatalf("LEO %d after the failed flush, want 2 (the write happened)", l.LogEndOffset())
+	}
+	bad := buildBatch(t, batchSpec{records: 1})
+	bad[len(bad)-1] ^= 0xff
+	if _, err := l.AppendAsFollower(bad); err == nil || errors.Is(err, ErrStorage) {
+		t.Fatalf("corrupt follower batch: %v, want a validation error, not ErrStorage", err)
+	}
+}
