@@ -49,7 +49,7 @@ compose-check: deps
 test: deps build fmt-check vet compose-check unit compat compat-clients
 
 # Not part of `make test`: >= SOAK_DURATION (default 10m) and >= SOAK_FAULTS (default 100) random faults
-# under an acks=all idempotent load on three brokers, then the checker's verdict.
+# under an acks=all idempotent load on four brokers, then the checker's verdict.
 SOAK_DURATION ?= 10m
 SOAK_FAULTS   ?= 100
 .PHONY: soak
