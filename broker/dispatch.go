@@ -12,14 +12,20 @@ import (
 // versionRange is the span of versions the broker serves for one API.
 type versionRange struct{ min, max int16 }
 
-// supportedAPIs is what ApiVersions advertises: only versions whose handler
-// really serves them. Produce v0-v2 message sets (magic 0/1) are up-converted
-// to v2 batches, as Kafka 3.7 does; Fetch starts at 4 (no down-conversion).
+// supportedAPIs is what ApiVersions advertises, the one table of the API
+// keys and versions this broker serves: only versions whose handler really
+// serves them, and never one an Apache Kafka 3.9 ZooKeeper-mode broker does
+// not advertise (TestApiVersionsMatchKafka39 compares it with Kafka's table
+// key by key and documents every difference). A request outside it closes
+// the connection, as Kafka does for a version it does not enable
+// (SocketServer.parseRequestHeader).
+// Produce v0-v2 message sets (magic 0/1) are up-converted to v2 batches, as
+// Kafka 3.9 does; Fetch starts at 4 (no down-conversion).
 var supportedAPIs = map[kmsg.Key]versionRange{
-	kmsg.Produce:          {0, 13},
-	kmsg.Fetch:            {4, 16},
+	kmsg.Produce:          {0, 11},
+	kmsg.Fetch:            {4, 17},
 	kmsg.ListOffsets:      {1, 6},
-	kmsg.Metadata:         {0, 13},
+	kmsg.Metadata:         {0, 12},
 	kmsg.LeaderAndISR:     {0, 7},
 	kmsg.StopReplica:      {0, 4},
 	kmsg.UpdateMetadata:   {0, 8},

@@ -13,7 +13,7 @@ var (
 	// ErrUnsupportedVersion: the version is outside what kmsg knows; the header is still returned,
 	// the body is not decoded. For ApiVersions the broker must answer (KIP-511).
 	ErrUnsupportedVersion = errors.New("unsupported api version")
-	// ErrMalformedRequest: a truncated header or body, or trailing bytes after the body.
+	// ErrMalformedRequest: a truncated header or body (bytes after the body are ignored).
 	ErrMalformedRequest = errors.New("malformed request")
 )
 
@@ -48,8 +48,11 @@ func requestHeaderVersion(key, version int16, flexible bool) int8 {
 //
 // Errors: ErrUnknownAPIKey (header returned), ErrUnsupportedVersion (header
 // returned, request nil; for ApiVersions the header is parsed as v2 like
-// Kafka does), ErrMalformedRequest for truncated input or trailing bytes.
-// It never panics.
+// Kafka does), ErrMalformedRequest for a truncated header or body. Bytes
+// left after the body are ignored, as Kafka ignores them
+// (AbstractRequest.parseRequest reads the struct and never checks what
+// remains; librdkafka 2.x leaves some after an all-topics Metadata v9+
+// body). The body is decoded once. It never panics.
 func ParseRequest(frame []byte) (hdr RequestHeader, req kmsg.Request, err error) {
 	defer func() {
 		if p := recover(); p != nil {
@@ -95,28 +98,9 @@ func ParseRequest(frame []byte) (hdr RequestHeader, req kmsg.Request, err error)
 		return hdr, nil, fmt.Errorf("%w: truncated %s v%d header", ErrMalformedRequest,
 			kmsg.NameForKey(hdr.APIKey), hdr.APIVersion)
 	}
-	body := r.src
-	if err := req.ReadFrom(body); err != nil {
+	if err := req.ReadFrom(r.src); err != nil {
 		return hdr, nil, fmt.Errorf("%w: decode %s v%d body: %v", ErrMalformedRequest,
 			kmsg.NameForKey(hdr.APIKey), hdr.APIVersion, err)
 	}
-	if len(body) > 0 && !consumedAll(hdr.APIKey, hdr.APIVersion, body) {
-		return hdr, nil, fmt.Errorf("%w: trailing bytes after %s v%d body", ErrMalformedRequest,
-			kmsg.NameForKey(hdr.APIKey), hdr.APIVersion)
-	}
 	return hdr, req, nil
-}
-
-// consumedAll reports whether decoding body used every byte. kmsg does not
-// report leftovers, but its decoders read sequentially, so a body with no
-// trailing bytes fails to decode once its last byte is removed, while one with
-// trailing bytes still decodes.
-func consumedAll(key, version int16, body []byte) bool {
-	probe := kmsg.RequestForKey(key)
-	probe.SetVersion(version)
-	u, ok := probe.(kmsg.UnsafeReadFrom)
-	if !ok {
-		return probe.ReadFrom(body[:len(body)-1]) != nil
-	}
-	return u.UnsafeReadFrom(body[:len(body)-1]) != nil
 }

@@ -178,8 +178,6 @@ func TestParseRequestErrors(t *testing.T) {
 		{name: "short header", frame: good[:6], wantErr: ErrMalformedRequest},
 		{name: "truncated client id", frame: good[:10], wantErr: ErrMalformedRequest},
 		{name: "truncated body", frame: good[:len(good)-1], wantErr: ErrMalformedRequest},
-		{name: "trailing garbage", frame: append(append([]byte(nil), good...), 0xde, 0xad), wantErr: ErrMalformedRequest},
-		{name: "trailing zero byte", frame: append(append([]byte(nil), good...), 0), wantErr: ErrMalformedRequest},
 		{name: "unknown key", frame: unknownKey, wantErr: ErrUnknownAPIKey},
 		{name: "metadata too new", frame: tooNewMeta, wantErr: ErrUnsupportedVersion},
 	}
@@ -193,6 +191,72 @@ func TestParseRequestErrors(t *testing.T) {
 				t.Fatalf("request returned with error: %+v", req)
 			}
 		})
+	}
+}
+
+// librdkafkaAllTopicsMetadata is the body librdkafka 2.x writes for an
+// all-topics Metadata v9+ request: it reserves 4 bytes for the topic array
+// count and leaves them zero, so the first zero byte reads as a null compact
+// array (all topics) and the three other zeros as allow_auto_topic_creation,
+// include_topic_authorized_operations and the tag count; the real flags and
+// tag count it wrote after them are left over.
+func librdkafkaAllTopicsMetadata(version int16) []byte {
+	b := appendInt16(nil, 3)
+	b = appendInt16(b, version)
+	b = appendInt32(b, 9)
+	b = appendNullableString(b, strp("rdkafka"))
+	b = appendUvarint(b, 0)   // header tags
+	b = append(b, 0, 0, 0, 0) // the 4-byte array count placeholder
+	// allow_auto_topic_creation, include_cluster_authorized_operations
+	// (v8-v10), include_topic_authorized_operations, tags.
+	if version <= 10 {
+		return append(b, 1, 0, 0, 0)
+	}
+	return append(b, 1, 0, 0)
+}
+
+// Kafka ignores bytes after a request body, for every API:
+// AbstractRequest.parseRequest reads the struct from the buffer and never
+// checks what remains (RequestContext.parseRequest, RequestChannel.Request).
+// librdkafka 2.x relies on it (librdkafkaAllTopicsMetadata).
+func TestParseRequestIgnoresTrailingBytes(t *testing.T) {
+	for _, v := range []int16{9, 12} {
+		t.Run(fmt.Sprintf("librdkafka all-topics Metadata v%d", v), func(t *testing.T) {
+			hdr, req, err := ParseRequest(librdkafkaAllTopicsMetadata(v))
+			if err != nil {
+				t.Fatalf("ParseRequest: %v", err)
+			}
+			md, ok := req.(*kmsg.MetadataRequest)
+			if !ok || hdr.APIKey != 3 || hdr.APIVersion != v || hdr.CorrelationID != 9 {
+				t.Fatalf("header %+v, request %T", hdr, req)
+			}
+			if md.Topics != nil || md.AllowAutoTopicCreation {
+				t.Fatalf("want all topics without auto-creation (as Kafka reads it), got %+v", md)
+			}
+		})
+	}
+	trailers := map[string][]byte{
+		"zero byte": {0},
+		"garbage":   {0xde, 0xad, 0xbe, 0xef},
+		"a frame":   make([]byte, 300),
+	}
+	for _, req := range sampleRequests() {
+		for tname, trailer := range trailers {
+			name := fmt.Sprintf("%s/v%d/%s", kmsg.NameForKey(req.Key()), req.GetVersion(), tname)
+			t.Run(name, func(t *testing.T) {
+				frame := append(buildRequest(req, 5, strp("c"), nil), trailer...)
+				hdr, got, err := ParseRequest(frame)
+				if err != nil {
+					t.Fatalf("ParseRequest: %v", err)
+				}
+				if hdr.APIKey != req.Key() || hdr.APIVersion != req.GetVersion() || hdr.CorrelationID != 5 {
+					t.Fatalf("header = %+v", hdr)
+				}
+				if !reflect.DeepEqual(got, req) {
+					t.Fatalf("decoded %+v\nwant %+v", got, req)
+				}
+			})
+		}
 	}
 }
 

@@ -58,6 +58,7 @@ func features() []feature {
 	return []feature{
 		{name: "metadata", desc: "bootstrap through each of the 3 brokers alone; brokers and partition leaders as the cluster has them", run: cellMetadata},
 		{name: "topics", desc: "create a topic (3 partitions, RF 2), describe it, delete it", run: cellTopics},
+		{name: "list-topics", desc: "list every topic with the client's all-topics Metadata request (librdkafka 2.x leaves bytes after its body); the runner's new topic is listed", run: cellListTopics},
 		{name: "acks0", desc: "produce 300 keyed records with acks=0; all stored once, in their partition", run: cellAcks("0")},
 		{name: "acks1", desc: "the same with acks=1", run: cellAcks("1")},
 		{name: "acksall", desc: "the same with acks=all (RF 3)", run: cellAcks("all")},
@@ -406,6 +407,33 @@ func cellTopics(ctx context.Context, e *env, c client, topic string) result {
 	})
 	if err != nil {
 		return fail("%v", err)
+	}
+	return pass()
+}
+
+// cellListTopics: the client's way of listing every topic (librdkafka's
+// GetMetadata / list_topics / kcat -L for all topics, kadm ListTopics, ...)
+// sends an all-topics Metadata request; the topic the runner just created
+// is in the answer. librdkafka 2.x writes bytes after that request's body
+// (v9+), which Kafka ignores.
+func cellListTopics(ctx context.Context, e *env, c client, topic string) result {
+	if err := e.createTopic(ctx, topic, 1, 1, nil); err != nil {
+		return fail("%v", err)
+	}
+	r := invoke(ctx, c, e.bootstrap, "list-topics", 60*time.Second)
+	if res, done := skipOrFail(r); done {
+		return res
+	}
+	lines := r.with("topics")
+	if len(lines) != 1 {
+		return fail("%d topic lists printed, want 1", len(lines))
+	}
+	var names []string
+	if err := json.Unmarshal(lines[0]["topics"], &names); err != nil {
+		return fail("topic list %s: %v", lines[0]["topics"], err)
+	}
+	if !slices.Contains(names, topic) {
+		return fail("%s is not among the %d topics listed", topic, len(names))
 	}
 	return pass()
 }

@@ -155,6 +155,11 @@ class Client {
     })
   }
 
+  // admin.listTopics sends a Metadata request for every topic.
+  listTopics() {
+    return this.withAdmin(null, admin => admin.listTopics())
+  }
+
   createTopic(topic, partitions, rf) {
     return this.withAdmin(null, admin =>
       admin.createTopics({ topics: [{ topic, numPartitions: partitions, replicationFactor: rf }], timeout: 15000 }))
@@ -357,6 +362,10 @@ const ops = {
     }, 10, 'describe 3 partitions RF 2')
     out({ partitions: last[0], rf: last[1] })
     await c.deleteTopic(a.topic)
+  },
+
+  async 'list-topics'(c, a) {
+    out({ topics: (await c.listTopics()).sort() })
   },
 
   async produce(c, a) {

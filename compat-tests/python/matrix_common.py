@@ -5,6 +5,7 @@ once over a small adapter that each client module implements:
     metadata(addr, topic) -> (broker_ids, {partition: leader})
     create_topic(topic, partitions, rf); describe_topic(topic) -> (partitions, rf)
     delete_topic(topic)
+    list_topics() -> [names]  (one all-topics Metadata request)
     topic_config(topic, key) -> str; set_topic_config(topic, key, value)
     producer(acks, codec, idempotent, retry) -> object with
         send(rec, done)  done(err_or_None) is called once per record
@@ -140,6 +141,10 @@ def op_topics(c, a):
     wait_until(described, 10, "describe 3 partitions RF 2")
     emit_json({"partitions": last[0][0], "rf": last[0][1]})
     c.delete_topic(a.topic)
+
+
+def op_list_topics(c, a):
+    emit_json({"topics": sorted(c.list_topics())})
 
 
 def op_produce(c, a):
@@ -374,8 +379,8 @@ def op_failover(c, a):
                        "sent": sent, "send_errors": errors[0]})
 
 
-OPS = {"metadata": op_metadata, "topics": op_topics, "produce": op_produce, "consume": op_consume,
-       "configs": op_configs, "group": op_group, "resume": op_resume, "failover": op_failover}
+OPS = {"metadata": op_metadata, "topics": op_topics, "list-topics": op_list_topics, "produce": op_produce,
+       "consume": op_consume, "configs": op_configs, "group": op_group, "resume": op_resume, "failover": op_failover}
 
 
 def main(make_client, argv=None):

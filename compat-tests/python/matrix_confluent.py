@@ -63,6 +63,14 @@ class Client:
         ps = t.partitions
         return len(ps), len(ps[0].replicas) if 0 in ps else 0
 
+    def list_topics(self):
+        # librdkafka's all-topics metadata request (list_topics without a topic).
+        md = self._admin().list_topics(timeout=15)
+        for name, t in md.topics.items():
+            if t.error is not None:
+                raise mc.Failed("topic %s: %r" % (name, t.error))
+        return list(md.topics)
+
     def delete_topic(self, topic):
         adm = self._admin()
         _wait(adm.delete_topics([topic], request_timeout=15))

@@ -79,6 +79,13 @@ class Client:
         finally:
             adm.close()
 
+    def list_topics(self):
+        adm = self._admin()
+        try:
+            return adm.list_topics()  # a Metadata request for every topic
+        finally:
+            adm.close()
+
     def delete_topic(self, topic):
         adm = self._admin()
         try:

@@ -51,6 +51,28 @@ func (Confluent) Metadata(_ context.Context, addr, topic string) (Meta, error) {
 	return m, nil
 }
 
+// ListTopics implements Client: librdkafka's all-topics metadata request
+// (GetMetadata with allTopics).
+func (Confluent) ListTopics(_ context.Context, bootstrap []string) ([]string, error) {
+	a, err := ckAdmin(bootstrap)
+	if err != nil {
+		return nil, err
+	}
+	defer a.Close()
+	md, err := a.GetMetadata(nil, true, 15000)
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for name, tm := range md.Topics {
+		if tm.Error.Code() != kafka.ErrNoError {
+			return nil, fmt.Errorf("topic %s: %w", name, tm.Error)
+		}
+		names = append(names, name)
+	}
+	return names, nil
+}
+
 func ckTopicErr(rs []kafka.TopicResult, err error) error {
 	if err != nil {
 		return err

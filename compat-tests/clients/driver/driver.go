@@ -17,6 +17,9 @@
 //	          {"addr":A,"brokers":[ids],"leaders":{"p":leader}}
 //	topics    create T (3 partitions, RF 2), describe it, delete it:
 //	          {"partitions":3,"rf":2}
+//	list-topics
+//	          list every topic of the cluster the way the client's API does it
+//	          (an all-topics Metadata request): {"topics":[names]}
 //	produce   --n N --partitions P [--acks 0|1|all] [--codec C] [--headers]
 //	          [--ts MS] [--idempotent]: record i goes to partition i%P with key
 //	          "k<i>", value "v<i>", headers h1=a, h2="b c" when --headers, and
@@ -184,6 +187,8 @@ type Client interface {
 	CreateTopic(ctx context.Context, bootstrap []string, topic string, partitions, rf int) error
 	DescribeTopic(ctx context.Context, bootstrap []string, topic string) (partitions, rf int, err error)
 	DeleteTopic(ctx context.Context, bootstrap []string, topic string) error
+	// ListTopics lists every topic with one all-topics Metadata request.
+	ListTopics(ctx context.Context, bootstrap []string) ([]string, error)
 	NewProducer(ctx context.Context, o ProducerOpts) (Producer, error)
 	// Consume delivers records to emit until emit returns false or ctx ends.
 	Consume(ctx context.Context, o ConsumeOpts, emit func(Rec) bool) error
@@ -317,6 +322,8 @@ func Run(ctx context.Context, c Client, s Spec, stdin io.Reader, out *Out) error
 		return opMetadata(ctx, c, s, out)
 	case "topics":
 		return opTopics(ctx, c, s, out)
+	case "list-topics":
+		return opListTopics(ctx, c, s, out)
 	case "produce":
 		return opProduce(ctx, c, s, out)
 	case "consume":
@@ -369,6 +376,16 @@ func opTopics(ctx context.Context, c Client, s Spec, out *Out) error {
 	if err := c.DeleteTopic(ctx, s.Bootstrap, s.Topic); err != nil {
 		return fmt.Errorf("delete: %w", err)
 	}
+	return nil
+}
+
+func opListTopics(ctx context.Context, c Client, s Spec, out *Out) error {
+	names, err := c.ListTopics(ctx, s.Bootstrap)
+	if err != nil {
+		return fmt.Errorf("list topics: %w", err)
+	}
+	slices.Sort(names)
+	out.JSON(map[string][]string{"topics": names})
 	return nil
 }
 

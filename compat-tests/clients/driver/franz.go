@@ -52,6 +52,24 @@ func (f Franz) Metadata(ctx context.Context, addr, topic string) (Meta, error) {
 	return m, nil
 }
 
+// ListTopics implements Client: kadm's ListTopics without topics asks for
+// every topic.
+func (f Franz) ListTopics(ctx context.Context, bootstrap []string) ([]string, error) {
+	adm, done, err := f.admin(bootstrap)
+	if err != nil {
+		return nil, err
+	}
+	defer done()
+	tds, err := adm.ListTopicsWithInternal(ctx)
+	if err != nil {
+		return nil, err
+	}
+	if err := tds.Error(); err != nil {
+		return nil, err
+	}
+	return tds.Names(), nil
+}
+
 // CreateTopic implements Client.
 func (f Franz) CreateTopic(ctx context.Context, bootstrap []string, topic string, partitions, rf int) error {
 	adm, done, err := f.admin(bootstrap)

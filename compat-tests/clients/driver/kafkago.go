@@ -45,6 +45,23 @@ func (KafkaGo) Metadata(ctx context.Context, addr, topic string) (Meta, error) {
 	return m, fmt.Errorf("topic %s not in metadata", topic)
 }
 
+// ListTopics implements Client: a MetadataRequest without topics asks for
+// every topic.
+func (KafkaGo) ListTopics(ctx context.Context, bootstrap []string) ([]string, error) {
+	resp, err := kgClient(bootstrap).Metadata(ctx, &kafka.MetadataRequest{})
+	if err != nil {
+		return nil, err
+	}
+	var names []string
+	for _, t := range resp.Topics {
+		if t.Error != nil {
+			return nil, fmt.Errorf("topic %s: %w", t.Name, t.Error)
+		}
+		names = append(names, t.Name)
+	}
+	return names, nil
+}
+
 // CreateTopic implements Client.
 func (KafkaGo) CreateTopic(ctx context.Context, bootstrap []string, topic string, partitions, rf int) error {
 	resp, err := kgClient(bootstrap).CreateTopics(ctx, &kafka.CreateTopicsRequest{

@@ -70,6 +70,32 @@ func (Kcat) Metadata(ctx context.Context, addr, topic string) (Meta, error) {
 	return m, fmt.Errorf("topic %s not in metadata", topic)
 }
 
+// ListTopics implements Client: kcat -L without -t asks librdkafka for every
+// topic.
+func (Kcat) ListTopics(ctx context.Context, bootstrap []string) ([]string, error) {
+	out, err := exec.CommandContext(ctx, kcatBin(), "-L", "-b", strings.Join(bootstrap, ","), "-J").Output()
+	if err != nil {
+		return nil, fmt.Errorf("kcat -L: %w", err)
+	}
+	var md struct {
+		Topics []struct {
+			Topic string `json:"topic"`
+			Error string `json:"error"`
+		} `json:"topics"`
+	}
+	if err := json.Unmarshal(out, &md); err != nil {
+		return nil, fmt.Errorf("kcat -L -J output %q: %w", out, err)
+	}
+	var names []string
+	for _, t := range md.Topics {
+		if t.Error != "" {
+			return nil, fmt.Errorf("topic %s: %s", t.Topic, t.Error)
+		}
+		names = append(names, t.Topic)
+	}
+	return names, nil
+}
+
 // CreateTopic implements Client.
 func (Kcat) CreateTopic(context.Context, []string, string, int, int) error { return errKcatAdmin() }
 

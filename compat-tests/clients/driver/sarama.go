@@ -60,6 +60,20 @@ func (Sarama) Metadata(_ context.Context, addr, topic string) (Meta, error) {
 	return m, nil
 }
 
+// ListTopics implements Client: RefreshMetadata without topics asks for
+// every topic.
+func (Sarama) ListTopics(_ context.Context, bootstrap []string) ([]string, error) {
+	cl, err := sarama.NewClient(bootstrap, saramaConfig("matrix-list"))
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	if err := cl.RefreshMetadata(); err != nil {
+		return nil, err
+	}
+	return cl.Topics()
+}
+
 // CreateTopic implements Client.
 func (s Sarama) CreateTopic(_ context.Context, bootstrap []string, topic string, partitions, rf int) error {
 	adm, err := s.admin(bootstrap)
