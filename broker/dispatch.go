@@ -18,7 +18,7 @@ type versionRange struct{ min, max int16 }
 var supportedAPIs = map[kmsg.Key]versionRange{
 	kmsg.Produce:          {0, 13},
 	kmsg.Fetch:            {4, 16},
-	kmsg.ListOffsets:      {1, 6},
+	kmsg.ListOffsets:      {0, 9},
 	kmsg.Metadata:         {0, 13},
 	kmsg.LeaderAndISR:     {0, 7},
 	kmsg.StopReplica:      {0, 4},
