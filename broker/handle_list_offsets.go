@@ -194,7 +194,7 @@ func (s *Server) fetchOffsetForTimestamp(replicaID int32, isolation int8, topic 
 			return none, false, fmt.Errorf("max timestamp of %s-%d: %w", topic, rp.Partition, err)
 		}
 	default:
-		if found, ok, err = searchTimestamp(p.log, rp.Timestamp); err != nil {
+		if found, ok, err = p.log.SearchOffsetByTimestamp(rp.Timestamp); err != nil {
 			return none, false, fmt.Errorf("offset for timestamp %d of %s-%d: %w", rp.Timestamp, topic, rp.Partition, err)
 		}
 	}
@@ -202,28 +202,6 @@ func (s *Server) fetchOffsetForTimestamp(replicaID int32, isolation int8, topic 
 		return found, true, nil
 	}
 	return none, false, offsetsErr
-}
-
-// searchTimestamp is the first record at or after the log start with a
-// timestamp >= ts, with its batch's leader epoch
-// (LogSegment.findOffsetByTimestamp).
-func searchTimestamp(log *storage.Log, ts int64) (storage.TimestampAndOffset, bool, error) {
-	off, rts, found, err := log.OffsetForTimestamp(ts)
-	if err != nil || !found {
-		return storage.TimestampAndOffset{}, false, err
-	}
-	res := storage.TimestampAndOffset{Timestamp: rts, Offset: off, LeaderEpoch: -1}
-	errStop := errors.New("stop")
-	err = log.Batches(off, func(h storage.BatchHeader) error {
-		if h.PartitionLeaderEpoch >= 0 {
-			res.LeaderEpoch = h.PartitionLeaderEpoch
-		}
-		return errStop
-	})
-	if err != nil && !errors.Is(err, errStop) {
-		return storage.TimestampAndOffset{}, false, err
-	}
-	return res, true, nil
 }
 
 // listOffsetsPartition is the local replica ListOffsets reads

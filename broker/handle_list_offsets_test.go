@@ -15,6 +15,8 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kafkazk/kafkazk/storage"
 )
 
 // tsBatch is a v2 batch, one record per timestamp, null keys.
@@ -413,5 +415,38 @@ func TestFollowerOutOfRangeTruncatesToLeaderLEO(t *testing.T) {
 	}
 	if leo := fp.log.LogEndOffset(); leo != 5 {
 		t.Fatalf("follower LEO %d, want the leader's 5", leo)
+	}
+}
+
+// A timestamp lookup lands on the exact record inside a compressed batch
+// (FileRecords.searchForTimestamp iterates the batch's records), not on the
+// batch's base offset.
+func TestListOffsetsTimestampInCompressedBatch(t *testing.T) {
+	s := newReplicaTestServer(t, 1, t.TempDir())
+	if err := leaderAndIsr(t, s, 0, 1, 3, []int32{1}, []int32{1, 2}); err != nil {
+		t.Fatal(err)
+	}
+	p, _ := s.replicas.get("t", 0)
+	recs := []storage.Record{{Offset: 0, Timestamp: 100, KeyNull: true}, {Offset: 1, Timestamp: 300, KeyNull: true},
+		{Offset: 2, Timestamp: 200, KeyNull: true}}
+	batch, err := storage.BuildBatch(storage.BatchHeader{PartitionLeaderEpoch: -1, Magic: 2, Attributes: 1, ProducerID: -1,
+		ProducerEpoch: -1, BaseSequence: -1}, recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if _, err := p.appendRecords(batch, 1); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct{ ts, offset, found int64 }{{50, 0, 100}, {150, 1, 300}, {300, 1, 300}, {301, -1, -1}} {
+		for _, v := range []int16{1, 9} {
+			got := listOffsetsAt(t, s, v, -1, 0, listOffsetsPart(0, tc.ts, 0, -1))[0]
+			if got.ErrorCode != 0 || got.Offset != tc.offset || got.Timestamp != tc.found {
+				t.Errorf("v%d ts %d: %+v, want offset %d timestamp %d", v, tc.ts, got, tc.offset, tc.found)
+			}
+		}
+	}
+	// MAX_TIMESTAMP too (RecordBatch.offsetOfMaxTimestamp).
+	if got := listOffsetsAt(t, s, 7, -1, 0, listOffsetsPart(0, -3, 0, -1))[0]; got.ErrorCode != 0 || got.Offset != 1 || got.Timestamp != 300 || got.LeaderEpoch != 3 {
+		t.Errorf("max timestamp: %+v", got)
 	}
 }

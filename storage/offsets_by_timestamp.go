@@ -71,6 +71,58 @@ func (l *Log) OffsetOfMaxTimestamp() (res TimestampAndOffset, found bool, err er
 	}
 }
 
+// SearchOffsetByTimestamp is the first record at or after the log start
+// whose timestamp is >= ts (UnifiedLog.searchOffsetInLocalLog,
+// LogSegment.findOffsetByTimestamp, FileRecords.searchForTimestamp): only
+// the first segment whose largest timestamp (its file's modification time
+// when it has none) is >= ts is searched, from its time and offset index
+// entries; in each batch whose max timestamp is >= ts the records are
+// walked, compressed ones decompressed, and the first with timestamp >= ts
+// and offset >= the log start is the answer, with its batch's leader epoch.
+func (l *Log) SearchOffsetByTimestamp(ts int64) (res TimestampAndOffset, found bool, err error) {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.closed {
+		return res, false, ErrClosed
+	}
+	var target *segment
+	for _, s := range l.segs {
+		if s.largestTimestamp() >= ts {
+			target = s
+			break
+		}
+	}
+	if target == nil {
+		return res, false, nil
+	}
+	sc := newScanner(target.log, target.lookup(max(target.timeLookup(ts), l.logStart)), target.size)
+	for {
+		h, pos, ok, err := sc.next()
+		if err != nil {
+			return res, false, fmt.Errorf("search timestamp %d in segment %d: %w", ts, target.base, err)
+		}
+		if !ok {
+			return res, false, nil
+		}
+		if h.MaxTimestamp < ts {
+			continue
+		}
+		batch := make([]byte, h.Size())
+		if _, err := target.log.ReadAt(batch, pos); err != nil {
+			return res, false, fmt.Errorf("read batch at %d in %s: %w", pos, target.log.Name(), err)
+		}
+		recs, err := Records(batch)
+		if err != nil {
+			return res, false, fmt.Errorf("batch at %d in %s: %w", pos, target.log.Name(), err)
+		}
+		for _, r := range recs {
+			if r.Timestamp >= ts && r.Offset >= l.logStart {
+				return TimestampAndOffset{Timestamp: r.Timestamp, Offset: r.Offset, LeaderEpoch: max(h.PartitionLeaderEpoch, -1)}, true, nil
+			}
+		}
+	}
+}
+
 // LegacyOffsetsBefore answers a v0 ListOffsets (UnifiedLog.
 // legacyFetchOffsetsBefore): the candidates are every segment's base
 // offset (raised to the log start offset) with the segment file's

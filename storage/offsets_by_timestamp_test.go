@@ -174,3 +174,52 @@ func TestEarliestOffsetAndEpoch(t *testing.T) {
 		t.Fatalf("epoch starting after log start: %d, %d", off, epoch)
 	}
 }
+
+// UnifiedLog.searchOffsetInLocalLog: the exact record, compressed batches
+// decompressed, only in the first segment whose largest timestamp reaches
+// the target, never below the log start.
+func TestSearchOffsetByTimestamp(t *testing.T) {
+	l := mustOpen(t, filepath.Join(t.TempDir(), "t-0"), Config{IndexIntervalBytes: 1}, false)
+	defer l.Close()
+	// Segment 0: 0-2 (100, 100, 100), 3-5 gzip (500, 950, 700);
+	// segment 6: 6-8 (1000, 1100, 1200) in epoch 7.
+	mustAppend(t, l, buildBatch(t, batchSpec{records: 3, baseTs: 100}))
+	mustAppend(t, l, gzipBatch(t, 500, 950, 700))
+	if err := l.Roll(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.Append(buildBatch(t, batchSpec{records: 3, baseTs: 1000, tsStep: 100}), 7); err != nil {
+		t.Fatal(err)
+	}
+	tests := []struct {
+		ts    int64
+		want  TimestampAndOffset
+		found bool
+	}{
+		{0, TimestampAndOffset{100, 0, 5}, true},
+		{101, TimestampAndOffset{500, 3, 5}, true},
+		{600, TimestampAndOffset{950, 4, 5}, true}, // inside the gzip batch
+		{950, TimestampAndOffset{950, 4, 5}, true},
+		{951, TimestampAndOffset{1000, 6, 7}, true},
+		{1150, TimestampAndOffset{1200, 8, 7}, true},
+		{1201, TimestampAndOffset{}, false},
+	}
+	for _, tc := range tests {
+		got, found, err := l.SearchOffsetByTimestamp(tc.ts)
+		if err != nil || found != tc.found || got != tc.want {
+			t.Errorf("SearchOffsetByTimestamp(%d) = %+v, %v, %v; want %+v, %v", tc.ts, got, found, err, tc.want, tc.found)
+		}
+	}
+	// Log start 5: segment 0 still reaches 950, but its only record at or
+	// after 900 (offset 4) is below the log start; Kafka does not look in
+	// the next segment.
+	if _, err := l.DeleteRecordsBefore(5); err != nil {
+		t.Fatal(err)
+	}
+	if got, found, err := l.SearchOffsetByTimestamp(900); err != nil || found {
+		t.Errorf("after log start 5: %+v, %v, %v; want not found", got, found, err)
+	}
+	if got, found, err := l.SearchOffsetByTimestamp(600); err != nil || !found || got != (TimestampAndOffset{700, 5, 5}) {
+		t.Errorf("after log start 5, 600: %+v, %v, %v", got, found, err)
+	}
+}
