@@ -150,11 +150,16 @@ func (s *Server) listOffset(version int16, replicaID int32, isolation int8, topi
 // false when no offset qualifies.
 func (s *Server) fetchOffsetForTimestamp(replicaID int32, isolation int8, topic string, rp kmsg.ListOffsetsRequestTopicPartition) (storage.TimestampAndOffset, bool, error) {
 	var none storage.TimestampAndOffset
+	isClient := replicaID == consumerReplicaID
+	// KafkaApis reads a client's isolation level first: IsolationLevel.forId
+	// throws for an unknown one (UNKNOWN_SERVER_ERROR).
+	if isClient && isolation != 0 && isolation != 1 {
+		return none, false, fmt.Errorf("%w: unknown isolation level %d", kerr.UnknownServerError, isolation)
+	}
 	p, err := s.listOffsetsPartition(topic, rp.Partition, rp.CurrentLeaderEpoch, replicaID != debuggingReplicaID)
 	if err != nil {
 		return none, false, err
 	}
-	isClient := replicaID == consumerReplicaID
 	leaderEpoch, epochStart, leading := p.listOffsetsState()
 	// The last fetchable offset: the LSO for read_committed, the HW for
 	// read_uncommitted, the LEO for replicas. No transaction is ever left

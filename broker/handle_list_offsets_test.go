@@ -269,6 +269,15 @@ func TestListOffsetsErrors(t *testing.T) {
 	if got := listOffsetsAt(t, s, 7, 2, 0, listOffsetsPart(0, -3, 0, -1))[0]; got.ErrorCode != 0 || got.Offset != 1 || got.Timestamp != 300 {
 		t.Fatalf("replica max timestamp: %+v", got)
 	}
+	// IsolationLevel.forId throws for an unknown level, inside the
+	// per-partition try of a client request: UNKNOWN_SERVER_ERROR; a
+	// replica's level is not read.
+	if got := listOffsetsAt(t, s, 2, -1, 2, listOffsetsPart(0, -1, 0, -1))[0]; got.ErrorCode != kerr.UnknownServerError.Code || got.Offset != -1 {
+		t.Fatalf("client with isolation level 2: %+v", got)
+	}
+	if got := listOffsetsAt(t, s, 2, 2, 2, listOffsetsPart(0, -1, 0, -1))[0]; got.ErrorCode != 0 || got.Offset != 5 {
+		t.Fatalf("replica with isolation level 2: %+v", got)
+	}
 	for _, tc := range []struct {
 		epoch int32
 		want  int16
