@@ -24,7 +24,7 @@ type versionRange struct{ min, max int16 }
 var supportedAPIs = map[kmsg.Key]versionRange{
 	kmsg.Produce:          {0, 11},
 	kmsg.Fetch:            {4, 17},
-	kmsg.ListOffsets:      {1, 6},
+	kmsg.ListOffsets:      {0, 9},
 	kmsg.Metadata:         {0, 12},
 	kmsg.LeaderAndISR:     {0, 7},
 	kmsg.StopReplica:      {0, 4},

@@ -108,11 +108,6 @@ func span(lo, hi int16) []int16 {
 var kafka39NotServed = map[kmsg.Key][]notServed{
 	kmsg.Fetch: {{versions: span(0, 3), pending: true,
 		reason: "issue 12 item 4: Fetch v0-v3 with down-conversion to message sets"}},
-	kmsg.ListOffsets: {
-		{versions: []int16{0, 7, 8}, pending: true,
-			reason: "issue 12 item 3: ListOffsets v0 (offsets before a timestamp) and v7-v8 (max timestamp, tiered-storage spec)"},
-		{versions: []int16{9}, reason: "KIP-1005 (latest tiered timestamp) is not built"},
-	},
 	kmsg.OffsetCommit:    {{versions: []int16{9}, reason: "KIP-848 consumer group protocol (member epochs) is not built"}},
 	kmsg.OffsetFetch:     {{versions: []int16{9}, reason: "KIP-848 consumer group protocol (member id and epoch) is not built"}},
 	kmsg.ListGroups:      {{versions: []int16{5}, reason: "KIP-848 group types filter is not built"}},

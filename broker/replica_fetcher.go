@@ -562,31 +562,15 @@ func (f *replicaFetcher) unthrottled(sts []*fetchState) []*fetchState {
 // below ours, truncate to it; if its log start is above ours, start over
 // there (ReplicaFetcherThread's fetchEarliestOffsetFromLeader path).
 func (f *replicaFetcher) handleOutOfRange(ctx context.Context, st *fetchState) {
-	req := kmsg.NewPtrListOffsetsRequest()
-	req.Version = 4
-	req.ReplicaID = f.m.cfg.BrokerID
-	t := kmsg.NewListOffsetsRequestTopic()
-	t.Topic = st.p.topic
-	for _, ts := range []int64{latestTimestamp, earliestTimestamp} {
-		rp := kmsg.NewListOffsetsRequestTopicPartition()
-		rp.Partition = st.p.index
-		rp.CurrentLeaderEpoch = st.epoch
-		rp.Timestamp = ts
-		t.Partitions = append(t.Partitions, rp)
-	}
-	req.Topics = append(req.Topics, t)
-	kresp, ok := f.request(ctx, req, []*fetchState{st})
+	// One request per timestamp (fetchLatestOffsetFromLeader,
+	// fetchEarliestOffsetFromLeader): a leader answers a partition asked
+	// twice in one request INVALID_REQUEST.
+	latest, ok := f.leaderOffset(ctx, st, latestTimestamp)
 	if !ok {
 		return
 	}
-	resp := kresp.(*kmsg.ListOffsetsResponse)
-	if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 2 {
-		f.delay(st, f.m.cfg.ReplicaFetchBackoff)
-		return
-	}
-	latest, earliest := resp.Topics[0].Partitions[0], resp.Topics[0].Partitions[1]
-	if latest.ErrorCode != 0 || earliest.ErrorCode != 0 {
-		f.delay(st, f.m.cfg.ReplicaFetchBackoff)
+	earliest, ok := f.leaderOffset(ctx, st, earliestTimestamp)
+	if !ok {
 		return
 	}
 	leo := st.p.log.LogEndOffset()
@@ -607,6 +591,32 @@ func (f *replicaFetcher) handleOutOfRange(ctx context.Context, st *fetchState) {
 		f.m.logger.Warn("follower could not recover from OFFSET_OUT_OF_RANGE", "topic", st.p.topic, "partition", st.p.index, "err", err)
 		f.delay(st, f.m.cfg.ReplicaFetchBackoff)
 	}
+}
+
+// leaderOffset asks the leader for one partition's offset at a special
+// timestamp; ok is false (and the partition delayed) on any error.
+func (f *replicaFetcher) leaderOffset(ctx context.Context, st *fetchState, timestamp int64) (kmsg.ListOffsetsResponseTopicPartition, bool) {
+	req := kmsg.NewPtrListOffsetsRequest()
+	req.Version = 4
+	req.ReplicaID = f.m.cfg.BrokerID
+	t := kmsg.NewListOffsetsRequestTopic()
+	t.Topic = st.p.topic
+	rp := kmsg.NewListOffsetsRequestTopicPartition()
+	rp.Partition = st.p.index
+	rp.CurrentLeaderEpoch = st.epoch
+	rp.Timestamp = timestamp
+	t.Partitions = append(t.Partitions, rp)
+	req.Topics = append(req.Topics, t)
+	kresp, ok := f.request(ctx, req, []*fetchState{st})
+	if !ok {
+		return kmsg.ListOffsetsResponseTopicPartition{}, false
+	}
+	resp := kresp.(*kmsg.ListOffsetsResponse)
+	if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 || resp.Topics[0].Partitions[0].ErrorCode != 0 {
+		f.delay(st, f.m.cfg.ReplicaFetchBackoff)
+		return kmsg.ListOffsetsResponseTopicPartition{}, false
+	}
+	return resp.Topics[0].Partitions[0], true
 }
 
 // wholeBatches drops a partial trailing batch (a fetch may end inside one).
