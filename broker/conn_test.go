@@ -79,6 +79,7 @@ func TestHandlerPanicClosesOnlyItsConnection(t *testing.T) {
 	logs := &syncBuffer{}
 	s := &Server{cfg: DefaultConfig(), logger: slog.New(slog.NewTextHandler(logs, nil)), cache: newMetadataCache()}
 	// No replica manager: the produce handler dereferences nil and panics.
+	knowPartition(s.cache, 0, 1, 1, []int32{1}, []int32{1})
 	addr := startTestListener(t, s)
 
 	bad, err := net.Dial("tcp", addr)
@@ -204,6 +205,7 @@ func TestProducesBeforeHangUpAreAppended(t *testing.T) {
 	cfg.BrokerID = 1
 	s := &Server{cfg: cfg, logger: slog.New(slog.DiscardHandler), cache: newMetadataCache(),
 		replicas: &replicaManager{partitions: map[topicPartition]*partition{{"t", 0}: p}}}
+	knowPartition(s.cache, 0, 1, 1, []int32{1, 2}, []int32{1, 2})
 	addr, ended := serveConns(t, s)
 	produce := func(conn net.Conn, acks int16, corr int32) {
 		req := kmsg.NewPtrProduceRequest()

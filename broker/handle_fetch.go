@@ -97,17 +97,27 @@ func (s *Server) readFetch(req *kmsg.FetchRequest, replicaID int32, record bool)
 			out := kmsg.NewFetchResponseTopicPartition()
 			out.Partition = rp.Partition
 			if !known {
-				out.ErrorCode = kerr.UnknownTopicID.Code
+				fetchError(&out, kerr.UnknownTopicID, req.Version)
 				hasError = true
 				respTopic.Partitions = append(respTopic.Partitions, out)
 				continue
 			}
-			p, err := s.replicas.leaderPartition(topic, rp.Partition)
-			if err == nil {
-				err = checkLeaderEpoch(p, rp.CurrentLeaderEpoch)
+			// KafkaApis.handleFetchRequest: a partition the metadata cache
+			// does not know is UNKNOWN_TOPIC_OR_PARTITION before the replica
+			// manager is asked. FetchParams.fetchOnlyLeader: a follower's
+			// fetch, or a consumer's before v11 (no client metadata), needs
+			// the leader; a consumer's v11+ fetch may read a follower, up to
+			// its high watermark.
+			var p *partition
+			var err error
+			if !s.cache.containsPartition(topic, rp.Partition) {
+				err = kerr.UnknownTopicOrPartition
+			} else {
+				requireLeader := replicaID >= 0 || req.Version < 11
+				p, err = s.replicas.localPartition(topic, rp.Partition, rp.CurrentLeaderEpoch, requireLeader)
 			}
 			if err != nil {
-				out.ErrorCode = errorCode(err)
+				fetchError(&out, err, req.Version)
 				hasError = true
 				respTopic.Partitions = append(respTopic.Partitions, out)
 				continue
@@ -116,7 +126,7 @@ func (s *Server) readFetch(req *kmsg.FetchRequest, replicaID int32, record bool)
 			if req.Version >= 12 && rp.LastFetchedEpoch >= 0 {
 				epoch, end, diverged, err := divergingEpoch(p, rp.LastFetchedEpoch, rp.FetchOffset)
 				if err != nil {
-					out.ErrorCode = errorCode(err)
+					fetchError(&out, err, req.Version)
 					hasError = true
 					respTopic.Partitions = append(respTopic.Partitions, out)
 					continue
@@ -149,7 +159,7 @@ func (s *Server) readFetch(req *kmsg.FetchRequest, replicaID int32, record bool)
 				_, live := s.cache.broker(replicaID)
 				alter, ferr := p.followerFetch(replicaID, rp.FetchOffset, rp.LogStartOffset, leo, time.Now().UnixMilli(), live)
 				if ferr != nil {
-					out.ErrorCode = errorCode(ferr)
+					fetchError(&out, ferr, req.Version)
 					hasError = true
 					respTopic.Partitions = append(respTopic.Partitions, out)
 					continue
@@ -165,10 +175,10 @@ func (s *Server) readFetch(req *kmsg.FetchRequest, replicaID int32, record bool)
 			out.LogStartOffset = p.log.LogStartOffset()
 			if err != nil {
 				if errors.Is(err, storage.ErrOffsetOutOfRange) {
-					out.ErrorCode = kerr.OffsetOutOfRange.Code
+					fetchError(&out, kerr.OffsetOutOfRange, req.Version)
 				} else {
 					s.logger.Error("fetch read failed", "topic", topic, "partition", rp.Partition, "err", err)
-					out.ErrorCode = kerr.KafkaStorageError.Code
+					fetchError(&out, kerr.KafkaStorageError, req.Version)
 				}
 				hasError = true
 			} else if slice.Size > 0 {
@@ -181,6 +191,20 @@ func (s *Server) readFetch(req *kmsg.FetchRequest, replicaID int32, record bool)
 		resp.Topics = append(resp.Topics, respTopic)
 	}
 	return resp, records, total, parts, hasError
+}
+
+// fetchError answers a partition with err and no offsets, as
+// ReplicaManager.createLogReadResult and FetchResponse.partitionResponse
+// do (high watermark, last stable offset and log start offset -1). A
+// KAFKA_STORAGE_ERROR is NOT_LEADER_OR_FOLLOWER up to v5, whose clients do
+// not know it as retriable (KafkaApis.maybeDownConvertStorageError).
+func fetchError(out *kmsg.FetchResponseTopicPartition, err error, version int16) {
+	code := errorCode(err)
+	if code == kerr.KafkaStorageError.Code && version <= 5 {
+		code = kerr.NotLeaderForPartition.Code
+	}
+	out.ErrorCode = code
+	out.HighWatermark, out.LastStableOffset, out.LogStartOffset = -1, -1, -1
 }
 
 // divergingEpoch is the leader's check of a fetcher's LastFetchedEpoch

@@ -30,14 +30,21 @@ func (s *Server) handleProduce(ctx context.Context, req *kmsg.ProduceRequest) km
 		for _, rp := range rt.Partitions {
 			out := kmsg.NewProduceResponseTopicPartition()
 			out.Partition = rp.Partition
+			// A failed partition has no offsets (PartitionResponse(error),
+			// LogAppendInfo.UNKNOWN_LOG_APPEND_INFO).
+			out.BaseOffset = -1
+			// KafkaApis.handleProduceRequest checks the metadata cache
+			// before ReplicaManager.appendRecords checks the acks.
 			switch {
-			case !validAcks:
-				out.ErrorCode = kerr.InvalidRequiredAcks.Code
 			case req.TransactionID != nil:
 				// Transactions are not served yet: nothing advertises them.
 				out.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
 			case topic == "":
 				out.ErrorCode = kerr.UnknownTopicID.Code
+			case !s.cache.containsPartition(topic, rp.Partition):
+				out.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			case !validAcks:
+				out.ErrorCode = kerr.InvalidRequiredAcks.Code
 			default:
 				p, res, err := s.produceToPartition(topic, rp.Partition, rp.Records, req.Acks, req.Version <= 2)
 				if err != nil {
