@@ -190,7 +190,39 @@ func (s *Server) readFetch(req *kmsg.FetchRequest, replicaID int32, record bool)
 		}
 		resp.Topics = append(resp.Topics, respTopic)
 	}
+	if req.Version >= 16 {
+		s.addFetchCurrentLeaders(resp)
+	}
 	return resp, records, total, parts, hasError
+}
+
+// addFetchCurrentLeaders names, from v16, the current leader of each
+// partition answered NOT_LEADER_OR_FOLLOWER or FENCED_LEADER_EPOCH and the
+// endpoints of those leaders (KafkaApis.handleFetchRequest, KIP-951).
+func (s *Server) addFetchCurrentLeaders(resp *kmsg.FetchResponse) {
+	seen := map[int32]bool{}
+	for i := range resp.Topics {
+		rt := &resp.Topics[i]
+		topic, known := rt.Topic, true
+		if topic == "" {
+			topic, known = s.cache.topicName(rt.TopicID)
+		}
+		if !known {
+			continue
+		}
+		for j := range rt.Partitions {
+			rp := &rt.Partitions[j]
+			if rp.ErrorCode != kerr.NotLeaderForPartition.Code && rp.ErrorCode != kerr.FencedLeaderEpoch.Code {
+				continue
+			}
+			id, epoch, node := s.currentLeader(topic, rp.Partition)
+			rp.CurrentLeader.LeaderID, rp.CurrentLeader.LeaderEpoch = id, epoch
+			if node != nil && !seen[node.ID] {
+				seen[node.ID] = true
+				resp.Brokers = append(resp.Brokers, kmsg.FetchResponseBroker{NodeID: node.ID, Host: node.Host, Port: node.Port, Rack: node.Rack})
+			}
+		}
+	}
 }
 
 // fetchError answers a partition with err and no offsets, as

@@ -65,7 +65,32 @@ func (s *Server) handleProduce(ctx context.Context, req *kmsg.ProduceRequest) km
 	if len(pending) > 0 {
 		s.awaitReplication(ctx, pending, time.Duration(max(req.TimeoutMillis, 0))*time.Millisecond, resp)
 	}
+	if req.Version >= 10 {
+		s.addProduceCurrentLeaders(resp)
+	}
 	return resp
+}
+
+// addProduceCurrentLeaders names, from v10, the current leader of each
+// partition answered NOT_LEADER_OR_FOLLOWER and the endpoints of those
+// leaders (KafkaApis.handleProduceRequest's sendResponseCallback, KIP-951).
+func (s *Server) addProduceCurrentLeaders(resp *kmsg.ProduceResponse) {
+	seen := map[int32]bool{}
+	for i := range resp.Topics {
+		rt := &resp.Topics[i]
+		for j := range rt.Partitions {
+			rp := &rt.Partitions[j]
+			if rp.ErrorCode != kerr.NotLeaderForPartition.Code {
+				continue
+			}
+			id, epoch, node := s.currentLeader(rt.Topic, rp.Partition)
+			rp.CurrentLeader.LeaderID, rp.CurrentLeader.LeaderEpoch = id, epoch
+			if node != nil && !seen[node.ID] {
+				seen[node.ID] = true
+				resp.Brokers = append(resp.Brokers, kmsg.ProduceResponseBroker{NodeID: node.ID, Host: node.Host, Port: node.Port, Rack: node.Rack})
+			}
+		}
+	}
 }
 
 // produceToPartition appends to a partition this broker leads. Produce v0-v2

@@ -2,8 +2,11 @@ package broker
 
 import (
 	"context"
+	"net"
 	"os"
 	"path/filepath"
+	"slices"
+	"strconv"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -240,4 +243,123 @@ func TestDeleteRecordsChecks(t *testing.T) {
 	if got := deleteCode("t"); got != kerr.PolicyViolation.Code {
 		t.Errorf("leader, cleanup.policy=compact: %v, want POLICY_VIOLATION", kerr.ErrorForCode(got))
 	}
+}
+
+// NOT_LEADER_OR_FOLLOWER (Produce v10+; Fetch v16+, also
+// FENCED_LEADER_EPOCH) names the current leader and its epoch, and the
+// response carries that broker's endpoint (KIP-951,
+// KafkaApis.getCurrentLeader): the hosted partition's leader, else the
+// metadata cache's.
+func TestNotLeaderAnswersCurrentLeader(t *testing.T) {
+	s := newReplicaTestServer(t, 1, t.TempDir())
+	if err := leaderAndIsrOnly(t, s, 0, 2, 2, []int32{1, 2}, []int32{1, 2}); err != nil {
+		t.Fatal(err)
+	}
+	s.replicas.fetchers.remove([]topicPartition{{"t", 0}})
+	// The metadata cache is a step behind: the hosted state wins.
+	knowPartition(s.cache, 0, 3, 1, []int32{1, 3}, []int32{1, 3})
+	s.cache.update(1, 1, []cachedBroker{{ID: 1, Host: "h1", Port: 1}, {ID: 2, Host: "h2", Port: 2}, {ID: 3, Host: "h3", Port: 3}},
+		[]partitionUpdate{{Topic: "u", TopicID: [16]byte{8}, Partition: 0, State: cachedPartition{Leader: 3, LeaderEpoch: 5, ISR: []int32{3}, Replicas: []int32{3}}}})
+	produce := func(version int16, topic string) *kmsg.ProduceResponse {
+		req := kmsg.NewPtrProduceRequest()
+		req.Version, req.Acks = version, 1
+		rt := kmsg.NewProduceRequestTopic()
+		rt.Topic = topic
+		rp := kmsg.NewProduceRequestTopicPartition()
+		rp.Records = testBatch(1)
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		return s.handleProduce(context.Background(), req).(*kmsg.ProduceResponse)
+	}
+	fetch := func(version int16, replica, currentEpoch int32, topic string) *kmsg.FetchResponse {
+		req := kmsg.NewPtrFetchRequest()
+		req.Version, req.ReplicaID, req.MaxBytes = version, replica, 1<<20
+		rt := kmsg.NewFetchRequestTopic()
+		rt.Topic, rt.TopicID = topic, [16]byte{7} // v13+: by topic ID
+		rp := kmsg.NewFetchRequestTopicPartition()
+		rp.CurrentLeaderEpoch, rp.LastFetchedEpoch, rp.LogStartOffset, rp.PartitionMaxBytes = currentEpoch, -1, -1, 1<<20
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		resp, _, _, _, _ := s.readFetch(req, replica, true)
+		return resp
+	}
+	type leader struct {
+		code          int16
+		id, epoch     int32
+		brokers       []int32
+		brokerAddress string
+	}
+	nl, fenced := kerr.NotLeaderForPartition.Code, kerr.FencedLeaderEpoch.Code
+	cases := []struct {
+		name string
+		got  func() leader
+		want leader
+	}{
+		{"produce v10, hosted follower", func() leader {
+			r := produce(10, "t")
+			p := r.Topics[0].Partitions[0]
+			return leader{p.ErrorCode, p.CurrentLeader.LeaderID, p.CurrentLeader.LeaderEpoch, produceBrokers(r), produceAddress(r)}
+		}, leader{nl, 2, 2, []int32{2}, "h2:2"}},
+		{"produce v9", func() leader {
+			r := produce(9, "t")
+			p := r.Topics[0].Partitions[0]
+			return leader{p.ErrorCode, p.CurrentLeader.LeaderID, p.CurrentLeader.LeaderEpoch, produceBrokers(r), produceAddress(r)}
+		}, leader{nl, -1, -1, nil, ""}},
+		{"produce v10, not hosted", func() leader {
+			r := produce(10, "u")
+			p := r.Topics[0].Partitions[0]
+			return leader{p.ErrorCode, p.CurrentLeader.LeaderID, p.CurrentLeader.LeaderEpoch, produceBrokers(r), produceAddress(r)}
+		}, leader{nl, 3, 5, []int32{3}, "h3:3"}},
+		{"fetch v16 from a replica", func() leader {
+			r := fetch(16, 3, -1, "t")
+			p := r.Topics[0].Partitions[0]
+			return leader{p.ErrorCode, p.CurrentLeader.LeaderID, p.CurrentLeader.LeaderEpoch, fetchBrokers(r), fetchAddress(r)}
+		}, leader{nl, 2, 2, []int32{2}, "h2:2"}},
+		{"fetch v16, fenced", func() leader {
+			r := fetch(16, -1, 1, "t")
+			p := r.Topics[0].Partitions[0]
+			return leader{p.ErrorCode, p.CurrentLeader.LeaderID, p.CurrentLeader.LeaderEpoch, fetchBrokers(r), fetchAddress(r)}
+		}, leader{fenced, 2, 2, []int32{2}, "h2:2"}},
+		{"fetch v15", func() leader {
+			r := fetch(15, 3, -1, "t")
+			p := r.Topics[0].Partitions[0]
+			return leader{p.ErrorCode, p.CurrentLeader.LeaderID, p.CurrentLeader.LeaderEpoch, fetchBrokers(r), fetchAddress(r)}
+		}, leader{nl, -1, -1, nil, ""}},
+	}
+	for _, c := range cases {
+		got := c.got()
+		if got.code != c.want.code || got.id != c.want.id || got.epoch != c.want.epoch || !slices.Equal(got.brokers, c.want.brokers) || got.brokerAddress != c.want.brokerAddress {
+			t.Errorf("%s: %+v, want %+v", c.name, got, c.want)
+		}
+	}
+}
+
+func produceBrokers(r *kmsg.ProduceResponse) []int32 {
+	var ids []int32
+	for _, b := range r.Brokers {
+		ids = append(ids, b.NodeID)
+	}
+	return ids
+}
+
+func produceAddress(r *kmsg.ProduceResponse) string {
+	if len(r.Brokers) == 0 {
+		return ""
+	}
+	return net.JoinHostPort(r.Brokers[0].Host, strconv.Itoa(int(r.Brokers[0].Port)))
+}
+
+func fetchBrokers(r *kmsg.FetchResponse) []int32 {
+	var ids []int32
+	for _, b := range r.Brokers {
+		ids = append(ids, b.NodeID)
+	}
+	return ids
+}
+
+func fetchAddress(r *kmsg.FetchResponse) string {
+	if len(r.Brokers) == 0 {
+		return ""
+	}
+	return net.JoinHostPort(r.Brokers[0].Host, strconv.Itoa(int(r.Brokers[0].Port)))
 }

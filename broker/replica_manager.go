@@ -147,6 +147,28 @@ func (rm *replicaManager) leaderPartition(topic string, p int32) (*partition, er
 	return rm.localPartition(topic, p, -1, true)
 }
 
+// currentLeader is KafkaApis.getCurrentLeader's leader and leader epoch
+// for a NOT_LEADER_OR_FOLLOWER answer (KIP-951): the hosted partition's
+// (Partition.leaderReplicaIdOpt, getLeaderEpoch), else the metadata
+// cache's, else -1 and -1; with the leader's endpoint if it is a live
+// broker (metadataCache.getAliveBrokerNode).
+func (s *Server) currentLeader(topic string, partition int32) (leaderID, leaderEpoch int32, node *cachedBroker) {
+	leaderID, leaderEpoch = -1, -1
+	if p, err := s.replicas.partitionOrError(topic, partition); err == nil {
+		p.mu.Lock()
+		leaderID, leaderEpoch = p.leader, p.leaderEpoch
+		p.mu.Unlock()
+	} else if t, ok := s.cache.topic(topic); ok {
+		if cp, ok := t.Partitions[partition]; ok {
+			leaderID, leaderEpoch = cp.Leader, cp.LeaderEpoch
+		}
+	}
+	if b, ok := s.cache.broker(leaderID); ok {
+		node = &b
+	}
+	return leaderID, leaderEpoch, node
+}
+
 // initialHighWatermark is the partition's HW from its log dir's
 // replication-offset-checkpoint. A file that could not be read is a
 // storage error (Partition.updateHighWatermark reads it through
