@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"testing"
 
@@ -221,5 +222,49 @@ func TestCreateTopicsValidation(t *testing.T) {
 	}
 	for _, r := range resp.Topics {
 		checkAnswer(t, "name given twice", r.ErrorCode, r.ErrorMessage, wantAnswer{kerr.InvalidRequest.Code, "Found multiple entries for this topic."})
+	}
+}
+
+// Config values are CreateTopics' last check (validateTopicCreate ends
+// with LogConfig.validate): a topic that exists, or whose assignment is
+// invalid, is answered for that, not for its config value.
+func TestCreateTopicsConfigValuesLast(t *testing.T) {
+	tc := newTestCluster(t, 1, 2)
+	tc.createTopic("exists", map[int32][]int32{0: {1}})
+	tc.start(Config{BrokerID: 100, ValidateTopicConfigs: func(configs map[string]string) error {
+		if v, ok := configs["retention.ms"]; ok && v == "soon" {
+			return errors.New("Invalid value soon for configuration retention.ms: Not a number of type LONG")
+		}
+		return nil
+	}})
+	bad := kmsg.NewCreateTopicsRequestTopicConfig()
+	bad.Name, bad.Value = "retention.ms", kmsg.StringPtr("soon")
+	dup := kmsg.NewCreateTopicsRequestTopicReplicaAssignment()
+	dup.Partition, dup.Replicas = 0, []int32{1, 1}
+	cases := []struct {
+		name   string
+		topic  string
+		assign []kmsg.CreateTopicsRequestTopicReplicaAssignment
+		want   wantAnswer
+	}{
+		{"exists", "exists", nil, wantAnswer{kerr.TopicAlreadyExists.Code, "Topic 'exists' already exists."}},
+		{"invalid assignment", "a", []kmsg.CreateTopicsRequestTopicReplicaAssignment{dup},
+			wantAnswer{kerr.InvalidReplicaAssignment.Code, "Duplicate replica assignment found: HashMap(0 -> ArrayBuffer(1, 1))"}},
+		{"config value", "a", nil, wantAnswer{kerr.InvalidConfig.Code, "Invalid value soon for configuration retention.ms: Not a number of type LONG"}},
+	}
+	for _, c := range cases {
+		req := kmsg.NewPtrCreateTopicsRequest()
+		rt := kmsg.NewCreateTopicsRequestTopic()
+		rt.Topic, rt.Configs, rt.ReplicaAssignment = c.topic, []kmsg.CreateTopicsRequestTopicConfig{bad}, c.assign
+		rt.NumPartitions, rt.ReplicationFactor = 1, 1
+		if c.assign != nil {
+			rt.NumPartitions, rt.ReplicationFactor = -1, -1
+		}
+		req.Topics = append(req.Topics, rt)
+		resp := tc.c.CreateTopics(context.Background(), req)
+		checkAnswer(t, c.name, resp.Topics[0].ErrorCode, resp.Topics[0].ErrorMessage, c.want)
+	}
+	if topicExists(tc, "a") {
+		t.Fatal("a topic with an invalid config value was created")
 	}
 }

@@ -118,7 +118,7 @@ func (c *Controller) CreateTopics(ctx context.Context, req *kmsg.CreateTopicsReq
 // topic's existence, colliding names, the manual assignment (replica
 // counts, duplicates, partition ids; its brokers are not checked: a
 // replica on an unknown broker is offline until that broker registers),
-// and last the config names.
+// and last the config names and values.
 func (c *Controller) createTopic(t kmsg.CreateTopicsRequestTopic, validateOnly bool) (zkmeta.TopicAssignment, []<-chan error, error) {
 	var a zkmeta.TopicAssignment
 	if _, exists := c.state.topics[t.Topic]; exists && !c.state.deleting[t.Topic] {
@@ -158,6 +158,11 @@ func (c *Controller) createTopic(t kmsg.CreateTopicsRequestTopic, validateOnly b
 	for _, cfg := range t.Configs { // LogConfig.validate: validateNames
 		if !slices.Contains(zkmeta.TopicConfigNames, cfg.Name) {
 			return a, nil, newAPIError(kerr.InvalidConfig, "Unknown topic config name: %s", cfg.Name)
+		}
+	}
+	if c.cfg.ValidateTopicConfigs != nil {
+		if err := c.cfg.ValidateTopicConfigs(configs); err != nil {
+			return a, nil, newAPIError(kerr.InvalidConfig, "%s", err)
 		}
 	}
 	a = zkmeta.TopicAssignment{Topic: t.Topic, TopicID: zkmeta.NewTopicID(), Partitions: partitions}
