@@ -90,7 +90,7 @@ func TestHandlerPanicClosesOnlyItsConnection(t *testing.T) {
 	produce := kmsg.NewPtrProduceRequest()
 	produce.Version = 9
 	produce.Acks = 1
-	produce.Topics = []kmsg.ProduceRequestTopic{{Topic: "t", Partitions: []kmsg.ProduceRequestTopicPartition{{Partition: 0, Records: []byte{}}}}}
+	produce.Topics = []kmsg.ProduceRequestTopic{{Topic: "t", Partitions: []kmsg.ProduceRequestTopicPartition{{Partition: 0, Records: testBatch(1)}}}}
 	sendRequest(t, bad, produce, 1)
 	_ = bad.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if n, err := bad.Read(make([]byte, 1)); err != io.EOF {

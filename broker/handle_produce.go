@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
@@ -33,8 +34,10 @@ func (s *Server) handleProduce(ctx context.Context, req *kmsg.ProduceRequest) km
 			// A failed partition has no offsets (PartitionResponse(error),
 			// LogAppendInfo.UNKNOWN_LOG_APPEND_INFO).
 			out.BaseOffset = -1
-			// KafkaApis.handleProduceRequest checks the metadata cache
-			// before ReplicaManager.appendRecords checks the acks.
+			recordsErr := validateProduceRecords(req.Version, rp.Records)
+			// KafkaApis.handleProduceRequest checks the metadata cache and
+			// the records (validateRecords) before
+			// ReplicaManager.appendRecords checks the acks.
 			switch {
 			case req.TransactionID != nil:
 				// Transactions are not served yet: nothing advertises them.
@@ -43,6 +46,8 @@ func (s *Server) handleProduce(ctx context.Context, req *kmsg.ProduceRequest) km
 				out.ErrorCode = kerr.UnknownTopicID.Code
 			case !s.cache.containsPartition(topic, rp.Partition):
 				out.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			case recordsErr != nil:
+				out.ErrorCode = errorCode(recordsErr)
 			case !validAcks:
 				out.ErrorCode = kerr.InvalidRequiredAcks.Code
 			default:
@@ -91,6 +96,65 @@ func (s *Server) addProduceCurrentLeaders(resp *kmsg.ProduceResponse) {
 			}
 		}
 	}
+}
+
+// validateProduceRecords is ProduceRequest.validateRecords, which
+// KafkaApis.handleProduceRequest applies before the acks and the replica
+// manager: from v3 a partition's records are one magic 2 batch, not zstd
+// before v7. Batches are iterated as MemoryRecords.batches() does
+// (ByteBufferLogInputStream): an incomplete batch ends the iteration, a
+// length below 14 or a magic above 2 is CORRUPT_MESSAGE.
+func validateProduceRecords(version int16, records []byte) error {
+	if version < 3 {
+		return nil
+	}
+	const (
+		logOverhead       = 12 // offset, length
+		headerUpToMagic   = 17
+		minRecordOverhead = 14 // LegacyRecord.RECORD_OVERHEAD_V0
+		magicOffset       = 16
+		attributesOffset  = 21
+	)
+	// next returns the size of the batch at records[pos:], 0 if none is complete.
+	next := func(pos int) (int, error) {
+		rest := records[pos:]
+		if len(rest) < logOverhead {
+			return 0, nil
+		}
+		size := int32(binary.BigEndian.Uint32(rest[8:12]))
+		if size < minRecordOverhead {
+			return 0, kerr.CorruptMessage
+		}
+		if len(rest) < headerUpToMagic {
+			return 0, nil
+		}
+		if magic := int8(rest[magicOffset]); magic < 0 || magic > 2 {
+			return 0, kerr.CorruptMessage
+		}
+		if int64(len(rest)) < int64(size)+logOverhead {
+			return 0, nil
+		}
+		return int(size) + logOverhead, nil
+	}
+	n, err := next(0)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return kerr.InvalidRecord // "must have at least one record batch per partition"
+	}
+	if records[magicOffset] != 2 {
+		return kerr.InvalidRecord // "only allowed to contain record batches with magic version 2"
+	}
+	if version < 7 && len(records) > attributesOffset+1 && records[attributesOffset+1]&0x07 == 4 {
+		return kerr.UnsupportedCompressionType // "not allowed to use ZStandard compression"
+	}
+	if more, err := next(n); err != nil {
+		return err
+	} else if more > 0 {
+		return kerr.InvalidRecord // "only allowed to contain exactly one record batch per partition"
+	}
+	return nil
 }
 
 // produceToPartition appends to a partition this broker leads. Produce v0-v2

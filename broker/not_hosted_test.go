@@ -363,3 +363,58 @@ func fetchAddress(r *kmsg.FetchResponse) string {
 	}
 	return net.JoinHostPort(r.Brokers[0].Host, strconv.Itoa(int(r.Brokers[0].Port)))
 }
+
+// Produce v3+ records are checked as ProduceRequest.validateRecords does in
+// KafkaApis.handleProduceRequest: after the metadata cache, before the acks
+// and the replica manager (a follower answers the record error, not
+// NOT_LEADER_OR_FOLLOWER).
+func TestProduceValidateRecordsFirst(t *testing.T) {
+	s := newReplicaTestServer(t, 1, t.TempDir())
+	if err := leaderAndIsr(t, s, 0, 2, 1, []int32{1, 2}, []int32{1, 2}); err != nil {
+		t.Fatal(err)
+	}
+	s.replicas.fetchers.remove([]topicPartition{{"t", 0}})
+	withAttributes := func(b []byte, attrs byte) []byte { b = slices.Clone(b); b[22] = attrs; return b }
+	withMagic := func(b []byte, magic byte) []byte { b = slices.Clone(b); b[16] = magic; return b }
+	one := testBatch(1)
+	tooShort := make([]byte, 12)
+	tooShort[11] = 13 // batch length 13 < 14 (LegacyRecord.RECORD_OVERHEAD_V0)
+	badMagic := withMagic(one, 3)
+	cases := []struct {
+		name    string
+		topic   string
+		version int16
+		acks    int16
+		records []byte
+		want    int16
+	}{
+		{"unknown partition first", "nope", 3, 1, nil, kerr.UnknownTopicOrPartition.Code},
+		{"no batch", "t", 3, 1, nil, kerr.InvalidRecord.Code},
+		{"no complete batch", "t", 3, 1, one[:20], kerr.InvalidRecord.Code},
+		{"batch length too small", "t", 3, 1, tooShort, kerr.CorruptMessage.Code},
+		{"unknown magic", "t", 3, 1, badMagic, kerr.CorruptMessage.Code},
+		{"magic 1", "t", 3, 1, withMagic(one, 1), kerr.InvalidRecord.Code},
+		{"two batches", "t", 3, 1, append(slices.Clone(one), one...), kerr.InvalidRecord.Code},
+		{"zstd before v7", "t", 6, 1, withAttributes(one, 4), kerr.UnsupportedCompressionType.Code},
+		{"records before acks", "t", 3, 2, nil, kerr.InvalidRecord.Code},
+		{"zstd from v7", "t", 7, 1, withAttributes(one, 4), kerr.NotLeaderForPartition.Code},
+		{"partial second batch", "t", 3, 1, append(slices.Clone(one), one[:30]...), kerr.NotLeaderForPartition.Code},
+		{"valid", "t", 3, 1, one, kerr.NotLeaderForPartition.Code},
+		{"valid, bad acks", "t", 3, 2, one, kerr.InvalidRequiredAcks.Code},
+		{"v2 is not checked", "t", 2, 1, nil, kerr.NotLeaderForPartition.Code},
+	}
+	for _, c := range cases {
+		req := kmsg.NewPtrProduceRequest()
+		req.Version, req.Acks = c.version, c.acks
+		rt := kmsg.NewProduceRequestTopic()
+		rt.Topic = c.topic
+		rp := kmsg.NewProduceRequestTopicPartition()
+		rp.Records = c.records
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		got := s.handleProduce(context.Background(), req).(*kmsg.ProduceResponse).Topics[0].Partitions[0]
+		if got.ErrorCode != c.want || got.ErrorMessage != nil {
+			t.Errorf("%s: %v (message %v), want %v", c.name, kerr.ErrorForCode(got.ErrorCode), got.ErrorMessage, kerr.ErrorForCode(c.want))
+		}
+	}
+}
