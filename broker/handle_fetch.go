@@ -85,6 +85,8 @@ func (s *Server) readFetch(req *kmsg.FetchRequest, replicaID int32, record bool)
 	hasError := false
 	leaderQuota := s.replicas.fetchers.quotas.leader
 	now := time.Now()
+	refused := make([][]bool, len(req.Topics)) // answered before the replica manager
+	anyRefused := false
 	for i, rt := range req.Topics {
 		topic := rt.Topic
 		known := true
@@ -93,12 +95,14 @@ func (s *Server) readFetch(req *kmsg.FetchRequest, replicaID int32, record bool)
 		}
 		respTopic := kmsg.FetchResponseTopic{Topic: rt.Topic, TopicID: rt.TopicID}
 		records[i] = make([]protocol.FileRange, len(rt.Partitions))
+		refused[i] = make([]bool, len(rt.Partitions))
 		for j, rp := range rt.Partitions {
 			out := kmsg.NewFetchResponseTopicPartition()
 			out.Partition = rp.Partition
 			if !known {
 				fetchError(&out, kerr.UnknownTopicID, req.Version)
 				hasError = true
+				refused[i][j], anyRefused = true, true
 				respTopic.Partitions = append(respTopic.Partitions, out)
 				continue
 			}
@@ -112,6 +116,7 @@ func (s *Server) readFetch(req *kmsg.FetchRequest, replicaID int32, record bool)
 			var err error
 			if !s.cache.containsPartition(topic, rp.Partition) {
 				err = kerr.UnknownTopicOrPartition
+				refused[i][j], anyRefused = true, true
 			} else {
 				requireLeader := replicaID >= 0 || req.Version < 11
 				p, err = s.replicas.localPartition(topic, rp.Partition, rp.CurrentLeaderEpoch, requireLeader)
@@ -190,10 +195,52 @@ func (s *Server) readFetch(req *kmsg.FetchRequest, replicaID int32, record bool)
 		}
 		resp.Topics = append(resp.Topics, respTopic)
 	}
+	if anyRefused {
+		records = refusedLast(resp, records, refused)
+	}
 	if req.Version >= 16 {
 		s.addFetchCurrentLeaders(resp)
 	}
 	return resp, records, total, parts, hasError
+}
+
+// refusedLast orders the response as KafkaApis.handleFetchRequest does:
+// the partitions the replica manager answered, in request order, then
+// those refused before it (unknown topic ID, unknown to the metadata
+// cache); FetchResponse.toMessage groups only consecutive partitions of
+// one topic, so a topic may appear twice. It returns the file ranges in
+// the new order.
+func refusedLast(resp *kmsg.FetchResponse, records [][]protocol.FileRange, refused [][]bool) [][]protocol.FileRange {
+	type entry struct {
+		topic int
+		part  kmsg.FetchResponseTopicPartition
+		rng   protocol.FileRange
+	}
+	var served, late []entry
+	for i, t := range resp.Topics {
+		for j, p := range t.Partitions {
+			e := entry{i, p, records[i][j]}
+			if refused[i][j] {
+				late = append(late, e)
+			} else {
+				served = append(served, e)
+			}
+		}
+	}
+	topics := resp.Topics
+	resp.Topics = nil
+	var out [][]protocol.FileRange
+	for _, e := range append(served, late...) {
+		src := topics[e.topic]
+		if n := len(resp.Topics); n == 0 || resp.Topics[n-1].Topic != src.Topic || resp.Topics[n-1].TopicID != src.TopicID {
+			resp.Topics = append(resp.Topics, kmsg.FetchResponseTopic{Topic: src.Topic, TopicID: src.TopicID})
+			out = append(out, nil)
+		}
+		n := len(resp.Topics) - 1
+		resp.Topics[n].Partitions = append(resp.Topics[n].Partitions, e.part)
+		out[n] = append(out[n], e.rng)
+	}
+	return out
 }
 
 // addFetchCurrentLeaders names, from v16, the current leader of each

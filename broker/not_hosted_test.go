@@ -7,6 +7,7 @@ import (
 	"path/filepath"
 	"slices"
 	"strconv"
+	"strings"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -416,5 +417,48 @@ func TestProduceValidateRecordsFirst(t *testing.T) {
 		if got.ErrorCode != c.want || got.ErrorMessage != nil {
 			t.Errorf("%s: %v (message %v), want %v", c.name, kerr.ErrorForCode(got.ErrorCode), got.ErrorMessage, kerr.ErrorForCode(c.want))
 		}
+	}
+}
+
+// Fetch answers the partitions the replica manager read first, in request
+// order, and those refused before it after them (KafkaApis.handleFetchRequest
+// adds `erroneous` last; FetchResponse.toMessage groups consecutive
+// partitions of one topic, whichever request entry they came from).
+func TestFetchRefusedPartitionsLast(t *testing.T) {
+	s := newReplicaTestServer(t, 1, t.TempDir())
+	for p := range int32(2) {
+		if err := leaderAndIsr(t, s, p, 1, 1, []int32{1}, []int32{1}); err != nil {
+			t.Fatal(err)
+		}
+	}
+	req := kmsg.NewPtrFetchRequest()
+	req.Version, req.ReplicaID, req.MaxBytes = 12, -1, 1<<20
+	for _, tp := range []struct {
+		topic      string
+		partitions []int32
+	}{{"t", []int32{9, 0}}, {"x", []int32{0}}, {"t", []int32{1}}} {
+		rt := kmsg.NewFetchRequestTopic()
+		rt.Topic = tp.topic
+		for _, p := range tp.partitions {
+			rp := kmsg.NewFetchRequestTopicPartition()
+			rp.Partition, rp.CurrentLeaderEpoch, rp.LastFetchedEpoch, rp.LogStartOffset, rp.PartitionMaxBytes = p, -1, -1, -1, 1<<20
+			rt.Partitions = append(rt.Partitions, rp)
+		}
+		req.Topics = append(req.Topics, rt)
+	}
+	resp, records, _, _, _ := s.readFetch(req, -1, true)
+	var got []string
+	for i, rt := range resp.Topics {
+		var ps []string
+		for j, p := range rt.Partitions {
+			ps = append(ps, strconv.Itoa(int(p.Partition))+":"+strconv.Itoa(int(p.ErrorCode)))
+			_ = records[i][j] // aligned with the response
+		}
+		got = append(got, rt.Topic+"["+strings.Join(ps, " ")+"]")
+	}
+	// t-0 and t-1, then the refused t-9 (joining t's entry) and x-0.
+	want := "t[0:0 1:0 9:3] x[0:3]"
+	if strings.Join(got, " ") != want {
+		t.Errorf("response order %s, want %s", strings.Join(got, " "), want)
 	}
 }
