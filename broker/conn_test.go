@@ -79,6 +79,7 @@ func TestHandlerPanicClosesOnlyItsConnection(t *testing.T) {
 	logs := &syncBuffer{}
 	s := &Server{cfg: DefaultConfig(), logger: slog.New(slog.NewTextHandler(logs, nil)), cache: newMetadataCache()}
 	// No replica manager: the produce handler dereferences nil and panics.
+	knowPartition(s.cache, 0, 1, 1, []int32{1}, []int32{1})
 	addr := startTestListener(t, s)
 
 	bad, err := net.Dial("tcp", addr)
@@ -89,7 +90,7 @@ func TestHandlerPanicClosesOnlyItsConnection(t *testing.T) {
 	produce := kmsg.NewPtrProduceRequest()
 	produce.Version = 9
 	produce.Acks = 1
-	produce.Topics = []kmsg.ProduceRequestTopic{{Topic: "t", Partitions: []kmsg.ProduceRequestTopicPartition{{Partition: 0, Records: []byte{}}}}}
+	produce.Topics = []kmsg.ProduceRequestTopic{{Topic: "t", Partitions: []kmsg.ProduceRequestTopicPartition{{Partition: 0, Records: testBatch(1)}}}}
 	sendRequest(t, bad, produce, 1)
 	_ = bad.SetReadDeadline(time.Now().Add(5 * time.Second))
 	if n, err := bad.Read(make([]byte, 1)); err != io.EOF {
@@ -204,6 +205,7 @@ func TestProducesBeforeHangUpAreAppended(t *testing.T) {
 	cfg.BrokerID = 1
 	s := &Server{cfg: cfg, logger: slog.New(slog.DiscardHandler), cache: newMetadataCache(),
 		replicas: &replicaManager{partitions: map[topicPartition]*partition{{"t", 0}: p}}}
+	knowPartition(s.cache, 0, 1, 1, []int32{1, 2}, []int32{1, 2})
 	addr, ended := serveConns(t, s)
 	produce := func(conn net.Conn, acks int16, corr int32) {
 		req := kmsg.NewPtrProduceRequest()

@@ -13,7 +13,7 @@ import (
 
 func (s *Server) handleCreateTopics(ctx context.Context, req *kmsg.CreateTopicsRequest) kmsg.Response {
 	if c := s.activeController(); c != nil {
-		return s.createTopicsValidated(ctx, c, req)
+		return c.CreateTopics(ctx, req)
 	}
 	resp := req.ResponseKind().(*kmsg.CreateTopicsResponse)
 	for _, t := range req.Topics {
@@ -60,51 +60,10 @@ func (s *Server) handleCreatePartitions(ctx context.Context, req *kmsg.CreatePar
 	return resp
 }
 
-// createTopicsValidated checks each topic's config values with storage's
-// rules (the controller cannot import storage) and passes the valid topics
-// on; an invalid one gets INVALID_CONFIG, in request order.
-func (s *Server) createTopicsValidated(ctx context.Context, c Controller, req *kmsg.CreateTopicsRequest) kmsg.Response {
-	rejected := map[int]kmsg.CreateTopicsResponseTopic{}
-	var valid []kmsg.CreateTopicsRequestTopic
-	for i, t := range req.Topics {
-		props := map[string]string{}
-		for _, cfg := range t.Configs {
-			if cfg.Value != nil {
-				props[cfg.Name] = *cfg.Value
-			}
-		}
-		if _, err := validateTopicConfigs(s.logs.DefaultConfig(), props); err != nil && unknownTopicConfig(props) == "" {
-			rt := kmsg.NewCreateTopicsResponseTopic()
-			rt.Topic = t.Topic
-			rt.ErrorCode = kerr.InvalidConfig.Code
-			msg := err.Error()
-			rt.ErrorMessage = &msg
-			rejected[i] = rt
-			continue
-		}
-		valid = append(valid, t)
-	}
-	if len(rejected) == 0 {
-		return c.CreateTopics(ctx, req)
-	}
-	resp := req.ResponseKind().(*kmsg.CreateTopicsResponse)
-	var forwarded []kmsg.CreateTopicsResponseTopic
-	if len(valid) > 0 {
-		sub := *req
-		sub.Topics = valid
-		r := c.CreateTopics(ctx, &sub)
-		resp.ThrottleMillis = r.ThrottleMillis
-		forwarded = r.Topics
-	}
-	for i := range req.Topics {
-		if rt, ok := rejected[i]; ok {
-			resp.Topics = append(resp.Topics, rt)
-			continue
-		}
-		if len(forwarded) > 0 {
-			resp.Topics = append(resp.Topics, forwarded[0])
-			forwarded = forwarded[1:]
-		}
-	}
-	return resp
+// ValidateTopicConfigs checks a new topic's config values against this
+// broker's log defaults with storage's rules (LogConfig.validate); the
+// controller's CreateTopics calls it last, as Kafka's validateTopicCreate.
+func (s *Server) ValidateTopicConfigs(configs map[string]string) error {
+	_, err := validateTopicConfigs(s.logs.DefaultConfig(), configs)
+	return err
 }

@@ -7,6 +7,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kafkazk/kafkazk/storage"
+	"github.com/kafkazk/kafkazk/zkmeta"
 )
 
 // deleteRecordsToHighWatermark is DeleteRecords' offset meaning "up to the
@@ -38,10 +39,23 @@ func (s *Server) handleDeleteRecords(req *kmsg.DeleteRecordsRequest) kmsg.Respon
 	return resp
 }
 
+// deleteRecords checks as Kafka does, in its order: the metadata cache
+// (KafkaApis.handleDeleteRecordsRequest), internal topics and the
+// partition's state (ReplicaManager.deleteRecordsOnLocalLog), leadership,
+// cleanup.policy and the offset (Partition.deleteRecordsOnLeader).
 func (s *Server) deleteRecords(topic string, partition int32, offset int64) (int64, error) {
+	if !s.cache.containsPartition(topic, partition) {
+		return 0, kerr.UnknownTopicOrPartition
+	}
+	if zkmeta.IsInternalTopic(topic) {
+		return 0, kerr.InvalidTopicException
+	}
 	p, err := s.replicas.leaderPartition(topic, partition)
 	if err != nil {
 		return 0, err
+	}
+	if !p.log.Config().Delete() {
+		return 0, kerr.PolicyViolation
 	}
 	hw := p.highWatermark()
 	if offset == deleteRecordsToHighWatermark {

@@ -85,6 +85,8 @@ func (s *Server) readFetch(req *kmsg.FetchRequest, replicaID int32, record bool)
 	hasError := false
 	leaderQuota := s.replicas.fetchers.quotas.leader
 	now := time.Now()
+	refused := make([][]bool, len(req.Topics)) // answered before the replica manager
+	anyRefused := false
 	for i, rt := range req.Topics {
 		topic := rt.Topic
 		known := true
@@ -93,21 +95,34 @@ func (s *Server) readFetch(req *kmsg.FetchRequest, replicaID int32, record bool)
 		}
 		respTopic := kmsg.FetchResponseTopic{Topic: rt.Topic, TopicID: rt.TopicID}
 		records[i] = make([]protocol.FileRange, len(rt.Partitions))
+		refused[i] = make([]bool, len(rt.Partitions))
 		for j, rp := range rt.Partitions {
 			out := kmsg.NewFetchResponseTopicPartition()
 			out.Partition = rp.Partition
 			if !known {
-				out.ErrorCode = kerr.UnknownTopicID.Code
+				fetchError(&out, kerr.UnknownTopicID, req.Version)
 				hasError = true
+				refused[i][j], anyRefused = true, true
 				respTopic.Partitions = append(respTopic.Partitions, out)
 				continue
 			}
-			p, err := s.replicas.leaderPartition(topic, rp.Partition)
-			if err == nil {
-				err = checkLeaderEpoch(p, rp.CurrentLeaderEpoch)
+			// KafkaApis.handleFetchRequest: a partition the metadata cache
+			// does not know is UNKNOWN_TOPIC_OR_PARTITION before the replica
+			// manager is asked. FetchParams.fetchOnlyLeader: a follower's
+			// fetch, or a consumer's before v11 (no client metadata), needs
+			// the leader; a consumer's v11+ fetch may read a follower, up to
+			// its high watermark.
+			var p *partition
+			var err error
+			if !s.cache.containsPartition(topic, rp.Partition) {
+				err = kerr.UnknownTopicOrPartition
+				refused[i][j], anyRefused = true, true
+			} else {
+				requireLeader := replicaID >= 0 || req.Version < 11
+				p, err = s.replicas.localPartition(topic, rp.Partition, rp.CurrentLeaderEpoch, requireLeader)
 			}
 			if err != nil {
-				out.ErrorCode = errorCode(err)
+				fetchError(&out, err, req.Version)
 				hasError = true
 				respTopic.Partitions = append(respTopic.Partitions, out)
 				continue
@@ -116,7 +131,7 @@ func (s *Server) readFetch(req *kmsg.FetchRequest, replicaID int32, record bool)
 			if req.Version >= 12 && rp.LastFetchedEpoch >= 0 {
 				epoch, end, diverged, err := divergingEpoch(p, rp.LastFetchedEpoch, rp.FetchOffset)
 				if err != nil {
-					out.ErrorCode = errorCode(err)
+					fetchError(&out, err, req.Version)
 					hasError = true
 					respTopic.Partitions = append(respTopic.Partitions, out)
 					continue
@@ -149,7 +164,7 @@ func (s *Server) readFetch(req *kmsg.FetchRequest, replicaID int32, record bool)
 				_, live := s.cache.broker(replicaID)
 				alter, ferr := p.followerFetch(replicaID, rp.FetchOffset, rp.LogStartOffset, leo, time.Now().UnixMilli(), live)
 				if ferr != nil {
-					out.ErrorCode = errorCode(ferr)
+					fetchError(&out, ferr, req.Version)
 					hasError = true
 					respTopic.Partitions = append(respTopic.Partitions, out)
 					continue
@@ -165,10 +180,10 @@ func (s *Server) readFetch(req *kmsg.FetchRequest, replicaID int32, record bool)
 			out.LogStartOffset = p.log.LogStartOffset()
 			if err != nil {
 				if errors.Is(err, storage.ErrOffsetOutOfRange) {
-					out.ErrorCode = kerr.OffsetOutOfRange.Code
+					fetchError(&out, kerr.OffsetOutOfRange, req.Version)
 				} else {
 					s.logger.Error("fetch read failed", "topic", topic, "partition", rp.Partition, "err", err)
-					out.ErrorCode = kerr.KafkaStorageError.Code
+					fetchError(&out, kerr.KafkaStorageError, req.Version)
 				}
 				hasError = true
 			} else if slice.Size > 0 {
@@ -180,7 +195,95 @@ func (s *Server) readFetch(req *kmsg.FetchRequest, replicaID int32, record bool)
 		}
 		resp.Topics = append(resp.Topics, respTopic)
 	}
+	if anyRefused {
+		records = refusedLast(resp, records, refused)
+	}
+	if req.Version >= 16 {
+		s.addFetchCurrentLeaders(resp)
+	}
 	return resp, records, total, parts, hasError
+}
+
+// refusedLast orders the response as KafkaApis.handleFetchRequest does:
+// the partitions the replica manager answered, in request order, then
+// those refused before it (unknown topic ID, unknown to the metadata
+// cache); FetchResponse.toMessage groups only consecutive partitions of
+// one topic, so a topic may appear twice. It returns the file ranges in
+// the new order.
+func refusedLast(resp *kmsg.FetchResponse, records [][]protocol.FileRange, refused [][]bool) [][]protocol.FileRange {
+	type entry struct {
+		topic int
+		part  kmsg.FetchResponseTopicPartition
+		rng   protocol.FileRange
+	}
+	var served, late []entry
+	for i, t := range resp.Topics {
+		for j, p := range t.Partitions {
+			e := entry{i, p, records[i][j]}
+			if refused[i][j] {
+				late = append(late, e)
+			} else {
+				served = append(served, e)
+			}
+		}
+	}
+	topics := resp.Topics
+	resp.Topics = nil
+	var out [][]protocol.FileRange
+	for _, e := range append(served, late...) {
+		src := topics[e.topic]
+		if n := len(resp.Topics); n == 0 || resp.Topics[n-1].Topic != src.Topic || resp.Topics[n-1].TopicID != src.TopicID {
+			resp.Topics = append(resp.Topics, kmsg.FetchResponseTopic{Topic: src.Topic, TopicID: src.TopicID})
+			out = append(out, nil)
+		}
+		n := len(resp.Topics) - 1
+		resp.Topics[n].Partitions = append(resp.Topics[n].Partitions, e.part)
+		out[n] = append(out[n], e.rng)
+	}
+	return out
+}
+
+// addFetchCurrentLeaders names, from v16, the current leader of each
+// partition answered NOT_LEADER_OR_FOLLOWER or FENCED_LEADER_EPOCH and the
+// endpoints of those leaders (KafkaApis.handleFetchRequest, KIP-951).
+func (s *Server) addFetchCurrentLeaders(resp *kmsg.FetchResponse) {
+	seen := map[int32]bool{}
+	for i := range resp.Topics {
+		rt := &resp.Topics[i]
+		topic, known := rt.Topic, true
+		if topic == "" {
+			topic, known = s.cache.topicName(rt.TopicID)
+		}
+		if !known {
+			continue
+		}
+		for j := range rt.Partitions {
+			rp := &rt.Partitions[j]
+			if rp.ErrorCode != kerr.NotLeaderForPartition.Code && rp.ErrorCode != kerr.FencedLeaderEpoch.Code {
+				continue
+			}
+			id, epoch, node := s.currentLeader(topic, rp.Partition)
+			rp.CurrentLeader.LeaderID, rp.CurrentLeader.LeaderEpoch = id, epoch
+			if node != nil && !seen[node.ID] {
+				seen[node.ID] = true
+				resp.Brokers = append(resp.Brokers, kmsg.FetchResponseBroker{NodeID: node.ID, Host: node.Host, Port: node.Port, Rack: node.Rack})
+			}
+		}
+	}
+}
+
+// fetchError answers a partition with err and no offsets, as
+// ReplicaManager.createLogReadResult and FetchResponse.partitionResponse
+// do (high watermark, last stable offset and log start offset -1). A
+// KAFKA_STORAGE_ERROR is NOT_LEADER_OR_FOLLOWER up to v5, whose clients do
+// not know it as retriable (KafkaApis.maybeDownConvertStorageError).
+func fetchError(out *kmsg.FetchResponseTopicPartition, err error, version int16) {
+	code := errorCode(err)
+	if code == kerr.KafkaStorageError.Code && version <= 5 {
+		code = kerr.NotLeaderForPartition.Code
+	}
+	out.ErrorCode = code
+	out.HighWatermark, out.LastStableOffset, out.LogStartOffset = -1, -1, -1
 }
 
 // divergingEpoch is the leader's check of a fetcher's LastFetchedEpoch

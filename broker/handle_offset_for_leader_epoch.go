@@ -19,10 +19,11 @@ func (s *Server) handleOffsetForLeaderEpoch(req *kmsg.OffsetForLeaderEpochReques
 		for _, rp := range rt.Partitions {
 			out := kmsg.NewOffsetForLeaderEpochResponseTopicPartition()
 			out.Partition = rp.Partition
-			p, err := s.replicas.leaderPartition(rt.Topic, rp.Partition)
-			if err == nil {
-				err = checkLeaderEpoch(p, rp.CurrentLeaderEpoch)
-			}
+			// ReplicaManager.lastOffsetForLeaderEpoch: the hosted state
+			// (getPartition; the metadata cache for one not hosted), then
+			// Partition.lastOffsetForLeaderEpoch with fetchOnlyFromLeader:
+			// the current leader epoch, then leadership.
+			p, err := s.replicas.localPartition(rt.Topic, rp.Partition, rp.CurrentLeaderEpoch, true)
 			if err != nil {
 				out.ErrorCode = errorCode(err)
 			} else {

@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"time"
@@ -30,14 +31,25 @@ func (s *Server) handleProduce(ctx context.Context, req *kmsg.ProduceRequest) km
 		for _, rp := range rt.Partitions {
 			out := kmsg.NewProduceResponseTopicPartition()
 			out.Partition = rp.Partition
+			// A failed partition has no offsets (PartitionResponse(error),
+			// LogAppendInfo.UNKNOWN_LOG_APPEND_INFO).
+			out.BaseOffset = -1
+			recordsErr := validateProduceRecords(req.Version, rp.Records)
+			// KafkaApis.handleProduceRequest checks the metadata cache and
+			// the records (validateRecords) before
+			// ReplicaManager.appendRecords checks the acks.
 			switch {
-			case !validAcks:
-				out.ErrorCode = kerr.InvalidRequiredAcks.Code
 			case req.TransactionID != nil:
 				// Transactions are not served yet: nothing advertises them.
 				out.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
 			case topic == "":
 				out.ErrorCode = kerr.UnknownTopicID.Code
+			case !s.cache.containsPartition(topic, rp.Partition):
+				out.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			case recordsErr != nil:
+				out.ErrorCode = errorCode(recordsErr)
+			case !validAcks:
+				out.ErrorCode = kerr.InvalidRequiredAcks.Code
 			default:
 				p, res, err := s.produceToPartition(topic, rp.Partition, rp.Records, req.Acks, req.Version <= 2)
 				if err != nil {
@@ -58,7 +70,91 @@ func (s *Server) handleProduce(ctx context.Context, req *kmsg.ProduceRequest) km
 	if len(pending) > 0 {
 		s.awaitReplication(ctx, pending, time.Duration(max(req.TimeoutMillis, 0))*time.Millisecond, resp)
 	}
+	if req.Version >= 10 {
+		s.addProduceCurrentLeaders(resp)
+	}
 	return resp
+}
+
+// addProduceCurrentLeaders names, from v10, the current leader of each
+// partition answered NOT_LEADER_OR_FOLLOWER and the endpoints of those
+// leaders (KafkaApis.handleProduceRequest's sendResponseCallback, KIP-951).
+func (s *Server) addProduceCurrentLeaders(resp *kmsg.ProduceResponse) {
+	seen := map[int32]bool{}
+	for i := range resp.Topics {
+		rt := &resp.Topics[i]
+		for j := range rt.Partitions {
+			rp := &rt.Partitions[j]
+			if rp.ErrorCode != kerr.NotLeaderForPartition.Code {
+				continue
+			}
+			id, epoch, node := s.currentLeader(rt.Topic, rp.Partition)
+			rp.CurrentLeader.LeaderID, rp.CurrentLeader.LeaderEpoch = id, epoch
+			if node != nil && !seen[node.ID] {
+				seen[node.ID] = true
+				resp.Brokers = append(resp.Brokers, kmsg.ProduceResponseBroker{NodeID: node.ID, Host: node.Host, Port: node.Port, Rack: node.Rack})
+			}
+		}
+	}
+}
+
+// validateProduceRecords is ProduceRequest.validateRecords, which
+// KafkaApis.handleProduceRequest applies before the acks and the replica
+// manager: from v3 a partition's records are one magic 2 batch, not zstd
+// before v7. Batches are iterated as MemoryRecords.batches() does
+// (ByteBufferLogInputStream): an incomplete batch ends the iteration, a
+// length below 14 or a magic above 2 is CORRUPT_MESSAGE.
+func validateProduceRecords(version int16, records []byte) error {
+	if version < 3 {
+		return nil
+	}
+	const (
+		logOverhead       = 12 // offset, length
+		headerUpToMagic   = 17
+		minRecordOverhead = 14 // LegacyRecord.RECORD_OVERHEAD_V0
+		magicOffset       = 16
+		attributesOffset  = 21
+	)
+	// next returns the size of the batch at records[pos:], 0 if none is complete.
+	next := func(pos int) (int, error) {
+		rest := records[pos:]
+		if len(rest) < logOverhead {
+			return 0, nil
+		}
+		size := int32(binary.BigEndian.Uint32(rest[8:12]))
+		if size < minRecordOverhead {
+			return 0, kerr.CorruptMessage
+		}
+		if len(rest) < headerUpToMagic {
+			return 0, nil
+		}
+		if magic := int8(rest[magicOffset]); magic < 0 || magic > 2 {
+			return 0, kerr.CorruptMessage
+		}
+		if int64(len(rest)) < int64(size)+logOverhead {
+			return 0, nil
+		}
+		return int(size) + logOverhead, nil
+	}
+	n, err := next(0)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return kerr.InvalidRecord // "must have at least one record batch per partition"
+	}
+	if records[magicOffset] != 2 {
+		return kerr.InvalidRecord // "only allowed to contain record batches with magic version 2"
+	}
+	if version < 7 && len(records) > attributesOffset+1 && records[attributesOffset+1]&0x07 == 4 {
+		return kerr.UnsupportedCompressionType // "not allowed to use ZStandard compression"
+	}
+	if more, err := next(n); err != nil {
+		return err
+	} else if more > 0 {
+		return kerr.InvalidRecord // "only allowed to contain exactly one record batch per partition"
+	}
+	return nil
 }
 
 // produceToPartition appends to a partition this broker leads. Produce v0-v2

@@ -84,6 +84,19 @@ func (m *metadataCache) topic(name string) (*cachedTopic, bool) {
 	return t, ok
 }
 
+// containsPartition is ZkMetadataCache.contains(TopicPartition): the last
+// UpdateMetadata gave the partition a state.
+func (m *metadataCache) containsPartition(topic string, partition int32) bool {
+	m.mu.RLock()
+	defer m.mu.RUnlock()
+	t, ok := m.topics[topic]
+	if !ok {
+		return false
+	}
+	_, ok = t.Partitions[partition]
+	return ok
+}
+
 func (m *metadataCache) topicName(id [16]byte) (string, bool) {
 	m.mu.RLock()
 	defer m.mu.RUnlock()

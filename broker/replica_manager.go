@@ -36,6 +36,9 @@ type replicaManager struct {
 	fetchers *fetcherManager
 	alter    *alterPartitionClient
 	isLive   func(brokerID int32) bool // in the metadata cache's live brokers
+	// knows is the metadata cache's contains(TopicPartition): the
+	// partition is in the cluster's metadata, hosted here or not.
+	knows func(topic string, partition int32) bool
 
 	// onRoleChange, if set, learns each applied leader or follower state
 	// and each stopped replica (the group coordinator follows
@@ -85,6 +88,7 @@ func newReplicaManager(cfg Config, logs *storage.Manager, zk *zkmeta.Client, log
 		fetchers:        newFetcherManager(cfg, cache, logger),
 		alter:           newAlterPartitionClient(cache, zk, cfg.BrokerID, brokerEpoch, logger),
 		isLive:          func(id int32) bool { _, ok := cache.broker(id); return ok },
+		knows:           cache.containsPartition,
 	}
 }
 
@@ -95,27 +99,74 @@ func (rm *replicaManager) get(topic string, p int32) (*partition, bool) {
 	return pt, ok
 }
 
-// leaderPartition returns the partition if this broker leads it, else the
-// error Kafka answers: UNKNOWN_TOPIC_OR_PARTITION or NOT_LEADER_OR_FOLLOWER.
-func (rm *replicaManager) leaderPartition(topic string, p int32) (*partition, error) {
+// partitionOrError is ReplicaManager.getPartitionOrError: the partition
+// if this broker hosts it online, else KAFKA_STORAGE_ERROR when it is
+// hosted offline, NOT_LEADER_OR_FOLLOWER when the metadata cache knows the
+// partition (this broker is no replica of it, e.g. after a reassignment
+// moved it: the client must refresh its metadata), else
+// UNKNOWN_TOPIC_OR_PARTITION.
+func (rm *replicaManager) partitionOrError(topic string, p int32) (*partition, error) {
+	key := topicPartition{topic, p}
 	rm.mu.RLock()
-	pt, ok := rm.partitions[topicPartition{topic, p}]
-	_, offline := rm.offlineUnhosted[topicPartition{topic, p}]
+	pt, ok := rm.partitions[key]
+	_, offline := rm.offlineUnhosted[key]
 	rm.mu.RUnlock()
-	if offline {
+	switch {
+	case offline, ok && pt.isOffline():
 		return nil, kerr.KafkaStorageError
+	case ok:
+		return pt, nil
+	case rm.knows != nil && rm.knows(topic, p):
+		return nil, kerr.NotLeaderForPartition
 	}
-	if !ok {
-		return nil, kerr.UnknownTopicOrPartition
+	return nil, kerr.UnknownTopicOrPartition
+}
+
+// localPartition is partitionOrError followed by Partition.getLocalLog:
+// the request's current leader epoch (KIP-320; negative: none) is checked
+// first, FENCED_LEADER_EPOCH or UNKNOWN_LEADER_EPOCH, then, if
+// requireLeader, the leadership: NOT_LEADER_OR_FOLLOWER.
+func (rm *replicaManager) localPartition(topic string, p int32, currentLeaderEpoch int32, requireLeader bool) (*partition, error) {
+	pt, err := rm.partitionOrError(topic, p)
+	if err != nil {
+		return nil, err
 	}
-	// ReplicaManager.getPartitionOrError: HostedPartition.Offline.
-	if pt.isOffline() {
-		return nil, kerr.KafkaStorageError
+	if err := checkLeaderEpoch(pt, currentLeaderEpoch); err != nil {
+		return nil, err
 	}
-	if !pt.isLeader() {
+	if requireLeader && !pt.isLeader() {
 		return nil, kerr.NotLeaderForPartition
 	}
 	return pt, nil
+}
+
+// leaderPartition returns the partition if this broker leads it, else the
+// error Kafka answers (partitionOrError; NOT_LEADER_OR_FOLLOWER when hosted
+// as a follower).
+func (rm *replicaManager) leaderPartition(topic string, p int32) (*partition, error) {
+	return rm.localPartition(topic, p, -1, true)
+}
+
+// currentLeader is KafkaApis.getCurrentLeader's leader and leader epoch
+// for a NOT_LEADER_OR_FOLLOWER answer (KIP-951): the hosted partition's
+// (Partition.leaderReplicaIdOpt, getLeaderEpoch), else the metadata
+// cache's, else -1 and -1; with the leader's endpoint if it is a live
+// broker (metadataCache.getAliveBrokerNode).
+func (s *Server) currentLeader(topic string, partition int32) (leaderID, leaderEpoch int32, node *cachedBroker) {
+	leaderID, leaderEpoch = -1, -1
+	if p, err := s.replicas.partitionOrError(topic, partition); err == nil {
+		p.mu.Lock()
+		leaderID, leaderEpoch = p.leader, p.leaderEpoch
+		p.mu.Unlock()
+	} else if t, ok := s.cache.topic(topic); ok {
+		if cp, ok := t.Partitions[partition]; ok {
+			leaderID, leaderEpoch = cp.Leader, cp.LeaderEpoch
+		}
+	}
+	if b, ok := s.cache.broker(leaderID); ok {
+		node = &b
+	}
+	return leaderID, leaderEpoch, node
 }
 
 // initialHighWatermark is the partition's HW from its log dir's

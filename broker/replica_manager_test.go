@@ -43,8 +43,17 @@ func newReplicaTestServerDirs(t *testing.T, self int32, dirs []string) *Server {
 }
 
 // leaderAndIsr sends one partition state of topic t (v5) and returns the
-// partition's error.
+// partition's error; the metadata cache learns the state too, as from the
+// controller's UpdateMetadata that follows.
 func leaderAndIsr(t *testing.T, s *Server, partition, leader, epoch int32, isr, replicas []int32) error {
+	t.Helper()
+	err := leaderAndIsrOnly(t, s, partition, leader, epoch, isr, replicas)
+	knowPartition(s.cache, partition, leader, epoch, isr, replicas)
+	return err
+}
+
+// leaderAndIsrOnly is leaderAndIsr without the metadata cache's update.
+func leaderAndIsrOnly(t *testing.T, s *Server, partition, leader, epoch int32, isr, replicas []int32) error {
 	t.Helper()
 	req := kmsg.NewPtrLeaderAndISRRequest()
 	req.Version = 5
@@ -213,7 +222,9 @@ func TestCreateLogFailureTakesPartitionOffline(t *testing.T) {
 // A log on disk of another topic ID is not a storage error: the answer is
 // INCONSISTENT_TOPIC_ID (ReplicaManager.becomeLeaderOrFollower,
 // LogManager.getOrCreateLog) and the partition stays usable for its own
-// topic ID.
+// topic ID. Clients are not served by it: the metadata cache knows the
+// partition, so NOT_LEADER_OR_FOLLOWER (Kafka hosts it without a log:
+// Partition.getLocalLog answers the same).
 func TestCreateLogInconsistentTopicID(t *testing.T) {
 	dir := t.TempDir()
 	if err := os.MkdirAll(filepath.Join(dir, "t-0"), 0o755); err != nil {
@@ -226,8 +237,8 @@ func TestCreateLogInconsistentTopicID(t *testing.T) {
 	if err := leaderAndIsr(t, s, 0, 1, 1, []int32{1}, []int32{1}); !errors.Is(err, kerr.InconsistentTopicID) {
 		t.Fatalf("LeaderAndIsr: %v, want INCONSISTENT_TOPIC_ID", err)
 	}
-	if _, err := s.replicas.leaderPartition("t", 0); !errors.Is(err, kerr.UnknownTopicOrPartition) {
-		t.Errorf("clients get %v, want UNKNOWN_TOPIC_OR_PARTITION", err)
+	if _, err := s.replicas.leaderPartition("t", 0); !errors.Is(err, kerr.NotLeaderForPartition) {
+		t.Errorf("clients get %v, want NOT_LEADER_OR_FOLLOWER", err)
 	}
 }
 

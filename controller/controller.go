@@ -31,6 +31,12 @@ type Config struct {
 	AutoLeaderRebalanceEnable          bool          // auto.leader.rebalance.enable
 	LeaderImbalanceCheckInterval       time.Duration // leader.imbalance.check.interval.seconds
 	LeaderImbalancePerBrokerPercentage int           // leader.imbalance.per.broker.percentage
+
+	// ValidateTopicConfigs checks a new topic's config values, the last
+	// of CreateTopics' checks (AdminZkClient.validateTopicCreate:
+	// LogConfig.validate); the broker supplies storage's rules. Nil
+	// accepts every value.
+	ValidateTopicConfigs func(configs map[string]string) error
 }
 
 // DefaultConfig is Kafka's defaults for the controller's keys.

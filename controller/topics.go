@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,13 +16,28 @@ import (
 	"github.com/kafkazk/kafkazk/zkmeta"
 )
 
-// apiError is an error code with Kafka's message for it.
+// apiError is an error code with Kafka's message for it; an empty msg is
+// answered as a null message (cause, if any, is only logged).
 type apiError struct {
-	code int16
-	msg  string
+	code  int16
+	msg   string
+	cause error
 }
 
-func (e *apiError) Error() string { return e.msg }
+func (e *apiError) Error() string {
+	if e.msg == "" && e.cause != nil {
+		return e.cause.Error()
+	}
+	return e.msg
+}
+
+// message is the error message to answer: null when there is none.
+func (e *apiError) message() *string {
+	if e.msg == "" {
+		return nil
+	}
+	return &e.msg
+}
 
 func newAPIError(err *kerr.Error, format string, args ...any) *apiError {
 	return &apiError{code: err.Code, msg: fmt.Sprintf(format, args...)}
@@ -45,9 +61,16 @@ func (c *Controller) CreateTopics(ctx context.Context, req *kmsg.CreateTopicsReq
 		for i, t := range req.Topics {
 			r := kmsg.NewCreateTopicsResponseTopic()
 			r.Topic = t.Topic
+			// KafkaApis.handleCreateTopicsRequest, before the topic's checks.
+			if t.Topic == clusterMetadataTopic {
+				r.ErrorCode = kerr.InvalidRequest.Code
+				r.ErrorMessage = ptr("Creation of internal topic " + clusterMetadataTopic + " is prohibited.")
+				results[i] = r
+				continue
+			}
 			if seen[t.Topic] > 1 {
 				r.ErrorCode = kerr.InvalidRequest.Code
-				r.ErrorMessage = ptr(fmt.Sprintf("Create topics request from client contains duplicate topic %s", t.Topic))
+				r.ErrorMessage = ptr("Found multiple entries for this topic.")
 				results[i] = r
 				continue
 			}
@@ -55,10 +78,14 @@ func (c *Controller) CreateTopics(ctx context.Context, req *kmsg.CreateTopicsReq
 			if err != nil {
 				var ae *apiError
 				if errors.As(err, &ae) {
-					r.ErrorCode, r.ErrorMessage = ae.code, &ae.msg
+					if ae.cause != nil {
+						c.logger.Warn("create topic failed", "topic", t.Topic, "err", ae.cause)
+					}
+					r.ErrorCode, r.ErrorMessage = ae.code, ae.message()
 				} else {
+					// ApiError.fromThrowable: no message for UNKNOWN_SERVER_ERROR.
 					c.logger.Error("create topic failed", "topic", t.Topic, "err", err)
-					r.ErrorCode, r.ErrorMessage = kerr.UnknownServerError.Code, ptr(err.Error())
+					r.ErrorCode = kerr.UnknownServerError.Code
 				}
 				results[i] = r
 				continue
@@ -83,33 +110,60 @@ func (c *Controller) CreateTopics(ctx context.Context, req *kmsg.CreateTopicsReq
 	return resp
 }
 
-// createTopic runs on the event loop.
+// createTopic runs on the event loop. It checks in
+// ZkAdminManager.createTopics' order: the topic known to the metadata
+// (one being deleted is not), null config values, numbers and an
+// assignment both given, Kafka's automatic assignment, then
+// AdminZkClient.validateTopicCreate: the name, a deletion under way, the
+// topic's existence, colliding names, the manual assignment (replica
+// counts, duplicates, partition ids; its brokers are not checked: a
+// replica on an unknown broker is offline until that broker registers),
+// and last the config names and values.
 func (c *Controller) createTopic(t kmsg.CreateTopicsRequestTopic, validateOnly bool) (zkmeta.TopicAssignment, []<-chan error, error) {
 	var a zkmeta.TopicAssignment
-	if err := zkmeta.ValidateTopicName(t.Topic); err != nil {
-		return a, nil, newAPIError(kerr.InvalidTopicException, "%s", err)
-	}
-	if c.state.deleting[t.Topic] { // AdminZkClient.validateTopicCreate
-		return a, nil, newAPIError(kerr.TopicAlreadyExists, "Topic '%s' is marked for deletion.", t.Topic)
-	}
-	if _, exists := c.state.topics[t.Topic]; exists {
+	if _, exists := c.state.topics[t.Topic]; exists && !c.state.deleting[t.Topic] {
 		return a, nil, newAPIError(kerr.TopicAlreadyExists, "Topic '%s' already exists.", t.Topic)
 	}
+	var nullConfigs []string
 	configs := map[string]string{}
 	for _, cfg := range t.Configs {
-		if !slices.Contains(zkmeta.TopicConfigNames, cfg.Name) {
-			return a, nil, newAPIError(kerr.InvalidConfig, "Unknown topic config name: %s", cfg.Name)
+		if cfg.Value == nil {
+			nullConfigs = append(nullConfigs, cfg.Name)
+			continue
 		}
-		if cfg.Value != nil {
-			configs[cfg.Name] = *cfg.Value
-		}
+		configs[cfg.Name] = *cfg.Value
+	}
+	if len(nullConfigs) > 0 {
+		return a, nil, newAPIError(kerr.InvalidConfig, "Null value not supported for topic configs: %s", strings.Join(nullConfigs, ","))
 	}
 	partitions, err := c.topicAssignment(t)
 	if err != nil {
 		return a, nil, err
 	}
-	if colliding := c.collidingTopics(t.Topic); len(colliding) > 0 { // AdminZkClient.validateTopicCreate
+	if err := zkmeta.ValidateTopicName(t.Topic); err != nil {
+		return a, nil, newAPIError(kerr.InvalidTopicException, "%s", err)
+	}
+	if c.state.deleting[t.Topic] {
+		return a, nil, newAPIError(kerr.TopicAlreadyExists, "Topic '%s' is marked for deletion.", t.Topic)
+	}
+	if _, exists := c.state.topics[t.Topic]; exists {
+		return a, nil, newAPIError(kerr.TopicAlreadyExists, "Topic '%s' already exists.", t.Topic)
+	}
+	if colliding := c.collidingTopics(t.Topic); len(colliding) > 0 {
 		return a, nil, newAPIError(kerr.InvalidTopicException, "Topic '%s' collides with existing topics: %s", t.Topic, strings.Join(colliding, ", "))
+	}
+	if err := checkTopicAssignment(partitions); err != nil {
+		return a, nil, err
+	}
+	for _, cfg := range t.Configs { // LogConfig.validate: validateNames
+		if !slices.Contains(zkmeta.TopicConfigNames, cfg.Name) {
+			return a, nil, newAPIError(kerr.InvalidConfig, "Unknown topic config name: %s", cfg.Name)
+		}
+	}
+	if c.cfg.ValidateTopicConfigs != nil {
+		if err := c.cfg.ValidateTopicConfigs(configs); err != nil {
+			return a, nil, newAPIError(kerr.InvalidConfig, "%s", err)
+		}
 	}
 	a = zkmeta.TopicAssignment{Topic: t.Topic, TopicID: zkmeta.NewTopicID(), Partitions: partitions}
 	if validateOnly {
@@ -153,8 +207,10 @@ func (c *Controller) collidingTopics(topic string) []string {
 	return out
 }
 
-// topicAssignment is the explicit replica assignment of the request, checked,
-// or Kafka's rack-unaware assignment over the live brokers.
+// topicAssignment is the explicit replica assignment of the request (a
+// later entry for the same partition replaces an earlier one, as Kafka's
+// map), checked by checkTopicAssignment, or Kafka's automatic assignment
+// over the live brokers (AdminUtils.assignReplicasToBrokers).
 func (c *Controller) topicAssignment(t kmsg.CreateTopicsRequestTopic) (map[int32][]int32, error) {
 	if len(t.ReplicaAssignment) > 0 {
 		if t.NumPartitions != -1 || t.ReplicationFactor != -1 {
@@ -163,9 +219,6 @@ func (c *Controller) topicAssignment(t kmsg.CreateTopicsRequestTopic) (map[int32
 		out := map[int32][]int32{}
 		for _, ra := range t.ReplicaAssignment {
 			out[ra.Partition] = ra.Replicas
-		}
-		if err := c.checkAssignment(out, 0); err != nil {
-			return nil, err
 		}
 		return out, nil
 	}
@@ -177,7 +230,7 @@ func (c *Controller) topicAssignment(t kmsg.CreateTopicsRequestTopic) (map[int32
 		rf = c.cfg.DefaultReplicationFactor
 	}
 	if n <= 0 {
-		return nil, newAPIError(kerr.InvalidPartitions, "Number of partitions was set to an invalid non-positive value.")
+		return nil, newAPIError(kerr.InvalidPartitions, "Number of partitions must be larger than 0.")
 	}
 	if rf <= 0 {
 		return nil, newAPIError(kerr.InvalidReplicationFactor, "Replication factor must be larger than 0.")
@@ -188,40 +241,56 @@ func (c *Controller) topicAssignment(t kmsg.CreateTopicsRequestTopic) (map[int32
 	}
 	out, err := assignForBrokers(c.liveBrokerRacks(), n, rf, -1, 0, c.rnd)
 	if err != nil {
-		return nil, newAPIError(kerr.InvalidReplicaAssignment, "%s", err)
+		return nil, assignmentError(err)
 	}
 	return out, nil
 }
 
-// checkAssignment applies Kafka's rules to an explicit assignment: partition
-// ids consecutive from first, equal non-zero replica counts, no duplicate
-// replicas, every broker known.
-func (c *Controller) checkAssignment(a map[int32][]int32, first int32) error {
+// checkTopicAssignment is validateTopicCreate's check of a new topic's
+// assignment: one replica count for all partitions, no duplicate broker in
+// a partition, partition ids 0..n-1. Kafka lets a topic whose every
+// partition has no replica through; it is refused here with the message
+// of its CreatePartitions counterpart, and so are ids that pass Kafka's
+// sum-of-ids test without being 0..n-1.
+func checkTopicAssignment(a map[int32][]int32) error {
+	ids := slices.Sorted(maps.Keys(a))
 	rf := -1
-	for i := first; i < first+int32(len(a)); i++ {
-		replicas, ok := a[i]
-		if !ok {
-			return newAPIError(kerr.InvalidReplicaAssignment, "Partitions should be a consecutive 0-based integer sequence")
-		}
-		if len(replicas) == 0 {
-			return newAPIError(kerr.InvalidReplicaAssignment, "Replica assignment of partition %d is empty", i)
-		}
-		if rf >= 0 && len(replicas) != rf {
+	for _, p := range ids {
+		if rf >= 0 && len(a[p]) != rf {
 			return newAPIError(kerr.InvalidReplicaAssignment, "All partitions should have the same number of replicas")
 		}
-		rf = len(replicas)
-		s := slices.Clone(replicas)
-		slices.Sort(s)
-		if len(slices.Compact(s)) != len(replicas) {
-			return newAPIError(kerr.InvalidReplicaAssignment, "Duplicate brokers not allowed in replica assignment: %v for partition id %d", replicas, i)
-		}
-		for _, r := range replicas {
-			if !c.state.isLive(r) {
-				return newAPIError(kerr.BrokerNotAvailable, "Unknown broker(s) in replica assignment: %d.", r)
-			}
+		rf = len(a[p])
+	}
+	for _, p := range ids {
+		if hasDuplicate(a[p]) {
+			return newAPIError(kerr.InvalidReplicaAssignment, "Duplicate replica assignment found: %s", scalaAssignmentString(a))
 		}
 	}
+	for i, p := range ids {
+		if p != int32(i) {
+			return newAPIError(kerr.InvalidReplicaAssignment, "partitions should be a consecutive 0-based integer sequence")
+		}
+	}
+	if rf == 0 {
+		return newAPIError(kerr.InvalidReplicaAssignment, "Cannot have replication factor of 0 for partition id %d.", ids[0])
+	}
 	return nil
+}
+
+// scalaAssignmentString renders an assignment as Kafka's message shows its
+// mutable.HashMap[Int, ArrayBuffer[Int]]: small partition ids iterate in
+// ascending order.
+func scalaAssignmentString(a map[int32][]int32) string {
+	var b strings.Builder
+	b.WriteString("HashMap(")
+	for i, p := range slices.Sorted(maps.Keys(a)) {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		fmt.Fprintf(&b, "%d -> ArrayBuffer(%s)", p, joinIDs(a[p]))
+	}
+	b.WriteString(")")
+	return b.String()
 }
 
 // DeleteTopics marks topics for deletion (/admin/delete_topics) and starts
@@ -585,22 +654,45 @@ func (c *Controller) completeDeleteTopic(t string) {
 
 // CreatePartitions adds partitions to topics: Kafka's assignment continues
 // the existing layout (start index of partition 0's first replica, partition
-// ids from the current count).
+// ids from the current count). As KafkaApis.handleCreatePartitionsRequest,
+// a topic named twice gets one INVALID_REQUEST answer and a topic queued
+// for deletion INVALID_TOPIC_EXCEPTION before any other check.
 func (c *Controller) CreatePartitions(ctx context.Context, req *kmsg.CreatePartitionsRequest) *kmsg.CreatePartitionsResponse {
 	resp := req.ResponseKind().(*kmsg.CreatePartitionsResponse)
-	results := make([]kmsg.CreatePartitionsResponseTopic, len(req.Topics))
+	seen := map[string]int{}
+	var topics []kmsg.CreatePartitionsRequestTopic // one per name: Kafka answers a map
+	for _, t := range req.Topics {
+		if seen[t.Topic]++; seen[t.Topic] == 1 {
+			topics = append(topics, t)
+		}
+	}
+	results := make([]kmsg.CreatePartitionsResponseTopic, len(topics))
 	var waits []<-chan error
 	ran := c.submit(func() {
-		for i, t := range req.Topics {
+		for i, t := range topics {
 			r := kmsg.NewCreatePartitionsResponseTopic()
 			r.Topic = t.Topic
-			done, err := c.createPartitions(t, req.ValidateOnly)
+			var done []<-chan error
+			var err error
+			switch {
+			case seen[t.Topic] > 1:
+				err = newAPIError(kerr.InvalidRequest, "Duplicate topic in request.")
+			case c.state.deleting[t.Topic]: // isTopicQueuedForDeletion
+				err = newAPIError(kerr.InvalidTopicException, "The topic is queued for deletion.")
+			default:
+				done, err = c.createPartitions(t, req.ValidateOnly)
+			}
 			if err != nil {
 				var ae *apiError
 				if errors.As(err, &ae) {
-					r.ErrorCode, r.ErrorMessage = ae.code, &ae.msg
+					if ae.cause != nil {
+						c.logger.Warn("create partitions failed", "topic", t.Topic, "err", ae.cause)
+					}
+					r.ErrorCode, r.ErrorMessage = ae.code, ae.message()
 				} else {
-					r.ErrorCode, r.ErrorMessage = kerr.UnknownServerError.Code, ptr(err.Error())
+					// ApiError.fromThrowable: no message for UNKNOWN_SERVER_ERROR.
+					c.logger.Error("create partitions failed", "topic", t.Topic, "err", err)
+					r.ErrorCode = kerr.UnknownServerError.Code
 				}
 			}
 			waits = append(waits, done...)
@@ -608,7 +700,7 @@ func (c *Controller) CreatePartitions(ctx context.Context, req *kmsg.CreateParti
 		}
 	})
 	if !ran {
-		for i, t := range req.Topics {
+		for i, t := range topics {
 			r := kmsg.NewCreatePartitionsResponseTopic()
 			r.Topic, r.ErrorCode = t.Topic, kerr.NotController.Code
 			results[i] = r
@@ -619,9 +711,19 @@ func (c *Controller) CreatePartitions(ctx context.Context, req *kmsg.CreateParti
 	return resp
 }
 
+// createPartitions checks in ZkAdminManager.createPartitions' order: a
+// reassignment under way, the topic's existence, a count lower than or
+// equal to the current one, unknown brokers in the manual assignment, the
+// number of partitions it assigns, then each new partition's replicas
+// (AdminZkClient.createNewPartitionsAssignment, validateReplicaAssignment).
 func (c *Controller) createPartitions(t kmsg.CreatePartitionsRequestTopic, validateOnly bool) ([]<-chan error, error) {
 	a, ok := c.state.topics[t.Topic]
-	if !ok || c.state.deleting[t.Topic] {
+	for p := range a.Partitions {
+		if c.state.reassigning(topicPartition{t.Topic, p}) {
+			return nil, newAPIError(kerr.ReassignmentInProgress, "A partition reassignment is in progress for the topic '%s'.", t.Topic)
+		}
+	}
+	if !ok || len(a.Partitions) == 0 {
 		return nil, newAPIError(kerr.UnknownTopicOrPartition, "The topic '%s' does not exist.", t.Topic)
 	}
 	current := int32(len(a.Partitions))
@@ -632,8 +734,27 @@ func (c *Controller) createPartitions(t kmsg.CreatePartitionsRequestTopic, valid
 		return nil, newAPIError(kerr.InvalidPartitions, "Topic already has %d partitions.", current)
 	}
 	add := t.Count - current
+	replicas0, ok := a.Partitions[0]
+	if !ok || len(replicas0) == 0 {
+		// createNewPartitionsAssignment: an AdminOperationException,
+		// answered UNKNOWN_SERVER_ERROR without its message.
+		c.logger.Error("existing replica assignment has no partition 0", "topic", t.Topic, "assignment", a.Partitions)
+		return nil, &apiError{code: kerr.UnknownServerError.Code}
+	}
 	var added map[int32][]int32
-	if len(t.Assignment) > 0 {
+	if t.Assignment != nil { // a null assignment list asks for Kafka's
+		var unknown []string
+		for _, ra := range t.Assignment {
+			for _, b := range ra.Replicas {
+				name := strconv.Itoa(int(b))
+				if !c.state.isLive(b) && !slices.Contains(unknown, name) {
+					unknown = append(unknown, name)
+				}
+			}
+		}
+		if len(unknown) > 0 {
+			return nil, newAPIError(kerr.InvalidReplicaAssignment, "Unknown broker(s) in replica assignment: %s.", strings.Join(unknown, ", "))
+		}
 		if int32(len(t.Assignment)) != add {
 			return nil, newAPIError(kerr.InvalidReplicaAssignment, "Increasing the number of partitions by %d but %d assignments provided.", add, len(t.Assignment))
 		}
@@ -641,21 +762,21 @@ func (c *Controller) createPartitions(t kmsg.CreatePartitionsRequestTopic, valid
 		for i, ra := range t.Assignment {
 			added[current+int32(i)] = ra.Replicas
 		}
-		if err := c.checkAssignment(added, current); err != nil {
+		if err := checkNewPartitionsAssignment(added, current, len(replicas0)); err != nil {
 			return nil, err
 		}
 	} else {
 		live := c.state.liveBrokerIDs()
-		rf := int16(len(a.Partitions[0]))
+		rf := int16(len(replicas0))
 		if int(rf) > len(live) {
 			return nil, newAPIError(kerr.InvalidReplicationFactor, "Replication factor: %d larger than available brokers: %d.", rf, len(live))
 		}
 		// Kafka's AdminZkClient.createPartitions: start from partition 0's first replica.
-		start := max(0, slices.IndexFunc(live, func(b int32) bool { return b >= a.Partitions[0][0] }))
+		start := max(0, slices.IndexFunc(live, func(b int32) bool { return b >= replicas0[0] }))
 		var err error
 		added, err = assignForBrokers(c.liveBrokerRacks(), add, rf, start, current, c.rnd)
 		if err != nil {
-			return nil, newAPIError(kerr.InvalidReplicaAssignment, "%s", err)
+			return nil, assignmentError(err)
 		}
 	}
 	if validateOnly {
@@ -683,6 +804,57 @@ func (c *Controller) createPartitions(t kmsg.CreatePartitionsRequestTopic, valid
 	sortPartitions(parts)
 	c.logger.Info("added partitions", "topic", t.Topic, "count", strconv.Itoa(int(t.Count)))
 	return c.onNewPartitions(parts), nil
+}
+
+// checkNewPartitionsAssignment is AdminZkClient.validateReplicaAssignment
+// for partitions first.. of a manual CreatePartitions assignment: each
+// partition in order has replicas and no duplicate, then every one has
+// partition 0's replication factor (its brokers are known: checked before).
+func checkNewPartitionsAssignment(added map[int32][]int32, first int32, rf int) error {
+	last := first + int32(len(added))
+	for p := first; p < last; p++ {
+		replicas := added[p]
+		if len(replicas) == 0 {
+			return newAPIError(kerr.InvalidReplicaAssignment, "Cannot have replication factor of 0 for partition id %d.", p)
+		}
+		if hasDuplicate(replicas) {
+			return newAPIError(kerr.InvalidReplicaAssignment, "Duplicate brokers not allowed in replica assignment: %s for partition id %d.", joinIDs(replicas), p)
+		}
+	}
+	var bad, badRF []int32
+	for p := first; p < last; p++ {
+		if len(added[p]) != rf {
+			bad, badRF = append(bad, p), append(badRF, int32(len(added[p])))
+		}
+	}
+	if len(bad) > 0 {
+		return newAPIError(kerr.InvalidReplicaAssignment, "Inconsistent replication factor between partitions, partition 0 has %d while partitions [%s] have replication factors [%s], respectively.",
+			rf, joinIDs(bad), joinIDs(badRF))
+	}
+	return nil
+}
+
+func hasDuplicate(ids []int32) bool {
+	s := slices.Clone(ids)
+	slices.Sort(s)
+	return len(slices.Compact(s)) != len(ids)
+}
+
+// joinIDs renders ids as Scala's mkString(", ").
+func joinIDs(ids []int32) string {
+	out := make([]string, len(ids))
+	for i, id := range ids {
+		out[i] = strconv.Itoa(int(id))
+	}
+	return strings.Join(out, ", ")
+}
+
+// assignmentError answers a failure of Kafka's automatic assignment that
+// its checks before did not catch: brokers with and without racks, an
+// AdminOperationException Kafka answers UNKNOWN_SERVER_ERROR without a
+// message (ApiError.fromThrowable).
+func assignmentError(err error) error {
+	return &apiError{code: kerr.UnknownServerError.Code, cause: err}
 }
 
 // liveBrokerRacks lists the live brokers with their racks, by id.
@@ -718,3 +890,7 @@ func waitAll(ctx context.Context, waits []<-chan error, timeout time.Duration) {
 }
 
 func ptr[T any](v T) *T { return &v }
+
+// clusterMetadataTopic is KRaft's metadata log (Topic.CLUSTER_METADATA_TOPIC_NAME),
+// a name CreateTopics refuses in every mode.
+const clusterMetadataTopic = "__cluster_metadata"

@@ -1,6 +1,9 @@
 package zkmeta
 
-import "fmt"
+import (
+	"fmt"
+	"unicode/utf16"
+)
 
 // MaxTopicNameLength is Kafka's limit (Topic.MAX_NAME_LENGTH).
 const MaxTopicNameLength = 249
@@ -9,21 +12,32 @@ const MaxTopicNameLength = 249
 // empty, not "." or "..", at most 249 characters of [a-zA-Z0-9._-]. The rules
 // keep a name safe as a znode name and as a log directory name.
 func ValidateTopicName(name string) error {
+	if reason := invalidTopicReason(name); reason != "" {
+		return fmt.Errorf("Topic name is invalid: %s", reason) // Kafka's message, capitalised
+	}
+	return nil
+}
+
+// invalidTopicReason is Topic.detectInvalidTopic; the length is Java's, in
+// UTF-16 code units.
+func invalidTopicReason(name string) string {
 	switch {
 	case name == "":
-		return fmt.Errorf("topic name is illegal, it can't be empty")
-	case name == "." || name == "..":
-		return fmt.Errorf("topic name cannot be \".\" or \"..\"")
-	case len(name) > MaxTopicNameLength:
-		return fmt.Errorf("topic name is illegal, it can't be longer than %d characters, topic name: %s", MaxTopicNameLength, name)
+		return "the empty string is not allowed"
+	case name == ".":
+		return "'.' is not allowed"
+	case name == "..":
+		return "'..' is not allowed"
+	case len(utf16.Encode([]rune(name))) > MaxTopicNameLength:
+		return fmt.Sprintf("the length of '%s' is longer than the max allowed length %d", name, MaxTopicNameLength)
 	}
 	for _, c := range name {
 		ok := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9' || c == '.' || c == '_' || c == '-'
 		if !ok {
-			return fmt.Errorf("topic name %s is illegal, it contains a character other than ASCII alphanumerics, '.', '_' and '-'", name)
+			return fmt.Sprintf("'%s' contains one or more characters other than ASCII alphanumerics, '.', '_' and '-'", name)
 		}
 	}
-	return nil
+	return ""
 }
 
 // IsInternalTopic reports Kafka's internal topics.

@@ -81,6 +81,7 @@ func run(ctx context.Context, configPath string, overrides []string, logger *slo
 		AutoLeaderRebalanceEnable:          cfg.AutoLeaderRebalanceEnable,
 		LeaderImbalanceCheckInterval:       cfg.LeaderImbalanceCheckInterval,
 		LeaderImbalancePerBrokerPercentage: cfg.LeaderImbalancePerBrokerPercentage,
+		ValidateTopicConfigs:               srv.ValidateTopicConfigs,
 	}, zk, logger)
 	srv.SetController(ctrl)
 
