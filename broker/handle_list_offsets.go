@@ -88,7 +88,7 @@ func (s *Server) listOffsetsV0(replicaID int32, topic string, rp kmsg.ListOffset
 		out.ErrorCode = kerr.UnsupportedVersion.Code
 		return out
 	}
-	p, err := s.listOffsetsPartition(topic, rp.Partition, -1, replicaID != debuggingReplicaID)
+	p, err := s.replicas.localPartition(topic, rp.Partition, -1, replicaID != debuggingReplicaID)
 	if err != nil {
 		out.ErrorCode = errorCode(err)
 		return out
@@ -156,7 +156,7 @@ func (s *Server) fetchOffsetForTimestamp(replicaID int32, isolation int8, topic 
 	if isClient && isolation != 0 && isolation != 1 {
 		return none, false, fmt.Errorf("%w: unknown isolation level %d", kerr.UnknownServerError, isolation)
 	}
-	p, err := s.listOffsetsPartition(topic, rp.Partition, rp.CurrentLeaderEpoch, replicaID != debuggingReplicaID)
+	p, err := s.replicas.localPartition(topic, rp.Partition, rp.CurrentLeaderEpoch, replicaID != debuggingReplicaID)
 	if err != nil {
 		return none, false, err
 	}
@@ -207,31 +207,6 @@ func (s *Server) fetchOffsetForTimestamp(replicaID int32, isolation int8, topic 
 		return found, true, nil
 	}
 	return none, false, offsetsErr
-}
-
-// listOffsetsPartition is the local replica ListOffsets reads
-// (Partition.localLogWithEpochOrThrow): the current leader epoch is
-// checked before leadership, and only the debugging replica id may read a
-// follower (requireLeader false).
-func (s *Server) listOffsetsPartition(topic string, index, currentLeaderEpoch int32, requireLeader bool) (*partition, error) {
-	p, err := s.replicas.leaderPartition(topic, index)
-	if err == nil {
-		return p, checkLeaderEpoch(p, currentLeaderEpoch)
-	}
-	if !errors.Is(err, kerr.NotLeaderForPartition) {
-		return nil, err
-	}
-	follower, ok := s.replicas.get(topic, index)
-	if !ok {
-		return nil, err
-	}
-	if epochErr := checkLeaderEpoch(follower, currentLeaderEpoch); epochErr != nil {
-		return nil, epochErr
-	}
-	if requireLeader {
-		return nil, err
-	}
-	return follower, nil
 }
 
 // listOffsetsState is the partition's leader epoch and, if it leads, the
