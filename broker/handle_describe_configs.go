@@ -10,7 +10,8 @@ import (
 // handleDescribeConfigs is ConfigHelper.describeConfigs: topics (their
 // effective config from this broker's log defaults and /config/topics/<t>)
 // and brokers (this broker's dynamic and static configs; the cluster
-// default resource "" lists the dynamic default broker configs).
+// default resource "" lists the dynamic default broker configs), with each
+// key's documentation when include_documentation asks for it.
 func (s *Server) handleDescribeConfigs(req *kmsg.DescribeConfigsRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.DescribeConfigsResponse)
 	for _, r := range req.Resources {
@@ -31,6 +32,13 @@ func (s *Server) handleDescribeConfigs(req *kmsg.DescribeConfigsRequest) kmsg.Re
 		if err != nil {
 			out.ErrorCode, out.ErrorMessage = errorCodeAndMessage(err)
 			out.Configs = nil
+		}
+		// ConfigHelper: documentation only when asked (v3+), else null;
+		// synonyms carry none.
+		if req.IncludeDocumentation {
+			for i := range out.Configs {
+				out.Configs[i].Documentation = configDocumentation(r.ResourceType, out.Configs[i].Name)
+			}
 		}
 		resp.Resources = append(resp.Resources, out)
 	}

@@ -1,0 +1,206 @@
+package broker
+
+import "github.com/twmb/franz-go/pkg/kmsg"
+
+// Documentation DescribeConfigs v3+ returns when include_documentation is
+// set (ConfigHelper.createTopicConfigEntry / createBrokerConfigEntry take it
+// from the key's ConfigDef: LogConfig for topics, KafkaConfig for brokers).
+// The texts are our own descriptions of the facts in Kafka 3.9's config
+// definitions: what the key controls, its unit and its special values.
+// Topic and broker keys are separate tables: a name such as
+// compression.type exists at both levels with different wording.
+
+// topicConfigDocs documents every key of topicConfigKeys.
+var topicConfigDocs = map[string]string{
+	"cleanup.policy": "How old log segments are disposed of: \"delete\" removes segments once they are past the retention time or size, " +
+		"\"compact\" keeps only the latest record for each key (log compaction). Both can be listed (\"delete,compact\"): " +
+		"segments are then compacted and also removed when retention runs out.",
+	"compression.type": "Compression codec the broker stores this topic's batches with: gzip, snappy, lz4 or zstd; " +
+		"\"uncompressed\" stores them without compression, \"producer\" keeps whatever codec the producer used.",
+	"delete.retention.ms": "For compacted topics, how long (ms) a tombstone (a record with a null value) is kept after its " +
+		"segment was cleaned. A consumer reading from the beginning must finish within this time to be sure of seeing deletions.",
+	"file.delete.delay.ms": "How long (ms) a segment file marked for deletion stays on disk before it is removed.",
+	"flush.messages": "Force an fsync of the partition's log after this many records have been appended since the last one " +
+		"(1 = after every record). The default effectively disables it: durability comes from replication and the OS flushing " +
+		"in the background, which is usually the better choice.",
+	"flush.ms": "Force an fsync of the partition's log when this many milliseconds have passed since the last one. " +
+		"The default effectively disables it; replication and the OS's own flushing are normally preferred.",
+	"follower.replication.throttled.replicas": "Replicas whose replication is throttled on the follower side (by the broker's " +
+		"follower.replication.throttled.rate): a list of partition:brokerId pairs such as 0:101,1:102, or * for every replica of the topic.",
+	"index.interval.bytes": "Bytes of log written between two entries of the offset index. Smaller values index more often, " +
+		"letting reads seek closer to the wanted offset at the cost of a larger index.",
+	"leader.replication.throttled.replicas": "Replicas whose replication is throttled on the leader side (by the broker's " +
+		"leader.replication.throttled.rate): a list of partition:brokerId pairs such as 0:101,1:102, or * for every replica of the topic.",
+	"local.retention.bytes": "With tiered storage, the largest size (bytes) the local part of a partition's log may reach before " +
+		"old local segments are removed. -2 means use retention.bytes; the effective value cannot exceed retention.bytes.",
+	"local.retention.ms": "With tiered storage, how long (ms) a segment is kept locally before it may be removed. " +
+		"-2 means use retention.ms; the effective value cannot exceed retention.ms.",
+	"max.compaction.lag.ms": "Upper bound (ms) on how long a record can stay uncompacted: a compacted log whose oldest dirty record " +
+		"is older than this becomes eligible for cleaning whatever its dirty ratio. Only used when compaction is enabled.",
+	"max.message.bytes": "Largest record batch (after compression) the topic accepts, in bytes. With the old message formats, " +
+		"where uncompressed records are not batched, the limit applies to each record. Consumers older than 0.10.2 need a fetch size at least this large.",
+	"message.downconversion.enable": "Whether the broker converts batches to an older message format for consumers that ask for one. " +
+		"When false, such fetches get UNSUPPORTED_VERSION. Replication between brokers is not affected.",
+	"message.format.version": "Deprecated. The message format version appended to the log. With inter.broker.protocol.version 3.0 " +
+		"or later the value is ignored and 3.0 is used; an older value also asserts that every message on disk is of that format or older.",
+	"message.timestamp.after.max.ms": "With message.timestamp.type=CreateTime, how far (ms) a record's timestamp may be ahead of the " +
+		"broker's clock; a batch beyond it is rejected. Not used with LogAppendTime.",
+	"message.timestamp.before.max.ms": "With message.timestamp.type=CreateTime, how far (ms) a record's timestamp may be behind the " +
+		"broker's clock; a batch beyond it is rejected. Not used with LogAppendTime.",
+	"message.timestamp.difference.max.ms": "Deprecated in favour of message.timestamp.before.max.ms and message.timestamp.after.max.ms. " +
+		"With CreateTime, the largest allowed gap (ms) in either direction between a record's timestamp and the broker's clock; " +
+		"records beyond it are rejected. Not used with LogAppendTime.",
+	"message.timestamp.type": "Which timestamp records carry in the log: CreateTime keeps the producer's timestamp, " +
+		"LogAppendTime replaces it with the broker's time of append.",
+	"min.cleanable.dirty.ratio": "Fraction (0 to 1) of a compacted log that must be uncleaned (dirty) before the cleaner works on it; " +
+		"higher values mean fewer, more efficient cleanings but more duplicate records kept. A log also becomes eligible when a dirty " +
+		"record has waited max.compaction.lag.ms, and dirty records younger than min.compaction.lag.ms are never cleaned.",
+	"min.compaction.lag.ms": "Minimum age (ms) a record must reach before compaction may remove it. Only used when compaction is enabled.",
+	"min.insync.replicas": "For produce requests with acks=all (-1): how many in-sync replicas, leader included, must have the write " +
+		"for it to succeed. Below that the producer gets NOT_ENOUGH_REPLICAS (or NOT_ENOUGH_REPLICAS_AFTER_APPEND). " +
+		"Replication factor 3 with a value of 2 is the usual choice for durable writes.",
+	"preallocate":           "Whether a new log segment file is allocated on disk at its full size when it is created.",
+	"remote.storage.enable": "Turns tiered storage on for the topic. Once enabled it cannot be turned off.",
+	"retention.bytes": "Largest size (bytes) a partition's log may grow to under the \"delete\" policy before its oldest segments are " +
+		"removed. It is per partition, so the topic's total is this times its partition count. -1 means no size limit; " +
+		"0 also makes the active segment roll.",
+	"retention.ms": "How long (ms) records are kept under the \"delete\" policy before their segment is removed. -1 means no time limit. " +
+		"Segments are removed whole, once their newest record is older than this.",
+	"segment.bytes": "Size (bytes) of a log segment file; a new segment is started when the current one would exceed it. " +
+		"Retention and compaction work on whole segments, so smaller segments give finer control and more files.",
+	"segment.index.bytes": "Size (bytes) of the offset index file preallocated for each segment; it is trimmed when the segment rolls.",
+	"segment.jitter.ms":   "Largest random amount (ms) subtracted from segment.ms for each segment, so that many segments do not roll at once.",
+	"segment.ms":          "Time (ms) after which the active segment is rolled even if not full, so that retention or compaction can act on its records.",
+	"unclean.leader.election.enable": "Whether a replica outside the ISR may become leader when no in-sync replica is available. " +
+		"This keeps the partition available at the risk of losing committed records.",
+}
+
+// brokerConfigDocs documents every broker key DescribeConfigs lists from
+// brokerConfigDefaults and dynamicBrokerKeys.
+var brokerConfigDocs = map[string]string{
+	"advertised.listeners": "Listener URIs the broker registers in ZooKeeper for clients and other brokers to connect to, when they " +
+		"differ from listeners (for example behind NAT or a load balancer). Unset means listeners is used. 0.0.0.0 cannot be advertised; " +
+		"ports may repeat.",
+	"auto.create.topics.enable":    "Whether a Metadata request naming a topic that does not exist (and allowing auto-creation) creates it with num.partitions and default.replication.factor.",
+	"auto.leader.rebalance.enable": "Whether the controller moves leadership back to preferred replicas when a broker's share of non-preferred leaders exceeds leader.imbalance.per.broker.percentage, checked every leader.imbalance.check.interval.seconds.",
+	"background.threads":           "Number of threads for the broker's background tasks (log retention, deletion of files and the like).",
+	"broker.id": "Id of this broker in the cluster. When unset (-1) and broker.id.generation.enable is true, an id is generated " +
+		"through ZooKeeper, starting above reserved.broker.max.id.",
+	"broker.id.generation.enable":          "Whether a broker without broker.id gets one generated through ZooKeeper (numbered above reserved.broker.max.id).",
+	"broker.rack":                          "Rack (or availability zone) of this broker, used to spread a partition's replicas over racks when topics are created. Example: us-east-1a.",
+	"compression.type":                     "Default compression codec for topic data: gzip, snappy, lz4 or zstd; \"uncompressed\" for none, \"producer\" to keep the producer's codec. Topics override it with compression.type.",
+	"controlled.shutdown.enable":           "Whether the broker asks the controller to move its leaderships away before it shuts down.",
+	"controlled.shutdown.max.retries":      "How many times a failed controlled shutdown request is retried before the broker shuts down anyway.",
+	"controlled.shutdown.retry.backoff.ms": "Wait (ms) between two attempts of a controlled shutdown.",
+	"default.replication.factor":           "Replication factor of automatically created topics and of topics created with replication factor -1.",
+	"delete.topic.enable":                  "Whether topics can be deleted; when false, delete requests have no effect.",
+	"follower.replication.throttled.rate": "Upper bound (bytes/s) on the replication traffic this broker fetches as follower for the " +
+		"replicas listed in the topics' follower.replication.throttled.replicas. Can only be set dynamically; keep it above about 1 MB/s.",
+	"leader.imbalance.check.interval.seconds": "How often (seconds) the controller checks whether partition leadership needs rebalancing.",
+	"leader.imbalance.per.broker.percentage":  "Share (percent) of the partitions preferring a broker as leader that may be led by another replica before the controller moves leadership back.",
+	"leader.replication.throttled.rate": "Upper bound (bytes/s) on the replication traffic this broker serves as leader for the " +
+		"replicas listed in the topics' leader.replication.throttled.replicas. Can only be set dynamically; keep it above about 1 MB/s.",
+	"listeners": "Comma-separated URIs the broker listens on, each LISTENER_NAME://host:port, e.g. PLAINTEXT://myhost:9092. " +
+		"An empty host binds the default interface, 0.0.0.0 binds all. Names and ports must be unique (one IPv4 and one IPv6 listener may share a port).",
+	"log.cleaner.backoff.ms":                        "How long (ms) a cleaner thread sleeps when no log needs cleaning.",
+	"log.cleaner.dedupe.buffer.size":                "Memory (bytes) for the key-to-offset maps of compaction, shared by all cleaner threads.",
+	"log.cleaner.delete.retention.ms":               "Default for delete.retention.ms: how long (ms) tombstones are kept in compacted logs after cleaning.",
+	"log.cleaner.enable":                            "Whether the log cleaner runs. Needed for any compacted topic, including the internal offsets topic, which otherwise grows without bound.",
+	"log.cleaner.io.buffer.load.factor":             "How full (fraction) the cleaner's dedupe map may get. Higher values clean more log per pass but cause more hash collisions.",
+	"log.cleaner.io.buffer.size":                    "Memory (bytes) for the cleaner's read and write buffers, shared by all cleaner threads.",
+	"log.cleaner.io.max.bytes.per.second":           "Throttle on the cleaner: its combined read and write rate (bytes/s) is kept below this on average.",
+	"log.cleaner.max.compaction.lag.ms":             "Default for max.compaction.lag.ms: the longest time (ms) a record stays ineligible for compaction.",
+	"log.cleaner.min.cleanable.ratio":               "Default for min.cleanable.dirty.ratio: fraction of a log that must be dirty before it is cleaned.",
+	"log.cleaner.min.compaction.lag.ms":             "Default for min.compaction.lag.ms: the minimum age (ms) of a record before compaction may remove it.",
+	"log.cleaner.threads":                           "Number of threads that compact logs.",
+	"log.cleanup.policy":                            "Default for cleanup.policy: \"delete\", \"compact\" or both (comma-separated).",
+	"log.dir":                                       "Directory holding the log data, used when log.dirs is not set.",
+	"log.dirs":                                      "Comma-separated directories holding the log data. Unset means log.dir is used.",
+	"log.flush.interval.messages":                   "Default for flush.messages: records appended to a partition before its log is fsynced.",
+	"log.flush.interval.ms":                         "Default for flush.ms: the longest time (ms) appended data waits before an fsync. Unset means log.flush.scheduler.interval.ms is used.",
+	"log.flush.offset.checkpoint.interval.ms":       "How often (ms) the recovery point (the flushed offset of each log) is written to disk.",
+	"log.flush.scheduler.interval.ms":               "How often (ms) the broker checks whether a log is due for a flush.",
+	"log.flush.start.offset.checkpoint.interval.ms": "How often (ms) the log start offsets are written to their checkpoint file.",
+	"log.index.interval.bytes":                      "Default for index.interval.bytes: bytes written between two offset index entries.",
+	"log.index.size.max.bytes":                      "Default for segment.index.bytes: the size (bytes) of each segment's offset index.",
+	"log.local.retention.bytes": "Default for local.retention.bytes: the local size (bytes) a tiered partition may keep. " +
+		"-2 means use log.retention.bytes; it cannot exceed it.",
+	"log.local.retention.ms": "Default for local.retention.ms: how long (ms) tiered segments stay local. -2 means use log.retention.ms; it cannot exceed it.",
+	"log.message.downconversion.enable": "Default for message.downconversion.enable: whether fetches asking for an older message format " +
+		"are converted (false answers them UNSUPPORTED_VERSION). Replication is not affected.",
+	"log.message.format.version": "Deprecated default for message.format.version. Ignored (3.0 is used) when inter.broker.protocol.version is 3.0 or later.",
+	"log.message.timestamp.after.max.ms": "Default for message.timestamp.after.max.ms: with CreateTime, how far (ms) a record's timestamp " +
+		"may be ahead of the broker's clock before the batch is rejected.",
+	"log.message.timestamp.before.max.ms": "Default for message.timestamp.before.max.ms: with CreateTime, how far (ms) a record's timestamp " +
+		"may be behind the broker's clock before the batch is rejected.",
+	"log.message.timestamp.difference.max.ms": "Deprecated default for message.timestamp.difference.max.ms: with CreateTime, the largest gap (ms) " +
+		"in either direction between a record's timestamp and the broker's clock. Keep it no larger than the retention time.",
+	"log.message.timestamp.type":      "Default for message.timestamp.type: CreateTime (producer's timestamp) or LogAppendTime (broker's append time).",
+	"log.preallocate":                 "Default for preallocate: whether new segment files are allocated at full size (useful on Windows).",
+	"log.retention.bytes":             "Default for retention.bytes: the size (bytes) a partition may reach before old segments are deleted. -1 means no limit.",
+	"log.retention.check.interval.ms": "How often (ms) the broker looks for log segments to delete under the retention settings.",
+	"log.retention.hours":             "Retention time in hours, used when neither log.retention.ms nor log.retention.minutes is set.",
+	"log.retention.minutes":           "Retention time in minutes, used when log.retention.ms is not set; unset means log.retention.hours.",
+	"log.retention.ms": "Default for retention.ms, in milliseconds; takes precedence over log.retention.minutes and log.retention.hours. " +
+		"-1 means no time limit.",
+	"log.roll.hours":              "Segment roll time in hours, used when log.roll.ms is not set.",
+	"log.roll.jitter.hours":       "Segment roll jitter in hours, used when log.roll.jitter.ms is not set.",
+	"log.roll.jitter.ms":          "Default for segment.jitter.ms, in milliseconds; takes precedence over log.roll.jitter.hours.",
+	"log.roll.ms":                 "Default for segment.ms, in milliseconds; takes precedence over log.roll.hours.",
+	"log.segment.bytes":           "Default for segment.bytes: the size (bytes) of a log segment file.",
+	"log.segment.delete.delay.ms": "Default for file.delete.delay.ms: how long (ms) a deleted segment's files stay on disk. 0 with nothing to delete makes the deleter poll every millisecond.",
+	"message.max.bytes": "Default for max.message.bytes: the largest record batch (after compression), in bytes, a topic accepts. " +
+		"With old message formats it applies to single records. Consumers older than 0.10.2 need a fetch size at least this large.",
+	"min.insync.replicas": "Default for min.insync.replicas: for acks=all (-1) produce requests, the number of in-sync replicas that " +
+		"must have a write for it to succeed; otherwise NOT_ENOUGH_REPLICAS (or NOT_ENOUGH_REPLICAS_AFTER_APPEND).",
+	"num.io.threads":                    "Number of threads that handle requests, disk I/O included.",
+	"num.network.threads":               "Number of threads per listener that read requests from and write responses to the network.",
+	"num.partitions":                    "Partition count of automatically created topics and of topics created without one.",
+	"num.recovery.threads.per.data.dir": "Threads per log directory used to recover logs at startup and flush them at shutdown.",
+	"num.replica.fetchers": "Fetcher threads per source broker replicating to this broker. More threads raise I/O parallelism " +
+		"at the cost of CPU and memory.",
+	"offsets.retention.minutes": "How long (minutes) committed offsets are kept: for a group, once it is empty (or, for a partition, " +
+		"since the last commit once the group no longer subscribes to its topic); for standalone consumers, since the last commit. " +
+		"Deleting the group or the topic removes its offsets at once.",
+	"offsets.topic.num.partitions":     "Partition count of the internal __consumer_offsets topic; do not change it once the cluster is in use.",
+	"offsets.topic.replication.factor": "Replication factor of the internal __consumer_offsets topic. It is not created until that many brokers are alive.",
+	"queued.max.requests":              "Number of received requests that may wait for an I/O thread before the network threads stop reading.",
+	"replica.alter.log.dirs.io.max.bytes.per.second": "Upper bound (bytes/s) on the disk I/O used to move replicas between log directories " +
+		"of this broker. Can only be set dynamically; keep it above about 1 MB/s.",
+	"replica.fetch.max.bytes": "Bytes a follower asks for per partition in each fetch. Not a hard limit: a first batch larger than it " +
+		"is still returned so replication progresses; the batch size limit is message.max.bytes / max.message.bytes.",
+	"replica.fetch.wait.max.ms": "Longest time (ms) a leader holds a follower's fetch when no data is available. Keep it below " +
+		"replica.lag.time.max.ms so followers of quiet partitions are not dropped from the ISR.",
+	"replica.lag.time.max.ms":                  "A follower that has not fetched, or not caught up to the leader's log end offset, for this long (ms) is removed from the ISR.",
+	"replica.socket.timeout.ms":                "Socket timeout (ms) of replica fetch requests; at least replica.fetch.wait.max.ms.",
+	"reserved.broker.max.id":                   "Highest broker.id that can be configured; generated ids start above it.",
+	"socket.receive.buffer.bytes":              "SO_RCVBUF size (bytes) of the broker's sockets. -1 keeps the OS default.",
+	"socket.request.max.bytes":                 "Largest request (bytes) the broker accepts.",
+	"socket.send.buffer.bytes":                 "SO_SNDBUF size (bytes) of the broker's sockets. -1 keeps the OS default.",
+	"transaction.state.log.min.isr":            "min.insync.replicas of the internal __transaction_state topic.",
+	"transaction.state.log.num.partitions":     "Partition count of the internal __transaction_state topic; do not change it once the cluster is in use.",
+	"transaction.state.log.replication.factor": "Replication factor of the internal __transaction_state topic. It is not created until that many brokers are alive.",
+	"unclean.leader.election.enable": "Default for unclean.leader.election.enable: whether a replica outside the ISR may become leader " +
+		"when no in-sync replica is left, trading possible loss of committed records for availability.",
+	"zookeeper.connect": "ZooKeeper ensemble as host:port pairs separated by commas, optionally followed by a chroot path " +
+		"(host1:2181,host2:2181/kafka) under which all of the cluster's znodes live.",
+	"zookeeper.connection.timeout.ms":  "Longest time (ms) to wait for a connection to ZooKeeper. Unset means zookeeper.session.timeout.ms is used.",
+	"zookeeper.max.in.flight.requests": "Number of ZooKeeper requests the broker sends without waiting for replies before it blocks.",
+	"zookeeper.session.timeout.ms":     "ZooKeeper session timeout (ms); the broker's registration disappears when its session expires.",
+	"zookeeper.set.acl":                "Whether the broker creates its znodes with secure ACLs.",
+}
+
+// configDocumentation is the documentation of a described key
+// (AbstractConfig.documentationOf): nil for a key we do not know, as Kafka
+// answers null for keys its config definition lacks.
+func configDocumentation(t kmsg.ConfigResourceType, name string) *string {
+	docs := brokerConfigDocs
+	if t == kmsg.ConfigResourceTypeTopic {
+		docs = topicConfigDocs
+	}
+	d, ok := docs[name]
+	if !ok {
+		return nil
+	}
+	return &d
+}
