@@ -23,7 +23,7 @@ type versionRange struct{ min, max int16 }
 // Kafka 3.9 does; Fetch starts at 4 (no down-conversion).
 var supportedAPIs = map[kmsg.Key]versionRange{
 	kmsg.Produce:          {0, 11},
-	kmsg.Fetch:            {4, 17},
+	kmsg.Fetch:            {0, 17},
 	kmsg.ListOffsets:      {0, 9},
 	kmsg.Metadata:         {0, 12},
 	kmsg.LeaderAndISR:     {0, 7},
