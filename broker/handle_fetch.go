@@ -17,6 +17,8 @@ import (
 // file ranges that protocol.Response sends by sendfile: the data path is
 // segment file -> storage.Log.Read (a FileSlice) -> protocol.EncodeFetchResponse
 // -> Response.WriteTo -> socket, with no copy of the records in user space.
+// Fetch v0-v3 are the exception: their clients read only message sets, so
+// the batches are read into memory and down-converted (convertFetchedData).
 //
 // Fetch sessions (KIP-227) are declined: the response carries session id 0
 // and every fetch is a full one, which Kafka's protocol allows.
