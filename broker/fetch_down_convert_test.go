@@ -111,12 +111,18 @@ func appendTestBatch(t *testing.T, p *partition, attrs int16, pid int64, n int, 
 // frame with kmsg, checking that kmsg encodes the same bytes back.
 func oldFetch(t *testing.T, s *Server, version int16, replica int32, offset int64) kmsg.FetchResponseTopicPartition {
 	t.Helper()
+	return oldFetchMax(t, s, version, replica, offset, 1<<20)
+}
+
+// oldFetchMax is oldFetch with a partition max bytes.
+func oldFetchMax(t *testing.T, s *Server, version int16, replica int32, offset int64, partitionMax int32) kmsg.FetchResponseTopicPartition {
+	t.Helper()
 	req := kmsg.NewPtrFetchRequest()
 	req.Version, req.ReplicaID, req.MaxBytes = version, replica, 1<<20
 	rt := kmsg.NewFetchRequestTopic()
 	rt.Topic = "t"
 	rp := kmsg.NewFetchRequestTopicPartition()
-	rp.FetchOffset, rp.PartitionMaxBytes = offset, 1<<20
+	rp.FetchOffset, rp.PartitionMaxBytes = offset, partitionMax
 	rt.Partitions = append(rt.Partitions, rp)
 	req.Topics = append(req.Topics, rt)
 	hdr := protocol.RequestHeader{APIKey: 1, APIVersion: version, CorrelationID: 9, HeaderVersion: 1}
@@ -269,4 +275,19 @@ func xxh32ForTest(b []byte) uint32 {
 	h *= p3
 	h ^= h >> 16
 	return h
+}
+
+// ReplicaManager.readFromLog: up to v2 the partition max bytes are a hard
+// limit (a first batch larger than them gives nothing to convert); from v3
+// the first partition gets at least its first whole batch.
+func TestFetchOldMaxBytesHardLimit(t *testing.T) {
+	s, p := newDownConvertServer(t)
+	appendTestBatch(t, p, 0, -1, 20, "a")
+	for v := int16(0); v <= 3; v++ {
+		out := oldFetchMax(t, s, v, -1, 0, 100)
+		msgs := decodeOldMessageSet(t, out.RecordBatches)
+		if want := map[bool]int{true: 0, false: 20}[v <= 2]; out.ErrorCode != 0 || len(msgs) != want {
+			t.Errorf("v%d, partition max 100 bytes: error %d, %d messages, want %d", v, out.ErrorCode, len(msgs), want)
+		}
+	}
 }
