@@ -20,10 +20,10 @@ type versionRange struct{ min, max int16 }
 // the connection, as Kafka does for a version it does not enable
 // (SocketServer.parseRequestHeader).
 // Produce v0-v2 message sets (magic 0/1) are up-converted to v2 batches, as
-// Kafka 3.9 does; Fetch starts at 4 (no down-conversion).
+// Kafka 3.9 does; Fetch v0-v3 get them down-converted to magic 0/1.
 var supportedAPIs = map[kmsg.Key]versionRange{
 	kmsg.Produce:          {0, 11},
-	kmsg.Fetch:            {4, 17},
+	kmsg.Fetch:            {0, 17},
 	kmsg.ListOffsets:      {0, 9},
 	kmsg.Metadata:         {0, 12},
 	kmsg.LeaderAndISR:     {0, 7},

@@ -106,8 +106,6 @@ func span(lo, hi int16) []int16 {
 // kafka39NotServed is every difference between supportedAPIs and
 // kafka39ZKBroker. A key or version missing here fails the test.
 var kafka39NotServed = map[kmsg.Key][]notServed{
-	kmsg.Fetch: {{versions: span(0, 3), pending: true,
-		reason: "issue 12 item 4: Fetch v0-v3 with down-conversion to message sets"}},
 	kmsg.OffsetCommit:    {{versions: []int16{9}, reason: "KIP-848 consumer group protocol (member epochs) is not built"}},
 	kmsg.OffsetFetch:     {{versions: []int16{9}, reason: "KIP-848 consumer group protocol (member id and epoch) is not built"}},
 	kmsg.ListGroups:      {{versions: []int16{5}, reason: "KIP-848 group types filter is not built"}},

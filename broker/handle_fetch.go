@@ -17,6 +17,8 @@ import (
 // file ranges that protocol.Response sends by sendfile: the data path is
 // segment file -> storage.Log.Read (a FileSlice) -> protocol.EncodeFetchResponse
 // -> Response.WriteTo -> socket, with no copy of the records in user space.
+// Fetch v0-v3 are the exception: their clients read only message sets, so
+// the batches are read into memory and down-converted (convertFetchedData).
 //
 // Fetch sessions (KIP-227) are declined: the response carries session id 0
 // and every fetch is a full one, which Kafka's protocol allows.
@@ -38,8 +40,7 @@ func (s *Server) handleFetch(ctx context.Context, hdr protocol.RequestHeader, re
 		resp, records, total, parts, hasError := s.readFetch(req, replicaID, first)
 		first = false
 		if total >= int64(req.MinBytes) || hasError || !time.Now().Before(deadline) {
-			s.recordLeaderThrottle(replicaID, resp, records)
-			return protocol.EncodeFetchResponse(hdr, resp, records)
+			return s.fetchResponse(hdr, req, replicaID, resp, records)
 		}
 		// Long poll: wait for an append to one of the partitions, or the deadline.
 		if waitingOn == nil {
@@ -57,8 +58,7 @@ func (s *Server) handleFetch(ctx context.Context, hdr protocol.RequestHeader, re
 		}
 		timer.Stop()
 		if ctx.Err() != nil {
-			s.recordLeaderThrottle(replicaID, resp, records)
-			return protocol.EncodeFetchResponse(hdr, resp, records)
+			return s.fetchResponse(hdr, req, replicaID, resp, records)
 		}
 	}
 }
@@ -156,7 +156,10 @@ func (s *Server) readFetch(req *kmsg.FetchRequest, replicaID int32, record bool)
 			// of the ISR gets no records while the leader quota is exceeded.
 			throttled := replicaID >= 0 && leaderQuota.isThrottled(topic, rp.Partition) &&
 				!p.inISR(replicaID) && leaderQuota.isQuotaExceeded(now)
-			slice, err := p.log.Read(rp.FetchOffset, limit, maxOffset, total == 0)
+			// ReplicaManager.readFromLog: at least one whole batch for the
+			// first partition with data, except up to v2 whose max bytes
+			// are a hard limit (hardMaxBytesLimit).
+			slice, err := p.log.Read(rp.FetchOffset, limit, maxOffset, total == 0 && req.Version >= 3)
 			if throttled && err == nil {
 				slice.Size = 0
 			}
@@ -202,6 +205,107 @@ func (s *Server) readFetch(req *kmsg.FetchRequest, replicaID int32, record bool)
 		s.addFetchCurrentLeaders(resp)
 	}
 	return resp, records, total, parts, hasError
+}
+
+// fetchResponse records the leader quota, converts what the request
+// version needs and encodes the response (KafkaApis.handleFetchRequest's
+// processResponseCallback: the quota counts the bytes read, before any
+// down-conversion).
+func (s *Server) fetchResponse(hdr protocol.RequestHeader, req *kmsg.FetchRequest, replicaID int32, resp *kmsg.FetchResponse, records [][]protocol.FileRange) *protocol.Response {
+	s.recordLeaderThrottle(replicaID, resp, records)
+	if req.Version < 10 {
+		s.convertFetchedData(req, replicaID, resp, records)
+	}
+	return protocol.EncodeFetchResponse(hdr, resp, records)
+}
+
+// convertFetchedData is KafkaApis.maybeConvertFetchedData for each
+// partition this broker has a log of (ReplicaManager.getLogConfig), in the
+// response's order: a topic with compression.type zstd is
+// UNSUPPORTED_COMPRESSION_TYPE below v10; below v4 the v2 batches read
+// become a message set of magic 0 (v0-v1) or 1 (v2-v3), built in memory
+// (no zero-copy), unless message.downconversion.enable is false, which a
+// client's fetch (not a follower's) gets UNSUPPORTED_VERSION for.
+func (s *Server) convertFetchedData(req *kmsg.FetchRequest, replicaID int32, resp *kmsg.FetchResponse, records [][]protocol.FileRange) {
+	type tp struct {
+		topic     string
+		partition int32
+	}
+	fetchOffsets := map[tp]int64{}
+	if req.Version <= 3 {
+		for _, rt := range req.Topics {
+			for _, rp := range rt.Partitions {
+				fetchOffsets[tp{rt.Topic, rp.Partition}] = rp.FetchOffset
+			}
+		}
+	}
+	for i := range resp.Topics {
+		rt := &resp.Topics[i]
+		topic := rt.Topic // below v10: by name
+		for j := range rt.Partitions {
+			out := &rt.Partitions[j]
+			p, ok := s.replicas.get(topic, out.Partition)
+			if !ok || p.isOffline() {
+				continue
+			}
+			cfg := p.log.Config()
+			var rng *protocol.FileRange
+			if i < len(records) && j < len(records[i]) {
+				rng = &records[i][j]
+			}
+			refuse := func(err error) {
+				index := out.Partition
+				*out = kmsg.NewFetchResponseTopicPartition() // FetchResponse.partitionResponse
+				out.Partition = index
+				fetchError(out, err, req.Version)
+				if rng != nil {
+					*rng = protocol.FileRange{}
+				}
+			}
+			if cfg.CompressionType == "zstd" {
+				refuse(kerr.UnsupportedCompressionType)
+				continue
+			}
+			if req.Version > 3 {
+				continue
+			}
+			if replicaID < 0 && cfg.DownConversionDisabled {
+				refuse(kerr.UnsupportedVersion)
+				continue
+			}
+			magic := int8(1)
+			if req.Version <= 1 {
+				magic = 0
+			}
+			var src []byte
+			if rng != nil && rng.File != nil && rng.Size > 0 {
+				src = make([]byte, rng.Size)
+				if _, err := rng.File.ReadAt(src, rng.Offset); err != nil {
+					s.logger.Error("fetch read for down-conversion failed", "topic", topic, "partition", out.Partition, "err", err)
+					refuse(kerr.KafkaStorageError)
+					continue
+				}
+			}
+			conv, err := storage.DownConvert(src, magic, fetchOffsets[tp{topic, out.Partition}])
+			switch {
+			case errors.Is(err, storage.ErrUnsupportedCompression):
+				refuse(kerr.UnsupportedCompressionType)
+				continue
+			case err != nil:
+				s.logger.Error("down-conversion failed", "topic", topic, "partition", out.Partition, "err", err)
+				refuse(kerr.UnknownServerError)
+				continue
+			}
+			if rng != nil {
+				*rng = protocol.FileRange{}
+			}
+			out.RecordBatches = conv.Records
+			if conv.ConvertedRecords > 0 {
+				s.logger.Debug("down-converted fetched records", "topic", topic, "partition", out.Partition, "magic", magic,
+					"records", conv.ConvertedRecords, "temporary_bytes", conv.TemporaryBytes, "duration", conv.Duration)
+			}
+		}
+	}
 }
 
 // refusedLast orders the response as KafkaApis.handleFetchRequest does:

@@ -37,6 +37,9 @@ type LogConfig struct {
 	UncleanLeaderElectionEnable bool   // unclean.leader.election.enable
 	CompressionType             string // compression.type
 	Preallocate                 bool   // preallocate
+	// DownConversionDisabled is message.downconversion.enable=false
+	// (inverted so that the zero value is Kafka's default, true).
+	DownConversionDisabled bool
 }
 
 // Config is the name the rest of the project first knew LogConfig by.
@@ -158,6 +161,21 @@ func boolKey(field func(*LogConfig) *bool) topicKey {
 	}
 }
 
+// notBoolKey is a boolean key stored negated.
+func notBoolKey(field func(*LogConfig) *bool) topicKey {
+	k := boolKey(field)
+	return topicKey{
+		set: func(c *LogConfig, v string) error {
+			if err := k.set(c, v); err != nil {
+				return err
+			}
+			*field(c) = !*field(c)
+			return nil
+		},
+		get: func(c LogConfig) string { return strconv.FormatBool(!*field(&c)) },
+	}
+}
+
 func oneOfKey(field func(*LogConfig) *string, allowed ...string) topicKey {
 	return topicKey{
 		set: func(c *LogConfig, v string) error {
@@ -223,6 +241,7 @@ var topicKeys = map[string]topicKey{
 	"unclean.leader.election.enable": boolKey(func(c *LogConfig) *bool { return &c.UncleanLeaderElectionEnable }),
 	"compression.type":               oneOfKey(func(c *LogConfig) *string { return &c.CompressionType }, "producer", "uncompressed", "gzip", "snappy", "lz4", "zstd"),
 	"preallocate":                    boolKey(func(c *LogConfig) *bool { return &c.Preallocate }),
+	"message.downconversion.enable":  notBoolKey(func(c *LogConfig) *bool { return &c.DownConversionDisabled }),
 }
 
 // WithOverrides returns c with topic-level overrides applied. Keys storage

@@ -47,6 +47,7 @@ func (p *parser) logConfig() storage.LogConfig {
 	p.setLog(&c, "unclean.leader.election.enable", "unclean.leader.election.enable", p.raw("unclean.leader.election.enable"))
 	p.setLog(&c, "compression.type", "compression.type", p.raw("compression.type"))
 	p.setLog(&c, "log.preallocate", "preallocate", p.raw("log.preallocate"))
+	p.setLog(&c, "log.message.downconversion.enable", "message.downconversion.enable", p.raw("log.message.downconversion.enable"))
 	return c
 }
 
