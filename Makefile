@@ -70,6 +70,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzRecovery -fuzztime 60s ./storage/
 	$(GO) test -run '^$$' -fuzz FuzzRecords -fuzztime 60s ./storage/
 	$(GO) test -run '^$$' -fuzz FuzzConvertLegacyMessageSet -fuzztime 60s ./storage/
+	$(GO) test -run '^$$' -fuzz FuzzDownConvert -fuzztime 60s ./storage/
 
 clean:
 	rm -rf bin var
