@@ -71,6 +71,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzRecords -fuzztime 60s ./storage/
 	$(GO) test -run '^$$' -fuzz FuzzConvertLegacyMessageSet -fuzztime 60s ./storage/
 	$(GO) test -run '^$$' -fuzz FuzzDownConvert -fuzztime 60s ./storage/
+	$(GO) test -run '^$$' -fuzz FuzzParseRecords -fuzztime 60s ./broker/group/
 
 clean:
 	rm -rf bin var
