@@ -3,13 +3,17 @@
 #   deps.sh zookeeper        ZooKeeper (and Java) for `make run`
 #   deps.sh all              also the client tools the compat tests drive (and the kafkajs
 #                            driver's npm packages, npm ci), and docker-compose
-#                            (`make compose-check` validates docker-compose.yml)
+#                            (`make compose-check` validates docker-compose.yml), and a
+#                            Python virtual environment var/pyenv-kafka-python with a newer
+#                            kafka-python from PyPI (compat-tests/version_inference_test.go)
 set -euo pipefail
 want=(zookeeper)
 if [ "${1:-zookeeper}" = all ]; then
   want+=(kcat python3-kafka python3-confluent-kafka docker-compose)
   # kafka-python's optional codecs, for the client matrix (compat-tests/clients)
   want+=(python3-snappy python3-lz4 python3-zstandard)
+  # python3 -m venv for the kafka-python 3.x environment below
+  want+=(python3-venv)
   command -v npm >/dev/null || want+=(nodejs npm)
 fi
 missing=()
@@ -30,5 +34,20 @@ if [ "${1:-zookeeper}" = all ]; then
   if [ ! -e "$js/node_modules/.package-lock.json" ] || [ "$js/package-lock.json" -nt "$js/node_modules/.package-lock.json" ]; then
     echo "npm ci in compat-tests/kafkajs" >&2
     (cd "$js" && npm ci --no-audit --no-fund --loglevel=error >/dev/null)
+  fi
+fi
+# kafka-python 3.x, pinned, in a project-local virtual environment (git-ignored var/):
+# the Debian python3-kafka (2.0.2) infers broker versions only up to 2.4, this one up
+# to 4.x, so it shows which Kafka version our ApiVersions answer looks like. Built
+# with the OS python3, as the invoking user (no sudo); skipped when that version is there.
+if [ "${1:-zookeeper}" = all ]; then
+  kafka_python=3.0.12
+  venv="$(cd "$(dirname "$0")/.." && pwd)/var/pyenv-kafka-python"
+  have="$("$venv/bin/python" -c 'import kafka; print(kafka.__version__)' 2>/dev/null || true)"
+  if [ "$have" != "$kafka_python" ]; then
+    echo "kafka-python $kafka_python into $venv" >&2
+    # (re)created when missing or broken, e.g. after an OS python upgrade
+    "$venv/bin/python" -c '' 2>/dev/null || /usr/bin/python3 -m venv --clear "$venv"
+    "$venv/bin/python" -m pip install -q --disable-pip-version-check "kafka-python==$kafka_python" >/dev/null
   fi
 fi
