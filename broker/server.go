@@ -58,7 +58,8 @@ type Server struct {
 	replicas    *replicaManager
 	producerIDs *producerIDAllocator
 	forwarder   *controllerForwarder
-	groups      *group.Coordinator // the group coordinator (__consumer_offsets)
+	groups      *group.Coordinator   // the group coordinator (__consumer_offsets)
+	dynamic     brokerDynamicConfigs // /config/brokers/<id> and <default> as last read
 
 	framePool sync.Pool // request frame buffers, reused once a response is written
 

@@ -3,7 +3,6 @@ package broker
 import (
 	"fmt"
 	"maps"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -15,8 +14,7 @@ import (
 // a BROKER resource named by this broker's id stores /config/brokers/<id>,
 // the empty name the cluster default /config/brokers/<default>; both write
 // a /config/changes notification, and every broker's config watcher applies
-// its own id and the default. Only the replication quota keys are dynamic
-// here.
+// its own id and the default (dynamic_broker_config.go has which keys).
 
 // brokerEntity maps a BROKER resource name to its znode name
 // (ZkAdminManager.getBrokerId / resourceNameToBrokerId).
@@ -79,7 +77,15 @@ func (s *Server) alterBrokerConfig(name string, props map[string]string, validat
 	if err != nil {
 		return err
 	}
-	if err := validateBrokerDynamicConfigs(props); err != nil {
+	perBroker := entity != defaultBrokerEntity
+	err = validateDynamicBrokerConfigs(props, perBroker)
+	if err == nil {
+		err = s.checkReconfiguration(perBroker, props)
+	}
+	if err == nil && !validateOnly {
+		err = s.checkPasswordConfigs(props, perBroker)
+	}
+	if err != nil {
 		return newAPIError(kerr.InvalidConfig, "Invalid config value for resource ConfigResource(type=BROKER, name='%s'): %s", name, err)
 	}
 	if validateOnly {
@@ -98,64 +104,4 @@ func (s *Server) alterBrokerConfig(name string, props map[string]string, validat
 		s.logger.Warn("applying broker config failed", "entity", entity, "err", err)
 	}
 	return nil
-}
-
-// validateBrokerDynamicConfigs refuses keys that are not dynamic here, with
-// Kafka's "Cannot update these configs dynamically" message, and values
-// that are not LONGs of at least 0.
-func validateBrokerDynamicConfigs(props map[string]string) error {
-	var bad []string
-	for _, k := range sortedKeys(props) {
-		if !isDynamicBrokerKey(k) {
-			bad = append(bad, k)
-		}
-	}
-	if len(bad) > 0 {
-		return fmt.Errorf("Cannot update these configs dynamically: Set(%s)", strings.Join(bad, ", "))
-	}
-	for _, k := range sortedKeys(props) {
-		v := strings.TrimSpace(props[k])
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return fmt.Errorf("Invalid value %s for configuration %s: Not a number of type LONG", v, k)
-		}
-		if n < 0 {
-			return fmt.Errorf("Invalid value %s for configuration %s: Value must be at least 0", v, k)
-		}
-	}
-	return nil
-}
-
-// dynamicBrokerEntries are DescribeConfigs' entries for the dynamic broker
-// configs: for this broker (perBroker) every key set for it or as cluster
-// default, sourced DYNAMIC_BROKER_CONFIG or DYNAMIC_DEFAULT_BROKER_CONFIG
-// with the default as a lower synonym; for the default resource the
-// default's keys only.
-func (s *Server) dynamicBrokerEntries(perBroker bool, names []string, includeSynonyms bool) []kmsg.DescribeConfigsResponseResourceConfig {
-	own, defaults := s.replicas.fetchers.quotas.brokerConfigs()
-	if !perBroker {
-		own = map[string]string{}
-	}
-	var out []kmsg.DescribeConfigsResponseResourceConfig
-	for _, k := range dynamicBrokerKeys {
-		if len(names) > 0 && !slices.Contains(names, k) {
-			continue
-		}
-		var syns []configSynonym
-		if v, ok := own[k]; ok {
-			syns = append(syns, configSynonym{name: k, value: &v, source: kmsg.ConfigSourceDynamicBrokerConfig})
-		}
-		if v, ok := defaults[k]; ok {
-			syns = append(syns, configSynonym{name: k, value: &v, source: kmsg.ConfigSourceDynamicDefaultBrokerConfig})
-		}
-		if len(syns) == 0 {
-			continue
-		}
-		e := kmsg.NewDescribeConfigsResponseResourceConfig()
-		e.Name, e.ConfigType = k, kmsg.ConfigTypeLong
-		e.Value = syns[0].value
-		setSource(&e, syns, includeSynonyms)
-		out = append(out, e)
-	}
-	return out
 }

@@ -121,7 +121,11 @@ func run(ctx context.Context, configPath string, overrides []string, logger *slo
 		logs.Run(serveCtx, cfg.RetentionCheckInterval)
 	}()
 	if cfg.LogCleanerEnable { // compaction of cleanup.policy=compact topics
-		go logs.RunCleaner(serveCtx, cfg.LogCleanerThreads, cfg.LogCleanerBackoff)
+		cleaner := storage.DefaultCleanerConfig()
+		cleaner.Threads, cleaner.Backoff = cfg.LogCleanerThreads, cfg.LogCleanerBackoff
+		cleaner.CurrentBackoff = srv.LogCleanerBackoff // dynamic log.cleaner.backoff.ms
+		cleaner.Reconfigured = srv.LogCleanerReconfigured
+		go logs.RunCleanerWith(serveCtx, cleaner)
 	}
 
 	var runErr error

@@ -1,0 +1,184 @@
+package server
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"os"
+	"path/filepath"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kafkazk/kafkazk/zkmeta/zktest"
+)
+
+// cleanerCheckpointHas reports whether the log dir's
+// cleaner-offset-checkpoint has an entry for topic's partition 0: the
+// cleaner has cleaned it.
+func cleanerCheckpointHas(logDir, topic string) bool {
+	data, err := os.ReadFile(filepath.Join(logDir, "cleaner-offset-checkpoint"))
+	if err != nil {
+		return false
+	}
+	for _, line := range strings.Split(string(data), "\n") {
+		if strings.HasPrefix(line, topic+" 0 ") {
+			return true
+		}
+	}
+	return false
+}
+
+// produceDuplicates writes 30 rounds of 10 keys to a compacted topic with
+// small segments, created here.
+func produceDuplicates(t *testing.T, ctx context.Context, cl *kgo.Client, topic string) {
+	t.Helper()
+	configs := map[string]*string{
+		"cleanup.policy": ptr("compact"), "segment.bytes": ptr("2048"), "min.cleanable.dirty.ratio": ptr("0.01"),
+	}
+	if _, err := kadm.NewClient(cl).CreateTopic(ctx, 1, 1, configs, topic); err != nil {
+		t.Fatal(err)
+	}
+	for r := range 30 {
+		for k := range 10 {
+			rec := &kgo.Record{Topic: topic, Key: []byte(fmt.Sprintf("k%d", k)), Value: []byte(fmt.Sprintf("v%d", r))}
+			if err := cl.ProduceSync(ctx, rec).FirstErr(); err != nil {
+				t.Fatal(err)
+			}
+		}
+	}
+}
+
+// Dynamic broker configs take effect without a restart
+// (DynamicBrokerConfig): log.cleaner.backoff.ms set with kafka-configs.sh on
+// broker 0 wakes the cleaner that server.properties put to sleep for an
+// hour, and so does the cluster default once the per-broker value is
+// deleted; DescribeConfigs shows each with its source and synonyms.
+// message.max.bytes as cluster default becomes the topics' limit. Keys
+// Kafka does not change at runtime are refused with its messages; custom
+// keys are stored.
+func TestDynamicBrokerConfigsApplyAtRuntime(t *testing.T) {
+	zk := zktest.Start(t)
+	b := startBroker(t, zk.Chroot(t), 0, "log.cleaner.backoff.ms=3600000")
+	cl := newClient(t, []string{b.addr}, kgo.ProducerLinger(0), kgo.ProducerBatchMaxBytes(1<<20))
+	waitForBrokers(t, cl, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	tool := configsTool(ctx, b.addr)
+
+	produceDuplicates(t, ctx, cl, "a")
+	if cleanerCheckpointHas(b.logDir, "a") {
+		t.Fatal("topic a cleaned before the cleaner's backoff was changed: the test's premise does not hold")
+	}
+	runToolSteps(t, tool, []toolStep{
+		{[]string{"--entity-type", "brokers", "--entity-name", "0", "--alter", "--add-config", "log.cleaner.backoff.ms=100"}, 0,
+			"Completed updating config for broker 0.\n", ""},
+		{[]string{"--entity-type", "brokers", "--entity-name", "0", "--describe"}, 0,
+			"Dynamic configs for broker 0 are:\n" +
+				"  log.cleaner.backoff.ms=100 sensitive=false synonyms={DYNAMIC_BROKER_CONFIG:log.cleaner.backoff.ms=100, STATIC_BROKER_CONFIG:log.cleaner.backoff.ms=3600000, DEFAULT_CONFIG:log.cleaner.backoff.ms=15000}\n", ""},
+	})
+	waitFor(t, "the cleaner to wake with broker 0's new backoff and clean topic a", func() bool {
+		return cleanerCheckpointHas(b.logDir, "a")
+	})
+
+	// The per-broker value wins over the default; deleting it lets the default apply.
+	runToolSteps(t, tool, []toolStep{
+		{[]string{"--entity-type", "brokers", "--entity-name", "0", "--alter", "--add-config", "log.cleaner.backoff.ms=3600000"}, 0,
+			"Completed updating config for broker 0.\n", ""},
+		{[]string{"--entity-type", "brokers", "--entity-default", "--alter", "--add-config", "log.cleaner.backoff.ms=100"}, 0,
+			"Completed updating default config for brokers in the cluster.\n", ""},
+	})
+	produceDuplicates(t, ctx, cl, "b")
+	runToolSteps(t, tool, []toolStep{
+		{[]string{"--entity-type", "brokers", "--entity-name", "0", "--alter", "--delete-config", "log.cleaner.backoff.ms"}, 0,
+			"Completed updating config for broker 0.\n", ""},
+		{[]string{"--entity-type", "brokers", "--entity-default", "--describe"}, 0,
+			"Default configs for brokers in the cluster are:\n" +
+				"  log.cleaner.backoff.ms=100 sensitive=false synonyms={DYNAMIC_DEFAULT_BROKER_CONFIG:log.cleaner.backoff.ms=100}\n", ""},
+		// ConfigCommand lists a broker's DYNAMIC_BROKER_CONFIG entries only; --all shows the default's.
+		{[]string{"--entity-type", "brokers", "--entity-name", "0", "--describe"}, 0,
+			"Dynamic configs for broker 0 are:\n", ""},
+	})
+	waitFor(t, "the cleaner to wake with the cluster default backoff and clean topic b", func() bool {
+		return cleanerCheckpointHas(b.logDir, "b")
+	})
+	// DescribeConfigs of broker 0: the default's value, sourced DYNAMIC_DEFAULT_BROKER_CONFIG.
+	described, err := kadm.NewClient(cl).DescribeBrokerConfigs(ctx, 0)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rc, err := described.On("0", nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var found bool
+	for _, c := range rc.Configs {
+		if c.Key == "log.cleaner.backoff.ms" {
+			found = true
+			if c.MaybeValue() != "100" || c.Source != kmsg.ConfigSourceDynamicDefaultBrokerConfig {
+				t.Fatalf("broker 0 describes log.cleaner.backoff.ms=%s source %v; want 100 from DYNAMIC_DEFAULT_BROKER_CONFIG", c.MaybeValue(), c.Source)
+			}
+		}
+	}
+	if !found {
+		t.Fatal("broker 0 does not describe log.cleaner.backoff.ms")
+	}
+
+	// message.max.bytes (DynamicLogConfig): the default of every topic's max.message.bytes.
+	// Topic c has no override, d overrides another key (its overrides are
+	// merged over the new default), e overrides max.message.bytes itself.
+	for topic, configs := range map[string]map[string]*string{
+		"c": nil, "d": {"retention.ms": ptr("3600000")}, "e": {"max.message.bytes": ptr("10000")},
+	} {
+		if _, err := kadm.NewClient(cl).CreateTopic(ctx, 1, 1, configs, topic); err != nil {
+			t.Fatal(err)
+		}
+		if err := cl.ProduceSync(ctx, &kgo.Record{Topic: topic, Value: incompressible(4000)}).FirstErr(); err != nil {
+			t.Fatalf("4000-byte record to %s before the change: %v", topic, err)
+		}
+	}
+	runToolSteps(t, tool, []toolStep{
+		{[]string{"--entity-type", "brokers", "--entity-default", "--alter", "--add-config", "message.max.bytes=2000"}, 0,
+			"Completed updating default config for brokers in the cluster.\n", ""},
+	})
+	for topic, want := range map[string]error{"c": kerr.MessageTooLarge, "d": kerr.MessageTooLarge, "e": nil} {
+		err := cl.ProduceSync(ctx, &kgo.Record{Topic: topic, Value: incompressible(4000)}).FirstErr()
+		if (want == nil && err != nil) || (want != nil && !errors.Is(err, want)) {
+			t.Fatalf("4000-byte record to %s with message.max.bytes=2000: got %v, want %v", topic, err, want)
+		}
+	}
+
+	tcs, err := kadm.NewClient(cl).DescribeTopicConfigs(ctx, "c")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range tcs[0].Configs {
+		if c.Key == "max.message.bytes" && (c.MaybeValue() != "2000" || c.Source != kmsg.ConfigSourceDynamicDefaultBrokerConfig) {
+			t.Fatalf("topic c describes max.message.bytes=%s source %v; want 2000 from DYNAMIC_DEFAULT_BROKER_CONFIG", c.MaybeValue(), c.Source)
+		}
+	}
+
+	// Refusals with Kafka's messages, and a custom key stored as given.
+	runToolSteps(t, tool, []toolStep{
+		{[]string{"--entity-type", "brokers", "--entity-default", "--alter", "--add-config", "log.retention.hours=1"}, 1,
+			"", "Invalid config value for resource ConfigResource(type=BROKER, name=''): Cannot update these configs dynamically: Set(log.retention.hours)\n"},
+		{[]string{"--entity-type", "brokers", "--entity-default", "--alter", "--add-config", "listener.name.plaintext.ssl.keystore.location=/k"}, 1,
+			"", "Cannot update these configs at default cluster level, broker id must be specified: Set(listener.name.plaintext.ssl.keystore.location)\n"},
+		{[]string{"--entity-type", "brokers", "--entity-name", "0", "--alter", "--add-config", "ssl.keystore.location=/k"}, 1,
+			"", "These security configs can be dynamically updated only per-listener using the listener prefix: Set(ssl.keystore.location)\n"},
+		{[]string{"--entity-type", "brokers", "--entity-default", "--alter", "--add-config", "listener.name.plaintext.max.connections=x"}, 1,
+			"", "Invalid value x for configuration max.connections: Not a number of type INT\n"},
+		{[]string{"--entity-type", "brokers", "--entity-name", "0", "--alter", "--add-config", "listener.name.plaintext.ssl.keystore.password=p"}, 1,
+			"", "Password encoder secret not configured\n"},
+		{[]string{"--entity-type", "brokers", "--entity-name", "0", "--alter", "--add-config", "my.custom.key=x"}, 0,
+			"Completed updating config for broker 0.\n", ""},
+		{[]string{"--entity-type", "brokers", "--entity-name", "0", "--describe"}, 0,
+			"Dynamic configs for broker 0 are:\n" +
+				"  my.custom.key=null sensitive=true synonyms={DYNAMIC_BROKER_CONFIG:my.custom.key=null}\n", ""},
+	})
+}
