@@ -3,6 +3,7 @@ package broker
 import (
 	"fmt"
 	"maps"
+	"slices"
 	"strconv"
 	"strings"
 
@@ -15,6 +16,16 @@ import (
 // the empty name the cluster default /config/brokers/<default>; both write
 // a /config/changes notification, and every broker's config watcher applies
 // its own id and the default (dynamic_broker_config.go has which keys).
+
+// brokerListKeyDefaults are the dynamic KafkaConfig keys of type LIST with
+// their Kafka defaults (the others are refused before they are stored).
+var brokerListKeyDefaults = map[string]string{
+	"log.cleanup.policy":      "delete",
+	"metric.reporters":        "",
+	"ssl.cipher.suites":       "",
+	"ssl.enabled.protocols":   "TLSv1.2,TLSv1.3",
+	"sasl.enabled.mechanisms": "GSSAPI",
+}
 
 // brokerEntity maps a BROKER resource name to its znode name
 // (ZkAdminManager.getBrokerId / resourceNameToBrokerId).
@@ -32,9 +43,10 @@ func (s *Server) brokerEntity(name string) (string, error) {
 	return name, nil
 }
 
-// incrementalAlterBroker applies SET and DELETE to the broker entity's
-// stored dynamic configs; APPEND and SUBTRACT apply to list keys only and
-// none of the dynamic keys is a list.
+// incrementalAlterBroker applies the operations to the broker entity's
+// stored dynamic configs (ConfigAdminManager.prepareIncrementalConfigs):
+// SET and DELETE on any key, APPEND and SUBTRACT on LIST keys only,
+// starting from Kafka's default when the entity has no value.
 func (s *Server) incrementalAlterBroker(r kmsg.IncrementalAlterConfigsRequestResource, validateOnly bool) error {
 	entity, err := s.brokerEntity(r.ResourceName)
 	if err != nil {
@@ -59,11 +71,36 @@ func (s *Server) incrementalAlterBroker(r kmsg.IncrementalAlterConfigsRequestRes
 		case kmsg.IncrementalAlterConfigOpDelete:
 			delete(props, op.Name)
 		default:
-			verb := "append"
-			if op.Op == kmsg.IncrementalAlterConfigOpSubtract {
-				verb = "subtract"
+			def, isList := brokerListKeyDefaults[op.Name]
+			if !isList {
+				verb := "append"
+				if op.Op == kmsg.IncrementalAlterConfigOpSubtract {
+					verb = "subtract"
+				}
+				return newAPIError(kerr.InvalidConfig, "Config value %s is not allowed for config key: %s", verb, op.Name)
 			}
-			return newAPIError(kerr.InvalidConfig, "Config value %s is not allowed for config key: %s", verb, op.Name)
+			old, ok := props[op.Name]
+			if !ok {
+				old = def
+			}
+			var list []string
+			if old != "" {
+				list = strings.Split(old, ",")
+			}
+			var items []string
+			if op.Value != nil {
+				items = strings.Split(*op.Value, ",")
+			}
+			if op.Op == kmsg.IncrementalAlterConfigOpAppend {
+				for _, v := range items {
+					if !slices.Contains(list, v) {
+						list = append(list, v)
+					}
+				}
+			} else {
+				list = slices.DeleteFunc(list, func(v string) bool { return slices.Contains(items, v) })
+			}
+			props[op.Name] = strings.Join(list, ",")
 		}
 	}
 	return s.alterBrokerConfig(r.ResourceName, props, validateOnly)

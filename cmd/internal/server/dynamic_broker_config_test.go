@@ -163,6 +163,24 @@ func TestDynamicBrokerConfigsApplyAtRuntime(t *testing.T) {
 		}
 	}
 
+	// IncrementalAlterConfigs APPEND on a list key starts from Kafka's
+	// default when the entity has no value (prepareIncrementalConfigs).
+	adm := kadm.NewClient(cl)
+	if resp, err := adm.AlterBrokerConfigs(ctx, []kadm.AlterConfig{{Op: kadm.AppendConfig, Name: "log.cleanup.policy", Value: ptr("compact")}}, 0); err != nil || resp[0].Err != nil {
+		t.Fatalf("append log.cleanup.policy: %v %v", err, resp)
+	}
+	if resp, err := adm.AlterBrokerConfigs(ctx, []kadm.AlterConfig{{Op: kadm.AppendConfig, Name: "log.cleaner.backoff.ms", Value: ptr("1")}}, 0); err != nil ||
+		!errors.Is(resp[0].Err, kerr.InvalidConfig) || resp[0].ErrMessage != "Config value append is not allowed for config key: log.cleaner.backoff.ms" {
+		t.Fatalf("append to a LONG key: %v %v", err, resp)
+	}
+	runToolSteps(t, tool, []toolStep{
+		{[]string{"--entity-type", "brokers", "--entity-name", "0", "--describe"}, 0,
+			"Dynamic configs for broker 0 are:\n" +
+				"  log.cleanup.policy=delete,compact sensitive=false synonyms={DYNAMIC_BROKER_CONFIG:log.cleanup.policy=delete,compact, DEFAULT_CONFIG:log.cleanup.policy=delete}\n", ""},
+		{[]string{"--entity-type", "brokers", "--entity-name", "0", "--alter", "--delete-config", "log.cleanup.policy"}, 0,
+			"Completed updating config for broker 0.\n", ""},
+	})
+
 	// Refusals with Kafka's messages, and a custom key stored as given.
 	runToolSteps(t, tool, []toolStep{
 		{[]string{"--entity-type", "brokers", "--entity-default", "--alter", "--add-config", "log.retention.hours=1"}, 1,
