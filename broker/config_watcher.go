@@ -157,13 +157,14 @@ func (s *Server) refreshBrokerConfig(name string) error {
 		return fmt.Errorf("reading config of broker %s: %w", name, err)
 	}
 	// DynamicBrokerConfig.updateBrokerConfig / updateDefaultConfig, then the
-	// reconfigurables: replication quotas, log defaults; the cleaner reads
-	// its backoff before each sleep (Server.LogCleanerBackoff).
-	backoff := s.LogCleanerBackoff()
+	// reconfigurables: replication quotas, log defaults, the log cleaner
+	// (restarted by RunLogCleaner).
+	cleaner := s.logCleanerConfig()
 	s.dynamic.set(perBroker, props)
 	s.replicas.fetchers.quotas.setBrokerConfigs(perBroker, props)
 	s.applyDynamicLogDefaults()
-	if s.LogCleanerBackoff() != backoff {
+	if next := s.logCleanerConfig(); next.Threads != cleaner.Threads || next.Backoff != cleaner.Backoff ||
+		next.DedupeBufferSize != cleaner.DedupeBufferSize || next.DedupeBufferLoadFactor != cleaner.DedupeBufferLoadFactor {
 		s.dynamic.wakeCleaner()
 	}
 	s.logger.Info("applied dynamic broker config", "entity", name, "config", props)

@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"context"
 	"fmt"
 	"maps"
 	"regexp"
@@ -315,13 +316,13 @@ type brokerDynamicConfigs struct {
 	mu        sync.Mutex
 	perBroker map[string]string
 	defaults  map[string]string
-	// cleanerWake is closed (and replaced) when log.cleaner.backoff.ms
-	// changes, waking the sleeping cleaner threads.
+	// cleanerWake is closed (and replaced) when the cleaner's config
+	// changes: RunLogCleaner restarts the threads.
 	cleanerWake chan struct{}
 }
 
 // cleanerReconfigured returns the channel closed at the next change of the
-// cleaner's backoff.
+// cleaner's config.
 func (d *brokerDynamicConfigs) cleanerReconfigured() <-chan struct{} {
 	d.mu.Lock()
 	defer d.mu.Unlock()
@@ -412,20 +413,62 @@ func threadCount(key string, kafkaDefault int64, own, defaults, static map[strin
 	return kafkaDefault
 }
 
-// LogCleanerReconfigured returns a channel closed when the cleaner's
-// backoff changes next (storage.CleanerConfig.Reconfigured).
-func (s *Server) LogCleanerReconfigured() <-chan struct{} { return s.dynamic.cleanerReconfigured() }
-
-// LogCleanerBackoff is log.cleaner.backoff.ms as the dynamic broker configs
-// set it now (LogCleaner.reconfigure), else the static value.
-func (s *Server) LogCleanerBackoff() time.Duration {
+// logCleanerConfig is LogCleaner.cleanerConfig of the current config: the
+// cleaner keys with Kafka's precedence (per broker, default, static),
+// Kafka's defaults otherwise. log.cleaner.io.buffer.size and
+// log.cleaner.io.max.bytes.per.second are stored but have no effect here.
+func (s *Server) logCleanerConfig() storage.CleanerConfig {
 	own, defaults := s.dynamic.snapshot()
-	if v, ok := effectiveValue("log.cleaner.backoff.ms", own, defaults, nil); ok {
-		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
-			return time.Duration(n) * time.Millisecond
+	c := storage.DefaultCleanerConfig()
+	c.Threads, c.Backoff = s.cfg.LogCleanerThreads, s.cfg.LogCleanerBackoff
+	value := func(key string) (string, bool) { return effectiveValue(key, own, defaults, nil) }
+	if v, ok := value("log.cleaner.threads"); ok {
+		if n, err := strconv.Atoi(v); err == nil && n > 0 {
+			c.Threads = n
 		}
 	}
-	return s.cfg.LogCleanerBackoff
+	if v, ok := value("log.cleaner.backoff.ms"); ok {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n >= 0 {
+			c.Backoff = time.Duration(n) * time.Millisecond
+		}
+	}
+	if v, ok := effectiveValue("log.cleaner.dedupe.buffer.size", own, defaults, s.cfg.StaticConfigs); ok {
+		if n, err := strconv.ParseInt(v, 10, 64); err == nil && n > 0 {
+			c.DedupeBufferSize = n
+		}
+	}
+	if v, ok := effectiveValue("log.cleaner.io.buffer.load.factor", own, defaults, s.cfg.StaticConfigs); ok {
+		if f, err := strconv.ParseFloat(v, 64); err == nil && f > 0 {
+			c.DedupeBufferLoadFactor = f
+		}
+	}
+	return c
+}
+
+// RunLogCleaner runs the log cleaner threads until ctx ends and, as
+// LogCleaner.reconfigure does, stops them and starts new ones whenever a
+// dynamic broker config changes the cleaner's config (log.cleaner.threads,
+// log.cleaner.backoff.ms, log.cleaner.dedupe.buffer.size,
+// log.cleaner.io.buffer.load.factor). A cleaning in progress is aborted
+// and picked up again by the new threads.
+func (s *Server) RunLogCleaner(ctx context.Context) {
+	for ctx.Err() == nil {
+		changed := s.dynamic.cleanerReconfigured()
+		cfg := s.logCleanerConfig()
+		runCtx, stop := context.WithCancel(ctx)
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			s.logs.RunCleanerWith(runCtx, cfg)
+		}()
+		select {
+		case <-ctx.Done():
+		case <-changed:
+			s.logger.Info("log cleaner reconfigured", "threads", cfg.Threads, "backoff", cfg.Backoff)
+		}
+		stop()
+		<-done
+	}
 }
 
 // applyDynamicLogDefaults makes the dynamic log.* keys (and

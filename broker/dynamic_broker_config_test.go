@@ -2,6 +2,7 @@ package broker
 
 import (
 	"testing"
+	"time"
 )
 
 // DynamicBrokerConfig.validateConfigs: non-dynamic KafkaConfig keys, plain
@@ -116,5 +117,29 @@ func TestDynamicPasswordConfigs(t *testing.T) {
 		if got != tc.want {
 			t.Errorf("%v perBroker=%v: got %q, want %q", tc.props, tc.perBroker, got, tc.want)
 		}
+	}
+}
+
+// LogCleaner.cleanerConfig of the current config: dynamic cleaner keys over
+// server.properties; a change wakes RunLogCleaner to restart the threads.
+func TestLogCleanerConfigFollowsDynamicConfigs(t *testing.T) {
+	s := &Server{cfg: Config{LogCleanerThreads: 1, LogCleanerBackoff: time.Hour,
+		StaticConfigs: map[string]string{"log.cleaner.backoff.ms": "3600000", "log.cleaner.dedupe.buffer.size": "1048576"}}}
+	c := s.logCleanerConfig()
+	if c.Threads != 1 || c.Backoff != time.Hour || c.DedupeBufferSize != 1<<20 {
+		t.Fatalf("static: %+v", c)
+	}
+	s.dynamic.set(false, map[string]string{"log.cleaner.backoff.ms": "200", "log.cleaner.threads": "2"})
+	s.dynamic.set(true, map[string]string{"log.cleaner.backoff.ms": "100", "log.cleaner.dedupe.buffer.size": "2097152"})
+	c = s.logCleanerConfig()
+	if c.Threads != 2 || c.Backoff != 100*time.Millisecond || c.DedupeBufferSize != 2<<20 {
+		t.Fatalf("dynamic: %+v", c)
+	}
+	wake := s.dynamic.cleanerReconfigured()
+	s.dynamic.wakeCleaner()
+	select {
+	case <-wake:
+	default:
+		t.Fatal("wakeCleaner did not close the channel")
 	}
 }

@@ -26,24 +26,6 @@ type CleanerConfig struct {
 	DedupeBufferSize       int64         // log.cleaner.dedupe.buffer.size, shared by all threads
 	DedupeBufferLoadFactor float64       // log.cleaner.io.buffer.load.factor
 	Now                    func() time.Time
-	// CurrentBackoff, if set, is read before each sleep: the backoff as
-	// dynamic broker configs change it (LogCleaner.reconfigure); a result
-	// of zero or less keeps Backoff.
-	CurrentBackoff func() time.Duration
-	// Reconfigured, if set, returns a channel closed when CurrentBackoff
-	// changes: a sleeping thread wakes and sleeps the new backoff, as
-	// Kafka's LogCleaner.reconfigure restarts its threads.
-	Reconfigured func() <-chan struct{}
-}
-
-// backoff is the sleep of a cleaner thread that found nothing to clean.
-func (c CleanerConfig) backoff() time.Duration {
-	if c.CurrentBackoff != nil {
-		if d := c.CurrentBackoff(); d > 0 {
-			return d
-		}
-	}
-	return c.Backoff
 }
 
 // DefaultCleanerConfig returns Kafka's defaults.
@@ -250,18 +232,12 @@ func (m *Manager) RunCleanerWith(ctx context.Context, cfg CleanerConfig) {
 				if cleaned {
 					continue
 				}
-				var wake <-chan struct{} // nil: never
-				if cfg.Reconfigured != nil {
-					wake = cfg.Reconfigured()
-				}
-				t := time.NewTimer(cfg.backoff())
+				t := time.NewTimer(cfg.Backoff)
 				select {
 				case <-ctx.Done():
 					t.Stop()
 					return
 				case <-t.C:
-				case <-wake:
-					t.Stop()
 				}
 			}
 		}()

@@ -121,11 +121,7 @@ func run(ctx context.Context, configPath string, overrides []string, logger *slo
 		logs.Run(serveCtx, cfg.RetentionCheckInterval)
 	}()
 	if cfg.LogCleanerEnable { // compaction of cleanup.policy=compact topics
-		cleaner := storage.DefaultCleanerConfig()
-		cleaner.Threads, cleaner.Backoff = cfg.LogCleanerThreads, cfg.LogCleanerBackoff
-		cleaner.CurrentBackoff = srv.LogCleanerBackoff // dynamic log.cleaner.backoff.ms
-		cleaner.Reconfigured = srv.LogCleanerReconfigured
-		go logs.RunCleanerWith(serveCtx, cleaner)
+		go srv.RunLogCleaner(serveCtx) // restarted when dynamic broker configs change it
 	}
 
 	var runErr error
