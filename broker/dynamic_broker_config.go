@@ -391,6 +391,11 @@ func (s *Server) checkReconfiguration(perBroker bool, props map[string]string) e
 	} else {
 		newDefaults = props
 	}
+	perIP, perIPSet := effectiveValue("max.connections.per.ip", newOwn, newDefaults, s.cfg.StaticConfigs)
+	overrides, _ := effectiveValue("max.connections.per.ip.overrides", newOwn, newDefaults, s.cfg.StaticConfigs)
+	if err := checkConnectionLimits(perIP, perIPSet, overrides); err != nil {
+		return err
+	}
 	for key, kafkaDefault := range dynamicThreadKeys {
 		current := threadCount(key, kafkaDefault, own, defaults, s.cfg.StaticConfigs)
 		next := threadCount(key, kafkaDefault, newOwn, newDefaults, s.cfg.StaticConfigs)

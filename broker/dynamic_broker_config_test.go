@@ -143,3 +143,38 @@ func TestLogCleanerConfigFollowsDynamicConfigs(t *testing.T) {
 		t.Fatal("wakeCleaner did not close the channel")
 	}
 }
+
+// ConnectionQuotas' per-address limits and KafkaConfig's rule that
+// max.connections.per.ip may be zero only with overrides.
+func TestConnectionLimits(t *testing.T) {
+	s := &Server{cfg: Config{StaticConfigs: map[string]string{"max.connections.per.ip": "5"}}}
+	if got := s.maxConnectionsPerIP("10.0.0.1"); got != 5 {
+		t.Fatalf("static per-ip limit: %d", got)
+	}
+	s.dynamic.set(false, map[string]string{"max.connections.per.ip.overrides": "127.0.0.1:0, ::1 : 2"})
+	for ip, want := range map[string]int{"127.0.0.1": 0, "::1": 2, "10.0.0.1": 5} {
+		if got := s.maxConnectionsPerIP(ip); got != want {
+			t.Errorf("limit for %s = %d, want %d", ip, got, want)
+		}
+	}
+	for _, tc := range []struct {
+		props map[string]string
+		want  string
+	}{
+		{map[string]string{"max.connections.per.ip": "0"}, ""}, // the default entity's overrides still apply
+		{map[string]string{"max.connections.per.ip.overrides": "nohost"}, "Error parsing configuration property 'max.connections.per.ip.overrides': entry \"nohost\" has no count"},
+	} {
+		err := s.checkReconfiguration(true, tc.props)
+		got := ""
+		if err != nil {
+			got = err.Error()
+		}
+		if got != tc.want {
+			t.Errorf("%v: got %q, want %q", tc.props, got, tc.want)
+		}
+	}
+	if err := s.checkReconfiguration(false, map[string]string{"max.connections.per.ip": "0"}); err == nil ||
+		err.Error() != "requirement failed: max.connections.per.ip can be set to zero only if max.connections.per.ip.overrides property is set." {
+		t.Errorf("zero without overrides: %v", err)
+	}
+}

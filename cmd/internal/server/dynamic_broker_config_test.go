@@ -2,8 +2,12 @@ package server
 
 import (
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"io"
+	"log/slog"
+	"net"
 	"os"
 	"path/filepath"
 	"strings"
@@ -15,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/kafkazk/kafkazk/zkmeta"
 	"github.com/kafkazk/kafkazk/zkmeta/zktest"
 )
 
@@ -199,4 +204,64 @@ func TestDynamicBrokerConfigsApplyAtRuntime(t *testing.T) {
 			"Dynamic configs for broker 0 are:\n" +
 				"  my.custom.key=null sensitive=true synonyms={DYNAMIC_BROKER_CONFIG:my.custom.key=null}\n", ""},
 	})
+}
+
+// apiVersionsOK opens a new connection to addr and reports whether an
+// ApiVersions request on it is answered.
+func apiVersionsOK(ctx context.Context, addr string) bool {
+	conn, err := (&net.Dialer{Timeout: 5 * time.Second}).DialContext(ctx, "tcp", addr)
+	if err != nil {
+		return false
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(5 * time.Second))
+	req := kmsg.NewPtrApiVersionsRequest()
+	req.Version = 0
+	body := req.AppendTo(nil)
+	frame := binary.BigEndian.AppendUint32(nil, uint32(2+2+4+2+len(body)))
+	frame = binary.BigEndian.AppendUint16(frame, uint16(req.Key()))
+	frame = binary.BigEndian.AppendUint16(frame, 0)
+	frame = binary.BigEndian.AppendUint32(frame, 1)
+	frame = binary.BigEndian.AppendUint16(frame, 0xffff) // null client id
+	frame = append(frame, body...)
+	if _, err := conn.Write(frame); err != nil {
+		return false
+	}
+	var size [4]byte
+	_, err = io.ReadFull(conn, size[:])
+	return err == nil
+}
+
+// max.connections.per.ip(.overrides) as dynamic broker configs
+// (ConnectionQuotas.updateMaxConnectionsPerIp): a new connection from an
+// address at its limit is closed at once; existing ones stay.
+func TestDynamicMaxConnectionsPerIP(t *testing.T) {
+	zk := zktest.Start(t)
+	connect := zk.Chroot(t)
+	b := startBroker(t, connect, 0)
+	cl := newClient(t, []string{b.addr})
+	waitForBrokers(t, cl, 1)
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	if !apiVersionsOK(ctx, b.addr) {
+		t.Fatal("no answer before any limit")
+	}
+	runToolSteps(t, configsTool(ctx, b.addr), []toolStep{
+		{[]string{"--entity-type", "brokers", "--entity-default", "--alter", "--add-config", "max.connections.per.ip.overrides=127.0.0.1:0"}, 0,
+			"Completed updating default config for brokers in the cluster.\n", ""},
+	})
+	waitFor(t, "new connections from 127.0.0.1 refused", func() bool { return !apiVersionsOK(ctx, b.addr) })
+	// The existing client connection is kept.
+	if err := cl.Ping(ctx); err != nil {
+		t.Fatalf("existing connection: %v", err)
+	}
+	zc, err := zkmeta.Connect(ctx, connect, 6*time.Second, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zc.Close()
+	if err := zc.ChangeEntityConfig("brokers", "<default>", map[string]string{}); err != nil {
+		t.Fatal(err)
+	}
+	waitFor(t, "new connections accepted again", func() bool { return apiVersionsOK(ctx, b.addr) })
 }
