@@ -236,10 +236,7 @@ func brokerKeyType(name string) kmsg.ConfigType {
 	if topicKey, ok := logDefaultKeys[name]; ok {
 		return topicConfigKeys[topicKey].typ
 	}
-	if kafkaConfigNames[name] {
-		return kmsg.ConfigTypeString
-	}
-	return kmsg.ConfigTypeUnknown
+	return kmsg.ConfigTypeUnknown // custom, or a KafkaConfig key whose type is not listed here
 }
 
 // brokerKeySensitive is KafkaConfig.maybeSensitive: password keys, and keys

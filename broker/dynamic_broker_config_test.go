@@ -1,8 +1,11 @@
 package broker
 
 import (
+	"fmt"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // DynamicBrokerConfig.validateConfigs: non-dynamic KafkaConfig keys, plain
@@ -176,5 +179,64 @@ func TestConnectionLimits(t *testing.T) {
 	if err := s.checkReconfiguration(false, map[string]string{"max.connections.per.ip": "0"}); err == nil ||
 		err.Error() != "requirement failed: max.connections.per.ip can be set to zero only if max.connections.per.ip.overrides property is set." {
 		t.Errorf("zero without overrides: %v", err)
+	}
+}
+
+// ConfigHelper.createBrokerConfigEntry / configSynonyms: the value and
+// source of the most specific synonym, all synonyms in precedence order;
+// the default resource shows only DYNAMIC_DEFAULT_BROKER_CONFIG; custom
+// keys are sensitive; read-only unless in AllDynamicConfigs.
+func TestDescribeDynamicBrokerConfigSources(t *testing.T) {
+	s := &Server{cfg: Config{BrokerID: 0, StaticConfigs: map[string]string{"log.cleaner.backoff.ms": "3600000", "log.roll.hours": "2"}}}
+	s.dynamic.set(false, map[string]string{"log.cleaner.backoff.ms": "200", "log.roll.ms": "1000"})
+	s.dynamic.set(true, map[string]string{"log.cleaner.backoff.ms": "100", "my.custom": "x"})
+	type syn struct {
+		name, value string
+		source      kmsg.ConfigSource
+	}
+	for _, tc := range []struct {
+		resource, key string
+		value         *string
+		source        kmsg.ConfigSource
+		readOnly      bool
+		sensitive     bool
+		syns          []syn
+	}{
+		{"0", "log.cleaner.backoff.ms", kmsg.StringPtr("100"), kmsg.ConfigSourceDynamicBrokerConfig, false, false, []syn{
+			{"log.cleaner.backoff.ms", "100", kmsg.ConfigSourceDynamicBrokerConfig},
+			{"log.cleaner.backoff.ms", "200", kmsg.ConfigSourceDynamicDefaultBrokerConfig},
+			{"log.cleaner.backoff.ms", "3600000", kmsg.ConfigSourceStaticBrokerConfig},
+			{"log.cleaner.backoff.ms", "15000", kmsg.ConfigSourceDefaultConfig}}},
+		{"0", "log.roll.ms", kmsg.StringPtr("1000"), kmsg.ConfigSourceDynamicDefaultBrokerConfig, false, false, []syn{
+			{"log.roll.ms", "1000", kmsg.ConfigSourceDynamicDefaultBrokerConfig},
+			{"log.roll.hours", "2", kmsg.ConfigSourceStaticBrokerConfig},
+			{"log.roll.hours", "168", kmsg.ConfigSourceDefaultConfig}}},
+		{"0", "my.custom", nil, kmsg.ConfigSourceDynamicBrokerConfig, true, true, []syn{
+			{"my.custom", "", kmsg.ConfigSourceDynamicBrokerConfig}}},
+		{"0", "num.partitions", kmsg.StringPtr("1"), kmsg.ConfigSourceDefaultConfig, true, false, []syn{
+			{"num.partitions", "1", kmsg.ConfigSourceDefaultConfig}}},
+		{"", "log.cleaner.backoff.ms", kmsg.StringPtr("200"), kmsg.ConfigSourceDynamicDefaultBrokerConfig, false, false, []syn{
+			{"log.cleaner.backoff.ms", "200", kmsg.ConfigSourceDynamicDefaultBrokerConfig}}},
+	} {
+		entries, err := s.brokerConfigEntries(tc.resource, []string{tc.key}, true)
+		if err != nil || len(entries) != 1 {
+			t.Fatalf("%s/%s: %v %v", tc.resource, tc.key, entries, err)
+		}
+		e := entries[0]
+		if (e.Value == nil) != (tc.value == nil) || (e.Value != nil && *e.Value != *tc.value) || e.Source != tc.source ||
+			e.ReadOnly != tc.readOnly || e.IsSensitive != tc.sensitive {
+			t.Errorf("%s/%s: value %v source %v readOnly %v sensitive %v", tc.resource, tc.key, e.Value, e.Source, e.ReadOnly, e.IsSensitive)
+		}
+		var got []syn
+		for _, c := range e.ConfigSynonyms {
+			v := ""
+			if c.Value != nil {
+				v = *c.Value
+			}
+			got = append(got, syn{c.Name, v, c.Source})
+		}
+		if fmt.Sprint(got) != fmt.Sprint(tc.syns) {
+			t.Errorf("%s/%s synonyms:\n got %v\nwant %v", tc.resource, tc.key, got, tc.syns)
+		}
 	}
 }
