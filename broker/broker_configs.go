@@ -114,40 +114,39 @@ var brokerConfigDefaults = map[string]brokerConfigDefault{
 }
 
 // brokerConfigEntries is ConfigHelper's answer for a BROKER resource. The
-// cluster default ("") lists the dynamic default configs
-// (DYNAMIC_DEFAULT_BROKER_CONFIG). This broker's id lists its dynamic
-// configs (the replication quota keys, DYNAMIC_BROKER_CONFIG or
-// DYNAMIC_DEFAULT_BROKER_CONFIG) and its static configs: every known key
-// and every key set in server.properties, read-only, sourced
-// STATIC_BROKER_CONFIG or DEFAULT_CONFIG.
+// cluster default ("") lists the dynamic default configs with their
+// DYNAMIC_DEFAULT_BROKER_CONFIG synonyms only. This broker's id lists every
+// known key, every key set in server.properties and every dynamic key,
+// sourced by Kafka's precedence (DYNAMIC_BROKER_CONFIG,
+// DYNAMIC_DEFAULT_BROKER_CONFIG, STATIC_BROKER_CONFIG, DEFAULT_CONFIG);
+// read-only unless the key is in AllDynamicConfigs
+// (ConfigHelper.createBrokerConfigEntry).
 func (s *Server) brokerConfigEntries(resourceName string, names []string, includeSynonyms bool) ([]kmsg.DescribeConfigsResponseResourceConfig, error) {
-	if resourceName == "" {
-		out := s.dynamicBrokerEntries(false, names, includeSynonyms)
-		if out == nil {
-			out = []kmsg.DescribeConfigsResponseResourceConfig{}
+	own, defaults := s.dynamic.snapshot()
+	perBroker := resourceName != ""
+	if perBroker {
+		id, err := strconv.ParseInt(resourceName, 10, 32)
+		if err != nil {
+			return nil, fmt.Errorf("Broker id must be an integer, but it is: %s", resourceName)
 		}
-		return out, nil
-	}
-	id, err := strconv.ParseInt(resourceName, 10, 32)
-	if err != nil {
-		return nil, fmt.Errorf("Broker id must be an integer, but it is: %s", resourceName)
-	}
-	if int32(id) != s.cfg.BrokerID {
-		return nil, fmt.Errorf("Unexpected broker id, expected %d or empty string, but received %s", s.cfg.BrokerID, resourceName)
-	}
-	dynamic := map[string]kmsg.DescribeConfigsResponseResourceConfig{}
-	for _, e := range s.dynamicBrokerEntries(true, names, includeSynonyms) {
-		dynamic[e.Name] = e
+		if int32(id) != s.cfg.BrokerID {
+			return nil, fmt.Errorf("Unexpected broker id, expected %d or empty string, but received %s", s.cfg.BrokerID, resourceName)
+		}
 	}
 	keys := map[string]bool{}
-	for k := range brokerConfigDefaults {
+	for k := range defaults {
 		keys[k] = true
 	}
-	for k := range s.cfg.StaticConfigs {
-		keys[k] = true
-	}
-	for k := range dynamic {
-		keys[k] = true
+	if perBroker {
+		for k := range brokerConfigDefaults {
+			keys[k] = true
+		}
+		for k := range s.cfg.StaticConfigs {
+			keys[k] = true
+		}
+		for k := range own {
+			keys[k] = true
+		}
 	}
 	sorted := make([]string, 0, len(keys))
 	for k := range keys {
@@ -158,35 +157,98 @@ func (s *Server) brokerConfigEntries(resourceName string, names []string, includ
 	sort.Strings(sorted)
 	out := make([]kmsg.DescribeConfigsResponseResourceConfig, 0, len(sorted))
 	for _, name := range sorted {
-		if e, ok := dynamic[name]; ok {
-			if v, static := s.cfg.StaticConfigs[name]; static && includeSynonyms {
-				v = strings.TrimSpace(v)
-				e.ConfigSynonyms = append(e.ConfigSynonyms, kmsg.DescribeConfigsResponseResourceConfigConfigSynonym{
-					Name: name, Value: &v, Source: kmsg.ConfigSourceStaticBrokerConfig})
-			}
-			out = append(out, e)
-			continue
+		sensitive := brokerKeySensitive(name)
+		syns := s.brokerConfigSynonymsAll(name, brokerConfigSynonyms(name), sensitive, own, defaults)
+		if !perBroker {
+			syns = slices.DeleteFunc(syns, func(c configSynonym) bool { return c.source != kmsg.ConfigSourceDynamicDefaultBrokerConfig })
 		}
-		d, known := brokerConfigDefaults[name]
 		e := kmsg.NewDescribeConfigsResponseResourceConfig()
-		e.Name, e.ReadOnly = name, true
-		e.ConfigType = kmsg.ConfigTypeUnknown
-		if known {
-			e.ConfigType = d.typ
-		}
-		if name == "broker.id" {
+		e.Name = name
+		e.ReadOnly = !allDynamicBrokerKeys[name] || isQuotaKey(name)
+		e.ConfigType = brokerKeyType(name)
+		e.IsSensitive = sensitive
+		switch {
+		case perBroker && name == "broker.id":
 			// A generated id is the one in use, as Kafka's KafkaConfig reports it.
 			v := strconv.Itoa(int(s.cfg.BrokerID))
 			e.Value = &v
-		} else if v, ok := s.cfg.StaticConfigs[name]; ok {
-			e.Value = sensitiveValue(name, strings.TrimSpace(v))
-		} else if known && d.def != nil {
-			e.Value = sensitiveValue(name, *d.def)
+		case sensitive:
+		case len(syns) > 0:
+			e.Value = syns[0].value
+		default:
+			if d, ok := brokerConfigDefaults[name]; ok && d.def != nil {
+				v := *d.def
+				e.Value = &v
+			}
 		}
-		e.IsSensitive = isSensitiveKey(name)
-		syns := s.brokerSynonyms(name, brokerConfigSynonyms(name))
 		setSource(&e, syns, includeSynonyms)
 		out = append(out, e)
 	}
 	return out, nil
+}
+
+// brokerConfigSynonymsAll is ConfigHelper.configSynonyms: for each source
+// in precedence order (this broker's dynamic configs, the dynamic default,
+// server.properties, Kafka's defaults) the synonyms set there, dropping
+// those before the first one named name.
+func (s *Server) brokerConfigSynonymsAll(name string, synonyms []string, sensitive bool, own, defaults map[string]string) []configSynonym {
+	var out []configSynonym
+	add := func(m map[string]string, src kmsg.ConfigSource) {
+		for _, syn := range synonyms {
+			if v, ok := m[syn]; ok {
+				v = strings.TrimSpace(v)
+				val := &v
+				if sensitive || isSensitiveKey(syn) {
+					val = nil
+				}
+				out = append(out, configSynonym{name: syn, value: val, source: src})
+			}
+		}
+	}
+	add(own, kmsg.ConfigSourceDynamicBrokerConfig)
+	add(defaults, kmsg.ConfigSourceDynamicDefaultBrokerConfig)
+	add(s.cfg.StaticConfigs, kmsg.ConfigSourceStaticBrokerConfig)
+	kafkaDefaults := map[string]string{}
+	for _, syn := range synonyms {
+		if d, ok := brokerConfigDefaults[syn]; ok && d.def != nil {
+			kafkaDefaults[syn] = *d.def
+		}
+	}
+	add(kafkaDefaults, kmsg.ConfigSourceDefaultConfig)
+	for len(out) > 0 && out[0].name != name {
+		out = out[1:]
+	}
+	return out
+}
+
+// isQuotaKey reports the broker quota keys (DynamicConfig.Broker's own,
+// not KafkaConfig keys): Kafka describes them read-only.
+func isQuotaKey(name string) bool { return slices.Contains(dynamicBrokerKeys, name) }
+
+// brokerKeyType is KafkaConfig.configType as DescribeConfigs reports it.
+func brokerKeyType(name string) kmsg.ConfigType {
+	if d, ok := brokerConfigDefaults[name]; ok {
+		return d.typ
+	}
+	if t, ok := dynamicKeyTypes[name]; ok {
+		return t.typ
+	}
+	if topicKey, ok := logDefaultKeys[name]; ok {
+		return topicConfigKeys[topicKey].typ
+	}
+	return kmsg.ConfigTypeUnknown // custom, or a KafkaConfig key whose type is not listed here
+}
+
+// brokerKeySensitive is KafkaConfig.maybeSensitive: password keys, and keys
+// whose type Kafka does not know (custom configs).
+func brokerKeySensitive(name string) bool {
+	if isSensitiveKey(name) {
+		return true
+	}
+	if m := listenerKeyPattern.FindStringSubmatch(name); m != nil {
+		name = m[1]
+	}
+	_, known := brokerConfigDefaults[name]
+	_, typed := dynamicKeyTypes[name]
+	return !known && !typed && !kafkaConfigNames[name]
 }

@@ -150,11 +150,23 @@ func (s *Server) refreshBrokerConfig(name string) error {
 			return nil // another broker's config
 		}
 	}
+	s.dynamic.refreshMu.Lock()
+	defer s.dynamic.refreshMu.Unlock()
 	props, err := s.zk.EntityConfig("brokers", name)
 	if err != nil {
 		return fmt.Errorf("reading config of broker %s: %w", name, err)
 	}
+	// DynamicBrokerConfig.updateBrokerConfig / updateDefaultConfig, then the
+	// reconfigurables: replication quotas, log defaults, the log cleaner
+	// (restarted by RunLogCleaner).
+	cleaner := s.logCleanerConfig()
+	s.dynamic.set(perBroker, props)
 	s.replicas.fetchers.quotas.setBrokerConfigs(perBroker, props)
+	s.applyDynamicLogDefaults()
+	if next := s.logCleanerConfig(); next.Threads != cleaner.Threads || next.Backoff != cleaner.Backoff ||
+		next.DedupeBufferSize != cleaner.DedupeBufferSize || next.DedupeBufferLoadFactor != cleaner.DedupeBufferLoadFactor {
+		s.dynamic.wakeCleaner()
+	}
 	s.logger.Info("applied dynamic broker config", "entity", name, "config", props)
 	return nil
 }

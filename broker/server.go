@@ -58,7 +58,8 @@ type Server struct {
 	replicas    *replicaManager
 	producerIDs *producerIDAllocator
 	forwarder   *controllerForwarder
-	groups      *group.Coordinator // the group coordinator (__consumer_offsets)
+	groups      *group.Coordinator   // the group coordinator (__consumer_offsets)
+	dynamic     brokerDynamicConfigs // /config/brokers/<id> and <default> as last read
 
 	framePool sync.Pool // request frame buffers, reused once a response is written
 
@@ -68,6 +69,7 @@ type Server struct {
 	mu        sync.Mutex
 	listeners []net.Listener
 	conns     map[net.Conn]struct{}
+	connsByIP map[string]int // open connections per remote address (ConnectionQuotas.counts)
 	closing   bool
 	wg        sync.WaitGroup
 }
@@ -82,6 +84,7 @@ func New(cfg Config, zk *zkmeta.Client, logs *storage.Manager, clusterID string,
 		clusterID: clusterID,
 		cache:     newMetadataCache(),
 		conns:     map[net.Conn]struct{}{},
+		connsByIP: map[string]int{},
 	}
 	s.replicas = newReplicaManager(cfg, logs, zk, logger, s.cache, s.brokerEpoch.Load)
 	s.producerIDs = newProducerIDAllocator(zk, cfg.BrokerID, cfg.ProducerIDBlockSize)
@@ -182,13 +185,23 @@ func (s *Server) acceptLoop(ctx context.Context, ln net.Listener) {
 			s.logger.Warn("accept failed", "err", err)
 			continue
 		}
+		ip := remoteIP(c)
+		maxPerIP := s.maxConnectionsPerIP(ip)
 		s.mu.Lock()
 		if s.closing {
 			s.mu.Unlock()
 			c.Close()
 			return
 		}
+		// ConnectionQuotas.inc: an address at its limit gets no new connection.
+		if s.connsByIP[ip] >= maxPerIP {
+			s.mu.Unlock()
+			s.logger.Info(fmt.Sprintf("Rejected connection from %s, address already has the configured maximum of %d connections.", ip, maxPerIP))
+			c.Close()
+			continue
+		}
 		s.conns[c] = struct{}{}
+		s.connsByIP[ip]++
 		s.wg.Add(1)
 		s.mu.Unlock()
 		go func() {
@@ -196,6 +209,9 @@ func (s *Server) acceptLoop(ctx context.Context, ln net.Listener) {
 			newConnection(s, c).serve(withClientAddr(ctx, c.RemoteAddr())) // the group coordinator records the client host
 			s.mu.Lock()
 			delete(s.conns, c)
+			if s.connsByIP[ip]--; s.connsByIP[ip] <= 0 {
+				delete(s.connsByIP, ip)
+			}
 			s.mu.Unlock()
 		}()
 	}

@@ -15,8 +15,17 @@ import (
 // a BROKER resource named by this broker's id stores /config/brokers/<id>,
 // the empty name the cluster default /config/brokers/<default>; both write
 // a /config/changes notification, and every broker's config watcher applies
-// its own id and the default. Only the replication quota keys are dynamic
-// here.
+// its own id and the default (dynamic_broker_config.go has which keys).
+
+// brokerListKeyDefaults are the dynamic KafkaConfig keys of type LIST with
+// their Kafka defaults (the others are refused before they are stored).
+var brokerListKeyDefaults = map[string]string{
+	"log.cleanup.policy":      "delete",
+	"metric.reporters":        "",
+	"ssl.cipher.suites":       "",
+	"ssl.enabled.protocols":   "TLSv1.2,TLSv1.3",
+	"sasl.enabled.mechanisms": "GSSAPI",
+}
 
 // brokerEntity maps a BROKER resource name to its znode name
 // (ZkAdminManager.getBrokerId / resourceNameToBrokerId).
@@ -34,9 +43,10 @@ func (s *Server) brokerEntity(name string) (string, error) {
 	return name, nil
 }
 
-// incrementalAlterBroker applies SET and DELETE to the broker entity's
-// stored dynamic configs; APPEND and SUBTRACT apply to list keys only and
-// none of the dynamic keys is a list.
+// incrementalAlterBroker applies the operations to the broker entity's
+// stored dynamic configs (ConfigAdminManager.prepareIncrementalConfigs):
+// SET and DELETE on any key, APPEND and SUBTRACT on LIST keys only,
+// starting from Kafka's default when the entity has no value.
 func (s *Server) incrementalAlterBroker(r kmsg.IncrementalAlterConfigsRequestResource, validateOnly bool) error {
 	entity, err := s.brokerEntity(r.ResourceName)
 	if err != nil {
@@ -61,11 +71,36 @@ func (s *Server) incrementalAlterBroker(r kmsg.IncrementalAlterConfigsRequestRes
 		case kmsg.IncrementalAlterConfigOpDelete:
 			delete(props, op.Name)
 		default:
-			verb := "append"
-			if op.Op == kmsg.IncrementalAlterConfigOpSubtract {
-				verb = "subtract"
+			def, isList := brokerListKeyDefaults[op.Name]
+			if !isList {
+				verb := "append"
+				if op.Op == kmsg.IncrementalAlterConfigOpSubtract {
+					verb = "subtract"
+				}
+				return newAPIError(kerr.InvalidConfig, "Config value %s is not allowed for config key: %s", verb, op.Name)
 			}
-			return newAPIError(kerr.InvalidConfig, "Config value %s is not allowed for config key: %s", verb, op.Name)
+			old, ok := props[op.Name]
+			if !ok {
+				old = def
+			}
+			var list []string
+			if old != "" {
+				list = strings.Split(old, ",")
+			}
+			var items []string
+			if op.Value != nil {
+				items = strings.Split(*op.Value, ",")
+			}
+			if op.Op == kmsg.IncrementalAlterConfigOpAppend {
+				for _, v := range items {
+					if !slices.Contains(list, v) {
+						list = append(list, v)
+					}
+				}
+			} else {
+				list = slices.DeleteFunc(list, func(v string) bool { return slices.Contains(items, v) })
+			}
+			props[op.Name] = strings.Join(list, ",")
 		}
 	}
 	return s.alterBrokerConfig(r.ResourceName, props, validateOnly)
@@ -79,7 +114,15 @@ func (s *Server) alterBrokerConfig(name string, props map[string]string, validat
 	if err != nil {
 		return err
 	}
-	if err := validateBrokerDynamicConfigs(props); err != nil {
+	perBroker := entity != defaultBrokerEntity
+	err = validateDynamicBrokerConfigs(props, perBroker)
+	if err == nil {
+		err = s.checkReconfiguration(perBroker, props)
+	}
+	if err == nil && !validateOnly {
+		err = s.checkPasswordConfigs(props, perBroker)
+	}
+	if err != nil {
 		return newAPIError(kerr.InvalidConfig, "Invalid config value for resource ConfigResource(type=BROKER, name='%s'): %s", name, err)
 	}
 	if validateOnly {
@@ -98,64 +141,4 @@ func (s *Server) alterBrokerConfig(name string, props map[string]string, validat
 		s.logger.Warn("applying broker config failed", "entity", entity, "err", err)
 	}
 	return nil
-}
-
-// validateBrokerDynamicConfigs refuses keys that are not dynamic here, with
-// Kafka's "Cannot update these configs dynamically" message, and values
-// that are not LONGs of at least 0.
-func validateBrokerDynamicConfigs(props map[string]string) error {
-	var bad []string
-	for _, k := range sortedKeys(props) {
-		if !isDynamicBrokerKey(k) {
-			bad = append(bad, k)
-		}
-	}
-	if len(bad) > 0 {
-		return fmt.Errorf("Cannot update these configs dynamically: Set(%s)", strings.Join(bad, ", "))
-	}
-	for _, k := range sortedKeys(props) {
-		v := strings.TrimSpace(props[k])
-		n, err := strconv.ParseInt(v, 10, 64)
-		if err != nil {
-			return fmt.Errorf("Invalid value %s for configuration %s: Not a number of type LONG", v, k)
-		}
-		if n < 0 {
-			return fmt.Errorf("Invalid value %s for configuration %s: Value must be at least 0", v, k)
-		}
-	}
-	return nil
-}
-
-// dynamicBrokerEntries are DescribeConfigs' entries for the dynamic broker
-// configs: for this broker (perBroker) every key set for it or as cluster
-// default, sourced DYNAMIC_BROKER_CONFIG or DYNAMIC_DEFAULT_BROKER_CONFIG
-// with the default as a lower synonym; for the default resource the
-// default's keys only.
-func (s *Server) dynamicBrokerEntries(perBroker bool, names []string, includeSynonyms bool) []kmsg.DescribeConfigsResponseResourceConfig {
-	own, defaults := s.replicas.fetchers.quotas.brokerConfigs()
-	if !perBroker {
-		own = map[string]string{}
-	}
-	var out []kmsg.DescribeConfigsResponseResourceConfig
-	for _, k := range dynamicBrokerKeys {
-		if len(names) > 0 && !slices.Contains(names, k) {
-			continue
-		}
-		var syns []configSynonym
-		if v, ok := own[k]; ok {
-			syns = append(syns, configSynonym{name: k, value: &v, source: kmsg.ConfigSourceDynamicBrokerConfig})
-		}
-		if v, ok := defaults[k]; ok {
-			syns = append(syns, configSynonym{name: k, value: &v, source: kmsg.ConfigSourceDynamicDefaultBrokerConfig})
-		}
-		if len(syns) == 0 {
-			continue
-		}
-		e := kmsg.NewDescribeConfigsResponseResourceConfig()
-		e.Name, e.ConfigType = k, kmsg.ConfigTypeLong
-		e.Value = syns[0].value
-		setSource(&e, syns, includeSynonyms)
-		out = append(out, e)
-	}
-	return out
 }

@@ -179,26 +179,12 @@ type configSynonym struct {
 	source kmsg.ConfigSource
 }
 
-// brokerSynonyms is ConfigHelper.configSynonyms for this broker (no dynamic
-// broker configs): for each synonym in order those set in server.properties
-// (STATIC_BROKER_CONFIG), then those with a Kafka default (DEFAULT_CONFIG);
-// entries before the first one named name are dropped, as Kafka does.
+// brokerSynonyms is ConfigHelper.configSynonyms for this broker: the
+// dynamic broker configs, server.properties and Kafka's defaults, in that
+// order (brokerConfigSynonymsAll).
 func (s *Server) brokerSynonyms(name string, synonyms []string) []configSynonym {
-	var out []configSynonym
-	for _, syn := range synonyms {
-		if v, ok := s.cfg.StaticConfigs[syn]; ok {
-			out = append(out, configSynonym{name: syn, value: sensitiveValue(syn, strings.TrimSpace(v)), source: kmsg.ConfigSourceStaticBrokerConfig})
-		}
-	}
-	for _, syn := range synonyms {
-		if d, ok := brokerConfigDefaults[syn]; ok && d.def != nil {
-			out = append(out, configSynonym{name: syn, value: sensitiveValue(syn, *d.def), source: kmsg.ConfigSourceDefaultConfig})
-		}
-	}
-	for len(out) > 0 && out[0].name != name {
-		out = out[1:]
-	}
-	return out
+	own, defaults := s.dynamic.snapshot()
+	return s.brokerConfigSynonymsAll(name, synonyms, false, own, defaults)
 }
 
 // topicConfigEntries is ConfigHelper.createTopicConfigEntry for every topic
@@ -221,8 +207,8 @@ func (s *Server) topicConfigEntries(overrides map[string]string, names []string,
 			value = k.def
 			if v, ok := overrides[name]; ok {
 				value = strings.TrimSpace(v)
-			} else if v, ok := s.cfg.StaticConfigs[k.synonym]; ok && k.synonym != "" {
-				value = strings.TrimSpace(v)
+			} else if v, ok := s.effectiveBrokerConfig(k.synonym); ok && k.synonym != "" {
+				value = v
 			}
 		}
 		if k.typ == kmsg.ConfigTypeDouble {

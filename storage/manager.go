@@ -112,7 +112,11 @@ func (m *Manager) loadDir(dir string) error {
 }
 
 // DefaultConfig is the broker-level log config every topic starts from.
-func (m *Manager) DefaultConfig() LogConfig { return m.cfg }
+func (m *Manager) DefaultConfig() LogConfig {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.cfg
+}
 
 // TopicConfig is the effective config of a topic's logs.
 func (m *Manager) TopicConfig(topic string) LogConfig {

@@ -107,3 +107,20 @@ func TestUnknownKeyWarns(t *testing.T) {
 		t.Fatalf("expected a warning naming no.such.key, got %q", logs.String())
 	}
 }
+
+// The connection quota keys the broker applies (ConnectionQuotas) load
+// without an unknown-key warning and reach StaticConfigs.
+func TestConnectionQuotaKeysKnown(t *testing.T) {
+	var warnings strings.Builder
+	path := writeProps(t, "broker.id=1\nzookeeper.connect=h:2181\nmax.connections.per.ip=10\nmax.connections.per.ip.overrides=127.0.0.1:100\n")
+	c, err := Load(path, nil, nil, slog.New(slog.NewTextHandler(&warnings, nil)))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if warnings.Len() != 0 {
+		t.Fatalf("warnings: %s", warnings.String())
+	}
+	if c.StaticConfigs["max.connections.per.ip.overrides"] != "127.0.0.1:100" {
+		t.Fatalf("static configs: %v", c.StaticConfigs)
+	}
+}

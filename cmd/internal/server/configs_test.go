@@ -124,9 +124,9 @@ func TestTopicConfigsLive(t *testing.T) {
 			}
 		})
 	}
-	bresp, err := adm.AlterBrokerConfigs(ctx, []kadm.AlterConfig{{Name: "log.retention.ms", Value: kadm.StringPtr("1")}}, 0)
-	// Only the replication quota keys are dynamic broker configs here.
-	if err != nil || !errors.Is(bresp[0].Err, kerr.InvalidConfig) || !strings.Contains(bresp[0].ErrMessage, "Cannot update these configs dynamically: Set(log.retention.ms)") {
+	bresp, err := adm.AlterBrokerConfigs(ctx, []kadm.AlterConfig{{Name: "log.retention.hours", Value: kadm.StringPtr("1")}}, 0)
+	// Of the log.retention.* synonyms only log.retention.ms is dynamic (DynamicLogConfig).
+	if err != nil || !errors.Is(bresp[0].Err, kerr.InvalidConfig) || !strings.Contains(bresp[0].ErrMessage, "Cannot update these configs dynamically: Set(log.retention.hours)") {
 		t.Fatalf("broker alter: %v %v", err, bresp)
 	}
 

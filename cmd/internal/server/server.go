@@ -121,7 +121,7 @@ func run(ctx context.Context, configPath string, overrides []string, logger *slo
 		logs.Run(serveCtx, cfg.RetentionCheckInterval)
 	}()
 	if cfg.LogCleanerEnable { // compaction of cleanup.policy=compact topics
-		go logs.RunCleaner(serveCtx, cfg.LogCleanerThreads, cfg.LogCleanerBackoff)
+		go srv.RunLogCleaner(serveCtx) // restarted when dynamic broker configs change it
 	}
 
 	var runErr error
