@@ -1,0 +1,128 @@
+package broker
+
+import (
+	"log/slog"
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// roundTrip sends req at its version as a client would: the request is
+// encoded and decoded with kmsg at that version, answered by handle, and
+// the response encoded and decoded back at that version.
+func roundTrip(t *testing.T, req kmsg.Request, handle func(kmsg.Request) kmsg.Response) kmsg.Response {
+	t.Helper()
+	v := req.GetVersion()
+	if vr := supportedAPIs[kmsg.Key(req.Key())]; v < vr.min || v > vr.max {
+		t.Fatalf("%s v%d not advertised (%d-%d)", kmsg.NameForKey(req.Key()), v, vr.min, vr.max)
+	}
+	decoded := kmsg.RequestForKey(req.Key())
+	decoded.SetVersion(v)
+	if err := decoded.ReadFrom(req.AppendTo(nil)); err != nil {
+		t.Fatalf("%s v%d request: %v", kmsg.NameForKey(req.Key()), v, err)
+	}
+	resp := handle(decoded)
+	if resp.GetVersion() != v {
+		t.Fatalf("%s response version %d, want %d", kmsg.NameForKey(req.Key()), resp.GetVersion(), v)
+	}
+	got := decoded.ResponseKind()
+	got.SetVersion(v)
+	if err := got.ReadFrom(resp.AppendTo(nil)); err != nil {
+		t.Fatalf("%s v%d response: %v", kmsg.NameForKey(req.Key()), v, err)
+	}
+	return got
+}
+
+// newCacheTestServer is a server with only a metadata cache: brokers 0
+// and 1 live, the given controller, topic "t" with one partition led by 0.
+func newCacheTestServer(t *testing.T, controller int32) *Server {
+	t.Helper()
+	s := &Server{cfg: DefaultConfig(), logger: slog.New(slog.DiscardHandler), cache: newMetadataCache(), clusterID: "cid"}
+	s.cache.update(controller, 1, []cachedBroker{{ID: 0, Host: "h0", Port: 9092}, {ID: 1, Host: "h1", Port: 9093}},
+		[]partitionUpdate{{Topic: "t", TopicID: [16]byte{1}, Partition: 0,
+			State: cachedPartition{Leader: 0, ISR: []int32{0}, Replicas: []int32{0}}}})
+	return s
+}
+
+// DescribeCluster as AuthHelper.computeDescribeClusterResponse answers it:
+// an unknown endpoint type is INVALID_REQUEST at v0 and
+// UNSUPPORTED_ENDPOINT_TYPE from v1, a controller endpoint asked of a
+// broker is MISMATCHED_ENDPOINT_TYPE (INVALID_REQUEST at v0); error answers
+// keep the schema defaults; a controller id not among the live brokers is
+// -1; the authorized operations are every CLUSTER operation
+// (AclEntry.supportedOperations) when asked for, Int.MinValue otherwise.
+func TestDescribeClusterVersions(t *testing.T) {
+	// CREATE(5) ALTER(7) DESCRIBE(8) CLUSTER_ACTION(9) DESCRIBE_CONFIGS(10)
+	// ALTER_CONFIGS(11) IDEMPOTENT_WRITE(12)
+	const clusterOps = 1<<5 | 1<<7 | 1<<8 | 1<<9 | 1<<10 | 1<<11 | 1<<12
+	for _, tc := range []struct {
+		name         string
+		version      int16
+		endpointType int8
+		includeOps   bool
+		controller   int32
+		wantErr      *kerr.Error
+		wantMsg      string
+		wantCtl      int32
+		wantOps      int32
+	}{
+		{name: "v0", version: 0, endpointType: 1, controller: 1, wantCtl: 1, wantOps: -2147483648},
+		{name: "v0 ops", version: 0, endpointType: 1, includeOps: true, controller: 1, wantCtl: 1, wantOps: clusterOps},
+		{name: "v1 ops", version: 1, endpointType: 1, includeOps: true, controller: 0, wantCtl: 0, wantOps: clusterOps},
+		{name: "v1 dead controller", version: 1, endpointType: 1, controller: 5, wantCtl: -1, wantOps: -2147483648},
+		{name: "v1 no controller", version: 1, endpointType: 1, controller: -1, wantCtl: -1, wantOps: -2147483648},
+		{name: "v1 controllers", version: 1, endpointType: 2, controller: 1, wantErr: kerr.MismatchedEndpointType,
+			wantMsg: "The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type CONTROLLER",
+			wantCtl: -1, wantOps: -2147483648},
+		{name: "v1 unknown", version: 1, endpointType: 7, controller: 1, wantErr: kerr.UnsupportedEndpointType,
+			wantMsg: "Unsupported endpoint type 7", wantCtl: -1, wantOps: -2147483648},
+		{name: "v1 zero", version: 1, endpointType: 0, controller: 1, wantErr: kerr.UnsupportedEndpointType,
+			wantMsg: "Unsupported endpoint type 0", wantCtl: -1, wantOps: -2147483648},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			s := newCacheTestServer(t, tc.controller)
+			req := kmsg.NewPtrDescribeClusterRequest()
+			req.Version, req.EndpointType, req.IncludeClusterAuthorizedOperations = tc.version, tc.endpointType, tc.includeOps
+			resp := roundTrip(t, req, func(r kmsg.Request) kmsg.Response {
+				return s.handleDescribeCluster(r.(*kmsg.DescribeClusterRequest))
+			}).(*kmsg.DescribeClusterResponse)
+			if resp.ErrorCode != errCode(tc.wantErr) {
+				t.Fatalf("error %v, want %v", kerr.ErrorForCode(resp.ErrorCode), tc.wantErr)
+			}
+			if tc.wantErr != nil {
+				if resp.ErrorMessage == nil || *resp.ErrorMessage != tc.wantMsg {
+					t.Fatalf("message %v, want %q", resp.ErrorMessage, tc.wantMsg)
+				}
+				if resp.ClusterID != "" || len(resp.Brokers) != 0 {
+					t.Fatalf("error answer carries data: %+v", resp)
+				}
+			} else if resp.ErrorMessage != nil || resp.ClusterID != "cid" || len(resp.Brokers) != 2 {
+				t.Fatalf("answer %+v", resp)
+			}
+			if resp.Version >= 1 && resp.EndpointType != 1 {
+				t.Fatalf("endpoint type %d, want 1 (BROKER)", resp.EndpointType)
+			}
+			if resp.ControllerID != tc.wantCtl {
+				t.Fatalf("controller %d, want %d", resp.ControllerID, tc.wantCtl)
+			}
+			if resp.ClusterAuthorizedOperations != tc.wantOps {
+				t.Fatalf("authorized operations %b, want %b", resp.ClusterAuthorizedOperations, tc.wantOps)
+			}
+		})
+	}
+}
+
+func TestDescribeClusterV0UnknownEndpointType(t *testing.T) {
+	// v0 cannot carry an endpoint type on the wire; the check is the
+	// handler's: a request object with one answers INVALID_REQUEST.
+	s := newCacheTestServer(t, 1)
+	for _, et := range []int8{0, 2} {
+		req := kmsg.NewPtrDescribeClusterRequest()
+		req.EndpointType = et
+		resp := s.handleDescribeCluster(req).(*kmsg.DescribeClusterResponse)
+		if resp.ErrorCode != kerr.InvalidRequest.Code {
+			t.Fatalf("endpoint type %d at v0: %v, want INVALID_REQUEST", et, kerr.ErrorForCode(resp.ErrorCode))
+		}
+	}
+}
