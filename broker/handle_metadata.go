@@ -26,13 +26,28 @@ func (s *Server) handleMetadata(ctx context.Context, req *kmsg.MetadataRequest) 
 	resp.ClusterID = &clusterID
 	resp.ControllerID = s.cache.controller()
 	resp.AuthorizedOperations = authorizedOperationsOmitted
+	// KafkaApis.handleTopicMetadataRequest: from v8 the operations are
+	// filled in when asked for (the cluster's only up to v10); without an
+	// authorizer every operation is allowed.
+	topicOps := int32(authorizedOperationsOmitted)
+	if req.Version >= 8 {
+		if req.Version <= 10 && req.IncludeClusterAuthorizedOperations {
+			resp.AuthorizedOperations = allClusterOperations
+		}
+		if req.IncludeTopicAuthorizedOperations {
+			topicOps = allTopicOperations
+		}
+	}
+	// Version 0 leaves replicas on unavailable brokers out and reports
+	// REPLICA_NOT_AVAILABLE (errorUnavailableEndpoints).
+	v0 := req.Version == 0
 
 	allTopics := req.Topics == nil || (req.Version == 0 && len(req.Topics) == 0)
 	if allTopics {
 		for _, name := range s.cache.topicNames() {
 			t, ok := s.cache.topic(name)
 			if ok {
-				resp.Topics = append(resp.Topics, s.metadataTopic(t))
+				resp.Topics = append(resp.Topics, s.metadataTopic(t, v0, topicOps))
 			}
 		}
 		return resp
@@ -51,15 +66,16 @@ func (s *Server) handleMetadata(ctx context.Context, req *kmsg.MetadataRequest) 
 			}
 		}
 		if ok {
-			resp.Topics = append(resp.Topics, s.metadataTopic(t))
+			resp.Topics = append(resp.Topics, s.metadataTopic(t, v0, topicOps))
 			continue
 		}
 		out := kmsg.NewMetadataResponseTopic()
 		out.Topic, out.TopicID = rt.Topic, rt.TopicID
-		out.AuthorizedOperations = authorizedOperationsOmitted
+		out.AuthorizedOperations = topicOps
 		switch {
 		case rt.Topic == nil:
 			out.ErrorCode = kerr.UnknownTopicID.Code
+			out.AuthorizedOperations = authorizedOperationsOmitted
 		case zkmeta.ValidateTopicName(*rt.Topic) != nil:
 			out.ErrorCode = kerr.InvalidTopicException.Code
 		case allowAuto && !zkmeta.IsInternalTopic(*rt.Topic):
@@ -76,13 +92,15 @@ func (s *Server) handleMetadata(ctx context.Context, req *kmsg.MetadataRequest) 
 	return resp
 }
 
-func (s *Server) metadataTopic(t *cachedTopic) kmsg.MetadataResponseTopic {
+// metadataTopic is a known topic's answer; filterUnavailable is Metadata
+// v0's errorUnavailableEndpoints (ZkMetadataCache.getPartitionMetadata).
+func (s *Server) metadataTopic(t *cachedTopic, filterUnavailable bool, ops int32) kmsg.MetadataResponseTopic {
 	out := kmsg.NewMetadataResponseTopic()
 	name := t.Name
 	out.Topic = &name
 	out.TopicID = t.ID
 	out.IsInternal = zkmeta.IsInternalTopic(t.Name)
-	out.AuthorizedOperations = authorizedOperationsOmitted
+	out.AuthorizedOperations = ops
 	ids := make([]int32, 0, len(t.Partitions))
 	for id := range t.Partitions {
 		ids = append(ids, id)
@@ -97,6 +115,12 @@ func (s *Server) metadataTopic(t *cachedTopic) kmsg.MetadataResponseTopic {
 		mp.Replicas = p.Replicas
 		mp.ISR = p.ISR
 		mp.OfflineReplicas = p.OfflineReplicas
+		if filterUnavailable {
+			mp.Replicas, mp.ISR = s.liveOnly(p.Replicas), s.liveOnly(p.ISR)
+			if len(mp.Replicas) < len(p.Replicas) || len(mp.ISR) < len(p.ISR) {
+				mp.ErrorCode = kerr.ReplicaNotAvailable.Code
+			}
+		}
 		if _, live := s.cache.broker(p.Leader); !live {
 			mp.Leader = -1
 			mp.ErrorCode = kerr.LeaderNotAvailable.Code
@@ -114,6 +138,22 @@ func (s *Server) metadataTopic(t *cachedTopic) kmsg.MetadataResponseTopic {
 	}
 	return out
 }
+
+// liveOnly is ids without the brokers that are not alive.
+func (s *Server) liveOnly(ids []int32) []int32 {
+	out := make([]int32, 0, len(ids))
+	for _, id := range ids {
+		if _, live := s.cache.broker(id); live {
+			out = append(out, id)
+		}
+	}
+	return out
+}
+
+// allTopicOperations is every TOPIC operation (AclEntry.supportedOperations;
+// without an authorizer all are allowed): READ(3), WRITE(4), CREATE(5),
+// DELETE(6), ALTER(7), DESCRIBE(8), DESCRIBE_CONFIGS(10), ALTER_CONFIGS(11).
+const allTopicOperations = 1<<3 | 1<<4 | 1<<5 | 1<<6 | 1<<7 | 1<<8 | 1<<10 | 1<<11
 
 // autoCreateTopics asks the controller to create topics with the broker's
 // num.partitions and default.replication.factor, without waiting for their

@@ -1,7 +1,9 @@
 package broker
 
 import (
+	"context"
 	"log/slog"
+	"slices"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -123,6 +125,114 @@ func TestDescribeClusterV0UnknownEndpointType(t *testing.T) {
 		resp := s.handleDescribeCluster(req).(*kmsg.DescribeClusterResponse)
 		if resp.ErrorCode != kerr.InvalidRequest.Code {
 			t.Fatalf("endpoint type %d at v0: %v, want INVALID_REQUEST", et, kerr.ErrorForCode(resp.ErrorCode))
+		}
+	}
+}
+
+// allTopicOps is every TOPIC operation (AclEntry.supportedOperations):
+// READ(3) WRITE(4) CREATE(5) DELETE(6) ALTER(7) DESCRIBE(8)
+// DESCRIBE_CONFIGS(10) ALTER_CONFIGS(11).
+const allTopicOps = 1<<3 | 1<<4 | 1<<5 | 1<<6 | 1<<7 | 1<<8 | 1<<10 | 1<<11
+
+func metadataAt(t *testing.T, s *Server, req *kmsg.MetadataRequest) *kmsg.MetadataResponse {
+	t.Helper()
+	return roundTrip(t, req, func(r kmsg.Request) kmsg.Response {
+		return s.handleMetadata(context.Background(), r.(*kmsg.MetadataRequest))
+	}).(*kmsg.MetadataResponse)
+}
+
+func metadataTopics(names ...string) []kmsg.MetadataRequestTopic {
+	out := []kmsg.MetadataRequestTopic{}
+	for _, n := range names {
+		rt := kmsg.NewMetadataRequestTopic()
+		rt.Topic = kmsg.StringPtr(n)
+		out = append(out, rt)
+	}
+	return out
+}
+
+// Metadata's authorized operations (KafkaApis.handleTopicMetadataRequest):
+// from v8 each answered topic carries every TOPIC operation when the
+// client asks (no authorizer allows all), the cluster's from v8 to v10;
+// otherwise both keep the schema's Int.MinValue.
+func TestMetadataAuthorizedOperations(t *testing.T) {
+	s := newCacheTestServer(t, 0)
+	s.cfg.AutoCreateTopics = false
+	for v := int16(0); v <= 12; v++ {
+		for _, include := range []bool{false, true} {
+			req := kmsg.NewPtrMetadataRequest()
+			req.Version = v
+			req.Topics = metadataTopics("t", "missing")
+			req.IncludeClusterAuthorizedOperations, req.IncludeTopicAuthorizedOperations = include, include
+			resp := metadataAt(t, s, req)
+			wantTopic, wantCluster := int32(-2147483648), int32(-2147483648)
+			if include && v >= 8 {
+				wantTopic = allTopicOps
+				if v <= 10 {
+					wantCluster = allClusterOperations
+				}
+			}
+			if v >= 8 && resp.AuthorizedOperations != wantCluster {
+				t.Errorf("v%d include=%v: cluster operations %b, want %b", v, include, resp.AuthorizedOperations, wantCluster)
+			}
+			if len(resp.Topics) != 2 {
+				t.Fatalf("v%d: %d topics", v, len(resp.Topics))
+			}
+			for _, rt := range resp.Topics {
+				if v >= 8 && rt.AuthorizedOperations != wantTopic {
+					t.Errorf("v%d include=%v topic %s: operations %b, want %b", v, include, deref(rt.Topic), rt.AuthorizedOperations, wantTopic)
+				}
+			}
+		}
+	}
+}
+
+// Metadata v0 (ZkMetadataCache.getPartitionMetadata with
+// errorUnavailableEndpoints): replicas and ISR on brokers that are not
+// alive are left out and the partition is REPLICA_NOT_AVAILABLE; later
+// versions list them all without an error.
+func TestMetadataV0FiltersUnavailableReplicas(t *testing.T) {
+	s := newCacheTestServer(t, 0)
+	s.cfg.AutoCreateTopics = false
+	s.cache.update(0, 2, []cachedBroker{{ID: 0, Host: "h0", Port: 9092}, {ID: 1, Host: "h1", Port: 9093}},
+		[]partitionUpdate{
+			{Topic: "t", TopicID: [16]byte{1}, Partition: 0, State: cachedPartition{Leader: 0, ISR: []int32{0, 5}, Replicas: []int32{0, 5}}},
+			{Topic: "t", TopicID: [16]byte{1}, Partition: 1, State: cachedPartition{Leader: 0, ISR: []int32{0}, Replicas: []int32{0, 5}}},
+			{Topic: "t", TopicID: [16]byte{1}, Partition: 2, State: cachedPartition{Leader: 5, ISR: []int32{5, 1}, Replicas: []int32{5, 1}}},
+			{Topic: "t", TopicID: [16]byte{1}, Partition: 3, State: cachedPartition{Leader: 1, ISR: []int32{1, 0}, Replicas: []int32{1, 0}}},
+		})
+	type want struct {
+		code          int16
+		leader        int32
+		replicas, isr []int32
+	}
+	for _, v := range []int16{0, 1, 9} {
+		req := kmsg.NewPtrMetadataRequest()
+		req.Version = v
+		req.Topics = metadataTopics("t")
+		resp := metadataAt(t, s, req)
+		wants := []want{
+			{kerr.ReplicaNotAvailable.Code, 0, []int32{0}, []int32{0}},
+			{kerr.ReplicaNotAvailable.Code, 0, []int32{0}, []int32{0}},
+			{kerr.LeaderNotAvailable.Code, -1, []int32{1}, []int32{1}},
+			{0, 1, []int32{1, 0}, []int32{1, 0}},
+		}
+		if v > 0 {
+			wants = []want{
+				{0, 0, []int32{0, 5}, []int32{0, 5}},
+				{0, 0, []int32{0, 5}, []int32{0}},
+				{kerr.LeaderNotAvailable.Code, -1, []int32{5, 1}, []int32{5, 1}},
+				{0, 1, []int32{1, 0}, []int32{1, 0}},
+			}
+		}
+		if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != len(wants) {
+			t.Fatalf("v%d: %+v", v, resp.Topics)
+		}
+		for i, p := range resp.Topics[0].Partitions {
+			w := wants[i]
+			if p.ErrorCode != w.code || p.Leader != w.leader || !slices.Equal(p.Replicas, w.replicas) || !slices.Equal(p.ISR, w.isr) {
+				t.Errorf("v%d partition %d: code %d leader %d replicas %v isr %v, want %+v", v, p.Partition, p.ErrorCode, p.Leader, p.Replicas, p.ISR, w)
+			}
 		}
 	}
 }
