@@ -52,42 +52,91 @@ func (s *Server) handleMetadata(ctx context.Context, req *kmsg.MetadataRequest) 
 		}
 		return resp
 	}
-	allowAuto := s.cfg.AutoCreateTopics && (req.Version < 4 || req.AllowAutoTopicCreation)
-	var toCreate []string
-	for _, rt := range req.Topics {
-		var t *cachedTopic
-		ok := false
-		switch {
-		case rt.Topic != nil:
-			t, ok = s.cache.topic(*rt.Topic)
-		case rt.TopicID != [16]byte{}:
-			if name, found := s.cache.topicName(rt.TopicID); found {
-				t, ok = s.cache.topic(name)
+	// Before v12 topics are asked by name only: a null name or a topic id
+	// fails the request (InvalidRequestException).
+	if req.Version < 12 {
+		for _, rt := range req.Topics {
+			if rt.Topic == nil || rt.TopicID != [16]byte{} {
+				return metadataErrorResponse(req, kerr.InvalidRequest)
 			}
 		}
-		if ok {
+	}
+	// From v12, once any topic id is given the request is by id and names
+	// are ignored; an unknown id is UNKNOWN_TOPIC_ID without a name.
+	var ids [][16]byte
+	for _, rt := range req.Topics {
+		if rt.TopicID != [16]byte{} && !slices.Contains(ids, rt.TopicID) {
+			ids = append(ids, rt.TopicID)
+		}
+	}
+	if len(ids) > 0 {
+		for _, id := range ids {
+			if name, found := s.cache.topicName(id); found {
+				if t, ok := s.cache.topic(name); ok {
+					resp.Topics = append(resp.Topics, s.metadataTopic(t, v0, topicOps))
+					continue
+				}
+			}
+			out := kmsg.NewMetadataResponseTopic()
+			out.TopicID, out.ErrorCode = id, kerr.UnknownTopicID.Code
+			out.AuthorizedOperations = authorizedOperationsOmitted
+			resp.Topics = append(resp.Topics, out)
+		}
+		return resp
+	}
+	allowAuto := s.cfg.AutoCreateTopics && (req.Version < 4 || req.AllowAutoTopicCreation)
+	var toCreate []string
+	created := map[string]int{} // topic to be created -> its answer's index
+	seen := map[string]bool{}   // Kafka answers from a set of names
+	for _, rt := range req.Topics {
+		if rt.Topic == nil {
+			out := kmsg.NewMetadataResponseTopic()
+			out.ErrorCode = kerr.UnknownTopicID.Code
+			out.AuthorizedOperations = authorizedOperationsOmitted
+			resp.Topics = append(resp.Topics, out)
+			continue
+		}
+		name := *rt.Topic
+		if seen[name] {
+			continue
+		}
+		seen[name] = true
+		if t, ok := s.cache.topic(name); ok {
 			resp.Topics = append(resp.Topics, s.metadataTopic(t, v0, topicOps))
 			continue
 		}
 		out := kmsg.NewMetadataResponseTopic()
-		out.Topic, out.TopicID = rt.Topic, rt.TopicID
+		out.Topic = kmsg.StringPtr(name)
+		out.IsInternal = zkmeta.IsInternalTopic(name)
 		out.AuthorizedOperations = topicOps
 		switch {
-		case rt.Topic == nil:
-			out.ErrorCode = kerr.UnknownTopicID.Code
-			out.AuthorizedOperations = authorizedOperationsOmitted
-		case zkmeta.ValidateTopicName(*rt.Topic) != nil:
+		case zkmeta.ValidateTopicName(name) != nil:
 			out.ErrorCode = kerr.InvalidTopicException.Code
-		case allowAuto && !zkmeta.IsInternalTopic(*rt.Topic):
-			out.ErrorCode = kerr.LeaderNotAvailable.Code
-			toCreate = append(toCreate, *rt.Topic)
+		case allowAuto && (name == offsetsTopic || !out.IsInternal): // no transaction state topic yet
+			created[name] = len(resp.Topics)
+			toCreate = append(toCreate, name)
 		default:
 			out.ErrorCode = kerr.UnknownTopicOrPartition.Code
 		}
 		resp.Topics = append(resp.Topics, out)
 	}
 	if len(toCreate) > 0 {
-		s.autoCreateTopics(ctx, toCreate)
+		for name, code := range s.autoCreateTopics(ctx, toCreate) {
+			resp.Topics[created[name]].ErrorCode = code
+		}
+	}
+	return resp
+}
+
+// metadataErrorResponse is MetadataRequest.getErrorResponse: every asked
+// topic with the error (a null name as ""), nothing else.
+func metadataErrorResponse(req *kmsg.MetadataRequest, err *kerr.Error) *kmsg.MetadataResponse {
+	resp := req.ResponseKind().(*kmsg.MetadataResponse)
+	for _, rt := range req.Topics {
+		out := kmsg.NewMetadataResponseTopic()
+		out.Topic = kmsg.StringPtr(deref(rt.Topic))
+		out.TopicID, out.ErrorCode = rt.TopicID, err.Code
+		resp.Topics = append(resp.Topics, out)
 	}
 	return resp
 }
@@ -156,12 +205,23 @@ func (s *Server) liveOnly(ids []int32) []int32 {
 const allTopicOperations = 1<<3 | 1<<4 | 1<<5 | 1<<6 | 1<<7 | 1<<8 | 1<<10 | 1<<11
 
 // autoCreateTopics asks the controller to create topics with the broker's
-// num.partitions and default.replication.factor, without waiting for their
-// leaders; errors are logged (the client retries its Metadata request).
-func (s *Server) autoCreateTopics(ctx context.Context, topics []string) {
+// num.partitions and default.replication.factor (__consumer_offsets with
+// its own settings), without waiting for their leaders, and returns each
+// topic's Metadata error (AutoTopicCreationManager.createTopicsInZk):
+// created or already there (TOPIC_ALREADY_EXISTS, or REQUEST_TIMED_OUT with
+// timeout 0) is LEADER_NOT_AVAILABLE, any other creation error is the
+// answer, and a controller that could not be asked gives
+// UNKNOWN_TOPIC_OR_PARTITION (the client retries).
+func (s *Server) autoCreateTopics(ctx context.Context, topics []string) map[string]int16 {
+	out := make(map[string]int16, len(topics))
 	req := kmsg.NewPtrCreateTopicsRequest()
 	req.TimeoutMillis = 0
 	for _, t := range topics {
+		out[t] = kerr.UnknownTopicOrPartition.Code
+		if t == offsetsTopic {
+			req.Topics = append(req.Topics, s.offsetsTopicRequest().Topics...)
+			continue
+		}
 		rt := kmsg.NewCreateTopicsRequestTopic()
 		rt.Topic = t
 		rt.NumPartitions = s.cfg.NumPartitions
@@ -171,13 +231,22 @@ func (s *Server) autoCreateTopics(ctx context.Context, topics []string) {
 	resp, err := s.createTopicsViaController(ctx, req)
 	if err != nil {
 		s.logger.Warn("auto topic creation failed", "topics", topics, "err", err)
-		return
+		return out
 	}
 	for _, t := range resp.Topics {
-		if t.ErrorCode != 0 && t.ErrorCode != kerr.TopicAlreadyExists.Code {
-			s.logger.Warn("auto topic creation failed", "topic", t.Topic, "err", kerr.ErrorForCode(t.ErrorCode))
-		} else if t.ErrorCode == 0 {
-			s.logger.Info("auto-created topic", "topic", t.Topic)
+		if _, asked := out[t.Topic]; !asked {
+			continue
+		}
+		switch t.ErrorCode {
+		case 0, kerr.TopicAlreadyExists.Code, kerr.RequestTimedOut.Code:
+			if t.ErrorCode != kerr.TopicAlreadyExists.Code {
+				s.logger.Info("auto-created topic", "topic", t.Topic)
+			}
+			out[t.Topic] = kerr.LeaderNotAvailable.Code
+		default:
+			s.logger.Warn("auto topic creation failed", "topic", t.Topic, "err", kerr.ErrorForCode(t.ErrorCode), "message", deref(t.ErrorMessage))
+			out[t.Topic] = t.ErrorCode
 		}
 	}
+	return out
 }

@@ -236,3 +236,138 @@ func TestMetadataV0FiltersUnavailableReplicas(t *testing.T) {
 		}
 	}
 }
+
+// autoCreateController answers CreateTopics with a code per topic and
+// records what it was asked.
+type autoCreateController struct {
+	Controller
+	codes map[string]int16
+	asked map[string]kmsg.CreateTopicsRequestTopic
+}
+
+func (c *autoCreateController) Active() bool { return true }
+
+func (c *autoCreateController) CreateTopics(_ context.Context, req *kmsg.CreateTopicsRequest) *kmsg.CreateTopicsResponse {
+	resp := req.ResponseKind().(*kmsg.CreateTopicsResponse)
+	for _, t := range req.Topics {
+		c.asked[t.Topic] = t
+		rt := kmsg.NewCreateTopicsResponseTopic()
+		rt.Topic, rt.ErrorCode = t.Topic, c.codes[t.Topic]
+		resp.Topics = append(resp.Topics, rt)
+	}
+	return resp
+}
+
+// Metadata auto-creation (AutoTopicCreationManager.createTopicsInZk):
+// TOPIC_ALREADY_EXISTS and REQUEST_TIMED_OUT (timeout 0) mean created and
+// are answered LEADER_NOT_AVAILABLE, any other creation error is the
+// client's answer; __consumer_offsets is created with its own partitions
+// and configs (creatableTopic); every answer says whether the topic is
+// internal.
+func TestMetadataAutoCreateAnswers(t *testing.T) {
+	s := newCacheTestServer(t, 0)
+	s.cfg.OffsetsTopicNumPartitions = 7
+	c := &autoCreateController{asked: map[string]kmsg.CreateTopicsRequestTopic{}, codes: map[string]int16{
+		"exists": kerr.TopicAlreadyExists.Code, "timed-out": kerr.RequestTimedOut.Code,
+		"bad-rf": kerr.InvalidReplicationFactor.Code, "policy": kerr.PolicyViolation.Code,
+	}}
+	s.SetController(c)
+	for _, v := range []int16{1, 4, 9, 12} {
+		req := kmsg.NewPtrMetadataRequest()
+		req.Version, req.AllowAutoTopicCreation = v, true
+		req.Topics = metadataTopics("new", "exists", "timed-out", "bad-rf", "policy", "bad/name", offsetsTopic)
+		resp := metadataAt(t, s, req)
+		want := map[string]int16{
+			"new": kerr.LeaderNotAvailable.Code, "exists": kerr.LeaderNotAvailable.Code,
+			"timed-out": kerr.LeaderNotAvailable.Code, "bad-rf": kerr.InvalidReplicationFactor.Code,
+			"policy": kerr.PolicyViolation.Code, "bad/name": kerr.InvalidTopicException.Code,
+			offsetsTopic: kerr.LeaderNotAvailable.Code,
+		}
+		if len(resp.Topics) != len(want) {
+			t.Fatalf("v%d: %d topics, want %d", v, len(resp.Topics), len(want))
+		}
+		for _, rt := range resp.Topics {
+			name := deref(rt.Topic)
+			if rt.ErrorCode != want[name] {
+				t.Errorf("v%d %s: %v, want %v", v, name, kerr.ErrorForCode(rt.ErrorCode), kerr.ErrorForCode(want[name]))
+			}
+			if rt.IsInternal != (name == offsetsTopic) {
+				t.Errorf("v%d %s: is_internal %v", v, name, rt.IsInternal)
+			}
+		}
+		if ot, ok := c.asked[offsetsTopic]; !ok || ot.NumPartitions != 7 || len(ot.Configs) == 0 {
+			t.Fatalf("v%d: __consumer_offsets asked as %+v (asked %v)", v, ot, ok)
+		}
+		if _, ok := c.asked["bad/name"]; ok {
+			t.Fatalf("v%d: an invalid name was sent to the controller", v)
+		}
+	}
+}
+
+// A topic named twice is answered once: Kafka answers from a set of
+// names (KafkaApis.handleTopicMetadataRequest).
+func TestMetadataDuplicateTopicsAnsweredOnce(t *testing.T) {
+	s := newCacheTestServer(t, 0)
+	s.cfg.AutoCreateTopics = false
+	for _, v := range []int16{0, 1, 12} {
+		req := kmsg.NewPtrMetadataRequest()
+		req.Version = v
+		req.Topics = metadataTopics("t", "missing", "t", "missing")
+		resp := metadataAt(t, s, req)
+		if len(resp.Topics) != 2 {
+			t.Fatalf("v%d: %d topics, want 2", v, len(resp.Topics))
+		}
+	}
+}
+
+// Metadata v10-v11 carry topic ids but cannot use them: a null name or a
+// topic id is InvalidRequestException, answered by
+// MetadataRequest.getErrorResponse (every topic INVALID_REQUEST, null
+// names as "", no brokers). From v12, once any topic id is given the
+// request is by id (names are ignored) and an unknown id is
+// UNKNOWN_TOPIC_ID with a null name.
+func TestMetadataTopicIDsPerVersion(t *testing.T) {
+	s := newCacheTestServer(t, 0)
+	s.cfg.AutoCreateTopics = false
+	byID := func(id byte) kmsg.MetadataRequestTopic {
+		rt := kmsg.NewMetadataRequestTopic()
+		rt.TopicID = [16]byte{id}
+		return rt
+	}
+	for _, v := range []int16{10, 11} {
+		req := kmsg.NewPtrMetadataRequest()
+		req.Version = v
+		req.Topics = append(metadataTopics("t"), byID(1))
+		resp := metadataAt(t, s, req)
+		if len(resp.Brokers) != 0 || len(resp.Topics) != 2 {
+			t.Fatalf("v%d: %+v", v, resp)
+		}
+		for i, rt := range resp.Topics {
+			wantName := []string{"t", ""}[i]
+			if rt.ErrorCode != kerr.InvalidRequest.Code || deref(rt.Topic) != wantName || len(rt.Partitions) != 0 {
+				t.Fatalf("v%d topic %d: %+v", v, i, rt)
+			}
+		}
+	}
+	req := kmsg.NewPtrMetadataRequest()
+	req.Version = 12
+	req.Topics = append(metadataTopics("ignored"), byID(1), byID(9))
+	resp := metadataAt(t, s, req)
+	if len(resp.Topics) != 2 {
+		t.Fatalf("v12: %+v", resp.Topics)
+	}
+	for _, rt := range resp.Topics {
+		switch rt.TopicID {
+		case [16]byte{1}:
+			if rt.ErrorCode != 0 || deref(rt.Topic) != "t" || len(rt.Partitions) != 1 {
+				t.Fatalf("v12 known id: %+v", rt)
+			}
+		case [16]byte{9}:
+			if rt.ErrorCode != kerr.UnknownTopicID.Code || rt.Topic != nil {
+				t.Fatalf("v12 unknown id: %+v", rt)
+			}
+		default:
+			t.Fatalf("v12 answered %+v", rt)
+		}
+	}
+}
