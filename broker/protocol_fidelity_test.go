@@ -371,3 +371,46 @@ func TestMetadataTopicIDsPerVersion(t *testing.T) {
 		}
 	}
 }
+
+// InitProducerId per version (KafkaApis.handleInitProducerIdRequest,
+// TransactionCoordinator.handleInitProducerId): from v3 a producer id
+// without an epoch (or the reverse) is INVALID_REQUEST; an empty
+// transactional id is INVALID_REQUEST; an idempotent producer gets a new
+// id at epoch 0 whatever id and epoch it names.
+func TestInitProducerIDVersions(t *testing.T) {
+	s := newCacheTestServer(t, 0)
+	s.producerIDs = newProducerIDAllocator(nil, 0, 1000)
+	s.producerIDs.nextID, s.producerIDs.end = 100, 10_000 // no block from ZooKeeper needed
+	for _, tc := range []struct {
+		name    string
+		minV    int16
+		txnID   *string
+		pid     int64
+		epoch   int16
+		wantErr *kerr.Error
+	}{
+		{name: "idempotent", pid: -1, epoch: -1},
+		{name: "bump", minV: 3, pid: 7, epoch: 3},
+		{name: "pid without epoch", minV: 3, pid: 7, epoch: -1, wantErr: kerr.InvalidRequest},
+		{name: "epoch without pid", minV: 3, pid: -1, epoch: 2, wantErr: kerr.InvalidRequest},
+		{name: "empty transactional id", txnID: kmsg.StringPtr(""), pid: -1, epoch: -1, wantErr: kerr.InvalidRequest},
+	} {
+		for v := tc.minV; v <= 4; v++ {
+			req := kmsg.NewPtrInitProducerIDRequest()
+			req.Version, req.TransactionalID, req.ProducerID, req.ProducerEpoch = v, tc.txnID, tc.pid, tc.epoch
+			req.TransactionTimeoutMillis = 60000
+			resp := roundTrip(t, req, func(r kmsg.Request) kmsg.Response {
+				return s.handleInitProducerID(r.(*kmsg.InitProducerIDRequest))
+			}).(*kmsg.InitProducerIDResponse)
+			if resp.ErrorCode != errCode(tc.wantErr) {
+				t.Fatalf("%s v%d: %v, want %v", tc.name, v, kerr.ErrorForCode(resp.ErrorCode), tc.wantErr)
+			}
+			if tc.wantErr != nil && (resp.ProducerID != -1 || resp.ProducerEpoch != -1) {
+				t.Fatalf("%s v%d: error answer with %d/%d", tc.name, v, resp.ProducerID, resp.ProducerEpoch)
+			}
+			if tc.wantErr == nil && (resp.ProducerID < 100 || resp.ProducerEpoch != 0) {
+				t.Fatalf("%s v%d: %d/%d, want a new id at epoch 0", tc.name, v, resp.ProducerID, resp.ProducerEpoch)
+			}
+		}
+	}
+}
