@@ -414,3 +414,51 @@ func TestInitProducerIDVersions(t *testing.T) {
 		}
 	}
 }
+
+// ElectLeaders on a broker that is not the controller
+// (KafkaController.processReplicaLeaderElection when not active, through
+// ReplicaManager.electLeaders): the request succeeds (top-level NONE from
+// v1) and every partition is NOT_CONTROLLER with a null message; a null
+// topic list means every partition in the metadata cache; a partition named
+// twice is answered once.
+func TestElectLeadersNotController(t *testing.T) {
+	s := newCacheTestServer(t, 1)
+	s.cache.update(1, 2, []cachedBroker{{ID: 0, Host: "h0", Port: 9092}, {ID: 1, Host: "h1", Port: 9093}}, []partitionUpdate{
+		{Topic: "u", TopicID: [16]byte{2}, Partition: 0, State: cachedPartition{Leader: 0, ISR: []int32{0}, Replicas: []int32{0}}},
+		{Topic: "u", TopicID: [16]byte{2}, Partition: 1, State: cachedPartition{Leader: 0, ISR: []int32{0}, Replicas: []int32{0}}},
+	})
+	for v := int16(0); v <= 2; v++ {
+		for _, all := range []bool{true, false} {
+			req := kmsg.NewPtrElectLeadersRequest()
+			req.Version = v
+			want := map[string][]int32{"t": {0}, "u": {0, 1}}
+			if !all {
+				rt := kmsg.NewElectLeadersRequestTopic()
+				rt.Topic, rt.Partitions = "u", []int32{1, 1}
+				req.Topics = []kmsg.ElectLeadersRequestTopic{rt}
+				want = map[string][]int32{"u": {1}}
+			}
+			resp := roundTrip(t, req, func(r kmsg.Request) kmsg.Response {
+				return s.handleElectLeaders(context.Background(), r.(*kmsg.ElectLeadersRequest))
+			}).(*kmsg.ElectLeadersResponse)
+			if resp.ErrorCode != 0 {
+				t.Fatalf("v%d all=%v: top-level %v, want NONE", v, all, kerr.ErrorForCode(resp.ErrorCode))
+			}
+			got := map[string][]int32{}
+			for _, rt := range resp.Topics {
+				for _, p := range rt.Partitions {
+					if p.ErrorCode != kerr.NotController.Code || p.ErrorMessage != nil {
+						t.Fatalf("v%d all=%v %s-%d: %v %v", v, all, rt.Topic, p.Partition, kerr.ErrorForCode(p.ErrorCode), deref(p.ErrorMessage))
+					}
+					got[rt.Topic] = append(got[rt.Topic], p.Partition)
+				}
+			}
+			for topic := range got {
+				slices.Sort(got[topic])
+			}
+			if len(got) != len(want) || !slices.Equal(got["t"], want["t"]) || !slices.Equal(got["u"], want["u"]) {
+				t.Fatalf("v%d all=%v: answered %v, want %v", v, all, got, want)
+			}
+		}
+	}
+}
