@@ -462,3 +462,32 @@ func TestElectLeadersNotController(t *testing.T) {
 		}
 	}
 }
+
+// Alter/ListPartitionReassignments on a broker that is not the controller
+// (KafkaController.processApiPartitionReassignment /
+// processListPartitionReassignments when not active): top-level
+// NOT_CONTROLLER with ApiError(NOT_CONTROLLER)'s message, the error's own.
+func TestReassignmentsNotController(t *testing.T) {
+	s := newCacheTestServer(t, 1)
+	ctx := context.Background()
+	alter := kmsg.NewPtrAlterPartitionAssignmentsRequest()
+	rt := kmsg.NewAlterPartitionAssignmentsRequestTopic()
+	rt.Topic = "t"
+	rp := kmsg.NewAlterPartitionAssignmentsRequestTopicPartition()
+	rp.Partition, rp.Replicas = 0, []int32{1}
+	rt.Partitions = append(rt.Partitions, rp)
+	alter.Topics = append(alter.Topics, rt)
+	aresp := roundTrip(t, alter, func(r kmsg.Request) kmsg.Response {
+		return s.handleAlterPartitionReassignments(ctx, r.(*kmsg.AlterPartitionAssignmentsRequest))
+	}).(*kmsg.AlterPartitionAssignmentsResponse)
+	if aresp.ErrorCode != kerr.NotController.Code || deref(aresp.ErrorMessage) != kerr.NotController.Description || len(aresp.Topics) != 0 {
+		t.Fatalf("alter: %+v (message %q)", aresp, deref(aresp.ErrorMessage))
+	}
+	list := kmsg.NewPtrListPartitionReassignmentsRequest()
+	lresp := roundTrip(t, list, func(r kmsg.Request) kmsg.Response {
+		return s.handleListPartitionReassignments(ctx, r.(*kmsg.ListPartitionReassignmentsRequest))
+	}).(*kmsg.ListPartitionReassignmentsResponse)
+	if lresp.ErrorCode != kerr.NotController.Code || deref(lresp.ErrorMessage) != kerr.NotController.Description || len(lresp.Topics) != 0 {
+		t.Fatalf("list: %+v (message %q)", lresp, deref(lresp.ErrorMessage))
+	}
+}
