@@ -1,6 +1,9 @@
 package broker
 
 import (
+	"strconv"
+
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -9,22 +12,34 @@ import (
 const clusterAuthorizedOperationsOmitted = -2147483648
 
 // handleDescribeCluster answers from the metadata cache: the cluster id,
-// the controller and the live brokers (Kafka's KafkaApis.handleDescribeCluster).
+// the controller and the live brokers (Kafka's KafkaApis.handleDescribeCluster,
+// AuthHelper.computeDescribeClusterResponse).
 func (s *Server) handleDescribeCluster(req *kmsg.DescribeClusterRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.DescribeClusterResponse)
-	resp.Version = req.Version
-	resp.EndpointType = req.EndpointType
-	if req.Version >= 1 && req.EndpointType != 1 { // brokers (1) are described; controllers (2) are KRaft's
-		msg := "The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type CONTROLLER"
-		if req.EndpointType != 2 {
-			msg = "Unsupported endpoint type"
+	// computeDescribeClusterResponse: an endpoint type other than BROKER(1)
+	// or CONTROLLER(2) is unsupported, CONTROLLER is the wrong one for a
+	// broker; both are INVALID_REQUEST at v0. The error answer keeps the
+	// schema's defaults (endpoint type 1, controller -1).
+	switch req.EndpointType {
+	case 1:
+	case 2:
+		resp.ErrorCode = kerr.MismatchedEndpointType.Code
+		if req.Version == 0 {
+			resp.ErrorCode = kerr.InvalidRequest.Code
 		}
-		resp.ErrorCode = unsupportedEndpointType
+		msg := "The request was sent to an endpoint of type BROKER, but we wanted an endpoint of type CONTROLLER"
+		resp.ErrorMessage = &msg
+		return resp
+	default:
+		resp.ErrorCode = kerr.UnsupportedEndpointType.Code
+		if req.Version == 0 {
+			resp.ErrorCode = kerr.InvalidRequest.Code
+		}
+		msg := "Unsupported endpoint type " + strconv.Itoa(int(req.EndpointType))
 		resp.ErrorMessage = &msg
 		return resp
 	}
 	resp.ClusterID = s.clusterID
-	resp.ControllerID = s.cache.controller()
 	resp.ClusterAuthorizedOperations = clusterAuthorizedOperationsOmitted
 	if req.IncludeClusterAuthorizedOperations {
 		resp.ClusterAuthorizedOperations = allClusterOperations
@@ -34,14 +49,17 @@ func (s *Server) handleDescribeCluster(req *kmsg.DescribeClusterRequest) kmsg.Re
 		rb.NodeID, rb.Host, rb.Port, rb.Rack = b.ID, b.Host, b.Port, b.Rack
 		resp.Brokers = append(resp.Brokers, rb)
 	}
+	// A controller that is not among the live brokers is answered -1, not
+	// to confuse the client.
+	resp.ControllerID = -1
+	if _, live := s.cache.broker(s.cache.controller()); live {
+		resp.ControllerID = s.cache.controller()
+	}
 	return resp
 }
 
-// unsupportedEndpointType is Kafka's UNSUPPORTED_ENDPOINT_TYPE (error 119).
-const unsupportedEndpointType = 119
-
-// allClusterOperations is the bit set of every cluster operation (no
-// authorizer: everything is allowed): ALTER(4), CLUSTER_ACTION(7),
-// DESCRIBE_CONFIGS(10), ALTER_CONFIGS(11), IDEMPOTENT_WRITE(12), CREATE(5),
-// DESCRIBE(8).
-const allClusterOperations = 1<<4 | 1<<5 | 1<<7 | 1<<8 | 1<<10 | 1<<11 | 1<<12
+// allClusterOperations is the bit set of every CLUSTER operation
+// (AclEntry.supportedOperations; without an authorizer all are allowed):
+// CREATE(5), ALTER(7), DESCRIBE(8), CLUSTER_ACTION(9), DESCRIBE_CONFIGS(10),
+// ALTER_CONFIGS(11), IDEMPOTENT_WRITE(12).
+const allClusterOperations = 1<<5 | 1<<7 | 1<<8 | 1<<9 | 1<<10 | 1<<11 | 1<<12

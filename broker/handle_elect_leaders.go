@@ -2,22 +2,53 @@ package broker
 
 import (
 	"context"
+	"slices"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // handleElectLeaders serves ElectLeaders (preferred or unclean) on the
-// controller; any other broker answers NOT_CONTROLLER.
+// controller. Any other broker answers as KafkaController.processReplicaLeaderElection
+// does when not active: the request succeeds and every partition asked
+// (every partition in the metadata cache for a null topic list, each
+// once) is NOT_CONTROLLER, without a message.
 func (s *Server) handleElectLeaders(ctx context.Context, req *kmsg.ElectLeadersRequest) kmsg.Response {
 	if c := s.activeController(); c != nil {
 		return c.ElectLeaders(ctx, req)
 	}
 	resp := req.ResponseKind().(*kmsg.ElectLeadersResponse)
-	resp.ErrorCode = kerr.NotController.Code
+	partitions := map[string][]int32{}
+	var topics []string
+	add := func(topic string, p int32) {
+		ps, known := partitions[topic]
+		if !known {
+			topics = append(topics, topic)
+		}
+		if !slices.Contains(ps, p) {
+			partitions[topic] = append(ps, p)
+		}
+	}
+	if req.Topics == nil {
+		for _, name := range s.cache.topicNames() {
+			if t, ok := s.cache.topic(name); ok {
+				for p := range t.Partitions {
+					add(name, p)
+				}
+			}
+		}
+	}
 	for _, t := range req.Topics {
-		rt := kmsg.ElectLeadersResponseTopic{Topic: t.Topic}
 		for _, p := range t.Partitions {
+			add(t.Topic, p)
+		}
+	}
+	for _, topic := range topics {
+		rt := kmsg.NewElectLeadersResponseTopic()
+		rt.Topic = topic
+		ps := partitions[topic]
+		slices.Sort(ps)
+		for _, p := range ps {
 			rp := kmsg.NewElectLeadersResponseTopicPartition()
 			rp.Partition, rp.ErrorCode = p, kerr.NotController.Code
 			rt.Partitions = append(rt.Partitions, rp)

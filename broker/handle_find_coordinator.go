@@ -10,7 +10,6 @@ import (
 // coordinatorAnswer is one key's FindCoordinator answer.
 type coordinatorAnswer struct {
 	err  *kerr.Error
-	msg  *string
 	node int32
 	host string
 	port int32
@@ -23,61 +22,59 @@ type coordinatorAnswer struct {
 // batches keys. Transaction coordinators are not served yet.
 func (s *Server) handleFindCoordinator(ctx context.Context, req *kmsg.FindCoordinatorRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.FindCoordinatorResponse)
+	// CoordinatorType.forId: an unknown key type fails the whole request
+	// (InvalidRequestException), answered by getErrorResponse.
+	validType := req.CoordinatorType >= 0 && req.CoordinatorType <= 2
 	if req.Version < 4 {
-		a := s.findCoordinator(ctx, req.CoordinatorType, req.CoordinatorKey)
+		a := coordinatorAnswer{err: kerr.InvalidRequest, node: -1, port: -1}
+		if validType {
+			a = s.findCoordinator(ctx, req.CoordinatorType, req.CoordinatorKey)
+		}
 		resp.NodeID, resp.Host, resp.Port = a.node, a.host, a.port
+		// handleFindCoordinatorRequestLessThanV4: Errors.message(), "NONE"
+		// without an error; an error is answered by getErrorResponse
+		// (prepareOldResponse), with the error's message.
+		msg := "NONE"
 		if a.err != nil {
 			resp.ErrorCode = a.err.Code
-			msg := a.err.Description
-			if a.msg != nil {
-				msg = *a.msg
-			}
-			resp.ErrorMessage = &msg
-		} else {
-			none := "NONE" // Errors.NONE.message()
-			resp.ErrorMessage = &none
+			msg = a.err.Description
 		}
+		resp.ErrorMessage = &msg
 		return resp
 	}
 	for _, key := range req.CoordinatorKeys {
+		c := kmsg.NewFindCoordinatorResponseCoordinator()
+		c.Key = key
+		if !validType {
+			// prepareErrorResponse: every key with the error's message.
+			c.NodeID, c.Host, c.Port = -1, "", -1
+			c.ErrorCode = kerr.InvalidRequest.Code
+			c.ErrorMessage = kmsg.StringPtr(kerr.InvalidRequest.Description)
+			resp.Coordinators = append(resp.Coordinators, c)
+			continue
+		}
 		a := s.findCoordinator(ctx, req.CoordinatorType, key)
-		resp.Coordinators = append(resp.Coordinators, coordinatorEntry(key, a))
+		c.NodeID, c.Host, c.Port, c.ErrorCode = a.node, a.host, a.port, errCode(a.err)
+		// handleFindCoordinatorRequestV4AndAbove sets no message: the
+		// schema's default, "".
+		c.ErrorMessage = kmsg.StringPtr("")
+		resp.Coordinators = append(resp.Coordinators, c)
 	}
 	return resp
 }
 
-// coordinatorEntry is one key's answer in a batched (v4+) response: the
-// error message is null without an error, else ours or the error's.
-func coordinatorEntry(key string, a coordinatorAnswer) kmsg.FindCoordinatorResponseCoordinator {
-	c := kmsg.NewFindCoordinatorResponseCoordinator()
-	c.Key, c.NodeID, c.Host, c.Port = key, a.node, a.host, a.port
-	c.ErrorMessage = nil
-	if a.err != nil {
-		c.ErrorCode = a.err.Code
-		msg := a.err.Description
-		if a.msg != nil {
-			msg = *a.msg
-		}
-		c.ErrorMessage = &msg
-	}
-	return c
-}
-
+// findCoordinator is KafkaApis.getCoordinator for a key type 0-2.
 func (s *Server) findCoordinator(ctx context.Context, keyType int8, key string) coordinatorAnswer {
 	noNode := coordinatorAnswer{node: -1, host: "", port: -1}
 	switch keyType {
 	case 0: // group
-	case 1: // transaction
+	case 1: // transaction: not served yet
 		a := noNode
 		a.err = kerr.CoordinatorNotAvailable
-		msg := "this broker does not serve transactions yet"
-		a.msg = &msg
 		return a
-	default:
+	default: // share: from v6 only
 		a := noNode
 		a.err = kerr.InvalidRequest
-		msg := "unknown coordinator type"
-		a.msg = &msg
 		return a
 	}
 	t, ok := s.cache.topic(offsetsTopic)

@@ -200,28 +200,39 @@ func TestOffsetDeleteEmptyGroupID(t *testing.T) {
 	}
 }
 
-// Batched FindCoordinator (v4+): a key's error message is null when it has
-// no error and set when it has one; v1-v3 keep Errors.NONE's "NONE".
+// FindCoordinator per version (KafkaApis.handleFindCoordinatorRequest):
+// before v4 an error answer is FindCoordinatorRequest.getErrorResponse
+// (the error's own message, no node) and a found coordinator carries
+// Errors.NONE's message "NONE"; from v4 each key's answer leaves the
+// message at the schema's default "" (not null), except when the request
+// fails as a whole (an unknown key type: InvalidRequestException), where
+// every key carries the error's message. Key type 2 (share) needs v6:
+// INVALID_REQUEST for the key.
 func TestFindCoordinatorErrorMessages(t *testing.T) {
-	s := newGroupTestServer(t, nil, nil)
 	ctx := context.Background()
 	for _, tc := range []struct {
 		keyType    int8
 		leaderless bool // __consumer_offsets has no leader
 		wantErr    *kerr.Error
+		wantV4Msg  string
 	}{
 		{keyType: 0, wantErr: nil},
 		{keyType: 1, wantErr: kerr.CoordinatorNotAvailable}, // transactions are not served
-		{keyType: 7, wantErr: kerr.InvalidRequest},
+		{keyType: 2, wantErr: kerr.InvalidRequest},
+		{keyType: 7, wantErr: kerr.InvalidRequest, wantV4Msg: kerr.InvalidRequest.Description},
 		{keyType: 0, leaderless: true, wantErr: kerr.CoordinatorNotAvailable},
 	} {
+		s := newGroupTestServer(t, nil, nil)
 		if tc.leaderless {
 			s.cache.update(0, 2, []cachedBroker{{ID: 0, Host: "127.0.0.1", Port: 9092}}, []partitionUpdate{{Topic: offsetsTopic,
 				TopicID: [16]byte{9}, Partition: 0, State: cachedPartition{Leader: -1, ISR: []int32{}, Replicas: []int32{0}}}})
 		}
+		handle := func(r kmsg.Request) kmsg.Response {
+			return s.handleFindCoordinator(ctx, r.(*kmsg.FindCoordinatorRequest))
+		}
 		req := kmsg.NewPtrFindCoordinatorRequest()
 		req.Version, req.CoordinatorType, req.CoordinatorKeys = 4, tc.keyType, []string{"a", "b"}
-		resp := s.handleFindCoordinator(ctx, req).(*kmsg.FindCoordinatorResponse)
+		resp := roundTrip(t, req, handle).(*kmsg.FindCoordinatorResponse)
 		if len(resp.Coordinators) != 2 {
 			t.Fatalf("type %d: %d coordinators", tc.keyType, len(resp.Coordinators))
 		}
@@ -229,18 +240,30 @@ func TestFindCoordinatorErrorMessages(t *testing.T) {
 			if c.ErrorCode != errCode(tc.wantErr) {
 				t.Fatalf("type %d key %s: %v, want %v", tc.keyType, c.Key, kerr.ErrorForCode(c.ErrorCode), tc.wantErr)
 			}
+			if c.ErrorMessage == nil || *c.ErrorMessage != tc.wantV4Msg {
+				t.Fatalf("type %d key %s: message %v, want %q", tc.keyType, c.Key, c.ErrorMessage, tc.wantV4Msg)
+			}
 			switch {
-			case tc.wantErr == nil && (c.ErrorMessage != nil || c.NodeID != 0 || c.Port != 9092):
-				t.Fatalf("type %d key %s: %+v, want node 0 and a null message", tc.keyType, c.Key, c)
-			case tc.wantErr != nil && (c.ErrorMessage == nil || *c.ErrorMessage == "" || c.NodeID != -1):
-				t.Fatalf("type %d key %s: %+v, want node -1 and a message", tc.keyType, c.Key, c)
+			case tc.wantErr == nil && (c.NodeID != 0 || c.Host != "127.0.0.1" || c.Port != 9092):
+				t.Fatalf("type %d key %s: %+v, want node 0", tc.keyType, c.Key, c)
+			case tc.wantErr != nil && (c.NodeID != -1 || c.Host != "" || c.Port != -1):
+				t.Fatalf("type %d key %s: %+v, want no node", tc.keyType, c.Key, c)
 			}
 		}
-		old := kmsg.NewPtrFindCoordinatorRequest()
-		old.Version, old.CoordinatorType, old.CoordinatorKey = 1, tc.keyType, "a"
-		oresp := s.handleFindCoordinator(ctx, old).(*kmsg.FindCoordinatorResponse)
-		if oresp.ErrorCode != errCode(tc.wantErr) || oresp.ErrorMessage == nil || (tc.wantErr == nil && *oresp.ErrorMessage != "NONE") {
-			t.Fatalf("type %d v1: %+v", tc.keyType, oresp)
+		for v := int16(0); v < 4; v++ {
+			if v == 0 && tc.keyType != 0 {
+				continue // v0 has no key type
+			}
+			old := kmsg.NewPtrFindCoordinatorRequest()
+			old.Version, old.CoordinatorType, old.CoordinatorKey = v, tc.keyType, "a"
+			oresp := roundTrip(t, old, handle).(*kmsg.FindCoordinatorResponse)
+			wantMsg := "NONE"
+			if tc.wantErr != nil {
+				wantMsg = tc.wantErr.Description
+			}
+			if oresp.ErrorCode != errCode(tc.wantErr) || (v >= 1 && (oresp.ErrorMessage == nil || *oresp.ErrorMessage != wantMsg)) {
+				t.Fatalf("type %d v%d: %+v (message %v), want %v %q", tc.keyType, v, oresp, deref(oresp.ErrorMessage), tc.wantErr, wantMsg)
+			}
 		}
 	}
 }

@@ -16,6 +16,18 @@ import (
 func (s *Server) handleInitProducerID(req *kmsg.InitProducerIDRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.InitProducerIDResponse)
 	resp.ProducerID, resp.ProducerEpoch = -1, -1
+	// KafkaApis.handleInitProducerIdRequest: a producer id and epoch (v3+)
+	// come together or not at all.
+	if (req.ProducerID == -1) != (req.ProducerEpoch == -1) {
+		resp.ErrorCode = kerr.InvalidRequest.Code
+		return resp
+	}
+	// TransactionCoordinator.handleInitProducerId: an empty transactional
+	// id is INVALID_REQUEST.
+	if req.TransactionalID != nil && *req.TransactionalID == "" {
+		resp.ErrorCode = kerr.InvalidRequest.Code
+		return resp
+	}
 	if req.TransactionalID != nil {
 		resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
 		return resp
