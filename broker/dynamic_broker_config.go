@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -252,7 +253,7 @@ func validateDynamicBrokerConfigs(props map[string]string, perBroker bool) error
 		for _, k := range names {
 			if perBrokerOnlyKeys[k] {
 				bad = append(bad, k)
-			} else if m := listenerKeyPattern.FindStringSubmatch(k); m != nil && !contains(clusterLevelListenerKeys, m[1]) {
+			} else if m := listenerKeyPattern.FindStringSubmatch(k); m != nil && !slices.Contains(clusterLevelListenerKeys, m[1]) {
 				bad = append(bad, k)
 			}
 		}
@@ -261,15 +262,6 @@ func validateDynamicBrokerConfigs(props map[string]string, perBroker bool) error
 		}
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // checkDynamicValue parses v as ConfigDef does for key (Kafka's messages).
