@@ -239,14 +239,18 @@ func brokerKeyType(name string) kmsg.ConfigType {
 	return kmsg.ConfigTypeUnknown // custom, or a KafkaConfig key whose type is not listed here
 }
 
-// brokerKeySensitive is KafkaConfig.maybeSensitive: password keys, and keys
-// whose type Kafka does not know (custom configs).
+// brokerKeySensitive is KafkaConfig.maybeSensitive: PASSWORD keys (also
+// with a listener prefix), and keys whose type Kafka does not know (custom
+// configs).
 func brokerKeySensitive(name string) bool {
 	if isSensitiveKey(name) {
 		return true
 	}
 	if m := listenerKeyPattern.FindStringSubmatch(name); m != nil {
 		name = m[1]
+	}
+	if brokerKeyType(name) == kmsg.ConfigTypePassword {
+		return true // e.g. ssl.keystore.key, which isSensitiveKey's name rule misses
 	}
 	_, known := brokerConfigDefaults[name]
 	_, typed := dynamicKeyTypes[name]

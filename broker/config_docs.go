@@ -188,6 +188,111 @@ var brokerConfigDocs = map[string]string{
 	"zookeeper.max.in.flight.requests": "Number of ZooKeeper requests the broker sends without waiting for replies before it blocks.",
 	"zookeeper.session.timeout.ms":     "ZooKeeper session timeout (ms); the broker's registration disappears when its session expires.",
 	"zookeeper.set.acl":                "Whether the broker creates its znodes with secure ACLs.",
+
+	// Dynamic keys (DynamicBrokerConfig.AllDynamicConfigs) this broker
+	// stores and describes but does not act on yet.
+	"compression.gzip.level": "Level used when the broker itself compresses batches with gzip (compression.type=gzip): 1 (fastest) to 9 " +
+		"(smallest), or -1 for the codec's own default. Default for the topic config compression.gzip.level. " +
+		"(Stored; no effect here yet: the broker does not recompress with a chosen level.)",
+	"compression.lz4.level": "Level used when the broker itself compresses batches with lz4 (compression.type=lz4): 1 to 17, 9 by default; " +
+		"higher levels compress more and cost more CPU. (Stored; no effect here yet.)",
+	"compression.zstd.level": "Level used when the broker itself compresses batches with zstd (compression.type=zstd): up to 22, 3 by default; " +
+		"negative levels trade ratio for speed. (Stored; no effect here yet.)",
+	"listener.security.protocol.map": "Security protocol of each listener name, as NAME:PROTOCOL pairs separated by commas " +
+		"(e.g. INTERNAL:SSL,EXTERNAL:SASL_SSL); each name appears once. It lets several listeners share a protocol; listener-specific " +
+		"settings are then given with the prefix listener.name.<name lowercased>. By default each protocol name maps to itself. " +
+		"(Stored; only PLAINTEXT listeners are served here.)",
+	"max.connection.creation.rate": "Highest rate (connections per second) at which the broker accepts new connections; a listener can have its " +
+		"own limit as listener.name.<listener>.max.connection.creation.rate. Connections over the limit are delayed; the inter-broker " +
+		"listener is held only by its own listener limit. (Stored; not enforced here yet.)",
+	"max.connections": "Most connections the broker keeps open at once, on top of the per-IP limits; a listener can have its own limit as " +
+		"listener.name.<listener>.max.connections. New connections wait while a limit is reached. Unlimited by default. " +
+		"(Stored; not enforced here yet: only the per-IP limits are.)",
+	"max.connections.per.ip": "Most connections the broker accepts from one IP address; further ones are closed. May be 0 only when " +
+		"max.connections.per.ip.overrides grants some addresses a limit. Unlimited by default.",
+	"max.connections.per.ip.overrides": "Per-address exceptions to max.connections.per.ip, as host:limit pairs separated by commas " +
+		"(e.g. 10.0.0.5:200,127.0.0.1:50). Empty by default. (Host names are not resolved here; use IP addresses.)",
+	"metric.reporters": "Classes (implementations of MetricsReporter) notified of the broker's metrics as they are created; empty by default. " +
+		"(Stored; no effect here: the broker has no pluggable metrics reporters.)",
+	"principal.builder.class": "Class (a KafkaPrincipalBuilder) that turns an authenticated connection into the principal used for " +
+		"authorization. The default derives it from the certificate (SSL), the SASL identity, or ANONYMOUS on PLAINTEXT. " +
+		"(Stored; no effect until authentication is built.)",
+	"producer.id.expiration.ms": "How long (ms) a partition leader keeps the state of a producer id after its last write before forgetting it; " +
+		"ids with an open transaction are kept. State can also disappear earlier when retention deletes the producer's last write. " +
+		"One day by default; a value at least the producers' delivery.timeout.ms avoids duplicates on retry. " +
+		"(Stored; no effect here yet: producer state does not expire.)",
+	"remote.fetch.max.wait.ms": "With tiered storage, the longest time (ms) the broker waits for data read from remote storage before " +
+		"answering the fetch. (Stored; no effect until tiered storage is built.)",
+	"remote.log.index.file.cache.total.size.bytes": "With tiered storage, the local disk space (bytes) for the cache of index files " +
+		"downloaded from remote storage; 1 GiB by default. (Stored; no effect until tiered storage is built.)",
+	"remote.log.manager.copy.max.bytes.per.second": "With tiered storage, the upper bound (bytes/s) on copying segments to remote storage, " +
+		"for all partitions together; unlimited by default. (Stored; no effect until tiered storage is built.)",
+	"remote.log.manager.fetch.max.bytes.per.second": "With tiered storage, the upper bound (bytes/s) on reading from remote storage, " +
+		"for all partitions together; unlimited by default. (Stored; no effect until tiered storage is built.)",
+	"sasl.enabled.mechanisms": "SASL mechanisms the broker offers to clients (e.g. GSSAPI, PLAIN, SCRAM-SHA-512, OAUTHBEARER); any " +
+		"mechanism with a security provider may be listed. GSSAPI alone by default. (Stored; no effect until SASL is built.)",
+	"sasl.jaas.config": "JAAS login configuration for SASL, in the form loginModuleClass controlFlag (option=value)*; on a broker given " +
+		"per listener and mechanism, e.g. listener.name.sasl_ssl.plain.sasl.jaas.config. Secret: never shown. " +
+		"(Stored; no effect until SASL is built.)",
+	"sasl.kerberos.kinit.cmd":               "Path of the Kerberos kinit program, /usr/bin/kinit by default. (Stored; no effect until SASL is built.)",
+	"sasl.kerberos.min.time.before.relogin": "Shortest pause (ms) of the Kerberos login thread between two refreshes, one minute by default. (Stored; no effect until SASL is built.)",
+	"sasl.kerberos.principal.to.local.rules": "Ordered rules that map Kerberos principal names to short names (usually OS user names); the " +
+		"first matching rule wins. DEFAULT maps user/host@REALM to user. Ignored when a custom principal.builder.class is set. " +
+		"(Stored; no effect until SASL is built.)",
+	"sasl.kerberos.service.name": "Kerberos principal name the broker runs as; may instead come from the JAAS configuration. " +
+		"(Stored; no effect until SASL is built.)",
+	"sasl.kerberos.ticket.renew.jitter": "Random share (fraction, 0.05 by default) added to the Kerberos ticket renewal time. " +
+		"(Stored; no effect until SASL is built.)",
+	"sasl.kerberos.ticket.renew.window.factor": "Fraction of the time between the last refresh and the ticket's expiry after which the login " +
+		"thread renews the Kerberos ticket; 0.8 by default. (Stored; no effect until SASL is built.)",
+	"sasl.login.refresh.buffer.seconds": "Seconds (0 to 3600, 300 by default) a refreshed login credential should keep before it expires; a " +
+		"refresh is moved earlier to keep that margin. Ignored together with sasl.login.refresh.min.period.seconds when both exceed the " +
+		"credential's remaining life. OAUTHBEARER only. (Stored; no effect until SASL is built.)",
+	"sasl.login.refresh.min.period.seconds": "Seconds (0 to 900, 60 by default) the login refresh thread waits at least between two refreshes " +
+		"of a credential. OAUTHBEARER only. (Stored; no effect until SASL is built.)",
+	"sasl.login.refresh.window.factor": "Share of a login credential's lifetime (0.5 to 1.0, 0.8 by default) after which the refresh thread " +
+		"tries to refresh it. OAUTHBEARER only. (Stored; no effect until SASL is built.)",
+	"sasl.login.refresh.window.jitter": "Largest random share of a credential's lifetime (0 to 0.25, 0.05 by default) added to the refresh " +
+		"thread's wait. OAUTHBEARER only. (Stored; no effect until SASL is built.)",
+	"sasl.mechanism.inter.broker.protocol": "SASL mechanism brokers use to authenticate to each other; GSSAPI by default. " +
+		"(Stored; no effect until SASL is built.)",
+	"ssl.cipher.suites": "TLS cipher suites (each a combination of key exchange, authentication, encryption and MAC algorithms) that may " +
+		"be negotiated; empty means every suite the TLS implementation supports. (Stored; no effect until TLS is built.)",
+	"ssl.client.auth": "Whether the broker asks TLS clients for a certificate: required (connection refused without one), requested " +
+		"(optional), or none (the default). (Stored; no effect until TLS is built.)",
+	"ssl.enabled.protocols": "TLS protocol versions accepted on connections; TLSv1.2,TLSv1.3 on current runtimes, so that peers use " +
+		"TLSv1.3 when both can and TLSv1.2 otherwise. See also ssl.protocol. (Stored; no effect until TLS is built.)",
+	"ssl.endpoint.identification.algorithm": "How a TLS peer's host name is checked against its certificate when the broker connects out " +
+		"(e.g. to other brokers): https (the default) verifies it, an empty value skips the check. (Stored; no effect until TLS is built.)",
+	"ssl.engine.factory.class": "Class (an SslEngineFactory) that creates the TLS engines; unset uses Kafka's default factory. " +
+		"(Stored; no effect until TLS is built.)",
+	"ssl.key.password": "Password protecting the private key, in the key store file or in ssl.keystore.key. Secret: never shown. " +
+		"(Stored; no effect until TLS is built.)",
+	"ssl.keymanager.algorithm": "Algorithm of the key manager factory for TLS; unset uses the runtime's default (SunX509 on the JVM). " +
+		"(Stored; no effect until TLS is built.)",
+	"ssl.keystore.certificate.chain": "The broker's certificate chain given inline, in the ssl.keystore.type format (PEM: a list of X.509 " +
+		"certificates). Secret: never shown. (Stored; no effect until TLS is built.)",
+	"ssl.keystore.key": "The broker's private key given inline, in the ssl.keystore.type format (PEM with a PKCS#8 key); an encrypted key " +
+		"needs ssl.key.password. Secret: never shown. (Stored; no effect until TLS is built.)",
+	"ssl.keystore.location": "Path of the key store file holding the broker's certificate and private key. (Stored; no effect until TLS is built.)",
+	"ssl.keystore.password": "Password of the key store file; not used with PEM. Secret: never shown. (Stored; no effect until TLS is built.)",
+	"ssl.keystore.type":     "Format of the key store: JKS (default), PKCS12 or PEM. (Stored; no effect until TLS is built.)",
+	"ssl.protocol": "Protocol the TLS context is created for: TLSv1.3 by default on current runtimes (TLSv1.2 on older ones). Set to " +
+		"TLSv1.2, TLSv1.3 is not used even when enabled. Older protocols (SSLv3, TLSv1.1...) are insecure. (Stored; no effect until TLS is built.)",
+	"ssl.provider": "Security provider implementing TLS; unset uses the runtime's default. (Stored; no effect until TLS is built.)",
+	"ssl.secure.random.implementation": "Name of the secure random number generator used by TLS; unset uses the runtime's default. " +
+		"(Stored; no effect until TLS is built.)",
+	"ssl.trustmanager.algorithm": "Algorithm of the trust manager factory for TLS; unset uses the runtime's default (PKIX on the JVM). " +
+		"(Stored; no effect until TLS is built.)",
+	"ssl.truststore.certificates": "Trusted CA certificates given inline, in the ssl.truststore.type format (PEM X.509 certificates). " +
+		"Secret: never shown. (Stored; no effect until TLS is built.)",
+	"ssl.truststore.location": "Path of the trust store file holding the CA certificates peers are verified against. (Stored; no effect until TLS is built.)",
+	"ssl.truststore.password": "Password of the trust store file; without one the file is still used but not integrity-checked. Not used " +
+		"with PEM. Secret: never shown. (Stored; no effect until TLS is built.)",
+	"ssl.truststore.type": "Format of the trust store: JKS (default), PKCS12 or PEM. (Stored; no effect until TLS is built.)",
+	"transaction.partition.verification.enable": "Whether, before appending transactional records to a partition, the leader checks " +
+		"with the transaction coordinator that the partition was added to the producer's ongoing transaction. True by default. " +
+		"(Stored; no effect here yet: this broker does not verify.)",
 }
 
 // configDocumentation is the documentation of a described key

@@ -152,17 +152,72 @@ var kafka39BrokerConfigTypes = map[string]kmsg.ConfigType{
 	"zookeeper.max.in.flight.requests":               kmsg.ConfigTypeInt,
 	"zookeeper.session.timeout.ms":                   kmsg.ConfigTypeInt,
 	"zookeeper.set.acl":                              kmsg.ConfigTypeBoolean,
+	// Dynamic keys of DynamicBrokerConfig.AllDynamicConfigs that are not
+	// read by this broker yet (BrokerSecurityConfigs, SocketServerConfigs,
+	// MetricConfigs, ServerConfigs, TransactionLogConfigs,
+	// RemoteLogManagerConfig).
+	"compression.gzip.level":                        kmsg.ConfigTypeInt,
+	"compression.lz4.level":                         kmsg.ConfigTypeInt,
+	"compression.zstd.level":                        kmsg.ConfigTypeInt,
+	"listener.security.protocol.map":                kmsg.ConfigTypeString,
+	"max.connection.creation.rate":                  kmsg.ConfigTypeInt,
+	"max.connections":                               kmsg.ConfigTypeInt,
+	"max.connections.per.ip":                        kmsg.ConfigTypeInt,
+	"max.connections.per.ip.overrides":              kmsg.ConfigTypeString,
+	"metric.reporters":                              kmsg.ConfigTypeList,
+	"principal.builder.class":                       kmsg.ConfigTypeClass,
+	"producer.id.expiration.ms":                     kmsg.ConfigTypeInt,
+	"remote.fetch.max.wait.ms":                      kmsg.ConfigTypeInt,
+	"remote.log.index.file.cache.total.size.bytes":  kmsg.ConfigTypeLong,
+	"remote.log.manager.copy.max.bytes.per.second":  kmsg.ConfigTypeLong,
+	"remote.log.manager.fetch.max.bytes.per.second": kmsg.ConfigTypeLong,
+	"sasl.enabled.mechanisms":                       kmsg.ConfigTypeList,
+	"sasl.jaas.config":                              kmsg.ConfigTypePassword,
+	"sasl.kerberos.kinit.cmd":                       kmsg.ConfigTypeString,
+	"sasl.kerberos.min.time.before.relogin":         kmsg.ConfigTypeLong,
+	"sasl.kerberos.principal.to.local.rules":        kmsg.ConfigTypeList,
+	"sasl.kerberos.service.name":                    kmsg.ConfigTypeString,
+	"sasl.kerberos.ticket.renew.jitter":             kmsg.ConfigTypeDouble,
+	"sasl.kerberos.ticket.renew.window.factor":      kmsg.ConfigTypeDouble,
+	"sasl.login.refresh.buffer.seconds":             kmsg.ConfigTypeShort,
+	"sasl.login.refresh.min.period.seconds":         kmsg.ConfigTypeShort,
+	"sasl.login.refresh.window.factor":              kmsg.ConfigTypeDouble,
+	"sasl.login.refresh.window.jitter":              kmsg.ConfigTypeDouble,
+	"sasl.mechanism.inter.broker.protocol":          kmsg.ConfigTypeString,
+	"ssl.cipher.suites":                             kmsg.ConfigTypeList,
+	"ssl.client.auth":                               kmsg.ConfigTypeString,
+	"ssl.enabled.protocols":                         kmsg.ConfigTypeList,
+	"ssl.endpoint.identification.algorithm":         kmsg.ConfigTypeString,
+	"ssl.engine.factory.class":                      kmsg.ConfigTypeClass,
+	"ssl.key.password":                              kmsg.ConfigTypePassword,
+	"ssl.keymanager.algorithm":                      kmsg.ConfigTypeString,
+	"ssl.keystore.certificate.chain":                kmsg.ConfigTypePassword,
+	"ssl.keystore.key":                              kmsg.ConfigTypePassword,
+	"ssl.keystore.location":                         kmsg.ConfigTypeString,
+	"ssl.keystore.password":                         kmsg.ConfigTypePassword,
+	"ssl.keystore.type":                             kmsg.ConfigTypeString,
+	"ssl.protocol":                                  kmsg.ConfigTypeString,
+	"ssl.provider":                                  kmsg.ConfigTypeString,
+	"ssl.secure.random.implementation":              kmsg.ConfigTypeString,
+	"ssl.trustmanager.algorithm":                    kmsg.ConfigTypeString,
+	"ssl.truststore.certificates":                   kmsg.ConfigTypePassword,
+	"ssl.truststore.location":                       kmsg.ConfigTypeString,
+	"ssl.truststore.password":                       kmsg.ConfigTypePassword,
+	"ssl.truststore.type":                           kmsg.ConfigTypeString,
+	"transaction.partition.verification.enable":     kmsg.ConfigTypeBoolean,
 }
 
 // describedBrokerKeys are the broker keys DescribeConfigs can list besides
-// custom keys from server.properties: the known static keys and the
-// dynamic ones.
+// custom keys from server.properties: the known static keys and every
+// dynamic one (allDynamicBrokerKeys, the quota keys included).
 func describedBrokerKeys() []string {
 	var keys []string
 	for k := range brokerConfigDefaults {
 		keys = append(keys, k)
 	}
-	keys = append(keys, dynamicBrokerKeys...)
+	for k := range allDynamicBrokerKeys {
+		keys = append(keys, k)
+	}
 	slices.Sort(keys)
 	return slices.Compact(keys)
 }
@@ -196,8 +251,12 @@ func TestConfigDocsCoverDescribedKeys(t *testing.T) {
 			t.Errorf("broker config %s is missing from the test's Kafka 3.9 type table", k)
 			continue
 		}
-		if d, known := brokerConfigDefaults[k]; known && d.typ != want {
-			t.Errorf("broker config %s: type %v, Kafka %v", k, d.typ, want)
+		if got := brokerKeyType(k); got != want {
+			t.Errorf("broker config %s: type %v, Kafka %v", k, got, want)
+		}
+		// KafkaConfig.maybeSensitive: PASSWORD keys are masked.
+		if got := brokerKeySensitive(k); got != (want == kmsg.ConfigTypePassword) {
+			t.Errorf("broker config %s (%v): sensitive %v", k, want, got)
 		}
 	}
 	for k := range topicConfigDocs {
@@ -254,6 +313,24 @@ func testValueOfType(typ kmsg.ConfigType) (string, bool) {
 func TestDescribeConfigsDocumentation(t *testing.T) {
 	s := describeConfigsTestServer(t)
 	s.cfg.StaticConfigs = map[string]string{"message.max.bytes": "200000", "custom.key": "x"}
+	// Every other dynamic key (SSL, SASL, listener, connection, remote log
+	// keys...) set in server.properties, so that DescribeConfigs lists it
+	// with its type; PASSWORD ones must come back masked.
+	for k := range allDynamicBrokerKeys {
+		if _, known := brokerConfigDefaults[k]; known || isQuotaKey(k) {
+			continue
+		}
+		v, ok := testValueOfType(kafka39BrokerConfigTypes[k])
+		switch {
+		case k == "max.connections.per.ip.overrides":
+			v = "127.0.0.1:5"
+		case k == "listener.security.protocol.map":
+			v = "PLAINTEXT:PLAINTEXT"
+		case !ok:
+			v = "stored-" + k
+		}
+		s.cfg.StaticConfigs[k] = v
+	}
 	if err := s.zk.ChangeEntityConfig("topics", "t", map[string]string{"retention.ms": "3600000"}); err != nil {
 		t.Fatal(err)
 	}
@@ -316,8 +393,17 @@ func TestDescribeConfigsDocumentation(t *testing.T) {
 				if e.Documentation == nil || *e.Documentation == "" {
 					t.Errorf("v%d %v %q: %s has no documentation", version, r.ResourceType, r.ResourceName, e.Name)
 				}
-				if want, ok := types[e.Name]; !ok || e.ConfigType != want {
+				want, ok := types[e.Name]
+				if !ok || e.ConfigType != want {
 					t.Errorf("v%d %v %q: %s type %v, Kafka %v (known %v)", version, r.ResourceType, r.ResourceName, e.Name, e.ConfigType, want, ok)
+				}
+				if want == kmsg.ConfigTypePassword && (!e.IsSensitive || e.Value != nil) {
+					t.Errorf("v%d %v %q: password %s not masked (sensitive %v, value %v)", version, r.ResourceType, r.ResourceName, e.Name, e.IsSensitive, e.Value)
+				}
+				for _, syn := range e.ConfigSynonyms {
+					if want == kmsg.ConfigTypePassword && syn.Value != nil {
+						t.Errorf("v%d %v %q: password %s synonym %s has a value", version, r.ResourceType, r.ResourceName, e.Name, syn.Name)
+					}
 				}
 			}
 		}

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"maps"
 	"regexp"
+	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -162,6 +163,48 @@ var dynamicKeyTypes = map[string]dynamicKeyType{
 	"remote.fetch.max.wait.ms":                      atLeast(kmsg.ConfigTypeInt, 1),
 	"remote.log.manager.copy.max.bytes.per.second":  atLeast(kmsg.ConfigTypeLong, 1),
 	"remote.log.manager.fetch.max.bytes.per.second": atLeast(kmsg.ConfigTypeLong, 1),
+	"compression.gzip.level":                        {typ: kmsg.ConfigTypeInt},
+	"compression.lz4.level":                         {typ: kmsg.ConfigTypeInt},
+	"compression.zstd.level":                        {typ: kmsg.ConfigTypeInt},
+	"max.connections.per.ip.overrides":              {typ: kmsg.ConfigTypeString},
+	"metric.reporters":                              {typ: kmsg.ConfigTypeList},
+	// SocketServerConfigs and BrokerSecurityConfigs.CONFIG_DEF: the
+	// listener, SSL and SASL keys (PASSWORD ones are described masked).
+	"listener.security.protocol.map":           {typ: kmsg.ConfigTypeString},
+	"principal.builder.class":                  {typ: kmsg.ConfigTypeClass},
+	"sasl.enabled.mechanisms":                  {typ: kmsg.ConfigTypeList},
+	"sasl.jaas.config":                         {typ: kmsg.ConfigTypePassword},
+	"sasl.kerberos.kinit.cmd":                  {typ: kmsg.ConfigTypeString},
+	"sasl.kerberos.min.time.before.relogin":    {typ: kmsg.ConfigTypeLong},
+	"sasl.kerberos.principal.to.local.rules":   {typ: kmsg.ConfigTypeList},
+	"sasl.kerberos.service.name":               {typ: kmsg.ConfigTypeString},
+	"sasl.kerberos.ticket.renew.jitter":        {typ: kmsg.ConfigTypeDouble},
+	"sasl.kerberos.ticket.renew.window.factor": {typ: kmsg.ConfigTypeDouble},
+	"sasl.login.refresh.buffer.seconds":        {typ: kmsg.ConfigTypeShort},
+	"sasl.login.refresh.min.period.seconds":    {typ: kmsg.ConfigTypeShort},
+	"sasl.login.refresh.window.factor":         {typ: kmsg.ConfigTypeDouble},
+	"sasl.login.refresh.window.jitter":         {typ: kmsg.ConfigTypeDouble},
+	"sasl.mechanism.inter.broker.protocol":     {typ: kmsg.ConfigTypeString},
+	"ssl.cipher.suites":                        {typ: kmsg.ConfigTypeList},
+	"ssl.client.auth":                          {typ: kmsg.ConfigTypeString},
+	"ssl.enabled.protocols":                    {typ: kmsg.ConfigTypeList},
+	"ssl.endpoint.identification.algorithm":    {typ: kmsg.ConfigTypeString},
+	"ssl.engine.factory.class":                 {typ: kmsg.ConfigTypeClass},
+	"ssl.key.password":                         {typ: kmsg.ConfigTypePassword},
+	"ssl.keymanager.algorithm":                 {typ: kmsg.ConfigTypeString},
+	"ssl.keystore.certificate.chain":           {typ: kmsg.ConfigTypePassword},
+	"ssl.keystore.key":                         {typ: kmsg.ConfigTypePassword},
+	"ssl.keystore.location":                    {typ: kmsg.ConfigTypeString},
+	"ssl.keystore.password":                    {typ: kmsg.ConfigTypePassword},
+	"ssl.keystore.type":                        {typ: kmsg.ConfigTypeString},
+	"ssl.protocol":                             {typ: kmsg.ConfigTypeString},
+	"ssl.provider":                             {typ: kmsg.ConfigTypeString},
+	"ssl.secure.random.implementation":         {typ: kmsg.ConfigTypeString},
+	"ssl.trustmanager.algorithm":               {typ: kmsg.ConfigTypeString},
+	"ssl.truststore.certificates":              {typ: kmsg.ConfigTypePassword},
+	"ssl.truststore.location":                  {typ: kmsg.ConfigTypeString},
+	"ssl.truststore.password":                  {typ: kmsg.ConfigTypePassword},
+	"ssl.truststore.type":                      {typ: kmsg.ConfigTypeString},
 }
 
 // scalaSet prints names as Scala prints a Set of them (sorted here).
@@ -210,7 +253,7 @@ func validateDynamicBrokerConfigs(props map[string]string, perBroker bool) error
 		for _, k := range names {
 			if perBrokerOnlyKeys[k] {
 				bad = append(bad, k)
-			} else if m := listenerKeyPattern.FindStringSubmatch(k); m != nil && !contains(clusterLevelListenerKeys, m[1]) {
+			} else if m := listenerKeyPattern.FindStringSubmatch(k); m != nil && !slices.Contains(clusterLevelListenerKeys, m[1]) {
 				bad = append(bad, k)
 			}
 		}
@@ -219,15 +262,6 @@ func validateDynamicBrokerConfigs(props map[string]string, perBroker bool) error
 		}
 	}
 	return nil
-}
-
-func contains(list []string, s string) bool {
-	for _, v := range list {
-		if v == s {
-			return true
-		}
-	}
-	return false
 }
 
 // checkDynamicValue parses v as ConfigDef does for key (Kafka's messages).
