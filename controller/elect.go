@@ -188,26 +188,10 @@ const autoRebalanceFirstDelay = 5 * time.Second
 // after d the check runs on the event loop and schedules the next one
 // leader.imbalance.check.interval later; nothing runs once the loop ends.
 func (c *Controller) scheduleAutoLeaderRebalance(events chan func(), d time.Duration) {
-	done := c.loopDone
-	t := time.NewTimer(d)
-	go func() {
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-done:
-			return
-		}
-		select {
-		case events <- func() {
-			if c.state == nil { // not while the loop drains on shutdown
-				return
-			}
-			c.checkLeaderImbalance()
-			c.scheduleAutoLeaderRebalance(events, c.cfg.LeaderImbalanceCheckInterval)
-		}:
-		case <-done:
-		}
-	}()
+	c.onLoopAfter(events, d, func() {
+		c.checkLeaderImbalance()
+		c.scheduleAutoLeaderRebalance(events, c.cfg.LeaderImbalanceCheckInterval)
+	})
 }
 
 // checkLeaderImbalance is Kafka's checkAndTriggerAutoLeaderRebalance: the
