@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"slices"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -25,23 +26,104 @@ func (s *Server) handleCreateTopics(ctx context.Context, req *kmsg.CreateTopicsR
 	return resp
 }
 
+// handleDeleteTopics is KafkaApis.handleDeleteTopicsRequest: every topic
+// NOT_CONTROLLER off the controller; with delete.topic.enable=false every
+// topic INVALID_REQUEST before v3, TOPIC_DELETION_DISABLED from v3; a topic
+// naming both a name and an id fails the whole request with INVALID_REQUEST
+// (DeleteTopicsRequest.getErrorResponse); an id the controller does not know
+// is UNKNOWN_TOPIC_ID, a null name with no id TOPIC_AUTHORIZATION_FAILED (it
+// is never among the authorized names), a name the metadata cache does not
+// know UNKNOWN_TOPIC_OR_PARTITION. The rest go to the controller. Each answer
+// carries the name (resolved from the id) and the id as asked, and only an
+// error code: Kafka never sets error_message here.
 func (s *Server) handleDeleteTopics(ctx context.Context, req *kmsg.DeleteTopicsRequest) kmsg.Response {
-	if c := s.activeController(); c != nil {
-		return c.DeleteTopics(ctx, req)
-	}
 	resp := req.ResponseKind().(*kmsg.DeleteTopicsResponse)
-	add := func(name *string, id [16]byte) {
+	// DeleteTopicsRequest.topics(): before v6 the names, as topics without ids.
+	asked := req.Topics
+	if req.Version < 6 {
+		asked = nil
+		for _, n := range req.TopicNames {
+			t := kmsg.NewDeleteTopicsRequestTopic()
+			t.Topic = kmsg.StringPtr(n)
+			asked = append(asked, t)
+		}
+	}
+	answerAll := func(code int16) kmsg.Response {
+		for _, t := range asked {
+			rt := kmsg.NewDeleteTopicsResponseTopic()
+			rt.Topic, rt.TopicID, rt.ErrorCode = t.Topic, t.TopicID, code
+			resp.Topics = append(resp.Topics, rt)
+		}
+		return resp
+	}
+	c := s.activeController()
+	switch {
+	case c == nil:
+		return answerAll(kerr.NotController.Code)
+	case !s.cfg.DeleteTopicEnable:
+		if req.Version < 3 {
+			return answerAll(kerr.InvalidRequest.Code)
+		}
+		return answerAll(kerr.TopicDeletionDisabled.Code)
+	}
+	for _, t := range asked {
+		if t.Topic != nil && t.TopicID != ([16]byte{}) {
+			return answerAll(kerr.InvalidRequest.Code) // "Topic name and topic ID can not both be specified."
+		}
+	}
+	var toDelete []string
+	for _, t := range asked {
 		rt := kmsg.NewDeleteTopicsResponseTopic()
-		rt.Topic, rt.TopicID = name, id
-		rt.ErrorCode = kerr.NotController.Code
+		rt.Topic, rt.TopicID = t.Topic, t.TopicID
+		if t.TopicID != ([16]byte{}) {
+			rt.Topic = nil
+			if name, ok := s.cache.topicName(t.TopicID); ok {
+				rt.Topic = kmsg.StringPtr(name)
+			}
+		}
+		switch {
+		case t.TopicID != ([16]byte{}) && rt.Topic == nil:
+			rt.ErrorCode = kerr.UnknownTopicID.Code
+		case rt.Topic == nil:
+			rt.ErrorCode = kerr.TopicAuthorizationFailed.Code
+		default:
+			if _, ok := s.cache.topic(*rt.Topic); !ok {
+				rt.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			} else if !slices.Contains(toDelete, *rt.Topic) {
+				toDelete = append(toDelete, *rt.Topic)
+			}
+		}
 		resp.Topics = append(resp.Topics, rt)
 	}
-	for _, n := range req.TopicNames {
-		name := n
-		add(&name, [16]byte{})
+	if len(toDelete) == 0 {
+		return resp
 	}
-	for _, t := range req.Topics {
-		add(t.Topic, t.TopicID)
+	creq := kmsg.NewPtrDeleteTopicsRequest()
+	creq.Version, creq.TimeoutMillis, creq.TopicNames = 5, req.TimeoutMillis, toDelete
+	codes := map[string]int16{}
+	for _, r := range c.DeleteTopics(ctx, creq).Topics {
+		if r.Topic != nil {
+			codes[*r.Topic] = r.ErrorCode
+		}
+	}
+	for _, name := range toDelete {
+		code, ok := codes[name]
+		switch {
+		case !ok:
+			code = kerr.UnknownServerError.Code
+		case code == 0 && req.TimeoutMillis <= 0:
+			// ZkAdminManager.deleteTopics: marked for deletion, but a
+			// timeout <= 0 does not wait for it.
+			code = kerr.RequestTimedOut.Code
+		}
+		// results.find(name): the first answer of that name gets the
+		// code; a repeated name keeps NONE.
+		for i := range resp.Topics {
+			if r := &resp.Topics[i]; r.Topic != nil && *r.Topic == name && r.ErrorCode == 0 {
+				r.ErrorCode = code
+				break
+			}
+		}
 	}
 	return resp
 }
