@@ -14,7 +14,9 @@ import (
 
 func (s *Server) handleCreateTopics(ctx context.Context, req *kmsg.CreateTopicsRequest) kmsg.Response {
 	if c := s.activeController(); c != nil {
-		return c.CreateTopics(ctx, req)
+		resp := c.CreateTopics(ctx, req)
+		s.completeCreateTopicsResponse(req, resp)
+		return resp
 	}
 	resp := req.ResponseKind().(*kmsg.CreateTopicsResponse)
 	for _, t := range req.Topics {
@@ -36,6 +38,50 @@ func (s *Server) handleCreateTopics(ctx context.Context, req *kmsg.CreateTopicsR
 // know UNKNOWN_TOPIC_OR_PARTITION. The rest go to the controller. Each answer
 // carries the name (resolved from the id) and the id as asked, and only an
 // error code: Kafka never sets error_message here.
+// completeCreateTopicsResponse adds what ZkAdminManager.createTopics
+// answers beside the controller's outcome: a topic created (or valid, with
+// validate_only) carries its whole config (v5+; maybePopulateMetadataAndConfigs:
+// every topic key with its value, source, read-only and sensitive flags,
+// without synonyms), and a validate_only answer no topic id (populateIds runs
+// only for a topic written to ZooKeeper).
+func (s *Server) completeCreateTopicsResponse(req *kmsg.CreateTopicsRequest, resp *kmsg.CreateTopicsResponse) {
+	for i := range resp.Topics {
+		r := &resp.Topics[i]
+		if r.ErrorCode != 0 {
+			continue
+		}
+		if req.ValidateOnly {
+			r.TopicID = [16]byte{}
+		}
+		if req.Version < 5 || s.logs == nil {
+			continue
+		}
+		overrides := map[string]string{}
+		for _, t := range req.Topics {
+			if t.Topic != r.Topic {
+				continue
+			}
+			for _, cfg := range t.Configs {
+				if cfg.Value != nil {
+					overrides[cfg.Name] = *cfg.Value
+				}
+			}
+			break
+		}
+		entries, err := s.topicConfigEntries(overrides, nil, false)
+		if err != nil {
+			s.logger.Warn("describing a new topic's configs failed", "topic", r.Topic, "err", err)
+			continue
+		}
+		r.Configs = r.Configs[:0]
+		for _, e := range entries {
+			c := kmsg.NewCreateTopicsResponseTopicConfig()
+			c.Name, c.Value, c.ReadOnly, c.Source, c.IsSensitive = e.Name, e.Value, e.ReadOnly, int8(e.Source), e.IsSensitive
+			r.Configs = append(r.Configs, c)
+		}
+	}
+}
+
 func (s *Server) handleDeleteTopics(ctx context.Context, req *kmsg.DeleteTopicsRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.DeleteTopicsResponse)
 	// DeleteTopicsRequest.topics(): before v6 the names, as topics without ids.
