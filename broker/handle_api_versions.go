@@ -10,6 +10,13 @@ import (
 // handleApiVersions lists every API and version range this broker serves.
 func (s *Server) handleApiVersions(req *kmsg.ApiVersionsRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.ApiVersionsResponse)
+	// ApiVersionsRequest.isValid (KIP-511): from v3 the client software
+	// name and version must match SOFTWARE_NAME_VERSION_PATTERN, else
+	// INVALID_REQUEST with no API keys (getErrorResponse).
+	if req.Version >= 3 && (!validSoftwareNameOrVersion(req.ClientSoftwareName) || !validSoftwareNameOrVersion(req.ClientSoftwareVersion)) {
+		resp.ErrorCode = kerr.InvalidRequest.Code
+		return resp
+	}
 	keys := make([]int, 0, len(supportedAPIs))
 	for k := range supportedAPIs {
 		keys = append(keys, int(k))
@@ -34,4 +41,25 @@ func (s *Server) apiVersionsUnsupported() kmsg.Response {
 	vr := supportedAPIs[kmsg.ApiVersions]
 	resp.ApiKeys = []kmsg.ApiVersionsResponseApiKey{{ApiKey: int16(kmsg.ApiVersions), MinVersion: vr.min, MaxVersion: vr.max}}
 	return resp
+}
+
+// validSoftwareNameOrVersion is Kafka's SOFTWARE_NAME_VERSION_PATTERN,
+// [a-zA-Z0-9](?:[a-zA-Z0-9\-.]*[a-zA-Z0-9])?: ASCII letters and digits,
+// with '-' and '.' allowed inside but not at either end, never empty.
+func validSoftwareNameOrVersion(s string) bool {
+	if s == "" {
+		return false
+	}
+	for i := 0; i < len(s); i++ {
+		c := s[i]
+		alnum := c >= 'a' && c <= 'z' || c >= 'A' && c <= 'Z' || c >= '0' && c <= '9'
+		if alnum {
+			continue
+		}
+		if (c == '-' || c == '.') && i > 0 && i < len(s)-1 {
+			continue
+		}
+		return false
+	}
+	return true
 }

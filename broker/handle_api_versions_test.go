@@ -4,6 +4,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -228,6 +229,42 @@ func TestApiVersionsMatchKafka39(t *testing.T) {
 			if slices.ContainsFunc(d.versions, func(v int16) bool { return !kr.has(v) }) {
 				t.Errorf("kafka39NotServed documents %s versions %v outside Kafka 3.9's v%d-v%d", key.Name(), d.versions, kr.min, kr.max)
 			}
+		}
+	}
+}
+
+// ApiVersions v3+ checks the client's software name and version against
+// Kafka's SOFTWARE_NAME_VERSION_PATTERN (ApiVersionsRequest.isValid); an
+// invalid one is INVALID_REQUEST without API keys. v0-v2 carry neither.
+func TestApiVersionsClientSoftwareValidation(t *testing.T) {
+	s := newCacheTestServer(t, 0)
+	for _, tc := range []struct {
+		v             int16
+		name, version string
+		valid         bool
+	}{
+		{0, "", "", true},
+		{2, "", "", true},
+		{3, "apache-kafka-java", "3.9.0", true},
+		{4, "librdkafka", "2.3.0", true},
+		{3, "a", "1", true},
+		{3, "", "1.0", false},
+		{3, "kafkazk", "", false},
+		{3, "-kafkazk", "1.0", false},
+		{4, "kafkazk.", "1.0", false},
+		{4, "kafkazk", "1.0+build", false},
+		{4, "kafka zk", "1.0", false},
+	} {
+		req := kmsg.NewPtrApiVersionsRequest()
+		req.Version, req.ClientSoftwareName, req.ClientSoftwareVersion = tc.v, tc.name, tc.version
+		resp := roundTrip(t, req, func(r kmsg.Request) kmsg.Response {
+			return s.handleApiVersions(r.(*kmsg.ApiVersionsRequest))
+		}).(*kmsg.ApiVersionsResponse)
+		if tc.valid && (resp.ErrorCode != 0 || len(resp.ApiKeys) == 0) {
+			t.Errorf("v%d %q %q: %v with %d keys, want the table", tc.v, tc.name, tc.version, kerr.ErrorForCode(resp.ErrorCode), len(resp.ApiKeys))
+		}
+		if !tc.valid && (resp.ErrorCode != kerr.InvalidRequest.Code || len(resp.ApiKeys) != 0) {
+			t.Errorf("v%d %q %q: %v with %d keys, want INVALID_REQUEST without keys", tc.v, tc.name, tc.version, kerr.ErrorForCode(resp.ErrorCode), len(resp.ApiKeys))
 		}
 	}
 }
