@@ -179,7 +179,14 @@ func (s *Server) handleCreatePartitions(ctx context.Context, req *kmsg.CreatePar
 		return c.CreatePartitions(ctx, req)
 	}
 	resp := req.ResponseKind().(*kmsg.CreatePartitionsResponse)
+	// KafkaApis.handleCreatePartitionsRequest answers a map by topic name:
+	// a topic asked twice is answered once.
+	seen := map[string]bool{}
 	for _, t := range req.Topics {
+		if seen[t.Topic] {
+			continue
+		}
+		seen[t.Topic] = true
 		rt := kmsg.NewCreatePartitionsResponseTopic()
 		rt.Topic = t.Topic
 		rt.ErrorCode = kerr.NotController.Code

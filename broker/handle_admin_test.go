@@ -134,3 +134,30 @@ func TestCreateTopicsResponseVersions(t *testing.T) {
 		}
 	}
 }
+
+// CreatePartitions off the controller answers NOT_CONTROLLER without a
+// message once per topic name, at every version
+// (KafkaApis.handleCreatePartitionsRequest's map by name).
+func TestCreatePartitionsNotControllerOncePerTopic(t *testing.T) {
+	s := newCacheTestServer(t, 1)
+	for version := int16(0); version <= 3; version++ {
+		req := kmsg.NewPtrCreatePartitionsRequest()
+		req.Version = version
+		for _, name := range []string{"a", "b", "a"} {
+			rt := kmsg.NewCreatePartitionsRequestTopic()
+			rt.Topic, rt.Count = name, 3
+			req.Topics = append(req.Topics, rt)
+		}
+		resp := roundTrip(t, req, func(r kmsg.Request) kmsg.Response {
+			return s.handleCreatePartitions(context.Background(), r.(*kmsg.CreatePartitionsRequest))
+		}).(*kmsg.CreatePartitionsResponse)
+		if len(resp.Topics) != 2 {
+			t.Fatalf("v%d: %d answers, want 2 (one per topic): %+v", version, len(resp.Topics), resp.Topics)
+		}
+		for _, r := range resp.Topics {
+			if r.ErrorCode != kerr.NotController.Code || r.ErrorMessage != nil {
+				t.Errorf("v%d %s: %v %v, want NOT_CONTROLLER, null message", version, r.Topic, kerr.ErrorForCode(r.ErrorCode), r.ErrorMessage)
+			}
+		}
+	}
+}
