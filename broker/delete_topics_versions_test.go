@@ -9,18 +9,28 @@ import (
 )
 
 // deleteTopicsController marks every topic it is asked for, answering
-// with a message as the controller does, and records the names.
+// with a message as the controller does, and records the names; unless
+// keep, the topics leave the metadata cache at once (the controller's
+// UpdateMetadata starting their deletion).
 type deleteTopicsController struct {
 	Controller
-	asked []string
+	cache    *metadataCache
+	keep     bool
+	asked    []string
+	timeouts []int32
 }
 
 func (c *deleteTopicsController) Active() bool { return true }
 
 func (c *deleteTopicsController) DeleteTopics(_ context.Context, req *kmsg.DeleteTopicsRequest) *kmsg.DeleteTopicsResponse {
 	resp := req.ResponseKind().(*kmsg.DeleteTopicsResponse)
+	c.timeouts = append(c.timeouts, req.TimeoutMillis)
 	for _, n := range req.TopicNames {
 		c.asked = append(c.asked, n)
+		if !c.keep {
+			c.cache.update(c.cache.controller(), 1, c.cache.liveBrokers(),
+				[]partitionUpdate{{Topic: n, Partition: 0, State: cachedPartition{Leader: leaderDuringDelete}}})
+		}
 		rt := kmsg.NewDeleteTopicsResponseTopic()
 		rt.Topic, rt.TopicID = kmsg.StringPtr(n), [16]byte{1}
 		rt.ErrorMessage = kmsg.StringPtr("controller message")
@@ -55,6 +65,7 @@ func TestDeleteTopicsVersions(t *testing.T) {
 	for _, tc := range []struct {
 		testName  string
 		version   int16
+		keep      bool // the topic stays in the metadata cache
 		disabled  bool
 		notCtl    bool
 		timeout   int32
@@ -69,6 +80,8 @@ func TestDeleteTopicsVersions(t *testing.T) {
 		{testName: "v5 repeated name", version: 5, timeout: 1000, topics: []topic{{name: name("t")}, {name: name("t")}},
 			want: []answer{{name: name("t")}, {name: name("t")}}, wantAsked: []string{"t"}},
 		{testName: "v5 timeout 0", version: 5, timeout: 0, topics: []topic{{name: name("t")}},
+			want: []answer{{name: name("t"), code: kerr.RequestTimedOut}}, wantAsked: []string{"t"}},
+		{testName: "v4 still in metadata", version: 4, keep: true, timeout: 1, topics: []topic{{name: name("t")}},
 			want: []answer{{name: name("t"), code: kerr.RequestTimedOut}}, wantAsked: []string{"t"}},
 		{testName: "v2 disabled", version: 2, disabled: true, timeout: 1000, topics: []topic{{name: name("nope")}},
 			want: []answer{{name: name("nope"), code: kerr.InvalidRequest}}},
@@ -92,7 +105,7 @@ func TestDeleteTopicsVersions(t *testing.T) {
 		t.Run(tc.testName, func(t *testing.T) {
 			s := newCacheTestServer(t, 0)
 			s.cfg.DeleteTopicEnable = !tc.disabled
-			c := &deleteTopicsController{}
+			c := &deleteTopicsController{cache: s.cache, keep: tc.keep}
 			if !tc.notCtl {
 				s.SetController(c)
 			}
@@ -130,6 +143,11 @@ func TestDeleteTopicsVersions(t *testing.T) {
 			}
 			if len(c.asked) != len(tc.wantAsked) || (len(c.asked) > 0 && c.asked[0] != tc.wantAsked[0]) {
 				t.Errorf("controller asked for %v, want %v", c.asked, tc.wantAsked)
+			}
+			for _, to := range c.timeouts {
+				if to != 0 {
+					t.Errorf("controller asked to wait %dms; the broker waits on its metadata cache", to)
+				}
 			}
 		})
 	}

@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -38,6 +39,43 @@ func (s *Server) handleCreateTopics(ctx context.Context, req *kmsg.CreateTopicsR
 // know UNKNOWN_TOPIC_OR_PARTITION. The rest go to the controller. Each answer
 // carries the name (resolved from the id) and the id as asked, and only an
 // error code: Kafka never sets error_message here.
+// deleteTopicsRecheck is how often a DeleteTopics waiting for its topics to
+// leave the metadata cache looks again.
+const deleteTopicsRecheck = 20 * time.Millisecond
+
+// awaitTopicsLeaveMetadata waits, up to timeout, until none of topics is
+// in the metadata cache (DelayedDeleteTopics.tryComplete) and returns those
+// still there. A timeout <= 0 does not wait: every topic is returned.
+func (s *Server) awaitTopicsLeaveMetadata(ctx context.Context, topics []string, timeout time.Duration) []string {
+	if timeout <= 0 {
+		return topics
+	}
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	tick := time.NewTicker(deleteTopicsRecheck)
+	defer tick.Stop()
+	for {
+		topics = slices.DeleteFunc(topics, func(t string) bool {
+			_, ok := s.cache.topic(t)
+			return !ok
+		})
+		if len(topics) == 0 {
+			return nil
+		}
+		select {
+		case <-tick.C:
+		case <-timer.C:
+			// DelayedDeleteTopics.onComplete looks once more.
+			return slices.DeleteFunc(topics, func(t string) bool {
+				_, ok := s.cache.topic(t)
+				return !ok
+			})
+		case <-ctx.Done():
+			return topics
+		}
+	}
+}
+
 // completeCreateTopicsResponse adds what ZkAdminManager.createTopics
 // answers beside the controller's outcome: a topic created (or valid, with
 // validate_only) carries its whole config (v5+; maybePopulateMetadataAndConfigs:
@@ -144,22 +182,37 @@ func (s *Server) handleDeleteTopics(ctx context.Context, req *kmsg.DeleteTopicsR
 	if len(toDelete) == 0 {
 		return resp
 	}
+	// The controller marks the topics and starts deleting them without
+	// waiting; the wait is Kafka's DelayedDeleteTopics, below.
 	creq := kmsg.NewPtrDeleteTopicsRequest()
-	creq.Version, creq.TimeoutMillis, creq.TopicNames = 5, req.TimeoutMillis, toDelete
+	creq.Version, creq.TimeoutMillis, creq.TopicNames = 5, 0, toDelete
 	codes := map[string]int16{}
 	for _, r := range c.DeleteTopics(ctx, creq).Topics {
 		if r.Topic != nil {
 			codes[*r.Topic] = r.ErrorCode
 		}
 	}
+	var marked []string
+	for _, name := range toDelete {
+		if code, ok := codes[name]; ok && code == 0 {
+			marked = append(marked, name)
+		}
+	}
+	// ZkAdminManager.deleteTopics: with timeout <= 0 a marked topic is
+	// REQUEST_TIMED_OUT at once; else DelayedDeleteTopics waits until the
+	// metadata cache no longer has the marked topics (the controller's
+	// UpdateMetadata that starts their deletion), and a topic still there
+	// when the timeout passes is REQUEST_TIMED_OUT.
+	stillThere := map[string]bool{}
+	for _, name := range s.awaitTopicsLeaveMetadata(ctx, marked, time.Duration(req.TimeoutMillis)*time.Millisecond) {
+		stillThere[name] = true
+	}
 	for _, name := range toDelete {
 		code, ok := codes[name]
 		switch {
 		case !ok:
 			code = kerr.UnknownServerError.Code
-		case code == 0 && req.TimeoutMillis <= 0:
-			// ZkAdminManager.deleteTopics: marked for deletion, but a
-			// timeout <= 0 does not wait for it.
+		case code == 0 && stillThere[name]:
 			code = kerr.RequestTimedOut.Code
 		}
 		// results.find(name): the first answer of that name gets the
