@@ -268,3 +268,36 @@ func TestApiVersionsClientSoftwareValidation(t *testing.T) {
 		}
 	}
 }
+
+// ApiVersions v3+ lists Kafka 3.9's supported features
+// (BrokerFeatures.defaultSupportedFeatures): metadata.version 1-21 and
+// kraft.version 0-1; before v3 the field is not on the wire.
+func TestApiVersionsSupportedFeatures(t *testing.T) {
+	s := newCacheTestServer(t, 0)
+	for version := int16(0); version <= 4; version++ {
+		req := kmsg.NewPtrApiVersionsRequest()
+		req.Version, req.ClientSoftwareName, req.ClientSoftwareVersion = version, "kafkazk", "1.0"
+		resp := roundTrip(t, req, func(r kmsg.Request) kmsg.Response {
+			return s.handleApiVersions(r.(*kmsg.ApiVersionsRequest))
+		}).(*kmsg.ApiVersionsResponse)
+		got := map[string][2]int16{}
+		for _, f := range resp.SupportedFeatures {
+			got[f.Name] = [2]int16{f.MinVersion, f.MaxVersion}
+		}
+		want := map[string][2]int16{"metadata.version": {1, 21}, "kraft.version": {0, 1}}
+		if version < 3 {
+			want = map[string][2]int16{}
+		}
+		if len(got) != len(want) {
+			t.Fatalf("v%d: features %v, want %v", version, got, want)
+		}
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("v%d: %s %v, want %v", version, k, got[k], v)
+			}
+		}
+		if resp.FinalizedFeaturesEpoch != -1 || len(resp.FinalizedFeatures) != 0 {
+			t.Errorf("v%d: finalized features epoch %d %v", version, resp.FinalizedFeaturesEpoch, resp.FinalizedFeatures)
+		}
+	}
+}
