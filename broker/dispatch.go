@@ -102,7 +102,7 @@ func (s *Server) dispatch(ctx context.Context, r request) (*protocol.Response, e
 	case *kmsg.DescribeConfigsRequest:
 		resp = s.handleDescribeConfigs(req)
 	case *kmsg.DeleteRecordsRequest:
-		resp = s.handleDeleteRecords(req)
+		resp = s.handleDeleteRecords(ctx, req)
 	case *kmsg.AlterConfigsRequest:
 		resp = s.handleAlterConfigs(req)
 	case *kmsg.IncrementalAlterConfigsRequest:

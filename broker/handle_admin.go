@@ -2,6 +2,8 @@ package broker
 
 import (
 	"context"
+	"slices"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -13,7 +15,9 @@ import (
 
 func (s *Server) handleCreateTopics(ctx context.Context, req *kmsg.CreateTopicsRequest) kmsg.Response {
 	if c := s.activeController(); c != nil {
-		return c.CreateTopics(ctx, req)
+		resp := c.CreateTopics(ctx, req)
+		s.completeCreateTopicsResponse(req, resp)
+		return resp
 	}
 	resp := req.ResponseKind().(*kmsg.CreateTopicsResponse)
 	for _, t := range req.Topics {
@@ -25,23 +29,200 @@ func (s *Server) handleCreateTopics(ctx context.Context, req *kmsg.CreateTopicsR
 	return resp
 }
 
-func (s *Server) handleDeleteTopics(ctx context.Context, req *kmsg.DeleteTopicsRequest) kmsg.Response {
-	if c := s.activeController(); c != nil {
-		return c.DeleteTopics(ctx, req)
+// handleDeleteTopics is KafkaApis.handleDeleteTopicsRequest: every topic
+// NOT_CONTROLLER off the controller; with delete.topic.enable=false every
+// topic INVALID_REQUEST before v3, TOPIC_DELETION_DISABLED from v3; a topic
+// naming both a name and an id fails the whole request with INVALID_REQUEST
+// (DeleteTopicsRequest.getErrorResponse); an id the controller does not know
+// is UNKNOWN_TOPIC_ID, a null name with no id TOPIC_AUTHORIZATION_FAILED (it
+// is never among the authorized names), a name the metadata cache does not
+// know UNKNOWN_TOPIC_OR_PARTITION. The rest go to the controller. Each answer
+// carries the name (resolved from the id) and the id as asked, and only an
+// error code: Kafka never sets error_message here.
+// deleteTopicsRecheck is how often a DeleteTopics waiting for its topics to
+// leave the metadata cache looks again.
+const deleteTopicsRecheck = 20 * time.Millisecond
+
+// awaitTopicsLeaveMetadata waits, up to timeout, until none of topics is
+// in the metadata cache (DelayedDeleteTopics.tryComplete) and returns those
+// still there. A timeout <= 0 does not wait: every topic is returned.
+func (s *Server) awaitTopicsLeaveMetadata(ctx context.Context, topics []string, timeout time.Duration) []string {
+	if timeout <= 0 {
+		return topics
 	}
+	timer := time.NewTimer(timeout)
+	defer timer.Stop()
+	tick := time.NewTicker(deleteTopicsRecheck)
+	defer tick.Stop()
+	for {
+		topics = slices.DeleteFunc(topics, func(t string) bool {
+			_, ok := s.cache.topic(t)
+			return !ok
+		})
+		if len(topics) == 0 {
+			return nil
+		}
+		select {
+		case <-tick.C:
+		case <-timer.C:
+			// DelayedDeleteTopics.onComplete looks once more.
+			return slices.DeleteFunc(topics, func(t string) bool {
+				_, ok := s.cache.topic(t)
+				return !ok
+			})
+		case <-ctx.Done():
+			return topics
+		}
+	}
+}
+
+// completeCreateTopicsResponse adds what ZkAdminManager.createTopics
+// answers beside the controller's outcome: a topic created (or valid, with
+// validate_only) carries its whole config (v5+; maybePopulateMetadataAndConfigs:
+// every topic key with its value, source, read-only and sensitive flags,
+// without synonyms), and a validate_only answer no topic id (populateIds runs
+// only for a topic written to ZooKeeper).
+func (s *Server) completeCreateTopicsResponse(req *kmsg.CreateTopicsRequest, resp *kmsg.CreateTopicsResponse) {
+	for i := range resp.Topics {
+		r := &resp.Topics[i]
+		if r.ErrorCode != 0 {
+			continue
+		}
+		if req.ValidateOnly {
+			r.TopicID = [16]byte{}
+		}
+		if req.Version < 5 || s.logs == nil {
+			continue
+		}
+		overrides := map[string]string{}
+		for _, t := range req.Topics {
+			if t.Topic != r.Topic {
+				continue
+			}
+			for _, cfg := range t.Configs {
+				if cfg.Value != nil {
+					overrides[cfg.Name] = *cfg.Value
+				}
+			}
+			break
+		}
+		entries, err := s.topicConfigEntries(overrides, nil, false)
+		if err != nil {
+			s.logger.Warn("describing a new topic's configs failed", "topic", r.Topic, "err", err)
+			continue
+		}
+		r.Configs = r.Configs[:0]
+		for _, e := range entries {
+			c := kmsg.NewCreateTopicsResponseTopicConfig()
+			c.Name, c.Value, c.ReadOnly, c.Source, c.IsSensitive = e.Name, e.Value, e.ReadOnly, int8(e.Source), e.IsSensitive
+			r.Configs = append(r.Configs, c)
+		}
+	}
+}
+
+func (s *Server) handleDeleteTopics(ctx context.Context, req *kmsg.DeleteTopicsRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.DeleteTopicsResponse)
-	add := func(name *string, id [16]byte) {
+	// DeleteTopicsRequest.topics(): before v6 the names, as topics without ids.
+	asked := req.Topics
+	if req.Version < 6 {
+		asked = nil
+		for _, n := range req.TopicNames {
+			t := kmsg.NewDeleteTopicsRequestTopic()
+			t.Topic = kmsg.StringPtr(n)
+			asked = append(asked, t)
+		}
+	}
+	answerAll := func(code int16) kmsg.Response {
+		for _, t := range asked {
+			rt := kmsg.NewDeleteTopicsResponseTopic()
+			rt.Topic, rt.TopicID, rt.ErrorCode = t.Topic, t.TopicID, code
+			resp.Topics = append(resp.Topics, rt)
+		}
+		return resp
+	}
+	c := s.activeController()
+	switch {
+	case c == nil:
+		return answerAll(kerr.NotController.Code)
+	case !s.cfg.DeleteTopicEnable:
+		if req.Version < 3 {
+			return answerAll(kerr.InvalidRequest.Code)
+		}
+		return answerAll(kerr.TopicDeletionDisabled.Code)
+	}
+	for _, t := range asked {
+		if t.Topic != nil && t.TopicID != ([16]byte{}) {
+			return answerAll(kerr.InvalidRequest.Code) // "Topic name and topic ID can not both be specified."
+		}
+	}
+	var toDelete []string
+	for _, t := range asked {
 		rt := kmsg.NewDeleteTopicsResponseTopic()
-		rt.Topic, rt.TopicID = name, id
-		rt.ErrorCode = kerr.NotController.Code
+		rt.Topic, rt.TopicID = t.Topic, t.TopicID
+		if t.TopicID != ([16]byte{}) {
+			rt.Topic = nil
+			if name, ok := s.cache.topicName(t.TopicID); ok {
+				rt.Topic = kmsg.StringPtr(name)
+			}
+		}
+		switch {
+		case t.TopicID != ([16]byte{}) && rt.Topic == nil:
+			rt.ErrorCode = kerr.UnknownTopicID.Code
+		case rt.Topic == nil:
+			rt.ErrorCode = kerr.TopicAuthorizationFailed.Code
+		default:
+			if _, ok := s.cache.topic(*rt.Topic); !ok {
+				rt.ErrorCode = kerr.UnknownTopicOrPartition.Code
+			} else if !slices.Contains(toDelete, *rt.Topic) {
+				toDelete = append(toDelete, *rt.Topic)
+			}
+		}
 		resp.Topics = append(resp.Topics, rt)
 	}
-	for _, n := range req.TopicNames {
-		name := n
-		add(&name, [16]byte{})
+	if len(toDelete) == 0 {
+		return resp
 	}
-	for _, t := range req.Topics {
-		add(t.Topic, t.TopicID)
+	// The controller marks the topics and starts deleting them without
+	// waiting; the wait is Kafka's DelayedDeleteTopics, below.
+	creq := kmsg.NewPtrDeleteTopicsRequest()
+	creq.Version, creq.TimeoutMillis, creq.TopicNames = 5, 0, toDelete
+	codes := map[string]int16{}
+	for _, r := range c.DeleteTopics(ctx, creq).Topics {
+		if r.Topic != nil {
+			codes[*r.Topic] = r.ErrorCode
+		}
+	}
+	var marked []string
+	for _, name := range toDelete {
+		if code, ok := codes[name]; ok && code == 0 {
+			marked = append(marked, name)
+		}
+	}
+	// ZkAdminManager.deleteTopics: with timeout <= 0 a marked topic is
+	// REQUEST_TIMED_OUT at once; else DelayedDeleteTopics waits until the
+	// metadata cache no longer has the marked topics (the controller's
+	// UpdateMetadata that starts their deletion), and a topic still there
+	// when the timeout passes is REQUEST_TIMED_OUT.
+	stillThere := map[string]bool{}
+	for _, name := range s.awaitTopicsLeaveMetadata(ctx, marked, time.Duration(req.TimeoutMillis)*time.Millisecond) {
+		stillThere[name] = true
+	}
+	for _, name := range toDelete {
+		code, ok := codes[name]
+		switch {
+		case !ok:
+			code = kerr.UnknownServerError.Code
+		case code == 0 && stillThere[name]:
+			code = kerr.RequestTimedOut.Code
+		}
+		// results.find(name): the first answer of that name gets the
+		// code; a repeated name keeps NONE.
+		for i := range resp.Topics {
+			if r := &resp.Topics[i]; r.Topic != nil && *r.Topic == name && r.ErrorCode == 0 {
+				r.ErrorCode = code
+				break
+			}
+		}
 	}
 	return resp
 }
@@ -51,7 +232,14 @@ func (s *Server) handleCreatePartitions(ctx context.Context, req *kmsg.CreatePar
 		return c.CreatePartitions(ctx, req)
 	}
 	resp := req.ResponseKind().(*kmsg.CreatePartitionsResponse)
+	// KafkaApis.handleCreatePartitionsRequest answers a map by topic name:
+	// a topic asked twice is answered once.
+	seen := map[string]bool{}
 	for _, t := range req.Topics {
+		if seen[t.Topic] {
+			continue
+		}
+		seen[t.Topic] = true
 		rt := kmsg.NewCreatePartitionsResponseTopic()
 		rt.Topic = t.Topic
 		rt.ErrorCode = kerr.NotController.Code

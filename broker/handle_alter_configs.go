@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"maps"
 	"slices"
+	"strconv"
 	"strings"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -19,10 +20,24 @@ import (
 // replace the topic's whole override set.
 func (s *Server) handleAlterConfigs(req *kmsg.AlterConfigsRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.AlterConfigsResponse)
-	for _, r := range req.Resources {
+	checks := make([]alterConfigsCheck, len(req.Resources))
+	for i, r := range req.Resources {
+		checks[i] = alterConfigsCheck{typ: r.ResourceType, name: r.ResourceName}
+		for _, c := range r.Configs {
+			checks[i].keys = append(checks[i].keys, c.Name)
+			if c.Value == nil {
+				checks[i].nulls = append(checks[i].nulls, c.Name)
+			}
+		}
+	}
+	errs := s.preprocessAlterConfigs(checks, false)
+	for i, r := range req.Resources {
 		out := kmsg.NewAlterConfigsResponseResource()
 		out.ResourceType, out.ResourceName = r.ResourceType, r.ResourceName
-		err := s.checkAlterResource(r.ResourceType, r.ResourceName)
+		err := errs[i]
+		if err == nil {
+			err = s.checkAlterResource(r.ResourceType, r.ResourceName)
+		}
 		if err == nil {
 			props := map[string]string{}
 			for _, c := range r.Configs {
@@ -46,12 +61,33 @@ func (s *Server) handleAlterConfigs(req *kmsg.AlterConfigsRequest) kmsg.Response
 // the topic's current overrides (ConfigAdminManager.prepareIncrementalConfigs).
 func (s *Server) handleIncrementalAlterConfigs(req *kmsg.IncrementalAlterConfigsRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.IncrementalAlterConfigsResponse)
-	for _, r := range req.Resources {
+	checks := make([]alterConfigsCheck, len(req.Resources))
+	for i, r := range req.Resources {
+		checks[i] = alterConfigsCheck{typ: r.ResourceType, name: r.ResourceName}
+		for _, c := range r.Configs {
+			checks[i].keys = append(checks[i].keys, c.Name)
+			if c.Value == nil && c.Op != kmsg.IncrementalAlterConfigOpDelete {
+				checks[i].nulls = append(checks[i].nulls, c.Name)
+			}
+		}
+	}
+	errs := s.preprocessAlterConfigs(checks, true)
+	for i, r := range req.Resources {
 		out := kmsg.NewIncrementalAlterConfigsResponseResource()
 		out.ResourceType, out.ResourceName = r.ResourceType, r.ResourceName
-		err := s.checkAlterResource(r.ResourceType, r.ResourceName)
-		if err == nil {
+		err := errs[i]
+		if err == nil && r.ResourceType == kmsg.ConfigResourceTypeBroker {
 			err = checkIncrementalOps(r.Configs)
+		}
+		if err == nil {
+			err = s.checkAlterResource(r.ResourceType, r.ResourceName)
+		}
+		if err == nil && r.ResourceType == kmsg.ConfigResourceTypeTopic && !knownIncrementalOps(r.Configs) {
+			// KafkaApis.processIncrementalAlterConfigsRequest maps an
+			// unknown operation to a null OpType, which
+			// prepareIncrementalConfigs fails to match: an unexpected
+			// error, answered UNKNOWN_SERVER_ERROR without a message.
+			err = kerr.UnknownServerError
 		}
 		if err == nil {
 			if r.ResourceType == kmsg.ConfigResourceTypeBroker {
@@ -83,28 +119,119 @@ func (s *Server) checkAlterResource(t kmsg.ConfigResourceType, name string) erro
 	return newAPIError(kerr.InvalidRequest, "AlterConfigs is only supported for topics and brokers, but resource type is %s", t)
 }
 
-// checkIncrementalOps refuses an operation code Kafka does not define.
+// checkIncrementalOps is ConfigAdminManager.validateBrokerConfigChange's
+// refusal of an operation code Kafka does not define (OpType.forId).
 func checkIncrementalOps(ops []kmsg.IncrementalAlterConfigsRequestResourceConfig) error {
 	for _, c := range ops {
-		switch c.Op {
-		case kmsg.IncrementalAlterConfigOpSet, kmsg.IncrementalAlterConfigOpDelete,
-			kmsg.IncrementalAlterConfigOpAppend, kmsg.IncrementalAlterConfigOpSubtract:
-		default:
-			return newAPIError(kerr.InvalidRequest, "Unknown alter config operation %d for config %s", int8(c.Op), c.Name)
+		if !knownIncrementalOps([]kmsg.IncrementalAlterConfigsRequestResourceConfig{c}) {
+			return newAPIError(kerr.InvalidRequest, "Unknown operations type %d", int8(c.Op))
 		}
 	}
 	return nil
 }
 
+// knownIncrementalOps reports whether every operation is SET, DELETE,
+// APPEND or SUBTRACT.
+func knownIncrementalOps(ops []kmsg.IncrementalAlterConfigsRequestResourceConfig) bool {
+	for _, c := range ops {
+		switch c.Op {
+		case kmsg.IncrementalAlterConfigOpSet, kmsg.IncrementalAlterConfigOpDelete,
+			kmsg.IncrementalAlterConfigOpAppend, kmsg.IncrementalAlterConfigOpSubtract:
+		default:
+			return false
+		}
+	}
+	return true
+}
+
+// alterConfigsCheck is what ConfigAdminManager.preprocess looks at in a
+// resource of either AlterConfigs API: its config names in request order
+// and those whose null value it refuses.
+type alterConfigsCheck struct {
+	typ   kmsg.ConfigResourceType
+	name  string
+	keys  []string
+	nulls []string
+}
+
+// preprocessAlterConfigs is ConfigAdminManager.preprocess, run before any
+// resource is altered: a resource (type and name) named twice fails every
+// time it appears; then, per resource, duplicate config names, null values
+// (any in AlterConfigs, all but DELETE's in IncrementalAlterConfigs), a
+// broker name other than this broker's id, and a resource type other than
+// BROKER, TOPIC and CLIENT_METRICS (and BROKER_LOGGER for the incremental
+// API), all INVALID_REQUEST. A nil error leaves the resource to the rest.
+func (s *Server) preprocessAlterConfigs(rs []alterConfigsCheck, incremental bool) []error {
+	errs := make([]error, len(rs))
+	type resourceID struct {
+		typ  kmsg.ConfigResourceType
+		name string
+	}
+	seen := map[resourceID]int{}
+	for i, r := range rs {
+		id := resourceID{r.typ, r.name}
+		if j, ok := seen[id]; ok {
+			errs[j] = newAPIError(kerr.InvalidRequest, "Each resource must appear at most once.")
+			errs[i] = errs[j]
+		}
+		seen[id] = i
+	}
+	for i, r := range rs {
+		if errs[i] != nil {
+			continue
+		}
+		names := map[string]bool{}
+		for _, k := range r.keys {
+			if names[k] {
+				errs[i] = newAPIError(kerr.InvalidRequest, "Error due to duplicate config keys")
+				break
+			}
+			names[k] = true
+		}
+		if errs[i] != nil {
+			continue
+		}
+		if len(r.nulls) > 0 {
+			errs[i] = newAPIError(kerr.InvalidRequest, "Null value not supported for : %s", strings.Join(r.nulls, ", "))
+			continue
+		}
+		switch r.typ {
+		case kmsg.ConfigResourceTypeBroker:
+			if r.name == "" {
+				break
+			}
+			// validateResourceNameIsCurrentNodeId
+			id, err := strconv.ParseInt(r.name, 10, 32)
+			if err != nil {
+				errs[i] = newAPIError(kerr.InvalidRequest, "Node id must be an integer, but it is: %s", r.name)
+			} else if int32(id) != s.cfg.BrokerID {
+				errs[i] = newAPIError(kerr.InvalidRequest, "Unexpected broker id, expected %d, but received %s", s.cfg.BrokerID, r.name)
+			}
+		case kmsg.ConfigResourceTypeTopic, kmsg.ConfigResourceTypeClientMetrics:
+		case kmsg.ConfigResourceTypeBrokerLogger:
+			if !incremental {
+				errs[i] = newAPIError(kerr.InvalidRequest, "Unknown resource type %d", int8(r.typ))
+			}
+		default:
+			errs[i] = newAPIError(kerr.InvalidRequest, "Unknown resource type %d", int8(r.typ))
+		}
+	}
+	return errs
+}
+
 // incrementalAlterTopic reads the topic's overrides, applies the operations
 // in order and stores the result.
 func (s *Server) incrementalAlterTopic(r kmsg.IncrementalAlterConfigsRequestResource, validateOnly bool) error {
-	if _, ok := s.cache.topic(r.ResourceName); !ok {
-		return newAPIError(kerr.UnknownTopicOrPartition, "The topic '%s' does not exist.", r.ResourceName)
-	}
-	current, err := s.zk.TopicConfig(r.ResourceName)
-	if err != nil {
-		return fmt.Errorf("reading config of topic %s: %w", r.ResourceName, err)
+	// ZkAdminManager.incrementalAlterConfigs applies the operations
+	// (prepareIncrementalConfigs) before alterTopicConfigs looks the topic
+	// up: an operation's error wins over UNKNOWN_TOPIC_OR_PARTITION. A topic
+	// the metadata does not know is not read from ZooKeeper.
+	current := map[string]string{}
+	if _, ok := s.cache.topic(r.ResourceName); ok {
+		var err error
+		if current, err = s.zk.TopicConfig(r.ResourceName); err != nil {
+			return fmt.Errorf("reading config of topic %s: %w", r.ResourceName, err)
+		}
 	}
 	props, err := applyIncrementalOps(current, r.Configs)
 	if err != nil {

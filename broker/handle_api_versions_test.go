@@ -4,6 +4,7 @@ import (
 	"slices"
 	"testing"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -228,6 +229,75 @@ func TestApiVersionsMatchKafka39(t *testing.T) {
 			if slices.ContainsFunc(d.versions, func(v int16) bool { return !kr.has(v) }) {
 				t.Errorf("kafka39NotServed documents %s versions %v outside Kafka 3.9's v%d-v%d", key.Name(), d.versions, kr.min, kr.max)
 			}
+		}
+	}
+}
+
+// ApiVersions v3+ checks the client's software name and version against
+// Kafka's SOFTWARE_NAME_VERSION_PATTERN (ApiVersionsRequest.isValid); an
+// invalid one is INVALID_REQUEST without API keys. v0-v2 carry neither.
+func TestApiVersionsClientSoftwareValidation(t *testing.T) {
+	s := newCacheTestServer(t, 0)
+	for _, tc := range []struct {
+		v             int16
+		name, version string
+		valid         bool
+	}{
+		{0, "", "", true},
+		{2, "", "", true},
+		{3, "apache-kafka-java", "3.9.0", true},
+		{4, "librdkafka", "2.3.0", true},
+		{3, "a", "1", true},
+		{3, "", "1.0", false},
+		{3, "kafkazk", "", false},
+		{3, "-kafkazk", "1.0", false},
+		{4, "kafkazk.", "1.0", false},
+		{4, "kafkazk", "1.0+build", false},
+		{4, "kafka zk", "1.0", false},
+	} {
+		req := kmsg.NewPtrApiVersionsRequest()
+		req.Version, req.ClientSoftwareName, req.ClientSoftwareVersion = tc.v, tc.name, tc.version
+		resp := roundTrip(t, req, func(r kmsg.Request) kmsg.Response {
+			return s.handleApiVersions(r.(*kmsg.ApiVersionsRequest))
+		}).(*kmsg.ApiVersionsResponse)
+		if tc.valid && (resp.ErrorCode != 0 || len(resp.ApiKeys) == 0) {
+			t.Errorf("v%d %q %q: %v with %d keys, want the table", tc.v, tc.name, tc.version, kerr.ErrorForCode(resp.ErrorCode), len(resp.ApiKeys))
+		}
+		if !tc.valid && (resp.ErrorCode != kerr.InvalidRequest.Code || len(resp.ApiKeys) != 0) {
+			t.Errorf("v%d %q %q: %v with %d keys, want INVALID_REQUEST without keys", tc.v, tc.name, tc.version, kerr.ErrorForCode(resp.ErrorCode), len(resp.ApiKeys))
+		}
+	}
+}
+
+// ApiVersions v3+ lists Kafka 3.9's supported features
+// (BrokerFeatures.defaultSupportedFeatures): metadata.version 1-21 and
+// kraft.version 0-1; before v3 the field is not on the wire.
+func TestApiVersionsSupportedFeatures(t *testing.T) {
+	s := newCacheTestServer(t, 0)
+	for version := int16(0); version <= 4; version++ {
+		req := kmsg.NewPtrApiVersionsRequest()
+		req.Version, req.ClientSoftwareName, req.ClientSoftwareVersion = version, "kafkazk", "1.0"
+		resp := roundTrip(t, req, func(r kmsg.Request) kmsg.Response {
+			return s.handleApiVersions(r.(*kmsg.ApiVersionsRequest))
+		}).(*kmsg.ApiVersionsResponse)
+		got := map[string][2]int16{}
+		for _, f := range resp.SupportedFeatures {
+			got[f.Name] = [2]int16{f.MinVersion, f.MaxVersion}
+		}
+		want := map[string][2]int16{"metadata.version": {1, 21}, "kraft.version": {0, 1}}
+		if version < 3 {
+			want = map[string][2]int16{}
+		}
+		if len(got) != len(want) {
+			t.Fatalf("v%d: features %v, want %v", version, got, want)
+		}
+		for k, v := range want {
+			if got[k] != v {
+				t.Errorf("v%d: %s %v, want %v", version, k, got[k], v)
+			}
+		}
+		if resp.FinalizedFeaturesEpoch != -1 || len(resp.FinalizedFeatures) != 0 {
+			t.Errorf("v%d: finalized features epoch %d %v", version, resp.FinalizedFeaturesEpoch, resp.FinalizedFeatures)
 		}
 	}
 }

@@ -1,6 +1,8 @@
 package broker
 
 import (
+	"strconv"
+
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -14,6 +16,26 @@ import (
 // key's documentation when include_documentation asks for it.
 func (s *Server) handleDescribeConfigs(req *kmsg.DescribeConfigsRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.DescribeConfigsResponse)
+	// ConfigHelper.handleDescribeConfigsRequest: a resource type other than
+	// TOPIC, BROKER, BROKER_LOGGER and CLIENT_METRICS throws before any
+	// resource is described, so the whole request is answered by
+	// DescribeConfigsRequest.getErrorResponse: INVALID_REQUEST with its
+	// default message for every resource, no configs.
+	for _, r := range req.Resources {
+		switch r.ResourceType {
+		case kmsg.ConfigResourceTypeTopic, kmsg.ConfigResourceTypeBroker,
+			kmsg.ConfigResourceTypeBrokerLogger, kmsg.ConfigResourceTypeClientMetrics:
+			continue
+		}
+		for _, r := range req.Resources {
+			out := kmsg.NewDescribeConfigsResponseResource()
+			out.ResourceType, out.ResourceName = r.ResourceType, r.ResourceName
+			out.ErrorCode = kerr.InvalidRequest.Code
+			out.ErrorMessage = kmsg.StringPtr(kerr.InvalidRequest.Description)
+			resp.Resources = append(resp.Resources, out)
+		}
+		return resp
+	}
 	for _, r := range req.Resources {
 		out := kmsg.NewDescribeConfigsResponseResource()
 		out.ResourceType, out.ResourceName = r.ResourceType, r.ResourceName
@@ -26,8 +48,15 @@ func (s *Server) handleDescribeConfigs(req *kmsg.DescribeConfigsRequest) kmsg.Re
 			if err != nil {
 				err = newAPIError(kerr.InvalidRequest, "%s", err)
 			}
-		default:
-			err = newAPIError(kerr.InvalidRequest, "Unsupported resource type: %s", r.ResourceType)
+		case kmsg.ConfigResourceTypeBrokerLogger:
+			err = s.checkBrokerLoggerResource(r.ResourceName)
+		case kmsg.ConfigResourceTypeClientMetrics:
+			// ConfigHelper.describeConfigs, then ZkConfigRepository.config.
+			if r.ResourceName == "" {
+				err = newAPIError(kerr.InvalidRequest, "Client metrics subscription name must not be empty")
+			} else {
+				err = newAPIError(kerr.InvalidRequest, "Config type client-metrics is only supported on KRaft clusters")
+			}
 		}
 		if err != nil {
 			out.ErrorCode, out.ErrorMessage = errorCodeAndMessage(err)
@@ -40,9 +69,31 @@ func (s *Server) handleDescribeConfigs(req *kmsg.DescribeConfigsRequest) kmsg.Re
 				out.Configs[i].Documentation = configDocumentation(r.ResourceType, out.Configs[i].Name)
 			}
 		}
+		// ConfigHelper never sets is_default: a v0 answer carries false
+		// for every key (v0 clients derive the source from it).
+		for i := range out.Configs {
+			out.Configs[i].IsDefault = false
+		}
 		resp.Resources = append(resp.Resources, out)
 	}
 	return resp
+}
+
+// checkBrokerLoggerResource is ConfigHelper.describeConfigs' check of a
+// BROKER_LOGGER resource name: this broker's id. This broker has no log4j
+// loggers to list, so its own id is refused too.
+func (s *Server) checkBrokerLoggerResource(name string) error {
+	if name == "" {
+		return newAPIError(kerr.InvalidRequest, "Broker id must not be empty")
+	}
+	id, err := strconv.ParseInt(name, 10, 32)
+	if err != nil {
+		return newAPIError(kerr.InvalidRequest, "Broker id must be an integer, but it is: %s", name)
+	}
+	if int32(id) != s.cfg.BrokerID {
+		return newAPIError(kerr.InvalidRequest, "Unexpected broker id, expected %d but received %s", s.cfg.BrokerID, name)
+	}
+	return newAPIError(kerr.InvalidRequest, "Unsupported resource type: %s", kmsg.ConfigResourceTypeBrokerLogger)
 }
 
 func (s *Server) describeTopicConfigs(topic string, names []string, includeSynonyms bool) ([]kmsg.DescribeConfigsResponseResourceConfig, error) {

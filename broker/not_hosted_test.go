@@ -70,7 +70,8 @@ func deleteRecordsCode(s *Server) int16 {
 	rp.Offset = deleteRecordsToHighWatermark
 	rt.Partitions = append(rt.Partitions, rp)
 	req.Topics = append(req.Topics, rt)
-	return s.handleDeleteRecords(req).(*kmsg.DeleteRecordsResponse).Topics[0].Partitions[0].ErrorCode
+	req.TimeoutMillis = 0 // no waiting for followers' log starts
+	return s.handleDeleteRecords(context.Background(), req).(*kmsg.DeleteRecordsResponse).Topics[0].Partitions[0].ErrorCode
 }
 
 func offsetForLeaderEpochCode(s *Server, currentEpoch int32) int16 {
@@ -104,6 +105,7 @@ func TestNotHostedPartitionAnswers(t *testing.T) {
 		notLeader = 6  // NOT_LEADER_OR_FOLLOWER
 		fenced    = 74 // FENCED_LEADER_EPOCH
 		storage   = 56 // KAFKA_STORAGE_ERROR
+		timedOut  = 7  // REQUEST_TIMED_OUT
 	)
 	type answers struct {
 		produce, fetchConsumer, fetchConsumerV10, fetchConsumerV5, fetchReplica, listOffsets, deleteRecords, offsetForLeaderEpoch int16
@@ -125,8 +127,10 @@ func TestNotHostedPartitionAnswers(t *testing.T) {
 			want: answers{storage, storage, storage, notLeader, storage, storage, storage, storage, storage, storage}},
 		{name: "hosted offline, not in metadata", host: 1, fail: true,
 			want: answers{unknown, unknown, unknown, unknown, unknown, storage, unknown, storage, unknown, storage}},
+		// DeleteRecords on the leader waits for follower 2's log start,
+		// unknown (its fetch reported -1): DelayedDeleteRecords times out.
 		{name: "leader", known: true, host: 1,
-			want: answers{none, none, none, none, none, none, none, none, fenced, fenced}},
+			want: answers{none, none, none, none, none, none, timedOut, none, fenced, fenced}},
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
@@ -219,7 +223,7 @@ func TestDeleteRecordsChecks(t *testing.T) {
 		rp.Offset = deleteRecordsToHighWatermark
 		rt.Partitions = append(rt.Partitions, rp)
 		req.Topics = append(req.Topics, rt)
-		out := s.handleDeleteRecords(req).(*kmsg.DeleteRecordsResponse).Topics[0].Partitions[0]
+		out := s.handleDeleteRecords(context.Background(), req).(*kmsg.DeleteRecordsResponse).Topics[0].Partitions[0]
 		if out.ErrorCode != 0 && out.LowWatermark != -1 {
 			t.Errorf("%s: low watermark %d with error %d, want -1", topic, out.LowWatermark, out.ErrorCode)
 		}

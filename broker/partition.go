@@ -359,6 +359,7 @@ func (p *partition) followerFetch(replicaID int32, fetchOffset, logStartOffset, 
 		f = newFollowerState(false, nowMs, leaderLEO)
 		p.followers[replicaID] = f
 	}
+	logStartBefore := f.logStartOffset
 	f.updateFetch(fetchOffset, logStartOffset, nowMs, leaderLEO)
 	var alter *alterItem
 	// ISR expansion (Partition.maybeExpandIsr): not while a change is in flight.
@@ -366,10 +367,42 @@ func (p *partition) followerFetch(replicaID int32, fetchOffset, logStartOffset, 
 		newISR := append(slices.Clone(p.isr), replicaID)
 		alter = p.prepareAlterLocked(newISR, newISR)
 	}
-	if p.maybeIncrementHWLocked(nowMs) {
+	// A moved log start may complete a waiting DeleteRecords
+	// (Partition.updateFollowerFetchState: leaderLWIncremented).
+	if p.maybeIncrementHWLocked(nowMs) || f.logStartOffset != logStartBefore {
 		p.wake()
 	}
 	return alter, nil
+}
+
+// lowWatermarkIfLeader is Partition.lowWatermarkIfLeader: the smallest log
+// start offset among the leader's log and its followers on live brokers
+// (one that has not fetched yet counts as -1). A stopped partition is
+// UNKNOWN_TOPIC_OR_PARTITION, as DelayedDeleteRecords.tryComplete finds
+// no hosted partition.
+func (p *partition) lowWatermarkIfLeader() (int64, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	switch {
+	case p.offline:
+		return 0, kerr.KafkaStorageError
+	case p.stopped:
+		return 0, kerr.UnknownTopicOrPartition
+	case !p.leading:
+		return 0, kerr.NotLeaderForPartition
+	}
+	low := p.log.LogStartOffset()
+	for _, r := range p.replicas {
+		if r == p.self || !p.isLive(r) {
+			continue
+		}
+		start := unknownOffset
+		if f, ok := p.followers[r]; ok {
+			start = f.logStartOffset
+		}
+		low = min(low, start)
+	}
+	return low, nil
 }
 
 // maybeIncrementHW re-evaluates the HW (a follower that stopped fetching
