@@ -274,21 +274,7 @@ func applyIncrementalOps(current map[string]string, ops []kmsg.IncrementalAlterC
 			if !ok {
 				old = topicListDefault(op.Name)
 			}
-			var list []string
-			if old != "" {
-				list = strings.Split(old, ",")
-			}
-			items := strings.Split(value, ",")
-			if op.Op == kmsg.IncrementalAlterConfigOpAppend {
-				for _, v := range items {
-					if !slices.Contains(list, v) {
-						list = append(list, v)
-					}
-				}
-			} else {
-				list = slices.DeleteFunc(list, func(v string) bool { return slices.Contains(items, v) })
-			}
-			props[op.Name] = strings.Join(list, ",")
+			props[op.Name] = applyListOp(op.Op, old, &value)
 		}
 	}
 	return props, nil
@@ -339,4 +325,28 @@ func unknownTopicConfig(props map[string]string) string {
 		}
 	}
 	return ""
+}
+
+// applyListOp is IncrementalAlterConfigs' APPEND or SUBTRACT on a list
+// config's comma-separated value (ConfigAdminManager.prepareIncrementalConfigs):
+// APPEND adds the items not already there, in order; SUBTRACT removes every
+// item given.
+func applyListOp(op kmsg.IncrementalAlterConfigOp, old string, value *string) string {
+	var list, items []string
+	if old != "" {
+		list = strings.Split(old, ",")
+	}
+	if value != nil {
+		items = strings.Split(*value, ",")
+	}
+	if op == kmsg.IncrementalAlterConfigOpAppend {
+		for _, v := range items {
+			if !slices.Contains(list, v) {
+				list = append(list, v)
+			}
+		}
+	} else {
+		list = slices.DeleteFunc(list, func(v string) bool { return slices.Contains(items, v) })
+	}
+	return strings.Join(list, ",")
 }

@@ -3,7 +3,6 @@ package broker
 import (
 	"fmt"
 	"maps"
-	"slices"
 	"strconv"
 	"strings"
 
@@ -83,24 +82,7 @@ func (s *Server) incrementalAlterBroker(r kmsg.IncrementalAlterConfigsRequestRes
 			if !ok {
 				old = def
 			}
-			var list []string
-			if old != "" {
-				list = strings.Split(old, ",")
-			}
-			var items []string
-			if op.Value != nil {
-				items = strings.Split(*op.Value, ",")
-			}
-			if op.Op == kmsg.IncrementalAlterConfigOpAppend {
-				for _, v := range items {
-					if !slices.Contains(list, v) {
-						list = append(list, v)
-					}
-				}
-			} else {
-				list = slices.DeleteFunc(list, func(v string) bool { return slices.Contains(items, v) })
-			}
-			props[op.Name] = strings.Join(list, ",")
+			props[op.Name] = applyListOp(op.Op, old, op.Value)
 		}
 	}
 	return s.alterBrokerConfig(r.ResourceName, props, validateOnly)
