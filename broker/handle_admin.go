@@ -15,8 +15,30 @@ import (
 
 func (s *Server) handleCreateTopics(ctx context.Context, req *kmsg.CreateTopicsRequest) kmsg.Response {
 	if c := s.activeController(); c != nil {
+		deadline := time.Now().Add(time.Duration(req.TimeoutMillis) * time.Millisecond)
 		resp := c.CreateTopics(ctx, req)
 		s.completeCreateTopicsResponse(req, resp)
+		if req.ValidateOnly {
+			return resp
+		}
+		created := map[string]int32{}
+		for _, r := range resp.Topics {
+			if r.ErrorCode == 0 {
+				created[r.Topic] = r.NumPartitions
+			}
+		}
+		timedOut := s.awaitCreatedLeaders(ctx, created, req.TimeoutMillis, deadline)
+		for i := range resp.Topics {
+			r := &resp.Topics[i]
+			if r.ErrorCode != 0 || !timedOut[r.Topic] {
+				continue
+			}
+			// KafkaApis.handleCreateTopicsRequest (handleCreateTopicsResults):
+			// a topic not answered NONE loses its configs and counts; its
+			// topic id stays.
+			r.ErrorCode, r.ErrorMessage = kerr.RequestTimedOut.Code, nil
+			r.Configs, r.NumPartitions, r.ReplicationFactor, r.ConfigErrorCode = nil, -1, -1, 0
+		}
 		return resp
 	}
 	resp := req.ResponseKind().(*kmsg.CreateTopicsResponse)
@@ -227,9 +249,94 @@ func (s *Server) handleDeleteTopics(ctx context.Context, req *kmsg.DeleteTopicsR
 	return resp
 }
 
+// createLeadersRecheck is how often a CreateTopics or CreatePartitions
+// waiting for its partitions' leaders looks at the metadata cache again.
+const createLeadersRecheck = 20 * time.Millisecond
+
+// awaitCreatedLeaders is the wait of ZkAdminManager.createTopics and
+// createPartitions for topics the controller created (partitions 0..n-1
+// of each): with timeoutMs <= 0 none is awaited and every one is
+// returned (Kafka answers REQUEST_TIMED_OUT at once); else
+// DelayedCreatePartitions waits until each partition has a leader in the
+// metadata cache and returns those still leaderless at the deadline.
+func (s *Server) awaitCreatedLeaders(ctx context.Context, created map[string]int32, timeoutMs int32, deadline time.Time) map[string]bool {
+	missing := map[string]bool{}
+	if len(created) == 0 {
+		return missing
+	}
+	if timeoutMs <= 0 {
+		for t := range created {
+			missing[t] = true
+		}
+		return missing
+	}
+	// DelayedCreatePartitions.isMissingLeader: no partition state, or
+	// LeaderAndIsr.NoLeader.
+	look := func() {
+		clear(missing)
+		for name, n := range created {
+			t, ok := s.cache.topic(name)
+			for p := int32(0); p < n; p++ {
+				if !ok {
+					missing[name] = true
+					break
+				}
+				if st, ok := t.Partitions[p]; !ok || st.Leader == -1 {
+					missing[name] = true
+					break
+				}
+			}
+		}
+	}
+	timer := time.NewTimer(time.Until(deadline))
+	defer timer.Stop()
+	tick := time.NewTicker(createLeadersRecheck)
+	defer tick.Stop()
+	for {
+		look()
+		if len(missing) == 0 {
+			return missing
+		}
+		select {
+		case <-tick.C:
+		case <-timer.C:
+			// DelayedCreatePartitions.onComplete looks once more.
+			look()
+			return missing
+		case <-ctx.Done():
+			return missing
+		}
+	}
+}
+
 func (s *Server) handleCreatePartitions(ctx context.Context, req *kmsg.CreatePartitionsRequest) kmsg.Response {
 	if c := s.activeController(); c != nil {
-		return c.CreatePartitions(ctx, req)
+		deadline := time.Now().Add(time.Duration(req.TimeoutMillis) * time.Millisecond)
+		resp := c.CreatePartitions(ctx, req)
+		if req.ValidateOnly {
+			return resp
+		}
+		counts := map[string]int32{}
+		for _, t := range req.Topics {
+			if _, ok := counts[t.Topic]; !ok {
+				counts[t.Topic] = t.Count
+			}
+		}
+		created := map[string]int32{}
+		for _, r := range resp.Topics {
+			if r.ErrorCode == 0 {
+				created[r.Topic] = counts[r.Topic]
+			}
+		}
+		// ZkAdminManager.createPartitions: a grown topic's partitions are
+		// all of 0..count-1; one timed out has no message.
+		timedOut := s.awaitCreatedLeaders(ctx, created, req.TimeoutMillis, deadline)
+		for i := range resp.Topics {
+			if r := &resp.Topics[i]; r.ErrorCode == 0 && timedOut[r.Topic] {
+				r.ErrorCode, r.ErrorMessage = kerr.RequestTimedOut.Code, nil
+			}
+		}
+		return resp
 	}
 	resp := req.ResponseKind().(*kmsg.CreatePartitionsResponse)
 	// KafkaApis.handleCreatePartitionsRequest answers a map by topic name:

@@ -55,22 +55,6 @@ func TestCreateTopicsLeavesConfigValuesToController(t *testing.T) {
 	}
 }
 
-// createdTopicsController creates every topic it is asked for with one
-// partition of one replica.
-type createdTopicsController struct{ Controller }
-
-func (createdTopicsController) Active() bool { return true }
-
-func (createdTopicsController) CreateTopics(_ context.Context, req *kmsg.CreateTopicsRequest) *kmsg.CreateTopicsResponse {
-	resp := req.ResponseKind().(*kmsg.CreateTopicsResponse)
-	for _, t := range req.Topics {
-		rt := kmsg.NewCreateTopicsResponseTopic()
-		rt.Topic, rt.TopicID, rt.NumPartitions, rt.ReplicationFactor = t.Topic, [16]byte{7}, 1, 1
-		resp.Topics = append(resp.Topics, rt)
-	}
-	return resp
-}
-
 // CreateTopics' answer per version (ZkAdminManager.createTopics,
 // maybePopulateMetadataAndConfigs, populateIds): from v5 a created topic
 // carries every topic config with its source (retention.ms given:
@@ -90,7 +74,7 @@ func TestCreateTopicsResponseVersions(t *testing.T) {
 		{version: 7, validateOnly: true, wantConfigs: true},
 	} {
 		s := newReplicaTestServer(t, 1, t.TempDir())
-		s.SetController(createdTopicsController{})
+		s.SetController(&leaderController{cache: s.cache})
 		req := kmsg.NewPtrCreateTopicsRequest()
 		req.Version, req.ValidateOnly, req.TimeoutMillis = tc.version, tc.validateOnly, 1000
 		rt := kmsg.NewCreateTopicsRequestTopic()

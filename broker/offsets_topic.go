@@ -261,7 +261,9 @@ func (s *Server) createOffsetsTopic(ctx context.Context) {
 	}
 	for _, t := range resp.Topics {
 		switch {
-		case t.ErrorCode == 0:
+		// REQUEST_TIMED_OUT is a forwarded request's timeout 0: created
+		// (AutoTopicCreationManager.createTopicsInZk).
+		case t.ErrorCode == 0 || t.ErrorCode == kerr.RequestTimedOut.Code:
 			s.logger.Info("created __consumer_offsets", "partitions", s.cfg.OffsetsTopicNumPartitions,
 				"replication_factor", s.cfg.OffsetsTopicReplicationFactor)
 		case t.ErrorCode != kerr.TopicAlreadyExists.Code:
