@@ -37,6 +37,13 @@ func (s *Server) handleApiVersions(req *kmsg.ApiVersionsRequest) kmsg.Response {
 		sf.Name, sf.MinVersion, sf.MaxVersion = f.name, f.min, f.max
 		resp.SupportedFeatures = append(resp.SupportedFeatures, sf)
 	}
+	// v3+ (tagged): ZkMetadataCache.features, kept by watchFeature from
+	// /feature: its znode version as the epoch, -1 (UNKNOWN_FINALIZED_FEATURES_EPOCH)
+	// without an enabled one; no finalized feature in ZooKeeper mode.
+	resp.FinalizedFeaturesEpoch = -1
+	if f := s.features.Load(); f != nil {
+		resp.FinalizedFeaturesEpoch = f.epoch
+	}
 	return resp
 }
 
