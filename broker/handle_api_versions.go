@@ -28,25 +28,17 @@ func (s *Server) handleApiVersions(req *kmsg.ApiVersionsRequest) kmsg.Response {
 			ApiKey: int16(k), MinVersion: vr.min, MaxVersion: vr.max,
 		})
 	}
-	// v3+ (tagged): BrokerFeatures.defaultSupportedFeatures of a 3.9
-	// broker: metadata.version from 3.0-IV1 (level 1) to 3.9-IV0 (21), and
-	// each production feature whose latest production level is above 0
-	// (kraft.version 0-1; transaction.version's is 0 in 3.9).
-	for _, f := range supportedFeatures {
-		sf := kmsg.NewApiVersionsResponseSupportedFeature()
-		sf.Name, sf.MinVersion, sf.MaxVersion = f.name, f.min, f.max
-		resp.SupportedFeatures = append(resp.SupportedFeatures, sf)
+	// v3+ (tagged) supported features: none. KafkaServer (ZooKeeper mode)
+	// builds its ApiVersionManager with BrokerFeatures.createEmpty();
+	// defaultSupportedFeatures (metadata.version, kraft.version) is KRaft's.
+	// v3+ (tagged): ZkMetadataCache.features, kept by watchFeature from
+	// /feature: its znode version as the epoch, -1 (UNKNOWN_FINALIZED_FEATURES_EPOCH)
+	// without an enabled one; no finalized feature in ZooKeeper mode.
+	resp.FinalizedFeaturesEpoch = -1
+	if f := s.features.Load(); f != nil {
+		resp.FinalizedFeaturesEpoch = f.epoch
 	}
 	return resp
-}
-
-// supportedFeatures is Kafka 3.9's supported feature ranges (KIP-584).
-var supportedFeatures = []struct {
-	name     string
-	min, max int16
-}{
-	{"metadata.version", 1, 21},
-	{"kraft.version", 0, 1},
 }
 
 // apiVersionsUnsupported is KIP-511's answer to an ApiVersions version newer

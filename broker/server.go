@@ -53,6 +53,7 @@ type Server struct {
 	// one (a partition's role and its fetcher change together).
 	stateChangeMu sync.Mutex
 	brokerEpoch   atomic.Int64
+	features      atomic.Pointer[finalizedFeatures] // nil: none (epoch -1)
 
 	cache       *metadataCache
 	replicas    *replicaManager
@@ -164,6 +165,11 @@ func (s *Server) Serve(ctx context.Context) {
 		go func() {
 			defer s.wg.Done()
 			s.watchConfigChanges(ctx)
+		}()
+		s.wg.Add(1)
+		go func() {
+			defer s.wg.Done()
+			s.watchFeature(ctx)
 		}()
 	}
 	for _, ln := range s.listeners {

@@ -16,6 +16,11 @@ import (
 // live replica; resume topic deletions.
 func (c *Controller) onControllerFailover(events chan func()) error {
 	c.state = newClusterState()
+	// KafkaController.onControllerFailover: maybeSetupFeatureVersioning first
+	// (IBP 3.9 >= 2.7: enableFeatureVersioning).
+	if _, err := c.zk.EnableFeatureVersioning(); err != nil {
+		return err
+	}
 	if err := c.loadBrokers(events); err != nil {
 		return err
 	}
