@@ -279,16 +279,29 @@ func (c *Controller) fenced(err error) error {
 // onWatch queues fn on the event loop when a ZooKeeper watch fires, unless
 // the loop has ended by then.
 func (c *Controller) onWatch(events chan func(), watch <-chan zk.Event, fn func()) {
+	queueWhen(c, events, watch, fn)
+}
+
+// onLoopAfter queues fn on the event loop after d, unless the loop has
+// ended by then.
+func (c *Controller) onLoopAfter(events chan func(), d time.Duration, fn func()) {
+	t := time.NewTimer(d)
+	queueWhen(c, events, t.C, fn)
+}
+
+// queueWhen queues fn on the event loop once trigger delivers, unless the
+// loop ends first; fn does not run while the loop drains on shutdown.
+func queueWhen[T any](c *Controller, events chan func(), trigger <-chan T, fn func()) {
 	done := c.loopDone
 	go func() {
 		select {
-		case <-watch:
+		case <-trigger:
 		case <-done:
 			return
 		}
 		select {
 		case events <- func() {
-			if c.state != nil { // not while the loop drains on shutdown
+			if c.state != nil {
 				fn()
 			}
 		}:

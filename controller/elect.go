@@ -342,29 +342,6 @@ func (c *Controller) onBrokerConfigChange() {
 	c.electOfflinePartitions(c.notDeleting(c.state.allPartitions()))
 }
 
-// onLoopAfter queues fn on the event loop after d, unless the loop has
-// ended by then.
-func (c *Controller) onLoopAfter(events chan func(), d time.Duration, fn func()) {
-	done := c.loopDone
-	t := time.NewTimer(d)
-	go func() {
-		defer t.Stop()
-		select {
-		case <-t.C:
-		case <-done:
-			return
-		}
-		select {
-		case events <- func() {
-			if c.state != nil { // not while the loop drains on shutdown
-				fn()
-			}
-		}:
-		case <-done:
-		}
-	}()
-}
-
 // topicUncleanOverride reports whether a topic's own config sets
 // unclean.leader.election.enable to true (ConfigHandler looks at the
 // topic's overrides only).
