@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"log/slog"
 	"time"
 
 	"github.com/kafkazk/kafkazk/storage"
@@ -19,6 +20,11 @@ type Config struct {
 	ZooKeeperConnect     string   // zookeeper.connect
 	ZooKeeperSession     time.Duration
 	ZooKeeperConnTimeout time.Duration
+
+	// LogLevel is the level of the broker's slog handler: the root logger
+	// of the BROKER_LOGGER resource (broker_logger.go), changed at runtime
+	// by IncrementalAlterConfigs. Nil: INFO, not alterable.
+	LogLevel *slog.LevelVar
 
 	NumPartitions            int32 // num.partitions
 	DefaultReplicationFactor int16 // default.replication.factor

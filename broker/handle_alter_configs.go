@@ -76,6 +76,13 @@ func (s *Server) handleIncrementalAlterConfigs(req *kmsg.IncrementalAlterConfigs
 		out := kmsg.NewIncrementalAlterConfigsResponseResource()
 		out.ResourceType, out.ResourceName = r.ResourceType, r.ResourceName
 		err := errs[i]
+		if err == nil && r.ResourceType == kmsg.ConfigResourceTypeBrokerLogger {
+			// ConfigAdminManager.preprocess settles BROKER_LOGGER
+			// resources itself (RuntimeLoggerManager).
+			out.ErrorCode, out.ErrorMessage = errorCodeAndMessage(s.alterBrokerLoggers(r.ResourceName, r.Configs, req.ValidateOnly))
+			resp.Resources = append(resp.Resources, out)
+			continue
+		}
 		if err == nil && r.ResourceType == kmsg.ConfigResourceTypeBroker {
 			err = checkIncrementalOps(r.Configs)
 		}

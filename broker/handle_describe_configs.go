@@ -49,7 +49,9 @@ func (s *Server) handleDescribeConfigs(req *kmsg.DescribeConfigsRequest) kmsg.Re
 				err = newAPIError(kerr.InvalidRequest, "%s", err)
 			}
 		case kmsg.ConfigResourceTypeBrokerLogger:
-			err = s.checkBrokerLoggerResource(r.ResourceName)
+			if err = s.checkBrokerLoggerResource(r.ResourceName); err == nil {
+				out.Configs = s.describeBrokerLoggers(r.ConfigNames)
+			}
 		case kmsg.ConfigResourceTypeClientMetrics:
 			// ConfigHelper.describeConfigs, then ZkConfigRepository.config.
 			if r.ResourceName == "" {
@@ -80,8 +82,7 @@ func (s *Server) handleDescribeConfigs(req *kmsg.DescribeConfigsRequest) kmsg.Re
 }
 
 // checkBrokerLoggerResource is ConfigHelper.describeConfigs' check of a
-// BROKER_LOGGER resource name: this broker's id. This broker has no log4j
-// loggers to list, so its own id is refused too.
+// BROKER_LOGGER resource name: this broker's id.
 func (s *Server) checkBrokerLoggerResource(name string) error {
 	if name == "" {
 		return newAPIError(kerr.InvalidRequest, "Broker id must not be empty")
@@ -93,7 +94,7 @@ func (s *Server) checkBrokerLoggerResource(name string) error {
 	if int32(id) != s.cfg.BrokerID {
 		return newAPIError(kerr.InvalidRequest, "Unexpected broker id, expected %d but received %s", s.cfg.BrokerID, name)
 	}
-	return newAPIError(kerr.InvalidRequest, "Unsupported resource type: %s", kmsg.ConfigResourceTypeBrokerLogger)
+	return nil
 }
 
 func (s *Server) describeTopicConfigs(topic string, names []string, includeSynonyms bool) ([]kmsg.DescribeConfigsResponseResourceConfig, error) {

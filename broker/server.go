@@ -77,6 +77,9 @@ type Server struct {
 
 // New builds a broker around an open log manager and ZooKeeper client.
 func New(cfg Config, zk *zkmeta.Client, logs *storage.Manager, clusterID string, logger *slog.Logger) *Server {
+	if cfg.LogLevel == nil {
+		cfg.LogLevel = new(slog.LevelVar) // INFO
+	}
 	s := &Server{
 		cfg:       cfg,
 		logger:    logger,

@@ -39,11 +39,12 @@ func dockerEntrypoint(ctx context.Context, args []string, stdout, stderr io.Writ
 		fmt.Fprintf(stderr, "ERROR: %v\n", err)
 		return 1
 	}
-	logger := slog.New(slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: logLevel()}))
+	level := logLevel()
+	logger := slog.New(slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: level}))
 	if len(defaults) > 0 {
 		logger.Info("configured from the environment; defaults filled in", "settings", strings.Join(defaults, " "))
 	}
-	if err := server.Run(ctx, "", append(defaults, overrides...), logger); err != nil {
+	if err := server.Run(ctx, "", append(defaults, overrides...), logger, level); err != nil {
 		logger.Error("broker failed", "err", err)
 		fmt.Fprintf(stderr, "ERROR: %v\n", err)
 		return 1

@@ -43,8 +43,9 @@ func serverStart(ctx context.Context, args []string, stdout, stderr io.Writer) i
 		fmt.Fprintln(stderr, "USAGE: kafka-server-start.sh [-daemon] server.properties [--override property=value]*")
 		return 1
 	}
-	logger := slog.New(slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: logLevel()}))
-	if err := server.Run(ctx, configPath, overrides, logger); err != nil {
+	level := logLevel()
+	logger := slog.New(slog.NewTextHandler(stdout, &slog.HandlerOptions{Level: level}))
+	if err := server.Run(ctx, configPath, overrides, logger, level); err != nil {
 		logger.Error("broker failed", "err", err)
 		fmt.Fprintf(stderr, "ERROR: %v\n", err)
 		return 1
@@ -53,12 +54,15 @@ func serverStart(ctx context.Context, args []string, stdout, stderr io.Writer) i
 }
 
 // logLevel reads KAFKA_LOG_LEVEL (DEBUG, INFO, WARN, ERROR); INFO by default.
-func logLevel() slog.Level {
+// The broker's root logger (BROKER_LOGGER resource) changes it at runtime.
+func logLevel() *slog.LevelVar {
 	var l slog.Level
 	if err := l.UnmarshalText([]byte(os.Getenv("KAFKA_LOG_LEVEL"))); err != nil {
-		return slog.LevelInfo
+		l = slog.LevelInfo
 	}
-	return l
+	lv := new(slog.LevelVar)
+	lv.Set(l)
+	return lv
 }
 
 // serverStop is kafka-server-stop.sh: SIGTERM to every broker process run

@@ -32,7 +32,7 @@ func restartBroker(t *testing.T, b *testBroker, overrides ...string) *testBroker
 	if testing.Verbose() {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, nil)).With("test_broker", b.id)
 	}
-	go func() { nb.done <- Run(ctx, cfg, overrides, logger) }()
+	go func() { nb.done <- Run(ctx, cfg, overrides, logger, nil) }()
 	t.Cleanup(func() { nb.stop(t) })
 	return nb
 }

@@ -24,18 +24,21 @@ import (
 // Run starts a broker from a properties file and serves until ctx ends,
 // then shuts down cleanly: stop the controller (giving up /controller),
 // close the listeners and connections, flush and close the logs (writing the
-// clean-shutdown marker), deregister from ZooKeeper.
-func Run(ctx context.Context, configPath string, overrides []string, logger *slog.Logger) error {
-	return run(ctx, configPath, overrides, logger, zkmeta.Options{})
+// clean-shutdown marker), deregister from ZooKeeper. level is the level of
+// logger's handler: the broker's root logger, which IncrementalAlterConfigs
+// on BROKER_LOGGER changes at runtime (nil: not alterable).
+func Run(ctx context.Context, configPath string, overrides []string, logger *slog.Logger, level *slog.LevelVar) error {
+	return run(ctx, configPath, overrides, logger, level, zkmeta.Options{})
 }
 
 // run is Run with the ZooKeeper client's test seams (a cuttable dialer, a wrapper of each session's
 // connection).
-func run(ctx context.Context, configPath string, overrides []string, logger *slog.Logger, zkOpts zkmeta.Options) error {
+func run(ctx context.Context, configPath string, overrides []string, logger *slog.Logger, level *slog.LevelVar, zkOpts zkmeta.Options) error {
 	cfg, err := config.Load(configPath, os.Environ(), overrides, logger)
 	if err != nil {
 		return err
 	}
+	cfg.LogLevel = level
 	logs, err := storage.OpenManager(cfg.LogDirs, cfg.Storage, logger)
 	if err != nil {
 		return fmt.Errorf("opening log dirs %v: %w", cfg.LogDirs, err)

@@ -66,7 +66,7 @@ func startBrokerWith(t *testing.T, zkConnect string, id int32, zkOpts zkmeta.Opt
 	if testing.Verbose() {
 		logger = slog.New(slog.NewTextHandler(os.Stderr, nil)).With("test_broker", id)
 	}
-	go func() { b.done <- run(ctx, cfg, overrides, logger, zkOpts) }()
+	go func() { b.done <- run(ctx, cfg, overrides, logger, nil, zkOpts) }()
 	t.Cleanup(func() { b.stop(t) })
 	return b
 }
