@@ -1,3 +1,17 @@
+// CreateTopics (key 19) v0-7, DeleteTopics (key 20) v0-6 and
+// CreatePartitions (key 37) v0-3: topic administration, done by the active
+// controller as in ZooKeeper mode; any other broker answers NOT_CONTROLLER
+// per topic and the client retries on the controller named in Metadata.
+// Creates wait up to timeout_ms for every new partition to get a leader
+// (REQUEST_TIMED_OUT otherwise); deletes wait for the topics to leave the
+// metadata cache.
+// Version steps: CreateTopics v1 validate_only (KIP-108), v5 returns the
+// configs (KIP-464), v5/v4/v2 flexible (KIP-482), DeleteTopics v6 by topic
+// id (KIP-516), CreateTopics v7 returns topic ids.
+// Deviations: no authorizer (ACLs not built), so a delete by a null name
+// with no id is TOPIC_AUTHORIZATION_FAILED only because it matches no
+// authorized name; no create.topic.policy.class.name support.
+
 package broker
 
 import (

@@ -1,3 +1,17 @@
+// AlterConfigs (key 33) v0-2 and IncrementalAlterConfigs (key 44) v0-1
+// (KIP-339: SET, DELETE, APPEND, SUBTRACT). Any broker serves them, as
+// ZkAdminManager does. Topic configs: the complete new override set is
+// validated (LogConfig.validate), then written to /config/topics/<t> with
+// a /config/changes notice every broker's config watcher applies; broker
+// configs only for this broker's id or the "" default; BROKER_LOGGER
+// levels via the incremental API. AlterConfigs replaces the whole set.
+// Duplicates, null values and bad resource types are refused first
+// (ConfigAdminManager.preprocess). AlterConfigs v1 only changes
+// throttling (KIP-219); AlterConfigs v2 and Incremental v1 are flexible
+// (KIP-482).
+// Deviations: ACLs not built (no authorization checks), no
+// alter.config.policy.class.name; CLIENT_METRICS is refused.
+
 package broker
 
 import (

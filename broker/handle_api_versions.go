@@ -1,3 +1,15 @@
+// ApiVersions (key 18) v0-4: lists every key and version range of
+// supportedAPIs (dispatch.go), sorted by key. A version newer than ours is
+// answered UNSUPPORTED_VERSION in a v0 body naming ApiVersions' own range,
+// so the client retries lower (KIP-511).
+// Version steps: v1 throttle_time_ms, v3 flexible (KIP-482) with client
+// software name and version, checked against Kafka's pattern
+// (INVALID_REQUEST otherwise, KIP-511); v3+ tagged feature fields (KIP-584).
+// ZooKeeper mode: no supported features, finalized features epoch from the
+// /feature znode (-1 without one), no finalized feature.
+// Deviation: only the versions our handlers serve are listed, never more
+// than Kafka 3.9; see TestApiVersionsMatchKafka39 for the differences.
+
 package broker
 
 import (

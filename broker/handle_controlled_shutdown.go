@@ -1,3 +1,14 @@
+// ControlledShutdown (key 7) v0-3: a stopping broker asks the controller
+// to move its leaderships away first. The active controller serves it and
+// answers the partitions still led by that broker; any other broker
+// answers NOT_CONTROLLER. This file also holds the sending side
+// (KafkaServer.controlledShutdown): retries with backoff until nothing is
+// left, giving up early when no other live in-sync replica can take over.
+// Version steps: v0 has a header without client id, v2 broker_epoch
+// (KIP-380, stale epochs are STALE_BROKER_EPOCH), v3 flexible (KIP-482).
+// Deviation: the early give-up when no takeover is possible is ours; Kafka
+// spends all controlled.shutdown.max.retries.
+
 package broker
 
 import (

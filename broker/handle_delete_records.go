@@ -1,3 +1,14 @@
+// DeleteRecords (key 21) v0-2: moves partitions' log start offset forward
+// (KIP-107); -1 means the high watermark. Only the leader serves it;
+// internal topics are INVALID_TOPIC_EXCEPTION, non-delete cleanup policies
+// POLICY_VIOLATION, offsets above the high watermark OFFSET_OUT_OF_RANGE.
+// A partition asked twice is answered once with the last offset. The low
+// watermark (smallest log start of live replicas) is awaited up to
+// timeout_ms as DelayedDeleteRecords does; a partition still behind is
+// REQUEST_TIMED_OUT. v1 only adds throttle behaviour (KIP-219), v2 is
+// flexible (KIP-482).
+// Deviation: no authorizer (ACLs not built), so no TOPIC_AUTHORIZATION_FAILED.
+
 package broker
 
 import (

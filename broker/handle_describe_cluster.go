@@ -1,3 +1,11 @@
+// DescribeCluster (key 60) v0-1 (KIP-700): the cluster id, the controller
+// and the live brokers, from the metadata cache. v1 adds endpoint_type
+// (KIP-919): BROKER is served, CONTROLLER is MISMATCHED_ENDPOINT_TYPE and
+// any other UNSUPPORTED_ENDPOINT_TYPE (INVALID_REQUEST at v0). A
+// controller absent from the live brokers is answered -1.
+// Deviation: ACLs are not built, so authorized operations, when asked,
+// assume no authorizer: every CLUSTER operation is allowed.
+
 package broker
 
 import (

@@ -1,3 +1,14 @@
+// DescribeConfigs (key 32) v0-4: topic configs (this broker's log defaults
+// plus /config/topics/<t>), broker configs (dynamic and static; "" is the
+// cluster default) and BROKER_LOGGER levels, as ConfigHelper does. An
+// unknown resource type fails the whole request with INVALID_REQUEST;
+// CLIENT_METRICS is refused as KRaft-only.
+// Version steps: v1 synonyms and config source (KIP-226), v3 config type
+// and documentation (KIP-569), v4 flexible (KIP-482). is_default is always
+// false, as ConfigHelper never sets it.
+// Deviation: ACLs not built, so no authorization checks or
+// *_AUTHORIZATION_FAILED answers.
+
 package broker
 
 import (

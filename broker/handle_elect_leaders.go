@@ -1,3 +1,11 @@
+// ElectLeaders (key 43) v0-2: preferred (KIP-183) or, from v1, unclean
+// (KIP-460, election_type) leader election, run by the active controller.
+// Any other broker answers as KafkaController does when not active: the
+// request succeeds and every partition asked (every known partition for a
+// null topic list, each once) is NOT_CONTROLLER. v1 adds the top-level
+// error code, v2 is flexible (KIP-482).
+// Deviation: ACLs not built, so no CLUSTER_AUTHORIZATION_FAILED.
+
 package broker
 
 import (

@@ -1,3 +1,17 @@
+// Fetch (key 1) v0-17: reads partitions from segment files and sends them
+// zero-copy (sendfile); long-polls up to max_wait_ms for min_bytes.
+// Followers (replica id >= 0) read to the log end and advance the HW and
+// ISR; consumers read to the HW (a follower's HW from v11, KIP-392 rack
+// awareness). v0-v3 are down-converted in memory to magic 0/1.
+// Version steps: v3 max_bytes (KIP-74), v4 isolation level (KIP-98), v5
+// log start offset (KIP-107), v7 sessions (KIP-227), v9 leader epoch
+// fencing and v12 diverging epoch (KIP-320), v10 zstd (KIP-110), v11 rack
+// (KIP-392), v12 flexible (KIP-482), v13 topic ids (KIP-516), v15 replica
+// state (KIP-903), v16 current leaders (KIP-951), v17 directory id (KIP-853).
+// Deviations: fetch sessions are declined (session id 0, every fetch full);
+// transactions are not built, so the last stable offset is the HW and no
+// aborted transactions are listed.
+
 package broker
 
 import (

@@ -1,3 +1,13 @@
+// FindCoordinator (key 10) v0-4: the group coordinator is the live leader
+// of the key's __consumer_offsets partition; a missing offsets topic is
+// created through the controller and, like a leaderless partition,
+// answered COORDINATOR_NOT_AVAILABLE meanwhile.
+// Version steps: v1 key type (KIP-98) and error message, v3 flexible
+// (KIP-482), v4 batched keys (KIP-699). An unknown key type is
+// INVALID_REQUEST for the whole request; share groups (type 2) are v6+.
+// Deviation: transactions are not built, so a transaction key is always
+// COORDINATOR_NOT_AVAILABLE; no authorizer (ACLs not built).
+
 package broker
 
 import (

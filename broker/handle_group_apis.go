@@ -1,3 +1,16 @@
+// The classic consumer-group APIs: JoinGroup (11) v0-9, SyncGroup (14)
+// v0-5, Heartbeat (12) v0-4, LeaveGroup (13) v0-5, OffsetCommit (8) v0-8,
+// OffsetFetch (9) v0-8, OffsetDelete (47) v0, ListGroups (16) v0-4,
+// DescribeGroups (15) v0-5, DeleteGroups (42) v0-2; KIP-848 versions are
+// not served. OffsetCommit and OffsetFetch v0 use ZooKeeper, as Kafka does.
+// Version steps: JoinGroup v4 known member id (KIP-394), v5 static members
+// (KIP-345), v9 skip assignment (KIP-814); LeaveGroup v3 batches (KIP-345);
+// OffsetFetch v7 require_stable (KIP-447), v8 many groups (KIP-709);
+// ListGroups v4 state filter (KIP-518); DescribeGroups v3 authorized ops.
+// Deviations: ACLs not built, so authorized operations assume no authorizer
+// (every GROUP operation); OffsetFetch v0-1 keeps group errors per
+// partition, having no group-level error field.
+
 package broker
 
 import (

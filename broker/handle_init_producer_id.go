@@ -1,3 +1,16 @@
+// InitProducerID: API key 22, versions 0-4.
+//
+// Gives an idempotent producer a fresh producer id at epoch 0; ids come from
+// blocks this broker reserves in /latest_producer_id_block, so they are
+// unique cluster-wide and survive restarts. v3 (KIP-360) lets the producer
+// send its current id and epoch: both or neither, else INVALID_REQUEST.
+// v4 (KIP-588) brings PRODUCER_FENCED, which only transactions return.
+//
+// Deviations from Kafka 3.9: the transaction coordinator is not built, so a
+// transactional id gets COORDINATOR_NOT_AVAILABLE (an empty one
+// INVALID_REQUEST); v5 (KIP-890) is not served; blocks are taken from
+// ZooKeeper directly, never from the controller (KIP-730).
+
 package broker
 
 import (

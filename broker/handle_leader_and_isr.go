@@ -1,3 +1,18 @@
+// LeaderAndIsr: API key 4, versions 0-7 (controller to broker).
+//
+// Makes this broker leader or follower of the partitions the controller
+// names and points followers at the live leaders. A stale broker epoch (v2+,
+// KIP-380) or controller epoch fails the whole request; an older leader
+// epoch fails the partition with STALE_CONTROLLER_EPOCH. The first request
+// starts the high watermark checkpoints. v1 adds IsNew (KIP-112), v2 groups
+// partitions by topic, v3 adds adding/removing replicas (KIP-455), v5 topic
+// ids and the request type with a per-topic response (KIP-516), v6 the
+// leader recovery state (KIP-704), v7 IsKRaftController (KIP-866).
+//
+// Deviations from Kafka 3.9: IsNew, adding/removing replicas, the leader
+// recovery state and IsKRaftController are ignored (no ZK-to-KRaft
+// migration), and a FULL request type does not remove stray local logs.
+
 package broker
 
 import (

@@ -1,3 +1,17 @@
+// ListOffsets: API key 2, versions 0-9.
+//
+// Finds offsets by timestamp. v0 returns the legacy list of segment offsets
+// before a time; v1+ (KIP-79) one offset and timestamp per partition. A
+// consumer sees offsets below its isolation level's bound (v2, KIP-98),
+// other replica ids below the log end. v4 fences on the current leader
+// epoch and returns it (KIP-320), v5 returns OFFSET_NOT_AVAILABLE while a
+// new leader's HW lags its epoch start (KIP-207), v7 adds -3 max timestamp
+// (KIP-734), v8 -4 earliest local (KIP-405), v9 -5 latest tiered (KIP-1005).
+//
+// Deviations from Kafka 3.9: no tiered storage, so -4 is the log start and
+// -5 answers offset -1; no transactions, so read_committed's bound (the
+// LSO) is the HW; no authorizer, so the topic DESCRIBE check always passes.
+
 package broker
 
 import (

@@ -1,3 +1,18 @@
+// Metadata: API key 3, versions 0-12.
+//
+// Answers brokers, controller, cluster id and topic partitions from the
+// metadata cache fed by UpdateMetadata. Unknown topics are auto-created via
+// the controller when auto.create.topics.enable allows (always before v4,
+// then per request) and answer LEADER_NOT_AVAILABLE until elected. v0 hides
+// replicas on dead brokers (REPLICA_NOT_AVAILABLE). v7 adds leader epochs
+// (KIP-320), v8 authorized operations (KIP-430; cluster ones dropped in
+// v11, KIP-700), v10 topic ids and v12 lookup by topic id (KIP-516).
+//
+// Deviations from Kafka 3.9: ACLs are not built, so authorized operations
+// assume no authorizer (everything allowed); one PLAINTEXT listener is
+// advertised, whatever listener the request came on; the transaction state
+// topic is never auto-created.
+
 package broker
 
 import (

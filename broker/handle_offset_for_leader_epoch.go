@@ -1,3 +1,15 @@
+// OffsetForLeaderEpoch: API key 23, versions 0-4.
+//
+// For each partition this broker leads, returns the end offset of the
+// asked leader epoch: the log end for the current epoch, else the start of
+// the next higher epoch, with the largest epoch not above the asked one.
+// Followers use it to truncate (v0, KIP-101; v1 returns the epoch,
+// KIP-279); clients to detect truncation (v2 fences on CurrentLeaderEpoch,
+// KIP-320). v3 adds the replica id (KIP-392), v4 flexible versions.
+//
+// Deviations from Kafka 3.9: no authorizer, so the CLUSTER_ACTION and
+// topic DESCRIBE checks always pass.
+
 package broker
 
 import (

@@ -1,3 +1,14 @@
+// AlterPartitionReassignments: API key 45, version 0.
+// ListPartitionReassignments: API key 46, version 0.
+//
+// Both come from KIP-455. The active controller starts or cancels
+// reassignments, or lists those in progress with their adding and removing
+// replicas. Any other broker answers NOT_CONTROLLER with the error's
+// message, as a ZooKeeper-mode Kafka 3.9 broker does (no forwarding).
+//
+// Deviations from Kafka 3.9: no authorizer, so the cluster ALTER and
+// DESCRIBE checks always pass.
+
 package broker
 
 import (

@@ -1,3 +1,16 @@
+// StopReplica: API key 5, versions 0-4 (controller to broker).
+//
+// Stops serving the named partitions and, when asked, deletes their logs
+// (topic deletion, reassignment away from this broker). A stale broker
+// epoch (v1+, KIP-380) or controller epoch fails the whole request; a
+// failed partition reports its own error (KAFKA_STORAGE_ERROR by default).
+// v2 is flexible, v3 moves the delete flag per partition and adds the
+// leader epoch that fences stale requests (KIP-570), v4 IsKRaftController
+// (KIP-866).
+//
+// Deviations from Kafka 3.9: IsKRaftController is ignored, as ZooKeeper to
+// KRaft migration is not built.
+
 package broker
 
 import (

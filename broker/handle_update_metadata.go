@@ -1,3 +1,16 @@
+// UpdateMetadata: API key 6, versions 0-8 (controller to broker).
+//
+// Replaces the metadata cache (live brokers, controller, partition states)
+// with the controller's view. A stale broker epoch (v5+, KIP-380) fails
+// the whole request with STALE_BROKER_EPOCH, an older controller epoch
+// with STALE_CONTROLLER_EPOCH. Partitions marked as being deleted drop
+// their committed group offsets. v4 adds offline replicas (KIP-112), v5 groups by topic,
+// v7 topic ids (KIP-516), v8 IsKRaftController (KIP-866).
+//
+// Deviations from Kafka 3.9: one listener, so only the PLAINTEXT (or
+// unnamed) endpoint of each broker is kept; IsKRaftController is ignored
+// (no ZooKeeper to KRaft migration).
+
 package broker
 
 import (
