@@ -1,3 +1,19 @@
+// Produce: API key 0, versions 0-11.
+//
+// Appends each partition's batches to the leader's log. acks=1 answers after
+// the local append, acks=all waits in purgatory until the HW passes the
+// batch or the timeout ends, acks=0 sends nothing and closes the connection
+// on failure. v0-v2 message sets (magic 0/1) are up-converted to one v2
+// batch; v3+ (KIP-98) take exactly one magic 2 batch, zstd only from v7
+// (KIP-110). Idempotent sequences are checked per producer. v5 returns the
+// log start offset (KIP-107), v8 error messages (KIP-467), v10 the current
+// leader on NOT_LEADER_OR_FOLLOWER (KIP-951); v11 (KIP-890) only allows
+// TRANSACTION_ABORTABLE, which is never returned here.
+//
+// Deviations from Kafka 3.9: transactions are not built, so a transactional
+// produce gets TRANSACTIONAL_ID_AUTHORIZATION_FAILED; v8 per-record errors
+// are not filled in; no authorizer, so the WRITE checks always pass.
+
 package broker
 
 import (
@@ -23,11 +39,8 @@ func (s *Server) handleProduce(ctx context.Context, req *kmsg.ProduceRequest) km
 	validAcks := req.Acks == -1 || req.Acks == 0 || req.Acks == 1
 	var pending []pendingAck
 	for ti, rt := range req.Topics {
-		topic := rt.Topic
-		if req.Version >= 13 {
-			topic, _ = s.cache.topicName(rt.TopicID)
-		}
-		respTopic := kmsg.ProduceResponseTopic{Topic: rt.Topic, TopicID: rt.TopicID}
+		topic := rt.Topic // by name: topic ids arrive with v13, which Kafka 3.9 does not have
+		respTopic := kmsg.ProduceResponseTopic{Topic: rt.Topic}
 		for _, rp := range rt.Partitions {
 			out := kmsg.NewProduceResponseTopicPartition()
 			out.Partition = rp.Partition
