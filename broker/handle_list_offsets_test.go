@@ -383,41 +383,9 @@ func TestListOffsetsV0OverConnection(t *testing.T) {
 // earliest queries go in separate requests: one request asking the same
 // partition twice is refused INVALID_REQUEST.
 func TestFollowerOutOfRangeTruncatesToLeaderLEO(t *testing.T) {
-	leader := newReplicaTestServer(t, 1, t.TempDir())
-	replicas := []int32{1, 2}
-	if err := leaderAndIsr(t, leader, 0, 1, 3, replicas, replicas); err != nil {
-		t.Fatal(err)
-	}
-	lp, _ := leader.replicas.get("t", 0)
-	if _, err := lp.appendRecords(testBatch(5), 1); err != nil {
-		t.Fatal(err)
-	}
-	addr, _ := serveConns(t, leader)
-
-	follower := newReplicaTestServer(t, 2, t.TempDir())
-	if err := leaderAndIsr(t, follower, 0, 1, 3, replicas, replicas); err != nil {
-		t.Fatal(err)
-	}
-	fp, _ := follower.replicas.get("t", 0)
-	follower.replicas.fetchers.remove([]topicPartition{{"t", 0}}) // the test runs the fetch rounds
 	// Batches without a leader epoch: no diverging-epoch check, the fetch
 	// at 8 is past the leader's LEO.
-	for _, b := range [][]byte{fetchedBatch(5, 0, -1), fetchedBatch(3, 5, -1)} {
-		if err := fp.appendAsFollower(b, 3, 0, 0); err != nil {
-			t.Fatal(err)
-		}
-	}
-	f := newReplicaFetcher(follower.replicas.fetchers, fetcherKey{leader: 1})
-	t.Cleanup(func() {
-		if f.client != nil {
-			_ = f.client.Close()
-		}
-	})
-	f.addPartition(fetchTarget{p: fp, leader: 1, addr: addr, epoch: 3, skipOLE: true})
-	_, fetching, _ := f.ready()
-	if len(fetching) != 1 {
-		t.Fatalf("%d partitions ready to fetch, want 1", len(fetching))
-	}
+	fp, f, fetching := fetchRoundAgainstLeader(t, fetchedBatch(5, 0, -1), fetchedBatch(3, 5, -1))
 	f.fetch(t.Context(), fetching)
 	if err := fetching[0].lastErr; !errors.Is(err, kerr.OffsetOutOfRange) {
 		t.Fatalf("fetch error %v, want OFFSET_OUT_OF_RANGE", err)

@@ -479,38 +479,8 @@ func TestFetchLastFetchedEpochChecks(t *testing.T) {
 // A follower whose fetch fails in a way it cannot repair backs off
 // (replica.fetch.backoff.ms) instead of fetching again at once.
 func TestFollowerBacksOffOnUnresolvedOutOfRange(t *testing.T) {
-	leader := newReplicaTestServer(t, 1, t.TempDir())
-	replicas := []int32{1, 2}
-	if err := leaderAndIsr(t, leader, 0, 1, 3, replicas, replicas); err != nil {
-		t.Fatal(err)
-	}
-	lp, _ := leader.replicas.get("t", 0)
-	if _, err := lp.appendRecords(testBatch(5), 1); err != nil {
-		t.Fatal(err)
-	}
-	addr, _ := serveConns(t, leader)
-
-	follower := newReplicaTestServer(t, 2, t.TempDir())
-	if err := leaderAndIsr(t, follower, 0, 1, 3, replicas, replicas); err != nil {
-		t.Fatal(err)
-	}
-	fp, _ := follower.replicas.get("t", 0)
-	follower.replicas.fetchers.remove([]topicPartition{{"t", 0}}) // the test runs the fetch rounds
 	// The follower's last epoch (7) is one the leader never had.
-	if err := fp.appendAsFollower(fetchedBatch(5, 0, 7), 3, 0, 0); err != nil {
-		t.Fatal(err)
-	}
-	f := newReplicaFetcher(follower.replicas.fetchers, fetcherKey{leader: 1})
-	t.Cleanup(func() {
-		if f.client != nil {
-			_ = f.client.Close()
-		}
-	})
-	f.addPartition(fetchTarget{p: fp, leader: 1, addr: addr, epoch: 3, skipOLE: true})
-	_, fetching, _ := f.ready()
-	if len(fetching) != 1 {
-		t.Fatalf("%d partitions ready to fetch, want 1", len(fetching))
-	}
+	fp, f, fetching := fetchRoundAgainstLeader(t, fetchedBatch(5, 0, 7))
 	f.fetch(t.Context(), fetching)
 	if err := fetching[0].lastErr; !errors.Is(err, kerr.OffsetOutOfRange) {
 		t.Errorf("fetch error %v, want OFFSET_OUT_OF_RANGE", err)
@@ -631,4 +601,46 @@ func TestControlRequestsBrokerEpoch(t *testing.T) {
 			}
 		}
 	}
+}
+
+// fetchRoundAgainstLeader sets up leader 1 of t-0 (replicas 1 and 2, leader
+// epoch 3) holding 5 records and serving connections, and follower 2 whose
+// log gets followerBatches; the follower's own fetcher is removed and a
+// fetcher the test drives is returned with t-0 ready to fetch.
+func fetchRoundAgainstLeader(t *testing.T, followerBatches ...[]byte) (*partition, *replicaFetcher, []*fetchState) {
+	t.Helper()
+	leader := newReplicaTestServer(t, 1, t.TempDir())
+	replicas := []int32{1, 2}
+	if err := leaderAndIsr(t, leader, 0, 1, 3, replicas, replicas); err != nil {
+		t.Fatal(err)
+	}
+	lp, _ := leader.replicas.get("t", 0)
+	if _, err := lp.appendRecords(testBatch(5), 1); err != nil {
+		t.Fatal(err)
+	}
+	addr, _ := serveConns(t, leader)
+
+	follower := newReplicaTestServer(t, 2, t.TempDir())
+	if err := leaderAndIsr(t, follower, 0, 1, 3, replicas, replicas); err != nil {
+		t.Fatal(err)
+	}
+	fp, _ := follower.replicas.get("t", 0)
+	follower.replicas.fetchers.remove([]topicPartition{{"t", 0}}) // the test runs the fetch rounds
+	for _, b := range followerBatches {
+		if err := fp.appendAsFollower(b, 3, 0, 0); err != nil {
+			t.Fatal(err)
+		}
+	}
+	f := newReplicaFetcher(follower.replicas.fetchers, fetcherKey{leader: 1})
+	t.Cleanup(func() {
+		if f.client != nil {
+			_ = f.client.Close()
+		}
+	})
+	f.addPartition(fetchTarget{p: fp, leader: 1, addr: addr, epoch: 3, skipOLE: true})
+	_, fetching, _ := f.ready()
+	if len(fetching) != 1 {
+		t.Fatalf("%d partitions ready to fetch, want 1", len(fetching))
+	}
+	return fp, f, fetching
 }

@@ -5,7 +5,6 @@ import (
 	"sync"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/go-zookeeper/zk"
 
@@ -88,20 +87,7 @@ func TestExpiryInsidePartitionWriteEndsTheEventAtOnce(t *testing.T) {
 
 	d := &zktest.CutDialer{}
 	var zc *zkmeta.Client
-	expire := func() {
-		expired := zc.SessionExpired()
-		d.SetCut(true)
-		waitFor(t, "the server expires the controller's session", func() bool {
-			_, ok, err := admin.Controller()
-			return err == nil && !ok
-		})
-		d.SetCut(false)
-		select {
-		case <-expired:
-		case <-time.After(20 * time.Second):
-			t.Error("the client never saw its session expire")
-		}
-	}
+	expire := func() { expireControllerSession(t, d, zc, admin) }
 	var once sync.Once
 	var armed atomic.Bool
 	var late atomic.Int32

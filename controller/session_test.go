@@ -125,20 +125,7 @@ func TestControllerResignsOnExpiryInsideCall(t *testing.T) {
 	d := &zktest.CutDialer{}
 	var zc *zkmeta.Client
 	var once sync.Once
-	expire := func() {
-		expired := zc.SessionExpired()
-		d.SetCut(true)
-		waitFor(t, "the server expires the controller's session", func() bool {
-			_, ok, err := admin.Controller()
-			return err == nil && !ok
-		})
-		d.SetCut(false)
-		select {
-		case <-expired:
-		case <-time.After(20 * time.Second):
-			t.Error("the client never saw its session expire")
-		}
-	}
+	expire := func() { expireControllerSession(t, d, zc, admin) }
 	zc = connectZK(t, cs, zkmeta.Options{Dialer: d.Dial, WrapConn: func(conn zkmeta.ZKConn) zkmeta.ZKConn {
 		return createHook{ZKConn: conn, before: func(p string) {
 			if strings.HasSuffix(p, zkmeta.TopicPath("doomed")) {
@@ -262,5 +249,24 @@ func TestEventLoopProgressesWhileABrokerHangs(t *testing.T) {
 	waitFor(t, "the controller elects broker 2 for t-0", func() bool { return leader() == 2 })
 	if !<-filled {
 		t.Fatal("the backlog event did not run")
+	}
+}
+
+// expireControllerSession cuts zc's network until the server has expired
+// its session (the controller's /controller znode is gone), restores it, and
+// checks that the client saw the expiry.
+func expireControllerSession(t *testing.T, d *zktest.CutDialer, zc, admin *zkmeta.Client) {
+	t.Helper()
+	expired := zc.SessionExpired()
+	d.SetCut(true)
+	waitFor(t, "the server expires the controller's session", func() bool {
+		_, ok, err := admin.Controller()
+		return err == nil && !ok
+	})
+	d.SetCut(false)
+	select {
+	case <-expired:
+	case <-time.After(20 * time.Second):
+		t.Error("the client never saw its session expire")
 	}
 }
