@@ -126,9 +126,17 @@ func (s *Server) readFetch(req *kmsg.FetchRequest, replicaID int32, record bool)
 			// fetch, or a consumer's before v11 (no client metadata), needs
 			// the leader; a consumer's v11+ fetch may read a follower, up to
 			// its high watermark.
+			// Deviation: a follower's fetch of a partition this broker
+			// already leads is served even before the UpdateMetadata that
+			// follows the LeaderAndIsr has arrived. Kafka's followers send
+			// OffsetForLeaderEpoch first, which gives it time; ours skip that
+			// round on an empty log and would otherwise back off for
+			// replica.fetch.backoff.ms, stalling every acks=all produce to a
+			// new topic for a second.
 			var p *partition
 			var err error
-			if !s.cache.containsPartition(topic, rp.Partition) {
+			_, hosted := s.replicas.get(topic, rp.Partition)
+			if !s.cache.containsPartition(topic, rp.Partition) && !(replicaID >= 0 && hosted) {
 				err = kerr.UnknownTopicOrPartition
 				refused[i][j], anyRefused = true, true
 			} else {
