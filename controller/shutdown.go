@@ -2,33 +2,13 @@ package controller
 
 import (
 	"context"
-	"errors"
 	"slices"
-	"strconv"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kafkazk/kafkazk/zkmeta"
 )
-
-// uncleanEnabled is unclean.leader.election.enable for a topic: its
-// /config/topics override, else the broker default (the dynamic one when
-// set, see readUncleanDefault). It is read only when a clean election has
-// failed, so the ZooKeeper read is rare.
-func (c *Controller) uncleanEnabled(topic string) bool {
-	cfg, err := c.zk.TopicConfig(topic)
-	if err != nil {
-		c.logger.Warn("reading topic config failed; using the broker default for unclean election", "topic", topic, "err", err)
-		return c.state.uncleanDefault
-	}
-	if v, ok := cfg["unclean.leader.election.enable"]; ok {
-		if b, err := strconv.ParseBool(v); err == nil {
-			return b
-		}
-	}
-	return c.state.uncleanDefault
-}
 
 // ControlledShutdown is Kafka's KafkaController.doControlledShutdown: the
 // broker joins the shutting-down set (never elected, never added to an ISR
@@ -125,39 +105,4 @@ func (c *Controller) doControlledShutdown(id int32) ([]topicPartition, []<-chan 
 		}
 	}
 	return remaining, waits
-}
-
-// writeState writes a partition's next state (updatePartitionState) and
-// logs a failure; the cache then holds what ZooKeeper holds.
-func (c *Controller) writeState(tp topicPartition, next zkmeta.LeaderAndIsr) bool {
-	return c.writeStateErr(tp, next) == nil
-}
-
-func (c *Controller) writeStateErr(tp topicPartition, next zkmeta.LeaderAndIsr) error {
-	_, err := c.updatePartitionState(tp, next)
-	if err != nil {
-		c.logger.Error("writing partition state failed", "topic", tp.Topic, "partition", tp.Partition, "err", err)
-	}
-	return err
-}
-
-// transition moves a partition to the state compute derives from the
-// cached one. After a version conflict the cache holds ZooKeeper's state
-// and the change is computed again from it, as Kafka's partition state
-// machine retries the partitions whose update failed.
-func (c *Controller) transition(tp topicPartition, compute func(cur zkmeta.LeaderAndIsr) (zkmeta.LeaderAndIsr, bool)) bool {
-	for range 3 {
-		next, ok := compute(c.state.partitions[tp])
-		if !ok {
-			return false
-		}
-		err := c.writeStateErr(tp, next)
-		if err == nil {
-			return true
-		}
-		if !errors.Is(err, zkmeta.ErrBadVersion) {
-			return false
-		}
-	}
-	return false
 }

@@ -1,3 +1,10 @@
+// What triggers leader elections, Kafka's ElectionTrigger: the
+// ElectLeaders API (AdminClientTriggered), the legacy
+// /admin/preferred_replica_election znode (ZkTriggered), the automatic
+// leader rebalance (AutoTriggered), and unclean.leader.election.enable
+// turning true in a topic or broker config. Each decides which partitions to
+// elect, runs the strategies of leader_election.go and applies the result.
+
 package controller
 
 import (

@@ -1,3 +1,11 @@
+// Leader election strategies, as Kafka's PartitionLeaderElectionAlgorithms
+// (offline clean and unclean, reassignment, preferred replica, controlled
+// shutdown), and the ISR shrink of an offline replica. Every function here
+// is pure: it computes a partition's next LeaderAndIsr from the current one,
+// the assignment and who is live, and writes nothing. The callers in
+// election_triggers.go, events.go, reassign.go and shutdown.go apply the
+// result (ZooKeeper write, then LeaderAndIsr and UpdateMetadata).
+
 package controller
 
 import (
