@@ -23,16 +23,45 @@ import (
 //	B.  once target ⊆ ISR: elect a leader from the target if the current one
 //	    is not in it (else bump the epoch), drop removed replicas from the ISR,
 //	    StopReplica(delete) them, and write the final assignment last.
+//
+// The decisions are pure functions (replicaAssignment.reassignTo for U,
+// nextReassignmentStep for A and B); startReassignment,
+// onPartitionReassignment and completeReassignment apply them.
+
+// replicaAssignment is one partition's full replica assignment, Kafka's
+// ReplicaAssignment: RS, and while a reassignment is under way the replicas
+// it adds (AR) and removes (RR).
+type replicaAssignment struct {
+	replicas, adding, removing []int32
+}
+
+// origin is ORS = RS − AR, the replica set before the reassignment; a
+// cancellation reassigns the partition to it.
+func (a replicaAssignment) origin() []int32 {
+	var out []int32
+	for _, r := range a.replicas {
+		if !slices.Contains(a.adding, r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
+
+// target is TRS = RS − RR, where the reassignment is going.
+func (a replicaAssignment) target() []int32 {
+	var out []int32
+	for _, r := range a.replicas {
+		if !slices.Contains(a.removing, r) {
+			out = append(out, r)
+		}
+	}
+	return out
+}
 
 // reassignSets computes RS, adding and removing for a target given the
 // partition's current replicas and its in-flight adding replicas.
 func reassignSets(current, adding, target []int32) (rs, add, remove []int32) {
-	var origin []int32
-	for _, r := range current {
-		if !slices.Contains(adding, r) {
-			origin = append(origin, r)
-		}
-	}
+	origin := replicaAssignment{replicas: current, adding: adding}.origin()
 	for _, r := range append(slices.Clone(target), origin...) {
 		if !slices.Contains(rs, r) {
 			rs = append(rs, r)
@@ -49,28 +78,101 @@ func reassignSets(current, adding, target []int32) (rs, add, remove []int32) {
 	return rs, add, remove
 }
 
-// originReplicas is the replica set a partition had before its reassignment.
-func (c *Controller) originReplicas(tp topicPartition) []int32 {
-	a := c.state.topics[tp.Topic]
-	var out []int32
-	for _, r := range a.Partitions[tp.Partition] {
-		if !slices.Contains(a.AddingReplicas[tp.Partition], r) {
-			out = append(out, r)
+// reassignTo is phase U of a reassignment to target (Kafka's
+// updateCurrentReassignment): the assignment to write (U1), and the
+// replicas of the current RS that the new one drops (U3: adding replicas
+// of a reassignment this one replaces or cancels), to be stopped.
+func (a replicaAssignment) reassignTo(target []int32) (next replicaAssignment, unneeded []int32) {
+	next.replicas, next.adding, next.removing = reassignSets(a.replicas, a.adding, target)
+	for _, r := range a.replicas {
+		if !slices.Contains(next.replicas, r) {
+			unneeded = append(unneeded, r)
 		}
 	}
-	return out
+	return next, unneeded
+}
+
+// reassignmentStep is what onPartitionReassignment does next for a
+// partition being reassigned.
+type reassignmentStep struct {
+	// complete: TRS ⊆ ISR, phase B; otherwise phase A.
+	complete bool
+	// write: next goes to ZooKeeper and to the replicas in LeaderAndIsr.
+	// Phase A of a partition without a leader writes nothing (the brokers
+	// only get UpdateMetadata); phase B always writes.
+	write bool
+	next  zkmeta.LeaderAndIsr
+	// final is the replica set once complete (B2, B6: RS = TRS).
+	final []int32
+	// stop are the replicas of RR: out of the ISR (B4), then
+	// StopReplica(delete) (B5).
+	stop []int32
+	// noTargetLeader: the leader had to move (not in TRS, or not live)
+	// but no replica of TRS is live and in the ISR; the leader epoch is
+	// bumped and the leader stays.
+	noTargetLeader bool
+}
+
+// nextReassignmentStep decides a reassigning partition's next step from its
+// assignment and its state, as Kafka's onPartitionReassignment:
+//
+//	A (TRS ⊄ ISR): bump the leader epoch so that every replica of RS, the
+//	   new ones too, learns the replica set (A1, A2); the new replicas
+//	   start, catch up, and the leader adds them to the ISR through
+//	   AlterPartition, which brings the partition back here.
+//	B (TRS ⊆ ISR): RS = TRS (B2); a leader from TRS if the current one is
+//	   not in it or not live (B3, moveReassignedPartitionLeaderIfRequired
+//	   with ReassignPartitionLeaderElectionStrategy), else the same leader
+//	   with a new epoch; RR leaves the ISR, never emptying it (B4), and is
+//	   stopped and deleted (B5).
+//
+// isEligible tells a broker that may lead: live and not shutting down.
+func nextReassignmentStep(a replicaAssignment, cur zkmeta.LeaderAndIsr, isEligible func(int32) bool, controllerEpoch int32) reassignmentStep {
+	target := a.target()
+	bumped := cur
+	bumped.LeaderEpoch++
+	bumped.ControllerEpoch = controllerEpoch
+	if !isSubset(target, cur.ISR) {
+		return reassignmentStep{write: cur.Leader != noLeader, next: bumped}
+	}
+	step := reassignmentStep{complete: true, write: true, next: bumped, final: target, stop: slices.Clone(a.removing)}
+	if cur.Leader == noLeader || !slices.Contains(target, cur.Leader) || !isEligible(cur.Leader) {
+		if n, ok := electReassignmentLeader(cur, target, isEligible, controllerEpoch); ok {
+			step.next = n
+		} else {
+			step.noTargetLeader = true
+		}
+	}
+	var isr []int32
+	for _, r := range step.next.ISR {
+		if !slices.Contains(a.removing, r) {
+			isr = append(isr, r)
+		}
+	}
+	if len(isr) > 0 {
+		step.next.ISR = isr
+	}
+	return step
+}
+
+// assignmentOf is a partition's full replica assignment.
+func (c *Controller) assignmentOf(tp topicPartition) replicaAssignment {
+	a := c.state.topics[tp.Topic]
+	return replicaAssignment{
+		replicas: a.Partitions[tp.Partition],
+		adding:   a.AddingReplicas[tp.Partition],
+		removing: a.RemovingReplicas[tp.Partition],
+	}
+}
+
+// originReplicas is the replica set a partition had before its reassignment.
+func (c *Controller) originReplicas(tp topicPartition) []int32 {
+	return c.assignmentOf(tp).origin()
 }
 
 // targetReplicas is where a reassigning partition is going: RS − removing.
 func (c *Controller) targetReplicas(tp topicPartition) []int32 {
-	a := c.state.topics[tp.Topic]
-	var out []int32
-	for _, r := range a.Partitions[tp.Partition] {
-		if !slices.Contains(a.RemovingReplicas[tp.Partition], r) {
-			out = append(out, r)
-		}
-	}
-	return out
+	return c.assignmentOf(tp).target()
 }
 
 // validateTarget applies Kafka's checks on a reassignment target.
@@ -91,9 +193,8 @@ func (c *Controller) validateTarget(tp topicPartition, target []int32) *apiError
 	}
 	// KafkaController.validateReplicas: only the replicas the reassignment
 	// adds must be live (and not shutting down); kept ones may be down.
-	a := c.state.topics[tp.Topic]
-	_, adding, _ := reassignSets(a.Partitions[tp.Partition], a.AddingReplicas[tp.Partition], target)
-	for _, r := range adding {
+	next, _ := c.assignmentOf(tp).reassignTo(target)
+	for _, r := range next.adding {
 		if !c.state.isEligible(r) {
 			var live []int32
 			for _, id := range c.state.liveBrokerIDs() {
@@ -101,7 +202,7 @@ func (c *Controller) validateTarget(tp topicPartition, target []int32) *apiError
 					live = append(live, id)
 				}
 			}
-			return newAPIError(kerr.InvalidReplicaAssignment, "Replica assignment has brokers that are not alive. Replica list: %v, live broker list: %v", adding, live)
+			return newAPIError(kerr.InvalidReplicaAssignment, "Replica assignment has brokers that are not alive. Replica list: %v, live broker list: %v", next.adding, live)
 		}
 	}
 	return nil
@@ -113,27 +214,19 @@ func sortedCompact(s []int32) []int32 {
 	return slices.Compact(out)
 }
 
-// startReassignment writes RS/adding/removing and moves the partition on
-// (event loop).
+// startReassignment is phase U (event loop): it writes RS/adding/removing,
+// stops the replicas the new assignment drops, and moves the partition on.
 func (c *Controller) startReassignment(tp topicPartition, target []int32) error {
 	a := c.state.topics[tp.Topic]
-	rs, add, remove := reassignSets(a.Partitions[tp.Partition], a.AddingReplicas[tp.Partition], target)
+	ra, unneeded := c.assignmentOf(tp).reassignTo(target)
 	next := cloneAssignment(a)
-	next.Partitions[tp.Partition] = rs
-	setOrDelete(next.AddingReplicas, tp.Partition, add)
-	setOrDelete(next.RemovingReplicas, tp.Partition, remove)
+	next.Partitions[tp.Partition] = ra.replicas
+	setOrDelete(next.AddingReplicas, tp.Partition, ra.adding)
+	setOrDelete(next.RemovingReplicas, tp.Partition, ra.removing)
 	if err := c.writeAssignment(next); err != nil {
 		return err
 	}
-	c.logger.Info("reassigning partition", "topic", tp.Topic, "partition", tp.Partition, "target", target, "replicas", rs, "adding", add, "removing", remove)
-	// updateCurrentReassignment: adding replicas of a reassignment this one
-	// replaces or cancels are not needed any more.
-	var unneeded []int32
-	for _, r := range a.Partitions[tp.Partition] {
-		if !slices.Contains(rs, r) {
-			unneeded = append(unneeded, r)
-		}
-	}
+	c.logger.Info("reassigning partition", "topic", tp.Topic, "partition", tp.Partition, "target", target, "replicas", ra.replicas, "adding", ra.adding, "removing", ra.removing)
 	if len(unneeded) > 0 {
 		c.stopRemovedReplicas(tp, unneeded)
 	}
@@ -160,23 +253,20 @@ func (c *Controller) stopRemovedReplicas(tp topicPartition, removed []int32) {
 	}
 }
 
-// onPartitionReassignment advances a reassigning partition (event loop).
+// onPartitionReassignment advances a reassigning partition by the step
+// nextReassignmentStep decides (event loop).
 func (c *Controller) onPartitionReassignment(tp topicPartition) {
-	target := c.targetReplicas(tp)
 	cur, ok := c.state.partitions[tp]
 	if !ok {
 		return
 	}
-	if isSubset(target, cur.ISR) {
-		c.completeReassignment(tp, target)
+	step := nextReassignmentStep(c.assignmentOf(tp), cur, c.state.isEligible, c.epoch)
+	if step.complete {
+		c.completeReassignment(tp, step)
 		return
 	}
-	// Phase A: bump the leader epoch so every replica of RS (new ones too)
-	// learns the replica set, and start the new replicas.
-	next := cur
-	next.LeaderEpoch++
-	next.ControllerEpoch = c.epoch
-	if cur.Leader != noLeader && c.writeState(tp, next) {
+	// Phase A: every replica of RS, new ones too, learns the replica set.
+	if step.write && c.writeState(tp, step.next) {
 		c.sendLeaderAndIsr([]topicPartition{tp})
 	}
 	c.sendUpdateMetadata(nil, []topicPartition{tp})
@@ -185,65 +275,47 @@ func (c *Controller) onPartitionReassignment(tp topicPartition) {
 // maybeCompleteReassignment finishes a reassignment once its target has
 // caught up (called after ISR changes).
 func (c *Controller) maybeCompleteReassignment(tp topicPartition) {
-	target := c.targetReplicas(tp)
-	if st, ok := c.state.partitions[tp]; ok && isSubset(target, st.ISR) {
-		c.completeReassignment(tp, target)
+	cur, ok := c.state.partitions[tp]
+	if !ok {
+		return
+	}
+	if step := nextReassignmentStep(c.assignmentOf(tp), cur, c.state.isEligible, c.epoch); step.complete {
+		c.completeReassignment(tp, step)
 	}
 }
 
-// completeReassignment is phase B (event loop).
-func (c *Controller) completeReassignment(tp topicPartition, target []int32) {
+// completeReassignment applies phase B (event loop).
+func (c *Controller) completeReassignment(tp topicPartition, step reassignmentStep) {
 	a := c.state.topics[tp.Topic]
-	removing := slices.Clone(a.RemovingReplicas[tp.Partition])
-	cur := c.state.partitions[tp]
 	// B2: the replica set is the target from here on (requests carry it).
 	final := cloneAssignment(a)
-	final.Partitions[tp.Partition] = slices.Clone(target)
+	final.Partitions[tp.Partition] = slices.Clone(step.final)
 	delete(final.AddingReplicas, tp.Partition)
 	delete(final.RemovingReplicas, tp.Partition)
 	c.state.topics[tp.Topic] = final
-	// B3: a leader from the target, or the same leader with a new epoch.
-	next := cur
-	if cur.Leader == noLeader || !slices.Contains(target, cur.Leader) || !c.state.isEligible(cur.Leader) {
-		if n, ok := electReassignmentLeader(cur, target, c.state.isEligible, c.epoch); ok {
-			next = n
-		} else {
-			next.LeaderEpoch++
-			next.ControllerEpoch = c.epoch
-			c.logger.Warn("no live in-sync replica of the reassignment target can lead", "topic", tp.Topic, "partition", tp.Partition, "target", target)
-		}
-	} else {
-		next.LeaderEpoch++
-		next.ControllerEpoch = c.epoch
+	if step.noTargetLeader {
+		c.logger.Warn("no live in-sync replica of the reassignment target can lead", "topic", tp.Topic, "partition", tp.Partition, "target", step.final)
 	}
-	// B4: removed replicas leave the ISR (never emptied).
-	var isr []int32
-	for _, r := range next.ISR {
-		if !slices.Contains(removing, r) {
-			isr = append(isr, r)
-		}
-	}
-	if len(isr) > 0 {
-		next.ISR = isr
-	}
-	if !c.writeState(tp, next) {
+	// B3, B4: the new leader (or epoch) and the ISR without RR.
+	if !c.writeState(tp, step.next) {
 		c.state.topics[tp.Topic] = a
 		return
 	}
 	c.sendLeaderAndIsr([]topicPartition{tp})
-	for _, r := range removing {
+	// B5: RR stop and delete their logs.
+	for _, r := range step.stop {
 		if s, ok := c.senders[r]; ok && c.state.isLive(r) {
 			s.send(c.stopReplicaRequest(r, []topicPartition{tp}, true))
 		}
 	}
-	// B5: the final assignment goes to ZooKeeper last.
+	// B6: the final assignment goes to ZooKeeper last.
 	c.state.topics[tp.Topic] = a
 	if err := c.writeAssignment(final); err != nil {
 		c.logger.Error("writing the final assignment failed", "topic", tp.Topic, "partition", tp.Partition, "err", err)
 		c.state.topics[tp.Topic] = final
 	}
 	c.sendUpdateMetadata(nil, []topicPartition{tp})
-	c.logger.Info("reassignment completed", "topic", tp.Topic, "partition", tp.Partition, "replicas", target)
+	c.logger.Info("reassignment completed", "topic", tp.Topic, "partition", tp.Partition, "replicas", step.final)
 	if _, ok := c.state.legacyReassign[tp]; ok {
 		delete(c.state.legacyReassign, tp)
 		c.writeLegacyReassignments()
