@@ -21,13 +21,7 @@ func (c *Controller) ControlledShutdown(ctx context.Context, req *kmsg.Controlle
 	resp.Version = req.Version
 	var waits []<-chan error
 	ran := c.submit(func() {
-		b, ok := c.state.liveBrokers[req.BrokerID]
-		if !ok {
-			resp.ErrorCode = kerr.BrokerNotAvailable.Code
-			return
-		}
-		if req.Version >= 2 && req.BrokerEpoch != -1 && req.BrokerEpoch < b.Epoch {
-			resp.ErrorCode = kerr.StaleBrokerEpoch.Code
+		if resp.ErrorCode = controlledShutdownError(c.state, req.BrokerID, req.Version, req.BrokerEpoch); resp.ErrorCode != 0 {
 			return
 		}
 		var remaining []topicPartition
@@ -44,15 +38,34 @@ func (c *Controller) ControlledShutdown(ctx context.Context, req *kmsg.Controlle
 	return resp
 }
 
-// doControlledShutdown runs on the event loop.
-func (c *Controller) doControlledShutdown(id int32) ([]topicPartition, []<-chan error) {
-	c.state.shuttingDown[id] = true
-	c.logger.Info("controlled shutdown", "broker", id)
-	var led, followed []topicPartition
-	for _, tp := range c.state.allPartitions() {
-		replicas := c.state.replicas(tp)
-		st, ok := c.state.partitions[tp]
-		if !ok || len(replicas) <= 1 || c.state.deleting[tp.Topic] || !slices.Contains(replicas, id) {
+// controlledShutdownError is the check of a ControlledShutdown request
+// before anything moves: the broker must be registered
+// (BROKER_NOT_AVAILABLE), and from v2 (KIP-380) its broker epoch, unless
+// unknown (-1), must not be older than the registered one
+// (STALE_BROKER_EPOCH). 0 lets the shutdown go on.
+func controlledShutdownError(s *clusterState, id int32, version int16, brokerEpoch int64) int16 {
+	b, ok := s.liveBrokers[id]
+	if !ok {
+		return kerr.BrokerNotAvailable.Code
+	}
+	if version >= 2 && brokerEpoch != -1 && brokerEpoch < b.Epoch {
+		return kerr.StaleBrokerEpoch.Code
+	}
+	return 0
+}
+
+// controlledShutdownMoves sorts the partitions with a replica on broker id,
+// in controlled shutdown, as Kafka's doControlledShutdown: of those with
+// more than one replica, a leadership and a topic not being deleted, the
+// ones it leads get a new leader (controlledShutdownLeaderMove) and it
+// leaves the ISR of the ones it follows (StopReplica keeping the log, then
+// OfflineReplica: removeFromISR). A partition with one replica is left as
+// it is; its leader goes down with the broker.
+func controlledShutdownMoves(s *clusterState, id int32) (led, followed []topicPartition) {
+	for _, tp := range s.allPartitions() {
+		replicas := s.replicas(tp)
+		st, ok := s.partitions[tp]
+		if !ok || len(replicas) <= 1 || s.deleting[tp.Topic] || !slices.Contains(replicas, id) {
 			continue
 		}
 		if st.Leader == id {
@@ -61,11 +74,44 @@ func (c *Controller) doControlledShutdown(id int32) ([]topicPartition, []<-chan 
 			followed = append(followed, tp)
 		}
 	}
+	return led, followed
+}
+
+// controlledShutdownLeaderMove is the next state of a partition led by a
+// broker in controlled shutdown (ControlledShutdownPartitionLeaderElection
+// with the cluster's shutting-down brokers); ok is false when no replica
+// can take over, and the partition then stays in the reply's remaining
+// partitions.
+func controlledShutdownLeaderMove(s *clusterState, tp topicPartition, cur zkmeta.LeaderAndIsr, controllerEpoch int32) (zkmeta.LeaderAndIsr, bool) {
+	return electControlledShutdownLeader(cur, s.replicas(tp), s.isLive, func(b int32) bool { return s.shuttingDown[b] }, controllerEpoch)
+}
+
+// partitionLeadersOnBroker is what a ControlledShutdown reply lists as
+// remaining, Kafka's ControllerContext.partitionLeadersOnBroker: the
+// partitions the broker still leads that have more than one replica and a
+// topic not being deleted. The broker retries its controlled shutdown
+// while any remain.
+func partitionLeadersOnBroker(s *clusterState, id int32) []topicPartition {
+	var out []topicPartition
+	for _, tp := range s.allPartitions() {
+		if st, ok := s.partitions[tp]; ok && st.Leader == id && len(s.replicas(tp)) > 1 && !s.deleting[tp.Topic] {
+			out = append(out, tp)
+		}
+	}
+	return out
+}
+
+// doControlledShutdown applies controlledShutdownMoves (event loop): it
+// writes the new states, tells the brokers, and returns the partitions
+// remaining and the outcomes of the requests sent.
+func (c *Controller) doControlledShutdown(id int32) ([]topicPartition, []<-chan error) {
+	c.state.shuttingDown[id] = true
+	c.logger.Info("controlled shutdown", "broker", id)
+	led, followed := controlledShutdownMoves(c.state, id)
 	var changed []topicPartition
 	for _, tp := range led {
 		moved := c.transition(tp, func(cur zkmeta.LeaderAndIsr) (zkmeta.LeaderAndIsr, bool) {
-			next, ok := electControlledShutdownLeader(cur, c.state.replicas(tp), c.state.isLive,
-				func(b int32) bool { return c.state.shuttingDown[b] }, c.epoch)
+			next, ok := controlledShutdownLeaderMove(c.state, tp, cur, c.epoch)
 			if !ok {
 				c.logger.Warn("no replica can take over leadership for controlled shutdown", "topic", tp.Topic, "partition", tp.Partition, "broker", id)
 			}
@@ -98,11 +144,5 @@ func (c *Controller) doControlledShutdown(id int32) ([]topicPartition, []<-chan 
 			waits = append(waits, s.send(c.stopReplicaRequest(id, followed, false)))
 		}
 	}
-	var remaining []topicPartition
-	for _, tp := range c.state.allPartitions() {
-		if c.state.partitions[tp].Leader == id && len(c.state.replicas(tp)) > 1 && !c.state.deleting[tp.Topic] {
-			remaining = append(remaining, tp)
-		}
-	}
-	return remaining, waits
+	return partitionLeadersOnBroker(c.state, id), waits
 }
