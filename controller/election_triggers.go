@@ -99,38 +99,52 @@ func (c *Controller) ElectLeaders(ctx context.Context, req *kmsg.ElectLeadersReq
 	return resp
 }
 
-// electOne runs one election on the event loop; ok reports a new leader.
-func (c *Controller) electOne(tp topicPartition, kind int8) (electionOutcome, bool) {
-	cur, ok := c.state.partitions[tp]
-	if _, known := c.state.topics[tp.Topic].Partitions[tp.Partition]; !known || !ok {
-		return electionOutcome{kerr.UnknownTopicOrPartition.Code, ptr("The partition does not exist.")}, false
+// electionFor decides one partition's election of an ElectLeaders request,
+// as Kafka's processReplicaLeaderElection: unknown partitions
+// (UNKNOWN_TOPIC_OR_PARTITION) and topics being deleted
+// (INVALID_TOPIC_EXCEPTION) are skipped; a partition already led by its
+// preferred replica (preferred), or by a live broker (unclean), needs no
+// election (ELECTION_NOT_NEEDED); otherwise the strategy runs, and when it
+// finds no leader the answer is PREFERRED_LEADER_NOT_AVAILABLE or
+// ELIGIBLE_LEADERS_NOT_AVAILABLE. elect reports a next state to write.
+func electionFor(s *clusterState, tp topicPartition, kind int8, controllerEpoch int32) (next zkmeta.LeaderAndIsr, out electionOutcome, elect bool) {
+	cur, ok := s.partitions[tp]
+	if _, known := s.topics[tp.Topic].Partitions[tp.Partition]; !known || !ok {
+		return next, electionOutcome{kerr.UnknownTopicOrPartition.Code, ptr("The partition does not exist.")}, false
 	}
-	if c.state.deleting[tp.Topic] { // processReplicaLeaderElection
-		return electionOutcome{kerr.InvalidTopicException.Code, ptr("The topic is being deleted")}, false
+	if s.deleting[tp.Topic] {
+		return next, electionOutcome{kerr.InvalidTopicException.Code, ptr("The topic is being deleted")}, false
 	}
-	replicas := c.state.replicas(tp)
-	var next zkmeta.LeaderAndIsr
+	replicas := s.replicas(tp)
 	switch kind {
 	case electionPreferred:
 		if len(replicas) > 0 && cur.Leader == replicas[0] {
-			return electionOutcome{kerr.ElectionNotNeeded.Code, ptr("Leader election not needed for topic partition.")}, false
+			return next, electionOutcome{kerr.ElectionNotNeeded.Code, ptr("Leader election not needed for topic partition.")}, false
 		}
-		next, ok = electPreferredLeader(cur, replicas, c.state.onlineFor(tp), c.epoch)
-		if !ok {
-			return electionOutcome{kerr.PreferredLeaderNotAvailable.Code,
+		if next, ok = electPreferredLeader(cur, replicas, s.onlineFor(tp), controllerEpoch); !ok {
+			return next, electionOutcome{kerr.PreferredLeaderNotAvailable.Code,
 				ptr(fmt.Sprintf("Failed to elect leader for partition %s-%d under strategy PreferredReplicaPartitionLeaderElectionStrategy", tp.Topic, tp.Partition))}, false
 		}
 	case electionUnclean:
-		if cur.Leader != noLeader && c.state.isLive(cur.Leader) {
-			return electionOutcome{kerr.ElectionNotNeeded.Code, ptr("Leader election not needed for topic partition.")}, false
+		if cur.Leader != noLeader && s.isLive(cur.Leader) {
+			return next, electionOutcome{kerr.ElectionNotNeeded.Code, ptr("Leader election not needed for topic partition.")}, false
 		}
-		next, ok = electUncleanLeader(cur, replicas, c.state.onlineFor(tp), c.epoch)
-		if !ok {
-			return electionOutcome{kerr.EligibleLeadersNotAvailable.Code,
+		if next, ok = electUncleanLeader(cur, replicas, s.onlineFor(tp), controllerEpoch); !ok {
+			return next, electionOutcome{kerr.EligibleLeadersNotAvailable.Code,
 				ptr(fmt.Sprintf("Failed to elect leader for partition %s-%d under strategy OfflinePartitionLeaderElectionStrategy(true)", tp.Topic, tp.Partition))}, false
 		}
 	default:
-		return electionOutcome{kerr.InvalidRequest.Code, ptr(fmt.Sprintf("Unknown election type %d", kind))}, false
+		return next, electionOutcome{kerr.InvalidRequest.Code, ptr(fmt.Sprintf("Unknown election type %d", kind))}, false
+	}
+	return next, electionOutcome{}, true
+}
+
+// electOne runs one election on the event loop and writes its result; ok
+// reports a new leader.
+func (c *Controller) electOne(tp topicPartition, kind int8) (electionOutcome, bool) {
+	next, out, elect := electionFor(c.state, tp, kind, c.epoch)
+	if !elect {
+		return out, false
 	}
 	if !c.writeState(tp, next) {
 		return electionOutcome{kerr.UnknownServerError.Code, ptr("Writing the partition state failed.")}, false
@@ -201,44 +215,63 @@ func (c *Controller) scheduleAutoLeaderRebalance(events chan func(), d time.Dura
 	})
 }
 
-// checkLeaderImbalance is Kafka's checkAndTriggerAutoLeaderRebalance: the
-// partitions of topics not being deleted (reassigning ones included) are
-// grouped by their preferred replica, the head of their full replica set;
-// for each broker whose share of them led by another broker is above
-// leader.imbalance.per.broker.percentage, preferred elections run for those
-// where it can lead (canPreferredReplicaBeLeader: online and in the ISR).
-// A partition without a state counts in the share's denominator only.
+// checkLeaderImbalance is Kafka's checkAndTriggerAutoLeaderRebalance: it
+// runs the preferred elections autoRebalanceElections decides.
 func (c *Controller) checkLeaderImbalance() {
 	if c.state == nil {
 		return
 	}
+	for _, e := range autoRebalanceElections(c.state, c.cfg.LeaderImbalancePerBrokerPercentage) {
+		c.logger.Info("leader imbalance; moving leaders back to their preferred replica", "broker", e.broker, "partitions", len(e.partitions))
+		c.runPreferredElections(e.partitions)
+	}
+}
+
+// rebalanceElection is the preferred elections the automatic leader
+// rebalance runs for one broker.
+type rebalanceElection struct {
+	broker     int32
+	partitions []topicPartition
+}
+
+// autoRebalanceElections decides the automatic leader rebalance, as Kafka's
+// checkAndTriggerAutoLeaderRebalance: the partitions of topics not being
+// deleted (reassigning ones included) are grouped by their preferred
+// replica, the head of their full replica set; for each broker whose share
+// of them led by another broker is above
+// leader.imbalance.per.broker.percentage (pct), preferred elections run for
+// those where it can lead (canPreferredReplicaBeLeader: online and in the
+// ISR). A partition without a state counts in the share's denominator only.
+// Brokers come in id order; one with nothing to elect is left out.
+func autoRebalanceElections(s *clusterState, pct int) []rebalanceElection {
 	byPreferred := map[int32][]topicPartition{}
-	for _, tp := range c.state.allPartitions() {
-		replicas := c.state.replicas(tp)
-		if len(replicas) == 0 || c.state.deleting[tp.Topic] {
+	for _, tp := range s.allPartitions() {
+		replicas := s.replicas(tp)
+		if len(replicas) == 0 || s.deleting[tp.Topic] {
 			continue
 		}
 		byPreferred[replicas[0]] = append(byPreferred[replicas[0]], tp)
 	}
 	leader := func(tp topicPartition) int32 {
-		if st, ok := c.state.partitions[tp]; ok {
+		if st, ok := s.partitions[tp]; ok {
 			return st.Leader
 		}
-		return c.state.replicas(tp)[0] // no leadership info: not counted as led elsewhere
+		return s.replicas(tp)[0] // no leadership info: not counted as led elsewhere
 	}
-	for _, b := range imbalancedBrokers(byPreferred, leader, c.cfg.LeaderImbalancePerBrokerPercentage) {
+	var out []rebalanceElection
+	for _, b := range imbalancedBrokers(byPreferred, leader, pct) {
 		var todo []topicPartition
 		for _, tp := range byPreferred[b] {
-			st, ok := c.state.partitions[tp]
-			if ok && st.Leader != b && c.state.isReplicaOnline(b, tp) && slices.Contains(st.ISR, b) {
+			st, ok := s.partitions[tp]
+			if ok && st.Leader != b && s.isReplicaOnline(b, tp) && slices.Contains(st.ISR, b) {
 				todo = append(todo, tp)
 			}
 		}
 		if len(todo) > 0 {
-			c.logger.Info("leader imbalance; moving leaders back to their preferred replica", "broker", b, "partitions", len(todo))
-			c.runPreferredElections(todo)
+			out = append(out, rebalanceElection{b, todo})
 		}
 	}
+	return out
 }
 
 // imbalancedBrokers lists, in id order, the brokers whose share of
