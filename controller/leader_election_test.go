@@ -83,3 +83,49 @@ func TestRemoveFromISRNeverEmpties(t *testing.T) {
 		}
 	}
 }
+
+// The OnlinePartition transition of a partition with replicas [1, 2, 3]
+// after broker changes (Kafka's onBrokerFailure/onBrokerStartup ->
+// triggerOnlinePartitionStateChange, then OfflineReplica for lost replicas).
+func TestOnlinePartitionState(t *testing.T) {
+	st := func(leader int32, isr ...int32) *zkmeta.LeaderAndIsr {
+		return &zkmeta.LeaderAndIsr{Leader: leader, LeaderEpoch: 4, ISR: isr}
+	}
+	cases := []struct {
+		name        string
+		live        []int32
+		offlineDir  []int32 // brokers whose log directory of the partition is offline
+		cur         *zkmeta.LeaderAndIsr
+		unclean     bool
+		wantNext    *zkmeta.LeaderAndIsr // nil: no change
+		wantUnclean bool
+		wantAsked   bool // whether unclean.leader.election.enable is read
+	}{
+		{"all live: nothing changes", []int32{1, 2, 3}, nil, st(1, 1, 2, 3), false, nil, false, false},
+		{"follower lost: out of the ISR", []int32{1, 2}, nil, st(1, 1, 2, 3), false, st(1, 1, 2), false, false},
+		{"leader lost: clean election in assignment order", []int32{2, 3}, nil, st(1, 1, 3, 2), false, st(2, 3, 2), false, false},
+		{"leader's log directory offline counts as lost", []int32{1, 2, 3}, []int32{1}, st(1, 1, 3, 2), false, st(2, 3, 2), false, false},
+		{"leaderless partition, an in-sync replica back", []int32{2}, nil, st(noLeader, 2), false, st(2, 2), false, false},
+		{"no live in-sync replica, unclean disabled: leaderless, the ISR keeps its last member", []int32{2, 3}, nil, st(1, 1), false, st(noLeader, 1), false, true},
+		{"no live in-sync replica, unclean enabled: first live replica", []int32{2, 3}, nil, st(1, 1), true, st(2, 2), true, true},
+		{"nothing live, unclean enabled: leaderless", nil, nil, st(1, 1, 2), true, st(noLeader, 2), false, true},
+		{"already leaderless, nothing live: nothing changes", nil, nil, st(noLeader, 2), true, nil, false, true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			s := oneTopicState(c.live, []int32{1, 2, 3}, c.cur)
+			tp := topicPartition{"t", 0}
+			for _, id := range c.offlineDir {
+				s.offlineReplicas[id] = map[topicPartition]bool{tp: true}
+			}
+			asked := false
+			next, ok, unclean := onlinePartitionState(s, tp, *c.cur, func() bool { asked = true; return c.unclean }, 7)
+			if ok != (c.wantNext != nil) || unclean != c.wantUnclean || asked != c.wantAsked {
+				t.Fatalf("ok %v unclean %v asked %v (%+v), want next %+v unclean %v asked %v", ok, unclean, asked, next, c.wantNext, c.wantUnclean, c.wantAsked)
+			}
+			if ok && (next.Leader != c.wantNext.Leader || !slices.Equal(next.ISR, c.wantNext.ISR) || next.LeaderEpoch != 5 || next.ControllerEpoch != 7) {
+				t.Fatalf("next = %+v, want leader %d ISR %v", next, c.wantNext.Leader, c.wantNext.ISR)
+			}
+		})
+	}
+}

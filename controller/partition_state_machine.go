@@ -65,35 +65,49 @@ func (c *Controller) electLeaders(parts []topicPartition) []topicPartition {
 	return changed
 }
 
-// nextState is the state a partition should move to given the live
-// brokers: a clean election if its leader is gone, lost replicas out of the
-// ISR. A replica is lost when its broker is down or its log directory is
-// offline (isReplicaOnline). ok is false when nothing changes.
+// nextState is onlinePartitionState for a partition of the cluster,
+// logging an unclean election; ok is false when nothing changes.
 func (c *Controller) nextState(tp topicPartition, cur zkmeta.LeaderAndIsr) (zkmeta.LeaderAndIsr, bool) {
-	replicas := c.state.replicas(tp)
-	online := c.state.onlineFor(tp)
-	if cur.Leader == noLeader || c.state.replicaGone(cur.Leader, tp) {
-		if next, ok := electOfflineLeader(cur, replicas, online, c.epoch); ok {
-			return next, true
+	next, ok, unclean := onlinePartitionState(c.state, tp, cur, func() bool { return c.uncleanEnabled(tp.Topic) }, c.epoch)
+	if unclean {
+		c.logger.Warn("unclean leader election", "topic", tp.Topic, "partition", tp.Partition, "leader", next.Leader)
+	}
+	return next, ok
+}
+
+// onlinePartitionState is the state a partition should move to given the
+// live brokers (Kafka's OnlinePartition transition with
+// OfflinePartitionLeaderElectionStrategy, then OfflineReplica for lost
+// replicas): a clean election if its leader is gone, an unclean one when
+// no live in-sync replica exists and uncleanAllowed (asked only then: it
+// reads the topic's config), and lost replicas out of the ISR. A replica
+// is lost when its broker is down or its log directory is offline
+// (isReplicaOnline). ok is false when nothing changes.
+func onlinePartitionState(s *clusterState, tp topicPartition, cur zkmeta.LeaderAndIsr, uncleanAllowed func() bool, controllerEpoch int32) (next zkmeta.LeaderAndIsr, ok, unclean bool) {
+	replicas := s.replicas(tp)
+	online := s.onlineFor(tp)
+	if cur.Leader == noLeader || s.replicaGone(cur.Leader, tp) {
+		if next, ok := electOfflineLeader(cur, replicas, online, controllerEpoch); ok {
+			return next, true, false
 		}
-		if c.uncleanEnabled(tp.Topic) {
-			if next, ok := electUncleanLeader(cur, replicas, online, c.epoch); ok {
-				c.logger.Warn("unclean leader election", "topic", tp.Topic, "partition", tp.Partition, "leader", next.Leader)
-				return next, true
+		if uncleanAllowed() {
+			if next, ok := electUncleanLeader(cur, replicas, online, controllerEpoch); ok {
+				return next, true, true
 			}
 		}
 	}
 	var dead []int32
 	for _, r := range cur.ISR {
-		if c.state.replicaGone(r, tp) {
+		if s.replicaGone(r, tp) {
 			dead = append(dead, r)
 		}
 	}
-	if cur.Leader >= 0 && c.state.replicaGone(cur.Leader, tp) && !slices.Contains(dead, cur.Leader) {
+	if cur.Leader >= 0 && s.replicaGone(cur.Leader, tp) && !slices.Contains(dead, cur.Leader) {
 		dead = append(dead, cur.Leader)
 	}
 	slices.Sort(dead)
-	return removeFromISR(cur, dead, c.epoch)
+	next, ok = removeFromISR(cur, dead, controllerEpoch)
+	return next, ok, false
 }
 
 // uncleanEnabled is unclean.leader.election.enable for a topic: its
