@@ -89,48 +89,79 @@ func (c *Controller) alterPartition(req *kmsg.AlterPartitionRequest, resp *kmsg.
 	}
 }
 
-// alterOne validates and writes one partition's proposed state.
-func (c *Controller) alterOne(tp topicPartition, p kmsg.AlterPartitionRequestTopicPartition, newISR []int32, version int16, sender int32) (zkmeta.LeaderAndIsr, int16) {
-	// Kafka's tryProcessAlterPartition knows a partition while it has a
-	// leader and ISR, also when its topic is queued for deletion: a
-	// reassignment the deletion waits for completes through it.
-	cur, ok := c.state.partitions[tp]
+// alterPartitionVerdict is the controller's answer to one partition of an
+// AlterPartition request.
+type alterPartitionVerdict struct {
+	code int16
+	// reload: the leader knows a newer state than the cached one; it is
+	// read again from ZooKeeper so that a retry meets the real state.
+	reload bool
+	// write: next goes to ZooKeeper; otherwise next is the current state
+	// (the answer when code is 0: already in the proposed state).
+	write bool
+	next  zkmeta.LeaderAndIsr
+}
+
+// decideAlterPartition checks one partition's proposed ISR as Kafka's
+// tryProcessAlterPartition (ZooKeeper mode): the partition must have a
+// state (UNKNOWN_TOPIC_OR_PARTITION; topics queued for deletion included,
+// so that a reassignment their deletion waits for completes through it),
+// the sender must lead it with the current leader epoch
+// (FENCED_LEADER_EPOCH; a newer epoch or partition epoch than ours means
+// we are stale: NOT_CONTROLLER), a proposal equal to the current state is
+// answered as is, the partition epoch must be current
+// (INVALID_UPDATE_VERSION), the ISR non-empty and a RECOVERING leader alone
+// in it, never back to RECOVERING (INVALID_REQUEST), and every member an
+// eligible replica (INELIGIBLE_REPLICA, KIP-841; OPERATION_NOT_ATTEMPTED
+// before v2).
+func decideAlterPartition(s *clusterState, tp topicPartition, p kmsg.AlterPartitionRequestTopicPartition, newISR []int32, version int16, sender, controllerEpoch int32) alterPartitionVerdict {
+	cur, ok := s.partitions[tp]
 	if !ok {
-		return cur, kerr.UnknownTopicOrPartition.Code
+		return alterPartitionVerdict{code: kerr.UnknownTopicOrPartition.Code, next: cur}
 	}
+	reject := func(code int16) alterPartitionVerdict { return alterPartitionVerdict{code: code, next: cur} }
 	switch {
 	case p.PartitionEpoch > cur.ZkVersion || p.LeaderEpoch > cur.LeaderEpoch:
-		// The leader knows a newer state than ours: we are likely not the
-		// controller any more, or our cache missed a write; reread it so a
-		// retry meets the real state.
-		c.reloadPartitionState(tp)
-		return cur, kerr.NotController.Code
+		return alterPartitionVerdict{code: kerr.NotController.Code, reload: true, next: cur}
 	case p.LeaderEpoch < cur.LeaderEpoch:
-		return cur, kerr.FencedLeaderEpoch.Code
+		return reject(kerr.FencedLeaderEpoch.Code)
 	case cur.Leader != sender:
-		return cur, kerr.FencedLeaderEpoch.Code
+		return reject(kerr.FencedLeaderEpoch.Code)
 	case slices.Equal(sortedCopy(newISR), sortedCopy(cur.ISR)) && p.LeaderRecoveryState == cur.LeaderRecoveryState:
-		return cur, 0 // already in the proposed state: idempotent
+		return reject(0) // already in the proposed state: idempotent
 	case p.PartitionEpoch < cur.ZkVersion:
-		return cur, kerr.InvalidUpdateVersion.Code
-	case p.LeaderRecoveryState == 1 && len(newISR) > 1,
-		cur.LeaderRecoveryState == 0 && p.LeaderRecoveryState == 1,
+		return reject(kerr.InvalidUpdateVersion.Code)
+	case p.LeaderRecoveryState == leaderRecovering && len(newISR) > 1,
+		cur.LeaderRecoveryState == 0 && p.LeaderRecoveryState == leaderRecovering,
 		len(newISR) == 0:
-		return cur, kerr.InvalidRequest.Code
+		return reject(kerr.InvalidRequest.Code)
 	}
 	for _, r := range newISR {
-		if !c.state.isEligible(r) || !slices.Contains(c.state.replicas(tp), r) {
+		if !s.isEligible(r) || !slices.Contains(s.replicas(tp), r) {
 			if version < 2 {
-				return cur, kerr.OperationNotAttempted.Code
+				return reject(kerr.OperationNotAttempted.Code)
 			}
-			return cur, kerr.IneligibleReplica.Code
+			return reject(kerr.IneligibleReplica.Code)
 		}
 	}
 	next := cur
 	next.ISR = slices.Clone(newISR)
 	next.LeaderRecoveryState = p.LeaderRecoveryState
-	next.ControllerEpoch = c.epoch
-	written, err := c.updatePartitionState(tp, next)
+	next.ControllerEpoch = controllerEpoch
+	return alterPartitionVerdict{write: true, next: next}
+}
+
+// alterOne decides and writes one partition's proposed state.
+func (c *Controller) alterOne(tp topicPartition, p kmsg.AlterPartitionRequestTopicPartition, newISR []int32, version int16, sender int32) (zkmeta.LeaderAndIsr, int16) {
+	v := decideAlterPartition(c.state, tp, p, newISR, version, sender, c.epoch)
+	if v.reload {
+		c.reloadPartitionState(tp)
+	}
+	if !v.write {
+		return v.next, v.code
+	}
+	cur := c.state.partitions[tp]
+	written, err := c.updatePartitionState(tp, v.next)
 	if err != nil {
 		c.logger.Warn("AlterPartition write failed", "topic", tp.Topic, "partition", tp.Partition, "err", err)
 		if errors.Is(err, zkmeta.ErrControllerMoved) {
