@@ -100,6 +100,9 @@ func TestNextReassignmentStep(t *testing.T) {
 			reassignmentStep{complete: true, write: true, next: st(2, 1, 2, 4), final: []int32{1, 2, 4}, stop: []int32{3}}},
 		{"B: a leaderless partition gets a leader from the target", swap, st(noLeader, 1, 2, 4), []int32{2, 4},
 			reassignmentStep{complete: true, write: true, next: st(2, 1, 2, 4), final: []int32{1, 2, 4}, stop: []int32{3}}},
+		// Our behaviour, not Kafka's: there the failed election writes
+		// nothing and B4's OfflineReplica of RR leaves the partition
+		// leaderless when its leader is in RR.
 		{"B: no target replica can lead: epoch bumped, leader stays", away, st(1, 1, 4, 5, 6), []int32{1},
 			reassignmentStep{complete: true, write: true, next: st(1, 4, 5, 6), final: []int32{4, 5, 6}, stop: []int32{1, 2, 3}, noTargetLeader: true}},
 		// After a cancellation nothing is adding or removing: TRS = RS.
