@@ -3,8 +3,9 @@
 // shutdown), and the ISR shrink of an offline replica. Every function here
 // is pure: it computes a partition's next LeaderAndIsr from the current one,
 // the assignment and who is live, and writes nothing. The callers in
-// election_triggers.go, events.go, reassign.go and shutdown.go apply the
-// result (ZooKeeper write, then LeaderAndIsr and UpdateMetadata).
+// partition_state_machine.go, election_triggers.go, reassign.go and
+// shutdown.go apply the result (ZooKeeper write, then LeaderAndIsr and
+// UpdateMetadata).
 
 package controller
 

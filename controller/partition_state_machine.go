@@ -1,7 +1,8 @@
-// The partition state machine's applying side, as Kafka's
-// ZkPartitionStateMachine: a partition's next state is computed by the pure
-// strategies of leader_election.go, then written to ZooKeeper with CAS
-// (retried from ZooKeeper's state on a version conflict) and cached.
+// The partition state machine, as Kafka's ZkPartitionStateMachine: a
+// partition's next state is decided by pure functions (onlinePartitionState
+// here, the strategies of leader_election.go), then written to ZooKeeper
+// with CAS (computed again from ZooKeeper's state after a version conflict)
+// and cached.
 
 package controller
 
