@@ -28,7 +28,7 @@ func TestDeletionWaitsForReassignment(t *testing.T) {
 	deleteTopic(tc, "t")
 	var started bool
 	tc.onLoop(func() {
-		started = tc.c.anyReplicaInDeletionState("t", deletionStarted) || tc.c.anyReplicaInDeletionState("t", deletionSuccessful)
+		started = tc.c.state.anyReplicaInDeletionState("t", deletionStarted) || tc.c.state.anyReplicaInDeletionState("t", deletionSuccessful)
 	})
 	for _, id := range []int32{1, 2, 3} {
 		if got := tc.brokers[id].stopReplicas(); len(got) != 0 || started {
@@ -78,7 +78,7 @@ func TestDeletionWaitsForReassignmentAfterFailover(t *testing.T) {
 	})
 	var started bool
 	tc.onLoop(func() {
-		started = tc.c.anyReplicaInDeletionState("t", deletionStarted) || tc.c.anyReplicaInDeletionState("t", deletionSuccessful)
+		started = tc.c.state.anyReplicaInDeletionState("t", deletionStarted) || tc.c.state.anyReplicaInDeletionState("t", deletionSuccessful)
 	})
 	if started || !topicExists(tc, "t") {
 		t.Fatalf("deletion started during the reassignment (started %v)", started)

@@ -399,7 +399,7 @@ func (c *Controller) handleDeletions(events chan func(), resume bool) {
 func (c *Controller) deleteTopics(topics []string) []<-chan error {
 	for _, t := range topics {
 		c.state.deleting[t] = true
-		if c.topicReassigning(t) {
+		if c.state.topicReassigning(t) {
 			c.logger.Info("topic deletion halted: topic reassignment in progress", "topic", t)
 		}
 	}
@@ -410,20 +410,46 @@ func (c *Controller) deleteTopics(topics []string) []<-chan error {
 // reassigned: its deletion waits meanwhile (Kafka's onPartitionReassignment
 // and processTopicDeletion mark it ineligible for deletion, and the
 // reassignment's completion resumes it).
-func (c *Controller) topicReassigning(topic string) bool {
-	for _, tp := range c.state.partitionsOf(topic) {
-		if c.state.reassigning(tp) {
+func (s *clusterState) topicReassigning(topic string) bool {
+	for _, tp := range s.partitionsOf(topic) {
+		if s.reassigning(tp) {
 			return true
 		}
 	}
 	return false
 }
 
-// resumeDeletions is TopicDeletionManager.resumeDeletions (event loop): a
-// topic whose replicas were all deleted leaves ZooKeeper; a topic with no
-// replica deletion in flight gets its failed replicas reset and, unless
+// deletionStep is what resumeDeletions does for a topic queued for
+// deletion.
+type deletionStep int8
+
+const (
+	deletionStepInFlight deletionStep = iota // replica deletions under way: wait for their answers
+	deletionStepComplete                     // every replica deleted: the topic's znodes go
+	deletionStepHalted                       // failed replicas reset, but the deletion waits (a broker to start, or a reassignment)
+	deletionStepStart                        // failed replicas reset and the deletion (re)started
+)
+
+// nextDeletionStep decides a topic's deletion as Kafka's
+// TopicDeletionManager.resumeDeletions: done once all its replicas are
+// deleted; nothing while a replica deletion is in flight; else its failed
+// replicas are retried (retryDeletionForIneligibleReplicas) and, unless
 // halted until a broker starts or one of its partitions is being
-// reassigned, its deletion (re)started.
+// reassigned, its deletion starts.
+func nextDeletionStep(s *clusterState, topic string) deletionStep {
+	switch {
+	case s.allReplicasDeleted(topic):
+		return deletionStepComplete
+	case s.anyReplicaInDeletionState(topic, deletionStarted):
+		return deletionStepInFlight
+	case s.deletionHalted[topic] || s.topicReassigning(topic):
+		return deletionStepHalted
+	}
+	return deletionStepStart
+}
+
+// resumeDeletions is TopicDeletionManager.resumeDeletions (event loop): it
+// applies nextDeletionStep to every topic queued for deletion.
 func (c *Controller) resumeDeletions() []<-chan error {
 	topics := make([]string, 0, len(c.state.deleting))
 	for t := range c.state.deleting {
@@ -432,20 +458,20 @@ func (c *Controller) resumeDeletions() []<-chan error {
 	slices.Sort(topics)
 	var start []string
 	for _, t := range topics {
-		if c.allReplicasDeleted(t) {
+		step := nextDeletionStep(c.state, t)
+		switch step {
+		case deletionStepComplete:
 			c.completeDeleteTopic(t)
 			continue
-		}
-		if c.anyReplicaInDeletionState(t, deletionStarted) {
+		case deletionStepInFlight:
 			continue
 		}
-		// retryDeletionForIneligibleReplicas: failed replicas are retried.
 		for pr, st := range c.state.replicaDeletion {
 			if pr.tp.Topic == t && st == deletionIneligible {
 				delete(c.state.replicaDeletion, pr)
 			}
 		}
-		if !c.state.deletionHalted[t] && !c.topicReassigning(t) {
+		if step == deletionStepStart {
 			start = append(start, t)
 		}
 	}
@@ -455,39 +481,52 @@ func (c *Controller) resumeDeletions() []<-chan error {
 	return c.onTopicDeletion(start)
 }
 
+// replicaDeletionMoves sorts the replicas of partitions being deleted as
+// Kafka's onPartitionDeletion: a replica not yet deleted whose broker is
+// online gets StopReplica(delete) and moves to ReplicaDeletionStarted
+// (start, by broker); an offline one moves to ReplicaDeletionIneligible and
+// halts its topic's deletion until a broker holding it starts.
+func replicaDeletionMoves(s *clusterState, parts []topicPartition) (start map[int32][]topicPartition, ineligible []partitionReplica) {
+	start = map[int32][]topicPartition{}
+	for _, tp := range parts {
+		for _, r := range s.replicas(tp) {
+			pr := partitionReplica{tp, r}
+			switch {
+			case s.replicaDeletion[pr] == deletionSuccessful:
+			case !s.isReplicaOnline(r, tp):
+				ineligible = append(ineligible, pr)
+			default:
+				start[r] = append(start[r], tp)
+			}
+		}
+	}
+	return start, ineligible
+}
+
 // onTopicDeletion is TopicDeletionManager.onTopicDeletion and
-// onPartitionDeletion: the topics' partitions leave every broker's metadata;
-// every online replica not yet deleted gets StopReplica(delete) and moves to
-// ReplicaDeletionStarted; replicas that are offline move to
-// ReplicaDeletionIneligible and halt their topic's deletion until a broker
-// holding them starts.
+// onPartitionDeletion: the topics' partitions leave every broker's
+// metadata, then the moves replicaDeletionMoves decides are applied.
 func (c *Controller) onTopicDeletion(topics []string) []<-chan error {
 	var parts []topicPartition
 	for _, t := range topics {
 		parts = append(parts, c.state.partitionsOf(t)...)
 	}
 	done := c.sendUpdateMetadata(nil, parts)
-	byBroker := map[int32][]topicPartition{}
-	for _, tp := range parts {
-		for _, r := range c.state.replicas(tp) {
-			pr := partitionReplica{tp, r}
-			if c.state.replicaDeletion[pr] == deletionSuccessful {
-				continue
-			}
-			if !c.state.isReplicaOnline(r, tp) {
-				c.state.replicaDeletion[pr] = deletionIneligible
-				if !c.state.deletionHalted[tp.Topic] {
-					c.logger.Info("topic deletion waits for offline replicas", "topic", tp.Topic, "broker", r)
-				}
-				c.state.deletionHalted[tp.Topic] = true
-				continue
-			}
-			c.state.replicaDeletion[pr] = deletionStarted
-			byBroker[r] = append(byBroker[r], tp)
+	start, ineligible := replicaDeletionMoves(c.state, parts)
+	for _, pr := range ineligible {
+		c.state.replicaDeletion[pr] = deletionIneligible
+		if !c.state.deletionHalted[pr.tp.Topic] {
+			c.logger.Info("topic deletion waits for offline replicas", "topic", pr.tp.Topic, "broker", pr.replica)
+		}
+		c.state.deletionHalted[pr.tp.Topic] = true
+	}
+	for id, tps := range start {
+		for _, tp := range tps {
+			c.state.replicaDeletion[partitionReplica{tp, id}] = deletionStarted
 		}
 	}
 	for _, id := range c.state.liveBrokerIDs() {
-		if tps := byBroker[id]; len(tps) > 0 {
+		if tps := start[id]; len(tps) > 0 {
 			done = append(done, c.sendDeletingStopReplica(id, tps))
 		}
 	}
@@ -605,10 +644,12 @@ func (c *Controller) resumeDeletionForTopics(topics []string) {
 	}
 }
 
-func (c *Controller) allReplicasDeleted(topic string) bool {
-	for _, tp := range c.state.partitionsOf(topic) {
-		for _, r := range c.state.replicas(tp) {
-			if c.state.replicaDeletion[partitionReplica{tp, r}] != deletionSuccessful {
+// allReplicasDeleted reports whether every replica of a topic is in
+// ReplicaDeletionSuccessful.
+func (s *clusterState) allReplicasDeleted(topic string) bool {
+	for _, tp := range s.partitionsOf(topic) {
+		for _, r := range s.replicas(tp) {
+			if s.replicaDeletion[partitionReplica{tp, r}] != deletionSuccessful {
 				return false
 			}
 		}
@@ -616,9 +657,9 @@ func (c *Controller) allReplicasDeleted(topic string) bool {
 	return true
 }
 
-func (c *Controller) anyReplicaInDeletionState(topic string, st deletionState) bool {
-	for pr, s := range c.state.replicaDeletion {
-		if pr.tp.Topic == topic && s == st {
+func (s *clusterState) anyReplicaInDeletionState(topic string, st deletionState) bool {
+	for pr, x := range s.replicaDeletion {
+		if pr.tp.Topic == topic && x == st {
 			return true
 		}
 	}
