@@ -244,20 +244,11 @@ func (c *Controller) onBrokerChange(events chan func()) {
 			delete(live, id)
 		}
 		c.state.liveBrokers = live
-		onFailed := c.partitionsOnBrokers(failed)
-		changed = append(changed, c.electLeaders(c.notDeleting(onFailed))...)
+		changed = append(changed, c.electLeaders(c.notDeleting(c.state.partitionsOnBrokers(failed)))...)
 		c.state.liveBrokers = after
 		// Replicas of topics being deleted fail their deletion
 		// (onReplicasBecomeOffline -> failReplicaDeletion).
-		var forDeletion []partitionReplica
-		for _, tp := range onFailed {
-			for _, r := range c.state.replicas(tp) {
-				if c.state.deleting[tp.Topic] && slices.Contains(failed, r) {
-					forDeletion = append(forDeletion, partitionReplica{tp, r})
-				}
-			}
-		}
-		c.failReplicaDeletion(forDeletion)
+		c.failReplicaDeletion(c.state.deletingReplicasOn(failed))
 	}
 	for _, id := range started {
 		c.startSender(id)
@@ -267,7 +258,7 @@ func (c *Controller) onBrokerChange(events chan func()) {
 	c.sendUpdateMetadata(nil, all)
 	// onBrokerStartup: offline partitions the started brokers can lead are
 	// elected, and every replica of the affected partitions learns its role.
-	affected := c.notDeleting(c.partitionsOnBrokers(append(slices.Clone(failed), started...)))
+	affected := c.notDeleting(c.state.partitionsOnBrokers(append(slices.Clone(failed), started...)))
 	changed = append(changed, c.electLeaders(affected)...)
 	c.sendLeaderAndIsr(affected)
 	if len(changed) > 0 {
@@ -276,35 +267,69 @@ func (c *Controller) onBrokerChange(events chan func()) {
 	}
 	// onBrokerStartup -> maybeResumeReassignments: reassignments whose
 	// target includes a started broker are restarted.
-	if len(started) > 0 {
-		for _, tp := range c.state.allPartitions() {
-			if c.state.reassigning(tp) && slices.ContainsFunc(c.targetReplicas(tp), func(r int32) bool { return slices.Contains(started, r) }) {
-				c.onPartitionReassignment(tp)
-			}
-		}
+	for _, tp := range c.state.reassignmentsTargeting(started) {
+		c.onPartitionReassignment(tp)
 	}
 	// onBrokerStartup: deletions waiting for the started brokers go on.
-	var resume []string
-	for _, tp := range c.partitionsOnBrokers(started) {
-		if c.state.deleting[tp.Topic] && !slices.Contains(resume, tp.Topic) {
-			resume = append(resume, tp.Topic)
-		}
-	}
-	c.resumeDeletionForTopics(resume)
+	c.resumeDeletionForTopics(c.state.deletingTopicsOn(started))
 	if len(failed) > 0 {
 		c.resumeDeletions()
 	}
 }
 
 // partitionsOnBrokers lists the partitions with a replica on any of ids.
-func (c *Controller) partitionsOnBrokers(ids []int32) []topicPartition {
+func (s *clusterState) partitionsOnBrokers(ids []int32) []topicPartition {
 	var out []topicPartition
-	for _, tp := range c.state.allPartitions() {
-		for _, r := range c.state.replicas(tp) {
+	for _, tp := range s.allPartitions() {
+		for _, r := range s.replicas(tp) {
 			if slices.Contains(ids, r) {
 				out = append(out, tp)
 				break
 			}
+		}
+	}
+	return out
+}
+
+// deletingReplicasOn lists the replicas on brokers ids of topics being
+// deleted: when the brokers fail, their deletion fails
+// (onReplicasBecomeOffline -> failReplicaDeletion).
+func (s *clusterState) deletingReplicasOn(ids []int32) []partitionReplica {
+	var out []partitionReplica
+	for _, tp := range s.partitionsOnBrokers(ids) {
+		for _, r := range s.replicas(tp) {
+			if s.deleting[tp.Topic] && slices.Contains(ids, r) {
+				out = append(out, partitionReplica{tp, r})
+			}
+		}
+	}
+	return out
+}
+
+// reassignmentsTargeting lists the partitions being reassigned whose target
+// includes one of the brokers ids: when they start, those reassignments
+// are restarted (onBrokerStartup -> maybeResumeReassignments).
+func (s *clusterState) reassignmentsTargeting(ids []int32) []topicPartition {
+	var out []topicPartition
+	for _, tp := range s.allPartitions() {
+		if !s.reassigning(tp) {
+			continue
+		}
+		if slices.ContainsFunc(s.assignmentOf(tp).target(), func(r int32) bool { return slices.Contains(ids, r) }) {
+			out = append(out, tp)
+		}
+	}
+	return out
+}
+
+// deletingTopicsOn lists, in order, the topics being deleted with a replica
+// on one of the brokers ids: when they start, those deletions may go on
+// (onBrokerStartup -> resumeDeletionForTopics).
+func (s *clusterState) deletingTopicsOn(ids []int32) []string {
+	var out []string
+	for _, tp := range s.partitionsOnBrokers(ids) {
+		if s.deleting[tp.Topic] && !slices.Contains(out, tp.Topic) {
+			out = append(out, tp.Topic)
 		}
 	}
 	return out

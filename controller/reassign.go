@@ -156,8 +156,8 @@ func nextReassignmentStep(a replicaAssignment, cur zkmeta.LeaderAndIsr, isEligib
 }
 
 // assignmentOf is a partition's full replica assignment.
-func (c *Controller) assignmentOf(tp topicPartition) replicaAssignment {
-	a := c.state.topics[tp.Topic]
+func (s *clusterState) assignmentOf(tp topicPartition) replicaAssignment {
+	a := s.topics[tp.Topic]
 	return replicaAssignment{
 		replicas: a.Partitions[tp.Partition],
 		adding:   a.AddingReplicas[tp.Partition],
@@ -167,12 +167,12 @@ func (c *Controller) assignmentOf(tp topicPartition) replicaAssignment {
 
 // originReplicas is the replica set a partition had before its reassignment.
 func (c *Controller) originReplicas(tp topicPartition) []int32 {
-	return c.assignmentOf(tp).origin()
+	return c.state.assignmentOf(tp).origin()
 }
 
 // targetReplicas is where a reassigning partition is going: RS − removing.
 func (c *Controller) targetReplicas(tp topicPartition) []int32 {
-	return c.assignmentOf(tp).target()
+	return c.state.assignmentOf(tp).target()
 }
 
 // validateTarget applies Kafka's checks on a reassignment target.
@@ -193,7 +193,7 @@ func (c *Controller) validateTarget(tp topicPartition, target []int32) *apiError
 	}
 	// KafkaController.validateReplicas: only the replicas the reassignment
 	// adds must be live (and not shutting down); kept ones may be down.
-	next, _ := c.assignmentOf(tp).reassignTo(target)
+	next, _ := c.state.assignmentOf(tp).reassignTo(target)
 	for _, r := range next.adding {
 		if !c.state.isEligible(r) {
 			var live []int32
@@ -218,7 +218,7 @@ func sortedCompact(s []int32) []int32 {
 // stops the replicas the new assignment drops, and moves the partition on.
 func (c *Controller) startReassignment(tp topicPartition, target []int32) error {
 	a := c.state.topics[tp.Topic]
-	ra, unneeded := c.assignmentOf(tp).reassignTo(target)
+	ra, unneeded := c.state.assignmentOf(tp).reassignTo(target)
 	next := cloneAssignment(a)
 	next.Partitions[tp.Partition] = ra.replicas
 	setOrDelete(next.AddingReplicas, tp.Partition, ra.adding)
@@ -260,7 +260,7 @@ func (c *Controller) onPartitionReassignment(tp topicPartition) {
 	if !ok {
 		return
 	}
-	step := nextReassignmentStep(c.assignmentOf(tp), cur, c.state.isEligible, c.epoch)
+	step := nextReassignmentStep(c.state.assignmentOf(tp), cur, c.state.isEligible, c.epoch)
 	if step.complete {
 		c.completeReassignment(tp, step)
 		return
@@ -279,7 +279,7 @@ func (c *Controller) maybeCompleteReassignment(tp topicPartition) {
 	if !ok {
 		return
 	}
-	if step := nextReassignmentStep(c.assignmentOf(tp), cur, c.state.isEligible, c.epoch); step.complete {
+	if step := nextReassignmentStep(c.state.assignmentOf(tp), cur, c.state.isEligible, c.epoch); step.complete {
 		c.completeReassignment(tp, step)
 	}
 }
