@@ -165,16 +165,6 @@ func (s *clusterState) assignmentOf(tp topicPartition) replicaAssignment {
 	}
 }
 
-// originReplicas is the replica set a partition had before its reassignment.
-func (c *Controller) originReplicas(tp topicPartition) []int32 {
-	return c.state.assignmentOf(tp).origin()
-}
-
-// targetReplicas is where a reassigning partition is going: RS − removing.
-func (c *Controller) targetReplicas(tp topicPartition) []int32 {
-	return c.state.assignmentOf(tp).target()
-}
-
 // validateTarget applies Kafka's checks on a reassignment target.
 func (c *Controller) validateTarget(tp topicPartition, target []int32) *apiError {
 	if _, ok := c.state.topics[tp.Topic].Partitions[tp.Partition]; !ok || c.state.deleting[tp.Topic] {
@@ -387,7 +377,7 @@ func (c *Controller) alterReassignment(tp topicPartition, replicas []int32) *api
 		if !c.state.reassigning(tp) {
 			return newAPIError(kerr.NoReassignmentInProgress, "No reassignment in progress for %s-%d.", tp.Topic, tp.Partition)
 		}
-		replicas = c.originReplicas(tp)
+		replicas = c.state.assignmentOf(tp).origin() // cancellation: back to ORS
 	} else if err := c.validateTarget(tp, replicas); err != nil {
 		return err
 	}
