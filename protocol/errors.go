@@ -1,6 +1,7 @@
 package protocol
 
 import (
+	"context"
 	"errors"
 	"fmt"
 
@@ -44,7 +45,8 @@ func (e *APIError) Unwrap() []error {
 // carries, as Kafka's Errors.forException / ApiError.fromThrowable: nil is
 // NONE; an APIError its code and message; anything that wraps a Kafka error
 // code (kerr, storage's sentinels, which carry theirs) that code with a null
-// message; anything else UNKNOWN_SERVER_ERROR.
+// message; an expired context REQUEST_TIMED_OUT; anything else
+// UNKNOWN_SERVER_ERROR.
 func ErrorCodeMessage(err error) (int16, *string) {
 	if err == nil {
 		return 0, nil
@@ -58,8 +60,12 @@ func ErrorCodeMessage(err error) (int16, *string) {
 		return ae.Code.Code, &msg
 	}
 	var ke *kerr.Error
-	if errors.As(err, &ke) {
+	switch {
+	case errors.As(err, &ke):
 		return ke.Code, nil
+	case errors.Is(err, context.DeadlineExceeded):
+		// A wait that ran out is Kafka's TimeoutException.
+		return kerr.RequestTimedOut.Code, nil
 	}
 	return kerr.UnknownServerError.Code, nil
 }
