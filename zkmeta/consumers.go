@@ -14,8 +14,8 @@ func ConsumerOffsetPath(group, topic string, partition int32) string {
 
 // SetOrCreateConsumerOffset stores a group's committed offset for OffsetCommit v0
 // (KafkaZkClient.setOrCreateConsumerOffset): a set of the znode, on NONODE a create with its missing
-// parents, and should a concurrent commit create it first (NODEEXISTS), the set again. The data is the
-// offset in decimal (ConsumerOffset.encode).
+// parents. Should a concurrent commit create it first (NODEEXISTS), the set is tried again, where Kafka's
+// createRecursive would fail the commit. The data is the offset in decimal (ConsumerOffset.encode).
 func (c *Client) SetOrCreateConsumerOffset(group, topic string, partition int32, offset int64) error {
 	p := ConsumerOffsetPath(group, topic, partition)
 	data := []byte(strconv.FormatInt(offset, 10))
