@@ -1,7 +1,7 @@
 # The two commands a user needs: `make run` and `make test`.
 GO      ?= go
 # Packages with concurrency run under the race detector.
-RACE_PKGS := ./storage/... ./zkmeta/... ./protocol/... ./broker/... ./controller/... ./cmd/... ./internal/...
+RACE_PKGS := ./storage/... ./zkmeta/... ./protocol/... ./broker/... ./controller/... ./cmd/...
 
 .PHONY: all build run test unit compat compat-clients vet fmt-check compose-check bench fuzz deps clean
 

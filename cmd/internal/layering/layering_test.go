@@ -85,7 +85,7 @@ func violations(module string, pkgs []pkg) []string {
 // The real check: the module's packages as `go list` sees them now.
 func TestModuleImports(t *testing.T) {
 	cmd := exec.Command("go", "list", "-e", "-json=ImportPath,Imports,TestImports,XTestImports,Module,Error", "./...")
-	cmd.Dir = "../.." // the module root
+	cmd.Dir = "../../.." // the module root
 	var stderr bytes.Buffer
 	cmd.Stderr = &stderr
 	out, err := cmd.Output()
