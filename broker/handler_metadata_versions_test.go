@@ -11,15 +11,16 @@ import (
 
 var topicIDOffsets = [16]byte{13}
 
-// newMetadataTestServer is broker 1 of live brokers 1-3, controller 2
-// (auto topic creation off), knowing:
+// newMetadataTestServer is broker 3 of live brokers 1-3 (any broker
+// answers Metadata from its cache alike), controller 2, auto topic
+// creation off, knowing:
 //   - t (id 7): 0 led by 1 (epoch 1, ISR [1 2]); 1 led by 2 (epoch 4) with
 //     dead broker 4 in its replicas and ISR; 2 led by dead broker 4
 //     (epoch 6, replicas [4 3], ISR [4]);
 //   - __consumer_offsets (id 13): 0 led by 2.
 func newMetadataTestServer(t *testing.T) *Server {
 	t.Helper()
-	return newTestServer(t, withController(2),
+	return newTestServer(t, withBrokerID(3), withBrokers(1, 2, 3), withController(2),
 		withTopic("t", topicIDT, nil,
 			testPartitionState{leader: 1, leaderEpoch: 1, isr: []int32{1, 2}, replicas: []int32{1, 2}},
 			testPartitionState{leader: 2, leaderEpoch: 4, isr: []int32{2, 4}, replicas: []int32{2, 4}},

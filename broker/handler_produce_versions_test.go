@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -20,6 +21,8 @@ var (
 	topicIDSmall   = [16]byte{9}
 	topicIDCompact = [16]byte{10}
 	topicIDMinISR  = [16]byte{11}
+	topicIDLogTime = [16]byte{14}
+	topicIDOldTs   = [16]byte{15}
 )
 
 // newProduceTestServer is broker 1 with:
@@ -27,7 +30,9 @@ var (
 //   - acks-0 led by 1 with follower 2 in the ISR, which never fetches;
 //   - small-0 with max.message.bytes 100;
 //   - compact-0 with cleanup.policy compact;
-//   - minisr-0 with min.insync.replicas 2 and ISR [1] of replicas [1 2].
+//   - minisr-0 with min.insync.replicas 2 and ISR [1] of replicas [1 2];
+//   - logtime-0 with message.timestamp.type LogAppendTime;
+//   - oldts-0 with message.timestamp.before.max.ms 1 hour.
 func newProduceTestServer(t *testing.T) *Server {
 	t.Helper()
 	alone := testPartitionState{leader: 1, leaderEpoch: 1, isr: []int32{1}, replicas: []int32{1}}
@@ -39,6 +44,8 @@ func newProduceTestServer(t *testing.T) *Server {
 		withTopic("compact", topicIDCompact, map[string]string{"cleanup.policy": "compact"}, alone),
 		withTopic("minisr", topicIDMinISR, map[string]string{"min.insync.replicas": "2"},
 			testPartitionState{leader: 1, leaderEpoch: 1, isr: []int32{1}, replicas: []int32{1, 2}}),
+		withTopic("logtime", topicIDLogTime, map[string]string{"message.timestamp.type": "LogAppendTime"}, alone),
+		withTopic("oldts", topicIDOldTs, map[string]string{"message.timestamp.before.max.ms": "3600000"}, alone),
 	)
 }
 
@@ -298,6 +305,32 @@ func TestProduceVersions(t *testing.T) {
 					"(LogValidator.processRecordErrors, ReplicaManager.appendToLocalLog's RecordValidationException case)")
 			}
 			checkProduce(t, v, got, produceWant{err: kerr.InvalidRecord, base: -1, logStart: 0})
+		}},
+		// LogValidator with LogAppendTime: the broker stamps the batch and
+		// answers the time (v2+, KIP-32; below, not on the wire).
+		{"log append time", 0, 11, func(t *testing.T, s *Server, v int16) {
+			before := time.Now().UnixMilli()
+			_, got := produceVia(t, s, produceReq(v, 1, 1000, "logtime", 0, produceRecords(v, 2)))
+			after := time.Now().UnixMilli()
+			if v >= 2 && (got.LogAppendTime < before || got.LogAppendTime > after) {
+				t.Errorf("log append time %d, want within [%d, %d]", got.LogAppendTime, before, after)
+			}
+			got.LogAppendTime = -1
+			checkProduce(t, v, got, produceWant{base: 0, logStart: 0})
+		}},
+		// LogValidator.validateTimestamp: with CreateTime, a record more
+		// than message.timestamp.before.max.ms old is refused
+		// (RecordValidationException of INVALID_TIMESTAMP, KIP-937).
+		{"timestamp too old", 3, 11, func(t *testing.T, s *Server, v int16) {
+			_, got := produceVia(t, s, produceReq(v, 1, 1000, "oldts", 0, tsBatch(100)))
+			if got.ErrorCode != kerr.InvalidTimestamp.Code {
+				t.Skip("divergence: message.timestamp.before.max.ms (and .after.max.ms) are accepted as topic configs but not enforced; " +
+					"Kafka 3.9 answers INVALID_TIMESTAMP with the log start offset and, from v8, the message \"One or more records have been " +
+					"rejected due to invalid timestamp\" and record errors (LogValidator.validateTimestamp, processRecordErrors)")
+			}
+			if got.BaseOffset != -1 {
+				t.Errorf("base offset %d, want -1", got.BaseOffset)
+			}
 		}},
 		{"compacted topic with keys", 3, 11, simple(1, "compact", 0, func(t *testing.T, _ int16) []byte { return keyedBatch(t, 0, 2) },
 			produceWant{base: 0, logStart: 0})},
