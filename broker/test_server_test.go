@@ -5,6 +5,7 @@ import (
 	"context"
 	"encoding/binary"
 	"log/slog"
+	"slices"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -108,10 +109,10 @@ func newTestServer(t *testing.T, opts ...testServerOption) *Server {
 	// to every live broker (ControllerChannelManager.sendRequestsToBrokers).
 	for _, tt := range c.topics {
 		for i, ps := range tt.partitions {
-			if !containsInt32(ps.replicas, c.brokerID) {
+			if !slices.Contains(ps.replicas, c.brokerID) {
 				continue
 			}
-			if err := sendLeaderAndIsr(t, s, tt.name, tt.id, int32(i), ps, c.brokers); err != nil {
+			if err := sendLeaderAndIsr(t, s, c.controller, tt.name, tt.id, int32(i), ps, c.brokers); err != nil {
 				t.Fatalf("LeaderAndIsr %s-%d: %v", tt.name, i, err)
 			}
 		}
@@ -120,22 +121,13 @@ func newTestServer(t *testing.T, opts ...testServerOption) *Server {
 	return s
 }
 
-func containsInt32(ids []int32, id int32) bool {
-	for _, x := range ids {
-		if x == id {
-			return true
-		}
-	}
-	return false
-}
-
 // sendLeaderAndIsr sends one partition's state in a LeaderAndIsr v5
 // request (topic ids) through dispatch and returns the partition's error.
-func sendLeaderAndIsr(t *testing.T, s *Server, topic string, id [16]byte, partition int32, ps testPartitionState, live []int32) error {
+func sendLeaderAndIsr(t *testing.T, s *Server, controller int32, topic string, id [16]byte, partition int32, ps testPartitionState, live []int32) error {
 	t.Helper()
 	req := kmsg.NewPtrLeaderAndISRRequest()
 	req.Version = 5
-	req.ControllerID, req.ControllerEpoch, req.BrokerEpoch = 1, testControllerEpoch, -1
+	req.ControllerID, req.ControllerEpoch, req.BrokerEpoch = controller, testControllerEpoch, -1
 	ts := kmsg.NewLeaderAndISRRequestTopicState()
 	ts.Topic, ts.TopicID = topic, id
 	p := kmsg.NewLeaderAndISRRequestTopicPartition()
@@ -197,8 +189,8 @@ func changePartitionState(t *testing.T, s *Server, topic string, id [16]byte, pa
 	for _, b := range s.cache.liveBrokers() {
 		live = append(live, b.ID)
 	}
-	if containsInt32(ps.replicas, s.cfg.BrokerID) {
-		if err := sendLeaderAndIsr(t, s, topic, id, partition, ps, live); err != nil {
+	if slices.Contains(ps.replicas, s.cfg.BrokerID) {
+		if err := sendLeaderAndIsr(t, s, s.cache.controller(), topic, id, partition, ps, live); err != nil {
 			t.Fatalf("LeaderAndIsr %s-%d: %v", topic, partition, err)
 		}
 	}
