@@ -231,6 +231,37 @@ func TestProduceVersions(t *testing.T) {
 				"appended base offset and log start offset in the timed-out status (DelayedProduce: responseStatus.error = REQUEST_TIMED_OUT only)")
 			checkProduce(t, v, got, produceWant{err: kerr.RequestTimedOut, base: 0, logStart: 0})
 		}},
+		// DelayedProduce.tryComplete: the follower's fetch past the batch
+		// (Partition.checkEnoughReplicasReachOffset) moves the HW and
+		// completes the waiting acks=all produce.
+		{"acks=all completed by a follower fetch", 0, 11, func(t *testing.T, s *Server, v int16) {
+			wait := dispatchAsync(t, s, produceReq(v, -1, 10_000, "acks", 0, produceRecords(v, 2)))
+			follower := fetchArgs{replica: 2, topic: "acks", topicID: topicIDAcks, currentEpoch: -1, lastFetchedEpoch: -1}
+			deadline := time.Now().Add(5 * time.Second)
+			for {
+				_, got := fetchVia(t, s, 12, follower)
+				if got.ErrorCode != 0 {
+					t.Fatalf("follower fetch: %v", kerr.ErrorForCode(got.ErrorCode))
+				}
+				if len(got.RecordBatches) > 0 {
+					break
+				}
+				if time.Now().After(deadline) {
+					t.Fatal("the produce appended nothing")
+				}
+				time.Sleep(time.Millisecond)
+			}
+			follower.offset = 2
+			if _, got := fetchVia(t, s, 12, follower); got.ErrorCode != 0 {
+				t.Fatalf("follower fetch at 2: %v", kerr.ErrorForCode(got.ErrorCode))
+			}
+			// The produce's timeout (10s) would answer REQUEST_TIMED_OUT.
+			resp, err := wait()
+			if err != nil || resp == nil {
+				t.Fatalf("acks=all produce: %v, %v", resp, err)
+			}
+			checkProduce(t, v, resp.(*kmsg.ProduceResponse).Topics[0].Partitions[0], produceWant{base: 0, logStart: 0})
+		}},
 		// KafkaApis.handleProduceRequest: a partition the metadata cache
 		// does not know is UNKNOWN_TOPIC_OR_PARTITION (PartitionResponse(error)).
 		{"unknown topic", 0, 11, simple(1, "nosuch", 0, three, produceWant{err: kerr.UnknownTopicOrPartition, base: -1, logStart: -1})},

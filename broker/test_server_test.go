@@ -237,9 +237,17 @@ func dispatchRequest(t *testing.T, s *Server, req kmsg.Request) kmsg.Response {
 	return resp
 }
 
-// dispatchRequestErr is dispatchRequest returning dispatch's error, with which the
-// connection would be closed.
+// dispatchRequestErr is dispatchRequest returning dispatch's error, with
+// which the connection would be closed.
 func dispatchRequestErr(t *testing.T, s *Server, req kmsg.Request) (kmsg.Response, error) {
+	t.Helper()
+	return dispatchAsync(t, s, req)()
+}
+
+// dispatchAsync starts dispatchRequestErr's dispatch on another goroutine
+// (a request that waits, as acks=all, while the test sends others) and
+// returns the wait for its outcome, to call on the test's goroutine.
+func dispatchAsync(t *testing.T, s *Server, req kmsg.Request) func() (kmsg.Response, error) {
 	t.Helper()
 	name, v := kmsg.NameForKey(req.Key()), req.GetVersion()
 	frame := kmsg.NewRequestFormatter(kmsg.FormatterClientID("handler-test")).AppendRequest(nil, req, testCorrelationID)
@@ -250,10 +258,31 @@ func dispatchRequestErr(t *testing.T, s *Server, req kmsg.Request) (kmsg.Respons
 	if err != nil {
 		t.Fatalf("%s v%d request: %v", name, v, err)
 	}
-	out, err := s.dispatch(context.Background(), request{hdr: hdr, req: parsed, frame: frame[4:]})
-	if err != nil || out == nil {
-		return nil, err
+	type outcome struct {
+		out *protocol.Response
+		err error
 	}
+	done := make(chan outcome, 1)
+	go func() {
+		out, err := s.dispatch(context.Background(), request{hdr: hdr, req: parsed, frame: frame[4:]})
+		done <- outcome{out, err}
+	}()
+	return func() (kmsg.Response, error) {
+		t.Helper()
+		o := <-done
+		if o.err != nil || o.out == nil {
+			return nil, o.err
+		}
+		return decodeResponseFrame(t, req, o.out), nil
+	}
+}
+
+// decodeResponseFrame checks a response frame to req (size, correlation
+// id, header tags) and decodes its body with kmsg at req's version; the
+// body must be kmsg's own encoding of what it decoded.
+func decodeResponseFrame(t *testing.T, req kmsg.Request, out *protocol.Response) kmsg.Response {
+	t.Helper()
+	name, v := kmsg.NameForKey(req.Key()), req.GetVersion()
 	b, err := out.Bytes()
 	if err != nil {
 		t.Fatalf("%s v%d response bytes: %v", name, v, err)
@@ -284,5 +313,5 @@ func dispatchRequestErr(t *testing.T, s *Server, req kmsg.Request) (kmsg.Respons
 	if again := resp.AppendTo(nil); !bytes.Equal(again, body) {
 		t.Fatalf("%s v%d response is not kmsg's encoding:\n got %x\nwant %x", name, v, body, again)
 	}
-	return resp, nil
+	return resp
 }
