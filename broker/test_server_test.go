@@ -117,7 +117,13 @@ func newTestServer(t *testing.T, opts ...testServerOption) *Server {
 			}
 		}
 	}
-	sendUpdateMetadata(t, s, c.controller, c.brokers, c.topics)
+	var parts []updatedPartition
+	for _, tt := range c.topics {
+		for i, ps := range tt.partitions {
+			parts = append(parts, updatedPartition{topic: tt.name, id: tt.id, partition: int32(i), state: ps})
+		}
+	}
+	sendUpdateMetadata(t, s, c.controller, c.brokers, parts)
 	return s
 }
 
@@ -149,9 +155,18 @@ func sendLeaderAndIsr(t *testing.T, s *Server, controller int32, topic string, i
 	return kerr.ErrorForCode(resp.Topics[0].Partitions[0].ErrorCode)
 }
 
-// sendUpdateMetadata sends an UpdateMetadata v7 request with the live
-// brokers and every topic's partition states through dispatch.
-func sendUpdateMetadata(t *testing.T, s *Server, controller int32, live []int32, topics []testTopic) {
+// updatedPartition is one partition state in an UpdateMetadata request.
+type updatedPartition struct {
+	topic     string
+	id        [16]byte
+	partition int32
+	state     testPartitionState
+}
+
+// sendUpdateMetadata sends an UpdateMetadata v7 request (topic ids) with
+// the live brokers (at 127.0.0.1, port = id) and the partition states
+// through dispatch; partitions it does not name keep their state.
+func sendUpdateMetadata(t *testing.T, s *Server, controller int32, live []int32, parts []updatedPartition) {
 	t.Helper()
 	req := kmsg.NewPtrUpdateMetadataRequest()
 	req.Version = 7
@@ -164,16 +179,18 @@ func sendUpdateMetadata(t *testing.T, s *Server, controller int32, live []int32,
 		lb.Endpoints = append(lb.Endpoints, e)
 		req.LiveBrokers = append(req.LiveBrokers, lb)
 	}
-	for _, tt := range topics {
-		ts := kmsg.NewUpdateMetadataRequestTopicState()
-		ts.Topic, ts.TopicID = tt.name, tt.id
-		for i, ps := range tt.partitions {
-			p := kmsg.NewUpdateMetadataRequestTopicPartition()
-			p.Topic, p.Partition, p.ControllerEpoch = tt.name, int32(i), testControllerEpoch
-			p.Leader, p.LeaderEpoch, p.ISR, p.Replicas, p.ZKVersion = ps.leader, ps.leaderEpoch, ps.isr, ps.replicas, ps.leaderEpoch
-			ts.PartitionStates = append(ts.PartitionStates, p)
+	for _, up := range parts {
+		if n := len(req.TopicStates); n == 0 || req.TopicStates[n-1].Topic != up.topic {
+			ts := kmsg.NewUpdateMetadataRequestTopicState()
+			ts.Topic, ts.TopicID = up.topic, up.id
+			req.TopicStates = append(req.TopicStates, ts)
 		}
-		req.TopicStates = append(req.TopicStates, ts)
+		ts := &req.TopicStates[len(req.TopicStates)-1]
+		p := kmsg.NewUpdateMetadataRequestTopicPartition()
+		p.Topic, p.Partition, p.ControllerEpoch = up.topic, up.partition, testControllerEpoch
+		ps := up.state
+		p.Leader, p.LeaderEpoch, p.ISR, p.Replicas, p.ZKVersion = ps.leader, ps.leaderEpoch, ps.isr, ps.replicas, ps.leaderEpoch
+		ts.PartitionStates = append(ts.PartitionStates, p)
 	}
 	if resp := dispatchRequest(t, s, req).(*kmsg.UpdateMetadataResponse); resp.ErrorCode != 0 {
 		t.Fatalf("UpdateMetadata: %v", kerr.ErrorForCode(resp.ErrorCode))
@@ -189,33 +206,13 @@ func changePartitionState(t *testing.T, s *Server, topic string, id [16]byte, pa
 	for _, b := range s.cache.liveBrokers() {
 		live = append(live, b.ID)
 	}
+	controller := s.cache.controller()
 	if slices.Contains(ps.replicas, s.cfg.BrokerID) {
-		if err := sendLeaderAndIsr(t, s, s.cache.controller(), topic, id, partition, ps, live); err != nil {
+		if err := sendLeaderAndIsr(t, s, controller, topic, id, partition, ps, live); err != nil {
 			t.Fatalf("LeaderAndIsr %s-%d: %v", topic, partition, err)
 		}
 	}
-	// Only the changed partition is sent; the others keep their state.
-	ts := kmsg.NewUpdateMetadataRequestTopicState()
-	ts.Topic, ts.TopicID = topic, id
-	req := kmsg.NewPtrUpdateMetadataRequest()
-	req.Version = 7
-	req.ControllerID, req.ControllerEpoch, req.BrokerEpoch = s.cache.controller(), testControllerEpoch, -1
-	for _, b := range s.cache.liveBrokers() {
-		lb := kmsg.NewUpdateMetadataRequestLiveBroker()
-		lb.ID = b.ID
-		e := kmsg.NewUpdateMetadataRequestLiveBrokerEndpoint()
-		e.Host, e.Port, e.ListenerName = b.Host, b.Port, "PLAINTEXT"
-		lb.Endpoints = append(lb.Endpoints, e)
-		req.LiveBrokers = append(req.LiveBrokers, lb)
-	}
-	p := kmsg.NewUpdateMetadataRequestTopicPartition()
-	p.Topic, p.Partition, p.ControllerEpoch = topic, partition, testControllerEpoch
-	p.Leader, p.LeaderEpoch, p.ISR, p.Replicas, p.ZKVersion = ps.leader, ps.leaderEpoch, ps.isr, ps.replicas, ps.leaderEpoch
-	ts.PartitionStates = append(ts.PartitionStates, p)
-	req.TopicStates = append(req.TopicStates, ts)
-	if resp := dispatchRequest(t, s, req).(*kmsg.UpdateMetadataResponse); resp.ErrorCode != 0 {
-		t.Fatalf("UpdateMetadata: %v", kerr.ErrorForCode(resp.ErrorCode))
-	}
+	sendUpdateMetadata(t, s, controller, live, []updatedPartition{{topic: topic, id: id, partition: partition, state: ps}})
 }
 
 // testCorrelationID is the correlation id of every request dispatchRequest sends.
