@@ -5,6 +5,7 @@ import (
 	"slices"
 	"strconv"
 
+	"github.com/kafkazk/kafkazk/protocol"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -109,10 +110,10 @@ func (s *Server) alterBrokerLoggers(name string, ops []kmsg.IncrementalAlterConf
 	// where the received one belongs, reproduced as clients see it.
 	id, err := strconv.ParseInt(name, 10, 32)
 	if err != nil {
-		return newAPIError(kerr.InvalidRequest, "Node id must be an integer, but it is: %s", name)
+		return protocol.NewAPIError(kerr.InvalidRequest, "Node id must be an integer, but it is: %s", name)
 	}
 	if int32(id) != s.cfg.BrokerID {
-		return newAPIError(kerr.InvalidRequest, "Unexpected node id. Expected %d, but received %d", s.cfg.BrokerID, s.cfg.BrokerID)
+		return protocol.NewAPIError(kerr.InvalidRequest, "Unexpected node id. Expected %d, but received %d", s.cfg.BrokerID, s.cfg.BrokerID)
 	}
 	for _, op := range ops {
 		value := ""
@@ -122,22 +123,22 @@ func (s *Server) alterBrokerLoggers(name string, ops []kmsg.IncrementalAlterConf
 		switch op.Op {
 		case kmsg.IncrementalAlterConfigOpSet:
 			if op.Name != rootLoggerName {
-				return newAPIError(kerr.InvalidConfig, "Logger %s does not exist!", op.Name)
+				return protocol.NewAPIError(kerr.InvalidConfig, "Logger %s does not exist!", op.Name)
 			}
 			if _, ok := slogLevelOf(value); !ok {
-				return newAPIError(kerr.InvalidConfig, "Cannot set the log level of %s to %s as it is not a supported log level. Valid log levels are %s",
+				return protocol.NewAPIError(kerr.InvalidConfig, "Cannot set the log level of %s to %s as it is not a supported log level. Valid log levels are %s",
 					op.Name, value, validLogLevels)
 			}
 		case kmsg.IncrementalAlterConfigOpDelete:
 			if op.Name != rootLoggerName {
-				return newAPIError(kerr.InvalidConfig, "Logger %s does not exist!", op.Name)
+				return protocol.NewAPIError(kerr.InvalidConfig, "Logger %s does not exist!", op.Name)
 			}
 			// Only root exists, and its level cannot be unset.
-			return newAPIError(kerr.InvalidRequest, "Removing the log level of the %s logger is not allowed", rootLoggerName)
+			return protocol.NewAPIError(kerr.InvalidRequest, "Removing the log level of the %s logger is not allowed", rootLoggerName)
 		case kmsg.IncrementalAlterConfigOpAppend:
-			return newAPIError(kerr.InvalidRequest, "APPEND operation is not allowed for the BROKER_LOGGER resource")
+			return protocol.NewAPIError(kerr.InvalidRequest, "APPEND operation is not allowed for the BROKER_LOGGER resource")
 		case kmsg.IncrementalAlterConfigOpSubtract:
-			return newAPIError(kerr.InvalidRequest, "SUBTRACT operation is not allowed for the BROKER_LOGGER resource")
+			return protocol.NewAPIError(kerr.InvalidRequest, "SUBTRACT operation is not allowed for the BROKER_LOGGER resource")
 		default:
 			// OpType.forId answers null for an unknown code and the
 			// switch on it throws: UNKNOWN_SERVER_ERROR, no message.

@@ -25,7 +25,7 @@ func TestApiVersionsFinalizedFeatures(t *testing.T) {
 	}()
 	t.Cleanup(func() { cancel(); <-done })
 
-	raw, abs := s.zk.Conn(), s.zk.Chroot()+zkmeta.FeaturePath
+	zc, path := s.zk, zkmeta.FeaturePath
 	ask := func(version int16) *kmsg.ApiVersionsResponse {
 		req := kmsg.NewPtrApiVersionsRequest()
 		req.Version, req.ClientSoftwareName, req.ClientSoftwareVersion = version, "kafkazk", "1.0"
@@ -59,24 +59,24 @@ func TestApiVersionsFinalizedFeatures(t *testing.T) {
 		t.Fatal(err)
 	}
 	waitEpoch("created enabled", 0)
-	if _, err := raw.Set(abs, zkmeta.EncodeFeatureZNode(zkmeta.FeatureZNode{Version: 2}), -1); err != nil {
+	if _, err := zc.Set(path, zkmeta.EncodeFeatureZNode(zkmeta.FeatureZNode{Version: 2}), -1); err != nil {
 		t.Fatal(err)
 	}
 	waitEpoch("disabled", -1)
-	if _, err := raw.Set(abs, zkmeta.EncodeFeatureZNode(zkmeta.FeatureZNode{Version: 2, Enabled: true}), -1); err != nil {
+	if _, err := zc.Set(path, zkmeta.EncodeFeatureZNode(zkmeta.FeatureZNode{Version: 2, Enabled: true}), -1); err != nil {
 		t.Fatal(err)
 	}
 	waitEpoch("enabled again", 2)
-	if _, err := raw.Set(abs, []byte(`{"features":{},"version":7,"status":1}`), -1); err != nil {
+	if _, err := zc.Set(path, []byte(`{"features":{},"version":7,"status":1}`), -1); err != nil {
 		t.Fatal(err)
 	}
 	waitEpoch("undecodable", -1)
-	if _, err := raw.Set(abs, zkmeta.EncodeFeatureZNode(zkmeta.FeatureZNode{Version: 2, Enabled: true,
+	if _, err := zc.Set(path, zkmeta.EncodeFeatureZNode(zkmeta.FeatureZNode{Version: 2, Enabled: true,
 		Features: map[string]int16{"metadata.version": 21}}), -1); err != nil {
 		t.Fatal(err)
 	}
 	waitEpoch("metadata.version only (dropped in ZooKeeper mode)", 4)
-	if err := raw.Delete(abs, -1); err != nil {
+	if err := zc.Delete(path, -1); err != nil {
 		t.Fatal(err)
 	}
 	waitEpoch("deleted", -1)

@@ -21,6 +21,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kafkazk/kafkazk/protocol"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -65,7 +66,7 @@ func (s *Server) handleAlterConfigs(req *kmsg.AlterConfigsRequest) kmsg.Response
 				err = s.alterTopicConfig(r.ResourceName, props, req.ValidateOnly)
 			}
 		}
-		out.ErrorCode, out.ErrorMessage = errorCodeAndMessage(err)
+		out.ErrorCode, out.ErrorMessage = protocol.ErrorCodeMessage(err)
 		resp.Resources = append(resp.Resources, out)
 	}
 	return resp
@@ -93,7 +94,7 @@ func (s *Server) handleIncrementalAlterConfigs(req *kmsg.IncrementalAlterConfigs
 		if err == nil && r.ResourceType == kmsg.ConfigResourceTypeBrokerLogger {
 			// ConfigAdminManager.preprocess settles BROKER_LOGGER
 			// resources itself (RuntimeLoggerManager).
-			out.ErrorCode, out.ErrorMessage = errorCodeAndMessage(s.alterBrokerLoggers(r.ResourceName, r.Configs, req.ValidateOnly))
+			out.ErrorCode, out.ErrorMessage = protocol.ErrorCodeMessage(s.alterBrokerLoggers(r.ResourceName, r.Configs, req.ValidateOnly))
 			resp.Resources = append(resp.Resources, out)
 			continue
 		}
@@ -117,7 +118,7 @@ func (s *Server) handleIncrementalAlterConfigs(req *kmsg.IncrementalAlterConfigs
 				err = s.incrementalAlterTopic(r, req.ValidateOnly)
 			}
 		}
-		out.ErrorCode, out.ErrorMessage = errorCodeAndMessage(err)
+		out.ErrorCode, out.ErrorMessage = protocol.ErrorCodeMessage(err)
 		resp.Resources = append(resp.Resources, out)
 	}
 	return resp
@@ -130,14 +131,14 @@ func (s *Server) checkAlterResource(t kmsg.ConfigResourceType, name string) erro
 	switch t {
 	case kmsg.ConfigResourceTypeTopic:
 		if name == "" {
-			return newAPIError(kerr.InvalidRequest, "Default topic resources are not allowed.")
+			return protocol.NewAPIError(kerr.InvalidRequest, "Default topic resources are not allowed.")
 		}
 		return nil
 	case kmsg.ConfigResourceTypeBroker:
 		_, err := s.brokerEntity(name)
 		return err
 	}
-	return newAPIError(kerr.InvalidRequest, "AlterConfigs is only supported for topics and brokers, but resource type is %s", t)
+	return protocol.NewAPIError(kerr.InvalidRequest, "AlterConfigs is only supported for topics and brokers, but resource type is %s", t)
 }
 
 // checkIncrementalOps is ConfigAdminManager.validateBrokerConfigChange's
@@ -145,7 +146,7 @@ func (s *Server) checkAlterResource(t kmsg.ConfigResourceType, name string) erro
 func checkIncrementalOps(ops []kmsg.IncrementalAlterConfigsRequestResourceConfig) error {
 	for _, c := range ops {
 		if !knownIncrementalOps([]kmsg.IncrementalAlterConfigsRequestResourceConfig{c}) {
-			return newAPIError(kerr.InvalidRequest, "Unknown operations type %d", int8(c.Op))
+			return protocol.NewAPIError(kerr.InvalidRequest, "Unknown operations type %d", int8(c.Op))
 		}
 	}
 	return nil
@@ -192,7 +193,7 @@ func (s *Server) preprocessAlterConfigs(rs []alterConfigsCheck, incremental bool
 	for i, r := range rs {
 		id := resourceID{r.typ, r.name}
 		if j, ok := seen[id]; ok {
-			errs[j] = newAPIError(kerr.InvalidRequest, "Each resource must appear at most once.")
+			errs[j] = protocol.NewAPIError(kerr.InvalidRequest, "Each resource must appear at most once.")
 			errs[i] = errs[j]
 		}
 		seen[id] = i
@@ -204,7 +205,7 @@ func (s *Server) preprocessAlterConfigs(rs []alterConfigsCheck, incremental bool
 		names := map[string]bool{}
 		for _, k := range r.keys {
 			if names[k] {
-				errs[i] = newAPIError(kerr.InvalidRequest, "Error due to duplicate config keys")
+				errs[i] = protocol.NewAPIError(kerr.InvalidRequest, "Error due to duplicate config keys")
 				break
 			}
 			names[k] = true
@@ -213,7 +214,7 @@ func (s *Server) preprocessAlterConfigs(rs []alterConfigsCheck, incremental bool
 			continue
 		}
 		if len(r.nulls) > 0 {
-			errs[i] = newAPIError(kerr.InvalidRequest, "Null value not supported for : %s", strings.Join(r.nulls, ", "))
+			errs[i] = protocol.NewAPIError(kerr.InvalidRequest, "Null value not supported for : %s", strings.Join(r.nulls, ", "))
 			continue
 		}
 		switch r.typ {
@@ -224,17 +225,17 @@ func (s *Server) preprocessAlterConfigs(rs []alterConfigsCheck, incremental bool
 			// validateResourceNameIsCurrentNodeId
 			id, err := strconv.ParseInt(r.name, 10, 32)
 			if err != nil {
-				errs[i] = newAPIError(kerr.InvalidRequest, "Node id must be an integer, but it is: %s", r.name)
+				errs[i] = protocol.NewAPIError(kerr.InvalidRequest, "Node id must be an integer, but it is: %s", r.name)
 			} else if int32(id) != s.cfg.BrokerID {
-				errs[i] = newAPIError(kerr.InvalidRequest, "Unexpected broker id, expected %d, but received %s", s.cfg.BrokerID, r.name)
+				errs[i] = protocol.NewAPIError(kerr.InvalidRequest, "Unexpected broker id, expected %d, but received %s", s.cfg.BrokerID, r.name)
 			}
 		case kmsg.ConfigResourceTypeTopic, kmsg.ConfigResourceTypeClientMetrics:
 		case kmsg.ConfigResourceTypeBrokerLogger:
 			if !incremental {
-				errs[i] = newAPIError(kerr.InvalidRequest, "Unknown resource type %d", int8(r.typ))
+				errs[i] = protocol.NewAPIError(kerr.InvalidRequest, "Unknown resource type %d", int8(r.typ))
 			}
 		default:
-			errs[i] = newAPIError(kerr.InvalidRequest, "Unknown resource type %d", int8(r.typ))
+			errs[i] = protocol.NewAPIError(kerr.InvalidRequest, "Unknown resource type %d", int8(r.typ))
 		}
 	}
 	return errs
@@ -282,14 +283,14 @@ func applyIncrementalOps(current map[string]string, ops []kmsg.IncrementalAlterC
 		case kmsg.IncrementalAlterConfigOpAppend, kmsg.IncrementalAlterConfigOpSubtract:
 			k, ok := topicConfigKeys[op.Name]
 			if !ok {
-				return nil, newAPIError(kerr.InvalidConfig, "Unknown topic config name: %s", op.Name)
+				return nil, protocol.NewAPIError(kerr.InvalidConfig, "Unknown topic config name: %s", op.Name)
 			}
 			verb := "append"
 			if op.Op == kmsg.IncrementalAlterConfigOpSubtract {
 				verb = "subtract"
 			}
 			if k.typ != kmsg.ConfigTypeList {
-				return nil, newAPIError(kerr.InvalidConfig, "Config value %s is not allowed for config key: %s", verb, op.Name)
+				return nil, protocol.NewAPIError(kerr.InvalidConfig, "Config value %s is not allowed for config key: %s", verb, op.Name)
 			}
 			old, ok := props[op.Name]
 			if !ok {
@@ -313,13 +314,13 @@ func topicListDefault(name string) string {
 // and, unless validateOnly, stores it and notifies every broker.
 func (s *Server) alterTopicConfig(topic string, props map[string]string, validateOnly bool) error {
 	if _, ok := s.cache.topic(topic); !ok {
-		return newAPIError(kerr.UnknownTopicOrPartition, "The topic '%s' does not exist.", topic)
+		return protocol.NewAPIError(kerr.UnknownTopicOrPartition, "The topic '%s' does not exist.", topic)
 	}
 	if _, err := validateTopicConfigs(s.logs.DefaultConfig(), props); err != nil {
 		if unknownTopicConfig(props) != "" {
-			return newAPIError(kerr.InvalidConfig, "%s", err)
+			return protocol.NewAPIError(kerr.InvalidConfig, "%s", err)
 		}
-		return newAPIError(kerr.InvalidConfig, "Invalid config value for resource ConfigResource(type=TOPIC, name='%s'): %s", topic, err)
+		return protocol.NewAPIError(kerr.InvalidConfig, "Invalid config value for resource ConfigResource(type=TOPIC, name='%s'): %s", topic, err)
 	}
 	if validateOnly {
 		return nil

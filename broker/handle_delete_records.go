@@ -19,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/kafkazk/kafkazk/protocol"
 	"github.com/kafkazk/kafkazk/storage"
 	"github.com/kafkazk/kafkazk/zkmeta"
 )
@@ -72,7 +73,7 @@ func (s *Server) handleDeleteRecords(ctx context.Context, req *kmsg.DeleteRecord
 		}
 		switch {
 		case err != nil:
-			r.ErrorCode = errorCode(err)
+			r.ErrorCode = protocol.ErrorCode(err)
 		case low < requested:
 			r.LowWatermark, r.ErrorCode = low, kerr.RequestTimedOut.Code
 			pending = append(pending, pendingDeleteRecords{p: p, required: requested, result: i})
@@ -134,7 +135,7 @@ func (s *Server) awaitLowWatermarks(ctx context.Context, pending []pendingDelete
 			r := &results[pd.result]
 			switch {
 			case err != nil:
-				r.ErrorCode, r.LowWatermark = errorCode(err), -1
+				r.ErrorCode, r.LowWatermark = protocol.ErrorCode(err), -1
 			case low >= pd.required:
 				r.ErrorCode, r.LowWatermark = 0, low
 			default:
@@ -183,11 +184,11 @@ func (s *Server) deleteRecords(topic string, index int32, offset int64) (*partit
 	if offset < 0 || offset > hw {
 		return nil, 0, kerr.OffsetOutOfRange
 	}
-	if _, err := s.logs.DeleteRecordsBefore(topic, index, offset); errors.Is(err, storage.ErrOffsetOutOfRange) {
-		return nil, 0, kerr.OffsetOutOfRange
-	} else if err != nil {
-		s.logger.Error("delete records failed", "topic", topic, "partition", index, "err", err)
-		return nil, 0, kerr.KafkaStorageError
+	if _, err := s.logs.DeleteRecordsBefore(topic, index, offset); err != nil {
+		if !errors.Is(err, storage.ErrOffsetOutOfRange) {
+			s.logger.Error("delete records failed", "topic", topic, "partition", index, "err", err)
+		}
+		return nil, 0, err
 	}
 	return p, offset, nil
 }

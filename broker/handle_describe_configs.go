@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/kafkazk/kafkazk/protocol"
 	"github.com/kafkazk/kafkazk/zkmeta"
 )
 
@@ -57,7 +58,7 @@ func (s *Server) handleDescribeConfigs(req *kmsg.DescribeConfigsRequest) kmsg.Re
 		case kmsg.ConfigResourceTypeBroker:
 			out.Configs, err = s.brokerConfigEntries(r.ResourceName, r.ConfigNames, req.IncludeSynonyms)
 			if err != nil {
-				err = newAPIError(kerr.InvalidRequest, "%s", err)
+				err = protocol.NewAPIError(kerr.InvalidRequest, "%s", err)
 			}
 		case kmsg.ConfigResourceTypeBrokerLogger:
 			if err = s.checkBrokerLoggerResource(r.ResourceName); err == nil {
@@ -66,13 +67,13 @@ func (s *Server) handleDescribeConfigs(req *kmsg.DescribeConfigsRequest) kmsg.Re
 		case kmsg.ConfigResourceTypeClientMetrics:
 			// ConfigHelper.describeConfigs, then ZkConfigRepository.config.
 			if r.ResourceName == "" {
-				err = newAPIError(kerr.InvalidRequest, "Client metrics subscription name must not be empty")
+				err = protocol.NewAPIError(kerr.InvalidRequest, "Client metrics subscription name must not be empty")
 			} else {
-				err = newAPIError(kerr.InvalidRequest, "Config type client-metrics is only supported on KRaft clusters")
+				err = protocol.NewAPIError(kerr.InvalidRequest, "Config type client-metrics is only supported on KRaft clusters")
 			}
 		}
 		if err != nil {
-			out.ErrorCode, out.ErrorMessage = errorCodeAndMessage(err)
+			out.ErrorCode, out.ErrorMessage = protocol.ErrorCodeMessage(err)
 			out.Configs = nil
 		}
 		// ConfigHelper: documentation only when asked (v3+), else null;
@@ -96,21 +97,21 @@ func (s *Server) handleDescribeConfigs(req *kmsg.DescribeConfigsRequest) kmsg.Re
 // BROKER_LOGGER resource name: this broker's id.
 func (s *Server) checkBrokerLoggerResource(name string) error {
 	if name == "" {
-		return newAPIError(kerr.InvalidRequest, "Broker id must not be empty")
+		return protocol.NewAPIError(kerr.InvalidRequest, "Broker id must not be empty")
 	}
 	id, err := strconv.ParseInt(name, 10, 32)
 	if err != nil {
-		return newAPIError(kerr.InvalidRequest, "Broker id must be an integer, but it is: %s", name)
+		return protocol.NewAPIError(kerr.InvalidRequest, "Broker id must be an integer, but it is: %s", name)
 	}
 	if int32(id) != s.cfg.BrokerID {
-		return newAPIError(kerr.InvalidRequest, "Unexpected broker id, expected %d but received %s", s.cfg.BrokerID, name)
+		return protocol.NewAPIError(kerr.InvalidRequest, "Unexpected broker id, expected %d but received %s", s.cfg.BrokerID, name)
 	}
 	return nil
 }
 
 func (s *Server) describeTopicConfigs(topic string, names []string, includeSynonyms bool) ([]kmsg.DescribeConfigsResponseResourceConfig, error) {
 	if err := zkmeta.ValidateTopicName(topic); err != nil {
-		return nil, newAPIError(kerr.InvalidTopicException, "%s", err)
+		return nil, protocol.NewAPIError(kerr.InvalidTopicException, "%s", err)
 	}
 	if _, ok := s.cache.topic(topic); !ok {
 		return nil, kerr.UnknownTopicOrPartition
@@ -123,7 +124,7 @@ func (s *Server) describeTopicConfigs(topic string, names []string, includeSynon
 	entries, err := s.topicConfigEntries(overrides, names, includeSynonyms)
 	if err != nil {
 		// A bad value already in ZooKeeper: Kafka's LogConfig.fromProps fails the same way.
-		return nil, newAPIError(kerr.InvalidConfig, "%s", err)
+		return nil, protocol.NewAPIError(kerr.InvalidConfig, "%s", err)
 	}
 	return entries, nil
 }

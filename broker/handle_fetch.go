@@ -404,7 +404,7 @@ func (s *Server) addFetchCurrentLeaders(resp *kmsg.FetchResponse) {
 // KAFKA_STORAGE_ERROR is NOT_LEADER_OR_FOLLOWER up to v5, whose clients do
 // not know it as retriable (KafkaApis.maybeDownConvertStorageError).
 func fetchError(out *kmsg.FetchResponseTopicPartition, err error, version int16) {
-	code := errorCode(err)
+	code := protocol.ErrorCode(err)
 	if code == kerr.KafkaStorageError.Code && version <= 5 {
 		code = kerr.NotLeaderForPartition.Code
 	}

@@ -16,12 +16,9 @@ package broker
 import (
 	"bytes"
 	"context"
-	"errors"
 	"net"
-	"strconv"
 	"unicode/utf16"
 
-	"github.com/go-zookeeper/zk"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -243,12 +240,6 @@ func (s *Server) handleOffsetCommit(ctx context.Context, req *kmsg.OffsetCommitR
 	return resp
 }
 
-// consumerOffsetPath is the v0 offset znode,
-// /consumers/<group>/offsets/<topic>/<partition>.
-func consumerOffsetPath(groupID string, tp group.TopicPartition) string {
-	return zkmeta.ConsumersPath + "/" + groupID + "/offsets/" + tp.Topic + "/" + strconv.Itoa(int(tp.Partition))
-}
-
 // commitOffsetsToZooKeeper is OffsetCommit v0 (KafkaApis.commitOffsetsToZookeeper).
 func (s *Server) commitOffsetsToZooKeeper(groupID string, commits []group.CommitOffset) []group.PartitionResult {
 	out := make([]group.PartitionResult, len(commits))
@@ -262,17 +253,10 @@ func (s *Server) commitOffsetsToZooKeeper(groupID string, commits []group.Commit
 			out[i].Err = kerr.UnknownServerError
 			continue
 		}
-		path := consumerOffsetPath(groupID, c.TopicPartition)
-		data := []byte(strconv.FormatInt(c.Offset, 10))
-		_, err := s.zk.Conn().Set(s.zk.Chroot()+path, data, -1)
-		if errors.Is(err, zk.ErrNoNode) {
-			err = s.zk.CreateRecursive(path, data, 0)
-			if errors.Is(err, zkmeta.ErrNodeExists) {
-				_, err = s.zk.Conn().Set(s.zk.Chroot()+path, data, -1)
-			}
-		}
-		if err != nil {
-			s.logger.Warn("committing an offset to ZooKeeper failed", "group", groupID, "path", path, "err", err)
+		tp := c.TopicPartition
+		if err := s.zk.SetOrCreateConsumerOffset(groupID, tp.Topic, tp.Partition, c.Offset); err != nil {
+			s.logger.Warn("committing an offset to ZooKeeper failed", "group", groupID,
+				"path", zkmeta.ConsumerOffsetPath(groupID, tp.Topic, tp.Partition), "err", err)
 			out[i].Err = kerr.UnknownServerError
 		}
 	}
@@ -295,18 +279,13 @@ func (s *Server) fetchOffsetsFromZooKeeper(groupID string, tp group.TopicPartiti
 		f.Err = kerr.UnknownTopicOrPartition
 		return f
 	}
-	data, _, err := s.zk.Get(consumerOffsetPath(groupID, tp))
-	if errors.Is(err, zkmeta.ErrNoNode) {
+	off, ok, err := s.zk.ConsumerOffset(groupID, tp.Topic, tp.Partition)
+	if err != nil {
+		f.Err = kerr.UnknownServerError
+		return f
+	}
+	if !ok {
 		f.Err = kerr.UnknownTopicOrPartition
-		return f
-	}
-	if err != nil {
-		f.Err = kerr.UnknownServerError
-		return f
-	}
-	off, err := strconv.ParseInt(string(data), 10, 64)
-	if err != nil {
-		f.Err = kerr.UnknownServerError
 		return f
 	}
 	f.Offset = off

@@ -19,6 +19,7 @@ import (
 	"net"
 	"strconv"
 
+	"github.com/kafkazk/kafkazk/protocol"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -61,7 +62,7 @@ func (s *Server) handleLeaderAndIsr(req *kmsg.LeaderAndISRRequest) kmsg.Response
 			ISR: p.ISR, Replicas: p.Replicas, LeaderAddr: leaders[p.Leader],
 		}, s.cfg.BrokerID)
 		if err != nil {
-			return errorCode(err)
+			return protocol.ErrorCode(err)
 		}
 		return 0
 	}

@@ -22,6 +22,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/kafkazk/kafkazk/protocol"
 	"github.com/kafkazk/kafkazk/storage"
 )
 
@@ -104,13 +105,13 @@ func (s *Server) listOffsetsV0(replicaID int32, topic string, rp kmsg.ListOffset
 	}
 	p, err := s.replicas.localPartition(topic, rp.Partition, -1, replicaID != debuggingReplicaID)
 	if err != nil {
-		out.ErrorCode = errorCode(err)
+		out.ErrorCode = protocol.ErrorCode(err)
 		return out
 	}
 	offsets, err := p.log.LegacyOffsetsBefore(rp.Timestamp, rp.MaxNumOffsets, nowMs)
 	if err != nil {
 		s.logger.Error("list offsets", "topic", topic, "partition", rp.Partition, "err", err)
-		out.ErrorCode = errorCode(err)
+		out.ErrorCode = protocol.ErrorCode(err)
 		return out
 	}
 	// Partition.legacyFetchOffsetsForTimestamp: a consumer sees no offset
@@ -147,7 +148,7 @@ func (s *Server) listOffset(version int16, replicaID int32, isolation int8, topi
 		// Only v5+ knows OFFSET_NOT_AVAILABLE.
 		out.ErrorCode = kerr.LeaderNotAvailable.Code
 	case err != nil:
-		out.ErrorCode = errorCode(err)
+		out.ErrorCode = protocol.ErrorCode(err)
 		if out.ErrorCode == kerr.UnknownServerError.Code {
 			s.logger.Error("list offsets", "topic", topic, "partition", rp.Partition, "err", err)
 		}
@@ -187,7 +188,7 @@ func (s *Server) fetchOffsetForTimestamp(replicaID int32, isolation int8, topic 
 	// that finds nothing below the last fetchable offset.
 	var offsetsErr error
 	if isClient && leading && epochStart > p.highWatermark() {
-		offsetsErr = newAPIError(kerr.OffsetNotAvailable, "Failed to fetch offsets for partition %s-%d with leader epoch %d as this partition's high watermark (%d) is lagging behind the start offset from the beginning of this epoch (%d).",
+		offsetsErr = protocol.NewAPIError(kerr.OffsetNotAvailable, "Failed to fetch offsets for partition %s-%d with leader epoch %d as this partition's high watermark (%d) is lagging behind the start offset from the beginning of this epoch (%d).",
 			topic, rp.Partition, leaderEpoch, p.highWatermark(), epochStart)
 	}
 	var (

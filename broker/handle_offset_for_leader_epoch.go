@@ -13,6 +13,7 @@
 package broker
 
 import (
+	"github.com/kafkazk/kafkazk/protocol"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
@@ -37,7 +38,7 @@ func (s *Server) handleOffsetForLeaderEpoch(req *kmsg.OffsetForLeaderEpochReques
 			// the current leader epoch, then leadership.
 			p, err := s.replicas.localPartition(rt.Topic, rp.Partition, rp.CurrentLeaderEpoch, true)
 			if err != nil {
-				out.ErrorCode = errorCode(err)
+				out.ErrorCode = protocol.ErrorCode(err)
 			} else {
 				out.LeaderEpoch, out.EndOffset = p.log.LeaderEpochs().EndOffsetFor(rp.LeaderEpoch, p.log.LogEndOffset())
 			}

@@ -26,6 +26,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/kafkazk/kafkazk/protocol"
 	"github.com/kafkazk/kafkazk/storage"
 )
 
@@ -60,13 +61,13 @@ func (s *Server) handleProduce(ctx context.Context, req *kmsg.ProduceRequest) km
 			case !s.cache.containsPartition(topic, rp.Partition):
 				out.ErrorCode = kerr.UnknownTopicOrPartition.Code
 			case recordsErr != nil:
-				out.ErrorCode = errorCode(recordsErr)
+				out.ErrorCode = protocol.ErrorCode(recordsErr)
 			case !validAcks:
 				out.ErrorCode = kerr.InvalidRequiredAcks.Code
 			default:
 				p, res, err := s.produceToPartition(topic, rp.Partition, rp.Records, req.Acks, req.Version <= 2)
 				if err != nil {
-					out.ErrorCode, out.ErrorMessage = errorCodeAndMessage(err)
+					out.ErrorCode, out.ErrorMessage = protocol.ErrorCodeMessage(err)
 					break
 				}
 				out.BaseOffset = res.baseOffset
@@ -213,17 +214,4 @@ func (s *Server) acksZeroOutcome(resp *kmsg.ProduceResponse) error {
 		}
 	}
 	return nil
-}
-
-// errorCode maps an error to Kafka's error code; anything unexpected is
-// UNKNOWN_SERVER_ERROR.
-func errorCode(err error) int16 {
-	if err == nil {
-		return 0
-	}
-	var ke *kerr.Error
-	if errors.As(err, &ke) {
-		return ke.Code
-	}
-	return kerr.UnknownServerError.Code
 }

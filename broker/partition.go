@@ -10,6 +10,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kerr"
 
+	"github.com/kafkazk/kafkazk/protocol"
 	"github.com/kafkazk/kafkazk/storage"
 	"github.com/kafkazk/kafkazk/zkmeta"
 )
@@ -265,7 +266,7 @@ func (p *partition) appendRecords(records []byte, requiredAcks int16) (appendRes
 	cfg := p.log.Config()
 	// Partition.appendRecordsToLeader: against the effective min ISR.
 	if minISR := effectiveMinISR(cfg.MinInsyncReplicas, p.self, p.replicas); requiredAcks == -1 && int32(len(p.isr)) < minISR {
-		return appendResult{}, newAPIError(kerr.NotEnoughReplicas,
+		return appendResult{}, protocol.NewAPIError(kerr.NotEnoughReplicas,
 			"The size of the current ISR %v is insufficient to satisfy the min.isr requirement of %d for partition %s-%d",
 			p.isr, minISR, p.topic, p.index)
 	}

@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/kafkazk/kafkazk/protocol"
 	"github.com/kafkazk/kafkazk/storage"
 	"github.com/kafkazk/kafkazk/zkmeta"
 )
@@ -480,7 +481,7 @@ func TestLeaderAppendStorageErrorTakesPartitionOffline(t *testing.T) {
 		return info, fmt.Errorf("%w: fsync: disk gone", storage.ErrStorage)
 	}
 	_, err := p.appendRecords(testBatch(2), -1)
-	if errorCode(err) != kerr.KafkaStorageError.Code {
+	if protocol.ErrorCode(err) != kerr.KafkaStorageError.Code {
 		t.Fatalf("append whose flush failed: %v, want KAFKA_STORAGE_ERROR", err)
 	}
 	if !p.isOffline() || p.isLeader() {

@@ -4,6 +4,7 @@ import (
 	"context"
 	"time"
 
+	"github.com/kafkazk/kafkazk/protocol"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -82,7 +83,7 @@ func (s *Server) awaitReplication(ctx context.Context, pending []pendingAck, tim
 
 func setProduceError(resp *kmsg.ProduceResponse, pa pendingAck, err error) {
 	out := &resp.Topics[pa.topic].Partitions[pa.partition]
-	out.ErrorCode, out.ErrorMessage = errorCodeAndMessage(err)
+	out.ErrorCode, out.ErrorMessage = protocol.ErrorCodeMessage(err)
 	out.BaseOffset = -1
 	out.LogStartOffset = -1
 }

@@ -6,6 +6,7 @@ import (
 	"strconv"
 	"strings"
 
+	"github.com/kafkazk/kafkazk/protocol"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -34,10 +35,10 @@ func (s *Server) brokerEntity(name string) (string, error) {
 	}
 	id, err := strconv.ParseInt(name, 10, 32)
 	if err != nil {
-		return "", newAPIError(kerr.InvalidRequest, "Broker id must be an integer, but it is: %s", name)
+		return "", protocol.NewAPIError(kerr.InvalidRequest, "Broker id must be an integer, but it is: %s", name)
 	}
 	if int32(id) != s.cfg.BrokerID {
-		return "", newAPIError(kerr.InvalidRequest, "Unexpected broker id, expected %d, but received %s", s.cfg.BrokerID, name)
+		return "", protocol.NewAPIError(kerr.InvalidRequest, "Unexpected broker id, expected %d, but received %s", s.cfg.BrokerID, name)
 	}
 	return name, nil
 }
@@ -76,7 +77,7 @@ func (s *Server) incrementalAlterBroker(r kmsg.IncrementalAlterConfigsRequestRes
 				if op.Op == kmsg.IncrementalAlterConfigOpSubtract {
 					verb = "subtract"
 				}
-				return newAPIError(kerr.InvalidConfig, "Config value %s is not allowed for config key: %s", verb, op.Name)
+				return protocol.NewAPIError(kerr.InvalidConfig, "Config value %s is not allowed for config key: %s", verb, op.Name)
 			}
 			old, ok := props[op.Name]
 			if !ok {
@@ -105,7 +106,7 @@ func (s *Server) alterBrokerConfig(name string, props map[string]string, validat
 		err = s.checkPasswordConfigs(props, perBroker)
 	}
 	if err != nil {
-		return newAPIError(kerr.InvalidConfig, "Invalid config value for resource ConfigResource(type=BROKER, name='%s'): %s", name, err)
+		return protocol.NewAPIError(kerr.InvalidConfig, "Invalid config value for resource ConfigResource(type=BROKER, name='%s'): %s", name, err)
 	}
 	if validateOnly {
 		return nil

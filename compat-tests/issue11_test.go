@@ -13,12 +13,12 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-zookeeper/zk"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kafkazk/kafkazk/compat-tests/checker"
 	"github.com/kafkazk/kafkazk/compat-tests/cluster"
+	"github.com/kafkazk/kafkazk/zkmeta"
 )
 
 // Issue 11's scenarios against real broker processes: the replication and
@@ -237,7 +237,7 @@ func TestIssue11FullRestartDelayedControllerKeepsHW(t *testing.T) {
 	ctlPath := c.ZKPath("/controller")
 	ctlData := fmt.Appendf(nil, `{"version":2,"brokerid":99,"timestamp":"%d","kraftControllerEpoch":-1}`, time.Now().UnixMilli())
 	poll(t, 30*time.Second, "the test holds /controller", func() (bool, string) {
-		_, err := zc.Create(ctlPath, ctlData, zk.FlagEphemeral, zk.WorldACL(zk.PermAll))
+		_, err := zc.Create(ctlPath, ctlData, zkmeta.Ephemeral)
 		return err == nil, fmt.Sprint(err)
 	})
 	released := false

@@ -6,8 +6,6 @@ import (
 	"sync"
 	"testing"
 
-	"github.com/go-zookeeper/zk"
-
 	"github.com/kafkazk/kafkazk/zkmeta"
 	"github.com/kafkazk/kafkazk/zkmeta/zktest"
 )
@@ -16,29 +14,29 @@ import (
 // (once) after the first read of /config/topics/t returns, and
 // failChangesWatch makes the first watch of /config/changes fail.
 type configHook struct {
-	zkmeta.ZKConn
 	once, watchOnce  *sync.Once
 	afterTopicConfig func()
 	failChangesWatch bool
 }
 
-func (h configHook) Get(p string) ([]byte, *zk.Stat, error) {
-	data, st, err := h.ZKConn.Get(p)
-	if h.afterTopicConfig != nil && strings.HasSuffix(p, zkmeta.EntityConfigPath("topics", "t")) {
-		h.once.Do(h.afterTopicConfig)
+func (h configHook) hook(req zkmeta.Request, send func() error) error {
+	switch req.Op {
+	case zkmeta.OpGet:
+		err := send()
+		if h.afterTopicConfig != nil && strings.HasSuffix(req.Path, zkmeta.EntityConfigPath("topics", "t")) {
+			h.once.Do(h.afterTopicConfig)
+		}
+		return err
+	case zkmeta.OpChildrenW:
+		failed := false
+		if h.failChangesWatch && strings.HasSuffix(req.Path, zkmeta.ConfigChangesPath) {
+			h.watchOnce.Do(func() { failed = true })
+		}
+		if failed {
+			return errors.New("injected: watching /config/changes failed")
+		}
 	}
-	return data, st, err
-}
-
-func (h configHook) ChildrenW(p string) ([]string, *zk.Stat, <-chan zk.Event, error) {
-	failed := false
-	if h.failChangesWatch && strings.HasSuffix(p, zkmeta.ConfigChangesPath) {
-		h.watchOnce.Do(func() { failed = true })
-	}
-	if failed {
-		return nil, nil, nil, errors.New("injected: watching /config/changes failed")
-	}
-	return h.ZKConn.ChildrenW(p)
+	return send()
 }
 
 // offlinePartitionCluster is a ZooKeeper holding topic t with one
@@ -59,7 +57,7 @@ func offlinePartitionCluster(t *testing.T) (cs string, admin *zkmeta.Client) {
 		t.Fatal(err)
 	}
 	st := zkmeta.EncodePartitionState(zkmeta.LeaderAndIsr{Leader: 2, LeaderEpoch: 1, ISR: []int32{2}})
-	if err := admin.CreateRecursive(zkmeta.PartitionStatePath("t", 0), st, zk.FlagPersistent); err != nil {
+	if err := admin.CreateRecursive(zkmeta.PartitionStatePath("t", 0), st, zkmeta.Persistent); err != nil {
 		t.Fatal(err)
 	}
 	return cs, admin
@@ -88,9 +86,9 @@ func leaderOf(admin *zkmeta.Client) int32 {
 func TestUncleanEnabledDuringFailoverElectsAfterIt(t *testing.T) {
 	cs, admin := offlinePartitionCluster(t)
 	var once sync.Once
-	zc := connectZK(t, cs, zkmeta.Options{WrapConn: func(conn zkmeta.ZKConn) zkmeta.ZKConn {
-		return configHook{ZKConn: conn, once: &once, watchOnce: &sync.Once{},
-			afterTopicConfig: func() { enableUnclean(t, admin) }}
+	zc := connectZK(t, cs, zkmeta.Options{OnSession: func(*zkmeta.SessionConn) zkmeta.Hook {
+		return configHook{once: &once, watchOnce: &sync.Once{},
+			afterTopicConfig: func() { enableUnclean(t, admin) }}.hook
 	}})
 	ctl := runController(t, 1, zc)
 	waitFor(t, "broker 1 becomes controller", ctl.Active)
@@ -102,8 +100,8 @@ func TestUncleanEnabledDuringFailoverElectsAfterIt(t *testing.T) {
 // tenure.
 func TestConfigChangesWatchRetried(t *testing.T) {
 	cs, admin := offlinePartitionCluster(t)
-	zc := connectZK(t, cs, zkmeta.Options{WrapConn: func(conn zkmeta.ZKConn) zkmeta.ZKConn {
-		return configHook{ZKConn: conn, once: &sync.Once{}, watchOnce: &sync.Once{}, failChangesWatch: true}
+	zc := connectZK(t, cs, zkmeta.Options{OnSession: func(*zkmeta.SessionConn) zkmeta.Hook {
+		return configHook{once: &sync.Once{}, watchOnce: &sync.Once{}, failChangesWatch: true}.hook
 	}})
 	ctl := runController(t, 1, zc)
 	waitFor(t, "broker 1 becomes controller", ctl.Active)

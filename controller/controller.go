@@ -14,8 +14,6 @@ import (
 	"sync/atomic"
 	"time"
 
-	"github.com/go-zookeeper/zk"
-
 	"github.com/kafkazk/kafkazk/zkmeta"
 )
 
@@ -278,7 +276,7 @@ func (c *Controller) fenced(err error) error {
 
 // onWatch queues fn on the event loop when a ZooKeeper watch fires, unless
 // the loop has ended by then.
-func (c *Controller) onWatch(events chan func(), watch <-chan zk.Event, fn func()) {
+func (c *Controller) onWatch(events chan func(), watch <-chan zkmeta.Event, fn func()) {
 	queueWhen(c, events, watch, fn)
 }
 
@@ -330,7 +328,7 @@ func after(ctx context.Context, d time.Duration) <-chan struct{} {
 }
 
 // relayWatch turns a ZooKeeper watch into a channel closed when it fires.
-func relayWatch(w <-chan zk.Event) <-chan struct{} {
+func relayWatch(w <-chan zkmeta.Event) <-chan struct{} {
 	out := make(chan struct{})
 	go func() {
 		<-w

@@ -3,8 +3,6 @@ package controller
 import (
 	"testing"
 
-	"github.com/go-zookeeper/zk"
-
 	"github.com/kafkazk/kafkazk/zkmeta"
 )
 
@@ -30,7 +28,7 @@ func TestFailoverEnablesFeatureVersioning(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			c := newTestCluster(t, 1)
 			if tc.existing != "" {
-				if err := c.zk.CreateRecursive(zkmeta.FeaturePath, []byte(tc.existing), zk.FlagPersistent); err != nil {
+				if err := c.zk.CreateRecursive(zkmeta.FeaturePath, []byte(tc.existing), zkmeta.Persistent); err != nil {
 					t.Fatal(err)
 				}
 			}
@@ -50,7 +48,7 @@ func TestFailoverEnablesFeatureVersioning(t *testing.T) {
 // exception fails Kafka's onControllerFailover (the controller resigns).
 func TestFailoverMalformedFeatureZNode(t *testing.T) {
 	c := newTestCluster(t, 1)
-	if err := c.zk.CreateRecursive(zkmeta.FeaturePath, []byte(`{"features":{},"version":3,"status":1}`), zk.FlagPersistent); err != nil {
+	if err := c.zk.CreateRecursive(zkmeta.FeaturePath, []byte(`{"features":{},"version":3,"status":1}`), zkmeta.Persistent); err != nil {
 		t.Fatal(err)
 	}
 	if _, err := c.zk.EnableFeatureVersioning(); err == nil {

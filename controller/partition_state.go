@@ -6,8 +6,6 @@ import (
 	"slices"
 	"time"
 
-	"github.com/go-zookeeper/zk"
-
 	"github.com/kafkazk/kafkazk/zkmeta"
 )
 
@@ -30,7 +28,7 @@ const stateReadBackTimeout = 5 * time.Second
 // next session can open.
 func (c *Controller) updatePartitionState(tp topicPartition, next zkmeta.LeaderAndIsr) (zkmeta.LeaderAndIsr, error) {
 	if c.sessionLost() {
-		return next, fmt.Errorf("update %s-%d state: %w", tp.Topic, tp.Partition, zk.ErrSessionExpired)
+		return next, fmt.Errorf("update %s-%d state: %w", tp.Topic, tp.Partition, zkmeta.ErrSessionExpired)
 	}
 	v, err := c.zk.UpdatePartitionState(c.epochZkVersion, tp.Topic, tp.Partition, next)
 	if err == nil {
@@ -38,7 +36,7 @@ func (c *Controller) updatePartitionState(tp topicPartition, next zkmeta.LeaderA
 		c.state.partitions[tp] = next
 		return next, nil
 	}
-	if errors.Is(c.fenced(err), zkmeta.ErrControllerMoved) || errors.Is(err, zk.ErrSessionExpired) || c.sessionLost() {
+	if errors.Is(c.fenced(err), zkmeta.ErrControllerMoved) || errors.Is(err, zkmeta.ErrSessionExpired) || c.sessionLost() {
 		return next, err
 	}
 	cur, readErr := c.readPartitionStateBack(tp)
@@ -64,7 +62,7 @@ func (c *Controller) readPartitionStateBack(tp topicPartition) (zkmeta.LeaderAnd
 		if err == nil && !ok {
 			err = fmt.Errorf("state of %s-%d: %w", tp.Topic, tp.Partition, zkmeta.ErrNoNode)
 		}
-		if err == nil || errors.Is(err, zk.ErrSessionExpired) || c.sessionLost() || time.Now().Add(backoff).After(deadline) {
+		if err == nil || errors.Is(err, zkmeta.ErrSessionExpired) || c.sessionLost() || time.Now().Add(backoff).After(deadline) {
 			return st, err
 		}
 		time.Sleep(backoff)

@@ -9,6 +9,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/kafkazk/kafkazk/protocol"
 	"github.com/kafkazk/kafkazk/zkmeta"
 )
 
@@ -166,19 +167,19 @@ func (s *clusterState) assignmentOf(tp topicPartition) replicaAssignment {
 }
 
 // validateTarget applies Kafka's checks on a reassignment target.
-func (c *Controller) validateTarget(tp topicPartition, target []int32) *apiError {
+func (c *Controller) validateTarget(tp topicPartition, target []int32) *protocol.APIError {
 	if _, ok := c.state.topics[tp.Topic].Partitions[tp.Partition]; !ok || c.state.deleting[tp.Topic] {
-		return newAPIError(kerr.UnknownTopicOrPartition, "The partition does not exist.")
+		return protocol.NewAPIError(kerr.UnknownTopicOrPartition, "The partition does not exist.")
 	}
 	if len(target) == 0 {
-		return newAPIError(kerr.InvalidReplicaAssignment, "Empty replica list specified in partition reassignment.")
+		return protocol.NewAPIError(kerr.InvalidReplicaAssignment, "Empty replica list specified in partition reassignment.")
 	}
 	if len(sortedCompact(target)) != len(target) {
-		return newAPIError(kerr.InvalidReplicaAssignment, "Duplicate replica ids in partition reassignment replica list: %v", target)
+		return protocol.NewAPIError(kerr.InvalidReplicaAssignment, "Duplicate replica ids in partition reassignment replica list: %v", target)
 	}
 	for _, r := range target {
 		if r < 0 {
-			return newAPIError(kerr.InvalidReplicaAssignment, "Invalid broker id in replica list: %v", target)
+			return protocol.NewAPIError(kerr.InvalidReplicaAssignment, "Invalid broker id in replica list: %v", target)
 		}
 	}
 	// KafkaController.validateReplicas: only the replicas the reassignment
@@ -192,7 +193,7 @@ func (c *Controller) validateTarget(tp topicPartition, target []int32) *apiError
 					live = append(live, id)
 				}
 			}
-			return newAPIError(kerr.InvalidReplicaAssignment, "Replica assignment has brokers that are not alive. Replica list: %v, live broker list: %v", next.adding, live)
+			return protocol.NewAPIError(kerr.InvalidReplicaAssignment, "Replica assignment has brokers that are not alive. Replica list: %v, live broker list: %v", next.adding, live)
 		}
 	}
 	return nil
@@ -354,7 +355,7 @@ func (c *Controller) AlterPartitionReassignments(_ context.Context, req *kmsg.Al
 				rp := kmsg.NewAlterPartitionAssignmentsResponseTopicPartition()
 				rp.Partition = p.Partition
 				if err := c.alterReassignment(topicPartition{t.Topic, p.Partition}, p.Replicas); err != nil {
-					rp.ErrorCode, rp.ErrorMessage = err.code, &err.msg
+					rp.ErrorCode, rp.ErrorMessage = protocol.ErrorCodeMessage(err)
 				}
 				rt.Partitions = append(rt.Partitions, rp)
 			}
@@ -369,13 +370,13 @@ func (c *Controller) AlterPartitionReassignments(_ context.Context, req *kmsg.Al
 }
 
 // alterReassignment starts (replicas non-nil) or cancels one reassignment.
-func (c *Controller) alterReassignment(tp topicPartition, replicas []int32) *apiError {
+func (c *Controller) alterReassignment(tp topicPartition, replicas []int32) *protocol.APIError {
 	if replicas == nil {
 		if _, ok := c.state.topics[tp.Topic].Partitions[tp.Partition]; !ok || c.state.deleting[tp.Topic] {
-			return newAPIError(kerr.UnknownTopicOrPartition, "The partition does not exist.")
+			return protocol.NewAPIError(kerr.UnknownTopicOrPartition, "The partition does not exist.")
 		}
 		if !c.state.reassigning(tp) {
-			return newAPIError(kerr.NoReassignmentInProgress, "No reassignment in progress for %s-%d.", tp.Topic, tp.Partition)
+			return protocol.NewAPIError(kerr.NoReassignmentInProgress, "No reassignment in progress for %s-%d.", tp.Topic, tp.Partition)
 		}
 		replicas = c.state.assignmentOf(tp).origin() // cancellation: back to ORS
 	} else if err := c.validateTarget(tp, replicas); err != nil {
@@ -386,7 +387,7 @@ func (c *Controller) alterReassignment(tp topicPartition, replicas []int32) *api
 	c.removeLegacyReassignment(tp)
 	if err := c.startReassignment(tp, replicas); err != nil {
 		c.logger.Error("reassignment failed", "topic", tp.Topic, "partition", tp.Partition, "err", err)
-		return newAPIError(kerr.UnknownServerError, "%s", err)
+		return protocol.NewAPIError(kerr.UnknownServerError, "%s", err)
 	}
 	return nil
 }
@@ -455,7 +456,7 @@ func (c *Controller) handleReassignZnode(events chan func()) {
 			continue
 		}
 		if aerr := c.validateTarget(tp, p.Replicas); aerr != nil {
-			c.logger.Warn("ignoring legacy reassignment", "topic", tp.Topic, "partition", tp.Partition, "err", aerr.msg)
+			c.logger.Warn("ignoring legacy reassignment", "topic", tp.Topic, "partition", tp.Partition, "err", aerr.Message)
 			dirty = true
 			continue
 		}

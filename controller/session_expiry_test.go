@@ -6,17 +6,14 @@ import (
 	"sync/atomic"
 	"testing"
 
-	"github.com/go-zookeeper/zk"
-
 	"github.com/kafkazk/kafkazk/zkmeta"
 	"github.com/kafkazk/kafkazk/zkmeta/zktest"
 )
 
-// stateWriteHook wraps one session's connection: before the first write of
+// stateWriteHook watches one session's calls: before the first write of
 // a partition state (a SetData in a Multi) it runs expire once; after that
 // it counts the partition-state calls still made on this session.
 type stateWriteHook struct {
-	zkmeta.ZKConn
 	once    *sync.Once
 	armed   *atomic.Bool
 	expire  func()
@@ -26,27 +23,27 @@ type stateWriteHook struct {
 
 func isPartitionPath(p string) bool { return strings.Contains(p, "/partitions/") }
 
-func (h *stateWriteHook) Multi(ops ...any) ([]zk.MultiResponse, error) {
-	for _, op := range ops {
-		if set, ok := op.(*zk.SetDataRequest); ok && isPartitionPath(set.Path) {
-			if h.expired.Load() {
-				h.late.Add(1)
-			} else if h.armed.Load() {
-				h.once.Do(func() {
-					h.expire()
-					h.expired.Store(true)
-				})
+func (h *stateWriteHook) hook(req zkmeta.Request, send func() error) error {
+	switch req.Op {
+	case zkmeta.OpMulti:
+		for _, op := range req.Ops {
+			if op.Op == zkmeta.OpSet && isPartitionPath(op.Path) {
+				if h.expired.Load() {
+					h.late.Add(1)
+				} else if h.armed.Load() {
+					h.once.Do(func() {
+						h.expire()
+						h.expired.Store(true)
+					})
+				}
 			}
 		}
+	case zkmeta.OpGet:
+		if h.expired.Load() && isPartitionPath(req.Path) {
+			h.late.Add(1)
+		}
 	}
-	return h.ZKConn.Multi(ops...)
-}
-
-func (h *stateWriteHook) Get(p string) ([]byte, *zk.Stat, error) {
-	if h.expired.Load() && isPartitionPath(p) {
-		h.late.Add(1)
-	}
-	return h.ZKConn.Get(p)
+	return send()
 }
 
 // The controller's session expires inside the first partition-state write
@@ -91,8 +88,9 @@ func TestExpiryInsidePartitionWriteEndsTheEventAtOnce(t *testing.T) {
 	var once sync.Once
 	var armed atomic.Bool
 	var late atomic.Int32
-	zc = connectZK(t, cs, zkmeta.Options{Dialer: d.Dial, WrapConn: func(conn zkmeta.ZKConn) zkmeta.ZKConn {
-		return &stateWriteHook{ZKConn: conn, once: &once, armed: &armed, expire: expire, late: &late}
+	zc = connectZK(t, cs, zkmeta.Options{Dialer: d.Dial, OnSession: func(*zkmeta.SessionConn) zkmeta.Hook {
+		h := &stateWriteHook{once: &once, armed: &armed, expire: expire, late: &late}
+		return h.hook
 	}})
 	ctl := runController(t, 1, zc)
 	waitFor(t, "broker 2 leads every partition", func() bool { return ctl.Active() && leaders(2) })

@@ -12,22 +12,21 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-zookeeper/zk"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kafkazk/kafkazk/zkmeta"
 	"github.com/kafkazk/kafkazk/zkmeta/zktest"
 )
 
-// createHook runs before ahead of each Create the controller's session makes.
-type createHook struct {
-	zkmeta.ZKConn
-	before func(path string)
-}
-
-func (h createHook) Create(p string, data []byte, flags int32, acl []zk.ACL) (string, error) {
-	h.before(p)
-	return h.ZKConn.Create(p, data, flags, acl)
+// beforeCreate is a hook that runs before ahead of each Create the
+// controller's session makes.
+func beforeCreate(before func(path string)) zkmeta.Hook {
+	return func(req zkmeta.Request, send func() error) error {
+		if req.Op == zkmeta.OpCreate {
+			before(req.Path)
+		}
+		return send()
+	}
 }
 
 func connectZK(t *testing.T, cs string, opts zkmeta.Options) *zkmeta.Client {
@@ -126,12 +125,12 @@ func TestControllerResignsOnExpiryInsideCall(t *testing.T) {
 	var zc *zkmeta.Client
 	var once sync.Once
 	expire := func() { expireControllerSession(t, d, zc, admin) }
-	zc = connectZK(t, cs, zkmeta.Options{Dialer: d.Dial, WrapConn: func(conn zkmeta.ZKConn) zkmeta.ZKConn {
-		return createHook{ZKConn: conn, before: func(p string) {
+	zc = connectZK(t, cs, zkmeta.Options{Dialer: d.Dial, OnSession: func(*zkmeta.SessionConn) zkmeta.Hook {
+		return beforeCreate(func(p string) {
 			if strings.HasSuffix(p, zkmeta.TopicPath("doomed")) {
 				once.Do(expire)
 			}
-		}}
+		})
 	}})
 	ctl := runController(t, 1, zc)
 	waitFor(t, "broker 1 becomes controller", ctl.Active)
@@ -172,17 +171,14 @@ func TestControllerResignsOnExpiryInsideCall(t *testing.T) {
 }
 
 // lostElectionReply applies the first Multi (the election) and loses its answer.
-type lostElectionReply struct {
-	zkmeta.ZKConn
-	lost *atomic.Bool
-}
-
-func (l lostElectionReply) Multi(ops ...any) ([]zk.MultiResponse, error) {
-	res, err := l.ZKConn.Multi(ops...)
-	if err == nil && l.lost.CompareAndSwap(false, true) {
-		return nil, zk.ErrConnectionClosed
+func lostElectionReply(lost *atomic.Bool) zkmeta.Hook {
+	return func(req zkmeta.Request, send func() error) error {
+		err := send()
+		if req.Op == zkmeta.OpMulti && err == nil && lost.CompareAndSwap(false, true) {
+			return zkmeta.ErrConnectionLoss
+		}
+		return err
 	}
-	return res, err
 }
 
 // The election multi succeeds but its answer is lost: /controller then
@@ -197,8 +193,8 @@ func TestControllerElectedDespiteLostElectionReply(t *testing.T) {
 		t.Fatal(err)
 	}
 	lost := &atomic.Bool{}
-	zc := connectZK(t, cs, zkmeta.Options{WrapConn: func(conn zkmeta.ZKConn) zkmeta.ZKConn {
-		return lostElectionReply{ZKConn: conn, lost: lost}
+	zc := connectZK(t, cs, zkmeta.Options{OnSession: func(*zkmeta.SessionConn) zkmeta.Hook {
+		return lostElectionReply(lost)
 	}})
 	ctl := runController(t, 1, zc)
 	waitFor(t, "broker 1 becomes controller after losing its election's answer", ctl.Active)

@@ -13,35 +13,9 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/kafkazk/kafkazk/protocol"
 	"github.com/kafkazk/kafkazk/zkmeta"
 )
-
-// apiError is an error code with Kafka's message for it; an empty msg is
-// answered as a null message (cause, if any, is only logged).
-type apiError struct {
-	code  int16
-	msg   string
-	cause error
-}
-
-func (e *apiError) Error() string {
-	if e.msg == "" && e.cause != nil {
-		return e.cause.Error()
-	}
-	return e.msg
-}
-
-// message is the error message to answer: null when there is none.
-func (e *apiError) message() *string {
-	if e.msg == "" {
-		return nil
-	}
-	return &e.msg
-}
-
-func newAPIError(err *kerr.Error, format string, args ...any) *apiError {
-	return &apiError{code: err.Code, msg: fmt.Sprintf(format, args...)}
-}
 
 // CreateTopics validates each topic, computes its replica assignment with
 // Kafka's algorithm, writes /config/topics/<t> and /brokers/topics/<t>, elects
@@ -76,17 +50,7 @@ func (c *Controller) CreateTopics(ctx context.Context, req *kmsg.CreateTopicsReq
 			}
 			a, done, err := c.createTopic(t, req.ValidateOnly)
 			if err != nil {
-				var ae *apiError
-				if errors.As(err, &ae) {
-					if ae.cause != nil {
-						c.logger.Warn("create topic failed", "topic", t.Topic, "err", ae.cause)
-					}
-					r.ErrorCode, r.ErrorMessage = ae.code, ae.message()
-				} else {
-					// ApiError.fromThrowable: no message for UNKNOWN_SERVER_ERROR.
-					c.logger.Error("create topic failed", "topic", t.Topic, "err", err)
-					r.ErrorCode = kerr.UnknownServerError.Code
-				}
+				r.ErrorCode, r.ErrorMessage = c.answerError("create topic failed", t.Topic, err)
 				results[i] = r
 				continue
 			}
@@ -122,7 +86,7 @@ func (c *Controller) CreateTopics(ctx context.Context, req *kmsg.CreateTopicsReq
 func (c *Controller) createTopic(t kmsg.CreateTopicsRequestTopic, validateOnly bool) (zkmeta.TopicAssignment, []<-chan error, error) {
 	var a zkmeta.TopicAssignment
 	if _, exists := c.state.topics[t.Topic]; exists && !c.state.deleting[t.Topic] {
-		return a, nil, newAPIError(kerr.TopicAlreadyExists, "Topic '%s' already exists.", t.Topic)
+		return a, nil, protocol.NewAPIError(kerr.TopicAlreadyExists, "Topic '%s' already exists.", t.Topic)
 	}
 	var nullConfigs []string
 	configs := map[string]string{}
@@ -134,35 +98,35 @@ func (c *Controller) createTopic(t kmsg.CreateTopicsRequestTopic, validateOnly b
 		configs[cfg.Name] = *cfg.Value
 	}
 	if len(nullConfigs) > 0 {
-		return a, nil, newAPIError(kerr.InvalidConfig, "Null value not supported for topic configs: %s", strings.Join(nullConfigs, ","))
+		return a, nil, protocol.NewAPIError(kerr.InvalidConfig, "Null value not supported for topic configs: %s", strings.Join(nullConfigs, ","))
 	}
 	partitions, err := c.topicAssignment(t)
 	if err != nil {
 		return a, nil, err
 	}
 	if err := zkmeta.ValidateTopicName(t.Topic); err != nil {
-		return a, nil, newAPIError(kerr.InvalidTopicException, "%s", err)
+		return a, nil, protocol.NewAPIError(kerr.InvalidTopicException, "%s", err)
 	}
 	if c.state.deleting[t.Topic] {
-		return a, nil, newAPIError(kerr.TopicAlreadyExists, "Topic '%s' is marked for deletion.", t.Topic)
+		return a, nil, protocol.NewAPIError(kerr.TopicAlreadyExists, "Topic '%s' is marked for deletion.", t.Topic)
 	}
 	if _, exists := c.state.topics[t.Topic]; exists {
-		return a, nil, newAPIError(kerr.TopicAlreadyExists, "Topic '%s' already exists.", t.Topic)
+		return a, nil, protocol.NewAPIError(kerr.TopicAlreadyExists, "Topic '%s' already exists.", t.Topic)
 	}
 	if colliding := c.collidingTopics(t.Topic); len(colliding) > 0 {
-		return a, nil, newAPIError(kerr.InvalidTopicException, "Topic '%s' collides with existing topics: %s", t.Topic, strings.Join(colliding, ", "))
+		return a, nil, protocol.NewAPIError(kerr.InvalidTopicException, "Topic '%s' collides with existing topics: %s", t.Topic, strings.Join(colliding, ", "))
 	}
 	if err := checkTopicAssignment(partitions); err != nil {
 		return a, nil, err
 	}
 	for _, cfg := range t.Configs { // LogConfig.validate: validateNames
 		if !slices.Contains(zkmeta.TopicConfigNames, cfg.Name) {
-			return a, nil, newAPIError(kerr.InvalidConfig, "Unknown topic config name: %s", cfg.Name)
+			return a, nil, protocol.NewAPIError(kerr.InvalidConfig, "Unknown topic config name: %s", cfg.Name)
 		}
 	}
 	if c.cfg.ValidateTopicConfigs != nil {
 		if err := c.cfg.ValidateTopicConfigs(configs); err != nil {
-			return a, nil, newAPIError(kerr.InvalidConfig, "%s", err)
+			return a, nil, protocol.NewAPIError(kerr.InvalidConfig, "%s", err)
 		}
 	}
 	a = zkmeta.TopicAssignment{Topic: t.Topic, TopicID: zkmeta.NewTopicID(), Partitions: partitions}
@@ -171,7 +135,7 @@ func (c *Controller) createTopic(t kmsg.CreateTopicsRequestTopic, validateOnly b
 	}
 	if err := c.zk.CreateTopic(a, configs); err != nil {
 		if errors.Is(err, zkmeta.ErrTopicExists) {
-			return a, nil, newAPIError(kerr.TopicAlreadyExists, "Topic '%s' already exists.", t.Topic)
+			return a, nil, protocol.NewAPIError(kerr.TopicAlreadyExists, "Topic '%s' already exists.", t.Topic)
 		}
 		return a, nil, fmt.Errorf("writing topic %s: %w", t.Topic, err)
 	}
@@ -214,7 +178,7 @@ func (c *Controller) collidingTopics(topic string) []string {
 func (c *Controller) topicAssignment(t kmsg.CreateTopicsRequestTopic) (map[int32][]int32, error) {
 	if len(t.ReplicaAssignment) > 0 {
 		if t.NumPartitions != -1 || t.ReplicationFactor != -1 {
-			return nil, newAPIError(kerr.InvalidRequest, "Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.")
+			return nil, protocol.NewAPIError(kerr.InvalidRequest, "Both numPartitions or replicationFactor and replicasAssignments were set. Both cannot be used at the same time.")
 		}
 		out := map[int32][]int32{}
 		for _, ra := range t.ReplicaAssignment {
@@ -230,14 +194,14 @@ func (c *Controller) topicAssignment(t kmsg.CreateTopicsRequestTopic) (map[int32
 		rf = c.cfg.DefaultReplicationFactor
 	}
 	if n <= 0 {
-		return nil, newAPIError(kerr.InvalidPartitions, "Number of partitions must be larger than 0.")
+		return nil, protocol.NewAPIError(kerr.InvalidPartitions, "Number of partitions must be larger than 0.")
 	}
 	if rf <= 0 {
-		return nil, newAPIError(kerr.InvalidReplicationFactor, "Replication factor must be larger than 0.")
+		return nil, protocol.NewAPIError(kerr.InvalidReplicationFactor, "Replication factor must be larger than 0.")
 	}
 	live := c.state.liveBrokerIDs()
 	if int(rf) > len(live) {
-		return nil, newAPIError(kerr.InvalidReplicationFactor, "Replication factor: %d larger than available brokers: %d.", rf, len(live))
+		return nil, protocol.NewAPIError(kerr.InvalidReplicationFactor, "Replication factor: %d larger than available brokers: %d.", rf, len(live))
 	}
 	out, err := assignForBrokers(c.liveBrokerRacks(), n, rf, -1, 0, c.rnd)
 	if err != nil {
@@ -257,22 +221,22 @@ func checkTopicAssignment(a map[int32][]int32) error {
 	rf := -1
 	for _, p := range ids {
 		if rf >= 0 && len(a[p]) != rf {
-			return newAPIError(kerr.InvalidReplicaAssignment, "All partitions should have the same number of replicas")
+			return protocol.NewAPIError(kerr.InvalidReplicaAssignment, "All partitions should have the same number of replicas")
 		}
 		rf = len(a[p])
 	}
 	for _, p := range ids {
 		if hasDuplicate(a[p]) {
-			return newAPIError(kerr.InvalidReplicaAssignment, "Duplicate replica assignment found: %s", scalaAssignmentString(a))
+			return protocol.NewAPIError(kerr.InvalidReplicaAssignment, "Duplicate replica assignment found: %s", scalaAssignmentString(a))
 		}
 	}
 	for i, p := range ids {
 		if p != int32(i) {
-			return newAPIError(kerr.InvalidReplicaAssignment, "partitions should be a consecutive 0-based integer sequence")
+			return protocol.NewAPIError(kerr.InvalidReplicaAssignment, "partitions should be a consecutive 0-based integer sequence")
 		}
 	}
 	if rf == 0 {
-		return newAPIError(kerr.InvalidReplicaAssignment, "Cannot have replication factor of 0 for partition id %d.", ids[0])
+		return protocol.NewAPIError(kerr.InvalidReplicaAssignment, "Cannot have replication factor of 0 for partition id %d.", ids[0])
 	}
 	return nil
 }
@@ -320,7 +284,7 @@ func (c *Controller) DeleteTopics(ctx context.Context, req *kmsg.DeleteTopicsReq
 			name, err := c.resolveTopic(t.name, t.id)
 			switch {
 			case err != nil:
-				r.ErrorCode, r.ErrorMessage = err.code, &err.msg
+				r.ErrorCode, r.ErrorMessage = protocol.ErrorCodeMessage(err)
 			case !c.cfg.DeleteTopicEnable:
 				r.ErrorCode = kerr.TopicDeletionDisabled.Code
 				r.ErrorMessage = ptr("Topic deletion is disabled.")
@@ -354,10 +318,10 @@ func (c *Controller) DeleteTopics(ctx context.Context, req *kmsg.DeleteTopicsReq
 	return resp
 }
 
-func (c *Controller) resolveTopic(name *string, id [16]byte) (string, *apiError) {
+func (c *Controller) resolveTopic(name *string, id [16]byte) (string, *protocol.APIError) {
 	if name != nil && *name != "" {
 		if _, ok := c.state.topics[*name]; !ok {
-			return "", newAPIError(kerr.UnknownTopicOrPartition, "This server does not host this topic-partition.")
+			return "", protocol.NewAPIError(kerr.UnknownTopicOrPartition, "This server does not host this topic-partition.")
 		}
 		return *name, nil
 	}
@@ -366,7 +330,7 @@ func (c *Controller) resolveTopic(name *string, id [16]byte) (string, *apiError)
 			return n, nil
 		}
 	}
-	return "", newAPIError(kerr.UnknownTopicID, "This server does not host this topic ID.")
+	return "", protocol.NewAPIError(kerr.UnknownTopicID, "This server does not host this topic ID.")
 }
 
 // handleDeletions reads /admin/delete_topics, re-arms its watch, and
@@ -717,24 +681,14 @@ func (c *Controller) CreatePartitions(ctx context.Context, req *kmsg.CreateParti
 			var err error
 			switch {
 			case seen[t.Topic] > 1:
-				err = newAPIError(kerr.InvalidRequest, "Duplicate topic in request.")
+				err = protocol.NewAPIError(kerr.InvalidRequest, "Duplicate topic in request.")
 			case c.state.deleting[t.Topic]: // isTopicQueuedForDeletion
-				err = newAPIError(kerr.InvalidTopicException, "The topic is queued for deletion.")
+				err = protocol.NewAPIError(kerr.InvalidTopicException, "The topic is queued for deletion.")
 			default:
 				done, err = c.createPartitions(t, req.ValidateOnly)
 			}
 			if err != nil {
-				var ae *apiError
-				if errors.As(err, &ae) {
-					if ae.cause != nil {
-						c.logger.Warn("create partitions failed", "topic", t.Topic, "err", ae.cause)
-					}
-					r.ErrorCode, r.ErrorMessage = ae.code, ae.message()
-				} else {
-					// ApiError.fromThrowable: no message for UNKNOWN_SERVER_ERROR.
-					c.logger.Error("create partitions failed", "topic", t.Topic, "err", err)
-					r.ErrorCode = kerr.UnknownServerError.Code
-				}
+				r.ErrorCode, r.ErrorMessage = c.answerError("create partitions failed", t.Topic, err)
 			}
 			waits = append(waits, done...)
 			results[i] = r
@@ -761,18 +715,18 @@ func (c *Controller) createPartitions(t kmsg.CreatePartitionsRequestTopic, valid
 	a, ok := c.state.topics[t.Topic]
 	for p := range a.Partitions {
 		if c.state.reassigning(topicPartition{t.Topic, p}) {
-			return nil, newAPIError(kerr.ReassignmentInProgress, "A partition reassignment is in progress for the topic '%s'.", t.Topic)
+			return nil, protocol.NewAPIError(kerr.ReassignmentInProgress, "A partition reassignment is in progress for the topic '%s'.", t.Topic)
 		}
 	}
 	if !ok || len(a.Partitions) == 0 {
-		return nil, newAPIError(kerr.UnknownTopicOrPartition, "The topic '%s' does not exist.", t.Topic)
+		return nil, protocol.NewAPIError(kerr.UnknownTopicOrPartition, "The topic '%s' does not exist.", t.Topic)
 	}
 	current := int32(len(a.Partitions))
 	if t.Count < current {
-		return nil, newAPIError(kerr.InvalidPartitions, "Topic currently has %d partitions, which is higher than the requested %d.", current, t.Count)
+		return nil, protocol.NewAPIError(kerr.InvalidPartitions, "Topic currently has %d partitions, which is higher than the requested %d.", current, t.Count)
 	}
 	if t.Count == current {
-		return nil, newAPIError(kerr.InvalidPartitions, "Topic already has %d partitions.", current)
+		return nil, protocol.NewAPIError(kerr.InvalidPartitions, "Topic already has %d partitions.", current)
 	}
 	add := t.Count - current
 	replicas0, ok := a.Partitions[0]
@@ -780,7 +734,7 @@ func (c *Controller) createPartitions(t kmsg.CreatePartitionsRequestTopic, valid
 		// createNewPartitionsAssignment: an AdminOperationException,
 		// answered UNKNOWN_SERVER_ERROR without its message.
 		c.logger.Error("existing replica assignment has no partition 0", "topic", t.Topic, "assignment", a.Partitions)
-		return nil, &apiError{code: kerr.UnknownServerError.Code}
+		return nil, &protocol.APIError{Code: kerr.UnknownServerError}
 	}
 	var added map[int32][]int32
 	if t.Assignment != nil { // a null assignment list asks for Kafka's
@@ -794,10 +748,10 @@ func (c *Controller) createPartitions(t kmsg.CreatePartitionsRequestTopic, valid
 			}
 		}
 		if len(unknown) > 0 {
-			return nil, newAPIError(kerr.InvalidReplicaAssignment, "Unknown broker(s) in replica assignment: %s.", strings.Join(unknown, ", "))
+			return nil, protocol.NewAPIError(kerr.InvalidReplicaAssignment, "Unknown broker(s) in replica assignment: %s.", strings.Join(unknown, ", "))
 		}
 		if int32(len(t.Assignment)) != add {
-			return nil, newAPIError(kerr.InvalidReplicaAssignment, "Increasing the number of partitions by %d but %d assignments provided.", add, len(t.Assignment))
+			return nil, protocol.NewAPIError(kerr.InvalidReplicaAssignment, "Increasing the number of partitions by %d but %d assignments provided.", add, len(t.Assignment))
 		}
 		added = map[int32][]int32{}
 		for i, ra := range t.Assignment {
@@ -810,7 +764,7 @@ func (c *Controller) createPartitions(t kmsg.CreatePartitionsRequestTopic, valid
 		live := c.state.liveBrokerIDs()
 		rf := int16(len(replicas0))
 		if int(rf) > len(live) {
-			return nil, newAPIError(kerr.InvalidReplicationFactor, "Replication factor: %d larger than available brokers: %d.", rf, len(live))
+			return nil, protocol.NewAPIError(kerr.InvalidReplicationFactor, "Replication factor: %d larger than available brokers: %d.", rf, len(live))
 		}
 		// Kafka's AdminZkClient.createPartitions: start from partition 0's first replica.
 		start := max(0, slices.IndexFunc(live, func(b int32) bool { return b >= replicas0[0] }))
@@ -856,10 +810,10 @@ func checkNewPartitionsAssignment(added map[int32][]int32, first int32, rf int) 
 	for p := first; p < last; p++ {
 		replicas := added[p]
 		if len(replicas) == 0 {
-			return newAPIError(kerr.InvalidReplicaAssignment, "Cannot have replication factor of 0 for partition id %d.", p)
+			return protocol.NewAPIError(kerr.InvalidReplicaAssignment, "Cannot have replication factor of 0 for partition id %d.", p)
 		}
 		if hasDuplicate(replicas) {
-			return newAPIError(kerr.InvalidReplicaAssignment, "Duplicate brokers not allowed in replica assignment: %s for partition id %d.", joinIDs(replicas), p)
+			return protocol.NewAPIError(kerr.InvalidReplicaAssignment, "Duplicate brokers not allowed in replica assignment: %s for partition id %d.", joinIDs(replicas), p)
 		}
 	}
 	var bad, badRF []int32
@@ -869,7 +823,7 @@ func checkNewPartitionsAssignment(added map[int32][]int32, first int32, rf int) 
 		}
 	}
 	if len(bad) > 0 {
-		return newAPIError(kerr.InvalidReplicaAssignment, "Inconsistent replication factor between partitions, partition 0 has %d while partitions [%s] have replication factors [%s], respectively.",
+		return protocol.NewAPIError(kerr.InvalidReplicaAssignment, "Inconsistent replication factor between partitions, partition 0 has %d while partitions [%s] have replication factors [%s], respectively.",
 			rf, joinIDs(bad), joinIDs(badRF))
 	}
 	return nil
@@ -895,7 +849,7 @@ func joinIDs(ids []int32) string {
 // AdminOperationException Kafka answers UNKNOWN_SERVER_ERROR without a
 // message (ApiError.fromThrowable).
 func assignmentError(err error) error {
-	return &apiError{code: kerr.UnknownServerError.Code, cause: err}
+	return &protocol.APIError{Code: kerr.UnknownServerError, Cause: err}
 }
 
 // liveBrokerRacks lists the live brokers with their racks, by id.
@@ -935,3 +889,17 @@ func ptr[T any](v T) *T { return &v }
 // clusterMetadataTopic is KRaft's metadata log (Topic.CLUSTER_METADATA_TOPIC_NAME),
 // a name CreateTopics refuses in every mode.
 const clusterMetadataTopic = "__cluster_metadata"
+
+// answerError is the code and message a topic's result carries for err
+// (ApiError.fromThrowable: UNKNOWN_SERVER_ERROR has no message); the cause
+// of an unexpected error is logged.
+func (c *Controller) answerError(what, topic string, err error) (int16, *string) {
+	var ae *protocol.APIError
+	switch {
+	case !errors.As(err, &ae):
+		c.logger.Error(what, "topic", topic, "err", err)
+	case ae.Cause != nil:
+		c.logger.Warn(what, "topic", topic, "err", ae.Cause)
+	}
+	return protocol.ErrorCodeMessage(err)
+}

@@ -5,7 +5,6 @@ package storage
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"hash/crc32"
 	"math"
@@ -44,30 +43,6 @@ const (
 )
 
 var castagnoli = crc32.MakeTable(crc32.Castagnoli)
-
-var (
-	// ErrCorruptMessage: bad CRC or impossible size; the broker answers
-	// CORRUPT_MESSAGE (2).
-	ErrCorruptMessage = errors.New("corrupt record batch")
-	// ErrInvalidRecord: well-formed but invalid batch; the broker answers
-	// INVALID_RECORD (87).
-	ErrInvalidRecord = errors.New("invalid record")
-	// ErrOffsetOutOfRange: the offset is below the log start offset or above
-	// the log end offset; OFFSET_OUT_OF_RANGE (1).
-	ErrOffsetOutOfRange = errors.New("offset out of range")
-	// ErrClosed is returned by operations on a closed Log or Manager.
-	ErrClosed = errors.New("log closed")
-	// ErrStorage wraps an I/O failure while appending: the records may be
-	// partly or wholly written, so the log can no longer be trusted. The
-	// broker takes the partition offline and answers KAFKA_STORAGE_ERROR
-	// (56), as Kafka's maybeHandleIOException turns an IOException into a
-	// KafkaStorageException and takes the log dir offline.
-	ErrStorage = errors.New("storage error")
-	// ErrInconsistentTopicID: the log on disk belongs to another topic ID
-	// (LogManager.getOrCreateLog: InconsistentTopicIdException); the broker
-	// answers INCONSISTENT_TOPIC_ID (103).
-	ErrInconsistentTopicID = errors.New("inconsistent topic id")
-)
 
 // BatchHeader is the parsed fixed part of a v2 record batch.
 type BatchHeader struct {

@@ -2,17 +2,11 @@ package storage
 
 import (
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"hash/crc32"
 	"math"
 	"time"
 )
-
-// ErrUnsupportedCompression: a zstd batch cannot be down-converted to magic
-// 0 or 1 (RecordsUtil.downConvert's UnsupportedCompressionTypeException);
-// the broker answers UNSUPPORTED_COMPRESSION_TYPE (76).
-var ErrUnsupportedCompression = errors.New("down-conversion of zstd-compressed batches is not supported")
 
 // Sizes used by Kafka's lazy down-conversion (LazyDownConversionRecordsSend).
 const (

@@ -138,11 +138,13 @@ func (l *Log) DeleteRecordsBefore(offset int64) (int64, error) {
 	if offset < 0 || offset > l.active().next {
 		return l.logStart, fmt.Errorf("%w: cannot delete records before %d, log end offset is %d", ErrOffsetOutOfRange, offset, l.active().next)
 	}
+	// UnifiedLog.deleteRecords runs under maybeHandleIOException: an I/O
+	// failure is a KafkaStorageException.
 	if err := l.incrementLogStartLocked(offset); err != nil {
-		return l.logStart, err
+		return l.logStart, fmt.Errorf("%w: %w", ErrStorage, err)
 	}
 	if _, err := l.deleteLogStartBreachedLocked(); err != nil {
-		return l.logStart, err
+		return l.logStart, fmt.Errorf("%w: %w", ErrStorage, err)
 	}
 	return l.logStart, nil
 }

@@ -467,14 +467,14 @@ func (m *Manager) CleanupLogs() (int, error) {
 func (m *Manager) DeleteRecordsBefore(topic string, partition int32, offset int64) (int64, error) {
 	l, ok := m.Get(topic, partition)
 	if !ok {
-		return 0, fmt.Errorf("no log for %s-%d", topic, partition)
+		return 0, fmt.Errorf("%w: no log for %s-%d", ErrStorage, topic, partition)
 	}
 	low, err := l.DeleteRecordsBefore(offset)
 	if err != nil {
 		return low, err
 	}
 	if err := m.Checkpoint(); err != nil {
-		return low, err
+		return low, fmt.Errorf("%w: %w", ErrStorage, err)
 	}
 	return low, nil
 }

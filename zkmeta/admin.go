@@ -95,7 +95,7 @@ func DecodePreferredReplicaElection(data []byte) ([]TopicPartition, error) {
 
 // watchData reads a znode that may be absent and sets an exists watch (fires on creation, change and
 // deletion); data is nil and ok false when it is absent.
-func (c *Client) watchData(p string) (data []byte, ok bool, watch <-chan zk.Event, err error) {
+func (c *Client) watchData(p string) (data []byte, ok bool, watch <-chan Event, err error) {
 	exists, _, w, err := c.conn.ExistsW(c.abs(p))
 	if err != nil {
 		return nil, false, nil, fmt.Errorf("watch %s: %w", p, classify(err))
@@ -105,7 +105,7 @@ func (c *Client) watchData(p string) (data []byte, ok bool, watch <-chan zk.Even
 		return nil, false, w2, nil
 	}
 	data, _, err = c.conn.Get(c.abs(p))
-	if errors.Is(err, zk.ErrNoNode) {
+	if errors.Is(err, ErrNoNode) {
 		return nil, false, w2, nil
 	}
 	if err != nil {
@@ -116,7 +116,7 @@ func (c *Client) watchData(p string) (data []byte, ok bool, watch <-chan zk.Even
 
 // WatchReassignPartitions reads the legacy /admin/reassign_partitions znode (ok false when absent) and
 // sets an exists watch on it.
-func (c *Client) WatchReassignPartitions() ([]PartitionReplicas, bool, <-chan zk.Event, error) {
+func (c *Client) WatchReassignPartitions() ([]PartitionReplicas, bool, <-chan Event, error) {
 	data, ok, w, err := c.watchData(ReassignPath)
 	if err != nil || !ok {
 		return nil, false, w, err
@@ -148,7 +148,7 @@ func (c *Client) SetReassignPartitions(epochZkVersion int32, parts []PartitionRe
 
 // WatchPreferredReplicaElection reads /admin/preferred_replica_election (ok false when absent) and sets
 // an exists watch on it.
-func (c *Client) WatchPreferredReplicaElection() ([]TopicPartition, bool, <-chan zk.Event, error) {
+func (c *Client) WatchPreferredReplicaElection() ([]TopicPartition, bool, <-chan Event, error) {
 	data, ok, w, err := c.watchData(PreferredReplicaPath)
 	if err != nil || !ok {
 		return nil, false, w, err

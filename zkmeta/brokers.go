@@ -6,8 +6,6 @@ import (
 	"slices"
 	"strconv"
 	"time"
-
-	"github.com/go-zookeeper/zk"
 )
 
 // RegisterBroker creates the ephemeral /brokers/ids/<id> (v5 JSON) and returns the broker epoch (the
@@ -23,7 +21,7 @@ func (c *Client) RegisterBroker(b BrokerInfo) (epoch int64, err error) {
 	}
 	p := c.abs(BrokerPath(b.ID))
 	for attempt := 0; attempt < 3; attempt++ {
-		err = c.createRecursive(p, data, zk.FlagEphemeral)
+		err = c.createRecursive(p, data, Ephemeral)
 		if err == nil {
 			_, st, err := c.conn.Get(p)
 			if err != nil {
@@ -38,7 +36,7 @@ func (c *Client) RegisterBroker(b BrokerInfo) (epoch int64, err error) {
 			return 0, fmt.Errorf("register broker %d: %w", b.ID, err)
 		}
 		_, st, gerr := c.conn.Get(p)
-		if errors.Is(gerr, zk.ErrNoNode) {
+		if errors.Is(gerr, ErrNoNode) {
 			continue // the old session's node just went away
 		}
 		if gerr != nil {
@@ -47,7 +45,7 @@ func (c *Client) RegisterBroker(b BrokerInfo) (epoch int64, err error) {
 		if st.EphemeralOwner != c.conn.SessionID() {
 			return 0, fmt.Errorf("broker id %d is already registered (session %#x): %w", b.ID, st.EphemeralOwner, ErrBrokerIDRegistered)
 		}
-		if derr := c.conn.Delete(p, st.Version); derr != nil && !errors.Is(derr, zk.ErrNoNode) {
+		if derr := c.conn.Delete(p, st.Version); derr != nil && !errors.Is(derr, ErrNoNode) {
 			return 0, fmt.Errorf("register broker %d: replace own registration: %w", b.ID, classify(derr))
 		}
 	}
@@ -56,7 +54,7 @@ func (c *Client) RegisterBroker(b BrokerInfo) (epoch int64, err error) {
 
 // DeregisterBroker deletes /brokers/ids/<id> (a missing node is not an error).
 func (c *Client) DeregisterBroker(id int32) error {
-	if err := c.conn.Delete(c.abs(BrokerPath(id)), -1); err != nil && !errors.Is(err, zk.ErrNoNode) {
+	if err := c.conn.Delete(c.abs(BrokerPath(id)), -1); err != nil && !errors.Is(err, ErrNoNode) {
 		return fmt.Errorf("deregister broker %d: %w", id, classify(err))
 	}
 	return nil
@@ -65,7 +63,7 @@ func (c *Client) DeregisterBroker(id int32) error {
 // Broker reads one registration; ok is false if the broker is not registered.
 func (c *Client) Broker(id int32) (BrokerInfo, bool, error) {
 	data, st, err := c.conn.Get(c.abs(BrokerPath(id)))
-	if errors.Is(err, zk.ErrNoNode) {
+	if errors.Is(err, ErrNoNode) {
 		return BrokerInfo{}, false, nil
 	}
 	if err != nil {
@@ -108,7 +106,7 @@ func (c *Client) BrokerIDs() ([]int32, error) {
 }
 
 // WatchBrokerIDs lists registered ids and sets a children watch on /brokers/ids.
-func (c *Client) WatchBrokerIDs() ([]int32, <-chan zk.Event, error) {
+func (c *Client) WatchBrokerIDs() ([]int32, <-chan Event, error) {
 	names, w, err := c.childrenW(BrokerIDsPath)
 	if err != nil {
 		return nil, nil, err
@@ -117,7 +115,7 @@ func (c *Client) WatchBrokerIDs() ([]int32, <-chan zk.Event, error) {
 }
 
 // WatchBroker reads a registration and sets an exists watch on it (fires on create, delete, change).
-func (c *Client) WatchBroker(id int32) (BrokerInfo, bool, <-chan zk.Event, error) {
+func (c *Client) WatchBroker(id int32) (BrokerInfo, bool, <-chan Event, error) {
 	ok, _, w, err := c.conn.ExistsW(c.abs(BrokerPath(id)))
 	if err != nil {
 		return BrokerInfo{}, false, nil, fmt.Errorf("watch broker %d: %w", id, classify(err))
@@ -134,8 +132,8 @@ func (c *Client) WatchBroker(id int32) (BrokerInfo, bool, <-chan zk.Event, error
 // that plus reserved.broker.max.id.
 func (c *Client) NextBrokerSequenceID() (int32, error) {
 	st, err := c.conn.Set(c.abs(BrokerSeqIDPath), nil, -1)
-	if errors.Is(err, zk.ErrNoNode) {
-		if cerr := c.createRecursive(c.abs(BrokerSeqIDPath), nil, zk.FlagPersistent); cerr != nil && !errors.Is(cerr, ErrNodeExists) {
+	if errors.Is(err, ErrNoNode) {
+		if cerr := c.createRecursive(c.abs(BrokerSeqIDPath), nil, Persistent); cerr != nil && !errors.Is(cerr, ErrNodeExists) {
 			return 0, fmt.Errorf("broker sequence id: %w", cerr)
 		}
 		st, err = c.conn.Set(c.abs(BrokerSeqIDPath), nil, -1)

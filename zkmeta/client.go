@@ -89,7 +89,7 @@ type Client struct {
 // once its session has expired, so nothing issued under one session ever runs under another.
 type session struct {
 	raw         *zk.Conn
-	conn        ZKConn        // raw, or a test's wrapper of it
+	conn        zkConn        // raw, or a test's wrapper of it
 	id          int64         // set once established
 	established chan struct{} // closed at the first StateHasSession
 	expired     chan struct{} // closed when ZooKeeper reports the session expired
@@ -108,16 +108,17 @@ func (s *session) close() {
 	<-s.eventsDone
 }
 
-// fail marks the error of a call on an expired session as a session expiry: such a call never runs under
-// another session.
+// fail classifies the error of a call on s, and marks one cut short by the session's expiry as a session
+// expiry: such a call never runs under another session.
 func (s *session) fail(err error) error {
-	if err == nil || errors.Is(err, zk.ErrSessionExpired) {
+	err = classify(err)
+	if err == nil || errors.Is(err, ErrSessionExpired) {
 		return err
 	}
 	select {
 	case <-s.expired:
-		if errors.Is(err, zk.ErrConnectionClosed) || errors.Is(err, zk.ErrNoServer) || errors.Is(err, zk.ErrClosing) {
-			return fmt.Errorf("%w (%w)", zk.ErrSessionExpired, err)
+		if errors.Is(err, ErrConnectionLoss) || errors.Is(err, ErrClosing) {
+			return classify(fmt.Errorf("%w (%w)", zk.ErrSessionExpired, err))
 		}
 	default:
 	}
@@ -160,9 +161,9 @@ func Connect(ctx context.Context, connect string, sessionTimeout time.Duration, 
 	return connectOpts(ctx, connect, sessionTimeout, logger, Options{})
 }
 
-// ZKConn is the part of a ZooKeeper connection this package uses (*zk.Conn has it); tests wrap it through
-// Options.WrapConn to inject faults in the middle of a call.
-type ZKConn interface {
+// zkConn is the part of a ZooKeeper connection this package uses (*zk.Conn has it); a test seam
+// (Options.OnSession) interposes on it.
+type zkConn interface {
 	Get(path string) ([]byte, *zk.Stat, error)
 	GetW(path string) ([]byte, *zk.Stat, <-chan zk.Event, error)
 	Children(path string) ([]string, *zk.Stat, error)
@@ -176,10 +177,17 @@ type ZKConn interface {
 	SessionID() int64
 }
 
+// Dialer opens a network connection to a ZooKeeper server (net.DialTimeout's signature).
+type Dialer func(network, address string, timeout time.Duration) (net.Conn, error)
+
 // Options are test seams; the zero value is what Connect uses.
 type Options struct {
-	Dialer   zk.Dialer           // replaces net.DialTimeout (a test cuts the network with it)
-	WrapConn func(ZKConn) ZKConn // wraps each session's connection (a test interposes on calls)
+	Dialer Dialer // replaces net.DialTimeout (a test cuts the network with it)
+	// OnSession, when set, is called as each session's connection opens (before ZooKeeper has given it a
+	// session) and returns the hook every call on that connection goes through (nil for none).
+	OnSession func(conn *SessionConn) Hook
+
+	wrapConn func(zkConn) zkConn // this package's tests interpose on the raw connection
 }
 
 // ConnectWithOptions is Connect with test seams.
@@ -188,7 +196,7 @@ func ConnectWithOptions(ctx context.Context, connect string, sessionTimeout time
 }
 
 // connectWith is Connect with an optional dialer (tests use it to cut the network).
-func connectWith(ctx context.Context, connect string, sessionTimeout time.Duration, logger *slog.Logger, dialer zk.Dialer) (*Client, error) {
+func connectWith(ctx context.Context, connect string, sessionTimeout time.Duration, logger *slog.Logger, dialer Dialer) (*Client, error) {
 	return connectOpts(ctx, connect, sessionTimeout, logger, Options{Dialer: dialer})
 }
 
@@ -214,7 +222,7 @@ func connectOpts(ctx context.Context, connect string, sessionTimeout time.Durati
 	c.sess = s
 	c.mu.Unlock()
 	if chroot != "" {
-		if err := c.createRecursive(chroot, nil, zk.FlagPersistent); err != nil && !errors.Is(err, ErrNodeExists) {
+		if err := c.createRecursive(chroot, nil, Persistent); err != nil && !errors.Is(err, ErrNodeExists) {
 			c.Close()
 			return nil, fmt.Errorf("create chroot %s: %w", chroot, err)
 		}
@@ -247,8 +255,13 @@ func (c *Client) openSession(stop <-chan struct{}) (*session, error) {
 		return nil, err
 	}
 	s.raw, s.conn = raw, raw
-	if c.opts.WrapConn != nil {
-		s.conn = c.opts.WrapConn(raw)
+	if c.opts.wrapConn != nil {
+		s.conn = c.opts.wrapConn(s.conn)
+	}
+	if c.opts.OnSession != nil {
+		if hook := c.opts.OnSession(&SessionConn{conn: s.conn}); hook != nil {
+			s.conn = hookedConn{zkConn: s.conn, hook: hook}
+		}
 	}
 	go func() {
 		defer close(s.eventsDone)
@@ -426,12 +439,8 @@ func (c *Client) AwaitSession(ctx context.Context) error {
 // SessionID is the current ZooKeeper session id (0 once it has expired).
 func (c *Client) SessionID() int64 { return c.conn.SessionID() }
 
-// Conn is the current session's raw connection, for tools. Its paths are NOT chroot-relative: prefix
-// Chroot().
-func (c *Client) Conn() *zk.Conn { return c.current().raw }
-
-// liveConn sends each call to the current session's connection and reports a call cut short by its
-// session's expiry as zk.ErrSessionExpired.
+// liveConn sends each call to the current session's connection, classifies its errors (ErrNoNode...) and
+// reports a call cut short by its session's expiry as ErrSessionExpired.
 type liveConn struct{ c *Client }
 
 func (l liveConn) Get(p string) ([]byte, *zk.Stat, error) {
@@ -490,13 +499,13 @@ func (l liveConn) Delete(p string, version int32) error {
 func (l liveConn) Multi(ops ...any) ([]zk.MultiResponse, error) {
 	s := l.c.current()
 	res, err := s.conn.Multi(ops...)
+	for i := range res {
+		res[i].Error = classify(res[i].Error)
+	}
 	return res, s.fail(err)
 }
 
 func (l liveConn) SessionID() int64 { return l.c.current().conn.SessionID() }
-
-// Chroot is the chroot prefix ("" for none).
-func (c *Client) Chroot() string { return c.chroot }
 
 func (c *Client) abs(p string) string {
 	if p == "/" && c.chroot != "" {
@@ -515,68 +524,114 @@ func (c *Client) rel(p string) string {
 	return strings.TrimPrefix(p, c.chroot)
 }
 
-// relay forwards a one-shot watch channel, rewriting paths to be chroot-relative.
-func (c *Client) relay(in <-chan zk.Event) <-chan zk.Event {
-	out := make(chan zk.Event, 1)
+// relay forwards a one-shot watch channel as our Event, with chroot-relative paths.
+func (c *Client) relay(in <-chan zk.Event) <-chan Event {
+	out := make(chan Event, 1)
 	go func() {
 		defer close(out)
 		for ev := range in {
-			ev.Path = c.rel(ev.Path)
-			out <- ev
+			e := eventFromZK(ev)
+			e.Path = c.rel(ev.Path)
+			out <- e
 		}
 	}()
 	return out
 }
 
 // Get reads a znode (chroot-relative path).
-func (c *Client) Get(p string) ([]byte, *zk.Stat, error) {
+func (c *Client) Get(p string) ([]byte, *Stat, error) {
 	data, st, err := c.conn.Get(c.abs(p))
 	if err != nil {
-		return nil, nil, fmt.Errorf("get %s: %w", p, classify(err))
+		return nil, nil, fmt.Errorf("get %s: %w", p, err)
 	}
-	return data, st, nil
+	return data, statFromZK(st), nil
+}
+
+// Exists reports whether a znode exists, with its Stat when it does.
+func (c *Client) Exists(p string) (bool, *Stat, error) {
+	ok, st, err := c.conn.Exists(c.abs(p))
+	if err != nil {
+		return false, nil, fmt.Errorf("exists %s: %w", p, err)
+	}
+	if !ok {
+		return false, nil, nil
+	}
+	return true, statFromZK(st), nil
 }
 
 // Children lists a znode's children, sorted.
 func (c *Client) Children(p string) ([]string, error) {
-	ch, _, err := c.conn.Children(c.abs(p))
-	if err != nil {
-		return nil, fmt.Errorf("children %s: %w", p, classify(err))
-	}
-	slices.Sort(ch)
-	return ch, nil
+	ch, _, err := c.ChildrenStat(p)
+	return ch, err
 }
 
-func (c *Client) childrenW(p string) ([]string, <-chan zk.Event, error) {
+// ChildrenStat lists a znode's children, sorted, with the znode's Stat.
+func (c *Client) ChildrenStat(p string) ([]string, *Stat, error) {
+	ch, st, err := c.conn.Children(c.abs(p))
+	if err != nil {
+		return nil, nil, fmt.Errorf("children %s: %w", p, err)
+	}
+	slices.Sort(ch)
+	return ch, statFromZK(st), nil
+}
+
+func (c *Client) childrenW(p string) ([]string, <-chan Event, error) {
 	ch, _, w, err := c.conn.ChildrenW(c.abs(p))
 	if err != nil {
-		return nil, nil, fmt.Errorf("watch children %s: %w", p, classify(err))
+		return nil, nil, fmt.Errorf("watch children %s: %w", p, err)
 	}
 	slices.Sort(ch)
 	return ch, c.relay(w), nil
 }
 
+// Create creates one znode (its parent must exist) and returns its chroot-relative path, which for a
+// sequential mode carries the sequence number.
+func (c *Client) Create(p string, data []byte, mode CreateMode) (string, error) {
+	name, err := c.conn.Create(c.abs(p), data, mode.flags(), openACL)
+	if err != nil {
+		return "", fmt.Errorf("create %s: %w", p, err)
+	}
+	return c.rel(name), nil
+}
+
+// Set writes a znode's data if its version is version (-1: any version).
+func (c *Client) Set(p string, data []byte, version int32) (*Stat, error) {
+	st, err := c.conn.Set(c.abs(p), data, version)
+	if err != nil {
+		return nil, fmt.Errorf("set %s: %w", p, err)
+	}
+	return statFromZK(st), nil
+}
+
+// Delete deletes a znode (it must have no children) if its version is version (-1: any version).
+func (c *Client) Delete(p string, version int32) error {
+	if err := c.conn.Delete(c.abs(p), version); err != nil {
+		return fmt.Errorf("delete %s: %w", p, err)
+	}
+	return nil
+}
+
 // createRecursive creates p (absolute) with data, creating missing parents as empty persistent znodes.
-func (c *Client) createRecursive(p string, data []byte, flags int32) error {
-	_, err := c.conn.Create(p, data, flags, openACL)
-	if errors.Is(err, zk.ErrNoNode) {
+func (c *Client) createRecursive(p string, data []byte, mode CreateMode) error {
+	_, err := c.conn.Create(p, data, mode.flags(), openACL)
+	if errors.Is(err, ErrNoNode) {
 		parent := path.Dir(p)
 		if parent != "/" {
-			if perr := c.createRecursive(parent, nil, zk.FlagPersistent); perr != nil && !errors.Is(perr, ErrNodeExists) {
+			if perr := c.createRecursive(parent, nil, Persistent); perr != nil && !errors.Is(perr, ErrNodeExists) {
 				return perr
 			}
 		}
-		_, err = c.conn.Create(p, data, flags, openACL)
+		_, err = c.conn.Create(p, data, mode.flags(), openACL)
 	}
 	if err != nil {
-		return fmt.Errorf("create %s: %w", p, classify(err))
+		return fmt.Errorf("create %s: %w", p, err)
 	}
 	return nil
 }
 
 // CreateRecursive creates a chroot-relative znode and its missing parents.
-func (c *Client) CreateRecursive(p string, data []byte, flags int32) error {
-	return c.createRecursive(c.abs(p), data, flags)
+func (c *Client) CreateRecursive(p string, data []byte, mode CreateMode) error {
+	return c.createRecursive(c.abs(p), data, mode)
 }
 
 // EnsurePaths creates the persistent paths Kafka expects at startup (empty data).
@@ -585,7 +640,7 @@ func (c *Client) EnsurePaths() error {
 		if ok, _, err := c.conn.Exists(c.abs(p)); err == nil && ok {
 			continue
 		}
-		if err := c.createRecursive(c.abs(p), nil, zk.FlagPersistent); err != nil && !errors.Is(err, ErrNodeExists) {
+		if err := c.createRecursive(c.abs(p), nil, Persistent); err != nil && !errors.Is(err, ErrNodeExists) {
 			return fmt.Errorf("ensure paths: %w", err)
 		}
 	}
@@ -599,11 +654,11 @@ func (c *Client) GetOrCreateClusterID(newID func() string) (string, error) {
 		if err == nil {
 			return DecodeClusterID(data)
 		}
-		if !errors.Is(err, zk.ErrNoNode) {
+		if !errors.Is(err, ErrNoNode) {
 			return "", fmt.Errorf("get %s: %w", ClusterIDPath, err)
 		}
 		id := newID()
-		err = c.createRecursive(c.abs(ClusterIDPath), EncodeClusterID(id), zk.FlagPersistent)
+		err = c.createRecursive(c.abs(ClusterIDPath), EncodeClusterID(id), Persistent)
 		if err == nil {
 			return id, nil
 		}

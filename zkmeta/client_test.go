@@ -10,8 +10,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-zookeeper/zk"
-
 	"github.com/kafkazk/kafkazk/zkmeta/zktest"
 )
 
@@ -57,14 +55,14 @@ func pair(t *testing.T) (*Client, *Client) {
 	return a, b
 }
 
-func waitEvent(t *testing.T, ch <-chan zk.Event) zk.Event {
+func waitEvent(t *testing.T, ch <-chan Event) Event {
 	t.Helper()
 	select {
 	case ev := <-ch:
 		return ev
 	case <-time.After(10 * time.Second):
 		t.Fatal("no watch event")
-		return zk.Event{}
+		return Event{}
 	}
 }
 
@@ -78,13 +76,13 @@ func TestChrootAndEnsurePaths(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, p := range persistentPaths {
-		ok, _, err := c.Conn().Exists(c.Chroot() + p)
+		ok, _, err := c.Exists(p)
 		if err != nil || !ok {
 			t.Errorf("%s missing under chroot: %v", p, err)
 		}
 	}
 	// Nothing leaked to the real root.
-	if ok, _, _ := c.Conn().Exists("/brokers"); ok {
+	if ok, _, _ := connect(t, testServer.Addr).Exists("/brokers"); ok {
 		t.Error("/brokers created outside the chroot")
 	}
 	id, err := c.GetOrCreateClusterID(func() string { return "first" })
@@ -119,7 +117,7 @@ func TestBrokerRegistration(t *testing.T) {
 	if err != nil || epoch <= 0 {
 		t.Fatalf("register: %d %v", epoch, err)
 	}
-	if ev := waitEvent(t, w); ev.Type != zk.EventNodeChildrenChanged || ev.Path != BrokerIDsPath {
+	if ev := waitEvent(t, w); ev.Type != EventNodeChildrenChanged || ev.Path != BrokerIDsPath {
 		t.Errorf("event %+v", ev)
 	}
 	// Same session re-registers: replaced, new epoch.
@@ -219,7 +217,7 @@ func TestControllerElectionRace(t *testing.T) {
 	if err := clients[winner].ResignController(w.epochZkV); err != nil {
 		t.Fatal(err)
 	}
-	if ev := waitEvent(t, watch); ev.Type != zk.EventNodeDeleted || ev.Path != ControllerPath {
+	if ev := waitEvent(t, watch); ev.Type != EventNodeDeleted || ev.Path != ControllerPath {
 		t.Errorf("event %+v", ev)
 	}
 	won, e, v, err := other.ElectController(99)
@@ -331,7 +329,7 @@ func TestTopicLifecycle(t *testing.T) {
 	if err := a.SetTopicAssignment(got, ver); err != nil {
 		t.Fatal(err)
 	}
-	if ev := waitEvent(t, tw); ev.Type != zk.EventNodeDataChanged || ev.Path != TopicPath("orders") {
+	if ev := waitEvent(t, tw); ev.Type != EventNodeDataChanged || ev.Path != TopicPath("orders") {
 		t.Errorf("event %+v", ev)
 	}
 	if err := a.SetTopicAssignment(got, ver); !errors.Is(err, ErrBadVersion) {

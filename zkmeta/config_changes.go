@@ -6,8 +6,6 @@ import (
 	"strconv"
 	"strings"
 	"time"
-
-	"github.com/go-zookeeper/zk"
 )
 
 // ConfigChangePrefix names the sequential notifications under /config/changes.
@@ -31,7 +29,7 @@ func (c *Client) PurgeConfigChanges(names []string, cutoff time.Time) error {
 	for _, n := range names {
 		p := c.abs(ConfigChangesPath + "/" + n)
 		_, st, err := c.conn.Get(p)
-		if errors.Is(err, zk.ErrNoNode) {
+		if errors.Is(err, ErrNoNode) {
 			continue
 		}
 		if err != nil {
@@ -40,7 +38,7 @@ func (c *Client) PurgeConfigChanges(names []string, cutoff time.Time) error {
 		if time.UnixMilli(st.Ctime).After(cutoff) {
 			continue
 		}
-		if err := c.conn.Delete(p, -1); err != nil && !errors.Is(err, zk.ErrNoNode) {
+		if err := c.conn.Delete(p, -1); err != nil && !errors.Is(err, ErrNoNode) {
 			return fmt.Errorf("delete %s/%s: %w", ConfigChangesPath, n, classify(err))
 		}
 	}

@@ -43,7 +43,7 @@ func (c *Client) ElectController(brokerID int32) (won bool, epoch int32, epochZk
 	cur, curVersion, err := c.ControllerEpoch()
 	if errors.Is(err, ErrNoNode) {
 		// KafkaController.InitialControllerEpoch = 0, at znode version 0.
-		cerr := c.createRecursive(c.abs(ControllerEpochPath), EncodeControllerEpoch(0), zk.FlagPersistent)
+		cerr := c.createRecursive(c.abs(ControllerEpochPath), EncodeControllerEpoch(0), Persistent)
 		if cerr != nil && !errors.Is(cerr, ErrNodeExists) {
 			return false, 0, 0, fmt.Errorf("elect controller: %w", cerr)
 		}
@@ -61,7 +61,7 @@ func (c *Client) ElectController(brokerID int32) (won bool, epoch int32, epochZk
 		return true, newEpoch, res[1].Stat.Version, nil
 	}
 	// Lost the race (NODEEXISTS, BADVERSION), or the answer was lost and the multi may have gone through.
-	lostRace := idx >= 0 && (errors.Is(err, zk.ErrNodeExists) || errors.Is(err, zk.ErrBadVersion))
+	lostRace := idx >= 0 && (errors.Is(err, ErrNodeExists) || errors.Is(err, ErrBadVersion))
 	won, epoch, epochZkVersion, cerr := c.checkControllerAndEpoch(brokerID, newEpoch)
 	switch {
 	case cerr != nil:
@@ -76,7 +76,7 @@ func (c *Client) ElectController(brokerID int32) (won bool, epoch int32, epochZk
 // is not negative, /controller_epoch holds newEpoch; won comes with the epoch and its znode version.
 func (c *Client) checkControllerAndEpoch(brokerID, newEpoch int32) (won bool, epoch int32, epochZkVersion int32, err error) {
 	data, st, err := c.conn.Get(c.abs(ControllerPath))
-	if errors.Is(err, zk.ErrNoNode) {
+	if errors.Is(err, ErrNoNode) {
 		return false, 0, 0, nil
 	}
 	if err != nil {
@@ -99,7 +99,7 @@ func (c *Client) checkControllerAndEpoch(brokerID, newEpoch int32) (won bool, ep
 // Controller reads /controller; ok is false when there is no controller.
 func (c *Client) Controller() (ControllerInfo, bool, error) {
 	data, _, err := c.conn.Get(c.abs(ControllerPath))
-	if errors.Is(err, zk.ErrNoNode) {
+	if errors.Is(err, ErrNoNode) {
 		return ControllerInfo{}, false, nil
 	}
 	if err != nil {
@@ -113,7 +113,7 @@ func (c *Client) Controller() (ControllerInfo, bool, error) {
 }
 
 // WatchController reads /controller and sets an exists watch (fires on creation, deletion and change).
-func (c *Client) WatchController() (ControllerInfo, bool, <-chan zk.Event, error) {
+func (c *Client) WatchController() (ControllerInfo, bool, <-chan Event, error) {
 	ok, _, w, err := c.conn.ExistsW(c.abs(ControllerPath))
 	if err != nil {
 		return ControllerInfo{}, false, nil, fmt.Errorf("watch %s: %w", ControllerPath, classify(err))
@@ -130,7 +130,7 @@ func (c *Client) WatchController() (ControllerInfo, bool, <-chan zk.Event, error
 // deleteController); ErrControllerMoved if another controller has bumped the epoch since.
 func (c *Client) ResignController(epochZkVersion int32) error {
 	_, st, err := c.conn.Get(c.abs(ControllerPath))
-	if errors.Is(err, zk.ErrNoNode) {
+	if errors.Is(err, ErrNoNode) {
 		return nil
 	}
 	if err != nil {

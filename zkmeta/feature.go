@@ -106,10 +106,10 @@ func (c *Client) EnableFeatureVersioning() (int32, error) {
 	p := c.abs(FeaturePath)
 	for attempt := 0; attempt < 3; attempt++ {
 		data, st, err := c.conn.Get(p)
-		if errors.Is(err, zk.ErrNoNode) {
+		if errors.Is(err, ErrNoNode) {
 			want := FeatureZNode{Version: FeatureZNodeV2, Enabled: true, Features: map[string]int16{}}
 			_, err = c.conn.Create(p, EncodeFeatureZNode(want), zk.FlagPersistent, openACL)
-			if errors.Is(err, zk.ErrNodeExists) {
+			if errors.Is(err, ErrNodeExists) {
 				continue // created meanwhile: decide on its content
 			}
 			if err != nil {
@@ -137,7 +137,7 @@ func (c *Client) EnableFeatureVersioning() (int32, error) {
 		}
 		// KafkaZkClient.updateFeatureZNode: unconditional setData.
 		st, err = c.conn.Set(p, EncodeFeatureZNode(want), -1)
-		if errors.Is(err, zk.ErrNoNode) {
+		if errors.Is(err, ErrNoNode) {
 			continue
 		}
 		if err != nil {
@@ -152,7 +152,7 @@ func (c *Client) EnableFeatureVersioning() (int32, error) {
 // creation, deletion and data change), as FinalizedFeatureChangeListener
 // registers FeatureZNodeChangeHandler. ok is false when it is absent; data
 // is raw so the caller decides what an undecodable node means.
-func (c *Client) WatchFeature() (data []byte, zkVersion int32, ok bool, events <-chan zk.Event, err error) {
+func (c *Client) WatchFeature() (data []byte, zkVersion int32, ok bool, events <-chan Event, err error) {
 	p := c.abs(FeaturePath)
 	exists, _, w, err := c.conn.ExistsW(p)
 	if err != nil {
@@ -163,7 +163,7 @@ func (c *Client) WatchFeature() (data []byte, zkVersion int32, ok bool, events <
 		return nil, 0, false, events, nil
 	}
 	data, st, err := c.conn.Get(p)
-	if errors.Is(err, zk.ErrNoNode) {
+	if errors.Is(err, ErrNoNode) {
 		return nil, 0, false, events, nil // deleted meanwhile: the watch fires
 	}
 	if err != nil {

@@ -15,7 +15,7 @@ import (
 
 // hookConn runs beforeCreate ahead of each Create: a test's point in the middle of a ZooKeeper call.
 type hookConn struct {
-	ZKConn
+	zkConn
 	beforeCreate func(path string)
 }
 
@@ -23,13 +23,13 @@ func (h hookConn) Create(p string, data []byte, flags int32, acl []zk.ACL) (stri
 	if h.beforeCreate != nil {
 		h.beforeCreate(p)
 	}
-	return h.ZKConn.Create(p, data, flags, acl)
+	return h.zkConn.Create(p, data, flags, acl)
 }
 
 // expireDuring connects a client whose session a test can expire from inside a call: expire cuts the
 // network, waits until the server has expired the session (its ephemeral is gone), restores the network
 // and waits until the client has seen the expiry.
-func expireDuring(t *testing.T, cs string, wrap func(ZKConn) ZKConn) (c *Client, expire func()) {
+func expireDuring(t *testing.T, cs string, wrap func(zkConn) zkConn) (c *Client, expire func()) {
 	t.Helper()
 	observer := connect(t, cs)
 	if err := observer.EnsurePaths(); err != nil {
@@ -38,7 +38,7 @@ func expireDuring(t *testing.T, cs string, wrap func(ZKConn) ZKConn) (c *Client,
 	d := &zktest.CutDialer{}
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	c, err := connectOpts(ctx, cs, time.Second, nil, Options{Dialer: d.Dial, WrapConn: wrap})
+	c, err := connectOpts(ctx, cs, time.Second, nil, Options{Dialer: d.Dial, wrapConn: wrap})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -76,22 +76,22 @@ func TestExpiryInsideCallFailsTheCall(t *testing.T) {
 	cs := testServer.Chroot(t)
 	var once sync.Once
 	var expire func()
-	c, expire := expireDuring(t, cs, func(conn ZKConn) ZKConn {
-		return hookConn{ZKConn: conn, beforeCreate: func(p string) {
+	c, expire := expireDuring(t, cs, func(conn zkConn) zkConn {
+		return hookConn{zkConn: conn, beforeCreate: func(p string) {
 			if strings.HasSuffix(p, "/marker") {
 				once.Do(func() { expire() })
 			}
 		}}
 	})
-	err := c.CreateRecursive("/marker", nil, zk.FlagPersistent)
+	err := c.CreateRecursive("/marker", nil, Persistent)
 	if err == nil {
 		t.Fatal("a create issued under the expired session ran under the next one")
 	}
-	if !errors.Is(err, zk.ErrSessionExpired) {
-		t.Errorf("err = %v, want one wrapping zk.ErrSessionExpired", err)
+	if !errors.Is(err, ErrSessionExpired) {
+		t.Errorf("err = %v, want one wrapping ErrSessionExpired", err)
 	}
 	observer := connect(t, cs)
-	if ok, _, err := observer.Conn().Exists(observer.Chroot() + "/marker"); err != nil || ok {
+	if ok, _, err := observer.Exists("/marker"); err != nil || ok {
 		t.Fatalf("/marker exists=%v err=%v", ok, err)
 	}
 }
@@ -119,8 +119,8 @@ func TestBeforeNewSessionBlocksTheNextSession(t *testing.T) {
 	default:
 		t.Fatal("the expired session's channel is open")
 	}
-	if err := <-inHandler; !errors.Is(err, zk.ErrSessionExpired) {
-		t.Fatalf("a call from the handler: %v, want zk.ErrSessionExpired", err)
+	if err := <-inHandler; !errors.Is(err, ErrSessionExpired) {
+		t.Fatalf("a call from the handler: %v, want ErrSessionExpired", err)
 	}
 	if s := c.Session(); s.ID != old.ID {
 		t.Fatalf("new session %#x opened while a handler still runs", s.ID)
@@ -151,17 +151,17 @@ func TestBeforeNewSessionBlocksTheNextSession(t *testing.T) {
 // lossyMulti loses the answer of the first Multi: applied says whether the write reached ZooKeeper
 // before the connection "dropped".
 type lossyMulti struct {
-	ZKConn
+	zkConn
 	applied bool
 	lost    *atomic.Bool
 }
 
 func (l lossyMulti) Multi(ops ...any) ([]zk.MultiResponse, error) {
 	if !l.lost.CompareAndSwap(false, true) {
-		return l.ZKConn.Multi(ops...)
+		return l.zkConn.Multi(ops...)
 	}
 	if l.applied {
-		if _, err := l.ZKConn.Multi(ops...); err != nil {
+		if _, err := l.zkConn.Multi(ops...); err != nil {
 			return nil, err
 		}
 	}
@@ -193,8 +193,8 @@ func TestElectControllerLostReply(t *testing.T) {
 			lost := &atomic.Bool{}
 			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 			defer cancel()
-			c, err := ConnectWithOptions(ctx, cs, 6*time.Second, nil, Options{WrapConn: func(conn ZKConn) ZKConn {
-				return lossyMulti{ZKConn: conn, applied: tc.applied, lost: lost}
+			c, err := ConnectWithOptions(ctx, cs, 6*time.Second, nil, Options{wrapConn: func(conn zkConn) zkConn {
+				return lossyMulti{zkConn: conn, applied: tc.applied, lost: lost}
 			}})
 			if err != nil {
 				t.Fatal(err)

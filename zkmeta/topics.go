@@ -15,14 +15,14 @@ import (
 func (c *Client) Topics() ([]string, error) { return c.Children(BrokerTopicsPath) }
 
 // WatchTopics lists topics and sets a children watch on /brokers/topics.
-func (c *Client) WatchTopics() ([]string, <-chan zk.Event, error) {
+func (c *Client) WatchTopics() ([]string, <-chan Event, error) {
 	return c.childrenW(BrokerTopicsPath)
 }
 
 // TopicAssignment reads /brokers/topics/<t> and its znode version; ok is false if the topic is absent.
 func (c *Client) TopicAssignment(topic string) (TopicAssignment, int32, bool, error) {
 	data, st, err := c.conn.Get(c.abs(TopicPath(topic)))
-	if errors.Is(err, zk.ErrNoNode) {
+	if errors.Is(err, ErrNoNode) {
 		return TopicAssignment{}, 0, false, nil
 	}
 	if err != nil {
@@ -36,7 +36,7 @@ func (c *Client) TopicAssignment(topic string) (TopicAssignment, int32, bool, er
 }
 
 // WatchTopicAssignment reads a topic's assignment and sets a data watch; ErrNoNode if it is absent.
-func (c *Client) WatchTopicAssignment(topic string) (TopicAssignment, <-chan zk.Event, error) {
+func (c *Client) WatchTopicAssignment(topic string) (TopicAssignment, <-chan Event, error) {
 	data, _, w, err := c.conn.GetW(c.abs(TopicPath(topic)))
 	if err != nil {
 		return TopicAssignment{}, nil, fmt.Errorf("watch topic %s: %w", topic, classify(err))
@@ -63,7 +63,7 @@ func (c *Client) CreateTopic(a TopicAssignment, configs map[string]string) error
 	if a.TopicID == ([16]byte{}) {
 		a.TopicID = NewTopicID()
 	}
-	err := c.createRecursive(c.abs(TopicPath(a.Topic)), EncodeTopicAssignment(a), zk.FlagPersistent)
+	err := c.createRecursive(c.abs(TopicPath(a.Topic)), EncodeTopicAssignment(a), Persistent)
 	if errors.Is(err, ErrNodeExists) {
 		return fmt.Errorf("topic '%s' already exists: %w", a.Topic, ErrTopicExists)
 	}
@@ -100,7 +100,7 @@ func (c *Client) TopicConfig(topic string) (map[string]string, error) {
 // EntityConfig reads /config/<type>/<name>; a missing znode is an empty config.
 func (c *Client) EntityConfig(entityType, name string) (map[string]string, error) {
 	data, _, err := c.conn.Get(c.abs(EntityConfigPath(entityType, name)))
-	if errors.Is(err, zk.ErrNoNode) {
+	if errors.Is(err, ErrNoNode) {
 		return map[string]string{}, nil
 	}
 	if err != nil {
@@ -116,14 +116,14 @@ func (c *Client) ChangeEntityConfig(entityType, name string, configs map[string]
 		return err
 	}
 	p := c.abs(ConfigChangesPath + "/config_change_")
-	if err := c.createRecursive(p, EncodeConfigChange(entityType+"/"+name), zk.FlagSequence); err != nil {
+	if err := c.createRecursive(p, EncodeConfigChange(entityType+"/"+name), PersistentSequential); err != nil {
 		return fmt.Errorf("config change notification for %s/%s: %w", entityType, name, err)
 	}
 	return nil
 }
 
 // WatchConfigChanges lists /config/changes (sorted, so by sequence) and sets a children watch.
-func (c *Client) WatchConfigChanges() ([]string, <-chan zk.Event, error) {
+func (c *Client) WatchConfigChanges() ([]string, <-chan Event, error) {
 	return c.childrenW(ConfigChangesPath)
 }
 
@@ -140,8 +140,8 @@ func (c *Client) setOrCreateEntityConfig(entityType, name string, configs map[st
 	p := c.abs(EntityConfigPath(entityType, name))
 	data := EncodeEntityConfig(configs)
 	_, err := c.conn.Set(p, data, -1)
-	if errors.Is(err, zk.ErrNoNode) {
-		err = c.createRecursive(p, data, zk.FlagPersistent)
+	if errors.Is(err, ErrNoNode) {
+		err = c.createRecursive(p, data, Persistent)
 		if errors.Is(err, ErrNodeExists) {
 			_, err = c.conn.Set(p, data, -1)
 		}
@@ -163,7 +163,7 @@ func validTopicName(t string) error {
 // PartitionState reads /brokers/topics/<t>/partitions/<p>/state; ok is false when absent.
 func (c *Client) PartitionState(topic string, p int32) (LeaderAndIsr, bool, error) {
 	data, st, err := c.conn.Get(c.abs(PartitionStatePath(topic, p)))
-	if errors.Is(err, zk.ErrNoNode) {
+	if errors.Is(err, ErrNoNode) {
 		return LeaderAndIsr{}, false, nil
 	}
 	if err != nil {
@@ -261,7 +261,7 @@ func (c *Client) MarkTopicForDeletion(topic string) error {
 	} else if !ok {
 		return fmt.Errorf("topic %s to delete does not exist: %w", topic, ErrNoNode)
 	}
-	err := c.createRecursive(c.abs(DeleteTopicsPath+"/"+topic), nil, zk.FlagPersistent)
+	err := c.createRecursive(c.abs(DeleteTopicsPath+"/"+topic), nil, Persistent)
 	if errors.Is(err, ErrNodeExists) {
 		return fmt.Errorf("topic %s is already marked for deletion: %w", topic, ErrTopicMarked)
 	}
@@ -272,7 +272,7 @@ func (c *Client) MarkTopicForDeletion(topic string) error {
 }
 
 // WatchTopicDeletions lists /admin/delete_topics and sets a children watch.
-func (c *Client) WatchTopicDeletions() ([]string, <-chan zk.Event, error) {
+func (c *Client) WatchTopicDeletions() ([]string, <-chan Event, error) {
 	return c.childrenW(DeleteTopicsPath)
 }
 
@@ -308,7 +308,7 @@ func (c *Client) deleteRecursiveFenced(epochZkVersion int32, p string, depth int
 	}
 	for attempt := 0; attempt < 5; attempt++ {
 		children, _, err := c.conn.Children(c.abs(p))
-		if errors.Is(err, zk.ErrNoNode) {
+		if errors.Is(err, ErrNoNode) {
 			return nil
 		}
 		if err != nil {
@@ -323,7 +323,7 @@ func (c *Client) deleteRecursiveFenced(epochZkVersion int32, p string, depth int
 		if err == nil || errors.Is(err, ErrNoNode) {
 			return nil
 		}
-		if !errors.Is(err, zk.ErrNotEmpty) {
+		if !errors.Is(err, ErrNotEmpty) {
 			return fmt.Errorf("delete %s: %w", p, err)
 		}
 	}
@@ -340,7 +340,7 @@ func (c *Client) AllocateProducerIDBlock(brokerID int32, blockSize int64) (start
 	for attempt := 0; attempt < 100; attempt++ {
 		data, st, err := c.conn.Get(p)
 		exists := err == nil
-		if err != nil && !errors.Is(err, zk.ErrNoNode) {
+		if err != nil && !errors.Is(err, ErrNoNode) {
 			return 0, 0, fmt.Errorf("allocate producer ids: %w", classify(err))
 		}
 		start = 0
@@ -359,12 +359,12 @@ func (c *Client) AllocateProducerIDBlock(brokerID int32, blockSize int64) (start
 		if exists {
 			_, err = c.conn.Set(p, blk, st.Version)
 		} else {
-			err = c.createRecursive(p, blk, zk.FlagPersistent)
+			err = c.createRecursive(p, blk, Persistent)
 		}
 		if err == nil {
 			return start, end, nil
 		}
-		if errors.Is(err, zk.ErrBadVersion) || errors.Is(err, ErrNodeExists) || errors.Is(err, zk.ErrNoNode) {
+		if errors.Is(err, ErrBadVersion) || errors.Is(err, ErrNodeExists) || errors.Is(err, ErrNoNode) {
 			continue // another broker won this round: re-read
 		}
 		return 0, 0, fmt.Errorf("allocate producer ids: %w", classify(err))

@@ -6,6 +6,7 @@ import (
 	"slices"
 	"unicode/utf16"
 
+	"github.com/kafkazk/kafkazk/protocol"
 	"github.com/twmb/franz-go/pkg/kerr"
 )
 
@@ -53,14 +54,12 @@ func allResults(offsets []CommitOffset, err *kerr.Error) []PartitionResult {
 
 // asKafkaError is err's Kafka error, UNKNOWN_SERVER_ERROR if it has none.
 func asKafkaError(err error) *kerr.Error {
-	var ke *kerr.Error
-	if errors.As(err, &ke) {
-		return ke
-	}
-	if errors.Is(err, context.DeadlineExceeded) || errors.Is(err, context.Canceled) {
+	if errors.Is(err, context.Canceled) {
+		// A write whose wait was cut short is answered as one that timed out.
 		return kerr.RequestTimedOut
 	}
-	return kerr.UnknownServerError
+	ke, _ := kerr.ErrorForCode(protocol.ErrorCode(err)).(*kerr.Error) // nil for a nil err
+	return ke
 }
 
 // convertOffsetCommitError is GroupMetadataManager.maybeConvertOffsetCommitError.

@@ -18,10 +18,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-zookeeper/zk"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/kafkazk/kafkazk/zkmeta"
 	"github.com/kafkazk/kafkazk/zkmeta/zktest"
 )
 
@@ -36,7 +36,7 @@ type Cluster struct {
 	mu      sync.Mutex
 	brokers map[int32]*Broker
 	faults  faults
-	zkc     *zk.Conn // the test's own ZooKeeper session, see ZKConn
+	zkc     *zkmeta.Client // the test's own ZooKeeper session, see ZKConn
 }
 
 // Broker is one broker process.

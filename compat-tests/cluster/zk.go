@@ -1,43 +1,32 @@
 package cluster
 
 import (
+	"context"
 	"encoding/json"
 	"errors"
 	"fmt"
 	"strings"
 	"time"
 
-	"github.com/go-zookeeper/zk"
+	"github.com/kafkazk/kafkazk/zkmeta"
 )
 
 // ZKConn is the test's own ZooKeeper session (opened once, closed with the
 // cluster). It goes straight to ZooKeeper, not through any broker's proxy,
-// so faults never cut it. Paths given to it need ZKPath.
-func (c *Cluster) ZKConn() *zk.Conn {
+// so faults never cut it. It has no chroot: paths given to it need ZKPath.
+func (c *Cluster) ZKConn() *zkmeta.Client {
 	c.tb.Helper()
 	c.mu.Lock()
 	defer c.mu.Unlock()
 	if c.zkc != nil {
 		return c.zkc
 	}
-	conn, events, err := zk.Connect([]string{c.ZK.Addr}, 10*time.Second, zk.WithLogInfo(false))
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	conn, err := zkmeta.Connect(ctx, c.ZK.Addr, 10*time.Second, nil)
 	if err != nil {
 		c.tb.Fatalf("connecting to ZooKeeper: %v", err)
 	}
-	deadline := time.After(15 * time.Second)
-	for connected := false; !connected; {
-		select {
-		case ev := <-events:
-			connected = ev.State == zk.StateHasSession
-		case <-deadline:
-			conn.Close()
-			c.tb.Fatal("no ZooKeeper session within 15s")
-		}
-	}
-	go func() { // drain session events so the connection never blocks on them
-		for range events {
-		}
-	}()
 	c.zkc = conn
 	return conn
 }
@@ -51,7 +40,7 @@ func (c *Cluster) ZKPath(path string) string {
 // false while the broker is not registered.
 func (c *Cluster) BrokerEpoch(id int32) (epoch int64, ok bool, err error) {
 	_, st, err := c.ZKConn().Get(c.ZKPath(fmt.Sprintf("/brokers/ids/%d", id)))
-	if errors.Is(err, zk.ErrNoNode) {
+	if errors.Is(err, zkmeta.ErrNoNode) {
 		return 0, false, nil
 	}
 	if err != nil {
@@ -63,7 +52,7 @@ func (c *Cluster) BrokerEpoch(id int32) (epoch int64, ok bool, err error) {
 // ControllerID is the brokerid in /controller, or -1 when there is none.
 func (c *Cluster) ControllerID() (int32, error) {
 	data, _, err := c.ZKConn().Get(c.ZKPath("/controller"))
-	if errors.Is(err, zk.ErrNoNode) {
+	if errors.Is(err, zkmeta.ErrNoNode) {
 		return -1, nil
 	}
 	if err != nil {

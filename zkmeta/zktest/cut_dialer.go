@@ -7,7 +7,7 @@ import (
 	"time"
 )
 
-// CutDialer is a dialer for a ZooKeeper client (zk.Dialer's signature) whose network a test can sever:
+// CutDialer is a dialer for a ZooKeeper client (zkmeta.Dialer) whose network a test can sever:
 // SetCut(true) closes every connection it made and refuses new ones, so the server expires the client's
 // session once its timeout passes; SetCut(false) lets the client reconnect.
 type CutDialer struct {

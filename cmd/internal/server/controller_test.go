@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-zookeeper/zk"
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -236,7 +235,7 @@ func TestPreferredElectionAndReorder(t *testing.T) {
 	}
 
 	// The legacy znode for partition 1.
-	if err := zc.CreateRecursive(zkmeta.PreferredReplicaPath, zkmeta.EncodePreferredReplicaElection([]zkmeta.TopicPartition{{Topic: "pref", Partition: 1}}), zk.FlagPersistent); err != nil {
+	if err := zc.CreateRecursive(zkmeta.PreferredReplicaPath, zkmeta.EncodePreferredReplicaElection([]zkmeta.TopicPartition{{Topic: "pref", Partition: 1}}), zkmeta.Persistent); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "legacy preferred election", func() bool {
@@ -365,7 +364,7 @@ func TestReassignmentStateMachine(t *testing.T) {
 
 	// Legacy znode: shrink-0 back to [1,0] (a reorder: completes at once).
 	legacy := zkmeta.EncodeReassignPartitions([]zkmeta.PartitionReplicas{{Topic: "shrink", Partition: 0, Replicas: []int32{1, 0}}})
-	if err := zc.CreateRecursive(zkmeta.ReassignPath, legacy, zk.FlagPersistent); err != nil {
+	if err := zc.CreateRecursive(zkmeta.ReassignPath, legacy, zkmeta.Persistent); err != nil {
 		t.Fatal(err)
 	}
 	waitFor(t, "legacy reassignment done and znode removed", func() bool {

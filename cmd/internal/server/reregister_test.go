@@ -7,8 +7,6 @@ import (
 	"testing"
 	"time"
 
-	gozk "github.com/go-zookeeper/zk"
-
 	"github.com/kafkazk/kafkazk/zkmeta"
 	"github.com/kafkazk/kafkazk/zkmeta/zktest"
 )
@@ -21,12 +19,12 @@ type sessionExpirer struct {
 	chroot   string
 	observer *zkmeta.Client
 	// beforeCreate runs ahead of each Create on session number i (0 is the first) with the absolute path.
-	beforeCreate func(i int, conn zkmeta.ZKConn, path string)
+	beforeCreate func(i int, conn *zkmeta.SessionConn, path string)
 
 	net zktest.CutDialer
 
 	mu    sync.Mutex
-	conns []zkmeta.ZKConn
+	conns []*zkmeta.SessionConn
 }
 
 func newSessionExpirer(t *testing.T, connect string) *sessionExpirer {
@@ -38,18 +36,25 @@ func newSessionExpirer(t *testing.T, connect string) *sessionExpirer {
 }
 
 func (e *sessionExpirer) options() zkmeta.Options {
-	return zkmeta.Options{Dialer: e.net.Dial, WrapConn: e.wrap}
+	return zkmeta.Options{Dialer: e.net.Dial, OnSession: e.hook}
 }
 
-func (e *sessionExpirer) wrap(conn zkmeta.ZKConn) zkmeta.ZKConn {
+// hook numbers each session of the broker's client as it opens and runs beforeCreate ahead of its creates.
+func (e *sessionExpirer) hook(conn *zkmeta.SessionConn) zkmeta.Hook {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	e.conns = append(e.conns, conn)
-	return createHook{ZKConn: conn, i: len(e.conns) - 1, e: e}
+	i := len(e.conns) - 1
+	return func(req zkmeta.Request, send func() error) error {
+		if req.Op == zkmeta.OpCreate && e.beforeCreate != nil {
+			e.beforeCreate(i, conn, req.Path)
+		}
+		return send()
+	}
 }
 
-// session returns the raw connection of session i, or nil if the client has not opened it.
-func (e *sessionExpirer) session(i int) zkmeta.ZKConn {
+// session returns the connection of session i, or nil if the client has not opened it.
+func (e *sessionExpirer) session(i int) *zkmeta.SessionConn {
 	e.mu.Lock()
 	defer e.mu.Unlock()
 	if i < len(e.conns) {
@@ -64,7 +69,7 @@ func (e *sessionExpirer) session(i int) zkmeta.ZKConn {
 func (e *sessionExpirer) expire(i int) {
 	conn := e.session(i)
 	sentinel := fmt.Sprintf("/expiry-sentinel-%d", i)
-	if _, err := conn.Create(e.chroot+sentinel, nil, gozk.FlagEphemeral, gozk.WorldACL(gozk.PermAll)); err != nil {
+	if _, err := conn.Create(e.chroot+sentinel, nil, zkmeta.Ephemeral); err != nil {
 		e.t.Errorf("session %d: create %s: %v", i, sentinel, err)
 		return
 	}
@@ -81,19 +86,6 @@ func (e *sessionExpirer) expire(i int) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
-}
-
-type createHook struct {
-	zkmeta.ZKConn
-	i int
-	e *sessionExpirer
-}
-
-func (h createHook) Create(p string, data []byte, flags int32, acl []gozk.ACL) (string, error) {
-	if h.e.beforeCreate != nil {
-		h.e.beforeCreate(h.i, h.ZKConn, p)
-	}
-	return h.ZKConn.Create(p, data, flags, acl)
 }
 
 // alive fails the test if the broker has stopped.
@@ -118,7 +110,7 @@ func TestBrokerReRegistersWhenSessionExpiresDuringRegistration(t *testing.T) {
 	ex := newSessionExpirer(t, connect)
 	brokerPath := ex.chroot + zkmeta.BrokerPath(0)
 	var once sync.Once
-	ex.beforeCreate = func(i int, _ zkmeta.ZKConn, p string) {
+	ex.beforeCreate = func(i int, _ *zkmeta.SessionConn, p string) {
 		if i == 1 && p == brokerPath {
 			once.Do(func() { ex.expire(1) })
 		}
@@ -155,7 +147,7 @@ func TestBrokerStopsWhenItsIDIsRegisteredByAnotherBroker(t *testing.T) {
 	brokerPath := ex.chroot + zkmeta.BrokerPath(0)
 	other := zkClient(t, connect)
 	var once sync.Once
-	ex.beforeCreate = func(i int, _ zkmeta.ZKConn, p string) {
+	ex.beforeCreate = func(i int, _ *zkmeta.SessionConn, p string) {
 		if i == 1 && p == brokerPath {
 			once.Do(func() {
 				if _, err := other.RegisterBroker(zkmeta.BrokerInfo{ID: 0, Host: "other", Port: 1, Endpoints: []string{"PLAINTEXT://other:1"}}); err != nil {
@@ -195,15 +187,14 @@ func TestRetryableRegistration(t *testing.T) {
 		expired bool // the session the attempt ran in has expired
 		want    bool
 	}{
-		{"session expired", fmt.Errorf("create: %w", gozk.ErrSessionExpired), false, true},
-		{"connection lost", fmt.Errorf("create: %w", gozk.ErrConnectionClosed), false, true},
-		{"no server", gozk.ErrNoServer, false, true},
-		{"session moved", gozk.ErrSessionMoved, false, true},
+		{"session expired", fmt.Errorf("create: %w", zkmeta.ErrSessionExpired), false, true},
+		{"connection lost", fmt.Errorf("create: %w", zkmeta.ErrConnectionLoss), false, true},
+		{"session moved", zkmeta.ErrSessionMoved, false, true},
 		{"registered by another live session", registered, false, false},
 		{"registered, read after our session expired", registered, true, true},
 		{"no node after our session expired", fmt.Errorf("read back: %w", zkmeta.ErrNoNode), true, true},
-		{"no auth", gozk.ErrNoAuth, false, false},
-		{"client closing", gozk.ErrClosing, false, false},
+		{"no auth", zkmeta.ErrNoAuth, false, false},
+		{"client closing", zkmeta.ErrClosing, false, false},
 	} {
 		if got := retryableRegistration(tc.err, tc.expired); got != tc.want {
 			t.Errorf("%s: retryableRegistration(%v, %v) = %v, want %v", tc.name, tc.err, tc.expired, got, tc.want)

@@ -12,8 +12,6 @@ import (
 	"strings"
 	"time"
 
-	gozk "github.com/go-zookeeper/zk"
-
 	"github.com/kafkazk/kafkazk/broker"
 	"github.com/kafkazk/kafkazk/cmd/internal/config"
 	"github.com/kafkazk/kafkazk/controller"
@@ -286,10 +284,9 @@ func registerInSession(ctx context.Context, zk *zkmeta.Client, info zkmeta.Broke
 // connection or session.
 func retryableRegistration(err error, sessionExpired bool) bool {
 	return sessionExpired ||
-		errors.Is(err, gozk.ErrSessionExpired) ||
-		errors.Is(err, gozk.ErrConnectionClosed) ||
-		errors.Is(err, gozk.ErrNoServer) ||
-		errors.Is(err, gozk.ErrSessionMoved)
+		errors.Is(err, zkmeta.ErrSessionExpired) ||
+		errors.Is(err, zkmeta.ErrConnectionLoss) ||
+		errors.Is(err, zkmeta.ErrSessionMoved)
 }
 
 // registerBroker creates /brokers/ids/<id>. After a crash the previous

@@ -14,7 +14,7 @@ import (
 	"strings"
 	"time"
 
-	"github.com/go-zookeeper/zk"
+	"github.com/kafkazk/kafkazk/zkmeta"
 )
 
 const (
@@ -65,19 +65,22 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 	hosts, chroot := splitConnect(server)
 	fmt.Fprintln(stdout, "Connecting to "+server)
 
-	conn, events, err := zk.Connect(hosts, time.Duration(timeout)*time.Millisecond,
-		zk.WithLogger(discardLogger{}), zk.WithLogInfo(false))
-	if err != nil {
+	// The hosts only: the shell puts the chroot in front of each path itself and, unlike a broker, never
+	// creates it.
+	if _, _, err := zkmeta.ParseConnect(strings.Join(hosts, ",")); err != nil {
 		fmt.Fprintln(stderr, err.Error())
 		return 1
 	}
-	defer conn.Close()
-	if err := waitSession(ctx, events, time.Duration(timeout)*time.Millisecond); err != nil {
+	sessionCtx, cancel := context.WithTimeout(ctx, time.Duration(timeout)*time.Millisecond)
+	conn, err := zkmeta.Connect(sessionCtx, strings.Join(hosts, ","), time.Duration(timeout)*time.Millisecond, nil)
+	cancel()
+	if err != nil {
 		slog.Debug("zookeeper-shell: no session", "server", server, "err", err)
 		// The Java client keeps retrying; requests then fail with ConnectionLoss.
 		fmt.Fprintf(stderr, "KeeperErrorCode = ConnectionLoss for %s\n", pathArg(rest))
 		return 1
 	}
+	defer conn.Close()
 	io.WriteString(stdout, connectedBanner)
 	sh := &shell{conn: conn, chroot: chroot, out: stdout, err: stderr, loc: time.Local}
 	return sh.exec(rest)
@@ -111,40 +114,13 @@ func pathArg(cmd []string) string {
 	return "/"
 }
 
-func waitSession(ctx context.Context, events <-chan zk.Event, limit time.Duration) error {
-	timer := time.NewTimer(limit)
-	defer timer.Stop()
-	for {
-		select {
-		case ev, ok := <-events:
-			if !ok {
-				return errors.New("connection closed")
-			}
-			if ev.State == zk.StateHasSession {
-				return nil
-			}
-			if ev.State == zk.StateAuthFailed {
-				return errors.New("auth failed")
-			}
-		case <-timer.C:
-			return errors.New("timed out waiting for a session")
-		case <-ctx.Done():
-			return fmt.Errorf("waiting for a session: %w", ctx.Err())
-		}
-	}
-}
-
-type discardLogger struct{}
-
-func (discardLogger) Printf(string, ...any) {}
-
-// zkConn is the part of *zk.Conn the commands use.
+// zkConn is the part of *zkmeta.Client the commands use (on a client without chroot: absolute paths).
 type zkConn interface {
-	Get(path string) ([]byte, *zk.Stat, error)
-	Children(path string) ([]string, *zk.Stat, error)
-	Exists(path string) (bool, *zk.Stat, error)
-	Create(path string, data []byte, flags int32, acl []zk.ACL) (string, error)
-	Set(path string, data []byte, version int32) (*zk.Stat, error)
+	Get(path string) ([]byte, *zkmeta.Stat, error)
+	ChildrenStat(path string) ([]string, *zkmeta.Stat, error)
+	Exists(path string) (bool, *zkmeta.Stat, error)
+	Create(path string, data []byte, mode zkmeta.CreateMode) (string, error)
+	Set(path string, data []byte, version int32) (*zkmeta.Stat, error)
 	Delete(path string, version int32) error
 }
 
@@ -183,19 +159,19 @@ func (s *shell) full(p string) string {
 // wrap is CliWrapperException's message for a ZooKeeper error on the client path p.
 func wrap(err error, p string) error {
 	switch {
-	case errors.Is(err, zk.ErrNoNode):
+	case errors.Is(err, zkmeta.ErrNoNode):
 		return &cliError{"Node does not exist: " + p}
-	case errors.Is(err, zk.ErrNodeExists):
+	case errors.Is(err, zkmeta.ErrNodeExists):
 		return &cliError{"Node already exists: " + p}
-	case errors.Is(err, zk.ErrNotEmpty):
+	case errors.Is(err, zkmeta.ErrNotEmpty):
 		return &cliError{"Node not empty: " + p}
-	case errors.Is(err, zk.ErrNoChildrenForEphemerals):
+	case errors.Is(err, zkmeta.ErrNoChildrenForEphemerals):
 		return &cliError{"Ephemerals cannot have children: " + p}
-	case errors.Is(err, zk.ErrBadVersion):
+	case errors.Is(err, zkmeta.ErrBadVersion):
 		return &cliError{"version No is not valid : " + p}
-	case errors.Is(err, zk.ErrNoAuth):
+	case errors.Is(err, zkmeta.ErrNoAuth):
 		return &cliError{"Authentication is not valid : " + p}
-	case errors.Is(err, zk.ErrInvalidPath):
+	case errors.Is(err, zkmeta.ErrInvalidPath):
 		return &cliError{err.Error()}
 	}
 	return &cliError{fmt.Sprintf("KeeperErrorCode = %s for %s", keeperCode(err), p)}
@@ -203,9 +179,9 @@ func wrap(err error, p string) error {
 
 func keeperCode(err error) string {
 	switch {
-	case errors.Is(err, zk.ErrConnectionClosed), errors.Is(err, zk.ErrClosing):
+	case errors.Is(err, zkmeta.ErrConnectionLoss), errors.Is(err, zkmeta.ErrClosing):
 		return "ConnectionLoss"
-	case errors.Is(err, zk.ErrSessionExpired):
+	case errors.Is(err, zkmeta.ErrSessionExpired):
 		return "Session expired"
 	}
 	return err.Error()
@@ -314,7 +290,7 @@ func (s *shell) usage() {
 }
 
 // formatStat is StatPrinter.print; times are java.util.Date.toString in the local zone.
-func formatStat(st *zk.Stat, loc *time.Location) string {
+func formatStat(st *zkmeta.Stat, loc *time.Location) string {
 	date := func(ms int64) string {
 		return time.UnixMilli(ms).In(loc).Format("Mon Jan 02 15:04:05 MST 2006")
 	}
@@ -356,7 +332,7 @@ func (s *shell) ls(p string, withStat, recursive bool) error {
 	if recursive {
 		return s.lsRecursive(p)
 	}
-	children, st, err := s.conn.Children(s.full(p))
+	children, st, err := s.conn.ChildrenStat(s.full(p))
 	if err != nil {
 		return wrap(err, p)
 	}
@@ -379,8 +355,8 @@ func (s *shell) lsRecursive(p string) error {
 		if depth > 1000 {
 			return &cliError{"tree too deep: " + p}
 		}
-		children, _, err := s.conn.Children(s.full(p))
-		if errors.Is(err, zk.ErrNoNode) {
+		children, _, err := s.conn.ChildrenStat(s.full(p))
+		if errors.Is(err, zkmeta.ErrNoNode) {
 			return nil // deleted meanwhile
 		}
 		if err != nil {
@@ -434,14 +410,16 @@ func (s *shell) create(p string, data []byte, ephemeral, sequential bool) error 
 	if err := validatePath(p); err != nil {
 		return err
 	}
-	var flags int32
-	if ephemeral {
-		flags |= zk.FlagEphemeral
+	mode := zkmeta.Persistent
+	switch {
+	case ephemeral && sequential:
+		mode = zkmeta.EphemeralSequential
+	case ephemeral:
+		mode = zkmeta.Ephemeral
+	case sequential:
+		mode = zkmeta.PersistentSequential
 	}
-	if sequential {
-		flags |= zk.FlagSequence
-	}
-	created, err := s.conn.Create(s.full(p), data, flags, zk.WorldACL(zk.PermAll))
+	created, err := s.conn.Create(s.full(p), data, mode)
 	if err != nil {
 		return wrap(err, p)
 	}
@@ -490,9 +468,9 @@ func (s *shell) deleteAll(p string) error {
 		n := queue[0]
 		queue = queue[1:]
 		order = append(order, n)
-		children, _, err := s.conn.Children(s.full(n))
+		children, _, err := s.conn.ChildrenStat(s.full(n))
 		if err != nil {
-			if errors.Is(err, zk.ErrNoNode) && n != p {
+			if errors.Is(err, zkmeta.ErrNoNode) && n != p {
 				continue
 			}
 			return wrap(err, n)
@@ -502,7 +480,7 @@ func (s *shell) deleteAll(p string) error {
 		}
 	}
 	for i := len(order) - 1; i >= 0; i-- {
-		if err := s.conn.Delete(s.full(order[i]), -1); err != nil && !errors.Is(err, zk.ErrNoNode) {
+		if err := s.conn.Delete(s.full(order[i]), -1); err != nil && !errors.Is(err, zkmeta.ErrNoNode) {
 			return wrap(err, order[i])
 		}
 	}

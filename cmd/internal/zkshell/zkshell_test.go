@@ -7,7 +7,7 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-zookeeper/zk"
+	"github.com/kafkazk/kafkazk/zkmeta"
 
 	"github.com/kafkazk/kafkazk/zkmeta/zktest"
 )
@@ -45,7 +45,7 @@ func TestFormatData(t *testing.T) {
 }
 
 func TestFormatStat(t *testing.T) {
-	st := &zk.Stat{Czxid: 0x1a, Mzxid: 0x2b, Ctime: 1700000000000, Mtime: 1700000001000, Pzxid: 0x1a,
+	st := &zkmeta.Stat{Czxid: 0x1a, Mzxid: 0x2b, Ctime: 1700000000000, Mtime: 1700000001000, Pzxid: 0x1a,
 		Cversion: 2, Version: 3, Aversion: 0, EphemeralOwner: 0x100000abc0002, DataLength: 7, NumChildren: 1}
 	want := "cZxid = 0x1a\n" +
 		"ctime = Tue Nov 14 22:13:20 UTC 2023\n" +
@@ -99,7 +99,9 @@ func TestAgainstZooKeeper(t *testing.T) {
 	chroot := connect[strings.IndexByte(connect, '/'):]
 
 	// Prepare a tree directly.
-	conn, _, err := zk.Connect([]string{srv.Addr}, 10*time.Second, zk.WithLogInfo(false))
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	conn, err := zkmeta.Connect(ctx, srv.Addr, 10*time.Second, nil)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -114,7 +116,7 @@ func TestAgainstZooKeeper(t *testing.T) {
 		{chroot + "/brokers/topics", []byte{}},
 		{chroot + "/controller", []byte(`{"version":1,"brokerid":0,"timestamp":"1"}`)},
 	} {
-		if _, err := conn.Create(n.p, n.data, 0, zk.WorldACL(zk.PermAll)); err != nil {
+		if _, err := conn.Create(n.p, n.data, zkmeta.Persistent); err != nil {
 			t.Fatalf("create %s: %v", n.p, err)
 		}
 	}

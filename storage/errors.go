@@ -1,0 +1,48 @@
+package storage
+
+import (
+	"errors"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+)
+
+// kafkaError is a storage error that carries the Kafka error code a client
+// is answered with, as Kafka's storage exceptions (CorruptRecordException,
+// OffsetOutOfRangeException, KafkaStorageException, ...) are ApiExceptions
+// with their code. The broker's one mapping from errors to codes finds the
+// code through Unwrap; callers test for the sentinel with errors.Is.
+type kafkaError struct {
+	msg  string
+	code *kerr.Error
+}
+
+func (e *kafkaError) Error() string { return e.msg }
+func (e *kafkaError) Unwrap() error { return e.code }
+
+var (
+	// ErrCorruptMessage: bad CRC or impossible size; CORRUPT_MESSAGE (2).
+	ErrCorruptMessage error = &kafkaError{"corrupt record batch", kerr.CorruptMessage}
+	// ErrInvalidRecord: a well-formed but invalid batch; INVALID_RECORD (87).
+	ErrInvalidRecord error = &kafkaError{"invalid record", kerr.InvalidRecord}
+	// ErrOffsetOutOfRange: the offset is below the log start offset or above
+	// the log end offset; OFFSET_OUT_OF_RANGE (1).
+	ErrOffsetOutOfRange error = &kafkaError{"offset out of range", kerr.OffsetOutOfRange}
+	// ErrStorage wraps an I/O failure: KAFKA_STORAGE_ERROR (56), as Kafka's
+	// maybeHandleIOException turns an IOException into a
+	// KafkaStorageException. In an append the records may be partly or
+	// wholly written, so the log can no longer be trusted: the broker takes
+	// the partition offline, as Kafka takes the log dir offline.
+	ErrStorage error = &kafkaError{"storage error", kerr.KafkaStorageError}
+	// ErrInconsistentTopicID: the log on disk belongs to another topic ID
+	// (LogManager.getOrCreateLog: InconsistentTopicIdException);
+	// INCONSISTENT_TOPIC_ID (103).
+	ErrInconsistentTopicID error = &kafkaError{"inconsistent topic id", kerr.InconsistentTopicID}
+	// ErrUnsupportedCompression: a fetch below v4 cannot be answered with
+	// zstd batches (down-conversion); UNSUPPORTED_COMPRESSION_TYPE (76).
+	ErrUnsupportedCompression error = &kafkaError{"down-conversion of zstd-compressed batches is not supported", kerr.UnsupportedCompressionType}
+
+	// ErrClosed is returned by operations on a closed Log or Manager. It has
+	// no Kafka code: a request that meets it is answered
+	// UNKNOWN_SERVER_ERROR.
+	ErrClosed = errors.New("log closed")
+)
