@@ -36,6 +36,9 @@ type replicaManager struct {
 	fetchers *fetcherManager
 	alter    *alterPartitionClient
 	isLive   func(brokerID int32) bool // in the metadata cache's live brokers
+	// now is the clock the data path passes down to the partitions
+	// (time.Now; tests may drive it).
+	now func() time.Time
 	// knows is the metadata cache's contains(TopicPartition): the
 	// partition is in the cluster's metadata, hosted here or not.
 	knows func(topic string, partition int32) bool
@@ -89,6 +92,7 @@ func newReplicaManager(cfg Config, logs *storage.Manager, zk *zkmeta.Client, log
 		alter:           newAlterPartitionClient(cache, zk, cfg.BrokerID, brokerEpoch, logger),
 		isLive:          func(id int32) bool { _, ok := cache.broker(id); return ok },
 		knows:           cache.containsPartition,
+		now:             time.Now,
 	}
 }
 
@@ -360,7 +364,7 @@ func (rm *replicaManager) shrinkISRs() {
 	for _, p := range rm.snapshot() {
 		p.maybeIncrementHW(now)
 		if item := p.maybeShrinkISR(now); item != nil {
-			rm.logger.Info("shrinking ISR", "topic", p.topic, "partition", p.index, "new_isr", item.newISR)
+			rm.logger.Info("shrinking ISR", "topic", p.topic, "partition", p.id, "new_isr", item.newISR)
 			rm.alter.submit(item)
 		}
 	}
@@ -389,7 +393,7 @@ func (rm *replicaManager) checkpointHighWatermarks() {
 		}
 	}
 	for _, p := range hosted {
-		hws[storage.TopicPartition{Topic: p.topic, Partition: p.index}] = p.highWatermark()
+		hws[storage.TopicPartition{Topic: p.topic, Partition: p.id}] = p.highWatermark()
 	}
 	skip := map[string]bool{}
 	for dir := range rm.hwUnreadable {

@@ -102,8 +102,7 @@ func TestBecomeLeaderStorageFailure(t *testing.T) {
 		fail func(p *partition)
 	}{
 		{"producer state", func(p *partition) {
-			p.producers = nil
-			p.loadProducers = func(*storage.Log) (*producerStateTable, error) { return nil, failed }
+			p.loadProducers = func(*storage.Log) error { return failed }
 		}},
 		{"leader epoch", func(p *partition) {
 			p.assignEpoch = func(*storage.Log, int32, int64) error { return failed }
@@ -156,7 +155,7 @@ func TestBecomeLeaderStorageFailure(t *testing.T) {
 					t.Error("an offline partition accepted a produce")
 				}
 				p.maybeIncrementHW(1)
-				if done, err := p.enoughReplicasReached(3, 1); !done || err == nil {
+				if done, err := p.enoughReplicasReached(3, 1, time.Now().UnixMilli()); !done || err == nil {
 					t.Errorf("acks=all on an offline partition: done %v err %v", done, err)
 				}
 				if hw := p.highWatermark(); hw != 1 {

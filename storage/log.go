@@ -48,9 +48,9 @@ type FileSlice struct {
 type AppendInfo struct {
 	FirstOffset   int64
 	LastOffset    int64
-	MaxTimestamp  int64 // largest batch max timestamp, -1 if none
-	LogAppendTime int64 // the broker time stamped on the batches (message.timestamp.type=LogAppendTime), else -1
-	Batches       []BatchHeader
+	MaxTimestamp  int64         // largest batch max timestamp, -1 if none
+	LogAppendTime int64         // the broker time stamped on the batches (message.timestamp.type=LogAppendTime), else -1
+	Batches       []BatchHeader // the appended batches; none for a duplicate AppendAsLeader answered with its original offsets
 }
 
 // Log is one partition replica's log, the directory <topic>-<partition>.
@@ -91,6 +91,13 @@ type Log struct {
 	// afterTruncate, set by the Manager before the log is shared, runs
 	// after a truncation (afterTruncation).
 	afterTruncate func()
+
+	// producerMu guards producers and serialises AppendAsLeader's producer
+	// checks with its append; taken before mu, never under it.
+	producerMu sync.Mutex
+	// producers is the idempotent producers' state (UnifiedLog's
+	// producerStateManager); nil until LoadProducerState rebuilds it.
+	producers *producerStateManager
 }
 
 type openOptions struct {
@@ -268,9 +275,49 @@ func (l *Log) SegmentBaseOffsets() []int64 {
 // place (records is modified), sets partitionLeaderEpoch, writes to the
 // active segment (rolling as needed) and maintains the indexes. records must
 // already be validated (ValidateBatches or SplitBatches); the CRC stays
-// valid because both patched fields precede the CRC'd range.
+// valid because both patched fields precede the CRC'd range. It neither
+// validates nor touches the producer state: a produce goes through
+// AppendAsLeader.
 func (l *Log) Append(records []byte, leaderEpoch int32) (AppendInfo, error) {
 	return l.appendAndMaybeFlush(records, true, leaderEpoch)
+}
+
+// AppendAsLeader appends a produced partition's records as the leader of
+// leaderEpoch (UnifiedLog.appendAsLeader): the one validation step first
+// (validateAsLeader; upConvert for Produce v0-v2 message sets), then, under
+// the producer state's lock, the idempotent producer's checks
+// (UnifiedLog.analyzeAndValidateProducerState): a batch already in the log
+// is answered with its original offsets and appends nothing (AppendInfo
+// without Batches); any other must continue its producer's sequence. Then
+// the offsets are assigned, the batches written and the producer state
+// updated with them.
+func (l *Log) AppendAsLeader(records []byte, leaderEpoch int32, upConvert bool) (AppendInfo, error) {
+	records, batches, err := validateAsLeader(records, l.Config(), upConvert)
+	if err != nil {
+		return AppendInfo{}, err
+	}
+	l.producerMu.Lock()
+	defer l.producerMu.Unlock()
+	if err := l.loadProducerStateLocked(); err != nil {
+		if errors.Is(err, ErrClosed) {
+			return AppendInfo{}, err
+		}
+		return AppendInfo{}, fmt.Errorf("%w: %w", ErrStorage, err)
+	}
+	if dup, ok := l.producers.findDuplicate(batches); ok {
+		return AppendInfo{FirstOffset: dup.firstOffset, LastOffset: dup.lastOffset, MaxTimestamp: noTimestamp, LogAppendTime: -1}, nil
+	}
+	if err := l.producers.validate(batches); err != nil {
+		return AppendInfo{}, err
+	}
+	info, err := l.appendAndMaybeFlush(records, true, leaderEpoch)
+	if err != nil {
+		return info, err
+	}
+	for _, h := range info.Batches {
+		l.producers.update(h)
+	}
+	return info, nil
 }
 
 // AppendAsFollower appends batches fetched from the leader as they are:
@@ -279,8 +326,15 @@ func (l *Log) Append(records []byte, leaderEpoch int32) (AppendInfo, error) {
 // and monotonic checks). Every batch's CRC-32C is checked first, as
 // UnifiedLog.analyzeAndValidateRecords does for every origin: a corrupt
 // batch fails the whole append with ErrCorruptMessage, nothing written.
+//
+// The follower does not maintain the producer state: an append drops it, to
+// be rebuilt from the log when this replica becomes leader.
 func (l *Log) AppendAsFollower(records []byte) (AppendInfo, error) {
-	return l.appendAndMaybeFlush(records, false, 0)
+	info, err := l.appendAndMaybeFlush(records, false, 0)
+	if err == nil {
+		l.invalidateProducerState()
+	}
+	return info, err
 }
 
 func (l *Log) appendAndMaybeFlush(records []byte, assign bool, leaderEpoch int32) (AppendInfo, error) {
@@ -794,6 +848,7 @@ func (l *Log) Delete() error {
 func (l *Log) TruncateTo(offset int64) error {
 	truncated, err := l.truncateTo(offset)
 	if err == nil && truncated {
+		l.invalidateProducerState()
 		l.afterTruncation()
 	}
 	return err
@@ -886,6 +941,7 @@ func (l *Log) TruncateFullyAndStartAt(offset int64) error {
 	err := l.truncateFullyLocked(offset)
 	l.mu.Unlock()
 	if err == nil {
+		l.invalidateProducerState()
 		l.afterTruncation()
 	}
 	return err
