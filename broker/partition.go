@@ -277,6 +277,63 @@ func (p *partition) appendRecordsToLeader(records []byte, requiredAcks int16, up
 	return res, nil
 }
 
+// readRecords reads the log from fetchOffset (Partition.fetchRecords /
+// readRecords): a follower's fetch up to the LEO, a consumer's up to the HW
+// (FetchIsolation), at most maxBytes unless minOneMessage lets a first
+// larger batch through whole. It returns the file range and the LEO at the
+// read, the follower's position is measured against.
+func (p *partition) readRecords(fetchOffset, maxBytes int64, fromFollower, minOneMessage bool) (storage.FileSlice, int64, error) {
+	leo := p.log.LogEndOffset()
+	maxOffset := p.highWatermark()
+	if fromFollower {
+		maxOffset = leo
+	}
+	slice, err := p.log.Read(fetchOffset, maxBytes, maxOffset, minOneMessage)
+	return slice, leo, err
+}
+
+// divergingEpoch is the leader's check of a fetcher's last fetched epoch
+// (Partition.readRecords): if the end of that epoch cannot be determined,
+// or the fetch offset is below the log start, the fetch is
+// OFFSET_OUT_OF_RANGE; if our log's end of that epoch is below the fetch
+// offset, or we know only an older epoch, the fetcher's log diverged and
+// must truncate to the returned epoch's end offset.
+func (p *partition) divergingEpoch(lastFetchedEpoch int32, fetchOffset int64) (int32, int64, bool, error) {
+	epoch, end := p.log.LeaderEpochs().EndOffsetFor(lastFetchedEpoch, p.log.LogEndOffset())
+	if epoch == storage.UndefinedEpoch || end == storage.UndefinedEpochOffset {
+		return 0, 0, false, kerr.OffsetOutOfRange
+	}
+	if fetchOffset < p.log.LogStartOffset() {
+		return 0, 0, false, kerr.OffsetOutOfRange
+	}
+	if epoch < lastFetchedEpoch || end < fetchOffset {
+		return epoch, end, true, nil
+	}
+	return 0, 0, false, nil
+}
+
+// checkLeaderEpoch applies KIP-320's fencing: a client that knows an older
+// leader epoch is FENCED_LEADER_EPOCH, a newer one UNKNOWN_LEADER_EPOCH.
+func (p *partition) checkLeaderEpoch(requested int32) error {
+	if requested < 0 {
+		return nil
+	}
+	current := p.currentLeaderEpoch()
+	switch {
+	case requested < current:
+		return kerr.FencedLeaderEpoch
+	case requested > current:
+		return kerr.UnknownLeaderEpoch
+	}
+	return nil
+}
+
+// inISR reports whether replica is in the partition's committed ISR.
+func (p *partition) inISR(replica int32) bool {
+	isr, _ := p.isrSnapshot()
+	return slices.Contains(isr, replica)
+}
+
 // maybeIncrementHWLocked moves the leader's HW forward to the minimum LEO
 // of the maximal ISR; it never goes backwards, nor moves while the
 // committed ISR is below the effective min ISR
@@ -530,7 +587,6 @@ func (p *partition) appendAsFollower(records []byte, epoch int32, leaderHW, lead
 				// As for the leader: the log dir goes offline
 				// (AbstractFetcherThread: KafkaStorageException).
 				p.markOfflineLocked()
-				return fmt.Errorf("%w: appending fetched records to %s-%d: %w", kerr.KafkaStorageError, p.topic, p.id, err)
 			}
 			return fmt.Errorf("appending fetched records to %s-%d: %w", p.topic, p.id, err)
 		}

@@ -135,7 +135,7 @@ func (rm *replicaManager) localPartition(topic string, p int32, currentLeaderEpo
 	if err != nil {
 		return nil, err
 	}
-	if err := checkLeaderEpoch(pt, currentLeaderEpoch); err != nil {
+	if err := pt.checkLeaderEpoch(currentLeaderEpoch); err != nil {
 		return nil, err
 	}
 	if requireLeader && !pt.isLeader() {
@@ -221,7 +221,7 @@ func (rm *replicaManager) applyLeaderAndIsr(topic string, topicID [16]byte, st p
 		if errors.Is(err, storage.ErrInconsistentTopicID) {
 			rm.mu.Unlock()
 			rm.logger.Error("partition log belongs to another topic ID", "topic", topic, "partition", st.Partition, "err", err)
-			return kerr.InconsistentTopicID
+			return err
 		}
 		if err != nil {
 			// ReplicaManager.makeLeaders/makeFollowers: createLogIfNotExists

@@ -74,10 +74,12 @@ func (rm *replicaManager) appendToLocalLog(topic string, partition int32, record
 	return p, res, nil
 }
 
-// nowMs is the replica manager's clock (time.Now unless a test sets now).
-func (rm *replicaManager) nowMs() int64 {
+// clock is the replica manager's time (time.Now unless a test sets now).
+func (rm *replicaManager) clock() time.Time {
 	if rm.now == nil {
-		return time.Now().UnixMilli()
+		return time.Now()
 	}
-	return rm.now().UnixMilli()
+	return rm.now()
 }
+
+func (rm *replicaManager) nowMs() int64 { return rm.clock().UnixMilli() }

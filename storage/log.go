@@ -524,12 +524,14 @@ func (l *Log) segmentFor(offset int64) int {
 // maxOffset, so the last batch may be partial. With minOneMessage a first
 // batch larger than maxBytes is returned whole (KIP-74); without it such a
 // read is empty. Reading at maxOffset or the LEO gives an empty slice;
-// offset < LogStartOffset or > LEO is ErrOffsetOutOfRange.
+// offset < LogStartOffset or > LEO is ErrOffsetOutOfRange. A failure to
+// read the segment files, or a closed log, is ErrStorage
+// (LocalLog.read under maybeHandleIOException).
 func (l *Log) Read(offset int64, maxBytes int64, maxOffset int64, minOneMessage bool) (FileSlice, error) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	if l.closed {
-		return FileSlice{}, ErrClosed
+		return FileSlice{}, fmt.Errorf("%w: %w", ErrStorage, ErrClosed)
 	}
 	act := l.active()
 	leo := act.next
@@ -550,7 +552,7 @@ func (l *Log) Read(offset int64, maxBytes int64, maxOffset int64, minOneMessage 
 		s := l.segs[i]
 		h, pos, ok, err := s.findBatch(offset, *bufp)
 		if err != nil {
-			return FileSlice{}, fmt.Errorf("read offset %d: %w", offset, err)
+			return FileSlice{}, fmt.Errorf("%w: read offset %d: %w", ErrStorage, offset, err)
 		}
 		if !ok {
 			continue
@@ -563,7 +565,7 @@ func (l *Log) Read(offset int64, maxBytes int64, maxOffset int64, minOneMessage 
 			// The high watermark lies in this segment: stop at its batch.
 			_, hwPos, ok, err := s.findBatch(maxOffset, *bufp)
 			if err != nil {
-				return FileSlice{}, fmt.Errorf("read offset %d: locate high watermark %d: %w", offset, maxOffset, err)
+				return FileSlice{}, fmt.Errorf("%w: read offset %d: locate high watermark %d: %w", ErrStorage, offset, maxOffset, err)
 			}
 			if ok {
 				end = hwPos
@@ -579,7 +581,7 @@ func (l *Log) Read(offset int64, maxBytes int64, maxOffset int64, minOneMessage 
 		if pos+limit < end {
 			// Whole batches only: end at the last batch boundary within the limit.
 			if end, err = s.batchBoundaryWithin(pos, pos+limit); err != nil {
-				return FileSlice{}, fmt.Errorf("read offset %d: %w", offset, err)
+				return FileSlice{}, fmt.Errorf("%w: read offset %d: %w", ErrStorage, offset, err)
 			}
 		}
 		return FileSlice{File: s.log, Pos: pos, Size: end - pos}, nil
