@@ -484,7 +484,7 @@ const (
 // ISR. FENCED_LEADER_EPOCH, INVALID_UPDATE_VERSION, unknown partitions and
 // a success for another leader epoch leave the change in flight until the
 // real state is known; any other error is retried, as Kafka does.
-func (p *partition) completeAlter(item *alterItem, code int16, isr []int32, leaderEpoch, partitionEpoch int32) alterOutcome {
+func (p *partition) completeAlter(item *alterItem, code int16, isr []int32, leaderEpoch, partitionEpoch int32, nowMs int64) alterOutcome {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.alterInFlight || p.alterGen != item.gen {
@@ -508,7 +508,7 @@ func (p *partition) completeAlter(item *alterItem, code int16, isr []int32, lead
 	default:
 		return alterRetry
 	}
-	p.maybeIncrementHWLocked(time.Now().UnixMilli())
+	p.maybeIncrementHWLocked(nowMs)
 	p.wake()
 	return alterDone
 }
@@ -519,7 +519,7 @@ func (p *partition) completeAlter(item *alterItem, code int16, isr []int32, lead
 // state (the controller's LeaderAndIsr would carry nothing newer). A newer
 // leader epoch means a LeaderAndIsr is on its way; the change stays in
 // flight until it comes.
-func (p *partition) adoptCommittedState(item *alterItem, st zkmeta.LeaderAndIsr) {
+func (p *partition) adoptCommittedState(item *alterItem, st zkmeta.LeaderAndIsr, nowMs int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.alterInFlight || p.alterGen != item.gen || !p.leading ||
@@ -530,7 +530,7 @@ func (p *partition) adoptCommittedState(item *alterItem, st zkmeta.LeaderAndIsr)
 	p.maximalISR = slices.Clone(st.ISR)
 	p.partitionEpoch = st.ZkVersion
 	p.alterInFlight = false
-	p.maybeIncrementHWLocked(time.Now().UnixMilli())
+	p.maybeIncrementHWLocked(nowMs)
 	p.wake()
 }
 

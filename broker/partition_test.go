@@ -109,7 +109,7 @@ func TestLeaderHighWatermarkAndISRChanges(t *testing.T) {
 	if again := p.maybeShrinkISR(1400); again != nil {
 		t.Fatal("a second change while one is in flight")
 	}
-	p.completeAlter(item, 0, []int32{1, 2}, 3, 1)
+	p.completeAlter(item, 0, []int32{1, 2}, 3, 1, time.Now().UnixMilli())
 	if hw := p.highWatermark(); hw != 6 {
 		t.Fatalf("HW %d after the shrink, want 6", hw)
 	}
@@ -120,7 +120,7 @@ func TestLeaderHighWatermarkAndISRChanges(t *testing.T) {
 		t.Fatalf("expansion: %+v %v", expand, err)
 	}
 	// A rejected change stays in flight until LeaderAndIsr.
-	p.completeAlter(expand, kerr.InvalidUpdateVersion.Code, nil, 0, 0)
+	p.completeAlter(expand, kerr.InvalidUpdateVersion.Code, nil, 0, 0, time.Now().UnixMilli())
 	if !p.alterStillPending(expand) {
 		t.Fatal("INVALID_UPDATE_VERSION must leave the change in flight")
 	}
@@ -193,7 +193,7 @@ func TestProducePurgatory(t *testing.T) {
 	if item == nil {
 		t.Fatal("no shrink proposed")
 	}
-	p.completeAlter(item, 0, []int32{1}, 3, 2)
+	p.completeAlter(item, 0, []int32{1}, 3, 2, time.Now().UnixMilli())
 	if code := await(res, 10*time.Second); code != kerr.NotEnoughReplicasAfterAppend.Code {
 		t.Fatalf("after the ISR shrank: %v, want NOT_ENOUGH_REPLICAS_AFTER_APPEND", kerr.ErrorForCode(code))
 	}
@@ -233,12 +233,12 @@ func TestAlterPartitionAnswers(t *testing.T) {
 				t.Fatal("no shrink proposed")
 			}
 			item.newISR = []int32{1, 2}
-			got := p.completeAlter(item, tc.code, []int32{1, 2}, tc.leaderEpoch, 1)
+			got := p.completeAlter(item, tc.code, []int32{1, 2}, tc.leaderEpoch, 1, time.Now().UnixMilli())
 			if got != tc.wantOutcome {
 				t.Fatalf("outcome %v, want %v", got, tc.wantOutcome)
 			}
 			if got == alterAwaitState {
-				p.adoptCommittedState(item, tc.znode)
+				p.adoptCommittedState(item, tc.znode, time.Now().UnixMilli())
 			}
 			isr, pending := p.isrSnapshot()
 			if pending != tc.wantPending || !slices.Equal(isr, tc.wantISR) {
@@ -573,7 +573,7 @@ func TestLeaderMinISRRules(t *testing.T) {
 		if hw := p.highWatermark(); hw != 2 {
 			t.Fatalf("HW %d with the expansion in flight, want 2 (the committed ISR is below the min)", hw)
 		}
-		p.completeAlter(item, 0, []int32{1, 2}, 4, 2)
+		p.completeAlter(item, 0, []int32{1, 2}, 4, 2, time.Now().UnixMilli())
 		if hw := p.highWatermark(); hw != 5 {
 			t.Fatalf("HW %d after the ISR reached the min, want 5", hw)
 		}

@@ -86,7 +86,7 @@ type partitionState struct {
 }
 
 func newReplicaManager(cfg Config, logs *storage.Manager, zk *zkmeta.Client, logger *slog.Logger, cache *metadataCache, brokerEpoch func() int64) *replicaManager {
-	return &replicaManager{cfg: cfg, logs: logs, zk: zk, logger: logger, partitions: map[topicPartition]*partition{},
+	rm := &replicaManager{cfg: cfg, logs: logs, zk: zk, logger: logger, partitions: map[topicPartition]*partition{},
 		offlineUnhosted: map[topicPartition]struct{}{},
 		fetchers:        newFetcherManager(cfg, cache, logger),
 		alter:           newAlterPartitionClient(cache, zk, cfg.BrokerID, brokerEpoch, logger),
@@ -94,6 +94,8 @@ func newReplicaManager(cfg Config, logs *storage.Manager, zk *zkmeta.Client, log
 		knows:           cache.containsPartition,
 		now:             time.Now,
 	}
+	rm.alter.now = rm.now
+	return rm
 }
 
 func (rm *replicaManager) get(topic string, p int32) (*partition, bool) {
@@ -248,7 +250,7 @@ func (rm *replicaManager) applyLeaderAndIsr(topic string, topicID [16]byte, st p
 	}
 	rm.mu.Unlock()
 
-	change, err := pt.becomeLeaderOrFollower(st, time.Now().UnixMilli())
+	change, err := pt.becomeLeaderOrFollower(st, rm.nowMs())
 	if errors.Is(err, kerr.KafkaStorageError) {
 		// ReplicaManager.makeLeaders/makeFollowers: a KafkaStorageException
 		// marks the partition offline; it stops fetching and answers
@@ -360,7 +362,7 @@ func (rm *replicaManager) snapshot() []*partition {
 // shrinkISRs is Kafka's isr-expiration task; it also lets the HW pass
 // followers that stopped fetching and are no longer caught up.
 func (rm *replicaManager) shrinkISRs() {
-	now := time.Now().UnixMilli()
+	now := rm.nowMs()
 	for _, p := range rm.snapshot() {
 		p.maybeIncrementHW(now)
 		if item := p.maybeShrinkISR(now); item != nil {
