@@ -210,11 +210,10 @@ func (s *Server) convertFetchedData(req *kmsg.FetchRequest, replicaID int32, res
 		topic := rt.Topic // below v10: by name
 		for j := range rt.Partitions {
 			out := &rt.Partitions[j]
-			p, ok := s.replicas.get(topic, out.Partition)
-			if !ok || p.isOffline() {
+			cfg, ok := s.replicas.getLogConfig(topic, out.Partition)
+			if !ok {
 				continue
 			}
-			cfg := p.log.Config()
 			var rng *protocol.FileRange
 			if i < len(records) && j < len(records[i]) {
 				rng = &records[i][j]

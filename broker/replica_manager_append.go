@@ -21,10 +21,6 @@ type produceEntry struct {
 	err    error
 }
 
-// failedAppend is what a partition whose append failed answers: no
-// offsets (PartitionResponse(error), LogAppendInfo.UNKNOWN_LOG_APPEND_INFO).
-var failedAppend = appendResult{baseOffset: -1, lastOffset: -1, logStartOffset: -1, logAppendTime: -1}
-
 // appendRecords appends each entry's records to the partition this broker
 // leads (ReplicaManager.appendRecords / appendToLocalLog) and, with acks=all
 // (-1), waits in the produce purgatory until the HW covers each append,
@@ -38,7 +34,10 @@ func (rm *replicaManager) appendRecords(ctx context.Context, timeout time.Durati
 		e := &entries[i]
 		p, res, err := rm.appendToLocalLog(e.topic, e.partition, e.records, acks, legacy)
 		if err != nil {
-			e.result, e.err = failedAppend, err
+			// No offsets (PartitionResponse(error),
+			// LogAppendInfo.UNKNOWN_LOG_APPEND_INFO).
+			e.result = appendResult{baseOffset: -1, lastOffset: -1, logStartOffset: -1, logAppendTime: -1}
+			e.err = err
 			continue
 		}
 		e.result = res

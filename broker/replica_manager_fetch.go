@@ -171,3 +171,13 @@ func (rm *replicaManager) readFromLog(params fetchParams, parts []partitionFetch
 	}
 	return total, found, hasError
 }
+
+// getLogConfig is ReplicaManager.getLogConfig: the settings of the log of
+// a partition hosted here online; ok is false for any other.
+func (rm *replicaManager) getLogConfig(topic string, partition int32) (storage.LogConfig, bool) {
+	p, ok := rm.get(topic, partition)
+	if !ok || p.isOffline() {
+		return storage.LogConfig{}, false
+	}
+	return p.log.Config(), true
+}
