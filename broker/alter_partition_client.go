@@ -50,6 +50,7 @@ type alterPartitionClient struct {
 	logger      *slog.Logger
 	timeout     time.Duration
 	backoff     time.Duration
+	now         func() time.Time // the clock passed to the partitions; time.Now if nil
 
 	mu      sync.Mutex
 	queue   []*alterItem
@@ -62,6 +63,13 @@ type alterPartitionClient struct {
 func newAlterPartitionClient(cache *metadataCache, zk *zkmeta.Client, self int32, brokerEpoch func() int64, logger *slog.Logger) *alterPartitionClient {
 	return &alterPartitionClient{cache: cache, readState: zk.PartitionState, self: self, brokerEpoch: brokerEpoch, logger: logger,
 		timeout: 10 * time.Second, backoff: 200 * time.Millisecond, kick: make(chan struct{}, 1), target: -1}
+}
+
+func (c *alterPartitionClient) nowMs() int64 {
+	if c.now == nil {
+		return time.Now().UnixMilli()
+	}
+	return c.now().UnixMilli()
 }
 
 // submit queues an ISR change.
@@ -178,7 +186,7 @@ func (c *alterPartitionClient) send(ctx context.Context, batch []*alterItem) []*
 					c.logger.Info("ISR changed", "topic", it.topic, "partition", it.partition, "isr", rp.ISR,
 						"leader_epoch", rp.LeaderEpoch, "partition_epoch", rp.PartitionEpoch)
 				}
-				switch it.p.completeAlter(it, rp.ErrorCode, rp.ISR, rp.LeaderEpoch, rp.PartitionEpoch) {
+				switch it.p.completeAlter(it, rp.ErrorCode, rp.ISR, rp.LeaderEpoch, rp.PartitionEpoch, c.nowMs()) {
 				case alterRetry:
 					retryAnswered = append(retryAnswered, it)
 				case alterAwaitState:
@@ -207,7 +215,7 @@ func (c *alterPartitionClient) settleFromZooKeeper(it *alterItem) error {
 		return err
 	}
 	if ok { // a deleted partition gets StopReplica
-		it.p.adoptCommittedState(it, st)
+		it.p.adoptCommittedState(it, st, c.nowMs())
 	}
 	return nil
 }

@@ -17,7 +17,6 @@ package broker
 import (
 	"context"
 	"errors"
-	"slices"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -27,206 +26,151 @@ import (
 	"github.com/kafkazk/kafkazk/storage"
 )
 
-// handleFetch reads each partition from its segment files and answers with
-// file ranges that protocol.Response sends by sendfile: the data path is
-// segment file -> storage.Log.Read (a FileSlice) -> protocol.EncodeFetchResponse
-// -> Response.WriteTo -> socket, with no copy of the records in user space.
-// Fetch v0-v3 are the exception: their clients read only message sets, so
-// the batches are read into memory and down-converted (convertFetchedData).
+// handleFetch answers with file ranges of the segment files that
+// protocol.Response sends by sendfile. The data path: decode -> here (the
+// checks KafkaApis makes: topic ids, the metadata cache) ->
+// replicaManager.fetchMessages (long poll, readFromLog) ->
+// partition.readRecords -> storage.Log.Read (a FileSlice) -> back here:
+// protocol.EncodeFetchResponse -> Response.WriteTo -> socket, with no copy
+// of the records in user space. Fetch v0-v3 are the exception: their
+// clients read only message sets, so the batches are read into memory and
+// down-converted (convertFetchedData).
 //
 // Fetch sessions (KIP-227) are declined: the response carries session id 0
 // and every fetch is a full one, which Kafka's protocol allows.
 func (s *Server) handleFetch(ctx context.Context, hdr protocol.RequestHeader, req *kmsg.FetchRequest) *protocol.Response {
-	deadline := time.Now().Add(time.Duration(max(req.MaxWaitMillis, 0)) * time.Millisecond)
-	wake := make(chan struct{}, 1)
-	var waitingOn []*partition
-	defer func() {
-		for _, p := range waitingOn {
-			p.removeWaiter(wake)
-		}
-	}()
 	replicaID := req.ReplicaID
 	if req.Version >= 15 {
 		replicaID = req.ReplicaState.ID
 	}
-	first := true
-	for {
-		resp, records, total, parts, hasError := s.readFetch(req, replicaID, first)
-		first = false
-		if total >= int64(req.MinBytes) || hasError || !time.Now().Before(deadline) {
-			return s.fetchResponse(hdr, req, replicaID, resp, records)
-		}
-		// Long poll: wait for an append to one of the partitions, or the deadline.
-		if waitingOn == nil {
-			for _, p := range parts {
-				p.addWaiter(wake)
-			}
-			waitingOn = parts
-			continue // re-read once registered, so no append is missed
-		}
-		timer := time.NewTimer(time.Until(deadline))
-		select {
-		case <-wake:
-		case <-timer.C:
-		case <-ctx.Done():
-		}
-		timer.Stop()
-		if ctx.Err() != nil {
-			return s.fetchResponse(hdr, req, replicaID, resp, records)
-		}
-	}
+	f := s.newFetch(req, replicaID)
+	s.replicas.fetchMessages(ctx, f.params, f.parts)
+	resp, records := s.fetchResponseData(req, f)
+	return s.fetchResponse(hdr, req, f.params.replicaID, resp, records)
 }
 
-// readFetch reads every requested partition once, honouring the request's
-// and each partition's byte limits. It returns the response, the file
-// ranges per partition, the bytes found, the partitions it could wait on and
-// whether any partition has an error.
+// fetch is a decoded fetch request: what the replica manager reads, and
+// where each partition goes in the response.
+type fetch struct {
+	params fetchParams
+	// parts are the partitions for the replica manager, in request order.
+	parts []partitionFetch
+	// refused[i][j] is the error of request topic i's partition j answered
+	// before the replica manager, nil for those in parts.
+	refused    [][]error
+	anyRefused bool
+}
+
+// newFetch decodes a fetch request from replicaID (negative: a consumer) and makes the checks KafkaApis makes
+// before the replica manager (KafkaApis.handleFetchRequest): a topic id
+// unknown to the metadata cache is UNKNOWN_TOPIC_ID, a partition it does
+// not know UNKNOWN_TOPIC_OR_PARTITION.
 //
-// A fetch from a follower (replicaID >= 0) reads up to the leader's LEO and,
-// on the request's first read (record), reports the follower's position to
-// the partition, which moves the HW and may propose an ISR expansion. A
-// consumer reads up to the HW. Either gets a diverging-epoch answer when
-// its LastFetchedEpoch does not end where it is fetching (KIP-320).
-func (s *Server) readFetch(req *kmsg.FetchRequest, replicaID int32, record bool) (*kmsg.FetchResponse, [][]protocol.FileRange, int64, []*partition, bool) {
-	resp := req.ResponseKind().(*kmsg.FetchResponse)
-	records := make([][]protocol.FileRange, len(req.Topics))
-	remaining := int64(req.MaxBytes)
-	if req.Version < 3 || remaining <= 0 {
-		remaining = int64(^uint32(0) >> 1)
+// Deviation: a follower's fetch of a partition this broker already leads
+// is served even before the UpdateMetadata that follows the LeaderAndIsr
+// has arrived. Kafka's followers send OffsetForLeaderEpoch first, which
+// gives it time; ours skip that round on an empty log and would otherwise
+// back off for replica.fetch.backoff.ms, stalling every acks=all produce to
+// a new topic for a second.
+func (s *Server) newFetch(req *kmsg.FetchRequest, replicaID int32) *fetch {
+	maxBytes := int64(req.MaxBytes)
+	if req.Version < 3 || maxBytes <= 0 {
+		maxBytes = int64(^uint32(0) >> 1)
 	}
-	var total int64
-	var parts []*partition
-	hasError := false
-	leaderQuota := s.replicas.fetchers.quotas.leader
-	now := time.Now()
-	refused := make([][]bool, len(req.Topics)) // answered before the replica manager
-	anyRefused := false
+	f := &fetch{
+		params: fetchParams{
+			replicaID: replicaID,
+			maxWait:   time.Duration(max(req.MaxWaitMillis, 0)) * time.Millisecond,
+			minBytes:  int64(req.MinBytes),
+			maxBytes:  maxBytes,
+			// FetchParams.fetchOnlyLeader: a follower's fetch, or a
+			// consumer's before v11 (no client metadata), needs the leader;
+			// a consumer's v11+ fetch may read a follower, up to its HW.
+			fetchOnlyLeader:   replicaID >= 0 || req.Version < 11,
+			hardMaxBytesLimit: req.Version <= 2,
+		},
+		refused: make([][]error, len(req.Topics)),
+	}
+	n := 0
+	for _, rt := range req.Topics {
+		n += len(rt.Partitions)
+	}
+	f.parts = make([]partitionFetch, 0, n)
 	for i, rt := range req.Topics {
 		topic := rt.Topic
 		known := true
 		if req.Version >= 13 {
 			topic, known = s.cache.topicName(rt.TopicID)
 		}
-		respTopic := kmsg.FetchResponseTopic{Topic: rt.Topic, TopicID: rt.TopicID}
-		records[i] = make([]protocol.FileRange, len(rt.Partitions))
-		refused[i] = make([]bool, len(rt.Partitions))
+		f.refused[i] = make([]error, len(rt.Partitions))
 		for j, rp := range rt.Partitions {
-			out := kmsg.NewFetchResponseTopicPartition()
-			out.Partition = rp.Partition
-			if !known {
-				fetchError(&out, kerr.UnknownTopicID, req.Version)
-				hasError = true
-				refused[i][j], anyRefused = true, true
-				respTopic.Partitions = append(respTopic.Partitions, out)
-				continue
-			}
-			// KafkaApis.handleFetchRequest: a partition the metadata cache
-			// does not know is UNKNOWN_TOPIC_OR_PARTITION before the replica
-			// manager is asked. FetchParams.fetchOnlyLeader: a follower's
-			// fetch, or a consumer's before v11 (no client metadata), needs
-			// the leader; a consumer's v11+ fetch may read a follower, up to
-			// its high watermark.
-			// Deviation: a follower's fetch of a partition this broker
-			// already leads is served even before the UpdateMetadata that
-			// follows the LeaderAndIsr has arrived. Kafka's followers send
-			// OffsetForLeaderEpoch first, which gives it time; ours skip that
-			// round on an empty log and would otherwise back off for
-			// replica.fetch.backoff.ms, stalling every acks=all produce to a
-			// new topic for a second.
-			var p *partition
 			var err error
-			_, hosted := s.replicas.get(topic, rp.Partition)
-			if !s.cache.containsPartition(topic, rp.Partition) && !(replicaID >= 0 && hosted) {
+			if !known {
+				err = kerr.UnknownTopicID
+			} else if _, hosted := s.replicas.get(topic, rp.Partition); !s.cache.containsPartition(topic, rp.Partition) && !(replicaID >= 0 && hosted) {
 				err = kerr.UnknownTopicOrPartition
-				refused[i][j], anyRefused = true, true
-			} else {
-				requireLeader := replicaID >= 0 || req.Version < 11
-				p, err = s.replicas.localPartition(topic, rp.Partition, rp.CurrentLeaderEpoch, requireLeader)
 			}
 			if err != nil {
-				fetchError(&out, err, req.Version)
-				hasError = true
-				respTopic.Partitions = append(respTopic.Partitions, out)
+				f.refused[i][j], f.anyRefused = err, true
 				continue
 			}
-			parts = append(parts, p)
-			if req.Version >= 12 && rp.LastFetchedEpoch >= 0 {
-				epoch, end, diverged, err := divergingEpoch(p, rp.LastFetchedEpoch, rp.FetchOffset)
-				if err != nil {
-					fetchError(&out, err, req.Version)
-					hasError = true
-					respTopic.Partitions = append(respTopic.Partitions, out)
-					continue
-				}
-				if diverged {
-					out.DivergingEpoch.Epoch, out.DivergingEpoch.EndOffset = epoch, end
-					out.HighWatermark = p.highWatermark()
-					out.LastStableOffset = out.HighWatermark
-					out.LogStartOffset = p.log.LogStartOffset()
-					hasError = true // answer at once
-					respTopic.Partitions = append(respTopic.Partitions, out)
-					continue
-				}
+			lastFetchedEpoch := rp.LastFetchedEpoch
+			if req.Version < 12 {
+				lastFetchedEpoch = -1
 			}
-			leo := p.log.LogEndOffset()
-			maxOffset := p.highWatermark()
-			if replicaID >= 0 {
-				maxOffset = leo
+			f.parts = append(f.parts, partitionFetch{topic: topic, partition: rp.Partition, fetchOffset: rp.FetchOffset,
+				currentLeaderEpoch: rp.CurrentLeaderEpoch, lastFetchedEpoch: lastFetchedEpoch,
+				followerLogStart: rp.LogStartOffset, maxBytes: int64(rp.PartitionMaxBytes)})
+		}
+	}
+	if f.anyRefused {
+		// Answered at once, as before the replica manager was asked.
+		f.params.maxWait = 0
+	}
+	return f
+}
+
+// fetchResponseData builds the response from the replica manager's
+// outcomes and the refused partitions, and the file ranges per response
+// partition.
+func (s *Server) fetchResponseData(req *kmsg.FetchRequest, f *fetch) (*kmsg.FetchResponse, [][]protocol.FileRange) {
+	resp := req.ResponseKind().(*kmsg.FetchResponse)
+	records := make([][]protocol.FileRange, len(req.Topics))
+	next := 0
+	for i, rt := range req.Topics {
+		respTopic := kmsg.FetchResponseTopic{Topic: rt.Topic, TopicID: rt.TopicID}
+		respTopic.Partitions = make([]kmsg.FetchResponseTopicPartition, len(rt.Partitions))
+		records[i] = make([]protocol.FileRange, len(rt.Partitions))
+		for j, rp := range rt.Partitions {
+			out := &respTopic.Partitions[j]
+			out.Default()
+			out.Partition = rp.Partition
+			if err := f.refused[i][j]; err != nil {
+				fetchError(out, err, req.Version)
+				continue
 			}
-			limit := min(int64(rp.PartitionMaxBytes), remaining)
-			// ReplicaManager.shouldLeaderThrottle: a throttled replica out
-			// of the ISR gets no records while the leader quota is exceeded.
-			throttled := replicaID >= 0 && leaderQuota.isThrottled(topic, rp.Partition) &&
-				!p.inISR(replicaID) && leaderQuota.isQuotaExceeded(now)
-			// ReplicaManager.readFromLog: at least one whole batch for the
-			// first partition with data, except up to v2 whose max bytes
-			// are a hard limit (hardMaxBytesLimit).
-			slice, err := p.log.Read(rp.FetchOffset, limit, maxOffset, total == 0 && req.Version >= 3)
-			if throttled && err == nil {
-				slice.Size = 0
+			fp := &f.parts[next]
+			next++
+			if fp.err != nil {
+				fetchError(out, fp.err, req.Version)
+				continue
 			}
-			if replicaID >= 0 && record && err == nil {
-				_, live := s.cache.broker(replicaID)
-				alter, ferr := p.followerFetch(replicaID, rp.FetchOffset, rp.LogStartOffset, leo, time.Now().UnixMilli(), live)
-				if ferr != nil {
-					fetchError(&out, ferr, req.Version)
-					hasError = true
-					respTopic.Partitions = append(respTopic.Partitions, out)
-					continue
-				}
-				if alter != nil {
-					s.logger.Info("expanding ISR", "topic", topic, "partition", rp.Partition, "new_isr", alter.newISR)
-					s.replicas.alter.submit(alter)
-				}
+			if fp.diverged {
+				out.DivergingEpoch.Epoch, out.DivergingEpoch.EndOffset = fp.divergingEpoch, fp.divergingEnd
 			}
-			hw := p.highWatermark()
-			out.HighWatermark = hw
-			out.LastStableOffset = hw
-			out.LogStartOffset = p.log.LogStartOffset()
-			if err != nil {
-				if errors.Is(err, storage.ErrOffsetOutOfRange) {
-					fetchError(&out, kerr.OffsetOutOfRange, req.Version)
-				} else {
-					s.logger.Error("fetch read failed", "topic", topic, "partition", rp.Partition, "err", err)
-					fetchError(&out, kerr.KafkaStorageError, req.Version)
-				}
-				hasError = true
-			} else if slice.Size > 0 {
-				records[i][j] = protocol.FileRange{File: slice.File, Offset: slice.Pos, Size: slice.Size}
-				total += slice.Size
-				remaining -= slice.Size
-			}
-			respTopic.Partitions = append(respTopic.Partitions, out)
+			// Without transactions the last stable offset is the HW.
+			out.HighWatermark, out.LastStableOffset, out.LogStartOffset = fp.highWatermark, fp.highWatermark, fp.logStartOffset
+			records[i][j] = fp.records
 		}
 		resp.Topics = append(resp.Topics, respTopic)
 	}
-	if anyRefused {
-		records = refusedLast(resp, records, refused)
+	if f.anyRefused {
+		records = refusedLast(resp, records, f.refused)
 	}
 	if req.Version >= 16 {
 		s.addFetchCurrentLeaders(resp)
 	}
-	return resp, records, total, parts, hasError
+	return resp, records
 }
 
 // fetchResponse records the leader quota, converts what the request
@@ -266,11 +210,10 @@ func (s *Server) convertFetchedData(req *kmsg.FetchRequest, replicaID int32, res
 		topic := rt.Topic // below v10: by name
 		for j := range rt.Partitions {
 			out := &rt.Partitions[j]
-			p, ok := s.replicas.get(topic, out.Partition)
-			if !ok || p.isOffline() {
+			cfg, ok := s.replicas.getLogConfig(topic, out.Partition)
+			if !ok {
 				continue
 			}
-			cfg := p.log.Config()
 			var rng *protocol.FileRange
 			if i < len(records) && j < len(records[i]) {
 				rng = &records[i][j]
@@ -311,7 +254,7 @@ func (s *Server) convertFetchedData(req *kmsg.FetchRequest, replicaID int32, res
 			conv, err := storage.DownConvert(src, magic, fetchOffsets[tp{topic, out.Partition}])
 			switch {
 			case errors.Is(err, storage.ErrUnsupportedCompression):
-				refuse(kerr.UnsupportedCompressionType)
+				refuse(err) // UNSUPPORTED_COMPRESSION_TYPE
 				continue
 			case err != nil:
 				s.logger.Error("down-conversion failed", "topic", topic, "partition", out.Partition, "err", err)
@@ -336,7 +279,7 @@ func (s *Server) convertFetchedData(req *kmsg.FetchRequest, replicaID int32, res
 // cache); FetchResponse.toMessage groups only consecutive partitions of
 // one topic, so a topic may appear twice. It returns the file ranges in
 // the new order.
-func refusedLast(resp *kmsg.FetchResponse, records [][]protocol.FileRange, refused [][]bool) [][]protocol.FileRange {
+func refusedLast(resp *kmsg.FetchResponse, records [][]protocol.FileRange, refused [][]error) [][]protocol.FileRange {
 	type entry struct {
 		topic int
 		part  kmsg.FetchResponseTopicPartition
@@ -346,7 +289,7 @@ func refusedLast(resp *kmsg.FetchResponse, records [][]protocol.FileRange, refus
 	for i, t := range resp.Topics {
 		for j, p := range t.Partitions {
 			e := entry{i, p, records[i][j]}
-			if refused[i][j] {
+			if refused[i][j] != nil {
 				late = append(late, e)
 			} else {
 				served = append(served, e)
@@ -412,42 +355,6 @@ func fetchError(out *kmsg.FetchResponseTopicPartition, err error, version int16)
 	out.HighWatermark, out.LastStableOffset, out.LogStartOffset = -1, -1, -1
 }
 
-// divergingEpoch is the leader's check of a fetcher's LastFetchedEpoch
-// (Partition.readRecords): if the end of that epoch cannot be determined,
-// or the fetch offset is below the log start, the fetch is
-// OFFSET_OUT_OF_RANGE; if our log's end of that epoch is below the fetch
-// offset, or we know only an older epoch, the fetcher's log diverged and
-// must truncate to the returned epoch's end offset.
-func divergingEpoch(p *partition, lastFetchedEpoch int32, fetchOffset int64) (int32, int64, bool, error) {
-	epoch, end := p.log.LeaderEpochs().EndOffsetFor(lastFetchedEpoch, p.log.LogEndOffset())
-	if epoch == storage.UndefinedEpoch || end == storage.UndefinedEpochOffset {
-		return 0, 0, false, kerr.OffsetOutOfRange
-	}
-	if fetchOffset < p.log.LogStartOffset() {
-		return 0, 0, false, kerr.OffsetOutOfRange
-	}
-	if epoch < lastFetchedEpoch || end < fetchOffset {
-		return epoch, end, true, nil
-	}
-	return 0, 0, false, nil
-}
-
-// checkLeaderEpoch applies KIP-320's fencing: a client that knows an older
-// leader epoch is FENCED_LEADER_EPOCH, a newer one UNKNOWN_LEADER_EPOCH.
-func checkLeaderEpoch(p *partition, requested int32) error {
-	if requested < 0 {
-		return nil
-	}
-	current := p.currentLeaderEpoch()
-	switch {
-	case requested < current:
-		return kerr.FencedLeaderEpoch
-	case requested > current:
-		return kerr.UnknownLeaderEpoch
-	}
-	return nil
-}
-
 // recordLeaderThrottle counts the bytes a follower's fetch response
 // carries for throttled partitions against the leader quota (KafkaApis'
 // sizeOfThrottledPartitions), in-sync or not.
@@ -469,10 +376,4 @@ func (s *Server) recordLeaderThrottle(replicaID int32, resp *kmsg.FetchResponse,
 		}
 	}
 	q.record(size, time.Now())
-}
-
-// inISR reports whether replica is in the partition's committed ISR.
-func (p *partition) inISR(replica int32) bool {
-	isr, _ := p.isrSnapshot()
-	return slices.Contains(isr, replica)
 }

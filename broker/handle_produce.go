@@ -19,7 +19,6 @@ package broker
 import (
 	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
 	"time"
 
@@ -27,18 +26,19 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kafkazk/kafkazk/protocol"
-	"github.com/kafkazk/kafkazk/storage"
 )
 
 // handleProduce appends each partition's record batches to its log. The data
-// path: socket -> protocol.ParseRequest -> here -> partition.appendRecords ->
-// storage.Log.Append -> the active segment's .log file. acks=1 answers after
-// the local append; acks=all waits in the produce purgatory until the high
-// watermark passes each batch, bounded by the request's timeout.
+// path: socket -> protocol.ParseRequest -> here (the checks KafkaApis makes)
+// -> replicaManager.appendRecords -> partition.appendRecordsToLeader ->
+// storage.Log.AppendAsLeader (validation, producer state) -> the active
+// segment's .log file. acks=1 answers after the local append; acks=all waits
+// in the produce purgatory until the high watermark passes each batch,
+// bounded by the request's timeout.
 func (s *Server) handleProduce(ctx context.Context, req *kmsg.ProduceRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.ProduceResponse)
 	validAcks := req.Acks == -1 || req.Acks == 0 || req.Acks == 1
-	var pending []pendingAck
+	var entries []produceEntry
 	for ti, rt := range req.Topics {
 		topic := rt.Topic // by name: topic ids arrive with v13, which Kafka 3.9 does not have
 		respTopic := kmsg.ProduceResponseTopic{Topic: rt.Topic}
@@ -65,29 +65,33 @@ func (s *Server) handleProduce(ctx context.Context, req *kmsg.ProduceRequest) km
 			case !validAcks:
 				out.ErrorCode = kerr.InvalidRequiredAcks.Code
 			default:
-				p, res, err := s.produceToPartition(topic, rp.Partition, rp.Records, req.Acks, req.Version <= 2)
-				if err != nil {
-					out.ErrorCode, out.ErrorMessage = protocol.ErrorCodeMessage(err)
-					break
-				}
-				out.BaseOffset = res.baseOffset
-				out.LogStartOffset = res.logStartOffset
-				out.LogAppendTime = res.logAppendTime
-				if req.Acks == -1 {
-					pending = append(pending, pendingAck{p: p, required: res.lastOffset + 1, leaderEpoch: res.leaderEpoch, topic: ti, partition: len(respTopic.Partitions)})
-				}
+				entries = append(entries, produceEntry{topic: topic, partition: rp.Partition, records: rp.Records,
+					topicIndex: ti, partitionIndex: len(respTopic.Partitions)})
 			}
 			respTopic.Partitions = append(respTopic.Partitions, out)
 		}
 		resp.Topics = append(resp.Topics, respTopic)
 	}
-	if len(pending) > 0 {
-		s.awaitReplication(ctx, pending, time.Duration(max(req.TimeoutMillis, 0))*time.Millisecond, resp)
+	if len(entries) > 0 {
+		timeout := time.Duration(max(req.TimeoutMillis, 0)) * time.Millisecond
+		s.replicas.appendRecords(ctx, timeout, req.Acks, req.Version <= 2, entries)
+		for i := range entries {
+			e := &entries[i]
+			setProduceResult(&resp.Topics[e.topicIndex].Partitions[e.partitionIndex], e)
+		}
 	}
 	if req.Version >= 10 {
 		s.addProduceCurrentLeaders(resp)
 	}
 	return resp
+}
+
+// setProduceResult writes a partition's append outcome into its response.
+func setProduceResult(out *kmsg.ProduceResponseTopicPartition, e *produceEntry) {
+	out.ErrorCode, out.ErrorMessage = protocol.ErrorCodeMessage(e.err)
+	out.BaseOffset = e.result.baseOffset
+	out.LogStartOffset = e.result.logStartOffset
+	out.LogAppendTime = e.result.logAppendTime
 }
 
 // addProduceCurrentLeaders names, from v10, the current leader of each
@@ -169,38 +173,6 @@ func validateProduceRecords(version int16, records []byte) error {
 		return kerr.InvalidRecord // "only allowed to contain exactly one record batch per partition"
 	}
 	return nil
-}
-
-// produceToPartition appends to a partition this broker leads. Produce v0-v2
-// (legacy) may carry message sets of magic 0 and 1: they are up-converted
-// to one v2 batch first, after the leadership check as in Kafka, and an
-// empty one appends nothing and answers offset -1 (UnifiedLog.append).
-func (s *Server) produceToPartition(topic string, partition int32, records []byte, acks int16, legacy bool) (*partition, appendResult, error) {
-	p, err := s.replicas.leaderPartition(topic, partition)
-	if err != nil {
-		return nil, appendResult{}, err
-	}
-	if legacy {
-		if len(records) == 0 {
-			return p, appendResult{baseOffset: -1, lastOffset: -1, logStartOffset: p.log.LogStartOffset(), logAppendTime: -1,
-				leaderEpoch: p.currentLeaderEpoch()}, nil
-		}
-		if records, err = storage.ConvertLegacyMessageSet(records); err != nil {
-			if errors.Is(err, storage.ErrCorruptMessage) {
-				return nil, appendResult{}, kerr.CorruptMessage
-			}
-			return nil, appendResult{}, kerr.InvalidRecord
-		}
-	}
-	res, err := p.appendRecords(records, acks)
-	if err != nil {
-		var ke *kerr.Error
-		if !errors.As(err, &ke) {
-			s.logger.Error("append failed", "topic", topic, "partition", partition, "err", err)
-		}
-		return nil, appendResult{}, err
-	}
-	return p, res, nil
 }
 
 // acksZeroOutcome: with acks=0 the client gets no response, so, as Kafka

@@ -99,7 +99,7 @@ func (st *offsetsStore) Append(partitionID int32, records []group.Record, waitRe
 	if waitReplication {
 		acks = -1
 	}
-	res, err := p.appendRecords(batch, acks)
+	res, err := p.appendRecordsToLeader(batch, acks, false, st.s.replicas.nowMs())
 	if err != nil {
 		return 0, nil, err
 	}
@@ -107,20 +107,20 @@ func (st *offsetsStore) Append(partitionID int32, records []group.Record, waitRe
 		return res.baseOffset, func(context.Context) error { return nil }, nil
 	}
 	return res.baseOffset, func(ctx context.Context) error {
-		return awaitOffsetsReplication(ctx, p, res.lastOffset+1, res.leaderEpoch)
+		return st.s.replicas.awaitOffsetsReplication(ctx, p, res.lastOffset+1, res.leaderEpoch)
 	}, nil
 }
 
 // awaitOffsetsReplication waits until the HW reaches required, as the
 // produce purgatory does for acks=all.
-func awaitOffsetsReplication(ctx context.Context, p *partition, required int64, appendEpoch int32) error {
+func (rm *replicaManager) awaitOffsetsReplication(ctx context.Context, p *partition, required int64, appendEpoch int32) error {
 	wake := make(chan struct{}, 1)
 	p.addWaiter(wake)
 	defer p.removeWaiter(wake)
 	tick := time.NewTicker(purgatoryRecheck)
 	defer tick.Stop()
 	for {
-		if done, err := p.enoughReplicasReached(required, appendEpoch); done {
+		if done, err := p.enoughReplicasReached(required, appendEpoch, rm.nowMs()); done {
 			return err
 		}
 		select {

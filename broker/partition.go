@@ -21,7 +21,7 @@ import (
 // to the controller; as follower its log is written by a replica fetcher.
 type partition struct {
 	topic    string
-	index    int32
+	id       int32 // the partition id
 	topicID  [16]byte
 	log      *storage.Log
 	self     int32
@@ -44,17 +44,17 @@ type partition struct {
 	replicas               []int32
 	leaderEpochStartOffset int64
 	followers              map[int32]*followerState
-	producers              *producerStateTable
 
 	// The fallible storage steps of becoming leader, fields so a test can
-	// make them fail: rebuilding the producer state and recording the new
-	// leader epoch's start offset.
-	loadProducers func(*storage.Log) (*producerStateTable, error)
+	// make them fail: rebuilding the log's producer state
+	// (storage.Log.LoadProducerState) and recording the new leader epoch's
+	// start offset.
+	loadProducers func(*storage.Log) error
 	assignEpoch   func(log *storage.Log, epoch int32, startOffset int64) error
 	// appendToLog and appendFetched are the leader's and the follower's
-	// appends (storage.Log.Append, AppendAsFollower), fields so a test can
-	// make them fail after writing.
-	appendToLog   func(log *storage.Log, records []byte, leaderEpoch int32) (storage.AppendInfo, error)
+	// appends (storage.Log.AppendAsLeader, AppendAsFollower), fields so a
+	// test can make them fail after writing.
+	appendToLog   func(log *storage.Log, records []byte, leaderEpoch int32, upConvert bool) (storage.AppendInfo, error)
 	appendFetched func(log *storage.Log, records []byte) (storage.AppendInfo, error)
 
 	hw atomic.Int64
@@ -63,22 +63,20 @@ type partition struct {
 	waiters map[chan struct{}]struct{}
 }
 
-func newPartition(topic string, index int32, topicID [16]byte, log *storage.Log, self int32, lagMax time.Duration) *partition {
-	p := &partition{topic: topic, index: index, topicID: topicID, log: log, self: self, lagMaxMs: lagMax.Milliseconds(),
+func newPartition(topic string, id int32, topicID [16]byte, log *storage.Log, self int32, lagMax time.Duration) *partition {
+	p := &partition{topic: topic, id: id, topicID: topicID, log: log, self: self, lagMaxMs: lagMax.Milliseconds(),
 		isLive: func(int32) bool { return true }, leader: -1, waiters: map[chan struct{}]struct{}{},
-		loadProducers: loadProducerState,
+		loadProducers: (*storage.Log).LoadProducerState,
 		assignEpoch: func(log *storage.Log, epoch int32, startOffset int64) error {
 			return log.LeaderEpochs().Assign(epoch, startOffset)
 		},
-		appendToLog: func(log *storage.Log, records []byte, leaderEpoch int32) (storage.AppendInfo, error) {
-			return log.Append(records, leaderEpoch)
-		},
+		appendToLog:   (*storage.Log).AppendAsLeader,
 		appendFetched: (*storage.Log).AppendAsFollower}
 	p.hw.Store(log.LogStartOffset())
 	return p
 }
 
-func (p *partition) tp() topicPartition { return topicPartition{p.topic, p.index} }
+func (p *partition) tp() topicPartition { return topicPartition{p.topic, p.id} }
 
 func (p *partition) isLeader() bool {
 	p.mu.Lock()
@@ -138,21 +136,18 @@ func (p *partition) becomeLeaderOrFollower(st partitionState, nowMs int64) (role
 	leading := st.Leader == p.self
 	wasLeader := p.leading && !p.stopped
 	leo := p.log.LogEndOffset()
-	producers := p.producers
 	if leading {
-		if producers == nil {
-			table, err := p.loadProducers(p.log)
-			if err != nil {
-				p.markOfflineLocked()
-				return roleChange{}, fmt.Errorf("%w: rebuilding producer state of %s-%d: %w", kerr.KafkaStorageError, p.topic, p.index, err)
-			}
-			producers = table
+		// The log keeps the producer state its leader appends maintain;
+		// after follower appends or a truncation it is rebuilt here.
+		if err := p.loadProducers(p.log); err != nil {
+			p.markOfflineLocked()
+			return roleChange{}, fmt.Errorf("%w: rebuilding producer state of %s-%d: %w", kerr.KafkaStorageError, p.topic, p.id, err)
 		}
 		// The new epoch starts at the LEO (Partition.makeLeader: the leader
 		// epoch cache gets the epoch's start offset before any append).
 		if err := p.assignEpoch(p.log, st.LeaderEpoch, leo); err != nil {
 			p.markOfflineLocked()
-			return roleChange{}, fmt.Errorf("%w: recording leader epoch %d of %s-%d: %w", kerr.KafkaStorageError, st.LeaderEpoch, p.topic, p.index, err)
+			return roleChange{}, fmt.Errorf("%w: recording leader epoch %d of %s-%d: %w", kerr.KafkaStorageError, st.LeaderEpoch, p.topic, p.id, err)
 		}
 	}
 	p.initialized = true
@@ -171,7 +166,6 @@ func (p *partition) becomeLeaderOrFollower(st partitionState, nowMs int64) (role
 		p.followers = nil
 		return roleChange{newFollower: true, leaderID: st.Leader, epoch: st.LeaderEpoch}, nil
 	}
-	p.producers = producers
 	if !wasLeader {
 		p.leaderSince = st.LeaderEpoch
 	}
@@ -239,21 +233,14 @@ type appendResult struct {
 	leaderEpoch    int32 // the leader epoch of the append
 }
 
-// appendRecords validates a produce request's records for this partition
-// and appends them: batch checks (CRC-32C, sizes, magic) first, then the
-// topic's max.message.bytes, then the idempotent producer's sequence rules.
-// With acks=all (requiredAcks -1) an ISR smaller than the effective min ISR
-// refuses the append with NOT_ENOUGH_REPLICAS.
-func (p *partition) appendRecords(records []byte, requiredAcks int16) (appendResult, error) {
-	batches, err := storage.ValidateBatches(records)
-	if err != nil {
-		switch {
-		case errors.Is(err, storage.ErrCorruptMessage):
-			return appendResult{}, kerr.CorruptMessage
-		default:
-			return appendResult{}, kerr.InvalidRecord
-		}
-	}
+// appendRecordsToLeader appends a produce request's records for this
+// partition (Partition.appendRecordsToLeader): this broker must lead it and
+// be online; with acks=all (requiredAcks -1) an ISR smaller than the
+// effective min ISR refuses the append with NOT_ENOUGH_REPLICAS. The log
+// validates and appends (storage.Log.AppendAsLeader; upConvert for a
+// Produce v0-v2 message set); then the HW may move and waiting fetches and
+// produces are woken. A storage error takes the partition offline.
+func (p *partition) appendRecordsToLeader(records []byte, requiredAcks int16, upConvert bool, nowMs int64) (appendResult, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.offline {
@@ -262,60 +249,89 @@ func (p *partition) appendRecords(records []byte, requiredAcks int16) (appendRes
 	if !p.leading || p.stopped {
 		return appendResult{}, kerr.NotLeaderForPartition
 	}
-	// Topic configs are read per append: a config change applies at once.
-	cfg := p.log.Config()
-	// Partition.appendRecordsToLeader: against the effective min ISR.
-	if minISR := effectiveMinISR(cfg.MinInsyncReplicas, p.self, p.replicas); requiredAcks == -1 && int32(len(p.isr)) < minISR {
+	// Partition.appendRecordsToLeader: against the effective min ISR; the
+	// topic config is read per append, so a change applies at once.
+	if minISR := effectiveMinISR(p.log.Config().MinInsyncReplicas, p.self, p.replicas); requiredAcks == -1 && int32(len(p.isr)) < minISR {
 		return appendResult{}, protocol.NewAPIError(kerr.NotEnoughReplicas,
 			"The size of the current ISR %v is insufficient to satisfy the min.isr requirement of %d for partition %s-%d",
-			p.isr, minISR, p.topic, p.index)
+			p.isr, minISR, p.topic, p.id)
 	}
-	// A topic compression.type other than "producer" recompresses
-	// (LogValidator); the size limit applies to what is stored.
-	if codec, ok := storage.TopicCodec(cfg.CompressionType); ok {
-		if records, err = storage.Recompress(records, codec); err != nil {
-			return appendResult{}, kerr.InvalidRecord
-		}
-		if batches, err = storage.ValidateBatches(records); err != nil {
-			return appendResult{}, kerr.InvalidRecord
-		}
-	}
-	for _, b := range batches {
-		if b.Size() > int64(cfg.MaxMessageBytes) {
-			return appendResult{}, kerr.MessageTooLarge
-		}
-	}
-	if cfg.Compact() {
-		if err := requireKeys(records); err != nil {
-			return appendResult{}, err
-		}
-	}
-	// Idempotence: a retried batch already in the log is answered with its
-	// original offsets; anything else must continue its producer's sequence.
-	if dup, ok := p.producers.findDuplicate(batches); ok {
-		return appendResult{baseOffset: dup.firstOffset, lastOffset: dup.lastOffset, logStartOffset: p.log.LogStartOffset(),
-			logAppendTime: -1, leaderEpoch: p.leaderEpoch}, nil
-	}
-	if err := p.producers.validate(batches); err != nil {
-		return appendResult{}, err
-	}
-	info, err := p.appendToLog(p.log, records, p.leaderEpoch)
+	info, err := p.appendToLog(p.log, records, p.leaderEpoch, upConvert)
 	if errors.Is(err, storage.ErrStorage) {
 		// UnifiedLog.append: an I/O error in the write or the flush
 		// (maybeHandleIOException) takes the log dir and its partitions
-		// offline; the produce is answered KAFKA_STORAGE_ERROR. The records
-		// may be in the log, so this replica must not lead on.
+		// offline. The records may be in the log, so this replica must not
+		// lead on.
 		p.markOfflineLocked()
-		return appendResult{}, fmt.Errorf("%w: appending to %s-%d: %w", kerr.KafkaStorageError, p.topic, p.index, err)
 	}
 	if err != nil {
-		return appendResult{}, fmt.Errorf("appending to %s-%d: %w", p.topic, p.index, err)
+		return appendResult{}, fmt.Errorf("appending to %s-%d: %w", p.topic, p.id, err)
 	}
-	p.producers.commit(info.Batches)
-	p.maybeIncrementHWLocked(time.Now().UnixMilli())
+	res := appendResult{baseOffset: info.FirstOffset, lastOffset: info.LastOffset, logStartOffset: p.log.LogStartOffset(),
+		logAppendTime: info.LogAppendTime, leaderEpoch: p.leaderEpoch}
+	if len(info.Batches) == 0 {
+		return res, nil // a duplicate: answered with its original offsets
+	}
+	p.maybeIncrementHWLocked(nowMs)
 	p.wake()
-	return appendResult{baseOffset: info.FirstOffset, lastOffset: info.LastOffset, logStartOffset: p.log.LogStartOffset(),
-		logAppendTime: info.LogAppendTime, leaderEpoch: p.leaderEpoch}, nil
+	return res, nil
+}
+
+// readRecords reads the log from fetchOffset (Partition.fetchRecords /
+// readRecords): a follower's fetch up to the LEO, a consumer's up to the HW
+// (FetchIsolation), at most maxBytes unless minOneMessage lets a first
+// larger batch through whole. It returns the file range and the LEO at the
+// read, the follower's position is measured against.
+func (p *partition) readRecords(fetchOffset, maxBytes int64, fromFollower, minOneMessage bool) (storage.FileSlice, int64, error) {
+	leo := p.log.LogEndOffset()
+	maxOffset := p.highWatermark()
+	if fromFollower {
+		maxOffset = leo
+	}
+	slice, err := p.log.Read(fetchOffset, maxBytes, maxOffset, minOneMessage)
+	return slice, leo, err
+}
+
+// divergingEpoch is the leader's check of a fetcher's last fetched epoch
+// (Partition.readRecords): if the end of that epoch cannot be determined,
+// or the fetch offset is below the log start, the fetch is
+// OFFSET_OUT_OF_RANGE; if our log's end of that epoch is below the fetch
+// offset, or we know only an older epoch, the fetcher's log diverged and
+// must truncate to the returned epoch's end offset.
+func (p *partition) divergingEpoch(lastFetchedEpoch int32, fetchOffset int64) (int32, int64, bool, error) {
+	epoch, end := p.log.LeaderEpochs().EndOffsetFor(lastFetchedEpoch, p.log.LogEndOffset())
+	if epoch == storage.UndefinedEpoch || end == storage.UndefinedEpochOffset {
+		return 0, 0, false, kerr.OffsetOutOfRange
+	}
+	if fetchOffset < p.log.LogStartOffset() {
+		return 0, 0, false, kerr.OffsetOutOfRange
+	}
+	if epoch < lastFetchedEpoch || end < fetchOffset {
+		return epoch, end, true, nil
+	}
+	return 0, 0, false, nil
+}
+
+// checkLeaderEpoch applies KIP-320's fencing: a client that knows an older
+// leader epoch is FENCED_LEADER_EPOCH, a newer one UNKNOWN_LEADER_EPOCH.
+func (p *partition) checkLeaderEpoch(requested int32) error {
+	if requested < 0 {
+		return nil
+	}
+	current := p.currentLeaderEpoch()
+	switch {
+	case requested < current:
+		return kerr.FencedLeaderEpoch
+	case requested > current:
+		return kerr.UnknownLeaderEpoch
+	}
+	return nil
+}
+
+// inISR reports whether replica is in the partition's committed ISR.
+func (p *partition) inISR(replica int32) bool {
+	isr, _ := p.isrSnapshot()
+	return slices.Contains(isr, replica)
 }
 
 // maybeIncrementHWLocked moves the leader's HW forward to the minimum LEO
@@ -440,7 +456,7 @@ func (p *partition) prepareAlterLocked(newISR, maximal []int32) *alterItem {
 	p.alterGen++
 	p.maximalISR = maximal
 	return &alterItem{
-		p: p, gen: p.alterGen, topic: p.topic, topicID: p.topicID, partition: p.index,
+		p: p, gen: p.alterGen, topic: p.topic, topicID: p.topicID, partition: p.id,
 		leaderEpoch: p.leaderEpoch, partitionEpoch: p.partitionEpoch, newISR: newISR,
 	}
 }
@@ -468,7 +484,7 @@ const (
 // ISR. FENCED_LEADER_EPOCH, INVALID_UPDATE_VERSION, unknown partitions and
 // a success for another leader epoch leave the change in flight until the
 // real state is known; any other error is retried, as Kafka does.
-func (p *partition) completeAlter(item *alterItem, code int16, isr []int32, leaderEpoch, partitionEpoch int32) alterOutcome {
+func (p *partition) completeAlter(item *alterItem, code int16, isr []int32, leaderEpoch, partitionEpoch int32, nowMs int64) alterOutcome {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.alterInFlight || p.alterGen != item.gen {
@@ -492,7 +508,7 @@ func (p *partition) completeAlter(item *alterItem, code int16, isr []int32, lead
 	default:
 		return alterRetry
 	}
-	p.maybeIncrementHWLocked(time.Now().UnixMilli())
+	p.maybeIncrementHWLocked(nowMs)
 	p.wake()
 	return alterDone
 }
@@ -503,7 +519,7 @@ func (p *partition) completeAlter(item *alterItem, code int16, isr []int32, lead
 // state (the controller's LeaderAndIsr would carry nothing newer). A newer
 // leader epoch means a LeaderAndIsr is on its way; the change stays in
 // flight until it comes.
-func (p *partition) adoptCommittedState(item *alterItem, st zkmeta.LeaderAndIsr) {
+func (p *partition) adoptCommittedState(item *alterItem, st zkmeta.LeaderAndIsr, nowMs int64) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if !p.alterInFlight || p.alterGen != item.gen || !p.leading ||
@@ -514,7 +530,7 @@ func (p *partition) adoptCommittedState(item *alterItem, st zkmeta.LeaderAndIsr)
 	p.maximalISR = slices.Clone(st.ISR)
 	p.partitionEpoch = st.ZkVersion
 	p.alterInFlight = false
-	p.maybeIncrementHWLocked(time.Now().UnixMilli())
+	p.maybeIncrementHWLocked(nowMs)
 	p.wake()
 }
 
@@ -528,7 +544,7 @@ func (p *partition) adoptCommittedState(item *alterItem, st zkmeta.LeaderAndIsr)
 // produces when it becomes follower (ReplicaManager.makeFollowers), whose
 // log may then have lost the append; a re-election of this leader keeps
 // them waiting.
-func (p *partition) enoughReplicasReached(required int64, appendEpoch int32) (bool, error) {
+func (p *partition) enoughReplicasReached(required int64, appendEpoch int32, nowMs int64) (bool, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.offline {
@@ -539,7 +555,7 @@ func (p *partition) enoughReplicasReached(required int64, appendEpoch int32) (bo
 	}
 	// Liveness may have changed since the last event (a dead follower
 	// no longer holds the HW back).
-	p.maybeIncrementHWLocked(time.Now().UnixMilli())
+	p.maybeIncrementHWLocked(nowMs)
 	if p.hw.Load() < required {
 		return false, nil
 	}
@@ -571,12 +587,11 @@ func (p *partition) appendAsFollower(records []byte, epoch int32, leaderHW, lead
 				// As for the leader: the log dir goes offline
 				// (AbstractFetcherThread: KafkaStorageException).
 				p.markOfflineLocked()
-				return fmt.Errorf("%w: appending fetched records to %s-%d: %w", kerr.KafkaStorageError, p.topic, p.index, err)
 			}
-			return fmt.Errorf("appending fetched records to %s-%d: %w", p.topic, p.index, err)
+			return fmt.Errorf("appending fetched records to %s-%d: %w", p.topic, p.id, err)
 		}
-		// The producer state is rebuilt from the log on becoming leader.
-		p.producers = nil
+		// The log dropped its producer state: it is rebuilt from the log
+		// on becoming leader.
 	}
 	leo := p.log.LogEndOffset()
 	// The follower's HW is the leader's within [log start, LEO], and goes
@@ -587,7 +602,7 @@ func (p *partition) appendAsFollower(records []byte, epoch int32, leaderHW, lead
 	}
 	if leaderLogStart > p.log.LogStartOffset() && leaderLogStart <= leo {
 		if _, err := p.log.IncrementLogStartOffset(leaderLogStart); err != nil {
-			return fmt.Errorf("following the leader's log start offset of %s-%d: %w", p.topic, p.index, err)
+			return fmt.Errorf("following the leader's log start offset of %s-%d: %w", p.topic, p.id, err)
 		}
 		if hw := p.hw.Load(); hw < leaderLogStart {
 			p.setHighWatermark(leaderLogStart)
@@ -620,9 +635,8 @@ func (p *partition) maybeStartAtFirstBatchLocked(records []byte) error {
 		return nil // the append reports it
 	}
 	if err := p.log.TruncateFullyAndStartAt(h.BaseOffset); err != nil {
-		return fmt.Errorf("restarting %s-%d at the fetched batch's base offset %d: %w", p.topic, p.index, h.BaseOffset, err)
+		return fmt.Errorf("restarting %s-%d at the fetched batch's base offset %d: %w", p.topic, p.id, h.BaseOffset, err)
 	}
-	p.producers = nil
 	p.setHighWatermark(h.BaseOffset)
 	return nil
 }
@@ -637,12 +651,11 @@ func (p *partition) truncateAsFollower(offset int64, epoch int32) error {
 	leo := p.log.LogEndOffset()
 	// At or above the LEO this still trims the leader-epoch cache.
 	if err := p.log.TruncateTo(offset); err != nil {
-		return fmt.Errorf("truncating %s-%d to %d: %w", p.topic, p.index, offset, err)
+		return fmt.Errorf("truncating %s-%d to %d: %w", p.topic, p.id, offset, err)
 	}
 	if offset >= leo {
 		return nil
 	}
-	p.producers = nil
 	if hw := p.hw.Load(); hw > p.log.LogEndOffset() {
 		p.setHighWatermark(p.log.LogEndOffset())
 	}
@@ -658,9 +671,8 @@ func (p *partition) restartAsFollowerAt(offset int64, epoch int32) error {
 		return kerr.NotLeaderForPartition
 	}
 	if err := p.log.TruncateFullyAndStartAt(offset); err != nil {
-		return fmt.Errorf("restarting %s-%d at %d: %w", p.topic, p.index, offset, err)
+		return fmt.Errorf("restarting %s-%d at %d: %w", p.topic, p.id, offset, err)
 	}
-	p.producers = nil
 	p.setHighWatermark(offset)
 	return nil
 }
@@ -698,20 +710,4 @@ func (p *partition) wake() {
 		default:
 		}
 	}
-}
-
-// requireKeys is LogValidator's rule for compacted topics: every record
-// needs a key ("Compacted topic cannot accept message without key").
-// Compressed batches are decompressed to check.
-func requireKeys(records []byte) error {
-	recs, err := storage.Records(records)
-	if err != nil {
-		return kerr.CorruptMessage
-	}
-	for _, r := range recs {
-		if r.KeyNull {
-			return kerr.InvalidRecord
-		}
-	}
-	return nil
 }

@@ -84,7 +84,7 @@ func TestLeaderHighWatermarkAndISRChanges(t *testing.T) {
 			t.Fatalf("%s: HW %d, want %d", s.name, hw, s.wantHW)
 		}
 	}
-	if done, err := p.enoughReplicasReached(3, res.leaderEpoch); !done || err != nil {
+	if done, err := p.enoughReplicasReached(3, res.leaderEpoch, time.Now().UnixMilli()); !done || err != nil {
 		t.Fatalf("acks=all for offset 2: done %v err %v", done, err)
 	}
 
@@ -109,7 +109,7 @@ func TestLeaderHighWatermarkAndISRChanges(t *testing.T) {
 	if again := p.maybeShrinkISR(1400); again != nil {
 		t.Fatal("a second change while one is in flight")
 	}
-	p.completeAlter(item, 0, []int32{1, 2}, 3, 1)
+	p.completeAlter(item, 0, []int32{1, 2}, 3, 1, time.Now().UnixMilli())
 	if hw := p.highWatermark(); hw != 6 {
 		t.Fatalf("HW %d after the shrink, want 6", hw)
 	}
@@ -120,7 +120,7 @@ func TestLeaderHighWatermarkAndISRChanges(t *testing.T) {
 		t.Fatalf("expansion: %+v %v", expand, err)
 	}
 	// A rejected change stays in flight until LeaderAndIsr.
-	p.completeAlter(expand, kerr.InvalidUpdateVersion.Code, nil, 0, 0)
+	p.completeAlter(expand, kerr.InvalidUpdateVersion.Code, nil, 0, 0, time.Now().UnixMilli())
 	if !p.alterStillPending(expand) {
 		t.Fatal("INVALID_UPDATE_VERSION must leave the change in flight")
 	}
@@ -149,33 +149,27 @@ func TestLeaderHighWatermarkAndISRChanges(t *testing.T) {
 
 func TestProducePurgatory(t *testing.T) {
 	p := newTestLeader(t, 2, 1, 2)
-	s := &Server{}
-	newResp := func() *kmsg.ProduceResponse {
-		resp := kmsg.NewPtrProduceResponse()
-		rt := kmsg.NewProduceResponseTopic()
-		rt.Partitions = []kmsg.ProduceResponseTopicPartition{kmsg.NewProduceResponseTopicPartition()}
-		resp.Topics = append(resp.Topics, rt)
-		return resp
+	rm := &replicaManager{now: time.Now}
+	// await waits for one append in the purgatory and returns its outcome.
+	await := func(res appendResult, timeout time.Duration) int16 {
+		e := &produceEntry{result: res}
+		rm.awaitReplication(context.Background(), []pendingAck{{p: p, required: res.lastOffset + 1, leaderEpoch: res.leaderEpoch, entry: e}}, timeout)
+		return protocol.ErrorCode(e.err)
 	}
 	res, err := p.appendRecords(testBatch(2), -1)
 	if err != nil {
 		t.Fatal(err)
 	}
-	pending := []pendingAck{{p: p, required: res.lastOffset + 1, leaderEpoch: res.leaderEpoch}}
 
-	resp := newResp()
-	s.awaitReplication(context.Background(), pending, 50*time.Millisecond, resp)
-	if code := resp.Topics[0].Partitions[0].ErrorCode; code != kerr.RequestTimedOut.Code {
+	if code := await(res, 50*time.Millisecond); code != kerr.RequestTimedOut.Code {
 		t.Fatalf("without follower progress: %v, want REQUEST_TIMED_OUT", kerr.ErrorForCode(code))
 	}
 
-	resp = newResp()
 	go func() {
 		time.Sleep(20 * time.Millisecond)
 		_, _ = p.followerFetch(2, 2, 0, 2, 1, true) // long ago: not caught up by the clock
 	}()
-	s.awaitReplication(context.Background(), pending, 10*time.Second, resp)
-	if code := resp.Topics[0].Partitions[0].ErrorCode; code != 0 {
+	if code := await(res, 10*time.Second); code != 0 {
 		t.Fatalf("after the follower fetched: %v", kerr.ErrorForCode(code))
 	}
 
@@ -199,15 +193,11 @@ func TestProducePurgatory(t *testing.T) {
 	if item == nil {
 		t.Fatal("no shrink proposed")
 	}
-	p.completeAlter(item, 0, []int32{1}, 3, 2)
-	resp = newResp()
-	s.awaitReplication(context.Background(), []pendingAck{{p: p, required: res.lastOffset + 1, leaderEpoch: res.leaderEpoch}}, 10*time.Second, resp)
-	if code := resp.Topics[0].Partitions[0].ErrorCode; code != kerr.NotEnoughReplicasAfterAppend.Code {
+	p.completeAlter(item, 0, []int32{1}, 3, 2, time.Now().UnixMilli())
+	if code := await(res, 10*time.Second); code != kerr.NotEnoughReplicasAfterAppend.Code {
 		t.Fatalf("after the ISR shrank: %v, want NOT_ENOUGH_REPLICAS_AFTER_APPEND", kerr.ErrorForCode(code))
 	}
-	resp = newResp()
-	s.awaitReplication(context.Background(), []pendingAck{{p: p, required: later.lastOffset + 1, leaderEpoch: later.leaderEpoch}}, 50*time.Millisecond, resp)
-	if code := resp.Topics[0].Partitions[0].ErrorCode; code != kerr.RequestTimedOut.Code {
+	if code := await(later, 50*time.Millisecond); code != kerr.RequestTimedOut.Code {
 		t.Fatalf("append above the HW below the min ISR: %v, want REQUEST_TIMED_OUT", kerr.ErrorForCode(code))
 	}
 }
@@ -243,12 +233,12 @@ func TestAlterPartitionAnswers(t *testing.T) {
 				t.Fatal("no shrink proposed")
 			}
 			item.newISR = []int32{1, 2}
-			got := p.completeAlter(item, tc.code, []int32{1, 2}, tc.leaderEpoch, 1)
+			got := p.completeAlter(item, tc.code, []int32{1, 2}, tc.leaderEpoch, 1, time.Now().UnixMilli())
 			if got != tc.wantOutcome {
 				t.Fatalf("outcome %v, want %v", got, tc.wantOutcome)
 			}
 			if got == alterAwaitState {
-				p.adoptCommittedState(item, tc.znode)
+				p.adoptCommittedState(item, tc.znode, time.Now().UnixMilli())
 			}
 			isr, pending := p.isrSnapshot()
 			if pending != tc.wantPending || !slices.Equal(isr, tc.wantISR) {
@@ -441,13 +431,10 @@ func TestAcksAllTiedToLeadership(t *testing.T) {
 			if hw := p.highWatermark(); hw != 2 {
 				t.Fatalf("HW %d, want 2", hw)
 			}
-			resp := kmsg.NewPtrProduceResponse()
-			rt := kmsg.NewProduceResponseTopic()
-			rt.Partitions = []kmsg.ProduceResponseTopicPartition{kmsg.NewProduceResponseTopicPartition()}
-			resp.Topics = append(resp.Topics, rt)
-			s := &Server{}
-			s.awaitReplication(context.Background(), []pendingAck{{p: p, required: res.lastOffset + 1, leaderEpoch: res.leaderEpoch}}, 10*time.Second, resp)
-			if code := resp.Topics[0].Partitions[0].ErrorCode; code != tc.wantCode {
+			e := &produceEntry{result: res}
+			rm := &replicaManager{now: time.Now}
+			rm.awaitReplication(context.Background(), []pendingAck{{p: p, required: res.lastOffset + 1, leaderEpoch: res.leaderEpoch, entry: e}}, 10*time.Second)
+			if code := protocol.ErrorCode(e.err); code != tc.wantCode {
 				t.Fatalf("produce outcome %v, want %v", kerr.ErrorForCode(code), kerr.ErrorForCode(tc.wantCode))
 			}
 		})
@@ -473,8 +460,8 @@ func TestLeaderAppendStorageErrorTakesPartitionOffline(t *testing.T) {
 	if _, err := p.appendRecords(bad, -1); !errors.Is(err, kerr.CorruptMessage) || p.isOffline() {
 		t.Fatalf("corrupt batch: %v, offline %v; want CORRUPT_MESSAGE, online", err, p.isOffline())
 	}
-	p.appendToLog = func(log *storage.Log, records []byte, epoch int32) (storage.AppendInfo, error) {
-		info, err := log.Append(records, epoch)
+	p.appendToLog = func(log *storage.Log, records []byte, epoch int32, upConvert bool) (storage.AppendInfo, error) {
+		info, err := log.AppendAsLeader(records, epoch, upConvert)
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -548,7 +535,7 @@ func TestLeaderMinISRRules(t *testing.T) {
 		if hw := p.highWatermark(); hw != 2 {
 			t.Fatalf("HW %d, want 2", hw)
 		}
-		if done, err := p.enoughReplicasReached(res.lastOffset+1, res.leaderEpoch); !done || err != nil {
+		if done, err := p.enoughReplicasReached(res.lastOffset+1, res.leaderEpoch, time.Now().UnixMilli()); !done || err != nil {
 			t.Fatalf("acks=all completion: done %v err %v", done, err)
 		}
 	})
@@ -586,9 +573,15 @@ func TestLeaderMinISRRules(t *testing.T) {
 		if hw := p.highWatermark(); hw != 2 {
 			t.Fatalf("HW %d with the expansion in flight, want 2 (the committed ISR is below the min)", hw)
 		}
-		p.completeAlter(item, 0, []int32{1, 2}, 4, 2)
+		p.completeAlter(item, 0, []int32{1, 2}, 4, 2, time.Now().UnixMilli())
 		if hw := p.highWatermark(); hw != 5 {
 			t.Fatalf("HW %d after the ISR reached the min, want 5", hw)
 		}
 	})
+}
+
+// appendRecords is the tests' produce to a leader: appendRecordsToLeader of
+// a v2 batch at the wall clock.
+func (p *partition) appendRecords(records []byte, requiredAcks int16) (appendResult, error) {
+	return p.appendRecordsToLeader(records, requiredAcks, false, time.Now().UnixMilli())
 }

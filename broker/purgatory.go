@@ -4,9 +4,7 @@ import (
 	"context"
 	"time"
 
-	"github.com/kafkazk/kafkazk/protocol"
 	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // purgatoryRecheck is how often a waiting acks=all produce re-checks
@@ -19,18 +17,17 @@ type pendingAck struct {
 	required int64 // the HW that covers the append: its last offset + 1
 	// leaderEpoch is the leader epoch the append was made in.
 	leaderEpoch int32
-	topic       int // index in the response's topics
-	partition   int // index in that topic's partitions
+	entry       *produceEntry // its outcome is set here
 }
 
 // awaitReplication is the produce purgatory (Kafka's DelayedProduce): it
 // waits until every pending partition's HW reaches its required offset,
 // woken by the partitions (follower fetches moving the HW, ISR changes,
-// role changes), and writes each partition's outcome into resp: success,
+// role changes), and sets each failed partition's outcome in its entry:
 // NOT_ENOUGH_REPLICAS_AFTER_APPEND if the ISR fell below
 // min.insync.replicas, NOT_LEADER_OR_FOLLOWER if leadership moved, or
 // REQUEST_TIMED_OUT when timeout passes first.
-func (s *Server) awaitReplication(ctx context.Context, pending []pendingAck, timeout time.Duration, resp *kmsg.ProduceResponse) {
+func (rm *replicaManager) awaitReplication(ctx context.Context, pending []pendingAck, timeout time.Duration) {
 	wake := make(chan struct{}, 1)
 	for _, pa := range pending {
 		pa.p.addWaiter(wake)
@@ -51,13 +48,13 @@ func (s *Server) awaitReplication(ctx context.Context, pending []pendingAck, tim
 		// Check after registering so no wake-up is missed.
 		rest := waiting[:0:0]
 		for _, pa := range waiting {
-			done, err := pa.p.enoughReplicasReached(pa.required, pa.leaderEpoch)
+			done, err := pa.p.enoughReplicasReached(pa.required, pa.leaderEpoch, rm.nowMs())
 			if !done {
 				rest = append(rest, pa)
 				continue
 			}
 			if err != nil {
-				setProduceError(resp, pa, err)
+				pa.failed(err)
 			}
 		}
 		waiting = rest
@@ -69,21 +66,22 @@ func (s *Server) awaitReplication(ctx context.Context, pending []pendingAck, tim
 		case <-tick.C:
 		case <-timer.C:
 			for _, pa := range waiting {
-				setProduceError(resp, pa, kerr.RequestTimedOut)
+				pa.failed(kerr.RequestTimedOut)
 			}
 			return
 		case <-ctx.Done():
 			for _, pa := range waiting {
-				setProduceError(resp, pa, kerr.RequestTimedOut)
+				pa.failed(kerr.RequestTimedOut)
 			}
 			return
 		}
 	}
 }
 
-func setProduceError(resp *kmsg.ProduceResponse, pa pendingAck, err error) {
-	out := &resp.Topics[pa.topic].Partitions[pa.partition]
-	out.ErrorCode, out.ErrorMessage = protocol.ErrorCodeMessage(err)
-	out.BaseOffset = -1
-	out.LogStartOffset = -1
+// failed records a failed wait: the append's offsets are withdrawn
+// (DelayedProduce: PartitionResponse(error)); its log append time stays.
+func (pa pendingAck) failed(err error) {
+	pa.entry.err = err
+	pa.entry.result.baseOffset = -1
+	pa.entry.result.logStartOffset = -1
 }

@@ -370,7 +370,7 @@ func (f *replicaFetcher) truncate(ctx context.Context, sts []*fetchState) {
 			req.Topics = append(req.Topics, t)
 		}
 		rp := kmsg.NewOffsetForLeaderEpochRequestTopicPartition()
-		rp.Partition = st.p.index
+		rp.Partition = st.p.id
 		rp.CurrentLeaderEpoch = st.epoch
 		rp.LeaderEpoch = latest
 		req.Topics[i].Partitions = append(req.Topics[i].Partitions, rp)
@@ -424,7 +424,7 @@ func (f *replicaFetcher) finishTruncation(st *fetchState, offset int64, complete
 		return
 	}
 	if err := st.p.truncateAsFollower(offset, st.epoch); err != nil {
-		f.m.logger.Warn("follower truncation failed", "topic", st.p.topic, "partition", st.p.index, "offset", offset, "err", err)
+		f.m.logger.Warn("follower truncation failed", "topic", st.p.topic, "partition", st.p.id, "offset", offset, "err", err)
 		f.delay(st, f.m.cfg.ReplicaFetchBackoff)
 		return
 	}
@@ -461,7 +461,7 @@ func (f *replicaFetcher) fetch(ctx context.Context, sts []*fetchState) {
 			req.Topics = append(req.Topics, t)
 		}
 		rp := kmsg.NewFetchRequestTopicPartition()
-		rp.Partition = st.p.index
+		rp.Partition = st.p.id
 		rp.CurrentLeaderEpoch = st.epoch
 		rp.FetchOffset = st.p.log.LogEndOffset()
 		rp.LastFetchedEpoch = st.p.log.LeaderEpochs().LatestEpoch()
@@ -497,7 +497,7 @@ func (f *replicaFetcher) fetch(ctx context.Context, sts []*fetchState) {
 func (f *replicaFetcher) applyFetched(ctx context.Context, st *fetchState, rp *kmsg.FetchResponseTopicPartition) {
 	err := kerr.ErrorForCode(rp.ErrorCode)
 	if err != nil && !errors.Is(err, st.lastErr) {
-		f.m.logger.Info("replica fetch partition error", "topic", st.p.topic, "partition", st.p.index,
+		f.m.logger.Info("replica fetch partition error", "topic", st.p.topic, "partition", st.p.id,
 			"leader", f.key.leader, "epoch", st.epoch, "err", err)
 	}
 	st.lastErr = err
@@ -519,16 +519,16 @@ func (f *replicaFetcher) applyFetched(ctx context.Context, st *fetchState, rp *k
 		if errors.Is(err, kerr.KafkaStorageError) {
 			// AbstractFetcherThread.markPartitionFailed: the partition went
 			// offline; stop fetching it.
-			f.m.logger.Error("follower append failed; partition offline", "topic", st.p.topic, "partition", st.p.index, "err", err)
+			f.m.logger.Error("follower append failed; partition offline", "topic", st.p.topic, "partition", st.p.id, "err", err)
 			f.removePartition(st.p.tp())
 			return
 		}
-		f.m.logger.Warn("follower append failed", "topic", st.p.topic, "partition", st.p.index, "err", err)
+		f.m.logger.Warn("follower append failed", "topic", st.p.topic, "partition", st.p.id, "err", err)
 		f.delay(st, f.m.cfg.ReplicaFetchBackoff)
 		return
 	}
 	st.caughtUp = st.p.log.LogEndOffset() >= rp.HighWatermark
-	if q := f.m.quotas.follower; q.isThrottled(st.p.topic, st.p.index) {
+	if q := f.m.quotas.follower; q.isThrottled(st.p.topic, st.p.id) {
 		q.record(int64(len(records)), time.Now())
 	}
 }
@@ -543,7 +543,7 @@ func (f *replicaFetcher) unthrottled(sts []*fetchState) []*fetchState {
 	out := sts[:0:0]
 	var held []*fetchState
 	for _, st := range sts {
-		if !st.caughtUp && q.isThrottled(st.p.topic, st.p.index) && q.isQuotaExceeded(now) {
+		if !st.caughtUp && q.isThrottled(st.p.topic, st.p.id) && q.isQuotaExceeded(now) {
 			held = append(held, st)
 			continue
 		}
@@ -588,7 +588,7 @@ func (f *replicaFetcher) handleOutOfRange(ctx context.Context, st *fetchState) {
 		return
 	}
 	if err != nil {
-		f.m.logger.Warn("follower could not recover from OFFSET_OUT_OF_RANGE", "topic", st.p.topic, "partition", st.p.index, "err", err)
+		f.m.logger.Warn("follower could not recover from OFFSET_OUT_OF_RANGE", "topic", st.p.topic, "partition", st.p.id, "err", err)
 		f.delay(st, f.m.cfg.ReplicaFetchBackoff)
 	}
 }
@@ -602,7 +602,7 @@ func (f *replicaFetcher) leaderOffset(ctx context.Context, st *fetchState, times
 	t := kmsg.NewListOffsetsRequestTopic()
 	t.Topic = st.p.topic
 	rp := kmsg.NewListOffsetsRequestTopicPartition()
-	rp.Partition = st.p.index
+	rp.Partition = st.p.id
 	rp.CurrentLeaderEpoch = st.epoch
 	rp.Timestamp = timestamp
 	t.Partitions = append(t.Partitions, rp)

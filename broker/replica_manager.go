@@ -36,6 +36,9 @@ type replicaManager struct {
 	fetchers *fetcherManager
 	alter    *alterPartitionClient
 	isLive   func(brokerID int32) bool // in the metadata cache's live brokers
+	// now is the clock the data path passes down to the partitions
+	// (time.Now; tests may drive it).
+	now func() time.Time
 	// knows is the metadata cache's contains(TopicPartition): the
 	// partition is in the cluster's metadata, hosted here or not.
 	knows func(topic string, partition int32) bool
@@ -83,13 +86,16 @@ type partitionState struct {
 }
 
 func newReplicaManager(cfg Config, logs *storage.Manager, zk *zkmeta.Client, logger *slog.Logger, cache *metadataCache, brokerEpoch func() int64) *replicaManager {
-	return &replicaManager{cfg: cfg, logs: logs, zk: zk, logger: logger, partitions: map[topicPartition]*partition{},
+	rm := &replicaManager{cfg: cfg, logs: logs, zk: zk, logger: logger, partitions: map[topicPartition]*partition{},
 		offlineUnhosted: map[topicPartition]struct{}{},
 		fetchers:        newFetcherManager(cfg, cache, logger),
 		alter:           newAlterPartitionClient(cache, zk, cfg.BrokerID, brokerEpoch, logger),
 		isLive:          func(id int32) bool { _, ok := cache.broker(id); return ok },
 		knows:           cache.containsPartition,
+		now:             time.Now,
 	}
+	rm.alter.now = rm.now
+	return rm
 }
 
 func (rm *replicaManager) get(topic string, p int32) (*partition, bool) {
@@ -131,7 +137,7 @@ func (rm *replicaManager) localPartition(topic string, p int32, currentLeaderEpo
 	if err != nil {
 		return nil, err
 	}
-	if err := checkLeaderEpoch(pt, currentLeaderEpoch); err != nil {
+	if err := pt.checkLeaderEpoch(currentLeaderEpoch); err != nil {
 		return nil, err
 	}
 	if requireLeader && !pt.isLeader() {
@@ -217,7 +223,7 @@ func (rm *replicaManager) applyLeaderAndIsr(topic string, topicID [16]byte, st p
 		if errors.Is(err, storage.ErrInconsistentTopicID) {
 			rm.mu.Unlock()
 			rm.logger.Error("partition log belongs to another topic ID", "topic", topic, "partition", st.Partition, "err", err)
-			return kerr.InconsistentTopicID
+			return err
 		}
 		if err != nil {
 			// ReplicaManager.makeLeaders/makeFollowers: createLogIfNotExists
@@ -244,7 +250,7 @@ func (rm *replicaManager) applyLeaderAndIsr(topic string, topicID [16]byte, st p
 	}
 	rm.mu.Unlock()
 
-	change, err := pt.becomeLeaderOrFollower(st, time.Now().UnixMilli())
+	change, err := pt.becomeLeaderOrFollower(st, rm.nowMs())
 	if errors.Is(err, kerr.KafkaStorageError) {
 		// ReplicaManager.makeLeaders/makeFollowers: a KafkaStorageException
 		// marks the partition offline; it stops fetching and answers
@@ -356,11 +362,11 @@ func (rm *replicaManager) snapshot() []*partition {
 // shrinkISRs is Kafka's isr-expiration task; it also lets the HW pass
 // followers that stopped fetching and are no longer caught up.
 func (rm *replicaManager) shrinkISRs() {
-	now := time.Now().UnixMilli()
+	now := rm.nowMs()
 	for _, p := range rm.snapshot() {
 		p.maybeIncrementHW(now)
 		if item := p.maybeShrinkISR(now); item != nil {
-			rm.logger.Info("shrinking ISR", "topic", p.topic, "partition", p.index, "new_isr", item.newISR)
+			rm.logger.Info("shrinking ISR", "topic", p.topic, "partition", p.id, "new_isr", item.newISR)
 			rm.alter.submit(item)
 		}
 	}
@@ -389,7 +395,7 @@ func (rm *replicaManager) checkpointHighWatermarks() {
 		}
 	}
 	for _, p := range hosted {
-		hws[storage.TopicPartition{Topic: p.topic, Partition: p.index}] = p.highWatermark()
+		hws[storage.TopicPartition{Topic: p.topic, Partition: p.id}] = p.highWatermark()
 	}
 	skip := map[string]bool{}
 	for dir := range rm.hwUnreadable {

@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/kafkazk/kafkazk/protocol"
 	"github.com/kafkazk/kafkazk/storage"
 )
 
@@ -102,8 +103,7 @@ func TestBecomeLeaderStorageFailure(t *testing.T) {
 		fail func(p *partition)
 	}{
 		{"producer state", func(p *partition) {
-			p.producers = nil
-			p.loadProducers = func(*storage.Log) (*producerStateTable, error) { return nil, failed }
+			p.loadProducers = func(*storage.Log) error { return failed }
 		}},
 		{"leader epoch", func(p *partition) {
 			p.assignEpoch = func(*storage.Log, int32, int64) error { return failed }
@@ -156,7 +156,7 @@ func TestBecomeLeaderStorageFailure(t *testing.T) {
 					t.Error("an offline partition accepted a produce")
 				}
 				p.maybeIncrementHW(1)
-				if done, err := p.enoughReplicasReached(3, 1); !done || err == nil {
+				if done, err := p.enoughReplicasReached(3, 1, time.Now().UnixMilli()); !done || err == nil {
 					t.Errorf("acks=all on an offline partition: done %v err %v", done, err)
 				}
 				if hw := p.highWatermark(); hw != 1 {
@@ -643,4 +643,15 @@ func fetchRoundAgainstLeader(t *testing.T, followerBatches ...[]byte) (*partitio
 		t.Fatalf("%d partitions ready to fetch, want 1", len(fetching))
 	}
 	return fp, f, fetching
+}
+
+// readFetch is one read of a fetch without the long poll: newFetch, one
+// replicaManager.readFromLog (recording a follower's position if record)
+// and the response. It returns the response, its file ranges, the bytes
+// read, the partitions found and whether any partition has an error.
+func (s *Server) readFetch(req *kmsg.FetchRequest, replicaID int32, record bool) (*kmsg.FetchResponse, [][]protocol.FileRange, int64, []*partition, bool) {
+	f := s.newFetch(req, replicaID)
+	total, found, hasError := s.replicas.readFromLog(f.params, f.parts, record)
+	resp, records := s.fetchResponseData(req, f)
+	return resp, records, total, found, hasError || f.anyRefused
 }

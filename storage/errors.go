@@ -40,6 +40,16 @@ var (
 	// ErrUnsupportedCompression: a fetch below v4 cannot be answered with
 	// zstd batches (down-conversion); UNSUPPORTED_COMPRESSION_TYPE (76).
 	ErrUnsupportedCompression error = &kafkaError{"down-conversion of zstd-compressed batches is not supported", kerr.UnsupportedCompressionType}
+	// ErrRecordTooLarge: a batch larger than the topic's max.message.bytes
+	// (RecordTooLargeException); MESSAGE_TOO_LARGE (10).
+	ErrRecordTooLarge error = &kafkaError{"record batch larger than max.message.bytes", kerr.MessageTooLarge}
+	// ErrOutOfOrderSequence: an idempotent batch that does not continue its
+	// producer's sequence (OutOfOrderSequenceException);
+	// OUT_OF_ORDER_SEQUENCE_NUMBER (45).
+	ErrOutOfOrderSequence error = &kafkaError{"out of order sequence number", kerr.OutOfOrderSequenceNumber}
+	// ErrInvalidProducerEpoch: an idempotent batch from a fenced, older
+	// producer epoch (InvalidProducerEpochException); INVALID_PRODUCER_EPOCH (47).
+	ErrInvalidProducerEpoch error = &kafkaError{"invalid producer epoch", kerr.InvalidProducerEpoch}
 
 	// ErrClosed is returned by operations on a closed Log or Manager. It has
 	// no Kafka code: a request that meets it is answered

@@ -48,9 +48,9 @@ type FileSlice struct {
 type AppendInfo struct {
 	FirstOffset   int64
 	LastOffset    int64
-	MaxTimestamp  int64 // largest batch max timestamp, -1 if none
-	LogAppendTime int64 // the broker time stamped on the batches (message.timestamp.type=LogAppendTime), else -1
-	Batches       []BatchHeader
+	MaxTimestamp  int64         // largest batch max timestamp, -1 if none
+	LogAppendTime int64         // the broker time stamped on the batches (message.timestamp.type=LogAppendTime), else -1
+	Batches       []BatchHeader // the appended batches; none for a duplicate AppendAsLeader answered with its original offsets
 }
 
 // Log is one partition replica's log, the directory <topic>-<partition>.
@@ -91,6 +91,13 @@ type Log struct {
 	// afterTruncate, set by the Manager before the log is shared, runs
 	// after a truncation (afterTruncation).
 	afterTruncate func()
+
+	// producerMu guards producers and serialises AppendAsLeader's producer
+	// checks with its append; taken before mu, never under it.
+	producerMu sync.Mutex
+	// producers is the idempotent producers' state (UnifiedLog's
+	// producerStateManager); nil until LoadProducerState rebuilds it.
+	producers *producerStateManager
 }
 
 type openOptions struct {
@@ -268,9 +275,49 @@ func (l *Log) SegmentBaseOffsets() []int64 {
 // place (records is modified), sets partitionLeaderEpoch, writes to the
 // active segment (rolling as needed) and maintains the indexes. records must
 // already be validated (ValidateBatches or SplitBatches); the CRC stays
-// valid because both patched fields precede the CRC'd range.
+// valid because both patched fields precede the CRC'd range. It neither
+// validates nor touches the producer state: a produce goes through
+// AppendAsLeader.
 func (l *Log) Append(records []byte, leaderEpoch int32) (AppendInfo, error) {
 	return l.appendAndMaybeFlush(records, true, leaderEpoch)
+}
+
+// AppendAsLeader appends a produced partition's records as the leader of
+// leaderEpoch (UnifiedLog.appendAsLeader): the one validation step first
+// (validateAsLeader; upConvert for Produce v0-v2 message sets), then, under
+// the producer state's lock, the idempotent producer's checks
+// (UnifiedLog.analyzeAndValidateProducerState): a batch already in the log
+// is answered with its original offsets and appends nothing (AppendInfo
+// without Batches); any other must continue its producer's sequence. Then
+// the offsets are assigned, the batches written and the producer state
+// updated with them.
+func (l *Log) AppendAsLeader(records []byte, leaderEpoch int32, upConvert bool) (AppendInfo, error) {
+	records, batches, err := validateAsLeader(records, l.Config(), upConvert)
+	if err != nil {
+		return AppendInfo{}, err
+	}
+	l.producerMu.Lock()
+	defer l.producerMu.Unlock()
+	if err := l.loadProducerStateLocked(); err != nil {
+		if errors.Is(err, ErrClosed) {
+			return AppendInfo{}, err
+		}
+		return AppendInfo{}, fmt.Errorf("%w: %w", ErrStorage, err)
+	}
+	if dup, ok := l.producers.findDuplicate(batches); ok {
+		return AppendInfo{FirstOffset: dup.firstOffset, LastOffset: dup.lastOffset, MaxTimestamp: noTimestamp, LogAppendTime: -1}, nil
+	}
+	if err := l.producers.validate(batches); err != nil {
+		return AppendInfo{}, err
+	}
+	info, err := l.appendAndMaybeFlush(records, true, leaderEpoch)
+	if err != nil {
+		return info, err
+	}
+	for _, h := range info.Batches {
+		l.producers.update(h)
+	}
+	return info, nil
 }
 
 // AppendAsFollower appends batches fetched from the leader as they are:
@@ -279,8 +326,15 @@ func (l *Log) Append(records []byte, leaderEpoch int32) (AppendInfo, error) {
 // and monotonic checks). Every batch's CRC-32C is checked first, as
 // UnifiedLog.analyzeAndValidateRecords does for every origin: a corrupt
 // batch fails the whole append with ErrCorruptMessage, nothing written.
+//
+// The follower does not maintain the producer state: an append drops it, to
+// be rebuilt from the log when this replica becomes leader.
 func (l *Log) AppendAsFollower(records []byte) (AppendInfo, error) {
-	return l.appendAndMaybeFlush(records, false, 0)
+	info, err := l.appendAndMaybeFlush(records, false, 0)
+	if err == nil {
+		l.invalidateProducerState()
+	}
+	return info, err
 }
 
 func (l *Log) appendAndMaybeFlush(records []byte, assign bool, leaderEpoch int32) (AppendInfo, error) {
@@ -470,12 +524,14 @@ func (l *Log) segmentFor(offset int64) int {
 // maxOffset, so the last batch may be partial. With minOneMessage a first
 // batch larger than maxBytes is returned whole (KIP-74); without it such a
 // read is empty. Reading at maxOffset or the LEO gives an empty slice;
-// offset < LogStartOffset or > LEO is ErrOffsetOutOfRange.
+// offset < LogStartOffset or > LEO is ErrOffsetOutOfRange. A failure to
+// read the segment files, or a closed log, is ErrStorage
+// (LocalLog.read under maybeHandleIOException).
 func (l *Log) Read(offset int64, maxBytes int64, maxOffset int64, minOneMessage bool) (FileSlice, error) {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	if l.closed {
-		return FileSlice{}, ErrClosed
+		return FileSlice{}, fmt.Errorf("%w: %w", ErrStorage, ErrClosed)
 	}
 	act := l.active()
 	leo := act.next
@@ -496,7 +552,7 @@ func (l *Log) Read(offset int64, maxBytes int64, maxOffset int64, minOneMessage 
 		s := l.segs[i]
 		h, pos, ok, err := s.findBatch(offset, *bufp)
 		if err != nil {
-			return FileSlice{}, fmt.Errorf("read offset %d: %w", offset, err)
+			return FileSlice{}, fmt.Errorf("%w: read offset %d: %w", ErrStorage, offset, err)
 		}
 		if !ok {
 			continue
@@ -509,7 +565,7 @@ func (l *Log) Read(offset int64, maxBytes int64, maxOffset int64, minOneMessage 
 			// The high watermark lies in this segment: stop at its batch.
 			_, hwPos, ok, err := s.findBatch(maxOffset, *bufp)
 			if err != nil {
-				return FileSlice{}, fmt.Errorf("read offset %d: locate high watermark %d: %w", offset, maxOffset, err)
+				return FileSlice{}, fmt.Errorf("%w: read offset %d: locate high watermark %d: %w", ErrStorage, offset, maxOffset, err)
 			}
 			if ok {
 				end = hwPos
@@ -525,7 +581,7 @@ func (l *Log) Read(offset int64, maxBytes int64, maxOffset int64, minOneMessage 
 		if pos+limit < end {
 			// Whole batches only: end at the last batch boundary within the limit.
 			if end, err = s.batchBoundaryWithin(pos, pos+limit); err != nil {
-				return FileSlice{}, fmt.Errorf("read offset %d: %w", offset, err)
+				return FileSlice{}, fmt.Errorf("%w: read offset %d: %w", ErrStorage, offset, err)
 			}
 		}
 		return FileSlice{File: s.log, Pos: pos, Size: end - pos}, nil
@@ -794,6 +850,7 @@ func (l *Log) Delete() error {
 func (l *Log) TruncateTo(offset int64) error {
 	truncated, err := l.truncateTo(offset)
 	if err == nil && truncated {
+		l.invalidateProducerState()
 		l.afterTruncation()
 	}
 	return err
@@ -886,6 +943,7 @@ func (l *Log) TruncateFullyAndStartAt(offset int64) error {
 	err := l.truncateFullyLocked(offset)
 	l.mu.Unlock()
 	if err == nil {
+		l.invalidateProducerState()
 		l.afterTruncation()
 	}
 	return err

@@ -1,0 +1,82 @@
+package storage
+
+import (
+	"errors"
+	"fmt"
+)
+
+// validateAsLeader is the one validation step of an append as leader,
+// done before the offsets are assigned (UnifiedLog.analyzeAndValidateRecords
+// and LogValidator.validateMessagesAndAssignOffsets for AppendOrigin.CLIENT):
+//   - upConvert (Produce v0-v2): a message set of magic 0 or 1 becomes one
+//     v2 batch (LogValidator's convertAndAssignOffsetsNonCompressed /
+//     validateMessagesAndAssignOffsetsCompressed to magic 2);
+//   - the batch's shape and CRC-32C (ValidateBatches);
+//   - a topic compression.type other than "producer" recompresses;
+//   - every batch within max.message.bytes, measured after recompression
+//     (UnifiedLog.append: RecordTooLargeException);
+//   - on a compacted topic every record has a key
+//     (LogValidator.validateKey: "Compacted topic cannot accept message
+//     without key"); compressed batches are decompressed to check.
+//
+// It returns the records to append and their batch headers. Errors wrap
+// ErrCorruptMessage, ErrInvalidRecord or ErrRecordTooLarge. Timestamps are
+// not checked; LogAppendTime is stamped by the append.
+func validateAsLeader(records []byte, cfg LogConfig, upConvert bool) ([]byte, []BatchHeader, error) {
+	if upConvert {
+		converted, err := ConvertLegacyMessageSet(records)
+		if err != nil {
+			return nil, nil, corruptOrInvalid(fmt.Errorf("up-converting the message set: %w", err))
+		}
+		records = converted
+	}
+	batches, err := ValidateBatches(records)
+	if err != nil {
+		return nil, nil, corruptOrInvalid(err)
+	}
+	if codec, ok := TopicCodec(cfg.CompressionType); ok {
+		// Whatever fails here was accepted by ValidateBatches, so it is
+		// INVALID_RECORD (undecodable compressed data included).
+		if records, err = Recompress(records, codec); err != nil {
+			return nil, nil, fmt.Errorf("%w: recompressing to %s: %v", ErrInvalidRecord, CodecName(codec), err)
+		}
+		if batches, err = ValidateBatches(records); err != nil {
+			return nil, nil, fmt.Errorf("%w: the recompressed batch: %v", ErrInvalidRecord, err)
+		}
+	}
+	for _, b := range batches {
+		if b.Size() > int64(cfg.MaxMessageBytes) {
+			return nil, nil, fmt.Errorf("%w: batch of %d bytes, max.message.bytes is %d", ErrRecordTooLarge, b.Size(), cfg.MaxMessageBytes)
+		}
+	}
+	if cfg.Compact() {
+		if err := requireKeys(records); err != nil {
+			return nil, nil, err
+		}
+	}
+	return records, batches, nil
+}
+
+// corruptOrInvalid keeps err's CORRUPT_MESSAGE or INVALID_RECORD and makes
+// any other failure of the records INVALID_RECORD.
+func corruptOrInvalid(err error) error {
+	if errors.Is(err, ErrCorruptMessage) || errors.Is(err, ErrInvalidRecord) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", ErrInvalidRecord, err)
+}
+
+// requireKeys is LogValidator's rule for compacted topics: every record
+// needs a key. Records that cannot be read are CORRUPT_MESSAGE.
+func requireKeys(records []byte) error {
+	recs, err := Records(records)
+	if err != nil {
+		return fmt.Errorf("%w: reading the records of a compacted topic's batch: %v", ErrCorruptMessage, err)
+	}
+	for i := range recs {
+		if recs[i].KeyNull {
+			return fmt.Errorf("%w: compacted topic cannot accept message without key", ErrInvalidRecord)
+		}
+	}
+	return nil
+}
