@@ -252,13 +252,13 @@ func (s *Server) convertFetchedData(req *kmsg.FetchRequest, replicaID int32, res
 				}
 			}
 			conv, err := storage.DownConvert(src, magic, fetchOffsets[tp{topic, out.Partition}])
-			switch {
-			case errors.Is(err, storage.ErrUnsupportedCompression):
-				refuse(err) // UNSUPPORTED_COMPRESSION_TYPE
-				continue
-			case err != nil:
-				s.logger.Error("down-conversion failed", "topic", topic, "partition", out.Partition, "err", err)
-				refuse(kerr.UnknownServerError)
+			if err != nil {
+				// A zstd batch is UNSUPPORTED_COMPRESSION_TYPE; anything
+				// else is unexpected.
+				if !errors.Is(err, storage.ErrUnsupportedCompression) {
+					s.logger.Error("down-conversion failed", "topic", topic, "partition", out.Partition, "err", err)
+				}
+				refuse(err)
 				continue
 			}
 			if rng != nil {

@@ -3,7 +3,8 @@
 // Stops serving the named partitions and, when asked, deletes their logs
 // (topic deletion, reassignment away from this broker). A stale broker
 // epoch (v1+, KIP-380) or controller epoch fails the whole request; a
-// failed partition reports its own error (KAFKA_STORAGE_ERROR by default).
+// failed partition reports its own error (KAFKA_STORAGE_ERROR for a log
+// that is offline or cannot be deleted).
 // v2 is flexible, v3 moves the delete flag per partition and adds the
 // leader epoch that fences stale requests (KIP-570), v4 IsKRaftController
 // (KIP-866).
@@ -14,8 +15,7 @@
 package broker
 
 import (
-	"errors"
-
+	"github.com/kafkazk/kafkazk/protocol"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -40,11 +40,7 @@ func (s *Server) handleStopReplica(req *kmsg.StopReplicaRequest) kmsg.Response {
 		code := int16(0)
 		if err := s.replicas.stopReplica(topic, partition, del, leaderEpoch); err != nil {
 			s.logger.Warn("stop replica failed", "topic", topic, "partition", partition, "leader_epoch", leaderEpoch, "err", err)
-			code = kerr.KafkaStorageError.Code
-			var ke *kerr.Error
-			if errors.As(err, &ke) {
-				code = ke.Code
-			}
+			code = protocol.ErrorCode(err)
 		}
 		resp.Partitions = append(resp.Partitions, kmsg.StopReplicaResponsePartition{Topic: topic, Partition: partition, ErrorCode: code})
 	}

@@ -276,7 +276,11 @@ func (m *Manager) Delete(topic string, partition int32) error {
 			err = errors.Join(err, fmt.Errorf("checkpoint %s after deleting %s: %w", ml.dir, tp, cerr))
 		}
 	}
-	return err
+	if err != nil {
+		// LogManager.asyncDelete runs under maybeHandleIOException.
+		return fmt.Errorf("%w: %w", ErrStorage, err)
+	}
+	return nil
 }
 
 // Partitions lists the partitions with a log, sorted.
