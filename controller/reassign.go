@@ -38,21 +38,16 @@ type replicaAssignment struct {
 
 // origin is ORS = RS − AR, the replica set before the reassignment; a
 // cancellation reassigns the partition to it.
-func (a replicaAssignment) origin() []int32 {
-	var out []int32
-	for _, r := range a.replicas {
-		if !slices.Contains(a.adding, r) {
-			out = append(out, r)
-		}
-	}
-	return out
-}
+func (a replicaAssignment) origin() []int32 { return without(a.replicas, a.adding) }
 
 // target is TRS = RS − RR, where the reassignment is going.
-func (a replicaAssignment) target() []int32 {
+func (a replicaAssignment) target() []int32 { return without(a.replicas, a.removing) }
+
+// without is replicas, in order, less those in drop.
+func without(replicas, drop []int32) []int32 {
 	var out []int32
-	for _, r := range a.replicas {
-		if !slices.Contains(a.removing, r) {
+	for _, r := range replicas {
+		if !slices.Contains(drop, r) {
 			out = append(out, r)
 		}
 	}
