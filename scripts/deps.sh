@@ -3,9 +3,11 @@
 #   deps.sh zookeeper        ZooKeeper (and Java) for `make run`
 #   deps.sh all              also the client tools the compat tests drive (and the kafkajs
 #                            driver's npm packages, npm ci), and docker-compose
-#                            (`make compose-check` validates docker-compose.yml), and a
+#                            (`make compose-check` validates docker-compose.yml), a
 #                            Python virtual environment var/pyenv-kafka-python with a newer
-#                            kafka-python from PyPI (compat-tests/version_inference_test.go)
+#                            kafka-python from PyPI (compat-tests/version_inference_test.go),
+#                            and Apache Kafka 3.9 from Maven Central in var/kafka-3.9/lib
+#                            (the reference broker and Kafka's own tools; compat-tests/java)
 set -euo pipefail
 want=(zookeeper)
 if [ "${1:-zookeeper}" = all ]; then
@@ -15,6 +17,7 @@ if [ "${1:-zookeeper}" = all ]; then
   # python3 -m venv for the kafka-python 3.x environment below
   want+=(python3-venv)
   command -v npm >/dev/null || want+=(nodejs npm)
+  command -v mvn >/dev/null || want+=(maven)
 fi
 missing=()
 for p in "${want[@]}"; do
@@ -49,5 +52,18 @@ if [ "${1:-zookeeper}" = all ]; then
     # (re)created when missing or broken, e.g. after an OS python upgrade
     "$venv/bin/python" -c '' 2>/dev/null || /usr/bin/python3 -m venv --clear "$venv"
     "$venv/bin/python" -m pip install -q --disable-pip-version-check "kafka-python==$kafka_python" >/dev/null
+  fi
+fi
+# Apache Kafka 3.9 (compat-tests/java/kafka39/pom.xml) with its runtime dependencies, copied from
+# Maven Central (through ~/.m2) into var/kafka-3.9/lib; redone when the pom is newer than the copy.
+if [ "${1:-zookeeper}" = all ]; then
+  root="$(cd "$(dirname "$0")/.." && pwd)"
+  pom="$root/compat-tests/java/kafka39/pom.xml"
+  lib="$root/var/kafka-3.9/lib"
+  if [ ! -e "$lib/.complete" ] || [ "$pom" -nt "$lib/.complete" ]; then
+    echo "Apache Kafka 3.9 from Maven Central into $lib" >&2
+    rm -rf "$lib"
+    mvn -q -B -Dstyle.color=never -f "$pom" dependency:copy-dependencies -DoutputDirectory="$lib" >/dev/null
+    touch "$lib/.complete"
   fi
 fi
