@@ -83,7 +83,7 @@ func (s *Server) dispatch(ctx context.Context, r request) (*protocol.Response, e
 	case *kmsg.MetadataRequest:
 		resp = s.handleMetadata(ctx, req)
 	case *kmsg.ProduceRequest:
-		resp = s.handleProduce(ctx, req)
+		resp = s.handleProduce(ctx, req, deref(r.hdr.ClientID) == adminClientID)
 		if req.Acks == 0 {
 			return nil, s.acksZeroOutcome(resp.(*kmsg.ProduceResponse))
 		}

@@ -19,6 +19,7 @@ package broker
 import (
 	"context"
 	"encoding/binary"
+	"errors"
 	"fmt"
 	"time"
 
@@ -26,7 +27,13 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kafkazk/kafkazk/protocol"
+	"github.com/kafkazk/kafkazk/storage"
 )
+
+// adminClientID is the client id of Kafka's admin tools
+// (AdminUtils.ADMIN_CLIENT_ID): a produce with it may write to internal
+// topics.
+const adminClientID = "__admin_client"
 
 // handleProduce appends each partition's record batches to its log. The data
 // path: socket -> protocol.ParseRequest -> here (the checks KafkaApis makes)
@@ -35,7 +42,11 @@ import (
 // segment's .log file. acks=1 answers after the local append; acks=all waits
 // in the produce purgatory until the high watermark passes each batch,
 // bounded by the request's timeout.
-func (s *Server) handleProduce(ctx context.Context, req *kmsg.ProduceRequest) kmsg.Response {
+//
+// internalTopicsAllowed: the request comes from the admin client's id
+// (KafkaApis: clientId == "__admin_client"), which may write to internal
+// topics.
+func (s *Server) handleProduce(ctx context.Context, req *kmsg.ProduceRequest, internalTopicsAllowed bool) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.ProduceResponse)
 	validAcks := req.Acks == -1 || req.Acks == 0 || req.Acks == 1
 	var entries []produceEntry
@@ -74,7 +85,7 @@ func (s *Server) handleProduce(ctx context.Context, req *kmsg.ProduceRequest) km
 	}
 	if len(entries) > 0 {
 		timeout := time.Duration(max(req.TimeoutMillis, 0)) * time.Millisecond
-		s.replicas.appendRecords(ctx, timeout, req.Acks, req.Version <= 2, entries)
+		s.replicas.appendRecords(ctx, timeout, req.Acks, req.Version <= 2, internalTopicsAllowed, entries)
 		for i := range entries {
 			e := &entries[i]
 			setProduceResult(&resp.Topics[e.topicIndex].Partitions[e.partitionIndex], e)
@@ -87,8 +98,20 @@ func (s *Server) handleProduce(ctx context.Context, req *kmsg.ProduceRequest) km
 }
 
 // setProduceResult writes a partition's append outcome into its response.
+// Only a record validation failure carries a message and record errors
+// (ReplicaManager.appendToLocalLog: hasCustomErrorMessage); any other
+// error is answered by its code alone.
 func setProduceResult(out *kmsg.ProduceResponseTopicPartition, e *produceEntry) {
-	out.ErrorCode, out.ErrorMessage = protocol.ErrorCodeMessage(e.err)
+	out.ErrorCode = protocol.ErrorCode(e.err)
+	var rve *storage.RecordValidationError
+	if errors.As(e.err, &rve) {
+		msg := rve.Message
+		out.ErrorMessage = &msg
+		for _, r := range rve.Records {
+			m := r.Message
+			out.ErrorRecords = append(out.ErrorRecords, kmsg.ProduceResponseTopicPartitionErrorRecord{RelativeOffset: r.Index, ErrorMessage: &m})
+		}
+	}
 	out.BaseOffset = e.result.baseOffset
 	out.LogStartOffset = e.result.logStartOffset
 	out.LogAppendTime = e.result.logAppendTime

@@ -137,6 +137,7 @@ type produceWant struct {
 	base     int64
 	logStart int64
 	message  *string // from v8
+	records  []kmsg.ProduceResponseTopicPartitionErrorRecord // from v8
 }
 
 func checkProduce(t *testing.T, version int16, got kmsg.ProduceResponseTopicPartition, want produceWant) {
@@ -165,8 +166,18 @@ func checkProduce(t *testing.T, version int16, got kmsg.ProduceResponseTopicPart
 	if (got.ErrorMessage == nil) != (wantMsg == nil) || (wantMsg != nil && *got.ErrorMessage != *wantMsg) {
 		t.Errorf("error message %q, want %q", deref(got.ErrorMessage), deref(wantMsg))
 	}
-	if len(got.ErrorRecords) != 0 {
-		t.Errorf("record errors %+v, want none", got.ErrorRecords)
+	var wantRecords []kmsg.ProduceResponseTopicPartitionErrorRecord
+	if version >= 8 {
+		wantRecords = want.records
+	}
+	if len(got.ErrorRecords) != len(wantRecords) {
+		t.Errorf("record errors %+v, want %+v", got.ErrorRecords, wantRecords)
+	}
+	for i := range min(len(got.ErrorRecords), len(wantRecords)) {
+		g, w := got.ErrorRecords[i], wantRecords[i]
+		if g.RelativeOffset != w.RelativeOffset || deref(g.ErrorMessage) != deref(w.ErrorMessage) {
+			t.Errorf("record error %d: %d %q, want %d %q", i, g.RelativeOffset, deref(g.ErrorMessage), w.RelativeOffset, deref(w.ErrorMessage))
+		}
 	}
 	// Only NOT_LEADER_OR_FOLLOWER names a leader (v10+).
 	if got.ErrorCode != kerr.NotLeaderForPartition.Code && (got.CurrentLeader.LeaderID != -1 || got.CurrentLeader.LeaderEpoch != -1) {
@@ -229,8 +240,6 @@ func TestProduceVersions(t *testing.T) {
 			if got.ErrorCode != kerr.RequestTimedOut.Code {
 				t.Fatalf("error %v, want REQUEST_TIMED_OUT", kerr.ErrorForCode(got.ErrorCode))
 			}
-			t.Skip("divergence: we answer base offset -1 and log start offset -1 (purgatory.go setProduceError); Kafka 3.9 keeps the " +
-				"appended base offset and log start offset in the timed-out status (DelayedProduce: responseStatus.error = REQUEST_TIMED_OUT only)")
 			checkProduce(t, v, got, produceWant{err: kerr.RequestTimedOut, base: 0, logStart: 0})
 		}},
 		// DelayedProduce.tryComplete: the follower's fetch past the batch
@@ -317,10 +326,6 @@ func TestProduceVersions(t *testing.T) {
 			if got.ErrorCode != kerr.NotEnoughReplicas.Code {
 				t.Fatalf("error %v, want NOT_ENOUGH_REPLICAS", kerr.ErrorForCode(got.ErrorCode))
 			}
-			if v >= 5 {
-				t.Skip("divergence: we answer log start offset -1 and, from v8, an error message; Kafka 3.9 answers the log start offset " +
-					"(ReplicaManager.appendToLocalLog's Throwable case, processFailedRecord) and a null message (hasCustomErrorMessage = false)")
-			}
 			checkProduce(t, v, got, produceWant{err: kerr.NotEnoughReplicas, base: -1, logStart: 0})
 		}},
 		// LogValidator.validateKey: a record without a key on a compacted
@@ -331,13 +336,11 @@ func TestProduceVersions(t *testing.T) {
 			if got.ErrorCode != kerr.InvalidRecord.Code {
 				t.Fatalf("error %v, want INVALID_RECORD", kerr.ErrorForCode(got.ErrorCode))
 			}
-			if v >= 5 {
-				t.Skip("divergence: we answer log start offset -1, no error message and no record errors; Kafka 3.9 answers the log start " +
-					"offset and, from v8, \"One or more records have been rejected due to 1 record errors ...\" with " +
-					"record_errors [{0, \"Compacted topic cannot accept message without key in topic partition compact-0\"}] " +
-					"(LogValidator.processRecordErrors, ReplicaManager.appendToLocalLog's RecordValidationException case)")
-			}
-			checkProduce(t, v, got, produceWant{err: kerr.InvalidRecord, base: -1, logStart: 0})
+			const noKey = "Compacted topic cannot accept message without key in topic partition compact-0"
+			msg := "One or more records have been rejected due to 1 record errors in total, and only showing the first " +
+				"three errors at most: [RecordError(batchIndex=0, message='" + noKey + "')]"
+			checkProduce(t, v, got, produceWant{err: kerr.InvalidRecord, base: -1, logStart: 0, message: &msg,
+				records: []kmsg.ProduceResponseTopicPartitionErrorRecord{{RelativeOffset: 0, ErrorMessage: kmsg.StringPtr(noKey)}}})
 		}},
 		// LogValidator with LogAppendTime: the broker stamps the batch and
 		// answers the time (v2+, KIP-32; below, not on the wire).
@@ -370,12 +373,13 @@ func TestProduceVersions(t *testing.T) {
 		// internalTopicsAllowed): INVALID_TOPIC_EXCEPTION, no offsets.
 		{"internal topic", 0, 11, func(t *testing.T, s *Server, v int16) {
 			_, got := produceVia(t, s, produceReq(v, 1, 1000, offsetsTopic, 0, produceRecords(v, 1)))
-			if got.ErrorCode == 0 {
-				t.Skip("divergence: a client's Produce to __consumer_offsets is appended; Kafka 3.9 refuses it with " +
-					"INVALID_TOPIC_EXCEPTION unless the client id is \"__admin_client\" (ReplicaManager.appendToLocalLog, " +
-					"KafkaApis.handleProduceRequest's internalTopicsAllowed)")
-			}
 			checkProduce(t, v, got, produceWant{err: kerr.InvalidTopicException, base: -1, logStart: -1})
+			// The admin tools' client id may write there.
+			resp, err := dispatchAsyncAs(t, s, adminClientID, produceReq(v, 1, 1000, offsetsTopic, 0, produceRecords(v, 1)))()
+			if err != nil {
+				t.Fatalf("produce as %s: %v", adminClientID, err)
+			}
+			checkProduce(t, v, resp.(*kmsg.ProduceResponse).Topics[0].Partitions[0], produceWant{base: 0, logStart: 0})
 		}},
 		{"compacted topic with keys", 3, 11, simple(1, "compact", 0, func(t *testing.T, _ int16) []byte { return keyedBatch(t, 0, 2) },
 			produceWant{base: 0, logStart: 0})},

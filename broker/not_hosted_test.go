@@ -34,7 +34,7 @@ func produceCode(s *Server) int16 {
 	rp.Records = testBatch(1)
 	rt.Partitions = append(rt.Partitions, rp)
 	req.Topics = append(req.Topics, rt)
-	return s.handleProduce(context.Background(), req).(*kmsg.ProduceResponse).Topics[0].Partitions[0].ErrorCode
+	return s.handleProduce(context.Background(), req, false).(*kmsg.ProduceResponse).Topics[0].Partitions[0].ErrorCode
 }
 
 func fetchPartition(s *Server, version int16, replica, currentEpoch int32) kmsg.FetchResponseTopicPartition {
@@ -199,7 +199,7 @@ func TestErrorAnswersCarryNoOffsets(t *testing.T) {
 	rp.Records = testBatch(1)
 	rt.Partitions = append(rt.Partitions, rp)
 	req.Topics = append(req.Topics, rt)
-	got := s.handleProduce(context.Background(), req).(*kmsg.ProduceResponse).Topics[0].Partitions[0]
+	got := s.handleProduce(context.Background(), req, false).(*kmsg.ProduceResponse).Topics[0].Partitions[0]
 	if got.ErrorCode != kerr.NotLeaderForPartition.Code || got.BaseOffset != -1 || got.LogStartOffset != -1 || got.LogAppendTime != -1 || got.ErrorMessage != nil {
 		t.Errorf("produce to a follower: %+v, want NOT_LEADER_OR_FOLLOWER, offsets -1, no message", got)
 	}
@@ -274,7 +274,7 @@ func TestNotLeaderAnswersCurrentLeader(t *testing.T) {
 		rp.Records = testBatch(1)
 		rt.Partitions = append(rt.Partitions, rp)
 		req.Topics = append(req.Topics, rt)
-		return s.handleProduce(context.Background(), req).(*kmsg.ProduceResponse)
+		return s.handleProduce(context.Background(), req, false).(*kmsg.ProduceResponse)
 	}
 	fetch := func(version int16, replica, currentEpoch int32, topic string) *kmsg.FetchResponse {
 		req := kmsg.NewPtrFetchRequest()
@@ -417,7 +417,7 @@ func TestProduceValidateRecordsFirst(t *testing.T) {
 		rp.Records = c.records
 		rt.Partitions = append(rt.Partitions, rp)
 		req.Topics = append(req.Topics, rt)
-		got := s.handleProduce(context.Background(), req).(*kmsg.ProduceResponse).Topics[0].Partitions[0]
+		got := s.handleProduce(context.Background(), req, false).(*kmsg.ProduceResponse).Topics[0].Partitions[0]
 		if got.ErrorCode != c.want || got.ErrorMessage != nil {
 			t.Errorf("%s: %v (message %v), want %v", c.name, kerr.ErrorForCode(got.ErrorCode), got.ErrorMessage, kerr.ErrorForCode(c.want))
 		}

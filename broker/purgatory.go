@@ -78,10 +78,8 @@ func (rm *replicaManager) awaitReplication(ctx context.Context, pending []pendin
 	}
 }
 
-// failed records a failed wait: the append's offsets are withdrawn
-// (DelayedProduce: PartitionResponse(error)); its log append time stays.
+// failed records a failed wait: only the error changes, the append's
+// offsets stay in the answer (DelayedProduce sets responseStatus.error).
 func (pa pendingAck) failed(err error) {
 	pa.entry.err = err
-	pa.entry.result.baseOffset = -1
-	pa.entry.result.logStartOffset = -1
 }

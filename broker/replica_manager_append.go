@@ -3,8 +3,10 @@ package broker
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
+	"github.com/kafkazk/kafkazk/zkmeta"
 	"github.com/twmb/franz-go/pkg/kerr"
 )
 
@@ -28,15 +30,24 @@ type produceEntry struct {
 // magic 0 or 1 the log up-converts; an empty one appends nothing and
 // answers offset -1 (UnifiedLog.append). acks was validated by the caller.
 // Each entry's result and err are set.
-func (rm *replicaManager) appendRecords(ctx context.Context, timeout time.Duration, acks int16, legacy bool, entries []produceEntry) {
+func (rm *replicaManager) appendRecords(ctx context.Context, timeout time.Duration, acks int16, legacy, internalTopicsAllowed bool, entries []produceEntry) {
 	var pending []pendingAck
 	for i := range entries {
 		e := &entries[i]
-		p, res, err := rm.appendToLocalLog(e.topic, e.partition, e.records, acks, legacy)
+		var p *partition
+		var res appendResult
+		var err error
+		if zkmeta.IsInternalTopic(e.topic) && !internalTopicsAllowed {
+			// appendToLocalLog: only the admin client's id may write to an
+			// internal topic.
+			err = fmt.Errorf("%w: cannot append to internal topic %s", kerr.InvalidTopicException, e.topic)
+		} else {
+			p, res, err = rm.appendToLocalLog(e.topic, e.partition, e.records, acks, legacy)
+		}
 		if err != nil {
-			// No offsets (PartitionResponse(error),
-			// LogAppendInfo.UNKNOWN_LOG_APPEND_INFO).
-			e.result = appendResult{baseOffset: -1, lastOffset: -1, logStartOffset: -1, logAppendTime: -1}
+			// No offsets (LogAppendInfo.UNKNOWN_LOG_APPEND_INFO), but the
+			// log start offset for a failure other than the known ones.
+			e.result = appendResult{baseOffset: -1, lastOffset: -1, logStartOffset: rm.failedAppendLogStart(e.topic, e.partition, err), logAppendTime: -1}
 			e.err = err
 			continue
 		}
@@ -71,6 +82,26 @@ func (rm *replicaManager) appendToLocalLog(topic string, partition int32, record
 		return nil, appendResult{}, err
 	}
 	return p, res, nil
+}
+
+// failedAppendLogStart is the log start offset a failed append answers
+// (ReplicaManager.appendToLocalLog): none (-1) for the known failures -
+// unknown partition, not leader, too large, corrupt, storage error, an
+// internal topic - and the partition's log start offset for anything
+// else (processFailedRecord: NOT_ENOUGH_REPLICAS, sequence and epoch
+// errors, record validation).
+func (rm *replicaManager) failedAppendLogStart(topic string, partition int32, err error) int64 {
+	for _, known := range []error{kerr.UnknownTopicOrPartition, kerr.NotLeaderForPartition, kerr.MessageTooLarge,
+		kerr.RecordListTooLarge, kerr.CorruptMessage, kerr.KafkaStorageError, kerr.InvalidTopicException} {
+		if errors.Is(err, known) {
+			return -1
+		}
+	}
+	p, ok := rm.get(topic, partition)
+	if !ok || p.isOffline() {
+		return -1
+	}
+	return p.log.LogStartOffset()
 }
 
 // clock is the replica manager's time (time.Now unless a test sets now).

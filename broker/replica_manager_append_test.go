@@ -46,7 +46,7 @@ func TestReplicaManagerAppendRecords(t *testing.T) {
 		{topic: "t", partition: 1, records: testBatch(1)},
 		{topic: "t", partition: 9, records: testBatch(1)},
 	}
-	s.replicas.appendRecords(context.Background(), 5*time.Second, -1, false, entries)
+	s.replicas.appendRecords(context.Background(), 5*time.Second, -1, false, false, entries)
 	if e := entries[0]; e.err != nil || e.result.baseOffset != 0 || e.result.logStartOffset != 0 || e.result.logAppendTime != -1 {
 		t.Errorf("led partition: %+v %v, want offset 0, log start 0, no append time", e.result, e.err)
 	}
@@ -61,7 +61,7 @@ func TestReplicaManagerAppendRecords(t *testing.T) {
 		{topic: "t", partition: 0, records: nil},
 		{topic: "t", partition: 0, records: legacyMessageV0("v")},
 	}
-	s.replicas.appendRecords(context.Background(), 5*time.Second, 1, true, legacy)
+	s.replicas.appendRecords(context.Background(), 5*time.Second, 1, true, false, legacy)
 	if e := legacy[0]; e.err != nil || e.result.baseOffset != -1 || e.result.logStartOffset != 0 {
 		t.Errorf("empty legacy message set: %+v %v, want offset -1, log start 0", e.result, e.err)
 	}
@@ -78,7 +78,7 @@ func TestReplicaManagerAppendRecords(t *testing.T) {
 	bad := testBatch(1)
 	bad[len(bad)-1] ^= 0xff
 	refused := []produceEntry{{topic: "t", partition: 0, records: bad}}
-	s.replicas.appendRecords(context.Background(), time.Second, 1, false, refused)
+	s.replicas.appendRecords(context.Background(), time.Second, 1, false, false, refused)
 	if !errors.Is(refused[0].err, kerr.CorruptMessage) || p.isOffline() {
 		t.Errorf("corrupt batch: %v, offline %v; want CORRUPT_MESSAGE, online", refused[0].err, p.isOffline())
 	}

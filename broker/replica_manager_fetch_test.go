@@ -24,7 +24,7 @@ func TestReplicaManagerFetchMessagesLongPoll(t *testing.T) {
 	}()
 	time.Sleep(50 * time.Millisecond)
 	entries := []produceEntry{{topic: "t", partition: 0, records: testBatch(2)}}
-	s.replicas.appendRecords(context.Background(), time.Second, 1, false, entries)
+	s.replicas.appendRecords(context.Background(), time.Second, 1, false, false, entries)
 	if entries[0].err != nil {
 		t.Fatal(entries[0].err)
 	}

@@ -246,8 +246,14 @@ func dispatchRequestErr(t *testing.T, s *Server, req kmsg.Request) (kmsg.Respons
 // returns the wait for its outcome, to call on the test's goroutine.
 func dispatchAsync(t *testing.T, s *Server, req kmsg.Request) func() (kmsg.Response, error) {
 	t.Helper()
+	return dispatchAsyncAs(t, s, "handler-test", req)
+}
+
+// dispatchAsyncAs is dispatchAsync with the request header's client id.
+func dispatchAsyncAs(t *testing.T, s *Server, clientID string, req kmsg.Request) func() (kmsg.Response, error) {
+	t.Helper()
 	name, v := kmsg.NameForKey(req.Key()), req.GetVersion()
-	frame := kmsg.NewRequestFormatter(kmsg.FormatterClientID("handler-test")).AppendRequest(nil, req, testCorrelationID)
+	frame := kmsg.NewRequestFormatter(kmsg.FormatterClientID(clientID)).AppendRequest(nil, req, testCorrelationID)
 	if got := int(binary.BigEndian.Uint32(frame)); got != len(frame)-4 {
 		t.Fatalf("%s v%d request frame size %d for %d bytes", name, v, got, len(frame)-4)
 	}

@@ -2,6 +2,8 @@ package storage
 
 import (
 	"errors"
+	"fmt"
+	"strings"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 )
@@ -56,3 +58,44 @@ var (
 	// UNKNOWN_SERVER_ERROR.
 	ErrClosed = errors.New("log closed")
 )
+
+// RecordError is one rejected record of a batch: its index in the batch and
+// why (ProduceResponse's RecordError, answered from Produce v8).
+type RecordError struct {
+	Index   int32
+	Message string
+}
+
+func (e RecordError) String() string {
+	return fmt.Sprintf("RecordError(batchIndex=%d, message='%s')", e.Index, e.Message)
+}
+
+// RecordValidationError is LogValidator's RecordValidationException: the
+// records that broke a per-record rule (a key on a compacted topic), with
+// Kafka's summary message. The broker answers its code with the log start
+// offset, and from Produce v8 the message and the record errors.
+type RecordValidationError struct {
+	code    error // ErrInvalidRecord
+	Message string
+	Records []RecordError
+}
+
+func (e *RecordValidationError) Error() string { return e.Message }
+func (e *RecordValidationError) Unwrap() error { return e.code }
+
+// invalidRecords is LogValidator.processRecordErrors for INVALID_RECORD
+// errors: the summary names how many records failed and shows the first
+// three.
+func invalidRecords(errs []RecordError) *RecordValidationError {
+	shown := errs[:min(len(errs), 3)]
+	parts := make([]string, len(shown))
+	for i, e := range shown {
+		parts[i] = e.String()
+	}
+	return &RecordValidationError{
+		code: ErrInvalidRecord,
+		Message: fmt.Sprintf("One or more records have been rejected due to %d record errors in total, and only showing "+
+			"the first three errors at most: [%s]", len(errs), strings.Join(parts, ", ")),
+		Records: errs,
+	}
+}

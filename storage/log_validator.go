@@ -20,9 +20,11 @@ import (
 //     without key"); compressed batches are decompressed to check.
 //
 // It returns the records to append and their batch headers. Errors wrap
-// ErrCorruptMessage, ErrInvalidRecord or ErrRecordTooLarge. Timestamps are
+// ErrCorruptMessage, ErrInvalidRecord (a *RecordValidationError for keys) or
+// ErrRecordTooLarge; topicPartition ("topic-partition") names the log in
+// record errors. Timestamps are
 // not checked; LogAppendTime is stamped by the append.
-func validateAsLeader(records []byte, cfg LogConfig, upConvert bool) ([]byte, []BatchHeader, error) {
+func validateAsLeader(records []byte, cfg LogConfig, topicPartition string, upConvert bool) ([]byte, []BatchHeader, error) {
 	if upConvert {
 		converted, err := ConvertLegacyMessageSet(records)
 		if err != nil {
@@ -50,7 +52,7 @@ func validateAsLeader(records []byte, cfg LogConfig, upConvert bool) ([]byte, []
 		}
 	}
 	if cfg.Compact() {
-		if err := requireKeys(records); err != nil {
+		if err := requireKeys(records, topicPartition); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -66,17 +68,24 @@ func corruptOrInvalid(err error) error {
 	return fmt.Errorf("%w: %w", ErrInvalidRecord, err)
 }
 
-// requireKeys is LogValidator's rule for compacted topics: every record
-// needs a key. Records that cannot be read are CORRUPT_MESSAGE.
-func requireKeys(records []byte) error {
+// requireKeys is LogValidator.validateKey for compacted topics: every
+// record needs a key ("Compacted topic cannot accept message without key");
+// the records without one are answered as record errors. Records that
+// cannot be read are CORRUPT_MESSAGE.
+func requireKeys(records []byte, topicPartition string) error {
 	recs, err := Records(records)
 	if err != nil {
 		return fmt.Errorf("%w: reading the records of a compacted topic's batch: %v", ErrCorruptMessage, err)
 	}
+	var errs []RecordError
 	for i := range recs {
 		if recs[i].KeyNull {
-			return fmt.Errorf("%w: compacted topic cannot accept message without key", ErrInvalidRecord)
+			errs = append(errs, RecordError{Index: int32(i),
+				Message: "Compacted topic cannot accept message without key in topic partition " + topicPartition})
 		}
+	}
+	if errs != nil {
+		return invalidRecords(errs)
 	}
 	return nil
 }
