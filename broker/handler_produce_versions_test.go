@@ -136,7 +136,7 @@ type produceWant struct {
 	err      *kerr.Error
 	base     int64
 	logStart int64
-	message  *string // from v8
+	message  *string                                         // from v8
 	records  []kmsg.ProduceResponseTopicPartitionErrorRecord // from v8
 }
 
