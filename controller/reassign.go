@@ -105,7 +105,7 @@ type reassignmentStep struct {
 	stop []int32
 	// noTargetLeader: the leader had to move (not in TRS, or not live)
 	// but no replica of TRS is live and in the ISR; the leader epoch is
-	// bumped and the leader stays.
+	// bumped, and the leader stays unless it is in RR: then there is none.
 	noTargetLeader bool
 }
 
@@ -137,6 +137,13 @@ func nextReassignmentStep(a replicaAssignment, cur zkmeta.LeaderAndIsr, isEligib
 			step.next = n
 		} else {
 			step.noTargetLeader = true
+			// B4's OfflineReplica transition of RR
+			// (removeReplicasFromIsr): a leader leaving the replica
+			// set leaves the partition leaderless, for the next broker
+			// change to elect from the ISR.
+			if slices.Contains(a.removing, cur.Leader) {
+				step.next.Leader = noLeader
+			}
 		}
 	}
 	var isr []int32

@@ -100,11 +100,13 @@ func TestNextReassignmentStep(t *testing.T) {
 			reassignmentStep{complete: true, write: true, next: st(2, 1, 2, 4), final: []int32{1, 2, 4}, stop: []int32{3}}},
 		{"B: a leaderless partition gets a leader from the target", swap, st(noLeader, 1, 2, 4), []int32{2, 4},
 			reassignmentStep{complete: true, write: true, next: st(2, 1, 2, 4), final: []int32{1, 2, 4}, stop: []int32{3}}},
-		// Our behaviour, not Kafka's: there the failed election writes
-		// nothing and B4's OfflineReplica of RR leaves the partition
-		// leaderless when its leader is in RR.
-		{"B: no target replica can lead: epoch bumped, leader stays", away, st(1, 1, 4, 5, 6), []int32{1},
-			reassignmentStep{complete: true, write: true, next: st(1, 4, 5, 6), final: []int32{4, 5, 6}, stop: []int32{1, 2, 3}, noTargetLeader: true}},
+		// The failed election leaves the leader; B4's OfflineReplica of RR
+		// (removeReplicasFromIsr) then takes away a leader that is in RR:
+		// the partition is leaderless until a target replica can lead.
+		{"B: no target replica can lead, leader in RR: leaderless", away, st(1, 1, 4, 5, 6), []int32{1},
+			reassignmentStep{complete: true, write: true, next: st(noLeader, 4, 5, 6), final: []int32{4, 5, 6}, stop: []int32{1, 2, 3}, noTargetLeader: true}},
+		{"B: no target replica can lead, leader in TRS but dead: it stays", swap, st(4, 1, 2, 3, 4), []int32{3},
+			reassignmentStep{complete: true, write: true, next: st(4, 1, 2, 4), final: []int32{1, 2, 4}, stop: []int32{3}, noTargetLeader: true}},
 		// After a cancellation nothing is adding or removing: TRS = RS.
 		{"B: cancelled, ORS in sync", replicaAssignment{replicas: []int32{1, 2}}, st(1, 1, 2), []int32{1, 2},
 			reassignmentStep{complete: true, write: true, next: st(1, 1, 2), final: []int32{1, 2}}},
