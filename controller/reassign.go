@@ -93,11 +93,11 @@ func (a replicaAssignment) reassignTo(target []int32) (next replicaAssignment, u
 type reassignmentStep struct {
 	// complete: TRS ⊆ ISR, phase B; otherwise phase A.
 	complete bool
-	// write: next goes to ZooKeeper and to the replicas in LeaderAndIsr.
-	// Phase A of a partition without a leader writes nothing (the brokers
-	// only get UpdateMetadata); phase B always writes.
-	write bool
-	next  zkmeta.LeaderAndIsr
+	// next goes to ZooKeeper and to the replicas in LeaderAndIsr. Both
+	// phases write it: phase A bumps the leader epoch even of a partition
+	// without a leader (updateLeaderEpoch: "increment the leader epoch even
+	// if there are no leader or isr changes").
+	next zkmeta.LeaderAndIsr
 	// final is the replica set once complete (B2, B6: RS = TRS).
 	final []int32
 	// stop are the replicas of RR: out of the ISR (B4), then
@@ -129,9 +129,9 @@ func nextReassignmentStep(a replicaAssignment, cur zkmeta.LeaderAndIsr, isEligib
 	bumped.LeaderEpoch++
 	bumped.ControllerEpoch = controllerEpoch
 	if !isSubset(target, cur.ISR) {
-		return reassignmentStep{write: cur.Leader != noLeader, next: bumped}
+		return reassignmentStep{next: bumped}
 	}
-	step := reassignmentStep{complete: true, write: true, next: bumped, final: target, stop: slices.Clone(a.removing)}
+	step := reassignmentStep{complete: true, next: bumped, final: target, stop: slices.Clone(a.removing)}
 	if cur.Leader == noLeader || !slices.Contains(target, cur.Leader) || !isEligible(cur.Leader) {
 		if n, ok := electReassignmentLeader(cur, target, isEligible, controllerEpoch); ok {
 			step.next = n
@@ -259,7 +259,7 @@ func (c *Controller) onPartitionReassignment(tp topicPartition) {
 		return
 	}
 	// Phase A: every replica of RS, new ones too, learns the replica set.
-	if step.write && c.writeState(tp, step.next) {
+	if c.writeState(tp, step.next) {
 		c.sendLeaderAndIsr([]topicPartition{tp})
 	}
 	c.sendUpdateMetadata(nil, []topicPartition{tp})
