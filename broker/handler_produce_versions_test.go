@@ -4,6 +4,7 @@ import (
 	"encoding/binary"
 	"fmt"
 	"hash/crc32"
+	"math"
 	"testing"
 	"time"
 
@@ -358,15 +359,24 @@ func TestProduceVersions(t *testing.T) {
 		// than message.timestamp.before.max.ms old is refused
 		// (RecordValidationException of INVALID_TIMESTAMP, KIP-937).
 		{"timestamp too old", 3, 11, func(t *testing.T, s *Server, v int16) {
+			before := time.Now().UnixMilli()
 			_, got := produceVia(t, s, produceReq(v, 1, 1000, "oldts", 0, tsBatch(100)))
-			if got.ErrorCode != kerr.InvalidTimestamp.Code {
-				t.Skip("divergence: message.timestamp.before.max.ms (and .after.max.ms) are accepted as topic configs but not enforced; " +
-					"Kafka 3.9 answers INVALID_TIMESTAMP with the log start offset and, from v8, the message \"One or more records have been " +
-					"rejected due to invalid timestamp\" and record errors (LogValidator.validateTimestamp, processRecordErrors)")
+			after := time.Now().UnixMilli()
+			// The record error names the bounds of the broker's time:
+			// [now - 1h, now + Long.MAX_VALUE], the upper one wrapped as
+			// Java's long wraps.
+			if len(got.ErrorRecords) == 1 && got.ErrorRecords[0].ErrorMessage != nil {
+				var lo, hi int64
+				msg := *got.ErrorRecords[0].ErrorMessage
+				if _, err := fmt.Sscanf(msg, "Timestamp 100 of message with offset 0 is out of range. The timestamp should be within [%d, %d]", &lo, &hi); err != nil ||
+					lo < before-3600000 || lo > after-3600000 || hi != lo+3600000+math.MaxInt64 {
+					t.Errorf("record error %q", msg)
+				}
+				got.ErrorRecords[0].ErrorMessage = kmsg.StringPtr("checked")
 			}
-			if got.BaseOffset != -1 {
-				t.Errorf("base offset %d, want -1", got.BaseOffset)
-			}
+			msg := "One or more records have been rejected due to invalid timestamp"
+			checkProduce(t, v, got, produceWant{err: kerr.InvalidTimestamp, base: -1, logStart: 0, message: &msg,
+				records: []kmsg.ProduceResponseTopicPartitionErrorRecord{{RelativeOffset: 0, ErrorMessage: kmsg.StringPtr("checked")}}})
 		}},
 		// ReplicaManager.appendToLocalLog: an internal topic takes appends
 		// only from the client id "__admin_client" (KafkaApis'

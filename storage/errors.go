@@ -45,6 +45,9 @@ var (
 	// ErrRecordTooLarge: a batch larger than the topic's max.message.bytes
 	// (RecordTooLargeException); MESSAGE_TOO_LARGE (10).
 	ErrRecordTooLarge error = &kafkaError{"record batch larger than max.message.bytes", kerr.MessageTooLarge}
+	// ErrInvalidTimestamp: a record's timestamp outside the topic's
+	// message.timestamp.before/after.max.ms; INVALID_TIMESTAMP (32).
+	ErrInvalidTimestamp error = &kafkaError{"invalid timestamp", kerr.InvalidTimestamp}
 	// ErrOutOfOrderSequence: an idempotent batch that does not continue its
 	// producer's sequence (OutOfOrderSequenceException);
 	// OUT_OF_ORDER_SEQUENCE_NUMBER (45).
@@ -71,11 +74,12 @@ func (e RecordError) String() string {
 }
 
 // RecordValidationError is LogValidator's RecordValidationException: the
-// records that broke a per-record rule (a key on a compacted topic), with
+// records that broke a per-record rule (a key on a compacted topic, a
+// timestamp within the topic's bounds), with
 // Kafka's summary message. The broker answers its code with the log start
 // offset, and from Produce v8 the message and the record errors.
 type RecordValidationError struct {
-	code    error // ErrInvalidRecord
+	code    error // ErrInvalidRecord or ErrInvalidTimestamp
 	Message string
 	Records []RecordError
 }
@@ -98,4 +102,10 @@ func invalidRecords(errs []RecordError) *RecordValidationError {
 			"the first three errors at most: [%s]", len(errs), strings.Join(parts, ", ")),
 		Records: errs,
 	}
+}
+
+// invalidTimestamps is processRecordErrors when any record error is
+// INVALID_TIMESTAMP.
+func invalidTimestamps(errs []RecordError) *RecordValidationError {
+	return &RecordValidationError{code: ErrInvalidTimestamp, Message: "One or more records have been rejected due to invalid timestamp", Records: errs}
 }

@@ -292,7 +292,7 @@ func (l *Log) Append(records []byte, leaderEpoch int32) (AppendInfo, error) {
 // the offsets are assigned, the batches written and the producer state
 // updated with them.
 func (l *Log) AppendAsLeader(records []byte, leaderEpoch int32, upConvert bool) (AppendInfo, error) {
-	records, batches, err := validateAsLeader(records, l.Config(), filepath.Base(l.dir), upConvert)
+	records, batches, err := validateAsLeader(records, l.Config(), filepath.Base(l.dir), upConvert, time.Now().UnixMilli())
 	if err != nil {
 		return AppendInfo{}, err
 	}

@@ -31,12 +31,19 @@ type LogConfig struct {
 	MinCompactionLagMs     int64    // min.compaction.lag.ms
 	MaxCompactionLagMs     int64    // max.compaction.lag.ms
 
-	MaxMessageBytes             int32  // max.message.bytes
-	MessageTimestampType        string // message.timestamp.type: CreateTime or LogAppendTime
-	MinInsyncReplicas           int32  // min.insync.replicas
-	UncleanLeaderElectionEnable bool   // unclean.leader.election.enable
-	CompressionType             string // compression.type
-	Preallocate                 bool   // preallocate
+	MaxMessageBytes      int32  // max.message.bytes
+	MessageTimestampType string // message.timestamp.type: CreateTime or LogAppendTime
+	// message.timestamp.before.max.ms, .after.max.ms and the deprecated
+	// .difference.max.ms: how far a CreateTime record's timestamp may lie
+	// before or after the broker's time (KIP-937); math.MaxInt64 is no
+	// limit. The effective bounds are TimestampBounds'.
+	MessageTimestampBeforeMaxMs     int64
+	MessageTimestampAfterMaxMs      int64
+	MessageTimestampDifferenceMaxMs int64
+	MinInsyncReplicas               int32  // min.insync.replicas
+	UncleanLeaderElectionEnable     bool   // unclean.leader.election.enable
+	CompressionType                 string // compression.type
+	Preallocate                     bool   // preallocate
 	// DownConversionDisabled is message.downconversion.enable=false
 	// (inverted so that the zero value is Kafka's default, true).
 	DownConversionDisabled bool
@@ -64,12 +71,30 @@ func DefaultLogConfig() LogConfig {
 		MaxMessageBytes:        1048588,
 		MessageTimestampType:   "CreateTime",
 		MinInsyncReplicas:      1,
-		CompressionType:        "producer",
+
+		MessageTimestampBeforeMaxMs:     math.MaxInt64,
+		MessageTimestampAfterMaxMs:      math.MaxInt64,
+		MessageTimestampDifferenceMaxMs: math.MaxInt64,
+		CompressionType:                 "producer",
 	}
 }
 
 // DefaultConfig is DefaultLogConfig under its first name.
 func DefaultConfig() Config { return DefaultLogConfig() }
+
+// TimestampBounds are the effective limits on a CreateTime record's
+// timestamp: before.max.ms and after.max.ms, each falling back to the
+// deprecated difference.max.ms while it is left at its default
+// (LogConfig.getMessageTimestampBeforeMaxMs / AfterMaxMs).
+func (c LogConfig) TimestampBounds() (beforeMs, afterMs int64) {
+	bound := func(v int64) int64 {
+		if v == math.MaxInt64 {
+			return c.MessageTimestampDifferenceMaxMs
+		}
+		return v
+	}
+	return bound(c.MessageTimestampBeforeMaxMs), bound(c.MessageTimestampAfterMaxMs)
+}
 
 // Compact reports whether cleanup.policy includes compact.
 func (c LogConfig) Compact() bool { return containsPolicy(c.CleanupPolicy, "compact") }
@@ -233,15 +258,18 @@ var topicKeys = map[string]topicKey{
 		},
 		get: func(c LogConfig) string { return strconv.FormatFloat(c.MinCleanableDirtyRatio, 'f', -1, 64) },
 	},
-	"min.compaction.lag.ms":          longKey(func(c *LogConfig) *int64 { return &c.MinCompactionLagMs }, 0),
-	"max.compaction.lag.ms":          longKey(func(c *LogConfig) *int64 { return &c.MaxCompactionLagMs }, 1),
-	"max.message.bytes":              int32Key(func(c *LogConfig) *int32 { return &c.MaxMessageBytes }, 0),
-	"message.timestamp.type":         oneOfKey(func(c *LogConfig) *string { return &c.MessageTimestampType }, "CreateTime", "LogAppendTime"),
-	"min.insync.replicas":            int32Key(func(c *LogConfig) *int32 { return &c.MinInsyncReplicas }, 1),
-	"unclean.leader.election.enable": boolKey(func(c *LogConfig) *bool { return &c.UncleanLeaderElectionEnable }),
-	"compression.type":               oneOfKey(func(c *LogConfig) *string { return &c.CompressionType }, "producer", "uncompressed", "gzip", "snappy", "lz4", "zstd"),
-	"preallocate":                    boolKey(func(c *LogConfig) *bool { return &c.Preallocate }),
-	"message.downconversion.enable":  notBoolKey(func(c *LogConfig) *bool { return &c.DownConversionDisabled }),
+	"min.compaction.lag.ms":               longKey(func(c *LogConfig) *int64 { return &c.MinCompactionLagMs }, 0),
+	"max.compaction.lag.ms":               longKey(func(c *LogConfig) *int64 { return &c.MaxCompactionLagMs }, 1),
+	"max.message.bytes":                   int32Key(func(c *LogConfig) *int32 { return &c.MaxMessageBytes }, 0),
+	"message.timestamp.type":              oneOfKey(func(c *LogConfig) *string { return &c.MessageTimestampType }, "CreateTime", "LogAppendTime"),
+	"message.timestamp.before.max.ms":     longKey(func(c *LogConfig) *int64 { return &c.MessageTimestampBeforeMaxMs }, 0),
+	"message.timestamp.after.max.ms":      longKey(func(c *LogConfig) *int64 { return &c.MessageTimestampAfterMaxMs }, 0),
+	"message.timestamp.difference.max.ms": longKey(func(c *LogConfig) *int64 { return &c.MessageTimestampDifferenceMaxMs }, 0),
+	"min.insync.replicas":                 int32Key(func(c *LogConfig) *int32 { return &c.MinInsyncReplicas }, 1),
+	"unclean.leader.election.enable":      boolKey(func(c *LogConfig) *bool { return &c.UncleanLeaderElectionEnable }),
+	"compression.type":                    oneOfKey(func(c *LogConfig) *string { return &c.CompressionType }, "producer", "uncompressed", "gzip", "snappy", "lz4", "zstd"),
+	"preallocate":                         boolKey(func(c *LogConfig) *bool { return &c.Preallocate }),
+	"message.downconversion.enable":       notBoolKey(func(c *LogConfig) *bool { return &c.DownConversionDisabled }),
 }
 
 // WithOverrides returns c with topic-level overrides applied. Keys storage
@@ -307,6 +335,13 @@ func (c LogConfig) normalized() LogConfig {
 	}
 	if c.MessageTimestampType == "" {
 		c.MessageTimestampType = d.MessageTimestampType
+	}
+	// All three timestamp limits zero: a LogConfig not built from
+	// DefaultLogConfig, so none were given.
+	if c.MessageTimestampBeforeMaxMs == 0 && c.MessageTimestampAfterMaxMs == 0 && c.MessageTimestampDifferenceMaxMs == 0 {
+		c.MessageTimestampBeforeMaxMs = d.MessageTimestampBeforeMaxMs
+		c.MessageTimestampAfterMaxMs = d.MessageTimestampAfterMaxMs
+		c.MessageTimestampDifferenceMaxMs = d.MessageTimestampDifferenceMaxMs
 	}
 	if c.MinInsyncReplicas <= 0 {
 		c.MinInsyncReplicas = d.MinInsyncReplicas

@@ -3,6 +3,7 @@ package storage
 import (
 	"errors"
 	"fmt"
+	"math"
 )
 
 // validateAsLeader is the one validation step of an append as leader,
@@ -15,6 +16,9 @@ import (
 //   - a topic compression.type other than "producer" recompresses;
 //   - every batch within max.message.bytes, measured after recompression
 //     (UnifiedLog.append: RecordTooLargeException);
+//   - with CreateTime, every record's timestamp within the topic's
+//     message.timestamp.before/after.max.ms of nowMs
+//     (LogValidator.validateTimestamp, KIP-937);
 //   - on a compacted topic every record has a key
 //     (LogValidator.validateKey: "Compacted topic cannot accept message
 //     without key"); compressed batches are decompressed to check.
@@ -24,7 +28,7 @@ import (
 // ErrRecordTooLarge; topicPartition ("topic-partition") names the log in
 // record errors. Timestamps are
 // not checked; LogAppendTime is stamped by the append.
-func validateAsLeader(records []byte, cfg LogConfig, topicPartition string, upConvert bool) ([]byte, []BatchHeader, error) {
+func validateAsLeader(records []byte, cfg LogConfig, topicPartition string, upConvert bool, nowMs int64) ([]byte, []BatchHeader, error) {
 	if upConvert {
 		converted, err := ConvertLegacyMessageSet(records)
 		if err != nil {
@@ -53,6 +57,11 @@ func validateAsLeader(records []byte, cfg LogConfig, topicPartition string, upCo
 	}
 	if cfg.Compact() {
 		if err := requireKeys(records, topicPartition); err != nil {
+			return nil, nil, err
+		}
+	}
+	if cfg.MessageTimestampType != "LogAppendTime" {
+		if err := checkTimestamps(records, cfg, nowMs); err != nil {
 			return nil, nil, err
 		}
 	}
@@ -86,6 +95,37 @@ func requireKeys(records []byte, topicPartition string) error {
 	}
 	if errs != nil {
 		return invalidRecords(errs)
+	}
+	return nil
+}
+
+// checkTimestamps is LogValidator.validateTimestamp for CreateTime topics:
+// a record's timestamp (unless none, -1) may be at most before.max.ms
+// older and after.max.ms newer than now (recordHasInvalidTimestamp). The records are read only when
+// a bound is set (Kafka's defaults set none).
+func checkTimestamps(records []byte, cfg LogConfig, nowMs int64) error {
+	before, after := cfg.TimestampBounds()
+	if before == math.MaxInt64 && after == math.MaxInt64 {
+		return nil
+	}
+	recs, err := Records(records)
+	if err != nil {
+		return fmt.Errorf("%w: reading the records to check their timestamps: %v", ErrCorruptMessage, err)
+	}
+	var errs []RecordError
+	for i := range recs {
+		ts := recs[i].Timestamp
+		if diff := nowMs - ts; ts == noTimestamp || diff <= before && -diff <= after {
+			continue
+		}
+		// The bounds as Kafka prints them, overflow (of an unset bound)
+		// included: Go's int64 wraps as Java's long does.
+		errs = append(errs, RecordError{Index: int32(i), Message: fmt.Sprintf(
+			"Timestamp %d of message with offset %d is out of range. The timestamp should be within [%d, %d]",
+			ts, recs[i].Offset, nowMs-before, nowMs+after)})
+	}
+	if errs != nil {
+		return invalidTimestamps(errs)
 	}
 	return nil
 }
