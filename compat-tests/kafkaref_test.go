@@ -20,6 +20,7 @@ func TestKafka39Reference(t *testing.T) {
 	zk := zktest.Start(t)
 	ref := cluster.StartKafkaRef(t, zk.Addr, cluster.KafkaRefOptions{})
 	t.Run("ProduceConsume", func(t *testing.T) { refProduceConsume(t, ref) })
+	t.Run("Restart", func(t *testing.T) { refRestart(t, ref) })
 }
 
 // refProduceConsume creates a topic on the reference broker, produces keyed
@@ -61,5 +62,32 @@ func refProduceConsume(t *testing.T, ref *cluster.KafkaRef) {
 		if k := got[fmt.Sprintf("v%03d", i)]; k != fmt.Sprintf("k%d", i%7) {
 			t.Errorf("record v%03d: key %q", i, k)
 		}
+	}
+}
+
+// refRestart stops the reference broker (controlled shutdown), starts it
+// again on the same port and log dir, and reads the smoke topic back.
+func refRestart(t *testing.T, ref *cluster.KafkaRef) {
+	start := time.Now()
+	ref.Stop(t)
+	t.Logf("stopped in %v", time.Since(start))
+	if ref.Running() {
+		t.Fatal("still running after Stop")
+	}
+	ref.Stop(t) // idempotent
+	start = time.Now()
+	ref.Restart(t)
+	t.Logf("restarted in %v", time.Since(start))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	cons := ref.Client(t, kgo.ConsumeTopics("ref-smoke"), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	n := 0
+	for n < 60 {
+		fs := cons.PollFetches(ctx)
+		if err := ctx.Err(); err != nil {
+			t.Fatalf("after restart, consumed %d of 60 records: %v", n, err)
+		}
+		fs.EachError(func(tp string, p int32, err error) { t.Fatalf("fetch %s/%d: %v", tp, p, err) })
+		n += fs.NumRecords()
 	}
 }
