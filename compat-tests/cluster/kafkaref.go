@@ -220,10 +220,10 @@ func StartKafkaRef(tb testing.TB, zkAddr string, opts KafkaRefOptions) *KafkaRef
 		"kafka.Kafka", k.props)
 	k.launch(java)
 	tb.Cleanup(func() {
-		k.Stop(tb)
-		if tb.Failed() {
+		if tb.Failed() { // the tail before the shutdown's own lines
 			tb.Logf("Kafka 3.9 broker %d (%s) log tail:\n%s\nstdout/stderr:\n%s", k.ID, k.Addr, tail(k.LogFile, 40), tail(k.OutFile, 20))
 		}
+		k.Stop(tb)
 	})
 	if !opts.NoWait {
 		k.WaitReady(tb)
