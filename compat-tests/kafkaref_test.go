@@ -21,14 +21,16 @@ import (
 )
 
 // TestKafka39Reference starts a real Apache Kafka 3.9 broker in ZooKeeper
-// mode (cluster.StartKafkaRef) and, beside it, one of ours; the subtests use
-// both, so the JVMs start once.
+// mode (cluster.StartKafkaRef) and, beside it, one of ours, both with
+// auto.create.topics.enable=false; the subtests use both, so the JVMs start
+// once.
 func TestKafka39Reference(t *testing.T) {
 	zk := zktest.Start(t)
-	ref := cluster.StartKafkaRef(t, zk.Addr, cluster.KafkaRefOptions{})
+	ref := cluster.StartKafkaRef(t, zk.Addr, cluster.KafkaRefOptions{Overrides: map[string]string{"auto.create.topics.enable": "false"}})
+	ours := cluster.Start(t, 1, "auto.create.topics.enable=false")
 	t.Run("ProduceConsume", func(t *testing.T) { refProduceConsume(t, ref) })
-	ours := cluster.Start(t, 1)
 	t.Run("ApiVersions", func(t *testing.T) { refApiVersions(t, ref, ours.Broker(0).Addr) })
+	t.Run("Differential", func(t *testing.T) { refDifferential(t, ref, ours.Broker(0).Addr) })
 	t.Run("Restart", func(t *testing.T) { refRestart(t, ref) })
 }
 

@@ -1,0 +1,547 @@
+package compat_test
+
+import (
+	"bufio"
+	"context"
+	"encoding/binary"
+	"fmt"
+	"io"
+	"net"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/kversion"
+
+	"github.com/kafkazk/kafkazk/compat-tests/cluster"
+)
+
+// diffSide is one broker under the differential check: Kafka 3.9 or ours.
+type diffSide struct {
+	name string
+	addr string
+	cl   *kgo.Client
+	b    *kgo.Broker // broker 0 itself: requests go as they are, unsharded, unretried
+}
+
+// diffCase is one edge request (with any setup steps it needs); run returns
+// the broker's answer, normalised: error names, messages, the fields that
+// matter. The same steps run on both sides.
+type diffCase struct {
+	name string
+	run  func(t *testing.T, s *diffSide) string
+}
+
+// knownDifference is a case where our answer differs from Kafka 3.9's; the
+// test asserts both answers, so a change on either side shows up.
+type knownDifference struct{ kafka, ours string }
+
+// knownDifferences lists every case whose answers differ, Kafka's beside
+// ours.
+var knownDifferences = map[string]knownDifference{
+	// Kafka's ConfigDef.parseType message; ours comes from storage/log_config.go
+	// through broker/topic_configs.go.
+	"CreateTopics/bad-number": {
+		kafka: `INVALID_CONFIG "Invalid value abc for configuration retention.ms: Not a number of type LONG"`,
+		ours:  `INVALID_CONFIG "invalid value \"abc\" for configuration retention.ms: not a number"`,
+	},
+	// Kafka's ConfigDef.ValidList/ValidString message.
+	"CreateTopics/bad-cleanup-policy": {
+		kafka: `INVALID_CONFIG "Invalid value bogus for configuration cleanup.policy: String must be one of: compact, delete"`,
+		ours:  `INVALID_CONFIG "invalid value \"bogus\" for configuration cleanup.policy: must be a list of delete and compact"`,
+	},
+	// Kafka sets the message to "" (not null) for an unknown topic.
+	"DescribeConfigs/unknown-topic": {
+		kafka: `UNKNOWN_TOPIC_OR_PARTITION ""`,
+		ours:  `UNKNOWN_TOPIC_OR_PARTITION`,
+	},
+}
+
+// TestKafka39Reference runs refDifferential with both brokers started with
+// auto.create.topics.enable=false.
+func refDifferential(t *testing.T, ref *cluster.KafkaRef, ours string) {
+	oresp, err := cluster.ApiVersionsOf(ours, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	// The same request versions on both sides: ours are within Kafka's.
+	versions := kversion.FromApiVersionsResponse(oresp)
+	sides := []*diffSide{{name: "kafka", addr: ref.Addr}, {name: "ours", addr: ours}}
+	for _, s := range sides {
+		cl, err := kgo.NewClient(kgo.SeedBrokers(s.addr), kgo.MaxVersions(versions), kgo.RequestRetries(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(cl.Close)
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		if _, err := kmsg.NewPtrMetadataRequest().RequestWith(ctx, cl); err != nil {
+			t.Fatalf("%s: Metadata: %v", s.name, err)
+		}
+		cancel()
+		s.cl, s.b = cl, cl.Broker(0)
+	}
+	seen := map[string]bool{}
+	for _, c := range diffCases {
+		if seen[c.name] {
+			t.Fatalf("case %q twice", c.name)
+		}
+		seen[c.name] = true
+		t.Run(c.name, func(t *testing.T) {
+			k, o := c.run(t, sides[0]), c.run(t, sides[1])
+			t.Logf("Kafka 3.9: %s; ours: %s", k, o)
+			kd, known := knownDifferences[c.name]
+			switch {
+			case k == o && known:
+				t.Errorf("answers agree now (%s); drop it from knownDifferences", k)
+			case k != o && !known:
+				t.Errorf("answers differ:\n  Kafka 3.9: %s\n  ours:      %s", k, o)
+			case k != o && (kd.kafka != k || kd.ours != o):
+				t.Errorf("answers differ, not as knownDifferences records:\n  Kafka 3.9: %s\n  recorded:  %s\n  ours:      %s\n  recorded:  %s", k, kd.kafka, o, kd.ours)
+			}
+		})
+	}
+	for name := range knownDifferences {
+		if !seen[name] {
+			t.Errorf("knownDifferences has %q, no such case", name)
+		}
+	}
+}
+
+// do sends req to the side's broker 0 and fails the test on a transport error.
+func (s *diffSide) do(t *testing.T, req kmsg.Request) kmsg.Response {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	resp, err := s.b.Request(ctx, req)
+	if err != nil {
+		t.Fatalf("%s: %s: %v", s.name, kmsg.NameForKey(req.Key()), err)
+	}
+	return resp
+}
+
+// errText is an error code's name and the message, if any.
+func errText(code int16, msg *string) string {
+	name := "NONE"
+	if err := kerr.ErrorForCode(code); err != nil {
+		name = err.(*kerr.Error).Message
+	}
+	if msg != nil {
+		return fmt.Sprintf("%s %q", name, *msg)
+	}
+	return name
+}
+
+// createTopicReq builds a CreateTopics request for one topic.
+func createTopicReq(topic string, partitions int32, rf int16, configs ...string) *kmsg.CreateTopicsRequest {
+	req := kmsg.NewPtrCreateTopicsRequest()
+	req.TimeoutMillis = 15000
+	rt := kmsg.NewCreateTopicsRequestTopic()
+	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = topic, partitions, rf
+	for i := 0; i+1 < len(configs); i += 2 {
+		c := kmsg.NewCreateTopicsRequestTopicConfig()
+		c.Name, c.Value = configs[i], kmsg.StringPtr(configs[i+1])
+		rt.Configs = append(rt.Configs, c)
+	}
+	req.Topics = append(req.Topics, rt)
+	return req
+}
+
+// createTopicAnswer sends a CreateTopics request and returns its one
+// topic's error.
+func createTopicAnswer(t *testing.T, s *diffSide, req *kmsg.CreateTopicsRequest) string {
+	t.Helper()
+	resp := s.do(t, req).(*kmsg.CreateTopicsResponse)
+	if len(resp.Topics) != 1 {
+		t.Fatalf("%s: CreateTopics: %d topics in the answer", s.name, len(resp.Topics))
+	}
+	return errText(resp.Topics[0].ErrorCode, resp.Topics[0].ErrorMessage)
+}
+
+// ensureTopic creates topic (once per side) with partitions partitions and
+// n records in partition 0, and waits until the broker knows its leader.
+func ensureTopic(t *testing.T, s *diffSide, topic string, partitions int32, n int) {
+	t.Helper()
+	resp := s.do(t, createTopicReq(topic, partitions, 1)).(*kmsg.CreateTopicsResponse)
+	switch code := resp.Topics[0].ErrorCode; code {
+	case 0:
+	case kerr.TopicAlreadyExists.Code:
+		return
+	default:
+		t.Fatalf("%s: creating %s: %s", s.name, topic, errText(code, resp.Topics[0].ErrorMessage))
+	}
+	poll(t, 30*time.Second, s.name+": "+topic+" has leaders", func() (bool, string) {
+		req := kmsg.NewPtrMetadataRequest()
+		rt := kmsg.NewMetadataRequestTopic()
+		rt.Topic = kmsg.StringPtr(topic)
+		req.Topics = append(req.Topics, rt)
+		md := s.do(t, req).(*kmsg.MetadataResponse)
+		if len(md.Topics) != 1 || md.Topics[0].ErrorCode != 0 || len(md.Topics[0].Partitions) != int(partitions) {
+			return false, fmt.Sprintf("%+v", md.Topics)
+		}
+		for _, p := range md.Topics[0].Partitions {
+			if p.Leader < 0 || p.ErrorCode != 0 {
+				return false, fmt.Sprintf("partition %d leader %d error %d", p.Partition, p.Leader, p.ErrorCode)
+			}
+		}
+		return true, ""
+	})
+	for i := range n {
+		if got := produceAnswer(t, s, topic, 0, fmt.Appendf(nil, "r%d", i)); got != "NONE" {
+			t.Fatalf("%s: producing to %s: %s", s.name, topic, got)
+		}
+	}
+}
+
+// produceAnswer produces one record with acks=all and returns the
+// partition's error.
+func produceAnswer(t *testing.T, s *diffSide, topic string, partition int32, value []byte) string {
+	t.Helper()
+	req := kmsg.NewPtrProduceRequest()
+	req.Acks, req.TimeoutMillis = -1, 10000
+	rt := kmsg.NewProduceRequestTopic()
+	rt.Topic = topic
+	rp := kmsg.NewProduceRequestTopicPartition()
+	rp.Partition, rp.Records = partition, idempotentBatch(-1, -1, -1, value)
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	resp := s.do(t, req).(*kmsg.ProduceResponse)
+	if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
+		t.Fatalf("%s: Produce: unexpected answer %+v", s.name, resp)
+	}
+	p := resp.Topics[0].Partitions[0]
+	return errText(p.ErrorCode, p.ErrorMessage)
+}
+
+func listOffsetsAnswer(t *testing.T, s *diffSide, topic string, partition int32, ts int64) string {
+	t.Helper()
+	req := kmsg.NewPtrListOffsetsRequest()
+	req.ReplicaID = -1
+	rt := kmsg.NewListOffsetsRequestTopic()
+	rt.Topic = topic
+	rp := kmsg.NewListOffsetsRequestTopicPartition()
+	rp.Partition, rp.Timestamp = partition, ts
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	resp := s.do(t, req).(*kmsg.ListOffsetsResponse)
+	if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
+		t.Fatalf("%s: ListOffsets: unexpected answer %+v", s.name, resp)
+	}
+	p := resp.Topics[0].Partitions[0]
+	return fmt.Sprintf("%s offset=%d timestamp=%d", errText(p.ErrorCode, nil), p.Offset, p.Timestamp)
+}
+
+// fetchAnswer fetches one partition by name (and topic id, when the topic
+// exists and the version needs it).
+func fetchAnswer(t *testing.T, s *diffSide, topic string, id [16]byte, partition int32, offset int64) string {
+	t.Helper()
+	req := kmsg.NewPtrFetchRequest()
+	req.ReplicaID, req.MaxWaitMillis, req.MinBytes, req.MaxBytes = -1, 0, 1, 1<<20
+	rt := kmsg.NewFetchRequestTopic()
+	rt.Topic, rt.TopicID = topic, id
+	rp := kmsg.NewFetchRequestTopicPartition()
+	rp.Partition, rp.FetchOffset, rp.PartitionMaxBytes, rp.CurrentLeaderEpoch, rp.LastFetchedEpoch = partition, offset, 1<<20, -1, -1
+	rp.LogStartOffset = -1
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	resp := s.do(t, req).(*kmsg.FetchResponse)
+	if resp.ErrorCode != 0 {
+		return "top-level " + errText(resp.ErrorCode, nil)
+	}
+	if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
+		t.Fatalf("%s: Fetch: unexpected answer %+v", s.name, resp)
+	}
+	p := resp.Topics[0].Partitions[0]
+	return fmt.Sprintf("%s hw=%d lso=%d logStart=%d records=%v", errText(p.ErrorCode, nil), p.HighWatermark, p.LastStableOffset, p.LogStartOffset, len(p.RecordBatches) > 0)
+}
+
+// diffTopicID is the topic's id from Metadata.
+func diffTopicID(t *testing.T, s *diffSide, topic string) [16]byte {
+	t.Helper()
+	req := kmsg.NewPtrMetadataRequest()
+	rt := kmsg.NewMetadataRequestTopic()
+	rt.Topic = kmsg.StringPtr(topic)
+	req.Topics = append(req.Topics, rt)
+	md := s.do(t, req).(*kmsg.MetadataResponse)
+	if len(md.Topics) != 1 || md.Topics[0].ErrorCode != 0 {
+		t.Fatalf("%s: Metadata %s: %+v", s.name, topic, md.Topics)
+	}
+	return md.Topics[0].TopicID
+}
+
+// waitCoordinator polls FindCoordinator until the broker is group's
+// coordinator (the first call creates __consumer_offsets).
+func waitCoordinator(t *testing.T, s *diffSide, group string) {
+	t.Helper()
+	poll(t, 30*time.Second, s.name+": coordinator of "+group, func() (bool, string) {
+		req := kmsg.NewPtrFindCoordinatorRequest()
+		req.CoordinatorKey, req.CoordinatorKeys = group, []string{group}
+		resp := s.do(t, req).(*kmsg.FindCoordinatorResponse)
+		code, node := resp.ErrorCode, resp.NodeID
+		if len(resp.Coordinators) == 1 {
+			code, node = resp.Coordinators[0].ErrorCode, resp.Coordinators[0].NodeID
+		}
+		return code == 0 && node == 0, errText(code, nil)
+	})
+}
+
+// joinGroup joins group as a new consumer and returns the member id and
+// generation (after MEMBER_ID_REQUIRED, as a v4+ client does), retrying
+// while the coordinator loads.
+func joinGroup(t *testing.T, s *diffSide, group string) (string, int32) {
+	t.Helper()
+	waitCoordinator(t, s, group)
+	member := ""
+	deadline := time.Now().Add(30 * time.Second)
+	for time.Now().Before(deadline) {
+		req := kmsg.NewPtrJoinGroupRequest()
+		req.Group, req.SessionTimeoutMillis, req.RebalanceTimeoutMillis = group, 10000, 10000
+		req.MemberID, req.ProtocolType = member, "consumer"
+		p := kmsg.NewJoinGroupRequestProtocol()
+		p.Name, p.Metadata = "range", []byte{0, 0, 0, 0, 0, 0, 0, 0, 0, 0}
+		req.Protocols = append(req.Protocols, p)
+		resp := s.do(t, req).(*kmsg.JoinGroupResponse)
+		switch resp.ErrorCode {
+		case kerr.MemberIDRequired.Code:
+			member = resp.MemberID
+			continue
+		case 0:
+			return resp.MemberID, resp.Generation
+		case kerr.CoordinatorLoadInProgress.Code, kerr.NotCoordinator.Code, kerr.CoordinatorNotAvailable.Code:
+			time.Sleep(50 * time.Millisecond) // poll: the coordinator is still loading its partition
+			continue
+		}
+		t.Fatalf("%s: JoinGroup %s: %s", s.name, group, errText(resp.ErrorCode, nil))
+	}
+	t.Fatalf("%s: JoinGroup %s: not joined within 30s", s.name, group)
+	return "", 0
+}
+
+func offsetCommitAnswer(t *testing.T, s *diffSide, group, member string, generation int32, topic string) string {
+	t.Helper()
+	req := kmsg.NewPtrOffsetCommitRequest()
+	req.Group, req.MemberID, req.Generation = group, member, generation
+	rt := kmsg.NewOffsetCommitRequestTopic()
+	rt.Topic = topic
+	rp := kmsg.NewOffsetCommitRequestTopicPartition()
+	rp.Partition, rp.Offset, rp.LeaderEpoch = 0, 1, -1
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	resp := s.do(t, req).(*kmsg.OffsetCommitResponse)
+	if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
+		t.Fatalf("%s: OffsetCommit: unexpected answer %+v", s.name, resp)
+	}
+	return errText(resp.Topics[0].Partitions[0].ErrorCode, nil)
+}
+
+// rawApiVersions sends an ApiVersions request of the given version with a
+// v2 header and an empty body on a fresh connection, and returns the error
+// code of the answer (read as a v0 response, as Kafka answers an
+// unsupported version) and how many API keys it lists.
+func rawApiVersions(t *testing.T, addr string, version int16) string {
+	t.Helper()
+	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
+	client := "diff"
+	body := binary.BigEndian.AppendUint16(nil, 18)
+	body = binary.BigEndian.AppendUint16(body, uint16(version))
+	body = binary.BigEndian.AppendUint32(body, 7)
+	body = binary.BigEndian.AppendUint16(body, uint16(len(client)))
+	body = append(body, client...)
+	body = append(body, 0) // no tagged fields: ApiVersions v3+ has header v2, as Java clients send
+	msg := binary.BigEndian.AppendUint32(nil, uint32(len(body)))
+	if _, err := conn.Write(append(msg, body...)); err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReader(conn)
+	var size uint32
+	if err := binary.Read(r, binary.BigEndian, &size); err != nil {
+		return "connection closed: " + err.Error()
+	}
+	resp := make([]byte, size)
+	if _, err := io.ReadFull(r, resp); err != nil || size < 10 {
+		return fmt.Sprintf("short answer (%d bytes): %v", size, err)
+	}
+	// correlation id, error code, then (v0) an int32 array of keys.
+	code := int16(binary.BigEndian.Uint16(resp[4:6]))
+	n := int32(binary.BigEndian.Uint32(resp[6:10]))
+	return fmt.Sprintf("correlation=%d %s keys-listed=%v", binary.BigEndian.Uint32(resp[0:4]), errText(code, nil), n > 0)
+}
+
+// diffCases are the edge requests compared.
+var diffCases = []diffCase{
+	{"CreateTopics/invalid-name", func(t *testing.T, s *diffSide) string {
+		return createTopicAnswer(t, s, createTopicReq("bad name!", 1, 1))
+	}},
+	{"CreateTopics/dot-name", func(t *testing.T, s *diffSide) string {
+		return createTopicAnswer(t, s, createTopicReq("..", 1, 1))
+	}},
+	{"CreateTopics/name-too-long", func(t *testing.T, s *diffSide) string {
+		return createTopicAnswer(t, s, createTopicReq(strings.Repeat("a", 250), 1, 1))
+	}},
+	{"CreateTopics/rf-above-brokers", func(t *testing.T, s *diffSide) string {
+		return createTopicAnswer(t, s, createTopicReq("diff-rf3", 1, 3))
+	}},
+	{"CreateTopics/zero-partitions", func(t *testing.T, s *diffSide) string {
+		return createTopicAnswer(t, s, createTopicReq("diff-p0", 0, 1))
+	}},
+	{"CreateTopics/unknown-config", func(t *testing.T, s *diffSide) string {
+		return createTopicAnswer(t, s, createTopicReq("diff-cfg1", 1, 1, "no.such.config", "1"))
+	}},
+	{"CreateTopics/bad-number", func(t *testing.T, s *diffSide) string {
+		return createTopicAnswer(t, s, createTopicReq("diff-cfg2", 1, 1, "retention.ms", "abc"))
+	}},
+	{"CreateTopics/bad-cleanup-policy", func(t *testing.T, s *diffSide) string {
+		return createTopicAnswer(t, s, createTopicReq("diff-cfg3", 1, 1, "cleanup.policy", "bogus"))
+	}},
+	{"CreateTopics/unknown-broker-in-assignment", func(t *testing.T, s *diffSide) string {
+		req := createTopicReq("diff-assign", -1, -1)
+		req.TimeoutMillis = 500 // neither broker checks the ids: it waits for a leader that never comes
+		a := kmsg.NewCreateTopicsRequestTopicReplicaAssignment()
+		a.Partition, a.Replicas = 0, []int32{7}
+		req.Topics[0].ReplicaAssignment = append(req.Topics[0].ReplicaAssignment, a)
+		return createTopicAnswer(t, s, req)
+	}},
+	{"CreateTopics/exists", func(t *testing.T, s *diffSide) string {
+		ensureTopic(t, s, "diff-data", 1, 3)
+		return createTopicAnswer(t, s, createTopicReq("diff-data", 1, 1))
+	}},
+	{"Produce/missing-partition", func(t *testing.T, s *diffSide) string {
+		ensureTopic(t, s, "diff-data", 1, 3)
+		return produceAnswer(t, s, "diff-data", 5, []byte("x"))
+	}},
+	{"Produce/missing-topic", func(t *testing.T, s *diffSide) string {
+		return produceAnswer(t, s, "diff-no-such-topic", 0, []byte("x"))
+	}},
+	{"Fetch/offset-out-of-range", func(t *testing.T, s *diffSide) string {
+		ensureTopic(t, s, "diff-data", 1, 3)
+		return fetchAnswer(t, s, "diff-data", diffTopicID(t, s, "diff-data"), 0, 100)
+	}},
+	{"Fetch/missing-partition", func(t *testing.T, s *diffSide) string {
+		ensureTopic(t, s, "diff-data", 1, 3)
+		return fetchAnswer(t, s, "diff-data", diffTopicID(t, s, "diff-data"), 5, 0)
+	}},
+	{"Fetch/unknown-topic-id", func(t *testing.T, s *diffSide) string {
+		return fetchAnswer(t, s, "diff-no-such-topic", [16]byte{1, 2, 3}, 0, 0)
+	}},
+	{"ListOffsets/future-timestamp", func(t *testing.T, s *diffSide) string {
+		ensureTopic(t, s, "diff-data", 1, 3)
+		return listOffsetsAnswer(t, s, "diff-data", 0, time.Now().Add(24*time.Hour).UnixMilli())
+	}},
+	{"ListOffsets/missing-partition", func(t *testing.T, s *diffSide) string {
+		ensureTopic(t, s, "diff-data", 1, 3)
+		return listOffsetsAnswer(t, s, "diff-data", 5, -1)
+	}},
+	{"Metadata/unknown-topic-no-autocreate", func(t *testing.T, s *diffSide) string {
+		req := kmsg.NewPtrMetadataRequest()
+		req.AllowAutoTopicCreation = true
+		rt := kmsg.NewMetadataRequestTopic()
+		rt.Topic = kmsg.StringPtr("diff-never-created")
+		req.Topics = append(req.Topics, rt)
+		md := s.do(t, req).(*kmsg.MetadataResponse)
+		if len(md.Topics) != 1 {
+			t.Fatalf("%s: Metadata: %d topics", s.name, len(md.Topics))
+		}
+		return fmt.Sprintf("%s partitions=%d", errText(md.Topics[0].ErrorCode, nil), len(md.Topics[0].Partitions))
+	}},
+	{"DeleteTopics/missing", func(t *testing.T, s *diffSide) string {
+		req := kmsg.NewPtrDeleteTopicsRequest()
+		req.TimeoutMillis = 15000
+		rt := kmsg.NewDeleteTopicsRequestTopic()
+		rt.Topic = kmsg.StringPtr("diff-no-such-topic")
+		req.Topics = append(req.Topics, rt)
+		req.TopicNames = []string{"diff-no-such-topic"}
+		resp := s.do(t, req).(*kmsg.DeleteTopicsResponse)
+		if len(resp.Topics) != 1 {
+			t.Fatalf("%s: DeleteTopics: %d topics", s.name, len(resp.Topics))
+		}
+		return errText(resp.Topics[0].ErrorCode, resp.Topics[0].ErrorMessage)
+	}},
+	{"OffsetCommit/unknown-member-no-group", func(t *testing.T, s *diffSide) string {
+		ensureTopic(t, s, "diff-data", 1, 3)
+		waitCoordinator(t, s, "diff-nogroup")
+		return offsetCommitAnswer(t, s, "diff-nogroup", "nobody", 1, "diff-data")
+	}},
+	{"OffsetCommit/unknown-member", func(t *testing.T, s *diffSide) string {
+		ensureTopic(t, s, "diff-data", 1, 3)
+		_, gen := joinGroup(t, s, "diff-group")
+		return offsetCommitAnswer(t, s, "diff-group", "nobody", gen, "diff-data")
+	}},
+	{"OffsetCommit/illegal-generation", func(t *testing.T, s *diffSide) string {
+		ensureTopic(t, s, "diff-data", 1, 3)
+		member, gen := joinGroup(t, s, "diff-group2")
+		return offsetCommitAnswer(t, s, "diff-group2", member, gen+5, "diff-data")
+	}},
+	{"JoinGroup/no-protocols", func(t *testing.T, s *diffSide) string {
+		req := kmsg.NewPtrJoinGroupRequest()
+		req.Group, req.SessionTimeoutMillis, req.RebalanceTimeoutMillis, req.ProtocolType = "diff-join1", 10000, 10000, "consumer"
+		return errText(s.do(t, req).(*kmsg.JoinGroupResponse).ErrorCode, nil)
+	}},
+	{"JoinGroup/session-timeout-too-small", func(t *testing.T, s *diffSide) string {
+		req := kmsg.NewPtrJoinGroupRequest()
+		req.Group, req.SessionTimeoutMillis, req.RebalanceTimeoutMillis, req.ProtocolType = "diff-join2", 1, 10000, "consumer"
+		p := kmsg.NewJoinGroupRequestProtocol()
+		p.Name = "range"
+		req.Protocols = append(req.Protocols, p)
+		return errText(s.do(t, req).(*kmsg.JoinGroupResponse).ErrorCode, nil)
+	}},
+	{"DescribeConfigs/unknown-topic", func(t *testing.T, s *diffSide) string {
+		req := kmsg.NewPtrDescribeConfigsRequest()
+		r := kmsg.NewDescribeConfigsRequestResource()
+		r.ResourceType, r.ResourceName = kmsg.ConfigResourceTypeTopic, "diff-no-such-topic"
+		req.Resources = append(req.Resources, r)
+		resp := s.do(t, req).(*kmsg.DescribeConfigsResponse)
+		if len(resp.Resources) != 1 {
+			t.Fatalf("%s: DescribeConfigs: %d resources", s.name, len(resp.Resources))
+		}
+		return errText(resp.Resources[0].ErrorCode, resp.Resources[0].ErrorMessage)
+	}},
+	{"CreatePartitions/decrease", func(t *testing.T, s *diffSide) string {
+		ensureTopic(t, s, "diff-data", 1, 3)
+		req := kmsg.NewPtrCreatePartitionsRequest()
+		req.TimeoutMillis = 15000
+		rt := kmsg.NewCreatePartitionsRequestTopic()
+		rt.Topic, rt.Count = "diff-data", 1
+		req.Topics = append(req.Topics, rt)
+		resp := s.do(t, req).(*kmsg.CreatePartitionsResponse)
+		if len(resp.Topics) != 1 {
+			t.Fatalf("%s: CreatePartitions: %d topics", s.name, len(resp.Topics))
+		}
+		return errText(resp.Topics[0].ErrorCode, resp.Topics[0].ErrorMessage)
+	}},
+	{"DeleteRecords/beyond-high-watermark", func(t *testing.T, s *diffSide) string {
+		ensureTopic(t, s, "diff-data", 1, 3)
+		req := kmsg.NewPtrDeleteRecordsRequest()
+		req.TimeoutMillis = 15000
+		rt := kmsg.NewDeleteRecordsRequestTopic()
+		rt.Topic = "diff-data"
+		rp := kmsg.NewDeleteRecordsRequestTopicPartition()
+		rp.Partition, rp.Offset = 0, 100
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		resp := s.do(t, req).(*kmsg.DeleteRecordsResponse)
+		if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
+			t.Fatalf("%s: DeleteRecords: unexpected answer %+v", s.name, resp)
+		}
+		p := resp.Topics[0].Partitions[0]
+		return fmt.Sprintf("%s lowWatermark=%d", errText(p.ErrorCode, nil), p.LowWatermark)
+	}},
+	{"DeleteGroups/missing", func(t *testing.T, s *diffSide) string {
+		req := kmsg.NewPtrDeleteGroupsRequest()
+		req.Groups = []string{"diff-no-such-group"}
+		resp := s.do(t, req).(*kmsg.DeleteGroupsResponse)
+		if len(resp.Groups) != 1 {
+			t.Fatalf("%s: DeleteGroups: %d groups", s.name, len(resp.Groups))
+		}
+		return errText(resp.Groups[0].ErrorCode, nil)
+	}},
+	{"ApiVersions/unsupported-version", func(t *testing.T, s *diffSide) string {
+		return rawApiVersions(t, s.addr, 99)
+	}},
+}
