@@ -21,10 +21,11 @@ import (
 
 // diffSide is one broker under the differential check: Kafka 3.9 or ours.
 type diffSide struct {
-	name string
-	addr string
-	cl   *kgo.Client
-	b    *kgo.Broker // broker 0 itself: requests go as they are, unsharded, unretried
+	name     string
+	addr     string
+	versions *kversion.Versions
+	cl       *kgo.Client
+	b        *kgo.Broker // broker 0 itself: requests go as they are, unsharded, unretried
 }
 
 // diffCase is one edge request (with any setup steps it needs); run returns
@@ -53,6 +54,11 @@ var knownDifferences = map[string]knownDifference{
 		kafka: `INVALID_CONFIG "Invalid value bogus for configuration cleanup.policy: String must be one of: compact, delete"`,
 		ours:  `INVALID_CONFIG "invalid value \"bogus\" for configuration cleanup.policy: must be a list of delete and compact"`,
 	},
+	// The same ConfigDef messages inside IncrementalAlterConfigs' wrapper.
+	"IncrementalAlterConfigs/bad-value": {
+		kafka: `INVALID_CONFIG "Invalid config value for resource ConfigResource(type=TOPIC, name='diff-data'): Invalid value 12 for configuration segment.bytes: Value must be at least 14"`,
+		ours:  `INVALID_CONFIG "Invalid config value for resource ConfigResource(type=TOPIC, name='diff-data'): invalid value \"12\" for configuration segment.bytes: value must be at least 14"`,
+	},
 	// Kafka sets the message to "" (not null) for an unknown topic.
 	"DescribeConfigs/unknown-topic": {
 		kafka: `UNKNOWN_TOPIC_OR_PARTITION ""`,
@@ -60,8 +66,9 @@ var knownDifferences = map[string]knownDifference{
 	},
 }
 
-// TestKafka39Reference runs refDifferential with both brokers started with
-// auto.create.topics.enable=false.
+// refDifferential plays every diffCase against Kafka 3.9 and against ours
+// (both started by TestKafka39Reference with auto.create.topics.enable=false)
+// and compares the answers: equal, or recorded in knownDifferences.
 func refDifferential(t *testing.T, ref *cluster.KafkaRef, ours string) {
 	oresp, err := cluster.ApiVersionsOf(ours, 10*time.Second)
 	if err != nil {
@@ -81,7 +88,7 @@ func refDifferential(t *testing.T, ref *cluster.KafkaRef, ours string) {
 			t.Fatalf("%s: Metadata: %v", s.name, err)
 		}
 		cancel()
-		s.cl, s.b = cl, cl.Broker(0)
+		s.cl, s.b, s.versions = cl, cl.Broker(0), versions
 	}
 	seen := map[string]bool{}
 	for _, c := range diffCases {
@@ -118,6 +125,46 @@ func (s *diffSide) do(t *testing.T, req kmsg.Request) kmsg.Response {
 	resp, err := s.b.Request(ctx, req)
 	if err != nil {
 		t.Fatalf("%s: %s: %v", s.name, kmsg.NameForKey(req.Key()), err)
+	}
+	return resp
+}
+
+// rawDo sends req as it is (kgo rewrites some fields, e.g. a Produce
+// request's acks) on a fresh connection, at the version both sides use.
+func (s *diffSide) rawDo(t *testing.T, req kmsg.Request) kmsg.Response {
+	t.Helper()
+	v, ok := s.versions.LookupMaxKeyVersion(req.Key())
+	if !ok {
+		t.Fatalf("%s: %s is not served", s.name, kmsg.NameForKey(req.Key()))
+	}
+	req.SetVersion(min(v, req.MaxVersion()))
+	conn, err := net.DialTimeout("tcp", s.addr, 5*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer conn.Close()
+	_ = conn.SetDeadline(time.Now().Add(15 * time.Second))
+	msg := kmsg.NewRequestFormatter(kmsg.FormatterClientID("diff")).AppendRequest(nil, req, 11)
+	if _, err := conn.Write(msg); err != nil {
+		t.Fatal(err)
+	}
+	r := bufio.NewReader(conn)
+	var size uint32
+	if err := binary.Read(r, binary.BigEndian, &size); err != nil {
+		t.Fatalf("%s: %s: %v", s.name, kmsg.NameForKey(req.Key()), err)
+	}
+	buf := make([]byte, size)
+	if _, err := io.ReadFull(r, buf); err != nil {
+		t.Fatal(err)
+	}
+	buf = buf[4:] // correlation id
+	if req.IsFlexible() && req.Key() != kmsg.ApiVersions.Int16() {
+		buf = buf[1:] // no tagged fields in the response header
+	}
+	resp := req.ResponseKind()
+	resp.SetVersion(req.GetVersion())
+	if err := resp.ReadFrom(buf); err != nil {
+		t.Fatalf("%s: %s answer: %v", s.name, kmsg.NameForKey(req.Key()), err)
 	}
 	return resp
 }
@@ -195,8 +242,8 @@ func ensureTopic(t *testing.T, s *diffSide, topic string, partitions int32, n in
 	}
 }
 
-// produceAnswer produces one record with acks=all and returns the
-// partition's error.
+// produceAnswer produces one record with acks=all (kgo sets the client's
+// acks) and returns the partition's error.
 func produceAnswer(t *testing.T, s *diffSide, topic string, partition int32, value []byte) string {
 	t.Helper()
 	req := kmsg.NewPtrProduceRequest()
@@ -341,6 +388,13 @@ func offsetCommitAnswer(t *testing.T, s *diffSide, group, member string, generat
 // code of the answer (read as a v0 response, as Kafka answers an
 // unsupported version) and how many API keys it lists.
 func rawApiVersions(t *testing.T, addr string, version int16) string {
+	return rawUnsupported(t, addr, kmsg.ApiVersions, version)
+}
+
+// rawUnsupported sends key at a version nobody serves, with a v2 header and
+// an empty body, and returns the answer's error code (read as an
+// ApiVersions v0 answer) or how the connection ended.
+func rawUnsupported(t *testing.T, addr string, key kmsg.Key, version int16) string {
 	t.Helper()
 	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
@@ -349,7 +403,7 @@ func rawApiVersions(t *testing.T, addr string, version int16) string {
 	defer conn.Close()
 	_ = conn.SetDeadline(time.Now().Add(10 * time.Second))
 	client := "diff"
-	body := binary.BigEndian.AppendUint16(nil, 18)
+	body := binary.BigEndian.AppendUint16(nil, uint16(key))
 	body = binary.BigEndian.AppendUint16(body, uint16(version))
 	body = binary.BigEndian.AppendUint32(body, 7)
 	body = binary.BigEndian.AppendUint16(body, uint16(len(client)))
@@ -372,6 +426,54 @@ func rawApiVersions(t *testing.T, addr string, version int16) string {
 	code := int16(binary.BigEndian.Uint16(resp[4:6]))
 	n := int32(binary.BigEndian.Uint32(resp[6:10]))
 	return fmt.Sprintf("correlation=%d %s keys-listed=%v", binary.BigEndian.Uint32(resp[0:4]), errText(code, nil), n > 0)
+}
+
+// incrementalAlterAnswer sets one topic config with IncrementalAlterConfigs.
+func incrementalAlterAnswer(t *testing.T, s *diffSide, topic, name, value string) string {
+	t.Helper()
+	req := kmsg.NewPtrIncrementalAlterConfigsRequest()
+	r := kmsg.NewIncrementalAlterConfigsRequestResource()
+	r.ResourceType, r.ResourceName = kmsg.ConfigResourceTypeTopic, topic
+	c := kmsg.NewIncrementalAlterConfigsRequestResourceConfig()
+	c.Name, c.Op, c.Value = name, kmsg.IncrementalAlterConfigOpSet, kmsg.StringPtr(value)
+	r.Configs = append(r.Configs, c)
+	req.Resources = append(req.Resources, r)
+	resp := s.do(t, req).(*kmsg.IncrementalAlterConfigsResponse)
+	if len(resp.Resources) != 1 {
+		t.Fatalf("%s: IncrementalAlterConfigs: %d resources", s.name, len(resp.Resources))
+	}
+	return errText(resp.Resources[0].ErrorCode, resp.Resources[0].ErrorMessage)
+}
+
+// offsetFetchAnswer fetches a group's offset of topic partition 0 (v8 and
+// up ask by groups, earlier versions by group).
+func offsetFetchAnswer(t *testing.T, s *diffSide, group, topic string) string {
+	t.Helper()
+	req := kmsg.NewPtrOffsetFetchRequest()
+	req.Group = group
+	rt := kmsg.NewOffsetFetchRequestTopic()
+	rt.Topic, rt.Partitions = topic, []int32{0}
+	req.Topics = append(req.Topics, rt)
+	g := kmsg.NewOffsetFetchRequestGroup()
+	g.Group = group
+	gt := kmsg.NewOffsetFetchRequestGroupTopic()
+	gt.Topic, gt.Partitions = topic, []int32{0}
+	g.Topics = append(g.Topics, gt)
+	req.Groups = append(req.Groups, g)
+	resp := s.do(t, req).(*kmsg.OffsetFetchResponse)
+	if len(resp.Groups) == 1 {
+		g := resp.Groups[0]
+		if len(g.Topics) != 1 || len(g.Topics[0].Partitions) != 1 {
+			return "group " + errText(g.ErrorCode, nil)
+		}
+		p := g.Topics[0].Partitions[0]
+		return fmt.Sprintf("group %s partition %s offset=%d", errText(g.ErrorCode, nil), errText(p.ErrorCode, nil), p.Offset)
+	}
+	if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
+		return "top-level " + errText(resp.ErrorCode, nil)
+	}
+	p := resp.Topics[0].Partitions[0]
+	return fmt.Sprintf("group %s partition %s offset=%d", errText(resp.ErrorCode, nil), errText(p.ErrorCode, nil), p.Offset)
 }
 
 // diffCases are the edge requests compared.
@@ -541,7 +643,106 @@ var diffCases = []diffCase{
 		}
 		return errText(resp.Groups[0].ErrorCode, nil)
 	}},
+	{"CreateTopics/collides", func(t *testing.T, s *diffSide) string {
+		if got := createTopicAnswer(t, s, createTopicReq("diff.collide", 1, 1)); got != "NONE" {
+			t.Fatalf("%s: creating diff.collide: %s", s.name, got)
+		}
+		return createTopicAnswer(t, s, createTopicReq("diff_collide", 1, 1))
+	}},
+	{"CreateTopics/validate-only-bad-rf", func(t *testing.T, s *diffSide) string {
+		req := createTopicReq("diff-validate", 1, 0)
+		req.ValidateOnly = true
+		return createTopicAnswer(t, s, req)
+	}},
+	{"Produce/invalid-acks", func(t *testing.T, s *diffSide) string {
+		ensureTopic(t, s, "diff-data", 1, 3)
+		req := kmsg.NewPtrProduceRequest()
+		req.Acks, req.TimeoutMillis = 2, 10000
+		rt := kmsg.NewProduceRequestTopic()
+		rt.Topic = "diff-data"
+		rp := kmsg.NewProduceRequestTopicPartition()
+		rp.Partition, rp.Records = 0, idempotentBatch(-1, -1, -1, []byte("x"))
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		resp := s.rawDo(t, req).(*kmsg.ProduceResponse)
+		if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
+			t.Fatalf("%s: Produce: unexpected answer %+v", s.name, resp)
+		}
+		p := resp.Topics[0].Partitions[0]
+		return errText(p.ErrorCode, p.ErrorMessage)
+	}},
+	{"ListOffsets/unknown-topic", func(t *testing.T, s *diffSide) string {
+		return listOffsetsAnswer(t, s, "diff-no-such-topic", 0, -1)
+	}},
+	{"Metadata/invalid-topic-name", func(t *testing.T, s *diffSide) string {
+		req := kmsg.NewPtrMetadataRequest()
+		rt := kmsg.NewMetadataRequestTopic()
+		rt.Topic = kmsg.StringPtr("bad name!")
+		req.Topics = append(req.Topics, rt)
+		md := s.do(t, req).(*kmsg.MetadataResponse)
+		if len(md.Topics) != 1 {
+			t.Fatalf("%s: Metadata: %d topics", s.name, len(md.Topics))
+		}
+		return errText(md.Topics[0].ErrorCode, nil)
+	}},
+	{"IncrementalAlterConfigs/bad-value", func(t *testing.T, s *diffSide) string {
+		ensureTopic(t, s, "diff-data", 1, 3)
+		return incrementalAlterAnswer(t, s, "diff-data", "segment.bytes", "12")
+	}},
+	{"IncrementalAlterConfigs/unknown-config", func(t *testing.T, s *diffSide) string {
+		ensureTopic(t, s, "diff-data", 1, 3)
+		return incrementalAlterAnswer(t, s, "diff-data", "no.such.config", "1")
+	}},
+	{"IncrementalAlterConfigs/unknown-topic", func(t *testing.T, s *diffSide) string {
+		return incrementalAlterAnswer(t, s, "diff-no-such-topic", "retention.ms", "1000")
+	}},
+	{"Heartbeat/unknown-group", func(t *testing.T, s *diffSide) string {
+		waitCoordinator(t, s, "diff-hb")
+		req := kmsg.NewPtrHeartbeatRequest()
+		req.Group, req.Generation, req.MemberID = "diff-hb", 1, "nobody"
+		return errText(s.do(t, req).(*kmsg.HeartbeatResponse).ErrorCode, nil)
+	}},
+	{"SyncGroup/unknown-member", func(t *testing.T, s *diffSide) string {
+		_, gen := joinGroup(t, s, "diff-sync")
+		req := kmsg.NewPtrSyncGroupRequest()
+		req.Group, req.Generation, req.MemberID = "diff-sync", gen, "nobody"
+		req.ProtocolType, req.Protocol = kmsg.StringPtr("consumer"), kmsg.StringPtr("range")
+		return errText(s.do(t, req).(*kmsg.SyncGroupResponse).ErrorCode, nil)
+	}},
+	{"LeaveGroup/unknown-member", func(t *testing.T, s *diffSide) string {
+		joinGroup(t, s, "diff-leave")
+		req := kmsg.NewPtrLeaveGroupRequest()
+		req.Group, req.MemberID = "diff-leave", "nobody"
+		m := kmsg.NewLeaveGroupRequestMember()
+		m.MemberID = "nobody"
+		req.Members = append(req.Members, m)
+		resp := s.do(t, req).(*kmsg.LeaveGroupResponse)
+		out := errText(resp.ErrorCode, nil)
+		for _, m := range resp.Members {
+			out += fmt.Sprintf(" member %s: %s", m.MemberID, errText(m.ErrorCode, nil))
+		}
+		return out
+	}},
+	{"OffsetFetch/unknown-group", func(t *testing.T, s *diffSide) string {
+		ensureTopic(t, s, "diff-data", 1, 3)
+		waitCoordinator(t, s, "diff-fetch-nogroup")
+		return offsetFetchAnswer(t, s, "diff-fetch-nogroup", "diff-data")
+	}},
+	{"DescribeGroups/missing", func(t *testing.T, s *diffSide) string {
+		waitCoordinator(t, s, "diff-no-such-group")
+		req := kmsg.NewPtrDescribeGroupsRequest()
+		req.Groups = []string{"diff-no-such-group"}
+		resp := s.do(t, req).(*kmsg.DescribeGroupsResponse)
+		if len(resp.Groups) != 1 {
+			t.Fatalf("%s: DescribeGroups: %d groups", s.name, len(resp.Groups))
+		}
+		g := resp.Groups[0]
+		return fmt.Sprintf("%s state=%q protocolType=%q members=%d", errText(g.ErrorCode, g.ErrorMessage), g.State, g.ProtocolType, len(g.Members))
+	}},
 	{"ApiVersions/unsupported-version", func(t *testing.T, s *diffSide) string {
 		return rawApiVersions(t, s.addr, 99)
+	}},
+	{"Metadata/unsupported-version", func(t *testing.T, s *diffSide) string {
+		return rawUnsupported(t, s.addr, kmsg.Metadata, 99)
 	}},
 }
