@@ -25,7 +25,7 @@ type diffSide struct {
 	addr     string
 	versions *kversion.Versions
 	cl       *kgo.Client
-	b        *kgo.Broker // broker 0 itself: requests go as they are, unsharded, unretried
+	b        *kgo.Broker // broker 0 itself: unsharded, unretried (kgo still sets a Produce request's acks)
 }
 
 // diffCase is one edge request (with any setup steps it needs); run returns
@@ -581,11 +581,13 @@ var diffCases = []diffCase{
 		return offsetCommitAnswer(t, s, "diff-group2", member, gen+5, "diff-data")
 	}},
 	{"JoinGroup/no-protocols", func(t *testing.T, s *diffSide) string {
+		waitCoordinator(t, s, "diff-join1")
 		req := kmsg.NewPtrJoinGroupRequest()
 		req.Group, req.SessionTimeoutMillis, req.RebalanceTimeoutMillis, req.ProtocolType = "diff-join1", 10000, 10000, "consumer"
 		return errText(s.do(t, req).(*kmsg.JoinGroupResponse).ErrorCode, nil)
 	}},
 	{"JoinGroup/session-timeout-too-small", func(t *testing.T, s *diffSide) string {
+		waitCoordinator(t, s, "diff-join2")
 		req := kmsg.NewPtrJoinGroupRequest()
 		req.Group, req.SessionTimeoutMillis, req.RebalanceTimeoutMillis, req.ProtocolType = "diff-join2", 1, 10000, "consumer"
 		p := kmsg.NewJoinGroupRequestProtocol()

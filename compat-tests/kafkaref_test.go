@@ -29,9 +29,9 @@ func TestKafka39Reference(t *testing.T) {
 	ref := cluster.StartKafkaRef(t, zk.Addr, cluster.KafkaRefOptions{Overrides: map[string]string{"auto.create.topics.enable": "false"}})
 	ours := cluster.Start(t, 1, "auto.create.topics.enable=false")
 	t.Run("ProduceConsume", func(t *testing.T) { refProduceConsume(t, ref) })
+	t.Run("Restart", func(t *testing.T) { refRestart(t, ref) }) // early: few logs to load yet
 	t.Run("ApiVersions", func(t *testing.T) { refApiVersions(t, ref, ours.Broker(0).Addr) })
 	t.Run("Differential", func(t *testing.T) { refDifferential(t, ref, ours.Broker(0).Addr) })
-	t.Run("Restart", func(t *testing.T) { refRestart(t, ref) })
 }
 
 // refProduceConsume creates a topic on the reference broker, produces keyed

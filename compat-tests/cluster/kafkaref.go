@@ -430,3 +430,49 @@ func (k *KafkaRef) Restart(tb testing.TB) {
 
 // LogTail returns the last n lines of the broker's log, for failure messages.
 func (k *KafkaRef) LogTail(n int) string { return tail(k.LogFile, n) }
+
+// StartKafkaRefCluster starts n Kafka 3.9 brokers, ids 0..n-1, on one fresh
+// chroot of ZooKeeper zkAddr, all at once, and waits until each is ready.
+// Brokers still running when the test ends are killed (see below).
+// The internal topics' replication factors default to min(n, 3) (Kafka's
+// defaults); overrides apply to every broker.
+func StartKafkaRefCluster(tb testing.TB, zkAddr string, n int, overrides map[string]string) []*KafkaRef {
+	tb.Helper()
+	rf := strconv.Itoa(min(n, 3))
+	settings := map[string]string{
+		"offsets.topic.replication.factor":         rf,
+		"transaction.state.log.replication.factor": rf,
+		"transaction.state.log.min.isr":            strconv.Itoa(min(n, 2)),
+	}
+	maps.Copy(settings, overrides)
+	refs := make([]*KafkaRef, n)
+	for i := range refs {
+		opts := KafkaRefOptions{ID: int32(i), Overrides: settings, NoWait: true}
+		if i > 0 {
+			opts.Chroot = refs[0].Chroot
+		}
+		refs[i] = StartKafkaRef(tb, zkAddr, opts)
+	}
+	// At the end, SIGKILL: the last brokers' controlled shutdowns fail while
+	// their partitions have nowhere to go, and Kafka retries each for
+	// 15 s (controlled.shutdown.max.retries 3, 5 s backoff), even when all
+	// are stopped at once. A test that studies shutdown calls Stop itself.
+	tb.Cleanup(func() {
+		for _, k := range refs {
+			k.Kill()
+		}
+	})
+	for _, k := range refs {
+		k.WaitReady(tb)
+	}
+	return refs
+}
+
+// KafkaRefBootstrap is the brokers' addresses, comma-separated.
+func KafkaRefBootstrap(refs []*KafkaRef) string {
+	addrs := make([]string, len(refs))
+	for i, k := range refs {
+		addrs[i] = k.Addr
+	}
+	return strings.Join(addrs, ",")
+}
