@@ -59,6 +59,21 @@ var knownDifferences = map[string]knownDifference{
 		kafka: `INVALID_CONFIG "Invalid config value for resource ConfigResource(type=TOPIC, name='diff-data'): Invalid value 12 for configuration segment.bytes: Value must be at least 14"`,
 		ours:  `INVALID_CONFIG "Invalid config value for resource ConfigResource(type=TOPIC, name='diff-data'): invalid value \"12\" for configuration segment.bytes: value must be at least 14"`,
 	},
+	// Kafka's top-level message is "" where ours is null (no error).
+	"AlterPartitionAssignments/unknown-topic": {
+		kafka: `NONE "" diff-no-such-topic-0: UNKNOWN_TOPIC_OR_PARTITION "The partition does not exist."`,
+		ours:  `NONE diff-no-such-topic-0: UNKNOWN_TOPIC_OR_PARTITION "The partition does not exist."`,
+	},
+	// The same, and Kafka prints Scala collections (ArrayBuffer(7), Set(0))
+	// where we print Go slices.
+	"AlterPartitionAssignments/unknown-broker": {
+		kafka: `NONE "" diff-data-0: INVALID_REPLICA_ASSIGNMENT "Replica assignment has brokers that are not alive. Replica list: ArrayBuffer(7), live broker list: Set(0)"`,
+		ours:  `NONE diff-data-0: INVALID_REPLICA_ASSIGNMENT "Replica assignment has brokers that are not alive. Replica list: [7], live broker list: [0]"`,
+	},
+	"AlterPartitionAssignments/duplicate-replica": {
+		kafka: `NONE "" diff-data-0: INVALID_REPLICA_ASSIGNMENT "Duplicate replica ids in partition reassignment replica list: ArrayBuffer(0, 0)"`,
+		ours:  `NONE diff-data-0: INVALID_REPLICA_ASSIGNMENT "Duplicate replica ids in partition reassignment replica list: [0 0]"`,
+	},
 	// Kafka sets the message to "" (not null) for an unknown topic.
 	"DescribeConfigs/unknown-topic": {
 		kafka: `UNKNOWN_TOPIC_OR_PARTITION ""`,
@@ -476,6 +491,108 @@ func offsetFetchAnswer(t *testing.T, s *diffSide, group, topic string) string {
 	return fmt.Sprintf("group %s partition %s offset=%d", errText(resp.ErrorCode, nil), errText(p.ErrorCode, nil), p.Offset)
 }
 
+// produceBatch produces one raw batch to partition 0 and returns the
+// partition's error and base offset.
+func produceBatch(t *testing.T, s *diffSide, topic string, batch []byte) string {
+	t.Helper()
+	req := kmsg.NewPtrProduceRequest()
+	req.Acks, req.TimeoutMillis = -1, 10000
+	rt := kmsg.NewProduceRequestTopic()
+	rt.Topic = topic
+	rp := kmsg.NewProduceRequestTopicPartition()
+	rp.Partition, rp.Records = 0, batch
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	resp := s.do(t, req).(*kmsg.ProduceResponse)
+	if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
+		t.Fatalf("%s: Produce: unexpected answer %+v", s.name, resp)
+	}
+	p := resp.Topics[0].Partitions[0]
+	return fmt.Sprintf("%s baseOffset=%d", errText(p.ErrorCode, p.ErrorMessage), p.BaseOffset)
+}
+
+// producerID asks for an idempotent producer id.
+func producerID(t *testing.T, s *diffSide) (int64, int16) {
+	t.Helper()
+	var resp *kmsg.InitProducerIDResponse
+	poll(t, 30*time.Second, s.name+": InitProducerID", func() (bool, string) {
+		req := kmsg.NewPtrInitProducerIDRequest()
+		req.TransactionTimeoutMillis, req.ProducerID, req.ProducerEpoch = 60000, -1, -1
+		resp = s.do(t, req).(*kmsg.InitProducerIDResponse)
+		switch resp.ErrorCode {
+		case 0:
+			return true, ""
+		case kerr.CoordinatorLoadInProgress.Code, kerr.CoordinatorNotAvailable.Code, kerr.NotCoordinator.Code:
+			return false, errText(resp.ErrorCode, nil) // Kafka: until its first producer id block is taken
+		}
+		t.Fatalf("%s: InitProducerID: %s", s.name, errText(resp.ErrorCode, nil))
+		return false, ""
+	})
+	return resp.ProducerID, resp.ProducerEpoch
+}
+
+func electAnswer(t *testing.T, s *diffSide, topic string, partition int32) string {
+	t.Helper()
+	req := kmsg.NewPtrElectLeadersRequest()
+	req.TimeoutMillis = 10000
+	rt := kmsg.NewElectLeadersRequestTopic()
+	rt.Topic, rt.Partitions = topic, []int32{partition}
+	req.Topics = append(req.Topics, rt)
+	resp := s.do(t, req).(*kmsg.ElectLeadersResponse)
+	if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
+		return "top-level " + errText(resp.ErrorCode, nil)
+	}
+	p := resp.Topics[0].Partitions[0]
+	return errText(p.ErrorCode, p.ErrorMessage)
+}
+
+func reassignAnswer(t *testing.T, s *diffSide, topic string, replicas []int32) string {
+	t.Helper()
+	req := kmsg.NewPtrAlterPartitionAssignmentsRequest()
+	req.TimeoutMillis = 10000
+	rt := kmsg.NewAlterPartitionAssignmentsRequestTopic()
+	rt.Topic = topic
+	rp := kmsg.NewAlterPartitionAssignmentsRequestTopicPartition()
+	rp.Partition, rp.Replicas = 0, replicas
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	resp := s.do(t, req).(*kmsg.AlterPartitionAssignmentsResponse)
+	out := errText(resp.ErrorCode, resp.ErrorMessage)
+	for _, rt := range resp.Topics {
+		for _, p := range rt.Partitions {
+			out += fmt.Sprintf(" %s-%d: %s", rt.Topic, p.Partition, errText(p.ErrorCode, p.ErrorMessage))
+		}
+	}
+	return out
+}
+
+func describeConfigsAnswer(t *testing.T, s *diffSide, typ kmsg.ConfigResourceType, name string) string {
+	t.Helper()
+	req := kmsg.NewPtrDescribeConfigsRequest()
+	r := kmsg.NewDescribeConfigsRequestResource()
+	r.ResourceType, r.ResourceName, r.ConfigNames = typ, name, []string{"log.retention.hours"}
+	req.Resources = append(req.Resources, r)
+	resp := s.do(t, req).(*kmsg.DescribeConfigsResponse)
+	if len(resp.Resources) != 1 {
+		t.Fatalf("%s: DescribeConfigs: %d resources", s.name, len(resp.Resources))
+	}
+	return fmt.Sprintf("%s configs=%d", errText(resp.Resources[0].ErrorCode, resp.Resources[0].ErrorMessage), len(resp.Resources[0].Configs))
+}
+
+func createPartitionsAnswer(t *testing.T, s *diffSide, topic string, count int32) string {
+	t.Helper()
+	req := kmsg.NewPtrCreatePartitionsRequest()
+	req.TimeoutMillis = 15000
+	rt := kmsg.NewCreatePartitionsRequestTopic()
+	rt.Topic, rt.Count = topic, count
+	req.Topics = append(req.Topics, rt)
+	resp := s.do(t, req).(*kmsg.CreatePartitionsResponse)
+	if len(resp.Topics) != 1 {
+		t.Fatalf("%s: CreatePartitions: %d topics", s.name, len(resp.Topics))
+	}
+	return errText(resp.Topics[0].ErrorCode, resp.Topics[0].ErrorMessage)
+}
+
 // diffCases are the edge requests compared.
 var diffCases = []diffCase{
 	{"CreateTopics/invalid-name", func(t *testing.T, s *diffSide) string {
@@ -740,6 +857,165 @@ var diffCases = []diffCase{
 		}
 		g := resp.Groups[0]
 		return fmt.Sprintf("%s state=%q protocolType=%q members=%d", errText(g.ErrorCode, g.ErrorMessage), g.State, g.ProtocolType, len(g.Members))
+	}},
+	{"CreateTopics/partitions-and-assignment", func(t *testing.T, s *diffSide) string {
+		req := createTopicReq("diff-both", 2, 1)
+		a := kmsg.NewCreateTopicsRequestTopicReplicaAssignment()
+		a.Partition, a.Replicas = 0, []int32{0}
+		req.Topics[0].ReplicaAssignment = append(req.Topics[0].ReplicaAssignment, a)
+		return createTopicAnswer(t, s, req)
+	}},
+	{"CreateTopics/duplicate-in-request", func(t *testing.T, s *diffSide) string {
+		req := createTopicReq("diff-dup", 1, 1)
+		req.Topics = append(req.Topics, req.Topics[0])
+		resp := s.do(t, req).(*kmsg.CreateTopicsResponse)
+		var out []string
+		for _, rt := range resp.Topics {
+			out = append(out, rt.Topic+": "+errText(rt.ErrorCode, rt.ErrorMessage))
+		}
+		return strings.Join(out, "; ")
+	}},
+	{"Produce/corrupt-crc", func(t *testing.T, s *diffSide) string {
+		ensureTopic(t, s, "diff-data", 1, 3)
+		b := idempotentBatch(-1, -1, -1, []byte("x"))
+		b[20] ^= 0xff
+		return produceBatch(t, s, "diff-data", b)
+	}},
+	{"Produce/message-too-large", func(t *testing.T, s *diffSide) string {
+		if got := createTopicAnswer(t, s, createTopicReq("diff-small", 1, 1, "max.message.bytes", "200")); got != "NONE" {
+			t.Fatalf("%s: creating diff-small: %s", s.name, got)
+		}
+		ensureTopic(t, s, "diff-small", 1, 0)
+		return produceBatch(t, s, "diff-small", idempotentBatch(-1, -1, -1, []byte(strings.Repeat("x", 500))))
+	}},
+	{"Produce/idempotent-sequence", func(t *testing.T, s *diffSide) string {
+		ensureTopic(t, s, "diff-idem", 1, 0)
+		pid, epoch := producerID(t, s)
+		first := produceBatch(t, s, "diff-idem", idempotentBatch(pid, epoch, 0, []byte("a")))
+		dup := produceBatch(t, s, "diff-idem", idempotentBatch(pid, epoch, 0, []byte("a")))
+		gap := produceBatch(t, s, "diff-idem", idempotentBatch(pid, epoch, 5, []byte("b")))
+		fenced := produceBatch(t, s, "diff-idem", idempotentBatch(pid, epoch-1, 1, []byte("c")))
+		return fmt.Sprintf("first: %s; duplicate: %s; gap: %s; older epoch: %s", first, dup, gap, fenced)
+	}},
+	{"Produce/new-producer-nonzero-sequence", func(t *testing.T, s *diffSide) string {
+		ensureTopic(t, s, "diff-idem2", 1, 0)
+		pid, epoch := producerID(t, s)
+		return produceBatch(t, s, "diff-idem2", idempotentBatch(pid, epoch, 7, []byte("a")))
+	}},
+	{"Fetch/unknown-leader-epoch", func(t *testing.T, s *diffSide) string {
+		ensureTopic(t, s, "diff-data", 1, 3)
+		req := kmsg.NewPtrFetchRequest()
+		req.ReplicaID, req.MaxWaitMillis, req.MinBytes, req.MaxBytes = -1, 0, 1, 1<<20
+		rt := kmsg.NewFetchRequestTopic()
+		rt.Topic, rt.TopicID = "diff-data", diffTopicID(t, s, "diff-data")
+		rp := kmsg.NewFetchRequestTopicPartition()
+		rp.Partition, rp.FetchOffset, rp.PartitionMaxBytes, rp.CurrentLeaderEpoch, rp.LastFetchedEpoch, rp.LogStartOffset = 0, 0, 1<<20, 99, -1, -1
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		resp := s.do(t, req).(*kmsg.FetchResponse)
+		if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
+			return "top-level " + errText(resp.ErrorCode, nil)
+		}
+		p := resp.Topics[0].Partitions[0]
+		return fmt.Sprintf("%s hw=%d", errText(p.ErrorCode, nil), p.HighWatermark)
+	}},
+	{"ListOffsets/unknown-leader-epoch", func(t *testing.T, s *diffSide) string {
+		ensureTopic(t, s, "diff-data", 1, 3)
+		req := kmsg.NewPtrListOffsetsRequest()
+		req.ReplicaID = -1
+		rt := kmsg.NewListOffsetsRequestTopic()
+		rt.Topic = "diff-data"
+		rp := kmsg.NewListOffsetsRequestTopicPartition()
+		rp.Partition, rp.Timestamp, rp.CurrentLeaderEpoch = 0, -1, 99
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		p := s.do(t, req).(*kmsg.ListOffsetsResponse).Topics[0].Partitions[0]
+		return fmt.Sprintf("%s offset=%d", errText(p.ErrorCode, nil), p.Offset)
+	}},
+	{"OffsetForLeaderEpoch/future-epoch", func(t *testing.T, s *diffSide) string {
+		ensureTopic(t, s, "diff-data", 1, 3)
+		req := kmsg.NewPtrOffsetForLeaderEpochRequest()
+		req.ReplicaID = -1
+		rt := kmsg.NewOffsetForLeaderEpochRequestTopic()
+		rt.Topic = "diff-data"
+		rp := kmsg.NewOffsetForLeaderEpochRequestTopicPartition()
+		rp.Partition, rp.CurrentLeaderEpoch, rp.LeaderEpoch = 0, -1, 99
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		resp := s.do(t, req).(*kmsg.OffsetForLeaderEpochResponse)
+		if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
+			t.Fatalf("%s: OffsetForLeaderEpoch: unexpected answer %+v", s.name, resp)
+		}
+		p := resp.Topics[0].Partitions[0]
+		return fmt.Sprintf("%s leaderEpoch=%d endOffset=%d", errText(p.ErrorCode, nil), p.LeaderEpoch, p.EndOffset)
+	}},
+	{"DescribeConfigs/other-broker", func(t *testing.T, s *diffSide) string {
+		return describeConfigsAnswer(t, s, kmsg.ConfigResourceTypeBroker, "7")
+	}},
+	{"DescribeConfigs/bad-broker-id", func(t *testing.T, s *diffSide) string {
+		return describeConfigsAnswer(t, s, kmsg.ConfigResourceTypeBroker, "abc")
+	}},
+	{"ElectLeaders/unknown-partition", func(t *testing.T, s *diffSide) string {
+		return electAnswer(t, s, "diff-no-such-topic", 0)
+	}},
+	{"ElectLeaders/not-needed", func(t *testing.T, s *diffSide) string {
+		ensureTopic(t, s, "diff-data", 1, 3)
+		return electAnswer(t, s, "diff-data", 0)
+	}},
+	{"AlterPartitionAssignments/unknown-topic", func(t *testing.T, s *diffSide) string {
+		return reassignAnswer(t, s, "diff-no-such-topic", []int32{0})
+	}},
+	{"AlterPartitionAssignments/unknown-broker", func(t *testing.T, s *diffSide) string {
+		ensureTopic(t, s, "diff-data", 1, 3)
+		return reassignAnswer(t, s, "diff-data", []int32{7})
+	}},
+	{"AlterPartitionAssignments/duplicate-replica", func(t *testing.T, s *diffSide) string {
+		ensureTopic(t, s, "diff-data", 1, 3)
+		return reassignAnswer(t, s, "diff-data", []int32{0, 0})
+	}},
+	{"CreatePartitions/unknown-topic", func(t *testing.T, s *diffSide) string {
+		return createPartitionsAnswer(t, s, "diff-no-such-topic", 3)
+	}},
+	{"CreatePartitions/fewer", func(t *testing.T, s *diffSide) string {
+		ensureTopic(t, s, "diff-3p", 3, 0)
+		return createPartitionsAnswer(t, s, "diff-3p", 2)
+	}},
+	{"OffsetDelete/unknown-group", func(t *testing.T, s *diffSide) string {
+		waitCoordinator(t, s, "diff-od")
+		req := kmsg.NewPtrOffsetDeleteRequest()
+		req.Group = "diff-od"
+		rt := kmsg.NewOffsetDeleteRequestTopic()
+		rt.Topic = "diff-data"
+		rp := kmsg.NewOffsetDeleteRequestTopicPartition()
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		return errText(s.do(t, req).(*kmsg.OffsetDeleteResponse).ErrorCode, nil)
+	}},
+	{"JoinGroup/unknown-member-id", func(t *testing.T, s *diffSide) string {
+		joinGroup(t, s, "diff-join3")
+		req := kmsg.NewPtrJoinGroupRequest()
+		req.Group, req.SessionTimeoutMillis, req.RebalanceTimeoutMillis = "diff-join3", 10000, 10000
+		req.MemberID, req.ProtocolType = "nobody", "consumer"
+		p := kmsg.NewJoinGroupRequestProtocol()
+		p.Name = "range"
+		req.Protocols = append(req.Protocols, p)
+		return errText(s.do(t, req).(*kmsg.JoinGroupResponse).ErrorCode, nil)
+	}},
+	{"JoinGroup/protocol-type-mismatch", func(t *testing.T, s *diffSide) string {
+		joinGroup(t, s, "diff-join4")
+		req := kmsg.NewPtrJoinGroupRequest()
+		req.Group, req.SessionTimeoutMillis, req.RebalanceTimeoutMillis = "diff-join4", 10000, 10000
+		req.ProtocolType = "connect"
+		p := kmsg.NewJoinGroupRequestProtocol()
+		p.Name = "default"
+		req.Protocols = append(req.Protocols, p)
+		return errText(s.do(t, req).(*kmsg.JoinGroupResponse).ErrorCode, nil)
+	}},
+	{"Heartbeat/wrong-generation", func(t *testing.T, s *diffSide) string {
+		member, gen := joinGroup(t, s, "diff-hb2")
+		req := kmsg.NewPtrHeartbeatRequest()
+		req.Group, req.Generation, req.MemberID = "diff-hb2", gen+1, member
+		return errText(s.do(t, req).(*kmsg.HeartbeatResponse).ErrorCode, nil)
 	}},
 	{"ApiVersions/unsupported-version", func(t *testing.T, s *diffSide) string {
 		return rawApiVersions(t, s.addr, 99)
