@@ -4,9 +4,13 @@ import (
 	"bufio"
 	"context"
 	"encoding/binary"
+	"encoding/json"
+	"errors"
 	"fmt"
 	"io"
 	"net"
+	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -17,6 +21,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kversion"
 
 	"github.com/kafkazk/kafkazk/compat-tests/cluster"
+	"github.com/kafkazk/kafkazk/zkmeta"
 )
 
 // diffSide is one broker under the differential check: Kafka 3.9 or ours.
@@ -73,6 +78,13 @@ var knownDifferences = map[string]knownDifference{
 	"AlterPartitionAssignments/duplicate-replica": {
 		kafka: `NONE "" diff-data-0: INVALID_REPLICA_ASSIGNMENT "Duplicate replica ids in partition reassignment replica list: ArrayBuffer(0, 0)"`,
 		ours:  `NONE diff-data-0: INVALID_REPLICA_ASSIGNMENT "Duplicate replica ids in partition reassignment replica list: [0 0]"`,
+	},
+	// Kafka reads the header of an unknown ApiVersions version as the newest
+	// header (v2, with tagged fields); a v1 header fails to parse and Kafka
+	// closes the connection. We answer UNSUPPORTED_VERSION either way.
+	"ApiVersions/unsupported-version-header-v1": {
+		kafka: `connection closed: EOF`,
+		ours:  `correlation=7 UNSUPPORTED_VERSION keys-listed=true`,
 	},
 	// Kafka sets the message to "" (not null) for an unknown topic.
 	"DescribeConfigs/unknown-topic": {
@@ -411,6 +423,13 @@ func rawApiVersions(t *testing.T, addr string, version int16) string {
 // ApiVersions v0 answer) or how the connection ended.
 func rawUnsupported(t *testing.T, addr string, key kmsg.Key, version int16) string {
 	t.Helper()
+	return rawUnsupportedHeader(t, addr, key, version, true)
+}
+
+// rawUnsupportedHeader is rawUnsupported with a v1 header (no tagged
+// fields) unless flexible.
+func rawUnsupportedHeader(t *testing.T, addr string, key kmsg.Key, version int16, flexible bool) string {
+	t.Helper()
 	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
 	if err != nil {
 		t.Fatal(err)
@@ -423,7 +442,9 @@ func rawUnsupported(t *testing.T, addr string, key kmsg.Key, version int16) stri
 	body = binary.BigEndian.AppendUint32(body, 7)
 	body = binary.BigEndian.AppendUint16(body, uint16(len(client)))
 	body = append(body, client...)
-	body = append(body, 0) // no tagged fields: ApiVersions v3+ has header v2, as Java clients send
+	if flexible {
+		body = append(body, 0) // no tagged fields: ApiVersions v3+ has header v2, as Java clients send
+	}
 	msg := binary.BigEndian.AppendUint32(nil, uint32(len(body)))
 	if _, err := conn.Write(append(msg, body...)); err != nil {
 		t.Fatal(err)
@@ -1020,7 +1041,145 @@ var diffCases = []diffCase{
 	{"ApiVersions/unsupported-version", func(t *testing.T, s *diffSide) string {
 		return rawApiVersions(t, s.addr, 99)
 	}},
+	{"ApiVersions/unsupported-version-header-v1", func(t *testing.T, s *diffSide) string {
+		return rawUnsupportedHeader(t, s.addr, kmsg.ApiVersions, 99, false)
+	}},
 	{"Metadata/unsupported-version", func(t *testing.T, s *diffSide) string {
 		return rawUnsupported(t, s.addr, kmsg.Metadata, 99)
 	}},
+}
+
+// znodeView reads one cluster's znodes: the path is inside its chroot.
+type znodeView struct {
+	name   string
+	zk     *zkmeta.Client
+	chroot string
+}
+
+func (v znodeView) get(t *testing.T, path string) (string, bool) {
+	t.Helper()
+	data, _, err := v.zk.Get(v.chroot + path)
+	if errors.Is(err, zkmeta.ErrNoNode) {
+		return "", false
+	}
+	if err != nil {
+		t.Fatalf("%s: get %s: %v", v.name, path, err)
+	}
+	return string(data), true
+}
+
+func (v znodeView) children(t *testing.T, path string) []string {
+	t.Helper()
+	kids, err := v.zk.Children(v.chroot + path)
+	if err != nil && !errors.Is(err, zkmeta.ErrNoNode) {
+		t.Fatalf("%s: children %s: %v", v.name, path, err)
+	}
+	slices.Sort(kids)
+	return kids
+}
+
+// normaliseZnode parses a znode's JSON and replaces what differs between
+// any two clusters (ids, ports, timestamps, epochs) with placeholders;
+// encoding/json sorts the keys. Data that is not a JSON object is kept.
+func normaliseZnode(data string, volatile ...string) string {
+	var m map[string]any
+	if err := json.Unmarshal([]byte(data), &m); err != nil {
+		return data
+	}
+	for _, k := range volatile {
+		if _, ok := m[k]; ok {
+			m[k] = "<" + k + ">"
+		}
+	}
+	out, _ := json.Marshal(m)
+	return string(out)
+}
+
+// knownZnodeDifferences lists znodes whose normalised data differ, Kafka's
+// beside ours (keyed by path, or "children of <path>").
+var knownZnodeDifferences = map[string]knownDifference{}
+
+// refZnodes compares, after the differential cases ran on both, the znodes
+// Kafka 3.9 and our broker wrote, normalised (see normaliseZnode).
+func refZnodes(t *testing.T, ref *cluster.KafkaRef, ours *cluster.Cluster) {
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	kzk, err := zkmeta.Connect(ctx, ref.ZK, 10*time.Second, nil)
+	if err != nil {
+		t.Fatalf("connecting to Kafka's ZooKeeper: %v", err)
+	}
+	defer kzk.Close()
+	views := []znodeView{{"kafka", kzk, ref.Chroot}, {"ours", ours.ZKConn(), ours.ZKPath("")}}
+	compare := func(what, k, o string) {
+		t.Helper()
+		kd, known := knownZnodeDifferences[what]
+		switch {
+		case k == o && known:
+			t.Errorf("%s: agree now (%s); drop it from knownZnodeDifferences", what, k)
+		case k != o && !known:
+			t.Errorf("%s differs:\n  Kafka 3.9: %s\n  ours:      %s", what, k, o)
+		case k != o && (kd.kafka != k || kd.ours != o):
+			t.Errorf("%s differs, not as knownZnodeDifferences records:\n  Kafka 3.9: %s\n  recorded:  %s\n  ours:      %s\n  recorded:  %s", what, k, kd.kafka, o, kd.ours)
+		default:
+			t.Logf("%s: %s", what, k)
+		}
+	}
+	for _, path := range []string{"", "/brokers", "/config", "/admin", "/admin/delete_topics"} {
+		compare("children of "+path, fmt.Sprint(views[0].children(t, path)), fmt.Sprint(views[1].children(t, path)))
+	}
+	for _, z := range []struct {
+		path     string
+		volatile []string
+	}{
+		{"/cluster/id", []string{"id"}},
+		{"/controller", []string{"timestamp"}},
+		{"/brokers/ids/0", []string{"port", "timestamp", "endpoints"}},
+		{"/brokers/topics/diff-data", []string{"topic_id"}},
+		{"/brokers/topics/diff-3p", []string{"topic_id"}},
+		{"/brokers/topics/diff-data/partitions/0/state", []string{"controller_epoch"}},
+		{"/config/topics/diff-small", nil},
+		{"/config/topics/diff-data", nil},
+		// The block moves on with every start that needs one (the reference
+		// restarted in TestKafka39Reference/Restart): its size is checked below.
+		{"/latest_producer_id_block", []string{"block_start", "block_end"}},
+		{"/brokers/seqid", nil},
+	} {
+		var got [2]string
+		for i, v := range views {
+			data, ok := v.get(t, z.path)
+			got[i] = "<no node>"
+			if ok {
+				got[i] = normaliseZnode(data, z.volatile...)
+			}
+		}
+		compare(z.path, got[0], got[1])
+	}
+	for _, v := range views {
+		data, _ := v.get(t, "/latest_producer_id_block")
+		var blk struct {
+			Start string `json:"block_start"`
+			End   string `json:"block_end"`
+		}
+		_ = json.Unmarshal([]byte(data), &blk)
+		start, err1 := strconv.ParseInt(blk.Start, 10, 64)
+		end, err2 := strconv.ParseInt(blk.End, 10, 64)
+		if err1 != nil || err2 != nil || start%1000 != 0 || end-start != 999 {
+			t.Errorf("%s: /latest_producer_id_block %s: not a block of 1000 ids", v.name, data)
+		}
+	}
+	// Every endpoint names the broker's own port; only the form is compared.
+	for i, v := range views {
+		data, _ := v.get(t, "/brokers/ids/0")
+		var reg struct {
+			Host      string   `json:"host"`
+			Port      int      `json:"port"`
+			Endpoints []string `json:"endpoints"`
+		}
+		if err := json.Unmarshal([]byte(data), &reg); err != nil {
+			t.Fatalf("%s: /brokers/ids/0: %v", views[i].name, err)
+		}
+		if want := fmt.Sprintf("PLAINTEXT://%s:%d", reg.Host, reg.Port); !slices.Equal(reg.Endpoints, []string{want}) {
+			t.Errorf("%s: /brokers/ids/0 endpoints %v, want [%s]", views[i].name, reg.Endpoints, want)
+		}
+	}
 }

@@ -32,6 +32,7 @@ func TestKafka39Reference(t *testing.T) {
 	t.Run("Restart", func(t *testing.T) { refRestart(t, ref) }) // early: few logs to load yet
 	t.Run("ApiVersions", func(t *testing.T) { refApiVersions(t, ref, ours.Broker(0).Addr) })
 	t.Run("Differential", func(t *testing.T) { refDifferential(t, ref, ours.Broker(0).Addr) })
+	t.Run("Znodes", func(t *testing.T) { refZnodes(t, ref, ours) }) // after Differential: its topics and groups
 }
 
 // refProduceConsume creates a topic on the reference broker, produces keyed
