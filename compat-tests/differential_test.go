@@ -1038,6 +1038,24 @@ var diffCases = []diffCase{
 		req.Group, req.Generation, req.MemberID = "diff-hb2", gen+1, member
 		return errText(s.do(t, req).(*kmsg.HeartbeatResponse).ErrorCode, nil)
 	}},
+	{"IncrementalAlterConfigs/valid", func(t *testing.T, s *diffSide) string {
+		ensureTopic(t, s, "diff-data", 1, 3)
+		return incrementalAlterAnswer(t, s, "diff-data", "retention.ms", "86400000")
+	}},
+	{"DeleteTopics/existing", func(t *testing.T, s *diffSide) string {
+		ensureTopic(t, s, "diff-del", 2, 1)
+		req := kmsg.NewPtrDeleteTopicsRequest()
+		req.TimeoutMillis = 15000
+		rt := kmsg.NewDeleteTopicsRequestTopic()
+		rt.Topic = kmsg.StringPtr("diff-del")
+		req.Topics = append(req.Topics, rt)
+		req.TopicNames = []string{"diff-del"}
+		resp := s.do(t, req).(*kmsg.DeleteTopicsResponse)
+		if len(resp.Topics) != 1 {
+			t.Fatalf("%s: DeleteTopics: %d topics", s.name, len(resp.Topics))
+		}
+		return errText(resp.Topics[0].ErrorCode, resp.Topics[0].ErrorMessage)
+	}},
 	{"ApiVersions/unsupported-version", func(t *testing.T, s *diffSide) string {
 		return rawApiVersions(t, s.addr, 99)
 	}},
@@ -1153,6 +1171,27 @@ func refZnodes(t *testing.T, ref *cluster.KafkaRef, ours *cluster.Cluster) {
 			}
 		}
 		compare(z.path, got[0], got[1])
+	}
+	// The newest config change notice (IncrementalAlterConfigs/valid).
+	var newest [2]string
+	for i, v := range views {
+		kids := v.children(t, "/config/changes")
+		if len(kids) == 0 {
+			newest[i] = "<none>"
+			continue
+		}
+		data, _ := v.get(t, "/config/changes/"+kids[len(kids)-1])
+		newest[i] = normaliseZnode(data)
+	}
+	compare("newest /config/changes child", newest[0], newest[1])
+	// DeleteTopics/existing: the topic's znodes go, and the deletion marker.
+	for _, v := range views {
+		poll(t, 30*time.Second, v.name+": diff-del deleted", func() (bool, string) {
+			_, topic := v.get(t, "/brokers/topics/diff-del")
+			_, marker := v.get(t, "/admin/delete_topics/diff-del")
+			_, cfg := v.get(t, "/config/topics/diff-del")
+			return !topic && !marker && !cfg, fmt.Sprintf("topic znode %v, marker %v, config %v", topic, marker, cfg)
+		})
 	}
 	for _, v := range views {
 		data, _ := v.get(t, "/latest_producer_id_block")
