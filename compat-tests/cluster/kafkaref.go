@@ -418,11 +418,32 @@ func (k *KafkaRef) Kill() {
 }
 
 // Restart starts a stopped or killed broker again with the same settings:
-// same id, port, log dir and chroot; it waits until it is ready.
+// same id, port, log dir and chroot; it waits until it is ready. After a
+// Kill it first waits (bounded) for the old session's /brokers/ids/<id> to
+// expire: Kafka refuses to start while another session holds it.
 func (k *KafkaRef) Restart(tb testing.TB) {
 	tb.Helper()
 	if k.Running() {
 		tb.Fatalf("Kafka 3.9 broker %d: Restart while it runs", k.ID)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	zkc, err := zkmeta.Connect(ctx, k.ZK, 10*time.Second, nil)
+	cancel()
+	if err != nil {
+		tb.Fatalf("Kafka 3.9 broker %d: ZooKeeper: %v", k.ID, err)
+	}
+	defer zkc.Close()
+	path := fmt.Sprintf("%s/brokers/ids/%d", k.Chroot, k.ID)
+	deadline := time.Now().Add(30 * time.Second)
+	for {
+		ok, _, err := zkc.Exists(path)
+		if err == nil && !ok {
+			break
+		}
+		if time.Now().After(deadline) {
+			tb.Fatalf("Kafka 3.9 broker %d: %s still there 30s after it stopped (%v)", k.ID, path, err)
+		}
+		time.Sleep(100 * time.Millisecond)
 	}
 	k.launch(Java(tb))
 	k.WaitReady(tb)
