@@ -17,7 +17,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kafkazk/kafkazk/compat-tests/cluster"
-	"github.com/kafkazk/kafkazk/zkmeta/zktest"
 )
 
 // TestKafka39Reference starts a real Apache Kafka 3.9 broker in ZooKeeper
@@ -25,9 +24,9 @@ import (
 // auto.create.topics.enable=false; the subtests use both, so the JVMs start
 // once.
 func TestKafka39Reference(t *testing.T) {
-	zk := zktest.Start(t)
-	ref := cluster.StartKafkaRef(t, zk.Addr, cluster.KafkaRefOptions{Overrides: map[string]string{"auto.create.topics.enable": "false"}})
 	ours := cluster.Start(t, 1, "auto.create.topics.enable=false")
+	// The same ZooKeeper server, each in its own chroot.
+	ref := cluster.StartKafkaRef(t, ours.ZK.Addr, cluster.KafkaRefOptions{Overrides: map[string]string{"auto.create.topics.enable": "false"}})
 	t.Run("ProduceConsume", func(t *testing.T) { refProduceConsume(t, ref) })
 	t.Run("Restart", func(t *testing.T) { refRestart(t, ref) }) // early: few logs to load yet
 	t.Run("ApiVersions", func(t *testing.T) { refApiVersions(t, ref, ours.Broker(0).Addr) })
