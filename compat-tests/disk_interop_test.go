@@ -90,6 +90,35 @@ var diskKnownDifferences = map[string]string{
 	// it from the batches (LogSegment.recover) with the final entry only.
 	// Goes away with the re-election fix.
 	"ours-to-kafka recovered index disk-epochs-0 .timeindex": "ours: entries at 9 and 19 (restart), kafka rebuilt: 19",
+	// A duplicate (a producer's retry of a batch still in its producer
+	// state) is answered by Kafka with the original batch's offsets and,
+	// as log_append_time, the batch's max timestamp (UnifiedLog.append's
+	// duplicate branch: appendInfo.setLogAppendTime(duplicate.timestamp),
+	// BatchMetadata.timestamp), even on a CreateTime topic. Ours answers
+	// the same offsets with log_append_time -1. Whichever broker wrote the
+	// log, and also after recovery.
+	"kafka-to-ours duplicate produce disk-plain first batch":           "log_append_time: kafka the batch's max timestamp, ours -1",
+	"kafka-to-ours duplicate produce disk-plain last batch":            "log_append_time: kafka the batch's max timestamp, ours -1",
+	"kafka-to-ours duplicate produce disk-epochs last batch":           "log_append_time: kafka the batch's max timestamp, ours -1",
+	"kafka-to-ours recovered duplicate produce disk-plain first batch": "log_append_time: kafka the batch's max timestamp, ours -1",
+	"kafka-to-ours recovered duplicate produce disk-plain last batch":  "log_append_time: kafka the batch's max timestamp, ours -1",
+	"kafka-to-ours recovered duplicate produce disk-epochs last batch": "log_append_time: kafka the batch's max timestamp, ours -1",
+	"ours-to-kafka recovered duplicate produce disk-plain first batch": "log_append_time: ours -1, kafka the batch's max timestamp",
+	"ours-to-kafka recovered duplicate produce disk-plain last batch":  "log_append_time: ours -1, kafka the batch's max timestamp",
+	"ours-to-kafka recovered duplicate produce disk-epochs last batch": "log_append_time: ours -1, kafka the batch's max timestamp",
+	// Ours writes no producer-state snapshots (<offset>.snapshot). Kafka
+	// loading a cleanly shut down log dir without any takes its upgrade
+	// path (UnifiedLog.rebuildProducerState: no snapshot and a clean
+	// shutdown: skip reading the segments, write empty snapshots), so it
+	// forgets every producer of our batches: a retried batch is appended a
+	// second time (new offsets) instead of being answered as a duplicate.
+	// After an unclean shutdown Kafka rebuilds the state from the segments
+	// and recognises them (only log_append_time differs, above).
+	"ours-to-kafka duplicate produce disk-plain first batch":                   "kafka appends it again at 300 (ours: the original, 0)",
+	"ours-to-kafka duplicate produce disk-plain last batch":                    "kafka appends it again (ours: the original, 280)",
+	"ours-to-kafka duplicate produce disk-epochs last batch":                   "kafka appends it again at 20 (ours: the original, 10)",
+	"ours-to-kafka duplicate produce disk-plain log end after the duplicates":  "kafka 340, ours 300",
+	"ours-to-kafka duplicate produce disk-epochs log end after the duplicates": "kafka 30, ours 20",
 }
 
 func diskOverrideArgs() []string {
@@ -121,6 +150,7 @@ func TestDiskKafkaWritesWeRead(t *testing.T) {
 	}
 	want := diskCollect(t, ref.Addr, nil)
 	diskCheckScenario(t, "kafka", want)
+	wantDup, _ := diskDuplicates(t, ref.Addr, want)
 	ref.Stop(t)
 	if ref.Running() {
 		t.Fatal("Kafka 3.9 still running after Stop")
@@ -136,9 +166,12 @@ func TestDiskKafkaWritesWeRead(t *testing.T) {
 	diskWaitLeaders(t, b.Addr, want)
 	got := diskCollect(t, b.Addr, want)
 	diffs := diskCompare(want, got, "kafka", "ours")
+	gotDup, logEnds := diskDuplicates(t, b.Addr, want)
+	diffs = append(diffs, diskCompareDuplicates(wantDup, gotDup, "kafka", "ours")...)
 	if code := c.Stop(diskBrokerID); code != 0 {
 		t.Errorf("our broker exited %d on SIGTERM", code)
 	}
+	diskMoveCheckpoints(wantFiles, logEnds)
 	diffs = append(diffs, diskCompareCheckpoints(wantFiles, diskCheckpoints(t, logDir), "kafka", "ours")...)
 	diffs = append(diffs, diskCompareIndexes("clean load", wantIndexes, diskIndexFiles(t, logDir), "kafka", "ours")...)
 
@@ -154,7 +187,8 @@ func TestDiskKafkaWritesWeRead(t *testing.T) {
 	c.Restart(diskBrokerID)
 	diskWaitLeaders(t, b.Addr, want)
 	got = diskCollect(t, b.Addr, want)
-	for _, d := range diskCompare(want, got, "kafka", "ours") {
+	gotDup, _ = diskDuplicates(t, b.Addr, want)
+	for _, d := range append(diskCompare(want, got, "kafka", "ours"), diskCompareDuplicates(wantDup, gotDup, "kafka", "ours")...) {
 		diffs = append(diffs, "recovered "+d)
 	}
 	if code := c.Stop(diskBrokerID); code != 0 {
@@ -195,6 +229,7 @@ func TestDiskWeWriteKafkaReads(t *testing.T) {
 	})
 	want := diskCollect(t, b.Addr, nil)
 	diskCheckScenario(t, "ours", want)
+	wantDup, _ := diskDuplicates(t, b.Addr, want)
 	if code := c.Stop(diskBrokerID); code != 0 {
 		t.Fatalf("our broker exited %d on SIGTERM", code)
 	}
@@ -203,12 +238,20 @@ func TestDiskWeWriteKafkaReads(t *testing.T) {
 	}
 	wantFiles := diskCheckpoints(t, logDir)
 	wantIndexes := diskIndexFiles(t, logDir)
+	// The unclean round runs on a copy: what Kafka appends or rewrites in
+	// the clean round must not leak into it.
+	uncleanDir := filepath.Join(t.TempDir(), "logs")
+	diskCopyDir(t, logDir, uncleanDir)
+	diskUnclean(t, uncleanDir)
 
 	ref := cluster.StartKafkaRef(t, c.ZK.Addr, cluster.KafkaRefOptions{ID: diskBrokerID, Chroot: chroot, LogDir: logDir, Overrides: diskOverrides})
 	diskWaitLeaders(t, ref.Addr, want)
 	got := diskCollect(t, ref.Addr, want)
 	diffs = append(diffs, diskCompare(want, got, "ours", "kafka")...)
+	gotDup, logEnds := diskDuplicates(t, ref.Addr, want)
+	diffs = append(diffs, diskCompareDuplicates(wantDup, gotDup, "ours", "kafka")...)
 	ref.Stop(t)
+	diskMoveCheckpoints(wantFiles, logEnds)
 	diffs = append(diffs, diskCompareCheckpoints(wantFiles, diskCheckpoints(t, logDir), "ours", "kafka")...)
 	// Kafka validates what it loads; a log dir it had to recover or found
 	// corrupt is a difference even when it serves the records.
@@ -224,29 +267,53 @@ func TestDiskWeWriteKafkaReads(t *testing.T) {
 
 	// Unclean: without the marker and the recovery points Kafka recovers
 	// every segment we wrote (LogSegment.recover: each batch checked, the
-	// indexes rebuilt); it must still serve the same, and its rebuilt
-	// indexes are compared with ours.
-	diskUnclean(t, logDir)
-	ref.Restart(t)
-	diskWaitLeaders(t, ref.Addr, want)
-	got = diskCollect(t, ref.Addr, want)
-	for _, d := range diskCompare(want, got, "ours", "kafka") {
+	// indexes and the producer state rebuilt); it must still serve the same,
+	// and its rebuilt indexes are compared with ours.
+	ref2 := cluster.StartKafkaRef(t, c.ZK.Addr, cluster.KafkaRefOptions{ID: diskBrokerID, Chroot: chroot, LogDir: uncleanDir, Overrides: diskOverrides})
+	diskWaitLeaders(t, ref2.Addr, want)
+	got = diskCollect(t, ref2.Addr, want)
+	gotDup, _ = diskDuplicates(t, ref2.Addr, want)
+	for _, d := range append(diskCompare(want, got, "ours", "kafka"), diskCompareDuplicates(wantDup, gotDup, "ours", "kafka")...) {
 		diffs = append(diffs, "recovered "+d)
 	}
-	ref.Stop(t)
-	diffs = append(diffs, diskCompareIndexes("recovered", wantIndexes, diskIndexFiles(t, logDir), "ours", "kafka")...)
-	all, err := os.ReadFile(ref.LogFile)
+	ref2.Stop(t)
+	diffs = append(diffs, diskCompareIndexes("recovered", wantIndexes, diskIndexFiles(t, uncleanDir), "ours", "kafka")...)
+	second, err := os.ReadFile(ref2.LogFile)
 	if err != nil {
 		t.Fatal(err)
 	}
-	second := string(all[len(logText):])
-	for _, d := range diskKafkaLoadComplaints(second, true) {
+	for _, d := range diskKafkaLoadComplaints(string(second), true) {
 		diffs = append(diffs, "recovered "+d)
 	}
-	if !strings.Contains(second, "Recovering unflushed segment") {
+	if !strings.Contains(string(second), "Recovering unflushed segment") {
 		t.Errorf("Kafka 3.9 did not recover the log dir without its clean-shutdown marker and recovery points")
 	}
 	diskCheckDiffs(t, "ours-to-kafka", diffs)
+}
+
+// diskCopyDir copies the log dir tree src to dst.
+func diskCopyDir(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.WalkDir(src, func(path string, d os.DirEntry, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, err := filepath.Rel(src, path)
+		if err != nil {
+			return err
+		}
+		if d.IsDir() {
+			return os.MkdirAll(filepath.Join(dst, rel), 0o755)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(filepath.Join(dst, rel), data, 0o644)
+	})
+	if err != nil {
+		t.Fatalf("copying %s: %v", src, err)
+	}
 }
 
 // diskOurLoadComplaints returns what our broker's log says about loading
@@ -712,6 +779,93 @@ func diskCheckScenario(t *testing.T, writer string, v diskView) {
 		t.Logf("%s wrote %s: %d batches, %d records, leader epoch %d, ListOffsets %v, OffsetForLeaderEpoch %v",
 			writer, topic, len(p.Batches), len(p.Records), p.MetaEpoch, p.ListOffsets, p.Epochs)
 	}
+}
+
+// diskDuplicates produces again, as a producer retrying, the first and the
+// last batch of disk-plain (each the one batch of its producer) and the
+// last of disk-epochs, and returns the answers. The producer state the
+// broker loaded (snapshots, or rebuilt from the segments) must know them:
+// Kafka answers a duplicate with the original batch's base offset and
+// appends nothing.
+func diskDuplicates(t *testing.T, addr string, v diskView) (answers []string, logEnds map[string]int64) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	cl := diskClient(t, addr)
+	for _, pick := range []struct {
+		topic, name string
+		batch       int
+	}{{"disk-plain", "first", 0}, {"disk-plain", "last", -1}, {"disk-epochs", "last", -1}} {
+		batches := v[pick.topic].Batches
+		i := pick.batch
+		if i < 0 {
+			i += len(batches)
+		}
+		b := bytes.Clone(batches[i])
+		binary.BigEndian.PutUint64(b[0:8], 0)            // a producer sends base offset 0
+		binary.BigEndian.PutUint32(b[12:16], 0xffffffff) // and no partition leader epoch
+		req := kmsg.NewPtrProduceRequest()
+		req.Acks = -1
+		req.TimeoutMillis = 10000
+		rt := kmsg.NewProduceRequestTopic()
+		rt.Topic = pick.topic
+		rp := kmsg.NewProduceRequestTopicPartition()
+		rp.Partition = 0
+		rp.Records = b
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		resp, err := req.RequestWith(ctx, cl)
+		if err != nil {
+			t.Fatalf("duplicate produce %s batch %d at %s: %v", pick.topic, i, addr, err)
+		}
+		p := resp.Topics[0].Partitions[0]
+		answers = append(answers, fmt.Sprintf("%s %s batch: offset %d, error %d, base offset %d, log append time %d, log start offset %d",
+			pick.topic, pick.name, int64(binary.BigEndian.Uint64(batches[i][0:8])), p.ErrorCode, p.BaseOffset, p.LogAppendTime, p.LogStartOffset))
+	}
+	logEnds = map[string]int64{}
+	for _, topic := range []string{"disk-plain", "disk-epochs"} {
+		latest := diskListOffsetAt(t, ctx, cl, topic, -1)
+		logEnds[topic] = latest.Offset
+		if want := v[topic].ListOffsets[1]; latest != want {
+			answers = append(answers, fmt.Sprintf("%s log end after the duplicates: %+v, before %+v", topic, latest, want))
+		}
+	}
+	return answers, logEnds
+}
+
+// diskMoveCheckpoints updates the writer's recovery and replication
+// points to the log ends the reader reached by appending (a duplicate it
+// did not recognise), so that difference is reported once, as itself.
+func diskMoveCheckpoints(files map[string]string, logEnds map[string]int64) {
+	for topic, end := range logEnds {
+		for _, name := range []string{"recovery-point-offset-checkpoint", "replication-offset-checkpoint"} {
+			if _, ok := files[name+" "+topic+"-0"]; ok {
+				files[name+" "+topic+"-0"] = strconv.FormatInt(end, 10)
+			}
+		}
+	}
+}
+
+func diskCompareDuplicates(want, got []string, wantName, gotName string) []string {
+	var diffs []string
+	for i := range max(len(want), len(got)) {
+		var w, g string
+		if i < len(want) {
+			w = want[i]
+		}
+		if i < len(got) {
+			g = got[i]
+		}
+		if w != g {
+			key := g
+			if i < len(want) {
+				key = w
+			}
+			key, _, _ = strings.Cut(key, ":")
+			diffs = append(diffs, fmt.Sprintf("duplicate produce %s: %s %q, %s %q", key, wantName, w, gotName, g))
+		}
+	}
+	return diffs
 }
 
 // diskQueries are the ListOffsets timestamps asked: earliest, latest, max
