@@ -32,15 +32,22 @@ import (
 // byte, the same records (offsets, timestamps and their type, keys, values,
 // headers, leader epochs, producer ids), the same ListOffsets answers
 // (earliest, latest, max timestamp, by timestamp), the same
-// OffsetForLeaderEpoch answers for every epoch, and the checkpoints
-// (leader-epoch-checkpoint, log-start/recovery/replication offsets) still
-// holding what the writer left.
+// OffsetForLeaderEpoch answers for every epoch, the same answers to a
+// producer retrying some of the writer's batches (the producer state
+// survives), and the checkpoints (leader-epoch-checkpoint,
+// log-start/recovery/replication offsets, meta.properties, the clean-shutdown
+// marker) and index files still holding what the writer left.
+//
+// Each direction runs twice: on the log dir as the writer shut it down
+// (clean), and without its clean-shutdown marker and recovery points, so
+// the reader recovers every segment (checks each batch, rebuilds indexes and
+// producer state); the rebuilt index files must equal the writer's.
 //
 // The scenario: "disk-plain", several segments of idempotent batches in
 // every codec with keys, headers and explicit timestamps; "disk-compact", a
 // compacted topic with overwritten keys and a tombstone, waited on until the
 // cleaner has cleaned up to its active segment; "disk-epochs", a partition
-// with two leader epochs.
+// with two leader epochs; "disk-logtime", a LogAppendTime topic.
 //
 // A single broker never bumps its own partitions' leader epochs: a restart
 // re-registers before its controller starts, so the controller finds the
@@ -506,7 +513,11 @@ func diskWrite(t *testing.T, addr, logDir string, zkc *zkmeta.Client, chroot str
 	for phase := range 2 {
 		if phase == 1 {
 			epoch := diskBumpLeaderEpoch(t, zkc, chroot, "disk-epochs")
-			wctx, wcancel := context.WithTimeout(ctx, 5*time.Second)
+			wait := 30 * time.Second
+			if restart != nil {
+				wait = 3 * time.Second // our controller is known not to react (diskKnownDifferences)
+			}
+			wctx, wcancel := context.WithTimeout(ctx, wait)
 			err := diskReachEpoch(wctx, addr, "disk-epochs", epoch)
 			wcancel()
 			if err != nil {
