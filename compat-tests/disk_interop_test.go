@@ -139,7 +139,7 @@ func init() {
 
 func diskOverrideArgs() []string {
 	var out []string
-	keys := mapsKeys(diskOverrides)
+	keys := diskKeys(diskOverrides)
 	sort.Strings(keys)
 	for _, k := range keys {
 		out = append(out, k+"="+diskOverrides[k])
@@ -147,7 +147,7 @@ func diskOverrideArgs() []string {
 	return out
 }
 
-func mapsKeys[V any](m map[string]V) []string {
+func diskKeys[V any](m map[string]V) []string {
 	keys := make([]string, 0, len(m))
 	for k := range m {
 		keys = append(keys, k)
@@ -1168,7 +1168,7 @@ func diskCheckpoints(t *testing.T, logDir string) map[string]string {
 
 func diskCompareCheckpoints(want, got map[string]string, wantName, gotName string) []string {
 	var diffs []string
-	keys := mapsKeys(want)
+	keys := diskKeys(want)
 	for k := range got {
 		if _, ok := want[k]; !ok {
 			keys = append(keys, k)
@@ -1222,7 +1222,7 @@ func diskIndexFiles(t *testing.T, logDir string) map[string][]byte {
 func diskCompareIndexes(phase string, want, got map[string][]byte, wantName, gotName string) []string {
 	var diffs []string
 	seen := map[string]bool{}
-	names := mapsKeys(want)
+	names := diskKeys(want)
 	sort.Strings(names)
 	for _, name := range names {
 		g, ok := got[name]
