@@ -81,20 +81,6 @@ var diskKnownDifferences = map[string]string{
 	// so it loads ours as clean (asserted), but KRaft-era readers parse it.
 	"kafka-to-ours checkpoint .kafka_cleanshutdown": `kafka: {"version":0,"brokerEpoch":-1}, ours: empty`,
 	"ours-to-kafka checkpoint .kafka_cleanshutdown": `ours: empty, kafka: {"version":0,"brokerEpoch":-1}`,
-	// Kafka's sitting controller watches /controller like every broker:
-	// deleting it makes it resign and elect itself again
-	// (KafkaController.processReelect), with a new controller epoch, and
-	// send LeaderAndIsr from the states in ZooKeeper. Ours ignores the
-	// deletion: it goes on as controller with no /controller znode, and
-	// no broker is elected. The test then restarts our broker instead.
-	"ours-to-kafka reelect on /controller deletion": "kafka: re-elected at once; ours: never",
-	// A consequence of the restart above, not a difference of its own:
-	// closing the active segment appends its max timestamp to the time
-	// index (ours, like LogSegment.close), so disk-epochs-0's .timeindex
-	// holds an entry at offset 9 from the restart; Kafka's recovery rebuilds
-	// it from the batches (LogSegment.recover) with the final entry only.
-	// Goes away with the re-election fix.
-	"ours-to-kafka recovered index disk-epochs-0 .timeindex": "ours: entries at 9 and 19 (restart), kafka rebuilt: 19",
 	// A duplicate (a producer's retry of a batch still in its producer
 	// state) is answered by Kafka with the original batch's offsets and,
 	// as log_append_time, the batch's max timestamp (UnifiedLog.append's
@@ -161,9 +147,7 @@ func TestDiskKafkaWritesWeRead(t *testing.T) {
 	chroot := strings.TrimPrefix(c.Connect, c.ZK.Addr)
 	logDir := filepath.Join(t.TempDir(), "logs")
 	ref := cluster.StartKafkaRef(t, c.ZK.Addr, cluster.KafkaRefOptions{ID: diskBrokerID, Chroot: chroot, LogDir: logDir, Overrides: diskOverrides})
-	if diffs := diskWrite(t, ref.Addr, logDir, c.ZKConn(), chroot, nil); len(diffs) > 0 {
-		t.Fatalf("Kafka 3.9 writing: %v", diffs)
-	}
+	diskWrite(t, ref.Addr, logDir, c.ZKConn(), chroot)
 	want := diskCollect(t, ref.Addr, nil)
 	diskCheckScenario(t, "kafka", want)
 	wantDup, _ := diskDuplicates(t, ref.Addr, want)
@@ -237,12 +221,8 @@ func TestDiskWeWriteKafkaReads(t *testing.T) {
 	logDir := filepath.Join(t.TempDir(), "logs")
 	b := c.AddBroker(diskBrokerID, append(diskOverrideArgs(), "log.dirs="+logDir)...)
 	c.WaitForBrokers(diskBrokerID)
-	diffs := diskWrite(t, b.Addr, logDir, c.ZKConn(), chroot, func() {
-		if code := c.Stop(diskBrokerID); code != 0 {
-			t.Fatalf("our broker exited %d on SIGTERM", code)
-		}
-		c.Restart(diskBrokerID)
-	})
+	diskWrite(t, b.Addr, logDir, c.ZKConn(), chroot)
+	var diffs []string
 	want := diskCollect(t, b.Addr, nil)
 	diskCheckScenario(t, "ours", want)
 	wantDup, _ := diskDuplicates(t, b.Addr, want)
@@ -395,11 +375,7 @@ func diskKafkaLoadComplaints(log string, unclean bool) []string {
 // diskWrite creates the three topics on the broker at addr and writes the
 // scenario; it returns once the compacted topic is cleaned up to its active
 // segment and disk-epochs has a second leader epoch.
-//
-// restart, when not nil, restarts the broker: the fallback when deleting
-// /controller does not make the broker's controller load the new epoch (a
-// known difference, returned).
-func diskWrite(t *testing.T, addr, logDir string, zkc *zkmeta.Client, chroot string, restart func()) []string {
+func diskWrite(t *testing.T, addr, logDir string, zkc *zkmeta.Client, chroot string) {
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
 	defer cancel()
@@ -508,30 +484,14 @@ func diskWrite(t *testing.T, addr, logDir string, zkc *zkmeta.Client, chroot str
 	}
 
 	// disk-epochs: ten records at the first epoch, a new epoch, ten more.
-	var diffs []string
 	ecl := diskClient(t, addr, kgo.DefaultProduceTopic("disk-epochs"))
 	for phase := range 2 {
 		if phase == 1 {
+			// The broker's controller resigns on /controller's deletion,
+			// is elected again and sends the state's new leader epoch
+			// (KafkaController.processReelect).
 			epoch := diskBumpLeaderEpoch(t, zkc, chroot, "disk-epochs")
-			wait := 30 * time.Second
-			if restart != nil {
-				wait = 3 * time.Second // our controller is known not to react (diskKnownDifferences)
-			}
-			wctx, wcancel := context.WithTimeout(ctx, wait)
-			err := diskReachEpoch(wctx, addr, "disk-epochs", epoch)
-			wcancel()
-			if err != nil {
-				if restart == nil {
-					t.Fatal(err)
-				}
-				// Kafka's sitting controller watches /controller too: its
-				// deletion makes it resign and elect itself again
-				// (KafkaController.processReelect), loading the states anew.
-				diffs = append(diffs, "reelect on /controller deletion: kafka's controller resigns and is elected again at once, "+
-					"sending LeaderAndIsr with the state znode's leader epoch; ours keeps acting as controller without /controller and nobody is elected ("+err.Error()+")")
-				restart()
-				diskWaitEpoch(t, ctx, addr, "disk-epochs", epoch)
-			}
+			diskWaitEpoch(t, ctx, addr, "disk-epochs", epoch)
 		}
 		var recs []*kgo.Record
 		for i := range 10 {
@@ -547,7 +507,6 @@ func diskWrite(t *testing.T, addr, logDir string, zkc *zkmeta.Client, chroot str
 	if segs, _ := filepath.Glob(filepath.Join(logDir, "disk-plain-0", "*.log")); len(segs) < 3 {
 		t.Fatalf("disk-plain-0 has %d segments, want several", len(segs))
 	}
-	return diffs
 }
 
 // diskValue is a value that compresses only so far (hex of a fixed

@@ -205,6 +205,7 @@ func (c *Controller) act(ctx context.Context, sess zkmeta.Session, epoch, epochZ
 		return
 	}
 	c.active.Store(true)
+	znodeChanged := c.watchOwnControllerZnode(ctx)
 	for {
 		// The session's expiry goes before any queued event: KafkaController's
 		// Expire event clears the queue (clearAndPut).
@@ -219,10 +220,34 @@ func (c *Controller) act(ctx context.Context, sess zkmeta.Session, epoch, epochZ
 		case <-c.resign:
 			c.logger.Warn("controller fenced by a newer epoch; resigning")
 			return
+		case <-znodeChanged:
+			if znodeChanged = c.watchOwnControllerZnode(ctx); znodeChanged == nil {
+				// processReelect / ControllerChange: resign; Run contends
+				// again at once.
+				c.logger.Warn("the /controller znode was deleted or taken over; resigning")
+				return
+			}
 		case ev := <-events:
 			ev()
 		}
 	}
+}
+
+// watchOwnControllerZnode watches /controller while this broker is the
+// controller (KafkaController's ControllerChangeHandler): the channel closes
+// on any change of the znode. It returns nil when the znode is gone or
+// another broker's; a failed read is retried after a second (an expired
+// session ends the loop anyway).
+func (c *Controller) watchOwnControllerZnode(ctx context.Context) <-chan struct{} {
+	info, exists, watch, err := c.zk.WatchController()
+	switch {
+	case err != nil:
+		c.logger.Warn("watching /controller failed", "err", err)
+		return after(ctx, time.Second)
+	case !exists || info.BrokerID != c.cfg.BrokerID:
+		return nil
+	}
+	return relayWatch(watch)
 }
 
 // submit runs fn on the event loop and waits for it. It reports false,
