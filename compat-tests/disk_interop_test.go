@@ -81,22 +81,6 @@ var diskKnownDifferences = map[string]string{
 	// so it loads ours as clean (asserted), but KRaft-era readers parse it.
 	"kafka-to-ours checkpoint .kafka_cleanshutdown": `kafka: {"version":0,"brokerEpoch":-1}, ours: empty`,
 	"ours-to-kafka checkpoint .kafka_cleanshutdown": `ours: empty, kafka: {"version":0,"brokerEpoch":-1}`,
-	// A duplicate (a producer's retry of a batch still in its producer
-	// state) is answered by Kafka with the original batch's offsets and,
-	// as log_append_time, the batch's max timestamp (UnifiedLog.append's
-	// duplicate branch: appendInfo.setLogAppendTime(duplicate.timestamp),
-	// BatchMetadata.timestamp), even on a CreateTime topic. Ours answers
-	// the same offsets with log_append_time -1. Whichever broker wrote the
-	// log, and also after recovery.
-	"kafka-to-ours duplicate produce disk-plain first batch":           "log_append_time: kafka the batch's max timestamp, ours -1",
-	"kafka-to-ours duplicate produce disk-plain last batch":            "log_append_time: kafka the batch's max timestamp, ours -1",
-	"kafka-to-ours duplicate produce disk-epochs last batch":           "log_append_time: kafka the batch's max timestamp, ours -1",
-	"kafka-to-ours recovered duplicate produce disk-plain first batch": "log_append_time: kafka the batch's max timestamp, ours -1",
-	"kafka-to-ours recovered duplicate produce disk-plain last batch":  "log_append_time: kafka the batch's max timestamp, ours -1",
-	"kafka-to-ours recovered duplicate produce disk-epochs last batch": "log_append_time: kafka the batch's max timestamp, ours -1",
-	"ours-to-kafka recovered duplicate produce disk-plain first batch": "log_append_time: ours -1, kafka the batch's max timestamp",
-	"ours-to-kafka recovered duplicate produce disk-plain last batch":  "log_append_time: ours -1, kafka the batch's max timestamp",
-	"ours-to-kafka recovered duplicate produce disk-epochs last batch": "log_append_time: ours -1, kafka the batch's max timestamp",
 	// Ours writes no producer-state snapshots (<offset>.snapshot). Kafka
 	// loading a cleanly shut down log dir without any takes its upgrade
 	// path (UnifiedLog.rebuildProducerState: no snapshot and a clean
@@ -104,7 +88,7 @@ var diskKnownDifferences = map[string]string{
 	// forgets every producer of our batches: a retried batch is appended a
 	// second time (new offsets) instead of being answered as a duplicate.
 	// After an unclean shutdown Kafka rebuilds the state from the segments
-	// and recognises them (only log_append_time differs, above).
+	// and recognises them.
 	"ours-to-kafka duplicate produce disk-plain first batch":                   "kafka appends it again at 300 (ours: the original, 0)",
 	"ours-to-kafka duplicate produce disk-plain last batch":                    "kafka appends it again (ours: the original, 280)",
 	"ours-to-kafka duplicate produce disk-epochs last batch":                   "kafka appends it again at 20 (ours: the original, 10)",

@@ -305,7 +305,10 @@ func (l *Log) AppendAsLeader(records []byte, leaderEpoch int32, upConvert bool) 
 		return AppendInfo{}, fmt.Errorf("%w: %w", ErrStorage, err)
 	}
 	if dup, ok := l.producers.findDuplicate(batches); ok {
-		return AppendInfo{FirstOffset: dup.firstOffset, LastOffset: dup.lastOffset, MaxTimestamp: noTimestamp, LogAppendTime: -1}, nil
+		// UnifiedLog.append answers a duplicate with its original offsets
+		// and, as log append time, its max timestamp (whatever the
+		// topic's timestamp type).
+		return AppendInfo{FirstOffset: dup.firstOffset, LastOffset: dup.lastOffset, MaxTimestamp: noTimestamp, LogAppendTime: dup.timestamp}, nil
 	}
 	if err := l.producers.validate(batches); err != nil {
 		return AppendInfo{}, err

@@ -15,6 +15,7 @@ const numBatchesToRetain = 5
 type batchMetadata struct {
 	firstSeq, lastSeq       int32
 	firstOffset, lastOffset int64
+	timestamp               int64 // the batch's max timestamp as appended
 }
 
 // producerStateEntry is one producer's state in a partition
@@ -56,7 +57,7 @@ func (m *producerStateManager) update(h BatchHeader) {
 	}
 	e.batches = append(e.batches, batchMetadata{
 		firstSeq: h.BaseSequence, lastSeq: h.LastSequence(),
-		firstOffset: h.BaseOffset, lastOffset: h.LastOffset(),
+		firstOffset: h.BaseOffset, lastOffset: h.LastOffset(), timestamp: h.MaxTimestamp,
 	})
 	if len(e.batches) > numBatchesToRetain {
 		e.batches = e.batches[len(e.batches)-numBatchesToRetain:]

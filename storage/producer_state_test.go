@@ -86,6 +86,11 @@ func TestLogProducerState(t *testing.T) {
 	if err != nil || dup.FirstOffset != 0 || dup.LastOffset != 2 || len(dup.Batches) != 0 || l.LogEndOffset() != 3 {
 		t.Fatalf("retried batch: %+v %v, LEO %d; want offsets 0-2, nothing appended", dup, err, l.LogEndOffset())
 	}
+	// UnifiedLog.append: a duplicate's log append time is the original
+	// batch's max timestamp, also on a CreateTime topic.
+	if want := first.Batches[0].MaxTimestamp; dup.LogAppendTime != want {
+		t.Fatalf("retried batch's log append time %d, want the batch's max timestamp %d", dup.LogAppendTime, want)
+	}
 	if _, err := l.AppendAsLeader(idempotentBatch(t, 9, 5, 1), 1, false); !errors.Is(err, ErrOutOfOrderSequence) {
 		t.Fatalf("sequence gap: %v, want ErrOutOfOrderSequence", err)
 	}
