@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"maps"
 	"regexp"
@@ -273,16 +274,20 @@ func checkDynamicValue(key, v string) error {
 			return nil // custom, or a string/list/class key
 		}
 		if err := checkType(topicConfigKeys[topicKey].typ, v); err != nil {
-			return fmt.Errorf("Invalid value %s for configuration %s: %s", strings.TrimSpace(v), key, capitalize(err.Error()))
+			return fmt.Errorf("Invalid value %s for configuration %s: %w", strings.TrimSpace(v), key, err)
 		}
 		if _, err := validateTopicConfigs(storage.DefaultLogConfig(), map[string]string{topicKey: v}); err != nil {
-			return fmt.Errorf("Invalid value %s for configuration %s: %s", strings.TrimSpace(v), key, err)
+			// The topic key's reason, under the broker key's name.
+			if reason := errors.Unwrap(err); reason != nil {
+				err = reason
+			}
+			return fmt.Errorf("Invalid value %s for configuration %s: %w", strings.TrimSpace(v), key, err)
 		}
 		return nil
 	}
 	v = strings.TrimSpace(v)
 	if err := checkType(t.typ, v); err != nil {
-		return fmt.Errorf("Invalid value %s for configuration %s: %s", v, key, capitalize(err.Error()))
+		return fmt.Errorf("Invalid value %s for configuration %s: %w", v, key, err)
 	}
 	if t.atLeast != nil {
 		if f, err := strconv.ParseFloat(v, 64); err == nil && f < *t.atLeast {
@@ -290,13 +295,6 @@ func checkDynamicValue(key, v string) error {
 		}
 	}
 	return nil
-}
-
-func capitalize(s string) string {
-	if s == "" {
-		return s
-	}
-	return strings.ToUpper(s[:1]) + s[1:]
 }
 
 // dynamicPasswordKeys are the dynamic keys of type PASSWORD

@@ -12,6 +12,7 @@
 package broker
 
 import (
+	"errors"
 	"strconv"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -74,6 +75,11 @@ func (s *Server) handleDescribeConfigs(req *kmsg.DescribeConfigsRequest) kmsg.Re
 		}
 		if err != nil {
 			out.ErrorCode, out.ErrorMessage = protocol.ErrorCodeMessage(err)
+			if out.ErrorMessage == nil && errors.Is(err, kerr.UnknownTopicOrPartition) {
+				// ConfigHelper sets only the code for an unknown topic: the
+				// message keeps the schema's default, "".
+				out.ErrorMessage = kmsg.StringPtr("")
+			}
 			out.Configs = nil
 		}
 		// ConfigHelper: documentation only when asked (v3+), else null;

@@ -111,7 +111,7 @@ func validateTopicConfigs(base storage.LogConfig, overrides map[string]string) (
 			continue
 		}
 		if err := checkType(k.typ, overrides[name]); err != nil {
-			return storage.LogConfig{}, fmt.Errorf("invalid value %q for configuration %s: %w", overrides[name], name, err)
+			return storage.LogConfig{}, fmt.Errorf("Invalid value %s for configuration %s: %w", overrides[name], name, err)
 		}
 	}
 	c, err := base.WithOverrides(overrides)
@@ -131,19 +131,19 @@ func checkType(t kmsg.ConfigType, v string) error {
 	switch t {
 	case kmsg.ConfigTypeLong:
 		if _, err := strconv.ParseInt(v, 10, 64); err != nil {
-			return fmt.Errorf("not a number of type LONG")
+			return errors.New("Not a number of type LONG")
 		}
 	case kmsg.ConfigTypeInt:
 		if _, err := strconv.ParseInt(v, 10, 32); err != nil {
-			return fmt.Errorf("not a number of type INT")
+			return errors.New("Not a number of type INT")
 		}
 	case kmsg.ConfigTypeBoolean:
 		if l := strings.ToLower(v); l != "true" && l != "false" {
-			return fmt.Errorf("expected value to be either true or false")
+			return errors.New("Expected value to be either true or false")
 		}
 	case kmsg.ConfigTypeDouble:
 		if _, err := strconv.ParseFloat(v, 64); err != nil {
-			return fmt.Errorf("not a number of type DOUBLE")
+			return errors.New("Not a number of type DOUBLE")
 		}
 	}
 	return nil

@@ -48,36 +48,15 @@ type knownDifference struct{ kafka, ours string }
 // knownDifferences lists every case whose answers differ, Kafka's beside
 // ours.
 var knownDifferences = map[string]knownDifference{
-	// Kafka's ConfigDef.parseType message; ours comes from storage/log_config.go
-	// through broker/topic_configs.go.
-	"CreateTopics/bad-number": {
-		kafka: `INVALID_CONFIG "Invalid value abc for configuration retention.ms: Not a number of type LONG"`,
-		ours:  `INVALID_CONFIG "invalid value \"abc\" for configuration retention.ms: not a number"`,
-	},
-	// Kafka's ConfigDef.ValidList/ValidString message.
-	"CreateTopics/bad-cleanup-policy": {
-		kafka: `INVALID_CONFIG "Invalid value bogus for configuration cleanup.policy: String must be one of: compact, delete"`,
-		ours:  `INVALID_CONFIG "invalid value \"bogus\" for configuration cleanup.policy: must be a list of delete and compact"`,
-	},
-	// The same ConfigDef messages inside IncrementalAlterConfigs' wrapper.
-	"IncrementalAlterConfigs/bad-value": {
-		kafka: `INVALID_CONFIG "Invalid config value for resource ConfigResource(type=TOPIC, name='diff-data'): Invalid value 12 for configuration segment.bytes: Value must be at least 14"`,
-		ours:  `INVALID_CONFIG "Invalid config value for resource ConfigResource(type=TOPIC, name='diff-data'): invalid value \"12\" for configuration segment.bytes: value must be at least 14"`,
-	},
-	// Kafka's top-level message is "" where ours is null (no error).
-	"AlterPartitionAssignments/unknown-topic": {
-		kafka: `NONE "" diff-no-such-topic-0: UNKNOWN_TOPIC_OR_PARTITION "The partition does not exist."`,
-		ours:  `NONE diff-no-such-topic-0: UNKNOWN_TOPIC_OR_PARTITION "The partition does not exist."`,
-	},
-	// The same, and Kafka prints Scala collections (ArrayBuffer(7), Set(0))
-	// where we print Go slices.
+	// Kafka prints Scala collections (ArrayBuffer(7), Set(0)) where we print
+	// Go slices.
 	"AlterPartitionAssignments/unknown-broker": {
 		kafka: `NONE "" diff-data-0: INVALID_REPLICA_ASSIGNMENT "Replica assignment has brokers that are not alive. Replica list: ArrayBuffer(7), live broker list: Set(0)"`,
-		ours:  `NONE diff-data-0: INVALID_REPLICA_ASSIGNMENT "Replica assignment has brokers that are not alive. Replica list: [7], live broker list: [0]"`,
+		ours:  `NONE "" diff-data-0: INVALID_REPLICA_ASSIGNMENT "Replica assignment has brokers that are not alive. Replica list: [7], live broker list: [0]"`,
 	},
 	"AlterPartitionAssignments/duplicate-replica": {
 		kafka: `NONE "" diff-data-0: INVALID_REPLICA_ASSIGNMENT "Duplicate replica ids in partition reassignment replica list: ArrayBuffer(0, 0)"`,
-		ours:  `NONE diff-data-0: INVALID_REPLICA_ASSIGNMENT "Duplicate replica ids in partition reassignment replica list: [0 0]"`,
+		ours:  `NONE "" diff-data-0: INVALID_REPLICA_ASSIGNMENT "Duplicate replica ids in partition reassignment replica list: [0 0]"`,
 	},
 	// Kafka reads the header of an unknown ApiVersions version as the newest
 	// header (v2, with tagged fields); a v1 header fails to parse and Kafka
@@ -85,11 +64,6 @@ var knownDifferences = map[string]knownDifference{
 	"ApiVersions/unsupported-version-header-v1": {
 		kafka: `connection closed: EOF`,
 		ours:  `correlation=7 UNSUPPORTED_VERSION keys-listed=true`,
-	},
-	// Kafka sets the message to "" (not null) for an unknown topic.
-	"DescribeConfigs/unknown-topic": {
-		kafka: `UNKNOWN_TOPIC_OR_PARTITION ""`,
-		ours:  `UNKNOWN_TOPIC_OR_PARTITION`,
 	},
 }
 

@@ -367,7 +367,11 @@ func (c *Controller) AlterPartitionReassignments(_ context.Context, req *kmsg.Al
 	if !ran {
 		resp.ErrorCode = kerr.NotController.Code
 		resp.Topics = nil
+		return resp
 	}
+	// KafkaApis answers per-partition results without setting the
+	// top-level message: the schema's default, "".
+	resp.ErrorMessage = kmsg.StringPtr("")
 	return resp
 }
 

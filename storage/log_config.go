@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"errors"
 	"fmt"
 	"math"
 	"sort"
@@ -123,10 +124,10 @@ func longKey(field func(*LogConfig) *int64, min int64) topicKey {
 		set: func(c *LogConfig, v string) error {
 			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 64)
 			if err != nil {
-				return fmt.Errorf("not a number")
+				return errors.New("Not a number of type LONG")
 			}
 			if n < min {
-				return fmt.Errorf("value must be at least %d", min)
+				return fmt.Errorf("Value must be at least %d", min)
 			}
 			*field(c) = n
 			return nil
@@ -140,10 +141,10 @@ func intKey(field func(*LogConfig) *int, min int) topicKey {
 		set: func(c *LogConfig, v string) error {
 			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 32)
 			if err != nil {
-				return fmt.Errorf("not a 32-bit integer")
+				return errors.New("Not a number of type INT")
 			}
 			if int(n) < min {
-				return fmt.Errorf("value must be at least %d", min)
+				return fmt.Errorf("Value must be at least %d", min)
 			}
 			*field(c) = int(n)
 			return nil
@@ -157,10 +158,10 @@ func int32Key(field func(*LogConfig) *int32, min int32) topicKey {
 		set: func(c *LogConfig, v string) error {
 			n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 32)
 			if err != nil {
-				return fmt.Errorf("not a 32-bit integer")
+				return errors.New("Not a number of type INT")
 			}
 			if int32(n) < min {
-				return fmt.Errorf("value must be at least %d", min)
+				return fmt.Errorf("Value must be at least %d", min)
 			}
 			*field(c) = int32(n)
 			return nil
@@ -178,7 +179,7 @@ func boolKey(field func(*LogConfig) *bool) topicKey {
 			case "false":
 				*field(c) = false
 			default:
-				return fmt.Errorf("expected true or false")
+				return errors.New("Expected value to be either true or false")
 			}
 			return nil
 		},
@@ -211,7 +212,7 @@ func oneOfKey(field func(*LogConfig) *string, allowed ...string) topicKey {
 					return nil
 				}
 			}
-			return fmt.Errorf("must be one of %s", strings.Join(allowed, ", "))
+			return fmt.Errorf("String must be one of: %s", strings.Join(allowed, ", "))
 		},
 		get: func(c LogConfig) string { return *field(&c) },
 	}
@@ -237,7 +238,7 @@ var topicKeys = map[string]topicKey{
 			for _, p := range strings.Split(v, ",") {
 				p = strings.TrimSpace(p)
 				if p != "delete" && p != "compact" {
-					return fmt.Errorf("must be a list of delete and compact")
+					return errors.New("String must be one of: compact, delete") // ValidList.in(compact, delete)
 				}
 				out = append(out, p)
 			}
@@ -250,8 +251,13 @@ var topicKeys = map[string]topicKey{
 	"min.cleanable.dirty.ratio": {
 		set: func(c *LogConfig, v string) error {
 			f, err := strconv.ParseFloat(strings.TrimSpace(v), 64)
-			if err != nil || f < 0 || f > 1 {
-				return fmt.Errorf("must be a number between 0 and 1")
+			switch {
+			case err != nil:
+				return errors.New("Not a number of type DOUBLE")
+			case f < 0:
+				return errors.New("Value must be at least 0") // between(0, 1)
+			case f > 1:
+				return errors.New("Value must be no more than 1")
 			}
 			c.MinCleanableDirtyRatio = f
 			return nil
@@ -267,7 +273,7 @@ var topicKeys = map[string]topicKey{
 	"message.timestamp.difference.max.ms": longKey(func(c *LogConfig) *int64 { return &c.MessageTimestampDifferenceMaxMs }, 0),
 	"min.insync.replicas":                 int32Key(func(c *LogConfig) *int32 { return &c.MinInsyncReplicas }, 1),
 	"unclean.leader.election.enable":      boolKey(func(c *LogConfig) *bool { return &c.UncleanLeaderElectionEnable }),
-	"compression.type":                    oneOfKey(func(c *LogConfig) *string { return &c.CompressionType }, "producer", "uncompressed", "gzip", "snappy", "lz4", "zstd"),
+	"compression.type":                    oneOfKey(func(c *LogConfig) *string { return &c.CompressionType }, "uncompressed", "zstd", "lz4", "snappy", "gzip", "producer"),
 	"preallocate":                         boolKey(func(c *LogConfig) *bool { return &c.Preallocate }),
 	"message.downconversion.enable":       notBoolKey(func(c *LogConfig) *bool { return &c.DownConversionDisabled }),
 }
@@ -287,7 +293,8 @@ func (c LogConfig) WithOverrides(overrides map[string]string) (LogConfig, error)
 			continue
 		}
 		if err := key.set(&c, overrides[k]); err != nil {
-			return LogConfig{}, fmt.Errorf("invalid value %q for configuration %s: %w", overrides[k], k, err)
+			// ConfigException's message.
+			return LogConfig{}, fmt.Errorf("Invalid value %s for configuration %s: %w", overrides[k], k, err)
 		}
 	}
 	return c, nil
