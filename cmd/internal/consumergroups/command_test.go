@@ -214,7 +214,7 @@ stable-group    consumer-stable-group-2-9a1b                                 /12
 	}
 	out, _, _ = runTool(t, f, "--describe", "--group", "stable-group", "--state")
 	want = "\nGROUP                     COORDINATOR (ID)          ASSIGNMENT-STRATEGY  STATE           #MEMBERS" +
-		"\nstable-group              localhost:9092 (1)        range                Stable          2\n"
+		"\nstable-group              localhost:9092  (1)       range                Stable          2\n"
 	if out != want {
 		t.Errorf("--state:\n%q\nwant:\n%q", out, want)
 	}

@@ -104,7 +104,7 @@ func assignmentString(tps []tp) string {
 // printState is printStates for one group. Kafka pads the GROUP column to the coordinator column's
 // width (at least 25), and starts both the header and the row with a newline.
 func printState(w io.Writer, d groupDesc) {
-	coord := fmt.Sprintf("%s:%d (%d)", d.Coordinator.Host, d.Coordinator.Port, d.Coordinator.ID)
+	coord := fmt.Sprintf("%s:%d  (%d)", d.Coordinator.Host, d.Coordinator.Port, d.Coordinator.ID)
 	cw := max(25, utf8.RuneCountInString(coord))
 	line := func(a, b, c, st, n string) string {
 		return "\n" + pad(a, cw) + " " + pad(b, 25) + " " + pad(c, 20) + " " + pad(st, 15) + " " + n
