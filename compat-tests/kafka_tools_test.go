@@ -267,6 +267,12 @@ func ktOurs(t *testing.T, c *cluster.Cluster, name string, args ...string) strin
 	return out
 }
 
+func sortedLinesOf(s string) string {
+	l := strings.Split(strings.TrimSpace(s), "\n")
+	slices.Sort(l)
+	return strings.Join(l, "\n")
+}
+
 func ktWrite(t *testing.T, dir, name, content string) string {
 	t.Helper()
 	p := filepath.Join(dir, name)
@@ -384,16 +390,28 @@ func TestKafkaTools(t *testing.T) {
 	for _, g := range []string{"kt-g2", "kt-g4"} {
 		ktCompare(t, "console-consumer", want.String(), ktOurs(t, c, "kafka-console-consumer.sh", consume(g)...))
 	}
+	// Our console producer with the same input and arguments, read back by
+	// Kafka's console consumer: the same keys and values.
+	oursIn := filepath.Join(dir, "producer.in")
+	ktWrite(t, dir, "producer.in", in.String())
+	if _, _, err := run(t, 60*time.Second, []byte(in.String()), cluster.Binary(t), append([]string{"kafka-console-producer.sh"},
+		with("--topic", "kt-o", "--property", "parse.key=true", "--property", "key.separator=:")...)...); err != nil {
+		t.Fatalf("our console producer (input %s): %v", oursIn, err)
+	}
+	fromOurs, errOut, code := k.run("", ktConsumer, with("--topic", "kt-o", "--from-beginning", "--max-messages", "30", "--property", "print.key=true")...)
+	if code != 0 || errOut != "Processed a total of 30 messages\n" {
+		t.Errorf("Kafka's ConsoleConsumer on our producer's records: exit %d\n%s\n%s", code, fromOurs, errOut)
+	}
+	if got := sortedLinesOf(fromOurs); got != sortedLinesOf(want.String()) {
+		t.Errorf("records our console producer wrote, as Kafka's console consumer reads them:\n%s\nwant (any order):\n%s", got, want.String())
+	}
 
 	// kafka-consumer-groups: list / describe / reset-offsets / delete-offsets / delete.
-	sortedLines := func(s string) string {
-		l := strings.Split(strings.TrimSpace(s), "\n")
-		slices.Sort(l)
-		return strings.Join(l, "\n")
-	}
+	sortedLines := sortedLinesOf
 	out = k.ok("", ktGroups, with("--list")...)
 	ktCompare(t, "consumer-groups --list", sortedLines(out), sortedLines(ktOurs(t, c, "kafka-consumer-groups.sh", with("--list")...)))
-	if sortedLines(out) != "kt-g\nkt-g2\nkt-g3\nkt-g4" {
+	// (and the console-consumer-NNNNN group of the consumer run without --group)
+	if l := sortedLines(out); !strings.HasPrefix(l, "console-consumer-") || !strings.HasSuffix(l, "\nkt-g\nkt-g2\nkt-g3\nkt-g4") {
 		t.Errorf("consumer-groups --list:\n%s", out)
 	}
 	groupCmp := func(what string, g string, args ...string) string {
@@ -526,6 +544,18 @@ func TestKafkaTools(t *testing.T) {
 	for _, p := range preferredOf1 {
 		ktWant(t, "leader-election preferred", out, p)
 	}
+	// Again for all partitions: every one has its preferred leader now. The
+	// list is in the order of a Java HashSet, so compared sorted.
+	electionList := func(s string) string {
+		head, list, _ := strings.Cut(strings.TrimSpace(s), " for partitions ")
+		l := strings.Split(list, ", ")
+		slices.Sort(l)
+		return head + ": " + strings.Join(l, ", ")
+	}
+	all := with("--election-type", "preferred", "--all-topic-partitions")
+	out = k.ok("", ktElection, all...)
+	ktWant(t, "leader-election preferred (again)", out, "Valid replica already elected for partitions ")
+	ktCompare(t, "leader-election preferred --all-topic-partitions", electionList(out), electionList(ktOurs(t, c, "kafka-leader-election.sh", all...)))
 	out = k.ok("", ktElection, with("--election-type", "preferred", "--topic", "kt-a", "--partition", "0")...)
 	ktCompare(t, "leader-election preferred (again)", out, ktOurs(t, c, "kafka-leader-election.sh", with("--election-type", "preferred", "--topic", "kt-a", "--partition", "0")...))
 	out = k.ok("", ktElection, with("--election-type", "unclean", "--topic", "kt-a", "--partition", "0")...)
