@@ -227,11 +227,11 @@ func TestList(t *testing.T) {
 		t.Errorf("--list: %q", out)
 	}
 	out, _, _ = runTool(t, f, "--list", "--state", "stable")
-	if out != "GROUP           STATE\nstable-group    Stable\n" {
+	if out != "GROUP                     STATE               \nstable-group              Stable              \n" {
 		t.Errorf("--list --state stable: %q", out)
 	}
 	_, errOut, code := runTool(t, f, "--list", "--state", "sleepy")
-	if code != 1 || !strings.HasPrefix(errOut, "Invalid state list 'sleepy'. Valid states are: PreparingRebalance, CompletingRebalance, Stable, Dead, Empty\n") {
+	if code != 1 || !strings.HasPrefix(errOut, "Invalid state list 'sleepy'. Valid states are: PreparingRebalance, CompletingRebalance, Stable, Dead, Empty, Assigning, Reconciling\n") {
 		t.Errorf("bad state: exit %d %q", code, errOut)
 	}
 }

@@ -114,19 +114,21 @@ func printState(w io.Writer, d groupDesc) {
 	io.WriteString(w, "\n")
 }
 
-// printGroupStates is the --list --state table.
+// printGroupStates is the --list --state table, printGroupInfo in Kafka 3.9: the GROUP column is the
+// longest group id (at least 15) plus 10 wide, the STATE column padded to 20 ("%-Ns %-20s%n").
 func printGroupStates(w io.Writer, ls []groupListing) {
 	n := 15
 	for _, l := range ls {
 		n = width(n, l.Group)
 	}
-	fmt.Fprintln(w, pad("GROUP", n)+" STATE")
+	n += 10
+	fmt.Fprintln(w, pad("GROUP", n)+" "+pad("STATE", 20))
 	for _, l := range ls {
 		state := l.State
 		if state == "" {
 			state = "Unknown"
 		}
-		fmt.Fprintln(w, pad(l.Group, n)+" "+state)
+		fmt.Fprintln(w, pad(l.Group, n)+" "+pad(state, 20))
 	}
 }
 
