@@ -753,4 +753,36 @@ func TestKafkaTools(t *testing.T) {
 		}
 		ktCompare(t, "topics --describe after reassignment", d, ktOurs(t, c, "kafka-topics.sh", with("--describe", "--topic", topic)...))
 	}
+
+	// kafka-leader-election --election-type unclean where it is needed:
+	// kt-u's replicas are 3,0; broker 0 stops (the ISR shrinks to 3), then
+	// broker 3 (no leader, ISR 3), then 0 starts again: out of the ISR, it
+	// becomes leader only by an unclean election. Kafka's tool elects
+	// partition 0, ours partition 1.
+	k.ok("", ktTopics, with("--create", "--topic", "kt-u", "--replica-assignment", "3:0,3:0")...)
+	k.ok("kv\n", ktProducer, with("--topic", "kt-u")...)
+	describeU := func() string { return k.ok("", ktTopics, with("--describe", "--topic", "kt-u")...) }
+	c.Stop(0)
+	poll(t, 60*time.Second, "kt-u's ISR shrinks to broker 3", func() (bool, string) {
+		d := describeU()
+		return strings.Count(d, "\tLeader: 3\tReplicas: 3,0\tIsr: 3\t") == 2, d
+	})
+	c.Stop(3)
+	poll(t, 60*time.Second, "kt-u has no leader", func() (bool, string) {
+		d := describeU()
+		return strings.Count(d, "\tLeader: none\tReplicas: 3,0\tIsr: 3\t") == 2, d
+	})
+	c.Restart(0)
+	out = describeU()
+	if strings.Count(out, "\tLeader: none\t") != 2 {
+		t.Fatalf("kt-u got a leader without an unclean election:\n%s", out)
+	}
+	out = k.ok("", ktElection, with("--election-type", "unclean", "--topic", "kt-u", "--partition", "0")...)
+	ktCompare(t, "leader-election unclean", "Successfully completed leader election (UNCLEAN) for partitions kt-u-0\n", out)
+	ours = ktOurs(t, c, "kafka-leader-election.sh", with("--election-type", "unclean", "--topic", "kt-u", "--partition", "1")...)
+	ktCompare(t, "leader-election unclean", out, strings.ReplaceAll(ours, "kt-u-1", "kt-u-0"))
+	poll(t, 30*time.Second, "broker 0 leads kt-u", func() (bool, string) {
+		d := describeU()
+		return strings.Count(d, "\tLeader: 0\tReplicas: 3,0\tIsr: 0\t") == 2, d
+	})
 }
