@@ -523,7 +523,7 @@ func TestKafkaTools(t *testing.T) {
 		ktCompare(t, "consumer-groups "+strings.Join(args, " "), sortedLines(out), sortedLines(ktOurs(t, c, "kafka-consumer-groups.sh", with(args...)...)))
 	}
 	// GROUP is as wide as the longest group id (console-consumer-NNNNN) + 10.
-	if !regexp.MustCompile(`(?m)^GROUP {27,} STATE {15}\n(.|\n)*^kt-g4 {27,} Empty {15}$`).MatchString(out) {
+	if !regexp.MustCompile(`(?m)^GROUP {20,} STATE {15}\n(.|\n)*^kt-g4 {20,} Empty {15}$`).MatchString(out) {
 		t.Errorf("consumer-groups --list --state:\n%s", out)
 	}
 	out = k.ok("", ktGroups, with("--describe", "--group", "kt-g2", "--group", "kt-g4")...)
