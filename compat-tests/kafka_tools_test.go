@@ -438,11 +438,13 @@ func TestKafkaTools(t *testing.T) {
 	ktCompare(t, "configs --entity-type topics --describe", blocks(out), blocks(ktOurs(t, c, "kafka-configs.sh", with("--entity-type", "topics", "--describe")...)))
 	ktCompare(t, "configs --entity-type brokers --describe", k.ok("", ktConfigs, with("--entity-type", "brokers", "--describe")...),
 		ktOurs(t, c, "kafka-configs.sh", with("--entity-type", "brokers", "--describe")...))
-	// Kafka's tool describes broker loggers through our broker (an empty
-	// list); ours does not know the entity type.
-	out = k.ok("", ktConfigs, with("--entity-type", "broker-loggers", "--entity-name", "0", "--describe")...)
-	ktWant(t, "configs broker-loggers (Kafka)", out, "Dynamic configs for broker-logger 0 are:\n")
-	ktUnsupported(t, c, "kafka-configs.sh", with("--entity-type", "broker-loggers", "--entity-name", "0", "--describe")...)
+	// Broker loggers: every logger the broker reports, whatever its source.
+	for _, id := range []string{"0", "1"} {
+		a := with("--entity-type", "broker-loggers", "--entity-name", id, "--describe")
+		out = k.ok("", ktConfigs, a...)
+		ktWant(t, "configs broker-loggers", out, "Dynamic configs for broker-logger "+id+" are:\n")
+		ktCompare(t, "configs broker-loggers", out, ktOurs(t, c, "kafka-configs.sh", a...))
+	}
 	// Client quotas: our broker does not implement DescribeClientQuotas (48).
 	_, errOut, code := k.run("", ktConfigs, with("--entity-type", "clients", "--describe")...)
 	if code != 1 || !strings.Contains(errOut, "UnsupportedVersionException: The node does not support DESCRIBE_CLIENT_QUOTAS") {

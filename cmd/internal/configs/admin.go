@@ -18,6 +18,8 @@ import (
 const (
 	resourceTopic  = int8(kmsg.ConfigResourceTypeTopic)
 	resourceBroker = int8(kmsg.ConfigResourceTypeBroker)
+	// resourceBrokerLogger is ConfigResource.Type.BROKER_LOGGER (8).
+	resourceBrokerLogger = int8(kmsg.ConfigResourceTypeBrokerLogger)
 )
 
 // configEntry is a ConfigEntry of Kafka's Admin client; Source and synonym
@@ -111,8 +113,8 @@ func (a *kgoAdmin) DescribeConfigs(ctx context.Context, resourceType int8, name 
 	req.Resources = append(req.Resources, r)
 	var resp *kmsg.DescribeConfigsResponse
 	var err error
-	if resourceType == resourceBroker && name != "" {
-		// A broker resource is answered by that broker, as the Java admin routes it.
+	if (resourceType == resourceBroker || resourceType == resourceBrokerLogger) && name != "" {
+		// A broker (or broker logger) resource is answered by that broker, as the Java admin routes it.
 		id, _ := strconv.Atoi(name)
 		resp, err = req.RequestWith(ctx, a.cl.Broker(id))
 	} else {

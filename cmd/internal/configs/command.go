@@ -200,7 +200,7 @@ func alterConfig(ctx context.Context, adm admin, o *options, stdout io.Writer) e
 	return nil
 }
 
-// describeConfig is ConfigCommand.describeResourceConfig for topics and brokers.
+// describeConfig is ConfigCommand.describeResourceConfig for topics, brokers and broker loggers.
 func describeConfig(ctx context.Context, adm admin, o *options, stdout io.Writer) error {
 	entityType := o.entityTypes()[0]
 	all := o.has("all")
@@ -233,11 +233,19 @@ func describeConfig(ctx context.Context, adm admin, o *options, stdout io.Writer
 		resource, dynamicSource = resourceTopic, "DYNAMIC_TOPIC_CONFIG"
 	case "brokers":
 		resource = resourceBroker
+	case "broker-loggers":
+		// Kafka shows every logger the broker reports, whatever its source.
+		resource = resourceBrokerLogger
 	default:
 		return illegal("Unsupported entity type: %s", entityType)
 	}
 	for _, entity := range entities {
 		source := dynamicSource
+		if entityType == "broker-loggers" {
+			if _, err := strconv.Atoi(entity); err != nil {
+				return illegal("The entity name for %s must be a valid integer broker id, found: %s", entityType, entity)
+			}
+		}
 		if entityType == "brokers" {
 			if entity == "" {
 				source = "DYNAMIC_DEFAULT_BROKER_CONFIG"
@@ -263,7 +271,7 @@ func describeConfig(ctx context.Context, adm admin, o *options, stdout io.Writer
 		}
 		sort.SliceStable(entries, func(i, j int) bool { return entries[i].Name < entries[j].Name })
 		for _, e := range entries {
-			if !all && e.Source != source {
+			if !all && entityType != "broker-loggers" && e.Source != source {
 				continue
 			}
 			fmt.Fprintln(stdout, formatEntry(e))

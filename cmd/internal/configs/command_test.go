@@ -21,6 +21,12 @@ type fakeAdmin struct {
 func (f *fakeAdmin) Close() {}
 
 func (f *fakeAdmin) DescribeConfigs(_ context.Context, rt int8, name string, syn bool) ([]configEntry, error) {
+	if rt == resourceBrokerLogger {
+		return []configEntry{
+			{Name: "root", Value: strp("INFO"), Source: "DYNAMIC_BROKER_LOGGER_CONFIG"},
+			{Name: "kafka.controller", Value: strp("DEBUG"), Source: "DEFAULT_CONFIG"},
+		}, nil
+	}
 	if rt == resourceBroker {
 		if name == "" {
 			return nil, nil
@@ -135,6 +141,12 @@ func TestCommand(t *testing.T) {
 				"  log.retention.hours=168 sensitive=false synonyms={STATIC_BROKER_CONFIG:log.retention.hours=168, DEFAULT_CONFIG:log.retention.hours=168}\n" +
 				"  log.retention.ms=null sensitive=false synonyms={}\n" +
 				"Default configs for brokers in the cluster are:\n",
+		},
+		{
+			// Every logger, sorted, whatever its source; "Dynamic" in the header all the same.
+			name:   "describe broker loggers",
+			args:   []string{"--entity-type", "broker-loggers", "--entity-name", "0", "--describe"},
+			stdout: "Dynamic configs for broker-logger 0 are:\n  kafka.controller=DEBUG sensitive=false synonyms={}\n  root=INFO sensitive=false synonyms={}\n",
 		},
 		{
 			name:   "describe broker dynamic",
