@@ -756,6 +756,57 @@ func TestKafkaTools(t *testing.T) {
 		ktCompare(t, "topics --describe after reassignment", d, ktOurs(t, c, "kafka-topics.sh", with("--describe", "--topic", topic)...))
 	}
 
+	// A reassignment held in progress (broker 0's fetches from the leader cut
+	// off): both tools' --describe show the adding and removing replicas,
+	// both --verify say it is in progress; Kafka's --cancel ends it.
+	field := func(line, name string) string {
+		for _, kv := range strings.Split(line, "\t") {
+			if k, v, ok := strings.Cut(kv, ": "); ok && k == name {
+				return v
+			}
+		}
+		return ""
+	}
+	d := k.ok("", ktTopics, with("--describe", "--topic", "kt-b")...)
+	line := strings.Split(strings.TrimSpace(d), "\n")[1]
+	replicas, leader := strings.Split(field(line, "Replicas"), ","), field(line, "Leader")
+	leaderID, _ := strconv.Atoi(leader)
+	if len(replicas) != 3 || slices.Contains(replicas, "0") {
+		t.Fatalf("kt-b-0 after decommissioning broker 0: %q", line)
+	}
+	removed := replicas[2]
+	if removed == leader {
+		removed = replicas[1]
+	}
+	target := slices.Clone(replicas)
+	target[slices.Index(target, removed)] = "0"
+	c.CutFetches(0, int32(leaderID))
+	held := ktWrite(t, dir, "held.json", `{"version":1,"partitions":[{"topic":"kt-b","partition":0,"replicas":[`+strings.Join(target, ",")+`]}]}`)
+	out = k.ok("", ktReassign, with("--execute", "--reassignment-json-file", held)...)
+	ktWant(t, "reassign --execute", out, "Successfully started partition reassignment for kt-b-0\n")
+	adding := "\tAdding Replicas: 0\tRemoving Replicas: " + removed + "\t"
+	poll(t, 30*time.Second, "kt-b-0's reassignment in --describe", func() (bool, string) {
+		// (ListPartitionReassignments shows it before the brokers' metadata
+		// has the full replica set)
+		d = k.ok("", ktTopics, with("--describe", "--topic", "kt-b")...)
+		return strings.Contains(d, adding) && strings.Contains(d, "\tReplicas: "+strings.Join(append(slices.Clone(target), removed), ",")+"\t"), d
+	})
+	ktWant(t, "topics --describe during a reassignment", d, "\tPartitionCount: 1\tReplicationFactor: 3\t")
+	ktCompare(t, "topics --describe during a reassignment", d, ktOurs(t, c, "kafka-topics.sh", with("--describe", "--topic", "kt-b")...))
+	out = k.ok("", ktReassign, with("--verify", "--reassignment-json-file", held)...)
+	ktWant(t, "reassign --verify in progress", out, "Reassignment of partition kt-b-0 is still in progress.\n")
+	ktCompare(t, "reassign --verify in progress", out, ktOurs(t, c, "kafka-reassign-partitions.sh", with("--verify", "--reassignment-json-file", held)...))
+	out = k.ok("", ktReassign, with("--cancel", "--reassignment-json-file", held)...)
+	ktWant(t, "reassign --cancel", out, "Successfully cancelled partition reassignment for: kt-b-0\n")
+	c.HealAll()
+	// Back on its replicas, in the order Kafka's controller gives them: the
+	// full set less the adding ones (so not always the original order).
+	poll(t, 30*time.Second, "kt-b-0 back on its replicas", func() (bool, string) {
+		d = k.ok("", ktTopics, with("--describe", "--topic", "kt-b")...)
+		back := strings.Join(slices.DeleteFunc(append(slices.Clone(target), removed), func(r string) bool { return r == "0" }), ",")
+		return strings.Contains(d, "\tReplicas: "+back+"\t") && !strings.Contains(d, "Adding Replicas"), d
+	})
+
 	// kafka-leader-election --election-type unclean where it is needed:
 	// kt-u's replicas are 3,0; broker 0 stops (the ISR shrinks to 3), then
 	// broker 3 (no leader, ISR 3), then 0 starts again: out of the ISR, it
