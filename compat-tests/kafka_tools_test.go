@@ -646,6 +646,18 @@ func TestKafkaTools(t *testing.T) {
 		t.Errorf("known difference gone? our broker wrote producer-state snapshots %v: dump them with Kafka's tool", snaps)
 	}
 
+	// Two more stock tools: kafka-cluster cluster-id works; kafka-log-dirs
+	// does not, our broker not implementing DescribeLogDirs (35) - a known
+	// difference (Kafka 3.9 answers it in ZooKeeper mode).
+	out = k.ok("", "org.apache.kafka.tools.ClusterTool", "cluster-id", "--bootstrap-server", bs)
+	if !regexp.MustCompile(`^Cluster ID: [A-Za-z0-9_-]{22}\n$`).MatchString(out) {
+		t.Errorf("kafka-cluster cluster-id: %q", out)
+	}
+	if _, errOut, code := k.run("", "org.apache.kafka.tools.LogDirsCommand", with("--describe")...); code != 1 ||
+		!strings.Contains(errOut, "UnsupportedVersionException: The node does not support DESCRIBE_LOG_DIRS") {
+		t.Errorf("known difference gone? Kafka's LogDirsCommand --describe: exit %d\n%s", code, clip(errOut, 3000))
+	}
+
 	// kafka-broker-api-versions: every broker, with its versions.
 	out = k.ok("", ktVersions, boot...)
 	for id := range int32(3) {
