@@ -21,13 +21,12 @@ import (
 // demand (compat-tests/java/toolrunner/ToolRunner.java), so that the test
 // pays one JVM start-up for all of them.
 type ktRunner struct {
-	t     *testing.T
-	dir   string
-	cmd   *exec.Cmd
-	in    io.WriteCloser
-	done  chan string // "DONE id code" lines
-	n     int
-	stdin int
+	t    *testing.T
+	dir  string
+	cmd  *exec.Cmd
+	in   io.WriteCloser
+	done chan string // "DONE id code" lines
+	n    int
 }
 
 // ktLib is Kafka 3.9's lib directory as scripts/deps.sh installs it.
@@ -279,7 +278,7 @@ func ktUnsupported(t *testing.T, c *cluster.Cluster, name string, args ...string
 	}
 }
 
-func sortedLinesOf(s string) string {
+func ktSortedLines(s string) string {
 	l := strings.Split(strings.TrimRight(s, "\n"), "\n")
 	slices.Sort(l)
 	return strings.Join(l, "\n")
@@ -483,12 +482,12 @@ func TestKafkaTools(t *testing.T) {
 	if code != 0 || errOut != "Processed a total of 30 messages\n" {
 		t.Errorf("Kafka's ConsoleConsumer on our producer's records: exit %d\n%s\n%s", code, fromOurs, errOut)
 	}
-	if got := sortedLinesOf(fromOurs); got != sortedLinesOf(want.String()) {
+	if got := ktSortedLines(fromOurs); got != ktSortedLines(want.String()) {
 		t.Errorf("records our console producer wrote, as Kafka's console consumer reads them:\n%s\nwant (any order):\n%s", got, want.String())
 	}
 
 	// kafka-consumer-groups: list / describe / reset-offsets / delete-offsets / delete.
-	sortedLines := sortedLinesOf
+	sortedLines := ktSortedLines
 	out = k.ok("", ktGroups, with("--list")...)
 	ktCompare(t, "consumer-groups --list", sortedLines(out), sortedLines(ktOurs(t, c, "kafka-consumer-groups.sh", with("--list")...)))
 	// (and the console-consumer-NNNNN group of the consumer run without --group)
