@@ -486,6 +486,21 @@ func TestKafkaTools(t *testing.T) {
 		t.Errorf("records our console producer wrote, as Kafka's console consumer reads them:\n%s\nwant (any order):\n%s", got, want.String())
 	}
 
+	// Headers, keys, a null marker, and every print.* property of the
+	// console consumer: Kafka's producer writes, both consumers print.
+	k.ok("", ktTopics, with("--create", "--topic", "kt-h", "--partitions", "1", "--replication-factor", "2")...)
+	k.ok("h1:v1,h2:v2\tk1\tone\nh1:\tk2\ttwo\nh3:NULL\tNULL\tthree\n", ktProducer, with("--topic", "kt-h",
+		"--property", "parse.key=true", "--property", "parse.headers=true", "--property", "null.marker=NULL")...)
+	printAll := with("--topic", "kt-h", "--from-beginning", "--max-messages", "3", "--property", "print.timestamp=true",
+		"--property", "print.key=true", "--property", "print.offset=true", "--property", "print.partition=true",
+		"--property", "print.headers=true", "--property", "print.value=true", "--property", "key.separator=|")
+	out = k.ok("", ktConsumer, printAll...)
+	if !regexp.MustCompile(`^CreateTime:\d+\|Partition:0\|Offset:0\|h1:v1,h2:v2\|k1\|one\n`).MatchString(out) ||
+		!strings.Contains(out, "|Offset:2|h3:null|null|three\n") {
+		t.Errorf("Kafka's console consumer with every print.* property:\n%s", out)
+	}
+	ktCompare(t, "console-consumer print.*", out, ktOurs(t, c, "kafka-console-consumer.sh", printAll...))
+
 	// kafka-consumer-groups: list / describe / reset-offsets / delete-offsets / delete.
 	sortedLines := ktSortedLines
 	out = k.ok("", ktGroups, with("--list")...)
