@@ -2,6 +2,7 @@ package compat_test
 
 import (
 	"bufio"
+	"context"
 	"fmt"
 	"io"
 	"os"
@@ -13,6 +14,8 @@ import (
 	"strings"
 	"testing"
 	"time"
+
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kafkazk/kafkazk/compat-tests/cluster"
 )
@@ -568,6 +571,39 @@ func TestKafkaTools(t *testing.T) {
 	out = k.ok("", ktGroups, with("--delete", "--group", "kt-g3")...)
 	ktCompare(t, "consumer-groups --delete", out, strings.ReplaceAll(ktOurs(t, c, "kafka-consumer-groups.sh", with("--delete", "--group", "kt-g4")...), "kt-g4", "kt-g3"))
 	ktWant(t, "consumer-groups --delete", out, "Deletion of requested consumer groups ('kt-g3') was successful.\n")
+
+	// A group with an active member (a franz-go consumer, range assignor, no
+	// commits): --members --verbose, --state and the offsets table with the
+	// member's columns, both tools on the same state.
+	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(bs, ",")...), kgo.ConsumerGroup("kt-active"),
+		kgo.ConsumeTopics("kt-a"), kgo.Balancers(kgo.RangeBalancer()), kgo.DisableAutoCommit(), kgo.ClientID("kt-member"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	polled := make(chan struct{})
+	go func() {
+		defer close(polled)
+		for !cl.PollFetches(context.Background()).IsClientClosed() {
+		}
+	}()
+	poll(t, 60*time.Second, "the franz-go member owns kt-a's 4 partitions", func() (bool, string) {
+		out := k.ok("", ktGroups, with("--describe", "--group", "kt-active", "--members")...)
+		return strings.Contains(out, " kt-member       4               \n"), out
+	})
+	for _, args := range [][]string{{"--members", "--verbose"}, {"--state"}, {"--offsets"}} {
+		a := with(append([]string{"--describe", "--group", "kt-active"}, args...)...)
+		out = k.ok("", ktGroups, a...)
+		ours := ktOurs(t, c, "kafka-consumer-groups.sh", a...)
+		if args[0] == "--offsets" {
+			// A member's partitions come in the order of a Java HashSet.
+			ktCompare(t, "consumer-groups --describe --offsets (active, rows sorted)", ktSortedLines(out), ktSortedLines(ours))
+			continue
+		}
+		ktCompare(t, "consumer-groups --describe "+args[0], out, ours)
+	}
+	ktWant(t, "consumer-groups --describe --offsets (active)", out, "/127.0.0.1      kt-member")
+	cl.Close()
+	<-polled
 
 	// Perf tests and get-offsets (latest, earliest, by timestamp).
 	before := time.Now().Add(-time.Second).UnixMilli()

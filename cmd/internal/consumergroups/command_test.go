@@ -206,8 +206,8 @@ func TestDescribeMembersAndState(t *testing.T) {
 	out, _, _ := runTool(t, f, "--describe", "--group", "stable-group", "--members", "--verbose")
 	want := `
 GROUP           CONSUMER-ID                                                  HOST            CLIENT-ID               #PARTITIONS     ASSIGNMENT
-stable-group    consumer-stable-group-1-2f8e7c4a-0f5c-4f7a-9d43-6f0e4d1c2b3a /127.0.0.1      consumer-stable-group-1 3               orders(0,1,2)
-stable-group    consumer-stable-group-2-9a1b                                 /127.0.0.1      consumer-stable-group-2 4               audit(0), orders(3,4,5)
+stable-group    consumer-stable-group-1-2f8e7c4a-0f5c-4f7a-9d43-6f0e4d1c2b3a /127.0.0.1      consumer-stable-group-1 3               (0,1,2)
+stable-group    consumer-stable-group-2-9a1b                                 /127.0.0.1      consumer-stable-group-2 4               (0), (3,4,5)
 `
 	if out != want {
 		t.Errorf("--members --verbose:\n%s\nwant:\n%s", out, want)

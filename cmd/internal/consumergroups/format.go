@@ -79,23 +79,21 @@ func printMembers(w io.Writer, group string, members []member, verbose bool) {
 	}
 }
 
-// assignmentString is the ASSIGNMENT column: "topic(0,1), other(2)", topics sorted, "-" when empty.
+// assignmentString is the ASSIGNMENT column as Kafka 3.9 prints it: per topic its partitions, without the
+// topic's name (the Java port of the tool dropped it: "(0,1), (2)"), partitions and topics sorted as
+// strings (so 10 before 2); "-" when empty.
 func assignmentString(tps []tp) string {
 	if len(tps) == 0 {
 		return missing
 	}
-	byTopic := map[string][]int{}
+	byTopic := map[string][]string{}
 	for _, t := range tps {
-		byTopic[t.Topic] = append(byTopic[t.Topic], int(t.Partition))
+		byTopic[t.Topic] = append(byTopic[t.Topic], strconv.Itoa(int(t.Partition)))
 	}
 	var parts []string
-	for topic, ps := range byTopic {
-		sort.Ints(ps)
-		s := make([]string, len(ps))
-		for i, p := range ps {
-			s[i] = strconv.Itoa(p)
-		}
-		parts = append(parts, topic+"("+strings.Join(s, ",")+")")
+	for _, ps := range byTopic {
+		sort.Strings(ps)
+		parts = append(parts, "("+strings.Join(ps, ",")+")")
 	}
 	sort.Strings(parts)
 	return strings.Join(parts, ", ")
