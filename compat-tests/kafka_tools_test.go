@@ -887,6 +887,19 @@ func TestKafkaTools(t *testing.T) {
 		d := describeU()
 		return strings.Count(d, "\tLeader: none\tReplicas: 3,0\tIsr: 3\t") == 2, d
 	})
+	// With brokers 0 and 3 down: the filtered describes agree (polled, as
+	// leadership settles after the shutdowns).
+	for _, filter := range []string{"--unavailable-partitions", "--under-replicated-partitions", "--under-min-isr-partitions", "--at-min-isr-partitions"} {
+		var kafka, ours string
+		poll(t, 30*time.Second, "Kafka's and our --describe "+filter+" agree", func() (bool, string) {
+			kafka = k.ok("", ktTopics, with("--describe", filter)...)
+			ours = ktOurs(t, c, "kafka-topics.sh", with("--describe", filter)...)
+			return kafka == ours, "Kafka:\n" + kafka + "\nours:\n" + ours
+		})
+		if filter == "--unavailable-partitions" {
+			ktWant(t, "topics --describe "+filter, kafka, "\tTopic: kt-u\tPartition: 0\tLeader: none\tReplicas: 3,0\tIsr: 3\t")
+		}
+	}
 	c.Restart(0)
 	out = describeU()
 	if strings.Count(out, "\tLeader: none\t") != 2 {
