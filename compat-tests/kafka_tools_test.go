@@ -559,15 +559,11 @@ func TestKafkaTools(t *testing.T) {
 	out = k.ok("", ktGroups, a...)
 	ktCompare(t, "consumer-groups --reset-offsets --export", "kt-b,0,0\n\n", out)
 	ktCompare(t, "consumer-groups --reset-offsets --export", out, ktOurs(t, c, "kafka-consumer-groups.sh", a...))
-	for _, g := range []string{"kt-g", "kt-g2"} {
-		a := with("--group", g, "--delete-offsets", "--topic", "kt-b")
-		var kafka, ours string
-		if g == "kt-g" {
-			kafka, ours = k.ok("", ktGroups, a...), ktOurs(t, c, "kafka-consumer-groups.sh", with("--group", "kt-g2", "--delete-offsets", "--topic", "kt-b")...)
-			ktWant(t, "consumer-groups --delete-offsets", kafka, "Request succeed for deleting offsets with topic kt-b group kt-g\n")
-			ktCompare(t, "consumer-groups --delete-offsets", kafka, strings.ReplaceAll(ours, "group kt-g2", "group kt-g"))
-		}
-	}
+	// Kafka's tool deletes kt-g's offsets, ours kt-g2's (the same state).
+	out = k.ok("", ktGroups, with("--group", "kt-g", "--delete-offsets", "--topic", "kt-b")...)
+	ours = ktOurs(t, c, "kafka-consumer-groups.sh", with("--group", "kt-g2", "--delete-offsets", "--topic", "kt-b")...)
+	ktWant(t, "consumer-groups --delete-offsets", out, "Request succeed for deleting offsets with topic kt-b group kt-g\n")
+	ktCompare(t, "consumer-groups --delete-offsets", out, strings.ReplaceAll(ours, "group kt-g2", "group kt-g"))
 	out = k.ok("", ktGroups, with("--delete", "--group", "kt-g3")...)
 	ktCompare(t, "consumer-groups --delete", out, strings.ReplaceAll(ktOurs(t, c, "kafka-consumer-groups.sh", with("--delete", "--group", "kt-g4")...), "kt-g4", "kt-g3"))
 	ktWant(t, "consumer-groups --delete", out, "Deletion of requested consumer groups ('kt-g3') was successful.\n")
