@@ -361,6 +361,8 @@ func TestKafkaTools(t *testing.T) {
 		{"kafka-configs.sh", ktConfigs, "--entity-type", "topics", "--entity-name", "kt-a", "--alter", "--add-config", "no.such.config=1"},
 		{"kafka-configs.sh", ktConfigs, "--entity-type", "brokers", "--entity-name", "0", "--alter", "--add-config", "log.cleaner.threads=abc"},
 		{"kafka-configs.sh", ktConfigs, "--entity-type", "brokers", "--entity-name", "0", "--alter", "--add-config", "broker.id=7"},
+		{"kafka-configs.sh", ktConfigs, "--entity-type", "broker-loggers", "--entity-name", "0", "--alter", "--add-config", "no.such.logger=DEBUG"},
+		{"kafka-configs.sh", ktConfigs, "--entity-type", "broker-loggers", "--entity-name", "0", "--alter", "--add-config", "root=LOUD"},
 		{"kafka-consumer-groups.sh", ktGroups, "--describe", "--group", "no-such-group"},
 		{"kafka-consumer-groups.sh", ktGroups, "--list", "--state", "sleepy"},
 	} {
@@ -440,13 +442,20 @@ func TestKafkaTools(t *testing.T) {
 	ktCompare(t, "configs --entity-type topics --describe", blocks(out), blocks(ktOurs(t, c, "kafka-configs.sh", with("--entity-type", "topics", "--describe")...)))
 	ktCompare(t, "configs --entity-type brokers --describe", k.ok("", ktConfigs, with("--entity-type", "brokers", "--describe")...),
 		ktOurs(t, c, "kafka-configs.sh", with("--entity-type", "brokers", "--describe")...))
-	// Broker loggers: every logger the broker reports, whatever its source.
+	// Broker loggers: every logger the broker reports, whatever its source;
+	// Kafka's tool sets broker 0's root logger, ours broker 1's.
+	out = k.ok("", ktConfigs, with("--entity-type", "broker-loggers", "--entity-name", "0", "--alter", "--add-config", "root=DEBUG")...)
+	ktCompare(t, "configs broker-loggers --alter", "Completed updating config for broker-logger 0.\n", out)
+	ours = ktOurs(t, c, "kafka-configs.sh", with("--entity-type", "broker-loggers", "--entity-name", "1", "--alter", "--add-config", "root=DEBUG")...)
+	ktCompare(t, "configs broker-loggers --alter", "Completed updating config for broker-logger 1.\n", ours)
 	for _, id := range []string{"0", "1"} {
 		a := with("--entity-type", "broker-loggers", "--entity-name", id, "--describe")
 		out = k.ok("", ktConfigs, a...)
-		ktWant(t, "configs broker-loggers", out, "Dynamic configs for broker-logger "+id+" are:\n")
+		ktWant(t, "configs broker-loggers", out, "Dynamic configs for broker-logger "+id+" are:\n", "  root=DEBUG sensitive=false synonyms={}\n")
 		ktCompare(t, "configs broker-loggers", out, ktOurs(t, c, "kafka-configs.sh", a...))
 	}
+	k.ok("", ktConfigs, with("--entity-type", "broker-loggers", "--entity-name", "0", "--alter", "--add-config", "root=INFO")...)
+	ktOurs(t, c, "kafka-configs.sh", with("--entity-type", "broker-loggers", "--entity-name", "1", "--alter", "--add-config", "root=INFO")...)
 	// Client quotas: our broker does not implement DescribeClientQuotas (48).
 	_, errOut, code := k.run("", ktConfigs, with("--entity-type", "clients", "--describe")...)
 	if code != 1 || !strings.Contains(errOut, "UnsupportedVersionException: The node does not support DESCRIBE_CLIENT_QUOTAS") {
