@@ -153,7 +153,7 @@ func TestGroupTools(t *testing.T) {
 	if out, _ := groupsTool(t, c, "--list"); !slices.Contains(strings.Fields(out), group) {
 		t.Errorf("--list %q lacks %s", out, group)
 	}
-	if out, _ := groupsTool(t, c, "--list", "--state", "Empty"); !strings.Contains(out, fmt.Sprintf("%-15s Empty\n", group)) || !strings.HasPrefix(out, "GROUP           STATE\n") {
+	if out, _ := groupsTool(t, c, "--list", "--state", "Empty"); !strings.Contains(out, fmt.Sprintf("%-25s %-20s\n", group, "Empty")) || !strings.HasPrefix(out, fmt.Sprintf("%-25s %-20s\n", "GROUP", "STATE")) {
 		t.Errorf("--list --state Empty:\n%s", out)
 	}
 

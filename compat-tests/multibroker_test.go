@@ -18,7 +18,7 @@ import (
 )
 
 // partitionLine matches one partition line of kafka-topics.sh --describe.
-var partitionLine = regexp.MustCompile(`^\tTopic: (\S+)\tPartition: (\d+)\tLeader: (\d+|none)\tReplicas: ([\d,]+)\tIsr: ([\d,]*)$`)
+var partitionLine = regexp.MustCompile(`^\tTopic: (\S+)\tPartition: (\d+)\tLeader: (\d+|none)\tReplicas: ([\d,]+)\tIsr: ([\d,]*)\tElr: N/A\tLastKnownElr: N/A$`)
 
 // TestTwoBrokers creates a replicated topic on two brokers, moves data
 // through it, and adds a third broker.

@@ -74,7 +74,7 @@ func TestToolsAndShutdown(t *testing.T) {
 			t.Errorf("Configs: %q, want %q (any order)", m[2], strings.Join(want, ","))
 		}
 		for p := range 3 {
-			want := "\tTopic: tools-t\tPartition: " + strconv.Itoa(p) + "\tLeader: 0\tReplicas: 0\tIsr: 0"
+			want := "\tTopic: tools-t\tPartition: " + strconv.Itoa(p) + "\tLeader: 0\tReplicas: 0\tIsr: 0\tElr: N/A\tLastKnownElr: N/A"
 			if ls[1+p] != want {
 				t.Errorf("partition line %d: got %q, want %q", p, ls[1+p], want)
 			}

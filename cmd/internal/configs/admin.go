@@ -18,6 +18,8 @@ import (
 const (
 	resourceTopic  = int8(kmsg.ConfigResourceTypeTopic)
 	resourceBroker = int8(kmsg.ConfigResourceTypeBroker)
+	// resourceBrokerLogger is ConfigResource.Type.BROKER_LOGGER (8).
+	resourceBrokerLogger = int8(kmsg.ConfigResourceTypeBrokerLogger)
 )
 
 // configEntry is a ConfigEntry of Kafka's Admin client; Source and synonym
@@ -39,7 +41,8 @@ type configSynonym struct {
 // admin is what ConfigCommand needs from Kafka's Admin client.
 type admin interface {
 	DescribeConfigs(ctx context.Context, resourceType int8, name string, includeSynonyms bool) ([]configEntry, error)
-	IncrementalAlter(ctx context.Context, topic string, set map[string]string, del []string) error
+	// IncrementalAlter SETs and DELETEs configs of a topic or (resourceType BROKER_LOGGER) a broker's loggers.
+	IncrementalAlter(ctx context.Context, resourceType int8, name string, set map[string]string, del []string) error
 	// AlterBroker is the legacy AlterConfigs of a BROKER resource ("" the
 	// cluster default) with its complete new dynamic config.
 	AlterBroker(ctx context.Context, name string, configs map[string]string) error
@@ -111,8 +114,8 @@ func (a *kgoAdmin) DescribeConfigs(ctx context.Context, resourceType int8, name 
 	req.Resources = append(req.Resources, r)
 	var resp *kmsg.DescribeConfigsResponse
 	var err error
-	if resourceType == resourceBroker && name != "" {
-		// A broker resource is answered by that broker, as the Java admin routes it.
+	if (resourceType == resourceBroker || resourceType == resourceBrokerLogger) && name != "" {
+		// A broker (or broker logger) resource is answered by that broker, as the Java admin routes it.
 		id, _ := strconv.Atoi(name)
 		resp, err = req.RequestWith(ctx, a.cl.Broker(id))
 	} else {
@@ -158,10 +161,10 @@ func sourceName(s kmsg.ConfigSource) string {
 	return "UNKNOWN"
 }
 
-func (a *kgoAdmin) IncrementalAlter(ctx context.Context, topic string, set map[string]string, del []string) error {
+func (a *kgoAdmin) IncrementalAlter(ctx context.Context, resourceType int8, name string, set map[string]string, del []string) error {
 	req := kmsg.NewPtrIncrementalAlterConfigsRequest()
 	r := kmsg.NewIncrementalAlterConfigsRequestResource()
-	r.ResourceType, r.ResourceName = kmsg.ConfigResourceTypeTopic, topic
+	r.ResourceType, r.ResourceName = kmsg.ConfigResourceType(resourceType), name
 	keys := make([]string, 0, len(set))
 	for k := range set {
 		keys = append(keys, k)
@@ -178,7 +181,15 @@ func (a *kgoAdmin) IncrementalAlter(ctx context.Context, topic string, set map[s
 		r.Configs = append(r.Configs, c)
 	}
 	req.Resources = append(req.Resources, r)
-	resp, err := req.RequestWith(ctx, a.cl)
+	var resp *kmsg.IncrementalAlterConfigsResponse
+	var err error
+	if resourceType == resourceBrokerLogger {
+		// A broker's loggers are altered by that broker, as the Java admin routes it.
+		id, _ := strconv.Atoi(name)
+		resp, err = req.RequestWith(ctx, a.cl.Broker(id))
+	} else {
+		resp, err = req.RequestWith(ctx, a.cl)
+	}
 	if err != nil {
 		return err
 	}

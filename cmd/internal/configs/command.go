@@ -98,7 +98,7 @@ func execute(ctx context.Context, args []string, stdout io.Writer, newAdmin func
 	return describeConfig(ctx, adm, o, stdout)
 }
 
-// alterConfig is ConfigCommand.alterConfig for topics and brokers: deleting
+// alterConfig is ConfigCommand.alterConfig for topics, brokers and broker loggers: deleting
 // a key the entity does not set is refused; a topic's SETs and DELETEs go in
 // one IncrementalAlterConfigs, a broker's complete new dynamic config in one
 // legacy AlterConfigs, as Kafka 3.7's tool does.
@@ -133,7 +133,34 @@ func alterConfig(ctx context.Context, adm admin, o *options, stdout io.Writer) e
 		if len(invalid) > 0 {
 			return illegal("Invalid config(s): %s", strings.Join(invalid, ","))
 		}
-		if err := adm.IncrementalAlter(ctx, entityName, add, del); err != nil {
+		if err := adm.IncrementalAlter(ctx, resourceTopic, entityName, add, del); err != nil {
+			return err
+		}
+	case "broker-loggers":
+		// Every logger named must be one the broker reports.
+		entries, err := adm.DescribeConfigs(ctx, resourceBrokerLogger, entityName, true)
+		if err != nil {
+			return err
+		}
+		valid := map[string]bool{}
+		for _, e := range entries {
+			valid[e.Name] = true
+		}
+		var invalid []string
+		for _, k := range del {
+			if !valid[k] {
+				invalid = append(invalid, k)
+			}
+		}
+		for _, k := range sortedKeys(add) {
+			if !valid[k] {
+				invalid = append(invalid, k)
+			}
+		}
+		if len(invalid) > 0 {
+			return illegal("Invalid broker logger(s): %s", strings.Join(invalid, ","))
+		}
+		if err := adm.IncrementalAlter(ctx, resourceBrokerLogger, entityName, add, del); err != nil {
 			return err
 		}
 	case "brokers":
@@ -200,7 +227,7 @@ func alterConfig(ctx context.Context, adm admin, o *options, stdout io.Writer) e
 	return nil
 }
 
-// describeConfig is ConfigCommand.describeResourceConfig for topics and brokers.
+// describeConfig is ConfigCommand.describeResourceConfig for topics, brokers and broker loggers.
 func describeConfig(ctx context.Context, adm admin, o *options, stdout io.Writer) error {
 	entityType := o.entityTypes()[0]
 	all := o.has("all")
@@ -233,11 +260,19 @@ func describeConfig(ctx context.Context, adm admin, o *options, stdout io.Writer
 		resource, dynamicSource = resourceTopic, "DYNAMIC_TOPIC_CONFIG"
 	case "brokers":
 		resource = resourceBroker
+	case "broker-loggers":
+		// Kafka shows every logger the broker reports, whatever its source.
+		resource = resourceBrokerLogger
 	default:
 		return illegal("Unsupported entity type: %s", entityType)
 	}
 	for _, entity := range entities {
 		source := dynamicSource
+		if entityType == "broker-loggers" {
+			if _, err := strconv.Atoi(entity); err != nil {
+				return illegal("The entity name for %s must be a valid integer broker id, found: %s", entityType, entity)
+			}
+		}
 		if entityType == "brokers" {
 			if entity == "" {
 				source = "DYNAMIC_DEFAULT_BROKER_CONFIG"
@@ -263,7 +298,7 @@ func describeConfig(ctx context.Context, adm admin, o *options, stdout io.Writer
 		}
 		sort.SliceStable(entries, func(i, j int) bool { return entries[i].Name < entries[j].Name })
 		for _, e := range entries {
-			if !all && e.Source != source {
+			if !all && entityType != "broker-loggers" && e.Source != source {
 				continue
 			}
 			fmt.Fprintln(stdout, formatEntry(e))
@@ -357,4 +392,13 @@ func cutOutsideBrackets(p string) (string, string, bool) {
 		return "", "", false
 	}
 	return p[:at], p[at+1:], true
+}
+
+func sortedKeys(m map[string]string) []string {
+	keys := make([]string, 0, len(m))
+	for k := range m {
+		keys = append(keys, k)
+	}
+	sort.Strings(keys)
+	return keys
 }

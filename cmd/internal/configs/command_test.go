@@ -21,6 +21,12 @@ type fakeAdmin struct {
 func (f *fakeAdmin) Close() {}
 
 func (f *fakeAdmin) DescribeConfigs(_ context.Context, rt int8, name string, syn bool) ([]configEntry, error) {
+	if rt == resourceBrokerLogger {
+		return []configEntry{
+			{Name: "root", Value: strp("INFO"), Source: "DYNAMIC_BROKER_LOGGER_CONFIG"},
+			{Name: "kafka.controller", Value: strp("DEBUG"), Source: "DEFAULT_CONFIG"},
+		}, nil
+	}
 	if rt == resourceBroker {
 		if name == "" {
 			return nil, nil
@@ -49,7 +55,7 @@ func (f *fakeAdmin) DescribeConfigs(_ context.Context, rt int8, name string, syn
 	return out, nil
 }
 
-func (f *fakeAdmin) IncrementalAlter(_ context.Context, topic string, set map[string]string, del []string) error {
+func (f *fakeAdmin) IncrementalAlter(_ context.Context, _ int8, _ string, set map[string]string, del []string) error {
 	if f.alterErr != nil {
 		return f.alterErr
 	}
@@ -135,6 +141,24 @@ func TestCommand(t *testing.T) {
 				"  log.retention.hours=168 sensitive=false synonyms={STATIC_BROKER_CONFIG:log.retention.hours=168, DEFAULT_CONFIG:log.retention.hours=168}\n" +
 				"  log.retention.ms=null sensitive=false synonyms={}\n" +
 				"Default configs for brokers in the cluster are:\n",
+		},
+		{
+			name:    "alter a broker logger",
+			args:    []string{"--entity-type", "broker-loggers", "--entity-name", "0", "--alter", "--add-config", "root=DEBUG", "--delete-config", "kafka.controller"},
+			stdout:  "Completed updating config for broker-logger 0.\n",
+			altered: []string{"DELETE kafka.controller", "SET root=DEBUG"},
+		},
+		{
+			name:      "alter an unknown broker logger",
+			args:      []string{"--entity-type", "broker-loggers", "--entity-name", "0", "--alter", "--add-config", "nope=DEBUG,root=INFO", "--delete-config", "gone"},
+			code:      1,
+			stderrHas: "Invalid broker logger(s): gone,nope\n",
+		},
+		{
+			// Every logger, sorted, whatever its source; "Dynamic" in the header all the same.
+			name:   "describe broker loggers",
+			args:   []string{"--entity-type", "broker-loggers", "--entity-name", "0", "--describe"},
+			stdout: "Dynamic configs for broker-logger 0 are:\n  kafka.controller=DEBUG sensitive=false synonyms={}\n  root=INFO sensitive=false synonyms={}\n",
 		},
 		{
 			name:   "describe broker dynamic",

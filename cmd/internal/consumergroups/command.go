@@ -291,9 +291,10 @@ func (s *service) describeGroups(ctx context.Context) error {
 			if err := stateError(d.State); err != nil {
 				return err
 			}
-			if s.shouldPrintMemberState(g, d.State, len(d.Members)) {
-				printMembers(s.stdout, g, d.Members, verbose)
-			}
+			// Kafka 3.9 prints the members table's header whatever the state
+			// (printMembers prints it outside its shouldPrintMemberState check).
+			s.shouldPrintMemberState(g, d.State, len(d.Members))
+			printMembers(s.stdout, g, d.Members, verbose)
 		}
 		return nil
 	case s.o.Has("state") && !s.o.Has("offsets"):

@@ -206,15 +206,15 @@ func TestDescribeMembersAndState(t *testing.T) {
 	out, _, _ := runTool(t, f, "--describe", "--group", "stable-group", "--members", "--verbose")
 	want := `
 GROUP           CONSUMER-ID                                                  HOST            CLIENT-ID               #PARTITIONS     ASSIGNMENT
-stable-group    consumer-stable-group-1-2f8e7c4a-0f5c-4f7a-9d43-6f0e4d1c2b3a /127.0.0.1      consumer-stable-group-1 3               orders(0,1,2)
-stable-group    consumer-stable-group-2-9a1b                                 /127.0.0.1      consumer-stable-group-2 4               audit(0), orders(3,4,5)
+stable-group    consumer-stable-group-1-2f8e7c4a-0f5c-4f7a-9d43-6f0e4d1c2b3a /127.0.0.1      consumer-stable-group-1 3               (0,1,2)
+stable-group    consumer-stable-group-2-9a1b                                 /127.0.0.1      consumer-stable-group-2 4               (0), (3,4,5)
 `
 	if out != want {
 		t.Errorf("--members --verbose:\n%s\nwant:\n%s", out, want)
 	}
 	out, _, _ = runTool(t, f, "--describe", "--group", "stable-group", "--state")
 	want = "\nGROUP                     COORDINATOR (ID)          ASSIGNMENT-STRATEGY  STATE           #MEMBERS" +
-		"\nstable-group              localhost:9092 (1)        range                Stable          2\n"
+		"\nstable-group              localhost:9092  (1)       range                Stable          2\n"
 	if out != want {
 		t.Errorf("--state:\n%q\nwant:\n%q", out, want)
 	}
@@ -227,11 +227,11 @@ func TestList(t *testing.T) {
 		t.Errorf("--list: %q", out)
 	}
 	out, _, _ = runTool(t, f, "--list", "--state", "stable")
-	if out != "GROUP           STATE\nstable-group    Stable\n" {
+	if out != "GROUP                     STATE               \nstable-group              Stable              \n" {
 		t.Errorf("--list --state stable: %q", out)
 	}
 	_, errOut, code := runTool(t, f, "--list", "--state", "sleepy")
-	if code != 1 || !strings.HasPrefix(errOut, "Invalid state list 'sleepy'. Valid states are: PreparingRebalance, CompletingRebalance, Stable, Dead, Empty\n") {
+	if code != 1 || !strings.HasPrefix(errOut, "Invalid state list 'sleepy'. Valid states are: PreparingRebalance, CompletingRebalance, Stable, Dead, Empty, Assigning, Reconciling\n") {
 		t.Errorf("bad state: exit %d %q", code, errOut)
 	}
 }

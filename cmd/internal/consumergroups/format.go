@@ -79,23 +79,21 @@ func printMembers(w io.Writer, group string, members []member, verbose bool) {
 	}
 }
 
-// assignmentString is the ASSIGNMENT column: "topic(0,1), other(2)", topics sorted, "-" when empty.
+// assignmentString is the ASSIGNMENT column as Kafka 3.9 prints it: per topic its partitions, without the
+// topic's name (the Java port of the tool dropped it: "(0,1), (2)"), partitions and topics sorted as
+// strings (so 10 before 2); "-" when empty.
 func assignmentString(tps []tp) string {
 	if len(tps) == 0 {
 		return missing
 	}
-	byTopic := map[string][]int{}
+	byTopic := map[string][]string{}
 	for _, t := range tps {
-		byTopic[t.Topic] = append(byTopic[t.Topic], int(t.Partition))
+		byTopic[t.Topic] = append(byTopic[t.Topic], strconv.Itoa(int(t.Partition)))
 	}
 	var parts []string
-	for topic, ps := range byTopic {
-		sort.Ints(ps)
-		s := make([]string, len(ps))
-		for i, p := range ps {
-			s[i] = strconv.Itoa(p)
-		}
-		parts = append(parts, topic+"("+strings.Join(s, ",")+")")
+	for _, ps := range byTopic {
+		sort.Strings(ps)
+		parts = append(parts, "("+strings.Join(ps, ",")+")")
 	}
 	sort.Strings(parts)
 	return strings.Join(parts, ", ")
@@ -104,7 +102,7 @@ func assignmentString(tps []tp) string {
 // printState is printStates for one group. Kafka pads the GROUP column to the coordinator column's
 // width (at least 25), and starts both the header and the row with a newline.
 func printState(w io.Writer, d groupDesc) {
-	coord := fmt.Sprintf("%s:%d (%d)", d.Coordinator.Host, d.Coordinator.Port, d.Coordinator.ID)
+	coord := fmt.Sprintf("%s:%d  (%d)", d.Coordinator.Host, d.Coordinator.Port, d.Coordinator.ID)
 	cw := max(25, utf8.RuneCountInString(coord))
 	line := func(a, b, c, st, n string) string {
 		return "\n" + pad(a, cw) + " " + pad(b, 25) + " " + pad(c, 20) + " " + pad(st, 15) + " " + n
@@ -114,19 +112,21 @@ func printState(w io.Writer, d groupDesc) {
 	io.WriteString(w, "\n")
 }
 
-// printGroupStates is the --list --state table.
+// printGroupStates is the --list --state table, printGroupInfo in Kafka 3.9: the GROUP column is the
+// longest group id (at least 15) plus 10 wide, the STATE column padded to 20 ("%-Ns %-20s%n").
 func printGroupStates(w io.Writer, ls []groupListing) {
 	n := 15
 	for _, l := range ls {
 		n = width(n, l.Group)
 	}
-	fmt.Fprintln(w, pad("GROUP", n)+" STATE")
+	n += 10
+	fmt.Fprintln(w, pad("GROUP", n)+" "+pad("STATE", 20))
 	for _, l := range ls {
 		state := l.State
 		if state == "" {
 			state = "Unknown"
 		}
-		fmt.Fprintln(w, pad(l.Group, n)+" "+state)
+		fmt.Fprintln(w, pad(l.Group, n)+" "+pad(state, 20))
 	}
 }
 

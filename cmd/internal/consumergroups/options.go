@@ -196,9 +196,10 @@ func checkArgs(o *cli.Parsed, stdout, stderr io.Writer) (done bool, err error) {
 }
 
 // groupStates is consumerGroupStatesFromString. Kafka 3.7 matches the names exactly (so its own
-// example "--state stable,empty" fails there); like later Kafka versions we ignore case.
+// example "--state stable,empty" fails there); like Kafka 3.9 we ignore case, and accept (and list)
+// 3.9's ConsumerGroupState values, the new protocol's Assigning and Reconciling included.
 func groupStates(input string) ([]string, error) {
-	valid := []string{"PreparingRebalance", "CompletingRebalance", "Stable", "Dead", "Empty"}
+	valid := []string{"PreparingRebalance", "CompletingRebalance", "Stable", "Dead", "Empty", "Assigning", "Reconciling"}
 	var out []string
 	seen := map[string]bool{}
 	for _, s := range strings.Split(input, ",") {

@@ -58,6 +58,7 @@ type opts struct {
 	indexSanityOnly    bool
 	maxMessageSize     int64
 	maxBytes           int64
+	offsetsDecoder     bool
 }
 
 // javaError is an exception that ends the Java tool: main prints its class
@@ -163,7 +164,8 @@ func parseOpts(p *cli.Parsed, stderr io.Writer) (opts, error) {
 			return o, fmt.Errorf("%s %s is not supported: only %s can decode here", n, v, stringDecoder)
 		}
 	}
-	for _, n := range []string{"offsets-decoder", "transaction-log-decoder", "cluster-metadata-decoder"} {
+	o.offsetsDecoder = p.Has("offsets-decoder")
+	for _, n := range []string{"transaction-log-decoder", "cluster-metadata-decoder"} {
 		if p.Has(n) {
 			fmt.Fprintf(stderr, "--%s is not supported; keys and values are printed as strings.\n", n)
 		}
@@ -518,7 +520,9 @@ func (d *dumper) printRecord(h storage.BatchHeader, rec storage.Record) error {
 			}
 		}
 	}
-	if d.o.printDataLog && !h.IsControl() {
+	if d.o.printDataLog && !h.IsControl() && d.o.offsetsDecoder {
+		offsetsDecoderLine(w, prefix, rec)
+	} else if d.o.printDataLog && !h.IsControl() {
 		if !rec.KeyNull {
 			fmt.Fprintf(w, "%skey: %s", prefix, javaString(rec.Key))
 		}

@@ -125,12 +125,12 @@ func TestCommandOutputs(t *testing.T) {
 		{"list nothing matches prints an empty line", []string{bs, "--list", "--topic", "zzz"}, "\n", "", 0},
 		{"describe one", []string{bs, "--describe", "--topic", "orders"},
 			"Topic: orders\tTopicId: PG4Lh0U6TyucHXoRAP_-AQ\tPartitionCount: 2\tReplicationFactor: 3\tConfigs: min.insync.replicas=2\n" +
-				"\tTopic: orders\tPartition: 0\tLeader: 1\tReplicas: 1,2,3\tIsr: 1,2,3\n" +
-				"\tTopic: orders\tPartition: 1\tLeader: 2\tReplicas: 2,3,1\tIsr: 2,3\n", "", 0},
+				"\tTopic: orders\tPartition: 0\tLeader: 1\tReplicas: 1,2,3\tIsr: 1,2,3\tElr: N/A\tLastKnownElr: N/A\n" +
+				"\tTopic: orders\tPartition: 1\tLeader: 2\tReplicas: 2,3,1\tIsr: 2,3\tElr: N/A\tLastKnownElr: N/A\n", "", 0},
 		{"describe under-replicated", []string{bs, "--describe", "--under-replicated-partitions"},
-			"\tTopic: orders\tPartition: 1\tLeader: 2\tReplicas: 2,3,1\tIsr: 2,3\n", "", 0},
+			"\tTopic: orders\tPartition: 1\tLeader: 2\tReplicas: 2,3,1\tIsr: 2,3\tElr: N/A\tLastKnownElr: N/A\n", "", 0},
 		{"describe unavailable", []string{bs, "--describe", "--unavailable-partitions", "--exclude-internal"},
-			"\tTopic: payments\tPartition: 0\tLeader: none\tReplicas: 4\tIsr: 4\n", "", 0},
+			"\tTopic: payments\tPartition: 0\tLeader: none\tReplicas: 4\tIsr: 4\tElr: N/A\tLastKnownElr: N/A\n", "", 0},
 		{"describe overrides only", []string{bs, "--describe", "--topics-with-overrides"},
 			"Topic: orders\tTopicId: PG4Lh0U6TyucHXoRAP_-AQ\tPartitionCount: 2\tReplicationFactor: 3\tConfigs: min.insync.replicas=2\n", "", 0},
 		{"describe missing", []string{bs, "--describe", "--topic", "nope"},

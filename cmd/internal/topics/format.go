@@ -86,7 +86,7 @@ func formatTopicLine(name string, id [16]byte, partitions, rf int, entries []con
 	return b.String()
 }
 
-// formatPartitionLine is PartitionDescription.printDescription (Kafka 3.7: no Elr columns), without newline.
+// formatPartitionLine is PartitionDescription.printDescription (Kafka 3.9), without newline.
 func formatPartitionLine(topic string, p partitionInfo, ra *reassignment) string {
 	var b strings.Builder
 	b.WriteString("\tTopic: " + topic)
@@ -102,6 +102,9 @@ func formatPartitionLine(topic string, p partitionInfo, ra *reassignment) string
 		b.WriteString("\tAdding Replicas: " + joinInts(ra.Adding))
 		b.WriteString("\tRemoving Replicas: " + joinInts(ra.Removing))
 	}
+	// Kafka 3.9 prints the ELR columns always: N/A when the answer has none,
+	// as a ZooKeeper-mode cluster's Metadata answer never does.
+	b.WriteString("\tElr: N/A\tLastKnownElr: N/A")
 	return b.String()
 }
 

@@ -98,11 +98,11 @@ func TestFormatPartitionLine(t *testing.T) {
 		ra   *reassignment
 		want string
 	}{
-		{"plain", partitionInfo{0, 1, []int32{1, 2, 3}, []int32{1, 2, 3}}, nil, "\tTopic: t\tPartition: 0\tLeader: 1\tReplicas: 1,2,3\tIsr: 1,2,3"},
-		{"no leader", partitionInfo{2, -1, []int32{3}, []int32{3}}, nil, "\tTopic: t\tPartition: 2\tLeader: none\tReplicas: 3\tIsr: 3"},
-		{"empty isr", partitionInfo{1, -1, []int32{1, 2}, nil}, nil, "\tTopic: t\tPartition: 1\tLeader: none\tReplicas: 1,2\tIsr: "},
+		{"plain", partitionInfo{0, 1, []int32{1, 2, 3}, []int32{1, 2, 3}}, nil, "\tTopic: t\tPartition: 0\tLeader: 1\tReplicas: 1,2,3\tIsr: 1,2,3\tElr: N/A\tLastKnownElr: N/A"},
+		{"no leader", partitionInfo{2, -1, []int32{3}, []int32{3}}, nil, "\tTopic: t\tPartition: 2\tLeader: none\tReplicas: 3\tIsr: 3\tElr: N/A\tLastKnownElr: N/A"},
+		{"empty isr", partitionInfo{1, -1, []int32{1, 2}, nil}, nil, "\tTopic: t\tPartition: 1\tLeader: none\tReplicas: 1,2\tIsr: \tElr: N/A\tLastKnownElr: N/A"},
 		{"reassigning", partitionInfo{0, 1, []int32{1, 2, 3, 4}, []int32{1, 2, 3}}, &reassignment{Replicas: []int32{1, 2, 3, 4}, Adding: []int32{4}, Removing: []int32{3}},
-			"\tTopic: t\tPartition: 0\tLeader: 1\tReplicas: 1,2,3,4\tIsr: 1,2,3\tAdding Replicas: 4\tRemoving Replicas: 3"},
+			"\tTopic: t\tPartition: 0\tLeader: 1\tReplicas: 1,2,3,4\tIsr: 1,2,3\tAdding Replicas: 4\tRemoving Replicas: 3\tElr: N/A\tLastKnownElr: N/A"},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) {
