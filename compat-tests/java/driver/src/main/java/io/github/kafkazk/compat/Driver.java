@@ -662,6 +662,7 @@ public final class Driver {
             case "resume": resume(s, deadline); break;
             case "configs": configs(s); break;
             case "failover": failover(s, deadline); break;
+            case "admin": AdminOps.run(s); break;
             default: throw new IllegalArgumentException("unknown operation " + q(s.op));
         }
     }
