@@ -369,7 +369,8 @@ public final class Driver {
         AtomicReference<Exception> liveErr = new AtomicReference<>();
         Thread live = null;
         int got = 0;
-        try (KafkaConsumer<String, String> c = new KafkaConsumer<>(consumerProps(s.bootstrapString()))) {
+        KafkaConsumer<String, String> c = new KafkaConsumer<>(consumerProps(s.bootstrapString()));
+        try {
             List<TopicPartition> tps = partitions(s);
             position(c, s, tps);
             if (s.live) {
@@ -397,6 +398,8 @@ public final class Driver {
             }
         } finally {
             stop.set(true);
+            // No group to leave: not waiting for the fetch still parked in the broker (up to fetch.max.wait.ms).
+            c.close(Duration.ZERO);
             if (live != null) live.join(10000);
         }
         if (got < s.count) throw new Fail("consumed " + got + " of " + s.count + " records");
