@@ -40,15 +40,16 @@ func TestJavaAdmin(t *testing.T) {
 	for _, v := range javaClients {
 		t.Run(v.row, func(t *testing.T) {
 			t.Parallel()
-			runJavaAdmin(t, e, client{name: v.row, argv: javaArgv(v.version, "io.github.kafkazk.compat.Driver")}, prefix+"-"+v.row)
+			runJavaAdmin(t, e, client{name: v.row, argv: javaArgv(v.version, "io.github.kafkazk.compat.Driver")}, prefix+"-"+v.row, 3)
 		})
 	}
 }
 
-func runJavaAdmin(t *testing.T, e *env, c client, topic string) {
+// runJavaAdmin runs the admin operation on a new topic of replication factor rf.
+func runJavaAdmin(t *testing.T, e *env, c client, topic string, rf int16) {
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
-	if err := e.createTopic(ctx, topic, 2, 3, nil); err != nil {
+	if err := e.createTopic(ctx, topic, 2, rf, nil); err != nil {
 		t.Fatal(err)
 	}
 	// 10 records per partition, one a second; partition 1's offset 3 has the
