@@ -255,8 +255,8 @@ func runWordCount(t *testing.T, e *env, version, app string) {
 	// The internal topics, as Streams asked for them.
 	repartition, changelog := app+"-words-repartition", app+"-counts-changelog"
 	wantConfigs := map[string]map[string]string{
-		changelog:   {"cleanup.policy": "compact"},
-		repartition: {"cleanup.policy": "delete", "retention.ms": "-1", "segment.bytes": "52428800"},
+		changelog:   {"cleanup.policy": "compact", "message.timestamp.type": "CreateTime"},
+		repartition: {"cleanup.policy": "delete", "retention.ms": "-1", "segment.bytes": "52428800", "message.timestamp.type": "CreateTime"},
 	}
 	tds, err := e.adm.ListTopics(ctx, repartition, changelog)
 	if err != nil {

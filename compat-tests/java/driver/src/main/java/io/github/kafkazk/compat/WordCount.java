@@ -25,7 +25,8 @@ import org.apache.kafka.streams.state.KeyValueStore;
 /**
  * A Kafka Streams word count, at-least-once, for compat-tests/clients (TestStreamsWordCount):
  *
- * <pre>java -cp ... io.github.kafkazk.compat.WordCount --bootstrap B --app-id A --input I --output O --state-dir D</pre>
+ * <pre>java -cp ... io.github.kafkazk.compat.WordCount --bootstrap B --app-id A --input I --output O --state-dir D
+ *     [--replication-factor R] [--timeout S]</pre>
  *
  * Lines of the input topic are split into lower-case words, re-keyed by word (groupBy: the repartition topic
  * A-words-repartition) and counted in the key-value store "counts" (its changelog A-counts-changelog); every
@@ -36,6 +37,7 @@ import org.apache.kafka.streams.state.KeyValueStore;
 public final class WordCount {
     public static void main(String[] args) throws Exception {
         String bootstrap = null, app = null, input = null, output = null, stateDir = null;
+        String rf = "3";
         double timeout = 120;
         for (int i = 0; i + 1 < args.length; i += 2) {
             switch (args[i]) {
@@ -45,6 +47,7 @@ public final class WordCount {
                 case "--output": output = args[i + 1]; break;
                 case "--state-dir": stateDir = args[i + 1]; break;
                 case "--timeout": timeout = Double.parseDouble(args[i + 1]); break;
+                case "--replication-factor": rf = args[i + 1]; break;
                 default: throw new IllegalArgumentException("unknown flag " + args[i]);
             }
         }
@@ -61,8 +64,8 @@ public final class WordCount {
         p.put(StreamsConfig.REPARTITION_PURGE_INTERVAL_MS_CONFIG, "200");
         p.put(StreamsConfig.DEFAULT_KEY_SERDE_CLASS_CONFIG, Serdes.String().getClass().getName());
         p.put(StreamsConfig.DEFAULT_VALUE_SERDE_CLASS_CONFIG, Serdes.String().getClass().getName());
-        // the internal topics replicated on every broker of the test cluster
-        p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, "3");
+        // the internal topics replicated on every broker of the test cluster (--replication-factor, default 3)
+        p.put(StreamsConfig.REPLICATION_FACTOR_CONFIG, rf);
         p.put(StreamsConfig.consumerPrefix("session.timeout.ms"), "6000");
         p.put(StreamsConfig.consumerPrefix("heartbeat.interval.ms"), "500");
 
