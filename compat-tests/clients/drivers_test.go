@@ -104,10 +104,10 @@ func javaArgv(version, class string) []string {
 // javaMissing says why the Java driver of that kafka-clients version cannot run.
 func javaMissing(version string) string {
 	if _, err := exec.LookPath("java"); err != nil {
-		return "java is not installed (scripts/deps.sh all)"
+		return "java is not installed (make deps: scripts/deps.sh all)"
 	}
 	if _, err := os.Stat(filepath.Join(javaDir(version), ".complete")); err != nil {
-		return fmt.Sprintf("the Java driver for kafka-clients %s is not built in var/java-driver-%s (scripts/deps.sh all)", version, version)
+		return fmt.Sprintf("the Java driver for kafka-clients %s is not built in var/java-driver-%s (make deps: scripts/deps.sh all)", version, version)
 	}
 	return ""
 }

@@ -36,7 +36,7 @@ import (
 func TestStreamsWordCount(t *testing.T) {
 	for _, v := range javaClients {
 		if why := javaMissing(v.version); why != "" {
-			t.Fatalf("Kafka Streams %s: %s; run `make deps`", v.version, why)
+			t.Fatalf("Kafka Streams %s: %s", v.version, why)
 		}
 	}
 	cl := cluster.Start(t, 3, "offsets.topic.replication.factor=3", "group.initial.rebalance.delay.ms=0")
