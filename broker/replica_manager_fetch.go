@@ -53,6 +53,12 @@ type partitionFetch struct {
 // append to, or a HW move of, one of the partitions wakes it to read again.
 // A follower's fetch position is recorded by the first read only.
 func (rm *replicaManager) fetchMessages(ctx context.Context, params fetchParams, parts []partitionFetch) {
+	// Nothing to read (a consumer closing its fetch session sends no
+	// partitions; or every partition was refused before): answered at once,
+	// as ReplicaManager.fetchMessages does for empty fetchInfos.
+	if len(parts) == 0 {
+		return
+	}
 	deadline := rm.clock().Add(params.maxWait)
 	wake := make(chan struct{}, 1)
 	var waitingOn []*partition

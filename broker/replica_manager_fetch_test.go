@@ -50,6 +50,24 @@ func TestReplicaManagerFetchMessagesLongPoll(t *testing.T) {
 	}
 }
 
+// A fetch with no partitions to read (the Java consumer's close of its
+// fetch session: epoch -1, no partitions) is answered at once, not after
+// max wait, as Kafka's ReplicaManager.fetchMessages does.
+func TestReplicaManagerFetchMessagesNothingToRead(t *testing.T) {
+	s := newReplicaTestServer(t, 1, t.TempDir())
+	params := fetchParams{replicaID: -1, maxWait: 10 * time.Second, minBytes: 1, maxBytes: 1 << 20, fetchOnlyLeader: true}
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		s.replicas.fetchMessages(context.Background(), params, nil)
+	}()
+	select {
+	case <-done:
+	case <-time.After(5 * time.Second):
+		t.Fatal("a fetch of no partitions waited for its max wait (10s)")
+	}
+}
+
 // partition.readRecords bounds a consumer's read by the HW and a
 // follower's by the LEO, which it returns.
 func TestPartitionReadRecordsBounds(t *testing.T) {

@@ -8,6 +8,8 @@
 #                            kafka-python from PyPI (compat-tests/version_inference_test.go),
 #                            and Apache Kafka 3.9 from Maven Central in var/kafka-3.9/lib
 #                            (the reference broker and Kafka's own tools; compat-tests/java)
+#                            and the Java matrix driver built against kafka-clients 3.9.2 and
+#                            4.4.0 in var/java-driver-<version> (compat-tests/java/driver)
 set -euo pipefail
 want=(zookeeper)
 if [ "${1:-zookeeper}" = all ]; then
@@ -66,4 +68,23 @@ if [ "${1:-zookeeper}" = all ]; then
     mvn -q -B -Dstyle.color=never -f "$pom" dependency:copy-dependencies -DoutputDirectory="$lib" >/dev/null
     touch "$lib/.complete"
   fi
+fi
+# The Java client's matrix driver and Kafka Streams word count (compat-tests/java/driver), built once per
+# client line against kafka-clients/kafka-streams of that version into var/java-driver-<version>: driver.jar
+# plus lib/ (its runtime classpath). Redone when a source or the pom is newer than the build.
+if [ "${1:-zookeeper}" = all ]; then
+  root="$(cd "$(dirname "$0")/.." && pwd)"
+  src="$root/compat-tests/java/driver"
+  for v in 3.9.2 4.4.0; do
+    out="$root/var/java-driver-$v"
+    if [ ! -e "$out/.complete" ] || [ -n "$(find "$src/pom.xml" "$src/src" -newer "$out/.complete" -print -quit)" ]; then
+      echo "Java matrix driver against kafka-clients $v into $out" >&2
+      rm -rf "$out"
+      mvn -q -B -Dstyle.color=never -f "$src/pom.xml" -Dkafka.clients.version="$v" -Ddriver.build.dir="$out/build" \
+        package dependency:copy-dependencies -DincludeScope=runtime -DoutputDirectory="$out/lib" >/dev/null
+      mv "$out/build/driver.jar" "$out/driver.jar"
+      rm -rf "$out/build"
+      touch "$out/.complete"
+    fi
+  done
 fi

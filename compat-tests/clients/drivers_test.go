@@ -46,6 +46,9 @@ func clients(godriver string) []client {
 		{name: "confluent-kafka-go", argv: []string{godriver, "confluent-kafka-go"}},
 		{name: "kafkajs", argv: []string{"node", filepath.Join(js, "driver.js")}},
 	}
+	for _, v := range javaClients {
+		cs = append(cs, client{name: v.row, argv: javaArgv(v.version, "io.github.kafkazk.compat.Driver")})
+	}
 	for i := range cs {
 		switch cs[i].name {
 		case "kcat":
@@ -62,9 +65,51 @@ func clients(godriver string) []client {
 			} else if _, err := os.Stat(filepath.Join(js, "node_modules", "kafkajs")); err != nil {
 				cs[i].missing = "compat-tests/kafkajs/node_modules is missing (npm ci)"
 			}
+		default:
+			for _, v := range javaClients {
+				if cs[i].name == v.row {
+					cs[i].missing = javaMissing(v.version)
+				}
+			}
 		}
 	}
 	return cs
+}
+
+// javaClients are the Java client's rows: kafka-clients of the last
+// ZooKeeper-era line and the newest, each with the driver built against it.
+var javaClients = []struct{ row, version string }{
+	{"java-3.9", "3.9.2"},
+	{"java-4.4", "4.4.0"},
+}
+
+// javaDir is where scripts/deps.sh builds the Java driver (compat-tests/java/driver)
+// against kafka-clients version: driver.jar and lib/.
+func javaDir(version string) string {
+	here, _ := os.Getwd()
+	return filepath.Join(here, "..", "..", "var", "java-driver-"+version)
+}
+
+// javaArgv starts class of the Java driver built against kafka-clients
+// version: a small client JVM tuned for start-up, the clients' logs at WARN
+// on stderr.
+func javaArgv(version, class string) []string {
+	dir := javaDir(version)
+	return []string{"java", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1", "-Xmx256m",
+		"-Dorg.slf4j.simpleLogger.defaultLogLevel=warn",
+		"-cp", filepath.Join(dir, "driver.jar") + string(os.PathListSeparator) + filepath.Join(dir, "lib", "*"),
+		class}
+}
+
+// javaMissing says why the Java driver of that kafka-clients version cannot run.
+func javaMissing(version string) string {
+	if _, err := exec.LookPath("java"); err != nil {
+		return "java is not installed (make deps: scripts/deps.sh all)"
+	}
+	if _, err := os.Stat(filepath.Join(javaDir(version), ".complete")); err != nil {
+		return fmt.Sprintf("the Java driver for kafka-clients %s is not built in var/java-driver-%s (make deps: scripts/deps.sh all)", version, version)
+	}
+	return ""
 }
 
 // driverEnv is the drivers' environment: python leaves no __pycache__ in

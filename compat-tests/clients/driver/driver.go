@@ -3,8 +3,9 @@
 // implements, and the Go implementations of it for franz-go, sarama,
 // segmentio/kafka-go, confluent-kafka-go and kcat.
 //
-// The contract, shared with compat-tests/python/matrix_*.py and
-// compat-tests/kafkajs/driver.js:
+// The contract, shared with compat-tests/python/matrix_*.py,
+// compat-tests/kafkajs/driver.js and the Java client's driver
+// (compat-tests/java/driver, Driver.java):
 //
 //	driver OP --bootstrap host:port[,host:port] [--topic T] [flags]
 //
