@@ -50,16 +50,24 @@ func printCommitTable(w io.Writer, results []commitResult) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
 	fmt.Fprintln(tw, "target\tcommits/s\tp50\tp99\t")
 	rates := map[string]float64{}
+	by := map[string]commitResult{}
 	for _, r := range results {
+		by[r.target] = r
 		fmt.Fprintf(tw, "%s\t%.0f\t%v\t%v\t\n", r.target, r.rate(), r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond))
 		rates[r.target] = r.rate()
 	}
 	if o, k := rates["ours"], rates["kfake"]; o > 0 && k > 0 {
 		fmt.Fprintf(tw, "ours/kfake\t%.2fx\t\t\t\n", o/k)
 	}
+	if o, k := by["ours"], by["kafka39"]; o.commits > 0 && k.commits > 0 {
+		fmt.Fprintf(tw, "ours/kafka39\t%.2fx\t%.2fx\t%.2fx\t\n", o.rate()/k.rate(), ratio(o.p50.Seconds(), k.p50.Seconds()), ratio(o.p99.Seconds(), k.p99.Seconds()))
+	}
+	if o, k := by["ours-rf3"], by["kafka39-rf3"]; o.commits > 0 && k.commits > 0 {
+		fmt.Fprintf(tw, "ours-rf3/kafka39-rf3\t%.2fx\t%.2fx\t%.2fx\t\n", o.rate()/k.rate(), ratio(o.p50.Seconds(), k.p50.Seconds()), ratio(o.p99.Seconds(), k.p99.Seconds()))
+	}
 	tw.Flush()
 	if len(results) > 0 {
-		fmt.Fprintf(w, "synchronous OffsetCommit from one group member, %d commits per target (ours: acks=all to __consumer_offsets)\n", results[0].commits)
+		fmt.Fprintf(w, "synchronous OffsetCommit from one group member, %d commits per target (ours: acks=all to __consumer_offsets; kafka39: Kafka 3.9's own group coordinator)\n", results[0].commits)
 	}
 }
 

@@ -1,7 +1,26 @@
-// Command throughput compares this broker with franz-go's kfake: it starts ZooKeeper, one bin/kafka broker
-// and an in-process kfake cluster on loopback, produces and consumes the same records against each with
-// franz-go, and prints records/s and MB/s side by side. In the same run it measures acks=all with
-// replication factor 3 on three bin/kafka processes (own ZooKeeper, -replicated 3) next to RF 1 on one.
+// Command throughput compares this broker with franz-go's kfake and with Apache Kafka 3.9: it starts
+// ZooKeeper, one bin/kafka broker, an in-process kfake cluster and one Kafka 3.9 broker (kafka.Kafka in a
+// JVM, ZooKeeper mode, its own chroot on the same ZooKeeper, Kafka's defaults, internal topics RF 1) on
+// loopback, produces and consumes the same records against each with franz-go (acks=all, idempotent), and
+// prints records/s and MB/s side by side. In the same run it measures acks=all with replication factor 3 on
+// three bin/kafka processes (own ZooKeeper, -replicated 3) next to RF 1 on one, and the same on three Kafka
+// 3.9 brokers (kafka39-rf3, min.insync.replicas=2, as ours-rf3).
+//
+// Tables, in order:
+//   - throughput per target and partition count (-partitions, default 1 and 3), the median of -rounds
+//     rounds, after one warm-up round per target that is not counted (the same for every target; it gives
+//     the JVM's JIT a fair chance), with ratio rows ours/kfake, ours-rf3/ours, ours/kafka39 and
+//     ours-rf3/kafka39-rf3;
+//   - produce latency p50/p99/max at a fixed rate (-latency-rate records/s of -value-size bytes for
+//     -latency-duration, 1 partition, acks=all, idempotent) for ours, kfake and kafka39, measured from
+//     each record's scheduled send time to its ack, with the ratio row ours/kafka39;
+//   - synchronous OffsetCommit rate and latency p50/p99 (commits.go) for every target, with ours/kfake
+//     and ours/kafka39.
+//
+// Kafka 3.9 runs with the flags of Kafka's own scripts (kafka-server-start.sh's -Xmx1G -Xms1G,
+// kafka-run-class.sh's G1 flags; see bench/internal/kafkaref). Its jars come from var/kafka-3.9/lib (or
+// $KAFKA39_LIB), installed by `make deps`; when they or java are missing the program says so and runs
+// without the Kafka columns (-kafka39=false leaves them out too).
 // Run by `make bench` (KAFKA_BIN=bin/kafka).
 package main
 
@@ -44,6 +63,10 @@ type options struct {
 	cpuProfile   string
 	replicated   int // brokers (= replication factor) of the replicated target; <= 1: none
 	commits      int // synchronous group commits per target (commits.go); 0: skip
+	kafka39      bool
+	warmup       bool
+	latencyRate  int           // records/s of the fixed-rate produce latency table; 0: skip
+	latencyDur   time.Duration // its duration
 }
 
 // result is one target's figures for one partition count.
@@ -99,13 +122,17 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.records, "records", 1_000_000, "records to produce and consume per target and partition count")
 	fs.IntVar(&o.valueSize, "value-size", 100, "bytes per record value")
 	parts := fs.String("partitions", "1,3", "comma-separated partition counts to run")
-	fs.DurationVar(&o.timeout, "timeout", 300*time.Second, "bound on the whole run")
+	fs.DurationVar(&o.timeout, "timeout", 1200*time.Second, "bound on the whole run")
 	fs.IntVar(&o.rounds, "rounds", 5, "rounds per target and partition count (targets interleaved); the median is reported")
 	fs.BoolVar(&o.compressible, "compressible", false, "use highly compressible values instead of random bytes")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temp dir (broker/ZooKeeper logs) after the run")
 	fs.StringVar(&o.cpuProfile, "cpuprofile", "", "write a CPU profile of OUR broker to this file (builds cmd/kafka with a profiling overlay; the tree is not changed)")
 	fs.IntVar(&o.replicated, "replicated", 3, "also measure acks=all on this many local brokers with that replication factor (0: skip)")
 	fs.IntVar(&o.commits, "commits", 2000, "synchronous OffsetCommits from one group member per target (0: skip)")
+	fs.BoolVar(&o.kafka39, "kafka39", true, "also measure Apache Kafka 3.9 (var/kafka-3.9/lib from make deps; skipped with a note when missing)")
+	fs.BoolVar(&o.warmup, "warmup", true, "run one uncounted warm-up round per target first")
+	fs.IntVar(&o.latencyRate, "latency-rate", 20_000, "records/s of the fixed-rate produce latency measurement (0: skip)")
+	fs.DurationVar(&o.latencyDur, "latency-duration", 5*time.Second, "duration of the fixed-rate produce latency measurement")
 	env := fs.String("broker-env", "", "comma-separated KEY=VALUE pairs added to the broker's environment")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -119,6 +146,9 @@ func parseFlags(args []string) (options, error) {
 	}
 	if o.records < 1 || o.valueSize < 0 || o.rounds < 1 {
 		return o, errors.New("-records and -rounds must be >= 1, -value-size >= 0")
+	}
+	if o.latencyRate < 0 || (o.latencyRate > 0 && o.latencyDur <= 0) {
+		return o, errors.New("-latency-rate must be >= 0 and -latency-duration > 0")
 	}
 	if *env != "" {
 		o.brokerEnv = strings.Split(*env, ",")
@@ -181,8 +211,33 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 		defer rep.stop()
 		targets = append(targets, rep)
 	}
+	if o.kafka39 {
+		ks, err := kafka39Targets(ctx, dir, ours.zkAddr, o.replicated, func(msg string) {
+			slog.Warn(msg)
+			fmt.Fprintln(out, msg)
+		})
+		if err != nil {
+			return err
+		}
+		for _, k := range ks {
+			defer k.stop()
+		}
+		targets = append(targets, ks...)
+	}
 
 	values := newValuePool(o.valueSize, o.compressible)
+	if o.warmup {
+		// One round per target, not counted: the JVM compiles its hot paths, and every target gets the same.
+		for _, t := range targets {
+			slog.Info("warm-up round", "target", t.name)
+			if _, err := measure(ctx, t, o.partitions[0], o.records, values); err != nil {
+				if t.logTail != nil {
+					err = fmt.Errorf("%w\n%s log tail:\n%s", err, t.name, t.logTail())
+				}
+				return fmt.Errorf("warm-up: %w", err)
+			}
+		}
+	}
 	var results []result
 	for _, p := range o.partitions {
 		rounds := make([][]result, len(targets))
@@ -206,6 +261,18 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 		}
 	}
 	printTable(out, results, o.rounds)
+	if o.latencyRate > 0 {
+		fmt.Fprintln(out)
+		var lts []*target
+		for _, t := range targets {
+			if t.name == "ours" || t.name == "kfake" || t.name == "kafka39" {
+				lts = append(lts, t)
+			}
+		}
+		if err := measureLatency(ctx, lts, o.latencyRate, o.latencyDur, values, out); err != nil {
+			return err
+		}
+	}
 	if o.commits > 0 {
 		fmt.Fprintln(out)
 		if err := measureCommits(ctx, targets, o.commits, out); err != nil {
@@ -289,27 +356,39 @@ func printTable(w io.Writer, results []result, rounds int) {
 		}
 	}
 	for _, p := range parts {
-		o, ok1 := byKey[fmt.Sprintf("ours/%d", p)]
-		k, ok2 := byKey[fmt.Sprintf("kfake/%d", p)]
-		if !ok1 || !ok2 {
-			continue
+		get := func(name string) (result, bool) { r, ok := byKey[fmt.Sprintf("%s/%d", name, p)]; return r, ok }
+		o, okOurs := get("ours")
+		if r, ok := get("ours-rf3"); ok && okOurs {
+			ratioRow(tw, "ours-rf3/ours", p, r, o)
 		}
-		if r, ok := byKey[fmt.Sprintf("ours-rf3/%d", p)]; ok {
-			fmt.Fprintf(tw, "ours-rf3/ours\t%d\t%.2fx\t%.2fx\t%.2fx\t%.2fx\t%.2fx\t%.2fx\t\n", p,
-				r.rate(r.produce)/o.rate(o.produce), r.rate(r.produce)/o.rate(o.produce), ratio(r.perCPU(r.produceCPU), o.perCPU(o.produceCPU)),
-				r.rate(r.consume)/o.rate(o.consume), r.rate(r.consume)/o.rate(o.consume), ratio(r.perCPU(r.consumeCPU), o.perCPU(o.consumeCPU)))
+		if k, ok := get("kfake"); ok && okOurs {
+			pr := o.rate(o.produce) / k.rate(k.produce)
+			cr := o.rate(o.consume) / k.rate(k.consume)
+			fmt.Fprintf(tw, "ours/kfake\t%d\t%.2fx %s\t%.2fx\t%.2fx\t%.2fx %s\t%.2fx\t%.2fx\t\n", p,
+				pr, verdict(pr, produceTarget), pr, ratio(o.perCPU(o.produceCPU), k.perCPU(k.produceCPU)),
+				cr, verdict(cr, consumeTarget), cr, ratio(o.perCPU(o.consumeCPU), k.perCPU(k.consumeCPU)))
 		}
-		pr := o.rate(o.produce) / k.rate(k.produce)
-		cr := o.rate(o.consume) / k.rate(k.consume)
-		fmt.Fprintf(tw, "ours/kfake\t%d\t%.2fx %s\t%.2fx\t%.2fx\t%.2fx %s\t%.2fx\t%.2fx\t\n", p,
-			pr, verdict(pr, produceTarget), pr, ratio(o.perCPU(o.produceCPU), k.perCPU(k.produceCPU)),
-			cr, verdict(cr, consumeTarget), cr, ratio(o.perCPU(o.consumeCPU), k.perCPU(k.consumeCPU)))
+		if k, ok := get("kafka39"); ok && okOurs {
+			ratioRow(tw, "ours/kafka39", p, o, k)
+		}
+		r, ok1 := get("ours-rf3")
+		if k, ok2 := get("kafka39-rf3"); ok1 && ok2 {
+			ratioRow(tw, "ours-rf3/kafka39-rf3", p, r, k)
+		}
 	}
 	tw.Flush()
-	fmt.Fprintln(w, "rec/cpu-s: records per CPU-second of client+server together (ours: bench process + broker; kfake: bench process; ours-rf3: bench process + 3 brokers)")
+	fmt.Fprintln(w, "rec/cpu-s: records per CPU-second of client+server together (ours, kafka39: bench process + broker; kfake: bench process; ours-rf3, kafka39-rf3: bench process + 3 brokers)")
 	fmt.Fprintln(w, "ours: RF 1 on one broker; ours-rf3: RF 3 on three local broker processes (min.insync.replicas=2), same acks=all idempotent load")
+	fmt.Fprintln(w, "kafka39: Apache Kafka 3.9 (ZooKeeper mode, defaults, -Xmx1G -Xms1G G1) on one broker; kafka39-rf3: three such brokers, RF 3, min.insync.replicas=2; one uncounted warm-up round per target")
 	fmt.Fprintf(w, "targets: produce >= %.1fx kfake, consume >= %.1fx kfake; %d records of %d-byte values, acks=all, idempotent, median of %d rounds\n",
 		produceTarget, consumeTarget, firstOr(results).records, firstOr(results).valueSize, rounds)
+}
+
+// ratioRow writes a/b for every column.
+func ratioRow(tw io.Writer, name string, p int32, a, b result) {
+	fmt.Fprintf(tw, "%s\t%d\t%.2fx\t%.2fx\t%.2fx\t%.2fx\t%.2fx\t%.2fx\t\n", name, p,
+		ratio(a.rate(a.produce), b.rate(b.produce)), ratio(a.mbps(a.produce), b.mbps(b.produce)), ratio(a.perCPU(a.produceCPU), b.perCPU(b.produceCPU)),
+		ratio(a.rate(a.consume), b.rate(b.consume)), ratio(a.mbps(a.consume), b.mbps(b.consume)), ratio(a.perCPU(a.consumeCPU), b.perCPU(b.consumeCPU)))
 }
 
 func ratio(a, b float64) float64 {

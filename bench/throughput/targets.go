@@ -26,7 +26,8 @@ import (
 type target struct {
 	name      string
 	bootstrap string
-	rf        int16 // replication factor of the bench topics (0: 1)
+	rf        int16  // replication factor of the bench topics (0: 1)
+	zkAddr    string // the ZooKeeper it runs on (host:port, no chroot; ours only)
 	stop      func()
 	// logTail returns recent server log lines for error messages (may be nil).
 	logTail func() string
@@ -127,7 +128,7 @@ func startOurs(ctx context.Context, bin, dir string, env []string, profile strin
 		logf.Close()
 		close(p.done)
 	}()
-	t := &target{name: "ours", bootstrap: addr, stop: p.stop, logTail: func() string { return tail(p.logFile, 30) },
+	t := &target{name: "ours", bootstrap: addr, zkAddr: zk.Addr, stop: p.stop, logTail: func() string { return tail(p.logFile, 30) },
 		serverCPU: func() (time.Duration, error) { return procCPU(p.cmd.Process.Pid) }}
 	if err := p.waitReady(ctx, addr); err != nil {
 		p.stop()

@@ -78,6 +78,56 @@ func TestMedianAndTable(t *testing.T) {
 	}
 }
 
+// TestKafka39Rows checks the ratio rows against Kafka 3.9 in the throughput, latency and commit tables.
+func TestKafka39Rows(t *testing.T) {
+	ms := time.Millisecond
+	row := func(name string, produce, consume time.Duration) result {
+		return result{target: name, partitions: 1, records: 1000, valueSize: 100, produce: produce, consume: consume, produceCPU: produce, consumeCPU: consume}
+	}
+	var out bytes.Buffer
+	printTable(&out, []result{row("ours", 10*ms, 10*ms), row("kfake", 10*ms, 10*ms), row("ours-rf3", 20*ms, 10*ms),
+		row("kafka39", 20*ms, 40*ms), row("kafka39-rf3", 80*ms, 10*ms)}, 1)
+	for _, want := range []string{"ours/kafka39  1  2.00x  2.00x  2.00x  4.00x  4.00x  4.00x", "ours-rf3/kafka39-rf3  1  4.00x  4.00x  4.00x  1.00x"} {
+		if !strings.Contains(strings.Join(strings.Fields(out.String()), "  "), want) {
+			t.Errorf("table lacks %q:\n%s", want, out.String())
+		}
+	}
+	out.Reset()
+	printLatencyTable(&out, []latencyResult{
+		{target: "ours", rate: 100, achieved: 100, p50: ms, p99: 2 * ms, max: 4 * ms},
+		{target: "kafka39", rate: 100, achieved: 100, p50: 2 * ms, p99: 8 * ms, max: 4 * ms},
+	}, 100, time.Second)
+	if !strings.Contains(strings.Join(strings.Fields(out.String()), " "), "ours/kafka39 0.50x 0.25x 1.00x") {
+		t.Errorf("latency table:\n%s", out.String())
+	}
+	out.Reset()
+	printCommitTable(&out, []commitResult{
+		{target: "ours", commits: 100, elapsed: 100 * ms, p50: ms, p99: 2 * ms},
+		{target: "kafka39", commits: 100, elapsed: 400 * ms, p50: 4 * ms, p99: 4 * ms},
+	})
+	if !strings.Contains(strings.Join(strings.Fields(out.String()), " "), "ours/kafka39 4.00x 0.25x 0.50x") {
+		t.Errorf("commit table:\n%s", out.String())
+	}
+}
+
+// TestProduceLatencyKfake runs the fixed-rate produce against kfake for a short while.
+func TestProduceLatencyKfake(t *testing.T) {
+	fake, err := startKfake()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fake.stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	r, err := produceLatency(ctx, fake, 2000, 500*time.Millisecond, newValuePool(100, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if r.records != 1000 || r.p50 <= 0 || r.p99 < r.p50 || r.max < r.p99 || r.achieved <= 0 {
+		t.Errorf("result %+v", r)
+	}
+}
+
 func TestProcCPU(t *testing.T) {
 	d, err := procCPU(os.Getpid())
 	if err != nil {
@@ -125,7 +175,7 @@ func TestRunOurs(t *testing.T) {
 	if err := run(context.Background(), o, &out); err != nil {
 		t.Fatal(err)
 	}
-	for _, row := range []string{"ours/kfake", "ours-rf3/ours", "ours-rf3 "} {
+	for _, row := range []string{"ours/kfake", "ours-rf3/ours", "ours-rf3 ", "ours/kafka39", "ours-rf3/kafka39-rf3", "produce p99"} {
 		if !strings.Contains(out.String(), row) {
 			t.Errorf("no %q row:\n%s", row, out.String())
 		}
