@@ -11,6 +11,15 @@
 //
 // It also reports the start-up time of that broker restarted on its 100
 // partitions after a clean shutdown.
+//
+// In the same run it measures Apache Kafka 3.9 (kafka.Kafka in a JVM, ZooKeeper
+// mode, on the same ZooKeeper in its own chroot, Kafka's defaults and the JVM
+// flags of Kafka's scripts: -Xmx1G -Xms1G, G1; see bench/internal/kafkaref) the
+// same way: start-up to the first Metadata response listing it (median of
+// -kafka39-runs new brokers), VmRSS of the JVM with -partitions partitions after
+// -idle, and the restart on them, each beside ours with the ratio ours/kafka39.
+// When Kafka 3.9 (var/kafka-3.9/lib, made by `make deps`) or java is missing it
+// says so and leaves Kafka out.
 package main
 
 import (
@@ -37,6 +46,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/kafkazk/kafkazk/bench/internal/kafkaref"
 	"github.com/kafkazk/kafkazk/zkmeta/zktest"
 )
 
@@ -52,6 +62,8 @@ type options struct {
 	partitions int
 	idle       time.Duration
 	keep       bool
+	kafka39    bool
+	kafkaRuns  int
 }
 
 func main() {
@@ -67,11 +79,13 @@ func main() {
 	fs.IntVar(&o.partitions, "partitions", 100, "partitions of the idle broker whose memory is measured")
 	fs.DurationVar(&o.idle, "idle", 5*time.Second, "idle time before the memory is read")
 	fs.BoolVar(&o.keep, "keep", false, "keep the temp dir (broker and ZooKeeper logs)")
+	fs.BoolVar(&o.kafka39, "kafka39", true, "also measure Apache Kafka 3.9 (var/kafka-3.9/lib from make deps; skipped with a note when missing)")
+	fs.IntVar(&o.kafkaRuns, "kafka39-runs", 3, "Kafka 3.9 start-ups to measure (a JVM start takes seconds); the median is reported")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		os.Exit(2)
 	}
-	if o.runs < 1 || o.partitions < 1 {
-		fmt.Fprintln(os.Stderr, "-runs and -partitions must be >= 1")
+	if o.runs < 1 || o.partitions < 1 || o.kafkaRuns < 1 {
+		fmt.Fprintln(os.Stderr, "-runs, -kafka39-runs and -partitions must be >= 1")
 		os.Exit(2)
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -170,7 +184,110 @@ func run(ctx context.Context, o options, out io.Writer) error {
 		return err
 	}
 	fmt.Fprintf(out, "start-up of that broker restarted on its %d partitions (clean shutdown before): %s\n", o.partitions, ms(d))
+	if o.kafka39 {
+		_ = b.stop() // the JVM gets the machine to itself, as ours did
+		return runKafka39(ctx, o, dir, zk.Addr, ours{startup: med, rss: rss, restart: d}, out)
+	}
 	return nil
+}
+
+// ours holds our broker's figures for the ratio against Kafka 3.9.
+type ours struct {
+	startup, restart time.Duration
+	rss              int64
+}
+
+// runKafka39 measures Apache Kafka 3.9 as run measures ours, on ZooKeeper zkAddr, and prints each figure
+// beside ours.
+func runKafka39(ctx context.Context, o options, dir, zkAddr string, our ours, out io.Writer) error {
+	in, err := kafkaref.Find()
+	if err != nil {
+		fmt.Fprintf(out, "Kafka 3.9 skipped: %v\n", err)
+		return nil
+	}
+	start := func(name string, addr string) (*kafkaref.Broker, time.Duration, time.Duration, error) {
+		t0 := time.Now()
+		b, err := kafkaref.Start(in, kafkaref.Options{Addr: addr, Connect: zkAddr + "/" + name, Dir: filepath.Join(dir, name)})
+		if err != nil {
+			return nil, 0, 0, err
+		}
+		r, c, err := untilReady(ctx, t0, addr, b.Done(), func() string { return b.LogTail(30) })
+		if err != nil {
+			b.Kill()
+			return nil, 0, 0, fmt.Errorf("Kafka 3.9: %w", err)
+		}
+		return b, r, c, nil
+	}
+	var times, ctrlTimes []time.Duration
+	for i := range o.kafkaRuns {
+		addr, err := freeAddr()
+		if err != nil {
+			return err
+		}
+		b, r, c, err := start(fmt.Sprintf("kafka39-run-%d", i), addr)
+		if err != nil {
+			return err
+		}
+		b.Kill() // thrown away, as ours
+		times, ctrlTimes = append(times, r), append(ctrlTimes, c)
+	}
+	slices.Sort(times)
+	slices.Sort(ctrlTimes)
+	med := times[len(times)/2]
+	fmt.Fprintf(out, "Kafka 3.9 start-up to first Metadata response (ZooKeeper up, new broker, JVM %s): median %s over %d runs (min %s, max %s); ours/kafka39 %.3fx\n",
+		strings.Join(kafkaref.DefaultJVMArgs[:2], " ")+" G1", ms(med), len(times), ms(times[0]), ms(times[len(times)-1]), ratio(our.startup, med))
+	fmt.Fprintf(out, "  to the first Metadata response naming it the controller: median %s\n", ms(ctrlTimes[len(ctrlTimes)/2]))
+
+	addr, err := freeAddr()
+	if err != nil {
+		return err
+	}
+	b, _, _, err := start("kafka39-idle", addr)
+	if err != nil {
+		return err
+	}
+	defer b.Kill()
+	if err := createPartitionsOn(ctx, addr, filepath.Join(b.Dir, "logs"), b.Done(), func() string { return b.LogTail(30) }, o.partitions); err != nil {
+		return fmt.Errorf("Kafka 3.9: %w", err)
+	}
+	select {
+	case <-time.After(o.idle):
+	case <-ctx.Done():
+		return ctx.Err()
+	case <-b.Done():
+		return fmt.Errorf("Kafka 3.9 exited while idle:\n%s", b.LogTail(30))
+	}
+	rss, hwm, err := procMemory(b.Pid())
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(out, "Kafka 3.9 resident memory, idle with %d partitions: VmRSS %.1f MiB (peak VmHWM %.1f MiB) after %s idle; ours/kafka39 %.3fx\n",
+		o.partitions, mib(rss), mib(hwm), o.idle, float64(our.rss)/float64(rss))
+	b.Stop(30 * time.Second)
+	b, r, _, err := start("kafka39-idle", addr)
+	if err != nil {
+		return err
+	}
+	defer b.Kill()
+	fmt.Fprintf(out, "Kafka 3.9 start-up restarted on its %d partitions (clean shutdown before): %s; ours/kafka39 %.3fx\n", o.partitions, ms(r), ratio(our.restart, r))
+	b.Stop(30 * time.Second)
+	return nil
+}
+
+func ratio(a, b time.Duration) float64 {
+	if b <= 0 {
+		return 0
+	}
+	return float64(a) / float64(b)
+}
+
+func freeAddr() (string, error) {
+	ln, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", fmt.Errorf("free port: %w", err)
+	}
+	defer ln.Close()
+	return ln.Addr().String(), nil
 }
 
 // broker is one bin/kafka kafka-server-start.sh process.
@@ -231,9 +348,21 @@ func (b *broker) start(ctx context.Context) (ready, controller time.Duration, er
 		logf.Close()
 		close(done)
 	}(b.done)
-	deadline := time.Now().Add(60 * time.Second)
+	ready, controller, err = untilReady(ctx, t0, b.addr, b.done, func() string { return tail(b.logFile, 30) })
+	if err != nil && !errors.Is(err, errExited) {
+		_ = b.stop()
+	}
+	return ready, controller, err
+}
+
+var errExited = errors.New("broker exited during start-up")
+
+// untilReady polls addr with Metadata v1 until a response lists broker 0 and then one names it the
+// controller (bounded to 90 s), and returns both times since t0.
+func untilReady(ctx context.Context, t0 time.Time, addr string, done <-chan struct{}, logTail func() string) (ready, controller time.Duration, err error) {
+	deadline := time.Now().Add(90 * time.Second)
 	for {
-		if resp := metadata(b.addr); resp != nil {
+		if resp := metadata(addr); resp != nil {
 			for _, br := range resp.Brokers {
 				if br.NodeID == 0 && ready == 0 {
 					ready = time.Since(t0)
@@ -244,16 +373,14 @@ func (b *broker) start(ctx context.Context) (ready, controller time.Duration, er
 			}
 		}
 		select {
-		case <-b.done:
-			return 0, 0, fmt.Errorf("broker exited during start-up:\n%s", tail(b.logFile, 30))
+		case <-done:
+			return 0, 0, fmt.Errorf("%w:\n%s", errExited, logTail())
 		case <-ctx.Done():
-			_ = b.stop()
 			return 0, 0, ctx.Err()
 		default:
 		}
 		if time.Now().After(deadline) {
-			_ = b.stop()
-			return 0, 0, fmt.Errorf("broker not ready within 60s:\n%s", tail(b.logFile, 30))
+			return 0, 0, fmt.Errorf("broker not ready within 90s:\n%s", logTail())
 		}
 		time.Sleep(time.Millisecond)
 	}
@@ -334,7 +461,12 @@ func metadata(addr string) *kmsg.MetadataResponse {
 // partition has a leader and its log directory exists; the client is closed
 // before returning, so the broker is left idle.
 func createPartitions(ctx context.Context, b *broker, n int) error {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(b.addr))
+	return createPartitionsOn(ctx, b.addr, filepath.Join(b.dir, "logs"), b.done, func() string { return tail(b.logFile, 30) }, n)
+}
+
+// createPartitionsOn is createPartitions for the broker at addr with log dir logs, whose process ends done.
+func createPartitionsOn(ctx context.Context, addr, logs string, done <-chan struct{}, logTail func() string, n int) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
 	if err != nil {
 		return fmt.Errorf("client: %w", err)
 	}
@@ -355,7 +487,7 @@ func createPartitions(ctx context.Context, b *broker, n int) error {
 					led++
 				}
 			}
-			dirs, _ := filepath.Glob(filepath.Join(b.dir, "logs", topic+"-*"))
+			dirs, _ := filepath.Glob(filepath.Join(logs, topic+"-*"))
 			if led == n && len(dirs) == n {
 				return nil
 			}
@@ -363,8 +495,8 @@ func createPartitions(ctx context.Context, b *broker, n int) error {
 		select {
 		case <-ctx.Done():
 			return fmt.Errorf("waiting for %d led partitions: %w", n, ctx.Err())
-		case <-b.done:
-			return fmt.Errorf("broker exited:\n%s", tail(b.logFile, 30))
+		case <-done:
+			return fmt.Errorf("broker exited:\n%s", logTail())
 		case <-time.After(20 * time.Millisecond):
 		}
 	}
