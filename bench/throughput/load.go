@@ -143,6 +143,23 @@ func produce(ctx context.Context, bootstrap, topic string, n int, values *valueP
 	return elapsed, nil
 }
 
+// prime produces one record to each partition of topic (acks=all, idempotent) and waits for the acks.
+func prime(ctx context.Context, bootstrap, topic string, partitions int32, values *valuePool) error {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap), kgo.DefaultProduceTopic(topic), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	if err != nil {
+		return fmt.Errorf("producer: %w", err)
+	}
+	defer cl.Close()
+	rs := make([]*kgo.Record, partitions)
+	for p := range partitions {
+		rs[p] = &kgo.Record{Value: values.get(int(p)), Partition: p}
+	}
+	if err := cl.ProduceSync(ctx, rs...).FirstErr(); err != nil {
+		return fmt.Errorf("priming %s: %w", topic, err)
+	}
+	return nil
+}
+
 // consume reads topic from the start until it has n records and returns the time from the client's creation
 // to the last record. It checks that offsets are dense from 0 in every partition and values have size bytes.
 func consume(ctx context.Context, bootstrap, topic string, n, size int, wire *wireStats) (time.Duration, error) {
