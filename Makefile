@@ -57,7 +57,8 @@ soak: build
 	KAFKA_BIN=$(CURDIR)/bin/kafka SOAK_DURATION=$(SOAK_DURATION) SOAK_FAULTS=$(SOAK_FAULTS) \
 		$(GO) test -count=1 -v -run '^TestSoak$$' -timeout 90m ./compat-tests/soak/
 
-# Start-up time and idle memory (100 partitions) of one broker, broker throughput against kfake, then the
+# Start-up time and idle memory (100 partitions) of one broker, broker throughput and latency against kfake
+# and Apache Kafka 3.9 (var/kafka-3.9/lib; its column is skipped with a note when missing), then the
 # storage engine's benchmarks (append vs plain write(2), offset lookup in a full segment, recovery, compaction).
 bench: deps build
 	KAFKA_BIN=$(CURDIR)/bin/kafka $(GO) run ./bench/startup
