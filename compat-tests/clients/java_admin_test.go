@@ -23,19 +23,7 @@ import (
 // static membership (a member with a group.instance.id closes and rejoins).
 // Every answer is what Kafka 3.9 gives for the same steps.
 func TestJavaAdmin(t *testing.T) {
-	for _, v := range javaClients {
-		if why := javaMissing(v.version); why != "" {
-			t.Fatalf("Java driver %s: %s", v.version, why)
-		}
-	}
-	cl := cluster.Start(t, 3, "offsets.topic.replication.factor=3", "group.initial.rebalance.delay.ms=0")
-	brokers := strings.Split(cl.Bootstrap(), ",")
-	kcl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(kcl.Close)
-	e := &env{bootstrap: cl.Bootstrap(), brokers: brokers, kcl: kcl, adm: kadm.NewClient(kcl)}
+	e := javaEnv(t, "Java driver")
 	prefix := "ja" + strconv.FormatInt(time.Now().UnixMilli()%1e7, 36)
 	for _, v := range javaClients {
 		t.Run(v.row, func(t *testing.T) {
@@ -157,4 +145,23 @@ func runJavaAdmin(t *testing.T, e *env, c client, topic string, rf int16) {
 	if t.Failed() || testing.Verbose() {
 		t.Logf("driver output:\n%s", r.stdout)
 	}
+}
+
+// javaEnv checks that every Java build (what: the program's name) is there
+// and starts three brokers for it, with a franz-go client on them.
+func javaEnv(t *testing.T, what string) *env {
+	t.Helper()
+	for _, v := range javaClients {
+		if why := javaMissing(v.version); why != "" {
+			t.Fatalf("%s %s: %s", what, v.version, why)
+		}
+	}
+	cl := cluster.Start(t, 3, "offsets.topic.replication.factor=3", "group.initial.rebalance.delay.ms=0")
+	brokers := strings.Split(cl.Bootstrap(), ",")
+	kcl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(kcl.Close)
+	return &env{bootstrap: cl.Bootstrap(), brokers: brokers, kcl: kcl, adm: kadm.NewClient(kcl)}
 }

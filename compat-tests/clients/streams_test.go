@@ -18,8 +18,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
-
-	"github.com/kafkazk/kafkazk/compat-tests/cluster"
 )
 
 // TestStreamsWordCount runs the Kafka Streams word count of
@@ -34,19 +32,7 @@ import (
 // final counts, that Streams purged the repartition topic it consumed
 // (DeleteRecords), and that the application shuts down cleanly.
 func TestStreamsWordCount(t *testing.T) {
-	for _, v := range javaClients {
-		if why := javaMissing(v.version); why != "" {
-			t.Fatalf("Kafka Streams %s: %s", v.version, why)
-		}
-	}
-	cl := cluster.Start(t, 3, "offsets.topic.replication.factor=3", "group.initial.rebalance.delay.ms=0")
-	brokers := strings.Split(cl.Bootstrap(), ",")
-	kcl, err := kgo.NewClient(kgo.SeedBrokers(brokers...))
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(kcl.Close)
-	e := &env{bootstrap: cl.Bootstrap(), brokers: brokers, kcl: kcl, adm: kadm.NewClient(kcl)}
+	e := javaEnv(t, "Kafka Streams")
 	prefix := "wc" + strconv.FormatInt(time.Now().UnixMilli()%1e7, 36)
 	for _, v := range javaClients {
 		t.Run(v.row, func(t *testing.T) {
