@@ -47,6 +47,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kafkazk/kafkazk/bench/internal/kafkaref"
+	"github.com/kafkazk/kafkazk/bench/internal/logtail"
 	"github.com/kafkazk/kafkazk/zkmeta/zktest"
 )
 
@@ -166,7 +167,7 @@ func run(ctx context.Context, o options, out io.Writer) error {
 	case <-ctx.Done():
 		return ctx.Err()
 	case <-b.done:
-		return fmt.Errorf("broker exited while idle:\n%s", tail(b.logFile, 30))
+		return fmt.Errorf("broker exited while idle:\n%s", logtail.Tail(b.logFile, 30))
 	}
 	rss, hwm, err := procMemory(b.cmd.Process.Pid)
 	if err != nil {
@@ -348,7 +349,7 @@ func (b *broker) start(ctx context.Context) (ready, controller time.Duration, er
 		logf.Close()
 		close(done)
 	}(b.done)
-	ready, controller, err = untilReady(ctx, t0, b.addr, b.done, func() string { return tail(b.logFile, 30) })
+	ready, controller, err = untilReady(ctx, t0, b.addr, b.done, func() string { return logtail.Tail(b.logFile, 30) })
 	if err != nil && !errors.Is(err, errExited) {
 		_ = b.stop()
 	}
@@ -461,7 +462,7 @@ func metadata(addr string) *kmsg.MetadataResponse {
 // partition has a leader and its log directory exists; the client is closed
 // before returning, so the broker is left idle.
 func createPartitions(ctx context.Context, b *broker, n int) error {
-	return createPartitionsOn(ctx, b.addr, filepath.Join(b.dir, "logs"), b.done, func() string { return tail(b.logFile, 30) }, n)
+	return createPartitionsOn(ctx, b.addr, filepath.Join(b.dir, "logs"), b.done, func() string { return logtail.Tail(b.logFile, 30) }, n)
 }
 
 // createPartitionsOn is createPartitions for the broker at addr with log dir logs, whose process ends done.
@@ -541,18 +542,6 @@ func parseStatus(r io.Reader) (rss, hwm int64, err error) {
 // brokerEnviron drops KAFKA_BIN (not a broker setting) from the broker's environment.
 func brokerEnviron(env []string) []string {
 	return slices.DeleteFunc(slices.Clone(env), func(kv string) bool { return strings.HasPrefix(kv, "KAFKA_BIN=") })
-}
-
-func tail(path string, n int) string {
-	data, err := os.ReadFile(path)
-	if err != nil {
-		return err.Error()
-	}
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
 
 func ms(d time.Duration) string { return fmt.Sprintf("%.0f ms", float64(d.Microseconds())/1000) }

@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/kafkazk/kafkazk/bench/internal/logtail"
 	"github.com/kafkazk/kafkazk/zkmeta/zktest"
 )
 
@@ -62,7 +63,7 @@ func startOursReplicated(ctx context.Context, bin, dir string, env []string, n i
 		logTail: func() string {
 			var b strings.Builder
 			for i, l := range p.logs {
-				fmt.Fprintf(&b, "broker %d:\n%s\n", i, tail(l, 15))
+				fmt.Fprintf(&b, "broker %d:\n%s\n", i, logtail.Tail(l, 15))
 			}
 			return b.String()
 		},

@@ -4,7 +4,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"log/slog"
 	"net"
 	"os"
@@ -19,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/kafkazk/kafkazk/bench/internal/logtail"
 	"github.com/kafkazk/kafkazk/zkmeta/zktest"
 )
 
@@ -128,11 +128,11 @@ func startOurs(ctx context.Context, bin, dir string, env []string, profile strin
 		logf.Close()
 		close(p.done)
 	}()
-	t := &target{name: "ours", bootstrap: addr, zkAddr: zk.Addr, stop: p.stop, logTail: func() string { return tail(p.logFile, 30) },
+	t := &target{name: "ours", bootstrap: addr, zkAddr: zk.Addr, stop: p.stop, logTail: func() string { return logtail.Tail(p.logFile, 30) },
 		serverCPU: func() (time.Duration, error) { return procCPU(p.cmd.Process.Pid) }}
 	if err := p.waitReady(ctx, addr); err != nil {
 		p.stop()
-		return nil, fmt.Errorf("broker not ready: %w\n%s", err, tail(p.logFile, 30))
+		return nil, fmt.Errorf("broker not ready: %w\n%s", err, logtail.Tail(p.logFile, 30))
 	}
 	return t, nil
 }
@@ -201,28 +201,6 @@ func freeAddr() (string, error) {
 	}
 	defer ln.Close()
 	return "127.0.0.1:" + strconv.Itoa(ln.Addr().(*net.TCPAddr).Port), nil
-}
-
-func tail(path string, n int) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return err.Error()
-	}
-	defer f.Close()
-	// Read at most the last 64 KiB.
-	const max = 64 << 10
-	if st, err := f.Stat(); err == nil && st.Size() > max {
-		_, _ = f.Seek(st.Size()-max, io.SeekStart)
-	}
-	data, err := io.ReadAll(f)
-	if err != nil {
-		return err.Error()
-	}
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
 
 // brokerEnviron drops KAFKA_BIN, which the broker would otherwise read as the config key "bin"

@@ -10,7 +10,6 @@ import (
 	"context"
 	"errors"
 	"fmt"
-	"io"
 	"maps"
 	"os"
 	"os/exec"
@@ -22,6 +21,7 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/kafkazk/kafkazk/bench/internal/logtail"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -225,7 +225,7 @@ func (b *Broker) WaitReady(ctx context.Context, n int) error {
 		}
 		select {
 		case <-b.done:
-			return fmt.Errorf("Kafka 3.9 broker %d exited while starting:\n%s\n%s", b.ID, b.LogTail(30), tail(b.OutFile, 10))
+			return fmt.Errorf("Kafka 3.9 broker %d exited while starting:\n%s\n%s", b.ID, b.LogTail(30), logtail.Tail(b.OutFile, 10))
 		case <-ctx.Done():
 			return fmt.Errorf("Kafka 3.9 broker %d not ready: %w\n%s", b.ID, ctx.Err(), b.LogTail(30))
 		case <-time.After(100 * time.Millisecond):
@@ -280,7 +280,7 @@ func (b *Broker) Kill() {
 }
 
 // LogTail is the last n lines of the broker's log4j output.
-func (b *Broker) LogTail(n int) string { return tail(b.LogFile, n) }
+func (b *Broker) LogTail(n int) string { return logtail.Tail(b.LogFile, n) }
 
 // StopAll stops brokers of one cluster together: SIGTERM to all, then SIGKILL to those still running after
 // timeout. (The last brokers' controlled shutdowns retry while their partitions have nowhere to go, so a
@@ -308,25 +308,4 @@ func StopAll(bs []*Broker, timeout time.Duration) {
 		}
 		b.Kill() // the rest are killed at once
 	}
-}
-
-func tail(path string, n int) string {
-	f, err := os.Open(path)
-	if err != nil {
-		return err.Error()
-	}
-	defer f.Close()
-	const max = 64 << 10
-	if st, err := f.Stat(); err == nil && st.Size() > max {
-		_, _ = f.Seek(st.Size()-max, io.SeekStart)
-	}
-	data, err := io.ReadAll(f)
-	if err != nil {
-		return err.Error()
-	}
-	lines := strings.Split(strings.TrimRight(string(data), "\n"), "\n")
-	if len(lines) > n {
-		lines = lines[len(lines)-n:]
-	}
-	return strings.Join(lines, "\n")
 }
