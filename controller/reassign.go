@@ -153,6 +153,16 @@ func nextReassignmentStep(a replicaAssignment, cur zkmeta.LeaderAndIsr, isEligib
 		}
 	}
 	if len(isr) > 0 {
+		// B4 takes RR out of the ISR one replica at a time
+		// (OfflineReplica: removeReplicasFromIsr per replica), each a
+		// new leader epoch after B3's: Kafka's leader epoch ends one
+		// higher per removed in-sync replica. (A failed B3 election
+		// writes nothing; its bump stands for the first of them.)
+		extra := int32(len(step.next.ISR) - len(isr))
+		if step.noTargetLeader {
+			extra = max(extra-1, 0)
+		}
+		step.next.LeaderEpoch += extra
 		step.next.ISR = isr
 	}
 	return step
