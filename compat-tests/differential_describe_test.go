@@ -241,7 +241,50 @@ func TestKafka39DescribeDifferential(t *testing.T) {
 	describe("preferred leader elected", "dd-b")
 	ddStates(t, chk, sides, "after the election", "dd-b", 4)
 
-	// 6. Delete a topic: gone from --list and from ZooKeeper on each side.
+	// 6. A reassignment held in progress: dd-h-0 from 1,2 to 1,0 with 3 MB
+	// in it. Kafka's side is held by the tool's own --throttle (1 B/s: the
+	// new replica's first fetch brings 1 MB, then the quota holds it for
+	// the 11 s sample window); ours by cutting broker 0's fetches from the
+	// leader, 1. While it is held: the adding and removing replicas in
+	// --describe and the topic znode, --verify in progress, the throttle
+	// configs; then Kafka's --cancel on both, and the state after it.
+	both("create dd-h", ktTopics, "--create", "--topic", "dd-h", "--replica-assignment", "1:2")
+	settled("dd-h")
+	for _, s := range sides {
+		out := k.ok("", ktProdPerf, "--topic", "dd-h", "--num-records", "3000", "--record-size", "1000", "--throughput", "-1",
+			"--producer-props", "bootstrap.servers="+s.boot[1], "acks=all")
+		ktWant(t, s.name+": producer-perf-test", out, "3000 records sent, ")
+	}
+	held := ktWrite(t, dir, "dd-held.json", `{"version":1,"partitions":[{"topic":"dd-h","partition":0,"replicas":[1,0]}]}`)
+	ours.CutFetches(0, 1)
+	both("reassign --execute --throttle", ktReassign, "--execute", "--reassignment-json-file", held, "--throttle", "1")
+	for _, s := range sides {
+		poll(t, 30*time.Second, s.name+": dd-h-0's reassignment in --describe", func() (bool, string) {
+			d := k.ok("", ktTopics, s.with("--describe", "--topic", "dd-h")...)
+			return strings.Contains(d, "\tReplicas: 1,0,2\tIsr: 1,2\tAdding Replicas: 0\tRemoving Replicas: 2\t"), d
+		})
+	}
+	describe("held in progress", "dd-h")
+	both("held in progress: reassign --verify", ktReassign, "--verify", "--reassignment-json-file", held)
+	both("held in progress: list reassignments", ktReassign, "--list")
+	for _, s := range sides {
+		if _, ok := s.zk.get(t, "/admin/reassign_partitions"); ok {
+			t.Errorf("%s: /admin/reassign_partitions written for an API reassignment", s.name)
+		}
+	}
+	ddZnodeSet(t, chk, sides, "held in progress", "dd-h", 1)
+	both("reassign --cancel", ktReassign, "--cancel", "--reassignment-json-file", held)
+	ours.HealAll()
+	for _, s := range sides {
+		poll(t, 30*time.Second, s.name+": dd-h-0 back on 1,2", func() (bool, string) {
+			d := k.ok("", ktTopics, s.with("--describe", "--topic", "dd-h")...)
+			return strings.Contains(d, "\tReplicas: 1,2\tIsr: 1,2\t") && !strings.Contains(d, "Adding"), d
+		})
+	}
+	describe("cancelled", "dd-h")
+	ddZnodeSet(t, chk, sides, "cancelled", "dd-h", 1)
+
+	// 7. Delete a topic: gone from --list and from ZooKeeper on each side.
 	both("delete dd-a", ktTopics, "--delete", "--topic", "dd-a")
 	for _, s := range sides {
 		poll(t, 30*time.Second, s.name+": dd-a deleted", func() (bool, string) {
@@ -302,6 +345,25 @@ func ddZnodes(t *testing.T, chk *ddChecker, sides []ddSide) {
 		znode(fmt.Sprintf("/config/brokers/%d", id))
 	}
 	ddStates(t, chk, sides, "after the reassignment", "dd-b", 4)
+}
+
+// ddZnodeSet compares a topic's znodes: its assignment (with adding and
+// removing replicas), its config and the brokers' (the tool's throttles),
+// its partitions' states.
+func ddZnodeSet(t *testing.T, chk *ddChecker, sides []ddSide, when, topic string, partitions int) {
+	t.Helper()
+	for _, path := range []string{"/brokers/topics/" + topic, "/config/topics/" + topic, "/config/brokers/0", "/config/brokers/1", "/config/brokers/2"} {
+		var got [2]string
+		for i, s := range sides {
+			data, ok := s.zk.get(t, path)
+			got[i] = "<no node>"
+			if ok {
+				got[i] = normaliseZnode(data, "topic_id")
+			}
+		}
+		chk.compare("znode "+path+" "+when, got[0], got[1])
+	}
+	ddStates(t, chk, sides, when, topic, partitions)
 }
 
 // ddStates compares the partition states (leader, leader epoch, ISR,
