@@ -126,8 +126,11 @@ func (c *ddChecker) compare(what, kafka, ours string) {
 // reassignments. Differences are fixed or recorded in ddKnownDiffs.
 func TestKafka39DescribeDifferential(t *testing.T) {
 	k := startKafkaTools(t)
-	ours := cluster.Start(t, 3)
-	refs := cluster.StartKafkaRefCluster(t, ours.ZK.Addr, 3, nil)
+	// No automatic leader rebalance on either side: its first check runs
+	// 5 s after a controller starts, at a different step on each side.
+	// The preferred election below is the tool's.
+	ours := cluster.Start(t, 3, "auto.leader.rebalance.enable=false")
+	refs := cluster.StartKafkaRefCluster(t, ours.ZK.Addr, 3, map[string]string{"auto.leader.rebalance.enable": "false"})
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	kzk, err := zkmeta.Connect(ctx, ours.ZK.Addr, 10*time.Second, nil)
 	cancel()
@@ -281,6 +284,10 @@ func TestKafka39DescribeDifferential(t *testing.T) {
 		}
 	}
 	ddZnodeSet(t, chk, sides, "held in progress", "dd-h", 1)
+	// The throttle rates the tool set, as the brokers describe them.
+	for _, id := range []string{"0", "1", "2"} {
+		both("held in progress: configs --describe broker "+id, ktConfigs, "--entity-type", "brokers", "--entity-name", id, "--describe")
+	}
 	both("reassign --cancel", ktReassign, "--cancel", "--reassignment-json-file", held)
 	ours.HealAll()
 	for _, s := range sides {
@@ -304,6 +311,7 @@ func TestKafka39DescribeDifferential(t *testing.T) {
 		})
 	}
 	both("topics --list after delete", ktTopics, "--list", "--exclude-internal")
+	both("topics --describe (all) after delete", ktTopics, "--describe")
 	var gone [2]string
 	for i, s := range sides {
 		out, errOut, code := k.run("", ktTopics, s.with("--describe", "--topic", "dd-a")...)
