@@ -574,6 +574,23 @@ func describeConfigsAnswer(t *testing.T, s *diffSide, typ kmsg.ConfigResourceTyp
 	return fmt.Sprintf("%s configs=%d", errText(resp.Resources[0].ErrorCode, resp.Resources[0].ErrorMessage), len(resp.Resources[0].Configs))
 }
 
+// deleteTopicAnswer deletes topic by name (the request carries it both as
+// Topics, v6+, and TopicNames, older versions) and returns the topic's error.
+func deleteTopicAnswer(t *testing.T, s *diffSide, topic string) string {
+	t.Helper()
+	req := kmsg.NewPtrDeleteTopicsRequest()
+	req.TimeoutMillis = 15000
+	rt := kmsg.NewDeleteTopicsRequestTopic()
+	rt.Topic = kmsg.StringPtr(topic)
+	req.Topics = append(req.Topics, rt)
+	req.TopicNames = []string{topic}
+	resp := s.do(t, req).(*kmsg.DeleteTopicsResponse)
+	if len(resp.Topics) != 1 {
+		t.Fatalf("%s: DeleteTopics: %d topics", s.name, len(resp.Topics))
+	}
+	return errText(resp.Topics[0].ErrorCode, resp.Topics[0].ErrorMessage)
+}
+
 func createPartitionsAnswer(t *testing.T, s *diffSide, topic string, count int32) string {
 	t.Helper()
 	req := kmsg.NewPtrCreatePartitionsRequest()
@@ -665,17 +682,7 @@ var diffCases = []diffCase{
 		return fmt.Sprintf("%s partitions=%d", errText(md.Topics[0].ErrorCode, nil), len(md.Topics[0].Partitions))
 	}},
 	{"DeleteTopics/missing", func(t *testing.T, s *diffSide) string {
-		req := kmsg.NewPtrDeleteTopicsRequest()
-		req.TimeoutMillis = 15000
-		rt := kmsg.NewDeleteTopicsRequestTopic()
-		rt.Topic = kmsg.StringPtr("diff-no-such-topic")
-		req.Topics = append(req.Topics, rt)
-		req.TopicNames = []string{"diff-no-such-topic"}
-		resp := s.do(t, req).(*kmsg.DeleteTopicsResponse)
-		if len(resp.Topics) != 1 {
-			t.Fatalf("%s: DeleteTopics: %d topics", s.name, len(resp.Topics))
-		}
-		return errText(resp.Topics[0].ErrorCode, resp.Topics[0].ErrorMessage)
+		return deleteTopicAnswer(t, s, "diff-no-such-topic")
 	}},
 	{"OffsetCommit/unknown-member-no-group", func(t *testing.T, s *diffSide) string {
 		ensureTopic(t, s, "diff-data", 1, 3)
@@ -1018,17 +1025,7 @@ var diffCases = []diffCase{
 	}},
 	{"DeleteTopics/existing", func(t *testing.T, s *diffSide) string {
 		ensureTopic(t, s, "diff-del", 2, 1)
-		req := kmsg.NewPtrDeleteTopicsRequest()
-		req.TimeoutMillis = 15000
-		rt := kmsg.NewDeleteTopicsRequestTopic()
-		rt.Topic = kmsg.StringPtr("diff-del")
-		req.Topics = append(req.Topics, rt)
-		req.TopicNames = []string{"diff-del"}
-		resp := s.do(t, req).(*kmsg.DeleteTopicsResponse)
-		if len(resp.Topics) != 1 {
-			t.Fatalf("%s: DeleteTopics: %d topics", s.name, len(resp.Topics))
-		}
-		return errText(resp.Topics[0].ErrorCode, resp.Topics[0].ErrorMessage)
+		return deleteTopicAnswer(t, s, "diff-del")
 	}},
 	{"ApiVersions/unsupported-version", func(t *testing.T, s *diffSide) string {
 		return rawApiVersions(t, s.addr, 99)

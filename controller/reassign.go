@@ -119,8 +119,9 @@ type reassignmentStep struct {
 //	B (TRS ⊆ ISR): RS = TRS (B2); a leader from TRS if the current one is
 //	   not in it or not live (B3, moveReassignedPartitionLeaderIfRequired
 //	   with ReassignPartitionLeaderElectionStrategy), else the same leader
-//	   with a new epoch; RR leaves the ISR, never emptying it (B4), and is
-//	   stopped and deleted (B5).
+//	   with a new epoch; RR leaves the ISR, never emptying it, one more
+//	   leader epoch for each in-sync replica of RR (B4), and is stopped
+//	   and deleted (B5).
 //
 // isEligible tells a broker that may lead: live and not shutting down.
 func nextReassignmentStep(a replicaAssignment, cur zkmeta.LeaderAndIsr, isEligible func(int32) bool, controllerEpoch int32) reassignmentStep {
@@ -153,6 +154,16 @@ func nextReassignmentStep(a replicaAssignment, cur zkmeta.LeaderAndIsr, isEligib
 		}
 	}
 	if len(isr) > 0 {
+		// B4 takes RR out of the ISR one replica at a time
+		// (OfflineReplica: removeReplicasFromIsr per replica), each a
+		// new leader epoch after B3's: Kafka's leader epoch ends one
+		// higher per removed in-sync replica. (A failed B3 election
+		// writes nothing; its bump stands for the first of them.)
+		extra := int32(len(step.next.ISR) - len(isr))
+		if step.noTargetLeader {
+			extra = max(extra-1, 0)
+		}
+		step.next.LeaderEpoch += extra
 		step.next.ISR = isr
 	}
 	return step
