@@ -1113,6 +1113,17 @@ func refZnodes(t *testing.T, ref *cluster.KafkaRef, ours *cluster.Cluster) {
 			t.Logf("%s: %s", what, k)
 		}
 	}
+	// DeleteTopics/existing: the topic's znodes go, and the deletion marker,
+	// before the children are compared (a deletion still under way on one
+	// side would show as a difference).
+	for _, v := range views {
+		poll(t, 30*time.Second, v.name+": diff-del deleted", func() (bool, string) {
+			_, topic := v.get(t, "/brokers/topics/diff-del")
+			_, marker := v.get(t, "/admin/delete_topics/diff-del")
+			_, cfg := v.get(t, "/config/topics/diff-del")
+			return !topic && !marker && !cfg, fmt.Sprintf("topic znode %v, marker %v, config %v", topic, marker, cfg)
+		})
+	}
 	for _, path := range []string{"", "/brokers", "/config", "/admin", "/admin/delete_topics"} {
 		compare("children of "+path, fmt.Sprint(views[0].children(t, path)), fmt.Sprint(views[1].children(t, path)))
 	}
@@ -1155,15 +1166,6 @@ func refZnodes(t *testing.T, ref *cluster.KafkaRef, ours *cluster.Cluster) {
 		newest[i] = normaliseZnode(data)
 	}
 	compare("newest /config/changes child", newest[0], newest[1])
-	// DeleteTopics/existing: the topic's znodes go, and the deletion marker.
-	for _, v := range views {
-		poll(t, 30*time.Second, v.name+": diff-del deleted", func() (bool, string) {
-			_, topic := v.get(t, "/brokers/topics/diff-del")
-			_, marker := v.get(t, "/admin/delete_topics/diff-del")
-			_, cfg := v.get(t, "/config/topics/diff-del")
-			return !topic && !marker && !cfg, fmt.Sprintf("topic znode %v, marker %v, config %v", topic, marker, cfg)
-		})
-	}
 	for _, v := range views {
 		data, _ := v.get(t, "/latest_producer_id_block")
 		var blk struct {
