@@ -6,6 +6,7 @@ package cluster
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"os"
 	"os/exec"
@@ -409,7 +410,31 @@ func tail(path string, n int) string {
 	return strings.Join(lines, "\n")
 }
 
+// freePort is a loopback port free now for a broker to bind a moment later.
+// It is taken below the kernel's ephemeral range (ip_local_port_range), at
+// random: a port from that range (what listening on port 0 gives) can be
+// handed to an outgoing connection's local end before the broker binds it,
+// which made a broker fail to start with "address already in use".
 func freePort(tb testing.TB) int {
+	const lowest = 10000
+	ephemeralStart := 32768 // Linux's default
+	if data, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(data)); len(f) == 2 {
+			if n, err := strconv.Atoi(f[0]); err == nil {
+				ephemeralStart = n
+			}
+		}
+	}
+	for range 200 {
+		if ephemeralStart-lowest < 1000 {
+			break // no room below the ephemeral range: take the kernel's pick
+		}
+		port := lowest + rand.IntN(ephemeralStart-lowest)
+		if ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port)); err == nil {
+			ln.Close()
+			return port
+		}
+	}
 	ln, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		tb.Fatal(err)
