@@ -24,12 +24,15 @@ type alterWant struct {
 	msg  *string // nil: null message
 }
 
-func checkAlterAnswers(t *testing.T, res []alterRes, got []struct {
+// alterAnswer is one resource's answer, from either API's response.
+type alterAnswer struct {
 	code int16
 	msg  *string
 	typ  kmsg.ConfigResourceType
 	name string
-}, want []alterWant) {
+}
+
+func checkAlterAnswers(t *testing.T, res []alterRes, got []alterAnswer, want []alterWant) {
 	t.Helper()
 	if len(got) != len(want) {
 		t.Fatalf("%d answers, want %d", len(got), len(want))
@@ -107,19 +110,9 @@ func TestAlterConfigsVersions(t *testing.T) {
 		resp := roundTrip(t, req, func(r kmsg.Request) kmsg.Response {
 			return s.handleAlterConfigs(r.(*kmsg.AlterConfigsRequest))
 		}).(*kmsg.AlterConfigsResponse)
-		var got []struct {
-			code int16
-			msg  *string
-			typ  kmsg.ConfigResourceType
-			name string
-		}
+		var got []alterAnswer
 		for _, r := range resp.Resources {
-			got = append(got, struct {
-				code int16
-				msg  *string
-				typ  kmsg.ConfigResourceType
-				name string
-			}{r.ErrorCode, r.ErrorMessage, r.ResourceType, r.ResourceName})
+			got = append(got, alterAnswer{r.ErrorCode, r.ErrorMessage, r.ResourceType, r.ResourceName})
 		}
 		t.Run("AlterConfigs v"+string(rune('0'+version)), func(t *testing.T) { checkAlterAnswers(t, legacy, got, legacyWant) })
 	}
@@ -167,19 +160,9 @@ func TestAlterConfigsVersions(t *testing.T) {
 		resp := roundTrip(t, req, func(r kmsg.Request) kmsg.Response {
 			return s.handleIncrementalAlterConfigs(r.(*kmsg.IncrementalAlterConfigsRequest))
 		}).(*kmsg.IncrementalAlterConfigsResponse)
-		var got []struct {
-			code int16
-			msg  *string
-			typ  kmsg.ConfigResourceType
-			name string
-		}
+		var got []alterAnswer
 		for _, r := range resp.Resources {
-			got = append(got, struct {
-				code int16
-				msg  *string
-				typ  kmsg.ConfigResourceType
-				name string
-			}{r.ErrorCode, r.ErrorMessage, r.ResourceType, r.ResourceName})
+			got = append(got, alterAnswer{r.ErrorCode, r.ErrorMessage, r.ResourceType, r.ResourceName})
 		}
 		t.Run("IncrementalAlterConfigs v"+string(rune('0'+version)), func(t *testing.T) {
 			checkAlterAnswers(t, incremental, got, incrementalWant)

@@ -10,9 +10,15 @@
 // leader on NOT_LEADER_OR_FOLLOWER (KIP-951); v11 (KIP-890) only allows
 // TRANSACTION_ABORTABLE, which is never returned here.
 //
+// Only record validation failures (a keyless record on a compacted topic, a
+// timestamp outside message.timestamp.before/after.max.ms) carry a message
+// and, from v8, the record errors (KIP-467); internal topics take appends
+// only from the admin client id.
+//
 // Deviations from Kafka 3.9: transactions are not built, so a transactional
-// produce gets TRANSACTIONAL_ID_AUTHORIZATION_FAILED; v8 per-record errors
-// are not filled in; no authorizer, so the WRITE checks always pass.
+// produce gets TRANSACTIONAL_ID_AUTHORIZATION_FAILED; a producer's batch
+// flagged LogAppendTime is accepted; no authorizer, so the WRITE checks
+// always pass.
 
 package broker
 

@@ -7,8 +7,10 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"io"
 	"net"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -506,6 +508,40 @@ func produceBatch(t *testing.T, s *diffSide, topic string, batch []byte) string 
 	return fmt.Sprintf("%s baseOffset=%d", errText(p.ErrorCode, p.ErrorMessage), p.BaseOffset)
 }
 
+// produceFull is one acks=all Produce of batch to partition 0 of topic,
+// answered with everything a failed partition carries: code, message, base
+// offset, log start offset and record errors.
+func produceFull(t *testing.T, s *diffSide, topic string, batch []byte) string {
+	t.Helper()
+	req := kmsg.NewPtrProduceRequest()
+	req.Acks, req.TimeoutMillis = -1, 10000
+	rt := kmsg.NewProduceRequestTopic()
+	rt.Topic = topic
+	rp := kmsg.NewProduceRequestTopicPartition()
+	rp.Partition, rp.Records = 0, batch
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	resp := s.do(t, req).(*kmsg.ProduceResponse)
+	if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
+		t.Fatalf("%s: Produce: unexpected answer %+v", s.name, resp)
+	}
+	p := resp.Topics[0].Partitions[0]
+	var recs []string
+	for _, r := range p.ErrorRecords {
+		recs = append(recs, fmt.Sprintf("%d:%s", r.RelativeOffset, errText(0, r.ErrorMessage)))
+	}
+	return fmt.Sprintf("%s baseOffset=%d logStart=%d recordErrors=%v", errText(p.ErrorCode, p.ErrorMessage), p.BaseOffset, p.LogStartOffset, recs)
+}
+
+// batchAt is batch with its timestamps set to ts (first and max, one
+// record) and its CRC-32C recomputed.
+func batchAt(batch []byte, ts int64) []byte {
+	binary.BigEndian.PutUint64(batch[27:], uint64(ts))
+	binary.BigEndian.PutUint64(batch[35:], uint64(ts))
+	binary.BigEndian.PutUint32(batch[17:], crc32.Checksum(batch[21:], crc32.MakeTable(crc32.Castagnoli)))
+	return batch
+}
+
 // producerID asks for an idempotent producer id.
 func producerID(t *testing.T, s *diffSide) (int64, int16) {
 	t.Helper()
@@ -898,6 +934,40 @@ var diffCases = []diffCase{
 		gap := produceBatch(t, s, "diff-idem", idempotentBatch(pid, epoch, 5, []byte("b")))
 		fenced := produceBatch(t, s, "diff-idem", idempotentBatch(pid, epoch-1, 1, []byte("c")))
 		return fmt.Sprintf("first: %s; duplicate: %s; gap: %s; older epoch: %s", first, dup, gap, fenced)
+	}},
+	// ReplicaManager.appendToLocalLog's answers, checked here against Kafka
+	// itself: an internal topic refuses a client's append; a keyless record
+	// on a compacted topic and a timestamp outside
+	// message.timestamp.before.max.ms are record errors (message and
+	// record_errors, the log start offset); min.insync.replicas above the
+	// replication factor is capped by it (Partition's effective min ISR),
+	// so the append succeeds.
+	{"Produce/internal-topic", func(t *testing.T, s *diffSide) string {
+		waitCoordinator(t, s, "diff-internal")
+		return produceFull(t, s, "__consumer_offsets", idempotentBatch(-1, -1, -1, []byte("x")))
+	}},
+	{"Produce/compacted-no-key", func(t *testing.T, s *diffSide) string {
+		if got := createTopicAnswer(t, s, createTopicReq("diff-compact", 1, 1, "cleanup.policy", "compact")); got != "NONE" {
+			t.Fatalf("%s: creating diff-compact: %s", s.name, got)
+		}
+		ensureTopic(t, s, "diff-compact", 1, 0)
+		return produceFull(t, s, "diff-compact", idempotentBatch(-1, -1, -1, []byte("x")))
+	}},
+	{"Produce/timestamp-too-old", func(t *testing.T, s *diffSide) string {
+		if got := createTopicAnswer(t, s, createTopicReq("diff-oldts", 1, 1, "message.timestamp.before.max.ms", "3600000")); got != "NONE" {
+			t.Fatalf("%s: creating diff-oldts: %s", s.name, got)
+		}
+		ensureTopic(t, s, "diff-oldts", 1, 0)
+		// The bounds in the record error are the broker's clock: masked.
+		bounds := regexp.MustCompile(`within \[-?\d+, -?\d+\]`)
+		return bounds.ReplaceAllString(produceFull(t, s, "diff-oldts", batchAt(idempotentBatch(-1, -1, -1, []byte("x")), 100)), "within [lo, hi]")
+	}},
+	{"Produce/min-isr-above-replication-factor", func(t *testing.T, s *diffSide) string {
+		if got := createTopicAnswer(t, s, createTopicReq("diff-minisr", 1, 1, "min.insync.replicas", "2")); got != "NONE" {
+			t.Fatalf("%s: creating diff-minisr: %s", s.name, got)
+		}
+		ensureTopic(t, s, "diff-minisr", 1, 0)
+		return produceFull(t, s, "diff-minisr", idempotentBatch(-1, -1, -1, []byte("x")))
 	}},
 	{"Produce/new-producer-nonzero-sequence", func(t *testing.T, s *diffSide) string {
 		ensureTopic(t, s, "diff-idem2", 1, 0)
