@@ -58,7 +58,7 @@ func BenchmarkWriteSyscall1KiB(b *testing.B) {
 // 1 GiB segment: one entry per 4096 bytes (index.interval.bytes), 4 records
 // per KiB; only the .index is built.
 func BenchmarkOffsetLookupFullSegment(b *testing.B) {
-	ix, err := openIndex(filepath.Join(b.TempDir(), "0.index"), offsetIndexEntrySize)
+	ix, err := openIndex(OSFileSystem{}, filepath.Join(b.TempDir(), "0.index"), offsetIndexEntrySize)
 	if err != nil {
 		b.Fatal(err)
 	}

@@ -109,9 +109,13 @@ func (c *cleanerState) checkpointFor(dir string, m *Manager) map[TopicPartition]
 	cp, ok := c.checkpoints[dir]
 	if !ok {
 		var err error
-		cp, err = ReadOffsetCheckpoint(filepath.Join(dir, CleanerOffsetCheckpoint))
+		cp, err = readOffsetCheckpoint(m.fs, filepath.Join(dir, CleanerOffsetCheckpoint))
 		if err != nil {
+			// LogCleanerManager.allCleanerCheckpoints: the read failed
+			// through CheckpointFileWithFailureHandler, which took the dir
+			// offline; cleaning goes on from an empty checkpoint.
 			m.logger.Warn("ignoring unreadable cleaner checkpoint", "dir", dir, "err", err)
+			m.ReportLogDirFailure(dir, fmt.Errorf("%w: read cleaner checkpoint: %w", ErrStorage, err))
 			cp = map[TopicPartition]int64{}
 		}
 		c.checkpoints[dir] = cp
@@ -176,8 +180,12 @@ func (c *cleanerState) writeCheckpointLocked(dir string, live map[TopicPartition
 			out[tp] = off
 		}
 	}
-	if err := WriteOffsetCheckpoint(filepath.Join(dir, CleanerOffsetCheckpoint), out); err != nil {
+	if m.failures.isOffline(dir) {
+		return // nothing is written to a failed dir
+	}
+	if err := writeOffsetCheckpoint(m.fs, filepath.Join(dir, CleanerOffsetCheckpoint), out); err != nil {
 		m.logger.Warn("could not write the cleaner checkpoint", "dir", dir, "err", err)
+		m.ReportLogDirFailure(dir, fmt.Errorf("%w: write cleaner checkpoint: %w", ErrStorage, err))
 	}
 }
 
@@ -372,6 +380,11 @@ func (m *Manager) doneCleaning(ltc *logToClean, stats CleanStats, err error) {
 	case err == nil:
 	case errors.Is(err, errCleaningAborted) || errors.Is(err, ErrClosed) || aborted:
 		m.logger.Info("log cleaning aborted", "partition", ltc.tp.String(), "reason", err)
+	case isIOError(err):
+		// LogCleaner.cleanLog: an IOException takes the log's dir offline
+		// (a KafkaStorageException means it already is); the partition is
+		// not marked uncleanable.
+		m.ReportLogDirFailure(ltc.dir, fmt.Errorf("%w: cleaning %s: %w", ErrStorage, ltc.tp, err))
 	default:
 		m.logger.Error("log cleaning failed; the partition is marked uncleanable", "partition", ltc.tp.String(), "err", err)
 		c.uncleanable[ltc.log] = err
@@ -498,7 +511,7 @@ func (s *segment) firstBatchTimestamp() (int64, error) {
 		return -1, nil
 	}
 	hdr := make([]byte, BatchHeaderSize)
-	if _, err := s.log.ReadAt(hdr, 0); err != nil {
+	if _, err := s.fs.ReadAt(s.log, hdr, 0); err != nil {
 		return -1, fmt.Errorf("read first batch of %s: %w", s.log.Name(), err)
 	}
 	h, err := ParseBatchHeader(hdr)

@@ -186,7 +186,7 @@ func (r *cleanRun) buildOffsetMap(segs []segSnap) error {
 func (r *cleanRun) scanProducers(segs []segSnap) error {
 	r.lastBatchOfProducer = map[int64]int64{}
 	for _, s := range segs {
-		sc := newScanner(s.seg.log, 0, s.size)
+		sc := newScanner(s.seg.fs, s.seg.log, 0, s.size)
 		for {
 			h, _, ok, err := sc.next()
 			if err != nil {
@@ -216,7 +216,7 @@ func (r *cleanRun) forEachBatch(s segSnap, fn func(batch []byte, h BatchHeader) 
 		}
 		n := min(int64(len(r.readBuf)), s.size-pos)
 		buf := r.readBuf[:n]
-		if _, err := s.seg.log.ReadAt(buf, pos); err != nil {
+		if _, err := s.seg.fs.ReadAt(s.seg.log, buf, pos); err != nil {
 			return r.readError(s, pos, err)
 		}
 		used := 0
@@ -526,9 +526,9 @@ func (s *segment) appendCleaned(buf []byte, metas []cleanedBatch, indexInterval 
 	if last-s.base > math.MaxInt32 || s.size+int64(len(buf)) > math.MaxInt32 {
 		return fmt.Errorf("cleaned batches up to offset %d do not fit segment %d", last, s.base)
 	}
-	if n, err := s.log.WriteAt(buf, s.size); err != nil {
+	if n, err := s.fs.WriteAt(s.log, buf, s.size); err != nil {
 		if n > 0 {
-			_ = s.log.Truncate(s.size)
+			_ = s.fs.Truncate(s.log, s.size)
 		}
 		return fmt.Errorf("write %s: %w", s.log.Name(), err)
 	}

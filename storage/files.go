@@ -22,8 +22,14 @@ const (
 	MetaPropertiesFile          = "meta.properties"
 	PartitionMetadataFile       = "partition.metadata"
 	checkpointVersion           = 0
-	partitionMetadataVersion    = 0
-	metaPropertiesVersionValue  = "0"
+	// maxCheckpointBytes bounds a checkpoint file read at start-up: far
+	// above any this broker writes (about 300 bytes a partition), so a
+	// corrupt or foreign file is refused instead of read whole.
+	maxCheckpointBytes = 256 << 20
+	// maxPropertiesBytes bounds meta.properties and partition.metadata.
+	maxPropertiesBytes         = 1 << 20
+	partitionMetadataVersion   = 0
+	metaPropertiesVersionValue = "0"
 )
 
 // TopicPartition names one partition.
@@ -50,29 +56,36 @@ func ParsePartitionDir(name string) (TopicPartition, bool) {
 
 // writeFileAtomic writes via a temp file, fsync and rename, then fsyncs the
 // directory, as Kafka's checkpoint files are written.
-func writeFileAtomic(path string, data []byte) error {
+// A failure leaves the old file in place (CheckpointFile.write writes a
+// .tmp file and moves it over the old one only once it is on disk); the
+// .tmp file is removed so a full disk gets its space back.
+func writeFileAtomic(fs FileSystem, path string, data []byte) error {
 	tmp := path + ".tmp"
-	f, err := os.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
+	f, err := fs.OpenFile(tmp, os.O_WRONLY|os.O_CREATE|os.O_TRUNC, 0o644)
 	if err != nil {
 		return fmt.Errorf("create %s: %w", tmp, err)
 	}
-	if _, err := f.Write(data); err != nil {
+	failed := func(what string, err error) error {
 		_ = f.Close()
-		return fmt.Errorf("write %s: %w", tmp, err)
+		_ = fs.Remove(tmp)
+		return fmt.Errorf("%s %s: %w", what, tmp, err)
 	}
-	if err := f.Sync(); err != nil {
-		_ = f.Close()
-		return fmt.Errorf("fsync %s: %w", tmp, err)
+	if _, err := fs.Write(f, data); err != nil {
+		return failed("write", err)
+	}
+	if err := fs.Sync(f); err != nil {
+		return failed("fsync", err)
 	}
 	if err := f.Close(); err != nil {
+		_ = fs.Remove(tmp)
 		return fmt.Errorf("close %s: %w", tmp, err)
 	}
-	if err := os.Rename(tmp, path); err != nil {
+	if err := fs.Rename(tmp, path); err != nil {
+		_ = fs.Remove(tmp)
 		return fmt.Errorf("rename %s: %w", tmp, err)
 	}
-	if d, err := os.Open(filepath.Dir(path)); err == nil {
-		_ = d.Sync()
-		_ = d.Close()
+	if err := fs.SyncDir(filepath.Dir(path)); err != nil {
+		return fmt.Errorf("fsync dir of %s: %w", path, err)
 	}
 	return nil
 }
@@ -80,6 +93,10 @@ func writeFileAtomic(path string, data []byte) error {
 // WriteOffsetCheckpoint writes Kafka's offset checkpoint text format:
 // version line "0", the entry count, then "topic partition offset" lines.
 func WriteOffsetCheckpoint(path string, offsets map[TopicPartition]int64) error {
+	return writeOffsetCheckpoint(OSFileSystem{}, path, offsets)
+}
+
+func writeOffsetCheckpoint(fs FileSystem, path string, offsets map[TopicPartition]int64) error {
 	tps := make([]TopicPartition, 0, len(offsets))
 	for tp := range offsets {
 		tps = append(tps, tp)
@@ -95,14 +112,14 @@ func WriteOffsetCheckpoint(path string, offsets map[TopicPartition]int64) error 
 	for _, tp := range tps {
 		fmt.Fprintf(&b, "%s %d %d\n", tp.Topic, tp.Partition, offsets[tp])
 	}
-	return writeFileAtomic(path, b.Bytes())
+	return writeFileAtomic(fs, path, b.Bytes())
 }
 
 // readCheckpointLines reads Kafka's checkpoint text format: a version line
 // (0), an entry count, then one entry a line of `fields` space-separated
 // fields. A missing file has no entries.
-func readCheckpointLines(path, what string, fields int) ([][]string, error) {
-	data, err := os.ReadFile(path)
+func readCheckpointLines(fs FileSystem, path, what string, fields int) ([][]string, error) {
+	data, err := readFileBounded(fs, path, maxCheckpointBytes)
 	if errors.Is(err, os.ErrNotExist) {
 		return nil, nil
 	}
@@ -137,7 +154,11 @@ func readCheckpointLines(path, what string, fields int) ([][]string, error) {
 // ReadOffsetCheckpoint reads a file written by WriteOffsetCheckpoint (or
 // Kafka). A missing file gives an empty map and no error.
 func ReadOffsetCheckpoint(path string) (map[TopicPartition]int64, error) {
-	entries, err := readCheckpointLines(path, "checkpoint", 3)
+	return readOffsetCheckpoint(OSFileSystem{}, path)
+}
+
+func readOffsetCheckpoint(fs FileSystem, path string) (map[TopicPartition]int64, error) {
+	entries, err := readCheckpointLines(fs, path, "checkpoint", 3)
 	if err != nil {
 		return nil, err
 	}
@@ -155,14 +176,14 @@ func ReadOffsetCheckpoint(path string) (map[TopicPartition]int64, error) {
 
 // readProperties parses a Java properties file: '#' and '!' comments,
 // key=value or key:value lines (escapes are not interpreted).
-func readProperties(path string) (map[string]string, error) {
-	f, err := os.Open(path)
+func readProperties(fs FileSystem, path string) (map[string]string, error) {
+	data, err := readFileBounded(fs, path, maxPropertiesBytes)
 	if err != nil {
 		return nil, err
 	}
-	defer f.Close()
 	props := map[string]string{}
-	sc := bufio.NewScanner(f)
+	sc := bufio.NewScanner(bytes.NewReader(data))
+	sc.Buffer(nil, maxPropertiesBytes+1)
 	for sc.Scan() {
 		line := strings.TrimSpace(sc.Text())
 		if line == "" || line[0] == '#' || line[0] == '!' {
@@ -185,7 +206,7 @@ func readProperties(path string) (map[string]string, error) {
 // false if the file does not exist.
 func ReadMetaPropertiesFile(dir string) (brokerID int32, clusterID string, ok bool, err error) {
 	path := filepath.Join(dir, MetaPropertiesFile)
-	props, err := readProperties(path)
+	props, err := readProperties(OSFileSystem{}, path)
 	if errors.Is(err, os.ErrNotExist) {
 		return 0, "", false, nil
 	}
@@ -207,7 +228,7 @@ func WriteMetaPropertiesFile(dir string, brokerID int32, clusterID string) error
 	var b bytes.Buffer
 	b.WriteString("#\n")
 	fmt.Fprintf(&b, "cluster.id=%s\nversion=%s\nbroker.id=%d\n", clusterID, metaPropertiesVersionValue, brokerID)
-	return writeFileAtomic(filepath.Join(dir, MetaPropertiesFile), b.Bytes())
+	return writeFileAtomic(OSFileSystem{}, filepath.Join(dir, MetaPropertiesFile), b.Bytes())
 }
 
 // EncodeTopicID renders a topic id as Kafka's Uuid.toString: URL-safe
@@ -228,15 +249,23 @@ func DecodeTopicID(s string) ([16]byte, error) {
 // WritePartitionMetadata writes <dir>/partition.metadata:
 // "version: 0\ntopic_id: <id>\n".
 func WritePartitionMetadata(dir string, topicID [16]byte) error {
+	return writePartitionMetadata(OSFileSystem{}, dir, topicID)
+}
+
+func writePartitionMetadata(fs FileSystem, dir string, topicID [16]byte) error {
 	data := fmt.Sprintf("version: %d\ntopic_id: %s\n", partitionMetadataVersion, EncodeTopicID(topicID))
-	return writeFileAtomic(filepath.Join(dir, PartitionMetadataFile), []byte(data))
+	return writeFileAtomic(fs, filepath.Join(dir, PartitionMetadataFile), []byte(data))
 }
 
 // ReadPartitionMetadata reads <dir>/partition.metadata; ok is false if it
 // does not exist.
 func ReadPartitionMetadata(dir string) (topicID [16]byte, ok bool, err error) {
+	return readPartitionMetadata(OSFileSystem{}, dir)
+}
+
+func readPartitionMetadata(fs FileSystem, dir string) (topicID [16]byte, ok bool, err error) {
 	path := filepath.Join(dir, PartitionMetadataFile)
-	props, err := readProperties(path)
+	props, err := readProperties(fs, path)
 	if errors.Is(err, os.ErrNotExist) {
 		return topicID, false, nil
 	}

@@ -5,8 +5,6 @@ import (
 	"errors"
 	"fmt"
 	"os"
-
-	"golang.org/x/sys/unix"
 )
 
 // mmapIndex is one index file (.index or .timeindex) memory-mapped as
@@ -15,23 +13,27 @@ import (
 // mapped read-write; when the segment rolls or the log closes it is trimmed
 // to its entries and mapped read-only. The Log's lock guards it.
 type mmapIndex struct {
+	fs         FileSystem
 	f          *os.File
 	entrySize  int
 	mm         []byte // the mapping; nil when the file is empty
 	n          int    // entries in use
 	maxEntries int    // entries the mapping can hold
 	writable   bool
+	// allocated is how many bytes from the start of the file are known to
+	// be backed by disk space (written entries, or reserved by reserve).
+	allocated int64
 }
 
 // openIndex opens (creating if missing) an index file and maps it
 // read-only at its current length. The entry count ends at the first
 // all-zero entry (a preallocated tail, as an unclean stop leaves it).
-func openIndex(path string, entrySize int) (*mmapIndex, error) {
-	f, err := os.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
+func openIndex(fs FileSystem, path string, entrySize int) (*mmapIndex, error) {
+	f, err := fs.OpenFile(path, os.O_RDWR|os.O_CREATE, 0o644)
 	if err != nil {
 		return nil, fmt.Errorf("open index: %w", err)
 	}
-	ix := &mmapIndex{f: f, entrySize: entrySize}
+	ix := &mmapIndex{fs: fs, f: f, entrySize: entrySize}
 	fi, err := f.Stat()
 	if err != nil {
 		_ = f.Close()
@@ -42,6 +44,7 @@ func openIndex(path string, entrySize int) (*mmapIndex, error) {
 		return nil, err
 	}
 	ix.n = ix.countEntries()
+	ix.allocated = int64(ix.n * ix.entrySize)
 	return ix, nil
 }
 
@@ -49,7 +52,7 @@ func openIndex(path string, entrySize int) (*mmapIndex, error) {
 // entries) of the current file.
 func (ix *mmapIndex) remap(length int64, writable bool) error {
 	if ix.mm != nil {
-		if err := unix.Munmap(ix.mm); err != nil {
+		if err := ix.fs.Munmap(ix.mm); err != nil {
 			return fmt.Errorf("munmap %s: %w", ix.f.Name(), err)
 		}
 		ix.mm = nil
@@ -60,11 +63,7 @@ func (ix *mmapIndex) remap(length int64, writable bool) error {
 	if length == 0 {
 		return nil
 	}
-	prot := unix.PROT_READ
-	if writable {
-		prot |= unix.PROT_WRITE
-	}
-	mm, err := unix.Mmap(int(ix.f.Fd()), 0, int(length), prot, unix.MAP_SHARED)
+	mm, err := ix.fs.Mmap(ix.f, int(length), writable)
 	if err != nil {
 		ix.maxEntries = 0
 		return fmt.Errorf("mmap %s: %w", ix.f.Name(), err)
@@ -114,16 +113,17 @@ func (ix *mmapIndex) activate(maxBytes int) error {
 		return nil
 	}
 	if ix.mm != nil {
-		if err := unix.Munmap(ix.mm); err != nil {
+		if err := ix.fs.Munmap(ix.mm); err != nil {
 			return fmt.Errorf("munmap %s: %w", ix.f.Name(), err)
 		}
 		ix.mm = nil
 	}
 	// Cut to the entries first so the preallocated rest reads as zeros.
-	if err := ix.f.Truncate(int64(ix.n * ix.entrySize)); err != nil {
+	if err := ix.fs.Truncate(ix.f, int64(ix.n*ix.entrySize)); err != nil {
 		return fmt.Errorf("preallocate index %s: %w", ix.f.Name(), err)
 	}
-	if err := ix.f.Truncate(length); err != nil {
+	ix.allocated = min(ix.allocated, int64(ix.n*ix.entrySize))
+	if err := ix.fs.Truncate(ix.f, length); err != nil {
 		return fmt.Errorf("preallocate index %s: %w", ix.f.Name(), err)
 	}
 	return ix.remap(length, true)
@@ -137,14 +137,15 @@ func (ix *mmapIndex) trim() error {
 		return nil
 	}
 	if ix.mm != nil {
-		if err := unix.Munmap(ix.mm); err != nil {
+		if err := ix.fs.Munmap(ix.mm); err != nil {
 			return fmt.Errorf("munmap %s: %w", ix.f.Name(), err)
 		}
 		ix.mm = nil
 	}
-	if err := ix.f.Truncate(length); err != nil {
+	if err := ix.fs.Truncate(ix.f, length); err != nil {
 		return fmt.Errorf("trim index %s: %w", ix.f.Name(), err)
 	}
+	ix.allocated = min(ix.allocated, length)
 	return ix.remap(length, false)
 }
 
@@ -153,15 +154,16 @@ func (ix *mmapIndex) trim() error {
 func (ix *mmapIndex) reset(maxBytes int) error {
 	ix.n = 0
 	if ix.mm != nil {
-		if err := unix.Munmap(ix.mm); err != nil {
+		if err := ix.fs.Munmap(ix.mm); err != nil {
 			return fmt.Errorf("munmap %s: %w", ix.f.Name(), err)
 		}
 		ix.mm = nil
 		ix.maxEntries = 0
 	}
-	if err := ix.f.Truncate(0); err != nil {
+	if err := ix.fs.Truncate(ix.f, 0); err != nil {
 		return fmt.Errorf("reset index %s: %w", ix.f.Name(), err)
 	}
+	ix.allocated = 0
 	ix.writable = false
 	if maxBytes > 0 {
 		return ix.activate(maxBytes)
@@ -187,10 +189,38 @@ func (ix *mmapIndex) entry(i int) []byte {
 	return ix.mm[i*ix.entrySize : (i+1)*ix.entrySize]
 }
 
+// indexPage is the granularity reserve allocates index space in.
+const indexPage = 4096
+
+// reserve makes sure the disk space behind the next entry is allocated
+// before the entry is written through the mapping. The preallocated index
+// is a sparse file: on a full disk, storing into a page not yet backed
+// would raise SIGBUS and kill the process, where Kafka's JVM would get an
+// InternalError. Reserving the page first turns that into an ENOSPC error
+// (one fallocate per page of entries).
+func (ix *mmapIndex) reserve() error {
+	end := int64((ix.n + 1) * ix.entrySize)
+	if end <= ix.allocated {
+		return nil
+	}
+	upTo := min((end+indexPage-1)/indexPage*indexPage, int64(len(ix.mm)))
+	if upTo <= ix.allocated {
+		return nil
+	}
+	if err := ix.fs.Allocate(ix.f, ix.allocated, upTo-ix.allocated); err != nil {
+		return fmt.Errorf("allocate index %s: %w", ix.f.Name(), err)
+	}
+	ix.allocated = upTo
+	return nil
+}
+
 // put writes the next entry; the caller checks full and writable.
 func (ix *mmapIndex) put(b []byte) error {
 	if !ix.writable || ix.n >= ix.maxEntries {
 		return fmt.Errorf("index %s is full or inactive (%d of %d entries)", ix.f.Name(), ix.n, ix.maxEntries)
+	}
+	if err := ix.reserve(); err != nil {
+		return err
 	}
 	copy(ix.mm[ix.n*ix.entrySize:], b)
 	ix.n++
@@ -200,11 +230,11 @@ func (ix *mmapIndex) put(b []byte) error {
 // sync writes the mapping and the file's metadata to disk.
 func (ix *mmapIndex) sync() error {
 	if ix.writable && ix.mm != nil {
-		if err := unix.Msync(ix.mm, unix.MS_SYNC); err != nil {
+		if err := ix.fs.Msync(ix.f, ix.mm); err != nil {
 			return fmt.Errorf("msync %s: %w", ix.f.Name(), err)
 		}
 	}
-	if err := ix.f.Sync(); err != nil {
+	if err := ix.fs.Sync(ix.f); err != nil {
 		return fmt.Errorf("fsync %s: %w", ix.f.Name(), err)
 	}
 	return nil
@@ -219,7 +249,7 @@ func (ix *mmapIndex) close(trim bool) error {
 		}
 	}
 	if ix.mm != nil {
-		if err := unix.Munmap(ix.mm); err != nil {
+		if err := ix.fs.Munmap(ix.mm); err != nil {
 			errs = append(errs, fmt.Errorf("munmap %s: %w", ix.f.Name(), err))
 		}
 		ix.mm = nil

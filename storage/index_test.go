@@ -11,7 +11,7 @@ import (
 
 func TestOffsetIndexLookupBetweenEntries(t *testing.T) {
 	dir := t.TempDir()
-	ix, err := openIndex(filepath.Join(dir, "0.index"), offsetIndexEntrySize)
+	ix, err := openIndex(OSFileSystem{}, filepath.Join(dir, "0.index"), offsetIndexEntrySize)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -55,7 +55,7 @@ func TestOffsetIndexLookupBetweenEntries(t *testing.T) {
 	if fi, _ := os.Stat(filepath.Join(dir, "0.index")); fi.Size() != 1024 {
 		t.Fatalf("active index not preallocated: %d bytes", fi.Size())
 	}
-	ix2, err := openIndex(filepath.Join(dir, "0.index"), offsetIndexEntrySize)
+	ix2, err := openIndex(OSFileSystem{}, filepath.Join(dir, "0.index"), offsetIndexEntrySize)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -131,7 +131,7 @@ func TestIndexEntryCountStopsAtZeroEntry(t *testing.T) {
 			if err := os.WriteFile(path, b, 0o644); err != nil {
 				t.Fatal(err)
 			}
-			ix, err := openIndex(path, offsetIndexEntrySize)
+			ix, err := openIndex(OSFileSystem{}, path, offsetIndexEntrySize)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -281,7 +281,7 @@ func TestManySegmentsByBaseOffset(t *testing.T) {
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
-	bases, err := segmentBases(dir)
+	bases, err := segmentBases(OSFileSystem{}, dir)
 	if err != nil {
 		t.Fatal(err)
 	}

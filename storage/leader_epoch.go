@@ -29,18 +29,26 @@ type EpochEntry struct {
 // WriteLeaderEpochCheckpoint writes Kafka's format atomically: "0", the
 // count, then "epoch startOffset" lines.
 func WriteLeaderEpochCheckpoint(path string, entries []EpochEntry) error {
+	return writeLeaderEpochCheckpoint(OSFileSystem{}, path, entries)
+}
+
+func writeLeaderEpochCheckpoint(fs FileSystem, path string, entries []EpochEntry) error {
 	var b bytes.Buffer
 	fmt.Fprintf(&b, "%d\n%d\n", checkpointVersion, len(entries))
 	for _, e := range entries {
 		fmt.Fprintf(&b, "%d %d\n", e.Epoch, e.StartOffset)
 	}
-	return writeFileAtomic(path, b.Bytes())
+	return writeFileAtomic(fs, path, b.Bytes())
 }
 
 // ReadLeaderEpochCheckpoint reads a leader-epoch-checkpoint file; a
 // missing file is empty.
 func ReadLeaderEpochCheckpoint(path string) ([]EpochEntry, error) {
-	entries, err := readCheckpointLines(path, "leader epoch checkpoint", 2)
+	return readLeaderEpochCheckpoint(OSFileSystem{}, path)
+}
+
+func readLeaderEpochCheckpoint(fs FileSystem, path string) ([]EpochEntry, error) {
+	entries, err := readCheckpointLines(fs, path, "leader epoch checkpoint", 2)
 	if err != nil || entries == nil {
 		return nil, err
 	}
@@ -61,6 +69,7 @@ func ReadLeaderEpochCheckpoint(path string) ([]EpochEntry, error) {
 // concurrent use.
 type LeaderEpochCache struct {
 	mu      sync.Mutex
+	fs      FileSystem
 	path    string // "" keeps it in memory only
 	entries []EpochEntry
 }
@@ -69,12 +78,16 @@ type LeaderEpochCache struct {
 // not increase in both epoch and offset are dropped, as a corrupt file
 // must not stop the log from opening.
 func OpenLeaderEpochCache(dir string) (*LeaderEpochCache, error) {
+	return openLeaderEpochCache(OSFileSystem{}, dir)
+}
+
+func openLeaderEpochCache(fs FileSystem, dir string) (*LeaderEpochCache, error) {
 	path := filepath.Join(dir, LeaderEpochCheckpointFile)
-	entries, err := ReadLeaderEpochCheckpoint(path)
+	entries, err := readLeaderEpochCheckpoint(fs, path)
 	if err != nil {
 		return nil, err
 	}
-	c := &LeaderEpochCache{path: path}
+	c := &LeaderEpochCache{fs: fs, path: path}
 	for _, e := range entries {
 		if n := len(c.entries); e.Epoch < 0 || e.StartOffset < 0 ||
 			(n > 0 && (e.Epoch <= c.entries[n-1].Epoch || e.StartOffset < c.entries[n-1].StartOffset)) {
@@ -89,7 +102,7 @@ func (c *LeaderEpochCache) flushLocked() error {
 	if c.path == "" {
 		return nil
 	}
-	return WriteLeaderEpochCheckpoint(c.path, c.entries)
+	return writeLeaderEpochCheckpoint(orOS(c.fs), c.path, c.entries)
 }
 
 // Entries returns a copy of the entries, oldest first.

@@ -57,6 +57,7 @@ type AppendInfo struct {
 // Safe for concurrent use (one appender, many readers).
 type Log struct {
 	mu            sync.RWMutex
+	fs            FileSystem
 	dir           string
 	cfg           Config
 	logger        *slog.Logger
@@ -105,8 +106,9 @@ type Log struct {
 
 type openOptions struct {
 	recover       bool
-	recoveryPoint int64 // -1 unknown: recovery starts at 0
-	logStart      int64 // -1 unknown
+	recoveryPoint int64      // -1 unknown: recovery starts at 0
+	logStart      int64      // -1 unknown
+	fs            FileSystem // nil: the operating system's
 }
 
 // SetConfig changes the log's settings; they apply from the next append,
@@ -136,9 +138,10 @@ func openLog(dir string, cfg Config, opts openOptions, logger *slog.Logger) (*Lo
 		logger = slog.Default()
 	}
 	start := time.Now()
-	l := &Log{dir: dir, cfg: cfg.normalized(), logger: logger.With("log", filepath.Base(dir)),
-		lastEpoch: -1, dirSyncer: fsyncDir, lastFlushMs: start.UnixMilli(), pending: map[*segment]*time.Timer{}}
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	fs := orOS(opts.fs)
+	l := &Log{fs: fs, dir: dir, cfg: cfg.normalized(), logger: logger.With("log", filepath.Base(dir)),
+		lastEpoch: -1, dirSyncer: fs.SyncDir, lastFlushMs: start.UnixMilli(), pending: map[*segment]*time.Timer{}}
+	if err := fs.MkdirAll(dir); err != nil {
 		return nil, fmt.Errorf("create log dir %s: %w", dir, err)
 	}
 	fail := func(err error) (*Log, error) {
@@ -150,7 +153,7 @@ func openLog(dir string, cfg Config, opts openOptions, logger *slog.Logger) (*Lo
 	if err := cleanupTempFiles(dir, l); err != nil {
 		return fail(err)
 	}
-	bases, err := segmentBases(dir)
+	bases, err := segmentBases(l.fs, dir)
 	if err != nil {
 		return fail(err)
 	}
@@ -170,9 +173,11 @@ func openLog(dir string, cfg Config, opts openOptions, logger *slog.Logger) (*Lo
 	// above it meanwhile.
 	l.highWatermark = l.logStart
 	l.recoveryPoint = leo
-	if l.epochs, err = OpenLeaderEpochCache(dir); err != nil {
-		l.logger.Warn("ignoring unreadable leader epoch checkpoint", "err", err)
-		l.epochs = &LeaderEpochCache{path: filepath.Join(dir, LeaderEpochCheckpointFile)}
+	if l.epochs, err = openLeaderEpochCache(fs, dir); err != nil {
+		// LeaderEpochFileCache reads its checkpoint through
+		// CheckpointFileWithFailureHandler: a file that cannot be read or
+		// parsed is a KafkaStorageException and the log dir goes offline.
+		return fail(fmt.Errorf("%w: %w", ErrStorage, err))
 	}
 	if err := l.epochs.TruncateFromEnd(leo); err != nil {
 		return fail(err)
@@ -424,18 +429,21 @@ func (l *Log) append(records []byte, assign bool, leaderEpoch int32) (AppendInfo
 	if info.FirstOffset < seg.base || info.LastOffset-seg.base > math.MaxInt32 || seg.size+int64(len(records)) > math.MaxInt32 {
 		return AppendInfo{}, false, fmt.Errorf("append [%d, %d] does not fit segment %d", info.FirstOffset, info.LastOffset, seg.base)
 	}
-	if err := seg.append(records, info.LastOffset, info.MaxTimestamp, maxTsOffset, l.cfg.IndexIntervalBytes); err != nil {
-		return AppendInfo{}, false, l.ioFailed(fmt.Errorf("%w: writing the append at %d: %w", ErrStorage, info.FirstOffset, err))
-	}
 	// Each batch's epoch starts at its base offset (UnifiedLog.append:
-	// maybeAssignEpochStartOffset).
+	// maybeAssignEpochStartOffset, before the records are written). The
+	// checkpoint write failing fails the append with nothing written
+	// (LeaderEpochFileCache.assign: KafkaStorageException, dir offline).
 	for _, h := range info.Batches {
 		if h.PartitionLeaderEpoch >= 0 && h.PartitionLeaderEpoch != l.lastEpoch {
 			if err := l.epochs.Assign(h.PartitionLeaderEpoch, h.BaseOffset); err != nil {
-				l.logger.Warn("could not write leader epoch checkpoint", "err", err)
+				l.lastEpoch = -1
+				return AppendInfo{}, false, l.ioFailed(fmt.Errorf("%w: leader epoch checkpoint for the append at %d: %w", ErrStorage, info.FirstOffset, err))
 			}
 			l.lastEpoch = h.PartitionLeaderEpoch
 		}
+	}
+	if err := seg.append(records, info.LastOffset, info.MaxTimestamp, maxTsOffset, l.cfg.IndexIntervalBytes); err != nil {
+		return AppendInfo{}, false, l.ioFailed(fmt.Errorf("%w: writing the append at %d: %w", ErrStorage, info.FirstOffset, err))
 	}
 	flush := l.cfg.FlushMessages != math.MaxInt64 && next-l.recoveryPoint >= l.cfg.FlushMessages
 	return info, flush, nil
@@ -453,11 +461,11 @@ func (l *Log) maybeRoll(size, firstOffset, lastOffset, maxTs int64) error {
 			// A follower append after a gap: move the empty segment there.
 			s.closeIndexes()
 			_ = s.log.Close()
-			if err := removeSegmentFiles(l.dir, s.base, ""); err != nil {
+			if err := removeSegmentFiles(l.fs, l.dir, s.base, ""); err != nil {
 				return err
 			}
 			l.segs = l.segs[:len(l.segs)-1]
-			ns, err := createSegment(l.dir, firstOffset, "", l.cfg)
+			ns, err := createSegment(l.fs, l.dir, firstOffset, "", l.cfg)
 			if err != nil {
 				return err
 			}
@@ -486,7 +494,7 @@ func (l *Log) roll(base int64) error {
 	if err := old.finish(); err != nil {
 		return err
 	}
-	s, err := createSegment(l.dir, base, "", l.cfg)
+	s, err := createSegment(l.fs, l.dir, base, "", l.cfg)
 	if err != nil {
 		return err
 	}
@@ -496,7 +504,9 @@ func (l *Log) roll(base int64) error {
 	go func() {
 		defer l.flushWG.Done()
 		if err := l.flushUpTo(base); err != nil && !errors.Is(err, ErrClosed) {
+			// LocalLog.flush under maybeHandleIOException: the dir fails.
 			l.logger.Warn("flush after roll failed", "err", err)
+			_ = l.ioFailed(fmt.Errorf("%w: flush after roll: %w", ErrStorage, err))
 		}
 	}()
 	return nil
@@ -558,7 +568,7 @@ func (l *Log) Read(offset int64, maxBytes int64, maxOffset int64, minOneMessage 
 		s := l.segs[i]
 		h, pos, ok, err := s.findBatch(offset, *bufp)
 		if err != nil {
-			return FileSlice{}, fmt.Errorf("%w: read offset %d: %w", ErrStorage, offset, err)
+			return FileSlice{}, l.readFailed(fmt.Errorf("%w: read offset %d: %w", ErrStorage, offset, err))
 		}
 		if !ok {
 			continue
@@ -571,7 +581,7 @@ func (l *Log) Read(offset int64, maxBytes int64, maxOffset int64, minOneMessage 
 			// The high watermark lies in this segment: stop at its batch.
 			_, hwPos, ok, err := s.findBatch(maxOffset, *bufp)
 			if err != nil {
-				return FileSlice{}, fmt.Errorf("%w: read offset %d: locate high watermark %d: %w", ErrStorage, offset, maxOffset, err)
+				return FileSlice{}, l.readFailed(fmt.Errorf("%w: read offset %d: locate high watermark %d: %w", ErrStorage, offset, maxOffset, err))
 			}
 			if ok {
 				end = hwPos
@@ -587,7 +597,7 @@ func (l *Log) Read(offset int64, maxBytes int64, maxOffset int64, minOneMessage 
 		if pos+limit < end {
 			// Whole batches only: end at the last batch boundary within the limit.
 			if end, err = s.batchBoundaryWithin(pos, pos+limit); err != nil {
-				return FileSlice{}, fmt.Errorf("%w: read offset %d: %w", ErrStorage, offset, err)
+				return FileSlice{}, l.readFailed(fmt.Errorf("%w: read offset %d: %w", ErrStorage, offset, err))
 			}
 		}
 		return FileSlice{File: s.log, Pos: pos, Size: end - pos}, nil
@@ -612,11 +622,11 @@ func (l *Log) OffsetForTimestamp(ts int64) (offset int64, timestamp int64, found
 			continue
 		}
 		start := max(s.timeLookup(ts), l.logStart)
-		sc := newScanner(s.log, s.lookup(start), s.size)
+		sc := newScanner(l.fs, s.log, s.lookup(start), s.size)
 		for {
 			h, pos, ok, err := sc.next()
 			if err != nil {
-				return 0, 0, false, fmt.Errorf("search timestamp %d: %w", ts, err)
+				return 0, 0, false, l.ioErr("search timestamp", fmt.Errorf("search timestamp %d: %w", ts, err))
 			}
 			if !ok {
 				break
@@ -624,9 +634,9 @@ func (l *Log) OffsetForTimestamp(ts int64) (offset int64, timestamp int64, found
 			if h.MaxTimestamp < ts || h.LastOffset() < l.logStart {
 				continue
 			}
-			off, rts, ok, err := searchBatch(s.log, pos, h, ts, l.logStart)
+			off, rts, ok, err := searchBatch(l.fs, s.log, pos, h, ts, l.logStart)
 			if err != nil {
-				return 0, 0, false, err
+				return 0, 0, false, l.ioErr("search timestamp", err)
 			}
 			if ok {
 				return off, rts, true, nil
@@ -638,13 +648,13 @@ func (l *Log) OffsetForTimestamp(ts int64) (offset int64, timestamp int64, found
 
 // searchBatch finds the first record of a batch with timestamp >= ts and
 // offset >= minOffset.
-func searchBatch(f *os.File, pos int64, h BatchHeader, ts, minOffset int64) (int64, int64, bool, error) {
+func searchBatch(fs FileSystem, f *os.File, pos int64, h BatchHeader, ts, minOffset int64) (int64, int64, bool, error) {
 	if h.Compression() != 0 || h.LogAppendTime() {
 		// LogAppendTime: every record carries the batch max timestamp.
 		return max(h.BaseOffset, minOffset), h.MaxTimestamp, true, nil
 	}
 	body := make([]byte, h.Size()-BatchHeaderSize)
-	if _, err := f.ReadAt(body, pos+BatchHeaderSize); err != nil {
+	if _, err := fs.ReadAt(f, body, pos+BatchHeaderSize); err != nil {
 		return 0, 0, false, fmt.Errorf("read batch at %d in %s: %w", pos, f.Name(), err)
 	}
 	var (
@@ -689,7 +699,7 @@ func (l *Log) Batches(from int64, fn func(h BatchHeader) error) error {
 	}
 	l.mu.RUnlock()
 	for _, sp := range spans {
-		sc := newScanner(sp.f, sp.start, sp.end)
+		sc := newScanner(l.fs, sp.f, sp.start, sp.end)
 		for {
 			h, _, ok, err := sc.next()
 			if err != nil {
@@ -719,7 +729,14 @@ func (l *Log) Flush() error {
 	if closed {
 		return ErrClosed
 	}
-	return l.flushUpTo(leo)
+	// UnifiedLog.flush runs under maybeHandleIOException.
+	if err := l.flushUpTo(leo); err != nil {
+		if errors.Is(err, ErrClosed) {
+			return err
+		}
+		return l.ioFailed(fmt.Errorf("%w: flush: %w", ErrStorage, err))
+	}
+	return nil
 }
 
 // flushUpTo fsyncs the segments holding offsets in [recovery point,
@@ -752,7 +769,7 @@ func (l *Log) flushUpTo(offset int64) error {
 	}
 	l.mu.RUnlock()
 	for _, f := range files {
-		if err := f.Sync(); err != nil {
+		if err := l.fs.Sync(f); err != nil {
 			if errors.Is(err, os.ErrClosed) {
 				continue // deleted or closed meanwhile
 			}
@@ -794,7 +811,8 @@ func (l *Log) Close() error {
 	l.flushWG.Wait()
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.closeLocked()
+	// LocalLog.close under maybeHandleIOException.
+	return l.ioErr("close", l.closeLocked())
 }
 
 // closeHandles closes the log's files without writing to them: its log dir
@@ -852,10 +870,11 @@ func (l *Log) Delete() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	cerr := l.closeLocked()
-	if err := os.RemoveAll(l.dir); err != nil {
-		return fmt.Errorf("delete log %s: %w", l.dir, err)
+	if err := l.fs.RemoveAll(l.dir); err != nil {
+		// UnifiedLog.delete under maybeHandleIOException.
+		return l.ioErr("delete", fmt.Errorf("delete log %s: %w", l.dir, err))
 	}
-	return cerr
+	return l.ioErr("delete", cerr)
 }
 
 // TruncateTo removes every batch whose last offset is >= offset (a follower
@@ -873,7 +892,8 @@ func (l *Log) TruncateTo(offset int64) error {
 		l.invalidateProducerState()
 		l.afterTruncation()
 	}
-	return err
+	// UnifiedLog.truncateTo under maybeHandleIOException.
+	return l.ioErr("truncate", err)
 }
 
 func (l *Log) truncateTo(offset int64) (bool, error) {
@@ -907,7 +927,7 @@ func (l *Log) truncateToLocked(offset int64) error {
 	s := l.segs[i]
 	// Find the first batch whose last offset is >= offset.
 	cut, next := s.size, s.base
-	sc := newScanner(s.log, s.lookup(offset), s.size)
+	sc := newScanner(l.fs, s.log, s.lookup(offset), s.size)
 	for {
 		h, pos, ok, err := sc.next()
 		if err != nil {
@@ -945,7 +965,8 @@ func (l *Log) truncateToLocked(offset int64) error {
 	l.highWatermark = min(l.highWatermark, s.next)
 	l.lastEpoch = -1
 	if err := l.epochs.TruncateFromEnd(s.next); err != nil {
-		l.logger.Warn("could not write leader epoch checkpoint", "err", err)
+		// LeaderEpochFileCache's checkpoint write: the dir fails.
+		return fmt.Errorf("leader epoch checkpoint: %w", err)
 	}
 	l.logger.Info("truncated log", "offset", offset, "leo", s.next)
 	return nil
@@ -966,7 +987,7 @@ func (l *Log) TruncateFullyAndStartAt(offset int64) error {
 		l.invalidateProducerState()
 		l.afterTruncation()
 	}
-	return err
+	return l.ioErr("truncate fully", err)
 }
 
 // afterTruncation runs the afterTruncate hook, without l.mu: the Manager
@@ -1000,7 +1021,7 @@ func (l *Log) restartEmptyLocked(offset int64, clearEpochs bool) error {
 		}
 	}
 	l.segs = nil
-	s, err := createSegment(l.dir, offset, "", l.cfg)
+	s, err := createSegment(l.fs, l.dir, offset, "", l.cfg)
 	if err != nil {
 		return err
 	}
@@ -1016,7 +1037,7 @@ func (l *Log) restartEmptyLocked(offset int64, clearEpochs bool) error {
 		epochErr = l.epochs.TruncateFromEnd(offset)
 	}
 	if epochErr != nil {
-		l.logger.Warn("could not write leader epoch checkpoint", "err", epochErr)
+		return fmt.Errorf("leader epoch checkpoint: %w", epochErr)
 	}
 	l.logger.Info("truncated log fully", "start", offset)
 	return nil
@@ -1027,5 +1048,5 @@ func (l *Log) restartEmptyLocked(offset int64, clearEpochs bool) error {
 // so a FileSlice being sent still reads the unlinked file.
 func (l *Log) dropSegment(s *segment) error {
 	s.closeIndexes()
-	return removeSegmentFiles(l.dir, s.base, s.suffix)
+	return removeSegmentFiles(l.fs, l.dir, s.base, s.suffix)
 }

@@ -3,8 +3,10 @@ package storage
 import (
 	"errors"
 	"fmt"
+	"os"
 	"sort"
 	"sync"
+	"syscall"
 )
 
 // Log dir failure (KIP-112; Kafka's LogDirFailureChannel and
@@ -143,4 +145,41 @@ func (l *Log) ioFailed(err error) error {
 		l.dirFailed(err)
 	}
 	return err
+}
+
+// isIOError reports whether err comes from the file layer (Kafka's
+// IOException) or is already a storage error, as opposed to corrupt data
+// or a rule broken.
+func isIOError(err error) bool { return errors.Is(err, ErrStorage) || hasOSError(err) }
+
+// hasOSError reports whether err carries an error of the operating system.
+func hasOSError(err error) bool {
+	var pe *os.PathError
+	var le *os.LinkError
+	var se *os.SyscallError
+	var errno syscall.Errno
+	return errors.As(err, &pe) || errors.As(err, &le) || errors.As(err, &se) || errors.As(err, &errno)
+}
+
+// readFailed reports the log's dir failed when a read met an I/O error
+// (LocalLog.read under maybeHandleIOException); a corrupt batch is not a
+// disk failure.
+func (l *Log) readFailed(err error) error {
+	if hasOSError(err) {
+		return l.ioFailed(err)
+	}
+	return err
+}
+
+// ioErr is ioFailed for an error that may not be an I/O error: an I/O
+// error becomes an ErrStorage (what names the operation) and its dir is
+// reported; any other error is returned as it is.
+func (l *Log) ioErr(what string, err error) error {
+	if err == nil || errors.Is(err, ErrClosed) || !isIOError(err) {
+		return err
+	}
+	if !errors.Is(err, ErrStorage) {
+		err = fmt.Errorf("%w: %s: %w", ErrStorage, what, err)
+	}
+	return l.ioFailed(err)
 }

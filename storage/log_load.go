@@ -41,14 +41,14 @@ func parseSegmentFile(name string) (base int64, rest string, ok bool) {
 // segments replace every segment file whose base lies in their offset
 // range and are renamed to their final names.
 func cleanupTempFiles(dir string, l *Log) error {
-	ents, err := os.ReadDir(dir)
+	ents, err := l.fs.ReadDir(dir)
 	if err != nil {
 		return fmt.Errorf("list log dir %s: %w", dir, err)
 	}
 	minCleaned := int64(-1)
 	var swaps []string
 	remove := func(name string) error {
-		if err := os.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := l.fs.Remove(filepath.Join(dir, name)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("remove %s: %w", name, err)
 		}
 		return nil
@@ -98,13 +98,13 @@ func cleanupTempFiles(dir string, l *Log) error {
 		if !ok || rest != logSuffix+swapSuffix {
 			continue
 		}
-		f, err := os.Open(filepath.Join(dir, name))
+		f, err := l.fs.OpenFile(filepath.Join(dir, name), os.O_RDONLY, 0)
 		if err != nil {
 			return fmt.Errorf("open swap segment: %w", err)
 		}
 		next := b
 		if fi, err := f.Stat(); err == nil {
-			sc := newScanner(f, 0, fi.Size())
+			sc := newScanner(l.fs, f, 0, fi.Size())
 			for {
 				h, _, ok, err := sc.next()
 				if err != nil || !ok {
@@ -120,7 +120,7 @@ func cleanupTempFiles(dir string, l *Log) error {
 		maxSwap = max(maxSwap, next)
 	}
 	if minSwap >= 0 {
-		ents, err = os.ReadDir(dir)
+		ents, err = l.fs.ReadDir(dir)
 		if err != nil {
 			return fmt.Errorf("list log dir %s: %w", dir, err)
 		}
@@ -140,42 +140,19 @@ func cleanupTempFiles(dir string, l *Log) error {
 	for _, name := range swaps {
 		to := strings.TrimSuffix(name, swapSuffix)
 		l.logger.Info("completing swap", "file", name)
-		if err := os.Rename(filepath.Join(dir, name), filepath.Join(dir, to)); err != nil {
+		if err := l.fs.Rename(filepath.Join(dir, name), filepath.Join(dir, to)); err != nil {
 			return fmt.Errorf("rename swap file %s: %w", name, err)
 		}
 	}
-	syncDir(dir)
-	return nil
-}
-
-// fsyncDir fsyncs a directory, making the creation, rename and removal of
-// its entries durable (Kafka's Utils.flushDir).
-func fsyncDir(dir string) error {
-	d, err := os.Open(dir)
-	if err != nil {
-		return fmt.Errorf("open dir %s: %w", dir, err)
-	}
-	serr := d.Sync()
-	cerr := d.Close()
-	if serr != nil {
-		return fmt.Errorf("fsync dir %s: %w", dir, serr)
-	}
-	if cerr != nil {
-		return fmt.Errorf("close dir %s: %w", dir, cerr)
+	if err := l.fs.SyncDir(dir); err != nil {
+		return fmt.Errorf("fsync dir %s: %w", dir, err)
 	}
 	return nil
-}
-
-func syncDir(dir string) {
-	if d, err := os.Open(dir); err == nil {
-		_ = d.Sync()
-		_ = d.Close()
-	}
 }
 
 // segmentBases lists the base offsets of the .log files in dir.
-func segmentBases(dir string) ([]int64, error) {
-	ents, err := os.ReadDir(dir)
+func segmentBases(fs FileSystem, dir string) ([]int64, error) {
+	ents, err := fs.ReadDir(dir)
 	if err != nil {
 		return nil, fmt.Errorf("list log dir %s: %w", dir, err)
 	}
@@ -199,7 +176,7 @@ func segmentBases(dir string) ([]int64, error) {
 // truncated segment is deleted: data after a corrupt batch is not trusted.
 func (l *Log) loadSegments(bases []int64, opts openOptions) error {
 	if len(bases) == 0 {
-		s, err := createSegment(l.dir, max(opts.logStart, 0), "", l.cfg)
+		s, err := createSegment(l.fs, l.dir, max(opts.logStart, 0), "", l.cfg)
 		if err != nil {
 			return err
 		}
@@ -214,7 +191,7 @@ func (l *Log) loadSegments(bases []int64, opts openOptions) error {
 	}
 	buf := make([]byte, 64<<10)
 	for i, base := range bases {
-		s, err := openSegment(l.dir, base, "", false)
+		s, err := openSegment(l.fs, l.dir, base, "", false)
 		if err != nil {
 			return err
 		}
@@ -251,7 +228,7 @@ func (l *Log) loadSegments(bases []int64, opts openOptions) error {
 		if res.truncatedBytes > 0 && !last {
 			for _, b := range bases[i+1:] {
 				l.logger.Warn("deleting segment after corruption in an earlier segment", "base", b)
-				if err := removeSegmentFiles(l.dir, b, ""); err != nil {
+				if err := removeSegmentFiles(l.fs, l.dir, b, ""); err != nil {
 					return err
 				}
 				l.recovery.DeletedSegments++
@@ -274,9 +251,9 @@ func (l *Log) loadSegments(bases []int64, opts openOptions) error {
 	return nil
 }
 
-func removeSegmentFiles(dir string, base int64, suffix string) error {
+func removeSegmentFiles(fs FileSystem, dir string, base int64, suffix string) error {
 	for _, typ := range segmentFileTypes {
-		if err := os.Remove(segmentName(dir, base, typ+suffix)); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := fs.Remove(segmentName(dir, base, typ+suffix)); err != nil && !errors.Is(err, os.ErrNotExist) {
 			return fmt.Errorf("remove segment file: %w", err)
 		}
 	}

@@ -14,12 +14,12 @@ func (l *Log) newCleanedSegment(base int64) (*segment, error) {
 	l.mu.RLock()
 	cfg := l.cfg
 	l.mu.RUnlock()
-	return createSegment(l.dir, base, cleanedSuffix, cfg)
+	return createSegment(l.fs, l.dir, base, cleanedSuffix, cfg)
 }
 
 // discardSegment closes and removes a segment that never joined the list.
 func (l *Log) discardSegment(s *segment) error {
-	errs := []error{s.close(false), removeSegmentFiles(l.dir, s.base, s.suffix)}
+	errs := []error{s.close(false), removeSegmentFiles(l.fs, l.dir, s.base, s.suffix)}
 	return errors.Join(errs...)
 }
 
@@ -65,7 +65,7 @@ func (s *segment) appendBatches(records []byte, indexInterval int) error {
 func (l *Log) replaceSegments(newSeg *segment, old []*segment) error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
-	return l.replaceSegmentsLocked(newSeg, old)
+	return l.ioErr("replace segments", l.replaceSegmentsLocked(newSeg, old))
 }
 
 // replaceSegmentsLocked is replaceSegments with l.mu held.
@@ -114,7 +114,9 @@ func (l *Log) replaceSegmentsLocked(newSeg *segment, old []*segment) error {
 	if err := newSeg.changeSuffix(swapSuffix); err != nil {
 		return err
 	}
-	syncDir(l.dir)
+	if err := l.fs.SyncDir(l.dir); err != nil {
+		return fmt.Errorf("fsync dir %s: %w", l.dir, err)
+	}
 	// Swap the list: old out, new in, sorted by base.
 	segs := append([]*segment(nil), l.segs[:idx[0]]...)
 	segs = append(segs, newSeg)
@@ -129,6 +131,8 @@ func (l *Log) replaceSegmentsLocked(newSeg *segment, old []*segment) error {
 	if err := newSeg.changeSuffix(""); err != nil {
 		return err
 	}
-	syncDir(l.dir)
+	if err := l.fs.SyncDir(l.dir); err != nil {
+		return fmt.Errorf("fsync dir %s: %w", l.dir, err)
+	}
 	return nil
 }

@@ -19,6 +19,12 @@ func (l *Log) DeleteOldSegments() (int, error) {
 	if l.closed {
 		return 0, ErrClosed
 	}
+	n, err := l.deleteOldSegmentsLocked()
+	// UnifiedLog.deleteSegments under maybeHandleIOException.
+	return n, l.ioErr("delete old segments", err)
+}
+
+func (l *Log) deleteOldSegmentsLocked() (int, error) {
 	n, err := l.deleteLogStartBreachedLocked()
 	if err != nil || !l.cfg.Delete() {
 		return n, err
@@ -118,7 +124,8 @@ func (l *Log) incrementLogStartLocked(offset int64) error {
 	l.highWatermark = max(l.highWatermark, offset)
 	l.recoveryPoint = max(l.recoveryPoint, offset)
 	if err := l.epochs.TruncateFromStart(offset); err != nil {
-		l.logger.Warn("could not write leader epoch checkpoint", "err", err)
+		// LeaderEpochFileCache's checkpoint write: the dir fails.
+		return fmt.Errorf("leader epoch checkpoint: %w", err)
 	}
 	return nil
 }
@@ -141,10 +148,10 @@ func (l *Log) DeleteRecordsBefore(offset int64) (int64, error) {
 	// UnifiedLog.deleteRecords runs under maybeHandleIOException: an I/O
 	// failure is a KafkaStorageException.
 	if err := l.incrementLogStartLocked(offset); err != nil {
-		return l.logStart, fmt.Errorf("%w: %w", ErrStorage, err)
+		return l.logStart, l.ioFailed(fmt.Errorf("%w: %w", ErrStorage, err))
 	}
 	if _, err := l.deleteLogStartBreachedLocked(); err != nil {
-		return l.logStart, fmt.Errorf("%w: %w", ErrStorage, err)
+		return l.logStart, l.ioFailed(fmt.Errorf("%w: %w", ErrStorage, err))
 	}
 	return l.logStart, nil
 }
@@ -172,8 +179,10 @@ func (l *Log) scheduleDelete(s *segment) error {
 		delete(l.pending, s)
 		l.delMu.Unlock()
 		if ok {
-			if err := removeSegmentFiles(l.dir, s.base, deletedSuffix); err != nil {
+			if err := removeSegmentFiles(l.fs, l.dir, s.base, deletedSuffix); err != nil {
+				// LocalLog.deleteSegmentFiles under maybeHandleIOException.
 				l.logger.Warn("could not remove deleted segment", "base", s.base, "err", err)
+				_ = l.ioFailed(fmt.Errorf("%w: remove deleted segment %d: %w", ErrStorage, s.base, err))
 			}
 		}
 	})
@@ -189,7 +198,7 @@ func (l *Log) removePendingNow() error {
 	var errs []error
 	for s, t := range pending {
 		t.Stop()
-		if err := removeSegmentFiles(l.dir, s.base, deletedSuffix); err != nil && !errors.Is(err, os.ErrNotExist) {
+		if err := removeSegmentFiles(l.fs, l.dir, s.base, deletedSuffix); err != nil && !errors.Is(err, os.ErrNotExist) {
 			errs = append(errs, err)
 		}
 	}

@@ -45,7 +45,7 @@ func TestAppendReadAcrossRolls(t *testing.T) {
 		}
 	}
 	// Segment files are named by base offset and each starts with that offset.
-	bases, err := segmentBases(dir)
+	bases, err := segmentBases(OSFileSystem{}, dir)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -602,7 +602,7 @@ func TestTruncateTo(t *testing.T) {
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
-	if bases, _ := segmentBases(dir); len(bases) != 1 || bases[0] != 500 {
+	if bases, _ := segmentBases(OSFileSystem{}, dir); len(bases) != 1 || bases[0] != 500 {
 		t.Fatalf("segments on disk %v", bases)
 	}
 	l = mustOpen(t, dir, cfg, false)
@@ -665,7 +665,7 @@ func TestAppendAsFollower(t *testing.T) {
 	if f2.LogEndOffset() != 15 || f2.LogStartOffset() != 9 {
 		t.Fatalf("LEO %d, start %d", f2.LogEndOffset(), f2.LogStartOffset())
 	}
-	if bases, _ := segmentBases(f2dir); len(bases) != 1 || bases[0] != 9 {
+	if bases, _ := segmentBases(OSFileSystem{}, f2dir); len(bases) != 1 || bases[0] != 9 {
 		t.Fatalf("segments %v", bases)
 	}
 }

@@ -15,6 +15,7 @@ import (
 // Manager owns the log dirs (log.dirs) and every partition log in them.
 type Manager struct {
 	mu     sync.Mutex
+	fs     FileSystem
 	dirs   []string
 	cfg    Config
 	logger *slog.Logger
@@ -34,48 +35,100 @@ type managedLog struct {
 	dir string // the log dir holding it
 }
 
+// ManagerOption changes how OpenManager opens the log dirs.
+type ManagerOption func(*Manager)
+
+// WithFileSystem makes the manager and its logs do their I/O through fs
+// (tests inject disk faults with a FaultFS); the default is the operating
+// system's.
+func WithFileSystem(fs FileSystem) ManagerOption {
+	return func(m *Manager) { m.fs = orOS(fs) }
+}
+
 // OpenManager opens every <topic>-<partition> directory under dirs. If any
 // dir lacks the clean-shutdown marker, its logs are recovered. The markers
-// are removed so that a crash from now on is detected at the next start.
-func OpenManager(dirs []string, cfg Config, logger *slog.Logger) (*Manager, error) {
+// are removed first, so that a crash from now on, even during the
+// recovery, is detected at the next start (LogManager.loadLogs, KAFKA-10471).
+//
+// A dir that cannot be created, listed or loaded because of an I/O error
+// goes offline from the start and the others are opened
+// (LogManager.createAndValidateLogDirs and loadLogs): its logs are
+// closed, it is reported on LogDirFailures, and no new log is placed in
+// it. If every dir fails, OpenManager fails with ErrAllLogDirsOffline, as
+// Kafka halts ("none of the specified log dirs ... can be created or
+// validated").
+func OpenManager(dirs []string, cfg Config, logger *slog.Logger, opts ...ManagerOption) (*Manager, error) {
 	if logger == nil {
 		logger = slog.Default()
 	}
 	if len(dirs) == 0 {
 		return nil, errors.New("storage: no log dirs")
 	}
-	m := &Manager{dirs: dirs, cfg: cfg.normalized(), logger: logger, clean: true, logs: map[TopicPartition]*managedLog{},
+	m := &Manager{fs: OSFileSystem{}, dirs: dirs, cfg: cfg.normalized(), logger: logger, clean: true, logs: map[TopicPartition]*managedLog{},
 		topicConfigs: map[string]LogConfig{}, failures: newLogDirFailureChannel(len(dirs))}
+	for _, o := range opts {
+		o(m)
+	}
+	var loadErrs []error
 	for _, dir := range dirs {
-		if err := m.loadDir(dir); err != nil {
+		err := m.loadDir(dir)
+		if err == nil {
+			continue
+		}
+		if errors.Is(err, errDuplicateLogDir) {
+			// Not a disk failure: Kafka refuses to start.
 			_ = m.closeLogs()
 			return nil, err
 		}
+		// LogManager.loadLogs: an IOException while loading a dir
+		// (handleIOException) takes the dir offline.
+		loadErrs = append(loadErrs, err)
+		for tp, ml := range m.logs {
+			if ml.dir == dir {
+				ml.log.closeHandles()
+				delete(m.logs, tp)
+			}
+		}
+		m.ReportLogDirFailure(dir, fmt.Errorf("%w: error while loading log dir %s: %w", ErrStorage, dir, err))
+	}
+	if len(m.onlineDirs()) == 0 {
+		_ = m.closeLogs()
+		return nil, fmt.Errorf("%w: %v: %w", ErrAllLogDirsOffline, dirs, errors.Join(loadErrs...))
 	}
 	return m, nil
 }
 
+// errDuplicateLogDir: two log dirs hold the same partition.
+var errDuplicateLogDir = errors.New("duplicate log directories")
+
 func (m *Manager) loadDir(dir string) error {
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	if err := m.fs.MkdirAll(dir); err != nil {
 		return fmt.Errorf("create log dir %s: %w", dir, err)
 	}
 	marker := filepath.Join(dir, CleanShutdownFile)
-	_, err := os.Stat(marker)
+	_, err := m.fs.Stat(marker)
 	clean := err == nil
 	if !clean {
 		m.clean = false
+		if !errors.Is(err, os.ErrNotExist) {
+			return fmt.Errorf("stat clean shutdown marker: %w", err)
+		}
+	} else if err := m.fs.Remove(marker); err != nil && !errors.Is(err, os.ErrNotExist) {
+		return fmt.Errorf("remove clean shutdown marker: %w", err)
 	}
-	recoveryPoints, err := ReadOffsetCheckpoint(filepath.Join(dir, RecoveryPointCheckpoint))
+	// OffsetCheckpointFile reads through CheckpointFileWithFailureHandler:
+	// a checkpoint that cannot be read or parsed marks the dir offline
+	// (LogManager.loadLogs goes on loading with the offsets reset, but the
+	// dir is already failed).
+	recoveryPoints, err := readOffsetCheckpoint(m.fs, filepath.Join(dir, RecoveryPointCheckpoint))
 	if err != nil {
-		m.logger.Warn("ignoring unreadable recovery point checkpoint", "dir", dir, "err", err)
-		recoveryPoints = map[TopicPartition]int64{}
+		return fmt.Errorf("read recovery point checkpoint: %w", err)
 	}
-	logStarts, err := ReadOffsetCheckpoint(filepath.Join(dir, LogStartOffsetCheckpoint))
+	logStarts, err := readOffsetCheckpoint(m.fs, filepath.Join(dir, LogStartOffsetCheckpoint))
 	if err != nil {
-		m.logger.Warn("ignoring unreadable log start offset checkpoint", "dir", dir, "err", err)
-		logStarts = map[TopicPartition]int64{}
+		return fmt.Errorf("read log start offset checkpoint: %w", err)
 	}
-	ents, err := os.ReadDir(dir)
+	ents, err := m.fs.ReadDir(dir)
 	if err != nil {
 		return fmt.Errorf("list log dir %s: %w", dir, err)
 	}
@@ -88,9 +141,9 @@ func (m *Manager) loadDir(dir string) error {
 			continue
 		}
 		if prev, dup := m.logs[tp]; dup {
-			return fmt.Errorf("duplicate log directories for %s: %s and %s", tp, prev.log.Dir(), filepath.Join(dir, e.Name()))
+			return fmt.Errorf("%w for %s: %s and %s", errDuplicateLogDir, tp, prev.log.Dir(), filepath.Join(dir, e.Name()))
 		}
-		opts := openOptions{recover: !clean, recoveryPoint: -1, logStart: -1}
+		opts := openOptions{recover: !clean, recoveryPoint: -1, logStart: -1, fs: m.fs}
 		if rp, ok := recoveryPoints[tp]; ok {
 			opts.recoveryPoint = rp
 		}
@@ -103,11 +156,7 @@ func (m *Manager) loadDir(dir string) error {
 		}
 		m.manage(tp, l, dir)
 	}
-	if clean {
-		if err := os.Remove(marker); err != nil && !errors.Is(err, os.ErrNotExist) {
-			return fmt.Errorf("remove clean shutdown marker: %w", err)
-		}
-	} else if len(m.logs) > 0 {
+	if !clean && len(m.logs) > 0 {
 		m.logger.Info("log dir was not shut down cleanly; recovered its logs", "dir", dir)
 	}
 	return nil
@@ -178,7 +227,10 @@ func (m *Manager) GetOrCreate(topic string, partition int32, topicID [16]byte) (
 	}
 	tp := TopicPartition{topic, partition}
 	if ml, ok := m.logs[tp]; ok {
-		if err := checkTopicID(ml.log.Dir(), topicID); err != nil {
+		if err := m.checkTopicID(ml.log.Dir(), topicID); err != nil {
+			if errors.Is(err, ErrStorage) {
+				m.ReportLogDirFailure(ml.dir, err)
+			}
 			return nil, err
 		}
 		return ml.log, nil
@@ -193,12 +245,21 @@ func (m *Manager) GetOrCreate(topic string, partition int32, topicID [16]byte) (
 	if dir == "" {
 		return nil, fmt.Errorf("%w: no online log dir for %s: %w", ErrStorage, tp, ErrAllLogDirsOffline)
 	}
-	l, err := openLog(filepath.Join(dir, tp.String()), m.configFor(topic), openOptions{recoveryPoint: -1, logStart: -1}, m.logger)
+	l, err := openLog(filepath.Join(dir, tp.String()), m.configFor(topic), openOptions{recoveryPoint: -1, logStart: -1, fs: m.fs}, m.logger)
 	if err != nil {
+		// LogManager.getOrCreateLog: an IOException creating the log
+		// takes its dir offline (KafkaStorageException).
+		err = fmt.Errorf("%w: create log %s in %s: %w", ErrStorage, tp, dir, err)
+		m.ReportLogDirFailure(dir, err)
 		return nil, err
 	}
-	if err := checkTopicID(l.Dir(), topicID); err != nil {
-		_ = l.Close()
+	if err := m.checkTopicID(l.Dir(), topicID); err != nil {
+		if errors.Is(err, ErrStorage) {
+			l.closeHandles()
+			m.ReportLogDirFailure(dir, err)
+		} else {
+			_ = l.Close()
+		}
 		return nil, err
 	}
 	m.manage(tp, l, dir)
@@ -227,16 +288,22 @@ func (m *Manager) manage(tp TopicPartition, l *Log, dir string) {
 	m.logs[tp] = &managedLog{log: l, dir: dir}
 }
 
-func checkTopicID(dir string, topicID [16]byte) error {
+// checkTopicID compares topicID with partition.metadata, writing it if
+// missing. Reading or writing the file fails with ErrStorage
+// (PartitionMetadataFile.read and maybeFlush: the dir goes offline).
+func (m *Manager) checkTopicID(dir string, topicID [16]byte) error {
 	if topicID == ([16]byte{}) {
 		return nil
 	}
-	have, ok, err := ReadPartitionMetadata(dir)
+	have, ok, err := readPartitionMetadata(m.fs, dir)
 	if err != nil {
-		return err
+		return fmt.Errorf("%w: %w", ErrStorage, err)
 	}
 	if !ok {
-		return WritePartitionMetadata(dir, topicID)
+		if err := writePartitionMetadata(m.fs, dir, topicID); err != nil {
+			return fmt.Errorf("%w: %w", ErrStorage, err)
+		}
+		return nil
 	}
 	if have != topicID {
 		return fmt.Errorf("%w for %s: on disk %s, requested %s", ErrInconsistentTopicID, filepath.Base(dir), EncodeTopicID(have), EncodeTopicID(topicID))
@@ -350,17 +417,29 @@ func (m *Manager) Checkpoint() error {
 }
 
 func (m *Manager) checkpointLocked() error {
+	var errs []error
 	for _, dir := range m.onlineDirs() {
+		// Each dir on its own (LogManager.checkpointLogRecoveryOffsets).
 		if err := m.checkpointDirLocked(dir); err != nil {
-			return err
+			errs = append(errs, err)
 		}
+	}
+	return errors.Join(errs...)
+}
+
+// checkpointDirLocked writes one log dir's recovery-point and log-start
+// checkpoints with the logs it holds now; m.mu is held. A failed write
+// takes the dir offline and is ErrStorage (CheckpointFileWithFailureHandler.write).
+func (m *Manager) checkpointDirLocked(dir string) error {
+	if err := m.writeDirCheckpointsLocked(dir); err != nil {
+		err = fmt.Errorf("%w: checkpoint %s: %w", ErrStorage, dir, err)
+		m.ReportLogDirFailure(dir, err)
+		return err
 	}
 	return nil
 }
 
-// checkpointDirLocked writes one log dir's recovery-point and log-start
-// checkpoints with the logs it holds now; m.mu is held.
-func (m *Manager) checkpointDirLocked(dir string) error {
+func (m *Manager) writeDirCheckpointsLocked(dir string) error {
 	rps := map[TopicPartition]int64{}
 	starts := map[TopicPartition]int64{}
 	for tp, ml := range m.logs {
@@ -370,25 +449,34 @@ func (m *Manager) checkpointDirLocked(dir string) error {
 		rps[tp] = ml.log.RecoveryPoint()
 		starts[tp] = ml.log.LogStartOffset()
 	}
-	if err := WriteOffsetCheckpoint(filepath.Join(dir, RecoveryPointCheckpoint), rps); err != nil {
+	if err := writeOffsetCheckpoint(m.fs, filepath.Join(dir, RecoveryPointCheckpoint), rps); err != nil {
 		return err
 	}
-	return WriteOffsetCheckpoint(filepath.Join(dir, LogStartOffsetCheckpoint), starts)
+	return writeOffsetCheckpoint(m.fs, filepath.Join(dir, LogStartOffsetCheckpoint), starts)
 }
 
-func (m *Manager) closeLogs() error {
-	var errs []error
+// closeLogs closes every log; those of a failed dir without writing to it
+// (LocalLog.closeHandlers). It returns the dirs whose logs did not all
+// close.
+func (m *Manager) closeLogs() map[string]error {
+	failed := map[string]error{}
 	for _, ml := range m.logs {
+		if m.failures.isOffline(ml.dir) {
+			ml.log.closeHandles()
+			continue
+		}
 		if err := ml.log.Close(); err != nil {
-			errs = append(errs, err)
+			failed[ml.dir] = errors.Join(failed[ml.dir], err)
 		}
 	}
-	return errors.Join(errs...)
+	return failed
 }
 
-// Close flushes and closes every log, writes the checkpoints and then the
-// clean-shutdown marker in each log dir. The marker is not written if
-// anything failed, so the next start recovers.
+// Close flushes and closes every log, then writes the checkpoints and the
+// clean-shutdown marker in each online log dir whose logs all closed
+// (LogManager.shutdown: each dir on its own). Nothing is written to a
+// failed dir, and a dir that failed now gets no marker, so the next start
+// recovers it.
 func (m *Manager) Close() error {
 	m.cleaning.stop()
 	m.mu.Lock()
@@ -397,18 +485,25 @@ func (m *Manager) Close() error {
 		return nil
 	}
 	m.closed = true
-	if err := m.closeLogs(); err != nil {
-		return err
-	}
-	if err := m.checkpointLocked(); err != nil {
-		return err
-	}
-	for _, dir := range m.onlineDirs() { // nothing is written to a failed dir
-		if err := writeFileAtomic(filepath.Join(dir, CleanShutdownFile), nil); err != nil {
-			return err
+	failed := m.closeLogs()
+	var errs []error
+	for _, dir := range m.dirs {
+		if err := failed[dir]; err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if m.failures.isOffline(dir) {
+			continue
+		}
+		if err := m.checkpointDirLocked(dir); err != nil {
+			errs = append(errs, err)
+			continue
+		}
+		if err := writeFileAtomic(m.fs, filepath.Join(dir, CleanShutdownFile), nil); err != nil {
+			errs = append(errs, fmt.Errorf("%w: write clean shutdown marker in %s: %w", ErrStorage, dir, err))
 		}
 	}
-	return nil
+	return errors.Join(errs...)
 }
 
 // logsSnapshot returns the open logs (for background passes without the
@@ -505,7 +600,7 @@ func (m *Manager) WriteReplicationCheckpoint(highWatermarks map[TopicPartition]i
 	defer m.mu.Unlock()
 	var errs []error
 	for _, dir := range m.dirs {
-		if skipDirs[dir] {
+		if skipDirs[dir] || m.failures.isOffline(dir) {
 			continue
 		}
 		hws := map[TopicPartition]int64{}
@@ -514,7 +609,10 @@ func (m *Manager) WriteReplicationCheckpoint(highWatermarks map[TopicPartition]i
 				hws[tp] = hw
 			}
 		}
-		if err := WriteOffsetCheckpoint(filepath.Join(dir, ReplicationOffsetCheckpoint), hws); err != nil {
+		if err := writeOffsetCheckpoint(m.fs, filepath.Join(dir, ReplicationOffsetCheckpoint), hws); err != nil {
+			// CheckpointFileWithFailureHandler.write: the dir goes offline.
+			err = fmt.Errorf("%w: %w", ErrStorage, err)
+			m.ReportLogDirFailure(dir, err)
 			errs = append(errs, err)
 		}
 	}
@@ -529,7 +627,7 @@ func (m *Manager) WriteReplicationCheckpoint(highWatermarks map[TopicPartition]i
 func (m *Manager) ReadReplicationCheckpoint() (hws map[TopicPartition]int64, unreadable map[string]error) {
 	hws = map[TopicPartition]int64{}
 	for _, dir := range m.dirs {
-		dirHWs, err := ReadOffsetCheckpoint(filepath.Join(dir, ReplicationOffsetCheckpoint))
+		dirHWs, err := readOffsetCheckpoint(m.fs, filepath.Join(dir, ReplicationOffsetCheckpoint))
 		if err != nil {
 			if unreadable == nil {
 				unreadable = map[string]error{}

@@ -140,7 +140,7 @@ func TestManagerLifecycle(t *testing.T) {
 	// Simulate a crash: tear the tail of a log, do not Close the manager.
 	l2, _ := m.Get("my-topic", 2)
 	appendN(t, l2, 1, 2, 50)
-	bases, err := segmentBases(l2.Dir())
+	bases, err := segmentBases(OSFileSystem{}, l2.Dir())
 	if err != nil {
 		t.Fatal(err)
 	}

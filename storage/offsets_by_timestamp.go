@@ -40,7 +40,7 @@ func (l *Log) OffsetOfMaxTimestamp() (res TimestampAndOffset, found bool, err er
 			best = s
 		}
 	}
-	sc := newScanner(best.log, best.lookup(best.maxTsOffset), best.size)
+	sc := newScanner(l.fs, best.log, best.lookup(best.maxTsOffset), best.size)
 	for {
 		h, pos, ok, err := sc.next()
 		if err != nil {
@@ -53,7 +53,7 @@ func (l *Log) OffsetOfMaxTimestamp() (res TimestampAndOffset, found bool, err er
 			continue
 		}
 		batch := make([]byte, h.Size())
-		if _, err := best.log.ReadAt(batch, pos); err != nil {
+		if _, err := l.fs.ReadAt(best.log, batch, pos); err != nil {
 			return res, false, fmt.Errorf("read batch at %d in %s: %w", pos, best.log.Name(), err)
 		}
 		recs, err := Records(batch)
@@ -95,7 +95,7 @@ func (l *Log) SearchOffsetByTimestamp(ts int64) (res TimestampAndOffset, found b
 	if target == nil {
 		return res, false, nil
 	}
-	sc := newScanner(target.log, target.lookup(max(target.timeLookup(ts), l.logStart)), target.size)
+	sc := newScanner(l.fs, target.log, target.lookup(max(target.timeLookup(ts), l.logStart)), target.size)
 	for {
 		h, pos, ok, err := sc.next()
 		if err != nil {
@@ -108,7 +108,7 @@ func (l *Log) SearchOffsetByTimestamp(ts int64) (res TimestampAndOffset, found b
 			continue
 		}
 		batch := make([]byte, h.Size())
-		if _, err := target.log.ReadAt(batch, pos); err != nil {
+		if _, err := l.fs.ReadAt(target.log, batch, pos); err != nil {
 			return res, false, fmt.Errorf("read batch at %d in %s: %w", pos, target.log.Name(), err)
 		}
 		recs, err := Records(batch)

@@ -24,7 +24,7 @@ func (s *segment) batchBoundaryWithin(pos, limit int64) (int64, error) {
 	if lo > 0 {
 		start = max(start, int64(s.oidx.at(lo-1).pos))
 	}
-	sc := &scanner{f: s.log, pos: start, end: s.size, buf: make([]byte, BatchHeaderSize), bufPos: -1}
+	sc := &scanner{fs: s.fs, f: s.log, pos: start, end: s.size, buf: make([]byte, BatchHeaderSize), bufPos: -1}
 	boundary := start
 	for {
 		h, at, ok, err := sc.next()

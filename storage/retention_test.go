@@ -148,7 +148,7 @@ func TestRetention(t *testing.T) {
 				t.Fatalf("%d .deleted files for %d deleted segments", got, n)
 			}
 			waitFor(t, ".deleted files to go", func() bool { return len(deletedFiles(t, dir)) == 0 })
-			bases, err := segmentBases(dir)
+			bases, err := segmentBases(OSFileSystem{}, dir)
 			if err != nil || len(bases) != tc.wantSegs {
 				t.Fatalf("segments on disk %v (%v)", bases, err)
 			}

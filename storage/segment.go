@@ -44,6 +44,7 @@ type timeEntry struct {
 // lock guards all mutable fields; the .log file is read with ReadAt
 // without a lock (readers keep the *os.File across renames and unlinks).
 type segment struct {
+	fs     FileSystem
 	dir    string
 	base   int64
 	suffix string // "" for a live segment, ".cleaned"/".swap" while replacing
@@ -75,15 +76,15 @@ func segmentName(dir string, base int64, suffix string) string {
 // openSegment opens the files of a segment; with create a missing .log is
 // created (indexes are always created if missing: a missing index is
 // rebuilt). suffix is "" or a temporary suffix such as ".cleaned".
-func openSegment(dir string, base int64, suffix string, create bool) (*segment, error) {
+func openSegment(fs FileSystem, dir string, base int64, suffix string, create bool) (*segment, error) {
 	flag := os.O_RDWR
 	if create {
 		flag |= os.O_CREATE
 	}
-	s := &segment{dir: dir, base: base, suffix: suffix, next: base, maxTs: noTimestamp, maxTsOffset: base,
+	s := &segment{fs: fs, dir: dir, base: base, suffix: suffix, next: base, maxTs: noTimestamp, maxTsOffset: base,
 		createdMs: time.Now().UnixMilli()}
 	var err error
-	if s.log, err = os.OpenFile(segmentName(dir, base, logSuffix+suffix), flag, 0o644); err != nil {
+	if s.log, err = fs.OpenFile(segmentName(dir, base, logSuffix+suffix), flag, 0o644); err != nil {
 		return nil, fmt.Errorf("open segment log: %w", err)
 	}
 	fi, err := s.log.Stat()
@@ -92,13 +93,13 @@ func openSegment(dir string, base int64, suffix string, create bool) (*segment, 
 		return nil, fmt.Errorf("stat segment log: %w", err)
 	}
 	s.size = fi.Size()
-	ix, err := openIndex(segmentName(dir, base, indexSuffix+suffix), offsetIndexEntrySize)
+	ix, err := openIndex(fs, segmentName(dir, base, indexSuffix+suffix), offsetIndexEntrySize)
 	if err != nil {
 		_ = s.log.Close()
 		return nil, err
 	}
 	s.oidx = offsetIndex{ix}
-	if ix, err = openIndex(segmentName(dir, base, timeIndexSuffix+suffix), timeIndexEntrySize); err != nil {
+	if ix, err = openIndex(fs, segmentName(dir, base, timeIndexSuffix+suffix), timeIndexEntrySize); err != nil {
 		_ = s.oidx.close(false)
 		_ = s.log.Close()
 		return nil, err
@@ -109,12 +110,12 @@ func openSegment(dir string, base int64, suffix string, create bool) (*segment, 
 
 // createSegment makes a new empty segment, discarding leftovers of an
 // interrupted earlier attempt, with preallocated indexes.
-func createSegment(dir string, base int64, suffix string, cfg LogConfig) (*segment, error) {
-	s, err := openSegment(dir, base, suffix, true)
+func createSegment(fs FileSystem, dir string, base int64, suffix string, cfg LogConfig) (*segment, error) {
+	s, err := openSegment(fs, dir, base, suffix, true)
 	if err != nil {
 		return nil, err
 	}
-	if err := s.log.Truncate(0); err != nil {
+	if err := fs.Truncate(s.log, 0); err != nil {
 		_ = s.close(false)
 		return nil, fmt.Errorf("truncate new segment file %s: %w", s.log.Name(), err)
 	}
@@ -158,7 +159,7 @@ func (s *segment) closeIndexes() {
 }
 
 func (s *segment) sync() error {
-	if err := s.log.Sync(); err != nil {
+	if err := s.fs.Sync(s.log); err != nil {
 		return fmt.Errorf("fsync %s: %w", s.log.Name(), err)
 	}
 	if err := s.oidx.sync(); err != nil {
@@ -189,7 +190,7 @@ func (s *segment) changeSuffix(suffix string) error {
 	for _, typ := range segmentFileTypes {
 		from := segmentName(s.dir, s.base, typ+s.suffix)
 		to := segmentName(s.dir, s.base, typ+suffix)
-		if err := os.Rename(from, to); err != nil && !(errors.Is(err, os.ErrNotExist) && typ != logSuffix) {
+		if err := s.fs.Rename(from, to); err != nil && !(errors.Is(err, os.ErrNotExist) && typ != logSuffix) {
 			return fmt.Errorf("rename %s to %s: %w", from, to, err)
 		}
 	}
@@ -242,7 +243,7 @@ func (s *segment) loadTail() error {
 		start = int64(e.pos)
 	}
 	s.next = s.base
-	sc := newScanner(s.log, start, s.size)
+	sc := newScanner(s.fs, s.log, start, s.size)
 	for {
 		h, _, ok, err := sc.next()
 		if err != nil {
@@ -298,7 +299,7 @@ func (s *segment) recover(cfg LogConfig, buf []byte, logger *slog.Logger) (recov
 			badReason = fmt.Errorf("%d trailing bytes are shorter than a batch header", fileSize-valid)
 			break
 		}
-		if _, err := s.log.ReadAt(hdr, valid); err != nil {
+		if _, err := s.fs.ReadAt(s.log, hdr, valid); err != nil {
 			return recoverResult{}, fmt.Errorf("read batch header at %d: %w", valid, err)
 		}
 		h, err := ParseBatchHeader(hdr)
@@ -314,7 +315,7 @@ func (s *segment) recover(cfg LogConfig, buf []byte, logger *slog.Logger) (recov
 			badReason = fmt.Errorf("batch offsets [%d, %d] out of range for segment %d after offset %d", h.BaseOffset, h.LastOffset(), s.base, s.next)
 			break
 		}
-		crc, err := streamCRC(s.log, valid+offAttributes, h.Size()-offAttributes, buf)
+		crc, err := streamCRC(s.fs, s.log, valid+offAttributes, h.Size()-offAttributes, buf)
 		if err != nil {
 			return recoverResult{}, err
 		}
@@ -344,7 +345,7 @@ func (s *segment) recover(cfg LogConfig, buf []byte, logger *slog.Logger) (recov
 	if res.truncatedBytes > 0 {
 		logger.Warn("truncating invalid bytes at the end of segment during recovery",
 			"file", s.log.Name(), "position", valid, "bytes", res.truncatedBytes, "reason", badReason)
-		if err := s.log.Truncate(valid); err != nil {
+		if err := s.fs.Truncate(s.log, valid); err != nil {
 			return recoverResult{}, fmt.Errorf("truncate %s: %w", s.log.Name(), err)
 		}
 	}
@@ -357,14 +358,14 @@ func (s *segment) recover(cfg LogConfig, buf []byte, logger *slog.Logger) (recov
 	return res, nil
 }
 
-func streamCRC(f *os.File, pos, n int64, buf []byte) (uint32, error) {
+func streamCRC(fs FileSystem, f *os.File, pos, n int64, buf []byte) (uint32, error) {
 	var crc uint32
 	for n > 0 {
 		chunk := buf
 		if int64(len(chunk)) > n {
 			chunk = chunk[:n]
 		}
-		if _, err := f.ReadAt(chunk, pos); err != nil {
+		if _, err := fs.ReadAt(f, chunk, pos); err != nil {
 			return 0, fmt.Errorf("read %s at %d: %w", f.Name(), pos, err)
 		}
 		crc = crc32.Update(crc, castagnoli, chunk)
@@ -402,23 +403,43 @@ func (s *segment) append(records []byte, lastOffset, maxTs, maxTsOffset int64, i
 		// (LogSegment.rollingBasedTimestamp).
 		s.rollTs, s.rollTsKnown = maxTs, true
 	}
-	if n, err := s.log.WriteAt(records, pos); err != nil {
-		// Drop a partial write so the file ends on a batch boundary.
+	index := s.bytesSinceIndex > int64(indexInterval) && !s.oidx.full()
+	if index {
+		// Reserve the indexes' space first: an index that cannot take the
+		// entry fails the append before a byte of it is written.
+		if err := s.oidx.reserve(); err != nil {
+			return err
+		}
+		if err := s.tidx.reserve(); err != nil {
+			return err
+		}
+	}
+	if n, err := s.fs.WriteAt(s.log, records, pos); err != nil {
+		// Drop a partial write so the file ends on a batch boundary; if
+		// even that fails the torn tail lies past s.size, never read, and
+		// recovery cuts it.
 		if n > 0 {
-			_ = s.log.Truncate(pos)
+			_ = s.fs.Truncate(s.log, pos)
 		}
 		return fmt.Errorf("write %s: %w", s.log.Name(), err)
 	}
+	prevNext, prevMaxTs, prevMaxTsOffset := s.next, s.maxTs, s.maxTsOffset
 	s.size += int64(len(records))
 	s.next = lastOffset + 1
 	if maxTs > s.maxTs {
 		s.maxTs, s.maxTsOffset = maxTs, maxTsOffset
 	}
-	if s.bytesSinceIndex > int64(indexInterval) && !s.oidx.full() {
-		if err := s.oidx.append(offsetEntry{rel: int32(lastOffset - s.base), pos: int32(pos)}); err != nil {
-			return err
+	if index {
+		err := s.oidx.append(offsetEntry{rel: int32(lastOffset - s.base), pos: int32(pos)})
+		if err == nil {
+			err = s.maybeAppendTimeEntry(false)
 		}
-		if err := s.maybeAppendTimeEntry(false); err != nil {
+		if err != nil {
+			// Not acknowledged, so not kept: back to the previous end.
+			s.oidx.truncateEntries(s.oidx.countBelowRel(prevNext - s.base))
+			s.tidx.truncateEntries(s.tidx.countBelowRel(prevNext - s.base))
+			s.size, s.next, s.maxTs, s.maxTsOffset = pos, prevNext, prevMaxTs, prevMaxTsOffset
+			_ = s.fs.Truncate(s.log, pos)
 			return err
 		}
 		s.bytesSinceIndex = 0
@@ -465,7 +486,7 @@ func (s *segment) timeLookup(ts int64) int64 {
 func (s *segment) firstTimestampForRoll() int64 {
 	if !s.rollTsKnown && s.size >= BatchHeaderSize {
 		hdr := make([]byte, BatchHeaderSize)
-		if _, err := s.log.ReadAt(hdr, 0); err == nil {
+		if _, err := s.fs.ReadAt(s.log, hdr, 0); err == nil {
 			if h, err := ParseBatchHeader(hdr); err == nil {
 				s.rollTs, s.rollTsKnown = h.MaxTimestamp, true
 			}
@@ -503,6 +524,7 @@ func (s *segment) largestTimestamp() int64 {
 // scanner walks batch headers of a file between two positions, reading a
 // window at a time so small batches cost few syscalls.
 type scanner struct {
+	fs       FileSystem
 	f        *os.File
 	pos, end int64
 	buf      []byte
@@ -512,8 +534,8 @@ type scanner struct {
 
 const scanWindow = 16 << 10
 
-func newScanner(f *os.File, pos, end int64) *scanner {
-	return &scanner{f: f, pos: pos, end: end, buf: make([]byte, scanWindow), bufPos: -1}
+func newScanner(fs FileSystem, f *os.File, pos, end int64) *scanner {
+	return &scanner{fs: fs, f: f, pos: pos, end: end, buf: make([]byte, scanWindow), bufPos: -1}
 }
 
 // next returns the header and position of the next batch; ok is false at
@@ -530,7 +552,7 @@ func (sc *scanner) next() (BatchHeader, int64, bool, error) {
 		if sc.end-sc.pos < n {
 			n = sc.end - sc.pos
 		}
-		if _, err := sc.f.ReadAt(sc.buf[:n], sc.pos); err != nil {
+		if _, err := sc.fs.ReadAt(sc.f, sc.buf[:n], sc.pos); err != nil {
 			return BatchHeader{}, 0, false, fmt.Errorf("read %s at %d: %w", sc.f.Name(), sc.pos, err)
 		}
 		sc.bufPos, sc.bufLen = sc.pos, int(n)
@@ -552,7 +574,7 @@ func (sc *scanner) next() (BatchHeader, int64, bool, error) {
 // index lookup, then a header scan within one index interval
 // (LogSegment.translateOffset). ok is false if the segment has none.
 func (s *segment) findBatch(offset int64, buf []byte) (BatchHeader, int64, bool, error) {
-	sc := &scanner{f: s.log, pos: s.lookup(offset), end: s.size, buf: buf, bufPos: -1}
+	sc := &scanner{fs: s.fs, f: s.log, pos: s.lookup(offset), end: s.size, buf: buf, bufPos: -1}
 	for {
 		h, pos, ok, err := sc.next()
 		if err != nil || !ok {
@@ -568,7 +590,7 @@ func (s *segment) findBatch(offset int64, buf []byte) (BatchHeader, int64, bool,
 // next, and drops index entries at or after next (OffsetIndex.truncateTo,
 // TimeIndex.truncateTo).
 func (s *segment) truncate(pos, next int64) error {
-	if err := s.log.Truncate(pos); err != nil {
+	if err := s.fs.Truncate(s.log, pos); err != nil {
 		return fmt.Errorf("truncate %s: %w", s.log.Name(), err)
 	}
 	s.size, s.next = pos, next
@@ -585,7 +607,7 @@ func (s *segment) truncate(pos, next int64) error {
 	if e, ok := s.tidx.last(); ok {
 		s.maxTs, s.maxTsOffset = e.ts, s.base+int64(e.rel)
 	}
-	sc := newScanner(s.log, s.lookup(s.maxTsOffset), s.size)
+	sc := newScanner(s.fs, s.log, s.lookup(s.maxTsOffset), s.size)
 	for {
 		h, _, ok, err := sc.next()
 		if err != nil {
