@@ -43,8 +43,7 @@ func (op FileOp) mutating() bool {
 }
 
 // Fault makes FaultFS fail calls: those of kind Op (any if empty) on a path
-// under Dir (any if empty) whose base name ends with Suffix (any if
-// empty), skipping the first Skip that match. Once it fires, Dead makes
+// under Dir (any if empty) that ends with Suffix (any if empty), skipping the first Skip that match. Once it fires, Dead makes
 // every later mutating call under Dir fail as well (a disk that is gone).
 // Partial makes a failing write write half its bytes first (a torn write).
 // Err is the errno, EIO if nil.
@@ -58,20 +57,29 @@ type Fault struct {
 	Dead    bool
 }
 
-// FileCall is one call FaultFS saw: its kind, path and whether it failed.
+// FileCall is one call FaultFS saw: its kind, path, whether it failed,
+// and the label set by Mark when it was made.
 type FileCall struct {
 	Op     FileOp
 	Path   string
 	Failed bool
+	Label  string
 }
 
 // FaultFS is a FileSystem over the operating system's that fails the calls
 // its faults select, for tests of disk failures. It records every call.
 type FaultFS struct {
+	// NoSync makes fsync, msync and directory syncs that do not fail
+	// return at once without reaching the disk, for tests that do not
+	// simulate a power cut.
+	NoSync bool
+
 	mu     sync.Mutex
 	faults []*faultState
 	calls  []FileCall
 	record bool
+	label  string
+	healed bool
 }
 
 type faultState struct {
@@ -91,11 +99,18 @@ func (fs *FaultFS) Inject(f Fault) {
 	fs.faults = append(fs.faults, &faultState{Fault: f})
 }
 
-// Heal removes every fault: the disk works again.
+// Heal disarms every fault: the disk works again (Fired still reports).
 func (fs *FaultFS) Heal() {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
-	fs.faults = nil
+	fs.healed = true
+}
+
+// Mark labels the calls made from now on (FileCall.Label).
+func (fs *FaultFS) Mark(label string) {
+	fs.mu.Lock()
+	defer fs.mu.Unlock()
+	fs.label = label
 }
 
 // Fired reports whether any fault has fired.
@@ -131,12 +146,15 @@ func (fs *FaultFS) check(op FileOp, path string) (err error, partial bool) {
 	fs.mu.Lock()
 	defer fs.mu.Unlock()
 	for _, f := range fs.faults {
+		if fs.healed {
+			break
+		}
 		if f.fired && f.Dead && op.mutating() && under(path, f.Dir) {
 			err, partial = f.errno(), false
 			break
 		}
 		if f.fired || (f.Op != "" && f.Op != op) || !under(path, f.Dir) ||
-			(f.Suffix != "" && !strings.HasSuffix(filepath.Base(path), f.Suffix)) {
+			(f.Suffix != "" && !strings.HasSuffix(path, f.Suffix)) {
 			continue
 		}
 		if f.seen < f.Skip {
@@ -148,7 +166,7 @@ func (fs *FaultFS) check(op FileOp, path string) (err error, partial bool) {
 		break
 	}
 	if fs.record {
-		fs.calls = append(fs.calls, FileCall{Op: op, Path: path, Failed: err != nil})
+		fs.calls = append(fs.calls, FileCall{Op: op, Path: path, Failed: err != nil, Label: fs.label})
 	}
 	return err, partial
 }
@@ -215,6 +233,9 @@ func (fs *FaultFS) Sync(f *os.File) error {
 	if err, _ := fs.check(OpSync, f.Name()); err != nil {
 		return pathErr(OpSync, f.Name(), err)
 	}
+	if fs.NoSync {
+		return nil
+	}
 	return f.Sync()
 }
 
@@ -237,6 +258,9 @@ func (fs *FaultFS) Munmap(b []byte) error { return OSFileSystem{}.Munmap(b) }
 func (fs *FaultFS) Msync(f *os.File, b []byte) error {
 	if err, _ := fs.check(OpMsync, f.Name()); err != nil {
 		return pathErr(OpMsync, f.Name(), err)
+	}
+	if fs.NoSync {
+		return nil
 	}
 	return OSFileSystem{}.Msync(f, b)
 }
@@ -293,6 +317,9 @@ func (fs *FaultFS) Stat(name string) (os.FileInfo, error) {
 func (fs *FaultFS) SyncDir(dir string) error {
 	if err, _ := fs.check(OpSyncDir, dir); err != nil {
 		return pathErr(OpSyncDir, dir, err)
+	}
+	if fs.NoSync {
+		return nil
 	}
 	return OSFileSystem{}.SyncDir(dir)
 }

@@ -49,7 +49,10 @@ func openIndex(fs FileSystem, path string, entrySize int) (*mmapIndex, error) {
 }
 
 // remap replaces the mapping by one of length bytes (rounded down to whole
-// entries) of the current file.
+// entries) of the current file. If the new mapping fails the entries are
+// dropped from memory (lookups then scan from the segment start, which is
+// slower but right; the file keeps them for the next open) rather than
+// left pointing at nothing.
 func (ix *mmapIndex) remap(length int64, writable bool) error {
 	if ix.mm != nil {
 		if err := ix.fs.Munmap(ix.mm); err != nil {
@@ -61,14 +64,16 @@ func (ix *mmapIndex) remap(length int64, writable bool) error {
 	ix.writable = writable
 	ix.maxEntries = int(length) / ix.entrySize
 	if length == 0 {
+		ix.n = 0
 		return nil
 	}
 	mm, err := ix.fs.Mmap(ix.f, int(length), writable)
 	if err != nil {
-		ix.maxEntries = 0
+		ix.maxEntries, ix.n, ix.writable = 0, 0, false
 		return fmt.Errorf("mmap %s: %w", ix.f.Name(), err)
 	}
 	ix.mm = mm
+	ix.n = min(ix.n, ix.maxEntries)
 	return nil
 }
 
@@ -112,13 +117,9 @@ func (ix *mmapIndex) activate(maxBytes int) error {
 	if ix.writable && int64(len(ix.mm)) == length {
 		return nil
 	}
-	if ix.mm != nil {
-		if err := ix.fs.Munmap(ix.mm); err != nil {
-			return fmt.Errorf("munmap %s: %w", ix.f.Name(), err)
-		}
-		ix.mm = nil
-	}
 	// Cut to the entries first so the preallocated rest reads as zeros.
+	// The old mapping stays until remap: only its first n entries are
+	// read, and those stay in the file whatever fails here.
 	if err := ix.fs.Truncate(ix.f, int64(ix.n*ix.entrySize)); err != nil {
 		return fmt.Errorf("preallocate index %s: %w", ix.f.Name(), err)
 	}
@@ -136,12 +137,7 @@ func (ix *mmapIndex) trim() error {
 	if size, err := ix.fileSize(); err == nil && size == length && !ix.writable && len(ix.mm) == int(length) {
 		return nil
 	}
-	if ix.mm != nil {
-		if err := ix.fs.Munmap(ix.mm); err != nil {
-			return fmt.Errorf("munmap %s: %w", ix.f.Name(), err)
-		}
-		ix.mm = nil
-	}
+	// The mapping stays until remap (only the first n entries are read).
 	if err := ix.fs.Truncate(ix.f, length); err != nil {
 		return fmt.Errorf("trim index %s: %w", ix.f.Name(), err)
 	}
