@@ -46,7 +46,8 @@ func (op FileOp) mutating() bool {
 // under Dir (any if empty) that ends with Suffix (any if empty), skipping the first Skip that match. Once it fires, Dead makes
 // every later mutating call under Dir fail as well (a disk that is gone).
 // Partial makes a failing write write half its bytes first (a torn write).
-// Err is the errno, EIO if nil.
+// Sticky makes it fail every matching call once it fired (a full disk
+// stays full). Err is the errno, EIO if nil.
 type Fault struct {
 	Op      FileOp
 	Dir     string
@@ -55,6 +56,7 @@ type Fault struct {
 	Err     error
 	Partial bool
 	Dead    bool
+	Sticky  bool
 }
 
 // FileCall is one call FaultFS saw: its kind, path, whether it failed,
@@ -153,7 +155,7 @@ func (fs *FaultFS) check(op FileOp, path string) (err error, partial bool) {
 			err, partial = f.errno(), false
 			break
 		}
-		if f.fired || (f.Op != "" && f.Op != op) || !under(path, f.Dir) ||
+		if (f.fired && !f.Sticky) || (f.Op != "" && f.Op != op) || !under(path, f.Dir) ||
 			(f.Suffix != "" && !strings.HasSuffix(path, f.Suffix)) {
 			continue
 		}

@@ -9,6 +9,7 @@ import (
 	"math/rand/v2"
 	"os"
 	"path/filepath"
+	"syscall"
 	"time"
 )
 
@@ -293,7 +294,22 @@ func (s *segment) recover(cfg LogConfig, buf []byte, logger *slog.Logger) (recov
 		valid, lastIndexed int64
 		hdr                = make([]byte, BatchHeaderSize)
 		badReason          error
+		noIndexSpace       bool
 	)
+	// A full disk must not stop recovery: the indexes only speed lookups
+	// up, so when their pages cannot be allocated (ENOSPC) the rest of the
+	// segment is left unindexed and read by scanning. Nothing valid is cut.
+	indexFailed := func(err error) error {
+		if !errors.Is(err, syscall.ENOSPC) {
+			return err
+		}
+		if !noIndexSpace {
+			logger.Warn("no space left to rebuild the index; the rest of the segment is found by scanning",
+				"file", s.log.Name(), "position", valid, "err", err)
+		}
+		noIndexSpace = true
+		return nil
+	}
 	for valid < fileSize {
 		if fileSize-valid < BatchHeaderSize {
 			badReason = fmt.Errorf("%d trailing bytes are shorter than a batch header", fileSize-valid)
@@ -329,11 +345,12 @@ func (s *segment) recover(cfg LogConfig, buf []byte, logger *slog.Logger) (recov
 		if h.MaxTimestamp > s.maxTs {
 			s.maxTs, s.maxTsOffset = h.MaxTimestamp, h.LastOffset()
 		}
-		if valid-lastIndexed > int64(cfg.IndexIntervalBytes) && !s.oidx.full() {
-			if err := s.oidx.append(offsetEntry{rel: int32(h.LastOffset() - s.base), pos: int32(valid)}); err != nil {
-				return recoverResult{}, err
+		if valid-lastIndexed > int64(cfg.IndexIntervalBytes) && !s.oidx.full() && !noIndexSpace {
+			err := s.oidx.append(offsetEntry{rel: int32(h.LastOffset() - s.base), pos: int32(valid)})
+			if err == nil {
+				err = s.maybeAppendTimeEntry(false)
 			}
-			if err := s.maybeAppendTimeEntry(false); err != nil {
+			if err := indexFailed(err); err != nil {
 				return recoverResult{}, err
 			}
 			lastIndexed = valid
@@ -351,7 +368,7 @@ func (s *segment) recover(cfg LogConfig, buf []byte, logger *slog.Logger) (recov
 	}
 	s.size = valid
 	// A recovered segment ends with its largest timestamp (LogSegment.recover).
-	if err := s.maybeAppendTimeEntry(true); err != nil {
+	if err := indexFailed(s.maybeAppendTimeEntry(true)); err != nil {
 		return recoverResult{}, err
 	}
 	s.bytesSinceIndex = 0
