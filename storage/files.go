@@ -134,21 +134,31 @@ func readCheckpointLines(fs FileSystem, path, what string, fields int) ([][]stri
 		return nil, bad("missing header")
 	}
 	if v, err := strconv.Atoi(strings.TrimSpace(lines[0])); err != nil || v != checkpointVersion {
-		return nil, bad("unsupported version %q", lines[0])
+		return nil, bad("unsupported version %q", clip(lines[0]))
 	}
 	n, err := strconv.Atoi(strings.TrimSpace(lines[1]))
 	if err != nil || n < 0 || n != len(lines)-2 {
-		return nil, bad("count %q does not match %d entries", lines[1], len(lines)-2)
+		return nil, bad("count %q does not match %d entries", clip(lines[1]), len(lines)-2)
 	}
 	out := make([][]string, 0, n)
 	for _, line := range lines[2:] {
 		f := strings.Fields(line)
 		if len(f) != fields {
-			return nil, bad("line %q", line)
+			return nil, bad("line %q", clip(line))
 		}
 		out = append(out, f)
 	}
 	return out, nil
+}
+
+// clip shortens text from a file for an error message, so a hostile line
+// of megabytes is not copied into every error that wraps it.
+func clip(s string) string {
+	const n = 64
+	if len(s) <= n {
+		return s
+	}
+	return s[:n] + fmt.Sprintf("...(%d bytes)", len(s))
 }
 
 // ReadOffsetCheckpoint reads a file written by WriteOffsetCheckpoint (or
@@ -167,7 +177,7 @@ func readOffsetCheckpoint(fs FileSystem, path string) (map[TopicPartition]int64,
 		p, err1 := strconv.ParseInt(f[1], 10, 32)
 		o, err2 := strconv.ParseInt(f[2], 10, 64)
 		if err1 != nil || err2 != nil {
-			return nil, fmt.Errorf("malformed checkpoint %s: line %q", path, strings.Join(f, " "))
+			return nil, fmt.Errorf("malformed checkpoint %s: line %q", path, clip(strings.Join(f, " ")))
 		}
 		out[TopicPartition{Topic: f[0], Partition: int32(p)}] = o
 	}
@@ -214,11 +224,11 @@ func ReadMetaPropertiesFile(dir string) (brokerID int32, clusterID string, ok bo
 		return 0, "", false, fmt.Errorf("read meta.properties: %w", err)
 	}
 	if v := props["version"]; v != metaPropertiesVersionValue {
-		return 0, "", false, fmt.Errorf("%s: unsupported version %q", path, v)
+		return 0, "", false, fmt.Errorf("%s: unsupported version %q", path, clip(v))
 	}
 	id, err := strconv.ParseInt(props["broker.id"], 10, 32)
 	if err != nil {
-		return 0, "", false, fmt.Errorf("%s: bad broker.id %q", path, props["broker.id"])
+		return 0, "", false, fmt.Errorf("%s: bad broker.id %q", path, clip(props["broker.id"]))
 	}
 	return int32(id), props["cluster.id"], true, nil
 }
@@ -240,7 +250,7 @@ func DecodeTopicID(s string) ([16]byte, error) {
 	var id [16]byte
 	b, err := base64.RawURLEncoding.DecodeString(s)
 	if err != nil || len(b) != 16 {
-		return id, fmt.Errorf("bad topic id %q", s)
+		return id, fmt.Errorf("bad topic id %q", clip(s))
 	}
 	copy(id[:], b)
 	return id, nil
@@ -273,7 +283,7 @@ func readPartitionMetadata(fs FileSystem, dir string) (topicID [16]byte, ok bool
 		return topicID, false, fmt.Errorf("read partition metadata: %w", err)
 	}
 	if v := props["version"]; v != strconv.Itoa(partitionMetadataVersion) {
-		return topicID, false, fmt.Errorf("%s: unsupported version %q", path, v)
+		return topicID, false, fmt.Errorf("%s: unsupported version %q", path, clip(v))
 	}
 	id, err := DecodeTopicID(props["topic_id"])
 	if err != nil {

@@ -57,7 +57,7 @@ func readLeaderEpochCheckpoint(fs FileSystem, path string) ([]EpochEntry, error)
 		e, err1 := strconv.ParseInt(f[0], 10, 32)
 		o, err2 := strconv.ParseInt(f[1], 10, 64)
 		if err1 != nil || err2 != nil {
-			return nil, fmt.Errorf("malformed leader epoch checkpoint %s: line %q", path, strings.Join(f, " "))
+			return nil, fmt.Errorf("malformed leader epoch checkpoint %s: line %q", path, clip(strings.Join(f, " ")))
 		}
 		out = append(out, EpochEntry{Epoch: int32(e), StartOffset: o})
 	}
