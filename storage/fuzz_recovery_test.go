@@ -41,7 +41,7 @@ func buildFuzzImage(t testing.TB) *fuzzLogImage {
 		t.Fatal(err)
 	}
 	for _, e := range ents {
-		if _, _, ok := parseSegmentFile(e.Name()); !ok {
+		if _, _, ok := parseSegmentFile(e.Name()); !ok && e.Name() != LeaderEpochCheckpointFile {
 			continue
 		}
 		data, err := os.ReadFile(filepath.Join(dir, e.Name()))
@@ -80,17 +80,23 @@ func (img *fuzzLogImage) mustDetect(base, pos int64, truncate bool) bool {
 	return k >= offLength && !(k >= offLeaderEpoch && k < offMagic)
 }
 
-// FuzzRecovery flips and truncates bytes of segment and index files, then
-// opens the log with recovery from a fuzzed recovery point: recovery must
-// not panic, must report (truncate) any corruption it has to catch past the
-// recovery point, and no batch failing its CRC may be served past it.
+// FuzzRecovery flips and truncates bytes of segment, index and
+// leader-epoch files, then opens the log with recovery from a fuzzed
+// recovery point: recovery must not panic, must report (truncate) any
+// corruption it has to catch past the recovery point, no batch failing its
+// CRC may be served past it, and opening and reading everything allocates
+// no more than a fixed allowance plus a small multiple of the files' size
+// (a length field of 2 GiB is a torn batch, not an allocation).
 func FuzzRecovery(f *testing.F) {
 	img := buildFuzzImage(f)
 	f.Add([]byte{0})
-	f.Add([]byte{0, 0, 0, 30, 0x40})                 // flip a byte of the first .index
-	f.Add([]byte{0, 2, 0, 100, 0x01})                // flip inside a batch of a .log
-	f.Add([]byte{1, 5, 1, 0, 0})                     // truncate a file
-	f.Add([]byte{2, 2, 0, 17, 0xff, 5, 0, 200, 0x7}) // magic byte, then another file
+	f.Add([]byte{0, 0, 0, 30, 0x40})                       // flip a byte of the first .index
+	f.Add([]byte{0, 2, 0, 100, 0x01})                      // flip inside a batch of a .log
+	f.Add([]byte{1, 5, 1, 0, 0})                           // truncate a file
+	f.Add([]byte{2, 2, 0, 17, 0xff, 5, 0, 200, 0x7})       // magic byte, then another file
+	f.Add([]byte{0, 1, 0, 8, 0x7f})                        // first batch's length ~2 GiB
+	f.Add([]byte{3, 1, 0, 8, 0x80})                        // a negative length
+	f.Add([]byte{0, byte(len(img.names) - 1), 0, 2, 0x39}) // the leader-epoch count
 	f.Fuzz(func(t *testing.T, ops []byte) {
 		if len(ops) == 0 {
 			return
@@ -138,7 +144,21 @@ func FuzzRecovery(f *testing.F) {
 				t.Fatal(err)
 			}
 		}
-		l, err := openLog(dir, img.cfg(), openOptions{recover: true, recoveryPoint: rp, logStart: -1}, quietLogger())
+		var total int64
+		for _, data := range files {
+			total += int64(len(data))
+		}
+		var l *Log
+		var err error
+		alloc := allocDuring(func() {
+			l, err = openLog(dir, img.cfg(), openOptions{recover: true, recoveryPoint: rp, logStart: -1}, quietLogger())
+			if err == nil {
+				_, _ = readAll(l)
+			}
+		})
+		if limit := uint64(2<<20 + 8*total); alloc > limit {
+			t.Fatalf("opening and reading %d bytes of files allocated %d bytes (limit %d)", total, alloc, limit)
+		}
 		if err != nil {
 			// Refusing to open is allowed (never a panic); nothing is served.
 			return
