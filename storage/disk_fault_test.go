@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
 	"path/filepath"
 	"sort"
 	"strings"
@@ -79,6 +80,7 @@ func (r *sweepRun) appendC(i int) error {
 	key, val := fmt.Sprintf("k%d", i%3), fmt.Sprintf("v%d", i)
 	b := compactBatch(r.t, CodecNone, -1, int64(100+i), []kv{{str(key), str(val)}})
 	_, err := r.cl.Append(b, 1)
+	r.cl.flushWG.Wait()
 	if err != nil {
 		if r.cTried[key] == nil {
 			r.cTried[key] = map[string]bool{}
@@ -281,7 +283,7 @@ func (r *sweepRun) verifyReopened() {
 // runSweep runs the scenario on a fresh dir with fs; it returns the
 // step that failed ("" if none).
 func runSweep(t *testing.T, fs *FaultFS) string {
-	r := &sweepRun{t: t, fs: fs, dir: filepath.Join(t.TempDir(), "d"), cfg: sweepLogConfig(),
+	r := &sweepRun{t: t, fs: fs, dir: filepath.Join(fastTempDir(t), "d"), cfg: sweepLogConfig(),
 		ack: map[int64][]byte{}, try: map[int64][]byte{}, cLatest: map[string]string{}, cTried: map[string]map[string]bool{}}
 	var err error
 	fs.Mark("open")
@@ -429,4 +431,16 @@ func kindOf(path string) string {
 		return b[i:]
 	}
 	return b
+}
+
+// fastTempDir is a temp dir in memory (/dev/shm) when there is one: the
+// sweep makes thousands of file system calls and needs no real disk.
+func fastTempDir(t *testing.T) string {
+	if fi, err := os.Stat("/dev/shm"); err == nil && fi.IsDir() {
+		if dir, err := os.MkdirTemp("/dev/shm", "kafkazk-sweep-"); err == nil {
+			t.Cleanup(func() { _ = os.RemoveAll(dir) })
+			return dir
+		}
+	}
+	return t.TempDir()
 }

@@ -107,7 +107,7 @@ func TestStartWithFailingDir(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(fmt.Sprintf("%s_%s_clean=%v", tc.op, strings.TrimPrefix(tc.suffix, "/"), tc.clean), func(t *testing.T) {
-			root := t.TempDir()
+			root := fastTempDir(t)
 			d1, d2 := filepath.Join(root, "d1"), filepath.Join(root, "d2")
 			want := fillDirs(t, []string{d1, d2}, 4, 8, tc.clean)
 			fs := NewFaultFS(true)
@@ -168,7 +168,7 @@ func TestStartWithFailingDir(t *testing.T) {
 		})
 	}
 	t.Run("all dirs fail", func(t *testing.T) {
-		root := t.TempDir()
+		root := fastTempDir(t)
 		d1, d2 := filepath.Join(root, "d1"), filepath.Join(root, "d2")
 		fillDirs(t, []string{d1, d2}, 2, 3, true)
 		fs := NewFaultFS(false)
@@ -190,7 +190,7 @@ func TestStartWithFailingDir(t *testing.T) {
 func TestStartWithFullDisk(t *testing.T) {
 	for _, torn := range []bool{false, true} {
 		t.Run(fmt.Sprintf("torn=%v", torn), func(t *testing.T) {
-			dir := filepath.Join(t.TempDir(), "d")
+			dir := filepath.Join(fastTempDir(t), "d")
 			want := fillDirs(t, []string{dir}, 2, 10, false)
 			if torn {
 				// Half a batch at the end of t-0, as a crash leaves it.

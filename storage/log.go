@@ -827,6 +827,14 @@ func (l *Log) closeHandles() {
 	for _, s := range l.segs {
 		_ = s.close(false)
 	}
+	// The .deleted segments stay: nothing is removed from a failed dir
+	// (the next start removes them).
+	l.delMu.Lock()
+	for s, tm := range l.pending {
+		tm.Stop()
+		delete(l.pending, s)
+	}
+	l.delMu.Unlock()
 }
 
 func (l *Log) closeLocked() error {

@@ -113,7 +113,7 @@ func TestRecoveryFilesBounded(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			root := t.TempDir()
+			root := fastTempDir(t)
 			d1, d2 := filepath.Join(root, "d1"), filepath.Join(root, "d2")
 			want := fillDirs(t, []string{d1, d2}, 2, 12, tc.clean)
 			var victim TopicPartition
