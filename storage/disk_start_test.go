@@ -18,6 +18,7 @@ func fillDirs(t *testing.T, dirs []string, parts, n int, clean bool) map[TopicPa
 	cfg := DefaultLogConfig()
 	cfg.SegmentBytes = 600
 	cfg.IndexIntervalBytes = 1
+	cfg.MaxIndexBytes = 8192
 	m, err := OpenManager(dirs, cfg, quietLogger())
 	if err != nil {
 		t.Fatal(err)
@@ -258,6 +259,159 @@ func TestStartWithFullDisk(t *testing.T) {
 					t.Fatalf("append after freeing space: %v", err)
 				}
 				checkBatches(t, l, append(batches, b))
+			}
+		})
+	}
+}
+
+// copyTree copies the regular files and directories under src to dst.
+func copyTree(t *testing.T, src, dst string) {
+	t.Helper()
+	err := filepath.Walk(src, func(path string, fi os.FileInfo, err error) error {
+		if err != nil {
+			return err
+		}
+		rel, _ := filepath.Rel(src, path)
+		to := filepath.Join(dst, rel)
+		if fi.IsDir() {
+			return os.MkdirAll(to, 0o755)
+		}
+		data, err := os.ReadFile(path)
+		if err != nil {
+			return err
+		}
+		return os.WriteFile(to, data, 0o644)
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+}
+
+// TestStartFaultSweep fails, one at a time, every kind of file call that
+// loading an uncleanly stopped log dir makes (checkpoints, listing,
+// leftovers of a delete and a compaction, segment and index opening,
+// recovery's reads, truncation of a torn tail, index rebuilding and
+// fsync), with the disk dead from then on. The dir must go offline and be
+// reported, the other dir must open with all its data, nothing may be
+// written to the failed dir afterwards, and once the disk is healthy
+// every batch is there: a recovery that cannot finish never cuts or
+// deletes good data. ENOSPC on index space alone leaves the dir online
+// (TestStartWithFullDisk).
+func TestStartFaultSweep(t *testing.T) {
+	tmpl := fastTempDir(t)
+	d1, d2 := filepath.Join(tmpl, "d1"), filepath.Join(tmpl, "d2")
+	want := fillDirs(t, []string{d1, d2}, 4, 10, false)
+	// Leftovers in each of d1's partitions: a segment being deleted, a
+	// compaction result not yet swapped in, and a torn tail.
+	for tp := range want {
+		part, _ := partitionDirOf(d1, tp)
+		if part == "" {
+			continue
+		}
+		for _, name := range []string{"00000000000000000099.log.deleted", "00000000000000000000.log.cleaned"} {
+			if err := os.WriteFile(filepath.Join(part, name), []byte("leftover"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		f, err := os.OpenFile(lastSegment(t, part), os.O_WRONLY|os.O_APPEND, 0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		half := encodeBatch(batchSpec{records: 2, valueSize: 50})
+		_, _ = f.Write(half[:len(half)/2])
+		_ = f.Close()
+	}
+	open := func(root string, fs FileSystem) (*Manager, error) {
+		cfg := DefaultLogConfig()
+		cfg.MaxIndexBytes = 8192
+		return OpenManager([]string{filepath.Join(root, "d1"), filepath.Join(root, "d2")}, cfg, quietLogger(), WithFileSystem(fs))
+	}
+	// Record the calls of one load.
+	recRoot := fastTempDir(t)
+	copyTree(t, tmpl, recRoot)
+	rec := NewFaultFS(true)
+	rec.NoSync = true
+	m, err := open(recRoot, rec)
+	if err != nil {
+		t.Fatal(err)
+	}
+	rec.Mark("close")
+	_ = m.Close()
+	type site struct {
+		op     FileOp
+		suffix string
+		n      int
+	}
+	var sites []site
+	nth := map[[2]string]int{}
+	class := map[[2]string]bool{}
+	for _, c := range rec.Calls() {
+		if c.Label != "" || !under(c.Path, filepath.Join(recRoot, "d1")) {
+			continue
+		}
+		k := [2]string{string(c.Op), c.Path}
+		n := nth[k]
+		nth[k]++
+		if ck := [2]string{string(c.Op), kindOf(c.Path)}; !class[ck] {
+			class[ck] = true
+			sites = append(sites, site{c.Op, strings.TrimPrefix(c.Path, recRoot), n})
+		}
+	}
+	t.Logf("%d sites in loading a dir", len(sites))
+	for _, s := range sites {
+		t.Run(fmt.Sprintf("%s_%s_%d", s.op, filepath.Base(s.suffix), s.n), func(t *testing.T) {
+			root := fastTempDir(t)
+			copyTree(t, tmpl, root)
+			r1 := filepath.Join(root, "d1")
+			fs := NewFaultFS(true)
+			fs.NoSync = true
+			fs.Inject(Fault{Op: s.op, Dir: r1, Suffix: s.suffix, Skip: s.n, Dead: true})
+			m, err := open(root, fs)
+			if err != nil {
+				t.Fatalf("open with d1 failing: %v", err)
+			}
+			if !fs.Fired() {
+				m.Close()
+				t.Fatal("the fault never fired")
+			}
+			fs.Mark("after open")
+			if m.IsLogDirOnline(r1) {
+				m.Close()
+				t.Fatalf("d1 online after %s failed", s.op)
+			}
+			if d := <-m.LogDirFailures(); d != r1 {
+				t.Fatalf("reported %s", d)
+			}
+			for tp, batches := range want {
+				if l, ok := m.Get(tp.Topic, tp.Partition); ok {
+					if dir, _ := m.LogDirOf(tp.Topic, tp.Partition); dir == r1 {
+						t.Fatalf("%s served from the failed dir", tp)
+					}
+					checkBatches(t, l, batches)
+				} else if part, _ := partitionDirOf(filepath.Join(root, "d2"), tp); part != "" {
+					t.Fatalf("%s of d2 not loaded", tp)
+				}
+			}
+			if err := m.Close(); err != nil {
+				t.Fatal(err)
+			}
+			for _, c := range fs.Calls() {
+				if c.Label == "after open" && c.Op.mutating() && under(c.Path, r1) {
+					t.Fatalf("wrote to the failed dir: %s %s", c.Op, c.Path)
+				}
+			}
+			fs.Heal()
+			m, err = open(root, fs)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer m.Close()
+			for tp, batches := range want {
+				l, ok := m.Get(tp.Topic, tp.Partition)
+				if !ok {
+					t.Fatalf("%s missing with the disk healthy again", tp)
+				}
+				checkBatches(t, l, batches)
 			}
 		})
 	}

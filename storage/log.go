@@ -477,7 +477,11 @@ func (l *Log) maybeRoll(size, firstOffset, lastOffset, maxTs int64) error {
 		}
 		return nil
 	}
-	reachedRollMs := s.timeWaitedForRoll(time.Now().UnixMilli(), maxTs) > l.cfg.SegmentMs-s.jitterMs
+	waited, err := s.timeWaitedForRoll(time.Now().UnixMilli(), maxTs)
+	if err != nil {
+		return err
+	}
+	reachedRollMs := waited > l.cfg.SegmentMs-s.jitterMs
 	if s.size+size <= l.cfg.SegmentBytes && !reachedRollMs && !s.oidx.full() &&
 		!s.tidx.full() && lastOffset-s.base <= math.MaxInt32 {
 		return nil

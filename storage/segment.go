@@ -500,29 +500,36 @@ func (s *segment) timeLookup(ts int64) int64 {
 
 // firstTimestampForRoll is the first batch's max timestamp
 // (LogSegment.loadFirstBatchTimestamp), -1 if the segment is empty.
-func (s *segment) firstTimestampForRoll() int64 {
+// A read failing is an I/O error (LogSegment.loadFirstBatchTimestamp
+// reads under the append's maybeHandleIOException).
+func (s *segment) firstTimestampForRoll() (int64, error) {
 	if !s.rollTsKnown && s.size >= BatchHeaderSize {
-		hdr := make([]byte, BatchHeaderSize)
-		if _, err := s.fs.ReadAt(s.log, hdr, 0); err == nil {
-			if h, err := ParseBatchHeader(hdr); err == nil {
-				s.rollTs, s.rollTsKnown = h.MaxTimestamp, true
-			}
+		var hdr [BatchHeaderSize]byte
+		if _, err := s.fs.ReadAt(s.log, hdr[:], 0); err != nil {
+			return -1, fmt.Errorf("read first batch of %s: %w", s.log.Name(), err)
+		}
+		if h, err := ParseBatchHeader(hdr[:]); err == nil {
+			s.rollTs, s.rollTsKnown = h.MaxTimestamp, true
 		}
 	}
 	if !s.rollTsKnown {
-		return -1
+		return -1, nil
 	}
-	return s.rollTs
+	return s.rollTs, nil
 }
 
 // timeWaitedForRoll is LogSegment.timeWaitedForRoll: by the records'
 // timestamps when the first batch has one, else by wall clock since the
 // segment was created or opened.
-func (s *segment) timeWaitedForRoll(nowMs, maxTsInAppend int64) int64 {
-	if ts := s.firstTimestampForRoll(); ts >= 0 {
-		return maxTsInAppend - ts
+func (s *segment) timeWaitedForRoll(nowMs, maxTsInAppend int64) (int64, error) {
+	ts, err := s.firstTimestampForRoll()
+	if err != nil {
+		return 0, err
 	}
-	return nowMs - s.createdMs
+	if ts >= 0 {
+		return maxTsInAppend - ts, nil
+	}
+	return nowMs - s.createdMs, nil
 }
 
 // largestTimestamp is the segment's age for retention: the largest record
