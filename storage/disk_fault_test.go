@@ -161,6 +161,14 @@ func sweepSteps() []sweepStep {
 		_, _, _, err := r.tl.OffsetForTimestamp(1051)
 		return err
 	})
+	add("search offset by timestamp", func(r *sweepRun) error {
+		_, _, err := r.tl.SearchOffsetByTimestamp(1071)
+		return err
+	})
+	add("offset of max timestamp", func(r *sweepRun) error {
+		_, _, err := r.tl.OffsetOfMaxTimestamp()
+		return err
+	})
 	add("create compacted", func(r *sweepRun) error {
 		cfg := compactConfig()
 		cfg.SegmentBytes = 300

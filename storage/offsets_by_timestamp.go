@@ -29,6 +29,8 @@ var ErrNegativeMaxOffsets = errors.New("negative maximum number of offsets")
 // whose timestamp equals it (RecordBatch.offsetOfMaxTimestamp, which
 // decompresses). found is false when no batch carries it (an empty log).
 func (l *Log) OffsetOfMaxTimestamp() (res TimestampAndOffset, found bool, err error) {
+	// UnifiedLog.fetchOffsetByTimestamp under maybeHandleIOException.
+	defer func() { err = l.ioErr("offset of max timestamp", err) }()
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	if l.closed {
@@ -80,6 +82,8 @@ func (l *Log) OffsetOfMaxTimestamp() (res TimestampAndOffset, found bool, err er
 // walked, compressed ones decompressed, and the first with timestamp >= ts
 // and offset >= the log start is the answer, with its batch's leader epoch.
 func (l *Log) SearchOffsetByTimestamp(ts int64) (res TimestampAndOffset, found bool, err error) {
+	// UnifiedLog.fetchOffsetByTimestamp under maybeHandleIOException.
+	defer func() { err = l.ioErr("search offset by timestamp", err) }()
 	l.mu.RLock()
 	defer l.mu.RUnlock()
 	if l.closed {
