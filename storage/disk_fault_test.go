@@ -169,6 +169,21 @@ func sweepSteps() []sweepStep {
 		_, _, err := r.tl.OffsetOfMaxTimestamp()
 		return err
 	})
+	add("retention", func(r *sweepRun) error {
+		// retention.bytes: the oldest segments go to .deleted.
+		cfg := r.tl.Config()
+		cfg.RetentionBytes = 1000
+		r.tl.SetConfig(cfg)
+		r.tl.SetHighWatermark(r.tl.LogEndOffset())
+		_, err := r.m.CleanupLogs()
+		first := r.tl.SegmentBaseOffsets()[0]
+		if err != nil {
+			r.maybe(func(base int64) bool { return base < first })
+			return err
+		}
+		r.from = max(r.from, first)
+		return nil
+	})
 	add("create compacted", func(r *sweepRun) error {
 		cfg := compactConfig()
 		cfg.SegmentBytes = 300
@@ -211,7 +226,7 @@ func (r *sweepRun) checkRead() error {
 		data := readSlice(r.t, fs)
 		hs, err := SplitBatches(data)
 		if err != nil || len(hs) == 0 {
-			r.t.Fatalf("read at %d (LEO %d) served %d bytes that are not whole batches: %v", off, l.LogEndOffset(), len(data), err)
+			r.t.Fatalf("read at %d (log [%d, %d), segments %v) served %d bytes that are not whole batches: %v", off, l.LogStartOffset(), l.LogEndOffset(), l.SegmentBaseOffsets(), len(data), err)
 		}
 		for _, h := range hs {
 			r.checkBatch(h, data[:h.Size()])

@@ -101,16 +101,17 @@ func (l *Log) deleteSegmentsLocked(pred func(s, next *segment) bool, reason stri
 	}
 	doomed := append([]*segment(nil), l.segs[:n]...)
 	l.segs = append(l.segs[:0:0], l.segs[n:]...)
+	// The log start follows the segments out of the list before their
+	// files are renamed, so a rename failing half-way (the dir then goes
+	// offline) leaves no offsets below the first segment claimed readable.
+	startErr := l.incrementLogStartLocked(l.segs[0].base)
 	for _, s := range doomed {
 		l.logger.Info("deleting segment", "base", s.base, "size", s.size, "reason", reason)
 		if err := l.scheduleDelete(s); err != nil {
 			return n, err
 		}
 	}
-	if err := l.incrementLogStartLocked(l.segs[0].base); err != nil {
-		return n, err
-	}
-	return n, nil
+	return n, startErr
 }
 
 // incrementLogStartLocked moves the log start offset forward
