@@ -43,7 +43,10 @@ func openIndex(fs FileSystem, path string, entrySize int) (*mmapIndex, error) {
 		_ = f.Close()
 		return nil, err
 	}
-	ix.n = ix.countEntries()
+	if ix.n, err = ix.countEntries(); err != nil {
+		_ = ix.close(false)
+		return nil, err
+	}
 	ix.allocated = int64(ix.n * ix.entrySize)
 	return ix, nil
 }
@@ -78,26 +81,34 @@ func (ix *mmapIndex) remap(length int64, writable bool) error {
 }
 
 // countEntries finds the first all-zero entry by binary search (entries
-// are written in order, the preallocated rest is zero).
-func (ix *mmapIndex) countEntries() int {
-	zero := func(i int) bool {
-		for _, b := range ix.mm[i*ix.entrySize : (i+1)*ix.entrySize] {
-			if b != 0 {
-				return false
-			}
-		}
-		return true
-	}
+// are written in order, the preallocated rest is zero). It reads the file
+// rather than the mapping: the preallocated tail is a hole, and on tmpfs
+// touching a hole through a shared mapping allocates a page, which on a
+// full file system is a SIGBUS that kills the process; read(2) of a hole
+// allocates nothing. The mapping is only ever read below the n entries.
+func (ix *mmapIndex) countEntries() (int, error) {
+	var buf [timeIndexEntrySize]byte
+	e := buf[:ix.entrySize]
 	lo, hi := 0, ix.maxEntries
 	for lo < hi {
 		mid := int(uint(lo+hi) >> 1)
-		if !zero(mid) {
+		if _, err := ix.fs.ReadAt(ix.f, e, int64(mid*ix.entrySize)); err != nil {
+			return 0, fmt.Errorf("read index %s: %w", ix.f.Name(), err)
+		}
+		zero := true
+		for _, b := range e {
+			if b != 0 {
+				zero = false
+				break
+			}
+		}
+		if !zero {
 			lo = mid + 1
 		} else {
 			hi = mid
 		}
 	}
-	return lo
+	return lo, nil
 }
 
 // fileSize is the length of the index file on disk.
