@@ -526,7 +526,8 @@ func (l *Log) Roll() error {
 	if l.active().size == 0 {
 		return nil
 	}
-	return l.roll(l.active().next)
+	// UnifiedLog.roll under maybeHandleIOException.
+	return l.ioErr("roll", l.roll(l.active().next))
 }
 
 // segmentFor returns the index of the segment that may hold offset.
