@@ -139,7 +139,9 @@ func inSequence(last, next int32) bool {
 func (l *Log) LoadProducerState() error {
 	l.producerMu.Lock()
 	defer l.producerMu.Unlock()
-	return l.loadProducerStateLocked()
+	// UnifiedLog.loadProducerState reads the log under
+	// maybeHandleIOException.
+	return l.ioErr("load producer state", l.loadProducerStateLocked())
 }
 
 // loadProducerStateLocked is LoadProducerState with l.producerMu held.
