@@ -416,3 +416,59 @@ func TestStartFaultSweep(t *testing.T) {
 		})
 	}
 }
+
+// TestMetaPropertiesDirFailure: meta.properties that cannot be read or
+// written takes only its dir offline (MetaPropertiesEnsemble.Loader's
+// error dirs; the copier's write error handler), the other dirs answer;
+// with none left the call fails with ErrAllLogDirsOffline. A file that
+// does not parse still stops the start.
+func TestMetaPropertiesDirFailure(t *testing.T) {
+	root := fastTempDir(t)
+	d1, d2 := filepath.Join(root, "d1"), filepath.Join(root, "d2")
+	for _, d := range []string{d1, d2} {
+		if err := os.MkdirAll(d, 0o755); err != nil {
+			t.Fatal(err)
+		}
+		if err := WriteMetaPropertiesFile(d, 5, "c1"); err != nil {
+			t.Fatal(err)
+		}
+	}
+	fs := NewFaultFS(false)
+	m, err := OpenManager([]string{d1, d2}, DefaultLogConfig(), quietLogger(), WithFileSystem(fs))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	fs.Inject(Fault{Op: OpReadFile, Dir: d1, Suffix: MetaPropertiesFile, Dead: true})
+	id, cid, ok, err := m.ReadMetaProperties()
+	if err != nil || !ok || id != 5 || cid != "c1" {
+		t.Fatalf("read with d1 failing: %d %q %v %v", id, cid, ok, err)
+	}
+	if m.IsLogDirOnline(d1) || !m.IsLogDirOnline(d2) {
+		t.Fatalf("offline %v, want [%s]", m.OfflineLogDirs(), d1)
+	}
+	fs.Inject(Fault{Op: OpWrite, Dir: d2, Suffix: MetaPropertiesFile + ".tmp"})
+	if err := m.WriteMetaProperties(5, "c1"); !errors.Is(err, ErrAllLogDirsOffline) {
+		t.Fatalf("write with the last dir failing: %v", err)
+	}
+	if got := len(m.LogDirFailures()); got != 2 {
+		t.Fatalf("%d dirs reported, want 2", got)
+	}
+
+	// Content that does not parse is not a disk failure.
+	d3 := filepath.Join(root, "d3")
+	if err := os.MkdirAll(d3, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	if err := os.WriteFile(filepath.Join(d3, MetaPropertiesFile), []byte("version=7\n"), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	m3, err := OpenManager([]string{d3}, DefaultLogConfig(), quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m3.Close()
+	if _, _, _, err := m3.ReadMetaProperties(); err == nil || !m3.IsLogDirOnline(d3) {
+		t.Fatalf("unparsable meta.properties: %v, online %v", err, m3.IsLogDirOnline(d3))
+	}
+}

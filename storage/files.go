@@ -215,13 +215,21 @@ func readProperties(fs FileSystem, path string) (map[string]string, error) {
 // ReadMetaPropertiesFile reads meta.properties from one log dir. ok is
 // false if the file does not exist.
 func ReadMetaPropertiesFile(dir string) (brokerID int32, clusterID string, ok bool, err error) {
+	return readMetaPropertiesFile(OSFileSystem{}, dir)
+}
+
+// errMetaPropertiesUnreadable marks a meta.properties that could not be
+// read (an I/O error), as opposed to one that does not parse.
+var errMetaPropertiesUnreadable = errors.New("cannot read meta.properties")
+
+func readMetaPropertiesFile(fs FileSystem, dir string) (brokerID int32, clusterID string, ok bool, err error) {
 	path := filepath.Join(dir, MetaPropertiesFile)
-	props, err := readProperties(OSFileSystem{}, path)
+	props, err := readProperties(fs, path)
 	if errors.Is(err, os.ErrNotExist) {
 		return 0, "", false, nil
 	}
 	if err != nil {
-		return 0, "", false, fmt.Errorf("read meta.properties: %w", err)
+		return 0, "", false, fmt.Errorf("%w: %w", errMetaPropertiesUnreadable, err)
 	}
 	if v := props["version"]; v != metaPropertiesVersionValue {
 		return 0, "", false, fmt.Errorf("%s: unsupported version %q", path, clip(v))
@@ -235,10 +243,14 @@ func ReadMetaPropertiesFile(dir string) (brokerID int32, clusterID string, ok bo
 
 // WriteMetaPropertiesFile writes meta.properties (version 0, ZooKeeper mode).
 func WriteMetaPropertiesFile(dir string, brokerID int32, clusterID string) error {
+	return writeMetaPropertiesFile(OSFileSystem{}, dir, brokerID, clusterID)
+}
+
+func writeMetaPropertiesFile(fs FileSystem, dir string, brokerID int32, clusterID string) error {
 	var b bytes.Buffer
 	b.WriteString("#\n")
 	fmt.Fprintf(&b, "cluster.id=%s\nversion=%s\nbroker.id=%d\n", clusterID, metaPropertiesVersionValue, brokerID)
-	return writeFileAtomic(OSFileSystem{}, filepath.Join(dir, MetaPropertiesFile), b.Bytes())
+	return writeFileAtomic(fs, filepath.Join(dir, MetaPropertiesFile), b.Bytes())
 }
 
 // EncodeTopicID renders a topic id as Kafka's Uuid.toString: URL-safe

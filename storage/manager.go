@@ -381,9 +381,18 @@ func (m *Manager) Partitions() []TopicPartition {
 
 // ReadMetaProperties reads meta.properties from every log dir. ok is false
 // if no dir has one; dirs that disagree are an error.
+//
+// A dir whose file cannot be read (an I/O error) goes offline and is
+// skipped, as Kafka's MetaPropertiesEnsemble.Loader puts it among the
+// error dirs, which start offline; a file that does not parse, or dirs
+// that disagree, stop the start. Offline dirs are not read.
 func (m *Manager) ReadMetaProperties() (brokerID int32, clusterID string, ok bool, err error) {
-	for _, dir := range m.dirs {
-		id, cid, found, err := ReadMetaPropertiesFile(dir)
+	for _, dir := range m.onlineDirs() {
+		id, cid, found, err := readMetaPropertiesFile(m.fs, dir)
+		if errors.Is(err, errMetaPropertiesUnreadable) {
+			m.ReportLogDirFailure(dir, fmt.Errorf("%w: %w", ErrStorage, err))
+			continue
+		}
 		if err != nil {
 			return 0, "", false, err
 		}
@@ -395,15 +404,27 @@ func (m *Manager) ReadMetaProperties() (brokerID int32, clusterID string, ok boo
 		}
 		brokerID, clusterID, ok = id, cid, true
 	}
+	if len(m.onlineDirs()) == 0 {
+		return 0, "", false, fmt.Errorf("%w: %v", ErrAllLogDirsOffline, m.dirs)
+	}
 	return brokerID, clusterID, ok, nil
 }
 
-// WriteMetaProperties writes meta.properties into every log dir.
+// WriteMetaProperties writes meta.properties into every online log dir. A
+// dir whose write fails goes offline (KafkaServer.startup: the copier's
+// write error handler, maybeAddOfflineLogDir) and the others are written;
+// it fails only when no dir is left online.
 func (m *Manager) WriteMetaProperties(brokerID int32, clusterID string) error {
-	for _, dir := range m.dirs {
-		if err := WriteMetaPropertiesFile(dir, brokerID, clusterID); err != nil {
-			return err
+	var errs []error
+	for _, dir := range m.onlineDirs() {
+		if err := writeMetaPropertiesFile(m.fs, dir, brokerID, clusterID); err != nil {
+			err = fmt.Errorf("%w: write meta.properties in %s: %w", ErrStorage, dir, err)
+			m.ReportLogDirFailure(dir, err)
+			errs = append(errs, err)
 		}
+	}
+	if len(m.onlineDirs()) == 0 {
+		return fmt.Errorf("%w: %v: %w", ErrAllLogDirsOffline, m.dirs, errors.Join(errs...))
 	}
 	return nil
 }
