@@ -276,3 +276,35 @@ func dirBytes(t *testing.T, root string) int64 {
 	})
 	return n
 }
+
+// FuzzCheckpointFiles feeds the files read at start-up besides segments
+// (offset checkpoints, leader-epoch-checkpoint, partition.metadata,
+// meta.properties) arbitrary bytes: no panic, and the parse allocates no
+// more than a small multiple of the file's size.
+func FuzzCheckpointFiles(f *testing.F) {
+	f.Add([]byte("0\n1\nt 0 5\n"))
+	f.Add([]byte("0\n2147483647\n"))
+	f.Add([]byte("0\n-1\n"))
+	f.Add([]byte("0\n1\n1 99999999999999999999999\n"))
+	f.Add([]byte("version: 0\ntopic_id: AAAAAAAAAAAAAAAAAAAAAA\n"))
+	f.Add([]byte("version=0\nbroker.id=1\ncluster.id=x\n"))
+	f.Add(bytes.Repeat([]byte{0xff}, 300))
+	dir := f.TempDir()
+	fs := OSFileSystem{}
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, name := range []string{RecoveryPointCheckpoint, LeaderEpochCheckpointFile, PartitionMetadataFile, MetaPropertiesFile} {
+			if err := os.WriteFile(filepath.Join(dir, name), data, 0o644); err != nil {
+				t.Fatal(err)
+			}
+		}
+		alloc := allocDuring(func() {
+			_, _ = readOffsetCheckpoint(fs, filepath.Join(dir, RecoveryPointCheckpoint))
+			_, _ = readLeaderEpochCheckpoint(fs, filepath.Join(dir, LeaderEpochCheckpointFile))
+			_, _, _ = readPartitionMetadata(fs, dir)
+			_, _, _, _ = readMetaPropertiesFile(fs, dir)
+		})
+		if limit := uint64(64<<10 + 64*len(data)); alloc > limit {
+			t.Fatalf("parsing %d bytes allocated %d (limit %d)", len(data), alloc, limit)
+		}
+	})
+}
