@@ -1,20 +1,29 @@
 package broker
 
 import (
+	"context"
 	"fmt"
+	"log/slog"
 	"math"
 	"net"
 	"strconv"
 	"strings"
+	"sync"
+	"time"
 )
 
-// Per-address connection limits (Kafka's ConnectionQuotas):
-// max.connections.per.ip and max.connections.per.ip.overrides, static or
-// dynamic broker configs. A new connection from an address that already
-// has its maximum is closed at once (TooManyConnectionsException); the
-// connections it has stay. The broker-wide and per-listener
-// max.connections and max.connection.creation.rate are stored but have no
-// effect here yet.
+// Connection limits (Kafka's ConnectionQuotas), all static or dynamic
+// broker configs read at each accept:
+//   - max.connections.per.ip and max.connections.per.ip.overrides: a new
+//     connection from an address that already has its maximum is closed at
+//     once (TooManyConnectionsException); the connections it has stay.
+//   - max.connections (broker-wide) and listener.name.<l>.max.connections:
+//     at the limit the acceptor waits, holding the accepted socket, until a
+//     connection closes or the limit is raised (waitForConnectionSlot); it
+//     accepts nothing else meanwhile, so further clients queue in the
+//     listen backlog. The inter-broker listener's exemption only exists
+//     with several listeners, and only PLAINTEXT is served here.
+// max.connection.creation.rate is stored but not enforced.
 
 // parseConnectionOverrides is Csv.parseCsvMap for
 // max.connections.per.ip.overrides: "host:count,host:count", each entry
@@ -83,4 +92,120 @@ func remoteIP(c net.Conn) string {
 		return c.RemoteAddr().String()
 	}
 	return host
+}
+
+// intConfig is an int broker config's effective value, or def when unset or
+// not a non-negative number.
+func (s *Server) intConfig(key string, def int) int {
+	if v, ok := s.effectiveBrokerConfig(key); ok {
+		if n, err := strconv.Atoi(v); err == nil && n >= 0 {
+			return n
+		}
+	}
+	return def
+}
+
+// maxConnections is ConnectionQuotas' brokerMaxConnections and the
+// listener's ListenerConnectionQuota.maxConnections (the key with the
+// listener.name.<name lowercased>. prefix); unset is Int.MaxValue.
+func (s *Server) maxConnections(listener string) (broker, perListener int) {
+	broker = s.intConfig("max.connections", math.MaxInt32)
+	perListener = s.intConfig("listener.name."+strings.ToLower(listener)+".max.connections", math.MaxInt32)
+	return broker, perListener
+}
+
+// waitForConnectionSlot is ConnectionQuotas.waitForConnectionSlot: with
+// s.mu held, it waits until the broker has fewer than max.connections
+// connections and the listener fewer than its own limit. It returns with
+// s.mu held; false means the broker is closing or ctx ended.
+func (s *Server) waitForConnectionSlot(ctx context.Context, listener string) bool {
+	logged := false
+	for {
+		if s.closing || ctx.Err() != nil {
+			return false
+		}
+		maxBroker, maxListener := s.maxConnections(listener)
+		total, onListener := len(s.conns), s.connsByListener[listener]
+		if onListener < maxListener && total < maxBroker {
+			return true
+		}
+		if !logged {
+			logged = true
+			s.limitedLog("max-connections", slog.LevelInfo, "accepting paused: connection limit reached, new connections wait in the listen backlog",
+				"listener", listener, "connections", total, "listener_connections", onListener,
+				"max.connections", maxBroker, "listener_max_connections", maxListener)
+		}
+		if s.connsChanged == nil {
+			s.connsChanged = make(chan struct{})
+		}
+		changed := s.connsChanged
+		reconfigured := s.dynamic.reconfigured()
+		s.mu.Unlock()
+		select {
+		case <-changed:
+		case <-reconfigured:
+		case <-ctx.Done():
+		}
+		s.mu.Lock()
+	}
+}
+
+// connectionClosed wakes an acceptor waiting for a slot. s.mu is held.
+func (s *Server) connectionClosed() {
+	if s.connsChanged != nil {
+		close(s.connsChanged)
+		s.connsChanged = nil
+	}
+}
+
+// logLimiter keeps a flood of identical events (connections refused or
+// closed for the same reason) from flooding the log: the first event of a
+// kind is logged, then at most one line per kind every logLimitInterval,
+// carrying how many were not logged in between. Kinds are fixed strings, so
+// its map stays small whatever the clients do.
+type logLimiter struct {
+	mu    sync.Mutex
+	kinds map[string]*limitedKind
+}
+
+type limitedKind struct {
+	last       time.Time
+	suppressed int
+}
+
+const logLimitInterval = 10 * time.Second
+
+// allow reports whether an event of kind is logged now, and how many of its
+// kind were suppressed since the last logged one.
+func (l *logLimiter) allow(kind string, now time.Time) (bool, int) {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.kinds == nil {
+		l.kinds = map[string]*limitedKind{}
+	}
+	k := l.kinds[kind]
+	if k == nil {
+		l.kinds[kind] = &limitedKind{last: now}
+		return true, 0
+	}
+	if now.Sub(k.last) < logLimitInterval {
+		k.suppressed++
+		return false, 0
+	}
+	n := k.suppressed
+	k.last, k.suppressed = now, 0
+	return true, n
+}
+
+// limitedLog logs msg unless an event of the same kind was logged less
+// than logLimitInterval ago.
+func (s *Server) limitedLog(kind string, level slog.Level, msg string, args ...any) {
+	ok, suppressed := s.logLimits.allow(kind, time.Now())
+	if !ok {
+		return
+	}
+	if suppressed > 0 {
+		args = append(args, "similar_not_logged", suppressed)
+	}
+	s.logger.Log(context.Background(), level, msg, args...)
 }
