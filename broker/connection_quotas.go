@@ -209,3 +209,38 @@ func (s *Server) limitedLog(kind string, level slog.Level, msg string, args ...a
 	}
 	s.logger.Log(context.Background(), level, msg, args...)
 }
+
+// configureAcceptedConn is Acceptor.configureAcceptedSocketChannel: the
+// socket's send buffer is socket.send.buffer.bytes (102400 unless set; -1
+// keeps the OS's), and its receive buffer socket.receive.buffer.bytes
+// (Kafka sets that one on the listening socket; here on each accepted
+// one). A fixed send buffer also bounds the kernel memory a client that
+// does not read its responses can hold.
+func (s *Server) configureAcceptedConn(c net.Conn) {
+	tc, ok := c.(*net.TCPConn)
+	if !ok {
+		return
+	}
+	_ = tc.SetNoDelay(true)
+	_ = tc.SetKeepAlive(true)
+	if n := s.socketBufferBytes("socket.send.buffer.bytes"); n > 0 {
+		_ = tc.SetWriteBuffer(n)
+	}
+	if n := s.socketBufferBytes("socket.receive.buffer.bytes"); n > 0 {
+		_ = tc.SetReadBuffer(n)
+	}
+}
+
+// socketBufferBytes is a socket buffer size config: Kafka's default is
+// 102400, -1 means the OS default (returned as 0).
+func (s *Server) socketBufferBytes(key string) int {
+	v, ok := s.cfg.StaticConfigs[key]
+	if !ok {
+		return 102400 // SocketServerConfigs.SOCKET_SEND_BUFFER_BYTES_DEFAULT, SOCKET_RECEIVE_BUFFER_BYTES_DEFAULT
+	}
+	n, err := strconv.Atoi(strings.TrimSpace(v))
+	if err != nil || n <= 0 {
+		return 0
+	}
+	return n
+}

@@ -229,6 +229,7 @@ func (s *Server) acceptLoop(ctx context.Context, ln net.Listener, listener strin
 			}
 			continue
 		}
+		s.configureAcceptedConn(c)
 		ip := remoteIP(c)
 		maxPerIP := s.maxConnectionsPerIP(ip)
 		s.mu.Lock()
