@@ -204,7 +204,7 @@ var brokerConfigDocs = map[string]string{
 		"(Stored; only PLAINTEXT listeners are served here.)",
 	"max.connection.creation.rate": "Highest rate (connections per second) at which the broker accepts new connections; a listener can have its " +
 		"own limit as listener.name.<listener>.max.connection.creation.rate. Connections over the limit are delayed; the inter-broker " +
-		"listener is held only by its own listener limit. (Stored; not enforced here yet.)",
+		"listener is held only by its own listener limit.",
 	"max.connections": "Most connections the broker keeps open at once, on top of the per-IP limits; a listener can have its own limit as " +
 		"listener.name.<listener>.max.connections. New connections wait while a limit is reached. Unlimited by default.",
 	"max.connections.per.ip": "Most connections the broker accepts from one IP address; further ones are closed. May be 0 only when " +

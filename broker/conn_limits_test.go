@@ -6,6 +6,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"strings"
@@ -477,5 +478,68 @@ func TestLogLimiter(t *testing.T) {
 	ok, n := l.allow("a", t0.Add(logLimitInterval))
 	if !ok || n != 5 {
 		t.Fatalf("after the interval: logged %v, suppressed count %d, want true and 5", ok, n)
+	}
+}
+
+// ConnectionQuotas.recordAndGetThrottleTimeMs over Kafka's Rate (11
+// windows of 1 s): the rate of a fresh sensor is counted over at least 10
+// windows, so with a bound of 2/s the 21st connection of the first second
+// is the first over it; the delay is (rate - bound) / bound times the
+// window, capped at one window (quota.window.size.seconds).
+func TestConnectionCreationRate(t *testing.T) {
+	t0 := time.UnixMilli(1_000_000)
+	cases := []struct {
+		name  string
+		bound int
+		at    []time.Duration // connection times from t0
+		want  []int64         // delays (ms)
+	}{
+		{name: "unlimited", bound: math.MaxInt32, at: []time.Duration{0, 0, 0}, want: []int64{0, 0, 0}},
+		{name: "zero", bound: 0, at: []time.Duration{0}, want: []int64{1000}},
+		{name: "over 2/s", bound: 2,
+			at:   append(make([]time.Duration, 20), 0, 0, 0),
+			want: append(make([]int64, 20), 500, 1000, 1000)},
+		// 20 connections in the first second, the next at 5 s: 21 over the
+		// 10 s minimum window is 2.1/s.
+		{name: "later", bound: 2, at: append(make([]time.Duration, 20), 5*time.Second), want: append(make([]int64, 20), 500)},
+		// After the 11 windows the old samples are gone.
+		{name: "expired", bound: 2, at: append(make([]time.Duration, 20), 12*time.Second), want: make([]int64, 21)},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			r := &connectionRate{q: newReplicationQuota(11, time.Second)}
+			for i, at := range tc.at {
+				if got := r.record(tc.bound, t0.Add(at)); got != tc.want[i] {
+					t.Fatalf("connection %d at +%v: delay %d ms, want %d", i+1, at, got, tc.want[i])
+				}
+			}
+		})
+	}
+}
+
+// max.connection.creation.rate on the accept loop: the connection over the
+// rate is served only after its delay.
+func TestConnectionCreationRateDelaysAccept(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.StaticConfigs = map[string]string{"max.connection.creation.rate": "2"}
+	s := newLimitServer(t, cfg)
+	for i := range 20 {
+		c := s.dial(t)
+		if err := apiRoundTrip(c, int32(i), 5*time.Second); err != nil {
+			t.Fatal(err)
+		}
+	}
+	c := s.dial(t)
+	start := time.Now()
+	if err := apiRoundTrip(c, 21, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	// Kafka's delay for the 21st in the first second is 500 ms (less the
+	// time the first twenty took).
+	if el := time.Since(start); el < 200*time.Millisecond {
+		t.Fatalf("21st connection served after %v: not delayed", el)
+	}
+	if !strings.Contains(s.logs.String(), "connection creation rate above its limit") {
+		t.Errorf("delay not logged:\n%s", s.logs.String())
 	}
 }

@@ -23,7 +23,12 @@ import (
 //     accepts nothing else meanwhile, so further clients queue in the
 //     listen backlog. The inter-broker listener's exemption only exists
 //     with several listeners, and only PLAINTEXT is served here.
-// max.connection.creation.rate is stored but not enforced.
+//   - max.connection.creation.rate (broker-wide) and
+//     listener.name.<l>.max.connection.creation.rate: a connection over the
+//     rate holds the acceptor for the throttle time Kafka computes from its
+//     Rate sensor (recordConnectionAndGetThrottleTimeMs), at most one quota
+//     window. The per-IP connection rate (quota entity ips,
+//     connection_creation_rate) is not applied.
 
 // parseConnectionOverrides is Csv.parseCsvMap for
 // max.connections.per.ip.overrides: "host:count,host:count", each entry
@@ -120,9 +125,25 @@ func (s *Server) maxConnections(listener string) (broker, perListener int) {
 // s.mu held; false means the broker is closing or ctx ended.
 func (s *Server) waitForConnectionSlot(ctx context.Context, listener string) bool {
 	logged := false
+	start := time.Now()
+	throttle := s.recordConnection(listener, start)
+	if throttle > 0 {
+		s.limitedLog("max-connection-creation-rate", slog.LevelInfo, "connection creation rate above its limit: accepting delayed",
+			"listener", listener, "delay_ms", throttle.Milliseconds(),
+			"max.connection.creation.rate", s.intConfig("max.connection.creation.rate", math.MaxInt32))
+	}
 	for {
 		if s.closing || ctx.Err() != nil {
 			return false
+		}
+		if wait := throttle - time.Since(start); wait > 0 {
+			s.mu.Unlock()
+			select {
+			case <-time.After(wait):
+			case <-ctx.Done():
+			}
+			s.mu.Lock()
+			continue
 		}
 		maxBroker, maxListener := s.maxConnections(listener)
 		total, onListener := len(s.conns), s.connsByListener[listener]
@@ -148,6 +169,78 @@ func (s *Server) waitForConnectionSlot(ctx context.Context, listener string) boo
 		}
 		s.mu.Lock()
 	}
+}
+
+// recordConnection is ConnectionQuotas.recordConnectionAndGetThrottleTimeMs
+// for a listener that is not the protected inter-broker one (only one
+// listener name is served here): the connection is recorded in the
+// broker-wide and the listener's rate, and the delay is the longer of the
+// two. s.mu is held.
+func (s *Server) recordConnection(listener string, now time.Time) time.Duration {
+	if s.connRates == nil {
+		s.connRates = map[string]*connectionRate{}
+	}
+	window := time.Duration(s.staticInt("quota.window.size.seconds", int(defaultQuotaWindowSize/time.Second), 1)) * time.Second
+	samples := s.staticInt("quota.window.num", defaultQuotaWindowNum, 1)
+	var delay int64
+	for _, key := range []string{"", "listener.name." + strings.ToLower(listener) + "."} {
+		r := s.connRates[key]
+		if r == nil {
+			r = &connectionRate{q: newReplicationQuota(samples, window)}
+			s.connRates[key] = r
+		}
+		delay = max(delay, r.record(s.intConfig(key+"max.connection.creation.rate", math.MaxInt32), now))
+	}
+	return time.Duration(delay) * time.Millisecond
+}
+
+// staticInt is a static (server.properties) int config; def when unset or
+// below min.
+func (s *Server) staticInt(key string, def, min int) int {
+	if v, ok := s.cfg.StaticConfigs[key]; ok {
+		if n, err := strconv.Atoi(strings.TrimSpace(v)); err == nil && n >= min {
+			return n
+		}
+	}
+	return def
+}
+
+// connectionRate is one connection creation rate sensor of
+// ConnectionQuotas (the broker's or a listener's): Kafka's Rate over
+// quota.window.num windows of quota.window.size.seconds, the sampled rate
+// the replication quotas use.
+type connectionRate struct{ q *replicationQuota }
+
+// record is ConnectionQuotas.recordAndGetThrottleTimeMs: it records one
+// connection at now and returns how long (ms) the acceptor waits: 0 while
+// the rate, this connection included, is within bound (connections/s);
+// else QuotaUtils.boundedThrottleTime: (rate - bound) / bound times the
+// rate's window, at most one quota window.
+func (r *connectionRate) record(bound int, now time.Time) int64 {
+	q := r.q
+	q.updateQuota(int64(bound))
+	q.record(1, now)
+	q.mu.Lock()
+	defer q.mu.Unlock()
+	switch {
+	case bound >= math.MaxInt32: // the default: no limit
+		return 0
+	case bound == 0: // any rate is over it; Kafka's delay is infinite, capped to one window
+		return q.windowMs
+	}
+	nowMs := now.UnixMilli()
+	rate := q.rateLocked(nowMs)
+	if rate <= q.bound {
+		return 0
+	}
+	// Rate.windowSize, as rateLocked computes it.
+	elapsed := nowMs - q.samples[0].startMs
+	full := elapsed / q.windowMs
+	if minFull := int64(q.numSamples - 1); full < minFull {
+		elapsed += (minFull - full) * q.windowMs
+	}
+	throttle := int64(math.Round((rate - q.bound) / q.bound * float64(elapsed)))
+	return min(throttle, q.windowMs)
 }
 
 // connectionClosed wakes an acceptor waiting for a slot. s.mu is held.

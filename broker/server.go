@@ -72,9 +72,10 @@ type Server struct {
 	mu              sync.Mutex
 	listeners       []net.Listener
 	conns           map[net.Conn]struct{}
-	connsByIP       map[string]int // open connections per remote address (ConnectionQuotas.counts)
-	connsByListener map[string]int // open connections per listener name (ConnectionQuotas.listenerCounts)
-	connsChanged    chan struct{}  // closed (and replaced) when a connection closes
+	connsByIP       map[string]int             // open connections per remote address (ConnectionQuotas.counts)
+	connsByListener map[string]int             // open connections per listener name (ConnectionQuotas.listenerCounts)
+	connsChanged    chan struct{}              // closed (and replaced) when a connection closes
+	connRates       map[string]*connectionRate // max.connection.creation.rate sensors: "" broker-wide, else "listener.name.<l>."
 	closing         bool
 	wg              sync.WaitGroup
 
