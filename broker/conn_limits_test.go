@@ -219,75 +219,84 @@ func TestIdleConnectionsClosed(t *testing.T) {
 	cfg.ConnectionsMaxIdleMs = idle.Milliseconds()
 	s := newLimitServer(t, cfg)
 
-	t.Run("idle from the start", func(t *testing.T) {
-		c := s.dial(t)
-		start := time.Now()
-		closedByBroker(t, c, 5*time.Second)
-		if el := time.Since(start); el < idle/2 {
-			t.Fatalf("closed after %v, before connections.max.idle.ms", el)
-		}
-	})
-	t.Run("idle after a request", func(t *testing.T) {
-		c := s.dial(t)
-		if err := apiRoundTrip(c, 1, 5*time.Second); err != nil {
-			t.Fatal(err)
-		}
-		closedByBroker(t, c, 5*time.Second)
-	})
-	t.Run("activity keeps it open", func(t *testing.T) {
-		c := s.dial(t)
-		// Requests every idle/3 for 2*idle: never idle that long.
-		for i := range 6 {
-			if err := apiRoundTrip(c, int32(i), 5*time.Second); err != nil {
-				t.Fatalf("request %d: %v", i, err)
+	// The cases run side by side; the group ends when all have.
+	t.Run("cases", func(t *testing.T) {
+		t.Run("idle from the start", func(t *testing.T) {
+			t.Parallel()
+			c := s.dial(t)
+			start := time.Now()
+			closedByBroker(t, c, 5*time.Second)
+			if el := time.Since(start); el < idle/2 {
+				t.Fatalf("closed after %v, before connections.max.idle.ms", el)
 			}
-			time.Sleep(idle / 3)
-		}
-	})
-	t.Run("half-sent frame", func(t *testing.T) {
-		c := s.dial(t)
-		frame := apiVersionsFrame(1)
-		if _, err := c.Write(frame[:len(frame)-2]); err != nil {
-			t.Fatal(err)
-		}
-		closedByBroker(t, c, 5*time.Second)
-	})
-	t.Run("trickled frame", func(t *testing.T) {
-		c := s.dial(t)
-		// A frame declaring 1000 bytes fed a byte every idle/4.
-		if _, err := c.Write(binary.BigEndian.AppendUint32(nil, 1000)); err != nil {
-			t.Fatal(err)
-		}
-		start := time.Now()
-		for i := 0; ; i++ {
-			if time.Since(start) > 10*idle {
-				t.Fatal("trickling client still connected after 10 idle periods")
+		})
+		t.Run("idle after a request", func(t *testing.T) {
+			t.Parallel()
+			c := s.dial(t)
+			if err := apiRoundTrip(c, 1, 5*time.Second); err != nil {
+				t.Fatal(err)
 			}
-			time.Sleep(idle / 4)
-			if _, err := c.Write([]byte{0}); err != nil {
-				break // closed by the broker
+			closedByBroker(t, c, 5*time.Second)
+		})
+		t.Run("activity keeps it open", func(t *testing.T) {
+			t.Parallel()
+			c := s.dial(t)
+			// Requests every idle/3 for 2*idle: never idle that long.
+			for i := range 6 {
+				if err := apiRoundTrip(c, int32(i), 5*time.Second); err != nil {
+					t.Fatalf("request %d: %v", i, err)
+				}
+				time.Sleep(idle / 3)
 			}
-		}
-	})
-	t.Run("response not read", func(t *testing.T) {
-		c := s.dial(t)
-		// Pipeline requests and read nothing: once the socket buffers are
-		// full the response write stalls and the connection is closed.
-		batch := make([]byte, 0, 64<<10)
-		for i := 0; len(batch) < 60<<10; i++ {
-			batch = append(batch, apiVersionsFrame(int32(i))...)
-		}
-		var err error
-		deadline := time.Now().Add(10 * time.Second)
-		for err == nil && time.Now().Before(deadline) {
-			_ = c.SetWriteDeadline(time.Now().Add(2 * idle))
-			_, err = c.Write(batch)
-		}
-		if err == nil {
-			t.Fatal("the broker still reads after 10s")
-		}
-		pollUntil(t, "the stalled write to close the connection", func() bool {
-			return strings.Contains(s.logs.String(), "not taken by the client")
+		})
+		t.Run("half-sent frame", func(t *testing.T) {
+			t.Parallel()
+			c := s.dial(t)
+			frame := apiVersionsFrame(1)
+			if _, err := c.Write(frame[:len(frame)-2]); err != nil {
+				t.Fatal(err)
+			}
+			closedByBroker(t, c, 5*time.Second)
+		})
+		t.Run("trickled frame", func(t *testing.T) {
+			t.Parallel()
+			c := s.dial(t)
+			// A frame declaring 1000 bytes fed a byte every idle/4.
+			if _, err := c.Write(binary.BigEndian.AppendUint32(nil, 1000)); err != nil {
+				t.Fatal(err)
+			}
+			start := time.Now()
+			for i := 0; ; i++ {
+				if time.Since(start) > 10*idle {
+					t.Fatal("trickling client still connected after 10 idle periods")
+				}
+				time.Sleep(idle / 4)
+				if _, err := c.Write([]byte{0}); err != nil {
+					break // closed by the broker
+				}
+			}
+		})
+		t.Run("response not read", func(t *testing.T) {
+			t.Parallel()
+			c := s.dial(t)
+			// Pipeline requests and read nothing: once the socket buffers are
+			// full the response write stalls and the connection is closed.
+			batch := make([]byte, 0, 64<<10)
+			for i := 0; len(batch) < 60<<10; i++ {
+				batch = append(batch, apiVersionsFrame(int32(i))...)
+			}
+			var err error
+			deadline := time.Now().Add(10 * time.Second)
+			for err == nil && time.Now().Before(deadline) {
+				_ = c.SetWriteDeadline(time.Now().Add(2 * idle))
+				_, err = c.Write(batch)
+			}
+			if err == nil {
+				t.Fatal("the broker still reads after 10s")
+			}
+			pollUntil(t, "the stalled write to close the connection", func() bool {
+				return strings.Contains(s.logs.String(), "not taken by the client")
+			})
 		})
 	})
 	logs := s.logs.String()
