@@ -170,6 +170,26 @@ func (c *connection) admit() bool {
 	}
 }
 
+// controlPlane reports whether req is a broker's request on which other
+// requests' progress depends: the controller's LeaderAndIsr,
+// UpdateMetadata and StopReplica, ControlledShutdown and AlterPartition to
+// the controller, and a follower's Fetch. They are queued without a token:
+// a handler waiting for one of them (a CreateTopics for its metadata, an
+// acks=all Produce for its followers) while clients' requests hold every
+// token would otherwise wait until it times out. (Kafka parks such a
+// handler in a purgatory, out of the request queue; it can also give the
+// controller a listener of its own, control.plane.listener.name.)
+func controlPlane(req kmsg.Request) bool {
+	switch r := req.(type) {
+	case *kmsg.LeaderAndISRRequest, *kmsg.UpdateMetadataRequest, *kmsg.StopReplicaRequest,
+		*kmsg.ControlledShutdownRequest, *kmsg.AlterPartitionRequest:
+		return true
+	case *kmsg.FetchRequest:
+		return r.ReplicaID >= 0 || r.ReplicaState.ID >= 0
+	}
+	return false
+}
+
 // dequeued gives back the token of a request whose turn came.
 func (c *connection) dequeued() {
 	c.mu.Lock()
@@ -362,7 +382,7 @@ func (c *connection) readLoop(queue chan<- request) error {
 		}
 		// An ApiVersions of an unknown version is queued with req nil:
 		// KIP-511, answered with UNSUPPORTED_VERSION.
-		if !c.admit() {
+		if !controlPlane(r.req) && !c.admit() {
 			if poolBytes > 0 {
 				pool.release(poolBytes)
 			}

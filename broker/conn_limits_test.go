@@ -552,3 +552,35 @@ func TestConnectionCreationRateDelaysAccept(t *testing.T) {
 		t.Errorf("delay not logged:\n%s", s.logs.String())
 	}
 }
+
+// Requests other requests wait on (the controller's, a follower's Fetch)
+// are queued without a token; clients' requests take one.
+func TestControlPlaneRequestsSkipTheQueueBound(t *testing.T) {
+	follower := kmsg.NewPtrFetchRequest()
+	follower.ReplicaID = 2
+	follower15 := kmsg.NewPtrFetchRequest()
+	follower15.Version, follower15.ReplicaID, follower15.ReplicaState.ID = 15, -1, 2
+	consumer := kmsg.NewPtrFetchRequest()
+	consumer.ReplicaID = -1
+	cases := []struct {
+		req  kmsg.Request
+		want bool
+	}{
+		{kmsg.NewPtrLeaderAndISRRequest(), true},
+		{kmsg.NewPtrUpdateMetadataRequest(), true},
+		{kmsg.NewPtrStopReplicaRequest(), true},
+		{kmsg.NewPtrControlledShutdownRequest(), true},
+		{kmsg.NewPtrAlterPartitionRequest(), true},
+		{follower, true},
+		{follower15, true},
+		{consumer, false},
+		{kmsg.NewPtrMetadataRequest(), false},
+		{kmsg.NewPtrProduceRequest(), false},
+		{nil, false}, // an ApiVersions of an unknown version
+	}
+	for _, tc := range cases {
+		if got := controlPlane(tc.req); got != tc.want {
+			t.Errorf("%T: control plane %v, want %v", tc.req, got, tc.want)
+		}
+	}
+}
