@@ -11,6 +11,7 @@ import (
 	"os"
 	"strings"
 	"sync"
+	"syscall"
 	"testing"
 	"time"
 
@@ -581,6 +582,47 @@ func TestControlPlaneRequestsSkipTheQueueBound(t *testing.T) {
 	for _, tc := range cases {
 		if got := controlPlane(tc.req); got != tc.want {
 			t.Errorf("%T: control plane %v, want %v", tc.req, got, tc.want)
+		}
+	}
+}
+
+// A client that pipelines requests and reads no response stalls its own
+// connection only: its queued requests give their queue tokens back while
+// its response write waits, so others are served with queued.max.requests=4.
+func TestNonReadingClientKeepsNoQueueTokens(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.QueuedMaxRequests = 4
+	s := newLimitServer(t, cfg)
+	d := net.Dialer{Timeout: 5 * time.Second, Control: func(_, _ string, rc syscall.RawConn) error {
+		return rc.Control(func(fd uintptr) {
+			_ = syscall.SetsockoptInt(int(fd), syscall.SOL_SOCKET, syscall.SO_RCVBUF, 4096)
+		})
+	}}
+	hog, err := d.Dial("tcp", s.addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer hog.Close()
+	var batch []byte
+	for i := range 2000 {
+		batch = append(batch, apiVersionsFrame(int32(i))...)
+	}
+	deadline := time.Now().Add(10 * time.Second)
+	for {
+		_ = hog.SetWriteDeadline(time.Now().Add(200 * time.Millisecond))
+		if _, err := hog.Write(batch); err != nil {
+			break // the broker stopped reading it
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the broker still reads the non-reading client after 10 s")
+		}
+	}
+	q := s.requestLimits().queue
+	pollUntil(t, "the stalled connection's tokens to be given back", func() bool { return len(q) == 0 })
+	fresh := s.dial(t)
+	for i := range 10 {
+		if err := apiRoundTrip(fresh, int32(i), 5*time.Second); err != nil {
+			t.Fatalf("another client's request %d: %v", i, err)
 		}
 	}
 }
