@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"math/rand/v2"
 	"net"
 	"os"
@@ -165,10 +166,119 @@ func closedWithin(c net.Conn, d time.Duration) bool {
 	}
 }
 
-// One broker with small limits for (a) max.connections.per.ip, (c) the
-// idle timer and (d) the request memory pool. Each part connects from its
-// own loopback address, so the per-address limit of one does not touch
-// another.
+// connOutcomes are what a broker did to the connections of
+// connBehaviours, by case.
+type connOutcomes map[string]bool
+
+// connBehaviours runs the connection-limit cases against the broker at
+// addr (max.connections.per.ip=10, connections.max.idle.ms=idleMs),
+// connecting from 127.0.0.2 (per-IP cases) and 127.0.0.4 (idle cases).
+func connBehaviours(t *testing.T, addr string, idleMs int) connOutcomes {
+	out := connOutcomes{}
+	// (a) max.connections.per.ip=10: the 11th connection from an address
+	// is closed; the first ten still work.
+	var conns []net.Conn
+	firstTen := true
+	for i := range 10 {
+		conn, err := dialFrom(t, "127.0.0.2", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if err := exchange(conn, metadataFrame(int32(i)), int32(i), 5*time.Second); err != nil {
+			t.Logf("connection %d of 10: %v", i+1, err)
+			firstTen = false
+		}
+		conns = append(conns, conn)
+	}
+	out["per-ip: ten connections served"] = firstTen
+	eleventh, err := dialFrom(t, "127.0.0.2", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out["per-ip: 11th connection closed"] = closedWithin(eleventh, 5*time.Second)
+	stillServed := true
+	for i, conn := range conns {
+		if err := exchange(conn, metadataFrame(int32(100+i)), int32(100+i), 5*time.Second); err != nil {
+			t.Logf("connection %d after the refusal: %v", i+1, err)
+			stillServed = false
+		}
+	}
+	out["per-ip: the ten still served after the refusal"] = stillServed
+	other, err := dialFrom(t, "127.0.0.3", addr)
+	if err != nil {
+		t.Fatal(err)
+	}
+	out["per-ip: another address served"] = exchange(other, metadataFrame(1), 1, 5*time.Second) == nil
+	for _, conn := range conns {
+		conn.Close()
+	}
+
+	// (c) connections.max.idle.ms: an idle connection, a half-sent frame,
+	// a frame trickled a byte every 200 ms, and a connection making a
+	// request every 200 ms, watched for a little over two idle periods.
+	dial := func() net.Conn {
+		conn, err := dialFrom(t, "127.0.0.4", addr)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return conn
+	}
+	idle, half, loris, active := dial(), dial(), dial(), dial()
+	frame := metadataFrame(1)
+	if _, err := half.Write(frame[:6]); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := loris.Write(frame[:6]); err != nil {
+		t.Fatal(err)
+	}
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	wg.Add(1)
+	go func() {
+		defer wg.Done()
+		for i := 6; i < len(frame)-1; i++ { // never the last byte
+			select {
+			case <-stop:
+				return
+			case <-time.After(200 * time.Millisecond):
+			}
+			if _, err := loris.Write(frame[i : i+1]); err != nil {
+				return
+			}
+		}
+	}()
+	start := time.Now()
+	kept := true
+	for i := 0; time.Since(start) < 2*time.Duration(idleMs)*time.Millisecond+300*time.Millisecond; i++ {
+		if err := exchange(active, metadataFrame(int32(i)), int32(i), 5*time.Second); err != nil {
+			t.Logf("active connection after %v: %v", time.Since(start), err)
+			kept = false
+			break
+		}
+		time.Sleep(200 * time.Millisecond)
+	}
+	out["idle: connection making requests kept"] = kept
+	out["idle: idle connection closed"] = closedWithin(idle, 3*time.Second)
+	out["idle: half-sent frame closed"] = closedWithin(half, 3*time.Second)
+	// Still trickling: closed already, or not at all.
+	out["idle: trickled frame closed"] = closedWithin(loris, 100*time.Millisecond)
+	close(stop)
+	wg.Wait()
+	return out
+}
+
+// knownConnDifferences are the cases where Kafka 3.9 and we answer
+// differently, with Kafka's outcome. Kafka's idle timer (Selector's
+// IdleExpiryManager) counts any read readiness as activity, so a client
+// trickling the bytes of a frame keeps its connection; ours counts only
+// complete requests and responses, so the slow-loris is closed.
+var knownConnDifferences = map[string]bool{
+	"idle: trickled frame closed": false,
+}
+
+// (a) max.connections.per.ip and (c) connections.max.idle.ms on our broker
+// and on Kafka 3.9 with the same settings, side by side; then (d) the
+// request memory pool on ours.
 func TestHardeningConnLimits(t *testing.T) {
 	const idleMs = 1000
 	c := cluster.Start(t, 1,
@@ -178,104 +288,41 @@ func TestHardeningConnLimits(t *testing.T) {
 		"queued.max.request.bytes=4194304")
 	b := c.Broker(0)
 	pid := brokerPID(t, b)
+	ref := cluster.StartKafkaRef(t, c.ZK.Addr, cluster.KafkaRefOptions{Overrides: map[string]string{
+		"max.connections.per.ip":  "10",
+		"connections.max.idle.ms": strconv.Itoa(idleMs),
+	}})
 
-	// (a) The 11th connection from an address is closed; the first ten
-	// still work (Kafka: TooManyConnectionsException, logged as "Rejected
-	// connection from ..., address already has the configured maximum of
-	// 10 connections.").
-	t.Run("maxConnectionsPerIP", func(t *testing.T) {
-		var conns []net.Conn
-		for i := range 10 {
-			conn, err := dialFrom(t, "127.0.0.2", b.Listen)
-			if err != nil {
-				t.Fatal(err)
-			}
-			if err := exchange(conn, metadataFrame(int32(i)), int32(i), 5*time.Second); err != nil {
-				t.Fatalf("connection %d of 10: %v", i+1, err)
-			}
-			conns = append(conns, conn)
-		}
-		eleventh, err := dialFrom(t, "127.0.0.2", b.Listen)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !closedWithin(eleventh, 5*time.Second) {
-			t.Fatal("the 11th connection from 127.0.0.2 is still open")
-		}
-		for i, conn := range conns {
-			if err := exchange(conn, metadataFrame(int32(100+i)), int32(100+i), 5*time.Second); err != nil {
-				t.Fatalf("connection %d after the refusal: %v", i+1, err)
-			}
-		}
-		// Another address is not affected.
-		other, err := dialFrom(t, "127.0.0.3", b.Listen)
-		if err != nil {
-			t.Fatal(err)
-		}
-		if err := exchange(other, metadataFrame(1), 1, 5*time.Second); err != nil {
-			t.Fatalf("connection from another address: %v", err)
-		}
-		poll(t, 5*time.Second, "the refusal in the broker's log", func() (bool, string) {
-			l := c.LogTail(0, 200)
-			return strings.Contains(l, "Rejected connection from 127.0.0.2, address already has the configured maximum of 10 connections."), l
+	var ours, kafka connOutcomes
+	t.Run("behaviours", func(t *testing.T) {
+		t.Run("ours", func(t *testing.T) {
+			t.Parallel()
+			ours = connBehaviours(t, b.Listen, idleMs)
 		})
-		for _, conn := range conns {
-			conn.Close()
-		}
+		t.Run("kafka", func(t *testing.T) {
+			t.Parallel()
+			kafka = connBehaviours(t, ref.Addr, idleMs)
+		})
 	})
-
-	// (c) connections.max.idle.ms: idle and slow-loris connections are
-	// closed; one making requests stays.
-	t.Run("idle", func(t *testing.T) {
-		idle, err := dialFrom(t, "127.0.0.4", b.Listen)
-		if err != nil {
-			t.Fatal(err)
+	if ours == nil || kafka == nil {
+		t.Fatal("a side did not finish")
+	}
+	for _, k := range slices.Sorted(maps.Keys(ours)) {
+		t.Logf("%-50s ours %-5v kafka %v", k, ours[k], kafka[k])
+		if !ours[k] {
+			t.Errorf("ours: %s is false", k)
 		}
-		loris, err := dialFrom(t, "127.0.0.4", b.Listen)
-		if err != nil {
-			t.Fatal(err)
-		}
-		active, err := dialFrom(t, "127.0.0.4", b.Listen)
-		if err != nil {
-			t.Fatal(err)
-		}
-		start := time.Now()
-		frame := metadataFrame(1)
-		if _, err := loris.Write(frame[:6]); err != nil {
-			t.Fatal(err)
-		}
-		// The slow-loris trickles a byte every 200 ms: that is no activity
-		// for our timer.
-		stop := make(chan struct{})
-		var wg sync.WaitGroup
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			for i := 6; i < len(frame)-1; i++ {
-				select {
-				case <-stop:
-					return
-				case <-time.After(200 * time.Millisecond):
-				}
-				if _, err := loris.Write(frame[i : i+1]); err != nil {
-					return
-				}
+		if want, known := knownConnDifferences[k]; known {
+			if kafka[k] != want {
+				t.Errorf("Kafka: %s is %v; the known difference says %v: update knownConnDifferences", k, kafka[k], want)
 			}
-		}()
-		defer func() { close(stop); wg.Wait() }()
-		for i := 0; time.Since(start) < 2*idleMs*time.Millisecond+200*time.Millisecond; i++ {
-			if err := exchange(active, metadataFrame(int32(i)), int32(i), 5*time.Second); err != nil {
-				t.Fatalf("active connection closed after %v: %v", time.Since(start), err)
-			}
-			time.Sleep(200 * time.Millisecond)
+		} else if kafka[k] != ours[k] {
+			t.Errorf("%s: Kafka %v, ours %v", k, kafka[k], ours[k])
 		}
-		if !closedWithin(idle, 5*time.Second) {
-			t.Error("idle connection open after 3 idle periods")
-		}
-		if !closedWithin(loris, 5*time.Second) {
-			t.Error("slow-loris connection open after 3 idle periods")
-		}
-		t.Logf("idle and slow-loris closed, active kept, connections.max.idle.ms=%d", idleMs)
+	}
+	poll(t, 5*time.Second, "the refusal in the broker's log", func() (bool, string) {
+		l := c.LogTail(0, 300)
+		return strings.Contains(l, "Rejected connection from 127.0.0.2, address already has the configured maximum of 10 connections."), l
 	})
 
 	// (d) queued.max.request.bytes=4 MiB: 100 connections each send 1 MiB
