@@ -44,10 +44,9 @@ const maxPipelined = 16
 // any read or write readiness as activity: a client trickling one byte per
 // interval is not closed there.)
 type connection struct {
-	srv    *Server
-	conn   net.Conn
-	logger *slog.Logger
-	idle   time.Duration // connections.max.idle.ms; negative: no timer
+	srv  *Server
+	conn net.Conn
+	idle time.Duration // connections.max.idle.ms; negative: no timer
 
 	closed    chan struct{} // closed by close
 	closeOnce sync.Once
@@ -69,8 +68,7 @@ func newConnection(s *Server, c net.Conn) *connection {
 	if ms := s.cfg.ConnectionsMaxIdleMs; ms >= 0 {
 		idle = time.Duration(min(ms, int64(math.MaxInt64/time.Millisecond))) * time.Millisecond
 	}
-	return &connection{srv: s, conn: c, logger: s.logger.With("remote", c.RemoteAddr().String()),
-		idle: idle, closed: make(chan struct{})}
+	return &connection{srv: s, conn: c, idle: idle, closed: make(chan struct{})}
 }
 
 // close closes the socket once; the first non-empty reason is what the
@@ -469,7 +467,10 @@ func frameCut(size int32, err error) error {
 func (c *connection) handle(ctx context.Context, r request) (err error) {
 	defer func() {
 		if p := recover(); p != nil {
-			c.logger.Error("handler panicked", "api_key", r.hdr.APIKey, "api_version", r.hdr.APIVersion,
+			// Limited per API key: a client repeating the input that
+			// panics cannot flood the log with stacks.
+			c.srv.limitedLog(fmt.Sprintf("handler-panic-%d", r.hdr.APIKey), slog.LevelError, "handler panicked",
+				"remote", c.conn.RemoteAddr().String(), "api_key", r.hdr.APIKey, "api_version", r.hdr.APIVersion,
 				"correlation_id", r.hdr.CorrelationID, "client_id", deref(r.hdr.ClientID), "panic", p,
 				"stack", string(debug.Stack()))
 			err = fmt.Errorf("handler panic: %v", p)
