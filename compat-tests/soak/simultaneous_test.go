@@ -2,10 +2,14 @@ package soak
 
 import (
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"os"
+	"path/filepath"
 	"slices"
+	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -282,13 +286,20 @@ func zkRestartDuringReassignment(e *env, _ int32) func() {
 	target := slices.Clone(replicas)
 	target[slices.Index(target, dropped)] = adding
 	e.c.CutFetches(adding, leader)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	var req kadm.AlterPartitionAssignmentsReq
-	req.Assign(topic, p, target)
-	resp, err := e.adm.AlterPartitionAssignments(ctx, req)
-	if err == nil {
-		err = resp.Error()
+	// Half the time through kafka-reassign-partitions (--execute, then
+	// --verify at recovery), else the admin API.
+	withTool := e.rng.IntN(2) == 0
+	if withTool {
+		err = reassignWithTool(e, p, target)
+	} else {
+		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+		defer cancel()
+		var req kadm.AlterPartitionAssignmentsReq
+		req.Assign(topic, p, target)
+		var resp kadm.AlterPartitionAssignmentsResponses
+		if resp, err = e.adm.AlterPartitionAssignments(ctx, req); err == nil {
+			err = resp.Error()
+		}
 	}
 	if err != nil {
 		e.t.Logf("zk-restart-during-reassignment: %s-%d %v -> %v: %v; ZooKeeper restarted anyway", topic, p, replicas, target, err)
@@ -297,8 +308,8 @@ func zkRestartDuringReassignment(e *env, _ int32) func() {
 		return func() {}
 	}
 	heal := e.rng.IntN(3) // 0: before the kill, 1: while down, 2: after
-	e.t.Logf("zk-restart-during-reassignment: %s-%d %v -> %v (leader %d, fetches of %d cut, healed %s)",
-		topic, p, replicas, target, leader, adding, [...]string{"before the kill", "while ZooKeeper is down", "after the restart"}[heal])
+	e.t.Logf("zk-restart-during-reassignment: %s-%d %v -> %v (leader %d, fetches of %d cut, healed %s, with kafka-reassign-partitions: %v)",
+		topic, p, replicas, target, leader, adding, [...]string{"before the kill", "while ZooKeeper is down", "after the restart"}[heal], withTool)
 	if heal == 0 {
 		e.c.Heal(adding)
 	}
@@ -308,8 +319,46 @@ func zkRestartDuringReassignment(e *env, _ int32) func() {
 	}
 	return func() {
 		e.c.Heal(adding)
-		waitReassigned(e, p, target, 2*time.Minute)
+		if waitReassigned(e, p, target, 2*time.Minute) && withTool {
+			verifyWithTool(e, p)
+		}
 	}
+}
+
+// reassignWithTool starts the reassignment of p to target with
+// kafka-reassign-partitions --execute (--additional: others may run).
+func reassignWithTool(e *env, p int32, target []int32) error {
+	plan, err := json.Marshal(map[string]any{"version": 1, "partitions": []map[string]any{
+		{"topic": topic, "partition": p, "replicas": target}}})
+	if err != nil {
+		return err
+	}
+	file := filepath.Join(e.t.TempDir(), "reassignment.json")
+	if err := os.WriteFile(file, plan, 0o644); err != nil {
+		return err
+	}
+	out, errOut, code := e.c.Tool("kafka-reassign-partitions.sh", "--bootstrap-server", e.c.Bootstrap(),
+		"--reassignment-json-file", file, "--execute", "--additional")
+	if code != 0 {
+		return fmt.Errorf("kafka-reassign-partitions --execute: exit %d: %s%s", code, out, errOut)
+	}
+	e.verifyFile = file
+	return nil
+}
+
+// verifyWithTool runs kafka-reassign-partitions --verify on the plan
+// reassignWithTool executed; once the reassignment is complete Kafka's
+// tool prints "Reassignment of partition <t>-<p> is completed." (a
+// finding otherwise).
+func verifyWithTool(e *env, p int32) {
+	out, errOut, code := e.c.Tool("kafka-reassign-partitions.sh", "--bootstrap-server", e.c.Bootstrap(),
+		"--reassignment-json-file", e.verifyFile, "--verify")
+	want := fmt.Sprintf("Reassignment of partition %s-%d is completed.", topic, p)
+	if code != 0 || !strings.Contains(out, want) {
+		e.finding("kafka-reassign-partitions --verify after the reassignment completed: exit %d, want %q in: %s%s", code, want, out, errOut)
+		return
+	}
+	e.stats["reassignments verified with kafka-reassign-partitions"]++
 }
 
 // restartZK kills ZooKeeper and starts it again after a random time from
@@ -331,8 +380,9 @@ func restartZK(e *env, heal int) {
 }
 
 // waitReassigned polls until no reassignment of the partition is listed
-// and its replicas are target (as a set); a finding otherwise.
-func waitReassigned(e *env, p int32, target []int32, timeout time.Duration) {
+// and its replicas are target (as a set) and reports true; a finding
+// otherwise.
+func waitReassigned(e *env, p int32, target []int32, timeout time.Duration) bool {
 	deadline := time.Now().Add(timeout)
 	want := slices.Sorted(slices.Values(target))
 	last := ""
@@ -350,7 +400,7 @@ func waitReassigned(e *env, p int32, target []int32, timeout time.Duration) {
 			if !inProgress && slices.Equal(got, want) {
 				e.stats["reassignments completed across a ZooKeeper restart"]++
 				e.t.Logf("zk-restart-during-reassignment: %s-%d reassigned to %v", topic, p, pd.Replicas)
-				return
+				return true
 			}
 			last = fmt.Sprintf("in progress %v, replicas %v, ISR %v", inProgress, pd.Replicas, pd.ISR)
 		} else {
@@ -359,7 +409,7 @@ func waitReassigned(e *env, p int32, target []int32, timeout time.Duration) {
 		if time.Now().After(deadline) {
 			e.stats["reassignments stuck after a ZooKeeper restart"]++
 			e.finding("reassignment of %s-%d to %v not complete %v after ZooKeeper's restart: %s", topic, p, target, timeout, last)
-			return
+			return false
 		}
 		time.Sleep(250 * time.Millisecond)
 	}

@@ -76,6 +76,7 @@ type env struct {
 	// uncleanLoss holds the acknowledged values of the unclean topic that
 	// forced unclean elections were expected to lose.
 	uncleanLoss map[string]bool
+	verifyFile  string // the last plan kafka-reassign-partitions executed
 }
 
 // finding records a failure of the run (Kafka's promise broken) without
@@ -359,7 +360,9 @@ func TestSoak(t *testing.T) {
 
 	c := cluster.Start(t, brokers, "min.insync.replicas=2", "replica.lag.time.max.ms=3000",
 		"default.replication.factor=3", fmt.Sprintf("zookeeper.session.timeout.ms=%d", sessionTimeout.Milliseconds()))
-	adm := kadm.NewClient(c.Client())
+	// Metadata at most 100 ms old (kgo caches it for 5 s by default): the
+	// health checks and the faults' waits see changes as they happen.
+	adm := kadm.NewClient(c.Client(kgo.MetadataMinAge(100 * time.Millisecond)))
 	ctx := context.Background()
 	if _, err := adm.CreateTopic(ctx, partitions, rf, nil, topic); err != nil {
 		t.Fatalf("creating %s: %v", topic, err)
