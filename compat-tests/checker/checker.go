@@ -103,23 +103,28 @@ func (c *Checker) Produce(ctx context.Context, cl *kgo.Client, inFlight int) {
 				c.fails.Add(1)
 				return
 			}
-			c.mu.Lock()
-			p := c.acked[r.Partition]
-			if p == nil {
-				p = map[int64]string{}
-				c.acked[r.Partition] = p
-			}
-			if old, ok := p[r.Offset]; ok && old != v {
-				if c.overwritten[r.Partition] == nil {
-					c.overwritten[r.Partition] = map[int64][]string{}
-				}
-				c.overwritten[r.Partition][r.Offset] = append(c.overwritten[r.Partition][r.Offset], old)
-			}
-			p[r.Offset] = v
-			c.mu.Unlock()
+			c.ack(r.Partition, r.Offset, v)
 		})
 	}
 	wg.Wait()
+}
+
+// ack records that value v was acknowledged at partition@offset.
+func (c *Checker) ack(partition int32, offset int64, v string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p := c.acked[partition]
+	if p == nil {
+		p = map[int64]string{}
+		c.acked[partition] = p
+	}
+	if old, ok := p[offset]; ok && old != v {
+		if c.overwritten[partition] == nil {
+			c.overwritten[partition] = map[int64][]string{}
+		}
+		c.overwritten[partition][offset] = append(c.overwritten[partition][offset], old)
+	}
+	p[offset] = v
 }
 
 // Report is the verdict of Verify.
