@@ -437,6 +437,17 @@ func controllerCutFromZK(e *env, _ int32) func() {
 	})
 }
 
+// controllerCutFromPeers cuts the controller from every other broker while
+// it keeps its ZooKeeper session: it stays controller but its requests
+// (LeaderAndIsr, UpdateMetadata) cannot reach the brokers, nor their
+// AlterPartition reach it, until the cut heals and its channel resends.
+func controllerCutFromPeers(e *env, _ int32) func() {
+	return onController(e, "controller-cut-from-peers", func(id int32) func() {
+		e.c.CutFromPeers(id)
+		return func() { e.c.Heal(id) }
+	})
+}
+
 // controllerPaused stops the controller with SIGSTOP past its session
 // timeout: when it continues it is a zombie with requests half-sent, the
 // classic stale-controller case.
@@ -461,7 +472,9 @@ func onController(e *env, name string, apply func(int32) func()) func() {
 		now, err := e.c.ControllerID()
 		e.t.Logf("%s: controller before recovery %d (%v)", name, now, err)
 		if err == nil && now >= 0 && now != ctl {
-			e.stats["controller moved while the old one was partitioned or paused"]++
+			e.stats[name+": another broker became controller"]++
+		} else {
+			e.stats[name+": the controller stayed"]++
 		}
 		undo()
 	}

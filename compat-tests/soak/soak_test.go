@@ -6,8 +6,9 @@
 // election, DeleteRecords under load, a reassignment started and
 // cancelled) and several at once (two brokers down together, the
 // controller with a partition leader, ZooKeeper restarted in the middle of
-// a reassignment, the controller partitioned or paused past its session
-// into a zombie, an unclean election forced on a topic that allows it).
+// a reassignment, the controller partitioned from its peers, or from
+// ZooKeeper or paused past its session into a zombie, an unclean election
+// forced on a topic that allows it).
 // Then it reads everything back with the checker: zero acknowledged
 // records lost, duplicated, altered or reordered on the clean topic, and
 // no replica left on a broker that is not in its partition's assignment,
@@ -114,6 +115,7 @@ var faultKinds = []fault{
 	{name: "zk-restart-during-reassignment", apply: zkRestartDuringReassignment},
 	{name: "controller-cut-off", apply: controllerCutOff, minHold: sessionTimeout + 2*time.Second},
 	{name: "controller-cut-from-zk", apply: controllerCutFromZK, minHold: sessionTimeout + 2*time.Second},
+	{name: "controller-cut-from-peers", apply: controllerCutFromPeers},
 	{name: "controller-paused-past-session", apply: controllerPaused, minHold: sessionTimeout + 2*time.Second},
 	{name: "unclean-election", apply: uncleanElection},
 }
