@@ -212,13 +212,17 @@ func (c *Cluster) Stop(id int32) int {
 }
 
 // StopMany sends SIGTERM to every given broker at once, then waits for
-// each to exit (bounded, as Stop): simultaneous controlled shutdowns.
+// each to exit: simultaneous controlled shutdowns. The wait is bounded by
+// what Kafka's controlled shutdown may take when the controller does not
+// answer (a paused or departing one): controlled.shutdown.max.retries (3)
+// times controller.socket.timeout.ms (30 s) plus the retry backoff (5 s).
 func (c *Cluster) StopMany(ids ...int32) {
 	c.tb.Helper()
 	for _, id := range ids {
 		_ = c.Broker(id).cmd.Process.Signal(syscall.SIGTERM)
 	}
-	deadline := time.After(30 * time.Second)
+	const bound = 3*(30*time.Second+5*time.Second) + 15*time.Second
+	deadline := time.After(bound)
 	for _, id := range ids {
 		b := c.Broker(id)
 		select {
@@ -228,7 +232,7 @@ func (c *Cluster) StopMany(ids ...int32) {
 				_ = syscall.Kill(-c.Broker(id).cmd.Process.Pid, syscall.SIGKILL)
 				<-c.Broker(id).done
 			}
-			c.tb.Fatalf("brokers %v did not all stop within 30s of SIGTERM", ids)
+			c.tb.Fatalf("brokers %v did not all stop within %v of SIGTERM", ids, bound)
 		}
 	}
 }

@@ -45,7 +45,13 @@ func takeDown(e *env, victims []int32, modes []downMode) (bringUp func()) {
 		}
 	}
 	if len(term) > 0 {
+		began := time.Now()
 		e.c.StopMany(term...)
+		took := time.Since(began)
+		e.t.Logf("controlled shutdown of %v took %v", term, took.Round(time.Millisecond))
+		if took > 30*time.Second {
+			e.stats["controlled shutdowns longer than 30 s"]++
+		}
 	}
 	return func() {
 		var launched []int32
