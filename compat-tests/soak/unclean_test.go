@@ -60,6 +60,18 @@ func uncleanElection(e *env, _ int32) func() {
 	for len(e.uchk.AckedFrom(p, 0)) < base+20 && time.Now().Before(deadline) {
 		time.Sleep(50 * time.Millisecond)
 	}
+	// Partitions of the clean topic whose ISR the kills take out entirely:
+	// they must stay leaderless, not elect a replica outside the ISR.
+	exposed := map[int32][]int32{}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	if md, err := e.adm.Metadata(ctx, topic); err == nil {
+		for _, cp := range md.Topics[topic].Partitions {
+			if len(cp.ISR) > 0 && !slices.ContainsFunc(cp.ISR, func(r int32) bool { return r != leader && r != other }) {
+				exposed[cp.Partition] = cp.ISR
+			}
+		}
+	}
+	cancel()
 	e.c.Kill(leader)
 	e.c.Kill(other)
 	e.c.Heal(lagger)
@@ -87,6 +99,7 @@ func uncleanElection(e *env, _ int32) func() {
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
+	checkNoUncleanOnCleanTopic(e, exposed, leader, other)
 	// Nothing can be appended now (ISR of one, below min.insync.replicas),
 	// so the end offset is the lagger's log end at its election.
 	var end int64 = -1
@@ -113,4 +126,36 @@ func uncleanElection(e *env, _ int32) func() {
 	e.t.Logf("unclean-election: %s-%d: %d elected (leader epoch %d, ISR %v) with log end %d; %d acknowledged records at or above it will be lost",
 		uncleanTopic, p, lagger, pd.LeaderEpoch, pd.ISR, end, len(lost))
 	return restart
+}
+
+// checkNoUncleanOnCleanTopic: each partition of the clean topic whose
+// whole ISR (before the kills) was the two dead brokers has no leader now,
+// or one of them: unclean.leader.election.enable is false there
+// (Kafka's offlinePartitionLeaderElection elects only a live in-sync
+// replica). The unclean topic's election shows that the controller has
+// processed the deaths.
+func checkNoUncleanOnCleanTopic(e *env, exposed map[int32][]int32, dead ...int32) {
+	if len(exposed) == 0 {
+		return
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	md, err := e.adm.Metadata(ctx, topic)
+	if err != nil {
+		e.t.Logf("unclean-election: clean topic metadata: %v", err)
+		return
+	}
+	for p, isr := range exposed {
+		cp, ok := md.Topics[topic].Partitions[p]
+		if !ok {
+			continue
+		}
+		switch {
+		case cp.Leader < 0 || slices.Contains(dead, cp.Leader):
+			e.stats["unclean-election: clean partitions left leaderless with their ISR dead (as Kafka)"]++
+		default:
+			e.finding("%s-%d (unclean.leader.election.enable=false) elected %d outside its ISR %v (read just before brokers %v were killed)",
+				topic, p, cp.Leader, isr, dead)
+		}
+	}
 }
