@@ -396,6 +396,23 @@ func TestSoak(t *testing.T) {
 	start := time.Now()
 	counts := map[string]int{}
 	total := 0
+	summarized := false
+	// A run stopped by t.Fatal (the cluster never healthy again, a broker
+	// that would not start) still says how far it got.
+	t.Cleanup(func() {
+		if summarized {
+			return
+		}
+		kinds := make([]string, 0, len(counts))
+		for k, n := range counts {
+			kinds = append(kinds, fmt.Sprintf("%s=%d", k, n))
+		}
+		slices.Sort(kinds)
+		msg := fmt.Sprintf("soak ABORTED after %v, seed %d, %d faults done [%s]; verdict FAIL; findings: %v",
+			time.Since(start).Round(time.Second), seed, total, strings.Join(kinds, " "), e.findings)
+		fmt.Println(msg)
+		t.Log(msg)
+	})
 	var round []int
 	for time.Since(start) < dur || total < minFaults {
 		if len(round) == 0 {
@@ -485,6 +502,7 @@ func TestSoak(t *testing.T) {
 		fmt.Fprintf(&b, "finding: %s\n", f)
 	}
 	summary := b.String()
+	summarized = true
 	fmt.Print(summary)
 	t.Log(summary)
 	if len(urep.Vanished) > 0 {
