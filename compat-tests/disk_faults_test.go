@@ -5,6 +5,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"maps"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -66,6 +67,21 @@ func createAssigned(t *testing.T, cl *kgo.Client, topic string, replicas []int32
 	}
 }
 
+// waitISR polls Metadata until topic's partition 0 has a leader and n
+// in-sync replicas.
+func waitISR(t *testing.T, adm *kadm.Client, topic string, n int) {
+	t.Helper()
+	poll(t, 90*time.Second, topic+"-0 fully in sync", func() (bool, string) {
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		p, err := partitionMeta(ctx, adm, topic)
+		if err != nil {
+			return false, err.Error()
+		}
+		return p.Leader >= 0 && len(p.ISR) == n, fmt.Sprintf("leader %d isr %v", p.Leader, p.ISR)
+	})
+}
+
 // partitionMeta is one partition's Metadata answer.
 func partitionMeta(ctx context.Context, adm *kadm.Client, topic string) (kadm.PartitionDetail, error) {
 	md, err := adm.Metadata(ctx, topic)
@@ -81,9 +97,9 @@ func partitionMeta(ctx context.Context, adm *kadm.Client, topic string) (kadm.Pa
 
 // readAll consumes topic's partition 0 from the start to its end offset and
 // returns the values in order.
-func readAll(t *testing.T, c *cluster.Cluster, topic string) []string {
+func readAll(t *testing.T, newClient func(...kgo.Opt) *kgo.Client, topic string) []string {
 	t.Helper()
-	adm := kadm.NewClient(c.Client())
+	adm := kadm.NewClient(newClient())
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	ends, err := adm.ListEndOffsets(ctx, topic)
@@ -94,7 +110,7 @@ func readAll(t *testing.T, c *cluster.Cluster, topic string) []string {
 	if end.Err != nil {
 		t.Fatalf("end offset of %s-0: %v", topic, end.Err)
 	}
-	cl := c.Client(kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {0: kgo.NewOffset().AtStart()}}),
+	cl := newClient(kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {0: kgo.NewOffset().AtStart()}}),
 		kgo.FetchMaxWait(200*time.Millisecond))
 	var out []string
 	next := int64(0)
@@ -132,7 +148,8 @@ func missingAndDuplicated(acked map[string]bool, served []string) (missing []str
 }
 
 // logLineTime finds the first line of a broker's log containing marker and
-// returns its time= field.
+// returns its time: our brokers' time= field, or Kafka's log4j
+// "[2006-01-02 15:04:05,000]" prefix.
 func logLineTime(path, marker string) (time.Time, bool) {
 	f, err := os.Open(path)
 	if err != nil {
@@ -145,6 +162,12 @@ func logLineTime(path, marker string) (time.Time, bool) {
 		line := sc.Text()
 		if !strings.Contains(line, marker) {
 			continue
+		}
+		if rest, ok := strings.CutPrefix(line, "["); ok {
+			ts, _, _ := strings.Cut(rest, "]")
+			if tm, err := time.ParseInLocation("2006-01-02 15:04:05,000", ts, time.Local); err == nil {
+				return tm, true
+			}
 		}
 		ts, _, _ := strings.Cut(strings.TrimPrefix(line, "time="), " ")
 		if tm, err := time.Parse(time.RFC3339Nano, ts); err == nil {
@@ -172,30 +195,156 @@ func grepLog(path string, markers ...string) []string {
 	return out
 }
 
-// ENOSPC, Kafka's way (KIP-112): broker 1 has two log dirs, the first a
-// 4 MiB tmpfs. Broker 1 leads fill-0 (tmpfs) and safe-0 (the other dir)
-// and follows other-0 (tmpfs); RF 3, min ISR 2, acks=all. Producing to
-// fill-0 fills the tmpfs: the dir goes offline, broker 1 tells the
-// controller through /log_dir_event_notification, fill-0's leadership moves
-// to another broker and replica 1 leaves the ISRs of fill-0 and other-0,
-// Metadata lists it offline; broker 1 keeps running and leading safe-0,
-// whose producer sees no error. No acknowledged record is lost or
-// duplicated. Restarted with room on the tmpfs, broker 1 recovers the
-// logs, rejoins the ISRs, and, made leader of fill-0 again, serves every
-// acknowledged record.
-func TestDiskFullLogDirOffline(t *testing.T) {
-	c := cluster.Start(t, 0)
-	base := t.TempDir()
-	tmpfs := filepath.Join(base, "tmpfs")
-	disk := filepath.Join(base, "disk")
-	mountTmpfs(t, tmpfs, "4m")
-	common := []string{"default.replication.factor=3", "min.insync.replicas=2", "replica.lag.time.max.ms=10000"}
-	c.AddBroker(1, append(slices.Clone(common), "log.dirs="+tmpfs+","+disk)...)
-	c.AddBroker(2, common...)
-	c.AddBroker(3, common...)
-	c.WaitForBrokers(1, 2, 3)
+// diskFaultBrokers is a three-broker cluster (ids 1-3) whose broker 1 has
+// the log dirs tmpfs,disk: ours or Kafka 3.9's.
+type diskFaultBrokers struct {
+	client func(...kgo.Opt) *kgo.Client
+	// alive reports whether broker 1's process runs.
+	alive func() bool
+	// restart stops broker 1 (SIGTERM), runs between, starts it again and
+	// waits until it is ready.
+	restart func(t *testing.T, between func())
+	// failedAt is when broker 1 logged its log dir failure.
+	failedAt func() (time.Time, bool)
+	// logs are the brokers' log lines about log dirs and offline replicas.
+	logs func() []string
+	// tail is broker 1's log tail for failure messages.
+	tail func() string
+}
 
-	admCl := c.Client(kgo.MetadataMinAge(10 * time.Millisecond)) // Metadata answers not cached by the client
+// diskFaultSettings are the settings both clusters run with.
+var diskFaultSettings = map[string]string{
+	"default.replication.factor": "3",
+	"min.insync.replicas":        "2",
+	"replica.lag.time.max.ms":    "10000",
+}
+
+// ENOSPC, Kafka's way (KIP-112), on our brokers and on Kafka 3.9's, with
+// the same checks: broker 1 has two log dirs, the first a 4 MiB tmpfs.
+// Broker 1 leads fill-0 (tmpfs) and safe-0 (the other dir) and follows
+// other-0 (tmpfs); RF 3, min ISR 2, acks=all. Producing to fill-0 fills the
+// tmpfs: the dir goes offline, broker 1 tells the controller through
+// /log_dir_event_notification, fill-0's leadership moves to another broker
+// and replica 1 leaves the ISRs of fill-0 and other-0, Metadata lists it
+// offline; broker 1 keeps running and leading safe-0, whose producer sees
+// no error. No acknowledged record is lost or duplicated. Restarted with
+// room on the tmpfs, broker 1 recovers the logs, rejoins the ISRs, and,
+// made leader of fill-0 again, serves every acknowledged record.
+func TestDiskFullLogDirOffline(t *testing.T) {
+	c := cluster.Start(t, 0) // ZooKeeper, for both clusters (own chroots)
+	t.Run("kafkazk", func(t *testing.T) {
+		tmpfs, disk := diskFaultDirs(t)
+		var common []string
+		for _, k := range slices.Sorted(maps.Keys(diskFaultSettings)) {
+			common = append(common, k+"="+diskFaultSettings[k])
+		}
+		c.AddBroker(1, append(slices.Clone(common), "log.dirs="+tmpfs+","+disk)...)
+		c.AddBroker(2, common...)
+		c.AddBroker(3, common...)
+		c.WaitForBrokers(1, 2, 3)
+		defer func() { // the Kafka run gets the CPU
+			for id := int32(1); id <= 3; id++ {
+				if c.Running(id) {
+					c.Stop(id)
+				}
+			}
+		}()
+		diskFullScenario(t, tmpfs, disk, diskFaultBrokers{
+			client: c.Client,
+			alive:  func() bool { return c.Running(1) },
+			restart: func(t *testing.T, between func()) {
+				if code := c.Stop(1); code != 0 {
+					t.Errorf("broker 1 exit code %d after SIGTERM, want 0:\n%s", code, c.LogTail(1, 30))
+				}
+				between()
+				c.Restart(1)
+			},
+			failedAt: func() (time.Time, bool) { return logLineTime(c.Broker(1).LogFile, "log dir failed") },
+			logs: func() []string {
+				var out []string
+				for id := int32(1); id <= 3; id++ {
+					for _, l := range grepLog(c.Broker(id).LogFile, "log dir", "log directory", "offline", "KAFKA_STORAGE") {
+						out = append(out, fmt.Sprintf("broker %d: %s", id, l))
+					}
+				}
+				return out
+			},
+			tail: func() string { return c.LogTail(1, 40) },
+		})
+	})
+	t.Run("kafka-3.9", func(t *testing.T) {
+		tmpfs, disk := diskFaultDirs(t)
+		var refs []*cluster.KafkaRef
+		chroot := ""
+		for id := int32(1); id <= 3; id++ {
+			o := maps.Clone(diskFaultSettings)
+			if id == 1 {
+				o["log.dirs"] = tmpfs + "," + disk
+			}
+			k := cluster.StartKafkaRef(t, c.ZK.Addr, cluster.KafkaRefOptions{ID: id, Chroot: chroot, Overrides: o, NoWait: true})
+			chroot = k.Chroot
+			refs = append(refs, k)
+		}
+		defer func() { // the three controlled shutdowns at once, not one after another at cleanup
+			var wg sync.WaitGroup
+			for _, k := range refs {
+				wg.Add(1)
+				go func() {
+					defer wg.Done()
+					k.Stop(t)
+				}()
+			}
+			wg.Wait()
+		}()
+		for _, k := range refs {
+			k.WaitReady(t)
+		}
+		bootstrap := []string{refs[0].Addr, refs[1].Addr, refs[2].Addr}
+		newClient := func(opts ...kgo.Opt) *kgo.Client {
+			cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(bootstrap...)}, opts...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(cl.Close)
+			return cl
+		}
+		diskFullScenario(t, tmpfs, disk, diskFaultBrokers{
+			client: newClient,
+			alive:  refs[0].Running,
+			restart: func(t *testing.T, between func()) {
+				refs[0].Stop(t)
+				between()
+				refs[0].Restart(t)
+			},
+			failedAt: func() (time.Time, bool) { return logLineTime(refs[0].LogFile, "Stopping serving replicas in dir") },
+			logs: func() []string {
+				var out []string
+				for _, k := range refs {
+					for _, l := range grepLog(k.LogFile, "log dir", "log directory", "offline", "Offline", "KAFKA_STORAGE", "KafkaStorage") {
+						out = append(out, fmt.Sprintf("broker %d: %s", k.ID, l))
+					}
+				}
+				return out
+			},
+			tail: func() string { return "" },
+		})
+	})
+}
+
+// diskFaultDirs makes broker 1's log dirs: a 4 MiB tmpfs and a plain dir.
+func diskFaultDirs(t *testing.T) (tmpfs, disk string) {
+	t.Helper()
+	base := t.TempDir()
+	tmpfs, disk = filepath.Join(base, "tmpfs"), filepath.Join(base, "disk")
+	mountTmpfs(t, tmpfs, "4m")
+	return tmpfs, disk
+}
+
+// diskFullScenario runs the ENOSPC scenario on b.
+func diskFullScenario(t *testing.T, tmpfs, disk string, b diskFaultBrokers) {
+	began := time.Now()
+	phase := func(what string) { t.Logf("%s at %v", what, time.Since(began).Round(100*time.Millisecond)) }
+	admCl := b.client(kgo.MetadataMinAge(10 * time.Millisecond)) // Metadata answers not cached by the client
 	adm := kadm.NewClient(admCl)
 	dirOf := func(topic string) string {
 		for _, d := range []string{tmpfs, disk} {
@@ -221,9 +370,10 @@ func TestDiskFullLogDirOffline(t *testing.T) {
 		}
 	}
 	for _, topic := range []string{"fill", "safe", "other"} {
-		waitFullISR(t, c, topic, 3)
+		waitISR(t, adm, topic, 3)
 	}
 
+	phase("topics in sync")
 	// safe-0's producer runs through the whole fault: every produce must
 	// succeed (acks=all, one at a time).
 	var safeMu sync.Mutex
@@ -232,7 +382,7 @@ func TestDiskFullLogDirOffline(t *testing.T) {
 	var safeSlowest time.Duration
 	safeCtx, stopSafe := context.WithCancel(context.Background())
 	safeDone := make(chan struct{})
-	safeCl := c.Client(kgo.DefaultProduceTopic("safe"), kgo.ProducerLinger(0))
+	safeCl := b.client(kgo.DefaultProduceTopic("safe"), kgo.ProducerLinger(0))
 	go func() {
 		defer close(safeDone)
 		for i := 0; safeCtx.Err() == nil; i++ {
@@ -294,7 +444,7 @@ func TestDiskFullLogDirOffline(t *testing.T) {
 	// Fill the tmpfs through fill-0: 16 KiB records, uncompressed,
 	// acks=all, idempotent, until leadership has moved and 50 more records
 	// were acknowledged.
-	fillCl := c.Client(kgo.DefaultProduceTopic("fill"), kgo.ProducerLinger(0), kgo.MaxBufferedRecords(64),
+	fillCl := b.client(kgo.DefaultProduceTopic("fill"), kgo.ProducerLinger(0), kgo.MaxBufferedRecords(64),
 		kgo.ProducerBatchCompression(kgo.NoCompression()), kgo.RecordRetries(1000), kgo.RecordDeliveryTimeout(60*time.Second))
 	pad := strings.Repeat("z", 16<<10)
 	fillAcked := map[string]bool{}
@@ -310,7 +460,7 @@ func TestDiskFullLogDirOffline(t *testing.T) {
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("fill-0's leadership did not move within 120 s of filling the tmpfs (%d records sent); broker 1:\n%s",
-				i, c.LogTail(1, 40))
+				i, b.tail())
 		}
 		v := fmt.Sprintf("fill-%06d-", i)
 		fillCl.Produce(context.Background(), kgo.StringRecord(v+pad), func(r *kgo.Record, err error) {
@@ -333,23 +483,22 @@ func TestDiskFullLogDirOffline(t *testing.T) {
 	cancel()
 	stopSafeProducer()
 
+	phase("fill done")
 	// The dir failed and the controller acted on it in its usual time.
-	failedAt, ok := logLineTime(c.Broker(1).LogFile, "log dir failed")
+	failedAt, ok := b.failedAt()
 	if !ok {
-		t.Fatalf("broker 1 did not log the log dir failure:\n%s", c.LogTail(1, 40))
+		t.Fatalf("broker 1 did not log the log dir failure:\n%s", b.tail())
 	}
 	if took := moved.Sub(failedAt); took > 10*time.Second {
 		t.Errorf("fill-0's leadership moved %v after the log dir failed, want within 10 s", took)
 	} else {
 		t.Logf("leadership moved within %v of the dir failure", took)
 	}
-	for id := int32(1); id <= 3; id++ {
-		for _, l := range grepLog(c.Broker(id).LogFile, "log dir", "log directory", "offline", "KAFKA_STORAGE") {
-			t.Logf("broker %d: %s", id, clip(l, 300))
-		}
+	for _, l := range b.logs() {
+		t.Log(clip(l, 300))
 	}
-	if !c.Running(1) {
-		t.Fatalf("broker 1 exited although a log dir is left:\n%s", c.LogTail(1, 40))
+	if !b.alive() {
+		t.Fatalf("broker 1 exited although a log dir is left:\n%s", b.tail())
 	}
 	for _, tc := range []struct {
 		topic   string
@@ -383,7 +532,7 @@ func TestDiskFullLogDirOffline(t *testing.T) {
 
 	check := func(when, topic string, acked map[string]bool) {
 		t.Helper()
-		served := readAll(t, c, topic)
+		served := readAll(t, b.client, topic)
 		for i, v := range served {
 			if topic == "fill" {
 				served[i] = strings.TrimSuffix(v, pad)
@@ -395,21 +544,21 @@ func TestDiskFullLogDirOffline(t *testing.T) {
 				len(missing), missing[:min(5, len(missing))], len(dups), dups[:min(5, len(dups))], len(served))
 		}
 	}
+	phase("metadata checked")
 	check("after the dir failure", "fill", fillAcked)
 	check("after the dir failure", "safe", safeAcked)
 
 	// Restart broker 1 with room on the tmpfs (remounted bigger, its files
 	// kept): it recovers its logs, fetches what it missed and rejoins the
 	// ISRs; made leader of fill-0 again, it serves every acknowledged record.
-	if code := c.Stop(1); code != 0 {
-		t.Errorf("broker 1 exit code %d after SIGTERM, want 0:\n%s", code, c.LogTail(1, 30))
-	}
-	if out, err := exec.Command("mount", "-o", "remount,size=64m", tmpfs).CombinedOutput(); err != nil {
-		t.Fatalf("remounting the tmpfs bigger: %v: %s", err, out)
-	}
-	c.Restart(1)
+	phase("records checked")
+	b.restart(t, func() {
+		if out, err := exec.Command("mount", "-o", "remount,size=64m", tmpfs).CombinedOutput(); err != nil {
+			t.Fatalf("remounting the tmpfs bigger: %v: %s", err, out)
+		}
+	})
 	for _, topic := range []string{"fill", "safe", "other"} {
-		waitFullISR(t, c, topic, 3)
+		waitISR(t, adm, topic, 3)
 	}
 	ctx, cancel = context.WithTimeout(context.Background(), 30*time.Second)
 	res, err := adm.ElectLeaders(ctx, kadm.ElectPreferredReplica, kadm.TopicsSet{"fill": {0: {}}})
@@ -433,6 +582,7 @@ func TestDiskFullLogDirOffline(t *testing.T) {
 		}
 		return p.Leader == 1 && len(p.OfflineReplicas) == 0, fmt.Sprintf("leader %d offline %v", p.Leader, p.OfflineReplicas)
 	})
+	phase("restarted, in sync, broker 1 leading fill-0")
 	check("after the restart, broker 1 leading", "fill", fillAcked)
 	check("after the restart", "safe", safeAcked)
 }
