@@ -271,6 +271,9 @@ func TestDiskFullLogDirOffline(t *testing.T) {
 			},
 			tail: func() string { return c.LogTail(1, 40) },
 		})
+		if !t.Failed() {
+			lastLogDirFails(t, c, common)
+		}
 	})
 	t.Run("kafka-3.9", func(t *testing.T) {
 		tmpfs, disk := diskFaultDirs(t)
@@ -329,6 +332,71 @@ func TestDiskFullLogDirOffline(t *testing.T) {
 			tail: func() string { return "" },
 		})
 	})
+}
+
+// lastLogDirFails: a broker whose only log dir fills up ends, as Kafka's
+// LogManager.handleLogDirFailure halts it ("Shutdown broker because all log
+// dirs in ... have failed", Exit.halt(1)): it exits non-zero, another
+// replica leads, and no acknowledged record is lost. Brokers 2 and 3 of c
+// run.
+func lastLogDirFails(t *testing.T, c *cluster.Cluster, common []string) {
+	t.Helper()
+	tmpfs := filepath.Join(t.TempDir(), "only")
+	mountTmpfs(t, tmpfs, "2m")
+	c.AddBroker(4, append(slices.Clone(common), "log.dirs="+tmpfs)...)
+	c.WaitForBrokers(4)
+	admCl := c.Client(kgo.MetadataMinAge(10 * time.Millisecond))
+	adm := kadm.NewClient(admCl)
+	createAssigned(t, admCl, "last", []int32{4, 2, 3})
+	waitISR(t, adm, "last", 3)
+	cl := c.Client(kgo.DefaultProduceTopic("last"), kgo.ProducerLinger(0), kgo.MaxBufferedRecords(64),
+		kgo.ProducerBatchCompression(kgo.NoCompression()), kgo.RecordRetries(1000), kgo.RecordDeliveryTimeout(60*time.Second))
+	pad := strings.Repeat("y", 16<<10)
+	var mu sync.Mutex
+	acked := map[string]bool{}
+	var errs []string
+	deadline := time.Now().Add(60 * time.Second)
+	for i := 0; c.Running(4); i++ {
+		if time.Now().After(deadline) {
+			t.Fatalf("broker 4 still runs 60 s into filling its only log dir (%d records):\n%s", i, c.LogTail(4, 30))
+		}
+		v := fmt.Sprintf("last-%06d-", i)
+		cl.Produce(context.Background(), kgo.StringRecord(v+pad), func(_ *kgo.Record, err error) {
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				errs = append(errs, fmt.Sprintf("%s: %v", v, err))
+				return
+			}
+			acked[v] = true
+		})
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	if err := cl.Flush(ctx); err != nil {
+		t.Fatalf("flushing: %v", err)
+	}
+	if code := c.Stop(4); code != 1 { // Exit.halt(1); a Go panic would be 2
+		t.Errorf("broker 4 exit code %d after its last log dir failed, want 1:\n%s", code, c.LogTail(4, 30))
+	}
+	if lines := grepLog(c.Broker(4).LogFile, "panic", "fatal error"); len(lines) > 0 {
+		t.Errorf("broker 4 crashed: %v", lines)
+	}
+	if lines := grepLog(c.Broker(4).LogFile, "all log dirs have failed"); len(lines) == 0 {
+		t.Errorf("broker 4 did not log why it stopped:\n%s", c.LogTail(4, 30))
+	}
+	waitISR(t, adm, "last", 2)
+	served := readAll(t, c.Client, "last")
+	for i, v := range served {
+		served[i] = strings.TrimSuffix(v, pad)
+	}
+	missing, dups := missingAndDuplicated(acked, served)
+	mu.Lock()
+	defer mu.Unlock()
+	if len(missing) > 0 || len(dups) > 0 {
+		t.Errorf("last-0: %d acknowledged records missing %v, %d duplicated %v", len(missing), missing[:min(5, len(missing))], len(dups), dups[:min(5, len(dups))])
+	}
+	t.Logf("last-0: broker 4 ended; %d records acknowledged, %d failed, all served", len(acked), len(errs))
 }
 
 // diskFaultDirs makes broker 1's log dirs: a 4 MiB tmpfs and a plain dir.
