@@ -227,6 +227,16 @@ func TestLogDirFailureTakesItsPartitionsOffline(t *testing.T) {
 				t.Errorf("t-%d recreated in %s", unhosted, d)
 			}
 
+			// A new replica (a partition never on this broker) is made in
+			// the healthy dir (Kafka: the controller's LeaderAndIsr says
+			// isNew, so getOrCreateLog does not refuse it).
+			if err := leaderAndIsr(t, s, 9, 1, 1, []int32{1, 2}, []int32{1, 2}); err != nil {
+				t.Errorf("LeaderAndIsr for a new replica t-9: %v", err)
+			}
+			if d, ok := s.logs.LogDirOf("t", 9); !ok || d != healthy {
+				t.Errorf("new replica t-9 in %q (%v), want %s", d, ok, healthy)
+			}
+
 			// The healthy dir serves on.
 			if code := produceTo(s, 1); code != 0 {
 				t.Errorf("produce t-1: %v", kerr.ErrorForCode(code))
