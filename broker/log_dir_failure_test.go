@@ -60,13 +60,13 @@ func listOffsetsOf(s *Server, partition int32) int16 {
 	return s.handleListOffsets(req).(*kmsg.ListOffsetsResponse).Topics[0].Partitions[0].ErrorCode
 }
 
-// logDirTestServer is broker 1 with two log dirs, a ZooKeeper session and
+// logDirTestServer is broker 1 with two log dirs, a ZooKeeper session (a
+// fresh chroot of zs) and
 // the log dir failure handler running, hosting t-0 (leader), t-1 (leader)
 // and t-2 (follower of broker 2), each with two records, and the logs
 // t-3 and t-4 on disk, not hosted.
-func logDirTestServer(t *testing.T) (*Server, *zkmeta.Client) {
+func logDirTestServer(t *testing.T, zs *zktest.Server) (*Server, *zkmeta.Client) {
 	t.Helper()
-	zs := zktest.Start(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
 	zkc, err := zkmeta.Connect(ctx, zs.Chroot(t), 6*time.Second, nil)
@@ -128,6 +128,7 @@ func logDirTestServer(t *testing.T) (*Server, *zkmeta.Client) {
 // first).
 func TestLogDirFailureTakesItsPartitionsOffline(t *testing.T) {
 	eio := fmt.Errorf("%w: fsync: %w", storage.ErrStorage, syscall.EIO)
+	zs := zktest.Start(t) // one ZooKeeper, a chroot per case
 	for _, tc := range []struct {
 		name string
 		fail func(t *testing.T, s *Server, dir string)
@@ -153,7 +154,7 @@ func TestLogDirFailureTakesItsPartitionsOffline(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			s, zkc := logDirTestServer(t)
+			s, zkc := logDirTestServer(t, zs)
 			failed, _ := s.logs.LogDirOf("t", 0)
 			healthy, _ := s.logs.LogDirOf("t", 1)
 			if d, _ := s.logs.LogDirOf("t", 2); d != failed || healthy == failed {
