@@ -64,6 +64,11 @@ type Server struct {
 	groups      *group.Coordinator   // the group coordinator (__consumer_offsets)
 	dynamic     brokerDynamicConfigs // /config/brokers/<id> and <default> as last read
 
+	// fatal carries the error that ends the broker at once (all log dirs
+	// failed; see Fatal).
+	fatal             chan error
+	stopLogDirHandler context.CancelFunc
+
 	framePool sync.Pool // request frame buffers, reused once a response is written
 
 	advertisedHost string
@@ -99,6 +104,7 @@ func New(cfg Config, zk *zkmeta.Client, logs *storage.Manager, clusterID string,
 		cache:     newMetadataCache(),
 		conns:     map[net.Conn]struct{}{},
 		connsByIP: map[string]int{},
+		fatal:     make(chan error, 1),
 	}
 	s.connsByListener = map[string]int{}
 	s.replicas = newReplicaManager(cfg, logs, zk, logger, s.cache, s.brokerEpoch.Load)
@@ -174,6 +180,15 @@ func (s *Server) SetBrokerEpoch(e int64) { s.brokerEpoch.Store(e) }
 func (s *Server) Serve(ctx context.Context) {
 	s.replicas.start(ctx) // replica fetchers, ISR checks (the HW checkpoint starts with the first LeaderAndIsr)
 	s.startGroupCoordinator()
+	handlerCtx, stopHandler := context.WithCancel(ctx) // Shutdown stops it too
+	s.mu.Lock()
+	s.stopLogDirHandler = stopHandler
+	s.mu.Unlock()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.runLogDirFailureHandler(handlerCtx)
+	}()
 	if s.zk != nil {
 		s.wg.Add(1)
 		go func() {
@@ -281,6 +296,9 @@ func (s *Server) Shutdown() {
 	s.mu.Lock()
 	s.closing = true
 	s.connectionClosed() // an acceptor waiting for a slot gives up
+	if s.stopLogDirHandler != nil {
+		s.stopLogDirHandler()
+	}
 	for _, ln := range s.listeners {
 		ln.Close()
 	}

@@ -133,6 +133,11 @@ func run(ctx context.Context, configPath string, overrides []string, logger *slo
 		case <-ctx.Done():
 			continue
 		case <-sess.Expired:
+		case runErr = <-srv.Fatal():
+			// Every log dir failed: Kafka halts (Exit.halt(1)); no controlled shutdown.
+		}
+		if runErr != nil {
+			break
 		}
 		// Kafka re-registers on each new session (afterInitializingSession): the ephemeral
 		// /brokers/ids/<id> died with the old one, and the broker epoch changes with the new znode.
