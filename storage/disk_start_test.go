@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"os"
 	"path/filepath"
+	"slices"
 	"strings"
 	"syscall"
 	"testing"
@@ -140,6 +141,23 @@ func TestStartWithFailingDir(t *testing.T) {
 				if ok {
 					checkBatches(t, l, batches)
 				}
+			}
+			// The broker's handler gets the partitions the failed dir held.
+			tps, err := m.HandleLogDirFailure(d1)
+			if err != nil {
+				t.Fatal(err)
+			}
+			inD1 := 0
+			for tp := range want {
+				if part, _ := partitionDirOf(d1, tp); part != "" {
+					inD1++
+					if !slices.Contains(tps, tp) && tc.op != OpMkdir && !(tc.op == OpReadDir && tc.suffix == "/d1") {
+						t.Fatalf("HandleLogDirFailure returned %v, missing %s", tps, tp)
+					}
+				}
+			}
+			if len(tps) > inD1 {
+				t.Fatalf("HandleLogDirFailure returned %v, d1 holds %d", tps, inD1)
 			}
 			if l, err := m.GetOrCreate("new", 0, [16]byte{1}); err != nil || filepath.Dir(l.Dir()) != d2 {
 				t.Fatalf("new log: %v in %v", err, l)

@@ -98,11 +98,15 @@ var ErrAllLogDirsOffline = errors.New("all log dirs have failed")
 // their partitions (LogManager.handleLogDirFailure: the logs leave
 // currentLogs and their file handles are closed without a flush; nothing is
 // written to the dir again). It returns ErrAllLogDirsOffline, with the
-// partitions, when no dir is left online.
+// partitions, when no dir is left online. For a dir that failed while
+// OpenManager loaded it, the partitions are those its listing showed
+// (their logs were never opened), so the broker refuses them instead of
+// creating them empty in another dir.
 func (m *Manager) HandleLogDirFailure(dir string) ([]TopicPartition, error) {
 	m.mu.Lock()
 	var gone []*managedLog
-	var tps []TopicPartition
+	tps := m.listed[dir]
+	delete(m.listed, dir)
 	for tp, ml := range m.logs {
 		if ml.dir == dir {
 			gone = append(gone, ml)

@@ -28,6 +28,10 @@ type Manager struct {
 	cleaning cleanerState
 	// failures are the log dirs that met an I/O error (log_dir_failure.go).
 	failures *logDirFailureChannel
+	// listed are the partitions found in each dir at start-up; those of a
+	// dir that failed while loading are handed out by HandleLogDirFailure
+	// as if their logs had been closed (guarded by mu).
+	listed map[string][]TopicPartition
 }
 
 type managedLog struct {
@@ -65,7 +69,7 @@ func OpenManager(dirs []string, cfg Config, logger *slog.Logger, opts ...Manager
 		return nil, errors.New("storage: no log dirs")
 	}
 	m := &Manager{fs: OSFileSystem{}, dirs: dirs, cfg: cfg.normalized(), logger: logger, clean: true, logs: map[TopicPartition]*managedLog{},
-		topicConfigs: map[string]LogConfig{}, failures: newLogDirFailureChannel(len(dirs))}
+		topicConfigs: map[string]LogConfig{}, failures: newLogDirFailureChannel(len(dirs)), listed: map[string][]TopicPartition{}}
 	for _, o := range opts {
 		o(m)
 	}
@@ -73,6 +77,7 @@ func OpenManager(dirs []string, cfg Config, logger *slog.Logger, opts ...Manager
 	for _, dir := range dirs {
 		err := m.loadDir(dir)
 		if err == nil {
+			delete(m.listed, dir)
 			continue
 		}
 		if errors.Is(err, errDuplicateLogDir) {
@@ -105,8 +110,19 @@ func (m *Manager) loadDir(dir string) error {
 	if err := m.fs.MkdirAll(dir); err != nil {
 		return fmt.Errorf("create log dir %s: %w", dir, err)
 	}
+	// The partitions first: whatever fails later, the broker learns which
+	// ones the dir held (HandleLogDirFailure).
+	ents, err := m.fs.ReadDir(dir)
+	if err != nil {
+		return fmt.Errorf("list log dir %s: %w", dir, err)
+	}
+	for _, e := range ents {
+		if tp, ok := ParsePartitionDir(e.Name()); ok && e.IsDir() {
+			m.listed[dir] = append(m.listed[dir], tp)
+		}
+	}
 	marker := filepath.Join(dir, CleanShutdownFile)
-	_, err := m.fs.Stat(marker)
+	_, err = m.fs.Stat(marker)
 	clean := err == nil
 	if !clean {
 		m.clean = false
@@ -128,10 +144,7 @@ func (m *Manager) loadDir(dir string) error {
 	if err != nil {
 		return fmt.Errorf("read log start offset checkpoint: %w", err)
 	}
-	ents, err := m.fs.ReadDir(dir)
-	if err != nil {
-		return fmt.Errorf("list log dir %s: %w", dir, err)
-	}
+
 	for _, e := range ents {
 		if !e.IsDir() {
 			continue
