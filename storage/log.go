@@ -708,7 +708,7 @@ func (l *Log) Batches(from int64, fn func(h BatchHeader) error) error {
 		for {
 			h, _, ok, err := sc.next()
 			if err != nil {
-				return fmt.Errorf("walk batches: %w", err)
+				return l.readFailed(fmt.Errorf("walk batches: %w", err))
 			}
 			if !ok {
 				break
