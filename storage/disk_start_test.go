@@ -246,6 +246,18 @@ func TestStartWithFullDisk(t *testing.T) {
 			if refused == 0 {
 				t.Fatal("recovery never needed index space: the test does not test a full disk")
 			}
+			// No time index ends short of its segment's largest timestamp
+			// (the next start reads it from there for retention by time);
+			// one that got no space at all is empty, and the file's mtime
+			// stands in.
+			for tp := range want {
+				l, _ := m.Get(tp.Topic, tp.Partition)
+				for _, seg := range l.segs {
+					if e, ok := seg.tidx.last(); ok && e.ts != seg.maxTs {
+						t.Fatalf("%s segment %d: time index ends at %+v (ok %v), largest timestamp %d", tp, seg.base, e, ok, seg.maxTs)
+					}
+				}
+			}
 			for tp, batches := range want {
 				l, ok := m.Get(tp.Topic, tp.Partition)
 				if !ok {
@@ -488,5 +500,54 @@ func TestMetaPropertiesDirFailure(t *testing.T) {
 	defer m3.Close()
 	if _, _, _, err := m3.ReadMetaProperties(); err == nil || !m3.IsLogDirOnline(d3) {
 		t.Fatalf("unparsable meta.properties: %v, online %v", err, m3.IsLogDirOnline(d3))
+	}
+}
+
+// TestRecoveryOutOfIndexSpaceKeepsLargestTimestamp: recovery that runs out
+// of index space part-way leaves a time index holding the segment's
+// largest timestamp, so a later clean start reads the right value for
+// retention by time (the entries cut short would have said less).
+func TestRecoveryOutOfIndexSpaceKeepsLargestTimestamp(t *testing.T) {
+	dir := filepath.Join(fastTempDir(t), "t-0")
+	cfg := DefaultLogConfig()
+	cfg.IndexIntervalBytes = 1
+	l, err := OpenLog(dir, cfg, false, quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := 0; i < 1200; i++ {
+		if _, err := l.Append(encodeBatch(batchSpec{records: 1, baseTs: int64(1000 + i)}), 1); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := l.Roll(); err != nil {
+		t.Fatal(err)
+	}
+	l.flushWG.Wait()
+	l.closeHandles() // a crash
+	fs := NewFaultFS(false)
+	// The first page of each index is there, nothing more.
+	fs.Inject(Fault{Op: OpAllocate, Skip: 2, Err: syscall.ENOSPC, Sticky: true})
+	l, err = openLog(dir, cfg, openOptions{recover: true, recoveryPoint: 0, logStart: -1, fs: fs}, quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !fs.Fired() {
+		t.Fatal("recovery never ran out of index space")
+	}
+	seg := l.segs[0]
+	if e, ok := seg.tidx.last(); !ok || e.ts != 2199 || seg.maxTs != 2199 {
+		t.Fatalf("time index ends at %+v (%v), largest timestamp %d; want 2199", e, ok, seg.maxTs)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l = mustOpen(t, dir, cfg, false)
+	defer l.Close()
+	if got := l.segs[0].largestTimestamp(); got != 2199 {
+		t.Fatalf("after a clean start the segment's largest timestamp is %d, want 2199", got)
+	}
+	if off, _, ok, err := l.OffsetForTimestamp(1700); err != nil || !ok || off != 700 {
+		t.Fatalf("OffsetForTimestamp(1700) = %d, %v, %v", off, ok, err)
 	}
 }

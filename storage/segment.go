@@ -367,6 +367,15 @@ func (s *segment) recover(cfg LogConfig, buf []byte, logger *slog.Logger) (recov
 		}
 	}
 	s.size = valid
+	if noIndexSpace {
+		// The time index stops short of the segment's largest timestamp,
+		// which a later start reads from its last entry (retention by
+		// time would then delete the segment early): keep only that
+		// largest timestamp, in the first slot, whose page is allocated
+		// if any entry was written; else the index stays empty and the
+		// file's mtime stands in, as for any segment without one.
+		s.tidx.truncateEntries(0)
+	}
 	// A recovered segment ends with its largest timestamp (LogSegment.recover).
 	if err := indexFailed(s.maybeAppendTimeEntry(true)); err != nil {
 		return recoverResult{}, err
