@@ -58,16 +58,7 @@ func (OSFileSystem) Write(f *os.File, b []byte) (int, error)              { retu
 func (OSFileSystem) Truncate(f *os.File, size int64) error                { return f.Truncate(size) }
 func (OSFileSystem) Sync(f *os.File) error                                { return f.Sync() }
 
-func (OSFileSystem) Allocate(f *os.File, off, n int64) error {
-	err := unix.Fallocate(int(f.Fd()), 0, off, n)
-	if errors.Is(err, unix.EOPNOTSUPP) || errors.Is(err, unix.ENOSYS) {
-		return nil // the file system cannot reserve: writes fail when they fail
-	}
-	if err != nil {
-		return &os.PathError{Op: "fallocate", Path: f.Name(), Err: err}
-	}
-	return nil
-}
+func (OSFileSystem) Allocate(f *os.File, off, n int64) error { return allocate(f, off, n) }
 
 func (OSFileSystem) Mmap(f *os.File, length int, writable bool) ([]byte, error) {
 	prot := unix.PROT_READ
