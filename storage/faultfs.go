@@ -43,7 +43,8 @@ func (op FileOp) mutating() bool {
 }
 
 // Fault makes FaultFS fail calls: those of kind Op (any if empty) on a path
-// under Dir (any if empty) that ends with Suffix (any if empty), skipping the first Skip that match. Once it fires, Dead makes
+// (a rename's target) under Dir (any if empty) that ends with Suffix (any
+// if empty), skipping the first Skip that match. Once it fires, Dead makes
 // every later mutating call under Dir fail as well (a disk that is gone).
 // Partial makes a failing write write half its bytes first (a torn write).
 // Sticky makes it fail every matching call once it fired (a full disk
