@@ -1,0 +1,319 @@
+package compat_test
+
+import (
+	"context"
+	"encoding/json"
+	"fmt"
+	"os"
+	"slices"
+	"strconv"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
+
+	"github.com/kafkazk/kafkazk/compat-tests/checker"
+	"github.com/kafkazk/kafkazk/compat-tests/cluster"
+)
+
+// zkOutage is how long TestZKOutage keeps ZooKeeper down: 30 s (the
+// acceptance figure) unless KAFKAZK_ZK_OUTAGE (a Go duration) says otherwise.
+func zkOutage(t *testing.T) time.Duration {
+	s := os.Getenv("KAFKAZK_ZK_OUTAGE")
+	if s == "" {
+		return 30 * time.Second
+	}
+	d, err := time.ParseDuration(s)
+	if err != nil || d <= 0 {
+		t.Fatalf("KAFKAZK_ZK_OUTAGE=%q: want a positive Go duration such as 30s", s)
+	}
+	return d
+}
+
+// zkState is one partition's state znode, read through the test's own
+// ZooKeeper session.
+type zkState struct {
+	Leader      int32   `json:"leader"`
+	LeaderEpoch int32   `json:"leader_epoch"`
+	ISR         []int32 `json:"isr"`
+}
+
+func readStates(t *testing.T, c *cluster.Cluster, topic string, partitions int) (map[int32]zkState, error) {
+	t.Helper()
+	out := map[int32]zkState{}
+	for p := range int32(partitions) {
+		data, _, err := c.ZKConn().Get(c.ZKPath(fmt.Sprintf("/brokers/topics/%s/partitions/%d/state", topic, p)))
+		if err != nil {
+			return nil, err
+		}
+		var st zkState
+		if err := json.Unmarshal(data, &st); err != nil {
+			return nil, fmt.Errorf("partition %d state %q: %w", p, data, err)
+		}
+		slices.Sort(st.ISR)
+		out[p] = st
+	}
+	return out, nil
+}
+
+// endOffsets lists a topic's end offsets (served by the leaders, no
+// ZooKeeper involved).
+func endOffsets(ctx context.Context, c *cluster.Cluster, topic string) (map[int32]int64, error) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(c.Bootstrap(), ",")...))
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	ends, err := kadm.NewClient(cl).ListEndOffsets(ctx, topic)
+	if err != nil {
+		return nil, err
+	}
+	out := map[int32]int64{}
+	var firstErr error
+	ends.Each(func(o kadm.ListedOffset) {
+		if o.Err != nil && firstErr == nil {
+			firstErr = fmt.Errorf("partition %d: %w", o.Partition, o.Err)
+		}
+		out[o.Partition] = o.Offset
+	})
+	return out, firstErr
+}
+
+// waitRecovered polls until every broker is registered, /controller names a
+// live broker, and every partition of topic has a live leader both in its
+// state znode and in Metadata.
+func waitRecovered(t *testing.T, c *cluster.Cluster, topic string, partitions int, within time.Duration) {
+	t.Helper()
+	adm := kadm.NewClient(c.Client())
+	poll(t, within, "cluster recovered (brokers registered, controller, leaders)", func() (bool, string) {
+		for id := range int32(3) {
+			if _, ok, err := c.BrokerEpoch(id); !ok || err != nil {
+				return false, fmt.Sprintf("broker %d not registered (%v)", id, err)
+			}
+		}
+		ctl, err := c.ControllerID()
+		if err != nil || ctl < 0 {
+			return false, fmt.Sprintf("no /controller (%v)", err)
+		}
+		states, err := readStates(t, c, topic, partitions)
+		if err != nil {
+			return false, err.Error()
+		}
+		for p, st := range states {
+			if st.Leader < 0 {
+				return false, fmt.Sprintf("partition %d has no leader in ZooKeeper", p)
+			}
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		defer cancel()
+		md, err := adm.Metadata(ctx, topic)
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, p := range md.Topics[topic].Partitions {
+			if p.Leader < 0 || p.Err != nil {
+				return false, fmt.Sprintf("metadata: partition %d leader %d err %v", p.Partition, p.Leader, p.Err)
+			}
+		}
+		return true, ""
+	})
+}
+
+// ZooKeeper stopped (killed, data kept) for 30 s and started again, under a
+// steady acks=all idempotent load on a topic with RF 3 and min ISR 2.
+// Kafka's data path does not touch ZooKeeper: leaders go on appending and
+// followers fetching with the ISR they have (an ISR change would need the
+// controller, which waits), so every partition's log end keeps advancing
+// through the outage. ZooKeeper restarted from its data restores the
+// sessions it knew and times them out from the restart, so brokers that
+// reconnect within zookeeper.session.timeout.ms keep their sessions: their
+// registrations (broker epochs) and the controller stay; a broker whose
+// session did expire registers again with a new epoch and a controller is
+// elected. Either way every partition has a leader soon after, and no
+// acknowledged record is lost.
+func TestZKOutage(t *testing.T) {
+	outage := zkOutage(t)
+	c := cluster.Start(t, 3, "min.insync.replicas=2", "default.replication.factor=3")
+	const topic, partitions = "zk-outage", 3
+	createTopic(t, c, topic, partitions, 3)
+	waitFullISR(t, c, topic, 3)
+
+	epochs := map[int32]int64{}
+	for id := range int32(3) {
+		e, ok, err := c.BrokerEpoch(id)
+		if err != nil || !ok {
+			t.Fatalf("broker %d epoch: %v %v", id, ok, err)
+		}
+		epochs[id] = e
+	}
+	ctl := controllerOf(t, c)
+	before, err := readStates(t, c, topic, partitions)
+	if err != nil {
+		t.Fatal(err)
+	}
+
+	chk := checker.New(topic)
+	ctx, cancel := context.WithCancel(context.Background())
+	produced := make(chan struct{})
+	go func() {
+		defer close(produced)
+		chk.Produce(ctx, c.Client(), 20)
+	}()
+	defer func() { cancel(); <-produced }()
+	poll(t, 20*time.Second, "the producer under way", func() (bool, string) {
+		return chk.Acked() >= 50, fmt.Sprint(chk.Acked(), " acked")
+	})
+
+	octx, ocancel := context.WithTimeout(context.Background(), 10*time.Second)
+	startEnds, err := endOffsets(octx, c, topic)
+	ocancel()
+	if err != nil {
+		t.Fatalf("end offsets before the outage: %v", err)
+	}
+	ackedAtStop := chk.Acked()
+	c.StopZK()
+	stopped := time.Now()
+	t.Logf("ZooKeeper stopped for %v; %d acked so far", outage, ackedAtStop)
+
+	// Through the outage: the log ends advance (sampled near its end, so
+	// the producer has run well past any disconnection hiccup).
+	time.Sleep(outage - 3*time.Second)
+	octx, ocancel = context.WithTimeout(context.Background(), 5*time.Second)
+	lateEnds, err := endOffsets(octx, c, topic)
+	ocancel()
+	ackedInOutage := chk.Acked() - ackedAtStop
+	if err != nil {
+		t.Errorf("ListOffsets during the ZooKeeper outage: %v (Kafka serves it from the leaders)", err)
+	}
+	for p := range int32(partitions) {
+		if lateEnds[p] <= startEnds[p] {
+			t.Errorf("partition %d: log end %d at the outage's start, %d near its end: produce stopped (ISR %v unchanged)",
+				p, startEnds[p], lateEnds[p], before[p].ISR)
+		}
+	}
+	if ackedInOutage < 100 {
+		t.Errorf("only %d acks=all records acknowledged during %v without ZooKeeper", ackedInOutage, outage)
+	}
+	time.Sleep(time.Until(stopped.Add(outage)))
+	c.StartZK()
+	restarted := time.Now()
+	t.Logf("ZooKeeper back after %v; %d records acknowledged during the outage", time.Since(stopped).Round(time.Millisecond), ackedInOutage)
+
+	// A controller and every leader within a bound: the session timeout
+	// (6 s in these clusters) plus an election and its requests.
+	waitRecovered(t, c, topic, partitions, 30*time.Second)
+	t.Logf("recovered %v after ZooKeeper's restart", time.Since(restarted).Round(time.Millisecond))
+	var reregistered []int32
+	for id := range int32(3) {
+		e, _, _ := c.BrokerEpoch(id)
+		if e != epochs[id] {
+			reregistered = append(reregistered, id)
+		}
+	}
+	after, err := readStates(t, c, topic, partitions)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Logf("controller %d -> %d; brokers re-registered (session expired): %v; states before %v after %v",
+		ctl, controllerOf(t, c), reregistered, before, after)
+
+	// Produce goes on after the restart too.
+	n := chk.Acked()
+	poll(t, 20*time.Second, "produce after ZooKeeper's return", func() (bool, string) {
+		return chk.Acked() >= n+50, fmt.Sprint(chk.Acked()-n, " more acked")
+	})
+	cancel()
+	<-produced
+	vctx, vcancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer vcancel()
+	rep, err := chk.Verify(vctx, strings.Split(c.Bootstrap(), ","))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() {
+		t.Fatalf("ZooKeeper outage: %s", rep)
+	}
+	t.Logf("ZooKeeper outage %v: %s (failed attempts %d)", outage, rep, chk.Failed())
+}
+
+// Every broker's ZooKeeper session expires at the same moment (ended on the
+// server through a second connection in each session, deterministic), under
+// a steady acks=all load. As Kafka: each broker registers again in its new
+// session (a new czxid, the broker epoch), the controller resigns on its
+// expiry and a controller is elected again (a higher controller epoch), the
+// partitions keep or get leaders, and no acknowledged record is lost.
+func TestZKSessionsExpireAtOnce(t *testing.T) {
+	c := cluster.Start(t, 3, "min.insync.replicas=2", "default.replication.factor=3")
+	const topic, partitions = "zk-expiry", 3
+	createTopic(t, c, topic, partitions, 3)
+	waitFullISR(t, c, topic, 3)
+	epochs := map[int32]int64{}
+	for id := range int32(3) {
+		e, _, err := c.BrokerEpoch(id)
+		if err != nil {
+			t.Fatal(err)
+		}
+		epochs[id] = e
+	}
+	ctlEpoch := func() int {
+		data, _, err := c.ZKConn().Get(c.ZKPath("/controller_epoch"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		n, err := strconv.Atoi(string(data))
+		if err != nil {
+			t.Fatalf("/controller_epoch %q: %v", data, err)
+		}
+		return n
+	}
+	epochBefore := ctlEpoch()
+
+	chk := checker.New(topic)
+	ctx, cancel := context.WithCancel(context.Background())
+	produced := make(chan struct{})
+	go func() {
+		defer close(produced)
+		chk.Produce(ctx, c.Client(), 20)
+	}()
+	defer func() { cancel(); <-produced }()
+	poll(t, 20*time.Second, "the producer under way", func() (bool, string) {
+		return chk.Acked() >= 50, fmt.Sprint(chk.Acked(), " acked")
+	})
+
+	expired := time.Now()
+	sessions := c.ExpireSessions(0, 1, 2)
+	t.Logf("expired sessions %v", sessions)
+	poll(t, 30*time.Second, "every broker registered again with a new epoch", func() (bool, string) {
+		for id := range int32(3) {
+			e, ok, err := c.BrokerEpoch(id)
+			if err != nil || !ok || e == epochs[id] {
+				return false, fmt.Sprintf("broker %d: registered %v epoch %d (was %d) %v", id, ok, e, epochs[id], err)
+			}
+		}
+		return true, ""
+	})
+	waitRecovered(t, c, topic, partitions, 30*time.Second)
+	if e := ctlEpoch(); e <= epochBefore {
+		t.Errorf("controller epoch %d after every session expired, was %d: no controller was elected again", e, epochBefore)
+	}
+	t.Logf("recovered %v after the expiry", time.Since(expired).Round(time.Millisecond))
+	n := chk.Acked()
+	poll(t, 30*time.Second, "produce after the expiry", func() (bool, string) {
+		return chk.Acked() >= n+50, fmt.Sprint(chk.Acked()-n, " more acked")
+	})
+	cancel()
+	<-produced
+	waitFullISR(t, c, topic, 3)
+	vctx, vcancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer vcancel()
+	rep, err := chk.Verify(vctx, strings.Split(c.Bootstrap(), ","))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() {
+		t.Fatalf("sessions expired at once: %s", rep)
+	}
+	t.Logf("sessions expired at once: %s (failed attempts %d)", rep, chk.Failed())
+}
