@@ -317,3 +317,103 @@ func TestZKSessionsExpireAtOnce(t *testing.T) {
 	}
 	t.Logf("sessions expired at once: %s (failed attempts %d)", rep, chk.Failed())
 }
+
+// produceConsume writes n records to topic (acks=all) and reads them back
+// from the start.
+func produceConsume(t *testing.T, c *cluster.Cluster, topic string, n int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	p := c.Client(kgo.DefaultProduceTopic(topic))
+	for i := range n {
+		if err := p.ProduceSync(ctx, kgo.StringRecord(fmt.Sprintf("%s-%d", topic, i))).FirstErr(); err != nil {
+			t.Fatalf("produce to %s: %v", topic, err)
+		}
+	}
+	cl := c.Client(kgo.ConsumeTopics(topic), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	got := 0
+	for got < n {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("consume %s: %d of %d records", topic, got, n)
+		}
+		fs.EachError(func(_ string, _ int32, err error) { t.Logf("fetch %s: %v", topic, err) })
+		got += fs.NumRecords()
+	}
+}
+
+// A topic's assignment znode and a partition's state znode overwritten by
+// hand with data that does not decode, then a controller failover (the
+// /controller znode deleted, as an operator forces a re-election): the new
+// controller logs each bad znode naming its path and skips it, and every
+// other topic keeps working - create, produce, fetch, metadata - with no
+// process crashing. Kafka 3.9 (KafkaController.onControllerFailover through
+// TopicZNode/TopicPartitionStateZNode.decode) throws on both znodes, fails
+// the failover and resigns, over and over: no controller until a human
+// fixes the znode.
+func TestZKMalformedZnodes(t *testing.T) {
+	c := cluster.Start(t, 2, "default.replication.factor=2")
+	createTopic(t, c, "good", 2, 2)
+	createTopic(t, c, "bad-assign", 1, 2)
+	createTopic(t, c, "bad-state", 2, 2)
+	waitFullISR(t, c, "good", 2)
+	waitFullISR(t, c, "bad-state", 2)
+	produceConsume(t, c, "good", 10)
+
+	zk := c.ZKConn()
+	assignPath := c.ZKPath("/brokers/topics/bad-assign")
+	statePath := c.ZKPath("/brokers/topics/bad-state/partitions/0/state")
+	if _, err := zk.Set(assignPath, []byte(`{"version":3,"partitions":{"0":"1,0"}}`), -1); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := zk.Set(statePath, []byte(`{"controller_epoch":1,"leader":"zero","version":1,"leader_epoch":0,"isr":[0,1]}`), -1); err != nil {
+		t.Fatal(err)
+	}
+	before := controllerOf(t, c)
+	data, st, err := zk.Get(c.ZKPath("/controller"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if err := zk.Delete(c.ZKPath("/controller"), st.Version); err != nil {
+		t.Fatalf("deleting /controller %s: %v", data, err)
+	}
+	poll(t, 30*time.Second, "a controller elected again", func() (bool, string) {
+		_, st2, err := zk.Get(c.ZKPath("/controller"))
+		return err == nil && st2.Czxid != st.Czxid, fmt.Sprint(err)
+	})
+	t.Logf("controller %d -> %d", before, controllerOf(t, c))
+
+	// The new controller is working: a topic created now gets its leaders.
+	createTopic(t, c, "after", 2, 2)
+	waitFullISR(t, c, "after", 2)
+	produceConsume(t, c, "after", 10)
+	produceConsume(t, c, "good", 10)
+	// bad-state's other partition is served as before.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	p := c.Client()
+	if err := p.ProduceSync(ctx, &kgo.Record{Topic: "bad-state", Partition: 1, Value: []byte("x")}).FirstErr(); err != nil {
+		t.Errorf("produce to bad-state-1: %v", err)
+	}
+	md, err := kadm.NewClient(c.Client()).Metadata(ctx)
+	if err != nil {
+		t.Fatalf("metadata: %v", err)
+	}
+	for _, topic := range []string{"good", "after", "bad-state", "bad-assign"} {
+		if _, ok := md.Topics[topic]; !ok {
+			t.Errorf("metadata lacks %s: %v", topic, md.Topics.Names())
+		}
+	}
+	ctl := controllerOf(t, c)
+	logs := c.LogTail(ctl, 400)
+	for _, path := range []string{"/brokers/topics/bad-assign", "/brokers/topics/bad-state/partitions/0/state"} {
+		if !strings.Contains(logs, path) {
+			t.Errorf("controller %d's log does not name %s", ctl, path)
+		}
+	}
+	for id := range int32(2) {
+		if !c.Running(id) {
+			t.Errorf("broker %d exited", id)
+		}
+	}
+}
