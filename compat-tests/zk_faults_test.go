@@ -129,16 +129,40 @@ func waitRecovered(t *testing.T, c *cluster.Cluster, topic string, partitions in
 // through the outage. ZooKeeper restarted from its data restores the
 // sessions it knew and times them out from the restart, so brokers that
 // reconnect within zookeeper.session.timeout.ms keep their sessions: their
-// registrations (broker epochs) and the controller stay; a broker whose
-// session did expire registers again with a new epoch and a controller is
-// elected. Either way every partition has a leader soon after, and no
-// acknowledged record is lost.
+// registrations (broker epochs) and the controller stay (Kafka 3.9 does the
+// same, TestZKFaultsKafkaRef); a broker whose session did expire would
+// register again with a new epoch and a controller be elected. Either way
+// every partition has a leader soon after, and no acknowledged record is
+// lost.
+//
+// A second topic's ISR does want to change: as ZooKeeper stops, its
+// follower on broker 0 is cut from its leader, broker 2 (which leads
+// nothing else, so the cut fetcher connection carries only that
+// partition). The leader proposes the shrink to the controller
+// (AlterPartition), which cannot write the state znode; until it can, the
+// leader counts the follower in its maximal ISR, so the high watermark
+// stays where it was and acks=all waits (Kafka's Partition.maximalIsr,
+// PendingShrinkIsr). Once ZooKeeper is back the shrink is committed and the
+// partition moves on with two replicas, losing nothing.
 func TestZKOutage(t *testing.T) {
 	outage := zkOutage(t)
-	c := cluster.Start(t, 3, "min.insync.replicas=2", "default.replication.factor=3")
+	const lag = 3 * time.Second
+	c := cluster.Start(t, 3, "min.insync.replicas=2", "default.replication.factor=3",
+		fmt.Sprintf("replica.lag.time.max.ms=%d", lag.Milliseconds()))
 	const topic, partitions = "zk-outage", 3
-	createTopic(t, c, topic, partitions, 3)
+	const isrTopic, cutFollower, cutLeader = "zk-outage-isr", int32(0), int32(2)
+	for _, tc := range []struct{ topic, assignment string }{
+		{topic, "0:1:2,1:2:0,0:2:1"},
+		{isrTopic, "2:0:1"},
+	} {
+		out, errOut, code := c.Tool("kafka-topics.sh", "--bootstrap-server", c.Bootstrap(), "--create",
+			"--topic", tc.topic, "--replica-assignment", tc.assignment)
+		if code != 0 {
+			t.Fatalf("kafka-topics.sh --create %s: exit %d\n%s\n%s", tc.topic, code, out, errOut)
+		}
+	}
 	waitFullISR(t, c, topic, 3)
+	waitFullISR(t, c, isrTopic, 3)
 
 	epochs := map[int32]int64{}
 	for id := range int32(3) {
@@ -154,16 +178,27 @@ func TestZKOutage(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	chk := checker.New(topic)
+	chk, isrChk := checker.New(topic), checker.New(isrTopic)
 	ctx, cancel := context.WithCancel(context.Background())
-	produced := make(chan struct{})
+	produced := make(chan struct{}, 2)
 	go func() {
-		defer close(produced)
+		defer func() { produced <- struct{}{} }()
 		chk.Produce(ctx, c.Client(), 20)
 	}()
-	defer func() { cancel(); <-produced }()
-	poll(t, 20*time.Second, "the producer under way", func() (bool, string) {
-		return chk.Acked() >= 50, fmt.Sprint(chk.Acked(), " acked")
+	go func() {
+		defer func() { produced <- struct{}{} }()
+		isrChk.Produce(ctx, c.Client(), 4)
+	}()
+	stopProducing := func() {
+		if ctx.Err() == nil {
+			cancel()
+			<-produced
+			<-produced
+		}
+	}
+	defer stopProducing()
+	poll(t, 20*time.Second, "the producers under way", func() (bool, string) {
+		return chk.Acked() >= 50 && isrChk.Acked() >= 10, fmt.Sprint(chk.Acked(), " and ", isrChk.Acked(), " acked")
 	})
 
 	octx, ocancel := context.WithTimeout(context.Background(), 10*time.Second)
@@ -175,11 +210,24 @@ func TestZKOutage(t *testing.T) {
 	ackedAtStop := chk.Acked()
 	c.StopZK()
 	stopped := time.Now()
-	t.Logf("ZooKeeper stopped for %v; %d acked so far", outage, ackedAtStop)
+	c.CutFetches(cutFollower, cutLeader)
+	t.Logf("ZooKeeper stopped for %v; %d acked so far; broker %d cut from fetching %s-0 from its leader %d",
+		outage, ackedAtStop, cutFollower, isrTopic, cutLeader)
+
+	// The cut partition's high watermark stops (sampled once the last
+	// fetch before the cut has been answered, and again near the end).
+	time.Sleep(2 * time.Second)
+	octx, ocancel = context.WithTimeout(context.Background(), 5*time.Second)
+	cutEnds, err := endOffsets(octx, c, isrTopic)
+	ocancel()
+	if err != nil {
+		t.Errorf("ListOffsets during the ZooKeeper outage: %v (Kafka serves it from the leaders)", err)
+	}
+	isrAcked := isrChk.Acked()
 
 	// Through the outage: the log ends advance (sampled near its end, so
 	// the producer has run well past any disconnection hiccup).
-	time.Sleep(outage - 3*time.Second)
+	time.Sleep(time.Until(stopped.Add(outage - 3*time.Second)))
 	octx, ocancel = context.WithTimeout(context.Background(), 5*time.Second)
 	lateEnds, err := endOffsets(octx, c, topic)
 	ocancel()
@@ -196,6 +244,13 @@ func TestZKOutage(t *testing.T) {
 	if ackedInOutage < 100 {
 		t.Errorf("only %d acks=all records acknowledged during %v without ZooKeeper", ackedInOutage, outage)
 	}
+	octx, ocancel = context.WithTimeout(context.Background(), 5*time.Second)
+	lateCut, err := endOffsets(octx, c, isrTopic)
+	ocancel()
+	if err != nil || lateCut[0] != cutEnds[0] || isrChk.Acked() != isrAcked {
+		t.Errorf("%s-0 (follower %d cut, its ISR shrink not committed): high watermark %d -> %d, acks=all acknowledged %d -> %d during the outage (%v); want both frozen",
+			isrTopic, cutFollower, cutEnds[0], lateCut[0], isrAcked, isrChk.Acked(), err)
+	}
 	time.Sleep(time.Until(stopped.Add(outage)))
 	c.StartZK()
 	restarted := time.Now()
@@ -205,6 +260,20 @@ func TestZKOutage(t *testing.T) {
 	// (6 s in these clusters) plus an election and its requests.
 	waitRecovered(t, c, topic, partitions, 30*time.Second)
 	t.Logf("recovered %v after ZooKeeper's restart", time.Since(restarted).Round(time.Millisecond))
+	// The shrink proposed during the outage is committed now, and acks=all
+	// goes on with two replicas.
+	poll(t, 20*time.Second, fmt.Sprintf("%s-0's ISR without broker %d", isrTopic, cutFollower), func() (bool, string) {
+		st, err := readStates(t, c, isrTopic, 1)
+		if err != nil {
+			return false, err.Error()
+		}
+		return len(st[0].ISR) == 2 && !slices.Contains(st[0].ISR, cutFollower), fmt.Sprint(st[0])
+	})
+	t.Logf("%s-0's ISR shrank %v after ZooKeeper's restart", isrTopic, time.Since(restarted).Round(time.Millisecond))
+	n, m := chk.Acked(), isrChk.Acked()
+	poll(t, 30*time.Second, "produce to both topics after ZooKeeper's return", func() (bool, string) {
+		return chk.Acked() >= n+50 && isrChk.Acked() >= m+10, fmt.Sprint(chk.Acked()-n, " and ", isrChk.Acked()-m, " more acked")
+	})
 	var reregistered []int32
 	for id := range int32(3) {
 		e, _, _ := c.BrokerEpoch(id)
@@ -219,23 +288,21 @@ func TestZKOutage(t *testing.T) {
 	t.Logf("controller %d -> %d; brokers re-registered (session expired): %v; states before %v after %v",
 		ctl, controllerOf(t, c), reregistered, before, after)
 
-	// Produce goes on after the restart too.
-	n := chk.Acked()
-	poll(t, 20*time.Second, "produce after ZooKeeper's return", func() (bool, string) {
-		return chk.Acked() >= n+50, fmt.Sprint(chk.Acked()-n, " more acked")
-	})
-	cancel()
-	<-produced
-	vctx, vcancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer vcancel()
-	rep, err := chk.Verify(vctx, strings.Split(c.Bootstrap(), ","))
-	if err != nil {
-		t.Fatal(err)
+	stopProducing()
+	c.HealAll()
+	waitFullISR(t, c, isrTopic, 3)
+	for _, k := range []*checker.Checker{chk, isrChk} {
+		vctx, vcancel := context.WithTimeout(context.Background(), 2*time.Minute)
+		rep, err := k.Verify(vctx, strings.Split(c.Bootstrap(), ","))
+		vcancel()
+		if err != nil {
+			t.Fatal(err)
+		}
+		if !rep.OK() {
+			t.Fatalf("ZooKeeper outage: %s", rep)
+		}
+		t.Logf("ZooKeeper outage %v: %s (failed attempts %d)", outage, rep, k.Failed())
 	}
-	if !rep.OK() {
-		t.Fatalf("ZooKeeper outage: %s", rep)
-	}
-	t.Logf("ZooKeeper outage %v: %s (failed attempts %d)", outage, rep, chk.Failed())
 }
 
 // Every broker's ZooKeeper session expires at the same moment (ended on the
