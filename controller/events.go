@@ -143,7 +143,8 @@ func (c *Controller) loadTopic(events chan func(), topic string) error {
 	}
 	if errors.Is(err, zkmeta.ErrMalformed) {
 		c.logger.Error("skipping topic: malformed assignment znode", "topic", topic, "path", zkmeta.TopicPath(topic), "err", err)
-		// Loaded once the znode is rewritten.
+		// Loaded once the znode is rewritten (one watch per topic).
+		c.state.malformedTopics[topic] = true
 		c.onWatch(events, watch, func() { c.onMalformedTopicChange(events, topic) })
 		return nil
 	}
@@ -182,6 +183,7 @@ func (c *Controller) loadTopic(events chan func(), topic string) error {
 // onMalformedTopicChange loads a topic skipped for a malformed assignment
 // once its znode changes, and elects leaders for its partitions.
 func (c *Controller) onMalformedTopicChange(events chan func(), topic string) {
+	delete(c.state.malformedTopics, topic)
 	if _, ok := c.state.topics[topic]; ok {
 		return
 	}
@@ -392,7 +394,7 @@ func (c *Controller) onTopicChange(events chan func()) {
 	c.onWatch(events, watch, func() { c.onTopicChange(events) })
 	var created []string
 	for _, t := range names {
-		if _, ok := c.state.topics[t]; !ok {
+		if _, ok := c.state.topics[t]; !ok && !c.state.malformedTopics[t] {
 			created = append(created, t)
 		}
 	}

@@ -109,6 +109,17 @@ func TestMalformedZnodesSkipped(t *testing.T) {
 		}
 	}
 
+	// A topic created meanwhile does not make the controller read the
+	// skipped one again (its own watch does, once it changes).
+	tc.createTopic("another", map[int32][]int32{0: {2, 1}})
+	tc.waitFor("another-0 elected", func() bool {
+		_, ok, err := tc.zk.PartitionState("another", 0)
+		return err == nil && ok
+	})
+	if n := strings.Count(logs.String(), "skipping topic"); n != 1 {
+		t.Errorf("bad-assign skipped %d times, want once:\n%s", n, logs.String())
+	}
+
 	// Rewritten, the topic is loaded and its partition gets a leader.
 	good := zkmeta.EncodeTopicAssignment(zkmeta.TopicAssignment{Topic: "bad-assign", TopicID: zkmeta.NewTopicID(),
 		Partitions: map[int32][]int32{0: {2, 1}}})

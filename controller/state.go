@@ -44,6 +44,9 @@ type clusterState struct {
 	// not be decoded: they get no election and no requests (their state
 	// znode is never overwritten) until the controller loads them again.
 	malformedStates map[topicPartition]bool
+	// malformedTopics holds topics skipped for a malformed assignment
+	// znode; a watch on the znode loads them once it changes.
+	malformedTopics map[string]bool
 	// lastConfigChange is the sequence number of the last
 	// /config/changes notification read (-1: none).
 	lastConfigChange int64
@@ -81,6 +84,7 @@ func newClusterState() *clusterState {
 		deletionHalted:  map[string]bool{},
 		offlineReplicas: map[int32]map[topicPartition]bool{},
 		malformedStates: map[topicPartition]bool{},
+		malformedTopics: map[string]bool{},
 
 		lastConfigChange: -1,
 	}
