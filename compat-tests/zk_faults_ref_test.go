@@ -27,9 +27,9 @@ import (
 //     registration (broker epoch) and the controller stay. Ours: the same.
 //   - its session ended on the server: it registers again (new czxid) and is
 //     elected controller again (controller epoch + 1). Ours: the same.
-//   - a topic znode with wrong types, then a controller failover: the
-//     failover throws, the controller resigns and is elected again, in a
-//     loop (the controller epoch climbs). Ours differs on purpose: the topic
+//   - a topic znode, or a partition state znode, with wrong types, then a
+//     controller failover: the failover throws, the controller resigns and
+//     is elected again, in a loop (the controller epoch climbs). Ours differs on purpose: the topic
 //     is logged and skipped, the controller stays (TestZKMalformedZnodes).
 //     A topic znode that is not JSON at all: Kafka takes it for a topic
 //     without partitions and the failover succeeds. Ours: logged and skipped.
@@ -176,6 +176,38 @@ func TestZKFaultsKafkaRef(t *testing.T) {
 		if _, err := zkc.Set(path("/brokers/topics/bad-types"), good, -1); err != nil {
 			t.Fatal(err)
 		}
+		stable := func(what string) {
+			last := -1
+			poll(t, 20*time.Second, what, func() (bool, string) {
+				e := ctlEpoch()
+				ok := e == last
+				last = e
+				if !ok {
+					time.Sleep(time.Second) // the epoch must hold still for a second
+				}
+				return ok, fmt.Sprint("controller epoch ", e)
+			})
+		}
+		stable("Kafka 3.9's controller settled once the topic znode is repaired")
+
+		// A state znode with wrong types: the same loop
+		// (TopicPartitionStateZNode.decode throws).
+		statePath := path("/brokers/topics/bad-types/partitions/0/state")
+		goodState, _, err := zkc.Get(statePath)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if _, err := zkc.Set(statePath, []byte(`{"controller_epoch":1,"leader":"zero","version":1,"leader_epoch":0,"isr":[0]}`), -1); err != nil {
+			t.Fatal(err)
+		}
+		epoch = forceFailover(t, zkc, path("/controller"), ctlEpoch)
+		poll(t, 20*time.Second, "Kafka 3.9's controller failing over in a loop on a malformed state znode", func() (bool, string) {
+			return ctlEpoch() >= epoch+3, fmt.Sprint("controller epoch ", ctlEpoch(), " from ", epoch)
+		})
+		if _, err := zkc.Set(statePath, goodState, -1); err != nil {
+			t.Fatal(err)
+		}
+		stable("Kafka 3.9's controller settled once the state znode is repaired")
 	})
 }
 
