@@ -16,6 +16,7 @@ import (
 
 	"github.com/kafkazk/kafkazk/compat-tests/checker"
 	"github.com/kafkazk/kafkazk/compat-tests/cluster"
+	"github.com/kafkazk/kafkazk/zkmeta"
 )
 
 // zkOutage is how long TestZKOutage keeps ZooKeeper down: 30 s (the
@@ -463,9 +464,38 @@ func TestZKMalformedZnodes(t *testing.T) {
 	// bad-state's other partition is served as before.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	p := c.Client()
+	p := c.Client(kgo.RecordPartitioner(kgo.ManualPartitioner()))
 	if err := p.ProduceSync(ctx, &kgo.Record{Topic: "bad-state", Partition: 1, Value: []byte("x")}).FirstErr(); err != nil {
 		t.Errorf("produce to bad-state-1: %v", err)
+	}
+
+	// Odd but valid: a topic created by writing its znode by hand, with
+	// sparse partition ids up to the int32 maximum; Kafka leads and serves
+	// it, and so do we.
+	sparse := fmt.Sprintf(`{"version":3,"topic_id":%q,"partitions":{"5":[0,1],"2147483647":[1,0]},"adding_replicas":{},"removing_replicas":{}}`,
+		zkmeta.UUIDString(zkmeta.NewTopicID()))
+	if _, err := zk.Create(c.ZKPath("/brokers/topics/sparse"), []byte(sparse), zkmeta.Persistent); err != nil {
+		t.Fatal(err)
+	}
+	adm := kadm.NewClient(c.Client())
+	poll(t, 30*time.Second, "the sparse topic's partitions led", func() (bool, string) {
+		md, err := adm.Metadata(ctx, "sparse")
+		if err != nil {
+			return false, err.Error()
+		}
+		ps := md.Topics["sparse"].Partitions
+		return len(ps) == 2 && ps[5].Leader >= 0 && ps[2147483647].Leader >= 0, fmt.Sprint(ps)
+	})
+	// (franz-go will not produce to a topic whose partition ids have gaps;
+	// the brokers answer ListOffsets for them.)
+	ends, err := adm.ListEndOffsets(ctx, "sparse")
+	if err != nil {
+		t.Fatalf("list offsets of sparse: %v", err)
+	}
+	for _, part := range []int32{5, 2147483647} {
+		if o, ok := ends.Lookup("sparse", part); !ok || o.Err != nil || o.Offset != 0 {
+			t.Errorf("sparse-%d end offset %+v, want 0", part, o)
+		}
 	}
 	md, err := kadm.NewClient(c.Client()).Metadata(ctx)
 	if err != nil {
