@@ -3,6 +3,7 @@ package compat_test
 import (
 	"context"
 	"encoding/json"
+	"errors"
 	"fmt"
 	"os"
 	"slices"
@@ -12,6 +13,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kafkazk/kafkazk/compat-tests/checker"
@@ -184,7 +186,8 @@ func TestZKOutage(t *testing.T) {
 	produced := make(chan struct{}, 2)
 	go func() {
 		defer func() { produced <- struct{}{} }()
-		chk.Produce(ctx, c.Client(), 20)
+		// Round robin: every partition gets records all along.
+		chk.Produce(ctx, c.Client(kgo.RecordPartitioner(kgo.RoundRobinPartitioner())), 20)
 	}()
 	go func() {
 		defer func() { produced <- struct{}{} }()
@@ -225,6 +228,19 @@ func TestZKOutage(t *testing.T) {
 		t.Errorf("ListOffsets during the ZooKeeper outage: %v (Kafka serves it from the leaders)", err)
 	}
 	isrAcked := isrChk.Acked()
+	// An admin write during the outage: Kafka's ZooKeeperClient holds the
+	// request until ZooKeeper is back, so its client times out; ours
+	// answers REQUEST_TIMED_OUT at once (never UNKNOWN_SERVER_ERROR).
+	created := make(chan error, 1)
+	go func() {
+		cctx, ccancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer ccancel()
+		resp, err := kadm.NewClient(c.Client()).CreateTopic(cctx, 1, 3, nil, "during-outage")
+		if err == nil {
+			err = resp.Err
+		}
+		created <- err
+	}()
 
 	// Through the outage: the log ends advance (sampled near its end, so
 	// the producer has run well past any disconnection hiccup).
@@ -251,6 +267,9 @@ func TestZKOutage(t *testing.T) {
 	if err != nil || lateCut[0] != cutEnds[0] || isrChk.Acked() != isrAcked {
 		t.Errorf("%s-0 (follower %d cut, its ISR shrink not committed): high watermark %d -> %d, acks=all acknowledged %d -> %d during the outage (%v); want both frozen",
 			isrTopic, cutFollower, cutEnds[0], lateCut[0], isrAcked, isrChk.Acked(), err)
+	}
+	if err := <-created; !errors.Is(err, kerr.RequestTimedOut) && !errors.Is(err, context.DeadlineExceeded) {
+		t.Errorf("CreateTopics during the outage: %v, want a timeout", err)
 	}
 	time.Sleep(time.Until(stopped.Add(outage)))
 	c.StartZK()
