@@ -49,6 +49,7 @@ func (c *Controller) onControllerFailover(events chan func()) error {
 	// TopicUncleanLeaderElectionEnable behind Startup.
 	c.handleConfigChanges(events, true)
 	c.state.uncleanDefault = c.readUncleanDefault()
+	c.clearLogDirEvents(events) // deleteLogDirEventNotifications: the LeaderAndIsr below finds offline replicas
 	all := c.state.allPartitions()
 	c.sendUpdateMetadata(nil, all)
 	changed := c.electLeaders(all)

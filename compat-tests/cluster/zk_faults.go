@@ -10,44 +10,6 @@ import (
 	"github.com/kafkazk/kafkazk/zkmeta/zktest"
 )
 
-// StopZK kills the ZooKeeper server (its data stays on disk, as after a
-// crash): every broker loses its connection, and ZooKeeper answers nobody
-// until StartZK.
-func (c *Cluster) StopZK() {
-	c.tb.Helper()
-	c.mu.Lock()
-	zk := c.ZK
-	c.mu.Unlock()
-	zk.Stop()
-	if !zk.Exited() {
-		c.tb.Fatalf("ZooKeeper on %s still running after Stop", zk.Addr)
-	}
-}
-
-// StartZK starts ZooKeeper again on the same port with the same data, so
-// the brokers' connect strings and proxies stay valid. The sessions it
-// knew are restored and timed from the restart (ZooKeeper's session
-// tracker reloads them with their timeouts from the snapshot and log).
-func (c *Cluster) StartZK() {
-	c.tb.Helper()
-	c.mu.Lock()
-	old := c.ZK
-	c.mu.Unlock()
-	s, err := zktest.StartProcess(old.Dir, old.Port, nil)
-	if err != nil {
-		c.tb.Fatalf("restarting ZooKeeper: %v", err)
-	}
-	c.mu.Lock()
-	c.ZK = s
-	c.mu.Unlock()
-	// Cleanups run last-registered first: stop the brokers (stopAll does
-	// nothing the second time) before this server, as with the first one.
-	c.tb.Cleanup(func() {
-		c.stopAll()
-		s.Stop()
-	})
-}
-
 // BrokerSession is the ZooKeeper session that owns /brokers/ids/<id>
 // (the broker's registration); ok is false while the broker is not
 // registered.
