@@ -9,7 +9,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/go-zookeeper/zk"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -40,7 +39,7 @@ func TestAdminWritesWithoutZooKeeper(t *testing.T) {
 		OnSession: func(*zkmeta.SessionConn) zkmeta.Hook {
 			return func(req zkmeta.Request, send func() error) error {
 				if down.Load() && req.Op != zkmeta.OpGet && req.Op != zkmeta.OpExists && touches(req) {
-					return zk.ErrNoServer // what go-zookeeper answers while no server is reachable
+					return zkmeta.ErrConnectionLoss // what a call gets while no server is reachable
 				}
 				return send()
 			}
