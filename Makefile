@@ -80,6 +80,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzConvertLegacyMessageSet -fuzztime 60s ./storage/
 	$(GO) test -run '^$$' -fuzz FuzzDownConvert -fuzztime 60s ./storage/
 	$(GO) test -run '^$$' -fuzz FuzzParseRecords -fuzztime 60s ./broker/group/
+	for f in $$($(GO) test -list '^FuzzDecode' ./zkmeta/ | grep '^Fuzz'); do \
+		$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 20s ./zkmeta/ || exit 1; done
 
 clean:
 	rm -rf bin var
