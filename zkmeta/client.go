@@ -246,7 +246,11 @@ func (c *Client) openSession(stop <-chan struct{}) (*session, error) {
 			if s.ended.Load() {
 				return nil, errSessionEnded
 			}
-			return dial(network, address, timeout)
+			conn, err := dial(network, address, timeout)
+			if err != nil {
+				return nil, err
+			}
+			return newHandshakeConn(conn, time.Now().Add(c.connectTimeout())), nil
 		}),
 		// Called synchronously by go-zookeeper's connection loop, so an expiry is marked before the
 		// connection could try to reconnect.
@@ -277,6 +281,94 @@ func (c *Client) openSession(stop <-chan struct{}) (*session, error) {
 	}
 	s.id = raw.SessionID()
 	return s, nil
+}
+
+// connectTimeout is how long a connection may take to get ZooKeeper's answer to its session handshake:
+// ZooKeeper's Java client (Kafka's) gives up on a server after sessionTimeout / number of servers
+// (ClientCnxn.connectTimeout) and tries the next; go-zookeeper would wait ten read timeouts (40 s for a 6 s
+// session), past the session's own expiry.
+func (c *Client) connectTimeout() time.Duration {
+	return c.sessionTimeout / time.Duration(max(len(c.servers), 1))
+}
+
+// handshakeConn bounds go-zookeeper's session handshake on one connection by a deadline: until the server's
+// ConnectResponse (a 4-byte length and that many bytes) has been read, every read and write deadline
+// go-zookeeper sets, none included, is capped at it. A server that accepts the connection and never
+// answers (one still starting after a restart, or a stalled network path) then costs connectTimeout, not
+// 10 × the read timeout, and the client retries while its session can still be reopened. After the
+// handshake the connection is go-zookeeper's own again (the deadlines it last asked for are applied).
+//
+// During the handshake go-zookeeper uses the connection from one goroutine (authenticate), so only done
+// is shared with the send and receive loops that follow.
+type handshakeConn struct {
+	net.Conn
+	deadline             time.Time
+	readAsk, writeAsk    time.Time // what go-zookeeper asked for during the handshake
+	header               [4]byte
+	headerRead, bodyLeft int
+	done                 atomic.Bool
+}
+
+func newHandshakeConn(conn net.Conn, deadline time.Time) *handshakeConn {
+	h := &handshakeConn{Conn: conn, deadline: deadline}
+	_ = conn.SetDeadline(deadline)
+	return h
+}
+
+// capped is the deadline applied for asked during the handshake.
+func (h *handshakeConn) capped(asked time.Time) time.Time {
+	if asked.IsZero() || asked.After(h.deadline) {
+		return h.deadline
+	}
+	return asked
+}
+
+func (h *handshakeConn) SetReadDeadline(t time.Time) error {
+	if h.done.Load() {
+		return h.Conn.SetReadDeadline(t)
+	}
+	h.readAsk = t
+	return h.Conn.SetReadDeadline(h.capped(t))
+}
+
+func (h *handshakeConn) SetWriteDeadline(t time.Time) error {
+	if h.done.Load() {
+		return h.Conn.SetWriteDeadline(t)
+	}
+	h.writeAsk = t
+	return h.Conn.SetWriteDeadline(h.capped(t))
+}
+
+func (h *handshakeConn) SetDeadline(t time.Time) error {
+	if h.done.Load() {
+		return h.Conn.SetDeadline(t)
+	}
+	h.readAsk, h.writeAsk = t, t
+	return h.Conn.SetDeadline(h.capped(t))
+}
+
+func (h *handshakeConn) Read(p []byte) (int, error) {
+	n, err := h.Conn.Read(p)
+	if h.done.Load() || n == 0 {
+		return n, err
+	}
+	b := p[:n]
+	if h.headerRead < len(h.header) {
+		k := copy(h.header[h.headerRead:], b)
+		h.headerRead += k
+		b = b[k:]
+		if h.headerRead < len(h.header) {
+			return n, err
+		}
+		h.bodyLeft = int(int32(h.header[0])<<24 | int32(h.header[1])<<16 | int32(h.header[2])<<8 | int32(h.header[3]))
+	}
+	h.bodyLeft -= len(b)
+	if h.bodyLeft <= 0 {
+		h.done.Store(true)
+		_ = h.Conn.SetReadDeadline(h.readAsk)
+		_ = h.Conn.SetWriteDeadline(h.writeAsk)
+	}
+	return n, err
 }
 
 func (c *Client) onSessionEvent(s *session, ev zk.Event) {
