@@ -15,6 +15,7 @@
 package broker
 
 import (
+	"errors"
 	"fmt"
 	"maps"
 	"slices"
@@ -22,6 +23,7 @@ import (
 	"strings"
 
 	"github.com/kafkazk/kafkazk/protocol"
+	"github.com/kafkazk/kafkazk/zkmeta"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -66,7 +68,7 @@ func (s *Server) handleAlterConfigs(req *kmsg.AlterConfigsRequest) kmsg.Response
 				err = s.alterTopicConfig(r.ResourceName, props, req.ValidateOnly)
 			}
 		}
-		out.ErrorCode, out.ErrorMessage = protocol.ErrorCodeMessage(err)
+		out.ErrorCode, out.ErrorMessage = s.alterConfigsError(r.ResourceName, err)
 		resp.Resources = append(resp.Resources, out)
 	}
 	return resp
@@ -118,10 +120,25 @@ func (s *Server) handleIncrementalAlterConfigs(req *kmsg.IncrementalAlterConfigs
 				err = s.incrementalAlterTopic(r, req.ValidateOnly)
 			}
 		}
-		out.ErrorCode, out.ErrorMessage = protocol.ErrorCodeMessage(err)
+		out.ErrorCode, out.ErrorMessage = s.alterConfigsError(r.ResourceName, err)
 		resp.Resources = append(resp.Resources, out)
 	}
 	return resp
+}
+
+// alterConfigsError is a resource's code and message for err. A ZooKeeper
+// call that could not reach ZooKeeper (connection lost, session expired)
+// is REQUEST_TIMED_OUT, without a message: ZkAdminManager reads and writes
+// configs through KafkaZkClient, which holds a call until ZooKeeper is
+// back (retryRequestsUntilConnected), so a Kafka client sees its request
+// time out, never UNKNOWN_SERVER_ERROR; ours fails at once (as the
+// controller's admin writes do).
+func (s *Server) alterConfigsError(resource string, err error) (int16, *string) {
+	if errors.Is(err, zkmeta.ErrConnectionLoss) || errors.Is(err, zkmeta.ErrSessionExpired) {
+		s.logger.Warn("altering configs: ZooKeeper unavailable", "resource", resource, "err", err)
+		return kerr.RequestTimedOut.Code, nil
+	}
+	return protocol.ErrorCodeMessage(err)
 }
 
 // checkAlterResource refuses what this broker cannot alter: another
