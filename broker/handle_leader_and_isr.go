@@ -48,7 +48,12 @@ func (s *Server) handleLeaderAndIsr(req *kmsg.LeaderAndISRRequest) kmsg.Response
 	}
 	configured := map[string]bool{} // one topic config read per topic, before its logs exist
 	apply := func(topic string, id [16]byte, p kmsg.LeaderAndISRRequestTopicPartition) int16 {
-		if !configured[topic] {
+		// Partition.createLogIfNotExists -> LogManager.getOrCreateLog
+		// (fetchLogConfig): ZooKeeper is read only for a log the broker
+		// does not host yet; a hosted partition's config is kept current
+		// by the config change notifications, so its LeaderAndIsr never
+		// waits on ZooKeeper (nor do the requests queued behind it).
+		if _, hosted := s.replicas.get(topic, p.Partition); !hosted && !configured[topic] {
 			configured[topic] = true
 			if err := s.replicas.refreshTopicConfig(topic); err != nil {
 				s.logger.Warn("topic config not applied", "topic", topic, "err", err)
