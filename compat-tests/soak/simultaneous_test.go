@@ -404,11 +404,21 @@ func waitReassigned(e *env, p int32, target []int32, timeout time.Duration) bool
 			_, inProgress := listed[topic][p]
 			got := slices.Sorted(slices.Values(pd.Replicas))
 			if !inProgress && slices.Equal(got, want) {
-				e.stats["reassignments completed across a ZooKeeper restart"]++
-				e.t.Logf("zk-restart-during-reassignment: %s-%d reassigned to %v", topic, p, pd.Replicas)
-				return true
+				// KafkaController.onPartitionReassignment (B12) sends the
+				// final UpdateMetadata to every live broker; a broker's
+				// cache may trail the others by the time its request takes,
+				// so every running broker is polled until it agrees (a tool
+				// such as --verify may ask any of them).
+				if stale := staleBrokers(e, p, want); len(stale) > 0 {
+					last = fmt.Sprintf("done on the controller, metadata still stale on %s", strings.Join(stale, "; "))
+				} else {
+					e.stats["reassignments completed across a ZooKeeper restart"]++
+					e.t.Logf("zk-restart-during-reassignment: %s-%d reassigned to %v on every broker", topic, p, pd.Replicas)
+					return true
+				}
+			} else {
+				last = fmt.Sprintf("in progress %v, replicas %v, ISR %v", inProgress, pd.Replicas, pd.ISR)
 			}
-			last = fmt.Sprintf("in progress %v, replicas %v, ISR %v", inProgress, pd.Replicas, pd.ISR)
 		} else {
 			last = err.Error()
 		}
@@ -419,6 +429,51 @@ func waitReassigned(e *env, p int32, target []int32, timeout time.Duration) bool
 		}
 		time.Sleep(250 * time.Millisecond)
 	}
+}
+
+// staleBrokers asks every running broker for the partition's replicas in
+// its own metadata cache and describes those whose set is not want.
+func staleBrokers(e *env, p int32, want []int32) []string {
+	var stale []string
+	for id := range int32(brokers) {
+		if !e.c.Running(id) {
+			continue
+		}
+		got, err := brokerReplicas(e, id, p)
+		if err == nil && slices.Equal(slices.Sorted(slices.Values(got)), want) {
+			continue
+		}
+		stale = append(stale, fmt.Sprintf("broker %d: %v %v", id, got, err))
+	}
+	return stale
+}
+
+// brokerReplicas is the partition's replica list in one broker's metadata
+// cache (a Metadata request to that broker alone).
+func brokerReplicas(e *env, id, p int32) ([]int32, error) {
+	cl, err := kgo.NewClient(kgo.SeedBrokers(e.c.Broker(id).Addr))
+	if err != nil {
+		return nil, err
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+	defer cancel()
+	req := kmsg.NewPtrMetadataRequest()
+	rt := kmsg.NewMetadataRequestTopic()
+	rt.Topic = kmsg.StringPtr(topic)
+	req.Topics = append(req.Topics, rt)
+	resp, err := req.RequestWith(ctx, cl.SeedBrokers()[0])
+	if err != nil {
+		return nil, err
+	}
+	for _, t := range resp.Topics {
+		for _, rp := range t.Partitions {
+			if rp.Partition == p {
+				return rp.Replicas, nil
+			}
+		}
+	}
+	return nil, fmt.Errorf("%s-%d not in broker %d's metadata", topic, p, id)
 }
 
 // controllerCutOff isolates the controller (from ZooKeeper and every
