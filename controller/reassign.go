@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -301,8 +302,9 @@ func (c *Controller) completeReassignment(tp topicPartition, step reassignmentSt
 		c.logger.Warn("no live in-sync replica of the reassignment target can lead", "topic", tp.Topic, "partition", tp.Partition, "target", step.final)
 	}
 	// B3, B4: the new leader (or epoch) and the ISR without RR.
-	if !c.writeState(tp, step.next) {
+	if err := c.writeStateErr(tp, step.next); err != nil {
 		c.state.topics[tp.Topic] = a
+		c.retryReassignmentLater(tp, err)
 		return
 	}
 	c.sendLeaderAndIsr([]topicPartition{tp})
@@ -317,6 +319,7 @@ func (c *Controller) completeReassignment(tp topicPartition, step reassignmentSt
 	if err := c.writeAssignment(final); err != nil {
 		c.logger.Error("writing the final assignment failed", "topic", tp.Topic, "partition", tp.Partition, "err", err)
 		c.state.topics[tp.Topic] = final
+		c.retryReassignmentLater(tp, err)
 	}
 	c.sendUpdateMetadata(nil, []topicPartition{tp})
 	c.logger.Info("reassignment completed", "topic", tp.Topic, "partition", tp.Partition, "replicas", step.final)
@@ -327,6 +330,61 @@ func (c *Controller) completeReassignment(tp topicPartition, step reassignmentSt
 	// A deletion of the topic waiting for this reassignment may go on
 	// (onPartitionReassignment -> resumeDeletionForTopics).
 	c.resumeDeletionForTopics([]string{tp.Topic})
+}
+
+// reassignmentRetry is how soon a reassignment step that could not reach
+// ZooKeeper is tried again.
+const reassignmentRetry = time.Second
+
+// retryReassignmentLater tries a completion step again later when its
+// ZooKeeper write failed for want of ZooKeeper (or on a stale version
+// after such a failure). Kafka's KafkaZkClient holds the write until
+// ZooKeeper is back (retryRequestsUntilConnected), so phase B never stops
+// half-way on an outage; ours fails at once, and without a retry nothing
+// would move the partition on: the target is in the ISR already, so no
+// AlterPartition comes. A session expiry ends the event loop, and with it
+// the retries; the next controller resumes from ZooKeeper.
+func (c *Controller) retryReassignmentLater(tp topicPartition, err error) {
+	if !zkUnavailable(err) && !errors.Is(err, zkmeta.ErrBadVersion) {
+		return
+	}
+	c.mu.Lock()
+	events := c.events
+	c.mu.Unlock()
+	if events == nil || c.sessionLost() {
+		return
+	}
+	c.logger.Warn("reassignment step failed; retrying", "topic", tp.Topic, "partition", tp.Partition, "in", reassignmentRetry, "err", err)
+	c.onLoopAfter(events, reassignmentRetry, func() { c.resumeReassignment(tp) })
+}
+
+// resumeReassignment is the retry of a completion step (event loop): a
+// partition still reassigning goes through onPartitionReassignment again;
+// one the cache has completed while ZooKeeper still holds its adding and
+// removing replicas (B6 not written) gets its final assignment written.
+func (c *Controller) resumeReassignment(tp topicPartition) {
+	if _, ok := c.state.topics[tp.Topic].Partitions[tp.Partition]; !ok {
+		return // the topic is gone
+	}
+	if c.state.reassigning(tp) {
+		c.onPartitionReassignment(tp)
+		return
+	}
+	stored, ver, ok, err := c.zk.TopicAssignment(tp.Topic)
+	if err != nil {
+		c.retryReassignmentLater(tp, err)
+		return
+	}
+	if !ok || (len(stored.AddingReplicas[tp.Partition]) == 0 && len(stored.RemovingReplicas[tp.Partition]) == 0) {
+		return // written meanwhile
+	}
+	c.state.topicVersions[tp.Topic] = ver
+	if err := c.writeAssignment(c.state.topics[tp.Topic]); err != nil {
+		c.logger.Error("writing the final assignment failed", "topic", tp.Topic, "partition", tp.Partition, "err", err)
+		c.retryReassignmentLater(tp, err)
+		return
+	}
+	c.logger.Info("final assignment written", "topic", tp.Topic, "partition", tp.Partition, "replicas", c.state.topics[tp.Topic].Partitions[tp.Partition])
 }
 
 // writeAssignment writes a topic znode with CAS and caches it.
