@@ -8,9 +8,10 @@ import (
 )
 
 var (
-	// ErrUnknownAPIKey: the request's API key is not one kmsg knows; the caller closes the connection.
+	// ErrUnknownAPIKey: the request's API key is not one kmsg and Kafka 3.9 both know; the caller
+	// closes the connection.
 	ErrUnknownAPIKey = errors.New("unknown api key")
-	// ErrUnsupportedVersion: the version is outside what kmsg knows; the header is still returned,
+	// ErrUnsupportedVersion: the version is outside what kmsg and Kafka 3.9 both know; the header is still returned,
 	// the body is not decoded. For ApiVersions the broker must answer (KIP-511).
 	ErrUnsupportedVersion = errors.New("unsupported api version")
 	// ErrMalformedRequest: a truncated header or body (bytes after the body are ignored).
@@ -48,7 +49,8 @@ func requestHeaderVersion(key, version int16, flexible bool) int8 {
 //
 // Errors: ErrUnknownAPIKey (header returned), ErrUnsupportedVersion (header
 // returned, request nil; for ApiVersions the header is parsed as v2 like
-// Kafka does), ErrMalformedRequest for a truncated header or body. Bytes
+// Kafka does), ErrMalformedRequest for a truncated header or body, or one whose declared
+// counts do not fit in its bytes (checkBody). Bytes
 // left after the body are ignored, as Kafka ignores them
 // (AbstractRequest.parseRequest reads the struct and never checks what
 // remains; librdkafka 2.x leaves some after an all-topics Metadata v9+
@@ -68,11 +70,15 @@ func ParseRequest(frame []byte) (hdr RequestHeader, req kmsg.Request, err error)
 		return hdr, nil, fmt.Errorf("%w: header of %d bytes is too short", ErrMalformedRequest, len(frame))
 	}
 	req = kmsg.RequestForKey(hdr.APIKey)
-	if req == nil {
+	schema := requestSchema(hdr.APIKey)
+	if req == nil || schema == nil {
+		// A key Kafka 3.9 does not know ends the connection there too
+		// (RequestContext.parseRequest: ApiKeys.forId throws).
 		hdr.HeaderVersion = 1
 		return hdr, nil, fmt.Errorf("%w: %d", ErrUnknownAPIKey, hdr.APIKey)
 	}
-	if hdr.APIVersion < 0 || hdr.APIVersion > req.MaxVersion() {
+	maxVersion := min(req.MaxVersion(), schema.max)
+	if hdr.APIVersion < schema.min || hdr.APIVersion > maxVersion {
 		// KIP-511: ApiVersions newer than we know still gets an answer, so read
 		// the client id (header v2 for ApiVersions v3+) on a best-effort basis.
 		hdr.HeaderVersion = 1
@@ -84,7 +90,7 @@ func ParseRequest(frame []byte) (hdr RequestHeader, req kmsg.Request, err error)
 			hdr.ClientID = nil
 		}
 		return hdr, nil, fmt.Errorf("%w: %s v%d (max %d)", ErrUnsupportedVersion,
-			kmsg.NameForKey(hdr.APIKey), hdr.APIVersion, req.MaxVersion())
+			kmsg.NameForKey(hdr.APIKey), hdr.APIVersion, maxVersion)
 	}
 	req.SetVersion(hdr.APIVersion)
 	hdr.HeaderVersion = requestHeaderVersion(hdr.APIKey, hdr.APIVersion, req.IsFlexible())
@@ -97,6 +103,11 @@ func ParseRequest(frame []byte) (hdr RequestHeader, req kmsg.Request, err error)
 	if r.bad {
 		return hdr, nil, fmt.Errorf("%w: truncated %s v%d header", ErrMalformedRequest,
 			kmsg.NameForKey(hdr.APIKey), hdr.APIVersion)
+	}
+	// Bound every declared count by the bytes left before kmsg loops or
+	// allocates by it (bound.go).
+	if err := checkBody(schema, hdr.APIVersion, r.src); err != nil {
+		return hdr, nil, fmt.Errorf("%w: %v", ErrMalformedRequest, err)
 	}
 	if err := req.ReadFrom(r.src); err != nil {
 		return hdr, nil, fmt.Errorf("%w: decode %s v%d body: %v", ErrMalformedRequest,

@@ -1,0 +1,320 @@
+package protocol
+
+import (
+	"encoding/binary"
+	"errors"
+	"fmt"
+)
+
+// Why a pre-walk in front of kmsg (issue 15, item 1: input that costs what it
+// weighs). kmsg v1.15's generated decoders bound an array's declared length
+// by the bytes left (kbin.Reader.ArrayLen: n <= remaining), and strings and
+// bytes go through Span, which checks the length first. Two things are not
+// bounded:
+//
+//   - tagged-field sections: internalReadTags and the generated loops over a
+//     struct's known tags run `for n := b.Uvarint(); n > 0; n--` and keep
+//     looping after the reader ran dry, so a 30-byte Metadata v12 frame that
+//     declares 2^32-16 tagged fields burns a core for tens of seconds;
+//   - memory: an array of n elements is allocated as make([]T, n) before any
+//     element is read, with n only bounded by the bytes left, so a frame of N
+//     bytes can allocate sizeof(T)*N (T of 80+ bytes) before failing.
+//
+// kbin.Reader is a concrete internal type, so kmsg's decode cannot be
+// intercepted. checkBody therefore walks the body first with Kafka 3.9's own
+// request schemas (request_schemas.go, generated from Kafka's message JSON)
+// and refuses, before kmsg runs, any frame where a declared count cannot fit
+// in the bytes that remain: a tag count needs 2 bytes per field, an array
+// needs its elements' minimal wire size each, a string or bytes length needs
+// its bytes. The walk itself is O(frame): every loop step consumes at least
+// one byte or stops. What it accepts decodes in kmsg with each allocation
+// backed by the bytes its elements occupy. It is lenient wherever kmsg is
+// (a null where the schema says non-nullable, trailing bytes): it only
+// refuses frames kmsg would refuse too, and its errors are Kafka's
+// (a malformed request closes the connection, SocketServer).
+
+// wkind is a schema field's wire type.
+type wkind uint8
+
+const (
+	kBool  wkind = iota + 1 // also int8
+	kInt16                  // also uint16
+	kInt32
+	kInt64 // also float64
+	kUUID
+	kString
+	kBytes // bytes and records
+	kStruct
+	kArray
+)
+
+// sfield is one field of a request schema (Kafka's message JSON): present in
+// versions [min, max]; from tagMin on (when tagMin >= 0) it lives in its
+// struct's tagged-field section under tag.
+type sfield struct {
+	name     string
+	kind     wkind
+	elem     wkind // kArray's element kind
+	min, max int16
+	tagMin   int16
+	nullMin  int16 // kStruct: from this version (>= 0) an int8 marker precedes it, -1 null
+	tag      uint32
+	fields   []sfield // kStruct, or kArray of kStruct
+}
+
+// msgSchema is one request's schema: its valid versions and the first
+// flexible one (KIP-482).
+type msgSchema struct {
+	name     string
+	min, max int16
+	flexMin  int16
+	fields   []sfield
+}
+
+// errBound is a body whose declared counts do not fit in its bytes.
+var errBound = errors.New("declared length exceeds the bytes left")
+
+// requestSchema returns Kafka 3.9's schema for key, or nil for a key Kafka
+// 3.9 does not know.
+func requestSchema(key int16) *msgSchema {
+	if key < 0 || int(key) >= len(requestSchemas) {
+		return nil
+	}
+	return requestSchemas[key]
+}
+
+// checkBody walks a request body of the given schema version, bounding every
+// declared count by the bytes that remain. Trailing bytes are allowed, as
+// kmsg allows them.
+func checkBody(s *msgSchema, version int16, body []byte) error {
+	w := walker{src: body, v: version, flexible: version >= s.flexMin}
+	if err := w.structFields(s.fields); err != nil {
+		return fmt.Errorf("%s v%d at byte %d: %w", s.name, version, len(body)-len(w.src), err)
+	}
+	return nil
+}
+
+type walker struct {
+	src      []byte
+	v        int16
+	flexible bool
+}
+
+func (w *walker) skip(n uint64) error {
+	if n > uint64(len(w.src)) {
+		return errBound
+	}
+	w.src = w.src[n:]
+	return nil
+}
+
+// uvarint mirrors kbin.Uvarint: at most 5 bytes, the fifth <= 0x0f.
+func (w *walker) uvarint() (uint32, error) {
+	var x uint32
+	for i := 0; i < 5; i++ {
+		if i >= len(w.src) {
+			return 0, errBound
+		}
+		b := w.src[i]
+		if i == 4 {
+			if b > 0x0f {
+				return 0, errors.New("uvarint overflows 32 bits")
+			}
+			w.src = w.src[5:]
+			return x | uint32(b)<<28, nil
+		}
+		x |= uint32(b&0x7f) << (7 * i)
+		if b < 0x80 {
+			w.src = w.src[i+1:]
+			return x, nil
+		}
+	}
+	return 0, errBound // unreachable
+}
+
+func (w *walker) int16() (int16, error) {
+	if len(w.src) < 2 {
+		return 0, errBound
+	}
+	v := int16(binary.BigEndian.Uint16(w.src))
+	w.src = w.src[2:]
+	return v, nil
+}
+
+func (w *walker) int32() (int32, error) {
+	if len(w.src) < 4 {
+		return 0, errBound
+	}
+	v := int32(binary.BigEndian.Uint32(w.src))
+	w.src = w.src[4:]
+	return v, nil
+}
+
+// structFields walks one struct: its fields present at this version in
+// order, then (flexible versions) its tagged-field section.
+func (w *walker) structFields(fields []sfield) error {
+	for i := range fields {
+		f := &fields[i]
+		if w.v < f.min || w.v > f.max || f.tagged(w.v) {
+			continue
+		}
+		if err := w.value(f.kind, f); err != nil {
+			return fmt.Errorf("%s: %w", f.name, err)
+		}
+	}
+	if !w.flexible {
+		return nil
+	}
+	return w.tags(fields)
+}
+
+func (f *sfield) tagged(v int16) bool { return f.tagMin >= 0 && v >= f.tagMin }
+
+// tags walks a tagged-field section (KIP-482: uvarint count, then per field
+// uvarint tag, uvarint size, size bytes). Every field takes at least two
+// bytes, so a count above half the bytes left cannot be honest. A known
+// tag's value is walked within its size, as kmsg decodes it.
+func (w *walker) tags(fields []sfield) error {
+	n, err := w.uvarint()
+	if err != nil {
+		return err
+	}
+	if uint64(n)*2 > uint64(len(w.src)) {
+		return fmt.Errorf("%d tagged fields in %d bytes: %w", n, len(w.src), errBound)
+	}
+	for ; n > 0; n-- {
+		tag, err := w.uvarint()
+		if err != nil {
+			return err
+		}
+		size, err := w.uvarint()
+		if err != nil {
+			return err
+		}
+		if uint64(size) > uint64(len(w.src)) {
+			return fmt.Errorf("tagged field %d of %d bytes: %w", tag, size, errBound)
+		}
+		val := w.src[:size]
+		w.src = w.src[size:]
+		for i := range fields {
+			f := &fields[i]
+			if f.tag != tag || !f.tagged(w.v) || w.v < f.min || w.v > f.max {
+				continue
+			}
+			sub := walker{src: val, v: w.v, flexible: w.flexible}
+			if err := sub.value(f.kind, f); err != nil {
+				return fmt.Errorf("tagged field %d (%s): %w", tag, f.name, err)
+			}
+			break
+		}
+	}
+	return nil
+}
+
+// minSize is the fewest bytes a value of kind k (with f's fields for a
+// struct) takes at this version: what each declared array element costs.
+func (w *walker) minSize(k wkind, f *sfield) uint64 {
+	switch k {
+	case kBool:
+		return 1
+	case kInt16:
+		return 2
+	case kInt32:
+		return 4
+	case kInt64:
+		return 8
+	case kUUID:
+		return 16
+	case kString:
+		if w.flexible {
+			return 1
+		}
+		return 2
+	case kBytes, kArray:
+		if w.flexible {
+			return 1
+		}
+		return 4
+	case kStruct:
+		var n uint64
+		if w.flexible {
+			n = 1 // the tag count
+		}
+		for i := range f.fields {
+			g := &f.fields[i]
+			if w.v < g.min || w.v > g.max || g.tagged(w.v) {
+				continue
+			}
+			n += w.minSize(g.kind, g)
+		}
+		return n
+	}
+	return 1
+}
+
+// length reads a string, bytes or array length: int16 (strings) or int32
+// before flexible versions, uvarint(n+1) after. Negative is null.
+func (w *walker) length(k wkind) (int64, error) {
+	if w.flexible {
+		u, err := w.uvarint()
+		if err != nil {
+			return 0, err
+		}
+		if k == kArray {
+			// kbin.CompactArrayLen: int32(u)-1, so u >= 2^31 reads as null.
+			return int64(int32(u)) - 1, nil
+		}
+		return int64(u) - 1, nil
+	}
+	if k == kString {
+		n, err := w.int16()
+		return int64(n), err
+	}
+	n, err := w.int32()
+	return int64(n), err
+}
+
+func (w *walker) value(k wkind, f *sfield) error {
+	switch k {
+	case kBool, kInt16, kInt32, kInt64, kUUID:
+		return w.skip(w.minSize(k, f))
+	case kString, kBytes:
+		n, err := w.length(k)
+		if err != nil || n < 0 {
+			return err
+		}
+		return w.skip(uint64(n))
+	case kStruct:
+		if f.kind == kStruct && f.nullMin >= 0 && w.v >= f.nullMin {
+			// kmsg reads the marker and the struct unless it is -1.
+			if len(w.src) < 1 {
+				return errBound
+			}
+			present := int8(w.src[0])
+			w.src = w.src[1:]
+			if present == -1 {
+				return nil
+			}
+		}
+		return w.structFields(f.fields)
+	case kArray:
+		n, err := w.length(kArray)
+		if err != nil || n <= 0 {
+			return err
+		}
+		per := w.minSize(f.elem, f)
+		if per == 0 {
+			per = 1
+		}
+		if uint64(n)*per > uint64(len(w.src)) {
+			return fmt.Errorf("array of %d elements of >= %d bytes in %d bytes: %w", n, per, len(w.src), errBound)
+		}
+		for i := int64(0); i < n; i++ {
+			if err := w.value(f.elem, f); err != nil {
+				return err
+			}
+		}
+		return nil
+	}
+	return fmt.Errorf("unknown wire kind %d", k)
+}

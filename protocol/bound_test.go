@@ -1,0 +1,162 @@
+package protocol
+
+import (
+	"errors"
+	"reflect"
+	"strings"
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// fillValue sets every field of v to a non-default value: two elements in
+// every array, non-empty strings and bytes, an unknown tag in every struct
+// that carries tags, so kmsg writes every field it knows at a version,
+// tagged ones included.
+func fillValue(v reflect.Value, depth int) {
+	switch v.Kind() {
+	case reflect.Bool:
+		v.SetBool(true)
+	case reflect.Int8, reflect.Int16, reflect.Int32, reflect.Int64:
+		v.SetInt(3)
+	case reflect.Uint8, reflect.Uint16, reflect.Uint32, reflect.Uint64:
+		v.SetUint(3)
+	case reflect.Float64:
+		v.SetFloat(1.5)
+	case reflect.String:
+		v.SetString("ab")
+	case reflect.Array:
+		for i := 0; i < v.Len(); i++ {
+			fillValue(v.Index(i), depth)
+		}
+	case reflect.Pointer:
+		if v.Type().Elem().Kind() == reflect.String {
+			s := "ab"
+			v.Set(reflect.ValueOf(&s))
+		}
+	case reflect.Slice:
+		if depth > 6 {
+			return
+		}
+		s := reflect.MakeSlice(v.Type(), 2, 2)
+		for i := 0; i < 2; i++ {
+			fillValue(s.Index(i), depth+1)
+		}
+		v.Set(s)
+	case reflect.Struct:
+		if tags, ok := v.Addr().Interface().(*kmsg.Tags); ok {
+			tags.Set(99, []byte{7})
+			return
+		}
+		for i := 0; i < v.NumField(); i++ {
+			f := v.Type().Field(i)
+			if !f.IsExported() || f.Name == "Version" {
+				continue
+			}
+			fillValue(v.Field(i), depth)
+		}
+	}
+}
+
+// forEachSchemaVersion runs fn for every request key and version that both
+// Kafka 3.9 and kmsg know: what ParseRequest decodes.
+func forEachSchemaVersion(t *testing.T, fn func(t *testing.T, s *msgSchema, req kmsg.Request, v int16)) {
+	for key := range requestSchemas {
+		s := requestSchemas[key]
+		if s == nil {
+			continue
+		}
+		req := kmsg.RequestForKey(int16(key))
+		if req == nil {
+			t.Logf("%s (key %d): kmsg does not know it", s.name, key)
+			continue
+		}
+		for v := s.min; v <= min(s.max, req.MaxVersion()); v++ {
+			fn(t, s, req, v)
+		}
+	}
+}
+
+// TestSchemasMatchKmsg: for every key and version, the bound walk over a
+// kmsg-encoded request (every field filled) consumes exactly its bytes, and
+// the flexible versions agree. The walk is Kafka 3.9's schema and the
+// decoder is kmsg's: this is where they must agree, so the walk never
+// refuses what kmsg would decode.
+func TestSchemasMatchKmsg(t *testing.T) {
+	n := 0
+	forEachSchemaVersion(t, func(t *testing.T, s *msgSchema, proto kmsg.Request, v int16) {
+		for _, filled := range []bool{false, true} {
+			req := kmsg.RequestForKey(proto.Key())
+			if filled {
+				fillValue(reflect.ValueOf(req).Elem(), 0)
+			}
+			req.SetVersion(v)
+			if req.IsFlexible() != (v >= s.flexMin) {
+				t.Errorf("%s v%d: kmsg flexible %v, Kafka's flexible from v%d", s.name, v, req.IsFlexible(), s.flexMin)
+			}
+			body := req.AppendTo(nil)
+			w := walker{src: body, v: v, flexible: v >= s.flexMin}
+			if err := w.structFields(s.fields); err != nil {
+				t.Errorf("%s v%d (filled %v): %v\n% x", s.name, v, filled, err, body)
+				continue
+			}
+			if len(w.src) != 0 {
+				t.Errorf("%s v%d (filled %v): %d of %d bytes left after the walk\n% x", s.name, v, filled, len(w.src), len(body), body)
+			}
+			n++
+		}
+	})
+	t.Logf("%d bodies walked", n)
+}
+
+// TestCheckBodyRefusesOversizedCounts: each count a body can declare is
+// refused when it cannot fit in the bytes left, before anything loops on it.
+func TestCheckBodyRefusesOversizedCounts(t *testing.T) {
+	for _, tc := range []struct {
+		name string
+		key  int16
+		v    int16
+		body []byte
+		ok   bool
+		slow bool // kmsg alone takes seconds or more on it: not cross-checked
+	}{
+		// Metadata v12: topics compact array (null), allow auto create, include
+		// topic authorized ops, then the tag section.
+		{"metadata-v12-plain", 3, 12, []byte{0, 1, 0, 0}, true, false},
+		{"metadata-v12-2^32-16-tags", 3, 12, []byte{0, 1, 0, 0xf0, 0xff, 0xff, 0xff, 0x0f}, false, true},
+		{"metadata-v12-3-tags-in-4-bytes", 3, 12, []byte{0, 1, 0, 3, 1, 0, 2, 0}, false, false},
+		{"metadata-v12-2-tags", 3, 12, []byte{0, 1, 0, 2, 1, 0, 2, 0}, true, false},
+		{"metadata-v12-tag-size-past-end", 3, 12, []byte{0, 1, 0, 1, 1, 9, 0}, false, false},
+		// Metadata v12 topics: each element is a uuid, a name and a tag count
+		// (18 bytes at least): 2 elements need 36.
+		{"metadata-v12-topics-too-many", 3, 12, append([]byte{3}, make([]byte, 30)...), false, false},
+		{"metadata-v1-array-2^31-1", 3, 1, []byte{0x7f, 0xff, 0xff, 0xff, 0, 0}, false, false},
+		{"metadata-v1-null-array", 3, 1, []byte{0xff, 0xff, 0xff, 0xff}, true, false},
+		{"metadata-v9-compact-2^31-reads-null", 3, 9, []byte{0x81, 0x80, 0x80, 0x80, 0x08, 0, 0, 0, 0}, true, false},
+		{"uvarint-6-bytes", 3, 12, []byte{0x80, 0x80, 0x80, 0x80, 0x80, 0x01}, false, false},
+		// CreateTopics v0: topics of (name, partitions, rf, assignments, configs).
+		{"createtopics-v0-string-past-end", 19, 0, []byte{0, 0, 0, 1, 0x7f, 0xff, 'a'}, false, false},
+		{"createtopics-v0-null-string", 19, 0, []byte{0, 0, 0, 1, 0xff, 0xff, 0, 0, 0, 1, 0, 1, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, true, false},
+		// Produce v3: transactional id, acks, timeout, topics [name, partitions [index, records]].
+		{"produce-v3-records-past-end", 0, 3, []byte{0xff, 0xff, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 'a', 0, 0, 0, 1, 0, 0, 0, 0, 0x10, 0, 0, 0}, false, false},
+		{"produce-v3-null-records", 0, 3, []byte{0xff, 0xff, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 'a', 0, 0, 0, 1, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff}, true, false},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := checkBody(requestSchema(tc.key), tc.v, tc.body)
+			if (err == nil) != tc.ok {
+				t.Fatalf("checkBody: %v, want ok %v", err, tc.ok)
+			}
+			if err != nil && !errors.Is(err, errBound) && !strings.Contains(err.Error(), "overflows") {
+				t.Fatalf("error %v is not errBound", err)
+			}
+			// The walk refuses only what kmsg refuses too.
+			req := kmsg.RequestForKey(tc.key)
+			req.SetVersion(tc.v)
+			if err != nil && !tc.slow {
+				if kerr := req.ReadFrom(tc.body); kerr == nil {
+					t.Fatalf("kmsg decodes what the walk refused (%v)", err)
+				}
+			}
+		})
+	}
+}
