@@ -72,7 +72,7 @@ type msgSchema struct {
 }
 
 // errBound is a body whose declared counts do not fit in its bytes.
-var errBound = errors.New("declared length exceeds the bytes left")
+var errBound = errors.New("declared count or length does not fit in the bytes left")
 
 // requestSchema returns Kafka 3.9's schema for key, or nil for a key Kafka
 // 3.9 does not know.
@@ -98,6 +98,9 @@ type walker struct {
 	src      []byte
 	v        int16
 	flexible bool
+	// onCount, when set (tests), is told where each count or length
+	// starts: its offset from the end of the body and its encoding.
+	onCount func(fromEnd int, flexible bool, k wkind)
 }
 
 func (w *walker) skip(n uint64) error {
@@ -118,7 +121,7 @@ func (w *walker) uvarint() (uint32, error) {
 		b := w.src[i]
 		if i == 4 {
 			if b > 0x0f {
-				return 0, errors.New("uvarint overflows 32 bits")
+				return 0, fmt.Errorf("uvarint longer than 32 bits: %w", errBound)
 			}
 			w.src = w.src[5:]
 			return x | uint32(b)<<28, nil
@@ -175,6 +178,9 @@ func (f *sfield) tagged(v int16) bool { return f.tagMin >= 0 && v >= f.tagMin }
 // bytes, so a count above half the bytes left cannot be honest. A known
 // tag's value is walked within its size, as kmsg decodes it.
 func (w *walker) tags(fields []sfield) error {
+	if w.onCount != nil {
+		w.onCount(len(w.src), true, 0)
+	}
 	n, err := w.uvarint()
 	if err != nil {
 		return err
@@ -202,6 +208,10 @@ func (w *walker) tags(fields []sfield) error {
 				continue
 			}
 			sub := walker{src: val, v: w.v, flexible: w.flexible}
+			if w.onCount != nil {
+				rest := len(w.src) // val ends where the rest starts
+				sub.onCount = func(fromEnd int, flexible bool, k wkind) { w.onCount(fromEnd+rest, flexible, k) }
+			}
 			if err := sub.value(f.kind, f); err != nil {
 				return fmt.Errorf("tagged field %d (%s): %w", tag, f.name, err)
 			}
@@ -255,6 +265,9 @@ func (w *walker) minSize(k wkind, f *sfield) uint64 {
 // length reads a string, bytes or array length: int16 (strings) or int32
 // before flexible versions, uvarint(n+1) after. Negative is null.
 func (w *walker) length(k wkind) (int64, error) {
+	if w.onCount != nil {
+		w.onCount(len(w.src), w.flexible, k)
+	}
 	if w.flexible {
 		u, err := w.uvarint()
 		if err != nil {

@@ -107,7 +107,7 @@ func ParseRequest(frame []byte) (hdr RequestHeader, req kmsg.Request, err error)
 	// Bound every declared count by the bytes left before kmsg loops or
 	// allocates by it (bound.go).
 	if err := checkBody(schema, hdr.APIVersion, r.src); err != nil {
-		return hdr, nil, fmt.Errorf("%w: %v", ErrMalformedRequest, err)
+		return hdr, nil, fmt.Errorf("%w: %w", ErrMalformedRequest, err)
 	}
 	if err := req.ReadFrom(r.src); err != nil {
 		return hdr, nil, fmt.Errorf("%w: decode %s v%d body: %v", ErrMalformedRequest,
