@@ -331,3 +331,23 @@ func (w *walker) value(k wkind, f *sfield) error {
 	}
 	return fmt.Errorf("unknown wire kind %d", k)
 }
+
+// CheckVersionedData bounds a versioned data record of Kafka 3.9's schema
+// name (a __consumer_offsets value: GroupMetadataValue, OffsetCommitValue),
+// an int16 version then its body, by its bytes before kmsg decodes it, as
+// ParseRequest does for requests: a record read from disk costs what it
+// weighs too. A version Kafka 3.9 does not know is an error.
+func CheckVersionedData(name string, b []byte) error {
+	s := dataSchemas[name]
+	if s == nil {
+		return fmt.Errorf("no schema for %s", name)
+	}
+	if len(b) < 2 {
+		return fmt.Errorf("%s of %d bytes: %w", name, len(b), errBound)
+	}
+	version := int16(binary.BigEndian.Uint16(b))
+	if version < s.min || version > s.max {
+		return fmt.Errorf("%s v%d: unknown version (%d-%d)", name, version, s.min, s.max)
+	}
+	return checkBody(s, version, b[2:])
+}

@@ -160,3 +160,54 @@ func TestCheckBodyRefusesOversizedCounts(t *testing.T) {
 		})
 	}
 }
+
+// TestDataSchemasMatchKmsg: the __consumer_offsets values kmsg writes, at
+// every version, filled or not, pass CheckVersionedData consuming every
+// byte; a tag-count bomb in a v4 value is refused.
+func TestDataSchemasMatchKmsg(t *testing.T) {
+	for name, mk := range map[string]func() versionedData{
+		"GroupMetadataValue": func() versionedData { return &groupValue{kmsg.NewGroupMetadataValue()} },
+		"OffsetCommitValue":  func() versionedData { return &offsetValue{kmsg.NewOffsetCommitValue()} },
+	} {
+		s := dataSchemas[name]
+		for v := s.min; v <= s.max; v++ {
+			for _, filled := range []bool{false, true} {
+				val := mk()
+				if filled {
+					fillValue(reflect.ValueOf(val).Elem().Field(0), 0)
+				}
+				val.SetVersion(v)
+				b := val.AppendTo(nil)
+				if err := CheckVersionedData(name, b); err != nil {
+					t.Errorf("%s v%d (filled %v): %v", name, v, filled, err)
+				}
+				w := walker{src: b[2:], v: v, flexible: v >= s.flexMin}
+				if err := w.structFields(s.fields); err != nil || len(w.src) != 0 {
+					t.Errorf("%s v%d (filled %v): %v, %d bytes left", name, v, filled, err, len(w.src))
+				}
+			}
+		}
+		// v4 with nothing but a tagged-field count of 2^32-16 after the
+		// fixed fields is refused.
+		val := mk()
+		val.SetVersion(4)
+		b := val.AppendTo(nil)
+		b = append(b[:len(b)-1], 0xf0, 0xff, 0xff, 0xff, 0x0f)
+		if err := CheckVersionedData(name, b); !errors.Is(err, errBound) {
+			t.Errorf("%s v4 tag bomb: %v", name, err)
+		}
+	}
+}
+
+type versionedData interface {
+	SetVersion(int16)
+	AppendTo([]byte) []byte
+}
+
+type groupValue struct{ kmsg.GroupMetadataValue }
+
+func (g *groupValue) SetVersion(v int16) { g.Version = v }
+
+type offsetValue struct{ kmsg.OffsetCommitValue }
+
+func (o *offsetValue) SetVersion(v int16) { o.Version = v }
