@@ -211,3 +211,26 @@ func (g *groupValue) SetVersion(v int16) { g.Version = v }
 type offsetValue struct{ kmsg.OffsetCommitValue }
 
 func (o *offsetValue) SetVersion(v int16) { o.Version = v }
+
+// TestParseRequestKafka39Range: a key or version kmsg decodes but Kafka 3.9
+// does not know is refused as Kafka refuses it (RequestContext.parseRequest:
+// unknown key or unsupported version, the connection is closed), so every
+// body decoded is one the bound walk has a schema for.
+func TestParseRequestKafka39Range(t *testing.T) {
+	for _, tc := range []struct {
+		key, version int16
+		want         error
+	}{
+		{88, 0, ErrUnknownAPIKey},      // StreamsGroupHeartbeat: Kafka 4
+		{3, 13, ErrUnsupportedVersion}, // Metadata v13: Kafka 4
+		{0, 12, ErrUnsupportedVersion}, // Produce v12
+		{18, 5, ErrUnsupportedVersion}, // ApiVersions v5 (answered, KIP-511)
+		{3, 12, ErrMalformedRequest},   // known: decoded, here an empty body
+	} {
+		frame := []byte{byte(tc.key >> 8), byte(tc.key), byte(tc.version >> 8), byte(tc.version), 0, 0, 0, 1, 0xff, 0xff, 0}
+		_, req, err := ParseRequest(frame)
+		if !errors.Is(err, tc.want) || req != nil {
+			t.Errorf("key %d v%d: %v, want %v", tc.key, tc.version, err, tc.want)
+		}
+	}
+}
