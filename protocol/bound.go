@@ -24,7 +24,9 @@ import (
 // intercepted. checkBody therefore walks the body first with Kafka 3.9's own
 // request schemas (request_schemas.go, generated from Kafka's message JSON)
 // and refuses, before kmsg runs, any frame where a declared count cannot fit
-// in the bytes that remain: a tag count needs 2 bytes per field, an array
+// in the bytes that remain (a tag count of 2^31 or more, which Kafka reads
+// as a negative int and so as no field, is rewritten to zero instead): a
+// tag count needs 2 bytes per field, an array
 // needs its elements' minimal wire size each, a string or bytes length needs
 // its bytes. The walk itself is O(frame): every loop step consumes at least
 // one byte or stops. What it accepts decodes in kmsg with each allocation
@@ -86,8 +88,12 @@ func requestSchema(key int16) *msgSchema {
 // checkBody walks a request body of the given schema version, bounding every
 // declared count by the bytes that remain. Trailing bytes are allowed, as
 // kmsg allows them.
+//
+// A tag count Kafka reads as negative (2^31 or more: no field) is rewritten
+// in body, in place, to a zero of the same length, so kmsg reads what Kafka
+// reads.
 func checkBody(s *msgSchema, version int16, body []byte) error {
-	w := walker{src: body, v: version, flexible: version >= s.flexMin}
+	w := walker{src: body, v: version, flexible: version >= s.flexMin, rewrite: true}
 	if err := w.structFields(s.fields); err != nil {
 		return fmt.Errorf("%s v%d at byte %d: %w", s.name, version, len(body)-len(w.src), err)
 	}
@@ -98,6 +104,9 @@ type walker struct {
 	src      []byte
 	v        int16
 	flexible bool
+	// rewrite: a tag count Kafka reads as negative (no field) is
+	// rewritten in place to zero for kmsg (checkBody).
+	rewrite bool
 	// onCount, when set (tests), is told where each count or length
 	// starts: its offset from the end of the body and its encoding.
 	onCount func(fromEnd int, flexible bool, k wkind)
@@ -181,9 +190,21 @@ func (w *walker) tags(fields []sfield) error {
 	if w.onCount != nil {
 		w.onCount(len(w.src), true, 0)
 	}
+	at := w.src
 	n, err := w.uvarint()
 	if err != nil {
 		return err
+	}
+	if int32(n) < 0 {
+		// Kafka's generated readers hold the count in a Java int, so one of
+		// 2^31 or more is negative and `for (i = 0; i < n; i++)` reads no
+		// field: the struct ends here and the request is served. kmsg would
+		// loop 2^32 times instead, so the count (always 5 bytes) is
+		// rewritten in place to a 5-byte zero (kbin.Uvarint accepts it).
+		if w.rewrite {
+			copy(at[:5], []byte{0x80, 0x80, 0x80, 0x80, 0})
+		}
+		return nil
 	}
 	if uint64(n)*2 > uint64(len(w.src)) {
 		return fmt.Errorf("%d tagged fields in %d bytes: %w", n, len(w.src), errBound)
@@ -207,7 +228,7 @@ func (w *walker) tags(fields []sfield) error {
 			if f.tag != tag || !f.tagged(w.v) || w.v < f.min || w.v > f.max {
 				continue
 			}
-			sub := walker{src: val, v: w.v, flexible: w.flexible}
+			sub := walker{src: val, v: w.v, flexible: w.flexible, rewrite: w.rewrite}
 			if w.onCount != nil {
 				rest := len(w.src) // val ends where the rest starts
 				sub.onCount = func(fromEnd int, flexible bool, k wkind) { w.onCount(fromEnd+rest, flexible, k) }
@@ -336,18 +357,24 @@ func (w *walker) value(k wkind, f *sfield) error {
 // name (a __consumer_offsets value: GroupMetadataValue, OffsetCommitValue),
 // an int16 version then its body, by its bytes before kmsg decodes it, as
 // ParseRequest does for requests: a record read from disk costs what it
-// weighs too. A version Kafka 3.9 does not know is an error.
-func CheckVersionedData(name string, b []byte) error {
+// weighs too. It returns the bytes to give kmsg: a copy of b, in which a tag
+// count Kafka reads as negative (no field) is zero. A version Kafka 3.9 does
+// not know is an error.
+func CheckVersionedData(name string, b []byte) ([]byte, error) {
 	s := dataSchemas[name]
 	if s == nil {
-		return fmt.Errorf("no schema for %s", name)
+		return nil, fmt.Errorf("no schema for %s", name)
 	}
 	if len(b) < 2 {
-		return fmt.Errorf("%s of %d bytes: %w", name, len(b), errBound)
+		return nil, fmt.Errorf("%s of %d bytes: %w", name, len(b), errBound)
 	}
 	version := int16(binary.BigEndian.Uint16(b))
 	if version < s.min || version > s.max {
-		return fmt.Errorf("%s v%d: unknown version (%d-%d)", name, version, s.min, s.max)
+		return nil, fmt.Errorf("%s v%d: unknown version (%d-%d)", name, version, s.min, s.max)
 	}
-	return checkBody(s, version, b[2:])
+	c := append([]byte(nil), b...)
+	if err := checkBody(s, version, c[2:]); err != nil {
+		return nil, err
+	}
+	return c, nil
 }

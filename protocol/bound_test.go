@@ -1,10 +1,12 @@
 package protocol
 
 import (
+	"bytes"
 	"errors"
 	"reflect"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 )
@@ -123,7 +125,10 @@ func TestCheckBodyRefusesOversizedCounts(t *testing.T) {
 		// Metadata v12: topics compact array (null), allow auto create, include
 		// topic authorized ops, then the tag section.
 		{"metadata-v12-plain", 3, 12, []byte{0, 1, 0, 0}, true, false},
-		{"metadata-v12-2^32-16-tags", 3, 12, []byte{0, 1, 0, 0xf0, 0xff, 0xff, 0xff, 0x0f}, false, true},
+		// Kafka reads 2^32-16 as a negative Java int: no field (rewritten
+		// to a zero for kmsg); 2^31-16 is positive and cannot fit.
+		{"metadata-v12-2^32-16-tags", 3, 12, []byte{0, 1, 0, 0xf0, 0xff, 0xff, 0xff, 0x0f}, true, false},
+		{"metadata-v12-2^31-16-tags", 3, 12, []byte{0, 1, 0, 0xf0, 0xff, 0xff, 0xff, 0x07}, false, true},
 		{"metadata-v12-3-tags-in-4-bytes", 3, 12, []byte{0, 1, 0, 3, 1, 0, 2, 0}, false, false},
 		{"metadata-v12-2-tags", 3, 12, []byte{0, 1, 0, 2, 1, 0, 2, 0}, true, false},
 		{"metadata-v12-tag-size-past-end", 3, 12, []byte{0, 1, 0, 1, 1, 9, 0}, false, false},
@@ -178,7 +183,7 @@ func TestDataSchemasMatchKmsg(t *testing.T) {
 				}
 				val.SetVersion(v)
 				b := val.AppendTo(nil)
-				if err := CheckVersionedData(name, b); err != nil {
+				if _, err := CheckVersionedData(name, b); err != nil {
 					t.Errorf("%s v%d (filled %v): %v", name, v, filled, err)
 				}
 				w := walker{src: b[2:], v: v, flexible: v >= s.flexMin}
@@ -187,14 +192,20 @@ func TestDataSchemasMatchKmsg(t *testing.T) {
 				}
 			}
 		}
-		// v4 with nothing but a tagged-field count of 2^32-16 after the
-		// fixed fields is refused.
+		// v4 ending in a tagged-field count of 2^31-16 is refused; one of
+		// 2^32-16 is no field to Kafka (a negative Java int): the copy to
+		// decode says zero, the record itself is left as it was.
 		val := mk()
 		val.SetVersion(4)
 		b := val.AppendTo(nil)
-		b = append(b[:len(b)-1], 0xf0, 0xff, 0xff, 0xff, 0x0f)
-		if err := CheckVersionedData(name, b); !errors.Is(err, errBound) {
+		b = append(b[:len(b)-1], 0xf0, 0xff, 0xff, 0xff, 0x07)
+		if _, err := CheckVersionedData(name, b); !errors.Is(err, errBound) {
 			t.Errorf("%s v4 tag bomb: %v", name, err)
+		}
+		b[len(b)-1] = 0x0f
+		got, err := CheckVersionedData(name, b)
+		if err != nil || !bytes.Equal(got[len(got)-5:], []byte{0x80, 0x80, 0x80, 0x80, 0}) || b[len(b)-1] != 0x0f {
+			t.Errorf("%s v4 negative tag count: %v, % x", name, err, got)
 		}
 	}
 }
@@ -233,4 +244,24 @@ func TestParseRequestKafka39Range(t *testing.T) {
 			t.Errorf("key %d v%d: %v, want %v", tc.key, tc.version, err, tc.want)
 		}
 	}
+}
+
+// TestIssue15FrameAnswered: issue 15's frame declares 2^32-16 tagged
+// fields, which Kafka's generated reader holds in a Java int: negative, so
+// it reads none and serves an all-topics Metadata v12. So do we, at once.
+func TestIssue15FrameAnswered(t *testing.T) {
+	frame := hostileMetadataFrame()
+	start := time.Now()
+	hdr, req, err := ParseRequest(frame)
+	if err != nil || hdr.APIKey != 3 || hdr.APIVersion != 12 {
+		t.Fatalf("ParseRequest: %+v, %v", hdr, err)
+	}
+	md := req.(*kmsg.MetadataRequest)
+	if md.Topics != nil || !md.AllowAutoTopicCreation || md.UnknownTags.Len() != 0 {
+		t.Fatalf("decoded %+v", md)
+	}
+	if !bytes.HasSuffix(frame, []byte{0x80, 0x80, 0x80, 0x80, 0}) {
+		t.Fatalf("count not rewritten: % x", frame)
+	}
+	t.Logf("parsed in %v", time.Since(start))
 }

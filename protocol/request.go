@@ -45,7 +45,9 @@ func requestHeaderVersion(key, version int16, flexible bool) int8 {
 // ParseRequest decodes a frame (as returned by ReadFrame) into its header and
 // body. The body is decoded with kmsg at the header's version. The returned
 // request's byte fields (Produce records, tags) alias frame: do not reuse the
-// frame's buffer while the request is in use.
+// frame's buffer while the request is in use. A tagged-field count of 2^31
+// or more, which Kafka reads as a negative int and so as no field, is
+// rewritten in frame, in place, to a zero of the same length (checkBody).
 //
 // Errors: ErrUnknownAPIKey (header returned), ErrUnsupportedVersion (header
 // returned, request nil; for ApiVersions the header is parsed as v2 like

@@ -170,7 +170,8 @@ func parseKey(b []byte) (parsedKey, error) {
 // (GroupMetadataManager.readOffsetMessageValue).
 func parseOffsetValue(b []byte) (offsetAndMetadata, error) {
 	// Bounded before kmsg loops or allocates by a count read from disk.
-	if err := protocol.CheckVersionedData("OffsetCommitValue", b); err != nil {
+	b, err := protocol.CheckVersionedData("OffsetCommitValue", b)
+	if err != nil {
 		return offsetAndMetadata{}, fmt.Errorf("decoding offset commit value: %w", err)
 	}
 	var v kmsg.OffsetCommitValue
@@ -194,7 +195,8 @@ func parseOffsetValue(b []byte) (offsetAndMetadata, error) {
 // (GroupMetadataManager.readGroupMessageValue): Empty without members,
 // else Stable.
 func parseGroupValue(groupID string, b []byte) (*group, error) {
-	if err := protocol.CheckVersionedData("GroupMetadataValue", b); err != nil {
+	b, err := protocol.CheckVersionedData("GroupMetadataValue", b)
+	if err != nil {
 		return nil, fmt.Errorf("decoding group metadata value: %w", err)
 	}
 	var v kmsg.GroupMetadataValue
