@@ -324,6 +324,28 @@ func TestHostileInputKafka39(t *testing.T) {
 			})
 			answers[side.name][tc.name] = answer
 		}
+		// Frames on the edge of Kafka's Java ints: answered or closed as
+		// recorded in edgeFrames (Kafka's way unless a known difference).
+		for _, ef := range edgeFrames() {
+			conn := dial(t, side.addr)
+			msg := append(binary.BigEndian.AppendUint32(nil, uint32(len(ef.frame))), ef.frame...)
+			if _, err := conn.Write(msg); err != nil {
+				t.Fatalf("%s %s: write: %v", side.name, ef.name, err)
+			}
+			want := ef.kafkaAnswers
+			if side.name == "ours" {
+				want = ef.oursAnswers
+			}
+			t.Logf("%s: %s: answered %v (Kafka answers %v)", side.name, ef.name, want, ef.kafkaAnswers)
+			if want {
+				if corr := binary.BigEndian.Uint32(readFrame(t, conn)); corr != 7 {
+					t.Fatalf("%s %s: answer with correlation id %d", side.name, ef.name, corr)
+				}
+			} else {
+				expectClosed(t, conn)
+			}
+			conn.Close()
+		}
 		// The hostile frames: answered or closed as Kafka does.
 		for _, hf := range hostileFrames() {
 			if side.name == "kafka" && hf.frame[1] == 19 {
@@ -359,5 +381,35 @@ func TestHostileInputKafka39(t *testing.T) {
 		case !known && k != o:
 			t.Errorf("%s: Kafka 3.9 answers %s, we answer %s", tc.name, k, o)
 		}
+	}
+}
+
+// edgeFrame is a frame whose counts sit on the edge of what Kafka's
+// generated readers (Java ints) take, with how each broker deals with it.
+type edgeFrame struct {
+	name         string
+	frame        []byte
+	kafkaAnswers bool
+	oursAnswers  bool // differs from kafkaAnswers only as a recorded difference
+}
+
+func edgeFrames() []edgeFrame {
+	i32 := func(v int32) []byte { return binary.BigEndian.AppendUint32(nil, uint32(v)) }
+	var meta []byte
+	meta = append(meta, hostileHeader(3, 12, true)...)
+	meta = append(meta, 2)                   // one topic
+	meta = append(meta, make([]byte, 16)...) // topic id zero
+	meta = append(meta, tagNone...)          // name length 2^32-16: Kafka's int -17, null
+	meta = append(meta, 0, 1, 0, 0)          // topic tags, auto create, authorized ops, tags
+	var produce []byte
+	produce = append(produce, hostileHeader(0, 9, true)...)
+	produce = append(produce, 0, 0xff, 0xff) // no transactional id, acks -1
+	produce = append(produce, i32(30000)...) // timeout
+	produce = append(produce, 0, 0)          // topics: null (not nullable), tags
+	return []edgeFrame{
+		{"metadata-v12-topic-name-2^32-16", meta, true, true},
+		// Kafka: "non-nullable field topicData was serialized as null",
+		// the connection is closed (kmsg would read an empty array).
+		{"produce-v9-null-topics", produce, false, false},
 	}
 }

@@ -59,9 +59,12 @@ type sfield struct {
 	elem     wkind // kArray's element kind
 	min, max int16
 	tagMin   int16
-	nullMin  int16 // kStruct: from this version (>= 0) an int8 marker precedes it, -1 null
-	tag      uint32
-	fields   []sfield // kStruct, or kArray of kStruct
+	// nullMin: the first of Kafka's nullableVersions, -1 for none. A
+	// nullable struct is preceded by an int8 marker (-1 null); a null
+	// string, bytes or array where Kafka does not allow one is refused.
+	nullMin int16
+	tag     uint32
+	fields  []sfield // kStruct, or kArray of kStruct
 }
 
 // msgSchema is one request's schema: its valid versions and the first
@@ -72,6 +75,11 @@ type msgSchema struct {
 	flexMin  int16
 	fields   []sfield
 }
+
+// errNull is a null where Kafka's schema allows none: Kafka's readers throw
+// ("non-nullable field ... was serialized as null") and the connection is
+// closed. kmsg reads some of them (arrays, bytes) as empty.
+var errNull = errors.New("non-nullable field was serialized as null")
 
 // errBound is a body whose declared counts do not fit in its bytes.
 var errBound = errors.New("declared count or length does not fit in the bytes left")
@@ -170,7 +178,7 @@ func (w *walker) structFields(fields []sfield) error {
 		if w.v < f.min || w.v > f.max || f.tagged(w.v) {
 			continue
 		}
-		if err := w.value(f.kind, f); err != nil {
+		if err := w.value(f.kind, f, false); err != nil {
 			return fmt.Errorf("%s: %w", f.name, err)
 		}
 	}
@@ -181,6 +189,9 @@ func (w *walker) structFields(fields []sfield) error {
 }
 
 func (f *sfield) tagged(v int16) bool { return f.tagMin >= 0 && v >= f.tagMin }
+
+// nullable: Kafka's nullableVersions hold v.
+func (f *sfield) nullable(v int16) bool { return f.nullMin >= 0 && v >= f.nullMin }
 
 // tags walks a tagged-field section (KIP-482: uvarint count, then per field
 // uvarint tag, uvarint size, size bytes). Every field takes at least two
@@ -233,7 +244,7 @@ func (w *walker) tags(fields []sfield) error {
 				rest := len(w.src) // val ends where the rest starts
 				sub.onCount = func(fromEnd int, flexible bool, k wkind) { w.onCount(fromEnd+rest, flexible, k) }
 			}
-			if err := sub.value(f.kind, f); err != nil {
+			if err := sub.value(f.kind, f, false); err != nil {
 				return fmt.Errorf("tagged field %d (%s): %w", tag, f.name, err)
 			}
 			break
@@ -295,10 +306,14 @@ func (w *walker) length(k wkind) (int64, error) {
 			return 0, err
 		}
 		if k == kArray {
-			// kbin.CompactArrayLen: int32(u)-1, so u >= 2^31 reads as null.
-			return int64(int32(u)) - 1, nil
+			// Kafka (readUnsignedVarint() - 1 in a Java int) and
+			// kbin.CompactArrayLen both wrap: 2^31 reads as 2^31-1, more as
+			// negative, so null.
+			return int64(int32(u) - 1), nil
 		}
-		return int64(u) - 1, nil
+		// Kafka's int arithmetic as for arrays; kmsg reads strings and
+		// bytes with int(u)-1 instead (value rewrites the difference).
+		return int64(int32(u) - 1), nil
 	}
 	if k == kString {
 		n, err := w.int16()
@@ -308,18 +323,33 @@ func (w *walker) length(k wkind) (int64, error) {
 	return int64(n), err
 }
 
-func (w *walker) value(k wkind, f *sfield) error {
+// value walks one value of kind k: field f itself, or (elem) one element
+// of array f.
+func (w *walker) value(k wkind, f *sfield, elem bool) error {
 	switch k {
 	case kBool, kInt16, kInt32, kInt64, kUUID:
 		return w.skip(w.minSize(k, f))
 	case kString, kBytes:
+		at := w.src
 		n, err := w.length(k)
-		if err != nil || n < 0 {
+		if err != nil {
 			return err
+		}
+		if n < 0 {
+			if !elem && f.nullable(w.v) {
+				if w.flexible && w.rewrite && len(at)-len(w.src) == 5 {
+					// A 5-byte uvarint Kafka reads as a negative int, kmsg
+					// as a huge length: the null Kafka reads, for kmsg.
+					copy(at[:5], []byte{0x80, 0x80, 0x80, 0x80, 0})
+				}
+				return nil
+			}
+			// Kafka: "non-nullable field ... was serialized as null".
+			return errNull
 		}
 		return w.skip(uint64(n))
 	case kStruct:
-		if f.kind == kStruct && f.nullMin >= 0 && w.v >= f.nullMin {
+		if !elem && f.nullable(w.v) {
 			// kmsg reads the marker and the struct unless it is -1.
 			if len(w.src) < 1 {
 				return errBound
@@ -333,8 +363,14 @@ func (w *walker) value(k wkind, f *sfield) error {
 		return w.structFields(f.fields)
 	case kArray:
 		n, err := w.length(kArray)
-		if err != nil || n <= 0 {
+		if err != nil {
 			return err
+		}
+		if n < 0 && !f.nullable(w.v) {
+			return errNull // kmsg reads an empty array; Kafka refuses
+		}
+		if n <= 0 {
+			return nil
 		}
 		per := w.minSize(f.elem, f)
 		if per == 0 {
@@ -344,7 +380,7 @@ func (w *walker) value(k wkind, f *sfield) error {
 			return fmt.Errorf("array of %d elements of >= %d bytes in %d bytes: %w", n, per, len(w.src), errBound)
 		}
 		for i := int64(0); i < n; i++ {
-			if err := w.value(f.elem, f); err != nil {
+			if err := w.value(f.elem, f, true); err != nil {
 				return err
 			}
 		}

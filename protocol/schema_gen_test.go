@@ -250,8 +250,9 @@ func genFields(fields []jsonField, common map[string][]jsonField) (string, error
 		if tagMin >= 0 {
 			fmt.Fprintf(&b, ", tag: %d", tag)
 		}
-		if kind == "kStruct" {
-			// A nullable struct is preceded by an int8 presence marker.
+		if kind != "kBool" && kind != "kInt16" && kind != "kInt32" && kind != "kInt64" && kind != "kUUID" {
+			// Nullable strings, bytes, arrays and structs (an int8
+			// presence marker precedes a nullable struct).
 			nullMin := -1
 			if nlo, _, nnone, err := versionRange(f.NullableVers); err != nil {
 				return "", fmt.Errorf("field %s: %w", f.Name, err)
