@@ -24,16 +24,20 @@ import (
 // intercepted. checkBody therefore walks the body first with Kafka 3.9's own
 // request schemas (request_schemas.go, generated from Kafka's message JSON)
 // and refuses, before kmsg runs, any frame where a declared count cannot fit
-// in the bytes that remain (a tag count of 2^31 or more, which Kafka reads
-// as a negative int and so as no field, is rewritten to zero instead): a
-// tag count needs 2 bytes per field, an array
-// needs its elements' minimal wire size each, a string or bytes length needs
-// its bytes. The walk itself is O(frame): every loop step consumes at least
-// one byte or stops. What it accepts decodes in kmsg with each allocation
-// backed by the bytes its elements occupy. It is lenient wherever kmsg is
-// (a null where the schema says non-nullable, trailing bytes): it only
-// refuses frames kmsg would refuse too, and its errors are Kafka's
-// (a malformed request closes the connection, SocketServer).
+// in the bytes that remain: a tag count needs 2 bytes per field, an array
+// its elements' minimal wire size each, a string or bytes length its bytes.
+// The walk itself is O(frame): every loop step consumes at least one byte
+// or stops. What it accepts decodes in kmsg with each allocation backed by
+// the bytes its elements occupy.
+//
+// Counts are read as Kafka's generated readers read them, in Java ints: a
+// uvarint of 2^31 or more is negative, so a tag count of that size means no
+// field and a compact string or bytes length means null (both rewritten in
+// place to a zero kmsg reads the same way). A null where Kafka's schema
+// allows none is refused ("non-nullable field ... was serialized as null"),
+// which kmsg would read as empty. Trailing bytes are allowed, as Kafka and
+// kmsg allow them. A refused frame is malformed: the connection is closed,
+// as Kafka's SocketServer closes it.
 
 // wkind is a schema field's wire type.
 type wkind uint8
