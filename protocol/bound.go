@@ -98,18 +98,41 @@ func requestSchema(key int16) *msgSchema {
 }
 
 // checkBody walks a request body of the given schema version, bounding every
-// declared count by the bytes that remain. Trailing bytes are allowed, as
-// kmsg allows them.
+// declared count by the bytes that remain, and returns how many of body's
+// bytes to decode. Trailing bytes are allowed, as kmsg allows them.
 //
-// A tag count Kafka reads as negative (2^31 or more: no field) is rewritten
-// in body, in place, to a zero of the same length, so kmsg reads what Kafka
-// reads.
-func checkBody(s *msgSchema, version int16, body []byte) error {
-	w := walker{src: body, v: version, flexible: version >= s.flexMin, rewrite: true}
+// body is rewritten in place so that kmsg reads what Kafka reads: a tag
+// count Kafka reads as negative (2^31 or more: no field) becomes a zero of
+// the same length, and tagged fields Kafka 3.9 does not know are dropped
+// (the body shrinks). Kafka keeps them aside unread (_unknownTaggedFields)
+// and so would kmsg, in a map per struct: some 280 bytes for 2 bytes of
+// frame, 90 times the frame for arrays of small structs each carrying one.
+func checkBody(s *msgSchema, version int16, body []byte) (int, error) {
+	st := &stripper{base: body}
+	w := walker{src: body, v: version, flexible: version >= s.flexMin, rewrite: true, strip: st}
 	if err := w.structFields(s.fields); err != nil {
-		return fmt.Errorf("%s v%d at byte %d: %w", s.name, version, len(body)-len(w.src), err)
+		return 0, fmt.Errorf("%s v%d at byte %d: %w", s.name, version, len(body)-len(w.src), err)
 	}
-	return nil
+	if !st.stripped {
+		return len(body), nil
+	}
+	st.flush(len(body) - len(w.src))
+	return st.dst, nil
+}
+
+// stripper compacts a body in place as the walk drops unknown tagged
+// fields: bytes before mark are settled, base[:dst] is the output so far
+// (dst <= mark <= the walk's position, so writes never pass unread bytes).
+type stripper struct {
+	base      []byte
+	dst, mark int
+	stripped  bool
+}
+
+// flush moves the walked bytes from mark to upTo into the output.
+func (st *stripper) flush(upTo int) {
+	st.dst += copy(st.base[st.dst:], st.base[st.mark:upTo])
+	st.mark = upTo
 }
 
 type walker struct {
@@ -119,6 +142,10 @@ type walker struct {
 	// rewrite: a tag count Kafka reads as negative (no field) is
 	// rewritten in place to zero for kmsg (checkBody).
 	rewrite bool
+	// strip, when set, drops tagged fields Kafka does not know (the
+	// top-level walk of checkBody; not inside a known tagged field, whose
+	// size would change).
+	strip *stripper
 	// onCount, when set (tests), is told where each count or length
 	// starts: its offset from the end of the body and its encoding.
 	onCount func(fromEnd int, flexible bool, k wkind)
@@ -224,7 +251,21 @@ func (w *walker) tags(fields []sfield) error {
 	if uint64(n)*2 > uint64(len(w.src)) {
 		return fmt.Errorf("%d tagged fields in %d bytes: %w", n, len(w.src), errBound)
 	}
+	// With strip: the [start, end) of each field kept, written back after
+	// the section is walked if any field is dropped.
+	type span struct{ start, end int }
+	var kept []span
+	dropped := false
+	pos := func() int { return len(w.strip.base) - len(w.src) }
+	countAt := 0
+	if w.strip != nil {
+		countAt = pos() - (len(at) - len(w.src))
+	}
 	for ; n > 0; n-- {
+		start := 0
+		if w.strip != nil {
+			start = pos()
+		}
 		tag, err := w.uvarint()
 		if err != nil {
 			return err
@@ -238,11 +279,13 @@ func (w *walker) tags(fields []sfield) error {
 		}
 		val := w.src[:size]
 		w.src = w.src[size:]
+		known := false
 		for i := range fields {
 			f := &fields[i]
 			if f.tag != tag || !f.tagged(w.v) || w.v < f.min || w.v > f.max {
 				continue
 			}
+			known = true
 			sub := walker{src: val, v: w.v, flexible: w.flexible, rewrite: w.rewrite}
 			if w.onCount != nil {
 				rest := len(w.src) // val ends where the rest starts
@@ -253,6 +296,23 @@ func (w *walker) tags(fields []sfield) error {
 			}
 			break
 		}
+		if w.strip != nil {
+			if known {
+				kept = append(kept, span{start, pos()})
+			} else {
+				dropped = true
+			}
+		}
+	}
+	if dropped {
+		st := w.strip
+		st.flush(countAt)
+		st.dst = len(appendUvarint(st.base[:st.dst], uint32(len(kept))))
+		for _, k := range kept {
+			st.dst += copy(st.base[st.dst:], st.base[k.start:k.end])
+		}
+		st.mark = pos()
+		st.stripped = true
 	}
 	return nil
 }
@@ -397,9 +457,8 @@ func (w *walker) value(k wkind, f *sfield, elem bool) error {
 // name (a __consumer_offsets value: GroupMetadataValue, OffsetCommitValue),
 // an int16 version then its body, by its bytes before kmsg decodes it, as
 // ParseRequest does for requests: a record read from disk costs what it
-// weighs too. It returns the bytes to give kmsg: a copy of b, in which a tag
-// count Kafka reads as negative (no field) is zero. A version Kafka 3.9 does
-// not know is an error.
+// weighs too. It returns the bytes to give kmsg: a copy of b rewritten as
+// checkBody rewrites a body. A version Kafka 3.9 does not know is an error.
 func CheckVersionedData(name string, b []byte) ([]byte, error) {
 	s := dataSchemas[name]
 	if s == nil {
@@ -413,8 +472,9 @@ func CheckVersionedData(name string, b []byte) ([]byte, error) {
 		return nil, fmt.Errorf("%s v%d: unknown version (%d-%d)", name, version, s.min, s.max)
 	}
 	c := append([]byte(nil), b...)
-	if err := checkBody(s, version, c[2:]); err != nil {
+	n, err := checkBody(s, version, c[2:])
+	if err != nil {
 		return nil, err
 	}
-	return c, nil
+	return c[:2+n], nil
 }

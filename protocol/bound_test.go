@@ -3,6 +3,7 @@ package protocol
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"reflect"
 	"testing"
 	"time"
@@ -152,7 +153,7 @@ func TestCheckBodyRefusesOversizedCounts(t *testing.T) {
 		{"produce-v3-null-records", 0, 3, []byte{0xff, 0xff, 0, 1, 0, 0, 0, 0, 0, 0, 0, 1, 0, 1, 'a', 0, 0, 0, 1, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff}, true, false},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			err := checkBody(requestSchema(tc.key), tc.v, tc.body)
+			_, err := checkBody(requestSchema(tc.key), tc.v, tc.body)
 			if (err == nil) != tc.ok {
 				t.Fatalf("checkBody: %v, want ok %v", err, tc.ok)
 			}
@@ -270,4 +271,103 @@ func TestIssue15FrameAnswered(t *testing.T) {
 		t.Fatalf("count not rewritten: % x", frame)
 	}
 	t.Logf("parsed in %v", time.Since(start))
+}
+
+// clearUnknownTags empties every kmsg.Tags in v.
+func clearUnknownTags(v reflect.Value) {
+	switch v.Kind() {
+	case reflect.Pointer:
+		if !v.IsNil() {
+			clearUnknownTags(v.Elem())
+		}
+	case reflect.Slice:
+		for i := 0; i < v.Len(); i++ {
+			clearUnknownTags(v.Index(i))
+		}
+	case reflect.Struct:
+		if tags, ok := v.Addr().Interface().(*kmsg.Tags); ok {
+			*tags = kmsg.Tags{}
+			return
+		}
+		for i := 0; i < v.NumField(); i++ {
+			if v.Type().Field(i).IsExported() {
+				clearUnknownTags(v.Field(i))
+			}
+		}
+	}
+}
+
+// kmsgOnlyTags are the requests where kmsg writes and reads a tagged field
+// that Kafka 3.9 does not know at that version: dropped like any unknown
+// tag, it reads as its default, as in Kafka.
+func kmsgOnlyTags() map[string]string {
+	m := map[string]string{
+		"FetchSnapshotRequest v0":   "ReplicaDirectoryId: Kafka 3.9 from v1",
+		"BrokerHeartbeatRequest v0": "OfflineLogDirs: Kafka 3.9 from v1; CordonedLogDirs: Kafka 4",
+		"BrokerHeartbeatRequest v1": "CordonedLogDirs: Kafka 4",
+	}
+	for v := 12; v <= 17; v++ {
+		m[fmt.Sprintf("FetchRequest v%d", v)] = "partitions' HighWatermark (tag 1): not in Kafka 3.9"
+	}
+	return m
+}
+
+// TestUnknownTagsDropped: every key and version, filled with an unknown
+// tag (99) in every struct, parses to what kmsg decodes from the body
+// without them: the in-place compaction keeps every other byte.
+func TestUnknownTagsDropped(t *testing.T) {
+	n := 0
+	kmsgOnly := kmsgOnlyTags()
+	forEachSchemaVersion(t, func(t *testing.T, s *msgSchema, proto kmsg.Request, v int16) {
+		if v < s.flexMin {
+			return
+		}
+		req := kmsg.RequestForKey(proto.Key())
+		fillValue(reflect.ValueOf(req).Elem(), 0)
+		req.SetVersion(v)
+		frame := buildRequest(req, 1, strp("c"), nil)
+		body := req.AppendTo(nil)
+		want := kmsg.RequestForKey(proto.Key())
+		want.SetVersion(v)
+		if err := want.ReadFrom(body); err != nil {
+			t.Fatalf("%s v%d: %v", s.name, v, err)
+		}
+		clearUnknownTags(reflect.ValueOf(want))
+		_, got, err := ParseRequest(frame)
+		if err != nil {
+			t.Errorf("%s v%d: %v", s.name, v, err)
+			return
+		}
+		n++
+		name := fmt.Sprintf("%s v%d", s.name, v)
+		_, listed := kmsgOnly[name]
+		if same := reflect.DeepEqual(got, want); same == listed {
+			t.Errorf("%s: decoded the same %v, listed in kmsgOnlyTags %v\n%+v\nwant\n%+v", name, same, listed, got, want)
+		}
+	})
+	t.Logf("%d flexible bodies", n)
+}
+
+// TestUnknownTagsCostNothing: 100,000 small structs each carrying one
+// unknown tag (4 bytes each) would have cost kmsg a map apiece, 92 times
+// the frame; dropped, they cost what they weigh.
+func TestUnknownTagsCostNothing(t *testing.T) {
+	const n = 100000
+	b := []byte{0, 37, 0, 3, 0, 0, 0, 1, 0xff, 0xff, 0} // CreatePartitions v3, header v2
+	b = append(b, 2, 2, 'a', 0, 0, 0, 5)                // one topic "a", count 5
+	b = appendUvarint(b, n+1)                           // n assignments
+	for i := 0; i < n; i++ {
+		b = append(b, 1, 1, 0, 0) // no broker ids; one tag: key 0, size 0
+	}
+	b = append(b, 0, 0, 0, 0x75, 0x30, 0, 0) // topic tags, timeout, validate, tags
+	wall, alloc, err := checkParseCost(t, b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	_, req, _ := ParseRequest(append([]byte(nil), b...))
+	cp := req.(*kmsg.CreatePartitionsRequest)
+	if len(cp.Topics) != 1 || len(cp.Topics[0].Assignment) != n || cp.TimeoutMillis != 30000 {
+		t.Fatalf("decoded %d topics, %d assignments, timeout %d", len(cp.Topics), len(cp.Topics[0].Assignment), cp.TimeoutMillis)
+	}
+	t.Logf("%d bytes parsed in %v, %d bytes allocated (%.1f per frame byte)", len(b), wall, alloc, float64(alloc)/float64(len(b)))
 }

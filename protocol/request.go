@@ -45,9 +45,10 @@ func requestHeaderVersion(key, version int16, flexible bool) int8 {
 // ParseRequest decodes a frame (as returned by ReadFrame) into its header and
 // body. The body is decoded with kmsg at the header's version. The returned
 // request's byte fields (Produce records, tags) alias frame: do not reuse the
-// frame's buffer while the request is in use. A tagged-field count of 2^31
-// or more, which Kafka reads as a negative int and so as no field, is
-// rewritten in frame, in place, to a zero of the same length (checkBody).
+// frame's buffer while the request is in use. The body is rewritten in
+// frame, in place, so that kmsg reads what Kafka reads (checkBody): a
+// tagged-field count of 2^31 or more, which Kafka reads as a negative int,
+// is zero, and tagged fields Kafka 3.9 does not know are dropped.
 //
 // Errors: ErrUnknownAPIKey (header returned), ErrUnsupportedVersion (header
 // returned, request nil; for ApiVersions the header is parsed as v2 like
@@ -108,10 +109,11 @@ func ParseRequest(frame []byte) (hdr RequestHeader, req kmsg.Request, err error)
 	}
 	// Bound every declared count by the bytes left before kmsg loops or
 	// allocates by it (bound.go).
-	if err := checkBody(schema, hdr.APIVersion, r.src); err != nil {
+	n, err := checkBody(schema, hdr.APIVersion, r.src)
+	if err != nil {
 		return hdr, nil, fmt.Errorf("%w: %w", ErrMalformedRequest, err)
 	}
-	if err := req.ReadFrom(r.src); err != nil {
+	if err := req.ReadFrom(r.src[:n]); err != nil {
 		return hdr, nil, fmt.Errorf("%w: decode %s v%d body: %v", ErrMalformedRequest,
 			kmsg.NameForKey(hdr.APIKey), hdr.APIVersion, err)
 	}
