@@ -338,6 +338,9 @@ func TestUnknownTagsDropped(t *testing.T) {
 			t.Errorf("%s v%d: %v", s.name, v, err)
 			return
 		}
+		// Unknown tags inside a known tagged field's value stay (its size
+		// would change): compared without them.
+		clearUnknownTags(reflect.ValueOf(got))
 		n++
 		name := fmt.Sprintf("%s v%d", s.name, v)
 		_, listed := kmsgOnly[name]
