@@ -92,6 +92,14 @@ func hostileFrames() []hostileFrame {
 	// frame of zeros; each topic needs at least 14 bytes.
 	createTopics := cat(hostileHeader(19, 4, false), i32(1_000_000))
 	createTopics = append(createTopics, make([]byte, 1<<20-len(createTopics))...)
+	// CreatePartitions v3: one topic with 100,000 assignments, each no
+	// broker and one unknown tagged field (4 bytes): kept as kmsg keeps
+	// unknown tags, a map each, it cost 92 bytes per frame byte.
+	unknownTags := cat(hostileHeader(37, 3, true), []byte{2, 2, 'a'}, i32(5), []byte{0xa1, 0x8d, 0x06}) // 100,000 assignments
+	for range 100_000 {
+		unknownTags = append(unknownTags, 1, 1, 0, 0)
+	}
+	unknownTags = cat(unknownTags, []byte{0}, i32(30000), []byte{0, 0})
 	return []hostileFrame{
 		{"metadata-v12-2^32-16-tags (issue 15)", metadata, 20, true},
 		{"metadata-v12-2^31-16-tags", metadataClosed, 20, false},
@@ -100,6 +108,7 @@ func hostileFrames() []hostileFrame {
 		{"apiversions-v3-tags", apiVersions, 5, false},
 		{"produce-v9-partition-tags", produce, 5, false},
 		{"createtopics-v4-million-topics-1MiB", createTopics, 5, false},
+		{"createpartitions-v3-100k-unknown-tags", unknownTags, 5, true},
 	}
 }
 
