@@ -97,6 +97,14 @@ func requestSchema(key int16) *msgSchema {
 	return requestSchemas[key]
 }
 
+// responseSchema returns Kafka 3.9's response schema for key, or nil.
+func responseSchema(key int16) *msgSchema {
+	if key < 0 || int(key) >= len(responseSchemas) {
+		return nil
+	}
+	return responseSchemas[key]
+}
+
 // checkBody walks a request body of the given schema version, bounding every
 // declared count by the bytes that remain, and returns how many of body's
 // bytes to decode. Trailing bytes are allowed, as kmsg allows them.
