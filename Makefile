@@ -48,14 +48,21 @@ compose-check: deps
 # Unit, integration and compat tests; fuzz targets run on their checked-in corpus.
 test: deps build fmt-check vet compose-check unit compat compat-clients
 
-# Not part of `make test`: >= SOAK_DURATION (default 10m) and >= SOAK_FAULTS (default 100) random faults
-# under an acks=all idempotent load on four brokers, then the checker's verdict.
+# Not part of `make test`: >= SOAK_DURATION (default 10m) and >= SOAK_FAULTS (default 100) random faults,
+# one broker or several at once, under an acks=all idempotent load on five brokers, then the checker's
+# verdict; the seed is printed at the start, SOAK_SEED=<seed> replays its schedule.
 SOAK_DURATION ?= 10m
 SOAK_FAULTS   ?= 100
 .PHONY: soak
 soak: build
-	KAFKA_BIN=$(CURDIR)/bin/kafka SOAK_DURATION=$(SOAK_DURATION) SOAK_FAULTS=$(SOAK_FAULTS) \
+	KAFKA_BIN=$(CURDIR)/bin/kafka SOAK_DURATION=$(SOAK_DURATION) SOAK_FAULTS=$(SOAK_FAULTS) SOAK_SEED=$(SOAK_SEED) \
 		$(GO) test -count=1 -v -run '^TestSoak$$' -timeout 90m ./compat-tests/soak/
+
+# The 30-minute soak: >= 30 minutes and >= 300 faults (SOAK_SEED replays a schedule).
+.PHONY: soak-long
+soak-long: build
+	KAFKA_BIN=$(CURDIR)/bin/kafka SOAK_DURATION=30m SOAK_FAULTS=300 SOAK_SEED=$(SOAK_SEED) \
+		$(GO) test -count=1 -v -run '^TestSoak$$' -timeout 180m ./compat-tests/soak/
 
 # Start-up time and idle memory (100 partitions) of one broker, broker throughput and latency against kfake
 # and Apache Kafka 3.9 (var/kafka-3.9/lib; its column is skipped with a note when missing), then the
@@ -76,6 +83,8 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzConvertLegacyMessageSet -fuzztime $(FUZZTIME) ./storage/
 	$(GO) test -run '^$$' -fuzz FuzzDownConvert -fuzztime $(FUZZTIME) ./storage/
 	$(GO) test -run '^$$' -fuzz FuzzParseRecords -fuzztime $(FUZZTIME) ./broker/group/
+	for f in $$($(GO) test -list '^FuzzDecode' ./zkmeta/ | grep '^Fuzz'); do \
+		$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 20s ./zkmeta/ || exit 1; done
 
 clean:
 	rm -rf bin var

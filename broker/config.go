@@ -32,8 +32,16 @@ type Config struct {
 	DeleteTopicEnable        bool  // delete.topic.enable
 	MessageMaxBytes          int32 // message.max.bytes (topic: max.message.bytes)
 	SocketRequestMaxBytes    int32 // socket.request.max.bytes
-	MinInsyncReplicas        int32 // min.insync.replicas
-	ProducerIDBlockSize      int64 // fixed by Kafka at 1000
+
+	// Connection and request limits (SocketServerConfigs). max.connections,
+	// its listener.name.<l>. form and the per-IP limits are dynamic in
+	// Kafka and read from the effective broker config at each accept
+	// (connection_quotas.go), not from here.
+	ConnectionsMaxIdleMs  int64 // connections.max.idle.ms; negative: never closed for idleness
+	QueuedMaxRequests     int   // queued.max.requests (at least 1)
+	QueuedMaxRequestBytes int64 // queued.max.request.bytes; 0 or less: no memory pool
+	MinInsyncReplicas     int32 // min.insync.replicas
+	ProducerIDBlockSize   int64 // fixed by Kafka at 1000
 
 	// Storage is the broker-level log config (log.* keys mapped to their
 	// topic-level meaning); every topic starts from it.
@@ -101,6 +109,9 @@ func DefaultConfig() Config {
 		DeleteTopicEnable:        true,
 		MessageMaxBytes:          1048588,
 		SocketRequestMaxBytes:    100 * 1024 * 1024,
+		ConnectionsMaxIdleMs:     10 * 60 * 1000,
+		QueuedMaxRequests:        500,
+		QueuedMaxRequestBytes:    -1,
 		MinInsyncReplicas:        1,
 		ProducerIDBlockSize:      1000,
 		Storage:                  storage.DefaultLogConfig(),

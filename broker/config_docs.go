@@ -164,7 +164,7 @@ var brokerConfigDocs = map[string]string{
 		"Deleting the group or the topic removes its offsets at once.",
 	"offsets.topic.num.partitions":     "Partition count of the internal __consumer_offsets topic; do not change it once the cluster is in use.",
 	"offsets.topic.replication.factor": "Replication factor of the internal __consumer_offsets topic. It is not created until that many brokers are alive.",
-	"queued.max.requests":              "Number of received requests that may wait for an I/O thread before the network threads stop reading.",
+	"queued.max.requests":              "Number of received requests that may wait for their turn before the broker stops reading from clients.",
 	"replica.alter.log.dirs.io.max.bytes.per.second": "Upper bound (bytes/s) on the disk I/O used to move replicas between log directories " +
 		"of this broker. Can only be set dynamically; keep it above about 1 MB/s.",
 	"replica.fetch.max.bytes": "Bytes a follower asks for per partition in each fetch. Not a hard limit: a first batch larger than it " +
@@ -204,10 +204,9 @@ var brokerConfigDocs = map[string]string{
 		"(Stored; only PLAINTEXT listeners are served here.)",
 	"max.connection.creation.rate": "Highest rate (connections per second) at which the broker accepts new connections; a listener can have its " +
 		"own limit as listener.name.<listener>.max.connection.creation.rate. Connections over the limit are delayed; the inter-broker " +
-		"listener is held only by its own listener limit. (Stored; not enforced here yet.)",
+		"listener is held only by its own listener limit.",
 	"max.connections": "Most connections the broker keeps open at once, on top of the per-IP limits; a listener can have its own limit as " +
-		"listener.name.<listener>.max.connections. New connections wait while a limit is reached. Unlimited by default. " +
-		"(Stored; not enforced here yet: only the per-IP limits are.)",
+		"listener.name.<listener>.max.connections. New connections wait while a limit is reached. Unlimited by default.",
 	"max.connections.per.ip": "Most connections the broker accepts from one IP address; further ones are closed. May be 0 only when " +
 		"max.connections.per.ip.overrides grants some addresses a limit. Unlimited by default.",
 	"max.connections.per.ip.overrides": "Per-address exceptions to max.connections.per.ip, as host:limit pairs separated by commas " +

@@ -351,6 +351,20 @@ type brokerDynamicConfigs struct {
 	// cleanerWake is closed (and replaced) when the cleaner's config
 	// changes: RunLogCleaner restarts the threads.
 	cleanerWake chan struct{}
+	// changed is closed (and replaced) at every set: an acceptor waiting
+	// for a connection slot re-reads max.connections (Kafka's
+	// updateBrokerMaxConnections notifies the waiters).
+	changed chan struct{}
+}
+
+// reconfigured returns the channel closed at the next set.
+func (d *brokerDynamicConfigs) reconfigured() <-chan struct{} {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if d.changed == nil {
+		d.changed = make(chan struct{})
+	}
+	return d.changed
 }
 
 // cleanerReconfigured returns the channel closed at the next change of the
@@ -385,6 +399,10 @@ func (d *brokerDynamicConfigs) set(perBroker bool, props map[string]string) {
 		d.perBroker = clean
 	} else {
 		d.defaults = clean
+	}
+	if d.changed != nil {
+		close(d.changed)
+		d.changed = nil
 	}
 }
 

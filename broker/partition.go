@@ -24,6 +24,7 @@ type partition struct {
 	id       int32 // the partition id
 	topicID  [16]byte
 	log      *storage.Log
+	logDir   string // the log dir holding log ("" unknown)
 	self     int32
 	lagMaxMs int64 // replica.lag.time.max.ms
 	isLive   func(brokerID int32) bool
@@ -56,6 +57,10 @@ type partition struct {
 	// test can make them fail after writing.
 	appendToLog   func(log *storage.Log, records []byte, leaderEpoch int32, upConvert bool) (storage.AppendInfo, error)
 	appendFetched func(log *storage.Log, records []byte) (storage.AppendInfo, error)
+	// dirFailed reports an I/O error under the log's dir: the whole dir
+	// goes offline (LogDirFailureChannel.maybeAddOfflineLogDir); nil: not
+	// reported (tests of a partition alone).
+	dirFailed func(dir string, err error)
 
 	hw atomic.Int64
 
@@ -140,13 +145,13 @@ func (p *partition) becomeLeaderOrFollower(st partitionState, nowMs int64) (role
 		// The log keeps the producer state its leader appends maintain;
 		// after follower appends or a truncation it is rebuilt here.
 		if err := p.loadProducers(p.log); err != nil {
-			p.markOfflineLocked()
+			p.storageFailedLocked(err)
 			return roleChange{}, fmt.Errorf("%w: rebuilding producer state of %s-%d: %w", kerr.KafkaStorageError, p.topic, p.id, err)
 		}
 		// The new epoch starts at the LEO (Partition.makeLeader: the leader
 		// epoch cache gets the epoch's start offset before any append).
 		if err := p.assignEpoch(p.log, st.LeaderEpoch, leo); err != nil {
-			p.markOfflineLocked()
+			p.storageFailedLocked(err)
 			return roleChange{}, fmt.Errorf("%w: recording leader epoch %d of %s-%d: %w", kerr.KafkaStorageError, st.LeaderEpoch, p.topic, p.id, err)
 		}
 	}
@@ -207,6 +212,25 @@ func (p *partition) markOfflineLocked() {
 	p.wake()
 }
 
+// markOffline is markOfflineLocked taking the lock: the partition's log dir
+// failed (ReplicaManager.handleLogDirFailure -> markPartitionOffline).
+func (p *partition) markOffline() {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	p.markOfflineLocked()
+}
+
+// storageFailedLocked takes the partition offline after an I/O error of
+// its log and reports its log dir failed: Kafka's I/O errors go through
+// the LogDirFailureChannel (maybeHandleIOException), so the dir's other
+// partitions follow.
+func (p *partition) storageFailedLocked(err error) {
+	p.markOfflineLocked()
+	if p.dirFailed != nil {
+		p.dirFailed(p.logDir, err)
+	}
+}
+
 // isOffline reports whether a storage error took the partition offline.
 func (p *partition) isOffline() bool {
 	p.mu.Lock()
@@ -262,7 +286,7 @@ func (p *partition) appendRecordsToLeader(records []byte, requiredAcks int16, up
 		// (maybeHandleIOException) takes the log dir and its partitions
 		// offline. The records may be in the log, so this replica must not
 		// lead on.
-		p.markOfflineLocked()
+		p.storageFailedLocked(err)
 	}
 	if err != nil {
 		return appendResult{}, fmt.Errorf("appending to %s-%d: %w", p.topic, p.id, err)
@@ -586,7 +610,7 @@ func (p *partition) appendAsFollower(records []byte, epoch int32, leaderHW, lead
 			if errors.Is(err, storage.ErrStorage) {
 				// As for the leader: the log dir goes offline
 				// (AbstractFetcherThread: KafkaStorageException).
-				p.markOfflineLocked()
+				p.storageFailedLocked(err)
 			}
 			return fmt.Errorf("appending fetched records to %s-%d: %w", p.topic, p.id, err)
 		}

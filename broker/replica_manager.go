@@ -200,8 +200,10 @@ func (rm *replicaManager) loadHighWatermarksLocked() {
 	rm.hwLoaded = true
 	hws, unreadable := rm.logs.ReadReplicationCheckpoint()
 	for dir, err := range unreadable {
-		rm.logger.Error("cannot read replication-offset-checkpoint; the log dir's partitions go offline and the file is kept",
+		rm.logger.Error("cannot read replication-offset-checkpoint; the log dir goes offline and the file is kept",
 			"dir", dir, "err", err)
+		// CheckpointFileWithFailureHandler.read: the dir goes offline.
+		rm.logs.ReportLogDirFailure(dir, fmt.Errorf("reading replication-offset-checkpoint: %w", err))
 	}
 	rm.hwCheckpoint, rm.hwUnreadable = hws, unreadable
 }
@@ -243,12 +245,22 @@ func (rm *replicaManager) applyLeaderAndIsr(topic string, topicID [16]byte, st p
 		}
 		pt = newPartition(topic, st.Partition, topicID, log, self, rm.cfg.ReplicaLagTimeMax)
 		pt.isLive = rm.isLive
+		pt.logDir, _ = rm.logs.LogDirOf(topic, st.Partition)
+		pt.dirFailed = rm.reportLogDirFailure
 		if found {
 			pt.initHighWatermark(hw)
 		}
 		rm.partitions[key] = pt
 	}
 	rm.mu.Unlock()
+	if ok && pt.isOffline() {
+		// ReplicaManager.becomeLeaderOrFollower: HostedPartition.Offline,
+		// "the local replica for the partition is in an offline log
+		// directory".
+		rm.logger.Warn("ignoring LeaderAndIsr for a partition in an offline log dir", "topic", topic,
+			"partition", st.Partition, "leader", st.Leader, "leader_epoch", st.LeaderEpoch)
+		return kerr.KafkaStorageError
+	}
 
 	change, err := pt.becomeLeaderOrFollower(st, rm.nowMs())
 	if errors.Is(err, kerr.KafkaStorageError) {
@@ -397,13 +409,22 @@ func (rm *replicaManager) checkpointHighWatermarks() {
 	for _, p := range hosted {
 		hws[storage.TopicPartition{Topic: p.topic, Partition: p.id}] = p.highWatermark()
 	}
-	skip := map[string]bool{}
-	for dir := range rm.hwUnreadable {
-		skip[dir] = true
-	}
-	if err := rm.logs.WriteReplicationCheckpoint(hws, skip); err != nil {
-		rm.logger.Warn("writing replication-offset-checkpoint failed", "err", err)
-		return
+	// One dir at a time, so a failed write names its dir: it goes offline
+	// (CheckpointFileWithFailureHandler.write), and an offline dir is not
+	// written again (handleLogDirFailure drops its checkpoint).
+	dirs := rm.logs.Dirs()
+	for _, dir := range dirs {
+		if rm.hwUnreadable[dir] != nil || !rm.logs.IsLogDirOnline(dir) {
+			continue
+		}
+		skip := map[string]bool{}
+		for _, other := range dirs {
+			skip[other] = other != dir
+		}
+		if err := rm.logs.WriteReplicationCheckpoint(hws, skip); err != nil {
+			rm.logger.Error("writing replication-offset-checkpoint failed; the log dir goes offline", "dir", dir, "err", err)
+			rm.logs.ReportLogDirFailure(dir, fmt.Errorf("writing replication-offset-checkpoint: %w", err))
+		}
 	}
 	rm.hwCheckpoint = hws
 }

@@ -13,6 +13,8 @@ import (
 	"strconv"
 	"sync"
 	"sync/atomic"
+	"syscall"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -62,17 +64,30 @@ type Server struct {
 	groups      *group.Coordinator   // the group coordinator (__consumer_offsets)
 	dynamic     brokerDynamicConfigs // /config/brokers/<id> and <default> as last read
 
+	// fatal carries the error that ends the broker at once (all log dirs
+	// failed; see Fatal).
+	fatal             chan error
+	stopLogDirHandler context.CancelFunc
+
 	framePool sync.Pool // request frame buffers, reused once a response is written
 
 	advertisedHost string
 	advertisedPort int32
 
-	mu        sync.Mutex
-	listeners []net.Listener
-	conns     map[net.Conn]struct{}
-	connsByIP map[string]int // open connections per remote address (ConnectionQuotas.counts)
-	closing   bool
-	wg        sync.WaitGroup
+	mu              sync.Mutex
+	listeners       []net.Listener
+	conns           map[net.Conn]struct{}
+	connsByIP       map[string]int             // open connections per remote address (ConnectionQuotas.counts)
+	connsByListener map[string]int             // open connections per listener name (ConnectionQuotas.listenerCounts)
+	connsChanged    chan struct{}              // closed (and replaced) when a connection closes
+	connRates       map[string]*connectionRate // max.connection.creation.rate sensors: "" broker-wide, else "listener.name.<l>."
+	closing         bool
+	wg              sync.WaitGroup
+
+	logLimits logLimiter // refusals and closes under a flood (connection_quotas.go)
+
+	reqLimitsOnce sync.Once
+	reqLimits     *requestLimits // queued.max.requests, queued.max.request.bytes (request_limits.go)
 }
 
 // New builds a broker around an open log manager and ZooKeeper client.
@@ -89,7 +104,9 @@ func New(cfg Config, zk *zkmeta.Client, logs *storage.Manager, clusterID string,
 		cache:     newMetadataCache(),
 		conns:     map[net.Conn]struct{}{},
 		connsByIP: map[string]int{},
+		fatal:     make(chan error, 1),
 	}
+	s.connsByListener = map[string]int{}
 	s.replicas = newReplicaManager(cfg, logs, zk, logger, s.cache, s.brokerEpoch.Load)
 	s.producerIDs = newProducerIDAllocator(zk, cfg.BrokerID, cfg.ProducerIDBlockSize)
 	s.forwarder = newControllerForwarder(s.cache, cfg.BrokerID)
@@ -163,6 +180,15 @@ func (s *Server) SetBrokerEpoch(e int64) { s.brokerEpoch.Store(e) }
 func (s *Server) Serve(ctx context.Context) {
 	s.replicas.start(ctx) // replica fetchers, ISR checks (the HW checkpoint starts with the first LeaderAndIsr)
 	s.startGroupCoordinator()
+	handlerCtx, stopHandler := context.WithCancel(ctx) // Shutdown stops it too
+	s.mu.Lock()
+	s.stopLogDirHandler = stopHandler
+	s.mu.Unlock()
+	s.wg.Add(1)
+	go func() {
+		defer s.wg.Done()
+		s.runLogDirFailureHandler(handlerCtx)
+	}()
 	if s.zk != nil {
 		s.wg.Add(1)
 		go func() {
@@ -175,29 +201,55 @@ func (s *Server) Serve(ctx context.Context) {
 			s.watchFeature(ctx)
 		}()
 	}
-	for _, ln := range s.listeners {
+	for i, ln := range s.listeners {
+		name := "PLAINTEXT"
+		if i < len(s.cfg.Listeners) {
+			if n, _, err := ParseListener(s.cfg.Listeners[i]); err == nil {
+				name = n
+			}
+		}
 		s.wg.Add(1)
 		go func(ln net.Listener) {
 			defer s.wg.Done()
-			s.acceptLoop(ctx, ln)
+			s.acceptLoop(ctx, ln, name)
 		}(ln)
 	}
 }
 
-func (s *Server) acceptLoop(ctx context.Context, ln net.Listener) {
+// acceptLoop is Kafka's Acceptor with ConnectionQuotas.inc: after each
+// accept it waits for a connection slot (max.connections, the listener's
+// max.connections), then refuses the connection if its address is at
+// max.connections.per.ip. Refusals are logged, limited under a flood.
+func (s *Server) acceptLoop(ctx context.Context, ln net.Listener, listener string) {
 	for {
 		c, err := ln.Accept()
 		if err != nil {
 			if errors.Is(err, net.ErrClosed) {
 				return
 			}
-			s.logger.Warn("accept failed", "err", err)
+			s.limitedLog("accept-failed", slog.LevelWarn, "accept failed", "err", err)
+			if isTooManyFiles(err) {
+				// Out of descriptors: wait for a connection to close (or a
+				// second) rather than spin on the same error.
+				s.mu.Lock()
+				if s.connsChanged == nil {
+					s.connsChanged = make(chan struct{})
+				}
+				changed := s.connsChanged
+				s.mu.Unlock()
+				select {
+				case <-changed:
+				case <-ctx.Done():
+				case <-time.After(time.Second):
+				}
+			}
 			continue
 		}
+		s.configureAcceptedConn(c)
 		ip := remoteIP(c)
 		maxPerIP := s.maxConnectionsPerIP(ip)
 		s.mu.Lock()
-		if s.closing {
+		if !s.waitForConnectionSlot(ctx, listener) {
 			s.mu.Unlock()
 			c.Close()
 			return
@@ -205,12 +257,17 @@ func (s *Server) acceptLoop(ctx context.Context, ln net.Listener) {
 		// ConnectionQuotas.inc: an address at its limit gets no new connection.
 		if s.connsByIP[ip] >= maxPerIP {
 			s.mu.Unlock()
-			s.logger.Info(fmt.Sprintf("Rejected connection from %s, address already has the configured maximum of %d connections.", ip, maxPerIP))
+			s.limitedLog("max-connections-per-ip", slog.LevelInfo,
+				fmt.Sprintf("Rejected connection from %s, address already has the configured maximum of %d connections.", ip, maxPerIP))
 			c.Close()
 			continue
 		}
+		if s.connsByListener == nil {
+			s.connsByListener = map[string]int{}
+		}
 		s.conns[c] = struct{}{}
 		s.connsByIP[ip]++
+		s.connsByListener[listener]++
 		s.wg.Add(1)
 		s.mu.Unlock()
 		go func() {
@@ -221,9 +278,16 @@ func (s *Server) acceptLoop(ctx context.Context, ln net.Listener) {
 			if s.connsByIP[ip]--; s.connsByIP[ip] <= 0 {
 				delete(s.connsByIP, ip)
 			}
+			s.connsByListener[listener]--
+			s.connectionClosed()
 			s.mu.Unlock()
 		}()
 	}
+}
+
+// isTooManyFiles reports whether accept failed for want of file descriptors.
+func isTooManyFiles(err error) bool {
+	return errors.Is(err, syscall.EMFILE) || errors.Is(err, syscall.ENFILE)
 }
 
 // Shutdown stops accepting, closes every connection, waits for their
@@ -231,6 +295,10 @@ func (s *Server) acceptLoop(ctx context.Context, ln net.Listener) {
 func (s *Server) Shutdown() {
 	s.mu.Lock()
 	s.closing = true
+	s.connectionClosed() // an acceptor waiting for a slot gives up
+	if s.stopLogDirHandler != nil {
+		s.stopLogDirHandler()
+	}
 	for _, ln := range s.listeners {
 		ln.Close()
 	}

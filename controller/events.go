@@ -49,6 +49,7 @@ func (c *Controller) onControllerFailover(events chan func()) error {
 	// TopicUncleanLeaderElectionEnable behind Startup.
 	c.handleConfigChanges(events, true)
 	c.state.uncleanDefault = c.readUncleanDefault()
+	c.clearLogDirEvents(events) // deleteLogDirEventNotifications: the LeaderAndIsr below finds offline replicas
 	all := c.state.allPartitions()
 	c.sendUpdateMetadata(nil, all)
 	changed := c.electLeaders(all)
@@ -94,6 +95,12 @@ func (c *Controller) loadBrokers(events chan func()) error {
 	live := map[int32]zkmeta.BrokerInfo{}
 	for _, id := range ids {
 		b, ok, err := c.zk.Broker(id)
+		if errors.Is(err, zkmeta.ErrMalformed) {
+			// Kafka's BrokerIdZNode.decode throws and fails the event; we
+			// take the broker for not live until its registration decodes.
+			c.logger.Error("skipping broker: malformed registration znode", "broker", id, "path", zkmeta.BrokerPath(id), "err", err)
+			continue
+		}
 		if err != nil {
 			return fmt.Errorf("reading broker %d: %w", id, err)
 		}
@@ -123,9 +130,23 @@ func (c *Controller) loadTopics(events chan func()) error {
 
 // loadTopic reads one topic (assignment with a data watch for new
 // partitions, and its partition states).
+//
+// Malformed znode data (written by hand or by a foreign tool) is logged
+// naming the path and skipped, so one bad znode costs only its topic or
+// partition. Kafka differs: TopicZNode.decode takes data that is not JSON
+// for a topic without partitions, and wrong types or missing fields in the
+// topic or a state znode throw, failing the controller's failover (it
+// resigns and is elected again, over and over).
 func (c *Controller) loadTopic(events chan func(), topic string) error {
 	a, watch, err := c.zk.WatchTopicAssignment(topic)
 	if errors.Is(err, zkmeta.ErrNoNode) {
+		return nil
+	}
+	if errors.Is(err, zkmeta.ErrMalformed) {
+		c.logger.Error("skipping topic: malformed assignment znode", "topic", topic, "path", zkmeta.TopicPath(topic), "err", err)
+		// Loaded once the znode is rewritten (one watch per topic).
+		c.state.malformedTopics[topic] = true
+		c.onWatch(events, watch, func() { c.onMalformedTopicChange(events, topic) })
 		return nil
 	}
 	if err != nil {
@@ -136,16 +157,44 @@ func (c *Controller) loadTopic(events chan func(), topic string) error {
 	if err != nil {
 		return fmt.Errorf("reading topic %s: %w", topic, err)
 	}
+	states, err := c.zk.PartitionStates(topic)
+	if err != nil && !errors.Is(err, zkmeta.ErrMalformed) {
+		return fmt.Errorf("reading partition states of %s: %w", topic, err)
+	}
 	c.state.topics[topic] = a
 	c.state.topicVersions[topic] = version
-	states, err := c.zk.PartitionStates(topic)
 	if err != nil {
-		return fmt.Errorf("reading partition states of %s: %w", topic, err)
+		c.logger.Error("skipping partitions: malformed state znodes", "topic", topic, "err", err)
+		for p := range a.Partitions {
+			if _, ok := states[p]; ok {
+				continue
+			}
+			// Absent (a partition still to be created) or malformed.
+			if exists, _, err := c.zk.Exists(zkmeta.PartitionStatePath(topic, p)); err != nil || exists {
+				c.state.malformedStates[topicPartition{topic, p}] = true
+			}
+		}
 	}
 	for p, st := range states {
 		c.state.partitions[topicPartition{topic, p}] = st
 	}
 	return nil
+}
+
+// onMalformedTopicChange loads a topic skipped for a malformed assignment
+// once its znode changes, and elects leaders for its partitions.
+func (c *Controller) onMalformedTopicChange(events chan func(), topic string) {
+	delete(c.state.malformedTopics, topic)
+	if _, ok := c.state.topics[topic]; ok {
+		return
+	}
+	if err := c.loadTopic(events, topic); err != nil {
+		c.logger.Error("loading topic failed", "topic", topic, "err", err)
+		return
+	}
+	if _, ok := c.state.topics[topic]; ok {
+		c.onNewPartitions(c.state.partitionsOf(topic))
+	}
 }
 
 // watchTopic arms the partition-change watch of a topic this controller
@@ -346,7 +395,7 @@ func (c *Controller) onTopicChange(events chan func()) {
 	c.onWatch(events, watch, func() { c.onTopicChange(events) })
 	var created []string
 	for _, t := range names {
-		if _, ok := c.state.topics[t]; !ok {
+		if _, ok := c.state.topics[t]; !ok && !c.state.malformedTopics[t] {
 			created = append(created, t)
 		}
 	}

@@ -25,6 +25,11 @@ func (c *Controller) electLeaders(parts []topicPartition) []topicPartition {
 			continue
 		}
 		_, ok := c.state.partitions[tp]
+		if !ok && c.state.malformedStates[tp] {
+			c.logger.Warn("no election for a partition whose state znode is malformed", "topic", tp.Topic, "partition", tp.Partition,
+				"path", zkmeta.PartitionStatePath(tp.Topic, tp.Partition))
+			continue
+		}
 		if !ok {
 			st, ok := initialState(c.state.replicas(tp), c.state.onlineFor(tp), c.epoch)
 			if !ok {

@@ -30,7 +30,15 @@ func (c *Controller) sendLeaderAndIsr(parts []topicPartition) []<-chan error {
 // sendLeaderAndIsrExcept is sendLeaderAndIsr skipping one broker (a replica
 // going offline in controlled shutdown).
 func (c *Controller) sendLeaderAndIsrExcept(parts []topicPartition, except int32) []<-chan error {
-	byBroker := c.liveReplicasByBroker(parts)
+	// A partition without a leadership state gets no LeaderAndIsr (Kafka's
+	// OnlineReplica transition adds one only with partitionLeadershipInfo).
+	withState := make([]topicPartition, 0, len(parts))
+	for _, tp := range parts {
+		if _, ok := c.state.partitions[tp]; ok {
+			withState = append(withState, tp)
+		}
+	}
+	byBroker := c.liveReplicasByBroker(withState)
 	var out []<-chan error
 	for _, id := range c.state.liveBrokerIDs() {
 		if tps := byBroker[id]; len(tps) > 0 && id != except {
@@ -270,13 +278,18 @@ func (c *Controller) updateMetadataRequest(brokerID int32, parts []topicPartitio
 	byTopic := map[string]*kmsg.UpdateMetadataRequestTopicState{}
 	var order []string
 	for _, tp := range parts {
+		// ControllerBrokerRequestBatch.updateMetadataRequestPartitionInfo: a partition without a
+		// leadership state ("Leader not yet assigned") is left out.
+		st, ok := c.state.partitions[tp]
+		if !ok {
+			continue
+		}
 		ts, ok := byTopic[tp.Topic]
 		if !ok {
 			ts = &kmsg.UpdateMetadataRequestTopicState{Topic: tp.Topic, TopicID: c.state.topics[tp.Topic].TopicID}
 			byTopic[tp.Topic] = ts
 			order = append(order, tp.Topic)
 		}
-		st := c.state.partitions[tp]
 		replicas := c.state.replicas(tp)
 		p := kmsg.NewUpdateMetadataRequestTopicPartition()
 		p.Partition = tp.Partition

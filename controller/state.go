@@ -40,6 +40,13 @@ type clusterState struct {
 	// reported KAFKA_STORAGE_ERROR for (Kafka's replicasOnOfflineDirs),
 	// until the broker restarts or reports it healthy.
 	offlineReplicas map[int32]map[topicPartition]bool
+	// malformedStates holds partitions whose state znode exists but could
+	// not be decoded: they get no election and no requests (their state
+	// znode is never overwritten) until the controller loads them again.
+	malformedStates map[topicPartition]bool
+	// malformedTopics holds topics skipped for a malformed assignment
+	// znode; a watch on the znode loads them once it changes.
+	malformedTopics map[string]bool
 	// lastConfigChange is the sequence number of the last
 	// /config/changes notification read (-1: none).
 	lastConfigChange int64
@@ -76,6 +83,8 @@ func newClusterState() *clusterState {
 		replicaDeletion: map[partitionReplica]deletionState{},
 		deletionHalted:  map[string]bool{},
 		offlineReplicas: map[int32]map[topicPartition]bool{},
+		malformedStates: map[topicPartition]bool{},
+		malformedTopics: map[string]bool{},
 
 		lastConfigChange: -1,
 	}

@@ -292,6 +292,9 @@ func (c *Controller) DeleteTopics(ctx context.Context, req *kmsg.DeleteTopicsReq
 				r.Topic, r.TopicID = &name, c.state.topics[name].TopicID
 				if err := c.zk.MarkTopicForDeletion(name); err != nil && !errors.Is(err, zkmeta.ErrTopicMarked) {
 					r.ErrorCode, r.ErrorMessage = kerr.UnknownServerError.Code, ptr(err.Error())
+					if zkUnavailable(err) {
+						r.ErrorCode, r.ErrorMessage = kerr.RequestTimedOut.Code, nil
+					}
 					break
 				}
 				marked = append(marked, name)
@@ -890,10 +893,23 @@ func ptr[T any](v T) *T { return &v }
 // a name CreateTopics refuses in every mode.
 const clusterMetadataTopic = "__cluster_metadata"
 
+// zkUnavailable reports an error of a ZooKeeper call that could not reach
+// ZooKeeper (connection lost, session expired). Kafka's ZooKeeperClient
+// holds such a call until ZooKeeper is back (retryRequestsUntilConnected),
+// so its client's request times out; ours fails at once and answers
+// REQUEST_TIMED_OUT, the TimeoutException the client would have seen.
+func zkUnavailable(err error) bool {
+	return errors.Is(err, zkmeta.ErrConnectionLoss) || errors.Is(err, zkmeta.ErrSessionExpired)
+}
+
 // answerError is the code and message a topic's result carries for err
 // (ApiError.fromThrowable: UNKNOWN_SERVER_ERROR has no message); the cause
 // of an unexpected error is logged.
 func (c *Controller) answerError(what, topic string, err error) (int16, *string) {
+	if zkUnavailable(err) {
+		c.logger.Warn(what+": ZooKeeper unavailable", "topic", topic, "err", err)
+		return kerr.RequestTimedOut.Code, nil
+	}
 	var ae *protocol.APIError
 	switch {
 	case !errors.As(err, &ae):

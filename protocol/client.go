@@ -83,7 +83,10 @@ func (c *Client) connect(ctx context.Context) (net.Conn, error) {
 		return nil, ErrClientClosed
 	}
 	if conn != nil {
-		return conn, nil
+		if !peerClosed(conn) {
+			return conn, nil
+		}
+		c.dropConn(conn)
 	}
 	d := net.Dialer{Timeout: c.dialTimeout}
 	conn, err := d.DialContext(ctx, "tcp", c.addr)

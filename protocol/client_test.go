@@ -21,6 +21,8 @@ type testServer struct {
 	accepts atomic.Int32
 	clients chan string
 	wg      sync.WaitGroup
+
+	closedIdle chan struct{} // "answer-then-close" closed a connection
 }
 
 func newTestServer(t *testing.T) *testServer {
@@ -28,7 +30,7 @@ func newTestServer(t *testing.T) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	s := &testServer{ln: ln, clients: make(chan string, 100)}
+	s := &testServer{ln: ln, clients: make(chan string, 100), closedIdle: make(chan struct{}, 10)}
 	s.mode.Store("ok")
 	s.wg.Add(1)
 	go s.serve()
@@ -83,6 +85,11 @@ func (s *testServer) handle(c net.Conn) {
 		k.ApiKey, k.MaxVersion = 18, 4
 		resp.ApiKeys = append(resp.ApiKeys, k)
 		if _, err := c.Write(EncodeResponse(hdr, resp)); err != nil {
+			return
+		}
+		if s.mode.Load().(string) == "answer-then-close" {
+			c.Close()
+			s.closedIdle <- struct{}{}
 			return
 		}
 	}
@@ -209,5 +216,45 @@ func TestClientDialError(t *testing.T) {
 	defer cancel()
 	if _, err := c.Request(ctx, apiVersionsReq(3)); err == nil {
 		t.Fatal("expected a dial error")
+	}
+}
+
+// A connection the server closed while it sat idle (a broker's
+// connections.max.idle.ms) is not reused: the next request dials again
+// instead of failing.
+func TestClientSkipsConnectionClosedByPeer(t *testing.T) {
+	s := newTestServer(t)
+	c := NewClient(s.ln.Addr().String(), "b1", time.Second)
+	defer c.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	s.mode.Store("answer-then-close")
+	if _, err := c.Request(ctx, apiVersionsReq(3)); err != nil {
+		t.Fatal(err)
+	}
+	<-s.closedIdle
+	c.mu.Lock()
+	conn := c.conn
+	c.mu.Unlock()
+	deadline := time.Now().Add(5 * time.Second)
+	for !peerClosed(conn) {
+		if time.Now().After(deadline) {
+			t.Fatal("the probe does not see the server's close")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	s.mode.Store("ok")
+	if _, err := c.Request(ctx, apiVersionsReq(3)); err != nil {
+		t.Fatalf("request after the server closed the idle connection: %v", err)
+	}
+	if n := s.accepts.Load(); n != 2 {
+		t.Fatalf("%d connections, want 2", n)
+	}
+	// A live connection is reused.
+	if _, err := c.Request(ctx, apiVersionsReq(3)); err != nil {
+		t.Fatal(err)
+	}
+	if n := s.accepts.Load(); n != 2 {
+		t.Fatalf("%d connections after a request on a live one, want 2", n)
 	}
 }

@@ -91,6 +91,9 @@ type Log struct {
 	// afterTruncate, set by the Manager before the log is shared, runs
 	// after a truncation (afterTruncation).
 	afterTruncate func()
+	// dirFailed, set by the Manager before the log is shared, reports an
+	// I/O error of this log as a failure of its log dir (ioFailed).
+	dirFailed func(error)
 
 	// producerMu guards producers and serialises AppendAsLeader's producer
 	// checks with its append; taken before mu, never under it.
@@ -302,7 +305,7 @@ func (l *Log) AppendAsLeader(records []byte, leaderEpoch int32, upConvert bool) 
 		if errors.Is(err, ErrClosed) {
 			return AppendInfo{}, err
 		}
-		return AppendInfo{}, fmt.Errorf("%w: %w", ErrStorage, err)
+		return AppendInfo{}, l.ioFailed(fmt.Errorf("%w: %w", ErrStorage, err))
 	}
 	if dup, ok := l.producers.findDuplicate(batches); ok {
 		// UnifiedLog.append answers a duplicate with its original offsets
@@ -352,7 +355,7 @@ func (l *Log) appendAndMaybeFlush(records []byte, assign bool, leaderEpoch int32
 			if errors.Is(err, ErrClosed) {
 				return info, err
 			}
-			return info, fmt.Errorf("%w: flushing after the append at %d: %w", ErrStorage, info.FirstOffset, err)
+			return info, l.ioFailed(fmt.Errorf("%w: flushing after the append at %d: %w", ErrStorage, info.FirstOffset, err))
 		}
 	}
 	return info, nil
@@ -415,14 +418,14 @@ func (l *Log) append(records []byte, assign bool, leaderEpoch int32) (AppendInfo
 	// I/O failures from here on are storage errors (UnifiedLog.append:
 	// maybeHandleIOException around the roll and the write).
 	if err := l.maybeRoll(int64(len(records)), info.FirstOffset, info.LastOffset, info.MaxTimestamp); err != nil {
-		return AppendInfo{}, false, fmt.Errorf("%w: rolling the segment for the append at %d: %w", ErrStorage, info.FirstOffset, err)
+		return AppendInfo{}, false, l.ioFailed(fmt.Errorf("%w: rolling the segment for the append at %d: %w", ErrStorage, info.FirstOffset, err))
 	}
 	seg := l.active()
 	if info.FirstOffset < seg.base || info.LastOffset-seg.base > math.MaxInt32 || seg.size+int64(len(records)) > math.MaxInt32 {
 		return AppendInfo{}, false, fmt.Errorf("append [%d, %d] does not fit segment %d", info.FirstOffset, info.LastOffset, seg.base)
 	}
 	if err := seg.append(records, info.LastOffset, info.MaxTimestamp, maxTsOffset, l.cfg.IndexIntervalBytes); err != nil {
-		return AppendInfo{}, false, fmt.Errorf("%w: writing the append at %d: %w", ErrStorage, info.FirstOffset, err)
+		return AppendInfo{}, false, l.ioFailed(fmt.Errorf("%w: writing the append at %d: %w", ErrStorage, info.FirstOffset, err))
 	}
 	// Each batch's epoch starts at its base offset (UnifiedLog.append:
 	// maybeAssignEpochStartOffset).
@@ -792,6 +795,20 @@ func (l *Log) Close() error {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.closeLocked()
+}
+
+// closeHandles closes the log's files without writing to them: its log dir
+// failed (LocalLog.closeHandlers). Slices returned by Read become unusable.
+func (l *Log) closeHandles() {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
+		return
+	}
+	l.closed = true
+	for _, s := range l.segs {
+		_ = s.close(false)
+	}
 }
 
 func (l *Log) closeLocked() error {

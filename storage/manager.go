@@ -25,6 +25,8 @@ type Manager struct {
 	topicConfigs map[string]LogConfig
 	// cleaning is the log cleaner's state (cleaner.go).
 	cleaning cleanerState
+	// failures are the log dirs that met an I/O error (log_dir_failure.go).
+	failures *logDirFailureChannel
 }
 
 type managedLog struct {
@@ -43,7 +45,7 @@ func OpenManager(dirs []string, cfg Config, logger *slog.Logger) (*Manager, erro
 		return nil, errors.New("storage: no log dirs")
 	}
 	m := &Manager{dirs: dirs, cfg: cfg.normalized(), logger: logger, clean: true, logs: map[TopicPartition]*managedLog{},
-		topicConfigs: map[string]LogConfig{}}
+		topicConfigs: map[string]LogConfig{}, failures: newLogDirFailureChannel(len(dirs))}
 	for _, dir := range dirs {
 		if err := m.loadDir(dir); err != nil {
 			_ = m.closeLogs()
@@ -188,6 +190,9 @@ func (m *Manager) GetOrCreate(topic string, partition int32, topicID [16]byte) (
 		return nil, fmt.Errorf("invalid partition %d", partition)
 	}
 	dir := m.leastLoadedDir()
+	if dir == "" {
+		return nil, fmt.Errorf("%w: no online log dir for %s: %w", ErrStorage, tp, ErrAllLogDirsOffline)
+	}
 	l, err := openLog(filepath.Join(dir, tp.String()), m.configFor(topic), openOptions{recoveryPoint: -1, logStart: -1}, m.logger)
 	if err != nil {
 		return nil, err
@@ -218,6 +223,7 @@ func (m *Manager) manage(tp TopicPartition, l *Log, dir string) {
 			m.logger.Warn("writing checkpoints after a truncation failed; the periodic checkpoint retries", "dir", dir, "err", err)
 		}
 	}
+	l.dirFailed = func(err error) { m.ReportLogDirFailure(dir, err) }
 	m.logs[tp] = &managedLog{log: l, dir: dir}
 }
 
@@ -238,13 +244,19 @@ func checkTopicID(dir string, topicID [16]byte) error {
 	return nil
 }
 
+// leastLoadedDir is the online dir with the fewest partitions, "" when every
+// dir is offline.
 func (m *Manager) leastLoadedDir() string {
-	counts := make(map[string]int, len(m.dirs))
+	online := m.onlineDirs()
+	if len(online) == 0 {
+		return ""
+	}
+	counts := make(map[string]int, len(online))
 	for _, ml := range m.logs {
 		counts[ml.dir]++
 	}
-	best := m.dirs[0]
-	for _, d := range m.dirs[1:] {
+	best := online[0]
+	for _, d := range online[1:] {
 		if counts[d] < counts[best] {
 			best = d
 		}
@@ -338,7 +350,7 @@ func (m *Manager) Checkpoint() error {
 }
 
 func (m *Manager) checkpointLocked() error {
-	for _, dir := range m.dirs {
+	for _, dir := range m.onlineDirs() {
 		if err := m.checkpointDirLocked(dir); err != nil {
 			return err
 		}
@@ -391,7 +403,7 @@ func (m *Manager) Close() error {
 	if err := m.checkpointLocked(); err != nil {
 		return err
 	}
-	for _, dir := range m.dirs {
+	for _, dir := range m.onlineDirs() { // nothing is written to a failed dir
 		if err := writeFileAtomic(filepath.Join(dir, CleanShutdownFile), nil); err != nil {
 			return err
 		}

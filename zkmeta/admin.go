@@ -1,7 +1,6 @@
 package zkmeta
 
 import (
-	"encoding/json"
 	"errors"
 	"fmt"
 	"sort"
@@ -47,13 +46,13 @@ func DecodeReassignPartitions(data []byte) ([]PartitionReplicas, error) {
 			Replicas  []int32 `json:"replicas"`
 		} `json:"partitions"`
 	}
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return nil, fmt.Errorf("decode %s %q: %w", ReassignPath, data, err)
+	if err := decodeObject(data, &raw); err != nil {
+		return nil, malformed(ReassignPath, data, err)
 	}
 	out := make([]PartitionReplicas, 0, len(raw.Partitions))
 	for _, p := range raw.Partitions {
 		if p.Topic == nil || p.Partition == nil {
-			return nil, fmt.Errorf("decode %s %q: entry without topic or partition", ReassignPath, data)
+			return nil, malformed(ReassignPath, data, errors.New("entry without topic or partition"))
 		}
 		out = append(out, PartitionReplicas{Topic: *p.Topic, Partition: *p.Partition, Replicas: p.Replicas})
 	}
@@ -80,13 +79,13 @@ func DecodePreferredReplicaElection(data []byte) ([]TopicPartition, error) {
 			Partition *int32  `json:"partition"`
 		} `json:"partitions"`
 	}
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return nil, fmt.Errorf("decode %s %q: %w", PreferredReplicaPath, data, err)
+	if err := decodeObject(data, &raw); err != nil {
+		return nil, malformed(PreferredReplicaPath, data, err)
 	}
 	out := make([]TopicPartition, 0, len(raw.Partitions))
 	for _, p := range raw.Partitions {
 		if p.Topic == nil || p.Partition == nil {
-			return nil, fmt.Errorf("decode %s %q: entry without topic or partition", PreferredReplicaPath, data)
+			return nil, malformed(PreferredReplicaPath, data, errors.New("entry without topic or partition"))
 		}
 		out = append(out, TopicPartition{Topic: *p.Topic, Partition: *p.Partition})
 	}

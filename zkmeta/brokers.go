@@ -71,7 +71,7 @@ func (c *Client) Broker(id int32) (BrokerInfo, bool, error) {
 	}
 	b, err := DecodeBroker(id, data)
 	if err != nil {
-		return BrokerInfo{}, false, err
+		return BrokerInfo{}, false, fmt.Errorf("%s: %w", BrokerPath(id), err)
 	}
 	b.Epoch = st.Czxid
 	return b, true, nil

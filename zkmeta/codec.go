@@ -1,8 +1,11 @@
 package zkmeta
 
 import (
+	"bytes"
 	"encoding/json"
+	"errors"
 	"fmt"
+	"math"
 	"sort"
 	"strconv"
 	"strings"
@@ -117,29 +120,76 @@ func (f *flexInt) UnmarshalJSON(b []byte) error {
 	}
 	v, err := strconv.ParseInt(s, 10, 64)
 	if err != nil {
-		return fmt.Errorf("not an integer: %s", b)
+		return fmt.Errorf("not an integer: %s", quoteData(b))
 	}
 	*f = flexInt(v)
 	return nil
 }
 
+// flexInt32 is a flexInt that must fit an int32 (Kafka reads these fields with to[Int], which refuses
+// anything but a JSON int).
+type flexInt32 int32
+
+func (f *flexInt32) UnmarshalJSON(b []byte) error {
+	var v flexInt
+	if err := v.UnmarshalJSON(b); err != nil {
+		return err
+	}
+	if v < math.MinInt32 || v > math.MaxInt32 {
+		return fmt.Errorf("%d is out of the int32 range", v)
+	}
+	*f = flexInt32(v)
+	return nil
+}
+
+// decodeObject unmarshals znode data that must be one JSON object: Kafka's decoders call asJsonObject on
+// it, which refuses null, arrays, strings and numbers (encoding/json alone takes null for an empty object).
+func decodeObject(data []byte, v any) error {
+	trimmed := bytes.TrimLeft(data, " \t\r\n")
+	if len(trimmed) == 0 || trimmed[0] != '{' {
+		return errors.New("not a JSON object")
+	}
+	return json.Unmarshal(data, v)
+}
+
+// maxQuoted bounds how much of a malformed znode's data an error message quotes.
+const maxQuoted = 256
+
+// quoteData quotes data for an error message, clipped to maxQuoted bytes.
+func quoteData(data []byte) string {
+	if len(data) > maxQuoted {
+		return fmt.Sprintf("%q... (%d bytes)", data[:maxQuoted], len(data))
+	}
+	return fmt.Sprintf("%q", data)
+}
+
+// malformed is a decoder's error for data it cannot use: it wraps ErrMalformed, quotes (a clipped) data
+// and carries err's message, clipped too (encoding/json's messages quote whole values).
+func malformed(what string, data []byte, err error) error {
+	msg := err.Error()
+	if len(msg) > maxQuoted {
+		msg = msg[:maxQuoted] + "..."
+	}
+	return fmt.Errorf("decode %s %s: %w: %s", what, quoteData(data), ErrMalformed, msg)
+}
+
 // DecodeBroker parses any registration version >= 1.
 func DecodeBroker(id int32, data []byte) (BrokerInfo, error) {
 	var raw struct {
-		Version   flexInt           `json:"version"`
+		Version   flexInt32         `json:"version"`
 		Host      *string           `json:"host"`
-		Port      *flexInt          `json:"port"`
-		JMXPort   flexInt           `json:"jmx_port"`
+		Port      *flexInt32        `json:"port"`
+		JMXPort   flexInt32         `json:"jmx_port"`
 		Timestamp flexInt           `json:"timestamp"`
 		Endpoints []string          `json:"endpoints"`
 		Rack      *string           `json:"rack"`
 		Protocols map[string]string `json:"listener_security_protocol_map"`
 	}
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return BrokerInfo{}, fmt.Errorf("decode broker %d registration %q: %w", id, data, err)
+	if err := decodeObject(data, &raw); err != nil {
+		return BrokerInfo{}, malformed(fmt.Sprintf("broker %d registration", id), data, err)
 	}
 	if raw.Version < 1 {
-		return BrokerInfo{}, fmt.Errorf("decode broker %d registration: unsupported version %d", id, raw.Version)
+		return BrokerInfo{}, malformed(fmt.Sprintf("broker %d registration", id), data, fmt.Errorf("unsupported version %d", raw.Version))
 	}
 	b := BrokerInfo{ID: id, Rack: raw.Rack, JMXPort: int32(raw.JMXPort), Timestamp: int64(raw.Timestamp),
 		Version: int(raw.Version), SecurityProtocols: raw.Protocols, Port: -1}
@@ -175,15 +225,15 @@ func EncodeController(brokerID int32, timestampMs int64) []byte {
 // DecodeController parses /controller (versions 1 and 2).
 func DecodeController(data []byte) (ControllerInfo, error) {
 	var raw struct {
-		BrokerID  *flexInt `json:"brokerid"`
-		Timestamp flexInt  `json:"timestamp"`
-		KRaft     *flexInt `json:"kraftControllerEpoch"`
+		BrokerID  *flexInt32 `json:"brokerid"`
+		Timestamp flexInt    `json:"timestamp"`
+		KRaft     *flexInt32 `json:"kraftControllerEpoch"`
 	}
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return ControllerInfo{}, fmt.Errorf("decode controller %q: %w", data, err)
+	if err := decodeObject(data, &raw); err != nil {
+		return ControllerInfo{}, malformed(ControllerPath, data, err)
 	}
 	if raw.BrokerID == nil {
-		return ControllerInfo{}, fmt.Errorf("decode controller %q: no brokerid", data)
+		return ControllerInfo{}, malformed(ControllerPath, data, errors.New("no brokerid"))
 	}
 	ci := ControllerInfo{BrokerID: int32(*raw.BrokerID), Timestamp: int64(raw.Timestamp), KRaftControllerEpoch: -1}
 	if raw.KRaft != nil {
@@ -202,8 +252,11 @@ func DecodeClusterID(data []byte) (string, error) {
 	var raw struct {
 		ID *string `json:"id"`
 	}
-	if err := json.Unmarshal(data, &raw); err != nil || raw.ID == nil {
-		return "", fmt.Errorf("decode cluster id %q: %v", data, err)
+	if err := decodeObject(data, &raw); err != nil {
+		return "", malformed(ClusterIDPath, data, err)
+	}
+	if raw.ID == nil {
+		return "", malformed(ClusterIDPath, data, errors.New("no id"))
 	}
 	return *raw.ID, nil
 }
@@ -252,37 +305,44 @@ func DecodeTopicAssignment(topic string, data []byte) (TopicAssignment, error) {
 	if len(data) == 0 {
 		return a, nil // Kafka treats a null znode as an empty assignment
 	}
+	what := "topic " + topic + " assignment"
 	var raw struct {
 		TopicID    *string            `json:"topic_id"`
 		Partitions map[string][]int32 `json:"partitions"`
 		Adding     map[string][]int32 `json:"adding_replicas"`
 		Removing   map[string][]int32 `json:"removing_replicas"`
 	}
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return a, fmt.Errorf("decode topic %s assignment %q: %w", topic, data, err)
+	if err := decodeObject(data, &raw); err != nil {
+		return a, malformed(what, data, err)
 	}
 	if raw.TopicID != nil {
 		id, err := ParseUUID(*raw.TopicID)
 		if err != nil {
-			return a, fmt.Errorf("decode topic %s assignment: %w", topic, err)
+			return a, malformed(what, data, err)
 		}
 		a.TopicID = id
 	}
-	conv := func(src map[string][]int32, dst map[int32][]int32) error {
+	conv := func(src map[string][]int32, dst map[int32][]int32, field string) error {
 		for k, v := range src {
+			// A partition id is a non-negative int (Kafka's partition.toInt would take "-1" or "+1"; a
+			// negative partition cannot exist, so we refuse it).
 			p, err := strconv.ParseInt(k, 10, 32)
-			if err != nil {
-				return fmt.Errorf("decode topic %s assignment: bad partition %q", topic, k)
+			if err != nil || p < 0 || strconv.FormatInt(p, 10) != k {
+				return malformed(what, data, fmt.Errorf("%s: bad partition %s", field, quoteData([]byte(k))))
+			}
+			if v == nil { // Kafka: null is not a Seq[Int]
+				return malformed(what, data, fmt.Errorf("%s: partition %d has null replicas", field, p))
 			}
 			dst[int32(p)] = v
 		}
 		return nil
 	}
 	for _, c := range []struct {
-		src map[string][]int32
-		dst map[int32][]int32
-	}{{raw.Partitions, a.Partitions}, {raw.Adding, a.AddingReplicas}, {raw.Removing, a.RemovingReplicas}} {
-		if err := conv(c.src, c.dst); err != nil {
+		src   map[string][]int32
+		dst   map[int32][]int32
+		field string
+	}{{raw.Partitions, a.Partitions, "partitions"}, {raw.Adding, a.AddingReplicas, "adding_replicas"}, {raw.Removing, a.RemovingReplicas, "removing_replicas"}} {
+		if err := conv(c.src, c.dst, c.field); err != nil {
 			return a, err
 		}
 	}
@@ -313,8 +373,8 @@ func DecodeEntityConfig(data []byte) (map[string]string, error) {
 	var raw struct {
 		Config map[string]json.RawMessage `json:"config"`
 	}
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return nil, fmt.Errorf("decode config %q: %w", data, err)
+	if err := decodeObject(data, &raw); err != nil {
+		return nil, malformed("config", data, err)
 	}
 	for k, v := range raw.Config {
 		var s string
@@ -337,11 +397,11 @@ func DecodeConfigChange(data []byte) (entityPath string, err error) {
 		Version    flexInt `json:"version"`
 		EntityPath string  `json:"entity_path"`
 	}
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return "", fmt.Errorf("decode config change %q: %w", data, err)
+	if err := decodeObject(data, &raw); err != nil {
+		return "", malformed("config change", data, err)
 	}
 	if raw.Version != 2 || raw.EntityPath == "" {
-		return "", fmt.Errorf("decode config change %q: unsupported version or missing entity_path", data)
+		return "", malformed("config change", data, errors.New("unsupported version or missing entity_path"))
 	}
 	return raw.EntityPath, nil
 }
@@ -381,17 +441,22 @@ func EncodePartitionState(s LeaderAndIsr) []byte {
 // DecodePartitionState parses a state znode; zkVersion is the znode's version.
 func DecodePartitionState(data []byte, zkVersion int32) (LeaderAndIsr, error) {
 	var raw struct {
-		Leader          *flexInt `json:"leader"`
-		LeaderEpoch     *flexInt `json:"leader_epoch"`
-		ISR             []int32  `json:"isr"`
-		ControllerEpoch *flexInt `json:"controller_epoch"`
-		Recovery        flexInt  `json:"leader_recovery_state"`
+		Leader          *flexInt32 `json:"leader"`
+		LeaderEpoch     *flexInt32 `json:"leader_epoch"`
+		ISR             []int32    `json:"isr"`
+		ControllerEpoch *flexInt32 `json:"controller_epoch"`
+		Recovery        flexInt32  `json:"leader_recovery_state"`
 	}
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return LeaderAndIsr{}, fmt.Errorf("decode partition state %q: %w", data, err)
+	if err := decodeObject(data, &raw); err != nil {
+		return LeaderAndIsr{}, malformed("partition state", data, err)
 	}
+	// TopicPartitionStateZNode.decode: leader, leader_epoch, isr and controller_epoch are required.
 	if raw.Leader == nil || raw.LeaderEpoch == nil || raw.ControllerEpoch == nil || raw.ISR == nil {
-		return LeaderAndIsr{}, fmt.Errorf("decode partition state %q: missing field", data)
+		return LeaderAndIsr{}, malformed("partition state", data, errors.New("missing field"))
+	}
+	// LeaderRecoveryState.of: 0 RECOVERED, 1 RECOVERING, anything else is refused.
+	if raw.Recovery != 0 && raw.Recovery != 1 {
+		return LeaderAndIsr{}, malformed("partition state", data, fmt.Errorf("unknown leader_recovery_state %d", raw.Recovery))
 	}
 	return LeaderAndIsr{Leader: int32(*raw.Leader), LeaderEpoch: int32(*raw.LeaderEpoch), ISR: raw.ISR,
 		ControllerEpoch: int32(*raw.ControllerEpoch), ZkVersion: zkVersion, LeaderRecoveryState: int8(raw.Recovery)}, nil
@@ -412,15 +477,15 @@ func EncodeProducerIDBlock(b ProducerIDBlock) []byte {
 // DecodeProducerIDBlock parses /latest_producer_id_block.
 func DecodeProducerIDBlock(data []byte) (ProducerIDBlock, error) {
 	var raw struct {
-		Broker *flexInt `json:"broker"`
-		Start  *flexInt `json:"block_start"`
-		End    *flexInt `json:"block_end"`
+		Broker *flexInt32 `json:"broker"`
+		Start  *flexInt   `json:"block_start"`
+		End    *flexInt   `json:"block_end"`
 	}
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return ProducerIDBlock{}, fmt.Errorf("decode producer id block %q: %w", data, err)
+	if err := decodeObject(data, &raw); err != nil {
+		return ProducerIDBlock{}, malformed(ProducerIDBlockPath, data, err)
 	}
 	if raw.Broker == nil || raw.Start == nil || raw.End == nil {
-		return ProducerIDBlock{}, fmt.Errorf("decode producer id block %q: missing field", data)
+		return ProducerIDBlock{}, malformed(ProducerIDBlockPath, data, errors.New("missing field"))
 	}
 	return ProducerIDBlock{BrokerID: int32(*raw.Broker), Start: int64(*raw.Start), End: int64(*raw.End)}, nil
 }
@@ -431,8 +496,8 @@ func EncodeControllerEpoch(epoch int32) []byte { return []byte(strconv.FormatInt
 // DecodeControllerEpoch parses /controller_epoch.
 func DecodeControllerEpoch(data []byte) (int32, error) {
 	v, err := strconv.ParseInt(strings.TrimSpace(string(data)), 10, 32)
-	if err != nil {
-		return 0, fmt.Errorf("decode controller epoch %q: %w", data, err)
+	if err != nil { // strconv's error would quote all of data
+		return 0, malformed(ControllerEpochPath, data, errors.New("not a 32-bit decimal integer"))
 	}
 	return int32(v), nil
 }

@@ -31,6 +31,10 @@ var (
 	ErrNoChildrenForEphemerals = errors.New("ephemeral znodes cannot have children")
 	ErrNoAuth                  = errors.New("not authorized for the znode")
 	ErrInvalidPath             = errors.New("invalid znode path")
+
+	// ErrMalformed is znode data a decoder cannot use (not JSON, wrong types, missing fields, numbers out
+	// of range): written by hand or by a foreign tool. Callers log it naming the path and skip the znode.
+	ErrMalformed = errors.New("malformed znode data")
 )
 
 // zkErrors maps the ZooKeeper client's errors to ours, in the order classify tries them.

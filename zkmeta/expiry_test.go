@@ -2,6 +2,7 @@ package zkmeta
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
@@ -63,5 +64,44 @@ func TestSessionExpiry(t *testing.T) {
 	}
 	if _, ok, err := observer.Broker(5); !ok || err != nil {
 		t.Fatalf("broker 5 not back: %v", err)
+	}
+}
+
+// zktest.ExpireSession ends a live session at once from outside the client
+// (a second connection in the same session closes it): the client sees its
+// session expire, its ephemerals are gone, and it opens a new session.
+func TestForcedSessionExpiry(t *testing.T) {
+	cs := testServer.Chroot(t)
+	observer := connect(t, cs)
+	if err := observer.EnsurePaths(); err != nil {
+		t.Fatal(err)
+	}
+	c := connect(t, cs)
+	if _, err := c.RegisterBroker(BrokerInfo{ID: 7, Endpoints: []string{"PLAINTEXT://h:1"}}); err != nil {
+		t.Fatal(err)
+	}
+	old := c.Session()
+	if err := zktest.ExpireSession(testServer.Addr, old.ID, 5*time.Second); err != nil {
+		t.Fatal(err)
+	}
+	select {
+	case <-old.Expired:
+	case <-time.After(10 * time.Second):
+		t.Fatal("the client did not see its session expire")
+	}
+	if _, ok, err := observer.Broker(7); ok || err != nil {
+		t.Fatalf("broker 7's ephemeral survived the expiry (ok %v, err %v)", ok, err)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	if err := c.AwaitSession(ctx); err != nil {
+		t.Fatalf("no new session: %v", err)
+	}
+	if c.Session().ID == old.ID {
+		t.Fatal("the new session has the old id")
+	}
+	// Expiring a session the server no longer has is reported as such.
+	if err := zktest.ExpireSession(testServer.Addr, old.ID, 5*time.Second); !errors.Is(err, zktest.ErrSessionGone) {
+		t.Fatalf("expiring a gone session: %v, want ErrSessionGone", err)
 	}
 }

@@ -65,29 +65,29 @@ func DecodeFeatureZNode(data []byte) (FeatureZNode, error) {
 		Status   *int                       `json:"status"`
 		Features map[string]map[string]*int `json:"features"`
 	}
-	if err := json.Unmarshal(data, &raw); err != nil {
-		return FeatureZNode{}, fmt.Errorf("decode %s %q: %w", FeaturePath, data, err)
+	if err := decodeObject(data, &raw); err != nil {
+		return FeatureZNode{}, malformed(FeaturePath, data, err)
 	}
 	if raw.Version == nil || *raw.Version < FeatureZNodeV1 || *raw.Version > FeatureZNodeV2 {
-		return FeatureZNode{}, fmt.Errorf("decode %s %q: unsupported version", FeaturePath, data)
+		return FeatureZNode{}, malformed(FeaturePath, data, errors.New("unsupported version"))
 	}
 	if raw.Status == nil {
-		return FeatureZNode{}, fmt.Errorf("decode %s %q: status can not be absent", FeaturePath, data)
+		return FeatureZNode{}, malformed(FeaturePath, data, errors.New("status can not be absent"))
 	}
 	if *raw.Status != 0 && *raw.Status != 1 {
-		return FeatureZNode{}, fmt.Errorf("decode %s %q: malformed status %d", FeaturePath, data, *raw.Status)
+		return FeatureZNode{}, malformed(FeaturePath, data, fmt.Errorf("malformed status %d", *raw.Status))
 	}
 	if raw.Features == nil {
-		return FeatureZNode{}, fmt.Errorf("decode %s %q: features map can not be absent", FeaturePath, data)
+		return FeatureZNode{}, malformed(FeaturePath, data, errors.New("features map can not be absent"))
 	}
 	f := FeatureZNode{Version: *raw.Version, Enabled: *raw.Status == 1, Features: map[string]int16{}}
 	for name, levels := range raw.Features {
 		maxp, minp := levels["max_version_level"], levels["min_version_level"]
 		if maxp == nil || f.Version == FeatureZNodeV1 && minp == nil {
-			return FeatureZNode{}, fmt.Errorf("decode %s %q: feature %s lacks its version levels", FeaturePath, data, name)
+			return FeatureZNode{}, malformed(FeaturePath, data, fmt.Errorf("feature %s lacks its version levels", name))
 		}
 		if *maxp < 1 || *maxp > 32767 || f.Version == FeatureZNodeV1 && (*minp < 1 || *maxp < *minp) {
-			return FeatureZNode{}, fmt.Errorf("decode %s %q: feature %s has invalid version levels", FeaturePath, data, name)
+			return FeatureZNode{}, malformed(FeaturePath, data, fmt.Errorf("feature %s has invalid version levels", name))
 		}
 		f.Features[name] = int16(*maxp)
 	}

@@ -30,7 +30,7 @@ func (c *Client) TopicAssignment(topic string) (TopicAssignment, int32, bool, er
 	}
 	a, err := DecodeTopicAssignment(topic, data)
 	if err != nil {
-		return TopicAssignment{}, 0, false, err
+		return TopicAssignment{}, 0, false, fmt.Errorf("%s: %w", TopicPath(topic), err)
 	}
 	return a, st.Version, true, nil
 }
@@ -43,6 +43,9 @@ func (c *Client) WatchTopicAssignment(topic string) (TopicAssignment, <-chan Eve
 	}
 	w2 := c.relay(w)
 	a, err := DecodeTopicAssignment(topic, data)
+	if err != nil {
+		err = fmt.Errorf("%s: %w", TopicPath(topic), err)
+	}
 	return a, w2, err
 }
 
@@ -106,7 +109,11 @@ func (c *Client) EntityConfig(entityType, name string) (map[string]string, error
 	if err != nil {
 		return nil, fmt.Errorf("get config %s/%s: %w", entityType, name, classify(err))
 	}
-	return DecodeEntityConfig(data)
+	cfg, err := DecodeEntityConfig(data)
+	if err != nil {
+		return nil, fmt.Errorf("%s: %w", EntityConfigPath(entityType, name), err)
+	}
+	return cfg, nil
 }
 
 // ChangeEntityConfig replaces /config/<type>/<name> and then writes the sequential change notification
@@ -171,12 +178,14 @@ func (c *Client) PartitionState(topic string, p int32) (LeaderAndIsr, bool, erro
 	}
 	s, err := DecodePartitionState(data, st.Version)
 	if err != nil {
-		return LeaderAndIsr{}, false, fmt.Errorf("%s-%d: %w", topic, p, err)
+		return LeaderAndIsr{}, false, fmt.Errorf("%s: %w", PartitionStatePath(topic, p), err)
 	}
 	return s, true, nil
 }
 
 // PartitionStates reads the state of every partition under /brokers/topics/<t>/partitions that has one.
+// A state znode whose data is malformed is left out: the states read are returned together with an error
+// that joins one ErrMalformed error (naming the path) per such znode. Any other error returns no states.
 func (c *Client) PartitionStates(topic string) (map[int32]LeaderAndIsr, error) {
 	names, err := c.Children(TopicPath(topic) + "/partitions")
 	if errors.Is(err, ErrNoNode) {
@@ -186,8 +195,13 @@ func (c *Client) PartitionStates(topic string) (map[int32]LeaderAndIsr, error) {
 		return nil, err
 	}
 	out := make(map[int32]LeaderAndIsr, len(names))
+	var bad []error
 	for _, id := range parseIDs(names) {
 		s, ok, err := c.PartitionState(topic, id)
+		if errors.Is(err, ErrMalformed) {
+			bad = append(bad, err)
+			continue
+		}
 		if err != nil {
 			return nil, err
 		}
@@ -195,7 +209,7 @@ func (c *Client) PartitionStates(topic string) (map[int32]LeaderAndIsr, error) {
 			out[id] = s
 		}
 	}
-	return out, nil
+	return out, errors.Join(bad...)
 }
 
 // CreatePartitionStates creates state znodes (and the partitions/<p> parents) in one fenced multi.

@@ -13,7 +13,7 @@ func UUIDString(u [16]byte) string { return base64.RawURLEncoding.EncodeToString
 func ParseUUID(s string) ([16]byte, error) {
 	var u [16]byte
 	if len(s) > 24 {
-		return u, fmt.Errorf("parse uuid %q: input string is too long to be decoded as a base64 UUID", s)
+		return u, fmt.Errorf("parse uuid %s: input string is too long to be decoded as a base64 UUID", quoteData([]byte(s)))
 	}
 	enc := base64.RawURLEncoding
 	if len(s) == 24 { // tolerate padding
@@ -21,10 +21,10 @@ func ParseUUID(s string) ([16]byte, error) {
 	}
 	b, err := enc.DecodeString(s)
 	if err != nil {
-		return u, fmt.Errorf("parse uuid %q: %w", s, err)
+		return u, fmt.Errorf("parse uuid %s: %w", quoteData([]byte(s)), err)
 	}
 	if len(b) != 16 {
-		return u, fmt.Errorf("parse uuid %q: decoded to %d bytes, want 16", s, len(b))
+		return u, fmt.Errorf("parse uuid %s: decoded to %d bytes, want 16", quoteData([]byte(s)), len(b))
 	}
 	copy(u[:], b)
 	return u, nil

@@ -22,16 +22,21 @@ import (
 type Checker struct {
 	topic string
 
-	mu      sync.Mutex
-	acked   map[int32]map[int64]string // partition -> offset -> value
-	deleted map[int32]int64            // partition -> log start set by DeleteRecords
-	next    atomic.Int64               // value sequence
-	fails   atomic.Int64               // produce attempts that failed (not acknowledged)
+	mu    sync.Mutex
+	acked map[int32]map[int64]string // partition -> offset -> value
+	// overwritten holds values acknowledged at an offset that a later
+	// acknowledgement gave to another value: the first was lost (truncated)
+	// and its offset reused, which the offset map alone would hide.
+	overwritten map[int32]map[int64][]string
+	deleted     map[int32]int64 // partition -> log start set by DeleteRecords
+	next        atomic.Int64    // value sequence
+	fails       atomic.Int64    // produce attempts that failed (not acknowledged)
 }
 
 // New returns a checker for topic.
 func New(topic string) *Checker {
-	return &Checker{topic: topic, acked: map[int32]map[int64]string{}, deleted: map[int32]int64{}}
+	return &Checker{topic: topic, acked: map[int32]map[int64]string{}, deleted: map[int32]int64{},
+		overwritten: map[int32]map[int64][]string{}}
 }
 
 // DeletedBefore records that DeleteRecords moved the partition's log start
@@ -50,7 +55,27 @@ func (c *Checker) Acked() int {
 	for _, p := range c.acked {
 		n += len(p)
 	}
+	for _, p := range c.overwritten {
+		for _, vs := range p {
+			n += len(vs)
+		}
+	}
 	return n
+}
+
+// AckedFrom lists the values acknowledged at offset from or above of
+// partition (as last acknowledged there): what a replica whose log ends at
+// from lacks.
+func (c *Checker) AckedFrom(partition int32, from int64) []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	var vs []string
+	for o, v := range c.acked[partition] {
+		if o >= from {
+			vs = append(vs, v)
+		}
+	}
+	return vs
 }
 
 // Failed is how many produce attempts got an error (these may or may not
@@ -78,17 +103,28 @@ func (c *Checker) Produce(ctx context.Context, cl *kgo.Client, inFlight int) {
 				c.fails.Add(1)
 				return
 			}
-			c.mu.Lock()
-			p := c.acked[r.Partition]
-			if p == nil {
-				p = map[int64]string{}
-				c.acked[r.Partition] = p
-			}
-			p[r.Offset] = v
-			c.mu.Unlock()
+			c.ack(r.Partition, r.Offset, v)
 		})
 	}
 	wg.Wait()
+}
+
+// ack records that value v was acknowledged at partition@offset.
+func (c *Checker) ack(partition int32, offset int64, v string) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	p := c.acked[partition]
+	if p == nil {
+		p = map[int64]string{}
+		c.acked[partition] = p
+	}
+	if old, ok := p[offset]; ok && old != v {
+		if c.overwritten[partition] == nil {
+			c.overwritten[partition] = map[int64][]string{}
+		}
+		c.overwritten[partition][offset] = append(c.overwritten[partition][offset], old)
+	}
+	p[offset] = v
 }
 
 // Report is the verdict of Verify.
@@ -100,6 +136,10 @@ type Report struct {
 	Duplicated   []string // values found at more than one offset
 	Inconsistent []string // offsets holding another value than the acknowledged one
 	Backwards    []string // offsets read in decreasing order within a partition
+	// Vanished lists the acknowledged values read at no offset at all:
+	// Lost plus the Inconsistent whose offset now holds another value (an
+	// unclean election's loss, counted exactly).
+	Vanished []string
 }
 
 // OK reports zero lost, duplicated, inconsistent and backwards records.
@@ -203,11 +243,32 @@ func (c *Checker) Verify(ctx context.Context, seeds []string) (Report, error) {
 				continue
 			}
 			got, ok := read[p][o]
+			if len(where[v]) == 0 {
+				rep.Vanished = append(rep.Vanished, v)
+			}
 			switch {
 			case !ok && len(where[v]) == 0:
 				rep.Lost = append(rep.Lost, fmt.Sprintf("%s(%d@%d)", v, p, o))
 			case !ok || got != v:
 				rep.Inconsistent = append(rep.Inconsistent, fmt.Sprintf("%d@%d acked %s read %q", p, o, v, got))
+			}
+		}
+	}
+	for p, offs := range c.overwritten {
+		for o, vs := range offs {
+			for _, v := range vs {
+				rep.Acked++
+				if o < c.deleted[p] {
+					rep.Deleted++
+					continue
+				}
+				if len(where[v]) == 0 {
+					rep.Vanished = append(rep.Vanished, v)
+					rep.Lost = append(rep.Lost, fmt.Sprintf("%s(%d@%d, offset acknowledged again for %s)", v, p, o, c.acked[p][o]))
+				} else {
+					rep.Inconsistent = append(rep.Inconsistent, fmt.Sprintf("%d@%d acked %s, then acknowledged again for %s; %s read at %s",
+						p, o, v, c.acked[p][o], v, strings.Join(where[v], ",")))
+				}
 			}
 		}
 	}
@@ -220,5 +281,6 @@ func (c *Checker) Verify(ctx context.Context, seeds []string) (Report, error) {
 	sort.Strings(rep.Lost)
 	sort.Strings(rep.Inconsistent)
 	sort.Strings(rep.Duplicated)
+	sort.Strings(rep.Vanished)
 	return rep, nil
 }

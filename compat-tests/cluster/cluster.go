@@ -38,6 +38,7 @@ type Cluster struct {
 	brokers map[int32]*Broker
 	faults  faults
 	zkc     *zkmeta.Client // the test's own ZooKeeper session, see ZKConn
+	zkProc  *zktest.Server // ZooKeeper's process after StartZK (nil: still ZK's own)
 }
 
 // Broker is one broker process.
@@ -210,6 +211,32 @@ func (c *Cluster) Stop(id int32) int {
 	return b.cmd.ProcessState.ExitCode()
 }
 
+// StopMany sends SIGTERM to every given broker at once, then waits for
+// each to exit: simultaneous controlled shutdowns. The wait is bounded by
+// what Kafka's controlled shutdown may take when the controller does not
+// answer (a paused or departing one): controlled.shutdown.max.retries (3)
+// times controller.socket.timeout.ms (30 s) plus the retry backoff (5 s).
+func (c *Cluster) StopMany(ids ...int32) {
+	c.tb.Helper()
+	for _, id := range ids {
+		_ = c.Broker(id).cmd.Process.Signal(syscall.SIGTERM)
+	}
+	const bound = 3*(30*time.Second+5*time.Second) + 15*time.Second
+	deadline := time.After(bound)
+	for _, id := range ids {
+		b := c.Broker(id)
+		select {
+		case <-b.done:
+		case <-deadline:
+			for _, id := range ids {
+				_ = syscall.Kill(-c.Broker(id).cmd.Process.Pid, syscall.SIGKILL)
+				<-c.Broker(id).done
+			}
+			c.tb.Fatalf("brokers %v did not all stop within %v of SIGTERM", ids, bound)
+		}
+	}
+}
+
 // Kill sends SIGKILL and waits for the process to be gone.
 func (c *Cluster) Kill(id int32) {
 	b := c.Broker(id)
@@ -372,7 +399,11 @@ func (c *Cluster) stopAll() {
 		c.zkc.Close()
 		c.zkc = nil
 	}
+	zkProc := c.zkProc
 	c.mu.Unlock()
+	if zkProc != nil { // restarted by StartZK: not in zktest's own cleanup
+		zkProc.Stop()
+	}
 	if c.tb.Failed() {
 		for _, b := range brokers {
 			c.tb.Logf("broker %d log tail:\n%s", b.ID, tail(b.LogFile, 40))

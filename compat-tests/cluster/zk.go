@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kafkazk/kafkazk/zkmeta"
+	"github.com/kafkazk/kafkazk/zkmeta/zktest"
 )
 
 // ZKConn is the test's own ZooKeeper session (opened once, closed with the
@@ -65,4 +66,33 @@ func (c *Cluster) ControllerID() (int32, error) {
 		return -1, fmt.Errorf("/controller %q: %w", data, err)
 	}
 	return ctl.BrokerID, nil
+}
+
+// StopZK kills the ZooKeeper server (SIGKILL: a crash; its data directory
+// stays) for a restart with StartZK. Brokers and the test's own session
+// (ZKConn) lose their connections and retry.
+func (c *Cluster) StopZK() {
+	c.mu.Lock()
+	s := c.zkProc
+	c.mu.Unlock()
+	if s == nil {
+		s = c.ZK
+	}
+	s.Stop()
+}
+
+// StartZK starts ZooKeeper again after StopZK, on the same port and data
+// directory (so sessions and znodes survive, as after a server restart),
+// and waits (bounded) until it serves. c.ZK keeps the address and
+// directory; the new process is stopped with the cluster, after the
+// brokers.
+func (c *Cluster) StartZK() {
+	c.tb.Helper()
+	s, err := zktest.StartProcess(c.ZK.Dir, c.ZK.Port, nil)
+	if err != nil {
+		c.tb.Fatalf("restarting ZooKeeper on %s: %v", c.ZK.Addr, err)
+	}
+	c.mu.Lock()
+	c.zkProc = s
+	c.mu.Unlock()
 }

@@ -1,17 +1,27 @@
-// Package soak runs four brokers (a topic of RF 3 spread over them,
+// Package soak runs five brokers (topics of RF 3 spread over them,
 // min.insync.replicas=2) under a steady acks=all idempotent load while
-// random faults hit one broker at a time (kill, clean restart, bounce,
-// pause, cut off, cut from ZooKeeper, cut from peers, a bounce the
-// controller does not notice, a ZooKeeper cut during a controller election,
-// DeleteRecords under load, a reassignment started and cancelled), then
-// reads everything back with the checker: zero acknowledged records lost,
-// duplicated, altered or reordered, and no replica left on a broker that is
-// not in its partition's assignment, or it fails.
+// random faults hit them: one broker at a time (kill, clean restart,
+// bounce, pause, cut off, cut from ZooKeeper, cut from peers, a bounce the
+// controller does not notice, a ZooKeeper cut during a controller
+// election, DeleteRecords under load, a reassignment started and
+// cancelled) and several at once (two brokers down together, the
+// controller with a partition leader, ZooKeeper restarted in the middle of
+// a reassignment, the controller partitioned from its peers, or from
+// ZooKeeper or paused past its session into a zombie, an unclean election
+// forced on a topic that allows it).
+// Then it reads everything back with the checker: zero acknowledged
+// records lost, duplicated, altered or reordered on the clean topic, and
+// no replica left on a broker that is not in its partition's assignment,
+// or it fails. The unclean topic's loss is reported as a figure.
 //
-// It runs only when SOAK_DURATION is set (`make soak`): SOAK_DURATION is
-// the minimum run time (Go duration, e.g. 10m) and SOAK_FAULTS the minimum
-// number of faults (default 100); the run lasts until both are reached.
-// Fault kinds come in rounds, each a fresh random order of every kind.
+// It runs only when SOAK_DURATION is set (`make soak`, `make soak-long`):
+// SOAK_DURATION is the minimum run time (Go duration, e.g. 10m) and
+// SOAK_FAULTS the minimum number of faults (default 100); the run lasts
+// until both are reached. Fault kinds come in rounds, each a fresh random
+// order of every kind, drawn from a seed printed at the start (SOAK_SEED
+// replays the schedule: kinds, victims, hold times, and each fault's own
+// choices, which come from a generator of its own seeded by the seed and
+// the fault's number).
 package soak
 
 import (
@@ -25,6 +35,7 @@ import (
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -37,10 +48,14 @@ import (
 )
 
 const (
-	brokers    = 4 // one more than the replication factor, so reassignments can add a replica
+	brokers    = 5 // two more than the replication factor: reassignments can add a replica with two brokers down
 	rf         = 3
 	topic      = "soak"
-	partitions = 6
+	partitions = 10
+	// uncleanTopic has unclean.leader.election.enable=true; its loss is a
+	// figure, not a failure.
+	uncleanTopic      = "soak-unclean"
+	uncleanPartitions = 3
 	// sessionTimeout is every broker's zookeeper.session.timeout.ms; the
 	// faults that must stay below it are timed against it.
 	sessionTimeout = 6 * time.Second
@@ -48,33 +63,61 @@ const (
 
 // env is what a fault works with.
 type env struct {
-	t   *testing.T
-	c   *cluster.Cluster
-	adm *kadm.Client
-	chk *checker.Checker
-	rng *rand.Rand
+	t    *testing.T
+	c    *cluster.Cluster
+	adm  *kadm.Client
+	chk  *checker.Checker // the clean topic
+	uchk *checker.Checker // the unclean topic
+	rng  *rand.Rand       // this fault's own generator
+	// stats counts what faults observed (probes, elections, reassignments),
+	// printed at the end; findings are failures, reported at the end so
+	// the verdict still prints.
+	stats    map[string]int
+	findings []string
+	// uncleanLoss holds the acknowledged values of the unclean topic that
+	// forced unclean elections were expected to lose.
+	uncleanLoss map[string]bool
+	verifyFile  string // the last plan kafka-reassign-partitions executed
+}
+
+// finding records a failure of the run (Kafka's promise broken) without
+// stopping it.
+func (e *env) finding(format string, args ...any) {
+	msg := fmt.Sprintf(format, args...)
+	e.t.Log("FINDING: " + msg)
+	e.findings = append(e.findings, msg)
 }
 
 // fault is one kind of trouble: apply starts it on a broker (the victim;
 // some kinds pick their own) and returns what ends it, called after the
-// hold time.
+// hold time (at least minHold).
 type fault struct {
-	name  string
-	apply func(e *env, id int32) (recover func())
+	name    string
+	apply   func(e *env, id int32) (recover func())
+	minHold time.Duration
 }
 
 var faultKinds = []fault{
-	{"kill", func(e *env, id int32) func() { e.c.Kill(id); return func() { e.c.Restart(id) } }},
-	{"clean-restart", func(e *env, id int32) func() { e.c.Stop(id); return func() { e.c.Restart(id) } }},
-	{"hard-bounce", func(e *env, id int32) func() { e.c.Kill(id); e.c.Restart(id); return func() {} }},
-	{"pause", func(e *env, id int32) func() { e.c.Pause(id); return func() { e.c.Resume(id) } }},
-	{"cut-off", func(e *env, id int32) func() { e.c.CutOff(id); return func() { e.c.Heal(id) } }},
-	{"cut-from-zk", func(e *env, id int32) func() { e.c.CutFromZK(id); return func() { e.c.Heal(id) } }},
-	{"cut-from-peers", func(e *env, id int32) func() { e.c.CutFromPeers(id); return func() { e.c.Heal(id) } }},
-	{"bounce-unnoticed", bounceUnnoticed},
-	{"zk-cut-during-election", zkCutDuringElection},
-	{"delete-records", deleteRecords},
-	{"reassign-cancel", reassignCancel},
+	{name: "kill", apply: func(e *env, id int32) func() { e.c.Kill(id); return func() { e.c.Restart(id) } }},
+	{name: "clean-restart", apply: func(e *env, id int32) func() { e.c.Stop(id); return func() { e.c.Restart(id) } }},
+	{name: "hard-bounce", apply: func(e *env, id int32) func() { e.c.Kill(id); e.c.Restart(id); return func() {} }},
+	{name: "pause", apply: func(e *env, id int32) func() { e.c.Pause(id); return func() { e.c.Resume(id) } }},
+	{name: "cut-off", apply: func(e *env, id int32) func() { e.c.CutOff(id); return func() { e.c.Heal(id) } }},
+	{name: "cut-from-zk", apply: func(e *env, id int32) func() { e.c.CutFromZK(id); return func() { e.c.Heal(id) } }},
+	{name: "cut-from-peers", apply: func(e *env, id int32) func() { e.c.CutFromPeers(id); return func() { e.c.Heal(id) } }},
+	{name: "bounce-unnoticed", apply: bounceUnnoticed},
+	{name: "zk-cut-during-election", apply: zkCutDuringElection},
+	{name: "delete-records", apply: deleteRecords},
+	{name: "reassign-cancel", apply: reassignCancel},
+	// Several at once (simultaneous_test.go, unclean_test.go).
+	{name: "two-brokers", apply: twoBrokers},
+	{name: "controller-and-leader", apply: controllerAndLeader},
+	{name: "zk-restart-during-reassignment", apply: zkRestartDuringReassignment},
+	{name: "controller-cut-off", apply: controllerCutOff, minHold: sessionTimeout + 2*time.Second},
+	{name: "controller-cut-from-zk", apply: controllerCutFromZK, minHold: sessionTimeout + 2*time.Second},
+	{name: "controller-cut-from-peers", apply: controllerCutFromPeers},
+	{name: "controller-paused-past-session", apply: controllerPaused, minHold: sessionTimeout + 2*time.Second},
+	{name: "unclean-election", apply: uncleanElection},
 }
 
 // bounceUnnoticed kills the broker with SIGKILL and starts it again at
@@ -134,6 +177,7 @@ func zkCutDuringElection(e *env, _ int32) func() {
 		for target < 0 || target == ctl {
 			target = int32(e.rng.IntN(brokers))
 		}
+		e.t.Logf("zk-cut-during-election: no new controller within %v", 3*sessionTimeout)
 	}
 	e.c.CutFromZK(target)
 	hold := 1500 * time.Millisecond
@@ -146,20 +190,27 @@ func zkCutDuringElection(e *env, _ int32) func() {
 	return func() { e.c.Restart(ctl) }
 }
 
-// partitionOf returns a random partition's replicas and leader.
+// partitionOf returns a random partition of the clean topic, its
+// replicas and leader.
 func partitionOf(e *env) (int32, []int32, int32, error) {
+	p := int32(e.rng.IntN(partitions))
+	pd, err := partitionMeta(e, topic, p)
+	return p, pd.Replicas, pd.Leader, err
+}
+
+// partitionMeta is the metadata of one partition.
+func partitionMeta(e *env, t string, p int32) (kadm.PartitionDetail, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	md, err := e.adm.Metadata(ctx, topic)
+	md, err := e.adm.Metadata(ctx, t)
 	if err != nil {
-		return 0, nil, 0, err
+		return kadm.PartitionDetail{}, err
 	}
-	p := int32(e.rng.IntN(partitions))
-	pd, ok := md.Topics[topic].Partitions[p]
+	pd, ok := md.Topics[t].Partitions[p]
 	if !ok {
-		return 0, nil, 0, fmt.Errorf("no metadata for %s-%d", topic, p)
+		return kadm.PartitionDetail{}, fmt.Errorf("no metadata for %s-%d", t, p)
 	}
-	return p, pd.Replicas, pd.Leader, nil
+	return pd, nil
 }
 
 // deleteRecords moves a partition's log start up to a few records below
@@ -292,8 +343,8 @@ func TestSoak(t *testing.T) {
 	}
 	minFaults := 100
 	if s := os.Getenv("SOAK_FAULTS"); s != "" {
-		if minFaults, err = strconv.Atoi(s); err != nil {
-			t.Fatalf("SOAK_FAULTS=%q: %v", s, err)
+		if minFaults, err = strconv.Atoi(s); err != nil || minFaults < 1 {
+			t.Fatalf("SOAK_FAULTS=%q: a positive number (%v)", s, err)
 		}
 	}
 	seed := uint64(time.Now().UnixNano())
@@ -302,31 +353,66 @@ func TestSoak(t *testing.T) {
 			t.Fatalf("SOAK_SEED=%q: %v", s, err)
 		}
 	}
+	// The schedule (kind, victim, hold) comes from rng alone; each fault's
+	// own choices from a generator seeded by (seed, fault number), so a
+	// replay keeps the schedule whatever the faults saw.
 	rng := rand.New(rand.NewPCG(seed, 1))
+	fmt.Printf("soak: %v, >= %d faults, seed %d (SOAK_SEED=%d replays the schedule)\n", dur, minFaults, seed, seed)
 	t.Logf("soak: %v, >= %d faults, seed %d", dur, minFaults, seed)
 
 	c := cluster.Start(t, brokers, "min.insync.replicas=2", "replica.lag.time.max.ms=3000",
 		"default.replication.factor=3", fmt.Sprintf("zookeeper.session.timeout.ms=%d", sessionTimeout.Milliseconds()))
-	adm := kadm.NewClient(c.Client())
+	// Metadata at most 100 ms old (kgo caches it for 5 s by default): the
+	// health checks and the faults' waits see changes as they happen.
+	adm := kadm.NewClient(c.Client(kgo.MetadataMinAge(100 * time.Millisecond)))
 	ctx := context.Background()
 	if _, err := adm.CreateTopic(ctx, partitions, rf, nil, topic); err != nil {
 		t.Fatalf("creating %s: %v", topic, err)
 	}
+	unclean := "true"
+	if _, err := adm.CreateTopic(ctx, uncleanPartitions, rf,
+		map[string]*string{"unclean.leader.election.enable": &unclean}, uncleanTopic); err != nil {
+		t.Fatalf("creating %s: %v", uncleanTopic, err)
+	}
 	waitHealthy(t, c, adm, 90*time.Second, nil)
 
 	chk := checker.New(topic)
-	e := &env{t: t, c: c, adm: adm, chk: chk, rng: rng}
+	uchk := checker.New(uncleanTopic)
+	e := &env{t: t, c: c, adm: adm, chk: chk, uchk: uchk, stats: map[string]int{}, uncleanLoss: map[string]bool{}}
 	pctx, stopLoad := context.WithCancel(ctx)
-	loaded := make(chan struct{})
-	go func() {
-		defer close(loaded)
-		chk.Produce(pctx, c.Client(kgo.RecordPartitioner(kgo.RoundRobinPartitioner())), 20)
-	}()
+	var loads sync.WaitGroup
+	for _, l := range []struct {
+		chk      *checker.Checker
+		inFlight int
+	}{{chk, 20}, {uchk, 8}} {
+		loads.Add(1)
+		go func() {
+			defer loads.Done()
+			l.chk.Produce(pctx, c.Client(kgo.RecordPartitioner(kgo.RoundRobinPartitioner())), l.inFlight)
+		}()
+	}
 
 	interval := dur / time.Duration(minFaults)
 	start := time.Now()
 	counts := map[string]int{}
 	total := 0
+	summarized := false
+	// A run stopped by t.Fatal (the cluster never healthy again, a broker
+	// that would not start) still says how far it got.
+	t.Cleanup(func() {
+		if summarized {
+			return
+		}
+		kinds := make([]string, 0, len(counts))
+		for k, n := range counts {
+			kinds = append(kinds, fmt.Sprintf("%s=%d", k, n))
+		}
+		slices.Sort(kinds)
+		msg := fmt.Sprintf("soak ABORTED after %v, seed %d, %d faults done [%s]; verdict FAIL; findings: %v",
+			time.Since(start).Round(time.Second), seed, total, strings.Join(kinds, " "), e.findings)
+		fmt.Println(msg)
+		t.Log(msg)
+	})
 	var round []int
 	for time.Since(start) < dur || total < minFaults {
 		if len(round) == 0 {
@@ -339,7 +425,10 @@ func TestSoak(t *testing.T) {
 		if rng.IntN(6) == 0 {
 			hold = sessionTimeout + 2*time.Second // past the ZooKeeper session timeout
 		}
-		before := chk.Acked()
+		hold = max(hold, f.minHold)
+		e.rng = rand.New(rand.NewPCG(seed, uint64(total)+2))
+		before, ubefore := chk.Acked(), uchk.Acked()
+		t.Logf("fault %d at %v: %s broker %d, hold %v", total+1, time.Since(start).Round(time.Second), f.name, id, hold.Round(time.Millisecond))
 		recover := f.apply(e, id)
 		time.Sleep(hold)
 		recover()
@@ -347,67 +436,131 @@ func TestSoak(t *testing.T) {
 		counts[f.name]++
 		recovered := time.Now()
 		waitHealthy(t, c, adm, 2*time.Minute, counts)
-		t.Logf("fault %d at %v: %s broker %d for %v, healthy %v after recovery; acked %d (+%d), failed attempts %d",
-			total, time.Since(start).Round(time.Second), f.name, id, hold.Round(time.Millisecond),
-			time.Since(recovered).Round(time.Millisecond), chk.Acked(), chk.Acked()-before, chk.Failed())
+		t.Logf("fault %d done: healthy %v after recovery; acked %d (+%d), unclean topic %d (+%d), failed attempts %d",
+			total, time.Since(recovered).Round(time.Millisecond), chk.Acked(), chk.Acked()-before,
+			uchk.Acked(), uchk.Acked()-ubefore, chk.Failed()+uchk.Failed())
 	}
 	time.Sleep(time.Second)
 	stopLoad()
-	<-loaded
+	loads.Wait()
 	c.HealAll()
 	waitHealthy(t, c, adm, 2*time.Minute, counts)
 
 	vctx, cancel := context.WithTimeout(ctx, 5*time.Minute)
 	defer cancel()
-	rep, err := chk.Verify(vctx, strings.Split(c.Bootstrap(), ","))
+	seeds := strings.Split(c.Bootstrap(), ",")
+	rep, err := chk.Verify(vctx, seeds)
 	if err != nil {
-		t.Fatalf("verifying: %v", err)
+		t.Fatalf("verifying %s: %v", topic, err)
+	}
+	urep, err := uchk.Verify(vctx, seeds)
+	if err != nil {
+		t.Fatalf("verifying %s: %v", uncleanTopic, err)
 	}
 	strays := strayReplicas(t, c, time.Minute)
+
+	// The unclean topic: its loss, exactly (acknowledged values read back
+	// nowhere), beside what the forced unclean elections predicted.
+	predictedLost := 0
+	for _, v := range urep.Vanished {
+		if e.uncleanLoss[v] {
+			predictedLost++
+		}
+	}
+	verdict := "PASS"
+	if !rep.OK() || len(strays) > 0 || rep.Acked == 0 || len(urep.Backwards) > 0 || len(e.findings) > 0 {
+		verdict = "FAIL"
+	}
+	var b strings.Builder
+	fmt.Fprintf(&b, "soak %v, seed %d, %d faults; verdict %s\n", time.Since(start).Round(time.Second), seed, total, verdict)
+	fmt.Fprintf(&b, "faults by kind:\n")
 	kinds := make([]string, 0, len(counts))
-	for k, n := range counts {
-		kinds = append(kinds, fmt.Sprintf("%s=%d", k, n))
+	for k := range counts {
+		kinds = append(kinds, k)
 	}
 	slices.Sort(kinds)
-	summary := fmt.Sprintf("soak %v (seed %d): acknowledged=%d deleted=%d read=%d failed-attempts=%d faults=%d [%s] lost=%d duplicated=%d inconsistent=%d backwards=%d stray-replicas=%d",
-		time.Since(start).Round(time.Second), seed, rep.Acked, rep.Deleted, rep.Read, chk.Failed(), total, strings.Join(kinds, " "),
-		len(rep.Lost), len(rep.Duplicated), len(rep.Inconsistent), len(rep.Backwards), len(strays))
-	fmt.Println(summary)
+	for _, k := range kinds {
+		fmt.Fprintf(&b, "  %-32s %4d\n", k, counts[k])
+	}
+	if len(e.stats) > 0 {
+		fmt.Fprintf(&b, "observed:\n")
+		names := make([]string, 0, len(e.stats))
+		for k := range e.stats {
+			names = append(names, k)
+		}
+		slices.Sort(names)
+		for _, k := range names {
+			fmt.Fprintf(&b, "  %-48s %4d\n", k, e.stats[k])
+		}
+	}
+	fmt.Fprintf(&b, "%s (clean): acknowledged=%d deleted=%d read=%d failed-attempts=%d lost=%d duplicated=%d inconsistent=%d backwards=%d stray-replicas=%d\n",
+		topic, rep.Acked, rep.Deleted, rep.Read, chk.Failed(), len(rep.Lost), len(rep.Duplicated), len(rep.Inconsistent), len(rep.Backwards), len(strays))
+	fmt.Fprintf(&b, "%s (unclean.leader.election.enable=true): acknowledged=%d read=%d failed-attempts=%d LOST=%d (of which predicted by forced unclean elections: %d of %d predicted) duplicated=%d inconsistent=%d backwards=%d\n",
+		uncleanTopic, urep.Acked, urep.Read, uchk.Failed(), len(urep.Vanished), predictedLost, len(e.uncleanLoss),
+		len(urep.Duplicated), len(urep.Inconsistent), len(urep.Backwards))
+	for _, f := range e.findings {
+		fmt.Fprintf(&b, "finding: %s\n", f)
+	}
+	summary := b.String()
+	summarized = true
+	fmt.Print(summary)
 	t.Log(summary)
+	if len(urep.Vanished) > 0 {
+		t.Logf("%s lost (not a failure: unclean elections allowed): %s", uncleanTopic, clip(urep.Vanished))
+	}
 	if !rep.OK() {
-		t.Fatalf("checker: %s", rep)
+		t.Errorf("checker: %s", rep)
+	}
+	if len(urep.Backwards) > 0 {
+		t.Errorf("%s read backwards: %s", uncleanTopic, clip(urep.Backwards))
 	}
 	if len(strays) > 0 {
-		t.Fatalf("replicas left on brokers outside their partition's assignment: %v", strays)
+		t.Errorf("replicas left on brokers outside their partition's assignment: %v", strays)
 	}
 	if rep.Acked == 0 {
-		t.Fatal("nothing was acknowledged")
+		t.Error("nothing was acknowledged")
+	}
+	for _, f := range e.findings {
+		t.Errorf("finding: %s", f)
 	}
 }
 
+func clip(s []string) string {
+	if len(s) > 20 {
+		return strings.Join(s[:20], ", ") + fmt.Sprintf(", ... (%d)", len(s))
+	}
+	return strings.Join(s, ", ")
+}
+
 // strayReplicas polls until no broker holds a directory of a soak
-// partition it is not a replica of (per /brokers/topics/soak) and returns
-// those still there after timeout.
+// partition it is not a replica of (per /brokers/topics/<topic>) and
+// returns those still there after timeout.
 func strayReplicas(t *testing.T, c *cluster.Cluster, timeout time.Duration) []string {
 	t.Helper()
 	deadline := time.Now().Add(timeout)
 	for {
 		var strays []string
-		data, _, err := c.ZKConn().Get(c.ZKPath("/brokers/topics/" + topic))
-		var tp struct {
-			Partitions map[string][]int32 `json:"partitions"`
-		}
-		if err == nil {
-			err = json.Unmarshal(data, &tp)
-		}
-		if err != nil {
-			t.Fatalf("reading /brokers/topics/%s: %v", topic, err)
-		}
-		for b := range int32(brokers) {
-			for p := range partitions {
-				dir := filepath.Join(c.Broker(b).LogDir, fmt.Sprintf("%s-%d", topic, p))
-				if _, err := os.Stat(dir); err == nil && !slices.Contains(tp.Partitions[strconv.Itoa(p)], b) {
-					strays = append(strays, fmt.Sprintf("%s-%d on broker %d (replicas %v)", topic, p, b, tp.Partitions[strconv.Itoa(p)]))
+		for _, tp := range []struct {
+			name string
+			n    int
+		}{{topic, partitions}, {uncleanTopic, uncleanPartitions}} {
+			data, _, err := c.ZKConn().Get(c.ZKPath("/brokers/topics/" + tp.name))
+			var assignment struct {
+				Partitions map[string][]int32 `json:"partitions"`
+			}
+			if err == nil {
+				err = json.Unmarshal(data, &assignment)
+			}
+			if err != nil {
+				t.Fatalf("reading /brokers/topics/%s: %v", tp.name, err)
+			}
+			for b := range int32(brokers) {
+				for p := range tp.n {
+					dir := filepath.Join(c.Broker(b).LogDir, fmt.Sprintf("%s-%d", tp.name, p))
+					replicas := assignment.Partitions[strconv.Itoa(p)]
+					if _, err := os.Stat(dir); err == nil && !slices.Contains(replicas, b) {
+						strays = append(strays, fmt.Sprintf("%s-%d on broker %d (replicas %v)", tp.name, p, b, replicas))
+					}
 				}
 			}
 		}
@@ -419,7 +572,7 @@ func strayReplicas(t *testing.T, c *cluster.Cluster, timeout time.Duration) []st
 }
 
 // waitHealthy polls Metadata until every broker is registered and every
-// partition of the topic has a leader and all its replicas in sync. A
+// partition of both topics has a leader and all its replicas in sync. A
 // broker process that exited is restarted like an operator would, and
 // counted in restarts.
 func waitHealthy(t *testing.T, c *cluster.Cluster, adm *kadm.Client, timeout time.Duration, restarts map[string]int) {
@@ -451,20 +604,25 @@ func waitHealthy(t *testing.T, c *cluster.Cluster, adm *kadm.Client, timeout tim
 func healthy(adm *kadm.Client) (bool, string) {
 	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 	defer cancel()
-	md, err := adm.Metadata(ctx, topic)
+	md, err := adm.Metadata(ctx, topic, uncleanTopic)
 	if err != nil {
 		return false, err.Error()
 	}
 	if len(md.Brokers) != brokers {
 		return false, fmt.Sprintf("%d brokers registered", len(md.Brokers))
 	}
-	td, ok := md.Topics[topic]
-	if !ok || len(td.Partitions) != partitions {
-		return false, "no metadata for " + topic
-	}
-	for _, p := range td.Partitions {
-		if p.Leader < 0 || len(p.Replicas) < rf || len(p.ISR) != len(p.Replicas) {
-			return false, fmt.Sprintf("partition %d leader %d replicas %v isr %v", p.Partition, p.Leader, p.Replicas, p.ISR)
+	for _, tp := range []struct {
+		name string
+		n    int
+	}{{topic, partitions}, {uncleanTopic, uncleanPartitions}} {
+		td, ok := md.Topics[tp.name]
+		if !ok || len(td.Partitions) != tp.n {
+			return false, "no metadata for " + tp.name
+		}
+		for _, p := range td.Partitions {
+			if p.Leader < 0 || len(p.Replicas) < rf || len(p.ISR) != len(p.Replicas) {
+				return false, fmt.Sprintf("%s-%d leader %d replicas %v isr %v", tp.name, p.Partition, p.Leader, p.Replicas, p.ISR)
+			}
 		}
 	}
 	return true, ""

@@ -131,7 +131,7 @@ func envKey(s string) string {
 func fromSettings(s map[string]string, logger *slog.Logger) (broker.Config, error) {
 	var unknown []string
 	for k := range s {
-		if _, ok := knownKeys[k]; !ok {
+		if _, ok := knownKeys[k]; !ok && !knownListenerKey(k) {
 			unknown = append(unknown, k)
 		}
 	}
@@ -165,6 +165,17 @@ func fromSettings(s map[string]string, logger *slog.Logger) (broker.Config, erro
 	c.DeleteTopicEnable = p.bool("delete.topic.enable", c.DeleteTopicEnable)
 	c.MessageMaxBytes = p.int32("message.max.bytes", c.MessageMaxBytes, 0)
 	c.SocketRequestMaxBytes = p.int32("socket.request.max.bytes", c.SocketRequestMaxBytes, 1)
+	c.ConnectionsMaxIdleMs = p.int64("connections.max.idle.ms", c.ConnectionsMaxIdleMs, -1<<63)
+	c.QueuedMaxRequests = int(p.int32("queued.max.requests", int32(c.QueuedMaxRequests), 1))
+	c.QueuedMaxRequestBytes = p.int64("queued.max.request.bytes", c.QueuedMaxRequestBytes, -1<<63)
+	// SocketServerConfigs: max.connections is atLeast(0), also in its
+	// listener.name.<l>. form (ListenerConnectionQuota).
+	p.int32("max.connections", 0, 0)
+	for k := range s {
+		if strings.HasSuffix(k, ".max.connections") && knownListenerKey(k) {
+			p.int32(k, 0, 0)
+		}
+	}
 	c.MinInsyncReplicas = p.int32("min.insync.replicas", c.MinInsyncReplicas, 1)
 	c.Storage = p.logConfig()
 	c.RetentionCheckInterval = p.millis("log.retention.check.interval.ms", c.RetentionCheckInterval, 1)
@@ -196,6 +207,10 @@ func fromSettings(s map[string]string, logger *slog.Logger) (broker.Config, erro
 	if p.err != nil {
 		return broker.Config{}, p.err
 	}
+	// KafkaConfig.validateValues: a memory pool must hold the largest request.
+	if c.QueuedMaxRequestBytes > 0 && c.QueuedMaxRequestBytes < int64(c.SocketRequestMaxBytes) {
+		return broker.Config{}, fmt.Errorf("requirement failed: queued.max.request.bytes must be larger or equal to socket.request.max.bytes")
+	}
 	if c.ZooKeeperConnect == "" {
 		return broker.Config{}, fmt.Errorf("missing required configuration \"zookeeper.connect\" which has no default value")
 	}
@@ -220,6 +235,21 @@ func fromSettings(s map[string]string, logger *slog.Logger) (broker.Config, erro
 		return broker.Config{}, err
 	}
 	return c, nil
+}
+
+// knownListenerKey reports whether k is listener.name.<listener>.<key> for
+// a known key: Kafka takes listener-prefixed configs for any listener.
+func knownListenerKey(k string) bool {
+	rest, ok := strings.CutPrefix(k, "listener.name.")
+	if !ok {
+		return false
+	}
+	_, key, ok := strings.Cut(rest, ".")
+	if !ok {
+		return false
+	}
+	_, known := knownKeys[key]
+	return known
 }
 
 // securityProtocols are Kafka's; this broker serves PLAINTEXT only.

@@ -33,6 +33,8 @@ var knownKeys = map[string]kind{
 	"num.recovery.threads.per.data.dir":             kInt,
 	"background.threads":                            kInt,
 	"queued.max.requests":                           kInt,
+	"queued.max.request.bytes":                      kLong,
+	"connections.max.idle.ms":                       kLong,
 	"socket.send.buffer.bytes":                      kInt,
 	"socket.receive.buffer.bytes":                   kInt,
 	"socket.request.max.bytes":                      kInt,

@@ -10,6 +10,7 @@ import (
 	"log/slog"
 	"os"
 	"strings"
+	"syscall"
 	"time"
 
 	"github.com/kafkazk/kafkazk/broker"
@@ -37,6 +38,7 @@ func run(ctx context.Context, configPath string, overrides []string, logger *slo
 		return err
 	}
 	cfg.LogLevel = level
+	raiseOpenFileLimit(logger)
 	logs, err := storage.OpenManager(cfg.LogDirs, cfg.Storage, logger)
 	if err != nil {
 		return fmt.Errorf("opening log dirs %v: %w", cfg.LogDirs, err)
@@ -131,6 +133,11 @@ func run(ctx context.Context, configPath string, overrides []string, logger *slo
 		case <-ctx.Done():
 			continue
 		case <-sess.Expired:
+		case runErr = <-srv.Fatal():
+			// Every log dir failed: Kafka halts (Exit.halt(1)); no controlled shutdown.
+		}
+		if runErr != nil {
+			break
 		}
 		// Kafka re-registers on each new session (afterInitializingSession): the ephemeral
 		// /brokers/ids/<id> died with the old one, and the broker epoch changes with the new znode.
@@ -332,4 +339,21 @@ func checkpointLoop(ctx context.Context, logs *storage.Manager, every time.Durat
 			}
 		}
 	}
+}
+
+// raiseOpenFileLimit lifts the soft limit on open files to the hard one:
+// every client connection is a descriptor, as is every segment file (Kafka's
+// start scripts leave this to the operator; a Go broker can do it itself).
+func raiseOpenFileLimit(logger *slog.Logger) {
+	var lim syscall.Rlimit
+	if err := syscall.Getrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil || lim.Cur >= lim.Max {
+		return
+	}
+	old := lim.Cur
+	lim.Cur = lim.Max
+	if err := syscall.Setrlimit(syscall.RLIMIT_NOFILE, &lim); err != nil {
+		logger.Warn("could not raise the open files limit", "soft", old, "hard", lim.Max, "err", err)
+		return
+	}
+	logger.Debug("raised the open files limit", "from", old, "to", lim.Max)
 }

@@ -1,0 +1,86 @@
+package controller
+
+import (
+	"context"
+	"io"
+	"log/slog"
+	"strings"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kafkazk/kafkazk/zkmeta"
+)
+
+// Admin writes that cannot reach ZooKeeper are answered REQUEST_TIMED_OUT:
+// Kafka's ZooKeeperClient holds them until ZooKeeper is back, so a Kafka
+// client sees its request time out (a TimeoutException), never an
+// UNKNOWN_SERVER_ERROR.
+func TestAdminWritesWithoutZooKeeper(t *testing.T) {
+	tc := newTestCluster(t, 1)
+	var down atomic.Bool
+	touches := func(req zkmeta.Request) bool {
+		if strings.Contains(req.Path, "zk-down") {
+			return true
+		}
+		for _, op := range req.Ops {
+			if strings.Contains(op.Path, "zk-down") {
+				return true
+			}
+		}
+		return false
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+	defer cancel()
+	client, err := zkmeta.ConnectWithOptions(ctx, tc.connect, 6*time.Second, nil, zkmeta.Options{
+		OnSession: func(*zkmeta.SessionConn) zkmeta.Hook {
+			return func(req zkmeta.Request, send func() error) error {
+				if down.Load() && req.Op != zkmeta.OpGet && req.Op != zkmeta.OpExists && touches(req) {
+					return zkmeta.ErrConnectionLoss // what a call gets while no server is reachable
+				}
+				return send()
+			}
+		},
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(client.Close)
+	tc.c = New(Config{BrokerID: 1, RequestTimeout: 5 * time.Second, DeleteTopicEnable: true}, client, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	rctx, rcancel := context.WithCancel(context.Background())
+	tc.done = make(chan struct{})
+	go func() {
+		defer close(tc.done)
+		tc.c.Run(rctx)
+	}()
+	t.Cleanup(func() {
+		rcancel()
+		<-tc.done
+	})
+	tc.waitFor("controller active", func() bool { return tc.c.Active() })
+
+	create := func(topic string) int16 {
+		req := kmsg.NewPtrCreateTopicsRequest()
+		rt := kmsg.NewCreateTopicsRequestTopic()
+		rt.Topic, rt.NumPartitions, rt.ReplicationFactor = topic, 1, 1
+		req.Topics = append(req.Topics, rt)
+		req.TimeoutMillis = 5000
+		return tc.c.CreateTopics(ctx, req).Topics[0].ErrorCode
+	}
+	if code := create("zk-down-existing"); code != 0 {
+		t.Fatalf("creating a topic with ZooKeeper up: %v", kerr.ErrorForCode(code))
+	}
+	down.Store(true)
+	if code := create("zk-down-new"); code != kerr.RequestTimedOut.Code {
+		t.Errorf("CreateTopics without ZooKeeper: %v, want REQUEST_TIMED_OUT", kerr.ErrorForCode(code))
+	}
+	del := kmsg.NewPtrDeleteTopicsRequest()
+	del.TopicNames = []string{"zk-down-existing"}
+	del.TimeoutMillis = 1000
+	if code := tc.c.DeleteTopics(ctx, del).Topics[0].ErrorCode; code != kerr.RequestTimedOut.Code {
+		t.Errorf("DeleteTopics without ZooKeeper: %v, want REQUEST_TIMED_OUT", kerr.ErrorForCode(code))
+	}
+}
