@@ -167,7 +167,9 @@ func (w *walker) skip(n uint64) error {
 	return nil
 }
 
-// uvarint mirrors kbin.Uvarint: at most 5 bytes, the fifth <= 0x0f.
+// uvarint reads a 32-bit uvarint of at most 5 bytes as Kafka does: the
+// fifth byte's bits beyond 32 are dropped (kbin.Uvarint refuses them, so
+// with rewrite they are cleared in place).
 func (w *walker) uvarint() (uint32, error) {
 	var x uint32
 	for i := 0; i < 5; i++ {
@@ -176,8 +178,18 @@ func (w *walker) uvarint() (uint32, error) {
 		}
 		b := w.src[i]
 		if i == 4 {
-			if b > 0x0f {
+			switch {
+			case b >= 0x80:
+				// ByteUtils.readUnsignedVarint: illegal varint.
+				return 0, fmt.Errorf("uvarint longer than 5 bytes: %w", errBound)
+			case b > 0x0f && !w.rewrite:
 				return 0, fmt.Errorf("uvarint longer than 32 bits: %w", errBound)
+			case b > 0x0f:
+				// Kafka shifts the fifth byte into an int, losing its
+				// high bits; kbin refuses them: the value Kafka reads,
+				// in place.
+				b &= 0x0f
+				w.src[4] = b
 			}
 			w.src = w.src[5:]
 			return x | uint32(b)<<28, nil

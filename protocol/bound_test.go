@@ -144,6 +144,8 @@ func TestCheckBodyRefusesOversizedCounts(t *testing.T) {
 		{"metadata-v1-array-2^31-1", 3, 1, []byte{0x7f, 0xff, 0xff, 0xff, 0, 0}, false, false},
 		{"metadata-v1-null-array", 3, 1, []byte{0xff, 0xff, 0xff, 0xff}, true, false},
 		{"metadata-v9-compact-2^31-reads-null", 3, 9, []byte{0x81, 0x80, 0x80, 0x80, 0x08, 0, 0, 0, 0}, true, false},
+		// Kafka shifts a fifth byte of 0x70 out of its int: a count of 0.
+		{"uvarint-fifth-byte-0x70", 3, 12, []byte{0, 1, 0, 0x80, 0x80, 0x80, 0x80, 0x70}, true, false},
 		{"uvarint-6-bytes", 3, 12, []byte{0x80, 0x80, 0x80, 0x80, 0x80, 0x01}, false, false},
 		// CreateTopics v0: topics of (name, partitions, rf, assignments, configs).
 		{"createtopics-v0-string-past-end", 19, 0, []byte{0, 0, 0, 1, 0x7f, 0xff, 'a'}, false, false},
