@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kafkazk/kafkazk/compat-tests/cluster"
 )
@@ -144,7 +145,7 @@ func TestLogDirUnlistableAtStartIsNew(t *testing.T) {
 	if !c.Running(1) {
 		t.Fatalf("broker 1 exited with a log dir left:\n%s", c.LogTail(1, 30))
 	}
-	if lines := grepLog(c.Broker(1).LogFile, "cannot create partition log"); len(lines) == 0 {
+	if lines := grepLog(c.Broker(1).LogFile, "Can not create log for lost-0 because log directories "+dirA+" are offline"); len(lines) == 0 {
 		t.Errorf("broker 1 did not log the refusal to create lost-0:\n%s", c.LogTail(1, 30))
 	} else {
 		t.Log(clip(lines[0], 400))
@@ -206,4 +207,142 @@ func TestLogDirUnlistableAtStartIsNew(t *testing.T) {
 	}
 	waitPartition(t, adm, "lost", one, []int32{1, 2, 3}, nil)
 	checkServed(t, c.Client, "dir A back, broker 1 leading", "lost", lostAcked)
+}
+
+// createRF1 creates topic with one partition on broker id alone.
+func createRF1(t *testing.T, cl *kgo.Client, topic string, id int32) {
+	t.Helper()
+	req := kmsg.NewPtrCreateTopicsRequest()
+	req.TimeoutMillis = 30000
+	rt := kmsg.NewCreateTopicsRequestTopic()
+	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = topic, -1, -1
+	ra := kmsg.NewCreateTopicsRequestTopicReplicaAssignment()
+	ra.Partition, ra.Replicas = 0, []int32{id}
+	rt.ReplicaAssignment = append(rt.ReplicaAssignment, ra)
+	req.Topics = append(req.Topics, rt)
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil {
+		t.Fatalf("create %s: %v", topic, err)
+	}
+	if err := kerr.ErrorForCode(resp.Topics[0].ErrorCode); err != nil {
+		t.Fatalf("create %s: %v", topic, err)
+	}
+}
+
+// isNewBroker is one broker (id 1) with log dirs a,b: ours or Kafka 3.9's.
+type isNewBroker struct {
+	client  func(...kgo.Opt) *kgo.Client
+	restart func(t *testing.T, between func())
+	logFile string
+	// refusal is the log line naming the refused creation.
+	refusal string
+}
+
+// The same IsNew case on one broker of ours and one of Kafka 3.9, the
+// answers compared: a single broker whose dir a holds lost-0 (its only
+// replica) and b kept-0 restarts with a replaced by a regular file. Kafka
+// takes a offline (createAndValidateLogDirs: not a readable log
+// directory), refuses lost-0's LeaderAndIsr (isNew = false) and does not
+// create it in b: lost-0 has no leader and replica 1 is offline in
+// Metadata; kept-0 serves every acknowledged record; a new topic goes to b.
+func TestLogDirUnlistableAtStartIsNewDifferential(t *testing.T) {
+	c := cluster.Start(t, 0)
+	run := func(t *testing.T, dirA, dirB string, b isNewBroker) {
+		dirOf := func(topic string) string {
+			for _, d := range []string{dirA, dirB} {
+				if st, err := os.Stat(filepath.Join(d, topic+"-0")); err == nil && st.IsDir() {
+					return d
+				}
+			}
+			return ""
+		}
+		placed := func(topic, want string) {
+			t.Helper()
+			poll(t, 30*time.Second, topic+"-0 on broker 1", func() (bool, string) { return dirOf(topic) != "", "no log dir yet" })
+			if got := dirOf(topic); got != want {
+				t.Fatalf("%s-0 in %s, want %s", topic, got, want)
+			}
+		}
+		admCl := b.client(kgo.MetadataMinAge(10 * time.Millisecond))
+		adm := kadm.NewClient(admCl)
+		createRF1(t, admCl, "lost", 1)
+		placed("lost", dirA)
+		createRF1(t, admCl, "kept", 1)
+		placed("kept", dirB)
+		waitISR(t, adm, "lost", 1)
+		waitISR(t, adm, "kept", 1)
+		produceAcked(t, b.client, "lost", "before", 20)
+		keptAcked := produceAcked(t, b.client, "kept", "before", 20)
+		b.restart(t, func() {
+			if err := os.Rename(dirA, dirA+".saved"); err != nil {
+				t.Fatal(err)
+			}
+			if err := os.WriteFile(dirA, []byte("not a log dir\n"), 0o644); err != nil {
+				t.Fatal(err)
+			}
+		})
+		waitPartition(t, adm, "lost", func(l int32) bool { return l == -1 }, []int32{1}, []int32{1})
+		if d := dirOf("lost"); d != "" {
+			t.Errorf("lost-0 recreated in %s", d)
+		}
+		if lines := grepLog(b.logFile, b.refusal); len(lines) == 0 {
+			t.Errorf("no log line with %q", b.refusal)
+		} else {
+			t.Log(clip(lines[0], 400))
+		}
+		waitISR(t, adm, "kept", 1)
+		checkServed(t, b.client, "dir a unlistable", "kept", keptAcked)
+		createRF1(t, admCl, "fresh", 1)
+		placed("fresh", dirB)
+		waitISR(t, adm, "fresh", 1)
+	}
+	t.Run("kafkazk", func(t *testing.T) {
+		base := t.TempDir()
+		dirA, dirB := filepath.Join(base, "a"), filepath.Join(base, "b")
+		c.AddBroker(1, "log.dirs="+dirA+","+dirB)
+		c.WaitForBrokers(1)
+		defer func() {
+			if c.Running(1) {
+				c.Stop(1)
+			}
+		}()
+		run(t, dirA, dirB, isNewBroker{
+			client: c.Client,
+			restart: func(t *testing.T, between func()) {
+				if code := c.Stop(1); code != 0 {
+					t.Fatalf("broker 1 exit code %d:\n%s", code, c.LogTail(1, 30))
+				}
+				between()
+				c.Restart(1)
+			},
+			logFile: c.Broker(1).LogFile,
+			refusal: "Can not create log for lost-0 because log directories " + dirA + " are offline",
+		})
+	})
+	t.Run("kafka-3.9", func(t *testing.T) {
+		base := t.TempDir()
+		dirA, dirB := filepath.Join(base, "a"), filepath.Join(base, "b")
+		k := cluster.StartKafkaRef(t, c.ZK.Addr, cluster.KafkaRefOptions{ID: 1, Overrides: map[string]string{"log.dirs": dirA + "," + dirB}})
+		defer k.Stop(t)
+		newClient := func(opts ...kgo.Opt) *kgo.Client {
+			cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(k.Addr)}, opts...)...)
+			if err != nil {
+				t.Fatal(err)
+			}
+			t.Cleanup(cl.Close)
+			return cl
+		}
+		run(t, dirA, dirB, isNewBroker{
+			client: newClient,
+			restart: func(t *testing.T, between func()) {
+				k.Stop(t)
+				between()
+				k.Restart(t)
+			},
+			logFile: k.LogFile,
+			refusal: "Can not create log for lost-0 because log directories " + dirA + " are offline",
+		})
+	})
 }

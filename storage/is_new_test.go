@@ -4,6 +4,7 @@ import (
 	"errors"
 	"os"
 	"path/filepath"
+	"strings"
 	"testing"
 )
 
@@ -67,6 +68,10 @@ func TestGetOrCreateLogIsNew(t *testing.T) {
 			if c.wantErr {
 				if !errors.Is(err, ErrStorage) || !errors.Is(err, ErrOfflineLogDirs) {
 					t.Fatalf("err %v, want ErrStorage and ErrOfflineLogDirs", err)
+				}
+				// Kafka's KafkaStorageException message.
+				if want := "Can not create log for " + c.topic + "-0 because log directories " + bad + " are offline"; !strings.Contains(err.Error(), want) {
+					t.Fatalf("err %q, want it to say %q", err, want)
 				}
 				if _, ok := m.Get(c.topic, 0); ok {
 					t.Fatal("a refused log is managed")

@@ -242,6 +242,18 @@ func (m *Manager) GetOrCreate(topic string, partition int32, topicID [16]byte) (
 // already exist while a log dir is offline (wrapped with ErrStorage).
 var ErrOfflineLogDirs = errors.New("log directories are offline")
 
+// offlineLogDirsError is ErrOfflineLogDirs with Kafka's message.
+type offlineLogDirsError struct {
+	tp      TopicPartition
+	offline []string
+}
+
+func (e offlineLogDirsError) Error() string {
+	return fmt.Sprintf("Can not create log for %s because log directories %s are offline", e.tp, strings.Join(e.offline, ","))
+}
+
+func (e offlineLogDirsError) Is(target error) bool { return target == ErrOfflineLogDirs }
+
 // GetOrCreateLog is LogManager.getOrCreateLog: the partition's log if this
 // broker has it; else, if isNew (the controller creates the replica:
 // LeaderAndIsr IsNew, KIP-112) or no log dir is offline, a new log in the
@@ -273,7 +285,7 @@ func (m *Manager) GetOrCreateLog(topic string, partition int32, topicID [16]byte
 		return nil, fmt.Errorf("invalid partition %d", partition)
 	}
 	if offline := m.OfflineLogDirs(); !isNew && len(offline) > 0 {
-		return nil, fmt.Errorf("%w: Can not create log for %s because %w: %s", ErrStorage, tp, ErrOfflineLogDirs, strings.Join(offline, ","))
+		return nil, fmt.Errorf("%w: %w", ErrStorage, offlineLogDirsError{tp, offline})
 	}
 	dir := m.leastLoadedDir()
 	if dir == "" {
