@@ -9,7 +9,13 @@
 // ids and the request type with a per-topic response (KIP-516), v6 the
 // leader recovery state (KIP-704), v7 IsKRaftController (KIP-866).
 //
-// Deviations from Kafka 3.9: IsNew, adding/removing replicas, the leader
+// IsNew is honoured as LogManager.getOrCreateLog does: a replica without a
+// log and not IsNew is refused with KAFKA_STORAGE_ERROR while a log dir is
+// offline. A v0 request has no IsNew (false); Kafka halts the broker on a
+// log dir failure under IBP < 1.0 instead, which ZooKeeper-mode 3.9
+// clusters do not run.
+//
+// Deviations from Kafka 3.9: adding/removing replicas, the leader
 // recovery state and IsKRaftController are ignored (no ZK-to-KRaft
 // migration), and a FULL request type does not remove stray local logs.
 
@@ -64,7 +70,7 @@ func (s *Server) handleLeaderAndIsr(req *kmsg.LeaderAndISRRequest) kmsg.Response
 		}
 		err := s.replicas.applyLeaderAndIsr(topic, id, partitionState{
 			Partition: p.Partition, Leader: p.Leader, LeaderEpoch: p.LeaderEpoch, PartitionEpoch: p.ZKVersion,
-			ISR: p.ISR, Replicas: p.Replicas, LeaderAddr: leaders[p.Leader],
+			ISR: p.ISR, Replicas: p.Replicas, LeaderAddr: leaders[p.Leader], IsNew: p.IsNew,
 		}, s.cfg.BrokerID)
 		if err != nil {
 			return protocol.ErrorCode(err)

@@ -231,7 +231,7 @@ func TestLogDirFailureTakesItsPartitionsOffline(t *testing.T) {
 			// A new replica (a partition never on this broker) is made in
 			// the healthy dir (Kafka: the controller's LeaderAndIsr says
 			// isNew, so getOrCreateLog does not refuse it).
-			if err := leaderAndIsr(t, s, 9, 1, 1, []int32{1, 2}, []int32{1, 2}); err != nil {
+			if err := leaderAndIsrIsNew(t, s, 9, 1, true); err != nil {
 				t.Errorf("LeaderAndIsr for a new replica t-9: %v", err)
 			}
 			if d, ok := s.logs.LogDirOf("t", 9); !ok || d != healthy {

@@ -83,6 +83,9 @@ type partitionState struct {
 	ISR            []int32
 	Replicas       []int32
 	LeaderAddr     string // host:port of the leader from the request's live leaders, if given
+	// IsNew: the controller creates this replica (LeaderAndIsr v1+,
+	// KIP-112), so its log may be created while a log dir is offline.
+	IsNew bool
 }
 
 func newReplicaManager(cfg Config, logs *storage.Manager, zk *zkmeta.Client, logger *slog.Logger, cache *metadataCache, brokerEpoch func() int64) *replicaManager {
@@ -221,7 +224,10 @@ func (rm *replicaManager) applyLeaderAndIsr(topic string, topicID [16]byte, st p
 	}
 	pt, ok := rm.partitions[key]
 	if !ok {
-		log, err := rm.logs.GetOrCreate(topic, st.Partition, topicID)
+		// Partition.createLogIfNotExists -> LogManager.getOrCreateLog: a
+		// log that should exist (not IsNew) is not created while a log dir
+		// is offline; it may have lived there.
+		log, err := rm.logs.GetOrCreateLog(topic, st.Partition, topicID, st.IsNew)
 		if errors.Is(err, storage.ErrInconsistentTopicID) {
 			rm.mu.Unlock()
 			rm.logger.Error("partition log belongs to another topic ID", "topic", topic, "partition", st.Partition, "err", err)

@@ -52,8 +52,11 @@ func (c *Controller) onControllerFailover(events chan func()) error {
 	c.clearLogDirEvents(events) // deleteLogDirEventNotifications: the LeaderAndIsr below finds offline replicas
 	all := c.state.allPartitions()
 	c.sendUpdateMetadata(nil, all)
-	changed := c.electLeaders(all)
-	c.sendLeaderAndIsr(c.notDeleting(all))
+	// NewPartition -> OnlinePartition (partitions created while none of
+	// their replicas was live) sends IsNew; replicas already online do not
+	// (ReplicaStateMachine.startup: OnlineReplica, isNew = false).
+	changed, created := c.electLeadersCreating(all)
+	c.sendLeaderAndIsrWith(c.notDeleting(all), -1, createdPartitions(created))
 	if len(changed) > 0 {
 		c.sendUpdateMetadata(nil, changed)
 	}
@@ -308,8 +311,11 @@ func (c *Controller) onBrokerChange(events chan func()) {
 	// onBrokerStartup: offline partitions the started brokers can lead are
 	// elected, and every replica of the affected partitions learns its role.
 	affected := c.notDeleting(c.state.partitionsOnBrokers(append(slices.Clone(failed), started...)))
-	changed = append(changed, c.electLeaders(affected)...)
-	c.sendLeaderAndIsr(affected)
+	// OnlineReplica from a non-new state: isNew = false, but a partition
+	// whose state is first created here is new (initializeLeaderAndIsrForPartitions).
+	elected, created := c.electLeadersCreating(affected)
+	changed = append(changed, elected...)
+	c.sendLeaderAndIsrWith(affected, -1, createdPartitions(created))
 	if len(changed) > 0 {
 		sortPartitions(changed)
 		c.sendUpdateMetadata(nil, slices.Compact(changed))
@@ -449,7 +455,9 @@ func (c *Controller) onNewPartitions(parts []topicPartition) []<-chan error {
 	if len(fresh) == 0 {
 		return nil
 	}
-	changed := c.electLeaders(fresh)
-	done := c.sendLeaderAndIsr(changed)
+	// PartitionStateMachine.initializeLeaderAndIsrForPartitions: the
+	// first LeaderAndIsr of a new partition has isNew = true.
+	changed, created := c.electLeadersCreating(fresh)
+	done := c.sendLeaderAndIsrWith(changed, -1, createdPartitions(created))
 	return append(done, c.sendUpdateMetadata(nil, changed)...)
 }

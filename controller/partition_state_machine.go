@@ -18,7 +18,14 @@ import (
 // leaders for partitions whose leader is not live; dead replicas leave the
 // ISR. It returns the partitions whose state changed.
 func (c *Controller) electLeaders(parts []topicPartition) []topicPartition {
-	var changed []topicPartition
+	changed, _ := c.electLeadersCreating(parts)
+	return changed
+}
+
+// electLeadersCreating is electLeaders also returning the partitions whose
+// state it created (NewPartition -> OnlinePartition): the LeaderAndIsr
+// that follows marks their replicas new (IsNew).
+func (c *Controller) electLeadersCreating(parts []topicPartition) (changed, created []topicPartition) {
 	newByTopic := map[string]map[int32]zkmeta.LeaderAndIsr{}
 	for _, tp := range parts {
 		if c.state.deleting[tp.Topic] {
@@ -65,10 +72,12 @@ func (c *Controller) electLeaders(parts []topicPartition) []topicPartition {
 			}
 			c.state.partitions[tp] = st
 			changed = append(changed, tp)
+			created = append(created, tp)
 		}
 	}
 	sortPartitions(changed)
-	return changed
+	sortPartitions(created)
+	return changed, created
 }
 
 // nextState is onlinePartitionState for a partition of the cluster,

@@ -270,9 +270,10 @@ func (c *Controller) onPartitionReassignment(tp topicPartition) {
 		c.completeReassignment(tp, step)
 		return
 	}
-	// Phase A: every replica of RS, new ones too, learns the replica set.
+	// Phase A: every replica of RS, new ones too, learns the replica set;
+	// the adding replicas get IsNew (A1 and A2, NewReplica).
 	if c.writeState(tp, step.next) {
-		c.sendLeaderAndIsr([]topicPartition{tp})
+		c.sendLeaderAndIsrWith([]topicPartition{tp}, -1, c.addingReplicas)
 	}
 	c.sendUpdateMetadata(nil, []topicPartition{tp})
 }

@@ -22,14 +22,48 @@ const (
 const leaderDuringDelete = -2
 
 // sendLeaderAndIsr tells every live replica of parts its role, one request
-// per broker.
+// per broker. No replica is new (IsNew false).
 func (c *Controller) sendLeaderAndIsr(parts []topicPartition) []<-chan error {
-	return c.sendLeaderAndIsrExcept(parts, -1)
+	return c.sendLeaderAndIsrWith(parts, -1, nil)
 }
 
 // sendLeaderAndIsrExcept is sendLeaderAndIsr skipping one broker (a replica
 // going offline in controlled shutdown).
 func (c *Controller) sendLeaderAndIsrExcept(parts []topicPartition, except int32) []<-chan error {
+	return c.sendLeaderAndIsrWith(parts, except, nil)
+}
+
+// isNewFunc says which replicas a LeaderAndIsr creates: their partition
+// state carries IsNew (KIP-112), which lets the broker create the log even
+// while one of its log dirs is offline. A nil isNewFunc marks none.
+type isNewFunc func(tp topicPartition, broker int32) bool
+
+// createdPartitions marks every replica of tps new: their leadership state
+// was just created (PartitionStateMachine.initializeLeaderAndIsrForPartitions
+// sends isNew = true to the ISR, the live replicas).
+func createdPartitions(tps []topicPartition) isNewFunc {
+	if len(tps) == 0 {
+		return nil
+	}
+	set := make(map[topicPartition]bool, len(tps))
+	for _, tp := range tps {
+		set[tp] = true
+	}
+	return func(tp topicPartition, _ int32) bool { return set[tp] }
+}
+
+// addingReplicas marks the replicas a reassignment adds new
+// (KafkaController.updateLeaderEpochAndSendRequest: isNew = false for the
+// original replicas, true for the adding ones, which may be placed in any
+// online log dir; startNewReplicasForReassignedPartition: NewReplica, isNew
+// = true).
+func (c *Controller) addingReplicas(tp topicPartition, broker int32) bool {
+	return slices.Contains(c.state.assignmentOf(tp).adding, broker)
+}
+
+// sendLeaderAndIsrWith is sendLeaderAndIsrExcept with the replicas isNew
+// names marked new.
+func (c *Controller) sendLeaderAndIsrWith(parts []topicPartition, except int32, isNew isNewFunc) []<-chan error {
 	// A partition without a leadership state gets no LeaderAndIsr (Kafka's
 	// OnlineReplica transition adds one only with partitionLeadershipInfo).
 	withState := make([]topicPartition, 0, len(parts))
@@ -43,7 +77,7 @@ func (c *Controller) sendLeaderAndIsrExcept(parts []topicPartition, except int32
 	for _, id := range c.state.liveBrokerIDs() {
 		if tps := byBroker[id]; len(tps) > 0 && id != except {
 			epoch := c.state.liveBrokers[id].Epoch
-			out = append(out, c.sendTracked(id, c.leaderAndIsrRequest(id, tps), func(resp kmsg.Response, err error) {
+			out = append(out, c.sendTracked(id, c.leaderAndIsrRequestWith(id, tps, isNew), func(resp kmsg.Response, err error) {
 				c.onLeaderAndIsrResponse(id, epoch, resp, err)
 			}))
 		}
@@ -210,7 +244,15 @@ func (c *Controller) sendTracked(id int32, req kmsg.Request, onResponse func(kms
 	return out
 }
 
+// leaderAndIsrRequest is the LeaderAndIsr for one broker, no replica new.
 func (c *Controller) leaderAndIsrRequest(brokerID int32, parts []topicPartition) *kmsg.LeaderAndISRRequest {
+	return c.leaderAndIsrRequestWith(brokerID, parts, nil)
+}
+
+// leaderAndIsrRequestWith is the LeaderAndIsr for one broker; a replica
+// isNew names gets IsNew (ControllerBrokerRequestBatch
+// .addLeaderAndIsrRequestForBrokers).
+func (c *Controller) leaderAndIsrRequestWith(brokerID int32, parts []topicPartition, isNew isNewFunc) *kmsg.LeaderAndISRRequest {
 	req := kmsg.NewPtrLeaderAndISRRequest()
 	req.Version = leaderAndIsrVersion
 	req.ControllerID = c.cfg.BrokerID
@@ -236,6 +278,7 @@ func (c *Controller) leaderAndIsrRequest(brokerID int32, parts []topicPartition)
 		p.ZKVersion = st.ZkVersion
 		p.Replicas = slices.Clone(c.state.replicas(tp))
 		p.LeaderRecoveryState = st.LeaderRecoveryState
+		p.IsNew = isNew != nil && isNew(tp, brokerID)
 		ts.PartitionStates = append(ts.PartitionStates, p)
 		if st.Leader >= 0 {
 			leaders[st.Leader] = true

@@ -175,7 +175,17 @@ func (c *Client) exchange(conn net.Conn, req kmsg.Request) (kmsg.Response, error
 			return nil, errors.New("truncated response header")
 		}
 	}
-	if err := resp.ReadFrom(r.src); err != nil {
+	body := r.src
+	// A peer's response is bounded as a client's request is (checkBody):
+	// its counts cannot make kmsg loop or allocate beyond its bytes.
+	if s := responseSchema(req.Key()); s != nil && version >= s.min && version <= s.max {
+		n, err := checkBody(s, version, body)
+		if err != nil {
+			return nil, fmt.Errorf("decode response: %w", err)
+		}
+		body = body[:n]
+	}
+	if err := resp.ReadFrom(body); err != nil {
 		return nil, fmt.Errorf("decode response: %w", err)
 	}
 	return resp, nil

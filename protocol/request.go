@@ -8,9 +8,10 @@ import (
 )
 
 var (
-	// ErrUnknownAPIKey: the request's API key is not one kmsg knows; the caller closes the connection.
+	// ErrUnknownAPIKey: the request's API key is not one kmsg and Kafka 3.9 both know; the caller
+	// closes the connection.
 	ErrUnknownAPIKey = errors.New("unknown api key")
-	// ErrUnsupportedVersion: the version is outside what kmsg knows; the header is still returned,
+	// ErrUnsupportedVersion: the version is outside what kmsg and Kafka 3.9 both know; the header is still returned,
 	// the body is not decoded. For ApiVersions the broker must answer (KIP-511).
 	ErrUnsupportedVersion = errors.New("unsupported api version")
 	// ErrMalformedRequest: a truncated header or body (bytes after the body are ignored).
@@ -44,11 +45,15 @@ func requestHeaderVersion(key, version int16, flexible bool) int8 {
 // ParseRequest decodes a frame (as returned by ReadFrame) into its header and
 // body. The body is decoded with kmsg at the header's version. The returned
 // request's byte fields (Produce records, tags) alias frame: do not reuse the
-// frame's buffer while the request is in use.
+// frame's buffer while the request is in use. The body is rewritten in
+// frame, in place, so that kmsg reads what Kafka reads (checkBody): a
+// tagged-field count of 2^31 or more, which Kafka reads as a negative int,
+// is zero, and tagged fields Kafka 3.9 does not know are dropped.
 //
 // Errors: ErrUnknownAPIKey (header returned), ErrUnsupportedVersion (header
 // returned, request nil; for ApiVersions the header is parsed as v2 like
-// Kafka does), ErrMalformedRequest for a truncated header or body. Bytes
+// Kafka does), ErrMalformedRequest for a truncated header or body, or one whose declared
+// counts do not fit in its bytes (checkBody). Bytes
 // left after the body are ignored, as Kafka ignores them
 // (AbstractRequest.parseRequest reads the struct and never checks what
 // remains; librdkafka 2.x leaves some after an all-topics Metadata v9+
@@ -68,11 +73,15 @@ func ParseRequest(frame []byte) (hdr RequestHeader, req kmsg.Request, err error)
 		return hdr, nil, fmt.Errorf("%w: header of %d bytes is too short", ErrMalformedRequest, len(frame))
 	}
 	req = kmsg.RequestForKey(hdr.APIKey)
-	if req == nil {
+	schema := requestSchema(hdr.APIKey)
+	if req == nil || schema == nil {
+		// A key Kafka 3.9 does not know ends the connection there too
+		// (RequestContext.parseRequest: ApiKeys.forId throws).
 		hdr.HeaderVersion = 1
 		return hdr, nil, fmt.Errorf("%w: %d", ErrUnknownAPIKey, hdr.APIKey)
 	}
-	if hdr.APIVersion < 0 || hdr.APIVersion > req.MaxVersion() {
+	maxVersion := min(req.MaxVersion(), schema.max)
+	if hdr.APIVersion < schema.min || hdr.APIVersion > maxVersion {
 		// KIP-511: ApiVersions newer than we know still gets an answer, so read
 		// the client id (header v2 for ApiVersions v3+) on a best-effort basis.
 		hdr.HeaderVersion = 1
@@ -84,7 +93,7 @@ func ParseRequest(frame []byte) (hdr RequestHeader, req kmsg.Request, err error)
 			hdr.ClientID = nil
 		}
 		return hdr, nil, fmt.Errorf("%w: %s v%d (max %d)", ErrUnsupportedVersion,
-			kmsg.NameForKey(hdr.APIKey), hdr.APIVersion, req.MaxVersion())
+			kmsg.NameForKey(hdr.APIKey), hdr.APIVersion, maxVersion)
 	}
 	req.SetVersion(hdr.APIVersion)
 	hdr.HeaderVersion = requestHeaderVersion(hdr.APIKey, hdr.APIVersion, req.IsFlexible())
@@ -98,7 +107,13 @@ func ParseRequest(frame []byte) (hdr RequestHeader, req kmsg.Request, err error)
 		return hdr, nil, fmt.Errorf("%w: truncated %s v%d header", ErrMalformedRequest,
 			kmsg.NameForKey(hdr.APIKey), hdr.APIVersion)
 	}
-	if err := req.ReadFrom(r.src); err != nil {
+	// Bound every declared count by the bytes left before kmsg loops or
+	// allocates by it (bound.go).
+	n, err := checkBody(schema, hdr.APIVersion, r.src)
+	if err != nil {
+		return hdr, nil, fmt.Errorf("%w: %w", ErrMalformedRequest, err)
+	}
+	if err := req.ReadFrom(r.src[:n]); err != nil {
 		return hdr, nil, fmt.Errorf("%w: decode %s v%d body: %v", ErrMalformedRequest,
 			kmsg.NameForKey(hdr.APIKey), hdr.APIVersion, err)
 	}

@@ -152,6 +152,10 @@ func (r *reader) nullableString() *string {
 // uvarint tag, uvarint size, size bytes.
 func (r *reader) skipTags() {
 	n := r.uvarint()
+	if int32(n) < 0 {
+		// Kafka reads the count as a Java int: negative, no field.
+		return
+	}
 	for i := uint32(0); i < n && !r.bad; i++ {
 		r.uvarint()
 		size := r.uvarint()

@@ -188,7 +188,7 @@ func SplitBatches(records []byte) ([]BatchHeader, error) {
 }
 
 // ValidateBatches checks a produce request's records for one partition the
-// way Kafka does before appending, without decompressing:
+// way Kafka does before appending:
 //   - at least one batch, and exactly one (produce v3+ with magic 2,
 //     ProduceRequest.validateRecords / LogValidator);
 //   - complete size, magic 2, CRC-32C (ErrCorruptMessage for size and CRC);
@@ -196,8 +196,9 @@ func SplitBatches(records []byte) ([]BatchHeader, error) {
 //   - recordCount >= 1 and lastOffsetDelta+1 == recordCount, no control
 //     batch, baseSequence >= 0 when a producer id is set
 //     (LogValidator.validateBatch for AppendOrigin.CLIENT);
-//   - for uncompressed batches, the records parse and their number matches
-//     recordCount.
+//   - the records parse and their number matches recordCount; a
+//     compressed batch is inflated only as far as its declared records go
+//     (streamRecords), so a decompression bomb is refused, not inflated.
 //
 // Errors wrap ErrCorruptMessage or ErrInvalidRecord. Timestamp checks
 // (INVALID_TIMESTAMP) depend on topic config and are left to the caller.
@@ -229,15 +230,22 @@ func ValidateBatches(records []byte) ([]BatchHeader, error) {
 	case h.Compression() > 4:
 		return nil, fmt.Errorf("%w: unknown compression codec %d", ErrInvalidRecord, h.Compression())
 	}
+	n := 0
+	count := func(recordInfo) bool { n++; return true }
+	data := records[BatchHeaderSize:h.Size()]
 	if h.Compression() == 0 {
-		n := 0
-		err := walkRecords(records[BatchHeaderSize:h.Size()], func(recordInfo) bool { n++; return true })
-		if err != nil {
-			return nil, err
-		}
-		if n != int(h.RecordCount) {
-			return nil, fmt.Errorf("%w: batch declares %d records, holds %d", ErrInvalidRecord, h.RecordCount, n)
-		}
+		err = walkRecords(data, count)
+	} else {
+		// LogValidator.validateMessagesAndAssignOffsetsCompressed reads every
+		// record of a compressed batch too (skipKeyValueIterator), inflating
+		// only as far as the declared records go (streamRecords).
+		err = streamRecords(h, data, false, count)
+	}
+	if err != nil {
+		return nil, err
+	}
+	if n != int(h.RecordCount) {
+		return nil, fmt.Errorf("%w: batch declares %d records, holds %d", ErrInvalidRecord, h.RecordCount, n)
 	}
 	return hs, nil
 }

@@ -52,6 +52,22 @@ func TestValidateBatches(t *testing.T) {
 	good := func() []byte { return buildBatch(t, batchSpec{records: 3, valueSize: 10}) }
 	mod := func(f func(b []byte) []byte) []byte { return f(good()) }
 	be := binary.BigEndian
+	// compressed is good()'s records compressed with codec, the declared
+	// count (and last offset delta) moved by skew.
+	compressed := func(codec int8, skew int32) []byte {
+		recs, err := Records(good())
+		if err != nil {
+			t.Fatal(err)
+		}
+		b, err := BuildBatch(BatchHeader{Attributes: int16(codec), ProducerID: -1, BaseSequence: -1}, recs)
+		if err != nil {
+			t.Fatal(err)
+		}
+		be.PutUint32(b[offRecordCount:], uint32(int32(len(recs))-skew))
+		be.PutUint32(b[offLastOffsetDelta:], uint32(int32(len(recs))-skew-1))
+		fixCRC(b)
+		return b
+	}
 	tests := []struct {
 		name string
 		in   []byte
@@ -59,7 +75,15 @@ func TestValidateBatches(t *testing.T) {
 	}{
 		{"valid", good(), nil},
 		{"valid idempotent", buildBatch(t, batchSpec{records: 2, producerID: 9, seq: 0}), nil},
-		{"valid compressed attr", mod(func(b []byte) []byte { b[offAttributes+1] |= 1; fixCRC(b); return b }), nil},
+		{"valid compressed", compressed(CodecGzip, 0), nil},
+		{"valid compressed zstd", compressed(CodecZstd, 0), nil},
+		// Kafka answers UNKNOWN_SERVER_ERROR (the decompressing stream's
+		// KafkaException), we CORRUPT_MESSAGE.
+		{"compressed attr on plain records", mod(func(b []byte) []byte { b[offAttributes+1] |= 1; fixCRC(b); return b }), ErrCorruptMessage},
+		// DefaultRecordBatch.RecordIterator: records beyond the declared
+		// count, or fewer, are INVALID_RECORD.
+		{"compressed with records beyond its count", compressed(CodecLZ4, 1), ErrInvalidRecord},
+		{"compressed with fewer records than its count", compressed(CodecSnappy, -1), ErrInvalidRecord},
 		{"empty", nil, ErrInvalidRecord},
 		{"corrupt crc", mod(func(b []byte) []byte { b[len(b)-1] ^= 0xff; return b }), ErrCorruptMessage},
 		{"crc field wrong", mod(func(b []byte) []byte { b[offCRC] ^= 1; return b }), ErrCorruptMessage},
@@ -124,7 +148,9 @@ func FuzzValidateBatches(f *testing.F) {
 	f.Add(buildBatch(f, batchSpec{records: 1, producerID: 1, seq: 0, attrs: 0x10}))
 	f.Add([]byte{})
 	f.Add(make([]byte, BatchHeaderSize))
+	addBombSeeds(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
+		checkRecordsCost(t, len(b), "ValidateBatches", func() { _, _ = ValidateBatches(b) })
 		hs, err := ValidateBatches(b)
 		if err != nil {
 			if !errors.Is(err, ErrCorruptMessage) && !errors.Is(err, ErrInvalidRecord) {

@@ -1,6 +1,7 @@
 package storage
 
 import (
+	"bufio"
 	"bytes"
 	"encoding/binary"
 	"errors"
@@ -284,13 +285,11 @@ func Records(batch []byte) ([]Record, error) {
 	if h.RecordCount < 0 {
 		return nil, fmt.Errorf("%w: invalid record count %d", ErrInvalidRecord, h.RecordCount)
 	}
-	body, err := Decompress(h.Compression(), batch[BatchHeaderSize:])
-	if err != nil {
-		return nil, fmt.Errorf("batch at offset %d: %w", h.BaseOffset, err)
-	}
-	// Each record takes at least 7 bytes, which bounds a corrupt count.
-	recs := make([]Record, 0, min(int(h.RecordCount), len(body)/7+1))
-	err = walkRecordsFull(body, true, func(ri recordInfo) bool {
+	// Each record takes at least 7 bytes (uncompressed), which bounds a
+	// corrupt count before anything is allocated by it.
+	data := batch[BatchHeaderSize:]
+	recs := make([]Record, 0, min(int(h.RecordCount), len(data)/7+1))
+	visit := func(ri recordInfo) bool {
 		ts := h.BaseTimestamp + ri.TimestampDelta
 		if h.LogAppendTime() {
 			ts = h.MaxTimestamp
@@ -305,7 +304,12 @@ func Records(batch []byte) ([]Record, error) {
 			Headers:   ri.Headers,
 		})
 		return true
-	})
+	}
+	if h.Compression() == CodecNone {
+		err = walkRecordsFull(data, true, visit)
+	} else {
+		err = streamRecords(h, data, true, visit)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("batch at offset %d: %w", h.BaseOffset, err)
 	}
@@ -414,4 +418,168 @@ func appendRecordBody(b []byte, r *Record, offsetDelta int32, tsDelta int64) []b
 		b = appendBytes(b, hd.Value, hd.Value == nil)
 	}
 	return b
+}
+
+// decompressor returns a reader of a compressed records section, read as
+// it is consumed (Kafka's Compression.wrapForInput), and a function that
+// releases it.
+func decompressor(codec int8, data []byte) (io.Reader, func(), error) {
+	switch codec {
+	case CodecGzip:
+		zr, err := gzip.NewReader(bytes.NewReader(data))
+		if err != nil {
+			return nil, nil, corrupt(codec, err)
+		}
+		return zr, func() { _ = zr.Close() }, nil
+	case CodecLZ4:
+		return lz4.NewReader(bytes.NewReader(data)), func() {}, nil
+	case CodecZstd:
+		// A streaming decoder holds some MiB of buffers: pooled.
+		zr, _ := zstdStreams.Get().(*zstd.Decoder)
+		if zr == nil {
+			var err error
+			zr, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1),
+				zstd.WithDecoderMaxMemory(MaxDecompressedBytes), zstd.WithDecoderLowmem(true))
+			if err != nil {
+				return nil, nil, fmt.Errorf("zstd decoder: %w", err)
+			}
+		}
+		// Hidden behind a plain io.Reader: given a *bytes.Buffer the
+		// decoder would decode it whole (its small-buffer shortcut).
+		if err := zr.Reset(struct{ io.Reader }{bytes.NewReader(data)}); err != nil {
+			zstdStreams.Put(zr)
+			return nil, nil, corrupt(codec, err)
+		}
+		return zr, func() { _ = zr.Reset(nil); zstdStreams.Put(zr) }, nil
+	case CodecSnappy:
+		if len(data) >= xerialHeaderLen && bytes.Equal(data[:len(xerialMagic)], xerialMagic) {
+			return &xerialReader{p: data[xerialHeaderLen:]}, func() {}, nil
+		}
+		// One raw block expands at most ~22 times (decodeSnappyBlock).
+		out, err := decodeSnappyBlock(nil, data)
+		if err != nil {
+			return nil, nil, corrupt(codec, err)
+		}
+		return bytes.NewReader(out), func() {}, nil
+	}
+	return nil, nil, fmt.Errorf("%w: unknown compression codec %d", ErrInvalidRecord, codec)
+}
+
+// zstdStreams pools streaming zstd decoders for streamRecords.
+var zstdStreams sync.Pool
+
+// xerialReader decodes xerial-framed snappy one block (at most 32 KiB of
+// input each as Kafka writes them) at a time, as it is read.
+type xerialReader struct {
+	p   []byte // blocks not yet decoded
+	out []byte // the current block, decoded
+	pos int
+}
+
+func (x *xerialReader) Read(b []byte) (int, error) {
+	for x.pos == len(x.out) {
+		if len(x.p) == 0 {
+			return 0, io.EOF
+		}
+		if len(x.p) < 4 {
+			return 0, fmt.Errorf("xerial block length cut short: %d bytes", len(x.p))
+		}
+		n := binary.BigEndian.Uint32(x.p)
+		x.p = x.p[4:]
+		if uint64(n) > uint64(len(x.p)) {
+			return 0, fmt.Errorf("xerial block of %d bytes, %d left", n, len(x.p))
+		}
+		out, err := decodeSnappyBlock(x.out[:0], x.p[:n])
+		if err != nil {
+			return 0, err
+		}
+		x.out, x.pos, x.p = out, 0, x.p[n:]
+	}
+	c := copy(b, x.out[x.pos:])
+	x.pos += c
+	return c, nil
+}
+
+// streamRecords reads a compressed batch's records as Kafka's
+// DefaultRecordBatch.StreamRecordIterator does: exactly the declared count
+// of records, each a varint size and that many bytes, then the stream must
+// be at its end ("Incorrect declared batch size, records still remaining").
+// Decompression stops there: a small batch that would inflate far beyond
+// what its declared records hold is refused, not inflated. Memory follows
+// the bytes actually decompressed, never a declared size; it is bounded by
+// MaxDecompressedBytes. With keep, the records' key, value and headers stay
+// valid after the call; without, one buffer is reused record to record.
+// Structural errors wrap ErrInvalidRecord, decompression failures
+// ErrCorruptMessage.
+func streamRecords(h BatchHeader, data []byte, keep bool, fn func(recordInfo) bool) error {
+	r, release, err := decompressor(h.Compression(), data)
+	if err != nil {
+		return err
+	}
+	defer release()
+	br := bufio.NewReaderSize(r, 4<<10)
+	var (
+		buf   []byte
+		total int64
+	)
+	readFailed := func(err error, what string) error {
+		if errors.Is(err, io.EOF) || errors.Is(err, io.ErrUnexpectedEOF) {
+			// DefaultRecord.readFrom: fewer bytes than declared.
+			return fmt.Errorf("%w: incorrect declared batch size, premature EOF reached (%s)", ErrInvalidRecord, what)
+		}
+		return corrupt(h.Compression(), err)
+	}
+	for i := int32(0); i < h.RecordCount; i++ {
+		size, err := binary.ReadVarint(br)
+		if err != nil {
+			return readFailed(err, fmt.Sprintf("record %d size", i))
+		}
+		if size < 0 || size > math.MaxInt32 {
+			// ByteUtils.readVarint: a 32-bit varint.
+			return fmt.Errorf("%w: record %d of size %d", ErrInvalidRecord, i, size)
+		}
+		if !keep {
+			buf = buf[:0]
+		} else if cap(buf)-len(buf) < 64 {
+			buf = nil // records kept so far alias the old buffer
+		}
+		start := len(buf)
+		// Read in steps so a declared size costs only the bytes that come.
+		for left := size; left > 0; {
+			step := min(left, 64<<10)
+			if cap(buf)-len(buf) < int(step) {
+				nb := make([]byte, len(buf), max(2*cap(buf), len(buf)+int(step)))
+				copy(nb, buf)
+				if keep {
+					// Earlier records alias the old array: start afresh.
+					nb = append(nb[:0], buf[start:]...)
+					start = 0
+				}
+				buf = nb
+			}
+			n, err := io.ReadFull(br, buf[len(buf):len(buf)+int(step)])
+			buf = buf[:len(buf)+n]
+			if err != nil {
+				return readFailed(err, fmt.Sprintf("record %d", i))
+			}
+			left -= step
+			if total += step; total > MaxDecompressedBytes {
+				return corrupt(h.Compression(), errors.New("output exceeds the decompression limit"))
+			}
+		}
+		ri, err := parseRecordBody(buf[start:len(buf):len(buf)], keep)
+		if err != nil {
+			return err
+		}
+		if !fn(ri) {
+			return nil
+		}
+	}
+	switch _, err := br.ReadByte(); {
+	case err == nil:
+		return fmt.Errorf("%w: incorrect declared batch size, records still remaining after %d", ErrInvalidRecord, h.RecordCount)
+	case !errors.Is(err, io.EOF):
+		return corrupt(h.Compression(), err)
+	}
+	return nil
 }

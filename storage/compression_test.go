@@ -409,7 +409,8 @@ func TestRecordsCorruptNeverPanics(t *testing.T) {
 	}
 }
 
-// FuzzRecords feeds arbitrary bytes to Records and Decompress.
+// FuzzRecords feeds arbitrary bytes to Records and Decompress; Records
+// costs what its input weighs (checkRecordsCost).
 func FuzzRecords(f *testing.F) {
 	for _, codec := range allCodecs {
 		b, err := BuildBatch(BatchHeader{Attributes: int16(codec), ProducerID: -1, BaseSequence: -1},
@@ -419,8 +420,9 @@ func FuzzRecords(f *testing.F) {
 		}
 		f.Add(b)
 	}
+	addBombSeeds(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		_, _ = Records(b)
+		checkRecordsCost(t, len(b), "Records", func() { _, _ = Records(b) })
 		for _, codec := range allCodecs {
 			_, _ = Decompress(codec, b)
 		}

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 	"sort"
+	"strings"
 	"sync"
 	"time"
 )
@@ -229,10 +230,39 @@ func (m *Manager) Get(topic string, partition int32) (*Log, bool) {
 }
 
 // GetOrCreate returns the partition's log, creating it in the log dir with
-// the fewest partitions (as Kafka's LogManager.nextLogDirs). topicID is
-// written to partition.metadata; a different id already on disk is an
-// error (Kafka's InconsistentTopicIdException). A zero id is not written.
+// the fewest partitions (as Kafka's LogManager.nextLogDirs) even while a
+// log dir is offline: GetOrCreateLog with isNew true. topicID is written
+// to partition.metadata; a different id already on disk is an error
+// (Kafka's InconsistentTopicIdException). A zero id is not written.
 func (m *Manager) GetOrCreate(topic string, partition int32, topicID [16]byte) (*Log, error) {
+	return m.GetOrCreateLog(topic, partition, topicID, true)
+}
+
+// ErrOfflineLogDirs is GetOrCreateLog's refusal to create a log that should
+// already exist while a log dir is offline (wrapped with ErrStorage).
+var ErrOfflineLogDirs = errors.New("log directories are offline")
+
+// offlineLogDirsError is ErrOfflineLogDirs with Kafka's message.
+type offlineLogDirsError struct {
+	tp      TopicPartition
+	offline []string
+}
+
+func (e offlineLogDirsError) Error() string {
+	return fmt.Sprintf("Can not create log for %s because log directories %s are offline", e.tp, strings.Join(e.offline, ","))
+}
+
+func (e offlineLogDirsError) Is(target error) bool { return target == ErrOfflineLogDirs }
+
+// GetOrCreateLog is LogManager.getOrCreateLog: the partition's log if this
+// broker has it; else, if isNew (the controller creates the replica:
+// LeaderAndIsr IsNew, KIP-112) or no log dir is offline, a new log in the
+// online dir with the fewest partitions. Otherwise the log may have lived
+// in an offline dir, and creating it empty elsewhere would lose its
+// records: it fails with ErrStorage and ErrOfflineLogDirs ("Can not create
+// log for <tp> because log directories <dirs> are offline"), creating
+// nothing; that is not a failure of any dir.
+func (m *Manager) GetOrCreateLog(topic string, partition int32, topicID [16]byte, isNew bool) (*Log, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if m.closed {
@@ -253,6 +283,9 @@ func (m *Manager) GetOrCreate(topic string, partition int32, topicID [16]byte) (
 	}
 	if partition < 0 {
 		return nil, fmt.Errorf("invalid partition %d", partition)
+	}
+	if offline := m.OfflineLogDirs(); !isNew && len(offline) > 0 {
+		return nil, fmt.Errorf("%w: %w", ErrStorage, offlineLogDirsError{tp, offline})
 	}
 	dir := m.leastLoadedDir()
 	if dir == "" {

@@ -2,9 +2,9 @@ package zkmeta
 
 import (
 	"errors"
+	"runtime"
 	"strings"
 	"testing"
-	"time"
 )
 
 // decoders are every decoder of znode data, by the znode it reads; each
@@ -153,9 +153,13 @@ func TestDecodersRefuseMalformedData(t *testing.T) {
 		}
 		t.Run(d.name, func(t *testing.T) {
 			for _, data := range cases {
-				start := time.Now()
+				var before, after runtime.MemStats
+				runtime.ReadMemStats(&before)
 				err := d.decode([]byte(data))
-				took := time.Since(start)
+				runtime.ReadMemStats(&after)
+				// Cost proportional to the size: bounded allocation (a
+				// count, not a clock, so the bound holds under -race and load).
+				allocated := after.TotalAlloc - before.TotalAlloc
 				shown := data
 				if len(shown) > 80 {
 					shown = shown[:80] + "..."
@@ -167,8 +171,8 @@ func TestDecodersRefuseMalformedData(t *testing.T) {
 				if n := len(err.Error()); n > 2*maxQuoted+512 {
 					t.Errorf("%q: error message of %d bytes", shown, n)
 				}
-				if took > 200*time.Millisecond {
-					t.Errorf("%q: decoding took %v", shown, took)
+				if limit := uint64(64*len(data) + 1<<20); allocated > limit {
+					t.Errorf("%q: decoding allocated %d bytes, more than %d", shown, allocated, limit)
 				}
 			}
 		})

@@ -6,6 +6,8 @@ import (
 	"fmt"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kafkazk/kafkazk/protocol"
 )
 
 // The record versions Kafka 3.7 writes to __consumer_offsets (ZooKeeper
@@ -167,6 +169,11 @@ func parseKey(b []byte) (parsedKey, error) {
 // parseOffsetValue decodes an offset commit value
 // (GroupMetadataManager.readOffsetMessageValue).
 func parseOffsetValue(b []byte) (offsetAndMetadata, error) {
+	// Bounded before kmsg loops or allocates by a count read from disk.
+	b, err := protocol.CheckVersionedData("OffsetCommitValue", b)
+	if err != nil {
+		return offsetAndMetadata{}, fmt.Errorf("decoding offset commit value: %w", err)
+	}
 	var v kmsg.OffsetCommitValue
 	if err := v.ReadFrom(b); err != nil {
 		return offsetAndMetadata{}, fmt.Errorf("decoding offset commit value: %w", err)
@@ -188,6 +195,10 @@ func parseOffsetValue(b []byte) (offsetAndMetadata, error) {
 // (GroupMetadataManager.readGroupMessageValue): Empty without members,
 // else Stable.
 func parseGroupValue(groupID string, b []byte) (*group, error) {
+	b, err := protocol.CheckVersionedData("GroupMetadataValue", b)
+	if err != nil {
+		return nil, fmt.Errorf("decoding group metadata value: %w", err)
+	}
 	var v kmsg.GroupMetadataValue
 	if err := v.ReadFrom(b); err != nil {
 		return nil, fmt.Errorf("decoding group metadata value: %w", err)

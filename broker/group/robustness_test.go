@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"runtime"
 	"strings"
 	"sync"
 	"testing"
@@ -634,6 +635,10 @@ func FuzzParseRecords(f *testing.F) {
 		m.Subscription, m.Assignment = consumerMeta("t", "u"), []byte("a")
 		v.Members = append(v.Members, m)
 	}
+	v4 := v
+	v4.Version = 4
+	o4 := kmsg.NewOffsetCommitValue()
+	o4.Version, o4.Offset, o4.Metadata = 4, 1, "m"
 	for _, seed := range [][]byte{
 		v.AppendTo(nil),
 		offsetCommitValue(offsetAndMetadata{Offset: 1, Metadata: "x", ExpireTimestamp: -1}),
@@ -642,10 +647,26 @@ func FuzzParseRecords(f *testing.F) {
 		groupMetadataKey("g"),
 		{0, 9},
 		{},
+		// v4 values ending in a tag count of 2^31-16 (refused) and of
+		// 2^32-16 (no field to Kafka's Java int).
+		withTagCount(v4.AppendTo(nil), 0x07),
+		withTagCount(v4.AppendTo(nil), 0x0f),
+		withTagCount(o4.AppendTo(nil), 0x07),
 	} {
 		f.Add(seed)
 	}
 	f.Fuzz(func(t *testing.T, b []byte) {
+		// Issue 15: a record read from disk costs what it weighs.
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		start := time.Now()
+		_, _ = parseOffsetValue(b)
+		_, _ = parseGroupValue("g", b)
+		wall := time.Since(start)
+		runtime.ReadMemStats(&after)
+		if alloc := after.TotalAlloc - before.TotalAlloc; wall > 50*time.Millisecond || alloc > 64*uint64(len(b))+64<<10 {
+			t.Fatalf("%d bytes took %v and %d bytes allocated to parse", len(b), wall, alloc)
+		}
 		_, _ = parseKey(b)
 		_, _ = parseOffsetValue(b)
 		subscriptionTopics(b)
@@ -657,6 +678,12 @@ func FuzzParseRecords(f *testing.F) {
 			}
 		}
 	})
+}
+
+// withTagCount replaces a flexible value's last byte (its empty tag section)
+// with a 5-byte tag count whose last byte is last.
+func withTagCount(b []byte, last byte) []byte {
+	return append(b[:len(b)-1:len(b)-1], 0xf0, 0xff, 0xff, 0xff, last)
 }
 
 // Many members join, sync, heartbeat, commit, fetch and leave while the

@@ -263,6 +263,9 @@ func (c *Cluster) Running(id int32) bool {
 // ZooKeeper session until the session times out); Resume continues it.
 func (c *Cluster) Pause(id int32) { _ = syscall.Kill(-c.Broker(id).cmd.Process.Pid, syscall.SIGSTOP) }
 
+// Pid is a running broker's process id (for /proc/<pid>/stat CPU figures).
+func (c *Cluster) Pid(id int32) int { return c.Broker(id).cmd.Process.Pid }
+
 // Resume sends SIGCONT to a paused broker.
 func (c *Cluster) Resume(id int32) { _ = syscall.Kill(-c.Broker(id).cmd.Process.Pid, syscall.SIGCONT) }
 

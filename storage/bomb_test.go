@@ -1,0 +1,131 @@
+package storage
+
+import (
+	"encoding/binary"
+	"errors"
+	"runtime"
+	"testing"
+	"time"
+)
+
+// costOf measures f: wall time and bytes allocated (process-wide; the best
+// of three runs, to keep other goroutines' noise out).
+func costOf(f func()) (time.Duration, uint64) {
+	bestWall, bestAlloc := time.Duration(1<<62), uint64(1<<62)
+	for i := 0; i < 3; i++ {
+		var before, after runtime.MemStats
+		runtime.ReadMemStats(&before)
+		start := time.Now()
+		f()
+		wall := time.Since(start)
+		runtime.ReadMemStats(&after)
+		bestWall, bestAlloc = min(bestWall, wall), min(bestAlloc, after.TotalAlloc-before.TotalAlloc)
+	}
+	return bestWall, bestAlloc
+}
+
+// checkRecordsCost fails t when f, reading inLen bytes of records, takes
+// more than recordsMaxWall or allocates more than recordsAllocBound; one
+// run, then the best of three when over (the pooled zstd decoder, noise).
+func checkRecordsCost(t *testing.T, inLen int, what string, f func()) {
+	t.Helper()
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	f()
+	wall := time.Since(start)
+	runtime.ReadMemStats(&after)
+	alloc := after.TotalAlloc - before.TotalAlloc
+	if wall > recordsMaxWall || alloc > recordsAllocBound(inLen) {
+		wall, alloc = costOf(f)
+	}
+	if wall > recordsMaxWall || alloc > recordsAllocBound(inLen) {
+		t.Fatalf("%s of %d bytes cost %v and %d bytes allocated (bounds %v, %d)", what, inLen, wall, alloc, recordsMaxWall, recordsAllocBound(inLen))
+	}
+}
+
+// Cost bounds for reading records: generous for -race on a loaded box.
+const recordsMaxWall = 100 * time.Millisecond
+
+func recordsAllocBound(inLen int) uint64 { return 64*uint64(inLen) + 1<<20 }
+
+// bombBatch is a batch of codec whose records section is one small record
+// (key "k", value "v"), or, with declaredSize > 0, one record declaring that
+// size, followed by pad zero bytes, compressed: a small batch that inflates
+// to pad bytes beyond what its declared record count holds.
+func bombBatch(t testing.TB, codec int8, declaredSize int64, pad int) []byte {
+	t.Helper()
+	plain, err := BuildBatch(BatchHeader{ProducerID: -1, BaseSequence: -1},
+		[]Record{{Offset: 0, Key: []byte("k"), Value: []byte("v")}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	body := append([]byte(nil), plain[BatchHeaderSize:]...)
+	if declaredSize > 0 {
+		body = binary.AppendVarint(nil, declaredSize)
+	}
+	body = append(body, make([]byte, pad)...)
+	comp, err := Compress(codec, body)
+	if err != nil {
+		t.Fatal(err)
+	}
+	b := append(plain[:BatchHeaderSize:BatchHeaderSize], comp...)
+	binary.BigEndian.PutUint16(b[offAttributes:], uint16(codec))
+	binary.BigEndian.PutUint32(b[offLength:], uint32(len(b)-logOverhead))
+	fixCRC(b)
+	return b
+}
+
+// TestDecompressionBombRefused: a batch declaring one record whose
+// compressed section inflates to 32 MiB beyond it, or whose one record
+// declares 2 GiB, is refused as Kafka's stream iterator refuses it
+// (INVALID_RECORD: records still remaining / premature EOF), after
+// inflating no further than the declared records, by Records and by
+// ValidateBatches alike.
+func TestDecompressionBombRefused(t *testing.T) {
+	// The pooled zstd decoder's buffers are allocated once, not per batch.
+	_, _ = Records(bombBatch(t, CodecZstd, 0, 0))
+	for _, codec := range allCodecs[1:] {
+		for _, tc := range []struct {
+			name     string
+			declared int64
+			pad      int
+		}{
+			{"32MiB-after-the-record", 0, 32 << 20},
+			{"record-declaring-2GiB", 2<<30 - 1, 64 << 10},
+		} {
+			t.Run(CodecName(codec)+"/"+tc.name, func(t *testing.T) {
+				b := bombBatch(t, codec, tc.declared, tc.pad)
+				for _, fn := range []struct {
+					name string
+					run  func() error
+				}{
+					{"Records", func() error { _, err := Records(b); return err }},
+					{"ValidateBatches", func() error { _, err := ValidateBatches(b); return err }},
+				} {
+					var err error
+					wall, alloc := costOf(func() { err = fn.run() })
+					if !errors.Is(err, ErrInvalidRecord) {
+						t.Errorf("%s of a %d-byte bomb: %v, want INVALID_RECORD", fn.name, len(b), err)
+					}
+					// Snappy cannot shrink 32 MiB much (about 1.6 MiB): its
+					// bound follows its larger input.
+					if alloc > recordsAllocBound(len(b)) || wall > recordsMaxWall {
+						t.Errorf("%s of a %d-byte bomb cost %v and %d bytes (bounds %v, %d)", fn.name, len(b), wall, alloc, recordsMaxWall, recordsAllocBound(len(b)))
+					}
+					t.Logf("%s: %d-byte batch refused in %v, %d bytes allocated: %v", fn.name, len(b), wall, alloc, err)
+				}
+			})
+		}
+	}
+}
+
+// addBombSeeds adds, for every codec, a valid compressed batch and two
+// bombs (1 MiB past its one record; one record declaring 2 GiB).
+func addBombSeeds(f *testing.F) {
+	for _, codec := range allCodecs[1:] {
+		f.Add(bombBatch(f, codec, 0, 0))
+		f.Add(bombBatch(f, codec, 0, 1<<20))
+		f.Add(bombBatch(f, codec, 2<<30-1, 4<<10))
+	}
+}
