@@ -150,7 +150,7 @@ func FuzzValidateBatches(f *testing.F) {
 	f.Add(make([]byte, BatchHeaderSize))
 	addBombSeeds(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		checkRecordsCost(t, len(b), "ValidateBatches", func() { _, _ = ValidateBatches(b) })
+		checkRecordsCost(t, b, "ValidateBatches", func() { _, _ = ValidateBatches(b) })
 		hs, err := ValidateBatches(b)
 		if err != nil {
 			if !errors.Is(err, ErrCorruptMessage) && !errors.Is(err, ErrInvalidRecord) {

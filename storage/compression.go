@@ -89,7 +89,7 @@ var (
 	})
 	zstdDecoder = sync.OnceValues(func() (*zstd.Decoder, error) {
 		return zstd.NewReader(nil, zstd.WithDecoderConcurrency(0),
-			zstd.WithDecoderMaxMemory(MaxDecompressedBytes))
+			zstd.WithDecoderMaxMemory(MaxDecompressedBytes), zstd.WithDecoderMaxWindow(zstdMaxWindow))
 	})
 )
 
@@ -439,7 +439,8 @@ func decompressor(codec int8, data []byte) (io.Reader, func(), error) {
 		if zr == nil {
 			var err error
 			zr, err = zstd.NewReader(nil, zstd.WithDecoderConcurrency(1),
-				zstd.WithDecoderMaxMemory(MaxDecompressedBytes), zstd.WithDecoderLowmem(true))
+				zstd.WithDecoderMaxMemory(MaxDecompressedBytes), zstd.WithDecoderLowmem(true),
+				zstd.WithDecoderMaxWindow(zstdMaxWindow))
 			if err != nil {
 				return nil, nil, fmt.Errorf("zstd decoder: %w", err)
 			}
@@ -464,6 +465,13 @@ func decompressor(codec int8, data []byte) (io.Reader, func(), error) {
 	}
 	return nil, nil, fmt.Errorf("%w: unknown compression codec %d", ErrInvalidRecord, codec)
 }
+
+// zstdMaxWindow is the largest window a zstd frame may declare: the native
+// library's default limit (ZSTD_WINDOWLOG_LIMIT_DEFAULT, 2^27), which
+// Kafka's zstd-jni decoder keeps, so a frame Kafka refuses ("Frame requires
+// too much memory for decoding") is refused here too. A decoder allocates
+// its frame's window once; the pool below reuses it.
+const zstdMaxWindow = 1 << 27
 
 // zstdStreams pools streaming zstd decoders for streamRecords.
 var zstdStreams sync.Pool

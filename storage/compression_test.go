@@ -422,7 +422,7 @@ func FuzzRecords(f *testing.F) {
 	}
 	addBombSeeds(f)
 	f.Fuzz(func(t *testing.T, b []byte) {
-		checkRecordsCost(t, len(b), "Records", func() { _, _ = Records(b) })
+		checkRecordsCost(t, b, "Records", func() { _, _ = Records(b) })
 		for _, codec := range allCodecs {
 			_, _ = Decompress(codec, b)
 		}
