@@ -308,7 +308,7 @@ func (a *kgoAdmin) IncrementalAlterConfigs(ctx context.Context, ops map[configRe
 		if node < 0 {
 			resp, err = groups[node].RequestWith(ctx, a.cl)
 		} else {
-			resp, err = groups[node].RequestWith(ctx, a.cl.Broker(node))
+			resp, err = groups[node].RequestWith(ctx, cli.Node(a.cl, int32(node)))
 		}
 		if err != nil {
 			return requestError("incrementalAlterConfigs", err)
@@ -343,7 +343,7 @@ func (a *kgoAdmin) DescribeReplicaLogDirs(ctx context.Context, replicas []tpr) (
 			}
 			req.Topics[i].Partitions = append(req.Topics[i].Partitions, r.Partition)
 		}
-		resp, err := req.RequestWith(ctx, a.cl.Broker(int(b)))
+		resp, err := req.RequestWith(ctx, cli.Node(a.cl, b))
 		if err != nil {
 			return nil, requestError("describeReplicaLogDirs", err)
 		}
@@ -399,7 +399,7 @@ func (a *kgoAdmin) AlterReplicaLogDirs(ctx context.Context, dirs map[tpr]string)
 			rt.Topic, rt.Partitions = r.Topic, []int32{r.Partition}
 			req.Dirs[i].Topics = append(req.Dirs[i].Topics, rt)
 		}
-		resp, err := req.RequestWith(ctx, a.cl.Broker(int(b)))
+		resp, err := req.RequestWith(ctx, cli.Node(a.cl, b))
 		if err != nil {
 			return nil, requestError("alterReplicaLogDirs", err)
 		}
