@@ -54,15 +54,7 @@ func TestReplicationFaultMatrix(t *testing.T) {
 				<-produced
 				f.after(victim)
 				waitFullISR(t, c, topic, 3)
-				vctx, vcancel := context.WithTimeout(context.Background(), 2*time.Minute)
-				defer vcancel()
-				rep, err := chk.Verify(vctx, strings.Split(c.Bootstrap(), ","))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !rep.OK() {
-					t.Fatalf("broker %d %s: %s", victim, f.name, rep)
-				}
+				rep := verifyChecker(t, c, chk, fmt.Sprintf("broker %d %s", victim, f.name))
 				if rep.Acked == 0 {
 					t.Fatalf("nothing acknowledged around the fault")
 				}
@@ -83,6 +75,23 @@ func controllerOf(t *testing.T, c *cluster.Cluster) int32 {
 	t.Helper()
 	_, ctl := zkGet(t, c, "/controller")
 	return int32(ctl["brokerid"].(float64))
+}
+
+// verifyChecker has chk read its topic back from the cluster (two minutes
+// at most) and fails the test, naming what, unless every acknowledged
+// record is served once and in order.
+func verifyChecker(t *testing.T, c *cluster.Cluster, chk *checker.Checker, what string) checker.Report {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	rep, err := chk.Verify(ctx, strings.Split(c.Bootstrap(), ","))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() {
+		t.Fatalf("%s: %s", what, rep)
+	}
+	return rep
 }
 
 // waitFullISR polls Metadata until every partition of topic has n in-sync

@@ -312,15 +312,7 @@ func TestZKOutage(t *testing.T) {
 	c.HealAll()
 	waitFullISR(t, c, isrTopic, 3)
 	for _, k := range []*checker.Checker{chk, isrChk} {
-		vctx, vcancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		rep, err := k.Verify(vctx, strings.Split(c.Bootstrap(), ","))
-		vcancel()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !rep.OK() {
-			t.Fatalf("ZooKeeper outage: %s", rep)
-		}
+		rep := verifyChecker(t, c, k, "ZooKeeper outage")
 		t.Logf("ZooKeeper outage %v: %s (failed attempts %d)", outage, rep, k.Failed())
 	}
 }
@@ -393,15 +385,7 @@ func TestZKSessionsExpireAtOnce(t *testing.T) {
 	cancel()
 	<-produced
 	waitFullISR(t, c, topic, 3)
-	vctx, vcancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer vcancel()
-	rep, err := chk.Verify(vctx, strings.Split(c.Bootstrap(), ","))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !rep.OK() {
-		t.Fatalf("sessions expired at once: %s", rep)
-	}
+	rep := verifyChecker(t, c, chk, "sessions expired at once")
 	t.Logf("sessions expired at once: %s (failed attempts %d)", rep, chk.Failed())
 }
 
