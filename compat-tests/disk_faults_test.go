@@ -204,9 +204,15 @@ func logLineTime(path, marker string) (time.Time, bool) {
 
 // grepLog returns a broker log's lines containing any of markers.
 func grepLog(path string, markers ...string) []string {
+	lines, _ := linesWith(path, markers...)
+	return lines
+}
+
+// linesWith returns the lines of a file containing any of markers.
+func linesWith(path string, markers ...string) ([]string, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil
+		return nil, err
 	}
 	var out []string
 	for _, l := range strings.Split(string(data), "\n") {
@@ -217,7 +223,7 @@ func grepLog(path string, markers ...string) []string {
 			}
 		}
 	}
-	return out
+	return out, nil
 }
 
 // diskFaultBrokers is a three-broker cluster (ids 1-3) whose broker 1 has
