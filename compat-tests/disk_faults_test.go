@@ -250,6 +250,21 @@ var diskFaultSettings = map[string]string{
 	"replica.lag.time.max.ms":    "10000",
 }
 
+// startDiskFaultBrokers adds our brokers 1-3 to c with diskFaultSettings,
+// broker 1 with log.dirs=dirA,dirB, waits until they are registered and
+// returns the settings as key=value lines.
+func startDiskFaultBrokers(c *cluster.Cluster, dirA, dirB string) []string {
+	var common []string
+	for _, k := range slices.Sorted(maps.Keys(diskFaultSettings)) {
+		common = append(common, k+"="+diskFaultSettings[k])
+	}
+	c.AddBroker(1, append(slices.Clone(common), "log.dirs="+dirA+","+dirB)...)
+	c.AddBroker(2, common...)
+	c.AddBroker(3, common...)
+	c.WaitForBrokers(1, 2, 3)
+	return common
+}
+
 // ENOSPC, Kafka's way (KIP-112), on our brokers and on Kafka 3.9's, with
 // the same checks: broker 1 has two log dirs, the first a 4 MiB tmpfs.
 // Broker 1 leads fill-0 (tmpfs) and safe-0 (the other dir) and follows
@@ -265,14 +280,7 @@ func TestDiskFullLogDirOffline(t *testing.T) {
 	c := cluster.Start(t, 0) // ZooKeeper, for both clusters (own chroots)
 	t.Run("kafkazk", func(t *testing.T) {
 		tmpfs, disk := diskFaultDirs(t)
-		var common []string
-		for _, k := range slices.Sorted(maps.Keys(diskFaultSettings)) {
-			common = append(common, k+"="+diskFaultSettings[k])
-		}
-		c.AddBroker(1, append(slices.Clone(common), "log.dirs="+tmpfs+","+disk)...)
-		c.AddBroker(2, common...)
-		c.AddBroker(3, common...)
-		c.WaitForBrokers(1, 2, 3)
+		common := startDiskFaultBrokers(c, tmpfs, disk)
 		defer func() { // the Kafka run gets the CPU
 			for id := int32(1); id <= 3; id++ {
 				if c.Running(id) {

@@ -87,14 +87,7 @@ func TestLogDirUnlistableAtStartIsNew(t *testing.T) {
 	c := cluster.Start(t, 0)
 	base := t.TempDir()
 	dirA, dirB := filepath.Join(base, "a"), filepath.Join(base, "b")
-	var common []string
-	for _, k := range slices.Sorted(maps.Keys(diskFaultSettings)) {
-		common = append(common, k+"="+diskFaultSettings[k])
-	}
-	c.AddBroker(1, append(slices.Clone(common), "log.dirs="+dirA+","+dirB)...)
-	c.AddBroker(2, common...)
-	c.AddBroker(3, common...)
-	c.WaitForBrokers(1, 2, 3)
+	startDiskFaultBrokers(c, dirA, dirB)
 	admCl := c.Client(kgo.MetadataMinAge(10 * time.Millisecond))
 	adm := kadm.NewClient(admCl)
 	one := func(l int32) bool { return l == 1 }
