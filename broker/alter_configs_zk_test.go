@@ -1,18 +1,13 @@
 package broker
 
 import (
-	"context"
-	"io"
-	"log/slog"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kafkazk/kafkazk/zkmeta"
-	"github.com/kafkazk/kafkazk/zkmeta/zktest"
 )
 
 // TestAlterConfigsWithoutZooKeeper: ZkAdminManager reads and writes configs
@@ -23,29 +18,13 @@ import (
 // reached (an invalid value, another broker's id) keeps its own error; and
 // once ZooKeeper is back the same request succeeds.
 func TestAlterConfigsWithoutZooKeeper(t *testing.T) {
-	zs := zktest.Start(t)
 	var down atomic.Bool
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	zc, err := zkmeta.ConnectWithOptions(ctx, zs.Chroot(t), 6*time.Second, slog.New(slog.NewTextHandler(io.Discard, nil)), zkmeta.Options{
-		OnSession: func(*zkmeta.SessionConn) zkmeta.Hook {
-			return func(_ zkmeta.Request, send func() error) error {
-				if down.Load() {
-					return zkmeta.ErrConnectionLoss // what a call gets while no server is reachable
-				}
-				return send()
-			}
-		},
+	s := zkTestServer(t, func(_ zkmeta.Request, send func() error) error {
+		if down.Load() {
+			return zkmeta.ErrConnectionLoss // what a call gets while no server is reachable
+		}
+		return send()
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(zc.Close)
-	if err := zc.EnsurePaths(); err != nil {
-		t.Fatal(err)
-	}
-	s := newReplicaTestServer(t, 1, t.TempDir())
-	s.zk = zc
 	knowPartition(s.cache, 0, 1, 1, []int32{1}, []int32{1}) // topic t
 
 	incremental := func(typ kmsg.ConfigResourceType, name, key, value string) (int16, *string) {

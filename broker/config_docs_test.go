@@ -2,8 +2,6 @@ package broker
 
 import (
 	"context"
-	"io"
-	"log/slog"
 	"slices"
 	"testing"
 	"time"
@@ -275,10 +273,24 @@ func TestConfigDocsCoverDescribedKeys(t *testing.T) {
 // and topic t in its metadata cache.
 func describeConfigsTestServer(t *testing.T) *Server {
 	t.Helper()
+	s := zkTestServer(t, nil)
+	knowPartition(s.cache, 0, 1, 1, []int32{1}, []int32{1})
+	return s
+}
+
+// zkTestServer is a broker (id 1) with a real ZooKeeper behind it whose
+// every request goes through hook when hook is not nil (a fault seam:
+// what a call gets while ZooKeeper is unreachable).
+func zkTestServer(t *testing.T, hook zkmeta.Hook) *Server {
+	t.Helper()
 	zs := zktest.Start(t)
+	var opts zkmeta.Options
+	if hook != nil {
+		opts.OnSession = func(*zkmeta.SessionConn) zkmeta.Hook { return hook }
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	zc, err := zkmeta.Connect(ctx, zs.Chroot(t), 6*time.Second, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	zc, err := zkmeta.ConnectWithOptions(ctx, zs.Chroot(t), 6*time.Second, nil, opts)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -288,7 +300,6 @@ func describeConfigsTestServer(t *testing.T) *Server {
 	}
 	s := newReplicaTestServer(t, 1, t.TempDir())
 	s.zk = zc
-	knowPartition(s.cache, 0, 1, 1, []int32{1}, []int32{1})
 	return s
 }
 

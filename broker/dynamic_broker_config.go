@@ -361,10 +361,7 @@ type brokerDynamicConfigs struct {
 func (d *brokerDynamicConfigs) reconfigured() <-chan struct{} {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.changed == nil {
-		d.changed = make(chan struct{})
-	}
-	return d.changed
+	return signalChan(&d.changed)
 }
 
 // cleanerReconfigured returns the channel closed at the next change of the
@@ -372,20 +369,14 @@ func (d *brokerDynamicConfigs) reconfigured() <-chan struct{} {
 func (d *brokerDynamicConfigs) cleanerReconfigured() <-chan struct{} {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.cleanerWake == nil {
-		d.cleanerWake = make(chan struct{})
-	}
-	return d.cleanerWake
+	return signalChan(&d.cleanerWake)
 }
 
 // wakeCleaner closes the current wake channel.
 func (d *brokerDynamicConfigs) wakeCleaner() {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	if d.cleanerWake != nil {
-		close(d.cleanerWake)
-		d.cleanerWake = nil
-	}
+	closeSignal(&d.cleanerWake)
 }
 
 func (d *brokerDynamicConfigs) set(perBroker bool, props map[string]string) {
@@ -400,9 +391,24 @@ func (d *brokerDynamicConfigs) set(perBroker bool, props map[string]string) {
 	} else {
 		d.defaults = clean
 	}
-	if d.changed != nil {
-		close(d.changed)
-		d.changed = nil
+	closeSignal(&d.changed)
+}
+
+// signalChan returns *ch, made when there is none: the channel the next
+// closeSignal(ch) closes. The caller holds the lock guarding *ch.
+func signalChan(ch *chan struct{}) <-chan struct{} {
+	if *ch == nil {
+		*ch = make(chan struct{})
+	}
+	return *ch
+}
+
+// closeSignal closes *ch, if made, for everyone waiting on it; the next
+// signalChan makes a new one. The caller holds the lock guarding *ch.
+func closeSignal(ch *chan struct{}) {
+	if *ch != nil {
+		close(*ch)
+		*ch = nil
 	}
 }
 

@@ -8,31 +8,13 @@ import (
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // leaderAndIsrIsNew sends one partition state of topic t (v5) with IsNew
 // (leader 1, replicas [1 2]) and returns the partition's error.
 func leaderAndIsrIsNew(t *testing.T, s *Server, partition, epoch int32, isNew bool) error {
 	t.Helper()
-	req := kmsg.NewPtrLeaderAndISRRequest()
-	req.Version = 5
-	req.ControllerID, req.ControllerEpoch, req.BrokerEpoch = 1, 1, -1
-	ts := kmsg.NewLeaderAndISRRequestTopicState()
-	ts.Topic, ts.TopicID = "t", [16]byte{7}
-	ps := kmsg.NewLeaderAndISRRequestTopicPartition()
-	ps.Topic, ps.Partition, ps.Leader, ps.LeaderEpoch, ps.ISR, ps.Replicas, ps.ZKVersion = "t", partition, 1, epoch, []int32{1, 2}, []int32{1, 2}, epoch
-	ps.IsNew = isNew
-	ts.PartitionStates = append(ts.PartitionStates, ps)
-	req.TopicStates = append(req.TopicStates, ts)
-	resp := s.handleLeaderAndIsr(req).(*kmsg.LeaderAndISRResponse)
-	if resp.ErrorCode != 0 {
-		return kerr.ErrorForCode(resp.ErrorCode)
-	}
-	if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
-		t.Fatalf("LeaderAndIsr response %+v", resp)
-	}
-	return kerr.ErrorForCode(resp.Topics[0].Partitions[0].ErrorCode)
+	return leaderAndIsrState(t, s, partition, 1, epoch, []int32{1, 2}, []int32{1, 2}, isNew)
 }
 
 // LeaderAndIsr's IsNew at a broker (KIP-112), in the order of

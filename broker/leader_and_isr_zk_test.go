@@ -1,14 +1,11 @@
 package broker
 
 import (
-	"context"
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/kafkazk/kafkazk/zkmeta"
-	"github.com/kafkazk/kafkazk/zkmeta/zktest"
 )
 
 // TestLeaderAndIsrReadsConfigOnlyForNewLogs: Kafka reads a topic's config
@@ -20,33 +17,17 @@ import (
 // behind it is not held up: soak fault 36, where a broker's metadata stayed
 // stale for 38 s behind a LeaderAndIsr waiting on ZooKeeper).
 func TestLeaderAndIsrReadsConfigOnlyForNewLogs(t *testing.T) {
-	zs := zktest.Start(t)
 	var reads atomic.Int32
 	var down atomic.Bool
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	zc, err := zkmeta.ConnectWithOptions(ctx, zs.Chroot(t), 6*time.Second, nil, zkmeta.Options{
-		OnSession: func(*zkmeta.SessionConn) zkmeta.Hook {
-			return func(req zkmeta.Request, send func() error) error {
-				if strings.HasSuffix(req.Path, "/config/topics/t") {
-					reads.Add(1)
-				}
-				if down.Load() {
-					return zkmeta.ErrConnectionLoss
-				}
-				return send()
-			}
-		},
+	s := zkTestServer(t, func(req zkmeta.Request, send func() error) error {
+		if strings.HasSuffix(req.Path, "/config/topics/t") {
+			reads.Add(1)
+		}
+		if down.Load() {
+			return zkmeta.ErrConnectionLoss
+		}
+		return send()
 	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(zc.Close)
-	if err := zc.EnsurePaths(); err != nil {
-		t.Fatal(err)
-	}
-	s := newReplicaTestServer(t, 1, t.TempDir())
-	s.zk = zc
 	both := []int32{1, 2}
 	steps := []struct {
 		name             string

@@ -56,6 +56,13 @@ func leaderAndIsr(t *testing.T, s *Server, partition, leader, epoch int32, isr, 
 // leaderAndIsrOnly is leaderAndIsr without the metadata cache's update.
 func leaderAndIsrOnly(t *testing.T, s *Server, partition, leader, epoch int32, isr, replicas []int32) error {
 	t.Helper()
+	return leaderAndIsrState(t, s, partition, leader, epoch, isr, replicas, false)
+}
+
+// leaderAndIsrState sends one partition state of topic t (LeaderAndIsr v5)
+// with this IsNew and returns the partition's error.
+func leaderAndIsrState(t *testing.T, s *Server, partition, leader, epoch int32, isr, replicas []int32, isNew bool) error {
+	t.Helper()
 	req := kmsg.NewPtrLeaderAndISRRequest()
 	req.Version = 5
 	req.ControllerID, req.ControllerEpoch, req.BrokerEpoch = 1, 1, -1
@@ -63,6 +70,7 @@ func leaderAndIsrOnly(t *testing.T, s *Server, partition, leader, epoch int32, i
 	ts.Topic, ts.TopicID = "t", [16]byte{7}
 	ps := kmsg.NewLeaderAndISRRequestTopicPartition()
 	ps.Topic, ps.Partition, ps.Leader, ps.LeaderEpoch, ps.ISR, ps.Replicas, ps.ZKVersion = "t", partition, leader, epoch, isr, replicas, epoch
+	ps.IsNew = isNew
 	ts.PartitionStates = append(ts.PartitionStates, ps)
 	req.TopicStates = append(req.TopicStates, ts)
 	resp := s.handleLeaderAndIsr(req).(*kmsg.LeaderAndISRResponse)

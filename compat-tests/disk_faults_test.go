@@ -41,9 +41,12 @@ func mountTmpfs(t *testing.T, dir, size string) {
 	})
 }
 
+// minISR2 is the topic config min.insync.replicas=2.
+var minISR2 = map[string]string{"min.insync.replicas": "2"}
+
 // createAssigned creates a topic with one partition on replicas (the first
-// is the preferred leader) and min.insync.replicas=2.
-func createAssigned(t *testing.T, cl *kgo.Client, topic string, replicas []int32) {
+// is the preferred leader) and these topic configs.
+func createAssigned(t *testing.T, cl *kgo.Client, topic string, replicas []int32, configs map[string]string) {
 	t.Helper()
 	req := kmsg.NewPtrCreateTopicsRequest()
 	req.TimeoutMillis = 30000
@@ -52,9 +55,11 @@ func createAssigned(t *testing.T, cl *kgo.Client, topic string, replicas []int32
 	ra := kmsg.NewCreateTopicsRequestTopicReplicaAssignment()
 	ra.Partition, ra.Replicas = 0, replicas
 	rt.ReplicaAssignment = append(rt.ReplicaAssignment, ra)
-	cfg := kmsg.NewCreateTopicsRequestTopicConfig()
-	cfg.Name, cfg.Value = "min.insync.replicas", kmsg.StringPtr("2")
-	rt.Configs = append(rt.Configs, cfg)
+	for _, k := range slices.Sorted(maps.Keys(configs)) {
+		cfg := kmsg.NewCreateTopicsRequestTopicConfig()
+		cfg.Name, cfg.Value = k, kmsg.StringPtr(configs[k])
+		rt.Configs = append(rt.Configs, cfg)
+	}
 	req.Topics = append(req.Topics, rt)
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
@@ -64,6 +69,26 @@ func createAssigned(t *testing.T, cl *kgo.Client, topic string, replicas []int32
 	}
 	if err := kerr.ErrorForCode(resp.Topics[0].ErrorCode); err != nil {
 		t.Fatalf("create %s: %v", topic, err)
+	}
+}
+
+// logDirOf returns which of dirs holds topic's partition 0, or "".
+func logDirOf(topic string, dirs ...string) string {
+	for _, d := range dirs {
+		if st, err := os.Stat(filepath.Join(d, topic+"-0")); err == nil && st.IsDir() {
+			return d
+		}
+	}
+	return ""
+}
+
+// waitPlaced waits until one of dirs (broker 1's log dirs) holds topic's
+// partition 0 and fails the test unless it is want.
+func waitPlaced(t *testing.T, topic, want string, dirs ...string) {
+	t.Helper()
+	poll(t, 30*time.Second, topic+"-0 on broker 1", func() (bool, string) { return logDirOf(topic, dirs...) != "", "no log dir yet" })
+	if got := logDirOf(topic, dirs...); got != want {
+		t.Fatalf("%s-0 in %s on broker 1, want %s", topic, got, want)
 	}
 }
 
@@ -179,9 +204,15 @@ func logLineTime(path, marker string) (time.Time, bool) {
 
 // grepLog returns a broker log's lines containing any of markers.
 func grepLog(path string, markers ...string) []string {
+	lines, _ := linesWith(path, markers...)
+	return lines
+}
+
+// linesWith returns the lines of a file containing any of markers.
+func linesWith(path string, markers ...string) ([]string, error) {
 	data, err := os.ReadFile(path)
 	if err != nil {
-		return nil
+		return nil, err
 	}
 	var out []string
 	for _, l := range strings.Split(string(data), "\n") {
@@ -192,7 +223,7 @@ func grepLog(path string, markers ...string) []string {
 			}
 		}
 	}
-	return out
+	return out, nil
 }
 
 // diskFaultBrokers is a three-broker cluster (ids 1-3) whose broker 1 has
@@ -219,6 +250,21 @@ var diskFaultSettings = map[string]string{
 	"replica.lag.time.max.ms":    "10000",
 }
 
+// startDiskFaultBrokers adds our brokers 1-3 to c with diskFaultSettings,
+// broker 1 with log.dirs=dirA,dirB, waits until they are registered and
+// returns the settings as key=value lines.
+func startDiskFaultBrokers(c *cluster.Cluster, dirA, dirB string) []string {
+	var common []string
+	for _, k := range slices.Sorted(maps.Keys(diskFaultSettings)) {
+		common = append(common, k+"="+diskFaultSettings[k])
+	}
+	c.AddBroker(1, append(slices.Clone(common), "log.dirs="+dirA+","+dirB)...)
+	c.AddBroker(2, common...)
+	c.AddBroker(3, common...)
+	c.WaitForBrokers(1, 2, 3)
+	return common
+}
+
 // ENOSPC, Kafka's way (KIP-112), on our brokers and on Kafka 3.9's, with
 // the same checks: broker 1 has two log dirs, the first a 4 MiB tmpfs.
 // Broker 1 leads fill-0 (tmpfs) and safe-0 (the other dir) and follows
@@ -234,14 +280,7 @@ func TestDiskFullLogDirOffline(t *testing.T) {
 	c := cluster.Start(t, 0) // ZooKeeper, for both clusters (own chroots)
 	t.Run("kafkazk", func(t *testing.T) {
 		tmpfs, disk := diskFaultDirs(t)
-		var common []string
-		for _, k := range slices.Sorted(maps.Keys(diskFaultSettings)) {
-			common = append(common, k+"="+diskFaultSettings[k])
-		}
-		c.AddBroker(1, append(slices.Clone(common), "log.dirs="+tmpfs+","+disk)...)
-		c.AddBroker(2, common...)
-		c.AddBroker(3, common...)
-		c.WaitForBrokers(1, 2, 3)
+		common := startDiskFaultBrokers(c, tmpfs, disk)
 		defer func() { // the Kafka run gets the CPU
 			for id := int32(1); id <= 3; id++ {
 				if c.Running(id) {
@@ -347,7 +386,7 @@ func lastLogDirFails(t *testing.T, c *cluster.Cluster, common []string) {
 	c.WaitForBrokers(4)
 	admCl := c.Client(kgo.MetadataMinAge(10 * time.Millisecond))
 	adm := kadm.NewClient(admCl)
-	createAssigned(t, admCl, "last", []int32{4, 2, 3})
+	createAssigned(t, admCl, "last", []int32{4, 2, 3}, minISR2)
 	waitISR(t, adm, "last", 3)
 	cl := c.Client(kgo.DefaultProduceTopic("last"), kgo.ProducerLinger(0), kgo.MaxBufferedRecords(64),
 		kgo.ProducerBatchCompression(kgo.NoCompression()), kgo.RecordRetries(1000), kgo.RecordDeliveryTimeout(60*time.Second))
@@ -414,14 +453,6 @@ func diskFullScenario(t *testing.T, tmpfs, disk string, b diskFaultBrokers) {
 	phase := func(what string) { t.Logf("%s at %v", what, time.Since(began).Round(100*time.Millisecond)) }
 	admCl := b.client(kgo.MetadataMinAge(10 * time.Millisecond)) // Metadata answers not cached by the client
 	adm := kadm.NewClient(admCl)
-	dirOf := func(topic string) string {
-		for _, d := range []string{tmpfs, disk} {
-			if _, err := os.Stat(filepath.Join(d, topic+"-0")); err == nil {
-				return d
-			}
-		}
-		return ""
-	}
 	for _, tc := range []struct {
 		topic    string
 		replicas []int32
@@ -431,11 +462,8 @@ func diskFullScenario(t *testing.T, tmpfs, disk string, b diskFaultBrokers) {
 		{"safe", []int32{1, 2, 3}, disk},   // the other dir has fewer logs now
 		{"other", []int32{2, 1, 3}, tmpfs}, // a tie again: the first dir
 	} {
-		createAssigned(t, admCl, tc.topic, tc.replicas)
-		poll(t, 30*time.Second, tc.topic+"-0 on broker 1", func() (bool, string) { return dirOf(tc.topic) != "", "no log dir yet" })
-		if got := dirOf(tc.topic); got != tc.dir {
-			t.Fatalf("setup: %s-0 in %s on broker 1, want %s", tc.topic, got, tc.dir)
-		}
+		createAssigned(t, admCl, tc.topic, tc.replicas, minISR2)
+		waitPlaced(t, tc.topic, tc.dir, tmpfs, disk)
 	}
 	for _, topic := range []string{"fill", "safe", "other"} {
 		waitISR(t, adm, topic, 3)

@@ -14,7 +14,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kafkazk/kafkazk/compat-tests/cluster"
 )
@@ -88,38 +87,16 @@ func TestLogDirUnlistableAtStartIsNew(t *testing.T) {
 	c := cluster.Start(t, 0)
 	base := t.TempDir()
 	dirA, dirB := filepath.Join(base, "a"), filepath.Join(base, "b")
-	var common []string
-	for _, k := range slices.Sorted(maps.Keys(diskFaultSettings)) {
-		common = append(common, k+"="+diskFaultSettings[k])
-	}
-	c.AddBroker(1, append(slices.Clone(common), "log.dirs="+dirA+","+dirB)...)
-	c.AddBroker(2, common...)
-	c.AddBroker(3, common...)
-	c.WaitForBrokers(1, 2, 3)
+	startDiskFaultBrokers(c, dirA, dirB)
 	admCl := c.Client(kgo.MetadataMinAge(10 * time.Millisecond))
 	adm := kadm.NewClient(admCl)
-	dirOf := func(topic string) string {
-		for _, d := range []string{dirA, dirB} {
-			if st, err := os.Stat(filepath.Join(d, topic+"-0")); err == nil && st.IsDir() {
-				return d
-			}
-		}
-		return ""
-	}
-	placed := func(topic, want string) {
-		t.Helper()
-		poll(t, 30*time.Second, topic+"-0 on broker 1", func() (bool, string) { return dirOf(topic) != "", "no log dir yet" })
-		if got := dirOf(topic); got != want {
-			t.Fatalf("%s-0 in %s on broker 1, want %s", topic, got, want)
-		}
-	}
 	one := func(l int32) bool { return l == 1 }
 	notOne := func(l int32) bool { return l == 2 || l == 3 }
 
-	createAssigned(t, admCl, "lost", []int32{1, 2, 3})
-	placed("lost", dirA) // the first log: the first of the least loaded dirs
-	createAssigned(t, admCl, "kept", []int32{1, 2, 3})
-	placed("kept", dirB)
+	createAssigned(t, admCl, "lost", []int32{1, 2, 3}, minISR2)
+	waitPlaced(t, "lost", dirA, dirA, dirB) // the first log: the first of the least loaded dirs
+	createAssigned(t, admCl, "kept", []int32{1, 2, 3}, minISR2)
+	waitPlaced(t, "kept", dirB, dirA, dirB)
 	waitISR(t, adm, "lost", 3)
 	waitISR(t, adm, "kept", 3)
 	lostAcked := produceAcked(t, c.Client, "lost", "before", 100)
@@ -139,8 +116,8 @@ func TestLogDirUnlistableAtStartIsNew(t *testing.T) {
 	c.Restart(1)
 	waitPartition(t, adm, "lost", notOne, []int32{2, 3}, []int32{1})
 	waitPartition(t, adm, "kept", func(l int32) bool { return l >= 1 }, []int32{1, 2, 3}, nil)
-	if dirOf("lost") != "" {
-		t.Errorf("lost-0 was recreated on broker 1 in %s", dirOf("lost"))
+	if logDirOf("lost", dirA, dirB) != "" {
+		t.Errorf("lost-0 was recreated on broker 1 in %s", logDirOf("lost", dirA, dirB))
 	}
 	if !c.Running(1) {
 		t.Fatalf("broker 1 exited with a log dir left:\n%s", c.LogTail(1, 30))
@@ -168,10 +145,10 @@ func TestLogDirUnlistableAtStartIsNew(t *testing.T) {
 
 	// New replicas on broker 1 go to B: a new topic, and a replica a
 	// reassignment adds.
-	createAssigned(t, admCl, "fresh", []int32{1, 2, 3})
-	placed("fresh", dirB)
+	createAssigned(t, admCl, "fresh", []int32{1, 2, 3}, minISR2)
+	waitPlaced(t, "fresh", dirB, dirA, dirB)
 	waitISR(t, adm, "fresh", 3)
-	createAssigned(t, admCl, "moved", []int32{2, 3})
+	createAssigned(t, admCl, "moved", []int32{2, 3}, minISR2)
 	waitISR(t, adm, "moved", 2)
 	movedAcked := produceAcked(t, c.Client, "moved", "before", 50)
 	ctx, cancel = context.WithTimeout(context.Background(), 30*time.Second)
@@ -180,7 +157,7 @@ func TestLogDirUnlistableAtStartIsNew(t *testing.T) {
 	if err != nil || ar.Error() != nil {
 		t.Fatalf("reassigning moved-0 to [2 3 1]: %v %v", err, ar.Error())
 	}
-	placed("moved", dirB)
+	waitPlaced(t, "moved", dirB, dirA, dirB)
 	waitPartition(t, adm, "moved", notOne, []int32{1, 2, 3}, nil)
 	checkServed(t, c.Client, "after the reassignment", "moved", movedAcked)
 
@@ -209,28 +186,6 @@ func TestLogDirUnlistableAtStartIsNew(t *testing.T) {
 	checkServed(t, c.Client, "dir A back, broker 1 leading", "lost", lostAcked)
 }
 
-// createRF1 creates topic with one partition on broker id alone.
-func createRF1(t *testing.T, cl *kgo.Client, topic string, id int32) {
-	t.Helper()
-	req := kmsg.NewPtrCreateTopicsRequest()
-	req.TimeoutMillis = 30000
-	rt := kmsg.NewCreateTopicsRequestTopic()
-	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = topic, -1, -1
-	ra := kmsg.NewCreateTopicsRequestTopicReplicaAssignment()
-	ra.Partition, ra.Replicas = 0, []int32{id}
-	rt.ReplicaAssignment = append(rt.ReplicaAssignment, ra)
-	req.Topics = append(req.Topics, rt)
-	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-	defer cancel()
-	resp, err := req.RequestWith(ctx, cl)
-	if err != nil {
-		t.Fatalf("create %s: %v", topic, err)
-	}
-	if err := kerr.ErrorForCode(resp.Topics[0].ErrorCode); err != nil {
-		t.Fatalf("create %s: %v", topic, err)
-	}
-}
-
 // isNewBroker is one broker (id 1) with log dirs a,b: ours or Kafka 3.9's.
 type isNewBroker struct {
 	client  func(...kgo.Opt) *kgo.Client
@@ -250,27 +205,12 @@ type isNewBroker struct {
 func TestLogDirUnlistableAtStartIsNewDifferential(t *testing.T) {
 	c := cluster.Start(t, 0)
 	run := func(t *testing.T, dirA, dirB string, b isNewBroker) {
-		dirOf := func(topic string) string {
-			for _, d := range []string{dirA, dirB} {
-				if st, err := os.Stat(filepath.Join(d, topic+"-0")); err == nil && st.IsDir() {
-					return d
-				}
-			}
-			return ""
-		}
-		placed := func(topic, want string) {
-			t.Helper()
-			poll(t, 30*time.Second, topic+"-0 on broker 1", func() (bool, string) { return dirOf(topic) != "", "no log dir yet" })
-			if got := dirOf(topic); got != want {
-				t.Fatalf("%s-0 in %s, want %s", topic, got, want)
-			}
-		}
 		admCl := b.client(kgo.MetadataMinAge(10 * time.Millisecond))
 		adm := kadm.NewClient(admCl)
-		createRF1(t, admCl, "lost", 1)
-		placed("lost", dirA)
-		createRF1(t, admCl, "kept", 1)
-		placed("kept", dirB)
+		createAssigned(t, admCl, "lost", []int32{1}, nil)
+		waitPlaced(t, "lost", dirA, dirA, dirB)
+		createAssigned(t, admCl, "kept", []int32{1}, nil)
+		waitPlaced(t, "kept", dirB, dirA, dirB)
 		waitISR(t, adm, "lost", 1)
 		waitISR(t, adm, "kept", 1)
 		produceAcked(t, b.client, "lost", "before", 20)
@@ -284,7 +224,7 @@ func TestLogDirUnlistableAtStartIsNewDifferential(t *testing.T) {
 			}
 		})
 		waitPartition(t, adm, "lost", func(l int32) bool { return l == -1 }, []int32{1}, []int32{1})
-		if d := dirOf("lost"); d != "" {
+		if d := logDirOf("lost", dirA, dirB); d != "" {
 			t.Errorf("lost-0 recreated in %s", d)
 		}
 		if lines := grepLog(b.logFile, b.refusal); len(lines) == 0 {
@@ -294,8 +234,8 @@ func TestLogDirUnlistableAtStartIsNewDifferential(t *testing.T) {
 		}
 		waitISR(t, adm, "kept", 1)
 		checkServed(t, b.client, "dir a unlistable", "kept", keptAcked)
-		createRF1(t, admCl, "fresh", 1)
-		placed("fresh", dirB)
+		createAssigned(t, admCl, "fresh", []int32{1}, nil)
+		waitPlaced(t, "fresh", dirB, dirA, dirB)
 		waitISR(t, adm, "fresh", 1)
 	}
 	t.Run("kafkazk", func(t *testing.T) {

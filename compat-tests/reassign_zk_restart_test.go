@@ -13,36 +13,9 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
-	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kafkazk/kafkazk/compat-tests/cluster"
 )
-
-// brokerReplicas asks one broker (not the cluster) for a partition's
-// replicas in its metadata cache.
-func brokerReplicas(ctx context.Context, c *cluster.Cluster, id int32, topic string, p int32) ([]int32, error) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(c.Broker(id).Addr))
-	if err != nil {
-		return nil, err
-	}
-	defer cl.Close()
-	req := kmsg.NewPtrMetadataRequest()
-	rt := kmsg.NewMetadataRequestTopic()
-	rt.Topic = kmsg.StringPtr(topic)
-	req.Topics = append(req.Topics, rt)
-	resp, err := req.RequestWith(ctx, cl.SeedBrokers()[0])
-	if err != nil {
-		return nil, err
-	}
-	for _, t := range resp.Topics {
-		for _, rp := range t.Partitions {
-			if rp.Partition == p {
-				return rp.Replicas, nil
-			}
-		}
-	}
-	return nil, fmt.Errorf("broker %d: %s-%d not in its metadata", id, topic, p)
-}
 
 // TestReassignAcrossZKRestart is the soak's fault 36
 // ("zk-restart-during-reassignment") in isolation: a reassignment started
@@ -145,7 +118,7 @@ func TestReassignAcrossZKRestart(t *testing.T) {
 					continue
 				}
 				ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-				got, err := brokerReplicas(ctx, c, id, topic, p)
+				got, err := c.BrokerReplicas(ctx, id, topic, p)
 				cancel()
 				if err == nil && slices.Equal(slices.Sorted(slices.Values(got)), want) {
 					seen[id] = time.Since(restarted)

@@ -8,6 +8,7 @@ import (
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
+	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kafkazk/kafkazk/compat-tests/checker"
 	"github.com/kafkazk/kafkazk/compat-tests/cluster"
@@ -41,28 +42,14 @@ func TestReplicationFaultMatrix(t *testing.T) {
 					victim = controllerOf(t, c)
 				}
 				chk := checker.New(topic)
-				ctx, cancel := context.WithCancel(context.Background())
-				produced := make(chan struct{})
-				go func() {
-					defer close(produced)
-					chk.Produce(ctx, c.Client(), 20)
-				}()
+				stopProducing := produceInBackground(c, chk, 20)
 				time.Sleep(time.Second)
 				f.apply(victim)
 				time.Sleep(2 * time.Second)
-				cancel()
-				<-produced
+				stopProducing()
 				f.after(victim)
 				waitFullISR(t, c, topic, 3)
-				vctx, vcancel := context.WithTimeout(context.Background(), 2*time.Minute)
-				defer vcancel()
-				rep, err := chk.Verify(vctx, strings.Split(c.Bootstrap(), ","))
-				if err != nil {
-					t.Fatal(err)
-				}
-				if !rep.OK() {
-					t.Fatalf("broker %d %s: %s", victim, f.name, rep)
-				}
+				rep := verifyChecker(t, c, chk, fmt.Sprintf("broker %d %s", victim, f.name))
 				if rep.Acked == 0 {
 					t.Fatalf("nothing acknowledged around the fault")
 				}
@@ -83,6 +70,40 @@ func controllerOf(t *testing.T, c *cluster.Cluster) int32 {
 	t.Helper()
 	_, ctl := zkGet(t, c, "/controller")
 	return int32(ctl["brokerid"].(float64))
+}
+
+// produceInBackground runs chk's producer (inFlight at a time) on a new
+// client of c with opts until the returned stop is called; stop returns
+// once the producer has, and may be called again.
+func produceInBackground(c *cluster.Cluster, chk *checker.Checker, inFlight int, opts ...kgo.Opt) (stop func()) {
+	ctx, cancel := context.WithCancel(context.Background())
+	cl := c.Client(opts...)
+	produced := make(chan struct{})
+	go func() {
+		defer close(produced)
+		chk.Produce(ctx, cl, inFlight)
+	}()
+	return func() {
+		cancel()
+		<-produced
+	}
+}
+
+// verifyChecker has chk read its topic back from the cluster (two minutes
+// at most) and fails the test, naming what, unless every acknowledged
+// record is served once and in order.
+func verifyChecker(t *testing.T, c *cluster.Cluster, chk *checker.Checker, what string) checker.Report {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	rep, err := chk.Verify(ctx, strings.Split(c.Bootstrap(), ","))
+	if err != nil {
+		t.Fatal(err)
+	}
+	if !rep.OK() {
+		t.Fatalf("%s: %s", what, rep)
+	}
+	return rep
 }
 
 // waitFullISR polls Metadata until every partition of topic has n in-sync

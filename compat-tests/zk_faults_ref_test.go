@@ -3,7 +3,6 @@ package compat_test
 import (
 	"context"
 	"fmt"
-	"os"
 	"path/filepath"
 	"strconv"
 	"strings"
@@ -211,22 +210,14 @@ func TestZKFaultsKafkaRef(t *testing.T) {
 	})
 }
 
-// grepLines returns the lines of a file that contain any of words.
+// grepLines returns the lines of a file that contain any of words, or why
+// it could not be read.
 func grepLines(file string, words ...string) string {
-	data, err := os.ReadFile(file)
+	lines, err := linesWith(file, words...)
 	if err != nil {
 		return err.Error()
 	}
-	var out []string
-	for _, l := range strings.Split(string(data), "\n") {
-		for _, w := range words {
-			if strings.Contains(l, w) {
-				out = append(out, l)
-				break
-			}
-		}
-	}
-	return strings.Join(out, "\n")
+	return strings.Join(lines, "\n")
 }
 
 // refZK is the test's own ZooKeeper session (no chroot), closed at the end.

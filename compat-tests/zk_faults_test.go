@@ -182,23 +182,12 @@ func TestZKOutage(t *testing.T) {
 	}
 
 	chk, isrChk := checker.New(topic), checker.New(isrTopic)
-	ctx, cancel := context.WithCancel(context.Background())
-	produced := make(chan struct{}, 2)
-	go func() {
-		defer func() { produced <- struct{}{} }()
-		// Round robin: every partition gets records all along.
-		chk.Produce(ctx, c.Client(kgo.RecordPartitioner(kgo.RoundRobinPartitioner())), 20)
-	}()
-	go func() {
-		defer func() { produced <- struct{}{} }()
-		isrChk.Produce(ctx, c.Client(), 4)
-	}()
+	// Round robin: every partition gets records all along.
+	stopChk := produceInBackground(c, chk, 20, kgo.RecordPartitioner(kgo.RoundRobinPartitioner()))
+	stopIsrChk := produceInBackground(c, isrChk, 4)
 	stopProducing := func() {
-		if ctx.Err() == nil {
-			cancel()
-			<-produced
-			<-produced
-		}
+		stopChk()
+		stopIsrChk()
 	}
 	defer stopProducing()
 	poll(t, 20*time.Second, "the producers under way", func() (bool, string) {
@@ -312,15 +301,7 @@ func TestZKOutage(t *testing.T) {
 	c.HealAll()
 	waitFullISR(t, c, isrTopic, 3)
 	for _, k := range []*checker.Checker{chk, isrChk} {
-		vctx, vcancel := context.WithTimeout(context.Background(), 2*time.Minute)
-		rep, err := k.Verify(vctx, strings.Split(c.Bootstrap(), ","))
-		vcancel()
-		if err != nil {
-			t.Fatal(err)
-		}
-		if !rep.OK() {
-			t.Fatalf("ZooKeeper outage: %s", rep)
-		}
+		rep := verifyChecker(t, c, k, "ZooKeeper outage")
 		t.Logf("ZooKeeper outage %v: %s (failed attempts %d)", outage, rep, k.Failed())
 	}
 }
@@ -358,13 +339,8 @@ func TestZKSessionsExpireAtOnce(t *testing.T) {
 	epochBefore := ctlEpoch()
 
 	chk := checker.New(topic)
-	ctx, cancel := context.WithCancel(context.Background())
-	produced := make(chan struct{})
-	go func() {
-		defer close(produced)
-		chk.Produce(ctx, c.Client(), 20)
-	}()
-	defer func() { cancel(); <-produced }()
+	stopProducing := produceInBackground(c, chk, 20)
+	defer stopProducing()
 	poll(t, 20*time.Second, "the producer under way", func() (bool, string) {
 		return chk.Acked() >= 50, fmt.Sprint(chk.Acked(), " acked")
 	})
@@ -390,18 +366,9 @@ func TestZKSessionsExpireAtOnce(t *testing.T) {
 	poll(t, 30*time.Second, "produce after the expiry", func() (bool, string) {
 		return chk.Acked() >= n+50, fmt.Sprint(chk.Acked()-n, " more acked")
 	})
-	cancel()
-	<-produced
+	stopProducing()
 	waitFullISR(t, c, topic, 3)
-	vctx, vcancel := context.WithTimeout(context.Background(), 2*time.Minute)
-	defer vcancel()
-	rep, err := chk.Verify(vctx, strings.Split(c.Bootstrap(), ","))
-	if err != nil {
-		t.Fatal(err)
-	}
-	if !rep.OK() {
-		t.Fatalf("sessions expired at once: %s", rep)
-	}
+	rep := verifyChecker(t, c, chk, "sessions expired at once")
 	t.Logf("sessions expired at once: %s (failed attempts %d)", rep, chk.Failed())
 }
 

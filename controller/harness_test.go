@@ -61,9 +61,21 @@ func newTestCluster(t *testing.T, ids ...int32) *testCluster {
 
 func (tc *testCluster) session() *zkmeta.Client {
 	tc.t.Helper()
+	return tc.hookedSession(nil)
+}
+
+// hookedSession is a session whose every request goes through hook when
+// hook is not nil (a fault seam: what a call gets while ZooKeeper is
+// unreachable).
+func (tc *testCluster) hookedSession(hook zkmeta.Hook) *zkmeta.Client {
+	tc.t.Helper()
+	var opts zkmeta.Options
+	if hook != nil {
+		opts.OnSession = func(*zkmeta.SessionConn) zkmeta.Hook { return hook }
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	zk, err := zkmeta.Connect(ctx, tc.connect, 6*time.Second, nil)
+	zk, err := zkmeta.ConnectWithOptions(ctx, tc.connect, 6*time.Second, nil, opts)
 	if err != nil {
 		tc.t.Fatal(err)
 	}
@@ -109,13 +121,37 @@ func (tc *testCluster) bounce(id int32) int64 {
 	return b.Epoch()
 }
 
+// changesZnode reports whether req, not a Get or an Exists, names a path
+// match accepts: its own or one of its multi's ops'.
+func changesZnode(req zkmeta.Request, match func(path string) bool) bool {
+	if req.Op == zkmeta.OpGet || req.Op == zkmeta.OpExists {
+		return false
+	}
+	if match(req.Path) {
+		return true
+	}
+	for _, op := range req.Ops {
+		if match(op.Path) {
+			return true
+		}
+	}
+	return false
+}
+
 // start runs the controller until the test ends and waits until it acts.
 func (tc *testCluster) start(cfg Config) {
 	tc.t.Helper()
 	if cfg.RequestTimeout == 0 {
 		cfg.RequestTimeout = 5 * time.Second
 	}
-	tc.c = New(cfg, tc.zk, slog.New(slog.NewTextHandler(io.Discard, nil)))
+	tc.run(New(cfg, tc.zk, slog.New(slog.NewTextHandler(io.Discard, nil))))
+}
+
+// run runs c as the cluster's controller until the test ends and waits
+// until it acts.
+func (tc *testCluster) run(c *Controller) {
+	tc.t.Helper()
+	tc.c = c
 	ctx, cancel := context.WithCancel(context.Background())
 	tc.done = make(chan struct{})
 	go func() {

@@ -2,7 +2,6 @@ package controller
 
 import (
 	"bytes"
-	"context"
 	"log/slog"
 	"strings"
 	"sync"
@@ -60,18 +59,7 @@ func TestMalformedZnodesSkipped(t *testing.T) {
 	}
 
 	var logs syncBuffer
-	tc.c = New(Config{BrokerID: 1, RequestTimeout: 5 * time.Second}, tc.zk, slog.New(slog.NewTextHandler(&logs, nil)))
-	ctx, cancel := context.WithCancel(context.Background())
-	tc.done = make(chan struct{})
-	go func() {
-		defer close(tc.done)
-		tc.c.Run(ctx)
-	}()
-	t.Cleanup(func() {
-		cancel()
-		<-tc.done
-	})
-	tc.waitFor("controller active", func() bool { return tc.c.Active() })
+	tc.run(New(Config{BrokerID: 1, RequestTimeout: 5 * time.Second}, tc.zk, slog.New(slog.NewTextHandler(&logs, nil))))
 
 	if st := tc.partitionState("good", 0); st.Leader != 1 {
 		t.Errorf("good-0 leader %d, want 1", st.Leader)

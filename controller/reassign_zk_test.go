@@ -1,12 +1,10 @@
 package controller
 
 import (
-	"context"
 	"slices"
 	"strings"
 	"sync/atomic"
 	"testing"
-	"time"
 
 	"github.com/kafkazk/kafkazk/zkmeta"
 )
@@ -32,40 +30,16 @@ func TestReassignmentCompletesAfterZooKeeperOutage(t *testing.T) {
 			tc := newTestCluster(t, 1, 2, 3)
 			var down atomic.Bool
 			var skip, failed atomic.Int32
-			matches := func(req zkmeta.Request) bool {
-				if req.Op == zkmeta.OpGet || req.Op == zkmeta.OpExists {
-					return false
-				}
-				if strings.HasSuffix(req.Path, cs.path) {
-					return true
-				}
-				for _, op := range req.Ops {
-					if strings.HasSuffix(op.Path, cs.path) {
-						return true
-					}
-				}
-				return false
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-			defer cancel()
-			zk, err := zkmeta.ConnectWithOptions(ctx, tc.connect, 6*time.Second, nil, zkmeta.Options{
-				OnSession: func(*zkmeta.SessionConn) zkmeta.Hook {
-					return func(req zkmeta.Request, send func() error) error {
-						if down.Load() && matches(req) {
-							if skip.Add(-1) >= 0 {
-								return send()
-							}
-							failed.Add(1)
-							return zkmeta.ErrConnectionLoss // what a write gets while no server is reachable
-						}
+			zk := tc.hookedSession(func(req zkmeta.Request, send func() error) error {
+				if down.Load() && changesZnode(req, func(p string) bool { return strings.HasSuffix(p, cs.path) }) {
+					if skip.Add(-1) >= 0 {
 						return send()
 					}
-				},
+					failed.Add(1)
+					return zkmeta.ErrConnectionLoss // what a write gets while no server is reachable
+				}
+				return send()
 			})
-			if err != nil {
-				t.Fatal(err)
-			}
-			t.Cleanup(zk.Close)
 			tc.zk = zk
 			tc.createTopic("t", map[int32][]int32{0: {1, 2}})
 			tc.start(Config{BrokerID: 100})

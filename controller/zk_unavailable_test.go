@@ -22,46 +22,16 @@ import (
 func TestAdminWritesWithoutZooKeeper(t *testing.T) {
 	tc := newTestCluster(t, 1)
 	var down atomic.Bool
-	touches := func(req zkmeta.Request) bool {
-		if strings.Contains(req.Path, "zk-down") {
-			return true
+	client := tc.hookedSession(func(req zkmeta.Request, send func() error) error {
+		if down.Load() && changesZnode(req, func(p string) bool { return strings.Contains(p, "zk-down") }) {
+			return zkmeta.ErrConnectionLoss // what a call gets while no server is reachable
 		}
-		for _, op := range req.Ops {
-			if strings.Contains(op.Path, "zk-down") {
-				return true
-			}
-		}
-		return false
-	}
+		return send()
+	})
+	tc.run(New(Config{BrokerID: 1, RequestTimeout: 5 * time.Second, DeleteTopicEnable: true}, client, slog.New(slog.NewTextHandler(io.Discard, nil))))
+
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
 	defer cancel()
-	client, err := zkmeta.ConnectWithOptions(ctx, tc.connect, 6*time.Second, nil, zkmeta.Options{
-		OnSession: func(*zkmeta.SessionConn) zkmeta.Hook {
-			return func(req zkmeta.Request, send func() error) error {
-				if down.Load() && req.Op != zkmeta.OpGet && req.Op != zkmeta.OpExists && touches(req) {
-					return zkmeta.ErrConnectionLoss // what a call gets while no server is reachable
-				}
-				return send()
-			}
-		},
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(client.Close)
-	tc.c = New(Config{BrokerID: 1, RequestTimeout: 5 * time.Second, DeleteTopicEnable: true}, client, slog.New(slog.NewTextHandler(io.Discard, nil)))
-	rctx, rcancel := context.WithCancel(context.Background())
-	tc.done = make(chan struct{})
-	go func() {
-		defer close(tc.done)
-		tc.c.Run(rctx)
-	}()
-	t.Cleanup(func() {
-		rcancel()
-		<-tc.done
-	})
-	tc.waitFor("controller active", func() bool { return tc.c.Active() })
-
 	create := func(topic string) int16 {
 		req := kmsg.NewPtrCreateTopicsRequest()
 		rt := kmsg.NewCreateTopicsRequestTopic()

@@ -79,6 +79,36 @@ func forEachSchemaVersion(t *testing.T, fn func(t *testing.T, s *msgSchema, req 
 	}
 }
 
+// walkKmsgBody encodes m (a kmsg request or response, every field filled
+// or none) at version v and checks that the bound walk over s consumes
+// exactly its bytes; it reports whether the body was walked to its end.
+func walkKmsgBody(t *testing.T, s *msgSchema, m interface {
+	SetVersion(int16)
+	AppendTo([]byte) []byte
+}, v int16, filled bool) bool {
+	t.Helper()
+	if filled {
+		fillValue(reflect.ValueOf(m).Elem(), 0)
+	}
+	m.SetVersion(v)
+	body := m.AppendTo(nil)
+	w := walker{src: body, v: v, flexible: v >= s.flexMin}
+	if err := w.structFields(s.fields); err != nil {
+		if filled && s.name == "ReadShareGroupStateSummaryResponse" {
+			// KIP-932's early-access share group state API: kmsg
+			// writes Kafka 4's layout (a StateEpoch per
+			// partition). Our brokers never send the request.
+			return false
+		}
+		t.Errorf("%s v%d (filled %v): %v\n% x", s.name, v, filled, err, body)
+		return false
+	}
+	if len(w.src) != 0 {
+		t.Errorf("%s v%d (filled %v): %d of %d bytes left after the walk\n% x", s.name, v, filled, len(w.src), len(body), body)
+	}
+	return true
+}
+
 // TestSchemasMatchKmsg: for every key and version, the bound walk over a
 // kmsg-encoded request (every field filled) consumes exactly its bytes, and
 // the flexible versions agree. The walk is Kafka 3.9's schema and the
@@ -89,29 +119,12 @@ func TestSchemasMatchKmsg(t *testing.T) {
 	forEachSchemaVersion(t, func(t *testing.T, s *msgSchema, proto kmsg.Request, v int16) {
 		for _, filled := range []bool{false, true} {
 			req := kmsg.RequestForKey(proto.Key())
-			if filled {
-				fillValue(reflect.ValueOf(req).Elem(), 0)
+			if walkKmsgBody(t, s, req, v, filled) {
+				n++
 			}
-			req.SetVersion(v)
 			if req.IsFlexible() != (v >= s.flexMin) {
 				t.Errorf("%s v%d: kmsg flexible %v, Kafka's flexible from v%d", s.name, v, req.IsFlexible(), s.flexMin)
 			}
-			body := req.AppendTo(nil)
-			w := walker{src: body, v: v, flexible: v >= s.flexMin}
-			if err := w.structFields(s.fields); err != nil {
-				if filled && s.name == "ReadShareGroupStateSummaryResponse" {
-					// KIP-932's early-access share group state API: kmsg
-					// writes Kafka 4's layout (a StateEpoch per
-					// partition). Our brokers never send the request.
-					continue
-				}
-				t.Errorf("%s v%d (filled %v): %v\n% x", s.name, v, filled, err, body)
-				continue
-			}
-			if len(w.src) != 0 {
-				t.Errorf("%s v%d (filled %v): %d of %d bytes left after the walk\n% x", s.name, v, filled, len(w.src), len(body), body)
-			}
-			n++
 		}
 	})
 	t.Logf("%d bodies walked", n)
@@ -395,27 +408,9 @@ func TestResponseSchemasMatchKmsg(t *testing.T) {
 			return
 		}
 		for _, filled := range []bool{false, true} {
-			resp := proto.ResponseKind()
-			if filled {
-				fillValue(reflect.ValueOf(resp).Elem(), 0)
+			if walkKmsgBody(t, s, proto.ResponseKind(), v, filled) {
+				n++
 			}
-			resp.SetVersion(v)
-			body := resp.AppendTo(nil)
-			w := walker{src: body, v: v, flexible: v >= s.flexMin}
-			if err := w.structFields(s.fields); err != nil {
-				if filled && s.name == "ReadShareGroupStateSummaryResponse" {
-					// KIP-932's early-access share group state API: kmsg
-					// writes Kafka 4's layout (a StateEpoch per
-					// partition). Our brokers never send the request.
-					continue
-				}
-				t.Errorf("%s v%d (filled %v): %v\n% x", s.name, v, filled, err, body)
-				continue
-			}
-			if len(w.src) != 0 {
-				t.Errorf("%s v%d (filled %v): %d of %d bytes left after the walk", s.name, v, filled, len(w.src), len(body))
-			}
-			n++
 		}
 	})
 	t.Logf("%d response bodies walked", n)

@@ -15,15 +15,21 @@ import (
 func costOf(f func()) (time.Duration, uint64) {
 	bestWall, bestAlloc := time.Duration(1<<62), uint64(1<<62)
 	for i := 0; i < 3; i++ {
-		var before, after runtime.MemStats
-		runtime.ReadMemStats(&before)
-		start := time.Now()
-		f()
-		wall := time.Since(start)
-		runtime.ReadMemStats(&after)
-		bestWall, bestAlloc = min(bestWall, wall), min(bestAlloc, after.TotalAlloc-before.TotalAlloc)
+		wall, alloc := costOnce(f)
+		bestWall, bestAlloc = min(bestWall, wall), min(bestAlloc, alloc)
 	}
 	return bestWall, bestAlloc
+}
+
+// costOnce is one run of f: wall time and bytes allocated (process-wide).
+func costOnce(f func()) (time.Duration, uint64) {
+	var before, after runtime.MemStats
+	runtime.ReadMemStats(&before)
+	start := time.Now()
+	f()
+	wall := time.Since(start)
+	runtime.ReadMemStats(&after)
+	return wall, after.TotalAlloc - before.TotalAlloc
 }
 
 // checkRecordsCost fails t when f, reading the records in in, takes
@@ -32,13 +38,7 @@ func costOf(f func()) (time.Duration, uint64) {
 func checkRecordsCost(t *testing.T, in []byte, what string, f func()) {
 	t.Helper()
 	bound := batchAllocBound(in)
-	var before, after runtime.MemStats
-	runtime.ReadMemStats(&before)
-	start := time.Now()
-	f()
-	wall := time.Since(start)
-	runtime.ReadMemStats(&after)
-	alloc := after.TotalAlloc - before.TotalAlloc
+	wall, alloc := costOnce(f)
 	if wall > recordsMaxWall || alloc > bound {
 		wall, alloc = costOf(f)
 	}

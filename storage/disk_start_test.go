@@ -53,6 +53,19 @@ func fillDirs(t *testing.T, dirs []string, parts, n int, clean bool) map[TopicPa
 	return out
 }
 
+// checkLoaded fails the test unless m hosts every partition of want
+// holding exactly its batches; missing says how a missing one is missing.
+func checkLoaded(t *testing.T, m *Manager, want map[TopicPartition][][]byte, missing string) {
+	t.Helper()
+	for tp, batches := range want {
+		l, ok := m.Get(tp.Topic, tp.Partition)
+		if !ok {
+			t.Fatalf("%s %s", tp, missing)
+		}
+		checkBatches(t, l, batches)
+	}
+}
+
 // checkBatches reads a log whole and compares it with want.
 func checkBatches(t *testing.T, l *Log, want [][]byte) {
 	t.Helper()
@@ -177,13 +190,7 @@ func TestStartWithFailingDir(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer m.Close()
-			for tp, batches := range want {
-				l, ok := m.Get(tp.Topic, tp.Partition)
-				if !ok {
-					t.Fatalf("%s missing after healing", tp)
-				}
-				checkBatches(t, l, batches)
-			}
+			checkLoaded(t, m, want, "missing after healing")
 		})
 	}
 	t.Run("all dirs fail", func(t *testing.T) {
@@ -258,13 +265,7 @@ func TestStartWithFullDisk(t *testing.T) {
 					}
 				}
 			}
-			for tp, batches := range want {
-				l, ok := m.Get(tp.Topic, tp.Partition)
-				if !ok {
-					t.Fatalf("%s not loaded", tp)
-				}
-				checkBatches(t, l, batches)
-			}
+			checkLoaded(t, m, want, "not loaded")
 			l, _ := m.Get("t", 0)
 			if _, err := l.Append(encodeBatch(batchSpec{records: 1}), 1); !errors.Is(err, ErrStorage) {
 				t.Fatalf("append on a full disk: %v, want ErrStorage", err)
@@ -436,13 +437,7 @@ func TestStartFaultSweep(t *testing.T) {
 				t.Fatal(err)
 			}
 			defer m.Close()
-			for tp, batches := range want {
-				l, ok := m.Get(tp.Topic, tp.Partition)
-				if !ok {
-					t.Fatalf("%s missing with the disk healthy again", tp)
-				}
-				checkBatches(t, l, batches)
-			}
+			checkLoaded(t, m, want, "missing with the disk healthy again")
 		})
 	}
 }

@@ -39,6 +39,22 @@ func same(t *testing.T, what string, a, b any) {
 	}
 }
 
+// roundTrip fuzzes a decoder that has an encoder: what decode accepts
+// encodes back to data that decodes to the same value.
+func roundTrip[T any](f *testing.F, what string, decode func([]byte) (T, error), encode func(T) []byte) {
+	f.Fuzz(func(t *testing.T, data []byte) {
+		v, err := decode(data)
+		if refused(t, err) {
+			return
+		}
+		again, err := decode(encode(v))
+		if err != nil {
+			t.Fatal(err)
+		}
+		same(t, what, v, again)
+	})
+}
+
 func FuzzDecodeBroker(f *testing.F) {
 	seed(f, `{"listener_security_protocol_map":{"PLAINTEXT":"PLAINTEXT"},"endpoints":["PLAINTEXT://h:9092"],"jmx_port":-1,"features":{},"host":"h","timestamp":"1700000000000","port":9092,"version":5}`,
 		`{"jmx_port":-1,"timestamp":"1","host":"h","version":1,"port":9092}`,
@@ -72,17 +88,7 @@ func FuzzDecodeController(f *testing.F) {
 
 func FuzzDecodeClusterID(f *testing.F) {
 	seed(f, `{"version":"1","id":"b3Dq9a1tQwKpQ0bJkQ8y3A"}`, `{"id":"x\u2028\"y"}`)
-	f.Fuzz(func(t *testing.T, data []byte) {
-		id, err := DecodeClusterID(data)
-		if refused(t, err) {
-			return
-		}
-		again, err := DecodeClusterID(EncodeClusterID(id))
-		if err != nil {
-			t.Fatal(err)
-		}
-		same(t, "cluster id", id, again)
-	})
+	roundTrip(f, "cluster id", DecodeClusterID, EncodeClusterID)
 }
 
 func FuzzDecodeTopicAssignment(f *testing.F) {
@@ -116,123 +122,44 @@ func FuzzDecodeTopicAssignment(f *testing.F) {
 
 func FuzzDecodeEntityConfig(f *testing.F) {
 	seed(f, `{"version":1,"config":{"retention.ms":"1000","cleanup.policy":"compact"}}`, `{"version":1,"config":{"a":1,"b":null,"c":[1]}}`)
-	f.Fuzz(func(t *testing.T, data []byte) {
-		cfg, err := DecodeEntityConfig(data)
-		if refused(t, err) {
-			return
-		}
-		again, err := DecodeEntityConfig(EncodeEntityConfig(cfg))
-		if err != nil {
-			t.Fatal(err)
-		}
-		same(t, "entity config", cfg, again)
-	})
+	roundTrip(f, "entity config", DecodeEntityConfig, EncodeEntityConfig)
 }
 
 func FuzzDecodeConfigChange(f *testing.F) {
 	seed(f, `{"version":2,"entity_path":"topics/t"}`, `{"version":"2","entity_path":"brokers/<default>"}`)
-	f.Fuzz(func(t *testing.T, data []byte) {
-		p, err := DecodeConfigChange(data)
-		if refused(t, err) {
-			return
-		}
-		again, err := DecodeConfigChange(EncodeConfigChange(p))
-		if err != nil {
-			t.Fatal(err)
-		}
-		same(t, "config change", p, again)
-	})
+	roundTrip(f, "config change", DecodeConfigChange, EncodeConfigChange)
 }
 
 func FuzzDecodePartitionState(f *testing.F) {
 	seed(f, `{"controller_epoch":1,"leader":1,"version":1,"leader_epoch":0,"isr":[1,2]}`,
 		`{"controller_epoch":3,"leader":-1,"version":1,"leader_epoch":7,"isr":[2],"leader_recovery_state":1}`)
-	f.Fuzz(func(t *testing.T, data []byte) {
-		s, err := DecodePartitionState(data, 5)
-		if refused(t, err) {
-			return
-		}
-		again, err := DecodePartitionState(EncodePartitionState(s), 5)
-		if err != nil {
-			t.Fatal(err)
-		}
-		same(t, "partition state", s, again)
-	})
+	decode := func(data []byte) (LeaderAndIsr, error) { return DecodePartitionState(data, 5) }
+	roundTrip(f, "partition state", decode, EncodePartitionState)
 }
 
 func FuzzDecodeProducerIDBlock(f *testing.F) {
 	seed(f, `{"version":1,"broker":1,"block_start":"0","block_end":"999"}`, `{"version":1,"broker":1,"block_start":1000,"block_end":1999}`)
-	f.Fuzz(func(t *testing.T, data []byte) {
-		b, err := DecodeProducerIDBlock(data)
-		if refused(t, err) {
-			return
-		}
-		again, err := DecodeProducerIDBlock(EncodeProducerIDBlock(b))
-		if err != nil {
-			t.Fatal(err)
-		}
-		same(t, "producer id block", b, again)
-	})
+	roundTrip(f, "producer id block", DecodeProducerIDBlock, EncodeProducerIDBlock)
 }
 
 func FuzzDecodeControllerEpoch(f *testing.F) {
 	seed(f, "7", " 12\n", "-1")
-	f.Fuzz(func(t *testing.T, data []byte) {
-		e, err := DecodeControllerEpoch(data)
-		if refused(t, err) {
-			return
-		}
-		again, err := DecodeControllerEpoch(EncodeControllerEpoch(e))
-		if err != nil {
-			t.Fatal(err)
-		}
-		same(t, "controller epoch", e, again)
-	})
+	roundTrip(f, "controller epoch", DecodeControllerEpoch, EncodeControllerEpoch)
 }
 
 func FuzzDecodeFeatureZNode(f *testing.F) {
 	seed(f, `{"features":{},"version":2,"status":1}`,
 		`{"features":{"metadata.version":{"max_version_level":7,"min_version_level":1}},"version":1,"status":1}`,
 		`{"features":{"f":{"max_version_level":3}},"version":2,"status":0}`)
-	f.Fuzz(func(t *testing.T, data []byte) {
-		fz, err := DecodeFeatureZNode(data)
-		if refused(t, err) {
-			return
-		}
-		again, err := DecodeFeatureZNode(EncodeFeatureZNode(fz))
-		if err != nil {
-			t.Fatal(err)
-		}
-		same(t, "feature", fz, again)
-	})
+	roundTrip(f, "feature", DecodeFeatureZNode, EncodeFeatureZNode)
 }
 
 func FuzzDecodeReassignPartitions(f *testing.F) {
 	seed(f, `{"version":1,"partitions":[{"topic":"t","partition":0,"replicas":[1,2]},{"topic":"u","partition":3,"replicas":[]}]}`)
-	f.Fuzz(func(t *testing.T, data []byte) {
-		parts, err := DecodeReassignPartitions(data)
-		if refused(t, err) {
-			return
-		}
-		again, err := DecodeReassignPartitions(EncodeReassignPartitions(parts))
-		if err != nil {
-			t.Fatal(err)
-		}
-		same(t, "reassign partitions", parts, again)
-	})
+	roundTrip(f, "reassign partitions", DecodeReassignPartitions, EncodeReassignPartitions)
 }
 
 func FuzzDecodePreferredReplicaElection(f *testing.F) {
 	seed(f, `{"version":1,"partitions":[{"topic":"t","partition":0},{"topic":"u","partition":9}]}`)
-	f.Fuzz(func(t *testing.T, data []byte) {
-		parts, err := DecodePreferredReplicaElection(data)
-		if refused(t, err) {
-			return
-		}
-		again, err := DecodePreferredReplicaElection(EncodePreferredReplicaElection(parts))
-		if err != nil {
-			t.Fatal(err)
-		}
-		same(t, "preferred replica election", parts, again)
-	})
+	roundTrip(f, "preferred replica election", DecodePreferredReplicaElection, EncodePreferredReplicaElection)
 }

@@ -439,41 +439,15 @@ func staleBrokers(e *env, p int32, want []int32) []string {
 		if !e.c.Running(id) {
 			continue
 		}
-		got, err := brokerReplicas(e, id, p)
+		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
+		got, err := e.c.BrokerReplicas(ctx, id, topic, p)
+		cancel()
 		if err == nil && slices.Equal(slices.Sorted(slices.Values(got)), want) {
 			continue
 		}
 		stale = append(stale, fmt.Sprintf("broker %d: %v %v", id, got, err))
 	}
 	return stale
-}
-
-// brokerReplicas is the partition's replica list in one broker's metadata
-// cache (a Metadata request to that broker alone).
-func brokerReplicas(e *env, id, p int32) ([]int32, error) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(e.c.Broker(id).Addr))
-	if err != nil {
-		return nil, err
-	}
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
-	defer cancel()
-	req := kmsg.NewPtrMetadataRequest()
-	rt := kmsg.NewMetadataRequestTopic()
-	rt.Topic = kmsg.StringPtr(topic)
-	req.Topics = append(req.Topics, rt)
-	resp, err := req.RequestWith(ctx, cl.SeedBrokers()[0])
-	if err != nil {
-		return nil, err
-	}
-	for _, t := range resp.Topics {
-		for _, rp := range t.Partitions {
-			if rp.Partition == p {
-				return rp.Replicas, nil
-			}
-		}
-	}
-	return nil, fmt.Errorf("%s-%d not in broker %d's metadata", topic, p, id)
 }
 
 // controllerCutOff isolates the controller (from ZooKeeper and every
