@@ -9,8 +9,11 @@
 // (ConfigAdminManager.preprocess). AlterConfigs v1 only changes
 // throttling (KIP-219); AlterConfigs v2 and Incremental v1 are flexible
 // (KIP-482).
+// ZooKeeper unreachable: REQUEST_TIMED_OUT with no message (Kafka holds
+// the write until ZooKeeper is back, so its client times out).
 // Deviations: ACLs not built (no authorization checks), no
-// alter.config.policy.class.name; CLIENT_METRICS is refused.
+// alter.config.policy.class.name; CLIENT_METRICS is refused; the answer
+// without ZooKeeper comes at once instead of after the client's timeout.
 
 package broker
 
