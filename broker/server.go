@@ -272,7 +272,10 @@ func (s *Server) acceptLoop(ctx context.Context, ln net.Listener, listener strin
 		s.mu.Unlock()
 		go func() {
 			defer s.wg.Done()
-			newConnection(s, c).serve(withClientAddr(ctx, c.RemoteAddr())) // the group coordinator records the client host
+			// The listener's protocol is PLAINTEXT until named listeners
+			// land (issue 16); the group coordinator records the client host.
+			sess := &session{listener: listener, protocol: Plaintext, principal: Anonymous, clientAddr: c.RemoteAddr()}
+			newConnection(s, c).serve(withSession(ctx, sess))
 			s.mu.Lock()
 			delete(s.conns, c)
 			if s.connsByIP[ip]--; s.connsByIP[ip] <= 0 {

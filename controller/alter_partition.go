@@ -16,8 +16,8 @@ import (
 // sender's broker epoch must be current (STALE_BROKER_EPOCH), each
 // partition's leader epoch current (FENCED_LEADER_EPOCH), its partition
 // epoch (the state znode version) current (INVALID_UPDATE_VERSION), and
-// every ISR member live and not shutting down (INELIGIBLE_REPLICA;
-// OPERATION_NOT_ATTEMPTED before v2). Accepted states are written with CAS
+// every ISR member live and not shutting down, and every added one not on
+// a failed log dir (INELIGIBLE_REPLICA; OPERATION_NOT_ATTEMPTED before v2). Accepted states are written with CAS
 // and answered; every broker gets UpdateMetadata.
 func (c *Controller) AlterPartition(_ context.Context, req *kmsg.AlterPartitionRequest) *kmsg.AlterPartitionResponse {
 	resp := req.ResponseKind().(*kmsg.AlterPartitionResponse)
@@ -137,7 +137,14 @@ func decideAlterPartition(s *clusterState, tp topicPartition, p kmsg.AlterPartit
 		return reject(kerr.InvalidRequest.Code)
 	}
 	for _, r := range newISR {
-		if !s.isEligible(r) || !slices.Contains(s.replicas(tp), r) {
+		// Kafka's ZooKeeper controller checks only that the broker is live.
+		// We also refuse to add a replica the controller knows is on a
+		// failed log dir (isReplicaOnline), as KIP-841's "replicas being
+		// added must be online" intends: a leader's expansion retried after
+		// the replica went offline would otherwise put a replica with no log
+		// back in the ISR until the leader shrinks it.
+		adding := !slices.Contains(cur.ISR, r)
+		if !s.isEligible(r) || !slices.Contains(s.replicas(tp), r) || (adding && !s.isReplicaOnline(r, tp)) {
 			if version < 2 {
 				return reject(kerr.OperationNotAttempted.Code)
 			}

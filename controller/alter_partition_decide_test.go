@@ -57,6 +57,12 @@ func TestDecideAlterPartition(t *testing.T) {
 			func(s *clusterState) { delete(s.liveBrokers, 3) }, kerr.IneligibleReplica.Code, false, false},
 		{"a member is shutting down", 0, 1, 4, 10, 0, []int32{1, 2, 3}, 2,
 			func(s *clusterState) { s.shuttingDown[3] = true }, kerr.IneligibleReplica.Code, false, false},
+		{"adding a replica on a failed log dir", 0, 1, 4, 10, 0, []int32{1, 2, 3}, 2,
+			func(s *clusterState) { s.offlineReplicas[3] = map[topicPartition]bool{{"t", 0}: true} }, kerr.IneligibleReplica.Code, false, false},
+		{"keeping a member on a failed log dir (Kafka's rule: only a live broker)", 0, 1, 4, 10, 0, []int32{1, 2, 3}, 2,
+			func(s *clusterState) { s.offlineReplicas[2] = map[topicPartition]bool{{"t", 0}: true} }, 0, false, true},
+		{"shrinking with a member on a failed log dir", 0, 1, 4, 10, 0, []int32{1}, 2,
+			func(s *clusterState) { s.offlineReplicas[2] = map[topicPartition]bool{{"t", 0}: true} }, 0, false, true},
 		{"an ineligible member before v2", 0, 1, 4, 10, 0, []int32{1, 2, 3}, 1,
 			func(s *clusterState) { s.shuttingDown[3] = true }, kerr.OperationNotAttempted.Code, false, false},
 	}
