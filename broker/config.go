@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"crypto/tls"
 	"log/slog"
 	"time"
 
@@ -87,6 +88,14 @@ type Config struct {
 	GroupMinSessionTimeout        time.Duration // group.min.session.timeout.ms
 	GroupMaxSessionTimeout        time.Duration // group.max.session.timeout.ms
 	GroupMaxSize                  int32         // group.max.size
+
+	// TLS (issue 16 item 2; filled by cmd/internal/config/ssl.go, see tls.go).
+	// TLSListeners: the SSL and SASL_SSL listeners by upper-case name; a
+	// listener not in it is plaintext. InterBrokerTLS: the client side of
+	// inter-broker connections when the inter-broker listener is SSL or
+	// SASL_SSL (nil: plaintext); the controller gets the same config.
+	TLSListeners   map[string]*TLSListener
+	InterBrokerTLS *tls.Config
 
 	// StaticConfigs holds every key set in server.properties, the
 	// environment or --override, for DescribeConfigs' STATIC_BROKER_CONFIG.

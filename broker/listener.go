@@ -14,8 +14,8 @@ func ParseListener(l string) (name, hostPort string, err error) {
 	if !ok {
 		return "", "", fmt.Errorf("listener %q is not of the form NAME://host:port", l)
 	}
-	if name != "PLAINTEXT" {
-		return "", "", fmt.Errorf("listener %q: only PLAINTEXT listeners are supported", l)
+	if name != "PLAINTEXT" && name != "SSL" { // SSL: tls.go
+		return "", "", fmt.Errorf("listener %q: only PLAINTEXT and SSL listeners are supported", l)
 	}
 	host, port, err := net.SplitHostPort(hostPort)
 	if err != nil {

@@ -275,7 +275,10 @@ func (s *Server) acceptLoop(ctx context.Context, ln net.Listener, listener strin
 			// The listener's protocol is PLAINTEXT until named listeners
 			// land (issue 16); the group coordinator records the client host.
 			sess := &session{listener: listener, protocol: Plaintext, principal: Anonymous, clientAddr: c.RemoteAddr()}
-			newConnection(s, c).serve(withSession(ctx, sess))
+			if conn, err := s.wrapTLS(sess, c); err == nil { // tls.go: SSL/SASL_SSL listeners
+				newConnection(s, conn).serve(withSession(ctx, sess))
+			}
+			c.Close()
 			s.mu.Lock()
 			delete(s.conns, c)
 			if s.connsByIP[ip]--; s.connsByIP[ip] <= 0 {

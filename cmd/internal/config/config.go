@@ -234,6 +234,9 @@ func fromSettings(s map[string]string, logger *slog.Logger) (broker.Config, erro
 	if err := checkListenerNames(s, c.AdvertisedListeners); err != nil {
 		return broker.Config{}, err
 	}
+	if err := sslConfig(s, &c); err != nil { // ssl.go
+		return broker.Config{}, err
+	}
 	return c, nil
 }
 
@@ -282,7 +285,7 @@ func checkListenerNames(s map[string]string, advertised []string) error {
 			switch proto, ok := protocols[n]; {
 			case !ok:
 				return fmt.Errorf("invalid value %q for configuration listener.security.protocol.map: no security protocol defined for listener %s", v, n)
-			case proto != "PLAINTEXT":
+			case proto != "PLAINTEXT" && proto != "SSL": // SSL: ssl.go
 				return fmt.Errorf("invalid value %q for configuration listener.security.protocol.map: listener %s uses %s, only PLAINTEXT is supported", v, n, proto)
 			}
 		}
@@ -295,7 +298,7 @@ func checkListenerNames(s map[string]string, advertised []string) error {
 			return fmt.Errorf("invalid value %q for configuration inter.broker.listener.name: inter.broker.listener.name must be a listener name defined in advertised.listeners. The valid options based on currently configured listeners are %s", v, strings.Join(names, ","))
 		}
 	}
-	if v, ok := s["security.inter.broker.protocol"]; ok && strings.ToUpper(strings.TrimSpace(v)) != "PLAINTEXT" {
+	if v, ok := s["security.inter.broker.protocol"]; ok && !slices.Contains([]string{"PLAINTEXT", "SSL"}, strings.ToUpper(strings.TrimSpace(v))) {
 		return fmt.Errorf("invalid value %q for configuration security.inter.broker.protocol: only PLAINTEXT is supported", v)
 	}
 	return nil

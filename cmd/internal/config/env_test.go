@@ -124,8 +124,8 @@ func TestListenerNames(t *testing.T) {
 		{"inter-broker protocol", []string{"KAFKA_SECURITY_INTER_BROKER_PROTOCOL=PLAINTEXT"}, ""},
 		{"map without our listener", []string{"KAFKA_LISTENER_SECURITY_PROTOCOL_MAP=INTERNAL:PLAINTEXT"},
 			"no security protocol defined for listener PLAINTEXT"},
-		{"listener mapped to SSL", []string{"KAFKA_LISTENER_SECURITY_PROTOCOL_MAP=PLAINTEXT:SSL"},
-			"listener PLAINTEXT uses SSL, only PLAINTEXT is supported"},
+		{"listener mapped to SSL without a keystore", []string{"KAFKA_LISTENER_SECURITY_PROTOCOL_MAP=PLAINTEXT:SSL"},
+			"Invalid value null for configuration ssl.keystore.location"},
 		{"malformed map", []string{"KAFKA_LISTENER_SECURITY_PROTOCOL_MAP=PLAINTEXT"}, "listener.security.protocol.map"},
 		{"unknown protocol", []string{"KAFKA_LISTENER_SECURITY_PROTOCOL_MAP=PLAINTEXT:TLS"}, "listener.security.protocol.map"},
 		{"inter-broker listener not advertised", []string{"KAFKA_INTER_BROKER_LISTENER_NAME=INTERNAL"},
@@ -134,7 +134,7 @@ func TestListenerNames(t *testing.T) {
 			"only one of inter.broker.listener.name and security.inter.broker.protocol"},
 		{"SASL between brokers", []string{"KAFKA_SECURITY_INTER_BROKER_PROTOCOL=SASL_PLAINTEXT"}, "security.inter.broker.protocol"},
 		{"two listeners", []string{"KAFKA_LISTENERS=PLAINTEXT://0.0.0.0:9092,PLAINTEXT_HOST://0.0.0.0:29092"},
-			"only PLAINTEXT listeners are supported"},
+			"only PLAINTEXT and SSL listeners are supported"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -121,4 +121,22 @@ var knownKeys = map[string]kind{
 	"zookeeper.session.timeout.ms":                  kInt,
 	"zookeeper.set.acl":                             kBool,
 	"zookeeper.max.in.flight.requests":              kInt,
+
+	// SslConfigs and BrokerSecurityConfigs (ssl.go, broker/tls.go).
+	"ssl.keystore.type":                     kString,
+	"ssl.keystore.location":                 kString,
+	"ssl.keystore.password":                 kString,
+	"ssl.key.password":                      kString,
+	"ssl.keystore.certificate.chain":        kString,
+	"ssl.keystore.key":                      kString,
+	"ssl.truststore.type":                   kString,
+	"ssl.truststore.location":               kString,
+	"ssl.truststore.password":               kString,
+	"ssl.truststore.certificates":           kString,
+	"ssl.client.auth":                       kString,
+	"ssl.enabled.protocols":                 kList,
+	"ssl.protocol":                          kString,
+	"ssl.cipher.suites":                     kList,
+	"ssl.endpoint.identification.algorithm": kString,
+	"ssl.principal.mapping.rules":           kString,
 }
