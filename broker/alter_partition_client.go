@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -44,6 +45,7 @@ const alterPartitionVersion = 2
 // comes cannot freeze the ISR.
 type alterPartitionClient struct {
 	cache       *metadataCache
+	tls         *tls.Config // inter-broker TLS (tls.go); nil: plaintext
 	readState   func(topic string, partition int32) (zkmeta.LeaderAndIsr, bool, error)
 	self        int32
 	brokerEpoch func() int64
@@ -239,6 +241,7 @@ func (c *alterPartitionClient) clientFor() (*protocol.Client, error) {
 		_ = c.client.Close()
 	}
 	c.client = protocol.NewClient(addr, fmt.Sprintf("broker-%d-alter-partition", c.self), 5*time.Second)
+	c.client.SetTLS(c.tls) // nil: plaintext (tls.go)
 	c.target = id
 	return c.client, nil
 }

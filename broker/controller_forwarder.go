@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"net"
 	"strconv"
@@ -18,6 +19,7 @@ import (
 type controllerForwarder struct {
 	cache *metadataCache
 	self  int32
+	tls   *tls.Config // inter-broker TLS (tls.go); nil: plaintext
 
 	mu     sync.Mutex
 	target int32
@@ -44,6 +46,7 @@ func (f *controllerForwarder) clientFor() (*protocol.Client, error) {
 	}
 	addr := net.JoinHostPort(b.Host, strconv.Itoa(int(b.Port)))
 	f.client = protocol.NewClient(addr, fmt.Sprintf("broker-%d-forwarder", f.self), 5*time.Second)
+	f.client.SetTLS(f.tls) // nil: plaintext (tls.go)
 	f.target = id
 	return f.client, nil
 }

@@ -276,6 +276,7 @@ func (f *replicaFetcher) clientFor() (*protocol.Client, error) {
 		return nil, fmt.Errorf("no address known for leader %d", f.key.leader)
 	}
 	f.client = protocol.NewClient(addr, fmt.Sprintf("broker-%d-fetcher-%d", f.m.cfg.BrokerID, f.key.id), f.m.cfg.ReplicaSocketTimeout)
+	f.client.SetTLS(f.m.cfg.InterBrokerTLS) // nil: plaintext (tls.go)
 	return f.client, nil
 }
 

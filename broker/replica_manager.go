@@ -98,6 +98,7 @@ func newReplicaManager(cfg Config, logs *storage.Manager, zk *zkmeta.Client, log
 		now:             time.Now,
 	}
 	rm.alter.now = rm.now
+	rm.alter.tls = cfg.InterBrokerTLS
 	return rm
 }
 

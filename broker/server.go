@@ -110,6 +110,7 @@ func New(cfg Config, zk *zkmeta.Client, logs *storage.Manager, clusterID string,
 	s.replicas = newReplicaManager(cfg, logs, zk, logger, s.cache, s.brokerEpoch.Load)
 	s.producerIDs = newProducerIDAllocator(zk, cfg.BrokerID, cfg.ProducerIDBlockSize)
 	s.forwarder = newControllerForwarder(s.cache, cfg.BrokerID)
+	s.forwarder.tls = s.interBrokerTLS()
 	s.groups = s.newGroupCoordinator()
 	s.replicas.onRoleChange = s.onReplicaRoleChange
 	return s

@@ -7,6 +7,7 @@ package controller
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"log/slog"
 	"math/rand/v2"
@@ -35,6 +36,11 @@ type Config struct {
 	// LogConfig.validate); the broker supplies storage's rules. Nil
 	// accepts every value.
 	ValidateTopicConfigs func(configs map[string]string) error
+
+	// InterBrokerTLS is the TLS client config of the controller's
+	// connections to brokers when the inter-broker listener is SSL or
+	// SASL_SSL (broker.Config.InterBrokerTLS); nil: plaintext.
+	InterBrokerTLS *tls.Config
 }
 
 // DefaultConfig is Kafka's defaults for the controller's keys.

@@ -2,6 +2,7 @@ package controller
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -46,7 +47,8 @@ type sendItem struct {
 	done chan error // buffered; may be nil
 }
 
-func newBrokerSender(b zkmeta.BrokerInfo, controllerID int32, timeout time.Duration, logger *slog.Logger) *brokerSender {
+// tlsCfg: the inter-broker listener's TLS client config (nil: plaintext).
+func newBrokerSender(b zkmeta.BrokerInfo, controllerID int32, timeout time.Duration, logger *slog.Logger, tlsCfg *tls.Config) *brokerSender {
 	ctx, cancel := context.WithCancel(context.Background())
 	addr := net.JoinHostPort(b.Host, strconv.Itoa(int(b.Port)))
 	s := &brokerSender{
@@ -58,6 +60,7 @@ func newBrokerSender(b zkmeta.BrokerInfo, controllerID int32, timeout time.Durat
 		warnAt: backlogWarn,
 		wake:   make(chan struct{}, 1),
 	}
+	s.client.SetTLS(tlsCfg)
 	go s.run(timeout)
 	return s
 }

@@ -2,6 +2,7 @@ package protocol
 
 import (
 	"context"
+	"crypto/tls"
 	"encoding/binary"
 	"errors"
 	"fmt"
@@ -31,6 +32,8 @@ type Client struct {
 	mu     sync.Mutex // guards conn and closed; Close takes only this one
 	conn   net.Conn
 	closed bool
+
+	tlsConfig *tls.Config // nil: plaintext; see SetTLS (client_tls.go)
 }
 
 // NewClient returns a client for addr; it connects on the first request.
@@ -92,6 +95,9 @@ func (c *Client) connect(ctx context.Context) (net.Conn, error) {
 	conn, err := d.DialContext(ctx, "tcp", c.addr)
 	if err != nil {
 		return nil, fmt.Errorf("dial: %w", err)
+	}
+	if conn, err = c.handshakeTLS(ctx, conn); err != nil { // client_tls.go
+		return nil, err
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

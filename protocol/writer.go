@@ -6,6 +6,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"sync"
 )
 
 // ErrFileTruncated is returned by Response.WriteTo when a file holds fewer
@@ -119,34 +120,71 @@ func (r *Response) WriteTo(conn net.Conn) (int64, error) {
 	return r.writeCopy(conn)
 }
 
-// writeCopy is the portable path: buffers coalesced with net.Buffers, file
-// ranges copied through user space.
+// copyBufSize is the copying path's buffer: four TLS records of 16 KiB,
+// so a TLS conn gets full records and few writes.
+const copyBufSize = 64 << 10
+
+// copyBufs are the copying path's buffers, reused across responses and
+// connections so that a Fetch over TLS allocates nothing per response.
+var copyBufs = sync.Pool{New: func() any { b := make([]byte, copyBufSize); return &b }}
+
+// writeCopy is the portable path (TLS, tests, non-Linux): byte pieces and
+// file ranges are gathered into one pooled buffer and written in chunks of
+// up to copyBufSize; file bytes pass through user space (ReadAt), which is
+// what a TLS listener costs over sendfile.
 func (r *Response) writeCopy(w io.Writer) (int64, error) {
+	bp := copyBufs.Get().(*[]byte)
+	defer copyBufs.Put(bp)
+	buf := (*bp)[:0]
 	var written int64
-	for i := 0; i < len(r.pieces); {
-		p := r.pieces[i]
+	flush := func() error {
+		if len(buf) == 0 {
+			return nil
+		}
+		n, err := w.Write(buf)
+		written += int64(n)
+		buf = buf[:0]
+		if err != nil {
+			return fmt.Errorf("write response bytes: %w", err)
+		}
+		return nil
+	}
+	for _, p := range r.pieces {
 		if p.file == nil {
-			var bufs net.Buffers
-			for ; i < len(r.pieces) && r.pieces[i].file == nil; i++ {
-				bufs = append(bufs, r.pieces[i].buf)
-			}
-			n, err := bufs.WriteTo(w)
-			written += n
-			if err != nil {
-				return written, fmt.Errorf("write response bytes: %w", err)
+			for b := p.buf; len(b) > 0; {
+				if len(buf) == cap(buf) {
+					if err := flush(); err != nil {
+						return written, err
+					}
+				}
+				n := copy(buf[len(buf):cap(buf)], b)
+				buf, b = buf[:len(buf)+n], b[n:]
 			}
 			continue
 		}
-		n, err := io.Copy(w, io.NewSectionReader(p.file, p.off, p.n))
-		written += n
-		if err != nil {
-			return written, fmt.Errorf("copy %s [%d, +%d): %w", p.file.Name(), p.off, p.n, err)
+		for off, rem := p.off, p.n; rem > 0; {
+			if len(buf) == cap(buf) {
+				if err := flush(); err != nil {
+					return written, err
+				}
+			}
+			chunk := int(min(rem, int64(cap(buf)-len(buf))))
+			n, err := p.file.ReadAt(buf[len(buf):len(buf)+chunk], off)
+			buf, off, rem = buf[:len(buf)+n], off+int64(n), rem-int64(n)
+			if n < chunk {
+				if ferr := flush(); ferr != nil {
+					return written, ferr
+				}
+				if err == nil || errors.Is(err, io.EOF) {
+					return written, fmt.Errorf("%w: %s ended %d bytes into range [%d, +%d)",
+						ErrFileTruncated, p.file.Name(), p.n-rem, p.off, p.n)
+				}
+				return written, fmt.Errorf("copy %s [%d, +%d): %w", p.file.Name(), p.off, p.n, err)
+			}
 		}
-		if n < p.n {
-			return written, fmt.Errorf("%w: %s ended %d bytes into range [%d, +%d)",
-				ErrFileTruncated, p.file.Name(), n, p.off, p.n)
-		}
-		i++
+	}
+	if err := flush(); err != nil {
+		return written, err
 	}
 	return written, nil
 }

@@ -85,6 +85,7 @@ func run(ctx context.Context, configPath string, overrides []string, logger *slo
 		LeaderImbalanceCheckInterval:       cfg.LeaderImbalanceCheckInterval,
 		LeaderImbalancePerBrokerPercentage: cfg.LeaderImbalancePerBrokerPercentage,
 		ValidateTopicConfigs:               srv.ValidateTopicConfigs,
+		InterBrokerTLS:                     cfg.InterBrokerTLS,
 	}, zk, logger)
 	srv.SetController(ctrl)
 
