@@ -189,11 +189,13 @@ func NewTLSClientConfig(st SSLSettings) (*tls.Config, error) {
 			return nil, st.fail(sslEndpointID, "unknown identification algorithm (https or empty)")
 		}
 	}
-	// Verification is ours (Java's PKIX and HostnameChecker rules), so Go's
-	// own is off; VerifyConnection always runs.
-	cfg.InsecureSkipVerify = true
-	cfg.VerifyConnection = func(cs tls.ConnectionState) error {
-		return verifyServerChain(cs, roots, checkHost)
+	cfg.RootCAs = roots // nil: the system roots, as Java's default cacerts
+	if !checkHost {
+		// The chain is still verified, only not against the host name.
+		cfg.InsecureSkipVerify = true
+		cfg.VerifyConnection = func(cs tls.ConnectionState) error {
+			return verifyChain(cs, roots)
+		}
 	}
 	return cfg, nil
 }
@@ -210,49 +212,21 @@ func TLSClientFor(cfg *tls.Config, addr string) *tls.Config {
 	return c
 }
 
-// verifyServerChain checks the server's chain against roots and, with
-// endpoint identification, the host name as Java's HostnameChecker (TYPE_TLS)
-// does: the subject alternative names, or the most specific CN when the
-// certificate has no DNS or IP names (Go alone never looks at the CN).
-func verifyServerChain(cs tls.ConnectionState, roots *x509.CertPool, checkHost bool) error {
+// verifyChain checks the server's chain against roots, without a host
+// name (ssl.endpoint.identification.algorithm empty). With https Go's own
+// verification runs: the host dialled must be in the certificate's subject
+// alternative names. (Java's HostnameChecker also accepts the CN of a
+// certificate without DNS names; Go never does: a known difference.)
+func verifyChain(cs tls.ConnectionState, roots *x509.CertPool) error {
 	if len(cs.PeerCertificates) == 0 {
 		return errors.New("the server sent no certificate")
 	}
-	leaf := cs.PeerCertificates[0]
 	opts := x509.VerifyOptions{Roots: roots, Intermediates: x509.NewCertPool(), KeyUsages: []x509.ExtKeyUsage{x509.ExtKeyUsageServerAuth}}
 	for _, c := range cs.PeerCertificates[1:] {
 		opts.Intermediates.AddCert(c)
 	}
-	if _, err := leaf.Verify(opts); err != nil {
-		return err
-	}
-	if !checkHost {
-		return nil
-	}
-	host := cs.ServerName
-	if err := leaf.VerifyHostname(host); err == nil {
-		return nil
-	} else if len(leaf.DNSNames) > 0 || len(leaf.IPAddresses) > 0 || net.ParseIP(host) != nil {
-		return err
-	}
-	if cn := leaf.Subject.CommonName; cn != "" && matchHostname(cn, host) {
-		return nil
-	}
-	return fmt.Errorf("no subject alternative DNS name matching %s found", host)
-}
-
-// matchHostname compares a name from a certificate (maybe "*.x") with host,
-// case-insensitively.
-func matchHostname(pattern, host string) bool {
-	pattern, host = strings.ToLower(strings.TrimSuffix(pattern, ".")), strings.ToLower(strings.TrimSuffix(host, "."))
-	if pattern == host {
-		return true
-	}
-	if rest, ok := strings.CutPrefix(pattern, "*."); ok {
-		_, hrest, ok := strings.Cut(host, ".")
-		return ok && hrest == rest
-	}
-	return false
+	_, err := cs.PeerCertificates[0].Verify(opts)
+	return err
 }
 
 // tlsVersions maps ssl.enabled.protocols names to Go's versions.
