@@ -221,6 +221,27 @@ func TestTLSClusterReplicates(t *testing.T) {
 		}
 	}
 
+	// Kafka 3.9's own console producer and consumer over SSL with a JKS
+	// truststore (one JVM for both).
+	t.Run("java-client", func(t *testing.T) {
+		k := startKafkaTools(t)
+		props := filepath.Join(t.TempDir(), "ssl.properties")
+		if err := os.WriteFile(props, []byte("security.protocol=SSL\nssl.truststore.location="+p.trustJKS+
+			"\nssl.truststore.password="+trustPass+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		bs := c.Bootstrap()
+		if _, err := adm.CreateTopic(ctx, 1, 3, nil, "tls-java"); err != nil {
+			t.Fatal(err)
+		}
+		k.ok("one\ntwo\nthree\n", ktProducer, "--bootstrap-server", bs, "--topic", "tls-java", "--producer.config", props)
+		out := k.ok("", ktConsumer, "--bootstrap-server", bs, "--topic", "tls-java", "--from-beginning",
+			"--max-messages", "3", "--timeout-ms", "30000", "--consumer.config", props)
+		if got := strings.Fields(out); strings.Join(got, ",") != "one,two,three" {
+			t.Fatalf("Java console consumer over SSL read %q", out)
+		}
+	})
+
 	// A wrong key store password stops the broker at start-up, naming the key.
 	bad := append(append([]string{}, common...), p.keystore(t, "JKS", "broker3")...)
 	bad[len(bad)-1] = "ssl.keystore.password=wrong"
