@@ -89,7 +89,7 @@ func commitRate(ctx context.Context, t *target, n int) (commitResult, error) {
 	assigned := make(chan struct{})
 	var once sync.Once
 	cl, err := kgo.NewClient(
-		kgo.SeedBrokers(t.bootstrap),
+		kgo.SeedBrokers(seedAddr(t.bootstrap)), tlsOpt(t.bootstrap),
 		kgo.ConsumerGroup(group),
 		kgo.ConsumeTopics(topic),
 		kgo.DisableAutoCommit(),

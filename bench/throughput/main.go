@@ -4,7 +4,8 @@
 // loopback, produces and consumes the same records against each with franz-go (acks=all, idempotent), and
 // prints records/s and MB/s side by side. In the same run it measures acks=all with replication factor 3 on
 // three bin/kafka processes (own ZooKeeper, -replicated 3) next to RF 1 on one, and the same on three Kafka
-// 3.9 brokers (kafka39-rf3, min.insync.replicas=2, as ours-rf3).
+// 3.9 brokers (kafka39-rf3, min.insync.replicas=2, as ours-rf3). With -tls (default) the same load runs over
+// TLS against a broker whose listener is SSL (ours-tls, ratio row ours-tls/ours).
 //
 // Tables, in order:
 //   - throughput per target and partition count (-partitions, default 1 and 3), the median of -rounds
@@ -64,6 +65,7 @@ type options struct {
 	replicated   int // brokers (= replication factor) of the replicated target; <= 1: none
 	commits      int // synchronous group commits per target (commits.go); 0: skip
 	kafka39      bool
+	tls          bool // also the ours-tls target (tls.go)
 	warmup       bool
 	latencyRate  int           // records/s of the fixed-rate produce latency table; 0: skip
 	latencyDur   time.Duration // its duration
@@ -130,6 +132,7 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.replicated, "replicated", 3, "also measure acks=all on this many local brokers with that replication factor (0: skip)")
 	fs.IntVar(&o.commits, "commits", 2000, "synchronous OffsetCommits from one group member per target (0: skip)")
 	fs.BoolVar(&o.kafka39, "kafka39", true, "also measure Apache Kafka 3.9 (var/kafka-3.9/lib from make deps; skipped with a note when missing)")
+	fs.BoolVar(&o.tls, "tls", true, "also measure a broker whose listener is SSL (ours-tls), beside plaintext")
 	fs.BoolVar(&o.warmup, "warmup", true, "run one uncounted warm-up round per target first")
 	fs.IntVar(&o.latencyRate, "latency-rate", 20_000, "records/s of the fixed-rate produce latency measurement (0: skip)")
 	fs.DurationVar(&o.latencyDur, "latency-duration", 5*time.Second, "duration of the fixed-rate produce latency measurement")
@@ -203,6 +206,14 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 	}
 	defer fake.stop()
 	targets := []*target{ours, fake}
+	if o.tls {
+		ot, err := startOursTLS(ctx, o.bin, dir, o.brokerEnv)
+		if err != nil {
+			return err
+		}
+		defer ot.stop()
+		targets = append(targets, ot)
+	}
 	if o.replicated > 1 {
 		rep, err := startOursReplicated(ctx, o.bin, dir, o.brokerEnv, o.replicated)
 		if err != nil {
@@ -367,6 +378,9 @@ func printTable(w io.Writer, results []result, rounds int) {
 		if r, ok := get("ours-rf3"); ok && okOurs {
 			ratioRow(tw, "ours-rf3/ours", p, r, o)
 		}
+		if r, ok := get("ours-tls"); ok && okOurs {
+			ratioRow(tw, "ours-tls/ours", p, r, o)
+		}
 		if k, ok := get("kfake"); ok && okOurs {
 			pr := o.rate(o.produce) / k.rate(k.produce)
 			cr := o.rate(o.consume) / k.rate(k.consume)
@@ -384,6 +398,9 @@ func printTable(w io.Writer, results []result, rounds int) {
 	}
 	tw.Flush()
 	fmt.Fprintln(w, "rec/cpu-s: records per CPU-second of client+server together (ours, kafka39: bench process + broker; kfake: bench process; ours-rf3, kafka39-rf3: bench process + 3 brokers)")
+	if slices.ContainsFunc(results, func(r result) bool { return r.target == "ours-tls" }) {
+		fmt.Fprintln(w, "ours-tls: RF 1 on one broker whose only listener is SSL (TLS 1.3, ECDSA P-256): Fetch copies records through user space, no sendfile")
+	}
 	fmt.Fprintln(w, "ours: RF 1 on one broker; ours-rf3: RF 3 on three local broker processes (min.insync.replicas=2), same acks=all idempotent load")
 	if slices.ContainsFunc(results, func(r result) bool { return strings.HasPrefix(r.target, "kafka39") }) {
 		fmt.Fprintln(w, "kafka39: Apache Kafka 3.9 (ZooKeeper mode, defaults, -Xmx1G -Xms1G G1) on one broker; kafka39-rf3: three such brokers, RF 3, min.insync.replicas=2; one uncounted warm-up round per target")

@@ -63,6 +63,13 @@ type brokerProc struct {
 // startOurs starts ZooKeeper and one broker (bin) under dir, and waits until the broker serves Metadata.
 // A non-empty profile needs a bin built by buildProfiled; the profile is written when the target stops.
 func startOurs(ctx context.Context, bin, dir string, env []string, profile string) (*target, error) {
+	return startOursWith(ctx, bin, dir, env, profile, "ours", nil)
+}
+
+// startOursWith is startOurs for a target named name whose broker gets the
+// extra server.properties lines (tls.go: an SSL listener). Its bootstrap is
+// "tls://host:port" when the lines map the listener to SSL.
+func startOursWith(ctx context.Context, bin, dir string, env []string, profile, name string, extra []string) (*target, error) {
 	if _, err := os.Stat(bin); err != nil {
 		return nil, fmt.Errorf("broker binary: %w", err)
 	}
@@ -100,6 +107,7 @@ func startOurs(ctx context.Context, bin, dir string, env []string, profile strin
 		"transaction.state.log.replication.factor=1",
 		"transaction.state.log.min.isr=1",
 		"group.initial.rebalance.delay.ms=0",
+		strings.Join(extra, "\n"),
 		"",
 	}, "\n")
 	if err := os.WriteFile(cfg, []byte(props), 0o644); err != nil {
@@ -128,9 +136,13 @@ func startOurs(ctx context.Context, bin, dir string, env []string, profile strin
 		logf.Close()
 		close(p.done)
 	}()
-	t := &target{name: "ours", bootstrap: addr, zkAddr: zk.Addr, stop: p.stop, logTail: func() string { return logtail.Tail(p.logFile, 30) },
+	bootstrap := addr
+	if len(extra) > 0 {
+		bootstrap = tlsScheme + addr
+	}
+	t := &target{name: name, bootstrap: bootstrap, zkAddr: zk.Addr, stop: p.stop, logTail: func() string { return logtail.Tail(p.logFile, 30) },
 		serverCPU: func() (time.Duration, error) { return procCPU(p.cmd.Process.Pid) }}
-	if err := p.waitReady(ctx, addr); err != nil {
+	if err := p.waitReady(ctx, bootstrap); err != nil {
 		p.stop()
 		return nil, fmt.Errorf("broker not ready: %w\n%s", err, logtail.Tail(p.logFile, 30))
 	}
@@ -156,7 +168,7 @@ func (p *brokerProc) waitReady(ctx context.Context, addr string) error {
 
 // brokerListed reports whether addr answers Metadata listing at least one broker.
 func brokerListed(ctx context.Context, addr string) bool {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+	cl, err := kgo.NewClient(kgo.SeedBrokers(seedAddr(addr)), tlsOpt(addr))
 	if err != nil {
 		return false
 	}
