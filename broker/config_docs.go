@@ -256,39 +256,43 @@ var brokerConfigDocs = map[string]string{
 	"sasl.mechanism.inter.broker.protocol": "SASL mechanism brokers use to authenticate to each other; GSSAPI by default. " +
 		"(Stored; no effect until SASL is built.)",
 	"ssl.cipher.suites": "TLS cipher suites (each a combination of key exchange, authentication, encryption and MAC algorithms) that may " +
-		"be negotiated; empty means every suite the TLS implementation supports. (Stored; no effect until TLS is built.)",
+		"be negotiated; empty means every suite the TLS implementation supports. Names as in Java (the IANA names); an unknown name stops " +
+		"the broker at start-up. The TLS 1.3 suites are always all offered (Go's TLS cannot restrict them).",
 	"ssl.client.auth": "Whether the broker asks TLS clients for a certificate: required (connection refused without one), requested " +
-		"(optional), or none (the default). (Stored; no effect until TLS is built.)",
+		"(optional), or none (the default).",
 	"ssl.enabled.protocols": "TLS protocol versions accepted on connections; TLSv1.2,TLSv1.3 on current runtimes, so that peers use " +
-		"TLSv1.3 when both can and TLSv1.2 otherwise. See also ssl.protocol. (Stored; no effect until TLS is built.)",
+		"TLSv1.3 when both can and TLSv1.2 otherwise. See also ssl.protocol.",
 	"ssl.endpoint.identification.algorithm": "How a TLS peer's host name is checked against its certificate when the broker connects out " +
-		"(e.g. to other brokers): https (the default) verifies it, an empty value skips the check. (Stored; no effect until TLS is built.)",
+		"(e.g. to other brokers): https (the default) verifies it, an empty value skips the check.",
 	"ssl.engine.factory.class": "Class (an SslEngineFactory) that creates the TLS engines; unset uses Kafka's default factory. " +
 		"(Stored; no effect until TLS is built.)",
-	"ssl.key.password": "Password protecting the private key, in the key store file or in ssl.keystore.key. Secret: never shown. " +
-		"(Stored; no effect until TLS is built.)",
+	"ssl.key.password": "Password protecting the private key, in the key store file or in ssl.keystore.key. Secret: never shown.",
 	"ssl.keymanager.algorithm": "Algorithm of the key manager factory for TLS; unset uses the runtime's default (SunX509 on the JVM). " +
 		"(Stored; no effect until TLS is built.)",
 	"ssl.keystore.certificate.chain": "The broker's certificate chain given inline, in the ssl.keystore.type format (PEM: a list of X.509 " +
-		"certificates). Secret: never shown. (Stored; no effect until TLS is built.)",
+		"certificates). Secret: never shown.",
 	"ssl.keystore.key": "The broker's private key given inline, in the ssl.keystore.type format (PEM with a PKCS#8 key); an encrypted key " +
-		"needs ssl.key.password. Secret: never shown. (Stored; no effect until TLS is built.)",
-	"ssl.keystore.location": "Path of the key store file holding the broker's certificate and private key. (Stored; no effect until TLS is built.)",
-	"ssl.keystore.password": "Password of the key store file; not used with PEM. Secret: never shown. (Stored; no effect until TLS is built.)",
-	"ssl.keystore.type":     "Format of the key store: JKS (default), PKCS12 or PEM. (Stored; no effect until TLS is built.)",
+		"needs ssl.key.password. Secret: never shown.",
+	"ssl.keystore.location": "Path of the key store file holding the broker's certificate and private key.",
+	"ssl.keystore.password": "Password of the key store file; not used with PEM. Secret: never shown.",
+	"ssl.keystore.type":     "Format of the key store: JKS (default), PKCS12 or PEM.",
+	"ssl.principal.mapping.rules": "Rules mapping the distinguished name of a client certificate (as Java prints it, e.g. " +
+		"CN=alice,OU=eng,O=org) to the user name of an SSL connection's principal: RULE:pattern/replacement/ with an optional L or U " +
+		"(lower or upper case), tried in order, and DEFAULT (the whole name, the default).",
 	"ssl.protocol": "Protocol the TLS context is created for: TLSv1.3 by default on current runtimes (TLSv1.2 on older ones). Set to " +
-		"TLSv1.2, TLSv1.3 is not used even when enabled. Older protocols (SSLv3, TLSv1.1...) are insecure. (Stored; no effect until TLS is built.)",
+		"TLSv1.2, TLSv1.3 is not used even when enabled (on the broker's outgoing inter-broker connections). Older protocols (SSLv3, " +
+		"TLSv1.1...) are insecure.",
 	"ssl.provider": "Security provider implementing TLS; unset uses the runtime's default. (Stored; no effect until TLS is built.)",
 	"ssl.secure.random.implementation": "Name of the secure random number generator used by TLS; unset uses the runtime's default. " +
 		"(Stored; no effect until TLS is built.)",
 	"ssl.trustmanager.algorithm": "Algorithm of the trust manager factory for TLS; unset uses the runtime's default (PKIX on the JVM). " +
 		"(Stored; no effect until TLS is built.)",
 	"ssl.truststore.certificates": "Trusted CA certificates given inline, in the ssl.truststore.type format (PEM X.509 certificates). " +
-		"Secret: never shown. (Stored; no effect until TLS is built.)",
-	"ssl.truststore.location": "Path of the trust store file holding the CA certificates peers are verified against. (Stored; no effect until TLS is built.)",
+		"Secret: never shown.",
+	"ssl.truststore.location": "Path of the trust store file holding the CA certificates peers are verified against.",
 	"ssl.truststore.password": "Password of the trust store file; without one the file is still used but not integrity-checked. Not used " +
-		"with PEM. Secret: never shown. (Stored; no effect until TLS is built.)",
-	"ssl.truststore.type": "Format of the trust store: JKS (default), PKCS12 or PEM. (Stored; no effect until TLS is built.)",
+		"with PEM. Secret: never shown.",
+	"ssl.truststore.type": "Format of the trust store: JKS (default), PKCS12 or PEM.",
 	"transaction.partition.verification.enable": "Whether, before appending transactional records to a partition, the leader checks " +
 		"with the transaction coordinator that the partition was added to the producer's ongoing transaction. True by default. " +
 		"(Stored; no effect here yet: this broker does not verify.)",

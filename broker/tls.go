@@ -48,7 +48,7 @@ var SSLKeys = []string{
 // never printed ("[hidden]", as ConfigException prints a Password).
 var hiddenSSLKeys = map[string]bool{
 	sslKeystorePassword: true, sslKeyPassword: true, sslKeystoreKey: true,
-	sslTruststorePassword: true, sslKeystoreCertChain: false,
+	sslTruststorePassword: true, sslKeystoreCertChain: true, sslTruststoreCerts: true,
 }
 
 // SSLSettings are one listener's ssl.* configs as Kafka resolves them
@@ -167,6 +167,11 @@ func NewTLSClientConfig(st SSLSettings) (*tls.Config, error) {
 	cfg, err := st.baseConfig()
 	if err != nil {
 		return nil, err
+	}
+	// SslConfigs: with ssl.protocol=TLSv1.2 a client does not use TLSv1.3
+	// even when ssl.enabled.protocols lists it.
+	if v, _ := st.get(sslProtocol); strings.TrimSpace(v) == "TLSv1.2" && cfg.MaxVersion > tls.VersionTLS12 {
+		cfg.MaxVersion = tls.VersionTLS12
 	}
 	cert, err := st.keyStore()
 	if err != nil {
