@@ -276,9 +276,6 @@ var brokerConfigDocs = map[string]string{
 	"ssl.keystore.location": "Path of the key store file holding the broker's certificate and private key.",
 	"ssl.keystore.password": "Password of the key store file; not used with PEM. Secret: never shown.",
 	"ssl.keystore.type":     "Format of the key store: JKS (default), PKCS12 or PEM.",
-	"ssl.principal.mapping.rules": "Rules mapping the distinguished name of a client certificate (as Java prints it, e.g. " +
-		"CN=alice,OU=eng,O=org) to the user name of an SSL connection's principal: RULE:pattern/replacement/ with an optional L or U " +
-		"(lower or upper case), tried in order, and DEFAULT (the whole name, the default).",
 	"ssl.protocol": "Protocol the TLS context is created for: TLSv1.3 by default on current runtimes (TLSv1.2 on older ones). Set to " +
 		"TLSv1.2, TLSv1.3 is not used even when enabled (on the broker's outgoing inter-broker connections). Older protocols (SSLv3, " +
 		"TLSv1.1...) are insecure.",
