@@ -11,6 +11,7 @@ import (
 	"os"
 	"slices"
 	"strings"
+	"syscall"
 	"time"
 )
 
@@ -517,3 +518,81 @@ func (s *Server) wrapTLS(sess *session, c net.Conn) (net.Conn, error) {
 // inter-broker connections (replica fetchers, AlterPartition, forwarding);
 // nil when the inter-broker listener is not SSL or SASL_SSL.
 func (s *Server) interBrokerTLS() *tls.Config { return s.cfg.InterBrokerTLS }
+
+// ValidateInterBrokerTLS is Kafka's SslFactory start-up check on the
+// inter-broker listener (keystoreVerifiableUsingTruststore): a client built
+// from the listener's settings must complete a handshake with a server
+// built from them, host name not checked. It runs in memory, both ways of
+// Kafka's check being one handshake here (the same settings on each side).
+func ValidateInterBrokerTLS(server *TLSListener, client *tls.Config) error {
+	// A kernel-buffered socket pair: over net.Pipe a side that fails
+	// verification would block writing its alert while the other still
+	// writes its flight.
+	sc, cc, err := socketPair()
+	if err != nil {
+		return fmt.Errorf("validating the inter-broker TLS settings: %w", err)
+	}
+	defer sc.Close()
+	defer cc.Close()
+	ccfg := client.Clone()
+	if !ccfg.InsecureSkipVerify {
+		roots := ccfg.RootCAs
+		ccfg.InsecureSkipVerify = true
+		ccfg.VerifyConnection = func(cs tls.ConnectionState) error { return verifyChain(cs, roots) }
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	errc := make(chan error, 1)
+	go func() {
+		s := tls.Server(sc, server.Config)
+		err := s.HandshakeContext(ctx)
+		if err == nil {
+			// TLS 1.3: the server learns of a refused client certificate
+			// only with the client's first record.
+			_, err = s.Read(make([]byte, 1))
+		}
+		if err != nil {
+			_ = sc.Close() // unblocks the client
+		}
+		errc <- err
+	}()
+	c := tls.Client(cc, ccfg)
+	err = c.HandshakeContext(ctx)
+	if err == nil {
+		_, err = c.Write([]byte{0})
+	}
+	if err != nil {
+		_ = cc.Close() // unblocks the server
+	}
+	if serr := <-errc; err == nil && serr != nil {
+		err = serr
+	}
+	if err != nil {
+		return fmt.Errorf("A client SSLEngine created with the provided settings can't connect to a server SSLEngine created with those settings.: %w", err)
+	}
+	return nil
+}
+
+// socketPair is two connected stream sockets of this process.
+func socketPair() (net.Conn, net.Conn, error) {
+	fds, err := syscall.Socketpair(syscall.AF_UNIX, syscall.SOCK_STREAM|syscall.SOCK_CLOEXEC, 0)
+	if err != nil {
+		return nil, nil, err
+	}
+	var conns [2]net.Conn
+	for i, fd := range fds {
+		f := os.NewFile(uintptr(fd), "tls-validation")
+		c, err := net.FileConn(f)
+		_ = f.Close()
+		if err != nil {
+			if i == 1 {
+				_ = conns[0].Close()
+			} else {
+				_ = syscall.Close(fds[1])
+			}
+			return nil, nil, err
+		}
+		conns[i] = c
+	}
+	return conns[0], conns[1], nil
+}

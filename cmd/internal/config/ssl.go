@@ -44,6 +44,11 @@ func sslConfig(s map[string]string, c *broker.Config) error {
 			return err
 		}
 		c.InterBrokerTLS = cfg
+		if l := c.TLSListeners[ib]; l != nil {
+			if err := broker.ValidateInterBrokerTLS(l, cfg); err != nil {
+				return err
+			}
+		}
 	}
 	return nil
 }
