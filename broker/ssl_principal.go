@@ -25,6 +25,7 @@ type sslRule struct {
 	source      string // the pattern as written, for String
 	pattern     *regexp.Regexp
 	whole       *regexp.Regexp // pattern anchored at both ends: Java's Matcher.matches()
+	prefix      *regexp.Regexp // pattern anchored at the start (emptyAt)
 	replacement string
 	lower       bool
 	upper       bool
@@ -81,7 +82,8 @@ func ParseSSLPrincipalMappingRules(rules string) (*SSLPrincipalMapper, error) {
 		if err != nil {
 			return nil, fmt.Errorf("Invalid rule: %s: %w", r, err)
 		}
-		out.rules = append(out.rules, sslRule{source: pat, pattern: re, whole: whole, replacement: repl, lower: flag == "L", upper: flag == "U"})
+		prefix := regexp.MustCompile(`^(?:` + pat + `)`) // compiles: whole did
+		out.rules = append(out.rules, sslRule{source: pat, pattern: re, whole: whole, prefix: prefix, replacement: repl, lower: flag == "L", upper: flag == "U"})
 	}
 	return out, nil
 }
@@ -136,12 +138,23 @@ func (r sslRule) apply(dn string) (string, bool, error) {
 	}
 	var b strings.Builder
 	last := 0
-	for _, mm := range r.pattern.FindAllStringSubmatchIndex(dn, -1) {
+	matches := r.pattern.FindAllStringSubmatchIndex(dn, -1)
+	for i, mm := range matches {
 		b.WriteString(dn[last:mm[0]])
 		if err := javaExpand(&b, r.replacement, dn, mm, r.pattern.NumSubexp()); err != nil {
 			return "", false, err
 		}
 		last = mm[1]
+		// Java's Matcher.find also takes an empty match right after a
+		// non-empty one ("CN=a".replaceAll(".*", "x") is "xx"); Go's
+		// FindAll drops it.
+		if e := mm[1]; e > mm[0] && (i+1 == len(matches) || matches[i+1][0] != e) {
+			if em := r.emptyAt(dn, e); em != nil {
+				if err := javaExpand(&b, r.replacement, dn, em, r.pattern.NumSubexp()); err != nil {
+					return "", false, err
+				}
+			}
+		}
 	}
 	b.WriteString(dn[last:])
 	res := b.String()
@@ -152,6 +165,27 @@ func (r sslRule) apply(dn string) (string, bool, error) {
 		res = strings.ToUpper(res)
 	}
 	return res, true, nil
+}
+
+// emptyAt returns the submatch indexes of an empty match of the rule's
+// pattern at position e of dn, or nil. Patterns whose meaning depends on
+// what precedes e (^, \A, \b, \B) are taken not to match there: for ^ and
+// \A that is Java's answer when e > 0.
+func (r sslRule) emptyAt(dn string, e int) []int {
+	if e == 0 || strings.ContainsAny(r.source, "^") || strings.Contains(r.source, `\A`) ||
+		strings.Contains(r.source, `\b`) || strings.Contains(r.source, `\B`) {
+		return nil
+	}
+	m := r.prefix.FindStringSubmatchIndex(dn[e:])
+	if m == nil || m[1] != 0 {
+		return nil
+	}
+	for i := range m {
+		if m[i] >= 0 {
+			m[i] += e
+		}
+	}
+	return m
 }
 
 // javaExpand appends Java's Matcher.appendReplacement expansion of repl:

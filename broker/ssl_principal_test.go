@@ -72,6 +72,17 @@ func TestSSLPrincipalMapperNames(t *testing.T) {
 	if got, err := m.Name(`CN=Tkac\, Adam,OU=ITZ,DC=geodis,DC=cz`); err != nil || got != `Tkac\, Adam` {
 		t.Errorf("got %q, %v", got, err)
 	}
+	// Java's replaceAll: the empty match after the whole one counts too
+	// ("CN=a".replaceAll(".*", "x") is "xx" on JDK 17).
+	for rules, want := range map[string]string{"RULE:.*/x/": "xx", "RULE:^.*$/x/": "x", "RULE:(.*)/<$1>/": "<CN=a><>"} {
+		m, err := ParseSSLPrincipalMappingRules(rules)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, err := m.Name("CN=a"); err != nil || got != want {
+			t.Errorf("%s on CN=a: %q, %v; want %q", rules, got, err, want)
+		}
+	}
 	// No rule applies: Kafka's NoMatchingRule.
 	m, _ = ParseSSLPrincipalMappingRules("RULE:^CN=x$/y/")
 	if _, err := m.Name("CN=z"); err == nil || !strings.Contains(err.Error(), "No rules apply to CN=z") {
