@@ -7,6 +7,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"net"
 	"os"
 	"slices"
@@ -492,7 +493,7 @@ func (s *Server) wrapTLS(sess *session, c net.Conn) (net.Conn, error) {
 	ctx := context.Background()
 	if ms := s.cfg.ConnectionsMaxIdleMs; ms >= 0 {
 		var cancel context.CancelFunc
-		ctx, cancel = context.WithTimeout(ctx, time.Duration(ms)*time.Millisecond)
+		ctx, cancel = context.WithTimeout(ctx, time.Duration(min(ms, int64(math.MaxInt64/time.Millisecond)))*time.Millisecond)
 		defer cancel()
 	}
 	if err := tc.HandshakeContext(ctx); err != nil {
