@@ -286,7 +286,7 @@ func checkListenerNames(s map[string]string, advertised []string) error {
 			case !ok:
 				return fmt.Errorf("invalid value %q for configuration listener.security.protocol.map: no security protocol defined for listener %s", v, n)
 			case proto != "PLAINTEXT" && proto != "SSL": // SSL: ssl.go
-				return fmt.Errorf("invalid value %q for configuration listener.security.protocol.map: listener %s uses %s, only PLAINTEXT is supported", v, n, proto)
+				return fmt.Errorf("invalid value %q for configuration listener.security.protocol.map: listener %s uses %s, only PLAINTEXT and SSL are supported", v, n, proto)
 			}
 		}
 	}
@@ -299,7 +299,7 @@ func checkListenerNames(s map[string]string, advertised []string) error {
 		}
 	}
 	if v, ok := s["security.inter.broker.protocol"]; ok && !slices.Contains([]string{"PLAINTEXT", "SSL"}, strings.ToUpper(strings.TrimSpace(v))) {
-		return fmt.Errorf("invalid value %q for configuration security.inter.broker.protocol: only PLAINTEXT is supported", v)
+		return fmt.Errorf("invalid value %q for configuration security.inter.broker.protocol: only PLAINTEXT and SSL are supported", v)
 	}
 	return nil
 }
