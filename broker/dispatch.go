@@ -60,6 +60,11 @@ var supportedAPIs = map[kmsg.Key]versionRange{
 	kmsg.ListGroups:      {0, 4},
 	kmsg.DescribeGroups:  {0, 5},
 	kmsg.DeleteGroups:    {0, 2},
+
+	// ACLs (AclApis; SECURITY_DISABLED without an authorizer).
+	kmsg.DescribeACLs: {0, 3},
+	kmsg.CreateACLs:   {0, 3},
+	kmsg.DeleteACLs:   {0, 3},
 }
 
 // dispatch runs the handler of one request. A nil response means none is
@@ -149,6 +154,11 @@ func (s *Server) dispatch(ctx context.Context, r request) (*protocol.Response, e
 		resp = s.handleDescribeGroups(req)
 	case *kmsg.DeleteGroupsRequest:
 		resp = s.handleDeleteGroups(req)
+	case *kmsg.DescribeACLsRequest, *kmsg.CreateACLsRequest, *kmsg.DeleteACLsRequest:
+		var err error
+		if resp, err = s.dispatchACLs(ctx, req); err != nil {
+			return nil, err
+		}
 	default:
 		return nil, fmt.Errorf("no handler for api %s", key.Name())
 	}
