@@ -81,6 +81,10 @@ func (s *Server) dispatch(ctx context.Context, r request) (*protocol.Response, e
 		}
 		return nil, fmt.Errorf("unsupported api %s version %d", key.Name(), r.hdr.APIVersion)
 	}
+	deny, patch := s.aclGate(ctx, r.req) // the authorization checks of KafkaApis (acl_checks.go)
+	if deny != nil {
+		return s.respond(r.hdr, deny), nil
+	}
 	var resp kmsg.Response
 	switch req := r.req.(type) {
 	case *kmsg.ApiVersionsRequest:
@@ -161,6 +165,9 @@ func (s *Server) dispatch(ctx context.Context, r request) (*protocol.Response, e
 		}
 	default:
 		return nil, fmt.Errorf("no handler for api %s", key.Name())
+	}
+	if patch != nil {
+		patch(resp)
 	}
 	return s.respond(r.hdr, resp), nil
 }
