@@ -4,6 +4,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"strconv"
 	"strings"
 	"time"
 )
@@ -348,9 +349,6 @@ func ACLChangeSeq(name string) (int64, bool) {
 	if !ok {
 		return 0, false
 	}
-	var n int64
-	if _, err := fmt.Sscan(rest, &n); err != nil {
-		return 0, false
-	}
-	return n, true
+	n, err := strconv.ParseInt(rest, 10, 64) // decimal: the zero padding is not octal
+	return n, err == nil
 }
