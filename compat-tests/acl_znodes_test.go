@@ -106,11 +106,13 @@ func canonicalACLs(data string) (string, int) {
 // (kafka.admin.AclCommand) against a Kafka 3.9 broker with AclAuthorizer
 // and against ours, command by command, and compares every ACL znode
 // (byte for byte when it holds one entry, as a set otherwise) and every
-// change notice. Then it copies Kafka's znodes into our chroot with a
+// change notice; our own kafka-acls.sh runs the same commands against a
+// third broker (ours) and must print and write the same. Then it copies Kafka's znodes into our chroot with a
 // change notice as Kafka wrote it, and checks that our broker's cache
 // (DescribeAcls through Kafka's tool) picks them up.
 func TestACLZnodesMatchKafka39(t *testing.T) {
 	ours := cluster.Start(t, 1, settings(aclSuperAnonymous)...)
+	oursTool := cluster.Start(t, 1, settings(aclSuperAnonymous)...) // gets our kafka-acls.sh
 	ref := cluster.StartKafkaRef(t, ours.ZK.Addr, cluster.KafkaRefOptions{Overrides: aclSuperAnonymous})
 	tools := startKafkaTools(t)
 	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
@@ -128,43 +130,66 @@ func TestACLZnodesMatchKafka39(t *testing.T) {
 	for _, cmd := range aclCommands {
 		kout, kerrOut, kcode := acls(ref.Addr, cmd...)
 		oout, oerrOut, ocode := acls(ours.Broker(0).Addr, cmd...)
-		if kcode != 0 || ocode != 0 {
-			t.Fatalf("%v: exit Kafka %d ours %d\nKafka: %s%s\nours: %s%s", cmd, kcode, ocode, kout, kerrOut, oout, oerrOut)
+		tout, terrOut, tcode := oursTool.Tool("kafka-acls.sh", append([]string{"--bootstrap-server", oursTool.Bootstrap()}, cmd...)...)
+		if kcode != 0 || ocode != 0 || tcode != 0 {
+			t.Fatalf("%v: exit Kafka %d ours %d our tool %d\nKafka: %s%s\nours: %s%s\nour tool: %s%s", cmd, kcode, ocode, tcode, kout, kerrOut, oout, oerrOut, tout, terrOut)
 		}
 		if kout != oout {
 			t.Errorf("%v: output differs\nKafka 3.9:\n%s\nours:\n%s", cmd, kout, oout)
 		}
+		if canonicalLines(kout) != canonicalLines(tout) {
+			t.Errorf("%v: our kafka-acls.sh prints\n%s\nKafka's:\n%s", cmd, tout, kout)
+		}
 		// The tool returns once the broker answered; both brokers write the
 		// znodes before answering.
-		k, o := aclZnodes(t, kzk, ref.Chroot), aclZnodes(t, ours.ZKConn(), ourRoot)
-		t.Logf("after %v: %d znodes on Kafka, %d on ours", cmd, len(k), len(o))
-		for _, p := range sortedKeys(k, o) {
-			kd, kok := k[p]
-			od, ook := o[p]
-			switch {
-			case kok != ook:
-				t.Errorf("after %v: %s: on Kafka %v (%q), on ours %v (%q)", cmd, p, kok, kd, ook, od)
-			case kd == od:
-			default:
-				kc, n := canonicalACLs(kd)
-				oc, _ := canonicalACLs(od)
-				if n > 1 && kc == oc {
-					t.Logf("after %v: %s holds the same %d entries in another order", cmd, p, n)
-					continue
-				}
-				t.Errorf("after %v: %s differs\n  Kafka 3.9: %s\n  ours:      %s", cmd, p, kd, od)
-			}
+		k := aclZnodes(t, kzk, ref.Chroot)
+		for _, side := range []struct {
+			name string
+			z    map[string]string
+		}{{"Kafka's tool on ours", aclZnodes(t, ours.ZKConn(), ourRoot)}, {"our tool on ours", aclZnodes(t, oursTool.ZKConn(), oursTool.ZKPath(""))}} {
+			compareACLZnodes(t, fmt.Sprintf("after %v, %s", cmd, side.name), k, side.z)
 		}
 	}
 	kl, _, _ := acls(ref.Addr, "--list")
 	ol, _, _ := acls(ours.Broker(0).Addr, "--list")
+	tl, _, _ := oursTool.Tool("kafka-acls.sh", "--bootstrap-server", oursTool.Bootstrap(), "--list")
 	if canonicalLines(kl) != canonicalLines(ol) {
 		t.Errorf("--list differs\nKafka 3.9:\n%s\nours:\n%s", kl, ol)
 	}
+	if canonicalLines(kl) != canonicalLines(tl) {
+		t.Errorf("--list differs\nKafka 3.9:\n%s\nour tool:\n%s", kl, tl)
+	}
+	fromKafka(t, kzk, ref, ours, acls)
+}
 
-	// Kafka's znodes, written by hand into our chroot as another broker's
-	// AclAuthorizer would (resource znode, then its change notice), are
-	// picked up by our broker.
+// compareACLZnodes compares every ACL znode and notice of Kafka (k) and
+// ours (o).
+func compareACLZnodes(t *testing.T, when string, k, o map[string]string) {
+	t.Helper()
+	for _, p := range sortedKeys(k, o) {
+		kd, kok := k[p]
+		od, ook := o[p]
+		switch {
+		case kok != ook:
+			t.Errorf("%s: %s: on Kafka %v (%q), on ours %v (%q)", when, p, kok, kd, ook, od)
+		case kd == od:
+		default:
+			kc, n := canonicalACLs(kd)
+			oc, _ := canonicalACLs(od)
+			if n > 1 && kc == oc {
+				t.Logf("%s: %s holds the same %d entries in another order", when, p, n)
+				continue
+			}
+			t.Errorf("%s: %s differs\n  Kafka 3.9: %s\n  ours:      %s", when, p, kd, od)
+		}
+	}
+}
+
+// fromKafka: Kafka's znodes, written by hand into our chroot as another
+// broker's AclAuthorizer would (resource znode, then its change notice),
+// are picked up by our broker.
+func fromKafka(t *testing.T, kzk *zkmeta.Client, ref *cluster.KafkaRef, ours *cluster.Cluster, acls func(string, ...string) (string, string, int)) {
+	ourRoot := ours.ZKPath("")
 	res := zkmeta.ACLResource{Type: "Topic", Name: "from-kafka", PatternType: "LITERAL"}
 	if _, err := kzk.Create(ref.Chroot+zkmeta.ACLResourcePath(res), zkmeta.EncodeACLs([]zkmeta.ACLEntry{
 		{Principal: "User:zoe", PermissionType: "Allow", Operation: "Read", Host: "*"}}), zkmeta.Persistent); err != nil {
