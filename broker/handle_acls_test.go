@@ -1,0 +1,87 @@
+package broker
+
+import (
+	"testing"
+
+	"github.com/twmb/franz-go/pkg/kmsg"
+)
+
+// TestACLAPIs is AclApis: SECURITY_DISABLED without an authorizer, the
+// cluster checks, CreateAcls' own validation, UNKNOWN elements closing the
+// connection, and a create / describe / delete round trip.
+func TestACLAPIs(t *testing.T) {
+	describeAll := func() *kmsg.DescribeACLsRequest {
+		r := kmsg.NewPtrDescribeACLsRequest()
+		r.Version = 3
+		r.ResourceType, r.ResourcePatternType, r.Operation, r.PermissionType = 1, 1, 1, 1
+		return r
+	}
+	creation := func(typ kmsg.ACLResourceType, name string) kmsg.CreateACLsRequestCreation {
+		c := kmsg.NewCreateACLsRequestCreation()
+		c.ResourceType, c.ResourceName, c.ResourcePatternType = typ, name, 3
+		c.Principal, c.Host, c.Operation, c.PermissionType = "User:alice", "*", 3, 3
+		return c
+	}
+
+	s := newTestServer(t)
+	if resp := dispatchRequest(t, s, describeAll()).(*kmsg.DescribeACLsResponse); resp.ErrorCode != errSecurityDisabled {
+		t.Fatalf("no authorizer: %d", resp.ErrorCode)
+	}
+	cr := kmsg.NewPtrCreateACLsRequest()
+	cr.Version = 3
+	cr.Creations = append(cr.Creations, creation(2, "t"))
+	if resp := dispatchRequest(t, s, cr).(*kmsg.CreateACLsResponse); resp.Results[0].ErrorCode != errSecurityDisabled {
+		t.Fatalf("no authorizer: %+v", resp)
+	}
+
+	st := newFakeACLStore()
+	s.authz = storeAuthorizer(t, st)
+	// ANONYMOUS has no ALTER on the cluster.
+	if resp := dispatchRequest(t, s, cr).(*kmsg.CreateACLsResponse); resp.Results[0].ErrorCode != errClusterAuthorizationFailed {
+		t.Fatalf("not authorized: %+v", resp)
+	}
+	if resp := dispatchRequest(t, s, describeAll()).(*kmsg.DescribeACLsResponse); resp.ErrorCode != errClusterAuthorizationFailed {
+		t.Fatalf("not authorized: %d", resp.ErrorCode)
+	}
+	s.authz.superUsers[Anonymous] = true
+
+	cr = kmsg.NewPtrCreateACLsRequest()
+	cr.Version = 3
+	cr.Creations = append(cr.Creations, creation(2, "t"), creation(4, "other-cluster"), creation(3, ""), creation(2, "a/b"))
+	resp := dispatchRequest(t, s, cr).(*kmsg.CreateACLsResponse)
+	want := []int16{0, errInvalidRequest, errInvalidRequest, errInvalidRequest}
+	for i, r := range resp.Results {
+		if r.ErrorCode != want[i] {
+			t.Errorf("creation %d: %d, want %d", i, r.ErrorCode, want[i])
+		}
+	}
+	d := dispatchRequest(t, s, describeAll()).(*kmsg.DescribeACLsResponse)
+	if d.ErrorCode != 0 || len(d.Resources) != 1 || d.Resources[0].ResourceName != "t" || len(d.Resources[0].ACLs) != 1 {
+		t.Fatalf("describe: %+v", d)
+	}
+
+	bad := describeAll()
+	bad.Operation = 0 // UNKNOWN
+	if _, err := dispatchRequestErr(t, s, bad); err == nil {
+		t.Error("UNKNOWN operation in DescribeAcls: no error (Kafka fails to parse it and closes)")
+	}
+	bad = describeAll()
+	bad.ResourceType = 42
+	if _, err := dispatchRequestErr(t, s, bad); err == nil {
+		t.Error("unknown resource type code: no error")
+	}
+
+	del := kmsg.NewPtrDeleteACLsRequest()
+	del.Version = 3
+	f := kmsg.NewDeleteACLsRequestFilter()
+	f.ResourceType, f.ResourcePatternType, f.Operation, f.PermissionType = 1, 2, 1, 1
+	f.ResourceName = kmsg.StringPtr("t")
+	del.Filters = append(del.Filters, f)
+	dr := dispatchRequest(t, s, del).(*kmsg.DeleteACLsResponse)
+	if len(dr.Results) != 1 || len(dr.Results[0].MatchingACLs) != 1 || dr.Results[0].MatchingACLs[0].Principal != "User:alice" {
+		t.Fatalf("delete: %+v", dr)
+	}
+	if len(st.nodes) != 0 {
+		t.Fatalf("znodes left: %+v", st.nodes)
+	}
+}
