@@ -88,6 +88,10 @@ var aclScenarios = []aclScenario{
 	{name: "other host", broker: "acl", acls: []aclSpec{{"Topic:LITERAL:t", "$me", "Allow", "All", "10.9.9.9"}, {"Group:LITERAL:g", "$me", "Allow", "All", "10.9.9.9"}}},
 	{name: "super user", broker: "super"},
 	{name: "allow everyone", broker: "everyone"},
+	// Last on its broker: without CLUSTER_ACTION the controller's own
+	// requests to it would be refused from here on.
+	{name: "no cluster action", broker: "acl", acls: append(append(all("$me", "Allow", "Topic:LITERAL:t", "Topic:LITERAL:t-new", "Topic:LITERAL:t-gone", "Group:LITERAL:g", "Group:LITERAL:g-gone"), clusterOps("$me", "Allow")...),
+		aclSpec{"Cluster:LITERAL:kafka-cluster", "$me", "Deny", "ClusterAction", ""})},
 }
 
 // aclCall sends one request as $me and returns the code it is judged by.
@@ -405,6 +409,58 @@ var aclCalls = []aclCall{
 		}
 		return resp.ErrorCode, nil
 	}},
+	{"Fetch as follower", func(ctx context.Context, b *kgo.Broker) (int16, error) {
+		req := kmsg.NewPtrFetchRequest()
+		req.ReplicaID, req.ReplicaState.ID, req.ReplicaState.Epoch = 7, 7, -1 // not a replica of t
+		req.MaxBytes, req.MaxWaitMillis = 1<<20, 0
+		rt := kmsg.NewFetchRequestTopic()
+		rt.Topic, rt.TopicID = "t", topicIDOfT
+		rp := kmsg.NewFetchRequestTopicPartition()
+		rp.PartitionMaxBytes = 1 << 20
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		resp, err := req.RequestWith(ctx, b)
+		if err != nil {
+			return 0, err
+		}
+		return resp.Topics[0].Partitions[0].ErrorCode, nil
+	}},
+	{"UpdateMetadata", func(ctx context.Context, b *kgo.Broker) (int16, error) {
+		req := kmsg.NewPtrUpdateMetadataRequest() // from a stale controller (epoch 0)
+		req.ControllerID, req.ControllerEpoch, req.BrokerEpoch = 0, 0, -1
+		resp, err := req.RequestWith(ctx, b)
+		if err != nil {
+			return 0, err
+		}
+		return resp.ErrorCode, nil
+	}},
+	{"LeaderAndIsr", func(ctx context.Context, b *kgo.Broker) (int16, error) {
+		req := kmsg.NewPtrLeaderAndISRRequest()
+		req.ControllerID, req.ControllerEpoch, req.BrokerEpoch = 0, 0, -1
+		resp, err := req.RequestWith(ctx, b)
+		if err != nil {
+			return 0, err
+		}
+		return resp.ErrorCode, nil
+	}},
+	{"StopReplica", func(ctx context.Context, b *kgo.Broker) (int16, error) {
+		req := kmsg.NewPtrStopReplicaRequest()
+		req.ControllerID, req.ControllerEpoch, req.BrokerEpoch = 0, 0, -1
+		resp, err := req.RequestWith(ctx, b)
+		if err != nil {
+			return 0, err
+		}
+		return resp.ErrorCode, nil
+	}},
+	{"ControlledShutdown", func(ctx context.Context, b *kgo.Broker) (int16, error) {
+		req := kmsg.NewPtrControlledShutdownRequest()
+		req.BrokerID, req.BrokerEpoch = 99, 0 // no such broker
+		resp, err := req.RequestWith(ctx, b)
+		if err != nil {
+			return 0, err
+		}
+		return resp.ErrorCode, nil
+	}},
 }
 
 func describeConfigs(ctx context.Context, b *kgo.Broker, typ kmsg.ConfigResourceType, name string) (int16, error) {
@@ -606,32 +662,37 @@ func (b *aclBroker) apply(t *testing.T, sc aclScenario, mode string) {
 // cluster resource has an ACL (the base one), so its other operations are
 // refused: allow.everyone.if.no.acl.found is per resource.
 var aclExpected = map[string][]int16{
-	//                              none allow deny pref other wild read host super every
-	"Metadata":                      {29, 0, 29, 0, 29, 0, 0, 29, 0, 0},
-	"Produce":                       {29, 0, 29, 0, 29, 0, 29, 29, 0, 0},
-	"Fetch":                         {29, 0, 29, 0, 29, 0, 0, 29, 0, 0},
-	"ListOffsets":                   {29, 0, 29, 0, 29, 0, 0, 29, 0, 0},
-	"OffsetForLeaderEpoch":          {0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, // $me has ClusterAction (the base ACL)
-	"CreateTopics":                  {29, 0, 29, 0, 29, 0, 29, 29, 0, 0},
-	"DeleteTopics":                  {29, 3, 29, 3, 29, 3, 29, 29, 3, 3},
-	"CreatePartitions":              {29, 0, 29, 0, 29, 0, 29, 29, 0, 0},
-	"DeleteRecords":                 {29, 0, 29, 0, 29, 0, 29, 29, 0, 0},
-	"DescribeConfigs topic":         {29, 0, 29, 0, 29, 0, 29, 29, 0, 0},
-	"DescribeConfigs broker":        {31, 0, 31, 31, 31, 31, 31, 31, 0, 31},
-	"IncrementalAlterConfigs topic": {29, 0, 29, 0, 29, 0, 29, 29, 0, 0},
-	"OffsetCommit":                  {30, 0, 30, 0, 30, 0, 0, 30, 0, 0},
-	"OffsetFetch":                   {30, 0, 30, 0, 30, 0, 0, 30, 0, 0},
-	"FindCoordinator":               {30, 0, 30, 0, 30, 0, 0, 30, 0, 0},
-	"JoinGroup":                     {30, 30, 30, 79, 30, 79, 30, 30, 79, 79}, // g-join: only prefixed/wildcard cover it; allowed is MEMBER_ID_REQUIRED
-	"Heartbeat":                     {30, 25, 30, 25, 30, 25, 25, 30, 25, 25},
-	"DescribeGroups":                {30, 0, 30, 0, 30, 0, 0, 30, 0, 0},
-	"ListGroups sees g":             {0, 1, 0, 1, 0, 1, 1, 0, 1, 1}, // READ implies DESCRIBE
-	"DeleteGroups":                  {30, 69, 30, 69, 30, 69, 30, 30, 69, 69},
-	"InitProducerId idempotent":     {31, 0, 31, 0, 31, 0, 31, 31, 0, 0}, // or WRITE on any topic (authorizeByResourceType)
-	"DescribeAcls":                  {31, 0, 31, 31, 31, 31, 31, 31, 0, 31},
-	"DeleteAcls":                    {31, 0, 31, 31, 31, 31, 31, 31, 0, 31},
-	"ElectLeaders":                  {31, 84, 31, 31, 31, 31, 31, 31, 84, 31},
-	"ListPartitionReassignments":    {31, 0, 31, 31, 31, 31, 31, 31, 0, 31},
+	//                              none allow deny pref other wild read host super every noCA
+	"Metadata":                      {29, 0, 29, 0, 29, 0, 0, 29, 0, 0, 0},
+	"Produce":                       {29, 0, 29, 0, 29, 0, 29, 29, 0, 0, 0},
+	"Fetch":                         {29, 0, 29, 0, 29, 0, 0, 29, 0, 0, 0},
+	"ListOffsets":                   {29, 0, 29, 0, 29, 0, 0, 29, 0, 0, 0},
+	"OffsetForLeaderEpoch":          {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, // $me has ClusterAction (the base ACL)
+	"CreateTopics":                  {29, 0, 29, 0, 29, 0, 29, 29, 0, 0, 0},
+	"DeleteTopics":                  {29, 3, 29, 3, 29, 3, 29, 29, 3, 3, 3},
+	"CreatePartitions":              {29, 0, 29, 0, 29, 0, 29, 29, 0, 0, 0},
+	"DeleteRecords":                 {29, 0, 29, 0, 29, 0, 29, 29, 0, 0, 0},
+	"DescribeConfigs topic":         {29, 0, 29, 0, 29, 0, 29, 29, 0, 0, 0},
+	"DescribeConfigs broker":        {31, 0, 31, 31, 31, 31, 31, 31, 0, 31, 0},
+	"IncrementalAlterConfigs topic": {29, 0, 29, 0, 29, 0, 29, 29, 0, 0, 0},
+	"OffsetCommit":                  {30, 0, 30, 0, 30, 0, 0, 30, 0, 0, 0},
+	"OffsetFetch":                   {30, 0, 30, 0, 30, 0, 0, 30, 0, 0, 0},
+	"FindCoordinator":               {30, 0, 30, 0, 30, 0, 0, 30, 0, 0, 0},
+	"JoinGroup":                     {30, 30, 30, 79, 30, 79, 30, 30, 79, 79, 30}, // g-join: only prefixed/wildcard cover it; allowed is MEMBER_ID_REQUIRED
+	"Heartbeat":                     {30, 25, 30, 25, 30, 25, 25, 30, 25, 25, 25},
+	"DescribeGroups":                {30, 0, 30, 0, 30, 0, 0, 30, 0, 0, 0},
+	"ListGroups sees g":             {0, 1, 0, 1, 0, 1, 1, 0, 1, 1, 1}, // READ implies DESCRIBE
+	"DeleteGroups":                  {30, 69, 30, 69, 30, 69, 30, 30, 69, 69, 69},
+	"InitProducerId idempotent":     {31, 0, 31, 0, 31, 0, 31, 31, 0, 0, 0}, // or WRITE on any topic (authorizeByResourceType)
+	"DescribeAcls":                  {31, 0, 31, 31, 31, 31, 31, 31, 0, 31, 0},
+	"DeleteAcls":                    {31, 0, 31, 31, 31, 31, 31, 31, 0, 31, 0},
+	"ElectLeaders":                  {31, 84, 31, 31, 31, 31, 31, 31, 84, 31, 84},
+	"ListPartitionReassignments":    {31, 0, 31, 31, 31, 31, 31, 31, 0, 31, 0},
+	"Fetch as follower":             {6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 29},           // 6: replica 7 is not one of t's
+	"UpdateMetadata":                {11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 31}, // 11: STALE_CONTROLLER_EPOCH once authorized
+	"LeaderAndIsr":                  {11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 31},
+	"StopReplica":                   {11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 31},
+	"ControlledShutdown":            {8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 31}, // 8: BROKER_NOT_AVAILABLE (broker 99) once authorized
 }
 
 // TestACLAcceptanceTable runs every call of aclCalls in every scenario
