@@ -532,20 +532,28 @@ func (s *Server) gateFindCoordinator(ctx context.Context, r *kmsg.FindCoordinato
 // gateDescribeGroups: DESCRIBE on each group, else
 // GROUP_AUTHORIZATION_FAILED for it; the authorized operations when asked.
 func (s *Server) gateDescribeGroups(ctx context.Context, r *kmsg.DescribeGroupsRequest) func(kmsg.Response) {
+	// KafkaApis.handleDescribeGroupsRequest: the refused groups come first,
+	// then the coordinator's answers for the others.
+	var denied []kmsg.DescribeGroupsResponseGroup
+	kept := r.Groups[:0:0]
+	for _, g := range r.Groups {
+		if s.authorize(ctx, opDescribe, resGroup, g) {
+			kept = append(kept, g)
+			continue
+		}
+		x := kmsg.NewDescribeGroupsResponseGroup()
+		x.Group, x.ErrorCode = g, errGroupAuthFailed
+		denied = append(denied, x)
+	}
+	r.Groups = kept
 	return func(resp kmsg.Response) {
 		d := resp.(*kmsg.DescribeGroupsResponse)
 		for i := range d.Groups {
-			g := &d.Groups[i]
-			if !s.authorize(ctx, opDescribe, resGroup, g.Group) {
-				x := kmsg.NewDescribeGroupsResponseGroup()
-				x.Group, x.ErrorCode = g.Group, errGroupAuthFailed
-				*g = x
-				continue
-			}
-			if r.IncludeAuthorizedOperations && g.ErrorCode == 0 {
+			if g := &d.Groups[i]; r.IncludeAuthorizedOperations && g.ErrorCode == 0 {
 				g.AuthorizedOperations = s.authorizedOperations(ctx, resGroup, g.Group)
 			}
 		}
+		d.Groups = append(denied, d.Groups...)
 	}
 }
 
@@ -656,8 +664,9 @@ func (s *Server) gateOffsetForLeaderEpoch(ctx context.Context, r *kmsg.OffsetFor
 // gateCreateTopics: CREATE on the cluster or on each topic, else
 // TOPIC_AUTHORIZATION_FAILED "Authorization failed." (a topic named twice
 // is the handler's INVALID_REQUEST first); without DESCRIBE_CONFIGS on a
-// topic its config error is TOPIC_AUTHORIZATION_FAILED and no configs
-// are returned. Results stay in request order.
+// topic its config error is TOPIC_AUTHORIZATION_FAILED and neither its
+// configs nor its id, partitions and replication factor are returned.
+// Results stay in request order.
 func (s *Server) gateCreateTopics(ctx context.Context, r *kmsg.CreateTopicsRequest) func(kmsg.Response) {
 	count := map[string]int{}
 	for _, t := range r.Topics {
@@ -696,8 +705,12 @@ func (s *Server) gateCreateTopics(ctx context.Context, r *kmsg.CreateTopicsReque
 			} else {
 				continue
 			}
-			if !s.authorize(ctx, opDescribeConfigs, resTopic, name) {
+			// ZkAdminManager.createTopics fills in the configs, partitions,
+			// replication factor and topic id only for topics the principal
+			// may DESCRIBE_CONFIGS; a failed creation resets the config error.
+			if (denied[name] || t.ErrorCode == 0) && !s.authorize(ctx, opDescribeConfigs, resTopic, name) {
 				t.ConfigErrorCode, t.Configs = errTopicAuthFailed, nil
+				t.NumPartitions, t.ReplicationFactor, t.TopicID = -1, -1, [16]byte{}
 			}
 			out = append(out, t)
 		}

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"math/rand/v2"
+	"net"
 	"sort"
 	"strconv"
 	"strings"
@@ -696,26 +697,35 @@ func patternFromName(s string) aclPatternType {
 }
 
 // hostOf is the client's address as InetAddress.getHostAddress prints
-// it: the IP without port ("" when unknown).
+// it, the form ACL hosts are compared with: IPv4 dotted, IPv6 as eight
+// uncompressed lower-case hex groups ("0:0:0:0:0:0:0:1", not "::1");
+// "" when unknown.
 func hostOf(s *session) string {
 	if s == nil || s.clientAddr == nil {
 		return ""
 	}
-	h := s.clientAddr.String()
-	if host, _, err := splitHostPortLoose(h); err == nil {
-		return host
-	}
-	return h
+	return javaHostAddress(s.clientAddr.String())
 }
 
-func splitHostPortLoose(hp string) (string, string, error) {
-	i := strings.LastIndexByte(hp, ':')
-	if i < 0 {
-		return "", "", fmt.Errorf("no port in %q", hp)
+func javaHostAddress(hostPort string) string {
+	host, _, err := net.SplitHostPort(hostPort)
+	if err != nil {
+		host = hostPort
 	}
-	host := strings.TrimSuffix(strings.TrimPrefix(hp[:i], "["), "]")
-	if _, err := strconv.Atoi(hp[i+1:]); err != nil {
-		return "", "", err
+	zone := ""
+	if i := strings.IndexByte(host, '%'); i >= 0 {
+		host, zone = host[:i], host[i:]
 	}
-	return host, hp[i+1:], nil
+	ip := net.ParseIP(host)
+	if ip == nil {
+		return host + zone
+	}
+	if v4 := ip.To4(); v4 != nil {
+		return v4.String()
+	}
+	groups := make([]string, 8)
+	for i := range groups {
+		groups[i] = strconv.FormatUint(uint64(ip[2*i])<<8|uint64(ip[2*i+1]), 16)
+	}
+	return strings.Join(groups, ":") + zone
 }

@@ -168,3 +168,16 @@ func containsStr(s, sub string) bool {
 	}
 	return false
 }
+
+func TestJavaHostAddress(t *testing.T) {
+	for in, want := range map[string]string{
+		"127.0.0.1:9092":        "127.0.0.1",
+		"[::1]:9092":            "0:0:0:0:0:0:0:1",
+		"[fe80::1:abcd]:1":      "fe80:0:0:0:0:0:1:abcd",
+		"[::ffff:10.0.0.1]:123": "10.0.0.1",
+	} {
+		if got := javaHostAddress(in); got != want {
+			t.Errorf("javaHostAddress(%s) = %s, want %s", in, got, want)
+		}
+	}
+}

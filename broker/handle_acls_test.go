@@ -85,3 +85,24 @@ func TestACLAPIs(t *testing.T) {
 		t.Fatalf("znodes left: %+v", st.nodes)
 	}
 }
+
+// TestACLGateOrder: DescribeGroups answers the refused groups first
+// (KafkaApis.handleDescribeGroupsRequest), with the principal's
+// authorized operations for the others when asked.
+func TestACLGateOrder(t *testing.T) {
+	s := newGroupTestServer(t, nil, nil)
+	st := newFakeACLStore()
+	s.authz = storeAuthorizer(t, st)
+	s.authz.updateCache(lit(resGroup, "a"), versionedACLs{acls: []aclEntry{{principal: Anonymous.String(), host: "*", op: opRead, perm: permAllow}}})
+	req := kmsg.NewPtrDescribeGroupsRequest()
+	req.Version, req.Groups, req.IncludeAuthorizedOperations = 5, []string{"a", "b"}, true
+	resp := dispatchRequest(t, s, req).(*kmsg.DescribeGroupsResponse)
+	if len(resp.Groups) != 2 || resp.Groups[0].Group != "b" || resp.Groups[0].ErrorCode != errGroupAuthFailed ||
+		resp.Groups[1].Group != "a" || resp.Groups[1].ErrorCode != 0 {
+		t.Fatalf("%+v", resp.Groups)
+	}
+	// READ implies DESCRIBE: READ(3) and DESCRIBE(8) of the group's READ, DESCRIBE, DELETE.
+	if got := resp.Groups[1].AuthorizedOperations; got != 1<<3|1<<8 {
+		t.Errorf("authorized operations %b", got)
+	}
+}
