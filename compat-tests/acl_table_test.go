@@ -85,7 +85,9 @@ var aclScenarios = []aclScenario{
 	{name: "other principal", broker: "acl", acls: append(all("$other", "Allow", "Topic:LITERAL:t", "Topic:LITERAL:t-new", "Topic:LITERAL:t-gone", "Group:LITERAL:g", "Group:LITERAL:g-gone"), clusterOps("$other", "Allow")...)},
 	{name: "wildcard", broker: "acl", acls: all("User:*", "Allow", "Topic:LITERAL:*", "Group:LITERAL:*")},
 	{name: "read only", broker: "acl", acls: []aclSpec{{"Topic:LITERAL:t", "$me", "Allow", "Read", ""}, {"Group:LITERAL:g", "$me", "Allow", "Read", ""}}},
-	{name: "other host", broker: "acl", acls: []aclSpec{{"Topic:LITERAL:t", "$me", "Allow", "All", "10.9.9.9"}, {"Group:LITERAL:g", "$me", "Allow", "All", "10.9.9.9"}}},
+	// The topic's ACL names our address (connections come from 127.0.0.1),
+	// the group's another one.
+	{name: "host", broker: "acl", acls: []aclSpec{{"Topic:LITERAL:t", "$me", "Allow", "All", "127.0.0.1"}, {"Group:LITERAL:g", "$me", "Allow", "All", "10.9.9.9"}}},
 	{name: "super user", broker: "super"},
 	{name: "allow everyone", broker: "everyone"},
 	// Last on its broker: without CLUSTER_ACTION the controller's own
@@ -663,18 +665,18 @@ func (b *aclBroker) apply(t *testing.T, sc aclScenario, mode string) {
 // refused: allow.everyone.if.no.acl.found is per resource.
 var aclExpected = map[string][]int16{
 	//                              none allow deny pref other wild read host super every noCA
-	"Metadata":                      {29, 0, 29, 0, 29, 0, 0, 29, 0, 0, 0},
-	"Produce":                       {29, 0, 29, 0, 29, 0, 29, 29, 0, 0, 0},
-	"Fetch":                         {29, 0, 29, 0, 29, 0, 0, 29, 0, 0, 0},
-	"ListOffsets":                   {29, 0, 29, 0, 29, 0, 0, 29, 0, 0, 0},
+	"Metadata":                      {29, 0, 29, 0, 29, 0, 0, 0, 0, 0, 0},
+	"Produce":                       {29, 0, 29, 0, 29, 0, 29, 0, 0, 0, 0},
+	"Fetch":                         {29, 0, 29, 0, 29, 0, 0, 0, 0, 0, 0},
+	"ListOffsets":                   {29, 0, 29, 0, 29, 0, 0, 0, 0, 0, 0},
 	"OffsetForLeaderEpoch":          {0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0}, // $me has ClusterAction (the base ACL)
 	"CreateTopics":                  {29, 0, 29, 0, 29, 0, 29, 29, 0, 0, 0},
 	"DeleteTopics":                  {29, 3, 29, 3, 29, 3, 29, 29, 3, 3, 3},
-	"CreatePartitions":              {29, 0, 29, 0, 29, 0, 29, 29, 0, 0, 0},
-	"DeleteRecords":                 {29, 0, 29, 0, 29, 0, 29, 29, 0, 0, 0},
-	"DescribeConfigs topic":         {29, 0, 29, 0, 29, 0, 29, 29, 0, 0, 0},
+	"CreatePartitions":              {29, 0, 29, 0, 29, 0, 29, 0, 0, 0, 0},
+	"DeleteRecords":                 {29, 0, 29, 0, 29, 0, 29, 0, 0, 0, 0},
+	"DescribeConfigs topic":         {29, 0, 29, 0, 29, 0, 29, 0, 0, 0, 0},
 	"DescribeConfigs broker":        {31, 0, 31, 31, 31, 31, 31, 31, 0, 31, 0},
-	"IncrementalAlterConfigs topic": {29, 0, 29, 0, 29, 0, 29, 29, 0, 0, 0},
+	"IncrementalAlterConfigs topic": {29, 0, 29, 0, 29, 0, 29, 0, 0, 0, 0},
 	"OffsetCommit":                  {30, 0, 30, 0, 30, 0, 0, 30, 0, 0, 0},
 	"OffsetFetch":                   {30, 0, 30, 0, 30, 0, 0, 30, 0, 0, 0},
 	"FindCoordinator":               {30, 0, 30, 0, 30, 0, 0, 30, 0, 0, 0},
@@ -683,7 +685,7 @@ var aclExpected = map[string][]int16{
 	"DescribeGroups":                {30, 0, 30, 0, 30, 0, 0, 30, 0, 0, 0},
 	"ListGroups sees g":             {0, 1, 0, 1, 0, 1, 1, 0, 1, 1, 1}, // READ implies DESCRIBE
 	"DeleteGroups":                  {30, 69, 30, 69, 30, 69, 30, 30, 69, 69, 69},
-	"InitProducerId idempotent":     {31, 0, 31, 0, 31, 0, 31, 31, 0, 0, 0}, // or WRITE on any topic (authorizeByResourceType)
+	"InitProducerId idempotent":     {31, 0, 31, 0, 31, 0, 31, 0, 0, 0, 0}, // or WRITE on any topic (authorizeByResourceType)
 	"DescribeAcls":                  {31, 0, 31, 31, 31, 31, 31, 31, 0, 31, 0},
 	"DeleteAcls":                    {31, 0, 31, 31, 31, 31, 31, 31, 0, 31, 0},
 	"ElectLeaders":                  {31, 84, 31, 31, 31, 31, 31, 31, 84, 31, 84},
