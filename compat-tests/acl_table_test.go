@@ -463,6 +463,30 @@ var aclCalls = []aclCall{
 		}
 		return resp.ErrorCode, nil
 	}},
+	{"DescribeCluster authorized ops", func(ctx context.Context, b *kgo.Broker) (int16, error) {
+		req := kmsg.NewPtrDescribeClusterRequest()
+		req.IncludeClusterAuthorizedOperations = true
+		resp, err := req.RequestWith(ctx, b)
+		if err != nil {
+			return 0, err
+		}
+		return int16(resp.ClusterAuthorizedOperations), nil // the bits fit: the highest is IDEMPOTENT_WRITE's, 1<<12
+	}},
+	{"Metadata topic authorized ops", func(ctx context.Context, b *kgo.Broker) (int16, error) {
+		req := kmsg.NewPtrMetadataRequest()
+		req.IncludeTopicAuthorizedOperations = true
+		rt := kmsg.NewMetadataRequestTopic()
+		rt.Topic = kmsg.StringPtr("t")
+		req.Topics = append(req.Topics, rt)
+		resp, err := req.RequestWith(ctx, b)
+		if err != nil {
+			return 0, err
+		}
+		if resp.Topics[0].ErrorCode != 0 {
+			return -1, nil
+		}
+		return int16(resp.Topics[0].AuthorizedOperations), nil
+	}},
 }
 
 func describeConfigs(ctx context.Context, b *kgo.Broker, typ kmsg.ConfigResourceType, name string) (int16, error) {
@@ -690,11 +714,14 @@ var aclExpected = map[string][]int16{
 	"DeleteAcls":                    {31, 0, 31, 31, 31, 31, 31, 31, 0, 31, 0},
 	"ElectLeaders":                  {31, 84, 31, 31, 31, 31, 31, 31, 84, 31, 84},
 	"ListPartitionReassignments":    {31, 0, 31, 31, 31, 31, 31, 31, 0, 31, 0},
-	"Fetch as follower":             {6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 29},           // 6: replica 7 is not one of t's
-	"UpdateMetadata":                {11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 31}, // 11: STALE_CONTROLLER_EPOCH once authorized
-	"LeaderAndIsr":                  {11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 31},
-	"StopReplica":                   {11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 31},
-	"ControlledShutdown":            {8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 31}, // 8: BROKER_NOT_AVAILABLE (broker 99) once authorized
+	// Bit fields (1 << AclOperation code); -1: the topic is refused.
+	"DescribeCluster authorized ops": {0, 8096, 0, 0, 0, 0, 0, 0, 8096, 0, 7584},
+	"Metadata topic authorized ops":  {-1, 3576, -1, 3576, -1, 3576, 264, 3576, 3576, 3576, 3576},
+	"Fetch as follower":              {6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 29},           // 6: replica 7 is not one of t's
+	"UpdateMetadata":                 {11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 31}, // 11: STALE_CONTROLLER_EPOCH once authorized
+	"LeaderAndIsr":                   {11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 31},
+	"StopReplica":                    {11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 31},
+	"ControlledShutdown":             {8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 31}, // 8: BROKER_NOT_AVAILABLE (broker 99) once authorized
 }
 
 // TestACLAcceptanceTable runs every call of aclCalls in every scenario
