@@ -812,7 +812,8 @@ var kafkaTableDifferences = map[string]int16{
 // the plain authorizer (no super user, no allow-everyone: those need a
 // broker each) against a real Kafka 3.9 broker with AclAuthorizer, set up
 // the same way, and checks that Kafka answers what aclExpected says,
-// except for the cells kafkaTableDifferences records.
+// except for the cells kafkaTableDifferences records. Then, on the same
+// broker, the znodes of kafka-acls commands (subtest Znodes).
 func TestACLAcceptanceTableKafka39(t *testing.T) {
 	c := cluster.Start(t, 0) // ZooKeeper; Kafka gets its own chroot on it
 	var rnd [6]byte
@@ -862,4 +863,6 @@ func TestACLAcceptanceTableKafka39(t *testing.T) {
 			t.Errorf("kafkaTableDifferences names %q, which the table does not play", k)
 		}
 	}
+	// The same Kafka JVM serves the znode comparison (acl_znodes_test.go).
+	t.Run("Znodes", func(t *testing.T) { aclZnodesMatchKafka39(t, b, ref) })
 }

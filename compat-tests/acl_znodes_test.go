@@ -1,7 +1,6 @@
 package compat_test
 
 import (
-	"context"
 	"encoding/json"
 	"fmt"
 	"slices"
@@ -45,9 +44,9 @@ var aclCommands = [][]string{
 }
 
 // aclZnodes is every ACL znode and change notice under chroot: path ->
-// data. Notices are keyed by their position in their store (their
-// sequence numbers differ between clusters).
-func aclZnodes(t *testing.T, zk *zkmeta.Client, chroot string) map[string]string {
+// data. Notices are keyed by their position in their store after the
+// skip[store] first ones (their sequence numbers differ between clusters).
+func aclZnodes(t *testing.T, zk *zkmeta.Client, chroot string, skip map[string]int) map[string]string {
 	t.Helper()
 	out := map[string]string{}
 	var walk func(p string)
@@ -73,9 +72,12 @@ func aclZnodes(t *testing.T, zk *zkmeta.Client, chroot string) map[string]string
 		kids, _ := zk.Children(chroot + store)
 		slices.Sort(kids)
 		for i, k := range kids {
+			if i < skip[store] {
+				continue
+			}
 			data, _, err := zk.Get(chroot + store + "/" + k)
 			if err == nil {
-				out[fmt.Sprintf("%s/#%d", store, i)] = string(data)
+				out[fmt.Sprintf("%s/#%d", store, i-skip[store])] = string(data)
 			}
 		}
 	}
@@ -102,27 +104,50 @@ func canonicalACLs(data string) (string, int) {
 	return fmt.Sprintf("version %d, acls %s", doc.Version, strings.Join(entries, " ")), len(entries)
 }
 
-// TestACLZnodesMatchKafka39 runs Kafka 3.9's own kafka-acls
-// (kafka.admin.AclCommand) against a Kafka 3.9 broker with AclAuthorizer
-// and against ours, command by command, and compares every ACL znode
-// (byte for byte when it holds one entry, as a set otherwise) and every
-// change notice; our own kafka-acls.sh runs the same commands against a
-// third broker (ours) and must print and write the same. Then it copies Kafka's znodes into our chroot with a
-// change notice as Kafka wrote it, and checks that our broker's cache
-// (DescribeAcls through Kafka's tool) picks them up.
-func TestACLZnodesMatchKafka39(t *testing.T) {
-	ours := cluster.Start(t, 1, settings(aclSuperAnonymous)...)
-	oursTool := cluster.Start(t, 1, settings(aclSuperAnonymous)...) // gets our kafka-acls.sh
-	ref := cluster.StartKafkaRef(t, ours.ZK.Addr, cluster.KafkaRefOptions{Overrides: aclSuperAnonymous})
-	tools := startKafkaTools(t)
-	ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
-	defer cancel()
-	kzk, err := zkmeta.Connect(ctx, ref.ZK, 10*time.Second, nil)
-	if err != nil {
-		t.Fatalf("connecting to ZooKeeper: %v", err)
+// aclToolACLs are what the PLAINTEXT tools (ANONYMOUS) need on a broker
+// without super users: ALTER and DESCRIBE on the cluster, besides the
+// base CLUSTER_ACTION.
+var aclToolACLs = []aclSpec{baseACL,
+	{"Cluster:LITERAL:kafka-cluster", "$me", "Allow", "Alter", ""},
+	{"Cluster:LITERAL:kafka-cluster", "$me", "Allow", "Describe", ""}}
+
+// aclZnodesMatchKafka39 runs Kafka 3.9's own kafka-acls
+// (kafka.admin.AclCommand) against the Kafka 3.9 broker of the table test
+// (b, ref) and against ours, command by command, and compares every ACL
+// znode (byte for byte when it holds one entry, as a set otherwise) and
+// every change notice written meanwhile; our own kafka-acls.sh runs the
+// same commands against a third broker (ours) and must print and write
+// the same. Every side starts from aclToolACLs. Then it copies Kafka's
+// znodes into our chroot with a change notice as Kafka wrote it, and
+// checks that our broker's cache (DescribeAcls through Kafka's tool)
+// picks them up.
+func aclZnodesMatchKafka39(t *testing.T, b *aclBroker, ref *cluster.KafkaRef) {
+	// Kafka: the tools' ACLs, applied (the sentinels prove it), then the
+	// sentinels removed.
+	b.apply(t, aclScenario{name: "tools", broker: "acl", acls: aclToolACLs[1:]}, "acl")
+	b.write(t, aclToolACLs)
+	startOurs := func() *cluster.Cluster {
+		c := cluster.Start(t, 0)
+		w := &aclBroker{zk: c.ZKConn(), root: c.ZKPath("")}
+		w.write(t, aclToolACLs)
+		c.AddBroker(0, settings(aclSuperAnonymous)...)
+		c.WaitForBrokers(0)
+		return c
 	}
-	defer kzk.Close()
+	ours := startOurs()
+	oursTool := startOurs() // gets our kafka-acls.sh
+	tools := startKafkaTools(t)
+	kzk := b.zk
 	ourRoot := ours.ZKPath("")
+	before := func(zk *zkmeta.Client, root string) map[string]int {
+		out := map[string]int{}
+		for _, store := range []string{zkmeta.ACLChangesPath, zkmeta.ExtendedACLChangesPath} {
+			kids, _ := zk.Children(root + store)
+			out[store] = len(kids)
+		}
+		return out
+	}
+	kSkip, oSkip, tSkip := before(kzk, ref.Chroot), before(ours.ZKConn(), ourRoot), before(oursTool.ZKConn(), oursTool.ZKPath(""))
 
 	acls := func(addr string, args ...string) (string, string, int) {
 		return tools.run("", "kafka.admin.AclCommand", append([]string{"--bootstrap-server", addr}, args...)...)
@@ -142,11 +167,11 @@ func TestACLZnodesMatchKafka39(t *testing.T) {
 		}
 		// The tool returns once the broker answered; both brokers write the
 		// znodes before answering.
-		k := aclZnodes(t, kzk, ref.Chroot)
+		k := aclZnodes(t, kzk, ref.Chroot, kSkip)
 		for _, side := range []struct {
 			name string
 			z    map[string]string
-		}{{"Kafka's tool on ours", aclZnodes(t, ours.ZKConn(), ourRoot)}, {"our tool on ours", aclZnodes(t, oursTool.ZKConn(), oursTool.ZKPath(""))}} {
+		}{{"Kafka's tool on ours", aclZnodes(t, ours.ZKConn(), ourRoot, oSkip)}, {"our tool on ours", aclZnodes(t, oursTool.ZKConn(), oursTool.ZKPath(""), tSkip)}} {
 			compareACLZnodes(t, fmt.Sprintf("after %v, %s", cmd, side.name), k, side.z)
 		}
 	}
