@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"fmt"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -104,5 +105,44 @@ func TestACLGateOrder(t *testing.T) {
 	// READ implies DESCRIBE: READ(3) and DESCRIBE(8) of the group's READ, DESCRIBE, DELETE.
 	if got := resp.Groups[1].AuthorizedOperations; got != 1<<3|1<<8 {
 		t.Errorf("authorized operations %b", got)
+	}
+}
+
+// TestMetadataAuthorized is KafkaApis.handleTopicMetadataRequest's
+// authorization: all topics leave out the undescribable ones; asked by
+// name they answer TOPIC_AUTHORIZATION_FAILED after the others (no id);
+// a missing topic to be auto-created needs CREATE; authorized operations
+// are the principal's.
+func TestMetadataAuthorized(t *testing.T) {
+	part := testPartitionState{leader: 1, leaderEpoch: 0, isr: []int32{1}, replicas: []int32{1}}
+	s := newTestServer(t, withTopic("seen", [16]byte{1}, nil, part), withTopic("hidden", [16]byte{2}, nil, part))
+	s.cfg.AutoCreateTopics = true
+	s.authz = storeAuthorizer(t, newFakeACLStore())
+	me := Anonymous.String()
+	s.authz.updateCache(lit(resTopic, "seen"), versionedACLs{acls: []aclEntry{{principal: me, host: "*", op: opRead, perm: permAllow}}})
+	s.authz.updateCache(lit(resTopic, "new"), versionedACLs{acls: []aclEntry{{principal: me, host: "*", op: opDescribe, perm: permAllow}}})
+
+	all := kmsg.NewPtrMetadataRequest()
+	all.Version, all.IncludeTopicAuthorizedOperations = 12, true
+	resp := dispatchRequest(t, s, all).(*kmsg.MetadataResponse)
+	if len(resp.Topics) != 1 || *resp.Topics[0].Topic != "seen" || resp.Topics[0].AuthorizedOperations != 1<<3|1<<8 {
+		t.Fatalf("all topics: %+v", resp.Topics)
+	}
+
+	byName := kmsg.NewPtrMetadataRequest()
+	byName.Version, byName.AllowAutoTopicCreation = 12, true
+	for _, n := range []string{"hidden", "seen", "new"} {
+		rt := kmsg.NewMetadataRequestTopic()
+		rt.Topic = kmsg.StringPtr(n)
+		byName.Topics = append(byName.Topics, rt)
+	}
+	resp = dispatchRequest(t, s, byName).(*kmsg.MetadataResponse)
+	var got []string
+	for _, tp := range resp.Topics {
+		got = append(got, fmt.Sprintf("%s:%d:%v", *tp.Topic, tp.ErrorCode, tp.TopicID != [16]byte{}))
+	}
+	// seen answered; new refused for CREATE, then hidden for DESCRIBE.
+	if want := "[seen:0:true new:29:false hidden:29:false]"; fmt.Sprint(got) != want {
+		t.Fatalf("by name: %v, want %s", got, want)
 	}
 }
