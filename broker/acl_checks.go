@@ -12,12 +12,17 @@ import (
 // Names of the resources a request touches, for the authorization checks
 // the handlers make at their top (KafkaApis' filterByAuthorized calls).
 
-func produceTopics(req *kmsg.ProduceRequest) []string {
-	out := make([]string, 0, len(req.Topics))
-	for _, t := range req.Topics {
-		out = append(out, t.Topic)
+// produceWritable is WRITE on each topic of a produce request; nil without
+// an authorizer.
+func (s *Server) produceWritable(ctx context.Context, req *kmsg.ProduceRequest) map[string]bool {
+	if s.authz == nil {
+		return nil
 	}
-	return out
+	names := make([]string, 0, len(req.Topics))
+	for _, t := range req.Topics {
+		names = append(names, t.Topic)
+	}
+	return s.authorizedNames(ctx, opWrite, resTopic, names)
 }
 
 // fetchReadable is a consumer fetch's READ on the topic, memoised per

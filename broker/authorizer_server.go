@@ -70,9 +70,12 @@ func (s *Server) authorizedOperations(ctx context.Context, typ aclResourceType, 
 	return s.authz.authorizedOperations(sess.principal, hostOf(sess), typ, name)
 }
 
-// authorizedNames is AuthHelper.filterByAuthorized: the names among names
-// the principal may do op on.
+// authorizedNames is AuthHelper.filterByAuthorized: whether the principal
+// may do op on each of names; nil without an authorizer (all allowed).
 func (s *Server) authorizedNames(ctx context.Context, op aclOperation, typ aclResourceType, names []string) map[string]bool {
+	if s.authz == nil {
+		return nil
+	}
 	out := make(map[string]bool, len(names))
 	for _, n := range names {
 		if _, seen := out[n]; !seen {

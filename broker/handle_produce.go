@@ -54,7 +54,7 @@ const adminClientID = "__admin_client"
 func (s *Server) handleProduce(ctx context.Context, req *kmsg.ProduceRequest, internalTopicsAllowed bool) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.ProduceResponse)
 	validAcks := req.Acks == -1 || req.Acks == 0 || req.Acks == 1
-	writable := s.authorizedNames(ctx, opWrite, resTopic, produceTopics(req)) // KafkaApis: WRITE on each topic
+	writable := s.produceWritable(ctx, req) // KafkaApis: WRITE on each topic; nil without an authorizer
 	var entries []produceEntry
 	for ti, rt := range req.Topics {
 		topic := rt.Topic // by name: topic ids arrive with v13, which Kafka 3.9 does not have
@@ -75,7 +75,7 @@ func (s *Server) handleProduce(ctx context.Context, req *kmsg.ProduceRequest, in
 				out.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
 			case topic == "":
 				out.ErrorCode = kerr.UnknownTopicID.Code
-			case !writable[topic]:
+			case writable != nil && !writable[topic]:
 				out.ErrorCode = kerr.TopicAuthorizationFailed.Code
 			case !s.cache.containsPartition(topic, rp.Partition):
 				out.ErrorCode = kerr.UnknownTopicOrPartition.Code
