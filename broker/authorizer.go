@@ -147,21 +147,18 @@ func (a *aclAuthorizer) authorize(principal Principal, host string, op aclOperat
 	return false
 }
 
-// matchingACLs is AclAuthorizer.matchingAcls.
+// matchingACLs is AclAuthorizer.matchingAcls: the ACLs of the literal
+// name, of the literal "*" and of every prefix of the name (direct
+// lookups, so a decision costs the name's length, not the cache's size).
 func (a *aclAuthorizer) matchingACLs(typ aclResourceType, name string) []aclEntry {
 	cache := *a.cache.Load()
 	var out []aclEntry
-	for p, v := range cache {
-		if p.typ != typ {
-			continue
-		}
-		switch {
-		case p.pattern == patLiteral && (p.name == name || p.name == wildcardResource):
-		case p.pattern == patPrefixed && strings.HasPrefix(name, p.name):
-		default:
-			continue
-		}
-		out = append(out, v.acls...)
+	out = append(out, cache[resourcePattern{typ: typ, name: name, pattern: patLiteral}].acls...)
+	if name != wildcardResource {
+		out = append(out, cache[resourcePattern{typ: typ, name: wildcardResource, pattern: patLiteral}].acls...)
+	}
+	for i := 1; i <= len(name); i++ {
+		out = append(out, cache[resourcePattern{typ: typ, name: name[:i], pattern: patPrefixed}].acls...)
 	}
 	return out
 }
