@@ -60,6 +60,11 @@ var supportedAPIs = map[kmsg.Key]versionRange{
 	kmsg.ListGroups:      {0, 4},
 	kmsg.DescribeGroups:  {0, 5},
 	kmsg.DeleteGroups:    {0, 2},
+
+	// ACLs (AclApis; SECURITY_DISABLED without an authorizer).
+	kmsg.DescribeACLs: {0, 3},
+	kmsg.CreateACLs:   {0, 3},
+	kmsg.DeleteACLs:   {0, 3},
 }
 
 // dispatch runs the handler of one request. A nil response means none is
@@ -75,6 +80,10 @@ func (s *Server) dispatch(ctx context.Context, r request) (*protocol.Response, e
 			return s.respondUnsupportedVersion(r.hdr), nil
 		}
 		return nil, fmt.Errorf("unsupported api %s version %d", key.Name(), r.hdr.APIVersion)
+	}
+	deny, patch := s.aclGate(ctx, r.req) // the authorization checks of KafkaApis (acl_checks.go)
+	if deny != nil {
+		return s.respond(r.hdr, deny), nil
 	}
 	var resp kmsg.Response
 	switch req := r.req.(type) {
@@ -149,8 +158,16 @@ func (s *Server) dispatch(ctx context.Context, r request) (*protocol.Response, e
 		resp = s.handleDescribeGroups(req)
 	case *kmsg.DeleteGroupsRequest:
 		resp = s.handleDeleteGroups(req)
+	case *kmsg.DescribeACLsRequest, *kmsg.CreateACLsRequest, *kmsg.DeleteACLsRequest:
+		var err error
+		if resp, err = s.dispatchACLs(ctx, req); err != nil {
+			return nil, err
+		}
 	default:
 		return nil, fmt.Errorf("no handler for api %s", key.Name())
+	}
+	if patch != nil {
+		patch(resp)
 	}
 	return s.respond(r.hdr, resp), nil
 }

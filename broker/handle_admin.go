@@ -8,9 +8,10 @@
 // Version steps: CreateTopics v1 validate_only (KIP-108), v5 returns the
 // configs (KIP-464), v5/v4/v2 flexible (KIP-482), DeleteTopics v6 by topic
 // id (KIP-516), CreateTopics v7 returns topic ids.
-// Deviations: no authorizer (ACLs not built), so a delete by a null name
-// with no id is TOPIC_AUTHORIZATION_FAILED only because it matches no
-// authorized name; no create.topic.policy.class.name support.
+// Authorization (CREATE, DELETE, ALTER, DESCRIBE_CONFIGS) is aclGate's
+// (acl_checks.go); a delete by a null name with no id is
+// TOPIC_AUTHORIZATION_FAILED as it matches no authorized name.
+// Deviation: no create.topic.policy.class.name support.
 
 package broker
 

@@ -125,10 +125,6 @@ var kafka39NotServed = map[kmsg.Key][]notServed{
 	kmsg.ListTransactions:     {{reason: "the transaction coordinator is not built"}},
 	kmsg.DescribeProducers:    {{reason: "DescribeProducers (KIP-664) is not built"}},
 
-	kmsg.DescribeACLs: {{reason: "the ACL authorizer is not built"}},
-	kmsg.CreateACLs:   {{reason: "the ACL authorizer is not built"}},
-	kmsg.DeleteACLs:   {{reason: "the ACL authorizer is not built"}},
-
 	kmsg.AlterReplicaLogDirs: {{reason: "moving replicas between log dirs is not built"}},
 	kmsg.DescribeLogDirs:     {{reason: "DescribeLogDirs is not built"}},
 

@@ -7,7 +7,7 @@
 // timeout_ms as DelayedDeleteRecords does; a partition still behind is
 // REQUEST_TIMED_OUT. v1 only adds throttle behaviour (KIP-219), v2 is
 // flexible (KIP-482).
-// Deviation: no authorizer (ACLs not built), so no TOPIC_AUTHORIZATION_FAILED.
+// Authorization: DELETE on each topic, checked by aclGate (acl_checks.go).
 
 package broker
 

@@ -3,8 +3,8 @@
 // (KIP-919): BROKER is served, CONTROLLER is MISMATCHED_ENDPOINT_TYPE and
 // any other UNSUPPORTED_ENDPOINT_TYPE (INVALID_REQUEST at v0). A
 // controller absent from the live brokers is answered -1.
-// Deviation: ACLs are not built, so authorized operations, when asked,
-// assume no authorizer: every CLUSTER operation is allowed.
+// Authorized operations, when asked: every CLUSTER operation without an
+// authorizer; with one, aclGate (acl_checks.go) fills in the principal's.
 
 package broker
 

@@ -43,7 +43,7 @@ func (s *Server) handleFetch(ctx context.Context, hdr protocol.RequestHeader, re
 	if req.Version >= 15 {
 		replicaID = req.ReplicaState.ID
 	}
-	f := s.newFetch(req, replicaID)
+	f := s.newFetchAuthorized(ctx, req, replicaID)
 	s.replicas.fetchMessages(ctx, f.params, f.parts)
 	resp, records := s.fetchResponseData(req, f)
 	return s.fetchResponse(hdr, req, f.params.replicaID, resp, records)
@@ -73,6 +73,16 @@ type fetch struct {
 // back off for replica.fetch.backoff.ms, stalling every acks=all produce to
 // a new topic for a second.
 func (s *Server) newFetch(req *kmsg.FetchRequest, replicaID int32) *fetch {
+	return s.newFetchAuthorized(context.Background(), req, replicaID)
+}
+
+// newFetchAuthorized is newFetch with KafkaApis' checks for the request's
+// principal: a follower needs CLUSTER_ACTION or every partition is
+// TOPIC_AUTHORIZATION_FAILED; a consumer needs READ on each topic (after
+// the topic id check, before the metadata cache's).
+func (s *Server) newFetchAuthorized(ctx context.Context, req *kmsg.FetchRequest, replicaID int32) *fetch {
+	followerDenied := replicaID >= 0 && !s.authorizeCluster(ctx, opClusterAction)
+	readable := map[string]bool{}
 	maxBytes := int64(req.MaxBytes)
 	if req.Version < 3 || maxBytes <= 0 {
 		maxBytes = int64(^uint32(0) >> 1)
@@ -105,8 +115,12 @@ func (s *Server) newFetch(req *kmsg.FetchRequest, replicaID int32) *fetch {
 		f.refused[i] = make([]error, len(rt.Partitions))
 		for j, rp := range rt.Partitions {
 			var err error
-			if !known {
+			if followerDenied {
+				err = kerr.TopicAuthorizationFailed
+			} else if !known {
 				err = kerr.UnknownTopicID
+			} else if !s.fetchReadable(ctx, replicaID, topic, readable) {
+				err = kerr.TopicAuthorizationFailed
 			} else if _, hosted := s.replicas.get(topic, rp.Partition); !s.cache.containsPartition(topic, rp.Partition) && !(replicaID >= 0 && hosted) {
 				err = kerr.UnknownTopicOrPartition
 			}

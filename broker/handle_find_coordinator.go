@@ -6,7 +6,8 @@
 // (KIP-482), v4 batched keys (KIP-699). An unknown key type is
 // INVALID_REQUEST for the whole request; share groups (type 2) are v6+.
 // Deviation: transactions are not built, so a transaction key is always
-// COORDINATOR_NOT_AVAILABLE; no authorizer (ACLs not built).
+// COORDINATOR_NOT_AVAILABLE. Authorization (DESCRIBE on the group or
+// transactional id): aclGate (acl_checks.go).
 
 package broker
 

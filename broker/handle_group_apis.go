@@ -7,8 +7,8 @@
 // (KIP-345), v9 skip assignment (KIP-814); LeaveGroup v3 batches (KIP-345);
 // OffsetFetch v7 require_stable (KIP-447), v8 many groups (KIP-709);
 // ListGroups v4 state filter (KIP-518); DescribeGroups v3 authorized ops.
-// Deviations: ACLs not built, so authorized operations assume no authorizer
-// (every GROUP operation); OffsetFetch v0-1 keeps group errors per
+// Authorization and, with an authorizer, the authorized operations are
+// aclGate's (acl_checks.go). Deviation: OffsetFetch v0-1 keeps group errors per
 // partition, having no group-level error field.
 
 package broker

@@ -10,7 +10,7 @@
 //
 // Deviations from Kafka 3.9: no tiered storage, so -4 is the log start and
 // -5 answers offset -1; no transactions, so read_committed's bound (the
-// LSO) is the HW; no authorizer, so the topic DESCRIBE check always passes.
+// LSO) is the HW. The topic DESCRIBE check is aclGate's (acl_checks.go).
 
 package broker
 

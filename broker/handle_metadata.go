@@ -8,8 +8,8 @@
 // (KIP-320), v8 authorized operations (KIP-430; cluster ones dropped in
 // v11, KIP-700), v10 topic ids and v12 lookup by topic id (KIP-516).
 //
-// Deviations from Kafka 3.9: ACLs are not built, so authorized operations
-// assume no authorizer (everything allowed); one PLAINTEXT listener is
+// With an authorizer, metadataAuthorized (acl_checks.go) filters the topics
+// and fills in the authorized operations. Deviations from Kafka 3.9: one PLAINTEXT listener is
 // advertised, whatever listener the request came on; the transaction state
 // topic is never auto-created.
 
@@ -33,6 +33,9 @@ const authorizedOperationsOmitted = -2147483648
 // and the client allows it (always before v4), and answered with
 // LEADER_NOT_AVAILABLE until their leaders are elected.
 func (s *Server) handleMetadata(ctx context.Context, req *kmsg.MetadataRequest) kmsg.Response {
+	if s.authz != nil && !aclChecked(ctx) {
+		return s.metadataAuthorized(ctx, req) // KafkaApis' DESCRIBE and CREATE checks (acl_checks.go)
+	}
 	resp := req.ResponseKind().(*kmsg.MetadataResponse)
 	for _, b := range s.cache.liveBrokers() {
 		resp.Brokers = append(resp.Brokers, kmsg.MetadataResponseBroker{NodeID: b.ID, Host: b.Host, Port: b.Port, Rack: b.Rack})

@@ -7,8 +7,8 @@
 // KIP-279); clients to detect truncation (v2 fences on CurrentLeaderEpoch,
 // KIP-320). v3 adds the replica id (KIP-392), v4 flexible versions.
 //
-// Deviations from Kafka 3.9: no authorizer, so the CLUSTER_ACTION and
-// topic DESCRIBE checks always pass.
+// Authorization: CLUSTER_ACTION, else DESCRIBE on each topic, checked by
+// aclGate (acl_checks.go).
 
 package broker
 

@@ -17,8 +17,7 @@
 //
 // Deviations from Kafka 3.9: transactions are not built, so a transactional
 // produce gets TRANSACTIONAL_ID_AUTHORIZATION_FAILED; a producer's batch
-// flagged LogAppendTime is accepted; no authorizer, so the WRITE checks
-// always pass.
+// flagged LogAppendTime is accepted.
 
 package broker
 
@@ -55,6 +54,7 @@ const adminClientID = "__admin_client"
 func (s *Server) handleProduce(ctx context.Context, req *kmsg.ProduceRequest, internalTopicsAllowed bool) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.ProduceResponse)
 	validAcks := req.Acks == -1 || req.Acks == 0 || req.Acks == 1
+	writable := s.produceWritable(ctx, req) // KafkaApis: WRITE on each topic; nil without an authorizer
 	var entries []produceEntry
 	for ti, rt := range req.Topics {
 		topic := rt.Topic // by name: topic ids arrive with v13, which Kafka 3.9 does not have
@@ -75,6 +75,8 @@ func (s *Server) handleProduce(ctx context.Context, req *kmsg.ProduceRequest, in
 				out.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
 			case topic == "":
 				out.ErrorCode = kerr.UnknownTopicID.Code
+			case writable != nil && !writable[topic]:
+				out.ErrorCode = kerr.TopicAuthorizationFailed.Code
 			case !s.cache.containsPartition(topic, rp.Partition):
 				out.ErrorCode = kerr.UnknownTopicOrPartition.Code
 			case recordsErr != nil:

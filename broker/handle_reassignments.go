@@ -6,8 +6,8 @@
 // replicas. Any other broker answers NOT_CONTROLLER with the error's
 // message, as a ZooKeeper-mode Kafka 3.9 broker does (no forwarding).
 //
-// Deviations from Kafka 3.9: no authorizer, so the cluster ALTER and
-// DESCRIBE checks always pass.
+// Authorization: ALTER / DESCRIBE on the cluster, checked by aclGate
+// (acl_checks.go).
 
 package broker
 

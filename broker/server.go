@@ -63,6 +63,7 @@ type Server struct {
 	forwarder   *controllerForwarder
 	groups      *group.Coordinator   // the group coordinator (__consumer_offsets)
 	dynamic     brokerDynamicConfigs // /config/brokers/<id> and <default> as last read
+	authz       *aclAuthorizer       // nil: no authorizer.class.name, everything allowed
 
 	// fatal carries the error that ends the broker at once (all log dirs
 	// failed; see Fatal).
@@ -201,6 +202,7 @@ func (s *Server) Serve(ctx context.Context) {
 			defer s.wg.Done()
 			s.watchFeature(ctx)
 		}()
+		s.startAuthorizer(ctx)
 	}
 	for i, ln := range s.listeners {
 		name := "PLAINTEXT"

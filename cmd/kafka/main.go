@@ -14,6 +14,7 @@ import (
 	"strings"
 	"syscall"
 
+	"github.com/kafkazk/kafkazk/cmd/internal/acls"
 	"github.com/kafkazk/kafkazk/cmd/internal/configs"
 	"github.com/kafkazk/kafkazk/cmd/internal/consoleconsumer"
 	"github.com/kafkazk/kafkazk/cmd/internal/consoleproducer"
@@ -33,6 +34,7 @@ var tools = map[string]tool{
 	"kafka-server-start.sh":        serverStart,
 	"kafka-server-stop.sh":         serverStop,
 	"kafka-topics.sh":              topics.Run,
+	"kafka-acls.sh":                acls.Run,
 	"kafka-configs.sh":             configs.Run,
 	"kafka-consumer-groups.sh":     consumergroups.Run,
 	"kafka-console-consumer.sh":    consoleconsumer.Run,

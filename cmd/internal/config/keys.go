@@ -19,6 +19,9 @@ var knownKeys = map[string]kind{
 	"broker.id":                                     kInt,
 	"broker.rack":                                   kString,
 	"broker.id.generation.enable":                   kBool,
+	"authorizer.class.name":                         kString,
+	"super.users":                                   kString, // AclAuthorizer's, not KafkaConfig's
+	"allow.everyone.if.no.acl.found":                kBool,   // AclAuthorizer's, not KafkaConfig's
 	"reserved.broker.max.id":                        kInt,
 	"listeners":                                     kList,
 	"advertised.listeners":                          kList,

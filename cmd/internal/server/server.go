@@ -72,6 +72,9 @@ func run(ctx context.Context, configPath string, overrides []string, logger *slo
 	}
 
 	srv := broker.New(cfg, zk, logs, clusterID, logger)
+	if err := srv.ConfigureAuthorizer(); err != nil {
+		return err
+	}
 	if err := srv.Listen(); err != nil {
 		return err
 	}
