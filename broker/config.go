@@ -88,6 +88,11 @@ type Config struct {
 	GroupMaxSessionTimeout        time.Duration // group.max.session.timeout.ms
 	GroupMaxSize                  int32         // group.max.size
 
+	// JAASConfigFile is the JAAS login configuration file named by
+	// -Djava.security.auth.login.config in KAFKA_OPTS ("" when not set):
+	// SASL listeners read their KafkaServer sections from it.
+	JAASConfigFile string
+
 	// StaticConfigs holds every key set in server.properties, the
 	// environment or --override, for DescribeConfigs' STATIC_BROKER_CONFIG.
 	StaticConfigs map[string]string

@@ -60,6 +60,11 @@ var supportedAPIs = map[kmsg.Key]versionRange{
 	kmsg.ListGroups:      {0, 4},
 	kmsg.DescribeGroups:  {0, 5},
 	kmsg.DeleteGroups:    {0, 2},
+
+	// SASL (sasl_conn.go; on an authenticated or PLAINTEXT connection they
+	// get ILLEGAL_SASL_STATE) and SCRAM credentials.
+	kmsg.SASLHandshake:    {0, 1},
+	kmsg.SASLAuthenticate: {0, 2},
 }
 
 // dispatch runs the handler of one request. A nil response means none is
@@ -149,6 +154,10 @@ func (s *Server) dispatch(ctx context.Context, r request) (*protocol.Response, e
 		resp = s.handleDescribeGroups(req)
 	case *kmsg.DeleteGroupsRequest:
 		resp = s.handleDeleteGroups(req)
+	case *kmsg.SASLHandshakeRequest:
+		resp = handleSaslHandshake()
+	case *kmsg.SASLAuthenticateRequest:
+		resp = handleSaslAuthenticate()
 	default:
 		return nil, fmt.Errorf("no handler for api %s", key.Name())
 	}

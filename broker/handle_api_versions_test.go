@@ -113,9 +113,6 @@ var kafka39NotServed = map[kmsg.Key][]notServed{
 	kmsg.FindCoordinator: {{versions: []int16{5, 6}, reason: "v5 is KIP-890's TRANSACTION_ABORTABLE, v6 KIP-932 share groups: neither is built"}},
 	kmsg.InitProducerID:  {{versions: []int16{5}, reason: "KIP-890 (transactions v2, TRANSACTION_ABORTABLE) is not built"}},
 
-	kmsg.SASLHandshake:    {{reason: "SASL authentication is not built"}},
-	kmsg.SASLAuthenticate: {{reason: "SASL authentication is not built"}},
-
 	kmsg.AddPartitionsToTxn:   {{reason: "the transaction coordinator is not built"}},
 	kmsg.AddOffsetsToTxn:      {{reason: "the transaction coordinator is not built"}},
 	kmsg.EndTxn:               {{reason: "the transaction coordinator is not built"}},

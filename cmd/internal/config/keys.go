@@ -121,4 +121,13 @@ var knownKeys = map[string]kind{
 	"zookeeper.session.timeout.ms":                  kInt,
 	"zookeeper.set.acl":                             kBool,
 	"zookeeper.max.in.flight.requests":              kInt,
+
+	// SASL (broker/sasl_config.go reads them, also listener- and
+	// mechanism-prefixed).
+	"sasl.enabled.mechanisms":                   kList,
+	"sasl.mechanism.inter.broker.protocol":      kString,
+	"sasl.jaas.config":                          kString,
+	"sasl.server.max.receive.size":              kInt,
+	"connections.max.reauth.ms":                 kLong,
+	"connection.failed.authentication.delay.ms": kInt,
 }
