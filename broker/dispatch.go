@@ -65,6 +65,9 @@ var supportedAPIs = map[kmsg.Key]versionRange{
 	// get ILLEGAL_SASL_STATE) and SCRAM credentials.
 	kmsg.SASLHandshake:    {0, 1},
 	kmsg.SASLAuthenticate: {0, 2},
+
+	kmsg.DescribeUserSCRAMCredentials: {0, 0},
+	kmsg.AlterUserSCRAMCredentials:    {0, 0},
 }
 
 // dispatch runs the handler of one request. A nil response means none is
@@ -158,6 +161,10 @@ func (s *Server) dispatch(ctx context.Context, r request) (*protocol.Response, e
 		resp = handleSaslHandshake()
 	case *kmsg.SASLAuthenticateRequest:
 		resp = handleSaslAuthenticate()
+	case *kmsg.DescribeUserSCRAMCredentialsRequest:
+		resp = s.handleDescribeUserScramCredentials(req)
+	case *kmsg.AlterUserSCRAMCredentialsRequest:
+		resp = s.handleAlterUserScramCredentials(req)
 	default:
 		return nil, fmt.Errorf("no handler for api %s", key.Name())
 	}

@@ -134,10 +134,8 @@ var kafka39NotServed = map[kmsg.Key][]notServed{
 	kmsg.ExpireDelegationToken:   {{reason: "delegation tokens are not built"}},
 	kmsg.DescribeDelegationToken: {{reason: "delegation tokens are not built"}},
 
-	kmsg.DescribeClientQuotas:         {{reason: "client quotas are not built"}},
-	kmsg.AlterClientQuotas:            {{reason: "client quotas are not built"}},
-	kmsg.DescribeUserSCRAMCredentials: {{reason: "SCRAM credentials are not built"}},
-	kmsg.AlterUserSCRAMCredentials:    {{reason: "SCRAM credentials are not built"}},
+	kmsg.DescribeClientQuotas: {{reason: "client quotas are not built"}},
+	kmsg.AlterClientQuotas:    {{reason: "client quotas are not built"}},
 
 	kmsg.UpdateFeatures:         {{reason: "finalized features (KIP-584) are not built"}},
 	kmsg.Envelope:               {{reason: "request forwarding is only used under ZooKeeper-to-KRaft migration, which is not built"}},

@@ -88,6 +88,8 @@ type Server struct {
 
 	sasl  atomic.Pointer[saslSettings] // SASL listeners' settings, set by Listen (sasl_config.go)
 	scram scramCredentials             // SCRAM credentials of /config/users (scram.go)
+	// userConfigs replaces ZooKeeper for /config/users in tests; nil: s.zk.
+	userConfigs entityConfigStore
 	// saslClock is the clock of SASL session lifetimes (KIP-368); nil: time.Now.
 	saslClock func() time.Time
 
