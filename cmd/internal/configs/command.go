@@ -216,6 +216,10 @@ func alterConfig(ctx context.Context, adm admin, o *options, stdout io.Writer) e
 		if err := adm.AlterBroker(ctx, entityName, next); err != nil {
 			return err
 		}
+	case "users":
+		if err := alterUsers(ctx, adm, o, add, del); err != nil {
+			return err
+		}
 	default:
 		return illegal("Unsupported entity type: %s", entityType)
 	}
@@ -230,6 +234,9 @@ func alterConfig(ctx context.Context, adm admin, o *options, stdout io.Writer) e
 // describeConfig is ConfigCommand.describeResourceConfig for topics, brokers and broker loggers.
 func describeConfig(ctx context.Context, adm admin, o *options, stdout io.Writer) error {
 	entityType := o.entityTypes()[0]
+	if entityType == "users" {
+		return describeUsers(ctx, adm, o, stdout)
+	}
 	all := o.has("all")
 	var entities []string
 	if names := o.entityNames(); len(names) > 0 {
