@@ -8,6 +8,8 @@ import (
 	"strconv"
 	"strings"
 	"time"
+
+	"github.com/kafkazk/kafkazk/zkmeta"
 )
 
 // SASL mechanism names (SaslConfigs / ScramMechanism).
@@ -190,9 +192,33 @@ func newSASLSettings(cfg Config, logger *slog.Logger) (*saslSettings, error) {
 				ls.reauthMs[m] = n
 			}
 		}
+		ls.mechanisms = javaHashSetOrder(ls.mechanisms)
 		st.listeners[name] = ls
 	}
 	return st, nil
+}
+
+// javaHashSetOrder is the order of new ArrayList<>(new HashSet<>(list)),
+// the list SaslServerAuthenticator answers SaslHandshake with: duplicates
+// dropped, then by the bucket of each name's String.hashCode in a table
+// of at least 16, ties in list order.
+func javaHashSetOrder(list []string) []string {
+	var out []string
+	for _, s := range list {
+		if !slices.Contains(out, s) {
+			out = append(out, s)
+		}
+	}
+	table := 16 // HashSet(Collection): max(size/.75f + 1, 16), a power of two
+	for float64(len(list))/0.75+1 > float64(table) {
+		table <<= 1
+	}
+	bucket := func(s string) uint32 {
+		h := uint32(zkmeta.JavaStringHash(s))
+		return (h ^ h>>16) & uint32(table-1)
+	}
+	slices.SortStableFunc(out, func(a, b string) int { return int(bucket(a)) - int(bucket(b)) })
+	return out
 }
 
 // jaasEntriesFor finds the JAAS entry of mechanism on listener: the

@@ -216,8 +216,20 @@ func (c *connSASL) authenticateRequest(s *Server, hdr protocol.RequestHeader, re
 	ar, ok := req.(*kmsg.SASLAuthenticateRequest)
 	if !ok {
 		// Kafka answers with the request's own error response
-		// (ILLEGAL_SASL_STATE) after the delay; we close without one.
-		return saslOutcome{authFailed: true, reason: fmt.Sprintf("Unexpected Kafka request of type %s during SASL authentication.", kafkaAPIName(hdr.APIKey))}
+		// (getErrorResponse: ILLEGAL_SASL_STATE) after the delay; we do
+		// for the SASL and ApiVersions requests, other requests get none.
+		out := saslOutcome{authFailed: true, reason: fmt.Sprintf("Unexpected Kafka request of type %s during SASL authentication.", kafkaAPIName(hdr.APIKey))}
+		switch req.(type) {
+		case *kmsg.SASLHandshakeRequest:
+			r := kmsg.NewPtrSASLHandshakeResponse()
+			r.ErrorCode = kerr.IllegalSaslState.Code
+			out.resp = s.respond(hdr, r)
+		case *kmsg.ApiVersionsRequest:
+			r := kmsg.NewPtrApiVersionsResponse()
+			r.ErrorCode = kerr.IllegalSaslState.Code
+			out.resp = s.respond(hdr, r)
+		}
+		return out
 	}
 	if hdr.APIVersion > 0 {
 		c.supportsReauth = true
@@ -246,6 +258,8 @@ func (c *connSASL) authenticateRequest(s *Server, hdr protocol.RequestHeader, re
 	if out == nil {
 		out = []byte{}
 	}
+	empty := "" // SaslAuthenticateResponseData's default error message
+	resp.ErrorMessage = &empty
 	resp.SASLAuthBytes = out
 	return saslOutcome{resp: s.respond(hdr, resp)}
 }
