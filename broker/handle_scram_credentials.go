@@ -76,13 +76,13 @@ func scramCredentialInfos(config map[string]string) ([]kmsg.DescribeUserSCRAMCre
 // DUPLICATE_RESOURCE for a name given twice. Any broker answers.
 func (s *Server) handleDescribeUserScramCredentials(req *kmsg.DescribeUserSCRAMCredentialsRequest) kmsg.Response {
 	resp := kmsg.NewPtrDescribeUserSCRAMCredentialsResponse()
+	resp.ErrorMessage = new(string) // "", as Kafka's response data
 	store := s.userConfigStore()
 	result := func(user string, code int16, msg string) kmsg.DescribeUserSCRAMCredentialsResponseResult {
+		// Kafka's generated response data default the nullable message
+		// to "", never null.
 		r := kmsg.NewDescribeUserSCRAMCredentialsResponseResult()
-		r.User, r.ErrorCode = user, code
-		if msg != "" {
-			r.ErrorMessage = &msg
-		}
+		r.User, r.ErrorCode, r.ErrorMessage = user, code, &msg
 		return r
 	}
 	fail := func(err error) kmsg.Response {
@@ -178,10 +178,7 @@ func (s *Server) handleAlterUserScramCredentials(req *kmsg.AlterUserSCRAMCredent
 	resp := kmsg.NewPtrAlterUserSCRAMCredentialsResponse()
 	add := func(user string, code int16, msg string) {
 		r := kmsg.NewAlterUserSCRAMCredentialsResponseResult()
-		r.User, r.ErrorCode = user, code
-		if msg != "" {
-			r.ErrorMessage = &msg
-		}
+		r.User, r.ErrorCode, r.ErrorMessage = user, code, &msg // "" on success, as Kafka
 		resp.Results = append(resp.Results, r)
 	}
 	store := s.userConfigStore()

@@ -8,12 +8,14 @@ import (
 	"io"
 	"net"
 	"os"
+	"slices"
 	"strconv"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 
@@ -388,8 +390,12 @@ func TestSASLAgainstKafka39(t *testing.T) {
 	for k, v := range settings {
 		overrides[k] = v
 	}
-	cluster.StartKafkaRef(t, c.ZK.Addr, cluster.KafkaRefOptions{Chroot: chroot, Port: refPort, Overrides: overrides})
+	ref := cluster.StartKafkaRef(t, c.ZK.Addr, cluster.KafkaRefOptions{Chroot: chroot, Port: refPort, Overrides: overrides})
+	refAddr := ref.Addr
 
+	t.Run("SCRAM credential APIs", func(t *testing.T) {
+		scramAPIsAgainstKafka(t, c.Bootstrap(), refAddr)
+	})
 	// Scenarios run side by side, each on both brokers at once: they only
 	// wait on the network and the delay.
 	for _, sc := range saslScenarios {
@@ -425,4 +431,88 @@ func freePortNumber(t *testing.T) int {
 	_, p, _ := net.SplitHostPort(freeLoopbackAddr(t))
 	n, _ := strconv.Atoi(p)
 	return n
+}
+
+// scramAPIsAgainstKafka sends the same AlterUserScramCredentials and
+// DescribeUserScramCredentials requests to Kafka 3.9 and to ours (their
+// PLAINTEXT listeners; each broker is its cluster's controller) and
+// compares the results, user by user.
+func scramAPIsAgainstKafka(t *testing.T, ours, kafka string) {
+	up := func(user string, mech int8, it int32) kmsg.AlterUserSCRAMCredentialsRequestUpsertion {
+		u := kmsg.NewAlterUserSCRAMCredentialsRequestUpsertion()
+		u.Name, u.Mechanism, u.Iterations, u.Salt, u.SaltedPassword = user, mech, it, []byte("salt"), []byte("0123456789abcdef0123456789abcdef")
+		return u
+	}
+	del := func(user string, mech int8) kmsg.AlterUserSCRAMCredentialsRequestDeletion {
+		d := kmsg.NewAlterUserSCRAMCredentialsRequestDeletion()
+		d.Name, d.Mechanism = user, mech
+		return d
+	}
+	type step struct {
+		ups  []kmsg.AlterUserSCRAMCredentialsRequestUpsertion
+		dels []kmsg.AlterUserSCRAMCredentialsRequestDeletion
+		desc []string // describe these users (nil: no describe; empty: all)
+	}
+	steps := []step{
+		{ups: []kmsg.AlterUserSCRAMCredentialsRequestUpsertion{up("u1", 1, 4096), up("u1", 2, 16384), up("u2", 1, 8192)}},
+		{ups: []kmsg.AlterUserSCRAMCredentialsRequestUpsertion{up("", 1, 4096), up("u3", 0, 4096), up("u4", 1, 4095), up("u5", 2, 16385), up("u6", 1, 5000)},
+			dels: []kmsg.AlterUserSCRAMCredentialsRequestDeletion{del("u7", 3), del("u6", 1)}},
+		{dels: []kmsg.AlterUserSCRAMCredentialsRequestDeletion{del("u2", 2), del("u1", 1)}},
+		{desc: []string{}},
+		{desc: []string{"u1", "", "nobody", "u2", "u2"}},
+	}
+	run := func(addr string, st step) string {
+		cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.RequestRetries(0))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cl.Close()
+		ctx, cancel := context.WithTimeout(context.Background(), 15*time.Second)
+		defer cancel()
+		var lines []string
+		if st.desc != nil {
+			req := kmsg.NewPtrDescribeUserSCRAMCredentialsRequest()
+			for _, u := range st.desc {
+				ru := kmsg.NewDescribeUserSCRAMCredentialsRequestUser()
+				ru.Name = u
+				req.Users = append(req.Users, ru)
+			}
+			resp, err := req.RequestWith(ctx, cl)
+			if err != nil {
+				return "error: " + err.Error()
+			}
+			for _, r := range resp.Results {
+				l := fmt.Sprintf("%s %d %q", r.User, r.ErrorCode, derefStr(r.ErrorMessage))
+				for _, ci := range r.CredentialInfos {
+					l += fmt.Sprintf(" %d:%d", ci.Mechanism, ci.Iterations)
+				}
+				lines = append(lines, l)
+			}
+			return fmt.Sprintf("top %d %q: ", resp.ErrorCode, derefStr(resp.ErrorMessage)) + strings.Join(lines, "; ")
+		}
+		req := kmsg.NewPtrAlterUserSCRAMCredentialsRequest()
+		req.Upsertions, req.Deletions = st.ups, st.dels
+		resp, err := req.RequestWith(ctx, cl)
+		if err != nil {
+			return "error: " + err.Error()
+		}
+		for _, r := range resp.Results {
+			lines = append(lines, fmt.Sprintf("%s %d %q", r.User, r.ErrorCode, derefStr(r.ErrorMessage)))
+		}
+		slices.Sort(lines) // Kafka's order comes from Scala maps and sets
+		return strings.Join(lines, "; ")
+	}
+	for i, st := range steps {
+		k, o := run(kafka, st), run(ours, st)
+		if k != o {
+			t.Errorf("step %d:\nKafka: %s\n ours: %s", i, k, o)
+		}
+	}
+}
+
+func derefStr(s *string) string {
+	if s == nil {
+		return "<null>"
+	}
+	return *s
 }
