@@ -71,6 +71,14 @@ func TestSASLScramWithKafkaTools(t *testing.T) {
 	if code != 0 || out != "Completed updating config for user our-user.\n" {
 		t.Fatalf("our kafka-configs: exit %d\n%s\n%s", code, out, errOut)
 	}
+	// Ours straight into ZooKeeper, as Kafka's.
+	out, errOut, code = c.Tool("kafka-configs.sh", "--zookeeper", c.Connect, "--alter", "--entity-type", "users",
+		"--entity-name", "our-zk-user", "--add-config", fmt.Sprintf(both, "z-secret", "z-secret"))
+	if wantOut := "Warning: --zookeeper is deprecated and will be removed in a future version of Kafka.\n" +
+		"Use --bootstrap-server instead to specify a broker to connect to.\n" +
+		"Completed updating config for entity: user-principal 'our-zk-user'.\n"; code != 0 || out != wantOut {
+		t.Fatalf("our kafka-configs --zookeeper: exit %d\n%s\n%s", code, out, errOut)
+	}
 	// Kafka's tool through our broker (the Java admin client's AlterUserScramCredentials).
 	out, errOut, code = k.run("", "kafka.admin.ConfigCommand", "--bootstrap-server", c.Bootstrap(), "--alter", "--entity-type", "users",
 		"--entity-name", "java-user", "--add-config", fmt.Sprintf(both, "j-secret", "j-secret"))
@@ -100,7 +108,7 @@ func TestSASLScramWithKafkaTools(t *testing.T) {
 		return mask.ReplaceAllString(string(data), "$1=*")
 	}
 	want := `{"version":1,"config":{"SCRAM-SHA-512":"salt=*,stored_key=*,server_key=*,iterations=4096","SCRAM-SHA-256":"salt=*,stored_key=*,server_key=*,iterations=8192"}}`
-	for _, u := range []string{"kafka-user", "our-user", "java-user"} {
+	for _, u := range []string{"kafka-user", "our-user", "java-user", "our-zk-user"} {
 		if got := shape(u); got != want {
 			t.Errorf("/config/users/%s\n got %s\nwant %s (Kafka's ConfigCommand --zookeeper layout)", u, got, want)
 		}
@@ -138,7 +146,7 @@ func TestSASLScramWithKafkaTools(t *testing.T) {
 		_, err = kmsg.NewPtrMetadataRequest().RequestWith(ctx, cl)
 		return err
 	}
-	for _, u := range []struct{ user, pass string }{{"kafka-user", "k-secret"}, {"our-user", "o-secret"}, {"java-user", "j-secret"}} {
+	for _, u := range []struct{ user, pass string }{{"kafka-user", "k-secret"}, {"our-user", "o-secret"}, {"java-user", "j-secret"}, {"our-zk-user", "z-secret"}} {
 		for _, m := range []sasl.Mechanism{scram.Auth{User: u.user, Pass: u.pass}.AsSha256Mechanism(), scram.Auth{User: u.user, Pass: u.pass}.AsSha512Mechanism()} {
 			if err := try(m); err != nil {
 				t.Errorf("%s %s: %v", u.user, m.Name(), err)
@@ -175,13 +183,22 @@ func TestSASLScramWithKafkaTools(t *testing.T) {
 	out, errOut, code = c.Tool("kafka-configs.sh", "--bootstrap-server", c.Bootstrap(), "--describe", "--entity-type", "users")
 	wantDescribe := "SCRAM credential configs for user-principal 'java-user' are SCRAM-SHA-256=iterations=8192, SCRAM-SHA-512=iterations=4096\n" +
 		"SCRAM credential configs for user-principal 'kafka-user' are SCRAM-SHA-256=iterations=8192, SCRAM-SHA-512=iterations=4096\n" +
-		"SCRAM credential configs for user-principal 'our-user' are SCRAM-SHA-256=iterations=8192, SCRAM-SHA-512=iterations=4096\n"
+		"SCRAM credential configs for user-principal 'our-user' are SCRAM-SHA-256=iterations=8192, SCRAM-SHA-512=iterations=4096\n" +
+		"SCRAM credential configs for user-principal 'our-zk-user' are SCRAM-SHA-256=iterations=8192, SCRAM-SHA-512=iterations=4096\n"
 	if code != 0 || out != wantDescribe {
 		t.Errorf("our describe: exit %d\n%s\nwant\n%s\n%s", code, out, wantDescribe, errOut)
 	}
 	out, _, code = k.run("", "kafka.admin.ConfigCommand", "--zookeeper", c.Connect, "--describe", "--entity-type", "users", "--entity-name", "our-user")
 	if code != 0 || !strings.Contains(out, "Configs for user-principal 'our-user' are ") || !strings.Contains(out, "SCRAM-SHA-256=salt=") {
 		t.Errorf("Kafka's --zookeeper describe of our znode: exit %d\n%s", code, out)
+	}
+	// The same describe with our tool prints the same bytes.
+	for _, u := range []string{"kafka-user", "our-zk-user"} {
+		kOut, _, _ := k.run("", "kafka.admin.ConfigCommand", "--zookeeper", c.Connect, "--describe", "--entity-type", "users", "--entity-name", u)
+		oOut, oErr, _ := c.Tool("kafka-configs.sh", "--zookeeper", c.Connect, "--describe", "--entity-type", "users", "--entity-name", u)
+		if kOut != oOut {
+			t.Errorf("--zookeeper --describe %s:\nKafka: %q\n ours: %q %s", u, kOut, oOut, oErr)
+		}
 	}
 	_, errOut, code = k.run("", "kafka.admin.ConfigCommand", "--bootstrap-server", c.Bootstrap(), "--describe", "--entity-type", "users", "--entity-name", "our-user")
 	if code == 0 || !strings.Contains(errOut, "UnsupportedVersionException") {

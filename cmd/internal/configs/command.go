@@ -76,6 +76,9 @@ func execute(ctx context.Context, args []string, stdout io.Writer, newAdmin func
 	if err := o.check(); err != nil {
 		return err
 	}
+	if o.has("zookeeper") {
+		return executeZooKeeper(ctx, o, stdout)
+	}
 	props := map[string]string{}
 	if f, ok := o.value("command-config"); ok {
 		p, err := properties.LoadFile(f, properties.UTF8)

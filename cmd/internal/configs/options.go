@@ -252,8 +252,8 @@ func (o *options) check() error {
 	if connects > 1 {
 		return illegal("Only one of --bootstrap-server, --boostrap-controller, and --zookeeper can be specified")
 	}
-	if !o.has("bootstrap-server") {
-		return illegal("only --bootstrap-server is supported by this tool")
+	if !o.has("bootstrap-server") && !(o.has("zookeeper") && len(types) == 1 && types[0] == "users") {
+		return illegal("only --bootstrap-server is supported by this tool (and --zookeeper for users' SCRAM credentials)")
 	}
 	if hasName && (seen["brokers"] || seen["broker-loggers"]) {
 		for _, f := range []string{"entity-name", "broker", "broker-logger"} {

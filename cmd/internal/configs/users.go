@@ -118,13 +118,13 @@ func alterUsers(ctx context.Context, adm admin, o *options, add map[string]strin
 		}
 		g := scramValue.FindStringSubmatch(v)
 		if g == nil {
-			return illegal("Invalid credential property %s=%s", m.name, v)
+			return illegal("Invalid credential property %s=%s", scramEnumName(m.name), v)
 		}
 		iterations := defaultScramIterations
 		if g[1] != "" && g[1] != "-1" {
 			n, err := strconv.Atoi(g[1])
 			if err != nil {
-				return illegal("Invalid credential property %s=%s", m.name, v)
+				return illegal("Invalid credential property %s=%s", scramEnumName(m.name), v)
 			}
 			iterations = n
 		}

@@ -73,7 +73,7 @@ func TestUsersCommand(t *testing.T) {
 		{name: "too few iterations", args: []string{"--entity-type", "users", "--entity-name", "alice", "--alter", "--add-config", "SCRAM-SHA-256=[iterations=100,password=x]"},
 			code: 1, stderrHas: "Iterations 100 is less than the minimum 4096 required for SCRAM-SHA-256"},
 		{name: "bad credential", args: []string{"--entity-type", "users", "--entity-name", "alice", "--alter", "--add-config", "SCRAM-SHA-256=[pass=x]"},
-			code: 1, stderrHas: "Invalid credential property SCRAM-SHA-256=pass=x"},
+			code: 1, stderrHas: "Invalid credential property SCRAM_SHA_256=pass=x"},
 		{name: "unknown config", args: []string{"--entity-type", "users", "--entity-name", "alice", "--alter", "--add-config", "foo=bar"},
 			code: 1, stderrHas: "Only quota and SCRAM credential configs can be added for 'users' using --bootstrap-server. Unexpected config names: List(foo)"},
 		{name: "default user", args: []string{"--entity-type", "users", "--entity-default", "--alter", "--add-config", "SCRAM-SHA-256=[password=x]"},
