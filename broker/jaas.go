@@ -279,3 +279,16 @@ func parseJAASFile(s string) (map[string][]jaasEntry, error) {
 		out[name] = append(out[name], entries...)
 	}
 }
+
+// ParseJAASLogin reads a client's sasl.jaas.config: its one login module
+// and options (JaasContext.loadClientContext wants exactly one module).
+func ParseJAASLogin(s string) (module string, options map[string]string, err error) {
+	entries, err := parseJAASConfig(s)
+	if err != nil {
+		return "", nil, err
+	}
+	if len(entries) != 1 {
+		return "", nil, fmt.Errorf("JAAS config property contains %d login modules, should be 1 module", len(entries))
+	}
+	return entries[0].module, entries[0].options, nil
+}
