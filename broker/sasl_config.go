@@ -58,6 +58,10 @@ type listenerSASL struct {
 	plainUsers map[string]string // user_<name> options of the PLAIN JAAS entry
 	// reauthMs is connections.max.reauth.ms per mechanism (0: off).
 	reauthMs map[string]int64
+	// clientLogin is the username and password options of each
+	// mechanism's JAAS entry: what the broker itself logs in with when
+	// this listener carries inter-broker traffic.
+	clientLogin map[string][2]string
 }
 
 // saslSettings is the SASL configuration of every SASL listener, plus the
@@ -142,7 +146,7 @@ func newSASLSettings(cfg Config, logger *slog.Logger) (*saslSettings, error) {
 		if !proto.SASL() {
 			continue
 		}
-		ls := &listenerSASL{listener: name, reauthMs: map[string]int64{}}
+		ls := &listenerSASL{listener: name, reauthMs: map[string]int64{}, clientLogin: map[string][2]string{}}
 		mechKey := saslEnabledMechanismsKey
 		raw, ok := listenerConfig(static, name, saslEnabledMechanismsKey)
 		if _, prefixed := static[listenerConfigPrefix+strings.ToLower(name)+"."+saslEnabledMechanismsKey]; prefixed {
@@ -176,6 +180,9 @@ func newSASLSettings(cfg Config, logger *slog.Logger) (*saslSettings, error) {
 			}
 			if m == mechPlain {
 				ls.plainUsers = plainUsers(entries)
+			}
+			if len(entries) > 0 {
+				ls.clientLogin[m] = [2]string{entries[0].options["username"], entries[0].options["password"]}
 			}
 			mechPrefix := strings.ToLower(m) + "."
 			v, ok := listenerConfig(static, name, mechPrefix+connectionsMaxReauthMsKey)

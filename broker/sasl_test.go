@@ -8,6 +8,7 @@ import (
 	"net"
 	"os"
 	"slices"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
@@ -16,8 +17,11 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/sasl"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
+
+	"github.com/kafkazk/kafkazk/protocol"
 )
 
 // testJAAS is the PLAIN JAAS entry of the SASL test listener.
@@ -36,7 +40,7 @@ type saslTestServer struct {
 // SCRAM mechanisms enabled (alice has SCRAM credentials of
 // "alice-secret"), extra overriding or adding broker settings. The SASL
 // clock starts at the real time and moves only by advance.
-func newSASLTestServer(t *testing.T, extra map[string]string) *saslTestServer {
+func newSASLTestServer(t *testing.T, extra map[string]string, realClock ...bool) *saslTestServer {
 	t.Helper()
 	s := newTestServer(t, withTopic("t", [16]byte{1}, nil, testPartitionState{leader: 1, leaderEpoch: 0, isr: []int32{1}, replicas: []int32{1}}))
 	static := map[string]string{
@@ -58,7 +62,9 @@ func newSASLTestServer(t *testing.T, extra map[string]string) *saslTestServer {
 	s.sasl.Store(st)
 	ts := &saslTestServer{Server: s}
 	ts.clock.Store(time.Now().UnixNano())
-	s.saslClock = func() time.Time { return time.Unix(0, ts.clock.Load()) }
+	if len(realClock) == 0 || !realClock[0] {
+		s.saslClock = func() time.Time { return time.Unix(0, ts.clock.Load()) }
+	}
 	c256, _ := scramSHA256.credential("alice-secret", []byte("salt-256"), 4096)
 	c512, _ := scramSHA512.credential("alice-secret", []byte("salt-512"), 8192)
 	s.scram.update("alice", map[string]string{mechScramSHA256: scramCredentialString(c256), mechScramSHA512: scramCredentialString(c512)})
@@ -500,4 +506,73 @@ func TestSASLReauthentication(t *testing.T) {
 			t.Fatalf("server signature: done %v, %v", done, err)
 		}
 	})
+}
+
+// TestInterBrokerSASLClient: the inter-broker client (protocol.Client)
+// authenticates its connections with SASL as a Kafka broker does, fails
+// with the broker's message on a wrong password, and renews its session
+// before connections.max.reauth.ms ends it.
+func TestInterBrokerSASLClient(t *testing.T) {
+	// Real time: the client renews by the clock.
+	s := newSASLTestServer(t, map[string]string{"connections.max.reauth.ms": "300", "connection.failed.authentication.delay.ms": "0"}, true)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	for _, tc := range []struct {
+		name    string
+		mech    sasl.Mechanism
+		wantErr string
+	}{
+		{"PLAIN", plain.Auth{User: "admin", Pass: "admin-secret"}.AsMechanism(), ""},
+		{"SCRAM-SHA-512", scram.Auth{User: "alice", Pass: "alice-secret"}.AsSha512Mechanism(), ""},
+		{"wrong password", scram.Auth{User: "alice", Pass: "x"}.AsSha256Mechanism(),
+			"Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-256: SASL_AUTHENTICATION_FAILED"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			cl := protocol.NewClient(s.addr, "broker-1", 5*time.Second)
+			defer cl.Close()
+			cl.SetAuthenticator(protocol.SASLAuthenticator(tc.mech))
+			if tc.wantErr != "" {
+				_, err := cl.Request(ctx, saslMetadataReq())
+				if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+					t.Fatalf("error %v, want one containing %q", err, tc.wantErr)
+				}
+				return
+			}
+			// Requests keep working over several session lifetimes: the
+			// client renews before the broker would close the connection.
+			for end := time.Now().Add(time.Second); time.Now().Before(end); {
+				if _, err := cl.Request(ctx, saslMetadataReq()); err != nil {
+					t.Fatalf("request: %v", err)
+				}
+				time.Sleep(30 * time.Millisecond) // pacing the requests over the window, not synchronisation
+			}
+		})
+	}
+}
+
+// TestInterBrokerAuthenticator: the broker's own login on a SASL listener
+// is sasl.mechanism.inter.broker.protocol with the username and password
+// of that mechanism's JAAS entry.
+func TestInterBrokerAuthenticator(t *testing.T) {
+	s := newSASLTestServer(t, nil)
+	if _, err := s.InterBrokerAuthenticator("SASL_PLAINTEXT"); err == nil ||
+		err.Error() != "sasl.mechanism.inter.broker.protocol must be included in sasl.enabled.mechanisms when SASL is used for inter-broker communication" {
+		t.Errorf("default GSSAPI: %v", err)
+	}
+	if a, err := s.InterBrokerAuthenticator("PLAINTEXT"); a != nil || err != nil {
+		t.Errorf("PLAINTEXT listener: %v %v", a, err)
+	}
+	s = newSASLTestServer(t, map[string]string{"sasl.mechanism.inter.broker.protocol": "PLAIN"})
+	a, err := s.InterBrokerAuthenticator("SASL_PLAINTEXT")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cl := protocol.NewClient(s.addr, "broker-1", 5*time.Second)
+	defer cl.Close()
+	cl.SetAuthenticator(a)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	if _, err := cl.Request(ctx, saslMetadataReq()); err != nil {
+		t.Fatalf("request as the JAAS entry's admin: %v", err)
+	}
 }

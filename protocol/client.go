@@ -31,6 +31,9 @@ type Client struct {
 	mu     sync.Mutex // guards conn and closed; Close takes only this one
 	conn   net.Conn
 	closed bool
+
+	auth    Authenticator // SASL on each new connection (client_sasl.go); nil: none
+	renewAt time.Time     // the SASL session must be renewed by then; zero: never
 }
 
 // NewClient returns a client for addr; it connects on the first request.
@@ -50,7 +53,7 @@ func (c *Client) Request(ctx context.Context, req kmsg.Request) (kmsg.Response, 
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("request %s to %s: %w", kmsg.NameForKey(req.Key()), c.addr, err)
 	}
-	conn, err := c.connect(ctx)
+	conn, err := c.connectAuthenticated(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("request %s to %s: %w", kmsg.NameForKey(req.Key()), c.addr, err)
 	}
@@ -83,7 +86,10 @@ func (c *Client) connect(ctx context.Context) (net.Conn, error) {
 		return nil, ErrClientClosed
 	}
 	if conn != nil {
-		if !peerClosed(conn) {
+		c.mu.Lock()
+		renew := !c.renewAt.IsZero() && time.Now().After(c.renewAt)
+		c.mu.Unlock()
+		if !peerClosed(conn) && !renew {
 			return conn, nil
 		}
 		c.dropConn(conn)
@@ -100,6 +106,23 @@ func (c *Client) connect(ctx context.Context) (net.Conn, error) {
 		return nil, ErrClientClosed
 	}
 	c.conn = conn
+	return conn, nil
+}
+
+// connectAuthenticated is connect plus the SASL exchange on a new
+// connection.
+func (c *Client) connectAuthenticated(ctx context.Context) (net.Conn, error) {
+	c.mu.Lock()
+	prev := c.conn
+	c.mu.Unlock()
+	conn, err := c.connect(ctx)
+	if err != nil || conn == prev {
+		return conn, err
+	}
+	if err := c.authenticate(ctx, conn); err != nil {
+		c.dropConn(conn)
+		return nil, err
+	}
 	return conn, nil
 }
 
