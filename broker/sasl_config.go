@@ -169,7 +169,9 @@ func newSASLSettings(cfg Config, logger *slog.Logger) (*saslSettings, error) {
 					raw, mechKey, m, strings.Join(servedMechanisms, ", "))
 			}
 		}
-		if _, ok := static[saslJAASConfigKey]; ok && !warnedGlobal {
+		// JaasContext.loadServerContext: sasl.jaas.config without the
+		// mechanism (with or without the listener prefix) is ignored.
+		if _, ok := listenerConfig(static, name, saslJAASConfigKey); ok && !warnedGlobal {
 			warnedGlobal = true
 			logger.Warn(fmt.Sprintf("Server config %s should be prefixed with SASL mechanism name, ignoring config", saslJAASConfigKey))
 		}
