@@ -325,6 +325,33 @@ var saslScenarios = []struct {
 		w.call(hs(1, "PLAIN")) // a v0 client cannot re-authenticate... but the broker's session has a lifetime
 		return w.end(time.Now())
 	}},
+	{"PLAIN empty username and password", func(w *saslWire) string {
+		w.call(hs(1, "PLAIN"))
+		start := time.Now()
+		w.call(auth(1, plainTok("", "x")))
+		return w.end(start)
+	}},
+	{"PLAIN empty password", func(w *saslWire) string {
+		w.call(hs(1, "PLAIN"))
+		start := time.Now()
+		w.call(auth(1, plainTok("alice", "")))
+		return w.end(start)
+	}},
+	{"expired session: the next request closes the connection", func(w *saslWire) string {
+		w.call(hs(1, "SCRAM-SHA-512"))
+		sess, first, _ := scram.Auth{User: "alice", Pass: "alice-secret"}.AsSha512Mechanism().Authenticate(context.Background(), "")
+		r1, _ := w.call(auth(1, first)).(*kmsg.SASLAuthenticateResponse)
+		if r1 == nil || r1.ErrorCode != 0 {
+			return w.end(time.Now())
+		}
+		_, final, _ := sess.Challenge(r1.SASLAuthBytes)
+		w.call(auth(1, final))
+		w.call(md())
+		time.Sleep(1200 * time.Millisecond) // past the 1000 ms session lifetime of SCRAM-SHA-512 on both brokers
+		start := time.Now()
+		w.send(md())
+		return w.end(start)
+	}},
 	{"re-authentication with another mechanism", func(w *saslWire) string {
 		w.call(hs(1, "PLAIN"))
 		w.call(auth(1, plainTok("alice", "alice-secret")))
@@ -347,10 +374,11 @@ func TestSASLAgainstKafka39(t *testing.T) {
 		"sasl.enabled.mechanisms": "PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
 		"listener.name.sasl_plaintext.plain.sasl.jaas.config": `org.apache.kafka.common.security.plain.PlainLoginModule required ` +
 			`username="admin" password="admin-secret" user_admin="admin-secret" user_alice="alice-secret";`,
-		"listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config": "org.apache.kafka.common.security.scram.ScramLoginModule required;",
-		"listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config": "org.apache.kafka.common.security.scram.ScramLoginModule required;",
-		"connection.failed.authentication.delay.ms":                   strconv.Itoa(int(saslDiffDelay / time.Millisecond)),
-		"connections.max.reauth.ms":                                   "60000",
+		"listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config":          "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+		"listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config":          "org.apache.kafka.common.security.scram.ScramLoginModule required;",
+		"connection.failed.authentication.delay.ms":                            strconv.Itoa(int(saslDiffDelay / time.Millisecond)),
+		"connections.max.reauth.ms":                                            "60000",
+		"listener.name.sasl_plaintext.scram-sha-512.connections.max.reauth.ms": "1000",
 	}
 	var extra []string
 	for k, v := range settings {
