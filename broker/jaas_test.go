@@ -187,3 +187,17 @@ func FuzzParseJAASConfig(f *testing.F) {
 		_, _ = parseJAASFile(s)
 	})
 }
+
+func TestJAASFileFromKafkaOpts(t *testing.T) {
+	for in, want := range map[string]string{
+		"": "",
+		"-Xmx1G -Djava.security.auth.login.config=/etc/kafka/kafka_server_jaas.conf -Dfoo=bar": "/etc/kafka/kafka_server_jaas.conf",
+		`-Djava.security.auth.login.config="/a b.conf"`:                                        `/a`,
+		"-Djava.security.auth.login.config='/x.conf'":                                          "/x.conf",
+		"-Dother=1": "",
+	} {
+		if got := JAASFileFromKafkaOpts(in); got != want {
+			t.Errorf("%q: %q, want %q", in, got, want)
+		}
+	}
+}

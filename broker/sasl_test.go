@@ -342,6 +342,7 @@ func TestSASLStateMachine(t *testing.T) {
 		}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel() // each on its own connection; they mostly wait out the delay
 			c := s.dial(t)
 			start := tc.play(t, c)
 			if start.IsZero() {
@@ -516,8 +517,6 @@ func TestSASLReauthentication(t *testing.T) {
 func TestInterBrokerSASLClient(t *testing.T) {
 	// Real time: the client renews by the clock.
 	s := newSASLTestServer(t, map[string]string{"connections.max.reauth.ms": "300", "connection.failed.authentication.delay.ms": "0"}, true)
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
 	for _, tc := range []struct {
 		name    string
 		mech    sasl.Mechanism
@@ -529,6 +528,9 @@ func TestInterBrokerSASLClient(t *testing.T) {
 			"Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-256: SASL_AUTHENTICATION_FAILED"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
+			t.Parallel()
+			ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+			defer cancel()
 			cl := protocol.NewClient(s.addr, "broker-1", 5*time.Second)
 			defer cl.Close()
 			cl.SetAuthenticator(protocol.SASLAuthenticator(tc.mech))
