@@ -363,7 +363,14 @@ func (s *Server) loadAllUserCredentials() error {
 	}
 	sort.Strings(names)
 	for _, n := range names {
-		if err := s.refreshUserCredentials(n); err != nil {
+		err := s.refreshUserCredentials(n)
+		if errors.Is(err, zkmeta.ErrMalformed) {
+			// One bad znode must not hold up every other config: the user
+			// simply has no credential until it is rewritten.
+			s.logger.Warn("ignoring a malformed user config", "user", n, "err", err)
+			continue
+		}
+		if err != nil {
 			return err
 		}
 	}

@@ -299,3 +299,23 @@ func TestScramCredentialsInZooKeeper(t *testing.T) {
 		return hasBob && !hasAlice
 	})
 }
+
+// TestMalformedUserConfigSkipped: a user znode that is not Kafka's JSON
+// leaves that user without credentials and does not stop the others from
+// loading.
+func TestMalformedUserConfigSkipped(t *testing.T) {
+	s := zkTestServer(t, nil)
+	good, _ := scramSHA256.credential("pw", []byte("salt"), 4096)
+	if err := s.zk.ChangeEntityConfig("users", "good", map[string]string{"SCRAM-SHA-256": scramCredentialString(good)}); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.zk.CreateRecursive(zkmeta.EntityConfigPath("users", "bad"), []byte("{not json"), zkmeta.Persistent); err != nil {
+		t.Fatal(err)
+	}
+	if err := s.loadAllUserCredentials(); err != nil {
+		t.Fatalf("load: %v", err)
+	}
+	if _, ok := s.scram.get("SCRAM-SHA-256", "good"); !ok {
+		t.Error("good user's credential not loaded")
+	}
+}
