@@ -333,10 +333,11 @@ func (s *scramServer) step(msg string) ([]byte, error) {
 			return nil, fmt.Errorf("Iterations %d is less than the minimum %d for %s", cred.iterations, scramMinIterations, s.mech.name)
 		}
 		s.user, s.cred = user, cred
-		s.clientBare = msg[strings.Index(msg, "n="):]
-		if i := strings.Index(msg, ",m="); i >= 0 && i < strings.Index(msg, ",n=") {
-			s.clientBare = msg[strings.Index(msg, ",n=")+1:]
-		}
+		// client-first-message-bare, as ClientFirstMessage rebuilds it:
+		// "n=...,r=...[,extensions]", without the gs2 header and "m=".
+		// Neither the authzid nor "m=" may hold a ',', so the first ",n="
+		// starts it.
+		s.clientBare = msg[strings.Index(msg, ",n=")+1:]
 		s.fullNonce = clientNonce + serverNonce
 		s.serverFirst = fmt.Sprintf("r=%s,s=%s,i=%d", s.fullNonce, base64.StdEncoding.EncodeToString(cred.salt), cred.iterations)
 		s.state = 1
