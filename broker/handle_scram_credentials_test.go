@@ -319,3 +319,50 @@ func TestMalformedUserConfigSkipped(t *testing.T) {
 		t.Error("good user's credential not loaded")
 	}
 }
+
+// TestScramServerFirstMessageForms: an authorization id equal to the
+// user, a reserved "m=" and an unknown extension are accepted (Kafka
+// ignores unknown extensions); the proof covers the bare message with its
+// extensions; tokenauth (delegation tokens) and a different authzid fail.
+func TestScramServerFirstMessageForms(t *testing.T) {
+	salt := []byte("salt")
+	cred, _ := scramSHA512.credential("pw", salt, 4096)
+	lookup := func(_, user string) (scramCredential, bool) { return cred, user == "alice" }
+	for _, tc := range []struct {
+		first   string
+		wantErr string
+	}{
+		{first: "n,,n=alice,r=cnonce"},
+		{first: "n,a=alice,n=alice,r=cnonce"},
+		{first: "n,,m=res=erved,n=alice,r=cnonce,foo=bar"},
+		{first: "n,,n=alice,r=cnonce,tokenauth=true", wantErr: "Token Authentication failed"},
+		{first: "n,a=bob,n=alice,r=cnonce", wantErr: "Client requested an authorization id that is different from username"},
+		{first: "y,,n=alice,r=cnonce", wantErr: "Invalid SCRAM client first message format"},
+		{first: "n,,n=al=ice,r=cnonce", wantErr: "Invalid SCRAM client first message format"},
+		{first: "n,,n=bob,r=cnonce", wantErr: "Invalid user credentials"},
+	} {
+		srv := &scramServer{mech: scramSHA512, lookup: lookup, nonce: func() (string, error) { return "snonce", nil }}
+		sf, err := srv.evaluate([]byte(tc.first))
+		if tc.wantErr != "" {
+			if err == nil || !strings.Contains(err.Error(), tc.wantErr) {
+				t.Errorf("%q: %v, want %q", tc.first, err, tc.wantErr)
+			}
+			continue
+		}
+		if err != nil {
+			t.Fatalf("%q: %v", tc.first, err)
+		}
+		bare := tc.first[strings.Index(tc.first, ",n=")+1:]
+		sp, _ := scramSHA512.saltedPassword("pw", salt, 4096)
+		clientKey := scramSHA512.hmac(sp, []byte("Client Key"))
+		finalNoProof := "c=biws,r=cnoncesnonce"
+		sig := scramSHA512.hmac(cred.storedKey, []byte(bare+","+string(sf)+","+finalNoProof))
+		proof := make([]byte, len(sig))
+		for i := range sig {
+			proof[i] = clientKey[i] ^ sig[i]
+		}
+		if _, err := srv.evaluate([]byte(finalNoProof + ",p=" + base64.StdEncoding.EncodeToString(proof))); err != nil || !srv.complete() {
+			t.Errorf("%q: final: %v", tc.first, err)
+		}
+	}
+}
