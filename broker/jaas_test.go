@@ -141,7 +141,10 @@ KafkaServer { org.apache.kafka.common.security.plain.PlainLoginModule required u
 					t.Errorf("reauth %v", ls.reauthMs)
 				}
 			}},
-		{name: "bad delay", static: base("connection.failed.authentication.delay.ms", "-1"), wantErr: "connection.failed.authentication.delay.ms"},
+		{name: "bad delay", static: base("connection.failed.authentication.delay.ms", "-1"),
+			wantErr: "Invalid value -1 for configuration connection.failed.authentication.delay.ms: Value must be at least 0"},
+		{name: "delay not below the idle limit", static: base("connection.failed.authentication.delay.ms", "600000"),
+			wantErr: "requirement failed: connection.failed.authentication.delay.ms=600000 should always be less than connections.max.idle.ms=600000"},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := DefaultConfig()

@@ -106,10 +106,18 @@ func newSASLSettings(cfg Config, logger *slog.Logger) (*saslSettings, error) {
 	static := cfg.StaticConfigs
 	if v, ok := static[failedAuthenticationDelayKey]; ok {
 		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 32)
-		if err != nil || n < 0 {
-			return nil, fmt.Errorf("invalid value %q for configuration %s: must be a non-negative int", v, failedAuthenticationDelayKey)
+		if err != nil {
+			return nil, fmt.Errorf("Invalid value %s for configuration %s: Not a number of type INT", v, failedAuthenticationDelayKey)
+		}
+		if n < 0 {
+			return nil, fmt.Errorf("Invalid value %d for configuration %s: Value must be at least 0", n, failedAuthenticationDelayKey)
 		}
 		st.failedDelay = time.Duration(n) * time.Millisecond
+	}
+	// KafkaConfig.validateValues.
+	if idle := cfg.ConnectionsMaxIdleMs; idle >= 0 && st.failedDelay.Milliseconds() >= idle {
+		return nil, fmt.Errorf("requirement failed: %s=%d should always be less than connections.max.idle.ms=%d to prevent failed authentication responses from timing out",
+			failedAuthenticationDelayKey, st.failedDelay.Milliseconds(), idle)
 	}
 	if v, ok := static[saslServerMaxReceiveSizeKey]; ok {
 		n, err := strconv.ParseInt(strings.TrimSpace(v), 10, 32)
