@@ -42,7 +42,9 @@ var optSpecs = []optSpec{
 	{"user", true, "The user's principal name."},
 	{"user-defaults", false, "The config defaults for all users."},
 	{"version", false, "Display Kafka version."},
-	{"zookeeper", true, "The connection string for the zookeeper connection (no longer supported)."},
+	{"zookeeper", true, "DEPRECATED. The connection string for the zookeeper connection in the form host:port. " +
+		"Multiple URLS can be given to allow fail-over. Required when configuring SCRAM credentials for users or " +
+		"dynamic broker configs when the relevant broker(s) are down. Not allowed otherwise. (Here: users' SCRAM credentials only.)"},
 }
 
 func usage() string {
