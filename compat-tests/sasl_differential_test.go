@@ -352,6 +352,26 @@ var saslScenarios = []struct {
 		w.send(md())
 		return w.end(start)
 	}},
+	{"ApiVersions of an unknown version, then a known one, then authentication", func(w *saslWire) string {
+		av := kmsg.NewPtrApiVersionsRequest()
+		av.Version = 99
+		w.send(av)
+		if f, err := w.readFrame(5 * time.Second); err != nil {
+			w.log = append(w.log, "ApiVersions v99: no answer")
+		} else {
+			r := kmsg.NewPtrApiVersionsResponse() // KIP-511: a v0 body
+			if err := r.ReadFrom(f[4:]); err != nil {
+				w.log = append(w.log, "ApiVersions v99: undecodable")
+			} else {
+				w.log = append(w.log, "ApiVersions v99 "+summarize(r))
+			}
+		}
+		w.call(kmsg.NewPtrApiVersionsRequest())
+		w.call(hs(1, "PLAIN"))
+		w.call(auth(2, plainTok("alice", "alice-secret")))
+		w.call(md())
+		return w.end(time.Now())
+	}},
 	{"re-authentication with another mechanism", func(w *saslWire) string {
 		w.call(hs(1, "PLAIN"))
 		w.call(auth(1, plainTok("alice", "alice-secret")))
