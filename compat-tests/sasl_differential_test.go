@@ -125,18 +125,24 @@ func (w *saslWire) raw(b []byte) {
 func (w *saslWire) end(start time.Time) string {
 	_ = w.c.SetReadDeadline(time.Now().Add(1500 * time.Millisecond))
 	buf := make([]byte, 256)
+	got := 0 // bytes the broker sent that nobody asked for
 	for {
-		_, err := w.c.Read(buf)
+		n, err := w.c.Read(buf)
+		got += n
 		if err == nil {
 			continue
 		}
+		extra := ""
+		if got > 0 {
+			extra = fmt.Sprintf(" (after %d more bytes)", got)
+		}
 		if errors.Is(err, os.ErrDeadlineExceeded) {
-			return "open"
+			return "open" + extra
 		}
 		if took := time.Since(start); took >= saslDiffDelay-100*time.Millisecond {
-			return "closed after the delay"
+			return "closed after the delay" + extra
 		}
-		return "closed at once"
+		return "closed at once" + extra
 	}
 }
 
