@@ -96,6 +96,10 @@ type Config struct {
 	// SASL_SSL (nil: plaintext); the controller gets the same config.
 	TLSListeners   map[string]*TLSListener
 	InterBrokerTLS *tls.Config
+	// JAASConfigFile is the JAAS login configuration file named by
+	// -Djava.security.auth.login.config in KAFKA_OPTS ("" when not set):
+	// SASL listeners read their KafkaServer sections from it.
+	JAASConfigFile string
 
 	// StaticConfigs holds every key set in server.properties, the
 	// environment or --override, for DescribeConfigs' STATIC_BROKER_CONFIG.

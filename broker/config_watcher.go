@@ -20,8 +20,9 @@ const configChangeExpiry = 15 * time.Minute
 // broker and the cluster default, every topic's throttled replicas), then
 // watches /config/changes, and for every config_change_<seq> newer than the
 // last one processed re-reads the entity's config; a topic's new overrides
-// go to its live logs at once, a broker's to the replication quotas. User,
-// client and ip configs are not supported and their notifications skipped.
+// go to its live logs at once, a broker's to the replication quotas, a
+// user's SCRAM credentials to the credential cache. Client and ip configs
+// (quotas) are not supported and their notifications skipped.
 func (s *Server) watchConfigChanges(ctx context.Context) {
 	last := int64(-1)
 	backoff := time.Second
@@ -85,6 +86,12 @@ func (s *Server) processConfigChanges(names []string, last int64) int64 {
 			}
 			continue
 		}
+		if entityType == "users" && name != "" {
+			if err := s.refreshUserCredentials(name); err != nil {
+				s.logger.Warn("applying user config change failed", "user", name, "err", err)
+			}
+			continue
+		}
 		if entityType != "topics" || name == "" {
 			s.logger.Debug("config change ignored: only topic and broker configs are dynamic here", "entity", entity)
 			continue
@@ -124,6 +131,9 @@ func (s *Server) loadAllDynamicConfigs() error {
 		if err := s.refreshBrokerConfig(name); err != nil {
 			return err
 		}
+	}
+	if err := s.loadAllUserCredentials(); err != nil {
+		return err
 	}
 	topics, err := s.zk.Children("/config/topics")
 	if errors.Is(err, zkmeta.ErrNoNode) {

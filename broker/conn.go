@@ -260,11 +260,28 @@ func (c *connection) serve(ctx context.Context) {
 	// wait for it.
 	clientCtx, clientGone := context.WithCancel(ctx)
 	defer clientGone()
+	br := bufio.NewReaderSize(c.conn, readBufferSize)
+	sess := sessionFrom(ctx)
+	var sa *connSASL
+	if sess.protocol.SASL() {
+		// A SASL listener: nothing but the SASL exchange until it completes.
+		if sa = c.srv.newConnSASL(sess.listener); sa == nil {
+			c.close("no SASL settings for listener " + sess.listener)
+			return
+		}
+		if err := c.authenticate(ctx, br, sess, sa); err != nil {
+			if !errors.Is(err, io.EOF) && !errors.Is(err, net.ErrClosed) {
+				c.close(err.Error())
+				c.logClose(err.Error())
+			}
+			return
+		}
+	}
 	queue := make(chan request, maxPipelined)
 	readErr := make(chan error, 1)
 	go func() {
 		defer close(queue)
-		err := c.readLoop(queue)
+		err := c.readLoop(queue, br)
 		clientGone()
 		readErr <- err
 	}()
@@ -276,7 +293,14 @@ func (c *connection) serve(ctx context.Context) {
 			hctx = clientCtx
 			c.beginClientWait()
 		}
-		err := c.handle(hctx, r)
+		var err error
+		handled := false
+		if sa != nil {
+			handled, err = c.saslInFlight(ctx, sess, sa, r)
+		}
+		if !handled {
+			err = c.handle(hctx, r)
+		}
 		c.endClientWait()
 		c.srv.putFrameBuf(r.frame)
 		if pool != nil && r.poolBytes > 0 {
@@ -311,7 +335,7 @@ func (c *connection) serve(ctx context.Context) {
 // reason kind.
 func (c *connection) logClose(reason string) {
 	kind := "close"
-	for _, k := range []string{"request incomplete", "not taken by the client", "connections.max.idle.ms", "frame size", "bad request", "handler panic", "writing response"} {
+	for _, k := range []string{"failed authentication", "request incomplete", "not taken by the client", "connections.max.idle.ms", "frame size", "bad request", "handler panic", "writing response"} {
 		if strings.Contains(reason, k) {
 			kind = "close: " + k
 			break
@@ -339,8 +363,7 @@ func waitsForClient(key kmsg.Key) bool {
 // large, negative, undecodable or for an unknown API ends the connection.
 // Frames completely read hand their pool bytes to the request; on return,
 // the reader holds none.
-func (c *connection) readLoop(queue chan<- request) error {
-	br := bufio.NewReaderSize(c.conn, readBufferSize)
+func (c *connection) readLoop(queue chan<- request, br *bufio.Reader) error {
 	pool := c.srv.requestLimits().pool
 	maxSize := c.srv.cfg.SocketRequestMaxBytes
 	if maxSize <= 0 {

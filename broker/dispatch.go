@@ -65,6 +65,13 @@ var supportedAPIs = map[kmsg.Key]versionRange{
 	kmsg.DescribeACLs: {0, 3},
 	kmsg.CreateACLs:   {0, 3},
 	kmsg.DeleteACLs:   {0, 3},
+	// SASL (sasl_conn.go; on an authenticated or PLAINTEXT connection they
+	// get ILLEGAL_SASL_STATE) and SCRAM credentials.
+	kmsg.SASLHandshake:    {0, 1},
+	kmsg.SASLAuthenticate: {0, 2},
+
+	kmsg.DescribeUserSCRAMCredentials: {0, 0},
+	kmsg.AlterUserSCRAMCredentials:    {0, 0},
 }
 
 // dispatch runs the handler of one request. A nil response means none is
@@ -163,6 +170,14 @@ func (s *Server) dispatch(ctx context.Context, r request) (*protocol.Response, e
 		if resp, err = s.dispatchACLs(ctx, req); err != nil {
 			return nil, err
 		}
+	case *kmsg.SASLHandshakeRequest:
+		resp = handleSaslHandshake()
+	case *kmsg.SASLAuthenticateRequest:
+		resp = handleSaslAuthenticate()
+	case *kmsg.DescribeUserSCRAMCredentialsRequest:
+		resp = s.handleDescribeUserScramCredentials(req)
+	case *kmsg.AlterUserSCRAMCredentialsRequest:
+		resp = s.handleAlterUserScramCredentials(req)
 	default:
 		return nil, fmt.Errorf("no handler for api %s", key.Name())
 	}

@@ -113,9 +113,6 @@ var kafka39NotServed = map[kmsg.Key][]notServed{
 	kmsg.FindCoordinator: {{versions: []int16{5, 6}, reason: "v5 is KIP-890's TRANSACTION_ABORTABLE, v6 KIP-932 share groups: neither is built"}},
 	kmsg.InitProducerID:  {{versions: []int16{5}, reason: "KIP-890 (transactions v2, TRANSACTION_ABORTABLE) is not built"}},
 
-	kmsg.SASLHandshake:    {{reason: "SASL authentication is not built"}},
-	kmsg.SASLAuthenticate: {{reason: "SASL authentication is not built"}},
-
 	kmsg.AddPartitionsToTxn:   {{reason: "the transaction coordinator is not built"}},
 	kmsg.AddOffsetsToTxn:      {{reason: "the transaction coordinator is not built"}},
 	kmsg.EndTxn:               {{reason: "the transaction coordinator is not built"}},
@@ -133,10 +130,8 @@ var kafka39NotServed = map[kmsg.Key][]notServed{
 	kmsg.ExpireDelegationToken:   {{reason: "delegation tokens are not built"}},
 	kmsg.DescribeDelegationToken: {{reason: "delegation tokens are not built"}},
 
-	kmsg.DescribeClientQuotas:         {{reason: "client quotas are not built"}},
-	kmsg.AlterClientQuotas:            {{reason: "client quotas are not built"}},
-	kmsg.DescribeUserSCRAMCredentials: {{reason: "SCRAM credentials are not built"}},
-	kmsg.AlterUserSCRAMCredentials:    {{reason: "SCRAM credentials are not built"}},
+	kmsg.DescribeClientQuotas: {{reason: "client quotas are not built"}},
+	kmsg.AlterClientQuotas:    {{reason: "client quotas are not built"}},
 
 	kmsg.UpdateFeatures:         {{reason: "finalized features (KIP-584) are not built"}},
 	kmsg.Envelope:               {{reason: "request forwarding is only used under ZooKeeper-to-KRaft migration, which is not built"}},

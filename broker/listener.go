@@ -8,14 +8,15 @@ import (
 )
 
 // ParseListener splits a Kafka listener "NAME://host:port" into its name and
-// host:port. Only PLAINTEXT is served today.
+// host:port. Only PLAINTEXT and SASL_PLAINTEXT (the listener named so) are
+// served today.
 func ParseListener(l string) (name, hostPort string, err error) {
 	name, hostPort, ok := strings.Cut(l, "://")
 	if !ok {
 		return "", "", fmt.Errorf("listener %q is not of the form NAME://host:port", l)
 	}
-	if name != "PLAINTEXT" && name != "SSL" { // SSL: tls.go
-		return "", "", fmt.Errorf("listener %q: only PLAINTEXT and SSL listeners are supported", l)
+	if name != "PLAINTEXT" && name != "SSL" && name != "SASL_PLAINTEXT" { // SSL: tls.go; SASL_PLAINTEXT: sasl_conn.go
+		return "", "", fmt.Errorf("listener %q: only PLAINTEXT, SSL and SASL_PLAINTEXT listeners are supported", l)
 	}
 	host, port, err := net.SplitHostPort(hostPort)
 	if err != nil {

@@ -87,6 +87,13 @@ type Server struct {
 
 	logLimits logLimiter // refusals and closes under a flood (connection_quotas.go)
 
+	sasl  atomic.Pointer[saslSettings] // SASL listeners' settings, set by Listen (sasl_config.go)
+	scram scramCredentials             // SCRAM credentials of /config/users (scram.go)
+	// userConfigs replaces ZooKeeper for /config/users in tests; nil: s.zk.
+	userConfigs entityConfigStore
+	// saslClock is the clock of SASL session lifetimes (KIP-368); nil: time.Now.
+	saslClock func() time.Time
+
 	reqLimitsOnce sync.Once
 	reqLimits     *requestLimits // queued.max.requests, queued.max.request.bytes (request_limits.go)
 }
@@ -131,6 +138,11 @@ func (s *Server) activeController() Controller {
 // Listen binds every listener. A listener with port 0 gets a free port, which
 // is then advertised.
 func (s *Server) Listen() error {
+	st, err := newSASLSettings(s.cfg, s.logger)
+	if err != nil {
+		return err
+	}
+	s.sasl.Store(st)
 	for i, l := range s.cfg.Listeners {
 		_, hostPort, err := ParseListener(l)
 		if err != nil {
@@ -275,9 +287,10 @@ func (s *Server) acceptLoop(ctx context.Context, ln net.Listener, listener strin
 		s.mu.Unlock()
 		go func() {
 			defer s.wg.Done()
-			// The listener's protocol is PLAINTEXT until named listeners
-			// land (issue 16); the group coordinator records the client host.
-			sess := &session{listener: listener, protocol: Plaintext, principal: Anonymous, clientAddr: c.RemoteAddr()}
+			// The listener's protocol comes from its name until named
+			// listeners land (issue 16); wrapTLS sets it on SSL listeners. The
+			// group coordinator records the client host.
+			sess := &session{listener: listener, protocol: listenerProtocol(s.cfg, listener), principal: Anonymous, clientAddr: c.RemoteAddr()}
 			if conn, err := s.wrapTLS(sess, c); err == nil { // tls.go: SSL/SASL_SSL listeners
 				newConnection(s, conn).serve(withSession(ctx, sess))
 			}

@@ -68,6 +68,10 @@ type session struct {
 	clientAddr net.Addr
 }
 
+// setPrincipal records the principal a SASL exchange authenticated. Only
+// the connection's serving goroutine calls it, between requests.
+func (s *session) setPrincipal(p Principal) { s.principal = p }
+
 type sessionKey struct{}
 
 // withSession returns ctx carrying the connection's session; its client

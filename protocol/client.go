@@ -33,7 +33,9 @@ type Client struct {
 	conn   net.Conn
 	closed bool
 
-	tlsConfig *tls.Config // nil: plaintext; see SetTLS (client_tls.go)
+	tlsConfig *tls.Config   // nil: plaintext; see SetTLS (client_tls.go)
+	auth      Authenticator // SASL on each new connection (client_sasl.go); nil: none
+	renewAt   time.Time     // the SASL session must be renewed by then; zero: never
 }
 
 // NewClient returns a client for addr; it connects on the first request.
@@ -53,7 +55,7 @@ func (c *Client) Request(ctx context.Context, req kmsg.Request) (kmsg.Response, 
 	if err := ctx.Err(); err != nil {
 		return nil, fmt.Errorf("request %s to %s: %w", kmsg.NameForKey(req.Key()), c.addr, err)
 	}
-	conn, err := c.connect(ctx)
+	conn, err := c.connectAuthenticated(ctx)
 	if err != nil {
 		return nil, fmt.Errorf("request %s to %s: %w", kmsg.NameForKey(req.Key()), c.addr, err)
 	}
@@ -86,7 +88,10 @@ func (c *Client) connect(ctx context.Context) (net.Conn, error) {
 		return nil, ErrClientClosed
 	}
 	if conn != nil {
-		if !peerClosed(conn) {
+		c.mu.Lock()
+		renew := !c.renewAt.IsZero() && time.Now().After(c.renewAt)
+		c.mu.Unlock()
+		if !peerClosed(conn) && !renew {
 			return conn, nil
 		}
 		c.dropConn(conn)
@@ -106,6 +111,23 @@ func (c *Client) connect(ctx context.Context) (net.Conn, error) {
 		return nil, ErrClientClosed
 	}
 	c.conn = conn
+	return conn, nil
+}
+
+// connectAuthenticated is connect plus the SASL exchange on a new
+// connection.
+func (c *Client) connectAuthenticated(ctx context.Context) (net.Conn, error) {
+	c.mu.Lock()
+	prev := c.conn
+	c.mu.Unlock()
+	conn, err := c.connect(ctx)
+	if err != nil || conn == prev {
+		return conn, err
+	}
+	if err := c.authenticate(ctx, conn); err != nil {
+		c.dropConn(conn)
+		return nil, err
+	}
 	return conn, nil
 }
 

@@ -153,7 +153,9 @@ func (c *Cluster) launch(b *Broker) {
 	}
 	args := []string{"kafka-server-start", cfg}
 	for _, e := range b.extra {
-		args = append(args, "--override", e)
+		// {LISTEN} is the broker's own listen address (a test adding a
+		// second listener keeps the first one behind the proxy).
+		args = append(args, "--override", strings.ReplaceAll(e, "{LISTEN}", b.Listen))
 	}
 	cmd := exec.Command(c.bin, args...)
 	cmd.Stdout, cmd.Stderr = logf, logf

@@ -324,7 +324,11 @@ func AdminClient(props map[string]string) (*kgo.Client, error) {
 	if id := props["client.id"]; id != "" {
 		opts = append(opts, kgo.ClientID(id))
 	}
-	cl, err := kgo.NewClient(opts...)
+	sasl, err := SASLOpts(props)
+	if err != nil {
+		return nil, err
+	}
+	cl, err := kgo.NewClient(append(opts, sasl...)...)
 	if err != nil {
 		return nil, fmt.Errorf("admin client: %w", err)
 	}

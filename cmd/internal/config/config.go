@@ -55,7 +55,21 @@ func Load(path string, env []string, overrides []string, logger *slog.Logger) (b
 	for _, k := range v.AllKeys() {
 		settings[k] = v.GetString(k)
 	}
-	return fromSettings(settings, logger)
+	c, err := fromSettings(settings, logger)
+	if err != nil {
+		return c, err
+	}
+	// The JVM's -Djava.security.auth.login.config in KAFKA_OPTS names the
+	// JAAS file SASL listeners fall back to.
+	for _, e := range env {
+		if v, ok := strings.CutPrefix(e, "KAFKA_OPTS="); ok {
+			c.JAASConfigFile = broker.JAASFileFromKafkaOpts(v)
+		}
+	}
+	if err := broker.ValidateSASL(c); err != nil {
+		return broker.Config{}, err
+	}
+	return c, nil
 }
 
 // nonConfigEnv are KAFKA_* variables that the Kafka start scripts and the
@@ -251,8 +265,17 @@ func knownListenerKey(k string) bool {
 	if !ok {
 		return false
 	}
-	_, known := knownKeys[key]
-	return known
+	if _, known := knownKeys[key]; known {
+		return true
+	}
+	// listener.name.<l>.<mechanism>.sasl.jaas.config and
+	// .connections.max.reauth.ms (ListenerName.saslMechanismPrefix).
+	mech, key, ok := strings.Cut(key, ".")
+	switch mech {
+	case "plain", "scram-sha-256", "scram-sha-512", "gssapi", "oauthbearer":
+		return ok && (key == "sasl.jaas.config" || key == "connections.max.reauth.ms")
+	}
+	return false
 }
 
 // securityProtocols are Kafka's; this broker serves PLAINTEXT only.

@@ -134,7 +134,7 @@ func TestListenerNames(t *testing.T) {
 			"only one of inter.broker.listener.name and security.inter.broker.protocol"},
 		{"SASL between brokers", []string{"KAFKA_SECURITY_INTER_BROKER_PROTOCOL=SASL_PLAINTEXT"}, "security.inter.broker.protocol"},
 		{"two listeners", []string{"KAFKA_LISTENERS=PLAINTEXT://0.0.0.0:9092,PLAINTEXT_HOST://0.0.0.0:29092"},
-			"only PLAINTEXT and SSL listeners are supported"},
+			"only PLAINTEXT, SSL and SASL_PLAINTEXT listeners are supported"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -142,4 +142,12 @@ var knownKeys = map[string]kind{
 	"ssl.cipher.suites":                     kList,
 	"ssl.endpoint.identification.algorithm": kString,
 	"ssl.principal.mapping.rules":           kString,
+	// SASL (broker/sasl_config.go reads them, also listener- and
+	// mechanism-prefixed).
+	"sasl.enabled.mechanisms":                   kList,
+	"sasl.mechanism.inter.broker.protocol":      kString,
+	"sasl.jaas.config":                          kString,
+	"sasl.server.max.receive.size":              kInt,
+	"connections.max.reauth.ms":                 kLong,
+	"connection.failed.authentication.delay.ms": kInt,
 }

@@ -48,6 +48,10 @@ type admin interface {
 	AlterBroker(ctx context.Context, name string, configs map[string]string) error
 	ListTopics(ctx context.Context) ([]string, error)
 	BrokerIDs(ctx context.Context) ([]int32, error)
+	// AlterUserScram is one AlterUserScramCredentials for user.
+	AlterUserScram(ctx context.Context, user string, upserts []scramUpsert, dels []int8) error
+	// DescribeUserScram is DescribeUserScramCredentials (no users: all).
+	DescribeUserScram(ctx context.Context, users []string) ([]userScram, error)
 	Close()
 }
 

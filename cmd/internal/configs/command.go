@@ -76,6 +76,9 @@ func execute(ctx context.Context, args []string, stdout io.Writer, newAdmin func
 	if err := o.check(); err != nil {
 		return err
 	}
+	if o.has("zookeeper") {
+		return executeZooKeeper(ctx, o, stdout)
+	}
 	props := map[string]string{}
 	if f, ok := o.value("command-config"); ok {
 		p, err := properties.LoadFile(f, properties.UTF8)
@@ -216,6 +219,10 @@ func alterConfig(ctx context.Context, adm admin, o *options, stdout io.Writer) e
 		if err := adm.AlterBroker(ctx, entityName, next); err != nil {
 			return err
 		}
+	case "users":
+		if err := alterUsers(ctx, adm, o, add, del); err != nil {
+			return err
+		}
 	default:
 		return illegal("Unsupported entity type: %s", entityType)
 	}
@@ -230,6 +237,9 @@ func alterConfig(ctx context.Context, adm admin, o *options, stdout io.Writer) e
 // describeConfig is ConfigCommand.describeResourceConfig for topics, brokers and broker loggers.
 func describeConfig(ctx context.Context, adm admin, o *options, stdout io.Writer) error {
 	entityType := o.entityTypes()[0]
+	if entityType == "users" {
+		return describeUsers(ctx, adm, o, stdout)
+	}
 	all := o.has("all")
 	var entities []string
 	if names := o.entityNames(); len(names) > 0 {

@@ -16,6 +16,7 @@ type fakeAdmin struct {
 	overrides map[string]map[string]string
 	altered   []string
 	alterErr  error
+	upserts   []scramUpsert
 }
 
 func (f *fakeAdmin) Close() {}

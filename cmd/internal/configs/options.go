@@ -42,7 +42,9 @@ var optSpecs = []optSpec{
 	{"user", true, "The user's principal name."},
 	{"user-defaults", false, "The config defaults for all users."},
 	{"version", false, "Display Kafka version."},
-	{"zookeeper", true, "The connection string for the zookeeper connection (no longer supported)."},
+	{"zookeeper", true, "DEPRECATED. The connection string for the zookeeper connection in the form host:port. " +
+		"Multiple URLS can be given to allow fail-over. Required when configuring SCRAM credentials for users or " +
+		"dynamic broker configs when the relevant broker(s) are down. Not allowed otherwise. (Here: users' SCRAM credentials only.)"},
 }
 
 func usage() string {
@@ -252,8 +254,8 @@ func (o *options) check() error {
 	if connects > 1 {
 		return illegal("Only one of --bootstrap-server, --boostrap-controller, and --zookeeper can be specified")
 	}
-	if !o.has("bootstrap-server") {
-		return illegal("only --bootstrap-server is supported by this tool")
+	if !o.has("bootstrap-server") && !(o.has("zookeeper") && len(types) == 1 && types[0] == "users") {
+		return illegal("only --bootstrap-server is supported by this tool (and --zookeeper for users' SCRAM credentials)")
 	}
 	if hasName && (seen["brokers"] || seen["broker-loggers"]) {
 		for _, f := range []string{"entity-name", "broker", "broker-logger"} {
