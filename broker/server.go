@@ -109,7 +109,7 @@ func New(cfg Config, zk *zkmeta.Client, logs *storage.Manager, clusterID string,
 	s.connsByListener = map[string]int{}
 	s.replicas = newReplicaManager(cfg, logs, zk, logger, s.cache, s.brokerEpoch.Load)
 	s.producerIDs = newProducerIDAllocator(zk, cfg.BrokerID, cfg.ProducerIDBlockSize)
-	s.forwarder = newControllerForwarder(s.cache, cfg.BrokerID)
+	s.forwarder = newControllerForwarder(s.cache, cfg.BrokerID, cfg.controllerListener())
 	s.groups = s.newGroupCoordinator()
 	s.replicas.onRoleChange = s.onReplicaRoleChange
 	return s

@@ -77,6 +77,8 @@ func run(ctx context.Context, configPath string, overrides []string, logger *slo
 	}
 	ctrl := controller.New(controller.Config{
 		BrokerID:                           cfg.BrokerID,
+		InterBrokerListener:                cfg.InterBrokerListener,
+		ControlPlaneListener:               cfg.ControlPlaneListener,
 		DeleteTopicEnable:                  cfg.DeleteTopicEnable,
 		NumPartitions:                      cfg.NumPartitions,
 		DefaultReplicationFactor:           cfg.DefaultReplicationFactor,
