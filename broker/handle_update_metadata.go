@@ -17,6 +17,9 @@
 package broker
 
 import (
+	"slices"
+	"strings"
+
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -43,6 +46,7 @@ func (s *Server) handleUpdateMetadata(req *kmsg.UpdateMetadataRequest) kmsg.Resp
 	for _, b := range req.LiveBrokers {
 		brokers = append(brokers, updateMetadataBroker(req.Version, b))
 	}
+	s.warnUnequalListeners(brokers)
 	var parts []partitionUpdate
 	var deleted []group.TopicPartition
 	add := func(topic string, id [16]byte, p kmsg.UpdateMetadataRequestTopicPartition) {
@@ -115,4 +119,34 @@ func updateMetadataBroker(version int16, b kmsg.UpdateMetadataRequestLiveBroker)
 		cb.Endpoints = append(cb.Endpoints, cachedEndpoint{Listener: name, Host: e.Host, Port: e.Port, Protocol: SecurityProtocol(e.SecurityProtocol)})
 	}
 	return cb
+}
+
+// warnUnequalListeners is ZkMetadataCache.updateMetadata's check: the live
+// brokers should all have this broker's listeners; Kafka logs an error and
+// serves on.
+func (s *Server) warnUnequalListeners(brokers []cachedBroker) {
+	names := func(b cachedBroker) string {
+		var out []string
+		for _, e := range b.Endpoints {
+			out = append(out, e.Listener)
+		}
+		slices.Sort(out)
+		return strings.Join(out, ",")
+	}
+	var mine string
+	found := false
+	for _, b := range brokers {
+		if b.ID == s.cfg.BrokerID {
+			mine, found = names(b), true
+		}
+	}
+	if !found {
+		return
+	}
+	for _, b := range brokers {
+		if names(b) != mine {
+			s.logger.Error("Listeners are not identical across brokers", "broker", s.cfg.BrokerID, "listeners", mine, "other_broker", b.ID, "other_listeners", names(b))
+			return
+		}
+	}
 }

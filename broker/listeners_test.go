@@ -194,3 +194,29 @@ func TestListenBindsEveryListener(t *testing.T) {
 		t.Fatal("nothing may be bound when a listener is refused")
 	}
 }
+
+// Where the registered address differs from Kafka 3.9's
+// (KafkaServer.createBrokerInfo): an advertised endpoint without host is
+// registered under InetAddress.getLocalHost.getCanonicalHostName by Kafka,
+// under the bound address (127.0.0.1 for a wildcard bind) by us; "::" is
+// registered as is by Kafka, as 127.0.0.1 by us.
+func TestAdvertisedHostKnownDifferences(t *testing.T) {
+	cfg := DefaultConfig()
+	cfg.Listeners = []string{"PLAINTEXT://:0", "B://127.0.0.1:0", "C://[::]:0"}
+	cfg.AdvertisedListeners = []string{"PLAINTEXT://:0", "B://:0", "C://[::]:0"}
+	cfg.ListenerProtocols = map[string]SecurityProtocol{"PLAINTEXT": Plaintext, "B": Plaintext, "C": Plaintext}
+	s := &Server{cfg: cfg, logger: slog.New(slog.DiscardHandler)}
+	if err := s.Listen(); err != nil {
+		t.Skipf("no IPv6 wildcard here: %v", err)
+	}
+	defer func() {
+		for _, ln := range s.listeners {
+			ln.Close()
+		}
+	}()
+	for i, want := range []string{"127.0.0.1", "127.0.0.1", "127.0.0.1"} {
+		if got := s.AdvertisedEndpoints()[i].Host; got != want {
+			t.Errorf("%s: registered host %q, want %q (Kafka: the canonical host name, or :: as given)", cfg.AdvertisedListeners[i], got, want)
+		}
+	}
+}

@@ -152,3 +152,31 @@ func TestListenerEndpoints(t *testing.T) {
 		t.Fatalf("no-host connection string %q", s)
 	}
 }
+
+// TestListenerKnownDifferences records where this broker's listener
+// handling differs from Kafka 3.9's, each with Kafka's behaviour: the test
+// asserts ours, so a change shows.
+func TestListenerKnownDifferences(t *testing.T) {
+	base := []string{"KAFKA_ZOOKEEPER_CONNECT=zk:2181", "KAFKA_BROKER_ID=0"}
+	cases := []struct {
+		name, kafka string
+		env         []string
+		wantErr     string // ours; "" loads
+	}{
+		{"empty advertised.listeners",
+			"requirement failed: There must be at least one broker advertised listener.",
+			[]string{"KAFKA_LISTENERS=PLAINTEXT://:9092", "KAFKA_ADVERTISED_LISTENERS="}, ""},
+		{"port out of range",
+			"accepted by the configuration; the bind fails at start-up",
+			[]string{"KAFKA_LISTENERS=PLAINTEXT://:70000"}, "port 70000 of listener PLAINTEXT is out of range"},
+	}
+	for _, c := range cases {
+		_, err := Load("", append(append([]string{}, base...), c.env...), nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+		switch {
+		case c.wantErr == "" && err != nil:
+			t.Errorf("%s: %v (Kafka: %s)", c.name, err, c.kafka)
+		case c.wantErr != "" && (err == nil || !strings.Contains(err.Error(), c.wantErr)):
+			t.Errorf("%s: error %v, want %q (Kafka: %s)", c.name, err, c.wantErr, c.kafka)
+		}
+	}
+}
