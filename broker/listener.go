@@ -176,3 +176,12 @@ func checkListenerSupported(l Listener) error {
 	}
 	return nil
 }
+
+// protectedListener is ConnectionQuotas.protectedListener: with more than
+// one listener, the inter-broker listener is held by neither the
+// broker-wide max.connections nor the broker-wide
+// max.connection.creation.rate (only by its own listener's limits), so
+// brokers can always reach each other.
+func (s *Server) protectedListener(listener string) bool {
+	return len(s.bound) > 1 && listener == s.cfg.interBrokerListener()
+}

@@ -4,9 +4,11 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
 	"slices"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -217,6 +219,39 @@ func TestAdvertisedHostKnownDifferences(t *testing.T) {
 	for i, want := range []string{"127.0.0.1", "127.0.0.1", "127.0.0.1"} {
 		if got := s.AdvertisedEndpoints()[i].Host; got != want {
 			t.Errorf("%s: registered host %q, want %q (Kafka: the canonical host name, or :: as given)", cfg.AdvertisedListeners[i], got, want)
+		}
+	}
+}
+
+// ConnectionQuotas.protectedListener: with more than one listener the
+// inter-broker listener is exempt from the broker-wide max.connections, so
+// a full broker still takes its peers' connections; with one listener it
+// is not.
+func TestInterBrokerListenerProtected(t *testing.T) {
+	for _, c := range []struct {
+		bound     []Listener
+		ib, on    string
+		protected bool
+	}{
+		{[]Listener{{Name: "PLAINTEXT"}, {Name: "BROKER"}}, "BROKER", "BROKER", true},
+		{[]Listener{{Name: "PLAINTEXT"}, {Name: "BROKER"}}, "BROKER", "PLAINTEXT", false},
+		{[]Listener{{Name: "PLAINTEXT"}}, "PLAINTEXT", "PLAINTEXT", false},
+	} {
+		cfg := DefaultConfig()
+		cfg.InterBrokerListener = c.ib
+		cfg.StaticConfigs = map[string]string{"max.connections": "1"}
+		s := &Server{cfg: cfg, logger: slog.New(slog.DiscardHandler), bound: c.bound,
+			conns: map[net.Conn]struct{}{nil: {}}, connsByListener: map[string]int{"PLAINTEXT": 1}}
+		if got := s.protectedListener(c.on); got != c.protected {
+			t.Errorf("%v, inter-broker %s, on %s: protected %v", c.bound, c.ib, c.on, got)
+		}
+		ctx, cancel := context.WithTimeout(context.Background(), 100*time.Millisecond)
+		s.mu.Lock()
+		got := s.waitForConnectionSlot(ctx, c.on)
+		s.mu.Unlock()
+		cancel()
+		if got != c.protected {
+			t.Errorf("%v, on %s at max.connections: slot %v, want %v", c.bound, c.on, got, c.protected)
 		}
 	}
 }
