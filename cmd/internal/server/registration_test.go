@@ -1,11 +1,14 @@
 package server
 
 import (
+	"context"
 	"regexp"
 	"testing"
+	"time"
 
 	"github.com/kafkazk/kafkazk/broker"
 	"github.com/kafkazk/kafkazk/zkmeta"
+	"github.com/kafkazk/kafkazk/zkmeta/zktest"
 )
 
 // TestRegistrationJSON is /brokers/ids/<id> as Kafka 3.9's
@@ -53,5 +56,39 @@ func TestRegistrationJSON(t *testing.T) {
 				t.Errorf("%s: endpoint %d read back as %+v", c.name, i, ep)
 			}
 		}
+	}
+}
+
+// KafkaServer.createBrokerInfo refuses to start a broker whose configured
+// advertised endpoints another registered broker already has.
+func TestAdvertisedEndpointTaken(t *testing.T) {
+	zk := zktest.Start(t)
+	connect := zk.Chroot(t)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	zkc, err := zkmeta.Connect(ctx, connect, 10*time.Second, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer zkc.Close()
+	if err := zkc.EnsurePaths(); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := zkc.RegisterBroker(zkmeta.BrokerInfo{ID: 7, Endpoints: []string{"OTHER://127.0.0.1:1", "INTERNAL://kafka-x:29092"},
+		SecurityProtocols: map[string]string{"OTHER": "PLAINTEXT", "INTERNAL": "PLAINTEXT"}}); err != nil {
+		t.Fatal(err)
+	}
+	b := startBroker(t, connect, 0, "listeners=PLAINTEXT://127.0.0.1:0,INTERNAL://127.0.0.1:0",
+		"advertised.listeners=PLAINTEXT://127.0.0.1:0,INTERNAL://kafka-x:29092",
+		"listener.security.protocol.map=PLAINTEXT:PLAINTEXT,INTERNAL:PLAINTEXT")
+	b.stopOnce.Do(func() {}) // it stops by itself
+	select {
+	case err := <-b.done:
+		want := "requirement failed: Configured end points kafka-x:29092 in advertised listeners are already registered by broker 7"
+		if err == nil || err.Error() != want {
+			t.Fatalf("start: %v, want %q", err, want)
+		}
+	case <-time.After(30 * time.Second):
+		t.Fatal("the broker started although its advertised endpoint is taken")
 	}
 }

@@ -91,6 +91,12 @@ func run(ctx context.Context, configPath string, overrides []string, logger *slo
 	srv.SetController(ctrl)
 
 	info := brokerInfo(cfg.BrokerID, srv.AdvertisedEndpoints())
+	if configured, err := cfg.AdvertisedEndpoints(); err == nil {
+		if err := checkEndpointsFree(zk, cfg.BrokerID, configured); err != nil {
+			srv.Shutdown()
+			return err
+		}
+	}
 	if cfg.Rack != "" {
 		info.Rack = &cfg.Rack
 	}
