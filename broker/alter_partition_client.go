@@ -48,6 +48,7 @@ type alterPartitionClient struct {
 	tls         *tls.Config // inter-broker TLS (tls.go); nil: plaintext
 	readState   func(topic string, partition int32) (zkmeta.LeaderAndIsr, bool, error)
 	self        int32
+	listener    string // the controller's listener (Config.controllerListener)
 	brokerEpoch func() int64
 	logger      *slog.Logger
 	timeout     time.Duration
@@ -62,8 +63,8 @@ type alterPartitionClient struct {
 	stopped bool
 }
 
-func newAlterPartitionClient(cache *metadataCache, zk *zkmeta.Client, self int32, brokerEpoch func() int64, logger *slog.Logger) *alterPartitionClient {
-	return &alterPartitionClient{cache: cache, readState: zk.PartitionState, self: self, brokerEpoch: brokerEpoch, logger: logger,
+func newAlterPartitionClient(cache *metadataCache, zk *zkmeta.Client, self int32, listener string, brokerEpoch func() int64, logger *slog.Logger) *alterPartitionClient {
+	return &alterPartitionClient{cache: cache, readState: zk.PartitionState, self: self, listener: listener, brokerEpoch: brokerEpoch, logger: logger,
 		timeout: 10 * time.Second, backoff: 200 * time.Millisecond, kick: make(chan struct{}, 1), target: -1}
 }
 
@@ -224,9 +225,11 @@ func (c *alterPartitionClient) settleFromZooKeeper(it *alterItem) error {
 
 func (c *alterPartitionClient) clientFor() (*protocol.Client, error) {
 	id := c.cache.controller()
-	b, ok := c.cache.broker(id)
+	// MetadataCacheControllerNodeProvider: the controller's node on
+	// control.plane.listener.name, else the inter-broker listener.
+	b, ok := c.cache.aliveNode(id, c.listener)
 	if !ok {
-		return nil, fmt.Errorf("no live controller known (controller id %d)", id)
+		return nil, fmt.Errorf("no live controller known on listener %s (controller id %d)", c.listener, id)
 	}
 	c.mu.Lock()
 	defer c.mu.Unlock()

@@ -3,6 +3,7 @@ package broker
 import (
 	"crypto/tls"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/kafkazk/kafkazk/storage"
@@ -21,6 +22,11 @@ type Config struct {
 	ZooKeeperConnect     string   // zookeeper.connect
 	ZooKeeperSession     time.Duration
 	ZooKeeperConnTimeout time.Duration
+
+	// Listeners beyond listeners/advertised.listeners (listeners.go).
+	ListenerProtocols    map[string]SecurityProtocol // listener.security.protocol.map, names upper case; nil: Kafka's default
+	InterBrokerListener  string                      // inter.broker.listener.name, or the one named after security.inter.broker.protocol
+	ControlPlaneListener string                      // control.plane.listener.name; "" when unset
 
 	// LogLevel is the level of the broker's slog handler: the root logger
 	// of the BROKER_LOGGER resource (broker_logger.go), changed at runtime
@@ -113,6 +119,7 @@ func DefaultConfig() Config {
 		BrokerIDGeneration:       true,
 		ReservedBrokerMaxID:      1000,
 		Listeners:                []string{"PLAINTEXT://:9092"},
+		InterBrokerListener:      "PLAINTEXT",
 		LogDirs:                  []string{"/tmp/kafka-logs"},
 		ZooKeeperSession:         18 * time.Second,
 		ZooKeeperConnTimeout:     18 * time.Second,
@@ -166,4 +173,45 @@ func DefaultConfig() Config {
 		GroupMaxSessionTimeout:        30 * time.Minute,
 		GroupMaxSize:                  1<<31 - 1,
 	}
+}
+
+// protocols is the effective listener.security.protocol.map.
+func (c Config) protocols() map[string]SecurityProtocol {
+	if c.ListenerProtocols == nil {
+		return DefaultListenerProtocols()
+	}
+	return c.ListenerProtocols
+}
+
+// BindListeners is listeners parsed (KafkaConfig.listeners).
+func (c Config) BindListeners() ([]Listener, error) {
+	return ParseListeners(strings.Join(c.Listeners, ","), c.protocols(), true)
+}
+
+// AdvertisedEndpoints is advertised.listeners parsed, or listeners when it
+// is unset (KafkaConfig.effectiveAdvertisedBrokerListeners).
+func (c Config) AdvertisedEndpoints() ([]Listener, error) {
+	if len(c.AdvertisedListeners) == 0 {
+		return c.BindListeners()
+	}
+	return ParseListeners(strings.Join(c.AdvertisedListeners, ","), c.protocols(), false)
+}
+
+// interBrokerListener is the listener brokers use to reach each other
+// (KafkaConfig.interBrokerListenerName).
+func (c Config) interBrokerListener() string {
+	if c.InterBrokerListener == "" {
+		return "PLAINTEXT"
+	}
+	return c.InterBrokerListener
+}
+
+// controllerListener is the listener the controller sends its requests to
+// (ControllerChannelManager: control.plane.listener.name, else the
+// inter-broker listener).
+func (c Config) controllerListener() string {
+	if c.ControlPlaneListener != "" {
+		return c.ControlPlaneListener
+	}
+	return c.interBrokerListener()
 }

@@ -21,8 +21,8 @@ import (
 //     at the limit the acceptor waits, holding the accepted socket, until a
 //     connection closes or the limit is raised (waitForConnectionSlot); it
 //     accepts nothing else meanwhile, so further clients queue in the
-//     listen backlog. The inter-broker listener's exemption only exists
-//     with several listeners, and only PLAINTEXT is served here.
+//     listen backlog. With several listeners the inter-broker listener is
+//     exempt from the broker-wide limit (protectedListener).
 //   - max.connection.creation.rate (broker-wide) and
 //     listener.name.<l>.max.connection.creation.rate: a connection over the
 //     rate holds the acceptor for the throttle time Kafka computes from its
@@ -147,7 +147,7 @@ func (s *Server) waitForConnectionSlot(ctx context.Context, listener string) boo
 		}
 		maxBroker, maxListener := s.maxConnections(listener)
 		total, onListener := len(s.conns), s.connsByListener[listener]
-		if onListener < maxListener && total < maxBroker {
+		if onListener < maxListener && (s.protectedListener(listener) || total < maxBroker) {
 			return true
 		}
 		if !logged {
@@ -171,11 +171,10 @@ func (s *Server) waitForConnectionSlot(ctx context.Context, listener string) boo
 	}
 }
 
-// recordConnection is ConnectionQuotas.recordConnectionAndGetThrottleTimeMs
-// for a listener that is not the protected inter-broker one (only one
-// listener name is served here): the connection is recorded in the
-// broker-wide and the listener's rate, and the delay is the longer of the
-// two. s.mu is held.
+// recordConnection is ConnectionQuotas.recordConnectionAndGetThrottleTimeMs:
+// the connection is recorded in the broker-wide and the listener's rate,
+// and the delay is the longer of the two; a connection on the protected
+// inter-broker listener only in its listener's rate. s.mu is held.
 func (s *Server) recordConnection(listener string, now time.Time) time.Duration {
 	if s.connRates == nil {
 		s.connRates = map[string]*connectionRate{}
@@ -183,7 +182,11 @@ func (s *Server) recordConnection(listener string, now time.Time) time.Duration 
 	window := time.Duration(s.staticInt("quota.window.size.seconds", int(defaultQuotaWindowSize/time.Second), 1)) * time.Second
 	samples := s.staticInt("quota.window.num", defaultQuotaWindowNum, 1)
 	var delay int64
-	for _, key := range []string{"", "listener.name." + strings.ToLower(listener) + "."} {
+	keys := []string{"", "listener.name." + strings.ToLower(listener) + "."}
+	if s.protectedListener(listener) {
+		keys = keys[1:] // the broker-wide rate does not count or hold it
+	}
+	for _, key := range keys {
 		r := s.connRates[key]
 		if r == nil {
 			r = &connectionRate{q: newReplicationQuota(samples, window)}

@@ -20,31 +20,35 @@ type controllerForwarder struct {
 	cache *metadataCache
 	self  int32
 	tls   *tls.Config // inter-broker TLS (tls.go); nil: plaintext
+	// listener is the controller's listener (Config.controllerListener).
+	listener string
 
 	mu     sync.Mutex
 	target int32
 	client *protocol.Client
 }
 
-func newControllerForwarder(cache *metadataCache, self int32) *controllerForwarder {
-	return &controllerForwarder{cache: cache, self: self, target: -1}
+func newControllerForwarder(cache *metadataCache, self int32, listener string) *controllerForwarder {
+	return &controllerForwarder{cache: cache, self: self, listener: listener, target: -1}
 }
 
 func (f *controllerForwarder) clientFor() (*protocol.Client, error) {
 	id := f.cache.controller()
-	b, ok := f.cache.broker(id)
+	// MetadataCacheControllerNodeProvider: the controller's node on
+	// control.plane.listener.name, else the inter-broker listener.
+	b, ok := f.cache.aliveNode(id, f.listener)
 	if !ok {
-		return nil, fmt.Errorf("no live controller known (controller id %d)", id)
+		return nil, fmt.Errorf("no live controller known on listener %s (controller id %d)", f.listener, id)
 	}
+	addr := net.JoinHostPort(b.Host, strconv.Itoa(int(b.Port)))
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	if f.client != nil && f.target == id {
+	if f.client != nil && f.target == id && f.client.Addr() == addr {
 		return f.client, nil
 	}
 	if f.client != nil {
 		f.client.Close()
 	}
-	addr := net.JoinHostPort(b.Host, strconv.Itoa(int(b.Port)))
 	f.client = protocol.NewClient(addr, fmt.Sprintf("broker-%d-forwarder", f.self), 5*time.Second)
 	f.client.SetTLS(f.tls) // nil: plaintext (tls.go)
 	f.target = id

@@ -99,7 +99,7 @@ func TestDeleteRecordsWaitsForLowWatermark(t *testing.T) {
 
 		// A follower on a broker the metadata no longer lists does not
 		// hold the low watermark back.
-		s.cache.update(1, 1, []cachedBroker{{ID: 1, Host: "127.0.0.1", Port: 1}}, nil)
+		s.cache.update(1, 1, []cachedBroker{plainBroker(1, "127.0.0.1", 1)}, nil)
 		got = one(deleteRecordsOf(t, s, version, 0, 4))
 		if got.ErrorCode != 0 || got.LowWatermark != 4 {
 			t.Errorf("v%d: follower not live: %v low %d, want NONE low 4", version, kerr.ErrorForCode(got.ErrorCode), got.LowWatermark)

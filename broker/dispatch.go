@@ -142,7 +142,7 @@ func (s *Server) dispatch(ctx context.Context, r request) (*protocol.Response, e
 	case *kmsg.ListPartitionReassignmentsRequest:
 		resp = s.handleListPartitionReassignments(ctx, req)
 	case *kmsg.DescribeClusterRequest:
-		resp = s.handleDescribeCluster(req)
+		resp = s.handleDescribeCluster(ctx, req)
 	case *kmsg.FindCoordinatorRequest:
 		resp = s.handleFindCoordinator(ctx, req)
 	case *kmsg.JoinGroupRequest:

@@ -20,7 +20,7 @@ import (
 // and the connection stays open.
 func TestMetadataWithTrailingBytesIsAnswered(t *testing.T) {
 	s := &Server{cfg: DefaultConfig(), logger: slog.New(slog.DiscardHandler), cache: newMetadataCache(), clusterID: "c1"}
-	s.cache.update(0, 1, []cachedBroker{{ID: 0, Host: "127.0.0.1", Port: 9092}}, []partitionUpdate{
+	s.cache.update(0, 1, []cachedBroker{plainBroker(0, "127.0.0.1", 9092)}, []partitionUpdate{
 		{Topic: "orders", TopicID: [16]byte{1}, Partition: 0, State: cachedPartition{Leader: 0, ISR: []int32{0}, Replicas: []int32{0}}},
 		{Topic: "payments", TopicID: [16]byte{2}, Partition: 0, State: cachedPartition{Leader: 0, ISR: []int32{0}, Replicas: []int32{0}}},
 	})

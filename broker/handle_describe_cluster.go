@@ -1,5 +1,5 @@
 // DescribeCluster (key 60) v0-1 (KIP-700): the cluster id, the controller
-// and the live brokers, from the metadata cache. v1 adds endpoint_type
+// and the live brokers on the request's listener, from the metadata cache. v1 adds endpoint_type
 // (KIP-919): BROKER is served, CONTROLLER is MISMATCHED_ENDPOINT_TYPE and
 // any other UNSUPPORTED_ENDPOINT_TYPE (INVALID_REQUEST at v0). A
 // controller absent from the live brokers is answered -1.
@@ -9,6 +9,7 @@
 package broker
 
 import (
+	"context"
 	"strconv"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -22,7 +23,7 @@ const clusterAuthorizedOperationsOmitted = -2147483648
 // handleDescribeCluster answers from the metadata cache: the cluster id,
 // the controller and the live brokers (Kafka's KafkaApis.handleDescribeCluster,
 // AuthHelper.computeDescribeClusterResponse).
-func (s *Server) handleDescribeCluster(req *kmsg.DescribeClusterRequest) kmsg.Response {
+func (s *Server) handleDescribeCluster(ctx context.Context, req *kmsg.DescribeClusterRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.DescribeClusterResponse)
 	// computeDescribeClusterResponse: an endpoint type other than BROKER(1)
 	// or CONTROLLER(2) is unsupported, CONTROLLER is the wrong one for a
@@ -52,7 +53,9 @@ func (s *Server) handleDescribeCluster(req *kmsg.DescribeClusterRequest) kmsg.Re
 	if req.IncludeClusterAuthorizedOperations {
 		resp.ClusterAuthorizedOperations = allClusterOperations
 	}
-	for _, b := range s.cache.liveBrokers() {
+	// getAliveBrokerNodes(request.context.listenerName): a broker without
+	// the request's listener is left out.
+	for _, b := range s.cache.aliveNodes(sessionFrom(ctx).listener) {
 		rb := kmsg.NewDescribeClusterResponseBroker()
 		rb.NodeID, rb.Host, rb.Port, rb.Rack = b.ID, b.Host, b.Port, b.Rack
 		resp.Brokers = append(resp.Brokers, rb)

@@ -44,6 +44,7 @@ func (s *Server) handleFetch(ctx context.Context, hdr protocol.RequestHeader, re
 		replicaID = req.ReplicaState.ID
 	}
 	f := s.newFetchAuthorized(ctx, req, replicaID)
+	f.listener = sessionFrom(ctx).listener
 	s.replicas.fetchMessages(ctx, f.params, f.parts)
 	resp, records := s.fetchResponseData(req, f)
 	return s.fetchResponse(hdr, req, f.params.replicaID, resp, records)
@@ -52,7 +53,8 @@ func (s *Server) handleFetch(ctx context.Context, hdr protocol.RequestHeader, re
 // fetch is a decoded fetch request: what the replica manager reads, and
 // where each partition goes in the response.
 type fetch struct {
-	params fetchParams
+	params   fetchParams
+	listener string // the request's listener: current leaders' endpoints on it (KIP-951)
 	// parts are the partitions for the replica manager, in request order.
 	parts []partitionFetch
 	// refused[i][j] is the error of request topic i's partition j answered
@@ -182,7 +184,7 @@ func (s *Server) fetchResponseData(req *kmsg.FetchRequest, f *fetch) (*kmsg.Fetc
 		records = refusedLast(resp, records, f.refused)
 	}
 	if req.Version >= 16 {
-		s.addFetchCurrentLeaders(resp)
+		s.addFetchCurrentLeaders(resp, f.listener)
 	}
 	return resp, records
 }
@@ -329,7 +331,10 @@ func refusedLast(resp *kmsg.FetchResponse, records [][]protocol.FileRange, refus
 // addFetchCurrentLeaders names, from v16, the current leader of each
 // partition answered NOT_LEADER_OR_FOLLOWER or FENCED_LEADER_EPOCH and the
 // endpoints of those leaders (KafkaApis.handleFetchRequest, KIP-951).
-func (s *Server) addFetchCurrentLeaders(resp *kmsg.FetchResponse) {
+func (s *Server) addFetchCurrentLeaders(resp *kmsg.FetchResponse, listener string) {
+	if listener == "" {
+		listener = sessionFrom(context.Background()).listener
+	}
 	seen := map[int32]bool{}
 	for i := range resp.Topics {
 		rt := &resp.Topics[i]
@@ -345,7 +350,7 @@ func (s *Server) addFetchCurrentLeaders(resp *kmsg.FetchResponse) {
 			if rp.ErrorCode != kerr.NotLeaderForPartition.Code && rp.ErrorCode != kerr.FencedLeaderEpoch.Code {
 				continue
 			}
-			id, epoch, node := s.currentLeader(topic, rp.Partition)
+			id, epoch, node := s.currentLeader(topic, rp.Partition, listener)
 			rp.CurrentLeader.LeaderID, rp.CurrentLeader.LeaderEpoch = id, epoch
 			if node != nil && !seen[node.ID] {
 				seen[node.ID] = true

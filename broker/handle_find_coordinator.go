@@ -101,7 +101,9 @@ func (s *Server) findCoordinator(ctx context.Context, keyType int8, key string) 
 		a.err = kerr.CoordinatorNotAvailable
 		return a
 	}
-	b, live := s.cache.broker(p.Leader)
+	// getAliveBrokerNode(leader, request.context.listenerName): a leader
+	// without the request's listener is no coordinator for this client.
+	b, live := s.cache.aliveNode(p.Leader, sessionFrom(ctx).listener)
 	if !live {
 		a := noNode
 		a.err = kerr.CoordinatorNotAvailable

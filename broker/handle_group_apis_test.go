@@ -61,7 +61,7 @@ func newGroupTestServer(t *testing.T, topics map[string]int32, cfg func(*group.C
 		}
 		id++
 	}
-	s.cache.update(0, 1, []cachedBroker{{ID: 0, Host: "127.0.0.1", Port: 9092}}, parts)
+	s.cache.update(0, 1, []cachedBroker{plainBroker(0, "127.0.0.1", 9092)}, parts)
 	gc := group.DefaultConfig()
 	gc.NumPartitions = 1
 	gc.RetentionCheck = 0
@@ -224,7 +224,7 @@ func TestFindCoordinatorErrorMessages(t *testing.T) {
 	} {
 		s := newGroupTestServer(t, nil, nil)
 		if tc.leaderless {
-			s.cache.update(0, 2, []cachedBroker{{ID: 0, Host: "127.0.0.1", Port: 9092}}, []partitionUpdate{{Topic: offsetsTopic,
+			s.cache.update(0, 2, []cachedBroker{plainBroker(0, "127.0.0.1", 9092)}, []partitionUpdate{{Topic: offsetsTopic,
 				TopicID: [16]byte{9}, Partition: 0, State: cachedPartition{Leader: -1, ISR: []int32{}, Replicas: []int32{0}}}})
 		}
 		handle := func(r kmsg.Request) kmsg.Response {

@@ -9,9 +9,9 @@
 // v11, KIP-700), v10 topic ids and v12 lookup by topic id (KIP-516).
 //
 // With an authorizer, metadataAuthorized (acl_checks.go) filters the topics
-// and fills in the authorized operations. Deviations from Kafka 3.9: one PLAINTEXT listener is
-// advertised, whatever listener the request came on; the transaction state
-// topic is never auto-created.
+// and fills in the authorized operations. Brokers and leaders are those of
+// the listener the request came in on. Deviation from Kafka 3.9: the
+// transaction state topic is never auto-created.
 
 package broker
 
@@ -37,7 +37,10 @@ func (s *Server) handleMetadata(ctx context.Context, req *kmsg.MetadataRequest) 
 		return s.metadataAuthorized(ctx, req) // KafkaApis' DESCRIBE and CREATE checks (acl_checks.go)
 	}
 	resp := req.ResponseKind().(*kmsg.MetadataResponse)
-	for _, b := range s.cache.liveBrokers() {
+	listener := sessionFrom(ctx).listener
+	// getAliveBrokerNodes(request.context.listenerName): brokers without the
+	// request's listener are left out.
+	for _, b := range s.cache.aliveNodes(listener) {
 		resp.Brokers = append(resp.Brokers, kmsg.MetadataResponseBroker{NodeID: b.ID, Host: b.Host, Port: b.Port, Rack: b.Rack})
 	}
 	clusterID := s.clusterID
@@ -58,14 +61,16 @@ func (s *Server) handleMetadata(ctx context.Context, req *kmsg.MetadataRequest) 
 	}
 	// Version 0 leaves replicas on unavailable brokers out and reports
 	// REPLICA_NOT_AVAILABLE (errorUnavailableEndpoints).
-	v0 := req.Version == 0
+	// From v6 a leader without the request's listener is LISTENER_NOT_FOUND
+	// (errorUnavailableListeners), before it LEADER_NOT_AVAILABLE.
+	view := metadataView{listener: listener, filterUnavailable: req.Version == 0, listenerErrors: req.Version >= 6}
 
 	allTopics := req.Topics == nil || (req.Version == 0 && len(req.Topics) == 0)
 	if allTopics {
 		for _, name := range s.cache.topicNames() {
 			t, ok := s.cache.topic(name)
 			if ok {
-				resp.Topics = append(resp.Topics, s.metadataTopic(t, v0, topicOps))
+				resp.Topics = append(resp.Topics, s.metadataTopic(t, view, topicOps))
 			}
 		}
 		return resp
@@ -91,7 +96,7 @@ func (s *Server) handleMetadata(ctx context.Context, req *kmsg.MetadataRequest) 
 		for _, id := range ids {
 			if name, found := s.cache.topicName(id); found {
 				if t, ok := s.cache.topic(name); ok {
-					resp.Topics = append(resp.Topics, s.metadataTopic(t, v0, topicOps))
+					resp.Topics = append(resp.Topics, s.metadataTopic(t, view, topicOps))
 					continue
 				}
 			}
@@ -120,7 +125,7 @@ func (s *Server) handleMetadata(ctx context.Context, req *kmsg.MetadataRequest) 
 		}
 		seen[name] = true
 		if t, ok := s.cache.topic(name); ok {
-			resp.Topics = append(resp.Topics, s.metadataTopic(t, v0, topicOps))
+			resp.Topics = append(resp.Topics, s.metadataTopic(t, view, topicOps))
 			continue
 		}
 		out := kmsg.NewMetadataResponseTopic()
@@ -159,9 +164,17 @@ func metadataErrorResponse(req *kmsg.MetadataRequest, err *kerr.Error) *kmsg.Met
 	return resp
 }
 
-// metadataTopic is a known topic's answer; filterUnavailable is Metadata
-// v0's errorUnavailableEndpoints (ZkMetadataCache.getPartitionMetadata).
-func (s *Server) metadataTopic(t *cachedTopic, filterUnavailable bool, ops int32) kmsg.MetadataResponseTopic {
+// metadataView is how ZkMetadataCache.getPartitionMetadata looks at the
+// cache for one request: from its listener, with Metadata v0's
+// errorUnavailableEndpoints and v6+'s errorUnavailableListeners.
+type metadataView struct {
+	listener          string
+	filterUnavailable bool
+	listenerErrors    bool
+}
+
+// metadataTopic is a known topic's answer (ZkMetadataCache.getPartitionMetadata).
+func (s *Server) metadataTopic(t *cachedTopic, view metadataView, ops int32) kmsg.MetadataResponseTopic {
 	out := kmsg.NewMetadataResponseTopic()
 	name := t.Name
 	out.Topic = &name
@@ -182,15 +195,18 @@ func (s *Server) metadataTopic(t *cachedTopic, filterUnavailable bool, ops int32
 		mp.Replicas = p.Replicas
 		mp.ISR = p.ISR
 		mp.OfflineReplicas = p.OfflineReplicas
-		if filterUnavailable {
-			mp.Replicas, mp.ISR = s.liveOnly(p.Replicas), s.liveOnly(p.ISR)
+		if view.filterUnavailable {
+			mp.Replicas, mp.ISR = s.liveOnly(p.Replicas, view.listener), s.liveOnly(p.ISR, view.listener)
 			if len(mp.Replicas) < len(p.Replicas) || len(mp.ISR) < len(p.ISR) {
 				mp.ErrorCode = kerr.ReplicaNotAvailable.Code
 			}
 		}
-		if _, live := s.cache.broker(p.Leader); !live {
+		if _, ok := s.cache.aliveNode(p.Leader, view.listener); !ok {
 			mp.Leader = -1
 			mp.ErrorCode = kerr.LeaderNotAvailable.Code
+			if _, live := s.cache.broker(p.Leader); live && view.listenerErrors {
+				mp.ErrorCode = kerr.ListenerNotFound.Code
+			}
 		}
 		if mp.Replicas == nil {
 			mp.Replicas = []int32{}
@@ -206,11 +222,12 @@ func (s *Server) metadataTopic(t *cachedTopic, filterUnavailable bool, ops int32
 	return out
 }
 
-// liveOnly is ids without the brokers that are not alive.
-func (s *Server) liveOnly(ids []int32) []int32 {
+// liveOnly is ids without the brokers that are not alive or lack the
+// listener (maybeFilterAliveReplicas: hasAliveEndpoint).
+func (s *Server) liveOnly(ids []int32, listener string) []int32 {
 	out := make([]int32, 0, len(ids))
 	for _, id := range ids {
-		if _, live := s.cache.broker(id); live {
+		if _, live := s.cache.aliveNode(id, listener); live {
 			out = append(out, id)
 		}
 	}

@@ -100,7 +100,7 @@ func (s *Server) handleProduce(ctx context.Context, req *kmsg.ProduceRequest, in
 		}
 	}
 	if req.Version >= 10 {
-		s.addProduceCurrentLeaders(resp)
+		s.addProduceCurrentLeaders(resp, sessionFrom(ctx).listener)
 	}
 	return resp
 }
@@ -128,7 +128,7 @@ func setProduceResult(out *kmsg.ProduceResponseTopicPartition, e *produceEntry) 
 // addProduceCurrentLeaders names, from v10, the current leader of each
 // partition answered NOT_LEADER_OR_FOLLOWER and the endpoints of those
 // leaders (KafkaApis.handleProduceRequest's sendResponseCallback, KIP-951).
-func (s *Server) addProduceCurrentLeaders(resp *kmsg.ProduceResponse) {
+func (s *Server) addProduceCurrentLeaders(resp *kmsg.ProduceResponse, listener string) {
 	seen := map[int32]bool{}
 	for i := range resp.Topics {
 		rt := &resp.Topics[i]
@@ -137,7 +137,7 @@ func (s *Server) addProduceCurrentLeaders(resp *kmsg.ProduceResponse) {
 			if rp.ErrorCode != kerr.NotLeaderForPartition.Code {
 				continue
 			}
-			id, epoch, node := s.currentLeader(rt.Topic, rp.Partition)
+			id, epoch, node := s.currentLeader(rt.Topic, rp.Partition, listener)
 			rp.CurrentLeader.LeaderID, rp.CurrentLeader.LeaderEpoch = id, epoch
 			if node != nil && !seen[node.ID] {
 				seen[node.ID] = true

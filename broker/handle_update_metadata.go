@@ -7,13 +7,19 @@
 // their committed group offsets. v4 adds offline replicas (KIP-112), v5 groups by topic,
 // v7 topic ids (KIP-516), v8 IsKRaftController (KIP-866).
 //
-// Deviations from Kafka 3.9: one listener, so only the PLAINTEXT (or
-// unnamed) endpoint of each broker is kept; IsKRaftController is ignored
-// (no ZooKeeper to KRaft migration).
+// Every endpoint of every live broker is kept per listener (v0 carries the
+// PLAINTEXT node only, v1-v2 endpoints without listener names: named after
+// their security protocol, as UpdateMetadataRequest reads them).
+//
+// Deviation from Kafka 3.9: IsKRaftController is ignored (no ZooKeeper to
+// KRaft migration).
 
 package broker
 
 import (
+	"slices"
+	"strings"
+
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -38,15 +44,9 @@ func (s *Server) handleUpdateMetadata(req *kmsg.UpdateMetadataRequest) kmsg.Resp
 	}
 	brokers := make([]cachedBroker, 0, len(req.LiveBrokers))
 	for _, b := range req.LiveBrokers {
-		cb := cachedBroker{ID: b.ID, Host: b.Host, Port: b.Port, Rack: b.Rack}
-		for _, e := range b.Endpoints {
-			if e.ListenerName == "" || e.ListenerName == "PLAINTEXT" {
-				cb.Host, cb.Port = e.Host, e.Port
-				break
-			}
-		}
-		brokers = append(brokers, cb)
+		brokers = append(brokers, updateMetadataBroker(req.Version, b))
 	}
+	s.warnUnequalListeners(brokers)
 	var parts []partitionUpdate
 	var deleted []group.TopicPartition
 	add := func(topic string, id [16]byte, p kmsg.UpdateMetadataRequestTopicPartition) {
@@ -96,6 +96,57 @@ func (s *Server) acceptControllerEpoch(epoch int32) bool {
 		}
 		if epoch == cur || s.controllerEpoch.CompareAndSwap(cur, epoch) {
 			return true
+		}
+	}
+}
+
+// updateMetadataBroker is one live broker of an UpdateMetadata request as
+// the metadata cache keeps it (ZkMetadataCache.updateMetadata): its
+// endpoints by listener. UpdateMetadataRequest gives v0 one PLAINTEXT
+// endpoint from host and port, and names a v1-v2 endpoint after its
+// security protocol (ListenerName.forSecurityProtocol).
+func updateMetadataBroker(version int16, b kmsg.UpdateMetadataRequestLiveBroker) cachedBroker {
+	cb := cachedBroker{ID: b.ID, Rack: b.Rack}
+	if version == 0 {
+		cb.Endpoints = []cachedEndpoint{{Listener: "PLAINTEXT", Host: b.Host, Port: b.Port, Protocol: Plaintext}}
+		return cb
+	}
+	for _, e := range b.Endpoints {
+		name := e.ListenerName
+		if version < 3 || name == "" {
+			name = SecurityProtocol(e.SecurityProtocol).String()
+		}
+		cb.Endpoints = append(cb.Endpoints, cachedEndpoint{Listener: name, Host: e.Host, Port: e.Port, Protocol: SecurityProtocol(e.SecurityProtocol)})
+	}
+	return cb
+}
+
+// warnUnequalListeners is ZkMetadataCache.updateMetadata's check: the live
+// brokers should all have this broker's listeners; Kafka logs an error and
+// serves on.
+func (s *Server) warnUnequalListeners(brokers []cachedBroker) {
+	names := func(b cachedBroker) string {
+		var out []string
+		for _, e := range b.Endpoints {
+			out = append(out, e.Listener)
+		}
+		slices.Sort(out)
+		return strings.Join(out, ",")
+	}
+	var mine string
+	found := false
+	for _, b := range brokers {
+		if b.ID == s.cfg.BrokerID {
+			mine, found = names(b), true
+		}
+	}
+	if !found {
+		return
+	}
+	for _, b := range brokers {
+		if names(b) != mine {
+			s.logger.Error("Listeners are not identical across brokers", "broker", s.cfg.BrokerID, "listeners", mine, "other_broker", b.ID, "other_listeners", names(b))
+			return
 		}
 	}
 }

@@ -17,11 +17,39 @@ type metadataCache struct {
 	topicsByID      map[[16]byte]string
 }
 
+// cachedBroker is a live broker of the last UpdateMetadata: its endpoints
+// on every listener (ZkMetadataCache's aliveBrokers and aliveNodes).
 type cachedBroker struct {
+	ID        int32
+	Rack      *string
+	Endpoints []cachedEndpoint // registered order
+}
+
+// cachedEndpoint is one listener's endpoint of a live broker.
+type cachedEndpoint struct {
+	Listener string
+	Host     string
+	Port     int32
+	Protocol SecurityProtocol
+}
+
+// cachedNode is a broker as a client of one listener sees it (Kafka's Node).
+type cachedNode struct {
 	ID   int32
 	Host string
 	Port int32
 	Rack *string
+}
+
+// node is the broker's node on listener (Broker.getNode): ok is false when
+// it has no endpoint there.
+func (b cachedBroker) node(listener string) (cachedNode, bool) {
+	for _, e := range b.Endpoints {
+		if e.Listener == listener {
+			return cachedNode{ID: b.ID, Host: e.Host, Port: e.Port, Rack: b.Rack}, true
+		}
+	}
+	return cachedNode{}, false
 }
 
 type cachedTopic struct {
@@ -72,6 +100,31 @@ func (m *metadataCache) liveBrokers() []cachedBroker {
 		out = append(out, b)
 	}
 	sort.Slice(out, func(i, j int) bool { return out[i].ID < out[j].ID })
+	return out
+}
+
+// aliveNode is ZkMetadataCache.getAliveBrokerNode: the live broker's node
+// on listener; ok is false when the broker is not alive or lacks the
+// listener.
+func (m *metadataCache) aliveNode(id int32, listener string) (cachedNode, bool) {
+	m.mu.RLock()
+	b, ok := m.brokers[id]
+	m.mu.RUnlock()
+	if !ok {
+		return cachedNode{}, false
+	}
+	return b.node(listener)
+}
+
+// aliveNodes is ZkMetadataCache.getAliveBrokerNodes: the nodes on listener
+// of the live brokers that have it, by id.
+func (m *metadataCache) aliveNodes(listener string) []cachedNode {
+	var out []cachedNode
+	for _, b := range m.liveBrokers() {
+		if n, ok := b.node(listener); ok {
+			out = append(out, n)
+		}
+	}
 	return out
 }
 

@@ -232,7 +232,7 @@ func TestDeleteRecordsChecks(t *testing.T) {
 	if got := deleteCode("__consumer_offsets"); got != kerr.UnknownTopicOrPartition.Code {
 		t.Errorf("internal topic unknown to the metadata cache: %v, want UNKNOWN_TOPIC_OR_PARTITION", kerr.ErrorForCode(got))
 	}
-	s.cache.update(1, 1, []cachedBroker{{ID: 1, Host: "127.0.0.1", Port: 1}}, []partitionUpdate{
+	s.cache.update(1, 1, []cachedBroker{plainBroker(1, "127.0.0.1", 1)}, []partitionUpdate{
 		{Topic: "__consumer_offsets", TopicID: [16]byte{8}, Partition: 0, State: cachedPartition{Leader: 1, LeaderEpoch: 1, ISR: []int32{1}, Replicas: []int32{1}}},
 		{Topic: "t", TopicID: [16]byte{7}, Partition: 0, State: cachedPartition{Leader: 1, LeaderEpoch: 1, ISR: []int32{1}, Replicas: []int32{1}}},
 	})
@@ -263,7 +263,7 @@ func TestNotLeaderAnswersCurrentLeader(t *testing.T) {
 	s.replicas.fetchers.remove([]topicPartition{{"t", 0}})
 	// The metadata cache is a step behind: the hosted state wins.
 	knowPartition(s.cache, 0, 3, 1, []int32{1, 3}, []int32{1, 3})
-	s.cache.update(1, 1, []cachedBroker{{ID: 1, Host: "h1", Port: 1}, {ID: 2, Host: "h2", Port: 2}, {ID: 3, Host: "h3", Port: 3}},
+	s.cache.update(1, 1, []cachedBroker{plainBroker(1, "h1", 1), plainBroker(2, "h2", 2), plainBroker(3, "h3", 3)},
 		[]partitionUpdate{{Topic: "u", TopicID: [16]byte{8}, Partition: 0, State: cachedPartition{Leader: 3, LeaderEpoch: 5, ISR: []int32{3}, Replicas: []int32{3}}}})
 	produce := func(version int16, topic string) *kmsg.ProduceResponse {
 		req := kmsg.NewPtrProduceRequest()

@@ -41,7 +41,7 @@ func roundTrip(t *testing.T, req kmsg.Request, handle func(kmsg.Request) kmsg.Re
 func newCacheTestServer(t *testing.T, controller int32) *Server {
 	t.Helper()
 	s := &Server{cfg: DefaultConfig(), logger: slog.New(slog.DiscardHandler), cache: newMetadataCache(), clusterID: "cid"}
-	s.cache.update(controller, 1, []cachedBroker{{ID: 0, Host: "h0", Port: 9092}, {ID: 1, Host: "h1", Port: 9093}},
+	s.cache.update(controller, 1, []cachedBroker{plainBroker(0, "h0", 9092), plainBroker(1, "h1", 9093)},
 		[]partitionUpdate{{Topic: "t", TopicID: [16]byte{1}, Partition: 0,
 			State: cachedPartition{Leader: 0, ISR: []int32{0}, Replicas: []int32{0}}}})
 	return s
@@ -87,7 +87,7 @@ func TestDescribeClusterVersions(t *testing.T) {
 			req := kmsg.NewPtrDescribeClusterRequest()
 			req.Version, req.EndpointType, req.IncludeClusterAuthorizedOperations = tc.version, tc.endpointType, tc.includeOps
 			resp := roundTrip(t, req, func(r kmsg.Request) kmsg.Response {
-				return s.handleDescribeCluster(r.(*kmsg.DescribeClusterRequest))
+				return s.handleDescribeCluster(context.Background(), r.(*kmsg.DescribeClusterRequest))
 			}).(*kmsg.DescribeClusterResponse)
 			if resp.ErrorCode != errCode(tc.wantErr) {
 				t.Fatalf("error %v, want %v", kerr.ErrorForCode(resp.ErrorCode), tc.wantErr)
@@ -122,7 +122,7 @@ func TestDescribeClusterV0UnknownEndpointType(t *testing.T) {
 	for _, et := range []int8{0, 2} {
 		req := kmsg.NewPtrDescribeClusterRequest()
 		req.EndpointType = et
-		resp := s.handleDescribeCluster(req).(*kmsg.DescribeClusterResponse)
+		resp := s.handleDescribeCluster(context.Background(), req).(*kmsg.DescribeClusterResponse)
 		if resp.ErrorCode != kerr.InvalidRequest.Code {
 			t.Fatalf("endpoint type %d at v0: %v, want INVALID_REQUEST", et, kerr.ErrorForCode(resp.ErrorCode))
 		}
@@ -194,7 +194,7 @@ func TestMetadataAuthorizedOperations(t *testing.T) {
 func TestMetadataV0FiltersUnavailableReplicas(t *testing.T) {
 	s := newCacheTestServer(t, 0)
 	s.cfg.AutoCreateTopics = false
-	s.cache.update(0, 2, []cachedBroker{{ID: 0, Host: "h0", Port: 9092}, {ID: 1, Host: "h1", Port: 9093}},
+	s.cache.update(0, 2, []cachedBroker{plainBroker(0, "h0", 9092), plainBroker(1, "h1", 9093)},
 		[]partitionUpdate{
 			{Topic: "t", TopicID: [16]byte{1}, Partition: 0, State: cachedPartition{Leader: 0, ISR: []int32{0, 5}, Replicas: []int32{0, 5}}},
 			{Topic: "t", TopicID: [16]byte{1}, Partition: 1, State: cachedPartition{Leader: 0, ISR: []int32{0}, Replicas: []int32{0, 5}}},
@@ -423,7 +423,7 @@ func TestInitProducerIDVersions(t *testing.T) {
 // twice is answered once.
 func TestElectLeadersNotController(t *testing.T) {
 	s := newCacheTestServer(t, 1)
-	s.cache.update(1, 2, []cachedBroker{{ID: 0, Host: "h0", Port: 9092}, {ID: 1, Host: "h1", Port: 9093}}, []partitionUpdate{
+	s.cache.update(1, 2, []cachedBroker{plainBroker(0, "h0", 9092), plainBroker(1, "h1", 9093)}, []partitionUpdate{
 		{Topic: "u", TopicID: [16]byte{2}, Partition: 0, State: cachedPartition{Leader: 0, ISR: []int32{0}, Replicas: []int32{0}}},
 		{Topic: "u", TopicID: [16]byte{2}, Partition: 1, State: cachedPartition{Leader: 0, ISR: []int32{0}, Replicas: []int32{0}}},
 	})

@@ -7,6 +7,8 @@ import (
 	"fmt"
 	"hash/fnv"
 	"log/slog"
+	"net"
+	"strconv"
 	"sync"
 	"time"
 
@@ -269,8 +271,9 @@ func (f *replicaFetcher) clientFor() (*protocol.Client, error) {
 		return f.client, nil
 	}
 	addr := f.addr
-	if b, ok := f.m.cache.broker(f.key.leader); ok && addr == "" {
-		addr = fmt.Sprintf("%s:%d", b.Host, b.Port)
+	// ReplicaManager.makeFollowers: the leader's node on the inter-broker listener.
+	if b, ok := f.m.cache.aliveNode(f.key.leader, f.m.cfg.interBrokerListener()); ok && addr == "" {
+		addr = net.JoinHostPort(b.Host, strconv.Itoa(int(b.Port)))
 	}
 	if addr == "" {
 		return nil, fmt.Errorf("no address known for leader %d", f.key.leader)

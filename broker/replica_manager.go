@@ -92,7 +92,7 @@ func newReplicaManager(cfg Config, logs *storage.Manager, zk *zkmeta.Client, log
 	rm := &replicaManager{cfg: cfg, logs: logs, zk: zk, logger: logger, partitions: map[topicPartition]*partition{},
 		offlineUnhosted: map[topicPartition]struct{}{},
 		fetchers:        newFetcherManager(cfg, cache, logger),
-		alter:           newAlterPartitionClient(cache, zk, cfg.BrokerID, brokerEpoch, logger),
+		alter:           newAlterPartitionClient(cache, zk, cfg.BrokerID, cfg.controllerListener(), brokerEpoch, logger),
 		isLive:          func(id int32) bool { _, ok := cache.broker(id); return ok },
 		knows:           cache.containsPartition,
 		now:             time.Now,
@@ -161,8 +161,9 @@ func (rm *replicaManager) leaderPartition(topic string, p int32) (*partition, er
 // for a NOT_LEADER_OR_FOLLOWER answer (KIP-951): the hosted partition's
 // (Partition.leaderReplicaIdOpt, getLeaderEpoch), else the metadata
 // cache's, else -1 and -1; with the leader's endpoint if it is a live
-// broker (metadataCache.getAliveBrokerNode).
-func (s *Server) currentLeader(topic string, partition int32) (leaderID, leaderEpoch int32, node *cachedBroker) {
+// broker with an endpoint on the request's listener
+// (metadataCache.getAliveBrokerNode(leader, request.context.listenerName)).
+func (s *Server) currentLeader(topic string, partition int32, listener string) (leaderID, leaderEpoch int32, node *cachedNode) {
 	leaderID, leaderEpoch = -1, -1
 	if p, err := s.replicas.partitionOrError(topic, partition); err == nil {
 		p.mu.Lock()
@@ -173,8 +174,8 @@ func (s *Server) currentLeader(topic string, partition int32) (leaderID, leaderE
 			leaderID, leaderEpoch = cp.Leader, cp.LeaderEpoch
 		}
 	}
-	if b, ok := s.cache.broker(leaderID); ok {
-		node = &b
+	if n, ok := s.cache.aliveNode(leaderID, listener); ok {
+		node = &n
 	}
 	return leaderID, leaderEpoch, node
 }

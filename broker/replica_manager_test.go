@@ -33,8 +33,8 @@ func newReplicaTestServerDirs(t *testing.T, self int32, dirs []string) *Server {
 		t.Fatal(err)
 	}
 	s := &Server{cfg: cfg, logger: logger, logs: logs, cache: newMetadataCache()}
-	s.cache.update(1, 1, []cachedBroker{{ID: 1, Host: "127.0.0.1", Port: 1}, {ID: 2, Host: "127.0.0.1", Port: 1},
-		{ID: 3, Host: "127.0.0.1", Port: 1}}, nil)
+	s.cache.update(1, 1, []cachedBroker{plainBroker(1, "127.0.0.1", 1), plainBroker(2, "127.0.0.1", 1),
+		plainBroker(3, "127.0.0.1", 1)}, nil)
 	s.replicas = newReplicaManager(cfg, logs, nil, logger, s.cache, s.brokerEpoch.Load)
 	t.Cleanup(func() {
 		s.replicas.shutdown()

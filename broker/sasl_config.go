@@ -145,13 +145,13 @@ func newSASLSettings(cfg Config, logger *slog.Logger) (*saslSettings, error) {
 		return f, nil
 	}
 	warnedGlobal := false
-	for _, l := range cfg.Listeners {
-		name, _, err := ParseListener(l)
-		if err != nil {
-			return nil, err
-		}
-		proto := listenerProtocol(cfg, name)
-		if !proto.SASL() {
+	listeners, err := cfg.BindListeners()
+	if err != nil {
+		return nil, err
+	}
+	for _, l := range listeners {
+		name := l.Name
+		if !l.Protocol.SASL() {
 			continue
 		}
 		ls := &listenerSASL{listener: name, reauthMs: map[string]int64{}, clientLogin: map[string][2]string{}}
@@ -285,26 +285,6 @@ func plainUsers(entries []jaasEntry) map[string]string {
 		}
 	}
 	return users
-}
-
-// listenerProtocol is the security protocol of a listener name: from
-// listener.security.protocol.map when set, else the name itself when it is
-// a protocol's name (Kafka's default map), else PLAINTEXT.
-func listenerProtocol(cfg Config, name string) SecurityProtocol {
-	if m, ok := cfg.StaticConfigs["listener.security.protocol.map"]; ok {
-		for _, e := range strings.Split(m, ",") {
-			n, p, ok := strings.Cut(strings.TrimSpace(e), ":")
-			if ok && strings.EqualFold(strings.TrimSpace(n), name) {
-				if sp, ok := ParseSecurityProtocol(strings.TrimSpace(p)); ok {
-					return sp
-				}
-			}
-		}
-	}
-	if sp, ok := ParseSecurityProtocol(name); ok {
-		return sp
-	}
-	return Plaintext
 }
 
 // ValidateSASL checks the SASL configuration of cfg's listeners as the

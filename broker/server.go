@@ -10,7 +10,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
-	"strconv"
+	"slices"
 	"sync"
 	"sync/atomic"
 	"syscall"
@@ -72,8 +72,8 @@ type Server struct {
 
 	framePool sync.Pool // request frame buffers, reused once a response is written
 
-	advertisedHost string
-	advertisedPort int32
+	advertised []Listener // advertised.listeners, resolved (setAdvertised)
+	bound      []Listener // listeners as bound, parallel to listeners
 
 	mu              sync.Mutex
 	listeners       []net.Listener
@@ -117,7 +117,7 @@ func New(cfg Config, zk *zkmeta.Client, logs *storage.Manager, clusterID string,
 	s.connsByListener = map[string]int{}
 	s.replicas = newReplicaManager(cfg, logs, zk, logger, s.cache, s.brokerEpoch.Load)
 	s.producerIDs = newProducerIDAllocator(zk, cfg.BrokerID, cfg.ProducerIDBlockSize)
-	s.forwarder = newControllerForwarder(s.cache, cfg.BrokerID)
+	s.forwarder = newControllerForwarder(s.cache, cfg.BrokerID, cfg.controllerListener())
 	s.forwarder.tls = s.interBrokerTLS()
 	s.groups = s.newGroupCoordinator()
 	s.replicas.onRoleChange = s.onReplicaRoleChange
@@ -135,56 +135,78 @@ func (s *Server) activeController() Controller {
 	return *p
 }
 
-// Listen binds every listener. A listener with port 0 gets a free port, which
-// is then advertised.
+// Listen binds every listener (KafkaConfig.listeners, in order) and
+// resolves the advertised endpoints. A listener with port 0 gets a free
+// port, which an advertised endpoint of the same name with port 0 then
+// carries (KafkaServer.createBrokerInfo: socketServer.boundPort).
 func (s *Server) Listen() error {
 	st, err := newSASLSettings(s.cfg, s.logger)
 	if err != nil {
 		return err
 	}
 	s.sasl.Store(st)
-	for i, l := range s.cfg.Listeners {
-		_, hostPort, err := ParseListener(l)
-		if err != nil {
-			return err
-		}
-		ln, err := net.Listen("tcp", hostPort)
+	listeners, err := s.cfg.BindListeners()
+	if err != nil {
+		return fmt.Errorf("listeners: %w", err)
+	}
+	for _, l := range listeners {
+		ln, err := net.Listen("tcp", l.Addr())
 		if err != nil {
 			return fmt.Errorf("binding listener %s: %w", l, err)
 		}
+		bound := l
+		bound.Port = int32(ln.Addr().(*net.TCPAddr).Port)
 		s.listeners = append(s.listeners, ln)
-		if i == 0 {
-			if err := s.setAdvertised(ln.Addr().(*net.TCPAddr)); err != nil {
-				return err
+		s.bound = append(s.bound, bound)
+		s.logger.Info("listening", "listener", l.Name, "security_protocol", l.Protocol.String(), "addr", ln.Addr().String())
+	}
+	return s.setAdvertised()
+}
+
+// setAdvertised resolves advertised.listeners against the bound listeners:
+// port 0 becomes the bound port of the listener of that name; an empty host
+// becomes the bound address, or 127.0.0.1 for a wildcard bind.
+// Kafka advertises its canonical host name for an empty host; a loopback
+// address keeps the broker reachable in tests and on hosts without DNS.
+func (s *Server) setAdvertised() error {
+	adv, err := s.cfg.AdvertisedEndpoints()
+	if err != nil {
+		return fmt.Errorf("advertised.listeners: %w", err)
+	}
+	out := make([]Listener, 0, len(adv))
+	for _, a := range adv {
+		var bound *net.TCPAddr
+		for i, b := range s.bound {
+			if b.Name == a.Name {
+				bound = s.listeners[i].Addr().(*net.TCPAddr)
 			}
 		}
-		s.logger.Info("listening", "listener", l, "addr", ln.Addr().String())
-	}
-	return nil
-}
-
-func (s *Server) setAdvertised(bound *net.TCPAddr) error {
-	_, hostPort, err := ParseListener(s.cfg.AdvertisedListeners[0])
-	if err != nil {
-		return err
-	}
-	host, portStr, _ := net.SplitHostPort(hostPort)
-	port, _ := strconv.Atoi(portStr)
-	if port == 0 {
-		port = bound.Port
-	}
-	if host == "" || host == "0.0.0.0" || host == "::" {
-		host = "127.0.0.1"
-		if bound.IP != nil && !bound.IP.IsUnspecified() {
-			host = bound.IP.String()
+		if a.Port == 0 && bound != nil {
+			a.Port = int32(bound.Port)
 		}
+		if a.Host == "" || a.Host == "0.0.0.0" || a.Host == "::" {
+			a.Host = "127.0.0.1"
+			if bound != nil && bound.IP != nil && !bound.IP.IsUnspecified() {
+				a.Host = bound.IP.String()
+			}
+		}
+		out = append(out, a)
 	}
-	s.advertisedHost, s.advertisedPort = host, int32(port)
+	s.advertised = out
 	return nil
 }
 
-// Advertised returns the host and port this broker registers in ZooKeeper.
-func (s *Server) Advertised() (string, int32) { return s.advertisedHost, s.advertisedPort }
+// AdvertisedEndpoints is what this broker registers in /brokers/ids/<id>:
+// advertised.listeners resolved against the bound ports, in order.
+func (s *Server) AdvertisedEndpoints() []Listener { return slices.Clone(s.advertised) }
+
+// Advertised returns the host and port of the first advertised endpoint.
+func (s *Server) Advertised() (string, int32) {
+	if len(s.advertised) == 0 {
+		return "", -1
+	}
+	return s.advertised[0].Host, s.advertised[0].Port
+}
 
 // SetBrokerEpoch records the czxid of this broker's registration znode.
 func (s *Server) SetBrokerEpoch(e int64) { s.brokerEpoch.Store(e) }
@@ -218,10 +240,8 @@ func (s *Server) Serve(ctx context.Context) {
 	}
 	for i, ln := range s.listeners {
 		name := "PLAINTEXT"
-		if i < len(s.cfg.Listeners) {
-			if n, _, err := ParseListener(s.cfg.Listeners[i]); err == nil {
-				name = n
-			}
+		if i < len(s.bound) {
+			name = s.bound[i].Name
 		}
 		s.wg.Add(1)
 		go func(ln net.Listener) {
@@ -287,11 +307,11 @@ func (s *Server) acceptLoop(ctx context.Context, ln net.Listener, listener strin
 		s.mu.Unlock()
 		go func() {
 			defer s.wg.Done()
-			// The listener's protocol comes from its name until named
-			// listeners land (issue 16); wrapTLS sets it on SSL listeners. The
-			// group coordinator records the client host.
-			sess := &session{listener: listener, protocol: listenerProtocol(s.cfg, listener), principal: Anonymous, clientAddr: c.RemoteAddr()}
-			if conn, err := s.wrapTLS(sess, c); err == nil { // tls.go: SSL/SASL_SSL listeners
+			// RequestContext: the listener's name and security protocol
+			// (wrapTLS does the TLS handshake on SSL and SASL_SSL
+			// listeners); the group coordinator records the client host.
+			sess := &session{listener: listener, protocol: s.cfg.protocols()[listener], principal: Anonymous, clientAddr: c.RemoteAddr()}
+			if conn, err := s.wrapTLS(sess, c); err == nil { // tls.go
 				newConnection(s, conn).serve(withSession(ctx, sess))
 			}
 			c.Close()

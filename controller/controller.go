@@ -25,6 +25,8 @@ type Config struct {
 	NumPartitions            int32 // num.partitions, for CreateTopics asking for -1
 	DefaultReplicationFactor int16 // default.replication.factor, likewise
 	RequestTimeout           time.Duration
+	InterBrokerListener      string // inter.broker.listener.name; "" is PLAINTEXT
+	ControlPlaneListener     string // control.plane.listener.name; "" is none
 
 	UncleanLeaderElectionEnable        bool          // unclean.leader.election.enable (topic override in /config/topics)
 	AutoLeaderRebalanceEnable          bool          // auto.leader.rebalance.enable
@@ -377,4 +379,22 @@ func sleepCtx(ctx context.Context, d time.Duration) bool {
 	case <-t.C:
 		return true
 	}
+}
+
+// interBrokerListener is KafkaConfig.interBrokerListenerName.
+func (c Config) interBrokerListener() string {
+	if c.InterBrokerListener == "" {
+		return "PLAINTEXT"
+	}
+	return c.InterBrokerListener
+}
+
+// controllerToBrokerListener is ControllerChannelManager's
+// controllerToBrokerListenerName: control.plane.listener.name, else the
+// inter-broker listener.
+func (c Config) controllerToBrokerListener() string {
+	if c.ControlPlaneListener != "" {
+		return c.ControlPlaneListener
+	}
+	return c.interBrokerListener()
 }

@@ -289,8 +289,9 @@ func (c *Controller) leaderAndIsrRequestWith(brokerID int32, parts []topicPartit
 	}
 	for _, id := range c.state.liveBrokerIDs() {
 		if leaders[id] {
-			b := c.state.liveBrokers[id]
-			req.LiveLeaders = append(req.LiveLeaders, kmsg.LeaderAndISRRequestLiveLeader{BrokerID: id, Host: b.Host, Port: b.Port})
+			// ControllerChannelManager: leaders' nodes on the inter-broker listener.
+			ep, _ := c.state.liveBrokers[id].EndpointFor(c.cfg.interBrokerListener())
+			req.LiveLeaders = append(req.LiveLeaders, kmsg.LeaderAndISRRequestLiveLeader{BrokerID: id, Host: ep.Host, Port: ep.Port})
 		}
 	}
 	return req
@@ -359,10 +360,17 @@ func (c *Controller) updateMetadataRequest(brokerID int32, parts []topicPartitio
 	for _, id := range c.state.liveBrokerIDs() {
 		b := c.state.liveBrokers[id]
 		lb := kmsg.NewUpdateMetadataRequestLiveBroker()
-		lb.ID, lb.Host, lb.Port, lb.Rack = id, b.Host, b.Port, b.Rack
-		lb.Endpoints = []kmsg.UpdateMetadataRequestLiveBrokerEndpoint{{
-			Port: b.Port, Host: b.Host, ListenerName: "PLAINTEXT", SecurityProtocol: 0,
-		}}
+		lb.ID, lb.Rack = id, b.Rack
+		// Version 0 carries the PLAINTEXT listener's node only; v1+ every
+		// endpoint with its security protocol id, v3+ its listener name.
+		plain, _ := b.EndpointFor("PLAINTEXT")
+		lb.Host, lb.Port = plain.Host, plain.Port
+		lb.Endpoints = []kmsg.UpdateMetadataRequestLiveBrokerEndpoint{}
+		for _, ep := range b.ListenerEndpoints() {
+			lb.Endpoints = append(lb.Endpoints, kmsg.UpdateMetadataRequestLiveBrokerEndpoint{
+				Port: ep.Port, Host: ep.Host, ListenerName: ep.Listener, SecurityProtocol: securityProtocolIDs[ep.SecurityProtocol],
+			})
+		}
 		req.LiveBrokers = append(req.LiveBrokers, lb)
 	}
 	return req
@@ -447,3 +455,7 @@ func (c *Controller) liveReplicasByBroker(parts []topicPartition) map[int32][]to
 	}
 	return byBroker
 }
+
+// securityProtocolIDs are Kafka's SecurityProtocol ids, as UpdateMetadata
+// endpoints carry them.
+var securityProtocolIDs = map[string]int16{"PLAINTEXT": 0, "SSL": 1, "SASL_PLAINTEXT": 2, "SASL_SSL": 3}

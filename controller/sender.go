@@ -47,10 +47,19 @@ type sendItem struct {
 	done chan error // buffered; may be nil
 }
 
-// tlsCfg: the inter-broker listener's TLS client config (nil: plaintext).
-func newBrokerSender(b zkmeta.BrokerInfo, controllerID int32, timeout time.Duration, logger *slog.Logger, tlsCfg *tls.Config) *brokerSender {
+// newBrokerSender connects to b's endpoint on listener (ControllerChannelManager.addNewBroker:
+// broker.node(controllerToBrokerListenerName)). A broker without that listener cannot be reached:
+// Kafka fails with BrokerEndPointNotAvailableException; the sender logs it and its requests fail.
+// tlsCfg is the inter-broker listener's TLS client config (nil: plaintext).
+func newBrokerSender(b zkmeta.BrokerInfo, listener string, controllerID int32, timeout time.Duration, logger *slog.Logger, tlsCfg *tls.Config) *brokerSender {
 	ctx, cancel := context.WithCancel(context.Background())
-	addr := net.JoinHostPort(b.Host, strconv.Itoa(int(b.Port)))
+	ep, ok := b.EndpointFor(listener)
+	if !ok {
+		logger.Error("broker has no endpoint on the controller's listener; it cannot be sent requests",
+			"target_broker", b.ID, "listener", listener, "endpoints", b.Endpoints)
+		ep = zkmeta.Endpoint{Host: "", Port: 0}
+	}
+	addr := net.JoinHostPort(ep.Host, strconv.Itoa(int(ep.Port)))
 	s := &brokerSender{
 		id:     b.ID,
 		client: protocol.NewClient(addr, fmt.Sprintf("controller-%d", controllerID), timeout),

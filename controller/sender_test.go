@@ -22,7 +22,7 @@ func TestSenderStopAnswersQueuedRequests(t *testing.T) {
 	port := ln.Addr().(*net.TCPAddr).Port
 	ln.Close() // nobody listens: deliveries retry until the sender stops
 
-	s := newBrokerSender(zkmeta.BrokerInfo{ID: 7, Host: "127.0.0.1", Port: int32(port)}, 0, time.Second,
+	s := newBrokerSender(zkmeta.BrokerInfo{ID: 7, Host: "127.0.0.1", Port: int32(port)}, "PLAINTEXT", 0, time.Second,
 		slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	var waits []<-chan error
 	for range 3 {
@@ -75,7 +75,7 @@ func hungBroker(t *testing.T) int32 {
 // behind one it does not answer (ControllerChannelManager's per-broker
 // queue is an unbounded LinkedBlockingQueue).
 func TestSenderNeverBlocksOnAHungBroker(t *testing.T) {
-	s := newBrokerSender(zkmeta.BrokerInfo{ID: 7, Host: "127.0.0.1", Port: hungBroker(t)}, 0, time.Minute,
+	s := newBrokerSender(zkmeta.BrokerInfo{ID: 7, Host: "127.0.0.1", Port: hungBroker(t)}, "PLAINTEXT", 0, time.Minute,
 		slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
 	queued := make(chan []<-chan error, 1)
 	go func() {

@@ -154,3 +154,38 @@ func parseIDs(names []string) []int32 {
 	slices.Sort(ids)
 	return ids
 }
+
+// ListenerEndpoint is one endpoint of a registration with its security protocol's name.
+type ListenerEndpoint struct {
+	Endpoint
+	SecurityProtocol string // "PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"
+}
+
+// ListenerEndpoints parses every endpoint of the registration, in registered order, with its
+// protocol from listener_security_protocol_map (Broker.endPoints); unparsable entries are skipped.
+func (b BrokerInfo) ListenerEndpoints() []ListenerEndpoint {
+	eps := b.Endpoints
+	if len(eps) == 0 && b.Host != "" { // as EncodeBroker: a bare host and port is the PLAINTEXT endpoint
+		eps = []string{fmt.Sprintf("PLAINTEXT://%s:%d", b.Host, b.Port)}
+	}
+	out := make([]ListenerEndpoint, 0, len(eps))
+	for _, s := range eps {
+		ep, err := ParseEndpoint(s)
+		if err != nil {
+			continue
+		}
+		out = append(out, ListenerEndpoint{Endpoint: ep, SecurityProtocol: b.protocolOf(ep.Listener)})
+	}
+	return out
+}
+
+// EndpointFor is the endpoint of the named listener (Broker.node(listenerName)); ok is false when the
+// broker has no such listener.
+func (b BrokerInfo) EndpointFor(listener string) (Endpoint, bool) {
+	for _, ep := range b.ListenerEndpoints() {
+		if ep.Listener == listener {
+			return ep.Endpoint, true
+		}
+	}
+	return Endpoint{}, false
+}

@@ -7,7 +7,6 @@ package config
 import (
 	"fmt"
 	"log/slog"
-	"slices"
 	"sort"
 	"strconv"
 	"strings"
@@ -235,17 +234,7 @@ func fromSettings(s map[string]string, logger *slog.Logger) (broker.Config, erro
 	if c.BrokerID < 0 && !c.BrokerIDGeneration {
 		return broker.Config{}, fmt.Errorf("invalid value %d for configuration broker.id: set a broker id or enable broker.id.generation.enable", c.BrokerID)
 	}
-	for _, l := range c.Listeners {
-		if _, _, err := broker.ParseListener(l); err != nil {
-			return broker.Config{}, fmt.Errorf("invalid value %q for configuration listeners: %w", l, err)
-		}
-	}
-	for _, l := range c.AdvertisedListeners {
-		if _, _, err := broker.ParseListener(l); err != nil {
-			return broker.Config{}, fmt.Errorf("invalid value %q for configuration advertised.listeners: %w", l, err)
-		}
-	}
-	if err := checkListenerNames(s, c.AdvertisedListeners); err != nil {
+	if err := resolveListeners(s, &c); err != nil {
 		return broker.Config{}, err
 	}
 	if err := sslConfig(s, &c); err != nil { // ssl.go
@@ -276,55 +265,6 @@ func knownListenerKey(k string) bool {
 		return ok && (key == "sasl.jaas.config" || key == "connections.max.reauth.ms")
 	}
 	return false
-}
-
-// securityProtocols are Kafka's; this broker serves PLAINTEXT only.
-var securityProtocols = map[string]bool{"PLAINTEXT": true, "SSL": true, "SASL_PLAINTEXT": true, "SASL_SSL": true}
-
-// checkListenerNames validates listener.security.protocol.map and
-// inter.broker.listener.name against the (already parsed) advertised
-// listeners, with Kafka's messages: container images commonly set both.
-// Listener names compare upper-cased, as Kafka normalises them.
-func checkListenerNames(s map[string]string, advertised []string) error {
-	var names []string
-	for _, l := range advertised {
-		name, _, _ := strings.Cut(l, "://")
-		names = append(names, name)
-	}
-	if v, ok := s["listener.security.protocol.map"]; ok {
-		protocols := map[string]string{}
-		for _, e := range strings.Split(v, ",") {
-			if e = strings.TrimSpace(e); e == "" {
-				continue
-			}
-			name, proto, ok := strings.Cut(e, ":")
-			name, proto = strings.ToUpper(strings.TrimSpace(name)), strings.ToUpper(strings.TrimSpace(proto))
-			if !ok || name == "" || !securityProtocols[proto] {
-				return fmt.Errorf("invalid value %q for configuration listener.security.protocol.map: %q is not LISTENER_NAME:SECURITY_PROTOCOL", v, e)
-			}
-			protocols[name] = proto
-		}
-		for _, n := range names {
-			switch proto, ok := protocols[n]; {
-			case !ok:
-				return fmt.Errorf("invalid value %q for configuration listener.security.protocol.map: no security protocol defined for listener %s", v, n)
-			case proto != "PLAINTEXT" && proto != "SSL": // SSL: ssl.go
-				return fmt.Errorf("invalid value %q for configuration listener.security.protocol.map: listener %s uses %s, only PLAINTEXT and SSL are supported", v, n, proto)
-			}
-		}
-	}
-	if v, ok := s["inter.broker.listener.name"]; ok {
-		if _, set := s["security.inter.broker.protocol"]; set {
-			return fmt.Errorf("invalid configuration: only one of inter.broker.listener.name and security.inter.broker.protocol should be set")
-		}
-		if !slices.Contains(names, strings.ToUpper(strings.TrimSpace(v))) {
-			return fmt.Errorf("invalid value %q for configuration inter.broker.listener.name: inter.broker.listener.name must be a listener name defined in advertised.listeners. The valid options based on currently configured listeners are %s", v, strings.Join(names, ","))
-		}
-	}
-	if v, ok := s["security.inter.broker.protocol"]; ok && !slices.Contains([]string{"PLAINTEXT", "SSL"}, strings.ToUpper(strings.TrimSpace(v))) {
-		return fmt.Errorf("invalid value %q for configuration security.inter.broker.protocol: only PLAINTEXT and SSL are supported", v)
-	}
-	return nil
 }
 
 type parser struct {

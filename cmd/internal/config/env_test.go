@@ -1,7 +1,6 @@
 package config
 
 import (
-	"io"
 	"log/slog"
 	"reflect"
 	"strings"
@@ -104,47 +103,5 @@ func TestLoadFromEnvOnly(t *testing.T) {
 	}
 	if got := c.StaticConfigs["offsets.topic.replication.factor"]; got != "3" {
 		t.Errorf("offsets.topic.replication.factor = %q", got)
-	}
-}
-
-// listener.security.protocol.map and inter.broker.listener.name, as the
-// images set them, are checked against the listeners with Kafka's messages.
-func TestListenerNames(t *testing.T) {
-	base := []string{"KAFKA_ZOOKEEPER_CONNECT=zk:2181", "KAFKA_BROKER_ID=0",
-		"KAFKA_LISTENERS=PLAINTEXT://0.0.0.0:9092", "KAFKA_ADVERTISED_LISTENERS=PLAINTEXT://kafka-0:9092"}
-	cases := []struct {
-		name    string
-		env     []string
-		wantErr string // "" means it loads
-	}{
-		{"plain", nil, ""},
-		{"map with the usual extra listener", []string{"KAFKA_LISTENER_SECURITY_PROTOCOL_MAP=PLAINTEXT:PLAINTEXT,PLAINTEXT_HOST:PLAINTEXT"}, ""},
-		{"map in lower case", []string{"KAFKA_LISTENER_SECURITY_PROTOCOL_MAP=plaintext:plaintext"}, ""},
-		{"inter-broker listener", []string{"KAFKA_INTER_BROKER_LISTENER_NAME=PLAINTEXT"}, ""},
-		{"inter-broker protocol", []string{"KAFKA_SECURITY_INTER_BROKER_PROTOCOL=PLAINTEXT"}, ""},
-		{"map without our listener", []string{"KAFKA_LISTENER_SECURITY_PROTOCOL_MAP=INTERNAL:PLAINTEXT"},
-			"no security protocol defined for listener PLAINTEXT"},
-		{"listener mapped to SSL without a keystore", []string{"KAFKA_LISTENER_SECURITY_PROTOCOL_MAP=PLAINTEXT:SSL"},
-			"Invalid value null for configuration ssl.keystore.location"},
-		{"malformed map", []string{"KAFKA_LISTENER_SECURITY_PROTOCOL_MAP=PLAINTEXT"}, "listener.security.protocol.map"},
-		{"unknown protocol", []string{"KAFKA_LISTENER_SECURITY_PROTOCOL_MAP=PLAINTEXT:TLS"}, "listener.security.protocol.map"},
-		{"inter-broker listener not advertised", []string{"KAFKA_INTER_BROKER_LISTENER_NAME=INTERNAL"},
-			"inter.broker.listener.name must be a listener name defined in advertised.listeners. The valid options based on currently configured listeners are PLAINTEXT"},
-		{"both inter-broker settings", []string{"KAFKA_INTER_BROKER_LISTENER_NAME=PLAINTEXT", "KAFKA_SECURITY_INTER_BROKER_PROTOCOL=PLAINTEXT"},
-			"only one of inter.broker.listener.name and security.inter.broker.protocol"},
-		{"SASL between brokers", []string{"KAFKA_SECURITY_INTER_BROKER_PROTOCOL=SASL_PLAINTEXT"}, "security.inter.broker.protocol"},
-		{"two listeners", []string{"KAFKA_LISTENERS=PLAINTEXT://0.0.0.0:9092,PLAINTEXT_HOST://0.0.0.0:29092"},
-			"only PLAINTEXT, SSL and SASL_PLAINTEXT listeners are supported"},
-	}
-	for _, c := range cases {
-		t.Run(c.name, func(t *testing.T) {
-			_, err := Load("", append(append([]string{}, base...), c.env...), nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
-			switch {
-			case c.wantErr == "" && err != nil:
-				t.Fatalf("unexpected error: %v", err)
-			case c.wantErr != "" && (err == nil || !strings.Contains(err.Error(), c.wantErr)):
-				t.Fatalf("error %v, want one containing %q", err, c.wantErr)
-			}
-		})
 	}
 }

@@ -28,6 +28,7 @@ var knownKeys = map[string]kind{
 	"listener.security.protocol.map":                kList,
 	"inter.broker.listener.name":                    kString,
 	"security.inter.broker.protocol":                kString,
+	"control.plane.listener.name":                   kString,
 	"inter.broker.protocol.version":                 kString,
 	"log.message.format.version":                    kString,
 	"num.network.threads":                           kInt,

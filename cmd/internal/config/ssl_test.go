@@ -79,7 +79,7 @@ func TestSSLListenersAndInterBroker(t *testing.T) {
 			append([]string{"KAFKA_LISTENERS=SSL://:9093", "KAFKA_SECURITY_INTER_BROKER_PROTOCOL=SSL"}, store("KAFKA_", a, b)...),
 			nil, false, "A client SSLEngine created with the provided settings can't connect to a server SSLEngine created with those settings."},
 		{"SSL listener without a key store",
-			[]string{"KAFKA_LISTENERS=SSL://:9093"}, nil, false, "Invalid value null for configuration ssl.keystore.location"},
+			[]string{"KAFKA_LISTENERS=SSL://:9093", "KAFKA_SECURITY_INTER_BROKER_PROTOCOL=SSL"}, nil, false, "Invalid value null for configuration ssl.keystore.location"},
 	}
 	for _, c := range cases {
 		t.Run(c.name, func(t *testing.T) {

@@ -55,8 +55,10 @@ func composeBrokers(t *testing.T) map[string]map[string]string {
 }
 
 // TestComposeFile checks the compose file's brokers are configured the way
-// the README says: only KAFKA_* variables, one listener each, advertised on
-// the address published on the host, ids 1..3.
+// the README says: only KAFKA_* variables, ids 1..3, and two listeners each
+// on the bridge network: INTERNAL (the inter-broker listener) advertised
+// under the service's name, EXTERNAL advertised as localhost on the port
+// the service publishes; no shared network namespace.
 func TestComposeFile(t *testing.T) {
 	brokers := composeBrokers(t)
 	if len(brokers) != 3 {
@@ -75,6 +77,7 @@ func TestComposeFile(t *testing.T) {
 			}
 		}
 		ids[env["KAFKA_BROKER_ID"]] = true
+		checkComposeListeners(t, name, env)
 		if _, err := Overrides(envList(env), "host"); err != nil {
 			t.Errorf("%s: %v", name, err)
 		}
@@ -95,16 +98,15 @@ func TestComposeClusterFromEnvironment(t *testing.T) {
 	zk := zktest.Start(t)
 	connect := zk.Chroot(t)
 
-	// Every port a broker listens on or advertises gets one free local port.
-	ports := map[string]string{}
-	for _, env := range brokers {
-		for _, k := range []string{"KAFKA_LISTENERS", "KAFKA_ADVERTISED_LISTENERS"} {
-			for _, l := range strings.Split(env[k], ",") {
-				_, hostPort, _ := strings.Cut(strings.TrimSpace(l), "://")
-				if _, p, err := net.SplitHostPort(hostPort); err == nil && ports[p] == "" {
-					ports[p] = strconv.Itoa(freePort(t))
-				}
-			}
+	// Every listener of every broker gets one free local port, which it
+	// listens on and advertises (under 127.0.0.1: the services' names do not
+	// resolve here).
+	ports := map[string]map[string]string{} // service -> listener name -> local port
+	for name, env := range brokers {
+		ports[name] = map[string]string{}
+		for _, l := range strings.Split(env["KAFKA_LISTENERS"], ",") {
+			lname, _, _ := strings.Cut(strings.TrimSpace(l), "://")
+			ports[name][strings.ToUpper(lname)] = strconv.Itoa(freePort(t))
 		}
 	}
 	dir := t.TempDir()
@@ -121,12 +123,12 @@ func TestComposeClusterFromEnvironment(t *testing.T) {
 			case "KAFKA_LOG_DIRS":
 				v = filepath.Join(dir, name, "data")
 			case "KAFKA_LISTENERS", "KAFKA_ADVERTISED_LISTENERS":
-				v = localListeners(t, v, ports)
+				v = localListeners(t, v, ports[name])
 			}
 			local[k] = v
 		}
-		_, adv, _ := strings.Cut(local["KAFKA_ADVERTISED_LISTENERS"], "://")
-		bootstrap = append(bootstrap, adv)
+		// The host's clients bootstrap from the EXTERNAL listener.
+		bootstrap = append(bootstrap, "127.0.0.1:"+ports[name]["EXTERNAL"])
 		logs[name] = filepath.Join(dir, name+".log")
 		procs = append(procs, startEntrypoint(t, bin, envList(local), logs[name]))
 	}
@@ -222,23 +224,75 @@ func TestComposeClusterFromEnvironment(t *testing.T) {
 }
 
 // localListeners rewrites NAME://host:port listeners to 127.0.0.1 and the
-// port's local stand-in; any other host fails the test, so a change of the
-// compose file's addressing scheme shows here.
+// listener's local port.
 func localListeners(t *testing.T, v string, ports map[string]string) string {
 	t.Helper()
 	var out []string
 	for _, l := range strings.Split(v, ",") {
 		name, hostPort, _ := strings.Cut(strings.TrimSpace(l), "://")
-		host, port, err := net.SplitHostPort(hostPort)
-		if err != nil {
+		if _, _, err := net.SplitHostPort(hostPort); err != nil {
 			t.Fatalf("listener %q: %v", l, err)
 		}
-		if host != "0.0.0.0" && host != "localhost" && host != "" {
-			t.Fatalf("listener %q: the test knows how to run hosts 0.0.0.0 and localhost only", l)
+		port := ports[strings.ToUpper(name)]
+		if port == "" {
+			t.Fatalf("listener %q: no such name in KAFKA_LISTENERS", l)
 		}
-		out = append(out, name+"://127.0.0.1:"+ports[port])
+		out = append(out, name+"://127.0.0.1:"+port)
 	}
 	return strings.Join(out, ",")
+}
+
+// checkComposeListeners is the compose file's addressing scheme for one
+// broker service: INTERNAL://0.0.0.0:29092 advertised as <service>:29092
+// and used between brokers, EXTERNAL://0.0.0.0:<p> advertised as
+// localhost:<p> with <p> published as itself.
+func checkComposeListeners(t *testing.T, name string, env map[string]string) {
+	t.Helper()
+	if env["KAFKA_INTER_BROKER_LISTENER_NAME"] != "INTERNAL" {
+		t.Errorf("%s: KAFKA_INTER_BROKER_LISTENER_NAME %q, want INTERNAL", name, env["KAFKA_INTER_BROKER_LISTENER_NAME"])
+	}
+	if env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"] != "INTERNAL:PLAINTEXT,EXTERNAL:PLAINTEXT" {
+		t.Errorf("%s: KAFKA_LISTENER_SECURITY_PROTOCOL_MAP %q", name, env["KAFKA_LISTENER_SECURITY_PROTOCOL_MAP"])
+	}
+	adv := map[string]string{}
+	for _, l := range strings.Split(env["KAFKA_ADVERTISED_LISTENERS"], ",") {
+		n, hp, _ := strings.Cut(strings.TrimSpace(l), "://")
+		adv[n] = hp
+	}
+	if adv["INTERNAL"] != name+":29092" {
+		t.Errorf("%s: INTERNAL advertised as %q, want %s:29092", name, adv["INTERNAL"], name)
+	}
+	host, port, err := net.SplitHostPort(adv["EXTERNAL"])
+	if err != nil || host != "localhost" {
+		t.Errorf("%s: EXTERNAL advertised as %q, want localhost:<published port>", name, adv["EXTERNAL"])
+	}
+	want := "INTERNAL://0.0.0.0:29092,EXTERNAL://0.0.0.0:" + port
+	if env["KAFKA_LISTENERS"] != want {
+		t.Errorf("%s: KAFKA_LISTENERS %q, want %q", name, env["KAFKA_LISTENERS"], want)
+	}
+	if !slices.Contains(composePorts(t, name), port+":"+port) {
+		t.Errorf("%s: EXTERNAL port %s is not published as %s:%s", name, port, port, port)
+	}
+}
+
+// composePorts is a service's published ports and whether it shares
+// another's network namespace (which the bridge layout must not).
+func composePorts(t *testing.T, service string) []string {
+	t.Helper()
+	f, err := os.Open(composeFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer f.Close()
+	v := viper.NewWithOptions(viper.KeyDelimiter("::"))
+	v.SetConfigType("yaml")
+	if err := v.ReadConfig(f); err != nil {
+		t.Fatal(err)
+	}
+	if nm := v.GetString("services::" + service + "::network_mode"); nm != "" {
+		t.Errorf("%s: network_mode %q: the brokers are on the bridge network", service, nm)
+	}
+	return v.GetStringSlice("services::" + service + "::ports")
 }
 
 // proc is a started broker process; done closes once it has been reaped.

@@ -80,6 +80,8 @@ func run(ctx context.Context, configPath string, overrides []string, logger *slo
 	}
 	ctrl := controller.New(controller.Config{
 		BrokerID:                           cfg.BrokerID,
+		InterBrokerListener:                cfg.InterBrokerListener,
+		ControlPlaneListener:               cfg.ControlPlaneListener,
 		DeleteTopicEnable:                  cfg.DeleteTopicEnable,
 		NumPartitions:                      cfg.NumPartitions,
 		DefaultReplicationFactor:           cfg.DefaultReplicationFactor,
@@ -92,11 +94,12 @@ func run(ctx context.Context, configPath string, overrides []string, logger *slo
 	}, zk, logger)
 	srv.SetController(ctrl)
 
-	host, port := srv.Advertised()
-	info := zkmeta.BrokerInfo{
-		ID: cfg.BrokerID, Host: host, Port: port,
-		Endpoints: []string{fmt.Sprintf("PLAINTEXT://%s:%d", host, port)},
-		Timestamp: time.Now().UnixMilli(),
+	info := brokerInfo(cfg.BrokerID, srv.AdvertisedEndpoints())
+	if configured, err := cfg.AdvertisedEndpoints(); err == nil {
+		if err := checkEndpointsFree(zk, cfg.BrokerID, configured); err != nil {
+			srv.Shutdown()
+			return err
+		}
 	}
 	if cfg.Rack != "" {
 		info.Rack = &cfg.Rack
@@ -109,7 +112,7 @@ func run(ctx context.Context, configPath string, overrides []string, logger *slo
 		return fmt.Errorf("registering broker %d in ZooKeeper: %w", cfg.BrokerID, err)
 	}
 	srv.SetBrokerEpoch(epoch)
-	logger.Info("broker started", "broker_id", cfg.BrokerID, "cluster_id", clusterID, "advertised", fmt.Sprintf("%s:%d", host, port), "broker_epoch", epoch)
+	logger.Info("broker started", "broker_id", cfg.BrokerID, "cluster_id", clusterID, "advertised", strings.Join(info.Endpoints, ","), "broker_epoch", epoch)
 
 	serveCtx, stopServing := context.WithCancel(context.Background())
 	srv.Serve(serveCtx)
@@ -360,4 +363,19 @@ func raiseOpenFileLimit(logger *slog.Logger) {
 		return
 	}
 	logger.Debug("raised the open files limit", "from", old, "to", lim.Max)
+}
+
+// brokerInfo is the registration of /brokers/ids/<id> (KafkaServer.createBrokerInfo,
+// BrokerIdZNode.encode): every advertised endpoint in order with its security protocol; the
+// top-level host and port are the first PLAINTEXT-protocol endpoint's, or null/-1.
+func brokerInfo(id int32, advertised []broker.Listener) zkmeta.BrokerInfo {
+	info := zkmeta.BrokerInfo{ID: id, Port: -1, SecurityProtocols: map[string]string{}, Timestamp: time.Now().UnixMilli()}
+	for _, l := range advertised {
+		info.Endpoints = append(info.Endpoints, l.String())
+		info.SecurityProtocols[l.Name] = l.Protocol.String()
+		if l.Protocol == broker.Plaintext && info.Port == -1 {
+			info.Host, info.Port = l.Host, l.Port
+		}
+	}
+	return info
 }
