@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kafkazk/kafkazk/compat-tests/cluster"
+	"github.com/kafkazk/kafkazk/zkmeta/zktest"
 )
 
 // TestMatrix runs every client × feature cell against ZooKeeper and three
@@ -26,29 +27,62 @@ import (
 // For development: MATRIX_CLIENTS and MATRIX_FEATURES (comma lists) select
 // cells; MATRIX_BOOTSTRAP runs against an already running cluster (no
 // failover cell then); MATRIX_PARALLEL sets the workers (default 4);
-// MATRIX_UPDATE=1 rewrites expected-matrix.md from this run.
+// MATRIX_UPDATE=1 rewrites expected-matrix.md from this run;
+// MATRIX_REFERENCE=kafka39 runs the selected cells against Apache Kafka 3.9
+// (three brokers, and the security columns' broker with the same
+// listeners) instead of ours: a cell that fails there is the cell's or the
+// driver's fault, not the broker's.
+//
+// The security columns (tls, mtls, sasl-*, acl-denied) run against a
+// cluster of their own (security_test.go), started only when one of them
+// is selected.
 func TestMatrix(t *testing.T) {
 	begin := time.Now()
 	godriver := buildGoDriver(t, t.TempDir())
 	cs := selectClients(t, clients(godriver))
-	fs := selectFeatures(t, features())
+	fs := selectFeatures(t, append(features(), secFeatures()...))
+	reference := false
+	switch ref := os.Getenv("MATRIX_REFERENCE"); ref {
+	case "":
+	case "kafka39":
+		reference = true
+		if os.Getenv("MATRIX_UPDATE") == "1" {
+			t.Fatal("MATRIX_UPDATE=1 writes our broker's matrix: not with MATRIX_REFERENCE")
+		}
+	default:
+		t.Fatalf("MATRIX_REFERENCE=%s: the only reference is kafka39", ref)
+	}
 
 	e := &env{}
 	var cl *cluster.Cluster
-	if b := os.Getenv("MATRIX_BOOTSTRAP"); b != "" {
+	plainCells := slices.ContainsFunc(fs, func(f feature) bool { return !f.secure })
+	switch b := os.Getenv("MATRIX_BOOTSTRAP"); {
+	case !plainCells:
+	case b != "":
 		e.bootstrap = b
-	} else {
+	case reference:
+		// Apache Kafka 3.9: three brokers with the settings of ours below.
+		zk := zktest.Start(t)
+		refs := cluster.StartKafkaRefCluster(t, zk.Addr, 3, map[string]string{
+			"offsets.topic.replication.factor": "3", "group.initial.rebalance.delay.ms": "0"})
+		e.bootstrap = cluster.KafkaRefBootstrap(refs)
+	default:
 		cl = cluster.Start(t, 3, "offsets.topic.replication.factor=3", "group.initial.rebalance.delay.ms=0")
 		e.bootstrap = cl.Bootstrap()
 	}
-	t.Logf("cluster up after %v: %s", time.Since(begin).Round(time.Millisecond), e.bootstrap)
-	e.brokers = strings.Split(e.bootstrap, ",")
-	kcl, err := kgo.NewClient(kgo.SeedBrokers(e.brokers...))
-	if err != nil {
-		t.Fatal(err)
+	if plainCells {
+		t.Logf("cluster up after %v: %s", time.Since(begin).Round(time.Millisecond), e.bootstrap)
+		e.brokers = strings.Split(e.bootstrap, ",")
+		kcl, err := kgo.NewClient(kgo.SeedBrokers(e.brokers...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer kcl.Close()
+		e.kcl, e.adm = kcl, kadm.NewClient(kcl)
 	}
-	defer kcl.Close()
-	e.kcl, e.adm = kcl, kadm.NewClient(kcl)
+	if slices.ContainsFunc(fs, func(f feature) bool { return f.secure }) {
+		e.sec = startSecure(t, reference)
+	}
 
 	exp, err := loadExpected("expected-matrix.md")
 	if err != nil {
@@ -200,7 +234,7 @@ func runFailover(t *testing.T, e *env, cl *cluster.Cluster, cs []client, prefix 
 	out := map[string]result{}
 	if cl == nil {
 		for _, c := range cs {
-			out[c.name] = result{status: statusSkip, reason: "the failover cell needs the process cluster (MATRIX_BOOTSTRAP is set)"}
+			out[c.name] = result{status: statusSkip, reason: "the failover cell needs our process cluster (MATRIX_BOOTSTRAP or MATRIX_REFERENCE is set)"}
 		}
 		return out
 	}

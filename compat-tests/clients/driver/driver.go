@@ -222,6 +222,11 @@ type Spec struct {
 	Key, Value string
 	Pad        int
 	Timeout    time.Duration
+	// Sec is how to connect (the security flags, see Security).
+	Sec Security
+	// ExpectDenied (produce): pass only when the client reports an
+	// authorization error: {"denied":message}.
+	ExpectDenied bool
 }
 
 // ParseSpec parses "OP --flag value ...".
@@ -251,12 +256,17 @@ func ParseSpec(args []string) (Spec, error) {
 	fs.StringVar(&s.Value, "value", "3600000", "config value")
 	fs.IntVar(&s.Pad, "pad", 0, "dots appended to each value (compressible records)")
 	timeout := fs.Float64("timeout", 60, "bound of the whole operation, seconds")
+	s.Sec.flags(fs)
+	fs.BoolVar(&s.ExpectDenied, "expect-denied", false, "produce: pass only on an authorization error")
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args[1:]); err != nil {
 		return s, fmt.Errorf("%s: %w", s.Op, err)
 	}
 	if *bootstrap == "" {
 		return s, errors.New("--bootstrap is required")
+	}
+	if err := s.Sec.check(); err != nil {
+		return s, err
 	}
 	s.Bootstrap = strings.Split(*bootstrap, ",")
 	s.Timeout = time.Duration(*timeout * float64(time.Second))
@@ -301,7 +311,16 @@ func Main(c Client, args []string, stdin io.Reader, stdout io.Writer) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.Timeout)
 	defer cancel()
-	err = Run(ctx, c, s, stdin, out)
+	if !s.Sec.Plain() {
+		if sc, ok := c.(Secured); ok {
+			c, err = sc.WithSecurity(s.Sec)
+		} else {
+			err = Skip("the driver does not implement --security-protocol %s", s.Sec.Protocol)
+		}
+	}
+	if err == nil {
+		err = Run(ctx, c, s, stdin, out)
+	}
 	var skip *SkipError
 	switch {
 	case err == nil:
@@ -403,6 +422,26 @@ func ProduceRecord(s Spec, i int) Rec {
 }
 
 func opProduce(ctx context.Context, c Client, s Spec, out *Out) error {
+	if s.ExpectDenied {
+		err := produceRecords(ctx, c, s, out)
+		switch {
+		case err == nil:
+			return fmt.Errorf("%d records acknowledged, an authorization error expected", s.N)
+		case IsDenied(err):
+			out.JSON(map[string]string{"denied": err.Error()})
+			return nil
+		}
+		if h, ok := c.(HidesDenial); ok {
+			if reason := h.HidesDenial(err); reason != "" {
+				return Skip("%s (it said: %v)", reason, err)
+			}
+		}
+		return fmt.Errorf("not an authorization error: %w", err)
+	}
+	return produceRecords(ctx, c, s, out)
+}
+
+func produceRecords(ctx context.Context, c Client, s Spec, out *Out) error {
 	if _, ok := c.(NoTimestamps); ok && s.TS != 0 {
 		out.JSON(map[string]bool{"ts_unsupported": true})
 	}
