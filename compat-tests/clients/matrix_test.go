@@ -28,6 +28,7 @@ import (
 // cells; MATRIX_BOOTSTRAP runs against an already running cluster (no
 // failover cell then); MATRIX_PARALLEL sets the workers (default 4);
 // MATRIX_UPDATE=1 rewrites expected-matrix.md from this run;
+// MATRIX_VERBOSE=1 logs a failed cell's whole reason (the driver's stderr tail);
 // MATRIX_REFERENCE=kafka39 runs the selected cells against Apache Kafka 3.9
 // (three brokers, and the security columns' broker with the same
 // listeners) instead of ours: a cell that fails there is the cell's or the
@@ -154,6 +155,9 @@ func TestMatrix(t *testing.T) {
 				}
 				record(j.c.name, j.f.name, r)
 				t.Logf("%-22s %-14s %-4s %6.1fs %s", j.c.name, j.f.name, r.status, r.dur.Seconds(), firstLine(r.reason))
+				if r.status == statusFail && os.Getenv("MATRIX_VERBOSE") == "1" {
+					t.Logf("%s/%s in full: %s", j.c.name, j.f.name, r.reason)
+				}
 			}
 		}()
 	}
