@@ -418,6 +418,12 @@ const ops = {
     throw new Error(`${a.n} records acknowledged, an authorization error expected`)
   },
 
+  // roundtrip: produce, then consume the same records from the earliest offset.
+  async roundtrip(c, a) {
+    await produceRecords(c, a)
+    Object.assign(a, { count: a.n, from: 'earliest', live: false })
+    await ops.consume(c, a)
+  },
   async consume(c, a) {
     if (a.count <= 0) throw new Error('--count is required')
     let got = 0

@@ -439,7 +439,14 @@ def op_failover(c, a):
                        "sent": sent, "send_errors": errors[0]})
 
 
-OPS = {"metadata": op_metadata, "topics": op_topics, "list-topics": op_list_topics, "produce": op_produce,
+def op_roundtrip(c, a):
+    """produce, then consume the same records from the earliest offset."""
+    produce_records(c, a)
+    a.count, a.start, a.live = a.n, "earliest", False
+    op_consume(c, a)
+
+
+OPS = {"roundtrip": op_roundtrip, "metadata": op_metadata, "topics": op_topics, "list-topics": op_list_topics, "produce": op_produce,
        "consume": op_consume, "configs": op_configs, "group": op_group, "resume": op_resume, "failover": op_failover}
 
 

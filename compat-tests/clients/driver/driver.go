@@ -22,6 +22,8 @@
 //	          list every topic of the cluster the way the client's API does it
 //	          (an all-topics Metadata request): {"topics":[names]}
 //	produce   --n N --partitions P [--acks 0|1|all] [--codec C] [--headers]
+//	          [--expect-denied: pass only on an authorization error, printed
+//	          as {"denied":message}]
 //	          [--ts MS] [--idempotent]: record i goes to partition i%P with key
 //	          "k<i>", value "v<i>", headers h1=a, h2="b c" when --headers, and
 //	          timestamp MS+i when --ts, value padded with --pad dots (a client that cannot set timestamps
@@ -42,6 +44,9 @@
 //	          offsets), commits and leaves
 //	configs   --key K --value V: {"before":v0} (DescribeConfigs), alter K to V,
 //	          {"after":v1}
+//	roundtrip --n N --partitions P: produce as produce does, then consume
+//	          the N records from the earliest offset as consume does (one
+//	          process for both: the security columns)
 //	failover  --partitions P: produce "f<i>" with acks=all, one every few ms,
 //	          while a consumer reads from the earliest offset; {"acked":n}
 //	          progress lines; on a "stop" line (or EOF) on stdin it flushes,
@@ -356,6 +361,12 @@ func Run(ctx context.Context, c Client, s Spec, stdin io.Reader, out *Out) error
 		return opConfigs(ctx, c, s, out)
 	case "failover":
 		return opFailover(ctx, c, s, stdin, out)
+	case "roundtrip":
+		if err := produceRecords(ctx, c, s, out); err != nil {
+			return fmt.Errorf("produce: %w", err)
+		}
+		s.Count, s.From, s.Live = s.N, "earliest", false
+		return opConsume(ctx, c, s, out)
 	}
 	return fmt.Errorf("unknown operation %q", s.Op)
 }

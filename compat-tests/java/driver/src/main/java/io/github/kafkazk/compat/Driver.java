@@ -740,6 +740,13 @@ public final class Driver {
             case "list-topics": listTopics(s); break;
             case "produce": produce(s); break;
             case "consume": consume(s, deadline); break;
+            case "roundtrip": // produce, then consume the same records from the earliest offset
+                produceRecords(s);
+                s.count = s.n;
+                s.from = "earliest";
+                s.live = false;
+                consume(s, deadline);
+                break;
             case "group": group(s); break;
             case "resume": resume(s, deadline); break;
             case "configs": configs(s); break;
