@@ -55,7 +55,7 @@ func TestMatrix(t *testing.T) {
 	}
 
 	e := &env{}
-	var cl *cluster.Cluster
+	var cl brokerProcs // nil with MATRIX_BOOTSTRAP: no failover cell
 	plainCells := slices.ContainsFunc(fs, func(f feature) bool { return !f.secure })
 	switch b := os.Getenv("MATRIX_BOOTSTRAP"); {
 	case !plainCells:
@@ -67,9 +67,11 @@ func TestMatrix(t *testing.T) {
 		refs := cluster.StartKafkaRefCluster(t, zk.Addr, 3, map[string]string{
 			"offsets.topic.replication.factor": "3", "group.initial.rebalance.delay.ms": "0"})
 		e.bootstrap = cluster.KafkaRefBootstrap(refs)
+		cl = refProcs{t: t, refs: refs}
 	default:
-		cl = cluster.Start(t, 3, "offsets.topic.replication.factor=3", "group.initial.rebalance.delay.ms=0")
-		e.bootstrap = cl.Bootstrap()
+		c := cluster.Start(t, 3, "offsets.topic.replication.factor=3", "group.initial.rebalance.delay.ms=0")
+		e.bootstrap = c.Bootstrap()
+		cl = c
 	}
 	if plainCells {
 		t.Logf("cluster up after %v: %s", time.Since(begin).Round(time.Millisecond), e.bootstrap)
@@ -234,11 +236,11 @@ func selectFeatures(t *testing.T, fs []feature) []feature {
 // waits until each has more acknowledgements from the new leaders, stops
 // them, restarts the broker and checks that every acknowledged record is in
 // the log.
-func runFailover(t *testing.T, e *env, cl *cluster.Cluster, cs []client, prefix string) map[string]result {
+func runFailover(t *testing.T, e *env, cl brokerProcs, cs []client, prefix string) map[string]result {
 	out := map[string]result{}
 	if cl == nil {
 		for _, c := range cs {
-			out[c.name] = result{status: statusSkip, reason: "the failover cell needs our process cluster (MATRIX_BOOTSTRAP or MATRIX_REFERENCE is set)"}
+			out[c.name] = result{status: statusSkip, reason: "the failover cell needs the process cluster (MATRIX_BOOTSTRAP is set)"}
 		}
 		return out
 	}
@@ -368,6 +370,22 @@ func runFailover(t *testing.T, e *env, cl *cluster.Cluster, cs []client, prefix 
 	}
 	return out
 }
+
+// brokerProcs kills and restarts the brokers of the failover cell: our
+// cluster's, or Kafka 3.9's (MATRIX_REFERENCE).
+type brokerProcs interface {
+	Kill(id int32)
+	Restart(id int32)
+}
+
+// refProcs are the Kafka 3.9 brokers, ids 0..n-1.
+type refProcs struct {
+	t    *testing.T
+	refs []*cluster.KafkaRef
+}
+
+func (r refProcs) Kill(id int32)    { r.refs[id].Kill() }
+func (r refProcs) Restart(id int32) { r.refs[id].Restart(r.t) }
 
 func firstLine(s string) string {
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
