@@ -9,6 +9,10 @@
 //
 //	driver OP --bootstrap host:port[,host:port] [--topic T] [flags]
 //
+// Every operation also takes the security flags (--security-protocol, --ca,
+// --truststore, --cert/--key-file, --keystore, --sasl-mechanism,
+// --sasl-user, --sasl-password; see Security in security.go).
+//
 // exit 0 = pass, exit 3 with a last stdout line "skip: <reason>" = the client
 // lacks the feature, anything else = fail (the reason on stdout or stderr).
 // Results the runner checks are JSON objects, one per stdout line; other
