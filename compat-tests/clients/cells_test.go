@@ -44,6 +44,7 @@ type env struct {
 	brokers   []string
 	kcl       *kgo.Client
 	adm       *kadm.Client
+	sec       *secEnv // the security columns' cluster (nil when none is selected)
 }
 
 // feature is one column of the matrix.
@@ -51,7 +52,10 @@ type feature struct {
 	name string
 	desc string
 	slow bool // scheduled first
-	run  func(ctx context.Context, e *env, c client, topic string) result
+	// secure: a security column, run against the security cluster
+	// (security_test.go).
+	secure bool
+	run    func(ctx context.Context, e *env, c client, topic string) result
 }
 
 func features() []feature {

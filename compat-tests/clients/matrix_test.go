@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"maps"
 	"os"
 	"slices"
 	"strconv"
@@ -16,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kafkazk/kafkazk/compat-tests/cluster"
+	"github.com/kafkazk/kafkazk/zkmeta/zktest"
 )
 
 // TestMatrix runs every client × feature cell against ZooKeeper and three
@@ -26,33 +28,72 @@ import (
 // For development: MATRIX_CLIENTS and MATRIX_FEATURES (comma lists) select
 // cells; MATRIX_BOOTSTRAP runs against an already running cluster (no
 // failover cell then); MATRIX_PARALLEL sets the workers (default 4);
-// MATRIX_UPDATE=1 rewrites expected-matrix.md from this run.
+// MATRIX_UPDATE=1 rewrites expected-matrix.md from this run;
+// MATRIX_VERBOSE=1 logs a failed cell's whole reason (the driver's stderr tail);
+// MATRIX_REFERENCE=kafka39 runs the selected cells against Apache Kafka 3.9
+// (three brokers, and the security columns' broker with the same
+// listeners) instead of ours: a cell that fails there is the cell's or the
+// driver's fault, not the broker's.
+//
+// The security columns (tls, mtls, sasl-*, acl-denied) run against a
+// cluster of their own (security_test.go), started only when one of them
+// is selected.
 func TestMatrix(t *testing.T) {
 	begin := time.Now()
 	godriver := buildGoDriver(t, t.TempDir())
 	cs := selectClients(t, clients(godriver))
-	fs := selectFeatures(t, features())
+	fs := selectFeatures(t, append(features(), secFeatures()...))
+	reference := false
+	switch ref := os.Getenv("MATRIX_REFERENCE"); ref {
+	case "":
+	case "kafka39":
+		reference = true
+		if os.Getenv("MATRIX_UPDATE") == "1" {
+			t.Fatal("MATRIX_UPDATE=1 writes our broker's matrix: not with MATRIX_REFERENCE")
+		}
+	default:
+		t.Fatalf("MATRIX_REFERENCE=%s: the only reference is kafka39", ref)
+	}
 
 	e := &env{}
-	var cl *cluster.Cluster
-	if b := os.Getenv("MATRIX_BOOTSTRAP"); b != "" {
+	var cl brokerProcs // nil with MATRIX_BOOTSTRAP: no failover cell
+	plainCells := slices.ContainsFunc(fs, func(f feature) bool { return !f.secure })
+	switch b := os.Getenv("MATRIX_BOOTSTRAP"); {
+	case !plainCells:
+	case b != "":
 		e.bootstrap = b
-	} else {
-		cl = cluster.Start(t, 3, "offsets.topic.replication.factor=3", "group.initial.rebalance.delay.ms=0")
-		e.bootstrap = cl.Bootstrap()
+	case reference:
+		// Apache Kafka 3.9: three brokers with the settings of ours below.
+		zk := zktest.Start(t)
+		refs := cluster.StartKafkaRefCluster(t, zk.Addr, 3, map[string]string{
+			"offsets.topic.replication.factor": "3", "group.initial.rebalance.delay.ms": "0"})
+		e.bootstrap = cluster.KafkaRefBootstrap(refs)
+		cl = refProcs{t: t, refs: refs}
+	default:
+		c := cluster.Start(t, 3, "offsets.topic.replication.factor=3", "group.initial.rebalance.delay.ms=0")
+		e.bootstrap = c.Bootstrap()
+		cl = c
 	}
-	t.Logf("cluster up after %v: %s", time.Since(begin).Round(time.Millisecond), e.bootstrap)
-	e.brokers = strings.Split(e.bootstrap, ",")
-	kcl, err := kgo.NewClient(kgo.SeedBrokers(e.brokers...))
-	if err != nil {
-		t.Fatal(err)
+	if plainCells {
+		t.Logf("cluster up after %v: %s", time.Since(begin).Round(time.Millisecond), e.bootstrap)
+		e.brokers = strings.Split(e.bootstrap, ",")
+		kcl, err := kgo.NewClient(kgo.SeedBrokers(e.brokers...))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer kcl.Close()
+		e.kcl, e.adm = kcl, kadm.NewClient(kcl)
 	}
-	defer kcl.Close()
-	e.kcl, e.adm = kcl, kadm.NewClient(kcl)
+	if slices.ContainsFunc(fs, func(f feature) bool { return f.secure }) {
+		e.sec = startSecure(t, reference)
+	}
 
 	exp, err := loadExpected("expected-matrix.md")
 	if err != nil {
 		t.Fatalf("expected matrix: %v", err)
+	}
+	if reference {
+		exp = exp.forKafka39()
 	}
 	prefix := "mx" + strconv.FormatInt(time.Now().UnixMilli()%1e7, 36)
 	results := map[string]map[string]result{}
@@ -120,6 +161,9 @@ func TestMatrix(t *testing.T) {
 				}
 				record(j.c.name, j.f.name, r)
 				t.Logf("%-22s %-14s %-4s %6.1fs %s", j.c.name, j.f.name, r.status, r.dur.Seconds(), firstLine(r.reason))
+				if r.status == statusFail && os.Getenv("MATRIX_VERBOSE") == "1" {
+					t.Logf("%s/%s in full: %s", j.c.name, j.f.name, r.reason)
+				}
 			}
 		}()
 	}
@@ -196,7 +240,7 @@ func selectFeatures(t *testing.T, fs []feature) []feature {
 // waits until each has more acknowledgements from the new leaders, stops
 // them, restarts the broker and checks that every acknowledged record is in
 // the log.
-func runFailover(t *testing.T, e *env, cl *cluster.Cluster, cs []client, prefix string) map[string]result {
+func runFailover(t *testing.T, e *env, cl brokerProcs, cs []client, prefix string) map[string]result {
 	out := map[string]result{}
 	if cl == nil {
 		for _, c := range cs {
@@ -331,6 +375,22 @@ func runFailover(t *testing.T, e *env, cl *cluster.Cluster, cs []client, prefix 
 	return out
 }
 
+// brokerProcs kills and restarts the brokers of the failover cell: our
+// cluster's, or Kafka 3.9's (MATRIX_REFERENCE).
+type brokerProcs interface {
+	Kill(id int32)
+	Restart(id int32)
+}
+
+// refProcs are the Kafka 3.9 brokers, ids 0..n-1.
+type refProcs struct {
+	t    *testing.T
+	refs []*cluster.KafkaRef
+}
+
+func (r refProcs) Kill(id int32)    { r.refs[id].Kill() }
+func (r refProcs) Restart(id int32) { r.refs[id].Restart(r.t) }
+
 func firstLine(s string) string {
 	if i := strings.IndexByte(s, '\n'); i >= 0 {
 		return s[:i]
@@ -387,6 +447,43 @@ func oneLine(s string) string {
 		s = s[:240] + "..."
 	}
 	return s
+}
+
+// kafka39Differs are the cells where Apache Kafka 3.9 answers otherwise
+// than our broker, found with MATRIX_REFERENCE=kafka39: the cell's
+// status against Kafka and Kafka's answer. A reference run expects these
+// instead of expected-matrix.md's.
+var kafka39Differs = map[string]struct{ status, reason string }{
+	// Kafka's Lz4BlockInputStream (Lz4BlockOutputStream.FLG.validate) refuses
+	// an LZ4 frame whose FLG byte clears the block-independence bit
+	// ("Dependent block stream is unsupported"), and the produce fails with
+	// UNKNOWN_SERVER_ERROR; lz4js (the codec the kafkajs driver plugs in)
+	// writes such frames. Our broker decodes them and stores the batch.
+	"kafkajs/lz4": {statusFail, "Kafka 3.9 answers kafkajs's lz4js batches (dependent blocks) with UNKNOWN_SERVER_ERROR: \"Dependent block stream is unsupported\"; ours stores them"},
+}
+
+// forKafka39 is the expected matrix of a reference run: expected-matrix.md,
+// where a cell our broker fails ("broker: ..." reasons) may pass or skip
+// (a skip is the client's), and kafka39Differs over that.
+func (exp expected) forKafka39() expected {
+	out := expected{status: map[string]map[string]string{}, reason: maps.Clone(exp.reason)}
+	for c, row := range exp.status {
+		out.status[c] = maps.Clone(row)
+		for f, st := range row {
+			if st == statusFail && strings.HasPrefix(exp.reason[c+"/"+f], "broker:") {
+				out.status[c][f] = statusSkip // compare: pass and skip are fine, a failure is not
+			}
+		}
+	}
+	for key, d := range kafka39Differs {
+		c, f, _ := strings.Cut(key, "/")
+		if out.status[c] == nil {
+			out.status[c] = map[string]string{}
+		}
+		out.status[c][f] = d.status
+		out.reason[key] = d.reason
+	}
+	return out
 }
 
 // expected is the checked-in matrix: status and reason per client/feature.

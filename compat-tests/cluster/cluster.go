@@ -39,6 +39,9 @@ type Cluster struct {
 	faults  faults
 	zkc     *zkmeta.Client // the test's own ZooKeeper session, see ZKConn
 	zkProc  *zktest.Server // ZooKeeper's process after StartZK (nil: still ZK's own)
+	// listeners are the names of the listeners each broker has beside
+	// PLAINTEXT (StartListeners).
+	listeners []string
 }
 
 // Broker is one broker process.
@@ -53,6 +56,9 @@ type Broker struct {
 	extra   []string
 	proxy   *proxy // Kafka traffic to this broker
 	zkProxy *proxy // this broker's ZooKeeper connections
+	// Listeners are the extra listeners' addresses by name (StartListeners),
+	// listened on and advertised as they are (no proxy).
+	Listeners map[string]string
 }
 
 var (
@@ -89,8 +95,18 @@ func Binary(tb testing.TB) string {
 // --override key=value settings for every broker.
 func Start(tb testing.TB, n int, extra ...string) *Cluster {
 	tb.Helper()
+	return StartListeners(tb, n, nil, extra...)
+}
+
+// StartListeners is Start with more listeners per broker: for each name a
+// free loopback port, added to listeners and advertised.listeners as
+// NAME://127.0.0.1:port after PLAINTEXT (extra must map the names to
+// protocols with listener.security.protocol.map).
+func StartListeners(tb testing.TB, n int, names []string, extra ...string) *Cluster {
+	tb.Helper()
 	zk := zktest.Start(tb)
-	c := &Cluster{tb: tb, ZK: zk, Connect: zk.Chroot(tb), bin: Binary(tb), dir: tb.TempDir(), brokers: map[int32]*Broker{}}
+	c := &Cluster{tb: tb, ZK: zk, Connect: zk.Chroot(tb), bin: Binary(tb), dir: tb.TempDir(), brokers: map[int32]*Broker{},
+		listeners: names}
 	tb.Cleanup(c.stopAll)
 	for id := range n {
 		c.AddBroker(int32(id), extra...)
@@ -111,6 +127,12 @@ func (c *Cluster) AddBroker(id int32, extra ...string) *Broker {
 		LogFile: filepath.Join(c.dir, fmt.Sprintf("broker-%d.log", id)),
 		extra:   extra,
 	}
+	for _, name := range c.listeners {
+		if b.Listeners == nil {
+			b.Listeners = map[string]string{}
+		}
+		b.Listeners[name] = "127.0.0.1:" + strconv.Itoa(freePort(c.tb))
+	}
 	var err error
 	if b.proxy, err = newProxy(b.Listen, true); err != nil {
 		c.tb.Fatal(err)
@@ -130,10 +152,14 @@ func (c *Cluster) AddBroker(id int32, extra ...string) *Broker {
 func (c *Cluster) launch(b *Broker) {
 	c.tb.Helper()
 	cfg := filepath.Join(c.dir, fmt.Sprintf("broker-%d.properties", b.ID))
+	more := ""
+	for _, name := range c.listeners {
+		more += "," + name + "://" + b.Listeners[name]
+	}
 	props := strings.Join([]string{
 		"broker.id=" + strconv.Itoa(int(b.ID)),
-		"listeners=PLAINTEXT://" + b.Listen,
-		"advertised.listeners=PLAINTEXT://" + b.Addr,
+		"listeners=PLAINTEXT://" + b.Listen + more,
+		"advertised.listeners=PLAINTEXT://" + b.Addr + more,
 		"log.dirs=" + b.LogDir,
 		"zookeeper.connect=" + b.zkProxy.Addr() + strings.TrimPrefix(c.Connect, c.ZK.Addr),
 		"zookeeper.session.timeout.ms=6000",
@@ -451,6 +477,9 @@ func tail(path string, n int) string {
 // random: a port from that range (what listening on port 0 gives) can be
 // handed to an outgoing connection's local end before the broker binds it,
 // which made a broker fail to start with "address already in use".
+// FreePort is freePort for tests that place listeners themselves.
+func FreePort(tb testing.TB) int { return freePort(tb) }
+
 func freePort(tb testing.TB) int {
 	const lowest = 10000
 	ephemeralStart := 32768 // Linux's default

@@ -11,6 +11,7 @@
 'use strict'
 
 const crypto = require('crypto')
+const fs = require('fs')
 const {
   Kafka,
   CompressionTypes,
@@ -61,8 +62,12 @@ function parse(argv) {
     op: argv[0], bootstrap: '', topic: '', n: 100, count: 0, partitions: 1, acks: 'all', codec: 'none',
     headers: false, ts: 0, idempotent: false, from: 'earliest', live: false, group: '', expect: 0,
     balancer: 'range', key: 'retention.ms', value: '3600000', pad: 0, timeout: 60,
+    // The security flags (driver.go's Security) and produce --expect-denied.
+    'security-protocol': 'PLAINTEXT', ca: '', truststore: '', 'truststore-password': '', cert: '', 'key-file': '',
+    keystore: '', 'keystore-password': '', 'sasl-mechanism': '', 'sasl-user': '', 'sasl-password': '',
+    'expect-denied': false,
   }
-  const bools = new Set(['headers', 'idempotent', 'live'])
+  const bools = new Set(['headers', 'idempotent', 'live', 'expect-denied'])
   const ints = new Set(['n', 'count', 'partitions', 'ts', 'expect', 'pad'])
   for (let i = 1; i < argv.length; i++) {
     const name = argv[i].replace(/^--?/, '')
@@ -77,8 +82,34 @@ function parse(argv) {
     else a[name] = v
   }
   if (!a.bootstrap) throw new Error('--bootstrap is required')
+  if (!['PLAINTEXT', 'SSL', 'SASL_PLAINTEXT', 'SASL_SSL'].includes(a['security-protocol'])) {
+    throw new Error(`unknown --security-protocol ${a['security-protocol']}`)
+  }
   return a
 }
+
+// securityOf maps the security flags onto kafkajs's ssl and sasl options:
+// ssl.ca (Node verifies the broker's certificate and hostname), ssl.cert and
+// ssl.key for mTLS, sasl { mechanism: plain | scram-sha-256 | scram-sha-512 }.
+function securityOf(a) {
+  const proto = a['security-protocol']
+  const sec = {}
+  if (proto.endsWith('SSL')) {
+    sec.ssl = {}
+    if (a.ca) sec.ssl.ca = [fs.readFileSync(a.ca)]
+    if (a.cert) {
+      sec.ssl.cert = fs.readFileSync(a.cert)
+      sec.ssl.key = fs.readFileSync(a['key-file'])
+    }
+  }
+  if (proto.startsWith('SASL_')) {
+    sec.sasl = { mechanism: a['sasl-mechanism'].toLowerCase(), username: a['sasl-user'], password: a['sasl-password'] }
+  }
+  return sec
+}
+
+// security is every client's ssl/sasl settings, set once by main.
+let security = {}
 
 const sleep = ms => new Promise(resolve => setTimeout(resolve, ms))
 
@@ -101,6 +132,7 @@ function kafkaFor(brokers, clientId, retry) {
     connectionTimeout: 5000,
     requestTimeout: 15000,
     retry: retry ? { retries: 50, initialRetryTime: 250, maxRetryTime: 2000 } : { retries: 8, initialRetryTime: 100 },
+    ...security,
   })
 }
 
@@ -368,15 +400,30 @@ const ops = {
     out({ topics: (await c.listTopics()).sort() })
   },
 
+  // produce --expect-denied passes only when kafkajs reports an
+  // authorization error: {"denied": message}.
   async produce(c, a) {
-    const p = await c.producer(a.acks, a.codec, a.idempotent, false)
+    if (!a['expect-denied']) return produceRecords(c, a)
     try {
-      await produceAll(p, Array.from({ length: a.n }, (_, i) => testRecord(a, i)))
-    } finally {
-      await p.close()
+      await produceRecords(c, a)
+    } catch (e) {
+      if (e instanceof Skip) throw e
+      const msg = `${e.name} ${e.type || ''}: ${e.message}`
+      if (/authoriz/i.test(msg)) {
+        out({ denied: msg })
+        return
+      }
+      throw new Error(`not an authorization error: ${msg}`)
     }
+    throw new Error(`${a.n} records acknowledged, an authorization error expected`)
   },
 
+  // roundtrip: produce, then consume the same records from the earliest offset.
+  async roundtrip(c, a) {
+    await produceRecords(c, a)
+    Object.assign(a, { count: a.n, from: 'earliest', live: false })
+    await ops.consume(c, a)
+  },
   async consume(c, a) {
     if (a.count <= 0) throw new Error('--count is required')
     let got = 0
@@ -523,10 +570,20 @@ const ops = {
   },
 }
 
+async function produceRecords(c, a) {
+  const p = await c.producer(a.acks, a.codec, a.idempotent, false)
+  try {
+    await produceAll(p, Array.from({ length: a.n }, (_, i) => testRecord(a, i)))
+  } finally {
+    await p.close()
+  }
+}
+
 async function main() {
   let a
   try {
     a = parse(process.argv.slice(2))
+    security = securityOf(a)
   } catch (e) {
     console.log(e.message)
     return 2

@@ -19,6 +19,7 @@ A record is a dict: p, o, k (str or None), v, h ([[k, v], ...]), ts, tt.
 Exit 0 = pass, 3 with "skip: reason" = the client lacks the feature.
 """
 import argparse
+import faulthandler
 import json
 import sys
 import threading
@@ -71,7 +72,47 @@ def parse(argv):
     ap.add_argument("--value", default="3600000")
     ap.add_argument("--pad", type=int, default=0)
     ap.add_argument("--timeout", type=float, default=60.0)
+    # The security flags (driver.go's Security) and produce --expect-denied.
+    ap.add_argument("--security-protocol", default="PLAINTEXT",
+                    choices=["PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"])
+    ap.add_argument("--ca", default="")
+    ap.add_argument("--truststore", default="")
+    ap.add_argument("--truststore-password", default="")
+    ap.add_argument("--cert", default="")
+    ap.add_argument("--key-file", default="")
+    ap.add_argument("--keystore", default="")
+    ap.add_argument("--keystore-password", default="")
+    ap.add_argument("--sasl-mechanism", default="")
+    ap.add_argument("--sasl-user", default="")
+    ap.add_argument("--sasl-password", default="")
+    ap.add_argument("--expect-denied", action="store_true")
     return ap.parse_args(argv)
+
+
+def librdkafka_security(a):
+    """The security flags as librdkafka's settings (confluent-kafka-python);
+    librdkafka 2.x verifies the broker's hostname by default."""
+    conf = {}
+    if a.security_protocol == "PLAINTEXT":
+        return conf
+    conf["security.protocol"] = a.security_protocol.lower()
+    if a.security_protocol.endswith("SSL"):
+        if a.ca:
+            conf["ssl.ca.location"] = a.ca
+        if a.cert:
+            conf["ssl.certificate.location"] = a.cert
+            conf["ssl.key.location"] = a.key_file
+    if a.security_protocol.startswith("SASL_"):
+        conf["sasl.mechanisms"] = a.sasl_mechanism
+        conf["sasl.username"] = a.sasl_user
+        conf["sasl.password"] = a.sasl_password
+    return conf
+
+
+def is_denied(e):
+    """An authorization error as the clients name it (TopicAuthorizationFailedError,
+    TOPIC_AUTHORIZATION_FAILED, "Topic authorization failed")."""
+    return "authoriz" in ("%s %r" % (e, e)).lower()
 
 
 def start_of(s):
@@ -148,6 +189,25 @@ def op_list_topics(c, a):
 
 
 def op_produce(c, a):
+    """produce --expect-denied passes only when the client reports an
+    authorization error: {"denied": message}."""
+    if not a.expect_denied:
+        return produce_records(c, a)
+    if getattr(c, "hides_denial", ""):
+        raise Skip(c.hides_denial)
+    try:
+        produce_records(c, a)
+    except Skip:
+        raise
+    except Exception as e:  # the client's own error class, whatever it is
+        if is_denied(e):
+            emit_json({"denied": "%s: %s" % (type(e).__name__, e)})
+            return
+        raise Failed("not an authorization error: %r" % (e,))
+    raise Failed("%d records acknowledged, an authorization error expected" % a.n)
+
+
+def produce_records(c, a):
     if a.ts and getattr(c, "no_timestamps", False):
         emit_json({"ts_unsupported": True})
     prod = c.producer(a.acks, a.codec, a.idempotent, False)
@@ -379,7 +439,14 @@ def op_failover(c, a):
                        "sent": sent, "send_errors": errors[0]})
 
 
-OPS = {"metadata": op_metadata, "topics": op_topics, "list-topics": op_list_topics, "produce": op_produce,
+def op_roundtrip(c, a):
+    """produce, then consume the same records from the earliest offset."""
+    produce_records(c, a)
+    a.count, a.start, a.live = a.n, "earliest", False
+    op_consume(c, a)
+
+
+OPS = {"roundtrip": op_roundtrip, "metadata": op_metadata, "topics": op_topics, "list-topics": op_list_topics, "produce": op_produce,
        "consume": op_consume, "configs": op_configs, "group": op_group, "resume": op_resume, "failover": op_failover}
 
 
@@ -388,6 +455,9 @@ def main(make_client, argv=None):
     if a.op not in OPS:
         emit_line("unknown operation %s" % a.op)
         return 2
+    # A driver stuck past its bound prints every thread's stack and exits
+    # (the runner kills it 30 s later, with nothing to show).
+    faulthandler.dump_traceback_later(a.timeout + 10, exit=True)
     try:
         c = make_client(a)
         OPS[a.op](c, a)

@@ -39,9 +39,10 @@ class Client:
         self.a = a
         self.topic = a.topic
         self.bootstrap = a.bootstrap
+        self.sec = mc.librdkafka_security(a)
 
     def _admin(self, bootstrap=None):
-        return AdminClient({"bootstrap.servers": bootstrap or self.bootstrap})
+        return AdminClient({"bootstrap.servers": bootstrap or self.bootstrap, **self.sec})
 
     def metadata(self, addr, topic):
         md = self._admin(addr).list_topics(topic=topic, timeout=15)
@@ -98,7 +99,7 @@ class Client:
 
     def producer(self, acks, codec, idempotent, retry):
         conf = {"bootstrap.servers": self.bootstrap, "acks": acks, "compression.type": codec,
-                "enable.idempotence": idempotent, "linger.ms": 5}
+                "enable.idempotence": idempotent, "linger.ms": 5, **self.sec}
         if retry:
             conf["message.timeout.ms"] = 90000
         p = Producer(conf)
@@ -132,7 +133,7 @@ class Client:
 
     def consume(self, partitions, start, emit, stop):
         c = Consumer({"bootstrap.servers": self.bootstrap, "group.id": "matrix-assign-" + uuid.uuid4().hex,
-                      "enable.auto.commit": False, "fetch.wait.max.ms": 500})
+                      "enable.auto.commit": False, "fetch.wait.max.ms": 500, **self.sec})
         try:
             if start == "earliest":
                 tps = [TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in range(partitions)]

@@ -13,10 +13,12 @@ import (
 )
 
 // Confluent is confluent-kafka-go with its bundled librdkafka.
-type Confluent struct{}
+type Confluent struct{ props map[string]string }
 
-func ckAdmin(bootstrap []string) (*kafka.AdminClient, error) {
-	a, err := kafka.NewAdminClient(&kafka.ConfigMap{"bootstrap.servers": strings.Join(bootstrap, ","), "log_level": 3})
+func ckAdmin(bootstrap []string) (*kafka.AdminClient, error) { return Confluent{}.admin(bootstrap) }
+
+func (c Confluent) admin(bootstrap []string) (*kafka.AdminClient, error) {
+	a, err := kafka.NewAdminClient(c.with(&kafka.ConfigMap{"bootstrap.servers": strings.Join(bootstrap, ","), "log_level": 3}))
 	if err != nil {
 		return nil, fmt.Errorf("admin client: %w", err)
 	}
@@ -24,8 +26,8 @@ func ckAdmin(bootstrap []string) (*kafka.AdminClient, error) {
 }
 
 // Metadata implements Client.
-func (Confluent) Metadata(_ context.Context, addr, topic string) (Meta, error) {
-	a, err := ckAdmin([]string{addr})
+func (c Confluent) Metadata(_ context.Context, addr, topic string) (Meta, error) {
+	a, err := c.admin([]string{addr})
 	if err != nil {
 		return Meta{}, err
 	}
@@ -53,8 +55,8 @@ func (Confluent) Metadata(_ context.Context, addr, topic string) (Meta, error) {
 
 // ListTopics implements Client: librdkafka's all-topics metadata request
 // (GetMetadata with allTopics).
-func (Confluent) ListTopics(_ context.Context, bootstrap []string) ([]string, error) {
-	a, err := ckAdmin(bootstrap)
+func (c Confluent) ListTopics(_ context.Context, bootstrap []string) ([]string, error) {
+	a, err := c.admin(bootstrap)
 	if err != nil {
 		return nil, err
 	}
@@ -86,8 +88,8 @@ func ckTopicErr(rs []kafka.TopicResult, err error) error {
 }
 
 // CreateTopic implements Client.
-func (Confluent) CreateTopic(ctx context.Context, bootstrap []string, topic string, partitions, rf int) error {
-	a, err := ckAdmin(bootstrap)
+func (c Confluent) CreateTopic(ctx context.Context, bootstrap []string, topic string, partitions, rf int) error {
+	a, err := c.admin(bootstrap)
 	if err != nil {
 		return err
 	}
@@ -96,8 +98,8 @@ func (Confluent) CreateTopic(ctx context.Context, bootstrap []string, topic stri
 }
 
 // DescribeTopic implements Client.
-func (Confluent) DescribeTopic(ctx context.Context, bootstrap []string, topic string) (int, int, error) {
-	a, err := ckAdmin(bootstrap)
+func (c Confluent) DescribeTopic(ctx context.Context, bootstrap []string, topic string) (int, int, error) {
+	a, err := c.admin(bootstrap)
 	if err != nil {
 		return 0, 0, err
 	}
@@ -121,8 +123,8 @@ func (Confluent) DescribeTopic(ctx context.Context, bootstrap []string, topic st
 }
 
 // DeleteTopic implements Client.
-func (Confluent) DeleteTopic(ctx context.Context, bootstrap []string, topic string) error {
-	a, err := ckAdmin(bootstrap)
+func (c Confluent) DeleteTopic(ctx context.Context, bootstrap []string, topic string) error {
+	a, err := c.admin(bootstrap)
 	if err != nil {
 		return err
 	}
@@ -131,8 +133,8 @@ func (Confluent) DeleteTopic(ctx context.Context, bootstrap []string, topic stri
 }
 
 // TopicConfig implements Client.
-func (Confluent) TopicConfig(ctx context.Context, bootstrap []string, topic, key string) (string, error) {
-	a, err := ckAdmin(bootstrap)
+func (c Confluent) TopicConfig(ctx context.Context, bootstrap []string, topic, key string) (string, error) {
+	a, err := c.admin(bootstrap)
 	if err != nil {
 		return "", err
 	}
@@ -153,8 +155,8 @@ func (Confluent) TopicConfig(ctx context.Context, bootstrap []string, topic, key
 }
 
 // SetTopicConfig implements Client.
-func (Confluent) SetTopicConfig(ctx context.Context, bootstrap []string, topic, key, value string) error {
-	a, err := ckAdmin(bootstrap)
+func (c Confluent) SetTopicConfig(ctx context.Context, bootstrap []string, topic, key, value string) error {
+	a, err := c.admin(bootstrap)
 	if err != nil {
 		return err
 	}
@@ -180,7 +182,7 @@ type ckProducer struct {
 }
 
 // NewProducer implements Client.
-func (Confluent) NewProducer(_ context.Context, o ProducerOpts) (Producer, error) {
+func (c Confluent) NewProducer(_ context.Context, o ProducerOpts) (Producer, error) {
 	if o.Codec == "" {
 		o.Codec = "none"
 	}
@@ -189,7 +191,7 @@ func (Confluent) NewProducer(_ context.Context, o ProducerOpts) (Producer, error
 	if o.Retry {
 		_ = cfg.SetKey("message.timeout.ms", 90000)
 	}
-	p, err := kafka.NewProducer(cfg)
+	p, err := kafka.NewProducer(c.with(cfg))
 	if err != nil {
 		return nil, err
 	}
@@ -268,10 +270,10 @@ func ckRec(m *kafka.Message) Rec {
 }
 
 // Consume implements Client: assign() every partition, no group.
-func (Confluent) Consume(ctx context.Context, o ConsumeOpts, emit func(Rec) bool) error {
-	c, err := kafka.NewConsumer(&kafka.ConfigMap{"bootstrap.servers": strings.Join(o.Bootstrap, ","),
+func (ck Confluent) Consume(ctx context.Context, o ConsumeOpts, emit func(Rec) bool) error {
+	c, err := kafka.NewConsumer(ck.with(&kafka.ConfigMap{"bootstrap.servers": strings.Join(o.Bootstrap, ","),
 		"group.id": "matrix-assign-" + strconv.FormatInt(time.Now().UnixNano(), 36), "enable.auto.commit": false,
-		"fetch.wait.max.ms": 500, "log_level": 3})
+		"fetch.wait.max.ms": 500, "log_level": 3}))
 	if err != nil {
 		return err
 	}
@@ -416,4 +418,18 @@ func (m *ckMember) Close() error {
 		}
 	}
 	return m.c.Close()
+}
+
+// WithSecurity implements Secured with librdkafka's settings.
+func (c Confluent) WithSecurity(s Security) (Client, error) {
+	c.props = LibrdkafkaProps(s)
+	return c, nil
+}
+
+// with adds the security settings to cfg.
+func (c Confluent) with(cfg *kafka.ConfigMap) *kafka.ConfigMap {
+	for k, v := range c.props {
+		(*cfg)[k] = v
+	}
+	return cfg
 }

@@ -9,6 +9,10 @@
 //
 //	driver OP --bootstrap host:port[,host:port] [--topic T] [flags]
 //
+// Every operation also takes the security flags (--security-protocol, --ca,
+// --truststore, --cert/--key-file, --keystore, --sasl-mechanism,
+// --sasl-user, --sasl-password; see Security in security.go).
+//
 // exit 0 = pass, exit 3 with a last stdout line "skip: <reason>" = the client
 // lacks the feature, anything else = fail (the reason on stdout or stderr).
 // Results the runner checks are JSON objects, one per stdout line; other
@@ -22,6 +26,8 @@
 //	          list every topic of the cluster the way the client's API does it
 //	          (an all-topics Metadata request): {"topics":[names]}
 //	produce   --n N --partitions P [--acks 0|1|all] [--codec C] [--headers]
+//	          [--expect-denied: pass only on an authorization error, printed
+//	          as {"denied":message}]
 //	          [--ts MS] [--idempotent]: record i goes to partition i%P with key
 //	          "k<i>", value "v<i>", headers h1=a, h2="b c" when --headers, and
 //	          timestamp MS+i when --ts, value padded with --pad dots (a client that cannot set timestamps
@@ -42,6 +48,9 @@
 //	          offsets), commits and leaves
 //	configs   --key K --value V: {"before":v0} (DescribeConfigs), alter K to V,
 //	          {"after":v1}
+//	roundtrip --n N --partitions P: produce as produce does, then consume
+//	          the N records from the earliest offset as consume does (one
+//	          process for both: the security columns)
 //	failover  --partitions P: produce "f<i>" with acks=all, one every few ms,
 //	          while a consumer reads from the earliest offset; {"acked":n}
 //	          progress lines; on a "stop" line (or EOF) on stdin it flushes,
@@ -222,6 +231,11 @@ type Spec struct {
 	Key, Value string
 	Pad        int
 	Timeout    time.Duration
+	// Sec is how to connect (the security flags, see Security).
+	Sec Security
+	// ExpectDenied (produce): pass only when the client reports an
+	// authorization error: {"denied":message}.
+	ExpectDenied bool
 }
 
 // ParseSpec parses "OP --flag value ...".
@@ -251,12 +265,17 @@ func ParseSpec(args []string) (Spec, error) {
 	fs.StringVar(&s.Value, "value", "3600000", "config value")
 	fs.IntVar(&s.Pad, "pad", 0, "dots appended to each value (compressible records)")
 	timeout := fs.Float64("timeout", 60, "bound of the whole operation, seconds")
+	s.Sec.flags(fs)
+	fs.BoolVar(&s.ExpectDenied, "expect-denied", false, "produce: pass only on an authorization error")
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args[1:]); err != nil {
 		return s, fmt.Errorf("%s: %w", s.Op, err)
 	}
 	if *bootstrap == "" {
 		return s, errors.New("--bootstrap is required")
+	}
+	if err := s.Sec.check(); err != nil {
+		return s, err
 	}
 	s.Bootstrap = strings.Split(*bootstrap, ",")
 	s.Timeout = time.Duration(*timeout * float64(time.Second))
@@ -301,7 +320,16 @@ func Main(c Client, args []string, stdin io.Reader, stdout io.Writer) int {
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), s.Timeout)
 	defer cancel()
-	err = Run(ctx, c, s, stdin, out)
+	if !s.Sec.Plain() {
+		if sc, ok := c.(Secured); ok {
+			c, err = sc.WithSecurity(s.Sec)
+		} else {
+			err = Skip("the driver does not implement --security-protocol %s", s.Sec.Protocol)
+		}
+	}
+	if err == nil {
+		err = Run(ctx, c, s, stdin, out)
+	}
 	var skip *SkipError
 	switch {
 	case err == nil:
@@ -337,6 +365,12 @@ func Run(ctx context.Context, c Client, s Spec, stdin io.Reader, out *Out) error
 		return opConfigs(ctx, c, s, out)
 	case "failover":
 		return opFailover(ctx, c, s, stdin, out)
+	case "roundtrip":
+		if err := produceRecords(ctx, c, s, out); err != nil {
+			return fmt.Errorf("produce: %w", err)
+		}
+		s.Count, s.From, s.Live = s.N, "earliest", false
+		return opConsume(ctx, c, s, out)
 	}
 	return fmt.Errorf("unknown operation %q", s.Op)
 }
@@ -403,6 +437,26 @@ func ProduceRecord(s Spec, i int) Rec {
 }
 
 func opProduce(ctx context.Context, c Client, s Spec, out *Out) error {
+	if s.ExpectDenied {
+		err := produceRecords(ctx, c, s, out)
+		switch {
+		case err == nil:
+			return fmt.Errorf("%d records acknowledged, an authorization error expected", s.N)
+		case IsDenied(err):
+			out.JSON(map[string]string{"denied": err.Error()})
+			return nil
+		}
+		if h, ok := c.(HidesDenial); ok {
+			if reason := h.HidesDenial(err); reason != "" {
+				return Skip("%s (it said: %v)", reason, err)
+			}
+		}
+		return fmt.Errorf("not an authorization error: %w", err)
+	}
+	return produceRecords(ctx, c, s, out)
+}
+
+func produceRecords(ctx context.Context, c Client, s Spec, out *Out) error {
 	if _, ok := c.(NoTimestamps); ok && s.TS != 0 {
 		out.JSON(map[string]bool{"ts_unsupported": true})
 	}

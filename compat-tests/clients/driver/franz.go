@@ -4,6 +4,7 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -11,13 +12,38 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
 )
 
 // Franz is franz-go (kgo for data, kadm for admin).
-type Franz struct{}
+type Franz struct{ sec []kgo.Opt }
 
-func (Franz) admin(bootstrap []string) (*kadm.Client, func(), error) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(bootstrap...))
+// WithSecurity implements Secured: kgo.DialTLSConfig, pkg/sasl/plain and
+// pkg/sasl/scram.
+func (f Franz) WithSecurity(s Security) (Client, error) {
+	if s.TLS() {
+		cfg, err := s.TLSConfig()
+		if err != nil {
+			return nil, err
+		}
+		f.sec = append(f.sec, kgo.DialTLSConfig(cfg))
+	}
+	if s.SASL() {
+		switch s.Mechanism {
+		case "PLAIN":
+			f.sec = append(f.sec, kgo.SASL(plain.Auth{User: s.User, Pass: s.Password}.AsMechanism()))
+		case "SCRAM-SHA-256":
+			f.sec = append(f.sec, kgo.SASL(scram.Auth{User: s.User, Pass: s.Password}.AsSha256Mechanism()))
+		case "SCRAM-SHA-512":
+			f.sec = append(f.sec, kgo.SASL(scram.Auth{User: s.User, Pass: s.Password}.AsSha512Mechanism()))
+		}
+	}
+	return f, nil
+}
+
+func (f Franz) admin(bootstrap []string) (*kadm.Client, func(), error) {
+	cl, err := kgo.NewClient(append(slices.Clone(f.sec), kgo.SeedBrokers(bootstrap...))...)
 	if err != nil {
 		return nil, nil, fmt.Errorf("kgo client: %w", err)
 	}
@@ -198,7 +224,7 @@ type franzProducer struct {
 }
 
 // NewProducer implements Client.
-func (Franz) NewProducer(_ context.Context, o ProducerOpts) (Producer, error) {
+func (f Franz) NewProducer(_ context.Context, o ProducerOpts) (Producer, error) {
 	codec, err := franzCodec(o.Codec)
 	if err != nil {
 		return nil, err
@@ -214,7 +240,7 @@ func (Franz) NewProducer(_ context.Context, o ProducerOpts) (Producer, error) {
 	if o.Retry {
 		opts = append(opts, kgo.RecordDeliveryTimeout(90*time.Second))
 	}
-	cl, err := kgo.NewClient(opts...)
+	cl, err := kgo.NewClient(append(slices.Clone(f.sec), opts...)...)
 	if err != nil {
 		return nil, err
 	}
@@ -269,7 +295,7 @@ func franzOffset(from string) (kgo.Offset, error) {
 }
 
 // Consume implements Client.
-func (Franz) Consume(ctx context.Context, o ConsumeOpts, emit func(Rec) bool) error {
+func (f Franz) Consume(ctx context.Context, o ConsumeOpts, emit func(Rec) bool) error {
 	off, err := franzOffset(o.From)
 	if err != nil {
 		return err
@@ -278,8 +304,8 @@ func (Franz) Consume(ctx context.Context, o ConsumeOpts, emit func(Rec) bool) er
 	for p := range int32(o.Partitions) {
 		parts[p] = off
 	}
-	cl, err := kgo.NewClient(kgo.SeedBrokers(o.Bootstrap...),
-		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{o.Topic: parts}), kgo.FetchMaxWait(500*time.Millisecond))
+	cl, err := kgo.NewClient(append(slices.Clone(f.sec), kgo.SeedBrokers(o.Bootstrap...),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{o.Topic: parts}), kgo.FetchMaxWait(500*time.Millisecond))...)
 	if err != nil {
 		return err
 	}

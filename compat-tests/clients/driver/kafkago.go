@@ -2,6 +2,7 @@ package driver
 
 import (
 	"context"
+	"crypto/tls"
 	"errors"
 	"fmt"
 	"strconv"
@@ -11,18 +12,30 @@ import (
 
 	"github.com/segmentio/kafka-go"
 	"github.com/segmentio/kafka-go/compress"
+	"github.com/segmentio/kafka-go/sasl"
+	"github.com/segmentio/kafka-go/sasl/plain"
+	"github.com/segmentio/kafka-go/sasl/scram"
 )
 
 // KafkaGo is segmentio/kafka-go: Client for admin, Writer, Reader.
-type KafkaGo struct{}
+type KafkaGo struct {
+	tls  *tls.Config    // nil: plaintext
+	mech sasl.Mechanism // nil: no SASL
+}
 
-func kgClient(bootstrap []string) *kafka.Client {
-	return &kafka.Client{Addr: kafka.TCP(bootstrap...), Timeout: 15 * time.Second}
+func kgClient(bootstrap []string) *kafka.Client { return KafkaGo{}.client(bootstrap) }
+
+func (k KafkaGo) client(bootstrap []string) *kafka.Client {
+	c := &kafka.Client{Addr: kafka.TCP(bootstrap...), Timeout: 15 * time.Second}
+	if k.tls != nil || k.mech != nil {
+		c.Transport = k.transport()
+	}
+	return c
 }
 
 // Metadata implements Client.
-func (KafkaGo) Metadata(ctx context.Context, addr, topic string) (Meta, error) {
-	resp, err := kgClient([]string{addr}).Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+func (k KafkaGo) Metadata(ctx context.Context, addr, topic string) (Meta, error) {
+	resp, err := k.client([]string{addr}).Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
 	if err != nil {
 		return Meta{}, err
 	}
@@ -47,8 +60,8 @@ func (KafkaGo) Metadata(ctx context.Context, addr, topic string) (Meta, error) {
 
 // ListTopics implements Client: a MetadataRequest without topics asks for
 // every topic.
-func (KafkaGo) ListTopics(ctx context.Context, bootstrap []string) ([]string, error) {
-	resp, err := kgClient(bootstrap).Metadata(ctx, &kafka.MetadataRequest{})
+func (k KafkaGo) ListTopics(ctx context.Context, bootstrap []string) ([]string, error) {
+	resp, err := k.client(bootstrap).Metadata(ctx, &kafka.MetadataRequest{})
 	if err != nil {
 		return nil, err
 	}
@@ -63,8 +76,8 @@ func (KafkaGo) ListTopics(ctx context.Context, bootstrap []string) ([]string, er
 }
 
 // CreateTopic implements Client.
-func (KafkaGo) CreateTopic(ctx context.Context, bootstrap []string, topic string, partitions, rf int) error {
-	resp, err := kgClient(bootstrap).CreateTopics(ctx, &kafka.CreateTopicsRequest{
+func (k KafkaGo) CreateTopic(ctx context.Context, bootstrap []string, topic string, partitions, rf int) error {
+	resp, err := k.client(bootstrap).CreateTopics(ctx, &kafka.CreateTopicsRequest{
 		Topics: []kafka.TopicConfig{{Topic: topic, NumPartitions: partitions, ReplicationFactor: rf}}})
 	if err != nil {
 		return err
@@ -73,8 +86,8 @@ func (KafkaGo) CreateTopic(ctx context.Context, bootstrap []string, topic string
 }
 
 // DescribeTopic implements Client.
-func (KafkaGo) DescribeTopic(ctx context.Context, bootstrap []string, topic string) (int, int, error) {
-	resp, err := kgClient(bootstrap).Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
+func (k KafkaGo) DescribeTopic(ctx context.Context, bootstrap []string, topic string) (int, int, error) {
+	resp, err := k.client(bootstrap).Metadata(ctx, &kafka.MetadataRequest{Topics: []string{topic}})
 	if err != nil {
 		return 0, 0, err
 	}
@@ -94,8 +107,8 @@ func (KafkaGo) DescribeTopic(ctx context.Context, bootstrap []string, topic stri
 }
 
 // DeleteTopic implements Client.
-func (KafkaGo) DeleteTopic(ctx context.Context, bootstrap []string, topic string) error {
-	resp, err := kgClient(bootstrap).DeleteTopics(ctx, &kafka.DeleteTopicsRequest{Topics: []string{topic}})
+func (k KafkaGo) DeleteTopic(ctx context.Context, bootstrap []string, topic string) error {
+	resp, err := k.client(bootstrap).DeleteTopics(ctx, &kafka.DeleteTopicsRequest{Topics: []string{topic}})
 	if err != nil {
 		return err
 	}
@@ -103,8 +116,8 @@ func (KafkaGo) DeleteTopic(ctx context.Context, bootstrap []string, topic string
 }
 
 // TopicConfig implements Client.
-func (KafkaGo) TopicConfig(ctx context.Context, bootstrap []string, topic, key string) (string, error) {
-	resp, err := kgClient(bootstrap).DescribeConfigs(ctx, &kafka.DescribeConfigsRequest{
+func (k KafkaGo) TopicConfig(ctx context.Context, bootstrap []string, topic, key string) (string, error) {
+	resp, err := k.client(bootstrap).DescribeConfigs(ctx, &kafka.DescribeConfigsRequest{
 		Resources: []kafka.DescribeConfigRequestResource{{ResourceType: kafka.ResourceTypeTopic, ResourceName: topic, ConfigNames: []string{key}}}})
 	if err != nil {
 		return "", err
@@ -123,8 +136,8 @@ func (KafkaGo) TopicConfig(ctx context.Context, bootstrap []string, topic, key s
 }
 
 // SetTopicConfig implements Client.
-func (KafkaGo) SetTopicConfig(ctx context.Context, bootstrap []string, topic, key, value string) error {
-	resp, err := kgClient(bootstrap).IncrementalAlterConfigs(ctx, &kafka.IncrementalAlterConfigsRequest{
+func (k KafkaGo) SetTopicConfig(ctx context.Context, bootstrap []string, topic, key, value string) error {
+	resp, err := k.client(bootstrap).IncrementalAlterConfigs(ctx, &kafka.IncrementalAlterConfigsRequest{
 		Resources: []kafka.IncrementalAlterConfigsRequestResource{{ResourceType: kafka.ResourceTypeTopic, ResourceName: topic,
 			Configs: []kafka.IncrementalAlterConfigsRequestConfig{{Name: key, Value: value, ConfigOperation: kafka.ConfigOperationSet}}}}})
 	if err != nil {
@@ -160,12 +173,12 @@ type kgProducer struct {
 }
 
 // NewProducer implements Client.
-func (KafkaGo) NewProducer(_ context.Context, o ProducerOpts) (Producer, error) {
+func (k KafkaGo) NewProducer(_ context.Context, o ProducerOpts) (Producer, error) {
 	if o.Idempotent {
 		return nil, Skip("kafka-go has no idempotent producer")
 	}
 	p := &kgProducer{}
-	w := &kafka.Writer{Addr: kafka.TCP(o.Bootstrap...), Topic: o.Topic, Balancer: kgPartition{}, Async: true,
+	w := &kafka.Writer{Addr: kafka.TCP(o.Bootstrap...), Topic: o.Topic, Balancer: kgPartition{}, Async: true, Transport: k.transport(),
 		BatchTimeout: 5 * time.Millisecond, Completion: func(msgs []kafka.Message, err error) {
 			for _, m := range msgs {
 				m.WriterData.(kgWriterData).done(err)
@@ -245,14 +258,14 @@ func kgRec(m kafka.Message) Rec {
 }
 
 // Consume implements Client: one partition Reader per partition.
-func (KafkaGo) Consume(ctx context.Context, o ConsumeOpts, emit func(Rec) bool) error {
+func (k KafkaGo) Consume(ctx context.Context, o ConsumeOpts, emit func(Rec) bool) error {
 	var wg sync.WaitGroup
 	defer wg.Wait() // after cancel (defers run last first)
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	msgs := make(chan kafka.Message)
 	for p := range o.Partitions {
-		r := kafka.NewReader(kafka.ReaderConfig{Brokers: o.Bootstrap, Topic: o.Topic, Partition: p,
+		r := kafka.NewReader(kafka.ReaderConfig{Brokers: o.Bootstrap, Topic: o.Topic, Partition: p, Dialer: k.dialer(""),
 			MaxWait: 500 * time.Millisecond, MinBytes: 1, MaxBytes: 1 << 20})
 		var err error
 		switch {
@@ -325,12 +338,12 @@ type kgMember struct {
 }
 
 // NewMember implements Client.
-func (KafkaGo) NewMember(ctx context.Context, o MemberOpts) (Member, error) {
+func (k KafkaGo) NewMember(ctx context.Context, o MemberOpts) (Member, error) {
 	if o.Balancer == "coop" {
 		return nil, Skip("kafka-go has no cooperative rebalancing (eager balancers only)")
 	}
 	r := kafka.NewReader(kafka.ReaderConfig{Brokers: o.Bootstrap, GroupID: o.Group, Topic: o.Topic,
-		Dialer:            &kafka.Dialer{ClientID: o.Name, Timeout: 10 * time.Second},
+		Dialer:            k.dialer(o.Name),
 		HeartbeatInterval: 500 * time.Millisecond, SessionTimeout: 6 * time.Second, RebalanceTimeout: 10 * time.Second,
 		JoinGroupBackoff: 200 * time.Millisecond, StartOffset: kafka.FirstOffset, CommitInterval: 0,
 		GroupBalancers: []kafka.GroupBalancer{kafka.RangeGroupBalancer{}},
@@ -410,4 +423,56 @@ func (m *kgMember) Close() error {
 	m.cancel = nil
 	<-m.done
 	return m.r.Close()
+}
+
+// WithSecurity implements Secured: the Transport (Writer, Client) and the
+// Dialer (Reader) take the TLS config and sasl/plain or sasl/scram.
+func (k KafkaGo) WithSecurity(s Security) (Client, error) {
+	if s.TLS() {
+		cfg, err := s.TLSConfig()
+		if err != nil {
+			return nil, err
+		}
+		k.tls = cfg
+	}
+	if s.SASL() {
+		var err error
+		switch s.Mechanism {
+		case "PLAIN":
+			k.mech = plain.Mechanism{Username: s.User, Password: s.Password}
+		case "SCRAM-SHA-256":
+			k.mech, err = scram.Mechanism(scram.SHA256, s.User, s.Password)
+		case "SCRAM-SHA-512":
+			k.mech, err = scram.Mechanism(scram.SHA512, s.User, s.Password)
+		}
+		if err != nil {
+			return nil, err
+		}
+	}
+	return k, nil
+}
+
+// transport is the Writer's and Client's: nil (kafka-go's default) when
+// plaintext.
+func (k KafkaGo) transport() kafka.RoundTripper {
+	if k.tls == nil && k.mech == nil {
+		return nil
+	}
+	return &kafka.Transport{TLS: k.tls, SASL: k.mech, DialTimeout: 10 * time.Second}
+}
+
+func (k KafkaGo) dialer(clientID string) *kafka.Dialer {
+	return &kafka.Dialer{ClientID: clientID, Timeout: 10 * time.Second, DualStack: true, TLS: k.tls, SASLMechanism: k.mech}
+}
+
+// HidesDenial implements HidesDenial: the Writer learns partitions from
+// the Transport's metadata cache, which answers a topic missing from it
+// with UNKNOWN_TOPIC_OR_PARTITION (transport.go, filterMetadataResponse);
+// a topic the broker answered with TOPIC_AUTHORIZATION_FAILED is such a
+// topic, so the authorization error never reaches the producer.
+func (KafkaGo) HidesDenial(err error) string {
+	if errors.Is(err, kafka.UnknownTopicOrPartition) {
+		return "kafka-go's Writer reports UNKNOWN_TOPIC_OR_PARTITION for a topic it may not describe: its Transport's metadata cache drops the broker's TOPIC_AUTHORIZATION_FAILED"
+	}
+	return ""
 }

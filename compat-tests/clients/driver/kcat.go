@@ -7,8 +7,10 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"maps"
 	"os/exec"
 	"regexp"
+	"slices"
 	"strconv"
 	"strings"
 	"sync"
@@ -18,7 +20,7 @@ import (
 
 // Kcat drives the kcat binary (librdkafka from the OS): it produces and
 // consumes, lists metadata and joins groups (-G), but has no admin API.
-type Kcat struct{}
+type Kcat struct{ x []string }
 
 func errKcatAdmin() error {
 	return Skip("kcat has no admin API (it lists metadata with -L and queries offsets with -Q only)")
@@ -30,8 +32,8 @@ func (Kcat) NoTimestamps() {}
 func kcatBin() string { return Env("KCAT", "kcat") }
 
 // Metadata implements Client.
-func (Kcat) Metadata(ctx context.Context, addr, topic string) (Meta, error) {
-	out, err := exec.CommandContext(ctx, kcatBin(), "-L", "-b", addr, "-t", topic, "-J").Output()
+func (k Kcat) Metadata(ctx context.Context, addr, topic string) (Meta, error) {
+	out, err := exec.CommandContext(ctx, kcatBin(), append(slices.Clone(k.x), "-L", "-b", addr, "-t", topic, "-J")...).Output()
 	if err != nil {
 		return Meta{}, fmt.Errorf("kcat -L: %w", err)
 	}
@@ -72,8 +74,8 @@ func (Kcat) Metadata(ctx context.Context, addr, topic string) (Meta, error) {
 
 // ListTopics implements Client: kcat -L without -t asks librdkafka for every
 // topic.
-func (Kcat) ListTopics(ctx context.Context, bootstrap []string) ([]string, error) {
-	out, err := exec.CommandContext(ctx, kcatBin(), "-L", "-b", strings.Join(bootstrap, ","), "-J").Output()
+func (k Kcat) ListTopics(ctx context.Context, bootstrap []string) ([]string, error) {
+	out, err := exec.CommandContext(ctx, kcatBin(), append(slices.Clone(k.x), "-L", "-b", strings.Join(bootstrap, ","), "-J")...).Output()
 	if err != nil {
 		return nil, fmt.Errorf("kcat -L: %w", err)
 	}
@@ -140,7 +142,7 @@ type kcatProc struct {
 }
 
 // NewProducer implements Client.
-func (Kcat) NewProducer(_ context.Context, o ProducerOpts) (Producer, error) {
+func (k Kcat) NewProducer(_ context.Context, o ProducerOpts) (Producer, error) {
 	p := &kcatProducer{procs: map[int32]*kcatProc{}}
 	p.args = func(part int32) []string {
 		args := []string{"-P", "-b", strings.Join(o.Bootstrap, ","), "-t", o.Topic, "-p", strconv.Itoa(int(part)),
@@ -154,7 +156,7 @@ func (Kcat) NewProducer(_ context.Context, o ProducerOpts) (Producer, error) {
 		if o.Retry {
 			args = append(args, "-X", "message.timeout.ms=90000")
 		}
-		return append(args, "-H", "h1=a", "-H", "h2=b c")
+		return append(append(args, k.x...), "-H", "h1=a", "-H", "h2=b c")
 	}
 	return p, nil
 }
@@ -375,7 +377,7 @@ func kcatLines(ctx context.Context, args []string, f func(kcatJSON) bool, onErr 
 }
 
 // Consume implements Client.
-func (Kcat) Consume(ctx context.Context, o ConsumeOpts, emit func(Rec) bool) error {
+func (k Kcat) Consume(ctx context.Context, o ConsumeOpts, emit func(Rec) bool) error {
 	off := "beginning"
 	switch {
 	case o.From == "latest":
@@ -385,6 +387,7 @@ func (Kcat) Consume(ctx context.Context, o ConsumeOpts, emit func(Rec) bool) err
 	}
 	args := []string{"-C", "-b", strings.Join(o.Bootstrap, ","), "-t", o.Topic, "-o", off, "-J", "-u",
 		"-X", "fetch.wait.max.ms=500"}
+	args = append(args, k.x...)
 	return kcatLines(ctx, args, func(k kcatJSON) bool { return emit(k.rec()) }, nil)
 }
 
@@ -525,4 +528,13 @@ func (m *kcatMember) Close() error {
 		return fmt.Errorf("kcat -G exited: %v", st)
 	}
 	return nil
+}
+
+// WithSecurity implements Secured: librdkafka's settings as -X key=value.
+func (k Kcat) WithSecurity(s Security) (Client, error) {
+	props := LibrdkafkaProps(s)
+	for _, key := range slices.Sorted(maps.Keys(props)) {
+		k.x = append(k.x, "-X", key+"="+props[key])
+	}
+	return k, nil
 }

@@ -13,19 +13,22 @@ import (
 )
 
 // Sarama is IBM/sarama, configured for Kafka 3.7 as a user of it would.
-type Sarama struct{}
+type Sarama struct{ sec *Security }
 
-func saramaConfig(clientID string) *sarama.Config {
+func (s Sarama) config(clientID string) *sarama.Config {
 	cfg := sarama.NewConfig()
 	cfg.Version = sarama.V3_7_0_0
 	cfg.ClientID = clientID
 	cfg.Metadata.Retry.Backoff = 100 * time.Millisecond
 	cfg.Admin.Timeout = 15 * time.Second
+	if s.sec != nil {
+		s.secure(cfg)
+	}
 	return cfg
 }
 
-func (Sarama) admin(bootstrap []string) (sarama.ClusterAdmin, error) {
-	adm, err := sarama.NewClusterAdmin(bootstrap, saramaConfig("matrix-admin"))
+func (s Sarama) admin(bootstrap []string) (sarama.ClusterAdmin, error) {
+	adm, err := sarama.NewClusterAdmin(bootstrap, s.config("matrix-admin"))
 	if err != nil {
 		return nil, fmt.Errorf("cluster admin: %w", err)
 	}
@@ -33,8 +36,8 @@ func (Sarama) admin(bootstrap []string) (sarama.ClusterAdmin, error) {
 }
 
 // Metadata implements Client.
-func (Sarama) Metadata(_ context.Context, addr, topic string) (Meta, error) {
-	cl, err := sarama.NewClient([]string{addr}, saramaConfig("matrix-meta"))
+func (s Sarama) Metadata(_ context.Context, addr, topic string) (Meta, error) {
+	cl, err := sarama.NewClient([]string{addr}, s.config("matrix-meta"))
 	if err != nil {
 		return Meta{}, err
 	}
@@ -62,8 +65,8 @@ func (Sarama) Metadata(_ context.Context, addr, topic string) (Meta, error) {
 
 // ListTopics implements Client: RefreshMetadata without topics asks for
 // every topic.
-func (Sarama) ListTopics(_ context.Context, bootstrap []string) ([]string, error) {
-	cl, err := sarama.NewClient(bootstrap, saramaConfig("matrix-list"))
+func (s Sarama) ListTopics(_ context.Context, bootstrap []string) ([]string, error) {
+	cl, err := sarama.NewClient(bootstrap, s.config("matrix-list"))
 	if err != nil {
 		return nil, err
 	}
@@ -173,8 +176,8 @@ type saramaProducer struct {
 }
 
 // NewProducer implements Client.
-func (Sarama) NewProducer(_ context.Context, o ProducerOpts) (Producer, error) {
-	cfg := saramaConfig("matrix-producer")
+func (s Sarama) NewProducer(_ context.Context, o ProducerOpts) (Producer, error) {
+	cfg := s.config("matrix-producer")
 	codec, err := saramaCodec(o.Codec)
 	if err != nil {
 		return nil, err
@@ -274,8 +277,8 @@ func saramaRec(m *sarama.ConsumerMessage) Rec {
 }
 
 // Consume implements Client.
-func (Sarama) Consume(ctx context.Context, o ConsumeOpts, emit func(Rec) bool) error {
-	cfg := saramaConfig("matrix-consumer")
+func (s Sarama) Consume(ctx context.Context, o ConsumeOpts, emit func(Rec) bool) error {
+	cfg := s.config("matrix-consumer")
 	cfg.Consumer.MaxWaitTime = 500 * time.Millisecond
 	cfg.Consumer.Return.Errors = true
 	cl, err := sarama.NewClient(o.Bootstrap, cfg)
@@ -400,8 +403,8 @@ func (h saramaHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sara
 }
 
 // NewMember implements Client.
-func (Sarama) NewMember(ctx context.Context, o MemberOpts) (Member, error) {
-	cfg := saramaConfig(o.Name)
+func (s Sarama) NewMember(ctx context.Context, o MemberOpts) (Member, error) {
+	cfg := s.config(o.Name)
 	cfg.Consumer.Offsets.Initial = sarama.OffsetOldest
 	cfg.Consumer.Offsets.AutoCommit.Interval = 200 * time.Millisecond
 	cfg.Consumer.Group.Session.Timeout = 6 * time.Second

@@ -73,8 +73,11 @@ public final class Driver {
         List<String> bootstrap = new ArrayList<>();
         int n = 100, count, partitions = 1, expect, pad;
         long ts;
-        boolean headers, idempotent, live;
+        boolean headers, idempotent, live, expectDenied;
         double timeout = 60;
+        // The contract's security flags (driver.go's Security).
+        String securityProtocol = "PLAINTEXT", ca = "", truststore = "", truststorePassword = "", cert = "", certKey = "",
+                keystore = "", keystorePassword = "", saslMechanism = "", saslUser = "", saslPassword = "";
 
         String bootstrapString() { return String.join(",", bootstrap); }
     }
@@ -89,6 +92,7 @@ public final class Driver {
                 case "headers": s.headers = true; continue;
                 case "idempotent": s.idempotent = true; continue;
                 case "live": s.live = true; continue;
+                case "expect-denied": s.expectDenied = true; continue;
                 default: break;
             }
             if (i + 1 >= args.length) throw new IllegalArgumentException("flag " + args[i] + " needs a value");
@@ -110,11 +114,66 @@ public final class Driver {
                 case "value": s.value = v; break;
                 case "pad": s.pad = Integer.parseInt(v); break;
                 case "timeout": s.timeout = Double.parseDouble(v); break;
+                case "security-protocol": s.securityProtocol = v; break;
+                case "ca": s.ca = v; break;
+                case "truststore": s.truststore = v; break;
+                case "truststore-password": s.truststorePassword = v; break;
+                case "cert": s.cert = v; break;
+                case "key-file": s.certKey = v; break;
+                case "keystore": s.keystore = v; break;
+                case "keystore-password": s.keystorePassword = v; break;
+                case "sasl-mechanism": s.saslMechanism = v; break;
+                case "sasl-user": s.saslUser = v; break;
+                case "sasl-password": s.saslPassword = v; break;
                 default: throw new IllegalArgumentException("unknown flag " + args[i - 1]);
             }
         }
         if (s.bootstrap.isEmpty()) throw new IllegalArgumentException("--bootstrap is required");
+        security(s, SECURITY);
         return s;
+    }
+
+    /** The security settings of every client the driver makes, from the security flags (set once, in parse). */
+    static final Properties SECURITY = new Properties();
+
+    /**
+     * security maps the contract's security flags onto the Java client's settings: security.protocol, the JKS
+     * truststore (or the PEM CA as ssl.truststore.type=PEM), the PKCS12 keystore for mTLS, sasl.mechanism and
+     * sasl.jaas.config with PlainLoginModule or ScramLoginModule. Hostname verification stays on (the client's
+     * default ssl.endpoint.identification.algorithm=https).
+     */
+    static void security(Spec s, Properties p) {
+        switch (s.securityProtocol) {
+            case "PLAINTEXT": return;
+            case "SSL": case "SASL_SSL": case "SASL_PLAINTEXT": break;
+            default: throw new IllegalArgumentException("unknown --security-protocol " + q(s.securityProtocol));
+        }
+        p.put("security.protocol", s.securityProtocol);
+        if (s.securityProtocol.endsWith("SSL")) {
+            if (!s.truststore.isEmpty()) {
+                p.put("ssl.truststore.location", s.truststore);
+                p.put("ssl.truststore.password", s.truststorePassword);
+            } else if (!s.ca.isEmpty()) {
+                p.put("ssl.truststore.type", "PEM");
+                p.put("ssl.truststore.location", s.ca);
+            }
+            if (!s.keystore.isEmpty()) {
+                p.put("ssl.keystore.type", "PKCS12");
+                p.put("ssl.keystore.location", s.keystore);
+                p.put("ssl.keystore.password", s.keystorePassword);
+                p.put("ssl.key.password", s.keystorePassword);
+            }
+        }
+        if (s.securityProtocol.startsWith("SASL_")) {
+            String module;
+            switch (s.saslMechanism) {
+                case "PLAIN": module = "org.apache.kafka.common.security.plain.PlainLoginModule"; break;
+                case "SCRAM-SHA-256": case "SCRAM-SHA-512": module = "org.apache.kafka.common.security.scram.ScramLoginModule"; break;
+                default: throw new IllegalArgumentException("unknown --sasl-mechanism " + q(s.saslMechanism));
+            }
+            p.put("sasl.mechanism", s.saslMechanism);
+            p.put("sasl.jaas.config", module + " required username=" + q(s.saslUser) + " password=" + q(s.saslPassword) + ";");
+        }
     }
 
     // ---- output ----
@@ -206,6 +265,7 @@ public final class Driver {
         p.put(AdminClientConfig.CLIENT_ID_CONFIG, "matrix-java");
         p.put(AdminClientConfig.REQUEST_TIMEOUT_MS_CONFIG, "15000");
         p.put(AdminClientConfig.RETRY_BACKOFF_MS_CONFIG, "100");
+        p.putAll(SECURITY);
         return p;
     }
 
@@ -320,7 +380,26 @@ public final class Driver {
         return h;
     }
 
+    /** produce --expect-denied passes only when the client reports an authorization error ({"denied":msg}). */
     static void produce(Spec s) throws Exception {
+        if (!s.expectDenied) {
+            produceRecords(s);
+            return;
+        }
+        try {
+            produceRecords(s);
+        } catch (Exception e) {
+            String msg = e.getMessage() == null ? e.toString() : e.getMessage();
+            if (msg.toLowerCase(java.util.Locale.ROOT).contains("authoriz")) {
+                emit(obj("denied", msg));
+                return;
+            }
+            throw new Fail("not an authorization error: " + msg);
+        }
+        throw new Fail(s.n + " records acknowledged, an authorization error expected");
+    }
+
+    static void produceRecords(Spec s) throws Exception {
         AtomicInteger acked = new AtomicInteger();
         List<Exception> errs = Collections.synchronizedList(new ArrayList<>());
         try (KafkaProducer<String, String> p = producer(s, s.acks, s.codec, s.idempotent, false)) {
@@ -661,6 +740,13 @@ public final class Driver {
             case "list-topics": listTopics(s); break;
             case "produce": produce(s); break;
             case "consume": consume(s, deadline); break;
+            case "roundtrip": // produce, then consume the same records from the earliest offset
+                produceRecords(s);
+                s.count = s.n;
+                s.from = "earliest";
+                s.live = false;
+                consume(s, deadline);
+                break;
             case "group": group(s); break;
             case "resume": resume(s, deadline); break;
             case "configs": configs(s); break;
