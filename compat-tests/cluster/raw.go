@@ -23,9 +23,6 @@ type RawBroker struct {
 	done    chan struct{}
 }
 
-// FreePort is a loopback port free now for a process to bind a moment later.
-func FreePort(tb testing.TB) int { return freePort(tb) }
-
 // StartRawBroker runs bin/kafka kafka-server-start with a server.properties
 // made of settings alone and kills it (SIGKILL: these tests do not look at
 // shutdown) when the test ends. It does not wait for the broker to serve.
