@@ -2,6 +2,8 @@ package broker
 
 import (
 	"context"
+	"maps"
+	"slices"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -180,6 +182,19 @@ func (s *Server) aclGate(ctx context.Context, req kmsg.Request) (kmsg.Response, 
 		} else if !s.authorizeCluster(ctx, opIdempotentWrite) && !s.authorizeByResourceType(ctx, opWrite, resTopic) {
 			resp.ErrorCode = errClusterAuthorizationFailed
 			return resp, nil
+		}
+
+	// SCRAM credentials (KafkaApis.handleDescribeUserScramCredentialsRequest,
+	// handleAlterUserScramCredentialsRequest). SaslHandshake and
+	// SaslAuthenticate are never authorized: they come before a principal.
+	case *kmsg.DescribeUserSCRAMCredentialsRequest:
+		if !s.authorizeCluster(ctx, opDescribe) {
+			return describeScramRefused(r), nil
+		}
+	case *kmsg.AlterUserSCRAMCredentialsRequest:
+		// NOT_CONTROLLER comes first (the handler's), then ALTER.
+		if s.activeController() != nil && !s.authorizeCluster(ctx, opAlter) {
+			return alterScramRefused(r), nil
 		}
 
 	// Groups.
@@ -1050,4 +1065,43 @@ func (s *Server) metadataAuthorized(ctx context.Context, req *kmsg.MetadataReque
 func aclChecked(ctx context.Context) bool {
 	v, _ := ctx.Value(aclCheckedKey{}).(bool)
 	return v
+}
+
+// describeScramRefused is DescribeUserScramCredentialsRequest
+// .getErrorResponse(CLUSTER_AUTHORIZATION_FAILED): the top-level error and
+// one result per named user carrying it, without the user's name (Kafka
+// sets none). Deviation: Kafka's getErrorResponse walks data.users(),
+// null when every user is asked for, and fails with a
+// NullPointerException there; we answer the top-level error alone.
+func describeScramRefused(r *kmsg.DescribeUserSCRAMCredentialsRequest) kmsg.Response {
+	resp := r.ResponseKind().(*kmsg.DescribeUserSCRAMCredentialsResponse)
+	msg := msgClusterAuthFailed
+	resp.ErrorCode, resp.ErrorMessage = errClusterAuthorizationFailed, &msg
+	for range r.Users {
+		x := kmsg.NewDescribeUserSCRAMCredentialsResponseResult()
+		x.ErrorCode, x.ErrorMessage = errClusterAuthorizationFailed, &msg
+		resp.Results = append(resp.Results, x)
+	}
+	return resp
+}
+
+// alterScramRefused is AlterUserScramCredentialsRequest
+// .getErrorResponse(CLUSTER_AUTHORIZATION_FAILED): one result per user of
+// the deletions and upsertions, once each, sorted by name.
+func alterScramRefused(r *kmsg.AlterUserSCRAMCredentialsRequest) kmsg.Response {
+	resp := r.ResponseKind().(*kmsg.AlterUserSCRAMCredentialsResponse)
+	users := map[string]bool{}
+	for _, d := range r.Deletions {
+		users[d.Name] = true
+	}
+	for _, u := range r.Upsertions {
+		users[u.Name] = true
+	}
+	for _, u := range slices.Sorted(maps.Keys(users)) {
+		msg := msgClusterAuthFailed
+		x := kmsg.NewAlterUserSCRAMCredentialsResponseResult()
+		x.User, x.ErrorCode, x.ErrorMessage = u, errClusterAuthorizationFailed, &msg
+		resp.Results = append(resp.Results, x)
+	}
+	return resp
 }

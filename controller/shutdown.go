@@ -39,17 +39,25 @@ func (c *Controller) ControlledShutdown(ctx context.Context, req *kmsg.Controlle
 }
 
 // controlledShutdownError is the check of a ControlledShutdown request
-// before anything moves: the broker must be registered
-// (BROKER_NOT_AVAILABLE), and from v2 (KIP-380) its broker epoch, unless
-// unknown (-1), must not be older than the registered one
-// (STALE_BROKER_EPOCH). 0 lets the shutdown go on.
+// before anything moves, in KafkaController.doControlledShutdown's order:
+// from v2 (KIP-380) a known broker epoch (not -1) is compared first with
+// the registered one, STALE_BROKER_EPOCH when older; Kafka reads the
+// registered epoch with liveBrokerIdAndEpochs(id), which throws
+// NoSuchElementException for an unregistered id, so a known epoch for an
+// unknown broker is UNKNOWN_SERVER_ERROR (-1). Then the broker must be
+// registered (BROKER_NOT_AVAILABLE). 0 lets the shutdown go on.
 func controlledShutdownError(s *clusterState, id int32, version int16, brokerEpoch int64) int16 {
 	b, ok := s.liveBrokers[id]
+	if version >= 2 && brokerEpoch != -1 {
+		if !ok {
+			return kerr.UnknownServerError.Code
+		}
+		if brokerEpoch < b.Epoch {
+			return kerr.StaleBrokerEpoch.Code
+		}
+	}
 	if !ok {
 		return kerr.BrokerNotAvailable.Code
-	}
-	if version >= 2 && brokerEpoch != -1 && brokerEpoch < b.Epoch {
-		return kerr.StaleBrokerEpoch.Code
 	}
 	return 0
 }

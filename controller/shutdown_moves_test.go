@@ -129,7 +129,10 @@ func TestControlledShutdownError(t *testing.T) {
 		epoch   int64
 		want    int16
 	}{
-		{"unknown broker", 2, 3, -1, kerr.BrokerNotAvailable.Code},
+		{"unknown broker, unknown epoch", 2, 3, -1, kerr.BrokerNotAvailable.Code},
+		{"unknown broker, v1", 2, 1, 0, kerr.BrokerNotAvailable.Code},
+		// KafkaController: liveBrokerIdAndEpochs(id) throws for an unknown id.
+		{"unknown broker, known epoch", 2, 3, 0, kerr.UnknownServerError.Code},
 		{"current epoch", 1, 3, 101, 0},
 		{"newer epoch", 1, 3, 102, 0},
 		{"older epoch (KIP-380)", 1, 2, 100, kerr.StaleBrokerEpoch.Code},
