@@ -8,12 +8,14 @@ import (
 	"errors"
 	"fmt"
 	"hash/crc32"
+	"maps"
 	"strings"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/sasl/plain"
 
 	"github.com/kafkazk/kafkazk/compat-tests/cluster"
 	"github.com/kafkazk/kafkazk/zkmeta"
@@ -23,21 +25,40 @@ import (
 // broker, under every scenario (an ACL set, or a broker setting), with
 // the error code Kafka 3.9's KafkaApis answers.
 //
-// Principals: until SASL and TLS client certificates land, a PLAINTEXT
-// connection is User:ANONYMOUS, so "me" (the principal the requests come
-// from) is User:ANONYMOUS and "other" a principal that never connects.
-// The table is written with the placeholders $me and $other so that more
-// principals (a SASL user, a certificate's DN) can run it after the merge.
+// Principals: the requests come over a SASL_PLAINTEXT listener with SASL
+// PLAIN users: alice is "me" (the principal the requests come from), bob
+// "other" (a principal with ACLs that never sends), admin the super user
+// (super.users=User:admin on the plain authorizer broker: the "super user"
+// scenario is admin's requests). The table is written with the
+// placeholders $me and $other.
 //
 // Inter-broker traffic: the controller's requests to its own broker come
-// over PLAINTEXT as ANONYMOUS too, so every scenario keeps the base ACL
-// "ALLOW $me ClusterAction on the cluster" (Kafka's rule: the broker
-// principal needs CLUSTER_ACTION or super.users); it is written to
-// ZooKeeper before the broker starts.
+// over the PLAINTEXT listener (inter.broker.listener.name's default) as
+// User:ANONYMOUS, so every scenario keeps the base ACL "ALLOW
+// User:ANONYMOUS ClusterAction on the cluster" (Kafka's rule: the broker
+// principal needs CLUSTER_ACTION or super.users), and "ALLOW $me
+// ClusterAction" so that alice may send the inter-broker requests of the
+// table; both are written to ZooKeeper before the broker starts.
 const (
-	aclMe    = "User:ANONYMOUS"
-	aclOther = "User:alice"
+	aclMe              = "User:alice"
+	aclOther           = "User:bob"
+	aclSuper           = "User:admin"
+	aclBrokerPrincipal = "User:ANONYMOUS"
 )
+
+// aclUsers are the SASL PLAIN users and their passwords, the same on our
+// broker and on Kafka 3.9 (listener.name.sasl_plaintext.plain.sasl.jaas.config).
+var aclUsers = map[string]string{"alice": "alice-secret", "bob": "bob-secret", "admin": "admin-secret"}
+
+// aclSASLSettings are the broker settings of the SASL_PLAINTEXT listener.
+func aclSASLSettings() map[string]string {
+	jaas := `org.apache.kafka.common.security.plain.PlainLoginModule required username="admin" password="admin-secret"`
+	for _, u := range []string{"admin", "alice", "bob"} {
+		jaas += fmt.Sprintf(` user_%s="%s"`, u, aclUsers[u])
+	}
+	return map[string]string{"sasl.enabled.mechanisms": "PLAIN",
+		"listener.name.sasl_plaintext.plain.sasl.jaas.config": jaas + ";"}
+}
 
 // aclSpec is one ACL of a scenario: "Type:pattern:name" and an entry.
 type aclSpec struct {
@@ -50,7 +71,8 @@ type aclSpec struct {
 
 type aclScenario struct {
 	name   string
-	broker string // "acl" (authorizer, no super user), "super" (super.users=$me), "everyone" (allow.everyone.if.no.acl.found=true)
+	broker string // "acl" (authorizer, super.users=User:admin), "everyone" (allow.everyone.if.no.acl.found=true)
+	as     string // the SASL user the calls come from: "" is alice ($me)
 	acls   []aclSpec
 }
 
@@ -58,7 +80,10 @@ func expand(p string) string {
 	return strings.NewReplacer("$me", aclMe, "$other", aclOther).Replace(p)
 }
 
-var baseACL = aclSpec{"Cluster:LITERAL:kafka-cluster", "$me", "Allow", "ClusterAction", ""}
+// baseACLs are in every scenario: the broker's own principal and $me may
+// send inter-broker requests.
+var baseACLs = []aclSpec{{"Cluster:LITERAL:kafka-cluster", aclBrokerPrincipal, "Allow", "ClusterAction", ""},
+	{"Cluster:LITERAL:kafka-cluster", "$me", "Allow", "ClusterAction", ""}}
 
 func all(principal, perm string, resources ...string) []aclSpec {
 	var out []aclSpec
@@ -90,10 +115,9 @@ var aclScenarios = []aclScenario{
 	// The topic's ACL names our address (connections come from 127.0.0.1),
 	// the group's another one.
 	{name: "host", broker: "acl", acls: []aclSpec{{"Topic:LITERAL:t", "$me", "Allow", "All", "127.0.0.1"}, {"Group:LITERAL:g", "$me", "Allow", "All", "10.9.9.9"}}},
-	{name: "super user", broker: "super"},
+	{name: "super user", broker: "acl", as: "admin"},
 	{name: "allow everyone", broker: "everyone"},
-	// Last on its broker: without CLUSTER_ACTION the controller's own
-	// requests to it would be refused from here on.
+	// Only $me loses CLUSTER_ACTION: the broker's principal keeps it.
 	{name: "no cluster action", broker: "acl", acls: append(append(all("$me", "Allow", "Topic:LITERAL:t", "Topic:LITERAL:t-new", "Topic:LITERAL:t-gone", "Group:LITERAL:g", "Group:LITERAL:g-gone"), clusterOps("$me", "Allow")...),
 		aclSpec{"Cluster:LITERAL:kafka-cluster", "$me", "Deny", "ClusterAction", ""})},
 }
@@ -400,6 +424,65 @@ var aclCalls = []aclCall{
 		}
 		return resp.Results[0].ErrorCode, nil
 	}},
+	{"CreateAcls", func(ctx context.Context, b *kgo.Broker) (int16, error) {
+		// An ACL on a topic no call uses; the next scenario's ACLs remove it.
+		req := kmsg.NewPtrCreateACLsRequest()
+		c := kmsg.NewCreateACLsRequestCreation()
+		c.ResourceType, c.ResourceName, c.ResourcePatternType = kmsg.ACLResourceTypeTopic, "acl-made", kmsg.ACLResourcePatternTypeLiteral
+		c.Principal, c.Host, c.Operation, c.PermissionType = aclOther, "*", kmsg.ACLOperationRead, kmsg.ACLPermissionTypeAllow
+		req.Creations = append(req.Creations, c)
+		resp, err := req.RequestWith(ctx, b)
+		if err != nil {
+			return 0, err
+		}
+		return resp.Results[0].ErrorCode, nil
+	}},
+	{"DescribeUserScramCredentials", func(ctx context.Context, b *kgo.Broker) (int16, error) {
+		req := kmsg.NewPtrDescribeUserSCRAMCredentialsRequest()
+		u := kmsg.NewDescribeUserSCRAMCredentialsRequestUser()
+		u.Name = "alice" // a PLAIN user: no SCRAM credential
+		req.Users = append(req.Users, u)
+		resp, err := req.RequestWith(ctx, b)
+		if err != nil {
+			return 0, err
+		}
+		if resp.ErrorCode != 0 {
+			return resp.ErrorCode, nil
+		}
+		return resp.Results[0].ErrorCode, nil
+	}},
+	{"AlterUserScramCredentials", func(ctx context.Context, b *kgo.Broker) (int16, error) {
+		req := kmsg.NewPtrAlterUserSCRAMCredentialsRequest()
+		d := kmsg.NewAlterUserSCRAMCredentialsRequestDeletion()
+		d.Name, d.Mechanism = "bob", 1 // SCRAM-SHA-256, which bob does not have
+		req.Deletions = append(req.Deletions, d)
+		resp, err := req.RequestWith(ctx, b)
+		if err != nil {
+			return 0, err
+		}
+		return resp.Results[0].ErrorCode, nil
+	}},
+	{"SaslHandshake", func(ctx context.Context, b *kgo.Broker) (int16, error) {
+		// After authentication, SaslHandshake reaches KafkaApis
+		// (connections.max.reauth.ms is 0): ILLEGAL_SASL_STATE, never an
+		// authorization error.
+		req := kmsg.NewPtrSASLHandshakeRequest()
+		req.Mechanism = "PLAIN"
+		resp, err := req.RequestWith(ctx, b)
+		if err != nil {
+			return 0, err
+		}
+		return resp.ErrorCode, nil
+	}},
+	{"SaslAuthenticate", func(ctx context.Context, b *kgo.Broker) (int16, error) {
+		req := kmsg.NewPtrSASLAuthenticateRequest()
+		req.SASLAuthBytes = []byte("\x00alice\x00alice-secret")
+		resp, err := req.RequestWith(ctx, b)
+		if err != nil {
+			return 0, err
+		}
+		return resp.ErrorCode, nil
+	}},
 	{"ElectLeaders", func(ctx context.Context, b *kgo.Broker) (int16, error) {
 		req := kmsg.NewPtrElectLeadersRequest()
 		req.TimeoutMillis = 5000
@@ -518,42 +601,60 @@ func describeConfigs(ctx context.Context, b *kgo.Broker, typ kmsg.ConfigResource
 // it is set before each broker's calls.
 var topicIDOfT [16]byte
 
-// aclBroker is one single-broker cluster with the authorizer on.
+// aclBroker is one single-broker cluster with the authorizer on, and a
+// client per SASL user.
 type aclBroker struct {
-	tid    [16]byte
-	zk     *zkmeta.Client // the test's own session, no chroot
-	root   string         // the broker's chroot
-	client *kgo.Client
-	seq    int
+	tid     [16]byte
+	zk      *zkmeta.Client // the test's own session, no chroot
+	root    string         // the broker's chroot
+	clients map[string]*kgo.Client
+	seq     int
 }
 
-// startACLBroker starts ZooKeeper, writes the base ACL (and the setup
-// ACLs the fixture needs), then the broker, and creates topic t with one
-// record and group g with a committed offset.
+// saslClients connects a client per SASL user to addr (SASL_PLAINTEXT).
+func (b *aclBroker) saslClients(t *testing.T, addr string) {
+	t.Helper()
+	b.clients = map[string]*kgo.Client{}
+	for u, pass := range aclUsers {
+		cl, err := kgo.NewClient(kgo.SeedBrokers(addr), kgo.SASL(plain.Auth{User: u, Pass: pass}.AsMechanism()))
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(cl.Close)
+		b.clients[u] = cl
+	}
+}
+
+// startACLBroker starts ZooKeeper, writes the base ACLs (and the setup
+// ACLs the fixture needs), then the broker with a PLAINTEXT listener (the
+// inter-broker one) and a SASL_PLAINTEXT one, and creates topic t with
+// one record and group g with a committed offset.
 func startACLBroker(t *testing.T, mode string) *aclBroker {
-	c := cluster.Start(t, 0)
+	c := cluster.StartListeners(t, 0, []string{"SASL_PLAINTEXT"})
 	b := &aclBroker{zk: c.ZKConn(), root: c.ZKPath("")}
 	b.write(t, setupACLs())
 	extra := []string{"authorizer.class.name=kafka.security.authorizer.AclAuthorizer", "auto.create.topics.enable=false",
 		"offsets.topic.replication.factor=1", "offsets.topic.num.partitions=1", "group.initial.rebalance.delay.ms=0"}
+	for k, v := range aclSASLSettings() {
+		extra = append(extra, k+"="+v)
+	}
 	switch mode {
-	case "super":
-		extra = append(extra, "super.users="+aclMe)
+	case "acl":
+		extra = append(extra, "super.users="+aclSuper)
 	case "everyone":
 		extra = append(extra, "allow.everyone.if.no.acl.found=true")
 	}
 	c.AddBroker(0, extra...)
 	c.WaitForBrokers(0)
-	b.client = c.Client()
-	t.Cleanup(b.client.Close)
+	b.saslClients(t, c.Broker(0).Listeners["SASL_PLAINTEXT"])
 	b.fixture(t)
 	return b
 }
 
-// setupACLs are the base ACL and what the fixture needs to create t and
+// setupACLs are the base ACLs and what the fixture needs to create t and
 // commit for g; every scenario replaces them.
 func setupACLs() []aclSpec {
-	setup := append([]aclSpec{baseACL}, all("$me", "Allow", "Topic:LITERAL:t", "Group:LITERAL:g")...)
+	setup := append(append([]aclSpec{}, baseACLs...), all("$me", "Allow", "Topic:LITERAL:t", "Group:LITERAL:g")...)
 	return append(setup, aclSpec{"Cluster:LITERAL:kafka-cluster", "$me", "Allow", "Create", ""})
 }
 
@@ -566,12 +667,12 @@ func (b *aclBroker) fixture(t *testing.T) {
 	rt := kmsg.NewCreateTopicsRequestTopic()
 	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = "t", 1, 1
 	adm.Topics, adm.TimeoutMillis = append(adm.Topics, rt), 10000
-	resp, err := adm.RequestWith(ctx, b.client)
+	resp, err := adm.RequestWith(ctx, b.clients["alice"])
 	if err != nil || resp.Topics[0].ErrorCode != 0 {
 		t.Fatalf("create topic t: %v %+v", err, resp)
 	}
 	b.tid = resp.Topics[0].TopicID
-	br := b.broker()
+	br := b.broker("")
 	poll(t, 30*time.Second, "produce to t", func() (bool, string) {
 		actx, acancel := context.WithTimeout(ctx, 3*time.Second)
 		defer acancel()
@@ -605,7 +706,13 @@ func aclCallNamed(name string) aclCall {
 	panic(name)
 }
 
-func (b *aclBroker) broker() *kgo.Broker { return b.client.SeedBrokers()[0] }
+// broker is the seed broker of user's client ("" is alice, $me).
+func (b *aclBroker) broker(user string) *kgo.Broker {
+	if user == "" {
+		user = "alice"
+	}
+	return b.clients[user].SeedBrokers()[0]
+}
 
 // write makes the stored ACLs exactly specs (plus sentinels), as another
 // broker's AclAuthorizer would: resource znodes and change notices.
@@ -682,19 +789,16 @@ func (b *aclBroker) apply(t *testing.T, sc aclScenario, mode string) {
 	if mode == "everyone" {
 		perm, refused = "Deny", true
 	}
-	specs := append([]aclSpec{baseACL}, sc.acls...)
+	specs := append(append([]aclSpec{}, baseACLs...), sc.acls...)
 	specs = append(specs, aclSpec{"TransactionalId:LITERAL:" + lit, "$me", perm, "Describe", ""},
 		aclSpec{"TransactionalId:PREFIXED:" + pre, "$me", perm, "Describe", ""})
 	b.write(t, specs)
-	if mode == "super" {
-		return // a super user is never refused: nothing to wait for, nothing the ACLs change
-	}
 	poll(t, 20*time.Second, "the broker applies the ACLs of "+sc.name, func() (bool, string) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		req := kmsg.NewPtrFindCoordinatorRequest()
 		req.CoordinatorType, req.CoordinatorKeys = 1, []string{lit, pre + "x"}
-		resp, err := req.RequestWith(ctx, b.broker())
+		resp, err := req.RequestWith(ctx, b.broker(""))
 		if err != nil {
 			return false, err.Error()
 		}
@@ -739,8 +843,15 @@ var aclExpected = map[string][]int16{
 	"InitProducerId idempotent":     {31, 0, 31, 0, 31, 0, 31, 0, 0, 0, 0}, // or WRITE on any topic (authorizeByResourceType)
 	"DescribeAcls":                  {31, 0, 31, 31, 31, 31, 31, 31, 0, 31, 0},
 	"DeleteAcls":                    {31, 0, 31, 31, 31, 31, 31, 31, 0, 31, 0},
-	"ElectLeaders":                  {31, 84, 31, 31, 31, 31, 31, 31, 84, 31, 84},
-	"ListPartitionReassignments":    {31, 0, 31, 31, 31, 31, 31, 31, 0, 31, 0},
+	"CreateAcls":                    {31, 0, 31, 31, 31, 31, 31, 31, 0, 31, 0},
+	// 91: RESOURCE_NOT_FOUND once authorized (no SCRAM credential).
+	"DescribeUserScramCredentials": {31, 91, 31, 31, 31, 31, 31, 31, 91, 31, 91},
+	"AlterUserScramCredentials":    {31, 91, 31, 31, 31, 31, 31, 31, 91, 31, 91},
+	// 34: ILLEGAL_SASL_STATE; no authorization.
+	"SaslHandshake":              {34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34},
+	"SaslAuthenticate":           {34, 34, 34, 34, 34, 34, 34, 34, 34, 34, 34},
+	"ElectLeaders":               {31, 84, 31, 31, 31, 31, 31, 31, 84, 31, 84},
+	"ListPartitionReassignments": {31, 0, 31, 31, 31, 31, 31, 31, 0, 31, 0},
 	// Bit fields (1 << AclOperation code); -1: the topic is refused.
 	"DescribeCluster authorized ops": {0, 8096, 0, 0, 0, 0, 0, 0, 8096, 0, 7584},
 	"Metadata topic authorized ops":  {-1, 3576, -1, 3576, -1, 3576, 264, 3576, 3576, 3576, 3576},
@@ -748,14 +859,16 @@ var aclExpected = map[string][]int16{
 	"UpdateMetadata":                 {11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 31}, // 11: STALE_CONTROLLER_EPOCH once authorized
 	"LeaderAndIsr":                   {11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 31},
 	"StopReplica":                    {11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 31},
-	"ControlledShutdown":             {8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 31}, // 8: BROKER_NOT_AVAILABLE (broker 99) once authorized
+	"ControlledShutdown":             {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 31}, // -1: broker 99 with epoch 0 (KafkaController: liveBrokerIdAndEpochs(99) throws)
 }
 
 // TestACLAcceptanceTable runs every call of aclCalls in every scenario
-// of aclScenarios and compares the answer with aclExpected.
+// of aclScenarios and compares the answer with aclExpected. Two brokers:
+// the plain authorizer with super.users=User:admin, and
+// allow.everyone.if.no.acl.found.
 func TestACLAcceptanceTable(t *testing.T) {
 	brokers := map[string]*aclBroker{}
-	for _, mode := range []string{"acl", "super", "everyone"} {
+	for _, mode := range []string{"acl", "everyone"} {
 		brokers[mode] = startACLBroker(t, mode)
 	}
 	cases := 0
@@ -770,7 +883,7 @@ func TestACLAcceptanceTable(t *testing.T) {
 			if !ok || len(want) != len(aclScenarios) {
 				t.Fatalf("aclExpected has no full row for %s", call.name)
 			}
-			got, err := call.run(ctx, b.broker())
+			got, err := call.run(ctx, b.broker(sc.as))
 			cases++
 			fmt.Fprintf(&table, "%-30s %-16s want %3d got %3d\n", call.name, sc.name, want[si], got)
 			if err != nil {
@@ -778,7 +891,7 @@ func TestACLAcceptanceTable(t *testing.T) {
 				continue
 			}
 			if got != want[si] {
-				t.Errorf("%s / %s (principal %s): got %d, want %d", call.name, sc.name, aclMe, got, want[si])
+				t.Errorf("%s / %s (principal %s): got %d, want %d", call.name, sc.name, scenarioPrincipal(sc), got, want[si])
 			}
 		}
 		cancel()
@@ -789,31 +902,25 @@ func TestACLAcceptanceTable(t *testing.T) {
 	}
 }
 
-// kafkaTableDifferences are the cells where Kafka 3.9 answers otherwise
-// than aclExpected (our answer): "call / scenario" -> Kafka's code. Each
-// is asserted, so a change on either side shows.
-//
-// ControlledShutdown of an unknown broker id (99), once authorized: Kafka's
-// controller fails with UNKNOWN_SERVER_ERROR (-1), ours answers
-// BROKER_NOT_AVAILABLE (8). Not an authorization matter (the handler's,
-// handle_controlled_shutdown.go).
-var kafkaTableDifferences = map[string]int16{
-	"ControlledShutdown / none":            -1,
-	"ControlledShutdown / allow":           -1,
-	"ControlledShutdown / deny":            -1,
-	"ControlledShutdown / prefixed":        -1,
-	"ControlledShutdown / other principal": -1,
-	"ControlledShutdown / wildcard":        -1,
-	"ControlledShutdown / read only":       -1,
-	"ControlledShutdown / host":            -1,
+func scenarioPrincipal(sc aclScenario) string {
+	if sc.as != "" {
+		return "User:" + sc.as
+	}
+	return aclMe
 }
 
+// kafkaTableDifferences are the cells where Kafka 3.9 answers otherwise
+// than aclExpected (our answer): "call / scenario" -> Kafka's code. Each
+// is asserted, so a change on either side shows. None today.
+var kafkaTableDifferences = map[string]int16{}
+
 // TestACLAcceptanceTableKafka39 plays the acceptance table's scenarios of
-// the plain authorizer (no super user, no allow-everyone: those need a
-// broker each) against a real Kafka 3.9 broker with AclAuthorizer, set up
-// the same way, and checks that Kafka answers what aclExpected says,
-// except for the cells kafkaTableDifferences records. Then, on the same
-// broker, the znodes of kafka-acls commands (subtest Znodes).
+// the plain authorizer (with super.users=User:admin, as ours; not
+// allow-everyone: that needs a broker of its own) against a real Kafka 3.9
+// broker with AclAuthorizer and the same SASL_PLAINTEXT users, set up the
+// same way, and checks that Kafka answers what aclExpected says, except
+// for the cells kafkaTableDifferences records. Then, on the same broker,
+// the znodes of kafka-acls commands (subtest Znodes).
 func TestACLAcceptanceTableKafka39(t *testing.T) {
 	c := cluster.Start(t, 0) // ZooKeeper; Kafka gets its own chroot on it
 	var rnd [6]byte
@@ -823,14 +930,16 @@ func TestACLAcceptanceTableKafka39(t *testing.T) {
 	chroot := "/kafka39-acl-" + hex.EncodeToString(rnd[:])
 	b := &aclBroker{zk: c.ZKConn(), root: chroot}
 	b.write(t, setupACLs())
-	ref := cluster.StartKafkaRef(t, c.ZK.Addr, cluster.KafkaRefOptions{Chroot: chroot, Overrides: map[string]string{
+	refPort := freePortNumber(t)
+	saslAddr := freeLoopbackAddr(t)
+	overrides := map[string]string{
 		"authorizer.class.name": "kafka.security.authorizer.AclAuthorizer", "auto.create.topics.enable": "false",
-		"offsets.topic.num.partitions": "1"}})
-	var err error
-	if b.client, err = kgo.NewClient(kgo.SeedBrokers(ref.Addr)); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(b.client.Close)
+		"offsets.topic.num.partitions": "1", "super.users": aclSuper,
+		"listeners": fmt.Sprintf("PLAINTEXT://127.0.0.1:%d,SASL_PLAINTEXT://%s", refPort, saslAddr)}
+	overrides["advertised.listeners"] = overrides["listeners"]
+	maps.Copy(overrides, aclSASLSettings())
+	ref := cluster.StartKafkaRef(t, c.ZK.Addr, cluster.KafkaRefOptions{Chroot: chroot, Port: refPort, Overrides: overrides})
+	b.saslClients(t, saslAddr)
 	b.fixture(t)
 	seen := map[string]bool{}
 	for si, sc := range aclScenarios {
@@ -847,7 +956,7 @@ func TestACLAcceptanceTableKafka39(t *testing.T) {
 				seen[key] = true
 				want = k
 			}
-			got, err := call.run(ctx, b.broker())
+			got, err := call.run(ctx, b.broker(sc.as))
 			if err != nil {
 				t.Errorf("Kafka 3.9: %s: %v", key, err)
 				continue

@@ -107,9 +107,9 @@ func canonicalACLs(data string) (string, int) {
 // aclToolACLs are what the PLAINTEXT tools (ANONYMOUS) need on a broker
 // without super users: ALTER and DESCRIBE on the cluster, besides the
 // base CLUSTER_ACTION.
-var aclToolACLs = []aclSpec{baseACL,
-	{"Cluster:LITERAL:kafka-cluster", "$me", "Allow", "Alter", ""},
-	{"Cluster:LITERAL:kafka-cluster", "$me", "Allow", "Describe", ""}}
+var aclToolACLs = []aclSpec{baseACLs[0], // kafka-acls comes over PLAINTEXT: User:ANONYMOUS
+	{"Cluster:LITERAL:kafka-cluster", aclBrokerPrincipal, "Allow", "Alter", ""},
+	{"Cluster:LITERAL:kafka-cluster", aclBrokerPrincipal, "Allow", "Describe", ""}}
 
 // aclZnodesMatchKafka39 runs Kafka 3.9's own kafka-acls
 // (kafka.admin.AclCommand) against the Kafka 3.9 broker of the table test
