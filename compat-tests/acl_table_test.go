@@ -72,12 +72,16 @@ type aclSpec struct {
 type aclScenario struct {
 	name   string
 	broker string // "acl" (authorizer, super.users=User:admin), "everyone" (allow.everyone.if.no.acl.found=true)
-	as     string // the SASL user the calls come from: "" is alice ($me)
+	as     string // the user the calls come from: "" is alice ($me)
+	me     string // what $me stands for: "" is aclMe
 	acls   []aclSpec
 }
 
-func expand(p string) string {
-	return strings.NewReplacer("$me", aclMe, "$other", aclOther).Replace(p)
+func expand(p, me string) string {
+	if me == "" {
+		me = aclMe
+	}
+	return strings.NewReplacer("$me", me, "$other", aclOther).Replace(p)
 }
 
 // baseACLs are in every scenario: the broker's own principal and $me may
@@ -609,6 +613,7 @@ type aclBroker struct {
 	root    string         // the broker's chroot
 	clients map[string]*kgo.Client
 	seq     int
+	me      string // what $me stands for in the ACLs written: "" is aclMe
 }
 
 // saslClients connects a client per SASL user to addr (SASL_PLAINTEXT).
@@ -629,14 +634,23 @@ func (b *aclBroker) saslClients(t *testing.T, addr string) {
 // ACLs the fixture needs), then the broker with a PLAINTEXT listener (the
 // inter-broker one) and a SASL_PLAINTEXT one, and creates topic t with
 // one record and group g with a committed offset.
-func startACLBroker(t *testing.T, mode string) *aclBroker {
-	c := cluster.StartListeners(t, 0, []string{"SASL_PLAINTEXT"})
+func startACLBroker(t *testing.T, mode string, ssl *aclTLS) *aclBroker {
+	names := []string{"SASL_PLAINTEXT"}
+	if ssl != nil {
+		names = append(names, "SSL")
+	}
+	c := cluster.StartListeners(t, 0, names)
 	b := &aclBroker{zk: c.ZKConn(), root: c.ZKPath("")}
 	b.write(t, setupACLs())
 	extra := []string{"authorizer.class.name=kafka.security.authorizer.AclAuthorizer", "auto.create.topics.enable=false",
 		"offsets.topic.replication.factor=1", "offsets.topic.num.partitions=1", "group.initial.rebalance.delay.ms=0"}
 	for k, v := range aclSASLSettings() {
 		extra = append(extra, k+"="+v)
+	}
+	if ssl != nil {
+		for k, v := range ssl.settings {
+			extra = append(extra, k+"="+v)
+		}
 	}
 	switch mode {
 	case "acl":
@@ -647,6 +661,9 @@ func startACLBroker(t *testing.T, mode string) *aclBroker {
 	c.AddBroker(0, extra...)
 	c.WaitForBrokers(0)
 	b.saslClients(t, c.Broker(0).Listeners["SASL_PLAINTEXT"])
+	if ssl != nil {
+		b.sslClient(t, c.Broker(0).Listeners["SSL"], ssl.client)
+	}
 	b.fixture(t)
 	return b
 }
@@ -731,7 +748,7 @@ func (b *aclBroker) write(t *testing.T, specs []aclSpec) {
 		if host == "" {
 			host = "*"
 		}
-		want[r] = append(want[r], zkmeta.ACLEntry{Principal: expand(s.principal), PermissionType: s.perm, Operation: s.op, Host: host})
+		want[r] = append(want[r], zkmeta.ACLEntry{Principal: expand(s.principal, b.me), PermissionType: s.perm, Operation: s.op, Host: host})
 	}
 	notice := func(r zkmeta.ACLResource) {
 		store := zkmeta.ACLChangesPath
@@ -789,6 +806,8 @@ func (b *aclBroker) apply(t *testing.T, sc aclScenario, mode string) {
 	if mode == "everyone" {
 		perm, refused = "Deny", true
 	}
+	b.me = sc.me
+	defer func() { b.me = "" }()
 	specs := append(append([]aclSpec{}, baseACLs...), sc.acls...)
 	specs = append(specs, aclSpec{"TransactionalId:LITERAL:" + lit, "$me", perm, "Describe", ""},
 		aclSpec{"TransactionalId:PREFIXED:" + pre, "$me", perm, "Describe", ""})
@@ -798,7 +817,7 @@ func (b *aclBroker) apply(t *testing.T, sc aclScenario, mode string) {
 		defer cancel()
 		req := kmsg.NewPtrFindCoordinatorRequest()
 		req.CoordinatorType, req.CoordinatorKeys = 1, []string{lit, pre + "x"}
-		resp, err := req.RequestWith(ctx, b.broker(""))
+		resp, err := req.RequestWith(ctx, b.broker(sc.as))
 		if err != nil {
 			return false, err.Error()
 		}
@@ -867,13 +886,11 @@ var aclExpected = map[string][]int16{
 // the plain authorizer with super.users=User:admin, and
 // allow.everyone.if.no.acl.found.
 func TestACLAcceptanceTable(t *testing.T) {
-	brokers := map[string]*aclBroker{}
-	for _, mode := range []string{"acl", "everyone"} {
-		brokers[mode] = startACLBroker(t, mode)
-	}
+	brokers := map[string]*aclBroker{"acl": startACLBroker(t, "acl", newACLTLS(t)), "everyone": startACLBroker(t, "everyone", nil)}
 	cases := 0
 	var table strings.Builder
-	for si, sc := range aclScenarios {
+	for _, pl := range aclPlays(t) {
+		sc, si := pl.sc, pl.col
 		b := brokers[sc.broker]
 		b.apply(t, sc, sc.broker)
 		topicIDOfT = b.tid
@@ -909,6 +926,25 @@ func scenarioPrincipal(sc aclScenario) string {
 	return aclMe
 }
 
+// aclPlay is a scenario and its column in aclExpected.
+type aclPlay struct {
+	sc  aclScenario
+	col int
+}
+
+// aclPlays are aclScenarios over SASL, then sslScenarios over SSL.
+func aclPlays(t *testing.T) []aclPlay {
+	var out []aclPlay
+	for si, sc := range aclScenarios {
+		out = append(out, aclPlay{sc, si})
+	}
+	ssl, cols := sslScenarios(t)
+	for i, sc := range ssl {
+		out = append(out, aclPlay{sc, cols[i]})
+	}
+	return out
+}
+
 // kafkaTableDifferences are the cells where Kafka 3.9 answers otherwise
 // than aclExpected (our answer): "call / scenario" -> Kafka's code. Each
 // is asserted, so a change on either side shows. None today.
@@ -936,13 +972,19 @@ func TestACLAcceptanceTableKafka39(t *testing.T) {
 		"authorizer.class.name": "kafka.security.authorizer.AclAuthorizer", "auto.create.topics.enable": "false",
 		"offsets.topic.num.partitions": "1", "super.users": aclSuper,
 		"listeners": fmt.Sprintf("PLAINTEXT://127.0.0.1:%d,SASL_PLAINTEXT://%s", refPort, saslAddr)}
+	sslAddr := freeLoopbackAddr(t)
+	overrides["listeners"] += ",SSL://" + sslAddr
 	overrides["advertised.listeners"] = overrides["listeners"]
 	maps.Copy(overrides, aclSASLSettings())
+	ssl := newACLTLS(t)
+	maps.Copy(overrides, ssl.settings)
 	ref := cluster.StartKafkaRef(t, c.ZK.Addr, cluster.KafkaRefOptions{Chroot: chroot, Port: refPort, Overrides: overrides})
 	b.saslClients(t, saslAddr)
+	b.sslClient(t, sslAddr, ssl.client)
 	b.fixture(t)
 	seen := map[string]bool{}
-	for si, sc := range aclScenarios {
+	for _, pl := range aclPlays(t) {
+		sc, si := pl.sc, pl.col
 		if sc.broker != "acl" {
 			continue
 		}
