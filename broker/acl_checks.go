@@ -2,7 +2,10 @@ package broker
 
 import (
 	"context"
+	"fmt"
+	"hash/crc32"
 	"maps"
+	"net"
 	"slices"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -108,13 +111,14 @@ func (s *Server) aclGate(ctx context.Context, req kmsg.Request) (kmsg.Response, 
 	case *kmsg.AlterPartitionAssignmentsRequest:
 		if !s.authorizeCluster(ctx, opAlter) {
 			resp := r.ResponseKind().(*kmsg.AlterPartitionAssignmentsResponse)
-			resp.ErrorCode, resp.ErrorMessage = errClusterAuthorizationFailed, &msgClusterNotAuthorized
+			msg := clusterNotAuthorized(ctx, true)
+			resp.ErrorCode, resp.ErrorMessage = errClusterAuthorizationFailed, msg
 			for _, t := range r.Topics {
 				rt := kmsg.NewAlterPartitionAssignmentsResponseTopic()
 				rt.Topic = t.Topic
 				for _, p := range t.Partitions {
 					rp := kmsg.NewAlterPartitionAssignmentsResponseTopicPartition()
-					rp.Partition, rp.ErrorCode, rp.ErrorMessage = p.Partition, errClusterAuthorizationFailed, &msgClusterNotAuthorized
+					rp.Partition, rp.ErrorCode, rp.ErrorMessage = p.Partition, errClusterAuthorizationFailed, msg
 					rt.Partitions = append(rt.Partitions, rp)
 				}
 				resp.Topics = append(resp.Topics, rt)
@@ -124,7 +128,7 @@ func (s *Server) aclGate(ctx context.Context, req kmsg.Request) (kmsg.Response, 
 	case *kmsg.ListPartitionReassignmentsRequest:
 		if !s.authorizeCluster(ctx, opDescribe) {
 			resp := r.ResponseKind().(*kmsg.ListPartitionReassignmentsResponse)
-			resp.ErrorCode, resp.ErrorMessage = errClusterAuthorizationFailed, &msgClusterNotAuthorized
+			resp.ErrorCode, resp.ErrorMessage = errClusterAuthorizationFailed, clusterNotAuthorized(ctx, true)
 			for _, t := range r.Topics {
 				rt := kmsg.NewListPartitionReassignmentsResponseTopic()
 				rt.Topic = t.Topic
@@ -1104,4 +1108,51 @@ func alterScramRefused(r *kmsg.AlterUserSCRAMCredentialsRequest) kmsg.Response {
 		resp.Results = append(resp.Results, x)
 	}
 	return resp
+}
+
+type requestSizeKey struct{}
+
+// withRequestSize records the size of the request's frame (without its
+// length prefix), which Kafka's refusal message prints.
+func withRequestSize(ctx context.Context, n int) context.Context {
+	return context.WithValue(ctx, requestSizeKey{}, n)
+}
+
+// clusterNotAuthorized is the message of AuthHelper.authorizeClusterOperation's
+// ClusterAuthorizationException, s"Request $request is not authorized.",
+// with RequestChannel.Request's toString: the network processor, the
+// connection id (local-remote-index), the session (a Java object without
+// toString: class@identity hash), the listener, its protocol, the request
+// buffer and the envelope. The buffer is released (null) after parsing
+// unless the API keeps it (ApiKeys.requiresDelayedAllocation: forwardable
+// APIs and those with bytes fields): then a HeapByteBuffer read to its
+// end, as large as the request. Deviation: our processor and connection
+// index are 0 and the session's hash is one of the connection id; Kafka's
+// are its processor thread, its connection counter and the JVM's identity
+// hash.
+func clusterNotAuthorized(ctx context.Context, retained bool) *string {
+	sess := sessionFrom(ctx)
+	connID := addrID(sess.localAddr) + "-" + addrID(sess.clientAddr) + "-0"
+	buffer := "null"
+	if retained {
+		n, _ := ctx.Value(requestSizeKey{}).(int)
+		buffer = fmt.Sprintf("java.nio.HeapByteBuffer[pos=%d lim=%d cap=%d]", n, n, n)
+	}
+	msg := fmt.Sprintf("Request Request(processor=0, connectionId=%s, session=org.apache.kafka.network.Session@%x, "+
+		"listenerName=ListenerName(%s), securityProtocol=%s, buffer=%s, envelope=None) is not authorized.",
+		connID, crc32.ChecksumIEEE([]byte(connID)), sess.listener, sess.protocol, buffer)
+	return &msg
+}
+
+// addrID is an address as Kafka's ConnectionId prints it: host:port, the
+// host an IP address.
+func addrID(a net.Addr) string {
+	if a == nil {
+		return "0.0.0.0:0"
+	}
+	host, port, err := net.SplitHostPort(a.String())
+	if err != nil {
+		return a.String()
+	}
+	return host + ":" + port
 }

@@ -26,7 +26,6 @@ const (
 var (
 	msgNoAuthorizerDescribe = "No Authorizer is configured on the broker"
 	msgNoAuthorizer         = "No Authorizer is configured."
-	msgClusterNotAuthorized = "Request is not authorized."
 )
 
 // aclFilterFrom reads a filter of DescribeAcls / DeleteAcls, refusing
@@ -52,7 +51,7 @@ func (s *Server) handleDescribeACLs(ctx context.Context, req *kmsg.DescribeACLsR
 	}
 	resp := req.ResponseKind().(*kmsg.DescribeACLsResponse)
 	if !s.authorizeCluster(ctx, opDescribe) {
-		resp.ErrorCode, resp.ErrorMessage = errClusterAuthorizationFailed, &msgClusterNotAuthorized
+		resp.ErrorCode, resp.ErrorMessage = errClusterAuthorizationFailed, clusterNotAuthorized(ctx, false)
 		return resp, nil
 	}
 	if s.authz == nil {
@@ -104,7 +103,7 @@ func (s *Server) handleCreateACLs(ctx context.Context, req *kmsg.CreateACLsReque
 		return resp, nil
 	}
 	if !s.authorizeCluster(ctx, opAlter) {
-		return fail(errClusterAuthorizationFailed, &msgClusterNotAuthorized)
+		return fail(errClusterAuthorizationFailed, clusterNotAuthorized(ctx, true))
 	}
 	if s.authz == nil {
 		return fail(errSecurityDisabled, &msgNoAuthorizer)
@@ -163,7 +162,7 @@ func (s *Server) handleDeleteACLs(ctx context.Context, req *kmsg.DeleteACLsReque
 		return resp, nil
 	}
 	if !s.authorizeCluster(ctx, opAlter) {
-		return fail(errClusterAuthorizationFailed, &msgClusterNotAuthorized)
+		return fail(errClusterAuthorizationFailed, clusterNotAuthorized(ctx, true))
 	}
 	if s.authz == nil {
 		return fail(errSecurityDisabled, &msgNoAuthorizer)

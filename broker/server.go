@@ -310,7 +310,7 @@ func (s *Server) acceptLoop(ctx context.Context, ln net.Listener, listener strin
 			// RequestContext: the listener's name and security protocol
 			// (wrapTLS does the TLS handshake on SSL and SASL_SSL
 			// listeners); the group coordinator records the client host.
-			sess := &session{listener: listener, protocol: s.cfg.protocols()[listener], principal: Anonymous, clientAddr: c.RemoteAddr()}
+			sess := &session{listener: listener, protocol: s.cfg.protocols()[listener], principal: Anonymous, clientAddr: c.RemoteAddr(), localAddr: c.LocalAddr()}
 			if conn, err := s.wrapTLS(sess, c); err == nil { // tls.go
 				newConnection(s, conn).serve(withSession(ctx, sess))
 			}

@@ -66,6 +66,7 @@ type session struct {
 	protocol   SecurityProtocol // of that listener
 	principal  Principal        // Anonymous until authenticated
 	clientAddr net.Addr
+	localAddr  net.Addr // the broker's end of the connection (Kafka's connection id)
 }
 
 // setPrincipal records the principal a SASL exchange authenticated. Only

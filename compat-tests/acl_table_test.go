@@ -913,6 +913,7 @@ func TestACLAcceptanceTable(t *testing.T) {
 		}
 		cancel()
 	}
+	checkRefusalMessages(t, "ours", brokers["acl"])
 	t.Logf("%d cases\n%s", cases, table.String())
 	if cases < 60 {
 		t.Errorf("only %d cases", cases)
@@ -1014,6 +1015,7 @@ func TestACLAcceptanceTableKafka39(t *testing.T) {
 			t.Errorf("kafkaTableDifferences names %q, which the table does not play", k)
 		}
 	}
+	checkRefusalMessages(t, "Kafka 3.9", b)
 	// The same Kafka JVM serves the znode comparison (acl_znodes_test.go).
 	t.Run("Znodes", func(t *testing.T) { aclZnodesMatchKafka39(t, b, ref) })
 }
