@@ -136,3 +136,17 @@ func checkRefusalMessages(t *testing.T, who string, b *aclBroker) {
 		}
 	}
 }
+
+// describeAllScramAsBob sends DescribeUserScramCredentials for every user
+// (users null) as bob, refused: the code and the number of results, or
+// the error (Kafka's getErrorResponse walks the null user list).
+func describeAllScramAsBob(b *aclBroker) string {
+	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
+	defer cancel()
+	req := kmsg.NewPtrDescribeUserSCRAMCredentialsRequest()
+	resp, err := req.RequestWith(ctx, b.broker("bob"))
+	if err != nil {
+		return "error: " + err.Error()
+	}
+	return fmt.Sprintf("%d, %d results", resp.ErrorCode, len(resp.Results))
+}
