@@ -563,6 +563,15 @@ var aclCalls = []aclCall{
 		}
 		return resp.ErrorCode, nil
 	}},
+	{"ControlledShutdown unknown epoch", func(ctx context.Context, b *kgo.Broker) (int16, error) {
+		req := kmsg.NewPtrControlledShutdownRequest()
+		req.BrokerID, req.BrokerEpoch = 99, -1 // no such broker, no epoch check
+		resp, err := req.RequestWith(ctx, b)
+		if err != nil {
+			return 0, err
+		}
+		return resp.ErrorCode, nil
+	}},
 	{"DescribeCluster authorized ops", func(ctx context.Context, b *kgo.Broker) (int16, error) {
 		req := kmsg.NewPtrDescribeClusterRequest()
 		req.IncludeClusterAuthorizedOperations = true
@@ -878,13 +887,14 @@ var aclExpected = map[string][]int16{
 	"ElectLeaders":               {31, 84, 31, 31, 31, 31, 31, 31, 84, 31, 84},
 	"ListPartitionReassignments": {31, 0, 31, 31, 31, 31, 31, 31, 0, 31, 0},
 	// Bit fields (1 << AclOperation code); -1: the topic is refused.
-	"DescribeCluster authorized ops": {0, 8096, 0, 0, 0, 0, 0, 0, 8096, 0, 7584},
-	"Metadata topic authorized ops":  {-1, 3576, -1, 3576, -1, 3576, 264, 3576, 3576, 3576, 3576},
-	"Fetch as follower":              {6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 29},           // 6: replica 7 is not one of t's
-	"UpdateMetadata":                 {11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 31}, // 11: STALE_CONTROLLER_EPOCH once authorized
-	"LeaderAndIsr":                   {11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 31},
-	"StopReplica":                    {11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 31},
-	"ControlledShutdown":             {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 31}, // -1: broker 99 with epoch 0 (KafkaController: liveBrokerIdAndEpochs(99) throws)
+	"DescribeCluster authorized ops":   {0, 8096, 0, 0, 0, 0, 0, 0, 8096, 0, 7584},
+	"Metadata topic authorized ops":    {-1, 3576, -1, 3576, -1, 3576, 264, 3576, 3576, 3576, 3576},
+	"Fetch as follower":                {6, 6, 6, 6, 6, 6, 6, 6, 6, 6, 29},           // 6: replica 7 is not one of t's
+	"UpdateMetadata":                   {11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 31}, // 11: STALE_CONTROLLER_EPOCH once authorized
+	"LeaderAndIsr":                     {11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 31},
+	"StopReplica":                      {11, 11, 11, 11, 11, 11, 11, 11, 11, 11, 31},
+	"ControlledShutdown":               {-1, -1, -1, -1, -1, -1, -1, -1, -1, -1, 31}, // -1: broker 99 with epoch 0 (KafkaController: liveBrokerIdAndEpochs(99) throws)
+	"ControlledShutdown unknown epoch": {8, 8, 8, 8, 8, 8, 8, 8, 8, 8, 31},           // 8: BROKER_NOT_AVAILABLE (broker 99)
 }
 
 // TestACLAcceptanceTable runs every call of aclCalls in every scenario
