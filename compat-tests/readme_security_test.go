@@ -16,6 +16,7 @@ import (
 	"os"
 	"os/exec"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"syscall"
 	"testing"
@@ -140,7 +141,7 @@ func writeReadmeKeystore(t *testing.T, path, pass string) *x509.Certificate {
 	return cert
 }
 
-// TestReadmeSecurityExample starts our broker with README.md's SASL_SSL +
+// TestReadmeSecurityExample starts a broker with README.md's SASL_SSL +
 // SCRAM + ACLs server.properties (only readmeSwapped changed), after
 // creating the SCRAM users with the README's kafka-configs.sh --zookeeper
 // commands, then runs the README's remaining commands (kafka-configs.sh
@@ -148,7 +149,9 @@ func writeReadmeKeystore(t *testing.T, path, pass string) *x509.Certificate {
 // on EXTERNAL (TLS verified against the broker's certificate, SCRAM-SHA-512):
 // alice produces to orders, bob (a SCRAM user without ACLs) gets
 // TOPIC_AUTHORIZATION_FAILED, a wrong password SASL_AUTHENTICATION_FAILED,
-// and a client without TLS does not get in. So the README cannot rot.
+// and a client without TLS does not get in. So the README cannot rot. The
+// broker is ours, then Apache Kafka 3.9 with the same file and the same
+// commands (this binary's tools): the example must mean the same to both.
 func TestReadmeSecurityExample(t *testing.T) {
 	data, err := os.ReadFile("../README.md")
 	if err != nil {
@@ -159,12 +162,19 @@ func TestReadmeSecurityExample(t *testing.T) {
 	cmds := readmeCommands(t, readmeBlock(t, readme, "readme-security-commands"))
 	bin := cluster.Binary(t)
 	zk := zktest.Start(t)
+	for _, target := range []string{"ours", "kafka39"} {
+		t.Run(target, func(t *testing.T) { checkReadmeExample(t, target, bin, zk, props, cmds) })
+	}
+}
+
+func checkReadmeExample(t *testing.T, target, bin string, zk *zktest.Server, props string, cmds [][]string) {
 	connect := zk.Chroot(t)
 	dir := t.TempDir()
 	internal, external := freeLoopbackAddr(t), freeLoopbackAddr(t)
 
 	// The example's values of the swapped keys become this machine's.
 	orig := map[string]string{}
+	settings := map[string]string{}
 	var lines []string
 	swapped := 0
 	for _, line := range strings.Split(props, "\n") {
@@ -181,6 +191,8 @@ func TestReadmeSecurityExample(t *testing.T) {
 			case "ssl.keystore.location":
 				line, swapped = k+"="+filepath.Join(dir, "kafka-1.p12"), swapped+1
 			}
+			k, v, _ = strings.Cut(line, "=")
+			settings[k] = v
 		}
 		lines = append(lines, line)
 	}
@@ -246,55 +258,26 @@ func TestReadmeSecurityExample(t *testing.T) {
 		run(c)
 	}
 
-	logFile := filepath.Join(dir, "broker.log")
-	logf, err := os.Create(logFile)
-	if err != nil {
-		t.Fatal(err)
-	}
-	cmd := exec.Command(bin, "kafka-server-start.sh", cfg)
-	cmd.Stdout, cmd.Stderr = logf, logf
-	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
-	if err := cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	done := make(chan struct{})
-	go func() { _ = cmd.Wait(); logf.Close(); close(done) }()
-	t.Cleanup(func() {
-		_ = cmd.Process.Signal(syscall.SIGTERM)
-		select {
-		case <-done:
-		case <-time.After(15 * time.Second):
-			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
-			<-done
+	var brokerLog func() string
+	if target == "kafka39" {
+		port, err := strconv.Atoi(internal[strings.LastIndexByte(internal, ':')+1:])
+		if err != nil {
+			t.Fatal(err)
 		}
-	})
-	brokerLog := func() string { b, _ := os.ReadFile(logFile); return clip(string(b), 4000) }
-
-	// Ready: Metadata on INTERNAL lists the broker.
+		id, err := strconv.Atoi(orig["broker.id"])
+		if err != nil {
+			t.Fatalf("README example: broker.id %q: %v", orig["broker.id"], err)
+		}
+		// zookeeper.connect is the chroot made above; StartKafkaRef sets it.
+		delete(settings, "zookeeper.connect")
+		k := cluster.StartKafkaRef(t, zk.Addr, cluster.KafkaRefOptions{ID: int32(id), Port: port,
+			Chroot: strings.TrimPrefix(connect, zk.Addr), Overrides: settings})
+		brokerLog = func() string { return k.LogTail(40) }
+	} else {
+		brokerLog = startReadmeBroker(t, bin, cfg, internal)
+	}
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
-	for {
-		if ok := func() bool {
-			cl, err := kgo.NewClient(kgo.SeedBrokers(internal), kgo.RequestRetries(0))
-			if err != nil {
-				return false
-			}
-			defer cl.Close()
-			rctx, rcancel := context.WithTimeout(ctx, 2*time.Second)
-			defer rcancel()
-			resp, err := kmsg.NewPtrMetadataRequest().RequestWith(rctx, cl)
-			return err == nil && len(resp.Brokers) == 1
-		}(); ok {
-			break
-		}
-		select {
-		case <-done:
-			t.Fatalf("the broker exited with the README's configuration:\n%s", brokerLog())
-		case <-ctx.Done():
-			t.Fatalf("the broker never answered Metadata on INTERNAL:\n%s", brokerLog())
-		case <-time.After(100 * time.Millisecond):
-		}
-	}
 
 	// orders exists before the ACL commands (admin, a super user, on EXTERNAL).
 	pool := x509.NewCertPool()
@@ -356,5 +339,58 @@ func TestReadmeSecurityExample(t *testing.T) {
 	defer pcancel()
 	if _, err := kmsg.NewPtrMetadataRequest().RequestWith(pctx, plain); err == nil {
 		t.Errorf("a client without TLS got an answer on the SASL_SSL listener")
+	}
+}
+
+// startReadmeBroker starts our broker with cfg, stops it when the test
+// ends and waits until Metadata on internal lists it; it returns a function
+// giving the broker's log.
+func startReadmeBroker(t *testing.T, bin, cfg, internal string) func() string {
+	logFile := filepath.Join(filepath.Dir(cfg), "broker.log")
+	logf, err := os.Create(logFile)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cmd := exec.Command(bin, "kafka-server-start.sh", cfg)
+	cmd.Stdout, cmd.Stderr = logf, logf
+	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	done := make(chan struct{})
+	go func() { _ = cmd.Wait(); logf.Close(); close(done) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Signal(syscall.SIGTERM)
+		select {
+		case <-done:
+		case <-time.After(15 * time.Second):
+			_ = syscall.Kill(-cmd.Process.Pid, syscall.SIGKILL)
+			<-done
+		}
+	})
+	brokerLog := func() string { b, _ := os.ReadFile(logFile); return clip(string(b), 4000) }
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	for {
+		if ok := func() bool {
+			cl, err := kgo.NewClient(kgo.SeedBrokers(internal), kgo.RequestRetries(0))
+			if err != nil {
+				return false
+			}
+			defer cl.Close()
+			rctx, rcancel := context.WithTimeout(ctx, 2*time.Second)
+			defer rcancel()
+			resp, err := kmsg.NewPtrMetadataRequest().RequestWith(rctx, cl)
+			return err == nil && len(resp.Brokers) == 1
+		}(); ok {
+			return brokerLog
+		}
+		select {
+		case <-done:
+			t.Fatalf("the broker exited with the README's configuration:\n%s", brokerLog())
+		case <-ctx.Done():
+			t.Fatalf("the broker never answered Metadata on INTERNAL:\n%s", brokerLog())
+		case <-time.After(100 * time.Millisecond):
+		}
 	}
 }
