@@ -140,7 +140,7 @@ func parseFlags(args []string) (options, error) {
 	fs.BoolVar(&o.kafka39, "kafka39", true, "also measure Apache Kafka 3.9 (var/kafka-3.9/lib from make deps; skipped with a note when missing)")
 	fs.BoolVar(&o.tls, "tls", true, "also measure a broker whose listener is SSL (ours-tls), beside plaintext")
 	fs.BoolVar(&o.sasl, "sasl", true, "also measure a SASL_SSL listener with SCRAM-SHA-512 (ours-sasl-ssl; kafka39-tls and kafka39-sasl-ssl with -kafka39) and the authentication handshake rate")
-	fs.DurationVar(&o.handshakeDur, "handshake-duration", 2*time.Second, "duration of each cell of the authentication handshake table")
+	fs.DurationVar(&o.handshakeDur, "handshake-duration", 2*time.Second, "duration of each cell of the authentication handshake table (0: no table)")
 	fs.BoolVar(&o.warmup, "warmup", true, "run one uncounted warm-up round per target first")
 	fs.IntVar(&o.latencyRate, "latency-rate", 20_000, "records/s of the fixed-rate produce latency measurement (0: skip)")
 	fs.DurationVar(&o.latencyDur, "latency-duration", 5*time.Second, "duration of the fixed-rate produce latency measurement")
@@ -157,6 +157,9 @@ func parseFlags(args []string) (options, error) {
 	}
 	if o.records < 1 || o.valueSize < 0 || o.rounds < 1 {
 		return o, errors.New("-records and -rounds must be >= 1, -value-size >= 0")
+	}
+	if o.handshakeDur < 0 {
+		return o, errors.New("-handshake-duration must be >= 0 (0: no authentication table)")
 	}
 	if o.latencyRate < 0 || (o.latencyRate > 0 && o.latencyDur <= 0) {
 		return o, errors.New("-latency-rate must be >= 0 and -latency-duration > 0")

@@ -23,6 +23,8 @@ func TestParseFlags(t *testing.T) {
 		{args: []string{"-partitions", "x"}, wantErr: true},
 		{args: []string{"-records", "0"}, wantErr: true},
 		{args: []string{"-rounds", "0"}, wantErr: true},
+		{args: []string{"-handshake-duration", "-1s"}, wantErr: true},
+		{args: []string{"-sasl=false", "-handshake-duration", "0"}, parts: []int32{1, 3}},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
