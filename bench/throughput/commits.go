@@ -88,13 +88,12 @@ func commitRate(ctx context.Context, t *target, n int) (commitResult, error) {
 	}()
 	assigned := make(chan struct{})
 	var once sync.Once
-	cl, err := kgo.NewClient(
-		kgo.SeedBrokers(seedAddr(t.bootstrap)), tlsOpt(t.bootstrap),
+	cl, err := kgo.NewClient(clientOpts(t.bootstrap,
 		kgo.ConsumerGroup(group),
 		kgo.ConsumeTopics(topic),
 		kgo.DisableAutoCommit(),
 		kgo.OnPartitionsAssigned(func(context.Context, *kgo.Client, map[string][]int32) { once.Do(func() { close(assigned) }) }),
-	)
+	)...)
 	if err != nil {
 		return r, fmt.Errorf("%s: client: %w", t.name, err)
 	}

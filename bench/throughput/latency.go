@@ -58,7 +58,7 @@ func produceLatency(ctx context.Context, t *target, rate int, d time.Duration, v
 		}
 	}()
 	// No linger: kgo's default 10 ms linger would dominate the figures and hide the broker's share.
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seedAddr(t.bootstrap)), tlsOpt(t.bootstrap), kgo.DefaultProduceTopic(topic), kgo.ProducerLinger(0))
+	cl, err := kgo.NewClient(clientOpts(t.bootstrap, kgo.DefaultProduceTopic(topic), kgo.ProducerLinger(0))...)
 	if err != nil {
 		return r, fmt.Errorf("%s: producer: %w", t.name, err)
 	}

@@ -21,7 +21,7 @@ func createTopic(ctx context.Context, bootstrap, topic string, partitions int32)
 
 // createTopicRF is createTopic with a replication factor.
 func createTopicRF(ctx context.Context, bootstrap, topic string, partitions int32, rf int16) error {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seedAddr(bootstrap)), tlsOpt(bootstrap))
+	cl, err := kgo.NewClient(clientOpts(bootstrap)...)
 	if err != nil {
 		return fmt.Errorf("admin client: %w", err)
 	}
@@ -75,7 +75,7 @@ func waitLeaders(ctx context.Context, cl *kgo.Client, topic string, partitions i
 // deleteTopic removes a finished topic so kfake's in-memory log does not keep growing; errors are ignored
 // by the caller because the figures are already taken.
 func deleteTopic(ctx context.Context, bootstrap, topic string) error {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seedAddr(bootstrap)), tlsOpt(bootstrap))
+	cl, err := kgo.NewClient(clientOpts(bootstrap)...)
 	if err != nil {
 		return fmt.Errorf("admin client: %w", err)
 	}
@@ -101,7 +101,7 @@ func deleteTopic(ctx context.Context, bootstrap, topic string) error {
 // produce sends n records of size-byte values to topic with kgo's defaults (acks=all, idempotent, default
 // linger and batching) and returns the wall time from the first Produce call to the last ack.
 func produce(ctx context.Context, bootstrap, topic string, n int, values *valuePool, wire *wireStats) (time.Duration, error) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seedAddr(bootstrap)), tlsOpt(bootstrap), kgo.DefaultProduceTopic(topic), kgo.WithHooks(wire))
+	cl, err := kgo.NewClient(clientOpts(bootstrap, kgo.DefaultProduceTopic(topic), kgo.WithHooks(wire))...)
 	if err != nil {
 		return 0, fmt.Errorf("producer: %w", err)
 	}
@@ -145,7 +145,7 @@ func produce(ctx context.Context, bootstrap, topic string, n int, values *valueP
 
 // prime produces one record to each partition of topic (acks=all, idempotent) and waits for the acks.
 func prime(ctx context.Context, bootstrap, topic string, partitions int32, values *valuePool) error {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seedAddr(bootstrap)), tlsOpt(bootstrap), kgo.DefaultProduceTopic(topic), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	cl, err := kgo.NewClient(clientOpts(bootstrap, kgo.DefaultProduceTopic(topic), kgo.RecordPartitioner(kgo.ManualPartitioner()))...)
 	if err != nil {
 		return fmt.Errorf("producer: %w", err)
 	}
@@ -164,12 +164,11 @@ func prime(ctx context.Context, bootstrap, topic string, partitions int32, value
 // to the last record. It checks that offsets are dense from 0 in every partition and values have size bytes.
 func consume(ctx context.Context, bootstrap, topic string, n, size int, wire *wireStats) (time.Duration, error) {
 	start := time.Now()
-	cl, err := kgo.NewClient(
-		kgo.SeedBrokers(seedAddr(bootstrap)), tlsOpt(bootstrap),
+	cl, err := kgo.NewClient(clientOpts(bootstrap,
 		kgo.WithHooks(wire),
 		kgo.ConsumeTopics(topic),
 		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()),
-	)
+	)...)
 	if err != nil {
 		return 0, fmt.Errorf("consumer: %w", err)
 	}

@@ -5,7 +5,11 @@
 // prints records/s and MB/s side by side. In the same run it measures acks=all with replication factor 3 on
 // three bin/kafka processes (own ZooKeeper, -replicated 3) next to RF 1 on one, and the same on three Kafka
 // 3.9 brokers (kafka39-rf3, min.insync.replicas=2, as ours-rf3). With -tls (default) the same load runs over
-// TLS against a broker whose listener is SSL (ours-tls, ratio row ours-tls/ours).
+// TLS against a broker whose listener is SSL (ours-tls, ratio row ours-tls/ours). With -sasl (default) it
+// runs over SASL_SSL with SCRAM-SHA-512 (ours-sasl-ssl, a broker with PLAINTEXT, SASL_SSL and SASL_PLAINTEXT
+// listeners, the SCRAM user made by the bench), Kafka 3.9 gets the same listeners (kafka39-tls,
+// kafka39-sasl-ssl on the kafka39 broker), and a last table measures authentications per second (PLAIN,
+// SCRAM-SHA-256, SCRAM-SHA-512 over SASL_PLAINTEXT and SASL_SSL) with the broker's CPU per connection.
 //
 // Tables, in order:
 //   - throughput per target and partition count (-partitions, default 1 and 3), the median of -rounds
@@ -66,6 +70,8 @@ type options struct {
 	commits      int // synchronous group commits per target (commits.go); 0: skip
 	kafka39      bool
 	tls          bool // also the ours-tls target (tls.go)
+	sasl         bool // also the ours-sasl-ssl target and the authentication table (security.go)
+	handshakeDur time.Duration
 	warmup       bool
 	latencyRate  int           // records/s of the fixed-rate produce latency table; 0: skip
 	latencyDur   time.Duration // its duration
@@ -133,6 +139,8 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.commits, "commits", 2000, "synchronous OffsetCommits from one group member per target (0: skip)")
 	fs.BoolVar(&o.kafka39, "kafka39", true, "also measure Apache Kafka 3.9 (var/kafka-3.9/lib from make deps; skipped with a note when missing)")
 	fs.BoolVar(&o.tls, "tls", true, "also measure a broker whose listener is SSL (ours-tls), beside plaintext")
+	fs.BoolVar(&o.sasl, "sasl", true, "also measure a SASL_SSL listener with SCRAM-SHA-512 (ours-sasl-ssl; kafka39-tls and kafka39-sasl-ssl with -kafka39) and the authentication handshake rate")
+	fs.DurationVar(&o.handshakeDur, "handshake-duration", 2*time.Second, "duration of each cell of the authentication handshake table (0: no table)")
 	fs.BoolVar(&o.warmup, "warmup", true, "run one uncounted warm-up round per target first")
 	fs.IntVar(&o.latencyRate, "latency-rate", 20_000, "records/s of the fixed-rate produce latency measurement (0: skip)")
 	fs.DurationVar(&o.latencyDur, "latency-duration", 5*time.Second, "duration of the fixed-rate produce latency measurement")
@@ -149,6 +157,9 @@ func parseFlags(args []string) (options, error) {
 	}
 	if o.records < 1 || o.valueSize < 0 || o.rounds < 1 {
 		return o, errors.New("-records and -rounds must be >= 1, -value-size >= 0")
+	}
+	if o.handshakeDur < 0 {
+		return o, errors.New("-handshake-duration must be >= 0 (0: no authentication table)")
 	}
 	if o.latencyRate < 0 || (o.latencyRate > 0 && o.latencyDur <= 0) {
 		return o, errors.New("-latency-rate must be >= 0 and -latency-duration > 0")
@@ -214,6 +225,14 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 		defer ot.stop()
 		targets = append(targets, ot)
 	}
+	if o.sasl {
+		st, err := startOursSASLSSL(ctx, o.bin, dir, o.brokerEnv)
+		if err != nil {
+			return err
+		}
+		defer st.stop()
+		targets = append(targets, st)
+	}
 	if o.replicated > 1 {
 		rep, err := startOursReplicated(ctx, o.bin, dir, o.brokerEnv, o.replicated)
 		if err != nil {
@@ -223,7 +242,7 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 		targets = append(targets, rep)
 	}
 	if o.kafka39 {
-		ks, err := kafka39Targets(ctx, dir, ours.zkAddr, o.replicated, func(msg string) {
+		ks, err := kafka39Targets(ctx, dir, ours.zkAddr, o.replicated, o.tls || o.sasl, func(msg string) {
 			slog.Warn(msg)
 			fmt.Fprintln(out, msg)
 		})
@@ -287,6 +306,12 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 	if o.commits > 0 {
 		fmt.Fprintln(out)
 		if err := measureCommits(ctx, targets, o.commits, out); err != nil {
+			return err
+		}
+	}
+	if o.sasl && o.handshakeDur > 0 {
+		fmt.Fprintln(out)
+		if err := measureHandshakes(ctx, targets, o.handshakeDur, out); err != nil {
 			return err
 		}
 	}
@@ -381,6 +406,19 @@ func printTable(w io.Writer, results []result, rounds int) {
 		if r, ok := get("ours-tls"); ok && okOurs {
 			ratioRow(tw, "ours-tls/ours", p, r, o)
 		}
+		if r, ok := get("ours-sasl-ssl"); ok && okOurs {
+			ratioRow(tw, "ours-sasl-ssl/ours", p, r, o)
+		}
+		k39, okK := get("kafka39")
+		for _, sec := range []string{"tls", "sasl-ssl"} {
+			k, ok := get("kafka39-" + sec)
+			if ok && okK {
+				ratioRow(tw, "kafka39-"+sec+"/kafka39", p, k, k39)
+			}
+			if r, ok2 := get("ours-" + sec); ok && ok2 {
+				ratioRow(tw, "ours-"+sec+"/kafka39-"+sec, p, r, k)
+			}
+		}
 		if k, ok := get("kfake"); ok && okOurs {
 			pr := o.rate(o.produce) / k.rate(k.produce)
 			cr := o.rate(o.consume) / k.rate(k.consume)
@@ -400,6 +438,9 @@ func printTable(w io.Writer, results []result, rounds int) {
 	fmt.Fprintln(w, "rec/cpu-s: records per CPU-second of client+server together (ours, kafka39: bench process + broker; kfake: bench process; ours-rf3, kafka39-rf3: bench process + 3 brokers)")
 	if slices.ContainsFunc(results, func(r result) bool { return r.target == "ours-tls" }) {
 		fmt.Fprintln(w, "ours-tls: RF 1 on one broker whose only listener is SSL (TLS 1.3, ECDSA P-256): Fetch copies records through user space, no sendfile")
+	}
+	if slices.ContainsFunc(results, func(r result) bool { return strings.HasSuffix(r.target, "sasl-ssl") }) {
+		fmt.Fprintln(w, "ours-sasl-ssl, kafka39-sasl-ssl: RF 1, a SASL_SSL listener (TLS as above), the clients log in with SCRAM-SHA-512 (one login per connection); kafka39-tls, kafka39-sasl-ssl: the kafka39 broker's own SSL and SASL_SSL listeners (same JVM)")
 	}
 	fmt.Fprintln(w, "ours: RF 1 on one broker; ours-rf3: RF 3 on three local broker processes (min.insync.replicas=2), same acks=all idempotent load")
 	if slices.ContainsFunc(results, func(r result) bool { return strings.HasPrefix(r.target, "kafka39") }) {

@@ -148,7 +148,7 @@ func (p *replicatedProc) waitReady(ctx context.Context, addrs []string, n int) e
 
 // brokerListsN reports whether addr answers Metadata listing n brokers.
 func brokerListsN(ctx context.Context, addr string, n int) bool {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seedAddr(addr)), tlsOpt(addr))
+	cl, err := kgo.NewClient(clientOpts(addr)...)
 	if err != nil {
 		return false
 	}

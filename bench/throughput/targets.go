@@ -34,6 +34,9 @@ type target struct {
 	// serverCPU returns the CPU time used so far by the server when it is a separate process (nil for kfake,
 	// whose CPU is part of this process's).
 	serverCPU func() (time.Duration, error)
+	// auth maps a listener kind ("SASL_PLAINTEXT", "SASL_SSL") to its address, for the authentication
+	// handshake table (security.go); nil when the target has none.
+	auth map[string]string
 }
 
 // startKfake runs franz-go's in-process fake cluster with one broker on a free loopback port.
@@ -63,13 +66,18 @@ type brokerProc struct {
 // startOurs starts ZooKeeper and one broker (bin) under dir, and waits until the broker serves Metadata.
 // A non-empty profile needs a bin built by buildProfiled; the profile is written when the target stops.
 func startOurs(ctx context.Context, bin, dir string, env []string, profile string) (*target, error) {
-	return startOursWith(ctx, bin, dir, env, profile, "ours", nil)
+	return startOursWith(ctx, bin, dir, env, profile, "ours", nil, nil)
 }
+
+// listenerPlan is a target's listeners: the server.properties lines that name them (listeners=...), the
+// load's bootstrap string and the address readiness is polled on, from the port picked for the first.
+type listenerPlan func(addr string) (lines []string, bootstrap, ready string, err error)
 
 // startOursWith is startOurs for a target named name whose broker gets the
 // extra server.properties lines (tls.go: an SSL listener). Its bootstrap is
-// "tls://host:port" when the lines map the listener to SSL.
-func startOursWith(ctx context.Context, bin, dir string, env []string, profile, name string, extra []string) (*target, error) {
+// "tls://host:port" when the lines map the listener to SSL. A non-nil plan
+// replaces the one PLAINTEXT listener (security.go).
+func startOursWith(ctx context.Context, bin, dir string, env []string, profile, name string, extra []string, plan listenerPlan) (*target, error) {
 	if _, err := os.Stat(bin); err != nil {
 		return nil, fmt.Errorf("broker binary: %w", err)
 	}
@@ -96,10 +104,21 @@ func startOursWith(ctx context.Context, bin, dir string, env []string, profile, 
 		zk.Stop()
 		return nil, err
 	}
+	bootstrap, ready := addr, addr
+	if len(extra) > 0 {
+		bootstrap, ready = tlsScheme+addr, tlsScheme+addr
+	}
+	lis := []string{"listeners=PLAINTEXT://" + addr}
+	if plan != nil {
+		if lis, bootstrap, ready, err = plan(addr); err != nil {
+			zk.Stop()
+			return nil, err
+		}
+	}
 	cfg := filepath.Join(dir, "server.properties")
 	props := strings.Join([]string{
 		"broker.id=0",
-		"listeners=PLAINTEXT://" + addr,
+		strings.Join(lis, "\n"),
 		"log.dirs=" + filepath.Join(dir, "logs"),
 		"zookeeper.connect=" + zk.Addr + "/bench",
 		"zookeeper.session.timeout.ms=6000",
@@ -136,13 +155,9 @@ func startOursWith(ctx context.Context, bin, dir string, env []string, profile, 
 		logf.Close()
 		close(p.done)
 	}()
-	bootstrap := addr
-	if len(extra) > 0 {
-		bootstrap = tlsScheme + addr
-	}
 	t := &target{name: name, bootstrap: bootstrap, zkAddr: zk.Addr, stop: p.stop, logTail: func() string { return logtail.Tail(p.logFile, 30) },
 		serverCPU: func() (time.Duration, error) { return procCPU(p.cmd.Process.Pid) }}
-	if err := p.waitReady(ctx, bootstrap); err != nil {
+	if err := p.waitReady(ctx, ready); err != nil {
 		p.stop()
 		return nil, fmt.Errorf("broker not ready: %w\n%s", err, logtail.Tail(p.logFile, 30))
 	}
@@ -168,7 +183,7 @@ func (p *brokerProc) waitReady(ctx context.Context, addr string) error {
 
 // brokerListed reports whether addr answers Metadata listing at least one broker.
 func brokerListed(ctx context.Context, addr string) bool {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seedAddr(addr)), tlsOpt(addr))
+	cl, err := kgo.NewClient(clientOpts(addr)...)
 	if err != nil {
 		return false
 	}

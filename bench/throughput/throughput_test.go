@@ -23,6 +23,8 @@ func TestParseFlags(t *testing.T) {
 		{args: []string{"-partitions", "x"}, wantErr: true},
 		{args: []string{"-records", "0"}, wantErr: true},
 		{args: []string{"-rounds", "0"}, wantErr: true},
+		{args: []string{"-handshake-duration", "-1s"}, wantErr: true},
+		{args: []string{"-sasl=false", "-handshake-duration", "0"}, parts: []int32{1, 3}},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -167,7 +169,7 @@ func TestRunOurs(t *testing.T) {
 	if bin == "" {
 		t.Skip("KAFKA_BIN not set (make bench sets it)")
 	}
-	o, err := parseFlags([]string{"-kafka-bin", bin, "-records", "20000", "-rounds", "1", "-timeout", "90s"})
+	o, err := parseFlags([]string{"-kafka-bin", bin, "-records", "20000", "-rounds", "1", "-timeout", "150s", "-handshake-duration", "200ms"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -175,7 +177,8 @@ func TestRunOurs(t *testing.T) {
 	if err := run(context.Background(), o, &out); err != nil {
 		t.Fatal(err)
 	}
-	for _, row := range []string{"ours/kfake", "ours-rf3/ours", "ours-rf3 ", "ours/kafka39", "ours-rf3/kafka39-rf3", "produce p99"} {
+	for _, row := range []string{"ours/kfake", "ours-rf3/ours", "ours-rf3 ", "ours/kafka39", "ours-rf3/kafka39-rf3", "produce p99",
+		"ours-tls/ours", "ours-sasl-ssl/ours", "ours-tls/kafka39-tls", "ours-sasl-ssl/kafka39-sasl-ssl", "auth target"} {
 		if !strings.Contains(out.String(), row) {
 			t.Errorf("no %q row:\n%s", row, out.String())
 		}
@@ -239,5 +242,61 @@ func BenchmarkConsume(b *testing.B) {
 				b.Fatal(err)
 			}
 		})
+	}
+}
+
+func TestParseBootstrap(t *testing.T) {
+	tests := []struct {
+		in, addr string
+		tls      bool
+		mech     string // "" for none
+	}{
+		{"127.0.0.1:9092", "127.0.0.1:9092", false, ""},
+		{"tls://127.0.0.1:9093", "127.0.0.1:9093", true, ""},
+		{"sasl_ssl://SCRAM-SHA-512@127.0.0.1:9094", "127.0.0.1:9094", true, "SCRAM-SHA-512"},
+		{"sasl_plaintext://PLAIN@127.0.0.1:9095", "127.0.0.1:9095", false, "PLAIN"},
+		{"sasl_plaintext://SCRAM-SHA-256@127.0.0.1:9095", "127.0.0.1:9095", false, "SCRAM-SHA-256"},
+	}
+	for _, tt := range tests {
+		b := parseBootstrap(tt.in)
+		mech := ""
+		if b.mech != nil {
+			mech = b.mech.Name()
+		}
+		if b.addr != tt.addr || b.tls != tt.tls || mech != tt.mech {
+			t.Errorf("parseBootstrap(%q) = %s tls=%v mech=%q, want %s tls=%v mech=%q", tt.in, b.addr, b.tls, mech, tt.addr, tt.tls, tt.mech)
+		}
+		if got := saslBootstrap("SASL_SSL", "PLAIN", "h:1"); got != "sasl_ssl://PLAIN@h:1" {
+			t.Errorf("saslBootstrap = %q", got)
+		}
+	}
+}
+
+func TestSecurityRows(t *testing.T) {
+	ms := time.Millisecond
+	row := func(name string, produce, consume time.Duration) result {
+		return result{target: name, partitions: 1, records: 1000, valueSize: 100, produce: produce, consume: consume, produceCPU: produce, consumeCPU: consume}
+	}
+	var out bytes.Buffer
+	printTable(&out, []result{row("ours", 10*ms, 10*ms), row("ours-tls", 20*ms, 10*ms), row("ours-sasl-ssl", 20*ms, 20*ms),
+		row("kafka39", 20*ms, 40*ms), row("kafka39-tls", 40*ms, 40*ms), row("kafka39-sasl-ssl", 80*ms, 80*ms)}, 1)
+	flat := strings.Join(strings.Fields(out.String()), "  ")
+	for _, want := range []string{
+		"ours-tls/ours  1  0.50x  0.50x  0.50x  1.00x", "ours-sasl-ssl/ours  1  0.50x  0.50x  0.50x  0.50x",
+		"kafka39-tls/kafka39  1  0.50x  0.50x  0.50x  1.00x", "ours-tls/kafka39-tls  1  2.00x  2.00x  2.00x  4.00x",
+		"kafka39-sasl-ssl/kafka39  1  0.25x", "ours-sasl-ssl/kafka39-sasl-ssl  1  4.00x  4.00x  4.00x  4.00x",
+	} {
+		if !strings.Contains(flat, want) {
+			t.Errorf("table lacks %q:\n%s", want, out.String())
+		}
+	}
+	out.Reset()
+	printHandshakeTable(&out, []handshakeResult{
+		{target: "ours-sasl-ssl", listener: "SASL_SSL", mech: "SCRAM-SHA-512", conns: 100, wall: time.Second, client: 200 * ms, server: 50 * ms},
+		{target: "kafka39", listener: "SASL_SSL", mech: "SCRAM-SHA-512", conns: 50, wall: time.Second, client: 100 * ms, server: 200 * ms},
+	}, time.Second)
+	if flat := strings.Join(strings.Fields(out.String()), " "); !strings.Contains(flat, "ours-sasl-ssl SASL_SSL SCRAM-SHA-512 100 100 2.00 0.50") ||
+		!strings.Contains(flat, "ours/kafka39 SASL_SSL SCRAM-SHA-512 2.00x 1.00x 0.12x") {
+		t.Errorf("handshake table:\n%s", out.String())
 	}
 }

@@ -14,7 +14,6 @@ import (
 	"net"
 	"os"
 	"path/filepath"
-	"strings"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kgo"
@@ -23,17 +22,23 @@ import (
 // tlsScheme marks a target's bootstrap address as TLS ("tls://host:port").
 const tlsScheme = "tls://"
 
-// seedAddr is the address of a bootstrap string without its scheme.
-func seedAddr(bootstrap string) string { return strings.TrimPrefix(bootstrap, tlsScheme) }
+// seedAddr is the host:port of a bootstrap string (bootstrap.go's forms).
+func seedAddr(bootstrap string) string { return parseBootstrap(bootstrap).addr }
 
-// tlsOpt is the client option for a bootstrap string: TLS for "tls://"
-// (the bench's own self-signed certificate, not verified: only the cost of
-// the encryption is measured), else a no-op option.
-func tlsOpt(bootstrap string) kgo.Opt {
-	if strings.HasPrefix(bootstrap, tlsScheme) {
-		return kgo.DialTLSConfig(&tls.Config{InsecureSkipVerify: true})
+// clientOpts are the client options for a bootstrap string, then more: the
+// seed broker, TLS for "tls://" and "sasl_ssl://" (the bench's own
+// self-signed certificate, not verified: only the cost of the encryption is
+// measured), SASL for "sasl_ssl://" and "sasl_plaintext://".
+func clientOpts(bootstrap string, more ...kgo.Opt) []kgo.Opt {
+	b := parseBootstrap(bootstrap)
+	opts := []kgo.Opt{kgo.SeedBrokers(b.addr)}
+	if b.tls {
+		opts = append(opts, kgo.DialTLSConfig(&tls.Config{InsecureSkipVerify: true}))
 	}
-	return kgo.WithHooks()
+	if b.mech != nil {
+		opts = append(opts, kgo.SASL(b.mech))
+	}
+	return append(opts, more...)
 }
 
 // startOursTLS is the ours-tls target: a second ZooKeeper and broker whose
@@ -56,7 +61,7 @@ func startOursTLS(ctx context.Context, bin, dir string, env []string) (*target, 
 		// The controller's connection to its own broker is inter-broker TLS.
 		"ssl.truststore.type=PEM",
 		"ssl.truststore.location=" + pemFile,
-	})
+	}, nil)
 }
 
 // writeSelfSignedPEM writes a key and a self-signed certificate for
