@@ -19,7 +19,9 @@ import (
 type controllerForwarder struct {
 	cache *metadataCache
 	self  int32
-	tls   *tls.Config // inter-broker TLS (tls.go); nil: plaintext
+	tls   *tls.Config // the controller listener's TLS (tls.go); nil: plaintext
+	// secure sets up a new client for listener (Server.secureClient); nil: tls only.
+	secure func(c *protocol.Client, listener string)
 	// listener is the controller's listener (Config.controllerListener).
 	listener string
 
@@ -50,7 +52,11 @@ func (f *controllerForwarder) clientFor() (*protocol.Client, error) {
 		f.client.Close()
 	}
 	f.client = protocol.NewClient(addr, fmt.Sprintf("broker-%d-forwarder", f.self), 5*time.Second)
-	f.client.SetTLS(f.tls) // nil: plaintext (tls.go)
+	if f.secure != nil {
+		f.secure(f.client, f.listener) // TLS and SASL (Server.secureClient)
+	} else {
+		f.client.SetTLS(f.tls) // nil: plaintext (tls.go)
+	}
 	f.target = id
 	return f.client, nil
 }
