@@ -30,6 +30,11 @@ type controllerForwarder struct {
 	client *protocol.Client
 }
 
+// forwarderClientIDSuffix ends the forwarder's client id,
+// broker-<id>-forwarder: the controller's side knows forwarded requests by
+// it (acl_checks.go forwardedByBroker).
+const forwarderClientIDSuffix = "-forwarder"
+
 func newControllerForwarder(cache *metadataCache, self int32, listener string) *controllerForwarder {
 	return &controllerForwarder{cache: cache, self: self, listener: listener, target: -1}
 }
@@ -51,7 +56,7 @@ func (f *controllerForwarder) clientFor() (*protocol.Client, error) {
 	if f.client != nil {
 		f.client.Close()
 	}
-	f.client = protocol.NewClient(addr, fmt.Sprintf("broker-%d-forwarder", f.self), 5*time.Second)
+	f.client = protocol.NewClient(addr, fmt.Sprintf("broker-%d%s", f.self, forwarderClientIDSuffix), 5*time.Second)
 	if f.secure != nil {
 		f.secure(f.client, f.listener) // TLS and SASL (Server.secureClient)
 	} else {
