@@ -204,3 +204,29 @@ func TestInterBrokerSASLPlaintext(t *testing.T) {
 	}
 	checkReplicated(t, ctx, cl, "sasl-plain-rep", 0, 100, 3)
 }
+
+// The controller's channel and the brokers' clients to the controller use
+// control.plane.listener.name with its own protocol (here SASL_PLAINTEXT,
+// PLAIN with sasl.mechanism.inter.broker.protocol, as Kafka's
+// ControllerChannelManager and BrokerToControllerChannelManager do) while
+// replication runs on the PLAINTEXT inter-broker listener: a topic's
+// leaders and a full ISR need both.
+func TestInterBrokerSASLControlPlane(t *testing.T) {
+	c := cluster.StartListeners(t, 0, []string{"CONTROL"})
+	common := []string{"listener.security.protocol.map=PLAINTEXT:PLAINTEXT,CONTROL:SASL_PLAINTEXT",
+		"control.plane.listener.name=CONTROL", "sasl.enabled.mechanisms=PLAIN", "sasl.mechanism.inter.broker.protocol=PLAIN",
+		`listener.name.control.plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username="broker" password="broker-secret" user_broker="broker-secret";`,
+		"offsets.topic.replication.factor=3"}
+	for i := range 3 {
+		c.AddBroker(int32(i), common...)
+	}
+	c.WaitForBrokers(0, 1, 2)
+	cl := c.Client(kgo.RequiredAcks(kgo.AllISRAcks()))
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	minISR := "3"
+	if resp, err := kadm.NewClient(cl).CreateTopic(ctx, 3, 3, map[string]*string{"min.insync.replicas": &minISR}, "control-plane-rep"); err != nil || resp.Err != nil {
+		t.Fatalf("create topic: %v %v", err, resp.Err)
+	}
+	checkReplicated(t, ctx, cl, "control-plane-rep", 0, 50, 3)
+}
