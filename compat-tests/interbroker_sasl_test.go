@@ -112,7 +112,7 @@ func TestInterBrokerSASLSSL(t *testing.T) {
 			t.Fatalf("kafka-configs --zookeeper for %s: exit %d\n%s\n%s", u.user, code, out, errOut)
 		}
 	}
-	const reauthMs = 3000
+	const reauthMs = 2000
 	common := []string{"listener.security.protocol.map=PLAINTEXT:SASL_SSL",
 		"ssl.truststore.location=" + p.trustJKS, "ssl.truststore.password=" + trustPass,
 		"sasl.enabled.mechanisms=SCRAM-SHA-512", "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512",
@@ -140,7 +140,7 @@ func TestInterBrokerSASLSSL(t *testing.T) {
 	// acks=all writes with min.insync.replicas=3; a follower whose
 	// connection the leader closed for an expired session would fall
 	// behind and the writes would fail or the ISR shrink.
-	end := time.Now().Add(3 * reauthMs * time.Millisecond)
+	end := time.Now().Add(5 * reauthMs / 2 * time.Millisecond)
 	written := 100
 	for time.Now().Before(end) {
 		checkReplicated(t, ctx, cl, "sasl-ssl-rep", written, 20, 3)
@@ -221,7 +221,7 @@ func TestInterBrokerSASLControlPlane(t *testing.T) {
 		c.AddBroker(int32(i), common...)
 	}
 	c.WaitForBrokers(0, 1, 2)
-	cl := c.Client(kgo.RequiredAcks(kgo.AllISRAcks()))
+	cl := c.Client(kgo.RequiredAcks(kgo.AllISRAcks()), kgo.MetadataMinAge(100*time.Millisecond))
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	minISR := "3"
