@@ -96,3 +96,26 @@ func (c *Client) authenticate(ctx context.Context, conn net.Conn) error {
 	c.mu.Unlock()
 	return nil
 }
+
+// renewDue reports whether the SASL session of the open connection is due
+// for renewal.
+func (c *Client) renewDue() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return !c.renewAt.IsZero() && time.Now().After(c.renewAt)
+}
+
+// reauthenticate renews the session on the open connection conn, as
+// Kafka's client does (KIP-368, SaslClientAuthenticator.reauthenticate:
+// SaslHandshake and SaslAuthenticate again on the same connection). When
+// the broker refuses (it re-authenticates a connection at most once a
+// second: KafkaChannel.MIN_REAUTH_INTERVAL_ONE_SECOND_NANOS) or the
+// exchange fails, conn is closed and a new connection is returned, to be
+// authenticated by the caller; conn itself when renewed.
+func (c *Client) reauthenticate(ctx context.Context, conn net.Conn) (net.Conn, error) {
+	if err := c.authenticate(ctx, conn); err == nil {
+		return conn, nil
+	}
+	c.dropConn(conn)
+	return c.connect(ctx)
+}
