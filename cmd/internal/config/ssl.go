@@ -15,6 +15,12 @@ import (
 // inter-broker and control-plane listener names are resolveListeners'
 // (listeners.go): one source of truth.
 func sslConfig(s map[string]string, c *broker.Config) error {
+	// KafkaConfig.validateValues, before any store is loaded (SslFactory
+	// runs when the channel builders are made): SASL between brokers needs
+	// its mechanism enabled on the inter-broker listener.
+	if err := broker.ValidateInterBrokerSASL(*c); err != nil {
+		return err
+	}
 	listeners, err := c.BindListeners()
 	if err != nil {
 		return err
@@ -58,7 +64,5 @@ func sslConfig(s map[string]string, c *broker.Config) error {
 			return err
 		}
 	}
-	// KafkaConfig.validateValues: SASL between brokers needs its mechanism
-	// enabled on the inter-broker listener.
-	return broker.ValidateInterBrokerSASL(*c)
+	return nil
 }
