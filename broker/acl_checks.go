@@ -1060,8 +1060,8 @@ func aclChecked(ctx context.Context) bool {
 // authorized already. Kafka 3.9 in ZooKeeper mode does not forward (the
 // broker writes ZooKeeper itself), so the rule is that of KafkaApis.
 // handleEnvelope (KIP-590), which trusts the forwarding broker: the
-// request comes on a privileged listener (fromPrivilegedListener: the
-// control plane or the inter-broker listener) from a principal with
+// request comes on the privileged listener (fromPrivilegedListener:
+// control.plane.listener.name, else the inter-broker listener) from a principal with
 // CLUSTER_ACTION on the Cluster. The forwarder's client id
 // (broker-<id>-forwarder) only marks the request as forwarded: a client
 // copying it still needs CLUSTER_ACTION, and without it gets the ordinary
@@ -1081,8 +1081,9 @@ func (s *Server) forwardedByBroker(ctx context.Context, clientID *string, req km
 	if n, err := strconv.ParseInt(id, 10, 32); err != nil || n < 0 || strconv.FormatInt(n, 10) != id {
 		return false
 	}
-	sess := sessionFrom(ctx)
-	if sess.listener != s.cfg.interBrokerListener() && sess.listener != s.cfg.controllerListener() {
+	// SocketServer: the control plane listener is the privileged one when
+	// set, else the inter-broker listener; the forwarder dials it.
+	if sessionFrom(ctx).listener != s.cfg.controllerListener() {
 		return false
 	}
 	return s.authorizeCluster(ctx, opClusterAction)

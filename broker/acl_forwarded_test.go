@@ -48,11 +48,17 @@ func TestForwardedByBroker(t *testing.T) {
 			}
 		})
 	}
-	// The control plane listener is privileged too.
+	// With control.plane.listener.name set, it is the only privileged
+	// listener (SocketServer: the inter-broker listener is privileged only
+	// without a control plane).
 	s.cfg.ControlPlaneListener = "CONTROL"
 	ctx := withSession(context.Background(), &session{listener: "CONTROL", protocol: SSL, principal: Principal{Type: "User", Name: "broker"}})
 	if !s.forwardedByBroker(ctx, str("broker-2-forwarder"), create) {
 		t.Error("forwarded on the control plane listener: not accepted")
+	}
+	internal := withSession(context.Background(), &session{listener: "INTERNAL", protocol: SASLSSL, principal: Principal{Type: "User", Name: "broker"}})
+	if s.forwardedByBroker(internal, str("broker-2-forwarder"), create) {
+		t.Error("forwarded on the inter-broker listener with a control plane set: accepted")
 	}
 	// Without an authorizer there is nothing to skip.
 	s.authz = nil
