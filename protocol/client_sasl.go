@@ -3,6 +3,7 @@ package protocol
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"time"
 
@@ -70,6 +71,16 @@ func (c *Client) SetAuthenticator(a Authenticator) {
 	c.auth = a
 }
 
+// renewAfter is when a session of lifetime is renewed, u uniform in [0, 1):
+// between 85% and 95% of it, as SaslClientAuthenticator's
+// setAuthenticationEndAndSessionReauthenticationTimes picks (the jitter
+// keeps many connections from re-authenticating at once), truncated to
+// the millisecond.
+func renewAfter(lifetime time.Duration, u float64) time.Duration {
+	ms := int64(float64(lifetime.Milliseconds()) * (0.85 + u*0.10))
+	return time.Duration(ms) * time.Millisecond
+}
+
 // authenticate runs the authenticator on a new connection; it records
 // when the session must be renewed (a little before its lifetime ends, as
 // the Java client re-authenticates between 85% and 95% of it).
@@ -91,7 +102,7 @@ func (c *Client) authenticate(ctx context.Context, conn net.Conn) error {
 	c.mu.Lock()
 	c.renewAt = time.Time{}
 	if lifetime > 0 {
-		c.renewAt = time.Now().Add(lifetime * 85 / 100)
+		c.renewAt = time.Now().Add(renewAfter(lifetime, rand.Float64()))
 	}
 	c.mu.Unlock()
 	return nil
