@@ -7,6 +7,8 @@ import (
 	"maps"
 	"net"
 	"slices"
+	"strconv"
+	"strings"
 
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
@@ -1155,4 +1157,49 @@ func addrID(a net.Addr) string {
 		return a.String()
 	}
 	return host + ":" + port
+}
+
+// forwardedByBroker reports whether req is a request another broker
+// forwarded to this one as the controller (controller_forwarder.go: auto
+// topic creation's CreateTopics) whose original principal that broker has
+// authorized already. Kafka 3.9 in ZooKeeper mode does not forward (the
+// broker writes ZooKeeper itself), so the rule is that of KafkaApis.
+// handleEnvelope (KIP-590), which trusts the forwarding broker: the
+// request comes on the privileged listener (fromPrivilegedListener:
+// control.plane.listener.name, else the inter-broker listener) from a principal with
+// CLUSTER_ACTION on the Cluster. The forwarder's client id
+// (broker-<id>-forwarder) only marks the request as forwarded: a client
+// copying it still needs CLUSTER_ACTION, and without it gets the ordinary
+// checks of its own principal.
+func (s *Server) forwardedByBroker(ctx context.Context, clientID *string, req kmsg.Request) bool {
+	if s.authz == nil || clientID == nil {
+		return false
+	}
+	if _, ok := req.(*kmsg.CreateTopicsRequest); !ok {
+		return false
+	}
+	id, ok1 := strings.CutPrefix(*clientID, "broker-")
+	id, ok2 := strings.CutSuffix(id, forwarderClientIDSuffix)
+	if !ok1 || !ok2 {
+		return false
+	}
+	if n, err := strconv.ParseInt(id, 10, 32); err != nil || n < 0 || strconv.FormatInt(n, 10) != id {
+		return false
+	}
+	// SocketServer: the control plane listener is the privileged one when
+	// set, else the inter-broker listener; the forwarder dials it.
+	if sessionFrom(ctx).listener != s.cfg.controllerListener() {
+		return false
+	}
+	return s.authorizeCluster(ctx, opClusterAction)
+}
+
+// aclGateFor is aclGate for a request with the header's client id: a
+// request forwarded by a broker (forwardedByBroker) skips the checks its
+// forwarding broker made.
+func (s *Server) aclGateFor(ctx context.Context, clientID *string, req kmsg.Request) (kmsg.Response, func(kmsg.Response)) {
+	if s.forwardedByBroker(ctx, clientID, req) {
+		return nil, nil
+	}
+	return s.aclGate(ctx, req)
 }

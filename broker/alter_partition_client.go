@@ -44,11 +44,13 @@ const alterPartitionVersion = 2
 // settled from the partition's state znode, so a LeaderAndIsr that never
 // comes cannot freeze the ISR.
 type alterPartitionClient struct {
-	cache       *metadataCache
-	tls         *tls.Config // inter-broker TLS (tls.go); nil: plaintext
-	readState   func(topic string, partition int32) (zkmeta.LeaderAndIsr, bool, error)
-	self        int32
-	listener    string // the controller's listener (Config.controllerListener)
+	cache     *metadataCache
+	tls       *tls.Config // the controller listener's TLS (tls.go); nil: plaintext
+	readState func(topic string, partition int32) (zkmeta.LeaderAndIsr, bool, error)
+	self      int32
+	listener  string // the controller's listener (Config.controllerListener)
+	// secure sets up a new client for listener (Server.secureClient); nil: tls only.
+	secure      func(c *protocol.Client, listener string)
 	brokerEpoch func() int64
 	logger      *slog.Logger
 	timeout     time.Duration
@@ -244,7 +246,11 @@ func (c *alterPartitionClient) clientFor() (*protocol.Client, error) {
 		_ = c.client.Close()
 	}
 	c.client = protocol.NewClient(addr, fmt.Sprintf("broker-%d-alter-partition", c.self), 5*time.Second)
-	c.client.SetTLS(c.tls) // nil: plaintext (tls.go)
+	if c.secure != nil {
+		c.secure(c.client, c.listener) // TLS and SASL (Server.secureClient)
+	} else {
+		c.client.SetTLS(c.tls) // nil: plaintext (tls.go)
+	}
 	c.target = id
 	return c.client, nil
 }

@@ -99,9 +99,12 @@ type Config struct {
 	// TLSListeners: the SSL and SASL_SSL listeners by upper-case name; a
 	// listener not in it is plaintext. InterBrokerTLS: the client side of
 	// inter-broker connections when the inter-broker listener is SSL or
-	// SASL_SSL (nil: plaintext); the controller gets the same config.
-	TLSListeners   map[string]*TLSListener
-	InterBrokerTLS *tls.Config
+	// SASL_SSL (nil: plaintext). ControlPlaneTLS: the same for
+	// control.plane.listener.name, which the controller's channel and the
+	// broker-to-controller clients use when it is set.
+	TLSListeners    map[string]*TLSListener
+	InterBrokerTLS  *tls.Config
+	ControlPlaneTLS *tls.Config
 	// JAASConfigFile is the JAAS login configuration file named by
 	// -Djava.security.auth.login.config in KAFKA_OPTS ("" when not set):
 	// SASL listeners read their KafkaServer sections from it.
@@ -215,3 +218,21 @@ func (c Config) controllerListener() string {
 	}
 	return c.interBrokerListener()
 }
+
+// ClientTLS is the TLS client config of this broker's own connections to
+// listener (the inter-broker or the control-plane listener); nil:
+// plaintext.
+func (c Config) ClientTLS(listener string) *tls.Config {
+	switch {
+	case c.ControlPlaneListener != "" && listener == c.ControlPlaneListener:
+		return c.ControlPlaneTLS
+	case listener == c.interBrokerListener():
+		return c.InterBrokerTLS
+	}
+	return nil
+}
+
+// ControllerListener is the listener the controller sends to and brokers
+// reach the controller on: control.plane.listener.name, else the
+// inter-broker listener.
+func (c Config) ControllerListener() string { return c.controllerListener() }

@@ -19,7 +19,9 @@ import (
 type controllerForwarder struct {
 	cache *metadataCache
 	self  int32
-	tls   *tls.Config // inter-broker TLS (tls.go); nil: plaintext
+	tls   *tls.Config // the controller listener's TLS (tls.go); nil: plaintext
+	// secure sets up a new client for listener (Server.secureClient); nil: tls only.
+	secure func(c *protocol.Client, listener string)
 	// listener is the controller's listener (Config.controllerListener).
 	listener string
 
@@ -27,6 +29,11 @@ type controllerForwarder struct {
 	target int32
 	client *protocol.Client
 }
+
+// forwarderClientIDSuffix ends the forwarder's client id,
+// broker-<id>-forwarder: the controller's side knows forwarded requests by
+// it (acl_checks.go forwardedByBroker).
+const forwarderClientIDSuffix = "-forwarder"
 
 func newControllerForwarder(cache *metadataCache, self int32, listener string) *controllerForwarder {
 	return &controllerForwarder{cache: cache, self: self, listener: listener, target: -1}
@@ -49,8 +56,12 @@ func (f *controllerForwarder) clientFor() (*protocol.Client, error) {
 	if f.client != nil {
 		f.client.Close()
 	}
-	f.client = protocol.NewClient(addr, fmt.Sprintf("broker-%d-forwarder", f.self), 5*time.Second)
-	f.client.SetTLS(f.tls) // nil: plaintext (tls.go)
+	f.client = protocol.NewClient(addr, fmt.Sprintf("broker-%d%s", f.self, forwarderClientIDSuffix), 5*time.Second)
+	if f.secure != nil {
+		f.secure(f.client, f.listener) // TLS and SASL (Server.secureClient)
+	} else {
+		f.client.SetTLS(f.tls) // nil: plaintext (tls.go)
+	}
 	f.target = id
 	return f.client, nil
 }

@@ -88,8 +88,8 @@ func (s *Server) dispatch(ctx context.Context, r request) (*protocol.Response, e
 		}
 		return nil, fmt.Errorf("unsupported api %s version %d", key.Name(), r.hdr.APIVersion)
 	}
-	ctx = withRequestSize(ctx, len(r.frame)) // for Kafka's refusal message (acl_checks.go)
-	deny, patch := s.aclGate(ctx, r.req)     // the authorization checks of KafkaApis (acl_checks.go)
+	ctx = withRequestSize(ctx, len(r.frame))                // for Kafka's refusal message (acl_checks.go)
+	deny, patch := s.aclGateFor(ctx, r.hdr.ClientID, r.req) // the authorization checks of KafkaApis (acl_checks.go)
 	if deny != nil {
 		return s.respond(r.hdr, deny), nil
 	}

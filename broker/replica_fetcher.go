@@ -53,6 +53,9 @@ type fetcherManager struct {
 	// quotas are the broker's replication quotas: the follower one is
 	// applied here, the leader one by handleFetch.
 	quotas *replicationQuotas
+	// secure sets up a client dialing another broker's listener (TLS,
+	// SASL: Server.secureClient); nil: the listener's TLS only.
+	secure func(c *protocol.Client, listener string)
 
 	mu       sync.Mutex
 	ctx      context.Context
@@ -279,7 +282,7 @@ func (f *replicaFetcher) clientFor() (*protocol.Client, error) {
 		return nil, fmt.Errorf("no address known for leader %d", f.key.leader)
 	}
 	f.client = protocol.NewClient(addr, fmt.Sprintf("broker-%d-fetcher-%d", f.m.cfg.BrokerID, f.key.id), f.m.cfg.ReplicaSocketTimeout)
-	f.client.SetTLS(f.m.cfg.InterBrokerTLS) // nil: plaintext (tls.go)
+	f.m.secureClient(f.client, f.m.cfg.interBrokerListener())
 	return f.client, nil
 }
 
@@ -634,4 +637,14 @@ func wholeBatches(records []byte) []byte {
 		pos += int(h.Size())
 	}
 	return records[:pos]
+}
+
+// secureClient sets up c for listener: Server.secureClient, or the
+// listener's TLS alone when the manager runs without a server (tests).
+func (m *fetcherManager) secureClient(c *protocol.Client, listener string) {
+	if m.secure != nil {
+		m.secure(c, listener)
+		return
+	}
+	c.SetTLS(m.cfg.ClientTLS(listener)) // nil: plaintext (tls.go)
 }

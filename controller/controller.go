@@ -15,6 +15,7 @@ import (
 	"sync/atomic"
 	"time"
 
+	"github.com/kafkazk/kafkazk/protocol"
 	"github.com/kafkazk/kafkazk/zkmeta"
 )
 
@@ -40,9 +41,14 @@ type Config struct {
 	ValidateTopicConfigs func(configs map[string]string) error
 
 	// InterBrokerTLS is the TLS client config of the controller's
-	// connections to brokers when the inter-broker listener is SSL or
-	// SASL_SSL (broker.Config.InterBrokerTLS); nil: plaintext.
+	// connections to brokers when the controller's listener
+	// (control.plane.listener.name, else the inter-broker one) is SSL or
+	// SASL_SSL (broker.Config.ClientTLS); nil: plaintext.
 	InterBrokerTLS *tls.Config
+	// InterBrokerAuth is the SASL login of those connections when that
+	// listener is SASL_PLAINTEXT or SASL_SSL
+	// (broker.Server.ControllerClientAuthenticator); nil: none.
+	InterBrokerAuth protocol.Authenticator
 }
 
 // DefaultConfig is Kafka's defaults for the controller's keys.

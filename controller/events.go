@@ -85,7 +85,7 @@ func (c *Controller) startSender(id int32) {
 	if _, ok := c.senders[id]; ok {
 		return
 	}
-	c.senders[id] = newBrokerSender(c.state.liveBrokers[id], c.cfg.controllerToBrokerListener(), c.cfg.BrokerID, c.cfg.RequestTimeout, c.logger, c.cfg.InterBrokerTLS)
+	c.senders[id] = newBrokerSender(c.state.liveBrokers[id], c.cfg.controllerToBrokerListener(), c.cfg.BrokerID, c.cfg.RequestTimeout, c.logger, c.cfg.InterBrokerTLS, c.cfg.InterBrokerAuth)
 }
 
 // loadBrokers reads the live brokers and re-arms the /brokers/ids watch.

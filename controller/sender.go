@@ -50,8 +50,9 @@ type sendItem struct {
 // newBrokerSender connects to b's endpoint on listener (ControllerChannelManager.addNewBroker:
 // broker.node(controllerToBrokerListenerName)). A broker without that listener cannot be reached:
 // Kafka fails with BrokerEndPointNotAvailableException; the sender logs it and its requests fail.
-// tlsCfg is the inter-broker listener's TLS client config (nil: plaintext).
-func newBrokerSender(b zkmeta.BrokerInfo, listener string, controllerID int32, timeout time.Duration, logger *slog.Logger, tlsCfg *tls.Config) *brokerSender {
+// tlsCfg is that listener's TLS client config (nil: plaintext), auth its SASL login
+// (sasl.mechanism.inter.broker.protocol; nil: none).
+func newBrokerSender(b zkmeta.BrokerInfo, listener string, controllerID int32, timeout time.Duration, logger *slog.Logger, tlsCfg *tls.Config, auth protocol.Authenticator) *brokerSender {
 	ctx, cancel := context.WithCancel(context.Background())
 	ep, ok := b.EndpointFor(listener)
 	if !ok {
@@ -70,6 +71,7 @@ func newBrokerSender(b zkmeta.BrokerInfo, listener string, controllerID int32, t
 		wake:   make(chan struct{}, 1),
 	}
 	s.client.SetTLS(tlsCfg)
+	s.client.SetAuthenticator(auth)
 	go s.run(timeout)
 	return s
 }

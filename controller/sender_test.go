@@ -23,7 +23,7 @@ func TestSenderStopAnswersQueuedRequests(t *testing.T) {
 	ln.Close() // nobody listens: deliveries retry until the sender stops
 
 	s := newBrokerSender(zkmeta.BrokerInfo{ID: 7, Host: "127.0.0.1", Port: int32(port)}, "PLAINTEXT", 0, time.Second,
-		slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+		slog.New(slog.NewTextHandler(io.Discard, nil)), nil, nil)
 	var waits []<-chan error
 	for range 3 {
 		waits = append(waits, s.send(kmsg.NewPtrUpdateMetadataRequest()))
@@ -76,7 +76,7 @@ func hungBroker(t *testing.T) int32 {
 // queue is an unbounded LinkedBlockingQueue).
 func TestSenderNeverBlocksOnAHungBroker(t *testing.T) {
 	s := newBrokerSender(zkmeta.BrokerInfo{ID: 7, Host: "127.0.0.1", Port: hungBroker(t)}, "PLAINTEXT", 0, time.Minute,
-		slog.New(slog.NewTextHandler(io.Discard, nil)), nil)
+		slog.New(slog.NewTextHandler(io.Discard, nil)), nil, nil)
 	queued := make(chan []<-chan error, 1)
 	go func() {
 		var waits []<-chan error

@@ -88,10 +88,7 @@ func (c *Client) connect(ctx context.Context) (net.Conn, error) {
 		return nil, ErrClientClosed
 	}
 	if conn != nil {
-		c.mu.Lock()
-		renew := !c.renewAt.IsZero() && time.Now().After(c.renewAt)
-		c.mu.Unlock()
-		if !peerClosed(conn) && !renew {
+		if !peerClosed(conn) {
 			return conn, nil
 		}
 		c.dropConn(conn)
@@ -115,14 +112,26 @@ func (c *Client) connect(ctx context.Context) (net.Conn, error) {
 }
 
 // connectAuthenticated is connect plus the SASL exchange on a new
-// connection.
+// connection, and on the open one when its session is due for renewal
+// (client_sasl.go).
 func (c *Client) connectAuthenticated(ctx context.Context) (net.Conn, error) {
 	c.mu.Lock()
 	prev := c.conn
 	c.mu.Unlock()
 	conn, err := c.connect(ctx)
-	if err != nil || conn == prev {
-		return conn, err
+	if err != nil {
+		return nil, err
+	}
+	if conn == prev {
+		if !c.renewDue() {
+			return conn, nil
+		}
+		if conn, err = c.reauthenticate(ctx, conn); err != nil {
+			return nil, err
+		}
+		if conn == prev {
+			return conn, nil
+		}
 	}
 	if err := c.authenticate(ctx, conn); err != nil {
 		c.dropConn(conn)

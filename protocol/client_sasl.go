@@ -3,6 +3,7 @@ package protocol
 import (
 	"context"
 	"fmt"
+	"math/rand/v2"
 	"net"
 	"time"
 
@@ -70,6 +71,16 @@ func (c *Client) SetAuthenticator(a Authenticator) {
 	c.auth = a
 }
 
+// renewAfter is when a session of lifetime is renewed, u uniform in [0, 1):
+// between 85% and 95% of it, as SaslClientAuthenticator's
+// setAuthenticationEndAndSessionReauthenticationTimes picks (the jitter
+// keeps many connections from re-authenticating at once), truncated to
+// the millisecond.
+func renewAfter(lifetime time.Duration, u float64) time.Duration {
+	ms := int64(float64(lifetime.Milliseconds()) * (0.85 + u*0.10))
+	return time.Duration(ms) * time.Millisecond
+}
+
 // authenticate runs the authenticator on a new connection; it records
 // when the session must be renewed (a little before its lifetime ends, as
 // the Java client re-authenticates between 85% and 95% of it).
@@ -91,8 +102,31 @@ func (c *Client) authenticate(ctx context.Context, conn net.Conn) error {
 	c.mu.Lock()
 	c.renewAt = time.Time{}
 	if lifetime > 0 {
-		c.renewAt = time.Now().Add(lifetime * 85 / 100)
+		c.renewAt = time.Now().Add(renewAfter(lifetime, rand.Float64()))
 	}
 	c.mu.Unlock()
 	return nil
+}
+
+// renewDue reports whether the SASL session of the open connection is due
+// for renewal.
+func (c *Client) renewDue() bool {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	return !c.renewAt.IsZero() && time.Now().After(c.renewAt)
+}
+
+// reauthenticate renews the session on the open connection conn, as
+// Kafka's client does (KIP-368, SaslClientAuthenticator.reauthenticate:
+// SaslHandshake and SaslAuthenticate again on the same connection). When
+// the broker refuses (it re-authenticates a connection at most once a
+// second: KafkaChannel.MIN_REAUTH_INTERVAL_ONE_SECOND_NANOS) or the
+// exchange fails, conn is closed and a new connection is returned, to be
+// authenticated by the caller; conn itself when renewed.
+func (c *Client) reauthenticate(ctx context.Context, conn net.Conn) (net.Conn, error) {
+	if err := c.authenticate(ctx, conn); err == nil {
+		return conn, nil
+	}
+	c.dropConn(conn)
+	return c.connect(ctx)
 }

@@ -106,3 +106,73 @@ func TestSSLListenersAndInterBroker(t *testing.T) {
 		})
 	}
 }
+
+// The listeners and protocols ssl.go secures are resolveListeners' own:
+// control.plane.listener.name gets TLS by its own protocol (the
+// controller's channel uses its settings), and SASL between brokers needs
+// sasl.mechanism.inter.broker.protocol among the inter-broker listener's
+// sasl.enabled.mechanisms (KafkaConfig.validateValues), checked for the
+// inter-broker listener only, as Kafka does.
+func TestInterBrokerSecurity(t *testing.T) {
+	dir := t.TempDir()
+	a := selfSigned(t, dir, "a")
+	stores := "ssl.keystore.type=PEM\nssl.keystore.location=" + a + "\nssl.truststore.type=PEM\nssl.truststore.location=" + a + "\n"
+	base := "broker.id=0\nzookeeper.connect=h:2181\n"
+	plainJAAS := func(l string) string {
+		return "listener.name." + l + ".plain.sasl.jaas.config=org.apache.kafka.common.security.plain.PlainLoginModule required username=\"broker\" password=\"p\" user_broker=\"p\";\n"
+	}
+	scramJAAS := func(l string) string {
+		return "listener.name." + l + ".scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username=\"broker\" password=\"p\";\n"
+	}
+	const mustInclude = "invalid configuration sasl.mechanism.inter.broker.protocol: requirement failed: sasl.mechanism.inter.broker.protocol must be included in sasl.enabled.mechanisms when SASL is used for inter-broker communication"
+	cases := []struct {
+		name                   string
+		props                  string
+		interBroker, ctrlPlane bool // TLS client configs built
+		wantErr                string
+	}{
+		{name: "SASL_SSL between brokers with SCRAM-SHA-512",
+			props: base + stores + "listeners=SASL_SSL://:9093\nsecurity.inter.broker.protocol=SASL_SSL\nsasl.enabled.mechanisms=SCRAM-SHA-512\n" +
+				"sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512\n" + scramJAAS("sasl_ssl"),
+			interBroker: true},
+		{name: "listener-prefixed enabled mechanisms count",
+			props: base + "listeners=SASL_PLAINTEXT://:9093\nsecurity.inter.broker.protocol=SASL_PLAINTEXT\nlistener.name.sasl_plaintext.sasl.enabled.mechanisms=PLAIN\n" +
+				"sasl.mechanism.inter.broker.protocol=PLAIN\n" + plainJAAS("sasl_plaintext")},
+		{name: "mechanism not enabled on the inter-broker listener",
+			props: base + "listeners=SASL_PLAINTEXT://:9093\nsecurity.inter.broker.protocol=SASL_PLAINTEXT\nsasl.enabled.mechanisms=PLAIN\n" +
+				"sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512\n" + plainJAAS("sasl_plaintext"),
+			wantErr: mustInclude},
+		{name: "default GSSAPI not enabled",
+			props:   base + "listeners=SASL_PLAINTEXT://:9093\nsecurity.inter.broker.protocol=SASL_PLAINTEXT\nsasl.enabled.mechanisms=PLAIN\n" + plainJAAS("sasl_plaintext"),
+			wantErr: mustInclude},
+		{name: "SASL listener not used between brokers: no rule",
+			props: base + "listeners=PLAINTEXT://:9092,SASL_PLAINTEXT://:9093\nsasl.enabled.mechanisms=PLAIN\nsasl.mechanism.inter.broker.protocol=SCRAM-SHA-512\n" + plainJAAS("sasl_plaintext")},
+		{name: "control plane listener gets its own TLS",
+			props:     base + stores + "listeners=PLAINTEXT://:9092,CTRL://:9094\nlistener.security.protocol.map=PLAINTEXT:PLAINTEXT,CTRL:SSL\ncontrol.plane.listener.name=CTRL\n",
+			ctrlPlane: true},
+		{name: "named SASL_SSL inter-broker listener",
+			props: base + stores + "listeners=EXTERNAL://:9092,INTERNAL://:9093\nlistener.security.protocol.map=EXTERNAL:PLAINTEXT,INTERNAL:SASL_SSL\ninter.broker.listener.name=INTERNAL\n" +
+				"sasl.enabled.mechanisms=PLAIN\nsasl.mechanism.inter.broker.protocol=PLAIN\n" + plainJAAS("internal"),
+			interBroker: true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			cfg, err := Load(writeProps(t, c.props), nil, nil, slog.New(slog.NewTextHandler(io.Discard, nil)))
+			if c.wantErr != "" {
+				if err == nil || !strings.Contains(err.Error(), c.wantErr) {
+					t.Fatalf("err = %v, want one containing %q", err, c.wantErr)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if (cfg.InterBrokerTLS != nil) != c.interBroker || (cfg.ControlPlaneTLS != nil) != c.ctrlPlane {
+				t.Errorf("TLS clients: inter-broker %v control plane %v, want %v %v", cfg.InterBrokerTLS != nil, cfg.ControlPlaneTLS != nil, c.interBroker, c.ctrlPlane)
+			}
+			if got := cfg.ClientTLS(cfg.ControllerListener()) != nil; got != (c.ctrlPlane || c.interBroker) {
+				t.Errorf("controller channel TLS %v", got)
+			}
+		})
+	}
+}

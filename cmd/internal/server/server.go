@@ -78,6 +78,13 @@ func run(ctx context.Context, configPath string, overrides []string, logger *slo
 	if err := srv.Listen(); err != nil {
 		return err
 	}
+	// The controller's channel: control.plane.listener.name, else the
+	// inter-broker listener, with that listener's TLS and SASL.
+	ctrlAuth, err := srv.ControllerClientAuthenticator()
+	if err != nil {
+		srv.Shutdown()
+		return fmt.Errorf("the controller's SASL login: %w", err)
+	}
 	ctrl := controller.New(controller.Config{
 		BrokerID:                           cfg.BrokerID,
 		InterBrokerListener:                cfg.InterBrokerListener,
@@ -90,7 +97,8 @@ func run(ctx context.Context, configPath string, overrides []string, logger *slo
 		LeaderImbalanceCheckInterval:       cfg.LeaderImbalanceCheckInterval,
 		LeaderImbalancePerBrokerPercentage: cfg.LeaderImbalancePerBrokerPercentage,
 		ValidateTopicConfigs:               srv.ValidateTopicConfigs,
-		InterBrokerTLS:                     cfg.InterBrokerTLS,
+		InterBrokerTLS:                     cfg.ClientTLS(cfg.ControllerListener()),
+		InterBrokerAuth:                    ctrlAuth,
 	}, zk, logger)
 	srv.SetController(ctrl)
 
