@@ -515,10 +515,6 @@ func (s *Server) wrapTLS(sess *session, c net.Conn) (net.Conn, error) {
 	return tc, nil
 }
 
-// interBrokerTLS is the TLS client configuration of this broker's
-// inter-broker connections (replica fetchers, AlterPartition, forwarding);
-// nil when the inter-broker listener is not SSL or SASL_SSL.
-func (s *Server) interBrokerTLS() *tls.Config { return s.cfg.InterBrokerTLS }
 
 // ValidateInterBrokerTLS is Kafka's SslFactory start-up check on the
 // inter-broker listener (keystoreVerifiableUsingTruststore): a client built
