@@ -107,7 +107,26 @@ func summarize(resp kmsg.Response) string {
 		}
 		return fmt.Sprintf("SaslAuthenticate %s%s lifetime=%d%s", code(r.ErrorCode), msg, r.SessionLifetimeMillis, tok)
 	case *kmsg.MetadataResponse:
-		return "Metadata"
+		out := "Metadata"
+		for _, t := range r.Topics {
+			if t.ErrorCode != 0 {
+				out += fmt.Sprintf(" %s:%s", derefStr(t.Topic), code(t.ErrorCode))
+			}
+		}
+		return out
+	case *kmsg.ProduceResponse:
+		out := "Produce"
+		for _, t := range r.Topics {
+			for _, p := range t.Partitions {
+				msg := "<nil>"
+				if p.ErrorMessage != nil {
+					msg = strconv.Quote(*p.ErrorMessage)
+				}
+				out += fmt.Sprintf(" %s/%d:%s base=%d logStart=%d appendTime=%d %s", t.Topic, p.Partition, code(p.ErrorCode),
+					p.BaseOffset, p.LogStartOffset, p.LogAppendTime, msg)
+			}
+		}
+		return out
 	}
 	return fmt.Sprintf("%T", resp)
 }
@@ -246,7 +265,48 @@ var saslScenarios = []struct {
 	{"metadata instead of SaslAuthenticate", func(w *saslWire) string {
 		w.call(hs(1, "PLAIN"))
 		start := time.Now()
+		r := md()
+		t := kmsg.NewMetadataRequestTopic()
+		t.Topic = kmsg.StringPtr("t1")
+		r.Topics = append(r.Topics, t)
+		w.call(r)
+		return w.end(start)
+	}},
+	{"produce instead of SaslAuthenticate", func(w *saslWire) string {
+		w.call(hs(1, "SCRAM-SHA-256"))
+		start := time.Now()
+		r := kmsg.NewPtrProduceRequest()
+		r.Version, r.Acks, r.TimeoutMillis = 8, -1, 1000
+		t := kmsg.NewProduceRequestTopic()
+		t.Topic = "t1"
+		p := kmsg.NewProduceRequestTopicPartition()
+		p.Partition, p.Records = 3, []byte{} // Kafka's partitionSizes needs records (null: an NPE)
+		t.Partitions = append(t.Partitions, p)
+		r.Topics = append(r.Topics, t)
+		w.call(r)
+		return w.end(start)
+	}},
+	{"re-authentication with a v0 SaslHandshake", func(w *saslWire) string {
+		w.call(hs(1, "PLAIN"))
+		w.call(auth(1, plainTok("alice", "alice-secret")))
+		start := time.Now()
+		if w.call(hs(0, "PLAIN")) == nil {
+			return w.end(start)
+		}
+		w.raw(plainTok("alice", "alice-secret"))
+		if f, err := w.readFrame(5 * time.Second); err != nil {
+			w.log = append(w.log, "raw: no answer")
+		} else {
+			w.log = append(w.log, fmt.Sprintf("raw answer of %d bytes", len(f)))
+		}
+		start = time.Now()
 		w.call(md())
+		return w.end(start)
+	}},
+	{"ApiVersions instead of SaslAuthenticate", func(w *saslWire) string {
+		w.call(hs(1, "PLAIN"))
+		start := time.Now()
+		w.call(kmsg.NewPtrApiVersionsRequest())
 		return w.end(start)
 	}},
 	{"v0 raw PLAIN, then requests", func(w *saslWire) string {
@@ -479,14 +539,14 @@ func TestSASLAgainstKafka39(t *testing.T) {
 // saslDiffKnown are the recorded differences: what Kafka 3.9 answers, what
 // we answer, for a scenario.
 var saslDiffKnown = map[string]struct{ kafka, ours string }{
-	// A request other than SaslAuthenticate after a v1 handshake: Kafka
-	// answers it with that request type's own error response
-	// (AbstractRequest.getErrorResponse, ILLEGAL_SASL_STATE) after the
-	// delay, then closes; we answer only SaslHandshake and ApiVersions so,
-	// other requests get no answer before the same delayed close.
-	"metadata instead of SaslAuthenticate": {
-		kafka: "SaslHandshake NONE [PLAIN SCRAM-SHA-512 SCRAM-SHA-256] | Metadata | closed after the delay",
-		ours:  "SaslHandshake NONE [PLAIN SCRAM-SHA-512 SCRAM-SHA-256] | Metadata: no answer | closed after the delay",
+	// Re-authentication begun with a SaslHandshake v0: Kafka answers it
+	// and takes the next frame as a bare token (a new authenticator without
+	// Kafka headers), then the connection goes on; ours closes the
+	// connection at once, because its request reader (conn.go's readLoop)
+	// reads ahead and cannot tell a bare token from a request.
+	"re-authentication with a v0 SaslHandshake": {
+		kafka: `SaslHandshake NONE [PLAIN SCRAM-SHA-512 SCRAM-SHA-256] | SaslAuthenticate NONE "" lifetime=60000 token=false | SaslHandshake NONE [PLAIN SCRAM-SHA-512 SCRAM-SHA-256] | raw answer of 0 bytes | Metadata | open`,
+		ours:  `SaslHandshake NONE [PLAIN SCRAM-SHA-512 SCRAM-SHA-256] | SaslAuthenticate NONE "" lifetime=60000 token=false | SASLHandshake: no answer | closed at once`,
 	},
 }
 
