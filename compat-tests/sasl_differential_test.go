@@ -8,6 +8,7 @@ import (
 	"io"
 	"net"
 	"os"
+	"regexp"
 	"slices"
 	"strconv"
 	"strings"
@@ -510,6 +511,9 @@ func TestSASLAgainstKafka39(t *testing.T) {
 	t.Run("SCRAM credential APIs", func(t *testing.T) {
 		scramAPIsAgainstKafka(t, c.Bootstrap(), refAddr)
 	})
+	t.Run("DescribeConfigs security keys", func(t *testing.T) {
+		securityConfigsAgainstKafka(t, c.Broker(0).Addr, refAddr)
+	})
 	// Scenarios run side by side, each on both brokers at once: they only
 	// wait on the network and the delay.
 	for _, sc := range saslScenarios {
@@ -549,6 +553,102 @@ var saslDiffKnown = map[string]struct{ kafka, ours string }{
 		ours:  `SaslHandshake NONE [PLAIN SCRAM-SHA-512 SCRAM-SHA-256] | SaslAuthenticate NONE "" lifetime=60000 token=false | SASLHandshake: no answer | closed at once`,
 	},
 }
+
+// securityKeys are the broker keys of listeners, TLS, SASL and ACLs that
+// DescribeConfigs lists for a broker (KafkaConfig's keys, and the
+// listener-prefixed ones set in server.properties).
+var securityKeys = []string{
+	"listeners", "advertised.listeners", "listener.security.protocol.map", "security.inter.broker.protocol",
+	"inter.broker.listener.name", "control.plane.listener.name",
+	"sasl.enabled.mechanisms", "sasl.mechanism.inter.broker.protocol", "sasl.jaas.config",
+	"listener.name.sasl_plaintext.plain.sasl.jaas.config", "listener.name.sasl_plaintext.scram-sha-256.sasl.jaas.config",
+	"connections.max.reauth.ms", "listener.name.sasl_plaintext.scram-sha-512.connections.max.reauth.ms",
+	"connection.failed.authentication.delay.ms", "sasl.server.max.receive.size", "sasl.kerberos.service.name",
+	"sasl.login.class", "sasl.server.callback.handler.class", "principal.builder.class",
+	"ssl.keystore.location", "ssl.keystore.password", "ssl.key.password", "ssl.keystore.type",
+	"ssl.keystore.key", "ssl.keystore.certificate.chain", "ssl.truststore.location", "ssl.truststore.password",
+	"ssl.truststore.type", "ssl.truststore.certificates", "ssl.client.auth", "ssl.enabled.protocols", "ssl.protocol",
+	"ssl.cipher.suites", "ssl.endpoint.identification.algorithm", "ssl.principal.mapping.rules",
+	"ssl.keymanager.algorithm", "ssl.trustmanager.algorithm", "ssl.secure.random.implementation", "ssl.provider",
+	"ssl.engine.factory.class", "ssl.allow.dn.changes", "ssl.allow.san.changes", "security.providers",
+	"sasl.kerberos.kinit.cmd", "sasl.kerberos.ticket.renew.window.factor", "sasl.kerberos.ticket.renew.jitter",
+	"sasl.kerberos.min.time.before.relogin", "sasl.kerberos.principal.to.local.rules",
+	"sasl.login.refresh.window.factor", "sasl.login.refresh.window.jitter", "sasl.login.refresh.min.period.seconds",
+	"sasl.login.refresh.buffer.seconds", "authorizer.class.name", "super.users",
+}
+
+// securityConfigsAgainstKafka describes the security keys of each side's
+// broker (synonyms and documentation included) and compares name, value,
+// source, read-only, sensitivity, type, synonyms and whether documentation
+// is there (its text is our own). Listener addresses read {ADDR}.
+func securityConfigsAgainstKafka(t *testing.T, ours, kafka string) {
+	addrs := regexp.MustCompile(`127\.0\.0\.1:[0-9]+`)
+	describe := func(addr string) map[string]string {
+		cl, err := kgo.NewClient(kgo.SeedBrokers(addr))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer cl.Close()
+		req := kmsg.NewPtrDescribeConfigsRequest()
+		req.Version, req.IncludeSynonyms, req.IncludeDocumentation = 4, true, true
+		res := kmsg.NewDescribeConfigsRequestResource()
+		res.ResourceType, res.ResourceName, res.ConfigNames = kmsg.ConfigResourceTypeBroker, "0", securityKeys
+		req.Resources = append(req.Resources, res)
+		ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+		defer cancel()
+		resp, err := req.RequestWith(ctx, cl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]string{}
+		for _, rr := range resp.Resources {
+			if rr.ErrorCode != 0 {
+				t.Fatalf("%s: error %d %v", addr, rr.ErrorCode, derefStr(rr.ErrorMessage))
+			}
+			for _, c := range rr.Configs {
+				val := "null"
+				if c.Value != nil {
+					val = strconv.Quote(addrs.ReplaceAllString(*c.Value, "{ADDR}"))
+				}
+				line := fmt.Sprintf("value=%s source=%v readOnly=%t sensitive=%t type=%v doc=%t", val, c.Source, c.ReadOnly,
+					c.IsSensitive, c.ConfigType, c.Documentation != nil && *c.Documentation != "")
+				for _, sy := range c.ConfigSynonyms {
+					v := "null"
+					if sy.Value != nil {
+						v = strconv.Quote(addrs.ReplaceAllString(*sy.Value, "{ADDR}"))
+					}
+					line += fmt.Sprintf(" syn[%s=%s %v]", sy.Name, v, sy.Source)
+				}
+				out[c.Name] = line
+			}
+		}
+		return out
+	}
+	k, o := describe(kafka), describe(ours)
+	for _, name := range securityKeys {
+		kl, kok := k[name]
+		ol, ook := o[name]
+		if !kok {
+			kl = "(not listed)"
+		}
+		if !ook {
+			ol = "(not listed)"
+		}
+		if known, ok := securityConfigKnown[name]; ok {
+			if kl != known.kafka || ol != known.ours {
+				t.Errorf("%s: known difference changed:\nKafka: %s\n ours: %s\nrecorded Kafka: %s\nrecorded ours:  %s", name, kl, ol, known.kafka, known.ours)
+			}
+			continue
+		}
+		if kl != ol {
+			t.Errorf("%s:\nKafka: %s\n ours: %s", name, kl, ol)
+		}
+	}
+}
+
+// securityConfigKnown are the recorded differences of
+// securityConfigsAgainstKafka, by key: Kafka 3.9's line, ours.
+var securityConfigKnown = map[string]struct{ kafka, ours string }{}
 
 func freePortNumber(t *testing.T) int {
 	t.Helper()
