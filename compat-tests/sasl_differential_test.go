@@ -583,6 +583,14 @@ var securityKeys = []string{
 	"sasl.login.refresh.buffer.seconds", "authorizer.class.name", "super.users",
 	"listener.name.sasl_plaintext.ssl.keystore.type", "listener.name.sasl_plaintext.ssl.key.password",
 	"listener.name.sasl_plaintext.sasl.kerberos.kinit.cmd",
+	"sasl.client.callback.handler.class", "sasl.login.callback.handler.class", "sasl.login.connect.timeout.ms",
+	"sasl.login.read.timeout.ms", "sasl.login.retry.backoff.max.ms", "sasl.login.retry.backoff.ms",
+	"sasl.mechanism.controller.protocol", "sasl.oauthbearer.clock.skew.seconds", "sasl.oauthbearer.expected.audience",
+	"sasl.oauthbearer.expected.issuer", "sasl.oauthbearer.jwks.endpoint.refresh.ms",
+	"sasl.oauthbearer.jwks.endpoint.retry.backoff.max.ms", "sasl.oauthbearer.jwks.endpoint.retry.backoff.ms",
+	"sasl.oauthbearer.jwks.endpoint.url", "sasl.oauthbearer.scope.claim.name", "sasl.oauthbearer.sub.claim.name",
+	"sasl.oauthbearer.token.endpoint.url", "delegation.token.master.key", "delegation.token.secret.key",
+	"delegation.token.expiry.time.ms", "delegation.token.max.lifetime.ms", "delegation.token.expiry.check.interval.ms",
 }
 
 // securityConfigsAgainstKafka describes the security keys of each side's
