@@ -185,6 +185,35 @@ var brokerConfigDefaults = map[string]brokerConfigDefault{
 	"delegation.token.expiry.time.ms":                     dflt(kmsg.ConfigTypeLong, "86400000"),
 	"delegation.token.max.lifetime.ms":                    dflt(kmsg.ConfigTypeLong, "604800000"),
 	"delegation.token.expiry.check.interval.ms":           dflt(kmsg.ConfigTypeLong, "3600000"),
+	// ZooKeeper TLS, password encoding, connection limits and others.
+	"zookeeper.ssl.cipher.suites":                     null(kmsg.ConfigTypeList),
+	"zookeeper.ssl.client.enable":                     dflt(kmsg.ConfigTypeBoolean, "false"),
+	"zookeeper.ssl.crl.enable":                        dflt(kmsg.ConfigTypeBoolean, "false"),
+	"zookeeper.ssl.enabled.protocols":                 null(kmsg.ConfigTypeList),
+	"zookeeper.ssl.endpoint.identification.algorithm": dflt(kmsg.ConfigTypeString, "HTTPS"),
+	"zookeeper.ssl.keystore.location":                 null(kmsg.ConfigTypeString),
+	"zookeeper.ssl.keystore.password":                 null(kmsg.ConfigTypePassword),
+	"zookeeper.ssl.keystore.type":                     null(kmsg.ConfigTypeString),
+	"zookeeper.ssl.ocsp.enable":                       dflt(kmsg.ConfigTypeBoolean, "false"),
+	"zookeeper.ssl.protocol":                          dflt(kmsg.ConfigTypeString, "TLSv1.2"),
+	"zookeeper.ssl.truststore.location":               null(kmsg.ConfigTypeString),
+	"zookeeper.ssl.truststore.password":               null(kmsg.ConfigTypePassword),
+	"zookeeper.ssl.truststore.type":                   null(kmsg.ConfigTypeString),
+	"zookeeper.clientCnxnSocket":                      null(kmsg.ConfigTypeString),
+	"password.encoder.cipher.algorithm":               dflt(kmsg.ConfigTypeString, "AES/CBC/PKCS5Padding"),
+	"password.encoder.iterations":                     dflt(kmsg.ConfigTypeInt, "4096"),
+	"password.encoder.key.length":                     dflt(kmsg.ConfigTypeInt, "128"),
+	"password.encoder.keyfactory.algorithm":           null(kmsg.ConfigTypeString),
+	"password.encoder.old.secret":                     null(kmsg.ConfigTypePassword),
+	"password.encoder.secret":                         null(kmsg.ConfigTypePassword),
+	"max.connection.creation.rate":                    dflt(kmsg.ConfigTypeInt, "2147483647"),
+	"max.connections":                                 dflt(kmsg.ConfigTypeInt, "2147483647"),
+	"max.connections.per.ip":                          dflt(kmsg.ConfigTypeInt, "2147483647"),
+	"max.connections.per.ip.overrides":                dflt(kmsg.ConfigTypeString, ""),
+	"connections.max.idle.ms":                         dflt(kmsg.ConfigTypeLong, "600000"),
+	"early.start.listeners":                           null(kmsg.ConfigTypeString),
+	"controller.listener.names":                       null(kmsg.ConfigTypeString),
+	"group.initial.rebalance.delay.ms":                dflt(kmsg.ConfigTypeInt, "3000"),
 }
 
 // brokerConfigEntries is ConfigHelper's answer for a BROKER resource. The
@@ -272,7 +301,7 @@ func (s *Server) brokerConfigSynonymsAll(name string, synonyms []string, sensiti
 			if v, ok := m[syn]; ok {
 				v = strings.TrimSpace(v)
 				val := &v
-				if sensitive || isSensitiveKey(syn) {
+				if sensitive || brokerKeySensitive(syn) {
 					val = nil
 				}
 				out = append(out, configSynonym{name: syn, value: val, source: src})
@@ -340,6 +369,11 @@ func brokerKeyType(name string) kmsg.ConfigType {
 // with a listener prefix), and keys whose type Kafka does not know (custom
 // configs).
 func brokerKeySensitive(name string) bool {
+	if d, ok := brokerConfigDefaults[name]; ok {
+		// A KafkaConfig key: its type decides (password.encoder.iterations
+		// is not secret).
+		return d.typ == kmsg.ConfigTypePassword
+	}
 	if isSensitiveKey(name) {
 		return true
 	}

@@ -591,6 +591,14 @@ var securityKeys = []string{
 	"sasl.oauthbearer.jwks.endpoint.url", "sasl.oauthbearer.scope.claim.name", "sasl.oauthbearer.sub.claim.name",
 	"sasl.oauthbearer.token.endpoint.url", "delegation.token.master.key", "delegation.token.secret.key",
 	"delegation.token.expiry.time.ms", "delegation.token.max.lifetime.ms", "delegation.token.expiry.check.interval.ms",
+	"zookeeper.ssl.cipher.suites", "zookeeper.ssl.client.enable", "zookeeper.ssl.crl.enable", "zookeeper.ssl.enabled.protocols",
+	"zookeeper.ssl.endpoint.identification.algorithm", "zookeeper.ssl.keystore.location", "zookeeper.ssl.keystore.password",
+	"zookeeper.ssl.keystore.type", "zookeeper.ssl.ocsp.enable", "zookeeper.ssl.protocol", "zookeeper.ssl.truststore.location",
+	"zookeeper.ssl.truststore.password", "zookeeper.ssl.truststore.type", "zookeeper.clientCnxnSocket",
+	"password.encoder.cipher.algorithm", "password.encoder.iterations", "password.encoder.key.length",
+	"password.encoder.keyfactory.algorithm", "password.encoder.old.secret", "password.encoder.secret",
+	"max.connection.creation.rate", "max.connections", "max.connections.per.ip", "max.connections.per.ip.overrides",
+	"connections.max.idle.ms", "early.start.listeners", "controller.listener.names", "group.initial.rebalance.delay.ms",
 }
 
 // securityConfigsAgainstKafka describes the security keys of each side's
