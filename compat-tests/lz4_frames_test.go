@@ -13,7 +13,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/kafkazk/kafkazk/compat-tests/cluster"
 	"github.com/kafkazk/kafkazk/storage"
 )
 
@@ -63,14 +62,14 @@ func lz4FrameBatch(t *testing.T, flg, bd byte, badHC bool) []byte {
 	return b
 }
 
-// TestLZ4FramesKafka39 produces LZ4 batches whose frame descriptors
+// lz4FramesAgainstKafka produces LZ4 batches whose frame descriptors
 // Lz4BlockInputStream.readHeader (FLG.validate, BD.validate) accepts or
-// refuses to Apache Kafka 3.9 and to our broker and compares the answers:
-// the partition's error code and log start offset. Kafka refuses dependent
-// blocks (what lz4js, kafkajs's LZ4 codec, writes) with UNKNOWN_SERVER_ERROR.
-func TestLZ4FramesKafka39(t *testing.T) {
-	ours := cluster.Start(t, 1)
-	ref := cluster.StartKafkaRef(t, ours.ZK.Addr, cluster.KafkaRefOptions{})
+// refuses to Apache Kafka 3.9 (kafka) and to our broker (ours) and
+// compares the answers: the partition's error code and log start offset.
+// Kafka refuses dependent blocks (what lz4js, kafkajs's LZ4 codec, writes)
+// with UNKNOWN_SERVER_ERROR. It runs inside TestSASLAgainstKafka39, which
+// starts both brokers (one JVM start for both comparisons).
+func lz4FramesAgainstKafka(t *testing.T, ours, kafka string) {
 	const topic = "lz4-frames"
 	cases := []struct {
 		name  string
@@ -94,7 +93,7 @@ func TestLZ4FramesKafka39(t *testing.T) {
 		}()},
 	}
 	answers := map[string]map[string]string{}
-	for _, side := range []struct{ name, addr string }{{"kafka", ref.Addr}, {"ours", ours.Broker(0).Addr}} {
+	for _, side := range []struct{ name, addr string }{{"kafka", kafka}, {"ours", ours}} {
 		cl, err := kgo.NewClient(kgo.SeedBrokers(side.addr))
 		if err != nil {
 			t.Fatal(err)

@@ -517,6 +517,9 @@ func TestSASLAgainstKafka39(t *testing.T) {
 	t.Run("SCRAM credential APIs", func(t *testing.T) {
 		scramAPIsAgainstKafka(t, c.Bootstrap(), refAddr)
 	})
+	t.Run("LZ4 frames", func(t *testing.T) {
+		lz4FramesAgainstKafka(t, c.Broker(0).Addr, refAddr)
+	})
 	t.Run("DescribeConfigs security keys", func(t *testing.T) {
 		securityConfigsAgainstKafka(t, c.Broker(0).Addr, refAddr)
 	})
