@@ -62,6 +62,15 @@ func lz4FrameBatch(t *testing.T, flg, bd byte, badHC bool) []byte {
 	return b
 }
 
+// lz4CutBatch cuts the last n bytes off a batch's records section, fixing
+// its length and CRC.
+func lz4CutBatch(b []byte, n int) []byte {
+	b = b[:len(b)-n]
+	binary.BigEndian.PutUint32(b[8:], uint32(len(b)-12))
+	binary.BigEndian.PutUint32(b[17:], crc32.Checksum(b[21:], crc32.MakeTable(crc32.Castagnoli)))
+	return b
+}
+
 // lz4FramesAgainstKafka produces LZ4 batches whose frame descriptors
 // Lz4BlockInputStream.readHeader (FLG.validate, BD.validate) accepts or
 // refuses to Apache Kafka 3.9 (kafka) and to our broker (ours) and
@@ -85,6 +94,21 @@ func lz4FramesAgainstKafka(t *testing.T, ours, kafka string) {
 		{"BD block size 3", lz4FrameBatch(t, 0, 0x30, false)},
 		{"BD reserved bits", lz4FrameBatch(t, 0, 0x41, false)},
 		{"descriptor checksum wrong", lz4FrameBatch(t, 0, 0, true)},
+		{"block checksum flag without block checksums", lz4FrameBatch(t, 0x74, 0, false)},
+		{"first block larger than the maximum", func() []byte {
+			b := lz4FrameBatch(t, 0, 0, false)
+			binary.LittleEndian.PutUint32(b[storage.BatchHeaderSize+7:], 128<<10) // 64 KiB blocks declared
+			binary.BigEndian.PutUint32(b[17:], crc32.Checksum(b[21:], crc32.MakeTable(crc32.Castagnoli)))
+			return b
+		}()},
+		{"frame cut before its end mark", lz4CutBatch(lz4FrameBatch(t, 0, 0, false), 8)},
+		{"content checksum cut short", lz4CutBatch(lz4FrameBatch(t, 0, 0, false), 2)},
+		{"bytes after the frame", func() []byte {
+			b := append(lz4FrameBatch(t, 0, 0, false), 1, 2, 3, 4, 5)
+			binary.BigEndian.PutUint32(b[8:], uint32(len(b)-12))
+			binary.BigEndian.PutUint32(b[17:], crc32.Checksum(b[21:], crc32.MakeTable(crc32.Castagnoli)))
+			return b
+		}()},
 		{"content checksum wrong (Kafka reads, does not verify it)", func() []byte {
 			b := lz4FrameBatch(t, 0, 0, false)
 			b[len(b)-1]++

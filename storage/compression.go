@@ -152,35 +152,56 @@ func checkLZ4Frame(data []byte) (hdrLen int, err error) {
 }
 
 // lz4FrameReader is the LZ4 frame of data as Kafka's Lz4BlockInputStream
-// reads it, for the decoder: the descriptor checked (checkLZ4Frame), the
-// blocks up to the end mark, and nothing after: Kafka reads but does not
-// verify the content checksum, and ignores any bytes after the frame. The
-// decoder is handed the descriptor without the content checksum flag (its
-// checksum recomputed) and the frame cut after the end mark. Blocks that do
-// not reach an end mark are handed over whole, for the decoder to refuse.
+// reads it, for the decoder: the descriptor checked (checkLZ4Frame), then
+// the blocks walked as readBlock does - a block larger than the
+// descriptor's maximum ("Block size %d exceeded max: %d"), a block, its
+// checksum or the content checksum cut short, or no end mark all fail
+// with errLZ4Frame (Kafka: an IOException or buffer underflow, a
+// KafkaException for the append, UNKNOWN_SERVER_ERROR) - and nothing after
+// the end mark: Kafka reads but does not verify the content checksum, and
+// ignores any bytes after the frame. The decoder is handed the descriptor
+// without the content checksum flag (its checksum recomputed) and the frame
+// cut after the end mark; it still checks block contents and checksums.
 func lz4FrameReader(data []byte) (io.Reader, error) {
 	hdrLen, err := checkLZ4Frame(data)
 	if err != nil {
 		return nil, err
 	}
-	blockChecksum := data[4]&0x10 != 0
-	for pos := hdrLen; pos+4 <= len(data); {
+	refuse := func(msg string) error { return fmt.Errorf("%w: %s", errLZ4Frame, msg) }
+	flg := data[4]
+	maxBlock := 1 << (2*int(data[5]>>4&7) + 8)
+	for pos := hdrLen; ; {
+		if len(data)-pos < 4 {
+			return nil, refuse("Stream ended prematurely")
+		}
 		size := int(binary.LittleEndian.Uint32(data[pos:]) &^ (1 << 31))
+		pos += 4
 		if size == 0 {
-			if data[4]&0x04 == 0 && pos+4 == len(data) {
+			if flg&0x04 != 0 && len(data)-pos < 4 {
+				return nil, refuse("content checksum cut short")
+			}
+			if flg&0x04 == 0 && pos == len(data) {
 				return bytes.NewReader(data), nil // nothing to change
 			}
 			hdr := slices.Clone(data[:hdrLen])
 			hdr[4] &^= 0x04
 			hdr[hdrLen-1] = byte(xxh32(hdr[4:hdrLen-1], 0) >> 8)
-			return io.MultiReader(bytes.NewReader(hdr), bytes.NewReader(data[hdrLen:pos+4])), nil
+			return io.MultiReader(bytes.NewReader(hdr), bytes.NewReader(data[hdrLen:pos])), nil
 		}
-		pos += 4 + size
-		if blockChecksum {
+		if size > maxBlock {
+			return nil, refuse(fmt.Sprintf("Block size %d exceeded max: %d", size, maxBlock))
+		}
+		if len(data)-pos < size {
+			return nil, refuse("Stream ended prematurely")
+		}
+		pos += size
+		if flg&0x10 != 0 {
+			if len(data)-pos < 4 {
+				return nil, refuse("block checksum cut short")
+			}
 			pos += 4
 		}
 	}
-	return bytes.NewReader(data), nil
 }
 
 // Decompress returns the decompressed records section of a batch. Corrupt
