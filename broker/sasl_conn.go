@@ -261,8 +261,9 @@ func (c *connSASL) authenticateRequest(s *Server, hdr protocol.RequestHeader, re
 
 // illegalSaslStateResponse is AbstractRequest.getErrorResponse with an
 // IllegalSaslStateException: Metadata's own form (every asked topic with
-// the error), Produce's (every partition with the error), otherwise the
-// response of the request's version with its top-level error code set.
+// the error), Produce's and Fetch's (every partition with the error),
+// otherwise the response of the request's version with its top-level
+// error code set (a request type without one gets an empty response).
 func illegalSaslStateResponse(req kmsg.Request, msg string) kmsg.Response {
 	code := kerr.IllegalSaslState.Code
 	switch r := req.(type) {
@@ -286,6 +287,25 @@ func illegalSaslStateResponse(req kmsg.Request, msg string) kmsg.Response {
 				rt.Partitions = append(rt.Partitions, rp)
 			}
 			resp.Topics = append(resp.Topics, rt)
+		}
+		return resp
+	case *kmsg.FetchRequest:
+		// FetchRequest.getErrorResponse: the top-level error and the
+		// request's session id; below v13 also each partition with the
+		// error and high watermark -1.
+		resp := r.ResponseKind().(*kmsg.FetchResponse)
+		resp.ErrorCode, resp.SessionID = code, r.SessionID
+		if r.Version < 13 {
+			for _, t := range r.Topics {
+				rt := kmsg.NewFetchResponseTopic()
+				rt.Topic, rt.TopicID = t.Topic, t.TopicID
+				for _, p := range t.Partitions {
+					rp := kmsg.NewFetchResponseTopicPartition()
+					rp.Partition, rp.ErrorCode, rp.HighWatermark = p.Partition, code, -1
+					rt.Partitions = append(rt.Partitions, rp)
+				}
+				resp.Topics = append(resp.Topics, rt)
+			}
 		}
 		return resp
 	}

@@ -693,6 +693,30 @@ func TestIllegalSaslStateResponse(t *testing.T) {
 				pp.LogAppendTime == -1 && pp.ErrorMessage != nil && *pp.ErrorMessage == msg
 		}},
 		{"produce acks=0: no answer", prod(0), func(r kmsg.Response) bool { return r == nil }},
+		{"fetch below v13: top level and each partition", func() kmsg.Request {
+			r := kmsg.NewPtrFetchRequest()
+			r.Version, r.SessionID = 12, 7
+			ft := kmsg.NewFetchRequestTopic()
+			ft.Topic = "t1"
+			fp := kmsg.NewFetchRequestTopicPartition()
+			fp.Partition = 4
+			ft.Partitions = append(ft.Partitions, fp)
+			r.Topics = append(r.Topics, ft)
+			return r
+		}(), func(r kmsg.Response) bool {
+			f := r.(*kmsg.FetchResponse)
+			return f.ErrorCode == ill && f.SessionID == 7 && len(f.Topics) == 1 && len(f.Topics[0].Partitions) == 1 &&
+				f.Topics[0].Partitions[0].ErrorCode == ill && f.Topics[0].Partitions[0].HighWatermark == -1
+		}},
+		{"fetch v13: top level only", func() kmsg.Request {
+			r := kmsg.NewPtrFetchRequest()
+			r.Version = 13
+			r.Topics = append(r.Topics, kmsg.NewFetchRequestTopic())
+			return r
+		}(), func(r kmsg.Response) bool {
+			f := r.(*kmsg.FetchResponse)
+			return f.ErrorCode == ill && len(f.Topics) == 0
+		}},
 		{"top-level error code", kmsg.NewPtrFindCoordinatorRequest(), func(r kmsg.Response) bool {
 			return r.(*kmsg.FindCoordinatorResponse).ErrorCode == ill
 		}},

@@ -115,6 +115,15 @@ func summarize(resp kmsg.Response) string {
 			}
 		}
 		return out
+	case *kmsg.FetchResponse:
+		out := fmt.Sprintf("Fetch %s session=%d", code(r.ErrorCode), r.SessionID)
+		for _, t := range r.Topics {
+			for _, p := range t.Partitions {
+				out += fmt.Sprintf(" %s/%d:%s hw=%d lso=%d logStart=%d records=%d", t.Topic, p.Partition, code(p.ErrorCode),
+					p.HighWatermark, p.LastStableOffset, p.LogStartOffset, len(p.RecordBatches))
+			}
+		}
+		return out
 	case *kmsg.ProduceResponse:
 		out := "Produce"
 		for _, t := range r.Topics {
@@ -302,6 +311,20 @@ var saslScenarios = []struct {
 		}
 		start = time.Now()
 		w.call(md())
+		return w.end(start)
+	}},
+	{"fetch instead of SaslAuthenticate", func(w *saslWire) string {
+		w.call(hs(1, "PLAIN"))
+		start := time.Now()
+		r := kmsg.NewPtrFetchRequest()
+		r.Version, r.MaxWaitMillis, r.SessionEpoch = 11, 100, -1
+		ft := kmsg.NewFetchRequestTopic()
+		ft.Topic = "t1"
+		fp := kmsg.NewFetchRequestTopicPartition()
+		fp.Partition, fp.PartitionMaxBytes = 2, 1024
+		ft.Partitions = append(ft.Partitions, fp)
+		r.Topics = append(r.Topics, ft)
+		w.call(r)
 		return w.end(start)
 	}},
 	{"ApiVersions instead of SaslAuthenticate", func(w *saslWire) string {
