@@ -111,6 +111,109 @@ var brokerConfigDefaults = map[string]brokerConfigDefault{
 	"zookeeper.max.in.flight.requests":              dflt(kmsg.ConfigTypeInt, "10"),
 	"zookeeper.session.timeout.ms":                  dflt(kmsg.ConfigTypeInt, "18000"),
 	"zookeeper.set.acl":                             dflt(kmsg.ConfigTypeBoolean, "false"),
+	// Listeners, TLS, SASL and authorization (KafkaConfig with its
+	// BrokerSecurityConfigs, SslConfigs and SaslConfigs defaults, as
+	// Kafka 3.9 describes them).
+	"authorizer.class.name":                     dflt(kmsg.ConfigTypeString, ""),
+	"connection.failed.authentication.delay.ms": dflt(kmsg.ConfigTypeInt, "100"),
+	"connections.max.reauth.ms":                 dflt(kmsg.ConfigTypeLong, "0"),
+	"control.plane.listener.name":               null(kmsg.ConfigTypeString),
+	"inter.broker.listener.name":                null(kmsg.ConfigTypeString),
+	"listener.security.protocol.map":            dflt(kmsg.ConfigTypeString, "SASL_SSL:SASL_SSL,PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_PLAINTEXT:SASL_PLAINTEXT"),
+	"principal.builder.class":                   dflt(kmsg.ConfigTypeClass, "org.apache.kafka.common.security.authenticator.DefaultKafkaPrincipalBuilder"),
+	"sasl.enabled.mechanisms":                   dflt(kmsg.ConfigTypeList, "GSSAPI"),
+	"sasl.jaas.config":                          null(kmsg.ConfigTypePassword),
+	"sasl.kerberos.kinit.cmd":                   dflt(kmsg.ConfigTypeString, "/usr/bin/kinit"),
+	"sasl.kerberos.min.time.before.relogin":     dflt(kmsg.ConfigTypeLong, "60000"),
+	"sasl.kerberos.principal.to.local.rules":    dflt(kmsg.ConfigTypeList, "DEFAULT"),
+	"sasl.kerberos.service.name":                null(kmsg.ConfigTypeString),
+	"sasl.kerberos.ticket.renew.jitter":         dflt(kmsg.ConfigTypeDouble, "0.05"),
+	"sasl.kerberos.ticket.renew.window.factor":  dflt(kmsg.ConfigTypeDouble, "0.8"),
+	"sasl.login.class":                          null(kmsg.ConfigTypeClass),
+	"sasl.login.refresh.buffer.seconds":         dflt(kmsg.ConfigTypeShort, "300"),
+	"sasl.login.refresh.min.period.seconds":     dflt(kmsg.ConfigTypeShort, "60"),
+	"sasl.login.refresh.window.factor":          dflt(kmsg.ConfigTypeDouble, "0.8"),
+	"sasl.login.refresh.window.jitter":          dflt(kmsg.ConfigTypeDouble, "0.05"),
+	"sasl.mechanism.inter.broker.protocol":      dflt(kmsg.ConfigTypeString, "GSSAPI"),
+	"sasl.server.callback.handler.class":        null(kmsg.ConfigTypeClass),
+	"sasl.server.max.receive.size":              dflt(kmsg.ConfigTypeInt, "524288"),
+	"security.inter.broker.protocol":            dflt(kmsg.ConfigTypeString, "PLAINTEXT"),
+	"security.providers":                        null(kmsg.ConfigTypeString),
+	"ssl.allow.dn.changes":                      dflt(kmsg.ConfigTypeBoolean, "false"),
+	"ssl.allow.san.changes":                     dflt(kmsg.ConfigTypeBoolean, "false"),
+	"ssl.cipher.suites":                         dflt(kmsg.ConfigTypeList, ""),
+	"ssl.client.auth":                           dflt(kmsg.ConfigTypeString, "none"),
+	"ssl.enabled.protocols":                     dflt(kmsg.ConfigTypeList, "TLSv1.2,TLSv1.3"),
+	"ssl.endpoint.identification.algorithm":     dflt(kmsg.ConfigTypeString, "https"),
+	"ssl.engine.factory.class":                  null(kmsg.ConfigTypeClass),
+	"ssl.key.password":                          null(kmsg.ConfigTypePassword),
+	"ssl.keymanager.algorithm":                  dflt(kmsg.ConfigTypeString, "SunX509"),
+	"ssl.keystore.certificate.chain":            null(kmsg.ConfigTypePassword),
+	"ssl.keystore.key":                          null(kmsg.ConfigTypePassword),
+	"ssl.keystore.location":                     null(kmsg.ConfigTypeString),
+	"ssl.keystore.password":                     null(kmsg.ConfigTypePassword),
+	"ssl.keystore.type":                         dflt(kmsg.ConfigTypeString, "JKS"),
+	"ssl.principal.mapping.rules":               dflt(kmsg.ConfigTypeString, "DEFAULT"),
+	"ssl.protocol":                              dflt(kmsg.ConfigTypeString, "TLSv1.3"),
+	"ssl.provider":                              null(kmsg.ConfigTypeString),
+	"ssl.secure.random.implementation":          null(kmsg.ConfigTypeString),
+	"ssl.trustmanager.algorithm":                dflt(kmsg.ConfigTypeString, "PKIX"),
+	"ssl.truststore.certificates":               null(kmsg.ConfigTypePassword),
+	"ssl.truststore.location":                   null(kmsg.ConfigTypeString),
+	"ssl.truststore.password":                   null(kmsg.ConfigTypePassword),
+	"ssl.truststore.type":                       dflt(kmsg.ConfigTypeString, "JKS"),
+	// SASL login, OAUTHBEARER and delegation token keys (not served here).
+	"sasl.client.callback.handler.class":                  null(kmsg.ConfigTypeClass),
+	"sasl.login.callback.handler.class":                   null(kmsg.ConfigTypeClass),
+	"sasl.login.connect.timeout.ms":                       null(kmsg.ConfigTypeInt),
+	"sasl.login.read.timeout.ms":                          null(kmsg.ConfigTypeInt),
+	"sasl.login.retry.backoff.max.ms":                     dflt(kmsg.ConfigTypeLong, "10000"),
+	"sasl.login.retry.backoff.ms":                         dflt(kmsg.ConfigTypeLong, "100"),
+	"sasl.mechanism.controller.protocol":                  dflt(kmsg.ConfigTypeString, "GSSAPI"),
+	"sasl.oauthbearer.clock.skew.seconds":                 dflt(kmsg.ConfigTypeInt, "30"),
+	"sasl.oauthbearer.expected.audience":                  null(kmsg.ConfigTypeList),
+	"sasl.oauthbearer.expected.issuer":                    null(kmsg.ConfigTypeString),
+	"sasl.oauthbearer.jwks.endpoint.refresh.ms":           dflt(kmsg.ConfigTypeLong, "3600000"),
+	"sasl.oauthbearer.jwks.endpoint.retry.backoff.max.ms": dflt(kmsg.ConfigTypeLong, "10000"),
+	"sasl.oauthbearer.jwks.endpoint.retry.backoff.ms":     dflt(kmsg.ConfigTypeLong, "100"),
+	"sasl.oauthbearer.jwks.endpoint.url":                  null(kmsg.ConfigTypeString),
+	"sasl.oauthbearer.scope.claim.name":                   dflt(kmsg.ConfigTypeString, "scope"),
+	"sasl.oauthbearer.sub.claim.name":                     dflt(kmsg.ConfigTypeString, "sub"),
+	"sasl.oauthbearer.token.endpoint.url":                 null(kmsg.ConfigTypeString),
+	"delegation.token.master.key":                         null(kmsg.ConfigTypePassword),
+	"delegation.token.secret.key":                         null(kmsg.ConfigTypePassword),
+	"delegation.token.expiry.time.ms":                     dflt(kmsg.ConfigTypeLong, "86400000"),
+	"delegation.token.max.lifetime.ms":                    dflt(kmsg.ConfigTypeLong, "604800000"),
+	"delegation.token.expiry.check.interval.ms":           dflt(kmsg.ConfigTypeLong, "3600000"),
+	// ZooKeeper TLS, password encoding, connection limits and others.
+	"zookeeper.ssl.cipher.suites":                     null(kmsg.ConfigTypeList),
+	"zookeeper.ssl.client.enable":                     dflt(kmsg.ConfigTypeBoolean, "false"),
+	"zookeeper.ssl.crl.enable":                        dflt(kmsg.ConfigTypeBoolean, "false"),
+	"zookeeper.ssl.enabled.protocols":                 null(kmsg.ConfigTypeList),
+	"zookeeper.ssl.endpoint.identification.algorithm": dflt(kmsg.ConfigTypeString, "HTTPS"),
+	"zookeeper.ssl.keystore.location":                 null(kmsg.ConfigTypeString),
+	"zookeeper.ssl.keystore.password":                 null(kmsg.ConfigTypePassword),
+	"zookeeper.ssl.keystore.type":                     null(kmsg.ConfigTypeString),
+	"zookeeper.ssl.ocsp.enable":                       dflt(kmsg.ConfigTypeBoolean, "false"),
+	"zookeeper.ssl.protocol":                          dflt(kmsg.ConfigTypeString, "TLSv1.2"),
+	"zookeeper.ssl.truststore.location":               null(kmsg.ConfigTypeString),
+	"zookeeper.ssl.truststore.password":               null(kmsg.ConfigTypePassword),
+	"zookeeper.ssl.truststore.type":                   null(kmsg.ConfigTypeString),
+	"zookeeper.clientCnxnSocket":                      null(kmsg.ConfigTypeString),
+	"password.encoder.cipher.algorithm":               dflt(kmsg.ConfigTypeString, "AES/CBC/PKCS5Padding"),
+	"password.encoder.iterations":                     dflt(kmsg.ConfigTypeInt, "4096"),
+	"password.encoder.key.length":                     dflt(kmsg.ConfigTypeInt, "128"),
+	"password.encoder.keyfactory.algorithm":           null(kmsg.ConfigTypeString),
+	"password.encoder.old.secret":                     null(kmsg.ConfigTypePassword),
+	"password.encoder.secret":                         null(kmsg.ConfigTypePassword),
+	"max.connection.creation.rate":                    dflt(kmsg.ConfigTypeInt, "2147483647"),
+	"max.connections":                                 dflt(kmsg.ConfigTypeInt, "2147483647"),
+	"max.connections.per.ip":                          dflt(kmsg.ConfigTypeInt, "2147483647"),
+	"max.connections.per.ip.overrides":                dflt(kmsg.ConfigTypeString, ""),
+	"connections.max.idle.ms":                         dflt(kmsg.ConfigTypeLong, "600000"),
+	"early.start.listeners":                           null(kmsg.ConfigTypeString),
+	"controller.listener.names":                       null(kmsg.ConfigTypeString),
+	"group.initial.rebalance.delay.ms":                dflt(kmsg.ConfigTypeInt, "3000"),
 }
 
 // brokerConfigEntries is ConfigHelper's answer for a BROKER resource. The
@@ -158,7 +261,7 @@ func (s *Server) brokerConfigEntries(resourceName string, names []string, includ
 	out := make([]kmsg.DescribeConfigsResponseResourceConfig, 0, len(sorted))
 	for _, name := range sorted {
 		sensitive := brokerKeySensitive(name)
-		syns := s.brokerConfigSynonymsAll(name, brokerConfigSynonyms(name), sensitive, own, defaults)
+		syns := s.brokerConfigSynonymsAll(name, brokerKeySynonyms(name), sensitive, own, defaults)
 		if !perBroker {
 			syns = slices.DeleteFunc(syns, func(c configSynonym) bool { return c.source != kmsg.ConfigSourceDynamicDefaultBrokerConfig })
 		}
@@ -198,7 +301,7 @@ func (s *Server) brokerConfigSynonymsAll(name string, synonyms []string, sensiti
 			if v, ok := m[syn]; ok {
 				v = strings.TrimSpace(v)
 				val := &v
-				if sensitive || isSensitiveKey(syn) {
+				if sensitive || brokerKeySensitive(syn) {
 					val = nil
 				}
 				out = append(out, configSynonym{name: syn, value: val, source: src})
@@ -221,12 +324,35 @@ func (s *Server) brokerConfigSynonymsAll(name string, synonyms []string, sensiti
 	return out
 }
 
+// brokerKeySynonyms is DynamicBrokerConfig.brokerConfigSynonyms with
+// matchListenerOverride, as ConfigHelper describes a broker: a
+// listener-prefixed key (listener.name.<listener>.<key>, or
+// listener.name.<listener>.<mechanism>.<key> for the SASL mechanism keys)
+// has itself, the key after the prefix and that key less its first part
+// (the key without the mechanism) as synonyms.
+func brokerKeySynonyms(name string) []string {
+	if m := listenerKeyPattern.FindStringSubmatch(name); m != nil {
+		base := m[1]
+		return []string{name, base, base[strings.Index(base, ".")+1:]}
+	}
+	return brokerConfigSynonyms(name)
+}
+
 // isQuotaKey reports the broker quota keys (DynamicConfig.Broker's own,
 // not KafkaConfig keys): Kafka describes them read-only.
 func isQuotaKey(name string) bool { return slices.Contains(dynamicBrokerKeys, name) }
 
 // brokerKeyType is KafkaConfig.configType as DescribeConfigs reports it.
 func brokerKeyType(name string) kmsg.ConfigType {
+	if listenerKeyPattern.MatchString(name) {
+		// KafkaConfig.configType: a listener override has its synonyms' type.
+		for _, syn := range brokerKeySynonyms(name)[1:] {
+			if t := brokerKeyType(syn); t != kmsg.ConfigTypeUnknown {
+				return t
+			}
+		}
+		return kmsg.ConfigTypeUnknown
+	}
 	if d, ok := brokerConfigDefaults[name]; ok {
 		return d.typ
 	}
@@ -243,11 +369,18 @@ func brokerKeyType(name string) kmsg.ConfigType {
 // with a listener prefix), and keys whose type Kafka does not know (custom
 // configs).
 func brokerKeySensitive(name string) bool {
+	if d, ok := brokerConfigDefaults[name]; ok {
+		// A KafkaConfig key: its type decides (password.encoder.iterations
+		// is not secret).
+		return d.typ == kmsg.ConfigTypePassword
+	}
 	if isSensitiveKey(name) {
 		return true
 	}
-	if m := listenerKeyPattern.FindStringSubmatch(name); m != nil {
-		name = m[1]
+	if listenerKeyPattern.MatchString(name) {
+		// KafkaConfig.maybeSensitive of the override's type: PASSWORD or unknown.
+		t := brokerKeyType(name)
+		return t == kmsg.ConfigTypePassword || t == kmsg.ConfigTypeUnknown
 	}
 	if brokerKeyType(name) == kmsg.ConfigTypePassword {
 		return true // e.g. ssl.keystore.key, which isSensitiveKey's name rule misses

@@ -78,6 +78,65 @@ var topicConfigDocs = map[string]string{
 // brokerConfigDocs documents every broker key DescribeConfigs lists from
 // brokerConfigDefaults and dynamicBrokerKeys.
 var brokerConfigDocs = map[string]string{
+	"zookeeper.ssl.cipher.suites":                         "Cipher suites allowed on a TLS connection to ZooKeeper; unset allows the runtime's defaults. (ZooKeeper over TLS is not served here.)",
+	"zookeeper.ssl.client.enable":                         "Whether the broker connects to ZooKeeper over TLS; false by default. (ZooKeeper over TLS is not served here.)",
+	"zookeeper.ssl.crl.enable":                            "Whether certificate revocation lists are checked on the ZooKeeper TLS connection; false by default. (ZooKeeper over TLS is not served here.)",
+	"zookeeper.ssl.enabled.protocols":                     "TLS protocol versions allowed towards ZooKeeper; unset uses zookeeper.ssl.protocol. (ZooKeeper over TLS is not served here.)",
+	"zookeeper.ssl.endpoint.identification.algorithm":     "How ZooKeeper's host name is checked against its certificate: HTTPS (default, case-insensitive) verifies it, empty skips the check. (ZooKeeper over TLS is not served here.)",
+	"zookeeper.ssl.keystore.location":                     "Key store file with the broker's client certificate for TLS to ZooKeeper. (ZooKeeper over TLS is not served here.)",
+	"zookeeper.ssl.keystore.password":                     "Password of zookeeper.ssl.keystore.location. Secret: never shown. (ZooKeeper over TLS is not served here.)",
+	"zookeeper.ssl.keystore.type":                         "Format of the ZooKeeper key store (JKS, PKCS12 or PEM); unset guesses it from the file name. (ZooKeeper over TLS is not served here.)",
+	"zookeeper.ssl.ocsp.enable":                           "Whether OCSP is used to check certificates on the ZooKeeper TLS connection; false by default. (ZooKeeper over TLS is not served here.)",
+	"zookeeper.ssl.protocol":                              "Protocol the ZooKeeper TLS context is created for; TLSv1.2 by default. (ZooKeeper over TLS is not served here.)",
+	"zookeeper.ssl.truststore.location":                   "Trust store file used to verify ZooKeeper's certificate. (ZooKeeper over TLS is not served here.)",
+	"zookeeper.ssl.truststore.password":                   "Password of zookeeper.ssl.truststore.location. Secret: never shown. (ZooKeeper over TLS is not served here.)",
+	"zookeeper.ssl.truststore.type":                       "Format of the ZooKeeper trust store (JKS, PKCS12 or PEM); unset guesses it from the file name. (ZooKeeper over TLS is not served here.)",
+	"zookeeper.clientCnxnSocket":                          "Class of the ZooKeeper client's socket; Kafka needs the Netty one for TLS to ZooKeeper. No effect here (the ZooKeeper client is Go's).",
+	"password.encoder.cipher.algorithm":                   "Cipher that encrypts dynamically set password configs before they are stored in ZooKeeper; AES/CBC/PKCS5Padding by default.",
+	"password.encoder.iterations":                         "Iteration count of the key derivation for encrypting dynamically set password configs; 4096 by default.",
+	"password.encoder.key.length":                         "Key length (bits) for encrypting dynamically set password configs; 128 by default.",
+	"password.encoder.keyfactory.algorithm":               "Key derivation algorithm for encrypting dynamically set password configs; unset uses PBKDF2WithHmacSHA512 where available.",
+	"password.encoder.old.secret":                         "The previous password.encoder.secret, to re-encrypt stored passwords after the secret changed. Secret: never shown.",
+	"password.encoder.secret":                             "Secret that encrypts dynamically set password configs for this broker; without it such configs cannot be set. Secret: never shown.",
+	"connections.max.idle.ms":                             "Idle time (ms) after which the broker closes a connection; ten minutes by default.",
+	"early.start.listeners":                               "Listeners that start accepting before the broker finished starting (KRaft controller use); unset by default.",
+	"controller.listener.names":                           "Listeners of a KRaft controller; KRaft only, unset on a ZooKeeper-mode broker.",
+	"group.initial.rebalance.delay.ms":                    "Time (ms) the group coordinator waits for more members to join a new, empty consumer group before its first rebalance; 3 s by default.",
+	"sasl.client.callback.handler.class":                  "Class of the SASL client callback handler for the broker's own outgoing SASL connections; unset uses the mechanism's default.",
+	"sasl.login.callback.handler.class":                   "Class of the callback handler the SASL login module uses (e.g. to fetch OAUTHBEARER tokens); unset uses the mechanism's default.",
+	"sasl.login.connect.timeout.ms":                       "Connect timeout (ms) of an OAUTHBEARER login's HTTP calls to the token endpoint; unset uses the HTTP client's default. OAUTHBEARER only; not served here.",
+	"sasl.login.read.timeout.ms":                          "Read timeout (ms) of an OAUTHBEARER login's HTTP calls to the token endpoint; unset uses the HTTP client's default. OAUTHBEARER only; not served here.",
+	"sasl.login.retry.backoff.max.ms":                     "Longest wait (ms) between retries of an OAUTHBEARER login's calls to the token endpoint; 10 s by default. OAUTHBEARER only; not served here.",
+	"sasl.login.retry.backoff.ms":                         "First wait (ms) between retries of an OAUTHBEARER login's calls to the token endpoint, doubled each time; 100 by default. OAUTHBEARER only; not served here.",
+	"sasl.mechanism.controller.protocol":                  "SASL mechanism for connections to a KRaft controller; GSSAPI by default. KRaft only: no effect on a ZooKeeper-mode broker.",
+	"sasl.oauthbearer.clock.skew.seconds":                 "Seconds of clock difference tolerated between the broker and an OAUTHBEARER token issuer; 30 by default. Not served here.",
+	"sasl.oauthbearer.expected.audience":                  "Audiences an OAUTHBEARER token must name (its aud claim), comma-separated; unset skips the check. Not served here.",
+	"sasl.oauthbearer.expected.issuer":                    "Issuer an OAUTHBEARER token must name (its iss claim); unset skips the check. Not served here.",
+	"sasl.oauthbearer.jwks.endpoint.refresh.ms":           "How often (ms) the keys for verifying OAUTHBEARER tokens are fetched again from the JWKS endpoint; one hour by default. Not served here.",
+	"sasl.oauthbearer.jwks.endpoint.retry.backoff.max.ms": "Longest wait (ms) between retries of a failed JWKS fetch; 10 s by default. Not served here.",
+	"sasl.oauthbearer.jwks.endpoint.retry.backoff.ms":     "First wait (ms) between retries of a failed JWKS fetch, doubled each time; 100 by default. Not served here.",
+	"sasl.oauthbearer.jwks.endpoint.url":                  "URL (or file) of the JSON Web Key Set used to verify OAUTHBEARER tokens. Not served here.",
+	"sasl.oauthbearer.scope.claim.name":                   "Name of the token claim holding an OAUTHBEARER token's scopes; scope by default. Not served here.",
+	"sasl.oauthbearer.sub.claim.name":                     "Name of the token claim holding an OAUTHBEARER token's subject (the principal); sub by default. Not served here.",
+	"sasl.oauthbearer.token.endpoint.url":                 "URL (or file) where an OAUTHBEARER login obtains its token. Not served here.",
+	"delegation.token.master.key":                         "Former name of delegation.token.secret.key. Secret: never shown.",
+	"delegation.token.secret.key":                         "Secret that signs and verifies delegation tokens; the same on every broker, and unset disables delegation tokens. Secret: never shown. (Delegation tokens are not served here.)",
+	"delegation.token.expiry.time.ms":                     "Time (ms) after which a delegation token must be renewed; one day by default. (Delegation tokens are not served here.)",
+	"delegation.token.max.lifetime.ms":                    "Longest life (ms) of a delegation token, renewals included; seven days by default. (Delegation tokens are not served here.)",
+	"delegation.token.expiry.check.interval.ms":           "How often (ms) expired delegation tokens are removed; one hour by default. (Delegation tokens are not served here.)",
+	"authorizer.class.name":                               "Class of the authorizer that checks every request against ACLs; empty (default) means no authorization. kafka.security.authorizer.AclAuthorizer turns on the ACLs kept in ZooKeeper.",
+	"connection.failed.authentication.delay.ms":           "Milliseconds a connection whose authentication failed is held before it is closed (and the failure answer sent), to slow down password guessing; 100 by default, 0 closes at once.",
+	"connections.max.reauth.ms":                           "Longest lifetime, in milliseconds, of an authenticated SASL session before the client must re-authenticate on the same connection (KIP-368); 0 (default) means sessions never expire. May be set per listener and mechanism.",
+	"control.plane.listener.name":                         "Listener reserved for controller-to-broker requests; unset (default) sends them over the inter-broker listener.",
+	"inter.broker.listener.name":                          "Listener brokers use to talk to each other; unset (default) picks the listener whose security protocol is security.inter.broker.protocol. Cannot be set together with it.",
+	"sasl.login.class":                                    "Class of the SASL Login used to obtain the broker's credentials; unset uses the mechanism's default.",
+	"sasl.server.callback.handler.class":                  "Class of the server-side SASL callback handler that checks credentials; unset uses the mechanism's built-in one (the JAAS users for PLAIN, the ZooKeeper credentials for SCRAM).",
+	"sasl.server.max.receive.size":                        "Largest SASL frame, in bytes, accepted before authentication completes; a larger one fails the authentication. 524288 by default.",
+	"security.inter.broker.protocol":                      "Security protocol brokers use to talk to each other when inter.broker.listener.name is unset: PLAINTEXT (default), SSL, SASL_PLAINTEXT or SASL_SSL.",
+	"security.providers":                                  "Classes of security provider creators to install in the JVM; unused here.",
+	"ssl.allow.dn.changes":                                "Whether a dynamically updated keystore may carry a certificate with another distinguished name; false by default.",
+	"ssl.allow.san.changes":                               "Whether a dynamically updated keystore may carry a certificate with other subject alternative names; false by default.",
+	"ssl.principal.mapping.rules":                         "Rules that map a client certificate's distinguished name to a principal name, tried in order (RULE:pattern/replacement/[LU]); DEFAULT (default) keeps the whole distinguished name.",
 	"advertised.listeners": "Listener URIs the broker registers in ZooKeeper for clients and other brokers to connect to, when they " +
 		"differ from listeners (for example behind NAT or a load balancer). Unset means listeners is used. 0.0.0.0 cannot be advertised; " +
 		"ports may repeat.",
@@ -215,7 +274,7 @@ var brokerConfigDocs = map[string]string{
 		"(Stored; no effect here: the broker has no pluggable metrics reporters.)",
 	"principal.builder.class": "Class (a KafkaPrincipalBuilder) that turns an authenticated connection into the principal used for " +
 		"authorization. The default derives it from the certificate (SSL), the SASL identity, or ANONYMOUS on PLAINTEXT. " +
-		"(Stored; no effect until authentication is built.)",
+		"(Stored; this broker always builds principals the default way.)",
 	"producer.id.expiration.ms": "How long (ms) a partition leader keeps the state of a producer id after its last write before forgetting it; " +
 		"ids with an open transaction are kept. State can also disappear earlier when retention deletes the producer's last write. " +
 		"One day by default; a value at least the producers' delivery.timeout.ms avoids duplicates on retry. " +
@@ -229,32 +288,30 @@ var brokerConfigDocs = map[string]string{
 	"remote.log.manager.fetch.max.bytes.per.second": "With tiered storage, the upper bound (bytes/s) on reading from remote storage, " +
 		"for all partitions together; unlimited by default. (Stored; no effect until tiered storage is built.)",
 	"sasl.enabled.mechanisms": "SASL mechanisms the broker offers to clients (e.g. GSSAPI, PLAIN, SCRAM-SHA-512, OAUTHBEARER); any " +
-		"mechanism with a security provider may be listed. GSSAPI alone by default. (Stored; no effect until SASL is built.)",
+		"mechanism with a security provider may be listed. GSSAPI alone by default. This broker serves PLAIN, SCRAM-SHA-256 and SCRAM-SHA-512.",
 	"sasl.jaas.config": "JAAS login configuration for SASL, in the form loginModuleClass controlFlag (option=value)*; on a broker given " +
-		"per listener and mechanism, e.g. listener.name.sasl_ssl.plain.sasl.jaas.config. Secret: never shown. " +
-		"(Stored; no effect until SASL is built.)",
-	"sasl.kerberos.kinit.cmd":               "Path of the Kerberos kinit program, /usr/bin/kinit by default. (Stored; no effect until SASL is built.)",
-	"sasl.kerberos.min.time.before.relogin": "Shortest pause (ms) of the Kerberos login thread between two refreshes, one minute by default. (Stored; no effect until SASL is built.)",
+		"per listener and mechanism, e.g. listener.name.sasl_ssl.plain.sasl.jaas.config. Secret: never shown.",
+	"sasl.kerberos.kinit.cmd":               "Path of the Kerberos kinit program, /usr/bin/kinit by default. (Stored; no effect here: GSSAPI and OAUTHBEARER are not served.)",
+	"sasl.kerberos.min.time.before.relogin": "Shortest pause (ms) of the Kerberos login thread between two refreshes, one minute by default. (Stored; no effect here: GSSAPI and OAUTHBEARER are not served.)",
 	"sasl.kerberos.principal.to.local.rules": "Ordered rules that map Kerberos principal names to short names (usually OS user names); the " +
 		"first matching rule wins. DEFAULT maps user/host@REALM to user. Ignored when a custom principal.builder.class is set. " +
-		"(Stored; no effect until SASL is built.)",
+		"(Stored; no effect here: GSSAPI and OAUTHBEARER are not served.)",
 	"sasl.kerberos.service.name": "Kerberos principal name the broker runs as; may instead come from the JAAS configuration. " +
-		"(Stored; no effect until SASL is built.)",
+		"(Stored; no effect here: GSSAPI and OAUTHBEARER are not served.)",
 	"sasl.kerberos.ticket.renew.jitter": "Random share (fraction, 0.05 by default) added to the Kerberos ticket renewal time. " +
-		"(Stored; no effect until SASL is built.)",
+		"(Stored; no effect here: GSSAPI and OAUTHBEARER are not served.)",
 	"sasl.kerberos.ticket.renew.window.factor": "Fraction of the time between the last refresh and the ticket's expiry after which the login " +
-		"thread renews the Kerberos ticket; 0.8 by default. (Stored; no effect until SASL is built.)",
+		"thread renews the Kerberos ticket; 0.8 by default. (Stored; no effect here: GSSAPI and OAUTHBEARER are not served.)",
 	"sasl.login.refresh.buffer.seconds": "Seconds (0 to 3600, 300 by default) a refreshed login credential should keep before it expires; a " +
 		"refresh is moved earlier to keep that margin. Ignored together with sasl.login.refresh.min.period.seconds when both exceed the " +
-		"credential's remaining life. OAUTHBEARER only. (Stored; no effect until SASL is built.)",
+		"credential's remaining life. OAUTHBEARER only. (Stored; no effect here: GSSAPI and OAUTHBEARER are not served.)",
 	"sasl.login.refresh.min.period.seconds": "Seconds (0 to 900, 60 by default) the login refresh thread waits at least between two refreshes " +
-		"of a credential. OAUTHBEARER only. (Stored; no effect until SASL is built.)",
+		"of a credential. OAUTHBEARER only. (Stored; no effect here: GSSAPI and OAUTHBEARER are not served.)",
 	"sasl.login.refresh.window.factor": "Share of a login credential's lifetime (0.5 to 1.0, 0.8 by default) after which the refresh thread " +
-		"tries to refresh it. OAUTHBEARER only. (Stored; no effect until SASL is built.)",
+		"tries to refresh it. OAUTHBEARER only. (Stored; no effect here: GSSAPI and OAUTHBEARER are not served.)",
 	"sasl.login.refresh.window.jitter": "Largest random share of a credential's lifetime (0 to 0.25, 0.05 by default) added to the refresh " +
-		"thread's wait. OAUTHBEARER only. (Stored; no effect until SASL is built.)",
-	"sasl.mechanism.inter.broker.protocol": "SASL mechanism brokers use to authenticate to each other; GSSAPI by default. " +
-		"(Stored; no effect until SASL is built.)",
+		"thread's wait. OAUTHBEARER only. (Stored; no effect here: GSSAPI and OAUTHBEARER are not served.)",
+	"sasl.mechanism.inter.broker.protocol": "SASL mechanism brokers use to authenticate to each other; GSSAPI by default.",
 	"ssl.cipher.suites": "TLS cipher suites (each a combination of key exchange, authentication, encryption and MAC algorithms) that may " +
 		"be negotiated; empty means every suite the TLS implementation supports. Names as in Java (the IANA names); an unknown name stops " +
 		"the broker at start-up. The TLS 1.3 suites are always all offered (Go's TLS cannot restrict them).",
@@ -265,10 +322,10 @@ var brokerConfigDocs = map[string]string{
 	"ssl.endpoint.identification.algorithm": "How a TLS peer's host name is checked against its certificate when the broker connects out " +
 		"(e.g. to other brokers): https (the default) verifies it, an empty value skips the check.",
 	"ssl.engine.factory.class": "Class (an SslEngineFactory) that creates the TLS engines; unset uses Kafka's default factory. " +
-		"(Stored; no effect until TLS is built.)",
+		"(Stored; no effect here: TLS is Go's own.)",
 	"ssl.key.password": "Password protecting the private key, in the key store file or in ssl.keystore.key. Secret: never shown.",
 	"ssl.keymanager.algorithm": "Algorithm of the key manager factory for TLS; unset uses the runtime's default (SunX509 on the JVM). " +
-		"(Stored; no effect until TLS is built.)",
+		"(Stored; no effect here: TLS is Go's own.)",
 	"ssl.keystore.certificate.chain": "The broker's certificate chain given inline, in the ssl.keystore.type format (PEM: a list of X.509 " +
 		"certificates). Secret: never shown.",
 	"ssl.keystore.key": "The broker's private key given inline, in the ssl.keystore.type format (PEM with a PKCS#8 key); an encrypted key " +
@@ -279,11 +336,11 @@ var brokerConfigDocs = map[string]string{
 	"ssl.protocol": "Protocol the TLS context is created for: TLSv1.3 by default on current runtimes (TLSv1.2 on older ones). Set to " +
 		"TLSv1.2, TLSv1.3 is not used even when enabled (on the broker's outgoing inter-broker connections). Older protocols (SSLv3, " +
 		"TLSv1.1...) are insecure.",
-	"ssl.provider": "Security provider implementing TLS; unset uses the runtime's default. (Stored; no effect until TLS is built.)",
+	"ssl.provider": "Security provider implementing TLS; unset uses the runtime's default. (Stored; no effect here: TLS is Go's own.)",
 	"ssl.secure.random.implementation": "Name of the secure random number generator used by TLS; unset uses the runtime's default. " +
-		"(Stored; no effect until TLS is built.)",
+		"(Stored; no effect here: TLS is Go's own.)",
 	"ssl.trustmanager.algorithm": "Algorithm of the trust manager factory for TLS; unset uses the runtime's default (PKIX on the JVM). " +
-		"(Stored; no effect until TLS is built.)",
+		"(Stored; no effect here: TLS is Go's own.)",
 	"ssl.truststore.certificates": "Trusted CA certificates given inline, in the ssl.truststore.type format (PEM X.509 certificates). " +
 		"Secret: never shown.",
 	"ssl.truststore.location": "Path of the trust store file holding the CA certificates peers are verified against.",

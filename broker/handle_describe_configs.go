@@ -6,8 +6,7 @@
 // Version steps: v1 synonyms and config source (KIP-226), v3 config type
 // and documentation (KIP-569), v4 flexible (KIP-482). is_default is always
 // false, as ConfigHelper never sets it.
-// Deviation: ACLs not built, so no authorization checks or
-// *_AUTHORIZATION_FAILED answers.
+// Authorization (DESCRIBE_CONFIGS per resource) is acl_checks.go's.
 
 package broker
 

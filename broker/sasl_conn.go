@@ -8,6 +8,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"reflect"
 	"slices"
 	"strings"
 	"time"
@@ -215,19 +216,13 @@ func (c *connSASL) rawToken(s *Server, token []byte) saslOutcome {
 func (c *connSASL) authenticateRequest(s *Server, hdr protocol.RequestHeader, req kmsg.Request) saslOutcome {
 	ar, ok := req.(*kmsg.SASLAuthenticateRequest)
 	if !ok {
-		// Kafka answers with the request's own error response
-		// (getErrorResponse: ILLEGAL_SASL_STATE) after the delay; we do
-		// for the SASL and ApiVersions requests, other requests get none.
-		out := saslOutcome{authFailed: true, reason: fmt.Sprintf("Unexpected Kafka request of type %s during SASL authentication.", kafkaAPIName(hdr.APIKey))}
-		switch req.(type) {
-		case *kmsg.SASLHandshakeRequest:
-			r := kmsg.NewPtrSASLHandshakeResponse()
-			r.ErrorCode = kerr.IllegalSaslState.Code
-			out.resp = s.respond(hdr, r)
-		case *kmsg.ApiVersionsRequest:
-			r := kmsg.NewPtrApiVersionsResponse()
-			r.ErrorCode = kerr.IllegalSaslState.Code
-			out.resp = s.respond(hdr, r)
+		// SaslServerAuthenticator.handleSaslToken: any other request is
+		// answered with its own error response (ILLEGAL_SASL_STATE) after
+		// the delay, then the connection closes.
+		msg := fmt.Sprintf("Unexpected Kafka request of type %s during SASL authentication.", kafkaAPIName(hdr.APIKey))
+		out := saslOutcome{authFailed: true, reason: msg}
+		if resp := illegalSaslStateResponse(req, msg); resp != nil {
+			out.resp = s.respond(hdr, resp)
 		}
 		return out
 	}
@@ -262,6 +257,63 @@ func (c *connSASL) authenticateRequest(s *Server, hdr protocol.RequestHeader, re
 	resp.ErrorMessage = &empty
 	resp.SASLAuthBytes = out
 	return saslOutcome{resp: s.respond(hdr, resp)}
+}
+
+// illegalSaslStateResponse is AbstractRequest.getErrorResponse with an
+// IllegalSaslStateException: Metadata's own form (every asked topic with
+// the error), Produce's and Fetch's (every partition with the error),
+// otherwise the response of the request's version with its top-level
+// error code set (a request type without one gets an empty response).
+func illegalSaslStateResponse(req kmsg.Request, msg string) kmsg.Response {
+	code := kerr.IllegalSaslState.Code
+	switch r := req.(type) {
+	case *kmsg.MetadataRequest:
+		return metadataErrorResponse(r, kerr.IllegalSaslState)
+	case *kmsg.ProduceRequest:
+		// ProduceRequest.getErrorResponse: nothing for acks=0; else each
+		// partition with the error and its message, base and log start
+		// offsets -1 (INVALID_OFFSET), log append time -1.
+		if r.Acks == 0 {
+			return nil
+		}
+		resp := r.ResponseKind().(*kmsg.ProduceResponse)
+		for _, t := range r.Topics {
+			rt := kmsg.NewProduceResponseTopic()
+			rt.Topic = t.Topic
+			for _, p := range t.Partitions {
+				rp := kmsg.NewProduceResponseTopicPartition()
+				rp.Partition, rp.ErrorCode, rp.BaseOffset, rp.LogStartOffset = p.Partition, code, -1, -1
+				rp.ErrorMessage = kmsg.StringPtr(msg)
+				rt.Partitions = append(rt.Partitions, rp)
+			}
+			resp.Topics = append(resp.Topics, rt)
+		}
+		return resp
+	case *kmsg.FetchRequest:
+		// FetchRequest.getErrorResponse: the top-level error and the
+		// request's session id; below v13 also each partition with the
+		// error and high watermark -1.
+		resp := r.ResponseKind().(*kmsg.FetchResponse)
+		resp.ErrorCode, resp.SessionID = code, r.SessionID
+		if r.Version < 13 {
+			for _, t := range r.Topics {
+				rt := kmsg.NewFetchResponseTopic()
+				rt.Topic, rt.TopicID = t.Topic, t.TopicID
+				for _, p := range t.Partitions {
+					rp := kmsg.NewFetchResponseTopicPartition()
+					rp.Partition, rp.ErrorCode, rp.HighWatermark = p.Partition, code, -1
+					rt.Partitions = append(rt.Partitions, rp)
+				}
+				resp.Topics = append(resp.Topics, rt)
+			}
+		}
+		return resp
+	}
+	resp := req.ResponseKind()
+	if f := reflect.ValueOf(resp).Elem().FieldByName("ErrorCode"); f.IsValid() && f.Kind() == reflect.Int16 && f.CanSet() {
+		f.SetInt(int64(code))
+	}
+	return resp
 }
 
 // checkPrincipal is ReauthInfo.ensurePrincipalUnchanged.

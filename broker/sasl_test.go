@@ -651,3 +651,84 @@ func newSASLBenchServer(b *testing.B) string {
 	})
 	return ln.Addr().String()
 }
+
+// TestIllegalSaslStateResponse: SaslServerAuthenticator.handleSaslToken
+// answers a request other than SaslAuthenticate with the request's own
+// getErrorResponse(ILLEGAL_SASL_STATE).
+func TestIllegalSaslStateResponse(t *testing.T) {
+	const msg = "Unexpected Kafka request of type PRODUCE during SASL authentication."
+	ill := kerr.IllegalSaslState.Code
+	md := kmsg.NewPtrMetadataRequest()
+	md.Version = 9
+	mt := kmsg.NewMetadataRequestTopic()
+	mt.Topic = kmsg.StringPtr("t1")
+	md.Topics = append(md.Topics, mt)
+	prod := func(acks int16) *kmsg.ProduceRequest {
+		r := kmsg.NewPtrProduceRequest()
+		r.Version, r.Acks = 9, acks
+		tp := kmsg.NewProduceRequestTopic()
+		tp.Topic = "t1"
+		p := kmsg.NewProduceRequestTopicPartition()
+		p.Partition = 2
+		tp.Partitions = append(tp.Partitions, p)
+		r.Topics = append(r.Topics, tp)
+		return r
+	}
+	cases := []struct {
+		name  string
+		req   kmsg.Request
+		check func(kmsg.Response) bool
+	}{
+		{"metadata: each asked topic", md, func(r kmsg.Response) bool {
+			m := r.(*kmsg.MetadataResponse)
+			return m.Version == 9 && len(m.Topics) == 1 && *m.Topics[0].Topic == "t1" && m.Topics[0].ErrorCode == ill
+		}},
+		{"produce: each partition", prod(-1), func(r kmsg.Response) bool {
+			p := r.(*kmsg.ProduceResponse)
+			if len(p.Topics) != 1 || len(p.Topics[0].Partitions) != 1 {
+				return false
+			}
+			pp := p.Topics[0].Partitions[0]
+			return pp.Partition == 2 && pp.ErrorCode == ill && pp.BaseOffset == -1 && pp.LogStartOffset == -1 &&
+				pp.LogAppendTime == -1 && pp.ErrorMessage != nil && *pp.ErrorMessage == msg
+		}},
+		{"produce acks=0: no answer", prod(0), func(r kmsg.Response) bool { return r == nil }},
+		{"fetch below v13: top level and each partition", func() kmsg.Request {
+			r := kmsg.NewPtrFetchRequest()
+			r.Version, r.SessionID = 12, 7
+			ft := kmsg.NewFetchRequestTopic()
+			ft.Topic = "t1"
+			fp := kmsg.NewFetchRequestTopicPartition()
+			fp.Partition = 4
+			ft.Partitions = append(ft.Partitions, fp)
+			r.Topics = append(r.Topics, ft)
+			return r
+		}(), func(r kmsg.Response) bool {
+			f := r.(*kmsg.FetchResponse)
+			return f.ErrorCode == ill && f.SessionID == 7 && len(f.Topics) == 1 && len(f.Topics[0].Partitions) == 1 &&
+				f.Topics[0].Partitions[0].ErrorCode == ill && f.Topics[0].Partitions[0].HighWatermark == -1
+		}},
+		{"fetch v13: top level only", func() kmsg.Request {
+			r := kmsg.NewPtrFetchRequest()
+			r.Version = 13
+			r.Topics = append(r.Topics, kmsg.NewFetchRequestTopic())
+			return r
+		}(), func(r kmsg.Response) bool {
+			f := r.(*kmsg.FetchResponse)
+			return f.ErrorCode == ill && len(f.Topics) == 0
+		}},
+		{"top-level error code", kmsg.NewPtrFindCoordinatorRequest(), func(r kmsg.Response) bool {
+			return r.(*kmsg.FindCoordinatorResponse).ErrorCode == ill
+		}},
+		{"api versions", kmsg.NewPtrApiVersionsRequest(), func(r kmsg.Response) bool {
+			return r.(*kmsg.ApiVersionsResponse).ErrorCode == ill
+		}},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			if got := illegalSaslStateResponse(tc.req, msg); !tc.check(got) {
+				t.Errorf("got %+v", got)
+			}
+		})
+	}
+}

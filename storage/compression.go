@@ -9,6 +9,7 @@ import (
 	"hash/crc32"
 	"io"
 	"math"
+	"slices"
 	"sync"
 
 	"github.com/klauspost/compress/gzip"
@@ -97,6 +98,112 @@ func corrupt(codec int8, err error) error {
 	return fmt.Errorf("%w: %s decompression failed: %v", ErrCorruptMessage, CodecName(codec), err)
 }
 
+// errLZ4Frame is an LZ4 frame Kafka's Lz4BlockInputStream refuses in
+// readHeader. Kafka's Lz4Compression.wrapForInput turns any such failure
+// into a KafkaException, which ReplicaManager.appendToLocalLog answers with
+// UNKNOWN_SERVER_ERROR: the error carries no Kafka code on purpose.
+var errLZ4Frame = errors.New("lz4 frame refused")
+
+// checkLZ4Frame is Lz4BlockInputStream.readHeader with FLG.validate and
+// BD.validate: at least 6 bytes, the frame magic (no legacy or skippable
+// frames), FLG reserved bits 0, block independence set ("Dependent block
+// stream is unsupported": Kafka decodes each block on its own), version 1,
+// BD reserved bits 0, block maximum size 4..7 (64 KiB to 4 MiB), the content
+// size (8 bytes) present when flagged, and the descriptor checksum (HC:
+// second byte of xxHash32 of FLG..content size). Kafka skips HC only for
+// magic v0 message sets (old clients' wrong checksums); the decoder checks
+// it for those too. Block checksums and sizes, and the content checksum
+// (read but not verified by Kafka, verified by the decoder), are the
+// decoder's.
+func checkLZ4Frame(data []byte) (hdrLen int, err error) {
+	refuse := func(msg string) error { return fmt.Errorf("%w: %s", errLZ4Frame, msg) }
+	if len(data) < 6 {
+		return 0, refuse("Stream ended prematurely")
+	}
+	if binary.LittleEndian.Uint32(data) != lz4FrameMagic {
+		return 0, refuse("Stream unsupported (invalid magic bytes)")
+	}
+	flg, bd := data[4], data[5]
+	switch {
+	case flg&3 != 0:
+		return 0, refuse("Reserved bits must be 0")
+	case flg>>5&1 != 1:
+		return 0, refuse("Dependent block stream is unsupported")
+	case flg>>6 != 1:
+		return 0, refuse(fmt.Sprintf("Version %d is unsupported", flg>>6))
+	case bd&15 != 0:
+		return 0, refuse("Reserved2 field must be 0")
+	case bd>>4&7 < 4:
+		return 0, refuse("Block size value must be between 4 and 7")
+	case bd>>7 != 0:
+		return 0, refuse("Reserved3 field must be 0")
+	}
+	end := 6
+	if flg>>3&1 == 1 {
+		end += 8
+	}
+	if len(data) < end+1 {
+		return 0, refuse("Stream ended prematurely")
+	}
+	if hc := byte(xxh32(data[4:end], 0) >> 8); data[end] != hc {
+		return 0, refuse("Stream frame descriptor corrupted")
+	}
+	return end + 1, nil
+}
+
+// lz4FrameReader is the LZ4 frame of data as Kafka's Lz4BlockInputStream
+// reads it, for the decoder: the descriptor checked (checkLZ4Frame), then
+// the blocks walked as readBlock does - a block larger than the
+// descriptor's maximum ("Block size %d exceeded max: %d"), a block, its
+// checksum or the content checksum cut short, or no end mark all fail
+// with errLZ4Frame (Kafka: an IOException or buffer underflow, a
+// KafkaException for the append, UNKNOWN_SERVER_ERROR) - and nothing after
+// the end mark: Kafka reads but does not verify the content checksum, and
+// ignores any bytes after the frame. The decoder is handed the descriptor
+// without the content checksum flag (its checksum recomputed) and the frame
+// cut after the end mark; it still checks block contents and checksums.
+func lz4FrameReader(data []byte) (io.Reader, error) {
+	hdrLen, err := checkLZ4Frame(data)
+	if err != nil {
+		return nil, err
+	}
+	refuse := func(msg string) error { return fmt.Errorf("%w: %s", errLZ4Frame, msg) }
+	flg := data[4]
+	maxBlock := 1 << (2*int(data[5]>>4&7) + 8)
+	for pos := hdrLen; ; {
+		if len(data)-pos < 4 {
+			return nil, refuse("Stream ended prematurely")
+		}
+		size := int(binary.LittleEndian.Uint32(data[pos:]) &^ (1 << 31))
+		pos += 4
+		if size == 0 {
+			if flg&0x04 != 0 && len(data)-pos < 4 {
+				return nil, refuse("content checksum cut short")
+			}
+			if flg&0x04 == 0 && pos == len(data) {
+				return bytes.NewReader(data), nil // nothing to change
+			}
+			hdr := slices.Clone(data[:hdrLen])
+			hdr[4] &^= 0x04
+			hdr[hdrLen-1] = byte(xxh32(hdr[4:hdrLen-1], 0) >> 8)
+			return io.MultiReader(bytes.NewReader(hdr), bytes.NewReader(data[hdrLen:pos])), nil
+		}
+		if size > maxBlock {
+			return nil, refuse(fmt.Sprintf("Block size %d exceeded max: %d", size, maxBlock))
+		}
+		if len(data)-pos < size {
+			return nil, refuse("Stream ended prematurely")
+		}
+		pos += size
+		if flg&0x10 != 0 {
+			if len(data)-pos < 4 {
+				return nil, refuse("block checksum cut short")
+			}
+			pos += 4
+		}
+	}
+}
+
 // Decompress returns the decompressed records section of a batch. Corrupt
 // input gives an error wrapping ErrCorruptMessage; an unknown codec one
 // wrapping ErrInvalidRecord. Codec none returns data itself.
@@ -121,7 +228,13 @@ func Decompress(codec int8, data []byte) ([]byte, error) {
 		}
 		return out, nil
 	case CodecLZ4:
-		out, err := readLimited(lz4.NewReader(bytes.NewReader(data)), len(data))
+		// Legacy message sets and the cleaner read frames here: a refused
+		// descriptor stays CORRUPT_MESSAGE on these paths.
+		fr, err := lz4FrameReader(data)
+		if err != nil {
+			return nil, corrupt(codec, err)
+		}
+		out, err := readLimited(lz4.NewReader(fr), len(data))
 		if err != nil {
 			return nil, corrupt(codec, err)
 		}
@@ -432,7 +545,11 @@ func decompressor(codec int8, data []byte) (io.Reader, func(), error) {
 		}
 		return zr, func() { _ = zr.Close() }, nil
 	case CodecLZ4:
-		return lz4.NewReader(bytes.NewReader(data)), func() {}, nil
+		fr, err := lz4FrameReader(data)
+		if err != nil {
+			return nil, nil, err
+		}
+		return lz4.NewReader(fr), func() {}, nil
 	case CodecZstd:
 		// A streaming decoder holds some MiB of buffers: pooled.
 		zr, _ := zstdStreams.Get().(*zstd.Decoder)

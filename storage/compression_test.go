@@ -3,9 +3,12 @@ package storage
 import (
 	"bytes"
 	"context"
+	"encoding/binary"
 	"errors"
 	"fmt"
+	"hash/crc32"
 	"math/rand/v2"
+	"strings"
 	"testing"
 	"time"
 
@@ -455,5 +458,121 @@ func BenchmarkCodecs(b *testing.B) {
 				}
 			}
 		})
+	}
+}
+
+// lz4Batch is a v2 batch of three records compressed with LZ4, its frame
+// descriptor changed by mod (FLG, BD), the descriptor checksum recomputed
+// unless badHC, and the batch CRC fixed.
+func lz4Batch(t *testing.T, mod func(flg, bd byte) (byte, byte), badHC bool) []byte {
+	t.Helper()
+	recs := []Record{{Offset: 0, Value: []byte("a")}, {Offset: 1, Value: []byte("bb")}, {Offset: 2, Value: []byte("ccc")}}
+	b, err := BuildBatch(BatchHeader{Attributes: int16(CodecLZ4), ProducerID: -1, BaseSequence: -1}, recs)
+	if err != nil {
+		t.Fatal(err)
+	}
+	frame := b[BatchHeaderSize:]
+	if frame[4] != 0x64 || frame[5] != 0x40 {
+		t.Fatalf("the writer's descriptor is %02x %02x, not version 1, independent blocks, content checksum, 64 KiB", frame[4], frame[5])
+	}
+	if mod != nil {
+		frame[4], frame[5] = mod(frame[4], frame[5])
+	}
+	end := 6
+	if frame[4]&0x08 != 0 {
+		end += 8 // the writer sets no content size; a test that sets it has no such bytes
+	}
+	frame[end] = byte(xxh32(frame[4:end], 0) >> 8)
+	if badHC {
+		frame[end]++
+	}
+	binary.BigEndian.PutUint32(b[17:], crc32.Checksum(b[21:], crc32.MakeTable(crc32.Castagnoli)))
+	return b
+}
+
+// lz4WrongContentChecksum is lz4Batch's frame with its content checksum
+// (the last 4 bytes) changed.
+func lz4WrongContentChecksum(t *testing.T) []byte {
+	b := lz4Batch(t, nil, false)
+	b[len(b)-1]++
+	binary.BigEndian.PutUint32(b[17:], crc32.Checksum(b[21:], crc32.MakeTable(crc32.Castagnoli)))
+	return b
+}
+
+// lz4Cut is lz4Batch's batch with the last n bytes of its frame cut off
+// (batch length and CRC fixed).
+func lz4Cut(t *testing.T, n int) []byte {
+	b := lz4Batch(t, nil, false)
+	b = b[:len(b)-n]
+	binary.BigEndian.PutUint32(b[8:], uint32(len(b)-12))
+	binary.BigEndian.PutUint32(b[17:], crc32.Checksum(b[21:], crc32.MakeTable(crc32.Castagnoli)))
+	return b
+}
+
+// TestLZ4FrameRules: Lz4BlockInputStream.readHeader with FLG.validate and
+// BD.validate decides which LZ4 frames Kafka reads; a refused frame fails
+// the append without a Kafka code (Kafka: a KafkaException,
+// UNKNOWN_SERVER_ERROR).
+func TestLZ4FrameRules(t *testing.T) {
+	set := func(flgOr, flgAndNot, bdOr, bdAndNot byte) func(flg, bd byte) (byte, byte) {
+		return func(flg, bd byte) (byte, byte) { return flg&^flgAndNot | flgOr, bd&^bdAndNot | bdOr }
+	}
+	cases := []struct {
+		name  string
+		batch []byte
+		want  string // "" accepted, else the refusal
+	}{
+		{"as written (independent blocks, content checksum)", lz4Batch(t, nil, false), ""},
+		{"content checksum flag cleared, checksum bytes left after the frame", lz4Batch(t, set(0, 0x04, 0, 0), false), ""},
+		{"content checksum wrong (Kafka does not verify it)", lz4WrongContentChecksum(t), ""},
+		// The end mark is read as the block's checksum, the content checksum as the next block's size.
+		{"block checksum flag without checksums", lz4Batch(t, set(0x10, 0, 0, 0), false), "exceeded max"},
+		{"frame cut before its end mark", lz4Cut(t, 8), "Stream ended prematurely"},
+		{"content checksum cut short", lz4Cut(t, 2), "content checksum cut short"},
+		{"block max 4 MiB", lz4Batch(t, set(0, 0, 0x70, 0x70), false), ""},
+		{"dependent blocks", lz4Batch(t, set(0, 0x20, 0, 0), false), "Dependent block stream is unsupported"},
+		{"FLG reserved bit 0 (dictionary id)", lz4Batch(t, set(0x01, 0, 0, 0), false), "Reserved bits must be 0"},
+		{"FLG reserved bit 1", lz4Batch(t, set(0x02, 0, 0, 0), false), "Reserved bits must be 0"},
+		{"version 0", lz4Batch(t, set(0, 0xc0, 0, 0), false), "Version 0 is unsupported"},
+		{"version 2", lz4Batch(t, set(0x80, 0x40, 0, 0), false), "Version 2 is unsupported"},
+		{"BD reserved low bits", lz4Batch(t, set(0, 0, 0x01, 0), false), "Reserved2 field must be 0"},
+		{"BD block size 3", lz4Batch(t, set(0, 0, 0x30, 0x70), false), "Block size value must be between 4 and 7"},
+		{"BD reserved high bit", lz4Batch(t, set(0, 0, 0x80, 0), false), "Reserved3 field must be 0"},
+		{"descriptor checksum wrong", lz4Batch(t, nil, true), "Stream frame descriptor corrupted"},
+	}
+	for _, tc := range cases {
+		t.Run(tc.name, func(t *testing.T) {
+			_, err := ValidateBatches(tc.batch)
+			if tc.want == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			if err == nil || !strings.Contains(err.Error(), tc.want) {
+				t.Fatalf("err %v, want %q", err, tc.want)
+			}
+			lz4 := errors.Is(err, errLZ4Frame)
+			if !lz4 {
+				t.Fatalf("not refused as Lz4BlockInputStream refuses (errLZ4Frame): %v", err)
+			}
+			if got := corruptOrInvalid(err); lz4 && (errors.Is(got, ErrInvalidRecord) || errors.Is(got, ErrCorruptMessage)) {
+				t.Fatalf("a refused frame got a Kafka code: %v", got)
+			}
+		})
+	}
+	for _, tc := range []struct {
+		name string
+		data []byte
+		want string
+	}{
+		{"short", []byte{0x04, 0x22, 0x4d, 0x18, 0x60}, "Stream ended prematurely"},
+		{"legacy frame magic", []byte{0x02, 0x21, 0x4c, 0x18, 0, 0, 0, 0}, "invalid magic bytes"},
+		{"skippable frame", []byte{0x50, 0x2a, 0x4d, 0x18, 0, 0, 0, 0}, "invalid magic bytes"},
+	} {
+		// Decompress (legacy message sets, the cleaner) keeps CORRUPT_MESSAGE.
+		if _, err := Decompress(CodecLZ4, tc.data); !errors.Is(err, ErrCorruptMessage) || !strings.Contains(err.Error(), tc.want) {
+			t.Errorf("%s: err %v, want %q", tc.name, err, tc.want)
+		}
 	}
 }

@@ -68,10 +68,12 @@ func validateAsLeader(records []byte, cfg LogConfig, topicPartition string, upCo
 	return records, batches, nil
 }
 
-// corruptOrInvalid keeps err's CORRUPT_MESSAGE or INVALID_RECORD and makes
-// any other failure of the records INVALID_RECORD.
+// corruptOrInvalid keeps err's CORRUPT_MESSAGE or INVALID_RECORD, and a
+// refused LZ4 frame without a code (Kafka's KafkaException:
+// UNKNOWN_SERVER_ERROR), and makes any other failure of the records
+// INVALID_RECORD.
 func corruptOrInvalid(err error) error {
-	if errors.Is(err, ErrCorruptMessage) || errors.Is(err, ErrInvalidRecord) {
+	if errors.Is(err, ErrCorruptMessage) || errors.Is(err, ErrInvalidRecord) || errors.Is(err, errLZ4Frame) {
 		return err
 	}
 	return fmt.Errorf("%w: %w", ErrInvalidRecord, err)

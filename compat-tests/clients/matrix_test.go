@@ -454,12 +454,8 @@ func oneLine(s string) string {
 // status against Kafka and Kafka's answer. A reference run expects these
 // instead of expected-matrix.md's.
 var kafka39Differs = map[string]struct{ status, reason string }{
-	// Kafka's Lz4BlockInputStream (Lz4BlockOutputStream.FLG.validate) refuses
-	// an LZ4 frame whose FLG byte clears the block-independence bit
-	// ("Dependent block stream is unsupported"), and the produce fails with
-	// UNKNOWN_SERVER_ERROR; lz4js (the codec the kafkajs driver plugs in)
-	// writes such frames. Our broker decodes them and stores the batch.
-	"kafkajs/lz4": {statusFail, "Kafka 3.9 answers kafkajs's lz4js batches (dependent blocks) with UNKNOWN_SERVER_ERROR: \"Dependent block stream is unsupported\"; ours stores them"},
+	// None: kafkajs/lz4 (lz4js's dependent-block frames, refused with
+	// UNKNOWN_SERVER_ERROR) fails against our broker as against Kafka 3.9.
 }
 
 // forKafka39 is the expected matrix of a reference run: expected-matrix.md,
