@@ -515,7 +515,6 @@ func (s *Server) wrapTLS(sess *session, c net.Conn) (net.Conn, error) {
 	return tc, nil
 }
 
-
 // ValidateInterBrokerTLS is Kafka's SslFactory start-up check on the
 // inter-broker listener (keystoreVerifiableUsingTruststore): a client built
 // from the listener's settings must complete a handshake with a server
