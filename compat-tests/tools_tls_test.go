@@ -2,6 +2,7 @@ package compat_test
 
 import (
 	"errors"
+	"fmt"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -19,6 +20,14 @@ var toolsTLSKnownDifferences = map[string]string{
 	"plaintext-on-ssl-port": "a tool without TLS settings on an SSL port: Kafka's admin client retries until default.api.timeout.ms and " +
 		"fails with TimeoutException: Timed out waiting for a node assignment; ours fails at once with KafkaException: ... is TLS missing? " +
 		"(franz-go's message for a connection closed during ApiVersions)",
+	"bad-store": "a trust store that does not load: Kafka's first line is KafkaException: Failed to create new KafkaAdminClient (the " +
+		"store error is a Caused by of the stack trace); ours prints the store error first, naming the key as our broker does",
+	"untrusted-broker": "a broker certificate the trust store does not vouch for: Kafka: SslAuthenticationException: SSL handshake failed; " +
+		"ours: KafkaException: ... x509: certificate signed by unknown authority",
+	"bad-enabled-protocol": "ssl.enabled.protocols naming an unknown protocol: Kafka's client does not check it and times out " +
+		"(TimeoutException: Timed out waiting for a node assignment); ours refuses the config at once, naming the key",
+	"wrong-scram-password": "a wrong SCRAM password: Kafka: SaslAuthenticationException: Authentication failed during authentication " +
+		"due to invalid credentials ...; ours: KafkaException: ... SASL_AUTHENTICATION_FAILED: ... with the same broker message",
 }
 
 // TestToolsOverTLS: our command-line tools take Kafka's client keys in
@@ -30,7 +39,8 @@ var toolsTLSKnownDifferences = map[string]string{
 // kafka-configs --describe, kafka-acls --add/--list, kafka-consumer-groups
 // --list and the console producer and consumer. Kafka 3.9's own tools run
 // the same commands with the same files (one JVM) and print the same.
-// Without TLS settings our tool fails on the SSL port, as Kafka's does.
+// Failures (no TLS settings, a bad store, an untrusted broker, a wrong
+// password, a bad protocol name) are compared with Kafka's tool.
 func TestToolsOverTLS(t *testing.T) {
 	p := newTLSPKI(t)
 	c := cluster.StartListeners(t, 1, []string{"SSL", "SASL_SSL"}, append([]string{
@@ -66,7 +76,6 @@ func TestToolsOverTLS(t *testing.T) {
 	scram := writeProps("sasl_ssl.properties", "security.protocol=SASL_SSL",
 		"ssl.truststore.type=PEM", "ssl.truststore.location="+p.caFile, "sasl.mechanism=SCRAM-SHA-512",
 		`sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="admin-secret";`)
-	plain := writeProps("plain.properties", "request.timeout.ms=1000", "default.api.timeout.ms=2000")
 
 	ours := func(stdin, tool string, args ...string) (string, string, int) {
 		t.Helper()
@@ -171,22 +180,61 @@ func TestToolsOverTLS(t *testing.T) {
 		}()
 	}
 
-	// Without TLS settings the tools cannot talk to the SSL port: both fail.
-	{
-		args := []string{"--bootstrap-server", sslAddr, "--command-config", plain, "--list"}
-		out, errOut, code := ours("", "kafka-topics.sh", args...)
-		if code == 0 {
-			t.Errorf("our kafka-topics --list on the SSL port without TLS: exit 0\n%s%s", out, errOut)
+	// Failures: each case either prints the same as Kafka's tool or is a
+	// known difference (asserted both ways).
+	timeouts := []string{"request.timeout.ms=1000", "default.api.timeout.ms=2000"}
+	pemTrust := []string{"ssl.truststore.type=PEM", "ssl.truststore.location=" + p.caFile}
+	for i, tc := range []struct {
+		name, addr, tool, diff string
+		props                  []string
+		ours, kafka            string // in stdout+stderr
+	}{
+		{name: "plaintext-on-ssl-port", addr: sslAddr, tool: "kafka-topics.sh", diff: "plaintext-on-ssl-port",
+			ours: "is TLS missing?", kafka: "TimeoutException: Timed out waiting for a node assignment. Call: listTopics"},
+		{name: "unknown-protocol", addr: sslAddr, tool: "kafka-topics.sh", props: []string{"security.protocol=TLS"},
+			ours: "org.apache.kafka.common.config.ConfigException: Invalid value TLS for configuration security.protocol: " +
+				"String must be one of (case insensitive): SASL_SSL, PLAINTEXT, SSL, SASL_PLAINTEXT\n"},
+		{name: "unknown-protocol-producer", addr: sslAddr, tool: "kafka-console-producer.sh", props: []string{"security.protocol=tls"},
+			ours: "org.apache.kafka.common.config.ConfigException: Invalid value tls for configuration security.protocol: " +
+				"String must be one of (case insensitive): SASL_SSL, PLAINTEXT, SSL, SASL_PLAINTEXT\n"},
+		{name: "bad-store", addr: sslAddr, tool: "kafka-topics.sh", diff: "bad-store",
+			props: []string{"security.protocol=SSL", "ssl.truststore.location=" + p.trustJKS, "ssl.truststore.password=wrong"},
+			ours:  "Invalid value [hidden] for configuration ssl.truststore.password: Failed to load SSL keystore " + p.trustJKS + " of type JKS",
+			kafka: "org.apache.kafka.common.KafkaException: Failed to create new KafkaAdminClient"},
+		{name: "untrusted-broker", addr: sslAddr, tool: "kafka-topics.sh", diff: "untrusted-broker", props: []string{"security.protocol=SSL"},
+			ours: "x509: certificate signed by unknown authority", kafka: "SslAuthenticationException: SSL handshake failed"},
+		{name: "bad-enabled-protocol", addr: sslAddr, tool: "kafka-topics.sh", diff: "bad-enabled-protocol",
+			props: append([]string{"security.protocol=SSL", "ssl.enabled.protocols=TLSv9"}, pemTrust...),
+			ours:  "Invalid value TLSv9 for configuration ssl.enabled.protocols: Unsupported protocol: TLSv9",
+			kafka: "TimeoutException: Timed out waiting for a node assignment. Call: listTopics"},
+		{name: "wrong-scram-password", addr: saslAddr, tool: "kafka-topics.sh", diff: "wrong-scram-password",
+			props: append([]string{"security.protocol=SASL_SSL", "sasl.mechanism=SCRAM-SHA-512",
+				`sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="wrong";`}, pemTrust...),
+			ours:  "SASL_AUTHENTICATION_FAILED: SASL Authentication failed.: Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512",
+			kafka: "SaslAuthenticationException: Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512"},
+	} {
+		f := writeProps(fmt.Sprintf("fail-%d.properties", i), append(append([]string{}, tc.props...), timeouts...)...)
+		var args []string
+		var class, stdin string
+		switch tc.tool {
+		case "kafka-topics.sh":
+			args, class = []string{"--bootstrap-server", tc.addr, "--command-config", f, "--list"}, ktTopics
+		case "kafka-console-producer.sh":
+			args, class, stdin = []string{"--bootstrap-server", tc.addr, "--topic", "tls-ssl", "--producer.config", f}, ktProducer, "x\n"
 		}
-		if !strings.Contains(errOut, "is TLS missing?") {
-			t.Errorf("known difference plaintext-on-ssl-port no longer holds for ours: %s", clip(errOut, 600))
+		if tc.kafka == "" {
+			tc.kafka = tc.ours
 		}
-		out, errOut, code = k.run("", ktTopics, args...)
-		if code == 0 {
-			t.Errorf("Kafka's kafka-topics --list on the SSL port without TLS: exit 0\n%s%s", out, errOut)
+		if (tc.diff != "") != (tc.ours != tc.kafka) || (tc.diff != "" && toolsTLSKnownDifferences[tc.diff] == "") {
+			t.Fatalf("%s: a difference must be listed in toolsTLSKnownDifferences", tc.name)
 		}
-		if !strings.Contains(out+errOut, "TimeoutException: Timed out waiting for a node assignment. Call: listTopics") {
-			t.Errorf("known difference plaintext-on-ssl-port no longer holds for Kafka: %s", clip(out+errOut, 600))
+		out, errOut, code := ours(stdin, tc.tool, args...)
+		if code == 0 || !strings.Contains(out+errOut, tc.ours) {
+			t.Errorf("%s: our %s exit %d, want %q in\n%s%s", tc.name, tc.tool, code, tc.ours, out, clip(errOut, 3000))
+		}
+		out, errOut, code = k.run(stdin, class, args...)
+		if code == 0 || !strings.Contains(out+errOut, tc.kafka) {
+			t.Errorf("%s: Kafka's %s exit %d, want %q in\n%s%s", tc.name, tc.tool, code, tc.kafka, out, clip(errOut, 3000))
 		}
 	}
 }

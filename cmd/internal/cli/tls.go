@@ -11,12 +11,13 @@ import (
 )
 
 // securityProtocols are CommonClientConfigs' security.protocol values
-// (SecurityProtocol's names, case insensitive).
-var securityProtocols = []string{"PLAINTEXT", "SSL", "SASL_PLAINTEXT", "SASL_SSL"}
+// (SecurityProtocol's names, case insensitive), in the order Kafka 3.9's
+// ConfigException lists them (CaseInsensitiveValidString's HashSet).
+var securityProtocols = []string{"SASL_SSL", "PLAINTEXT", "SSL", "SASL_PLAINTEXT"}
 
 // SecurityProtocol returns a client config's security.protocol upper-cased
-// (PLAINTEXT when unset), or Kafka's ConfigException for an unknown name
-// (ConfigDef.CaseInsensitiveValidString).
+// (PLAINTEXT when unset), or Kafka's ConfigException (a *JavaError) for an
+// unknown name (ConfigDef.CaseInsensitiveValidString).
 func SecurityProtocol(props map[string]string) (string, error) {
 	v, ok := props["security.protocol"]
 	if !ok {
@@ -28,7 +29,8 @@ func SecurityProtocol(props map[string]string) (string, error) {
 			return p, nil
 		}
 	}
-	return "", fmt.Errorf("Invalid value %s for configuration security.protocol: String must be one of (case insensitive): %s", strings.TrimSpace(v), strings.Join(securityProtocols, ", "))
+	return "", &JavaError{Class: "org.apache.kafka.common.config.ConfigException",
+		Msg: fmt.Sprintf("Invalid value %s for configuration security.protocol: String must be one of (case insensitive): %s", strings.TrimSpace(v), strings.Join(securityProtocols, ", "))}
 }
 
 // TLSConfig builds the client side TLS of a client config with

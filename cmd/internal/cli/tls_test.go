@@ -191,7 +191,7 @@ func TestTLSConfig(t *testing.T) {
 		{name: "plaintext ignores ssl keys", props: map[string]string{"ssl.truststore.location": "/nonexistent"}, noTLS: true},
 		{name: "sasl_plaintext ignores ssl keys", props: map[string]string{"security.protocol": "SASL_PLAINTEXT", "ssl.truststore.location": "/nonexistent"}, noTLS: true},
 		{name: "unknown protocol", props: map[string]string{"security.protocol": "TLS"},
-			wantErr: "Invalid value TLS for configuration security.protocol: String must be one of (case insensitive): PLAINTEXT, SSL, SASL_PLAINTEXT, SASL_SSL"},
+			wantErr: "Invalid value TLS for configuration security.protocol: String must be one of (case insensitive): SASL_SSL, PLAINTEXT, SSL, SASL_PLAINTEXT"},
 		{name: "PEM trust store file", props: ssl("ssl.truststore.type", "PEM", "ssl.truststore.location", f.caFile)},
 		{name: "lower-case ssl, PEM inline", props: map[string]string{"security.protocol": " ssl ", "ssl.truststore.type": "PEM", "ssl.truststore.certificates": f.caPEM}},
 		{name: "JKS trust store (the default type)", props: ssl("ssl.truststore.location", f.caJKS, "ssl.truststore.password", "trust-secret")},
