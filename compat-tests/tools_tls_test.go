@@ -37,7 +37,8 @@ var toolsTLSKnownDifferences = map[string]string{
 // a PKCS12 key store, JKS trust store) and its SASL_SSL listener
 // (SCRAM-SHA-512, PEM trust store): kafka-topics --create/--list,
 // kafka-configs --describe, kafka-acls --add/--list, kafka-consumer-groups
-// --list and the console producer and consumer. Kafka 3.9's own tools run
+// --list, the console producer and consumer, kafka-delete-records,
+// kafka-reassign-partitions --list and kafka-leader-election. Kafka 3.9's own tools run
 // the same commands with the same files (one JVM) and print the same.
 // Failures (no TLS settings, a bad store, an untrusted broker, a wrong
 // password, a bad protocol name) are compared with Kafka's tool.
@@ -177,6 +178,21 @@ func TestToolsOverTLS(t *testing.T) {
 			}
 			jgroups := k.ok("", ktGroups, groups...)
 			same("kafka-consumer-groups --list", sortedLines(out), sortedLines(jgroups))
+
+			// The other tools that take a client config: kafka-delete-records
+			// and kafka-reassign-partitions (--command-config),
+			// kafka-leader-election (--admin.config).
+			offsets := writeProps("offsets-"+topic+".json", `{"version":1,"partitions":[{"topic":"`+topic+`","partition":0,"offset":0}]}`)
+			del := with("--offset-json-file", offsets)
+			same("kafka-delete-records", oursOK("", "kafka-delete-records.sh", del...), k.ok("", ktDelete, del...))
+			reassignList := with("--list")
+			same("kafka-reassign-partitions --list", oursOK("", "kafka-reassign-partitions.sh", reassignList...), k.ok("", ktReassign, reassignList...))
+			elect := []string{"--bootstrap-server", tc.addr, "--admin.config", tc.props, "--election-type", "preferred", "--topic", topic, "--partition", "0"}
+			eo, ee, ec := ours("", "kafka-leader-election.sh", elect...)
+			ko, ke, kc := k.run("", ktElection, elect...)
+			if eo != ko || ec != kc || ec != 0 || !strings.Contains(eo, topic+"-0") {
+				t.Errorf("kafka-leader-election over %s:\n ours: exit %d %q %s\nKafka: exit %d %q %s", tc.name, ec, eo, clip(ee, 500), kc, ko, clip(ke, 500))
+			}
 		}()
 	}
 
