@@ -2,9 +2,13 @@ package cli
 
 import (
 	"crypto/tls"
+	"crypto/x509"
+	"errors"
 	"fmt"
+	"net"
 	"strings"
 
+	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kafkazk/kafkazk/broker"
@@ -83,4 +87,42 @@ func SecurityOpts(props map[string]string) ([]kgo.Opt, error) {
 		return nil, err
 	}
 	return append(tlsOpts, saslOpts...), nil
+}
+
+// AuthErrorClass is how Kafka's clients report a connection that failed
+// authentication (NetworkClient: the AuthenticationException of the
+// channel): a refused SASL login is SaslAuthenticationException with the
+// broker's message; a failed TLS handshake (the broker's certificate not
+// trusted or not for the host, or the broker refusing ours) is
+// SslAuthenticationException "SSL handshake failed" ("Failed to process
+// post-handshake messages" for TLS 1.3's certificate_required). ok is
+// false for other errors.
+func AuthErrorClass(err error) (class, msg string, ok bool) {
+	var ke *kerr.Error
+	if errors.As(err, &ke) && ke.Code == kerr.SaslAuthenticationFailed.Code {
+		msg = ke.Description
+		// franz-go's error is "<code>: <broker message>".
+		if text, prefix := err.Error(), ke.Error()+": "; strings.Contains(text, prefix) {
+			msg = text[strings.Index(text, prefix)+len(prefix):]
+		}
+		return "org.apache.kafka.common.errors.SaslAuthenticationException", msg, true
+	}
+	var (
+		verr *tls.CertificateVerificationError
+		uerr x509.UnknownAuthorityError
+		ierr x509.CertificateInvalidError
+		herr x509.HostnameError
+		oerr *net.OpError
+	)
+	const sslAuth = "org.apache.kafka.common.errors.SslAuthenticationException"
+	if errors.As(err, &oerr) && oerr.Op == "remote error" && strings.Contains(oerr.Err.Error(), "certificate required") {
+		// TLS 1.3's certificate_required alert comes after the client's
+		// handshake is done: SslTransportLayer reports it so.
+		return sslAuth, "Failed to process post-handshake messages", true
+	}
+	if errors.As(err, &verr) || errors.As(err, &uerr) || errors.As(err, &ierr) || errors.As(err, &herr) ||
+		(errors.As(err, &oerr) && oerr.Op == "remote error") {
+		return sslAuth, "SSL handshake failed", true
+	}
+	return "", "", false
 }

@@ -9,6 +9,8 @@ import (
 	"crypto/x509"
 	"crypto/x509/pkix"
 	"encoding/pem"
+	"errors"
+	"fmt"
 	"math/big"
 	"net"
 	"os"
@@ -18,6 +20,7 @@ import (
 	"time"
 
 	keystore "github.com/pavlo-v-chernykh/keystore-go/v4"
+	"github.com/twmb/franz-go/pkg/kerr"
 	pkcs12 "software.sslmate.com/src/go-pkcs12"
 )
 
@@ -296,6 +299,47 @@ func TestSecurityOpts(t *testing.T) {
 			}
 			if err != nil || len(opts) != tc.opts {
 				t.Fatalf("%d options, %v", len(opts), err)
+			}
+		})
+	}
+}
+
+// AuthErrorClass: Kafka's exceptions for failed SASL and TLS logins.
+func TestAuthErrorClass(t *testing.T) {
+	f := newTLSFixture(t)
+	pemTrust := map[string]string{"security.protocol": "SSL", "ssl.truststore.type": "PEM", "ssl.truststore.location": f.caFile}
+	handshakeErr := func(props map[string]string, server tls.Certificate, mtls bool) error {
+		cfg, err := TLSConfig(props)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return f.handshake(t, cfg, server, mtls, 0)
+	}
+	saslErr := fmt.Errorf("metadata: %w", fmt.Errorf("%w: %s", kerr.SaslAuthenticationFailed,
+		"Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512"))
+	const sslClass = "org.apache.kafka.common.errors.SslAuthenticationException"
+	for _, tc := range []struct {
+		name       string
+		err        error
+		class, msg string
+	}{
+		{"wrong SCRAM password", saslErr, "org.apache.kafka.common.errors.SaslAuthenticationException",
+			"Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512"},
+		{"SASL failure without a message", kerr.SaslAuthenticationFailed, "org.apache.kafka.common.errors.SaslAuthenticationException",
+			kerr.SaslAuthenticationFailed.Description},
+		{"untrusted broker", handshakeErr(map[string]string{"security.protocol": "SSL"}, f.brokerCert, false), sslClass, "SSL handshake failed"},
+		{"untrusted broker, no host check", handshakeErr(map[string]string{"security.protocol": "SSL", "ssl.endpoint.identification.algorithm": ""},
+			f.brokerCert, false), sslClass, "SSL handshake failed"},
+		{"wrong host", handshakeErr(pemTrust, f.otherHostCert, false), sslClass, "SSL handshake failed"},
+		{"no client certificate (TLS 1.3)", handshakeErr(pemTrust, f.brokerCert, true), sslClass, "Failed to process post-handshake messages"},
+		{"no client certificate (TLS 1.2)", handshakeErr(map[string]string{"security.protocol": "SSL", "ssl.truststore.type": "PEM",
+			"ssl.truststore.location": f.caFile, "ssl.enabled.protocols": "TLSv1.2"}, f.brokerCert, true), sslClass, "SSL handshake failed"},
+		{"other", errors.New("boom"), "", ""},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			class, msg, ok := AuthErrorClass(tc.err)
+			if class != tc.class || msg != tc.msg || ok != (tc.class != "") {
+				t.Fatalf("%v: got %q %q %v, want %q %q", tc.err, class, msg, ok, tc.class, tc.msg)
 			}
 		})
 	}

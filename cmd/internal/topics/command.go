@@ -126,6 +126,9 @@ func javaClassOf(err error) (class, msg string) {
 	if errors.Is(err, context.DeadlineExceeded) {
 		return "org.apache.kafka.common.errors.TimeoutException", err.Error()
 	}
+	if class, msg, ok := cli.AuthErrorClass(err); ok {
+		return class, msg
+	}
 	return "org.apache.kafka.common.KafkaException", err.Error()
 }
 
