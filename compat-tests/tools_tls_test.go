@@ -22,6 +22,9 @@ var toolsTLSKnownDifferences = map[string]string{
 		"(franz-go's message for a connection closed during ApiVersions)",
 	"bad-store": "a trust store that does not load: Kafka's first line is KafkaException: Failed to create new KafkaAdminClient (the " +
 		"store error is a Caused by of the stack trace); ours prints the store error first, naming the key as our broker does",
+	"groups-auth-failure": "kafka-consumer-groups --list with a wrong SCRAM password: Kafka's ListGroups finds no usable broker " +
+		"(Error: ... ExecutionException: KafkaException: Failed to find brokers to send ListGroups); ours names the cause " +
+		"(Error: ... SaslAuthenticationException: <the broker's message>); both exit 0",
 	"bad-enabled-protocol": "ssl.enabled.protocols naming an unknown protocol: Kafka's client does not check it and times out " +
 		"(TimeoutException: Timed out waiting for a node assignment); ours refuses the config at once, naming the key",
 }
@@ -196,9 +199,13 @@ func TestToolsOverTLS(t *testing.T) {
 	// known difference (asserted both ways).
 	timeouts := []string{"request.timeout.ms=1000", "default.api.timeout.ms=2000"}
 	pemTrust := []string{"ssl.truststore.type=PEM", "ssl.truststore.location=" + p.caFile}
+	badSCRAM := append([]string{"security.protocol=SASL_SSL", "sasl.mechanism=SCRAM-SHA-512",
+		`sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="wrong";`}, pemTrust...)
+	const scramFailed = "Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512"
 	for i, tc := range []struct {
 		name, addr, tool, diff string
 		props                  []string
+		exit0                  bool   // the tool reports the failure but exits 0
 		ours, kafka            string // in stdout+stderr
 	}{
 		{name: "plaintext-on-ssl-port", addr: sslAddr, tool: "kafka-topics.sh", diff: "plaintext-on-ssl-port",
@@ -231,6 +238,17 @@ func TestToolsOverTLS(t *testing.T) {
 			props: append([]string{"security.protocol=SASL_SSL", "sasl.mechanism=SCRAM-SHA-512",
 				`sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="wrong";`}, pemTrust...),
 			ours: "ERROR org.apache.kafka.common.errors.SaslAuthenticationException: Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512"},
+		{name: "wrong-scram-password-acls", addr: saslAddr, tool: "kafka-acls.sh", props: badSCRAM,
+			ours: "Error while executing ACL command: org.apache.kafka.common.errors.SaslAuthenticationException: " + scramFailed + "\n"},
+		{name: "wrong-scram-password-configs", addr: saslAddr, tool: "kafka-configs.sh", props: badSCRAM,
+			ours: "org.apache.kafka.common.errors.SaslAuthenticationException: " + scramFailed + "\n"},
+		// ConsumerGroupCommand prints the failure and exits 0.
+		{name: "wrong-scram-password-groups", addr: saslAddr, tool: "kafka-consumer-groups.sh", props: badSCRAM, exit0: true,
+			diff:  "groups-auth-failure",
+			ours:  "Error: Executing consumer group command failed due to org.apache.kafka.common.errors.SaslAuthenticationException: " + scramFailed + "\n",
+			kafka: "Error: Executing consumer group command failed due to java.util.concurrent.ExecutionException: org.apache.kafka.common.KafkaException: Failed to find brokers to send ListGroups\n"},
+		{name: "untrusted-broker-acls", addr: sslAddr, tool: "kafka-acls.sh", props: []string{"security.protocol=SSL"},
+			ours: "Error while executing ACL command: org.apache.kafka.common.errors.SslAuthenticationException: SSL handshake failed\n"},
 	} {
 		f := writeProps(fmt.Sprintf("fail-%d.properties", i), append(append([]string{}, tc.props...), timeouts...)...)
 		var args []string
@@ -238,6 +256,12 @@ func TestToolsOverTLS(t *testing.T) {
 		switch tc.tool {
 		case "kafka-topics.sh":
 			args, class = []string{"--bootstrap-server", tc.addr, "--command-config", f, "--list"}, ktTopics
+		case "kafka-acls.sh":
+			args, class = []string{"--bootstrap-server", tc.addr, "--command-config", f, "--list"}, "kafka.admin.AclCommand"
+		case "kafka-configs.sh":
+			args, class = []string{"--bootstrap-server", tc.addr, "--command-config", f, "--describe", "--entity-type", "topics"}, ktConfigs
+		case "kafka-consumer-groups.sh":
+			args, class = []string{"--bootstrap-server", tc.addr, "--command-config", f, "--list"}, ktGroups
 		case "kafka-console-producer.sh":
 			args, class, stdin = []string{"--bootstrap-server", tc.addr, "--topic", "tls-ssl", "--producer.config", f}, ktProducer, "x\n"
 		}
@@ -248,11 +272,11 @@ func TestToolsOverTLS(t *testing.T) {
 			t.Fatalf("%s: a difference must be listed in toolsTLSKnownDifferences", tc.name)
 		}
 		out, errOut, code := ours(stdin, tc.tool, args...)
-		if code == 0 || !strings.Contains(out+errOut, tc.ours) {
+		if (code == 0) != tc.exit0 || !strings.Contains(out+errOut, tc.ours) {
 			t.Errorf("%s: our %s exit %d, want %q in\n%s%s", tc.name, tc.tool, code, tc.ours, out, clip(errOut, 3000))
 		}
 		out, errOut, code = k.run(stdin, class, args...)
-		if code == 0 || !strings.Contains(out+errOut, tc.kafka) {
+		if (code == 0) != tc.exit0 || !strings.Contains(out+errOut, tc.kafka) {
 			t.Errorf("%s: Kafka's %s exit %d, want %q in\n%s%s", tc.name, tc.tool, code, tc.kafka, out, clip(errOut, 3000))
 		}
 	}
