@@ -177,6 +177,8 @@ func run(ctx context.Context, args []string, stdin io.Reader, stdout, stderr io.
 		msg := runErr.Error()
 		if je, ok := runErr.(*cli.JavaError); ok {
 			msg = je.Class + ": " + je.Msg
+		} else if class, m, ok := cli.AuthErrorClass(runErr); ok {
+			msg = class + ": " + m
 		}
 		fmt.Fprintf(stdout, "Error while executing ACL command: %s\n", msg)
 		return 1

@@ -312,7 +312,8 @@ func camel(s string) string {
 }
 
 // AdminClient opens a franz-go client from admin client properties
-// (bootstrap.servers, client.id), as the tools' Admin.create(props) does.
+// (bootstrap.servers, client.id and the security keys of SecurityOpts), as the tools' Admin.create(props)
+// does.
 func AdminClient(props map[string]string) (*kgo.Client, error) {
 	var seeds []string
 	for _, s := range strings.Split(props["bootstrap.servers"], ",") {
@@ -324,11 +325,11 @@ func AdminClient(props map[string]string) (*kgo.Client, error) {
 	if id := props["client.id"]; id != "" {
 		opts = append(opts, kgo.ClientID(id))
 	}
-	sasl, err := SASLOpts(props)
+	sec, err := SecurityOpts(props)
 	if err != nil {
 		return nil, err
 	}
-	cl, err := kgo.NewClient(append(opts, sasl...)...)
+	cl, err := kgo.NewClient(append(opts, sec...)...)
 	if err != nil {
 		return nil, fmt.Errorf("admin client: %w", err)
 	}

@@ -67,6 +67,9 @@ func (e *apiException) Error() string { return javaException(e) }
 func javaException(err error) string {
 	var ae *apiException
 	if !errors.As(err, &ae) {
+		if class, msg, ok := cli.AuthErrorClass(err); ok {
+			return class + ": " + msg
+		}
 		return "org.apache.kafka.common.KafkaException: " + err.Error()
 	}
 	var ke *kerr.Error

@@ -265,6 +265,12 @@ func clientOpts(c *config, props map[string]string) ([]kgo.Opt, bool, error) {
 		}
 	}
 	opts := []kgo.Opt{kgo.SeedBrokers(seeds...), kgo.ClientID(props["client.id"])}
+	// CommonClientConfigs: security.protocol with its ssl.* and sasl.* keys.
+	sec, err := cli.SecurityOpts(props)
+	if err != nil {
+		return nil, false, &configException{err.Error()}
+	}
+	opts = append(opts, sec...)
 	invalid := func(key, why string) error {
 		return &configException{fmt.Sprintf("Invalid value %s for configuration %s: %s", props[key], key, why)}
 	}

@@ -3,6 +3,7 @@ package consoleconsumer
 import (
 	"bytes"
 	"context"
+	"errors"
 	"strings"
 	"testing"
 	"time"
@@ -110,6 +111,17 @@ func TestParseConfig(t *testing.T) {
 	}
 	if _, _, err := clientOpts(c, props); err != nil {
 		t.Errorf("client options: %v", err)
+	}
+	// --consumer-property security keys reach the client (cli.SecurityOpts).
+	c, _ = parseConfig(append(base, "--topic", "t", "--consumer-property", "security.protocol=SSL",
+		"--consumer-property", "ssl.truststore.location=/nonexistent.jks"), func() {})
+	props, err = consumerProps(c)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var ce *configException
+	if _, _, err := clientOpts(c, props); !errors.As(err, &ce) || !strings.Contains(err.Error(), "for configuration ssl.truststore.location") {
+		t.Errorf("SSL with a missing trust store: %v", err)
 	}
 	c, _ = parseConfig(append(base, "--topic", "t", "--from-beginning", "--consumer-property", "auto.offset.reset=latest"), func() {})
 	if _, err := consumerProps(c); err == nil || err.Error() != "Can't simultaneously specify --from-beginning and 'auto.offset.reset=latest', please remove one option" {

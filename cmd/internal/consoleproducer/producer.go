@@ -342,6 +342,12 @@ func producerOpts(props map[string]string) ([]kgo.Opt, error) {
 		}
 	}
 	opts := []kgo.Opt{kgo.SeedBrokers(seeds...), kgo.ClientID(props["client.id"]), kgo.AllowAutoTopicCreation()}
+	// CommonClientConfigs: security.protocol with its ssl.* and sasl.* keys.
+	sec, err := cli.SecurityOpts(props)
+	if err != nil {
+		return nil, &configException{err.Error()}
+	}
+	opts = append(opts, sec...)
 	num := func(key string, min int64) (int64, bool, error) {
 		v, ok := props[key]
 		if !ok {

@@ -2,6 +2,7 @@ package consoleproducer
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"strings"
 	"testing"
@@ -111,6 +112,32 @@ func TestParseConfig(t *testing.T) {
 	}
 	if _, err := producerOpts(map[string]string{"acks": "1", "enable.idempotence": "true"}); err == nil {
 		t.Error("acks=1 with idempotence accepted")
+	}
+	// The security keys (cli.SecurityOpts): TLS and SASL options, errors as ConfigException naming the key.
+	for _, c := range []struct {
+		props map[string]string
+		opts  int // beyond the plain producer's
+		want  string
+	}{
+		{props: map[string]string{"security.protocol": "SSL"}, opts: 1},
+		{props: map[string]string{"security.protocol": "SASL_SSL", "sasl.mechanism": "PLAIN",
+			"sasl.jaas.config": `org.apache.kafka.common.security.plain.PlainLoginModule required username="u" password="p";`}, opts: 2},
+		{props: map[string]string{"security.protocol": "SSL", "ssl.truststore.type": "PKCS12", "ssl.truststore.location": "/nonexistent.p12"},
+			want: "for configuration ssl.truststore.location: Failed to load SSL keystore /nonexistent.p12 of type PKCS12"},
+		{props: map[string]string{"security.protocol": "ssl2"}, want: "Invalid value ssl2 for configuration security.protocol"},
+	} {
+		base, err := producerOpts(map[string]string{})
+		if err != nil {
+			t.Fatal(err)
+		}
+		opts, err := producerOpts(c.props)
+		var ce *configException
+		switch {
+		case c.want != "" && (!errors.As(err, &ce) || !strings.Contains(err.Error(), c.want)):
+			t.Errorf("%v: error %v, want a ConfigException with %q", c.props, err, c.want)
+		case c.want == "" && (err != nil || len(opts) != len(base)+c.opts):
+			t.Errorf("%v: %d options (plain %d), %v", c.props, len(opts), len(base), err)
+		}
 	}
 }
 

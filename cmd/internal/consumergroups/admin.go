@@ -133,6 +133,9 @@ func requestErr(ctx context.Context, call string, err error) error {
 	if ctx.Err() != nil || errors.Is(err, context.DeadlineExceeded) {
 		return &cli.JavaError{Class: "org.apache.kafka.common.errors.TimeoutException", Msg: "Timed out waiting for a node assignment. Call: " + call}
 	}
+	if class, msg, ok := cli.AuthErrorClass(err); ok {
+		return &cli.JavaError{Class: class, Msg: msg}
+	}
 	var ke *kerr.Error
 	if errors.As(err, &ke) {
 		return javaErr(ke.Code, nil)

@@ -14,7 +14,6 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kerr"
-	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kafkazk/kafkazk/cmd/internal/cli"
 )
@@ -111,8 +110,15 @@ func execute(ctx context.Context, opts *cli.Parsed, stdout io.Writer) error {
 	if err != nil {
 		return err
 	}
-	bootstrap, _ := opts.Value("bootstrap-server")
-	cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(bootstrap, ",")...))
+	// DeleteRecordsCommand.createAdminClient: --command-config's properties plus bootstrap.servers.
+	props := map[string]string{}
+	if path, ok := opts.Value("command-config"); ok {
+		if props, err = cli.LoadProps(path); err != nil {
+			return err
+		}
+	}
+	props["bootstrap.servers"], _ = opts.Value("bootstrap-server")
+	cl, err := cli.AdminClient(props)
 	if err != nil {
 		return err
 	}

@@ -124,6 +124,9 @@ func javaClassOf(err error) (class, msg string) {
 	if errors.As(err, &oe) {
 		return oe.Class, oe.Msg
 	}
+	if class, msg, ok := cli.AuthErrorClass(err); ok {
+		return class, msg
+	}
 	return "java.lang.RuntimeException", err.Error()
 }
 

@@ -75,10 +75,11 @@ type kgoAdmin struct {
 	timeoutMs int32
 }
 
-func newKgoAdmin(seeds []string, clientID string, timeoutMs int32) (*kgoAdmin, error) {
-	cl, err := kgo.NewClient(kgo.SeedBrokers(seeds...), kgo.ClientID(clientID))
+// newKgoAdmin opens the client from the admin properties (bootstrap.servers, client.id, security keys).
+func newKgoAdmin(props map[string]string, timeoutMs int32) (*kgoAdmin, error) {
+	cl, err := cli.AdminClient(props)
 	if err != nil {
-		return nil, fmt.Errorf("admin client: %w", err)
+		return nil, err
 	}
 	return &kgoAdmin{cl: cl, timeoutMs: timeoutMs}, nil
 }

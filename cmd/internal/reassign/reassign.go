@@ -109,17 +109,11 @@ func sleepCtx(ctx context.Context, d time.Duration) error {
 }
 
 func newAdminFromProps(props map[string]string) (admin, error) {
-	var seeds []string
-	for _, s := range strings.Split(props["bootstrap.servers"], ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			seeds = append(seeds, s)
-		}
-	}
 	timeoutMs := int32(30000)
 	if v, err := strconv.ParseInt(props["request.timeout.ms"], 10, 32); err == nil && v > 0 {
 		timeoutMs = int32(v)
 	}
-	return newKgoAdmin(seeds, props["client.id"], timeoutMs)
+	return newKgoAdmin(props, timeoutMs)
 }
 
 // usageExit is CommandLineUtils.printUsageAndExit.
@@ -167,6 +161,9 @@ func javaClassOf(err error) (class, msg string) {
 	var oe *cli.OptionError
 	if errors.As(err, &oe) {
 		return oe.Class, oe.Msg
+	}
+	if class, msg, ok := cli.AuthErrorClass(err); ok {
+		return class, msg
 	}
 	return "org.apache.kafka.common.KafkaException", err.Error()
 }

@@ -48,14 +48,11 @@ type kgoAdmin struct {
 	timeoutMs int32
 }
 
-func newKgoAdmin(bootstrap []string, clientID string, timeoutMs int32) (*kgoAdmin, error) {
-	opts := []kgo.Opt{kgo.SeedBrokers(bootstrap...)}
-	if clientID != "" {
-		opts = append(opts, kgo.ClientID(clientID))
-	}
-	cl, err := kgo.NewClient(opts...)
+// newKgoAdmin opens the client from the admin properties (bootstrap.servers, client.id, security keys).
+func newKgoAdmin(props map[string]string, timeoutMs int32) (*kgoAdmin, error) {
+	cl, err := cli.AdminClient(props)
 	if err != nil {
-		return nil, fmt.Errorf("admin client: %w", err)
+		return nil, err
 	}
 	return &kgoAdmin{cl: cl, timeoutMs: timeoutMs}, nil
 }

@@ -45,17 +45,11 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 }
 
 func newAdminFromProps(props map[string]string) (admin, error) {
-	var seeds []string
-	for _, s := range strings.Split(props["bootstrap.servers"], ",") {
-		if s = strings.TrimSpace(s); s != "" {
-			seeds = append(seeds, s)
-		}
-	}
 	timeoutMs := int32(30000) // request.timeout.ms, passed as the broker-side timeout of admin requests
 	if v, err := strconv.ParseInt(props["request.timeout.ms"], 10, 32); err == nil && v > 0 {
 		timeoutMs = int32(v)
 	}
-	return newKgoAdmin(seeds, props["client.id"], timeoutMs)
+	return newKgoAdmin(props, timeoutMs)
 }
 
 // usageExit is CommandLineUtils.printUsageAndExit: the message and the option table on stderr, exit 1.
@@ -131,6 +125,9 @@ func javaClassOf(err error) (class, msg string) {
 	}
 	if errors.Is(err, context.DeadlineExceeded) {
 		return "org.apache.kafka.common.errors.TimeoutException", err.Error()
+	}
+	if class, msg, ok := cli.AuthErrorClass(err); ok {
+		return class, msg
 	}
 	return "org.apache.kafka.common.KafkaException", err.Error()
 }
