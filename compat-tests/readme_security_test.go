@@ -9,6 +9,7 @@ import (
 	"crypto/tls"
 	"crypto/x509"
 	"crypto/x509/pkix"
+	"encoding/pem"
 	"errors"
 	"fmt"
 	"math/big"
@@ -32,14 +33,6 @@ import (
 	"github.com/kafkazk/kafkazk/compat-tests/cluster"
 	"github.com/kafkazk/kafkazk/zkmeta/zktest"
 )
-
-// readmeToolDifferences are where this binary's tools part from Kafka
-// 3.9's on the README's setup; checkToolsTLSDifference asserts each still
-// holds (the README says so under "Not supported").
-var readmeToolDifferences = map[string]string{
-	"tools-tls": "Kafka's tools (kafka-acls.sh, kafka-configs.sh, ...) connect with --command-config security.protocol=SSL or " +
-		"SASL_SSL; ours take SASL_PLAINTEXT only: with SASL_SSL they speak SASL without TLS and the broker's SASL_SSL listener drops them",
-}
 
 // readmeSwapped are the example's keys the test replaces (addresses and
 // paths of the machine it runs on); every other line is used as written.
@@ -336,7 +329,7 @@ func checkReadmeExample(t *testing.T, target, bin string, zk *zktest.Server, pro
 		t.Errorf("alice with a wrong password: got %v, want SASL_AUTHENTICATION_FAILED", err)
 	}
 	if target == "ours" {
-		checkToolsTLSDifference(t, bin, dir, external)
+		checkToolsOverSASLSSL(t, bin, dir, external, ca)
 	}
 	// EXTERNAL without TLS: the broker reads the client's ApiVersions as a
 	// TLS record and closes; no answer comes.
@@ -406,29 +399,32 @@ func startReadmeBroker(t *testing.T, bin, cfg, internal string) func() string {
 	}
 }
 
-// checkToolsTLSDifference runs our kafka-acls.sh --list on the SASL_SSL
-// listener with the client config Kafka's tools take there; it must still
-// fail (readmeToolDifferences["tools-tls"]): when it passes, the tools have
-// TLS and the README's "Not supported" paragraph is to be updated.
-func checkToolsTLSDifference(t *testing.T, bin, dir, external string) {
+// checkToolsOverSASLSSL runs our kafka-acls.sh --list on the SASL_SSL
+// listener with the client config a user of Kafka's tools writes there
+// (security.protocol, SCRAM, a truststore holding the broker's CA): it
+// lists alice's ACLs on orders, made by the README's commands.
+func checkToolsOverSASLSSL(t *testing.T, bin, dir, external string, ca *x509.Certificate) {
 	t.Helper()
+	caFile := filepath.Join(dir, "ca.pem")
+	if err := os.WriteFile(caFile, pem.EncodeToMemory(&pem.Block{Type: "CERTIFICATE", Bytes: ca.Raw}), 0o644); err != nil {
+		t.Fatal(err)
+	}
 	cfg := filepath.Join(dir, "admin-sasl-ssl.properties")
 	if err := os.WriteFile(cfg, []byte(strings.Join([]string{
 		"security.protocol=SASL_SSL",
 		"sasl.mechanism=SCRAM-SHA-512",
 		`sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="admin-secret";`,
+		"ssl.truststore.type=PEM",
+		"ssl.truststore.location=" + caFile,
 		"",
 	}, "\n")), 0o644); err != nil {
 		t.Fatal(err)
 	}
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
 	defer cancel()
-	begin := time.Now()
-	out, err := exec.CommandContext(ctx, bin, "kafka-acls.sh", "--bootstrap-server", external, "--command-config", cfg, "--list").CombinedOutput()
-	t.Logf("kafka-acls.sh over SASL_SSL: %v after %s: %s", err, time.Since(begin).Round(time.Millisecond), clip(string(out), 500))
-	// franz-go's words for a plaintext client on a TLS port.
-	if err == nil || !strings.Contains(string(out), "is TLS missing?") {
-		t.Errorf("known difference changed (%s): our kafka-acls.sh over SASL_SSL now gives %v:\n%s\nupdate README.md and readmeToolDifferences",
-			readmeToolDifferences["tools-tls"], err, out)
+	out, err := exec.CommandContext(ctx, bin, "kafka-acls.sh", "--bootstrap-server", external, "--command-config", cfg,
+		"--list", "--topic", "orders").CombinedOutput()
+	if err != nil || !strings.Contains(string(out), "User:alice") || !strings.Contains(string(out), "operation=WRITE") {
+		t.Errorf("our kafka-acls.sh --list over SASL_SSL: %v\n%s", err, clip(string(out), 1000))
 	}
 }
