@@ -2,7 +2,6 @@ package broker
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -45,11 +44,10 @@ const alterPartitionVersion = 2
 // comes cannot freeze the ISR.
 type alterPartitionClient struct {
 	cache     *metadataCache
-	tls       *tls.Config // the controller listener's TLS (tls.go); nil: plaintext
 	readState func(topic string, partition int32) (zkmeta.LeaderAndIsr, bool, error)
 	self      int32
 	listener  string // the controller's listener (Config.controllerListener)
-	// secure sets up a new client for listener (Server.secureClient); nil: tls only.
+	// secure sets up a new client for listener (Server.secureClient); nil: plaintext.
 	secure      func(c *protocol.Client, listener string)
 	brokerEpoch func() int64
 	logger      *slog.Logger
@@ -248,8 +246,6 @@ func (c *alterPartitionClient) clientFor() (*protocol.Client, error) {
 	c.client = protocol.NewClient(addr, fmt.Sprintf("broker-%d-alter-partition", c.self), 5*time.Second)
 	if c.secure != nil {
 		c.secure(c.client, c.listener) // TLS and SASL (Server.secureClient)
-	} else {
-		c.client.SetTLS(c.tls) // nil: plaintext (tls.go)
 	}
 	c.target = id
 	return c.client, nil

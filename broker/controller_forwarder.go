@@ -2,7 +2,6 @@ package broker
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"net"
 	"strconv"
@@ -19,8 +18,7 @@ import (
 type controllerForwarder struct {
 	cache *metadataCache
 	self  int32
-	tls   *tls.Config // the controller listener's TLS (tls.go); nil: plaintext
-	// secure sets up a new client for listener (Server.secureClient); nil: tls only.
+	// secure sets up a new client for listener (Server.secureClient); nil: plaintext.
 	secure func(c *protocol.Client, listener string)
 	// listener is the controller's listener (Config.controllerListener).
 	listener string
@@ -59,8 +57,6 @@ func (f *controllerForwarder) clientFor() (*protocol.Client, error) {
 	f.client = protocol.NewClient(addr, fmt.Sprintf("broker-%d%s", f.self, forwarderClientIDSuffix), 5*time.Second)
 	if f.secure != nil {
 		f.secure(f.client, f.listener) // TLS and SASL (Server.secureClient)
-	} else {
-		f.client.SetTLS(f.tls) // nil: plaintext (tls.go)
 	}
 	f.target = id
 	return f.client, nil

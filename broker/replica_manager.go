@@ -98,7 +98,6 @@ func newReplicaManager(cfg Config, logs *storage.Manager, zk *zkmeta.Client, log
 		now:             time.Now,
 	}
 	rm.alter.now = rm.now
-	rm.alter.tls = cfg.ClientTLS(cfg.controllerListener())
 	return rm
 }
 

@@ -118,7 +118,6 @@ func New(cfg Config, zk *zkmeta.Client, logs *storage.Manager, clusterID string,
 	s.replicas = newReplicaManager(cfg, logs, zk, logger, s.cache, s.brokerEpoch.Load)
 	s.producerIDs = newProducerIDAllocator(zk, cfg.BrokerID, cfg.ProducerIDBlockSize)
 	s.forwarder = newControllerForwarder(s.cache, cfg.BrokerID, cfg.controllerListener())
-	s.forwarder.tls = cfg.ClientTLS(cfg.controllerListener())
 	// Every connection this broker dials to another broker gets its
 	// listener's TLS and SASL (sasl_client.go).
 	s.forwarder.secure = s.secureClient
