@@ -17,6 +17,7 @@ import (
 	"errors"
 	"fmt"
 	"log/slog"
+	"math"
 	"sort"
 	"sync"
 	"sync/atomic"
@@ -184,12 +185,23 @@ func (c *Coordinator) PartitionFor(groupID string) int32 {
 	return PartitionFor(groupID, c.numPartitions.Load())
 }
 
-// PartitionFor computes a group's partition for a partition count.
+// PartitionFor computes a group's partition for a partition count:
+// GroupMetadataManager.partitionFor, Utils.abs(groupId.hashCode) %
+// partitions, where Utils.abs maps Integer.MIN_VALUE to 0 and is Math.abs
+// otherwise (not a mask of the sign bit: for a negative hash the two
+// differ, "my-group" is partition 12 of 50, not 36).
 func PartitionFor(groupID string, partitions int32) int32 {
 	if partitions <= 0 {
 		return 0
 	}
-	return (zkmeta.JavaStringHash(groupID) & 0x7fffffff) % partitions
+	h := zkmeta.JavaStringHash(groupID)
+	switch {
+	case h == math.MinInt32:
+		h = 0
+	case h < 0:
+		h = -h
+	}
+	return h % partitions
 }
 
 // Elected is called when this broker becomes the leader of

@@ -25,10 +25,11 @@ func TestPartitionForMatchesJava(t *testing.T) {
 		{"a", 97, 47},
 		{"group", 98629247, 47},
 		{"console-consumer-12345", 158455506, 6},
-		{"polygenelubricants", -2147483648, 0}, // Math.abs would stay negative; Utils.abs masks
+		{"polygenelubricants", -2147483648, 0}, // Math.abs would stay negative; Utils.abs gives 0
 		{"héllo", 103094734, 34},
-		{"g😀", 1871882, 32}, // a surrogate pair
-		{"my-group", -1906497762, 36},
+		{"g😀", 1871882, 32},           // a surrogate pair
+		{"my-group", -1906497762, 12}, // Utils.abs, not a mask (which gives 36)
+		{"billing", -109829509, 9},
 	} {
 		if h := zkmeta.JavaStringHash(tc.group); h != tc.hash {
 			t.Errorf("hash(%q) = %d, want %d", tc.group, h, tc.hash)
