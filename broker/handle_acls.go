@@ -1,3 +1,13 @@
+// DescribeAcls, CreateAcls, DeleteAcls: versions 0-3 served, as Kafka 3.9
+// advertises. v1 adds the resource pattern type (KIP-290, prefixed ACLs;
+// a v0 request names literal patterns only), v2 flexible versions
+// (KIP-482), v3 the USER resource type (KIP-373's ACL resource for
+// delegation tokens of other users; accepted and stored, no API uses it
+// here). Behaviour and Kafka's rules are in the comment below; the
+// decisions themselves live in authorizer.go, the znodes in zkmeta/acl.go.
+// Deviation: none known (TestACLAcceptanceTableKafka39 compares the
+// answers with Kafka 3.9's).
+
 package broker
 
 import (

@@ -1,3 +1,16 @@
+// DescribeUserScramCredentials v0 and AlterUserScramCredentials v0
+// (KIP-554), as Kafka 3.9 in ZooKeeper mode: credentials in
+// /config/users/<sanitized user> (Kafka's salt=,stored_key=,server_key=,
+// iterations= strings), changed with a /config/changes notification, so
+// every broker's credential cache (and Kafka's) follows. Alter answers
+// NOT_CONTROLLER on a broker that is not the controller, then checks each
+// user as ZkAdminManager does (empty name, duplicate user, unknown
+// mechanism, iterations outside 4096..16384, a deletion of a missing
+// credential: RESOURCE_NOT_FOUND). Authorization (DESCRIBE / ALTER on the
+// Cluster) is in acl_checks.go. Deviation from Kafka 3.9: a refused
+// Describe of all users is answered with the error; Kafka's error path
+// fails with a NullPointerException and never answers.
+
 package broker
 
 import (
