@@ -163,3 +163,21 @@ func FuzzDecodePreferredReplicaElection(f *testing.F) {
 	seed(f, `{"version":1,"partitions":[{"topic":"t","partition":0},{"topic":"u","partition":9}]}`)
 	roundTrip(f, "preferred replica election", DecodePreferredReplicaElection, EncodePreferredReplicaElection)
 }
+
+func FuzzDecodeACLs(f *testing.F) {
+	seed(f, `{"acls":[{"principal":"User:a","permissionType":"Allow","host":"*","operation":"Read"}],"version":1}`,
+		`{"version":1,"acls":[]}`, `{"version":1,"acls":[{"principal":"User:a"}]}`)
+	roundTrip(f, "acls", DecodeACLs, EncodeACLs)
+}
+
+// An ACL change notice: the literal store's "TOPIC:name" text and the
+// extended store's JSON; any input is decoded or refused with ErrMalformed.
+func FuzzDecodeACLChange(f *testing.F) {
+	seed(f, `TOPIC:orders`, `TRANSACTIONAL_ID:tx:with:colons`, `{"version":1,"resourceType":"TOPIC","name":"pay","patternType":"PREFIXED"}`)
+	f.Fuzz(func(t *testing.T, data []byte) {
+		for _, literal := range []bool{true, false} {
+			_, err := DecodeACLChange(literal, data)
+			refused(t, err)
+		}
+	})
+}
