@@ -95,6 +95,21 @@ type Config struct {
 	GroupMaxSessionTimeout        time.Duration // group.max.session.timeout.ms
 	GroupMaxSize                  int32         // group.max.size
 
+	// Transaction coordinator, __transaction_state and producer state
+	// (TransactionLogConfig, TransactionStateManagerConfig, issue 17).
+	TransactionStateLogNumPartitions     int32         // transaction.state.log.num.partitions
+	TransactionStateLogReplicationFactor int16         // transaction.state.log.replication.factor
+	TransactionStateLogMinISR            int32         // transaction.state.log.min.isr
+	TransactionStateLogSegmentBytes      int32         // transaction.state.log.segment.bytes
+	TransactionStateLogLoadBufferSize    int32         // transaction.state.log.load.buffer.size
+	TransactionMaxTimeout                time.Duration // transaction.max.timeout.ms
+	TransactionalIDExpiration            time.Duration // transactional.id.expiration.ms
+	TransactionAbortTimedOutInterval     time.Duration // transaction.abort.timed.out.transaction.cleanup.interval.ms
+	TransactionRemoveExpiredInterval     time.Duration // transaction.remove.expired.transaction.cleanup.interval.ms
+	TransactionPartitionVerification     bool          // transaction.partition.verification.enable
+	ProducerIDExpiration                 time.Duration // producer.id.expiration.ms
+	ProducerIDExpirationCheckInterval    time.Duration // producer.id.expiration.check.interval.ms
+
 	// TLS (issue 16 item 2; filled by cmd/internal/config/ssl.go, see tls.go).
 	// TLSListeners: the SSL and SASL_SSL listeners by upper-case name; a
 	// listener not in it is plaintext. InterBrokerTLS: the client side of
@@ -172,9 +187,22 @@ func DefaultConfig() Config {
 		OffsetsLoadBufferSize:         5 * 1024 * 1024,
 		OffsetMetadataMaxBytes:        4096,
 		GroupInitialRebalanceDelay:    3 * time.Second,
-		GroupMinSessionTimeout:        6 * time.Second,
-		GroupMaxSessionTimeout:        30 * time.Minute,
-		GroupMaxSize:                  1<<31 - 1,
+
+		TransactionStateLogNumPartitions:     50,
+		TransactionStateLogReplicationFactor: 3,
+		TransactionStateLogMinISR:            2,
+		TransactionStateLogSegmentBytes:      100 * 1024 * 1024,
+		TransactionStateLogLoadBufferSize:    5 * 1024 * 1024,
+		TransactionMaxTimeout:                15 * time.Minute,
+		TransactionalIDExpiration:            7 * 24 * time.Hour,
+		TransactionAbortTimedOutInterval:     10 * time.Second,
+		TransactionRemoveExpiredInterval:     time.Hour,
+		TransactionPartitionVerification:     true,
+		ProducerIDExpiration:                 24 * time.Hour,
+		ProducerIDExpirationCheckInterval:    10 * time.Minute,
+		GroupMinSessionTimeout:               6 * time.Second,
+		GroupMaxSessionTimeout:               30 * time.Minute,
+		GroupMaxSize:                         1<<31 - 1,
 	}
 }
 

@@ -23,6 +23,22 @@ type batchMetadata struct {
 type producerStateEntry struct {
 	epoch   int16
 	batches []batchMetadata // oldest first, at most numBatchesToRetain
+	// coordinatorEpoch is the coordinator epoch of the producer's last
+	// transaction marker, -1 before any (ProducerStateEntry.coordinatorEpoch).
+	coordinatorEpoch int32
+	// currentTxnFirstOffset is the offset of the first batch of the
+	// producer's open transaction, -1 when none is open
+	// (ProducerStateEntry.currentTxnFirstOffset).
+	currentTxnFirstOffset int64
+	// lastTimestamp is the max timestamp of the producer's last batch or
+	// marker (ProducerStateEntry.lastTimestamp), used by producer-id expiry.
+	lastTimestamp int64
+}
+
+// newProducerStateEntry is an entry with no batch, marker or transaction yet
+// (ProducerStateEntry.empty).
+func newProducerStateEntry(epoch int16) *producerStateEntry {
+	return &producerStateEntry{epoch: epoch, coordinatorEpoch: -1, currentTxnFirstOffset: -1, lastTimestamp: -1}
 }
 
 func (e *producerStateEntry) lastSeq() int32 {
@@ -52,13 +68,14 @@ func (m *producerStateManager) update(h BatchHeader) {
 	}
 	e, ok := m.producers[h.ProducerID]
 	if !ok || h.ProducerEpoch != e.epoch {
-		e = &producerStateEntry{epoch: h.ProducerEpoch}
+		e = newProducerStateEntry(h.ProducerEpoch)
 		m.producers[h.ProducerID] = e
 	}
 	e.batches = append(e.batches, batchMetadata{
 		firstSeq: h.BaseSequence, lastSeq: h.LastSequence(),
 		firstOffset: h.BaseOffset, lastOffset: h.LastOffset(), timestamp: h.MaxTimestamp,
 	})
+	e.lastTimestamp = h.MaxTimestamp
 	if len(e.batches) > numBatchesToRetain {
 		e.batches = e.batches[len(e.batches)-numBatchesToRetain:]
 	}

@@ -211,6 +211,7 @@ func fromSettings(s map[string]string, logger *slog.Logger) (broker.Config, erro
 	c.ControlledShutdownMaxRetries = int(p.int32("controlled.shutdown.max.retries", int32(c.ControlledShutdownMaxRetries), 0))
 	c.ControlledShutdownRetryBackoff = p.millis("controlled.shutdown.retry.backoff.ms", c.ControlledShutdownRetryBackoff, 0)
 	p.groupConfig(&c)
+	p.txnConfig(&c)
 	// Every other known key is type-checked even when the broker does not act on it yet.
 	for k, kind := range knownKeys {
 		if _, ok := s[k]; ok {
