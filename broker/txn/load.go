@@ -126,9 +126,10 @@ func (c *Coordinator) loadPartition(partition, coordinatorEpoch int32) {
 		resends = append(resends, resend{req, m, complete})
 	}
 	delete(c.loading, partition)
+	ids := len(loaded)
 	c.stateMu.Unlock()
 	c.logger.Info("finished loading transaction metadata", "partition", partition, "coordinator_epoch", coordinatorEpoch,
-		"records", records, "transactional_ids", len(loaded), "resending_markers", len(resends), "skipped_unknown_keys", skipped)
+		"records", records, "transactional_ids", ids, "resending_markers", len(resends), "skipped_unknown_keys", skipped)
 	for _, r := range resends {
 		c.sendMarkers(r.req, r.m, r.complete)
 	}
