@@ -1001,3 +1001,33 @@ func TestConcurrentTransactions(t *testing.T) {
 		})
 	}
 }
+
+// A value that cannot be decoded (Kafka's IllegalStateException) or a
+// failed read ends the load; what was read before is installed, as
+// TransactionStateManager.loadTransactionMetadata does.
+func TestLoadStopsAtBadRecord(t *testing.T) {
+	cases := map[string]func(s *memStore){
+		"undecodable value": func(s *memStore) { s.put(0, EncodeKey("bad"), []byte{0, 7, 1}) },
+		"read error":        func(s *memStore) { s.loadErr = kerr.KafkaStorageError },
+	}
+	for name, damage := range cases {
+		t.Run(name, func(t *testing.T) {
+			store := newMemStore()
+			v, _ := EncodeValue(TxnLogValue{ProducerID: 1, ProducerEpoch: 0, TimeoutMs: 60000, State: Empty, StartTimestamp: -1})
+			store.put(0, EncodeKey("a"), v)
+			damage(store)
+			store.put(0, EncodeKey("b"), v)
+			e := newEnvWith(t, testConfig(), store, false)
+			if _, ok := e.meta(t, "a"); !ok {
+				t.Fatal("a not loaded")
+			}
+			_, bLoaded := e.meta(t, "b")
+			if name == "undecodable value" && bLoaded {
+				t.Fatal("load went on after a bad value")
+			}
+			if _, ok := e.meta(t, "bad"); ok {
+				t.Fatal("bad value loaded")
+			}
+		})
+	}
+}
