@@ -501,8 +501,18 @@ func TestEndTxnCommitFlow(t *testing.T) {
 			if err != nil || d.State != prepare || len(d.Partitions) != 2 {
 				t.Fatalf("describe during markers %+v %v", d, err)
 			}
+			// Partitions leave the set as their markers are written.
+			e.c.MarkerWritten(reqs[0], tps("u", 2)[0])
+			stale := reqs[0]
+			stale.ProducerEpoch++
+			e.c.MarkerWritten(stale, tps("t", 0)[0])
+			d, err = e.c.DescribeTransaction("t1")
+			if err != nil || !reflect.DeepEqual(d.Partitions, tps("t", 0)) {
+				t.Fatalf("describe after one marker %+v %v", d, err)
+			}
 			e.markers.complete(t, "t1")
 			e.waitState(t, "t1", complete)
+			e.c.MarkerWritten(reqs[0], tps("t", 0)[0]) // late: ignored
 			vals = e.store.values(t, 0, "t1")
 			if len(vals) != 4 || vals[3].State != complete || len(vals[3].Partitions) != 0 || vals[3].Partitions == nil || vals[3].StartTimestamp != start {
 				t.Fatalf("completion %+v", vals[len(vals)-1])

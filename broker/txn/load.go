@@ -11,6 +11,9 @@ import (
 // dropped, requests for its ids get COORDINATOR_LOAD_IN_PROGRESS at once,
 // and the partition is loaded in the background.
 func (c *Coordinator) Elected(partition, coordinatorEpoch int32) {
+	if c.ctx.Err() != nil {
+		return // closed
+	}
 	c.logger.Info("elected as the transaction coordinator for partition", "partition", partition, "coordinator_epoch", coordinatorEpoch)
 	c.markers.RemoveForTxnTopicPartition(partition)
 	c.stateMu.Lock()
