@@ -298,6 +298,8 @@ type env struct {
 	pids    *pidSource
 }
 
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
+
 func testConfig() Config {
 	cfg := DefaultConfig()
 	cfg.NumPartitions = 1
