@@ -1012,32 +1012,60 @@ func TestConcurrentTransactions(t *testing.T) {
 	}
 }
 
-// A value that cannot be decoded (Kafka's IllegalStateException) or a
-// failed read ends the load; what was read before is installed, as
+// A value that cannot be decoded (Kafka's IllegalStateException) ends the
+// load and what was read before is installed, as
 // TransactionStateManager.loadTransactionMetadata does.
 func TestLoadStopsAtBadRecord(t *testing.T) {
-	cases := map[string]func(s *memStore){
-		"undecodable value": func(s *memStore) { s.put(0, EncodeKey("bad"), []byte{0, 7, 1}) },
-		"read error":        func(s *memStore) { s.loadErr = kerr.KafkaStorageError },
+	store := newMemStore()
+	v, _ := EncodeValue(TxnLogValue{ProducerID: 1, ProducerEpoch: 0, TimeoutMs: 60000, State: Empty, StartTimestamp: -1})
+	store.put(0, EncodeKey("a"), v)
+	store.put(0, EncodeKey("bad"), []byte{0, 7, 1})
+	store.put(0, EncodeKey("b"), v)
+	e := newEnvWith(t, testConfig(), store, false)
+	if _, ok := e.meta(t, "a"); !ok {
+		t.Fatal("a not loaded")
 	}
-	for name, damage := range cases {
-		t.Run(name, func(t *testing.T) {
-			store := newMemStore()
-			v, _ := EncodeValue(TxnLogValue{ProducerID: 1, ProducerEpoch: 0, TimeoutMs: 60000, State: Empty, StartTimestamp: -1})
-			store.put(0, EncodeKey("a"), v)
-			damage(store)
-			store.put(0, EncodeKey("b"), v)
-			e := newEnvWith(t, testConfig(), store, false)
-			if _, ok := e.meta(t, "a"); !ok {
-				t.Fatal("a not loaded")
-			}
-			_, bLoaded := e.meta(t, "b")
-			if name == "undecodable value" && bLoaded {
-				t.Fatal("load went on after a bad value")
-			}
-			if _, ok := e.meta(t, "bad"); ok {
-				t.Fatal("bad value loaded")
-			}
-		})
+	for _, id := range []string{"bad", "b"} {
+		if _, ok := e.meta(t, id); ok {
+			t.Fatalf("%s loaded", id)
+		}
 	}
+}
+
+// A failed read is retried with a backoff (the partition answers
+// COORDINATOR_LOAD_IN_PROGRESS meanwhile); a read that finds the broker no
+// longer the leader ends the load.
+func TestLoadReadErrors(t *testing.T) {
+	store := newMemStore()
+	v, _ := EncodeValue(TxnLogValue{ProducerID: 1, ProducerEpoch: 0, TimeoutMs: 60000, State: Empty, StartTimestamp: -1})
+	store.put(0, EncodeKey("a"), v)
+	store.loadErr = kerr.KafkaStorageError
+	e := &env{store: store, markers: newFakeMarkers(true), clock: newFakeClock(), pids: &pidSource{}}
+	e.c = NewCoordinator(testConfig(), store, e.markers, e.pids.source, e.clock, discardLogger())
+	e.c.Start(1)
+	t.Cleanup(e.c.Close)
+	e.c.Elected(0, 1)
+	waitFor(t, "retry scheduled", func() bool { return e.clock.pendingTimers() == 1 })
+	if _, err := e.c.DescribeTransaction("a"); err != kerr.CoordinatorLoadInProgress {
+		t.Fatalf("during retries: %v", err)
+	}
+	e.clock.Advance(loadRetryMin)
+	waitFor(t, "second retry scheduled", func() bool { return e.clock.pendingTimers() == 1 })
+	store.mu.Lock()
+	store.loadErr = nil
+	store.mu.Unlock()
+	e.clock.Advance(2 * loadRetryMin)
+	waitLoaded(t, e.c, 0)
+	if _, ok := e.meta(t, "a"); !ok {
+		t.Fatal("a not loaded")
+	}
+
+	store.mu.Lock()
+	store.loadErr = fmt.Errorf("loading: %w", kerr.NotLeaderForPartition)
+	store.mu.Unlock()
+	e.c.Elected(0, 2)
+	waitFor(t, "load ended", func() bool {
+		_, err := e.c.DescribeTransaction("a")
+		return err == kerr.NotCoordinator
+	})
 }
