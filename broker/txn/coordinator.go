@@ -67,7 +67,11 @@ type Store interface {
 	// does).
 	Append(ctx context.Context, partition, coordinatorEpoch int32, key, value []byte, timeout time.Duration) error
 	// Load calls fn for every record of the partition from its log start
-	// to its high watermark, in order.
+	// to its log end offset, in order (TransactionStateManager reads with
+	// FetchIsolation.LOG_END); a tombstone has a nil value. It ends with
+	// fn's error, with ctx's, or with an error wrapping
+	// kerr.NotLeaderForPartition when this broker does not lead the
+	// partition (any more): the load ends. Other errors are retried.
 	Load(ctx context.Context, partition int32, fn func(key, value []byte) error) error
 }
 
