@@ -382,8 +382,14 @@ func (c *Coordinator) appendTransition(ctx context.Context, m *txnMetadata, coor
 		// prepared: the pending state goes with the old cache entry.
 		return c.ownershipError(m.id)
 	}
+	// The append outlives the request's context, as Kafka's purgatory
+	// completion does when the client goes away: the in-memory state then
+	// follows the log. Close ends it; the store bounds it by timeout.
+	actx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	defer context.AfterFunc(c.ctx, cancel)()
 	timeout := time.Duration(t.timeoutMs) * time.Millisecond
-	appendErr := c.store.Append(ctx, c.PartitionFor(m.id), coordinatorEpoch, EncodeKey(m.id), value, timeout)
+	appendErr := c.store.Append(actx, c.PartitionFor(m.id), coordinatorEpoch, EncodeKey(m.id), value, timeout)
 	if appendErr != nil {
 		mapped := mapAppendError(appendErr)
 		c.logger.Debug("appending a transaction state failed", "transactional_id", m.id, "state", t.state, "err", appendErr, "mapped", mapped)

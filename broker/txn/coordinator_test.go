@@ -1069,3 +1069,28 @@ func TestLoadReadErrors(t *testing.T) {
 		return err == kerr.NotCoordinator
 	})
 }
+
+// A client that goes away during the append does not cancel it: the
+// transition completes and memory follows the log.
+func TestAppendOutlivesTheRequest(t *testing.T) {
+	store := newMemStore()
+	e := newEnvWith(t, testConfig(), store, true)
+	e.seed(t, mk("t1", 1, 0, Ongoing, tps("t", 0)...))
+	gate := make(chan struct{})
+	store.mu.Lock()
+	store.appendGate = gate
+	store.mu.Unlock()
+	ctx, cancel := context.WithCancel(bg)
+	res := make(chan *kerr.Error, 1)
+	go func() { res <- e.c.EndTxn(ctx, "t1", 1, 0, true) }()
+	waitFor(t, "append started", func() bool { m, _ := e.c.lookupRaw("t1"); return m.isPending() })
+	cancel()
+	close(gate)
+	if err := <-res; err != nil {
+		t.Fatalf("EndTxn: %v", err)
+	}
+	m, _ := e.meta(t, "t1")
+	if m.state != PrepareCommit || len(e.store.values(t, 0, "t1")) != 1 {
+		t.Fatalf("state %v", m.state)
+	}
+}
