@@ -513,6 +513,11 @@ func TestEndTxnCommitFlow(t *testing.T) {
 			e.markers.complete(t, "t1")
 			e.waitState(t, "t1", complete)
 			e.c.MarkerWritten(reqs[0], tps("t", 0)[0]) // late: ignored
+			n := e.store.count(0)
+			e.c.writeTxnCompletion(reqs[0], mustLookup(t, e.c, "t1"), transit{state: complete, producerID: 1000}) // a second done
+			if e.store.count(0) != n {
+				t.Fatal("a second completion was written")
+			}
 			vals = e.store.values(t, 0, "t1")
 			if len(vals) != 4 || vals[3].State != complete || len(vals[3].Partitions) != 0 || vals[3].Partitions == nil || vals[3].StartTimestamp != start {
 				t.Fatalf("completion %+v", vals[len(vals)-1])
@@ -1093,4 +1098,13 @@ func TestAppendOutlivesTheRequest(t *testing.T) {
 	if m.state != PrepareCommit || len(e.store.values(t, 0, "t1")) != 1 {
 		t.Fatalf("state %v", m.state)
 	}
+}
+
+func mustLookup(t *testing.T, c *Coordinator, id string) *txnMetadata {
+	t.Helper()
+	m, ok := c.lookupRaw(id)
+	if !ok {
+		t.Fatalf("%s not cached", id)
+	}
+	return m
 }

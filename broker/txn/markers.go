@@ -36,6 +36,14 @@ func (c *Coordinator) writeTxnCompletion(req MarkerRequest, m *txnMetadata, comp
 			"transactional_id", m.id, "coordinator_epoch", req.CoordinatorEpoch)
 		return
 	}
+	m.mu.Lock()
+	current := m.hasPending && m.pending == complete.state && m.producerID == complete.producerID && m.producerEpoch == complete.producerEpoch
+	m.mu.Unlock()
+	if !current {
+		// A second done, or the transaction moved on: nothing to complete.
+		c.logger.Debug("transaction completion no longer pending", "transactional_id", m.id)
+		return
+	}
 	retry := func(e *kerr.Error) bool { return e == kerr.CoordinatorNotAvailable }
 	err := c.appendTransition(c.ctx, m, req.CoordinatorEpoch, complete, retry)
 	switch err {
