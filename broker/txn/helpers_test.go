@@ -238,9 +238,9 @@ func (f *fakeMarkers) RemoveForTxnTopicPartition(partition int32) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.removed = append(f.removed, partition)
-	for id := range f.pending {
-		if PartitionFor(id, 1) == partition || true {
-			delete(f.pending, id)
+	for _, m := range f.sent {
+		if m.TxnPartition == partition {
+			delete(f.pending, m.TransactionalID)
 		}
 	}
 }
