@@ -339,7 +339,8 @@ func TestLastStableOffset(t *testing.T) {
 		t.Fatalf("LSO %d, want 10", lso)
 	}
 	mustMarker(1, true) // @12
-	for hw, want := range map[int64]int64{12: 10, 13: 11} {
+	for _, c := range []struct{ hw, want int64 }{{12, 10}, {13, 11}} {
+		hw, want := c.hw, c.want
 		l.SetHighWatermark(hw)
 		if lso := l.LastStableOffset(); lso != want {
 			t.Fatalf("HW %d: LSO %d, want %d", hw, lso, want)
