@@ -3,8 +3,11 @@ package storage
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math"
 	"testing"
+
+	"github.com/twmb/franz-go/pkg/kerr"
 )
 
 // producerBatch is a batch of n records from producer pid at epoch,
@@ -496,5 +499,79 @@ func TestProducerStateRebuiltAtOpen(t *testing.T) {
 func TestInSequenceWraps(t *testing.T) {
 	if !inSequence(math.MaxInt32, 0) || !inSequence(4, 5) || inSequence(4, 6) || inSequence(math.MaxInt32, math.MinInt32) {
 		t.Fatal("sequence arithmetic is wrong")
+	}
+}
+
+// A refused batch in the middle of an append leaves the log and the
+// producer state as they were (research §14).
+func TestRefusedAppendChangesNothing(t *testing.T) {
+	l := openTestLog(t)
+	if _, err := l.AppendAsFollower(at(producerBatch(t, 1, 0, 0, 1, true), 0)); err != nil {
+		t.Fatal(err)
+	}
+	before := l.ActiveProducers()
+	fetched := append(at(producerBatch(t, 2, 0, 0, 1, true), 1), at(producerBatch(t, 1, 0, 1, 1, false), 2)...)
+	_, err := l.AppendAsFollower(fetched)
+	wantErr(t, "plain batch of a producer in a transaction, second of two", err, ErrInvalidTxnState)
+	if l.LogEndOffset() != 1 {
+		t.Fatalf("LEO %d, want 1", l.LogEndOffset())
+	}
+	if after := l.ActiveProducers(); len(after) != 1 || after[0] != before[0] {
+		t.Fatalf("state %+v, want %+v", after, before)
+	}
+	if l.HasOngoingTransaction(2, 0) {
+		t.Fatal("the refused append's transaction was started")
+	}
+}
+
+// The new errors carry Kafka's codes (protocol.ErrorCode finds them
+// through Unwrap).
+func TestTxnErrorCodes(t *testing.T) {
+	for err, code := range map[error]int16{ErrInvalidTxnState: 48, ErrTransactionCoordinatorFenced: 52, ErrInvalidProducerEpoch: 47, ErrOutOfOrderSequence: 45} {
+		var ke *kerr.Error
+		if !errors.As(fmt.Errorf("wrapped: %w", err), &ke) || ke.Code != code {
+			t.Errorf("%v: code %v, want %d", err, ke, code)
+		}
+	}
+}
+
+// Readers of the transaction state run beside appends, markers and
+// high-watermark moves (go test -race).
+func TestTxnStateConcurrentReaders(t *testing.T) {
+	l := openTestLog(t)
+	done := make(chan struct{})
+	readers := make(chan struct{})
+	go func() {
+		defer close(readers)
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			hw := l.HighWatermark()
+			if lso := l.LastStableOffset(); lso > hw {
+				t.Errorf("LSO %d above the HW %d", lso, hw)
+				return
+			}
+			_, _ = l.AbortedTransactions(0, 1<<40)
+			_ = l.ActiveProducers()
+			_ = l.HasOngoingTransaction(1, 0)
+			_ = l.MaybeStartTransactionVerification(2, 0, 0)
+		}
+	}()
+	for i := 0; i < 50; i++ {
+		if _, err := l.AppendAsLeader(producerBatch(t, 1, 0, int32(i), 1, true), 1, false); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l.AppendEndTxnMarker(EndTxnMarker{ProducerID: 1, Commit: i%2 == 0}, 1); err != nil {
+			t.Fatal(err)
+		}
+		l.SetHighWatermark(l.LogEndOffset())
+	}
+	close(done)
+	<-readers
+	if got, _ := l.AbortedTransactions(0, 1<<40); len(got) != 25 {
+		t.Fatalf("%d aborted transactions, want 25", len(got))
 	}
 }
