@@ -30,12 +30,38 @@ type txnBatch struct {
 // before anything is written (UnifiedLog.analyzeAndValidateProducerState's
 // updatedProducers and completedTxns).
 type producerUpdate struct {
-	infos     map[int64]*producerAppendInfo
-	order     []int64 // producer ids in batch order
+	infos     []*producerAppendInfo         // one per producer id, in batch order
+	byPID     map[int64]*producerAppendInfo // infos by id once there are many (a follower's fetch)
 	completed []completedTxn
 	// txnProducers wrote a transactional batch or marker: their KIP-890
 	// verification entry goes (UnifiedLog.updateProducers).
 	txnProducers []int64
+}
+
+// info is the append's state of producer pid, nil if none yet.
+func (u *producerUpdate) info(pid int64) *producerAppendInfo {
+	if u.byPID != nil {
+		return u.byPID[pid]
+	}
+	for _, a := range u.infos {
+		if a.pid == pid {
+			return a
+		}
+	}
+	return nil
+}
+
+func (u *producerUpdate) add(a *producerAppendInfo) {
+	u.infos = append(u.infos, a)
+	switch {
+	case u.byPID != nil:
+		u.byPID[a.pid] = a
+	case len(u.infos) > 8:
+		u.byPID = make(map[int64]*producerAppendInfo, 2*len(u.infos))
+		for _, ai := range u.infos {
+			u.byPID[ai.pid] = ai
+		}
+	}
 }
 
 // analyze validates batches against the producer state without changing
@@ -66,14 +92,10 @@ func (m *producerStateManager) analyze(batches []txnBatch, origin appendOrigin, 
 			!m.hasOngoingTransaction(h.ProducerID) && m.verificationGuard(h.ProducerID) != guard {
 			return nil, nil, fmt.Errorf("%w: record was not part of an ongoing transaction", ErrInvalidTxnState)
 		}
-		if u.infos == nil {
-			u.infos = map[int64]*producerAppendInfo{}
-		}
-		a, ok := u.infos[h.ProducerID]
-		if !ok {
+		a := u.info(h.ProducerID)
+		if a == nil {
 			a = m.prepareUpdate(h.ProducerID, origin)
-			u.infos[h.ProducerID] = a
-			u.order = append(u.order, h.ProducerID)
+			u.add(a)
 		}
 		switch {
 		case !h.IsControl():
@@ -108,8 +130,8 @@ var errTxnIndexWrite = errors.New("transaction index write failed")
 func (l *Log) applyProducerUpdateLocked(u *producerUpdate, seg *segment, writeIndex bool, nextOffset int64) error {
 	m := l.producers
 	if u != nil {
-		for _, pid := range u.order {
-			m.update(u.infos[pid])
+		for _, a := range u.infos {
+			m.update(a)
 		}
 		for _, pid := range u.txnProducers {
 			delete(m.verification, pid)

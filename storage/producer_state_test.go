@@ -575,3 +575,37 @@ func TestTxnStateConcurrentReaders(t *testing.T) {
 		t.Fatalf("%d aborted transactions, want 25", len(got))
 	}
 }
+
+// A follower's fetch may carry batches of many producers: each is
+// checked against its own state within the append.
+func TestFollowerAppendManyProducers(t *testing.T) {
+	l := openTestLog(t)
+	var fetched []byte
+	off := int64(0)
+	for round := int32(0); round < 2; round++ {
+		for pid := int64(1); pid <= 20; pid++ {
+			fetched = append(fetched, at(producerBatch(t, pid, 0, round, 1, pid%2 == 0), off)...)
+			off++
+		}
+	}
+	if _, err := l.AppendAsFollower(fetched); err != nil {
+		t.Fatal(err)
+	}
+	ps := l.ActiveProducers()
+	if len(ps) != 20 {
+		t.Fatalf("%d producers, want 20", len(ps))
+	}
+	for _, p := range ps {
+		wantTxn := int64(-1)
+		if p.ProducerID%2 == 0 {
+			wantTxn = p.ProducerID - 1
+		}
+		if p.LastSequence != 1 || p.CurrentTxnStartOffset != wantTxn {
+			t.Fatalf("producer %+v", p)
+		}
+	}
+	// The same within one append: a plain batch after a transactional one.
+	bad := append(at(producerBatch(t, 99, 0, 0, 1, true), off), at(producerBatch(t, 99, 0, 1, 1, false), off+1)...)
+	_, err := l.AppendAsFollower(bad)
+	wantErr(t, "plain after transactional in one append", err, ErrInvalidTxnState)
+}
