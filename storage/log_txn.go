@@ -472,3 +472,55 @@ func (l *Log) MaybeStartTransactionVerification(producerID int64, baseSequence i
 	})
 	return v.guard
 }
+
+// lateTransactionBufferMs is ProducerStateManager.LATE_TRANSACTION_BUFFER_MS.
+const lateTransactionBufferMs = 5 * 60 * 1000
+
+// HasLateTransaction reports a transaction open longer than the longest
+// allowed transaction plus 5 minutes, by the last write of the producer
+// of the earliest open transaction (ProducerStateManager.hasLateTransaction,
+// KIP-664's metric for hanging transactions).
+func (l *Log) HasLateTransaction(nowMs int64, maxTransactionTimeoutMs int64) bool {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.producers == nil || len(l.producers.ongoing) == 0 {
+		return false
+	}
+	e, ok := l.producers.producers[l.producers.ongoing[0].producerID]
+	if !ok {
+		return false
+	}
+	return e.lastTimestamp > 0 && nowMs-e.lastTimestamp > maxTransactionTimeoutMs+lateTransactionBufferMs
+}
+
+// lastRecord is Kafka's LastRecord: a producer's last data offset (-1
+// when no batch is cached) and its epoch; the cleaner keeps the batch (or
+// the marker of the current epoch) that holds it.
+type lastRecord struct {
+	lastDataOffset int64
+	epoch          int16
+}
+
+// lastRecordsOfActiveProducers is UnifiedLog.lastRecordsOfActiveProducers.
+func (l *Log) lastRecordsOfActiveProducers() map[int64]lastRecord {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	out := make(map[int64]lastRecord, len(l.producers.producers))
+	for pid, e := range l.producers.producers {
+		out[pid] = lastRecord{lastDataOffset: e.lastDataOffset(), epoch: e.epoch}
+	}
+	return out
+}
+
+// collectAbortedTransactionsForCleaning is LocalLog.collectAbortedTransactions(
+// logStartOffset, baseOffset, upperBoundOffset), the cleaner's variant:
+// from the segment holding baseOffset, the entries whose marker is at or
+// after the log start and whose data starts before upperBound.
+func (l *Log) collectAbortedTransactionsForCleaning(baseOffset, upperBound int64) []AbortedTxn {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if baseOffset < l.segs[0].base {
+		return []AbortedTxn{}
+	}
+	return l.collectAbortedLocked(l.segmentFor(baseOffset), l.logStart, upperBound)
+}

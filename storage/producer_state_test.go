@@ -609,3 +609,33 @@ func TestFollowerAppendManyProducers(t *testing.T) {
 	_, err := l.AppendAsFollower(bad)
 	wantErr(t, "plain after transactional in one append", err, ErrInvalidTxnState)
 }
+
+// The cleaner's views of the state: each producer's last data offset and
+// epoch (LastRecord), the aborted transactions from a segment on; and the
+// late-transaction check.
+func TestTxnStateForCleanerAndLateTxn(t *testing.T) {
+	l := openTestLog(t)
+	if _, err := l.AppendAsLeader(producerBatch(t, 1, 0, 0, 2, true), 1, false); err != nil { // 0-1, ts 1000-1001
+		t.Fatal(err)
+	}
+	if _, err := l.AppendAsLeader(producerBatch(t, 2, 0, 0, 1, true), 1, false); err != nil { // 2
+		t.Fatal(err)
+	}
+	if _, err := l.AppendEndTxnMarker(EndTxnMarker{ProducerID: 2, ProducerEpoch: 1}, 1); err != nil { // 3
+		t.Fatal(err)
+	}
+	lr := l.lastRecordsOfActiveProducers()
+	if lr[1] != (lastRecord{lastDataOffset: 1, epoch: 0}) || lr[2] != (lastRecord{lastDataOffset: -1, epoch: 1}) {
+		t.Fatalf("last records %+v", lr)
+	}
+	if got := l.collectAbortedTransactionsForCleaning(0, 4); len(got) != 1 || got[0].ProducerID != 2 {
+		t.Fatalf("aborted for cleaning %v", got)
+	}
+	const maxTimeout = 900000
+	if l.HasLateTransaction(1001+maxTimeout+lateTransactionBufferMs, maxTimeout) {
+		t.Fatal("late at the limit")
+	}
+	if !l.HasLateTransaction(1002+maxTimeout+lateTransactionBufferMs, maxTimeout) {
+		t.Fatal("not late past the limit")
+	}
+}
