@@ -163,6 +163,10 @@ func openLog(dir string, cfg Config, opts openOptions, logger *slog.Logger) (*Lo
 	if err := l.active().activate(l.cfg); err != nil {
 		return fail(err)
 	}
+	// LogLoader.load: removeStraySnapshots(segment base offsets).
+	if err := removeStraySnapshots(fs, dir, l.baseOffsetsLocked()); err != nil {
+		return fail(err)
+	}
 	leo := l.active().next
 	l.logStart = l.segs[0].base
 	if opts.logStart > l.logStart {
@@ -272,6 +276,10 @@ func (l *Log) NumSegments() int {
 func (l *Log) SegmentBaseOffsets() []int64 {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
+	return l.baseOffsetsLocked()
+}
+
+func (l *Log) baseOffsetsLocked() []int64 {
 	out := make([]int64, len(l.segs))
 	for i, s := range l.segs {
 		out[i] = s.base
@@ -287,7 +295,15 @@ func (l *Log) SegmentBaseOffsets() []int64 {
 // validates nor touches the producer state: a produce goes through
 // AppendAsLeader.
 func (l *Log) Append(records []byte, leaderEpoch int32) (AppendInfo, error) {
-	return l.appendAndMaybeFlush(records, true, leaderEpoch)
+	info, err := l.appendAndMaybeFlush(records, true, leaderEpoch)
+	for _, h := range info.Batches {
+		if h.ProducerID >= 0 {
+			// The state no longer reflects the log: rebuild it on use.
+			l.invalidateProducerState()
+			break
+		}
+	}
+	return info, err
 }
 
 // AppendAsLeader appends a produced partition's records as the leader of
@@ -325,6 +341,7 @@ func (l *Log) AppendAsLeader(records []byte, leaderEpoch int32, upConvert bool) 
 	if err != nil {
 		return info, err
 	}
+	l.snapshotAfterRoll(info)
 	for _, h := range info.Batches {
 		l.producers.update(h)
 	}
@@ -341,9 +358,12 @@ func (l *Log) AppendAsLeader(records []byte, leaderEpoch int32, upConvert bool) 
 // The follower does not maintain the producer state: an append drops it, to
 // be rebuilt from the log when this replica becomes leader.
 func (l *Log) AppendAsFollower(records []byte) (AppendInfo, error) {
+	l.producerMu.Lock()
+	defer l.producerMu.Unlock()
 	info, err := l.appendAndMaybeFlush(records, false, 0)
 	if err == nil {
-		l.invalidateProducerState()
+		l.snapshotAfterRoll(info)
+		l.producers = nil
 	}
 	return info, err
 }
@@ -814,10 +834,18 @@ func (l *Log) flushIfDue(nowMs int64) error {
 // returned by Read become unusable.
 func (l *Log) Close() error {
 	l.flushWG.Wait()
+	l.producerMu.Lock()
+	defer l.producerMu.Unlock()
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	var snapErr error
+	if !l.closed {
+		// UnifiedLog.close: takeSnapshot() at the log end offset, so the
+		// next start replays nothing.
+		snapErr = l.snapshotProducersAt(l.active().next, true)
+	}
 	// LocalLog.close under maybeHandleIOException.
-	return l.ioErr("close", l.closeLocked())
+	return l.ioErr("close", errors.Join(snapErr, l.closeLocked()))
 }
 
 // closeHandles closes the log's files without writing to them: its log dir
@@ -971,6 +999,10 @@ func (l *Log) truncateToLocked(offset int64) error {
 		return err
 	}
 	l.recoveryPoint = min(l.recoveryPoint, s.next)
+	// ProducerStateManager.truncateAndReload: snapshots above the new end go.
+	if err := deleteProducerSnapshotsWhere(l.fs, l.dir, func(o int64) bool { return o > s.next }); err != nil {
+		return err
+	}
 	// UnifiedLog.truncateTo: logStartOffset = min(targetOffset,
 	// logStartOffset); the new LEO is at or above the log start here.
 	l.logStart = min(l.logStart, offset)
@@ -1034,6 +1066,10 @@ func (l *Log) restartEmptyLocked(offset int64, clearEpochs bool) error {
 		}
 	}
 	l.segs = nil
+	// ProducerStateManager.truncateFullyAndStartAt: every snapshot goes.
+	if err := deleteProducerSnapshotsWhere(l.fs, l.dir, func(int64) bool { return true }); err != nil {
+		return err
+	}
 	s, err := createSegment(l.fs, l.dir, offset, "", l.cfg)
 	if err != nil {
 		return err

@@ -167,14 +167,34 @@ func (l *Log) loadProducerStateLocked() error {
 		return nil
 	}
 	m := newProducerStateManager()
-	err := l.Batches(l.LogStartOffset(), func(h BatchHeader) error {
-		m.update(h)
-		return nil
-	})
+	// UnifiedLog.rebuildProducerState: the newest snapshot, then only the
+	// batches after it; then a snapshot at the end replayed to.
+	from, snap, ok, err := l.loadProducerSnapshot()
+	if err != nil {
+		return fmt.Errorf("loading the producer snapshot: %w", err)
+	}
+	if ok {
+		m.producers = snap
+	} else {
+		from = l.LogStartOffset()
+	}
+	end := from
+	if from < l.LogEndOffset() {
+		err = l.Batches(from, func(h BatchHeader) error {
+			m.update(h)
+			end = h.NextOffset()
+			return nil
+		})
+	}
 	if err != nil {
 		return fmt.Errorf("rebuilding the producer state: %w", err)
 	}
 	l.producers = m
+	if end > from {
+		if err := l.snapshotProducersAt(end, true); err != nil {
+			l.logger.Warn("could not write the producer snapshot after loading", "offset", end, "err", err)
+		}
+	}
 	return nil
 }
 

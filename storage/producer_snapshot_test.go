@@ -1,0 +1,415 @@
+package storage
+
+import (
+	"bytes"
+	"encoding/binary"
+	"errors"
+	"os"
+	"reflect"
+	"slices"
+	"strings"
+	"testing"
+)
+
+// goldenProducers are the entries Gold.java.txt gives Kafka's writeSnapshot.
+func goldenProducers() map[int64]*producerStateEntry {
+	idem := newProducerStateEntry(3)
+	idem.lastTimestamp = 1700000000123
+	idem.batches = []batchMetadata{{firstSeq: 10, lastSeq: 14, firstOffset: 100, lastOffset: 104, timestamp: 1700000000123}}
+	txn := newProducerStateEntry(0)
+	txn.lastTimestamp, txn.coordinatorEpoch, txn.currentTxnFirstOffset = 1700000000456, 5, 200
+	txn.batches = []batchMetadata{{firstSeq: 2, lastSeq: 2, firstOffset: 210, lastOffset: 210, timestamp: 1700000000456}}
+	bumped := newProducerStateEntry(32767)
+	bumped.lastTimestamp, bumped.coordinatorEpoch = 1700000000789, 9
+	return map[int64]*producerStateEntry{7: idem, 1000: txn, 1 << 62: bumped}
+}
+
+// Our encoder writes the bytes Kafka 3.9's writeSnapshot wrote for the same
+// entries, and decoding Kafka's file gives them back (§13 case 34, 43).
+func TestProducerSnapshotGolden(t *testing.T) {
+	golden, err := os.ReadFile("testdata/producer-snapshot/kafka39-00000000000000000215.snapshot")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got := encodeProducerSnapshot(goldenProducers()); !bytes.Equal(got, golden) {
+		t.Fatalf("encoded snapshot differs from Kafka's:\n got %x\nwant %x", got, golden)
+	}
+	if len(golden) != producerSnapshotHeader+3*producerSnapshotEntrySize {
+		t.Fatalf("golden file is %d bytes", len(golden))
+	}
+	got, err := decodeProducerSnapshot(golden)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := goldenProducers(); !reflect.DeepEqual(got, want) {
+		for id, e := range got {
+			t.Logf("%d: %+v", id, *e)
+		}
+		t.Fatal("decoded entries differ")
+	}
+}
+
+// Only each producer's newest batch is written; the CRC covers bytes 6..end.
+func TestProducerSnapshotKeepsNewestBatch(t *testing.T) {
+	e := newProducerStateEntry(1)
+	e.batches = []batchMetadata{
+		{firstSeq: 0, lastSeq: 1, firstOffset: 0, lastOffset: 1},
+		{firstSeq: 2147483646, lastSeq: 1, firstOffset: 2, lastOffset: 5, timestamp: 9}, // sequence wrap
+	}
+	e.lastTimestamp = 9
+	b := encodeProducerSnapshot(map[int64]*producerStateEntry{42: e})
+	got, err := decodeProducerSnapshot(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := []batchMetadata{e.batches[1]}
+	if !reflect.DeepEqual(got[42].batches, want) {
+		t.Fatalf("batches %+v, want %+v", got[42].batches, want)
+	}
+	b[len(b)-1] ^= 1
+	if _, err := decodeProducerSnapshot(b); !errors.Is(err, errCorruptSnapshot) {
+		t.Fatalf("a flipped last byte must fail the CRC: %v", err)
+	}
+}
+
+// §13 case 35: every way a snapshot is unreadable is a CorruptSnapshotException.
+func TestProducerSnapshotCorrupt(t *testing.T) {
+	good := encodeProducerSnapshot(goldenProducers())
+	mod := func(f func(b []byte) []byte) []byte { return f(bytes.Clone(good)) }
+	cases := []struct {
+		name string
+		b    []byte
+	}{
+		{"empty", nil},
+		{"short header", good[:9]},
+		{"truncated entry", good[:len(good)-1]},
+		{"version 2", mod(func(b []byte) []byte { b[1] = 2; return b })},
+		{"version 0", mod(func(b []byte) []byte { b[1] = 0; return b })},
+		{"crc", mod(func(b []byte) []byte { b[3] ^= 0xff; return b })},
+		{"flipped entry byte", mod(func(b []byte) []byte { b[20] ^= 1; return b })},
+		{"negative count", mod(func(b []byte) []byte {
+			binary.BigEndian.PutUint32(b[6:], 0xffffffff)
+			return b
+		})},
+		{"count beyond the file", mod(func(b []byte) []byte {
+			binary.BigEndian.PutUint32(b[6:], 4)
+			return b
+		})},
+	}
+	for _, c := range cases {
+		if _, err := decodeProducerSnapshot(c.b); !errors.Is(err, errCorruptSnapshot) {
+			t.Errorf("%s: got %v, want a corrupt snapshot", c.name, err)
+		}
+	}
+}
+
+func FuzzDecodeProducerSnapshot(f *testing.F) {
+	f.Add(encodeProducerSnapshot(goldenProducers()))
+	f.Add(encodeProducerSnapshot(nil))
+	f.Add([]byte{0, 1, 0, 0, 0, 0, 0xff, 0xff, 0xff, 0xff})
+	f.Fuzz(func(t *testing.T, b []byte) {
+		m, err := decodeProducerSnapshot(b)
+		if err != nil {
+			if !errors.Is(err, errCorruptSnapshot) {
+				t.Fatalf("error not marked corrupt: %v", err)
+			}
+			return
+		}
+		// What decodes re-encodes to a file that decodes the same.
+		m2, err := decodeProducerSnapshot(encodeProducerSnapshot(m))
+		if err != nil || !reflect.DeepEqual(m, m2) {
+			t.Fatalf("round trip: %v", err)
+		}
+	})
+}
+
+func snapshotOffsets(t *testing.T, dir string) []int64 {
+	t.Helper()
+	offs, err := listProducerSnapshots(OSFileSystem{}, dir)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return offs
+}
+
+// appendIdem appends n-record idempotent batches as the leader.
+func appendIdem(t *testing.T, l *Log, pid int64, seq int32, n int) AppendInfo {
+	t.Helper()
+	info, err := l.AppendAsLeader(idempotentBatch(t, pid, seq, n), 0, false)
+	if err != nil {
+		t.Fatalf("AppendAsLeader pid %d seq %d: %v", pid, seq, err)
+	}
+	return info
+}
+
+// producerStateOf copies the log's loaded producer state.
+func producerStateOf(t *testing.T, l *Log) map[int64]producerStateEntry {
+	t.Helper()
+	if err := l.LoadProducerState(); err != nil {
+		t.Fatal(err)
+	}
+	l.producerMu.Lock()
+	defer l.producerMu.Unlock()
+	out := map[int64]producerStateEntry{}
+	for id, e := range l.producers.producers {
+		c := *e
+		// A snapshot keeps only the newest batch.
+		c.batches = slices.Clone(c.batches[max(len(c.batches)-1, 0):])
+		out[id] = c
+	}
+	return out
+}
+
+// logReads counts the FaultFS reads of segment .log files made by fn.
+func logReads(fs *FaultFS, fn func()) int {
+	before := len(fs.Calls())
+	fn()
+	n := 0
+	for _, c := range fs.Calls()[before:] {
+		if c.Op == OpRead && strings.HasSuffix(c.Path, logSuffix) {
+			n++
+		}
+	}
+	return n
+}
+
+func openFS(t *testing.T, dir string, cfg Config, fs FileSystem, recover bool) *Log {
+	t.Helper()
+	l, err := openLog(dir, cfg, openOptions{recover: recover, recoveryPoint: -1, logStart: -1, fs: fs}, quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	return l
+}
+
+// §13 cases 36-38: a roll writes <newBase>.snapshot, a clean close one at the
+// LEO; reopening after a clean close replays no batch, after a crash only
+// the batches after the newest snapshot.
+func TestProducerSnapshotRollCloseReopen(t *testing.T) {
+	dir := t.TempDir()
+	cfg := DefaultLogConfig()
+	cfg.SegmentBytes = 400
+	fs := NewFaultFS(true)
+	l := openFS(t, dir, cfg, fs, false)
+	if err := l.LoadProducerState(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 12 {
+		appendIdem(t, l, int64(1+i%3), int32(i/3*2), 2)
+	}
+	bases := l.SegmentBaseOffsets()
+	if len(bases) < 3 {
+		t.Fatalf("want several segments, got %v", bases)
+	}
+	if got := snapshotOffsets(t, dir); !reflect.DeepEqual(got, bases[1:]) {
+		t.Fatalf("snapshots %v, want one per rolled segment base %v", got, bases[1:])
+	}
+	want := producerStateOf(t, l)
+	leo := l.LogEndOffset()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	if got := snapshotOffsets(t, dir); got[len(got)-1] != leo {
+		t.Fatalf("clean close wrote no snapshot at the LEO %d: %v", leo, got)
+	}
+
+	l = openFS(t, dir, cfg, fs, false)
+	var state map[int64]producerStateEntry
+	if n := logReads(fs, func() { state = producerStateOf(t, l) }); n != 0 {
+		t.Errorf("load after a clean close read the log %d times", n)
+	}
+	if !reflect.DeepEqual(state, want) {
+		t.Fatalf("state after reopen %+v, want %+v", state, want)
+	}
+	// The state goes on from there: the next sequences are accepted.
+	appendIdem(t, l, 1, 8, 1)
+	if _, err := l.AppendAsLeader(idempotentBatch(t, 2, 9, 1), 0, false); !errors.Is(err, ErrOutOfOrderSequence) {
+		t.Fatalf("a gap after reload: %v", err)
+	}
+	// Crash: no close. The LEO snapshot is stale (below the new LEO) but
+	// valid; only the batches after it are replayed.
+	l.closeHandles()
+	want[1] = func() producerStateEntry {
+		e := want[1]
+		e.batches = []batchMetadata{{firstSeq: 8, lastSeq: 8, firstOffset: leo, lastOffset: leo, timestamp: 0}}
+		return e
+	}()
+	l = openFS(t, dir, cfg, fs, true)
+	defer l.Close()
+	if n := logReads(fs, func() { state = producerStateOf(t, l) }); n == 0 || n > 3 {
+		t.Errorf("load after a crash read the log %d times, want only the tail", n)
+	}
+	if !reflect.DeepEqual(state, want) {
+		t.Fatalf("state after crash %+v, want %+v", state, want)
+	}
+}
+
+// §13 case 35 at load: a corrupt newest snapshot is deleted and the next
+// older one used; the state is still right.
+func TestProducerSnapshotCorruptFallsBack(t *testing.T) {
+	dir := t.TempDir()
+	cfg := DefaultLogConfig()
+	cfg.SegmentBytes = 400
+	l := mustOpen(t, dir, cfg, false)
+	if err := l.LoadProducerState(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		appendIdem(t, l, 5, int32(i), 1)
+	}
+	want := producerStateOf(t, l)
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	offs := snapshotOffsets(t, dir)
+	newest := producerSnapshotName(dir, offs[len(offs)-1])
+	b, _ := os.ReadFile(newest)
+	b[len(b)-3] ^= 0x55
+	if err := os.WriteFile(newest, b, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l = mustOpen(t, dir, cfg, false)
+	defer l.Close()
+	if got := producerStateOf(t, l); !reflect.DeepEqual(got, want) {
+		t.Fatalf("state %+v, want %+v", got, want)
+	}
+	if _, err := os.Stat(newest); err == nil {
+		// The replay wrote a fresh snapshot at the LEO: it must be valid.
+		b2, _ := os.ReadFile(newest)
+		if _, err := decodeProducerSnapshot(b2); err != nil {
+			t.Fatalf("corrupt snapshot left in place: %v", err)
+		}
+	}
+}
+
+// §13 cases 39-41: truncation drops snapshots above the new end, retention
+// the snapshot of a deleted segment, a full truncation all of them; at
+// open, stray snapshots go except the largest above every segment base.
+func TestProducerSnapshotDeletion(t *testing.T) {
+	dir := t.TempDir()
+	cfg := DefaultLogConfig()
+	cfg.SegmentBytes = 400
+	cfg.RetentionBytes = 1 // everything below the HW and the active segment
+	l := mustOpen(t, dir, cfg, false)
+	if err := l.LoadProducerState(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 20 {
+		appendIdem(t, l, 5, int32(i), 1)
+	}
+	bases := l.SegmentBaseOffsets()
+	if len(bases) < 4 {
+		t.Fatalf("segments %v", bases)
+	}
+	// Truncation into the third segment.
+	cut := bases[2] + 1
+	if err := l.TruncateTo(cut); err != nil {
+		t.Fatal(err)
+	}
+	for _, o := range snapshotOffsets(t, dir) {
+		if o > cut {
+			t.Fatalf("snapshot %d above the truncation point %d survived", o, cut)
+		}
+	}
+	if got := producerStateOf(t, l); got[5].batches[0].lastOffset != cut-1 {
+		t.Fatalf("state after truncation: %+v", got[5])
+	}
+	// Retention of the first two segments.
+	l.SetHighWatermark(l.LogEndOffset())
+	if n, err := l.DeleteOldSegments(); err != nil || n == 0 {
+		t.Fatalf("retention deleted %d segments: %v", n, err)
+	}
+	for _, o := range snapshotOffsets(t, dir) {
+		if o < l.LogStartOffset() {
+			t.Fatalf("snapshot %d of a deleted segment survived (log start %d)", o, l.LogStartOffset())
+		}
+	}
+	if err := l.TruncateFullyAndStartAt(100); err != nil {
+		t.Fatal(err)
+	}
+	if got := snapshotOffsets(t, dir); len(got) != 0 {
+		t.Fatalf("snapshots after a full truncation: %v", got)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+
+	// Stray snapshots.
+	dir2 := t.TempDir()
+	l = mustOpen(t, dir2, cfg, false)
+	for i := range 6 {
+		appendIdem(t, l, 5, int32(i), 1)
+	}
+	bases = l.SegmentBaseOffsets()
+	leo := l.LogEndOffset()
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	data := encodeProducerSnapshot(nil)
+	for _, o := range []int64{bases[1] - 1, bases[1] + 1, leo + 5, leo + 7} {
+		if err := os.WriteFile(producerSnapshotName(dir2, o), data, 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	if err := os.WriteFile(producerSnapshotName(dir2, leo)+".tmp", data[:3], 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l = mustOpen(t, dir2, cfg, false)
+	defer l.Close()
+	got := snapshotOffsets(t, dir2)
+	for _, o := range got {
+		if o != leo+7 && !slices.Contains(bases, o) {
+			t.Fatalf("stray snapshot %d kept: %v (bases %v)", o, got, bases)
+		}
+	}
+	if !slices.Contains(got, leo+7) {
+		t.Fatalf("the largest stray snapshot above every base must stay: %v", got)
+	}
+	if _, err := os.Stat(producerSnapshotName(dir2, leo) + ".tmp"); err == nil {
+		t.Fatal("a leftover .tmp snapshot was kept")
+	}
+}
+
+// A failed snapshot write at a roll leaves the log usable (the append
+// succeeded, no snapshot); a crash between the temp write and the rename
+// leaves a .tmp the next open removes, and the state is rebuilt right.
+func TestProducerSnapshotWriteFailure(t *testing.T) {
+	dir := t.TempDir()
+	cfg := DefaultLogConfig()
+	cfg.SegmentBytes = 400
+	fs := NewFaultFS(false)
+	fs.Inject(Fault{Op: OpRename, Dir: dir, Suffix: producerSnapshotSuffix, Sticky: true})
+	l := openFS(t, dir, cfg, fs, false)
+	if err := l.LoadProducerState(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 8 {
+		appendIdem(t, l, 9, int32(i), 1)
+	}
+	if !fs.Fired() {
+		t.Fatal("no snapshot rename was attempted")
+	}
+	if got := snapshotOffsets(t, dir); len(got) != 0 {
+		t.Fatalf("snapshots despite failing renames: %v", got)
+	}
+	appendIdem(t, l, 9, 8, 1)
+	want := producerStateOf(t, l)
+	// Crash between the temp write and the rename: the .tmp is on disk.
+	tmp := producerSnapshotName(dir, l.LogEndOffset()) + ".tmp"
+	if err := os.WriteFile(tmp, encodeProducerSnapshot(nil), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	l.closeHandles()
+	fs.Heal()
+	l = openFS(t, dir, cfg, fs, true)
+	defer l.Close()
+	if _, err := os.Stat(tmp); err == nil {
+		t.Fatal(".tmp snapshot kept at open")
+	}
+	if got := producerStateOf(t, l); !reflect.DeepEqual(got, want) {
+		t.Fatalf("state %+v, want %+v", got, want)
+	}
+	if entries, _ := os.ReadDir(dir); len(entries) == 0 {
+		t.Fatal("empty dir")
+	}
+}
