@@ -1,0 +1,73 @@
+package storage
+
+import (
+	"testing"
+	"time"
+)
+
+// §13 cases 44-45 (ProducerStateManagerTest.testProducerExpiration...):
+// an idle producer without a transaction expires at exactly
+// producer.id.expiration.ms, one with an open transaction never.
+func TestRemoveExpiredProducers(t *testing.T) {
+	const exp = time.Hour
+	cases := []struct {
+		name     string
+		lastTs   int64
+		openTxn  bool
+		now      int64
+		wantKept bool
+	}{
+		{"idle past expiration", 0, false, exp.Milliseconds() + 1, false},
+		{"idle exactly expiration", 0, false, exp.Milliseconds(), false},
+		{"active", 0, false, exp.Milliseconds() - 1, true},
+		{"open transaction idle", 0, true, 10 * exp.Milliseconds(), true},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			l := mustOpen(t, t.TempDir(), DefaultLogConfig(), false)
+			defer l.Close()
+			appendIdem(t, l, 7, 0, 3) // timestamps 0
+			l.producerMu.Lock()
+			e := l.producers.producers[7]
+			e.lastTimestamp = c.lastTs
+			if c.openTxn {
+				e.currentTxnFirstOffset = 0
+			}
+			l.producerMu.Unlock()
+			l.RemoveExpiredProducers(c.now, exp)
+			l.producerMu.Lock()
+			_, kept := l.producers.producers[7]
+			l.producerMu.Unlock()
+			if kept != c.wantKept {
+				t.Fatalf("kept %v, want %v", kept, c.wantKept)
+			}
+			// An expired producer is unknown again: any sequence is accepted.
+			_, err := l.AppendAsLeader(idempotentBatch(t, 7, 42, 1), 0, false)
+			if kept == (err == nil) {
+				t.Fatalf("append at sequence 42 after expiry check (kept %v): %v", kept, err)
+			}
+		})
+	}
+}
+
+// The Manager's pass reaches every open log with its configured expiration.
+func TestManagerRemoveExpiredProducers(t *testing.T) {
+	m, err := OpenManager([]string{t.TempDir()}, DefaultLogConfig(), quietLogger(), WithProducerExpiration(time.Minute, time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer m.Close()
+	l, err := m.GetOrCreate("t", 0, [16]byte{1})
+	if err != nil {
+		t.Fatal(err)
+	}
+	appendIdem(t, l, 7, 0, 1)
+	m.RemoveExpiredProducers(time.Minute.Milliseconds() - 1)
+	if _, err := l.AppendAsLeader(idempotentBatch(t, 7, 42, 1), 0, false); err == nil {
+		t.Fatal("producer expired before producer.id.expiration.ms")
+	}
+	m.RemoveExpiredProducers(time.Minute.Milliseconds())
+	if _, err := l.AppendAsLeader(idempotentBatch(t, 7, 42, 1), 0, false); err != nil {
+		t.Fatalf("producer not expired: %v", err)
+	}
+}
