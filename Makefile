@@ -71,6 +71,7 @@ bench: deps build
 	KAFKA_BIN=$(CURDIR)/bin/kafka $(GO) run ./bench/startup
 	KAFKA_BIN=$(CURDIR)/bin/kafka $(GO) run ./bench/throughput
 	$(GO) test -run '^$$' -bench 'Append1KiB|WriteSyscall1KiB|OffsetLookupFullSegment|Recovery|Compaction' -benchtime 2s ./storage/
+	KAFKAZK_BENCH_1GIB=1 $(GO) test -run '^$$' -bench 'ProducerStateLoad1GiB' -benchtime 3x ./storage/
 
 # Each fuzz target for FUZZTIME. FuzzParseRequest, FuzzValidateBatches and FuzzRecords also fail on an
 # input that costs more than a few milliseconds or a small multiple of its size in memory (issue 15).
