@@ -83,6 +83,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzRecords -fuzztime $(FUZZTIME) ./storage/
 	$(GO) test -run '^$$' -fuzz FuzzConvertLegacyMessageSet -fuzztime $(FUZZTIME) ./storage/
 	$(GO) test -run '^$$' -fuzz FuzzDownConvert -fuzztime $(FUZZTIME) ./storage/
+	$(GO) test -run '^$$' -fuzz FuzzDecodeProducerSnapshot -fuzztime $(FUZZTIME) ./storage/
 	$(GO) test -run '^$$' -fuzz FuzzParseRecords -fuzztime $(FUZZTIME) ./broker/group/
 	for f in $$($(GO) test -list '^FuzzDecode' ./zkmeta/ | grep '^Fuzz'); do \
 		$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 20s ./zkmeta/ || exit 1; done
