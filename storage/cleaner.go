@@ -467,8 +467,9 @@ func (l *Log) cleanableRange(checkpoint int64, hasCheckpoint bool, now int64) (*
 		}
 	}
 	activeBase := l.active().base
-	// Never past the high watermark (Kafka: the last stable offset, which
-	// is at most the HW), the log start until the partition sets it.
+	// Never past the high watermark, the log start until the partition
+	// sets it; the run lowers this to the last stable offset (the first
+	// open transaction, cleaner_txn.go) before mapping.
 	uncleanable := min(activeBase, l.highWatermark)
 	first := l.segmentFor(dirty)
 	dirtySegs := l.segs[first : len(l.segs)-1]
