@@ -41,11 +41,13 @@ type cleanRun struct {
 	now   int64
 	hooks *cleanHooks
 	stats CleanStats
-	// txns: the log's aborted and open transactions and its producers'
-	// last records (cleaner_txn.go); mapTxn and cleanTxn follow the
-	// transactions while the offset map is built and while segments are
-	// cleaned (two CleanedTransactionMetadata, as Kafka's).
-	txns             txnScan
+	// aborted are the log's aborted transactions and lastRecords its
+	// active producers' last records, read with the segments
+	// (cleaner_txn.go); mapTxn and cleanTxn follow the transactions while
+	// the offset map is built and while segments are cleaned (two
+	// CleanedTransactionMetadata, as Kafka's).
+	aborted          []AbortedTxn
+	lastRecords      map[int64]producerLastRecord
 	mapTxn, cleanTxn *cleanedTxnMeta
 	readBuf          []byte
 }
@@ -86,6 +88,10 @@ func (r *cleanRun) snapshot() ([]segSnap, error) {
 		return nil, errCleaningAborted
 	}
 	r.cfg = l.cfg
+	// Cleaner.doClean: lastRecordsOfActiveProducers; the .txnindex entries
+	// of every segment (each cleaned segment's collectAbortedTransactions).
+	r.lastRecords = l.lastRecordsOfActiveProducersLocked()
+	r.aborted = l.collectAbortedLocked(0, l.segs[0].base, l.active().next)
 	out := make([]segSnap, len(l.segs))
 	for i, s := range l.segs {
 		out[i] = segSnap{seg: s, base: s.base, size: s.size, next: s.next,
@@ -99,20 +105,17 @@ func (r *cleanRun) run() error {
 	if err != nil {
 		return err
 	}
-	if r.txns, err = r.scanTransactions(segs); err != nil {
-		return err
-	}
-	// LogCleanerManager.cleanableOffsets: never past the last stable
-	// offset (the high watermark bound is already in firstUncleanable).
-	if fu := r.txns.firstUnstable; fu >= 0 && fu < r.ltc.firstUncleanable {
-		r.ltc.firstUncleanable = fu
-		if fu <= r.ltc.firstDirty {
-			r.stats.EndOffset = r.ltc.firstDirty // an open transaction holds back everything dirty
-			return nil
+	// The offset map's pass reads from the first dirty offset: only the
+	// aborted transactions whose marker it can reach (Kafka collects them
+	// from the first dirty segment on).
+	var mapAborted []AbortedTxn
+	for _, a := range r.aborted {
+		if a.LastOffset >= r.ltc.firstDirty {
+			mapAborted = append(mapAborted, a)
 		}
 	}
-	r.mapTxn = newCleanedTxnMeta(r.txns.aborted)
-	r.cleanTxn = newCleanedTxnMeta(r.txns.aborted)
+	r.mapTxn = newCleanedTxnMeta(mapAborted)
+	r.cleanTxn = newCleanedTxnMeta(r.aborted)
 	r.om.reset()
 	if err := r.buildOffsetMap(segs); err != nil {
 		return err
@@ -371,6 +374,13 @@ func (r *cleanRun) cleanSegments(group []segSnap) error {
 	}
 	if err = flush(); err != nil {
 		return err
+	}
+	// The cleaned segment's .txnindex: the aborted transactions whose
+	// markers it keeps with their data (CleanedTransactionMetadata.cleanedIndex).
+	for _, t := range r.cleanTxn.cleanedIndex {
+		if err = cleaned.txn.append(cleaned, t); err != nil {
+			return err
+		}
 	}
 	r.stats.SegmentsIn += len(group)
 	r.stats.SegmentsOut++

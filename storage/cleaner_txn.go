@@ -12,16 +12,15 @@ package storage
 //     now + delete.retention.ms, and a pass after the horizon removes it,
 //     unless it is its producer's last record (kept as an empty batch).
 //
-// The aborted transactions and the open ones (for the LSO) come from one
-// scan of the batch headers, reading only the records of control batches:
-// an aborted transaction is a producer's transactional data followed by
-// its ABORT marker, which is what the .txnindex records. Once the cleaner
-// has removed the aborted data the marker alone no longer makes an entry,
-// as Kafka's cleaned index drops it.
+// The aborted transactions come from the segments' .txnindex files
+// (collectAbortedTransactions), the producers' last records from the
+// producer state; a cleaned segment gets a .txnindex of the aborted
+// transactions whose markers it keeps with their data (cleanedIndex).
 
 import (
 	"encoding/binary"
 	"fmt"
+	"slices"
 	"sort"
 )
 
@@ -31,12 +30,6 @@ const (
 	controlTypeCommit = 1
 )
 
-// abortedRange is one aborted transaction of a producer: its first data
-// offset and its ABORT marker's offset (AbortedTxn).
-type abortedRange struct {
-	producerID, firstOffset, lastOffset int64
-}
-
 // producerLastRecord is what the cleaner must keep of an active producer
 // (UnifiedLog.lastRecordsOfActiveProducers): the last data batch of its
 // current epoch, or, without one, a control batch of that epoch.
@@ -45,11 +38,14 @@ type producerLastRecord struct {
 	lastData int64 // -1: none in the current epoch
 }
 
-// txnScan is what one pass over the batch headers of the log finds.
-type txnScan struct {
-	aborted       []abortedRange // ordered by first offset
-	firstUnstable int64          // first offset of the oldest open transaction, -1 if none
-	lastRecords   map[int64]producerLastRecord
+// lastRecordsOfActiveProducersLocked reads them from the producer state;
+// l.mu is held.
+func (l *Log) lastRecordsOfActiveProducersLocked() map[int64]producerLastRecord {
+	out := make(map[int64]producerLastRecord, len(l.producers.entries()))
+	for pid, e := range l.producers.entries() {
+		out[pid] = producerLastRecord{epoch: e.epoch, lastData: e.lastDataOffset()}
+	}
+	return out
 }
 
 // controlRecordType reads the type of a control batch's first record
@@ -82,82 +78,13 @@ func controlRecordType(batch []byte, h BatchHeader) (typ int16, ok bool, err err
 	return typ, ok, nil
 }
 
-// scanTransactions walks every batch header of segs once.
-func (r *cleanRun) scanTransactions(segs []segSnap) (txnScan, error) {
-	res := txnScan{firstUnstable: -1, lastRecords: map[int64]producerLastRecord{}}
-	open := map[int64]int64{} // producer -> first offset of its open transaction
-	for _, s := range segs {
-		if err := r.checkDone(); err != nil {
-			return res, err
-		}
-		sc := newScanner(s.seg.fs, s.seg.log, 0, s.size)
-		for {
-			h, pos, ok, err := sc.next()
-			if err != nil {
-				return res, fmt.Errorf("scan producers: %w", err)
-			}
-			if !ok {
-				break
-			}
-			if !h.HasProducerID() {
-				continue
-			}
-			pid := h.ProducerID
-			lr, known := res.lastRecords[pid]
-			if !known || lr.epoch != h.ProducerEpoch {
-				// ProducerStateEntry.maybeUpdateProducerEpoch: a new epoch
-				// forgets the batches of the old one.
-				lr = producerLastRecord{epoch: h.ProducerEpoch, lastData: -1}
-			}
-			if !h.IsControl() {
-				lr.lastData = h.LastOffset()
-				if _, isOpen := open[pid]; h.IsTransactional() && !isOpen {
-					open[pid] = h.BaseOffset
-				}
-				res.lastRecords[pid] = lr
-				continue
-			}
-			res.lastRecords[pid] = lr
-			first, isOpen := open[pid]
-			if !isOpen || h.RecordCount <= 0 {
-				continue
-			}
-			if h.Size() > 1<<20 {
-				return res, fmt.Errorf("%w: control batch at offset %d of %d bytes", ErrCorruptMessage, h.BaseOffset, h.Size())
-			}
-			batch := make([]byte, h.Size())
-			if _, err := s.seg.fs.ReadAt(s.seg.log, batch, pos); err != nil {
-				return res, r.readError(s, pos, err)
-			}
-			typ, ok, err := controlRecordType(batch, h)
-			if err != nil {
-				return res, err
-			}
-			if !ok || (typ != controlTypeAbort && typ != controlTypeCommit) {
-				continue
-			}
-			if typ == controlTypeAbort {
-				res.aborted = append(res.aborted, abortedRange{producerID: pid, firstOffset: first, lastOffset: h.LastOffset()})
-			}
-			delete(open, pid)
-		}
-	}
-	for _, first := range open {
-		if res.firstUnstable < 0 || first < res.firstUnstable {
-			res.firstUnstable = first
-		}
-	}
-	sort.SliceStable(res.aborted, func(i, j int) bool { return res.aborted[i].firstOffset < res.aborted[j].firstOffset })
-	return res, nil
-}
-
 // isLastRecordOfProducer is the cleaner's isBatchLastRecordOfProducer: the
 // batch must stay (empty if need be) so the producer's state survives.
 func (r *cleanRun) isLastRecordOfProducer(h BatchHeader) bool {
 	if !h.HasProducerID() {
 		return false
 	}
-	lr, ok := r.txns.lastRecords[h.ProducerID]
+	lr, ok := r.lastRecords[h.ProducerID]
 	if !ok {
 		return false
 	}
@@ -170,30 +97,34 @@ func (r *cleanRun) isLastRecordOfProducer(h BatchHeader) bool {
 // cleanedTxnMeta is Kafka's CleanedTransactionMetadata: the transaction
 // state while the cleaner reads batches in offset order.
 type cleanedTxnMeta struct {
-	aborted          []abortedRange // not yet reached, by first offset
+	aborted          []AbortedTxn // not yet reached, by first offset
 	ongoingAborted   map[int64]*ongoingAbort
 	ongoingCommitted map[int64]bool
 	// cleanedIndex collects the aborted transactions whose markers are
 	// kept with their data (the cleaned segment's .txnindex entries).
-	cleanedIndex []abortedRange
+	cleanedIndex []AbortedTxn
 }
 
 type ongoingAbort struct {
-	txn          abortedRange
+	txn          AbortedTxn
 	observedData bool // lastObservedBatchOffset is defined
 }
 
-func newCleanedTxnMeta(aborted []abortedRange) *cleanedTxnMeta {
+// newCleanedTxnMeta starts with the aborted transactions of the log
+// (addAbortedTransactions: a min-heap by first offset).
+func newCleanedTxnMeta(aborted []AbortedTxn) *cleanedTxnMeta {
+	aborted = slices.Clone(aborted)
+	sort.SliceStable(aborted, func(i, j int) bool { return aborted[i].FirstOffset < aborted[j].FirstOffset })
 	return &cleanedTxnMeta{aborted: aborted, ongoingAborted: map[int64]*ongoingAbort{}, ongoingCommitted: map[int64]bool{}}
 }
 
 // consumeUpTo is consumeAbortedTxnsUpTo.
 func (m *cleanedTxnMeta) consumeUpTo(offset int64) {
-	for len(m.aborted) > 0 && m.aborted[0].firstOffset <= offset {
+	for len(m.aborted) > 0 && m.aborted[0].FirstOffset <= offset {
 		a := m.aborted[0]
 		m.aborted = m.aborted[1:]
-		if _, ok := m.ongoingAborted[a.producerID]; !ok {
-			m.ongoingAborted[a.producerID] = &ongoingAbort{txn: a}
+		if _, ok := m.ongoingAborted[a.ProducerID]; !ok {
+			m.ongoingAborted[a.ProducerID] = &ongoingAbort{txn: a}
 		}
 	}
 }

@@ -74,6 +74,20 @@ func batchList(t testing.TB, l *Log) string {
 	return strings.Join(out, " ")
 }
 
+// abortedList prints the log's .txnindex entries: [first-last pPID].
+func abortedList(t testing.TB, l *Log) string {
+	t.Helper()
+	ts, err := l.AbortedTransactions(l.LogStartOffset(), l.LogEndOffset())
+	if err != nil {
+		t.Fatal(err)
+	}
+	var out []string
+	for _, a := range ts {
+		out = append(out, fmt.Sprintf("[%d-%d p%d]", a.FirstOffset, a.LastOffset, a.ProducerID))
+	}
+	return strings.Join(out, " ")
+}
+
 // §13 cases 46-48, 50 (LogCleanerTest.testAbortMarkerRemoval,
 // testCommitMarkerRemoval, testAbortedTransactionsNotShadow...,
 // testEmptyBatchRemovalWithSequences): aborted data goes in the first
@@ -113,26 +127,30 @@ func TestCleanerTransactions(t *testing.T) {
 		t.Fatal(err)
 	}
 	appendAll(compactBatch(t, CodecNone, -1, 200, []kv{{str("active"), str("1")}}))
+	if got := abortedList(t, l); got != "[1-2 p1] [6-7 p3]" {
+		t.Fatalf("txn index before cleaning: %s", got)
+	}
 	passes := []struct {
-		now  int64
-		want string
+		now     int64
+		want    string
+		aborted string // the .txnindex entries left
 	}{
 		// Aborted data gone (pid 1's and pid 3's: neither is its producer's
 		// last record); a=v1 survives; markers with data seen stay as they
 		// are; pid 4's superseded committed batch stays empty (last data of
 		// pid 4).
 		{1000, "[0-0 p-1 n1 a=v1] [2-2 p1 n1 ctl] [4-4 p2 n1 ctl] [5-5 p-1 n1 b=v3] [7-7 p3 n1 ctl] [8-8 p-1 n1 d=1] " +
-			"[9-9 p4 n0 txn] [10-10 p4 n1 ctl] [11-11 p-1 n1 e=later] [12-12 p5 n1 d5=2]"},
+			"[9-9 p4 n0 txn] [10-10 p4 n1 ctl] [11-11 p-1 n1 e=later] [12-12 p5 n1 d5=2]", "[1-2 p1] [6-7 p3]"},
 		// No data of those transactions left: markers get horizon now+1000,
 		// except pid 4's COMMIT whose (empty) batch is still read.
 		{2000, "[0-0 p-1 n1 a=v1] [2-2 p1 n1 ctl h3000] [4-4 p2 n1 ctl h3000] [5-5 p-1 n1 b=v3] [7-7 p3 n1 ctl h3000] [8-8 p-1 n1 d=1] " +
-			"[9-9 p4 n0 txn] [10-10 p4 n1 ctl] [11-11 p-1 n1 e=later] [12-12 p5 n1 d5=2]"},
+			"[9-9 p4 n0 txn] [10-10 p4 n1 ctl] [11-11 p-1 n1 e=later] [12-12 p5 n1 d5=2]", ""},
 		// Before the horizon nothing changes.
 		{2999, "[0-0 p-1 n1 a=v1] [2-2 p1 n1 ctl h3000] [4-4 p2 n1 ctl h3000] [5-5 p-1 n1 b=v3] [7-7 p3 n1 ctl h3000] [8-8 p-1 n1 d=1] " +
-			"[9-9 p4 n0 txn] [10-10 p4 n1 ctl] [11-11 p-1 n1 e=later] [12-12 p5 n1 d5=2]"},
+			"[9-9 p4 n0 txn] [10-10 p4 n1 ctl] [11-11 p-1 n1 e=later] [12-12 p5 n1 d5=2]", ""},
 		// At the horizon the markers go; pid 3's, its last record, stays empty.
 		{3000, "[0-0 p-1 n1 a=v1] [5-5 p-1 n1 b=v3] [7-7 p3 n0 ctl] [8-8 p-1 n1 d=1] " +
-			"[9-9 p4 n0 txn] [10-10 p4 n1 ctl] [11-11 p-1 n1 e=later] [12-12 p5 n1 d5=2]"},
+			"[9-9 p4 n0 txn] [10-10 p4 n1 ctl] [11-11 p-1 n1 e=later] [12-12 p5 n1 d5=2]", ""},
 	}
 	for _, p := range passes {
 		if _, err := cleanAt(t, l, -1, p.now, nil); err != nil {
@@ -142,6 +160,9 @@ func TestCleanerTransactions(t *testing.T) {
 		tail := " [13-13 p1 n1 z=1] [14-14 p2 n1 y=2] [15-15 p-1 n1 f=1] [16-16 p-1 n1 g=1] [17-17 p-1 n1 h=1] [18-18 p-1 n1 active=1]"
 		if got != p.want+tail {
 			t.Fatalf("after the clean at %d:\n got %s\nwant %s", p.now, got, p.want+tail)
+		}
+		if got := abortedList(t, l); got != p.aborted {
+			t.Fatalf("txn index after the clean at %d: %q, want %q", p.now, got, p.aborted)
 		}
 	}
 }
@@ -189,23 +210,35 @@ func TestCleanerStopsAtOpenTransaction(t *testing.T) {
 	}
 }
 
-// A control record with a key shorter than 4 bytes fails the clean
-// (ControlRecordType.parse: InvalidRecordException), it is not skipped.
-func TestCleanerCorruptControlRecord(t *testing.T) {
-	l := mustOpen(t, filepath.Join(t.TempDir(), "c-0"), compactConfig(), false)
-	defer l.Close()
-	mustAppend(t, l, txnDataBatch(t, 1, 0, true, 100, []kv{{str("a"), str("1")}}))
-	h := BatchHeader{Attributes: attrTransactional | attrControl, PartitionLeaderEpoch: -1, ProducerID: 1, BaseSequence: -1}
-	bad, err := BuildBatch(h, []Record{{Key: []byte{0, 0, 1}, Value: make([]byte, 6)}})
-	if err != nil {
-		t.Fatal(err)
+// ControlRecordType.parse: a key shorter than 4 bytes or with a negative
+// version is invalid (the clean of that log fails), a later version or an
+// unknown type is read.
+func TestControlRecordType(t *testing.T) {
+	cases := []struct {
+		name    string
+		key     []byte
+		wantTyp int16
+		wantErr bool
+	}{
+		{"abort", []byte{0, 0, 0, 0}, controlTypeAbort, false},
+		{"commit, version 1", []byte{0, 1, 0, 1}, controlTypeCommit, false},
+		{"unknown type", []byte{0, 0, 0, 7}, 7, false},
+		{"short key", []byte{0, 0, 1}, 0, true},
+		{"negative version", []byte{0xff, 0xff, 0, 1}, 0, true},
 	}
-	mustAppend(t, l, bad)
-	if err := l.Roll(); err != nil {
-		t.Fatal(err)
-	}
-	mustAppend(t, l, compactBatch(t, CodecNone, -1, 104, []kv{{str("b"), str("1")}}))
-	if _, err := cleanAt(t, l, -1, 1000, nil); err == nil {
-		t.Fatal("a corrupt control record was cleaned over")
+	for _, c := range cases {
+		h := BatchHeader{Attributes: attrTransactional | attrControl, PartitionLeaderEpoch: -1, ProducerID: 1, BaseSequence: -1}
+		b, err := BuildBatch(h, []Record{{Key: c.key, Value: make([]byte, 6)}})
+		if err != nil {
+			t.Fatal(err)
+		}
+		hh, err := ParseBatchHeader(b)
+		if err != nil {
+			t.Fatal(err)
+		}
+		typ, ok, err := controlRecordType(b, hh)
+		if (err != nil) != c.wantErr || (!c.wantErr && (!ok || typ != c.wantTyp)) {
+			t.Errorf("%s: type %d ok %v err %v", c.name, typ, ok, err)
+		}
 	}
 }

@@ -22,15 +22,23 @@ const (
 // the transaction on timeout. A log whose state is not loaded has nothing
 // to expire; the snapshot it loads from is filtered at the next check.
 func (l *Log) RemoveExpiredProducers(nowMs int64, expiration time.Duration) {
-	l.producerMu.Lock()
-	defer l.producerMu.Unlock()
-	if l.producers == nil {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	if l.closed {
 		return
 	}
+	m := l.producers
 	exp := expiration.Milliseconds()
-	for id, e := range l.producers.producers {
+	for id, e := range m.producers {
 		if e.currentTxnFirstOffset < 0 && nowMs-e.lastTimestamp >= exp {
-			delete(l.producers.producers, id)
+			delete(m.producers, id)
+		}
+	}
+	// removeExpiredProducers also drops KIP-890 verification entries
+	// older than the same expiration.
+	for id, v := range m.verification {
+		if nowMs-v.timestamp >= exp {
+			delete(m.verification, id)
 		}
 	}
 }

@@ -27,22 +27,22 @@ func TestRemoveExpiredProducers(t *testing.T) {
 			l := mustOpen(t, t.TempDir(), DefaultLogConfig(), false)
 			defer l.Close()
 			appendIdem(t, l, 7, 0, 3) // timestamps 0
-			l.producerMu.Lock()
+			l.mu.Lock()
 			e := l.producers.producers[7]
 			e.lastTimestamp = c.lastTs
 			if c.openTxn {
 				e.currentTxnFirstOffset = 0
 			}
-			l.producerMu.Unlock()
+			l.mu.Unlock()
 			l.RemoveExpiredProducers(c.now, exp)
-			l.producerMu.Lock()
+			l.mu.Lock()
 			_, kept := l.producers.producers[7]
-			l.producerMu.Unlock()
+			l.mu.Unlock()
 			if kept != c.wantKept {
 				t.Fatalf("kept %v, want %v", kept, c.wantKept)
 			}
 			// An expired producer is unknown again: any sequence is accepted.
-			_, err := l.AppendAsLeader(idempotentBatch(t, 7, 42, 1), 0, false)
+			_, err := l.AppendAsLeader(producerBatch(t, 7, 0, 42, 1, false), 0, false)
 			if kept == (err == nil) {
 				t.Fatalf("append at sequence 42 after expiry check (kept %v): %v", kept, err)
 			}
@@ -62,12 +62,12 @@ func TestManagerRemoveExpiredProducers(t *testing.T) {
 		t.Fatal(err)
 	}
 	appendIdem(t, l, 7, 0, 1)
-	m.RemoveExpiredProducers(time.Minute.Milliseconds() - 1)
-	if _, err := l.AppendAsLeader(idempotentBatch(t, 7, 42, 1), 0, false); err == nil {
+	m.RemoveExpiredProducers(1000 + time.Minute.Milliseconds() - 1) // the batch's timestamp is 1000
+	if _, err := l.AppendAsLeader(producerBatch(t, 7, 0, 42, 1, false), 0, false); err == nil {
 		t.Fatal("producer expired before producer.id.expiration.ms")
 	}
-	m.RemoveExpiredProducers(time.Minute.Milliseconds())
-	if _, err := l.AppendAsLeader(idempotentBatch(t, 7, 42, 1), 0, false); err != nil {
+	m.RemoveExpiredProducers(1000 + time.Minute.Milliseconds())
+	if _, err := l.AppendAsLeader(producerBatch(t, 7, 0, 42, 1, false), 0, false); err != nil {
 		t.Fatalf("producer not expired: %v", err)
 	}
 }

@@ -285,7 +285,7 @@ func removeStraySnapshots(fs FileSystem, dir string, bases []int64) error {
 			stray = append(stray, off)
 		}
 	}
-	if n := len(stray); n > 0 && len(bases) > 0 && stray[n-1] > maxBase {
+	if n := len(stray); n > 0 && (len(bases) == 0 || stray[n-1] > maxBase) {
 		stray = stray[:n-1] // the clean-shutdown snapshot stays
 	}
 	var errs []error
@@ -334,61 +334,42 @@ func readLatestProducerSnapshot(fs FileSystem, dir string, logStart, upTo int64,
 	return 0, nil, false, nil
 }
 
-// loadProducerSnapshot returns the state of the newest usable snapshot of
-// the log and its offset, the point from which batches must be replayed;
-// ok is false when there is none (replay from the log start). Called with
-// l.producerMu held.
-func (l *Log) loadProducerSnapshot() (off int64, producers map[int64]*producerStateEntry, ok bool, err error) {
-	l.mu.RLock()
-	logStart, leo := l.logStart, l.active().next
-	l.mu.RUnlock()
-	return readLatestProducerSnapshot(l.fs, l.dir, logStart, leo, l.logger.Warn)
-}
-
-// snapshotProducersAt writes the current producer state as the snapshot at
-// offset (ProducerStateManager.takeSnapshot), unless one is there already.
-// The state must reflect exactly the batches below offset. Called with
-// l.producerMu held; l.mu may be held or not.
-func (l *Log) snapshotProducersAt(offset int64, sync bool) error {
-	if l.producers == nil {
-		return nil
-	}
-	if _, err := l.fs.Stat(producerSnapshotName(l.dir, offset)); err == nil {
-		return nil // takeSnapshot: no new offset, nothing to write
-	}
-	return writeProducerSnapshot(l.fs, l.dir, offset, encodeProducerSnapshot(l.producers.producers), sync)
-}
-
-// snapshotAfterRoll writes the snapshot at the base of a segment the
-// append rolled to (UnifiedLog.roll: takeSnapshot(sync=false) at the new
-// segment's base, fsynced by the flush the roll schedules). It runs after
-// the append wrote its batches and before the producer state takes them,
-// with l.producerMu held, so the state is the one at the segment base.
-// Kafka fails the roll (and the log dir) when the snapshot cannot be
-// written; here the batches are already written, so the failure is logged
-// and the log goes on: the next roll or clean close writes a snapshot and
-// a load meanwhile replays from an older one.
-func (l *Log) snapshotAfterRoll(info AppendInfo) {
-	if l.producers == nil || len(info.Batches) == 0 {
-		return
-	}
-	l.mu.RLock()
-	// A fresh log's first append is no roll: its state at the base is empty.
-	rolled := len(l.segs) > 1 && l.active().base == info.FirstOffset && !l.closed
-	l.mu.RUnlock()
-	if !rolled {
-		return
-	}
-	base := info.FirstOffset
-	if err := l.snapshotProducersAt(base, false); err != nil {
-		l.logger.Warn("could not write the producer snapshot at a roll", "offset", base, "err", err)
-		return
-	}
-	l.flushWG.Add(1)
-	go func() {
-		defer l.flushWG.Done()
-		if err := syncProducerSnapshot(l.fs, l.dir, base); err != nil {
-			l.logger.Warn("could not fsync the producer snapshot", "offset", base, "err", err)
+// loadProducerSnapshotLocked starts m, a fresh state, from the newest
+// usable snapshot in (log start, upTo] (ProducerStateManager.truncateAndReload
+// then loadFromSnapshot): its entries (loadEntry re-opens their
+// transactions) and lastMapOffset = its offset. Without one m stays at the
+// log start. A snapshot above the base of a segment recovered at this load
+// is not used: that segment's transaction index is rebuilt by the replay.
+// l.mu is held.
+func (l *Log) loadProducerSnapshotLocked(m *producerStateManager, upTo int64) error {
+	for _, s := range l.segs {
+		if s.txnStale {
+			upTo = min(upTo, s.base)
+			break
 		}
-	}()
+	}
+	off, producers, ok, err := readLatestProducerSnapshot(l.fs, l.dir, l.logStart, upTo, l.logger.Warn)
+	if err != nil || !ok {
+		return err
+	}
+	for pid, e := range producers {
+		m.loadEntry(pid, e)
+	}
+	m.lastMapOffset = off
+	return nil
+}
+
+// takeProducerSnapshotLocked writes the state as the snapshot at its
+// lastMapOffset (ProducerStateManager.takeSnapshot), unless that snapshot
+// exists already; it reports whether it wrote. l.mu is held.
+func (l *Log) takeProducerSnapshotLocked(sync bool) (int64, bool, error) {
+	m := l.producers
+	off := m.lastMapOffset
+	if _, err := l.fs.Stat(producerSnapshotName(l.dir, off)); err == nil {
+		return off, false, nil // takeSnapshot: not a new offset
+	}
+	if err := writeProducerSnapshot(l.fs, l.dir, off, encodeProducerSnapshot(m.entries()), sync); err != nil {
+		return off, false, fmt.Errorf("producer snapshot at %d: %w", off, err)
+	}
+	return off, true, nil
 }

@@ -27,9 +27,6 @@ func BenchmarkProducerStateLoad1GiB(b *testing.B) {
 	cfg.SegmentBytes = 128 << 20
 	const producers, size = 1000, 1 << 30
 	l := mustOpen(b, dir, cfg, false)
-	if err := l.LoadProducerState(); err != nil {
-		b.Fatal(err)
-	}
 	proto := buildBatch(b, batchSpec{records: 1, valueSize: 1024 - 61 - 16, producerID: 1, seq: 0})
 	binary.BigEndian.PutUint16(proto[offProducerEpoch:], 0)
 	batch := make([]byte, len(proto))
@@ -60,14 +57,11 @@ func BenchmarkProducerStateLoad1GiB(b *testing.B) {
 				b.StopTimer()
 				prepare()
 				b.StartTimer()
-				l := mustOpen(b, dir, cfg, false)
-				if err := l.LoadProducerState(); err != nil {
-					b.Fatal(err)
-				}
+				l := mustOpen(b, dir, cfg, false) // loads the producer state
 				b.StopTimer()
-				l.producerMu.Lock()
+				l.mu.Lock()
 				n := len(l.producers.producers)
-				l.producerMu.Unlock()
+				l.mu.Unlock()
 				if n != producers {
 					b.Fatalf("%d producers loaded, want %d", n, producers)
 				}

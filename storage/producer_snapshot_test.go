@@ -7,7 +7,6 @@ import (
 	"os"
 	"reflect"
 	"slices"
-	"strings"
 	"testing"
 )
 
@@ -135,21 +134,18 @@ func snapshotOffsets(t *testing.T, dir string) []int64 {
 // appendIdem appends n-record idempotent batches as the leader.
 func appendIdem(t *testing.T, l *Log, pid int64, seq int32, n int) AppendInfo {
 	t.Helper()
-	info, err := l.AppendAsLeader(idempotentBatch(t, pid, seq, n), 0, false)
+	info, err := l.AppendAsLeader(producerBatch(t, pid, 0, seq, n, false), 0, false)
 	if err != nil {
 		t.Fatalf("AppendAsLeader pid %d seq %d: %v", pid, seq, err)
 	}
 	return info
 }
 
-// producerStateOf copies the log's loaded producer state.
+// producerStateOf copies the log's producer state.
 func producerStateOf(t *testing.T, l *Log) map[int64]producerStateEntry {
 	t.Helper()
-	if err := l.LoadProducerState(); err != nil {
-		t.Fatal(err)
-	}
-	l.producerMu.Lock()
-	defer l.producerMu.Unlock()
+	l.mu.Lock()
+	defer l.mu.Unlock()
 	out := map[int64]producerStateEntry{}
 	for id, e := range l.producers.producers {
 		c := *e
@@ -158,19 +154,6 @@ func producerStateOf(t *testing.T, l *Log) map[int64]producerStateEntry {
 		out[id] = c
 	}
 	return out
-}
-
-// logReads counts the FaultFS reads of segment .log files made by fn.
-func logReads(fs *FaultFS, fn func()) int {
-	before := len(fs.Calls())
-	fn()
-	n := 0
-	for _, c := range fs.Calls()[before:] {
-		if c.Op == OpRead && strings.HasSuffix(c.Path, logSuffix) {
-			n++
-		}
-	}
-	return n
 }
 
 func openFS(t *testing.T, dir string, cfg Config, fs FileSystem, recover bool) *Log {
@@ -182,20 +165,43 @@ func openFS(t *testing.T, dir string, cfg Config, fs FileSystem, recover bool) *
 	return l
 }
 
-// §13 cases 36-38: a roll writes <newBase>.snapshot, a clean close one at the
-// LEO; reopening after a clean close replays no batch, after a crash only
-// the batches after the newest snapshot.
+// withPlantedProducer rewrites the snapshot at off with an extra producer
+// 99: a state holding it afterwards was loaded from that snapshot.
+func withPlantedProducer(t *testing.T, dir string, off int64) {
+	t.Helper()
+	path := producerSnapshotName(dir, off)
+	b, err := os.ReadFile(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	m, err := decodeProducerSnapshot(b)
+	if err != nil {
+		t.Fatal(err)
+	}
+	e := newProducerStateEntry(4)
+	e.lastTimestamp = 77
+	m[99] = e
+	if err := os.WriteFile(path, encodeProducerSnapshot(m), 0o644); err != nil {
+		t.Fatal(err)
+	}
+}
+
+// §13 cases 36-38, 42: a roll writes <newBase>.snapshot, a clean close one
+// at the LEO; reopening after a clean close loads that one and replays
+// nothing, after a crash the newest snapshot and the batches after it,
+// without any snapshot the whole log (the upgrade rule). An open
+// transaction in a snapshot is open again after the load.
 func TestProducerSnapshotRollCloseReopen(t *testing.T) {
 	dir := t.TempDir()
 	cfg := DefaultLogConfig()
 	cfg.SegmentBytes = 400
-	fs := NewFaultFS(true)
-	l := openFS(t, dir, cfg, fs, false)
-	if err := l.LoadProducerState(); err != nil {
-		t.Fatal(err)
-	}
+	l := mustOpen(t, dir, cfg, false)
 	for i := range 12 {
 		appendIdem(t, l, int64(1+i%3), int32(i/3*2), 2)
+	}
+	// An open transaction of producer 8.
+	if _, err := l.AppendAsLeader(producerBatch(t, 8, 0, 0, 1, true), 0, false); err != nil {
+		t.Fatal(err)
 	}
 	bases := l.SegmentBaseOffsets()
 	if len(bases) < 3 {
@@ -205,6 +211,7 @@ func TestProducerSnapshotRollCloseReopen(t *testing.T) {
 		t.Fatalf("snapshots %v, want one per rolled segment base %v", got, bases[1:])
 	}
 	want := producerStateOf(t, l)
+	fuo, _ := l.FirstUnstableOffset()
 	leo := l.LogEndOffset()
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
@@ -213,34 +220,55 @@ func TestProducerSnapshotRollCloseReopen(t *testing.T) {
 		t.Fatalf("clean close wrote no snapshot at the LEO %d: %v", leo, got)
 	}
 
-	l = openFS(t, dir, cfg, fs, false)
-	var state map[int64]producerStateEntry
-	if n := logReads(fs, func() { state = producerStateOf(t, l) }); n != 0 {
-		t.Errorf("load after a clean close read the log %d times", n)
+	// Clean close: the LEO snapshot is the state.
+	withPlantedProducer(t, dir, leo)
+	l = mustOpen(t, dir, cfg, false)
+	state := producerStateOf(t, l)
+	if _, ok := state[99]; !ok {
+		t.Fatal("the LEO snapshot was not loaded")
 	}
+	delete(state, 99)
 	if !reflect.DeepEqual(state, want) {
 		t.Fatalf("state after reopen %+v, want %+v", state, want)
 	}
+	if got, ok := l.FirstUnstableOffset(); !ok || got != fuo {
+		t.Fatalf("first unstable offset after reopen %d %v, want %d", got, ok, fuo)
+	}
 	// The state goes on from there: the next sequences are accepted.
 	appendIdem(t, l, 1, 8, 1)
-	if _, err := l.AppendAsLeader(idempotentBatch(t, 2, 9, 1), 0, false); !errors.Is(err, ErrOutOfOrderSequence) {
+	if _, err := l.AppendAsLeader(producerBatch(t, 2, 0, 9, 1, false), 0, false); !errors.Is(err, ErrOutOfOrderSequence) {
 		t.Fatalf("a gap after reload: %v", err)
 	}
-	// Crash: no close. The LEO snapshot is stale (below the new LEO) but
-	// valid; only the batches after it are replayed.
+	want = producerStateOf(t, l)
+	delete(want, 99)
+
+	// Crash (no close): the newest roll snapshot and the batches after it.
 	l.closeHandles()
-	want[1] = func() producerStateEntry {
-		e := want[1]
-		e.batches = []batchMetadata{{firstSeq: 8, lastSeq: 8, firstOffset: leo, lastOffset: leo, timestamp: 0}}
-		return e
-	}()
-	l = openFS(t, dir, cfg, fs, true)
-	defer l.Close()
-	if n := logReads(fs, func() { state = producerStateOf(t, l) }); n == 0 || n > 3 {
-		t.Errorf("load after a crash read the log %d times, want only the tail", n)
+	_ = os.Remove(producerSnapshotName(dir, leo))
+	last := bases[len(bases)-1]
+	withPlantedProducer(t, dir, last)
+	l = mustOpen(t, dir, cfg, false)
+	state = producerStateOf(t, l)
+	if _, ok := state[99]; !ok {
+		t.Fatal("the newest roll snapshot was not loaded")
 	}
+	delete(state, 99)
 	if !reflect.DeepEqual(state, want) {
 		t.Fatalf("state after crash %+v, want %+v", state, want)
+	}
+
+	// No snapshot at all (the upgrade case): the whole log is replayed.
+	l.closeHandles()
+	if err := deleteProducerSnapshotsWhere(OSFileSystem{}, dir, func(int64) bool { return true }); err != nil {
+		t.Fatal(err)
+	}
+	l = mustOpen(t, dir, cfg, false)
+	defer l.Close()
+	if state = producerStateOf(t, l); !reflect.DeepEqual(state, want) {
+		t.Fatalf("state after a full replay %+v, want %+v", state, want)
+	}
+	if got := snapshotOffsets(t, dir); len(got) != 1 || got[0] != l.LogEndOffset() {
+		t.Fatalf("after the replay the state is snapshotted at the LEO: %v", got)
 	}
 }
 
@@ -251,9 +279,6 @@ func TestProducerSnapshotCorruptFallsBack(t *testing.T) {
 	cfg := DefaultLogConfig()
 	cfg.SegmentBytes = 400
 	l := mustOpen(t, dir, cfg, false)
-	if err := l.LoadProducerState(); err != nil {
-		t.Fatal(err)
-	}
 	for i := range 10 {
 		appendIdem(t, l, 5, int32(i), 1)
 	}
@@ -291,9 +316,6 @@ func TestProducerSnapshotDeletion(t *testing.T) {
 	cfg.SegmentBytes = 400
 	cfg.RetentionBytes = 1 // everything below the HW and the active segment
 	l := mustOpen(t, dir, cfg, false)
-	if err := l.LoadProducerState(); err != nil {
-		t.Fatal(err)
-	}
 	for i := range 20 {
 		appendIdem(t, l, 5, int32(i), 1)
 	}
@@ -334,10 +356,11 @@ func TestProducerSnapshotDeletion(t *testing.T) {
 		t.Fatal(err)
 	}
 
-	// Stray snapshots.
+	// Stray snapshots: at open, one at no segment base goes, the LEO one
+	// (a clean close's) stays, a leftover .tmp goes.
 	dir2 := t.TempDir()
 	l = mustOpen(t, dir2, cfg, false)
-	for i := range 6 {
+	for i := range 8 {
 		appendIdem(t, l, 5, int32(i), 1)
 	}
 	bases = l.SegmentBaseOffsets()
@@ -345,57 +368,88 @@ func TestProducerSnapshotDeletion(t *testing.T) {
 	if err := l.Close(); err != nil {
 		t.Fatal(err)
 	}
-	data := encodeProducerSnapshot(nil)
-	for _, o := range []int64{bases[1] - 1, bases[1] + 1, leo + 5, leo + 7} {
-		if err := os.WriteFile(producerSnapshotName(dir2, o), data, 0o644); err != nil {
-			t.Fatal(err)
-		}
+	if err := os.WriteFile(producerSnapshotName(dir2, bases[1]-1), encodeProducerSnapshot(nil), 0o644); err != nil {
+		t.Fatal(err)
 	}
-	if err := os.WriteFile(producerSnapshotName(dir2, leo)+".tmp", data[:3], 0o644); err != nil {
+	if err := os.WriteFile(producerSnapshotName(dir2, leo)+".tmp", []byte{1, 2, 3}, 0o644); err != nil {
 		t.Fatal(err)
 	}
 	l = mustOpen(t, dir2, cfg, false)
 	defer l.Close()
 	got := snapshotOffsets(t, dir2)
-	for _, o := range got {
-		if o != leo+7 && !slices.Contains(bases, o) {
-			t.Fatalf("stray snapshot %d kept: %v (bases %v)", o, got, bases)
-		}
-	}
-	if !slices.Contains(got, leo+7) {
-		t.Fatalf("the largest stray snapshot above every base must stay: %v", got)
+	if slices.Contains(got, bases[1]-1) || !slices.Contains(got, leo) {
+		t.Fatalf("snapshots after open %v (bases %v, LEO %d)", got, bases, leo)
 	}
 	if _, err := os.Stat(producerSnapshotName(dir2, leo) + ".tmp"); err == nil {
 		t.Fatal("a leftover .tmp snapshot was kept")
 	}
 }
 
-// A failed snapshot write at a roll leaves the log usable (the append
-// succeeded, no snapshot); a crash between the temp write and the rename
-// leaves a .tmp the next open removes, and the state is rebuilt right.
+// ProducerStateManager.removeStraySnapshots: every snapshot at no segment
+// base goes, except the largest stray one when it is above every base.
+func TestRemoveStraySnapshots(t *testing.T) {
+	cases := []struct {
+		name        string
+		bases, snap []int64
+		want        []int64
+	}{
+		{"bases only", []int64{0, 10, 20}, []int64{10, 20}, []int64{10, 20}},
+		{"largest stray above the bases", []int64{0, 10}, []int64{5, 10, 15, 17}, []int64{10, 17}},
+		{"largest stray below the last base", []int64{0, 10, 20}, []int64{5, 10, 15}, []int64{10}},
+		{"no segments", nil, []int64{3, 4}, []int64{4}},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) {
+			dir := t.TempDir()
+			for _, o := range c.snap {
+				if err := os.WriteFile(producerSnapshotName(dir, o), nil, 0o644); err != nil {
+					t.Fatal(err)
+				}
+			}
+			if err := removeStraySnapshots(OSFileSystem{}, dir, c.bases); err != nil {
+				t.Fatal(err)
+			}
+			if got := snapshotOffsets(t, dir); !reflect.DeepEqual(got, c.want) {
+				t.Fatalf("kept %v, want %v", got, c.want)
+			}
+		})
+	}
+}
+
+// A failed snapshot write at a roll fails the roll and so the append, with
+// nothing written (UnifiedLog.roll: takeSnapshot's IOException is a
+// KafkaStorageException, the log dir goes offline); a crash between the
+// temp write and the rename leaves a .tmp the next open removes, and the
+// state is rebuilt right from the log.
 func TestProducerSnapshotWriteFailure(t *testing.T) {
 	dir := t.TempDir()
 	cfg := DefaultLogConfig()
 	cfg.SegmentBytes = 400
 	fs := NewFaultFS(false)
-	fs.Inject(Fault{Op: OpRename, Dir: dir, Suffix: producerSnapshotSuffix, Sticky: true})
 	l := openFS(t, dir, cfg, fs, false)
-	if err := l.LoadProducerState(); err != nil {
-		t.Fatal(err)
+	var infos []AppendInfo
+	for i := 0; len(l.SegmentBaseOffsets()) < 2; i++ {
+		infos = append(infos, appendIdem(t, l, 9, int32(i), 1))
 	}
-	for i := range 8 {
-		appendIdem(t, l, 9, int32(i), 1)
-	}
-	if !fs.Fired() {
-		t.Fatal("no snapshot rename was attempted")
-	}
-	if got := snapshotOffsets(t, dir); len(got) != 0 {
-		t.Fatalf("snapshots despite failing renames: %v", got)
-	}
-	appendIdem(t, l, 9, 8, 1)
 	want := producerStateOf(t, l)
+	leo := l.LogEndOffset()
+	fs.Inject(Fault{Op: OpRename, Dir: dir, Suffix: producerSnapshotSuffix, Sticky: true})
+	var err error
+	for i := len(infos); err == nil && i < 100; i++ {
+		_, err = l.AppendAsLeader(producerBatch(t, 9, 0, int32(i), 1, false), 0, false)
+		if err == nil {
+			want = producerStateOf(t, l)
+			leo = l.LogEndOffset()
+		}
+	}
+	if !errors.Is(err, ErrStorage) || !fs.Fired() {
+		t.Fatalf("append whose roll could not write the snapshot: %v (fault fired %v)", err, fs.Fired())
+	}
+	if got := l.LogEndOffset(); got != leo {
+		t.Fatalf("the failed append moved the LEO to %d from %d", got, leo)
+	}
 	// Crash between the temp write and the rename: the .tmp is on disk.
-	tmp := producerSnapshotName(dir, l.LogEndOffset()) + ".tmp"
+	tmp := producerSnapshotName(dir, leo) + ".tmp"
 	if err := os.WriteFile(tmp, encodeProducerSnapshot(nil), 0o644); err != nil {
 		t.Fatal(err)
 	}
@@ -409,7 +463,5 @@ func TestProducerSnapshotWriteFailure(t *testing.T) {
 	if got := producerStateOf(t, l); !reflect.DeepEqual(got, want) {
 		t.Fatalf("state %+v, want %+v", got, want)
 	}
-	if entries, _ := os.ReadDir(dir); len(entries) == 0 {
-		t.Fatal("empty dir")
-	}
+	appendIdem(t, l, 9, want[9].batches[0].lastSeq+1, 1)
 }
