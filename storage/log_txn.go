@@ -173,23 +173,14 @@ func (l *Log) rebuildProducerStateLocked(upTo int64) error {
 	m.lastMapOffset = l.logStart
 	l.producers = m
 	// The newest snapshot at or below upTo, then only the batches after it
-	// (producer_snapshot.go); a snapshot of the result unless nothing was
-	// replayed (UnifiedLog.rebuildProducerState ends with takeSnapshot()).
-	// That snapshot only saves a later load time: unlike Kafka, failing to
-	// write it (a full disk at start-up) is logged, not a failed load.
+	// (producer_snapshot.go). Kafka's rebuildProducerState then takes a
+	// snapshot at upTo; here loading writes nothing (a start on a full
+	// disk works, and only reads can fail a load): the next roll or clean
+	// close writes one.
 	if err := l.loadProducerSnapshotLocked(m, upTo); err != nil {
 		return fmt.Errorf("%w: loading the producer snapshot: %w", ErrStorage, err)
 	}
-	from := m.lastMapOffset
-	if err := l.replayProducerStateLocked(upTo); err != nil {
-		return err
-	}
-	if m.lastMapOffset > from {
-		if _, _, err := l.takeProducerSnapshotLocked(true); err != nil {
-			l.logger.Warn("could not write the producer snapshot after loading the producer state", "err", err)
-		}
-	}
-	return nil
+	return l.replayProducerStateLocked(upTo)
 }
 
 // replayProducerStateLocked applies the batches from l.producers'

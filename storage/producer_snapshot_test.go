@@ -267,8 +267,8 @@ func TestProducerSnapshotRollCloseReopen(t *testing.T) {
 	if state = producerStateOf(t, l); !reflect.DeepEqual(state, want) {
 		t.Fatalf("state after a full replay %+v, want %+v", state, want)
 	}
-	if got := snapshotOffsets(t, dir); len(got) != 1 || got[0] != l.LogEndOffset() {
-		t.Fatalf("after the replay the state is snapshotted at the LEO: %v", got)
+	if got := snapshotOffsets(t, dir); len(got) != 0 {
+		t.Fatalf("loading wrote snapshots: %v", got)
 	}
 }
 
@@ -299,11 +299,7 @@ func TestProducerSnapshotCorruptFallsBack(t *testing.T) {
 		t.Fatalf("state %+v, want %+v", got, want)
 	}
 	if _, err := os.Stat(newest); err == nil {
-		// The replay wrote a fresh snapshot at the LEO: it must be valid.
-		b2, _ := os.ReadFile(newest)
-		if _, err := decodeProducerSnapshot(b2); err != nil {
-			t.Fatalf("corrupt snapshot left in place: %v", err)
-		}
+		t.Fatal("corrupt snapshot left in place")
 	}
 }
 
