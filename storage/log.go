@@ -96,6 +96,8 @@ type Log struct {
 	// I/O error of this log as a failure of its log dir (ioFailed).
 	dirFailed func(error)
 
+	// producerExpiration: see openOptions (producer_snapshot.go).
+	producerExpiration time.Duration
 	// producers is the producers' and transactions' state (UnifiedLog's
 	// producerStateManager), guarded by mu: built when the log opens,
 	// kept by every append, leader's and follower's, and rebuilt by
@@ -110,6 +112,9 @@ type openOptions struct {
 	recoveryPoint int64      // -1 unknown: recovery starts at 0
 	logStart      int64      // -1 unknown
 	fs            FileSystem // nil: the operating system's
+	// producerExpiration is producer.id.expiration.ms: producers idle that
+	// long are not loaded from a snapshot; 0 loads every producer.
+	producerExpiration time.Duration
 }
 
 // SetConfig changes the log's settings; they apply from the next append,
@@ -141,7 +146,8 @@ func openLog(dir string, cfg Config, opts openOptions, logger *slog.Logger) (*Lo
 	start := time.Now()
 	fs := orOS(opts.fs)
 	l := &Log{fs: fs, dir: dir, cfg: cfg.normalized(), logger: logger.With("log", filepath.Base(dir)),
-		lastEpoch: -1, dirSyncer: fs.SyncDir, lastFlushMs: start.UnixMilli(), pending: map[*segment]*time.Timer{}}
+		lastEpoch: -1, dirSyncer: fs.SyncDir, lastFlushMs: start.UnixMilli(), pending: map[*segment]*time.Timer{},
+		producerExpiration: opts.producerExpiration}
 	if err := fs.MkdirAll(dir); err != nil {
 		return nil, fmt.Errorf("create log dir %s: %w", dir, err)
 	}

@@ -160,7 +160,7 @@ func (m *Manager) loadDir(dir string) error {
 		if prev, dup := m.logs[tp]; dup {
 			return fmt.Errorf("%w for %s: %s and %s", errDuplicateLogDir, tp, prev.log.Dir(), filepath.Join(dir, e.Name()))
 		}
-		opts := openOptions{recover: !clean, recoveryPoint: -1, logStart: -1, fs: m.fs}
+		opts := openOptions{recover: !clean, recoveryPoint: -1, logStart: -1, fs: m.fs, producerExpiration: m.producerExpirationOrDefault()}
 		if rp, ok := recoveryPoints[tp]; ok {
 			opts.recoveryPoint = rp
 		}
@@ -294,7 +294,7 @@ func (m *Manager) GetOrCreateLog(topic string, partition int32, topicID [16]byte
 	if dir == "" {
 		return nil, fmt.Errorf("%w: no online log dir for %s: %w", ErrStorage, tp, ErrAllLogDirsOffline)
 	}
-	l, err := openLog(filepath.Join(dir, tp.String()), m.configFor(topic), openOptions{recoveryPoint: -1, logStart: -1, fs: m.fs}, m.logger)
+	l, err := openLog(filepath.Join(dir, tp.String()), m.configFor(topic), openOptions{recoveryPoint: -1, logStart: -1, fs: m.fs, producerExpiration: m.producerExpirationOrDefault()}, m.logger)
 	if err != nil {
 		// LogManager.getOrCreateLog: an IOException creating the log
 		// takes its dir offline (KafkaStorageException).

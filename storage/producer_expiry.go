@@ -28,12 +28,12 @@ func (l *Log) RemoveExpiredProducers(nowMs int64, expiration time.Duration) {
 		return
 	}
 	m := l.producers
-	exp := expiration.Milliseconds()
 	for id, e := range m.producers {
-		if e.currentTxnFirstOffset < 0 && nowMs-e.lastTimestamp >= exp {
+		if producerExpired(e, nowMs, expiration) {
 			delete(m.producers, id)
 		}
 	}
+	exp := expiration.Milliseconds()
 	// removeExpiredProducers also drops KIP-890 verification entries
 	// older than the same expiration.
 	for id, v := range m.verification {
@@ -61,10 +61,7 @@ func WithProducerExpiration(expiration, checkInterval time.Duration) ManagerOpti
 // log at nowMs (UnifiedLog's PeriodicProducerExpirationCheck task). Run
 // calls it every check interval; tests call it with their own clock.
 func (m *Manager) RemoveExpiredProducers(nowMs int64) {
-	exp := m.producerExpiration
-	if exp <= 0 {
-		exp = defaultProducerIDExpiration
-	}
+	exp := m.producerExpirationOrDefault()
 	for _, ml := range m.logsSnapshot() {
 		ml.log.RemoveExpiredProducers(nowMs, exp)
 	}
@@ -86,4 +83,18 @@ func (m *Manager) runProducerExpiry(ctx context.Context) {
 			m.RemoveExpiredProducers(now.UnixMilli())
 		}
 	}
+}
+
+// producerExpirationOrDefault is producer.id.expiration.ms.
+func (m *Manager) producerExpirationOrDefault() time.Duration {
+	if m.producerExpiration > 0 {
+		return m.producerExpiration
+	}
+	return defaultProducerIDExpiration
+}
+
+// producerExpired is ProducerStateManager.isProducerExpired: no open
+// transaction and idle for expiration or more.
+func producerExpired(e *producerStateEntry, nowMs int64, expiration time.Duration) bool {
+	return e.currentTxnFirstOffset < 0 && nowMs-e.lastTimestamp >= expiration.Milliseconds()
 }

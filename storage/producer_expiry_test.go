@@ -71,3 +71,46 @@ func TestManagerRemoveExpiredProducers(t *testing.T) {
 		t.Fatalf("producer not expired: %v", err)
 	}
 }
+
+// ProducerStateManager.loadFromSnapshot skips expired producers
+// (isProducerExpired), never one with an open transaction.
+func TestSnapshotLoadSkipsExpiredProducers(t *testing.T) {
+	dir := t.TempDir()
+	l := mustOpen(t, dir, DefaultLogConfig(), false)
+	appendIdem(t, l, 7, 0, 1)                                                                 // timestamp 1000 (1970): expired
+	if _, err := l.AppendAsLeader(producerBatch(t, 8, 0, 0, 1, true), 0, false); err != nil { // open transaction
+		t.Fatal(err)
+	}
+	recent := producerBatch(t, 9, 0, 0, 1, false)
+	// A batch stamped now: not expired.
+	recs, err := Records(recent)
+	if err != nil {
+		t.Fatal(err)
+	}
+	recs[0].Timestamp = time.Now().UnixMilli()
+	h, _ := ParseBatchHeader(recent)
+	if recent, err = BuildBatch(h, recs); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := l.AppendAsLeader(recent, 0, false); err != nil {
+		t.Fatal(err)
+	}
+	if err := l.Close(); err != nil {
+		t.Fatal(err)
+	}
+	l, err = openLog(dir, DefaultLogConfig(), openOptions{recoveryPoint: -1, logStart: -1, producerExpiration: time.Hour}, quietLogger())
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer l.Close()
+	state := producerStateOf(t, l)
+	if _, ok := state[7]; ok {
+		t.Error("expired producer 7 loaded")
+	}
+	if _, ok := state[8]; !ok {
+		t.Error("producer 8 with an open transaction not loaded")
+	}
+	if _, ok := state[9]; !ok {
+		t.Error("recent producer 9 not loaded")
+	}
+}

@@ -40,6 +40,7 @@ import (
 	"path/filepath"
 	"sort"
 	"strings"
+	"time"
 )
 
 const (
@@ -340,7 +341,8 @@ func readLatestProducerSnapshot(fs FileSystem, dir string, logStart, upTo int64,
 // transactions) and lastMapOffset = its offset. Without one m stays at the
 // log start. A snapshot above the base of a segment recovered at this load
 // is not used: that segment's transaction index is rebuilt by the replay.
-// l.mu is held.
+// Producers idle for producer.id.expiration.ms are not loaded (the
+// Manager's logs; a log opened alone loads all). l.mu is held.
 func (l *Log) loadProducerSnapshotLocked(m *producerStateManager, upTo int64) error {
 	for _, s := range l.segs {
 		if s.txnStale {
@@ -352,7 +354,12 @@ func (l *Log) loadProducerSnapshotLocked(m *producerStateManager, upTo int64) er
 	if err != nil || !ok {
 		return err
 	}
+	nowMs := time.Now().UnixMilli()
 	for pid, e := range producers {
+		// loadFromSnapshot skips the expired producers (isProducerExpired).
+		if l.producerExpiration > 0 && producerExpired(e, nowMs, l.producerExpiration) {
+			continue
+		}
 		m.loadEntry(pid, e)
 	}
 	m.lastMapOffset = off
