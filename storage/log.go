@@ -799,6 +799,7 @@ func (l *Log) flushUpTo(offset int64) error {
 	}
 	rp := l.recoveryPoint
 	var files []*os.File
+	var createdTxn []*segment // a .txnindex created since the last flush
 	newSegment := false
 	for i, s := range l.segs {
 		end := s.next
@@ -812,7 +813,10 @@ func (l *Log) flushUpTo(offset int64) error {
 		if s.txn.f != nil {
 			files = append(files, s.txn.f)
 		}
-		newSegment = newSegment || s.base >= rp
+		if s.txn.created {
+			createdTxn = append(createdTxn, s)
+		}
+		newSegment = newSegment || s.base >= rp || s.txn.created
 	}
 	l.mu.RUnlock()
 	for _, f := range files {
@@ -831,6 +835,9 @@ func (l *Log) flushUpTo(offset int64) error {
 	}
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	for _, s := range createdTxn {
+		s.txn.created = false
+	}
 	if offset > l.recoveryPoint {
 		l.recoveryPoint = min(offset, l.active().next)
 	}
@@ -902,7 +909,7 @@ func (l *Log) closeLocked() error {
 	}
 	if err := act.sync(); err != nil {
 		errs = append(errs, err)
-	} else if act.base >= l.recoveryPoint && act.size > 0 {
+	} else if (act.base >= l.recoveryPoint && act.size > 0) || act.txn.created {
 		// A segment created since the last flush: its directory entry too
 		// (LogManager.shutdown flushes every log, LocalLog.flush).
 		if err := l.dirSyncer(l.dir); err != nil {

@@ -56,6 +56,30 @@ func (s *segment) appendBatches(records []byte, indexInterval int) error {
 	return s.append(records, last, maxTs, maxTsOffset, indexInterval)
 }
 
+// carryTxnIndex gives a cleaned segment whose transaction index the
+// cleaner did not write the aborted transactions of the segments it
+// replaces, whose markers lie in its range: a cleaner that keeps
+// transactional and control batches whole keeps every marker, so their
+// entries stay right. A cleaner that rebuilds the index itself (Kafka's
+// CleanedTransactionMetadata.cleanedIndex) appends to newSeg.txn and is
+// left alone.
+func carryTxnIndex(newSeg *segment, old []*segment) error {
+	if newSeg.txn.written || len(newSeg.txn.entries) > 0 {
+		return nil
+	}
+	for _, s := range old {
+		for _, t := range s.txn.entries {
+			if t.LastOffset < newSeg.base || t.LastOffset >= newSeg.next {
+				continue
+			}
+			if err := newSeg.txn.append(newSeg, t); err != nil {
+				return err
+			}
+		}
+	}
+	return nil
+}
+
 // replaceSegments puts newSeg (a .cleaned segment) in place of old, a run
 // of consecutive non-active segments oldest first, crash-safely as
 // LocalLog.replaceSegments: .cleaned -> .swap, swap the list, old ->
@@ -104,6 +128,9 @@ func (l *Log) replaceSegmentsLocked(newSeg *segment, old []*segment) error {
 		_ = l.discardSegment(newSeg)
 		return fmt.Errorf("replace segments: new segment [%d, %d) does not fit in place of [%d, %d)",
 			newSeg.base, newSeg.next, live[0].base, l.segs[idx[len(idx)-1]+1].base)
+	}
+	if err := carryTxnIndex(newSeg, live); err != nil {
+		return err
 	}
 	if err := newSeg.finish(); err != nil {
 		return err

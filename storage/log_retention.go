@@ -127,6 +127,9 @@ func (l *Log) incrementLogStartLocked(offset int64) error {
 	l.logStart = offset
 	// UnifiedLog.updateLogStartOffset: the HW never lags the log start.
 	l.highWatermark = max(l.highWatermark, offset)
+	// UnifiedLog.maybeIncrementLogStartOffset:
+	// producerStateManager.onLogStartOffsetIncremented.
+	l.producers.onLogStartOffsetIncremented(offset)
 	l.recoveryPoint = max(l.recoveryPoint, offset)
 	if err := l.epochs.TruncateFromStart(offset); err != nil {
 		// LeaderEpochFileCache's checkpoint write: the dir fails.

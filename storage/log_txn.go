@@ -30,12 +30,38 @@ type txnBatch struct {
 // before anything is written (UnifiedLog.analyzeAndValidateProducerState's
 // updatedProducers and completedTxns).
 type producerUpdate struct {
-	infos     map[int64]*producerAppendInfo
-	order     []int64 // producer ids in batch order
+	infos     []*producerAppendInfo         // one per producer id, in batch order
+	byPID     map[int64]*producerAppendInfo // infos by id once there are many (a follower's fetch)
 	completed []completedTxn
 	// txnProducers wrote a transactional batch or marker: their KIP-890
 	// verification entry goes (UnifiedLog.updateProducers).
 	txnProducers []int64
+}
+
+// info is the append's state of producer pid, nil if none yet.
+func (u *producerUpdate) info(pid int64) *producerAppendInfo {
+	if u.byPID != nil {
+		return u.byPID[pid]
+	}
+	for _, a := range u.infos {
+		if a.pid == pid {
+			return a
+		}
+	}
+	return nil
+}
+
+func (u *producerUpdate) add(a *producerAppendInfo) {
+	u.infos = append(u.infos, a)
+	switch {
+	case u.byPID != nil:
+		u.byPID[a.pid] = a
+	case len(u.infos) > 8:
+		u.byPID = make(map[int64]*producerAppendInfo, 2*len(u.infos))
+		for _, ai := range u.infos {
+			u.byPID[ai.pid] = ai
+		}
+	}
 }
 
 // analyze validates batches against the producer state without changing
@@ -66,14 +92,10 @@ func (m *producerStateManager) analyze(batches []txnBatch, origin appendOrigin, 
 			!m.hasOngoingTransaction(h.ProducerID) && m.verificationGuard(h.ProducerID) != guard {
 			return nil, nil, fmt.Errorf("%w: record was not part of an ongoing transaction", ErrInvalidTxnState)
 		}
-		if u.infos == nil {
-			u.infos = map[int64]*producerAppendInfo{}
-		}
-		a, ok := u.infos[h.ProducerID]
-		if !ok {
+		a := u.info(h.ProducerID)
+		if a == nil {
 			a = m.prepareUpdate(h.ProducerID, origin)
-			u.infos[h.ProducerID] = a
-			u.order = append(u.order, h.ProducerID)
+			u.add(a)
 		}
 		switch {
 		case !h.IsControl():
@@ -108,8 +130,8 @@ var errTxnIndexWrite = errors.New("transaction index write failed")
 func (l *Log) applyProducerUpdateLocked(u *producerUpdate, seg *segment, writeIndex bool, nextOffset int64) error {
 	m := l.producers
 	if u != nil {
-		for _, pid := range u.order {
-			m.update(u.infos[pid])
+		for _, a := range u.infos {
+			m.update(a)
 		}
 		for _, pid := range u.txnProducers {
 			delete(m.verification, pid)
@@ -457,4 +479,56 @@ func (l *Log) MaybeStartTransactionVerification(producerID int64, baseSequence i
 		return VerificationGuard(l.guardSeq)
 	})
 	return v.guard
+}
+
+// lateTransactionBufferMs is ProducerStateManager.LATE_TRANSACTION_BUFFER_MS.
+const lateTransactionBufferMs = 5 * 60 * 1000
+
+// HasLateTransaction reports a transaction open longer than the longest
+// allowed transaction plus 5 minutes, by the last write of the producer
+// of the earliest open transaction (ProducerStateManager.hasLateTransaction,
+// KIP-664's metric for hanging transactions).
+func (l *Log) HasLateTransaction(nowMs int64, maxTransactionTimeoutMs int64) bool {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if l.producers == nil || len(l.producers.ongoing) == 0 {
+		return false
+	}
+	e, ok := l.producers.producers[l.producers.ongoing[0].producerID]
+	if !ok {
+		return false
+	}
+	return e.lastTimestamp > 0 && nowMs-e.lastTimestamp > maxTransactionTimeoutMs+lateTransactionBufferMs
+}
+
+// lastRecord is Kafka's LastRecord: a producer's last data offset (-1
+// when no batch is cached) and its epoch; the cleaner keeps the batch (or
+// the marker of the current epoch) that holds it.
+type lastRecord struct {
+	lastDataOffset int64
+	epoch          int16
+}
+
+// lastRecordsOfActiveProducers is UnifiedLog.lastRecordsOfActiveProducers.
+func (l *Log) lastRecordsOfActiveProducers() map[int64]lastRecord {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	out := make(map[int64]lastRecord, len(l.producers.producers))
+	for pid, e := range l.producers.producers {
+		out[pid] = lastRecord{lastDataOffset: e.lastDataOffset(), epoch: e.epoch}
+	}
+	return out
+}
+
+// collectAbortedTransactionsForCleaning is LocalLog.collectAbortedTransactions(
+// logStartOffset, baseOffset, upperBoundOffset), the cleaner's variant:
+// from the segment holding baseOffset, the entries whose marker is at or
+// after the log start and whose data starts before upperBound.
+func (l *Log) collectAbortedTransactionsForCleaning(baseOffset, upperBound int64) []AbortedTxn {
+	l.mu.RLock()
+	defer l.mu.RUnlock()
+	if baseOffset < l.segs[0].base {
+		return []AbortedTxn{}
+	}
+	return l.collectAbortedLocked(l.segmentFor(baseOffset), l.logStart, upperBound)
 }

@@ -3,8 +3,11 @@ package storage
 import (
 	"bytes"
 	"errors"
+	"fmt"
 	"math"
 	"testing"
+
+	"github.com/twmb/franz-go/pkg/kerr"
 )
 
 // producerBatch is a batch of n records from producer pid at epoch,
@@ -339,7 +342,8 @@ func TestLastStableOffset(t *testing.T) {
 		t.Fatalf("LSO %d, want 10", lso)
 	}
 	mustMarker(1, true) // @12
-	for hw, want := range map[int64]int64{12: 10, 13: 11} {
+	for _, c := range []struct{ hw, want int64 }{{12, 10}, {13, 11}} {
+		hw, want := c.hw, c.want
 		l.SetHighWatermark(hw)
 		if lso := l.LastStableOffset(); lso != want {
 			t.Fatalf("HW %d: LSO %d, want %d", hw, lso, want)
@@ -500,5 +504,143 @@ func TestProducerStateRebuiltAtOpen(t *testing.T) {
 func TestInSequenceWraps(t *testing.T) {
 	if !inSequence(math.MaxInt32, 0) || !inSequence(4, 5) || inSequence(4, 6) || inSequence(math.MaxInt32, math.MinInt32) {
 		t.Fatal("sequence arithmetic is wrong")
+	}
+}
+
+// A refused batch in the middle of an append leaves the log and the
+// producer state as they were (research §14).
+func TestRefusedAppendChangesNothing(t *testing.T) {
+	l := openTestLog(t)
+	if _, err := l.AppendAsFollower(at(producerBatch(t, 1, 0, 0, 1, true), 0)); err != nil {
+		t.Fatal(err)
+	}
+	before := l.ActiveProducers()
+	fetched := append(at(producerBatch(t, 2, 0, 0, 1, true), 1), at(producerBatch(t, 1, 0, 1, 1, false), 2)...)
+	_, err := l.AppendAsFollower(fetched)
+	wantErr(t, "plain batch of a producer in a transaction, second of two", err, ErrInvalidTxnState)
+	if l.LogEndOffset() != 1 {
+		t.Fatalf("LEO %d, want 1", l.LogEndOffset())
+	}
+	if after := l.ActiveProducers(); len(after) != 1 || after[0] != before[0] {
+		t.Fatalf("state %+v, want %+v", after, before)
+	}
+	if l.HasOngoingTransaction(2, 0) {
+		t.Fatal("the refused append's transaction was started")
+	}
+}
+
+// The new errors carry Kafka's codes (protocol.ErrorCode finds them
+// through Unwrap).
+func TestTxnErrorCodes(t *testing.T) {
+	for err, code := range map[error]int16{ErrInvalidTxnState: 48, ErrTransactionCoordinatorFenced: 52, ErrInvalidProducerEpoch: 47, ErrOutOfOrderSequence: 45} {
+		var ke *kerr.Error
+		if !errors.As(fmt.Errorf("wrapped: %w", err), &ke) || ke.Code != code {
+			t.Errorf("%v: code %v, want %d", err, ke, code)
+		}
+	}
+}
+
+// Readers of the transaction state run beside appends, markers and
+// high-watermark moves (go test -race).
+func TestTxnStateConcurrentReaders(t *testing.T) {
+	l := openTestLog(t)
+	done := make(chan struct{})
+	readers := make(chan struct{})
+	go func() {
+		defer close(readers)
+		for {
+			select {
+			case <-done:
+				return
+			default:
+			}
+			hw := l.HighWatermark()
+			if lso := l.LastStableOffset(); lso > hw {
+				t.Errorf("LSO %d above the HW %d", lso, hw)
+				return
+			}
+			_, _ = l.AbortedTransactions(0, 1<<40)
+			_ = l.ActiveProducers()
+			_ = l.HasOngoingTransaction(1, 0)
+			_ = l.MaybeStartTransactionVerification(2, 0, 0)
+		}
+	}()
+	for i := 0; i < 50; i++ {
+		if _, err := l.AppendAsLeader(producerBatch(t, 1, 0, int32(i), 1, true), 1, false); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := l.AppendEndTxnMarker(EndTxnMarker{ProducerID: 1, Commit: i%2 == 0}, 1); err != nil {
+			t.Fatal(err)
+		}
+		l.SetHighWatermark(l.LogEndOffset())
+	}
+	close(done)
+	<-readers
+	if got, _ := l.AbortedTransactions(0, 1<<40); len(got) != 25 {
+		t.Fatalf("%d aborted transactions, want 25", len(got))
+	}
+}
+
+// A follower's fetch may carry batches of many producers: each is
+// checked against its own state within the append.
+func TestFollowerAppendManyProducers(t *testing.T) {
+	l := openTestLog(t)
+	var fetched []byte
+	off := int64(0)
+	for round := int32(0); round < 2; round++ {
+		for pid := int64(1); pid <= 20; pid++ {
+			fetched = append(fetched, at(producerBatch(t, pid, 0, round, 1, pid%2 == 0), off)...)
+			off++
+		}
+	}
+	if _, err := l.AppendAsFollower(fetched); err != nil {
+		t.Fatal(err)
+	}
+	ps := l.ActiveProducers()
+	if len(ps) != 20 {
+		t.Fatalf("%d producers, want 20", len(ps))
+	}
+	for _, p := range ps {
+		wantTxn := int64(-1)
+		if p.ProducerID%2 == 0 {
+			wantTxn = p.ProducerID - 1
+		}
+		if p.LastSequence != 1 || p.CurrentTxnStartOffset != wantTxn {
+			t.Fatalf("producer %+v", p)
+		}
+	}
+	// The same within one append: a plain batch after a transactional one.
+	bad := append(at(producerBatch(t, 99, 0, 0, 1, true), off), at(producerBatch(t, 99, 0, 1, 1, false), off+1)...)
+	_, err := l.AppendAsFollower(bad)
+	wantErr(t, "plain after transactional in one append", err, ErrInvalidTxnState)
+}
+
+// The cleaner's views of the state: each producer's last data offset and
+// epoch (LastRecord), the aborted transactions from a segment on; and the
+// late-transaction check.
+func TestTxnStateForCleanerAndLateTxn(t *testing.T) {
+	l := openTestLog(t)
+	if _, err := l.AppendAsLeader(producerBatch(t, 1, 0, 0, 2, true), 1, false); err != nil { // 0-1, ts 1000-1001
+		t.Fatal(err)
+	}
+	if _, err := l.AppendAsLeader(producerBatch(t, 2, 0, 0, 1, true), 1, false); err != nil { // 2
+		t.Fatal(err)
+	}
+	if _, err := l.AppendEndTxnMarker(EndTxnMarker{ProducerID: 2, ProducerEpoch: 1}, 1); err != nil { // 3
+		t.Fatal(err)
+	}
+	lr := l.lastRecordsOfActiveProducers()
+	if lr[1] != (lastRecord{lastDataOffset: 1, epoch: 0}) || lr[2] != (lastRecord{lastDataOffset: -1, epoch: 1}) {
+		t.Fatalf("last records %+v", lr)
+	}
+	if got := l.collectAbortedTransactionsForCleaning(0, 4); len(got) != 1 || got[0].ProducerID != 2 {
+		t.Fatalf("aborted for cleaning %v", got)
+	}
+	const maxTimeout = 900000
+	if l.HasLateTransaction(1001+maxTimeout+lateTransactionBufferMs, maxTimeout) {
+		t.Fatal("late at the limit")
+	}
+	if !l.HasLateTransaction(1002+maxTimeout+lateTransactionBufferMs, maxTimeout) {
+		t.Fatal("not late past the limit")
 	}
 }

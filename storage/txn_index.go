@@ -91,6 +91,13 @@ type txnIndex struct {
 	entries []AbortedTxn
 	f       *os.File // nil until the file is opened or created
 	dirty   bool     // written since the last sync
+	// created: the file was created since the directory was last
+	// fsynced; the next flush syncs the directory so its entry survives
+	// a power loss with the segment's data.
+	created bool
+	// written: an entry was appended in this process (the cleaner's
+	// rebuilt index, or the append path).
+	written bool
 }
 
 // openTxnIndex loads <base>.txnindex<suffix> if it exists. A file that
@@ -148,7 +155,7 @@ func (ix *txnIndex) append(s *segment, t AbortedTxn) error {
 			_ = f.Close()
 			return fmt.Errorf("truncate %s: %w", name, err)
 		}
-		ix.f = f
+		ix.f, ix.created = f, true
 	}
 	pos := int64(len(ix.entries)) * abortedTxnSize
 	if n, err := s.fs.WriteAt(ix.f, appendAbortedTxn(nil, t), pos); err != nil {
@@ -158,7 +165,7 @@ func (ix *txnIndex) append(s *segment, t AbortedTxn) error {
 		return fmt.Errorf("write %s: %w", ix.f.Name(), err)
 	}
 	ix.entries = append(ix.entries, t)
-	ix.dirty = true
+	ix.dirty, ix.written = true, true
 	return nil
 }
 
