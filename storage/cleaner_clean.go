@@ -47,7 +47,7 @@ type cleanRun struct {
 	// the offset map is built and while segments are cleaned (two
 	// CleanedTransactionMetadata, as Kafka's).
 	aborted          []AbortedTxn
-	lastRecords      map[int64]producerLastRecord
+	lastRecords      map[int64]lastRecord
 	mapTxn, cleanTxn *cleanedTxnMeta
 	readBuf          []byte
 }
@@ -88,10 +88,6 @@ func (r *cleanRun) snapshot() ([]segSnap, error) {
 		return nil, errCleaningAborted
 	}
 	r.cfg = l.cfg
-	// Cleaner.doClean: lastRecordsOfActiveProducers; the .txnindex entries
-	// of every segment (each cleaned segment's collectAbortedTransactions).
-	r.lastRecords = l.lastRecordsOfActiveProducersLocked()
-	r.aborted = l.collectAbortedLocked(0, l.segs[0].base, l.active().next)
 	out := make([]segSnap, len(l.segs))
 	for i, s := range l.segs {
 		out[i] = segSnap{seg: s, base: s.base, size: s.size, next: s.next,
@@ -101,6 +97,11 @@ func (r *cleanRun) snapshot() ([]segSnap, error) {
 }
 
 func (r *cleanRun) run() error {
+	// Cleaner.doClean: lastRecordsOfActiveProducers, and the .txnindex
+	// entries of every segment (each cleaned segment's
+	// collectAbortedTransactions). A truncation meanwhile aborts the clean.
+	r.lastRecords = r.l.lastRecordsOfActiveProducers()
+	r.aborted = r.l.collectAbortedTransactionsForCleaning(r.l.LogStartOffset(), r.l.LogEndOffset())
 	segs, err := r.snapshot()
 	if err != nil {
 		return err
@@ -382,6 +383,9 @@ func (r *cleanRun) cleanSegments(group []segSnap) error {
 			return err
 		}
 	}
+	// Even empty, this index is the cleaner's: replaceSegments must not
+	// carry the old segments' entries into it (carryTxnIndex).
+	cleaned.txn.written = true
 	r.stats.SegmentsIn += len(group)
 	r.stats.SegmentsOut++
 	// The cleaned segment keeps the last modified time of the last old

@@ -30,24 +30,6 @@ const (
 	controlTypeCommit = 1
 )
 
-// producerLastRecord is what the cleaner must keep of an active producer
-// (UnifiedLog.lastRecordsOfActiveProducers): the last data batch of its
-// current epoch, or, without one, a control batch of that epoch.
-type producerLastRecord struct {
-	epoch    int16
-	lastData int64 // -1: none in the current epoch
-}
-
-// lastRecordsOfActiveProducersLocked reads them from the producer state;
-// l.mu is held.
-func (l *Log) lastRecordsOfActiveProducersLocked() map[int64]producerLastRecord {
-	out := make(map[int64]producerLastRecord, len(l.producers.entries()))
-	for pid, e := range l.producers.entries() {
-		out[pid] = producerLastRecord{epoch: e.epoch, lastData: e.lastDataOffset()}
-	}
-	return out
-}
-
 // controlRecordType reads the type of a control batch's first record
 // (ControlRecordType.parse: a key shorter than 4 bytes or with a negative
 // version is invalid). ok is false for an empty control batch.
@@ -88,8 +70,8 @@ func (r *cleanRun) isLastRecordOfProducer(h BatchHeader) bool {
 	if !ok {
 		return false
 	}
-	if lr.lastData >= 0 {
-		return h.LastOffset() == lr.lastData
+	if lr.lastDataOffset >= 0 {
+		return h.LastOffset() == lr.lastDataOffset
 	}
 	return h.IsControl() && h.ProducerEpoch == lr.epoch
 }
