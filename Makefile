@@ -66,7 +66,8 @@ soak-long: build
 
 # Start-up time and idle memory (100 partitions) of one broker, broker throughput and latency against kfake
 # and Apache Kafka 3.9 (var/kafka-3.9/lib; its column is skipped with a note when missing), then the
-# storage engine's benchmarks (append vs plain write(2), offset lookup in a full segment, recovery, compaction).
+# storage engine's benchmarks (append vs plain write(2), offset lookup in a full segment, recovery, compaction,
+# open + producer-state load of a 1 GiB idempotent log with and without snapshots).
 bench: deps build
 	KAFKA_BIN=$(CURDIR)/bin/kafka $(GO) run ./bench/startup
 	KAFKA_BIN=$(CURDIR)/bin/kafka $(GO) run ./bench/throughput

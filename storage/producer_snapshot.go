@@ -19,17 +19,32 @@ package storage
 // Only each producer's newest batch is kept, so after a load duplicate
 // detection covers that batch alone (Kafka's accepted loss).
 //
-// Differences from Kafka, both stricter and readable by Kafka: a snapshot
-// is written to <name>.tmp and renamed over (Kafka writes the final name in
-// place), and a snapshot of a deleted segment is removed at once (Kafka
-// renames it .snapshot.deleted and removes it after file.delete.delay.ms).
+// When: at a roll, the snapshot at the new segment's base (unsynced, then
+// fsynced by the flush the roll schedules; a failed write fails the roll,
+// a failed fsync the log dir, as Kafka's), at a clean close at the log end
+// offset; loading (LogLoader, a truncation's rebuild) reads the newest one
+// at or below the end, deleting those above it or at/below the log start
+// and any corrupt one (then the next older), skips producers idle for
+// producer.id.expiration.ms, and replays only the batches after it.
+// Deleted: with the segment retention removes (at its base), with the
+// segments a clean replaces (except at a base the new segment keeps), all
+// of them by a full truncation; at open the stray ones
+// (removeStraySnapshots).
+//
+// Differences from Kafka, all readable by Kafka: a snapshot is written to
+// <name>.tmp and renamed over (Kafka writes the final name in place); a
+// snapshot of a deleted segment is removed at once (Kafka renames it
+// .snapshot.deleted and removes it after file.delete.delay.ms); loading
+// writes no snapshot (Kafka's rebuildProducerState ends with one), so a
+// start on a full disk works and only reads can fail a load.
 //
 // Upgrade rule: a log with no .snapshot file at all (written by a release
-// before snapshots, or by Kafka with message format < v2) is scanned once
+// before snapshots, or by Kafka with message format < v2) is replayed once
 // from its log start, and the first roll or clean close writes a snapshot.
-// Kafka instead skips the scan after a clean shutdown and writes empty
+// Kafka instead skips the replay after a clean shutdown and writes empty
 // snapshots (UnifiedLog.rebuildProducerState), forgetting every producer;
-// scanning keeps the idempotent producers' sequences across the upgrade.
+// replaying keeps the idempotent producers' sequences and the open
+// transactions across the upgrade.
 
 import (
 	"encoding/binary"

@@ -8,6 +8,7 @@ import (
 	"reflect"
 	"slices"
 	"testing"
+	"time"
 )
 
 // goldenProducers are the entries Gold.java.txt gives Kafka's writeSnapshot.
@@ -460,4 +461,30 @@ func TestProducerSnapshotWriteFailure(t *testing.T) {
 		t.Fatalf("state %+v, want %+v", got, want)
 	}
 	appendIdem(t, l, 9, want[9].batches[0].lastSeq+1, 1)
+}
+
+// The roll's snapshot is fsynced by the flush the roll schedules; a failed
+// fsync fails the log dir (UnifiedLog.flushProducerStateSnapshot under
+// maybeHandleIOException).
+func TestProducerSnapshotFsyncFailureFailsDir(t *testing.T) {
+	dir := t.TempDir()
+	cfg := DefaultLogConfig()
+	cfg.SegmentBytes = 400
+	fs := NewFaultFS(false)
+	fs.Inject(Fault{Op: OpSync, Dir: dir, Suffix: producerSnapshotSuffix})
+	l := openFS(t, dir, cfg, fs, false)
+	defer l.Close()
+	failed := make(chan error, 8)
+	l.dirFailed = func(err error) { failed <- err }
+	for i := 0; len(l.SegmentBaseOffsets()) < 2; i++ {
+		appendIdem(t, l, 9, int32(i), 1)
+	}
+	select {
+	case err := <-failed:
+		if !errors.Is(err, ErrStorage) {
+			t.Fatalf("dir failure %v", err)
+		}
+	case <-time.After(10 * time.Second):
+		t.Fatal("the failed snapshot fsync did not fail the dir")
+	}
 }
