@@ -488,3 +488,34 @@ func TestProducerSnapshotFsyncFailureFailsDir(t *testing.T) {
 		t.Fatal("the failed snapshot fsync did not fail the dir")
 	}
 }
+
+// A follower keeps the producer state and snapshots it at its rolls too,
+// so a follower's restart (then leadership) replays only the tail.
+func TestProducerSnapshotFollowerRolls(t *testing.T) {
+	dir := t.TempDir()
+	cfg := DefaultLogConfig()
+	cfg.SegmentBytes = 400
+	l := mustOpen(t, dir, cfg, false)
+	for i := range 12 {
+		if _, err := l.AppendAsFollower(at(producerBatch(t, 3, 0, int32(i), 1, false), int64(i))); err != nil {
+			t.Fatal(err)
+		}
+	}
+	bases := l.SegmentBaseOffsets()
+	if got := snapshotOffsets(t, dir); len(bases) < 2 || !reflect.DeepEqual(got, bases[1:]) {
+		t.Fatalf("follower snapshots %v, segment bases %v", got, bases)
+	}
+	want := producerStateOf(t, l)
+	l.closeHandles() // a crash: no snapshot at the LEO
+	withPlantedProducer(t, dir, bases[len(bases)-1])
+	l = mustOpen(t, dir, cfg, false)
+	defer l.Close()
+	got := producerStateOf(t, l)
+	if _, ok := got[99]; !ok {
+		t.Fatal("the newest roll snapshot was not loaded")
+	}
+	delete(got, 99)
+	if !reflect.DeepEqual(got, want) {
+		t.Fatalf("state %+v, want %+v", got, want)
+	}
+}
