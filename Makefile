@@ -66,11 +66,13 @@ soak-long: build
 
 # Start-up time and idle memory (100 partitions) of one broker, broker throughput and latency against kfake
 # and Apache Kafka 3.9 (var/kafka-3.9/lib; its column is skipped with a note when missing), then the
-# storage engine's benchmarks (append vs plain write(2), offset lookup in a full segment, recovery, compaction).
+# storage engine's benchmarks (append vs plain write(2), offset lookup in a full segment, recovery, compaction,
+# open + producer-state load of a 1 GiB idempotent log with and without snapshots).
 bench: deps build
 	KAFKA_BIN=$(CURDIR)/bin/kafka $(GO) run ./bench/startup
 	KAFKA_BIN=$(CURDIR)/bin/kafka $(GO) run ./bench/throughput
 	$(GO) test -run '^$$' -bench 'Append1KiB|WriteSyscall1KiB|OffsetLookupFullSegment|Recovery|Compaction' -benchtime 2s ./storage/
+	KAFKAZK_BENCH_1GIB=1 $(GO) test -run '^$$' -bench 'ProducerStateLoad1GiB' -benchtime 3x ./storage/
 
 # Each fuzz target for FUZZTIME. FuzzParseRequest, FuzzValidateBatches and FuzzRecords also fail on an
 # input that costs more than a few milliseconds or a small multiple of its size in memory (issue 15).
@@ -82,6 +84,7 @@ fuzz:
 	$(GO) test -run '^$$' -fuzz FuzzRecords -fuzztime $(FUZZTIME) ./storage/
 	$(GO) test -run '^$$' -fuzz FuzzConvertLegacyMessageSet -fuzztime $(FUZZTIME) ./storage/
 	$(GO) test -run '^$$' -fuzz FuzzDownConvert -fuzztime $(FUZZTIME) ./storage/
+	$(GO) test -run '^$$' -fuzz FuzzDecodeProducerSnapshot -fuzztime $(FUZZTIME) ./storage/
 	$(GO) test -run '^$$' -fuzz FuzzParseRecords -fuzztime $(FUZZTIME) ./broker/group/
 	for f in $$($(GO) test -list '^FuzzDecode' ./zkmeta/ | grep '^Fuzz'); do \
 		$(GO) test -run '^$$' -fuzz "^$$f$$" -fuzztime 20s ./zkmeta/ || exit 1; done

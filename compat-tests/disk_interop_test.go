@@ -81,19 +81,6 @@ var diskKnownDifferences = map[string]string{
 	// so it loads ours as clean (asserted), but KRaft-era readers parse it.
 	"kafka-to-ours checkpoint .kafka_cleanshutdown": `kafka: {"version":0,"brokerEpoch":-1}, ours: empty`,
 	"ours-to-kafka checkpoint .kafka_cleanshutdown": `ours: empty, kafka: {"version":0,"brokerEpoch":-1}`,
-	// Ours writes no producer-state snapshots (<offset>.snapshot). Kafka
-	// loading a cleanly shut down log dir without any takes its upgrade
-	// path (UnifiedLog.rebuildProducerState: no snapshot and a clean
-	// shutdown: skip reading the segments, write empty snapshots), so it
-	// forgets every producer of our batches: a retried batch is appended a
-	// second time (new offsets) instead of being answered as a duplicate.
-	// After an unclean shutdown Kafka rebuilds the state from the segments
-	// and recognises them.
-	"ours-to-kafka duplicate produce disk-plain first batch":                   "kafka appends it again at 300 (ours: the original, 0)",
-	"ours-to-kafka duplicate produce disk-plain last batch":                    "kafka appends it again (ours: the original, 280)",
-	"ours-to-kafka duplicate produce disk-epochs last batch":                   "kafka appends it again at 20 (ours: the original, 10)",
-	"ours-to-kafka duplicate produce disk-plain log end after the duplicates":  "kafka 340, ours 300",
-	"ours-to-kafka duplicate produce disk-epochs log end after the duplicates": "kafka 30, ours 20",
 }
 
 func init() {

@@ -467,9 +467,14 @@ func (l *Log) cleanableRange(checkpoint int64, hasCheckpoint bool, now int64) (*
 		}
 	}
 	activeBase := l.active().base
-	// Never past the high watermark (Kafka: the last stable offset, which
-	// is at most the HW), the log start until the partition sets it.
+	// Never past the last stable offset (LogCleanerManager.cleanableOffsets):
+	// the high watermark, the log start until the partition sets it, or
+	// the first unstable offset below it, so an open transaction (or one
+	// whose marker is not yet replicated) is never compacted.
 	uncleanable := min(activeBase, l.highWatermark)
+	if fuo, ok := l.firstUnstableOffsetLocked(); ok {
+		uncleanable = min(uncleanable, fuo)
+	}
 	first := l.segmentFor(dirty)
 	dirtySegs := l.segs[first : len(l.segs)-1]
 	if lag := l.cfg.MinCompactionLagMs; lag > 0 {

@@ -41,11 +41,15 @@ type cleanRun struct {
 	now   int64
 	hooks *cleanHooks
 	stats CleanStats
-	// lastBatchOfProducer: producer id -> last offset of its last batch
-	// in the log; that batch is kept (empty if need be) so the producer's
-	// sequence state survives (Cleaner's lastRecordsOfActiveProducers).
-	lastBatchOfProducer map[int64]int64
-	readBuf             []byte
+	// aborted are the log's aborted transactions and lastRecords its
+	// active producers' last records, read with the segments
+	// (cleaner_txn.go); mapTxn and cleanTxn follow the transactions while
+	// the offset map is built and while segments are cleaned (two
+	// CleanedTransactionMetadata, as Kafka's).
+	aborted          []AbortedTxn
+	lastRecords      map[int64]lastRecord
+	mapTxn, cleanTxn *cleanedTxnMeta
+	readBuf          []byte
 }
 
 // cleanLog cleans ltc.log (Cleaner.doClean): it maps the latest offset of
@@ -93,10 +97,26 @@ func (r *cleanRun) snapshot() ([]segSnap, error) {
 }
 
 func (r *cleanRun) run() error {
+	// Cleaner.doClean: lastRecordsOfActiveProducers, and the .txnindex
+	// entries of every segment (each cleaned segment's
+	// collectAbortedTransactions). A truncation meanwhile aborts the clean.
+	r.lastRecords = r.l.lastRecordsOfActiveProducers()
+	r.aborted = r.l.collectAbortedTransactionsForCleaning(r.l.LogStartOffset(), r.l.LogEndOffset())
 	segs, err := r.snapshot()
 	if err != nil {
 		return err
 	}
+	// The offset map's pass reads from the first dirty offset: only the
+	// aborted transactions whose marker it can reach (Kafka collects them
+	// from the first dirty segment on).
+	var mapAborted []AbortedTxn
+	for _, a := range r.aborted {
+		if a.LastOffset >= r.ltc.firstDirty {
+			mapAborted = append(mapAborted, a)
+		}
+	}
+	r.mapTxn = newCleanedTxnMeta(mapAborted)
+	r.cleanTxn = newCleanedTxnMeta(r.aborted)
 	r.om.reset()
 	if err := r.buildOffsetMap(segs); err != nil {
 		return err
@@ -111,9 +131,6 @@ func (r *cleanRun) run() error {
 		return fmt.Errorf("the offset map (%d entries) cannot hold the keys of one batch at offset %d", r.om.maxSize, r.ltc.firstDirty)
 	}
 	r.stats.EndOffset = end
-	if err := r.scanProducers(segs); err != nil {
-		return err
-	}
 	var toClean []segSnap
 	for _, s := range segs[:len(segs)-1] {
 		if s.base < end {
@@ -129,9 +146,10 @@ func (r *cleanRun) run() error {
 }
 
 // buildOffsetMap maps each key's latest offset over the dirty segments
-// (Cleaner.buildOffsetMap), stopping when the map is full. Control and
-// transactional batches are not mapped: without transaction state the
-// cleaner keeps them whole, so they neither shadow nor lose a record.
+// (Cleaner.buildOffsetMap), stopping when the map is full. Control
+// batches only update the transaction state; the data of aborted
+// transactions is not mapped, so it never shadows an older committed
+// value (buildOffsetMapForSegment).
 func (r *cleanRun) buildOffsetMap(segs []segSnap) error {
 	from, to := r.ltc.firstDirty, r.ltc.firstUncleanable
 	for i, s := range segs[:len(segs)-1] {
@@ -146,7 +164,15 @@ func (r *cleanRun) buildOffsetMap(segs []segSnap) error {
 			if h.LastOffset() < from {
 				return true, nil
 			}
-			if !h.IsControl() && !h.IsTransactional() {
+			aborted := false
+			if h.IsControl() {
+				if _, err := r.mapTxn.onControlBatchRead(batch, h); err != nil {
+					return false, err
+				}
+			} else {
+				aborted = r.mapTxn.onBatchRead(h)
+			}
+			if !h.IsControl() && !aborted {
 				body, err := Decompress(h.Compression(), batch[BatchHeaderSize:])
 				if err != nil {
 					return false, fmt.Errorf("batch at offset %d: %w", h.BaseOffset, err)
@@ -177,27 +203,6 @@ func (r *cleanRun) buildOffsetMap(segs []segSnap) error {
 		}
 		if full {
 			break
-		}
-	}
-	return nil
-}
-
-// scanProducers finds the last batch of every producer id in the log.
-func (r *cleanRun) scanProducers(segs []segSnap) error {
-	r.lastBatchOfProducer = map[int64]int64{}
-	for _, s := range segs {
-		sc := newScanner(s.seg.fs, s.seg.log, 0, s.size)
-		for {
-			h, _, ok, err := sc.next()
-			if err != nil {
-				return fmt.Errorf("scan producers: %w", err)
-			}
-			if !ok {
-				break
-			}
-			if h.HasProducerID() {
-				r.lastBatchOfProducer[h.ProducerID] = h.LastOffset()
-			}
 		}
 	}
 	return nil
@@ -316,6 +321,8 @@ type cleanedBatch struct {
 // cleanSegments rewrites a group of segments into one .cleaned segment
 // and swaps it in (Cleaner.cleanSegments).
 func (r *cleanRun) cleanSegments(group []segSnap) error {
+	// Each cleaned segment gets its own transaction index entries.
+	r.cleanTxn.cleanedIndex = nil
 	cleaned, err := r.l.newCleanedSegment(group[0].base)
 	if err != nil {
 		return err
@@ -369,6 +376,16 @@ func (r *cleanRun) cleanSegments(group []segSnap) error {
 	if err = flush(); err != nil {
 		return err
 	}
+	// The cleaned segment's .txnindex: the aborted transactions whose
+	// markers it keeps with their data (CleanedTransactionMetadata.cleanedIndex).
+	for _, t := range r.cleanTxn.cleanedIndex {
+		if err = cleaned.txn.append(cleaned, t); err != nil {
+			return err
+		}
+	}
+	// Even empty, this index is the cleaner's: replaceSegments must not
+	// carry the old segments' entries into it (carryTxnIndex).
+	cleaned.txn.written = true
 	r.stats.SegmentsIn += len(group)
 	r.stats.SegmentsOut++
 	// The cleaned segment keeps the last modified time of the last old
@@ -437,16 +454,34 @@ func (l *Log) holdsInactiveLocked(segs []*segment) bool {
 //     tombstone and no delete horizon gets horizon now+delete.retention.ms
 //     in its base timestamp, with attribute bit 6 (KIP-534);
 //   - a batch left empty is dropped unless it is its producer's last one,
-//     which stays as an empty batch (BatchRetention.RETAIN_EMPTY).
-//
-// Control and transactional batches are kept whole.
+//     which stays as an empty batch (BatchRetention.RETAIN_EMPTY);
+//   - transactions (cleaner_txn.go, checkBatchRetention): an aborted
+//     transaction's data batch is dropped whole; a marker with no data of
+//     its transaction left in this pass gets a delete horizon, and is
+//     dropped by a pass after it; other control records are kept.
 func (r *cleanRun) filterBatch(batch []byte, h BatchHeader) ([]byte, error) {
 	r.stats.RecordsRead += int64(max(h.RecordCount, 0))
-	if h.IsControl() || h.IsTransactional() {
-		r.stats.RecordsRetained += int64(max(h.RecordCount, 0))
-		return batch, nil
-	}
 	hasHorizon := h.Attributes&attrDeleteHorizon != 0
+	var canDiscard bool
+	if h.IsControl() {
+		var err error
+		if canDiscard, err = r.cleanTxn.onControlBatchRead(batch, h); err != nil {
+			return nil, err
+		}
+	} else {
+		canDiscard = r.cleanTxn.onBatchRead(h)
+	}
+	// discardBatchRecords: aborted data at once, a marker only after its
+	// delete horizon.
+	discardRecords := canDiscard
+	if h.IsControl() {
+		discardRecords = canDiscard && hasHorizon && h.BaseTimestamp <= r.now
+	}
+	lastOfProducer := r.isLastRecordOfProducer(h)
+	if discardRecords && !lastOfProducer {
+		return nil, nil // BatchRetention.DELETE
+	}
+	markerForEmptyTxn := canDiscard && h.IsControl()
 	retainDeletes := !hasHorizon || r.now < h.BaseTimestamp
 	body, err := Decompress(h.Compression(), batch[BatchHeaderSize:])
 	if err != nil {
@@ -463,6 +498,9 @@ func (r *cleanRun) filterBatch(batch []byte, h BatchHeader) ([]byte, error) {
 		off := h.BaseOffset + int64(ri.OffsetDelta)
 		keep := true
 		switch {
+		case discardRecords:
+			keep = false
+		case h.IsControl():
 		case off > r.om.latest:
 		case ri.KeyNull:
 			keep = false
@@ -485,12 +523,12 @@ func (r *cleanRun) filterBatch(batch []byte, h BatchHeader) ([]byte, error) {
 		return nil, fmt.Errorf("batch at offset %d: %w", h.BaseOffset, err)
 	}
 	r.stats.RecordsRetained += int64(kept)
-	needHorizon := tombstones && !hasHorizon
+	needHorizon := (tombstones || markerForEmptyTxn) && !hasHorizon
 	if kept > 0 && keepAll && !needHorizon {
 		return batch, nil
 	}
 	if kept == 0 {
-		if h.HasProducerID() && r.lastBatchOfProducer[h.ProducerID] == h.LastOffset() {
+		if lastOfProducer {
 			return BuildBatch(h, nil)
 		}
 		return nil, nil

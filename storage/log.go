@@ -96,6 +96,8 @@ type Log struct {
 	// I/O error of this log as a failure of its log dir (ioFailed).
 	dirFailed func(error)
 
+	// producerExpiration: see openOptions (producer_snapshot.go).
+	producerExpiration time.Duration
 	// producers is the producers' and transactions' state (UnifiedLog's
 	// producerStateManager), guarded by mu: built when the log opens,
 	// kept by every append, leader's and follower's, and rebuilt by
@@ -110,6 +112,9 @@ type openOptions struct {
 	recoveryPoint int64      // -1 unknown: recovery starts at 0
 	logStart      int64      // -1 unknown
 	fs            FileSystem // nil: the operating system's
+	// producerExpiration is producer.id.expiration.ms: producers idle that
+	// long are not loaded from a snapshot; 0 loads every producer.
+	producerExpiration time.Duration
 }
 
 // SetConfig changes the log's settings; they apply from the next append,
@@ -141,7 +146,8 @@ func openLog(dir string, cfg Config, opts openOptions, logger *slog.Logger) (*Lo
 	start := time.Now()
 	fs := orOS(opts.fs)
 	l := &Log{fs: fs, dir: dir, cfg: cfg.normalized(), logger: logger.With("log", filepath.Base(dir)),
-		lastEpoch: -1, dirSyncer: fs.SyncDir, lastFlushMs: start.UnixMilli(), pending: map[*segment]*time.Timer{}}
+		lastEpoch: -1, dirSyncer: fs.SyncDir, lastFlushMs: start.UnixMilli(), pending: map[*segment]*time.Timer{},
+		producerExpiration: opts.producerExpiration}
 	if err := fs.MkdirAll(dir); err != nil {
 		return nil, fmt.Errorf("create log dir %s: %w", dir, err)
 	}
@@ -162,6 +168,10 @@ func openLog(dir string, cfg Config, opts openOptions, logger *slog.Logger) (*Lo
 		return fail(err)
 	}
 	if err := l.active().activate(l.cfg); err != nil {
+		return fail(err)
+	}
+	// LogLoader.load: removeStraySnapshots(segment base offsets).
+	if err := removeStraySnapshots(fs, dir, l.baseOffsetsLocked()); err != nil {
 		return fail(err)
 	}
 	leo := l.active().next
@@ -281,6 +291,10 @@ func (l *Log) NumSegments() int {
 func (l *Log) SegmentBaseOffsets() []int64 {
 	l.mu.RLock()
 	defer l.mu.RUnlock()
+	return l.baseOffsetsLocked()
+}
+
+func (l *Log) baseOffsetsLocked() []int64 {
 	out := make([]int64, len(l.segs))
 	for i, s := range l.segs {
 		out[i] = s.base
@@ -514,9 +528,24 @@ func (l *Log) roll(base int64) error {
 	}
 	l.segs = append(l.segs, s)
 	l.logger.Debug("rolled segment", "base", s.base)
+	// UnifiedLog.roll: the producer state's end moves to the new base and
+	// a snapshot is taken there, unsynced; the flush below fsyncs it
+	// (flushProducerStateSnapshot). A failed write fails the roll.
+	l.producers.lastMapOffset = max(l.producers.lastMapOffset, base)
+	snapOff, snapWrote, err := l.takeProducerSnapshotLocked(false)
+	if err != nil {
+		return err
+	}
 	l.flushWG.Add(1)
 	go func() {
 		defer l.flushWG.Done()
+		if snapWrote {
+			if err := syncProducerSnapshot(l.fs, l.dir, snapOff); err != nil {
+				l.logger.Warn("producer snapshot fsync after roll failed", "err", err)
+				_ = l.ioFailed(fmt.Errorf("%w: producer snapshot fsync after roll: %w", ErrStorage, err))
+				return
+			}
+		}
 		if err := l.flushUpTo(base); err != nil && !errors.Is(err, ErrClosed) {
 			// LocalLog.flush under maybeHandleIOException: the dir fails.
 			l.logger.Warn("flush after roll failed", "err", err)
@@ -836,8 +865,14 @@ func (l *Log) Close() error {
 	l.flushWG.Wait()
 	l.mu.Lock()
 	defer l.mu.Unlock()
+	var snapErr error
+	if !l.closed {
+		// UnifiedLog.close: takeSnapshot() at the log end offset, so the
+		// next start replays nothing.
+		_, _, snapErr = l.takeProducerSnapshotLocked(true)
+	}
 	// LocalLog.close under maybeHandleIOException.
-	return l.ioErr("close", l.closeLocked())
+	return l.ioErr("close", errors.Join(snapErr, l.closeLocked()))
 }
 
 // closeHandles closes the log's files without writing to them: its log dir
@@ -1056,6 +1091,10 @@ func (l *Log) restartEmptyLocked(offset int64, clearEpochs bool) error {
 		}
 	}
 	l.segs = nil
+	// ProducerStateManager.truncateFullyAndStartAt: every snapshot goes.
+	if err := deleteProducerSnapshotsWhere(l.fs, l.dir, func(int64) bool { return true }); err != nil {
+		return err
+	}
 	s, err := createSegment(l.fs, l.dir, offset, "", l.cfg)
 	if err != nil {
 		return err

@@ -154,6 +154,13 @@ func (l *Log) replaceSegmentsLocked(newSeg *segment, old []*segment) error {
 		if err := l.scheduleDelete(s); err != nil {
 			return err
 		}
+		// UnifiedLog.replaceSegments: the snapshots of the replaced
+		// segments go, except at a base the new segment keeps.
+		if s.base != newSeg.base {
+			if err := deleteProducerSnapshot(l.fs, l.dir, s.base); err != nil {
+				return err
+			}
+		}
 	}
 	if err := newSeg.changeSuffix(""); err != nil {
 		return err

@@ -110,6 +110,10 @@ func (l *Log) deleteSegmentsLocked(pred func(s, next *segment) bool, reason stri
 		if err := l.scheduleDelete(s); err != nil {
 			return n, err
 		}
+		// UnifiedLog.deleteSegments: deleteProducerSnapshots(deletable).
+		if err := deleteProducerSnapshot(l.fs, l.dir, s.base); err != nil {
+			return n, err
+		}
 	}
 	return n, startErr
 }

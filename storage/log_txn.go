@@ -194,6 +194,14 @@ func (l *Log) rebuildProducerStateLocked(upTo int64) error {
 	m := newProducerStateManager()
 	m.lastMapOffset = l.logStart
 	l.producers = m
+	// The newest snapshot at or below upTo, then only the batches after it
+	// (producer_snapshot.go). Kafka's rebuildProducerState then takes a
+	// snapshot at upTo; here loading writes nothing (a start on a full
+	// disk works, and only reads can fail a load): the next roll or clean
+	// close writes one.
+	if err := l.loadProducerSnapshotLocked(m, upTo); err != nil {
+		return fmt.Errorf("%w: loading the producer snapshot: %w", ErrStorage, err)
+	}
 	return l.replayProducerStateLocked(upTo)
 }
 

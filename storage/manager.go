@@ -33,6 +33,9 @@ type Manager struct {
 	// dir that failed while loading are handed out by HandleLogDirFailure
 	// as if their logs had been closed (guarded by mu).
 	listed map[string][]TopicPartition
+	// producerExpiration and producerExpirationCheck are
+	// producer.id.expiration.ms and its check interval (producer_expiry.go).
+	producerExpiration, producerExpirationCheck time.Duration
 }
 
 type managedLog struct {
@@ -157,7 +160,7 @@ func (m *Manager) loadDir(dir string) error {
 		if prev, dup := m.logs[tp]; dup {
 			return fmt.Errorf("%w for %s: %s and %s", errDuplicateLogDir, tp, prev.log.Dir(), filepath.Join(dir, e.Name()))
 		}
-		opts := openOptions{recover: !clean, recoveryPoint: -1, logStart: -1, fs: m.fs}
+		opts := openOptions{recover: !clean, recoveryPoint: -1, logStart: -1, fs: m.fs, producerExpiration: m.producerExpirationOrDefault()}
 		if rp, ok := recoveryPoints[tp]; ok {
 			opts.recoveryPoint = rp
 		}
@@ -291,7 +294,7 @@ func (m *Manager) GetOrCreateLog(topic string, partition int32, topicID [16]byte
 	if dir == "" {
 		return nil, fmt.Errorf("%w: no online log dir for %s: %w", ErrStorage, tp, ErrAllLogDirsOffline)
 	}
-	l, err := openLog(filepath.Join(dir, tp.String()), m.configFor(topic), openOptions{recoveryPoint: -1, logStart: -1, fs: m.fs}, m.logger)
+	l, err := openLog(filepath.Join(dir, tp.String()), m.configFor(topic), openOptions{recoveryPoint: -1, logStart: -1, fs: m.fs, producerExpiration: m.producerExpirationOrDefault()}, m.logger)
 	if err != nil {
 		// LogManager.getOrCreateLog: an IOException creating the log
 		// takes its dir offline (KafkaStorageException).
@@ -590,7 +593,9 @@ func (m *Manager) logsSnapshot() []*managedLog {
 // Run does the background work of Kafka's LogManager until ctx ends:
 // retention (DeleteOldSegments on every log) every retentionCheckInterval
 // (log.retention.check.interval.ms; <= 0 means Kafka's 300000 ms), and a
-// flush.ms check every second (LogManager.flushDirtyLogs). After a
+// flush.ms check every second (LogManager.flushDirtyLogs), and producer-id
+// expiry every producer.id.expiration.check.interval.ms
+// (RemoveExpiredProducers, WithProducerExpiration). After a
 // retention pass that moved a log start offset the log-start-offset
 // checkpoints are written.
 func (m *Manager) Run(ctx context.Context, retentionCheckInterval time.Duration) {
@@ -601,6 +606,7 @@ func (m *Manager) Run(ctx context.Context, retentionCheckInterval time.Duration)
 	defer retention.Stop()
 	flush := time.NewTicker(time.Second)
 	defer flush.Stop()
+	go m.runProducerExpiry(ctx)
 	for {
 		select {
 		case <-ctx.Done():

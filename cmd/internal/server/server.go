@@ -39,7 +39,8 @@ func run(ctx context.Context, configPath string, overrides []string, logger *slo
 	}
 	cfg.LogLevel = level
 	raiseOpenFileLimit(logger)
-	logs, err := storage.OpenManager(cfg.LogDirs, cfg.Storage, logger)
+	logs, err := storage.OpenManager(cfg.LogDirs, cfg.Storage, logger,
+		storage.WithProducerExpiration(cfg.ProducerIDExpiration, cfg.ProducerIDExpirationCheckInterval))
 	if err != nil {
 		return fmt.Errorf("opening log dirs %v: %w", cfg.LogDirs, err)
 	}
