@@ -31,6 +31,15 @@ func (s *memOffsetsStore) Append(p int32, records []group.Record, _ bool) (int64
 	return base, func(context.Context) error { return nil }, nil
 }
 
+func (s *memOffsetsStore) AppendTransactional(p int32, producer group.TxnProducer, records []group.Record) (int64, func(context.Context) error, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	base := s.next[p]
+	s.batches[p] = append(s.batches[p], group.Batch{BaseOffset: base, ProducerID: producer.ID, Transactional: true, Records: records})
+	s.next[p] = base + int64(len(records))
+	return base, func(context.Context) error { return nil }, nil
+}
+
 func (s *memOffsetsStore) Load(ctx context.Context, p int32, fn func(group.Batch) error) error {
 	s.mu.Lock()
 	batches := append([]group.Batch(nil), s.batches[p]...)

@@ -557,29 +557,6 @@ func TestParseGroupValueRejectsDuplicateMembers(t *testing.T) {
 	}
 }
 
-// Transactional offset commits without a marker at the end of the log are
-// not served (no transactions yet) and the load says so.
-func TestLoadWarnsAboutPendingTransactionalOffsets(t *testing.T) {
-	store := newMemStore()
-	tp := TopicPartition{"t", 0}
-	value := offsetCommitValue(offsetAndMetadata{Offset: 5, LeaderEpoch: -1, ExpireTimestamp: -1})
-	store.batches[0] = []Batch{
-		{BaseOffset: 0, ProducerID: 11, Transactional: true, Records: []Record{{Key: offsetCommitKey("txn", tp), Value: value}}},
-	}
-	logs := &lockedBuffer{}
-	c := New(testConfig(), store, newFakeClock(), slog.New(slog.NewTextHandler(logs, nil)))
-	c.Start(1)
-	t.Cleanup(c.Close)
-	c.Elected(0, 0)
-	waitOwned(t, c, 0)
-	if got := fetchedOffset(t, c, "txn", tp); got != -1 {
-		t.Fatalf("pending transactional offset served: %d", got)
-	}
-	if l := logs.String(); !strings.Contains(l, "level=WARN") || !strings.Contains(l, "transactional offset commits") || !strings.Contains(l, "producer_ids=[11]") {
-		t.Fatalf("no warning about the pending transactional offsets:\n%s", l)
-	}
-}
-
 type lockedBuffer struct {
 	mu sync.Mutex
 	b  strings.Builder
