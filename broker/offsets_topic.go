@@ -163,28 +163,42 @@ func (st *offsetsStore) Load(ctx context.Context, partitionID int32, fn func(gro
 	if err != nil {
 		return fmt.Errorf("loading %s-%d: %w: %w", offsetsTopic, partitionID, group.ErrLeadershipLost, err)
 	}
-	bufSize := int64(st.s.cfg.OffsetsLoadBufferSize)
-	offset := p.log.LogStartOffset()
+	stillLeader := func() error {
+		if cur, ok := st.s.replicas.get(offsetsTopic, partitionID); !ok || cur != p || !p.isLeader() {
+			return fmt.Errorf("loading %s-%d: %w", offsetsTopic, partitionID, group.ErrLeadershipLost)
+		}
+		return nil
+	}
+	return readOffsetsLog(ctx, p.log, fmt.Sprintf("%s-%d", offsetsTopic, partitionID), int64(st.s.cfg.OffsetsLoadBufferSize), stillLeader, fn)
+}
+
+// readOffsetsLog reads the log from its start to its end
+// (GroupMetadataManager.doLoadGroupsAndOffsets' read loop), at most
+// bufSize bytes at a time (more when one batch is larger), handing fn each
+// batch in offset order, control batches included; check, called before
+// each read, ends the read with its error.
+func readOffsetsLog(ctx context.Context, l *storage.Log, name string, bufSize int64, check func() error, fn func(group.Batch) error) error {
+	offset := l.LogStartOffset()
 	var buf []byte
 	retries := 0
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if cur, ok := st.s.replicas.get(offsetsTopic, partitionID); !ok || cur != p || !p.isLeader() {
-			return fmt.Errorf("loading %s-%d: %w", offsetsTopic, partitionID, group.ErrLeadershipLost)
+		if err := check(); err != nil {
+			return err
 		}
-		leo := p.log.LogEndOffset()
+		leo := l.LogEndOffset()
 		if offset >= leo {
 			return nil
 		}
-		slice, err := p.log.Read(offset, bufSize, leo, true)
+		slice, err := l.Read(offset, bufSize, leo, true)
 		if err != nil {
-			if errors.Is(err, storage.ErrOffsetOutOfRange) && offset < p.log.LogStartOffset() {
-				offset = p.log.LogStartOffset() // retention moved the start meanwhile
+			if errors.Is(err, storage.ErrOffsetOutOfRange) && offset < l.LogStartOffset() {
+				offset = l.LogStartOffset() // retention moved the start meanwhile
 				continue
 			}
-			return fmt.Errorf("reading %s-%d at %d: %w", offsetsTopic, partitionID, offset, err)
+			return fmt.Errorf("reading %s at %d: %w", name, offset, err)
 		}
 		if slice.Size == 0 {
 			return nil
@@ -198,14 +212,14 @@ func (st *offsetsStore) Load(ctx context.Context, partitionID int32, fn func(gro
 			if retries++; retries <= 3 {
 				continue
 			}
-			return fmt.Errorf("reading %s-%d at %d: %w", offsetsTopic, partitionID, offset, err)
+			return fmt.Errorf("reading %s at %d: %w", name, offset, err)
 		}
 		retries = 0
 		progressed := false
 		for len(data) >= storage.BatchHeaderSize {
 			h, err := storage.ParseBatchHeader(data)
 			if err != nil {
-				return fmt.Errorf("reading %s-%d at %d: %w", offsetsTopic, partitionID, offset, err)
+				return fmt.Errorf("reading %s at %d: %w", name, offset, err)
 			}
 			size := h.Size()
 			if size > int64(len(data)) {
@@ -221,11 +235,14 @@ func (st *offsetsStore) Load(ctx context.Context, partitionID int32, fn func(gro
 			data = data[size:]
 		}
 		if !progressed {
-			return fmt.Errorf("reading %s-%d at %d: no complete batch within offsets.load.buffer.size", offsetsTopic, partitionID, offset)
+			return fmt.Errorf("reading %s at %d: no complete batch within offsets.load.buffer.size", name, offset)
 		}
 	}
 }
 
+// loadBatch decodes one batch for the coordinator's load: a
+// transactional batch carries its producer id (its offset commits stay
+// pending until the producer's marker), a control batch its marker record.
 func loadBatch(h storage.BatchHeader, raw []byte, fn func(group.Batch) error) error {
 	recs, err := storage.Records(raw)
 	if err != nil {

@@ -1,0 +1,173 @@
+package broker
+
+import (
+	"context"
+	"log/slog"
+	"testing"
+	"time"
+
+	"github.com/twmb/franz-go/pkg/kerr"
+	"github.com/twmb/franz-go/pkg/kmsg"
+
+	"github.com/kafkazk/kafkazk/broker/group"
+	"github.com/kafkazk/kafkazk/storage"
+)
+
+// logOffsetsStore is group.Store over a real log, read back with the
+// broker's loader (readOffsetsLog, loadBatch).
+type logOffsetsStore struct {
+	t   *testing.T
+	log *storage.Log
+}
+
+func (s *logOffsetsStore) write(h storage.BatchHeader, records []group.Record) int64 {
+	s.t.Helper()
+	recs := make([]storage.Record, len(records))
+	for i, r := range records {
+		recs[i] = storage.Record{Offset: int64(i), Timestamp: 1, Key: r.Key, Value: r.Value, ValueNull: r.Value == nil}
+	}
+	h.PartitionLeaderEpoch = -1
+	b, err := storage.BuildBatch(h, recs)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	info, err := s.log.Append(b, 0)
+	if err != nil {
+		s.t.Fatal(err)
+	}
+	return info.FirstOffset
+}
+
+func (s *logOffsetsStore) Append(_ int32, records []group.Record, _ bool) (int64, func(context.Context) error, error) {
+	return s.write(storage.BatchHeader{ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1}, records), func(context.Context) error { return nil }, nil
+}
+
+func (s *logOffsetsStore) AppendTransactional(_ int32, p group.TxnProducer, records []group.Record) (int64, func(context.Context) error, error) {
+	h := storage.BatchHeader{Attributes: batchAttrTransactional, ProducerID: p.ID, ProducerEpoch: p.Epoch, BaseSequence: 0}
+	return s.write(h, records), func(context.Context) error { return nil }, nil
+}
+
+func (s *logOffsetsStore) Load(ctx context.Context, _ int32, fn func(group.Batch) error) error {
+	// A small buffer: several reads, batches split across them.
+	return readOffsetsLog(ctx, s.log, "__consumer_offsets-0", 150, func() error { return nil }, fn)
+}
+
+// marker appends a COMMIT or ABORT control batch of the producer
+// (coordinator epoch 5), as WriteTxnMarkers does.
+func (s *logOffsetsStore) marker(pid int64, commit bool) {
+	typ := byte(0)
+	if commit {
+		typ = 1
+	}
+	s.write(storage.BatchHeader{Attributes: batchAttrTransactional | 0x20, ProducerID: pid, ProducerEpoch: 1, BaseSequence: -1},
+		[]group.Record{{Key: []byte{0, 0, 0, typ}, Value: []byte{0, 0, 0, 0, 0, 5}}})
+}
+
+func offsetRecord(groupID string, p int32, offset int64) group.Record {
+	k := kmsg.NewOffsetCommitKey()
+	k.Version, k.Group, k.Topic, k.Partition = 1, groupID, "t", p
+	v := kmsg.NewOffsetCommitValue()
+	v.Version, v.Offset, v.LeaderEpoch, v.CommitTimestamp = 3, offset, -1, 1
+	return group.Record{Key: k.AppendTo(nil), Value: v.AppendTo(nil)}
+}
+
+func (s *logOffsetsStore) plain(groupID string, offset int64) {
+	s.Append(0, []group.Record{offsetRecord(groupID, 0, offset)}, true)
+}
+
+func (s *logOffsetsStore) txn(pid int64, recs ...group.Record) {
+	s.AppendTransactional(0, group.TxnProducer{ID: pid, Epoch: 1}, recs)
+}
+
+func startLogCoordinator(t *testing.T, store *logOffsetsStore) *group.Coordinator {
+	t.Helper()
+	cfg := group.DefaultConfig()
+	cfg.NumPartitions, cfg.RetentionCheck = 1, 0
+	c := group.New(cfg, store, nil, slog.New(slog.DiscardHandler))
+	c.Start(1)
+	t.Cleanup(c.Close)
+	c.Elected(0, 0)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if err, _ := c.FetchOffsets("probe", false, nil); err == nil {
+			return c
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the coordinator did not load its partition")
+		}
+		time.Sleep(time.Millisecond)
+	}
+}
+
+// TestLoadTransactionalOffsetsFromLog replays a real __consumer_offsets
+// log with transactional offset commits and their markers
+// (GroupMetadataManager.doLoadGroupsAndOffsets): COMMIT applies a
+// producer's offsets, ABORT drops them, markers of producers without
+// offsets do nothing, the later record wins between interleaved
+// producers, and offsets without a marker stay pending until
+// CompleteTransaction.
+func TestLoadTransactionalOffsetsFromLog(t *testing.T) {
+	l, err := storage.OpenLog(t.TempDir(), storage.DefaultLogConfig(), false, nil)
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { l.Close() })
+	store := &logOffsetsStore{t: t, log: l}
+
+	store.plain("committed", 5)
+	store.txn(1, offsetRecord("committed", 0, 10))
+	store.plain("aborted", 5)
+	store.txn(2, offsetRecord("aborted", 0, 20), offsetRecord("aborted", 1, 21))
+	store.txn(3, offsetRecord("interleaved", 0, 30))
+	store.txn(4, offsetRecord("interleaved", 0, 31))
+	store.marker(5, true) // a producer without offsets here
+	store.marker(2, false)
+	store.marker(4, true)
+	store.marker(3, true) // its record is older than producer 4's
+	store.marker(1, true)
+	store.marker(1, true) // a resent marker: nothing pending any more
+	store.txn(6, offsetRecord("open", 0, 60))
+
+	c := startLogCoordinator(t, store)
+	fetch := func(c *group.Coordinator, groupID string, p int32) group.FetchedOffset {
+		t.Helper()
+		err, got := c.FetchOffsets(groupID, true, []group.TopicPartition{{Topic: "t", Partition: p}})
+		if err != nil || len(got) != 1 {
+			t.Fatalf("fetch %s: %v %+v", groupID, err, got)
+		}
+		return got[0]
+	}
+	for _, tc := range []struct {
+		group string
+		p     int32
+		want  int64
+		err   *kerr.Error
+	}{
+		{"committed", 0, 10, nil},
+		{"aborted", 0, 5, nil},
+		{"aborted", 1, -1, nil},
+		{"interleaved", 0, 31, nil},
+		{"open", 0, -1, kerr.UnstableOffsetCommit},
+	} {
+		if f := fetch(c, tc.group, tc.p); f.Offset != tc.want || f.Err != tc.err {
+			t.Fatalf("loaded %s t-%d: %d %v, want %d %v", tc.group, tc.p, f.Offset, f.Err, tc.want, tc.err)
+		}
+	}
+
+	// The open transaction commits: the marker reaches the log, then the
+	// coordinator.
+	store.marker(6, true)
+	c.CompleteTransaction(6, 1, []int32{0}, true)
+	deadline := time.Now().Add(5 * time.Second)
+	for f := fetch(c, "open", 0); f.Offset != 60 || f.Err != nil; f = fetch(c, "open", 0) {
+		if time.Now().After(deadline) {
+			t.Fatalf("after the marker: %+v", f)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	// Another coordinator of the partition loads the same.
+	c2 := startLogCoordinator(t, store)
+	if f := fetch(c2, "open", 0); f.Offset != 60 || f.Err != nil {
+		t.Fatalf("reloaded: %+v", f)
+	}
+}
