@@ -3,7 +3,8 @@
 // mode): JoinGroup, SyncGroup, Heartbeat, LeaveGroup with the eager and
 // cooperative flows clients drive, static membership, OffsetCommit and
 // OffsetFetch, OffsetDelete, ListGroups, DescribeGroups, DeleteGroups,
-// and offset expiry. State lives in __consumer_offsets with Kafka's key
+// offset expiry, and transactional offset commits (TxnOffsetCommit,
+// completed by the producer's transaction markers). State lives in __consumer_offsets with Kafka's key
 // and value schemas: the coordinator of a group is the leader of partition
 // abs(hash(group id)) % partitions, loads the partition when it becomes its
 // leader and unloads it when it stops leading.
