@@ -2,6 +2,7 @@ package group
 
 import (
 	"context"
+	"log/slog"
 	"testing"
 
 	"github.com/twmb/franz-go/pkg/kerr"
@@ -405,4 +406,99 @@ func TestCompleteTransactionAfterUnload(t *testing.T) {
 	c.Elected(0, 2)
 	waitOwned(t, c, 0)
 	wantFetched(t, "reloaded", fetchOne(t, c, "g", true), 10, nil)
+}
+
+// FuzzLoadTransactionalOffsets replays random sequences of plain and
+// transactional offset commits, transactional tombstones and markers
+// (empty control batches too) of a few producers and groups, and checks
+// the load against a direct model of doLoadGroupsAndOffsets: a COMMIT
+// moves the producer's pending offsets in unless a record later in the log
+// is there, ABORT drops them, offsets without a marker stay pending.
+func FuzzLoadTransactionalOffsets(f *testing.F) {
+	f.Add([]byte{0x10, 0x21, 0x30, 0x11, 0x41, 0x50})
+	f.Add([]byte{0x11, 0x12, 0x31, 0x02, 0x61, 0x70, 0x11})
+	f.Add([]byte{0x40, 0x11, 0x23, 0x51, 0x63})
+	f.Fuzz(func(t *testing.T, ops []byte) {
+		if len(ops) > 64 {
+			ops = ops[:64]
+		}
+		store := newMemStore()
+		l := logBuilder{store}
+		type key struct {
+			group string
+			pid   int64
+		}
+		type rec struct {
+			offset int64 // the committed offset
+			pos    int64 // the record's batch offset
+		}
+		committed := map[string]rec{}
+		pendingModel := map[key]*rec{} // nil value: tombstoned
+		groups := []string{"a", "b"}
+		for i, op := range ops {
+			pid := int64(op&0x3) + 1
+			g := groups[(op>>2)&1]
+			pos := store.logEnd(0)
+			off := int64(i)
+			switch op >> 4 & 0x7 {
+			case 0, 1: // transactional commit
+				l.txn(pid, g, off)
+				pendingModel[key{g, pid}] = &rec{off, pos}
+			case 2: // plain commit
+				l.plain(g, off)
+				committed[g] = rec{off, pos}
+			case 3: // transactional tombstone
+				l.txnTombstone(pid, g)
+				pendingModel[key{g, pid}] = nil
+			case 4, 5: // COMMIT or ABORT marker
+				commit := op>>4&0x7 == 4
+				store.appendMarker(0, pid, commit)
+				for k, r := range pendingModel {
+					if k.pid != pid {
+						continue
+					}
+					if commit && r != nil {
+						if cur, ok := committed[k.group]; !ok || cur.pos < r.pos {
+							committed[k.group] = *r
+						}
+					}
+					delete(pendingModel, k)
+				}
+			default: // an empty control batch (cleaned): no effect
+				l.emptyControl(pid)
+			}
+		}
+		c := New(testConfig(), store, newFakeClock(), slog.New(slog.DiscardHandler))
+		defer c.Close()
+		_, offsets, pending, err := c.readPartition(0)
+		if err != nil {
+			t.Fatal(err)
+		}
+		for _, g := range groups {
+			want, ok := committed[g]
+			got, gotOK := offsets[g][TopicPartition{"t", 0}]
+			if ok != gotOK || (ok && (got.om.Offset != want.offset || got.batchOffset != want.pos)) {
+				t.Fatalf("group %s: loaded %+v (%v), want %+v (%v)", g, got, gotOK, want, ok)
+			}
+		}
+		for k, r := range pendingModel {
+			got, ok := pending[k.group][k.pid][TopicPartition{"t", 0}]
+			if r == nil {
+				if ok {
+					t.Fatalf("tombstoned pending offset of %v loaded: %+v", k, got)
+				}
+				continue
+			}
+			if !ok || got.om.Offset != r.offset || got.batchOffset != r.pos {
+				t.Fatalf("pending offset of %v: %+v (%v), want %+v", k, got, ok, *r)
+			}
+		}
+		for g, byProducer := range pending {
+			for pid, m := range byProducer {
+				if _, ok := pendingModel[key{g, pid}]; !ok && len(m) > 0 {
+					t.Fatalf("unexpected pending offsets of producer %d in %s: %+v", pid, g, m)
+				}
+			}
+		}
+	})
 }
