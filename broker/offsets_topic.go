@@ -79,7 +79,14 @@ func (st *offsetsStore) leader(partition int32) (*partition, error) {
 // gives acks=all semantics, otherwise the append is local only (Kafka
 // appends tombstones with acks 0).
 func (st *offsetsStore) Append(partitionID int32, records []group.Record, waitReplication bool) (int64, func(context.Context) error, error) {
-	return st.appendBatch(partitionID, storage.BatchHeader{ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1}, records, waitReplication)
+	acks := int16(1)
+	if waitReplication {
+		acks = -1
+	}
+	return st.appendBatch(partitionID, storage.BatchHeader{ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1}, records, waitReplication,
+		func(p *partition, batch []byte) (appendResult, error) {
+			return p.appendRecordsToLeader(batch, acks, false, st.s.replicas.nowMs())
+		})
 }
 
 // batchAttrTransactional is the transactional bit of a batch's attributes.
@@ -89,19 +96,29 @@ const batchAttrTransactional = 0x10
 // transactional batch of the producer, base sequence 0
 // (GroupMetadataManager.generateOffsetRecords with isTxnOffsetCommit), and
 // waits for acks=all.
-//
-// Deviations until the partition and log APIs carry them: the KIP-890
-// verification guard is not passed to the log, and the batch is appended
-// as a client's (Kafka's origin COORDINATOR skips the sequence and
-// duplicate checks, which a second commit of the producer, again with
-// base sequence 0, needs).
+// Kafka's origin COORDINATOR checks the producer epoch but neither the
+// sequence nor duplicates: every commit of the producer has base sequence
+// 0 (see appendAsCoordinator).
 func (st *offsetsStore) AppendTransactional(partitionID int32, producer group.TxnProducer, records []group.Record) (int64, func(context.Context) error, error) {
 	return st.appendBatch(partitionID, storage.BatchHeader{
 		Attributes: batchAttrTransactional, ProducerID: producer.ID, ProducerEpoch: producer.Epoch, BaseSequence: 0,
-	}, records, true)
+	}, records, true, func(p *partition, batch []byte) (appendResult, error) {
+		return st.appendAsCoordinator(p, batch, producer.VerificationGuard)
+	})
 }
 
-func (st *offsetsStore) appendBatch(partitionID int32, h storage.BatchHeader, records []group.Record, waitReplication bool) (int64, func(context.Context) error, error) {
+// appendAsCoordinator appends a transactional offset commit batch with
+// acks=all as ReplicaManager.appendRecords with origin COORDINATOR and the
+// verification guard. Until partition.go has that append (over
+// storage.Log.AppendAsCoordinator), it is a client's append without guard.
+func (st *offsetsStore) appendAsCoordinator(p *partition, batch []byte, _ uint64) (appendResult, error) {
+	return p.appendRecordsToLeader(batch, -1, false, st.s.replicas.nowMs())
+}
+
+// appendBatch builds one batch of records with header h and appends it to
+// the partition, which this broker must lead, with appendTo.
+func (st *offsetsStore) appendBatch(partitionID int32, h storage.BatchHeader, records []group.Record, waitReplication bool,
+	appendTo func(*partition, []byte) (appendResult, error)) (int64, func(context.Context) error, error) {
 	p, err := st.leader(partitionID)
 	if err != nil {
 		return 0, nil, err
@@ -117,11 +134,7 @@ func (st *offsetsStore) appendBatch(partitionID int32, h storage.BatchHeader, re
 	if err != nil {
 		return 0, nil, fmt.Errorf("building a __consumer_offsets batch: %w", err)
 	}
-	acks := int16(1)
-	if waitReplication {
-		acks = -1
-	}
-	res, err := p.appendRecordsToLeader(batch, acks, false, st.s.replicas.nowMs())
+	res, err := appendTo(p, batch)
 	if err != nil {
 		return 0, nil, err
 	}
