@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kafkazk/kafkazk/broker/group"
+	"github.com/kafkazk/kafkazk/protocol"
 	"github.com/kafkazk/kafkazk/storage"
 )
 
@@ -109,10 +110,43 @@ func (st *offsetsStore) AppendTransactional(partitionID int32, producer group.Tx
 
 // appendAsCoordinator appends a transactional offset commit batch with
 // acks=all as ReplicaManager.appendRecords with origin COORDINATOR and the
-// verification guard. Until partition.go has that append (over
-// storage.Log.AppendAsCoordinator), it is a client's append without guard.
-func (st *offsetsStore) appendAsCoordinator(p *partition, batch []byte, _ uint64) (appendResult, error) {
-	return p.appendRecordsToLeader(batch, -1, false, st.s.replicas.nowMs())
+// verification guard.
+func (st *offsetsStore) appendAsCoordinator(p *partition, batch []byte, guard uint64) (appendResult, error) {
+	return appendToLeaderAsCoordinator(p, batch, storage.VerificationGuard(guard), st.s.replicas.nowMs())
+}
+
+// appendToLeaderAsCoordinator is partition.appendRecordsToLeader (acks=all)
+// for the group coordinator's own transactional batches: the log appends
+// them with storage.Log.AppendAsCoordinator (AppendOrigin.COORDINATOR: the
+// producer epoch is checked, neither the sequence nor duplicates, as every
+// TxnOffsetCommit batch has base sequence 0), with the KIP-890 guard.
+// It belongs with appendRecordsToLeader in partition.go.
+func appendToLeaderAsCoordinator(p *partition, batch []byte, guard storage.VerificationGuard, nowMs int64) (appendResult, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.offline {
+		return appendResult{}, kerr.KafkaStorageError
+	}
+	if !p.leading || p.stopped {
+		return appendResult{}, kerr.NotLeaderForPartition
+	}
+	if minISR := effectiveMinISR(p.log.Config().MinInsyncReplicas, p.self, p.replicas); int32(len(p.isr)) < minISR {
+		return appendResult{}, protocol.NewAPIError(kerr.NotEnoughReplicas,
+			"The size of the current ISR %v is insufficient to satisfy the min.isr requirement of %d for partition %s-%d",
+			p.isr, minISR, p.topic, p.id)
+	}
+	info, err := p.log.AppendAsCoordinator(batch, p.leaderEpoch, guard)
+	if errors.Is(err, storage.ErrStorage) {
+		p.storageFailedLocked(err) // as appendRecordsToLeader: the records may be in the log
+	}
+	if err != nil {
+		return appendResult{}, fmt.Errorf("appending to %s-%d: %w", p.topic, p.id, err)
+	}
+	res := appendResult{baseOffset: info.FirstOffset, lastOffset: info.LastOffset, logStartOffset: p.log.LogStartOffset(),
+		logAppendTime: info.LogAppendTime, leaderEpoch: p.leaderEpoch}
+	p.maybeIncrementHWLocked(nowMs)
+	p.wake()
+	return res, nil
 }
 
 // appendBatch builds one batch of records with header h and appends it to
@@ -123,16 +157,9 @@ func (st *offsetsStore) appendBatch(partitionID int32, h storage.BatchHeader, re
 	if err != nil {
 		return 0, nil, err
 	}
-	now := time.Now().UnixMilli()
-	recs := make([]storage.Record, len(records))
-	for i, r := range records {
-		recs[i] = storage.Record{Offset: int64(i), Timestamp: now, Key: r.Key, Value: r.Value, ValueNull: r.Value == nil}
-	}
-	h.PartitionLeaderEpoch = -1
-	h.Attributes |= int16(st.s.cfg.OffsetsTopicCompressionCodec)
-	batch, err := storage.BuildBatch(h, recs)
+	batch, err := buildOffsetsBatch(h, records, st.s.cfg.OffsetsTopicCompressionCodec, time.Now().UnixMilli())
 	if err != nil {
-		return 0, nil, fmt.Errorf("building a __consumer_offsets batch: %w", err)
+		return 0, nil, err
 	}
 	res, err := appendTo(p, batch)
 	if err != nil {
@@ -144,6 +171,23 @@ func (st *offsetsStore) appendBatch(partitionID int32, h storage.BatchHeader, re
 	return res.baseOffset, func(ctx context.Context) error {
 		return st.s.replicas.awaitOffsetsReplication(ctx, p, res.lastOffset+1, res.leaderEpoch)
 	}, nil
+}
+
+// buildOffsetsBatch builds one batch of records with header h, codec and
+// create time nowMs (GroupMetadataManager: MemoryRecords.builder with
+// CREATE_TIME and offsets.topic.compression.codec).
+func buildOffsetsBatch(h storage.BatchHeader, records []group.Record, codec int8, nowMs int64) ([]byte, error) {
+	recs := make([]storage.Record, len(records))
+	for i, r := range records {
+		recs[i] = storage.Record{Offset: int64(i), Timestamp: nowMs, Key: r.Key, Value: r.Value, ValueNull: r.Value == nil}
+	}
+	h.PartitionLeaderEpoch = -1
+	h.Attributes |= int16(codec)
+	batch, err := storage.BuildBatch(h, recs)
+	if err != nil {
+		return nil, fmt.Errorf("building a __consumer_offsets batch: %w", err)
+	}
+	return batch, nil
 }
 
 // awaitOffsetsReplication waits until the HW reaches required, as the

@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kafkazk/kafkazk/broker/group"
+	"github.com/kafkazk/kafkazk/protocol"
 	"github.com/kafkazk/kafkazk/storage"
 )
 
@@ -169,5 +170,59 @@ func TestLoadTransactionalOffsetsFromLog(t *testing.T) {
 	c2 := startLogCoordinator(t, store)
 	if f := fetch(c2, "open", 0); f.Offset != 60 || f.Err != nil {
 		t.Fatalf("reloaded: %+v", f)
+	}
+}
+
+// TestTxnOffsetCommitAppendAsCoordinator: the group coordinator's
+// transactional batches go to the log with origin COORDINATOR: every
+// TxnOffsetCommit of a producer has base sequence 0 and is appended (no
+// duplicate, no sequence error), a stale producer epoch is
+// INVALID_PRODUCER_EPOCH (#62), and a stale verification guard is
+// INVALID_TXN_STATE (KIP-890).
+func TestTxnOffsetCommitAppendAsCoordinator(t *testing.T) {
+	p := newTestLeader(t, 1, 1)
+	commit := func(pid int64, epoch int16, guard storage.VerificationGuard, n int) (appendResult, error) {
+		t.Helper()
+		var recs []group.Record
+		for i := range n {
+			recs = append(recs, offsetRecord("g", int32(i), 10))
+		}
+		b, err := buildOffsetsBatch(storage.BatchHeader{Attributes: batchAttrTransactional, ProducerID: pid, ProducerEpoch: epoch}, recs, 0, 1)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return appendToLeaderAsCoordinator(p, b, guard, 0)
+	}
+	for i, n := range []int{1, 1, 2} {
+		res, err := commit(7, 2, 0, n)
+		if err != nil || res.lastOffset-res.baseOffset != int64(n-1) {
+			t.Fatalf("commit %d of the producer: %+v %v", i, res, err)
+		}
+	}
+	if leo := p.log.LogEndOffset(); leo != 4 {
+		t.Fatalf("LEO %d after 4 records", leo)
+	}
+	if _, err := p.log.AppendEndTxnMarker(storage.EndTxnMarker{ProducerID: 7, ProducerEpoch: 2, Commit: true}, p.leaderEpoch); err != nil {
+		t.Fatal(err)
+	}
+	if _, err := commit(7, 2, 0, 1); err != nil {
+		t.Fatalf("the next transaction's commit: %v", err)
+	}
+	leo := p.log.LogEndOffset()
+	if _, err := commit(7, 1, 0, 1); protocol.ErrorCode(err) != kerr.InvalidProducerEpoch.Code {
+		t.Fatalf("stale epoch: %v", err)
+	}
+	guard := p.log.MaybeStartTransactionVerification(8, -1, 0)
+	if guard == 0 {
+		t.Fatal("no verification guard for a producer without a transaction")
+	}
+	if _, err := commit(8, 0, guard+1, 1); protocol.ErrorCode(err) != kerr.InvalidTxnState.Code {
+		t.Fatalf("stale guard: %v", err)
+	}
+	if p.log.LogEndOffset() != leo {
+		t.Fatalf("refused commits appended: LEO %d -> %d", leo, p.log.LogEndOffset())
+	}
+	if _, err := commit(8, 0, guard, 1); err != nil {
+		t.Fatalf("verified commit: %v", err)
 	}
 }
