@@ -16,8 +16,9 @@
 // zombie producers with ILLEGAL_GENERATION / UNKNOWN_MEMBER_ID /
 // FENCED_INSTANCE_ID (KIP-447), v4 TRANSACTION_ABORTABLE (KIP-890); v0-1
 // get COORDINATOR_NOT_AVAILABLE for COORDINATOR_LOAD_IN_PROGRESS
-// (KAFKA-7296). Deviation: the KIP-890 verification of the group's offsets
-// partition with the transaction coordinator is not done yet.
+// (KAFKA-7296). With transaction.partition.verification.enable the
+// group's offsets partition is verified with the transaction coordinator
+// first (KIP-890 part 1).
 // Authorization and, with an authorizer, the authorized operations are
 // aclGate's (acl_checks.go). Deviation: OffsetFetch v0-1 keeps group errors per
 // partition, having no group-level error field.
@@ -286,6 +287,9 @@ func (s *Server) handleTxnOffsetCommit(ctx context.Context, req *kmsg.TxnOffsetC
 		if req.Version >= 3 {
 			r.Generation, r.MemberID, r.InstanceID = req.Generation, req.MemberID, req.InstanceID
 		}
+		// KIP-890: v4+ understands TRANSACTION_ABORTABLE; older versions
+		// get INVALID_TXN_STATE for it (transactionSupportedOperation).
+		r.Verify = s.txnOffsetsVerifier(req.TransactionalID, req.ProducerID, req.ProducerEpoch, req.Version >= 4)
 		for _, res := range s.groups.CommitTransactionalOffsets(ctx, r) {
 			for _, sl := range index[res.TopicPartition] {
 				codes[sl.t][sl.p] = errCode(res.Err)

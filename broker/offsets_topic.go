@@ -367,3 +367,57 @@ func (s *Server) createOffsetsTopic(ctx context.Context) {
 		}
 	}
 }
+
+// txnOffsetsVerifier is the KIP-890 part 1 verification of a
+// TxnOffsetCommit (GroupCoordinator.handleTxnCommitOffsets calling
+// ReplicaManager.maybeStartTransactionVerificationForPartition with
+// RecordBatch.NO_SEQUENCE): nil when
+// transaction.partition.verification.enable is off. genericError: the
+// request (v4+) understands TRANSACTION_ABORTABLE.
+func (s *Server) txnOffsetsVerifier(txnID string, producerID int64, producerEpoch int16, genericError bool) func(context.Context, int32) (uint64, *kerr.Error) {
+	if !s.cfg.TransactionPartitionVerification || s.txnVerifier == nil || s.replicas == nil {
+		return nil
+	}
+	return func(ctx context.Context, partitionID int32) (uint64, *kerr.Error) {
+		p, err := s.replicas.leaderPartition(offsetsTopic, partitionID)
+		if err != nil {
+			return 0, kafkaErr(protocol.ErrorCode(err))
+		}
+		return verifyTxnPartition(ctx, s.txnVerifier, p, txnID, producerID, producerEpoch, genericError)
+	}
+}
+
+// verifyTxnPartition starts the producer's verification on the leader
+// partition p (UnifiedLog.maybeStartTransactionVerification): with a
+// transaction already ongoing there no guard is needed (0); otherwise the
+// transaction coordinator must confirm the partition is in the
+// transaction, and the guard is returned for the append. The
+// coordinator's error is returned as is (the caller converts it as an
+// offset commit error).
+func verifyTxnPartition(ctx context.Context, m *addPartitionsToTxnManager, p *partition, txnID string, producerID int64, producerEpoch int16, genericError bool) (uint64, *kerr.Error) {
+	guard := p.log.MaybeStartTransactionVerification(producerID, -1, producerEpoch)
+	if guard == 0 {
+		return 0, nil
+	}
+	tp := topicPartition{Topic: p.topic, Partition: p.id}
+	done := make(chan verifyResult, 1)
+	m.verifyTransaction(txnID, producerID, producerEpoch, []topicPartition{tp}, genericError, func(r verifyResult) { done <- r })
+	select {
+	case r := <-done:
+		if code, failed := r[tp]; failed && code != 0 {
+			return 0, kafkaErr(code)
+		}
+		return uint64(guard), nil
+	case <-ctx.Done():
+		return 0, kerr.RequestTimedOut
+	}
+}
+
+// kafkaErr is code's *kerr.Error (UNKNOWN_SERVER_ERROR for a code kerr
+// does not know).
+func kafkaErr(code int16) *kerr.Error {
+	if ke, ok := kerr.ErrorForCode(code).(*kerr.Error); ok {
+		return ke
+	}
+	return kerr.UnknownServerError
+}

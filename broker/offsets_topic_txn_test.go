@@ -3,6 +3,7 @@ package broker
 import (
 	"context"
 	"log/slog"
+	"sync"
 	"testing"
 	"time"
 
@@ -224,5 +225,81 @@ func TestTxnOffsetCommitAppendAsCoordinator(t *testing.T) {
 	}
 	if _, err := commit(8, 0, guard, 1); err != nil {
 		t.Fatalf("verified commit: %v", err)
+	}
+}
+
+// TestVerifyTxnOffsetsPartition: KIP-890 part 1 for TxnOffsetCommit
+// (ReplicaManager.maybeStartTransactionVerificationForPartition): no
+// coordinator, the coordinator's answers (TRANSACTION_ABORTABLE only for
+// v4+, PRODUCER_FENCED as INVALID_PRODUCER_EPOCH), the guard of a verified
+// partition, and no round trip with a transaction ongoing there.
+func TestVerifyTxnOffsetsPartition(t *testing.T) {
+	for _, tc := range []struct {
+		name         string
+		noCoord      bool
+		code         int16
+		genericError bool
+		want         *kerr.Error
+	}{
+		{name: "no coordinator", noCoord: true, want: kerr.CoordinatorNotAvailable},
+		{name: "not in the transaction", code: kerr.InvalidTxnState.Code, want: kerr.InvalidTxnState},
+		{name: "abortable before v4", code: kerr.TransactionAbortable.Code, want: kerr.InvalidTxnState},
+		{name: "abortable v4", code: kerr.TransactionAbortable.Code, genericError: true, want: kerr.TransactionAbortable},
+		{name: "fenced", code: kerr.ProducerFenced.Code, want: kerr.InvalidProducerEpoch},
+		{name: "verified"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			p := newTestLeader(t, 1, 1)
+			var mu sync.Mutex
+			requests := 0
+			m := newAddPartitionsToTxnManager(
+				func(string) (cachedNode, bool) { return cachedNode{ID: 5, Host: "127.0.0.1", Port: 1}, !tc.noCoord },
+				func(_ context.Context, _ cachedNode, req kmsg.Request) (kmsg.Response, error) {
+					mu.Lock()
+					requests++
+					mu.Unlock()
+					resp := req.ResponseKind().(*kmsg.AddPartitionsToTxnResponse)
+					for _, txn := range req.(*kmsg.AddPartitionsToTxnRequest).Transactions {
+						rt := kmsg.NewAddPartitionsToTxnResponseTransaction()
+						rt.TransactionalID = txn.TransactionalID
+						for _, topic := range txn.Topics {
+							rtt := kmsg.NewAddPartitionsToTxnResponseTransactionTopic()
+							rtt.Topic = topic.Topic
+							for _, part := range topic.Partitions {
+								rp := kmsg.NewAddPartitionsToTxnResponseTransactionTopicPartition()
+								rp.Partition, rp.ErrorCode = part, tc.code
+								rtt.Partitions = append(rtt.Partitions, rp)
+							}
+							rt.Topics = append(rt.Topics, rtt)
+						}
+						resp.Transactions = append(resp.Transactions, rt)
+					}
+					return resp, nil
+				}, time.Second, slog.New(slog.DiscardHandler))
+			t.Cleanup(m.close)
+			guard, err := verifyTxnPartition(context.Background(), m, p, "tx", 7, 0, tc.genericError)
+			if err != tc.want || (err == nil) != (guard != 0) {
+				t.Fatalf("verification: guard %d err %v, want %v", guard, err, tc.want)
+			}
+			if err != nil {
+				return
+			}
+			b, berr := buildOffsetsBatch(storage.BatchHeader{Attributes: batchAttrTransactional, ProducerID: 7}, []group.Record{offsetRecord("g", 0, 1)}, 0, 1)
+			if berr != nil {
+				t.Fatal(berr)
+			}
+			if _, err := appendToLeaderAsCoordinator(p, b, storage.VerificationGuard(guard), 0); err != nil {
+				t.Fatalf("append with the guard: %v", err)
+			}
+			// The transaction is ongoing on the partition now: no guard, no request.
+			if guard, err := verifyTxnPartition(context.Background(), m, p, "tx", 7, 0, tc.genericError); guard != 0 || err != nil {
+				t.Fatalf("with an ongoing transaction: %d %v", guard, err)
+			}
+			mu.Lock()
+			defer mu.Unlock()
+			if requests != 1 {
+				t.Fatalf("%d verification requests, want 1", requests)
+			}
+		})
 	}
 }
