@@ -319,6 +319,8 @@ func (c *Coordinator) handleTxnCompletion(producerID int64, producerEpoch int16,
 		if g == nil {
 			c.logger.Info("group has moved away from this broker after the transaction marker was written but before the cache was updated; the cache of the new group owner is updated instead",
 				"group", id, "producer_id", producerID)
+			// Kafka keeps the link of a deleted group; nothing reads it.
+			c.removeProducerGroup(producerID, id)
 			continue
 		}
 		g.mu.Lock()

@@ -502,3 +502,25 @@ func FuzzLoadTransactionalOffsets(f *testing.F) {
 		}
 	})
 }
+
+// TestDeleteGroupWithPendingTxnOffsets: DeleteGroups removes an Empty
+// group even with a transaction's offsets pending
+// (GroupCoordinator.handleDeleteGroups looks at the state only); the
+// marker that follows finds no group.
+func TestDeleteGroupWithPendingTxnOffsets(t *testing.T) {
+	store := newMemStore()
+	c := newTestCoordinator(t, testConfig(), store, newFakeClock())
+	wantErr(t, "commit", c.CommitTransactionalOffsets(context.Background(), txnReq("g", 42, txnOff("t", 0, 10)))[0].Err, nil)
+	if res := c.DeleteGroups([]string{"g"}); res[0].Err != nil || stateOf(c, "g") != "none" {
+		t.Fatalf("delete: %+v, group %s", res, stateOf(c, "g"))
+	}
+	store.appendMarker(0, 42, true)
+	c.CompleteTransaction(42, 1, []int32{0}, true)
+	flushTasks(t, c)
+	c.producersMu.Lock()
+	open := len(c.openGroupsForProducer)
+	c.producersMu.Unlock()
+	if open != 0 || stateOf(c, "g") != "none" {
+		t.Fatalf("after the marker: %d producers linked, group %s", open, stateOf(c, "g"))
+	}
+}
