@@ -117,7 +117,6 @@ var kafka39NotServed = map[kmsg.Key][]notServed{
 	kmsg.AddOffsetsToTxn:      {{reason: "the transaction coordinator is not built"}},
 	kmsg.EndTxn:               {{reason: "the transaction coordinator is not built"}},
 	kmsg.WriteTxnMarkers:      {{reason: "the transaction coordinator is not built"}},
-	kmsg.TxnOffsetCommit:      {{reason: "the transaction coordinator is not built"}},
 	kmsg.DescribeTransactions: {{reason: "the transaction coordinator is not built"}},
 	kmsg.ListTransactions:     {{reason: "the transaction coordinator is not built"}},
 	kmsg.DescribeProducers:    {{reason: "DescribeProducers (KIP-664) is not built"}},
