@@ -133,6 +133,19 @@ func callTimeout(call, api string, deadline, now time.Time, tries int) *javaErro
 		call, api, deadline.UnixMilli(), tries, now.UnixMilli()+100, now.UnixMilli(), tries)}
 }
 
+// errNoNode is an attempt that found no broker to send its request to: a
+// broker id the cluster does not have.
+var errNoNode = errors.New("no node")
+
+// noNode turns franz-go's error for a request to a broker it does not
+// know into errNoNode.
+func noNode(err error) error {
+	if err != nil && strings.Contains(err.Error(), "unknown broker") {
+		return errNoNode
+	}
+	return err
+}
+
 // attemptFunc is one attempt of a call: done ends the call with err; api
 // names the request it last sent (METADATA while looking up leaders or
 // coordinators).
@@ -153,6 +166,11 @@ func (a *admin) retry(ctx context.Context, call string, attempt attemptFunc) err
 		case <-ctx.Done():
 			if ctx.Err() == context.Canceled {
 				return ctx.Err()
+			}
+			if errors.Is(err, errNoNode) {
+				// The call never had a broker to go to.
+				return &javaError{class: "TimeoutException", msg: fmt.Sprintf(
+					"Timed out waiting for a node assignment. Call: %s(api=%s)", call, api)}
 			}
 			return callTimeout(call, api, deadline, a.now(), tries)
 		case <-time.After(a.backoff):
@@ -381,6 +399,7 @@ func (a *admin) describeProducers(ctx context.Context, brokerID *int32, tps []to
 	var failure error
 	err := a.retry(ctx, "describeProducers", func(ctx context.Context) (bool, string, error) {
 		api := "METADATA"
+		var lastErr error
 		todo := map[int32][]topicPartition{}
 		var missing []topicPartition
 		for _, tp := range tps {
@@ -420,9 +439,7 @@ func (a *admin) describeProducers(ctx context.Context, brokerID *int32, tps []to
 			api = "DESCRIBE_PRODUCERS"
 			resp, err := req.RequestWith(ctx, a.cl.Broker(int(b)))
 			if err != nil {
-				if brokerID != nil && ctx.Err() == nil {
-					continue
-				}
+				lastErr = noNode(err)
 				continue
 			}
 			for _, t := range resp.Topics {
@@ -445,7 +462,7 @@ func (a *admin) describeProducers(ctx context.Context, brokerID *int32, tps []to
 				}
 			}
 		}
-		return len(out) == len(tps), api, nil
+		return len(out) == len(tps), api, lastErr
 	})
 	if failure != nil {
 		return nil, failure

@@ -123,6 +123,14 @@ func run(ctx context.Context, args []string, stdout, stderr io.Writer, now func(
 		}
 		props = loaded
 	}
+	// KafkaAdminClient.configureDefaultApiTimeoutMs: a default.api.timeout.ms
+	// set below request.timeout.ms fails the client's creation.
+	if _, set := props["default.api.timeout.ms"]; set && apiTimeout(props) < requestTimeout(props) {
+		fmt.Fprint(stderr, "Exception in thread \"main\" org.apache.kafka.common.KafkaException: Failed to create new KafkaAdminClient\n"+
+			"Caused by: org.apache.kafka.common.config.ConfigException: The specified value of default.api.timeout.ms must be no smaller "+
+			"than the value of request.timeout.ms.\n")
+		return 1
+	}
 	bootstrap, _ := ns.str("bootstrap_server")
 	props["bootstrap.servers"] = bootstrap
 	cl, err := cli.AdminClient(props)
@@ -161,6 +169,14 @@ func apiTimeout(props map[string]string) time.Duration {
 		return time.Duration(v) * time.Millisecond
 	}
 	return 60 * time.Second
+}
+
+// requestTimeout is the admin client's request.timeout.ms (30 s).
+func requestTimeout(props map[string]string) time.Duration {
+	if v, err := strconv.ParseInt(strings.TrimSpace(props["request.timeout.ms"]), 10, 64); err == nil && v >= 0 {
+		return time.Duration(v) * time.Millisecond
+	}
+	return 30 * time.Second
 }
 
 // retryBackoff is the admin client's retry.backoff.ms (100 ms).
