@@ -380,11 +380,19 @@ func offsetCommitAnswer(t *testing.T, s *diffSide, group, member string, generat
 	rp.Partition, rp.Offset, rp.LeaderEpoch = 0, 1, -1
 	rt.Partitions = append(rt.Partitions, rp)
 	req.Topics = append(req.Topics, rt)
-	resp := s.do(t, req).(*kmsg.OffsetCommitResponse)
-	if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
-		t.Fatalf("%s: OffsetCommit: unexpected answer %+v", s.name, resp)
-	}
-	return errText(resp.Topics[0].Partitions[0].ErrorCode, nil)
+	// FindCoordinator answers from the metadata cache before the group
+	// coordinator owns the new __consumer_offsets partition: Kafka then
+	// answers NOT_COORDINATOR (or COORDINATOR_LOAD_IN_PROGRESS) for a while.
+	var code int16
+	harness.Poll(t, 30*time.Second, s.name+": OffsetCommit of "+group+" reaches its coordinator", func() (bool, string) {
+		resp := s.do(t, req).(*kmsg.OffsetCommitResponse)
+		if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
+			t.Fatalf("%s: OffsetCommit: unexpected answer %+v", s.name, resp)
+		}
+		code = resp.Topics[0].Partitions[0].ErrorCode
+		return code != kerr.NotCoordinator.Code && code != kerr.CoordinatorLoadInProgress.Code, errText(code, nil)
+	})
+	return errText(code, nil)
 }
 
 // rawApiVersions sends an ApiVersions request of the given version with a
