@@ -121,6 +121,13 @@ func TestKafkaTransactionsToolKafka39(t *testing.T) {
 	}
 
 	both("list", "list")
+	// No broker answers: both time out waiting for a node.
+	down := harness.FreeLoopbackAddr(t)
+	kOut, kErr, kCode := k.Run("", kafkatools.Transactions, "--bootstrap-server", down, "--command-config", cfg, "list")
+	oOut, oErr, oCode := c.Tool("kafka-transactions.sh", "--bootstrap-server", down, "--command-config", cfg, "list")
+	if kErr = txnToolRunnerStderr(kErr); kCode != oCode || kOut != oOut || kErr != oErr {
+		t.Errorf("list, no broker: Kafka (exit %d) %q%q, ours (exit %d) %q%q", kCode, kOut, kErr, oCode, oOut, oErr)
+	}
 	both("list --duration-filter", "list", "--duration-filter", "600000")
 	for _, id := range []string{"txn-open", "txn-done", "txn-ghost", "no-such-id"} {
 		both("describe "+id, "describe", "--transactional-id", id)

@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net"
 	"sort"
 	"strings"
 	"time"
@@ -129,18 +130,32 @@ func (a *admin) logError(handler, msg string, throwable *javaError) {
 // name with the API of its last attempt, its deadline and tries.
 func callTimeout(call, api string, deadline, now time.Time, tries int) *javaError {
 	return &javaError{class: "TimeoutException", msg: fmt.Sprintf(
-		"Call(callName=%s(api=%s), deadlineMs=%d, tries=%d, nextAllowedTryMs=%d) timed out at %d after %d attempt(s)",
-		call, api, deadline.UnixMilli(), tries, now.UnixMilli()+100, now.UnixMilli(), tries)}
+		"Call(callName=%s, deadlineMs=%d, tries=%d, nextAllowedTryMs=%d) timed out at %d after %d attempt(s)",
+		callName(call, api), deadline.UnixMilli(), tries, now.UnixMilli()+100, now.UnixMilli(), tries)}
+}
+
+// callName is how KafkaAdminClient names a call: an AdminApiDriver call
+// with the API of its stage ("describeProducers(api=METADATA)"), a plain
+// call (api "") by its name.
+func callName(call, api string) string {
+	if api == "" {
+		return call
+	}
+	return call + "(api=" + api + ")"
 }
 
 // errNoNode is an attempt that found no broker to send its request to: a
-// broker id the cluster does not have.
+// broker id the cluster does not have, or none reachable.
 var errNoNode = errors.New("no node")
 
 // noNode turns franz-go's error for a request to a broker it does not
 // know into errNoNode.
 func noNode(err error) error {
-	if err != nil && strings.Contains(err.Error(), "unknown broker") {
+	if err == nil {
+		return nil
+	}
+	var ne net.Error
+	if strings.Contains(err.Error(), "unknown broker") || strings.Contains(err.Error(), "unable to dial") || errors.As(err, &ne) {
 		return errNoNode
 	}
 	return err
@@ -169,8 +184,7 @@ func (a *admin) retry(ctx context.Context, call string, attempt attemptFunc) err
 			}
 			if errors.Is(err, errNoNode) {
 				// The call never had a broker to go to.
-				return &javaError{class: "TimeoutException", msg: fmt.Sprintf(
-					"Timed out waiting for a node assignment. Call: %s(api=%s)", call, api)}
+				return &javaError{class: "TimeoutException", msg: "Timed out waiting for a node assignment. Call: " + callName(call, api)}
 			}
 			return callTimeout(call, api, deadline, a.now(), tries)
 		case <-time.After(a.backoff):
@@ -224,7 +238,7 @@ func (a *admin) listTransactions(ctx context.Context, producerIDs []int64, durat
 		api := "METADATA"
 		ids, err := a.brokerIDs(ctx)
 		if err != nil {
-			return false, api, err
+			return false, api, noNode(err)
 		}
 		for _, id := range ids {
 			if _, ok := out[id]; ok {
@@ -319,6 +333,7 @@ func (a *admin) describeTransactions(ctx context.Context, txnIDs []string) (map[
 	err := a.retry(ctx, "describeTransactions", func(ctx context.Context) (bool, string, error) {
 		api := "METADATA"
 		pending := false
+		var lastErr error
 		for _, id := range txnIDs {
 			if _, ok := descs[id]; ok {
 				continue
@@ -333,7 +348,7 @@ func (a *admin) describeTransactions(ctx context.Context, txnIDs []string) (map[
 				continue
 			}
 			if err != nil || !ok {
-				pending = true
+				pending, lastErr = true, noNode(err)
 				continue
 			}
 			req := kmsg.NewPtrDescribeTransactionsRequest()
@@ -341,7 +356,7 @@ func (a *admin) describeTransactions(ctx context.Context, txnIDs []string) (map[
 			api = "DESCRIBE_TRANSACTIONS"
 			resp, err := req.RequestWith(ctx, a.cl.Broker(int(node)))
 			if err != nil {
-				pending = true
+				pending, lastErr = true, noNode(err)
 				continue
 			}
 			for _, s := range resp.TransactionStates {
@@ -375,7 +390,7 @@ func (a *admin) describeTransactions(ctx context.Context, txnIDs []string) (map[
 				}
 			}
 		}
-		return !pending, api, nil
+		return !pending, api, lastErr
 	})
 	return descs, failed, err
 }
@@ -416,7 +431,7 @@ func (a *admin) describeProducers(ctx context.Context, brokerID *int32, tps []to
 				if errors.As(err, &je) {
 					return true, api, err
 				}
-				return false, api, nil
+				return false, api, noNode(err)
 			}
 			for tp, l := range leaders {
 				todo[l] = append(todo[l], tp)
@@ -624,7 +639,7 @@ func (a *admin) abortTransaction(ctx context.Context, spec abortSpec) error {
 				failure = err
 				return true, api, nil
 			}
-			return false, api, nil
+			return false, api, noNode(err)
 		}
 		leader, ok := leaders[spec.tp]
 		if !ok {
@@ -698,31 +713,48 @@ type partitionInfo struct {
 	replicas  []int32
 }
 
-// describeTopics is Admin.listTopics(listInternal) or describeTopics:
-// names nil lists every topic.
+// describeTopics is Admin.listTopics(listInternal) (names nil) or
+// Admin.describeTopics(names): plain KafkaAdminClient calls, retried until
+// the deadline while no broker answers; an unknown topic fails at once.
 func (a *admin) describeTopics(ctx context.Context, names []string) ([]topicInfo, error) {
-	resp, err := a.metadata(ctx, names)
-	if err != nil {
-		return nil, err
+	// describeTopics first lists the nodes (to pick DescribeTopicPartitions
+	// or Metadata): an unreachable cluster times out in that call.
+	call := "listNodes"
+	if names == nil {
+		call = "listTopics"
 	}
 	var out []topicInfo
-	for _, t := range resp.Topics {
-		name := ""
-		if t.Topic != nil {
-			name = *t.Topic
+	var failure error
+	err := a.retry(ctx, call, func(ctx context.Context) (bool, string, error) {
+		resp, err := a.metadata(ctx, names)
+		if err != nil {
+			return false, "", noNode(err)
 		}
-		if t.ErrorCode != 0 {
-			if t.ErrorCode == kerr.UnknownTopicOrPartition.Code {
-				return nil, &javaError{class: "UnknownTopicOrPartitionException", msg: "This server does not host this topic-partition."}
+		out = out[:0]
+		for _, t := range resp.Topics {
+			name := ""
+			if t.Topic != nil {
+				name = *t.Topic
 			}
-			return nil, errorFor(t.ErrorCode, "")
+			if t.ErrorCode != 0 {
+				if t.ErrorCode == kerr.UnknownTopicOrPartition.Code {
+					failure = &javaError{class: "UnknownTopicOrPartitionException", msg: "This server does not host this topic-partition."}
+				} else {
+					failure = errorFor(t.ErrorCode, "")
+				}
+				return true, "", nil
+			}
+			ti := topicInfo{name: name}
+			for _, p := range t.Partitions {
+				ti.partitions = append(ti.partitions, partitionInfo{partition: p.Partition, replicas: p.Replicas})
+			}
+			sort.Slice(ti.partitions, func(i, j int) bool { return ti.partitions[i].partition < ti.partitions[j].partition })
+			out = append(out, ti)
 		}
-		ti := topicInfo{name: name}
-		for _, p := range t.Partitions {
-			ti.partitions = append(ti.partitions, partitionInfo{partition: p.Partition, replicas: p.Replicas})
-		}
-		sort.Slice(ti.partitions, func(i, j int) bool { return ti.partitions[i].partition < ti.partitions[j].partition })
-		out = append(out, ti)
+		return true, "", nil
+	})
+	if failure != nil {
+		return nil, failure
 	}
-	return out, nil
+	return out, err
 }
