@@ -40,7 +40,55 @@ func TestDumpLogTransactionsKafka39(t *testing.T) {
 	}})
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	adm := kadm.NewClient(ref.Client(t))
+	dumpTxnScenario(t, ctx, func(opts ...kgo.Opt) *kgo.Client { return ref.Client(t, opts...) }, true)
+	// A clean shutdown writes each partition's producer snapshot.
+	ref.Stop(t)
+	compareTxnDumps(t, c, ref.LogDir)
+}
+
+// TestDumpLogOurTransactionFiles: the same files written by our broker
+// (control batches, .txnindex, producer snapshots at roll and clean
+// shutdown, __transaction_state and, when served, transactional offset
+// commits): Kafka 3.9's DumpLogSegments reads them and prints what ours
+// prints. Skipped while our broker does not serve transactions.
+func TestDumpLogOurTransactionFiles(t *testing.T) {
+	settings := []string{"transaction.state.log.num.partitions=2", "offsets.topic.num.partitions=2",
+		"transaction.state.log.replication.factor=1", "transaction.state.log.min.isr=1"}
+	c := cluster.Start(t, 1, settings...)
+	versions, err := cluster.ApiVersionsOf(c.Broker(0).Addr, 10*time.Second)
+	if err != nil {
+		t.Fatal(err)
+	}
+	served := map[int16]bool{}
+	for _, k := range versions.ApiKeys {
+		served[k.ApiKey] = true
+	}
+	for _, key := range []kmsg.Key{kmsg.InitProducerID, kmsg.AddPartitionsToTxn, kmsg.EndTxn, kmsg.WriteTxnMarkers} {
+		if !served[int16(key)] {
+			t.Skipf("our broker does not serve %s yet", key.Name())
+		}
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	offsets := served[int16(kmsg.AddOffsetsToTxn)] && served[int16(kmsg.TxnOffsetCommit)]
+	dumpTxnScenario(t, ctx, func(opts ...kgo.Opt) *kgo.Client {
+		cl := c.Client(opts...)
+		t.Cleanup(cl.Close)
+		return cl
+	}, offsets)
+	if code := c.Stop(0); code != 0 {
+		t.Fatalf("broker 0 exit code %d after SIGTERM", code)
+	}
+	compareTxnDumps(t, c, c.Broker(0).LogDir)
+}
+
+// dumpTxnScenario writes through client what TestDumpLogTransactionsKafka39
+// dumps: topic dl (segment.bytes 1200, so it rolls) with plain, idempotent
+// (gzip) and transactional batches, committed and aborted; with offsets,
+// transactional offset commits of group dl-group.
+func dumpTxnScenario(t *testing.T, ctx context.Context, client func(opts ...kgo.Opt) *kgo.Client, offsets bool) {
+	t.Helper()
+	adm := kadm.NewClient(client())
 	if _, err := adm.CreateTopic(ctx, 1, 1, map[string]*string{"segment.bytes": kadm.StringPtr("1200")}, "dl"); err != nil {
 		t.Fatal(err)
 	}
@@ -49,15 +97,15 @@ func TestDumpLogTransactionsKafka39(t *testing.T) {
 	}
 
 	// Plain and idempotent batches.
-	plain := ref.Client(t, kgo.DefaultProduceTopic("dl"), kgo.DisableIdempotentWrite(), kgo.ProducerBatchCompression(kgo.NoCompression()))
-	idem := ref.Client(t, kgo.DefaultProduceTopic("dl"), kgo.ProducerBatchCompression(kgo.GzipCompression()))
+	plain := client(kgo.DefaultProduceTopic("dl"), kgo.DisableIdempotentWrite(), kgo.ProducerBatchCompression(kgo.NoCompression()))
+	idem := client(kgo.DefaultProduceTopic("dl"), kgo.ProducerBatchCompression(kgo.GzipCompression()))
 	for i := range 3 {
 		produceOne(t, ctx, plain, &kgo.Record{Key: fmt.Appendf(nil, "k%d", i), Value: fmt.Appendf(nil, "plain-%d", i)})
 		produceOne(t, ctx, idem, &kgo.Record{Value: fmt.Appendf(nil, "idem-%d", i), Headers: []kgo.RecordHeader{{Key: "h", Value: []byte("v")}}})
 	}
 	// Transactions, committed and aborted, some with offsets sent to a
 	// group (TxnOffsetCommit: transactional batches in __consumer_offsets).
-	txp := ref.Client(t, kgo.TransactionalID("dl-txn"), kgo.DefaultProduceTopic("dl"))
+	txp := client(kgo.TransactionalID("dl-txn"), kgo.DefaultProduceTopic("dl"))
 	for i := range 6 {
 		if err := txp.BeginTransaction(); err != nil {
 			t.Fatal(err)
@@ -65,7 +113,7 @@ func TestDumpLogTransactionsKafka39(t *testing.T) {
 		for j := range 3 {
 			produceOne(t, ctx, txp, &kgo.Record{Value: fmt.Appendf(nil, "txn-%d-%d", i, j)})
 		}
-		if i%2 == 0 {
+		if offsets && i%2 == 0 {
 			txnCommitOffset(t, ctx, txp, "dl-txn", "dl-group", "dl-in", int64(i))
 		}
 		commit := kgo.TryCommit
@@ -76,9 +124,14 @@ func TestDumpLogTransactionsKafka39(t *testing.T) {
 			t.Fatal(err)
 		}
 	}
-	// A clean shutdown writes each partition's producer snapshot.
-	ref.Stop(t)
+}
 
+// compareTxnDumps runs Kafka 3.9's DumpLogSegments and ours on every file
+// of dl-0, __transaction_state-0/1 and __consumer_offsets-0/1 in logDir
+// (the broker stopped), then on corrupt copies of dl-0's last snapshot,
+// and compares what they print.
+func compareTxnDumps(t *testing.T, c *cluster.Cluster, logDir string) {
+	t.Helper()
 	k := kafkatools.Start(t)
 	var dumped int
 	both := func(args ...string) {
@@ -93,7 +146,7 @@ func TestDumpLogTransactionsKafka39(t *testing.T) {
 	}
 	var snapshots, txnIndexes, markers int
 	for _, dir := range []string{"dl-0", "__transaction_state-0", "__transaction_state-1", "__consumer_offsets-0", "__consumer_offsets-1"} {
-		files, err := filepath.Glob(filepath.Join(ref.LogDir, dir, "*"))
+		files, err := filepath.Glob(filepath.Join(logDir, dir, "*"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -133,7 +186,7 @@ func TestDumpLogTransactionsKafka39(t *testing.T) {
 
 	// Corrupt snapshots: the message on stderr, as readSnapshot throws it.
 	dir := t.TempDir()
-	good, err := os.ReadFile(lastSnapshot(t, filepath.Join(ref.LogDir, "dl-0")))
+	good, err := os.ReadFile(lastSnapshot(t, filepath.Join(logDir, "dl-0")))
 	if err != nil {
 		t.Fatal(err)
 	}
