@@ -29,6 +29,9 @@ fmt-check:
 unit:
 	$(GO) test -race -count=1 $(RACE_PKGS)
 
+# Every compat-test package, each binary within the 15-minute timeout: compat-tests (our cluster with real
+# clients and tools), compat-tests/kafkadiff (the tests that start Apache Kafka 3.9 beside ours and compare),
+# compat-tests/checker, cluster, soak (the soak itself only runs under `make soak`).
 compat: build
 	KAFKA_BIN=$(CURDIR)/bin/kafka $(GO) test -count=1 -timeout 15m ./compat-tests/...
 

@@ -8,6 +8,7 @@ import (
 
 	"github.com/kafkazk/kafkazk/compat-tests/checker"
 	"github.com/kafkazk/kafkazk/compat-tests/cluster"
+	"github.com/kafkazk/kafkazk/compat-tests/internal/harness"
 )
 
 // The checker itself: a steady acks=all load against one broker with a
@@ -15,7 +16,7 @@ import (
 // inconsistent records.
 func TestCheckerSteadyLoad(t *testing.T) {
 	c := cluster.Start(t, 1)
-	createTopic(t, c, "checked", 3, 1)
+	harness.CreateTopic(t, c, "checked", 3, 1)
 	chk := checker.New("checked")
 	ctx, cancel := context.WithTimeout(context.Background(), 1500*time.Millisecond)
 	defer cancel()

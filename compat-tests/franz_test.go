@@ -4,7 +4,6 @@ import (
 	"bytes"
 	"context"
 	"fmt"
-	"hash/crc32"
 	"sync"
 	"testing"
 	"time"
@@ -14,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kafkazk/kafkazk/compat-tests/cluster"
+	"github.com/kafkazk/kafkazk/compat-tests/internal/harness"
 )
 
 // compressionSeen records the codec of every produced and fetched batch.
@@ -83,7 +83,7 @@ func sameRecords(t *testing.T, want, got []*kgo.Record) {
 		if g.Offset != w.Offset || !bytes.Equal(g.Key, w.Key) || !bytes.Equal(g.Value, w.Value) ||
 			len(g.Headers) != 1 || !bytes.Equal(g.Headers[0].Value, w.Headers[0].Value) {
 			t.Fatalf("record %d: got offset %d key %q value %q headers %v, want offset %d key %q value %q",
-				i, g.Offset, g.Key, clip(string(g.Value), 60), g.Headers, w.Offset, w.Key, clip(string(w.Value), 60))
+				i, g.Offset, g.Key, harness.Clip(string(g.Value), 60), g.Headers, w.Offset, w.Key, harness.Clip(string(w.Value), 60))
 		}
 	}
 }
@@ -94,7 +94,7 @@ func TestFranzGo(t *testing.T) {
 	c := cluster.Start(t, 1)
 
 	t.Run("defaultRoundTrip", func(t *testing.T) {
-		createTopic(t, c, "franz-default", 1, 1)
+		harness.CreateTopic(t, c, "franz-default", 1, 1)
 		cl := c.Client()
 		values := make([][]byte, 5000)
 		for i := range values {
@@ -122,7 +122,7 @@ func TestFranzGo(t *testing.T) {
 	for _, tc := range codecs {
 		t.Run("compression-"+tc.name, func(t *testing.T) {
 			topic := "franz-" + tc.name
-			createTopic(t, c, topic, 1, 1)
+			harness.CreateTopic(t, c, topic, 1, 1)
 			seen := &compressionSeen{produced: map[uint8]int{}, fetched: map[uint8]int{}}
 			cl := c.Client(kgo.ProducerBatchCompression(tc.codec), kgo.WithHooks(seen), kgo.ProducerLinger(5*time.Millisecond))
 			values := make([][]byte, 2000)
@@ -146,7 +146,7 @@ func TestFranzGo(t *testing.T) {
 	}
 
 	t.Run("idempotence", func(t *testing.T) {
-		createTopic(t, c, "franz-idem", 1, 1)
+		harness.CreateTopic(t, c, "franz-idem", 1, 1)
 		// Through the client: two records get consecutive offsets.
 		cl := c.Client()
 		recs := produceAll(t, cl, "franz-idem", [][]byte{[]byte("one"), []byte("two")})
@@ -174,7 +174,7 @@ func TestFranzGo(t *testing.T) {
 		}
 		produce := func(seq int32, value string) (int64, int16) {
 			t.Helper()
-			batch := idempotentBatch(pid, epoch, seq, []byte(value))
+			batch := harness.IdempotentBatch(pid, epoch, seq, []byte(value))
 			req := kmsg.NewPtrProduceRequest()
 			req.Acks = -1
 			req.TimeoutMillis = 10000
@@ -232,33 +232,6 @@ func TestFranzGo(t *testing.T) {
 			t.Errorf("log end offset %d, want 4", end)
 		}
 	})
-}
-
-// idempotentBatch encodes a v2 record batch with one record.
-func idempotentBatch(pid int64, epoch int16, seq int32, value []byte) []byte {
-	rec := kmsg.Record{Value: value}
-	body := rec.AppendTo(nil)[1:] // drop the zero length varint
-	rec.Length = int32(len(body))
-	now := time.Now().UnixMilli()
-	b := kmsg.RecordBatch{
-		PartitionLeaderEpoch: -1,
-		Magic:                2,
-		FirstTimestamp:       now,
-		MaxTimestamp:         now,
-		ProducerID:           pid,
-		ProducerEpoch:        epoch,
-		FirstSequence:        seq,
-		NumRecords:           1,
-		Records:              rec.AppendTo(nil),
-	}
-	raw := b.AppendTo(nil)
-	// Length counts the bytes after itself (offset 8..12).
-	b.Length = int32(len(raw) - 12)
-	raw = b.AppendTo(nil)
-	// CRC-32C covers attributes (offset 21) to the end; it sits at 17..21.
-	crc := crc32.Checksum(raw[21:], crc32.MakeTable(crc32.Castagnoli))
-	raw[17], raw[18], raw[19], raw[20] = byte(crc>>24), byte(crc>>16), byte(crc>>8), byte(crc)
-	return raw
 }
 
 // listEnd returns the latest offset of partition 0 via ListOffsets.

@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kafkazk/kafkazk/compat-tests/cluster"
+	"github.com/kafkazk/kafkazk/compat-tests/internal/harness"
 )
 
 // TestGroupCoordinatorFailover: three brokers with __consumer_offsets at
@@ -23,7 +24,7 @@ func TestGroupCoordinatorFailover(t *testing.T) {
 	c := cluster.Start(t, 3, "offsets.topic.replication.factor=3", "offsets.topic.num.partitions=10",
 		"group.min.session.timeout.ms=1000")
 	const topic, groupID, partitions, perPartition = "failover", "failover-group", 6, 100
-	createTopic(t, c, topic, partitions, 3)
+	harness.CreateTopic(t, c, topic, partitions, 3)
 	ctx, cancel := context.WithTimeout(context.Background(), 3*time.Minute)
 	defer cancel()
 
@@ -101,7 +102,7 @@ func TestGroupCoordinatorFailover(t *testing.T) {
 	}()
 
 	adm := kadm.NewClient(c.Client())
-	poll(t, 60*time.Second, "a third of the records consumed and committed", func() (bool, string) {
+	harness.Poll(t, 60*time.Second, "a third of the records consumed and committed", func() (bool, string) {
 		return total() >= partitions*perPartition/3, fmt.Sprintf("%d consumed", total())
 	})
 	described, err := adm.DescribeGroups(ctx, groupID)
@@ -123,7 +124,7 @@ func TestGroupCoordinatorFailover(t *testing.T) {
 	c.Kill(old)
 	t.Logf("killed coordinator %d with commits %v acknowledged", old, before)
 
-	poll(t, 90*time.Second, "a new coordinator holding every acknowledged commit", func() (bool, string) {
+	harness.Poll(t, 90*time.Second, "a new coordinator holding every acknowledged commit", func() (bool, string) {
 		// A fresh client each time: a client that cached the dead
 		// coordinator keeps dialing it until its metadata expires.
 		cl, err := kgo.NewClient(kgo.SeedBrokers(strings.Split(c.Bootstrap(), ",")...))
@@ -156,11 +157,11 @@ func TestGroupCoordinatorFailover(t *testing.T) {
 	commitMu.Lock()
 	frozen = false
 	commitMu.Unlock()
-	poll(t, 90*time.Second, "every record consumed", func() (bool, string) {
+	harness.Poll(t, 90*time.Second, "every record consumed", func() (bool, string) {
 		return total() == partitions*perPartition, fmt.Sprintf("%d consumed", total())
 	})
 	adm = kadm.NewClient(c.Client())
-	poll(t, 60*time.Second, "the final commits", func() (bool, string) {
+	harness.Poll(t, 60*time.Second, "the final commits", func() (bool, string) {
 		offs, err := adm.FetchOffsets(ctx, groupID)
 		if err != nil {
 			return false, err.Error()

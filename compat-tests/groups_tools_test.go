@@ -15,6 +15,7 @@ import (
 	"time"
 
 	"github.com/kafkazk/kafkazk/compat-tests/cluster"
+	"github.com/kafkazk/kafkazk/compat-tests/internal/harness"
 )
 
 // groupsTool runs kafka-consumer-groups.sh against the cluster; it exits 0 even when it reports an
@@ -108,7 +109,7 @@ func planRows(t *testing.T, out, group string) map[int]int64 {
 func TestGroupTools(t *testing.T) {
 	c := cluster.Start(t, 1, "offsets.topic.num.partitions=5")
 	const topic, group, n = "gt", "gt-group", 30
-	createTopic(t, c, topic, 3, 1)
+	harness.CreateTopic(t, c, topic, 3, 1)
 
 	var in bytes.Buffer
 	var want []string
@@ -247,7 +248,7 @@ func TestGroupTools(t *testing.T) {
 			}
 		}()
 		var member []string
-		poll(t, 60*time.Second, "the console consumer owns all partitions", func() (bool, string) {
+		harness.Poll(t, 60*time.Second, "the console consumer owns all partitions", func() (bool, string) {
 			out, _ := groupsTool(t, c, "--describe", "--group", active, "--members")
 			ls := strings.Split(strings.TrimSuffix(out, "\n"), "\n")
 			if len(ls) != 3 {
@@ -293,7 +294,7 @@ func TestGroupTools(t *testing.T) {
 		// The Java consumer's auto-commit commits the position of every assigned partition, also
 		// of those it read nothing from: --describe shows them at their log-end offset.
 		const sparse = "gt-sparse"
-		createTopic(t, c, sparse, 3, 1)
+		harness.CreateTopic(t, c, sparse, 3, 1)
 		if _, errOut, err := run(t, 60*time.Second, []byte("only:record\n"), cluster.Binary(t), "kafka-console-producer.sh",
 			"--bootstrap-server", c.Bootstrap(), "--topic", sparse, "--property", "parse.key=true", "--property", "key.separator=:"); err != nil {
 			t.Fatalf("console producer: %v %s", err, errOut)

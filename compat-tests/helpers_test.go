@@ -1,6 +1,8 @@
 // Package compat_test runs real clients and tools (kcat, kafka-python,
 // confluent-kafka-python, franz-go, the project's own tools) against real
-// ZooKeeper and broker processes started by package cluster.
+// ZooKeeper and broker processes started by package cluster. The tests that
+// start Apache Kafka 3.9 beside ours are in compat-tests/kafkadiff; the
+// helpers both use are in compat-tests/internal.
 package compat_test
 
 import (
@@ -13,6 +15,7 @@ import (
 	"time"
 
 	"github.com/kafkazk/kafkazk/compat-tests/cluster"
+	"github.com/kafkazk/kafkazk/compat-tests/internal/harness"
 )
 
 // run executes an external command with stdin, bounded by timeout, and
@@ -29,7 +32,7 @@ func run(t *testing.T, timeout time.Duration, stdin []byte, name string, args ..
 	cmd.Stdout, cmd.Stderr = &stdout, &stderr
 	err := cmd.Run()
 	if err != nil {
-		err = fmt.Errorf("%s %s: %w (ctx: %v)\nstderr: %s", name, strings.Join(args, " "), err, ctx.Err(), clip(stderr.String(), 4000))
+		err = fmt.Errorf("%s %s: %w (ctx: %v)\nstderr: %s", name, strings.Join(args, " "), err, ctx.Err(), harness.Clip(stderr.String(), 4000))
 	}
 	return stdout.Bytes(), stderr.String(), err
 }
@@ -54,16 +57,6 @@ func kcat(t *testing.T, c *cluster.Cluster, stdin []byte, args ...string) []byte
 		t.Fatal(err)
 	}
 	return out
-}
-
-// createTopic runs kafka-topics.sh --create and fails the test on error.
-func createTopic(t *testing.T, c *cluster.Cluster, topic string, partitions, rf int) {
-	t.Helper()
-	out, errOut, code := c.Tool("kafka-topics.sh", "--bootstrap-server", c.Bootstrap(), "--create",
-		"--topic", topic, "--partitions", fmt.Sprint(partitions), "--replication-factor", fmt.Sprint(rf))
-	if code != 0 {
-		t.Fatalf("kafka-topics.sh --create %s: exit %d\nstdout: %s\nstderr: %s", topic, code, out, errOut)
-	}
 }
 
 // lines returns n distinct, recognisable lines joined with '\n' (trailing
@@ -96,32 +89,7 @@ func sameLines(t *testing.T, want, got []string) {
 	}
 	for i := range min(len(want), len(got)) {
 		if want[i] != got[i] {
-			t.Fatalf("line %d: got %q, want %q", i, clip(got[i], 200), clip(want[i], 200))
+			t.Fatalf("line %d: got %q, want %q", i, harness.Clip(got[i], 200), harness.Clip(want[i], 200))
 		}
-	}
-}
-
-func clip(s string, n int) string {
-	if len(s) > n {
-		return s[:n] + "..."
-	}
-	return s
-}
-
-// poll retries cond every 50 ms until it returns true or timeout passes.
-func poll(t *testing.T, timeout time.Duration, what string, cond func() (bool, string)) {
-	t.Helper()
-	deadline := time.Now().Add(timeout)
-	last := ""
-	for {
-		ok, msg := cond()
-		if ok {
-			return
-		}
-		last = msg
-		if time.Now().After(deadline) {
-			t.Fatalf("%s: not true after %v: %s", what, timeout, last)
-		}
-		time.Sleep(50 * time.Millisecond)
 	}
 }

@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 
 	"github.com/kafkazk/kafkazk/compat-tests/cluster"
+	"github.com/kafkazk/kafkazk/compat-tests/internal/harness"
 	"github.com/kafkazk/kafkazk/zkmeta"
 )
 
@@ -59,7 +60,7 @@ func TestInterBrokerForwardedCreateACL(t *testing.T) {
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	const topic = "auto-forwarded"
-	poll(t, 30*time.Second, fmt.Sprintf("%s auto-created through broker %d (controller %d)", topic, target, ctrl), func() (bool, string) {
+	harness.Poll(t, 30*time.Second, fmt.Sprintf("%s auto-created through broker %d (controller %d)", topic, target, ctrl), func() (bool, string) {
 		req := kmsg.NewPtrMetadataRequest()
 		req.AllowAutoTopicCreation = true
 		rt := kmsg.NewMetadataRequestTopic()

@@ -17,6 +17,8 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 
 	"github.com/kafkazk/kafkazk/compat-tests/cluster"
+	"github.com/kafkazk/kafkazk/compat-tests/internal/harness"
+	"github.com/kafkazk/kafkazk/compat-tests/internal/tlspki"
 )
 
 // saslClientOpts are a client's options for a cluster whose PLAINTEXT
@@ -33,7 +35,7 @@ func saslClientOpts(tlsCfg *tls.Config, m sasl.Mechanism) []kgo.Opt {
 // answers Metadata listing all ids and naming a controller.
 func waitForSASLBrokers(t *testing.T, c *cluster.Cluster, opts []kgo.Opt, ids ...int32) {
 	t.Helper()
-	poll(t, 60*time.Second, "brokers ready over SASL", func() (bool, string) {
+	harness.Poll(t, 60*time.Second, "brokers ready over SASL", func() (bool, string) {
 		for _, id := range ids {
 			if !c.Running(id) {
 				t.Fatalf("broker %d exited: %s", id, c.LogTail(id, 30))
@@ -70,7 +72,7 @@ func checkReplicated(t *testing.T, ctx context.Context, cl *kgo.Client, topic st
 		}
 	}
 	adm := kadm.NewClient(cl)
-	poll(t, 30*time.Second, "high watermark and ISR of "+topic, func() (bool, string) {
+	harness.Poll(t, 30*time.Second, "high watermark and ISR of "+topic, func() (bool, string) {
 		ends, err := adm.ListEndOffsets(ctx, topic)
 		if err != nil {
 			return false, err.Error()
@@ -103,7 +105,7 @@ func checkReplicated(t *testing.T, ctx context.Context, cl *kgo.Client, topic st
 // and the new controller still reaches the others: acks=all goes on with
 // two replicas.
 func TestInterBrokerSASLSSL(t *testing.T) {
-	p := newTLSPKI(t)
+	p := tlspki.New(t)
 	c := cluster.Start(t, 0)
 	for _, u := range []struct{ user, pass string }{{"broker", "broker-secret"}, {"admin", "admin-secret"}} {
 		out, errOut, code := c.Tool("kafka-configs.sh", "--zookeeper", c.Connect, "--alter", "--entity-type", "users",
@@ -114,16 +116,16 @@ func TestInterBrokerSASLSSL(t *testing.T) {
 	}
 	const reauthMs = 2000
 	common := []string{"listener.security.protocol.map=PLAINTEXT:SASL_SSL",
-		"ssl.truststore.location=" + p.trustJKS, "ssl.truststore.password=" + trustPass,
+		"ssl.truststore.location=" + p.TrustJKS, "ssl.truststore.password=" + tlspki.TrustPass,
 		"sasl.enabled.mechanisms=SCRAM-SHA-512", "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512",
 		`listener.name.plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="broker" password="broker-secret";`,
 		fmt.Sprintf("listener.name.plaintext.connections.max.reauth.ms=%d", reauthMs),
 		"authorizer.class.name=kafka.security.authorizer.AclAuthorizer", "super.users=User:broker;User:admin",
 		"offsets.topic.replication.factor=3", "replica.lag.time.max.ms=10000"}
 	for i := range 3 {
-		c.AddBroker(int32(i), append(append([]string{}, common...), p.keystore(t, "PEM", fmt.Sprintf("broker%d", i))...)...)
+		c.AddBroker(int32(i), append(append([]string{}, common...), p.Keystore(t, "PEM", fmt.Sprintf("broker%d", i))...)...)
 	}
-	opts := saslClientOpts(p.clientTLS(), scram.Auth{User: "admin", Pass: "admin-secret"}.AsSha512Mechanism())
+	opts := saslClientOpts(p.ClientTLS(), scram.Auth{User: "admin", Pass: "admin-secret"}.AsSha512Mechanism())
 	waitForSASLBrokers(t, c, opts, 0, 1, 2)
 
 	cl := c.Client(append(opts, kgo.RequiredAcks(kgo.AllISRAcks()))...)
@@ -167,7 +169,7 @@ func TestInterBrokerSASLSSL(t *testing.T) {
 			rest = append(rest, id)
 		}
 	}
-	poll(t, 60*time.Second, "a new controller", func() (bool, string) {
+	harness.Poll(t, 60*time.Second, "a new controller", func() (bool, string) {
 		resp, err := kmsg.NewPtrMetadataRequest().RequestWith(ctx, cl)
 		if err != nil {
 			return false, err.Error()

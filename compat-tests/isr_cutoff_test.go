@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kafkazk/kafkazk/compat-tests/cluster"
+	"github.com/kafkazk/kafkazk/compat-tests/internal/harness"
 )
 
 // A follower that can no longer fetch from its leader (the link follower ->
@@ -22,7 +23,7 @@ func TestISRCutOffFollower(t *testing.T) {
 	const lag = 3000 * time.Millisecond
 	c := cluster.Start(t, 3, "replica.lag.time.max.ms=3000", "default.replication.factor=3")
 	const topic = "isr-cutoff"
-	createTopic(t, c, topic, 1, 3)
+	harness.CreateTopic(t, c, topic, 1, 3)
 	waitFullISR(t, c, topic, 3)
 
 	cl := c.Client(kgo.DefaultProduceTopic(topic))
@@ -81,7 +82,7 @@ func TestISRCutOffFollower(t *testing.T) {
 	cut := time.Now()
 	c.CutLink(follower, leader)
 	limit := lag + lag/2 + 4*time.Second
-	poll(t, limit, fmt.Sprintf("follower %d out of the ISR in the state znode", follower), func() (bool, string) {
+	harness.Poll(t, limit, fmt.Sprintf("follower %d out of the ISR in the state znode", follower), func() (bool, string) {
 		got := isr()
 		return len(got) == 2 && !slices.Contains(got, follower), fmt.Sprint("isr ", got)
 	})
@@ -100,7 +101,7 @@ func TestISRCutOffFollower(t *testing.T) {
 	// acks=all still succeeds with the shrunk ISR; then heal and rejoin.
 	produce(20)
 	c.HealAll()
-	poll(t, 30*time.Second, fmt.Sprintf("follower %d back in the ISR", follower), func() (bool, string) {
+	harness.Poll(t, 30*time.Second, fmt.Sprintf("follower %d back in the ISR", follower), func() (bool, string) {
 		got := isr()
 		return len(got) == 3, fmt.Sprint("isr ", got)
 	})

@@ -18,6 +18,7 @@ import (
 
 	"github.com/kafkazk/kafkazk/compat-tests/checker"
 	"github.com/kafkazk/kafkazk/compat-tests/cluster"
+	"github.com/kafkazk/kafkazk/compat-tests/internal/harness"
 	"github.com/kafkazk/kafkazk/zkmeta"
 )
 
@@ -175,7 +176,7 @@ func expectValues(got map[int32][]string, partitions, n int, prefix string) erro
 		}
 		if !slices.Equal(got[int32(p)], want) {
 			return fmt.Errorf("partition %d: read %d records %s, want exactly the %d records %s-%d-0..%d",
-				p, len(got[int32(p)]), clip(fmt.Sprint(got[int32(p)]), 300), n, prefix, p, n-1)
+				p, len(got[int32(p)]), harness.Clip(fmt.Sprint(got[int32(p)]), 300), n, prefix, p, n-1)
 		}
 	}
 	return nil
@@ -202,7 +203,7 @@ func TestIssue11FullRestartDelayedControllerKeepsHW(t *testing.T) {
 	ids := []int32{0, 1, 2}
 	c := cluster.Start(t, 3, "controlled.shutdown.enable=false", "replica.lag.time.max.ms=60000",
 		"auto.leader.rebalance.enable=false")
-	createTopic(t, c, topic, partitions, 3)
+	harness.CreateTopic(t, c, topic, partitions, 3)
 	waitFullISR(t, c, topic, 3)
 	acked, err := produceTo(c, topic, partitions, perPart, "hw")
 	if err != nil {
@@ -210,7 +211,7 @@ func TestIssue11FullRestartDelayedControllerKeepsHW(t *testing.T) {
 	}
 	t.Logf("acknowledged end offsets %v", acked)
 	for _, id := range ids {
-		poll(t, 30*time.Second, fmt.Sprintf("broker %d checkpoints HW = LEO", id), func() (bool, string) {
+		harness.Poll(t, 30*time.Second, fmt.Sprintf("broker %d checkpoints HW = LEO", id), func() (bool, string) {
 			return checkpointHolds(c, id, topic, acked)
 		})
 	}
@@ -236,7 +237,7 @@ func TestIssue11FullRestartDelayedControllerKeepsHW(t *testing.T) {
 	zc := c.ZKConn()
 	ctlPath := c.ZKPath("/controller")
 	ctlData := fmt.Appendf(nil, `{"version":2,"brokerid":99,"timestamp":"%d","kraftControllerEpoch":-1}`, time.Now().UnixMilli())
-	poll(t, 30*time.Second, "the test holds /controller", func() (bool, string) {
+	harness.Poll(t, 30*time.Second, "the test holds /controller", func() (bool, string) {
 		_, err := zc.Create(ctlPath, ctlData, zkmeta.Ephemeral)
 		return err == nil, fmt.Sprint(err)
 	})
@@ -261,7 +262,7 @@ func TestIssue11FullRestartDelayedControllerKeepsHW(t *testing.T) {
 		c.Launch(id)
 	}
 	for _, id := range ids {
-		poll(t, 30*time.Second, fmt.Sprintf("broker %d registered", id), func() (bool, string) {
+		harness.Poll(t, 30*time.Second, fmt.Sprintf("broker %d registered", id), func() (bool, string) {
 			_, ok, err := c.BrokerEpoch(id)
 			return ok, fmt.Sprint(err)
 		})
@@ -340,14 +341,14 @@ func TestIssue11BounceFasterThanSessionTimeoutFailsOver(t *testing.T) {
 	c := cluster.Start(t, 0)
 	c.AddBroker(0, append(slices.Clone(common), "zookeeper.session.timeout.ms=20000")...)
 	c.WaitForBrokers(0)
-	poll(t, 30*time.Second, "broker 0 is the controller", func() (bool, string) {
+	harness.Poll(t, 30*time.Second, "broker 0 is the controller", func() (bool, string) {
 		id, err := c.ControllerID()
 		return err == nil && id == 0, fmt.Sprint(id, err)
 	})
 	c.AddBroker(1, common...)
 	c.AddBroker(2, common...)
 	c.WaitForBrokers(0, 1, 2)
-	createTopic(t, c, topic, 3, 3)
+	harness.CreateTopic(t, c, topic, 3, 3)
 	waitFullISR(t, c, topic, 3)
 
 	victim := int32(-1)
@@ -385,7 +386,7 @@ func TestIssue11BounceFasterThanSessionTimeoutFailsOver(t *testing.T) {
 	c.CutFromZK(0)
 	c.Kill(victim)
 	c.Launch(victim)
-	poll(t, 30*time.Second, fmt.Sprintf("broker %d registered again with a new broker epoch", victim), func() (bool, string) {
+	harness.Poll(t, 30*time.Second, fmt.Sprintf("broker %d registered again with a new broker epoch", victim), func() (bool, string) {
 		e, ok, err := c.BrokerEpoch(victim)
 		return ok && e != oldEpoch, fmt.Sprint(e, ok, err)
 	})
@@ -479,7 +480,7 @@ func TestIssue11TopicRecreatedWhileReplicaDownIsServed(t *testing.T) {
 			tc.recover()
 			c.Restart(down)
 			if !created {
-				poll(t, 60*time.Second, "re-creating the topic once the deletion completed", create)
+				harness.Poll(t, 60*time.Second, "re-creating the topic once the deletion completed", create)
 			}
 
 			const n = 30
@@ -513,7 +514,7 @@ func TestIssue11TopicRecreatedWhileReplicaDownIsServed(t *testing.T) {
 			out, errOut, code = c.Tool("kafka-leader-election.sh", "--bootstrap-server", c.Bootstrap(),
 				"--election-type", "preferred", "--topic", topic, "--partition", "1")
 			t.Logf("preferred election: exit %d %s %s", code, strings.TrimSpace(out), strings.TrimSpace(errOut))
-			poll(t, 30*time.Second, fmt.Sprintf("broker %d leads the re-created topic", down), func() (bool, string) {
+			harness.Poll(t, 30*time.Second, fmt.Sprintf("broker %d leads the re-created topic", down), func() (bool, string) {
 				for p := range partitions {
 					if l := leaderOf(t, c, topic, p); l != down {
 						return false, fmt.Sprintf("partition %d led by %d", p, l)
@@ -612,7 +613,7 @@ func TestIssue11CancelledReassignmentLeavesNoReplica(t *testing.T) {
 			if out := reassignTool(t, c, "--execute", "--reassignment-json-file", file); !strings.Contains(out, "Successfully started partition reassignment") {
 				t.Fatalf("--execute printed:\n%s", out)
 			}
-			poll(t, 30*time.Second, "the adding replica on broker 3", func() (bool, string) {
+			harness.Poll(t, 30*time.Second, "the adding replica on broker 3", func() (bool, string) {
 				_, tp := zkGet(t, c, "/brokers/topics/"+topic)
 				adding := fmt.Sprint(tp["adding_replicas"])
 				return adding == "map[0:[3]]" && len(partitionDirs(c, 3, topic, 0)) == 1,
@@ -621,7 +622,7 @@ func TestIssue11CancelledReassignmentLeavesNoReplica(t *testing.T) {
 			tc.cancel(t, topic, file)
 			c.HealAll() // a fetcher left behind on broker 3 would now copy the log
 
-			poll(t, 30*time.Second, "the reassignment cancelled in ZooKeeper", func() (bool, string) {
+			harness.Poll(t, 30*time.Second, "the reassignment cancelled in ZooKeeper", func() (bool, string) {
 				_, tp := zkGet(t, c, "/brokers/topics/"+topic)
 				_, st := zkGet(t, c, fmt.Sprintf("/brokers/topics/%s/partitions/0/state", topic))
 				ok := fmt.Sprint(tp["partitions"]) == "map[0:[0 1 2]]" && len(tp["adding_replicas"].(map[string]any)) == 0 &&
@@ -640,7 +641,7 @@ func TestIssue11CancelledReassignmentLeavesNoReplica(t *testing.T) {
 			if _, err := produceTo(c, topic, 1, 100, "b"); err != nil {
 				t.Fatalf("produce after the cancel: %v", err)
 			}
-			poll(t, 30*time.Second, "the replicas 0, 1, 2 hold the same log", func() (bool, string) {
+			harness.Poll(t, 30*time.Second, "the replicas 0, 1, 2 hold the same log", func() (bool, string) {
 				sizes := partitionLogBytes(c, topic, 0, 1, 2)
 				a := sizes[0][topic+"-0"]
 				return a > 0 && sizes[1][topic+"-0"] == a && sizes[2][topic+"-0"] == a, fmt.Sprint(sizes)

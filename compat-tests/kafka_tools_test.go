@@ -1,12 +1,9 @@
 package compat_test
 
 import (
-	"bufio"
 	"context"
 	"fmt"
-	"io"
 	"os"
-	"os/exec"
 	"path/filepath"
 	"regexp"
 	"slices"
@@ -18,188 +15,29 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kafkazk/kafkazk/compat-tests/cluster"
+	"github.com/kafkazk/kafkazk/compat-tests/internal/harness"
+	"github.com/kafkazk/kafkazk/compat-tests/internal/kafkatools"
 )
 
-// ktRunner is one JVM running Apache Kafka 3.9's command-line tools on
-// demand (compat-tests/java/toolrunner/ToolRunner.java), so that the test
-// pays one JVM start-up for all of them.
-type ktRunner struct {
-	t    *testing.T
-	dir  string
-	cmd  *exec.Cmd
-	in   io.WriteCloser
-	done chan string // "DONE id code" lines
-	n    int
-}
-
-// ktLib is Kafka 3.9's lib directory as scripts/deps.sh installs it.
-func ktLib(t *testing.T) string {
-	t.Helper()
-	lib, err := filepath.Abs("../var/kafka-3.9/lib")
-	if err != nil {
-		t.Fatal(err)
-	}
-	if _, err := os.Stat(filepath.Join(lib, "kafka-tools-3.9.2.jar")); err != nil {
-		t.Fatalf("Apache Kafka 3.9 is not installed in %s (run `make deps`): %v", lib, err)
-	}
-	return lib
-}
-
-func startKafkaTools(t *testing.T) *ktRunner {
-	t.Helper()
-	lib := ktLib(t)
-	need(t, "java")
-	dir := t.TempDir()
-	log4j := filepath.Join(dir, "log4j.properties")
-	if err := os.WriteFile(log4j, []byte("log4j.rootLogger=ERROR, stderr\n"+
-		"log4j.appender.stderr=org.apache.log4j.ConsoleAppender\n"+
-		"log4j.appender.stderr.Target=System.err\n"+
-		"log4j.appender.stderr.layout=org.apache.log4j.PatternLayout\n"+
-		"log4j.appender.stderr.layout.ConversionPattern=[%d] %p %m (%c)%n\n"), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	src, err := filepath.Abs("java/toolrunner/ToolRunner.java")
-	if err != nil {
-		t.Fatal(err)
-	}
-	k := &ktRunner{t: t, dir: dir, done: make(chan string, 1)}
-	k.cmd = exec.Command("java", "-Xmx256m", "-XX:+UseSerialGC", "-XX:TieredStopAtLevel=1",
-		"-Dlog4j.configuration=file:"+log4j, "-cp", lib+"/*", src, dir)
-	k.cmd.Stderr = os.Stderr
-	if k.in, err = k.cmd.StdinPipe(); err != nil {
-		t.Fatal(err)
-	}
-	out, err := k.cmd.StdoutPipe()
-	if err != nil {
-		t.Fatal(err)
-	}
-	if err := k.cmd.Start(); err != nil {
-		t.Fatal(err)
-	}
-	exited := make(chan struct{})
-	go func() {
-		sc := bufio.NewScanner(out)
-		for sc.Scan() {
-			k.done <- sc.Text()
-		}
-		close(k.done)
-	}()
-	go func() { _ = k.cmd.Wait(); close(exited) }()
-	t.Cleanup(func() {
-		_ = k.in.Close()
-		select {
-		case <-exited:
-		case <-time.After(10 * time.Second):
-			_ = k.cmd.Process.Kill()
-			<-exited
-		}
-	})
-	return k
-}
-
-// run runs one of Kafka's tools (its main class) with args, stdin as its
-// standard input, and returns what it printed and its exit status.
-func (k *ktRunner) run(stdin string, class string, args ...string) (string, string, int) {
-	k.t.Helper()
-	k.n++
-	id := strconv.Itoa(k.n)
-	in := "-"
-	if stdin != "" {
-		in = filepath.Join(k.dir, id+".in")
-		if err := os.WriteFile(in, []byte(stdin), 0o644); err != nil {
-			k.t.Fatal(err)
-		}
-	}
-	for _, a := range args {
-		if strings.ContainsAny(a, "\t\n") {
-			k.t.Fatalf("argument %q has a tab or newline", a)
-		}
-	}
-	if _, err := fmt.Fprintln(k.in, strings.Join(append([]string{id, in, class}, args...), "\t")); err != nil {
-		k.t.Fatalf("tool runner: %v", err)
-	}
-	var line string
-	select {
-	case l, ok := <-k.done:
-		if !ok {
-			k.t.Fatalf("tool runner JVM exited during %s %v", class, args)
-		}
-		line = l
-	case <-time.After(120 * time.Second):
-		k.t.Fatalf("%s %v did not finish in 120 s", class, args)
-	}
-	f := strings.Fields(line)
-	if len(f) != 3 || f[0] != "DONE" || f[1] != id {
-		k.t.Fatalf("tool runner answered %q for command %s", line, id)
-	}
-	code, _ := strconv.Atoi(f[2])
-	out, _ := os.ReadFile(filepath.Join(k.dir, id+".out"))
-	errOut, _ := os.ReadFile(filepath.Join(k.dir, id+".err"))
-	return string(out), string(errOut), code
-}
-
-// ok runs a tool that must succeed: exit 0 and no error or exception lines.
-func (k *ktRunner) ok(stdin string, class string, args ...string) string {
-	k.t.Helper()
-	out, errOut, code := k.run(stdin, class, args...)
-	short := class[strings.LastIndex(class, ".")+1:]
-	if code != 0 {
-		k.t.Fatalf("Kafka's %s %v: exit %d\nstdout:\n%s\nstderr:\n%s", short, args, code, clip(out, 6000), clip(errOut, 6000))
-	}
-	for _, l := range strings.Split(out+errOut, "\n") {
-		if strings.Contains(l, "Error") || strings.Contains(l, "Exception") {
-			k.t.Errorf("Kafka's %s %v printed %q\nstdout:\n%s\nstderr:\n%s", short, args, l, clip(out, 6000), clip(errOut, 6000))
-			break
-		}
-	}
-	return out
-}
-
-const (
-	ktTopics   = "org.apache.kafka.tools.TopicCommand"
-	ktConfigs  = "kafka.admin.ConfigCommand"
-	ktGroups   = "org.apache.kafka.tools.consumer.group.ConsumerGroupCommand"
-	ktReassign = "org.apache.kafka.tools.reassign.ReassignPartitionsCommand"
-	ktElection = "org.apache.kafka.tools.LeaderElectionCommand"
-	ktDelete   = "org.apache.kafka.tools.DeleteRecordsCommand"
-	ktProducer = "kafka.tools.ConsoleProducer"
-	ktConsumer = "org.apache.kafka.tools.consumer.ConsoleConsumer"
-	ktProdPerf = "org.apache.kafka.tools.ProducerPerformance"
-	ktConsPerf = "org.apache.kafka.tools.ConsumerPerformance"
-	ktOffsets  = "org.apache.kafka.tools.GetOffsetShell"
-	ktVersions = "kafka.admin.BrokerApiVersionsCommand"
-	ktDumpLog  = "kafka.tools.DumpLogSegments"
-)
-
-// ktKnownDiff is a difference between Kafka 3.9's tool output and our Go
-// tool's that is written down rather than fixed: fix turns Kafka's output
-// into ours. The test asserts that each still occurs (fix changes Kafka's
-// output), so an entry cannot outlive the difference.
-type ktKnownDiff struct {
-	what string // the comparison it applies to
-	note string // Kafka's answer beside ours
-	fix  func(kafka string) string
-}
-
-var ktKnownDiffs = []ktKnownDiff{
+var ktKnownDiffs = []kafkatools.KnownDiff{
 	{
-		what: "consumer-groups --reset-offsets",
-		note: "Kafka 3.9.2 prints the NEW-OFFSET table with no line breaks (header and rows on one line, no final " +
+		What: "consumer-groups --reset-offsets",
+		Note: "Kafka 3.9.2 prints the NEW-OFFSET table with no line breaks (header and rows on one line, no final " +
 			"newline: printOffsetsToReset's printf has no %n, a regression of the Java port fixed upstream by " +
 			"\"Fix broken output layout of kafka-consumer-groups.sh\" #17058); ours prints one line each, as Kafka 3.7 and 4.0",
-		fix: ktBreakTable("GROUP", "NEW-OFFSET"),
+		Fix: ktBreakTable("GROUP", "NEW-OFFSET"),
 	},
 	{
-		what: "consumer-groups --delete-offsets",
-		note: "Kafka 3.9.2 prints the TOPIC/PARTITION/STATUS table with no line breaks (same regression, #17058); " +
+		What: "consumer-groups --delete-offsets",
+		Note: "Kafka 3.9.2 prints the TOPIC/PARTITION/STATUS table with no line breaks (same regression, #17058); " +
 			"ours prints one line each",
-		fix: ktBreakTable("TOPIC", "STATUS"),
+		Fix: ktBreakTable("TOPIC", "STATUS"),
 	},
 	{
-		what: "consumer-groups --describe (offsets)",
-		note: "Kafka 3.9.2 ends the offsets table without a newline (printOffsets starts each line with \\n and " +
+		What: "consumer-groups --describe (offsets)",
+		Note: "Kafka 3.9.2 ends the offsets table without a newline (printOffsets starts each line with \\n and " +
 			"prints none after the last row; #17058 adds it); ours ends it with one, as Kafka 3.7 and 4.0",
-		fix: func(s string) string {
+		Fix: func(s string) string {
 			if s == "" || strings.HasSuffix(s, "\n") {
 				return s
 			}
@@ -248,12 +86,12 @@ func ktCompare(t *testing.T, what, kafka, ours string) {
 	t.Helper()
 	k := kafka
 	for _, d := range ktKnownDiffs {
-		if d.what != what {
+		if d.What != what {
 			continue
 		}
-		fixed := d.fix(k)
+		fixed := d.Fix(k)
 		if fixed == k {
-			t.Errorf("%s: known difference %q no longer occurs: remove it from ktKnownDiffs\nKafka:\n%s", what, d.note, kafka)
+			t.Errorf("%s: known difference %q no longer occurs: remove it from ktKnownDiffs\nKafka:\n%s", what, d.Note, kafka)
 		}
 		k = fixed
 	}
@@ -287,30 +125,12 @@ func ktSortedLines(s string) string {
 	return strings.Join(l, "\n")
 }
 
-func ktWrite(t *testing.T, dir, name, content string) string {
-	t.Helper()
-	p := filepath.Join(dir, name)
-	if err := os.WriteFile(p, []byte(content), 0o644); err != nil {
-		t.Fatal(err)
-	}
-	return p
-}
-
-func ktWant(t *testing.T, what, out string, want ...string) {
-	t.Helper()
-	for _, w := range want {
-		if !strings.Contains(out, w) {
-			t.Errorf("%s: output lacks %q:\n%s", what, w, clip(out, 4000))
-		}
-	}
-}
-
 // TestKafkaTools runs Apache Kafka 3.9's own command-line tools against a
 // cluster of our brokers, in the scenarios users run them in, and compares
 // the output of our Go tools of the same names run with the same arguments
 // on the same cluster state.
 func TestKafkaTools(t *testing.T) {
-	k := startKafkaTools(t)
+	k := kafkatools.Start(t)
 	c := cluster.Start(t, 3)
 	bs := c.Bootstrap()
 	dir := t.TempDir()
@@ -318,59 +138,59 @@ func TestKafkaTools(t *testing.T) {
 	with := func(args ...string) []string { return append(append([]string{}, boot...), args...) }
 
 	// kafka-topics: create / list / describe / alter partitions / delete.
-	out := k.ok("", ktTopics, with("--create", "--topic", "kt-a", "--partitions", "3", "--replication-factor", "2", "--config", "retention.ms=86400000")...)
+	out := k.OK("", kafkatools.Topics, with("--create", "--topic", "kt-a", "--partitions", "3", "--replication-factor", "2", "--config", "retention.ms=86400000")...)
 	ours := ktOurs(t, c, "kafka-topics.sh", with("--create", "--topic", "kt-o", "--partitions", "3", "--replication-factor", "2", "--config", "retention.ms=86400000")...)
 	ktCompare(t, "topics --create", out, strings.ReplaceAll(ours, "kt-o", "kt-a"))
-	k.ok("", ktTopics, with("--create", "--topic", "kt-b", "--partitions", "1", "--replication-factor", "3")...)
-	k.ok("", ktTopics, with("--create", "--topic", "kt-perf", "--partitions", "3", "--replication-factor", "3", "--config", "segment.bytes=300000")...)
-	k.ok("", ktTopics, with("--create", "--topic", "kt-gone", "--partitions", "2", "--replication-factor", "1")...)
-	ktCompare(t, "topics --list", k.ok("", ktTopics, with("--list")...), ktOurs(t, c, "kafka-topics.sh", with("--list")...))
-	out = k.ok("", ktTopics, with("--alter", "--topic", "kt-a", "--partitions", "4")...)
+	k.OK("", kafkatools.Topics, with("--create", "--topic", "kt-b", "--partitions", "1", "--replication-factor", "3")...)
+	k.OK("", kafkatools.Topics, with("--create", "--topic", "kt-perf", "--partitions", "3", "--replication-factor", "3", "--config", "segment.bytes=300000")...)
+	k.OK("", kafkatools.Topics, with("--create", "--topic", "kt-gone", "--partitions", "2", "--replication-factor", "1")...)
+	ktCompare(t, "topics --list", k.OK("", kafkatools.Topics, with("--list")...), ktOurs(t, c, "kafka-topics.sh", with("--list")...))
+	out = k.OK("", kafkatools.Topics, with("--alter", "--topic", "kt-a", "--partitions", "4")...)
 	if out != "" {
 		t.Errorf("topics --alter printed %q, want nothing", out)
 	}
 	for _, topic := range []string{"kt-a", "kt-b"} {
-		out = k.ok("", ktTopics, with("--describe", "--topic", topic)...)
+		out = k.OK("", kafkatools.Topics, with("--describe", "--topic", topic)...)
 		ktCompare(t, "topics --describe", out, ktOurs(t, c, "kafka-topics.sh", with("--describe", "--topic", topic)...))
 	}
-	ktWant(t, "topics --describe", out, "Topic: kt-b\tTopicId: ", "\tPartitionCount: 1\tReplicationFactor: 3\tConfigs: \n")
-	out = k.ok("", ktTopics, with("--describe", "--topic", "kt-a")...)
-	ktWant(t, "topics --describe", out, "PartitionCount: 4\tReplicationFactor: 2\tConfigs: retention.ms=86400000\n", "\tPartition: 3\tLeader: ")
-	k.ok("", ktTopics, with("--delete", "--topic", "kt-gone")...)
-	poll(t, 30*time.Second, "deleted topic leaves Kafka's --list", func() (bool, string) {
-		l := k.ok("", ktTopics, with("--list")...)
+	harness.WantContains(t, "topics --describe", out, "Topic: kt-b\tTopicId: ", "\tPartitionCount: 1\tReplicationFactor: 3\tConfigs: \n")
+	out = k.OK("", kafkatools.Topics, with("--describe", "--topic", "kt-a")...)
+	harness.WantContains(t, "topics --describe", out, "PartitionCount: 4\tReplicationFactor: 2\tConfigs: retention.ms=86400000\n", "\tPartition: 3\tLeader: ")
+	k.OK("", kafkatools.Topics, with("--delete", "--topic", "kt-gone")...)
+	harness.Poll(t, 30*time.Second, "deleted topic leaves Kafka's --list", func() (bool, string) {
+		l := k.OK("", kafkatools.Topics, with("--list")...)
 		return !strings.Contains(l, "kt-gone"), l
 	})
-	ktCompare(t, "topics --describe (all)", k.ok("", ktTopics, with("--describe", "--under-replicated-partitions")...),
+	ktCompare(t, "topics --describe (all)", k.OK("", kafkatools.Topics, with("--describe", "--under-replicated-partitions")...),
 		ktOurs(t, c, "kafka-topics.sh", with("--describe", "--under-replicated-partitions")...))
 
 	// Explicit replica assignments, and the errors users meet most often:
 	// same exit status and same message from both tools.
-	k.ok("", ktTopics, with("--create", "--topic", "kt-r", "--replica-assignment", "0:1,1:2,2:0")...)
-	k.ok("", ktTopics, with("--alter", "--topic", "kt-r", "--partitions", "4", "--replica-assignment", "0:1,1:2,2:0,1:0")...)
-	out = k.ok("", ktTopics, with("--describe", "--topic", "kt-r")...)
-	ktWant(t, "topics --describe (replica assignment)", out, "\tPartition: 3\tLeader: 1\tReplicas: 1,0\tIsr: 1,0\t")
+	k.OK("", kafkatools.Topics, with("--create", "--topic", "kt-r", "--replica-assignment", "0:1,1:2,2:0")...)
+	k.OK("", kafkatools.Topics, with("--alter", "--topic", "kt-r", "--partitions", "4", "--replica-assignment", "0:1,1:2,2:0,1:0")...)
+	out = k.OK("", kafkatools.Topics, with("--describe", "--topic", "kt-r")...)
+	harness.WantContains(t, "topics --describe (replica assignment)", out, "\tPartition: 3\tLeader: 1\tReplicas: 1,0\tIsr: 1,0\t")
 	ktCompare(t, "topics --describe", out, ktOurs(t, c, "kafka-topics.sh", with("--describe", "--topic", "kt-r")...))
-	ktCompare(t, "topics --list --exclude-internal", k.ok("", ktTopics, with("--list", "--exclude-internal")...),
+	ktCompare(t, "topics --list --exclude-internal", k.OK("", kafkatools.Topics, with("--list", "--exclude-internal")...),
 		ktOurs(t, c, "kafka-topics.sh", with("--list", "--exclude-internal")...))
 	for _, args := range [][]string{
-		{"kafka-topics.sh", ktTopics, "--create", "--topic", "bad name!", "--partitions", "1"},
-		{"kafka-topics.sh", ktTopics, "--create", "--topic", "kt-big", "--partitions", "1", "--replication-factor", "5"},
-		{"kafka-topics.sh", ktTopics, "--create", "--topic", "kt-a", "--partitions", "1"},
-		{"kafka-configs.sh", ktConfigs, "--entity-type", "topics", "--entity-name", "kt-a", "--alter", "--add-config", "retention.ms=abc"},
-		{"kafka-configs.sh", ktConfigs, "--entity-type", "topics", "--entity-name", "kt-a", "--alter", "--add-config", "no.such.config=1"},
-		{"kafka-configs.sh", ktConfigs, "--entity-type", "brokers", "--entity-name", "0", "--alter", "--add-config", "log.cleaner.threads=abc"},
-		{"kafka-configs.sh", ktConfigs, "--entity-type", "brokers", "--entity-name", "0", "--alter", "--add-config", "broker.id=7"},
-		{"kafka-configs.sh", ktConfigs, "--entity-type", "broker-loggers", "--entity-name", "0", "--alter", "--add-config", "no.such.logger=DEBUG"},
-		{"kafka-configs.sh", ktConfigs, "--entity-type", "broker-loggers", "--entity-name", "0", "--alter", "--add-config", "root=LOUD"},
-		{"kafka-consumer-groups.sh", ktGroups, "--describe", "--group", "no-such-group"},
-		{"kafka-consumer-groups.sh", ktGroups, "--list", "--state", "sleepy"},
+		{"kafka-topics.sh", kafkatools.Topics, "--create", "--topic", "bad name!", "--partitions", "1"},
+		{"kafka-topics.sh", kafkatools.Topics, "--create", "--topic", "kt-big", "--partitions", "1", "--replication-factor", "5"},
+		{"kafka-topics.sh", kafkatools.Topics, "--create", "--topic", "kt-a", "--partitions", "1"},
+		{"kafka-configs.sh", kafkatools.Configs, "--entity-type", "topics", "--entity-name", "kt-a", "--alter", "--add-config", "retention.ms=abc"},
+		{"kafka-configs.sh", kafkatools.Configs, "--entity-type", "topics", "--entity-name", "kt-a", "--alter", "--add-config", "no.such.config=1"},
+		{"kafka-configs.sh", kafkatools.Configs, "--entity-type", "brokers", "--entity-name", "0", "--alter", "--add-config", "log.cleaner.threads=abc"},
+		{"kafka-configs.sh", kafkatools.Configs, "--entity-type", "brokers", "--entity-name", "0", "--alter", "--add-config", "broker.id=7"},
+		{"kafka-configs.sh", kafkatools.Configs, "--entity-type", "broker-loggers", "--entity-name", "0", "--alter", "--add-config", "no.such.logger=DEBUG"},
+		{"kafka-configs.sh", kafkatools.Configs, "--entity-type", "broker-loggers", "--entity-name", "0", "--alter", "--add-config", "root=LOUD"},
+		{"kafka-consumer-groups.sh", kafkatools.Groups, "--describe", "--group", "no-such-group"},
+		{"kafka-consumer-groups.sh", kafkatools.Groups, "--list", "--state", "sleepy"},
 	} {
-		kOut, kErr, kCode := k.run("", args[1], with(args[2:]...)...)
+		kOut, kErr, kCode := k.Run("", args[1], with(args[2:]...)...)
 		oOut, oErr, oCode := c.Tool(args[0], with(args[2:]...)...)
 		what := args[0] + " " + strings.Join(args[2:], " ")
 		if kCode != oCode {
-			t.Errorf("%s: Kafka exits %d, ours %d\nKafka:\n%s%s\nours:\n%s%s", what, kCode, oCode, kOut, clip(kErr, 2000), oOut, oErr)
+			t.Errorf("%s: Kafka exits %d, ours %d\nKafka:\n%s%s\nours:\n%s%s", what, kCode, oCode, kOut, harness.Clip(kErr, 2000), oOut, oErr)
 		}
 		// The message, without Kafka's stack trace (the "\tat " lines), its
 		// usage text, or the log line's time stamp.
@@ -394,41 +214,41 @@ func TestKafkaTools(t *testing.T) {
 	for _, e := range [][2]string{{"kt-a", ""}, {"kt-o", "ours"}} {
 		args := with("--entity-type", "topics", "--entity-name", e[0], "--alter", "--add-config", "segment.bytes=1048576,cleanup.policy=compact")
 		if e[1] == "" {
-			out = k.ok("", ktConfigs, args...)
+			out = k.OK("", kafkatools.Configs, args...)
 		} else {
 			out = strings.ReplaceAll(ktOurs(t, c, "kafka-configs.sh", args...), "kt-o", "kt-a")
 		}
 		ktCompare(t, "configs --alter --add-config", "Completed updating config for topic kt-a.\n", out)
 	}
 	describeTopic := with("--entity-type", "topics", "--entity-name", "kt-a", "--describe")
-	out = k.ok("", ktConfigs, describeTopic...)
-	ktWant(t, "configs --describe", out, "Dynamic configs for topic kt-a are:\n",
+	out = k.OK("", kafkatools.Configs, describeTopic...)
+	harness.WantContains(t, "configs --describe", out, "Dynamic configs for topic kt-a are:\n",
 		"  cleanup.policy=compact sensitive=false synonyms={DYNAMIC_TOPIC_CONFIG:cleanup.policy=compact, DEFAULT_CONFIG:log.cleanup.policy=delete}\n")
 	ktCompare(t, "configs --describe topic", out, ktOurs(t, c, "kafka-configs.sh", describeTopic...))
 	ktCompare(t, "configs --describe topic (ours altered)", out,
 		strings.ReplaceAll(ktOurs(t, c, "kafka-configs.sh", with("--entity-type", "topics", "--entity-name", "kt-o", "--describe")...), "kt-o", "kt-a"))
-	k.ok("", ktConfigs, with("--entity-type", "topics", "--entity-name", "kt-a", "--alter", "--delete-config", "cleanup.policy")...)
+	k.OK("", kafkatools.Configs, with("--entity-type", "topics", "--entity-name", "kt-a", "--alter", "--delete-config", "cleanup.policy")...)
 	ktOurs(t, c, "kafka-configs.sh", with("--entity-type", "topics", "--entity-name", "kt-o", "--alter", "--delete-config", "cleanup.policy")...)
-	out = k.ok("", ktConfigs, append(describeTopic, "--all")...)
-	ktWant(t, "configs --describe --all", out, "All configs for topic kt-a are:\n", "  cleanup.policy=delete sensitive=false synonyms={DEFAULT_CONFIG:log.cleanup.policy=delete}\n")
+	out = k.OK("", kafkatools.Configs, append(describeTopic, "--all")...)
+	harness.WantContains(t, "configs --describe --all", out, "All configs for topic kt-a are:\n", "  cleanup.policy=delete sensitive=false synonyms={DEFAULT_CONFIG:log.cleanup.policy=delete}\n")
 	ktCompare(t, "configs --describe --all topic", out, ktOurs(t, c, "kafka-configs.sh", append(describeTopic, "--all")...))
-	out = k.ok("", ktConfigs, with("--entity-type", "brokers", "--entity-name", "1", "--alter", "--add-config", "log.cleaner.threads=2")...)
-	ktWant(t, "configs --alter broker", out, "Completed updating config for broker 1.\n")
+	out = k.OK("", kafkatools.Configs, with("--entity-type", "brokers", "--entity-name", "1", "--alter", "--add-config", "log.cleaner.threads=2")...)
+	harness.WantContains(t, "configs --alter broker", out, "Completed updating config for broker 1.\n")
 	ktOurs(t, c, "kafka-configs.sh", with("--entity-type", "brokers", "--entity-default", "--alter", "--add-config", "log.retention.ms=3600000")...)
 	for _, args := range [][]string{
 		{"--entity-type", "brokers", "--entity-name", "1", "--describe"},
 		{"--entity-type", "brokers", "--entity-default", "--describe"},
 		{"--entity-type", "brokers", "--entity-name", "1", "--describe", "--all"},
 	} {
-		out = k.ok("", ktConfigs, with(args...)...)
+		out = k.OK("", kafkatools.Configs, with(args...)...)
 		ktCompare(t, "configs "+strings.Join(args, " "), out, ktOurs(t, c, "kafka-configs.sh", with(args...)...))
 	}
-	ktWant(t, "configs --describe --all broker", out, "All configs for broker 1 are:\n",
+	harness.WantContains(t, "configs --describe --all broker", out, "All configs for broker 1 are:\n",
 		"  log.cleaner.threads=2 sensitive=false synonyms={DYNAMIC_BROKER_CONFIG:log.cleaner.threads=2, DEFAULT_CONFIG:log.cleaner.threads=1}\n",
 		"  log.retention.ms=3600000 sensitive=false synonyms={DYNAMIC_DEFAULT_BROKER_CONFIG:log.retention.ms=3600000, DEFAULT_CONFIG:log.retention.hours=168}\n")
-	k.ok("", ktConfigs, with("--entity-type", "brokers", "--entity-name", "1", "--alter", "--delete-config", "log.cleaner.threads")...)
-	k.ok("", ktConfigs, with("--entity-type", "brokers", "--entity-default", "--alter", "--delete-config", "log.retention.ms")...)
-	out = k.ok("", ktConfigs, with("--entity-type", "brokers", "--entity-name", "1", "--describe")...)
+	k.OK("", kafkatools.Configs, with("--entity-type", "brokers", "--entity-name", "1", "--alter", "--delete-config", "log.cleaner.threads")...)
+	k.OK("", kafkatools.Configs, with("--entity-type", "brokers", "--entity-default", "--alter", "--delete-config", "log.retention.ms")...)
+	out = k.OK("", kafkatools.Configs, with("--entity-type", "brokers", "--entity-name", "1", "--describe")...)
 	ktCompare(t, "configs --describe broker after --delete-config", "Dynamic configs for broker 1 are:\n", out)
 	// All topics (Kafka lists them in the order of a Java HashSet: blocks
 	// compared sorted) and all brokers.
@@ -437,29 +257,29 @@ func TestKafkaTools(t *testing.T) {
 		slices.Sort(parts)
 		return strings.Join(parts, "|")
 	}
-	out = k.ok("", ktConfigs, with("--entity-type", "topics", "--describe")...)
-	ktWant(t, "configs --describe all topics", out, "Dynamic configs for topic kt-a are:\n", "Dynamic configs for topic __consumer_offsets are:\n  cleanup.policy=compact ")
+	out = k.OK("", kafkatools.Configs, with("--entity-type", "topics", "--describe")...)
+	harness.WantContains(t, "configs --describe all topics", out, "Dynamic configs for topic kt-a are:\n", "Dynamic configs for topic __consumer_offsets are:\n  cleanup.policy=compact ")
 	ktCompare(t, "configs --entity-type topics --describe", blocks(out), blocks(ktOurs(t, c, "kafka-configs.sh", with("--entity-type", "topics", "--describe")...)))
-	ktCompare(t, "configs --entity-type brokers --describe", k.ok("", ktConfigs, with("--entity-type", "brokers", "--describe")...),
+	ktCompare(t, "configs --entity-type brokers --describe", k.OK("", kafkatools.Configs, with("--entity-type", "brokers", "--describe")...),
 		ktOurs(t, c, "kafka-configs.sh", with("--entity-type", "brokers", "--describe")...))
 	// Broker loggers: every logger the broker reports, whatever its source;
 	// Kafka's tool sets broker 0's root logger, ours broker 1's.
-	out = k.ok("", ktConfigs, with("--entity-type", "broker-loggers", "--entity-name", "0", "--alter", "--add-config", "root=DEBUG")...)
+	out = k.OK("", kafkatools.Configs, with("--entity-type", "broker-loggers", "--entity-name", "0", "--alter", "--add-config", "root=DEBUG")...)
 	ktCompare(t, "configs broker-loggers --alter", "Completed updating config for broker-logger 0.\n", out)
 	ours = ktOurs(t, c, "kafka-configs.sh", with("--entity-type", "broker-loggers", "--entity-name", "1", "--alter", "--add-config", "root=DEBUG")...)
 	ktCompare(t, "configs broker-loggers --alter", "Completed updating config for broker-logger 1.\n", ours)
 	for _, id := range []string{"0", "1"} {
 		a := with("--entity-type", "broker-loggers", "--entity-name", id, "--describe")
-		out = k.ok("", ktConfigs, a...)
-		ktWant(t, "configs broker-loggers", out, "Dynamic configs for broker-logger "+id+" are:\n", "  root=DEBUG sensitive=false synonyms={}\n")
+		out = k.OK("", kafkatools.Configs, a...)
+		harness.WantContains(t, "configs broker-loggers", out, "Dynamic configs for broker-logger "+id+" are:\n", "  root=DEBUG sensitive=false synonyms={}\n")
 		ktCompare(t, "configs broker-loggers", out, ktOurs(t, c, "kafka-configs.sh", a...))
 	}
-	k.ok("", ktConfigs, with("--entity-type", "broker-loggers", "--entity-name", "0", "--alter", "--add-config", "root=INFO")...)
+	k.OK("", kafkatools.Configs, with("--entity-type", "broker-loggers", "--entity-name", "0", "--alter", "--add-config", "root=INFO")...)
 	ktOurs(t, c, "kafka-configs.sh", with("--entity-type", "broker-loggers", "--entity-name", "1", "--alter", "--add-config", "root=INFO")...)
 	// Client quotas: our broker does not implement DescribeClientQuotas (48).
-	_, errOut, code := k.run("", ktConfigs, with("--entity-type", "clients", "--describe")...)
+	_, errOut, code := k.Run("", kafkatools.Configs, with("--entity-type", "clients", "--describe")...)
 	if code != 1 || !strings.Contains(errOut, "UnsupportedVersionException: The node does not support DESCRIBE_CLIENT_QUOTAS") {
-		t.Errorf("known difference gone? Kafka's ConfigCommand --entity-type clients: exit %d\n%s", code, clip(errOut, 3000))
+		t.Errorf("known difference gone? Kafka's ConfigCommand --entity-type clients: exit %d\n%s", code, harness.Clip(errOut, 3000))
 	}
 	ktUnsupported(t, c, "kafka-configs.sh", with("--entity-type", "clients", "--describe")...)
 
@@ -469,12 +289,12 @@ func TestKafkaTools(t *testing.T) {
 		fmt.Fprintf(&in, "k%d:v%d\n", i, i)
 		fmt.Fprintf(&want, "k%d\tv%d\n", i, i)
 	}
-	out = k.ok(in.String(), ktProducer, with("--topic", "kt-b", "--property", "parse.key=true", "--property", "key.separator=:")...)
+	out = k.OK(in.String(), kafkatools.Producer, with("--topic", "kt-b", "--property", "parse.key=true", "--property", "key.separator=:")...)
 	consume := func(group string) []string {
 		return with("--topic", "kt-b", "--from-beginning", "--max-messages", "30", "--property", "print.key=true", "--group", group)
 	}
 	for _, g := range []string{"kt-g", "kt-g3"} {
-		out, errOut, code := k.run("", ktConsumer, consume(g)...)
+		out, errOut, code := k.Run("", kafkatools.Consumer, consume(g)...)
 		if code != 0 || out != want.String() || errOut != "Processed a total of 30 messages\n" {
 			t.Errorf("Kafka's ConsoleConsumer: exit %d\nstdout:\n%s\nstderr:\n%s\nwant stdout:\n%s", code, out, errOut, want.String())
 		}
@@ -485,12 +305,12 @@ func TestKafkaTools(t *testing.T) {
 	// Our console producer with the same input and arguments, read back by
 	// Kafka's console consumer: the same keys and values.
 	oursIn := filepath.Join(dir, "producer.in")
-	ktWrite(t, dir, "producer.in", in.String())
+	harness.WriteFile(t, dir, "producer.in", in.String())
 	if _, _, err := run(t, 60*time.Second, []byte(in.String()), cluster.Binary(t), append([]string{"kafka-console-producer.sh"},
 		with("--topic", "kt-o", "--property", "parse.key=true", "--property", "key.separator=:")...)...); err != nil {
 		t.Fatalf("our console producer (input %s): %v", oursIn, err)
 	}
-	fromOurs, errOut, code := k.run("", ktConsumer, with("--topic", "kt-o", "--from-beginning", "--max-messages", "30", "--property", "print.key=true")...)
+	fromOurs, errOut, code := k.Run("", kafkatools.Consumer, with("--topic", "kt-o", "--from-beginning", "--max-messages", "30", "--property", "print.key=true")...)
 	if code != 0 || errOut != "Processed a total of 30 messages\n" {
 		t.Errorf("Kafka's ConsoleConsumer on our producer's records: exit %d\n%s\n%s", code, fromOurs, errOut)
 	}
@@ -500,13 +320,13 @@ func TestKafkaTools(t *testing.T) {
 
 	// Headers, keys, a null marker, and every print.* property of the
 	// console consumer: Kafka's producer writes, both consumers print.
-	k.ok("", ktTopics, with("--create", "--topic", "kt-h", "--partitions", "1", "--replication-factor", "2")...)
-	k.ok("h1:v1,h2:v2\tk1\tone\nh1:\tk2\ttwo\nh3:NULL\tNULL\tthree\n", ktProducer, with("--topic", "kt-h",
+	k.OK("", kafkatools.Topics, with("--create", "--topic", "kt-h", "--partitions", "1", "--replication-factor", "2")...)
+	k.OK("h1:v1,h2:v2\tk1\tone\nh1:\tk2\ttwo\nh3:NULL\tNULL\tthree\n", kafkatools.Producer, with("--topic", "kt-h",
 		"--property", "parse.key=true", "--property", "parse.headers=true", "--property", "null.marker=NULL")...)
 	printAll := with("--topic", "kt-h", "--from-beginning", "--max-messages", "3", "--property", "print.timestamp=true",
 		"--property", "print.key=true", "--property", "print.offset=true", "--property", "print.partition=true",
 		"--property", "print.headers=true", "--property", "print.value=true", "--property", "key.separator=|")
-	out = k.ok("", ktConsumer, printAll...)
+	out = k.OK("", kafkatools.Consumer, printAll...)
 	if !regexp.MustCompile(`^CreateTime:\d+\|Partition:0\|Offset:0\|h1:v1,h2:v2\|k1\|one\n`).MatchString(out) ||
 		!strings.Contains(out, "|Offset:2|h3:null|null|three\n") {
 		t.Errorf("Kafka's console consumer with every print.* property:\n%s", out)
@@ -515,7 +335,7 @@ func TestKafkaTools(t *testing.T) {
 
 	// kafka-consumer-groups: list / describe / reset-offsets / delete-offsets / delete.
 	sortedLines := ktSortedLines
-	out = k.ok("", ktGroups, with("--list")...)
+	out = k.OK("", kafkatools.Groups, with("--list")...)
 	ktCompare(t, "consumer-groups --list", sortedLines(out), sortedLines(ktOurs(t, c, "kafka-consumer-groups.sh", with("--list")...)))
 	// (and the console-consumer-NNNNN group of the consumer run without --group)
 	if l := sortedLines(out); !strings.HasPrefix(l, "console-consumer-") || !strings.HasSuffix(l, "\nkt-g\nkt-g2\nkt-g3\nkt-g4") {
@@ -524,37 +344,37 @@ func TestKafkaTools(t *testing.T) {
 	groupCmp := func(what string, g string, args ...string) string {
 		t.Helper()
 		a := with(append([]string{"--group", g}, args...)...)
-		kafka := k.ok("", ktGroups, a...)
+		kafka := k.OK("", kafkatools.Groups, a...)
 		ktCompare(t, "consumer-groups "+what, kafka, ktOurs(t, c, "kafka-consumer-groups.sh", a...))
 		return kafka
 	}
 	out = groupCmp("--describe (offsets)", "kt-g", "--describe")
-	ktWant(t, "consumer-groups --describe", out, "\nGROUP           TOPIC           PARTITION  CURRENT-OFFSET  LOG-END-OFFSET  LAG ",
+	harness.WantContains(t, "consumer-groups --describe", out, "\nGROUP           TOPIC           PARTITION  CURRENT-OFFSET  LOG-END-OFFSET  LAG ",
 		"\nkt-g            kt-b            0          30              30              0               -               -               -")
 	groupCmp("--describe --state", "kt-g", "--describe", "--state")
 	groupCmp("--describe --members", "kt-g", "--describe", "--members")
 	groupCmp("--describe (offsets)", "kt-g", "--describe", "--offsets")
 	for _, g := range []string{"kt-g", "kt-g2"} {
 		a := with("--group", g, "--reset-offsets", "--topic", "kt-b", "--to-offset", "5", "--execute")
-		kafka := k.ok("", ktGroups, a...)
-		ktWant(t, "consumer-groups --reset-offsets", kafka, "kt-b                           0          5              ")
+		kafka := k.OK("", kafkatools.Groups, a...)
+		harness.WantContains(t, "consumer-groups --reset-offsets", kafka, "kt-b                           0          5              ")
 		ktCompare(t, "consumer-groups --reset-offsets", kafka, ktOurs(t, c, "kafka-consumer-groups.sh", a...))
 	}
 	out = groupCmp("--describe (offsets)", "kt-g2", "--describe")
-	ktWant(t, "consumer-groups --describe after reset", out, "\nkt-g2           kt-b            0          5               30              25 ")
+	harness.WantContains(t, "consumer-groups --describe after reset", out, "\nkt-g2           kt-b            0          5               30              25 ")
 	groupCmp("--reset-offsets", "kt-g", "--reset-offsets", "--topic", "kt-b", "--to-earliest", "--dry-run")
 	for _, args := range [][]string{
 		{"--list", "--state"},
 		{"--list", "--state", "empty,stable"},
 	} {
-		out = k.ok("", ktGroups, with(args...)...)
+		out = k.OK("", kafkatools.Groups, with(args...)...)
 		ktCompare(t, "consumer-groups "+strings.Join(args, " "), sortedLines(out), sortedLines(ktOurs(t, c, "kafka-consumer-groups.sh", with(args...)...)))
 	}
 	// GROUP is as wide as the longest group id (console-consumer-NNNNN) + 10.
 	if !regexp.MustCompile(`(?m)^GROUP {20,} STATE {15}\n(.|\n)*^kt-g4 {20,} Empty {15}$`).MatchString(out) {
 		t.Errorf("consumer-groups --list --state:\n%s", out)
 	}
-	out = k.ok("", ktGroups, with("--describe", "--group", "kt-g2", "--group", "kt-g4")...)
+	out = k.OK("", kafkatools.Groups, with("--describe", "--group", "kt-g2", "--group", "kt-g4")...)
 	ktCompare(t, "consumer-groups --describe (offsets)", out, ktOurs(t, c, "kafka-consumer-groups.sh", with("--describe", "--group", "kt-g2", "--group", "kt-g4")...))
 	for _, args := range [][]string{
 		{"--group", "kt-g4", "--all-topics", "--shift-by", "-2", "--dry-run"},
@@ -562,20 +382,20 @@ func TestKafkaTools(t *testing.T) {
 		{"--group", "kt-g4", "--topic", "kt-b", "--to-latest", "--dry-run"},
 	} {
 		a := with(append([]string{"--reset-offsets"}, args...)...)
-		ktCompare(t, "consumer-groups --reset-offsets", k.ok("", ktGroups, a...), ktOurs(t, c, "kafka-consumer-groups.sh", a...))
+		ktCompare(t, "consumer-groups --reset-offsets", k.OK("", kafkatools.Groups, a...), ktOurs(t, c, "kafka-consumer-groups.sh", a...))
 	}
 	a := with("--reset-offsets", "--group", "kt-g4", "--all-topics", "--by-duration", "PT1H", "--dry-run", "--export")
-	out = k.ok("", ktGroups, a...)
+	out = k.OK("", kafkatools.Groups, a...)
 	ktCompare(t, "consumer-groups --reset-offsets --export", "kt-b,0,0\n\n", out)
 	ktCompare(t, "consumer-groups --reset-offsets --export", out, ktOurs(t, c, "kafka-consumer-groups.sh", a...))
 	// Kafka's tool deletes kt-g's offsets, ours kt-g2's (the same state).
-	out = k.ok("", ktGroups, with("--group", "kt-g", "--delete-offsets", "--topic", "kt-b")...)
+	out = k.OK("", kafkatools.Groups, with("--group", "kt-g", "--delete-offsets", "--topic", "kt-b")...)
 	ours = ktOurs(t, c, "kafka-consumer-groups.sh", with("--group", "kt-g2", "--delete-offsets", "--topic", "kt-b")...)
-	ktWant(t, "consumer-groups --delete-offsets", out, "Request succeed for deleting offsets with topic kt-b group kt-g\n")
+	harness.WantContains(t, "consumer-groups --delete-offsets", out, "Request succeed for deleting offsets with topic kt-b group kt-g\n")
 	ktCompare(t, "consumer-groups --delete-offsets", out, strings.ReplaceAll(ours, "group kt-g2", "group kt-g"))
-	out = k.ok("", ktGroups, with("--delete", "--group", "kt-g3")...)
+	out = k.OK("", kafkatools.Groups, with("--delete", "--group", "kt-g3")...)
 	ktCompare(t, "consumer-groups --delete", out, strings.ReplaceAll(ktOurs(t, c, "kafka-consumer-groups.sh", with("--delete", "--group", "kt-g4")...), "kt-g4", "kt-g3"))
-	ktWant(t, "consumer-groups --delete", out, "Deletion of requested consumer groups ('kt-g3') was successful.\n")
+	harness.WantContains(t, "consumer-groups --delete", out, "Deletion of requested consumer groups ('kt-g3') was successful.\n")
 
 	// A group with an active member (a franz-go consumer, range assignor, no
 	// commits): --members --verbose, --state and the offsets table with the
@@ -591,13 +411,13 @@ func TestKafkaTools(t *testing.T) {
 		for !cl.PollFetches(context.Background()).IsClientClosed() {
 		}
 	}()
-	poll(t, 60*time.Second, "the franz-go member owns kt-a's 4 partitions", func() (bool, string) {
-		out := k.ok("", ktGroups, with("--describe", "--group", "kt-active", "--members")...)
+	harness.Poll(t, 60*time.Second, "the franz-go member owns kt-a's 4 partitions", func() (bool, string) {
+		out := k.OK("", kafkatools.Groups, with("--describe", "--group", "kt-active", "--members")...)
 		return strings.Contains(out, " kt-member       4               \n"), out
 	})
 	for _, args := range [][]string{{"--members", "--verbose"}, {"--state"}, {"--offsets"}} {
 		a := with(append([]string{"--describe", "--group", "kt-active"}, args...)...)
-		out = k.ok("", ktGroups, a...)
+		out = k.OK("", kafkatools.Groups, a...)
 		ours := ktOurs(t, c, "kafka-consumer-groups.sh", a...)
 		if args[0] == "--offsets" {
 			// A member's partitions come in the order of a Java HashSet.
@@ -606,21 +426,21 @@ func TestKafkaTools(t *testing.T) {
 		}
 		ktCompare(t, "consumer-groups --describe "+args[0], out, ours)
 	}
-	ktWant(t, "consumer-groups --describe --offsets (active)", out, "/127.0.0.1      kt-member")
+	harness.WantContains(t, "consumer-groups --describe --offsets (active)", out, "/127.0.0.1      kt-member")
 	cl.Close()
 	<-polled
 
 	// Perf tests and get-offsets (latest, earliest, by timestamp).
 	before := time.Now().Add(-time.Second).UnixMilli()
-	out = k.ok("", ktProdPerf, "--topic", "kt-perf", "--num-records", "20000", "--record-size", "100", "--throughput", "-1",
+	out = k.OK("", kafkatools.ProdPerf, "--topic", "kt-perf", "--num-records", "20000", "--record-size", "100", "--throughput", "-1",
 		"--producer-props", "bootstrap.servers="+bs, "acks=all")
-	ktWant(t, "producer-perf-test", out, "20000 records sent, ")
-	out = k.ok("", ktConsPerf, with("--topic", "kt-perf", "--messages", "20000", "--timeout", "30000")...)
+	harness.WantContains(t, "producer-perf-test", out, "20000 records sent, ")
+	out = k.OK("", kafkatools.ConsPerf, with("--topic", "kt-perf", "--messages", "20000", "--timeout", "30000")...)
 	if ls := strings.Split(strings.TrimSpace(out), "\n"); len(ls) != 2 || !strings.HasPrefix(ls[0], "start.time, end.time, data.consumed.in.MB, MB.sec, data.consumed.in.nMsg,") ||
 		len(strings.Split(ls[1], ", ")) != 10 || strings.Split(ls[1], ", ")[4] != "20000" {
 		t.Errorf("consumer-perf-test: want a header and one row with data.consumed.in.nMsg 20000:\n%s", out)
 	}
-	out = k.ok("", ktOffsets, with("--topic", "kt-perf", "--time", "-1")...)
+	out = k.OK("", kafkatools.Offsets, with("--topic", "kt-perf", "--time", "-1")...)
 	total := 0
 	for _, l := range strings.Split(strings.TrimSpace(out), "\n") {
 		f := strings.Split(l, ":")
@@ -633,25 +453,25 @@ func TestKafkaTools(t *testing.T) {
 	if total != 20000 {
 		t.Errorf("get-offsets --time -1: end offsets add up to %d, want 20000:\n%s", total, out)
 	}
-	ktCompare(t, "get-offsets --time -2", "kt-perf:0:0\nkt-perf:1:0\nkt-perf:2:0\n", k.ok("", ktOffsets, with("--topic", "kt-perf", "--time", "-2")...))
+	ktCompare(t, "get-offsets --time -2", "kt-perf:0:0\nkt-perf:1:0\nkt-perf:2:0\n", k.OK("", kafkatools.Offsets, with("--topic", "kt-perf", "--time", "-2")...))
 	ktCompare(t, "get-offsets by timestamp", "kt-perf:0:0\nkt-perf:1:0\nkt-perf:2:0\n",
-		k.ok("", ktOffsets, with("--topic", "kt-perf", "--time", strconv.FormatInt(before, 10))...))
-	out = k.ok("", ktProdPerf, "--topic", "kt-r", "--num-records", "2000", "--record-size", "50", "--throughput", "-1",
+		k.OK("", kafkatools.Offsets, with("--topic", "kt-perf", "--time", strconv.FormatInt(before, 10))...))
+	out = k.OK("", kafkatools.ProdPerf, "--topic", "kt-r", "--num-records", "2000", "--record-size", "50", "--throughput", "-1",
 		"--producer-props", "bootstrap.servers="+bs, "acks=all", "enable.idempotence=true", "compression.type=zstd")
-	ktWant(t, "producer-perf-test idempotent zstd", out, "2000 records sent, ")
-	out = k.ok("", ktOffsets, with("--topic-partitions", "kt-r:0-4,kt-b", "--time", "-3")...)
+	harness.WantContains(t, "producer-perf-test idempotent zstd", out, "2000 records sent, ")
+	out = k.OK("", kafkatools.Offsets, with("--topic-partitions", "kt-r:0-4,kt-b", "--time", "-3")...)
 	if !regexp.MustCompile(`^kt-b:0:\d+\n(kt-r:[0-3]:\d+\n)+$`).MatchString(out) {
 		t.Errorf("get-offsets --time -3 (max timestamp): want a line for kt-b:0 and for each non-empty kt-r partition:\n%s", out)
 	}
-	out = k.ok("", ktOffsets, with("--time", "-2")...)
-	ktWant(t, "get-offsets all topics", out, "kt-a:3:0\n", "kt-b:0:0\n", "__consumer_offsets:49:0\n")
+	out = k.OK("", kafkatools.Offsets, with("--time", "-2")...)
+	harness.WantContains(t, "get-offsets all topics", out, "kt-a:3:0\n", "kt-b:0:0\n", "__consumer_offsets:49:0\n")
 
 	// kafka-delete-records from a JSON file, ours on the same file after.
-	del := ktWrite(t, dir, "delete.json", `{"version":1,"partitions":[{"topic":"kt-b","partition":0,"offset":10}]}`)
-	out = k.ok("", ktDelete, with("--offset-json-file", del)...)
+	del := harness.WriteFile(t, dir, "delete.json", `{"version":1,"partitions":[{"topic":"kt-b","partition":0,"offset":10}]}`)
+	out = k.OK("", kafkatools.Delete, with("--offset-json-file", del)...)
 	ktCompare(t, "delete-records", "Executing records delete operation\nRecords delete operation completed:\npartition: kt-b-0\tlow_watermark: 10\n", out)
 	ktCompare(t, "delete-records", out, ktOurs(t, c, "kafka-delete-records.sh", with("--offset-json-file", del)...))
-	ktCompare(t, "get-offsets after delete-records", "kt-b:0:10\n", k.ok("", ktOffsets, with("--topic", "kt-b", "--time", "-2")...))
+	ktCompare(t, "get-offsets after delete-records", "kt-b:0:10\n", k.OK("", kafkatools.Offsets, with("--topic", "kt-b", "--time", "-2")...))
 
 	// kafka-dump-log on our segment files (a rolled segment of kt-perf: an
 	// active segment's preallocated time index fails Kafka's
@@ -666,9 +486,9 @@ func TestKafkaTools(t *testing.T) {
 		{"--files", filepath.Join(pdir, "00000000000000000000.timeindex")},
 		{"--files", filepath.Join(pdir, "00000000000000000000.timeindex"), "--index-sanity-check"},
 	} {
-		out = k.ok("", ktDumpLog, args...)
+		out = k.OK("", kafkatools.DumpLog, args...)
 		ktCompare(t, "dump-log "+strings.Join(args[2:], " ")+" "+filepath.Ext(args[1]), out, ktOurs(t, c, "kafka-dump-log.sh", args...))
-		ktWant(t, "dump-log", out, "Dumping "+args[1]+"\n")
+		harness.WantContains(t, "dump-log", out, "Dumping "+args[1]+"\n")
 	}
 
 	// Kafka's --offsets-decoder reads our __consumer_offsets records (group
@@ -685,12 +505,12 @@ func TestKafkaTools(t *testing.T) {
 	var decoded strings.Builder
 	for _, f := range offsetsLogs {
 		for _, args := range [][]string{{"--files", f, "--offsets-decoder"}, {"--files", f, "--offsets-decoder", "--deep-iteration", "--index-sanity-check"}} {
-			out := k.ok("", ktDumpLog, args...)
+			out := k.OK("", kafkatools.DumpLog, args...)
 			decoded.WriteString(out)
 			ktCompare(t, "dump-log --offsets-decoder", out, ktOurs(t, c, "kafka-dump-log.sh", args...))
 		}
 	}
-	ktWant(t, "dump-log --offsets-decoder", decoded.String(),
+	harness.WantContains(t, "dump-log --offsets-decoder", decoded.String(),
 		` key: {"type":"2","data":{"group":"kt-g"}} payload: {"version":"3","data":{"protocolType":"consumer","generation":1,"protocol":"range","leader":"console-consumer-`,
 		`"subscription":{"topics":["kt-b"],"userData":null,"ownedPartitions":[],"generationId":-1,"rackId":null},"assignment":{"assignedPartitions":[{"topic":"kt-b","partitions":[0]}],"userData":null}}]}}`,
 		` key: {"type":"1","data":{"group":"kt-g","topic":"kt-b","partition":0}} payload: {"version":"3","data":{"offset":30,"leaderEpoch":`,
@@ -704,26 +524,26 @@ func TestKafkaTools(t *testing.T) {
 	// Two more stock tools: kafka-cluster cluster-id works; kafka-log-dirs
 	// does not, our broker not implementing DescribeLogDirs (35) - a known
 	// difference (Kafka 3.9 answers it in ZooKeeper mode).
-	out = k.ok("", "org.apache.kafka.tools.ClusterTool", "cluster-id", "--bootstrap-server", bs)
+	out = k.OK("", "org.apache.kafka.tools.ClusterTool", "cluster-id", "--bootstrap-server", bs)
 	if !regexp.MustCompile(`^Cluster ID: [A-Za-z0-9_-]{22}\n$`).MatchString(out) {
 		t.Errorf("kafka-cluster cluster-id: %q", out)
 	}
-	if _, errOut, code := k.run("", "org.apache.kafka.tools.LogDirsCommand", with("--describe")...); code != 1 ||
+	if _, errOut, code := k.Run("", "org.apache.kafka.tools.LogDirsCommand", with("--describe")...); code != 1 ||
 		!strings.Contains(errOut, "UnsupportedVersionException: The node does not support DESCRIBE_LOG_DIRS") {
-		t.Errorf("known difference gone? Kafka's LogDirsCommand --describe: exit %d\n%s", code, clip(errOut, 3000))
+		t.Errorf("known difference gone? Kafka's LogDirsCommand --describe: exit %d\n%s", code, harness.Clip(errOut, 3000))
 	}
 
 	// kafka-broker-api-versions: every broker, with its versions.
-	out = k.ok("", ktVersions, boot...)
+	out = k.OK("", kafkatools.Versions, boot...)
 	for id := range int32(3) {
-		ktWant(t, "broker-api-versions", out, fmt.Sprintf("%s (id: %d rack: null) -> (\n", c.Broker(id).Addr, id))
+		harness.WantContains(t, "broker-api-versions", out, fmt.Sprintf("%s (id: %d rack: null) -> (\n", c.Broker(id).Addr, id))
 	}
-	ktWant(t, "broker-api-versions", out, "\tProduce(0): ", "\tFetch(1): ", "\tMetadata(3): ", "\tApiVersions(18): ")
+	harness.WantContains(t, "broker-api-versions", out, "\tProduce(0): ", "\tFetch(1): ", "\tMetadata(3): ", "\tApiVersions(18): ")
 
 	// kafka-leader-election: a preferred election after broker 1 restarted
 	// (its partitions' leadership moved away), then unclean on a healthy one.
 	preferredOf1 := []string{}
-	for _, l := range strings.Split(k.ok("", ktTopics, with("--describe", "--topic", "kt-a")...), "\n") {
+	for _, l := range strings.Split(k.OK("", kafkatools.Topics, with("--describe", "--topic", "kt-a")...), "\n") {
 		if strings.Contains(l, "\tReplicas: 1,") {
 			f := strings.Fields(l)
 			preferredOf1 = append(preferredOf1, "kt-a-"+f[3])
@@ -734,8 +554,8 @@ func TestKafkaTools(t *testing.T) {
 	}
 	c.Stop(1)
 	c.Restart(1)
-	poll(t, 60*time.Second, "broker 1 back in the ISR of the partitions it prefers", func() (bool, string) {
-		d := k.ok("", ktTopics, with("--describe")...)
+	harness.Poll(t, 60*time.Second, "broker 1 back in the ISR of the partitions it prefers", func() (bool, string) {
+		d := k.OK("", kafkatools.Topics, with("--describe")...)
 		for _, l := range strings.Split(d, "\n") {
 			f := map[string]string{}
 			for _, kv := range strings.Split(l, "\t") {
@@ -749,10 +569,10 @@ func TestKafkaTools(t *testing.T) {
 		}
 		return true, d
 	})
-	out = k.ok("", ktElection, with("--election-type", "preferred", "--all-topic-partitions")...)
-	ktWant(t, "leader-election preferred", out, "Successfully completed leader election (PREFERRED) for partitions ")
+	out = k.OK("", kafkatools.Election, with("--election-type", "preferred", "--all-topic-partitions")...)
+	harness.WantContains(t, "leader-election preferred", out, "Successfully completed leader election (PREFERRED) for partitions ")
 	for _, p := range preferredOf1 {
-		ktWant(t, "leader-election preferred", out, p)
+		harness.WantContains(t, "leader-election preferred", out, p)
 	}
 	// Again for all partitions: every one has its preferred leader now. The
 	// list is in the order of a Java HashSet, so compared sorted.
@@ -763,12 +583,12 @@ func TestKafkaTools(t *testing.T) {
 		return head + ": " + strings.Join(l, ", ")
 	}
 	all := with("--election-type", "preferred", "--all-topic-partitions")
-	out = k.ok("", ktElection, all...)
-	ktWant(t, "leader-election preferred (again)", out, "Valid replica already elected for partitions ")
+	out = k.OK("", kafkatools.Election, all...)
+	harness.WantContains(t, "leader-election preferred (again)", out, "Valid replica already elected for partitions ")
 	ktCompare(t, "leader-election preferred --all-topic-partitions", electionList(out), electionList(ktOurs(t, c, "kafka-leader-election.sh", all...)))
-	out = k.ok("", ktElection, with("--election-type", "preferred", "--topic", "kt-a", "--partition", "0")...)
+	out = k.OK("", kafkatools.Election, with("--election-type", "preferred", "--topic", "kt-a", "--partition", "0")...)
 	ktCompare(t, "leader-election preferred (again)", out, ktOurs(t, c, "kafka-leader-election.sh", with("--election-type", "preferred", "--topic", "kt-a", "--partition", "0")...))
-	out = k.ok("", ktElection, with("--election-type", "unclean", "--topic", "kt-a", "--partition", "0")...)
+	out = k.OK("", kafkatools.Election, with("--election-type", "unclean", "--topic", "kt-a", "--partition", "0")...)
 	ktCompare(t, "leader-election unclean", "Valid replica already elected for partitions kt-a-0\n", out)
 	ktCompare(t, "leader-election unclean", out, ktOurs(t, c, "kafka-leader-election.sh", with("--election-type", "unclean", "--topic", "kt-a", "--partition", "0")...))
 
@@ -779,25 +599,25 @@ func TestKafkaTools(t *testing.T) {
 	c.WaitForBrokers(3)
 	reassign := func(file string) {
 		t.Helper()
-		out := k.ok("", ktReassign, with("--execute", "--reassignment-json-file", file)...)
-		ktWant(t, "reassign --execute", out, "Current partition replica assignment\n\n{\"version\":1,\"partitions\":[",
+		out := k.OK("", kafkatools.Reassign, with("--execute", "--reassignment-json-file", file)...)
+		harness.WantContains(t, "reassign --execute", out, "Current partition replica assignment\n\n{\"version\":1,\"partitions\":[",
 			"Save this to use as the --reassignment-json-file option during rollback\nSuccessfully started partition reassignments for ")
 		var kafka string
-		poll(t, 60*time.Second, "reassignment completes (Kafka's --verify)", func() (bool, string) {
-			kafka = k.ok("", ktReassign, with("--verify", "--reassignment-json-file", file)...)
+		harness.Poll(t, 60*time.Second, "reassignment completes (Kafka's --verify)", func() (bool, string) {
+			kafka = k.OK("", kafkatools.Reassign, with("--verify", "--reassignment-json-file", file)...)
 			// "There is no active reassignment ... but replica set is" is
 			// the moment between the controller ending the reassignment and
 			// the brokers' metadata showing the new replica set.
 			return !strings.Contains(kafka, "is still in progress") && !strings.Contains(kafka, "There is no active reassignment"), kafka
 		})
-		ktWant(t, "reassign --verify", kafka, "Status of partition reassignment:\n", " is completed.\n", "Clearing broker-level throttles on brokers ")
+		harness.WantContains(t, "reassign --verify", kafka, "Status of partition reassignment:\n", " is completed.\n", "Clearing broker-level throttles on brokers ")
 		ktCompare(t, "reassign --verify", kafka, ktOurs(t, c, "kafka-reassign-partitions.sh", with("--verify", "--reassignment-json-file", file)...))
 	}
-	reassign(ktWrite(t, dir, "commission.json",
+	reassign(harness.WriteFile(t, dir, "commission.json",
 		`{"version":1,"partitions":[{"topic":"kt-a","partition":0,"replicas":[3,1]},{"topic":"kt-a","partition":1,"replicas":[1,3]},{"topic":"kt-b","partition":0,"replicas":[3,1,2]}]}`))
-	move := ktWrite(t, dir, "move.json", `{"version":1,"topics":[{"topic":"kt-a"},{"topic":"kt-b"},{"topic":"kt-perf"}]}`)
+	move := harness.WriteFile(t, dir, "move.json", `{"version":1,"topics":[{"topic":"kt-a"},{"topic":"kt-b"},{"topic":"kt-perf"}]}`)
 	gen := with("--generate", "--topics-to-move-json-file", move, "--broker-list", "1,2,3")
-	out = k.ok("", ktReassign, gen...)
+	out = k.OK("", kafkatools.Reassign, gen...)
 	ours = ktOurs(t, c, "kafka-reassign-partitions.sh", gen...)
 	// The proposal is random (a random start broker), so only the current
 	// assignment is compared, and the proposal checked for its shape.
@@ -811,9 +631,9 @@ func TestKafkaTools(t *testing.T) {
 	if strings.Contains(plan, "[0,") || strings.Contains(plan, ",0]") || strings.Contains(plan, ",0,") || strings.Contains(plan, "[0]") {
 		t.Fatalf("--generate for brokers 1,2,3 proposes broker 0:\n%s", plan)
 	}
-	reassign(ktWrite(t, dir, "decommission.json", plan))
+	reassign(harness.WriteFile(t, dir, "decommission.json", plan))
 	for _, topic := range []string{"kt-a", "kt-b", "kt-perf"} {
-		d := k.ok("", ktTopics, with("--describe", "--topic", topic)...)
+		d := k.OK("", kafkatools.Topics, with("--describe", "--topic", topic)...)
 		for _, l := range strings.Split(strings.TrimSpace(d), "\n")[1:] {
 			f := strings.Split(l, "\t")
 			if strings.Contains(","+strings.TrimPrefix(f[4], "Replicas: ")+",", ",0,") {
@@ -834,7 +654,7 @@ func TestKafkaTools(t *testing.T) {
 		}
 		return ""
 	}
-	d := k.ok("", ktTopics, with("--describe", "--topic", "kt-b")...)
+	d := k.OK("", kafkatools.Topics, with("--describe", "--topic", "kt-b")...)
 	line := strings.Split(strings.TrimSpace(d), "\n")[1]
 	replicas, leader := strings.Split(field(line, "Replicas"), ","), field(line, "Leader")
 	leaderID, _ := strconv.Atoi(leader)
@@ -848,28 +668,28 @@ func TestKafkaTools(t *testing.T) {
 	target := slices.Clone(replicas)
 	target[slices.Index(target, removed)] = "0"
 	c.CutFetches(0, int32(leaderID))
-	held := ktWrite(t, dir, "held.json", `{"version":1,"partitions":[{"topic":"kt-b","partition":0,"replicas":[`+strings.Join(target, ",")+`]}]}`)
-	out = k.ok("", ktReassign, with("--execute", "--reassignment-json-file", held)...)
-	ktWant(t, "reassign --execute", out, "Successfully started partition reassignment for kt-b-0\n")
+	held := harness.WriteFile(t, dir, "held.json", `{"version":1,"partitions":[{"topic":"kt-b","partition":0,"replicas":[`+strings.Join(target, ",")+`]}]}`)
+	out = k.OK("", kafkatools.Reassign, with("--execute", "--reassignment-json-file", held)...)
+	harness.WantContains(t, "reassign --execute", out, "Successfully started partition reassignment for kt-b-0\n")
 	adding := "\tAdding Replicas: 0\tRemoving Replicas: " + removed + "\t"
-	poll(t, 30*time.Second, "kt-b-0's reassignment in --describe", func() (bool, string) {
+	harness.Poll(t, 30*time.Second, "kt-b-0's reassignment in --describe", func() (bool, string) {
 		// (ListPartitionReassignments shows it before the brokers' metadata
 		// has the full replica set)
-		d = k.ok("", ktTopics, with("--describe", "--topic", "kt-b")...)
+		d = k.OK("", kafkatools.Topics, with("--describe", "--topic", "kt-b")...)
 		return strings.Contains(d, adding) && strings.Contains(d, "\tReplicas: "+strings.Join(append(slices.Clone(target), removed), ",")+"\t"), d
 	})
-	ktWant(t, "topics --describe during a reassignment", d, "\tPartitionCount: 1\tReplicationFactor: 3\t")
+	harness.WantContains(t, "topics --describe during a reassignment", d, "\tPartitionCount: 1\tReplicationFactor: 3\t")
 	ktCompare(t, "topics --describe during a reassignment", d, ktOurs(t, c, "kafka-topics.sh", with("--describe", "--topic", "kt-b")...))
-	out = k.ok("", ktReassign, with("--verify", "--reassignment-json-file", held)...)
-	ktWant(t, "reassign --verify in progress", out, "Reassignment of partition kt-b-0 is still in progress.\n")
+	out = k.OK("", kafkatools.Reassign, with("--verify", "--reassignment-json-file", held)...)
+	harness.WantContains(t, "reassign --verify in progress", out, "Reassignment of partition kt-b-0 is still in progress.\n")
 	ktCompare(t, "reassign --verify in progress", out, ktOurs(t, c, "kafka-reassign-partitions.sh", with("--verify", "--reassignment-json-file", held)...))
-	out = k.ok("", ktReassign, with("--cancel", "--reassignment-json-file", held)...)
-	ktWant(t, "reassign --cancel", out, "Successfully cancelled partition reassignment for: kt-b-0\n")
+	out = k.OK("", kafkatools.Reassign, with("--cancel", "--reassignment-json-file", held)...)
+	harness.WantContains(t, "reassign --cancel", out, "Successfully cancelled partition reassignment for: kt-b-0\n")
 	c.HealAll()
 	// Back on its replicas, in the order Kafka's controller gives them: the
 	// full set less the adding ones (so not always the original order).
-	poll(t, 30*time.Second, "kt-b-0 back on its replicas", func() (bool, string) {
-		d = k.ok("", ktTopics, with("--describe", "--topic", "kt-b")...)
+	harness.Poll(t, 30*time.Second, "kt-b-0 back on its replicas", func() (bool, string) {
+		d = k.OK("", kafkatools.Topics, with("--describe", "--topic", "kt-b")...)
 		back := strings.Join(slices.DeleteFunc(append(slices.Clone(target), removed), func(r string) bool { return r == "0" }), ",")
 		return strings.Contains(d, "\tReplicas: "+back+"\t") && !strings.Contains(d, "Adding Replicas"), d
 	})
@@ -879,16 +699,16 @@ func TestKafkaTools(t *testing.T) {
 	// broker 3 (no leader, ISR 3), then 0 starts again: out of the ISR, it
 	// becomes leader only by an unclean election. Kafka's tool elects
 	// partition 0, ours partition 1.
-	k.ok("", ktTopics, with("--create", "--topic", "kt-u", "--replica-assignment", "3:0,3:0")...)
-	k.ok("kv\n", ktProducer, with("--topic", "kt-u")...)
-	describeU := func() string { return k.ok("", ktTopics, with("--describe", "--topic", "kt-u")...) }
+	k.OK("", kafkatools.Topics, with("--create", "--topic", "kt-u", "--replica-assignment", "3:0,3:0")...)
+	k.OK("kv\n", kafkatools.Producer, with("--topic", "kt-u")...)
+	describeU := func() string { return k.OK("", kafkatools.Topics, with("--describe", "--topic", "kt-u")...) }
 	c.Stop(0)
-	poll(t, 60*time.Second, "kt-u's ISR shrinks to broker 3", func() (bool, string) {
+	harness.Poll(t, 60*time.Second, "kt-u's ISR shrinks to broker 3", func() (bool, string) {
 		d := describeU()
 		return strings.Count(d, "\tLeader: 3\tReplicas: 3,0\tIsr: 3\t") == 2, d
 	})
 	c.Stop(3)
-	poll(t, 60*time.Second, "kt-u has no leader", func() (bool, string) {
+	harness.Poll(t, 60*time.Second, "kt-u has no leader", func() (bool, string) {
 		d := describeU()
 		return strings.Count(d, "\tLeader: none\tReplicas: 3,0\tIsr: 3\t") == 2, d
 	})
@@ -896,13 +716,13 @@ func TestKafkaTools(t *testing.T) {
 	// leadership settles after the shutdowns).
 	for _, filter := range []string{"--unavailable-partitions", "--under-replicated-partitions", "--under-min-isr-partitions", "--at-min-isr-partitions"} {
 		var kafka, ours string
-		poll(t, 30*time.Second, "Kafka's and our --describe "+filter+" agree", func() (bool, string) {
-			kafka = k.ok("", ktTopics, with("--describe", filter)...)
+		harness.Poll(t, 30*time.Second, "Kafka's and our --describe "+filter+" agree", func() (bool, string) {
+			kafka = k.OK("", kafkatools.Topics, with("--describe", filter)...)
 			ours = ktOurs(t, c, "kafka-topics.sh", with("--describe", filter)...)
 			return kafka == ours, "Kafka:\n" + kafka + "\nours:\n" + ours
 		})
 		if filter == "--unavailable-partitions" {
-			ktWant(t, "topics --describe "+filter, kafka, "\tTopic: kt-u\tPartition: 0\tLeader: none\tReplicas: 3,0\tIsr: 3\t")
+			harness.WantContains(t, "topics --describe "+filter, kafka, "\tTopic: kt-u\tPartition: 0\tLeader: none\tReplicas: 3,0\tIsr: 3\t")
 		}
 	}
 	c.Restart(0)
@@ -910,11 +730,11 @@ func TestKafkaTools(t *testing.T) {
 	if strings.Count(out, "\tLeader: none\t") != 2 {
 		t.Fatalf("kt-u got a leader without an unclean election:\n%s", out)
 	}
-	out = k.ok("", ktElection, with("--election-type", "unclean", "--topic", "kt-u", "--partition", "0")...)
+	out = k.OK("", kafkatools.Election, with("--election-type", "unclean", "--topic", "kt-u", "--partition", "0")...)
 	ktCompare(t, "leader-election unclean", "Successfully completed leader election (UNCLEAN) for partitions kt-u-0\n", out)
 	ours = ktOurs(t, c, "kafka-leader-election.sh", with("--election-type", "unclean", "--topic", "kt-u", "--partition", "1")...)
 	ktCompare(t, "leader-election unclean", out, strings.ReplaceAll(ours, "kt-u-1", "kt-u-0"))
-	poll(t, 30*time.Second, "broker 0 leads kt-u", func() (bool, string) {
+	harness.Poll(t, 30*time.Second, "broker 0 leads kt-u", func() (bool, string) {
 		d := describeU()
 		return strings.Count(d, "\tLeader: 0\tReplicas: 3,0\tIsr: 0\t") == 2, d
 	})

@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/kafkazk/kafkazk/compat-tests/cluster"
+	"github.com/kafkazk/kafkazk/compat-tests/internal/harness"
 )
 
 // legacyProducer is kafka-python producing with a pinned api_version, so
@@ -79,7 +80,7 @@ func TestKcatCompression(t *testing.T) {
 			}
 			t.Run(codec+"-"+mode.name, func(t *testing.T) {
 				topic := "zc-" + codec + "-" + mode.name
-				createTopic(t, c, topic, 1, 1)
+				harness.CreateTopic(t, c, topic, 1, 1)
 				var in strings.Builder
 				want := make([]string, n)
 				for i := range n {
@@ -118,7 +119,7 @@ func kafkaPythonLegacy(t *testing.T, c *cluster.Cluster, topic, codec, api strin
 		t.Fatalf("%v\nbroker log:\n%s", err, c.LogTail(0, 30))
 	}
 	if got := strings.TrimSpace(string(out)); got != "ok "+strconv.Itoa(n) {
-		t.Fatalf("kafka-python printed %q\nstderr: %s", got, clip(errOut, 4000))
+		t.Fatalf("kafka-python printed %q\nstderr: %s", got, harness.Clip(errOut, 4000))
 	}
 }
 
@@ -129,7 +130,7 @@ func checkStoredCodec(t *testing.T, c *cluster.Cluster, topic, codec string) {
 	seg := filepath.Join(c.Broker(0).LogDir, topic+"-0", "00000000000000000000.log")
 	out, errOut, code := c.Tool("kafka-dump-log.sh", "--files", seg)
 	if code != 0 {
-		t.Fatalf("kafka-dump-log.sh: exit %d\n%s\n%s", code, clip(out, 2000), errOut)
+		t.Fatalf("kafka-dump-log.sh: exit %d\n%s\n%s", code, harness.Clip(out, 2000), errOut)
 	}
 	batches := 0
 	for _, l := range strings.Split(out, "\n") {
@@ -142,6 +143,6 @@ func checkStoredCodec(t *testing.T, c *cluster.Cluster, topic, codec string) {
 		}
 	}
 	if batches == 0 {
-		t.Fatalf("kafka-dump-log.sh shows no batch:\n%s", clip(out, 2000))
+		t.Fatalf("kafka-dump-log.sh shows no batch:\n%s", harness.Clip(out, 2000))
 	}
 }

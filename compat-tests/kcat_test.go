@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"github.com/kafkazk/kafkazk/compat-tests/cluster"
+	"github.com/kafkazk/kafkazk/compat-tests/internal/harness"
 )
 
 const kcatLines = 100_000
@@ -23,7 +24,7 @@ func TestKcat(t *testing.T) {
 	b0 := c.Broker(0)
 
 	t.Run("metadata", func(t *testing.T) {
-		createTopic(t, c, "kcat-meta", 3, 1)
+		harness.CreateTopic(t, c, "kcat-meta", 3, 1)
 		out := string(kcat(t, c, nil, "-L", "-t", "kcat-meta"))
 		// kcat -L: ` 1 brokers:` / `  broker 0 at host:port (controller)` /
 		// `  topic "t" with 3 partitions:` / `    partition 0, leader 0, replicas: 0, isrs: 0`.
@@ -44,7 +45,7 @@ func TestKcat(t *testing.T) {
 	})
 
 	t.Run("roundtrip100k", func(t *testing.T) {
-		createTopic(t, c, "kcat-lines", 1, 1)
+		harness.CreateTopic(t, c, "kcat-lines", 1, 1)
 		in, want := lines("rt", kcatLines)
 		kcat(t, c, in, "-P", "-t", "kcat-lines", "-p", "0")
 		got := splitLines(kcat(t, c, nil, "-C", "-t", "kcat-lines", "-p", "0", "-o", "beginning", "-e", "-q"))
@@ -52,7 +53,7 @@ func TestKcat(t *testing.T) {
 	})
 
 	t.Run("keysHeaders", func(t *testing.T) {
-		createTopic(t, c, "kcat-kh", 1, 1)
+		harness.CreateTopic(t, c, "kcat-kh", 1, 1)
 		in := "k1:v1\nk2:value two\n:no key\nk4:\n"
 		kcat(t, c, []byte(in), "-P", "-t", "kcat-kh", "-p", "0", "-K:", "-H", "h1=a", "-H", "h2=b c")
 		got := splitLines(kcat(t, c, nil, "-C", "-t", "kcat-kh", "-p", "0", "-o", "beginning", "-e", "-q",
@@ -72,7 +73,7 @@ func TestKcat(t *testing.T) {
 	for _, codec := range []string{"gzip", "snappy", "lz4", "zstd"} {
 		t.Run("compression-"+codec, func(t *testing.T) {
 			topic := "kcat-z-" + codec
-			createTopic(t, c, topic, 1, 1)
+			harness.CreateTopic(t, c, topic, 1, 1)
 			in, want := lines(codec, 20_000)
 			kcat(t, c, in, "-P", "-t", topic, "-p", "0", "-z", codec)
 			got := splitLines(kcat(t, c, nil, "-C", "-t", topic, "-p", "0", "-o", "beginning", "-e", "-q"))
@@ -82,11 +83,11 @@ func TestKcat(t *testing.T) {
 
 	t.Run("acks0", func(t *testing.T) {
 		// acks=0: the broker must not answer, or librdkafka mismatches responses.
-		createTopic(t, c, "kcat-acks0", 1, 1)
+		harness.CreateTopic(t, c, "kcat-acks0", 1, 1)
 		in, want := lines("a0", 5000)
 		kcat(t, c, in, "-P", "-t", "kcat-acks0", "-p", "0", "-X", "acks=0")
 		var got []string
-		poll(t, 15*time.Second, "acks=0 records all readable", func() (bool, string) {
+		harness.Poll(t, 15*time.Second, "acks=0 records all readable", func() (bool, string) {
 			got = splitLines(kcat(t, c, nil, "-C", "-t", "kcat-acks0", "-p", "0", "-o", "beginning", "-e", "-q"))
 			return len(got) == len(want), fmt.Sprintf("%d of %d", len(got), len(want))
 		})
@@ -94,7 +95,7 @@ func TestKcat(t *testing.T) {
 	})
 
 	t.Run("crashSafety", func(t *testing.T) {
-		createTopic(t, c, "kcat-crash", 1, 1)
+		harness.CreateTopic(t, c, "kcat-crash", 1, 1)
 		in, want := lines("crash", kcatLines)
 		// acks=all is librdkafka's default (request.required.acks=-1); say so explicitly.
 		kcat(t, c, in, "-P", "-t", "kcat-crash", "-p", "0", "-X", "acks=all")

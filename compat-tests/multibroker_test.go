@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kafkazk/kafkazk/compat-tests/cluster"
+	"github.com/kafkazk/kafkazk/compat-tests/internal/harness"
 )
 
 // partitionLine matches one partition line of kafka-topics.sh --describe.
@@ -28,7 +29,7 @@ func TestTwoBrokers(t *testing.T) {
 	t.Run("createReplicated", func(t *testing.T) {
 		topicsTool(t, c, "--create", "--topic", "rep", "--partitions", "4", "--replication-factor", "2")
 		var last string
-		poll(t, 30*time.Second, "every partition has replicas and ISR on both brokers", func() (bool, string) {
+		harness.Poll(t, 30*time.Second, "every partition has replicas and ISR on both brokers", func() (bool, string) {
 			last = topicsTool(t, c, "--describe", "--topic", "rep")
 			ls := strings.Split(strings.TrimSuffix(last, "\n"), "\n")
 			if len(ls) != 5 || !strings.Contains(ls[0], "PartitionCount: 4\tReplicationFactor: 2\t") {
@@ -89,7 +90,7 @@ func TestTwoBrokers(t *testing.T) {
 			}
 		}
 		// Followers copy the leader's batches byte for byte.
-		poll(t, 20*time.Second, "follower logs equal the leader logs", func() (bool, string) {
+		harness.Poll(t, 20*time.Second, "follower logs equal the leader logs", func() (bool, string) {
 			sizes := partitionLogBytes(c, "rep", 0, 1)
 			if len(sizes[0]) != 4 {
 				return false, fmt.Sprint(sizes)

@@ -10,6 +10,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kafkazk/kafkazk/compat-tests/cluster"
+	"github.com/kafkazk/kafkazk/compat-tests/internal/harness"
 )
 
 const python = "/usr/bin/python3"
@@ -24,7 +25,7 @@ func pythonScript(t *testing.T, c *cluster.Cluster, script, topic, n string, arg
 		t.Fatalf("%v\nstdout: %s\nbroker log:\n%s", err, out, c.LogTail(0, 30))
 	}
 	if got := strings.TrimSpace(string(out)); got != "ok "+n {
-		t.Fatalf("%s printed %q, want %q\nstderr: %s", script, got, "ok "+n, clip(errOut, 4000))
+		t.Fatalf("%s printed %q, want %q\nstderr: %s", script, got, "ok "+n, harness.Clip(errOut, 4000))
 	}
 }
 

@@ -15,6 +15,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kafkazk/kafkazk/compat-tests/cluster"
+	"github.com/kafkazk/kafkazk/compat-tests/internal/harness"
 )
 
 // TestReassignAcrossZKRestart is the soak's fault 36
@@ -50,7 +51,7 @@ func TestReassignAcrossZKRestart(t *testing.T) {
 	)
 	c := cluster.Start(t, brokers, "min.insync.replicas=2", "replica.lag.time.max.ms=3000",
 		"zookeeper.session.timeout.ms=6000")
-	createTopic(t, c, topic, 3, 3)
+	harness.CreateTopic(t, c, topic, 3, 3)
 	adm := kadm.NewClient(c.Client(kgo.MetadataMinAge(100 * time.Millisecond)))
 	dir := t.TempDir()
 	for round := range rounds {
@@ -89,7 +90,7 @@ func TestReassignAcrossZKRestart(t *testing.T) {
 			t.Fatalf("--execute: exit %d: %s%s", code, out, errOut)
 		}
 		t.Logf("round %d: %s-%d %v -> %v (leader %d)", round, topic, p, replicas, target, pd.Leader)
-		poll(t, 30*time.Second, "the reassignment is listed", func() (bool, string) {
+		harness.Poll(t, 30*time.Second, "the reassignment is listed", func() (bool, string) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			listed, err := adm.ListPartitionReassignments(ctx, kadm.TopicsSet{topic: {p: {}}})
@@ -111,7 +112,7 @@ func TestReassignAcrossZKRestart(t *testing.T) {
 		restarted := time.Now()
 		want := slices.Sorted(slices.Values(target))
 		seen := map[int32]time.Duration{}
-		poll(t, 2*time.Minute, "every broker's metadata shows the target", func() (bool, string) {
+		harness.Poll(t, 2*time.Minute, "every broker's metadata shows the target", func() (bool, string) {
 			var lag []string
 			for id := range int32(brokers) {
 				if _, ok := seen[id]; ok {

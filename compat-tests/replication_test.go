@@ -12,6 +12,7 @@ import (
 
 	"github.com/kafkazk/kafkazk/compat-tests/checker"
 	"github.com/kafkazk/kafkazk/compat-tests/cluster"
+	"github.com/kafkazk/kafkazk/compat-tests/internal/harness"
 )
 
 // Kafka's replication system test matrix: with 3 brokers, RF 3 and
@@ -35,7 +36,7 @@ func TestReplicationFaultMatrix(t *testing.T) {
 			name := fmt.Sprintf("%s-%s", f.name, target)
 			t.Run(name, func(t *testing.T) {
 				topic := "rep-" + name
-				createTopic(t, c, topic, 3, 3)
+				harness.CreateTopic(t, c, topic, 3, 3)
 				waitFullISR(t, c, topic, 3)
 				victim := leaderOf(t, c, topic, 0)
 				if target == "controller" {
@@ -111,7 +112,7 @@ func verifyChecker(t *testing.T, c *cluster.Cluster, chk *checker.Checker, what 
 func waitFullISR(t *testing.T, c *cluster.Cluster, topic string, n int) {
 	t.Helper()
 	adm := kadm.NewClient(c.Client())
-	poll(t, 90*time.Second, topic+" fully in sync", func() (bool, string) {
+	harness.Poll(t, 90*time.Second, topic+" fully in sync", func() (bool, string) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		md, err := adm.Metadata(ctx, topic)

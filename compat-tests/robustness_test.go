@@ -1,75 +1,17 @@
 package compat_test
 
 import (
-	"context"
 	"encoding/binary"
-	"errors"
 	"fmt"
-	"io"
 	"math/rand/v2"
-	"net"
-	"os"
 	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kafkazk/kafkazk/compat-tests/cluster"
+	"github.com/kafkazk/kafkazk/compat-tests/internal/harness"
 )
-
-// expectClosed waits (bounded) for the broker to close conn: a read must
-// end in EOF or a reset, not a timeout, and return no response bytes.
-func expectClosed(t *testing.T, conn net.Conn) {
-	t.Helper()
-	if err := conn.SetReadDeadline(time.Now().Add(5 * time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	buf := make([]byte, 256)
-	var got int
-	for {
-		n, err := conn.Read(buf)
-		got += n
-		if err == nil {
-			continue
-		}
-		if errors.Is(err, os.ErrDeadlineExceeded) {
-			t.Fatalf("connection still open after 5s (read %d bytes)", got)
-		}
-		if got > 0 {
-			t.Errorf("broker answered %d bytes before closing: %x", got, buf[:min(got, len(buf))])
-		}
-		if !errors.Is(err, io.EOF) {
-			t.Logf("connection ended with %v (reset counts as closed)", err)
-		}
-		return
-	}
-}
-
-// metadataWorks checks that a normal client request is still served.
-func metadataWorks(t *testing.T, c *cluster.Cluster) {
-	t.Helper()
-	cl := c.Client()
-	defer cl.Close()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	resp, err := kmsg.NewPtrMetadataRequest().RequestWith(ctx, cl)
-	if err != nil {
-		t.Fatalf("Metadata after bad connection: %v", err)
-	}
-	if len(resp.Brokers) != 1 || resp.Brokers[0].NodeID != 0 {
-		t.Fatalf("Metadata after bad connection lists brokers %+v", resp.Brokers)
-	}
-}
-
-func dial(t *testing.T, addr string) net.Conn {
-	t.Helper()
-	conn, err := net.DialTimeout("tcp", addr, 5*time.Second)
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { conn.Close() })
-	return conn
-}
 
 // TestRobustness sends malformed frames over raw TCP; the broker must close
 // those connections (as Kafka's SocketServer does) and keep serving others.
@@ -104,17 +46,17 @@ func TestRobustness(t *testing.T) {
 	}
 	for _, tc := range cases {
 		t.Run(tc.name, func(t *testing.T) {
-			conn := dial(t, addr)
+			conn := harness.Dial(t, addr)
 			if _, err := conn.Write(tc.data); err != nil {
 				t.Fatalf("write: %v", err)
 			}
-			expectClosed(t, conn)
-			metadataWorks(t, c)
+			harness.ExpectClosed(t, conn)
+			harness.MetadataWorks(t, c)
 		})
 	}
 
 	t.Run("apiVersionsV99", func(t *testing.T) {
-		conn := dial(t, addr)
+		conn := harness.Dial(t, addr)
 		// Kafka reads an unknown ApiVersions version with request header
 		// v2 (version >= 3): key, version, correlation id, client id, tags.
 		req := binary.BigEndian.AppendUint16(nil, 18)
@@ -129,7 +71,7 @@ func TestRobustness(t *testing.T) {
 		if _, err := conn.Write(frame(uint32(len(req)), req)); err != nil {
 			t.Fatal(err)
 		}
-		resp := readFrame(t, conn)
+		resp := harness.ReadFrame(t, conn)
 		// Response header v0 (never tagged fields for ApiVersions), then a v0 body.
 		if len(resp) < 4+2+4 {
 			t.Fatalf("response too short: %x", resp)
@@ -166,7 +108,7 @@ func TestRobustness(t *testing.T) {
 		if _, err := conn.Write(frame(uint32(len(req0)), req0)); err != nil {
 			t.Fatalf("connection closed after the UNSUPPORTED_VERSION answer: %v", err)
 		}
-		resp = readFrame(t, conn)
+		resp = harness.ReadFrame(t, conn)
 		if corr := binary.BigEndian.Uint32(resp); corr != 4243 {
 			t.Errorf("second answer correlation id %d, want 4243", corr)
 		}
@@ -174,29 +116,8 @@ func TestRobustness(t *testing.T) {
 		if err := ok0.ReadFrom(resp[4:]); err != nil || ok0.ErrorCode != 0 || len(ok0.ApiKeys) < 10 {
 			t.Errorf("v0 ApiVersions after the error: err %v code %d keys %d", err, ok0.ErrorCode, len(ok0.ApiKeys))
 		}
-		metadataWorks(t, c)
+		harness.MetadataWorks(t, c)
 	})
-}
-
-// readFrame reads one size-prefixed response, bounded to 5 s.
-func readFrame(t *testing.T, conn net.Conn) []byte {
-	t.Helper()
-	if err := conn.SetReadDeadline(time.Now().Add(5 * time.Second)); err != nil {
-		t.Fatal(err)
-	}
-	var size [4]byte
-	if _, err := io.ReadFull(conn, size[:]); err != nil {
-		t.Fatalf("reading response size: %v", err)
-	}
-	n := binary.BigEndian.Uint32(size[:])
-	if n > 1<<20 {
-		t.Fatalf("response size %d is implausible", n)
-	}
-	buf := make([]byte, n)
-	if _, err := io.ReadFull(conn, buf); err != nil {
-		t.Fatalf("reading %d byte response: %v", n, err)
-	}
-	return buf
 }
 
 // rawRequest frames a request with a v1 request header (non-flexible
@@ -217,18 +138,18 @@ func rawRequest(req kmsg.Request, version int16, corr int32) []byte {
 // in request order.
 func TestWireOrdering(t *testing.T) {
 	c := cluster.Start(t, 1)
-	createTopic(t, c, "wire-acks0", 1, 1)
+	harness.CreateTopic(t, c, "wire-acks0", 1, 1)
 	addr := c.Broker(0).Addr
 
 	t.Run("acks0NoResponse", func(t *testing.T) {
-		conn := dial(t, addr)
+		conn := harness.Dial(t, addr)
 		prod := kmsg.NewPtrProduceRequest()
 		prod.Acks = 0
 		prod.TimeoutMillis = 5000
 		rt := kmsg.NewProduceRequestTopic()
 		rt.Topic = "wire-acks0"
 		rp := kmsg.NewProduceRequestTopicPartition()
-		rp.Records = idempotentBatch(-1, -1, -1, []byte("fire and forget"))
+		rp.Records = harness.IdempotentBatch(-1, -1, -1, []byte("fire and forget"))
 		rt.Partitions = append(rt.Partitions, rp)
 		prod.Topics = append(prod.Topics, rt)
 		// Produce v7: non-flexible, topics by name.
@@ -237,19 +158,19 @@ func TestWireOrdering(t *testing.T) {
 		if _, err := conn.Write(data); err != nil {
 			t.Fatal(err)
 		}
-		resp := readFrame(t, conn)
+		resp := harness.ReadFrame(t, conn)
 		if corr := int32(binary.BigEndian.Uint32(resp)); corr != 2 {
 			t.Fatalf("first response has correlation id %d, want 2 (acks=0 produce must not be answered)", corr)
 		}
 		cl := c.Client()
-		poll(t, 10*time.Second, "acks=0 record appended", func() (bool, string) {
+		harness.Poll(t, 10*time.Second, "acks=0 record appended", func() (bool, string) {
 			end := listEnd(t, cl, "wire-acks0")
 			return end == 1, fmt.Sprintf("log end %d", end)
 		})
 	})
 
 	t.Run("pipelinedInOrder", func(t *testing.T) {
-		conn := dial(t, addr)
+		conn := harness.Dial(t, addr)
 		const n = 40
 		var data []byte
 		for i := range n {
@@ -277,7 +198,7 @@ func TestWireOrdering(t *testing.T) {
 			t.Fatal(err)
 		}
 		for i := range n {
-			resp := readFrame(t, conn)
+			resp := harness.ReadFrame(t, conn)
 			if corr := int32(binary.BigEndian.Uint32(resp)); corr != int32(100+i) {
 				t.Fatalf("response %d has correlation id %d, want %d", i, corr, 100+i)
 			}

@@ -19,6 +19,8 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 
 	"github.com/kafkazk/kafkazk/compat-tests/cluster"
+	"github.com/kafkazk/kafkazk/compat-tests/internal/harness"
+	"github.com/kafkazk/kafkazk/compat-tests/internal/kafkatools"
 )
 
 // saslKnownDifferences are where Kafka 3.9's ConfigCommand and our broker
@@ -26,16 +28,6 @@ import (
 var saslKnownDifferences = map[string]string{
 	"describe-users-bootstrap": "Kafka's ConfigCommand --describe --entity-type users first calls DescribeClientQuotas, which this broker " +
 		"does not serve (client quotas are not built): it fails with UnsupportedVersionException; our kafka-configs prints the SCRAM lines",
-}
-
-func freeLoopbackAddr(t *testing.T) string {
-	t.Helper()
-	ln, err := net.Listen("tcp", "127.0.0.1:0")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer ln.Close()
-	return ln.Addr().String()
 }
 
 // TestSASLScramWithKafkaTools: SCRAM credentials written by Kafka 3.9's
@@ -47,7 +39,7 @@ func freeLoopbackAddr(t *testing.T) string {
 // Kafka's tool in ZooKeeper stops working on our broker (config change
 // notification). One JVM for every Kafka tool call.
 func TestSASLScramWithKafkaTools(t *testing.T) {
-	saslAddr := freeLoopbackAddr(t)
+	saslAddr := harness.FreeLoopbackAddr(t)
 	c := cluster.Start(t, 1,
 		"listeners=PLAINTEXT://{LISTEN},SASL_PLAINTEXT://"+saslAddr,
 		"sasl.enabled.mechanisms=PLAIN,SCRAM-SHA-256,SCRAM-SHA-512",
@@ -56,14 +48,14 @@ func TestSASLScramWithKafkaTools(t *testing.T) {
 		"listener.name.sasl_plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;",
 		"connection.failed.authentication.delay.ms=0",
 	)
-	k := startKafkaTools(t)
+	k := kafkatools.Start(t)
 	const both = "SCRAM-SHA-256=[iterations=8192,password=%s],SCRAM-SHA-512=[password=%s]"
 
 	// Kafka's tool straight into ZooKeeper, as before brokers start.
-	out, errOut, code := k.run("", "kafka.admin.ConfigCommand", "--zookeeper", c.Connect, "--alter", "--entity-type", "users",
+	out, errOut, code := k.Run("", "kafka.admin.ConfigCommand", "--zookeeper", c.Connect, "--alter", "--entity-type", "users",
 		"--entity-name", "kafka-user", "--add-config", fmt.Sprintf(both, "k-secret", "k-secret"))
 	if code != 0 || !strings.Contains(out, "Completed updating config for entity: user-principal 'kafka-user'.") {
-		t.Fatalf("Kafka's ConfigCommand --zookeeper: exit %d\n%s\n%s", code, out, clip(errOut, 3000))
+		t.Fatalf("Kafka's ConfigCommand --zookeeper: exit %d\n%s\n%s", code, out, harness.Clip(errOut, 3000))
 	}
 	// Ours, through the broker.
 	out, errOut, code = c.Tool("kafka-configs.sh", "--bootstrap-server", c.Bootstrap(), "--alter", "--entity-type", "users",
@@ -80,10 +72,10 @@ func TestSASLScramWithKafkaTools(t *testing.T) {
 		t.Fatalf("our kafka-configs --zookeeper: exit %d\n%s\n%s", code, out, errOut)
 	}
 	// Kafka's tool through our broker (the Java admin client's AlterUserScramCredentials).
-	out, errOut, code = k.run("", "kafka.admin.ConfigCommand", "--bootstrap-server", c.Bootstrap(), "--alter", "--entity-type", "users",
+	out, errOut, code = k.Run("", "kafka.admin.ConfigCommand", "--bootstrap-server", c.Bootstrap(), "--alter", "--entity-type", "users",
 		"--entity-name", "java-user", "--add-config", fmt.Sprintf(both, "j-secret", "j-secret"))
 	if code != 0 || out != "Completed updating config for user java-user.\n" {
-		t.Fatalf("Kafka's ConfigCommand --bootstrap-server against ours: exit %d\n%s\n%s", code, out, clip(errOut, 3000))
+		t.Fatalf("Kafka's ConfigCommand --bootstrap-server against ours: exit %d\n%s\n%s", code, out, harness.Clip(errOut, 3000))
 	}
 
 	// The znodes: same JSON, byte for byte once the random salts and the
@@ -188,22 +180,22 @@ func TestSASLScramWithKafkaTools(t *testing.T) {
 	if code != 0 || out != wantDescribe {
 		t.Errorf("our describe: exit %d\n%s\nwant\n%s\n%s", code, out, wantDescribe, errOut)
 	}
-	out, _, code = k.run("", "kafka.admin.ConfigCommand", "--zookeeper", c.Connect, "--describe", "--entity-type", "users", "--entity-name", "our-user")
+	out, _, code = k.Run("", "kafka.admin.ConfigCommand", "--zookeeper", c.Connect, "--describe", "--entity-type", "users", "--entity-name", "our-user")
 	if code != 0 || !strings.Contains(out, "Configs for user-principal 'our-user' are ") || !strings.Contains(out, "SCRAM-SHA-256=salt=") {
 		t.Errorf("Kafka's --zookeeper describe of our znode: exit %d\n%s", code, out)
 	}
 	// The same describe with our tool prints the same bytes.
 	for _, u := range []string{"kafka-user", "our-zk-user"} {
-		kOut, _, _ := k.run("", "kafka.admin.ConfigCommand", "--zookeeper", c.Connect, "--describe", "--entity-type", "users", "--entity-name", u)
+		kOut, _, _ := k.Run("", "kafka.admin.ConfigCommand", "--zookeeper", c.Connect, "--describe", "--entity-type", "users", "--entity-name", u)
 		oOut, oErr, _ := c.Tool("kafka-configs.sh", "--zookeeper", c.Connect, "--describe", "--entity-type", "users", "--entity-name", u)
 		if kOut != oOut {
 			t.Errorf("--zookeeper --describe %s:\nKafka: %q\n ours: %q %s", u, kOut, oOut, oErr)
 		}
 	}
-	_, errOut, code = k.run("", "kafka.admin.ConfigCommand", "--bootstrap-server", c.Bootstrap(), "--describe", "--entity-type", "users", "--entity-name", "our-user")
+	_, errOut, code = k.Run("", "kafka.admin.ConfigCommand", "--bootstrap-server", c.Bootstrap(), "--describe", "--entity-type", "users", "--entity-name", "our-user")
 	if code == 0 || !strings.Contains(errOut, "UnsupportedVersionException") {
 		t.Errorf("known difference no longer holds (%s): Kafka's describe of users against ours: exit %d\n%s",
-			saslKnownDifferences["describe-users-bootstrap"], code, clip(errOut, 2000))
+			saslKnownDifferences["describe-users-bootstrap"], code, harness.Clip(errOut, 2000))
 	}
 
 	// Deletions: ours through the broker, Kafka's in ZooKeeper (the broker
@@ -215,11 +207,11 @@ func TestSASLScramWithKafkaTools(t *testing.T) {
 	if err := try(scram.Auth{User: "kafka-user", Pass: "k-secret"}.AsSha256Mechanism()); !errors.Is(err, kerr.SaslAuthenticationFailed) {
 		t.Errorf("deleted SCRAM-SHA-256 credential still accepted: %v", err)
 	}
-	if out, _, code = k.run("", "kafka.admin.ConfigCommand", "--zookeeper", c.Connect, "--alter", "--entity-type", "users",
+	if out, _, code = k.Run("", "kafka.admin.ConfigCommand", "--zookeeper", c.Connect, "--alter", "--entity-type", "users",
 		"--entity-name", "our-user", "--delete-config", "SCRAM-SHA-512"); code != 0 {
 		t.Fatalf("Kafka's --zookeeper delete: exit %d %s", code, out)
 	}
-	poll(t, 15*time.Second, "our broker drops the credential Kafka's tool deleted", func() (bool, string) {
+	harness.Poll(t, 15*time.Second, "our broker drops the credential Kafka's tool deleted", func() (bool, string) {
 		err := try(scram.Auth{User: "our-user", Pass: "o-secret"}.AsSha512Mechanism())
 		return errors.Is(err, kerr.SaslAuthenticationFailed), fmt.Sprint(err)
 	})

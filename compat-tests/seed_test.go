@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kafkazk/kafkazk/compat-tests/cluster"
+	"github.com/kafkazk/kafkazk/compat-tests/internal/harness"
 )
 
 // zkLast runs zookeeper-shell.sh CONNECT CMD PATH and returns its last line.
@@ -66,7 +67,7 @@ func runReassignment(t *testing.T, c *cluster.Cluster, json string) {
 	if !strings.Contains(out, "Successfully started partition reassignment") {
 		t.Fatalf("--execute printed:\n%s", out)
 	}
-	poll(t, 60*time.Second, "reassignment to complete", func() (bool, string) {
+	harness.Poll(t, 60*time.Second, "reassignment to complete", func() (bool, string) {
 		out := reassignTool(t, c, "--verify", "--reassignment-json-file", file)
 		if !strings.HasPrefix(out, "Status of partition reassignment:\n") {
 			t.Fatalf("--verify printed:\n%s", out)
@@ -107,7 +108,7 @@ func TestSeedScenario(t *testing.T) {
 
 	// A broker leaves: out of /brokers/ids, every ISR and Metadata; its
 	// partitions get the first live in-sync replica as leader.
-	createTopic(t, c, "walk", 4, 3)
+	harness.CreateTopic(t, c, "walk", 4, 3)
 	waitFullISR(t, c, "walk", 3)
 	victim := int32(0)
 	for victim == ctl {
@@ -121,7 +122,7 @@ func TestSeedScenario(t *testing.T) {
 	if got := zkLast(t, c, "ls", "/brokers/ids"); strings.Contains(got, fmt.Sprint(victim)) {
 		t.Fatalf("ls /brokers/ids after stopping %d: %s", victim, got)
 	}
-	poll(t, 30*time.Second, "the stopped broker to leave every ISR", func() (bool, string) {
+	harness.Poll(t, 30*time.Second, "the stopped broker to leave every ISR", func() (bool, string) {
 		for p, st := range partitionStates(t, c, "walk", 4) {
 			if slices.Contains(isrOf(st), victim) {
 				return false, fmt.Sprintf("partition %d: %v", p, st)
@@ -160,7 +161,7 @@ func TestSeedScenario(t *testing.T) {
 	epoch := zkLast(t, c, "get", "/controller_epoch")
 	killedAt := time.Now()
 	c.Kill(ctl)
-	poll(t, 6*time.Second+2*time.Second, "a new controller", func() (bool, string) {
+	harness.Poll(t, 6*time.Second+2*time.Second, "a new controller", func() (bool, string) {
 		out, _, code := c.Tool("zookeeper-shell.sh", c.Connect, "get", "/controller")
 		return code == 0 && !strings.Contains(out, fmt.Sprintf(`"brokerid":%d`, ctl)), out
 	})
@@ -180,7 +181,7 @@ func TestSeedScenario(t *testing.T) {
 	// state written afterwards carries the new controller's epoch.
 	paused := controllerOf(t, c)
 	c.Pause(paused)
-	poll(t, 20*time.Second, "another controller while one is paused", func() (bool, string) {
+	harness.Poll(t, 20*time.Second, "another controller while one is paused", func() (bool, string) {
 		out, _, code := c.Tool("zookeeper-shell.sh", c.Connect, "get", "/controller")
 		return code == 0 && !strings.Contains(out, fmt.Sprintf(`"brokerid":%d`, paused)), out
 	})
@@ -188,7 +189,7 @@ func TestSeedScenario(t *testing.T) {
 	epochNow := zkLast(t, c, "get", "/controller_epoch")
 	statesAtResume := partitionStates(t, c, "walk", 4)
 	c.Resume(paused)
-	poll(t, 30*time.Second, "the resumed broker to re-register", func() (bool, string) {
+	harness.Poll(t, 30*time.Second, "the resumed broker to re-register", func() (bool, string) {
 		got := zkLast(t, c, "ls", "/brokers/ids")
 		return got == "[0, 1, 2, 3]", got
 	})
@@ -218,7 +219,7 @@ func TestSeedScenario(t *testing.T) {
 	waitFullISR(t, c, "first", 2)
 	runReassignment(t, c, `{"version":1,"partitions":[{"topic":"first","partition":0,"replicas":[3,1]},{"topic":"first","partition":1,"replicas":[1,3]},{"topic":"first","partition":2,"replicas":[2,3]}]}`)
 	want := map[string][2]string{"0": {"3,1", "3,1"}, "1": {"1,3", "1,3"}, "2": {"2,3", "2,3"}}
-	poll(t, 30*time.Second, "first on its target replicas, all in sync", func() (bool, string) {
+	harness.Poll(t, 30*time.Second, "first on its target replicas, all in sync", func() (bool, string) {
 		got := describeReplicas(t, c, "first")
 		for p, w := range want {
 			if got[p][0] != w[0] || !sameSet(got[p][1], w[1]) {
@@ -238,7 +239,7 @@ func TestSeedScenario(t *testing.T) {
 		t.Fatalf("create four: %s %s", out, errOut)
 	}
 	runReassignment(t, c, `{"version":1,"partitions":[{"topic":"four","partition":0,"replicas":[0,1,2]}]}`)
-	poll(t, 30*time.Second, "four at RF 3, all in sync", func() (bool, string) {
+	harness.Poll(t, 30*time.Second, "four at RF 3, all in sync", func() (bool, string) {
 		r := describeReplicas(t, c, "four")["0"]
 		return r[0] == "0,1,2" && sameSet(r[1], "0,1,2"), fmt.Sprint(r)
 	})
@@ -270,7 +271,7 @@ func TestSeedScenario(t *testing.T) {
 	cl := c.Client()
 	for id := int32(0); id < 4; id++ {
 		id := id
-		poll(t, 15*time.Second, fmt.Sprintf("broker %d to report retention.ms=1000", id), func() (bool, string) {
+		harness.Poll(t, 15*time.Second, fmt.Sprintf("broker %d to report retention.ms=1000", id), func() (bool, string) {
 			req := kmsg.NewPtrDescribeConfigsRequest()
 			req.Resources = []kmsg.DescribeConfigsRequestResource{{ResourceType: kmsg.ConfigResourceTypeTopic, ResourceName: "walk", ConfigNames: []string{"retention.ms"}}}
 			resp, err := req.RequestWith(context.Background(), cl.Broker(int(id)))

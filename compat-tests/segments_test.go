@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kafkazk/kafkazk/compat-tests/cluster"
+	"github.com/kafkazk/kafkazk/compat-tests/internal/harness"
 )
 
 // With segment.bytes=1048576 and 100 MB produced, the partition directory
@@ -20,7 +21,7 @@ import (
 // .timeindex, and kafka-dump-log.sh's index sanity check passes on them.
 func TestSegmentsOnDisk(t *testing.T) {
 	c := cluster.Start(t, 1, "log.segment.bytes=1048576")
-	createTopic(t, c, "bulk", 1, 1)
+	harness.CreateTopic(t, c, "bulk", 1, 1)
 	// 16 KiB batches: many per segment, so every index gets entries.
 	cl := c.Client(kgo.DefaultProduceTopic("bulk"), kgo.ProducerBatchCompression(kgo.NoCompression()), kgo.ProducerBatchMaxBytes(16<<10))
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
@@ -64,6 +65,6 @@ func TestSegmentsOnDisk(t *testing.T) {
 	}
 	out, _, code = c.Tool("kafka-dump-log.sh", "--files", strings.TrimSuffix(first, ".index")+".log")
 	if code != 0 || !strings.Contains(out, "baseOffset: 0 lastOffset: ") || !strings.Contains(out, "isvalid: true") {
-		t.Fatalf("kafka-dump-log.sh of the first segment: exit %d\n%s", code, clip(out, 2000))
+		t.Fatalf("kafka-dump-log.sh of the first segment: exit %d\n%s", code, harness.Clip(out, 2000))
 	}
 }

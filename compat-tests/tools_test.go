@@ -13,6 +13,7 @@ import (
 	"time"
 
 	"github.com/kafkazk/kafkazk/compat-tests/cluster"
+	"github.com/kafkazk/kafkazk/compat-tests/internal/harness"
 )
 
 // zkGet runs `zookeeper-shell.sh CONNECT get PATH` and decodes the last
@@ -113,17 +114,17 @@ func TestToolsAndShutdown(t *testing.T) {
 		}
 		topicsTool(t, c, "--delete", "--topic", "tools-gone")
 		// Deletion is asynchronous (the controller removes the topic).
-		poll(t, 30*time.Second, "deleted topic leaves --list", func() (bool, string) {
+		harness.Poll(t, 30*time.Second, "deleted topic leaves --list", func() (bool, string) {
 			l := strings.Fields(topicsTool(t, c, "--list"))
 			return !slices.Contains(l, "tools-gone") && slices.Contains(l, "tools-t"), strings.Join(l, ",")
 		})
-		poll(t, 30*time.Second, "deletion finishes in ZooKeeper", func() (bool, string) {
+		harness.Poll(t, 30*time.Second, "deletion finishes in ZooKeeper", func() (bool, string) {
 			out, _, _ := c.Tool("zookeeper-shell.sh", c.Connect, "ls", "/admin/delete_topics")
 			out2, _, _ := c.Tool("zookeeper-shell.sh", c.Connect, "ls", "/brokers/topics")
 			return strings.HasSuffix(out, "[]\n") && !strings.Contains(out2, "tools-gone"), out + out2
 		})
 		// The partition directories go too (Kafka renames them *-delete, then removes them).
-		poll(t, 30*time.Second, "log dirs of the deleted topic removed", func() (bool, string) {
+		harness.Poll(t, 30*time.Second, "log dirs of the deleted topic removed", func() (bool, string) {
 			ents, _ := os.ReadDir(b0.LogDir)
 			for _, e := range ents {
 				if strings.HasPrefix(e.Name(), "tools-gone-") {

@@ -12,6 +12,9 @@ import (
 	"time"
 
 	"github.com/kafkazk/kafkazk/compat-tests/cluster"
+	"github.com/kafkazk/kafkazk/compat-tests/internal/harness"
+	"github.com/kafkazk/kafkazk/compat-tests/internal/kafkatools"
+	"github.com/kafkazk/kafkazk/compat-tests/internal/tlspki"
 )
 
 // toolsTLSKnownDifferences are where our tools and Kafka 3.9's part ways
@@ -42,16 +45,16 @@ var toolsTLSKnownDifferences = map[string]string{
 // Failures (no TLS settings, a bad store, an untrusted broker, a wrong
 // password, a bad protocol name) are compared with Kafka's tool.
 func TestToolsOverTLS(t *testing.T) {
-	p := newTLSPKI(t)
+	p := tlspki.New(t)
 	c := cluster.StartListeners(t, 1, []string{"SSL", "SASL_SSL"}, append([]string{
 		"listener.security.protocol.map=PLAINTEXT:PLAINTEXT,SSL:SSL,SASL_SSL:SASL_SSL",
-		"ssl.truststore.location=" + p.trustJKS, "ssl.truststore.password=" + trustPass,
+		"ssl.truststore.location=" + p.TrustJKS, "ssl.truststore.password=" + tlspki.TrustPass,
 		"listener.name.ssl.ssl.client.auth=required",
 		"sasl.enabled.mechanisms=SCRAM-SHA-512",
 		"listener.name.sasl_ssl.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required;",
 		"authorizer.class.name=kafka.security.authorizer.AclAuthorizer", "allow.everyone.if.no.acl.found=true",
 		"super.users=User:admin", "offsets.topic.replication.factor=1", "connection.failed.authentication.delay.ms=0",
-	}, p.keystore(t, "JKS", "broker0")...)...)
+	}, p.Keystore(t, "JKS", "broker0")...)...)
 	b := c.Broker(0)
 	sslAddr, saslAddr := b.Listeners["SSL"], b.Listeners["SASL_SSL"]
 	bin := cluster.Binary(t)
@@ -71,10 +74,10 @@ func TestToolsOverTLS(t *testing.T) {
 		return f
 	}
 	mtls := writeProps("ssl.properties", append([]string{"security.protocol=SSL",
-		"ssl.truststore.location=" + p.trustJKS, "ssl.truststore.password=" + trustPass},
-		p.keystore(t, "PKCS12", "tool-client")...)...)
+		"ssl.truststore.location=" + p.TrustJKS, "ssl.truststore.password=" + tlspki.TrustPass},
+		p.Keystore(t, "PKCS12", "tool-client")...)...)
 	scram := writeProps("sasl_ssl.properties", "security.protocol=SASL_SSL",
-		"ssl.truststore.type=PEM", "ssl.truststore.location="+p.caFile, "sasl.mechanism=SCRAM-SHA-512",
+		"ssl.truststore.type=PEM", "ssl.truststore.location="+p.CAFile, "sasl.mechanism=SCRAM-SHA-512",
 		`sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="admin-secret";`)
 
 	ours := func(stdin, tool string, args ...string) (string, string, int) {
@@ -94,11 +97,11 @@ func TestToolsOverTLS(t *testing.T) {
 		t.Helper()
 		out, errOut, code := ours(stdin, tool, args...)
 		if code != 0 {
-			t.Fatalf("our %s %v: exit %d\n%s\n%s", tool, args, code, out, clip(errOut, 3000))
+			t.Fatalf("our %s %v: exit %d\n%s\n%s", tool, args, code, out, harness.Clip(errOut, 3000))
 		}
 		return out
 	}
-	k := startKafkaTools(t)
+	k := kafkatools.Start(t)
 
 	for _, tc := range []struct {
 		name, addr, props string
@@ -120,17 +123,17 @@ func TestToolsOverTLS(t *testing.T) {
 
 			// kafka-topics --create / --list.
 			out := oursOK("", "kafka-topics.sh", with("--create", "--topic", topic, "--partitions", "2", "--replication-factor", "1")...)
-			jout := k.ok("", ktTopics, with("--create", "--topic", javaTopic, "--partitions", "2", "--replication-factor", "1")...)
+			jout := k.OK("", kafkatools.Topics, with("--create", "--topic", javaTopic, "--partitions", "2", "--replication-factor", "1")...)
 			same("kafka-topics --create", strings.ReplaceAll(out, topic, "T"), strings.ReplaceAll(jout, javaTopic, "T"))
 			out = oursOK("", "kafka-topics.sh", with("--list")...)
 			if !strings.Contains(out, topic+"\n") || !strings.Contains(out, javaTopic+"\n") {
 				t.Errorf("our kafka-topics --list over %s: %q", tc.name, out)
 			}
-			same("kafka-topics --list", out, k.ok("", ktTopics, with("--list")...))
+			same("kafka-topics --list", out, k.OK("", kafkatools.Topics, with("--list")...))
 
 			// kafka-configs --describe.
 			desc := []string{"--describe", "--entity-type", "topics", "--entity-name", topic}
-			same("kafka-configs --describe", oursOK("", "kafka-configs.sh", with(desc...)...), k.ok("", ktConfigs, with(desc...)...))
+			same("kafka-configs --describe", oursOK("", "kafka-configs.sh", with(desc...)...), k.OK("", kafkatools.Configs, with(desc...)...))
 
 			// kafka-acls --add / --list (the SCRAM admin is a super user;
 			// the mTLS principal is allowed where no ACL is found).
@@ -145,7 +148,7 @@ func TestToolsOverTLS(t *testing.T) {
 			if !strings.Contains(out, "principal=User:alice, host=*, operation=READ, permissionType=ALLOW") {
 				t.Errorf("our kafka-acls --list over %s: %q", tc.name, out)
 			}
-			same("kafka-acls --list", out, k.ok("", "kafka.admin.AclCommand", with(list...)...))
+			same("kafka-acls --list", out, k.OK("", "kafka.admin.AclCommand", with(list...)...))
 
 			// Console producer and consumer: ours writes, ours and Kafka's read.
 			prodCfg := []string{"--bootstrap-server", tc.addr, "--topic", topic, "--producer.config", tc.props}
@@ -165,7 +168,7 @@ func TestToolsOverTLS(t *testing.T) {
 				t.Errorf("our console consumer over %s read %q", tc.name, out)
 			}
 			consume[len(consume)-1] += "-java"
-			if got := sorted(k.ok("", ktConsumer, consume...)); got != "one,three,two" {
+			if got := sorted(k.OK("", kafkatools.Consumer, consume...)); got != "one,three,two" {
 				t.Errorf("Kafka's console consumer over %s read %q (our producer's records)", tc.name, got)
 			}
 
@@ -175,7 +178,7 @@ func TestToolsOverTLS(t *testing.T) {
 			if !strings.Contains(out, "g-"+topic+"\n") || !strings.Contains(out, "g-"+topic+"-java\n") {
 				t.Errorf("our kafka-consumer-groups --list over %s: %q", tc.name, out)
 			}
-			jgroups := k.ok("", ktGroups, groups...)
+			jgroups := k.OK("", kafkatools.Groups, groups...)
 			same("kafka-consumer-groups --list", sortedLines(out), sortedLines(jgroups))
 
 			// The other tools that take a client config: kafka-delete-records
@@ -183,14 +186,14 @@ func TestToolsOverTLS(t *testing.T) {
 			// kafka-leader-election (--admin.config).
 			offsets := writeProps("offsets-"+topic+".json", `{"version":1,"partitions":[{"topic":"`+topic+`","partition":0,"offset":0}]}`)
 			del := with("--offset-json-file", offsets)
-			same("kafka-delete-records", oursOK("", "kafka-delete-records.sh", del...), k.ok("", ktDelete, del...))
+			same("kafka-delete-records", oursOK("", "kafka-delete-records.sh", del...), k.OK("", kafkatools.Delete, del...))
 			reassignList := with("--list")
-			same("kafka-reassign-partitions --list", oursOK("", "kafka-reassign-partitions.sh", reassignList...), k.ok("", ktReassign, reassignList...))
+			same("kafka-reassign-partitions --list", oursOK("", "kafka-reassign-partitions.sh", reassignList...), k.OK("", kafkatools.Reassign, reassignList...))
 			elect := []string{"--bootstrap-server", tc.addr, "--admin.config", tc.props, "--election-type", "preferred", "--topic", topic, "--partition", "0"}
 			eo, ee, ec := ours("", "kafka-leader-election.sh", elect...)
-			ko, ke, kc := k.run("", ktElection, elect...)
+			ko, ke, kc := k.Run("", kafkatools.Election, elect...)
 			if eo != ko || ec != kc || ec != 0 || !strings.Contains(eo, topic+"-0") {
-				t.Errorf("kafka-leader-election over %s:\n ours: exit %d %q %s\nKafka: exit %d %q %s", tc.name, ec, eo, clip(ee, 500), kc, ko, clip(ke, 500))
+				t.Errorf("kafka-leader-election over %s:\n ours: exit %d %q %s\nKafka: exit %d %q %s", tc.name, ec, eo, harness.Clip(ee, 500), kc, ko, harness.Clip(ke, 500))
 			}
 		}()
 	}
@@ -198,7 +201,7 @@ func TestToolsOverTLS(t *testing.T) {
 	// Failures: each case either prints the same as Kafka's tool or is a
 	// known difference (asserted both ways).
 	timeouts := []string{"request.timeout.ms=1000", "default.api.timeout.ms=2000"}
-	pemTrust := []string{"ssl.truststore.type=PEM", "ssl.truststore.location=" + p.caFile}
+	pemTrust := []string{"ssl.truststore.type=PEM", "ssl.truststore.location=" + p.CAFile}
 	badSCRAM := append([]string{"security.protocol=SASL_SSL", "sasl.mechanism=SCRAM-SHA-512",
 		`sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="admin" password="wrong";`}, pemTrust...)
 	const scramFailed = "Authentication failed during authentication due to invalid credentials with SASL mechanism SCRAM-SHA-512"
@@ -217,8 +220,8 @@ func TestToolsOverTLS(t *testing.T) {
 			ours: "org.apache.kafka.common.config.ConfigException: Invalid value tls for configuration security.protocol: " +
 				"String must be one of (case insensitive): SASL_SSL, PLAINTEXT, SSL, SASL_PLAINTEXT\n"},
 		{name: "bad-store", addr: sslAddr, tool: "kafka-topics.sh", diff: "bad-store",
-			props: []string{"security.protocol=SSL", "ssl.truststore.location=" + p.trustJKS, "ssl.truststore.password=wrong"},
-			ours:  "Invalid value [hidden] for configuration ssl.truststore.password: Failed to load SSL keystore " + p.trustJKS + " of type JKS",
+			props: []string{"security.protocol=SSL", "ssl.truststore.location=" + p.TrustJKS, "ssl.truststore.password=wrong"},
+			ours:  "Invalid value [hidden] for configuration ssl.truststore.password: Failed to load SSL keystore " + p.TrustJKS + " of type JKS",
 			kafka: "org.apache.kafka.common.KafkaException: Failed to create new KafkaAdminClient"},
 		{name: "untrusted-broker", addr: sslAddr, tool: "kafka-topics.sh", props: []string{"security.protocol=SSL"},
 			ours: "Error while executing topic command : SSL handshake failed\n"},
@@ -255,15 +258,15 @@ func TestToolsOverTLS(t *testing.T) {
 		var class, stdin string
 		switch tc.tool {
 		case "kafka-topics.sh":
-			args, class = []string{"--bootstrap-server", tc.addr, "--command-config", f, "--list"}, ktTopics
+			args, class = []string{"--bootstrap-server", tc.addr, "--command-config", f, "--list"}, kafkatools.Topics
 		case "kafka-acls.sh":
 			args, class = []string{"--bootstrap-server", tc.addr, "--command-config", f, "--list"}, "kafka.admin.AclCommand"
 		case "kafka-configs.sh":
-			args, class = []string{"--bootstrap-server", tc.addr, "--command-config", f, "--describe", "--entity-type", "topics"}, ktConfigs
+			args, class = []string{"--bootstrap-server", tc.addr, "--command-config", f, "--describe", "--entity-type", "topics"}, kafkatools.Configs
 		case "kafka-consumer-groups.sh":
-			args, class = []string{"--bootstrap-server", tc.addr, "--command-config", f, "--list"}, ktGroups
+			args, class = []string{"--bootstrap-server", tc.addr, "--command-config", f, "--list"}, kafkatools.Groups
 		case "kafka-console-producer.sh":
-			args, class, stdin = []string{"--bootstrap-server", tc.addr, "--topic", "tls-ssl", "--producer.config", f}, ktProducer, "x\n"
+			args, class, stdin = []string{"--bootstrap-server", tc.addr, "--topic", "tls-ssl", "--producer.config", f}, kafkatools.Producer, "x\n"
 		}
 		if tc.kafka == "" {
 			tc.kafka = tc.ours
@@ -273,11 +276,11 @@ func TestToolsOverTLS(t *testing.T) {
 		}
 		out, errOut, code := ours(stdin, tc.tool, args...)
 		if (code == 0) != tc.exit0 || !strings.Contains(out+errOut, tc.ours) {
-			t.Errorf("%s: our %s exit %d, want %q in\n%s%s", tc.name, tc.tool, code, tc.ours, out, clip(errOut, 3000))
+			t.Errorf("%s: our %s exit %d, want %q in\n%s%s", tc.name, tc.tool, code, tc.ours, out, harness.Clip(errOut, 3000))
 		}
-		out, errOut, code = k.run(stdin, class, args...)
+		out, errOut, code = k.Run(stdin, class, args...)
 		if (code == 0) != tc.exit0 || !strings.Contains(out+errOut, tc.kafka) {
-			t.Errorf("%s: Kafka's %s exit %d, want %q in\n%s%s", tc.name, tc.tool, code, tc.kafka, out, clip(errOut, 3000))
+			t.Errorf("%s: Kafka's %s exit %d, want %q in\n%s%s", tc.name, tc.tool, code, tc.kafka, out, harness.Clip(errOut, 3000))
 		}
 	}
 }

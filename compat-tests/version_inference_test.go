@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kafkazk/kafkazk/compat-tests/cluster"
+	"github.com/kafkazk/kafkazk/compat-tests/internal/harness"
 )
 
 // kafkaPython3 is the python of the virtual environment scripts/deps.sh
@@ -79,7 +80,7 @@ func TestKafkaPythonInfersKafka39(t *testing.T) {
 	got := splitLines(out)
 	want := []string{"inferred 3.9", "node 0 3.9", "ok " + n}
 	if strings.Join(got, "\n") != strings.Join(want, "\n") {
-		t.Fatalf("kafka-python printed %q, want %q\nstderr: %s", got, want, clip(errOut, 4000))
+		t.Fatalf("kafka-python printed %q, want %q\nstderr: %s", got, want, harness.Clip(errOut, 4000))
 	}
 }
 

@@ -18,6 +18,7 @@ import (
 
 	"github.com/kafkazk/kafkazk/compat-tests/checker"
 	"github.com/kafkazk/kafkazk/compat-tests/cluster"
+	"github.com/kafkazk/kafkazk/compat-tests/internal/harness"
 	"github.com/kafkazk/kafkazk/zkmeta"
 )
 
@@ -90,7 +91,7 @@ func endOffsets(ctx context.Context, c *cluster.Cluster, topic string) (map[int3
 func waitRecovered(t *testing.T, c *cluster.Cluster, topic string, partitions int, within time.Duration) {
 	t.Helper()
 	adm := kadm.NewClient(c.Client())
-	poll(t, within, "cluster recovered (brokers registered, controller, leaders)", func() (bool, string) {
+	harness.Poll(t, within, "cluster recovered (brokers registered, controller, leaders)", func() (bool, string) {
 		for id := range int32(3) {
 			if _, ok, err := c.BrokerEpoch(id); !ok || err != nil {
 				return false, fmt.Sprintf("broker %d not registered (%v)", id, err)
@@ -190,7 +191,7 @@ func TestZKOutage(t *testing.T) {
 		stopIsrChk()
 	}
 	defer stopProducing()
-	poll(t, 20*time.Second, "the producers under way", func() (bool, string) {
+	harness.Poll(t, 20*time.Second, "the producers under way", func() (bool, string) {
 		return chk.Acked() >= 50 && isrChk.Acked() >= 10, fmt.Sprint(chk.Acked(), " and ", isrChk.Acked(), " acked")
 	})
 
@@ -271,7 +272,7 @@ func TestZKOutage(t *testing.T) {
 	t.Logf("recovered %v after ZooKeeper's restart", time.Since(restarted).Round(time.Millisecond))
 	// The shrink proposed during the outage is committed now, and acks=all
 	// goes on with two replicas.
-	poll(t, 20*time.Second, fmt.Sprintf("%s-0's ISR without broker %d", isrTopic, cutFollower), func() (bool, string) {
+	harness.Poll(t, 20*time.Second, fmt.Sprintf("%s-0's ISR without broker %d", isrTopic, cutFollower), func() (bool, string) {
 		st, err := readStates(t, c, isrTopic, 1)
 		if err != nil {
 			return false, err.Error()
@@ -280,7 +281,7 @@ func TestZKOutage(t *testing.T) {
 	})
 	t.Logf("%s-0's ISR shrank %v after ZooKeeper's restart", isrTopic, time.Since(restarted).Round(time.Millisecond))
 	n, m := chk.Acked(), isrChk.Acked()
-	poll(t, 30*time.Second, "produce to both topics after ZooKeeper's return", func() (bool, string) {
+	harness.Poll(t, 30*time.Second, "produce to both topics after ZooKeeper's return", func() (bool, string) {
 		return chk.Acked() >= n+50 && isrChk.Acked() >= m+10, fmt.Sprint(chk.Acked()-n, " and ", isrChk.Acked()-m, " more acked")
 	})
 	var reregistered []int32
@@ -315,7 +316,7 @@ func TestZKOutage(t *testing.T) {
 func TestZKSessionsExpireAtOnce(t *testing.T) {
 	c := cluster.Start(t, 3, "min.insync.replicas=2", "default.replication.factor=3")
 	const topic, partitions = "zk-expiry", 3
-	createTopic(t, c, topic, partitions, 3)
+	harness.CreateTopic(t, c, topic, partitions, 3)
 	waitFullISR(t, c, topic, 3)
 	epochs := map[int32]int64{}
 	for id := range int32(3) {
@@ -341,14 +342,14 @@ func TestZKSessionsExpireAtOnce(t *testing.T) {
 	chk := checker.New(topic)
 	stopProducing := produceInBackground(c, chk, 20)
 	defer stopProducing()
-	poll(t, 20*time.Second, "the producer under way", func() (bool, string) {
+	harness.Poll(t, 20*time.Second, "the producer under way", func() (bool, string) {
 		return chk.Acked() >= 50, fmt.Sprint(chk.Acked(), " acked")
 	})
 
 	expired := time.Now()
 	sessions := c.ExpireSessions(0, 1, 2)
 	t.Logf("expired sessions %v", sessions)
-	poll(t, 30*time.Second, "every broker registered again with a new epoch", func() (bool, string) {
+	harness.Poll(t, 30*time.Second, "every broker registered again with a new epoch", func() (bool, string) {
 		for id := range int32(3) {
 			e, ok, err := c.BrokerEpoch(id)
 			if err != nil || !ok || e == epochs[id] {
@@ -363,7 +364,7 @@ func TestZKSessionsExpireAtOnce(t *testing.T) {
 	}
 	t.Logf("recovered %v after the expiry", time.Since(expired).Round(time.Millisecond))
 	n := chk.Acked()
-	poll(t, 30*time.Second, "produce after the expiry", func() (bool, string) {
+	harness.Poll(t, 30*time.Second, "produce after the expiry", func() (bool, string) {
 		return chk.Acked() >= n+50, fmt.Sprint(chk.Acked()-n, " more acked")
 	})
 	stopProducing()
@@ -407,10 +408,10 @@ func produceConsume(t *testing.T, c *cluster.Cluster, topic string, n int) {
 // fixes the znode.
 func TestZKMalformedZnodes(t *testing.T) {
 	c := cluster.Start(t, 2, "default.replication.factor=2")
-	createTopic(t, c, "good", 2, 2)
-	createTopic(t, c, "bad-assign", 1, 2)
-	createTopic(t, c, "bad-state", 2, 2)
-	createTopic(t, c, "not-json", 1, 2)
+	harness.CreateTopic(t, c, "good", 2, 2)
+	harness.CreateTopic(t, c, "bad-assign", 1, 2)
+	harness.CreateTopic(t, c, "bad-state", 2, 2)
+	harness.CreateTopic(t, c, "not-json", 1, 2)
 	waitFullISR(t, c, "good", 2)
 	waitFullISR(t, c, "bad-state", 2)
 	produceConsume(t, c, "good", 10)
@@ -436,14 +437,14 @@ func TestZKMalformedZnodes(t *testing.T) {
 	if err := zk.Delete(c.ZKPath("/controller"), st.Version); err != nil {
 		t.Fatalf("deleting /controller %s: %v", data, err)
 	}
-	poll(t, 30*time.Second, "a controller elected again", func() (bool, string) {
+	harness.Poll(t, 30*time.Second, "a controller elected again", func() (bool, string) {
 		_, st2, err := zk.Get(c.ZKPath("/controller"))
 		return err == nil && st2.Czxid != st.Czxid, fmt.Sprint(err)
 	})
 	t.Logf("controller %d -> %d", before, controllerOf(t, c))
 
 	// The new controller is working: a topic created now gets its leaders.
-	createTopic(t, c, "after", 2, 2)
+	harness.CreateTopic(t, c, "after", 2, 2)
 	waitFullISR(t, c, "after", 2)
 	produceConsume(t, c, "after", 10)
 	produceConsume(t, c, "good", 10)
@@ -464,7 +465,7 @@ func TestZKMalformedZnodes(t *testing.T) {
 		t.Fatal(err)
 	}
 	adm := kadm.NewClient(c.Client())
-	poll(t, 30*time.Second, "the sparse topic's partitions led", func() (bool, string) {
+	harness.Poll(t, 30*time.Second, "the sparse topic's partitions led", func() (bool, string) {
 		md, err := adm.Metadata(ctx, "sparse")
 		if err != nil {
 			return false, err.Error()

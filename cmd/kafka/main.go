@@ -24,6 +24,7 @@ import (
 	"github.com/kafkazk/kafkazk/cmd/internal/leaderelection"
 	"github.com/kafkazk/kafkazk/cmd/internal/reassign"
 	"github.com/kafkazk/kafkazk/cmd/internal/topics"
+	"github.com/kafkazk/kafkazk/cmd/internal/transactions"
 	"github.com/kafkazk/kafkazk/cmd/internal/zkshell"
 )
 
@@ -43,6 +44,7 @@ var tools = map[string]tool{
 	"kafka-delete-records.sh":      deleterecords.Run,
 	"kafka-reassign-partitions.sh": reassign.Run,
 	"kafka-leader-election.sh":     leaderelection.Run,
+	"kafka-transactions.sh":        transactions.Run,
 	"kafka-run-class.sh":           runClass,
 	"zookeeper-shell.sh":           zkshell.Run,
 }
@@ -116,6 +118,8 @@ func runClass(ctx context.Context, args []string, stdout, stderr io.Writer) int 
 		return consoleconsumer.Run(ctx, args[1:], stdout, stderr)
 	case consoleproducer.ClassName:
 		return consoleproducer.Run(ctx, args[1:], stdout, stderr)
+	case transactions.ClassName:
+		return transactions.Run(ctx, args[1:], stdout, stderr)
 	}
 	fmt.Fprintf(stderr, "Error: Could not find or load main class %s\n", args[0])
 	return 1

@@ -93,6 +93,17 @@ func Kafka39Lib(tb testing.TB) string {
 	return lib
 }
 
+// RepoRoot is the repository's root directory (go test runs each package
+// in its own directory, at different depths).
+func RepoRoot(tb testing.TB) string {
+	tb.Helper()
+	root, err := repoRoot()
+	if err != nil {
+		tb.Fatal(err)
+	}
+	return root
+}
+
 // repoRoot is the nearest directory above the working directory whose
 // go.mod declares this module.
 func repoRoot() (string, error) {

@@ -1,6 +1,9 @@
-// Package dumplog is bin/kafka-dump-log.sh, Kafka 3.7's DumpLogSegments:
-// it prints the batches and records of .log segments and the entries of
-// .index, .timeindex and .txnindex files in Kafka's exact format.
+// Package dumplog is bin/kafka-dump-log.sh, Kafka's DumpLogSegments: it
+// prints the batches and records of .log segments (control records as
+// their markers; --offsets-decoder and --transaction-log-decoder decode
+// __consumer_offsets and __transaction_state) and the entries of .index,
+// .timeindex, .txnindex and producer-state .snapshot files in Kafka's
+// exact format.
 package dumplog
 
 import (
@@ -19,6 +22,7 @@ import (
 	"strings"
 	"unicode/utf8"
 
+	"github.com/kafkazk/kafkazk/broker/txn"
 	"github.com/kafkazk/kafkazk/cmd/internal/cli"
 	"github.com/kafkazk/kafkazk/storage"
 )
@@ -30,23 +34,29 @@ const description = "This tool helps to parse a log file and dump its contents t
 
 const stringDecoder = "kafka.serializer.StringDecoder"
 
+// options are Kafka 3.9's DumpLogSegmentsOptions.
 var options = []cli.Option{
-	{Name: "cluster-metadata-decoder", Desc: "if set, log data will be parsed as cluster metadata records."},
-	{Name: "deep-iteration", Desc: "if set, uses deep instead of shallow iteration. Automatically set if print-data-log is enabled."},
+	{Name: "cluster-metadata-decoder", Desc: "If set, log data will be parsed as cluster metadata records."},
+	{Name: "deep-iteration", Desc: "If set, uses deep instead of shallow iteration. Automatically set if print-data-log is enabled."},
 	{Name: "files", Desc: "REQUIRED: The comma separated list of data and index log files to be dumped.", TakesArg: true, ArgType: "String", ArgDesc: "file1, file2, ..."},
 	{Name: "help", Desc: "Print usage information."},
-	{Name: "index-sanity-check", Desc: "if set, just checks the index sanity without printing its content. This is the same check that is executed on broker startup to determine if an index needs rebuilding or not."},
-	{Name: "key-decoder-class", Desc: "if set, used to deserialize the keys. This class should implement kafka.serializer.Decoder trait. Custom jar should be available in kafka/libs directory.", TakesArg: true, ArgType: "String", ArgDesc: "(default: kafka.serializer.StringDecoder)"},
-	{Name: "max-bytes", Desc: "Limit the amount of total batches read in bytes avoiding reading the whole .log file(s).", TakesArg: true, ArgType: "Integer", ArgDesc: "size (default: 2147483647)"},
-	{Name: "max-message-size", Desc: "Size of largest message.", TakesArg: true, ArgType: "Integer", ArgDesc: "size (default: 5242880)"},
-	{Name: "offsets-decoder", Desc: "if set, log data will be parsed as offset data from the __consumer_offsets topic."},
-	{Name: "print-data-log", Desc: "if set, printing the messages content when dumping data logs. Automatically set if any decoder option is specified."},
-	{Name: "skip-record-metadata", Desc: "whether to skip printing metadata for each record."},
-	{Name: "transaction-log-decoder", Desc: "if set, log data will be parsed as transaction metadata from the __transaction_state topic."},
-	{Name: "value-decoder-class", Desc: "if set, used to deserialize the messages. This class should implement kafka.serializer.Decoder trait. Custom jar should be available in kafka/libs directory.", TakesArg: true, ArgType: "String", ArgDesc: "(default: kafka.serializer.StringDecoder)"},
-	{Name: "verify-index-only", Desc: "if set, just verify the index log without printing its content."},
+	{Name: "index-sanity-check", Desc: "If set, just checks the index sanity without printing its content. This is the same check that is executed on broker startup to determine if an index needs rebuilding or not."},
+	{Name: "key-decoder-class", Desc: "If set, used to deserialize the keys. This class should implement org.apache.kafka.tools.api.Decoder trait. Custom jar should be available in kafka/libs directory.", OptionalArg: true, ArgType: "String", Default: apiStringDecoder},
+	{Name: "max-bytes", Desc: "Limit the amount of total batches read in bytes avoiding reading the whole .log file(s).", TakesArg: true, ArgType: "Integer", ArgDesc: "size", Default: "2147483647"},
+	{Name: "max-message-size", Desc: "Size of largest message.", TakesArg: true, ArgType: "Integer", ArgDesc: "size", Default: "5242880"},
+	{Name: "offsets-decoder", Desc: "If set, log data will be parsed as offset data from the __consumer_offsets topic."},
+	{Name: "print-data-log", Desc: "If set, printing the messages content when dumping data logs. Automatically set if any decoder option is specified."},
+	{Name: "remote-log-metadata-decoder", Desc: "If set, log data will be parsed as TopicBasedRemoteLogMetadataManager (RLMM) metadata records. Instead, the value-decoder-class option can be used if a custom RLMM implementation is configured."},
+	{Name: "skip-record-metadata", Desc: "Whether to skip printing metadata for each record."},
+	{Name: "transaction-log-decoder", Desc: "If set, log data will be parsed as transaction metadata from the __transaction_state topic."},
+	{Name: "value-decoder-class", Desc: "If set, used to deserialize the messages. This class should implement org.apache.kafka.tools.api.Decoder trait. Custom jar should be available in kafka/libs directory.", OptionalArg: true, ArgType: "String", Default: apiStringDecoder},
+	{Name: "verify-index-only", Desc: "If set, just verify the index log without printing its content."},
 	{Name: "version", Desc: "Display Kafka version."},
 }
+
+// apiStringDecoder is the decoders' default since Kafka 3.8 (the
+// deprecated kafka.serializer.StringDecoder is still accepted).
+const apiStringDecoder = "org.apache.kafka.tools.api.StringDecoder"
 
 // opts are DumpLogSegmentsOptions after parsing.
 type opts struct {
@@ -59,6 +69,7 @@ type opts struct {
 	maxMessageSize     int64
 	maxBytes           int64
 	offsetsDecoder     bool
+	txnDecoder         bool // --transaction-log-decoder: TransactionLogMessageParser
 }
 
 // javaError is an exception that ends the Java tool: main prints its class
@@ -86,7 +97,7 @@ func Run(ctx context.Context, args []string, stdout, stderr io.Writer) int {
 		return 1
 	}
 	if p.Has("version") {
-		fmt.Fprintln(stdout, "3.7.0")
+		fmt.Fprintln(stdout, "3.9.2")
 		return 0
 	}
 	if !p.Has("files") {
@@ -165,15 +176,16 @@ func parseOpts(p *cli.Parsed, stderr io.Writer) (opts, error) {
 		}
 	}
 	o.offsetsDecoder = p.Has("offsets-decoder")
-	for _, n := range []string{"transaction-log-decoder", "cluster-metadata-decoder"} {
-		if p.Has(n) {
+	o.txnDecoder = p.Has("transaction-log-decoder") && !o.offsetsDecoder // DumpLogSegmentsOptions.messageParser: offsets first
+	for _, n := range []string{"cluster-metadata-decoder", "remote-log-metadata-decoder"} {
+		if p.Has(n) && !o.offsetsDecoder && !o.txnDecoder {
 			fmt.Fprintf(stderr, "--%s is not supported; keys and values are printed as strings.\n", n)
 		}
 	}
 	f, _ := p.Value("files")
 	o.files = strings.Split(f, ",")
 	o.printDataLog = p.Has("print-data-log") || p.Has("offsets-decoder") || p.Has("transaction-log-decoder") ||
-		p.Has("cluster-metadata-decoder") || p.Has("value-decoder-class") || p.Has("key-decoder-class")
+		p.Has("cluster-metadata-decoder") || p.Has("remote-log-metadata-decoder") || p.Has("value-decoder-class") || p.Has("key-decoder-class")
 	o.deepIteration = p.Has("deep-iteration") || o.printDataLog
 	o.skipRecordMetadata = p.Has("skip-record-metadata")
 	o.verifyOnly = p.Has("verify-index-only")
@@ -236,6 +248,8 @@ func (d *dumper) run(ctx context.Context) error {
 			err = d.dumpTimeIndex(f)
 		case ".txnindex":
 			err = d.dumpTxnIndex(f)
+		case ".snapshot":
+			err = d.dumpProducerSnapshot(f)
 		default:
 			if ferr := d.out.Flush(); ferr != nil {
 				return ferr
@@ -522,6 +536,24 @@ func (d *dumper) printRecord(h storage.BatchHeader, rec storage.Record) error {
 	}
 	if d.o.printDataLog && !h.IsControl() && d.o.offsetsDecoder {
 		offsetsDecoderLine(w, prefix, rec)
+	} else if d.o.printDataLog && !h.IsControl() && d.o.txnDecoder {
+		// TransactionLog.formatRecordKeyAndValue; what it cannot decode
+		// throws out of the tool.
+		if rec.KeyNull {
+			return &javaError{"java.lang.NullPointerException", "Cannot invoke \"java.nio.ByteBuffer.getShort()\" because \"buffer\" is null"}
+		}
+		value := rec.Value
+		if rec.ValueNull {
+			value = nil
+		}
+		key, payload, hasPayload, err := txn.FormatRecordKeyAndValue(rec.Key, value)
+		if err != nil {
+			return &javaError{"org.apache.kafka.common.protocol.types.SchemaException", err.Error()}
+		}
+		fmt.Fprintf(w, "%skey: %s", prefix, key)
+		if hasPayload {
+			fmt.Fprintf(w, " payload: %s", payload)
+		}
 	} else if d.o.printDataLog && !h.IsControl() {
 		if !rec.KeyNull {
 			fmt.Fprintf(w, "%skey: %s", prefix, javaString(rec.Key))

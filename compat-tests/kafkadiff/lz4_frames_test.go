@@ -1,4 +1,4 @@
-package compat_test
+package kafkadiff_test
 
 import (
 	"context"
@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
+	"github.com/kafkazk/kafkazk/compat-tests/internal/harness"
 	"github.com/kafkazk/kafkazk/storage"
 )
 
@@ -131,7 +132,7 @@ func lz4FramesAgainstKafka(t *testing.T, ours, kafka string) {
 		answers[side.name] = map[string]string{}
 		for _, tc := range cases {
 			var answer string
-			poll(t, 30*time.Second, side.name+" "+tc.name+" answered", func() (bool, string) {
+			harness.Poll(t, 30*time.Second, side.name+" "+tc.name+" answered", func() (bool, string) {
 				req := kmsg.NewPtrProduceRequest()
 				req.Version, req.Acks, req.TimeoutMillis = 9, -1, 10000
 				pt := kmsg.NewProduceRequestTopic()

@@ -1,4 +1,4 @@
-package compat_test
+package kafkadiff_test
 
 import (
 	"context"
@@ -113,7 +113,7 @@ type versionSpan struct{ min, max int16 }
 // list the unit test does.
 func apiVersionsTables(t *testing.T) (kafka map[kmsg.Key]versionSpan, notServed map[kmsg.Key][]int16, pending map[kmsg.Key][]int16) {
 	t.Helper()
-	const file = "../broker/handle_api_versions_test.go"
+	const file = "../../broker/handle_api_versions_test.go"
 	f, err := parser.ParseFile(token.NewFileSet(), file, nil, 0)
 	if err != nil {
 		t.Fatalf("reading the documented ApiVersions tables: %v", err)

@@ -1,4 +1,4 @@
-package compat_test
+package kafkadiff_test
 
 import (
 	"context"
@@ -21,6 +21,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 
 	"github.com/kafkazk/kafkazk/compat-tests/cluster"
+	"github.com/kafkazk/kafkazk/compat-tests/internal/harness"
 	"github.com/kafkazk/kafkazk/zkmeta"
 )
 
@@ -500,7 +501,7 @@ func TestSASLAgainstKafka39(t *testing.T) {
 	for k, v := range settings {
 		extra = append(extra, k+"="+v)
 	}
-	oursSASL := freeLoopbackAddr(t)
+	oursSASL := harness.FreeLoopbackAddr(t)
 	c := cluster.Start(t, 1, append(extra, "listeners=PLAINTEXT://{LISTEN},SASL_PLAINTEXT://"+oursSASL)...)
 
 	// The same SCRAM credentials for alice and bob in both clusters.
@@ -529,7 +530,7 @@ func TestSASLAgainstKafka39(t *testing.T) {
 		}
 	}
 	refPort := freePortNumber(t)
-	refSASL := freeLoopbackAddr(t)
+	refSASL := harness.FreeLoopbackAddr(t)
 	overrides := map[string]string{"listeners": fmt.Sprintf("PLAINTEXT://127.0.0.1:%d,SASL_PLAINTEXT://%s", refPort, refSASL)}
 	for k, v := range settings {
 		overrides[k] = v
@@ -703,7 +704,7 @@ var securityConfigKnown = map[string]struct{ kafka, ours string }{}
 
 func freePortNumber(t *testing.T) int {
 	t.Helper()
-	_, p, _ := net.SplitHostPort(freeLoopbackAddr(t))
+	_, p, _ := net.SplitHostPort(harness.FreeLoopbackAddr(t))
 	n, _ := strconv.Atoi(p)
 	return n
 }

@@ -1,4 +1,4 @@
-package compat_test
+package kafkadiff_test
 
 import (
 	"encoding/json"
@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"github.com/kafkazk/kafkazk/compat-tests/cluster"
+	"github.com/kafkazk/kafkazk/compat-tests/internal/harness"
+	"github.com/kafkazk/kafkazk/compat-tests/internal/kafkatools"
 	"github.com/kafkazk/kafkazk/zkmeta"
 )
 
@@ -136,7 +138,7 @@ func aclZnodesMatchKafka39(t *testing.T, b *aclBroker, ref *cluster.KafkaRef) {
 	}
 	ours := startOurs()
 	oursTool := startOurs() // gets our kafka-acls.sh
-	tools := startKafkaTools(t)
+	tools := kafkatools.Start(t)
 	kzk := b.zk
 	ourRoot := ours.ZKPath("")
 	before := func(zk *zkmeta.Client, root string) map[string]int {
@@ -150,7 +152,7 @@ func aclZnodesMatchKafka39(t *testing.T, b *aclBroker, ref *cluster.KafkaRef) {
 	kSkip, oSkip, tSkip := before(kzk, ref.Chroot), before(ours.ZKConn(), ourRoot), before(oursTool.ZKConn(), oursTool.ZKPath(""))
 
 	acls := func(addr string, args ...string) (string, string, int) {
-		return tools.run("", "kafka.admin.AclCommand", append([]string{"--bootstrap-server", addr}, args...)...)
+		return tools.Run("", "kafka.admin.AclCommand", append([]string{"--bootstrap-server", addr}, args...)...)
 	}
 	for _, cmd := range aclCommands {
 		kout, kerrOut, kcode := acls(ref.Addr, cmd...)
@@ -230,7 +232,7 @@ func fromKafka(t *testing.T, kzk *zkmeta.Client, ref *cluster.KafkaRef, ours *cl
 	if _, err := ours.ZKConn().Create(ourRoot+zkmeta.ACLChangesPath+"/"+zkmeta.ACLChangePrefix, []byte("TOPIC:from-kafka"), zkmeta.PersistentSequential); err != nil {
 		t.Fatal(err)
 	}
-	poll(t, 20*time.Second, "our broker lists the ACL written into ZooKeeper", func() (bool, string) {
+	harness.Poll(t, 20*time.Second, "our broker lists the ACL written into ZooKeeper", func() (bool, string) {
 		out, _, _ := acls(ours.Broker(0).Addr, "--list", "--topic", "from-kafka")
 		return strings.Contains(out, "User:zoe"), out
 	})

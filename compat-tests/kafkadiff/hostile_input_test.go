@@ -1,4 +1,4 @@
-package compat_test
+package kafkadiff_test
 
 import (
 	"context"
@@ -17,6 +17,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kafkazk/kafkazk/compat-tests/cluster"
+	"github.com/kafkazk/kafkazk/compat-tests/internal/harness"
 	"github.com/kafkazk/kafkazk/storage"
 )
 
@@ -145,7 +146,7 @@ func TestHostileInputCost(t *testing.T) {
 	c := cluster.Start(t, 1)
 	addr := c.Broker(0).Listen
 	pid := c.Pid(0)
-	metadataWorks(t, c) // warm: the broker is up and has served a client
+	harness.MetadataWorks(t, c) // warm: the broker is up and has served a client
 
 	total := 0
 	start := processCPU(t, pid)
@@ -153,17 +154,17 @@ func TestHostileInputCost(t *testing.T) {
 	for _, hf := range hostileFrames() {
 		before := processCPU(t, pid)
 		for i := 0; i < hf.times; i++ {
-			conn := dial(t, addr)
+			conn := harness.Dial(t, addr)
 			msg := binary.BigEndian.AppendUint32(nil, uint32(len(hf.frame)))
 			if _, err := conn.Write(append(msg, hf.frame...)); err != nil {
 				t.Fatalf("%s: write: %v", hf.name, err)
 			}
 			if hf.answered {
-				if corr := binary.BigEndian.Uint32(readFrame(t, conn)); corr != 7 {
+				if corr := binary.BigEndian.Uint32(harness.ReadFrame(t, conn)); corr != 7 {
 					t.Fatalf("%s: answer with correlation id %d", hf.name, corr)
 				}
 			} else {
-				expectClosed(t, conn)
+				harness.ExpectClosed(t, conn)
 			}
 			conn.Close()
 		}
@@ -175,7 +176,7 @@ func TestHostileInputCost(t *testing.T) {
 	if limit := hostileCPUPerFrame * time.Duration(total); spent > limit {
 		t.Errorf("%d hostile frames cost the broker %v of CPU, more than %v", total, spent, limit)
 	}
-	metadataWorks(t, c)
+	harness.MetadataWorks(t, c)
 
 	// A decompression bomb: a gzip batch declaring one record, whose
 	// records section inflates to 16 MiB past it. Kafka reads the declared
@@ -183,7 +184,7 @@ func TestHostileInputCost(t *testing.T) {
 	// (DefaultRecordBatch.RecordIterator: "Incorrect declared batch size,
 	// records still remaining in file"): INVALID_RECORD, without inflating
 	// the rest.
-	createTopic(t, c, "bombs", 1, 1)
+	harness.CreateTopic(t, c, "bombs", 1, 1)
 	bomb := gzipBomb(t, 16<<20)
 	cl := c.Client()
 	defer cl.Close()
@@ -310,7 +311,7 @@ func TestHostileInputKafka39(t *testing.T) {
 		answers[side.name] = map[string]string{}
 		for _, tc := range cases {
 			var answer string
-			poll(t, 30*time.Second, side.name+" "+tc.name+" answered", func() (bool, string) {
+			harness.Poll(t, 30*time.Second, side.name+" "+tc.name+" answered", func() (bool, string) {
 				req := kmsg.NewPtrProduceRequest()
 				req.Version, req.Acks, req.TimeoutMillis = 9, -1, 10000
 				pt := kmsg.NewProduceRequestTopic()
@@ -336,7 +337,7 @@ func TestHostileInputKafka39(t *testing.T) {
 		// Frames on the edge of Kafka's Java ints: answered or closed as
 		// recorded in edgeFrames (Kafka's way unless a known difference).
 		for _, ef := range edgeFrames() {
-			conn := dial(t, side.addr)
+			conn := harness.Dial(t, side.addr)
 			msg := append(binary.BigEndian.AppendUint32(nil, uint32(len(ef.frame))), ef.frame...)
 			if _, err := conn.Write(msg); err != nil {
 				t.Fatalf("%s %s: write: %v", side.name, ef.name, err)
@@ -347,11 +348,11 @@ func TestHostileInputKafka39(t *testing.T) {
 			}
 			t.Logf("%s: %s: answered %v (Kafka answers %v)", side.name, ef.name, want, ef.kafkaAnswers)
 			if want {
-				if corr := binary.BigEndian.Uint32(readFrame(t, conn)); corr != 7 {
+				if corr := binary.BigEndian.Uint32(harness.ReadFrame(t, conn)); corr != 7 {
 					t.Fatalf("%s %s: answer with correlation id %d", side.name, ef.name, corr)
 				}
 			} else {
-				expectClosed(t, conn)
+				harness.ExpectClosed(t, conn)
 			}
 			conn.Close()
 		}
@@ -364,18 +365,18 @@ func TestHostileInputKafka39(t *testing.T) {
 				// connection only after 16 s (of CPU) here. Not sent.
 				continue
 			}
-			conn := dial(t, side.addr)
+			conn := harness.Dial(t, side.addr)
 			msg := append(binary.BigEndian.AppendUint32(nil, uint32(len(hf.frame))), hf.frame...)
 			if _, err := conn.Write(msg); err != nil {
 				t.Fatalf("%s %s: write: %v", side.name, hf.name, err)
 			}
 			switch {
 			case hf.answered:
-				if corr := binary.BigEndian.Uint32(readFrame(t, conn)); corr != 7 {
+				if corr := binary.BigEndian.Uint32(harness.ReadFrame(t, conn)); corr != 7 {
 					t.Fatalf("%s %s: answer with correlation id %d", side.name, hf.name, corr)
 				}
 			default:
-				expectClosed(t, conn)
+				harness.ExpectClosed(t, conn)
 			}
 			conn.Close()
 		}

@@ -1,4 +1,4 @@
-package compat_test
+package kafkadiff_test
 
 import (
 	"context"
@@ -12,6 +12,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 
 	"github.com/kafkazk/kafkazk/compat-tests/cluster"
+	"github.com/kafkazk/kafkazk/compat-tests/internal/harness"
 	"github.com/kafkazk/kafkazk/zkmeta"
 	"github.com/kafkazk/kafkazk/zkmeta/zktest"
 )
@@ -95,7 +96,7 @@ func TestZKFaultsKafkaRef(t *testing.T) {
 		sid := fmt.Sprintf("sid=0x%x", before.EphemeralOwner)
 		expiredLine := fmt.Sprintf("Expiring session 0x%x", before.EphemeralOwner)
 		survived := false
-		poll(t, 30*time.Second, "Kafka back in its old session, or registered in a new one", func() (bool, string) {
+		harness.Poll(t, 30*time.Second, "Kafka back in its old session, or registered in a new one", func() (bool, string) {
 			cons, err := zktest.FourLetter(zk.Addr, "cons", time.Second)
 			if err == nil && strings.Contains(cons, sid) {
 				survived = true
@@ -130,7 +131,7 @@ func TestZKFaultsKafkaRef(t *testing.T) {
 		if err := zktest.ExpireSession(zk.Addr, before.EphemeralOwner, 10*time.Second); err != nil {
 			t.Fatal(err)
 		}
-		poll(t, 30*time.Second, "Kafka registered again and elected controller again", func() (bool, string) {
+		harness.Poll(t, 30*time.Second, "Kafka registered again and elected controller again", func() (bool, string) {
 			st := regStat()
 			return st != nil && st.Czxid != before.Czxid && ctlEpoch() > epoch, fmt.Sprintf("registration %+v epoch %d", st, ctlEpoch())
 		})
@@ -163,7 +164,7 @@ func TestZKFaultsKafkaRef(t *testing.T) {
 			t.Fatal(err)
 		}
 		epoch = forceFailover(t, zkc, path("/controller"), ctlEpoch)
-		poll(t, 20*time.Second, "Kafka 3.9's controller failing over in a loop", func() (bool, string) {
+		harness.Poll(t, 20*time.Second, "Kafka 3.9's controller failing over in a loop", func() (bool, string) {
 			return ctlEpoch() >= epoch+3, fmt.Sprint("controller epoch ", ctlEpoch(), " from ", epoch)
 		})
 		if !strings.Contains(ref.LogTail(400), "Error while electing or becoming controller") {
@@ -177,7 +178,7 @@ func TestZKFaultsKafkaRef(t *testing.T) {
 		}
 		stable := func(what string) {
 			last := -1
-			poll(t, 20*time.Second, what, func() (bool, string) {
+			harness.Poll(t, 20*time.Second, what, func() (bool, string) {
 				e := ctlEpoch()
 				ok := e == last
 				last = e
@@ -200,7 +201,7 @@ func TestZKFaultsKafkaRef(t *testing.T) {
 			t.Fatal(err)
 		}
 		epoch = forceFailover(t, zkc, path("/controller"), ctlEpoch)
-		poll(t, 20*time.Second, "Kafka 3.9's controller failing over in a loop on a malformed state znode", func() (bool, string) {
+		harness.Poll(t, 20*time.Second, "Kafka 3.9's controller failing over in a loop on a malformed state znode", func() (bool, string) {
 			return ctlEpoch() >= epoch+3, fmt.Sprint("controller epoch ", ctlEpoch(), " from ", epoch)
 		})
 		if _, err := zkc.Set(statePath, goodState, -1); err != nil {
@@ -242,7 +243,7 @@ func forceFailover(t *testing.T, zkc *zkmeta.Client, ctlPath string, ctlEpoch fu
 	if err := zkc.Delete(ctlPath, -1); err != nil {
 		t.Fatalf("deleting /controller: %v", err)
 	}
-	poll(t, 20*time.Second, "a controller elected again", func() (bool, string) {
+	harness.Poll(t, 20*time.Second, "a controller elected again", func() (bool, string) {
 		return ctlEpoch() > epoch, fmt.Sprint("controller epoch ", ctlEpoch())
 	})
 	return epoch

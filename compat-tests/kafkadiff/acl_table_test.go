@@ -1,4 +1,4 @@
-package compat_test
+package kafkadiff_test
 
 import (
 	"context"
@@ -18,6 +18,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 
 	"github.com/kafkazk/kafkazk/compat-tests/cluster"
+	"github.com/kafkazk/kafkazk/compat-tests/internal/harness"
 	"github.com/kafkazk/kafkazk/zkmeta"
 )
 
@@ -699,7 +700,7 @@ func (b *aclBroker) fixture(t *testing.T) {
 	}
 	b.tid = resp.Topics[0].TopicID
 	br := b.broker("")
-	poll(t, 30*time.Second, "produce to t", func() (bool, string) {
+	harness.Poll(t, 30*time.Second, "produce to t", func() (bool, string) {
 		actx, acancel := context.WithTimeout(ctx, 3*time.Second)
 		defer acancel()
 		resp, err := produceReq().RequestWith(actx, br)
@@ -708,7 +709,7 @@ func (b *aclBroker) fixture(t *testing.T) {
 		}
 		return resp.Topics[0].Partitions[0].ErrorCode == 0, fmt.Sprint(resp.Topics[0].Partitions[0].ErrorCode)
 	})
-	poll(t, 30*time.Second, "commit an offset for group g", func() (bool, string) {
+	harness.Poll(t, 30*time.Second, "commit an offset for group g", func() (bool, string) {
 		actx, acancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer acancel()
 		// FindCoordinator creates __consumer_offsets first.
@@ -827,7 +828,7 @@ func (b *aclBroker) apply(t *testing.T, sc aclScenario, mode string) {
 	specs = append(specs, aclSpec{"TransactionalId:LITERAL:" + lit, "$me", perm, "Describe", ""},
 		aclSpec{"TransactionalId:PREFIXED:" + pre, "$me", perm, "Describe", ""})
 	b.write(t, specs)
-	poll(t, 20*time.Second, "the broker applies the ACLs of "+sc.name, func() (bool, string) {
+	harness.Poll(t, 20*time.Second, "the broker applies the ACLs of "+sc.name, func() (bool, string) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		req := kmsg.NewPtrFindCoordinatorRequest()
@@ -987,12 +988,12 @@ func TestACLAcceptanceTableKafka39(t *testing.T) {
 	b := &aclBroker{zk: c.ZKConn(), root: chroot}
 	b.write(t, setupACLs())
 	refPort := freePortNumber(t)
-	saslAddr := freeLoopbackAddr(t)
+	saslAddr := harness.FreeLoopbackAddr(t)
 	overrides := map[string]string{
 		"authorizer.class.name": "kafka.security.authorizer.AclAuthorizer", "auto.create.topics.enable": "false",
 		"offsets.topic.num.partitions": "1", "super.users": aclSuper,
 		"listeners": fmt.Sprintf("PLAINTEXT://127.0.0.1:%d,SASL_PLAINTEXT://%s", refPort, saslAddr)}
-	sslAddr := freeLoopbackAddr(t)
+	sslAddr := harness.FreeLoopbackAddr(t)
 	overrides["listeners"] += ",SSL://" + sslAddr
 	overrides["advertised.listeners"] = overrides["listeners"]
 	maps.Copy(overrides, aclSASLSettings())

@@ -1,4 +1,4 @@
-package compat_test
+package kafkadiff_test
 
 import (
 	"bufio"
@@ -31,6 +31,7 @@ import (
 	"software.sslmate.com/src/go-pkcs12"
 
 	"github.com/kafkazk/kafkazk/compat-tests/cluster"
+	"github.com/kafkazk/kafkazk/compat-tests/internal/harness"
 	"github.com/kafkazk/kafkazk/zkmeta/zktest"
 )
 
@@ -154,7 +155,7 @@ func writeReadmeKeystore(t *testing.T, path, pass string) *x509.Certificate {
 // broker is ours, then Apache Kafka 3.9 with the same file and the same
 // commands (this binary's tools): the example must mean the same to both.
 func TestReadmeSecurityExample(t *testing.T) {
-	data, err := os.ReadFile("../README.md")
+	data, err := os.ReadFile("../../README.md")
 	if err != nil {
 		t.Fatalf("README.md: %v", err)
 	}
@@ -171,7 +172,7 @@ func TestReadmeSecurityExample(t *testing.T) {
 func checkReadmeExample(t *testing.T, target, bin string, zk *zktest.Server, props string, cmds [][]string) {
 	connect := zk.Chroot(t)
 	dir := t.TempDir()
-	internal, external := freeLoopbackAddr(t), freeLoopbackAddr(t)
+	internal, external := harness.FreeLoopbackAddr(t), harness.FreeLoopbackAddr(t)
 
 	// The example's values of the swapped keys become this machine's.
 	orig := map[string]string{}
@@ -372,7 +373,7 @@ func startReadmeBroker(t *testing.T, bin, cfg, internal string) func() string {
 			<-done
 		}
 	})
-	brokerLog := func() string { b, _ := os.ReadFile(logFile); return clip(string(b), 4000) }
+	brokerLog := func() string { b, _ := os.ReadFile(logFile); return harness.Clip(string(b), 4000) }
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()
 	for {
@@ -425,6 +426,6 @@ func checkToolsOverSASLSSL(t *testing.T, bin, dir, external string, ca *x509.Cer
 	out, err := exec.CommandContext(ctx, bin, "kafka-acls.sh", "--bootstrap-server", external, "--command-config", cfg,
 		"--list", "--topic", "orders").CombinedOutput()
 	if err != nil || !strings.Contains(string(out), "User:alice") || !strings.Contains(string(out), "operation=WRITE") {
-		t.Errorf("our kafka-acls.sh --list over SASL_SSL: %v\n%s", err, clip(string(out), 1000))
+		t.Errorf("our kafka-acls.sh --list over SASL_SSL: %v\n%s", err, harness.Clip(string(out), 1000))
 	}
 }

@@ -1,4 +1,4 @@
-package compat_test
+package kafkadiff_test
 
 import (
 	"bytes"
@@ -23,6 +23,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kafkazk/kafkazk/compat-tests/cluster"
+	"github.com/kafkazk/kafkazk/compat-tests/internal/harness"
 )
 
 // Issue 15, item 2: connection and request limits on a running broker.
@@ -320,7 +321,7 @@ func TestHardeningConnLimits(t *testing.T) {
 			t.Errorf("%s: Kafka %v, ours %v", k, kafka[k], ours[k])
 		}
 	}
-	poll(t, 5*time.Second, "the refusal in the broker's log", func() (bool, string) {
+	harness.Poll(t, 5*time.Second, "the refusal in the broker's log", func() (bool, string) {
 		l := c.LogTail(0, 300)
 		return strings.Contains(l, "Rejected connection from 127.0.0.2, address already has the configured maximum of 10 connections."), l
 	})
@@ -426,7 +427,7 @@ func TestHardeningHostileConnections(t *testing.T) {
 	// Twenty partitions make each Metadata answer about a kilobyte, so the
 	// pipelines' answers overflow the socket buffers (the broker's send
 	// buffer is socket.send.buffer.bytes, 100 KiB) within 500 requests.
-	createTopic(t, c, "hardening", 20, 1)
+	harness.CreateTopic(t, c, "hardening", 20, 1)
 	baseRSS := vmRSS(t, pid)
 
 	rng := rand.New(rand.NewPCG(15, 2))
@@ -509,7 +510,7 @@ func TestHardeningHostileConnections(t *testing.T) {
 	// The broker accepts from its backlog at its own pace: wait until it
 	// holds the 800 non-garbage connections.
 	var sockets int
-	poll(t, 30*time.Second, "the broker to accept the hostile connections", func() (bool, string) {
+	harness.Poll(t, 30*time.Second, "the broker to accept the hostile connections", func() (bool, string) {
 		sockets = openSockets(t, pid)
 		return sockets >= 800, fmt.Sprintf("%d sockets", sockets)
 	})

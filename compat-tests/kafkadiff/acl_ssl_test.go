@@ -1,4 +1,4 @@
-package compat_test
+package kafkadiff_test
 
 import (
 	"crypto/ecdsa"
@@ -12,6 +12,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/kafkazk/kafkazk/compat-tests/internal/tlspki"
 	"github.com/twmb/franz-go/pkg/kgo"
 )
 
@@ -42,10 +43,10 @@ type aclTLS struct {
 
 func newACLTLS(t *testing.T) *aclTLS {
 	t.Helper()
-	p := newTLSPKI(t)
-	settings := map[string]string{"ssl.truststore.location": p.trustJKS, "ssl.truststore.password": trustPass,
+	p := tlspki.New(t)
+	settings := map[string]string{"ssl.truststore.location": p.TrustJKS, "ssl.truststore.password": tlspki.TrustPass,
 		"ssl.client.auth": "required", "ssl.principal.mapping.rules": aclSSLRules}
-	for _, kv := range p.keystore(t, "PEM", "broker0") {
+	for _, kv := range p.Keystore(t, "PEM", "broker0") {
 		k, v, _ := cutKV(kv)
 		settings[k] = v
 	}
@@ -58,11 +59,11 @@ func newACLTLS(t *testing.T) *aclTLS {
 		NotBefore: time.Now().Add(-time.Hour), NotAfter: time.Now().Add(24 * time.Hour),
 		IPAddresses: []net.IP{net.IPv4(127, 0, 0, 1)},
 		ExtKeyUsage: []x509.ExtKeyUsage{x509.ExtKeyUsageClientAuth}, KeyUsage: x509.KeyUsageDigitalSignature}
-	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.ca, &key.PublicKey, p.caKey)
+	der, err := x509.CreateCertificate(rand.Reader, tmpl, p.CA, &key.PublicKey, p.CAKey)
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg := p.clientTLS()
+	cfg := p.ClientTLS()
 	cfg.Certificates = []tls.Certificate{{Certificate: [][]byte{der}, PrivateKey: key}}
 	return &aclTLS{settings: settings, client: cfg}
 }

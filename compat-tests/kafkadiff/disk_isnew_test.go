@@ -1,4 +1,4 @@
-package compat_test
+package kafkadiff_test
 
 import (
 	"context"
@@ -16,6 +16,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kgo"
 
 	"github.com/kafkazk/kafkazk/compat-tests/cluster"
+	"github.com/kafkazk/kafkazk/compat-tests/internal/harness"
 )
 
 // produceAcked produces n records "<prefix>-<i>" to topic's partition 0
@@ -44,7 +45,7 @@ func produceAcked(t *testing.T, newClient func(...kgo.Opt) *kgo.Client, topic, p
 // this ISR and these offline replicas (sorted).
 func waitPartition(t *testing.T, adm *kadm.Client, topic string, leaderOK func(int32) bool, isr, offline []int32) {
 	t.Helper()
-	poll(t, 60*time.Second, topic+"-0 metadata", func() (bool, string) {
+	harness.Poll(t, 60*time.Second, topic+"-0 metadata", func() (bool, string) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		p, err := partitionMeta(ctx, adm, topic)
@@ -125,7 +126,7 @@ func TestLogDirUnlistableAtStartIsNew(t *testing.T) {
 	if lines := grepLog(c.Broker(1).LogFile, "Can not create log for lost-0 because log directories "+dirA+" are offline"); len(lines) == 0 {
 		t.Errorf("broker 1 did not log the refusal to create lost-0:\n%s", c.LogTail(1, 30))
 	} else {
-		t.Log(clip(lines[0], 400))
+		t.Log(harness.Clip(lines[0], 400))
 	}
 	// The preferred replica (broker 1, no log) cannot be elected.
 	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
@@ -230,7 +231,7 @@ func TestLogDirUnlistableAtStartIsNewDifferential(t *testing.T) {
 		if lines := grepLog(b.logFile, b.refusal); len(lines) == 0 {
 			t.Errorf("no log line with %q", b.refusal)
 		} else {
-			t.Log(clip(lines[0], 400))
+			t.Log(harness.Clip(lines[0], 400))
 		}
 		waitISR(t, adm, "kept", 1)
 		checkServed(t, b.client, "dir a unlistable", "kept", keptAcked)

@@ -1,4 +1,4 @@
-package compat_test
+package kafkadiff_test
 
 import (
 	"bufio"
@@ -23,6 +23,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kversion"
 
 	"github.com/kafkazk/kafkazk/compat-tests/cluster"
+	"github.com/kafkazk/kafkazk/compat-tests/internal/harness"
 	"github.com/kafkazk/kafkazk/zkmeta"
 )
 
@@ -222,7 +223,7 @@ func ensureTopic(t *testing.T, s *diffSide, topic string, partitions int32, n in
 	default:
 		t.Fatalf("%s: creating %s: %s", s.name, topic, errText(code, resp.Topics[0].ErrorMessage))
 	}
-	poll(t, 30*time.Second, s.name+": "+topic+" has leaders", func() (bool, string) {
+	harness.Poll(t, 30*time.Second, s.name+": "+topic+" has leaders", func() (bool, string) {
 		req := kmsg.NewPtrMetadataRequest()
 		rt := kmsg.NewMetadataRequestTopic()
 		rt.Topic = kmsg.StringPtr(topic)
@@ -254,7 +255,7 @@ func produceAnswer(t *testing.T, s *diffSide, topic string, partition int32, val
 	rt := kmsg.NewProduceRequestTopic()
 	rt.Topic = topic
 	rp := kmsg.NewProduceRequestTopicPartition()
-	rp.Partition, rp.Records = partition, idempotentBatch(-1, -1, -1, value)
+	rp.Partition, rp.Records = partition, harness.IdempotentBatch(-1, -1, -1, value)
 	rt.Partitions = append(rt.Partitions, rp)
 	req.Topics = append(req.Topics, rt)
 	resp := s.do(t, req).(*kmsg.ProduceResponse)
@@ -325,7 +326,7 @@ func diffTopicID(t *testing.T, s *diffSide, topic string) [16]byte {
 // coordinator (the first call creates __consumer_offsets).
 func waitCoordinator(t *testing.T, s *diffSide, group string) {
 	t.Helper()
-	poll(t, 30*time.Second, s.name+": coordinator of "+group, func() (bool, string) {
+	harness.Poll(t, 30*time.Second, s.name+": coordinator of "+group, func() (bool, string) {
 		req := kmsg.NewPtrFindCoordinatorRequest()
 		req.CoordinatorKey, req.CoordinatorKeys = group, []string{group}
 		resp := s.do(t, req).(*kmsg.FindCoordinatorResponse)
@@ -379,11 +380,19 @@ func offsetCommitAnswer(t *testing.T, s *diffSide, group, member string, generat
 	rp.Partition, rp.Offset, rp.LeaderEpoch = 0, 1, -1
 	rt.Partitions = append(rt.Partitions, rp)
 	req.Topics = append(req.Topics, rt)
-	resp := s.do(t, req).(*kmsg.OffsetCommitResponse)
-	if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
-		t.Fatalf("%s: OffsetCommit: unexpected answer %+v", s.name, resp)
-	}
-	return errText(resp.Topics[0].Partitions[0].ErrorCode, nil)
+	// FindCoordinator answers from the metadata cache before the group
+	// coordinator owns the new __consumer_offsets partition: Kafka then
+	// answers NOT_COORDINATOR (or COORDINATOR_LOAD_IN_PROGRESS) for a while.
+	var code int16
+	harness.Poll(t, 30*time.Second, s.name+": OffsetCommit of "+group+" reaches its coordinator", func() (bool, string) {
+		resp := s.do(t, req).(*kmsg.OffsetCommitResponse)
+		if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
+			t.Fatalf("%s: OffsetCommit: unexpected answer %+v", s.name, resp)
+		}
+		code = resp.Topics[0].Partitions[0].ErrorCode
+		return code != kerr.NotCoordinator.Code && code != kerr.CoordinatorLoadInProgress.Code, errText(code, nil)
+	})
+	return errText(code, nil)
 }
 
 // rawApiVersions sends an ApiVersions request of the given version with a
@@ -546,7 +555,7 @@ func batchAt(batch []byte, ts int64) []byte {
 func producerID(t *testing.T, s *diffSide) (int64, int16) {
 	t.Helper()
 	var resp *kmsg.InitProducerIDResponse
-	poll(t, 30*time.Second, s.name+": InitProducerID", func() (bool, string) {
+	harness.Poll(t, 30*time.Second, s.name+": InitProducerID", func() (bool, string) {
 		req := kmsg.NewPtrInitProducerIDRequest()
 		req.TransactionTimeoutMillis, req.ProducerID, req.ProducerEpoch = 60000, -1, -1
 		resp = s.do(t, req).(*kmsg.InitProducerIDResponse)
@@ -818,7 +827,7 @@ var diffCases = []diffCase{
 		rt := kmsg.NewProduceRequestTopic()
 		rt.Topic = "diff-data"
 		rp := kmsg.NewProduceRequestTopicPartition()
-		rp.Partition, rp.Records = 0, idempotentBatch(-1, -1, -1, []byte("x"))
+		rp.Partition, rp.Records = 0, harness.IdempotentBatch(-1, -1, -1, []byte("x"))
 		rt.Partitions = append(rt.Partitions, rp)
 		req.Topics = append(req.Topics, rt)
 		resp := s.rawDo(t, req).(*kmsg.ProduceResponse)
@@ -915,7 +924,7 @@ var diffCases = []diffCase{
 	}},
 	{"Produce/corrupt-crc", func(t *testing.T, s *diffSide) string {
 		ensureTopic(t, s, "diff-data", 1, 3)
-		b := idempotentBatch(-1, -1, -1, []byte("x"))
+		b := harness.IdempotentBatch(-1, -1, -1, []byte("x"))
 		b[20] ^= 0xff
 		return produceBatch(t, s, "diff-data", b)
 	}},
@@ -924,15 +933,15 @@ var diffCases = []diffCase{
 			t.Fatalf("%s: creating diff-small: %s", s.name, got)
 		}
 		ensureTopic(t, s, "diff-small", 1, 0)
-		return produceBatch(t, s, "diff-small", idempotentBatch(-1, -1, -1, []byte(strings.Repeat("x", 500))))
+		return produceBatch(t, s, "diff-small", harness.IdempotentBatch(-1, -1, -1, []byte(strings.Repeat("x", 500))))
 	}},
 	{"Produce/idempotent-sequence", func(t *testing.T, s *diffSide) string {
 		ensureTopic(t, s, "diff-idem", 1, 0)
 		pid, epoch := producerID(t, s)
-		first := produceBatch(t, s, "diff-idem", idempotentBatch(pid, epoch, 0, []byte("a")))
-		dup := produceBatch(t, s, "diff-idem", idempotentBatch(pid, epoch, 0, []byte("a")))
-		gap := produceBatch(t, s, "diff-idem", idempotentBatch(pid, epoch, 5, []byte("b")))
-		fenced := produceBatch(t, s, "diff-idem", idempotentBatch(pid, epoch-1, 1, []byte("c")))
+		first := produceBatch(t, s, "diff-idem", harness.IdempotentBatch(pid, epoch, 0, []byte("a")))
+		dup := produceBatch(t, s, "diff-idem", harness.IdempotentBatch(pid, epoch, 0, []byte("a")))
+		gap := produceBatch(t, s, "diff-idem", harness.IdempotentBatch(pid, epoch, 5, []byte("b")))
+		fenced := produceBatch(t, s, "diff-idem", harness.IdempotentBatch(pid, epoch-1, 1, []byte("c")))
 		return fmt.Sprintf("first: %s; duplicate: %s; gap: %s; older epoch: %s", first, dup, gap, fenced)
 	}},
 	// ReplicaManager.appendToLocalLog's answers, checked here against Kafka
@@ -944,14 +953,14 @@ var diffCases = []diffCase{
 	// so the append succeeds.
 	{"Produce/internal-topic", func(t *testing.T, s *diffSide) string {
 		waitCoordinator(t, s, "diff-internal")
-		return produceFull(t, s, "__consumer_offsets", idempotentBatch(-1, -1, -1, []byte("x")))
+		return produceFull(t, s, "__consumer_offsets", harness.IdempotentBatch(-1, -1, -1, []byte("x")))
 	}},
 	{"Produce/compacted-no-key", func(t *testing.T, s *diffSide) string {
 		if got := createTopicAnswer(t, s, createTopicReq("diff-compact", 1, 1, "cleanup.policy", "compact")); got != "NONE" {
 			t.Fatalf("%s: creating diff-compact: %s", s.name, got)
 		}
 		ensureTopic(t, s, "diff-compact", 1, 0)
-		return produceFull(t, s, "diff-compact", idempotentBatch(-1, -1, -1, []byte("x")))
+		return produceFull(t, s, "diff-compact", harness.IdempotentBatch(-1, -1, -1, []byte("x")))
 	}},
 	{"Produce/timestamp-too-old", func(t *testing.T, s *diffSide) string {
 		if got := createTopicAnswer(t, s, createTopicReq("diff-oldts", 1, 1, "message.timestamp.before.max.ms", "3600000")); got != "NONE" {
@@ -960,19 +969,19 @@ var diffCases = []diffCase{
 		ensureTopic(t, s, "diff-oldts", 1, 0)
 		// The bounds in the record error are the broker's clock: masked.
 		bounds := regexp.MustCompile(`within \[-?\d+, -?\d+\]`)
-		return bounds.ReplaceAllString(produceFull(t, s, "diff-oldts", batchAt(idempotentBatch(-1, -1, -1, []byte("x")), 100)), "within [lo, hi]")
+		return bounds.ReplaceAllString(produceFull(t, s, "diff-oldts", batchAt(harness.IdempotentBatch(-1, -1, -1, []byte("x")), 100)), "within [lo, hi]")
 	}},
 	{"Produce/min-isr-above-replication-factor", func(t *testing.T, s *diffSide) string {
 		if got := createTopicAnswer(t, s, createTopicReq("diff-minisr", 1, 1, "min.insync.replicas", "2")); got != "NONE" {
 			t.Fatalf("%s: creating diff-minisr: %s", s.name, got)
 		}
 		ensureTopic(t, s, "diff-minisr", 1, 0)
-		return produceFull(t, s, "diff-minisr", idempotentBatch(-1, -1, -1, []byte("x")))
+		return produceFull(t, s, "diff-minisr", harness.IdempotentBatch(-1, -1, -1, []byte("x")))
 	}},
 	{"Produce/new-producer-nonzero-sequence", func(t *testing.T, s *diffSide) string {
 		ensureTopic(t, s, "diff-idem2", 1, 0)
 		pid, epoch := producerID(t, s)
-		return produceBatch(t, s, "diff-idem2", idempotentBatch(pid, epoch, 7, []byte("a")))
+		return produceBatch(t, s, "diff-idem2", harness.IdempotentBatch(pid, epoch, 7, []byte("a")))
 	}},
 	{"Fetch/unknown-leader-epoch", func(t *testing.T, s *diffSide) string {
 		ensureTopic(t, s, "diff-data", 1, 3)
@@ -1187,7 +1196,7 @@ func refZnodes(t *testing.T, ref *cluster.KafkaRef, ours *cluster.Cluster) {
 	// before the children are compared (a deletion still under way on one
 	// side would show as a difference).
 	for _, v := range views {
-		poll(t, 30*time.Second, v.name+": diff-del deleted", func() (bool, string) {
+		harness.Poll(t, 30*time.Second, v.name+": diff-del deleted", func() (bool, string) {
 			_, topic := v.get(t, "/brokers/topics/diff-del")
 			_, marker := v.get(t, "/admin/delete_topics/diff-del")
 			_, cfg := v.get(t, "/config/topics/diff-del")

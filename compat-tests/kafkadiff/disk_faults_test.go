@@ -1,4 +1,4 @@
-package compat_test
+package kafkadiff_test
 
 import (
 	"bufio"
@@ -21,6 +21,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kafkazk/kafkazk/compat-tests/cluster"
+	"github.com/kafkazk/kafkazk/compat-tests/internal/harness"
 )
 
 // mountTmpfs mounts a size-limited tmpfs on dir, unmounted when the test
@@ -86,7 +87,7 @@ func logDirOf(topic string, dirs ...string) string {
 // partition 0 and fails the test unless it is want.
 func waitPlaced(t *testing.T, topic, want string, dirs ...string) {
 	t.Helper()
-	poll(t, 30*time.Second, topic+"-0 on broker 1", func() (bool, string) { return logDirOf(topic, dirs...) != "", "no log dir yet" })
+	harness.Poll(t, 30*time.Second, topic+"-0 on broker 1", func() (bool, string) { return logDirOf(topic, dirs...) != "", "no log dir yet" })
 	if got := logDirOf(topic, dirs...); got != want {
 		t.Fatalf("%s-0 in %s on broker 1, want %s", topic, got, want)
 	}
@@ -96,7 +97,7 @@ func waitPlaced(t *testing.T, topic, want string, dirs ...string) {
 // in-sync replicas.
 func waitISR(t *testing.T, adm *kadm.Client, topic string, n int) {
 	t.Helper()
-	poll(t, 90*time.Second, topic+"-0 fully in sync", func() (bool, string) {
+	harness.Poll(t, 90*time.Second, topic+"-0 fully in sync", func() (bool, string) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		p, err := partitionMeta(ctx, adm, topic)
@@ -591,7 +592,7 @@ func diskFullScenario(t *testing.T, tmpfs, disk string, b diskFaultBrokers) {
 		t.Logf("leadership moved within %v of the dir failure", took)
 	}
 	for _, l := range b.logs() {
-		t.Log(clip(l, 300))
+		t.Log(harness.Clip(l, 300))
 	}
 	if !b.alive() {
 		t.Fatalf("broker 1 exited although a log dir is left:\n%s", b.tail())
@@ -606,7 +607,7 @@ func diskFullScenario(t *testing.T, tmpfs, disk string, b diskFaultBrokers) {
 		{"other", func(l int32) bool { return l == 2 }, []int32{2, 3}, []int32{1}},
 		{"safe", func(l int32) bool { return l == 1 }, []int32{1, 2, 3}, nil},
 	} {
-		poll(t, 30*time.Second, tc.topic+"-0 metadata after the dir failure", func() (bool, string) {
+		harness.Poll(t, 30*time.Second, tc.topic+"-0 metadata after the dir failure", func() (bool, string) {
 			ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 			defer cancel()
 			p, err := partitionMeta(ctx, adm, tc.topic)
@@ -669,7 +670,7 @@ func diskFullScenario(t *testing.T, tmpfs, disk string, b diskFaultBrokers) {
 			}
 		}
 	}
-	poll(t, 30*time.Second, "broker 1 leads fill-0 again, no replica offline", func() (bool, string) {
+	harness.Poll(t, 30*time.Second, "broker 1 leads fill-0 again, no replica offline", func() (bool, string) {
 		ctx, cancel := context.WithTimeout(context.Background(), 5*time.Second)
 		defer cancel()
 		p, err := partitionMeta(ctx, adm, "fill")

@@ -1,4 +1,4 @@
-package compat_test
+package kafkadiff_test
 
 import (
 	"context"
@@ -10,6 +10,8 @@ import (
 	"time"
 
 	"github.com/kafkazk/kafkazk/compat-tests/cluster"
+	"github.com/kafkazk/kafkazk/compat-tests/internal/harness"
+	"github.com/kafkazk/kafkazk/compat-tests/internal/kafkatools"
 	"github.com/kafkazk/kafkazk/zkmeta"
 )
 
@@ -31,14 +33,14 @@ func (s ddSide) with(args ...string) []string {
 // comparison whose name contains its what; each must still occur where it
 // applies (TestKafka39DescribeDifferential asserts it), so none outlives
 // its cause.
-var ddKnownDiffs = []ktKnownDiff{
+var ddKnownDiffs = []kafkatools.KnownDiff{
 	{
-		what: "configs --describe --all",
-		note: "Kafka 3.9 describes five topic configs our broker does not have: compression.gzip.level=-1, " +
+		What: "configs --describe --all",
+		Note: "Kafka 3.9 describes five topic configs our broker does not have: compression.gzip.level=-1, " +
 			"compression.lz4.level=9, compression.zstd.level=3 (KIP-390, each with its DEFAULT_CONFIG synonym) and " +
 			"remote.log.copy.disable=false, remote.log.delete.on.disable=false (KIP-950, no synonyms); ours lists the " +
 			"other 32 exactly as Kafka does",
-		fix: ddDropLines("  compression.gzip.level=", "  compression.lz4.level=", "  compression.zstd.level=",
+		Fix: ddDropLines("  compression.gzip.level=", "  compression.lz4.level=", "  compression.zstd.level=",
 			"  remote.log.copy.disable=", "  remote.log.delete.on.disable="),
 	},
 }
@@ -101,31 +103,31 @@ func (c *ddChecker) compare(what, kafka, ours string) {
 	c.t.Helper()
 	k := kafka
 	for _, d := range ddKnownDiffs {
-		if !strings.Contains(what, d.what) {
+		if !strings.Contains(what, d.What) {
 			continue
 		}
-		c.used[d.what] = true
-		fixed := d.fix(k)
+		c.used[d.What] = true
+		fixed := d.Fix(k)
 		if fixed == k {
-			c.t.Errorf("%s: known difference %q no longer occurs: remove it from ddKnownDiffs\nKafka:\n%s", what, d.note, kafka)
+			c.t.Errorf("%s: known difference %q no longer occurs: remove it from ddKnownDiffs\nKafka:\n%s", what, d.Note, kafka)
 		}
 		k = fixed
 	}
 	if k != ours {
 		c.t.Errorf("%s differs between Kafka 3.9 and ours\nKafka 3.9:\n%s\nours:\n%s", what, kafka, ours)
 	} else {
-		c.t.Logf("%s: the same: %s", what, clip(ours, 300))
+		c.t.Logf("%s: the same: %s", what, harness.Clip(ours, 300))
 	}
 }
 
 // TestKafka39DescribeDifferential plays the same administrative steps with
-// Kafka 3.9's own tools (one tool JVM, ktRunner) against a three-broker
+// Kafka 3.9's own tools (one tool JVM, kafkatools.Runner) against a three-broker
 // Kafka 3.9 cluster and against three of our brokers, each in its own chroot
 // of one ZooKeeper, brokers 0,1,2 on both; after each step it compares the
 // tools' outputs (--describe above all), and the znodes after and during
 // reassignments. Differences are fixed or recorded in ddKnownDiffs.
 func TestKafka39DescribeDifferential(t *testing.T) {
-	k := startKafkaTools(t)
+	k := kafkatools.Start(t)
 	// No automatic leader rebalance on either side: its first check runs
 	// 5 s after a controller starts, at a different step on each side.
 	// The preferred election below is the tool's.
@@ -150,7 +152,7 @@ func TestKafka39DescribeDifferential(t *testing.T) {
 		t.Helper()
 		var got [2]string
 		for i, s := range sides {
-			got[i] = ddNormalise(k.ok("", class, s.with(args...)...), "dd-a")
+			got[i] = ddNormalise(k.OK("", class, s.with(args...)...), "dd-a")
 		}
 		chk.compare(what, got[0], got[1])
 	}
@@ -159,8 +161,8 @@ func TestKafka39DescribeDifferential(t *testing.T) {
 	describe := func(step string, topics ...string) {
 		t.Helper()
 		for _, topic := range topics {
-			both(step+": topics --describe "+topic, ktTopics, "--describe", "--topic", topic)
-			both(step+": configs --describe --all "+topic, ktConfigs, "--entity-type", "topics", "--entity-name", topic, "--describe", "--all")
+			both(step+": topics --describe "+topic, kafkatools.Topics, "--describe", "--topic", topic)
+			both(step+": configs --describe --all "+topic, kafkatools.Configs, "--entity-type", "topics", "--entity-name", topic, "--describe", "--all")
 		}
 	}
 	// settled polls until every partition of the topics has its whole
@@ -170,8 +172,8 @@ func TestKafka39DescribeDifferential(t *testing.T) {
 		t.Helper()
 		for _, s := range sides {
 			for _, topic := range topics {
-				poll(t, 30*time.Second, s.name+": "+topic+" fully in sync", func() (bool, string) {
-					d := k.ok("", ktTopics, s.with("--describe", "--topic", topic)...)
+				harness.Poll(t, 30*time.Second, s.name+": "+topic+" fully in sync", func() (bool, string) {
+					d := k.OK("", kafkatools.Topics, s.with("--describe", "--topic", topic)...)
 					for _, l := range strings.Split(strings.TrimSpace(d), "\n")[1:] {
 						f := map[string]string{}
 						for _, kv := range strings.Split(l, "\t") {
@@ -194,22 +196,22 @@ func TestKafka39DescribeDifferential(t *testing.T) {
 
 	// 1. Topics: one with configs (replicas from Kafka's random start), one
 	// with an explicit replica assignment.
-	both("create dd-a", ktTopics, "--create", "--topic", "dd-a", "--partitions", "2", "--replication-factor", "3",
+	both("create dd-a", kafkatools.Topics, "--create", "--topic", "dd-a", "--partitions", "2", "--replication-factor", "3",
 		"--config", "retention.ms=86400000", "--config", "max.message.bytes=200000")
-	both("create dd-b", ktTopics, "--create", "--topic", "dd-b", "--replica-assignment", "0:1,1:2,2:0")
+	both("create dd-b", kafkatools.Topics, "--create", "--topic", "dd-b", "--replica-assignment", "0:1,1:2,2:0")
 	settled("dd-a", "dd-b")
 	describe("created", "dd-a", "dd-b")
 
 	// 2. More partitions: dd-a's from the random start, dd-b's explicit.
-	both("alter dd-a partitions", ktTopics, "--alter", "--topic", "dd-a", "--partitions", "3")
-	both("alter dd-b partitions", ktTopics, "--alter", "--topic", "dd-b", "--partitions", "4", "--replica-assignment", "0:1,1:2,2:0,0:2")
+	both("alter dd-a partitions", kafkatools.Topics, "--alter", "--topic", "dd-a", "--partitions", "3")
+	both("alter dd-b partitions", kafkatools.Topics, "--alter", "--topic", "dd-b", "--partitions", "4", "--replica-assignment", "0:1,1:2,2:0,0:2")
 	settled("dd-a", "dd-b")
 	describe("partitions added", "dd-a", "dd-b")
 
 	// 3. Configs: set, change and delete topic configs.
-	both("alter dd-a configs", ktConfigs, "--entity-type", "topics", "--entity-name", "dd-a", "--alter",
+	both("alter dd-a configs", kafkatools.Configs, "--entity-type", "topics", "--entity-name", "dd-a", "--alter",
 		"--add-config", "retention.ms=3600000,cleanup.policy=compact", "--delete-config", "max.message.bytes")
-	both("alter dd-b configs", ktConfigs, "--entity-type", "topics", "--entity-name", "dd-b", "--alter",
+	both("alter dd-b configs", kafkatools.Configs, "--entity-type", "topics", "--entity-name", "dd-b", "--alter",
 		"--add-config", "segment.bytes=1048576")
 	describe("configs altered", "dd-a", "dd-b")
 
@@ -219,16 +221,16 @@ func TestKafka39DescribeDifferential(t *testing.T) {
 	// With it, dd-b-1 from 1,2 to 0: its leader and both in-sync replicas
 	// leave (Kafka: leader epochs 1 for the new replica set, 2 for the new
 	// leader, 3 and 4 as each old replica leaves the ISR).
-	plan := ktWrite(t, dir, "dd-move.json", `{"version":1,"partitions":[{"topic":"dd-b","partition":0,"replicas":[2,0]},{"topic":"dd-b","partition":1,"replicas":[0]}]}`)
+	plan := harness.WriteFile(t, dir, "dd-move.json", `{"version":1,"partitions":[{"topic":"dd-b","partition":0,"replicas":[2,0]},{"topic":"dd-b","partition":1,"replicas":[0]}]}`)
 	var executed [2]string
 	for i, s := range sides {
-		executed[i] = k.ok("", ktReassign, s.with("--execute", "--reassignment-json-file", plan)...)
+		executed[i] = k.OK("", kafkatools.Reassign, s.with("--execute", "--reassignment-json-file", plan)...)
 	}
 	chk.compare("reassign --execute", executed[0], executed[1])
 	var verify [2]string
 	for i, s := range sides {
-		poll(t, 60*time.Second, s.name+": reassignment completes (--verify)", func() (bool, string) {
-			verify[i] = k.ok("", ktReassign, s.with("--verify", "--reassignment-json-file", plan)...)
+		harness.Poll(t, 60*time.Second, s.name+": reassignment completes (--verify)", func() (bool, string) {
+			verify[i] = k.OK("", kafkatools.Reassign, s.with("--verify", "--reassignment-json-file", plan)...)
 			return !strings.Contains(verify[i], "is still in progress") && !strings.Contains(verify[i], "There is no active reassignment"), verify[i]
 		})
 	}
@@ -238,10 +240,10 @@ func TestKafka39DescribeDifferential(t *testing.T) {
 	ddZnodes(t, chk, sides)
 
 	// 5. A preferred leader election: dd-b-0 goes to broker 2.
-	both("leader-election preferred dd-b-0", ktElection, "--election-type", "preferred", "--topic", "dd-b", "--partition", "0")
+	both("leader-election preferred dd-b-0", kafkatools.Election, "--election-type", "preferred", "--topic", "dd-b", "--partition", "0")
 	for _, s := range sides {
-		poll(t, 30*time.Second, s.name+": broker 2 leads dd-b-0", func() (bool, string) {
-			d := k.ok("", ktTopics, s.with("--describe", "--topic", "dd-b")...)
+		harness.Poll(t, 30*time.Second, s.name+": broker 2 leads dd-b-0", func() (bool, string) {
+			d := k.OK("", kafkatools.Topics, s.with("--describe", "--topic", "dd-b")...)
 			return strings.Contains(d, "\tPartition: 0\tLeader: 2\t"), d
 		})
 	}
@@ -255,29 +257,29 @@ func TestKafka39DescribeDifferential(t *testing.T) {
 	// leader, 1. While it is held: the adding and removing replicas in
 	// --describe and the topic znode, --verify in progress, the throttle
 	// configs; then Kafka's --cancel on both, and the state after it.
-	both("create dd-h", ktTopics, "--create", "--topic", "dd-h", "--replica-assignment", "1:2")
+	both("create dd-h", kafkatools.Topics, "--create", "--topic", "dd-h", "--replica-assignment", "1:2")
 	settled("dd-h")
 	for _, s := range sides {
-		out := k.ok("", ktProdPerf, "--topic", "dd-h", "--num-records", "3000", "--record-size", "1000", "--throughput", "-1",
+		out := k.OK("", kafkatools.ProdPerf, "--topic", "dd-h", "--num-records", "3000", "--record-size", "1000", "--throughput", "-1",
 			"--producer-props", "bootstrap.servers="+s.boot[1], "acks=all")
-		ktWant(t, s.name+": producer-perf-test", out, "3000 records sent, ")
+		harness.WantContains(t, s.name+": producer-perf-test", out, "3000 records sent, ")
 	}
-	held := ktWrite(t, dir, "dd-held.json", `{"version":1,"partitions":[{"topic":"dd-h","partition":0,"replicas":[1,0]}]}`)
+	held := harness.WriteFile(t, dir, "dd-held.json", `{"version":1,"partitions":[{"topic":"dd-h","partition":0,"replicas":[1,0]}]}`)
 	ours.CutFetches(0, 1)
-	both("reassign --execute --throttle", ktReassign, "--execute", "--reassignment-json-file", held, "--throttle", "1")
+	both("reassign --execute --throttle", kafkatools.Reassign, "--execute", "--reassignment-json-file", held, "--throttle", "1")
 	for _, s := range sides {
-		poll(t, 30*time.Second, s.name+": dd-h-0's reassignment in --describe", func() (bool, string) {
-			d := k.ok("", ktTopics, s.with("--describe", "--topic", "dd-h")...)
+		harness.Poll(t, 30*time.Second, s.name+": dd-h-0's reassignment in --describe", func() (bool, string) {
+			d := k.OK("", kafkatools.Topics, s.with("--describe", "--topic", "dd-h")...)
 			return strings.Contains(d, "\tReplicas: 1,0,2\tIsr: 1,2\tAdding Replicas: 0\tRemoving Replicas: 2\t"), d
 		})
 	}
 	describe("held in progress", "dd-h")
-	both("held in progress: reassign --verify", ktReassign, "--verify", "--reassignment-json-file", held)
-	both("held in progress: list reassignments", ktReassign, "--list")
+	both("held in progress: reassign --verify", kafkatools.Reassign, "--verify", "--reassignment-json-file", held)
+	both("held in progress: list reassignments", kafkatools.Reassign, "--list")
 	// Kafka counts a partition under-replicated while its ISR is smaller
 	// than its replica set less the adding replicas.
-	both("held in progress: topics --describe --under-replicated-partitions", ktTopics, "--describe", "--under-replicated-partitions")
-	both("held in progress: topics --describe --at-min-isr-partitions", ktTopics, "--describe", "--at-min-isr-partitions")
+	both("held in progress: topics --describe --under-replicated-partitions", kafkatools.Topics, "--describe", "--under-replicated-partitions")
+	both("held in progress: topics --describe --at-min-isr-partitions", kafkatools.Topics, "--describe", "--at-min-isr-partitions")
 	for _, s := range sides {
 		if _, ok := s.zk.get(t, "/admin/reassign_partitions"); ok {
 			t.Errorf("%s: /admin/reassign_partitions written for an API reassignment", s.name)
@@ -286,13 +288,13 @@ func TestKafka39DescribeDifferential(t *testing.T) {
 	ddZnodeSet(t, chk, sides, "held in progress", "dd-h", 1)
 	// The throttle rates the tool set, as the brokers describe them.
 	for _, id := range []string{"0", "1", "2"} {
-		both("held in progress: configs --describe broker "+id, ktConfigs, "--entity-type", "brokers", "--entity-name", id, "--describe")
+		both("held in progress: configs --describe broker "+id, kafkatools.Configs, "--entity-type", "brokers", "--entity-name", id, "--describe")
 	}
-	both("reassign --cancel", ktReassign, "--cancel", "--reassignment-json-file", held)
+	both("reassign --cancel", kafkatools.Reassign, "--cancel", "--reassignment-json-file", held)
 	ours.HealAll()
 	for _, s := range sides {
-		poll(t, 30*time.Second, s.name+": dd-h-0 back on 1,2", func() (bool, string) {
-			d := k.ok("", ktTopics, s.with("--describe", "--topic", "dd-h")...)
+		harness.Poll(t, 30*time.Second, s.name+": dd-h-0 back on 1,2", func() (bool, string) {
+			d := k.OK("", kafkatools.Topics, s.with("--describe", "--topic", "dd-h")...)
 			return strings.Contains(d, "\tReplicas: 1,2\tIsr: 1,2\t") && !strings.Contains(d, "Adding"), d
 		})
 	}
@@ -300,28 +302,28 @@ func TestKafka39DescribeDifferential(t *testing.T) {
 	ddZnodeSet(t, chk, sides, "cancelled", "dd-h", 1)
 
 	// 7. Delete a topic: gone from --list and from ZooKeeper on each side.
-	both("delete dd-a", ktTopics, "--delete", "--topic", "dd-a")
+	both("delete dd-a", kafkatools.Topics, "--delete", "--topic", "dd-a")
 	for _, s := range sides {
-		poll(t, 30*time.Second, s.name+": dd-a deleted", func() (bool, string) {
-			l := k.ok("", ktTopics, s.with("--list")...)
+		harness.Poll(t, 30*time.Second, s.name+": dd-a deleted", func() (bool, string) {
+			l := k.OK("", kafkatools.Topics, s.with("--list")...)
 			_, topic := s.zk.get(t, "/brokers/topics/dd-a")
 			_, marker := s.zk.get(t, "/admin/delete_topics/dd-a")
 			_, cfg := s.zk.get(t, "/config/topics/dd-a")
 			return !strings.Contains(l, "dd-a") && !topic && !marker && !cfg, fmt.Sprintf("list %q, topic znode %v, marker %v, config %v", l, topic, marker, cfg)
 		})
 	}
-	both("topics --list after delete", ktTopics, "--list", "--exclude-internal")
-	both("topics --describe (all) after delete", ktTopics, "--describe")
+	both("topics --list after delete", kafkatools.Topics, "--list", "--exclude-internal")
+	both("topics --describe (all) after delete", kafkatools.Topics, "--describe")
 	var gone [2]string
 	for i, s := range sides {
-		out, errOut, code := k.run("", ktTopics, s.with("--describe", "--topic", "dd-a")...)
+		out, errOut, code := k.Run("", kafkatools.Topics, s.with("--describe", "--topic", "dd-a")...)
 		gone[i] = fmt.Sprintf("exit %d\n%s%s", code, out, ddLogTime.ReplaceAllString(firstLine(errOut), "[<time>] "))
 	}
 	chk.compare("topics --describe deleted dd-a", gone[0], gone[1])
 
 	for _, d := range ddKnownDiffs {
-		if !chk.used[d.what] {
-			t.Errorf("ddKnownDiffs has %q, no such comparison", d.what)
+		if !chk.used[d.What] {
+			t.Errorf("ddKnownDiffs has %q, no such comparison", d.What)
 		}
 	}
 }
