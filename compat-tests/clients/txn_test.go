@@ -395,19 +395,22 @@ func cellReadCommitted(ctx context.Context, e *env, c client, topic string) resu
 	}()
 	if err := waitFor(ctx, 60*time.Second, func() error {
 		if l.exited() {
-			return errors.New("exited")
+			return nil // a skip or a failure, reported below
 		}
 		if n := l.recCount(); n < 10 {
 			return fmt.Errorf("the driver consumed %d of the 10 records before the open transaction", n)
 		}
 		return nil
-	}); err != nil {
+	}); err != nil || l.exited() {
 		r := l.stop(time.Second)
 		stopped = true
 		if res, done := skipOrFail(r); done {
 			return res
 		}
-		return fail("%v", err)
+		if err == nil {
+			err = errors.New("the driver exited before the transaction was committed")
+		}
+		return fail("%v: %v", err, driverValues(r.recs()))
 	}
 	// The negative: give the consumer time to read past the LSO wrongly.
 	time.Sleep(3 * time.Second)
