@@ -48,7 +48,7 @@ func (e *env) readIsolated(ctx context.Context, topic string, partitions int32, 
 	mark := sentinelPrefix + strconv.FormatInt(time.Now().UnixNano(), 36)
 	var sentinels []*kgo.Record
 	for p := range partitions {
-		sentinels = append(sentinels, &kgo.Record{Partition: p, Value: []byte(mark)})
+		sentinels = append(sentinels, &kgo.Record{Partition: p, Key: []byte(mark), Value: []byte(mark)}) // a key: compacted topics refuse null keys
 	}
 	if err := e.produce(ctx, topic, "", sentinels); err != nil {
 		return nil, fmt.Errorf("writing the sentinels: %w", err)

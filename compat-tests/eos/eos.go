@@ -584,7 +584,7 @@ func readAll(ctx context.Context, brokers []string, topic string, partitions int
 	}
 	var marks []*kgo.Record
 	for p := range partitions {
-		marks = append(marks, &kgo.Record{Partition: p, Value: []byte(mark)})
+		marks = append(marks, &kgo.Record{Partition: p, Key: []byte(mark), Value: []byte(mark)}) // a key: compacted topics refuse null keys
 	}
 	err = pcl.ProduceSync(ctx, marks...).FirstErr()
 	pcl.Close()
