@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
+	"testing"
 	"time"
 
 	"github.com/twmb/franz-go/pkg/kadm"
@@ -365,12 +368,16 @@ func cellReadCommitted(ctx context.Context, e *env, c client, topic string) resu
 	ended := false
 	defer func() {
 		if !ended {
-			_ = txn.AbortBufferedRecords(context.Background())
-			_ = txn.EndTransaction(context.Background(), kgo.TryAbort)
+			actx, acancel := context.WithTimeout(context.Background(), 15*time.Second)
+			defer acancel()
+			_ = txn.AbortBufferedRecords(actx)
+			_ = txn.EndTransaction(actx, kgo.TryAbort)
 		}
 	}()
-	if err := txn.ProduceSync(ctx, seedRecords(10, 1, "o", nil)...).FirstErr(); err != nil {
-		return fail("runner transactional produce: %v", err)
+	pctx, pcancel := context.WithTimeout(ctx, 30*time.Second)
+	defer pcancel()
+	if err := txn.ProduceSync(pctx, seedRecords(10, 1, "o", nil)...).FirstErr(); err != nil {
+		return fail("runner transactional produce (transactional.id %s-open): %v", topic, err)
 	}
 	if err := e.produce(ctx, topic, "", seedRecords(5, 1, "post", nil)); err != nil {
 		return fail("runner produce: %v", err)
@@ -438,4 +445,66 @@ func cellReadCommitted(ctx context.Context, e *env, c client, topic string) resu
 		return fail("after the commit the driver consumed %v, want %v", got, want)
 	}
 	return pass()
+}
+
+// TestTxnColumnsSelection: without MATRIX_FEATURES the transaction columns
+// are selected only when txnColumnsByDefault; named, they always are; and
+// MATRIX_UPDATE's rewrite of expected-matrix.md keeps the columns a run did
+// not select, with their statuses and reasons.
+func TestTxnColumnsSelection(t *testing.T) {
+	all := slices.Concat(features(), secFeatures(), txnFeatures())
+	names := func(fs []feature) []string {
+		var out []string
+		for _, f := range fs {
+			out = append(out, f.name)
+		}
+		return out
+	}
+	t.Setenv("MATRIX_FEATURES", "")
+	if got := names(selectFeatures(t, slices.Clone(all))); slices.Contains(got, "txn-commit") != txnColumnsByDefault {
+		t.Errorf("default selection %v: txn-commit selected %v, txnColumnsByDefault %v", got, !txnColumnsByDefault, txnColumnsByDefault)
+	}
+	t.Setenv("MATRIX_FEATURES", "txn-abort,read-committed")
+	if got := names(selectFeatures(t, slices.Clone(all))); !slices.Equal(got, []string{"txn-abort", "read-committed"}) {
+		t.Errorf("named selection: %v", got)
+	}
+
+	exp, err := loadExpected("expected-matrix.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, f := range txnFeatures() {
+		if !slices.Contains(exp.columns, f.name) {
+			t.Errorf("expected-matrix.md has no %s column", f.name)
+		}
+	}
+	data, err := os.ReadFile("expected-matrix.md")
+	if err != nil {
+		t.Fatal(err)
+	}
+	path := filepath.Join(t.TempDir(), "expected-matrix.md")
+	if err := os.WriteFile(path, data, 0o644); err != nil {
+		t.Fatal(err)
+	}
+	cs := []client{{name: "franz-go"}, {name: "kcat"}}
+	fs := []feature{{name: "metadata"}}
+	results := map[string]map[string]result{"franz-go": {"metadata": pass()}, "kcat": {"metadata": pass()}}
+	if err := writeExpected(path, cs, fs, results, exp); err != nil {
+		t.Fatal(err)
+	}
+	again, err := loadExpected(path)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, c := range []string{"franz-go", "kcat"} {
+		for _, f := range txnFeatures() {
+			if got, want := again.status[c][f.name], exp.status[c][f.name]; got != want {
+				t.Errorf("%s/%s after the rewrite: %q, want %q", c, f.name, got, want)
+			}
+			key := c + "/" + f.name
+			if exp.reason[key] != "" && again.reason[key] != exp.reason[key] {
+				t.Errorf("%s: reason %q after the rewrite, want %q", key, again.reason[key], exp.reason[key])
+			}
+		}
+	}
 }
