@@ -177,8 +177,8 @@ func Run(t *testing.T, start Starter, cfg Config) {
 		t.Fatalf("draining: %v", err)
 	}
 	r.stopMembers()
-	t.Logf("drained after %v: %d transactions committed, %d aborted on purpose, %d crashed mid-transaction",
-		time.Since(begin).Round(time.Millisecond), r.commits.Load(), r.aborts.Load(), r.crashes.Load())
+	t.Logf("drained after %v: %d transactions committed, %d aborted on purpose, %d crashed mid-transaction, %d sessions renewed after a fatal error",
+		time.Since(begin).Round(time.Millisecond), r.commits.Load(), r.aborts.Load(), r.crashes.Load(), r.renewals.Load())
 
 	r.checkOutput(ctx)
 	r.checkZombie(ctx)
@@ -197,6 +197,7 @@ type runner struct {
 	commits  atomic.Int64 // committed transactions, all members
 	aborts   atomic.Int64
 	crashes  atomic.Int64
+	renewals atomic.Int64 // sessions replaced after a fatal error
 
 	mu      sync.Mutex
 	members map[int]*member
@@ -255,13 +256,7 @@ type member struct {
 }
 
 func (r *runner) startMember(ctx context.Context, slot int) {
-	sess, err := kgo.NewGroupTransactSession(kgo.SeedBrokers(r.brokers...),
-		kgo.TransactionalID("eos-member-"+strconv.Itoa(slot)), kgo.TransactionTimeout(20*time.Second),
-		kgo.ConsumerGroup(group), kgo.ConsumeTopics(input), kgo.FetchIsolationLevel(kgo.ReadCommitted()),
-		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.RequireStableFetchOffsets(),
-		kgo.SessionTimeout(6*time.Second), kgo.HeartbeatInterval(500*time.Millisecond),
-		kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.FetchMaxWait(300*time.Millisecond),
-		kgo.RequiredAcks(kgo.AllISRAcks()), kgo.RetryTimeout(60*time.Second), kgo.ClientID("eos-member-"+strconv.Itoa(slot)))
+	sess, err := r.newSession(slot)
 	if err != nil {
 		r.t.Fatalf("member %d: %v", slot, err)
 	}
@@ -277,6 +272,26 @@ func (r *runner) startMember(ctx context.Context, slot int) {
 		defer close(m.done)
 		r.runMember(mctx, m)
 	}()
+}
+
+func (r *runner) newSession(slot int) (*kgo.GroupTransactSession, error) {
+	sess, err := kgo.NewGroupTransactSession(kgo.SeedBrokers(r.brokers...),
+		kgo.TransactionalID("eos-member-"+strconv.Itoa(slot)), kgo.TransactionTimeout(20*time.Second),
+		kgo.ConsumerGroup(group), kgo.ConsumeTopics(input), kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.RequireStableFetchOffsets(),
+		kgo.SessionTimeout(6*time.Second), kgo.HeartbeatInterval(500*time.Millisecond),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.FetchMaxWait(300*time.Millisecond),
+		kgo.RequiredAcks(kgo.AllISRAcks()), kgo.RetryTimeout(60*time.Second), kgo.ClientID("eos-member-"+strconv.Itoa(slot)))
+	return sess, err
+}
+
+// fatal: the producer cannot go on (fenced, or franz-go's "fatal,
+// unrecoverable" state): as an application does (Kafka Streams closes the
+// task's producer), the member closes its session and starts a new one with
+// the same transactional.id.
+func fatal(err error) bool {
+	return errors.Is(err, kerr.ProducerFenced) || errors.Is(err, kerr.InvalidProducerEpoch) ||
+		errors.Is(err, kerr.TransactionalIDAuthorizationFailed) || strings.Contains(err.Error(), "fatal")
 }
 
 // runMember polls, transforms every record "i<n>" into "t<n>" (same
@@ -295,6 +310,9 @@ func (r *runner) runMember(ctx context.Context, m *member) {
 		}
 		if err := m.sess.Begin(); err != nil {
 			r.t.Logf("member %d: begin: %v", m.slot, err)
+			if fatal(err) && !r.renew(m) {
+				return
+			}
 			continue
 		}
 		m.txns++
@@ -321,12 +339,30 @@ func (r *runner) runMember(ctx context.Context, m *member) {
 			if ctx.Err() == nil {
 				r.t.Logf("member %d: end: %v", m.slot, err)
 			}
+			if fatal(err) && !r.renew(m) {
+				return
+			}
 		case committed:
 			r.commits.Add(1)
 		case abort:
 			r.aborts.Add(1)
 		}
 	}
+}
+
+// renew replaces a member's fenced session (from its own goroutine: the
+// others touch m.sess only after m.done).
+func (r *runner) renew(m *member) bool {
+	m.sess.Close()
+	sess, err := r.newSession(m.slot)
+	if err != nil {
+		r.t.Errorf("member %d: a new session: %v", m.slot, err)
+		return false
+	}
+	m.sess = sess
+	r.renewals.Add(1)
+	r.t.Logf("member %d: a new session (same transactional.id) after a fatal error", m.slot)
+	return true
 }
 
 // stopMembers ends every member: a clean End of what is running, then Close.
