@@ -249,6 +249,7 @@ type live struct {
 	stdout strings.Builder
 	stderr bytes.Buffer
 	acked  int
+	recs   int // Rec lines (objects with "v")
 	code   int
 }
 
@@ -282,8 +283,14 @@ func start(c client, bootstrap, op string, timeout time.Duration, args ...string
 			var p struct {
 				Acked *int `json:"acked"`
 			}
-			if strings.HasPrefix(line, "{") && json.Unmarshal([]byte(line), &p) == nil && p.Acked != nil {
-				l.acked = *p.Acked
+			var obj map[string]json.RawMessage
+			if strings.HasPrefix(line, "{") && json.Unmarshal([]byte(line), &obj) == nil {
+				if _, ok := obj["v"]; ok {
+					l.recs++
+				}
+				if json.Unmarshal([]byte(line), &p) == nil && p.Acked != nil {
+					l.acked = *p.Acked
+				}
 			}
 			l.mu.Unlock()
 		}
@@ -305,6 +312,12 @@ func (l *live) ackedCount() int {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	return l.acked
+}
+
+func (l *live) recCount() int {
+	l.mu.Lock()
+	defer l.mu.Unlock()
+	return l.recs
 }
 
 func (l *live) exited() bool {

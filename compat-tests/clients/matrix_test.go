@@ -42,7 +42,7 @@ func TestMatrix(t *testing.T) {
 	begin := time.Now()
 	godriver := buildGoDriver(t, t.TempDir())
 	cs := selectClients(t, clients(godriver))
-	fs := selectFeatures(t, append(features(), secFeatures()...))
+	fs := selectFeatures(t, slices.Concat(features(), secFeatures(), txnFeatures()))
 	reference := false
 	switch ref := os.Getenv("MATRIX_REFERENCE"); ref {
 	case "":
@@ -219,7 +219,7 @@ func selectClients(t *testing.T, cs []client) []client {
 func selectFeatures(t *testing.T, fs []feature) []feature {
 	sel := os.Getenv("MATRIX_FEATURES")
 	if sel == "" {
-		return fs
+		return slices.DeleteFunc(fs, func(f feature) bool { return f.optIn })
 	}
 	want := strings.Split(sel, ",")
 	var out []feature
@@ -462,7 +462,7 @@ var kafka39Differs = map[string]struct{ status, reason string }{
 // where a cell our broker fails ("broker: ..." reasons) may pass or skip
 // (a skip is the client's), and kafka39Differs over that.
 func (exp expected) forKafka39() expected {
-	out := expected{status: map[string]map[string]string{}, reason: maps.Clone(exp.reason)}
+	out := expected{columns: exp.columns, status: map[string]map[string]string{}, reason: maps.Clone(exp.reason)}
 	for c, row := range exp.status {
 		out.status[c] = maps.Clone(row)
 		for f, st := range row {
@@ -484,8 +484,9 @@ func (exp expected) forKafka39() expected {
 
 // expected is the checked-in matrix: status and reason per client/feature.
 type expected struct {
-	status map[string]map[string]string
-	reason map[string]string // "client/feature"
+	columns []string // the table's features, in order
+	status  map[string]map[string]string
+	reason  map[string]string // "client/feature"
 }
 
 // loadExpected parses expected-matrix.md: its first table (a header row of
@@ -507,6 +508,7 @@ func loadExpected(path string) (expected, error) {
 			}
 			if header == nil {
 				header = cells
+				exp.columns = cells[1:]
 				continue
 			}
 			if strings.HasPrefix(cells[0], "---") || strings.HasPrefix(cells[0], ":--") {
@@ -569,7 +571,9 @@ func compare(t *testing.T, cs []client, fs []feature, results map[string]map[str
 }
 
 // writeExpected rewrites the expected matrix from results, keeping the
-// reasons already written for cells that still fail.
+// reasons already written for cells that still fail, and the old table's
+// columns this run did not select (e.g. the opt-in transaction columns)
+// with their old statuses and reasons.
 func writeExpected(path string, cs []client, fs []feature, results map[string]map[string]result, old expected) error {
 	data, err := os.ReadFile(path)
 	if err != nil {
@@ -580,24 +584,49 @@ func writeExpected(path string, cs []client, fs []feature, results map[string]ma
 	if i := strings.Index(text, "\n| client |"); i >= 0 {
 		head = text[:i+1]
 	}
+	var cols []string
+	ran := map[string]bool{}
+	for _, f := range fs {
+		cols = append(cols, f.name)
+		ran[f.name] = true
+	}
+	for _, f := range old.columns {
+		if !ran[f] {
+			cols = append(cols, f)
+		}
+	}
 	var b strings.Builder
 	b.WriteString(head)
 	b.WriteString("| client |")
-	for _, f := range fs {
-		b.WriteString(" " + f.name + " |")
+	for _, f := range cols {
+		b.WriteString(" " + f + " |")
 	}
 	b.WriteString("\n|---|")
-	for range fs {
+	for range cols {
 		b.WriteString("---|")
 	}
 	b.WriteString("\n")
 	var fails, skips []string
 	for _, c := range cs {
 		b.WriteString("| " + c.name + " |")
-		for _, f := range fs {
-			r := results[c.name][f.name]
+		for _, f := range cols {
+			key := c.name + "/" + f
+			if !ran[f] {
+				st := old.status[c.name][f]
+				if st == "" {
+					st = "-"
+				}
+				b.WriteString(" " + st + " |")
+				switch st {
+				case statusFail:
+					fails = append(fails, "- "+key+": "+old.reason[key])
+				case statusSkip:
+					skips = append(skips, "- "+key+": "+old.reason[key])
+				}
+				continue
+			}
+			r := results[c.name][f]
 			b.WriteString(" " + r.status + " |")
-			key := c.name + "/" + f.name
 			switch r.status {
 			case statusFail:
 				reason := old.reason[key]

@@ -134,9 +134,12 @@ func (a *streamsApp) report() string {
 	return fmt.Sprintf("states %v\n--- stdout:\n%s--- stderr tail:\n%s", a.states, tailLines(a.out.String(), 10), tailLines(a.errb.String(), 30))
 }
 
-func startWordCount(t *testing.T, version, bootstrap, app, input, output string) *streamsApp {
+// startWordCount starts WordCount; extra flags come after the defaults
+// (a repeated flag wins: --state-dir, --timeout, --guarantee).
+func startWordCount(t *testing.T, version, bootstrap, app, input, output string, extra ...string) *streamsApp {
 	argv := append(javaArgv(version, "io.github.kafkazk.compat.WordCount"), "--bootstrap", bootstrap, "--app-id", app,
 		"--input", input, "--output", output, "--state-dir", filepath.Join(t.TempDir(), "state"), "--timeout", "150")
+	argv = append(argv, extra...)
 	cmd := exec.Command(argv[0], argv[1:]...)
 	cmd.SysProcAttr = &syscall.SysProcAttr{Setpgid: true, Pdeathsig: syscall.SIGKILL}
 	a := &streamsApp{cmd: cmd, done: make(chan struct{})}

@@ -66,8 +66,10 @@ function parse(argv) {
     'security-protocol': 'PLAINTEXT', ca: '', truststore: '', 'truststore-password': '', cert: '', 'key-file': '',
     keystore: '', 'keystore-password': '', 'sasl-mechanism': '', 'sasl-user': '', 'sasl-password': '',
     'expect-denied': false,
+    // The transaction operations (driver.go).
+    isolation: '', 'txn-id': '', 'abort-first': false, abort: false, output: '',
   }
-  const bools = new Set(['headers', 'idempotent', 'live', 'expect-denied'])
+  const bools = new Set(['headers', 'idempotent', 'live', 'expect-denied', 'abort-first', 'abort'])
   const ints = new Set(['n', 'count', 'partitions', 'ts', 'expect', 'pad'])
   for (let i = 1; i < argv.length; i++) {
     const name = argv[i].replace(/^--?/, '')
@@ -291,7 +293,9 @@ class Client {
   // consume runs a group consumer in a fresh group; emit returns false to stop.
   async consume(partitions, from, emit, stopped) {
     const topic = this.a.topic
-    const c = this.kafka.consumer({ groupId: 'matrix-consume-' + crypto.randomUUID(), maxWaitTimeInMs: 500, sessionTimeout: 6000, heartbeatInterval: 500 })
+    // kafkajs reads committed unless readUncommitted (its default: read_committed).
+    const c = this.kafka.consumer({ groupId: 'matrix-consume-' + crypto.randomUUID(), maxWaitTimeInMs: 500, sessionTimeout: 6000, heartbeatInterval: 500,
+      readUncommitted: this.a.isolation === 'read_uncommitted' })
     await c.connect()
     try {
       await c.subscribe({ topics: [topic], fromBeginning: from === 'earliest' })
@@ -310,6 +314,55 @@ class Client {
       if (seeks) for (const s of seeks) c.seek({ topic, partition: s.partition, offset: s.offset })
       while (!done && !stopped()) await sleep(50)
     } finally {
+      await c.disconnect()
+    }
+  }
+
+  // A transactional producer (transactionalId, idempotent, one request in
+  // flight); kafkajs initialises the producer id on connect.
+  async txnProducer(txnId) {
+    const p = this.kafka.producer({ transactionalId: txnId, idempotent: true, maxInFlightRequests: 1,
+      transactionTimeout: 60000, allowAutoTopicCreation: false })
+    await p.connect()
+    return p
+  }
+
+  // txn-offsets (driver.go): a group consumer (read_committed, no
+  // autoCommit) collects count records; one transaction sends the
+  // transforms and sendOffsets for the group, then commits or aborts.
+  async txnTransform(input, output, group, txnId, count, commit, emit) {
+    const c = this.kafka.consumer({ groupId: group, sessionTimeout: 6000, heartbeatInterval: 500, rebalanceTimeout: 10000,
+      maxWaitTimeInMs: 500, readUncommitted: false })
+    const p = await this.txnProducer(txnId)
+    const consumed = []
+    try {
+      await c.connect()
+      await c.subscribe({ topics: [input], fromBeginning: true })
+      await c.run({
+        autoCommit: false,
+        eachMessage: async ({ partition, message }) => {
+          if (consumed.length >= count) return
+          const r = toRec(partition, message)
+          emit(r)
+          consumed.push(r)
+        },
+      })
+      await waitUntil(() => [consumed.length >= count, `consumed ${consumed.length} of ${count} records`], this.a.timeout, 'consume')
+      const txn = await p.transaction()
+      try {
+        await txn.send({ topic: output, acks: -1, messages: consumed.map(r => ({ partition: r.p, key: r.k, value: 't' + r.v })) })
+        const next = {}
+        for (const r of consumed) next[r.p] = Math.max(next[r.p] || 0, r.o + 1)
+        await txn.sendOffsets({ consumerGroupId: group, topics: [{ topic: input,
+          partitions: Object.entries(next).map(([partition, offset]) => ({ partition: Number(partition), offset: String(offset) })) }] })
+      } catch (e) {
+        await txn.abort().catch(() => {})
+        throw e
+      }
+      if (commit) await txn.commit()
+      else await txn.abort()
+    } finally {
+      await p.disconnect()
       await c.disconnect()
     }
   }
@@ -416,6 +469,39 @@ const ops = {
       throw new Error(`not an authorization error: ${msg}`)
     }
     throw new Error(`${a.n} records acknowledged, an authorization error expected`)
+  },
+
+  // txn-produce (driver.go): an aborted transaction of a<i> with
+  // --abort-first, a committed one of v<i>, then a read_committed consume.
+  async 'txn-produce'(c, a) {
+    const p = await c.txnProducer(a['txn-id'])
+    try {
+      const txn = async (prefix, commit) => {
+        const t = await p.transaction()
+        const recs = Array.from({ length: a.n }, (_, i) => testRecord(a, i))
+        try {
+          await t.send({ topic: a.topic, acks: -1, messages: recs.map(r => ({ partition: r.p, key: r.k, value: prefix + r.v.slice(1) })) })
+        } catch (e) {
+          await t.abort().catch(() => {})
+          throw e
+        }
+        if (commit) await t.commit()
+        else await t.abort()
+      }
+      if (a['abort-first']) await txn('a', false)
+      await txn('v', true)
+    } finally {
+      await p.disconnect()
+    }
+    out({ committed: a.n })
+    Object.assign(a, { count: a.n, from: 'earliest', live: false, isolation: 'read_committed' })
+    await ops.consume(c, a)
+  },
+
+  async 'txn-offsets'(c, a) {
+    if (!a['txn-id'] || !a.group || !a.output || a.count <= 0) throw new Error('--txn-id, --group, --output and --count are required')
+    await c.txnTransform(a.topic, a.output, a.group, a['txn-id'], a.count, !a.abort, out)
+    out({ txn: a.abort ? 'aborted' : 'committed' })
   },
 
   // roundtrip: produce, then consume the same records from the earliest offset.

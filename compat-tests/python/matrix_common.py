@@ -14,6 +14,12 @@ once over a small adapter that each client module implements:
         calls emit(rec) until it returns False or stop (threading.Event) is set
     member(name, group, balancer, on_record) -> object with
         assigned() -> list of partitions, close()
+    consume reads the isolation level from a.isolation ("" = the client's
+    default; a client without read_committed raises Skip)
+  with transactions (else the txn operations skip):
+    txn_producer(txn_id) -> producer object (initialised) with begin(), end(commit)
+    txn_transform(input, output, group, txn_id, count, commit, emit): the
+        txn-offsets operation (driver.go), emit(rec) per consumed record
 
 A record is a dict: p, o, k (str or None), v, h ([[k, v], ...]), ts, tt.
 Exit 0 = pass, 3 with "skip: reason" = the client lacks the feature.
@@ -86,6 +92,12 @@ def parse(argv):
     ap.add_argument("--sasl-user", default="")
     ap.add_argument("--sasl-password", default="")
     ap.add_argument("--expect-denied", action="store_true")
+    # The transaction operations (driver.go).
+    ap.add_argument("--isolation", default="", choices=["", "read_committed", "read_uncommitted"])
+    ap.add_argument("--txn-id", default="")
+    ap.add_argument("--abort-first", action="store_true")
+    ap.add_argument("--abort", action="store_true")
+    ap.add_argument("--output", default="")
     return ap.parse_args(argv)
 
 
@@ -268,6 +280,8 @@ def op_consume(c, a):
         prod.close()
     with lock:
         if len(got) < a.count:
+            if errs and isinstance(errs[0], Skip):
+                raise errs[0]
             raise Failed("consumed %d of %d records: %s" % (len(got), a.count, errs[:1]))
 
 
@@ -446,7 +460,51 @@ def op_roundtrip(c, a):
     op_consume(c, a)
 
 
-OPS = {"roundtrip": op_roundtrip, "metadata": op_metadata, "topics": op_topics, "list-topics": op_list_topics, "produce": op_produce,
+def op_txn_produce(c, a):
+    """an aborted transaction of a<i> (--abort-first), a committed one of
+    v<i>, then a read_committed consume of N records from the earliest offset."""
+    if not hasattr(c, "txn_producer"):
+        raise Skip("the client has no transactional producer")
+    prod = c.txn_producer(a.txn_id)
+    try:
+        def txn(prefix, commit):
+            prod.begin()
+            recs = []
+            for i in range(a.n):
+                r = test_record(a, i)
+                r["v"] = prefix + r["v"][1:]
+                recs.append(r)
+            produce_all(prod, recs, a.timeout)
+            prod.end(commit)
+        if a.abort_first:
+            txn("a", False)
+        txn("v", True)
+    finally:
+        prod.close()
+    emit_json({"committed": a.n})
+    a.count, a.start, a.live, a.isolation = a.n, "earliest", False, "read_committed"
+    op_consume(c, a)
+
+
+def op_txn_offsets(c, a):
+    """consume-transform-produce with the offsets in the transaction (driver.go)."""
+    if not hasattr(c, "txn_transform"):
+        raise Skip("the client has no transactional producer")
+    if not (a.txn_id and a.group and a.output and a.count > 0):
+        raise Failed("--txn-id, --group, --output and --count are required")
+    c.txn_transform(a.topic, a.output, a.group, a.txn_id, a.count, not a.abort, emit_json)
+    emit_json({"txn": "aborted" if a.abort else "committed"})
+
+
+def offsets_after(recs):
+    """the next offset per partition after the records."""
+    nxt = {}
+    for r in recs:
+        nxt[r["p"]] = max(nxt.get(r["p"], 0), r["o"] + 1)
+    return nxt
+
+
+OPS = {"txn-produce": op_txn_produce, "txn-offsets": op_txn_offsets, "roundtrip": op_roundtrip, "metadata": op_metadata, "topics": op_topics, "list-topics": op_list_topics, "produce": op_produce,
        "consume": op_consume, "configs": op_configs, "group": op_group, "resume": op_resume, "failover": op_failover}
 
 

@@ -132,8 +132,11 @@ class Client:
         return Prod()
 
     def consume(self, partitions, start, emit, stop):
-        c = Consumer({"bootstrap.servers": self.bootstrap, "group.id": "matrix-assign-" + uuid.uuid4().hex,
-                      "enable.auto.commit": False, "fetch.wait.max.ms": 500, **self.sec})
+        conf = {"bootstrap.servers": self.bootstrap, "group.id": "matrix-assign-" + uuid.uuid4().hex,
+                "enable.auto.commit": False, "fetch.wait.max.ms": 500, **self.sec}
+        if self.a.isolation:
+            conf["isolation.level"] = self.a.isolation
+        c = Consumer(conf)
         try:
             if start == "earliest":
                 tps = [TopicPartition(self.topic, p, OFFSET_BEGINNING) for p in range(partitions)]
@@ -157,6 +160,78 @@ class Client:
                 if not emit(_rec(m)):
                     return
         finally:
+            c.close()
+
+    def txn_producer(self, txn_id, topic=None):
+        """a Producer with transactional.id, init_transactions done."""
+        p = Producer({"bootstrap.servers": self.bootstrap, "transactional.id": txn_id,
+                      "transaction.timeout.ms": 60000, "linger.ms": 5, **self.sec})
+        p.init_transactions(30)
+        topic = topic or self.topic
+        lock = threading.Lock()
+
+        class Prod:
+            def send(self, r, done):
+                with lock:
+                    p.produce(topic, r["v"].encode(), partition=r["p"],
+                              key=None if r["k"] is None else r["k"].encode(),
+                              on_delivery=lambda err, _m: done(err))
+                    p.poll(0)
+
+            def flush(self, timeout):
+                with lock:
+                    p.flush(timeout)
+
+            def begin(self):
+                p.begin_transaction()
+
+            def end(self, commit):
+                if commit:
+                    p.commit_transaction(30)
+                else:
+                    p.abort_transaction(30)
+
+            def send_offsets(self, offsets, group_metadata):
+                p.send_offsets_to_transaction(offsets, group_metadata, 30)
+
+            def close(self):
+                with lock:
+                    p.flush(10)
+        return Prod()
+
+    def txn_transform(self, input_topic, output, group, txn_id, count, commit, emit):
+        """a subscribed Consumer (read_committed) and a transactional
+        Producer: send_offsets_to_transaction with consumer_group_metadata()."""
+        c = Consumer({"bootstrap.servers": self.bootstrap, "group.id": group, "enable.auto.commit": False,
+                      "auto.offset.reset": "earliest", "isolation.level": "read_committed",
+                      "session.timeout.ms": 6000, "heartbeat.interval.ms": 500, "fetch.wait.max.ms": 500,
+                      **self.sec})
+        c.subscribe([input_topic])
+        prod = self.txn_producer(txn_id, output)
+        try:
+            prod.begin()
+            consumed = []
+            deadline = mc.time.time() + self.a.timeout
+            while len(consumed) < count:
+                if mc.time.time() > deadline:
+                    raise mc.Failed("consumed %d of %d records" % (len(consumed), count))
+                m = c.poll(0.2)
+                if m is None:
+                    continue
+                if m.error() is not None:
+                    if m.error().fatal():
+                        raise KafkaException(m.error())
+                    continue
+                r = _rec(m)
+                emit(r)
+                consumed.append(r)
+            mc.produce_all(prod, [{"p": r["p"], "k": r["k"], "v": "t" + r["v"], "h": [], "ts": 0} for r in consumed],
+                           self.a.timeout)
+            offsets = [TopicPartition(input_topic, p, o) for p, o in mc.offsets_after(consumed).items()]
+            prod.send_offsets(offsets, c.consumer_group_metadata())
+            prod.end(commit)
+        finally:
+            prod.close()
             c.close()
 
     def member(self, name, group, balancer, on_record):

@@ -271,9 +271,9 @@ func ckRec(m *kafka.Message) Rec {
 
 // Consume implements Client: assign() every partition, no group.
 func (ck Confluent) Consume(ctx context.Context, o ConsumeOpts, emit func(Rec) bool) error {
-	c, err := kafka.NewConsumer(ck.with(&kafka.ConfigMap{"bootstrap.servers": strings.Join(o.Bootstrap, ","),
+	c, err := kafka.NewConsumer(ck.with(withIsolation(&kafka.ConfigMap{"bootstrap.servers": strings.Join(o.Bootstrap, ","),
 		"group.id": "matrix-assign-" + strconv.FormatInt(time.Now().UnixNano(), 36), "enable.auto.commit": false,
-		"fetch.wait.max.ms": 500, "log_level": 3}))
+		"fetch.wait.max.ms": 500, "log_level": 3}, o.Isolation)))
 	if err != nil {
 		return err
 	}
@@ -432,4 +432,112 @@ func (c Confluent) with(cfg *kafka.ConfigMap) *kafka.ConfigMap {
 		(*cfg)[k] = v
 	}
 	return cfg
+}
+
+// withIsolation sets isolation.level when given (librdkafka's default is
+// read_committed).
+func withIsolation(cfg *kafka.ConfigMap, isolation string) *kafka.ConfigMap {
+	if isolation != "" {
+		_ = cfg.SetKey("isolation.level", isolation)
+	}
+	return cfg
+}
+
+// ckTxnProducer is a librdkafka producer with transactional.id, initialised.
+type ckTxnProducer struct{ *ckProducer }
+
+// NewTxnProducer implements Transactional.
+func (c Confluent) NewTxnProducer(ctx context.Context, o ProducerOpts, txnID string) (TxnProducer, error) {
+	return c.newTxnProducer(ctx, o.Bootstrap, o.Topic, txnID)
+}
+
+func (c Confluent) newTxnProducer(ctx context.Context, bootstrap []string, topic, txnID string) (*ckTxnProducer, error) {
+	p, err := kafka.NewProducer(c.with(&kafka.ConfigMap{"bootstrap.servers": strings.Join(bootstrap, ","), "linger.ms": 5,
+		"transactional.id": txnID, "transaction.timeout.ms": 60000, "log_level": 3}))
+	if err != nil {
+		return nil, err
+	}
+	cp := &ckProducer{p: p, topic: topic, done: make(chan struct{})}
+	go func() {
+		defer close(cp.done)
+		for ev := range p.Events() {
+			if m, ok := ev.(*kafka.Message); ok {
+				m.Opaque.(func(error))(m.TopicPartition.Error)
+				cp.wg.Done()
+			}
+		}
+	}()
+	if err := p.InitTransactions(ctx); err != nil {
+		cp.Close()
+		return nil, fmt.Errorf("init_transactions: %w", err)
+	}
+	return &ckTxnProducer{cp}, nil
+}
+
+func (p *ckTxnProducer) Begin() error { return p.p.BeginTransaction() }
+
+func (p *ckTxnProducer) End(ctx context.Context, commit bool) error {
+	if commit {
+		return p.p.CommitTransaction(ctx)
+	}
+	return p.p.AbortTransaction(ctx)
+}
+
+// TxnTransform implements Transactional: a subscribed consumer
+// (read_committed) and a transactional producer that sends the consumed
+// positions with SendOffsetsToTransaction and the consumer's group metadata.
+func (ck Confluent) TxnTransform(ctx context.Context, o TxnTransformOpts, emit func(Rec)) error {
+	c, err := kafka.NewConsumer(ck.with(&kafka.ConfigMap{"bootstrap.servers": strings.Join(o.Bootstrap, ","),
+		"group.id": o.Group, "enable.auto.commit": false, "auto.offset.reset": "earliest", "isolation.level": "read_committed",
+		"session.timeout.ms": 6000, "heartbeat.interval.ms": 500, "fetch.wait.max.ms": 500, "log_level": 3}))
+	if err != nil {
+		return err
+	}
+	defer c.Close()
+	if err := c.Subscribe(o.Input, nil); err != nil {
+		return err
+	}
+	p, err := ck.newTxnProducer(ctx, o.Bootstrap, o.Output, o.TxnID)
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	if err := p.Begin(); err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	var consumed, out []Rec
+	for len(consumed) < o.Count {
+		if ctx.Err() != nil {
+			return fmt.Errorf("consumed %d of %d records: %w", len(consumed), o.Count, ctx.Err())
+		}
+		switch ev := c.Poll(200).(type) {
+		case *kafka.Message:
+			if ev.TopicPartition.Error != nil {
+				return ev.TopicPartition.Error
+			}
+			r := ckRec(ev)
+			emit(r)
+			consumed = append(consumed, r)
+			out = append(out, Rec{P: r.P, K: r.K, V: "t" + r.V})
+		case kafka.Error:
+			if ev.IsFatal() {
+				return ev
+			}
+		}
+	}
+	if err := produceSync(ctx, p, out); err != nil {
+		return fmt.Errorf("produce: %w", err)
+	}
+	var offsets []kafka.TopicPartition
+	for part, next := range OffsetsAfter(consumed) {
+		offsets = append(offsets, kafka.TopicPartition{Topic: &o.Input, Partition: part, Offset: kafka.Offset(next)})
+	}
+	md, err := c.GetConsumerGroupMetadata()
+	if err != nil {
+		return fmt.Errorf("group metadata: %w", err)
+	}
+	if err := p.p.SendOffsetsToTransaction(ctx, offsets, md); err != nil {
+		return fmt.Errorf("send_offsets_to_transaction: %w", err)
+	}
+	return p.End(ctx, o.Commit)
 }

@@ -56,6 +56,26 @@
 //	          progress lines; on a "stop" line (or EOF) on stdin it flushes,
 //	          waits until the consumer saw every acknowledged record and prints
 //	          {"acked_list":[i...],"consumed":n}
+//
+// The transaction operations (issue 17; a client without transactions
+// exits with the skip code):
+//
+//	consume   ... --isolation read_committed|read_uncommitted: the
+//	          consumer's isolation level (default: the client's own)
+//	txn-produce --n N --partitions P --txn-id X [--abort-first]
+//	          a transactional producer (transactional.id X): with
+//	          --abort-first one transaction of "a<i>" (i < N, partition
+//	          i%P, key k<i>) flushed and aborted, then one of "v<i>"
+//	          committed; {"committed":N}; then it consumes N records from the
+//	          earliest offset with read_committed, one Rec per line
+//	txn-offsets --topic IN --output OUT --group G --count N --txn-id X [--abort]
+//	          consume-transform-produce: a member of G (read_committed, no
+//	          auto-commit, reset to earliest) consumes N records of IN (one
+//	          Rec line each), and in one transaction produces "t"+value with
+//	          the record's key to OUT, same partition, and sends the consumed
+//	          offsets (next offset per partition) for G with the group's
+//	          metadata; commits, or aborts with --abort; {"txn":"committed"}
+//	          or {"txn":"aborted"}
 package driver
 
 import (
@@ -156,6 +176,35 @@ type ConsumeOpts struct {
 	Topic      string
 	Partitions int
 	From       string // "earliest", "latest", "ts:<ms>"
+	// Isolation is "read_committed", "read_uncommitted" or "" (the
+	// client's default).
+	Isolation string
+}
+
+// TxnProducer is a transactional producer (transactional.id set,
+// initialised): Begin, Send, Flush, End.
+type TxnProducer interface {
+	Producer
+	Begin() error
+	// End commits or aborts the open transaction (after Flush).
+	End(ctx context.Context, commit bool) error
+}
+
+// TxnTransformOpts configures the txn-offsets operation.
+type TxnTransformOpts struct {
+	Bootstrap     []string
+	Input, Output string
+	Group, TxnID  string
+	Count         int
+	Commit        bool
+}
+
+// Transactional is implemented by clients with transactions.
+type Transactional interface {
+	NewTxnProducer(ctx context.Context, o ProducerOpts, txnID string) (TxnProducer, error)
+	// TxnTransform is the txn-offsets operation: emit is called for each
+	// consumed record.
+	TxnTransform(ctx context.Context, o TxnTransformOpts, emit func(Rec)) error
 }
 
 // MemberOpts configures one group member.
@@ -236,6 +285,12 @@ type Spec struct {
 	// ExpectDenied (produce): pass only when the client reports an
 	// authorization error: {"denied":message}.
 	ExpectDenied bool
+	// The transaction operations.
+	Isolation  string
+	TxnID      string
+	AbortFirst bool
+	Abort      bool
+	Output     string
 }
 
 // ParseSpec parses "OP --flag value ...".
@@ -267,6 +322,11 @@ func ParseSpec(args []string) (Spec, error) {
 	timeout := fs.Float64("timeout", 60, "bound of the whole operation, seconds")
 	s.Sec.flags(fs)
 	fs.BoolVar(&s.ExpectDenied, "expect-denied", false, "produce: pass only on an authorization error")
+	fs.StringVar(&s.Isolation, "isolation", "", "consume: read_committed or read_uncommitted")
+	fs.StringVar(&s.TxnID, "txn-id", "", "transactional.id")
+	fs.BoolVar(&s.AbortFirst, "abort-first", false, "txn-produce: an aborted transaction first")
+	fs.BoolVar(&s.Abort, "abort", false, "txn-offsets: abort instead of commit")
+	fs.StringVar(&s.Output, "output", "", "txn-offsets: the output topic")
 	fs.SetOutput(io.Discard)
 	if err := fs.Parse(args[1:]); err != nil {
 		return s, fmt.Errorf("%s: %w", s.Op, err)
@@ -365,6 +425,10 @@ func Run(ctx context.Context, c Client, s Spec, stdin io.Reader, out *Out) error
 		return opConfigs(ctx, c, s, out)
 	case "failover":
 		return opFailover(ctx, c, s, stdin, out)
+	case "txn-produce":
+		return opTxnProduce(ctx, c, s, out)
+	case "txn-offsets":
+		return opTxnOffsets(ctx, c, s, out)
 	case "roundtrip":
 		if err := produceRecords(ctx, c, s, out); err != nil {
 			return fmt.Errorf("produce: %w", err)
@@ -498,7 +562,10 @@ func opConsume(ctx context.Context, c Client, s Spec, out *Out) error {
 	if s.Count <= 0 {
 		return errors.New("--count is required")
 	}
-	o := ConsumeOpts{Bootstrap: s.Bootstrap, Topic: s.Topic, Partitions: s.Partitions, From: s.From}
+	if s.Isolation != "" && s.Isolation != "read_committed" && s.Isolation != "read_uncommitted" {
+		return fmt.Errorf("--isolation %q", s.Isolation)
+	}
+	o := ConsumeOpts{Bootstrap: s.Bootstrap, Topic: s.Topic, Partitions: s.Partitions, From: s.From, Isolation: s.Isolation}
 	cctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	got := 0
@@ -924,3 +991,81 @@ func Env(key, def string) string {
 }
 
 func stderr() io.Writer { return os.Stderr }
+
+// opTxnProduce: see txn-produce in the package comment.
+func opTxnProduce(ctx context.Context, c Client, s Spec, out *Out) error {
+	tc, ok := c.(Transactional)
+	if !ok {
+		return Skip("the client has no transactional producer")
+	}
+	if s.TxnID == "" {
+		return errors.New("--txn-id is required")
+	}
+	p, err := tc.NewTxnProducer(ctx, ProducerOpts{Bootstrap: s.Bootstrap, Topic: s.Topic, Partitions: s.Partitions, Acks: "all", Idempotent: true}, s.TxnID)
+	if err != nil {
+		return fmt.Errorf("transactional producer: %w", err)
+	}
+	defer p.Close()
+	txn := func(prefix string, commit bool) error {
+		if err := p.Begin(); err != nil {
+			return fmt.Errorf("begin: %w", err)
+		}
+		var recs []Rec
+		for i := range s.N {
+			r := ProduceRecord(s, i)
+			r.V = prefix + strings.TrimPrefix(r.V, "v")
+			recs = append(recs, r)
+		}
+		if err := produceSync(ctx, p, recs); err != nil {
+			return fmt.Errorf("produce: %w", err)
+		}
+		if err := p.End(ctx, commit); err != nil {
+			return fmt.Errorf("end (commit %v): %w", commit, err)
+		}
+		return nil
+	}
+	if s.AbortFirst {
+		if err := txn("a", false); err != nil {
+			return fmt.Errorf("the aborted transaction: %w", err)
+		}
+	}
+	if err := txn("v", true); err != nil {
+		return fmt.Errorf("the committed transaction: %w", err)
+	}
+	out.JSON(map[string]int{"committed": s.N})
+	s.Count, s.From, s.Live, s.Isolation = s.N, "earliest", false, "read_committed"
+	return opConsume(ctx, c, s, out)
+}
+
+// opTxnOffsets: see txn-offsets in the package comment.
+func opTxnOffsets(ctx context.Context, c Client, s Spec, out *Out) error {
+	tc, ok := c.(Transactional)
+	if !ok {
+		return Skip("the client has no transactional producer")
+	}
+	if s.TxnID == "" || s.Group == "" || s.Output == "" || s.Count <= 0 {
+		return errors.New("--txn-id, --group, --output and --count are required")
+	}
+	o := TxnTransformOpts{Bootstrap: s.Bootstrap, Input: s.Topic, Output: s.Output, Group: s.Group, TxnID: s.TxnID,
+		Count: s.Count, Commit: !s.Abort}
+	if err := tc.TxnTransform(ctx, o, func(r Rec) { out.JSON(r) }); err != nil {
+		return err
+	}
+	if s.Abort {
+		out.JSON(map[string]string{"txn": "aborted"})
+	} else {
+		out.JSON(map[string]string{"txn": "committed"})
+	}
+	return nil
+}
+
+// OffsetsAfter is the next offset per partition after the records.
+func OffsetsAfter(recs []Rec) map[int32]int64 {
+	next := map[int32]int64{}
+	for _, r := range recs {
+		if r.O+1 > next[r.P] {
+			next[r.P] = r.O + 1
+		}
+	}
+	return next
+}

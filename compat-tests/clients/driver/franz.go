@@ -304,8 +304,12 @@ func (f Franz) Consume(ctx context.Context, o ConsumeOpts, emit func(Rec) bool) 
 	for p := range int32(o.Partitions) {
 		parts[p] = off
 	}
-	cl, err := kgo.NewClient(append(slices.Clone(f.sec), kgo.SeedBrokers(o.Bootstrap...),
-		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{o.Topic: parts}), kgo.FetchMaxWait(500*time.Millisecond))...)
+	opts := append(slices.Clone(f.sec), kgo.SeedBrokers(o.Bootstrap...),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{o.Topic: parts}), kgo.FetchMaxWait(500*time.Millisecond))
+	if o.Isolation == "read_committed" {
+		opts = append(opts, kgo.FetchIsolationLevel(kgo.ReadCommitted()))
+	}
+	cl, err := kgo.NewClient(opts...)
 	if err != nil {
 		return err
 	}
@@ -429,4 +433,72 @@ func (m *franzMember) Close() error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	return m.err
+}
+
+// franzTxnProducer is a kgo client with a TransactionalID.
+type franzTxnProducer struct{ franzProducer }
+
+// NewTxnProducer implements Transactional.
+func (f Franz) NewTxnProducer(_ context.Context, o ProducerOpts, txnID string) (TxnProducer, error) {
+	cl, err := kgo.NewClient(append(slices.Clone(f.sec), kgo.SeedBrokers(o.Bootstrap...), kgo.DefaultProduceTopic(o.Topic),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.TransactionalID(txnID),
+		kgo.TransactionTimeout(60*time.Second), kgo.ProducerLinger(5*time.Millisecond))...)
+	if err != nil {
+		return nil, err
+	}
+	return &franzTxnProducer{franzProducer{cl: cl}}, nil
+}
+
+func (p *franzTxnProducer) Begin() error { return p.cl.BeginTransaction() }
+
+func (p *franzTxnProducer) End(ctx context.Context, commit bool) error {
+	return p.cl.EndTransaction(ctx, kgo.TransactionEndTry(commit))
+}
+
+// TxnTransform implements Transactional with kgo's GroupTransactSession
+// (read_committed, offsets committed through the transaction).
+func (f Franz) TxnTransform(ctx context.Context, o TxnTransformOpts, emit func(Rec)) error {
+	sess, err := kgo.NewGroupTransactSession(append(slices.Clone(f.sec), kgo.SeedBrokers(o.Bootstrap...),
+		kgo.TransactionalID(o.TxnID), kgo.TransactionTimeout(60*time.Second),
+		kgo.ConsumerGroup(o.Group), kgo.ConsumeTopics(o.Input), kgo.FetchIsolationLevel(kgo.ReadCommitted()),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.RequireStableFetchOffsets(),
+		kgo.SessionTimeout(6*time.Second), kgo.HeartbeatInterval(500*time.Millisecond),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.FetchMaxWait(500*time.Millisecond))...)
+	if err != nil {
+		return err
+	}
+	defer sess.Close()
+	if err := sess.Begin(); err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	got := 0
+	for got < o.Count {
+		fs := sess.PollRecords(ctx, o.Count-got)
+		if ctx.Err() != nil {
+			return fmt.Errorf("consumed %d of %d records: %w", got, o.Count, ctx.Err())
+		}
+		var ferr error
+		fs.EachError(func(t string, p int32, err error) { ferr = fmt.Errorf("fetch %s/%d: %w", t, p, err) })
+		if ferr != nil {
+			return ferr
+		}
+		for _, r := range fs.Records() {
+			got++
+			emit(franzRec(r))
+			sess.Produce(ctx, &kgo.Record{Topic: o.Output, Partition: r.Partition, Key: r.Key, Value: append([]byte("t"), r.Value...)}, nil)
+		}
+	}
+	// End(TryAbort) drops buffered records: flush first, so an aborted
+	// transaction's records are written (and then aborted).
+	if err := sess.Client().Flush(ctx); err != nil {
+		return fmt.Errorf("flush: %w", err)
+	}
+	committed, err := sess.End(ctx, kgo.TransactionEndTry(o.Commit))
+	if err != nil {
+		return fmt.Errorf("end (commit %v): %w", o.Commit, err)
+	}
+	if committed != o.Commit {
+		return fmt.Errorf("the transaction ended with committed=%v, want %v", committed, o.Commit)
+	}
+	return nil
 }

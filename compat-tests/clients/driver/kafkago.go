@@ -265,8 +265,12 @@ func (k KafkaGo) Consume(ctx context.Context, o ConsumeOpts, emit func(Rec) bool
 	defer cancel()
 	msgs := make(chan kafka.Message)
 	for p := range o.Partitions {
+		iso := kafka.ReadUncommitted
+		if o.Isolation == "read_committed" {
+			iso = kafka.ReadCommitted
+		}
 		r := kafka.NewReader(kafka.ReaderConfig{Brokers: o.Bootstrap, Topic: o.Topic, Partition: p, Dialer: k.dialer(""),
-			MaxWait: 500 * time.Millisecond, MinBytes: 1, MaxBytes: 1 << 20})
+			MaxWait: 500 * time.Millisecond, MinBytes: 1, MaxBytes: 1 << 20, IsolationLevel: iso})
 		var err error
 		switch {
 		case o.From == "earliest":

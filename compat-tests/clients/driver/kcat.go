@@ -387,6 +387,9 @@ func (k Kcat) Consume(ctx context.Context, o ConsumeOpts, emit func(Rec) bool) e
 	}
 	args := []string{"-C", "-b", strings.Join(o.Bootstrap, ","), "-t", o.Topic, "-o", off, "-J", "-u",
 		"-X", "fetch.wait.max.ms=500"}
+	if o.Isolation != "" {
+		args = append(args, "-X", "isolation.level="+o.Isolation)
+	}
 	args = append(args, k.x...)
 	return kcatLines(ctx, args, func(k kcatJSON) bool { return emit(k.rec()) }, nil)
 }

@@ -206,11 +206,16 @@ func (s Sarama) NewProducer(_ context.Context, o ProducerOpts) (Producer, error)
 		cfg.Metadata.Retry.Max = 100
 		cfg.Metadata.Retry.Backoff = 250 * time.Millisecond
 	}
-	ap, err := sarama.NewAsyncProducer(o.Bootstrap, cfg)
+	return newSaramaProducer(o.Bootstrap, o.Topic, cfg)
+}
+
+// newSaramaProducer starts an async producer and the readers of its results.
+func newSaramaProducer(bootstrap []string, topic string, cfg *sarama.Config) (*saramaProducer, error) {
+	ap, err := sarama.NewAsyncProducer(bootstrap, cfg)
 	if err != nil {
 		return nil, err
 	}
-	p := &saramaProducer{p: ap, topic: o.Topic}
+	p := &saramaProducer{p: ap, topic: topic}
 	p.done.Add(2)
 	go func() {
 		defer p.done.Done()
@@ -281,6 +286,9 @@ func (s Sarama) Consume(ctx context.Context, o ConsumeOpts, emit func(Rec) bool)
 	cfg := s.config("matrix-consumer")
 	cfg.Consumer.MaxWaitTime = 500 * time.Millisecond
 	cfg.Consumer.Return.Errors = true
+	if o.Isolation == "read_committed" {
+		cfg.Consumer.IsolationLevel = sarama.ReadCommitted
+	}
 	cl, err := sarama.NewClient(o.Bootstrap, cfg)
 	if err != nil {
 		return err
@@ -464,4 +472,145 @@ func (m *saramaMember) Close() error {
 	m.cancel = nil
 	<-m.done
 	return m.g.Close()
+}
+
+// saramaTxnProducer is sarama's transactional async producer.
+type saramaTxnProducer struct{ *saramaProducer }
+
+func (s Sarama) txnConfig(txnID string) *sarama.Config {
+	cfg := s.config("matrix-txn")
+	cfg.Producer.Partitioner = sarama.NewManualPartitioner
+	cfg.Producer.Return.Successes = true
+	cfg.Producer.Return.Errors = true
+	cfg.Producer.Flush.Frequency = 5 * time.Millisecond
+	cfg.Producer.RequiredAcks = sarama.WaitForAll
+	cfg.Producer.Idempotent = true
+	cfg.Producer.Transaction.ID = txnID
+	cfg.Producer.Transaction.Timeout = 60 * time.Second
+	cfg.Net.MaxOpenRequests = 1
+	return cfg
+}
+
+// NewTxnProducer implements Transactional (Producer.Transaction.ID; the
+// producer id is initialised when the producer starts).
+func (s Sarama) NewTxnProducer(_ context.Context, o ProducerOpts, txnID string) (TxnProducer, error) {
+	p, err := newSaramaProducer(o.Bootstrap, o.Topic, s.txnConfig(txnID))
+	if err != nil {
+		return nil, err
+	}
+	return &saramaTxnProducer{p}, nil
+}
+
+func (p *saramaTxnProducer) Begin() error { return p.p.BeginTxn() }
+
+func (p *saramaTxnProducer) End(_ context.Context, commit bool) error {
+	if commit {
+		return p.p.CommitTxn()
+	}
+	return p.p.AbortTxn()
+}
+
+// saramaTxnHandler hands the claimed records to TxnTransform and keeps the
+// session (generation, member id) for the offsets.
+type saramaTxnHandler struct {
+	msgs chan *sarama.ConsumerMessage
+	sess chan sarama.ConsumerGroupSession
+}
+
+func (h saramaTxnHandler) Setup(s sarama.ConsumerGroupSession) error {
+	select {
+	case h.sess <- s:
+	default:
+	}
+	return nil
+}
+func (h saramaTxnHandler) Cleanup(sarama.ConsumerGroupSession) error { return nil }
+
+func (h saramaTxnHandler) ConsumeClaim(sess sarama.ConsumerGroupSession, claim sarama.ConsumerGroupClaim) error {
+	for {
+		select {
+		case m, ok := <-claim.Messages():
+			if !ok {
+				return nil
+			}
+			select {
+			case h.msgs <- m:
+			case <-sess.Context().Done():
+				return nil
+			}
+		case <-sess.Context().Done():
+			return nil
+		}
+	}
+}
+
+// TxnTransform implements Transactional: a ConsumerGroup member
+// (read_committed, no auto-commit) and the transactional producer's
+// AddOffsetsToTxnWithGroupMetadata with the session's generation and member id.
+func (s Sarama) TxnTransform(ctx context.Context, o TxnTransformOpts, emit func(Rec)) error {
+	cfg := s.config("matrix-txn-member")
+	cfg.Consumer.Offsets.Initial = sarama.OffsetOldest
+	cfg.Consumer.Offsets.AutoCommit.Enable = false
+	cfg.Consumer.IsolationLevel = sarama.ReadCommitted
+	cfg.Consumer.Group.Session.Timeout = 6 * time.Second
+	cfg.Consumer.Group.Heartbeat.Interval = 500 * time.Millisecond
+	cfg.Consumer.MaxWaitTime = 500 * time.Millisecond
+	g, err := sarama.NewConsumerGroup(o.Bootstrap, o.Group, cfg)
+	if err != nil {
+		return err
+	}
+	h := saramaTxnHandler{msgs: make(chan *sarama.ConsumerMessage), sess: make(chan sarama.ConsumerGroupSession, 1)}
+	gctx, cancel := context.WithCancel(ctx)
+	done := make(chan struct{})
+	go func() {
+		defer close(done)
+		for gctx.Err() == nil {
+			if err := g.Consume(gctx, []string{o.Input}, h); err != nil && gctx.Err() == nil {
+				fmt.Fprintf(stderr(), "sarama group: %v\n", err)
+				time.Sleep(200 * time.Millisecond)
+			}
+		}
+	}()
+	defer func() { cancel(); <-done; _ = g.Close() }()
+	p, err := newSaramaProducer(o.Bootstrap, o.Output, s.txnConfig(o.TxnID))
+	if err != nil {
+		return err
+	}
+	defer p.Close()
+	if err := p.p.BeginTxn(); err != nil {
+		return fmt.Errorf("begin: %w", err)
+	}
+	var consumed, out []Rec
+	var sess sarama.ConsumerGroupSession
+	for len(consumed) < o.Count {
+		select {
+		case m := <-h.msgs:
+			r := saramaRec(m)
+			emit(r)
+			consumed = append(consumed, r)
+			out = append(out, Rec{P: r.P, K: r.K, V: "t" + r.V})
+		case sess = <-h.sess:
+		case <-ctx.Done():
+			return fmt.Errorf("consumed %d of %d records: %w", len(consumed), o.Count, ctx.Err())
+		}
+	}
+	select {
+	case sess = <-h.sess: // a newer session
+	default:
+	}
+	if sess == nil {
+		return errors.New("records consumed without a group session")
+	}
+	if err := produceSync(ctx, p, out); err != nil {
+		return fmt.Errorf("produce: %w", err)
+	}
+	var offs []*sarama.PartitionOffsetMetadata
+	for part, next := range OffsetsAfter(consumed) {
+		offs = append(offs, &sarama.PartitionOffsetMetadata{Partition: part, Offset: next, LeaderEpoch: -1})
+	}
+	md := &sarama.ConsumerGroupMetadata{GroupID: o.Group, GenerationID: sess.GenerationID(), MemberID: sess.MemberID()}
+	if err := p.p.AddOffsetsToTxnWithGroupMetadata(map[string][]*sarama.PartitionOffsetMetadata{o.Input: offs}, md); err != nil {
+		return fmt.Errorf("add offsets to the transaction: %w", err)
+	}
+	return (&saramaTxnProducer{p}).End(ctx, o.Commit)
 }

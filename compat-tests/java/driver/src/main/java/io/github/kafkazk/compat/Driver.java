@@ -74,6 +74,9 @@ public final class Driver {
         int n = 100, count, partitions = 1, expect, pad;
         long ts;
         boolean headers, idempotent, live, expectDenied;
+        // The transaction operations (driver.go).
+        String isolation = "", txnId = "", output = "";
+        boolean abortFirst, abort;
         double timeout = 60;
         // The contract's security flags (driver.go's Security).
         String securityProtocol = "PLAINTEXT", ca = "", truststore = "", truststorePassword = "", cert = "", certKey = "",
@@ -93,6 +96,8 @@ public final class Driver {
                 case "idempotent": s.idempotent = true; continue;
                 case "live": s.live = true; continue;
                 case "expect-denied": s.expectDenied = true; continue;
+                case "abort-first": s.abortFirst = true; continue;
+                case "abort": s.abort = true; continue;
                 default: break;
             }
             if (i + 1 >= args.length) throw new IllegalArgumentException("flag " + args[i] + " needs a value");
@@ -100,6 +105,9 @@ public final class Driver {
             switch (name) {
                 case "bootstrap": s.bootstrap = List.of(v.split(",")); break;
                 case "topic": s.topic = v; break;
+                case "isolation": s.isolation = v; break;
+                case "txn-id": s.txnId = v; break;
+                case "output": s.output = v; break;
                 case "n": s.n = Integer.parseInt(v); break;
                 case "count": s.count = Integer.parseInt(v); break;
                 case "partitions": s.partitions = Integer.parseInt(v); break;
@@ -417,6 +425,76 @@ public final class Driver {
         if (acked.get() != s.n) throw new Fail(acked.get() + " of " + s.n + " records acknowledged after flush");
     }
 
+    /** txnProducer is a KafkaProducer with transactional.id, initTransactions done. */
+    static KafkaProducer<String, String> txnProducer(Spec s, String txnId) {
+        Properties p = common(s.bootstrapString());
+        p.put(ProducerConfig.TRANSACTIONAL_ID_CONFIG, txnId);
+        p.put(ProducerConfig.TRANSACTION_TIMEOUT_CONFIG, "60000");
+        p.put(ProducerConfig.LINGER_MS_CONFIG, "5");
+        p.put(ProducerConfig.MAX_BLOCK_MS_CONFIG, "30000");
+        p.put(ProducerConfig.KEY_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+        p.put(ProducerConfig.VALUE_SERIALIZER_CLASS_CONFIG, StringSerializer.class.getName());
+        KafkaProducer<String, String> prod = new KafkaProducer<>(p);
+        prod.initTransactions();
+        return prod;
+    }
+
+    /** txn-produce (driver.go): an aborted transaction of a<i> (--abort-first), a committed one of v<i>,
+     *  then a read_committed consume of the N records from the earliest offset. */
+    static void txnProduce(Spec s, long deadline) throws Exception {
+        try (KafkaProducer<String, String> p = txnProducer(s, s.txnId)) {
+            for (String prefix : s.abortFirst ? List.of("a", "v") : List.of("v")) {
+                p.beginTransaction();
+                List<java.util.concurrent.Future<?>> fs = new ArrayList<>();
+                for (int i = 0; i < s.n; i++) {
+                    fs.add(p.send(record(s.topic, i % Math.max(s.partitions, 1), null, "k" + i, prefix + i, headers(false))));
+                }
+                p.flush();
+                for (java.util.concurrent.Future<?> f : fs) f.get(30, TimeUnit.SECONDS);
+                if (prefix.equals("a")) p.abortTransaction();
+                else p.commitTransaction();
+            }
+        }
+        emit(obj("committed", s.n));
+        s.count = s.n;
+        s.from = "earliest";
+        s.live = false;
+        s.isolation = "read_committed";
+        consume(s, deadline);
+    }
+
+    /** txn-offsets (driver.go): a subscribed consumer (read_committed) and a transactional producer that
+     *  sends the consumed positions with sendOffsetsToTransaction(offsets, consumer.groupMetadata()). */
+    static void txnOffsets(Spec s, long deadline) throws Exception {
+        Properties cp = consumerProps(s.bootstrapString());
+        cp.put(ConsumerConfig.GROUP_ID_CONFIG, s.group);
+        cp.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, "read_committed");
+        cp.put(ConsumerConfig.SESSION_TIMEOUT_MS_CONFIG, "6000");
+        cp.put(ConsumerConfig.HEARTBEAT_INTERVAL_MS_CONFIG, "500");
+        try (KafkaConsumer<String, String> c = new KafkaConsumer<>(cp);
+             KafkaProducer<String, String> p = txnProducer(s, s.txnId)) {
+            c.subscribe(List.of(s.topic));
+            p.beginTransaction();
+            Map<TopicPartition, org.apache.kafka.clients.consumer.OffsetAndMetadata> next = new HashMap<>();
+            int got = 0;
+            while (got < s.count) {
+                if (System.nanoTime() > deadline) throw new Fail("consumed " + got + " of " + s.count + " records");
+                for (ConsumerRecord<String, String> r : c.poll(Duration.ofMillis(200))) {
+                    if (got >= s.count) break;
+                    got++;
+                    emit(rec(r, null));
+                    p.send(record(s.output, r.partition(), null, r.key(), "t" + r.value(), headers(false)));
+                    next.put(new TopicPartition(r.topic(), r.partition()), new org.apache.kafka.clients.consumer.OffsetAndMetadata(r.offset() + 1));
+                }
+            }
+            p.flush();
+            p.sendOffsetsToTransaction(next, c.groupMetadata());
+            if (s.abort) p.abortTransaction();
+            else p.commitTransaction();
+        }
+        emit(obj("txn", s.abort ? "aborted" : "committed"));
+    }
+
     /** position places an assigned consumer at --from: earliest, latest or ts:MS (offsetsForTimes). */
     static void position(KafkaConsumer<String, String> c, Spec s, List<TopicPartition> tps) {
         c.assign(tps);
@@ -448,7 +526,9 @@ public final class Driver {
         AtomicReference<Exception> liveErr = new AtomicReference<>();
         Thread live = null;
         int got = 0;
-        KafkaConsumer<String, String> c = new KafkaConsumer<>(consumerProps(s.bootstrapString()));
+        Properties cp = consumerProps(s.bootstrapString());
+        if (!s.isolation.isEmpty()) cp.put(ConsumerConfig.ISOLATION_LEVEL_CONFIG, s.isolation);
+        KafkaConsumer<String, String> c = new KafkaConsumer<>(cp);
         try {
             List<TopicPartition> tps = partitions(s);
             position(c, s, tps);
@@ -747,6 +827,8 @@ public final class Driver {
                 s.live = false;
                 consume(s, deadline);
                 break;
+            case "txn-produce": txnProduce(s, deadline); break;
+            case "txn-offsets": txnOffsets(s, deadline); break;
             case "group": group(s); break;
             case "resume": resume(s, deadline); break;
             case "configs": configs(s); break;

@@ -26,18 +26,21 @@ import org.apache.kafka.streams.state.KeyValueStore;
  * A Kafka Streams word count, at-least-once, for compat-tests/clients (TestStreamsWordCount):
  *
  * <pre>java -cp ... io.github.kafkazk.compat.WordCount --bootstrap B --app-id A --input I --output O --state-dir D
- *     [--replication-factor R] [--timeout S]</pre>
+ *     [--replication-factor R] [--timeout S] [--guarantee at_least_once|exactly_once_v2]</pre>
  *
  * Lines of the input topic are split into lower-case words, re-keyed by word (groupBy: the repartition topic
  * A-words-repartition) and counted in the key-value store "counts" (its changelog A-counts-changelog); every
  * new count goes to the output topic (key: the word, value: the count as an 8-byte big-endian long). Stdout
  * gets one JSON line per state change, {"state":"RUNNING"}; a "stop" line (or EOF) on stdin closes the
- * application, which then prints "ok" (or "FAIL: reason") and exits.
+ * application, which then prints "ok" (or "FAIL: reason") and exits. --guarantee exactly_once_v2 sets
+ * processing.guarantee (KIP-447: one transactional producer per stream thread, the input offsets committed in the
+ * transaction, consumers of the internal topics read_committed); TestStreamsWordCountEOS uses it.
  */
 public final class WordCount {
     public static void main(String[] args) throws Exception {
         String bootstrap = null, app = null, input = null, output = null, stateDir = null;
         String rf = "3";
+        String guarantee = StreamsConfig.AT_LEAST_ONCE;
         double timeout = 120;
         for (int i = 0; i + 1 < args.length; i += 2) {
             switch (args[i]) {
@@ -48,6 +51,7 @@ public final class WordCount {
                 case "--state-dir": stateDir = args[i + 1]; break;
                 case "--timeout": timeout = Double.parseDouble(args[i + 1]); break;
                 case "--replication-factor": rf = args[i + 1]; break;
+                case "--guarantee": guarantee = args[i + 1]; break;
                 default: throw new IllegalArgumentException("unknown flag " + args[i]);
             }
         }
@@ -58,7 +62,7 @@ public final class WordCount {
         p.put(StreamsConfig.APPLICATION_ID_CONFIG, app);
         p.put(StreamsConfig.BOOTSTRAP_SERVERS_CONFIG, bootstrap);
         p.put(StreamsConfig.STATE_DIR_CONFIG, stateDir);
-        p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, StreamsConfig.AT_LEAST_ONCE);
+        p.put(StreamsConfig.PROCESSING_GUARANTEE_CONFIG, guarantee);
         p.put(StreamsConfig.COMMIT_INTERVAL_MS_CONFIG, "200");
         // committed repartition records are deleted (DeleteRecords) soon, not after the default 30 s
         p.put(StreamsConfig.REPARTITION_PURGE_INTERVAL_MS_CONFIG, "200");
