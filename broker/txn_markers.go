@@ -75,14 +75,15 @@ type markerEntry struct {
 
 // markerDest is one destination broker: its queue and sending goroutine.
 type markerDest struct {
-	id      int32
-	addr    string
-	client  markerClient
-	version int16 // WriteTxnMarkers version the broker serves; -1: not asked yet
-	queue   []markerEntry
-	wake    chan struct{}
-	ctx     context.Context
-	cancel  context.CancelFunc
+	id       int32
+	addr     string
+	client   markerClient
+	version  int16 // WriteTxnMarkers version the broker serves; -1: not asked yet
+	failures int   // requests failed in a row (the sending goroutine's)
+	queue    []markerEntry
+	wake     chan struct{}
+	ctx      context.Context
+	cancel   context.CancelFunc
 }
 
 // txnMarkerBackoff paces retries: Kafka retries in its send loop, bounded
@@ -448,8 +449,8 @@ func (m *txnMarkerSender) deliver(d *markerDest, batch []markerEntry) bool {
 		// TransactionMarkerRequestCompletionHandler: a disconnection
 		// re-queues every entry of a transaction still pending (the
 		// coordinator resigned otherwise), its leaders resolved anew.
-		if d.ctx.Err() == nil {
-			m.logger.Info("sending transaction markers failed; retrying", "broker", d.id, "err", err)
+		if d.failures++; d.ctx.Err() == nil && (d.failures == 1 || d.failures%100 == 0) {
+			m.logger.Warn("sending transaction markers failed; retrying", "broker", d.id, "failures_in_a_row", d.failures, "err", err)
 		}
 		m.mu.Lock()
 		for _, e := range batch {
@@ -459,6 +460,10 @@ func (m *txnMarkerSender) deliver(d *markerDest, batch []markerEntry) bool {
 		}
 		m.mu.Unlock()
 		return true
+	}
+	if d.failures > 0 {
+		m.logger.Info("transaction markers reach the broker again", "broker", d.id, "failures", d.failures)
+		d.failures = 0
 	}
 	return m.handleResponse(d, batch, resp.(*kmsg.WriteTxnMarkersResponse))
 }
