@@ -116,11 +116,9 @@ var kafka39NotServed = map[kmsg.Key][]notServed{
 	kmsg.AddPartitionsToTxn:   {{reason: "the transaction coordinator is not built"}},
 	kmsg.AddOffsetsToTxn:      {{reason: "the transaction coordinator is not built"}},
 	kmsg.EndTxn:               {{reason: "the transaction coordinator is not built"}},
-	kmsg.WriteTxnMarkers:      {{reason: "the transaction coordinator is not built"}},
 	kmsg.TxnOffsetCommit:      {{reason: "the transaction coordinator is not built"}},
 	kmsg.DescribeTransactions: {{reason: "the transaction coordinator is not built"}},
 	kmsg.ListTransactions:     {{reason: "the transaction coordinator is not built"}},
-	kmsg.DescribeProducers:    {{reason: "DescribeProducers (KIP-664) is not built"}},
 
 	kmsg.AlterReplicaLogDirs: {{reason: "moving replicas between log dirs is not built"}},
 	kmsg.DescribeLogDirs:     {{reason: "DescribeLogDirs is not built"}},
