@@ -190,3 +190,19 @@ func TestProduceTransactionVerification(t *testing.T) {
 		})
 	}
 }
+
+// FuzzEachBatchInfo: the produce path reads batch headers of a request's
+// records before any validation; no input may make it panic or loop.
+func FuzzEachBatchInfo(f *testing.F) {
+	f.Add(producerBatch(1000, 2, 7, 3, true))
+	f.Add(append(producerBatch(1, 0, 0, 1, false), producerBatch(2, 0, 0, 1, true)...))
+	f.Add(legacyMessageSet(1, 2))
+	f.Add([]byte{})
+	f.Fuzz(func(t *testing.T, records []byte) {
+		n := 0
+		eachBatchInfo(records, func(b batchInfo) { n++ })
+		if n > len(records)/61 {
+			t.Fatalf("%d batches in %d bytes", n, len(records))
+		}
+	})
+}

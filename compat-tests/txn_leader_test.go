@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"hash/crc32"
 	"slices"
+	"strconv"
 	"strings"
 	"testing"
 	"time"
@@ -51,6 +52,13 @@ func TestTxnLeaderKafka39(t *testing.T) {
 		name string
 		do   func(t *testing.T, s *txnSide) string
 	}{
+		{"transactional without an id", func(t *testing.T, s *txnSide) string {
+			return s.produceRaw(t, nil, topic, s.txnRecords(0, 0, 0, 1, true), s.txnRecords(-1, 0, 0, 1, false))
+		}},
+		{"two transactional producers", func(t *testing.T, s *txnSide) string {
+			id := "txn-leader-diff"
+			return s.produceRaw(t, &id, topic, s.txnRecords(0, 0, 0, 1, true), s.txnRecords(1, 0, 0, 1, true))
+		}},
 		{"plain records 0-1", func(t *testing.T, s *txnSide) string { return s.produce(t, topic, -1, 0, 0, 2, false) }},
 		{"A's transaction 2-3", func(t *testing.T, s *txnSide) string { return s.produce(t, topic, 0, 0, 0, 2, true) }},
 		{"B's transaction 4", func(t *testing.T, s *txnSide) string { return s.produce(t, topic, 1, 0, 0, 1, true) }},
@@ -69,6 +77,18 @@ func TestTxnLeaderKafka39(t *testing.T) {
 		{"A older producer epoch", func(t *testing.T, s *txnSide) string { return s.marker(t, 0, 0, 4, false, topic) }},
 		{"A fenced", func(t *testing.T, s *txnSide) string { return s.produce(t, topic, 0, 0, 3, 1, true) }},
 		{"end", func(t *testing.T, s *txnSide) string { return s.view(t, topic) + " " + s.describeProducers(t, topic) }},
+		{"refused partitions", func(t *testing.T, s *txnSide) string {
+			return s.fetchPartition(t, topic, 3) + " " + s.describeProducers(t, "bad/name")
+		}},
+		{"consumers", func(t *testing.T, s *txnSide) string {
+			// A plain record last: the consumers read until they see it.
+			sentinel := s.produce(t, topic, -1, 0, 0, 1, false)
+			var last int64
+			if _, err := fmt.Sscanf(sentinel, "NONE@%d", &last); err != nil {
+				t.Fatalf("%s: sentinel record: %s", s.name, sentinel)
+			}
+			return "read_committed " + s.consume(t, topic, kgo.ReadCommitted(), last) + " read_uncommitted " + s.consume(t, topic, kgo.ReadUncommitted(), last)
+		}},
 	}
 	for _, st := range steps {
 		k, o := st.do(t, sides[0]), st.do(t, sides[1])
@@ -119,7 +139,7 @@ func (s *txnSide) createTopic(t *testing.T, topic string) {
 	t.Helper()
 	req := kmsg.NewPtrCreateTopicsRequest()
 	rt := kmsg.NewCreateTopicsRequestTopic()
-	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = topic, 1, 1
+	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = topic, 2, 1
 	req.Topics = append(req.Topics, rt)
 	req.TimeoutMillis = 30000
 	if code := s.do(t, req).(*kmsg.CreateTopicsResponse).Topics[0].ErrorCode; code != 0 {
@@ -131,7 +151,8 @@ func (s *txnSide) createTopic(t *testing.T, topic string) {
 		mt.Topic = kmsg.StringPtr(topic)
 		req.Topics = append(req.Topics, mt)
 		md := s.do(t, req).(*kmsg.MetadataResponse)
-		if len(md.Topics) != 1 || md.Topics[0].ErrorCode != 0 || len(md.Topics[0].Partitions) != 1 || md.Topics[0].Partitions[0].Leader < 0 {
+		if len(md.Topics) != 1 || md.Topics[0].ErrorCode != 0 || len(md.Topics[0].Partitions) != 2 ||
+			md.Topics[0].Partitions[0].Leader < 0 || md.Topics[0].Partitions[1].Leader < 0 {
 			return false, fmt.Sprintf("%+v", md.Topics)
 		}
 		s.topicID = md.Topics[0].TopicID
@@ -200,6 +221,34 @@ func (s *txnSide) produce(t *testing.T, topic string, role int, epoch int16, seq
 	return fmt.Sprintf("%s@%d", codeName(p.ErrorCode), p.BaseOffset)
 }
 
+// produceRaw sends one batch per partition (0, 1, ...) of topic with
+// transactional id txnID and answers each partition's error and message.
+func (s *txnSide) produceRaw(t *testing.T, txnID *string, topic string, batches ...[]byte) string {
+	t.Helper()
+	req := kmsg.NewPtrProduceRequest()
+	req.Acks, req.TimeoutMillis, req.TransactionID = -1, 30000, txnID
+	rt := kmsg.NewProduceRequestTopic()
+	rt.Topic = topic
+	for i, b := range batches {
+		rp := kmsg.NewProduceRequestTopicPartition()
+		rp.Partition, rp.Records = int32(i), b
+		rt.Partitions = append(rt.Partitions, rp)
+	}
+	req.Topics = append(req.Topics, rt)
+	var out []string
+	for _, rt := range s.do(t, req).(*kmsg.ProduceResponse).Topics {
+		for _, p := range rt.Partitions {
+			msg := ""
+			if p.ErrorMessage != nil {
+				msg = " " + strconv.Quote(*p.ErrorMessage)
+			}
+			out = append(out, fmt.Sprintf("%d:%s@%d%s", p.Partition, codeName(p.ErrorCode), p.BaseOffset, msg))
+		}
+	}
+	slices.Sort(out)
+	return strings.Join(out, ",")
+}
+
 // marker sends one WriteTxnMarkers v1 marker for role on topics' partition 0.
 func (s *txnSide) marker(t *testing.T, role int, epoch int16, coordinatorEpoch int32, commit bool, topics ...string) string {
 	t.Helper()
@@ -233,25 +282,7 @@ func (s *txnSide) view(t *testing.T, topic string) string {
 	t.Helper()
 	var out []string
 	for _, iso := range []int8{1, 0} {
-		req := kmsg.NewPtrFetchRequest()
-		req.Version, req.ReplicaID, req.MaxWaitMillis, req.MinBytes, req.MaxBytes, req.IsolationLevel = 11, -1, 0, 1, 1<<20, iso
-		rt := kmsg.NewFetchRequestTopic()
-		rt.Topic, rt.TopicID = topic, s.topicID // kgo sends the newest version both know
-		rp := kmsg.NewFetchRequestTopicPartition()
-		rp.Partition, rp.FetchOffset, rp.PartitionMaxBytes, rp.CurrentLeaderEpoch, rp.LastFetchedEpoch, rp.LogStartOffset = 0, 0, 1<<20, -1, -1, -1
-		rt.Partitions = append(rt.Partitions, rp)
-		req.Topics = append(req.Topics, rt)
-		p := s.do(t, req).(*kmsg.FetchResponse).Topics[0].Partitions[0]
-		aborted := "null"
-		if p.AbortedTransactions != nil {
-			var as []string
-			for _, a := range p.AbortedTransactions {
-				as = append(as, fmt.Sprintf("%s@%d", s.pids[a.ProducerID], a.FirstOffset))
-			}
-			aborted = "[" + strings.Join(as, " ") + "]"
-		}
-		out = append(out, fmt.Sprintf("fetch(iso=%d): %s hw=%d lso=%d batches=%s aborted=%s", iso, codeName(p.ErrorCode),
-			p.HighWatermark, p.LastStableOffset, s.batches(p.RecordBatches), aborted))
+		out = append(out, s.fetch(t, topic, 0, iso))
 
 		lr := kmsg.NewPtrListOffsetsRequest()
 		lr.Version, lr.ReplicaID, lr.IsolationLevel = 5, -1, iso
@@ -265,6 +296,67 @@ func (s *txnSide) view(t *testing.T, topic string) string {
 		out = append(out, fmt.Sprintf("latest(iso=%d): %s %d", iso, codeName(l.ErrorCode), l.Offset))
 	}
 	return strings.Join(out, "; ")
+}
+
+// fetch is one partition's Fetch from offset 0 with isolation level iso.
+func (s *txnSide) fetch(t *testing.T, topic string, partition int32, iso int8) string {
+	t.Helper()
+	req := kmsg.NewPtrFetchRequest()
+	req.Version, req.ReplicaID, req.MaxWaitMillis, req.MinBytes, req.MaxBytes, req.IsolationLevel = 11, -1, 0, 1, 1<<20, iso
+	rt := kmsg.NewFetchRequestTopic()
+	rt.Topic, rt.TopicID = topic, s.topicID // kgo sends the newest version both know
+	rp := kmsg.NewFetchRequestTopicPartition()
+	rp.Partition, rp.FetchOffset, rp.PartitionMaxBytes, rp.CurrentLeaderEpoch, rp.LastFetchedEpoch, rp.LogStartOffset = partition, 0, 1<<20, -1, -1, -1
+	rt.Partitions = append(rt.Partitions, rp)
+	req.Topics = append(req.Topics, rt)
+	p := s.do(t, req).(*kmsg.FetchResponse).Topics[0].Partitions[0]
+	aborted := "null"
+	if p.AbortedTransactions != nil {
+		var as []string
+		for _, a := range p.AbortedTransactions {
+			as = append(as, fmt.Sprintf("%s@%d", s.pids[a.ProducerID], a.FirstOffset))
+		}
+		aborted = "[" + strings.Join(as, " ") + "]"
+	}
+	return fmt.Sprintf("fetch(iso=%d): %s hw=%d lso=%d batches=%s aborted=%s", iso, codeName(p.ErrorCode),
+		p.HighWatermark, p.LastStableOffset, s.batches(p.RecordBatches), aborted)
+}
+
+// fetchPartition is a partition's Fetch per isolation level.
+func (s *txnSide) fetchPartition(t *testing.T, topic string, partition int32) string {
+	t.Helper()
+	return s.fetch(t, topic, partition, 1) + "; " + s.fetch(t, topic, partition, 0)
+}
+
+// consume reads the partition from the start with a kgo consumer of
+// isolation level iso until the record at offset last and lists the
+// offsets of the records it hands to the application.
+func (s *txnSide) consume(t *testing.T, topic string, iso kgo.IsolationLevel, last int64) string {
+	t.Helper()
+	cl, err := kgo.NewClient(kgo.SeedBrokers(s.addr), kgo.FetchIsolationLevel(iso),
+		kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {0: kgo.NewOffset().AtStart()}}))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cl.Close()
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
+	defer cancel()
+	var offsets []string
+	for {
+		fs := cl.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("%s: consuming %s: %v after %v", s.name, topic, ctx.Err(), offsets)
+		}
+		fs.EachError(func(_ string, _ int32, err error) { t.Fatalf("%s: consuming %s: %v", s.name, topic, err) })
+		done := false
+		fs.EachRecord(func(r *kgo.Record) {
+			offsets = append(offsets, fmt.Sprint(r.Offset))
+			done = done || r.Offset >= last
+		})
+		if done {
+			return "[" + strings.Join(offsets, " ") + "]"
+		}
+	}
 }
 
 // batches describes fetched batches: base-last offsets, producer role,
@@ -311,7 +403,11 @@ func (s *txnSide) describeProducers(t *testing.T, topic string) string {
 				ap.LastSequence, ap.CoordinatorEpoch, ap.CurrentTxnStartOffset))
 		}
 		slices.Sort(ps)
-		out = append(out, fmt.Sprintf("producers(%d): %s %v", p.Partition, codeName(p.ErrorCode), ps))
+		msg := ""
+		if p.ErrorMessage != nil {
+			msg = " " + strconv.Quote(*p.ErrorMessage)
+		}
+		out = append(out, fmt.Sprintf("producers(%d): %s%s %v", p.Partition, codeName(p.ErrorCode), msg, ps))
 	}
 	return strings.Join(out, "; ")
 }
