@@ -79,6 +79,9 @@ var supportedAPIs = map[kmsg.Key]versionRange{
 	kmsg.EndTxn:               {0, 4},
 	kmsg.DescribeTransactions: {0, 0},
 	kmsg.ListTransactions:     {0, 1},
+	// Transactions, the partition leader's side.
+	kmsg.WriteTxnMarkers:   {0, 1},
+	kmsg.DescribeProducers: {0, 0},
 }
 
 // dispatch runs the handler of one request. A nil response means none is
@@ -196,6 +199,10 @@ func (s *Server) dispatch(ctx context.Context, r request) (*protocol.Response, e
 		resp = s.handleDescribeUserScramCredentials(req)
 	case *kmsg.AlterUserSCRAMCredentialsRequest:
 		resp = s.handleAlterUserScramCredentials(req)
+	case *kmsg.WriteTxnMarkersRequest:
+		resp = s.handleWriteTxnMarkers(ctx, req)
+	case *kmsg.DescribeProducersRequest:
+		resp = s.handleDescribeProducers(ctx, req)
 	default:
 		return nil, fmt.Errorf("no handler for api %s", key.Name())
 	}

@@ -99,6 +99,8 @@ type Server struct {
 
 	reqLimitsOnce sync.Once
 	reqLimits     *requestLimits // queued.max.requests, queued.max.request.bytes (request_limits.go)
+
+	txnVerifier *addPartitionsToTxnManager // KIP-890 produce verification (txn_verify.go)
 }
 
 // New builds a broker around an open log manager and ZooKeeper client.
@@ -129,6 +131,7 @@ func New(cfg Config, zk *zkmeta.Client, logs *storage.Manager, clusterID string,
 	s.groups = s.newGroupCoordinator()
 	s.txnMarkers = newTxnMarkerSender(s)
 	s.txn = s.newTxnCoordinator(s.txnMarkers)
+	s.txnVerifier = s.newTxnVerifier()
 	s.replicas.onRoleChange = s.onReplicaRoleChange
 	return s
 }
@@ -367,4 +370,5 @@ func (s *Server) Shutdown() {
 	s.replicas.shutdown() // stops the fetchers, writes replication-offset-checkpoint
 	s.wg.Wait()
 	s.forwarder.close()
+	s.txnVerifier.close()
 }

@@ -55,6 +55,14 @@ var (
 	// ErrInvalidProducerEpoch: an idempotent batch from a fenced, older
 	// producer epoch (InvalidProducerEpochException); INVALID_PRODUCER_EPOCH (47).
 	ErrInvalidProducerEpoch error = &kafkaError{"invalid producer epoch", kerr.InvalidProducerEpoch}
+	// ErrInvalidTxnState: a non-transactional batch from a producer with an
+	// open transaction, or a transactional batch that was not verified to
+	// be part of one (InvalidTxnStateException); INVALID_TXN_STATE (48).
+	ErrInvalidTxnState error = &kafkaError{"invalid transaction state", kerr.InvalidTxnState}
+	// ErrTransactionCoordinatorFenced: a transaction marker with a
+	// coordinator epoch older than the producer's last marker's
+	// (TransactionCoordinatorFencedException); TRANSACTION_COORDINATOR_FENCED (52).
+	ErrTransactionCoordinatorFenced error = &kafkaError{"transaction coordinator fenced", kerr.TransactionCoordinatorFenced}
 
 	// ErrClosed is returned by operations on a closed Log or Manager. It has
 	// no Kafka code: a request that meets it is answered

@@ -96,12 +96,13 @@ type Log struct {
 	// I/O error of this log as a failure of its log dir (ioFailed).
 	dirFailed func(error)
 
-	// producerMu guards producers and serialises AppendAsLeader's producer
-	// checks with its append; taken before mu, never under it.
-	producerMu sync.Mutex
-	// producers is the idempotent producers' state (UnifiedLog's
-	// producerStateManager); nil until LoadProducerState rebuilds it.
+	// producers is the producers' and transactions' state (UnifiedLog's
+	// producerStateManager), guarded by mu: built when the log opens,
+	// kept by every append, leader's and follower's, and rebuilt by
+	// truncations (log_txn.go).
 	producers *producerStateManager
+	// guardSeq numbers the KIP-890 verification guards handed out (mu).
+	guardSeq uint64
 }
 
 type openOptions struct {
@@ -173,6 +174,11 @@ func openLog(dir string, cfg Config, opts openOptions, logger *slog.Logger) (*Lo
 	// above it meanwhile.
 	l.highWatermark = l.logStart
 	l.recoveryPoint = leo
+	// LogLoader.load: the producer state up to the LEO; the recovered
+	// segments' transaction indexes are rebuilt on the way.
+	if err := l.rebuildProducerStateLocked(leo); err != nil {
+		return fail(err)
+	}
 	if l.epochs, err = openLeaderEpochCache(fs, dir); err != nil {
 		// LeaderEpochFileCache reads its checkpoint through
 		// CheckpointFileWithFailureHandler: a file that cannot be read or
@@ -241,6 +247,9 @@ func (l *Log) SetHighWatermark(hw int64) {
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	l.highWatermark = min(max(hw, l.logStart), l.active().next)
+	// UnifiedLog.updateHighWatermarkMetadata: completed transactions whose
+	// marker is now below the high watermark no longer hold the LSO back.
+	l.producers.onHighWatermarkUpdated(l.highWatermark)
 }
 
 // HighWatermark is the log's copy of the partition's high watermark.
@@ -283,52 +292,33 @@ func (l *Log) SegmentBaseOffsets() []int64 {
 // place (records is modified), sets partitionLeaderEpoch, writes to the
 // active segment (rolling as needed) and maintains the indexes. records must
 // already be validated (ValidateBatches or SplitBatches); the CRC stays
-// valid because both patched fields precede the CRC'd range. It neither
-// validates nor touches the producer state: a produce goes through
-// AppendAsLeader.
+// valid because both patched fields precede the CRC'd range. It does not
+// validate: a produce goes through AppendAsLeader. The producer state
+// follows the batches as a replica's does (no sequence or epoch checks).
 func (l *Log) Append(records []byte, leaderEpoch int32) (AppendInfo, error) {
-	return l.appendAndMaybeFlush(records, true, leaderEpoch)
+	return l.appendAndMaybeFlush(records, appendParams{assign: true, leaderEpoch: leaderEpoch, origin: originReplication})
+}
+
+// appendParams says how an append is checked and placed.
+type appendParams struct {
+	assign      bool // the leader assigns offsets and stamps leaderEpoch
+	leaderEpoch int32
+	origin      appendOrigin
+	guard       VerificationGuard // KIP-890 guard, 0 for none
 }
 
 // AppendAsLeader appends a produced partition's records as the leader of
 // leaderEpoch (UnifiedLog.appendAsLeader): the one validation step first
-// (validateAsLeader; upConvert for Produce v0-v2 message sets), then, under
-// the producer state's lock, the idempotent producer's checks
-// (UnifiedLog.analyzeAndValidateProducerState): a batch already in the log
-// is answered with its original offsets and appends nothing (AppendInfo
-// without Batches); any other must continue its producer's sequence. Then
-// the offsets are assigned, the batches written and the producer state
-// updated with them.
+// (validateAsLeader; upConvert for Produce v0-v2 message sets), then, with
+// the offsets assigned and under the log's lock, the producer state's
+// checks (UnifiedLog.analyzeAndValidateProducerState): a batch already in
+// the log is answered with its original offsets and appends nothing
+// (AppendInfo without Batches); any other must continue its producer's
+// sequence and respect its transaction. Then the batches are written and
+// the producer state updated with them. It is AppendAsLeaderVerified
+// without a KIP-890 guard.
 func (l *Log) AppendAsLeader(records []byte, leaderEpoch int32, upConvert bool) (AppendInfo, error) {
-	records, batches, err := validateAsLeader(records, l.Config(), filepath.Base(l.dir), upConvert, time.Now().UnixMilli())
-	if err != nil {
-		return AppendInfo{}, err
-	}
-	l.producerMu.Lock()
-	defer l.producerMu.Unlock()
-	if err := l.loadProducerStateLocked(); err != nil {
-		if errors.Is(err, ErrClosed) {
-			return AppendInfo{}, err
-		}
-		return AppendInfo{}, l.ioFailed(fmt.Errorf("%w: %w", ErrStorage, err))
-	}
-	if dup, ok := l.producers.findDuplicate(batches); ok {
-		// UnifiedLog.append answers a duplicate with its original offsets
-		// and, as log append time, its max timestamp (whatever the
-		// topic's timestamp type).
-		return AppendInfo{FirstOffset: dup.firstOffset, LastOffset: dup.lastOffset, MaxTimestamp: noTimestamp, LogAppendTime: dup.timestamp}, nil
-	}
-	if err := l.producers.validate(batches); err != nil {
-		return AppendInfo{}, err
-	}
-	info, err := l.appendAndMaybeFlush(records, true, leaderEpoch)
-	if err != nil {
-		return info, err
-	}
-	for _, h := range info.Batches {
-		l.producers.update(h)
-	}
-	return info, nil
+	return l.AppendAsLeaderVerified(records, leaderEpoch, upConvert, 0)
 }
 
 // AppendAsFollower appends batches fetched from the leader as they are:
@@ -338,18 +328,15 @@ func (l *Log) AppendAsLeader(records []byte, leaderEpoch int32, upConvert bool) 
 // UnifiedLog.analyzeAndValidateRecords does for every origin: a corrupt
 // batch fails the whole append with ErrCorruptMessage, nothing written.
 //
-// The follower does not maintain the producer state: an append drops it, to
-// be rebuilt from the log when this replica becomes leader.
+// The follower maintains the producer state, transactions and transaction
+// index as the leader does (AppendOrigin.REPLICATION: fencing is only
+// logged), so its LSO is right and becoming leader needs no rebuild.
 func (l *Log) AppendAsFollower(records []byte) (AppendInfo, error) {
-	info, err := l.appendAndMaybeFlush(records, false, 0)
-	if err == nil {
-		l.invalidateProducerState()
-	}
-	return info, err
+	return l.appendAndMaybeFlush(records, appendParams{origin: originReplication})
 }
 
-func (l *Log) appendAndMaybeFlush(records []byte, assign bool, leaderEpoch int32) (AppendInfo, error) {
-	info, flush, err := l.append(records, assign, leaderEpoch)
+func (l *Log) appendAndMaybeFlush(records []byte, p appendParams) (AppendInfo, error) {
+	info, flush, err := l.append(records, p)
 	if err != nil {
 		return info, err
 	}
@@ -366,7 +353,8 @@ func (l *Log) appendAndMaybeFlush(records []byte, assign bool, leaderEpoch int32
 	return info, nil
 }
 
-func (l *Log) append(records []byte, assign bool, leaderEpoch int32) (AppendInfo, bool, error) {
+func (l *Log) append(records []byte, p appendParams) (AppendInfo, bool, error) {
+	assign, leaderEpoch := p.assign, p.leaderEpoch
 	l.mu.Lock()
 	defer l.mu.Unlock()
 	if l.closed {
@@ -420,6 +408,22 @@ func (l *Log) append(records []byte, assign bool, leaderEpoch int32) (AppendInfo
 	if int64(len(records)) > math.MaxInt32 {
 		return AppendInfo{}, false, fmt.Errorf("%w: append of %d bytes does not fit a segment", ErrInvalidRecord, len(records))
 	}
+	// The producer state's checks, on the assigned offsets, before
+	// anything is written (UnifiedLog.analyzeAndValidateProducerState).
+	tbs, err := txnBatchesOf(records, info.Batches)
+	if err != nil {
+		return AppendInfo{}, false, err
+	}
+	update, dup, err := l.producers.analyze(tbs, p.origin, p.guard)
+	if err != nil {
+		return AppendInfo{}, false, err
+	}
+	if dup != nil {
+		// UnifiedLog.append answers a duplicate with its original offsets
+		// and, as log append time, its max timestamp (whatever the
+		// topic's timestamp type).
+		return AppendInfo{FirstOffset: dup.firstOffset, LastOffset: dup.lastOffset, MaxTimestamp: noTimestamp, LogAppendTime: dup.timestamp}, false, nil
+	}
 	// I/O failures from here on are storage errors (UnifiedLog.append:
 	// maybeHandleIOException around the roll and the write).
 	if err := l.maybeRoll(int64(len(records)), info.FirstOffset, info.LastOffset, info.MaxTimestamp); err != nil {
@@ -444,6 +448,12 @@ func (l *Log) append(records []byte, assign bool, leaderEpoch int32) (AppendInfo
 	}
 	if err := seg.append(records, info.LastOffset, info.MaxTimestamp, maxTsOffset, l.cfg.IndexIntervalBytes); err != nil {
 		return AppendInfo{}, false, l.ioFailed(fmt.Errorf("%w: writing the append at %d: %w", ErrStorage, info.FirstOffset, err))
+	}
+	if err := l.applyProducerUpdateLocked(update, seg, true, next); err != nil {
+		if errors.Is(err, ErrStorage) {
+			return AppendInfo{}, false, l.ioFailed(fmt.Errorf("the append at %d: %w", info.FirstOffset, err))
+		}
+		return AppendInfo{}, false, fmt.Errorf("the append at %d: %w", info.FirstOffset, err)
 	}
 	flush := l.cfg.FlushMessages != math.MaxInt64 && next-l.recoveryPoint >= l.cfg.FlushMessages
 	return info, flush, nil
@@ -770,6 +780,9 @@ func (l *Log) flushUpTo(offset int64) error {
 			continue
 		}
 		files = append(files, s.log, s.oidx.f, s.tidx.f)
+		if s.txn.f != nil {
+			files = append(files, s.txn.f)
+		}
 		newSegment = newSegment || s.base >= rp
 	}
 	l.mu.RUnlock()
@@ -902,7 +915,6 @@ func (l *Log) Delete() error {
 func (l *Log) TruncateTo(offset int64) error {
 	truncated, err := l.truncateTo(offset)
 	if err == nil && truncated {
-		l.invalidateProducerState()
 		l.afterTruncation()
 	}
 	// UnifiedLog.truncateTo under maybeHandleIOException.
@@ -981,6 +993,10 @@ func (l *Log) truncateToLocked(offset int64) error {
 		// LeaderEpochFileCache's checkpoint write: the dir fails.
 		return fmt.Errorf("leader epoch checkpoint: %w", err)
 	}
+	// UnifiedLog.truncateTo: rebuildProducerState(targetOffset).
+	if err := l.rebuildProducerStateLocked(s.next); err != nil {
+		return err
+	}
 	l.logger.Info("truncated log", "offset", offset, "leo", s.next)
 	return nil
 }
@@ -997,7 +1013,6 @@ func (l *Log) TruncateFullyAndStartAt(offset int64) error {
 	err := l.truncateFullyLocked(offset)
 	l.mu.Unlock()
 	if err == nil {
-		l.invalidateProducerState()
 		l.afterTruncation()
 	}
 	return l.ioErr("truncate fully", err)
@@ -1043,6 +1058,8 @@ func (l *Log) restartEmptyLocked(offset int64, clearEpochs bool) error {
 	l.recoveryPoint = offset
 	l.highWatermark = offset // UnifiedLog.truncateFullyAndStartAt: HW = the new LEO
 	l.lastEpoch = -1
+	// ProducerStateManager.truncateFullyAndStartAt.
+	l.producers.truncateFullyAndStartAt(offset)
 	var epochErr error
 	if clearEpochs {
 		epochErr = l.epochs.Clear()

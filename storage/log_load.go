@@ -126,7 +126,7 @@ func cleanupTempFiles(dir string, l *Log) error {
 		}
 		for _, e := range ents {
 			b, rest, ok := parseSegmentFile(e.Name())
-			if !ok || strings.HasSuffix(rest, swapSuffix) {
+			if !ok || strings.HasSuffix(rest, swapSuffix) || !isSegmentFileType(rest) {
 				continue
 			}
 			if b >= minSwap && b < maxSwap {
@@ -148,6 +148,18 @@ func cleanupTempFiles(dir string, l *Log) error {
 		return fmt.Errorf("fsync dir %s: %w", dir, err)
 	}
 	return nil
+}
+
+// isSegmentFileType reports a segment file's rest of name (".log",
+// ".txnindex.deleted", ...): a swap replaces only those (LogLoader deletes
+// the replaced LogSegments' files), never e.g. a producer .snapshot.
+func isSegmentFileType(rest string) bool {
+	for _, typ := range segmentFileTypes {
+		if strings.HasPrefix(rest, typ) && (len(rest) == len(typ) || rest[len(typ)] == '.') {
+			return true
+		}
+	}
+	return false
 }
 
 // segmentBases lists the base offsets of the .log files in dir.
@@ -201,6 +213,12 @@ func (l *Log) loadSegments(bases []int64, opts openOptions) error {
 		if !mustRecover {
 			if err := s.sanityCheck(); err != nil {
 				l.logger.Warn("rebuilding corrupt index of segment", "base", base, "err", err)
+				l.recovery.IndexesRebuilt++
+				mustRecover = true
+			} else if s.txnCorrupt != nil {
+				// TransactionIndex.sanityCheck's CorruptIndexException: the
+				// segment is recovered and its transaction index rebuilt.
+				l.logger.Warn("rebuilding corrupt transaction index of segment", "base", base, "err", s.txnCorrupt)
 				l.recovery.IndexesRebuilt++
 				mustRecover = true
 			} else if last {

@@ -29,7 +29,10 @@ const (
 	noTimestamp = -1 // RecordBatch.NO_TIMESTAMP
 )
 
-var segmentFileTypes = []string{logSuffix, indexSuffix, timeIndexSuffix}
+// segmentFileTypes are a segment's files: renamed, deleted and swapped
+// together (the .txnindex only exists once an aborted transaction's marker
+// is in the segment).
+var segmentFileTypes = []string{logSuffix, indexSuffix, timeIndexSuffix, txnIndexSuffix}
 
 type offsetEntry struct {
 	rel int32 // last offset of the indexed append, relative to the segment base
@@ -52,6 +55,13 @@ type segment struct {
 	log    *os.File
 	oidx   offsetIndex
 	tidx   timeIndex
+	txn    txnIndex // the aborted transactions whose marker is here (.txnindex)
+	// txnCorrupt is why the .txnindex found at open did not decode: the
+	// segment is recovered, which rebuilds it (TransactionIndex.sanityCheck).
+	txnCorrupt error
+	// txnStale: the segment was recovered; the producer-state replay
+	// rewrites its .txnindex (LogSegment.recover).
+	txnStale bool
 
 	size int64 // bytes of valid batches in .log
 	next int64 // offset after the last batch
@@ -106,6 +116,12 @@ func openSegment(fs FileSystem, dir string, base int64, suffix string, create bo
 		return nil, err
 	}
 	s.tidx = timeIndex{ix}
+	if s.txn, s.txnCorrupt, err = openTxnIndex(fs, dir, base, suffix); err != nil {
+		_ = s.tidx.close(false)
+		_ = s.oidx.close(false)
+		_ = s.log.Close()
+		return nil, err
+	}
 	return s, nil
 }
 
@@ -127,6 +143,11 @@ func createSegment(fs FileSystem, dir string, base int64, suffix string, cfg Log
 			return nil, err
 		}
 	}
+	if err := s.txn.reset(fs); err != nil {
+		_ = s.close(false)
+		return nil, err
+	}
+	s.txnCorrupt = nil
 	s.jitterMs = randomJitter(cfg)
 	return s, nil
 }
@@ -145,7 +166,7 @@ func randomJitter(cfg LogConfig) int64 {
 }
 
 func (s *segment) close(trim bool) error {
-	errs := []error{s.oidx.close(trim), s.tidx.close(trim)}
+	errs := []error{s.oidx.close(trim), s.tidx.close(trim), s.txn.close()}
 	if err := s.log.Close(); err != nil && !errors.Is(err, os.ErrClosed) {
 		errs = append(errs, err)
 	}
@@ -157,6 +178,7 @@ func (s *segment) close(trim bool) error {
 func (s *segment) closeIndexes() {
 	_ = s.oidx.close(false)
 	_ = s.tidx.close(false)
+	_ = s.txn.close()
 }
 
 func (s *segment) sync() error {
@@ -166,7 +188,16 @@ func (s *segment) sync() error {
 	if err := s.oidx.sync(); err != nil {
 		return err
 	}
-	return s.tidx.sync()
+	if err := s.tidx.sync(); err != nil {
+		return err
+	}
+	if s.txn.f != nil {
+		if err := s.fs.Sync(s.txn.f); err != nil {
+			return fmt.Errorf("fsync %s: %w", s.txn.f.Name(), err)
+		}
+		s.txn.dirty = false
+	}
+	return nil
 }
 
 // activate preallocates and maps both indexes for appends.
@@ -287,6 +318,12 @@ func (s *segment) recover(cfg LogConfig, buf []byte, logger *slog.Logger) (recov
 			return recoverResult{}, err
 		}
 	}
+	// LogSegment.recover: txnIndex.reset(); the Log's producer-state
+	// replay re-appends the entries (txnStale).
+	if err := s.txn.reset(s.fs); err != nil {
+		return recoverResult{}, err
+	}
+	s.txnCorrupt, s.txnStale = nil, true
 	s.maxTs, s.maxTsOffset = noTimestamp, s.base
 	s.next = s.base
 	s.rollTsKnown = false
@@ -633,6 +670,10 @@ func (s *segment) truncate(pos, next int64) error {
 	rel := next - s.base
 	s.oidx.truncateEntries(s.oidx.countBelowRel(rel))
 	s.tidx.truncateEntries(s.tidx.countBelowRel(rel))
+	// LogSegment.truncateTo: txnIndex.truncateTo.
+	if err := s.txn.truncateTo(s.fs, next); err != nil {
+		return err
+	}
 	s.bytesSinceIndex = 0
 	// Largest timestamp: the last time entry, then batches after it
 	// (LogSegment.readLargestTimestamp).
