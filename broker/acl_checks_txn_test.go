@@ -110,10 +110,13 @@ func TestTxnAPIsAuthorization(t *testing.T) {
 	mt.Topic, mt.Partitions = "u", []int32{0, 1}
 	mk.Topics = append(mk.Topics, mt)
 	wm.Markers = append(wm.Markers, mk)
-	deny, _ := s.aclGate(context.Background(), wm)
-	wr, ok := deny.(*kmsg.WriteTxnMarkersResponse)
-	if !ok || len(wr.Markers) != 1 || wr.Markers[0].ProducerID != pid || len(wr.Markers[0].Topics[0].Partitions) != 2 {
-		t.Fatalf("WriteTxnMarkers without cluster permission: %+v", deny)
+	uBefore := txnLogEnd(t, s, "u", 0)
+	wr := dispatchRequest(t, s, wm).(*kmsg.WriteTxnMarkersResponse)
+	if len(wr.Markers) != 1 || wr.Markers[0].ProducerID != pid || len(wr.Markers[0].Topics[0].Partitions) != 2 {
+		t.Fatalf("WriteTxnMarkers without cluster permission: %+v", wr)
+	}
+	if txnLogEnd(t, s, "u", 0) != uBefore {
+		t.Fatal("a refused WriteTxnMarkers wrote a marker")
 	}
 	for _, p := range wr.Markers[0].Topics[0].Partitions {
 		if p.ErrorCode != errClusterAuthorizationFailed {
@@ -200,5 +203,10 @@ func TestTxnAPIsAuthorization(t *testing.T) {
 	if l := dispatchRequest(t, s, lt).(*kmsg.ListTransactionsResponse); len(l.TransactionStates) != 1 || !slices.ContainsFunc(l.TransactionStates,
 		func(x kmsg.ListTransactionsResponseTransactionState) bool { return x.TransactionalID == "tx" }) {
 		t.Fatalf("ListTransactions as a super user: %+v", l)
+	}
+	// The refused WriteTxnMarkers would have written: allowed, it does.
+	wr = dispatchRequest(t, s, wm).(*kmsg.WriteTxnMarkersResponse)
+	if code := wr.Markers[0].Topics[0].Partitions[0].ErrorCode; code != 0 || txnLogEnd(t, s, "u", 0) != uBefore+1 {
+		t.Fatalf("WriteTxnMarkers as a super user: %v, u-0 LEO %d", kerr.ErrorForCode(code), txnLogEnd(t, s, "u", 0))
 	}
 }

@@ -1,6 +1,7 @@
 package broker
 
 import (
+	"context"
 	"log/slog"
 	"slices"
 	"testing"
@@ -10,18 +11,48 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kafkazk/kafkazk/broker/txn"
+	"github.com/kafkazk/kafkazk/protocol"
 )
 
 // txnTestLeaderEpoch is the leader epoch of __transaction_state-0 in the
 // transaction test server: the coordinator epoch.
 const txnTestLeaderEpoch = 3
 
+// loopbackMarkerClient delivers the marker sender's requests to the
+// server itself through dispatch, as its own inter-broker connection
+// would: the partition leader's WriteTxnMarkers writes the markers.
+type loopbackMarkerClient struct{ s *Server }
+
+func (c *loopbackMarkerClient) Close() error { return nil }
+
+func (c *loopbackMarkerClient) Request(ctx context.Context, req kmsg.Request) (kmsg.Response, error) {
+	frame := kmsg.NewRequestFormatter(kmsg.FormatterClientID("broker-1-txn-marker-sender")).AppendRequest(nil, req, 7)
+	hdr, parsed, err := protocol.ParseRequest(frame[4:])
+	if err != nil {
+		return nil, err
+	}
+	out, err := c.s.dispatch(ctx, request{hdr: hdr, req: parsed, frame: frame[4:]})
+	if err != nil {
+		return nil, err
+	}
+	b, err := out.Bytes()
+	if err != nil {
+		return nil, err
+	}
+	body := b[8:]
+	resp := req.ResponseKind()
+	if resp.IsFlexible() && req.Key() != int16(kmsg.ApiVersions) {
+		body = body[1:]
+	}
+	return resp, resp.ReadFrom(body)
+}
+
 // newTxnTestServer is broker 1 alone, leading __transaction_state (one
 // partition), __consumer_offsets (one partition) and topics t and u (two
 // partitions each), with the transaction coordinator elected for
-// __transaction_state-0 over the real replica (txnStore) and markers
-// answered by markers (a fake of the partition leaders; nil: every
-// marker written).
+// __transaction_state-0 over the real replica (txnStore). Markers go to
+// markers (a fake of the partition leaders) or, if nil, to this broker's
+// own WriteTxnMarkers.
 func newTxnTestServer(t *testing.T, markers *markerCluster, opts ...testServerOption) *Server {
 	t.Helper()
 	one := testPartitionState{leader: 1, leaderEpoch: txnTestLeaderEpoch, isr: []int32{1}, replicas: []int32{1}}
@@ -38,11 +69,13 @@ func newTxnTestServer(t *testing.T, markers *markerCluster, opts ...testServerOp
 	s.producerIDs = newProducerIDAllocator(nil, 1, 1000)
 	s.producerIDs.nextID, s.producerIDs.end = 1000, 1_000_000 // no ZooKeeper block needed
 	s.groups = s.newGroupCoordinator()
-	if markers == nil {
-		markers = newMarkerCluster()
-	}
 	s.txnMarkers = newMarkerSender(slog.New(slog.DiscardHandler), time.Millisecond, 5*time.Second, s.markerRoute,
-		func(id int32, _ string) markerClient { return &fakeMarkerClient{c: markers, id: id} })
+		func(id int32, _ string) markerClient {
+			if markers == nil {
+				return &loopbackMarkerClient{s: s}
+			}
+			return &fakeMarkerClient{c: markers, id: id}
+		})
 	s.txn = s.newTxnCoordinator(s.txnMarkers)
 	s.txn.Start(1)
 	t.Cleanup(func() {
@@ -282,6 +315,11 @@ func TestTxnAPIsOverTheBroker(t *testing.T) {
 		t.Fatalf("EndTxn commit: %v", kerr.ErrorForCode(code))
 	}
 	waitFor(t, "CompleteCommit", func() bool { return describeTxn(t, s, "tx")[0].State == "CompleteCommit" })
+	// The markers: one control batch on t-0 and one on __consumer_offsets-0.
+	if txnLogEnd(t, s, "t", 0) != 1 || txnLogEnd(t, s, offsetsTopic, 0) != 1 || txnLogEnd(t, s, "t", 1) != 0 {
+		t.Fatalf("markers: t-0 LEO %d, __consumer_offsets-0 LEO %d, t-1 LEO %d", txnLogEnd(t, s, "t", 0),
+			txnLogEnd(t, s, offsetsTopic, 0), txnLogEnd(t, s, "t", 1))
+	}
 	if logEnd() != before+2 {
 		t.Fatalf("commit wrote %d records, want PrepareCommit and CompleteCommit", logEnd()-before)
 	}
