@@ -5,6 +5,7 @@ import (
 	"errors"
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -31,6 +32,7 @@ func TestTxnCoordinatorClusters(t *testing.T) {
 		waitTxnCoordinator(t, cl, "txn-one")
 		checkTxnTopic(t, c, cl, 5, 1, "1")
 		txnCoordinatorPath(t, cl, "txn-one")
+		franzTransactions(t, c, "franz-one")
 	})
 	t.Run("three brokers", func(t *testing.T) {
 		c := cluster.Start(t, 1, "transaction.state.log.num.partitions=5")
@@ -54,6 +56,7 @@ func TestTxnCoordinatorClusters(t *testing.T) {
 		waitTxnCoordinator(t, cl, "txn-three")
 		checkTxnTopic(t, c, cl, 5, 3, "2")
 		txnCoordinatorPath(t, cl, "txn-three")
+		franzTransactions(t, c, "franz-three")
 	})
 }
 
@@ -199,13 +202,71 @@ func txnCoordinatorPath(t *testing.T, cl *kgo.Client, id string) {
 	if code := end(id, epoch, true); code != 0 {
 		t.Fatalf("EndTxn commit: %v", kerr.ErrorForCode(code))
 	}
-	// EndTxn answers once PrepareCommit is written; the markers follow.
-	// TODO(i17): CompleteCommit once the leaders serve WriteTxnMarkers.
-	if st := describe(); st.State != "PrepareCommit" && st.State != "CompleteCommit" {
-		t.Fatalf("after EndTxn: %+v", st)
-	}
-	states, err := kadm.NewClient(cl).ListTransactions(ctx, nil, []string{"PrepareCommit", "CompleteCommit"})
+	// EndTxn answers once PrepareCommit is written; the markers reach the
+	// leaders of txn-data's partitions, then CompleteCommit is written.
+	poll(t, 30*time.Second, "CompleteCommit", func() (bool, string) {
+		st := describe()
+		return st.State == "CompleteCommit", st.State
+	})
+	states, err := kadm.NewClient(cl).ListTransactions(ctx, nil, []string{"CompleteCommit"})
 	if err != nil || !slices.Contains(states.TransactionalIDs(), id) {
 		t.Fatalf("ListTransactions: %v %v", err, states)
+	}
+}
+
+// franzTransactions: a franz-go producer with a transactional id commits a
+// transaction, aborts one and commits another on txn-data; a
+// read_committed consumer gets exactly the committed records (never an
+// aborted one), a read_uncommitted one every record.
+func franzTransactions(t *testing.T, c *cluster.Cluster, id string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	p := c.Client(kgo.TransactionalID(id), kgo.DefaultProduceTopic("txn-data"))
+	const perTxn = 10
+	for round, commit := range []bool{true, false, true} {
+		if err := p.BeginTransaction(); err != nil {
+			t.Fatalf("BeginTransaction %d: %v", round, err)
+		}
+		for i := range perTxn {
+			if err := p.ProduceSync(ctx, &kgo.Record{Value: fmt.Appendf(nil, "%s-%d-%d", id, round, i)}).FirstErr(); err != nil {
+				t.Fatalf("transactional produce %d/%d: %v", round, i, err)
+			}
+		}
+		if err := p.EndTransaction(ctx, kgo.TransactionEndTry(commit)); err != nil {
+			t.Fatalf("EndTransaction %d (commit %v): %v", round, commit, err)
+		}
+	}
+	read := func(iso kgo.IsolationLevel, want int) map[string]bool {
+		cons := c.Client(kgo.ConsumeTopics("txn-data"), kgo.FetchIsolationLevel(iso),
+			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+		seen := map[string]bool{}
+		for len(seen) < want {
+			fs := cons.PollFetches(ctx)
+			if ctx.Err() != nil {
+				t.Fatalf("consumed %d of %d records: %v", len(seen), want, seen)
+			}
+			fs.EachError(func(topic string, partition int32, err error) {
+				t.Fatalf("fetch %s-%d: %v", topic, partition, err)
+			})
+			fs.EachRecord(func(r *kgo.Record) {
+				if v := string(r.Value); strings.HasPrefix(v, id+"-") {
+					seen[v] = true
+				}
+			})
+		}
+		return seen
+	}
+	committed := read(kgo.ReadCommitted(), 2*perTxn)
+	for v := range committed {
+		if strings.HasPrefix(v, id+"-1-") {
+			t.Fatalf("read_committed returned aborted record %s", v)
+		}
+	}
+	if len(committed) != 2*perTxn {
+		t.Fatalf("read_committed: %d records, want %d", len(committed), 2*perTxn)
+	}
+	if all := read(kgo.ReadUncommitted(), 3*perTxn); len(all) != 3*perTxn {
+		t.Fatalf("read_uncommitted: %d records, want %d", len(all), 3*perTxn)
 	}
 }

@@ -219,6 +219,17 @@ func txnDiffSteps(t *testing.T, cl *kgo.Client, addr string) []string {
 	}
 
 	endTxn("commit", 4, id, epoch, true)
+	poll(t, 30*time.Second, "CompleteCommit", func() (bool, string) {
+		req := kmsg.NewPtrDescribeTransactionsRequest()
+		req.TransactionalIDs = []string{id}
+		st := send(req).(*kmsg.DescribeTransactionsResponse).TransactionStates[0]
+		return st.State == "CompleteCommit", st.State
+	})
+	endTxn("commit retried", 4, id, epoch, true)
 	endTxn("abort after commit", 4, id, epoch, false)
+	addParts("next transaction", 3, id, epoch, map[string][]int32{"t": {1}})
+	initPID("new instance fences the open transaction", 4, id, 60000, -1, -1)
+	endTxn("fenced producer's commit v3", 3, id, epoch, true)
+	endTxn("fenced producer's commit v1", 1, id, epoch, true)
 	return out
 }
