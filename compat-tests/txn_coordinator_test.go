@@ -57,7 +57,62 @@ func TestTxnCoordinatorClusters(t *testing.T) {
 		checkTxnTopic(t, c, cl, 5, 3, "2")
 		txnCoordinatorPath(t, cl, "txn-three")
 		franzTransactions(t, c, "franz-three")
+		coordinatorFailover(t, c, cl, "franz-failover")
 	})
+}
+
+// coordinatorFailover (coordinator.md §16 [cluster] 79): the transaction
+// coordinator of an open transaction is killed; the new leader of its
+// __transaction_state partition loads the transaction, and the producer's
+// commit completes there: a read_committed consumer gets its records.
+func coordinatorFailover(t *testing.T, c *cluster.Cluster, cl *kgo.Client, id string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	p := c.Client(kgo.TransactionalID(id), kgo.DefaultProduceTopic("txn-data"))
+	if err := p.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	for i := range 10 {
+		if err := p.ProduceSync(ctx, &kgo.Record{Value: fmt.Appendf(nil, "%s-%d", id, i)}).FirstErr(); err != nil {
+			t.Fatalf("produce %d: %v", i, err)
+		}
+	}
+	req := kmsg.NewPtrFindCoordinatorRequest()
+	req.CoordinatorType, req.CoordinatorKey, req.CoordinatorKeys = 1, id, []string{id}
+	resp, err := req.RequestWith(ctx, cl)
+	if err != nil || resp.Coordinators[0].ErrorCode != 0 {
+		t.Fatalf("FindCoordinator: %v %+v", err, resp)
+	}
+	coordinator := resp.Coordinators[0].NodeID
+	c.Kill(coordinator)
+	if err := p.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		t.Fatalf("commit after the coordinator (broker %d) was killed: %v", coordinator, err)
+	}
+	var survivor int32
+	for _, b := range []int32{0, 1, 2} {
+		if b != coordinator {
+			survivor = b
+		}
+	}
+	cons, err := kgo.NewClient(kgo.SeedBrokers(c.Broker(survivor).Addr), kgo.ConsumeTopics("txn-data"),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cons.Close()
+	seen := map[string]bool{}
+	for len(seen) < 10 {
+		fs := cons.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("read_committed got %d of the 10 records committed after the failover", len(seen))
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			if strings.HasPrefix(string(r.Value), id+"-") {
+				seen[string(r.Value)] = true
+			}
+		})
+	}
 }
 
 func createTxnTestTopic(t *testing.T, cl *kgo.Client, rf int16) {
