@@ -67,7 +67,11 @@ type Store interface {
 	// does).
 	Append(ctx context.Context, partition, coordinatorEpoch int32, key, value []byte, timeout time.Duration) error
 	// Load calls fn for every record of the partition from its log start
-	// to its high watermark, in order.
+	// to its log end offset, in order (TransactionStateManager reads with
+	// FetchIsolation.LOG_END); a tombstone has a nil value. It ends with
+	// fn's error, with ctx's, or with an error wrapping
+	// kerr.NotLeaderForPartition when this broker does not lead the
+	// partition (any more): the load ends. Other errors are retried.
 	Load(ctx context.Context, partition int32, fn func(key, value []byte) error) error
 }
 
@@ -378,8 +382,14 @@ func (c *Coordinator) appendTransition(ctx context.Context, m *txnMetadata, coor
 		// prepared: the pending state goes with the old cache entry.
 		return c.ownershipError(m.id)
 	}
+	// The append outlives the request's context, as Kafka's purgatory
+	// completion does when the client goes away: the in-memory state then
+	// follows the log. Close ends it; the store bounds it by timeout.
+	actx, cancel := context.WithCancel(context.WithoutCancel(ctx))
+	defer cancel()
+	defer context.AfterFunc(c.ctx, cancel)()
 	timeout := time.Duration(t.timeoutMs) * time.Millisecond
-	appendErr := c.store.Append(ctx, c.PartitionFor(m.id), coordinatorEpoch, EncodeKey(m.id), value, timeout)
+	appendErr := c.store.Append(actx, c.PartitionFor(m.id), coordinatorEpoch, EncodeKey(m.id), value, timeout)
 	if appendErr != nil {
 		mapped := mapAppendError(appendErr)
 		c.logger.Debug("appending a transaction state failed", "transactional_id", m.id, "state", t.state, "err", appendErr, "mapped", mapped)

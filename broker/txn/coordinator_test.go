@@ -501,8 +501,23 @@ func TestEndTxnCommitFlow(t *testing.T) {
 			if err != nil || d.State != prepare || len(d.Partitions) != 2 {
 				t.Fatalf("describe during markers %+v %v", d, err)
 			}
+			// Partitions leave the set as their markers are written.
+			e.c.MarkerWritten(reqs[0], tps("u", 2)[0])
+			stale := reqs[0]
+			stale.ProducerEpoch++
+			e.c.MarkerWritten(stale, tps("t", 0)[0])
+			d, err = e.c.DescribeTransaction("t1")
+			if err != nil || !reflect.DeepEqual(d.Partitions, tps("t", 0)) {
+				t.Fatalf("describe after one marker %+v %v", d, err)
+			}
 			e.markers.complete(t, "t1")
 			e.waitState(t, "t1", complete)
+			e.c.MarkerWritten(reqs[0], tps("t", 0)[0]) // late: ignored
+			n := e.store.count(0)
+			e.c.writeTxnCompletion(reqs[0], mustLookup(t, e.c, "t1"), transit{state: complete, producerID: 1000}) // a second done
+			if e.store.count(0) != n {
+				t.Fatal("a second completion was written")
+			}
 			vals = e.store.values(t, 0, "t1")
 			if len(vals) != 4 || vals[3].State != complete || len(vals[3].Partitions) != 0 || vals[3].Partitions == nil || vals[3].StartTimestamp != start {
 				t.Fatalf("completion %+v", vals[len(vals)-1])
@@ -1000,4 +1015,96 @@ func TestConcurrentTransactions(t *testing.T) {
 			return ok && !m.hasPending && m.state != PrepareCommit && m.state != PrepareAbort
 		})
 	}
+}
+
+// A value that cannot be decoded (Kafka's IllegalStateException) ends the
+// load and what was read before is installed, as
+// TransactionStateManager.loadTransactionMetadata does.
+func TestLoadStopsAtBadRecord(t *testing.T) {
+	store := newMemStore()
+	v, _ := EncodeValue(TxnLogValue{ProducerID: 1, ProducerEpoch: 0, TimeoutMs: 60000, State: Empty, StartTimestamp: -1})
+	store.put(0, EncodeKey("a"), v)
+	store.put(0, EncodeKey("bad"), []byte{0, 7, 1})
+	store.put(0, EncodeKey("b"), v)
+	e := newEnvWith(t, testConfig(), store, false)
+	if _, ok := e.meta(t, "a"); !ok {
+		t.Fatal("a not loaded")
+	}
+	for _, id := range []string{"bad", "b"} {
+		if _, ok := e.meta(t, id); ok {
+			t.Fatalf("%s loaded", id)
+		}
+	}
+}
+
+// A failed read is retried with a backoff (the partition answers
+// COORDINATOR_LOAD_IN_PROGRESS meanwhile); a read that finds the broker no
+// longer the leader ends the load.
+func TestLoadReadErrors(t *testing.T) {
+	store := newMemStore()
+	v, _ := EncodeValue(TxnLogValue{ProducerID: 1, ProducerEpoch: 0, TimeoutMs: 60000, State: Empty, StartTimestamp: -1})
+	store.put(0, EncodeKey("a"), v)
+	store.loadErr = kerr.KafkaStorageError
+	e := &env{store: store, markers: newFakeMarkers(true), clock: newFakeClock(), pids: &pidSource{}}
+	e.c = NewCoordinator(testConfig(), store, e.markers, e.pids.source, e.clock, discardLogger())
+	e.c.Start(1)
+	t.Cleanup(e.c.Close)
+	e.c.Elected(0, 1)
+	waitFor(t, "retry scheduled", func() bool { return e.clock.pendingTimers() == 1 })
+	if _, err := e.c.DescribeTransaction("a"); err != kerr.CoordinatorLoadInProgress {
+		t.Fatalf("during retries: %v", err)
+	}
+	e.clock.Advance(loadRetryMin)
+	waitFor(t, "second retry scheduled", func() bool { return e.clock.pendingTimers() == 1 })
+	store.mu.Lock()
+	store.loadErr = nil
+	store.mu.Unlock()
+	e.clock.Advance(2 * loadRetryMin)
+	waitLoaded(t, e.c, 0)
+	if _, ok := e.meta(t, "a"); !ok {
+		t.Fatal("a not loaded")
+	}
+
+	store.mu.Lock()
+	store.loadErr = fmt.Errorf("loading: %w", kerr.NotLeaderForPartition)
+	store.mu.Unlock()
+	e.c.Elected(0, 2)
+	waitFor(t, "load ended", func() bool {
+		_, err := e.c.DescribeTransaction("a")
+		return err == kerr.NotCoordinator
+	})
+}
+
+// A client that goes away during the append does not cancel it: the
+// transition completes and memory follows the log.
+func TestAppendOutlivesTheRequest(t *testing.T) {
+	store := newMemStore()
+	e := newEnvWith(t, testConfig(), store, true)
+	e.seed(t, mk("t1", 1, 0, Ongoing, tps("t", 0)...))
+	gate := make(chan struct{})
+	store.mu.Lock()
+	store.appendGate = gate
+	store.mu.Unlock()
+	ctx, cancel := context.WithCancel(bg)
+	res := make(chan *kerr.Error, 1)
+	go func() { res <- e.c.EndTxn(ctx, "t1", 1, 0, true) }()
+	waitFor(t, "append started", func() bool { m, _ := e.c.lookupRaw("t1"); return m.isPending() })
+	cancel()
+	close(gate)
+	if err := <-res; err != nil {
+		t.Fatalf("EndTxn: %v", err)
+	}
+	m, _ := e.meta(t, "t1")
+	if m.state != PrepareCommit || len(e.store.values(t, 0, "t1")) != 1 {
+		t.Fatalf("state %v", m.state)
+	}
+}
+
+func mustLookup(t *testing.T, c *Coordinator, id string) *txnMetadata {
+	t.Helper()
+	m, ok := c.lookupRaw(id)
+	if !ok {
+		t.Fatalf("%s not cached", id)
+	}
+	return m
 }

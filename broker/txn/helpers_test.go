@@ -238,9 +238,9 @@ func (f *fakeMarkers) RemoveForTxnTopicPartition(partition int32) {
 	f.mu.Lock()
 	defer f.mu.Unlock()
 	f.removed = append(f.removed, partition)
-	for id := range f.pending {
-		if PartitionFor(id, 1) == partition || true {
-			delete(f.pending, id)
+	for _, m := range f.sent {
+		if m.TxnPartition == partition {
+			delete(f.pending, m.TransactionalID)
 		}
 	}
 }
@@ -297,6 +297,8 @@ type env struct {
 	clock   *fakeClock
 	pids    *pidSource
 }
+
+func discardLogger() *slog.Logger { return slog.New(slog.NewTextHandler(io.Discard, nil)) }
 
 func testConfig() Config {
 	cfg := DefaultConfig()

@@ -36,6 +36,14 @@ func (c *Coordinator) writeTxnCompletion(req MarkerRequest, m *txnMetadata, comp
 			"transactional_id", m.id, "coordinator_epoch", req.CoordinatorEpoch)
 		return
 	}
+	m.mu.Lock()
+	current := m.hasPending && m.pending == complete.state && m.producerID == complete.producerID && m.producerEpoch == complete.producerEpoch
+	m.mu.Unlock()
+	if !current {
+		// A second done, or the transaction moved on: nothing to complete.
+		c.logger.Debug("transaction completion no longer pending", "transactional_id", m.id)
+		return
+	}
 	retry := func(e *kerr.Error) bool { return e == kerr.CoordinatorNotAvailable }
 	err := c.appendTransition(c.ctx, m, req.CoordinatorEpoch, complete, retry)
 	switch err {
@@ -53,4 +61,25 @@ func (c *Coordinator) writeTxnCompletion(req MarkerRequest, m *txnMetadata, comp
 
 func sortListings(l []TransactionListing) {
 	sort.Slice(l, func(i, j int) bool { return l[i].TransactionalID < l[j].TransactionalID })
+}
+
+// MarkerWritten is TransactionMetadata.removePartition as the marker
+// sender's response handler (TransactionMarkerRequestCompletionHandler)
+// calls it for a partition whose marker was written, or whose topic was
+// deleted: the partition leaves the transaction's set, so
+// DescribeTransactions shows the partitions still waiting for their
+// marker. It is ignored unless req's transaction is still the current one
+// (same coordinator epoch, producer id and epoch, PrepareCommit or
+// PrepareAbort). Optional: done alone completes the transaction.
+func (c *Coordinator) MarkerWritten(req MarkerRequest, tp TopicPartition) {
+	_, m, err := c.lookup(req.TransactionalID, nil)
+	if err != nil || m == nil || !c.stillOwned(m, req.CoordinatorEpoch) {
+		return
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.producerID != req.ProducerID || m.producerEpoch != req.ProducerEpoch || (m.state != PrepareCommit && m.state != PrepareAbort) {
+		return
+	}
+	delete(m.partitions, tp)
 }

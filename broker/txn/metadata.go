@@ -288,7 +288,7 @@ func (m *txnMetadata) prepareProducerIDRotation(newPID int64, timeoutMs int32, n
 // prepareFenceProducerEpoch is TransactionMetadata.prepareFenceProducerEpoch:
 // the epoch is bumped unless an earlier fence failed to be written (its
 // bumped epoch was never returned to anyone, so it is reused).
-func (m *txnMetadata) prepareFenceProducerEpoch(nowMs int64) (transit, error) {
+func (m *txnMetadata) prepareFenceProducerEpoch() (transit, error) {
 	if m.producerEpoch == math.MaxInt16 {
 		return transit{}, illegal("cannot fence producer with epoch equal to Short.MaxValue since this would overflow")
 	}
@@ -296,7 +296,9 @@ func (m *txnMetadata) prepareFenceProducerEpoch(nowMs int64) (transit, error) {
 	if !m.hasFailedEpochFence {
 		epoch++
 	}
-	t := m.base(PrepareEpochFence, nowMs)
+	// The last update time is kept: this transit is never written, the
+	// PrepareAbort that replaces it carries the time.
+	t := m.base(PrepareEpochFence, m.lastUpdateTimestamp)
 	t.producerEpoch, t.lastProducerEpoch = epoch, noProducerEpoch
 	return m.prepareTransitionTo(t)
 }

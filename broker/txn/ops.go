@@ -114,7 +114,7 @@ func (c *Coordinator) prepareInitProducerIDTransit(ctx context.Context, m *txnMe
 			t, perr = m.prepareIncrementProducerEpoch(timeoutMs, expectedEpoch, hasExpected, now)
 		}
 	case Ongoing:
-		t, perr = m.prepareFenceProducerEpoch(now)
+		t, perr = m.prepareFenceProducerEpoch()
 		fence = true
 	default: // Dead, PrepareEpochFence: always behind a pending state
 		perr = illegal("transactional id %s in unexpected state %v", m.id, m.state)

@@ -43,7 +43,7 @@ func (c *Coordinator) abortTimedOutTransactions() {
 			c.logger.Debug("skipping the abort of a timed-out transaction", "transactional_id", m.id)
 			continue
 		}
-		fence, err := m.prepareFenceProducerEpoch(now)
+		fence, err := m.prepareFenceProducerEpoch()
 		var abort transit
 		if err == nil {
 			abort, err = m.applyEpochFence(fence, now)
