@@ -145,7 +145,8 @@ func asKerr(err error) *kerr.Error {
 }
 
 // Load calls fn for every record of the partition from its log start to
-// its log end offset, in order, while this broker leads it
+// its log end offset, in order, while this broker leads it (else an error
+// wrapping NOT_LEADER_OR_FOLLOWER)
 // (TransactionStateManager.loadTransactionMetadata reads with
 // FetchIsolation.LOG_END: on the leader the whole log is the state, what is
 // not replicated yet will be). Reads are transaction.state.log.load.buffer.size
@@ -155,7 +156,9 @@ func (st *txnStore) Load(ctx context.Context, partitionID int32, fn func(key, va
 	rm := st.s.replicas
 	p, err := rm.leaderPartition(txnTopic, partitionID)
 	if err != nil {
-		return fmt.Errorf("loading %s-%d: %w", txnTopic, partitionID, asKerr(err))
+		// Not hosted, a follower or offline: this broker does not lead
+		// the partition, the load ends (txn.Store).
+		return fmt.Errorf("loading %s-%d: %w (%w)", txnTopic, partitionID, kerr.NotLeaderForPartition, err)
 	}
 	bufSize := int64(st.s.cfg.TransactionStateLogLoadBufferSize)
 	if bufSize <= 0 {
