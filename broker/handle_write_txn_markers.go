@@ -85,7 +85,7 @@ func (s *Server) handleWriteTxnMarkers(ctx context.Context, req *kmsg.WriteTxnMa
 		}
 	}
 	if len(pending) > 0 {
-		s.replicas.awaitReplication(ctx, pending, defaultRequestTimeout)
+		s.replicas.awaitReplication(ctx, pending, txnRequestTimeout)
 	}
 	// KafkaApis.maybeSendResponseCallback: the markers written to
 	// __consumer_offsets materialise (commit) or drop (abort) the

@@ -78,7 +78,7 @@ func TestTxnLeaderKafka39(t *testing.T) {
 		{"A fenced", func(t *testing.T, s *txnSide) string { return s.produce(t, topic, 0, 0, 3, 1, true) }},
 		{"end", func(t *testing.T, s *txnSide) string { return s.view(t, topic) + " " + s.describeProducers(t, topic) }},
 		{"refused partitions", func(t *testing.T, s *txnSide) string {
-			return s.fetchPartition(t, topic, 3) + " " + s.describeProducers(t, "bad/name")
+			return s.fetchPartition(t, topic, 3) + " " + s.describeProducers(t, "bad/name") + " " + s.describeProducers(t, "txn-nosuch")
 		}},
 		{"consumers", func(t *testing.T, s *txnSide) string {
 			// A plain record last: the consumers read until they see it.
