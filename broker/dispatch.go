@@ -56,6 +56,7 @@ var supportedAPIs = map[kmsg.Key]versionRange{
 	kmsg.LeaveGroup:      {0, 5},
 	kmsg.OffsetCommit:    {0, 8},
 	kmsg.OffsetFetch:     {0, 8},
+	kmsg.TxnOffsetCommit: {0, 4},
 	kmsg.OffsetDelete:    {0, 0},
 	kmsg.ListGroups:      {0, 4},
 	kmsg.DescribeGroups:  {0, 5},
@@ -178,6 +179,8 @@ func (s *Server) dispatch(ctx context.Context, r request) (*protocol.Response, e
 		resp = s.handleOffsetCommit(ctx, req)
 	case *kmsg.OffsetFetchRequest:
 		resp = s.handleOffsetFetch(req)
+	case *kmsg.TxnOffsetCommitRequest:
+		resp = s.handleTxnOffsetCommit(ctx, req)
 	case *kmsg.OffsetDeleteRequest:
 		resp = s.handleOffsetDelete(req)
 	case *kmsg.ListGroupsRequest:
