@@ -56,6 +56,7 @@ var supportedAPIs = map[kmsg.Key]versionRange{
 	kmsg.LeaveGroup:      {0, 5},
 	kmsg.OffsetCommit:    {0, 8},
 	kmsg.OffsetFetch:     {0, 8},
+	kmsg.TxnOffsetCommit: {0, 4},
 	kmsg.OffsetDelete:    {0, 0},
 	kmsg.ListGroups:      {0, 4},
 	kmsg.DescribeGroups:  {0, 5},
@@ -79,7 +80,7 @@ var supportedAPIs = map[kmsg.Key]versionRange{
 	kmsg.EndTxn:               {0, 4},
 	kmsg.DescribeTransactions: {0, 0},
 	kmsg.ListTransactions:     {0, 1},
-	// Transactions, the partition leader's side.
+	// The partition leader's side (handle_write_txn_markers.go, handle_describe_producers.go).
 	kmsg.WriteTxnMarkers:   {0, 1},
 	kmsg.DescribeProducers: {0, 0},
 }
@@ -178,6 +179,8 @@ func (s *Server) dispatch(ctx context.Context, r request) (*protocol.Response, e
 		resp = s.handleOffsetCommit(ctx, req)
 	case *kmsg.OffsetFetchRequest:
 		resp = s.handleOffsetFetch(req)
+	case *kmsg.TxnOffsetCommitRequest:
+		resp = s.handleTxnOffsetCommit(ctx, req)
 	case *kmsg.OffsetDeleteRequest:
 		resp = s.handleOffsetDelete(req)
 	case *kmsg.ListGroupsRequest:
@@ -202,7 +205,7 @@ func (s *Server) dispatch(ctx context.Context, r request) (*protocol.Response, e
 	case *kmsg.WriteTxnMarkersRequest:
 		resp = s.handleWriteTxnMarkers(ctx, req)
 	case *kmsg.DescribeProducersRequest:
-		resp = s.handleDescribeProducers(ctx, req)
+		resp = s.handleDescribeProducers(req)
 	default:
 		return nil, fmt.Errorf("no handler for api %s", key.Name())
 	}

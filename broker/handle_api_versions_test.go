@@ -111,8 +111,6 @@ var kafka39NotServed = map[kmsg.Key][]notServed{
 	kmsg.OffsetFetch:  {{versions: []int16{9}, reason: "KIP-848 consumer group protocol (member id and epoch) is not built"}},
 	kmsg.ListGroups:   {{versions: []int16{5}, reason: "KIP-848 group types filter is not built"}},
 
-	kmsg.TxnOffsetCommit: {{reason: "the transaction coordinator is not built"}},
-
 	kmsg.AlterReplicaLogDirs: {{reason: "moving replicas between log dirs is not built"}},
 	kmsg.DescribeLogDirs:     {{reason: "DescribeLogDirs is not built"}},
 

@@ -6,8 +6,10 @@
 // none). Leaders and followers answer alike (Partition.activeProducerState:
 // any replica with a log), which kafka-transactions.sh describe-producers
 // and find-hanging rely on. An invalid topic name is INVALID_TOPIC_EXCEPTION,
-// a topic without READ TOPIC_AUTHORIZATION_FAILED, one unknown to the
-// metadata cache UNKNOWN_TOPIC_OR_PARTITION; a partition not hosted here is
+// a topic without READ TOPIC_AUTHORIZATION_FAILED (aclGate's,
+// acl_checks_txn.go), one unknown to the metadata cache
+// UNKNOWN_TOPIC_OR_PARTITION, both with the error's default message as
+// Kafka's ApiError gives it; a partition not hosted here is
 // NOT_LEADER_OR_FOLLOWER if the cache knows it, else
 // UNKNOWN_TOPIC_OR_PARTITION; an offline one KAFKA_STORAGE_ERROR.
 // Deviations from Kafka 3.9: none known.
@@ -15,8 +17,6 @@
 package broker
 
 import (
-	"context"
-
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
@@ -25,7 +25,7 @@ import (
 )
 
 // handleDescribeProducers is KafkaApis.handleDescribeProducersRequest.
-func (s *Server) handleDescribeProducers(ctx context.Context, req *kmsg.DescribeProducersRequest) kmsg.Response {
+func (s *Server) handleDescribeProducers(req *kmsg.DescribeProducersRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.DescribeProducersResponse)
 	for _, rt := range req.Topics {
 		out := kmsg.NewDescribeProducersResponseTopic()
@@ -36,11 +36,11 @@ func (s *Server) handleDescribeProducers(ctx context.Context, req *kmsg.Describe
 		case zkmeta.ValidateTopicName(rt.Topic) != nil:
 			msg := zkmeta.ValidateTopicName(rt.Topic).Error()
 			topicErr, topicMsg = kerr.InvalidTopicException.Code, &msg
-		case !s.authorize(ctx, opRead, resTopic, rt.Topic):
-			topicErr = kerr.TopicAuthorizationFailed.Code
 		default:
 			if _, ok := s.cache.topic(rt.Topic); !ok {
-				topicErr = kerr.UnknownTopicOrPartition.Code
+				// new ApiError(Errors.UNKNOWN_TOPIC_OR_PARTITION): the default message.
+				msg := kerr.UnknownTopicOrPartition.Description
+				topicErr, topicMsg = kerr.UnknownTopicOrPartition.Code, &msg
 			}
 		}
 		for _, part := range rt.Partitions {

@@ -1,12 +1,24 @@
 // The classic consumer-group APIs: JoinGroup (11) v0-9, SyncGroup (14)
 // v0-5, Heartbeat (12) v0-4, LeaveGroup (13) v0-5, OffsetCommit (8) v0-8,
 // OffsetFetch (9) v0-8, OffsetDelete (47) v0, ListGroups (16) v0-4,
-// DescribeGroups (15) v0-5, DeleteGroups (42) v0-2; KIP-848 versions are
-// not served. OffsetCommit and OffsetFetch v0 use ZooKeeper, as Kafka does.
+// DescribeGroups (15) v0-5, DeleteGroups (42) v0-2, TxnOffsetCommit (28)
+// v0-4; KIP-848 versions are not served. OffsetCommit and OffsetFetch v0
+// use ZooKeeper, as Kafka does.
 // Version steps: JoinGroup v4 known member id (KIP-394), v5 static members
 // (KIP-345), v9 skip assignment (KIP-814); LeaveGroup v3 batches (KIP-345);
 // OffsetFetch v7 require_stable (KIP-447), v8 many groups (KIP-709);
-// ListGroups v4 state filter (KIP-518); DescribeGroups v3 authorized ops.
+// ListGroups v4 state filter (KIP-518); DescribeGroups v3 authorized ops;
+// TxnOffsetCommit v0 (KIP-98): offsets committed inside a transaction,
+// visible once its COMMIT marker is written to the group's partition, gone
+// with its ABORT marker (OffsetFetch with require_stable answers
+// UNSTABLE_OFFSET_COMMIT meanwhile), v2 committed leader epoch (KIP-320),
+// v3 the consumer's generation, member id and group instance id, fencing
+// zombie producers with ILLEGAL_GENERATION / UNKNOWN_MEMBER_ID /
+// FENCED_INSTANCE_ID (KIP-447), v4 TRANSACTION_ABORTABLE (KIP-890); v0-1
+// get COORDINATOR_NOT_AVAILABLE for COORDINATOR_LOAD_IN_PROGRESS
+// (KAFKA-7296). With transaction.partition.verification.enable the
+// group's offsets partition is verified with the transaction coordinator
+// first (KIP-890 part 1).
 // Authorization and, with an authorizer, the authorized operations are
 // aclGate's (acl_checks.go). Deviation: OffsetFetch v0-1 keeps group errors per
 // partition, having no group-level error field.
@@ -233,6 +245,67 @@ func (s *Server) handleOffsetCommit(ctx context.Context, req *kmsg.OffsetCommitR
 		for pi, p := range t.Partitions {
 			rp := kmsg.NewOffsetCommitResponseTopicPartition()
 			rp.Partition, rp.ErrorCode = p.Partition, codes[ti][pi]
+			rt.Partitions = append(rt.Partitions, rp)
+		}
+		resp.Topics = append(resp.Topics, rt)
+	}
+	return resp
+}
+
+// handleTxnOffsetCommit is KafkaApis.handleTxnOffsetCommitRequest after
+// its ACL checks (aclGate): partitions of unknown topics or unknown
+// partitions answer UNKNOWN_TOPIC_OR_PARTITION, the rest go to the group
+// coordinator. Partitions are answered in request order.
+func (s *Server) handleTxnOffsetCommit(ctx context.Context, req *kmsg.TxnOffsetCommitRequest) kmsg.Response {
+	resp := req.ResponseKind().(*kmsg.TxnOffsetCommitResponse)
+	type slot struct{ t, p int }
+	codes := make([][]int16, len(req.Topics))
+	index := map[group.TopicPartition][]slot{}
+	var commits []group.CommitOffset
+	for ti, t := range req.Topics {
+		codes[ti] = make([]int16, len(t.Partitions))
+		for pi, p := range t.Partitions {
+			if !s.knownPartition(t.Topic, p.Partition) {
+				codes[ti][pi] = kerr.UnknownTopicOrPartition.Code
+				continue
+			}
+			tp := group.TopicPartition{Topic: t.Topic, Partition: p.Partition}
+			index[tp] = append(index[tp], slot{ti, pi})
+			epoch := p.LeaderEpoch
+			if req.Version < 2 {
+				epoch = -1
+			}
+			commits = append(commits, group.CommitOffset{TopicPartition: tp, Offset: p.Offset, LeaderEpoch: epoch,
+				Metadata: p.Metadata, CommitTimestamp: -1})
+		}
+	}
+	if len(commits) > 0 {
+		r := group.TxnCommitRequest{
+			Group: req.Group, TransactionalID: req.TransactionalID, ProducerID: req.ProducerID, ProducerEpoch: req.ProducerEpoch,
+			Generation: -1, Offsets: commits,
+		}
+		if req.Version >= 3 {
+			r.Generation, r.MemberID, r.InstanceID = req.Generation, req.MemberID, req.InstanceID
+		}
+		// KIP-890: v4+ understands TRANSACTION_ABORTABLE; older versions
+		// get INVALID_TXN_STATE for it (transactionSupportedOperation).
+		r.Verify = s.txnOffsetsVerifier(req.TransactionalID, req.ProducerID, req.ProducerEpoch, req.Version >= 4)
+		for _, res := range s.groups.CommitTransactionalOffsets(ctx, r) {
+			for _, sl := range index[res.TopicPartition] {
+				codes[sl.t][sl.p] = errCode(res.Err)
+			}
+		}
+	}
+	for ti, t := range req.Topics {
+		rt := kmsg.NewTxnOffsetCommitResponseTopic()
+		rt.Topic = t.Topic
+		for pi, p := range t.Partitions {
+			rp := kmsg.NewTxnOffsetCommitResponseTopicPartition()
+			rp.Partition, rp.ErrorCode = p.Partition, codes[ti][pi]
+			if req.Version < 2 && rp.ErrorCode == kerr.CoordinatorLoadInProgress.Code {
+				// Clients before 2.0 may crash on the loading error (KAFKA-7296).
+				rp.ErrorCode = kerr.CoordinatorNotAvailable.Code
+			}
 			rt.Partitions = append(rt.Partitions, rp)
 		}
 		resp.Topics = append(resp.Topics, rt)

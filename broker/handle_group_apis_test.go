@@ -31,6 +31,15 @@ func (s *memOffsetsStore) Append(p int32, records []group.Record, _ bool) (int64
 	return base, func(context.Context) error { return nil }, nil
 }
 
+func (s *memOffsetsStore) AppendTransactional(p int32, producer group.TxnProducer, records []group.Record) (int64, func(context.Context) error, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	base := s.next[p]
+	s.batches[p] = append(s.batches[p], group.Batch{BaseOffset: base, ProducerID: producer.ID, Transactional: true, Records: records})
+	s.next[p] = base + int64(len(records))
+	return base, func(context.Context) error { return nil }, nil
+}
+
 func (s *memOffsetsStore) Load(ctx context.Context, p int32, fn func(group.Batch) error) error {
 	s.mu.Lock()
 	batches := append([]group.Batch(nil), s.batches[p]...)
@@ -48,6 +57,14 @@ func (s *memOffsetsStore) Load(ctx context.Context, p int32, fn func(group.Batch
 // __consumer_offsets led by broker 0) and a coordinator that owns the
 // offsets partition. cfg adjusts the coordinator's settings.
 func newGroupTestServer(t *testing.T, topics map[string]int32, cfg func(*group.Config)) *Server {
+	t.Helper()
+	s, _ := newGroupTestServerWithStore(t, topics, cfg)
+	return s
+}
+
+// newGroupTestServerWithStore is newGroupTestServer also returning the
+// coordinator's store.
+func newGroupTestServerWithStore(t *testing.T, topics map[string]int32, cfg func(*group.Config)) (*Server, *memOffsetsStore) {
 	t.Helper()
 	logger := slog.New(slog.DiscardHandler)
 	s := &Server{cfg: DefaultConfig(), logger: logger, cache: newMetadataCache()}
@@ -68,14 +85,15 @@ func newGroupTestServer(t *testing.T, topics map[string]int32, cfg func(*group.C
 	if cfg != nil {
 		cfg(&gc)
 	}
-	s.groups = group.New(gc, &memOffsetsStore{batches: map[int32][]group.Batch{}, next: map[int32]int64{}}, nil, logger)
+	store := &memOffsetsStore{batches: map[int32][]group.Batch{}, next: map[int32]int64{}}
+	s.groups = group.New(gc, store, nil, logger)
 	s.groups.Start(1)
 	t.Cleanup(s.groups.Close)
 	s.groups.Elected(0, 0)
 	deadline := time.Now().Add(5 * time.Second)
 	for {
 		if err, _ := s.groups.FetchOffsets("probe", false, nil); err == nil {
-			return s
+			return s, store
 		}
 		if time.Now().After(deadline) {
 			t.Fatal("the coordinator did not load its partition")

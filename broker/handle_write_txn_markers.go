@@ -32,13 +32,6 @@ import (
 	"github.com/kafkazk/kafkazk/storage"
 )
 
-// txnCompleter is the group coordinator's completion of transactional
-// offset commits once their marker is written
-// (GroupCoordinator.onTransactionCompleted).
-type txnCompleter interface {
-	CompleteTransaction(producerID int64, producerEpoch int16, partitions []int32, commit bool)
-}
-
 // markerAppend is one partition's marker append and its outcome.
 type markerAppend struct {
 	marker int // index in the request
@@ -85,7 +78,7 @@ func (s *Server) handleWriteTxnMarkers(ctx context.Context, req *kmsg.WriteTxnMa
 		}
 	}
 	if len(pending) > 0 {
-		s.replicas.awaitReplication(ctx, pending, defaultRequestTimeout)
+		s.replicas.awaitReplication(ctx, pending, txnRequestTimeout)
 	}
 	// KafkaApis.maybeSendResponseCallback: the markers written to
 	// __consumer_offsets materialise (commit) or drop (abort) the
@@ -94,7 +87,7 @@ func (s *Server) handleWriteTxnMarkers(ctx context.Context, req *kmsg.WriteTxnMa
 	for i, a := range appends {
 		codes[i] = protocol.ErrorCode(a.entry.err)
 	}
-	if gc, ok := any(s.groups).(txnCompleter); ok {
+	if s.groups != nil { // GroupCoordinator.onTransactionCompleted
 		for mi, m := range req.Markers {
 			var parts []int32
 			for i, a := range appends {
@@ -103,7 +96,7 @@ func (s *Server) handleWriteTxnMarkers(ctx context.Context, req *kmsg.WriteTxnMa
 				}
 			}
 			if len(parts) > 0 {
-				gc.CompleteTransaction(m.ProducerID, m.ProducerEpoch, parts, m.Committed)
+				s.groups.CompleteTransaction(m.ProducerID, m.ProducerEpoch, parts, m.Committed)
 			}
 		}
 	}

@@ -11,6 +11,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kafkazk/kafkazk/broker/group"
+	"github.com/kafkazk/kafkazk/protocol"
 	"github.com/kafkazk/kafkazk/storage"
 )
 
@@ -83,27 +84,88 @@ func (st *offsetsStore) leader(partition int32) (*partition, error) {
 // gives acks=all semantics, otherwise the append is local only (Kafka
 // appends tombstones with acks 0).
 func (st *offsetsStore) Append(partitionID int32, records []group.Record, waitReplication bool) (int64, func(context.Context) error, error) {
-	p, err := st.leader(partitionID)
-	if err != nil {
-		return 0, nil, err
-	}
-	now := time.Now().UnixMilli()
-	recs := make([]storage.Record, len(records))
-	for i, r := range records {
-		recs[i] = storage.Record{Offset: int64(i), Timestamp: now, Key: r.Key, Value: r.Value, ValueNull: r.Value == nil}
-	}
-	batch, err := storage.BuildBatch(storage.BatchHeader{
-		PartitionLeaderEpoch: -1, Attributes: int16(st.s.cfg.OffsetsTopicCompressionCodec),
-		ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1,
-	}, recs)
-	if err != nil {
-		return 0, nil, fmt.Errorf("building a __consumer_offsets batch: %w", err)
-	}
 	acks := int16(1)
 	if waitReplication {
 		acks = -1
 	}
-	res, err := p.appendRecordsToLeader(batch, acks, false, st.s.replicas.nowMs())
+	return st.appendBatch(partitionID, storage.BatchHeader{ProducerID: -1, ProducerEpoch: -1, BaseSequence: -1}, records, waitReplication,
+		func(p *partition, batch []byte) (appendResult, error) {
+			return p.appendRecordsToLeader(batch, acks, false, st.s.replicas.nowMs())
+		})
+}
+
+// batchAttrTransactional is the transactional bit of a batch's attributes.
+const batchAttrTransactional = 0x10
+
+// AppendTransactional appends a TxnOffsetCommit's records as one
+// transactional batch of the producer, base sequence 0
+// (GroupMetadataManager.generateOffsetRecords with isTxnOffsetCommit), and
+// waits for acks=all.
+// Kafka's origin COORDINATOR checks the producer epoch but neither the
+// sequence nor duplicates: every commit of the producer has base sequence
+// 0 (see appendAsCoordinator).
+func (st *offsetsStore) AppendTransactional(partitionID int32, producer group.TxnProducer, records []group.Record) (int64, func(context.Context) error, error) {
+	return st.appendBatch(partitionID, storage.BatchHeader{
+		Attributes: batchAttrTransactional, ProducerID: producer.ID, ProducerEpoch: producer.Epoch, BaseSequence: 0,
+	}, records, true, func(p *partition, batch []byte) (appendResult, error) {
+		return st.appendAsCoordinator(p, batch, producer.VerificationGuard)
+	})
+}
+
+// appendAsCoordinator appends a transactional offset commit batch with
+// acks=all as ReplicaManager.appendRecords with origin COORDINATOR and the
+// verification guard.
+func (st *offsetsStore) appendAsCoordinator(p *partition, batch []byte, guard uint64) (appendResult, error) {
+	return appendToLeaderAsCoordinator(p, batch, storage.VerificationGuard(guard), st.s.replicas.nowMs())
+}
+
+// appendToLeaderAsCoordinator is partition.appendRecordsToLeader (acks=all)
+// for the group coordinator's own transactional batches: the log appends
+// them with storage.Log.AppendAsCoordinator (AppendOrigin.COORDINATOR: the
+// producer epoch is checked, neither the sequence nor duplicates, as every
+// TxnOffsetCommit batch has base sequence 0), with the KIP-890 guard.
+// It belongs with appendRecordsToLeader in partition.go.
+func appendToLeaderAsCoordinator(p *partition, batch []byte, guard storage.VerificationGuard, nowMs int64) (appendResult, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.offline {
+		return appendResult{}, kerr.KafkaStorageError
+	}
+	if !p.leading || p.stopped {
+		return appendResult{}, kerr.NotLeaderForPartition
+	}
+	if minISR := effectiveMinISR(p.log.Config().MinInsyncReplicas, p.self, p.replicas); int32(len(p.isr)) < minISR {
+		return appendResult{}, protocol.NewAPIError(kerr.NotEnoughReplicas,
+			"The size of the current ISR %v is insufficient to satisfy the min.isr requirement of %d for partition %s-%d",
+			p.isr, minISR, p.topic, p.id)
+	}
+	info, err := p.log.AppendAsCoordinator(batch, p.leaderEpoch, guard)
+	if errors.Is(err, storage.ErrStorage) {
+		p.storageFailedLocked(err) // as appendRecordsToLeader: the records may be in the log
+	}
+	if err != nil {
+		return appendResult{}, fmt.Errorf("appending to %s-%d: %w", p.topic, p.id, err)
+	}
+	res := appendResult{baseOffset: info.FirstOffset, lastOffset: info.LastOffset, logStartOffset: p.log.LogStartOffset(),
+		logAppendTime: info.LogAppendTime, leaderEpoch: p.leaderEpoch}
+	p.maybeIncrementHWLocked(nowMs)
+	p.wake()
+	return res, nil
+}
+
+// appendBatch builds one batch of records with header h and appends it to
+// the partition, which this broker must lead, with appendTo.
+func (st *offsetsStore) appendBatch(partitionID int32, h storage.BatchHeader, records []group.Record, waitReplication bool,
+	appendTo func(*partition, []byte) (appendResult, error)) (int64, func(context.Context) error, error) {
+	p, err := st.leader(partitionID)
+	if err != nil {
+		return 0, nil, err
+	}
+	batch, err := buildOffsetsBatch(h, records, st.s.cfg.OffsetsTopicCompressionCodec, time.Now().UnixMilli())
+	if err != nil {
+		return 0, nil, err
+	}
+	res, err := appendTo(p, batch)
 	if err != nil {
 		return 0, nil, err
 	}
@@ -113,6 +175,23 @@ func (st *offsetsStore) Append(partitionID int32, records []group.Record, waitRe
 	return res.baseOffset, func(ctx context.Context) error {
 		return st.s.replicas.awaitOffsetsReplication(ctx, p, res.lastOffset+1, res.leaderEpoch)
 	}, nil
+}
+
+// buildOffsetsBatch builds one batch of records with header h, codec and
+// create time nowMs (GroupMetadataManager: MemoryRecords.builder with
+// CREATE_TIME and offsets.topic.compression.codec).
+func buildOffsetsBatch(h storage.BatchHeader, records []group.Record, codec int8, nowMs int64) ([]byte, error) {
+	recs := make([]storage.Record, len(records))
+	for i, r := range records {
+		recs[i] = storage.Record{Offset: int64(i), Timestamp: nowMs, Key: r.Key, Value: r.Value, ValueNull: r.Value == nil}
+	}
+	h.PartitionLeaderEpoch = -1
+	h.Attributes |= int16(codec)
+	batch, err := storage.BuildBatch(h, recs)
+	if err != nil {
+		return nil, fmt.Errorf("building a __consumer_offsets batch: %w", err)
+	}
+	return batch, nil
 }
 
 // awaitOffsetsReplication waits until the HW reaches required, as the
@@ -145,28 +224,42 @@ func (st *offsetsStore) Load(ctx context.Context, partitionID int32, fn func(gro
 	if err != nil {
 		return fmt.Errorf("loading %s-%d: %w: %w", offsetsTopic, partitionID, group.ErrLeadershipLost, err)
 	}
-	bufSize := int64(st.s.cfg.OffsetsLoadBufferSize)
-	offset := p.log.LogStartOffset()
+	stillLeader := func() error {
+		if cur, ok := st.s.replicas.get(offsetsTopic, partitionID); !ok || cur != p || !p.isLeader() {
+			return fmt.Errorf("loading %s-%d: %w", offsetsTopic, partitionID, group.ErrLeadershipLost)
+		}
+		return nil
+	}
+	return readOffsetsLog(ctx, p.log, fmt.Sprintf("%s-%d", offsetsTopic, partitionID), int64(st.s.cfg.OffsetsLoadBufferSize), stillLeader, fn)
+}
+
+// readOffsetsLog reads the log from its start to its end
+// (GroupMetadataManager.doLoadGroupsAndOffsets' read loop), at most
+// bufSize bytes at a time (more when one batch is larger), handing fn each
+// batch in offset order, control batches included; check, called before
+// each read, ends the read with its error.
+func readOffsetsLog(ctx context.Context, l *storage.Log, name string, bufSize int64, check func() error, fn func(group.Batch) error) error {
+	offset := l.LogStartOffset()
 	var buf []byte
 	retries := 0
 	for {
 		if err := ctx.Err(); err != nil {
 			return err
 		}
-		if cur, ok := st.s.replicas.get(offsetsTopic, partitionID); !ok || cur != p || !p.isLeader() {
-			return fmt.Errorf("loading %s-%d: %w", offsetsTopic, partitionID, group.ErrLeadershipLost)
+		if err := check(); err != nil {
+			return err
 		}
-		leo := p.log.LogEndOffset()
+		leo := l.LogEndOffset()
 		if offset >= leo {
 			return nil
 		}
-		slice, err := p.log.Read(offset, bufSize, leo, true)
+		slice, err := l.Read(offset, bufSize, leo, true)
 		if err != nil {
-			if errors.Is(err, storage.ErrOffsetOutOfRange) && offset < p.log.LogStartOffset() {
-				offset = p.log.LogStartOffset() // retention moved the start meanwhile
+			if errors.Is(err, storage.ErrOffsetOutOfRange) && offset < l.LogStartOffset() {
+				offset = l.LogStartOffset() // retention moved the start meanwhile
 				continue
 			}
-			return fmt.Errorf("reading %s-%d at %d: %w", offsetsTopic, partitionID, offset, err)
+			return fmt.Errorf("reading %s at %d: %w", name, offset, err)
 		}
 		if slice.Size == 0 {
 			return nil
@@ -180,14 +273,14 @@ func (st *offsetsStore) Load(ctx context.Context, partitionID int32, fn func(gro
 			if retries++; retries <= 3 {
 				continue
 			}
-			return fmt.Errorf("reading %s-%d at %d: %w", offsetsTopic, partitionID, offset, err)
+			return fmt.Errorf("reading %s at %d: %w", name, offset, err)
 		}
 		retries = 0
 		progressed := false
 		for len(data) >= storage.BatchHeaderSize {
 			h, err := storage.ParseBatchHeader(data)
 			if err != nil {
-				return fmt.Errorf("reading %s-%d at %d: %w", offsetsTopic, partitionID, offset, err)
+				return fmt.Errorf("reading %s at %d: %w", name, offset, err)
 			}
 			size := h.Size()
 			if size > int64(len(data)) {
@@ -203,11 +296,14 @@ func (st *offsetsStore) Load(ctx context.Context, partitionID int32, fn func(gro
 			data = data[size:]
 		}
 		if !progressed {
-			return fmt.Errorf("reading %s-%d at %d: no complete batch within offsets.load.buffer.size", offsetsTopic, partitionID, offset)
+			return fmt.Errorf("reading %s at %d: no complete batch within offsets.load.buffer.size", name, offset)
 		}
 	}
 }
 
+// loadBatch decodes one batch for the coordinator's load: a
+// transactional batch carries its producer id (its offset commits stay
+// pending until the producer's marker), a control batch its marker record.
 func loadBatch(h storage.BatchHeader, raw []byte, fn func(group.Batch) error) error {
 	recs, err := storage.Records(raw)
 	if err != nil {
@@ -274,4 +370,58 @@ func (s *Server) createOffsetsTopic(ctx context.Context) {
 			s.logger.Warn("creating __consumer_offsets failed", "err", kerr.ErrorForCode(t.ErrorCode), "message", deref(t.ErrorMessage))
 		}
 	}
+}
+
+// txnOffsetsVerifier is the KIP-890 part 1 verification of a
+// TxnOffsetCommit (GroupCoordinator.handleTxnCommitOffsets calling
+// ReplicaManager.maybeStartTransactionVerificationForPartition with
+// RecordBatch.NO_SEQUENCE): nil when
+// transaction.partition.verification.enable is off. genericError: the
+// request (v4+) understands TRANSACTION_ABORTABLE.
+func (s *Server) txnOffsetsVerifier(txnID string, producerID int64, producerEpoch int16, genericError bool) func(context.Context, int32) (uint64, *kerr.Error) {
+	if !s.cfg.TransactionPartitionVerification || s.txnVerifier == nil || s.replicas == nil {
+		return nil
+	}
+	return func(ctx context.Context, partitionID int32) (uint64, *kerr.Error) {
+		p, err := s.replicas.leaderPartition(offsetsTopic, partitionID)
+		if err != nil {
+			return 0, kafkaErr(protocol.ErrorCode(err))
+		}
+		return verifyTxnPartition(ctx, s.txnVerifier, p, txnID, producerID, producerEpoch, genericError)
+	}
+}
+
+// verifyTxnPartition starts the producer's verification on the leader
+// partition p (UnifiedLog.maybeStartTransactionVerification): with a
+// transaction already ongoing there no guard is needed (0); otherwise the
+// transaction coordinator must confirm the partition is in the
+// transaction, and the guard is returned for the append. The
+// coordinator's error is returned as is (the caller converts it as an
+// offset commit error).
+func verifyTxnPartition(ctx context.Context, m *addPartitionsToTxnManager, p *partition, txnID string, producerID int64, producerEpoch int16, genericError bool) (uint64, *kerr.Error) {
+	guard := p.log.MaybeStartTransactionVerification(producerID, -1, producerEpoch)
+	if guard == 0 {
+		return 0, nil
+	}
+	tp := topicPartition{Topic: p.topic, Partition: p.id}
+	done := make(chan verifyResult, 1)
+	m.verifyTransaction(txnID, producerID, producerEpoch, []topicPartition{tp}, genericError, func(r verifyResult) { done <- r })
+	select {
+	case r := <-done:
+		if code, failed := r[tp]; failed && code != 0 {
+			return 0, kafkaErr(code)
+		}
+		return uint64(guard), nil
+	case <-ctx.Done():
+		return 0, kerr.RequestTimedOut
+	}
+}
+
+// kafkaErr is code's *kerr.Error (UNKNOWN_SERVER_ERROR for a code kerr
+// does not know).
+func kafkaErr(code int16) *kerr.Error {
+	if ke, ok := kerr.ErrorForCode(code).(*kerr.Error); ok {
+		return ke
+	}
+	return kerr.UnknownServerError
 }

@@ -129,9 +129,9 @@ func New(cfg Config, zk *zkmeta.Client, logs *storage.Manager, clusterID string,
 	s.replicas.alter.secure = s.secureClient
 	s.replicas.fetchers.secure = s.secureClient
 	s.groups = s.newGroupCoordinator()
+	s.txnVerifier = s.newTxnVerifier()
 	s.txnMarkers = newTxnMarkerSender(s)
 	s.txn = s.newTxnCoordinator(s.txnMarkers)
-	s.txnVerifier = s.newTxnVerifier()
 	s.replicas.onRoleChange = s.onReplicaRoleChange
 	return s
 }

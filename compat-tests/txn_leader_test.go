@@ -78,7 +78,7 @@ func TestTxnLeaderKafka39(t *testing.T) {
 		{"A fenced", func(t *testing.T, s *txnSide) string { return s.produce(t, topic, 0, 0, 3, 1, true) }},
 		{"end", func(t *testing.T, s *txnSide) string { return s.view(t, topic) + " " + s.describeProducers(t, topic) }},
 		{"refused partitions", func(t *testing.T, s *txnSide) string {
-			return s.fetchPartition(t, topic, 3) + " " + s.describeProducers(t, "bad/name")
+			return s.fetchPartition(t, topic, 3) + " " + s.describeProducers(t, "bad/name") + " " + s.describeProducers(t, "txn-nosuch")
 		}},
 		{"consumers", func(t *testing.T, s *txnSide) string {
 			// A plain record last: the consumers read until they see it.
@@ -420,4 +420,178 @@ func codeName(code int16) string {
 		return e.Message
 	}
 	return fmt.Sprint(code)
+}
+
+// TestTxnLeaderEndToEnd runs franz-go's transactional producer against
+// three brokers of ours with transaction.partition.verification.enable on
+// (KIP-890: each partition leader verifies a transaction's first batch
+// with the coordinator, which may be another broker) and replicated
+// partitions (markers appended with acks=-1): committed transactions are
+// what a read_committed consumer reads, an aborted one is skipped (its
+// records listed in the aborted transactions), a read_uncommitted consumer
+// reads everything, and no transaction is left open (DescribeProducers).
+func TestTxnLeaderEndToEnd(t *testing.T) {
+	const topic, partitions = "eos", 3
+	c := cluster.Start(t, 3, "transaction.state.log.num.partitions=5")
+	adm := c.Client()
+	req := kmsg.NewPtrCreateTopicsRequest()
+	rt := kmsg.NewCreateTopicsRequestTopic()
+	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = topic, partitions, 3
+	req.Topics, req.TimeoutMillis = append(req.Topics, rt), 30000
+	ctx, cancel := context.WithTimeout(context.Background(), 120*time.Second)
+	defer cancel()
+	resp, err := req.RequestWith(ctx, adm)
+	if err != nil || resp.Topics[0].ErrorCode != 0 {
+		t.Fatalf("creating %s: %v %+v", topic, err, resp)
+	}
+	producer := c.Client(kgo.TransactionalID("eos-txn"), kgo.DefaultProduceTopic(topic),
+		kgo.RecordPartitioner(kgo.ManualPartitioner()), kgo.TransactionTimeout(30*time.Second))
+	txn := func(prefix string, commit kgo.TransactionEndTry) {
+		t.Helper()
+		if err := producer.BeginTransaction(); err != nil {
+			t.Fatal(err)
+		}
+		var recs []*kgo.Record
+		for i := range 6 {
+			recs = append(recs, &kgo.Record{Partition: int32(i % partitions), Value: fmt.Appendf(nil, "%s-%d", prefix, i)})
+		}
+		if err := producer.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+			t.Fatalf("transaction %s: produce: %v", prefix, err)
+		}
+		if err := producer.EndTransaction(ctx, commit); err != nil {
+			t.Fatalf("transaction %s: end: %v", prefix, err)
+		}
+	}
+	txn("c1", kgo.TryCommit)
+	txn("a2", kgo.TryAbort)
+	txn("c3", kgo.TryCommit)
+	// A plain record last in every partition: consumers read until they
+	// have seen all of them.
+	plain := c.Client(kgo.DefaultProduceTopic(topic), kgo.RecordPartitioner(kgo.ManualPartitioner()))
+	for p := range int32(partitions) {
+		if err := plain.ProduceSync(ctx, &kgo.Record{Partition: p, Value: []byte("end")}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	consume := func(iso kgo.IsolationLevel) []string {
+		t.Helper()
+		cl := c.Client(kgo.FetchIsolationLevel(iso), kgo.ConsumePartitions(map[string]map[int32]kgo.Offset{topic: {
+			0: kgo.NewOffset().AtStart(), 1: kgo.NewOffset().AtStart(), 2: kgo.NewOffset().AtStart()}}))
+		defer cl.Close()
+		var got []string
+		ends := 0
+		for ends < partitions {
+			fs := cl.PollFetches(ctx)
+			if ctx.Err() != nil {
+				t.Fatalf("consuming: %v after %v", ctx.Err(), got)
+			}
+			fs.EachError(func(_ string, _ int32, err error) { t.Fatalf("consuming: %v", err) })
+			fs.EachRecord(func(r *kgo.Record) {
+				if string(r.Value) == "end" {
+					ends++
+					return
+				}
+				got = append(got, string(r.Value))
+			})
+		}
+		slices.Sort(got)
+		return got
+	}
+	var committed, all []string
+	for _, prefix := range []string{"a2", "c1", "c3"} {
+		for i := range 6 {
+			v := fmt.Sprintf("%s-%d", prefix, i)
+			all = append(all, v)
+			if prefix != "a2" {
+				committed = append(committed, v)
+			}
+		}
+	}
+	slices.Sort(committed)
+	slices.Sort(all)
+	if got := consume(kgo.ReadCommitted()); !slices.Equal(got, committed) {
+		t.Errorf("read_committed consumer read %v, want %v", got, committed)
+	}
+	if got := consume(kgo.ReadUncommitted()); !slices.Equal(got, all) {
+		t.Errorf("read_uncommitted consumer read %v, want %v", got, all)
+	}
+	// A transactional batch of a partition never added to the transaction
+	// (no AddPartitionsToTxn): the leader's verification with the
+	// coordinator refuses it, and nothing is written.
+	rawID := "eos-raw"
+	var pid int64
+	var epoch int16
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		ip := kmsg.NewPtrInitProducerIDRequest()
+		ip.TransactionalID, ip.TransactionTimeoutMillis, ip.ProducerID, ip.ProducerEpoch = &rawID, 30000, -1, -1
+		ir, err := ip.RequestWith(ctx, adm)
+		if err == nil && ir.ErrorCode == 0 {
+			pid, epoch = ir.ProducerID, ir.ProducerEpoch
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("InitProducerId: %v %+v", err, ir)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+	pr := kmsg.NewPtrProduceRequest()
+	pr.Acks, pr.TimeoutMillis, pr.TransactionID = -1, 30000, &rawID
+	prt := kmsg.NewProduceRequestTopic()
+	prt.Topic = topic
+	prp := kmsg.NewProduceRequestTopicPartition()
+	prp.Partition, prp.Records = 0, rawTxnBatch(pid, epoch)
+	prt.Partitions = append(prt.Partitions, prp)
+	pr.Topics = append(pr.Topics, prt)
+	md, err := kmsg.NewPtrMetadataRequest().RequestWith(ctx, adm)
+	if err != nil {
+		t.Fatal(err)
+	}
+	leader := int32(-1)
+	for _, mt := range md.Topics {
+		for _, mp := range mt.Partitions {
+			if mt.Topic != nil && *mt.Topic == topic && mp.Partition == 0 {
+				leader = mp.Leader
+			}
+		}
+	}
+	raw, err := adm.Broker(int(leader)).Request(ctx, pr) // to the leader itself: kgo does not route a raw Produce
+	if err != nil {
+		t.Fatal(err)
+	}
+	presp := raw.(*kmsg.ProduceResponse)
+	// kgo sends Produce v11, which gets the coordinator's
+	// TRANSACTION_ABORTABLE as it is (older versions: INVALID_TXN_STATE).
+	if p := presp.Topics[0].Partitions[0]; pr.Version != 11 || p.ErrorCode != kerr.TransactionAbortable.Code || p.ErrorMessage != nil {
+		t.Errorf("unverified transactional produce v%d: %s %v", pr.Version, codeName(p.ErrorCode), p.ErrorMessage)
+	}
+
+	dp := kmsg.NewPtrDescribeProducersRequest()
+	dt := kmsg.NewDescribeProducersRequestTopic()
+	dt.Topic, dt.Partitions = topic, []int32{0, 1, 2}
+	dp.Topics = append(dp.Topics, dt)
+	for _, shard := range adm.RequestSharded(ctx, dp) {
+		if shard.Err != nil {
+			t.Fatalf("DescribeProducers on broker %d: %v", shard.Meta.NodeID, shard.Err)
+		}
+		for _, rt := range shard.Resp.(*kmsg.DescribeProducersResponse).Topics {
+			for _, p := range rt.Partitions {
+				if p.ErrorCode != 0 || len(p.ActiveProducers) != 2 {
+					t.Errorf("DescribeProducers %s-%d on broker %d: %v, producers %+v", rt.Topic, p.Partition, shard.Meta.NodeID,
+						codeName(p.ErrorCode), p.ActiveProducers)
+				}
+				for _, ap := range p.ActiveProducers {
+					if ap.CurrentTxnStartOffset != -1 {
+						t.Errorf("%s-%d: producer %d still has a transaction open at %d", rt.Topic, p.Partition, ap.ProducerID, ap.CurrentTxnStartOffset)
+					}
+				}
+			}
+		}
+	}
+}
+
+// rawTxnBatch is one transactional record of producer pid/epoch at sequence 0.
+func rawTxnBatch(pid int64, epoch int16) []byte {
+	s := &txnSide{roles: []int64{pid}}
+	return s.txnRecords(0, epoch, 0, 1, true)
 }

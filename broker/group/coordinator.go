@@ -3,13 +3,15 @@
 // mode): JoinGroup, SyncGroup, Heartbeat, LeaveGroup with the eager and
 // cooperative flows clients drive, static membership, OffsetCommit and
 // OffsetFetch, OffsetDelete, ListGroups, DescribeGroups, DeleteGroups,
-// and offset expiry. State lives in __consumer_offsets with Kafka's key
+// offset expiry, and transactional offset commits (TxnOffsetCommit,
+// completed by the producer's transaction markers). State lives in __consumer_offsets with Kafka's key
 // and value schemas: the coordinator of a group is the leader of partition
 // abs(hash(group id)) % partitions, loads the partition when it becomes its
 // leader and unloads it when it stops leading.
 //
 // Locks, outermost first: Coordinator.partMu (partition ownership),
-// group.mu, Coordinator.groupsMu (the group map; a leaf).
+// group.mu, Coordinator.groupsMu (the group map; a leaf),
+// Coordinator.producersMu (open groups of transactional producers; a leaf).
 package group
 
 import (
@@ -74,6 +76,15 @@ type Store interface {
 	// partition (any more), with ctx's error when ctx ends, and with
 	// fn's error.
 	Load(ctx context.Context, partition int32, fn func(Batch) error) error
+	// AppendTransactional writes records as one transactional batch of
+	// the producer (MemoryRecords.withTransactionalRecords: its producer
+	// id and epoch, base sequence 0) to partition, which this broker must
+	// lead, as the coordinator (origin COORDINATOR: the producer epoch is
+	// checked, the sequence is not), with the verification guard. It
+	// returns the batch's base offset and a function that waits until the
+	// batch is committed (acks=all); errors as Append's, and the log's
+	// producer errors (INVALID_PRODUCER_EPOCH, INVALID_TXN_STATE, ...).
+	AppendTransactional(partition int32, producer TxnProducer, records []Record) (int64, func(ctx context.Context) error, error)
 }
 
 // ErrLeadershipLost is what Store.Load wraps when this broker no longer
@@ -102,6 +113,9 @@ type Coordinator struct {
 	groupsMu sync.Mutex
 	groups   map[string]*group
 
+	producersMu           sync.Mutex
+	openGroupsForProducer map[int64]map[string]bool // groups with pending transactional offsets, per producer id
+
 	tasksMu sync.Mutex
 	tasks   []func()
 	wakeup  chan struct{}
@@ -118,7 +132,7 @@ func New(cfg Config, store Store, clock Clock, logger *slog.Logger) *Coordinator
 		cfg: cfg, store: store, clock: clock, logger: logger.With("component", "group-coordinator"),
 		ctx: ctx, cancel: cancel,
 		loading: map[int32]*pendingLoad{}, owned: map[int32]bool{}, epochs: map[int32]int32{},
-		groups: map[string]*group{},
+		groups: map[string]*group{}, openGroupsForProducer: map[int64]map[string]bool{},
 		wakeup: make(chan struct{}, 1),
 	}
 	c.numPartitions.Store(max(cfg.NumPartitions, 1))
@@ -176,6 +190,9 @@ func (c *Coordinator) Close() {
 		g.mu.Unlock()
 		c.removeGroup(g)
 	}
+	c.producersMu.Lock()
+	clear(c.openGroupsForProducer)
+	c.producersMu.Unlock()
 }
 
 // PartitionFor is the __consumer_offsets partition of a group:

@@ -190,6 +190,14 @@ type group struct {
 
 	offsets              map[TopicPartition]commitRecord
 	pendingOffsetCommits map[TopicPartition]offsetAndMetadata
+	// pendingTxnOffsets are transactional offset commits per producer id,
+	// invisible until the producer's COMMIT marker
+	// (GroupMetadata.pendingTransactionalOffsetCommits); batchOffset is -1
+	// until the commit's batch is appended.
+	pendingTxnOffsets map[int64]map[TopicPartition]commitRecord
+	// receivedConsumerCommits, receivedTxnCommits: OffsetCommit and
+	// TxnOffsetCommit were served (hasReceivedConsistentOffsetCommits).
+	receivedConsumerCommits, receivedTxnCommits bool
 
 	joinOp *delayedOp // DelayedJoin / InitialDelayedJoin
 	syncOp *delayedOp // DelayedSync
@@ -201,6 +209,7 @@ func newGroup(id string, state groupState, stateTimestamp int64) *group {
 		members: map[string]*member{}, staticMembers: map[string]string{}, pendingMembers: map[string]bool{},
 		pendingTimers: map[string]Timer{}, supportedProtocols: map[string]int{}, pendingSyncMembers: map[string]bool{},
 		offsets: map[TopicPartition]commitRecord{}, pendingOffsetCommits: map[TopicPartition]offsetAndMetadata{},
+		pendingTxnOffsets: map[int64]map[TopicPartition]commitRecord{},
 	}
 }
 

@@ -86,12 +86,14 @@ func (c *fakeClock) Advance(d time.Duration) {
 
 // memStore is an in-memory __consumer_offsets.
 type memStore struct {
-	mu        sync.Mutex
-	batches   map[int32][]Batch
-	next      map[int32]int64
-	appendErr error         // returned by Append
-	waitErr   error         // returned by the wait function (REQUEST_TIMED_OUT waits for the deadline first)
-	loadGate  chan struct{} // if set, Load waits for it
+	mu           sync.Mutex
+	batches      map[int32][]Batch
+	next         map[int32]int64
+	appendErr    error         // returned by Append
+	txnAppendErr error         // returned by AppendTransactional
+	guards       []uint64      // verification guards of the transactional appends
+	waitErr      error         // returned by the wait function (REQUEST_TIMED_OUT waits for the deadline first)
+	loadGate     chan struct{} // if set, Load waits for it
 }
 
 func newMemStore() *memStore {
@@ -114,6 +116,52 @@ func (s *memStore) Append(partition int32, records []Record, wait bool) (int64, 
 		}
 		return werr
 	}, nil
+}
+
+// AppendTransactional appends a transactional batch of the producer.
+// txnAppendErr, if set, fails it (as the log's producer checks would).
+func (s *memStore) AppendTransactional(partition int32, producer TxnProducer, records []Record) (int64, func(context.Context) error, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	if s.appendErr != nil {
+		return 0, nil, s.appendErr
+	}
+	if s.txnAppendErr != nil {
+		return 0, nil, s.txnAppendErr
+	}
+	base := s.next[partition]
+	s.batches[partition] = append(s.batches[partition], Batch{BaseOffset: base, ProducerID: producer.ID, Transactional: true, Records: records})
+	s.next[partition] = base + int64(len(records))
+	s.guards = append(s.guards, producer.VerificationGuard)
+	werr := s.waitErr
+	return base, func(ctx context.Context) error {
+		if werr == kerr.RequestTimedOut {
+			<-ctx.Done()
+		}
+		return werr
+	}, nil
+}
+
+// appendMarker appends a COMMIT or ABORT control batch of the producer,
+// as the partition leader does for WriteTxnMarkers.
+func (s *memStore) appendMarker(partition int32, producerID int64, commit bool) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	typ := byte(0)
+	if commit {
+		typ = 1
+	}
+	base := s.next[partition]
+	s.batches[partition] = append(s.batches[partition], Batch{BaseOffset: base, ProducerID: producerID, Transactional: true, Control: true,
+		Records: []Record{{Key: []byte{0, 0, 0, typ}, Value: []byte{0, 0, 0, 0, 0, 0}}}})
+	s.next[partition] = base + 1
+}
+
+// logEnd is the partition's next offset (its LEO).
+func (s *memStore) logEnd(partition int32) int64 {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return s.next[partition]
 }
 
 func (s *memStore) Load(ctx context.Context, partition int32, fn func(Batch) error) error {

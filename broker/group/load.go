@@ -3,6 +3,7 @@ package group
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"slices"
 	"time"
 )
@@ -89,10 +90,10 @@ func (c *Coordinator) retryLoad(partition int32, pl *pendingLoad) {
 // nothing unloads the partition while it is read.
 func (c *Coordinator) attemptLoad(partition int32, pl *pendingLoad) {
 	start := time.Now()
-	groups, offsets, err := c.readPartition(partition)
+	groups, offsets, pending, err := c.readPartition(partition)
 	switch {
 	case err == nil:
-		c.installLoaded(partition, groups, offsets)
+		c.installLoaded(partition, groups, offsets, pending)
 		c.logger.Info("finished loading offsets and group metadata", "partition", partition, "epoch", pl.epoch,
 			"groups", len(groups), "offsets", countOffsets(offsets), "took", time.Since(start).String())
 		c.partMu.Lock()
@@ -135,7 +136,7 @@ func countOffsets(m map[string]map[TopicPartition]commitRecord) int {
 // readPartition replays the partition: the latest record per key wins,
 // tombstones delete; transactional offset commits count once their
 // producer's COMMIT marker is read.
-func (c *Coordinator) readPartition(partition int32) (map[string]*group, map[string]map[TopicPartition]commitRecord, error) {
+func (c *Coordinator) readPartition(partition int32) (map[string]*group, map[string]map[TopicPartition]commitRecord, map[string]map[int64]map[TopicPartition]commitRecord, error) {
 	type groupTP struct {
 		group string
 		tp    TopicPartition
@@ -211,20 +212,7 @@ func (c *Coordinator) readPartition(partition int32) (map[string]*group, map[str
 		return nil
 	})
 	if err != nil {
-		return nil, nil, err
-	}
-	if len(pending) > 0 {
-		// Kafka keeps these as pending transactional offsets until their
-		// marker arrives; without transactions served they are dropped.
-		n := 0
-		producers := make([]int64, 0, len(pending))
-		for pid, m := range pending {
-			n += len(m)
-			producers = append(producers, pid)
-		}
-		slices.Sort(producers)
-		c.logger.Warn("transactional offset commits without a commit or abort marker at the end of the log are ignored (transactions are not served)",
-			"partition", partition, "offsets", n, "producer_ids", producers)
+		return nil, nil, nil, err
 	}
 	offsets := map[string]map[TopicPartition]commitRecord{}
 	for k, r := range loadedOffsets {
@@ -233,16 +221,44 @@ func (c *Coordinator) readPartition(partition int32) (map[string]*group, map[str
 		}
 		offsets[k.group][k.tp] = r
 	}
-	return loadedGroups, offsets, nil
+	// Transactional commits without a marker yet stay pending in their
+	// group, and the producer is linked to it, so that the marker, when
+	// it comes, completes them (doLoadGroupsAndOffsets: pendingOffsetsByGroup
+	// and addProducerGroup).
+	pendingByGroup := map[string]map[int64]map[TopicPartition]commitRecord{}
+	for pid, m := range pending {
+		for k, r := range m {
+			byProducer := pendingByGroup[k.group]
+			if byProducer == nil {
+				byProducer = map[int64]map[TopicPartition]commitRecord{}
+				pendingByGroup[k.group] = byProducer
+			}
+			if byProducer[pid] == nil {
+				byProducer[pid] = map[TopicPartition]commitRecord{}
+			}
+			byProducer[pid][k.tp] = r
+		}
+	}
+	return loadedGroups, offsets, pendingByGroup, nil
 }
 
 // installLoaded puts the loaded groups in the cache: groups with
-// metadata, then groups that only have offsets (simple consumers, or
-// groups whose members all left), each as Empty.
-func (c *Coordinator) installLoaded(partition int32, groups map[string]*group, offsets map[string]map[TopicPartition]commitRecord) {
+// metadata, then groups that only have offsets or pending transactional
+// offsets (simple consumers, transactional producers, or groups whose
+// members all left), each as Empty.
+func (c *Coordinator) installLoaded(partition int32, groups map[string]*group, offsets map[string]map[TopicPartition]commitRecord,
+	pending map[string]map[int64]map[TopicPartition]commitRecord) {
+	for id, byProducer := range pending {
+		for pid := range byProducer {
+			c.addProducerGroup(pid, id)
+		}
+	}
 	install := func(g *group) {
 		for tp, r := range offsets[g.id] {
 			g.offsets[tp] = r
+		}
+		for pid, m := range pending[g.id] {
+			g.pendingTxnOffsets[pid] = m
 		}
 		if cur := c.addGroup(g); cur != g {
 			c.logger.Debug("loaded group not installed: a group with its id is cached", "group", g.id)
@@ -255,8 +271,15 @@ func (c *Coordinator) installLoaded(partition int32, groups map[string]*group, o
 	for _, g := range groups {
 		install(g)
 	}
-	for id := range offsets {
+	for _, id := range slices.Sorted(maps.Keys(offsets)) {
 		if _, ok := groups[id]; ok {
+			continue
+		}
+		install(newGroup(id, stateEmpty, c.nowMs()))
+	}
+	for _, id := range slices.Sorted(maps.Keys(pending)) {
+		_, ok := groups[id]
+		if _, ok2 := offsets[id]; ok || ok2 {
 			continue
 		}
 		install(newGroup(id, stateEmpty, c.nowMs()))
@@ -300,6 +323,7 @@ func (c *Coordinator) unloadPartition(partition, epoch int32) {
 		offsets += len(g.offsets)
 		g.mu.Unlock()
 		c.removeGroup(g)
+		c.removeGroupFromAllProducers(g.id)
 		n++
 	}
 	c.logger.Info("finished unloading offsets and group metadata", "partition", partition, "epoch", epoch, "groups", n, "offsets", offsets)

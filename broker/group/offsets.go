@@ -66,6 +66,10 @@ func asKafkaError(err error) *kerr.Error {
 func convertOffsetCommitError(err error) *kerr.Error {
 	code := asKafkaError(err)
 	switch code {
+	case kerr.NetworkException:
+		// A failed KIP-890 verification of a TxnOffsetCommit: retriable
+		// without a coordinator lookup.
+		return kerr.CoordinatorLoadInProgress
 	case kerr.UnknownTopicOrPartition, kerr.NotEnoughReplicas, kerr.NotEnoughReplicasAfterAppend:
 		return kerr.CoordinatorNotAvailable
 	case kerr.NotLeaderForPartition, kerr.KafkaStorageError:
@@ -112,7 +116,7 @@ func (c *Coordinator) CommitOffsets(ctx context.Context, req CommitRequest) []Pa
 		}
 	}
 	g.mu.Lock()
-	if err := c.validateOffsetCommit(g, req); err != nil {
+	if err := c.validateOffsetCommit(g, req.Generation, req.MemberID, req.InstanceID, false); err != nil {
 		g.mu.Unlock()
 		return allResults(req.Offsets, err)
 	}
@@ -135,21 +139,28 @@ func (c *Coordinator) CommitOffsets(ctx context.Context, req CommitRequest) []Pa
 }
 
 // validateOffsetCommit is GroupCoordinator.validateOffsetCommit.
-func (c *Coordinator) validateOffsetCommit(g *group, req CommitRequest) *kerr.Error {
+// Transactional commits (TxnOffsetCommit) without member information are
+// accepted whatever the group's state: TxnOffsetCommit v0-2 carries none
+// (KIP-447 added it in v3).
+func (c *Coordinator) validateOffsetCommit(g *group, generation int32, memberID string, instanceID *string, transactional bool) *kerr.Error {
 	switch {
 	case g.state == stateDead:
 		return kerr.CoordinatorNotAvailable
-	case req.Generation < 0 && g.state == stateEmpty:
+	case generation < 0 && g.state == stateEmpty:
 		return nil
-	case req.Generation >= 0 || req.MemberID != "" || req.InstanceID != nil:
-		if err := c.validateCurrentMember(g, req.MemberID, req.InstanceID, "offset-commit"); err != nil {
+	case generation >= 0 || memberID != "" || instanceID != nil:
+		op := "offset-commit"
+		if transactional {
+			op = "txn-offset-commit"
+		}
+		if err := c.validateCurrentMember(g, memberID, instanceID, op); err != nil {
 			return err
 		}
-		if req.Generation != g.generation {
+		if generation != g.generation {
 			return kerr.IllegalGeneration
 		}
 		return nil
-	case g.state != stateEmpty:
+	case !transactional && g.state != stateEmpty:
 		// Only members commit to a group that has members.
 		return kerr.UnknownMemberID
 	}
@@ -199,6 +210,12 @@ func (c *Coordinator) storeOffsets(ctx context.Context, g *group, req CommitRequ
 		g.mu.Unlock()
 		return finish(kerr.OffsetMetadataTooLarge)
 	}
+	if g.receivedConsumerCommits && g.receivedTxnCommits {
+		// GroupMetadata.hasReceivedConsistentOffsetCommits: only a warning.
+		c.logger.Warn("group has received offset commits from consumers as well as transactional producers; mixing both types of offset commits will generally result in surprises and should be avoided",
+			"group", g.id, "leader", g.leaderID)
+	}
+	g.receivedConsumerCommits = true
 	records := make([]Record, 0, len(order))
 	for _, tp := range order {
 		records = append(records, Record{Key: offsetCommitKey(g.id, tp), Value: offsetCommitValue(filtered[tp])})
@@ -258,15 +275,24 @@ func (g *group) failPendingOffsetWrite(tp TopicPartition, om offsetAndMetadata) 
 	}
 }
 
+// hasOffsets is GroupMetadata.hasOffsets: committed offsets, commits
+// being written, or a producer's pending transactional commits (so an
+// Empty group waiting for a transaction's marker is not removed).
 func (g *group) hasOffsets() bool {
-	return len(g.offsets) > 0 || len(g.pendingOffsetCommits) > 0
+	return len(g.offsets) > 0 || len(g.pendingOffsetCommits) > 0 || len(g.pendingTxnOffsets) > 0
 }
 
-// removeOffsets drops the partitions' offsets and returns those it had.
+// removeOffsets drops the partitions' offsets, pending ones included
+// (every producer's transactional ones too), and returns the partitions
+// that had a committed offset.
 func (g *group) removeOffsets(tps []TopicPartition) []TopicPartition {
 	var out []TopicPartition
 	for _, tp := range tps {
 		delete(g.pendingOffsetCommits, tp)
+		for _, pending := range g.pendingTxnOffsets {
+			// GroupMetadata.removeOffsets leaves a producer's emptied map.
+			delete(pending, tp)
+		}
 		if _, ok := g.offsets[tp]; ok {
 			delete(g.offsets, tp)
 			out = append(out, tp)
@@ -351,7 +377,8 @@ func (g *group) removeExpiredOffsets(nowMs, retentionMs int64) []TopicPartition 
 // FetchOffsets serves one group of an OffsetFetch request; partitions nil
 // means every partition with a committed offset. Unknown offsets are -1
 // with no error; with requireStable a partition whose commit is still
-// being written answers UNSTABLE_OFFSET_COMMIT.
+// being written, or with a transaction's commit not yet completed by its
+// marker, answers UNSTABLE_OFFSET_COMMIT (KIP-447; the consumer retries).
 func (c *Coordinator) FetchOffsets(groupID string, requireStable bool, partitions []TopicPartition) (*kerr.Error, []FetchedOffset) {
 	if err := c.validateGroupStatus(groupID, apiEmptyGroupIDOK); err != nil {
 		return err, nil
@@ -382,7 +409,7 @@ func (c *Coordinator) FetchOffsets(groupID string, requireStable bool, partition
 		sortTPs(partitions)
 	}
 	for _, tp := range partitions {
-		if _, pending := g.pendingOffsetCommits[tp]; requireStable && pending {
+		if requireStable && g.hasPendingOffsetCommitsForTopicPartition(tp) {
 			f := none(tp)
 			f.Err = kerr.UnstableOffsetCommit
 			out = append(out, f)

@@ -557,29 +557,6 @@ func TestParseGroupValueRejectsDuplicateMembers(t *testing.T) {
 	}
 }
 
-// Transactional offset commits without a marker at the end of the log are
-// not served (no transactions yet) and the load says so.
-func TestLoadWarnsAboutPendingTransactionalOffsets(t *testing.T) {
-	store := newMemStore()
-	tp := TopicPartition{"t", 0}
-	value := offsetCommitValue(offsetAndMetadata{Offset: 5, LeaderEpoch: -1, ExpireTimestamp: -1})
-	store.batches[0] = []Batch{
-		{BaseOffset: 0, ProducerID: 11, Transactional: true, Records: []Record{{Key: offsetCommitKey("txn", tp), Value: value}}},
-	}
-	logs := &lockedBuffer{}
-	c := New(testConfig(), store, newFakeClock(), slog.New(slog.NewTextHandler(logs, nil)))
-	c.Start(1)
-	t.Cleanup(c.Close)
-	c.Elected(0, 0)
-	waitOwned(t, c, 0)
-	if got := fetchedOffset(t, c, "txn", tp); got != -1 {
-		t.Fatalf("pending transactional offset served: %d", got)
-	}
-	if l := logs.String(); !strings.Contains(l, "level=WARN") || !strings.Contains(l, "transactional offset commits") || !strings.Contains(l, "producer_ids=[11]") {
-		t.Fatalf("no warning about the pending transactional offsets:\n%s", l)
-	}
-}
-
 type lockedBuffer struct {
 	mu sync.Mutex
 	b  strings.Builder
@@ -686,9 +663,10 @@ func withTagCount(b []byte, last byte) []byte {
 	return append(b[:len(b)-1:len(b)-1], 0xf0, 0xff, 0xff, 0xff, last)
 }
 
-// Many members join, sync, heartbeat, commit, fetch and leave while the
-// partitions move away and back, offsets expire and groups are deleted:
-// nothing deadlocks and no request stays parked.
+// Many members join, sync, heartbeat, commit (transactionally too), fetch
+// and leave, and transactions complete, while the partitions move away and
+// back, offsets expire and groups are deleted: nothing deadlocks and no
+// request stays parked.
 func TestCoordinatorStress(t *testing.T) {
 	if testing.Short() {
 		t.Skip("stress")
@@ -747,6 +725,8 @@ func TestCoordinatorStress(t *testing.T) {
 				c.Heartbeat(HeartbeatRequest{Group: groupID, MemberID: memberID, InstanceID: instance, Generation: r.Generation})
 				c.CommitOffsets(ctx, CommitRequest{Group: groupID, MemberID: memberID, InstanceID: instance, Generation: r.Generation, RetentionMs: -1,
 					Offsets: []CommitOffset{{TopicPartition: TopicPartition{"t", int32(i % 3)}, Offset: int64(i), LeaderEpoch: -1, CommitTimestamp: -1}}})
+				c.CommitTransactionalOffsets(ctx, TxnCommitRequest{Group: groupID, ProducerID: int64(w), MemberID: memberID, InstanceID: instance,
+					Generation: r.Generation, Offsets: []CommitOffset{{TopicPartition: TopicPartition{"t", int32(i % 3)}, Offset: int64(i), LeaderEpoch: -1}}})
 				c.FetchOffsets(groupID, true, nil)
 				if i%5 == 4 {
 					c.LeaveGroup(groupID, []LeavingMember{{MemberID: memberID, InstanceID: instance}})
@@ -771,6 +751,10 @@ func TestCoordinatorStress(t *testing.T) {
 			c.CommitOffsets(ctx, CommitRequest{Group: "simple", Generation: -1, RetentionMs: -1,
 				Offsets: []CommitOffset{{TopicPartition: TopicPartition{"t", 0}, Offset: 1, LeaderEpoch: -1, CommitTimestamp: -1}}})
 			c.OnPartitionsDeleted([]TopicPartition{{"t", 2}})
+			c.CommitTransactionalOffsets(ctx, TxnCommitRequest{Group: "simple", ProducerID: 99, Generation: -1,
+				Offsets: []CommitOffset{{TopicPartition: TopicPartition{"t", 1}, Offset: 1, LeaderEpoch: -1}}})
+			c.CompleteTransaction(int64(i%11), 0, []int32{0, 1}, i%3 != 0)
+			c.CompleteTransaction(99, 0, []int32{int32(i % 2)}, i%2 == 0)
 			c.ListGroups(nil)
 			c.DescribeGroup("g0")
 			time.Sleep(5 * time.Millisecond)
