@@ -69,7 +69,10 @@ func coordinatorFailover(t *testing.T, c *cluster.Cluster, cl *kgo.Client, id st
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	p := c.Client(kgo.TransactionalID(id), kgo.DefaultProduceTopic("txn-data"))
+	// The dead broker stays in the metadata until its ZooKeeper session
+	// expires (6 s): the producer keeps retrying meanwhile.
+	p := c.Client(kgo.TransactionalID(id), kgo.DefaultProduceTopic("txn-data"),
+		kgo.RequestRetries(1000), kgo.RetryTimeout(90*time.Second))
 	if err := p.BeginTransaction(); err != nil {
 		t.Fatal(err)
 	}
