@@ -361,7 +361,7 @@ var brokerConfigDocs = map[string]string{
 	"ssl.truststore.type": "Format of the trust store: JKS (default), PKCS12 or PEM.",
 	"transaction.partition.verification.enable": "Whether, before appending transactional records to a partition, the leader checks " +
 		"with the transaction coordinator that the partition was added to the producer's ongoing transaction. True by default. " +
-		"(Stored; no effect here yet: this broker does not verify.)",
+		"(Read at startup here: a dynamic change is stored and applies from the broker's next start.)",
 }
 
 // configDocumentation is the documentation of a described key
