@@ -28,6 +28,7 @@ type markerCluster struct {
 	sent   []sentMarkers
 	hold   chan struct{} // if set, each broker's first request waits for it
 	dialed map[int32]int
+	v0Only bool // the brokers serve WriteTxnMarkers v0 only
 }
 
 // sentMarkers is one WriteTxnMarkers request as a broker received it.
@@ -89,6 +90,9 @@ func (f *fakeMarkerClient) Request(ctx context.Context, req kmsg.Request) (kmsg.
 		resp := r.ResponseKind().(*kmsg.ApiVersionsResponse)
 		k := kmsg.NewApiVersionsResponseApiKey()
 		k.ApiKey, k.MaxVersion = int16(kmsg.WriteTxnMarkers), 1
+		if c.v0Only {
+			k.MaxVersion = 0
+		}
 		resp.ApiKeys = append(resp.ApiKeys, k)
 		return resp, nil
 	case *kmsg.WriteTxnMarkersRequest:
@@ -331,6 +335,18 @@ func TestMarkerSenderLeaderChanges(t *testing.T) {
 		waitFor(t, "done", done.Load)
 		if r := c.requests(); len(r) != 1 || !slices.Equal(r[0].markers[10], []txn.TopicPartition{tpA0}) {
 			t.Fatalf("requests %+v, want a-0's marker only", r)
+		}
+	})
+	t.Run("broker with v0 only", func(t *testing.T) {
+		c := newMarkerCluster()
+		c.setLeader(tpA0, 1)
+		c.v0Only = true
+		m := newTestMarkerSender(t, c)
+		var done atomic.Bool
+		m.Send(markerReq("x", 10, 0, tpA0), func() { done.Store(true) })
+		waitFor(t, "done", done.Load)
+		if r := c.requests(); len(r) != 1 || r[0].version != 0 {
+			t.Fatalf("requests %+v, want one WriteTxnMarkers v0", r)
 		}
 	})
 	t.Run("nothing to send", func(t *testing.T) {
