@@ -26,13 +26,14 @@ import (
 func TestTxnCoordinatorClusters(t *testing.T) {
 	t.Run("one broker", func(t *testing.T) {
 		c := cluster.Start(t, 1, "transaction.state.log.replication.factor=1", "transaction.state.log.min.isr=1",
-			"transaction.state.log.num.partitions=5")
+			"transaction.state.log.num.partitions=5", "transaction.abort.timed.out.transaction.cleanup.interval.ms=200")
 		cl := c.Client()
 		createTxnTestTopic(t, cl, 1)
 		waitTxnCoordinator(t, cl, "txn-one")
 		checkTxnTopic(t, c, cl, 5, 1, "1")
 		txnCoordinatorPath(t, cl, "txn-one")
 		franzTransactions(t, c, "franz-one")
+		hangingTransaction(t, c, cl, "franz-hanging")
 	})
 	t.Run("three brokers", func(t *testing.T) {
 		c := cluster.Start(t, 1, "transaction.state.log.num.partitions=5")
@@ -115,6 +116,67 @@ func coordinatorFailover(t *testing.T, c *cluster.Cluster, cl *kgo.Client, id st
 				seen[string(r.Value)] = true
 			}
 		})
+	}
+}
+
+// hangingTransaction (coordinator.md §16 44; issue 17's hanging
+// transaction): a producer leaves a transaction open past its
+// transaction.timeout.ms; the coordinator's abort task bumps the epoch and
+// aborts it (CompleteAbort), the markers let the LSO reach the high
+// watermark again, and the producer is fenced.
+func hangingTransaction(t *testing.T, c *cluster.Cluster, cl *kgo.Client, id string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	p := c.Client(kgo.TransactionalID(id), kgo.DefaultProduceTopic("txn-data"), kgo.TransactionTimeout(time.Second))
+	if err := p.BeginTransaction(); err != nil {
+		t.Fatal(err)
+	}
+	if err := p.ProduceSync(ctx, &kgo.Record{Value: []byte(id)}).FirstErr(); err != nil {
+		t.Fatal(err)
+	}
+	var epoch int16
+	poll(t, 30*time.Second, "the timed-out transaction aborted", func() (bool, string) {
+		req := kmsg.NewPtrDescribeTransactionsRequest()
+		req.TransactionalIDs = []string{id}
+		resp, err := req.RequestWith(ctx, cl)
+		if err != nil {
+			return false, err.Error()
+		}
+		st := resp.TransactionStates[0]
+		epoch = st.ProducerEpoch
+		return st.State == "CompleteAbort", st.State
+	})
+	if epoch != 1 {
+		t.Fatalf("epoch after the timeout abort %d, want 1 (bumped once)", epoch)
+	}
+	lso := func(iso int8) map[int32]int64 {
+		req := kmsg.NewPtrListOffsetsRequest()
+		req.ReplicaID, req.IsolationLevel = -1, iso
+		rt := kmsg.NewListOffsetsRequestTopic()
+		rt.Topic = "txn-data"
+		for p := range int32(2) {
+			rp := kmsg.NewListOffsetsRequestTopicPartition()
+			rp.Partition, rp.Timestamp = p, -1
+			rt.Partitions = append(rt.Partitions, rp)
+		}
+		req.Topics = append(req.Topics, rt)
+		resp, err := req.RequestWith(ctx, cl)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[int32]int64{}
+		for _, rp := range resp.Topics[0].Partitions {
+			out[rp.Partition] = rp.Offset
+		}
+		return out
+	}
+	poll(t, 30*time.Second, "the LSO back at the high watermark", func() (bool, string) {
+		committed, uncommitted := lso(1), lso(0)
+		return fmt.Sprint(committed) == fmt.Sprint(uncommitted), fmt.Sprintf("read_committed %v, read_uncommitted %v", committed, uncommitted)
+	})
+	if err := p.EndTransaction(ctx, kgo.TryCommit); err == nil {
+		t.Fatal("the timed-out producer committed; want it fenced")
 	}
 }
 
