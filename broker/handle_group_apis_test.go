@@ -17,9 +17,10 @@ import (
 // memOffsetsStore is an in-memory __consumer_offsets for handler tests
 // that need a working coordinator but no replicas.
 type memOffsetsStore struct {
-	mu      sync.Mutex
-	batches map[int32][]group.Batch
-	next    map[int32]int64
+	mu       sync.Mutex
+	batches  map[int32][]group.Batch
+	next     map[int32]int64
+	loadGate chan struct{} // if set, Load waits for it to close
 }
 
 func (s *memOffsetsStore) Append(p int32, records []group.Record, _ bool) (int64, func(context.Context) error, error) {
@@ -41,6 +42,16 @@ func (s *memOffsetsStore) AppendTransactional(p int32, producer group.TxnProduce
 }
 
 func (s *memOffsetsStore) Load(ctx context.Context, p int32, fn func(group.Batch) error) error {
+	s.mu.Lock()
+	gate := s.loadGate
+	s.mu.Unlock()
+	if gate != nil {
+		select {
+		case <-gate:
+		case <-ctx.Done():
+			return ctx.Err()
+		}
+	}
 	s.mu.Lock()
 	batches := append([]group.Batch(nil), s.batches[p]...)
 	s.mu.Unlock()

@@ -139,3 +139,34 @@ func TestTxnOffsetCommitHandler(t *testing.T) {
 		t.Fatalf("OffsetFetch v7 after the marker: %d %v", off, err)
 	}
 }
+
+// TestTxnOffsetCommitWhileLoading: COORDINATOR_LOAD_IN_PROGRESS, which
+// TxnOffsetCommit v0-1 answers as COORDINATOR_NOT_AVAILABLE (KAFKA-7296).
+func TestTxnOffsetCommitWhileLoading(t *testing.T) {
+	s, store := newGroupTestServerWithStore(t, map[string]int32{"t": 1}, nil)
+	gate := make(chan struct{})
+	store.mu.Lock()
+	store.loadGate = gate
+	store.mu.Unlock()
+	defer close(gate)
+	s.groups.Resigned(0, 1)
+	s.groups.Elected(0, 2)
+	deadline := time.Now().Add(5 * time.Second)
+	for {
+		if err, _ := s.groups.FetchOffsets("g", false, nil); err == kerr.CoordinatorLoadInProgress {
+			break
+		}
+		if time.Now().After(deadline) {
+			t.Fatal("the partition is not loading")
+		}
+		time.Sleep(time.Millisecond)
+	}
+	for _, tc := range []struct {
+		version int16
+		want    *kerr.Error
+	}{{0, kerr.CoordinatorNotAvailable}, {1, kerr.CoordinatorNotAvailable}, {2, kerr.CoordinatorLoadInProgress}, {4, kerr.CoordinatorLoadInProgress}} {
+		if got := txnCodes(s.handleTxnOffsetCommit(context.Background(), txnOffsetCommitReq(tc.version, "g", map[string][]int32{"t": {0}}))); got["t-0"] != tc.want {
+			t.Fatalf("v%d while loading: %v, want %v", tc.version, got["t-0"], tc.want)
+		}
+	}
+}
