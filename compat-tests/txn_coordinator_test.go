@@ -13,6 +13,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
+	"github.com/twmb/franz-go/pkg/sasl/scram"
 
 	"github.com/kafkazk/kafkazk/compat-tests/cluster"
 )
@@ -340,9 +341,16 @@ func txnCoordinatorPath(t *testing.T, cl *kgo.Client, id string) {
 // aborted one), a read_uncommitted one every record.
 func franzTransactions(t *testing.T, c *cluster.Cluster, id string) {
 	t.Helper()
+	franzTransactionsWith(t, c, id, nil)
+}
+
+// franzTransactionsWith is franzTransactions with the clients' extra
+// options (a secured listener's).
+func franzTransactionsWith(t *testing.T, c *cluster.Cluster, id string, opts []kgo.Opt) {
+	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	p := c.Client(kgo.TransactionalID(id), kgo.DefaultProduceTopic("txn-data"))
+	p := c.Client(append(slices.Clone(opts), kgo.TransactionalID(id), kgo.DefaultProduceTopic("txn-data"))...)
 	const perTxn = 10
 	for round, commit := range []bool{true, false, true} {
 		if err := p.BeginTransaction(); err != nil {
@@ -358,8 +366,8 @@ func franzTransactions(t *testing.T, c *cluster.Cluster, id string) {
 		}
 	}
 	read := func(iso kgo.IsolationLevel, want int) map[string]bool {
-		cons := c.Client(kgo.ConsumeTopics("txn-data"), kgo.FetchIsolationLevel(iso),
-			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+		cons := c.Client(append(slices.Clone(opts), kgo.ConsumeTopics("txn-data"), kgo.FetchIsolationLevel(iso),
+			kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))...)
 		seen := map[string]bool{}
 		for len(seen) < want {
 			fs := cons.PollFetches(ctx)
@@ -388,5 +396,77 @@ func franzTransactions(t *testing.T, c *cluster.Cluster, id string) {
 	}
 	if all := read(kgo.ReadUncommitted(), 3*perTxn); len(all) != 3*perTxn {
 		t.Fatalf("read_uncommitted: %d records, want %d", len(all), 3*perTxn)
+	}
+}
+
+// TestTxnMarkersOverSASLSSL: on three brokers whose inter-broker listener
+// is SASL_SSL (SCRAM) with the ACL authorizer, the coordinator's
+// WriteTxnMarkers reach the partition leaders with the broker principal's
+// TLS and SASL login (a committed transaction is read by read_committed),
+// while a client principal without CLUSTER_ACTION sending WriteTxnMarkers
+// gets CLUSTER_AUTHORIZATION_FAILED and no marker is written (issue 17's
+// bad input).
+func TestTxnMarkersOverSASLSSL(t *testing.T) {
+	p := newTLSPKI(t)
+	c := cluster.Start(t, 0)
+	for _, u := range []struct{ user, pass string }{{"broker", "broker-secret"}, {"admin", "admin-secret"}, {"alice", "alice-secret"}} {
+		out, errOut, code := c.Tool("kafka-configs.sh", "--zookeeper", c.Connect, "--alter", "--entity-type", "users",
+			"--entity-name", u.user, "--add-config", "SCRAM-SHA-512=[password="+u.pass+"]")
+		if code != 0 {
+			t.Fatalf("kafka-configs --zookeeper for %s: exit %d\n%s\n%s", u.user, code, out, errOut)
+		}
+	}
+	common := []string{"listener.security.protocol.map=PLAINTEXT:SASL_SSL",
+		"ssl.truststore.location=" + p.trustJKS, "ssl.truststore.password=" + trustPass,
+		"sasl.enabled.mechanisms=SCRAM-SHA-512", "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512",
+		`listener.name.plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="broker" password="broker-secret";`,
+		"authorizer.class.name=kafka.security.authorizer.AclAuthorizer", "super.users=User:broker;User:admin",
+		"offsets.topic.replication.factor=3", "transaction.state.log.num.partitions=3"}
+	for i := range 3 {
+		c.AddBroker(int32(i), append(append([]string{}, common...), p.keystore(t, "PEM", fmt.Sprintf("broker%d", i))...)...)
+	}
+	admin := saslClientOpts(p.clientTLS(), scram.Auth{User: "admin", Pass: "admin-secret"}.AsSha512Mechanism())
+	waitForSASLBrokers(t, c, admin, 0, 1, 2)
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	cl := c.Client(admin...)
+	if resp, err := kadm.NewClient(cl).CreateTopic(ctx, 2, 3, nil, "txn-data"); err != nil || resp.Err != nil {
+		t.Fatalf("create topic: %v %v", err, resp.Err)
+	}
+	waitTxnCoordinator(t, cl, "sasl-txn")
+	franzTransactionsWith(t, c, "sasl-txn", admin)
+
+	// WriteTxnMarkers from alice (no ACL): refused, nothing written.
+	td, err := kadm.NewClient(cl).ListTopics(ctx, "txn-data")
+	if err != nil {
+		t.Fatal(err)
+	}
+	leader := td["txn-data"].Partitions[0].Leader
+	ends := func() int64 {
+		o, err := kadm.NewClient(cl).ListEndOffsets(ctx, "txn-data")
+		if err != nil {
+			t.Fatal(err)
+		}
+		e, _ := o.Lookup("txn-data", 0)
+		return e.Offset
+	}
+	before := ends()
+	alice := c.Client(saslClientOpts(p.clientTLS(), scram.Auth{User: "alice", Pass: "alice-secret"}.AsSha512Mechanism())...)
+	wm := kmsg.NewPtrWriteTxnMarkersRequest()
+	mk := kmsg.NewWriteTxnMarkersRequestMarker()
+	mk.ProducerID, mk.ProducerEpoch, mk.Committed, mk.CoordinatorEpoch = 4242, 0, true, 0
+	mt := kmsg.NewWriteTxnMarkersRequestMarkerTopic()
+	mt.Topic, mt.Partitions = "txn-data", []int32{0}
+	mk.Topics = append(mk.Topics, mt)
+	wm.Markers = append(wm.Markers, mk)
+	resp, err := wm.RequestWith(ctx, alice.Broker(int(leader)))
+	if err != nil {
+		t.Fatalf("WriteTxnMarkers as alice: %v", err)
+	}
+	if code := resp.Markers[0].Topics[0].Partitions[0].ErrorCode; code != kerr.ClusterAuthorizationFailed.Code {
+		t.Fatalf("WriteTxnMarkers as alice: %v, want CLUSTER_AUTHORIZATION_FAILED", kerr.ErrorForCode(code))
+	}
+	if after := ends(); after != before {
+		t.Fatalf("a refused WriteTxnMarkers moved txn-data-0's end offset %d -> %d", before, after)
 	}
 }
