@@ -135,11 +135,8 @@ func asKerr(err error) *kerr.Error {
 	if errors.As(err, &ke) {
 		return ke
 	}
-	if e := kerr.ErrorForCode(protocol.ErrorCode(err)); e != nil {
-		var out *kerr.Error
-		if errors.As(e, &out) {
-			return out
-		}
+	if ke, ok := kerr.ErrorForCode(protocol.ErrorCode(err)).(*kerr.Error); ok {
+		return ke
 	}
 	return kerr.UnknownServerError
 }
