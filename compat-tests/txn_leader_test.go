@@ -567,6 +567,7 @@ func TestTxnLeaderEndToEnd(t *testing.T) {
 	}
 
 	txnOffsetsEndToEnd(t, ctx, c, topic)
+	sameProducersOnReplicas(t, ctx, c, topic)
 
 	dp := kmsg.NewPtrDescribeProducersRequest()
 	dt := kmsg.NewDescribeProducersRequestTopic()
@@ -672,6 +673,46 @@ func txnOffsetsEndToEnd(t *testing.T, ctx context.Context, c *cluster.Cluster, o
 		}
 		if time.Now().After(deadline) {
 			t.Fatalf("group %s's offset of %s-0: %d (%s, %v), want %d", group, in, offset, codeName(code), err, n)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// sameProducersOnReplicas asks every replica (leader and followers) of
+// topic-0 for its producers: followers keep the producer state from the
+// batches they fetch, so all answer alike once caught up (log research
+// case 68).
+func sameProducersOnReplicas(t *testing.T, ctx context.Context, c *cluster.Cluster, topic string) {
+	t.Helper()
+	cl := c.Client()
+	if err := cl.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		answers := map[int32]string{}
+		for id := range int32(3) {
+			req := kmsg.NewPtrDescribeProducersRequest()
+			rt := kmsg.NewDescribeProducersRequestTopic()
+			rt.Topic, rt.Partitions = topic, []int32{0}
+			req.Topics = append(req.Topics, rt)
+			raw, err := cl.Broker(int(id)).Request(ctx, req)
+			if err != nil {
+				t.Fatalf("DescribeProducers on broker %d: %v", id, err)
+			}
+			p := raw.(*kmsg.DescribeProducersResponse).Topics[0].Partitions[0]
+			var ps []string
+			for _, ap := range p.ActiveProducers {
+				ps = append(ps, fmt.Sprintf("%d(epoch=%d seq=%d coord=%d txn=%d ts=%d)", ap.ProducerID, ap.ProducerEpoch,
+					ap.LastSequence, ap.CoordinatorEpoch, ap.CurrentTxnStartOffset, ap.LastTimestamp))
+			}
+			answers[id] = codeName(p.ErrorCode) + " " + strings.Join(ps, " ")
+		}
+		if answers[0] == answers[1] && answers[1] == answers[2] && strings.HasPrefix(answers[0], "NONE ") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replicas of %s-0 answer DescribeProducers differently: %v", topic, answers)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
