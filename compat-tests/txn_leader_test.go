@@ -77,6 +77,7 @@ func TestTxnLeaderKafka39(t *testing.T) {
 		{"A older producer epoch", func(t *testing.T, s *txnSide) string { return s.marker(t, 0, 0, 4, false, topic) }},
 		{"A fenced", func(t *testing.T, s *txnSide) string { return s.produce(t, topic, 0, 0, 3, 1, true) }},
 		{"end", func(t *testing.T, s *txnSide) string { return s.view(t, topic) + " " + s.describeProducers(t, topic) }},
+		{"unknown isolation level", func(t *testing.T, s *txnSide) string { return s.fetch(t, topic, 0, 2) }},
 		{"refused partitions", func(t *testing.T, s *txnSide) string {
 			return s.fetchPartition(t, topic, 3) + " " + s.describeProducers(t, "bad/name") + " " + s.describeProducers(t, "txn-nosuch")
 		}},
@@ -309,7 +310,11 @@ func (s *txnSide) fetch(t *testing.T, topic string, partition int32, iso int8) s
 	rp.Partition, rp.FetchOffset, rp.PartitionMaxBytes, rp.CurrentLeaderEpoch, rp.LastFetchedEpoch, rp.LogStartOffset = partition, 0, 1<<20, -1, -1, -1
 	rt.Partitions = append(rt.Partitions, rp)
 	req.Topics = append(req.Topics, rt)
-	p := s.do(t, req).(*kmsg.FetchResponse).Topics[0].Partitions[0]
+	resp := s.do(t, req).(*kmsg.FetchResponse)
+	if resp.ErrorCode != 0 || len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
+		return fmt.Sprintf("fetch(iso=%d): top-level %s, %d topics", iso, codeName(resp.ErrorCode), len(resp.Topics))
+	}
+	p := resp.Topics[0].Partitions[0]
 	aborted := "null"
 	if p.AbortedTransactions != nil {
 		var as []string
