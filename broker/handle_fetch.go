@@ -47,6 +47,12 @@ func (s *Server) handleFetch(ctx context.Context, hdr protocol.RequestHeader, re
 	}
 	f := s.newFetchAuthorized(ctx, req, replicaID)
 	f.listener = sessionFrom(ctx).listener
+	if len(f.parts) > 0 && req.IsolationLevel != 0 && req.IsolationLevel != 1 {
+		// FetchIsolation.of -> IsolationLevel.forId throws for an unknown
+		// level once there are partitions to read: the request fails
+		// UNKNOWN_SERVER_ERROR (FetchRequest.getErrorResponse).
+		return s.fetchResponse(hdr, req, replicaID, fetchErrorResponse(req, kerr.UnknownServerError.Code), nil)
+	}
 	s.replicas.fetchMessages(ctx, f.params, f.parts)
 	resp, records := s.fetchResponseData(req, f)
 	return s.fetchResponse(hdr, req, f.params.replicaID, resp, records)
@@ -385,6 +391,28 @@ func fetchError(out *kmsg.FetchResponseTopicPartition, err error, version int16)
 	}
 	out.ErrorCode = code
 	out.HighWatermark, out.LastStableOffset, out.LogStartOffset = -1, -1, -1
+}
+
+// fetchErrorResponse is FetchRequest.getErrorResponse: the top-level
+// error and, before v13, every requested partition answered with it.
+func fetchErrorResponse(req *kmsg.FetchRequest, code int16) *kmsg.FetchResponse {
+	resp := req.ResponseKind().(*kmsg.FetchResponse)
+	resp.ErrorCode, resp.SessionID = code, req.SessionID
+	if req.Version >= 13 {
+		return resp
+	}
+	for _, rt := range req.Topics {
+		out := kmsg.FetchResponseTopic{Topic: rt.Topic, TopicID: rt.TopicID}
+		for _, rp := range rt.Partitions {
+			p := kmsg.NewFetchResponseTopicPartition()
+			p.Partition = rp.Partition
+			fetchError(&p, kerr.ErrorForCode(code), req.Version)
+			refusedAbortedTransactions(&p)
+			out.Partitions = append(out.Partitions, p)
+		}
+		resp.Topics = append(resp.Topics, out)
+	}
+	return resp
 }
 
 // refusedAbortedTransactions gives a partition KafkaApis refuses itself

@@ -277,3 +277,39 @@ func TestDescribeProducers(t *testing.T) {
 		t.Errorf("invalid topic: %+v", c)
 	}
 }
+
+// An unknown isolation level fails the whole fetch once it has partitions
+// to read (FetchIsolation.of -> IsolationLevel.forId): UNKNOWN_SERVER_ERROR
+// at the top level and, before v13, on every partition.
+func TestFetchUnknownIsolationLevel(t *testing.T) {
+	s := newProduceTestServer(t)
+	for _, v := range []int16{4, 12, 13} {
+		a := consumerFetch(0, 0)
+		a.isolation = 2
+		req := kmsg.NewPtrFetchRequest()
+		req.Version, req.ReplicaID, req.MaxBytes, req.IsolationLevel = v, -1, 1<<20, 2
+		rt := kmsg.NewFetchRequestTopic()
+		rt.Topic, rt.TopicID = a.topic, a.topicID
+		rp := kmsg.NewFetchRequestTopicPartition()
+		rp.Partition, rp.PartitionMaxBytes, rp.CurrentLeaderEpoch, rp.LastFetchedEpoch = 0, 1<<20, -1, -1
+		rt.Partitions = append(rt.Partitions, rp)
+		req.Topics = append(req.Topics, rt)
+		resp := dispatchRequest(t, s, req).(*kmsg.FetchResponse)
+		if v >= 7 && resp.ErrorCode != kerr.UnknownServerError.Code { // the top-level error is on the wire from v7
+			t.Fatalf("v%d: top-level %v", v, kerr.ErrorForCode(resp.ErrorCode))
+		}
+		if v >= 13 {
+			if len(resp.Topics) != 0 {
+				t.Errorf("v%d: partitions answered: %+v", v, resp.Topics)
+			}
+			continue
+		}
+		if len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
+			t.Fatalf("v%d: %+v", v, resp.Topics)
+		}
+		p := resp.Topics[0].Partitions[0]
+		if p.ErrorCode != kerr.UnknownServerError.Code || p.HighWatermark != -1 || p.LastStableOffset != -1 || p.AbortedTransactions == nil {
+			t.Errorf("v%d: partition %+v", v, p)
+		}
+	}
+}

@@ -147,8 +147,10 @@ func (p *partition) becomeLeaderOrFollower(st partitionState, nowMs int64) (role
 	wasLeader := p.leading && !p.stopped
 	leo := p.log.LogEndOffset()
 	if leading {
-		// The log keeps the producer state its leader appends maintain;
-		// after follower appends or a truncation it is rebuilt here.
+		// Every append (leader's and follower's) and truncation keeps the
+		// log's producer state, open transactions and LSO, so a new
+		// leader has them at once (storage.Log.LoadProducerState checks
+		// nothing more today; the step stays fallible).
 		if err := p.loadProducers(p.log); err != nil {
 			p.storageFailedLocked(err)
 			return roleChange{}, fmt.Errorf("%w: rebuilding producer state of %s-%d: %w", kerr.KafkaStorageError, p.topic, p.id, err)
@@ -710,8 +712,9 @@ func (p *partition) appendAsFollower(records []byte, epoch int32, leaderHW, lead
 			}
 			return fmt.Errorf("appending fetched records to %s-%d: %w", p.topic, p.id, err)
 		}
-		// The log dropped its producer state: it is rebuilt from the log
-		// on becoming leader.
+		// The log applied the batches to its producer state too (open
+		// transactions, markers, .txnindex), so this replica's LSO follows
+		// the leader's.
 	}
 	leo := p.log.LogEndOffset()
 	// The follower's HW is the leader's within [log start, LEO], and goes

@@ -77,6 +77,7 @@ func TestTxnLeaderKafka39(t *testing.T) {
 		{"A older producer epoch", func(t *testing.T, s *txnSide) string { return s.marker(t, 0, 0, 4, false, topic) }},
 		{"A fenced", func(t *testing.T, s *txnSide) string { return s.produce(t, topic, 0, 0, 3, 1, true) }},
 		{"end", func(t *testing.T, s *txnSide) string { return s.view(t, topic) + " " + s.describeProducers(t, topic) }},
+		{"unknown isolation level", func(t *testing.T, s *txnSide) string { return s.fetch(t, topic, 0, 2) }},
 		{"refused partitions", func(t *testing.T, s *txnSide) string {
 			return s.fetchPartition(t, topic, 3) + " " + s.describeProducers(t, "bad/name") + " " + s.describeProducers(t, "txn-nosuch")
 		}},
@@ -309,7 +310,11 @@ func (s *txnSide) fetch(t *testing.T, topic string, partition int32, iso int8) s
 	rp.Partition, rp.FetchOffset, rp.PartitionMaxBytes, rp.CurrentLeaderEpoch, rp.LastFetchedEpoch, rp.LogStartOffset = partition, 0, 1<<20, -1, -1, -1
 	rt.Partitions = append(rt.Partitions, rp)
 	req.Topics = append(req.Topics, rt)
-	p := s.do(t, req).(*kmsg.FetchResponse).Topics[0].Partitions[0]
+	resp := s.do(t, req).(*kmsg.FetchResponse)
+	if resp.ErrorCode != 0 || len(resp.Topics) != 1 || len(resp.Topics[0].Partitions) != 1 {
+		return fmt.Sprintf("fetch(iso=%d): top-level %s, %d topics", iso, codeName(resp.ErrorCode), len(resp.Topics))
+	}
+	p := resp.Topics[0].Partitions[0]
 	aborted := "null"
 	if p.AbortedTransactions != nil {
 		var as []string
@@ -566,6 +571,9 @@ func TestTxnLeaderEndToEnd(t *testing.T) {
 		t.Errorf("unverified transactional produce v%d: %s %v", pr.Version, codeName(p.ErrorCode), p.ErrorMessage)
 	}
 
+	txnOffsetsEndToEnd(t, ctx, c, topic)
+	sameProducersOnReplicas(t, ctx, c, topic)
+
 	dp := kmsg.NewPtrDescribeProducersRequest()
 	dt := kmsg.NewDescribeProducersRequestTopic()
 	dt.Topic, dt.Partitions = topic, []int32{0, 1, 2}
@@ -576,7 +584,7 @@ func TestTxnLeaderEndToEnd(t *testing.T) {
 		}
 		for _, rt := range shard.Resp.(*kmsg.DescribeProducersResponse).Topics {
 			for _, p := range rt.Partitions {
-				if p.ErrorCode != 0 || len(p.ActiveProducers) != 2 {
+				if p.ErrorCode != 0 || len(p.ActiveProducers) < 2 {
 					t.Errorf("DescribeProducers %s-%d on broker %d: %v, producers %+v", rt.Topic, p.Partition, shard.Meta.NodeID,
 						codeName(p.ErrorCode), p.ActiveProducers)
 				}
@@ -594,4 +602,123 @@ func TestTxnLeaderEndToEnd(t *testing.T) {
 func rawTxnBatch(pid int64, epoch int16) []byte {
 	s := &txnSide{roles: []int64{pid}}
 	return s.txnRecords(0, epoch, 0, 1, true)
+}
+
+// txnOffsetsEndToEnd runs a franz-go consume-transform-produce session
+// (GroupTransactSession): its transactions commit the consumed offsets
+// through TxnOffsetCommit, and the COMMIT marker WriteTxnMarkers writes to
+// the group's __consumer_offsets partition makes them the group's
+// committed offsets (GroupCoordinator.onTransactionCompleted).
+func txnOffsetsEndToEnd(t *testing.T, ctx context.Context, c *cluster.Cluster, out string) {
+	t.Helper()
+	const in, group, n = "eos-in", "eos-group", 10
+	adm := c.Client()
+	req := kmsg.NewPtrCreateTopicsRequest()
+	rt := kmsg.NewCreateTopicsRequestTopic()
+	rt.Topic, rt.NumPartitions, rt.ReplicationFactor = in, 1, 3
+	req.Topics, req.TimeoutMillis = append(req.Topics, rt), 30000
+	if resp, err := req.RequestWith(ctx, adm); err != nil || resp.Topics[0].ErrorCode != 0 {
+		t.Fatalf("creating %s: %v %+v", in, err, resp)
+	}
+	plain := c.Client(kgo.DefaultProduceTopic(in))
+	for i := range n {
+		if err := plain.ProduceSync(ctx, &kgo.Record{Value: fmt.Appendf(nil, "in-%d", i)}).FirstErr(); err != nil {
+			t.Fatal(err)
+		}
+	}
+	sess, err := kgo.NewGroupTransactSession(kgo.SeedBrokers(strings.Split(c.Bootstrap(), ",")...),
+		kgo.TransactionalID("eos-session"), kgo.ConsumerGroup(group), kgo.ConsumeTopics(in),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.DefaultProduceTopic(out),
+		kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()), kgo.TransactionTimeout(30*time.Second))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer sess.Close()
+	for consumed := 0; consumed < n; {
+		if err := sess.Begin(); err != nil {
+			t.Fatal(err)
+		}
+		fs := sess.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("session: %v after %d records", ctx.Err(), consumed)
+		}
+		fs.EachError(func(_ string, _ int32, err error) { t.Fatalf("session fetch: %v", err) })
+		var recs []*kgo.Record
+		fs.EachRecord(func(r *kgo.Record) { recs = append(recs, &kgo.Record{Value: append([]byte("out-"), r.Value...)}) })
+		if len(recs) > 0 {
+			if err := sess.ProduceSync(ctx, recs...).FirstErr(); err != nil {
+				t.Fatalf("session produce: %v", err)
+			}
+		}
+		committed, err := sess.End(ctx, kgo.TryCommit)
+		if err != nil {
+			t.Fatalf("session end: %v", err)
+		}
+		if committed {
+			consumed += len(recs)
+		}
+	}
+	// The group's committed offset, stable (require_stable: no
+	// transactional offsets pending), is the end of the input.
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		of := kmsg.NewPtrOffsetFetchRequest()
+		of.Group, of.RequireStable = group, true
+		ot := kmsg.NewOffsetFetchRequestTopic()
+		ot.Topic, ot.Partitions = in, []int32{0}
+		of.Topics = append(of.Topics, ot)
+		resp, err := of.RequestWith(ctx, adm)
+		var offset int64 = -2
+		var code int16
+		if err == nil && len(resp.Topics) == 1 && len(resp.Topics[0].Partitions) == 1 {
+			offset, code = resp.Topics[0].Partitions[0].Offset, resp.Topics[0].Partitions[0].ErrorCode
+		}
+		if err == nil && resp.ErrorCode == 0 && code == 0 && offset == n {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("group %s's offset of %s-0: %d (%s, %v), want %d", group, in, offset, codeName(code), err, n)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// sameProducersOnReplicas asks every replica (leader and followers) of
+// topic-0 for its producers: followers keep the producer state from the
+// batches they fetch, so all answer alike once caught up (log research
+// case 68).
+func sameProducersOnReplicas(t *testing.T, ctx context.Context, c *cluster.Cluster, topic string) {
+	t.Helper()
+	cl := c.Client()
+	if err := cl.Ping(ctx); err != nil {
+		t.Fatal(err)
+	}
+	deadline := time.Now().Add(60 * time.Second)
+	for {
+		answers := map[int32]string{}
+		for id := range int32(3) {
+			req := kmsg.NewPtrDescribeProducersRequest()
+			rt := kmsg.NewDescribeProducersRequestTopic()
+			rt.Topic, rt.Partitions = topic, []int32{0}
+			req.Topics = append(req.Topics, rt)
+			raw, err := cl.Broker(int(id)).Request(ctx, req)
+			if err != nil {
+				t.Fatalf("DescribeProducers on broker %d: %v", id, err)
+			}
+			p := raw.(*kmsg.DescribeProducersResponse).Topics[0].Partitions[0]
+			var ps []string
+			for _, ap := range p.ActiveProducers {
+				ps = append(ps, fmt.Sprintf("%d(epoch=%d seq=%d coord=%d txn=%d ts=%d)", ap.ProducerID, ap.ProducerEpoch,
+					ap.LastSequence, ap.CoordinatorEpoch, ap.CurrentTxnStartOffset, ap.LastTimestamp))
+			}
+			answers[id] = codeName(p.ErrorCode) + " " + strings.Join(ps, " ")
+		}
+		if answers[0] == answers[1] && answers[1] == answers[2] && strings.HasPrefix(answers[0], "NONE ") {
+			return
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("replicas of %s-0 answer DescribeProducers differently: %v", topic, answers)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
 }
