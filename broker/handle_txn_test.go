@@ -2,6 +2,7 @@ package broker
 
 import (
 	"context"
+	"errors"
 	"log/slog"
 	"slices"
 	"testing"
@@ -415,5 +416,55 @@ func TestTxnTopicCreateRequest(t *testing.T) {
 		if got[k] != v {
 			t.Fatalf("configs %v, want %v", got, want)
 		}
+	}
+}
+
+// TestTxnStoreAppend: txnStore writes as the coordinator of the leader
+// epoch it was elected in; otherwise, or where this broker does not lead,
+// it answers Kafka's append errors and writes nothing.
+func TestTxnStoreAppend(t *testing.T) {
+	s := newTxnTestServer(t, nil)
+	st := &txnStore{s: s}
+	ctx := context.Background()
+	for _, tc := range []struct {
+		name             string
+		partition, epoch int32
+		want             *kerr.Error
+	}{
+		{"elected epoch", 0, txnTestLeaderEpoch, nil},
+		{"older coordinator epoch", 0, txnTestLeaderEpoch - 1, kerr.NotLeaderForPartition},
+		{"partition not hosted", 7, txnTestLeaderEpoch, kerr.UnknownTopicOrPartition},
+	} {
+		before := txnLogEnd(t, s, txnTopic, 0)
+		err := st.Append(ctx, tc.partition, tc.epoch, []byte("k"), []byte("v"), time.Second)
+		var got *kerr.Error
+		if err != nil && !errors.As(err, &got) {
+			t.Fatalf("%s: %v is no Kafka error", tc.name, err)
+		}
+		if got != tc.want {
+			t.Fatalf("%s: %v, want %v", tc.name, err, tc.want)
+		}
+		if wrote := txnLogEnd(t, s, txnTopic, 0) - before; (tc.want == nil) != (wrote == 1) {
+			t.Fatalf("%s: wrote %d records", tc.name, wrote)
+		}
+	}
+	// A tombstone reads back with a nil value.
+	if err := st.Append(ctx, 0, txnTestLeaderEpoch, []byte("k"), nil, time.Second); err != nil {
+		t.Fatal(err)
+	}
+	var values [][]byte
+	if err := st.Load(ctx, 0, func(key, value []byte) error {
+		if string(key) == "k" {
+			values = append(values, value)
+		}
+		return nil
+	}); err != nil {
+		t.Fatal(err)
+	}
+	if len(values) != 2 || string(values[0]) != "v" || values[1] != nil {
+		t.Fatalf("loaded %q", values)
+	}
+	if err := st.Load(ctx, 7, func([]byte, []byte) error { return nil }); !errors.Is(err, kerr.NotLeaderForPartition) {
+		t.Fatalf("load of a partition not led here: %v", err)
 	}
 }
