@@ -32,6 +32,13 @@ import (
 // epoch or coordinator fenced it (INVALID_PRODUCER_EPOCH,
 // TRANSACTION_COORDINATOR_FENCED: dropped without done, the newer owner
 // completes it).
+//
+// Deviations from Kafka 3.9: an error the completion handler does not
+// expect (CORRUPT_MESSAGE, MESSAGE_TOO_LARGE, ... : Kafka throws
+// IllegalStateException) is logged and the transaction given up like a
+// fenced one, never a crash; retries wait txnMarkerBackoff (Kafka resends
+// on its send thread's next round); the WriteTxnMarkers version comes
+// from the destination's ApiVersions, not inter.broker.protocol.version.
 type txnMarkerSender struct {
 	logger  *slog.Logger
 	backoff time.Duration // pause before a destination retries; the unknown queue's routing period
