@@ -459,13 +459,21 @@ func (m *txnMarkerSender) deliver(d *markerDest, batch []markerEntry) bool {
 		if d.failures++; d.ctx.Err() == nil && (d.failures == 1 || d.failures%100 == 0) {
 			m.logger.Warn("sending transaction markers failed; retrying", "broker", d.id, "failures_in_a_row", d.failures, "err", err)
 		}
+		var finished []func()
 		m.mu.Lock()
 		for _, e := range batch {
 			if m.current(e.txn) && !m.closed {
 				m.routeLocked(e.txn, e.partitions)
+				// Routing drops the partitions deleted meanwhile.
+				if f := m.maybeCompleteLocked(e.txn); f != nil {
+					finished = append(finished, f)
+				}
 			}
 		}
 		m.mu.Unlock()
+		for _, f := range finished {
+			f()
+		}
 		return true
 	}
 	if d.failures > 0 {

@@ -29,6 +29,10 @@ type markerCluster struct {
 	hold   chan struct{} // if set, each broker's first request waits for it
 	dialed map[int32]int
 	v0Only bool // the brokers serve WriteTxnMarkers v0 only
+	// failEvery > 0 fails every failEvery-th WriteTxnMarkers request as a
+	// disconnection would.
+	failEvery int64
+	requestN  atomic.Int64
 }
 
 // sentMarkers is one WriteTxnMarkers request as a broker received it.
@@ -123,6 +127,9 @@ func (f *fakeMarkerClient) Request(ctx context.Context, req kmsg.Request) (kmsg.
 		c.mu.Lock()
 		c.sent = append(c.sent, got)
 		c.mu.Unlock()
+		if n := c.requestN.Add(1); c.failEvery > 0 && n%c.failEvery == 0 {
+			return nil, errors.New("connection reset")
+		}
 		if failed != nil {
 			return nil, failed
 		}
@@ -393,5 +400,78 @@ func TestMarkerSenderResignation(t *testing.T) {
 	waitFor(t, "second done", second.Load)
 	if first.Load() {
 		t.Fatal("replaced markers completed")
+	}
+}
+
+// TestMarkerSenderConcurrent: many transactions over three brokers with
+// retriable errors, disconnections and leader moves sprinkled in; every
+// transaction completes exactly once (run with -race).
+func TestMarkerSenderConcurrent(t *testing.T) {
+	c := newMarkerCluster()
+	var parts []txn.TopicPartition
+	for p := range int32(6) {
+		tp := txn.TopicPartition{Topic: "c", Partition: p}
+		parts = append(parts, tp)
+		c.setLeader(tp, p%3)
+	}
+	var calls atomic.Int64
+	c.answer = func(id int32, _ int64, tp txn.TopicPartition) (int16, error) {
+		switch calls.Add(1) % 7 {
+		case 1:
+			return kerr.NotLeaderForPartition.Code, nil
+		case 3:
+			c.mu.Lock()
+			c.leaders[tp] = (id + 1) % 3
+			c.mu.Unlock()
+			return kerr.NotLeaderForPartition.Code, nil
+		case 5:
+			return kerr.RequestTimedOut.Code, nil
+		}
+		return 0, nil
+	}
+	c.failEvery = 4
+	m := newTestMarkerSender(t, c)
+	const n = 50
+	var done [n]atomic.Int32
+	var wg sync.WaitGroup
+	for i := range n {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			m.Send(markerReq(fmt.Sprintf("txn-%d", i), int64(100+i), int32(i%4), parts[i%6], parts[(i+1)%6], parts[(i+3)%6]),
+				func() { done[i].Add(1) })
+		}()
+	}
+	wg.Wait()
+	deadline := time.Now().Add(10 * time.Second)
+	for i := 0; i < n; {
+		if done[i].Load() > 0 {
+			i++
+			continue
+		}
+		if time.Now().After(deadline) {
+			m.mu.Lock()
+			var state []string
+			for id, pt := range m.pending {
+				state = append(state, fmt.Sprintf("%s remaining %v", id, pt.remaining))
+			}
+			for id, d := range m.dests {
+				state = append(state, fmt.Sprintf("dest %d queue %d", id, len(d.queue)))
+			}
+			state = append(state, fmt.Sprintf("unknown %d", len(m.unknown)))
+			m.mu.Unlock()
+			t.Fatalf("txn-%d not done: %v", i, state)
+		}
+		time.Sleep(time.Millisecond)
+	}
+	for i := range n {
+		if d := done[i].Load(); d != 1 {
+			t.Fatalf("txn-%d completed %d times", i, d)
+		}
+	}
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if len(m.pending) != 0 {
+		t.Fatalf("%d transactions still pending", len(m.pending))
 	}
 }
