@@ -59,8 +59,109 @@ func TestTxnCoordinatorClusters(t *testing.T) {
 		checkTxnTopic(t, c, cl, 5, 3, "2")
 		txnCoordinatorPath(t, cl, "txn-three")
 		franzTransactions(t, c, "franz-three")
+		killAfterCommit(t, c, cl, "franz-prepared")
 		coordinatorFailover(t, c, cl, "franz-failover")
 	})
+}
+
+// killAfterCommit (coordinator.md §16 [cluster] 79): EndTxn(commit) is
+// answered once PrepareCommit is written, while the coordinator cannot
+// reach the data partition's leader; the coordinator is killed before any
+// marker was written. The partition's next coordinator loads PrepareCommit
+// and writes the markers: read_committed gets the records, and the
+// producer's next transaction commits. The killed broker comes back.
+func killAfterCommit(t *testing.T, c *cluster.Cluster, cl *kgo.Client, id string) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
+	defer cancel()
+	adm := kadm.NewClient(cl)
+	if resp, err := adm.CreateTopic(ctx, 3, 3, nil, "txn-prepared"); err != nil || resp.Err != nil {
+		t.Fatalf("create txn-prepared: %v %v", err, resp.Err)
+	}
+	req := kmsg.NewPtrFindCoordinatorRequest()
+	req.CoordinatorType, req.CoordinatorKey, req.CoordinatorKeys = 1, id, []string{id}
+	fresp, err := req.RequestWith(ctx, cl)
+	if err != nil || fresp.Coordinators[0].ErrorCode != 0 {
+		t.Fatalf("FindCoordinator: %v %+v", err, fresp)
+	}
+	coordinator := fresp.Coordinators[0].NodeID
+	var partition, leader int32 = -1, -1
+	poll(t, 30*time.Second, "txn-prepared's leaders", func() (bool, string) {
+		td, err := adm.ListTopics(ctx, "txn-prepared")
+		if err != nil {
+			return false, err.Error()
+		}
+		for _, p := range td["txn-prepared"].Partitions {
+			if p.Leader >= 0 && p.Leader != coordinator {
+				partition, leader = p.Partition, p.Leader
+				return true, ""
+			}
+		}
+		return false, fmt.Sprintf("%+v", td["txn-prepared"].Partitions)
+	})
+	p := c.Client(kgo.TransactionalID(id), kgo.DefaultProduceTopic("txn-prepared"), kgo.RecordPartitioner(kgo.ManualPartitioner()),
+		kgo.RequestRetries(1000), kgo.RetryTimeout(90*time.Second))
+	produce := func(round int) {
+		if err := p.BeginTransaction(); err != nil {
+			t.Fatal(err)
+		}
+		for i := range 5 {
+			r := &kgo.Record{Partition: partition, Value: fmt.Appendf(nil, "%s-%d-%d", id, round, i)}
+			if err := p.ProduceSync(ctx, r).FirstErr(); err != nil {
+				t.Fatalf("produce: %v", err)
+			}
+		}
+	}
+	produce(0)
+	c.CutLink(coordinator, leader) // the markers cannot reach the leader
+	if err := p.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		t.Fatalf("commit: %v", err)
+	}
+	dt := kmsg.NewPtrDescribeTransactionsRequest()
+	dt.TransactionalIDs = []string{id}
+	if resp, err := dt.RequestWith(ctx, cl); err != nil || resp.TransactionStates[0].State != "PrepareCommit" {
+		t.Fatalf("before the kill: %v %+v, want PrepareCommit", err, resp)
+	}
+	c.Kill(coordinator)
+	c.HealLink(coordinator, leader)
+	readCommitted(t, c, coordinator, "txn-prepared", id+"-0-", 5)
+	produce(1)
+	if err := p.EndTransaction(ctx, kgo.TryCommit); err != nil {
+		t.Fatalf("the next transaction's commit: %v", err)
+	}
+	readCommitted(t, c, coordinator, "txn-prepared", id+"-1-", 5)
+	c.Launch(coordinator)
+	c.WaitForBrokers(0, 1, 2)
+}
+
+// readCommitted consumes topic read_committed through a broker other than
+// down until it has n records whose value starts with prefix.
+func readCommitted(t *testing.T, c *cluster.Cluster, down int32, topic, prefix string, n int) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), 90*time.Second)
+	defer cancel()
+	seed := int32(0)
+	if seed == down {
+		seed = 1
+	}
+	cons, err := kgo.NewClient(kgo.SeedBrokers(c.Broker(seed).Addr), kgo.ConsumeTopics(topic),
+		kgo.FetchIsolationLevel(kgo.ReadCommitted()), kgo.ConsumeResetOffset(kgo.NewOffset().AtStart()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer cons.Close()
+	seen := map[string]bool{}
+	for len(seen) < n {
+		fs := cons.PollFetches(ctx)
+		if ctx.Err() != nil {
+			t.Fatalf("read_committed got %d of the %d records %s* of %s", len(seen), n, prefix, topic)
+		}
+		fs.EachRecord(func(r *kgo.Record) {
+			if strings.HasPrefix(string(r.Value), prefix) {
+				seen[string(r.Value)] = true
+			}
+		})
+	}
 }
 
 // coordinatorFailover (coordinator.md §16 [cluster] 79): the transaction
