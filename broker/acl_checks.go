@@ -190,6 +190,13 @@ func (s *Server) aclGate(ctx context.Context, req kmsg.Request) (kmsg.Response, 
 			return resp, nil
 		}
 
+	// Transactions (acl_checks_txn.go).
+	case *kmsg.AddPartitionsToTxnRequest, *kmsg.AddOffsetsToTxnRequest, *kmsg.EndTxnRequest,
+		*kmsg.WriteTxnMarkersRequest, *kmsg.TxnOffsetCommitRequest, *kmsg.DescribeProducersRequest,
+		*kmsg.DescribeTransactionsRequest, *kmsg.ListTransactionsRequest:
+		deny, patch, _ := s.gateTxnAPIs(ctx, r)
+		return deny, patch
+
 	// SCRAM credentials (KafkaApis.handleDescribeUserScramCredentialsRequest,
 	// handleAlterUserScramCredentialsRequest). SaslHandshake and
 	// SaslAuthenticate are never authorized: they come before a principal.
@@ -233,7 +240,7 @@ func (s *Server) aclGate(ctx context.Context, req kmsg.Request) (kmsg.Response, 
 	case *kmsg.OffsetFetchRequest:
 		return s.gateOffsetFetch(ctx, r)
 	case *kmsg.FindCoordinatorRequest:
-		return nil, s.gateFindCoordinator(ctx, r)
+		return s.gateFindCoordinator(ctx, r) // acl_checks_txn.go
 	case *kmsg.DescribeGroupsRequest:
 		return nil, s.gateDescribeGroups(ctx, r)
 	case *kmsg.ListGroupsRequest:
@@ -517,40 +524,6 @@ func (s *Server) gateOffsetFetch(ctx context.Context, r *kmsg.OffsetFetchRequest
 				rt.Partitions = append(rt.Partitions, rp)
 			}
 			f.Topics = append(f.Topics, rt)
-		}
-	}
-}
-
-// gateFindCoordinator: DESCRIBE on the group or transactional id, else
-// its authorization error and no node
-// (KafkaApis.getCoordinator).
-func (s *Server) gateFindCoordinator(ctx context.Context, r *kmsg.FindCoordinatorRequest) func(kmsg.Response) {
-	check := func(key string) (int16, *string) {
-		switch r.CoordinatorType {
-		case 0:
-			if !s.authorize(ctx, opDescribe, resGroup, key) {
-				return errGroupAuthFailed, &msgGroupAuthFailed
-			}
-		case 1:
-			if !s.authorize(ctx, opDescribe, resTransactionalID, key) {
-				return errTxnIDAuthFailed, &msgTxnIDAuthFailed
-			}
-		}
-		return 0, nil
-	}
-	return func(resp kmsg.Response) {
-		f := resp.(*kmsg.FindCoordinatorResponse)
-		if r.Version < 4 {
-			if code, msg := check(r.CoordinatorKey); code != 0 {
-				f.ErrorCode, f.ErrorMessage, f.NodeID, f.Host, f.Port = code, msg, -1, "", -1
-			}
-			return
-		}
-		for i := range f.Coordinators {
-			c := &f.Coordinators[i]
-			if code, msg := check(c.Key); code != 0 {
-				c.ErrorCode, c.ErrorMessage, c.NodeID, c.Host, c.Port = code, msg, -1, "", -1
-			}
 		}
 	}
 }

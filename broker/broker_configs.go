@@ -105,12 +105,20 @@ var brokerConfigDefaults = map[string]brokerConfigDefault{
 	"transaction.state.log.min.isr":                 dflt(kmsg.ConfigTypeInt, "2"),
 	"transaction.state.log.num.partitions":          dflt(kmsg.ConfigTypeInt, "50"),
 	"transaction.state.log.replication.factor":      dflt(kmsg.ConfigTypeShort, "3"),
-	"unclean.leader.election.enable":                dflt(kmsg.ConfigTypeBoolean, "false"),
-	"zookeeper.connect":                             null(kmsg.ConfigTypeString),
-	"zookeeper.connection.timeout.ms":               null(kmsg.ConfigTypeInt),
-	"zookeeper.max.in.flight.requests":              dflt(kmsg.ConfigTypeInt, "10"),
-	"zookeeper.session.timeout.ms":                  dflt(kmsg.ConfigTypeInt, "18000"),
-	"zookeeper.set.acl":                             dflt(kmsg.ConfigTypeBoolean, "false"),
+	// The transaction coordinator (TransactionLogConfigs,
+	// TransactionStateManagerConfigs).
+	"transaction.abort.timed.out.transaction.cleanup.interval.ms": dflt(kmsg.ConfigTypeInt, "10000"),
+	"transaction.max.timeout.ms":                                  dflt(kmsg.ConfigTypeInt, "900000"),
+	"transaction.remove.expired.transaction.cleanup.interval.ms":  dflt(kmsg.ConfigTypeInt, "3600000"),
+	"transaction.state.log.load.buffer.size":                      dflt(kmsg.ConfigTypeInt, "5242880"),
+	"transaction.state.log.segment.bytes":                         dflt(kmsg.ConfigTypeInt, "104857600"),
+	"transactional.id.expiration.ms":                              dflt(kmsg.ConfigTypeInt, "604800000"),
+	"unclean.leader.election.enable":                              dflt(kmsg.ConfigTypeBoolean, "false"),
+	"zookeeper.connect":                                           null(kmsg.ConfigTypeString),
+	"zookeeper.connection.timeout.ms":                             null(kmsg.ConfigTypeInt),
+	"zookeeper.max.in.flight.requests":                            dflt(kmsg.ConfigTypeInt, "10"),
+	"zookeeper.session.timeout.ms":                                dflt(kmsg.ConfigTypeInt, "18000"),
+	"zookeeper.set.acl":                                           dflt(kmsg.ConfigTypeBoolean, "false"),
 	// Listeners, TLS, SASL and authorization (KafkaConfig with its
 	// BrokerSecurityConfigs, SslConfigs and SaslConfigs defaults, as
 	// Kafka 3.9 describes them).

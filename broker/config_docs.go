@@ -239,6 +239,18 @@ var brokerConfigDocs = map[string]string{
 	"transaction.state.log.min.isr":            "min.insync.replicas of the internal __transaction_state topic.",
 	"transaction.state.log.num.partitions":     "Partition count of the internal __transaction_state topic; do not change it once the cluster is in use.",
 	"transaction.state.log.replication.factor": "Replication factor of the internal __transaction_state topic. It is not created until that many brokers are alive.",
+	"transaction.abort.timed.out.transaction.cleanup.interval.ms": "How often (ms) the transaction coordinator aborts the transactions " +
+		"that have run longer than their transaction.timeout.ms.",
+	"transaction.max.timeout.ms": "Largest transaction.timeout.ms a producer may ask for; a larger one fails InitProducerId with " +
+		"INVALID_TRANSACTION_TIMEOUT, so a transaction cannot hold back read_committed consumers for longer.",
+	"transaction.remove.expired.transaction.cleanup.interval.ms": "How often (ms) the transaction coordinator removes the " +
+		"transactional ids that expired (transactional.id.expiration.ms).",
+	"transaction.state.log.load.buffer.size": "Bytes read at a time when a broker loads the transaction state of a " +
+		"__transaction_state partition it became leader of (grown to fit a larger batch).",
+	"transaction.state.log.segment.bytes": "segment.bytes of the internal __transaction_state topic; keep it small for fast " +
+		"compaction and loading.",
+	"transactional.id.expiration.ms": "How long (ms) the transaction coordinator keeps a transactional id whose producer sent no " +
+		"transaction request, once its last transaction ended; then the id and its producer id are forgotten.",
 	"unclean.leader.election.enable": "Default for unclean.leader.election.enable: whether a replica outside the ISR may become leader " +
 		"when no in-sync replica is left, trading possible loss of committed records for availability.",
 	"zookeeper.connect": "ZooKeeper ensemble as host:port pairs separated by commas, optionally followed by a chroot path " +
@@ -349,7 +361,7 @@ var brokerConfigDocs = map[string]string{
 	"ssl.truststore.type": "Format of the trust store: JKS (default), PKCS12 or PEM.",
 	"transaction.partition.verification.enable": "Whether, before appending transactional records to a partition, the leader checks " +
 		"with the transaction coordinator that the partition was added to the producer's ongoing transaction. True by default. " +
-		"(Stored; no effect here yet: this broker does not verify.)",
+		"(Read at startup here: a dynamic change is stored and applies from the broker's next start.)",
 }
 
 // configDocumentation is the documentation of a described key

@@ -32,7 +32,7 @@ var supportedAPIs = map[kmsg.Key]versionRange{
 	kmsg.ApiVersions:      {0, 4},
 	kmsg.CreateTopics:     {0, 7},
 	kmsg.DeleteTopics:     {0, 6},
-	kmsg.InitProducerID:   {0, 4},
+	kmsg.InitProducerID:   {0, 5},
 	kmsg.DescribeConfigs:  {0, 4},
 	kmsg.CreatePartitions: {0, 3},
 
@@ -49,7 +49,7 @@ var supportedAPIs = map[kmsg.Key]versionRange{
 	kmsg.OffsetForLeaderEpoch:       {0, 4},
 
 	// The classic group protocol (KIP-848's versions are left out).
-	kmsg.FindCoordinator: {0, 4},
+	kmsg.FindCoordinator: {0, 6},
 	kmsg.JoinGroup:       {0, 9},
 	kmsg.SyncGroup:       {0, 5},
 	kmsg.Heartbeat:       {0, 4},
@@ -73,6 +73,16 @@ var supportedAPIs = map[kmsg.Key]versionRange{
 
 	kmsg.DescribeUserSCRAMCredentials: {0, 0},
 	kmsg.AlterUserSCRAMCredentials:    {0, 0},
+
+	// Transactions (handle_txn.go; KIP-98, KIP-664).
+	kmsg.AddPartitionsToTxn:   {0, 5},
+	kmsg.AddOffsetsToTxn:      {0, 4},
+	kmsg.EndTxn:               {0, 4},
+	kmsg.DescribeTransactions: {0, 0},
+	kmsg.ListTransactions:     {0, 1},
+	// The partition leader's side (handle_write_txn_markers.go, handle_describe_producers.go).
+	kmsg.WriteTxnMarkers:   {0, 1},
+	kmsg.DescribeProducers: {0, 0},
 }
 
 // dispatch runs the handler of one request. A nil response means none is
@@ -116,7 +126,7 @@ func (s *Server) dispatch(ctx context.Context, r request) (*protocol.Response, e
 	case *kmsg.CreatePartitionsRequest:
 		resp = s.handleCreatePartitions(ctx, req)
 	case *kmsg.InitProducerIDRequest:
-		resp = s.handleInitProducerID(req)
+		resp = s.handleInitProducerID(ctx, req)
 	case *kmsg.DescribeConfigsRequest:
 		resp = s.handleDescribeConfigs(req)
 	case *kmsg.DeleteRecordsRequest:
@@ -147,6 +157,16 @@ func (s *Server) dispatch(ctx context.Context, r request) (*protocol.Response, e
 		resp = s.handleDescribeCluster(ctx, req)
 	case *kmsg.FindCoordinatorRequest:
 		resp = s.handleFindCoordinator(ctx, req)
+	case *kmsg.AddPartitionsToTxnRequest:
+		resp = s.handleAddPartitionsToTxn(ctx, req)
+	case *kmsg.AddOffsetsToTxnRequest:
+		resp = s.handleAddOffsetsToTxn(ctx, req)
+	case *kmsg.EndTxnRequest:
+		resp = s.handleEndTxn(ctx, req)
+	case *kmsg.DescribeTransactionsRequest:
+		resp = s.handleDescribeTransactions(req)
+	case *kmsg.ListTransactionsRequest:
+		resp = s.handleListTransactions(req)
 	case *kmsg.JoinGroupRequest:
 		resp = s.handleJoinGroup(ctx, r.hdr, req)
 	case *kmsg.SyncGroupRequest:
@@ -182,6 +202,10 @@ func (s *Server) dispatch(ctx context.Context, r request) (*protocol.Response, e
 		resp = s.handleDescribeUserScramCredentials(req)
 	case *kmsg.AlterUserSCRAMCredentialsRequest:
 		resp = s.handleAlterUserScramCredentials(req)
+	case *kmsg.WriteTxnMarkersRequest:
+		resp = s.handleWriteTxnMarkers(ctx, req)
+	case *kmsg.DescribeProducersRequest:
+		resp = s.handleDescribeProducers(req)
 	default:
 		return nil, fmt.Errorf("no handler for api %s", key.Name())
 	}

@@ -167,9 +167,13 @@ func newDownConvertServer(t *testing.T) (*Server, *partition) {
 func TestFetchDownConversion(t *testing.T) {
 	for _, codec := range []int8{storage.CodecNone, storage.CodecGzip, storage.CodecSnappy, storage.CodecLZ4} {
 		s, p := newDownConvertServer(t)
-		appendTestBatch(t, p, int16(codec), -1, 3, "a")      // offsets 0-2
-		appendTestBatch(t, p, 0x10, 5, 2, "b")               // transactional, 3-4
-		appendTestBatch(t, p, 0x30, 5, 1, "c")               // control, 5
+		appendTestBatch(t, p, int16(codec), -1, 3, "a") // offsets 0-2
+		appendTestBatch(t, p, 0x10, 5, 2, "b")          // transactional, 3-4
+		// control (producer 5's commit marker), 5
+		if _, err := p.log.AppendEndTxnMarker(storage.EndTxnMarker{ProducerID: 5, Commit: true}, 1); err != nil {
+			t.Fatal(err)
+		}
+		p.setHighWatermark(p.log.LogEndOffset())
 		appendTestBatch(t, p, int16(codec)|0x08, -1, 1, "d") // LogAppendTime, 6
 		wantOffsets := []int64{0, 1, 2, 3, 4, 6}
 		wantKeys := []string{"ak0", "ak1", "ak2", "bk0", "bk1", "dk0"}

@@ -107,19 +107,9 @@ func span(lo, hi int16) []int16 {
 // kafka39NotServed is every difference between supportedAPIs and
 // kafka39ZKBroker. A key or version missing here fails the test.
 var kafka39NotServed = map[kmsg.Key][]notServed{
-	kmsg.OffsetCommit:    {{versions: []int16{9}, reason: "KIP-848 consumer group protocol (member epochs) is not built"}},
-	kmsg.OffsetFetch:     {{versions: []int16{9}, reason: "KIP-848 consumer group protocol (member id and epoch) is not built"}},
-	kmsg.ListGroups:      {{versions: []int16{5}, reason: "KIP-848 group types filter is not built"}},
-	kmsg.FindCoordinator: {{versions: []int16{5, 6}, reason: "v5 is KIP-890's TRANSACTION_ABORTABLE, v6 KIP-932 share groups: neither is built"}},
-	kmsg.InitProducerID:  {{versions: []int16{5}, reason: "KIP-890 (transactions v2, TRANSACTION_ABORTABLE) is not built"}},
-
-	kmsg.AddPartitionsToTxn:   {{reason: "the transaction coordinator is not built"}},
-	kmsg.AddOffsetsToTxn:      {{reason: "the transaction coordinator is not built"}},
-	kmsg.EndTxn:               {{reason: "the transaction coordinator is not built"}},
-	kmsg.WriteTxnMarkers:      {{reason: "the transaction coordinator is not built"}},
-	kmsg.DescribeTransactions: {{reason: "the transaction coordinator is not built"}},
-	kmsg.ListTransactions:     {{reason: "the transaction coordinator is not built"}},
-	kmsg.DescribeProducers:    {{reason: "DescribeProducers (KIP-664) is not built"}},
+	kmsg.OffsetCommit: {{versions: []int16{9}, reason: "KIP-848 consumer group protocol (member epochs) is not built"}},
+	kmsg.OffsetFetch:  {{versions: []int16{9}, reason: "KIP-848 consumer group protocol (member id and epoch) is not built"}},
+	kmsg.ListGroups:   {{versions: []int16{5}, reason: "KIP-848 group types filter is not built"}},
 
 	kmsg.AlterReplicaLogDirs: {{reason: "moving replicas between log dirs is not built"}},
 	kmsg.DescribeLogDirs:     {{reason: "DescribeLogDirs is not built"}},

@@ -8,9 +8,11 @@
 // fencing and v12 diverging epoch (KIP-320), v10 zstd (KIP-110), v11 rack
 // (KIP-392), v12 flexible (KIP-482), v13 topic ids (KIP-516), v15 replica
 // state (KIP-903), v16 current leaders (KIP-951), v17 directory id (KIP-853).
-// Deviations: fetch sessions are declined (session id 0, every fetch full);
-// transactions are not built, so the last stable offset is the HW and no
-// aborted transactions are listed.
+// From v4 every partition answers its last stable offset; a read_committed
+// consumer (isolation_level 1) reads up to it and gets the aborted
+// transactions its records overlap (null for read_uncommitted), so it can
+// drop their records (KIP-98).
+// Deviations: fetch sessions are declined (session id 0, every fetch full).
 
 package broker
 
@@ -45,6 +47,12 @@ func (s *Server) handleFetch(ctx context.Context, hdr protocol.RequestHeader, re
 	}
 	f := s.newFetchAuthorized(ctx, req, replicaID)
 	f.listener = sessionFrom(ctx).listener
+	if len(f.parts) > 0 && req.IsolationLevel != 0 && req.IsolationLevel != 1 {
+		// FetchIsolation.of -> IsolationLevel.forId throws for an unknown
+		// level once there are partitions to read: the request fails
+		// UNKNOWN_SERVER_ERROR (FetchRequest.getErrorResponse).
+		return s.fetchResponse(hdr, req, replicaID, fetchErrorResponse(req, kerr.UnknownServerError.Code), nil)
+	}
 	s.replicas.fetchMessages(ctx, f.params, f.parts)
 	resp, records := s.fetchResponseData(req, f)
 	return s.fetchResponse(hdr, req, f.params.replicaID, resp, records)
@@ -100,6 +108,8 @@ func (s *Server) newFetchAuthorized(ctx context.Context, req *kmsg.FetchRequest,
 			// a consumer's v11+ fetch may read a follower, up to its HW.
 			fetchOnlyLeader:   replicaID >= 0 || req.Version < 11,
 			hardMaxBytesLimit: req.Version <= 2,
+			// FetchRequest.isolationLevel: READ_UNCOMMITTED before v4.
+			readCommitted: req.Version >= 4 && req.IsolationLevel == 1,
 		},
 		refused: make([][]error, len(req.Topics)),
 	}
@@ -163,6 +173,7 @@ func (s *Server) fetchResponseData(req *kmsg.FetchRequest, f *fetch) (*kmsg.Fetc
 			out.Partition = rp.Partition
 			if err := f.refused[i][j]; err != nil {
 				fetchError(out, err, req.Version)
+				refusedAbortedTransactions(out)
 				continue
 			}
 			fp := &f.parts[next]
@@ -174,8 +185,15 @@ func (s *Server) fetchResponseData(req *kmsg.FetchRequest, f *fetch) (*kmsg.Fetc
 			if fp.diverged {
 				out.DivergingEpoch.Epoch, out.DivergingEpoch.EndOffset = fp.divergingEpoch, fp.divergingEnd
 			}
-			// Without transactions the last stable offset is the HW.
-			out.HighWatermark, out.LastStableOffset, out.LogStartOffset = fp.highWatermark, fp.highWatermark, fp.logStartOffset
+			out.HighWatermark, out.LastStableOffset, out.LogStartOffset = fp.highWatermark, fp.lastStableOffset, fp.logStartOffset
+			if fp.abortedTxns != nil {
+				// FetchResponseData.AbortedTransaction per aborted
+				// transaction, in the index's order (AbortedTxn.asAbortedTransaction).
+				out.AbortedTransactions = make([]kmsg.FetchResponseTopicPartitionAbortedTransaction, len(fp.abortedTxns))
+				for k, a := range fp.abortedTxns {
+					out.AbortedTransactions[k].ProducerID, out.AbortedTransactions[k].FirstOffset = a.ProducerID, a.FirstOffset
+				}
+			}
 			records[i][j] = fp.records
 		}
 		resp.Topics = append(resp.Topics, respTopic)
@@ -239,6 +257,7 @@ func (s *Server) convertFetchedData(req *kmsg.FetchRequest, replicaID int32, res
 				*out = kmsg.NewFetchResponseTopicPartition() // FetchResponse.partitionResponse
 				out.Partition = index
 				fetchError(out, err, req.Version)
+				refusedAbortedTransactions(out)
 				if rng != nil {
 					*rng = protocol.FileRange{}
 				}
@@ -372,6 +391,35 @@ func fetchError(out *kmsg.FetchResponseTopicPartition, err error, version int16)
 	}
 	out.ErrorCode = code
 	out.HighWatermark, out.LastStableOffset, out.LogStartOffset = -1, -1, -1
+}
+
+// fetchErrorResponse is FetchRequest.getErrorResponse: the top-level
+// error and, before v13, every requested partition answered with it.
+func fetchErrorResponse(req *kmsg.FetchRequest, code int16) *kmsg.FetchResponse {
+	resp := req.ResponseKind().(*kmsg.FetchResponse)
+	resp.ErrorCode, resp.SessionID = code, req.SessionID
+	if req.Version >= 13 {
+		return resp
+	}
+	for _, rt := range req.Topics {
+		out := kmsg.FetchResponseTopic{Topic: rt.Topic, TopicID: rt.TopicID}
+		for _, rp := range rt.Partitions {
+			p := kmsg.NewFetchResponseTopicPartition()
+			p.Partition = rp.Partition
+			fetchError(&p, kerr.ErrorForCode(code), req.Version)
+			refusedAbortedTransactions(&p)
+			out.Partitions = append(out.Partitions, p)
+		}
+		resp.Topics = append(resp.Topics, out)
+	}
+	return resp
+}
+
+// refusedAbortedTransactions gives a partition KafkaApis refuses itself
+// (FetchResponse.partitionResponse) the field's default, an empty list;
+// the replica manager's errors answer null (abortedTransactions.orElse(null)).
+func refusedAbortedTransactions(out *kmsg.FetchResponseTopicPartition) {
+	out.AbortedTransactions = []kmsg.FetchResponseTopicPartitionAbortedTransaction{}
 }
 
 // recordLeaderThrottle counts the bytes a follower's fetch response

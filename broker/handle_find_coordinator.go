@@ -1,13 +1,17 @@
-// FindCoordinator (key 10) v0-4: the group coordinator is the live leader
-// of the key's __consumer_offsets partition; a missing offsets topic is
+// FindCoordinator (key 10) v0-6: the coordinator of a group (key type 0)
+// or transactional id (key type 1) is the live leader of the key's
+// __consumer_offsets or __transaction_state partition; a missing topic is
 // created through the controller and, like a leaderless partition,
 // answered COORDINATOR_NOT_AVAILABLE meanwhile.
 // Version steps: v1 key type (KIP-98) and error message, v3 flexible
-// (KIP-482), v4 batched keys (KIP-699). An unknown key type is
-// INVALID_REQUEST for the whole request; share groups (type 2) are v6+.
-// Deviation: transactions are not built, so a transaction key is always
-// COORDINATOR_NOT_AVAILABLE. Authorization (DESCRIBE on the group or
-// transactional id): aclGate (acl_checks.go).
+// (KIP-482), v4 batched keys (KIP-699), v5 may answer
+// TRANSACTION_ABORTABLE (KIP-890; never for a lookup), v6 share groups
+// (key type 2, KIP-932). An unknown key type is INVALID_REQUEST for the
+// whole request; a share key is INVALID_REQUEST below v6 and, as in Kafka
+// 3.9 (no share coordinator), COORDINATOR_NOT_AVAILABLE from v6.
+// Authorization (DESCRIBE on the group or transactional id, CLUSTER_ACTION
+// for a share key): aclGate (acl_checks_txn.go), before any lookup, so a
+// refused key creates no topic. Deviations: none known.
 
 package broker
 
@@ -27,10 +31,10 @@ type coordinatorAnswer struct {
 }
 
 // handleFindCoordinator answers with the leader of the key's
-// __consumer_offsets partition (KafkaApis.getCoordinator): a missing topic
-// is created through the controller and, like a leaderless partition,
-// answered COORDINATOR_NOT_AVAILABLE until it has a live leader. v4
-// batches keys. Transaction coordinators are not served yet.
+// __consumer_offsets or __transaction_state partition
+// (KafkaApis.getCoordinator): a missing topic is created through the
+// controller and, like a leaderless partition, answered
+// COORDINATOR_NOT_AVAILABLE until it has a live leader. v4 batches keys.
 func (s *Server) handleFindCoordinator(ctx context.Context, req *kmsg.FindCoordinatorRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.FindCoordinatorResponse)
 	// CoordinatorType.forId: an unknown key type fails the whole request
@@ -39,7 +43,7 @@ func (s *Server) handleFindCoordinator(ctx context.Context, req *kmsg.FindCoordi
 	if req.Version < 4 {
 		a := coordinatorAnswer{err: kerr.InvalidRequest, node: -1, port: -1}
 		if validType {
-			a = s.findCoordinator(ctx, req.CoordinatorType, req.CoordinatorKey)
+			a = s.findCoordinator(ctx, req.Version, req.CoordinatorType, req.CoordinatorKey)
 		}
 		resp.NodeID, resp.Host, resp.Port = a.node, a.host, a.port
 		// handleFindCoordinatorRequestLessThanV4: Errors.message(), "NONE"
@@ -64,7 +68,7 @@ func (s *Server) handleFindCoordinator(ctx context.Context, req *kmsg.FindCoordi
 			resp.Coordinators = append(resp.Coordinators, c)
 			continue
 		}
-		a := s.findCoordinator(ctx, req.CoordinatorType, key)
+		a := s.findCoordinator(ctx, req.Version, req.CoordinatorType, key)
 		c.NodeID, c.Host, c.Port, c.ErrorCode = a.node, a.host, a.port, errCode(a.err)
 		// handleFindCoordinatorRequestV4AndAbove sets no message: the
 		// schema's default, "".
@@ -75,27 +79,40 @@ func (s *Server) handleFindCoordinator(ctx context.Context, req *kmsg.FindCoordi
 }
 
 // findCoordinator is KafkaApis.getCoordinator for a key type 0-2.
-func (s *Server) findCoordinator(ctx context.Context, keyType int8, key string) coordinatorAnswer {
+func (s *Server) findCoordinator(ctx context.Context, version int16, keyType int8, key string) coordinatorAnswer {
 	noNode := coordinatorAnswer{node: -1, host: "", port: -1}
+	var topic string
+	var partition int32
 	switch keyType {
 	case 0: // group
-	case 1: // transaction: not served yet
+		topic, partition = offsetsTopic, s.groups.PartitionFor(key)
+	case 1: // transaction (TransactionStateManager.partitionFor)
+		if s.txn == nil {
+			a := noNode
+			a.err = kerr.CoordinatorNotAvailable
+			return a
+		}
+		topic, partition = txnTopic, s.txn.PartitionFor(key)
+	default: // share: INVALID_REQUEST below v6; no share coordinator in 3.9
 		a := noNode
 		a.err = kerr.CoordinatorNotAvailable
-		return a
-	default: // share: from v6 only
-		a := noNode
-		a.err = kerr.InvalidRequest
+		if version < 6 {
+			a.err = kerr.InvalidRequest
+		}
 		return a
 	}
-	t, ok := s.cache.topic(offsetsTopic)
+	t, ok := s.cache.topic(topic)
 	if !ok {
-		s.createOffsetsTopic(ctx)
+		if topic == txnTopic {
+			s.createTxnTopic(ctx)
+		} else {
+			s.createOffsetsTopic(ctx)
+		}
 		a := noNode
 		a.err = kerr.CoordinatorNotAvailable
 		return a
 	}
-	p, ok := t.Partitions[s.groups.PartitionFor(key)]
+	p, ok := t.Partitions[partition]
 	if !ok || p.Leader < 0 {
 		a := noNode
 		a.err = kerr.CoordinatorNotAvailable

@@ -246,7 +246,7 @@ func TestFindCoordinatorErrorMessages(t *testing.T) {
 		wantV4Msg  string
 	}{
 		{keyType: 0, wantErr: nil},
-		{keyType: 1, wantErr: kerr.CoordinatorNotAvailable}, // transactions are not served
+		{keyType: 1, wantErr: kerr.CoordinatorNotAvailable}, // this test server has no transaction coordinator
 		{keyType: 2, wantErr: kerr.InvalidRequest},
 		{keyType: 7, wantErr: kerr.InvalidRequest, wantV4Msg: kerr.InvalidRequest.Description},
 		{keyType: 0, leaderless: true, wantErr: kerr.CoordinatorNotAvailable},

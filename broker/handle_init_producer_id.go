@@ -1,19 +1,26 @@
-// InitProducerID: API key 22, versions 0-4.
+// InitProducerID: API key 22, versions 0-5.
 //
-// Gives an idempotent producer a fresh producer id at epoch 0; ids come from
-// blocks this broker reserves in /latest_producer_id_block, so they are
-// unique cluster-wide and survive restarts. v3 (KIP-360) lets the producer
-// send its current id and epoch: both or neither, else INVALID_REQUEST.
-// v4 (KIP-588) brings PRODUCER_FENCED, which only transactions return.
+// Without a transactional id it gives an idempotent producer a fresh
+// producer id at epoch 0; ids come from blocks this broker reserves in
+// /latest_producer_id_block, so they are unique cluster-wide and survive
+// restarts. With one, the transaction coordinator (broker/txn) bumps the
+// id's epoch, fencing an older producer instance and aborting its open
+// transaction (TransactionCoordinator.handleInitProducerId).
+// Version steps: v1 as v0 (throttle first, KIP-219), v2 flexible
+// (KIP-482), v3 the producer's current id and epoch for recovery after an
+// abortable error (KIP-360: both or neither, else INVALID_REQUEST), v4
+// PRODUCER_FENCED (KIP-588; v0-3 get INVALID_PRODUCER_EPOCH), v5
+// TRANSACTION_ABORTABLE (KIP-890; never returned here, as in Kafka 3.9).
+// Authorization (WRITE on the transactional id; IDEMPOTENT_WRITE or a
+// topic WRITE without one): aclGate (acl_checks.go).
 //
-// Deviations from Kafka 3.9: the transaction coordinator is not built, so a
-// transactional id gets COORDINATOR_NOT_AVAILABLE (an empty one
-// INVALID_REQUEST); v5 (KIP-890) is not served; blocks are taken from
-// ZooKeeper directly, never from the controller (KIP-730).
+// Deviation from Kafka 3.9: blocks are taken from ZooKeeper directly,
+// never from the controller (KIP-730).
 
 package broker
 
 import (
+	"context"
 	"fmt"
 	"sync"
 
@@ -24,9 +31,9 @@ import (
 )
 
 // handleInitProducerID gives an idempotent producer a new producer id at
-// epoch 0, as Kafka does for producers without a transactional id.
-// Transactions are not served yet.
-func (s *Server) handleInitProducerID(req *kmsg.InitProducerIDRequest) kmsg.Response {
+// epoch 0, as Kafka does for producers without a transactional id, and
+// hands a transactional id to the transaction coordinator.
+func (s *Server) handleInitProducerID(ctx context.Context, req *kmsg.InitProducerIDRequest) kmsg.Response {
 	resp := req.ResponseKind().(*kmsg.InitProducerIDResponse)
 	resp.ProducerID, resp.ProducerEpoch = -1, -1
 	// KafkaApis.handleInitProducerIdRequest: a producer id and epoch (v3+)
@@ -35,14 +42,25 @@ func (s *Server) handleInitProducerID(req *kmsg.InitProducerIDRequest) kmsg.Resp
 		resp.ErrorCode = kerr.InvalidRequest.Code
 		return resp
 	}
-	// TransactionCoordinator.handleInitProducerId: an empty transactional
-	// id is INVALID_REQUEST.
-	if req.TransactionalID != nil && *req.TransactionalID == "" {
-		resp.ErrorCode = kerr.InvalidRequest.Code
-		return resp
-	}
 	if req.TransactionalID != nil {
-		resp.ErrorCode = kerr.CoordinatorNotAvailable.Code
+		// TransactionCoordinator.handleInitProducerId: an empty id is
+		// INVALID_REQUEST, then the timeout and the id's state decide.
+		if *req.TransactionalID == "" {
+			resp.ErrorCode = kerr.InvalidRequest.Code
+			return resp
+		}
+		if s.txn == nil {
+			resp.ErrorCode = kerr.NotCoordinator.Code
+			return resp
+		}
+		pid, epoch, err := s.txn.InitProducerID(ctx, *req.TransactionalID, req.TransactionTimeoutMillis, req.ProducerID, req.ProducerEpoch)
+		if err != nil {
+			// KafkaApis: clients before KIP-588 (v0-3) know fencing as
+			// INVALID_PRODUCER_EPOCH.
+			resp.ErrorCode = fencedForVersion(err, req.Version, 4).Code
+			return resp
+		}
+		resp.ProducerID, resp.ProducerEpoch = pid, epoch
 		return resp
 	}
 	id, err := s.producerIDs.next()

@@ -9,8 +9,8 @@
 // (KIP-734), v8 -4 earliest local (KIP-405), v9 -5 latest tiered (KIP-1005).
 //
 // Deviations from Kafka 3.9: no tiered storage, so -4 is the log start and
-// -5 answers offset -1; no transactions, so read_committed's bound (the
-// LSO) is the HW. The topic DESCRIBE check is aclGate's (acl_checks.go).
+// -5 answers offset -1. The topic DESCRIBE check is aclGate's
+// (acl_checks.go).
 
 package broker
 
@@ -176,11 +176,13 @@ func (s *Server) fetchOffsetForTimestamp(replicaID int32, isolation int8, topic 
 		return none, false, err
 	}
 	leaderEpoch, epochStart, leading := p.listOffsetsState()
-	// The last fetchable offset: the LSO for read_committed, the HW for
-	// read_uncommitted, the LEO for replicas. No transaction is ever left
-	// open here, so the LSO is the HW (as Fetch answers).
+	// Partition.fetchOffsetForTimestamp's lastFetchableOffset: the LSO for
+	// read_committed, the HW for read_uncommitted, the LEO for replicas.
 	lastFetchable := p.log.LogEndOffset()
-	if isClient {
+	switch {
+	case isClient && isolation == 1:
+		lastFetchable = p.lastStableOffset()
+	case isClient:
 		lastFetchable = p.highWatermark()
 	}
 	// A client asking a new leader whose HW has not yet reached the start

@@ -7,17 +7,28 @@
 // batch; v3+ (KIP-98) take exactly one magic 2 batch, zstd only from v7
 // (KIP-110). Idempotent sequences are checked per producer. v5 returns the
 // log start offset (KIP-107), v8 error messages (KIP-467), v10 the current
-// leader on NOT_LEADER_OR_FOLLOWER (KIP-951); v11 (KIP-890) only allows
-// TRANSACTION_ABORTABLE, which is never returned here.
+// leader on NOT_LEADER_OR_FOLLOWER (KIP-951); v11 (KIP-890) lets a failed
+// transaction verification answer TRANSACTION_ABORTABLE (older versions get
+// INVALID_TXN_STATE).
+//
+// Transactions (KIP-98): transactional batches need the request's
+// transactional id and WRITE on it, else the whole request is
+// TRANSACTIONAL_ID_AUTHORIZATION_FAILED; transactional batches of more than
+// one producer id and epoch make it INVALID_PRODUCER_ID_MAPPING. With
+// transaction.partition.verification.enable (KIP-890 part 1) a batch that
+// would start a transaction on a partition is appended only once the
+// transaction coordinator confirmed the partition is in the transaction
+// (txn_verify.go); a retriable verification failure is answered
+// NOT_ENOUGH_REPLICAS so every client retries.
 //
 // Only record validation failures (a keyless record on a compacted topic, a
-// timestamp outside message.timestamp.before/after.max.ms) carry a message
-// and, from v8, the record errors (KIP-467); internal topics take appends
-// only from the admin client id.
+// timestamp outside message.timestamp.before/after.max.ms) and failed
+// verifications carry a message and, from v8, the record errors (KIP-467);
+// internal topics take appends only from the admin client id.
 //
-// Deviations from Kafka 3.9: transactions are not built, so a transactional
-// produce gets TRANSACTIONAL_ID_AUTHORIZATION_FAILED; a producer's batch
-// flagged LogAppendTime is accepted.
+// Deviations from Kafka 3.9: a producer's batch flagged LogAppendTime is
+// accepted; a whole-request error lists the partitions in request order
+// (Kafka: hash order).
 
 package broker
 
@@ -52,6 +63,12 @@ const adminClientID = "__admin_client"
 // (KafkaApis: clientId == "__admin_client"), which may write to internal
 // topics.
 func (s *Server) handleProduce(ctx context.Context, req *kmsg.ProduceRequest, internalTopicsAllowed bool) kmsg.Response {
+	// KafkaApis.handleProduceRequest: transactional records need the
+	// request's transactional id with WRITE on it.
+	if produceHasTransactionalRecords(req) &&
+		(req.TransactionID == nil || !s.authorize(ctx, opWrite, resTransactionalID, *req.TransactionID)) {
+		return produceErrorResponse(req, kerr.TransactionalIDAuthorizationFailed.Code, nil)
+	}
 	resp := req.ResponseKind().(*kmsg.ProduceResponse)
 	validAcks := req.Acks == -1 || req.Acks == 0 || req.Acks == 1
 	writable := s.produceWritable(ctx, req) // KafkaApis: WRITE on each topic; nil without an authorizer
@@ -70,9 +87,6 @@ func (s *Server) handleProduce(ctx context.Context, req *kmsg.ProduceRequest, in
 			// the records (validateRecords) before
 			// ReplicaManager.appendRecords checks the acks.
 			switch {
-			case req.TransactionID != nil:
-				// Transactions are not served yet: nothing advertises them.
-				out.ErrorCode = kerr.TransactionalIDAuthorizationFailed.Code
 			case topic == "":
 				out.ErrorCode = kerr.UnknownTopicID.Code
 			case writable != nil && !writable[topic]:
@@ -92,6 +106,15 @@ func (s *Server) handleProduce(ctx context.Context, req *kmsg.ProduceRequest, in
 		resp.Topics = append(resp.Topics, respTopic)
 	}
 	if len(entries) > 0 {
+		// ReplicaManager.handleProduceAppend: one transactional producer per request.
+		txn, err := transactionalProducer(entries)
+		if err != nil {
+			msg := err.Error()
+			return produceErrorResponse(req, kerr.InvalidProducerIDMapping.Code, &msg)
+		}
+		if txn.found {
+			s.verifyTransactionalEntries(ctx, req, txn, entries)
+		}
 		timeout := time.Duration(max(req.TimeoutMillis, 0)) * time.Millisecond
 		s.replicas.appendRecords(ctx, timeout, req.Acks, req.Version <= 2, internalTopicsAllowed, entries)
 		for i := range entries {
@@ -111,6 +134,7 @@ func (s *Server) handleProduce(ctx context.Context, req *kmsg.ProduceRequest, in
 // error is answered by its code alone.
 func setProduceResult(out *kmsg.ProduceResponseTopicPartition, e *produceEntry) {
 	out.ErrorCode = protocol.ErrorCode(e.err)
+	out.ErrorMessage = e.errMessage
 	var rve *storage.RecordValidationError
 	if errors.As(e.err, &rve) {
 		msg := rve.Message
@@ -217,4 +241,174 @@ func (s *Server) acksZeroOutcome(resp *kmsg.ProduceResponse) error {
 		}
 	}
 	return nil
+}
+
+// produceErrorResponse is ProduceRequest.getErrorResponse: every partition
+// of the request answered code, with no offsets.
+func produceErrorResponse(req *kmsg.ProduceRequest, code int16, msg *string) *kmsg.ProduceResponse {
+	resp := req.ResponseKind().(*kmsg.ProduceResponse)
+	for _, rt := range req.Topics {
+		respTopic := kmsg.ProduceResponseTopic{Topic: rt.Topic}
+		for _, rp := range rt.Partitions {
+			out := kmsg.NewProduceResponseTopicPartition()
+			out.Partition, out.ErrorCode, out.ErrorMessage = rp.Partition, code, msg
+			out.BaseOffset, out.LogAppendTime, out.LogStartOffset = -1, -1, -1
+			respTopic.Partitions = append(respTopic.Partitions, out)
+		}
+		resp.Topics = append(resp.Topics, respTopic)
+	}
+	return resp
+}
+
+// batchInfo is what the produce path reads of a v2 batch header
+// (DefaultRecordBatch): its producer and whether it is transactional.
+type batchInfo struct {
+	producerID    int64
+	producerEpoch int16
+	baseSequence  int32
+	transactional bool
+}
+
+// eachBatchInfo calls fn for every complete magic 2 batch header of
+// records, in order, as MemoryRecords.batches() iterates: it stops at an
+// incomplete batch; older magics carry no producer.
+func eachBatchInfo(records []byte, fn func(batchInfo)) {
+	const (
+		logOverhead      = 12
+		headerSize       = 61 // RECORD_BATCH_OVERHEAD
+		magicOffset      = 16
+		attributesOffset = 21
+		producerIDOffset = 43
+		epochOffset      = 51
+		sequenceOffset   = 53
+		transactionalBit = 0x10
+	)
+	for pos := 0; len(records)-pos >= logOverhead; {
+		rest := records[pos:]
+		size := int64(int32(binary.BigEndian.Uint32(rest[8:12])))
+		if size < 0 || int64(len(rest)) < size+logOverhead {
+			return
+		}
+		if len(rest) >= headerSize && rest[magicOffset] == 2 {
+			fn(batchInfo{
+				producerID:    int64(binary.BigEndian.Uint64(rest[producerIDOffset:])),
+				producerEpoch: int16(binary.BigEndian.Uint16(rest[epochOffset:])),
+				baseSequence:  int32(binary.BigEndian.Uint32(rest[sequenceOffset:])),
+				transactional: binary.BigEndian.Uint16(rest[attributesOffset:])&transactionalBit != 0,
+			})
+		}
+		pos += int(size) + logOverhead
+	}
+}
+
+// produceHasTransactionalRecords is RequestUtils.hasTransactionalRecords:
+// any batch of any partition is transactional.
+func produceHasTransactionalRecords(req *kmsg.ProduceRequest) bool {
+	found := false
+	for _, rt := range req.Topics {
+		for _, rp := range rt.Partitions {
+			eachBatchInfo(rp.Records, func(b batchInfo) { found = found || b.transactional })
+		}
+	}
+	return found
+}
+
+// txnProducer is the one transactional producer of a produce request.
+type txnProducer struct {
+	found         bool
+	producerID    int64
+	producerEpoch int16
+}
+
+// transactionalProducer is ReplicaManager.handleProduceAppend's check:
+// the transactional batches (with a producer id) of the partitions to
+// append must all be of one producer id and epoch, else
+// InvalidPidMappingException answers the whole request. Each entry with
+// transactional batches is marked, with its first batch's base sequence.
+func transactionalProducer(entries []produceEntry) (txnProducer, error) {
+	var out txnProducer
+	multiple := false
+	for i := range entries {
+		e := &entries[i]
+		first := true
+		eachBatchInfo(e.records, func(b batchInfo) {
+			if first {
+				e.baseSequence, first = b.baseSequence, false
+			}
+			if !b.transactional || b.producerID < 0 {
+				return
+			}
+			e.transactional = true
+			switch {
+			case !out.found:
+				out = txnProducer{found: true, producerID: b.producerID, producerEpoch: b.producerEpoch}
+			case out.producerID != b.producerID || out.producerEpoch != b.producerEpoch:
+				multiple = true
+			}
+		})
+	}
+	if multiple {
+		return txnProducer{}, errors.New("Transactional records contained more than one producer ID")
+	}
+	return out, nil
+}
+
+// verifyTransactionalEntries is
+// ReplicaManager.maybeStartTransactionVerificationForPartitions and its
+// postVerificationCallback (KIP-890 part 1): each partition the producer
+// has no ongoing transaction on gets a verification guard from its log,
+// and the transaction coordinator must confirm the partition is in the
+// transaction before the batch is appended. Failed partitions get their
+// error and are not appended. Nothing is verified without a transactional
+// id or with transaction.partition.verification.enable false.
+func (s *Server) verifyTransactionalEntries(ctx context.Context, req *kmsg.ProduceRequest, txn txnProducer, entries []produceEntry) {
+	if req.TransactionID == nil || !s.cfg.TransactionPartitionVerification || s.txnVerifier == nil {
+		return
+	}
+	failed := verifyResult{}
+	var need []topicPartition
+	index := map[topicPartition]int{}
+	for i := range entries {
+		e := &entries[i]
+		if !e.transactional {
+			continue
+		}
+		tp := topicPartition{e.topic, e.partition}
+		index[tp] = i
+		p, err := s.replicas.partitionOrError(e.topic, e.partition)
+		var guard storage.VerificationGuard
+		if err == nil {
+			guard, err = p.maybeStartTransactionVerification(txn.producerID, e.baseSequence, txn.producerEpoch)
+		}
+		switch {
+		case err != nil:
+			failed[tp] = protocol.ErrorCode(err)
+		case guard != 0:
+			e.guard = guard
+			need = append(need, tp)
+		}
+	}
+	if len(need) > 0 {
+		done := make(chan verifyResult, 1)
+		// Produce v11+ understands TRANSACTION_ABORTABLE
+		// (transactionSupportedOperation genericError).
+		s.txnVerifier.verifyTransaction(*req.TransactionID, txn.producerID, txn.producerEpoch, need, req.Version > 10,
+			func(r verifyResult) { done <- r })
+		select {
+		case r := <-done:
+			for tp, code := range r {
+				failed[tp] = code
+			}
+		case <-ctx.Done():
+			for _, tp := range need {
+				failed[tp] = kerr.NetworkException.Code
+			}
+		}
+	}
+	for tp, code := range failed {
+		e := &entries[index[tp]]
+		e.guard = 0
+		e.err, e.errMessage = verificationError(code)
+		e.result = appendResult{baseOffset: -1, lastOffset: -1, logStartOffset: -1, logAppendTime: -1}
+	}
 }

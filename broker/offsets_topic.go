@@ -58,6 +58,10 @@ func (s *Server) startGroupCoordinator() {
 // __consumer_offsets partitions (RequestHandlerHelper.onLeadershipChange);
 // a stopped replica resigns.
 func (s *Server) onReplicaRoleChange(topic string, partition int32, leader bool, leaderEpoch int32) {
+	if topic == txnTopic {
+		s.onTxnPartitionRoleChange(partition, leader, leaderEpoch) // txn_topic.go
+		return
+	}
 	if topic != offsetsTopic || s.groups == nil {
 		return
 	}

@@ -57,6 +57,10 @@ type partition struct {
 	// test can make them fail after writing.
 	appendToLog   func(log *storage.Log, records []byte, leaderEpoch int32, upConvert bool) (storage.AppendInfo, error)
 	appendFetched func(log *storage.Log, records []byte) (storage.AppendInfo, error)
+	// appendVerified is the leader's append of records whose transaction
+	// was verified with the coordinator (KIP-890,
+	// storage.Log.AppendAsLeaderVerified), used for a non-zero guard.
+	appendVerified func(log *storage.Log, records []byte, leaderEpoch int32, upConvert bool, guard storage.VerificationGuard) (storage.AppendInfo, error)
 	// dirFailed reports an I/O error under the log's dir: the whole dir
 	// goes offline (LogDirFailureChannel.maybeAddOfflineLogDir); nil: not
 	// reported (tests of a partition alone).
@@ -75,8 +79,9 @@ func newPartition(topic string, id int32, topicID [16]byte, log *storage.Log, se
 		assignEpoch: func(log *storage.Log, epoch int32, startOffset int64) error {
 			return log.LeaderEpochs().Assign(epoch, startOffset)
 		},
-		appendToLog:   (*storage.Log).AppendAsLeader,
-		appendFetched: (*storage.Log).AppendAsFollower}
+		appendToLog:    (*storage.Log).AppendAsLeader,
+		appendFetched:  (*storage.Log).AppendAsFollower,
+		appendVerified: (*storage.Log).AppendAsLeaderVerified}
 	p.hw.Store(log.LogStartOffset())
 	return p
 }
@@ -142,8 +147,10 @@ func (p *partition) becomeLeaderOrFollower(st partitionState, nowMs int64) (role
 	wasLeader := p.leading && !p.stopped
 	leo := p.log.LogEndOffset()
 	if leading {
-		// The log keeps the producer state its leader appends maintain;
-		// after follower appends or a truncation it is rebuilt here.
+		// Every append (leader's and follower's) and truncation keeps the
+		// log's producer state, open transactions and LSO, so a new
+		// leader has them at once (storage.Log.LoadProducerState checks
+		// nothing more today; the step stays fallible).
 		if err := p.loadProducers(p.log); err != nil {
 			p.storageFailedLocked(err)
 			return roleChange{}, fmt.Errorf("%w: rebuilding producer state of %s-%d: %w", kerr.KafkaStorageError, p.topic, p.id, err)
@@ -265,6 +272,13 @@ type appendResult struct {
 // Produce v0-v2 message set); then the HW may move and waiting fetches and
 // produces are woken. A storage error takes the partition offline.
 func (p *partition) appendRecordsToLeader(records []byte, requiredAcks int16, upConvert bool, nowMs int64) (appendResult, error) {
+	return p.appendRecordsToLeaderVerified(records, requiredAcks, upConvert, nowMs, 0)
+}
+
+// appendRecordsToLeaderVerified is appendRecordsToLeader with the
+// verification guard a transactional batch starting a transaction here got
+// from maybeStartTransactionVerification (0: none, KIP-890's SENTINEL).
+func (p *partition) appendRecordsToLeaderVerified(records []byte, requiredAcks int16, upConvert bool, nowMs int64, guard storage.VerificationGuard) (appendResult, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.offline {
@@ -280,7 +294,13 @@ func (p *partition) appendRecordsToLeader(records []byte, requiredAcks int16, up
 			"The size of the current ISR %v is insufficient to satisfy the min.isr requirement of %d for partition %s-%d",
 			p.isr, minISR, p.topic, p.id)
 	}
-	info, err := p.appendToLog(p.log, records, p.leaderEpoch, upConvert)
+	var info storage.AppendInfo
+	var err error
+	if guard != 0 {
+		info, err = p.appendVerified(p.log, records, p.leaderEpoch, upConvert, guard)
+	} else {
+		info, err = p.appendToLog(p.log, records, p.leaderEpoch, upConvert)
+	}
 	if errors.Is(err, storage.ErrStorage) {
 		// UnifiedLog.append: an I/O error in the write or the flush
 		// (maybeHandleIOException) takes the log dir and its partitions
@@ -301,19 +321,97 @@ func (p *partition) appendRecordsToLeader(records []byte, requiredAcks int16, up
 	return res, nil
 }
 
+// appendEndTxnMarker appends a transaction marker the transaction
+// coordinator sent (WriteTxnMarkers; ReplicaManager.appendRecords with
+// origin COORDINATOR and requiredAcks -1, so Partition.appendRecordsToLeader's
+// min ISR check applies). The log validates it against the producer's
+// state (ProducerAppendInfo.appendEndTxnMarker), completes the producer's
+// transaction, and the LSO may move: waiting fetches are woken.
+func (p *partition) appendEndTxnMarker(m storage.EndTxnMarker, nowMs int64) (appendResult, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.offline {
+		return appendResult{}, kerr.KafkaStorageError
+	}
+	if !p.leading || p.stopped {
+		return appendResult{}, kerr.NotLeaderForPartition
+	}
+	if minISR := effectiveMinISR(p.log.Config().MinInsyncReplicas, p.self, p.replicas); int32(len(p.isr)) < minISR {
+		return appendResult{}, protocol.NewAPIError(kerr.NotEnoughReplicas,
+			"The size of the current ISR %v is insufficient to satisfy the min.isr requirement of %d for partition %s-%d",
+			p.isr, minISR, p.topic, p.id)
+	}
+	info, err := p.log.AppendEndTxnMarker(m, p.leaderEpoch)
+	if errors.Is(err, storage.ErrStorage) {
+		p.storageFailedLocked(err)
+	}
+	if err != nil {
+		return appendResult{}, fmt.Errorf("appending a transaction marker to %s-%d: %w", p.topic, p.id, err)
+	}
+	res := appendResult{baseOffset: info.FirstOffset, lastOffset: info.LastOffset, logStartOffset: p.log.LogStartOffset(),
+		logAppendTime: info.LogAppendTime, leaderEpoch: p.leaderEpoch}
+	p.maybeIncrementHWLocked(nowMs)
+	p.wake()
+	return res, nil
+}
+
+// maybeStartTransactionVerification is
+// Partition.maybeStartTransactionVerification (KIP-890 part 1): the leader's
+// log hands out the guard a transactional batch of producerID needs when
+// it would start a transaction here, 0 when the producer has one ongoing.
+// Only the leader answers (NOT_LEADER_OR_FOLLOWER).
+func (p *partition) maybeStartTransactionVerification(producerID int64, baseSequence int32, producerEpoch int16) (storage.VerificationGuard, error) {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.offline {
+		return 0, kerr.KafkaStorageError
+	}
+	if !p.leading || p.stopped {
+		return 0, kerr.NotLeaderForPartition
+	}
+	return p.log.MaybeStartTransactionVerification(producerID, baseSequence, producerEpoch), nil
+}
+
+// fetchIsolation is Kafka's FetchIsolation: how far a fetch may read.
+type fetchIsolation int8
+
+const (
+	isolationHighWatermark fetchIsolation = iota // a consumer's read_uncommitted
+	isolationTxnCommitted                        // a consumer's read_committed: up to the LSO
+	isolationLogEnd                              // a follower's fetch
+)
+
 // readRecords reads the log from fetchOffset (Partition.fetchRecords /
-// readRecords): a follower's fetch up to the LEO, a consumer's up to the HW
-// (FetchIsolation), at most maxBytes unless minOneMessage lets a first
-// larger batch through whole. It returns the file range and the LEO at the
-// read, the follower's position is measured against.
-func (p *partition) readRecords(fetchOffset, maxBytes int64, fromFollower, minOneMessage bool) (storage.FileSlice, int64, error) {
+// readRecords, UnifiedLog.read): a follower's fetch up to the LEO, a
+// read_uncommitted consumer's up to the HW, a read_committed one's up to
+// the LSO (FetchIsolation), at most maxBytes unless minOneMessage lets a
+// first larger batch through whole. It returns the file range and the LEO
+// at the read, the follower's position is measured against.
+func (p *partition) readRecords(fetchOffset, maxBytes int64, isolation fetchIsolation, minOneMessage bool) (storage.FileSlice, int64, error) {
 	leo := p.log.LogEndOffset()
-	maxOffset := p.highWatermark()
-	if fromFollower {
+	var maxOffset int64
+	switch isolation {
+	case isolationLogEnd:
 		maxOffset = leo
+	case isolationTxnCommitted:
+		maxOffset = p.lastStableOffset()
+	default:
+		maxOffset = p.highWatermark()
 	}
 	slice, err := p.log.Read(fetchOffset, maxBytes, maxOffset, minOneMessage)
 	return slice, leo, err
+}
+
+// lastStableOffset is UnifiedLog.lastStableOffset: the first offset of the
+// oldest transaction not yet decided and replicated, or the HW.
+func (p *partition) lastStableOffset() int64 { return p.log.LastStableOffset() }
+
+// abortedTransactions lists the aborted transactions a read_committed
+// fetch from fetchOffset that read slice must know of
+// (LocalLog.addAbortedTransactions: up to the offset-index entry past the
+// bytes read, else the next segment's base offset, else the LEO).
+func (p *partition) abortedTransactions(fetchOffset int64, slice storage.FileSlice) ([]storage.AbortedTxn, error) {
+	return p.log.FetchAbortedTransactions(fetchOffset, slice)
 }
 
 // divergingEpoch is the leader's check of a fetcher's last fetched epoch
@@ -614,8 +712,9 @@ func (p *partition) appendAsFollower(records []byte, epoch int32, leaderHW, lead
 			}
 			return fmt.Errorf("appending fetched records to %s-%d: %w", p.topic, p.id, err)
 		}
-		// The log dropped its producer state: it is rebuilt from the log
-		// on becoming leader.
+		// The log applied the batches to its producer state too (open
+		// transactions, markers, .txnindex), so this replica's LSO follows
+		// the leader's.
 	}
 	leo := p.log.LogEndOffset()
 	// The follower's HW is the leader's within [log start, LEO], and goes

@@ -400,7 +400,7 @@ func TestInitProducerIDVersions(t *testing.T) {
 			req.Version, req.TransactionalID, req.ProducerID, req.ProducerEpoch = v, tc.txnID, tc.pid, tc.epoch
 			req.TransactionTimeoutMillis = 60000
 			resp := roundTrip(t, req, func(r kmsg.Request) kmsg.Response {
-				return s.handleInitProducerID(r.(*kmsg.InitProducerIDRequest))
+				return s.handleInitProducerID(context.Background(), r.(*kmsg.InitProducerIDRequest))
 			}).(*kmsg.InitProducerIDResponse)
 			if resp.ErrorCode != errCode(tc.wantErr) {
 				t.Fatalf("%s v%d: %v, want %v", tc.name, v, kerr.ErrorForCode(resp.ErrorCode), tc.wantErr)

@@ -6,8 +6,10 @@ import (
 	"fmt"
 	"time"
 
-	"github.com/kafkazk/kafkazk/zkmeta"
 	"github.com/twmb/franz-go/pkg/kerr"
+
+	"github.com/kafkazk/kafkazk/storage"
+	"github.com/kafkazk/kafkazk/zkmeta"
 )
 
 // produceEntry is one partition's records of a produce request and, once
@@ -19,8 +21,17 @@ type produceEntry struct {
 	// topicIndex and partitionIndex locate the partition in the response.
 	topicIndex, partitionIndex int
 
+	// transactional: the records hold a transactional batch; baseSequence
+	// is the first batch's; guard is the verification guard of a batch
+	// that starts a transaction here (KIP-890, 0: none).
+	transactional bool
+	baseSequence  int32
+	guard         storage.VerificationGuard
+
 	result appendResult // offsets -1 when err is set
 	err    error
+	// errMessage is a custom message for err (a failed verification).
+	errMessage *string
 }
 
 // appendRecords appends each entry's records to the partition this broker
@@ -34,6 +45,9 @@ func (rm *replicaManager) appendRecords(ctx context.Context, timeout time.Durati
 	var pending []pendingAck
 	for i := range entries {
 		e := &entries[i]
+		if e.err != nil {
+			continue // refused before the append (transaction verification)
+		}
 		var p *partition
 		var res appendResult
 		var err error
@@ -42,7 +56,7 @@ func (rm *replicaManager) appendRecords(ctx context.Context, timeout time.Durati
 			// internal topic.
 			err = fmt.Errorf("%w: cannot append to internal topic %s", kerr.InvalidTopicException, e.topic)
 		} else {
-			p, res, err = rm.appendToLocalLog(e.topic, e.partition, e.records, acks, legacy)
+			p, res, err = rm.appendToLocalLog(e.topic, e.partition, e.records, acks, legacy, e.guard)
 		}
 		if err != nil {
 			// No offsets (LogAppendInfo.UNKNOWN_LOG_APPEND_INFO), but the
@@ -64,7 +78,7 @@ func (rm *replicaManager) appendRecords(ctx context.Context, timeout time.Durati
 // appendToLocalLog appends one partition's records as its leader. Errors
 // without a Kafka code are unexpected and logged (appendToLocalLog: "Error
 // processing append operation").
-func (rm *replicaManager) appendToLocalLog(topic string, partition int32, records []byte, acks int16, legacy bool) (*partition, appendResult, error) {
+func (rm *replicaManager) appendToLocalLog(topic string, partition int32, records []byte, acks int16, legacy bool, guard storage.VerificationGuard) (*partition, appendResult, error) {
 	p, err := rm.leaderPartition(topic, partition)
 	if err != nil {
 		return nil, appendResult{}, err
@@ -73,7 +87,7 @@ func (rm *replicaManager) appendToLocalLog(topic string, partition int32, record
 		return p, appendResult{baseOffset: -1, lastOffset: -1, logStartOffset: p.log.LogStartOffset(), logAppendTime: -1,
 			leaderEpoch: p.currentLeaderEpoch()}, nil
 	}
-	res, err := p.appendRecordsToLeader(records, acks, legacy, rm.nowMs())
+	res, err := p.appendRecordsToLeaderVerified(records, acks, legacy, rm.nowMs(), guard)
 	if err != nil {
 		var ke *kerr.Error
 		if !errors.As(err, &ke) {

@@ -22,9 +22,23 @@ type fetchParams struct {
 	// hardMaxBytesLimit: up to v2 max bytes are a hard limit; later
 	// versions get at least one whole batch (KIP-74).
 	hardMaxBytesLimit bool
+	// readCommitted: a consumer's isolation_level 1 (Fetch v4+, KIP-98).
+	readCommitted bool
 }
 
 func (fp *fetchParams) isFromFollower() bool { return fp.replicaID >= 0 }
+
+// isolation is FetchIsolation.of: a replica reads to the log end, a
+// read_committed consumer to the LSO, any other consumer to the HW.
+func (fp *fetchParams) isolation() fetchIsolation {
+	switch {
+	case fp.isFromFollower():
+		return isolationLogEnd
+	case fp.readCommitted:
+		return isolationTxnCommitted
+	}
+	return isolationHighWatermark
+}
 
 // partitionFetch is one partition of a fetch and, once read, its outcome
 // (Kafka's FetchRequest.PartitionData and LogReadResult).
@@ -38,9 +52,13 @@ type partitionFetch struct {
 	maxBytes           int64 // the partition's limit
 
 	// The outcome of the last read.
-	err            error // answered with no offsets
-	highWatermark  int64
-	logStartOffset int64
+	err              error // answered with no offsets
+	highWatermark    int64
+	lastStableOffset int64
+	logStartOffset   int64
+	// abortedTxns are the aborted transactions overlapping the read, for
+	// a read_committed fetch (nil otherwise: answered null).
+	abortedTxns    []storage.AbortedTxn
 	diverged       bool // the fetcher's log diverged: truncate to divergingEpoch's end
 	divergingEpoch int32
 	divergingEnd   int64
@@ -117,6 +135,7 @@ func (rm *replicaManager) readFromLog(params fetchParams, parts []partitionFetch
 		fp := &parts[i]
 		fp.records = protocol.FileRange{}
 		fp.diverged = false
+		fp.abortedTxns = nil
 		p, err := rm.localPartition(fp.topic, fp.partition, fp.currentLeaderEpoch, params.fetchOnlyLeader)
 		if err != nil {
 			fp.err, hasError = err, true
@@ -133,6 +152,7 @@ func (rm *replicaManager) readFromLog(params fetchParams, parts []partitionFetch
 				fp.err = nil
 				fp.diverged, fp.divergingEpoch, fp.divergingEnd = true, epoch, end
 				fp.highWatermark = p.highWatermark()
+				fp.lastStableOffset = p.lastStableOffset()
 				fp.logStartOffset = p.log.LogStartOffset()
 				hasError = true // answer at once
 				continue
@@ -141,7 +161,7 @@ func (rm *replicaManager) readFromLog(params fetchParams, parts []partitionFetch
 		// ReplicaManager.readFromLog: at least one whole batch for the
 		// first partition with data, unless max bytes are a hard limit.
 		minOneMessage := total == 0 && !params.hardMaxBytesLimit
-		slice, leo, err := p.readRecords(fp.fetchOffset, min(fp.maxBytes, remaining), params.isFromFollower(), minOneMessage)
+		slice, leo, err := p.readRecords(fp.fetchOffset, min(fp.maxBytes, remaining), params.isolation(), minOneMessage)
 		// ReplicaManager.shouldLeaderThrottle: a throttled replica out of
 		// the ISR gets no records while the leader quota is exceeded.
 		if err == nil && params.isFromFollower() && leaderQuota.isThrottled(fp.topic, fp.partition) &&
@@ -161,7 +181,17 @@ func (rm *replicaManager) readFromLog(params fetchParams, parts []partitionFetch
 		}
 		fp.err = err
 		fp.highWatermark = p.highWatermark()
+		// Every fetch answers the LSO (ReplicaManager.readFromLocalLog:
+		// offsetSnapshot.lastStableOffset), whatever its isolation.
+		fp.lastStableOffset = p.lastStableOffset()
 		fp.logStartOffset = p.log.LogStartOffset()
+		if err == nil && params.isolation() == isolationTxnCommitted {
+			// LocalLog.read with includeAbortedTxns: an empty read lists
+			// none (emptyFetchDataInfo), a read of records those it overlaps.
+			if fp.abortedTxns, err = p.abortedTransactions(fp.fetchOffset, slice); err != nil {
+				fp.err = err
+			}
+		}
 		if err != nil {
 			if !errors.Is(err, storage.ErrOffsetOutOfRange) {
 				rm.logger.Error("fetch read failed", "topic", fp.topic, "partition", fp.partition, "err", err)

@@ -78,11 +78,11 @@ func TestPartitionReadRecordsBounds(t *testing.T) {
 	if hw := p.highWatermark(); hw != 0 {
 		t.Fatalf("HW %d before the follower fetched, want 0", hw)
 	}
-	slice, leo, err := p.readRecords(0, 1<<20, false, true)
+	slice, leo, err := p.readRecords(0, 1<<20, isolationHighWatermark, true)
 	if err != nil || slice.Size != 0 || leo != 3 {
 		t.Fatalf("consumer read: size %d, LEO %d, %v; want nothing above the HW", slice.Size, leo, err)
 	}
-	slice, leo, err = p.readRecords(0, 1<<20, true, true)
+	slice, leo, err = p.readRecords(0, 1<<20, isolationLogEnd, true)
 	if err != nil || slice.Size == 0 || leo != 3 {
 		t.Fatalf("follower read: size %d, LEO %d, %v; want the records to the LEO", slice.Size, leo, err)
 	}

@@ -19,6 +19,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kafkazk/kafkazk/broker/group"
+	"github.com/kafkazk/kafkazk/broker/txn"
 	"github.com/kafkazk/kafkazk/storage"
 	"github.com/kafkazk/kafkazk/zkmeta"
 )
@@ -62,6 +63,8 @@ type Server struct {
 	producerIDs *producerIDAllocator
 	forwarder   *controllerForwarder
 	groups      *group.Coordinator   // the group coordinator (__consumer_offsets)
+	txn         *txn.Coordinator     // the transaction coordinator (__transaction_state; txn_topic.go)
+	txnMarkers  *txnMarkerSender     // its markers to the partition leaders (txn_markers.go)
 	dynamic     brokerDynamicConfigs // /config/brokers/<id> and <default> as last read
 	authz       *aclAuthorizer       // nil: no authorizer.class.name, everything allowed
 
@@ -127,6 +130,8 @@ func New(cfg Config, zk *zkmeta.Client, logs *storage.Manager, clusterID string,
 	s.replicas.fetchers.secure = s.secureClient
 	s.groups = s.newGroupCoordinator()
 	s.txnVerifier = s.newTxnVerifier()
+	s.txnMarkers = newTxnMarkerSender(s)
+	s.txn = s.newTxnCoordinator(s.txnMarkers)
 	s.replicas.onRoleChange = s.onReplicaRoleChange
 	return s
 }
@@ -223,6 +228,7 @@ func (s *Server) SetBrokerEpoch(e int64) { s.brokerEpoch.Store(e) }
 func (s *Server) Serve(ctx context.Context) {
 	s.replicas.start(ctx) // replica fetchers, ISR checks (the HW checkpoint starts with the first LeaderAndIsr)
 	s.startGroupCoordinator()
+	s.startTxnCoordinator()
 	handlerCtx, stopHandler := context.WithCancel(ctx) // Shutdown stops it too
 	s.mu.Lock()
 	s.stopLogDirHandler = stopHandler
@@ -356,6 +362,10 @@ func (s *Server) Shutdown() {
 	}
 	s.mu.Unlock()
 	s.groups.Close() // answers parked JoinGroup/SyncGroup requests
+	if s.txn != nil {
+		s.txn.Close()
+		s.txnMarkers.Close()
+	}
 	s.replicas.wakeAll()
 	s.replicas.shutdown() // stops the fetchers, writes replication-offset-checkpoint
 	s.wg.Wait()

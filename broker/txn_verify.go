@@ -21,17 +21,8 @@ import (
 	"github.com/twmb/franz-go/pkg/kerr"
 	"github.com/twmb/franz-go/pkg/kmsg"
 
-	"github.com/kafkazk/kafkazk/broker/group"
 	"github.com/kafkazk/kafkazk/protocol"
 )
-
-// transactionStateTopic is Topic.TRANSACTION_STATE_TOPIC_NAME.
-const transactionStateTopic = "__transaction_state"
-
-// defaultRequestTimeout is request.timeout.ms's default, the bound of an
-// inter-broker request of the AddPartitionsToTxnManager and of a
-// WriteTxnMarkers append (KafkaConfig.requestTimeoutMs).
-const defaultRequestTimeout = 30 * time.Second
 
 // verifyResult maps each partition that failed verification to its error
 // code; partitions absent from it are verified.
@@ -280,26 +271,6 @@ func errorForAll(tps []topicPartition, code int16) verifyResult {
 	return out
 }
 
-// transactionCoordinatorNode is AddPartitionsToTxnManager.getTransactionCoordinator:
-// the live leader, on the inter-broker listener, of the __transaction_state
-// partition of txnID (TransactionStateManager.partitionFor: the same
-// Utils.abs(hashCode) % partitions as the group coordinator's).
-func (s *Server) transactionCoordinatorNode(txnID string) (cachedNode, bool) {
-	n := s.cfg.TransactionStateLogNumPartitions
-	if n <= 0 {
-		return cachedNode{}, false
-	}
-	t, ok := s.cache.topic(transactionStateTopic)
-	if !ok {
-		return cachedNode{}, false
-	}
-	cp, ok := t.Partitions[group.PartitionFor(txnID, n)]
-	if !ok || cp.Leader < 0 {
-		return cachedNode{}, false
-	}
-	return s.cache.aliveNode(cp.Leader, s.cfg.interBrokerListener())
-}
-
 // newTxnVerifier builds the broker's AddPartitionsToTxnManager: one
 // client per coordinator node on the inter-broker listener, with its TLS
 // and SASL.
@@ -321,7 +292,13 @@ func (s *Server) newTxnVerifier() *addPartitionsToTxnManager {
 		mu.Unlock()
 		return cl.Request(ctx, req)
 	}
-	m := newAddPartitionsToTxnManager(s.transactionCoordinatorNode, request, defaultRequestTimeout, s.logger)
+	// AddPartitionsToTxnManager.getTransactionCoordinator: the live leader
+	// of the transactional id's __transaction_state partition, on the
+	// inter-broker listener (txn_topic.go).
+	coordinator := func(txnID string) (cachedNode, bool) {
+		return s.transactionCoordinatorFor(txnID, s.cfg.interBrokerListener())
+	}
+	m := newAddPartitionsToTxnManager(coordinator, request, txnRequestTimeout, s.logger)
 	m.closeClients = func() {
 		mu.Lock()
 		defer mu.Unlock()
