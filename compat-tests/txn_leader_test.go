@@ -43,7 +43,7 @@ func TestTxnLeaderKafka39(t *testing.T) {
 		s.cl = cl
 		s.createTopic(t, topic)
 		s.pids = map[int64]string{}
-		for _, role := range []string{"A", "B"} {
+		for _, role := range []string{"A", "B", "C"} {
 			pid := s.producerID(t)
 			s.pids[pid] = role
 			s.roles = append(s.roles, pid)
@@ -64,6 +64,12 @@ func TestTxnLeaderKafka39(t *testing.T) {
 		{"A's transaction 2-3", func(t *testing.T, s *txnSide) string { return s.produce(t, topic, 0, 0, 0, 2, true) }},
 		{"B's transaction 4", func(t *testing.T, s *txnSide) string { return s.produce(t, topic, 1, 0, 0, 1, true) }},
 		{"two open", func(t *testing.T, s *txnSide) string { return s.view(t, topic) }},
+		{"C's transaction 5", func(t *testing.T, s *txnSide) string { return s.produce(t, topic, 2, 0, 0, 1, true) }},
+		{"abort C", func(t *testing.T, s *txnSide) string { return s.marker(t, 2, 0, 3, false, topic) }},
+		// Kafka lists C, aborted above the LSO, though the read stops below
+		// it: the search runs up to the offset-index entry past the bytes
+		// read, else the segment's end (LogSegment.fetchUpperBoundOffset).
+		{"C aborted above the LSO", func(t *testing.T, s *txnSide) string { return s.view(t, topic) }},
 		{"abort A, unknown partition", func(t *testing.T, s *txnSide) string {
 			return s.marker(t, 0, 0, 3, false, topic, "txn-nosuch")
 		}},
