@@ -864,7 +864,7 @@ func TestTxnVerificationKafka39(t *testing.T) {
 			var out string
 			s.waitFor(t, "the abort marker", func() (bool, string) {
 				out = s.view(t, topic)
-				return strings.Contains(out, "lso=3"), out
+				return strings.HasPrefix(out, "fetch(iso=1): NONE hw=3 lso=3 "), out
 			})
 			return out + " " + produce(t, s, s.cl, txnID, 0, 2)
 		}},
