@@ -362,7 +362,7 @@ func transactionalProducer(entries []produceEntry) (txnProducer, error) {
 // error and are not appended. Nothing is verified without a transactional
 // id or with transaction.partition.verification.enable false.
 func (s *Server) verifyTransactionalEntries(ctx context.Context, req *kmsg.ProduceRequest, txn txnProducer, entries []produceEntry) {
-	if req.TransactionID == nil || !s.cfg.TransactionPartitionVerification || s.txnVerifier == nil {
+	if req.TransactionID == nil || !s.transactionVerificationEnabled() || s.txnVerifier == nil {
 		return
 	}
 	failed := verifyResult{}

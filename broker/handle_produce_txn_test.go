@@ -157,10 +157,15 @@ func TestProduceTransactionVerification(t *testing.T) {
 		{"producer fenced", true, kerr.ProducerFenced.Code, 9, kerr.InvalidProducerEpoch.Code, ""},
 		{"abortable, v10", true, kerr.TransactionAbortable.Code, 10, kerr.InvalidTxnState.Code, "Partition was not added to the transaction"},
 		{"abortable, v11", true, kerr.TransactionAbortable.Code, 11, kerr.TransactionAbortable.Code, ""},
+		// The cluster default set dynamically turns it off (no coordinator asked).
+		{"disabled dynamically", false, 0, 11, 0, ""},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			s := newProduceTestServer(t)
 			s.cfg.TransactionPartitionVerification = true
+			if tc.name == "disabled dynamically" {
+				s.dynamic.set(false, map[string]string{"transaction.partition.verification.enable": "false"})
+			}
 			f := newFakeTxnCoordinator()
 			coordinator := func(string) (cachedNode, bool) { return cachedNode{ID: 2, Host: "127.0.0.1", Port: 2}, tc.coordinator }
 			s.txnVerifier = newAddPartitionsToTxnManager(coordinator, f.request, time.Minute, slog.New(slog.DiscardHandler))
@@ -176,7 +181,7 @@ func TestProduceTransactionVerification(t *testing.T) {
 			if p.ErrorCode != tc.wantCode || msg != tc.wantMsg {
 				t.Fatalf("answer %d %q, want %d %q", p.ErrorCode, msg, tc.wantCode, tc.wantMsg)
 			}
-			if tc.coordinator {
+			if tc.coordinator && tc.name != "disabled dynamically" {
 				r := awaitRequest(t, f)
 				txn := r.Transactions[0]
 				if txn.TransactionalID != id || txn.ProducerID != 1000 || !txn.VerifyOnly || txn.Topics[0].Topic != "t" {

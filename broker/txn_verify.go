@@ -15,6 +15,7 @@ import (
 	"net"
 	"slices"
 	"strconv"
+	"strings"
 	"sync"
 	"time"
 
@@ -269,6 +270,21 @@ func errorForAll(tps []topicPartition, code int16) verifyResult {
 		out[tp] = code
 	}
 	return out
+}
+
+// transactionVerificationEnabled is transaction.partition.verification.enable
+// as it applies now: a dynamic broker config (this broker's, else the
+// cluster default; DynamicProducerStateManagerConfig) over the static one.
+func (s *Server) transactionVerificationEnabled() bool {
+	if v, ok := s.effectiveBrokerConfig("transaction.partition.verification.enable"); ok {
+		switch strings.ToLower(v) { // ConfigDef's BOOLEAN
+		case "true":
+			return true
+		case "false":
+			return false
+		}
+	}
+	return s.cfg.TransactionPartitionVerification
 }
 
 // newTxnVerifier builds the broker's AddPartitionsToTxnManager: one
