@@ -47,8 +47,8 @@ func TestInterBrokerForwardedCreateACL(t *testing.T) {
 	for i := range 3 {
 		c.AddBroker(int32(i), common...)
 	}
-	opts := saslClientOpts(nil, plain.Auth{User: "alice", Pass: "alice-secret"}.AsMechanism())
-	waitForSASLBrokers(t, c, opts, 0, 1, 2)
+	opts := harness.SASLClientOpts(nil, plain.Auth{User: "alice", Pass: "alice-secret"}.AsMechanism())
+	harness.WaitForSASLBrokers(t, c, opts, 0, 1, 2)
 	ctrl := controllerOf(t, c)
 	target := (ctrl + 1) % 3
 

@@ -2,7 +2,6 @@ package compat_test
 
 import (
 	"context"
-	"crypto/tls"
 	"fmt"
 	"os"
 	"strings"
@@ -12,7 +11,6 @@ import (
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
 	"github.com/twmb/franz-go/pkg/kmsg"
-	"github.com/twmb/franz-go/pkg/sasl"
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 
@@ -20,44 +18,6 @@ import (
 	"github.com/kafkazk/kafkazk/compat-tests/internal/harness"
 	"github.com/kafkazk/kafkazk/compat-tests/internal/tlspki"
 )
-
-// saslClientOpts are a client's options for a cluster whose PLAINTEXT
-// listener name is mapped to a SASL protocol.
-func saslClientOpts(tlsCfg *tls.Config, m sasl.Mechanism) []kgo.Opt {
-	opts := []kgo.Opt{kgo.SASL(m), kgo.MetadataMinAge(100 * time.Millisecond)}
-	if tlsCfg != nil {
-		opts = append(opts, kgo.DialTLSConfig(tlsCfg))
-	}
-	return opts
-}
-
-// waitForSASLBrokers is WaitForBrokers with SASL (and TLS): every broker
-// answers Metadata listing all ids and naming a controller.
-func waitForSASLBrokers(t *testing.T, c *cluster.Cluster, opts []kgo.Opt, ids ...int32) {
-	t.Helper()
-	harness.Poll(t, 60*time.Second, "brokers ready over SASL", func() (bool, string) {
-		for _, id := range ids {
-			if !c.Running(id) {
-				t.Fatalf("broker %d exited: %s", id, c.LogTail(id, 30))
-			}
-			cl, err := kgo.NewClient(append([]kgo.Opt{kgo.SeedBrokers(c.Broker(id).Addr), kgo.RequestRetries(0)}, opts...)...)
-			if err != nil {
-				return false, err.Error()
-			}
-			ctx, cancel := context.WithTimeout(context.Background(), 3*time.Second)
-			resp, err := kmsg.NewPtrMetadataRequest().RequestWith(ctx, cl)
-			cancel()
-			cl.Close()
-			if err != nil {
-				return false, fmt.Sprintf("broker %d: %v", id, err)
-			}
-			if len(resp.Brokers) != len(ids) || resp.ControllerID < 0 {
-				return false, fmt.Sprintf("broker %d lists %d brokers, controller %d", id, len(resp.Brokers), resp.ControllerID)
-			}
-		}
-		return true, ""
-	})
-}
 
 // checkReplicated produces n records with acks=all to a topic with RF 3
 // and min.insync.replicas=minISR and checks, over the client's security,
@@ -125,8 +85,8 @@ func TestInterBrokerSASLSSL(t *testing.T) {
 	for i := range 3 {
 		c.AddBroker(int32(i), append(append([]string{}, common...), p.Keystore(t, "PEM", fmt.Sprintf("broker%d", i))...)...)
 	}
-	opts := saslClientOpts(p.ClientTLS(), scram.Auth{User: "admin", Pass: "admin-secret"}.AsSha512Mechanism())
-	waitForSASLBrokers(t, c, opts, 0, 1, 2)
+	opts := harness.SASLClientOpts(p.ClientTLS(), scram.Auth{User: "admin", Pass: "admin-secret"}.AsSha512Mechanism())
+	harness.WaitForSASLBrokers(t, c, opts, 0, 1, 2)
 
 	cl := c.Client(append(opts, kgo.RequiredAcks(kgo.AllISRAcks()))...)
 	adm := kadm.NewClient(cl)
@@ -179,7 +139,7 @@ func TestInterBrokerSASLSSL(t *testing.T) {
 	checkReplicated(t, ctx, cl, "sasl-ssl-rep", written, 50, 2)
 	// The restarted broker catches up over SASL_SSL and rejoins the ISR.
 	c.Launch(old)
-	waitForSASLBrokers(t, c, opts, 0, 1, 2)
+	harness.WaitForSASLBrokers(t, c, opts, 0, 1, 2)
 	checkReplicated(t, ctx, cl, "sasl-ssl-rep", written+50, 10, 3)
 }
 
@@ -195,8 +155,8 @@ func TestInterBrokerSASLPlaintext(t *testing.T) {
 	for i := range 3 {
 		c.AddBroker(int32(i), common...)
 	}
-	opts := saslClientOpts(nil, plain.Auth{User: "alice", Pass: "alice-secret"}.AsMechanism())
-	waitForSASLBrokers(t, c, opts, 0, 1, 2)
+	opts := harness.SASLClientOpts(nil, plain.Auth{User: "alice", Pass: "alice-secret"}.AsMechanism())
+	harness.WaitForSASLBrokers(t, c, opts, 0, 1, 2)
 	cl := c.Client(append(opts, kgo.RequiredAcks(kgo.AllISRAcks()))...)
 	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
 	defer cancel()

@@ -1,4 +1,4 @@
-package compat_test
+package kafkadiff_test
 
 import (
 	"context"
@@ -16,6 +16,8 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl/scram"
 
 	"github.com/kafkazk/kafkazk/compat-tests/cluster"
+	"github.com/kafkazk/kafkazk/compat-tests/internal/harness"
+	"github.com/kafkazk/kafkazk/compat-tests/internal/tlspki"
 )
 
 // TestTxnCoordinatorClusters runs the transaction coordinator on a 1-broker
@@ -86,7 +88,7 @@ func killAfterCommit(t *testing.T, c *cluster.Cluster, cl *kgo.Client, id string
 	}
 	coordinator := fresp.Coordinators[0].NodeID
 	var partition, leader int32 = -1, -1
-	poll(t, 30*time.Second, "txn-prepared's leaders", func() (bool, string) {
+	harness.Poll(t, 30*time.Second, "txn-prepared's leaders", func() (bool, string) {
 		td, err := adm.ListTopics(ctx, "txn-prepared")
 		if err != nil {
 			return false, err.Error()
@@ -238,7 +240,7 @@ func hangingTransaction(t *testing.T, c *cluster.Cluster, cl *kgo.Client, id str
 		t.Fatal(err)
 	}
 	var epoch int16
-	poll(t, 30*time.Second, "the timed-out transaction aborted", func() (bool, string) {
+	harness.Poll(t, 30*time.Second, "the timed-out transaction aborted", func() (bool, string) {
 		req := kmsg.NewPtrDescribeTransactionsRequest()
 		req.TransactionalIDs = []string{id}
 		resp, err := req.RequestWith(ctx, cl)
@@ -273,7 +275,7 @@ func hangingTransaction(t *testing.T, c *cluster.Cluster, cl *kgo.Client, id str
 		}
 		return out
 	}
-	poll(t, 30*time.Second, "the LSO back at the high watermark", func() (bool, string) {
+	harness.Poll(t, 30*time.Second, "the LSO back at the high watermark", func() (bool, string) {
 		committed, uncommitted := lso(1), lso(0)
 		return fmt.Sprint(committed) == fmt.Sprint(uncommitted), fmt.Sprintf("read_committed %v, read_uncommitted %v", committed, uncommitted)
 	})
@@ -308,7 +310,7 @@ func findTxnCoordinator(t *testing.T, cl *kgo.Client, id string) int16 {
 
 func waitTxnCoordinator(t *testing.T, cl *kgo.Client, id string) {
 	t.Helper()
-	poll(t, 60*time.Second, "a transaction coordinator for "+id, func() (bool, string) {
+	harness.Poll(t, 60*time.Second, "a transaction coordinator for "+id, func() (bool, string) {
 		code := findTxnCoordinator(t, cl, id)
 		return code == 0, fmt.Sprint(kerr.ErrorForCode(code))
 	})
@@ -321,7 +323,7 @@ func checkTxnTopic(t *testing.T, c *cluster.Cluster, cl *kgo.Client, partitions,
 	adm := kadm.NewClient(cl)
 	ctx := context.Background()
 	var d kadm.TopicDetail
-	poll(t, 30*time.Second, "every broker's metadata has __transaction_state", func() (bool, string) {
+	harness.Poll(t, 30*time.Second, "every broker's metadata has __transaction_state", func() (bool, string) {
 		td, err := adm.ListTopicsWithInternal(ctx, "__transaction_state")
 		if err != nil {
 			return false, err.Error()
@@ -368,7 +370,7 @@ func txnCoordinatorPath(t *testing.T, cl *kgo.Client, id string) {
 	ctx := context.Background()
 	var pid int64
 	var epoch int16
-	poll(t, 30*time.Second, "InitProducerId", func() (bool, string) {
+	harness.Poll(t, 30*time.Second, "InitProducerId", func() (bool, string) {
 		req := kmsg.NewPtrInitProducerIDRequest()
 		req.TransactionalID, req.TransactionTimeoutMillis = kmsg.StringPtr(id), 60000
 		resp, err := req.RequestWith(ctx, cl)
@@ -426,7 +428,7 @@ func txnCoordinatorPath(t *testing.T, cl *kgo.Client, id string) {
 	}
 	// EndTxn answers once PrepareCommit is written; the markers reach the
 	// leaders of txn-data's partitions, then CompleteCommit is written.
-	poll(t, 30*time.Second, "CompleteCommit", func() (bool, string) {
+	harness.Poll(t, 30*time.Second, "CompleteCommit", func() (bool, string) {
 		st := describe()
 		return st.State == "CompleteCommit", st.State
 	})
@@ -508,7 +510,7 @@ func franzTransactionsWith(t *testing.T, c *cluster.Cluster, id string, opts []k
 // gets CLUSTER_AUTHORIZATION_FAILED and no marker is written (issue 17's
 // bad input).
 func TestTxnMarkersOverSASLSSL(t *testing.T) {
-	p := newTLSPKI(t)
+	p := tlspki.New(t)
 	c := cluster.Start(t, 0)
 	for _, u := range []struct{ user, pass string }{{"broker", "broker-secret"}, {"admin", "admin-secret"}, {"alice", "alice-secret"}} {
 		out, errOut, code := c.Tool("kafka-configs.sh", "--zookeeper", c.Connect, "--alter", "--entity-type", "users",
@@ -518,16 +520,16 @@ func TestTxnMarkersOverSASLSSL(t *testing.T) {
 		}
 	}
 	common := []string{"listener.security.protocol.map=PLAINTEXT:SASL_SSL",
-		"ssl.truststore.location=" + p.trustJKS, "ssl.truststore.password=" + trustPass,
+		"ssl.truststore.location=" + p.TrustJKS, "ssl.truststore.password=" + tlspki.TrustPass,
 		"sasl.enabled.mechanisms=SCRAM-SHA-512", "sasl.mechanism.inter.broker.protocol=SCRAM-SHA-512",
 		`listener.name.plaintext.scram-sha-512.sasl.jaas.config=org.apache.kafka.common.security.scram.ScramLoginModule required username="broker" password="broker-secret";`,
 		"authorizer.class.name=kafka.security.authorizer.AclAuthorizer", "super.users=User:broker;User:admin",
 		"offsets.topic.replication.factor=3", "transaction.state.log.num.partitions=3"}
 	for i := range 3 {
-		c.AddBroker(int32(i), append(append([]string{}, common...), p.keystore(t, "PEM", fmt.Sprintf("broker%d", i))...)...)
+		c.AddBroker(int32(i), append(append([]string{}, common...), p.Keystore(t, "PEM", fmt.Sprintf("broker%d", i))...)...)
 	}
-	admin := saslClientOpts(p.clientTLS(), scram.Auth{User: "admin", Pass: "admin-secret"}.AsSha512Mechanism())
-	waitForSASLBrokers(t, c, admin, 0, 1, 2)
+	admin := harness.SASLClientOpts(p.ClientTLS(), scram.Auth{User: "admin", Pass: "admin-secret"}.AsSha512Mechanism())
+	harness.WaitForSASLBrokers(t, c, admin, 0, 1, 2)
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
 	cl := c.Client(admin...)
@@ -552,7 +554,7 @@ func TestTxnMarkersOverSASLSSL(t *testing.T) {
 		return e.Offset
 	}
 	before := ends()
-	alice := c.Client(saslClientOpts(p.clientTLS(), scram.Auth{User: "alice", Pass: "alice-secret"}.AsSha512Mechanism())...)
+	alice := c.Client(harness.SASLClientOpts(p.ClientTLS(), scram.Auth{User: "alice", Pass: "alice-secret"}.AsSha512Mechanism())...)
 	wm := kmsg.NewPtrWriteTxnMarkersRequest()
 	mk := kmsg.NewWriteTxnMarkersRequestMarker()
 	mk.ProducerID, mk.ProducerEpoch, mk.Committed, mk.CoordinatorEpoch = 4242, 0, true, 0

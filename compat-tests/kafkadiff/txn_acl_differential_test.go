@@ -1,4 +1,4 @@
-package compat_test
+package kafkadiff_test
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/sasl/plain"
 
 	"github.com/kafkazk/kafkazk/compat-tests/cluster"
+	"github.com/kafkazk/kafkazk/compat-tests/internal/harness"
 	"github.com/kafkazk/kafkazk/protocol"
 )
 
@@ -53,7 +54,7 @@ func TestTxnAuthorizationMatchesKafka39(t *testing.T) {
 
 	chroot := "/kafka39-txn-acl"
 	(&aclBroker{zk: c.ZKConn(), root: chroot}).write(t, specs)
-	refPort, saslAddr := freePortNumber(t), freeLoopbackAddr(t)
+	refPort, saslAddr := freePortNumber(t), harness.FreeLoopbackAddr(t)
 	settings["listeners"] = fmt.Sprintf("PLAINTEXT://127.0.0.1:%d,SASL_PLAINTEXT://%s", refPort, saslAddr)
 	settings["advertised.listeners"] = settings["listeners"]
 	ref := cluster.StartKafkaRef(t, c.ZK.Addr, cluster.KafkaRefOptions{Chroot: chroot, Port: refPort, Overrides: settings})
@@ -101,7 +102,7 @@ func txnACLSteps(t *testing.T, plainAddr, saslAddr string) []string {
 		typ int8
 		key string
 	}{{1, "tx-ok"}, {0, "g"}} {
-		poll(t, 60*time.Second, "coordinator of "+k.key, func() (bool, string) {
+		harness.Poll(t, 60*time.Second, "coordinator of "+k.key, func() (bool, string) {
 			req := kmsg.NewPtrFindCoordinatorRequest()
 			req.CoordinatorType, req.CoordinatorKeys = k.typ, []string{k.key}
 			resp, err := req.RequestWith(ctx, admin)
@@ -146,7 +147,7 @@ func txnACLSteps(t *testing.T, plainAddr, saslAddr string) []string {
 		req := kmsg.NewPtrInitProducerIDRequest()
 		req.Version, req.TransactionalID, req.TransactionTimeoutMillis = 4, kmsg.StringPtr(id), 60000
 		var resp *kmsg.InitProducerIDResponse
-		poll(t, 30*time.Second, "InitProducerId "+id, func() (bool, string) {
+		harness.Poll(t, 30*time.Second, "InitProducerId "+id, func() (bool, string) {
 			resp = send(req).(*kmsg.InitProducerIDResponse)
 			return resp.ErrorCode != kerr.CoordinatorLoadInProgress.Code, name(resp.ErrorCode)
 		})

@@ -1,4 +1,4 @@
-package compat_test
+package kafkadiff_test
 
 import (
 	"context"
@@ -14,6 +14,7 @@ import (
 	"github.com/twmb/franz-go/pkg/kmsg"
 
 	"github.com/kafkazk/kafkazk/compat-tests/cluster"
+	"github.com/kafkazk/kafkazk/compat-tests/internal/harness"
 	"github.com/kafkazk/kafkazk/protocol"
 )
 
@@ -62,7 +63,7 @@ func txnDiffSteps(t *testing.T, cl *kgo.Client, addr string) []string {
 		t.Fatalf("creating t: %v %v", err, resp.Err)
 	}
 	const id = "diff-txn"
-	poll(t, 60*time.Second, "a transaction coordinator", func() (bool, string) {
+	harness.Poll(t, 60*time.Second, "a transaction coordinator", func() (bool, string) {
 		req := kmsg.NewPtrFindCoordinatorRequest()
 		req.CoordinatorType, req.CoordinatorKeys = 1, []string{id}
 		resp, err := req.RequestWith(ctx, cl)
@@ -88,7 +89,7 @@ func txnDiffSteps(t *testing.T, cl *kgo.Client, addr string) []string {
 		return resp
 	}
 	// The coordinator loads its partitions in the background.
-	poll(t, 60*time.Second, "the coordinator's partitions loaded", func() (bool, string) {
+	harness.Poll(t, 60*time.Second, "the coordinator's partitions loaded", func() (bool, string) {
 		req := kmsg.NewPtrDescribeTransactionsRequest()
 		req.TransactionalIDs = []string{id}
 		resp, err := raw.Request(ctx, req)
@@ -107,7 +108,7 @@ func txnDiffSteps(t *testing.T, cl *kgo.Client, addr string) []string {
 		// Kafka's first allocation of a producer id block goes to the
 		// controller (RPCProducerIdManager): COORDINATOR_LOAD_IN_PROGRESS
 		// until it has one, which a client retries.
-		poll(t, 30*time.Second, "InitProducerId "+step, func() (bool, string) {
+		harness.Poll(t, 30*time.Second, "InitProducerId "+step, func() (bool, string) {
 			resp = send(req).(*kmsg.InitProducerIDResponse)
 			return resp.ErrorCode != kerr.CoordinatorLoadInProgress.Code, name(resp.ErrorCode)
 		})
@@ -219,7 +220,7 @@ func txnDiffSteps(t *testing.T, cl *kgo.Client, addr string) []string {
 	}
 
 	endTxn("commit", 4, id, epoch, true)
-	poll(t, 30*time.Second, "CompleteCommit", func() (bool, string) {
+	harness.Poll(t, 30*time.Second, "CompleteCommit", func() (bool, string) {
 		req := kmsg.NewPtrDescribeTransactionsRequest()
 		req.TransactionalIDs = []string{id}
 		st := send(req).(*kmsg.DescribeTransactionsResponse).TransactionStates[0]
