@@ -718,7 +718,7 @@ func TestGroupAPIVersions(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	want := map[int16][2]int16{10: {0, 4}, 11: {0, 9}, 14: {0, 5}, 12: {0, 4}, 13: {0, 5}, 8: {0, 8}, 9: {0, 8}, 47: {0, 0}, 16: {0, 4}, 15: {0, 5}, 42: {0, 2}}
+	want := map[int16][2]int16{10: {0, 6}, 11: {0, 9}, 14: {0, 5}, 12: {0, 4}, 13: {0, 5}, 8: {0, 8}, 9: {0, 8}, 47: {0, 0}, 16: {0, 4}, 15: {0, 5}, 42: {0, 2}}
 	for _, k := range av.ApiKeys {
 		if w, ok := want[k.ApiKey]; ok {
 			if k.MinVersion != w[0] || k.MaxVersion != w[1] {
