@@ -55,11 +55,7 @@ type feature struct {
 	// secure: a security column, run against the security cluster
 	// (security_test.go).
 	secure bool
-	// optIn: not in the default selection (MATRIX_FEATURES empty); runs
-	// when named in MATRIX_FEATURES (the transaction columns, see
-	// txnColumnsByDefault).
-	optIn bool
-	run   func(ctx context.Context, e *env, c client, topic string) result
+	run    func(ctx context.Context, e *env, c client, topic string) result
 }
 
 func features() []feature {

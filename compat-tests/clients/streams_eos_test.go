@@ -27,13 +27,9 @@ import (
 // at-least-once does after such a kill) fails, and so does a count that
 // ever goes down or repeats out of order in a key's committed history.
 //
-// It needs transactions: it runs when txnColumnsByDefault is true, or with
-// STREAMS_EOS=1; MATRIX_REFERENCE=kafka39 runs it against three Apache
-// Kafka 3.9 brokers instead of ours.
+// MATRIX_REFERENCE=kafka39 runs it against three Apache Kafka 3.9 brokers
+// instead of ours.
 func TestStreamsWordCountEOS(t *testing.T) {
-	if !txnColumnsByDefault && os.Getenv("STREAMS_EOS") != "1" {
-		t.Skip("exactly_once_v2 needs transactions: STREAMS_EOS=1 (or txnColumnsByDefault) runs it")
-	}
 	var e *env
 	switch ref := os.Getenv("MATRIX_REFERENCE"); ref {
 	case "":

@@ -18,23 +18,15 @@ import (
 	"github.com/kafkazk/kafkazk/compat-tests/clients/driver"
 )
 
-// txnColumnsByDefault puts the transaction columns (txn-commit, txn-abort,
-// txn-offsets, read-committed) and the Kafka Streams exactly_once_v2 word
-// count into the default selection of `make compat-clients`. Until the
-// broker serves transactions (issue 17) they run only when named:
-// MATRIX_FEATURES=txn-commit,txn-abort,txn-offsets,read-committed, and
-// STREAMS_EOS=1 for TestStreamsWordCountEOS. Switch to true once it does.
-const txnColumnsByDefault = false
-
 // txnFeatures are the transaction columns (issue 17). Every check the
 // runner makes is its own franz-go read (read_committed and
 // read_uncommitted), beside what the driver printed.
 func txnFeatures() []feature {
 	return []feature{
-		{name: "txn-commit", optIn: !txnColumnsByDefault, desc: "60 records in one committed transaction (transactional.id): a read_committed consumer gets each exactly once; stored as transactional batches with a producer id", run: cellTxnCommit},
-		{name: "txn-abort", optIn: !txnColumnsByDefault, desc: "an aborted transaction's 30 records are never returned to read_committed (the runner's read_uncommitted finds them), a committed one after it is", run: cellTxnAbort},
-		{name: "txn-offsets", optIn: !txnColumnsByDefault, slow: true, desc: "consume-transform-produce: offsets sent in an aborted transaction leave the group's committed offsets unchanged, in a committed one they become them; the output holds each transform once", run: cellTxnOffsets},
-		{name: "read-committed", optIn: !txnColumnsByDefault, desc: "a read_committed consumer stops at the runner's open transaction (LSO) and continues, in order, after its commit", run: cellReadCommitted},
+		{name: "txn-commit", desc: "60 records in one committed transaction (transactional.id): a read_committed consumer gets each exactly once; stored as transactional batches with a producer id", run: cellTxnCommit},
+		{name: "txn-abort", desc: "an aborted transaction's 30 records are never returned to read_committed (the runner's read_uncommitted finds them), a committed one after it is", run: cellTxnAbort},
+		{name: "txn-offsets", slow: true, desc: "consume-transform-produce: offsets sent in an aborted transaction leave the group's committed offsets unchanged, in a committed one they become them; the output holds each transform once", run: cellTxnOffsets},
+		{name: "read-committed", desc: "a read_committed consumer stops at the runner's open transaction (LSO) and continues, in order, after its commit", run: cellReadCommitted},
 	}
 }
 
@@ -448,7 +440,7 @@ func cellReadCommitted(ctx context.Context, e *env, c client, topic string) resu
 }
 
 // TestTxnColumnsSelection: without MATRIX_FEATURES the transaction columns
-// are selected only when txnColumnsByDefault; named, they always are; and
+// are selected; named, only the named ones are; and
 // MATRIX_UPDATE's rewrite of expected-matrix.md keeps the columns a run did
 // not select, with their statuses and reasons.
 func TestTxnColumnsSelection(t *testing.T) {
@@ -461,8 +453,8 @@ func TestTxnColumnsSelection(t *testing.T) {
 		return out
 	}
 	t.Setenv("MATRIX_FEATURES", "")
-	if got := names(selectFeatures(t, slices.Clone(all))); slices.Contains(got, "txn-commit") != txnColumnsByDefault {
-		t.Errorf("default selection %v: txn-commit selected %v, txnColumnsByDefault %v", got, !txnColumnsByDefault, txnColumnsByDefault)
+	if got := names(selectFeatures(t, slices.Clone(all))); !slices.Contains(got, "txn-commit") {
+		t.Errorf("default selection %v: no txn-commit", got)
 	}
 	t.Setenv("MATRIX_FEATURES", "txn-abort,read-committed")
 	if got := names(selectFeatures(t, slices.Clone(all))); !slices.Equal(got, []string{"txn-abort", "read-committed"}) {

@@ -9,12 +9,6 @@ import (
 	"github.com/kafkazk/kafkazk/zkmeta/zktest"
 )
 
-// oursServesTransactions runs TestExactlyOnceChaos against our brokers in
-// every `make compat` (the compact run). Until the broker serves
-// transactions (issue 17) it runs only with EOS_OURS=1. Switch to true
-// once it does.
-const oursServesTransactions = false
-
 func config() Config {
 	if os.Getenv("EOS_LONG") == "1" {
 		return Long()
@@ -23,11 +17,9 @@ func config() Config {
 }
 
 // TestExactlyOnceChaos is the chaos run against three of our brokers
-// (KAFKA_BIN): the compact one, or the long one with EOS_LONG=1.
+// (KAFKA_BIN) in every `make compat`: the compact one, or the long one with
+// EOS_LONG=1.
 func TestExactlyOnceChaos(t *testing.T) {
-	if !oursServesTransactions && os.Getenv("EOS_OURS") != "1" {
-		t.Skip("needs transactions: EOS_OURS=1 (or oursServesTransactions) runs it")
-	}
 	Run(t, startOurs, config())
 }
 
