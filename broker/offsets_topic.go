@@ -108,49 +108,8 @@ func (st *offsetsStore) AppendTransactional(partitionID int32, producer group.Tx
 	return st.appendBatch(partitionID, storage.BatchHeader{
 		Attributes: batchAttrTransactional, ProducerID: producer.ID, ProducerEpoch: producer.Epoch, BaseSequence: 0,
 	}, records, true, func(p *partition, batch []byte) (appendResult, error) {
-		return st.appendAsCoordinator(p, batch, producer.VerificationGuard)
+		return p.appendAsCoordinator(batch, storage.VerificationGuard(producer.VerificationGuard), st.s.replicas.nowMs())
 	})
-}
-
-// appendAsCoordinator appends a transactional offset commit batch with
-// acks=all as ReplicaManager.appendRecords with origin COORDINATOR and the
-// verification guard.
-func (st *offsetsStore) appendAsCoordinator(p *partition, batch []byte, guard uint64) (appendResult, error) {
-	return appendToLeaderAsCoordinator(p, batch, storage.VerificationGuard(guard), st.s.replicas.nowMs())
-}
-
-// appendToLeaderAsCoordinator is partition.appendRecordsToLeader (acks=all)
-// for the group coordinator's own transactional batches: the log appends
-// them with storage.Log.AppendAsCoordinator (AppendOrigin.COORDINATOR: the
-// producer epoch is checked, neither the sequence nor duplicates, as every
-// TxnOffsetCommit batch has base sequence 0), with the KIP-890 guard.
-// It belongs with appendRecordsToLeader in partition.go.
-func appendToLeaderAsCoordinator(p *partition, batch []byte, guard storage.VerificationGuard, nowMs int64) (appendResult, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.offline {
-		return appendResult{}, kerr.KafkaStorageError
-	}
-	if !p.leading || p.stopped {
-		return appendResult{}, kerr.NotLeaderForPartition
-	}
-	if minISR := effectiveMinISR(p.log.Config().MinInsyncReplicas, p.self, p.replicas); int32(len(p.isr)) < minISR {
-		return appendResult{}, protocol.NewAPIError(kerr.NotEnoughReplicas,
-			"The size of the current ISR %v is insufficient to satisfy the min.isr requirement of %d for partition %s-%d",
-			p.isr, minISR, p.topic, p.id)
-	}
-	info, err := p.log.AppendAsCoordinator(batch, p.leaderEpoch, guard)
-	if errors.Is(err, storage.ErrStorage) {
-		p.storageFailedLocked(err) // as appendRecordsToLeader: the records may be in the log
-	}
-	if err != nil {
-		return appendResult{}, fmt.Errorf("appending to %s-%d: %w", p.topic, p.id, err)
-	}
-	res := appendResult{baseOffset: info.FirstOffset, lastOffset: info.LastOffset, logStartOffset: p.log.LogStartOffset(),
-		logAppendTime: info.LogAppendTime, leaderEpoch: p.leaderEpoch}
-	p.maybeIncrementHWLocked(nowMs)
-	p.wake()
-	return res, nil
 }
 
 // appendBatch builds one batch of records with header h and appends it to
@@ -379,7 +338,7 @@ func (s *Server) createOffsetsTopic(ctx context.Context) {
 // transaction.partition.verification.enable is off. genericError: the
 // request (v4+) understands TRANSACTION_ABORTABLE.
 func (s *Server) txnOffsetsVerifier(txnID string, producerID int64, producerEpoch int16, genericError bool) func(context.Context, int32) (uint64, *kerr.Error) {
-	if !s.cfg.TransactionPartitionVerification || s.txnVerifier == nil || s.replicas == nil {
+	if !s.transactionVerificationEnabled() || s.txnVerifier == nil || s.replicas == nil {
 		return nil
 	}
 	return func(ctx context.Context, partitionID int32) (uint64, *kerr.Error) {

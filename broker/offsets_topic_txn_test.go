@@ -192,7 +192,7 @@ func TestTxnOffsetCommitAppendAsCoordinator(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		return appendToLeaderAsCoordinator(p, b, guard, 0)
+		return p.appendAsCoordinator(b, guard, 0)
 	}
 	for i, n := range []int{1, 1, 2} {
 		res, err := commit(7, 2, 0, n)
@@ -288,7 +288,7 @@ func TestVerifyTxnOffsetsPartition(t *testing.T) {
 			if berr != nil {
 				t.Fatal(berr)
 			}
-			if _, err := appendToLeaderAsCoordinator(p, b, storage.VerificationGuard(guard), 0); err != nil {
+			if _, err := p.appendAsCoordinator(b, storage.VerificationGuard(guard), 0); err != nil {
 				t.Fatalf("append with the guard: %v", err)
 			}
 			// The transaction is ongoing on the partition now: no guard, no request.

@@ -279,6 +279,44 @@ func (p *partition) appendRecordsToLeader(records []byte, requiredAcks int16, up
 // verification guard a transactional batch starting a transaction here got
 // from maybeStartTransactionVerification (0: none, KIP-890's SENTINEL).
 func (p *partition) appendRecordsToLeaderVerified(records []byte, requiredAcks int16, upConvert bool, nowMs int64, guard storage.VerificationGuard) (appendResult, error) {
+	return p.appendToLeader(requiredAcks, nowMs, "records", func(epoch int32) (storage.AppendInfo, error) {
+		if guard != 0 {
+			return p.appendVerified(p.log, records, epoch, upConvert, guard)
+		}
+		return p.appendToLog(p.log, records, epoch, upConvert)
+	})
+}
+
+// appendEndTxnMarker appends a transaction marker the transaction
+// coordinator sent (WriteTxnMarkers; ReplicaManager.appendRecords with
+// origin COORDINATOR and requiredAcks -1, so Partition.appendRecordsToLeader's
+// min ISR check applies). The log validates it against the producer's
+// state (ProducerAppendInfo.appendEndTxnMarker), completes the producer's
+// transaction, and the LSO may move: waiting fetches are woken.
+func (p *partition) appendEndTxnMarker(m storage.EndTxnMarker, nowMs int64) (appendResult, error) {
+	return p.appendToLeader(-1, nowMs, "a transaction marker", func(epoch int32) (storage.AppendInfo, error) {
+		return p.log.AppendEndTxnMarker(m, epoch)
+	})
+}
+
+// appendAsCoordinator appends the group coordinator's own transactional
+// batch (a TxnOffsetCommit's offsets) with acks=all: the log appends it with
+// storage.Log.AppendAsCoordinator (AppendOrigin.COORDINATOR: the producer
+// epoch is checked, neither the sequence nor duplicates, as every
+// TxnOffsetCommit batch has base sequence 0), with the KIP-890 guard.
+func (p *partition) appendAsCoordinator(batch []byte, guard storage.VerificationGuard, nowMs int64) (appendResult, error) {
+	return p.appendToLeader(-1, nowMs, "records", func(epoch int32) (storage.AppendInfo, error) {
+		return p.log.AppendAsCoordinator(batch, epoch, guard)
+	})
+}
+
+// appendToLeader is Partition.appendRecordsToLeader around one log append:
+// this broker must lead the partition and be online; with acks=all
+// (requiredAcks -1) an ISR smaller than the effective min ISR refuses the
+// append with NOT_ENOUGH_REPLICAS. appendLog appends in the leader epoch;
+// then the HW (and the LSO) may move and waiting fetches and produces are
+// woken. A storage error takes the partition offline.
+func (p *partition) appendToLeader(requiredAcks int16, nowMs int64, what string, appendLog func(leaderEpoch int32) (storage.AppendInfo, error)) (appendResult, error) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.offline {
@@ -294,13 +332,7 @@ func (p *partition) appendRecordsToLeaderVerified(records []byte, requiredAcks i
 			"The size of the current ISR %v is insufficient to satisfy the min.isr requirement of %d for partition %s-%d",
 			p.isr, minISR, p.topic, p.id)
 	}
-	var info storage.AppendInfo
-	var err error
-	if guard != 0 {
-		info, err = p.appendVerified(p.log, records, p.leaderEpoch, upConvert, guard)
-	} else {
-		info, err = p.appendToLog(p.log, records, p.leaderEpoch, upConvert)
-	}
+	info, err := appendLog(p.leaderEpoch)
 	if errors.Is(err, storage.ErrStorage) {
 		// UnifiedLog.append: an I/O error in the write or the flush
 		// (maybeHandleIOException) takes the log dir and its partitions
@@ -309,47 +341,13 @@ func (p *partition) appendRecordsToLeaderVerified(records []byte, requiredAcks i
 		p.storageFailedLocked(err)
 	}
 	if err != nil {
-		return appendResult{}, fmt.Errorf("appending to %s-%d: %w", p.topic, p.id, err)
+		return appendResult{}, fmt.Errorf("appending %s to %s-%d: %w", what, p.topic, p.id, err)
 	}
 	res := appendResult{baseOffset: info.FirstOffset, lastOffset: info.LastOffset, logStartOffset: p.log.LogStartOffset(),
 		logAppendTime: info.LogAppendTime, leaderEpoch: p.leaderEpoch}
 	if len(info.Batches) == 0 {
 		return res, nil // a duplicate: answered with its original offsets
 	}
-	p.maybeIncrementHWLocked(nowMs)
-	p.wake()
-	return res, nil
-}
-
-// appendEndTxnMarker appends a transaction marker the transaction
-// coordinator sent (WriteTxnMarkers; ReplicaManager.appendRecords with
-// origin COORDINATOR and requiredAcks -1, so Partition.appendRecordsToLeader's
-// min ISR check applies). The log validates it against the producer's
-// state (ProducerAppendInfo.appendEndTxnMarker), completes the producer's
-// transaction, and the LSO may move: waiting fetches are woken.
-func (p *partition) appendEndTxnMarker(m storage.EndTxnMarker, nowMs int64) (appendResult, error) {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.offline {
-		return appendResult{}, kerr.KafkaStorageError
-	}
-	if !p.leading || p.stopped {
-		return appendResult{}, kerr.NotLeaderForPartition
-	}
-	if minISR := effectiveMinISR(p.log.Config().MinInsyncReplicas, p.self, p.replicas); int32(len(p.isr)) < minISR {
-		return appendResult{}, protocol.NewAPIError(kerr.NotEnoughReplicas,
-			"The size of the current ISR %v is insufficient to satisfy the min.isr requirement of %d for partition %s-%d",
-			p.isr, minISR, p.topic, p.id)
-	}
-	info, err := p.log.AppendEndTxnMarker(m, p.leaderEpoch)
-	if errors.Is(err, storage.ErrStorage) {
-		p.storageFailedLocked(err)
-	}
-	if err != nil {
-		return appendResult{}, fmt.Errorf("appending a transaction marker to %s-%d: %w", p.topic, p.id, err)
-	}
-	res := appendResult{baseOffset: info.FirstOffset, lastOffset: info.LastOffset, logStartOffset: p.log.LogStartOffset(),
-		logAppendTime: info.LogAppendTime, leaderEpoch: p.leaderEpoch}
 	p.maybeIncrementHWLocked(nowMs)
 	p.wake()
 	return res, nil
