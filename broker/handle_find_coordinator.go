@@ -104,9 +104,9 @@ func (s *Server) findCoordinator(ctx context.Context, version int16, keyType int
 	t, ok := s.cache.topic(topic)
 	if !ok {
 		if topic == txnTopic {
-			s.createTxnTopic(ctx)
+			s.createInternalTopic(ctx, s.txnTopicRequest())
 		} else {
-			s.createOffsetsTopic(ctx)
+			s.createInternalTopic(ctx, s.offsetsTopicRequest())
 		}
 		a := noNode
 		a.err = kerr.CoordinatorNotAvailable

@@ -290,32 +290,39 @@ func loadBatch(h storage.BatchHeader, raw []byte, fn func(group.Batch) error) er
 // offsets.topic.num.partitions, offsets.topic.replication.factor and the
 // coordinator's topic configs (GroupCoordinator.offsetsTopicConfigs).
 func (s *Server) offsetsTopicRequest() *kmsg.CreateTopicsRequest {
+	return internalTopicRequest(offsetsTopic, s.cfg.OffsetsTopicNumPartitions, s.cfg.OffsetsTopicReplicationFactor, [][2]string{
+		{"cleanup.policy", "compact"},
+		{"compression.type", "producer"},
+		{"segment.bytes", strconv.Itoa(int(s.cfg.OffsetsTopicSegmentBytes))},
+	})
+}
+
+// internalTopicRequest is the CreateTopics request the coordinators send
+// for their internal topic (AutoTopicCreationManager.creatableTopic).
+func internalTopicRequest(name string, partitions int32, rf int16, configs [][2]string) *kmsg.CreateTopicsRequest {
 	req := kmsg.NewPtrCreateTopicsRequest()
 	req.TimeoutMillis = 0
 	t := kmsg.NewCreateTopicsRequestTopic()
-	t.Topic = offsetsTopic
-	t.NumPartitions = s.cfg.OffsetsTopicNumPartitions
-	t.ReplicationFactor = s.cfg.OffsetsTopicReplicationFactor
-	for k, v := range map[string]string{
-		"cleanup.policy":   "compact",
-		"compression.type": "producer",
-		"segment.bytes":    strconv.Itoa(int(s.cfg.OffsetsTopicSegmentBytes)),
-	} {
+	t.Topic, t.NumPartitions, t.ReplicationFactor = name, partitions, rf
+	for _, kv := range configs {
 		c := kmsg.NewCreateTopicsRequestTopicConfig()
-		c.Name, c.Value = k, kmsg.StringPtr(v)
+		c.Name, c.Value = kv[0], kmsg.StringPtr(kv[1])
 		t.Configs = append(t.Configs, c)
 	}
 	req.Topics = append(req.Topics, t)
 	return req
 }
 
-// createOffsetsTopic asks the controller to create __consumer_offsets;
-// failures are logged (FindCoordinator answers COORDINATOR_NOT_AVAILABLE
-// and the client retries).
-func (s *Server) createOffsetsTopic(ctx context.Context) {
-	resp, err := s.createTopicsViaController(ctx, s.offsetsTopicRequest())
+// createInternalTopic asks the controller to create a coordinator's
+// internal topic (AutoTopicCreationManager on FindCoordinator); failures,
+// e.g. fewer live brokers than its replication factor, are logged and
+// FindCoordinator keeps answering COORDINATOR_NOT_AVAILABLE, so the client
+// retries.
+func (s *Server) createInternalTopic(ctx context.Context, req *kmsg.CreateTopicsRequest) {
+	name := req.Topics[0].Topic
+	resp, err := s.createTopicsViaController(ctx, req)
 	if err != nil {
-		s.logger.Warn("creating __consumer_offsets failed", "err", err)
+		s.logger.Warn("creating "+name+" failed", "err", err)
 		return
 	}
 	for _, t := range resp.Topics {
@@ -323,10 +330,10 @@ func (s *Server) createOffsetsTopic(ctx context.Context) {
 		// REQUEST_TIMED_OUT is a forwarded request's timeout 0: created
 		// (AutoTopicCreationManager.createTopicsInZk).
 		case t.ErrorCode == 0 || t.ErrorCode == kerr.RequestTimedOut.Code:
-			s.logger.Info("created __consumer_offsets", "partitions", s.cfg.OffsetsTopicNumPartitions,
-				"replication_factor", s.cfg.OffsetsTopicReplicationFactor)
+			s.logger.Info("created "+name, "partitions", req.Topics[0].NumPartitions,
+				"replication_factor", req.Topics[0].ReplicationFactor)
 		case t.ErrorCode != kerr.TopicAlreadyExists.Code:
-			s.logger.Warn("creating __consumer_offsets failed", "err", kerr.ErrorForCode(t.ErrorCode), "message", deref(t.ErrorMessage))
+			s.logger.Warn("creating "+name+" failed", "err", kerr.ErrorForCode(t.ErrorCode), "message", deref(t.ErrorMessage))
 		}
 	}
 }

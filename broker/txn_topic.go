@@ -258,47 +258,13 @@ func loadTxnBatch(h storage.BatchHeader, raw []byte, from int64, fn func(key, va
 // coordinator's five topic configs (TransactionStateManager.
 // transactionTopicConfigs).
 func (s *Server) txnTopicRequest() *kmsg.CreateTopicsRequest {
-	req := kmsg.NewPtrCreateTopicsRequest()
-	req.TimeoutMillis = 0
-	t := kmsg.NewCreateTopicsRequestTopic()
-	t.Topic = txnTopic
-	t.NumPartitions = s.cfg.TransactionStateLogNumPartitions
-	t.ReplicationFactor = s.cfg.TransactionStateLogReplicationFactor
-	for _, kv := range [][2]string{
+	return internalTopicRequest(txnTopic, s.cfg.TransactionStateLogNumPartitions, s.cfg.TransactionStateLogReplicationFactor, [][2]string{
 		{"unclean.leader.election.enable", "false"},
 		{"compression.type", "uncompressed"},
 		{"cleanup.policy", "compact"},
 		{"min.insync.replicas", strconv.Itoa(int(s.cfg.TransactionStateLogMinISR))},
 		{"segment.bytes", strconv.Itoa(int(s.cfg.TransactionStateLogSegmentBytes))},
-	} {
-		c := kmsg.NewCreateTopicsRequestTopicConfig()
-		c.Name, c.Value = kv[0], kmsg.StringPtr(kv[1])
-		t.Configs = append(t.Configs, c)
-	}
-	req.Topics = append(req.Topics, t)
-	return req
-}
-
-// createTxnTopic asks the controller to create __transaction_state
-// (AutoTopicCreationManager on FindCoordinator); failures, e.g. fewer live
-// brokers than transaction.state.log.replication.factor, are logged and
-// FindCoordinator keeps answering COORDINATOR_NOT_AVAILABLE.
-func (s *Server) createTxnTopic(ctx context.Context) {
-	resp, err := s.createTopicsViaController(ctx, s.txnTopicRequest())
-	if err != nil {
-		s.logger.Warn("creating __transaction_state failed", "err", err)
-		return
-	}
-	for _, t := range resp.Topics {
-		switch {
-		// REQUEST_TIMED_OUT is a forwarded request's timeout 0: created.
-		case t.ErrorCode == 0 || t.ErrorCode == kerr.RequestTimedOut.Code:
-			s.logger.Info("created __transaction_state", "partitions", s.cfg.TransactionStateLogNumPartitions,
-				"replication_factor", s.cfg.TransactionStateLogReplicationFactor)
-		case t.ErrorCode != kerr.TopicAlreadyExists.Code:
-			s.logger.Warn("creating __transaction_state failed", "err", kerr.ErrorForCode(t.ErrorCode), "message", deref(t.ErrorMessage))
-		}
-	}
+	})
 }
 
 // onTxnPartitionRoleChange tells the transaction coordinator about a
