@@ -25,7 +25,7 @@
 //   - transactions (txn.go) for ours, kfake and kafka39: a producer with a transactional.id commits
 //     transactions of 100 records for -txn-duration per round (-rounds rounds, targets interleaved): records/s,
 //     MB/s, transactions/s, commit (Flush+EndTxn) latency p50/p99, beside the acks=all idempotent produce of
-//     the same number of records on the same target, with ours/kfake and ours/kafka39.
+//     -txn-idempotent-records records of the same values on the same target, with ours/kfake and ours/kafka39.
 //
 // -only runs a subset of the sections (e.g. -only txn); the targets only the skipped sections use (ours-tls,
 // ours-sasl-ssl, ours-rf3, kafka39-rf3 and kafka39's secured listeners) are then not started.
@@ -84,6 +84,7 @@ type options struct {
 	latencyRate  int             // records/s of the fixed-rate produce latency table; 0: skip
 	latencyDur   time.Duration   // its duration
 	txnDur       time.Duration   // per target and round of the transactions section (txn.go); 0: skip
+	txnIdem      int             // records of its idempotent produce per target and round
 	only         map[string]bool // sections to run (sectionNames); nil: all
 }
 
@@ -161,6 +162,7 @@ func parseFlags(args []string) (options, error) {
 	fs.IntVar(&o.latencyRate, "latency-rate", 20_000, "records/s of the fixed-rate produce latency measurement (0: skip)")
 	fs.DurationVar(&o.latencyDur, "latency-duration", 5*time.Second, "duration of the fixed-rate produce latency measurement")
 	fs.DurationVar(&o.txnDur, "txn-duration", 2*time.Second, "duration of each round's transactional produce per target in the transactions section (0: skip it)")
+	fs.IntVar(&o.txnIdem, "txn-idempotent-records", 200_000, "records of the acks=all idempotent produce beside the transactions, per target and round")
 	only := fs.String("only", "", "comma-separated sections to run ("+strings.Join(sectionNames, ", ")+"; default: all)")
 	env := fs.String("broker-env", "", "comma-separated KEY=VALUE pairs added to the broker's environment")
 	if err := fs.Parse(args); err != nil {
@@ -182,8 +184,8 @@ func parseFlags(args []string) (options, error) {
 	if o.latencyRate < 0 || (o.latencyRate > 0 && o.latencyDur <= 0) {
 		return o, errors.New("-latency-rate must be >= 0 and -latency-duration > 0")
 	}
-	if o.txnDur < 0 {
-		return o, errors.New("-txn-duration must be >= 0 (0: no transactions section)")
+	if o.txnDur < 0 || o.txnIdem < 1 {
+		return o, errors.New("-txn-duration must be >= 0 (0: no transactions section), -txn-idempotent-records >= 1")
 	}
 	if *only != "" {
 		o.only = map[string]bool{}
@@ -329,7 +331,7 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 	}
 	if o.txnDur > 0 && o.runs("txn") {
 		fmt.Fprintln(out)
-		if err := measureTxns(ctx, basicTargets(targets), o.rounds, o.txnDur, values, out); err != nil {
+		if err := measureTxns(ctx, basicTargets(targets), o.rounds, o.txnDur, o.txnIdem, values, out); err != nil {
 			return err
 		}
 	}

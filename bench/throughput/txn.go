@@ -13,6 +13,7 @@ import (
 
 	"github.com/twmb/franz-go/pkg/kadm"
 	"github.com/twmb/franz-go/pkg/kgo"
+	"github.com/twmb/franz-go/pkg/kmsg"
 )
 
 // txnBatch is the number of records per transaction in the transactions section.
@@ -25,8 +26,11 @@ type txnRound struct {
 	records   int             // records committed in the timed transactional phase
 	txns      int             // transactions committed in it
 	txnWall   time.Duration   // its wall time
-	idemWall  time.Duration   // acks=all idempotent produce of the same number of records (produce in load.go)
+	idemRecs  int             // records of the idempotent produce (the same for every target)
+	idemWall  time.Duration   // its wall time (produce in load.go: acks=all, idempotent, kgo's defaults)
 	commits   []time.Duration // Flush+EndTransaction(commit) per transaction
+	endTxns   []time.Duration // EndTransaction alone per transaction (the log's diagnosis only)
+	addParts  int64           // AddPartitionsToTxn requests during the timed phase (> txns: CONCURRENT_TRANSACTIONS retries)
 }
 
 // txnResult is one target's summary over the rounds: medians of the rounds' rates, commit percentiles over
@@ -38,7 +42,8 @@ type txnResult struct {
 	txnsPerS  float64 // transactions/s
 	idemRate  float64 // records/s of the idempotent produce
 	p50, p99  time.Duration
-	txns      int // transactions timed, all rounds
+	txns      int     // transactions timed, all rounds
+	addPerTxn float64 // AddPartitionsToTxn requests per transaction, all rounds
 }
 
 func (r txnResult) txnMBps() float64  { return r.txnRate * float64(r.valueSize) / 1e6 }
@@ -46,14 +51,14 @@ func (r txnResult) idemMBps() float64 { return r.idemRate * float64(r.valueSize)
 
 // measureTxns runs the transactions section: for rounds rounds (targets rotated, as the throughput table's
 // rounds are) each target gets a transactional producer for d (txnRoundOn), then the idempotent produce of
-// the same number of records; it prints the table of summarizeTxn.
-func measureTxns(ctx context.Context, targets []*target, rounds int, d time.Duration, values *valuePool, out io.Writer) error {
+// idem records of the same values; it prints the table of summarizeTxn.
+func measureTxns(ctx context.Context, targets []*target, rounds int, d time.Duration, idem int, values *valuePool, out io.Writer) error {
 	per := make([][]txnRound, len(targets))
 	for round := 0; round < rounds; round++ {
 		for k := range targets {
 			i := (k + round) % len(targets)
 			t := targets[i]
-			r, err := txnRoundOn(ctx, t, d, values)
+			r, err := txnRoundOn(ctx, t, d, idem, values)
 			if err != nil {
 				if t.logTail != nil {
 					err = fmt.Errorf("%w\n%s log tail:\n%s", err, t.name, t.logTail())
@@ -67,7 +72,7 @@ func measureTxns(ctx context.Context, targets []*target, rounds int, d time.Dura
 	for _, rs := range per {
 		results = append(results, summarizeTxn(rs))
 	}
-	printTxnTable(out, results, values.size, d, rounds)
+	printTxnTable(out, results, values.size, d, idem, rounds)
 	return nil
 }
 
@@ -93,7 +98,7 @@ func summarizeTxn(rs []txnRound) txnResult {
 	}
 	r.txnRate = med(func(x txnRound) float64 { return rate(x.records, x.txnWall) })
 	r.txnsPerS = med(func(x txnRound) float64 { return rate(x.txns, x.txnWall) })
-	r.idemRate = med(func(x txnRound) float64 { return rate(x.records, x.idemWall) })
+	r.idemRate = med(func(x txnRound) float64 { return rate(x.idemRecs, x.idemWall) })
 	var lat []time.Duration
 	for _, x := range rs {
 		lat = append(lat, x.commits...)
@@ -103,6 +108,11 @@ func summarizeTxn(rs []txnRound) txnResult {
 		r.p50, r.p99 = lat[len(lat)/2], lat[len(lat)*99/100]
 	}
 	r.txns = len(lat)
+	var adds int64
+	for _, x := range rs {
+		adds += x.addParts
+	}
+	r.addPerTxn = ratio(float64(adds), float64(r.txns))
 	return r
 }
 
@@ -111,10 +121,11 @@ func summarizeTxn(rs []txnRound) txnResult {
 // InitProducerId), then repeats begin / produce txnBatch records / Flush / EndTransaction(commit) for d,
 // timing each Flush+EndTransaction. It then checks the partition: the high watermark counts every record and
 // one commit marker per transaction, and the last stable offset reaches it (within 10 s: Kafka writes the
-// markers after answering EndTxn), so a stuck LSO fails the bench. Last, produce (load.go) sends the same
-// number of records acks=all idempotent to a second new topic.
-func txnRoundOn(ctx context.Context, t *target, d time.Duration, values *valuePool) (txnRound, error) {
-	r := txnRound{target: t.name, valueSize: values.size}
+// markers after answering EndTxn), so a stuck LSO fails the bench. Last, produce (load.go) sends idem records
+// of the same values acks=all idempotent to a second new topic (a count, not the transactions', so that every
+// target's idempotent figure is of the same load).
+func txnRoundOn(ctx context.Context, t *target, d time.Duration, idem int, values *valuePool) (txnRound, error) {
+	r := txnRound{target: t.name, valueSize: values.size, idemRecs: idem}
 	stamp := time.Now().UnixNano()
 	topic := fmt.Sprintf("bench-txn-%s-%d", t.name, stamp)
 	if err := createTopicRF(ctx, t.bootstrap, topic, 1, max(t.rf, 1)); err != nil {
@@ -125,7 +136,12 @@ func txnRoundOn(ctx context.Context, t *target, d time.Duration, values *valuePo
 			slog.Warn("delete topic", "target", t.name, "err", err)
 		}
 	}()
+	// Counting AddPartitionsToTxn requests shows the client's retries: the coordinator answers
+	// CONCURRENT_TRANSACTIONS while the previous transaction's markers are being written
+	// (TransactionCoordinator.handleAddPartitionsToTransaction, PrepareCommit state), and kgo backs off.
+	adds := &wireStats{key: int16(kmsg.AddPartitionsToTxn)}
 	cl, err := kgo.NewClient(clientOpts(t.bootstrap,
+		kgo.WithHooks(adds),
 		kgo.DefaultProduceTopic(topic),
 		kgo.TransactionalID(fmt.Sprintf("bench-txn-%s-%d", t.name, stamp)),
 	)...)
@@ -136,26 +152,31 @@ func txnRoundOn(ctx context.Context, t *target, d time.Duration, values *valuePo
 	pctx, cancel := context.WithTimeout(ctx, d+60*time.Second)
 	defer cancel()
 	// The untimed first transaction.
-	if _, err := commitOne(pctx, cl, values, 0); err != nil {
+	if _, _, err := commitOne(pctx, cl, values, 0); err != nil {
 		return r, fmt.Errorf("%s: first transaction: %w", t.name, err)
 	}
 	slog.Info("transactional produce", "target", t.name, "topic", topic, "duration", d)
+	adds0 := adds.requests.Load()
 	start := time.Now()
 	for i := 1; time.Since(start) < d; i++ {
-		lat, err := commitOne(pctx, cl, values, i*txnBatch)
+		lat, end, err := commitOne(pctx, cl, values, i*txnBatch)
 		if err != nil {
 			return r, fmt.Errorf("%s: transaction %d: %w", t.name, i, err)
 		}
 		r.commits = append(r.commits, lat)
+		r.endTxns = append(r.endTxns, end)
 	}
 	r.txnWall = time.Since(start)
+	r.addParts = adds.requests.Load() - adds0
 	r.txns = len(r.commits)
 	r.records = r.txns * txnBatch
 	// Every transaction wrote txnBatch records and one commit marker (control batch) to the partition.
 	if err := waitStable(pctx, t.bootstrap, topic, int64(r.txns+1)*(txnBatch+1)); err != nil {
 		return r, fmt.Errorf("%s: after %d transactions: %w", t.name, r.txns+1, err)
 	}
-	slog.Info("transactions done", "target", t.name, "txns", r.txns, "wall", r.txnWall.Round(time.Millisecond))
+	slog.Info("transactions done", "target", t.name, "txns", r.txns, "wall", r.txnWall.Round(time.Millisecond),
+		"commit_p50", pct(r.commits, 50), "commit_p99", pct(r.commits, 99),
+		"end_txn_p50", pct(r.endTxns, 50), "end_txn_p99", pct(r.endTxns, 99), "add_partitions_requests", r.addParts)
 
 	itopic := fmt.Sprintf("bench-txn-idem-%s-%d", t.name, stamp)
 	if err := createTopicRF(ctx, t.bootstrap, itopic, 1, max(t.rf, 1)); err != nil {
@@ -169,17 +190,27 @@ func txnRoundOn(ctx context.Context, t *target, d time.Duration, values *valuePo
 	if err := prime(pctx, t.bootstrap, itopic, 1, values); err != nil { // as measure does
 		return r, fmt.Errorf("%s: %w", t.name, err)
 	}
-	if r.idemWall, err = produce(pctx, t.bootstrap, itopic, r.records, values, &wireStats{}); err != nil {
+	if r.idemWall, err = produce(pctx, t.bootstrap, itopic, idem, values, &wireStats{}); err != nil {
 		return r, fmt.Errorf("%s: idempotent produce: %w", t.name, err)
 	}
 	return r, nil
 }
 
+// pct is the p-th percentile of ds (0 when empty), rounded to microseconds; ds is not changed.
+func pct(ds []time.Duration, p int) time.Duration {
+	if len(ds) == 0 {
+		return 0
+	}
+	s := slices.Clone(ds)
+	slices.Sort(s)
+	return s[min(len(s)*p/100, len(s)-1)].Round(time.Microsecond)
+}
+
 // commitOne runs one transaction of txnBatch records (values from index first) and returns the time of its
-// Flush plus EndTransaction(commit), the commit latency as the client sees it.
-func commitOne(ctx context.Context, cl *kgo.Client, values *valuePool, first int) (time.Duration, error) {
+// Flush plus EndTransaction(commit), the commit latency as the client sees it, and of EndTransaction alone.
+func commitOne(ctx context.Context, cl *kgo.Client, values *valuePool, first int) (commit, endTxn time.Duration, err error) {
 	if err := cl.BeginTransaction(); err != nil {
-		return 0, fmt.Errorf("begin: %w", err)
+		return 0, 0, fmt.Errorf("begin: %w", err)
 	}
 	var (
 		mu       sync.Mutex
@@ -199,7 +230,7 @@ func commitOne(ctx context.Context, cl *kgo.Client, values *valuePool, first int
 	}
 	t0 := time.Now()
 	if err := cl.Flush(ctx); err != nil {
-		return 0, fmt.Errorf("flush: %w", err)
+		return 0, 0, fmt.Errorf("flush: %w", err)
 	}
 	mu.Lock()
 	perr := firstErr
@@ -207,12 +238,13 @@ func commitOne(ctx context.Context, cl *kgo.Client, values *valuePool, first int
 	if perr != nil {
 		// Abort so the client is left clean; the produce error is what is reported.
 		_ = cl.EndTransaction(ctx, kgo.TryAbort)
-		return 0, fmt.Errorf("produce: %w", perr)
+		return 0, 0, fmt.Errorf("produce: %w", perr)
 	}
+	t1 := time.Now()
 	if err := cl.EndTransaction(ctx, kgo.TryCommit); err != nil {
-		return 0, fmt.Errorf("commit: %w", err)
+		return 0, 0, fmt.Errorf("commit: %w", err)
 	}
-	return time.Since(t0), nil
+	return time.Since(t0), time.Since(t1), nil
 }
 
 // waitStable polls ListOffsets of topic's partition 0 until both the high watermark (read_uncommitted end)
@@ -253,19 +285,19 @@ func waitStable(ctx context.Context, bootstrap, topic string, want int64) error 
 }
 
 // printTxnTable writes one row per target, then ours/kfake and ours/kafka39.
-func printTxnTable(w io.Writer, results []txnResult, size int, d time.Duration, rounds int) {
+func printTxnTable(w io.Writer, results []txnResult, size int, d time.Duration, idem, rounds int) {
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', tabwriter.AlignRight)
-	fmt.Fprintln(tw, "target\ttxn rec/s\ttxn MB/s\ttxns/s\tcommit p50\tcommit p99\tidempotent rec/s\tidempotent MB/s\ttxn/idempotent\t")
+	fmt.Fprintln(tw, "target\ttxn rec/s\ttxn MB/s\ttxns/s\tcommit p50\tcommit p99\tAddPartitionsToTxn/txn\tidempotent rec/s\tidempotent MB/s\ttxn/idempotent\t")
 	by := map[string]txnResult{}
 	for _, r := range results {
 		by[r.target] = r
-		fmt.Fprintf(tw, "%s\t%.0f\t%.1f\t%.0f\t%v\t%v\t%.0f\t%.1f\t%.2fx\t\n", r.target, r.txnRate, r.txnMBps(), r.txnsPerS,
-			r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), r.idemRate, r.idemMBps(), ratio(r.txnRate, r.idemRate))
+		fmt.Fprintf(tw, "%s\t%.0f\t%.1f\t%.0f\t%v\t%v\t%.2f\t%.0f\t%.1f\t%.2fx\t\n", r.target, r.txnRate, r.txnMBps(), r.txnsPerS,
+			r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), r.addPerTxn, r.idemRate, r.idemMBps(), ratio(r.txnRate, r.idemRate))
 	}
 	o, okOurs := by["ours"]
 	for _, other := range []string{"kfake", "kafka39"} {
 		if k, ok := by[other]; ok && okOurs {
-			fmt.Fprintf(tw, "ours/%s\t%.2fx\t%.2fx\t%.2fx\t%.2fx\t%.2fx\t%.2fx\t%.2fx\t\t\n", other,
+			fmt.Fprintf(tw, "ours/%s\t%.2fx\t%.2fx\t%.2fx\t%.2fx\t%.2fx\t\t%.2fx\t%.2fx\t\t\n", other,
 				ratio(o.txnRate, k.txnRate), ratio(o.txnMBps(), k.txnMBps()), ratio(o.txnsPerS, k.txnsPerS),
 				ratio(o.p50.Seconds(), k.p50.Seconds()), ratio(o.p99.Seconds(), k.p99.Seconds()),
 				ratio(o.idemRate, k.idemRate), ratio(o.idemMBps(), k.idemMBps()))
@@ -275,7 +307,11 @@ func printTxnTable(w io.Writer, results []txnResult, size int, d time.Duration, 
 	if len(results) > 0 {
 		fmt.Fprintf(w, "transactional produce: one producer with a transactional.id, %d records of %d bytes per transaction (begin, produce, Flush, EndTxn commit) for %s per round, 1 partition, acks=all; "+
 			"commit = Flush+EndTransaction as the client sees it, p50/p99 over every transaction of all rounds (lower is better); "+
-			"idempotent: the same number of records acks=all idempotent with kgo's defaults (the throughput table's load); rates: median of %d rounds\n",
-			txnBatch, size, d, rounds)
+			"AddPartitionsToTxn/txn above 1: the coordinator answered CONCURRENT_TRANSACTIONS while the previous transaction's markers were being written, and the client backed off (kgo: 20 ms) and retried; "+
+			"idempotent: %d records of the same values acks=all idempotent with kgo's defaults (the throughput table's load) on the same target after each round's transactions; rates: median of %d rounds\n",
+			txnBatch, size, d, idem, rounds)
+	}
+	if k, ok := by["kfake"]; ok && k.addPerTxn == 0 {
+		fmt.Fprintln(w, "kfake: transaction.version 2 (KIP-890 part 2), the client sends no AddPartitionsToTxn (Produce adds the partition), one round trip fewer per transaction than ours and kafka39 (version 1)")
 	}
 }
