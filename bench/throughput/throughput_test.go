@@ -345,7 +345,7 @@ func TestTxnTable(t *testing.T) {
 	printTxnTable(&out, []txnResult{ours, kfake, k39}, 100, 2*time.Second, 1000, 3)
 	flat := strings.Join(strings.Fields(out.String()), " ")
 	for _, want := range []string{
-		"ours 20000 2.0 200 2ms 4ms 1.00 200000 20.0 0.10x",
+		"ours 20000 2.0 200 2ms 4ms 1.00 200000 20.0 0.100x",
 		"ours/kfake 0.50x 0.50x 0.50x 2.00x 4.00x 0.50x 0.50x",
 		"ours/kafka39 2.00x 2.00x 2.00x 0.25x 0.50x 1.00x 1.00x",
 		"100 records of 100 bytes per transaction", "median of 3 rounds",

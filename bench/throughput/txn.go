@@ -291,7 +291,7 @@ func printTxnTable(w io.Writer, results []txnResult, size int, d time.Duration, 
 	by := map[string]txnResult{}
 	for _, r := range results {
 		by[r.target] = r
-		fmt.Fprintf(tw, "%s\t%.0f\t%.1f\t%.0f\t%v\t%v\t%.2f\t%.0f\t%.1f\t%.2fx\t\n", r.target, r.txnRate, r.txnMBps(), r.txnsPerS,
+		fmt.Fprintf(tw, "%s\t%.0f\t%.1f\t%.0f\t%v\t%v\t%.2f\t%.0f\t%.1f\t%.3fx\t\n", r.target, r.txnRate, r.txnMBps(), r.txnsPerS,
 			r.p50.Round(time.Microsecond), r.p99.Round(time.Microsecond), r.addPerTxn, r.idemRate, r.idemMBps(), ratio(r.txnRate, r.idemRate))
 	}
 	o, okOurs := by["ours"]
