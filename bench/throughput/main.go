@@ -20,7 +20,15 @@
 //     -latency-duration, 1 partition, acks=all, idempotent, linger 0) for ours, kfake and kafka39, measured from
 //     each record's scheduled send time to its ack, with the ratio row ours/kafka39;
 //   - synchronous OffsetCommit rate and latency p50/p99 (commits.go) for every target, with ours/kfake
-//     and ours/kafka39.
+//     and ours/kafka39;
+//   - the authentication handshake table (security.go);
+//   - transactions (txn.go) for ours, kfake and kafka39: a producer with a transactional.id commits
+//     transactions of 100 records for -txn-duration per round (-rounds rounds, targets interleaved): records/s,
+//     MB/s, transactions/s, commit (Flush+EndTxn) latency p50/p99, beside the acks=all idempotent produce of
+//     -txn-idempotent-records records of the same values on the same target, with ours/kfake and ours/kafka39.
+//
+// -only runs a subset of the sections (e.g. -only txn); the targets only the skipped sections use (ours-tls,
+// ours-sasl-ssl, ours-rf3, kafka39-rf3 and kafka39's secured listeners) are then not started.
 //
 // Kafka 3.9 runs with the flags of Kafka's own scripts (kafka-server-start.sh's -Xmx1G -Xms1G,
 // kafka-run-class.sh's G1 flags; see bench/internal/kafkaref). Its jars come from var/kafka-3.9/lib (or
@@ -73,9 +81,18 @@ type options struct {
 	sasl         bool // also the ours-sasl-ssl target and the authentication table (security.go)
 	handshakeDur time.Duration
 	warmup       bool
-	latencyRate  int           // records/s of the fixed-rate produce latency table; 0: skip
-	latencyDur   time.Duration // its duration
+	latencyRate  int             // records/s of the fixed-rate produce latency table; 0: skip
+	latencyDur   time.Duration   // its duration
+	txnDur       time.Duration   // per target and round of the transactions section (txn.go); 0: skip
+	txnIdem      int             // records of its idempotent produce per target and round
+	only         map[string]bool // sections to run (sectionNames); nil: all
 }
+
+// sectionNames are the sections -only selects from, in the order they run.
+var sectionNames = []string{"throughput", "latency", "commits", "auth", "txn"}
+
+// runs reports whether section is selected.
+func (o options) runs(section string) bool { return o.only == nil || o.only[section] }
 
 // result is one target's figures for one partition count.
 type result struct {
@@ -144,6 +161,9 @@ func parseFlags(args []string) (options, error) {
 	fs.BoolVar(&o.warmup, "warmup", true, "run one uncounted warm-up round per target first")
 	fs.IntVar(&o.latencyRate, "latency-rate", 20_000, "records/s of the fixed-rate produce latency measurement (0: skip)")
 	fs.DurationVar(&o.latencyDur, "latency-duration", 5*time.Second, "duration of the fixed-rate produce latency measurement")
+	fs.DurationVar(&o.txnDur, "txn-duration", 2*time.Second, "duration of each round's transactional produce per target in the transactions section (0: skip it)")
+	fs.IntVar(&o.txnIdem, "txn-idempotent-records", 200_000, "records of the acks=all idempotent produce beside the transactions, per target and round")
+	only := fs.String("only", "", "comma-separated sections to run ("+strings.Join(sectionNames, ", ")+"; default: all)")
 	env := fs.String("broker-env", "", "comma-separated KEY=VALUE pairs added to the broker's environment")
 	if err := fs.Parse(args); err != nil {
 		return o, err
@@ -163,6 +183,19 @@ func parseFlags(args []string) (options, error) {
 	}
 	if o.latencyRate < 0 || (o.latencyRate > 0 && o.latencyDur <= 0) {
 		return o, errors.New("-latency-rate must be >= 0 and -latency-duration > 0")
+	}
+	if o.txnDur < 0 || o.txnIdem < 1 {
+		return o, errors.New("-txn-duration must be >= 0 (0: no transactions section), -txn-idempotent-records >= 1")
+	}
+	if *only != "" {
+		o.only = map[string]bool{}
+		for _, s := range strings.Split(*only, ",") {
+			s = strings.TrimSpace(s)
+			if !slices.Contains(sectionNames, s) {
+				return o, fmt.Errorf("-only: unknown section %q (sections: %s)", s, strings.Join(sectionNames, ", "))
+			}
+			o.only[s] = true
+		}
 	}
 	if *env != "" {
 		o.brokerEnv = strings.Split(*env, ",")
@@ -217,6 +250,11 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 	}
 	defer fake.stop()
 	targets := []*target{ours, fake}
+	// The secured and replicated targets serve only the throughput, commit and authentication sections.
+	allTargets := o.runs("throughput") || o.runs("commits") || o.runs("auth")
+	if !allTargets {
+		o.tls, o.sasl, o.replicated = false, false, 0
+	}
 	if o.tls {
 		ot, err := startOursTLS(ctx, o.bin, dir, o.brokerEnv)
 		if err != nil {
@@ -256,7 +294,7 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 	}
 
 	values := newValuePool(o.valueSize, o.compressible)
-	if o.warmup {
+	if o.warmup && o.runs("throughput") {
 		// One round per target, not counted: the JVM compiles its hot paths, and every target gets the same.
 		for _, t := range targets {
 			slog.Info("warm-up round", "target", t.name)
@@ -268,6 +306,51 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 			}
 		}
 	}
+	if o.runs("throughput") {
+		if err := runThroughput(ctx, o, targets, values, out); err != nil {
+			return err
+		}
+	}
+	if o.latencyRate > 0 && o.runs("latency") {
+		fmt.Fprintln(out)
+		if err := measureLatency(ctx, basicTargets(targets), o.latencyRate, o.latencyDur, values, out); err != nil {
+			return err
+		}
+	}
+	if o.commits > 0 && o.runs("commits") {
+		fmt.Fprintln(out)
+		if err := measureCommits(ctx, targets, o.commits, out); err != nil {
+			return err
+		}
+	}
+	if o.sasl && o.handshakeDur > 0 && o.runs("auth") {
+		fmt.Fprintln(out)
+		if err := measureHandshakes(ctx, targets, o.handshakeDur, out); err != nil {
+			return err
+		}
+	}
+	if o.txnDur > 0 && o.runs("txn") {
+		fmt.Fprintln(out)
+		if err := measureTxns(ctx, basicTargets(targets), o.rounds, o.txnDur, o.txnIdem, values, out); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// basicTargets are ours, kfake and kafka39 (one broker each, plaintext) of targets.
+func basicTargets(targets []*target) []*target {
+	var ts []*target
+	for _, t := range targets {
+		if t.name == "ours" || t.name == "kfake" || t.name == "kafka39" {
+			ts = append(ts, t)
+		}
+	}
+	return ts
+}
+
+// runThroughput measures every target for every partition count in rounds and prints the throughput table.
+func runThroughput(ctx context.Context, o options, targets []*target, values *valuePool, out io.Writer) error {
 	var results []result
 	for _, p := range o.partitions {
 		rounds := make([][]result, len(targets))
@@ -291,30 +374,6 @@ func run(ctx context.Context, o options, out io.Writer) (err error) {
 		}
 	}
 	printTable(out, results, o.rounds)
-	if o.latencyRate > 0 {
-		fmt.Fprintln(out)
-		var lts []*target
-		for _, t := range targets {
-			if t.name == "ours" || t.name == "kfake" || t.name == "kafka39" {
-				lts = append(lts, t)
-			}
-		}
-		if err := measureLatency(ctx, lts, o.latencyRate, o.latencyDur, values, out); err != nil {
-			return err
-		}
-	}
-	if o.commits > 0 {
-		fmt.Fprintln(out)
-		if err := measureCommits(ctx, targets, o.commits, out); err != nil {
-			return err
-		}
-	}
-	if o.sasl && o.handshakeDur > 0 {
-		fmt.Fprintln(out)
-		if err := measureHandshakes(ctx, targets, o.handshakeDur, out); err != nil {
-			return err
-		}
-	}
 	return nil
 }
 

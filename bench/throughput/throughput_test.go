@@ -25,6 +25,11 @@ func TestParseFlags(t *testing.T) {
 		{args: []string{"-rounds", "0"}, wantErr: true},
 		{args: []string{"-handshake-duration", "-1s"}, wantErr: true},
 		{args: []string{"-sasl=false", "-handshake-duration", "0"}, parts: []int32{1, 3}},
+		{args: []string{"-txn-duration", "-1s"}, wantErr: true},
+		{args: []string{"-txn-idempotent-records", "0"}, wantErr: true},
+		{args: []string{"-only", "txn"}, parts: []int32{1, 3}},
+		{args: []string{"-only", "latency, txn"}, parts: []int32{1, 3}},
+		{args: []string{"-only", "txns"}, wantErr: true},
 	}
 	for _, tt := range tests {
 		t.Run(strings.Join(tt.args, " "), func(t *testing.T) {
@@ -169,7 +174,7 @@ func TestRunOurs(t *testing.T) {
 	if bin == "" {
 		t.Skip("KAFKA_BIN not set (make bench sets it)")
 	}
-	o, err := parseFlags([]string{"-kafka-bin", bin, "-records", "20000", "-rounds", "1", "-timeout", "150s", "-handshake-duration", "200ms"})
+	o, err := parseFlags([]string{"-kafka-bin", bin, "-records", "20000", "-rounds", "1", "-timeout", "150s", "-handshake-duration", "200ms", "-txn-duration", "300ms"})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -178,7 +183,7 @@ func TestRunOurs(t *testing.T) {
 		t.Fatal(err)
 	}
 	for _, row := range []string{"ours/kfake", "ours-rf3/ours", "ours-rf3 ", "ours/kafka39", "ours-rf3/kafka39-rf3", "produce p99",
-		"ours-tls/ours", "ours-sasl-ssl/ours", "ours-tls/kafka39-tls", "ours-sasl-ssl/kafka39-sasl-ssl", "auth target"} {
+		"ours-tls/ours", "ours-sasl-ssl/ours", "ours-tls/kafka39-tls", "ours-sasl-ssl/kafka39-sasl-ssl", "auth target", "txn/idempotent"} {
 		if !strings.Contains(out.String(), row) {
 			t.Errorf("no %q row:\n%s", row, out.String())
 		}
@@ -298,5 +303,75 @@ func TestSecurityRows(t *testing.T) {
 	if flat := strings.Join(strings.Fields(out.String()), " "); !strings.Contains(flat, "ours-sasl-ssl SASL_SSL SCRAM-SHA-512 100 100 2.00 0.50") ||
 		!strings.Contains(flat, "ours/kafka39 SASL_SSL SCRAM-SHA-512 2.00x 1.00x 0.12x") {
 		t.Errorf("handshake table:\n%s", out.String())
+	}
+}
+
+func TestParseOnly(t *testing.T) {
+	o, err := parseFlags([]string{"-only", "latency,txn"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for _, s := range sectionNames {
+		if want := s == "latency" || s == "txn"; o.runs(s) != want {
+			t.Errorf("runs(%q) = %v, want %v", s, o.runs(s), want)
+		}
+	}
+	if o, _ := parseFlags(nil); !o.runs("throughput") || !o.runs("txn") {
+		t.Error("no -only: not every section runs")
+	}
+}
+
+// TestTxnTable checks summarizeTxn (medians of rounds, percentiles over all transactions) and the ratio rows.
+func TestTxnTable(t *testing.T) {
+	ms := time.Millisecond
+	round := func(name string, txns int, wall, idem time.Duration, lat time.Duration) txnRound {
+		r := txnRound{target: name, valueSize: 100, txns: txns, records: txns * txnBatch, txnWall: wall, idemRecs: txns * txnBatch, idemWall: idem, addParts: int64(txns)}
+		for range txns {
+			r.commits = append(r.commits, lat)
+		}
+		return r
+	}
+	ours := summarizeTxn([]txnRound{
+		round("ours", 100, time.Second, 100*ms, 2*ms), // 10000 rec/s, idempotent 100000
+		round("ours", 300, time.Second, 100*ms, 2*ms), // 30000, 300000
+		round("ours", 200, time.Second, 100*ms, 4*ms), // 20000, 200000 (medians)
+	})
+	if ours.txnRate != 20000 || ours.txnsPerS != 200 || ours.idemRate != 200000 || ours.txns != 600 || ours.p50 != 2*ms || ours.p99 != 4*ms {
+		t.Fatalf("summary %+v", ours)
+	}
+	kfake := summarizeTxn([]txnRound{round("kfake", 400, time.Second, 100*ms, ms)})
+	k39 := summarizeTxn([]txnRound{round("kafka39", 100, time.Second, 50*ms, 8*ms)})
+	var out bytes.Buffer
+	printTxnTable(&out, []txnResult{ours, kfake, k39}, 100, 2*time.Second, 1000, 3)
+	flat := strings.Join(strings.Fields(out.String()), " ")
+	for _, want := range []string{
+		"ours 20000 2.0 200 2ms 4ms 1.00 200000 20.0 0.100x",
+		"ours/kfake 0.50x 0.50x 0.50x 2.00x 4.00x 0.50x 0.50x",
+		"ours/kafka39 2.00x 2.00x 2.00x 0.25x 0.50x 1.00x 1.00x",
+		"100 records of 100 bytes per transaction", "median of 3 rounds",
+	} {
+		if !strings.Contains(flat, want) {
+			t.Errorf("table lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+// TestTxnRoundKfake runs one short round of the transactions section against kfake.
+func TestTxnRoundKfake(t *testing.T) {
+	fake, err := startKfake()
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer fake.stop()
+	ctx, cancel := context.WithTimeout(context.Background(), 60*time.Second)
+	defer cancel()
+	r, err := txnRoundOn(ctx, fake, 200*time.Millisecond, 5000, newValuePool(100, false))
+	if err != nil {
+		t.Fatal(err)
+	}
+	// No AddPartitionsToTxn count is checked: kfake serves transaction.version 2 (KIP-890 part 2), where the
+	// client adds partitions through Produce itself.
+	if r.txns < 1 || r.records != r.txns*txnBatch || len(r.commits) != r.txns || r.txnWall <= 0 || r.idemWall <= 0 {
+		t.Errorf("round: txns %d records %d commits %d txnWall %v idemWall %v", r.txns, r.records, len(r.commits), r.txnWall, r.idemWall)
 	}
 }
