@@ -515,10 +515,17 @@ func TestKafkaTools(t *testing.T) {
 		`"subscription":{"topics":["kt-b"],"userData":null,"ownedPartitions":[],"generationId":-1,"rackId":null},"assignment":{"assignedPartitions":[{"topic":"kt-b","partitions":[0]}],"userData":null}}]}}`,
 		` key: {"type":"1","data":{"group":"kt-g","topic":"kt-b","partition":0}} payload: {"version":"3","data":{"offset":30,"leaderEpoch":`,
 		` key: {"type":"2","data":{"group":"kt-g3"}} payload: <DELETE>`)
-	// Kafka writes a producer-state snapshot (<offset>.snapshot) at each
-	// roll of a log with idempotent producers; our broker writes none.
-	if snaps, _ := filepath.Glob(filepath.Join(pdir, "*.snapshot")); len(snaps) != 0 {
-		t.Errorf("known difference gone? our broker wrote producer-state snapshots %v: dump them with Kafka's tool", snaps)
+	// Our broker writes a producer-state snapshot (<offset>.snapshot) at
+	// each roll of a log with idempotent producers, as Kafka does: Kafka's
+	// DumpLogSegments reads them and prints what ours prints.
+	snaps, _ := filepath.Glob(filepath.Join(pdir, "*.snapshot"))
+	if len(snaps) == 0 {
+		t.Errorf("no producer-state snapshot in %s after its rolls", pdir)
+	}
+	for _, f := range snaps {
+		out := k.OK("", kafkatools.DumpLog, "--files", f)
+		harness.WantContains(t, "dump-log of "+f, out, "producerId: ", "producerEpoch: ")
+		ktCompare(t, "dump-log .snapshot", out, ktOurs(t, c, "kafka-dump-log.sh", "--files", f))
 	}
 
 	// Two more stock tools: kafka-cluster cluster-id works; kafka-log-dirs

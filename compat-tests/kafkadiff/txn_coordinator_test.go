@@ -194,6 +194,17 @@ func coordinatorFailover(t *testing.T, c *cluster.Cluster, cl *kgo.Client, id st
 	}
 	coordinator := resp.Coordinators[0].NodeID
 	c.Kill(coordinator)
+	// franz-go 1.22 sends its coordinator lookup to any broker it knows and
+	// returns a dial error of the dead one as is (retryable.Request does not
+	// retry an error of the lookup itself), after which a commit may only be
+	// retried as an abort. So the commit waits until the producer's metadata
+	// no longer lists the killed broker (its ZooKeeper session expired), as
+	// it would against Kafka.
+	harness.Poll(t, 60*time.Second, "the killed coordinator gone from the producer's metadata", func() (bool, string) {
+		p.ForceMetadataRefresh()
+		n := len(p.DiscoveredBrokers())
+		return n == 2, fmt.Sprintf("%d brokers known", n)
+	})
 	if err := p.EndTransaction(ctx, kgo.TryCommit); err != nil {
 		t.Fatalf("commit after the coordinator (broker %d) was killed: %v", coordinator, err)
 	}
