@@ -554,8 +554,10 @@ func TestTxnStateConcurrentReaders(t *testing.T) {
 				return
 			default:
 			}
-			hw := l.HighWatermark()
-			if lso := l.LastStableOffset(); lso > hw {
+			// The HW only grows here: read it after the LSO, which was
+			// computed against it or an older one.
+			lso := l.LastStableOffset()
+			if hw := l.HighWatermark(); lso > hw {
 				t.Errorf("LSO %d above the HW %d", lso, hw)
 				return
 			}
