@@ -66,6 +66,28 @@ func TestTxnCoordinatorClusters(t *testing.T) {
 	})
 }
 
+// txnProducer is a transactional franz-go client that knows every running
+// broker before its first request: franz-go 1.22 fails a transaction with
+// "unknown broker" when its coordinator lookup names a broker its metadata
+// does not hold yet, and that error is fatal to the producer id (the same
+// happens against Kafka).
+func txnProducer(t *testing.T, c *cluster.Cluster, opts ...kgo.Opt) *kgo.Client {
+	t.Helper()
+	p := c.Client(opts...)
+	want := 0
+	for _, id := range []int32{0, 1, 2} {
+		if c.Running(id) {
+			want++
+		}
+	}
+	harness.Poll(t, 30*time.Second, "the producer's metadata holds every running broker", func() (bool, string) {
+		p.ForceMetadataRefresh()
+		n := len(p.DiscoveredBrokers())
+		return n == want, fmt.Sprintf("%d of %d brokers known", n, want)
+	})
+	return p
+}
+
 // killAfterCommit (coordinator.md §16 [cluster] 79): EndTxn(commit) is
 // answered once PrepareCommit is written, while the coordinator cannot
 // reach the data partition's leader; the coordinator is killed before any
@@ -101,7 +123,7 @@ func killAfterCommit(t *testing.T, c *cluster.Cluster, cl *kgo.Client, id string
 		}
 		return false, fmt.Sprintf("%+v", td["txn-prepared"].Partitions)
 	})
-	p := c.Client(kgo.TransactionalID(id), kgo.DefaultProduceTopic("txn-prepared"), kgo.RecordPartitioner(kgo.ManualPartitioner()),
+	p := txnProducer(t, c, kgo.TransactionalID(id), kgo.DefaultProduceTopic("txn-prepared"), kgo.RecordPartitioner(kgo.ManualPartitioner()),
 		kgo.RequestRetries(1000), kgo.RetryTimeout(90*time.Second))
 	produce := func(round int) {
 		if err := p.BeginTransaction(); err != nil {
@@ -176,7 +198,7 @@ func coordinatorFailover(t *testing.T, c *cluster.Cluster, cl *kgo.Client, id st
 	defer cancel()
 	// The dead broker stays in the metadata until its ZooKeeper session
 	// expires (6 s): the producer keeps retrying meanwhile.
-	p := c.Client(kgo.TransactionalID(id), kgo.DefaultProduceTopic("txn-data"),
+	p := txnProducer(t, c, kgo.TransactionalID(id), kgo.DefaultProduceTopic("txn-data"),
 		kgo.RequestRetries(1000), kgo.RetryTimeout(90*time.Second))
 	if err := p.BeginTransaction(); err != nil {
 		t.Fatal(err)
@@ -243,7 +265,7 @@ func hangingTransaction(t *testing.T, c *cluster.Cluster, cl *kgo.Client, id str
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	p := c.Client(kgo.TransactionalID(id), kgo.DefaultProduceTopic("txn-data"), kgo.TransactionTimeout(time.Second))
+	p := txnProducer(t, c, kgo.TransactionalID(id), kgo.DefaultProduceTopic("txn-data"), kgo.TransactionTimeout(time.Second))
 	if err := p.BeginTransaction(); err != nil {
 		t.Fatal(err)
 	}
@@ -464,7 +486,7 @@ func franzTransactionsWith(t *testing.T, c *cluster.Cluster, id string, opts []k
 	t.Helper()
 	ctx, cancel := context.WithTimeout(context.Background(), 2*time.Minute)
 	defer cancel()
-	p := c.Client(append(slices.Clone(opts), kgo.TransactionalID(id), kgo.DefaultProduceTopic("txn-data"))...)
+	p := txnProducer(t, c, append(slices.Clone(opts), kgo.TransactionalID(id), kgo.DefaultProduceTopic("txn-data"))...)
 	const perTxn = 10
 	for round, commit := range []bool{true, false, true} {
 		if err := p.BeginTransaction(); err != nil {
