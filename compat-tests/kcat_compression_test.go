@@ -132,17 +132,26 @@ func checkStoredCodec(t *testing.T, c *cluster.Cluster, topic, codec string) {
 	if code != 0 {
 		t.Fatalf("kafka-dump-log.sh: exit %d\n%s\n%s", code, harness.Clip(out, 2000), errOut)
 	}
-	batches := 0
+	// librdkafka sends a batch uncompressed when compressing does not make
+	// it smaller (a lone record, when the load splits kcat's input into
+	// small batches): such a batch is stored as sent, uncompressed; the
+	// others must keep the producer's codec.
+	batches, compressed := 0, 0
 	for _, l := range strings.Split(out, "\n") {
 		if !strings.HasPrefix(l, "baseOffset: ") {
 			continue
 		}
 		batches++
-		if !strings.Contains(l, " magic: 2 compresscodec: "+codec+" ") || !strings.Contains(l, "isvalid: true") {
-			t.Fatalf("stored batch is not a valid %s v2 batch:\n%s", codec, l)
+		switch {
+		case !strings.Contains(l, " magic: 2 ") || !strings.Contains(l, "isvalid: true"):
+			t.Fatalf("stored batch is not a valid v2 batch:\n%s", l)
+		case strings.Contains(l, " compresscodec: "+codec+" "):
+			compressed++
+		case !strings.Contains(l, " compresscodec: none ") || !strings.Contains(l, " count: 1 "):
+			t.Fatalf("stored batch is neither %s nor a lone uncompressed record:\n%s", codec, l)
 		}
 	}
-	if batches == 0 {
-		t.Fatalf("kafka-dump-log.sh shows no batch:\n%s", harness.Clip(out, 2000))
+	if compressed == 0 {
+		t.Fatalf("kafka-dump-log.sh shows no %s batch:\n%s", codec, harness.Clip(out, 2000))
 	}
 }
