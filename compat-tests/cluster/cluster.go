@@ -477,10 +477,23 @@ func tail(path string, n int) string {
 // random: a port from that range (what listening on port 0 gives) can be
 // handed to an outgoing connection's local end before the broker binds it,
 // which made a broker fail to start with "address already in use".
+// A port is handed out once per test process: two brokers started by one
+// test (Kafka's reference brokers bind late, after their JVM starts) once got
+// the same pick, and the second failed to register its endpoint. Test
+// binaries in other processes (make compat runs the compat packages side by
+// side) draw from a part of the range chosen by their process id.
 // FreePort is freePort for tests that place listeners themselves.
 func FreePort(tb testing.TB) int { return freePort(tb) }
 
+// handedOut is the test process's record of the ports freePort returned.
+var handedOut = struct {
+	sync.Mutex
+	ports map[int]bool
+}{ports: map[int]bool{}}
+
 func freePort(tb testing.TB) int {
+	handedOut.Lock()
+	defer handedOut.Unlock()
 	const lowest = 10000
 	ephemeralStart := 32768 // Linux's default
 	if data, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
@@ -490,13 +503,20 @@ func freePort(tb testing.TB) int {
 			}
 		}
 	}
+	const parts = 4
+	part := (ephemeralStart - lowest) / parts
+	base := lowest + os.Getpid()%parts*part
 	for range 200 {
-		if ephemeralStart-lowest < 1000 {
+		if part < 1000 {
 			break // no room below the ephemeral range: take the kernel's pick
 		}
-		port := lowest + rand.IntN(ephemeralStart-lowest)
+		port := base + rand.IntN(part)
+		if handedOut.ports[port] {
+			continue
+		}
 		if ln, err := net.Listen("tcp", "127.0.0.1:"+strconv.Itoa(port)); err == nil {
 			ln.Close()
+			handedOut.ports[port] = true
 			return port
 		}
 	}
