@@ -196,30 +196,14 @@ func (c *Coordinator) storeOffsets(ctx context.Context, g *group, req CommitRequ
 		}
 		filtered[o.TopicPartition] = om
 	}
-	finish := func(err *kerr.Error) []PartitionResult {
-		out := make([]PartitionResult, len(req.Offsets))
-		for i, o := range req.Offsets {
-			out[i] = PartitionResult{TopicPartition: o.TopicPartition, Err: err}
-			if c.metadataTooLarge(o.Metadata) {
-				out[i].Err = kerr.OffsetMetadataTooLarge
-			}
-		}
-		return out
-	}
+	finish := func(err *kerr.Error) []PartitionResult { return c.commitResults(req.Offsets, err) }
 	if len(filtered) == 0 {
 		g.mu.Unlock()
 		return finish(kerr.OffsetMetadataTooLarge)
 	}
-	if g.receivedConsumerCommits && g.receivedTxnCommits {
-		// GroupMetadata.hasReceivedConsistentOffsetCommits: only a warning.
-		c.logger.Warn("group has received offset commits from consumers as well as transactional producers; mixing both types of offset commits will generally result in surprises and should be avoided",
-			"group", g.id, "leader", g.leaderID)
-	}
+	c.warnMixedCommits(g)
 	g.receivedConsumerCommits = true
-	records := make([]Record, 0, len(order))
-	for _, tp := range order {
-		records = append(records, Record{Key: offsetCommitKey(g.id, tp), Value: offsetCommitValue(filtered[tp])})
-	}
+	records := offsetCommitRecords(g.id, order, filtered)
 	for tp, om := range filtered {
 		g.pendingOffsetCommits[tp] = om
 	}
@@ -570,4 +554,38 @@ func (c *Coordinator) runExpiry() {
 func (c *Coordinator) OnPartitionsDeleted(tps []TopicPartition) {
 	n := c.cleanupGroupMetadata(c.allGroups(), func(g *group) []TopicPartition { return g.removeOffsets(tps) })
 	c.logger.Info("removed offsets associated with deleted partitions", "offsets", n, "partitions", len(tps))
+}
+
+// commitResults answers every requested offset with err, or with
+// OFFSET_METADATA_TOO_LARGE where its metadata was refused
+// (GroupMetadataManager.storeOffsets' response for both kinds of commit).
+func (c *Coordinator) commitResults(offsets []CommitOffset, err *kerr.Error) []PartitionResult {
+	out := make([]PartitionResult, len(offsets))
+	for i, o := range offsets {
+		out[i] = PartitionResult{TopicPartition: o.TopicPartition, Err: err}
+		if c.metadataTooLarge(o.Metadata) {
+			out[i].Err = kerr.OffsetMetadataTooLarge
+		}
+	}
+	return out
+}
+
+// warnMixedCommits is GroupMetadata.hasReceivedConsistentOffsetCommits:
+// a group committed to by consumers and by transactional producers only
+// gets a warning. Called with g locked.
+func (c *Coordinator) warnMixedCommits(g *group) {
+	if g.receivedConsumerCommits && g.receivedTxnCommits {
+		c.logger.Warn("group has received offset commits from consumers as well as transactional producers; mixing both types of offset commits will generally result in surprises and should be avoided",
+			"group", g.id, "leader", g.leaderID)
+	}
+}
+
+// offsetCommitRecords are the offset commit records of a group's
+// accepted offsets, in request order.
+func offsetCommitRecords(groupID string, order []TopicPartition, offsets map[TopicPartition]offsetAndMetadata) []Record {
+	records := make([]Record, 0, len(order))
+	for _, tp := range order {
+		records = append(records, Record{Key: offsetCommitKey(groupID, tp), Value: offsetCommitValue(offsets[tp])})
+	}
+	return records
 }

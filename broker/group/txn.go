@@ -102,30 +102,14 @@ func (c *Coordinator) storeTxnOffsets(ctx context.Context, g *group, req TxnComm
 		}
 		filtered[o.TopicPartition] = om
 	}
-	finish := func(err *kerr.Error) []PartitionResult {
-		out := make([]PartitionResult, len(req.Offsets))
-		for i, o := range req.Offsets {
-			out[i] = PartitionResult{TopicPartition: o.TopicPartition, Err: err}
-			if c.metadataTooLarge(o.Metadata) {
-				out[i].Err = kerr.OffsetMetadataTooLarge
-			}
-		}
-		return out
-	}
+	finish := func(err *kerr.Error) []PartitionResult { return c.commitResults(req.Offsets, err) }
 	if len(filtered) == 0 {
 		g.mu.Unlock()
 		return finish(kerr.OffsetMetadataTooLarge)
 	}
-	if g.receivedConsumerCommits && g.receivedTxnCommits {
-		// GroupMetadata.hasReceivedConsistentOffsetCommits: only a warning.
-		c.logger.Warn("group has received offset commits from consumers as well as transactional producers; mixing both types of offset commits will generally result in surprises and should be avoided",
-			"group", g.id, "leader", g.leaderID)
-	}
+	c.warnMixedCommits(g)
 	g.receivedTxnCommits = true
-	records := make([]Record, 0, len(order))
-	for _, tp := range order {
-		records = append(records, Record{Key: offsetCommitKey(g.id, tp), Value: offsetCommitValue(filtered[tp])})
-	}
+	records := offsetCommitRecords(g.id, order, filtered)
 	c.addProducerGroup(producer.ID, g.id)
 	g.prepareTxnOffsetCommit(producer.ID, filtered)
 	fail := func(err error) []PartitionResult {

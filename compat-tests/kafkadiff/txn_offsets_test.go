@@ -37,7 +37,7 @@ func TestTxnOffsetsDifferential(t *testing.T) {
 	c := cluster.Start(t, 1, extra...)
 	cl := c.Client()
 	if !txnAPIsServed(t, cl) {
-		t.Skip("the transaction coordinator's APIs are not served by this build")
+		t.Fatal("the transaction coordinator's APIs are not advertised by our broker")
 	}
 	ours := txnOffsetsTranscript(t, cl, func() { c.Restart(0) })
 
